@@ -1,0 +1,40 @@
+"""Command-line interface: `python -m bot <command>`. Each area registers its commands in its own module."""
+
+from __future__ import annotations
+
+import importlib
+
+from bot.cli.app import app
+
+# Importing a module registers its commands on the shared Typer apps. Heavy libraries are imported
+# inside the command functions, so `--help` stays fast and light.
+_COMMAND_MODULES = (
+    "bot.cli.health",
+    "bot.cli.settings_cmd",
+    "bot.cli.models",
+    "bot.cli.kb",
+    "bot.cli.ask",
+    "bot.cli.db",
+    "bot.cli.export",
+    "bot.cli.serve",
+    "bot.cli.finetune",
+    "bot.cli.quickstart",
+)
+
+
+def _register() -> None:
+    for name in _COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # Only tolerate a command module that does not exist yet, never a broken import inside one.
+            if exc.name != name:
+                raise
+
+
+def main() -> None:
+    _register()
+    app()
+
+
+__all__ = ["app", "main"]

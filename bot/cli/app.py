@@ -1,0 +1,67 @@
+"""The shared Typer apps and helpers every command module uses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot.config import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="bot",
+    help="Customer-support chat bot: knowledge base, local model, Telegram, logs and fine-tuning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Provision, list and switch the local GGUF models.", no_args_is_help=True)
+kb_app = typer.Typer(help="Reload, search and inspect the knowledge base.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations and retention.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print measured figures.", no_args_is_help=True)
+eval_app = typer.Typer(help="Quality evaluations on labelled data.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(kb_app, name="kb")
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+app.add_typer(eval_app, name="eval")
+
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear error line (no traceback) and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Load settings once for a command, turning validation errors into a clean exit."""
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        err_console.print("[bold red]configuration error:[/]", highlight=False)
+        for line in str(exc).splitlines():
+            err_console.print(f"  {line}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    from bot.logs import configure_logging
+
+    configure_logging(settings)
+    return settings
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(factory())
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,35 @@
+"""`python -m bot config`: the effective settings (secrets masked), or the `.env.example` reference."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli.app import app, console, get_settings, print_json
+
+
+@app.command("config")
+def show_config(
+    env_example: bool = typer.Option(False, "--env-example", help="Print every setting as a .env.example file."),
+    json_out: bool = typer.Option(False, "--json", help="Print the effective settings as JSON."),
+) -> None:
+    """Show the effective configuration, with secrets masked."""
+    from bot.config import render_env_example
+
+    if env_example:
+        typer.echo(render_env_example(), nl=False)
+        return
+    settings = get_settings()
+    data = settings.model_dump(mode="json")  # SecretStr dumps as "**********"
+    if json_out:
+        print_json(data)
+        return
+
+    def walk(prefix: str, node: dict[str, object]) -> None:
+        for key, value in node.items():
+            name = f"{prefix}{key.upper()}"
+            if isinstance(value, dict):
+                walk(name + "__", value)
+            else:
+                console.print(f"{name}={'' if value is None else value}", highlight=False, markup=False)
+
+    walk("BOT_", data)

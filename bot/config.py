@@ -1,0 +1,355 @@
+"""The bot's one `Settings` object: every `BOT_` environment variable, validated once at start."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "BOT_"
+NESTED_DELIMITER = "__"
+
+
+def _split_csv(value: Any) -> Any:
+    """Accept `1,2,3` as well as JSON lists: operators type the former into .env files."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if not stripped:
+            return []
+        if stripped.startswith("["):
+            import json
+
+            return json.loads(stripped)
+        return [part.strip() for part in stripped.split(",") if part.strip()]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class KBSettings(BaseModel):
+    """Where the help-center documents live and how they are cut and searched."""
+
+    source: Path = Field(default=Path("knowledge"), description="Folder of knowledge documents.")
+    chunk_tokens: int = Field(default=200, ge=32, le=512, description="Target chunk size in embedder tokens.")
+    chunk_overlap: int = Field(default=32, ge=0, le=256, description="Token overlap between split chunks.")
+    max_file_mb: float = Field(default=20.0, gt=0, le=1024, description="Files larger than this are skipped.")
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
+    search_timeout_s: float = Field(default=3.0, gt=0, le=60, description="Deadline for one KB search.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> KBSettings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self
+
+
+class ElasticsearchSettings(BaseModel):
+    """The production knowledge base. Empty `url` selects the embedded backend."""
+
+    url: str = Field(default="", description="Elasticsearch URL; empty = embedded SQLite/numpy backend.")
+    alias: str = Field(default="kb", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Alias searched by the bot.")
+    api_key: SecretStr | None = Field(default=None, description="API key (base64 `id:key` form).")
+    username: str | None = Field(default=None, description="Basic-auth user, if no API key.")
+    password: SecretStr | None = Field(default=None, description="Basic-auth password.")
+    ca_certs: Path | None = Field(default=None, description="CA certificate file for TLS.")
+    verify_certs: bool = Field(default=True, description="Verify the server's TLS certificate.")
+    request_timeout_s: float = Field(default=3.0, gt=0, le=300, description="Timeout of one search request.")
+    bulk_chunk_size: int = Field(default=1000, ge=1, le=10000, description="Documents per bulk request.")
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as https://localhost:9200, or empty")
+        return value.rstrip("/")
+
+
+class LLMSettings(BaseModel):
+    """The generator: an in-process GGUF model, or a llama.cpp server."""
+
+    model_path: Path | None = Field(default=None, description="GGUF model; empty = shipped SmolLM2-135M.")
+    lora_path: Path | None = Field(default=None, description="Optional GGUF LoRA adapter on top of the model.")
+    server_url: str = Field(default="", description="llama.cpp server URL; set = remote backend.")
+    server_api_key: SecretStr | None = Field(default=None, description="Bearer token for the server.")
+    n_ctx: int = Field(default=2048, ge=256, le=131072, description="Context window in tokens.")
+    n_threads: int = Field(default=0, ge=0, le=512, description="CPU threads; 0 = all cores.")
+    n_batch: int = Field(default=512, ge=8, le=8192, description="Prompt batch size.")
+    flash_attn: bool = Field(default=True, description="Flash attention (faster prompts on CPU).")
+    max_tokens: int = Field(default=256, ge=1, le=8192, description="Answer length limit in tokens.")
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall-clock limit of one generation.")
+    queue_size: int = Field(default=32, ge=1, le=10000, description="Waiting generations before 'busy'.")
+    seed: int = Field(default=0, ge=0, description="Sampling seed, for reproducible answers.")
+
+    @field_validator("server_url")
+    @classmethod
+    def _server_url_shape(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8080, or empty")
+        return value.rstrip("/")
+
+
+class EmbeddingSettings(BaseModel):
+    """The embedder used for dense retrieval."""
+
+    model_path: Path | None = Field(default=None, description="GGUF embedder; empty = all-MiniLM-L6-v2.")
+    n_threads: int = Field(default=0, ge=0, le=512, description="CPU threads; 0 = all cores.")
+    batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
+
+
+class RAGSettings(BaseModel):
+    """How retrieval turns into an answer, or into an honest refusal."""
+
+    min_relevance: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Refuse when the best passage's calibrated relevance is below this.",
+    )
+    history_turns: int = Field(default=6, ge=0, le=100, description="Past messages kept in the prompt.")
+    condense: bool = Field(default=True, description="Rewrite follow-ups into standalone questions.")
+    ungrounded: Literal["caveat", "refuse"] = Field(
+        default="caveat", description="What to do with an answer that cites nothing."
+    )
+
+
+class TelegramSettings(BaseModel):
+    """The Telegram channel."""
+
+    token: SecretStr | None = Field(default=None, description="Bot token from @BotFather.")
+    base_url: str = Field(default="https://api.telegram.org/bot", description="Bot API base URL.")
+    base_file_url: str = Field(default="https://api.telegram.org/file/bot", description="File download URL.")
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, description="Admin user ids.")
+    operator_chat_id: int | None = Field(default=None, description="Chat that receives handoffs.")
+    webhook_url: str = Field(default="", description="Public webhook URL; empty = long polling.")
+    webhook_listen: str = Field(default="0.0.0.0", description="Address the webhook server binds.")  # noqa: S104
+    webhook_port: int = Field(default=8443, ge=1, le=65535, description="Port the webhook server binds.")
+    webhook_secret: SecretStr | None = Field(default=None, description="Webhook secret_token.")
+    edit_interval_s: float = Field(default=1.5, ge=0.0, le=60, description="Seconds between streaming edits.")
+    flood_messages: int = Field(default=5, ge=1, le=1000, description="Messages allowed per flood window.")
+    flood_window_s: float = Field(default=10.0, gt=0, le=3600, description="Flood window in seconds.")
+    max_upload_mb: float = Field(default=10.0, gt=0, le=50, description="Largest admin upload accepted.")
+    request_timeout_s: float = Field(default=15.0, gt=0, le=300, description="Bot API request timeout.")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _admin_ids_positive(cls, value: list[int]) -> list[int]:
+        for uid in value:
+            if uid <= 0:
+                raise ValueError("admin ids are positive Telegram user ids")
+        return value
+
+    @field_validator("base_url", "base_file_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+class RedactionSettings(BaseModel):
+    """PII redaction applied to exports and to logged user text."""
+
+    phone_regions: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["US", "GB", "DE", "FR", "IN"],
+        description="Regions whose national phone formats are recognised.",
+    )
+    extra_patterns: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra regexes to redact as <CUSTOM>."
+    )
+
+    @field_validator("phone_regions", "extra_patterns", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        out = []
+        for region in value:
+            code = region.strip().upper()
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise ValueError(f"{region!r} is not a two-letter region code such as US or DE")
+            out.append(code)
+        return out
+
+    @field_validator("extra_patterns")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Built once in `load_settings()` and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Models, embedded index and SQLite database.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in the data dir.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+    log_format: Literal["console", "json"] = Field(default="console", description="Log line format.")
+    log_user_text: bool = Field(default=False, description="Log user text at INFO (off = redacted).")
+
+    kb: KBSettings = Field(default_factory=KBSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    rag: RAGSettings = Field(default_factory=RAGSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError(
+                "must be a SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:pw@host/db"
+            )
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The async URL to connect with; SQLite under the data dir unless configured."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'bot.db').resolve()}"
+        url = self.database_url
+        if url.startswith("sqlite://"):
+            url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+        return url
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+class SettingsError(Exception):
+    """A configuration problem, phrased for the operator: one line per bad setting."""
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    return ENV_PREFIX + NESTED_DELIMITER.join(p.upper() for p in parts)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn pydantic's report into one line per setting, naming the env var and what it expects."""
+    by_name: dict[str, list[str]] = {}
+    for err in exc.errors(include_url=False):
+        name = _env_name(err["loc"]) if err["loc"] else "BOT_*"
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        given = err.get("input")
+        shown = "" if isinstance(given, dict | list) or given is None else f" (got {str(given)[:60]!r})"
+        # Secrets must never be echoed back, even when they are the invalid value.
+        if any(word in name for word in ("TOKEN", "PASSWORD", "SECRET", "API_KEY")):
+            shown = ""
+        by_name.setdefault(name, []).append(f"{msg}{shown}")
+    lines = []
+    for name, problems in by_name.items():
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        lines.append(f"{name}: {problems[0]}{more}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build `Settings` from the environment and `.env`; raise `SettingsError` with actionable lines."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+    except ValueError as exc:  # pydantic-settings raises this for undecodable JSON values
+        raise SettingsError(f"invalid setting: {exc}") from None
+
+
+def settings_reference() -> list[tuple[str, str, str]]:
+    """(env var, default, description) for every setting, in declaration order: the docs are generated from it."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            env = f"{prefix}{name.upper()}"
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, env + NESTED_DELIMITER)
+                continue
+            if info.default_factory is not None:
+                default: Any = info.default_factory()  # type: ignore[call-arg]
+            else:
+                default = info.default
+            rows.append((env, _render_default(default), info.description or ""))
+
+    walk(Settings, ENV_PREFIX)
+    return rows
+
+
+def _render_default(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def render_env_example() -> str:
+    """The contents of `.env.example`: every setting with its default, commented out."""
+    lines = [
+        "# Every setting of the bot, with its default. Copy to .env and uncomment what you change.",
+        "# Nested sections use a double underscore: BOT_LLM__MODEL_PATH. Lists accept 1,2,3.",
+        "",
+    ]
+    section = ""
+    for env, default, description in settings_reference():
+        current = env.split(NESTED_DELIMITER)[0] if NESTED_DELIMITER in env else "BOT_"
+        if current != section:
+            section = current
+            if lines[-1] != "":
+                lines.append("")
+        lines.append(f"# {description}" if description else f"# {env}")
+        lines.append(f"# {env}={default}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,112 @@
+"""Dependency checks shared by `python -m bot health`, the serve loop's start-up report and the Docker healthcheck."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    ms: float
+
+
+async def _timed(name: str, probe: Callable[[], Awaitable[str]], timeout_s: float) -> Check:
+    start = time.perf_counter()
+    try:
+        detail = await asyncio.wait_for(probe(), timeout=timeout_s)
+        ok = True
+    except TimeoutError:
+        ok, detail = False, f"no answer within {timeout_s:.0f} s"
+    except Exception as exc:  # a health check reports every failure, it never raises
+        ok, detail = False, _one_line(exc)
+    return Check(name, ok, detail, (time.perf_counter() - start) * 1000)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Check]:
+    """Check model files, database and knowledge base; each check is independent and bounded."""
+    from bot.services import Services
+
+    async with Services(settings) as services:
+
+        async def generator_model() -> str:
+            if settings.llm.server_url:
+                return await _probe_server(settings)
+            from bot.llm.models import resolve_generator
+
+            model, adapter = await asyncio.to_thread(resolve_generator, settings)
+            text = describe_file(model)
+            if adapter is not None:
+                text += f"; adapter {describe_file(adapter)}"
+            return text
+
+        async def embedder_model() -> str:
+            from bot.llm.models import resolve_embedder_path
+
+            return describe_file(await asyncio.to_thread(resolve_embedder_path, settings))
+
+        async def database() -> str:
+            log = await services.conversation_log(check_schema=True)
+            await log.ping()
+            return _redact_url(settings.resolved_database_url) + " (schema at head)"
+
+        async def knowledge_base() -> str:
+            kb = services.kb()
+            await kb.ping()
+            stats = await kb.stats()
+            if stats.chunks == 0:
+                raise RuntimeError("knowledge base is empty: run `python -m bot kb reload`")
+            return f"{stats.backend} {stats.index}: {stats.documents} documents, {stats.chunks} chunks"
+
+        return [
+            await _timed("generator model", generator_model, timeout_s),
+            await _timed("embedding model", embedder_model, timeout_s),
+            await _timed("database", database, timeout_s),
+            await _timed("knowledge base", knowledge_base, timeout_s),
+        ]
+
+
+def describe_file(path: Path) -> str:
+    """Name, size and a GGUF magic check: cheap enough for every health probe."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise RuntimeError(f"{path} is not a GGUF file")
+    return f"{path.name} ({size / 1e6:.1f} MB)"
+
+
+async def _probe_server(settings: Settings) -> str:
+    import aiohttp
+
+    url = settings.llm.server_url + "/health"
+    headers = {}
+    if settings.llm.server_api_key is not None:
+        headers["Authorization"] = "Bearer " + settings.llm.server_api_key.get_secret_value()
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, headers=headers) as resp:
+        if resp.status >= 400:
+            raise RuntimeError(f"model server answered HTTP {resp.status} at /health")
+    return f"model server {settings.llm.server_url} is up"
+
+
+def _redact_url(url: str) -> str:
+    """Hide the password part of a database URL."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<database url>"

@@ -1,0 +1,1 @@
+"""Knowledge base: loading documents, chunking, embedding and hybrid search."""

@@ -1,0 +1,116 @@
+"""The knowledge-base boundary: chunks, hits, reload reports and the Protocols backends implement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+SearchMode = Literal["hybrid", "bm25", "dense"]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One retrievable passage of a document."""
+
+    id: str  # stable: f"{source}#{position}"
+    source: str  # path relative to the KB root, with forward slashes
+    heading: str  # nearest section heading, exact text ("" when the document has none)
+    heading_path: tuple[str, ...]  # from the document title down to `heading`
+    position: int  # order of the chunk within its source
+    text: str  # the passage body shown to the model
+    content_hash: str  # sha256 of text, to skip unchanged work and dedupe
+    url: str = ""  # a link the source itself carries, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A chunk returned by a search, with its fused score and 1-based rank."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity to the query, when known
+    bm25_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadReport:
+    files: int
+    chunks: int
+    skipped: tuple[SkippedFile, ...]
+    seconds: float
+    index: str = ""  # the physical index that now serves (file name or ES index)
+
+
+@dataclass(frozen=True, slots=True)
+class KBStats:
+    backend: str
+    index: str
+    documents: int
+    chunks: int
+    built_at: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadProgress:
+    stage: str  # "loading" | "embedding" | "indexing" | "verifying" | "swapping"
+    done: int
+    total: int
+
+
+ProgressCallback = Callable[[ReloadProgress], None]
+
+
+class KBUnavailableError(Exception):
+    """The knowledge base cannot answer right now (down, slow, circuit open, or never built)."""
+
+
+class ReloadError(Exception):
+    """A reload was refused or failed; the previous index keeps serving."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors. Synchronous and CPU-bound: callers use a thread."""
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+class KnowledgeBase(Protocol):
+    """What the pipeline and admin paths need from a knowledge base backend."""
+
+    name: str
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]: ...
+
+    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport: ...
+
+    async def stats(self) -> KBStats: ...
+
+    async def ping(self) -> None:
+        """Raise `KBUnavailableError` when the backend cannot serve searches."""
+        ...
+
+    async def close(self) -> None: ...

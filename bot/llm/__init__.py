@@ -1,0 +1,1 @@
+"""Local and remote language models: generation, embeddings and model provisioning."""

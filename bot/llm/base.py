@@ -1,0 +1,67 @@
+"""The generator boundary: chat messages in, streamed text out, with typed failures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str  # e.g. "SmolLM2-135M-Instruct-Q4_1"
+    version: str  # short content hash of model (+ adapter), recorded with every answer
+    path: str = ""
+    adapter: str = ""
+    n_ctx: int = 0
+
+
+class GeneratorError(Exception):
+    """Generation failed; the engine stays usable for the next request."""
+
+
+class GeneratorBusyError(GeneratorError):
+    """The queue is full: answer 'busy' at once instead of waiting."""
+
+
+class GeneratorTimeoutError(GeneratorError):
+    """Generation ran past its wall-clock limit and was stopped."""
+
+
+class Generator(Protocol):
+    """A chat model that streams text. Implementations never block the event loop."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def n_ctx(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the model's own tokenizer (no special tokens)."""
+        ...
+
+    def count_chat_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Tokens of the whole prompt after the model's chat template is applied."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        user_key: str,
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> AsyncIterator[str]:
+        """Yield text pieces as they are generated; cancelling the iterator stops generation."""
+        ...
+
+    async def close(self) -> None: ...

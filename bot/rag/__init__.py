@@ -1,0 +1,1 @@
+"""The answer pipeline: condense, retrieve, decide, prompt, generate, check citations."""

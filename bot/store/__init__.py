@@ -1,0 +1,1 @@
+"""Conversation log (SQLAlchemy + Alembic), PII redaction and training-data export."""

@@ -1,0 +1,119 @@
+"""The conversation-log boundary the channels and the pipeline write through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from bot.rag.types import Answer, Turn
+
+Channel = Literal["telegram", "console"]
+Rating = Literal["up", "down"]
+HandoffState = Literal["none", "requested", "active"]
+
+
+class StoreUnavailableError(Exception):
+    """The database cannot be reached; callers must not answer unlogged."""
+
+
+class SchemaOutdatedError(Exception):
+    """The database schema is not at the migrations' head; the message says how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    id: int
+    user_id: int  # internal users.id
+    channel: str
+    external_chat_id: str
+    handoff: HandoffState
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedTurn:
+    """A user message and (once answered) the bot's answer, as stored."""
+
+    conversation_id: int
+    user_message_id: int
+    answer_message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    conversations_24h: int
+    conversations_7d: int
+    messages_24h: int
+    messages_7d: int
+    answers_7d: int
+    thumbs_up_7d: int
+    thumbs_down_7d: int
+    refusals_7d: int
+    handoffs_7d: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+
+
+class ConversationLog(Protocol):
+    """Async, durable log of conversations. Every method commits before it returns."""
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailableError` if the database cannot be used."""
+        ...
+
+    async def claim_update(self, update_id: int) -> bool:
+        """Record a Telegram update id; False if it was already processed (redelivery)."""
+        ...
+
+    async def open_conversation(
+        self, *, channel: Channel, external_user_id: str, external_chat_id: str, new: bool = False
+    ) -> ConversationRef:
+        """The user's open conversation in that chat, or a new one when `new` or none is open."""
+        ...
+
+    async def get_conversation(self, conversation_id: int) -> ConversationRef | None: ...
+
+    async def history(self, conversation_id: int, limit: int) -> list[Turn]:
+        """The last `limit` messages, oldest first."""
+        ...
+
+    async def log_user_message(self, conversation_id: int, text: str, *, external_message_id: str = "") -> int:
+        """Commit the user's message before anything is generated; returns the message id."""
+        ...
+
+    async def log_answer(self, conversation_id: int, reply_to: int, answer: Answer) -> int:
+        """Commit the answer, its retrievals, model and timings before it is sent; returns its id."""
+        ...
+
+    async def set_external_id(self, message_id: int, external_message_id: str) -> None:
+        """Remember the channel's id of a sent message (to map button presses back)."""
+        ...
+
+    async def find_message(self, channel: Channel, external_chat_id: str, external_message_id: str) -> int | None:
+        ...
+
+    async def add_feedback(self, message_id: int, rating: Rating | None, comment: str | None = None) -> None:
+        ...
+
+    async def add_correction(self, message_id: int, admin_external_id: str, text: str) -> None: ...
+
+    async def set_handoff(self, conversation_id: int, state: HandoffState) -> None: ...
+
+    async def log_operator_message(self, conversation_id: int, text: str) -> int: ...
+
+    async def stats(self, now: datetime | None = None) -> Stats: ...
+
+    async def close(self) -> None: ...
+
+
+__all__ = [
+    "Channel",
+    "ConversationLog",
+    "ConversationRef",
+    "HandoffState",
+    "LoggedTurn",
+    "Rating",
+    "SchemaOutdatedError",
+    "Stats",
+    "StoreUnavailableError",
+]

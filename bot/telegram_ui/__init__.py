@@ -1,0 +1,1 @@
+"""Telegram channel: python-telegram-bot handlers, rendering and admin commands."""

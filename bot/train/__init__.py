@@ -1,0 +1,1 @@
+"""Fine-tuning (optional `train` extra): LoRA on exported conversations, to a GGUF adapter."""
