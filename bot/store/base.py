@@ -77,7 +77,9 @@ class ConversationLog(Protocol):
         """The last `limit` messages, oldest first."""
         ...
 
-    async def log_user_message(self, conversation_id: int, text: str, *, external_message_id: str = "") -> int:
+    async def log_user_message(
+        self, conversation_id: int, text: str, *, external_message_id: str = ""
+    ) -> int:
         """Commit the user's message before anything is generated; returns the message id."""
         ...
 
@@ -89,11 +91,13 @@ class ConversationLog(Protocol):
         """Remember the channel's id of a sent message (to map button presses back)."""
         ...
 
-    async def find_message(self, channel: Channel, external_chat_id: str, external_message_id: str) -> int | None:
-        ...
+    async def find_message(
+        self, channel: Channel, external_chat_id: str, external_message_id: str
+    ) -> int | None: ...
 
-    async def add_feedback(self, message_id: int, rating: Rating | None, comment: str | None = None) -> None:
-        ...
+    async def add_feedback(
+        self, message_id: int, rating: Rating | None, comment: str | None = None
+    ) -> None: ...
 
     async def add_correction(self, message_id: int, admin_external_id: str, text: str) -> None: ...
 

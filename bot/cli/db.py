@@ -1,0 +1,172 @@
+"""`python -m bot db ...`: schema migrations and data retention for the conversation log."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli.app import console, db_app, fail, get_settings, run_async
+
+
+def _url() -> str:
+    return get_settings().resolved_database_url
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command()
+def upgrade(
+    revision: str = typer.Argument("head", help="Target revision; default the newest."),
+) -> None:
+    """Create or migrate the database schema (SQLite by default, BOT_DATABASE_URL for PostgreSQL)."""
+    from bot.store.migrate import MigrationError, current_revisions
+    from bot.store.migrate import upgrade as do_upgrade
+
+    url = _url()
+    _ensure_sqlite_dir(url)
+    try:
+        do_upgrade(url, revision)
+        now = current_revisions(url)
+    except MigrationError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(f"upgrade of {_shown(url)} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    console.print(f"database {_shown(url)} is at {', '.join(now) or 'base'}", highlight=False)
+
+
+@db_app.command()
+def downgrade(
+    revision: str = typer.Argument(
+        "-1", help="Target revision: an id, '-1' (one step back) or 'base' (drops everything)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Required for 'base', which deletes every table and row."),
+) -> None:
+    """Migrate the schema back to an older revision (data in removed columns and tables is lost)."""
+    from bot.store.migrate import MigrationError, current_revisions
+    from bot.store.migrate import downgrade as do_downgrade
+
+    url = _url()
+    if revision == "base" and not yes:
+        fail("downgrading to base deletes every table and all logged conversations; add --yes to confirm")
+    try:
+        do_downgrade(url, revision)
+        now = current_revisions(url)
+    except MigrationError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(f"downgrade of {_shown(url)} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    console.print(f"database {_shown(url)} is at {', '.join(now) or 'base'}", highlight=False)
+
+
+@db_app.command()
+def current() -> None:
+    """Show the database's schema revision and whether it is at the code's head. Exit 1 if not."""
+    from bot.store.migrate import current_revisions, head_revisions
+
+    url = _url()
+    try:
+        now = current_revisions(url)
+    except Exception as exc:
+        fail(f"cannot read {_shown(url)}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    heads = head_revisions()
+    at_head = set(now) == set(heads)
+    state = "[green]up to date[/]" if at_head else "[red]outdated[/] (run `python -m bot db upgrade`)"
+    console.print(
+        f"database {_shown(url)}: {', '.join(now) or 'empty'}; head {', '.join(heads)} — {state}",
+        highlight=False,
+    )
+    raise typer.Exit(0 if at_head else 1)
+
+
+@db_app.command()
+def purge(
+    older_than: str = typer.Option(..., "--older-than", help="Age limit by last message: 180d, 26w or 12h."),
+    yes: bool = typer.Option(False, "--yes", help="Delete after showing the count, without asking."),
+) -> None:
+    """Delete conversations whose last message is older than the limit. Shows a dry-run count first."""
+    from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+    from bot.store.repo import SqlConversationLog
+    from bot.store.retention import parse_age
+    from bot.store.retention import purge as do_purge
+
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        fail(f"--older-than: {exc}")
+    settings = get_settings()
+
+    async def main() -> None:
+        log = SqlConversationLog(settings.resolved_database_url)
+        try:
+            await log.check_schema()
+            report = await do_purge(log, age, dry_run=True)
+            console.print(
+                f"{report.conversations} conversations ({report.messages} messages) have had no message "
+                f"since {report.cutoff:%Y-%m-%d %H:%M} UTC",
+                highlight=False,
+            )
+            if report.conversations == 0:
+                return
+            if not yes and not typer.confirm("Delete them?", default=False):
+                console.print("nothing deleted")
+                return
+            done = await do_purge(log, age, dry_run=False, now=report.cutoff + age)
+            console.print(f"deleted {done.conversations} conversations ({done.messages} messages)")
+        finally:
+            await log.close()
+
+    try:
+        run_async(main)
+    except (StoreUnavailableError, SchemaOutdatedError) as exc:
+        fail(str(exc))
+
+
+@db_app.command()
+def forget(
+    user: str = typer.Option(..., "--user", help="The user's Telegram id (or console user name)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete all data of one user: conversations, messages, ratings (a GDPR erasure request)."""
+    from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+    from bot.store.repo import SqlConversationLog
+    from bot.store.retention import forget as do_forget
+
+    if not user.strip():
+        fail("--user needs the user's id, e.g. --user 123456789")
+    if not yes and not typer.confirm(f"Delete every conversation of user {user}?", default=False):
+        console.print("nothing deleted")
+        return
+    settings = get_settings()
+
+    async def main() -> None:
+        log = SqlConversationLog(settings.resolved_database_url)
+        try:
+            await log.check_schema()
+            report = await do_forget(log, user)
+        finally:
+            await log.close()
+        if report.users == 0:
+            console.print(f"no user {user} in the log; nothing to delete", highlight=False)
+        else:
+            console.print(
+                f"deleted user {user}: {report.conversations} conversations, {report.messages} messages",
+                highlight=False,
+            )
+
+    try:
+        run_async(main)
+    except (StoreUnavailableError, SchemaOutdatedError) as exc:
+        fail(str(exc))

@@ -1,0 +1,539 @@
+"""Training-data export: logged answers → redacted OpenAI / ShareGPT / Alpaca JSONL, written atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+import random
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+
+from sqlalchemy import select
+
+from bot.config import RedactionSettings, Settings
+from bot.llm.base import ChatMessage
+from bot.rag.types import Turn
+from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
+from bot.store.redact import Redacted, Redactor
+
+if TYPE_CHECKING:
+    from bot.store.repo import SqlConversationLog
+
+ExportFormat = Literal["openai", "sharegpt", "alpaca"]
+MinRating = Literal["any", "unrated", "up"]
+FORMATS: tuple[ExportFormat, ...] = ("openai", "sharegpt", "alpaca")
+MIN_RATINGS: tuple[MinRating, ...] = ("any", "unrated", "up")
+MODEL_OUTCOMES = ("answered", "ungrounded")
+SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty")
+_BATCH = 100
+_MEMO_SIZE = 20_000
+
+# The documented record shapes (README and tests validate against these).
+SHAPES = {
+    "openai": '{"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]}  '
+    "(the last message is the assistant's)",
+    "sharegpt": '{"conversations": [{"from": "human"|"gpt", "value": str}, ...], "system": str}  '
+    "(human/gpt alternate, human first, gpt last; `system` only with --include-context)",
+    "alpaca": '{"instruction": str, "input": str, "output": str}',
+}
+
+
+class ExportError(Exception):
+    """The export cannot run as asked; the message says what to change."""
+
+
+class PromptBuilder(Protocol):
+    def __call__(
+        self, question: str, passages: Sequence[Any], history: Sequence[Turn] = ...
+    ) -> list[ChatMessage]: ...
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    out: Path
+    format: ExportFormat = "openai"
+    since: datetime | None = None  # inclusive, by the time of the user's question
+    until: datetime | None = None  # exclusive
+    min_rating: MinRating = "any"
+    include_context: bool = False
+    grounded_only: bool = False
+    split: float | None = None  # train fraction; writes <out>.train.jsonl and <out>.eval.jsonl
+    seed: int = 0
+    history_turns: int = 6  # past messages before each question, as the bot's prompt had
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    admin_ids: tuple[str, ...] = ()  # redacted as user ids too
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ExportError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
+        if self.min_rating not in MIN_RATINGS:
+            raise ExportError(
+                f"unknown --min-rating {self.min_rating!r}; choose one of {', '.join(MIN_RATINGS)}"
+            )
+        if self.split is not None and not 0.0 < self.split < 1.0:
+            raise ExportError(f"--split must be between 0 and 1 (exclusive), e.g. 0.9; got {self.split}")
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ExportError(f"--{name} must be timezone-aware")
+        if self.since and self.until and self.since >= self.until:
+            raise ExportError("--since must be before --until")
+        if self.out.suffix != ".jsonl":
+            raise ExportError(f"--out must name a .jsonl file, got {str(self.out)!r}")
+        if self.history_turns < 0:
+            raise ExportError("history_turns cannot be negative")
+
+
+@dataclass
+class ExportStats:
+    conversations_read: int = 0
+    answers_seen: int = 0
+    samples_written: int = 0
+    train_samples: int = 0
+    eval_samples: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
+    files: tuple[Path, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "conversations_read": self.conversations_read,
+            "answers_seen": self.answers_seen,
+            "samples_written": self.samples_written,
+            "train_samples": self.train_samples,
+            "eval_samples": self.eval_samples,
+            "dropped": dict(sorted(self.dropped.items())),
+            "redactions": dict(sorted(self.redactions.items())),
+            "files": [str(p) for p in self.files],
+        }
+
+
+ProgressCallback = Callable[[int, int], None]  # (conversations done, total)
+
+
+def split_paths(out: Path) -> tuple[Path, Path]:
+    """`data/x.jsonl` → `data/x.train.jsonl`, `data/x.eval.jsonl`."""
+    stem = out.name[: -len(".jsonl")]
+    return out.with_name(f"{stem}.train.jsonl"), out.with_name(f"{stem}.eval.jsonl")
+
+
+def parse_date(value: str, *, end: bool = False) -> datetime:
+    """ISO date or datetime; naive means UTC. A bare date as an end bound includes that whole day."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ExportError(f"{value!r} is not a date; use YYYY-MM-DD or an ISO datetime") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    role: str
+    text: str
+    created_at: datetime
+    reply_to_id: int | None
+    outcome: str | None
+    grounded: bool | None
+
+
+@dataclass(frozen=True)
+class _Conversation:
+    id: int
+    messages: list[_Row]
+    passages: dict[int, list[tuple[str, str, str, str]]]  # message id → (source, heading, text, url) by rank
+    ratings: dict[int, str | None]
+    corrections: dict[int, str]  # message id → latest corrected text
+
+
+async def _conversation_ids(log: SqlConversationLog, options: ExportOptions) -> list[int]:
+    stmt = select(Message.conversation_id).where(Message.role == "user").distinct()
+    if options.since is not None:
+        stmt = stmt.where(Message.created_at >= options.since)
+    if options.until is not None:
+        stmt = stmt.where(Message.created_at < options.until)
+    async with log.transaction() as conn:
+        return sorted(int(v) for v in (await conn.scalars(stmt)).all())
+
+
+async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
+    async with log.transaction() as conn:
+        messages = (
+            await conn.execute(
+                select(
+                    Message.id,
+                    Message.conversation_id,
+                    Message.role,
+                    Message.text,
+                    Message.created_at,
+                    Message.reply_to_id,
+                    Message.outcome,
+                    Message.grounded,
+                )
+                .where(Message.conversation_id.in_(ids))
+                .order_by(Message.conversation_id, Message.id)
+            )
+        ).all()
+        in_batch = select(Message.id).join(Conversation).where(Conversation.id.in_(ids))
+        retrievals = (
+            await conn.execute(
+                select(
+                    Retrieval.message_id, Retrieval.source, Retrieval.heading, Retrieval.text, Retrieval.url
+                )
+                .where(Retrieval.message_id.in_(in_batch))
+                .order_by(Retrieval.message_id, Retrieval.rank)
+            )
+        ).all()
+        ratings = (
+            await conn.execute(
+                select(Feedback.message_id, Feedback.rating).where(Feedback.message_id.in_(in_batch))
+            )
+        ).all()
+        corrections = (
+            await conn.execute(
+                select(Correction.message_id, Correction.text)
+                .where(Correction.message_id.in_(in_batch))
+                .order_by(Correction.id)
+            )
+        ).all()
+    by_conversation: dict[int, _Conversation] = {cid: _Conversation(cid, [], {}, {}, {}) for cid in ids}
+    owner: dict[int, int] = {}
+    for m in messages:
+        owner[m.id] = m.conversation_id
+        by_conversation[m.conversation_id].messages.append(
+            _Row(m.id, m.role, m.text, m.created_at, m.reply_to_id, m.outcome, m.grounded)
+        )
+    for r in retrievals:
+        by_conversation[owner[r.message_id]].passages.setdefault(r.message_id, []).append(
+            (r.source, r.heading, r.text, r.url)
+        )
+    for f in ratings:
+        by_conversation[owner[f.message_id]].ratings[f.message_id] = f.rating
+    for c in corrections:  # ordered by id, so the latest correction wins
+        by_conversation[owner[c.message_id]].corrections[c.message_id] = c.text
+    return [by_conversation[cid] for cid in ids]
+
+
+# ---------------------------------------------------------------------------------------------- samples
+
+
+def _load_prompt_builder() -> tuple[PromptBuilder, Callable[..., Any]]:
+    try:
+        module = importlib.import_module("bot.rag.prompting")
+    except ImportError as exc:
+        raise ExportError(
+            f"--include-context needs the bot's prompt builder (bot.rag.prompting): {exc}"
+        ) from None
+    return module.build_messages, module.Passage
+
+
+class _SampleMaker:
+    def __init__(
+        self,
+        options: ExportOptions,
+        redactor: Redactor,
+        stats: ExportStats,
+        prompt_builder: PromptBuilder | None,
+        passage_factory: Callable[..., Any] | None,
+    ) -> None:
+        self.options = options
+        self.redactor = redactor
+        self.stats = stats
+        self.prompt_builder = prompt_builder
+        self.passage_factory = passage_factory
+        self._memo: dict[str, Redacted] = {}
+
+    def conversation(self, conv: _Conversation) -> list[str]:
+        """JSON lines for every usable answer of one conversation (before de-duplication)."""
+        opts = self.options
+        by_id = {m.id: m for m in conv.messages}
+        history: list[Turn] = []
+        history_before: dict[int, int] = {}  # user message id → history length when it was asked
+        lines: list[str] = []
+        for message in conv.messages:
+            if message.role == "user":
+                history_before[message.id] = len(history)
+                history.append(Turn("user", message.text))
+                continue
+            if message.role == "operator":
+                history.append(Turn("assistant", message.text))
+                continue
+            corrected = conv.corrections.get(message.id)
+            question = by_id.get(message.reply_to_id) if message.reply_to_id is not None else None
+            if question is not None and question.role == "user" and self._in_range(question.created_at):
+                self.stats.answers_seen += 1
+                reason = self._drop_reason(message, corrected, conv.ratings.get(message.id))
+                if reason:
+                    self.stats.dropped[reason] += 1
+                else:
+                    asked_at = history_before.get(question.id, len(history))
+                    prior = history[:asked_at][-opts.history_turns :] if opts.history_turns else []
+                    answer_text = corrected if corrected is not None else message.text
+                    lines.append(
+                        self._sample(question.text, answer_text, prior, conv.passages.get(message.id))
+                    )
+            # Like the bot's own history: fixed system replies are left out, corrected answers read corrected.
+            if corrected is not None or message.outcome not in SYSTEM_OUTCOMES:
+                history.append(Turn("assistant", corrected if corrected is not None else message.text))
+        # Questions that never got an answer (e.g. the bot crashed before generating).
+        answered = {m.reply_to_id for m in conv.messages if m.role == "assistant"}
+        for message in conv.messages:
+            if message.role == "user" and message.id not in answered and self._in_range(message.created_at):
+                self.stats.dropped["no_answer"] += 1
+        return lines
+
+    def _in_range(self, moment: datetime) -> bool:
+        opts = self.options
+        return (opts.since is None or moment >= opts.since) and (opts.until is None or moment < opts.until)
+
+    def _drop_reason(self, message: _Row, corrected: str | None, rating: str | None) -> str:
+        if corrected is not None:
+            return ""  # an admin's correction is the best label there is
+        if message.outcome not in MODEL_OUTCOMES:
+            return f"not_model_answer:{message.outcome}"
+        if rating == "down":
+            return "thumbs_down"
+        if self.options.min_rating == "up" and rating != "up":
+            return "below_min_rating"
+        if self.options.grounded_only and not message.grounded:
+            return "ungrounded"
+        return ""
+
+    def _redact(self, text: str) -> str:
+        # Passages and the system prompt repeat across samples; redact each distinct text once.
+        result = self._memo.get(text)
+        if result is None:
+            result = self.redactor.redact(text)
+            if len(self._memo) < _MEMO_SIZE:
+                self._memo[text] = result
+        self.stats.redactions.update(result.counts)
+        return result.text
+
+    def _prompt(
+        self, question: str, history: list[Turn], passages: list[tuple[str, str, str, str]] | None
+    ) -> list[ChatMessage]:
+        if (
+            self.options.include_context
+            and self.prompt_builder is not None
+            and self.passage_factory is not None
+        ):
+            built = [
+                self.passage_factory(source=s, heading=h, text=t, url=u) for (s, h, t, u) in (passages or [])
+            ]
+            return list(self.prompt_builder(question, built, history))
+        messages = [ChatMessage("user" if t.role == "user" else "assistant", t.text) for t in history]
+        messages.append(ChatMessage("user", question))
+        return messages
+
+    def _sample(
+        self,
+        question: str,
+        answer: str,
+        history: list[Turn],
+        passages: list[tuple[str, str, str, str]] | None,
+    ) -> str:
+        prompt = [
+            ChatMessage(m.role, self._redact(m.content)) for m in self._prompt(question, history, passages)
+        ]
+        output = self._redact(answer)
+        record: dict[str, Any]
+        if self.options.format == "openai":
+            record = {
+                "messages": [{"role": m.role, "content": m.content} for m in prompt]
+                + [{"role": "assistant", "content": output}]
+            }
+        elif self.options.format == "sharegpt":
+            system = "\n\n".join(m.content for m in prompt if m.role == "system")
+            turns = _alternate(
+                [("human" if m.role == "user" else "gpt", m.content) for m in prompt if m.role != "system"]
+                + [("gpt", output)]
+            )
+            record = {"conversations": [{"from": who, "value": text} for who, text in turns]}
+            if self.options.include_context:
+                record["system"] = system
+        else:
+            system = "\n\n".join(m.content for m in prompt if m.role == "system")
+            rest = [m for m in prompt if m.role != "system"]
+            if self.options.include_context:
+                instruction = system
+                input_text = rest[0].content if len(rest) == 1 else _render(rest)
+            else:
+                instruction = rest[-1].content
+                input_text = _render(rest[:-1])
+            record = {"instruction": instruction, "input": input_text, "output": output}
+        return json.dumps(record, ensure_ascii=False)
+
+
+def _alternate(turns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """ShareGPT trainers expect human/gpt to alternate, human first: merge runs, drop a leading gpt turn."""
+    merged: list[tuple[str, str]] = []
+    for who, text in turns:
+        if merged and merged[-1][0] == who:
+            merged[-1] = (who, merged[-1][1] + "\n\n" + text)
+        else:
+            merged.append((who, text))
+    while merged and merged[0][0] != "human":
+        merged.pop(0)
+    return merged
+
+
+def _render(messages: Sequence[ChatMessage]) -> str:
+    labels = {"user": "User", "assistant": "Assistant", "system": "System"}
+    return "\n\n".join(f"{labels[m.role]}: {m.content}" for m in messages)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+class _AtomicJsonl:
+    """Lines go to a temp file beside the target; `commit()` fsyncs and renames, `abort()` removes it."""
+
+    def __init__(self, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.target = target
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.tmp = Path(name)
+        self.file: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self.count = 0
+
+    def write(self, line: str) -> None:
+        self.file.write(line + "\n")
+        self.count += 1
+
+    def commit(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        self.tmp.replace(self.target)
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _assign_split(ids: list[int], split: float, seed: int) -> set[int]:
+    """The conversation ids that go to the training file: a seeded shuffle, so whole conversations stay
+    together (no history leaks from train into eval) and the same seed gives the same split."""
+    shuffled = list(ids)
+    random.Random(seed).shuffle(shuffled)  # noqa: S311 - reproducible split, not security
+    n_train = round(len(shuffled) * split)
+    if len(shuffled) >= 2:
+        n_train = min(max(n_train, 1), len(shuffled) - 1)
+    return set(shuffled[:n_train])
+
+
+async def export(
+    source: Settings | SqlConversationLog,
+    options: ExportOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    prompt_builder: PromptBuilder | None = None,
+    passage_factory: Callable[..., Any] | None = None,
+) -> ExportStats:
+    """Export the log as training data. With `Settings`, opens (and closes) the configured database."""
+    from bot.store.repo import SqlConversationLog
+
+    if isinstance(source, Settings):
+        settings = source
+        options = dataclasses.replace(
+            options,
+            redaction=settings.redaction,
+            history_turns=settings.rag.history_turns,
+            admin_ids=tuple(str(a) for a in settings.telegram.admin_ids),
+        )
+        log = SqlConversationLog(settings.resolved_database_url)
+        try:
+            await log.check_schema()
+            return await _export(log, options, progress, prompt_builder, passage_factory)
+        finally:
+            await log.close()
+    return await _export(source, options, progress, prompt_builder, passage_factory)
+
+
+async def _export(
+    log: SqlConversationLog,
+    options: ExportOptions,
+    progress: ProgressCallback | None,
+    prompt_builder: PromptBuilder | None,
+    passage_factory: Callable[..., Any] | None,
+) -> ExportStats:
+    if options.include_context and (prompt_builder is None or passage_factory is None):
+        prompt_builder, passage_factory = _load_prompt_builder()
+    stats = ExportStats()
+    known_ids = await log.known_external_user_ids() | set(options.admin_ids)
+    redactor = Redactor(options.redaction, known_ids)
+    maker = _SampleMaker(options, redactor, stats, prompt_builder, passage_factory)
+    ids = await _conversation_ids(log, options)
+    train_ids = _assign_split(ids, options.split, options.seed) if options.split is not None else set(ids)
+
+    if options.split is not None:
+        train_path, eval_path = split_paths(options.out)
+        writers = [_AtomicJsonl(train_path), _AtomicJsonl(eval_path)]
+    else:
+        writers = [_AtomicJsonl(options.out)]
+    seen: set[bytes] = set()
+
+    def process(batch: list[_Conversation]) -> None:
+        # Redaction (phone matching) is CPU work: it runs here, in a worker thread.
+        for conv in batch:
+            stats.conversations_read += 1
+            writer = writers[0] if conv.id in train_ids else writers[-1]
+            for line in maker.conversation(conv):
+                digest = hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
+                if digest in seen:
+                    stats.dropped["duplicate"] += 1
+                    continue
+                seen.add(digest)
+                writer.write(line)
+
+    try:
+        if progress:
+            progress(0, len(ids))
+        for start in range(0, len(ids), _BATCH):
+            batch = await _load(log, ids[start : start + _BATCH])
+            await asyncio.to_thread(process, batch)
+            if progress:
+                progress(min(start + _BATCH, len(ids)), len(ids))
+        for writer in writers:
+            await asyncio.to_thread(writer.commit)
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    stats.samples_written = sum(w.count for w in writers)
+    stats.train_samples = writers[0].count if options.split is not None else stats.samples_written
+    stats.eval_samples = writers[1].count if options.split is not None else 0
+    stats.files = tuple(w.target for w in writers)
+    return stats
+
+
+__all__ = [
+    "FORMATS",
+    "MIN_RATINGS",
+    "SHAPES",
+    "ExportError",
+    "ExportOptions",
+    "ExportStats",
+    "export",
+    "parse_date",
+    "split_paths",
+]

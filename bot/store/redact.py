@@ -1,0 +1,331 @@
+"""PII redaction for exported text: typed placeholders, idempotent, with counts by type."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from bot.config import RedactionSettings
+
+PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "HANDLE", "USER_ID", "CUSTOM")
+_PLACEHOLDER = re.compile(r"<(?:" + "|".join(PLACEHOLDERS) + r")>")
+
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[\w!#$%&'*+^`{|}~-]+(?:\.[\w!#$%&'*+^`{|}~-]+)*"
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,63}(?![\w-])",
+)
+# 12-19 digits, optionally grouped by single spaces or dashes; Luhn and the issuer prefix decide.
+_CARD = re.compile(r"(?<![\w.,/+-])\d(?:[ -]?\d){11,18}(?![\w/-]|[.,]\d)")
+# Country code, check digits, then 11-30 alphanumerics, optionally in groups of four.
+_IBAN = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])", re.IGNORECASE)
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
+    "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21,
+    "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
+    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27,
+    "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24,
+    "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23,
+    "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+# Telegram usernames: 5-32 characters, a letter first. Not followed by `(` or `.name`, and not a
+# well-known decorator: a Python support bot talks about `@property` far more than about such users.
+_HANDLE = re.compile(r"(?<![\w@.`?&=/:])@[A-Za-z][A-Za-z0-9_]{4,31}(?![\w@(`]|\.[A-Za-z_])")
+_DECORATORS = frozenset(
+    [
+        "property",
+        "staticmethod",
+        "classmethod",
+        "dataclass",
+        "abstractmethod",
+        "abstractproperty",
+        "overload",
+        "override",
+        "cache",
+        "lru_cache",
+        "cached_property",
+        "contextmanager",
+        "asynccontextmanager",
+        "wraps",
+        "total_ordering",
+        "singledispatch",
+        "singledispatchmethod",
+        "final",
+        "runtime_checkable",
+        "functools",
+        "pytest",
+        "fixture",
+        "typing",
+        "validator",
+        "field_validator",
+        "model_validator",
+        "computed_field",
+        "setter",
+        "getter",
+        "deleter",
+        "deprecated",
+        "unique",
+        "setlocal",
+        "endlocal",
+    ]
+)
+# Seven or more digits, possibly separated: anything shorter is no phone number in any region we match.
+_PHONE_CANDIDATE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){6,}")
+_DIGIT_RUN = re.compile(r"(?<![\w.,-])\d{5,15}(?![\w]|[.,]\d)")
+# A number only counts as a Telegram user id when the text says so (known ids are matched anywhere).
+_USER_ID_CONTEXT = re.compile(
+    r"(?i)(?:\b(?:user|chat|sender|from|telegram|tg)[\s_-]?id\b|\buid\b|tg://user\?id=)\s*(?:is|[:=#])?\s*"
+    r"(\d{5,15})(?!\d)"
+)
+# Phone-number look-alikes that are something else (checked on the matched text and its surroundings).
+_DATE_LIKE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?"
+)
+# A number introduced by one of these words is an identifier, not a phone number.
+_ID_WORD_BEFORE = re.compile(
+    r"\b(?:order|invoice|ticket|tracking|ref|reference|case|sku|item|transaction|txn|build|version|isbn|"
+    r"serial|issue|pr|commit|port)\s*(?:no\.?|number|id)?\s*[:#]?\s*$",
+    re.IGNORECASE,
+)
+_MAX_PASSES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    text: str
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _card_issuer_plausible(digits: str) -> bool:
+    """Major networks' prefixes and lengths (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay,
+    Maestro)."""
+    n = len(digits)
+    if digits[0] == "4":
+        return n in (13, 16, 19)
+    if digits[:2] in ("34", "37"):
+        return n == 15
+    if "51" <= digits[:2] <= "55" or "2221" <= digits[:4] <= "2720":
+        return n == 16
+    if digits[:4] == "6011" or digits[:2] == "65" or "644" <= digits[:3] <= "649" or digits[:2] == "62":
+        return 16 <= n <= 19
+    if "3528" <= digits[:4] <= "3589":
+        return 16 <= n <= 19
+    if digits[:2] in ("36", "38", "39") or "300" <= digits[:3] <= "305":
+        return 14 <= n <= 19
+    if digits[:2] in ("50", "56", "57", "58", "67", "63"):
+        return 12 <= n <= 19
+    return False
+
+
+def iban_valid(candidate: str) -> bool:
+    compact = candidate.replace(" ", "").upper()
+    expected = _IBAN_LENGTHS.get(compact[:2])
+    if expected is None or len(compact) != expected or not compact.isalnum():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def _handle_span(candidate: str) -> int:
+    return 0 if candidate[1:].lower() in _DECORATORS else len(candidate)
+
+
+class Redactor:
+    """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<HANDLE>`, `<USER_ID>`, `<CUSTOM>`."""
+
+    def __init__(self, settings: RedactionSettings | None = None, known_user_ids: Iterable[str] = ()) -> None:
+        settings = settings or RedactionSettings()
+        self._regions = tuple(settings.phone_regions) or ("US",)
+        self._custom = tuple(re.compile(pattern) for pattern in settings.extra_patterns)
+        # A set lookup per digit run: a regex alternation of every user id would be slow for big logs.
+        self._known_ids = frozenset(
+            uid.strip() for uid in known_user_ids if uid.strip().isdigit() and len(uid.strip()) >= 5
+        )
+
+    def redact(self, text: str) -> Redacted:
+        """Redact `text`; running it again on the output changes nothing."""
+        counts: Counter[str] = Counter()
+        # Each pass only looks between existing placeholders; repeat until nothing changes so the result
+        # is a fixed point (which is what makes redaction idempotent even for odd custom patterns).
+        for _ in range(_MAX_PASSES):
+            before = text
+            text = self._pass(text, counts)
+            if text == before:
+                break
+        return Redacted(text, counts)
+
+    def _pass(self, text: str, counts: Counter[str]) -> str:
+        text = self._sub(text, _EMAIL, "EMAIL", counts)
+        if self._known_ids:  # exact ids of real users win over the phone/card heuristics
+            text = self._sub_checked(text, _DIGIT_RUN, "USER_ID", counts, self._known_id_span)
+        text = self._sub_group(text, _USER_ID_CONTEXT, "USER_ID", counts)
+        text = self._sub_checked(text, _IBAN, "IBAN", counts, self._iban_span)
+        text = self._sub_checked(text, _CARD, "CARD", counts, self._card_span)
+        text = self._phones(text, counts)
+        text = self._sub_checked(text, _HANDLE, "HANDLE", counts, _handle_span)
+        for pattern in self._custom:
+            text = self._sub(text, pattern, "CUSTOM", counts)
+        return text
+
+    # -- helpers working only on the text between placeholders
+
+    @staticmethod
+    def _segments(text: str, func: Callable[[str], str]) -> str:
+        out: list[str] = []
+        last = 0
+        for match in _PLACEHOLDER.finditer(text):
+            out.append(func(text[last : match.start()]))
+            out.append(match.group())
+            last = match.end()
+        out.append(func(text[last:]))
+        return "".join(out)
+
+    def _sub(self, text: str, pattern: re.Pattern[str], kind: str, counts: Counter[str]) -> str:
+        def one(segment: str) -> str:
+            replaced, n = pattern.subn(f"<{kind}>", segment)
+            if n:
+                counts[kind] += n
+            return replaced
+
+        return self._segments(text, one)
+
+    def _sub_group(self, text: str, pattern: re.Pattern[str], kind: str, counts: Counter[str]) -> str:
+        def one(segment: str) -> str:
+            def repl(match: re.Match[str]) -> str:
+                counts[kind] += 1
+                whole = match.group()
+                start = match.start(1) - match.start()
+                return whole[:start] + f"<{kind}>" + whole[start + len(match.group(1)) :]
+
+            return pattern.sub(repl, segment)
+
+        return self._segments(text, one)
+
+    def _sub_checked(
+        self,
+        text: str,
+        pattern: re.Pattern[str],
+        kind: str,
+        counts: Counter[str],
+        check: Callable[[str], int],
+    ) -> str:
+        """Like `_sub`, but `check(candidate)` says how many leading characters really are PII (0: none)."""
+
+        def one(segment: str) -> str:
+            out: list[str] = []
+            pos = 0
+            while True:
+                match = pattern.search(segment, pos)
+                if match is None:
+                    break
+                length = check(match.group())
+                if length:
+                    out.append(segment[pos : match.start()] + f"<{kind}>")
+                    counts[kind] += 1
+                    pos = match.start() + length
+                else:
+                    # Try again one character later (the real item may start inside this candidate).
+                    out.append(segment[pos : match.start() + 1])
+                    pos = match.start() + 1
+            out.append(segment[pos:])
+            return "".join(out)
+
+        return self._segments(text, one)
+
+    @staticmethod
+    def _iban_span(candidate: str) -> int:
+        # The greedy match may have swallowed a following word; try the longest valid prefix.
+        for end in range(len(candidate), 14, -1):
+            prefix = candidate[:end]
+            if prefix.endswith(" "):
+                continue
+            if end < len(candidate) and candidate[end].isalnum() and candidate[end - 1].isalnum():
+                continue  # never cut a group in the middle
+            if iban_valid(prefix):
+                return end
+        return 0
+
+    def _known_id_span(self, candidate: str) -> int:
+        return len(candidate) if candidate in self._known_ids else 0
+
+    @staticmethod
+    def _card_span(candidate: str) -> int:
+        digits = re.sub(r"[ -]", "", candidate)
+        if _card_issuer_plausible(digits) and luhn_valid(digits):
+            return len(candidate)
+        return 0
+
+    def _phones(self, text: str, counts: Counter[str]) -> str:
+        import phonenumbers
+
+        def one(segment: str) -> str:
+            if not _PHONE_CANDIDATE.search(segment):
+                return segment  # the matcher is slow; most text has no run of digits long enough
+            spans: list[tuple[int, int]] = []
+            for region in self._regions:
+                for match in phonenumbers.PhoneNumberMatcher(
+                    segment, region, leniency=phonenumbers.Leniency.VALID
+                ):
+                    if self._looks_like_phone(segment, match.start, match.end):
+                        spans.append((match.start, match.end))
+            if not spans:
+                return segment
+            merged: list[tuple[int, int]] = []
+            for start, end in sorted(spans):
+                if merged and start < merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+                else:
+                    merged.append((start, end))
+            out: list[str] = []
+            last = 0
+            for start, end in merged:
+                out.append(segment[last:start] + "<PHONE>")
+                last = end
+            out.append(segment[last:])
+            counts["PHONE"] += len(merged)
+            return "".join(out)
+
+        return self._segments(text, one)
+
+    @staticmethod
+    def _looks_like_phone(segment: str, start: int, end: int) -> bool:
+        """Reject matches that are really order ids, dates, times, prices, versions or percentages."""
+        raw = segment[start:end]
+        before = segment[max(0, start - 12) : start]
+        after = segment[end : end + 3]
+        if before.endswith("`") or after.startswith("`"):
+            return False  # a literal in code markup (a hash value, a constant)
+        if _DATE_LIKE.fullmatch(raw.strip("()")):
+            return False
+        if re.search(r"(?:#|№|\bno\.?\s*|[A-Za-z]{2,}[-_/]|[$€£¥₹₽]\s?)$", before, re.IGNORECASE):
+            return False  # order/invoice id or price
+        if _ID_WORD_BEFORE.search(segment[max(0, start - 40) : start]):
+            return False
+        if re.match(r"\s?(?:%|[$€£¥₹₽]|[-_/.][A-Za-z0-9])", after):
+            return False  # percentage, price, or part of a longer id / version / path
+        if before.endswith((".", ",", "-", "/", ":")) and before[-2:-1].isdigit():
+            return False  # tail of a version number, decimal or time
+        digits = sum(ch.isdigit() for ch in raw)
+        # Bare digit runs (no separators) are only phones when written in international form.
+        return not (raw.isdigit() and not before.rstrip().endswith("+") and digits < 10)
+
+
+__all__ = ["PLACEHOLDERS", "Redacted", "Redactor", "iban_valid", "luhn_valid"]

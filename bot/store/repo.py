@@ -1,0 +1,628 @@
+"""`SqlConversationLog`: the durable, async conversation log on SQLAlchemy (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, event, func, insert, or_, select, update
+from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.rag.types import Answer, Turn
+from bot.store.base import (
+    Channel,
+    ConversationRef,
+    HandoffState,
+    Rating,
+    SchemaOutdatedError,
+    Stats,
+    StoreUnavailableError,
+)
+from bot.store.migrate import UPGRADE_HINT
+from bot.store.models import (
+    Conversation,
+    Correction,
+    Feedback,
+    Message,
+    ProcessedUpdate,
+    Retrieval,
+    User,
+    utcnow,
+)
+
+log = logging.getLogger("bot.store")
+
+CHANNELS = ("telegram", "console")
+HANDOFF_STATES = ("none", "requested", "active")
+RATINGS = ("up", "down")
+# Fixed system replies, not model output: kept in the log, left out of the model's history.
+SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty")
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class SqlConversationLog:
+    """Implements `bot.store.base.ConversationLog`. Every public method commits before returning.
+
+    Database failures (refused connection, lock timeout, disk I/O) surface as `StoreUnavailableError`;
+    the pool pings connections before use, so the log recovers by itself once the database is back.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 15.0,
+        connect_timeout_s: float = 5.0,
+        sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise ValueError(f"invalid database URL: {exc}") from None
+        self._url = url
+        self._timeout_s = timeout_s
+        self._dialect = parsed.get_backend_name()
+        if self._dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {self._dialect!r}: use SQLite or PostgreSQL")
+        connect_args: dict[str, Any] = {}
+        if self._dialect == "sqlite":
+            # aiosqlite's own lock wait; the busy_timeout pragma below covers the rest.
+            connect_args["timeout"] = sqlite_busy_timeout_ms / 1000
+        else:
+            connect_args["timeout"] = connect_timeout_s
+            connect_args["command_timeout"] = timeout_s
+        self._engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=True, connect_args=connect_args, pool_timeout=timeout_s
+        )
+        # SQLite allows one writer; serialising our own writes here avoids busy-waiting inside SQLite.
+        self._write_lock: asyncio.Lock | None = None
+        if self._dialect == "sqlite":
+            _install_sqlite_pragmas(self._engine, sqlite_busy_timeout_ms)
+            self._write_lock = asyncio.Lock()
+        self._write_engine = self._engine.execution_options(bot_write=True)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self._dialect
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that commits on success; DB failures become StoreUnavailableError."""
+        lock = self._write_lock if write and self._write_lock is not None else contextlib.nullcontext()
+        engine = self._write_engine if write else self._engine
+        failure: StoreUnavailableError | None = None
+        try:
+            async with asyncio.timeout(self._timeout_s), lock, engine.begin() as conn:
+                yield conn
+        except (IntegrityError, DataError):
+            raise
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            failure = _unavailable(exc)
+        if failure is not None:
+            if self._dialect == "sqlite":
+                # A failed aiosqlite connect leaves a worker thread that stops only when its connection
+                # object is collected; collect now, inside the event loop, not after it has closed.
+                gc.collect()
+            # Raised outside the except block, so the caller's traceback does not keep the driver's
+            # exception (and the half-open connection it references) alive.
+            raise failure
+
+    async def ping(self) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(select(1))
+
+    async def check_schema(self) -> None:
+        """Raise `SchemaOutdatedError` unless the database is migrated to the code's head revision."""
+        from alembic.runtime.migration import MigrationContext
+
+        from bot.store.migrate import head_revisions
+
+        async with self.transaction() as conn:
+            current = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
+        heads = head_revisions()
+        if set(current) != set(heads):
+            shown = ", ".join(current) if current else "empty (no tables)"
+            raise SchemaOutdatedError(
+                f"database schema is {shown} but this version needs {', '.join(heads)}; run `{UPGRADE_HINT}`"
+            )
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # ------------------------------------------------------------------ writes
+
+    async def claim_update(self, update_id: int) -> bool:
+        try:
+            async with self.transaction(write=True) as conn:
+                await conn.execute(insert(ProcessedUpdate).values(update_id=update_id, processed_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def open_conversation(
+        self, *, channel: Channel, external_user_id: str, external_chat_id: str, new: bool = False
+    ) -> ConversationRef:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+        if not external_user_id or not external_chat_id:
+            raise ValueError("a conversation needs a user id and a chat id")
+        # A concurrent first message of the same user can win the insert race; the retry then finds it.
+        for attempt in range(3):
+            try:
+                return await self._open_conversation(channel, external_user_id, external_chat_id, new)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _open_conversation(
+        self, channel: str, external_user_id: str, external_chat_id: str, new: bool
+    ) -> ConversationRef:
+        now = utcnow()
+        async with self.transaction(write=True) as conn:
+            user_id = await conn.scalar(
+                select(User.id).where(User.channel == channel, User.external_id == external_user_id)
+            )
+            if user_id is None:
+                result = await conn.execute(
+                    insert(User).values(
+                        channel=channel,
+                        external_id=external_user_id,
+                        pseudonym=new_pseudonym(),
+                        created_at=now,
+                    )
+                )
+                user_id = _new_id(result)
+            open_where = and_(
+                Conversation.user_id == user_id,
+                Conversation.external_chat_id == external_chat_id,
+                Conversation.status == "open",
+            )
+            if new:
+                await conn.execute(update(Conversation).where(open_where).values(status="closed"))
+            else:
+                row = (
+                    await conn.execute(
+                        select(Conversation.id, Conversation.handoff)
+                        .where(open_where)
+                        .order_by(Conversation.id.desc())
+                        .limit(1)
+                    )
+                ).first()
+                if row is not None:
+                    return ConversationRef(row.id, user_id, channel, external_chat_id, row.handoff)
+            result = await conn.execute(
+                insert(Conversation).values(
+                    user_id=user_id,
+                    channel=channel,
+                    external_chat_id=external_chat_id,
+                    status="open",
+                    handoff="none",
+                    started_at=now,
+                    last_message_at=now,
+                )
+            )
+            conversation_id = _new_id(result)
+        log.debug("conversation opened", extra={"conversation_id": conversation_id, "channel": channel})
+        return ConversationRef(conversation_id, user_id, channel, external_chat_id, "none")
+
+    async def _insert_message(self, conn: AsyncConnection, conversation_id: int, **values: Any) -> int:
+        now = utcnow()
+        bumped = await conn.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(last_message_at=now)
+        )
+        if bumped.rowcount == 0:
+            raise ValueError(f"conversation {conversation_id} does not exist")
+        result = await conn.execute(
+            insert(Message).values(conversation_id=conversation_id, created_at=now, **values)
+        )
+        return _new_id(result)
+
+    async def log_user_message(
+        self, conversation_id: int, text: str, *, external_message_id: str = ""
+    ) -> int:
+        async with self.transaction(write=True) as conn:
+            return await self._insert_message(
+                conn,
+                conversation_id,
+                role="user",
+                text=text,
+                external_message_id=external_message_id or None,
+            )
+
+    async def log_answer(self, conversation_id: int, reply_to: int, answer: Answer) -> int:
+        timings = answer.timings
+        async with self.transaction(write=True) as conn:
+            message_id = await self._insert_message(
+                conn,
+                conversation_id,
+                role="assistant",
+                text=answer.text,
+                reply_to_id=reply_to,
+                question=answer.question or None,
+                outcome=answer.outcome,
+                grounded=answer.grounded,
+                model_name=answer.model or None,
+                model_version=answer.model_version or None,
+                prompt_version=answer.prompt_version or None,
+                citations=",".join(str(n) for n in answer.citations) or None,
+                retrieval_ms=timings.retrieval_ms,
+                condense_ms=timings.condense_ms,
+                queue_ms=timings.queue_ms,
+                ttft_ms=timings.ttft_ms,
+                total_ms=timings.total_ms,
+            )
+            if answer.hits:
+                await conn.execute(
+                    insert(Retrieval),
+                    [
+                        {
+                            "message_id": message_id,
+                            "rank": position,
+                            "chunk_id": hit.chunk.id,
+                            "source": hit.chunk.source,
+                            "heading": hit.chunk.heading,
+                            "url": hit.chunk.url,
+                            "text": hit.chunk.text,
+                            "score": float(hit.score),
+                            "dense_score": hit.dense_score,
+                        }
+                        # The order given to the model, which is what the prompt rebuild needs.
+                        for position, hit in enumerate(answer.hits, start=1)
+                    ],
+                )
+        return message_id
+
+    async def log_operator_message(self, conversation_id: int, text: str) -> int:
+        async with self.transaction(write=True) as conn:
+            return await self._insert_message(conn, conversation_id, role="operator", text=text)
+
+    async def set_external_id(self, message_id: int, external_message_id: str) -> None:
+        async with self.transaction(write=True) as conn:
+            result = await conn.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(external_message_id=external_message_id)
+            )
+        if result.rowcount == 0:
+            raise ValueError(f"message {message_id} does not exist")
+
+    async def add_feedback(self, message_id: int, rating: Rating | None, comment: str | None = None) -> None:
+        """Record a rating (the latest press wins) and/or a comment; None leaves that part unchanged."""
+        if rating is not None and rating not in RATINGS:
+            raise ValueError(f"rating must be 'up', 'down' or None, not {rating!r}")
+        now = utcnow()
+        try:
+            async with self.transaction(write=True) as conn:
+                existing = (
+                    await conn.execute(
+                        select(Feedback.id, Feedback.rating, Feedback.comment).where(
+                            Feedback.message_id == message_id
+                        )
+                    )
+                ).first()
+                if existing is None:
+                    await conn.execute(
+                        insert(Feedback).values(
+                            message_id=message_id,
+                            rating=rating,
+                            comment=comment,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                else:
+                    await conn.execute(
+                        update(Feedback)
+                        .where(Feedback.id == existing.id)
+                        .values(
+                            rating=rating if rating is not None else existing.rating,
+                            comment=comment if comment is not None else existing.comment,
+                            updated_at=now,
+                        )
+                    )
+        except IntegrityError as exc:
+            raise ValueError(f"message {message_id} does not exist") from exc
+
+    async def add_correction(self, message_id: int, admin_external_id: str, text: str) -> None:
+        if not text.strip():
+            raise ValueError("a correction needs the corrected text")
+        try:
+            async with self.transaction(write=True) as conn:
+                role = await conn.scalar(select(Message.role).where(Message.id == message_id))
+                if role is None:
+                    raise ValueError(f"message {message_id} does not exist")
+                if role != "assistant":
+                    raise ValueError(
+                        f"message {message_id} is not a bot answer; only answers can be corrected"
+                    )
+                await conn.execute(
+                    insert(Correction).values(
+                        message_id=message_id,
+                        admin_external_id=admin_external_id,
+                        text=text,
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError as exc:
+            raise ValueError(f"message {message_id} does not exist") from exc
+
+    async def set_handoff(self, conversation_id: int, state: HandoffState) -> None:
+        if state not in HANDOFF_STATES:
+            raise ValueError(f"handoff state must be one of {', '.join(HANDOFF_STATES)}, not {state!r}")
+        values: dict[str, Any] = {"handoff": state}
+        if state == "requested":
+            values["handoff_at"] = utcnow()
+        async with self.transaction(write=True) as conn:
+            result = await conn.execute(
+                update(Conversation).where(Conversation.id == conversation_id).values(**values)
+            )
+        if result.rowcount == 0:
+            raise ValueError(f"conversation {conversation_id} does not exist")
+
+    # ------------------------------------------------------------------ reads
+
+    async def get_conversation(self, conversation_id: int) -> ConversationRef | None:
+        async with self.transaction() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        Conversation.id,
+                        Conversation.user_id,
+                        Conversation.channel,
+                        Conversation.external_chat_id,
+                        Conversation.handoff,
+                    ).where(Conversation.id == conversation_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return ConversationRef(row.id, row.user_id, row.channel, row.external_chat_id, row.handoff)
+
+    async def history(self, conversation_id: int, limit: int) -> list[Turn]:
+        if limit <= 0:
+            return []
+        async with self.transaction() as conn:
+            rows = (
+                await conn.execute(
+                    select(Message.role, Message.text)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        or_(Message.outcome.is_(None), Message.outcome.not_in(SYSTEM_OUTCOMES)),
+                    )
+                    .order_by(Message.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        # An operator speaks for the support side, so the model sees it as the assistant.
+        return [Turn("user" if row.role == "user" else "assistant", row.text) for row in reversed(rows)]
+
+    async def find_message(
+        self, channel: Channel, external_chat_id: str, external_message_id: str
+    ) -> int | None:
+        async with self.transaction() as conn:
+            found = await conn.scalar(
+                select(Message.id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(
+                    Message.external_message_id == external_message_id,
+                    Conversation.channel == channel,
+                    Conversation.external_chat_id == external_chat_id,
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+        return None if found is None else int(found)
+
+    async def known_external_user_ids(self) -> set[str]:
+        """Every user id in the log (for redacting them from exported text)."""
+        async with self.transaction() as conn:
+            return {str(v) for v in (await conn.scalars(select(User.external_id))).all()}
+
+    async def stats(self, now: datetime | None = None) -> Stats:
+        now = now or utcnow()
+        day, week = now - timedelta(days=1), now - timedelta(days=7)
+        async with self.transaction() as conn:
+
+            async def count(stmt: Any) -> int:
+                return int(await conn.scalar(stmt) or 0)
+
+            conversations_24h = await count(
+                select(func.count()).select_from(Conversation).where(Conversation.started_at >= day)
+            )
+            conversations_7d = await count(
+                select(func.count()).select_from(Conversation).where(Conversation.started_at >= week)
+            )
+            user_messages = select(func.count()).select_from(Message).where(Message.role == "user")
+            messages_24h = await count(user_messages.where(Message.created_at >= day))
+            messages_7d = await count(user_messages.where(Message.created_at >= week))
+            answers = (
+                select(func.count())
+                .select_from(Message)
+                .where(Message.role == "assistant", Message.created_at >= week)
+            )
+            answers_7d = await count(answers)
+            refusals_7d = await count(answers.where(Message.outcome == "refused"))
+            rated = select(func.count()).select_from(Feedback).where(Feedback.updated_at >= week)
+            thumbs_up_7d = await count(rated.where(Feedback.rating == "up"))
+            thumbs_down_7d = await count(rated.where(Feedback.rating == "down"))
+            handoffs_7d = await count(
+                select(func.count()).select_from(Conversation).where(Conversation.handoff_at >= week)
+            )
+            latencies = sorted(
+                float(v)
+                for v in (
+                    await conn.scalars(
+                        select(Message.total_ms).where(
+                            Message.role == "assistant",
+                            Message.created_at >= week,
+                            Message.total_ms.is_not(None),
+                        )
+                    )
+                ).all()
+                if v is not None
+            )
+        return Stats(
+            conversations_24h=conversations_24h,
+            conversations_7d=conversations_7d,
+            messages_24h=messages_24h,
+            messages_7d=messages_7d,
+            answers_7d=answers_7d,
+            thumbs_up_7d=thumbs_up_7d,
+            thumbs_down_7d=thumbs_down_7d,
+            refusals_7d=refusals_7d,
+            handoffs_7d=handoffs_7d,
+            latency_p50_ms=percentile(latencies, 50),
+            latency_p95_ms=percentile(latencies, 95),
+        )
+
+    # ------------------------------------------------------------------ retention
+
+    async def count_older_than(self, cutoff: datetime) -> tuple[int, int]:
+        """(conversations, messages) whose last activity is before `cutoff`."""
+        old = select(Conversation.id).where(Conversation.last_message_at < cutoff)
+        async with self.transaction() as conn:
+            conversations = int(await conn.scalar(select(func.count()).select_from(old.subquery())) or 0)
+            messages = int(
+                await conn.scalar(
+                    select(func.count()).select_from(Message).where(Message.conversation_id.in_(old))
+                )
+                or 0
+            )
+        return conversations, messages
+
+    async def delete_older_than(self, cutoff: datetime) -> tuple[int, int]:
+        """Delete conversations idle since before `cutoff` (with everything hanging off them), users left
+        with no conversation, and processed update ids older than `cutoff`.
+
+        Returns (conversations, messages) deleted."""
+        old = select(Conversation.id).where(Conversation.last_message_at < cutoff)
+        async with self.transaction(write=True) as conn:
+            messages = int(
+                await conn.scalar(
+                    select(func.count()).select_from(Message).where(Message.conversation_id.in_(old))
+                )
+                or 0
+            )
+            conversations = await _delete_conversations(conn, old)
+            await conn.execute(
+                delete(User).where(~select(Conversation.id).where(Conversation.user_id == User.id).exists())
+            )
+            await conn.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+        return conversations, messages
+
+    async def forget_user(self, external_user_id: str) -> tuple[int, int, int]:
+        """Remove one person's data on every channel; returns (users, conversations, messages) deleted.
+
+        Corrections they wrote as an admin stay (they are the bot's training data), but lose their name.
+        """
+        async with self.transaction(write=True) as conn:
+            user_ids = select(User.id).where(User.external_id == external_user_id)
+            users = int(await conn.scalar(select(func.count()).select_from(user_ids.subquery())) or 0)
+            theirs = select(Conversation.id).where(Conversation.user_id.in_(user_ids))
+            messages = int(
+                await conn.scalar(
+                    select(func.count()).select_from(Message).where(Message.conversation_id.in_(theirs))
+                )
+                or 0
+            )
+            conversations = await _delete_conversations(conn, theirs)
+            await conn.execute(delete(User).where(User.external_id == external_user_id))
+            await conn.execute(
+                update(Correction)
+                .where(Correction.admin_external_id == external_user_id)
+                .values(admin_external_id="forgotten")
+            )
+        return users, conversations, messages
+
+
+async def _delete_conversations(conn: AsyncConnection, conversation_ids: Any) -> int:
+    """Delete child rows explicitly: SQLite only cascades with foreign_keys on, and other tools' connections
+    (sqlite3 shell, old clients) may not turn it on."""
+    message_ids = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
+    for table in (Retrieval, Feedback, Correction):
+        await conn.execute(delete(table).where(table.message_id.in_(message_ids)))
+    # Self-references first, so no row points at a message being removed.
+    await conn.execute(update(Message).where(Message.reply_to_id.in_(message_ids)).values(reply_to_id=None))
+    await conn.execute(delete(Message).where(Message.conversation_id.in_(conversation_ids)))
+    result = await conn.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
+    return int(result.rowcount)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise RuntimeError("the database returned no id for an inserted row")
+    return int(key[0])
+
+
+def new_pseudonym() -> str:
+    """A random, stable handle for exports: not derived from the real id, so it cannot be reversed."""
+    return "user-" + secrets.token_hex(6)
+
+
+def percentile(sorted_values: list[float], pct: float) -> float | None:
+    """Linear-interpolated percentile of already sorted values (None when empty)."""
+    if not sorted_values:
+        return None
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    position = (len(sorted_values) - 1) * pct / 100
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailableError:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = reason[0][:200] if reason else type(exc).__name__
+    lowered = detail.lower()
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+        detail += f" (the schema is missing; run `{UPGRADE_HINT}`)"
+    log.warning("database unavailable", extra={"error": type(exc).__name__, "detail": detail})
+    return StoreUnavailableError(f"database unavailable: {detail}")
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    """WAL, enforced foreign keys and a busy timeout on every new connection, and BEGIN IMMEDIATE for
+    writes (a deferred transaction that later needs the write lock can fail at once in WAL mode)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver, so the `begin` hook below decides how to begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            # FULL: a committed answer survives power loss too, not only a process crash.
+            cursor.execute("PRAGMA synchronous = FULL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("bot_write") else "BEGIN")
+
+
+__all__ = ["SqlConversationLog", "new_pseudonym", "percentile"]

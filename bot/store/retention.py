@@ -1,0 +1,60 @@
+"""Retention: delete conversations past their age limit, and forget one user on request."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.store.models import utcnow
+from bot.store.repo import SqlConversationLog
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> timedelta:
+    """`180d`, `26w` or `12h` → a timedelta; anything else raises ValueError with the expected form."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not an age; use a positive number with h, d or w, such as 180d")
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    cutoff: datetime
+    conversations: int
+    messages: int
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    users: int
+    conversations: int
+    messages: int
+
+
+async def purge(
+    log: SqlConversationLog, older_than: timedelta, *, dry_run: bool = True, now: datetime | None = None
+) -> PurgeReport:
+    """Count (dry run) or delete the conversations whose last message is older than `older_than`."""
+    cutoff = (now or utcnow()) - older_than
+    if dry_run:
+        conversations, messages = await log.count_older_than(cutoff)
+        return PurgeReport(cutoff, conversations, messages, deleted=False)
+    conversations, messages = await log.delete_older_than(cutoff)
+    return PurgeReport(cutoff, conversations, messages, deleted=True)
+
+
+async def forget(log: SqlConversationLog, external_user_id: str) -> ForgetReport:
+    """Delete every conversation, message, rating and retrieval of one user (GDPR erasure)."""
+    user = external_user_id.strip()
+    if not user:
+        raise ValueError("give the user's id, e.g. --user 123456789")
+    users, conversations, messages = await log.forget_user(user)
+    return ForgetReport(users, conversations, messages)
+
+
+__all__ = ["ForgetReport", "PurgeReport", "forget", "parse_age", "purge"]

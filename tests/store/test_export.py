@@ -1,0 +1,357 @@
+"""Training-data export: formats and their shapes, filters, corrections, redaction, split, atomic writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from bot.config import Settings
+from bot.kb.base import Hit
+from bot.rag.prompting import build_messages
+from bot.rag.types import Answer, Timings
+from bot.store.export import ExportError, ExportOptions, export, parse_date, split_paths
+from bot.store.models import Message
+from bot.store.repo import SqlConversationLog
+from tests.fakes import make_chunk
+
+OLD = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _answer(text: str, *, outcome: str = "answered", grounded: bool = True, passages: int = 2) -> Answer:
+    hits = tuple(
+        Hit(
+            make_chunk(f"faq/general{i}.rst", f"Section {i}", f"Passage {i}: Python is free.", i),
+            0.9 - i / 10,
+            i + 1,
+        )
+        for i in range(passages)
+    )
+    return Answer(text, (), grounded, Timings(total_ms=100.0), outcome=outcome, hits=hits, model="m")
+
+
+async def _turn(log: SqlConversationLog, conv_id: int, question: str, answer: Answer | None) -> int | None:
+    q = await log.log_user_message(conv_id, question)
+    if answer is None:
+        return None
+    return await log.log_answer(conv_id, q, answer)
+
+
+async def _populate(log: SqlConversationLog) -> None:
+    open_ = log.open_conversation
+    a = await open_(channel="telegram", external_user_id="100100100", external_chat_id="100100100")
+    a1 = await _turn(
+        log, a.id, "How do I install Python? Mail me at bob@example.com", _answer("Use the installer [1].")
+    )
+    assert a1 is not None
+    await log.add_feedback(a1, "up")
+    await _turn(
+        log,
+        a.id,
+        "And on Linux, I'm @bob_the_user",
+        _answer("Use apt.", outcome="ungrounded", grounded=False),
+    )
+    await _turn(log, a.id, "What about Windows?", _answer("The bot is busy.", outcome="busy", passages=0))
+
+    b = await open_(channel="telegram", external_user_id="100200200", external_chat_id="100200200")
+    b1 = await _turn(log, b.id, "Is Python free? My id 100200200", _answer("No."))
+    b2 = await _turn(log, b.id, "Who maintains it? Call +1 415-555-2671", _answer("Nobody."))
+    assert b1 is not None
+    assert b2 is not None
+    await log.add_feedback(b1, "down")
+    await log.add_feedback(b2, "down")
+    await log.add_correction(b2, "42", "The PSF maintains it [1].")
+    await _turn(log, b.id, "Hello?", None)
+
+    for user in ("100300300", "100400400"):  # two identical conversations: one sample is an exact duplicate
+        c = await open_(channel="console", external_user_id=user, external_chat_id=user)
+        await _turn(log, c.id, "What is PEP 8?", _answer("A style guide [1]."))
+
+    e = await open_(channel="telegram", external_user_id="100500500", external_chat_id="100500500")
+    await _turn(log, e.id, "An old question", _answer("An old answer."))
+    async with log.transaction(write=True) as conn:
+        await conn.execute(update(Message).where(Message.conversation_id == e.id).values(created_at=OLD))
+
+
+@pytest.fixture
+async def populated(
+    tmp_path: Path, migrated_sqlite: Callable[[Path], str]
+) -> AsyncIterator[SqlConversationLog]:
+    url = migrated_sqlite(tmp_path / "data" / "bot.db")
+    log = SqlConversationLog(url)
+    await _populate(log)
+    yield log
+    await log.close()
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    raw = path.read_bytes().decode("utf-8")
+    assert raw.endswith("\n")
+    return [json.loads(line) for line in raw.splitlines()]
+
+
+def validate_openai(record: dict[str, Any]) -> None:
+    assert set(record) == {"messages"}
+    messages = record["messages"]
+    assert messages, record
+    for i, m in enumerate(messages):
+        assert set(m) == {"role", "content"}
+        assert m["role"] in ("system", "user", "assistant")
+        assert isinstance(m["content"], str)
+        assert m["content"]
+        assert m["role"] != "system" or i == 0
+    assert messages[-1]["role"] == "assistant"
+    assert any(m["role"] == "user" for m in messages)
+
+
+def validate_sharegpt(record: dict[str, Any]) -> None:
+    assert set(record) <= {"conversations", "system"}
+    turns = record["conversations"]
+    assert [t["from"] for t in turns] == ["human", "gpt"] * (len(turns) // 2)
+    assert len(turns) % 2 == 0
+    for t in turns:
+        assert set(t) == {"from", "value"}
+        assert isinstance(t["value"], str)
+        assert t["value"]
+    assert isinstance(record.get("system", ""), str)
+
+
+def validate_alpaca(record: dict[str, Any]) -> None:
+    assert set(record) == {"instruction", "input", "output"}
+    assert all(isinstance(v, str) for v in record.values())
+    assert record["instruction"]
+    assert record["output"]
+
+
+VALIDATORS = {"openai": validate_openai, "sharegpt": validate_sharegpt, "alpaca": validate_alpaca}
+
+
+def _assistant_texts(fmt: str, records: list[dict[str, Any]]) -> list[str]:
+    if fmt == "openai":
+        return [r["messages"][-1]["content"] for r in records]
+    if fmt == "sharegpt":
+        return [r["conversations"][-1]["value"] for r in records]
+    return [r["output"] for r in records]
+
+
+@pytest.mark.parametrize("fmt", ["openai", "sharegpt", "alpaca"])
+async def test_each_format_has_its_documented_shape(
+    populated: SqlConversationLog, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / "out" / f"{fmt}.jsonl"
+    stats = await export(populated, ExportOptions(out=out, format=fmt))  # type: ignore[arg-type]
+    records = _read(out)
+    for record in records:
+        VALIDATORS[fmt](record)
+    assert sorted(_assistant_texts(fmt, records)) == sorted(
+        [
+            "Use the installer [1].",
+            "Use apt.",
+            "The PSF maintains it [1].",
+            "A style guide [1].",
+            "An old answer.",
+        ]
+    )
+    assert stats.samples_written == len(records) == 5
+    assert stats.conversations_read == 5
+    assert stats.answers_seen == 8
+    assert dict(stats.dropped) == {
+        "not_model_answer:busy": 1,
+        "thumbs_down": 1,
+        "duplicate": 1,
+        "no_answer": 1,
+    }
+    assert stats.files == (out,)
+    text = out.read_text(encoding="utf-8")
+    for secret in ("bob@example.com", "@bob_the_user", "415-555-2671", "100200200"):
+        assert secret not in text
+    assert {"EMAIL", "HANDLE", "PHONE", "USER_ID"} <= set(stats.redactions)
+    assert list(out.parent.iterdir()) == [out]  # no temp file left behind
+
+
+async def test_history_precedes_later_questions(populated: SqlConversationLog, tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    await export(populated, ExportOptions(out=out))
+    by_answer = {r["messages"][-1]["content"]: r["messages"] for r in _read(out)}
+    linux = by_answer["Use apt."]
+    assert [m["role"] for m in linux] == ["user", "assistant", "user", "assistant"]
+    assert linux[0]["content"] == "How do I install Python? Mail me at <EMAIL>"
+    assert linux[2]["content"] == "And on Linux, I'm <HANDLE>"
+    psf = by_answer["The PSF maintains it [1]."]
+    # The 👎 answer before it is history the bot really had, but never a training target.
+    assert [m["content"] for m in psf] == [
+        "Is Python free? My id <USER_ID>",
+        "No.",
+        "Who maintains it? Call <PHONE>",
+        "The PSF maintains it [1].",
+    ]
+
+
+async def test_filters(populated: SqlConversationLog, tmp_path: Path) -> None:
+    out = tmp_path / "f.jsonl"
+    stats = await export(populated, ExportOptions(out=out, min_rating="up"))
+    assert sorted(_assistant_texts("openai", _read(out))) == [
+        "The PSF maintains it [1].",
+        "Use the installer [1].",
+    ]
+    assert stats.dropped["below_min_rating"] == 4
+
+    stats = await export(populated, ExportOptions(out=out, grounded_only=True))
+    assert "Use apt." not in _assistant_texts("openai", _read(out))
+    assert stats.dropped["ungrounded"] == 1
+
+    stats = await export(populated, ExportOptions(out=out, until=parse_date("2025-01-01", end=True)))
+    assert _assistant_texts("openai", _read(out)) == ["An old answer."]
+    assert stats.conversations_read == 1
+
+    stats = await export(populated, ExportOptions(out=out, since=parse_date("2025-01-02")))
+    assert "An old answer." not in _assistant_texts("openai", _read(out))
+    assert stats.samples_written == 4
+
+
+async def test_include_context_rebuilds_the_bots_prompt(
+    populated: SqlConversationLog, tmp_path: Path
+) -> None:
+    out = tmp_path / "ctx.jsonl"
+    await export(populated, ExportOptions(out=out, include_context=True))
+    records = {r["messages"][-1]["content"]: r["messages"] for r in _read(out)}
+    first = records["Use the installer [1]."]
+    hits = _answer("x").hits
+    from bot.rag.prompting import Passage
+
+    expected = build_messages(
+        "How do I install Python? Mail me at bob@example.com",
+        [Passage(h.chunk.source, h.chunk.heading, h.chunk.text, h.chunk.url) for h in hits],
+    )
+    assert [m["role"] for m in first] == [m.role for m in expected] + ["assistant"]
+    assert first[0]["content"] == expected[0].content  # system rules and the passages, exactly
+    assert first[1]["content"] == expected[1].content.replace("bob@example.com", "<EMAIL>")
+    assert "Passage 1: Python is free." in first[0]["content"]
+
+    out_sg = tmp_path / "ctx-sg.jsonl"
+    await export(populated, ExportOptions(out=out_sg, format="sharegpt", include_context=True))
+    for record in _read(out_sg):
+        validate_sharegpt(record)
+        assert "Passage 0: Python is free." in record["system"]
+    out_al = tmp_path / "ctx-al.jsonl"
+    await export(populated, ExportOptions(out=out_al, format="alpaca", include_context=True))
+    for record in _read(out_al):
+        validate_alpaca(record)
+        assert record["instruction"] == expected[0].content
+
+
+async def test_split_is_by_conversation_and_reproducible(
+    populated: SqlConversationLog, tmp_path: Path
+) -> None:
+    out = tmp_path / "s.jsonl"
+    stats = await export(populated, ExportOptions(out=out, split=0.6, seed=7))
+    train, evaluation = split_paths(out)
+    assert (train.name, evaluation.name) == ("s.train.jsonl", "s.eval.jsonl")
+    assert not out.exists()
+    train_records, eval_records = _read(train), _read(evaluation)
+    assert len(train_records) == stats.train_samples
+    assert len(eval_records) == stats.eval_samples
+    assert stats.train_samples + stats.eval_samples == stats.samples_written == 5
+    assert train_records
+    assert eval_records
+    firsts_train = {r["messages"][0]["content"] for r in train_records}
+    firsts_eval = {r["messages"][0]["content"] for r in eval_records}
+    assert not firsts_train & firsts_eval  # no conversation on both sides
+    before = (train.read_bytes(), evaluation.read_bytes())
+    await export(populated, ExportOptions(out=out, split=0.6, seed=7))
+    assert (train.read_bytes(), evaluation.read_bytes()) == before
+
+
+async def test_failed_export_leaves_no_file(
+    populated: SqlConversationLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out_dir = tmp_path / "fail"
+    out_dir.mkdir()
+    (out_dir / "keep.jsonl").write_text('{"old": true}\n')
+    calls = 0
+
+    def broken(self: object, text: str) -> object:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise RuntimeError("disk full")
+        return original(self, text)  # type: ignore[arg-type]
+
+    from bot.store.redact import Redactor
+
+    original = Redactor.redact
+    monkeypatch.setattr(Redactor, "redact", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await export(populated, ExportOptions(out=out_dir / "keep.jsonl", split=None))
+    assert [p.name for p in out_dir.iterdir()] == ["keep.jsonl"]
+    assert (out_dir / "keep.jsonl").read_text() == '{"old": true}\n'
+
+
+def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown format 'csv'"):
+        ExportOptions(out=tmp_path / "x.jsonl", format="csv")  # type: ignore[arg-type]
+    with pytest.raises(ExportError, match="--split must be between 0 and 1"):
+        ExportOptions(out=tmp_path / "x.jsonl", split=1.5)
+    with pytest.raises(ExportError, match=r"\.jsonl"):
+        ExportOptions(out=tmp_path / "x.json")
+    with pytest.raises(ExportError, match="--since must be before --until"):
+        ExportOptions(
+            out=tmp_path / "x.jsonl", since=parse_date("2026-02-01"), until=parse_date("2026-01-01")
+        )
+    with pytest.raises(ExportError, match="not a date"):
+        parse_date("yesterday")
+    assert parse_date("2026-01-31", end=True) == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("fmt", ["openai", "sharegpt", "alpaca"])
+async def test_output_loads_with_datasets(populated: SqlConversationLog, tmp_path: Path, fmt: str) -> None:
+    datasets = pytest.importorskip("datasets")
+    out = tmp_path / f"{fmt}.jsonl"
+    stats = await export(populated, ExportOptions(out=out, format=fmt, include_context=True))  # type: ignore[arg-type]
+    loaded = datasets.load_dataset("json", data_files=str(out), split="train", cache_dir=str(tmp_path / "hf"))
+    assert loaded.num_rows == stats.samples_written == 5
+    expected_columns = {"openai": {"messages"}, "sharegpt": {"conversations", "system"}}
+    assert set(loaded.column_names) == expected_columns.get(fmt, {"instruction", "input", "output"})
+
+
+async def test_cli_export_prints_stats(
+    populated: SqlConversationLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import _register, app
+
+    _register()
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    out = tmp_path / "cli.jsonl"
+    import asyncio
+
+    # The CLI runs its own event loop; run it in a thread so it does not nest in the test's loop.
+    result = await asyncio.to_thread(
+        runner.invoke,
+        app,
+        ["export", "--format", "sharegpt", "--out", str(out), "--split", "0.5", "--seed", "3"],
+    )
+    assert result.exit_code == 0, result.output
+    for line in ("conversations read: 5", "samples written:    5", "thumbs_down 1", "duplicate 1", "EMAIL "):
+        assert line in result.output
+    assert (tmp_path / "cli.train.jsonl").is_file()
+    bad = await asyncio.to_thread(runner.invoke, app, ["export", "--format", "csv", "--out", str(out)])
+    assert bad.exit_code == 2
+    assert "unknown format 'csv'" in bad.output
+
+
+async def test_export_with_settings_opens_the_configured_database(
+    populated: SqlConversationLog, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    out = tmp_path / "settings.jsonl"
+    stats = await export(settings, ExportOptions(out=out, format="alpaca"))
+    assert stats.samples_written == 5
+    for record in _read(out):
+        validate_alpaca(record)

@@ -1,0 +1,147 @@
+"""Redaction corpus: ≥200 generated samples per PII type, and zero hits on PII-free look-alikes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+from bot.config import RedactionSettings
+from bot.store.redact import PLACEHOLDERS, Redactor, iban_valid, luhn_valid
+from tests.conftest import PYTHON_FAQ, shared_data_available
+from tests.store import pii
+
+N = 250
+KNOWN_IDS = [str(random.Random(i).randint(10_000_000, 7_999_999_999)) for i in range(N)]
+
+
+def _embed(items: list[str]) -> list[tuple[str, str]]:
+    return [(item, pii.TEMPLATES[i % len(pii.TEMPLATES)].format(x=item)) for i, item in enumerate(items)]
+
+
+def _recall(redactor: Redactor, kind: str, items: list[str]) -> tuple[float, list[tuple[str, str]]]:
+    misses = []
+    for item, text in _embed(items):
+        result = redactor.redact(text)
+        if item in result.text or result.counts.get(kind) != 1 or sum(result.counts.values()) != 1:
+            misses.append((text, result.text))
+    return 1 - len(misses) / len(items), misses
+
+
+GENERATORS: dict[str, Callable[[int, random.Random], list[str]]] = {
+    "EMAIL": pii.emails,
+    "CARD": pii.cards,
+    "IBAN": pii.ibans,
+    "HANDLE": pii.handles,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+def test_every_generated_item_is_redacted(kind: str) -> None:
+    items = GENERATORS[kind](N, random.Random(kind))
+    assert len(set(items)) >= 200
+    recall, misses = _recall(Redactor(), kind, items)
+    assert recall == 1.0, misses[:5]
+
+
+def test_phone_numbers_of_the_configured_regions() -> None:
+    items = pii.phones(N, random.Random("phones"))
+    assert len(set(items)) >= 200
+    recall, misses = _recall(Redactor(), "PHONE", items)
+    assert recall >= 0.98, misses[:10]
+
+
+def test_phone_regions_are_configurable() -> None:
+    japanese = "連絡先は 03-1234-5678 です"
+    assert "<PHONE>" not in Redactor(RedactionSettings(phone_regions=["US"])).redact(japanese).text
+    assert Redactor(RedactionSettings(phone_regions=["JP"])).redact(japanese).text == "連絡先は <PHONE> です"
+
+
+def test_known_and_labelled_user_ids() -> None:
+    redactor = Redactor(known_user_ids=KNOWN_IDS)
+    items = [
+        (uid, f"ban {uid} please" if i % 2 else f"forwarded from {uid}:") for i, uid in enumerate(KNOWN_IDS)
+    ]
+    for uid, text in items:
+        result = redactor.redact(text)
+        assert uid not in result.text, text
+        assert result.counts == {"USER_ID": 1}, (text, result.text)
+    unknown = Redactor()
+    labelled = [
+        "user id 123456789",
+        "tg://user?id=987654321",
+        "chat_id: 5550001234",
+        "my telegram id is 4242424242",
+    ]
+    for text in labelled:
+        result = unknown.redact(text)
+        assert "<USER_ID>" in result.text, text
+        assert result.counts == {"USER_ID": 1}, (text, result.text)
+    # Without a label a bare number of unknown origin stays (it may be an order or a quantity).
+    assert unknown.redact("we shipped 123456789 units").text == "we shipped 123456789 units"
+
+
+def test_no_false_positives_on_ordinary_text() -> None:
+    redactor = Redactor(known_user_ids=KNOWN_IDS[:5])
+    corpus = pii.false_positive_corpus(random.Random("fp"))
+    assert len(corpus) >= 200
+    hits = [(text, redactor.redact(text).text) for text in corpus if redactor.redact(text).counts]
+    assert hits == []
+
+
+def test_invalid_checksums_are_not_redacted() -> None:
+    redactor = Redactor()
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
+    assert redactor.redact("card 4111 1111 1111 1112").text == "card 4111 1111 1111 1112"
+    assert iban_valid("DE89 3704 0044 0532 0130 00")
+    assert not iban_valid("DE88 3704 0044 0532 0130 00")
+    assert redactor.redact("IBAN DE88 3704 0044 0532 0130 00").counts.get("IBAN") is None
+
+
+def test_mixed_text_counts_by_type_and_is_idempotent() -> None:
+    redactor = Redactor(
+        RedactionSettings(extra_patterns=[r"CUST-\d{6}", r"[A-Z]{5}"]), known_user_ids=["5551234567"]
+    )
+    text = (
+        "I'm @alice_smith (user 5551234567), mail alice@example.org, call +44 20 7946 0958, "
+        "card 4111-1111-1111-1111, IBAN GB82 WEST 1234 5698 7654 32, account CUST-004211. Python 3.11.7!"
+    )
+    first = redactor.redact(text)
+    assert first.text == (
+        "I'm <HANDLE> (user <USER_ID>), mail <EMAIL>, call <PHONE>, "
+        "card <CARD>, IBAN <IBAN>, account <CUSTOM>. Python 3.11.7!"
+    )
+    assert first.counts == {
+        "HANDLE": 1,
+        "USER_ID": 1,
+        "EMAIL": 1,
+        "PHONE": 1,
+        "CARD": 1,
+        "IBAN": 1,
+        "CUSTOM": 1,
+    }
+    second = redactor.redact(first.text)
+    assert second.text == first.text
+    assert not second.counts
+    assert set(first.counts) <= set(PLACEHOLDERS)
+
+
+def test_python_decorators_are_not_handles() -> None:
+    text = "Use @property or @functools.wraps(f), and @dataclass(frozen=True); ping @support_team"
+    assert Redactor().redact(text).text == (
+        "Use @property or @functools.wraps(f), and @dataclass(frozen=True); ping <HANDLE>"
+    )
+
+
+@pytest.mark.skipif(not shared_data_available(), reason="the Python FAQ is not beside the checkout")
+def test_real_documentation_has_no_false_positives() -> None:
+    """The Python FAQ is full of versions, hashes, code and URLs, and holds no personal data except two
+    example email addresses (one in a URL's message id)."""
+    redactor = Redactor()
+    counts: dict[str, int] = {}
+    for path in sorted(PYTHON_FAQ.glob("*.rst")):
+        for kind, n in redactor.redact(path.read_text(encoding="utf-8")).counts.items():
+            counts[kind] = counts.get(kind, 0) + n
+    assert counts == {"EMAIL": 2}

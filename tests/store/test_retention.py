@@ -1,0 +1,125 @@
+"""Retention: purge by age with a dry-run count first, and forgetting one user."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+from typer.testing import CliRunner
+
+from bot.rag.types import Answer, Timings
+from bot.store.models import Conversation, Correction, Feedback, Message, ProcessedUpdate, Retrieval, User
+from bot.store.repo import SqlConversationLog
+from bot.store.retention import forget, parse_age, purge
+from tests.fakes import make_chunk
+
+NOW = datetime.now(UTC)
+
+
+async def _conversation(log: SqlConversationLog, user: str, *, age_days: int) -> int:
+    from bot.kb.base import Hit
+
+    conv = await log.open_conversation(channel="telegram", external_user_id=user, external_chat_id=user)
+    q = await log.log_user_message(conv.id, f"question from {user}")
+    hit = Hit(make_chunk("a.md", "A", "text"), 1.0, 1)
+    a = await log.log_answer(conv.id, q, Answer("answer", (), True, Timings(), hits=(hit,)))
+    await log.add_feedback(a, "up")
+    await log.add_correction(a, "777000777", "better answer")
+    when = NOW - timedelta(days=age_days)
+    async with log.transaction(write=True) as conn:
+        await conn.execute(
+            update(Conversation).where(Conversation.id == conv.id).values(last_message_at=when)
+        )
+    return conv.id
+
+
+async def _count(log: SqlConversationLog, model: type) -> int:
+    async with log.transaction() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_parse_age() -> None:
+    assert parse_age("180d") == timedelta(days=180)
+    assert parse_age("26w") == timedelta(weeks=26)
+    assert parse_age(" 12H ") == timedelta(hours=12)
+    for bad in ("180", "d", "0d", "1.5d", "180 days", "-3d"):
+        with pytest.raises(ValueError, match="such as 180d"):
+            parse_age(bad)
+
+
+async def test_purge_counts_first_then_deletes_only_old_conversations(log: SqlConversationLog) -> None:
+    old = await _conversation(log, "111111", age_days=200)
+    await _conversation(log, "222222", age_days=10)
+    await log.claim_update(1)
+    dry = await purge(log, timedelta(days=180))
+    assert (dry.conversations, dry.messages, dry.deleted) == (1, 2, False)
+    assert await _count(log, Conversation) == 2  # a dry run deletes nothing
+
+    done = await purge(log, timedelta(days=180), dry_run=False)
+    assert (done.conversations, done.messages, done.deleted) == (1, 2, True)
+    assert await log.get_conversation(old) is None
+    assert await _count(log, Conversation) == 1
+    assert await _count(log, Message) == 2
+    assert await _count(log, Retrieval) == 1
+    assert await _count(log, Feedback) == 1
+    assert await _count(log, Correction) == 1
+    assert await _count(log, User) == 1  # the user left with no conversation is gone too
+    assert await _count(log, ProcessedUpdate) == 1  # recent update ids stay for redelivery checks
+
+
+async def test_forget_removes_one_users_data(log: SqlConversationLog) -> None:
+    await _conversation(log, "333333", age_days=1)
+    await _conversation(log, "333333", age_days=1)  # same open conversation, second turn
+    keep = await _conversation(log, "444444", age_days=1)
+    report = await forget(log, "333333")
+    assert (report.users, report.conversations, report.messages) == (1, 1, 4)
+    assert await log.get_conversation(keep) is not None
+    assert await log.known_external_user_ids() == {"444444"}
+    assert (await forget(log, "333333")).users == 0
+    # An admin's corrections outlive them, without their id.
+    await forget(log, "777000777")
+    async with log.transaction() as conn:
+        admins = set((await conn.scalars(select(Correction.admin_external_id))).all())
+    assert admins == {"forgotten"}
+    with pytest.raises(ValueError, match="--user"):
+        await forget(log, " ")
+
+
+async def test_cli_purge_and_forget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Callable[[Path], str]
+) -> None:
+    from bot.cli import _register, app
+
+    _register()
+    data = tmp_path / "data"
+    url = migrated_sqlite(data / "bot.db")
+    log = SqlConversationLog(url)
+    await _conversation(log, "555555", age_days=400)
+    await _conversation(log, "666666", age_days=1)
+    await log.close()
+    monkeypatch.setenv("BOT_DATA_DIR", str(data))
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None) -> tuple[int, str]:
+        result = runner.invoke(app, list(args), input=stdin)
+        return result.exit_code, result.output
+
+    code, output = await asyncio.to_thread(invoke, "db", "purge", "--older-than", "180d", stdin="n\n")
+    assert code == 0
+    assert "1 conversations (2 messages) have had no message since" in output
+    assert "nothing deleted" in output
+    code, output = await asyncio.to_thread(invoke, "db", "purge", "--older-than", "180d", "--yes")
+    assert code == 0
+    assert "deleted 1 conversations (2 messages)" in output
+    code, output = await asyncio.to_thread(invoke, "db", "purge", "--older-than", "soon")
+    assert code == 2
+    assert "such as 180d" in output
+    code, output = await asyncio.to_thread(invoke, "db", "forget", "--user", "666666", "--yes")
+    assert code == 0
+    assert "deleted user 666666: 1 conversations, 2 messages" in output
+    code, output = await asyncio.to_thread(invoke, "db", "forget", "--user", "666666", "--yes")
+    assert "nothing to delete" in output
