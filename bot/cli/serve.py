@@ -1,0 +1,234 @@
+"""`serve` (the Telegram bot: long polling or webhook) and the `bench telegram` / `bench load` commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bot.cli.app import app, bench_app, console, fail, get_settings
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services import Services
+
+log = logging.getLogger("bot.serve")
+
+
+@app.command("serve")
+def serve(
+    webhook: Annotated[
+        str,
+        typer.Option(
+            "--webhook",
+            help="Public HTTPS URL for Telegram's webhook; default: BOT_TELEGRAM__WEBHOOK_URL, "
+            "or long polling when both are empty.",
+        ),
+    ] = "",
+    port: Annotated[
+        int | None, typer.Option(help="Webhook port (default BOT_TELEGRAM__WEBHOOK_PORT).")
+    ] = None,
+    listen: Annotated[
+        str | None, typer.Option(help="Webhook bind address (default BOT_TELEGRAM__WEBHOOK_LISTEN).")
+    ] = None,
+) -> None:
+    """Run the Telegram bot. Long polling by default; SIGHUP reloads the generator model without a restart."""
+    settings = get_settings()
+    if settings.telegram.token is None:
+        fail("BOT_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token in .env")
+    url = webhook or settings.telegram.webhook_url
+    if url and not url.startswith(("https://", "http://")):
+        fail(f"--webhook must be an http(s) URL, got {url!r}")
+    asyncio.run(
+        _serve(
+            settings,
+            webhook_url=url,
+            listen=listen or settings.telegram.webhook_listen,
+            port=port or settings.telegram.webhook_port,
+        )
+    )
+
+
+async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int) -> None:
+    from bot.kb.base import KBUnavailableError
+    from bot.services import Services
+    from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+    from bot.telegram_ui.app import build_bot, run_bot
+    from bot.telegram_ui.deps import BotDeps, default_export
+
+    async with Services(settings) as services:
+        store = await services.conversation_log(check_schema=False)
+        check_schema = getattr(store, "check_schema", None)
+        try:
+            if check_schema is not None:
+                await check_schema()
+        except SchemaOutdatedError as exc:
+            fail(str(exc))
+        except StoreUnavailableError as exc:
+            # Start degraded rather than crash-loop: users are told the bot cannot take messages, and the
+            # log recovers by itself when the database is back.
+            log.error("database unavailable at start; running degraded", extra={"error": str(exc)})
+        kb = services.kb()
+        try:
+            await kb.ping()
+        except KBUnavailableError as exc:
+            log.error("knowledge base unavailable at start; running degraded", extra={"error": str(exc)})
+        try:
+            pipeline = await asyncio.to_thread(services.pipeline)
+        except Exception as exc:
+            # Model files are checked by bot.llm.models, whose errors say what to fix.
+            fail(f"cannot load the model: {exc}")
+        deps = BotDeps(
+            settings=settings, pipeline=pipeline, store=store, kb=kb, export=partial(default_export, settings)
+        )
+        built = build_bot(deps, polling=not webhook_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        reloads: set[asyncio.Task[None]] = set()
+
+        def on_hup() -> None:
+            task = loop.create_task(reload_generator(services, settings))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(AttributeError, NotImplementedError):  # no SIGHUP on Windows
+            loop.add_signal_handler(signal.SIGHUP, on_hup)
+        secret = (
+            settings.telegram.webhook_secret.get_secret_value() if settings.telegram.webhook_secret else None
+        )
+        console.print(
+            f"serving Telegram by {'webhook ' + webhook_url if webhook_url else 'long polling'}; Ctrl+C stops"
+        )
+        await run_bot(built, stop=stop, webhook_url=webhook_url, listen=listen, port=port, secret=secret)
+        for task in list(reloads):
+            await task
+
+
+async def reload_generator(services: Services, settings: Settings) -> None:
+    """Switch to the model chosen by `models use` (or the settings) without a restart.
+
+    In-flight answers finish on the old model; a failed load keeps the old one serving.
+    """
+    from bot.llm.models import resolve_generator
+
+    generator = services.generator()
+    reload = getattr(generator, "reload", None)
+    if reload is None:
+        log.warning(
+            "this generator cannot reload in place (remote backend); restart the model server instead"
+        )
+        return
+    try:
+        model_path, lora_path = await asyncio.to_thread(resolve_generator, settings)
+        info = await reload(model_path, lora_path)
+    except Exception as exc:
+        log.error("model reload failed; the current model keeps serving", extra={"error": str(exc)})
+        return
+    log.info("model reloaded on SIGHUP", extra={"model": info.name, "version": info.version})
+
+
+@bench_app.command("telegram")
+def bench_telegram(
+    users: Annotated[int, typer.Option(min=1, max=10_000, help="Simulated users, all at once.")] = 50,
+    messages: Annotated[
+        int, typer.Option(min=1, max=1000, help="Questions per user, one after another.")
+    ] = 5,
+    token_ms: Annotated[float, typer.Option(min=0, help="Synthetic time per streamed token, ms.")] = 8.0,
+    runs: Annotated[int, typer.Option(min=1, max=20, help="Repeat and report each run.")] = 1,
+) -> None:
+    """The Telegram layer alone: simulated users, a synthetic streaming answer, the fake Bot API over HTTP.
+
+    Prints time to first edit and to the final answer (p50/p95/p99), errors (must be 0) and whether
+    per-chat order held. The answer pipeline is replaced by a fixed-rate stream so only the channel is
+    measured; `bench load` runs the real pipeline.
+    """
+    from bot.telegram_ui.bench import NoKnowledgeBase, SyntheticPipeline, run_bench
+
+    settings = get_settings()
+    _quiet_logs()
+
+    async def main() -> int:
+        bad = 0
+        for run in range(runs):
+            result = await run_bench(
+                settings,
+                SyntheticPipeline(token_ms=token_ms),
+                NoKnowledgeBase(),
+                users=users,
+                messages=messages,
+            )
+            console.print(f"[bold]bench telegram[/] run {run + 1}/{runs}")
+            for line in result.lines():
+                console.print("  " + line, highlight=False, markup=False)
+            bad += result.error_count + (0 if result.order_held else 1)
+        return bad
+
+    if asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+@bench_app.command("load")
+def bench_load(
+    users: Annotated[int, typer.Option(min=1, max=10_000, help="Simulated users, all at once.")] = 100,
+    messages: Annotated[
+        int, typer.Option(min=1, max=1000, help="Questions per user, one after another.")
+    ] = 10,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help="JSONL file with a 'question' per line (default: built-in support questions)."),
+    ] = None,
+    timeout_s: Annotated[
+        float, typer.Option(min=1, help="Give up on an answer after this many seconds.")
+    ] = 900.0,
+) -> None:
+    """The full pipeline under load: real embedded KB and real default model, through the fake Bot API.
+
+    Prints throughput, p50/p95/p99 time to first token (first edit) and full answer, max queue wait,
+    fairness, errors (must be 0), per-chat order and RSS memory over time.
+    """
+    from bot.telegram_ui.bench import DEFAULT_QUESTIONS, load_questions, run_bench
+
+    settings = get_settings()
+    try:
+        asked = load_questions(questions) if questions is not None else list(DEFAULT_QUESTIONS)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    _quiet_logs()
+
+    async def main() -> int:
+        from bot.kb.base import KBUnavailableError
+        from bot.services import Services
+
+        # Room in the generation queue for every simulated user: the bench measures waiting, not "busy".
+        llm = settings.llm.model_copy(update={"queue_size": max(settings.llm.queue_size, users + 1)})
+        async with Services(settings.model_copy(update={"llm": llm})) as services:
+            kb = services.kb()
+            try:
+                await kb.ping()
+            except KBUnavailableError:
+                console.print(f"building the knowledge base from {settings.kb.source} first…")
+                await kb.reload(settings.kb.source)
+            pipeline = await asyncio.to_thread(services.pipeline)
+            result = await run_bench(
+                settings, pipeline, kb, users=users, messages=messages, questions=asked, timeout_s=timeout_s
+            )
+        console.print("[bold]bench load[/] (real pipeline: embedded KB + default model)")
+        for line in result.lines():
+            console.print("  " + line, highlight=False, markup=False)
+        return result.error_count + (0 if result.order_held else 1)
+
+    if asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+def _quiet_logs() -> None:
+    # Per-answer info lines would swamp the figures; warnings and errors still show.
+    logging.getLogger("bot").setLevel(logging.WARNING)

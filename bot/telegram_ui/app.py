@@ -1,0 +1,194 @@
+"""Build the python-telegram-bot Application and run it by long polling or behind our own webhook server."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from bot.telegram_ui.deps import BotDeps
+from bot.telegram_ui.handlers import SupportHandlers
+from bot.telegram_ui.ordering import ChatOrderedProcessor
+
+log = logging.getLogger("bot.telegram_ui.app")
+
+MAX_CONCURRENT_UPDATES = 256
+RATE_LIMIT_RETRIES = 3
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+_MAX_WEBHOOK_BODY = 1024 * 1024
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+BOT_COMMANDS = [
+    BotCommand("start", "What this bot can do"),
+    BotCommand("help", "How to use the bot"),
+    BotCommand("new", "Start a new conversation"),
+    BotCommand("human", "Talk to a person from our team"),
+]
+
+
+@dataclass
+class BuiltBot:
+    application: Application  # type: ignore[type-arg]
+    handlers: SupportHandlers
+    processor: ChatOrderedProcessor
+
+
+def build_bot(
+    deps: BotDeps,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    polling: bool = True,
+    rate_limit: bool = True,
+) -> BuiltBot:
+    """The Application with our handlers: concurrent across chats, ordered within a chat, rate limited.
+
+    `rate_limit=False` is for in-process fuzzing against the fake API, where Telegram's limits only sleep.
+    """
+    # python-telegram-bot 22 warns on every RetryAfter unless durations are timedeltas; opt in.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    tg = deps.settings.telegram
+    if tg.token is None:
+        raise ValueError(
+            "BOT_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token there"
+        )
+    processor = ChatOrderedProcessor(MAX_CONCURRENT_UPDATES)
+    builder: Any = (
+        ApplicationBuilder()
+        .token(tg.token.get_secret_value())
+        .base_url(tg.base_url)
+        .base_file_url(tg.base_file_url)
+        .concurrent_updates(processor)
+    )
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    else:
+        timeout = tg.request_timeout_s
+        builder = (
+            builder.connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+            .pool_timeout(timeout)
+            .get_updates_read_timeout(timeout + 30)
+        )
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
+    handlers = SupportHandlers(deps, processor)
+    handlers.register(application)
+    return BuiltBot(application, handlers, processor)
+
+
+def secret_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison, so the secret cannot be guessed byte by byte from response times."""
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+class WebhookServer:
+    """Receives Telegram's webhook POSTs (aiohttp) and queues the updates for the Application.
+
+    A request without the right `X-Telegram-Bot-Api-Secret-Token` gets 403 and nothing is processed.
+    """
+
+    def __init__(self, application: Application, *, secret: str, listen: str, port: int, path: str) -> None:  # type: ignore[type-arg]
+        self.application = application
+        self.secret = secret
+        self.listen = listen
+        self.port = port
+        self.path = path if path.startswith("/") else "/" + path
+        self.rejected = 0
+        self._runner: Any = None
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application(client_max_size=_MAX_WEBHOOK_BODY)
+        app.router.add_post(self.path, self.handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.listen, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        log.info(
+            "webhook server listening", extra={"listen": self.listen, "port": self.port, "path": self.path}
+        )
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if not secret_matches(request.headers.get(SECRET_HEADER), self.secret):
+            self.rejected += 1
+            # The given value is never logged: it may be a near-miss of the real secret.
+            log.warning("webhook request refused: missing or wrong secret", extra={"remote": request.remote})
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = json.loads(await request.read())
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("webhook body is not an update", extra={"error": exc.__class__.__name__})
+            return web.Response(status=400, text="bad update")
+        await self.application.update_queue.put(update)
+        return web.Response(status=200, text="ok")
+
+
+async def run_bot(
+    built: BuiltBot,
+    *,
+    stop: asyncio.Event,
+    webhook_url: str = "",
+    listen: str = "0.0.0.0",  # noqa: S104 - the webhook must be reachable from Telegram
+    port: int = 8443,
+    secret: str | None = None,
+) -> None:
+    """Run until `stop` is set: long polling by default, or a webhook when `webhook_url` is given."""
+    application = built.application
+    async with application:
+        try:
+            await application.bot.set_my_commands(BOT_COMMANDS)
+        except TelegramError as exc:
+            log.warning("could not set the command list", extra={"error": exc.__class__.__name__})
+        await application.start()
+        server: WebhookServer | None = None
+        try:
+            if webhook_url:
+                secret = secret or secrets.token_urlsafe(32)
+                path = urlsplit(webhook_url).path or "/"
+                server = WebhookServer(application, secret=secret, listen=listen, port=port, path=path)
+                await server.start()
+                await application.bot.set_webhook(
+                    webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, max_connections=40
+                )
+                log.info("serving by webhook", extra={"url": webhook_url})
+            else:
+                if application.updater is None:
+                    raise RuntimeError("long polling needs the Application built with polling=True")
+                await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0.0)
+                log.info("serving by long polling")
+            await stop.wait()
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if server is not None:
+                await server.stop()
+            await application.stop()

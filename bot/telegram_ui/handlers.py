@@ -1,0 +1,647 @@
+"""Thin Telegram handlers: parse the update, call the pipeline, render; plus the one error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.logs import user_text
+from bot.rag.types import Answer, Delta, Turn
+from bot.store.base import ConversationRef, StoreUnavailableError
+from bot.telegram_ui import texts
+from bot.telegram_ui.admin import AdminActions, admin_refusal, log_refusal
+from bot.telegram_ui.deps import BotDeps, db_call
+from bot.telegram_ui.flood import FloodGate
+from bot.telegram_ui.handoff import END_PREFIX, Handoff, conversation_of
+from bot.telegram_ui.ordering import ChatOrderedProcessor, UpdateState
+from bot.telegram_ui.render import compose, escape, render_answer
+from bot.telegram_ui.streaming import NO_PREVIEW, StreamEditor, typing_indicator
+
+log = logging.getLogger("bot.telegram_ui")
+
+Context = ContextTypes.DEFAULT_TYPE
+# User messages longer than this are refused with a clear message (Telegram itself caps them at 4096).
+MAX_QUESTION_CHARS = 4096
+_MAX_PROMPTS = 10_000
+ADMIN_COMMANDS = ("reload", "stats", "export")
+# Outcomes whose answer can be rated; the others are fixed messages.
+_RATEABLE = frozenset({"answered", "ungrounded"})
+_OFFER_HUMAN = frozenset(
+    {"answered", "ungrounded", "refused", "kb_unavailable", "model_error", "busy", "empty"}
+)
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    """A ForceReply question the bot asked, awaiting the user's reply."""
+
+    kind: Literal["comment", "correct"]
+    answer_id: int
+    user_id: int
+
+
+def answer_keyboard(
+    outcome: str, owner_id: int, *, admin: bool, offer_human: bool = True
+) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    if outcome in _RATEABLE:
+        rows.append(
+            [
+                InlineKeyboardButton(texts.BUTTON_UP, callback_data=f"fb:up:{owner_id}"),
+                InlineKeyboardButton(texts.BUTTON_DOWN, callback_data=f"fb:down:{owner_id}"),
+            ]
+        )
+    if offer_human and outcome in _OFFER_HUMAN:
+        rows.append([InlineKeyboardButton(texts.BUTTON_HUMAN, callback_data=f"human:{owner_id}")])
+    if admin and outcome in _RATEABLE:
+        rows.append([InlineKeyboardButton(texts.BUTTON_CORRECT, callback_data="fix")])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class SupportHandlers:
+    """All update handlers of the bot, sharing the dependencies and per-process state."""
+
+    def __init__(self, deps: BotDeps, processor: ChatOrderedProcessor) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.processor = processor
+        tg = self.settings.telegram
+        self.flood = FloodGate(tg.flood_messages, tg.flood_window_s)
+        self.admin = AdminActions(deps)
+        self.handoff = Handoff(deps)
+        self._prompts: OrderedDict[tuple[int, int], _Prompt] = OrderedDict()
+
+    # -- registration --------------------------------------------------------------------------------
+
+    def register(self, application: Application) -> None:  # type: ignore[type-arg]
+        application.add_handler(TypeHandler(Update, self.gate), group=-1)
+        message = filters.UpdateType.MESSAGE
+        application.add_handler(CommandHandler("start", self.cmd_start, filters=message))
+        application.add_handler(CommandHandler("help", self.cmd_help, filters=message))
+        application.add_handler(CommandHandler("new", self.cmd_new, filters=message))
+        application.add_handler(CommandHandler("human", self.cmd_human, filters=message))
+        application.add_handler(CommandHandler("done", self.cmd_done, filters=message))
+        application.add_handler(CommandHandler(list(ADMIN_COMMANDS), self.cmd_admin, filters=message))
+        application.add_handler(MessageHandler(message & filters.COMMAND, self.cmd_unknown))
+        application.add_handler(MessageHandler(message & filters.TEXT, self.on_text))
+        application.add_handler(MessageHandler(message & filters.Document.ALL, self.on_document))
+        application.add_handler(MessageHandler(message & ~filters.StatusUpdate.ALL, self.on_media))
+        application.add_handler(CallbackQueryHandler(self.on_callback))
+        application.add_error_handler(self.on_error)
+
+    # -- gate: idempotency and the database check ----------------------------------------------------
+
+    async def gate(self, update: Update, context: Context) -> None:
+        """Claim the update id before anything else: a redelivered update is dropped here."""
+        try:
+            fresh = await db_call(self.deps.store.claim_update(update.update_id))
+        except StoreUnavailableError as exc:
+            log.error("database unavailable", extra={"update_id": update.update_id, "error": str(exc)})
+            await self._tell_db_down(update, context.bot)
+            raise ApplicationHandlerStop from None
+        if not fresh:
+            log.info("duplicate update ignored", extra={"update_id": update.update_id})
+            raise ApplicationHandlerStop
+
+    async def _tell_db_down(self, update: Update, bot: Bot) -> None:
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(texts.DB_DOWN, show_alert=True)
+                return
+            message = update.message
+            if message is None or message.from_user is None or not self._addressed(message, bot)[0]:
+                return
+            await self._reply(update, bot, texts.DB_DOWN)
+        except TelegramError as exc:
+            log.warning(
+                "could not tell the user the database is down", extra={"error": exc.__class__.__name__}
+            )
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    async def cmd_start(self, update: Update, context: Context) -> None:
+        user = update.effective_user
+        if user is None:
+            return
+        text = texts.START.format(name=user.first_name or "there")
+        if admin_refusal(self.settings, update) is None:
+            text += texts.ADMIN_HELP
+        await self._reply(update, context.bot, text)
+
+    async def cmd_help(self, update: Update, context: Context) -> None:
+        text = texts.HELP
+        if admin_refusal(self.settings, update) is None:
+            text += texts.ADMIN_HELP
+        await self._reply(update, context.bot, text)
+
+    async def cmd_new(self, update: Update, context: Context) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            return
+        try:
+            old = await self._conversation(user.id, chat.id)
+            if old.handoff != "none":
+                await db_call(self.deps.store.set_handoff(old.id, "none"))
+            await self._conversation(user.id, chat.id, new=True)
+        except StoreUnavailableError:
+            await self._reply(update, context.bot, texts.DB_DOWN)
+            return
+        await self._reply(update, context.bot, texts.NEW_CONVERSATION)
+
+    async def cmd_human(self, update: Update, context: Context) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            return
+        try:
+            conversation = await self._conversation(user.id, chat.id)
+            reply = await self.handoff.start(
+                context.bot, conversation, user, "the user asked for a human (/human)"
+            )
+        except StoreUnavailableError:
+            reply = texts.DB_DOWN
+        await self._reply(update, context.bot, reply)
+
+    async def cmd_done(self, update: Update, context: Context) -> None:
+        """/done as a reply in the operator chat ends that handoff."""
+        message = update.message
+        chat = update.effective_chat
+        if message is None or chat is None or chat.id != self.settings.telegram.operator_chat_id:
+            await self.cmd_unknown(update, context)
+            return
+        conversation_id = conversation_of(message.reply_to_message, context.bot.id)
+        if conversation_id is None:
+            await message.reply_text("Reply /done to a handoff message to end that handoff.")
+            return
+        if not await self.handoff.end(context.bot, conversation_id):
+            await message.reply_text(f"Handoff #{conversation_id} is not active.")
+
+    async def cmd_admin(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.text is None:
+            return
+        command = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        refusal = admin_refusal(self.settings, update)
+        if refusal is not None:
+            log_refusal(update, f"/{command}", refusal)
+            await self._reply(update, context.bot, texts.NOT_ALLOWED)
+            return
+        chat_id = message.chat.id
+        log.info(
+            "admin command",
+            extra={"command": command, "user_id": message.from_user.id if message.from_user else None},
+        )
+        state = self.processor.state(update)
+        state.reply_chat_id = chat_id
+        if command == "reload":
+            await self.admin.reload(context.bot, chat_id)
+        elif command == "stats":
+            try:
+                await self.admin.stats(context.bot, chat_id)
+            except StoreUnavailableError:
+                await self._reply(update, context.bot, texts.DB_DOWN)
+        elif command == "export":
+            await self.admin.export(context.bot, chat_id)
+        state.reply_message_id = -1  # admin output is complete; an error after this must not add a reply
+
+    async def cmd_unknown(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or not self._addressed(message, context.bot)[0]:
+            return
+        await self._reply(update, context.bot, texts.UNKNOWN_COMMAND)
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message = update.message
+        user = update.effective_user
+        if message is None or user is None or message.text is None:
+            return  # channel posts and messages without a sender are not questions
+        bot = context.bot
+        chat_id = message.chat.id
+        if user.is_bot:
+            return
+        if chat_id == self.settings.telegram.operator_chat_id:
+            conversation_id = conversation_of(message.reply_to_message, bot.id)
+            if conversation_id is not None:
+                await self.handoff.operator_reply(bot, message, conversation_id)
+                return
+        if await self._prompt_reply(update, message, user, bot):
+            return
+        addressed, text = self._addressed(message, bot)
+        if not addressed:
+            return
+        state = self.processor.state(update)
+        verdict = self.flood.check(user.id, state.arrival)
+        if verdict != "ok":
+            log.info("flood control", extra={"user_id": user.id, "verdict": verdict})
+            if verdict == "notice":
+                await self._reply(update, bot, texts.FLOOD)
+            return
+        question = text.strip()
+        if not question:
+            await self._reply(update, bot, texts.EMPTY)
+            return
+        if len(question) > MAX_QUESTION_CHARS:
+            await self._reply(update, bot, texts.TOO_LONG)
+            return
+        try:
+            conversation = await self._conversation(user.id, chat_id)
+            if conversation.handoff != "none":
+                await db_call(
+                    self.deps.store.log_user_message(
+                        conversation.id, question, external_message_id=str(message.message_id)
+                    )
+                )
+                await self.handoff.forward_from_user(bot, conversation, user, question)
+                return
+            history = await db_call(self.deps.store.history(conversation.id, self.settings.rag.history_turns))
+            # Write order: the question is committed before anything is generated.
+            user_message_id = await db_call(
+                self.deps.store.log_user_message(
+                    conversation.id, question, external_message_id=str(message.message_id)
+                )
+            )
+        except StoreUnavailableError as exc:
+            log.error("database unavailable", extra={"update_id": update.update_id, "error": str(exc)})
+            await self._reply(update, bot, texts.DB_DOWN)
+            return
+        log.info(
+            "question",
+            extra={"conversation_id": conversation.id, "user_id": user.id, "text": user_text(question)},
+        )
+        await self._answer(
+            update, bot, message, user, conversation, question, history, user_message_id, state
+        )
+
+    async def _answer(
+        self,
+        update: Update,
+        bot: Bot,
+        message: Message,
+        user: User,
+        conversation: ConversationRef,
+        question: str,
+        history: Sequence[Turn],
+        user_message_id: int,
+        state: UpdateState,
+    ) -> None:
+        chat_id = message.chat.id
+        editor = StreamEditor(
+            bot,
+            chat_id,
+            interval_s=self.settings.telegram.edit_interval_s,
+            reply_to=message.message_id,
+        )
+        state.reply_chat_id = chat_id
+        answer: Answer | None = None
+        so_far: list[str] = []
+        async with typing_indicator(bot, chat_id, until=lambda: editor.message_id is not None):
+            async for item in self.deps.pipeline.stream(question, history, user_key=f"telegram:{user.id}"):
+                if isinstance(item, Delta):
+                    so_far.append(item.text)
+                    await editor.update("".join(so_far))
+                    state.reply_message_id = editor.message_id
+                elif isinstance(item, Answer):
+                    answer = item
+        if answer is None:
+            raise RuntimeError("the pipeline ended without an Answer")
+        # Write order: the answer is committed before the final message is sent; unlogged, it is not shown.
+        try:
+            answer_id = await db_call(self.deps.store.log_answer(conversation.id, user_message_id, answer))
+        except StoreUnavailableError as exc:
+            log.error(
+                "answer not logged; not sending it",
+                extra={"conversation_id": conversation.id, "error": str(exc)},
+            )
+            await editor.finish(compose(texts.DB_DOWN))
+            state.reply_message_id = editor.message_id
+            return
+        admin = admin_refusal(self.settings, update) is None
+        parts = render_answer(answer)
+        offer_human = True
+        # A refusal hands off: the transcript (already holding this refusal) goes to the operators now, and
+        # the user hears about it in the same message rather than in a second reply.
+        if (
+            answer.outcome == "refused"
+            and self.settings.telegram.operator_chat_id is not None
+            and await self._handoff_after_refusal(bot, conversation, user)
+        ):
+            parts = render_answer(replace(answer, text=f"{answer.text}\n\n{texts.HANDOFF_AFTER_REFUSAL}"))
+            offer_human = False
+        markup = answer_keyboard(answer.outcome, user.id, admin=admin, offer_human=offer_human)
+        last_id = await editor.finish(parts, markup)
+        state.reply_message_id = last_id
+        log.info(
+            "answered",
+            extra={
+                "conversation_id": conversation.id,
+                "outcome": answer.outcome,
+                "sources": len(answer.sources),
+                "ttft_ms": answer.timings.ttft_ms,
+                "total_ms": answer.timings.total_ms,
+            },
+        )
+        try:
+            await db_call(self.deps.store.set_external_id(answer_id, str(last_id)))
+        except (StoreUnavailableError, ValueError) as exc:
+            # The answer is logged and shown; only its buttons cannot be mapped back: no error reply.
+            log.warning("could not record the sent message id", extra={"error": str(exc)})
+
+    async def _handoff_after_refusal(self, bot: Bot, conversation: ConversationRef, user: User) -> bool:
+        try:
+            fresh = await db_call(self.deps.store.get_conversation(conversation.id))
+            if fresh is None or fresh.handoff != "none":
+                return False
+            notice = await self.handoff.start(
+                bot, fresh, user, "the bot could not answer from the help center"
+            )
+        except StoreUnavailableError:
+            return False
+        return notice == texts.HANDOFF_REQUESTED
+
+    async def on_document(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.from_user is None:
+            return
+        refusal = admin_refusal(self.settings, update)
+        if refusal is not None:
+            log_refusal(update, "upload", refusal)
+            if self._addressed(message, context.bot)[0]:
+                await self._reply(update, context.bot, texts.MEDIA)
+            return
+        self.processor.state(update).reply_chat_id = message.chat.id
+        await self.admin.upload(context.bot, message)
+        self.processor.state(update).reply_message_id = -1
+
+    async def on_media(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return
+        if not self._addressed(message, context.bot)[0]:
+            return
+        state = self.processor.state(update)
+        if self.flood.check(message.from_user.id, state.arrival) != "ok":
+            return
+        await self._reply(update, context.bot, texts.MEDIA)
+
+    async def _prompt_reply(self, update: Update, message: Message, user: User, bot: Bot) -> bool:
+        """A reply to one of our ForceReply prompts (👎 comment or ✏️ correction); True when handled."""
+        replied = message.reply_to_message
+        if replied is None:
+            return False
+        prompt = self._prompts.get((message.chat.id, replied.message_id))
+        if prompt is None or prompt.user_id != user.id:
+            return False
+        text = (message.text or "").strip()
+        if not text:
+            return False
+        del self._prompts[(message.chat.id, replied.message_id)]
+        try:
+            if prompt.kind == "comment":
+                await db_call(self.deps.store.add_feedback(prompt.answer_id, None, text))
+                await self._reply(update, bot, texts.FEEDBACK_COMMENT_SAVED)
+            else:
+                refusal = admin_refusal(self.settings, update)
+                if refusal is not None:
+                    log_refusal(update, "correction", refusal)
+                    await self._reply(update, bot, texts.NOT_ALLOWED)
+                    return True
+                await db_call(self.deps.store.add_correction(prompt.answer_id, str(user.id), text))
+                log.info("correction saved", extra={"answer_id": prompt.answer_id, "admin_id": user.id})
+                await self._reply(update, bot, texts.CORRECTION_SAVED)
+        except StoreUnavailableError:
+            await self._reply(update, bot, texts.DB_DOWN)
+        return True
+
+    # -- buttons -----------------------------------------------------------------------------------
+
+    async def on_callback(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data or ""
+        origin = query.message if isinstance(query.message, Message) else None
+        bot = context.bot
+        user = query.from_user
+        if data.startswith(END_PREFIX):
+            await self._end_from_button(query, origin, data, bot)
+            return
+        kind, _, rest = data.partition(":")
+        if origin is None or kind not in ("fb", "human", "fix"):
+            await query.answer("This button has expired.")
+            return
+        chat_id = origin.chat.id
+        try:
+            if kind == "fix":
+                # Callback data comes from the client: authorization is checked again here, not trusted.
+                refusal = admin_refusal(self.settings, update)
+                if refusal is not None:
+                    log_refusal(update, "correct-button", refusal)
+                    await query.answer(texts.NOT_ALLOWED, show_alert=True)
+                    return
+                answer_id = await db_call(
+                    self.deps.store.find_message("telegram", str(chat_id), str(origin.message_id))
+                )
+                if answer_id is None:
+                    await query.answer(texts.FEEDBACK_EXPIRED)
+                    return
+                await query.answer()
+                await self._ask(
+                    bot,
+                    chat_id,
+                    origin.message_id,
+                    texts.CORRECTION_ASK,
+                    _Prompt("correct", answer_id, user.id),
+                )
+                return
+            rating, _, owner = rest.partition(":") if kind == "fb" else ("", "", rest)
+            if owner != str(user.id):
+                await query.answer("Only the person who asked can use this button.")
+                return
+            if kind == "human":
+                conversation = await self._conversation(user.id, chat_id)
+                reply = await self.handoff.start(
+                    bot, conversation, user, 'the user pressed "Talk to a human"'
+                )
+                await query.answer()
+                await bot.send_message(chat_id, escape(reply), parse_mode=ParseMode.HTML)
+                return
+            if rating not in ("up", "down"):
+                await query.answer("This button has expired.")
+                return
+            answer_id = await db_call(
+                self.deps.store.find_message("telegram", str(chat_id), str(origin.message_id))
+            )
+            if answer_id is None:
+                await query.answer(texts.FEEDBACK_EXPIRED)
+                return
+            await db_call(self.deps.store.add_feedback(answer_id, "up" if rating == "up" else "down"))
+            log.info("feedback", extra={"answer_id": answer_id, "rating": rating})
+            if rating == "up":
+                await query.answer(texts.FEEDBACK_THANKS)
+            else:
+                await query.answer()
+                await self._ask(
+                    bot,
+                    chat_id,
+                    origin.message_id,
+                    texts.FEEDBACK_ASK_COMMENT,
+                    _Prompt("comment", answer_id, user.id),
+                )
+        except StoreUnavailableError:
+            await query.answer(texts.DB_DOWN, show_alert=True)
+
+    async def _end_from_button(
+        self, query: CallbackQuery, origin: Message | None, data: str, bot: Bot
+    ) -> None:
+        answer_query = query.answer
+        operator_chat = self.settings.telegram.operator_chat_id
+        if origin is None or operator_chat is None or origin.chat.id != operator_chat:
+            log.warning(
+                "end-handoff button outside the operator chat refused",
+                extra={"chat_id": origin.chat.id if origin else None},
+            )
+            await answer_query(texts.NOT_ALLOWED, show_alert=True)
+            return
+        try:
+            conversation_id = int(data[len(END_PREFIX) :])
+        except ValueError:
+            await answer_query("This button has expired.")
+            return
+        ended = await self.handoff.end(bot, conversation_id)
+        await answer_query("Handoff ended." if ended else "This handoff was already closed.")
+
+    async def _ask(self, bot: Bot, chat_id: int, reply_to: int, text: str, prompt: _Prompt) -> None:
+        sent = await bot.send_message(
+            chat_id,
+            escape(text),
+            parse_mode=ParseMode.HTML,
+            reply_markup=ForceReply(selective=True),
+            reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True),
+        )
+        self._prompts[(chat_id, sent.message_id)] = prompt
+        while len(self._prompts) > _MAX_PROMPTS:
+            self._prompts.popitem(last=False)
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log the exception; show the user one fixed, friendly message (never the exception's text)."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error(
+            "update failed",
+            exc_info=context.error,
+            extra={"update_id": update_id, "error": context.error.__class__.__name__},
+        )
+        if not isinstance(update, Update):
+            return
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(texts.ERROR, show_alert=True)
+                return
+            state = self.processor.state(update)
+            chat = update.effective_chat
+            if chat is None or update.message is None:
+                return
+            if state.reply_message_id == -1:
+                return  # the admin already got complete output for this update
+            if state.reply_message_id is not None and state.reply_chat_id is not None:
+                await context.bot.edit_message_text(
+                    escape(texts.ERROR),
+                    chat_id=state.reply_chat_id,
+                    message_id=state.reply_message_id,
+                    parse_mode=ParseMode.HTML,
+                )
+                return
+            if not self._addressed(update.message, context.bot)[0]:
+                return
+            await self._reply(update, context.bot, texts.ERROR)
+        except TelegramError as exc:
+            log.warning("could not show the error message", extra={"error": exc.__class__.__name__})
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    async def _conversation(self, user_id: int, chat_id: int, *, new: bool = False) -> ConversationRef:
+        return await db_call(
+            self.deps.store.open_conversation(
+                channel="telegram", external_user_id=str(user_id), external_chat_id=str(chat_id), new=new
+            )
+        )
+
+    def _addressed(self, message: Message, bot: Bot) -> tuple[bool, str]:
+        """Whether a message is meant for the bot (always in private; in groups when mentioned or replied
+        to), and its text with the mention removed."""
+        text = message.text or message.caption or ""
+        if message.chat.type == ChatType.PRIVATE:
+            return True, text
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+            return True, text
+        username = (bot.username or "").lower()
+        if not username:
+            return False, text
+        mentioned = False
+        for value in message.parse_entities([MessageEntity.MENTION]).values():
+            if value.lower() == f"@{username}":
+                mentioned = True
+        if not mentioned and text.startswith("/"):
+            # Commands reach a group bot only when addressed to it (privacy mode) or as /cmd@bot.
+            mentioned = f"@{username}" in text.split()[0].lower()
+        if not mentioned:
+            return False, text
+        cleaned = " ".join(part for part in text.split(" ") if part.lower() != f"@{username}")
+        return True, cleaned
+
+    async def _reply(self, update: Update, bot: Bot, text: str) -> None:
+        """Send a fixed text as this update's (single) reply."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        state = self.processor.state(update)
+        message = update.message
+        reply = (
+            ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+            if message is not None and chat.type != ChatType.PRIVATE
+            else None
+        )
+        parts = compose(text)
+        sent: Message | None = None
+        for index, part in enumerate(parts):
+            sent = await bot.send_message(
+                chat.id,
+                part,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=reply if index == 0 else None,
+            )
+        if sent is not None:
+            state.reply_chat_id = chat.id
+            state.reply_message_id = sent.message_id

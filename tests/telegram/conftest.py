@@ -1,0 +1,244 @@
+"""Harness for the Telegram tests: the fake Bot API, a real SQLite log, the real pipeline over fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.rag.pipeline import Pipeline
+from bot.store.base import StoreUnavailableError
+from bot.store.migrate import upgrade
+from bot.store.repo import SqlConversationLog
+from bot.telegram_ui.app import BuiltBot, build_bot
+from bot.telegram_ui.deps import AnswerStream, BotDeps
+from bot.telegram_ui.fake_api import (
+    DEFAULT_TOKEN,
+    FakeTelegram,
+    FakeTelegramServer,
+    StoredMessage,
+    group_chat,
+    make_fake_request,
+    user,
+)
+from bot.telegram_ui.render import STREAM_CURSOR
+from tests.conftest import KNOWLEDGE
+from tests.fakes import FakeGenerator, FakeKB, make_chunk
+
+ADMIN = user(1001, "Ada", username="ada_admin")
+ALICE = user(2001, "Alice", username="alice")
+BOB = user(2002, "Bob")
+OPERATOR = user(3001, "Olga")
+OPERATOR_CHAT = group_chat(-100500, "Support team")
+
+HELP_CENTER = [
+    make_chunk(
+        "billing/refunds.md",
+        "Refunds",
+        "Refunds are paid back to the original card within five business days.",
+    ),
+    make_chunk(
+        "account/password.md",
+        "Reset your password",
+        "To reset your password open the sign in page and choose forgot password.",
+        1,
+    ),
+    make_chunk(
+        "shipping/times.md", "Shipping times", "Orders ship within two days from our Berlin warehouse.", 2
+    ),
+]
+
+
+def telegram_settings(tmp_path: Path, *, base_url: str, base_file_url: str, **telegram: Any) -> Settings:
+    values: dict[str, Any] = {
+        "token": DEFAULT_TOKEN,
+        "base_url": base_url,
+        "base_file_url": base_file_url,
+        "admin_ids": [ADMIN["id"]],
+        "operator_chat_id": OPERATOR_CHAT["id"],
+        "edit_interval_s": 0.05,
+        "flood_messages": 50,
+    }
+    values.update(telegram)
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir(exist_ok=True)
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        kb={"source": kb_dir},
+        # The fake KB's scores are not calibrated: answer whenever a passage matches; no match refuses.
+        rag={"min_relevance": 0.0},
+        telegram=values,
+    )
+
+
+class SwitchableStore:
+    """A real store that can be switched 'down': every call then fails as the real one does when the
+    database is unreachable (StoreUnavailableError)."""
+
+    def __init__(self, inner: SqlConversationLog) -> None:
+        self.inner = inner
+        self.down = False
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self.inner, name)
+        if not callable(target) or name == "close":
+            return target
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                raise StoreUnavailableError("database is down (test)")
+            return await target(*args, **kwargs)
+
+        return call
+
+
+class Harness:
+    """A running bot against the fake Bot API, with helpers to act as users and wait for replies."""
+
+    def __init__(
+        self, fake: FakeTelegram, built: BuiltBot, store: SwitchableStore, kb: FakeKB, settings: Settings
+    ):
+        self.fake = fake
+        self.built = built
+        self.store = store
+        self.kb = kb
+        self.settings = settings
+
+    def send(self, sender: dict[str, Any] | None, text: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        update = self.fake.message_update(sender, text, **kwargs)
+        self.fake.inject(update)
+        return update
+
+    async def ask(
+        self, sender: dict[str, Any], text: str, within_s: float = 10.0, **kwargs: Any
+    ) -> StoredMessage:
+        """Send a question and wait for the final answer (the reply that is no longer a preview)."""
+        update = self.send(sender, text, **kwargs)
+        message = update["message"]
+        chat_id, question_id = message["chat"]["id"], message["message_id"]
+
+        def final() -> StoredMessage | None:
+            for m in self.fake.bot_messages(chat_id):
+                if m.reply_to == question_id and not m.data.get("text", "").endswith(STREAM_CURSOR):
+                    return m
+            return None
+
+        await self.fake.wait_until(lambda: final() is not None, within_s)
+        found = final()
+        assert found is not None
+        return found
+
+    async def reply_after(self, chat_id: int, after: int, within_s: float = 10.0) -> StoredMessage:
+        """The first bot message in `chat_id` with an id above `after`."""
+
+        def first() -> StoredMessage | None:
+            newer = [m for m in self.fake.bot_messages(chat_id) if m.message_id > after]
+            return newer[0] if newer else None
+
+        await self.fake.wait_until(lambda: first() is not None, within_s)
+        found = first()
+        assert found is not None
+        return found
+
+    def last_message_id(self, chat_id: int) -> int:
+        ids = [mid for (cid, mid) in self.fake.messages if cid == chat_id]
+        return max(ids, default=0)
+
+    async def idle(self, within_s: float = 10.0) -> None:
+        """Wait until every queued update has been processed."""
+        app = self.built.application
+        deadline = asyncio.get_running_loop().time() + within_s
+        while True:
+            await asyncio.sleep(0.05)
+            busy = app.update_queue.qsize() or self.built.processor.current_concurrent_updates
+            if not busy and not self.fake._pending:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("bot did not become idle")
+
+
+@pytest.fixture
+async def sql_store(tmp_path: Path) -> AsyncIterator[SqlConversationLog]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    store = SqlConversationLog(url)
+    yield store
+    await store.close()
+
+
+HarnessFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_harness(tmp_path: Path, sql_store: SqlConversationLog) -> AsyncIterator[HarnessFactory]:
+    """Start a bot over HTTP against a fake Bot API server; keyword arguments override Telegram settings."""
+    stack = contextlib.AsyncExitStack()
+
+    async def factory(
+        *,
+        kb: FakeKB | None = None,
+        generator: FakeGenerator | None = None,
+        pipeline: AnswerStream | None = None,
+        kb_source: Path | None = None,
+        **telegram: Any,
+    ) -> Harness:
+        server = await stack.enter_async_context(FakeTelegramServer())
+        fake = server.fake
+        fake.add_chat(OPERATOR_CHAT)
+        settings = telegram_settings(
+            tmp_path, base_url=server.base_url, base_file_url=server.base_file_url, **telegram
+        )
+        if kb_source is not None:
+            settings = settings.model_copy(
+                update={"kb": settings.kb.model_copy(update={"source": kb_source})}
+            )
+        the_kb = kb or FakeKB(HELP_CENTER)
+        the_pipeline = pipeline or Pipeline(the_kb, generator or FakeGenerator(delay_s=0.01), settings)
+        store = SwitchableStore(sql_store)
+
+        async def export(out: Path) -> str:
+            from bot.telegram_ui.deps import default_export
+
+            return await default_export(settings, out)
+
+        deps = BotDeps(settings=settings, pipeline=the_pipeline, store=store, kb=the_kb, export=export)  # type: ignore[arg-type]
+        built = build_bot(deps)
+        app = built.application
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=0.5)
+
+        async def shutdown() -> None:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+
+        stack.push_async_callback(shutdown)
+        return Harness(fake, built, store, the_kb, settings)
+
+    yield factory
+    await stack.aclose()
+
+
+@pytest.fixture
+def knowledge_dir() -> Path:
+    return KNOWLEDGE
+
+
+@pytest.fixture
+def in_process_fake() -> FakeTelegram:
+    fake = FakeTelegram()
+    fake.add_chat(OPERATOR_CHAT)
+    return fake
+
+
+__all__ = ["make_fake_request"]

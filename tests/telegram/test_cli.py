@@ -1,0 +1,92 @@
+"""The `serve` and `bench` commands: help, clear errors, the SIGHUP model reload, and a small bench run."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import _register, app
+from bot.cli.serve import reload_generator
+from bot.llm.base import ModelInfo
+from bot.telegram_ui.bench import NoKnowledgeBase, SyntheticPipeline, run_bench
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "args", [["serve", "--help"], ["bench", "telegram", "--help"], ["bench", "load", "--help"]]
+)
+def test_help(args: list[str]) -> None:
+    _register()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_serve_without_token_says_what_to_set() -> None:
+    _register()
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "BOT_TELEGRAM__TOKEN is not set" in result.output
+
+
+def test_bench_load_rejects_a_bad_questions_file(tmp_path: Path) -> None:
+    _register()
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"qid": 1}\n', encoding="utf-8")
+    result = runner.invoke(app, ["bench", "load", "--questions", str(bad)])
+    assert result.exit_code == 2
+    assert "needs a non-empty 'question' string" in result.output
+
+
+class _Generator:
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[Path, Path | None]] = []
+
+    async def reload(self, model_path: Path, lora_path: Path | None) -> ModelInfo:
+        self.calls.append((model_path, lora_path))
+        if self.fail:
+            raise RuntimeError("bad gguf")
+        return ModelInfo(name="m", version="v2")
+
+
+class _Services:
+    def __init__(self, generator: Any) -> None:
+        self._generator = generator
+
+    def generator(self) -> Any:
+        return self._generator
+
+
+async def test_sighup_reload_uses_the_active_model(settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.llm.models import resolve_generator
+
+    generator = _Generator()
+    await reload_generator(_Services(generator), settings)  # type: ignore[arg-type]
+    assert generator.calls == [resolve_generator(settings)]
+
+    failing = _Generator(fail=True)
+    caplog.set_level(logging.ERROR, logger="bot.serve")
+    await reload_generator(_Services(failing), settings)  # type: ignore[arg-type]
+    assert any("model reload failed" in r.getMessage() for r in caplog.records), "logged, not raised"
+
+
+async def test_small_bench_run_has_no_errors_and_keeps_order(settings: Any) -> None:
+    result = await run_bench(
+        settings,
+        SyntheticPipeline(tokens=10, token_ms=1, first_token_ms=10),
+        NoKnowledgeBase(),
+        users=4,
+        messages=3,
+    )
+    assert result.answered == 12
+    assert result.errors == {}
+    assert result.order_held
+    assert len(result.first_ms) == 12
+    assert all(f <= t for f, t in zip(result.first_ms, result.final_ms, strict=True))
+    assert any("per-chat order held: yes" in line for line in result.lines())
