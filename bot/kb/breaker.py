@@ -1,0 +1,175 @@
+"""Deadline and circuit breaker around any knowledge base: a down or slow backend fails fast and recovers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from bot.kb.base import (
+    Hit,
+    KBStats,
+    KBUnavailableError,
+    KnowledgeBase,
+    ProgressCallback,
+    ReloadReport,
+    SearchMode,
+)
+
+log = logging.getLogger("bot.kb")
+
+BreakerState = Literal["closed", "open", "half_open"]
+
+
+class BreakerKB:
+    """Wraps a `KnowledgeBase`: every search has a deadline; repeated failures open the circuit.
+
+    - closed: calls pass; `failure_threshold` consecutive failures (errors or timeouts) open it.
+    - open: searches fail at once with `KBUnavailableError` until `cooldown_s` has passed.
+    - half_open: one probe call goes through; success closes the circuit, failure opens it again.
+    The state changes only on calls, so the bot recovers by itself on the first search after the cool-down.
+    """
+
+    def __init__(
+        self,
+        inner: KnowledgeBase,
+        timeout_s: float,
+        *,
+        failure_threshold: int = 3,
+        cooldown_s: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if timeout_s <= 0 or failure_threshold < 1 or cooldown_s < 0:
+            raise ValueError("timeout_s must be > 0, failure_threshold >= 1 and cooldown_s >= 0")
+        self.inner = inner
+        self.name = inner.name
+        self.timeout_s = timeout_s
+        self.failure_threshold = failure_threshold
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._probe_running = False
+        self.last_error: str | None = None
+
+    @property
+    def state(self) -> BreakerState:
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at >= self.cooldown_s:
+            return "half_open"
+        return "open"
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
+    def _admit(self) -> bool:
+        """Whether a call may go through now; True marks it as the half-open probe when it is one."""
+        state = self.state
+        if state == "closed":
+            return False
+        if state == "open" or self._probe_running:
+            retry_in = max(0.0, self.cooldown_s - (self._clock() - (self._opened_at or 0.0)))
+            raise KBUnavailableError(
+                f"knowledge base circuit open after {self._failures} failures "
+                f"(last: {self.last_error}); retrying in {retry_in:.0f} s"
+            )
+        self._probe_running = True
+        return True
+
+    def _success(self, probe: bool) -> None:
+        if probe or self._opened_at is not None:
+            log.info("kb circuit closed", extra={"backend": self.name})
+        self._failures = 0
+        self._opened_at = None
+        self.last_error = None
+        if probe:
+            self._probe_running = False
+
+    def _failure(self, exc: BaseException, probe: bool) -> None:
+        self._failures += 1
+        self.last_error = str(exc) or exc.__class__.__name__
+        if probe:
+            self._probe_running = False
+        if probe or self._failures >= self.failure_threshold:
+            if self._opened_at is None or probe:
+                log.warning(
+                    "kb circuit open",
+                    extra={"backend": self.name, "failures": self._failures, "error": self.last_error},
+                )
+            self._opened_at = self._clock()
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        probe = self._admit()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                hits = await self.inner.search(query, k, mode)
+        except TimeoutError as exc:
+            error = KBUnavailableError(f"knowledge base search timed out after {self.timeout_s:g} s")
+            self._failure(error, probe)
+            raise error from exc
+        except KBUnavailableError as exc:
+            self._failure(exc, probe)
+            raise
+        except (ValueError, TypeError):
+            # The caller's mistake (say, an unknown mode), not the backend's: no effect on the circuit.
+            if probe:
+                self._probe_running = False
+            raise
+        except asyncio.CancelledError:
+            if probe:
+                self._probe_running = False
+            raise
+        except Exception as exc:
+            self._failure(exc, probe)
+            raise KBUnavailableError(f"knowledge base search failed ({exc.__class__.__name__})") from exc
+        self._success(probe)
+        return hits
+
+    async def ping(self) -> None:
+        """Health check through the same breaker: a healthy ping also closes an open circuit."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self.inner.ping()
+        except TimeoutError as exc:
+            error = KBUnavailableError(f"knowledge base ping timed out after {self.timeout_s:g} s")
+            self._failure(error, False)
+            raise error from exc
+        except KBUnavailableError as exc:
+            self._failure(exc, False)
+            raise
+        except Exception as exc:
+            self._failure(exc, False)
+            raise KBUnavailableError(f"knowledge base ping failed ({exc.__class__.__name__})") from exc
+        if self._opened_at is not None and self.state == "half_open":
+            self._success(False)
+        elif self._opened_at is None:
+            self._failures = 0
+
+    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+        # No deadline: a reload is an admin job that reports progress. A successful one proves the backend
+        # works, so it closes the circuit (say, after searches failed because nothing was built yet).
+        report = await self.inner.reload(source, progress)
+        if self._opened_at is not None or self._failures:
+            self._success(False)
+        return report
+
+    async def stats(self) -> KBStats:
+        async with asyncio.timeout(max(self.timeout_s, 10.0)):
+            stats = await self.inner.stats()
+        extra = {**stats.extra, "circuit": self.state}
+        return KBStats(
+            backend=stats.backend,
+            index=stats.index,
+            documents=stats.documents,
+            chunks=stats.chunks,
+            built_at=stats.built_at,
+            extra=extra,
+        )
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -1,0 +1,196 @@
+"""Cut sections into chunks sized by the embedder's own tokenizer, each keeping its heading."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.kb.base import Chunk
+from bot.kb.loaders import Document, Section
+
+# The Embedder protocol counts content tokens only; `max_tokens` already leaves room for [CLS]/[SEP].
+SPECIAL_TOKENS = 0
+HEADING_SEPARATOR = " > "
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=\S)")
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingConfig:
+    chunk_tokens: int
+    overlap_tokens: int
+    max_tokens: int  # the embedder's context, special tokens included
+
+
+def heading_text(heading_path: Sequence[str]) -> str:
+    """The searchable heading field: the whole path, so a section's context counts as its title."""
+    return HEADING_SEPARATOR.join(part for part in heading_path if part)
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the dense side embeds: the heading path first, so a question matches its entry's title."""
+    head = heading_text(chunk.heading_path)
+    return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class _Unit:
+    text: str
+    tokens: int
+    joiner: str  # placed before this unit when it follows another
+
+
+class Chunker:
+    """Greedy packing of paragraphs (then sentences, then words) into token-bounded chunks."""
+
+    def __init__(self, config: ChunkingConfig, count_tokens: Callable[[str], int]) -> None:
+        self._config = config
+        self._count = count_tokens
+
+    def chunk_document(self, document: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for section in document.sections:
+            for body in self.split_section(section):
+                position = len(chunks)
+                chunks.append(
+                    Chunk(
+                        id=f"{document.source}#{position}",
+                        source=document.source,
+                        heading=section.heading,
+                        heading_path=section.heading_path,
+                        position=position,
+                        text=body,
+                        content_hash=content_hash(heading_text(section.heading_path) + "\n" + body),
+                        url=section.url,
+                    )
+                )
+        return chunks
+
+    def _room(self, heading_path: Sequence[str]) -> int:
+        head = heading_text(heading_path)
+        head_tokens = self._count(head + "\n") if head else 0
+        # A pathological heading longer than the context still leaves a usable body size; its own tail
+        # is cut by the embedder, the body is never lost.
+        return max(16, self._config.max_tokens - SPECIAL_TOKENS - head_tokens)
+
+    def budget_for(self, heading_path: Sequence[str]) -> int:
+        """Body tokens aimed for under this heading: the embedded text must fit the embedder's context."""
+        return min(self._config.chunk_tokens, self._room(heading_path))
+
+    def split_section(self, section: Section) -> list[str]:
+        budget = self.budget_for(section.heading_path)
+        units = self._units(section.text, budget)
+        return self._pack(units, budget, self._room(section.heading_path))
+
+    def _units(self, text: str, budget: int) -> list[_Unit]:
+        units: list[_Unit] = []
+        for paragraph in re.split(r"\n\s*\n", text):
+            paragraph = paragraph.strip("\n")
+            if not paragraph.strip():
+                continue
+            tokens = self._count(paragraph)
+            if tokens <= budget:
+                units.append(_Unit(paragraph, tokens, "\n\n"))
+                continue
+            first = True
+            for sentence in self._sentences(paragraph, budget):
+                units.append(_Unit(sentence, self._count(sentence), "\n\n" if first else " "))
+                first = False
+        return units
+
+    def _sentences(self, paragraph: str, budget: int) -> list[str]:
+        out: list[str] = []
+        pieces = _SENTENCE.split(paragraph)
+        if len(pieces) == 1 and "\n" in paragraph:
+            pieces = paragraph.split("\n")  # code or lists: lines are the natural unit
+        for piece in pieces:
+            if self._count(piece) <= budget:
+                out.append(piece)
+            else:
+                out.extend(self._words(piece, budget))
+        return out
+
+    def _words(self, text: str, budget: int) -> list[str]:
+        """Split an over-long run of text at word boundaries (at characters for one giant word)."""
+        words = text.split()
+        out: list[str] = []
+        current: list[str] = []
+        for word in words:
+            while self._count(word) > budget:
+                # One token is at least one character, so `budget` characters always fit.
+                cut = max(1, budget)
+                if current:
+                    out.append(" ".join(current))
+                    current = []
+                out.append(word[:cut])
+                word = word[cut:]
+            if not word:
+                continue
+            candidate = " ".join([*current, word])
+            if current and self._count(candidate) > budget:
+                out.append(" ".join(current))
+                current = [word]
+            else:
+                current.append(word)
+        if current:
+            out.append(" ".join(current))
+        return out
+
+    def _pack(self, units: list[_Unit], budget: int, hard_limit: int) -> list[str]:
+        chunks: list[str] = []
+        current: list[_Unit] = []
+        used = 0
+        for unit in units:
+            cost = unit.tokens + (1 if current else 0)
+            if current and used + cost > budget:
+                chunks.append(self._join(current))
+                current = self._overlap(current, budget - unit.tokens)
+                used = sum(u.tokens + 1 for u in current)
+            current.append(unit)
+            used += unit.tokens + (1 if len(current) > 1 else 0)
+        if current:
+            chunks.append(self._join(current))
+        return [piece for text in chunks if text.strip() for piece in self._fit(text, hard_limit)]
+
+    def _overlap(self, previous: list[_Unit], room: int) -> list[_Unit]:
+        """The trailing sentences of the previous chunk, up to the overlap size, to carry context over."""
+        limit = min(self._config.overlap_tokens, room)
+        kept: list[_Unit] = []
+        used = 0
+        for unit in reversed(previous):
+            if used + unit.tokens + 1 > limit:
+                break
+            kept.insert(0, unit)
+            used += unit.tokens + 1
+        if len(kept) == len(previous):
+            return []  # never repeat a whole chunk
+        return kept
+
+    @staticmethod
+    def _join(units: list[_Unit]) -> str:
+        parts = [units[0].text]
+        for unit in units[1:]:
+            parts.append(unit.joiner + unit.text)
+        return "".join(parts).strip()
+
+    def _fit(self, text: str, hard_limit: int) -> list[str]:
+        # Token counts of pieces do not add up exactly; halve the rare chunk that overshoots the context.
+        if self._count(text) <= hard_limit or " " not in text.strip():
+            return [text]
+        words = text.split(" ")
+        middle = len(words) // 2
+        return self._fit(" ".join(words[:middle]), hard_limit) + self._fit(
+            " ".join(words[middle:]), hard_limit
+        )
+
+
+def chunk_documents(documents: Sequence[Document], chunker: Chunker) -> list[Chunk]:
+    out: list[Chunk] = []
+    for document in documents:
+        out.extend(chunker.chunk_document(document))
+    return out

@@ -1,0 +1,441 @@
+"""Elasticsearch knowledge base: BM25 `multi_match` plus kNN fused in the app by RRF; alias-swapped reload."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.config import Settings
+from bot.kb.base import (
+    Chunk,
+    Embedder,
+    Hit,
+    KBStats,
+    KBUnavailableError,
+    ProgressCallback,
+    ReloadError,
+    ReloadReport,
+    SearchMode,
+)
+from bot.kb.chunking import heading_text
+from bot.kb.embedded import FUSION_DEPTH
+from bot.kb.fusion import collapse_sections, fuse_hits
+from bot.kb.reload import Corpus, _report, build_corpus
+
+if TYPE_CHECKING:
+    from elasticsearch import AsyncElasticsearch
+
+log = logging.getLogger("bot.kb")
+
+HEADING_BOOST = 2
+MAX_QUERY_CHARS = 1000
+# Bulk back-off on 429 (the cluster is shedding load): retries and first pause, doubling each time.
+BULK_MAX_RETRIES = 5
+BULK_INITIAL_BACKOFF_S = 1.0
+BULK_MAX_BACKOFF_S = 30.0
+ADMIN_TIMEOUT_S = 60.0
+_SOURCE_FIELDS = ["chunk_id", "source", "heading", "heading_path", "position", "body", "content_hash", "url"]
+
+
+def index_mapping(dims: int) -> dict[str, Any]:
+    """The explicit mapping: english-analysed text, keyword metadata, int8-HNSW cosine vectors."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "chunk_id": {"type": "keyword"},
+            "source": {"type": "keyword"},
+            "heading": {
+                "type": "text",
+                "analyzer": "english",
+                "fields": {"raw": {"type": "keyword", "ignore_above": 2048}},
+            },
+            "heading_path": {"type": "keyword", "ignore_above": 2048},
+            "position": {"type": "integer"},
+            # `text` is what BM25 searches (heading path + body); `body` is what is shown, not indexed.
+            "text": {"type": "text", "analyzer": "english"},
+            "body": {"type": "text", "index": False},
+            "content_hash": {"type": "keyword"},
+            "url": {"type": "keyword", "index": False},
+            "vector": {
+                "type": "dense_vector",
+                "dims": dims,
+                "index": True,
+                "similarity": "cosine",
+                "index_options": {"type": "int8_hnsw"},
+            },
+        },
+    }
+
+
+INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "refresh_interval": "-1"}
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+
+
+def _chunk_from_source(source: dict[str, Any]) -> Chunk:
+    path = source.get("heading_path") or []
+    if isinstance(path, str):
+        path = [path]
+    return Chunk(
+        id=str(source.get("chunk_id", "")),
+        source=str(source.get("source", "")),
+        heading=str(source.get("heading", "")),
+        heading_path=tuple(str(p) for p in path),
+        position=int(source.get("position", 0)),
+        text=str(source.get("body", "")),
+        content_hash=str(source.get("content_hash", "")),
+        url=str(source.get("url", "") or ""),
+    )
+
+
+class ElasticKB:
+    """Production backend. Searches read only the alias; reloads write `<alias>-<utc timestamp>` indices."""
+
+    name = "elasticsearch"
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self._settings = settings
+        self._es_settings = settings.elasticsearch
+        self._embedder = embedder
+        self._alias = settings.elasticsearch.alias
+        self._index_re = re.compile(rf"^{re.escape(self._alias)}-\d{{20}}$")
+        self._client: AsyncElasticsearch | None = None
+        self._reload_lock = asyncio.Lock()
+
+    def _es(self) -> AsyncElasticsearch:
+        if self._client is None:
+            from elasticsearch import AsyncElasticsearch
+
+            cfg = self._es_settings
+            kwargs: dict[str, Any] = {
+                "request_timeout": cfg.request_timeout_s,
+                "max_retries": 1,
+                "retry_on_timeout": False,
+            }
+            if cfg.api_key is not None:
+                kwargs["api_key"] = cfg.api_key.get_secret_value()
+            elif cfg.username:
+                password = cfg.password.get_secret_value() if cfg.password is not None else ""
+                kwargs["basic_auth"] = (cfg.username, password)
+            if cfg.url.startswith("https://"):
+                kwargs["verify_certs"] = cfg.verify_certs
+                if cfg.ca_certs is not None:
+                    kwargs["ca_certs"] = str(cfg.ca_certs)
+            self._client = AsyncElasticsearch(cfg.url, **kwargs)
+        return self._client
+
+    def _unavailable(self, what: str, exc: BaseException) -> KBUnavailableError:
+        # The exception text of the client can carry URLs; only the class and status reach the message.
+        status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
+        detail = f"{exc.__class__.__name__}" + (f" {status}" if status else "")
+        return KBUnavailableError(f"Elasticsearch {what} failed ({detail})")
+
+    # ------------------------------------------------------------------------------------------ search
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        if mode not in ("hybrid", "bm25", "dense"):
+            raise ValueError(f"unknown search mode {mode!r}; use hybrid, bm25 or dense")
+        if k <= 0 or not query.strip():
+            return []
+        vector = None
+        if mode != "bm25":
+            vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
+        return await self.search_vector(query, vector, k, mode)
+
+    async def search_vector(
+        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
+    ) -> list[Hit]:
+        from elasticsearch import ApiError, TransportError
+
+        depth = max(k * 3, FUSION_DEPTH)
+        if mode != "bm25" and vector is None:
+            raise ValueError(f"{mode} search needs the query vector")
+        try:
+            if mode == "bm25" or vector is None:
+                bm25 = await self._bm25(query, depth)
+                dense: list[tuple[Chunk, float]] = []
+            elif mode == "dense":
+                bm25, dense = [], await self._knn(vector, depth)
+            else:
+                bm25, dense = await asyncio.gather(self._bm25(query, depth), self._knn(vector, depth))
+        except (ApiError, TransportError) as exc:
+            if getattr(exc, "status_code", None) == 404:
+                raise KBUnavailableError(
+                    f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
+                ) from exc
+            raise self._unavailable("search", exc) from exc
+        chunks: list[Chunk] = []
+        ids: dict[str, int] = {}
+        vectors: dict[int, npt.NDArray[np.float32]] = {}
+
+        def intern(chunk: Chunk, vec: list[float] | None = None) -> int:
+            if chunk.id not in ids:
+                ids[chunk.id] = len(chunks)
+                chunks.append(chunk)
+            row = ids[chunk.id]
+            if vec is not None:
+                vectors[row] = np.asarray(vec, dtype=np.float32)
+            return row
+
+        bm25_rows = [(intern(c, vec), s) for c, s, vec in bm25]
+        dense_rows = [(intern(c), s) for c, s in dense]
+        cosine: dict[int, float] = {row: s for row, s in dense_rows}
+        if vector is not None:
+            for row, vec in vectors.items():
+                if row not in cosine and vec.shape == vector.shape:
+                    norm = float(np.linalg.norm(vec)) or 1.0
+                    cosine[row] = float(vec @ vector) / norm
+        sections = [(c.source, c.heading_path) for c in chunks]
+        return fuse_hits(
+            chunks,
+            collapse_sections(bm25_rows, sections),
+            collapse_sections(dense_rows, sections),
+            k,
+            mode,
+            cosine,
+        )
+
+    async def _bm25(self, query: str, depth: int) -> list[tuple[Chunk, float, list[float] | None]]:
+        # multi_match analyses the text as plain words; query_string would parse user text as syntax.
+        response = await self._es().search(
+            index=self._alias,
+            query={
+                "multi_match": {
+                    "query": query[:MAX_QUERY_CHARS],
+                    "fields": ["text", f"heading^{HEADING_BOOST}"],
+                    "type": "most_fields",
+                }
+            },
+            size=depth,
+            source={"includes": [*_SOURCE_FIELDS, "vector"]},
+        )
+        out = []
+        for hit in response["hits"]["hits"]:
+            source = hit.get("_source", {})
+            vec = source.get("vector")
+            out.append((_chunk_from_source(source), float(hit.get("_score") or 0.0), vec))
+        return out
+
+    async def _knn(self, vector: npt.NDArray[np.float32], depth: int) -> list[tuple[Chunk, float]]:
+        response = await self._es().search(
+            index=self._alias,
+            knn={
+                "field": "vector",
+                "query_vector": [float(x) for x in vector],
+                "k": depth,
+                "num_candidates": max(100, depth * 2),
+            },
+            size=depth,
+            source={"includes": _SOURCE_FIELDS},
+        )
+        out = []
+        for hit in response["hits"]["hits"]:
+            # ES scores cosine kNN as (1 + cos) / 2; report the cosine itself, as the embedded backend does.
+            score = float(hit.get("_score") or 0.0)
+            out.append((_chunk_from_source(hit.get("_source", {})), 2.0 * score - 1.0))
+        return out
+
+    # ------------------------------------------------------------------------------------------ reload
+
+    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+        from elasticsearch import ApiError, TransportError
+
+        async with self._reload_lock:
+            corpus = await build_corpus(source, self._settings, self._embedder, progress)
+            es = self._es()
+            index = f"{self._alias}-{_stamp()}"
+            try:
+                await self._build_index(es, index, corpus, progress)
+                _report(progress, "swapping", 0, 1)
+                old = await self._swap_alias(es, index)
+            except ReloadError:
+                await self._drop_quietly(es, index)
+                raise
+            except (ApiError, TransportError, OSError) as exc:
+                await self._drop_quietly(es, index)
+                raise ReloadError(
+                    f"indexing into Elasticsearch failed ({self._unavailable('reload', exc)}); "
+                    "the current knowledge base keeps serving"
+                ) from exc
+            except BaseException:
+                await self._drop_quietly(es, index)
+                raise
+            await self._drop_old(es, keep=index, also=old)
+            _report(progress, "swapping", 1, 1)
+            report = ReloadReport(
+                files=corpus.files,
+                chunks=len(corpus.chunks),
+                skipped=corpus.skipped,
+                seconds=round(time.perf_counter() - corpus.started, 3),
+                index=index,
+            )
+            log.info(
+                "kb reloaded",
+                extra={
+                    "backend": self.name,
+                    "index": index,
+                    "files": report.files,
+                    "chunks": report.chunks,
+                    "skipped": len(report.skipped),
+                    "seconds": report.seconds,
+                },
+            )
+            return report
+
+    async def _build_index(
+        self, es: AsyncElasticsearch, index: str, corpus: Corpus, progress: ProgressCallback | None
+    ) -> None:
+        from elasticsearch.helpers import async_streaming_bulk
+
+        await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.create(
+            index=index, settings=INDEX_SETTINGS, mappings=index_mapping(self._embedder.dim)
+        )
+        total = len(corpus.chunks)
+
+        async def actions() -> AsyncIterator[dict[str, Any]]:
+            for chunk, vector in zip(corpus.chunks, corpus.vectors, strict=True):
+                yield {
+                    "_index": index,
+                    "_id": chunk.id,
+                    "_source": {
+                        "chunk_id": chunk.id,
+                        "source": chunk.source,
+                        "heading": chunk.heading,
+                        "heading_path": list(chunk.heading_path),
+                        "position": chunk.position,
+                        "text": heading_text(chunk.heading_path) + "\n" + chunk.text,
+                        "body": chunk.text,
+                        "content_hash": chunk.content_hash,
+                        "url": chunk.url,
+                        "vector": [float(x) for x in vector],
+                    },
+                }
+
+        done = 0
+        _report(progress, "indexing", 0, total)
+        async for ok, item in async_streaming_bulk(
+            es.options(request_timeout=ADMIN_TIMEOUT_S),
+            actions(),
+            chunk_size=self._es_settings.bulk_chunk_size,
+            max_retries=BULK_MAX_RETRIES,
+            initial_backoff=BULK_INITIAL_BACKOFF_S,
+            max_backoff=BULK_MAX_BACKOFF_S,
+            raise_on_error=False,
+            raise_on_exception=True,
+        ):
+            if not ok:
+                result: Any = next(iter(item.values()), {})
+                reason = result.get("error", item) if isinstance(result, dict) else item
+                raise ReloadError(f"Elasticsearch refused a chunk: {str(reason)[:200]}")
+            done += 1
+            if done % 100 == 0 or done == total:
+                _report(progress, "indexing", done, total)
+        _report(progress, "verifying", 0, total)
+        await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.refresh(index=index)
+        count = int((await es.count(index=index))["count"])
+        if count != total:
+            raise ReloadError(f"the new index {index} holds {count} chunks, expected {total}")
+        _report(progress, "verifying", total, total)
+
+    async def _current_indices(self, es: AsyncElasticsearch) -> list[str]:
+        from elasticsearch import NotFoundError
+
+        try:
+            response = await es.indices.get_alias(name=self._alias)
+        except NotFoundError:
+            return []
+        return sorted(response.body.keys())
+
+    async def _swap_alias(self, es: AsyncElasticsearch, index: str) -> list[str]:
+        old = await self._current_indices(es)
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self._alias}} for name in old]
+        actions.append({"add": {"index": index, "alias": self._alias}})
+        # One request holding both the removals and the add: searches see the old index or the new one.
+        await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.update_aliases(actions=actions)
+        return old
+
+    async def _drop_old(self, es: AsyncElasticsearch, keep: str, also: list[str]) -> None:
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            response = await es.indices.get(index=f"{self._alias}-*", expand_wildcards="open,closed")
+            names = set(response.body.keys())
+        except (ApiError, TransportError) as exc:
+            log.warning("listing old indices failed", extra={"error": exc.__class__.__name__})
+            names = set()
+        stale = sorted(n for n in names | set(also) if n != keep and self._index_re.match(n))
+        for name in stale:
+            await self._drop_quietly(es, name)
+
+    async def _drop_quietly(self, es: AsyncElasticsearch, index: str) -> None:
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            await es.options(request_timeout=ADMIN_TIMEOUT_S, ignore_status=404).indices.delete(index=index)
+        except (ApiError, TransportError) as exc:
+            log.warning("dropping an index failed", extra={"index": index, "error": exc.__class__.__name__})
+
+    # ----------------------------------------------------------------------------------- stats, health
+
+    async def stats(self) -> KBStats:
+        from elasticsearch import ApiError, TransportError
+
+        es = self._es()
+        try:
+            indices = await self._current_indices(es)
+            if not indices:
+                raise KBUnavailableError(
+                    f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
+                )
+            count = int((await es.count(index=self._alias))["count"])
+            response = await es.search(
+                index=self._alias,
+                size=0,
+                aggs={"sources": {"cardinality": {"field": "source"}}},
+            )
+        except (ApiError, TransportError) as exc:
+            raise self._unavailable("stats", exc) from exc
+        documents = int(response["aggregations"]["sources"]["value"])
+        index = indices[0]
+        built_at = None
+        stamp = index.rsplit("-", 1)[-1]
+        if stamp.isdigit() and len(stamp) == 20:
+            built_at = (
+                datetime.strptime(stamp, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC).isoformat(timespec="seconds")
+            )
+        return KBStats(
+            backend=self.name,
+            index=index,
+            documents=documents,
+            chunks=count,
+            built_at=built_at,
+            extra={"alias": self._alias, "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url)},
+        )
+
+    async def ping(self) -> None:
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            exists = await self._es().indices.exists_alias(name=self._alias)
+        except (ApiError, TransportError) as exc:
+            raise self._unavailable("ping", exc) from exc
+        if not exists:
+            raise KBUnavailableError(
+                f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
+            )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()

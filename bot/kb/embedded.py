@@ -1,0 +1,537 @@
+"""Embedded knowledge base: SQLite FTS5 BM25 plus exact cosine over a numpy matrix, fused by RRF."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.config import Settings
+from bot.kb.base import (
+    Chunk,
+    Embedder,
+    Hit,
+    KBStats,
+    KBUnavailableError,
+    ProgressCallback,
+    ReloadError,
+    ReloadReport,
+    SearchMode,
+)
+from bot.kb.chunking import heading_text
+from bot.kb.fusion import collapse_sections, fuse_hits, query_terms
+from bot.kb.reload import Corpus, _report, build_corpus, embedder_id
+
+log = logging.getLogger("bot.kb")
+
+SCHEMA_VERSION = "1"
+POINTER = "current.json"
+INDEX_GLOB = "kb-*.sqlite"
+# Field weights for BM25: a term in the section heading counts twice (title boosting).
+HEADING_WEIGHT = 2.0
+TEXT_WEIGHT = 1.0
+# Candidates each retriever contributes to the fusion: deep enough that a chunk ranked well by one side
+# and poorly by the other still gets fused.
+FUSION_DEPTH = 50
+POINTER_CHECK_S = 1.0
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+# Query terms in more than this share of chunks are left out of BM25 (see `selective_terms`).
+MAX_DF_FRACTION = 0.35
+MIN_QUERY_TERMS = 2
+
+
+def _fts_query(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH expression that treats every term as a quoted string: no user syntax survives."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+class _Snapshot:
+    """One immutable index file opened for searching: chunk metadata, the vector matrix and FTS5."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        try:
+            meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("schema") != SCHEMA_VERSION:
+                raise KBUnavailableError(
+                    f"index {path.name} has schema {meta.get('schema')}; run `kb reload`"
+                )
+            self.meta: dict[str, str] = meta
+            rows = self._conn.execute(
+                "SELECT id, source, heading, heading_path, position, text, content_hash, url"
+                " FROM chunks ORDER BY rowid"
+            ).fetchall()
+            self.chunks: list[Chunk] = [
+                Chunk(
+                    id=row[0],
+                    source=row[1],
+                    heading=row[2],
+                    heading_path=tuple(json.loads(row[3])),
+                    position=row[4],
+                    text=row[5],
+                    content_hash=row[6],
+                    url=row[7],
+                )
+                for row in rows
+            ]
+            dim = int(meta["dim"])
+            blob = self._conn.execute("SELECT data FROM matrix").fetchone()[0]
+            self.matrix: npt.NDArray[np.float32] = np.frombuffer(blob, dtype=np.float32).reshape(-1, dim)
+            if self.matrix.shape[0] != len(self.chunks):
+                raise KBUnavailableError(f"index {path.name} is inconsistent; run `kb reload`")
+            # Scratch tables in the connection's own temp schema (the index file stays read-only).
+            self._conn.executescript(
+                f"""
+                CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, fts, row);
+                CREATE VIRTUAL TABLE temp.probe USING fts5(x, tokenize='{TOKENIZER}');
+                CREATE VIRTUAL TABLE temp.probe_vocab USING fts5vocab(temp, probe, row);
+                """
+            )
+        except (sqlite3.Error, KeyError, ValueError, TypeError) as exc:
+            self._conn.close()
+            raise KBUnavailableError(
+                f"index {path.name} is unreadable ({exc.__class__.__name__}); run `kb reload`"
+            ) from exc
+        except BaseException:
+            self._conn.close()
+            raise
+        self._df_cache: dict[str, int] = {}
+        self.documents = len({c.source for c in self.chunks})
+        self.sections = [(c.source, c.heading_path) for c in self.chunks]
+        self._users = 0
+        self._retired = False
+
+    # Reference counting lets a swap retire a snapshot while searches on it finish.
+    def acquire(self) -> None:
+        with self._lock:
+            self._users += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            close = self._retired and self._users == 0
+        if close:
+            self._conn.close()
+
+    def retire(self) -> None:
+        with self._lock:
+            self._retired = True
+            close = self._users == 0
+        if close:
+            self._conn.close()
+
+    def bm25(self, query: str, depth: int) -> list[tuple[int, float]]:
+        terms = self.selective_terms(query_terms(query))
+        if not terms:
+            return []
+        sql = "SELECT rowid, bm25(fts, ?, ?) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?"
+        with self._lock:
+            rows = self._conn.execute(sql, (HEADING_WEIGHT, TEXT_WEIGHT, _fts_query(terms), depth)).fetchall()
+        # FTS5's bm25() is negative (lower is better); flip it so higher is better like everywhere else.
+        return [(int(rowid) - 1, -float(score)) for rowid, score in rows]
+
+    def selective_terms(self, terms: list[str]) -> list[str]:
+        """Drop terms found in most chunks: their BM25 weight is near zero, yet scoring every chunk they
+        match dominates the query's cost on a large index. The rarest terms are always kept."""
+        if len(terms) <= MIN_QUERY_TERMS:
+            return terms
+        limit = MAX_DF_FRACTION * max(1, len(self.chunks))
+        frequencies = [(self.document_frequency(term), term) for term in terms]
+        kept = [term for df, term in frequencies if df <= limit]
+        if len(kept) < MIN_QUERY_TERMS:
+            rarest = {term for _, term in sorted(frequencies)[:MIN_QUERY_TERMS]}
+            kept = [term for term in terms if term in rarest]
+        return kept
+
+    def document_frequency(self, term: str) -> int:
+        """Chunks containing `term` after the index's own tokenizer (stemming included); cached."""
+        cached = self._df_cache.get(term)
+        if cached is not None:
+            return cached
+        with self._lock:
+            # The index's tokenizer, run on the term through a scratch FTS5 table, gives the indexed forms.
+            self._conn.execute("INSERT INTO temp.probe(rowid, x) VALUES (1, ?)", (term,))
+            stems = [row[0] for row in self._conn.execute("SELECT term FROM temp.probe_vocab")]
+            self._conn.execute("DELETE FROM temp.probe")
+            df = 0
+            for stem in stems:
+                row = self._conn.execute("SELECT doc FROM temp.vocab WHERE term = ?", (stem,)).fetchone()
+                df = max(df, int(row[0]) if row else 0)
+        if len(self._df_cache) > 100_000:
+            self._df_cache.clear()
+        self._df_cache[term] = df
+        return df
+
+    def dense(
+        self, vector: npt.NDArray[np.float32], depth: int
+    ) -> tuple[list[tuple[int, float]], npt.NDArray[np.float32]]:
+        # einsum stays on the calling thread: BLAS's matrix-vector product spreads over a thread pool that
+        # only fights concurrent searches for the cores (measured twice as slow on the 2-core host).
+        query = vector.astype(np.float32, copy=False)
+        scores: npt.NDArray[np.float32] = np.einsum("ij,j->i", self.matrix, query)
+        depth = min(depth, scores.shape[0])
+        if depth <= 0:
+            return [], scores
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top], scores
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    path: Path
+    chunks: int
+    documents: int
+
+
+def write_index(
+    path: Path, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32], meta: dict[str, str]
+) -> None:
+    """Write a complete index file (never one that serves): chunks, FTS5 table and the vector matrix."""
+    if vectors.shape[0] != len(chunks):
+        raise ReloadError("chunks and vectors differ in number")
+    if path.exists():
+        path.unlink()
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.executescript(
+            f"""
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE chunks(
+                rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source TEXT NOT NULL, heading TEXT NOT NULL,
+                heading_path TEXT NOT NULL, position INTEGER NOT NULL, text TEXT NOT NULL,
+                content_hash TEXT NOT NULL, url TEXT NOT NULL);
+            CREATE TABLE matrix(data BLOB NOT NULL);
+            CREATE VIRTUAL TABLE fts USING fts5(
+                heading, text, content='', tokenize='{TOKENIZER}');
+            """
+        )
+        conn.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    i + 1,
+                    c.id,
+                    c.source,
+                    c.heading,
+                    json.dumps(list(c.heading_path), ensure_ascii=False),
+                    c.position,
+                    c.text,
+                    c.content_hash,
+                    c.url,
+                )
+                for i, c in enumerate(chunks)
+            ),
+        )
+        # The heading path is prefixed into the text field too, so a section's context is searchable.
+        conn.executemany(
+            "INSERT INTO fts(rowid, heading, text) VALUES (?, ?, ?)",
+            ((i + 1, c.heading, heading_text(c.heading_path) + "\n" + c.text) for i, c in enumerate(chunks)),
+        )
+        conn.execute(
+            "INSERT INTO matrix(data) VALUES (?)",
+            (np.ascontiguousarray(vectors, dtype=np.float32).tobytes(),),
+        )
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted({**meta, "schema": SCHEMA_VERSION}.items()))
+        conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+class EmbeddedKB:
+    """Single-machine backend: one SQLite file per build, swapped in atomically through a pointer file."""
+
+    name = "embedded"
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._dir = settings.index_dir
+        self._snapshot: _Snapshot | None = None
+        self._pointer_mtime: int | None = None
+        self._pointer_checked = 0.0
+        self._open_lock = threading.Lock()
+        self._reload_lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------------------------ snapshots
+
+    def _read_pointer(self) -> tuple[Path, int] | None:
+        pointer = self._dir / POINTER
+        try:
+            stat = pointer.stat()
+            data = json.loads(pointer.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise KBUnavailableError(
+                f"the index pointer {pointer} is unreadable ({exc.__class__.__name__})"
+            ) from exc
+        name = data.get("file") if isinstance(data, dict) else None
+        if not isinstance(name, str) or "/" in name or "\\" in name or not name.startswith("kb-"):
+            raise KBUnavailableError(f"the index pointer {pointer} is invalid; run `python -m bot kb reload`")
+        return self._dir / name, stat.st_mtime_ns
+
+    def _current(self) -> _Snapshot:
+        """The serving snapshot, reopened when another process (say, the CLI) swapped the pointer."""
+        now = time.monotonic()
+        snapshot = self._snapshot
+        if snapshot is not None and now - self._pointer_checked < POINTER_CHECK_S:
+            return snapshot
+        with self._open_lock:
+            self._pointer_checked = now
+            pointed = self._read_pointer()
+            if pointed is None:
+                if self._snapshot is not None:
+                    return self._snapshot
+                raise KBUnavailableError(
+                    "the knowledge base has not been built yet: run `python -m bot kb reload`"
+                )
+            path, mtime = pointed
+            if self._snapshot is not None and (self._snapshot.path == path or mtime == self._pointer_mtime):
+                self._pointer_mtime = mtime
+                return self._snapshot
+            fresh = _Snapshot(path)
+            self._check_embedder(fresh)
+            self._install(fresh)
+            self._pointer_mtime = mtime
+            return fresh
+
+    def _check_embedder(self, snapshot: _Snapshot) -> None:
+        if int(snapshot.meta.get("dim", "0")) != self._embedder.dim:
+            snapshot.retire()
+            raise KBUnavailableError(
+                f"the index was built with a {snapshot.meta.get('dim')}-dimension embedder, the configured "
+                f"one has {self._embedder.dim}: run `python -m bot kb reload`"
+            )
+
+    def _install(self, fresh: _Snapshot) -> None:
+        old, self._snapshot = self._snapshot, fresh
+        if old is not None and old is not fresh:
+            old.retire()
+
+    # ------------------------------------------------------------------------------------------ search
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        if mode not in ("hybrid", "bm25", "dense"):
+            raise ValueError(f"unknown search mode {mode!r}; use hybrid, bm25 or dense")
+        if k <= 0 or not query.strip():
+            return []
+        vector = None
+        if mode != "bm25":
+            vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
+        return await asyncio.to_thread(self.search_vector, query, vector, k, mode)
+
+    def search_vector(
+        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
+    ) -> list[Hit]:
+        """Search with an already embedded query (synchronous: callers run it in a thread)."""
+        snapshot = self._current()
+        snapshot.acquire()
+        try:
+            return self._search(snapshot, query, vector, k, mode)
+        except sqlite3.Error as exc:
+            raise KBUnavailableError(f"the embedded index failed: {exc.__class__.__name__}") from exc
+        finally:
+            snapshot.release()
+
+    @staticmethod
+    def _search(
+        snapshot: _Snapshot, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode
+    ) -> list[Hit]:
+        # Both sides go deeper than k: collapsing to one chunk per section, and the fusion, need candidates.
+        depth = max(k * 3, FUSION_DEPTH)
+        bm25 = snapshot.bm25(query, depth) if mode != "dense" else []
+        dense: list[tuple[int, float]] = []
+        cosine: dict[int, float] = {}
+        if mode != "bm25" and vector is not None:
+            dense, scores = snapshot.dense(vector, depth)
+            # The cosine is known for every chunk, so hits found only by BM25 carry it too.
+            cosine = {row: float(scores[row]) for row, _ in bm25}
+        return fuse_hits(
+            snapshot.chunks,
+            collapse_sections(bm25, snapshot.sections),
+            collapse_sections(dense, snapshot.sections),
+            k,
+            mode,
+            cosine,
+        )
+
+    # ------------------------------------------------------------------------------------------ reload
+
+    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+        async with self._reload_lock:
+            cache = await asyncio.to_thread(self._vector_cache)
+            corpus = await build_corpus(source, self._settings, self._embedder, progress, cache)
+            _report(progress, "indexing", 0, len(corpus.chunks))
+            built = await asyncio.to_thread(self._build_and_swap, corpus, source, progress)
+            report = ReloadReport(
+                files=corpus.files,
+                chunks=built.chunks,
+                skipped=corpus.skipped,
+                seconds=round(time.perf_counter() - corpus.started, 3),
+                index=built.path.name,
+            )
+            log.info(
+                "kb reloaded",
+                extra={
+                    "backend": self.name,
+                    "index": built.path.name,
+                    "files": report.files,
+                    "chunks": report.chunks,
+                    "skipped": len(report.skipped),
+                    "embedded": corpus.embedded,
+                    "seconds": report.seconds,
+                },
+            )
+            return report
+
+    def _vector_cache(self) -> dict[str, npt.NDArray[np.float32]]:
+        try:
+            snapshot = self._current()
+        except KBUnavailableError:
+            return {}
+        if snapshot.meta.get("embedder") != embedder_id(self._embedder):
+            return {}
+        return {c.content_hash: snapshot.matrix[i] for i, c in enumerate(snapshot.chunks)}
+
+    def _build_and_swap(self, corpus: Corpus, source: Path, progress: ProgressCallback | None) -> _Built:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        final = self._dir / f"kb-{stamp}.sqlite"
+        partial = final.with_suffix(".building")
+        try:
+            write_index(
+                partial,
+                corpus.chunks,
+                corpus.vectors,
+                {
+                    "dim": str(self._embedder.dim),
+                    "embedder": embedder_id(self._embedder),
+                    "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "source": str(source),
+                    "chunks": str(len(corpus.chunks)),
+                },
+            )
+            _report(progress, "verifying", 0, len(corpus.chunks))
+            os.replace(partial, final)
+            fresh = _Snapshot(final)
+            if len(fresh.chunks) != len(corpus.chunks):
+                fresh.retire()
+                raise ReloadError(
+                    f"the new index holds {len(fresh.chunks)} chunks, expected {len(corpus.chunks)}"
+                )
+            first = corpus.chunks[0]
+            probe = " ".join(query_terms(first.heading + " " + first.text)[:3])
+            if probe and not fresh.bm25(probe, 1):
+                fresh.retire()
+                raise ReloadError("the new index does not find its own first chunk")
+        except (OSError, sqlite3.Error, KBUnavailableError) as exc:
+            for leftover in (partial, final):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise ReloadError(
+                f"building the index failed ({exc.__class__.__name__}: {exc}); "
+                "the current knowledge base keeps serving"
+            ) from exc
+        except BaseException:
+            for leftover in (partial, final):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+            raise
+        _report(progress, "swapping", 0, 1)
+        with self._open_lock:
+            self._write_pointer(final)
+            self._install(fresh)
+            self._pointer_mtime = (self._dir / POINTER).stat().st_mtime_ns
+            self._pointer_checked = time.monotonic()
+        self._drop_old(keep=final)
+        _report(progress, "swapping", 1, 1)
+        return _Built(path=final, chunks=len(fresh.chunks), documents=fresh.documents)
+
+    def _write_pointer(self, target: Path) -> None:
+        pointer = self._dir / POINTER
+        tmp = pointer.with_suffix(".json.tmp")
+        payload = json.dumps(
+            {"file": target.name, "swapped_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        )
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, pointer)  # atomic: readers see the old pointer or the new one, never half
+
+    def _drop_old(self, keep: Path) -> None:
+        for path in [*self._dir.glob(INDEX_GLOB), *self._dir.glob("kb-*.building")]:
+            if path != keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()  # open snapshots keep reading the unlinked file until they close
+
+    # ----------------------------------------------------------------------------------- stats, health
+
+    async def stats(self) -> KBStats:
+        snapshot = await asyncio.to_thread(self._current)
+        return KBStats(
+            backend=self.name,
+            index=snapshot.path.name,
+            documents=snapshot.documents,
+            chunks=len(snapshot.chunks),
+            built_at=snapshot.meta.get("built_at"),
+            extra={
+                "path": str(snapshot.path),
+                "embedder": snapshot.meta.get("embedder", ""),
+                "dim": snapshot.meta.get("dim", ""),
+                "source": snapshot.meta.get("source", ""),
+                "size_mb": f"{snapshot.path.stat().st_size / 1e6:.1f}" if snapshot.path.exists() else "",
+            },
+        )
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._current)
+
+    async def close(self) -> None:
+        with self._open_lock:
+            snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            snapshot.retire()
+
+    # --------------------------------------------------------------------------------------- benchmarks
+
+    def build_from(
+        self, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32], source: str = "synthetic"
+    ) -> ReloadReport:
+        """Index ready-made chunks and vectors (benchmarks and tests with synthetic data)."""
+        started = time.perf_counter()
+        corpus = Corpus(
+            chunks=tuple(chunks),
+            vectors=vectors.astype(np.float32, copy=False),
+            files=len({c.source for c in chunks}),
+            documents=len({c.source for c in chunks}),
+            skipped=(),
+            started=started,
+            embedded=len(chunks),
+        )
+        built = self._build_and_swap(corpus, Path(source), None)
+        return ReloadReport(
+            files=corpus.files,
+            chunks=built.chunks,
+            skipped=(),
+            seconds=round(time.perf_counter() - started, 3),
+            index=built.path.name,
+        )

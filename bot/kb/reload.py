@@ -1,0 +1,187 @@
+"""The shared half of a reload: walk the folder, load, chunk and embed, reporting skips and progress."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.config import Settings
+from bot.kb.base import Chunk, Embedder, ProgressCallback, ReloadError, ReloadProgress, SkippedFile
+from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
+from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file
+from bot.kb.validate import UnsafeFileError, supported_list
+
+log = logging.getLogger("bot.kb")
+
+EMBED_BATCH = 32
+MAX_FILES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """Everything a backend needs to build an index: chunks, their vectors (row i = chunk i), the report."""
+
+    chunks: tuple[Chunk, ...]
+    vectors: npt.NDArray[np.float32]
+    files: int
+    documents: int
+    skipped: tuple[SkippedFile, ...]
+    started: float  # time.perf_counter() at the start, for the report's duration
+    embedded: int  # chunks that needed the embedder (the rest came from the previous index)
+
+
+def embedder_id(embedder: Embedder) -> str:
+    """Identifies the embedding space, so vectors are only reused by the same model."""
+    for attr in ("fingerprint", "model_id", "sha256", "path", "model_path"):
+        value = getattr(embedder, attr, None)
+        if value:
+            return f"{type(embedder).__name__}:{embedder.dim}:{value}"
+    return f"{type(embedder).__name__}:{embedder.dim}"
+
+
+def describe_skips(skipped: Sequence[SkippedFile]) -> str:
+    shown = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:10])
+    return shown + (f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else "")
+
+
+def _report(progress: ProgressCallback | None, stage: str, done: int, total: int) -> None:
+    if progress is None:
+        return
+    try:
+        progress(ReloadProgress(stage=stage, done=done, total=total))
+    except Exception:
+        # A broken progress display (say, a failed Telegram edit) must not abort the reload.
+        log.warning("progress callback failed", exc_info=True, extra={"stage": stage})
+
+
+def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], list[SkippedFile], int]:
+    """Load every supported file under `source`; a bad file becomes one line in `skipped`."""
+    if not source.exists():
+        raise ReloadError(f"the knowledge folder {source} does not exist")
+    if not source.is_dir():
+        raise ReloadError(f"the knowledge source {source} is not a folder")
+    root = source.resolve()
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    seen = 0
+    for path in iter_files(root):
+        seen += 1
+        rel = path.relative_to(root).as_posix()
+        if seen > MAX_FILES:
+            skipped.append(SkippedFile(rel, f"more than {MAX_FILES} files in the knowledge folder"))
+            break
+        if not is_supported(path):
+            skipped.append(SkippedFile(rel, f"unsupported file type; supported: {supported_list()}"))
+            continue
+        try:
+            document = load_file(path, root, max_file_mb)
+        except (LoadError, UnsafeFileError) as exc:
+            skipped.append(SkippedFile(rel, str(exc)))
+            continue
+        except Exception as exc:  # a parser bug on one hostile file must not stop the reload
+            log.warning("loader crashed", exc_info=True, extra={"file": rel})
+            skipped.append(SkippedFile(rel, f"could not be parsed ({exc.__class__.__name__})"))
+            continue
+        if not document.sections:
+            skipped.append(SkippedFile(rel, "no text found"))
+            continue
+        documents.append(document)
+    return documents, skipped, seen
+
+
+def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
+    config = ChunkingConfig(
+        chunk_tokens=settings.kb.chunk_tokens,
+        overlap_tokens=settings.kb.chunk_overlap,
+        max_tokens=embedder.max_tokens,
+    )
+    return Chunker(config, embedder.count_tokens)
+
+
+def _load_and_chunk(
+    source: Path, settings: Settings, embedder: Embedder
+) -> tuple[list[Chunk], list[Document], list[SkippedFile]]:
+    documents, skipped, _ = load_documents(source, settings.kb.max_file_mb)
+    chunker = make_chunker(settings, embedder)
+    chunks: list[Chunk] = []
+    kept: list[Document] = []
+    for document in documents:
+        try:
+            pieces = chunker.chunk_document(document)
+        except Exception as exc:
+            log.warning("chunking failed", exc_info=True, extra={"file": document.source})
+            skipped.append(
+                SkippedFile(document.source, f"could not be split into chunks ({exc.__class__.__name__})")
+            )
+            continue
+        if pieces:
+            chunks.extend(pieces)
+            kept.append(document)
+    return chunks, kept, skipped
+
+
+async def build_corpus(
+    source: Path,
+    settings: Settings,
+    embedder: Embedder,
+    progress: ProgressCallback | None = None,
+    cache: Mapping[str, npt.NDArray[np.float32]] | None = None,
+) -> Corpus:
+    """Load, chunk and embed `source`. Raises `ReloadError` when nothing usable is left.
+
+    `cache` maps content hashes to vectors of the index being replaced, so an unchanged chunk is not
+    embedded again. CPU work runs in worker threads; progress is reported from the event loop.
+    """
+    started = time.perf_counter()
+    _report(progress, "loading", 0, 0)
+    chunks, documents, skipped = await asyncio.to_thread(_load_and_chunk, source, settings, embedder)
+    _report(progress, "loading", len(documents), len(documents) + len(skipped))
+    if not chunks:
+        detail = f" Skipped: {describe_skips(skipped)}" if skipped else ""
+        raise ReloadError(
+            f"no usable text found in {source}; the current knowledge base keeps serving.{detail}"
+        )
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    todo: list[int] = []
+    for row, chunk in enumerate(chunks):
+        cached = cache.get(chunk.content_hash) if cache else None
+        if cached is not None and cached.shape == (embedder.dim,):
+            vectors[row] = cached
+        else:
+            todo.append(row)
+    batch = max(1, settings.embeddings.batch_size or EMBED_BATCH)
+    _report(progress, "embedding", 0, len(todo))
+    for start in range(0, len(todo), batch):
+        rows = todo[start : start + batch]
+        texts = [embedding_text(chunks[row]) for row in rows]
+        try:
+            out = await asyncio.to_thread(embedder.embed, texts)
+        except Exception as exc:
+            raise ReloadError(
+                f"embedding failed ({exc.__class__.__name__}: {exc}); "
+                "the current knowledge base keeps serving"
+            ) from exc
+        if out.shape != (len(rows), embedder.dim):
+            raise ReloadError(
+                f"the embedder returned shape {out.shape}, expected {(len(rows), embedder.dim)}"
+            )
+        vectors[rows] = out
+        _report(progress, "embedding", min(start + batch, len(todo)), len(todo))
+    if not np.all(np.isfinite(vectors)):
+        raise ReloadError("the embedder returned non-finite values; the current knowledge base keeps serving")
+    return Corpus(
+        chunks=tuple(chunks),
+        vectors=vectors,
+        files=len(documents),
+        documents=len(documents),
+        skipped=tuple(skipped),
+        started=started,
+        embedded=len(todo),
+    )

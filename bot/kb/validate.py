@@ -1,0 +1,237 @@
+"""Safety checks on knowledge files: size, real type versus extension, encoding, and safe upload names."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+# Extensions the loaders understand, mapped to the format name used in messages.
+SUPPORTED_EXTENSIONS: dict[str, str] = {
+    ".md": "Markdown",
+    ".markdown": "Markdown",
+    ".rst": "reStructuredText",
+    ".txt": "plain text",
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".pdf": "PDF",
+    ".csv": "FAQ CSV",
+    ".jsonl": "FAQ JSONL",
+    ".yaml": "FAQ YAML",
+    ".yml": "FAQ YAML",
+}
+TEXT_EXTENSIONS = frozenset(SUPPORTED_EXTENSIONS) - {".pdf"}
+
+# Magic numbers of containers and binaries that sometimes arrive renamed as documents.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"MZ", "a Windows executable"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)}
+)
+MAX_NAME_CHARS = 120
+
+
+class UnsafeFileError(ValueError):
+    """A knowledge file or upload was refused; the message says why, for the admin who sent it."""
+
+
+def _human_mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def sniff_binary(head: bytes) -> str | None:
+    """Name the binary format `head` starts with, or None when it is not a known one."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def check_size(size: int, limit_mb: float, setting: str) -> None:
+    if size == 0:
+        raise UnsafeFileError("file is empty")
+    if size > limit_mb * 1_000_000:
+        raise UnsafeFileError(f"file is {_human_mb(size)}, over the {limit_mb:g} MB limit ({setting})")
+
+
+def check_content(suffix: str, data: bytes) -> None:
+    """Refuse content that does not match its extension: archives and binaries renamed, truncated PDFs."""
+    suffix = suffix.lower()
+    kind = SUPPORTED_EXTENSIONS.get(suffix)
+    if kind is None:
+        raise UnsafeFileError(f"unsupported file type {suffix or '(none)'!r}; supported: {supported_list()}")
+    head = data[:64]
+    if suffix == ".pdf":
+        if not head.lstrip(b"\r\n\t ").startswith(b"%PDF-"):
+            found = sniff_binary(head)
+            raise UnsafeFileError(f"not a PDF: the content is {found or 'something else'}")
+        if b"%%EOF" not in data[-2048:]:
+            raise UnsafeFileError("truncated PDF: the end-of-file marker %%EOF is missing")
+        return
+    found = sniff_binary(head)
+    if found is not None:
+        raise UnsafeFileError(f"the content is {found}, not {kind}")
+    if head.startswith(b"%PDF-"):
+        raise UnsafeFileError(f"the content is a PDF, not {kind}; rename it to .pdf")
+    text = decode_text(data, suffix)
+    _check_text_is_text(text, kind)
+
+
+def _check_text_is_text(text: str, kind: str) -> None:
+    sample = text[:65536]
+    if "\x00" in sample:
+        raise UnsafeFileError(f"binary content (NUL bytes), not {kind}")
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
+    if sample and controls / len(sample) > 0.01:
+        raise UnsafeFileError(f"binary content ({controls} control characters), not {kind}")
+
+
+def decode_text(data: bytes, suffix: str = ".txt") -> str:
+    """Decode a text file: UTF-8 (BOMs for UTF-8/16/32 honoured, HTML may declare its charset).
+
+    Anything else is refused rather than guessed: a wrong guess puts mojibake into answers.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise UnsafeFileError(
+                    f"invalid {encoding} text after its byte-order mark: {exc.reason}"
+                ) from None
+    if suffix.lower() in (".html", ".htm"):
+        match = _HTML_CHARSET.search(data[:4096])
+        if match:
+            declared = match.group(1).decode("ascii", "replace")
+            try:
+                codecs.lookup(declared)
+            except LookupError:
+                raise UnsafeFileError(f"the HTML declares an unknown charset {declared!r}") from None
+            try:
+                return data.decode(declared)
+            except UnicodeDecodeError as exc:
+                raise UnsafeFileError(
+                    f"the HTML declares charset {declared!r} but byte 0x{data[exc.start]:02X} at offset "
+                    f"{exc.start} is not valid in it"
+                ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        hint = _guess_encoding_hint(data)
+        raise UnsafeFileError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset {exc.start}){hint}; save it as UTF-8"
+        ) from None
+
+
+def _guess_encoding_hint(data: bytes) -> str:
+    sample = data[:4096]
+    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
+        return ", looks like UTF-16 without a byte-order mark"
+    try:
+        sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+    return ", looks like Latin-1/Windows-1252"
+
+
+def supported_list() -> str:
+    return ", ".join(sorted({ext.lstrip(".") for ext in SUPPORTED_EXTENSIONS}))
+
+
+def safe_file_name(name: str) -> str:
+    """Reduce an uploaded name to one harmless file name in the knowledge folder, or refuse it."""
+    if not name or not name.strip():
+        raise UnsafeFileError("the file has no name")
+    if "\x00" in name:
+        raise UnsafeFileError("the file name contains a NUL byte")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        raise UnsafeFileError("the file name contains control characters")
+    # Anything that looks like a path is refused, not stripped: the sender tried to choose a location.
+    if "/" in name or "\\" in name or ":" in name:
+        raise UnsafeFileError("the file name must not contain a path (/, \\ or :)")
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive:
+        raise UnsafeFileError("the file name must not be an absolute path")
+    cleaned = unicodedata.normalize("NFC", name.strip())
+    if ".." in cleaned:
+        raise UnsafeFileError("the file name must not contain '..'")
+    if cleaned.startswith("."):
+        raise UnsafeFileError("hidden file names (starting with '.') are not allowed")
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot or not stem:
+        raise UnsafeFileError(f"the file name needs an extension; supported: {supported_list()}")
+    if f".{suffix.lower()}" not in SUPPORTED_EXTENSIONS:
+        raise UnsafeFileError(f"unsupported file type '.{suffix}'; supported: {supported_list()}")
+    if stem.split(".")[0].lower() in _WINDOWS_RESERVED:
+        raise UnsafeFileError(f"{cleaned!r} is a reserved device name")
+    stem = re.sub(r"[^\w.\- ]+", "_", stem, flags=re.UNICODE).strip(" .") or "document"
+    stem = re.sub(r"[\s_]+", "_", stem)
+    safe = f"{stem}.{suffix.lower()}"
+    if len(safe) > MAX_NAME_CHARS:
+        keep = MAX_NAME_CHARS - len(suffix) - 1
+        safe = f"{stem[:keep]}.{suffix.lower()}"
+    return safe
+
+
+def validate_upload(name: str, data: bytes, settings: Settings) -> str:
+    """Check an admin's uploaded document; return the safe file name to save it under.
+
+    Raises `UnsafeFileError` with a reason fit to show the admin.
+    """
+    safe = safe_file_name(name)
+    check_size(len(data), settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
+    check_size(len(data), settings.kb.max_file_mb, "BOT_KB__MAX_FILE_MB")
+    check_content(Path(safe).suffix, data)
+    return safe
+
+
+def check_file(path: Path, root: Path, max_file_mb: float) -> bytes:
+    """Read one knowledge file after the checks that need no parsing; return its bytes.
+
+    Refuses links that leave the knowledge folder, oversized files (before reading them) and content that
+    does not match the extension.
+    """
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise UnsafeFileError(f"cannot be opened: {exc.__class__.__name__}") from None
+    if not resolved.is_relative_to(root.resolve()):
+        raise UnsafeFileError("it is a link that points outside the knowledge folder")
+    if not resolved.is_file():
+        raise UnsafeFileError("not a regular file")
+    size = resolved.stat().st_size
+    check_size(size, max_file_mb, "BOT_KB__MAX_FILE_MB")
+    try:
+        data = resolved.read_bytes()
+    except OSError as exc:
+        raise UnsafeFileError(f"cannot be read: {exc.strerror or exc.__class__.__name__}") from None
+    check_content(path.suffix, data)
+    return data

@@ -1,0 +1,166 @@
+"""Fixtures for the knowledge-base tests: a small multi-format corpus and every backend behind one factory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.kb.base import Embedder, KnowledgeBase
+from tests.conftest import REAL_ES_URL
+from tests.fakes import FakeEmbedder
+from tests.kb.fake_es import FakeElasticsearch
+
+SHIPPING_MD = """\
+# Shipping guide
+
+Everything about sending parcels with Parcelly.
+
+## Sending a parcel abroad
+
+International parcels need a customs declaration form. Fill in the customs declaration online before
+you drop the parcel off; the courier prints it for you.
+
+## Parcel size limits
+
+The maximum weight is 25 kilograms. The longest side may be 120 centimetres.
+
+```
+# this is code, not a heading
+print("hello")
+```
+"""
+
+API_RST = """\
+==============
+Developer API
+==============
+
+.. contents::
+
+Authentication
+--------------
+
+API keys are sent in the Authorization header. Rotate a key from the dashboard at any time.
+
+Rate limits
+~~~~~~~~~~~
+
+Each key may make 100 requests per minute; beyond that the API answers 429 Too Many Requests.
+"""
+
+HELP_HTML = """\
+<html><head><title>Contact us</title><script>var tracking = "ignore me";</script></head>
+<body><nav>Home | Help</nav>
+<h1>Contact support</h1>
+<p>Our agents help with anything the assistant cannot answer.</p>
+<h2>Opening hours</h2>
+<p>Support is open Monday to Friday, nine to five, and on Saturday mornings.</p>
+</body></html>
+"""
+
+FAQ_CSV = """\
+question,answer
+How do I reset my password?,"Open settings, choose reset password, and follow the link we email you."
+Can I pay with PayPal?,"Yes: PayPal, debit and credit cards are accepted at checkout."
+"""
+
+NOTES_TXT = """\
+Locker troubleshooting
+
+If the locker door does not open, press the green help button and scan the pickup code again.
+"""
+
+
+def write_corpus(root: Path, *, with_bad: bool = True) -> Path:
+    """Five good documents in five formats, plus (optionally) one binary file renamed to .md."""
+    (root / "guide").mkdir(parents=True, exist_ok=True)
+    (root / "guide" / "shipping.md").write_text(SHIPPING_MD, encoding="utf-8")
+    (root / "api.rst").write_text(API_RST, encoding="utf-8")
+    (root / "help.html").write_text(HELP_HTML, encoding="utf-8")
+    (root / "faq.csv").write_text(FAQ_CSV, encoding="utf-8")
+    (root / "notes.txt").write_text(NOTES_TXT, encoding="utf-8")
+    if with_bad:
+        (root / "broken.md").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    return root
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "knowledge")
+
+
+@pytest.fixture
+def embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", **overrides)  # type: ignore[call-arg]
+
+
+KBFactory = Callable[[Embedder], KnowledgeBase]
+
+
+@pytest.fixture
+async def fake_es() -> AsyncIterator[FakeElasticsearch]:
+    server = FakeElasticsearch()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _backends() -> Iterator[Any]:
+    yield pytest.param("embedded", id="embedded")
+    yield pytest.param("elastic-fake", id="elastic-fake")
+    yield pytest.param(
+        "elastic-real",
+        id="elastic-real",
+        marks=[
+            pytest.mark.integration,
+            pytest.mark.skipif(not REAL_ES_URL, reason="BOT_ELASTICSEARCH__URL not set: no real cluster"),
+        ],
+    )
+
+
+@pytest.fixture(params=list(_backends()))
+async def kb_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KBFactory]:
+    """Builds a fresh KB of the parametrised backend; every KB made is closed (and real indices dropped)."""
+    made: list[KnowledgeBase] = []
+    server: FakeElasticsearch | None = None
+    kind = request.param
+    alias = f"kbtest{uuid.uuid4().hex[:8]}" if kind == "elastic-real" else "kb"
+    if kind == "elastic-fake":
+        server = FakeElasticsearch()
+        await server.start()
+    request.node.fake_es = server
+
+    def make(embedder: Embedder) -> KnowledgeBase:
+        kb: KnowledgeBase
+        if kind == "embedded":
+            from bot.kb.embedded import EmbeddedKB
+
+            kb = EmbeddedKB(make_settings(tmp_path), embedder)
+        else:
+            from bot.kb.elastic import ElasticKB
+
+            url = server.url if server is not None else REAL_ES_URL
+            kb = ElasticKB(make_settings(tmp_path, elasticsearch={"url": url, "alias": alias}), embedder)
+        made.append(kb)
+        return kb
+
+    yield make
+    if kind == "elastic-real" and made:
+        from bot.kb.elastic import ElasticKB
+
+        es_kb = made[0]
+        assert isinstance(es_kb, ElasticKB)
+        await es_kb._es().options(ignore_status=404).indices.delete(index=f"{alias}-*")
+    for kb in made:
+        await kb.close()
+    if server is not None:
+        await server.stop()

@@ -1,0 +1,470 @@
+"""A small Elasticsearch at the HTTP boundary: real JSON shapes, naive BM25 and exact cosine kNN.
+
+It checks what the client sends (mapping, query types, bulk NDJSON, atomic alias swaps) and records every
+request, so tests can assert on the wire protocol as well as on search results.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "why",
+        "with",
+    ]
+)
+JSON_HEADERS = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
+
+
+def analyze(text: str) -> list[str]:
+    """A crude english analyzer: lower case, stop words out, plural/verb 's' stripped."""
+    out = []
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+@dataclass
+class Index:
+    name: str
+    mappings: dict[str, Any]
+    settings: dict[str, Any]
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    visible: dict[str, dict[str, Any]] = field(default_factory=dict)  # what searches see (after refresh)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+
+
+class FakeElasticsearch:
+    """State and handlers; `start()` serves it on 127.0.0.1."""
+
+    def __init__(self, *, api_key: str | None = None) -> None:
+        self.indices: dict[str, Index] = {}
+        self.aliases: dict[str, set[str]] = {}
+        self.requests: list[Recorded] = []
+        self.api_key = api_key
+        self.reject_bulk_items = 0  # answer this many bulk items with 429 first, to exercise the back-off
+        self.fail_searches = 0  # answer this many searches with 503
+        self.search_delay_s = 0.0
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # ----------------------------------------------------------------------------------------- plumbing
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @staticmethod
+    def _json(body: Any, status: int = 200) -> web.Response:
+        return web.Response(status=status, text=json.dumps(body), headers=JSON_HEADERS)
+
+    def _error(self, status: int, kind: str, reason: str) -> web.Response:
+        return self._json(
+            {
+                "error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
+                "status": status,
+            },
+            status,
+        )
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        content_type = request.headers.get("Content-Type", "")
+        body: Any = None
+        if raw:
+            if "ndjson" in content_type:
+                body = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+            else:
+                body = json.loads(raw)
+        self.requests.append(
+            Recorded(request.method, request.path, dict(request.query), body, dict(request.headers))
+        )
+        if self.api_key is not None and request.headers.get("Authorization") != f"ApiKey {self.api_key}":
+            return self._error(401, "security_exception", "missing authentication credentials")
+        parts = [p for p in request.path.split("/") if p]
+        method = request.method
+        try:
+            return await self._route(method, parts, request, body)
+        except KeyError as exc:
+            return self._error(400, "parse_exception", f"missing {exc}")
+
+    async def _route(
+        self, method: str, parts: list[str], request: web.Request, body: Any
+    ) -> web.StreamResponse:
+        if not parts:
+            return self._json(
+                {
+                    "name": "fake",
+                    "cluster_name": "fake",
+                    "cluster_uuid": "fake",
+                    "version": {"number": "9.1.0", "build_flavor": "default"},
+                    "tagline": "You Know, for Search",
+                }
+            )
+        if parts == ["_bulk"] or (len(parts) == 2 and parts[1] == "_bulk"):
+            return self._bulk(body or [])
+        if parts == ["_aliases"] and method == "POST":
+            return self._update_aliases(body)
+        if parts[0] == "_alias" and len(parts) == 2:
+            return self._get_alias(method, parts[1])
+        if len(parts) == 2 and parts[1] == "_alias":
+            return self._get_alias_of(parts[0])
+        if len(parts) == 2 and parts[1] == "_refresh":
+            return self._refresh(parts[0])
+        if len(parts) == 2 and parts[1] == "_count":
+            return self._count(parts[0])
+        if len(parts) == 2 and parts[1] == "_search":
+            return await self._search(parts[0], body or {})
+        if len(parts) == 1:
+            if method == "PUT":
+                return self._create(parts[0], body or {})
+            if method == "DELETE":
+                return self._delete(parts[0])
+            if method in ("GET", "HEAD"):
+                return self._get_indices(parts[0], method)
+        return self._error(
+            400, "illegal_argument_exception", f"fake ES has no route {method} /{'/'.join(parts)}"
+        )
+
+    # ------------------------------------------------------------------------------------------ indices
+
+    def _resolve(self, expression: str) -> list[str]:
+        names: list[str] = []
+        for part in expression.split(","):
+            if part in self.aliases:
+                names.extend(sorted(self.aliases[part]))
+            elif "*" in part:
+                names.extend(sorted(n for n in self.indices if fnmatch.fnmatch(n, part)))
+            elif part in self.indices:
+                names.append(part)
+        return names
+
+    def _create(self, name: str, body: dict[str, Any]) -> web.Response:
+        if name in self.indices or name in self.aliases:
+            return self._error(400, "resource_already_exists_exception", f"index [{name}] already exists")
+        mappings = body.get("mappings", {})
+        props = mappings.get("properties", {})
+        vector = props.get("vector", {})
+        if vector.get("type") != "dense_vector" or vector.get("similarity") != "cosine":
+            return self._error(
+                400, "mapper_parsing_exception", "fake ES expects a cosine dense_vector 'vector'"
+            )
+        if vector.get("index_options", {}).get("type") != "int8_hnsw" or not isinstance(
+            vector.get("dims"), int
+        ):
+            return self._error(
+                400, "mapper_parsing_exception", "fake ES expects int8_hnsw with explicit dims"
+            )
+        self.indices[name] = Index(name, mappings, body.get("settings", {}))
+        return self._json({"acknowledged": True, "shards_acknowledged": True, "index": name})
+
+    def _delete(self, expression: str) -> web.Response:
+        names = self._resolve(expression)
+        if not names:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+        for name in names:
+            self.indices.pop(name, None)
+            for members in self.aliases.values():
+                members.discard(name)
+        self.aliases = {a: m for a, m in self.aliases.items() if m}
+        return self._json({"acknowledged": True})
+
+    def _get_indices(self, expression: str, method: str) -> web.Response:
+        names = self._resolve(expression)
+        if not names and "*" not in expression:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+        if method == "HEAD":
+            return web.Response(status=200, headers=JSON_HEADERS)
+        out = {}
+        for name in names:
+            index = self.indices[name]
+            aliases = {a: {} for a, members in self.aliases.items() if name in members}
+            out[name] = {
+                "aliases": aliases,
+                "mappings": index.mappings,
+                "settings": {"index": index.settings},
+            }
+        return self._json(out)
+
+    def _get_alias(self, method: str, alias: str) -> web.StreamResponse:
+        members = self.aliases.get(alias)
+        if not members:
+            if method == "HEAD":
+                return web.Response(status=404, headers=JSON_HEADERS)
+            return self._json({"error": f"alias [{alias}] missing", "status": 404}, 404)
+        if method == "HEAD":
+            return web.Response(status=200, headers=JSON_HEADERS)
+        return self._json({name: {"aliases": {alias: {}}} for name in sorted(members)})
+
+    def _get_alias_of(self, expression: str) -> web.Response:
+        out = {}
+        for name in self._resolve(expression):
+            out[name] = {"aliases": {a: {} for a, m in self.aliases.items() if name in m}}
+        return self._json(out)
+
+    def _update_aliases(self, body: dict[str, Any]) -> web.Response:
+        actions = body["actions"]
+        staged = {alias: set(members) for alias, members in self.aliases.items()}
+        for action in actions:
+            ((kind, spec),) = action.items()
+            index, alias = spec["index"], spec["alias"]
+            if index not in self.indices:
+                return self._error(404, "index_not_found_exception", f"no such index [{index}]")
+            if alias in self.indices:
+                return self._error(
+                    400, "invalid_alias_name_exception", f"an index exists with the name [{alias}]"
+                )
+            if kind == "add":
+                staged.setdefault(alias, set()).add(index)
+            elif kind == "remove":
+                if index not in staged.get(alias, set()):
+                    return self._error(404, "aliases_not_found_exception", f"aliases [{alias}] missing")
+                staged[alias].discard(index)
+            else:
+                return self._error(400, "illegal_argument_exception", f"unknown alias action {kind}")
+        # All actions apply together or not at all, as in Elasticsearch.
+        self.aliases = {a: m for a, m in staged.items() if m}
+        return self._json({"acknowledged": True, "errors": False})
+
+    def _refresh(self, expression: str) -> web.Response:
+        names = self._resolve(expression)
+        if not names:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+        for name in names:
+            self.indices[name].visible = dict(self.indices[name].docs)
+        return self._json({"_shards": {"total": 1, "successful": 1, "failed": 0}})
+
+    def _count(self, expression: str) -> web.Response:
+        names = self._resolve(expression)
+        if not names:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+        total = sum(len(self.indices[n].visible) for n in names)
+        return self._json(
+            {"count": total, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}
+        )
+
+    # --------------------------------------------------------------------------------------------- bulk
+
+    def _bulk(self, lines: list[dict[str, Any]]) -> web.Response:
+        items = []
+        errors = False
+        i = 0
+        while i < len(lines):
+            ((op, meta),) = lines[i].items()
+            source = lines[i + 1] if op in ("index", "create") else None
+            i += 2 if source is not None else 1
+            name = meta.get("_index")
+            if self.reject_bulk_items > 0:
+                self.reject_bulk_items -= 1
+                errors = True
+                items.append(
+                    {
+                        op: {
+                            "_index": name,
+                            "_id": meta.get("_id"),
+                            "status": 429,
+                            "error": {"type": "es_rejected_execution_exception", "reason": "queue full"},
+                        }
+                    }
+                )
+                continue
+            if name not in self.indices:
+                errors = True
+                items.append(
+                    {op: {"_index": name, "status": 404, "error": {"type": "index_not_found_exception"}}}
+                )
+                continue
+            index = self.indices[name]
+            vector = (source or {}).get("vector")
+            dims = index.mappings["properties"]["vector"]["dims"]
+            if vector is None or len(vector) != dims:
+                errors = True
+                items.append(
+                    {
+                        op: {
+                            "_index": name,
+                            "status": 400,
+                            "error": {
+                                "type": "document_parsing_exception",
+                                "reason": f"vector needs {dims} dims",
+                            },
+                        }
+                    }
+                )
+                continue
+            unknown = set(source or {}) - set(index.mappings["properties"])
+            if unknown and index.mappings.get("dynamic") == "strict":
+                errors = True
+                items.append(
+                    {
+                        op: {
+                            "_index": name,
+                            "status": 400,
+                            "error": {"type": "strict_dynamic_mapping_exception"},
+                        }
+                    }
+                )
+                continue
+            index.docs[str(meta["_id"])] = source or {}
+            items.append({op: {"_index": name, "_id": meta["_id"], "status": 201, "result": "created"}})
+        return self._json({"took": 1, "errors": errors, "items": items})
+
+    # ------------------------------------------------------------------------------------------- search
+
+    async def _search(self, expression: str, body: dict[str, Any]) -> web.Response:
+        import asyncio
+
+        if self.search_delay_s:
+            await asyncio.sleep(self.search_delay_s)
+        if self.fail_searches > 0:
+            self.fail_searches -= 1
+            return self._error(503, "search_phase_execution_exception", "all shards failed")
+        names = self._resolve(expression)
+        if not names:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+        docs = [(n, doc_id, doc) for n in names for doc_id, doc in self.indices[n].visible.items()]
+        size = int(body.get("size", 10))
+        if "aggs" in body:
+            field_name = body["aggs"]["sources"]["cardinality"]["field"]
+            value = len({doc.get(field_name) for _, _, doc in docs})
+            return self._json(
+                {**self._envelope([], len(docs)), "aggregations": {"sources": {"value": value}}}
+            )
+        if "query" in body:
+            scored = self._bm25(docs, body["query"])
+        elif "knn" in body:
+            scored = self._knn(docs, body["knn"])
+        else:
+            return self._error(400, "parsing_exception", "fake ES needs query or knn")
+        if isinstance(scored, web.Response):
+            return scored
+        scored.sort(key=lambda item: (-item[0], item[2]))
+        includes = (
+            (body.get("_source") or {}).get("includes") if isinstance(body.get("_source"), dict) else None
+        )
+        hits = []
+        for score, name, doc_id, doc in scored[:size]:
+            source = {k: v for k, v in doc.items() if includes is None or k in includes}
+            hits.append({"_index": name, "_id": doc_id, "_score": score, "_source": source})
+        return self._json(self._envelope(hits, len(scored)))
+
+    @staticmethod
+    def _envelope(hits: list[dict[str, Any]], total: int) -> dict[str, Any]:
+        return {
+            "took": 1,
+            "timed_out": False,
+            "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+            "hits": {
+                "total": {"value": total, "relation": "eq"},
+                "max_score": hits[0]["_score"] if hits else None,
+                "hits": hits,
+            },
+        }
+
+    def _bm25(self, docs: list[tuple[str, str, dict[str, Any]]], query: dict[str, Any]) -> Any:
+        if set(query) != {"multi_match"}:
+            return self._error(
+                400, "parsing_exception", f"fake ES only accepts multi_match, got {sorted(query)}"
+            )
+        spec = query["multi_match"]
+        terms = analyze(str(spec["query"]))
+        fields: list[tuple[str, float]] = []
+        for entry in spec["fields"]:
+            name, _, boost = entry.partition("^")
+            fields.append((name, float(boost) if boost else 1.0))
+        n = len(docs) or 1
+        tokenized = {f: [analyze(str(doc.get(f, ""))) for _, _, doc in docs] for f, _ in fields}
+        out = []
+        for row, (name, doc_id, doc) in enumerate(docs):
+            total = 0.0
+            for field_name, boost in fields:
+                column = tokenized[field_name]
+                avg = sum(len(t) for t in column) / n or 1.0
+                tokens = column[row]
+                for term in set(terms):
+                    tf = tokens.count(term)
+                    if not tf:
+                        continue
+                    df = sum(1 for t in column if term in t)
+                    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                    total += boost * idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(tokens) / avg))
+            if total > 0:
+                out.append((total, name, doc_id, doc))
+        return out
+
+    def _knn(self, docs: list[tuple[str, str, dict[str, Any]]], knn: dict[str, Any]) -> Any:
+        vector = knn["query_vector"]
+        if (
+            knn.get("field") != "vector"
+            or not isinstance(knn.get("k"), int)
+            or knn["num_candidates"] < knn["k"]
+        ):
+            return self._error(400, "illegal_argument_exception", "bad knn section")
+        qn = math.sqrt(sum(x * x for x in vector)) or 1.0
+        out = []
+        for name, doc_id, doc in docs:
+            stored = doc["vector"]
+            dn = math.sqrt(sum(x * x for x in stored)) or 1.0
+            cosine = sum(a * b for a, b in zip(vector, stored, strict=True)) / (qn * dn)
+            out.append(((1 + cosine) / 2, name, doc_id, doc))
+        out.sort(key=lambda item: -item[0])
+        return out[: knn["k"]]

@@ -1,0 +1,166 @@
+"""BreakerKB: a deadline on every search, a circuit that opens on repeated failures and recovers by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.kb.base import Hit, KBUnavailableError, ReloadReport, SearchMode
+from bot.kb.breaker import BreakerKB
+from tests.fakes import FakeKB, make_chunk
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FlakyKB(FakeKB):
+    """A FakeKB that can hang, raise a foreign exception, and counts the calls that reached it."""
+
+    def __init__(self) -> None:
+        super().__init__([make_chunk("a.md", "Refunds", "refunds take five days")])
+        self.calls = 0
+        self.hang = False
+        self.crash = False
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        self.calls += 1
+        if self.hang:
+            await asyncio.sleep(30)
+        if self.crash:
+            raise ConnectionResetError("peer reset")
+        return await super().search(query, k, mode)
+
+
+def _breaker(inner: FlakyKB, clock: Clock, timeout_s: float = 0.05) -> BreakerKB:
+    return BreakerKB(inner, timeout_s=timeout_s, failure_threshold=3, cooldown_s=10.0, clock=clock)
+
+
+async def test_passes_results_through_when_healthy() -> None:
+    kb = _breaker(FlakyKB(), Clock())
+    hits = await kb.search("refunds")
+    assert hits[0].chunk.heading == "Refunds"
+    assert kb.state == "closed"
+    assert kb.name == "fake"
+
+
+async def test_deadline_turns_a_hang_into_kb_unavailable_fast() -> None:
+    inner = FlakyKB()
+    inner.hang = True
+    kb = _breaker(inner, Clock(), timeout_s=0.05)
+    started = time.perf_counter()
+    with pytest.raises(KBUnavailableError, match="timed out"):
+        await kb.search("refunds")
+    assert time.perf_counter() - started < 1.0
+    assert kb.consecutive_failures == 1
+    assert kb.state == "closed"
+
+
+async def test_opens_after_threshold_fails_fast_then_half_open_probe_recovers() -> None:
+    inner, clock = FlakyKB(), Clock()
+    inner.down = True
+    kb = _breaker(inner, clock)
+    for _ in range(3):
+        with pytest.raises(KBUnavailableError):
+            await kb.search("refunds")
+    assert kb.state == "open"
+    assert inner.calls == 3
+    with pytest.raises(KBUnavailableError, match="circuit open"):
+        await kb.search("refunds")
+    assert inner.calls == 3, "an open circuit does not call the backend"
+
+    clock.now += 10.0
+    assert kb.state == "half_open"
+    with pytest.raises(KBUnavailableError):
+        await kb.search("refunds")  # the probe fails: open again for a full cool-down
+    assert inner.calls == 4
+    assert kb.state == "open"
+
+    inner.down = False
+    clock.now += 5.0
+    with pytest.raises(KBUnavailableError, match="circuit open"):
+        await kb.search("refunds")
+    clock.now += 5.0
+    assert (await kb.search("refunds"))[0].chunk.heading == "Refunds"
+    assert kb.state == "closed"
+    assert kb.consecutive_failures == 0
+
+
+async def test_only_one_probe_at_a_time_in_half_open() -> None:
+    inner, clock = FlakyKB(), Clock()
+    inner.crash = True
+    kb = BreakerKB(inner, timeout_s=1.0, failure_threshold=1, cooldown_s=10.0, clock=clock)
+    with pytest.raises(KBUnavailableError, match="ConnectionResetError"):
+        await kb.search("refunds")
+    clock.now += 10.0
+    inner.crash = False
+    inner.hang = True
+    probe = asyncio.create_task(kb.search("refunds"))
+    await asyncio.sleep(0.01)
+    with pytest.raises(KBUnavailableError, match="circuit open"):
+        await kb.search("refunds")
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    inner.hang = False
+    assert await kb.search("refunds")
+
+
+async def test_success_resets_the_failure_count() -> None:
+    inner = FlakyKB()
+    kb = _breaker(inner, Clock())
+    for _ in range(5):
+        inner.down = True
+        with pytest.raises(KBUnavailableError):
+            await kb.search("refunds")
+        inner.down = False
+        await kb.search("refunds")
+    assert kb.state == "closed"
+
+
+async def test_caller_errors_do_not_count() -> None:
+    class Strict(FlakyKB):
+        async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+            raise ValueError("unknown mode")
+
+    kb = BreakerKB(Strict(), timeout_s=1.0, failure_threshold=1)
+    with pytest.raises(ValueError, match="unknown mode"):
+        await kb.search("x")
+    assert kb.state == "closed"
+
+
+async def test_ping_and_reload_close_the_circuit_and_stats_show_it(tmp_path: Path) -> None:
+    inner, clock = FlakyKB(), Clock()
+    inner.down = True
+    kb = _breaker(inner, clock)
+    for _ in range(3):
+        with pytest.raises(KBUnavailableError):
+            await kb.search("refunds")
+    with pytest.raises(KBUnavailableError):
+        await kb.ping()
+    inner.down = False
+    assert (await kb.stats()).extra["circuit"] == "open"
+    report = await kb.reload(tmp_path)
+    assert isinstance(report, ReloadReport)
+    assert kb.state == "closed"
+    inner.down = True
+    for _ in range(3):
+        with pytest.raises(KBUnavailableError):
+            await kb.search("refunds")
+    inner.down = False
+    clock.now += 10.0
+    await kb.ping()
+    assert kb.state == "closed"
+    await kb.close()
+
+
+def test_rejects_nonsense_settings() -> None:
+    with pytest.raises(ValueError, match="timeout_s"):
+        BreakerKB(FlakyKB(), timeout_s=0)

@@ -1,0 +1,138 @@
+"""The KB commands' exact output shapes, with the fake embedder standing in for the model."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import _register, app
+from bot.services import Services
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
+    _register()
+    embedder = FakeEmbedder()
+    monkeypatch.setattr(Services, "embedder", lambda self: embedder)
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    yield CliRunner()
+    # get_settings() installs a stderr handler bound to the runner's captured stream: take it away again.
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+
+
+def _json_lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_reload_search_stats_shapes(cli: CliRunner, corpus: Path, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["kb", "reload", "--source", str(corpus), "--json"])
+    assert result.exit_code == 0, result.output
+    (report,) = _json_lines(result.stdout)
+    assert set(report) == {"backend", "index", "files", "chunks", "skipped", "seconds"}
+    assert report["files"] == 5
+    assert report["skipped"] == [
+        {"path": "broken.md", "reason": "the content is a ZIP archive, not Markdown"}
+    ]
+
+    result = cli.invoke(
+        app, ["kb", "search", "customs declaration abroad", "--k", "2", "--mode", "bm25", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (payload,) = _json_lines(result.stdout)
+    hits = payload["hits"]
+    assert isinstance(hits, list)
+    assert 1 <= len(hits) <= 2
+    assert set(hits[0]) == {"source", "heading", "score", "text"}
+    assert (hits[0]["source"], hits[0]["heading"]) == ("guide/shipping.md", "Sending a parcel abroad")
+
+    result = cli.invoke(app, ["kb", "search", "opening hours"])
+    assert result.exit_code == 0
+    assert "Opening hours" in result.stdout
+
+    result = cli.invoke(app, ["kb", "stats", "--json"])
+    (stats,) = _json_lines(result.stdout)
+    assert stats["backend"] == "embedded"
+    assert stats["chunks"] == report["chunks"]
+    assert stats["documents"] == 5
+    assert stats["extra"]["circuit"] == "closed"  # type: ignore[index]
+
+
+def test_batch_search_one_line_per_query(cli: CliRunner, corpus: Path, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["kb", "reload", "--source", str(corpus)]).exit_code == 0
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        '{"qid": "a", "question": "reset my password"}\n\n'
+        '{"qid": "b", "question": "maximum weight kilograms"}\n'
+        "not json\n"
+        '{"qid": "c"}\n',
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["kb", "search", "--queries", str(queries), "--k", "3", "--json"])
+    lines = _json_lines(result.stdout)
+    assert [line["qid"] for line in lines] == ["a", "b", "line-4", "c"]
+    assert lines[0]["hits"][0]["heading"] == "How do I reset my password?"  # type: ignore[index]
+    assert lines[1]["hits"][0]["heading"] == "Parcel size limits"  # type: ignore[index]
+    assert "invalid JSON" in str(lines[2]["error"])
+    assert "missing 'question'" in str(lines[3]["error"])
+    assert result.exit_code == 1
+
+
+def test_clear_errors_instead_of_tracebacks(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["kb", "search", "anything"])
+    assert result.exit_code == 2
+    assert "kb reload" in result.output
+    assert "Traceback" not in result.output
+    result = cli.invoke(app, ["kb", "reload", "--source", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "does not exist" in " ".join(result.output.split())
+    result = cli.invoke(app, ["kb", "search", "x", "--mode", "fuzzy"])
+    assert result.exit_code == 2
+    assert "--mode" in result.output
+    result = cli.invoke(app, ["kb", "search"])
+    assert result.exit_code == 2
+    assert "--queries" in result.output
+
+
+def test_eval_retrieval_reports_each_mode(cli: CliRunner, corpus: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "dev.jsonl"
+    questions.write_text(
+        '{"qid": "1", "question": "customs declaration abroad", "file": "shipping.md", '
+        '"heading": "Sending a parcel abroad"}\n'
+        '{"qid": "2", "question": "pay with paypal", "file": "faq.csv", '
+        '"heading": "Can I pay with PayPal?"}\n'
+        '{"qid": "3", "question": "weather tomorrow", "file": null, "heading": null}\n',
+        encoding="utf-8",
+    )
+    result = cli.invoke(
+        app, ["eval", "retrieval", "--source", str(corpus), "--questions", str(questions), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (payload,) = _json_lines(result.stdout)
+    assert payload["answerable"] == 2
+    assert payload["questions"] == 3
+    for mode in ("bm25", "dense", "hybrid"):
+        assert payload["modes"][mode] == {"hit@1": 1.0, "hit@5": 1.0, "mrr": 1.0}  # type: ignore[index]
+    assert not (tmp_path / "data" / "index").exists(), "eval uses a scratch index"
+
+
+def test_bench_retrieval_prints_figures(cli: CliRunner) -> None:
+    result = cli.invoke(
+        app, ["bench", "retrieval", "--sizes", "200", "--queries", "5", "--runs", "1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (payload,) = _json_lines(result.stdout)
+    row = payload["sizes"][0]  # type: ignore[index]
+    assert row["chunks"] == 200
+    for key in ("hybrid", "bm25", "dense", "naive_hybrid"):
+        assert row[key]["p95_ms"] >= row[key]["p50_ms"] > 0
+    assert payload["query_embedding"]["p50_ms"] >= 0  # type: ignore[index]

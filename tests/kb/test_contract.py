@@ -1,0 +1,218 @@
+"""One contract for every backend: embedded always, Elasticsearch via a fake at the HTTP boundary, and a real
+cluster when BOT_ELASTICSEARCH__URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from bot.kb.base import Hit, KBUnavailableError, ReloadError, SearchMode
+from tests.fakes import FakeEmbedder
+from tests.kb.conftest import KBFactory, write_corpus
+
+MODES: tuple[SearchMode, ...] = ("hybrid", "bm25", "dense")
+HOSTILE_QUERIES = (
+    '"',
+    '""unbalanced',
+    "AND OR NOT",
+    "customs* NEAR(parcel abroad)",
+    "heading:customs OR text:parcel",
+    "\\ / : ^ ( ) { } [ ] ~ ! - +",
+    "-customs +declaration",
+    "SELECT * FROM chunks; --",
+    "😀 مرحبا עברית 中文 customs",
+    "customs " * 400,
+    "\x00\x01 customs",
+)
+
+
+class FailingEmbedder(FakeEmbedder):
+    """Embeds queries, but fails once a reload asks for more than `fail_after` texts in total."""
+
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self.fail_after = fail_after
+        self.seen = 0
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if len(texts) > 1:
+            self.seen += len(texts)
+            if self.seen > self.fail_after:
+                raise RuntimeError("embedder crashed")
+        return super().embed(texts)
+
+
+def _find(hits: Sequence[Hit], heading: str) -> int | None:
+    return next((h.rank for h in hits if h.chunk.heading == heading), None)
+
+
+async def test_reload_reports_files_chunks_and_skips(kb_factory: KBFactory, corpus: Path) -> None:
+    kb = kb_factory(FakeEmbedder())
+    report = await kb.reload(corpus)
+    assert report.files == 5
+    assert report.chunks >= 8
+    assert report.index
+    assert [s.path for s in report.skipped] == ["broken.md"]
+    assert "ZIP archive" in report.skipped[0].reason
+    stats = await kb.stats()
+    assert stats.chunks == report.chunks
+    assert stats.documents == 5
+    assert stats.index == report.index
+    await kb.ping()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_search_finds_the_right_section_in_every_mode(
+    kb_factory: KBFactory, corpus: Path, mode: SearchMode
+) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    hits = await kb.search("customs declaration for international parcels abroad", k=3, mode=mode)
+    assert hits, mode
+    top = hits[0].chunk
+    assert top.heading == "Sending a parcel abroad"
+    assert top.source == "guide/shipping.md"
+    assert top.heading_path == ("Shipping guide", "Sending a parcel abroad")
+    assert "customs declaration" in top.text
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len({(h.chunk.source, h.chunk.heading_path) for h in hits}) == len(hits), "one chunk per section"
+    if mode != "bm25":
+        assert hits[0].dense_score is not None
+        assert 0.0 < hits[0].dense_score <= 1.0001
+
+
+async def test_each_format_is_searchable_by_its_heading(kb_factory: KBFactory, corpus: Path) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    cases = {
+        "reset my password link": ("faq.csv", "How do I reset my password?"),
+        "how many requests per minute before 429": ("api.rst", "Rate limits"),
+        "support opening hours on saturday": ("help.html", "Opening hours"),
+        "locker door does not open green help button": ("notes.txt", "Locker troubleshooting"),
+    }
+    for query, (source, heading) in cases.items():
+        hits = await kb.search(query, k=3)
+        assert hits, query
+        assert (hits[0].chunk.source, hits[0].chunk.heading) == (source, heading), query
+
+
+async def test_hybrid_fuses_both_retrievers(kb_factory: KBFactory, corpus: Path) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    hits = await kb.search("maximum weight kilograms", k=5, mode="hybrid")
+    top = hits[0]
+    assert top.chunk.heading == "Parcel size limits"
+    assert top.bm25_rank is not None
+    assert top.dense_rank is not None
+    for hit in hits:
+        expected = sum(1 / (60 + r) for r in (hit.bm25_rank, hit.dense_rank) if r is not None)
+        assert hit.score == pytest.approx(expected)
+
+
+async def test_k_and_empty_queries(kb_factory: KBFactory, corpus: Path) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    assert len(await kb.search("parcel", k=2)) <= 2
+    assert await kb.search("", k=5) == []
+    assert await kb.search("   ", k=5) == []
+    assert await kb.search("the and of", k=5, mode="bm25") == []
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+async def test_query_syntax_in_user_text_is_never_parsed(
+    kb_factory: KBFactory, corpus: Path, query: str
+) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    for mode in MODES:
+        hits = await kb.search(query, k=3, mode=mode)
+        assert isinstance(hits, list)
+        if "customs" in query and mode == "bm25":
+            assert hits
+            assert hits[0].chunk.heading == "Sending a parcel abroad"
+
+
+async def test_search_before_any_reload_is_unavailable(kb_factory: KBFactory) -> None:
+    kb = kb_factory(FakeEmbedder())
+    with pytest.raises(KBUnavailableError):
+        await kb.search("parcel")
+    with pytest.raises(KBUnavailableError):
+        await kb.ping()
+
+
+async def test_empty_reload_keeps_the_old_kb(kb_factory: KBFactory, corpus: Path, tmp_path: Path) -> None:
+    kb = kb_factory(FakeEmbedder())
+    first = await kb.reload(corpus)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "junk.md").write_bytes(b"\x7fELF" + b"\x00" * 100)
+    with pytest.raises(ReloadError, match="keeps serving"):
+        await kb.reload(empty)
+    with pytest.raises(ReloadError, match="does not exist"):
+        await kb.reload(tmp_path / "missing")
+    assert (await kb.stats()).index == first.index
+    hits = await kb.search("customs declaration", k=1)
+    assert hits[0].chunk.heading == "Sending a parcel abroad"
+
+
+async def test_failure_midway_keeps_the_old_kb(kb_factory: KBFactory, corpus: Path) -> None:
+    embedder = FailingEmbedder(fail_after=10_000)
+    kb = kb_factory(embedder)
+    first = await kb.reload(corpus)
+    sections = "".join(f"## Topic {i}\n\nNew text number {i} about topic {i}.\n\n" for i in range(40))
+    (corpus / "new.md").write_text("# New\n\n" + sections, encoding="utf-8")
+    embedder.seen, embedder.fail_after = 0, 1
+    with pytest.raises(ReloadError, match="embedding failed"):
+        await kb.reload(corpus)
+    assert (await kb.stats()).index == first.index
+    assert (await kb.search("customs declaration", k=1))[0].chunk.heading == "Sending a parcel abroad"
+
+
+async def test_reload_swaps_to_new_content_and_drops_the_old_index(
+    kb_factory: KBFactory, corpus: Path, tmp_path: Path
+) -> None:
+    kb = kb_factory(FakeEmbedder())
+    first = await kb.reload(corpus)
+    changed = write_corpus(tmp_path / "v2", with_bad=False)
+    (changed / "guide" / "shipping.md").unlink()
+    (changed / "pets.md").write_text(
+        "# Pets\n\n## Sending live animals\n\nLive animals are never accepted.\n"
+    )
+    second = await kb.reload(changed)
+    assert second.index != first.index
+    assert second.skipped == ()
+    hits = await kb.search("live animals", k=3)
+    assert hits[0].chunk.heading == "Sending live animals"
+    assert all(
+        h.chunk.source != "guide/shipping.md" for h in await kb.search("customs declaration abroad", k=5)
+    )
+    stats = await kb.stats()
+    assert stats.index == second.index
+    assert stats.documents == 5
+
+
+async def test_searches_during_a_reload_never_fail(
+    kb_factory: KBFactory, corpus: Path, tmp_path: Path
+) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+
+    async def searches() -> list[list[Hit]]:
+        out = []
+        for _ in range(15):
+            out.append(await kb.search("customs declaration abroad", k=2))
+            await asyncio.sleep(0)
+        return out
+
+    _, results = await asyncio.gather(kb.reload(copy), searches())
+    assert all(r and r[0].chunk.heading == "Sending a parcel abroad" for r in results)

@@ -1,0 +1,209 @@
+"""Loaders follow each format's headings; the chunker stays within the token budget and keeps headings."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.kb.chunking import Chunker, ChunkingConfig, content_hash, embedding_text
+from bot.kb.embedded import _fts_query
+from bot.kb.fusion import RRF_K, query_terms, rrf
+from bot.kb.loaders import Document, LoadError, Section, load_bytes
+from tests.kb.pdfs import make_pdf
+
+
+def _headings(doc: Document) -> list[tuple[str, ...]]:
+    return [s.heading_path for s in doc.sections]
+
+
+def test_rst_headings_of_any_adornment_and_overlines() -> None:
+    text = """\
+:tocdepth: 2
+
+=================
+General Python FAQ
+=================
+
+.. contents::
+
+General Information
+===================
+
+What is Python?
+---------------
+
+Python is an interpreted language. See :ref:`tutorial <tut>` and :pep:`8`.
+
+Is a ``*.pyd`` file the same as a DLL?
+--------------------------------------
+
+Yes, sort of. Use `the docs <https://docs.python.org/>`_.
+
+Deep detail
+^^^^^^^^^^^
+
+Details ``here``.
+
+Another part
+============
+
+Text.
+"""
+    doc = load_bytes("faq/general.rst", ".rst", text.encode())
+    assert doc.title == "General Python FAQ"
+    assert _headings(doc) == [
+        ("General Python FAQ", "General Information", "What is Python?"),
+        ("General Python FAQ", "General Information", "Is a ``*.pyd`` file the same as a DLL?"),
+        (
+            "General Python FAQ",
+            "General Information",
+            "Is a ``*.pyd`` file the same as a DLL?",
+            "Deep detail",
+        ),
+        ("General Python FAQ", "Another part"),
+    ]
+    first, second, third = doc.sections[:3]
+    assert first.text == "Python is an interpreted language. See tutorial and PEP 8."
+    assert second.text == "Yes, sort of. Use the docs."
+    assert second.url == "https://docs.python.org/"
+    assert third.text == "Details here."
+    assert "contents" not in " ".join(s.text for s in doc.sections)
+
+
+def test_markdown_atx_setext_front_matter_and_code_fences() -> None:
+    text = """\
+---
+title: Shipping
+url: https://help.example.com/shipping
+---
+Intro paragraph.
+
+## Sizes ##
+
+Up to 25 kg. See [the table](https://example.com/t).
+
+```
+# not a heading
+```
+
+Limits
+------
+
+Longest side 120 cm.
+"""
+    doc = load_bytes("shipping.md", ".md", text.encode())
+    assert doc.title == "Shipping"
+    assert _headings(doc) == [("Shipping",), ("Shipping", "Sizes"), ("Shipping", "Limits")]
+    sizes = doc.sections[1]
+    assert "See the table." in sizes.text
+    assert "# not a heading" in sizes.text
+    assert sizes.url == "https://example.com/t"
+    assert doc.sections[0].url == "https://help.example.com/shipping"
+
+
+def test_html_headings_skip_scripts_and_navigation() -> None:
+    html = (
+        "<html><head><title>Help</title><style>h1{}</style></head><body><nav>menu</nav>"
+        "<h1>Contact</h1><p>Write to us.</p><h3>Phone &amp; chat</h3><p>Call <a href='https://x.example'>us</a>."
+        "</p><script>alert(1)</script><h2>Hours</h2><ul><li>Mon</li><li>Tue</li></ul></body></html>"
+    )
+    doc = load_bytes("help.html", ".html", html.encode())
+    assert _headings(doc) == [("Contact",), ("Contact", "Phone & chat"), ("Contact", "Hours")]
+    assert [s.text for s in doc.sections] == ["Write to us.", "Call us.", "Mon\nTue"]
+    assert doc.sections[1].url == "https://x.example"
+    joined = " ".join(s.text for s in doc.sections)
+    assert "alert" not in joined
+    assert "menu" not in joined
+
+
+def test_html_declared_charset_is_honoured() -> None:
+    html = '<html><head><meta charset="iso-8859-1"></head><body><h1>Café</h1><p>Crème</p></body></html>'
+    doc = load_bytes("c.html", ".html", html.encode("latin-1"))
+    assert doc.sections[0].heading == "Café"
+    assert doc.sections[0].text == "Crème"
+
+
+def test_faq_files_give_one_section_per_pair() -> None:
+    csv_doc = load_bytes("faq.csv", ".csv", b'Question;Answer;Category\n"How?";"Like this.";Billing\n')
+    assert csv_doc.sections == (Section("How?", ("Billing", "How?"), "Like this.", ""),)
+    jsonl = b'{"question": "Q1?", "answer": "A1", "url": "https://e.x/1"}\n\n{"q": "Q2?", "a": "A2"}\n'
+    assert [(s.heading, s.url) for s in load_bytes("f.jsonl", ".jsonl", jsonl).sections] == [
+        ("Q1?", "https://e.x/1"),
+        ("Q2?", ""),
+    ]
+    yaml_doc = load_bytes("f.yaml", ".yaml", b"title: Help FAQ\nfaq:\n  - question: Q?\n    answer: A.\n")
+    assert yaml_doc.sections[0].heading_path == ("Help FAQ", "Q?")
+    with pytest.raises(LoadError, match="must be text"):
+        load_bytes("f.yaml", ".yaml", b"- question: {a: 1}\n  answer: x\n")
+    with pytest.raises(LoadError, match="no question/answer pairs"):
+        load_bytes("f.jsonl", ".jsonl", b'{"question": " ", "answer": "x"}\n')
+
+
+def test_pdf_outline_splits_pages_at_headings_and_plain_pdfs_use_pages() -> None:
+    data = make_pdf(
+        [["Packing", "Use a sturdy box.", "Prohibited items", "No batteries."], ["Liquids must be sealed."]],
+        [("Packing", 0), ("Prohibited items", 0)],
+        title="Packaging Guide",
+    )
+    doc = load_bytes("guide.pdf", ".pdf", data)
+    assert doc.title == "Packaging Guide"
+    assert [(s.heading, s.text) for s in doc.sections] == [
+        ("Packing", "Use a sturdy box."),
+        ("Prohibited items", "No batteries.\n\nLiquids must be sealed."),
+    ]
+    plain = load_bytes("notes.pdf", ".pdf", make_pdf([["one"], ["two"]]))
+    assert [s.text for s in plain.sections] == ["one", "two"]
+    with pytest.raises(LoadError, match="no extractable text"):
+        load_bytes("empty.pdf", ".pdf", make_pdf([[]]))
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def test_chunks_fit_the_budget_keep_headings_and_overlap() -> None:
+    sentences = " ".join(f"Sentence number {i} explains step {i} of the refund process." for i in range(60))
+    giant = "x" * 500
+    doc = Document(
+        source="guide/refunds.md",
+        title="Refunds",
+        sections=(
+            Section("Refunds", ("Refunds",), "Short intro."),
+            Section("How refunds work", ("Refunds", "How refunds work"), sentences + "\n\n" + giant),
+        ),
+    )
+    chunker = Chunker(ChunkingConfig(chunk_tokens=60, overlap_tokens=15, max_tokens=80), _words)
+    chunks = chunker.chunk_document(doc)
+    assert chunks[0].text == "Short intro."
+    assert chunks[0].id == "guide/refunds.md#0"
+    assert [c.position for c in chunks] == list(range(len(chunks)))
+    body = chunks[1:]
+    assert len(body) > 5
+    for chunk in body:
+        assert chunk.heading == "How refunds work"
+        assert chunk.heading_path == ("Refunds", "How refunds work")
+        assert _words(embedding_text(chunk)) <= 80
+        assert chunk.content_hash == content_hash(embedding_text(chunk))
+    assert embedding_text(body[0]).startswith("Refunds > How refunds work\n")
+    # consecutive chunks share their boundary sentence, and nothing of the text is lost
+    assert body[0].text.split(". ")[-1].rstrip(".") in body[1].text
+    assert all(f"step {i} " in " ".join(c.text for c in body) for i in range(60))
+    assert sum(c.text.count("x") for c in body) >= 500
+
+
+def test_rrf_scores_ties_and_limits() -> None:
+    fused = rrf([("a", 9.0), ("b", 5.0)], [("b", 0.9), ("c", 0.8)], limit=2)
+    assert [f.key for f in fused] == ["b", "a"]
+    assert fused[0].score == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
+    assert (fused[0].bm25_rank, fused[0].dense_rank) == (2, 1)
+    assert (fused[1].bm25_rank, fused[1].dense_rank, fused[1].dense_score) == (1, None, None)
+    tie = rrf([("x", 1.0)], [("y", 1.0)])
+    assert [f.key for f in tie] == ["y", "x"]  # equal scores: dense first, stable
+
+
+def test_query_terms_and_fts_quoting() -> None:
+    assert query_terms("How do I RESET my password?? password") == ["reset", "password"]
+    assert query_terms("the and of") == []
+    assert len(query_terms(" ".join(f"w{i}" for i in range(100)))) == 32
+    assert _fts_query(['a"b', "NEAR"]) == '"a""b" OR "NEAR"'
