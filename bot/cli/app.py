@@ -39,7 +39,9 @@ T = TypeVar("T")
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear error line (no traceback) and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err_console.print("[bold red]error:[/] ", end="", highlight=False)
+    # markup off and soft wrap: messages carry paths and brackets that must print exactly as they are.
+    err_console.print(message, highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
