@@ -119,9 +119,16 @@ class RAGSettings(BaseModel):
         description="Refuse when the best passage's calibrated relevance is below this.",
     )
     history_turns: int = Field(default=6, ge=0, le=100, description="Past messages kept in the prompt.")
+    prompt_passages: int = Field(
+        default=3, ge=1, le=50, description="Best retrieved passages given to the model (of kb.top_k)."
+    )
+    passage_tokens: int = Field(
+        default=160, ge=32, le=4096, description="Each passage is cut to this many model tokens in the prompt."
+    )
     condense: bool = Field(default=True, description="Rewrite follow-ups into standalone questions.")
-    ungrounded: Literal["caveat", "refuse"] = Field(
-        default="caveat", description="What to do with an answer that cites nothing."
+    ungrounded: Literal["extract", "caveat", "refuse"] = Field(
+        default="extract",
+        description="An answer no passage supports: quote the best passage, add a caveat, or refuse.",
     )
 
 

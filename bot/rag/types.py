@@ -32,7 +32,7 @@ class Turn:
 
 
 # Why an answer is what it is; logged, counted in /stats and used by the export filters.
-OUTCOMES = ("answered", "ungrounded", "refused", "kb_unavailable", "busy", "model_error", "empty", "too_long")
+OUTCOMES = ("answered", "extracted", "ungrounded", "refused", "kb_unavailable", "busy", "model_error", "empty", "too_long")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ class Answer:
 
     @property
     def refused(self) -> bool:
-        return self.outcome != "answered" and self.outcome != "ungrounded"
+        return self.outcome not in ("answered", "extracted", "ungrounded")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,547 @@
+"""In-process llama.cpp generator: one worker thread, a fair bounded queue, KV prefix reuse, hot reload."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.config import LLMSettings
+from bot.llm.base import (
+    ChatMessage,
+    GeneratorBusyError,
+    GeneratorError,
+    GeneratorTimeoutError,
+    ModelInfo,
+)
+from bot.llm.fairqueue import FairQueue, QueueClosedError, QueueFullError
+
+log = logging.getLogger("bot.llm")
+
+GGUF_MAGIC = b"GGUF"
+# Sampling beyond what Settings exposes: conservative values that keep a small model on topic.
+TOP_K = 40
+TOP_P = 0.95
+MIN_P = 0.05
+REPEAT_PENALTY = 1.1
+
+
+class ModelLoadError(GeneratorError):
+    """A model or adapter file is missing, not a GGUF, or llama.cpp refused it."""
+
+
+def validate_gguf(path: Path, what: str) -> Path:
+    """Check a file before llama.cpp sees it: a missing LoRA path segfaults llama.cpp instead of raising."""
+    if not path.is_file():
+        raise ModelLoadError(f"{what} file not found: {path}")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelLoadError(f"{what} file cannot be read: {path} ({exc.strerror})") from None
+    if magic != GGUF_MAGIC:
+        raise ModelLoadError(f"{what} file is not a GGUF model: {path}")
+    return path
+
+
+def resolve_threads(n_threads: int) -> int:
+    """0 means every core this process may use (llama-cpp-python's default of half costs ~25%)."""
+    if n_threads > 0:
+        return n_threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationStats:
+    """What one generation cost; the bench reads these, the log may too."""
+
+    prompt_tokens: int
+    reused_tokens: int  # prompt tokens whose KV cache was kept from the previous generation
+    generated_tokens: int
+    queue_s: float
+    prompt_s: float  # from start to first token (prompt evaluation + first sample)
+    generation_s: float  # from first token to the end
+    stop_reason: str  # "eos" | "stop" | "length" | "cancelled"
+
+
+@dataclass(slots=True)
+class _Event:
+    kind: str  # "text" | "done" | "error"
+    text: str = ""
+    error: BaseException | None = None
+    stats: GenerationStats | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _GenerateJob:
+    messages: tuple[ChatMessage, ...]
+    max_tokens: int
+    stop: tuple[str, ...]
+    emit: Callable[[_Event], None]
+    ignore_eos: bool = False
+    cancel: threading.Event = field(default_factory=threading.Event)
+    enqueued_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(eq=False, slots=True)
+class _ReloadJob:
+    model_path: Path
+    lora_path: Path | None
+    done: Callable[[BaseException | None], None]
+
+
+_Job = _GenerateJob | _ReloadJob
+_PREFILL_MARK = "\x00continue-here\x00"
+
+
+class _LoadedModel:
+    """A `Llama` plus what we derive from it once: chat template, fingerprint, special tokens."""
+
+    def __init__(self, settings: LLMSettings, model_path: Path, lora_path: Path | None) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        validate_gguf(model_path, "model")
+        if lora_path is not None:
+            validate_gguf(lora_path, "LoRA adapter")
+        try:
+            self.llama: Any = Llama(
+                model_path=str(model_path),
+                lora_path=str(lora_path) if lora_path is not None else None,
+                n_ctx=settings.n_ctx,
+                n_batch=settings.n_batch,
+                n_ubatch=settings.n_batch,
+                n_threads=resolve_threads(settings.n_threads),
+                n_threads_batch=resolve_threads(settings.n_threads),
+                flash_attn=settings.flash_attn,
+                seed=settings.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"llama.cpp could not load {model_path}: {exc}") from None
+        meta: dict[str, str] = dict(self.llama.metadata)
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            self.llama.close()
+            raise ModelLoadError(f"model has no chat template in its GGUF metadata: {model_path}")
+        eos_id = self.llama.token_eos()
+        bos_id = self.llama.token_bos()
+        vocab = self.llama._model  # noqa: SLF001 - the public API has no token-text accessor
+        self.eos_text = vocab.token_get_text(eos_id) if eos_id != -1 else ""
+        self.bos_text = vocab.token_get_text(bos_id) if bos_id != -1 else ""
+        self.formatter = Jinja2ChatFormatter(
+            template=template, eos_token=self.eos_text, bos_token=self.bos_text
+        )
+        self.continuing = Jinja2ChatFormatter(
+            template=template, eos_token=self.eos_text, bos_token=self.bos_text, add_generation_prompt=False
+        )
+        self.n_ctx: int = self.llama.n_ctx()
+        from bot.llm.models import model_version
+
+        # The file name names the model better than `general.name` (often a training-run label).
+        self.info = ModelInfo(
+            name=model_path.stem + (f"+{lora_path.stem}" if lora_path is not None else ""),
+            version=model_version(model_path, lora_path),
+            path=str(model_path),
+            adapter=str(lora_path) if lora_path is not None else "",
+            n_ctx=self.n_ctx,
+        )
+
+    def render(self, messages: Sequence[ChatMessage]) -> str:
+        """The chat template applied; a final assistant message is a prefix the model continues."""
+        payload: Any = [{"role": m.role, "content": m.content} for m in messages]
+        if not messages or messages[-1].role != "assistant":
+            return str(self.formatter(messages=payload).prompt)
+        # Render with a marker in place of the prefix and cut there: whatever the template writes after
+        # an assistant message (its end-of-turn token) must not follow the prefix.
+        payload[-1] = {"role": "assistant", "content": _PREFILL_MARK}
+        rendered = str(self.continuing(messages=payload).prompt)
+        cut = rendered.rfind(_PREFILL_MARK)
+        if cut < 0:
+            raise GeneratorError("the chat template cannot continue an assistant message")
+        return rendered[:cut] + messages[-1].content
+
+    def tokenize_prompt(self, messages: Sequence[ChatMessage]) -> list[int]:
+        # The template already writes the special tokens, as llama-cpp-python's own chat handler assumes.
+        tokens: list[int] = self.llama.tokenize(
+            self.render(messages).encode("utf-8"), add_bos=False, special=True
+        )
+        return tokens
+
+    def is_end(self, token: int) -> bool:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_vocab_is_eog(self.llama._model.vocab, token))  # noqa: SLF001
+
+    def close(self) -> None:
+        self.llama.close()
+
+
+class LlamaEngine:
+    """`Generator` over an in-process GGUF model.
+
+    A dedicated thread owns the `Llama` and runs one generation at a time; requests wait in a bounded
+    `FairQueue` (round-robin by `user_key`); a full queue raises `GeneratorBusyError` at once. Tokens reach
+    the event loop through `call_soon_threadsafe`. Closing the async iterator (or cancelling its task)
+    sets a flag the worker checks between tokens and between prompt batches.
+    """
+
+    def __init__(self, llm: LLMSettings, *, model_path: Path, lora_path: Path | None) -> None:
+        self._settings = llm
+        self._model = _LoadedModel(llm, model_path, lora_path)
+        self._model_lock = threading.Lock()  # guards swapping `_model` against tokenizing callers
+        self._queue: FairQueue[_Job] = FairQueue(llm.queue_size)
+        self._busy = threading.Event()
+        self.last_stats: GenerationStats | None = None
+        self._thread = threading.Thread(target=self._work, name="llama-engine", daemon=True)
+        self._thread.start()
+        log.info(
+            "model loaded",
+            extra={"model": self._model.info.name, "version": self._model.info.version, "n_ctx": self.n_ctx},
+        )
+
+    # -- Generator protocol -------------------------------------------------------------------------
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._model.info
+
+    @property
+    def n_ctx(self) -> int:
+        return self._model.n_ctx
+
+    @property
+    def queue_depth(self) -> int:
+        """Generations waiting (not counting the one running)."""
+        return len(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.is_set()
+
+    def count_tokens(self, text: str) -> int:
+        with self._model_lock:
+            return len(self._model.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def count_chat_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        with self._model_lock:
+            return len(self._model.tokenize_prompt(messages))
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt's token ids exactly as the engine will evaluate them."""
+        with self._model_lock:
+            return self._model.tokenize_prompt(messages)
+
+    def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        """The exact text the model sees (chat template applied); for debugging and the export."""
+        with self._model_lock:
+            return self._model.render(messages)
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        user_key: str,
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+        ignore_eos: bool = False,
+    ) -> AsyncIterator[str]:
+        """Stream the answer to `messages`; `ignore_eos` (benchmarks) always writes `max_tokens` tokens."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[_Event] = asyncio.Queue()
+
+        def emit(event: _Event) -> None:
+            try:
+                loop.call_soon_threadsafe(events.put_nowait, event)
+            except RuntimeError:  # the loop is gone: nobody listens any more
+                job.cancel.set()
+
+        job = _GenerateJob(
+            messages=tuple(messages),
+            max_tokens=max_tokens or self._settings.max_tokens,
+            stop=tuple(s for s in stop if s),
+            emit=emit,
+            ignore_eos=ignore_eos,
+        )
+        try:
+            self._queue.put(user_key, job)
+        except QueueFullError:
+            raise GeneratorBusyError(f"generation queue is full ({self._queue.maxsize} waiting)") from None
+        except QueueClosedError:
+            raise GeneratorError("the engine is closed") from None
+        try:
+            while True:
+                event = await events.get()
+                if event.kind == "text":
+                    yield event.text
+                elif event.kind == "done":
+                    return
+                else:
+                    raise event.error or GeneratorError("generation failed")
+        finally:
+            job.cancel.set()
+            self._queue.remove(user_key, job)
+
+    async def reload(self, model_path: Path, lora_path: Path | None) -> ModelInfo:
+        """Swap in another model (or adapter) after the running generation; waiting ones use the new model.
+
+        On failure the old model keeps serving and `ModelLoadError` is raised.
+        """
+        validate_gguf(model_path, "model")
+        if lora_path is not None:
+            validate_gguf(lora_path, "LoRA adapter")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            def apply() -> None:
+                if future.done():
+                    return
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
+
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(apply)
+
+        try:
+            self._queue.put_priority(_ReloadJob(model_path, lora_path, settle))
+        except QueueClosedError:
+            raise GeneratorError("the engine is closed") from None
+        await future
+        return self.info
+
+    async def close(self) -> None:
+        self._queue.close()
+        for job in self._queue.drain():
+            if isinstance(job, _GenerateJob):
+                job.emit(_Event("error", error=GeneratorError("the engine is shutting down")))
+            else:
+                job.done(GeneratorError("the engine is shutting down"))
+        await asyncio.to_thread(self._thread.join, 30.0)
+        if not self._thread.is_alive():
+            with self._model_lock:
+                self._model.close()
+
+    # -- worker thread ------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self._queue.get()
+            except QueueClosedError:
+                return
+            if job is None:
+                continue
+            if isinstance(job, _ReloadJob):
+                self._reload(job)
+                continue
+            if job.cancel.is_set():
+                continue
+            self._busy.set()
+            try:
+                stats = self._generate(self._model, job)
+                self.last_stats = stats
+                job.emit(_Event("done", stats=stats))
+            except GeneratorError as exc:
+                job.emit(_Event("error", error=exc))
+            except Exception as exc:
+                log.exception("generation crashed", extra={"model": self._model.info.name})
+                self._forget_kv()
+                job.emit(_Event("error", error=GeneratorError(f"generation failed: {type(exc).__name__}")))
+            finally:
+                self._busy.clear()
+
+    def _forget_kv(self) -> None:
+        """After a failure the KV cache may not match `input_ids`; start the next prompt from scratch."""
+        with contextlib.suppress(Exception):
+            self._model.llama.reset()
+            self._model.llama._ctx.kv_cache_clear()  # noqa: SLF001
+
+    def _reload(self, job: _ReloadJob) -> None:
+        try:
+            fresh = _LoadedModel(self._settings, job.model_path, job.lora_path)
+        except Exception as exc:
+            log.error("model reload failed; keeping the current model", extra={"error": str(exc)})
+            job.done(exc if isinstance(exc, GeneratorError) else ModelLoadError(str(exc)))
+            return
+        with self._model_lock:
+            old, self._model = self._model, fresh
+        old.close()
+        log.info("model reloaded", extra={"model": fresh.info.name, "version": fresh.info.version})
+        job.done(None)
+
+    def _generate(self, model: _LoadedModel, job: _GenerateJob) -> GenerationStats:
+        import numpy as np
+
+        started = time.monotonic()
+        deadline = started + self._settings.timeout_s
+        llama = model.llama
+        tokens = model.tokenize_prompt(job.messages)
+        if len(tokens) + 1 > model.n_ctx:
+            raise GeneratorError(f"prompt has {len(tokens)} tokens; the context holds {model.n_ctx}")
+        max_tokens = min(job.max_tokens, model.n_ctx - len(tokens))
+
+        # KV prefix reuse: keep what the previous prompt shares with this one (the fixed system prompt,
+        # and for a follow-up the whole earlier exchange), and evaluate the rest in batches so a
+        # cancel or the deadline is honoured even during a long prompt.
+        cached = np.asarray(llama.input_ids[: llama.n_tokens])
+        head = np.asarray(tokens[:-1], dtype=cached.dtype)
+        n = min(len(cached), len(head))
+        mismatch = np.flatnonzero(cached[:n] != head[:n])
+        reused = int(mismatch[0]) if len(mismatch) else n
+        if reused == 0:
+            llama.reset()
+        else:
+            llama.n_tokens = reused
+        rest = tokens[reused:-1]
+        step = self._settings.n_batch
+        for i in range(0, len(rest), step):
+            self._check(job, deadline)
+            llama.eval(rest[i : i + step])
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        generated = 0
+        first_at: float | None = None
+        stop_reason = "length"
+        holdback = max((len(s) for s in job.stop), default=0)
+        generator = llama.generate(
+            tokens,
+            top_k=TOP_K,
+            top_p=TOP_P,
+            min_p=MIN_P,
+            temp=self._settings.temperature,
+            repeat_penalty=REPEAT_PENALTY,
+            reset=True,
+        )
+        try:
+            for token in generator:
+                if first_at is None:
+                    first_at = time.monotonic()
+                if model.is_end(token) and not job.ignore_eos:
+                    stop_reason = "eos"
+                    break
+                generated += 1
+                pending += decoder.decode(llama.detokenize([token]))
+                if job.stop:
+                    cut = min((i for i in (pending.find(s) for s in job.stop) if i >= 0), default=-1)
+                    if cut >= 0:
+                        pending = pending[:cut]
+                        stop_reason = "stop"
+                        break
+                    # Hold back a tail that might be the start of a stop string.
+                    ready, pending = _split_for_stops(pending, job.stop, holdback)
+                else:
+                    ready, pending = pending, ""
+                if ready:
+                    job.emit(_Event("text", text=ready))
+                if generated >= max_tokens:
+                    break
+                if job.cancel.is_set():
+                    stop_reason = "cancelled"
+                    break
+                if time.monotonic() > deadline:
+                    raise GeneratorTimeoutError(f"generation passed {self._settings.timeout_s:g} s")
+        finally:
+            generator.close()
+        pending += decoder.decode(b"", final=True)
+        if pending and stop_reason != "cancelled":
+            job.emit(_Event("text", text=pending))
+        end = time.monotonic()
+        first = first_at if first_at is not None else end
+        return GenerationStats(
+            prompt_tokens=len(tokens),
+            reused_tokens=reused,
+            generated_tokens=generated,
+            queue_s=started - job.enqueued_at,
+            prompt_s=first - started,
+            generation_s=end - first,
+            stop_reason=stop_reason,
+        )
+
+    def _check(self, job: _GenerateJob, deadline: float) -> None:
+        if job.cancel.is_set():
+            raise GeneratorError("cancelled")
+        if time.monotonic() > deadline:
+            raise GeneratorTimeoutError(f"prompt evaluation passed {self._settings.timeout_s:g} s")
+
+
+def _split_for_stops(text: str, stops: Sequence[str], holdback: int) -> tuple[str, str]:
+    """Split `text` into what can be emitted now and a tail that may still grow into a stop string."""
+    for keep in range(min(holdback, len(text)), 0, -1):
+        tail = text[-keep:]
+        if any(s.startswith(tail) for s in stops):
+            return text[:-keep], tail
+    return text, ""
+
+
+@dataclass(frozen=True, slots=True)
+class RawDecodeTimes:
+    prompt_s: float  # whole prompt in n_batch chunks, then the first sample
+    generation_s: float  # the remaining tokens, one llama_decode each
+    generated_tokens: int
+
+
+def raw_decode(model_path: Path, llm: LLMSettings, prompt: Sequence[int], n_tokens: int) -> RawDecodeTimes:
+    """The baseline of `bench generation`: a bare llama_decode loop through the low-level API.
+
+    Same context parameters as the engine, greedy sampling, no Python wrapper objects: what llama-bench
+    measures. Runs in the calling thread; the caller keeps it off the event loop.
+    """
+    import llama_cpp
+
+    validate_gguf(model_path, "model")
+    model = llama_cpp.llama_model_load_from_file(
+        str(model_path).encode(), llama_cpp.llama_model_default_params()
+    )
+    if not model:
+        raise ModelLoadError(f"llama.cpp could not load {model_path}")
+    params = llama_cpp.llama_context_default_params()
+    threads = resolve_threads(llm.n_threads)
+    params.n_ctx = llm.n_ctx
+    params.n_batch = params.n_ubatch = llm.n_batch
+    params.n_threads = params.n_threads_batch = threads
+    params.flash_attn_type = (
+        llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        if llm.flash_attn
+        else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    )
+    ctx = llama_cpp.llama_init_from_model(model, params)
+    if not ctx:
+        llama_cpp.llama_model_free(model)
+        raise ModelLoadError("llama.cpp could not create a context")
+    sampler = llama_cpp.llama_sampler_init_greedy()
+    try:
+        start = time.perf_counter()
+        for i in range(0, len(prompt), llm.n_batch):
+            chunk = list(prompt[i : i + llm.n_batch])
+            array = (llama_cpp.llama_token * len(chunk))(*chunk)
+            if llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one(array, len(chunk))) != 0:
+                raise GeneratorError("llama_decode failed on the prompt")
+        token = llama_cpp.llama_sampler_sample(sampler, ctx, -1)
+        first = time.perf_counter()
+        one = (llama_cpp.llama_token * 1)()
+        for _ in range(n_tokens - 1):
+            one[0] = token
+            if llama_cpp.llama_decode(ctx, llama_cpp.llama_batch_get_one(one, 1)) != 0:
+                raise GeneratorError("llama_decode failed while generating")
+            token = llama_cpp.llama_sampler_sample(sampler, ctx, -1)
+        end = time.perf_counter()
+    finally:
+        llama_cpp.llama_sampler_free(sampler)
+        llama_cpp.llama_free(ctx)
+        llama_cpp.llama_model_free(model)
+    return RawDecodeTimes(prompt_s=first - start, generation_s=end - first, generated_tokens=n_tokens)
