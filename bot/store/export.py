@@ -33,8 +33,9 @@ ExportFormat = Literal["openai", "sharegpt", "alpaca"]
 MinRating = Literal["any", "unrated", "up"]
 FORMATS: tuple[ExportFormat, ...] = ("openai", "sharegpt", "alpaca")
 MIN_RATINGS: tuple[MinRating, ...] = ("any", "unrated", "up")
-MODEL_OUTCOMES = ("answered", "ungrounded")
-SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty")
+# An extracted answer is a verbatim, cited quote of the best passage: a good grounded training target.
+MODEL_OUTCOMES = ("answered", "extracted", "ungrounded")
+SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty", "too_long")
 _BATCH = 100
 _MEMO_SIZE = 20_000
 

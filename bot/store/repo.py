@@ -44,7 +44,7 @@ CHANNELS = ("telegram", "console")
 HANDOFF_STATES = ("none", "requested", "active")
 RATINGS = ("up", "down")
 # Fixed system replies, not model output: kept in the log, left out of the model's history.
-SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty")
+SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty", "too_long")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 

@@ -53,9 +53,9 @@ MAX_QUESTION_CHARS = 4096
 _MAX_PROMPTS = 10_000
 ADMIN_COMMANDS = ("reload", "stats", "export")
 # Outcomes whose answer can be rated; the others are fixed messages.
-_RATEABLE = frozenset({"answered", "ungrounded"})
+_RATEABLE = frozenset({"answered", "extracted", "ungrounded"})
 _OFFER_HUMAN = frozenset(
-    {"answered", "ungrounded", "refused", "kb_unavailable", "model_error", "busy", "empty"}
+    {"answered", "extracted", "ungrounded", "refused", "kb_unavailable", "model_error", "busy", "empty"}
 )
 
 
