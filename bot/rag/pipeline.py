@@ -9,7 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from bot.config import Settings
@@ -192,7 +192,11 @@ class Pipeline:
                 "too_long", TOO_LONG_TEXT, started, question=standalone, retrieval_ms=retrieval_ms
             )
             return
-        given_hits = prepared.hits[: len(budget.passages)]
+        # The log (and so the training export) must hold the passage text exactly as the model saw it.
+        given_hits = tuple(
+            replace(hit, chunk=replace(hit.chunk, text=passage.text))
+            for hit, passage in zip(prepared.hits, budget.passages, strict=False)
+        )
         if budget.dropped_history or budget.dropped_passages:
             log.info(
                 "prompt trimmed to fit the context",
