@@ -45,6 +45,9 @@ class KBSettings(BaseModel):
     max_file_mb: float = Field(default=20.0, gt=0, le=1024, description="Files larger than this are skipped.")
     top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
     search_timeout_s: float = Field(default=3.0, gt=0, le=60, description="Deadline for one KB search.")
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex", description="Hybrid fusion: normalised score blend (convex) or RRF k=60."
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> KBSettings:

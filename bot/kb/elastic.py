@@ -1,4 +1,4 @@
-"""Elasticsearch knowledge base: BM25 `multi_match` plus kNN fused in the app by RRF; alias-swapped reload."""
+"""Elasticsearch knowledge base: BM25 `multi_match` plus kNN fused in the app; alias-swapped reload."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from bot.kb.base import (
 )
 from bot.kb.chunking import heading_text
 from bot.kb.embedded import FUSION_DEPTH
-from bot.kb.fusion import collapse_sections, fuse_hits
+from bot.kb.fusion import FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import Corpus, _report, build_corpus
 
 if TYPE_CHECKING:
@@ -112,6 +112,8 @@ class ElasticKB:
         self._index_re = re.compile(rf"^{re.escape(self._alias)}-\d{{20}}$")
         self._client: AsyncElasticsearch | None = None
         self._reload_lock = asyncio.Lock()
+        # How hybrid search fuses its two lists: the same code and default as the embedded backend.
+        self.fusion: FusionMethod = settings.kb.fusion
 
     def _es(self) -> AsyncElasticsearch:
         if self._client is None:
@@ -204,6 +206,7 @@ class ElasticKB:
             k,
             mode,
             cosine,
+            self.fusion,
         )
 
     async def _bm25(self, query: str, depth: int) -> list[tuple[Chunk, float, list[float] | None]]:

@@ -1,4 +1,4 @@
-"""Embedded knowledge base: SQLite FTS5 BM25 plus exact cosine over a numpy matrix, fused by RRF."""
+"""Embedded knowledge base: SQLite FTS5 BM25 plus exact cosine over a numpy matrix, fused in the app."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from bot.kb.base import (
     SearchMode,
 )
 from bot.kb.chunking import heading_text
-from bot.kb.fusion import collapse_sections, fuse_hits, query_terms
+from bot.kb.fusion import FusionMethod, collapse_sections, fuse_hits, query_terms
 from bot.kb.reload import Corpus, _report, build_corpus, embedder_id
 
 log = logging.getLogger("bot.kb")
@@ -269,6 +269,8 @@ class EmbeddedKB:
         self._pointer_checked = 0.0
         self._open_lock = threading.Lock()
         self._reload_lock = asyncio.Lock()
+        # How hybrid search fuses its two lists; "rrf" keeps Reciprocal Rank Fusion (k=60) available.
+        self.fusion: FusionMethod = settings.kb.fusion
 
     # ------------------------------------------------------------------------------------ snapshots
 
@@ -345,7 +347,7 @@ class EmbeddedKB:
         snapshot = self._current()
         snapshot.acquire()
         try:
-            return self._search(snapshot, query, vector, k, mode)
+            return self._search(snapshot, query, vector, k, mode, self.fusion)
         except sqlite3.Error as exc:
             raise KBUnavailableError(f"the embedded index failed: {exc.__class__.__name__}") from exc
         finally:
@@ -353,7 +355,12 @@ class EmbeddedKB:
 
     @staticmethod
     def _search(
-        snapshot: _Snapshot, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode
+        snapshot: _Snapshot,
+        query: str,
+        vector: npt.NDArray[np.float32] | None,
+        k: int,
+        mode: SearchMode,
+        fusion: FusionMethod,
     ) -> list[Hit]:
         # Both sides go deeper than k: collapsing to one chunk per section, and the fusion, need candidates.
         depth = max(k * 3, FUSION_DEPTH)
@@ -371,6 +378,7 @@ class EmbeddedKB:
             k,
             mode,
             cosine,
+            fusion,
         )
 
     # ------------------------------------------------------------------------------------------ reload

@@ -13,6 +13,9 @@ import numpy.typing as npt
 import pytest
 
 from bot.kb.base import Hit, KBUnavailableError, ReloadError, SearchMode
+from bot.kb.elastic import ElasticKB
+from bot.kb.embedded import EmbeddedKB
+from bot.kb.fusion import DENSE_WEIGHT, FUSION_METHODS, FusionMethod
 from tests.fakes import FakeEmbedder
 from tests.kb.conftest import KBFactory, write_corpus
 
@@ -104,16 +107,27 @@ async def test_each_format_is_searchable_by_its_heading(kb_factory: KBFactory, c
         assert (hits[0].chunk.source, hits[0].chunk.heading) == (source, heading), query
 
 
-async def test_hybrid_fuses_both_retrievers(kb_factory: KBFactory, corpus: Path) -> None:
+@pytest.mark.parametrize("fusion", FUSION_METHODS)
+async def test_hybrid_fuses_both_retrievers(
+    kb_factory: KBFactory, corpus: Path, fusion: FusionMethod
+) -> None:
     kb = kb_factory(FakeEmbedder())
+    assert isinstance(kb, EmbeddedKB | ElasticKB)
+    kb.fusion = fusion
     await kb.reload(corpus)
     hits = await kb.search("maximum weight kilograms", k=5, mode="hybrid")
     top = hits[0]
     assert top.chunk.heading == "Parcel size limits"
     assert top.bm25_rank is not None
     assert top.dense_rank is not None
+    best_bm25 = max(h.bm25_score for h in hits if h.bm25_score is not None)
+    best_cos = max(h.dense_score for h in hits if h.dense_rank is not None and h.dense_score is not None)
     for hit in hits:
-        expected = sum(1 / (60 + r) for r in (hit.bm25_rank, hit.dense_rank) if r is not None)
+        if fusion == "rrf":
+            expected = sum(1 / (60 + r) for r in (hit.bm25_rank, hit.dense_rank) if r is not None)
+        else:
+            cos = max(0.0, hit.dense_score or 0.0) / best_cos
+            expected = DENSE_WEIGHT * cos + (1 - DENSE_WEIGHT) * (hit.bm25_score or 0.0) / best_bm25
         assert hit.score == pytest.approx(expected)
 
 

@@ -1,4 +1,8 @@
-"""Retrieval quality on the Python FAQ with the real embedder: the issue's "done when" thresholds."""
+"""Retrieval quality with the real embedder: the issue's "done when" thresholds, checked on two labelled sets.
+
+The Python FAQ dev set carries the issue's thresholds; the Parcelly questions over the sample `knowledge/`
+folder guard against fusion choices that only suit one corpus.
+"""
 
 from __future__ import annotations
 
@@ -10,49 +14,84 @@ import pytest
 
 from bot.cli.kb import RetrievalEval, evaluate_retrieval, load_questions
 from bot.config import Settings
-from tests.conftest import FAQ_DEV, PYTHON_FAQ, shared_data_available
+from bot.kb.fusion import FUSION_METHODS
+from tests.conftest import FAQ_DEV, KNOWLEDGE, PYTHON_FAQ, ROOT, shared_data_available
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not shared_data_available(), reason="the shared Python FAQ data is not beside the checkout"
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+PARCELLY_QUESTIONS = ROOT / "tests" / "data" / "parcelly-questions.jsonl"
+needs_shared_data = pytest.mark.skipif(
+    not shared_data_available(), reason="the shared Python FAQ data is not beside the checkout"
+)
 
 
-@pytest.fixture(scope="module")
-def faq_eval(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RetrievalEval]:
+def _evaluate(
+    tmp_path_factory: pytest.TempPathFactory, source: Path, questions: Path
+) -> Iterator[dict[str, RetrievalEval]]:
+    """Index `source` once with the shipped embedder and evaluate every fusion method on it."""
     from bot.kb.embedded import EmbeddedKB
     from bot.llm.embedder import LlamaEmbedder
     from bot.llm.models import prepare_models, resolve_embedder_path
 
-    data_dir: Path = tmp_path_factory.mktemp("faq-eval")
+    data_dir: Path = tmp_path_factory.mktemp("retrieval-eval")
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
     prepare_models(settings)
     embedder = LlamaEmbedder(resolve_embedder_path(settings), n_threads=0, batch_size=32)
     kb = EmbeddedKB(settings, embedder)
     try:
-        report = asyncio.run(kb.reload(PYTHON_FAQ))
-        assert report.chunks > 150
+        report = asyncio.run(kb.reload(source))
         assert report.skipped == ()
-        yield evaluate_retrieval(kb, embedder, load_questions(FAQ_DEV), k=10)
+        records = load_questions(questions)
+        results = {}
+        for fusion in FUSION_METHODS:
+            kb.fusion = fusion
+            results[fusion] = evaluate_retrieval(kb, embedder, records, k=10)
+        yield results
     finally:
         asyncio.run(kb.close())
         embedder.close()
 
 
-def test_hybrid_meets_the_thresholds_and_beats_bm25(faq_eval: RetrievalEval) -> None:
-    hybrid, bm25 = faq_eval.modes["hybrid"], faq_eval.modes["bm25"]
-    assert faq_eval.answerable == 60
+@pytest.fixture(scope="module")
+def faq_eval(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RetrievalEval]]:
+    yield from _evaluate(tmp_path_factory, PYTHON_FAQ, FAQ_DEV)
+
+
+@pytest.fixture(scope="module")
+def parcelly_eval(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RetrievalEval]]:
+    yield from _evaluate(tmp_path_factory, KNOWLEDGE, PARCELLY_QUESTIONS)
+
+
+@needs_shared_data
+def test_hybrid_meets_the_thresholds_and_beats_bm25(faq_eval: dict[str, RetrievalEval]) -> None:
+    result = faq_eval["convex"]
+    hybrid, bm25 = result.modes["hybrid"], result.modes["bm25"]
+    assert result.answerable == 60
     assert hybrid.hit5 >= 0.95
     assert hybrid.mrr >= 0.85
     assert hybrid.mrr > bm25.mrr
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="measured: dense alone (heading-prefixed MiniLM) has MRR 0.910, RRF hybrid 0.892 (see README)",
-)
-def test_hybrid_beats_dense_on_mrr(faq_eval: RetrievalEval) -> None:
-    assert faq_eval.modes["hybrid"].mrr > faq_eval.modes["dense"].mrr
+@needs_shared_data
+def test_hybrid_beats_dense_on_mrr(faq_eval: dict[str, RetrievalEval]) -> None:
+    result = faq_eval["convex"]
+    assert result.modes["hybrid"].mrr > result.modes["dense"].mrr
+
+
+@needs_shared_data
+def test_score_fusion_beats_rrf_on_mrr(faq_eval: dict[str, RetrievalEval]) -> None:
+    # Measured: convex 0.938, RRF (k=60) 0.892. RRF stays available and still clears the issue's bars.
+    convex, rrf = faq_eval["convex"].modes["hybrid"], faq_eval["rrf"].modes["hybrid"]
+    assert convex.mrr > rrf.mrr
+    assert rrf.hit5 >= 0.95
+    assert rrf.mrr >= 0.85
+
+
+def test_hybrid_beats_both_lists_on_the_parcelly_questions(parcelly_eval: dict[str, RetrievalEval]) -> None:
+    result = parcelly_eval["convex"]
+    hybrid = result.modes["hybrid"]
+    assert result.answerable >= 40
+    assert hybrid.mrr > result.modes["dense"].mrr
+    assert hybrid.mrr > result.modes["bm25"].mrr
+    assert hybrid.mrr > parcelly_eval["rrf"].modes["hybrid"].mrr
+    assert hybrid.hit5 >= parcelly_eval["rrf"].modes["hybrid"].hit5

@@ -1,0 +1,118 @@
+"""Fusion of the BM25 and dense lists: convex score fusion (the default) and RRF, shared by both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.kb.base import Chunk
+from bot.kb.fusion import (
+    DENSE_WEIGHT,
+    FUSION_METHODS,
+    RRF_K,
+    FusionMethod,
+    convex,
+    fuse_hits,
+    rrf,
+)
+from tests.fakes import make_chunk
+
+
+def test_convex_combines_scores_normalised_by_each_lists_best() -> None:
+    fused = convex([("a", 8.0), ("b", 4.0)], [("b", 0.8), ("c", 0.4)], dense_weight=0.6)
+    scores = {f.key: f.score for f in fused}
+    assert scores["b"] == pytest.approx(0.6 * 1.0 + 0.4 * 0.5)
+    assert scores["a"] == pytest.approx(0.4 * 1.0)  # not in the dense list, no cosine known: 0 there
+    assert scores["c"] == pytest.approx(0.6 * 0.5)  # not in the BM25 list: BM25's floor, 0
+    assert [f.key for f in fused] == ["b", "a", "c"]
+    b = fused[0]
+    assert (b.bm25_rank, b.dense_rank, b.bm25_score, b.dense_score) == (2, 1, 4.0, 0.8)
+    assert (fused[1].dense_rank, fused[1].dense_score) == (None, None)
+
+
+def test_convex_keeps_the_score_gaps_rrf_throws_away() -> None:
+    # BM25 barely separates the three; the dense side clearly prefers "a". RRF only sees that "b" is
+    # first in BM25 and second in dense, and ranks it first; the scores say "a".
+    bm25 = [("b", 10.0), ("c", 9.95), ("a", 9.9)]
+    dense = [("a", 0.9), ("b", 0.3)]
+    assert rrf(bm25, dense)[0].key == "b"
+    assert convex(bm25, dense)[0].key == "a"
+
+
+def test_convex_uses_known_cosines_and_clamps_negative_ones() -> None:
+    bm25 = [("x", 5.0), ("y", 5.0)]
+    dense = [("d", 0.5)]
+    fused = convex(bm25, dense, dense_weight=0.5, cosine={"x": 0.25, "y": -0.7})
+    scores = {f.key: f.score for f in fused}
+    assert scores["x"] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+    assert scores["y"] == pytest.approx(0.5 * 1.0)  # a negative cosine is no evidence, never a penalty
+    assert scores["d"] == pytest.approx(0.5 * 1.0)
+    assert [f.key for f in fused] == ["x", "d", "y"]  # equal scores: dense list first, then BM25
+
+
+def test_convex_weights_limits_and_degenerate_lists() -> None:
+    bm25 = [("a", 3.0), ("b", 1.0)]
+    dense = [("b", 0.9), ("a", 0.1)]
+    assert [f.key for f in convex(bm25, dense, dense_weight=0.0)] == ["a", "b"]  # BM25 alone
+    assert [f.key for f in convex(bm25, dense, dense_weight=1.0)] == ["b", "a"]  # dense alone
+    assert len(convex(bm25, dense, limit=1)) == 1
+    assert convex([], []) == []
+    only_bm25 = convex(bm25, [])
+    assert [f.key for f in only_bm25] == ["a", "b"]
+    assert only_bm25[0].score == pytest.approx(1 - DENSE_WEIGHT)
+    # nothing similar at all: the dense side adds nothing instead of dividing by a non-positive best
+    assert [f.score for f in convex([], [("a", -0.2), ("b", -0.5)])] == [0.0, 0.0]
+    assert convex([("a", 2.0), ("a", 1.0)], [])[0].bm25_score == 2.0  # duplicates: first one counts
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="dense_weight"):
+            convex(bm25, dense, dense_weight=bad)
+
+
+def test_rrf_still_available_and_unchanged() -> None:
+    fused = rrf([("a", 9.0), ("b", 5.0)], [("b", 0.9), ("c", 0.8)])
+    assert [f.key for f in fused] == ["b", "a", "c"]
+    assert fused[0].score == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
+    assert fused[2].score == pytest.approx(1 / (RRF_K + 2))
+
+
+def _section_chunks() -> list[Chunk]:
+    return [
+        make_chunk("a.md", "A", "A long answer, first part", position=0),
+        make_chunk("a.md", "A", "A long answer, second part", position=1),
+        make_chunk("b.md", "B", "Another section"),
+        make_chunk("c.md", "C", "A third section"),
+    ]
+
+
+@pytest.mark.parametrize("fusion", FUSION_METHODS)
+def test_fuse_hits_fuses_sections_with_either_method(fusion: FusionMethod) -> None:
+    chunks = _section_chunks()
+    bm25 = [(3, 6.0), (1, 5.0)]  # already collapsed: one chunk per section
+    dense = [(0, 0.7), (2, 0.6)]
+    hits = fuse_hits(chunks, bm25, dense, 3, "hybrid", cosine={3: 0.1, 1: 0.65}, fusion=fusion)
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    top = hits[0]
+    # section A is found by both; it is represented by the chunk dense retrieval preferred
+    assert (top.chunk.source, top.chunk.position) == ("a.md", 0)
+    assert (top.bm25_rank, top.dense_rank, top.bm25_score, top.dense_score) == (2, 1, 5.0, 0.7)
+    by_source = {h.chunk.source: h for h in hits}
+    assert by_source["c.md"].dense_score == pytest.approx(0.1)  # known cosine carried by a BM25-only hit
+    if fusion == "convex":
+        assert top.score == pytest.approx(DENSE_WEIGHT * 1.0 + (1 - DENSE_WEIGHT) * 5.0 / 6.0)
+        assert by_source["c.md"].score == pytest.approx(DENSE_WEIGHT * 0.1 / 0.7 + (1 - DENSE_WEIGHT))
+    else:
+        assert top.score == pytest.approx(1 / (RRF_K + 1) + 1 / (RRF_K + 2))
+
+
+def test_fuse_hits_single_modes_ignore_the_fusion_and_bad_fusion_is_refused() -> None:
+    chunks = _section_chunks()
+    bm25, dense = [(3, 6.0), (1, 5.0)], [(0, 0.7), (2, 0.6)]
+    for fusion in FUSION_METHODS:
+        assert [h.chunk.source for h in fuse_hits(chunks, bm25, dense, 5, "bm25", fusion=fusion)] == [
+            "c.md",
+            "a.md",
+        ]
+        dense_hits = fuse_hits(chunks, bm25, dense, 1, "dense", fusion=fusion)
+        assert [(h.chunk.source, h.score) for h in dense_hits] == [("a.md", 0.7)]
+    with pytest.raises(ValueError, match="unknown fusion"):
+        fuse_hits(chunks, bm25, dense, 5, "hybrid", fusion="sum")  # type: ignore[arg-type]
