@@ -60,7 +60,9 @@ class ElasticsearchSettings(BaseModel):
     """The production knowledge base. Empty `url` selects the embedded backend."""
 
     url: str = Field(default="", description="Elasticsearch URL; empty = embedded SQLite/numpy backend.")
-    alias: str = Field(default="kb", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Alias searched by the bot.")
+    alias: str = Field(
+        default="kb", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Alias searched by the bot."
+    )
     api_key: SecretStr | None = Field(default=None, description="API key (base64 `id:key` form).")
     username: str | None = Field(default=None, description="Basic-auth user, if no API key.")
     password: SecretStr | None = Field(default=None, description="Basic-auth password.")
@@ -82,7 +84,9 @@ class LLMSettings(BaseModel):
     """The generator: an in-process GGUF model, or a llama.cpp server."""
 
     model_path: Path | None = Field(default=None, description="GGUF model; empty = shipped SmolLM2-135M.")
-    lora_path: Path | None = Field(default=None, description="Optional GGUF LoRA adapter on top of the model.")
+    lora_path: Path | None = Field(
+        default=None, description="Optional GGUF LoRA adapter on top of the model."
+    )
     server_url: str = Field(default="", description="llama.cpp server URL; set = remote backend.")
     server_api_key: SecretStr | None = Field(default=None, description="Bearer token for the server.")
     n_ctx: int = Field(default=2048, ge=256, le=131072, description="Context window in tokens.")
@@ -126,7 +130,10 @@ class RAGSettings(BaseModel):
         default=3, ge=1, le=50, description="Best retrieved passages given to the model (of kb.top_k)."
     )
     passage_tokens: int = Field(
-        default=160, ge=32, le=4096, description="Each passage is cut to this many model tokens in the prompt."
+        default=160,
+        ge=32,
+        le=4096,
+        description="Each passage is cut to this many model tokens in the prompt.",
     )
     condense: bool = Field(default=True, description="Rewrite follow-ups into standalone questions.")
     ungrounded: Literal["extract", "caveat", "refuse"] = Field(
@@ -316,7 +323,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def settings_reference() -> list[tuple[str, str, str]]:
-    """(env var, default, description) for every setting, in declaration order: the docs are generated from it."""
+    """(env var, default, description) of every setting, in order; the docs are generated from it."""
     rows: list[tuple[str, str, str]] = []
 
     def walk(model: type[BaseModel], prefix: str) -> None:

@@ -1,4 +1,4 @@
-"""Dependency checks shared by `python -m bot health`, the serve loop's start-up report and the Docker healthcheck."""
+"""Dependency checks behind `python -m bot health`, the start-up report and the Docker healthcheck."""
 
 from __future__ import annotations
 

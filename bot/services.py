@@ -50,7 +50,9 @@ class Services:
 
             path = resolve_embedder_path(self.settings)
             self._embedder = LlamaEmbedder(
-                path, n_threads=self.settings.embeddings.n_threads, batch_size=self.settings.embeddings.batch_size
+                path,
+                n_threads=self.settings.embeddings.n_threads,
+                batch_size=self.settings.embeddings.batch_size,
             )
         return self._embedder
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,12 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's .env or real BOT_ variables (cwd is a fresh temp dir)."""
     for key in list(os.environ):
         if key.startswith("BOT_"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
-    yield
 
 
 @pytest.fixture

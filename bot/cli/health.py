@@ -22,7 +22,9 @@ def health(
         print_json(
             {
                 "ok": healthy,
-                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "ms": round(c.ms, 1)} for c in checks],
+                "checks": [
+                    {"name": c.name, "ok": c.ok, "detail": c.detail, "ms": round(c.ms, 1)} for c in checks
+                ],
             }
         )
     else:

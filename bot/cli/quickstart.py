@@ -75,7 +75,8 @@ def quickstart(
                 console.print(f"      [{n}] {source.source}{heading}", highlight=False, markup=False)
             console.print(
                 f"    [dim]grounded={answer.grounded} retrieval {answer.timings.retrieval_ms:.0f} ms, "
-                f"first token {answer.timings.ttft_ms or 0:.0f} ms, total {answer.timings.total_ms:.0f} ms[/]",
+                f"first token {answer.timings.ttft_ms or 0:.0f} ms, "
+                f"total {answer.timings.total_ms:.0f} ms[/]",
                 highlight=False,
             )
 

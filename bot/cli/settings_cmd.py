@@ -9,7 +9,9 @@ from bot.cli.app import app, console, get_settings, print_json
 
 @app.command("config")
 def show_config(
-    env_example: bool = typer.Option(False, "--env-example", help="Print every setting as a .env.example file."),
+    env_example: bool = typer.Option(
+        False, "--env-example", help="Print every setting as a .env.example file."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the effective settings as JSON."),
 ) -> None:
     """Show the effective configuration, with secrets masked."""

@@ -32,7 +32,17 @@ class Turn:
 
 
 # Why an answer is what it is; logged, counted in /stats and used by the export filters.
-OUTCOMES = ("answered", "extracted", "ungrounded", "refused", "kb_unavailable", "busy", "model_error", "empty", "too_long")
+OUTCOMES = (
+    "answered",
+    "extracted",
+    "ungrounded",
+    "refused",
+    "kb_unavailable",
+    "busy",
+    "model_error",
+    "empty",
+    "too_long",
+)
 
 
 @dataclass(frozen=True, slots=True)

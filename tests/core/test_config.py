@@ -70,7 +70,12 @@ INVALID = [
     ("BOT_ELASTICSEARCH__ALIAS", "KB Alias", "BOT_ELASTICSEARCH__ALIAS", "pattern"),
     ("BOT_ELASTICSEARCH__VERIFY_CERTS", "perhaps", "BOT_ELASTICSEARCH__VERIFY_CERTS", "boolean"),
     ("BOT_ELASTICSEARCH__REQUEST_TIMEOUT_S", "-3", "BOT_ELASTICSEARCH__REQUEST_TIMEOUT_S", "greater than 0"),
-    ("BOT_ELASTICSEARCH__BULK_CHUNK_SIZE", "0", "BOT_ELASTICSEARCH__BULK_CHUNK_SIZE", "greater than or equal"),
+    (
+        "BOT_ELASTICSEARCH__BULK_CHUNK_SIZE",
+        "0",
+        "BOT_ELASTICSEARCH__BULK_CHUNK_SIZE",
+        "greater than or equal",
+    ),
     ("BOT_LLM__SERVER_URL", "ftp://x", "BOT_LLM__SERVER_URL", "http(s) URL"),
     ("BOT_LLM__N_CTX", "100", "BOT_LLM__N_CTX", "greater than or equal to 256"),
     ("BOT_LLM__N_THREADS", "-1", "BOT_LLM__N_THREADS", "greater than or equal to 0"),
@@ -106,7 +111,9 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("env", "value", "named", "expects"), INVALID, ids=[f"{e}={v}" for e, v, *_ in INVALID])
+@pytest.mark.parametrize(
+    ("env", "value", "named", "expects"), INVALID, ids=[f"{e}={v}" for e, v, *_ in INVALID]
+)
 def test_each_invalid_setting_gives_one_actionable_line(
     monkeypatch: pytest.MonkeyPatch, env: str, value: str, named: str, expects: str
 ) -> None:
@@ -123,10 +130,19 @@ def test_each_invalid_setting_gives_one_actionable_line(
 def test_every_leaf_setting_has_an_error_case_or_is_free_text() -> None:
     """New settings must come with a validation test (or be explicitly free-form)."""
     free_form = {
-        "BOT_DATA_DIR", "BOT_KB__SOURCE", "BOT_ELASTICSEARCH__API_KEY", "BOT_ELASTICSEARCH__USERNAME",
-        "BOT_ELASTICSEARCH__PASSWORD", "BOT_ELASTICSEARCH__CA_CERTS", "BOT_LLM__MODEL_PATH", "BOT_LLM__LORA_PATH",
-        "BOT_LLM__SERVER_API_KEY", "BOT_EMBEDDINGS__MODEL_PATH", "BOT_TELEGRAM__TOKEN",
-        "BOT_TELEGRAM__WEBHOOK_LISTEN", "BOT_TELEGRAM__WEBHOOK_SECRET",
+        "BOT_DATA_DIR",
+        "BOT_KB__SOURCE",
+        "BOT_ELASTICSEARCH__API_KEY",
+        "BOT_ELASTICSEARCH__USERNAME",
+        "BOT_ELASTICSEARCH__PASSWORD",
+        "BOT_ELASTICSEARCH__CA_CERTS",
+        "BOT_LLM__MODEL_PATH",
+        "BOT_LLM__LORA_PATH",
+        "BOT_LLM__SERVER_API_KEY",
+        "BOT_EMBEDDINGS__MODEL_PATH",
+        "BOT_TELEGRAM__TOKEN",
+        "BOT_TELEGRAM__WEBHOOK_LISTEN",
+        "BOT_TELEGRAM__WEBHOOK_SECRET",
     }
     tested = {env for env, *_ in INVALID}
     missing = [env for env, *_ in settings_reference() if env not in tested and env not in free_form]
@@ -152,7 +168,9 @@ def test_several_errors_one_line_each(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_env_example_is_generated_and_complete() -> None:
     example = (ROOT / ".env.example").read_text()
-    assert example == render_env_example(), "regenerate with: python -m bot config --env-example > .env.example"
+    assert example == render_env_example(), (
+        "regenerate with: python -m bot config --env-example > .env.example"
+    )
     for env, _, _ in settings_reference():
         assert f"# {env}=" in example
 

@@ -14,7 +14,11 @@ from tests.conftest import ROOT
 def test_ruff_clean() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "bot", "tests", "migrations"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -23,6 +27,10 @@ def test_ruff_clean() -> None:
 def test_mypy_strict_clean() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "bot"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

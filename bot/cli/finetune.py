@@ -1,0 +1,251 @@
+"""`python -m bot finetune` (LoRA on exported chats → GGUF adapter) and `python -m bot eval model`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bot.cli.app import app, console, err_console, eval_app, fail, get_settings, print_json
+
+if TYPE_CHECKING:
+    from bot.train.evaluate import ModelScores
+
+
+@app.command()
+def finetune(
+    data: Annotated[
+        Path, typer.Option("--data", help="Training chats, OpenAI JSONL from `python -m bot export`.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder: adapter.gguf, provenance.json, peft/.")],
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base", help="Base model: a GGUF file or a Hugging Face folder. Default: the bot's model."
+        ),
+    ] = None,
+    epochs: int = typer.Option(1, "--epochs", min=1, help="Passes over the data (ignored with --max-steps)."),
+    lora_r: int = typer.Option(16, "--lora-r", min=1, max=256, help="LoRA rank r (alpha = 2r)."),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", min=1, help="Stop after this many optimizer steps."
+    ),
+    eval_data: Annotated[
+        Path | None,
+        typer.Option("--eval", help="Held-out chats (same format): token loss before and after training."),
+    ] = None,
+    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto (cuda when available)."),
+    lr: float = typer.Option(5e-4, "--lr", min=0.0, help="Peak learning rate (cosine decay, 5% warm-up)."),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Samples per forward pass."),
+    grad_accum: int = typer.Option(8, "--grad-accum", min=1, help="Forward passes per optimizer step."),
+    max_seq_len: int = typer.Option(
+        1024, "--max-seq-len", min=16, help="Longer samples are skipped (and counted)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for LoRA init and data order (reproducible runs)."),
+    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for torch; 0 = all cores."),
+    json_out: bool = typer.Option(False, "--json", help="Print the provenance JSON at the end."),
+) -> None:
+    """Fine-tune a LoRA adapter on exported conversations and write a GGUF adapter llama.cpp serves.
+
+    Needs the optional train extra (pip install -e '.\\[train]'). Serve the result with
+    BOT_LLM__LORA_PATH=<out>/adapter.gguf or `python -m bot models use <out>/adapter.gguf`.
+    """
+    if device not in ("cpu", "cuda", "auto"):
+        fail(f"--device must be cpu, cuda or auto, not {device!r}")
+    settings = get_settings()
+    from bot.train.base_model import BaseModelError
+    from bot.train.data import DataError
+    from bot.train.finetune import TrainExtraMissingError, TrainInterruptedError, run_finetune
+    from bot.train.gguf_adapter import AdapterFormatError
+    from bot.train.sft import Progress, TemplateError, TrainConfig
+
+    config = TrainConfig(
+        lora_r=lora_r,
+        lora_alpha=2 * lora_r,
+        lr=lr,
+        epochs=epochs,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        max_seq_len=max_seq_len,
+        seed=seed,
+        device=device,
+        threads=threads,
+    )
+
+    def on_progress(p: Progress) -> None:
+        eta = (p.total_steps - p.step) * p.elapsed_s / max(p.step, 1)
+        err_console.print(
+            f"step {p.step}/{p.total_steps}  loss {p.loss:.4f}  lr {p.lr:.2e}  "
+            f"{p.tokens_per_s:.0f} tokens/s  {p.elapsed_s:.0f}s elapsed, ~{eta:.0f}s left",
+            highlight=False,
+        )
+
+    def on_status(message: str) -> None:
+        err_console.print(f"[dim]{message}[/]", highlight=False)
+
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C or SIGTERM stops training early but still writes the adapter (even when started in the
+    # background, where the shell leaves SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        outcome = run_finetune(
+            settings,
+            data=data,
+            out=out,
+            base=base,
+            config=config,
+            eval_data=eval_data,
+            on_progress=on_progress,
+            on_status=on_status,
+        )
+    except (
+        DataError,
+        BaseModelError,
+        TrainExtraMissingError,
+        TrainInterruptedError,
+        AdapterFormatError,
+        TemplateError,
+    ) as exc:
+        fail(str(exc))
+    except RuntimeError as exc:
+        if "CUDA" in str(exc) or "cuda" in str(exc):
+            fail(str(exc))
+        raise
+    record: dict[str, Any] = outcome.provenance_data
+    if json_out:
+        print_json(record)
+        return
+    metrics = record["metrics"]
+    console.print(
+        f"adapter:    {outcome.adapter}  ({record['artefact']['bytes'] / 1e6:.1f} MB)", highlight=False
+    )
+    console.print(f"provenance: {outcome.provenance}", highlight=False)
+    console.print(
+        f"{metrics['steps']} steps, {metrics['tokens_trained']} tokens at {metrics['tokens_per_s']} tokens/s "
+        f"on {record['device']['kind']} in {metrics['train_seconds']} s; "
+        f"train loss {metrics['train_loss_first']:.3f} → {metrics['train_loss_last']:.3f}",
+        highlight=False,
+    )
+    if metrics["eval_loss_before"] is not None:
+        console.print(
+            f"held-out loss {metrics['eval_loss_before']:.3f} → {metrics['eval_loss_after']:.3f}",
+            highlight=False,
+        )
+    console.print(f"serve it:   BOT_LLM__LORA_PATH={outcome.adapter}", highlight=False)
+
+
+def _fmt(value: float | int | None, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    if kind == "int":
+        return str(int(value))
+    return f"{value:.3f}" if kind == "f3" else f"{value:.1f}"
+
+
+_ROWS = (
+    ("samples", "samples", "int"),
+    ("answer tokens", "answer_tokens", "int"),
+    ("mean token loss ↓", "mean_loss", "f3"),
+    ("perplexity ↓", "perplexity", "f3"),
+    ("answerable samples", "answerable", "int"),
+    ("citation rate (valid \\[n]) ↑", "citation_rate", "pct"),
+    ("cites the reference's passage ↑", "correct_citation_rate", "pct"),
+    ("false refusals ↓", "false_refusal_rate", "pct"),
+    ("unanswerable samples", "unanswerable", "int"),
+    ("refusal rate on unanswerable ↑", "refusal_rate", "pct"),
+    ("mean answer length (chars)", "mean_answer_chars", "f1"),
+    ("eval seconds", "seconds", "f1"),
+)
+
+
+def _table(scores: list[ModelScores]) -> None:
+    from rich.table import Table
+
+    table = Table(title="eval model", show_lines=False)
+    table.add_column("metric")
+    for score in scores:
+        table.add_column(score.label, justify="right")
+    if len(scores) == 2:
+        table.add_column("Δ (B − A)", justify="right")
+    for title, attr, kind in _ROWS:
+        values = [getattr(s, attr) for s in scores]
+        cells = [_fmt(v, kind) for v in values]
+        if len(scores) == 2:
+            a, b = values
+            if a is None or b is None or kind == "int":
+                cells.append("")
+            elif kind == "pct":
+                cells.append(f"{100 * (b - a):+.1f} pt")
+            else:
+                cells.append(f"{b - a:+.3f}")
+        table.add_row(title, *cells)
+    console.print(table)
+
+
+@eval_app.command("model")
+def eval_model(
+    data: Annotated[
+        Path, typer.Option("--data", help="Held-out chats, OpenAI JSONL (e.g. from `bot export`).")
+    ],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="'base', a GGUF model, a GGUF LoRA adapter (on the bot's model) or a finetune --out folder. "
+            "Give it twice to compare A and B. Default: base.",
+        ),
+    ] = None,
+    max_tokens: int = typer.Option(128, "--max-tokens", min=1, help="Answer length limit when generating."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Evaluate only the first N samples."),
+    n_ctx: int = typer.Option(2048, "--n-ctx", min=256, help="Context window for scoring."),
+    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads; 0 = the bot's setting."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+) -> None:
+    """Compare models on held-out samples: answer perplexity, citation rate, refusals on unanswerable ones.
+
+    Loss: llama.cpp logits over prompt + reference answer, answer tokens only.
+
+    Citation and refusal rates come from greedy answers; unanswerable = the reference answer is a refusal.
+    """
+    model = model or []
+    if len(model) > 2:
+        fail("give --model at most twice (A and B)")
+    settings = get_settings()
+    from bot.llm.engine import resolve_threads
+    from bot.train.data import DataError, load_chat_jsonl
+    from bot.train.evaluate import EvalError, evaluate_model, resolve_model
+
+    try:
+        samples = load_chat_jsonl(data)
+        specs = [resolve_model(value, settings) for value in (model or ["base"])]
+    except (DataError, EvalError) as exc:
+        fail(str(exc))
+    if limit is not None:
+        samples = samples[:limit]
+    n_threads = resolve_threads(threads or settings.llm.n_threads)
+    scores = []
+    for spec in specs:
+
+        def progress(done: int, total: int, label: str = spec.label) -> None:
+            if done % 10 == 0 or done == total:
+                err_console.print(f"[dim]{label}: {done}/{total}[/]", highlight=False)
+
+        try:
+            score, _results = evaluate_model(
+                spec, samples, n_ctx=n_ctx, n_threads=n_threads, max_tokens=max_tokens, on_sample=progress
+            )
+        except EvalError as exc:
+            fail(str(exc))
+        scores.append(score)
+    if json_out:
+        print_json({"data": str(data), "models": [s.as_dict() for s in scores]})
+        return
+    _table(scores)

@@ -1,0 +1,116 @@
+"""Validation of the training file: clear, line-numbered errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import _register
+from bot.cli.app import app
+from bot.train.data import DataError, load_chat_jsonl
+
+GOOD = {
+    "messages": [
+        {"role": "system", "content": "Answer from the passages."},
+        {"role": "user", "content": "How do I reset my password?"},
+        {"role": "assistant", "content": "Use the reset link [1]."},
+    ]
+}
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_reads_samples_with_prompt_and_reference(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD), "", json.dumps(GOOD)])
+    samples = load_chat_jsonl(path)
+    assert [s.line for s in samples] == [1, 3]
+    assert samples[0].reference == "Use the reset link [1]."
+    assert [m.role for m in samples[0].prompt] == ["system", "user"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("{not json", "line 2: not valid JSON"),
+        (json.dumps({"conversations": []}), 'line 2: expected an object with a "messages" list'),
+        (json.dumps({"messages": [{"content": "hi"}]}), 'line 2, message 1: missing "role"'),
+        (json.dumps({"messages": [{"role": "bot", "content": "hi"}]}), "role 'bot' is not one of"),
+        (json.dumps({"messages": [{"role": "user", "content": 3}]}), '"content" must be a string'),
+        (json.dumps({"messages": [{"role": "user", "content": "q"}]}), "line 2: no assistant message"),
+        (json.dumps({"messages": [{"role": "assistant", "content": "a"}]}), "line 2: no user message"),
+        (
+            json.dumps(
+                {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " "}]}
+            ),
+            "the assistant answer is empty",
+        ),
+        (
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": "q"},
+                        {"role": "system", "content": "s"},
+                        {"role": "assistant", "content": "a"},
+                    ]
+                }
+            ),
+            "a system message may only come first",
+        ),
+    ],
+)
+def test_bad_lines_are_named(tmp_path: Path, line: str, expected: str) -> None:
+    path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD), line])
+    with pytest.raises(DataError) as info:
+        load_chat_jsonl(path)
+    assert expected in str(info.value)
+    assert "1 bad line(s)" in str(info.value)
+
+
+def test_every_bad_line_is_reported_at_once(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d.jsonl", ["{", json.dumps(GOOD), "[]", "{"])
+    with pytest.raises(DataError) as info:
+        load_chat_jsonl(path)
+    message = str(info.value)
+    assert "3 bad line(s)" in message
+    assert "line 1:" in message
+    assert "line 3:" in message
+    assert "line 4:" in message
+
+
+def test_empty_missing_and_binary_files(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no samples"):
+        load_chat_jsonl(_write(tmp_path / "empty.jsonl", [""]))
+    with pytest.raises(DataError, match="no such file"):
+        load_chat_jsonl(tmp_path / "missing.jsonl")
+    binary = tmp_path / "bin.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(DataError, match="not UTF-8"):
+        load_chat_jsonl(binary)
+
+
+def test_finetune_command_rejects_bad_data_before_loading_anything(tmp_path: Path) -> None:
+    _register()
+    path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD), '{"messages": [{"role": "user"}]}'])
+    result = CliRunner().invoke(
+        app, ["finetune", "--data", str(path), "--out", str(tmp_path / "out"), "--max-steps", "1"]
+    )
+    assert result.exit_code == 2
+    assert "line 2, message 1" in result.output
+    assert "content" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_finetune_command_rejects_unknown_device(tmp_path: Path) -> None:
+    _register()
+    path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD)])
+    result = CliRunner().invoke(
+        app, ["finetune", "--data", str(path), "--out", str(tmp_path / "out"), "--device", "tpu"]
+    )
+    assert result.exit_code == 2
+    assert "--device must be cpu, cuda or auto" in result.output
