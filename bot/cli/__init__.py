@@ -24,12 +24,7 @@ _COMMAND_MODULES = (
 
 def _register() -> None:
     for name in _COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Only tolerate a command module that does not exist yet, never a broken import inside one.
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
 
 
 def main() -> None:
