@@ -127,10 +127,10 @@ class RAGSettings(BaseModel):
     )
     history_turns: int = Field(default=6, ge=0, le=100, description="Past messages kept in the prompt.")
     prompt_passages: int = Field(
-        default=3, ge=1, le=50, description="Best retrieved passages given to the model (of kb.top_k)."
+        default=2, ge=1, le=50, description="Best retrieved passages given to the model (of kb.top_k)."
     )
     passage_tokens: int = Field(
-        default=160,
+        default=120,
         ge=32,
         le=4096,
         description="Each passage is cut to this many model tokens in the prompt.",

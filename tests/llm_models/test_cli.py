@@ -45,7 +45,7 @@ def test_prepare_json(data_dir: Path, prepared_models: PreparedModels) -> None:
     payload = json.loads(result.stdout)
     by_role = {m["role"]: m for m in payload["models"]}
     assert by_role["embedder"]["action"] == "verified"
-    assert by_role["generator"]["path"] == str(prepared_models.generator)
+    assert by_role["generator"]["path"] == str(data_dir / "models" / prepared_models.generator.name)
     assert len(by_role["embedder"]["sha256"]) == 64
 
 
@@ -82,7 +82,7 @@ def test_use_adapter_then_reset(data_dir: Path, tmp_path: Path, prepared_models:
 
     result = runner.invoke(app, ["models", "use", "--reset"])
     assert result.exit_code == 0, result.output
-    assert str(prepared_models.generator) in result.output
+    assert str(data_dir / "models" / prepared_models.generator.name) in result.output
     assert not (data_dir / "models" / "active.json").exists()
 
 

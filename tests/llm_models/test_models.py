@@ -108,7 +108,7 @@ def test_unsupported_version(tmp_path: Path) -> None:
 
 
 def test_shipped_default(tmp_path: Path, prepared_models: PreparedModels) -> None:
-    assert resolve_generator(_settings(tmp_path / "d")) == (prepared_models.generator, None)
+    assert resolve_generator(_settings(tmp_path / "d")) == (prepared_models.shipped_generator, None)
 
 
 def test_adapter_given_as_model(tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_embedder_given_as_chat_model(tmp_path: Path, prepared_models: PreparedM
 def test_env_adapter_on_shipped_model(tmp_path: Path, prepared_models: PreparedModels) -> None:
     adapter = write_gguf(tmp_path / "lora.gguf", kind="adapter")
     settings = _settings(tmp_path / "d", llm={"lora_path": adapter})
-    assert resolve_generator(settings) == (prepared_models.generator, adapter)
+    assert resolve_generator(settings) == (prepared_models.shipped_generator, adapter)
 
 
 # ---- models use / reset and the priority order ----------------------------------------------------
@@ -172,7 +172,7 @@ def test_use_model_then_adapter_then_reset(tmp_path: Path, prepared_models: Prep
     assert resolve_generator(settings) == (other, None)  # a new model drops the old adapter
 
     assert reset_model(settings) is True
-    assert resolve_generator(settings) == (prepared_models.generator, None)
+    assert resolve_generator(settings) == (prepared_models.shipped_generator, None)
     assert reset_model(settings) is False
     assert [p.name for p in settings.models_dir.iterdir()] == ["manifest.json"]  # no temp files left
 
@@ -194,7 +194,7 @@ def test_use_adapter_on_shipped_model(tmp_path: Path, prepared_models: PreparedM
     settings = _settings(tmp_path / "d")
     adapter = write_gguf(tmp_path / "lora.gguf", kind="adapter")
     use_model(settings, adapter)
-    assert resolve_generator(settings) == (prepared_models.generator, adapter)
+    assert resolve_generator(settings) == (prepared_models.shipped_generator, adapter)
 
 
 def test_use_refuses_bad_files_and_keeps_the_old_choice(
@@ -363,3 +363,16 @@ def test_hashes_persist_in_the_manifest(prepared_settings: Settings) -> None:
     digest = file_sha256(extra)
     manifest = json.loads((prepared_settings.models_dir / "manifest.json").read_text())
     assert manifest["hashes"][str(extra.resolve())]["sha256"] == digest
+
+
+def test_prepare_requantizes_the_shipped_model_once(prepared_models: PreparedModels) -> None:
+    from bot.llm.models import prepare_models
+
+    settings = _settings(prepared_models.data_dir)
+    assert resolve_generator(settings) == (prepared_models.generator, None)
+    info = inspect_gguf(prepared_models.generator)
+    assert info.kind == "model"
+    before = prepared_models.generator.stat().st_mtime_ns
+    report = prepare_models(settings)
+    assert {m.role: m.action for m in report}["generator"] == "verified"  # not requantized again
+    assert prepared_models.generator.stat().st_mtime_ns == before
