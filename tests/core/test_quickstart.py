@@ -19,7 +19,9 @@ def test_quickstart_reaches_a_real_answer_and_is_idempotent(tmp_path: Path) -> N
     env.update(BOT_DATA_DIR=str(tmp_path / "data"), BOT_KB__SOURCE=str(KNOWLEDGE), COLUMNS="200")
     command = [sys.executable, "-m", "bot", "quickstart", "--no-chat", "-q", "How do I reset my password?"]
 
-    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    first = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert first.returncode == 0, first.stdout + first.stderr
     out = first.stdout
     assert "converted" in out or "prepared" in out or "verified" in out
@@ -28,6 +30,8 @@ def test_quickstart_reaches_a_real_answer_and_is_idempotent(tmp_path: Path) -> N
     assert "[1] account/" in out, out  # the answer cites the account help article
     assert (tmp_path / "data" / "bot.db").is_file()
 
-    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    second = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert "already indexed" in second.stdout
