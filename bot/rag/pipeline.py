@@ -157,22 +157,16 @@ class Pipeline:
         retrieval_ms = (time.perf_counter() - t_search) * 1000
 
         score = relevance.relevance(standalone, hits)
-        if score < self._settings.rag.min_relevance:
+        answerable = score >= self._settings.rag.min_relevance
+        if not answerable:
             log.info(
                 "refused: passages do not answer", extra={"relevance": round(score, 3), "hits": len(hits)}
             )
-            yield self._fixed(
-                "refused",
-                REFUSAL_TEXT,
-                started,
-                question=standalone,
-                retrieval_ms=retrieval_ms,
-                condense_ms=condense_ms,
-            )
-            return
-
-        prepared = self._prepare(user_key, standalone, hits, has_history=bool(history))
-        if not prepared.passages:
+        prepared = (
+            self._prepare(user_key, standalone, hits, has_history=bool(history)) if answerable else None
+        )
+        # No passage left once instruction-like ones are quarantined is the same honest refusal.
+        if prepared is None or not prepared.passages:
             yield self._fixed(
                 "refused",
                 REFUSAL_TEXT,
