@@ -226,19 +226,11 @@ class Pipeline:
                 "busy", BUSY_TEXT, started, question=standalone, retrieval_ms=retrieval_ms, hits=given_hits
             )
             return
-        except GeneratorTimeoutError:
-            log.warning("generation timed out", extra={"timeout_s": self._settings.llm.timeout_s})
-            yield self._fixed(
-                "model_error",
-                MODEL_ERROR_TEXT,
-                started,
-                question=standalone,
-                retrieval_ms=retrieval_ms,
-                hits=given_hits,
-            )
-            return
         except GeneratorError as exc:
-            log.warning("generation failed", extra={"error": str(exc)})
+            if isinstance(exc, GeneratorTimeoutError):
+                log.warning("generation timed out", extra={"timeout_s": self._settings.llm.timeout_s})
+            else:
+                log.warning("generation failed", extra={"error": str(exc)})
             yield self._fixed(
                 "model_error",
                 MODEL_ERROR_TEXT,
