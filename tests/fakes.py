@@ -152,3 +152,22 @@ def make_chunk(source: str, heading: str, text: str, position: int = 0) -> Chunk
         text=text,
         content_hash=hashlib.sha256(text.encode()).hexdigest(),
     )
+
+
+# A tiny help center shared by the pipeline and Telegram tests.
+HELP_CENTER: list[Chunk] = [
+    make_chunk(
+        "billing/refunds.md",
+        "Refunds",
+        "Refunds are paid back to the original card within five business days.",
+    ),
+    make_chunk(
+        "account/password.md",
+        "Reset your password",
+        "To reset your password open the sign in page and choose forgot password.",
+        1,
+    ),
+    make_chunk(
+        "shipping/times.md", "Shipping times", "Orders ship within two days from our Berlin warehouse.", 2
+    ),
+]

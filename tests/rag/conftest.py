@@ -7,27 +7,9 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from bot.config import Settings
-from bot.kb.base import Chunk
 from bot.llm.base import ChatMessage, GeneratorBusyError, GeneratorTimeoutError
-from tests.fakes import FakeGenerator, FakeKB, make_chunk
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 from tests.llm.conftest import model_path  # noqa: F401 - the shipped model, for the slow injection test
-
-HELP_CENTER: list[Chunk] = [
-    make_chunk(
-        "billing/refunds.md",
-        "Refunds",
-        "Refunds are paid back to the original card within five business days.",
-    ),
-    make_chunk(
-        "account/password.md",
-        "Reset your password",
-        "To reset your password open the sign in page and choose forgot password.",
-        1,
-    ),
-    make_chunk(
-        "shipping/times.md", "Shipping times", "Orders ship within two days from our Berlin warehouse.", 2
-    ),
-]
 
 
 @pytest.fixture

@@ -28,30 +28,13 @@ from bot.telegram_ui.fake_api import (
 )
 from bot.telegram_ui.render import STREAM_CURSOR
 from tests.conftest import KNOWLEDGE
-from tests.fakes import FakeGenerator, FakeKB, make_chunk
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 
 ADMIN = user(1001, "Ada", username="ada_admin")
 ALICE = user(2001, "Alice", username="alice")
 BOB = user(2002, "Bob")
 OPERATOR = user(3001, "Olga")
 OPERATOR_CHAT = group_chat(-100500, "Support team")
-
-HELP_CENTER = [
-    make_chunk(
-        "billing/refunds.md",
-        "Refunds",
-        "Refunds are paid back to the original card within five business days.",
-    ),
-    make_chunk(
-        "account/password.md",
-        "Reset your password",
-        "To reset your password open the sign in page and choose forgot password.",
-        1,
-    ),
-    make_chunk(
-        "shipping/times.md", "Shipping times", "Orders ship within two days from our Berlin warehouse.", 2
-    ),
-]
 
 
 def telegram_settings(tmp_path: Path, *, base_url: str, base_file_url: str, **telegram: Any) -> Settings:
