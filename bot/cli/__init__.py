@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
-from bot.cli.app import app
+from bot.cli.app import app, operator_errors, print_error
 
 # Importing a module registers its commands on the shared Typer apps. Heavy libraries are imported
 # inside the command functions, so `--help` stays fast and light.
@@ -29,7 +30,11 @@ def _register() -> None:
 
 def main() -> None:
     _register()
-    app()
+    try:
+        app()
+    except operator_errors() as exc:
+        print_error(str(exc))
+        sys.exit(2)
 
 
 __all__ = ["app", "main"]

@@ -37,12 +37,40 @@ err_console = Console(stderr=True)
 T = TypeVar("T")
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear error line (no traceback) and exit."""
+def print_error(message: str) -> None:
+    """Print one clear error line to stderr."""
     err_console.print("[bold red]error:[/] ", end="", highlight=False)
     # markup off and soft wrap: messages carry paths and brackets that must print exactly as they are.
     err_console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear error line (no traceback) and exit."""
+    print_error(message)
     raise typer.Exit(code)
+
+
+def operator_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message already tells the operator what is wrong and how to fix it.
+
+    Any command that lets one of these escape ends with that one line instead of a traceback; anything
+    else is a bug and keeps its traceback.
+    """
+    from bot.kb.base import KBUnavailableError, ReloadError
+    from bot.llm.base import GeneratorError
+    from bot.llm.models import ModelError
+    from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+    from bot.store.migrate import MigrationError
+
+    return (
+        ModelError,
+        GeneratorError,
+        KBUnavailableError,
+        ReloadError,
+        StoreUnavailableError,
+        SchemaOutdatedError,
+        MigrationError,
+    )
 
 
 def get_settings(**overrides: Any) -> Settings:

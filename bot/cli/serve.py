@@ -188,11 +188,20 @@ def bench_load(
     timeout_s: Annotated[
         float, typer.Option(min=1, help="Give up on an answer after this many seconds.")
     ] = 900.0,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            min=10,
+            max=86_400,
+            help="Soak: users keep asking until this many seconds have passed (replaces --messages).",
+        ),
+    ] = None,
 ) -> None:
     """The full pipeline under load: real embedded KB and real default model, through the fake Bot API.
 
     Prints throughput, p50/p95/p99 time to first token (first edit) and full answer, max queue wait,
-    fairness, errors (must be 0), per-chat order and RSS memory over time.
+    fairness, errors (must be 0), per-chat order, and RSS memory over time with its trend after warm-up
+    (a soak passes when that trend is flat). A progress line is printed every minute.
     """
     from bot.telegram_ui.bench import DEFAULT_QUESTIONS, load_questions, run_bench
 
@@ -218,7 +227,15 @@ def bench_load(
                 await kb.reload(settings.kb.source)
             pipeline = await asyncio.to_thread(services.pipeline)
             result = await run_bench(
-                settings, pipeline, kb, users=users, messages=messages, questions=asked, timeout_s=timeout_s
+                settings,
+                pipeline,
+                kb,
+                users=users,
+                messages=messages,
+                questions=asked,
+                timeout_s=timeout_s,
+                duration_s=duration,
+                progress=lambda line: console.print("  … " + line, highlight=False, markup=False),
             )
         console.print("[bold]bench load[/] (real pipeline: embedded KB + default model)")
         for line in result.lines():

@@ -15,9 +15,11 @@ import logging
 import os
 import re
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from bot.kb.base import (
 from bot.rag.types import Answer, Delta, Source, Timings, Turn
 from bot.store.base import ConversationLog
 from bot.telegram_ui.deps import AnswerStream, BotDeps
-from bot.telegram_ui.fake_api import DEFAULT_TOKEN, ApiCall, FakeTelegramServer, user
+from bot.telegram_ui.fake_api import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
 from bot.telegram_ui.render import STREAM_CURSOR
 
 log = logging.getLogger("bot.telegram_ui.bench")
@@ -64,14 +66,14 @@ class _Question:
     queued_at: float
     first_at: float | None = None
     final_at: float | None = None
-    answer_message_id: int | None = None
+    answer_keys: list[tuple[int, int]] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
 class BenchResult:
     users: int
-    messages: int
+    messages: int | None  # None: a soak, users kept asking until `duration_s` was up
     wall_s: float
     answered: int
     errors: dict[str, int]
@@ -84,10 +86,16 @@ class BenchResult:
     rss_mb: list[tuple[float, float]]
     api_calls: dict[str, int]
     retry_afters: int
+    heap_blocks: list[tuple[float, float]] = field(default_factory=list)
+    duration_s: float | None = None
 
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+    def rss_trend_mb_per_min(self) -> float | None:
+        """Least-squares slope of RSS after warm-up (the first fifth of the run), in MB per minute."""
+        return trend_per_min(self.rss_mb)
 
     def lines(self) -> list[str]:
         def pct(values: list[float], q: float) -> str:
@@ -97,9 +105,13 @@ class BenchResult:
         worst_user = max(self.per_user_mean_ms, default=0.0)
         fairness = worst_user / mean_user if mean_user else 0.0
         rss = [mb for _, mb in self.rss_mb]
+        asked = (
+            f"messages per user: {self.messages}"
+            if self.messages is not None
+            else f"soak: users kept asking for {self.duration_s:.0f} s"
+        )
         out = [
-            f"users: {self.users}, messages per user: {self.messages}, answers: {self.answered}, "
-            f"wall: {self.wall_s:.1f} s",
+            f"users: {self.users}, {asked}, answers: {self.answered}, wall: {self.wall_s:.1f} s",
             f"throughput: {self.answered / self.wall_s:.2f} answers/s" if self.wall_s else "throughput: n/a",
             "first edit ms  " + "  ".join(f"p{q} {pct(self.first_ms, q)}" for q in (50, 95, 99)),
             "full answer ms " + "  ".join(f"p{q} {pct(self.final_ms, q)}" for q in (50, 95, 99)),
@@ -113,7 +125,31 @@ class BenchResult:
         if rss:
             marks = " ".join(f"{t:.0f}s:{mb:.0f}" for t, mb in _thin(self.rss_mb, 8))
             out.append(f"RSS MB: start {rss[0]:.0f}, max {max(rss):.0f}, end {rss[-1]:.0f}  ({marks})")
+            trend = self.rss_trend_mb_per_min()
+            if trend is not None:
+                out.append(f"RSS trend after warm-up: {trend:+.2f} MB/min (least squares, last 4/5 of run)")
+        if self.heap_blocks:
+            first, last = self.heap_blocks[0][1], self.heap_blocks[-1][1]
+            heap_trend = trend_per_min(self.heap_blocks)
+            slope = f", trend {heap_trend:+.0f} blocks/min" if heap_trend is not None else ""
+            out.append(f"Python heap blocks: start {first:.0f}, end {last:.0f}{slope}")
         return out
+
+
+def trend_per_min(points: Sequence[tuple[float, float]], warmup_fraction: float = 0.2) -> float | None:
+    """Slope per minute of (seconds, value) samples after warm-up; None with too few samples to say."""
+    if not points:
+        return None
+    cut = points[-1][0] * warmup_fraction
+    kept = [(t, v) for t, v in points if t >= cut]
+    if len(kept) < 10:
+        return None
+    mean_t = statistics.fmean(t for t, _ in kept)
+    mean_v = statistics.fmean(v for _, v in kept)
+    spread = sum((t - mean_t) ** 2 for t, _ in kept)
+    if spread == 0:
+        return None
+    return sum((t - mean_t) * (v - mean_v) for t, v in kept) / spread * 60
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -144,18 +180,23 @@ def rss_mb() -> float:
 
 
 class RecordingPipeline:
-    """Passes the pipeline's stream through and keeps each final Answer for the figures."""
+    """Passes the pipeline's stream through and tallies each final Answer for the figures.
+
+    Only counts and queue waits are kept, not the answers: a soak would otherwise grow with every answer.
+    """
 
     def __init__(self, inner: AnswerStream) -> None:
         self.inner = inner
-        self.answers: list[Answer] = []
+        self.outcomes: Counter[str] = Counter()
+        self.queue_ms: list[float] = []
 
     async def stream(
         self, question: str, history: Sequence[Turn] = (), *, user_key: str
     ) -> AsyncIterator[Delta | Answer]:
         async for item in self.inner.stream(question, history, user_key=user_key):
             if isinstance(item, Answer):
-                self.answers.append(item)
+                self.outcomes[item.outcome] += 1
+                self.queue_ms.append(item.timings.queue_ms)
             yield item
 
 
@@ -222,8 +263,13 @@ class _ErrorCounter(logging.Handler):
         self.count += 1
 
 
-def bench_settings(settings: Settings, server: FakeTelegramServer, *, messages: int, users: int) -> Settings:
-    """The bot's settings pointed at the fake API: no admins, no operator chat, flood limit above the load."""
+def bench_settings(
+    settings: Settings, server: FakeTelegramServer, *, messages: int, users: int, soak: bool = False
+) -> Settings:
+    """The bot's settings pointed at the fake API: no admins, no operator chat, flood limit above the load.
+
+    A soak has no fixed message count, so its flood limit is lifted altogether.
+    """
     telegram = settings.telegram.model_copy(
         update={
             "token": _secret(DEFAULT_TOKEN),
@@ -231,7 +277,7 @@ def bench_settings(settings: Settings, server: FakeTelegramServer, *, messages: 
             "base_file_url": server.base_file_url,
             "admin_ids": [],
             "operator_chat_id": None,
-            "flood_messages": max(settings.telegram.flood_messages, messages + 1),
+            "flood_messages": 1000 if soak else max(settings.telegram.flood_messages, messages + 1),
         }
     )
     llm = settings.llm.model_copy(update={"queue_size": max(settings.llm.queue_size, users + 1)})
@@ -254,8 +300,16 @@ async def run_bench(
     questions: Sequence[str] = DEFAULT_QUESTIONS,
     timeout_s: float = 600.0,
     store: ConversationLog | None = None,
+    duration_s: float | None = None,
+    progress: Callable[[str], None] | None = None,
+    progress_every_s: float = 60.0,
 ) -> BenchResult:
-    """Run `users` simulated users with `messages` questions each through the bot; return the figures."""
+    """Run `users` simulated users through the bot and return the figures.
+
+    Each user asks `messages` questions, or, with `duration_s`, keeps asking until that many seconds have
+    passed (a soak). Everything the harness keeps per answer is a few numbers, and the fake API forgets
+    finished turns, so the RSS figures are the bot's own.
+    """
     from bot.telegram_ui.app import build_bot
 
     recording = RecordingPipeline(pipeline)
@@ -263,9 +317,9 @@ async def run_bench(
     logging.getLogger("bot.telegram_ui").addHandler(errors)
     logging.getLogger("telegram").addHandler(errors)
     async with contextlib.AsyncExitStack() as stack:
-        server = await stack.enter_async_context(FakeTelegramServer())
+        server = await stack.enter_async_context(FakeTelegramServer(FakeTelegram(keep_calls=False)))
         fake = server.fake
-        config = bench_settings(settings, server, messages=messages, users=users)
+        config = bench_settings(settings, server, messages=messages, users=users, soak=duration_s is not None)
         if store is None:
             store = await stack.enter_async_context(_temporary_store())
         built = build_bot(BotDeps(settings=config, pipeline=recording, store=store, kb=kb))
@@ -273,12 +327,14 @@ async def run_bench(
 
         pending: dict[tuple[int, int], _Question] = {}
         by_answer: dict[tuple[int, int], _Question] = {}
-        previews: dict[int, list[int]] = {}
-        retry_afters = [0]
+        awaiting: dict[int, deque[int]] = {}  # per chat: question ids not yet answered, in order asked
+        counters = Counter[str]()
 
         def observe(call: ApiCall) -> None:
             if call.error.startswith("Too Many Requests"):
-                retry_afters[0] += 1
+                counters["retry_after"] += 1
+            elif not call.ok:
+                counters["refused"] += 1
             if call.method not in ("sendMessage", "editMessageText") or not call.ok:
                 return
             if not isinstance(call.result, dict):
@@ -291,7 +347,12 @@ async def run_bench(
                 question = pending.get((chat_id, int(message["reply_to_message"]["message_id"])))
                 if question is not None:
                     by_answer[key] = question
-                    previews.setdefault(chat_id, []).append(question.message_id)
+                    question.answer_keys.append(key)
+                    queue = awaiting.get(chat_id)
+                    if queue and queue[0] == question.message_id:
+                        queue.popleft()
+                    else:
+                        counters["out_of_order"] += 1
                     if question.first_at is None:
                         question.first_at = call.done_at
             elif call.method == "editMessageText":
@@ -309,26 +370,55 @@ async def run_bench(
         stack.push_async_callback(_stop_app, app)
 
         rss: list[tuple[float, float]] = []
-        started = time.monotonic()
-        sampler = asyncio.create_task(_sample_rss(rss, started))
-        asked: list[_Question] = []
+        heap: list[tuple[float, float]] = []
+        finished: list[tuple[int, float, float]] = []  # (user, first edit ms, full answer ms)
         failures: dict[str, int] = {}
+        started = time.monotonic()
+        deadline = started + duration_s if duration_s is not None else None
+
+        def report() -> str:
+            return (
+                f"{time.monotonic() - started:.0f} s: {len(finished)} answered, "
+                f"{counters['asked'] - len(finished)} waiting, RSS {rss_mb():.0f} MB"
+            )
+
+        sampler = asyncio.create_task(_sample_memory(rss, heap, started, progress, progress_every_s, report))
+
+        def more(asked: int) -> bool:
+            return asked < messages if deadline is None else time.monotonic() < deadline
 
         async def simulate(index: int) -> None:
             person = user(900_000_000 + index, f"User{index}")
-            for n in range(messages):
-                text = questions[(index + n) % len(questions)]
+            chat_id = int(person["id"])
+            previous: _Question | None = None
+            asked = 0
+            while more(asked):
+                text = questions[(index + asked) % len(questions)]
+                asked += 1
+                counters["asked"] += 1
                 update = fake.message_update(person, text)
-                message = update["message"]
-                question = _Question(index, person["id"], message["message_id"], time.monotonic())
-                pending[(question.chat_id, question.message_id)] = question
-                asked.append(question)
+                question = _Question(index, chat_id, update["message"]["message_id"], time.monotonic())
+                pending[(chat_id, question.message_id)] = question
+                awaiting.setdefault(chat_id, deque()).append(question.message_id)
                 fake.inject(update)
                 try:
                     await asyncio.wait_for(question.done.wait(), timeout_s)
                 except TimeoutError:
                     failures["no final answer"] = failures.get("no final answer", 0) + 1
                     return
+                if question.first_at is not None and question.final_at is not None:
+                    finished.append(
+                        (
+                            index,
+                            (question.first_at - question.queued_at) * 1000,
+                            (question.final_at - question.queued_at) * 1000,
+                        )
+                    )
+                if previous is not None:
+                    # The chat's updates run one after another, so by now nothing touches the turn before.
+                    _forget(previous, pending, by_answer)
+                fake.forget_messages(chat_id, before=question.message_id)
+                previous = question
 
         try:
             await asyncio.gather(*(simulate(i) for i in range(users)))
@@ -338,47 +428,50 @@ async def run_bench(
                 await sampler
         wall = time.monotonic() - started
         rss.append((wall, rss_mb()))
+        heap.append((wall, float(sys.getallocatedblocks())))
 
     logging.getLogger("bot.telegram_ui").removeHandler(errors)
     logging.getLogger("telegram").removeHandler(errors)
-    refused_calls = sum(1 for c in fake.calls if not c.ok and not c.error.startswith("Too Many Requests"))
-    if refused_calls:
-        failures["Bot API calls refused"] = refused_calls
+    if counters["refused"]:
+        failures["Bot API calls refused"] = counters["refused"]
     if errors.count:
         failures["errors logged"] = errors.count
-    outcomes: dict[str, int] = {}
-    for answer in recording.answers:
-        outcomes[answer.outcome] = outcomes.get(answer.outcome, 0) + 1
+    outcomes = dict(recording.outcomes)
     for bad in ("busy", "model_error"):
         if outcomes.get(bad):
             failures[f"{bad} answers"] = outcomes[bad]
-    done = [q for q in asked if q.final_at is not None and q.first_at is not None]
     per_user: dict[int, list[float]] = {}
-    for q in done:
-        per_user.setdefault(q.user_index, []).append((q.final_at or 0) - q.queued_at)
-    expected: dict[int, list[int]] = {}
-    for q in asked:
-        expected.setdefault(q.chat_id, []).append(q.message_id)
-    order_held = all(previews.get(chat, []) == ids for chat, ids in expected.items())
-    api_calls: dict[str, int] = {}
-    for call in fake.calls:
-        api_calls[call.method] = api_calls.get(call.method, 0) + 1
+    for index, _, final in finished:
+        per_user.setdefault(index, []).append(final)
+    order_held = counters["out_of_order"] == 0 and not any(awaiting.values())
     return BenchResult(
         users=users,
-        messages=messages,
+        messages=messages if duration_s is None else None,
+        duration_s=duration_s,
         wall_s=wall,
-        answered=len(done),
+        answered=len(finished),
         errors=failures,
-        first_ms=[((q.first_at or 0) - q.queued_at) * 1000 for q in done],
-        final_ms=[((q.final_at or 0) - q.queued_at) * 1000 for q in done],
-        per_user_mean_ms=[statistics.fmean(v) * 1000 for v in per_user.values()],
+        first_ms=[first for _, first, _ in finished],
+        final_ms=[final for _, _, final in finished],
+        per_user_mean_ms=[statistics.fmean(v) for v in per_user.values()],
         order_held=order_held,
-        queue_ms=[a.timings.queue_ms for a in recording.answers],
+        queue_ms=recording.queue_ms,
         outcomes=outcomes,
         rss_mb=rss,
-        api_calls=api_calls,
-        retry_afters=retry_afters[0],
+        heap_blocks=heap,
+        api_calls=dict(fake.call_counts),
+        retry_afters=counters["retry_after"],
     )
+
+
+def _forget(
+    question: _Question,
+    pending: dict[tuple[int, int], _Question],
+    by_answer: dict[tuple[int, int], _Question],
+) -> None:
+    pending.pop((question.chat_id, question.message_id), None)
+    for key in question.answer_keys:
+        by_answer.pop(key, None)
 
 
 async def _stop_app(app: Any) -> None:
@@ -389,9 +482,23 @@ async def _stop_app(app: Any) -> None:
     await app.shutdown()
 
 
-async def _sample_rss(out: list[tuple[float, float]], started: float) -> None:
+async def _sample_memory(
+    rss: list[tuple[float, float]],
+    heap: list[tuple[float, float]],
+    started: float,
+    progress: Callable[[str], None] | None,
+    progress_every_s: float,
+    report: Callable[[], str],
+) -> None:
+    # RSS covers native memory (llama.cpp, SQLite, malloc arenas); allocated blocks isolate Python objects.
+    last_report = started
     while True:
-        out.append((time.monotonic() - started, rss_mb()))
+        now = time.monotonic()
+        rss.append((now - started, rss_mb()))
+        heap.append((now - started, float(sys.getallocatedblocks())))
+        if progress is not None and now - last_report >= progress_every_s:
+            last_report = now
+            progress(report())
         await asyncio.sleep(1.0)
 
 

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,9 +168,17 @@ class FakeTelegram:
     """State and method implementations of the fake Bot API. Use from one event loop."""
 
     def __init__(
-        self, *, token: str = DEFAULT_TOKEN, bot_id: int = BOT_ID, bot_username: str = BOT_USERNAME
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        bot_id: int = BOT_ID,
+        bot_username: str = BOT_USERNAME,
+        keep_calls: bool = True,
     ) -> None:
         self.token = token
+        # Long benches turn the call list off: it grows with every request and would show up as the bot's
+        # memory. Counters and listeners still see every call.
+        self.keep_calls = keep_calls
         self.me = {
             "id": bot_id,
             "is_bot": True,
@@ -180,6 +189,7 @@ class FakeTelegram:
             "supports_inline_queries": False,
         }
         self.calls: list[ApiCall] = []
+        self.call_counts: Counter[str] = Counter()
         self.chats: dict[int, dict[str, Any]] = {}
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.files: dict[str, StoredFile] = {}
@@ -341,6 +351,13 @@ class FakeTelegram:
         found = [m for (cid, _), m in self.messages.items() if cid == chat_id and m.from_bot]
         return sorted(found, key=lambda m: m.message_id)
 
+    def forget_messages(self, chat_id: int, *, before: int) -> int:
+        """Drop the stored messages of `chat_id` with ids below `before` (a bench's finished turns)."""
+        old = [key for key in self.messages if key[0] == chat_id and key[1] < before]
+        for key in old:
+            del self.messages[key]
+        return len(old)
+
     def calls_of(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
 
@@ -372,7 +389,9 @@ class FakeTelegram:
     ) -> dict[str, Any]:
         """Run one Bot API method; returns the JSON response body (ok or error)."""
         record = ApiCall(method=method, params=dict(params), at=time.monotonic())
-        self.calls.append(record)
+        self.call_counts[method] += 1
+        if self.keep_calls:
+            self.calls.append(record)
         try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from bot.cli import _register, app
 from bot.cli.serve import reload_generator
 from bot.llm.base import ModelInfo
-from bot.telegram_ui.bench import NoKnowledgeBase, SyntheticPipeline, run_bench
+from bot.telegram_ui.bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
+from bot.telegram_ui.fake_api import FakeTelegram
 
 runner = CliRunner()
 
@@ -90,3 +91,56 @@ async def test_small_bench_run_has_no_errors_and_keeps_order(settings: Any) -> N
     assert len(result.first_ms) == 12
     assert all(f <= t for f, t in zip(result.first_ms, result.final_ms, strict=True))
     assert any("per-chat order held: yes" in line for line in result.lines())
+
+
+async def test_soak_keeps_asking_until_the_duration_is_up(settings: Any) -> None:
+    progress: list[str] = []
+    result = await run_bench(
+        settings,
+        SyntheticPipeline(tokens=5, token_ms=1, first_token_ms=5),
+        NoKnowledgeBase(),
+        users=3,
+        messages=1,
+        duration_s=3.0,
+        progress=progress.append,
+        progress_every_s=1.0,
+    )
+    assert result.messages is None
+    assert result.answered > 3, "with a duration, users go on past --messages"
+    assert result.errors == {}
+    assert result.order_held
+    assert result.wall_s >= 3.0
+    assert progress
+    assert "answered" in progress[0]
+    assert any("soak: users kept asking for 3 s" in line for line in result.lines())
+    assert result.heap_blocks, "Python heap samples are taken alongside RSS"
+
+
+def test_trend_ignores_warm_up_and_measures_per_minute() -> None:
+    flat_after_warmup = [(float(t), 100.0 if t < 20 else 400.0) for t in range(100)]
+    assert trend_per_min(flat_after_warmup) == pytest.approx(0.0)
+    growing = [(float(t), 400.0 + t / 60) for t in range(100)]  # 1 MB per minute
+    assert trend_per_min(growing) == pytest.approx(1.0)
+    assert trend_per_min(growing[:5]) is None, "too few samples to call a trend"
+    assert trend_per_min([]) is None
+
+
+async def test_fake_can_run_without_keeping_calls() -> None:
+    fake = FakeTelegram(keep_calls=False)
+    seen: list[str] = []
+    fake.listeners.append(lambda call: seen.append(call.method))
+    await fake.call("getMe", {})
+    await fake.call("noSuchMethod", {})
+    assert fake.calls == []
+    assert fake.call_counts == {"getMe": 1, "noSuchMethod": 1}
+    assert seen == ["getMe", "noSuchMethod"]
+
+
+async def test_fake_forgets_old_messages_of_one_chat() -> None:
+    fake = FakeTelegram()
+    person = {"id": 7, "is_bot": False, "first_name": "A"}
+    other = {"id": 8, "is_bot": False, "first_name": "B"}
+    ids = [fake.message_update(person, f"q{i}")["message"]["message_id"] for i in range(3)]
+    fake.message_update(other, "hello")
+    assert fake.forget_messages(7, before=ids[2]) == 2
+    assert set(fake.messages) == {(7, ids[2]), (8, 1)}
