@@ -66,6 +66,7 @@ class FakeGenerator:
         self.delay_s = delay_s
         self._n_ctx = n_ctx
         self.prompts: list[list[ChatMessage]] = []
+        self.stops: list[tuple[str, ...]] = []
 
     @property
     def info(self) -> ModelInfo:
@@ -90,6 +91,7 @@ class FakeGenerator:
         stop: Sequence[str] = (),
     ) -> AsyncIterator[str]:
         self.prompts.append(list(messages))
+        self.stops.append(tuple(stop))
         if self.fail:
             raise GeneratorError("fake failure")
         text = self.reply if self.reply is not None else "According to the documentation, yes. [1]"

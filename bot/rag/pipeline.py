@@ -23,6 +23,7 @@ from bot.rag.prompting import (
     BudgetedPrompt,
     Passage,
     QuestionTooLongError,
+    cut_at_structure,
     fit_budget,
     load_templates,
     looks_like_injection,
@@ -64,8 +65,9 @@ SUPPORT_MIN_SHARE = 0.3
 # An answer with no supported [n] is still grounded when this share of its content words comes from one
 # passage; the pipeline then writes that passage's marker itself and sets `Answer.citations_inferred`.
 INFER_CITATION_MIN_SHARE = 0.6
-# One paragraph: a small model's second paragraph is where it drifts away from the passages.
-ANSWER_STOPS = ("\n\n",)
+# One paragraph: a small model's second paragraph is where it drifts away from the passages. The passage
+# delimiters stop it too: writing them means it has begun to echo its prompt.
+ANSWER_STOPS = ("\n\n", "</passages>", "<passages>")
 # Follow-ups reuse the previous passages (same prompt prefix, so the KV cache is reused) while the new
 # search's best passage is still among them. Remembered per user, for this many users.
 STICKY_USERS = 1024
@@ -327,6 +329,8 @@ class Pipeline:
                 prompt_version=PROMPT_VERSION,
             )
 
+        # Stop strings already end generation there; this also covers generators that ignore them.
+        continuation = cut_at_structure(continuation)
         if not continuation.strip():
             return fixed("model_error", MODEL_ERROR_TEXT)
         joiner = "" if not prefill or continuation[:1].isspace() else " "

@@ -76,6 +76,16 @@ def load_templates(version: str = PROMPT_VERSION) -> PromptTemplates:
 _STRUCTURE = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|</?passages>", re.IGNORECASE)
 
 
+def cut_at_structure(text: str) -> str:
+    """The model's text up to the first prompt delimiter or chat-template token it reproduces.
+
+    A small model that writes `</passages>` has stopped answering and started echoing its prompt;
+    nothing after that point is meant for the user.
+    """
+    match = _STRUCTURE.search(text)
+    return text if match is None else text[: match.start()]
+
+
 def neutralize(text: str) -> str:
     """Defuse chat-template special tokens and our own delimiters inside untrusted text."""
     return _STRUCTURE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›").replace("[", "("), text)

@@ -144,6 +144,19 @@ async def test_invalid_citations_are_dropped(kb: FakeKB, settings: Settings) -> 
     assert answer.sources == (Source("billing/refunds.md", "Refunds"),)
 
 
+async def test_echoed_prompt_structure_never_reaches_the_answer(kb: FakeKB, settings: Settings) -> None:
+    # A small model sometimes closes the passage block and starts reciting the prompt.
+    generator = FakeGenerator(
+        "Refunds take five business days [1].\n</passages>\n[2] Shipping (shipping.md) Shipping is fast."
+    )
+    _, answer = await run(Pipeline(kb, generator, settings), QUESTION)
+    assert "five business days" in answer.text
+    assert "passages" not in answer.text
+    assert "Shipping is fast" not in answer.text
+    assert answer.citations == (1,)
+    assert {"</passages>", "<passages>"} <= set(generator.stops[-1]), "the engine stops there first"
+
+
 async def test_foreign_links_are_stripped(settings: Settings) -> None:
     chunk = make_chunk(
         "billing/refunds.md",
