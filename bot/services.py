@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -102,9 +101,6 @@ class Services:
 
             self._pipeline = Pipeline(self.kb(), self.generator(), self.settings)
         return self._pipeline
-
-    def knowledge_source(self) -> Path:
-        return self.settings.kb.source
 
     async def aclose(self) -> None:
         for name in ("_log", "_generator", "_kb"):

@@ -7,7 +7,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -504,15 +504,6 @@ def _naive_search(kb: EmbeddedKB, query: str, vector: npt.NDArray[np.float32], k
     order = np.argsort(-scores)
     dense = [(int(i), float(scores[i])) for i in order]
     rrf(bm25, dense, limit=k)
-
-
-def _time_calls(fn: Callable[[], object], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        started = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
 
 
 @bench_app.command("retrieval")

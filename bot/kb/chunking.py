@@ -187,10 +187,3 @@ class Chunker:
         return self._fit(" ".join(words[:middle]), hard_limit) + self._fit(
             " ".join(words[middle:]), hard_limit
         )
-
-
-def chunk_documents(documents: Sequence[Document], chunker: Chunker) -> list[Chunk]:
-    out: list[Chunk] = []
-    for document in documents:
-        out.extend(chunker.chunk_document(document))
-    return out

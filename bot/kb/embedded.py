@@ -196,7 +196,6 @@ class _Snapshot:
 class _Built:
     path: Path
     chunks: int
-    documents: int
 
 
 def write_index(
@@ -488,7 +487,7 @@ class EmbeddedKB:
             self._pointer_checked = time.monotonic()
         self._drop_old(keep=final)
         _report(progress, "swapping", 1, 1)
-        return _Built(path=final, chunks=len(fresh.chunks), documents=fresh.documents)
+        return _Built(path=final, chunks=len(fresh.chunks))
 
     def _write_pointer(self, target: Path) -> None:
         pointer = self._dir / POINTER
@@ -550,7 +549,6 @@ class EmbeddedKB:
             chunks=tuple(chunks),
             vectors=vectors.astype(np.float32, copy=False),
             files=len({c.source for c in chunks}),
-            documents=len({c.source for c in chunks}),
             skipped=(),
             started=started,
             embedded=len(chunks),

@@ -31,7 +31,6 @@ class Corpus:
     chunks: tuple[Chunk, ...]
     vectors: npt.NDArray[np.float32]
     files: int
-    documents: int
     skipped: tuple[SkippedFile, ...]
     started: float  # time.perf_counter() at the start, for the report's duration
     embedded: int  # chunks that needed the embedder (the rest came from the previous index)
@@ -61,7 +60,7 @@ def _report(progress: ProgressCallback | None, stage: str, done: int, total: int
         log.warning("progress callback failed", exc_info=True, extra={"stage": stage})
 
 
-def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], list[SkippedFile], int]:
+def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], list[SkippedFile]]:
     """Load every supported file under `source`; a bad file becomes one line in `skipped`."""
     if not source.exists():
         raise ReloadError(f"the knowledge folder {source} does not exist")
@@ -93,7 +92,7 @@ def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], li
             skipped.append(SkippedFile(rel, "no text found"))
             continue
         documents.append(document)
-    return documents, skipped, seen
+    return documents, skipped
 
 
 def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
@@ -108,7 +107,7 @@ def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
 def _load_and_chunk(
     source: Path, settings: Settings, embedder: Embedder
 ) -> tuple[list[Chunk], list[Document], list[SkippedFile]]:
-    documents, skipped, _ = load_documents(source, settings.kb.max_file_mb)
+    documents, skipped = load_documents(source, settings.kb.max_file_mb)
     chunker = make_chunker(settings, embedder)
     chunks: list[Chunk] = []
     kept: list[Document] = []
@@ -180,7 +179,6 @@ async def build_corpus(
         chunks=tuple(chunks),
         vectors=vectors,
         files=len(documents),
-        documents=len(documents),
         skipped=tuple(skipped),
         started=started,
         embedded=len(todo),

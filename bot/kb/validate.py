@@ -25,7 +25,6 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
     ".yaml": "FAQ YAML",
     ".yml": "FAQ YAML",
 }
-TEXT_EXTENSIONS = frozenset(SUPPORTED_EXTENSIONS) - {".pdf"}
 
 # Magic numbers of containers and binaries that sometimes arrive renamed as documents.
 _MAGIC: tuple[tuple[bytes, str], ...] = (

@@ -81,7 +81,6 @@ _IDK = re.compile(
 
 @dataclass(frozen=True)
 class _Prepared:
-    question: str
     hits: tuple[Hit, ...]
     passages: tuple[Passage, ...]
     quarantined: tuple[Passage, ...]
@@ -164,9 +163,7 @@ class Pipeline:
             log.info(
                 "refused: passages do not answer", extra={"relevance": round(score, 3), "hits": len(hits)}
             )
-        prepared = (
-            self._prepare(user_key, standalone, hits, has_history=bool(history)) if answerable else None
-        )
+        prepared = self._prepare(user_key, hits, has_history=bool(history)) if answerable else None
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
         if prepared is None or not prepared.passages:
             yield self._fixed(
@@ -273,13 +270,14 @@ class Pipeline:
             max_tokens=self._settings.llm.max_tokens,
         )
 
-    def _prepare(self, user_key: str, question: str, hits: Sequence[Hit], *, has_history: bool) -> _Prepared:
+    def _prepare(self, user_key: str, hits: Sequence[Hit], *, has_history: bool) -> _Prepared:
         """Choose the passages for the prompt; quarantine poisoned ones."""
         chosen = tuple(hits)
         previous = self._sticky.get(user_key)
         if has_history and previous and hits and hits[0].chunk.id in {h.chunk.id for h in previous}:
             chosen = previous
         clean: list[Hit] = []
+        passages: list[Passage] = []
         quarantined: list[Passage] = []
         for hit in chosen:
             if len(clean) >= self._settings.rag.prompt_passages:
@@ -292,14 +290,14 @@ class Pipeline:
                 )
             else:
                 clean.append(hit)
+                passages.append(passage)
         self._sticky[user_key] = tuple(clean)
         self._sticky.move_to_end(user_key)
         while len(self._sticky) > STICKY_USERS:
             self._sticky.popitem(last=False)
         return _Prepared(
-            question=question,
             hits=tuple(clean),
-            passages=tuple(passage_of(h) for h in clean),
+            passages=tuple(passages),
             quarantined=tuple(quarantined),
         )
 

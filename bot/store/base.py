@@ -31,15 +31,6 @@ class ConversationRef:
 
 
 @dataclass(frozen=True, slots=True)
-class LoggedTurn:
-    """A user message and (once answered) the bot's answer, as stored."""
-
-    conversation_id: int
-    user_message_id: int
-    answer_message_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class Stats:
     conversations_24h: int
     conversations_7d: int
@@ -115,7 +106,6 @@ __all__ = [
     "ConversationLog",
     "ConversationRef",
     "HandoffState",
-    "LoggedTurn",
     "Rating",
     "SchemaOutdatedError",
     "Stats",

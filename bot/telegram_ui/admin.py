@@ -125,10 +125,6 @@ class AdminActions:
         self.settings = deps.settings
         self._reload_lock = asyncio.Lock()
 
-    @property
-    def reload_running(self) -> bool:
-        return self._reload_lock.locked()
-
     async def reload(
         self, bot: Bot, chat_id: int, *, status: Message | None = None, show_report: bool = True
     ) -> ReloadReport | None:

@@ -110,7 +110,6 @@ class WebhookServer:
         self.listen = listen
         self.port = port
         self.path = path if path.startswith("/") else "/" + path
-        self.rejected = 0
         self._runner: Any = None
 
     async def start(self) -> None:
@@ -136,7 +135,6 @@ class WebhookServer:
         from aiohttp import web
 
         if not secret_matches(request.headers.get(SECRET_HEADER), self.secret):
-            self.rejected += 1
             # The given value is never logged: it may be a near-miss of the real secret.
             log.warning("webhook request refused: missing or wrong secret", extra={"remote": request.remote})
             return web.Response(status=403, text="forbidden")

@@ -52,7 +52,3 @@ class FloodGate:
         idle = [uid for uid, w in self._users.items() if not w.times or w.times[-1] <= now - self.window_s]
         for uid in idle:
             del self._users[uid]
-
-    @property
-    def tracked_users(self) -> int:
-        return len(self._users)

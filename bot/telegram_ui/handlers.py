@@ -37,7 +37,7 @@ from bot.logs import user_text
 from bot.rag.types import Answer, Delta, Turn
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.telegram_ui import texts
-from bot.telegram_ui.admin import AdminActions, admin_refusal, log_refusal
+from bot.telegram_ui.admin import AdminActions, admin_refusal, is_admin, log_refusal
 from bot.telegram_ui.deps import BotDeps, db_call
 from bot.telegram_ui.flood import FloodGate
 from bot.telegram_ui.handoff import END_PREFIX, Handoff, conversation_of
@@ -152,13 +152,13 @@ class SupportHandlers:
         if user is None:
             return
         text = texts.START.format(name=user.first_name or "there")
-        if admin_refusal(self.settings, update) is None:
+        if is_admin(self.settings, update):
             text += texts.ADMIN_HELP
         await self._reply(update, context.bot, text)
 
     async def cmd_help(self, update: Update, context: Context) -> None:
         text = texts.HELP
-        if admin_refusal(self.settings, update) is None:
+        if is_admin(self.settings, update):
             text += texts.ADMIN_HELP
         await self._reply(update, context.bot, text)
 
@@ -344,7 +344,7 @@ class SupportHandlers:
             await editor.finish(compose(texts.DB_DOWN))
             state.reply_message_id = editor.message_id
             return
-        admin = admin_refusal(self.settings, update) is None
+        admin = is_admin(self.settings, update)
         parts = render_answer(answer)
         offer_human = True
         # A refusal hands off: the transcript (already holding this refusal) goes to the operators now, and

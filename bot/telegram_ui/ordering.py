@@ -20,10 +20,6 @@ class UpdateState:
     reply_chat_id: int | None = None
     reply_message_id: int | None = None  # the bot message answering this update, if any
 
-    @property
-    def replied(self) -> bool:
-        return self.reply_message_id is not None
-
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
     """Runs different chats concurrently and one chat's updates strictly one after another.

@@ -55,9 +55,6 @@ class StreamEditor:
         self.reply_to = reply_to
         self.clock = clock
         self.message_id: int | None = None
-        self.first_shown_at: float | None = None
-        self.edits = 0
-        self.retry_afters = 0
         self._shown_html: str | None = None
         self._shown_markup: InlineKeyboardMarkup | None = None
         self._next_at = 0.0
@@ -131,8 +128,6 @@ class StreamEditor:
                 reply_markup=markup,
             )
             self.message_id = message.message_id
-            if self.first_shown_at is None:
-                self.first_shown_at = self.clock()
         else:
             if html == self._shown_html and markup == self._shown_markup:
                 return  # Telegram refuses an edit that changes nothing
@@ -148,13 +143,11 @@ class StreamEditor:
             except BadRequest as exc:
                 if "not modified" not in exc.message.lower():
                     raise
-            self.edits += 1
         self._shown_html = html
         self._shown_markup = markup
         self._next_at = self.clock() + self.interval_s
 
     def _backoff(self, exc: RetryAfter) -> None:
-        self.retry_afters += 1
         seconds = retry_seconds(exc)
         self._next_at = max(self._next_at, self.clock() + seconds)
         log.warning("telegram asked to slow down", extra={"chat_id": self.chat_id, "retry_after_s": seconds})

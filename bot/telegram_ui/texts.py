@@ -36,7 +36,6 @@ TOO_LONG = "Your message is too long for me. Please shorten it to the essential 
 EMPTY = "How can I help? Type your question."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 NOT_ALLOWED = "Sorry, you're not allowed to do that."
-ADMIN_PRIVATE_ONLY = "Admin commands work only in a private chat with me."
 
 HANDOFF_REQUESTED = (
     "I've asked a person from our support team to join. They'll reply right here. "
