@@ -74,7 +74,7 @@ def downgrade(
 @db_app.command()
 def current() -> None:
     """Show the database's schema revision and whether it is at the code's head. Exit 1 if not."""
-    from bot.store.migrate import current_revisions, head_revisions
+    from bot.store.migrate import UPGRADE_HINT, current_revisions, head_revisions
 
     url = _url()
     try:
@@ -83,7 +83,7 @@ def current() -> None:
         fail(f"cannot read {_shown(url)}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
     heads = head_revisions()
     at_head = set(now) == set(heads)
-    state = "[green]up to date[/]" if at_head else "[red]outdated[/] (run `python -m bot db upgrade`)"
+    state = "[green]up to date[/]" if at_head else f"[red]outdated[/] (run `{UPGRADE_HINT}`)"
     console.print(
         f"database {_shown(url)}: {', '.join(now) or 'empty'}; head {', '.join(heads)} — {state}",
         highlight=False,

@@ -32,17 +32,11 @@ class Turn:
 
 
 # Why an answer is what it is; logged, counted in /stats and used by the export filters.
-OUTCOMES = (
-    "answered",
-    "extracted",
-    "ungrounded",
-    "refused",
-    "kb_unavailable",
-    "busy",
-    "model_error",
-    "empty",
-    "too_long",
-)
+# Model outcomes carry text the model (or a quote of a passage) produced; system outcomes are fixed replies,
+# kept in the log but left out of the model's history and of training data.
+MODEL_OUTCOMES = ("answered", "extracted", "ungrounded")
+SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty", "too_long")
+OUTCOMES = (*MODEL_OUTCOMES, "refused", *SYSTEM_OUTCOMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +56,7 @@ class Answer:
 
     @property
     def refused(self) -> bool:
-        return self.outcome not in ("answered", "extracted", "ungrounded")
+        return self.outcome not in MODEL_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.config import RedactionSettings, Settings
 from bot.llm.base import ChatMessage
-from bot.rag.types import Turn
+from bot.rag.types import MODEL_OUTCOMES, SYSTEM_OUTCOMES, Turn
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
 
@@ -33,9 +33,7 @@ ExportFormat = Literal["openai", "sharegpt", "alpaca"]
 MinRating = Literal["any", "unrated", "up"]
 FORMATS: tuple[ExportFormat, ...] = ("openai", "sharegpt", "alpaca")
 MIN_RATINGS: tuple[MinRating, ...] = ("any", "unrated", "up")
-# An extracted answer is a verbatim, cited quote of the best passage: a good grounded training target.
-MODEL_OUTCOMES = ("answered", "extracted", "ungrounded")
-SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty", "too_long")
+# MODEL_OUTCOMES include "extracted": a verbatim, cited quote of the best passage is a good grounded target.
 _BATCH = 100
 _MEMO_SIZE = 20_000
 

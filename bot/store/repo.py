@@ -16,7 +16,7 @@ from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.rag.types import Answer, Turn
+from bot.rag.types import SYSTEM_OUTCOMES, Answer, Turn
 from bot.store.base import (
     Channel,
     ConversationRef,
@@ -43,8 +43,6 @@ log = logging.getLogger("bot.store")
 CHANNELS = ("telegram", "console")
 HANDOFF_STATES = ("none", "requested", "active")
 RATINGS = ("up", "down")
-# Fixed system replies, not model output: kept in the log, left out of the model's history.
-SYSTEM_OUTCOMES = ("kb_unavailable", "busy", "model_error", "empty", "too_long")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
