@@ -17,6 +17,7 @@ from bot.cli.app import app, bench_app, console, fail, get_settings
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services import Services
+    from bot.telegram_ui.bench import BenchResult
 
 log = logging.getLogger("bot.serve")
 
@@ -165,10 +166,7 @@ def bench_telegram(
                 users=users,
                 messages=messages,
             )
-            console.print(f"[bold]bench telegram[/] run {run + 1}/{runs}")
-            for line in result.lines():
-                console.print("  " + line, highlight=False, markup=False)
-            bad += result.error_count + (0 if result.order_held else 1)
+            bad += _print_bench(f"[bold]bench telegram[/] run {run + 1}/{runs}", result)
         return bad
 
     if asyncio.run(main()):
@@ -237,13 +235,18 @@ def bench_load(
                 duration_s=duration,
                 progress=lambda line: console.print("  … " + line, highlight=False, markup=False),
             )
-        console.print("[bold]bench load[/] (real pipeline: embedded KB + default model)")
-        for line in result.lines():
-            console.print("  " + line, highlight=False, markup=False)
-        return result.error_count + (0 if result.order_held else 1)
+        return _print_bench("[bold]bench load[/] (real pipeline: embedded KB + default model)", result)
 
     if asyncio.run(main()):
         raise typer.Exit(1)
+
+
+def _print_bench(title: str, result: BenchResult) -> int:
+    """Print a bench's figures; return how many problems it found (errors, plus one for broken order)."""
+    console.print(title)
+    for line in result.lines():
+        console.print("  " + line, highlight=False, markup=False)
+    return result.error_count + (0 if result.order_held else 1)
 
 
 def _quiet_logs() -> None:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from bot.config import Settings
 from bot.kb.base import (
     Hit,
@@ -93,10 +95,6 @@ class BenchResult:
     def error_count(self) -> int:
         return sum(self.errors.values())
 
-    def rss_trend_mb_per_min(self) -> float | None:
-        """Least-squares slope of RSS after warm-up (the first fifth of the run), in MB per minute."""
-        return trend_per_min(self.rss_mb)
-
     def lines(self) -> list[str]:
         def pct(values: list[float], q: float) -> str:
             return f"{percentile(values, q):.0f}" if values else "n/a"
@@ -125,7 +123,7 @@ class BenchResult:
         if rss:
             marks = " ".join(f"{t:.0f}s:{mb:.0f}" for t, mb in _thin(self.rss_mb, 8))
             out.append(f"RSS MB: start {rss[0]:.0f}, max {max(rss):.0f}, end {rss[-1]:.0f}  ({marks})")
-            trend = self.rss_trend_mb_per_min()
+            trend = trend_per_min(self.rss_mb)
             if trend is not None:
                 out.append(f"RSS trend after warm-up: {trend:+.2f} MB/min (least squares, last 4/5 of run)")
         if self.heap_blocks:
@@ -264,7 +262,7 @@ class _ErrorCounter(logging.Handler):
 
 
 def bench_settings(
-    settings: Settings, server: FakeTelegramServer, *, messages: int, users: int, soak: bool = False
+    settings: Settings, server: FakeTelegramServer, *, messages: int, soak: bool = False
 ) -> Settings:
     """The bot's settings pointed at the fake API: no admins, no operator chat, flood limit above the load.
 
@@ -272,7 +270,7 @@ def bench_settings(
     """
     telegram = settings.telegram.model_copy(
         update={
-            "token": _secret(DEFAULT_TOKEN),
+            "token": SecretStr(DEFAULT_TOKEN),
             "base_url": server.base_url,
             "base_file_url": server.base_file_url,
             "admin_ids": [],
@@ -280,14 +278,8 @@ def bench_settings(
             "flood_messages": 1000 if soak else max(settings.telegram.flood_messages, messages + 1),
         }
     )
-    llm = settings.llm.model_copy(update={"queue_size": max(settings.llm.queue_size, users + 1)})
-    return settings.model_copy(update={"telegram": telegram, "llm": llm})
-
-
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
-    return SecretStr(value)
+    # The generation queue's room for every user is set where the pipeline is built (`bench load`).
+    return settings.model_copy(update={"telegram": telegram})
 
 
 async def run_bench(
@@ -314,12 +306,14 @@ async def run_bench(
 
     recording = RecordingPipeline(pipeline)
     errors = _ErrorCounter()
-    logging.getLogger("bot.telegram_ui").addHandler(errors)
-    logging.getLogger("telegram").addHandler(errors)
     async with contextlib.AsyncExitStack() as stack:
+        for name in ("bot.telegram_ui", "telegram"):
+            logging.getLogger(name).addHandler(errors)
+            # Registered first, so removed last: errors logged while the bot shuts down still count.
+            stack.callback(logging.getLogger(name).removeHandler, errors)
         server = await stack.enter_async_context(FakeTelegramServer(FakeTelegram(keep_calls=False)))
         fake = server.fake
-        config = bench_settings(settings, server, messages=messages, users=users, soak=duration_s is not None)
+        config = bench_settings(settings, server, messages=messages, soak=duration_s is not None)
         if store is None:
             store = await stack.enter_async_context(_temporary_store())
         built = build_bot(BotDeps(settings=config, pipeline=recording, store=store, kb=kb))
@@ -372,7 +366,7 @@ async def run_bench(
         rss: list[tuple[float, float]] = []
         heap: list[tuple[float, float]] = []
         finished: list[tuple[int, float, float]] = []  # (user, first edit ms, full answer ms)
-        failures: dict[str, int] = {}
+        failures = Counter[str]()
         started = time.monotonic()
         deadline = started + duration_s if duration_s is not None else None
 
@@ -404,7 +398,7 @@ async def run_bench(
                 try:
                     await asyncio.wait_for(question.done.wait(), timeout_s)
                 except TimeoutError:
-                    failures["no final answer"] = failures.get("no final answer", 0) + 1
+                    failures["no final answer"] += 1
                     return
                 if question.first_at is not None and question.final_at is not None:
                     finished.append(
@@ -430,8 +424,6 @@ async def run_bench(
         rss.append((wall, rss_mb()))
         heap.append((wall, float(sys.getallocatedblocks())))
 
-    logging.getLogger("bot.telegram_ui").removeHandler(errors)
-    logging.getLogger("telegram").removeHandler(errors)
     if counters["refused"]:
         failures["Bot API calls refused"] = counters["refused"]
     if errors.count:
@@ -450,7 +442,7 @@ async def run_bench(
         duration_s=duration_s,
         wall_s=wall,
         answered=len(finished),
-        errors=failures,
+        errors=dict(failures),
         first_ms=[first for _, first, _ in finished],
         final_ms=[final for _, _, final in finished],
         per_user_mean_ms=[statistics.fmean(v) for v in per_user.values()],
