@@ -219,7 +219,7 @@ def eval_model(
     if len(model) > 2:
         fail("give --model at most twice (A and B)")
     settings = get_settings()
-    from bot.llm.engine import resolve_threads
+    from bot.llm.base import resolve_threads
     from bot.train.data import DataError, load_chat_jsonl
     from bot.train.evaluate import EvalError, evaluate_model, resolve_model
 

@@ -287,7 +287,8 @@ def bench_embed(
     same texts) and sentence-transformers where installed, as the median of --runs runs, with ratios."""
     import numpy as np
 
-    from bot.llm.embedder import DEFAULT_PACK_TOKENS, LlamaEmbedder, usable_cpus
+    from bot.llm.base import resolve_threads
+    from bot.llm.embedder import DEFAULT_PACK_TOKENS, LlamaEmbedder
     from bot.llm.models import ModelError, resolve_embedder_path, shipped_embedder_zip
 
     settings = get_settings()
@@ -295,7 +296,7 @@ def bench_embed(
         path = resolve_embedder_path(settings)
     except ModelError as exc:
         fail(str(exc))
-    n_threads = threads or settings.embeddings.n_threads or usable_cpus()
+    n_threads = resolve_threads(threads or settings.embeddings.n_threads)
     texts, origin = _bench_texts(settings, texts_file, count)
     notes: list[str] = []
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -65,3 +66,13 @@ class Generator(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def resolve_threads(n_threads: int) -> int:
+    """0 means every core this process may use (llama-cpp-python's default of half costs ~25%)."""
+    if n_threads > 0:
+        return n_threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)

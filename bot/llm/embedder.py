@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,19 +12,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bot.llm.base import resolve_threads
+
 log = logging.getLogger("bot.llm.embedder")
 
 # llama.cpp attends across every token of a decode call, so one call's cost grows with the square of its token
 # count, while tiny calls waste per-call overhead: ~256 tokens of packed sequences was fastest on 2 cores, and
 # flash attention roughly doubled throughput for the F16 model (see `python -m bot bench embed`).
 DEFAULT_PACK_TOKENS = 256
-
-
-def usable_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class LlamaEmbedder:
@@ -54,7 +48,7 @@ class LlamaEmbedder:
             raise ModelError(f"{path} is a LoRA adapter, not an embedding model (BOT_EMBEDDINGS__MODEL_PATH)")
         if batch_size < 1 or pack_tokens < 8:
             raise ValueError("batch_size must be >= 1 and pack_tokens >= 8")
-        threads = n_threads if n_threads > 0 else usable_cpus()
+        threads = resolve_threads(n_threads)
         self.path = path
         self._lock = threading.Lock()
         self._llama_cpp = llama_cpp

