@@ -165,12 +165,14 @@ class ElasticKB:
             raise ValueError(f"{mode} search needs the query vector")
         try:
             if mode == "bm25" or vector is None:
-                bm25 = await self._bm25(query, depth)
+                bm25 = await self._bm25(query, depth, with_vectors=False)
                 dense: list[tuple[Chunk, float]] = []
             elif mode == "dense":
                 bm25, dense = [], await self._knn(vector, depth)
             else:
-                bm25, dense = await asyncio.gather(self._bm25(query, depth), self._knn(vector, depth))
+                bm25, dense = await asyncio.gather(
+                    self._bm25(query, depth, with_vectors=True), self._knn(vector, depth)
+                )
         except (ApiError, TransportError) as exc:
             if getattr(exc, "status_code", None) == 404:
                 raise KBUnavailableError(
@@ -209,8 +211,12 @@ class ElasticKB:
             self.fusion,
         )
 
-    async def _bm25(self, query: str, depth: int) -> list[tuple[Chunk, float, list[float] | None]]:
+    async def _bm25(
+        self, query: str, depth: int, *, with_vectors: bool
+    ) -> list[tuple[Chunk, float, list[float] | None]]:
         # multi_match analyses the text as plain words; query_string would parse user text as syntax.
+        # Vectors come back only for hybrid search, which scores BM25-only hits by cosine: 384 floats
+        # of JSON per hit is most of the response.
         response = await self._es().search(
             index=self._alias,
             query={
@@ -221,7 +227,7 @@ class ElasticKB:
                 }
             },
             size=depth,
-            source={"includes": [*_SOURCE_FIELDS, "vector"]},
+            source={"includes": [*_SOURCE_FIELDS, "vector"] if with_vectors else list(_SOURCE_FIELDS)},
         )
         out = []
         for hit in response["hits"]["hits"]:

@@ -54,6 +54,12 @@ async def test_mapping_and_queries_on_the_wire(
         assert knn["field"] == "vector"
         assert len(knn["query_vector"]) == 64
         assert knn["num_candidates"] >= knn["k"]
+        assert "vector" in match["_source"]["includes"], "hybrid scores BM25-only hits by cosine"
+
+        fake_es.requests.clear()
+        await kb.search("customs declaration", k=3, mode="bm25")
+        (only,) = [r.body for r in fake_es.requests if r.path == "/kb/_search"]
+        assert "vector" not in only["_source"]["includes"], "BM25 alone has no use for the vectors"
     finally:
         await kb.close()
 
