@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -161,15 +162,7 @@ class BreakerKB:
     async def stats(self) -> KBStats:
         async with asyncio.timeout(max(self.timeout_s, 10.0)):
             stats = await self.inner.stats()
-        extra = {**stats.extra, "circuit": self.state}
-        return KBStats(
-            backend=stats.backend,
-            index=stats.index,
-            documents=stats.documents,
-            chunks=stats.chunks,
-            built_at=stats.built_at,
-            extra=extra,
-        )
+        return replace(stats, extra={**stats.extra, "circuit": self.state})
 
     async def close(self) -> None:
         await self.inner.close()

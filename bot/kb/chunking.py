@@ -78,14 +78,12 @@ class Chunker:
         # is cut by the embedder, the body is never lost.
         return max(16, self._config.max_tokens - SPECIAL_TOKENS - head_tokens)
 
-    def budget_for(self, heading_path: Sequence[str]) -> int:
-        """Body tokens aimed for under this heading: the embedded text must fit the embedder's context."""
-        return min(self._config.chunk_tokens, self._room(heading_path))
-
     def split_section(self, section: Section) -> list[str]:
-        budget = self.budget_for(section.heading_path)
+        room = self._room(section.heading_path)
+        # Body tokens aimed for under this heading: the embedded text must fit the embedder's context.
+        budget = min(self._config.chunk_tokens, room)
         units = self._units(section.text, budget)
-        return self._pack(units, budget, self._room(section.heading_path))
+        return self._pack(units, budget, room)
 
     def _units(self, text: str, budget: int) -> list[_Unit]:
         units: list[_Unit] = []

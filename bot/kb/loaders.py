@@ -372,11 +372,16 @@ def parse_text(text: str, default_title: str) -> tuple[str, list[Section], str]:
 # ----------------------------------------------------------------------------------------------- PDF
 
 
+def char_budget(data: bytes) -> int:
+    """How much text a file of this size may expand to (guards against decompression bombs)."""
+    return max(1_000_000, int(len(data) / 1_000_000 * MAX_CHARS_PER_FILE_MB))
+
+
 def parse_pdf(data: bytes, default_title: str) -> tuple[str, list[Section], str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
-    budget = max(1_000_000, int(len(data) / 1_000_000 * MAX_CHARS_PER_FILE_MB))
+    budget = char_budget(data)
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -606,8 +611,7 @@ def load_bytes(source: str, suffix: str, data: bytes) -> Document:
             if parser is None:
                 raise LoadError(f"unsupported file type {suffix!r}")
             text = decode_text(data, suffix).replace("\r\n", "\n").replace("\r", "\n")
-            limit = max(1_000_000, int(len(data) * 4))
-            if len(text) > limit:
+            if len(text) > char_budget(data):
                 raise LoadError("the text is larger than the file allows")
             title, sections, url = parser(text, default_title)
     except RecursionError:

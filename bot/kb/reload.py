@@ -15,7 +15,7 @@ import numpy.typing as npt
 from bot.config import Settings
 from bot.kb.base import Chunk, Embedder, ProgressCallback, ReloadError, ReloadProgress, SkippedFile
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
-from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file
+from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
 from bot.kb.validate import UnsafeFileError, supported_list
 
 log = logging.getLogger("bot.kb")
@@ -72,7 +72,7 @@ def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], li
     seen = 0
     for path in iter_files(root):
         seen += 1
-        rel = path.relative_to(root).as_posix()
+        rel = relative_source(path, root)
         if seen > MAX_FILES:
             skipped.append(SkippedFile(rel, f"more than {MAX_FILES} files in the knowledge folder"))
             break
