@@ -456,7 +456,7 @@ class SupportHandlers:
             return
         kind, _, rest = data.partition(":")
         if origin is None or kind not in ("fb", "human", "fix"):
-            await query.answer("This button has expired.")
+            await query.answer(texts.BUTTON_EXPIRED)
             return
         chat_id = origin.chat.id
         try:
@@ -467,11 +467,8 @@ class SupportHandlers:
                     log_refusal(update, "correct-button", refusal)
                     await query.answer(texts.NOT_ALLOWED, show_alert=True)
                     return
-                answer_id = await db_call(
-                    self.deps.store.find_message("telegram", str(chat_id), str(origin.message_id))
-                )
+                answer_id = await self._answer_behind(query, origin)
                 if answer_id is None:
-                    await query.answer(texts.FEEDBACK_EXPIRED)
                     return
                 await query.answer()
                 await self._ask(
@@ -495,13 +492,10 @@ class SupportHandlers:
                 await bot.send_message(chat_id, escape(reply), parse_mode=ParseMode.HTML)
                 return
             if rating not in ("up", "down"):
-                await query.answer("This button has expired.")
+                await query.answer(texts.BUTTON_EXPIRED)
                 return
-            answer_id = await db_call(
-                self.deps.store.find_message("telegram", str(chat_id), str(origin.message_id))
-            )
+            answer_id = await self._answer_behind(query, origin)
             if answer_id is None:
-                await query.answer(texts.FEEDBACK_EXPIRED)
                 return
             await db_call(self.deps.store.add_feedback(answer_id, "up" if rating == "up" else "down"))
             log.info("feedback", extra={"answer_id": answer_id, "rating": rating})
@@ -519,6 +513,15 @@ class SupportHandlers:
         except StoreUnavailableError:
             await query.answer(texts.DB_DOWN, show_alert=True)
 
+    async def _answer_behind(self, query: CallbackQuery, origin: Message) -> int | None:
+        """The logged answer a button sits under; None (and the user told) once it is gone from the log."""
+        answer_id = await db_call(
+            self.deps.store.find_message("telegram", str(origin.chat.id), str(origin.message_id))
+        )
+        if answer_id is None:
+            await query.answer(texts.FEEDBACK_EXPIRED)
+        return answer_id
+
     async def _end_from_button(
         self, query: CallbackQuery, origin: Message | None, data: str, bot: Bot
     ) -> None:
@@ -534,7 +537,7 @@ class SupportHandlers:
         try:
             conversation_id = int(data[len(END_PREFIX) :])
         except ValueError:
-            await answer_query("This button has expired.")
+            await answer_query(texts.BUTTON_EXPIRED)
             return
         ended = await self.handoff.end(bot, conversation_id)
         await answer_query("Handoff ended." if ended else "This handoff was already closed.")

@@ -85,11 +85,9 @@ class StreamEditor:
         last_id = 0
         for index, part in enumerate(parts):
             part_markup = markup if index == len(parts) - 1 else None
-            if index == 0:
-                last_id = await self._deliver(part, part_markup)
-            else:
+            if index:
                 self.message_id = None  # further parts are new messages
-                last_id = await self._deliver(part, part_markup)
+            last_id = await self._deliver(part, part_markup)
         return last_id
 
     async def _deliver(self, html: str, markup: InlineKeyboardMarkup | None) -> int:

@@ -55,6 +55,7 @@ FEEDBACK_THANKS = "Thanks for the feedback!"
 FEEDBACK_ASK_COMMENT = "Sorry it didn't help. What was wrong? Reply to this message (optional)."
 FEEDBACK_COMMENT_SAVED = "Thanks, your comment was saved."
 FEEDBACK_EXPIRED = "This answer is no longer available for feedback."
+BUTTON_EXPIRED = "This button has expired."
 CORRECTION_ASK = "✏️ Send the corrected answer as a reply to this message."
 CORRECTION_SAVED = "✏️ Correction saved; the training export will use it instead of the bot's answer."
 
