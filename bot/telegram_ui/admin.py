@@ -20,7 +20,7 @@ from bot.store.base import Stats, StoreUnavailableError
 from bot.telegram_ui import texts
 from bot.telegram_ui.deps import BotDeps, db_call
 from bot.telegram_ui.render import compose, escape
-from bot.telegram_ui.streaming import NO_PREVIEW
+from bot.telegram_ui.streaming import NO_PREVIEW, send_text
 
 log = logging.getLogger("bot.telegram_ui.admin")
 
@@ -137,7 +137,7 @@ class AdminActions:
         if self._reload_lock.locked():
             text = "A reload is already running; please try again when it has finished."
             if status is None:
-                await _send(bot, chat_id, text)
+                await send_text(bot, chat_id, text)
             else:
                 await _edit(status, text)
             return None
@@ -205,7 +205,7 @@ class AdminActions:
         name = document.file_name or "the file"
         limit_mb = self.settings.telegram.max_upload_mb
         if document.file_size is not None and document.file_size > limit_mb * 1_000_000:
-            await _send(
+            await send_text(
                 bot,
                 chat_id,
                 f"❌ Refused {name}: it is {document.file_size / 1_000_000:.1f} MB, over the "
@@ -213,20 +213,22 @@ class AdminActions:
             )
             return
         if self._reload_lock.locked():
-            await _send(bot, chat_id, "A reload is running; please send the file again when it has finished.")
+            await send_text(
+                bot, chat_id, "A reload is running; please send the file again when it has finished."
+            )
             return
         try:
             file = await document.get_file()
             data = bytes(await asyncio.wait_for(file.download_as_bytearray(), _UPLOAD_TIMEOUT_S))
         except (TelegramError, TimeoutError) as exc:
             log.warning("upload download failed", extra={"error": exc.__class__.__name__})
-            await _send(bot, chat_id, f"❌ Could not download {name} from Telegram; please try again.")
+            await send_text(bot, chat_id, f"❌ Could not download {name} from Telegram; please try again.")
             return
         try:
             safe_name = validate_upload(document.file_name or "", data, self.settings)
         except UnsafeFileError as exc:
             log.info("upload refused", extra={"reason": str(exc)})
-            await _send(bot, chat_id, f"❌ Refused {name}: {exc}")
+            await send_text(bot, chat_id, f"❌ Refused {name}: {exc}")
             return
         source = self.settings.kb.source
         target = source / safe_name
@@ -265,12 +267,12 @@ class AdminActions:
         except KBUnavailableError:
             kb_line = "Knowledge base: unavailable"
         stats = await db_call(self.deps.store.stats())
-        await _send(bot, chat_id, describe_stats(stats, kb_line))
+        await send_text(bot, chat_id, describe_stats(stats, kb_line))
 
     async def export(self, bot: Bot, chat_id: int) -> None:
         """Run the training export and send it as one document (or one message saying why not)."""
         if self.deps.export is None:
-            await _send(bot, chat_id, "The export is not configured for this bot.")
+            await send_text(bot, chat_id, "The export is not configured for this bot.")
             return
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         out = self.settings.data_dir / "exports" / f"export-{stamp}.jsonl"
@@ -280,20 +282,20 @@ class AdminActions:
         try:
             summary = await self.deps.export(out)
         except StoreUnavailableError:
-            await _send(bot, chat_id, texts.DB_DOWN)
+            await send_text(bot, chat_id, texts.DB_DOWN)
             return
         except Exception as exc:
             log.exception("export failed")
             # ExportError messages are written for the operator; anything else shows only its type.
             message = str(exc) if exc.__class__.__name__ == "ExportError" else exc.__class__.__name__
-            await _send(bot, chat_id, f"❌ Export failed: {message}")
+            await send_text(bot, chat_id, f"❌ Export failed: {message}")
             return
         size = await asyncio.to_thread(lambda: out.stat().st_size if out.exists() else 0)
         if size == 0:
-            await _send(bot, chat_id, f"The export is empty: {summary}.")
+            await send_text(bot, chat_id, f"The export is empty: {summary}.")
             return
         if size > _MAX_SEND_BYTES:
-            await _send(
+            await send_text(
                 bot, chat_id, f"The export is too large to send ({size / 1e6:.0f} MB); it is at {out}."
             )
             return
@@ -322,11 +324,6 @@ def _restore(target: Path, backup: Path | None) -> None:
         os.replace(backup, target)
     else:
         target.unlink(missing_ok=True)
-
-
-async def _send(bot: Bot, chat_id: int, text: str) -> None:
-    for part in compose(text):
-        await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
 async def _edit(message: Message, text: str) -> None:

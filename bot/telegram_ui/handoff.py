@@ -13,8 +13,8 @@ from bot.rag.types import Turn
 from bot.store.base import ConversationRef
 from bot.telegram_ui import texts
 from bot.telegram_ui.deps import BotDeps, db_call
-from bot.telegram_ui.render import clean, compose, escape, split_text
-from bot.telegram_ui.streaming import NO_PREVIEW
+from bot.telegram_ui.render import clean, escape, split_text
+from bot.telegram_ui.streaming import NO_PREVIEW, send_text
 
 log = logging.getLogger("bot.telegram_ui.handoff")
 
@@ -92,10 +92,7 @@ class Handoff:
         """While a human owns the conversation, the user's messages go to the operators, not the model."""
         if self.operator_chat_id is None:
             return
-        for part in compose(f"💬 #{conversation.id} {user.full_name}: {text}"):
-            await bot.send_message(
-                self.operator_chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
-            )
+        await send_text(bot, self.operator_chat_id, f"💬 #{conversation.id} {user.full_name}: {text}")
 
     async def operator_reply(self, bot: Bot, message: Message, conversation_id: int) -> None:
         """Deliver an operator's reply to the user (or end the handoff on /done)."""
@@ -117,13 +114,7 @@ class Handoff:
         if conversation.handoff == "requested":
             await db_call(self.deps.store.set_handoff(conversation.id, "active"))
         try:
-            for part in compose(texts.OPERATOR_PREFIX + text):
-                await bot.send_message(
-                    int(conversation.external_chat_id),
-                    part,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=NO_PREVIEW,
-                )
+            await send_text(bot, int(conversation.external_chat_id), texts.OPERATOR_PREFIX + text)
         except TelegramError as exc:
             log.warning("operator reply not delivered", extra={"error": exc.__class__.__name__})
             await message.reply_text(

@@ -14,7 +14,7 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParamet
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot.telegram_ui.render import render_partial
+from bot.telegram_ui.render import compose, render_partial
 
 log = logging.getLogger("bot.telegram_ui.streaming")
 
@@ -23,6 +23,12 @@ _TYPING_EVERY_S = 4.5  # Telegram shows "typing…" for about 5 s per chat actio
 # A quick first piece needs no indicator; skipping it saves a request under the 30/s global limit.
 _TYPING_AFTER_S = 0.3
 _MAX_RETRY_WAIT_S = 300.0
+
+
+async def send_text(bot: Bot, chat_id: int, text: str) -> None:
+    """Send plain text as HTML messages, split at Telegram's length limit, without link previews."""
+    for part in compose(text):
+        await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
