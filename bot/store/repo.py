@@ -500,12 +500,7 @@ class SqlConversationLog:
         old = select(Conversation.id).where(Conversation.last_message_at < cutoff)
         async with self.transaction() as conn:
             conversations = int(await conn.scalar(select(func.count()).select_from(old.subquery())) or 0)
-            messages = int(
-                await conn.scalar(
-                    select(func.count()).select_from(Message).where(Message.conversation_id.in_(old))
-                )
-                or 0
-            )
+            messages = await _count_messages(conn, old)
         return conversations, messages
 
     async def delete_older_than(self, cutoff: datetime) -> tuple[int, int]:
@@ -515,12 +510,7 @@ class SqlConversationLog:
         Returns (conversations, messages) deleted."""
         old = select(Conversation.id).where(Conversation.last_message_at < cutoff)
         async with self.transaction(write=True) as conn:
-            messages = int(
-                await conn.scalar(
-                    select(func.count()).select_from(Message).where(Message.conversation_id.in_(old))
-                )
-                or 0
-            )
+            messages = await _count_messages(conn, old)
             conversations = await _delete_conversations(conn, old)
             await conn.execute(
                 delete(User).where(~select(Conversation.id).where(Conversation.user_id == User.id).exists())
@@ -537,12 +527,7 @@ class SqlConversationLog:
             user_ids = select(User.id).where(User.external_id == external_user_id)
             users = int(await conn.scalar(select(func.count()).select_from(user_ids.subquery())) or 0)
             theirs = select(Conversation.id).where(Conversation.user_id.in_(user_ids))
-            messages = int(
-                await conn.scalar(
-                    select(func.count()).select_from(Message).where(Message.conversation_id.in_(theirs))
-                )
-                or 0
-            )
+            messages = await _count_messages(conn, theirs)
             conversations = await _delete_conversations(conn, theirs)
             await conn.execute(delete(User).where(User.external_id == external_user_id))
             await conn.execute(
@@ -551,6 +536,11 @@ class SqlConversationLog:
                 .values(admin_external_id="forgotten")
             )
         return users, conversations, messages
+
+
+async def _count_messages(conn: AsyncConnection, conversation_ids: Any) -> int:
+    query = select(func.count()).select_from(Message).where(Message.conversation_id.in_(conversation_ids))
+    return int(await conn.scalar(query) or 0)
 
 
 async def _delete_conversations(conn: AsyncConnection, conversation_ids: Any) -> int:
