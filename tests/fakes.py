@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bot.kb.base import Chunk, Hit, KBStats, KBUnavailableError, ProgressCallback, ReloadReport, SearchMode
-from bot.llm.base import ChatMessage, GeneratorError, ModelInfo
+from bot.domain import ChatMessage, Chunk, Hit
+from bot.kb.base import KBStats, KBUnavailableError, ProgressCallback, ReloadReport, SearchMode
+from bot.llm.base import GeneratorError, ModelInfo
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -29,8 +29,8 @@ from bot.cli.app import (
 from bot.config import Settings
 
 if TYPE_CHECKING:
+    from bot.domain import Answer, Turn
     from bot.rag.pipeline import Pipeline
-    from bot.rag.types import Answer, Turn
     from bot.services import Services
     from bot.store.base import ConversationLog
 
@@ -173,7 +173,7 @@ class Conversation:
         return await self._store.log_user_message(self.id, text)
 
     async def log_answer(self, question: str, reply_to: int | None, answer: Answer) -> None:
-        from bot.rag.types import Turn
+        from bot.domain import Turn
 
         self._local += [Turn("user", question), Turn("assistant", answer.text)]
         if self._store is not None and self.id is not None and reply_to is not None:
@@ -187,7 +187,7 @@ async def ask_one(
     message_id = await conversation.log_question(question)
     final = None
     async for event in pipeline.stream(question, history, user_key=conversation.user_key):
-        from bot.rag.types import Answer
+        from bot.domain import Answer
 
         if isinstance(event, Answer):
             final = event
@@ -222,7 +222,7 @@ def ask(
     settings = get_settings()
 
     async def _run() -> None:
-        from bot.rag.types import Answer
+        from bot.domain import Answer
         from bot.services import Services
 
         async with Services(settings) as services:
@@ -269,7 +269,7 @@ def chat() -> None:
         from rich.live import Live
         from rich.text import Text
 
-        from bot.rag.types import Delta
+        from bot.domain import Delta
         from bot.services import Services
 
         async with Services(settings) as services:
@@ -626,10 +626,10 @@ def bench_generation(
     async def _run() -> None:
         import asyncio
 
+        from bot.domain import Turn
         from bot.llm.engine import LlamaEngine, raw_decode
         from bot.llm.models import resolve_generator
         from bot.rag.prompting import build_messages, trim_passage
-        from bot.rag.types import Turn
 
         count = passages or settings.rag.prompt_passages
         model_path, lora_path = resolve_generator(settings)

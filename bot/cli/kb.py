@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from bot.config import Settings
-    from bot.kb.base import Embedder, Hit, ReloadProgress, SearchMode
+    from bot.domain import Hit
+    from bot.kb.base import Embedder, ReloadProgress, SearchMode
     from bot.kb.embedded import EmbeddedKB
 
 MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
@@ -448,7 +449,7 @@ def synthetic_corpus(n: int, dim: int, seed: int = 7) -> tuple[list[Any], npt.ND
 
     import numpy as np
 
-    from bot.kb.base import Chunk
+    from bot.domain import Chunk
 
     rng = np.random.default_rng(seed)
     vocab = [f"w{i}" for i in range(20000)]

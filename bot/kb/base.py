@@ -10,34 +10,9 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from bot.domain import Hit
+
 SearchMode = Literal["hybrid", "bm25", "dense"]
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One retrievable passage of a document."""
-
-    id: str  # stable: f"{source}#{position}"
-    source: str  # path relative to the KB root, with forward slashes
-    heading: str  # nearest section heading, exact text ("" when the document has none)
-    heading_path: tuple[str, ...]  # from the document title down to `heading`
-    position: int  # order of the chunk within its source
-    text: str  # the passage body shown to the model
-    content_hash: str  # sha256 of text, to skip unchanged work and dedupe
-    url: str = ""  # a link the source itself carries, if any
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A chunk returned by a search, with its fused score and 1-based rank."""
-
-    chunk: Chunk
-    score: float
-    rank: int
-    bm25_rank: int | None = None
-    dense_rank: int | None = None
-    dense_score: float | None = None  # cosine similarity to the query, when known
-    bm25_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from bot.kb.base import (
-    Hit,
-    KBStats,
-    KBUnavailableError,
-    KnowledgeBase,
-    ProgressCallback,
-    ReloadReport,
-    SearchMode,
-)
+from bot.domain import Hit
+from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
 
 log = logging.getLogger("bot.kb")
 

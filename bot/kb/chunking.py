@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.kb.base import Chunk
+from bot.domain import Chunk
 from bot.kb.loaders import Document, Section
 
 # The Embedder protocol counts content tokens only; `max_tokens` already leaves room for [CLS]/[SEP].

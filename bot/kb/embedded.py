@@ -20,10 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.config import Settings
+from bot.domain import Chunk, Hit
 from bot.kb.base import (
-    Chunk,
     Embedder,
-    Hit,
     KBStats,
     KBUnavailableError,
     ProgressCallback,

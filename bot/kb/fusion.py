@@ -7,7 +7,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar, get_args
 
-from bot.kb.base import Chunk, Hit, SearchMode
+from bot.domain import Chunk, Hit
+from bot.kb.base import SearchMode
 
 RRF_K = 60
 FusionMethod = Literal["convex", "rrf"]

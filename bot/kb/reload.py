@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.config import Settings
-from bot.kb.base import Chunk, Embedder, ProgressCallback, ReloadError, ReloadProgress, SkippedFile
+from bot.domain import Chunk
+from bot.kb.base import Embedder, ProgressCallback, ReloadError, ReloadProgress, SkippedFile
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
 from bot.kb.validate import UnsafeFileError, supported_list

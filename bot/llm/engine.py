@@ -14,14 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import LLMSettings
-from bot.llm.base import (
-    ChatMessage,
-    GeneratorBusyError,
-    GeneratorError,
-    GeneratorTimeoutError,
-    ModelInfo,
-    resolve_threads,
-)
+from bot.domain import ChatMessage
+from bot.llm.base import GeneratorBusyError, GeneratorError, GeneratorTimeoutError, ModelInfo, resolve_threads
 from bot.llm.fairqueue import FairQueue, QueueClosedError, QueueFullError
 
 log = logging.getLogger("bot.llm")

@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 
 from bot.config import LLMSettings
-from bot.llm.base import ChatMessage, GeneratorBusyError, GeneratorError, GeneratorTimeoutError, ModelInfo
+from bot.domain import ChatMessage
+from bot.llm.base import GeneratorBusyError, GeneratorError, GeneratorTimeoutError, ModelInfo
 
 log = logging.getLogger("bot.llm")
 

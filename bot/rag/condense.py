@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.rag.types import Turn
+from bot.domain import Turn
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 # Words that point back at something said before: "how do I install it", "what about that one".

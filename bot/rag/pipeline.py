@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from bot.config import Settings
-from bot.kb.base import Hit, KBUnavailableError, KnowledgeBase
-from bot.llm.base import ChatMessage, Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
+from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
+from bot.kb.base import KBUnavailableError, KnowledgeBase
+from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
 from bot.rag import citations, relevance
 from bot.rag.condense import condense
@@ -29,7 +30,6 @@ from bot.rag.prompting import (
     looks_like_injection,
     trim_passage,
 )
-from bot.rag.types import Answer, Delta, Source, Timings, Turn
 
 log = logging.getLogger("bot.rag")
 T = TypeVar("T")
@@ -313,7 +313,7 @@ class Pipeline:
         model: str,
         version: str,
     ) -> Answer:
-        def fixed(outcome: str, text: str) -> Answer:
+        def fixed(outcome: Outcome, text: str) -> Answer:
             return Answer(
                 text=text,
                 sources=(),
@@ -368,6 +368,7 @@ class Pipeline:
                 Source(passages[n - 1].source, passages[n - 1].heading, passages[n - 1].url) for n in cited
             )
         )
+        outcome: Outcome
         if cited:
             outcome, grounded = "answered", True
         elif self._settings.rag.ungrounded == "extract" and (quote := self._extract(question, passages)):
@@ -429,7 +430,7 @@ class Pipeline:
 
     def _fixed(
         self,
-        outcome: str,
+        outcome: Outcome,
         text: str,
         started: float,
         *,

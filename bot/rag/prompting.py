@@ -9,8 +9,7 @@ from functools import cache
 from importlib import resources
 from string import Template
 
-from bot.llm.base import ChatMessage
-from bot.rag.types import Turn
+from bot.domain import ChatMessage, Turn
 
 PROMPT_NAME = "answer"
 _VERSION_FILE = re.compile(rf"^{PROMPT_NAME}-v(\d+)\.system\.txt$")

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.kb.base import Hit
+from bot.domain import Hit
 from bot.rag.citations import content_words
 
 SIGNAL_NAMES = ("dense_top", "agreement", "coverage")

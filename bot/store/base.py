@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bot.rag.types import Answer, Turn
+from bot.domain import Answer, Turn
 
 Channel = Literal["telegram", "console"]
 Rating = Literal["up", "down"]

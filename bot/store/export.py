@@ -21,8 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 from sqlalchemy import select
 
 from bot.config import RedactionSettings, Settings
-from bot.llm.base import ChatMessage
-from bot.rag.types import MODEL_OUTCOMES, SYSTEM_OUTCOMES, Turn
+from bot.domain import MODEL_OUTCOMES, SYSTEM_OUTCOMES, ChatMessage, Turn
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.rag.types import SYSTEM_OUTCOMES, Answer, Turn
+from bot.domain import SYSTEM_OUTCOMES, Answer, Turn
 from bot.store.base import (
     Channel,
     ConversationRef,

@@ -27,16 +27,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.kb.base import (
-    Hit,
-    KBStats,
-    KBUnavailableError,
-    KnowledgeBase,
-    ProgressCallback,
-    ReloadReport,
-    SearchMode,
-)
-from bot.rag.types import Answer, Delta, Source, Timings, Turn
+from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
+from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
 from bot.store.base import ConversationLog
 from bot.telegram_ui.deps import AnswerStream, BotDeps
 from bot.telegram_ui.fake_api import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user

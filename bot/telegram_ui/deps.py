@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from bot.config import Settings
+from bot.domain import Answer, Delta, Turn
 from bot.kb.base import KnowledgeBase
-from bot.rag.types import Answer, Delta, Turn
 from bot.store.base import ConversationLog, StoreUnavailableError
 
 T = TypeVar("T")

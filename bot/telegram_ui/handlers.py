@@ -33,8 +33,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot.domain import Answer, Delta, Turn
 from bot.logs import user_text
-from bot.rag.types import Answer, Delta, Turn
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.telegram_ui import texts
 from bot.telegram_ui.admin import AdminActions, admin_refusal, is_admin, log_refusal

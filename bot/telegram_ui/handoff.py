@@ -9,7 +9,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.rag.types import Turn
+from bot.domain import Turn
 from bot.store.base import ConversationRef
 from bot.telegram_ui import texts
 from bot.telegram_ui.deps import BotDeps, db_call

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.rag.types import Answer, Source
+from bot.domain import Answer, Source
 from bot.telegram_ui.tg_html import MAX_MESSAGE_CHARS, utf16_len
 
 # Room kept free in every part so markers such as "(1/3)" never push a part over the limit.

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.llm.base import ChatMessage
+from bot.domain import ChatMessage
 
 ROLES = ("system", "user", "assistant")
 MAX_REPORTED_ERRORS = 20

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.llm.base import ChatMessage
+from bot.domain import ChatMessage
 from bot.train.data import ChatSample
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.llm.base import ChatMessage
+from bot.domain import ChatMessage
 from bot.train.data import ChatSample
 
 log = logging.getLogger("bot.train")

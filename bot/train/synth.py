@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot.llm.base import ChatMessage
+from bot.domain import ChatMessage
 from bot.train.data import write_chat_jsonl
 
 REFUSAL_ANSWER = "I don't know."

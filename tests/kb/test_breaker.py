@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.base import Hit, KBUnavailableError, ReloadReport, SearchMode
+from bot.domain import Hit
+from bot.kb.base import KBUnavailableError, ReloadReport, SearchMode
 from bot.kb.breaker import BreakerKB
 from tests.fakes import FakeKB, make_chunk
 

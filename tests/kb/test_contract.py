@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from bot.kb.base import Hit, KBUnavailableError, ReloadError, SearchMode
+from bot.domain import Hit
+from bot.kb.base import KBUnavailableError, ReloadError, SearchMode
 from bot.kb.elastic import ElasticKB
 from bot.kb.embedded import EmbeddedKB
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_METHODS, FusionMethod

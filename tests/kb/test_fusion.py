@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kb.base import Chunk
+from bot.domain import Chunk
 from bot.kb.fusion import (
     DENSE_WEIGHT,
     FUSION_METHODS,

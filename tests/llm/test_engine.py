@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import LLMSettings
-from bot.llm.base import ChatMessage, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
+from bot.domain import ChatMessage
+from bot.llm.base import GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.llm.engine import LlamaEngine, ModelLoadError, validate_gguf
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -10,7 +10,8 @@ import pytest
 from aiohttp import web
 
 from bot.config import LLMSettings
-from bot.llm.base import ChatMessage, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
+from bot.domain import ChatMessage
+from bot.llm.base import GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.llm.remote import RemoteGenerator
 
 MESSAGES = [ChatMessage("system", "rules"), ChatMessage("user", "hello")]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import LLMSettings
-from bot.llm.base import ChatMessage
+from bot.domain import ChatMessage
 from bot.llm.remote import RemoteGenerator
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from bot.config import Settings
-from bot.llm.base import ChatMessage, GeneratorBusyError, GeneratorTimeoutError
+from bot.domain import ChatMessage
+from bot.llm.base import GeneratorBusyError, GeneratorTimeoutError
 from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 from tests.llm.conftest import model_path  # noqa: F401 - the shipped model, for the slow injection test
 

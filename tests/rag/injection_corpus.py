@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.kb.base import Chunk
+from bot.domain import Chunk
 from tests.fakes import make_chunk
 
 DIRECT_ATTACKS: list[str] = [

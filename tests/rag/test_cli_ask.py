@@ -8,8 +8,7 @@ import pytest
 import typer
 
 from bot.cli.ask import Question, answer_json, answers_report, percentile, read_questions
-from bot.kb.base import Hit
-from bot.rag.types import Answer, Source, Timings
+from bot.domain import Answer, Hit, Source, Timings
 from tests.fakes import make_chunk
 
 

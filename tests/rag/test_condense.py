@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain import Turn
 from bot.rag.condense import condense, needs_context
-from bot.rag.types import Turn
 
 HISTORY = [Turn("user", "How do I reset my password?"), Turn("assistant", "Use the link [1].")]
 

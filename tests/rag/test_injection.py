@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.llm.base import ChatMessage
+from bot.domain import Answer, ChatMessage
 from bot.llm.engine import LlamaEngine
 from bot.rag.citations import LeakDetector
 from bot.rag.pipeline import Pipeline
 from bot.rag.prompting import load_templates, looks_like_injection
-from bot.rag.types import Answer
 from tests.fakes import FakeGenerator, FakeKB
 from tests.rag.conftest import with_llm, with_rag
 from tests.rag.injection_corpus import CANARIES, DIRECT_ATTACKS, HELP_CENTER, POISONED, POISONED_INSTRUCTIONS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.config import Settings
+from bot.domain import Answer, Delta, Source, Turn
 from bot.rag import pipeline as pipeline_module
 from bot.rag.pipeline import (
     BUSY_TEXT,
@@ -17,7 +18,6 @@ from bot.rag.pipeline import (
     Pipeline,
 )
 from bot.rag.prompting import PROMPT_VERSION, load_templates
-from bot.rag.types import Answer, Delta, Source, Turn
 from tests.fakes import FakeGenerator, FakeKB, make_chunk
 from tests.rag.conftest import HELP_CENTER, busy_generator, timeout_generator, with_llm, with_rag
 

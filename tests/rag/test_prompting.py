@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.llm.base import ChatMessage
+from bot.domain import ChatMessage, Turn
 from bot.rag.prompting import (
     ELLIPSIS,
     PROMPT_VERSION,
@@ -19,7 +19,6 @@ from bot.rag.prompting import (
     neutralize,
     trim_passage,
 )
-from bot.rag.types import Turn
 
 PASSAGES = [
     Passage("billing/refunds.md", "Refunds", "Refunds take 5 business days."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kb.base import Hit
+from bot.domain import Hit
 from bot.rag.relevance import Signals, fit_logistic, relevance, score, signals
 from tests.fakes import make_chunk
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.kb.base import Hit
-from bot.rag.types import Answer, Timings
+from bot.domain import Answer, Hit, Timings
 from bot.store.repo import SqlConversationLog
 from tests.fakes import make_chunk
 

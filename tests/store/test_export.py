@@ -13,9 +13,8 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from bot.config import Settings
-from bot.kb.base import Hit
+from bot.domain import Answer, Hit, Timings
 from bot.rag.prompting import build_messages
-from bot.rag.types import Answer, Timings
 from bot.store.export import ExportError, ExportOptions, export, parse_date, split_paths
 from bot.store.models import Message
 from bot.store.repo import SqlConversationLog

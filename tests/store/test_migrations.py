@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
-from bot.rag.types import Answer, Timings
+from bot.domain import Answer, Timings
 from bot.store import migrate
 from bot.store.base import SchemaOutdatedError, StoreUnavailableError
 from bot.store.models import metadata

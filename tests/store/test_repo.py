@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.kb.base import Hit
-from bot.rag.types import Answer, Source, Timings
+from bot.domain import Answer, Hit, Source, Timings
 from bot.store import migrate
 from bot.store.base import ConversationLog, StoreUnavailableError
 from bot.store.models import Message, Retrieval

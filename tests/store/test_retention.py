@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from bot.rag.types import Answer, Timings
+from bot.domain import Answer, Timings
 from bot.store.models import Conversation, Correction, Feedback, Message, ProcessedUpdate, Retrieval, User
 from bot.store.repo import SqlConversationLog
 from bot.store.retention import forget, parse_age, purge
@@ -21,7 +21,7 @@ NOW = datetime.now(UTC)
 
 
 async def _conversation(log: SqlConversationLog, user: str, *, age_days: int) -> int:
-    from bot.kb.base import Hit
+    from bot.domain import Hit
 
     conv = await log.open_conversation(channel="telegram", external_user_id=user, external_chat_id=user)
     q = await log.log_user_message(conv.id, f"question from {user}")

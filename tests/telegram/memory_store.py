@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot.rag.types import Answer, Turn
+from bot.domain import Answer, Turn
 from bot.store.base import Channel, ConversationRef, HandoffState, Rating, Stats, StoreUnavailableError
 
 

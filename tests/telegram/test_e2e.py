@@ -13,10 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.domain import Answer, Delta, Turn
 from bot.kb.base import KBStats, ProgressCallback, ReloadProgress, ReloadReport
 from bot.kb.embedded import EmbeddedKB
 from bot.rag.pipeline import KB_UNAVAILABLE_TEXT
-from bot.rag.types import Answer, Delta, Turn
 from bot.telegram_ui import texts
 from bot.telegram_ui.app import SECRET_HEADER, build_bot, run_bot
 from bot.telegram_ui.deps import BotDeps

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
+from bot.domain import Answer, Source, Timings
 from bot.kb.base import ReloadReport, SkippedFile
-from bot.rag.types import Answer, Source, Timings
 from bot.telegram_ui.admin import admin_refusal, describe_report
 from bot.telegram_ui.app import secret_matches
 from bot.telegram_ui.flood import FloodGate

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm.base import ChatMessage
+from bot.domain import ChatMessage
 from bot.rag.pipeline import REFUSAL_TEXT
 from bot.rag.prompting import Passage, build_messages
 from bot.train.data import load_chat_jsonl

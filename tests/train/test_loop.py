@@ -18,9 +18,9 @@ from typer.testing import CliRunner  # noqa: E402
 from bot.cli import _register  # noqa: E402
 from bot.cli.app import app  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.domain import Answer, Timings  # noqa: E402
 from bot.kb.base import Hit  # noqa: E402
 from bot.llm.base import ChatMessage  # noqa: E402
-from bot.rag.types import Answer, Timings  # noqa: E402
 from bot.train.base_model import shipped_generator_gguf  # noqa: E402
 from bot.train.data import load_chat_jsonl, sha256_file  # noqa: E402
 from bot.train.finetune import FinetuneOutcome, run_finetune  # noqa: E402

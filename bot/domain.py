@@ -1,0 +1,107 @@
+"""Domain types every layer may import: passages, hits, turns, answers. Imports nothing from `bot`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+Role = Literal["system", "user", "assistant"]
+
+# Why an answer is what it is; logged, counted in /stats and used by the export filters.
+# Model outcomes carry text the model (or a quote of a passage) produced; system outcomes are fixed replies,
+# kept in the log but left out of the model's history and of training data.
+ModelOutcome = Literal["answered", "extracted", "ungrounded"]
+SystemOutcome = Literal["kb_unavailable", "busy", "model_error", "empty", "too_long"]
+Outcome = Literal[ModelOutcome, "refused", SystemOutcome]
+MODEL_OUTCOMES: tuple[ModelOutcome, ...] = get_args(ModelOutcome)
+SYSTEM_OUTCOMES: tuple[SystemOutcome, ...] = get_args(SystemOutcome)
+OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "refused", *SYSTEM_OUTCOMES)
+
+# The channels a conversation can come from; the log stores the name, the conversation service is the same.
+Channel = Literal["telegram", "console", "web"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a prompt, as chat models take it."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One retrievable passage of a document."""
+
+    id: str  # stable: f"{source}#{position}"
+    source: str  # path relative to the KB root, with forward slashes
+    heading: str  # nearest section heading, exact text ("" when the document has none)
+    heading_path: tuple[str, ...]  # from the document title down to `heading`
+    position: int  # order of the chunk within its source
+    text: str  # the passage body shown to the model
+    content_hash: str  # sha256 of text, to skip unchanged work and dedupe
+    url: str = ""  # a link the source itself carries, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A chunk returned by a search, with its fused score and 1-based rank."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity to the query, when known
+    bm25_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    source: str
+    heading: str
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    retrieval_ms: float = 0.0
+    ttft_ms: float | None = None  # None when no model was called (refusal, failure)
+    total_ms: float = 0.0
+    condense_ms: float = 0.0
+    queue_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One past message of the conversation, as the pipeline needs it."""
+
+    role: Literal["user", "assistant"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    sources: tuple[Source, ...]
+    grounded: bool
+    timings: Timings
+    outcome: Outcome = "answered"
+    question: str = ""  # the standalone question actually searched
+    hits: tuple[Hit, ...] = ()  # every passage given to the model, for the log
+    model: str = ""
+    model_version: str = ""
+    prompt_version: str = ""
+    citations: tuple[int, ...] = field(default=())  # valid [n] numbers used in the text
+    citations_inferred: bool = False  # the model cited nothing; the pipeline added the best-overlap [n]
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome not in MODEL_OUTCOMES
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A streamed piece of the answer text."""
+
+    text: str
