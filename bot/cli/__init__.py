@@ -15,6 +15,8 @@ _COMMAND_MODULES = (
     "bot.cli.models",
     "bot.cli.kb",
     "bot.cli.ask",
+    "bot.cli.evaluate",
+    "bot.cli.bench_generation",
     "bot.cli.db",
     "bot.cli.export",
     "bot.cli.serve",

@@ -17,7 +17,7 @@ from bot.cli.app import app, bench_app, console, fail, get_settings
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services import Services
-    from bot.telegram_ui.bench import BenchResult
+    from bot.channels.telegram.bench import BenchResult
 
 log = logging.getLogger("bot.serve")
 
@@ -60,8 +60,8 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
     from bot.kb.base import KBUnavailableError
     from bot.services import Services
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
-    from bot.telegram_ui.app import build_bot, run_bot
-    from bot.telegram_ui.deps import BotDeps, default_export
+    from bot.channels.telegram.app import build_bot, run_bot
+    from bot.channels.telegram.deps import BotDeps, default_export
 
     async with Services(settings) as services:
         store = await services.conversation_log(check_schema=False)
@@ -151,7 +151,7 @@ def bench_telegram(
     per-chat order held. The answer pipeline is replaced by a fixed-rate stream so only the channel is
     measured; `bench load` runs the real pipeline.
     """
-    from bot.telegram_ui.bench import NoKnowledgeBase, SyntheticPipeline, run_bench
+    from bot.channels.telegram.bench import NoKnowledgeBase, SyntheticPipeline, run_bench
 
     settings = get_settings()
     _quiet_logs()
@@ -201,7 +201,7 @@ def bench_load(
     fairness, errors (must be 0), per-chat order, and RSS memory over time with its trend after warm-up
     (a soak passes when that trend is flat). A progress line is printed every minute.
     """
-    from bot.telegram_ui.bench import DEFAULT_QUESTIONS, load_questions, run_bench
+    from bot.channels.telegram.bench import DEFAULT_QUESTIONS, load_questions, run_bench
 
     settings = get_settings()
     try:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from bot.cli.ask import Question, answer_json, answers_report, percentile, read_questions
+from bot.cli.ask import Question, answer_json, read_questions
+from bot.cli.evaluate import answers_report, percentile
 from bot.domain import Answer, Hit, Source, Timings
 from tests.fakes import make_chunk
 

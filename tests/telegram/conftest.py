@@ -15,9 +15,9 @@ from bot.rag.pipeline import Pipeline
 from bot.store.base import StoreUnavailableError
 from bot.store.migrate import upgrade
 from bot.store.repo import SqlConversationLog
-from bot.telegram_ui.app import BuiltBot, build_bot
-from bot.telegram_ui.deps import AnswerStream, BotDeps
-from bot.telegram_ui.fake_api import (
+from bot.channels.telegram.app import BuiltBot, build_bot
+from bot.channels.telegram.deps import AnswerStream, BotDeps
+from bot.channels.telegram.fake_api import (
     DEFAULT_TOKEN,
     FakeTelegram,
     FakeTelegramServer,
@@ -26,7 +26,7 @@ from bot.telegram_ui.fake_api import (
     make_fake_request,
     user,
 )
-from bot.telegram_ui.render import STREAM_CURSOR
+from bot.channels.telegram.render import STREAM_CURSOR
 from tests.conftest import KNOWLEDGE
 from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 
@@ -187,7 +187,7 @@ async def make_harness(tmp_path: Path, sql_store: SqlConversationLog) -> AsyncIt
         store = SwitchableStore(sql_store)
 
         async def export(out: Path) -> str:
-            from bot.telegram_ui.deps import default_export
+            from bot.channels.telegram.deps import default_export
 
             return await default_export(settings, out)
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from bot.cli import _register, app
 from bot.cli.serve import reload_generator
 from bot.llm.base import ModelInfo
-from bot.telegram_ui.bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
-from bot.telegram_ui.fake_api import FakeTelegram
+from bot.channels.telegram.bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
+from bot.channels.telegram.fake_api import FakeTelegram
 
 runner = CliRunner()
 

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from telegram import Update
 
 from bot.rag.pipeline import Pipeline
-from bot.telegram_ui.app import build_bot
-from bot.telegram_ui.deps import BotDeps
-from bot.telegram_ui.fake_api import BOT_USERNAME, FakeTelegram, group_chat, make_fake_request, user
+from bot.channels.telegram.app import build_bot
+from bot.channels.telegram.deps import BotDeps
+from bot.channels.telegram.fake_api import BOT_USERNAME, FakeTelegram, group_chat, make_fake_request, user
 from tests.fakes import FakeGenerator, FakeKB
 from tests.telegram.conftest import ADMIN, HELP_CENTER, OPERATOR_CHAT, telegram_settings
 from tests.telegram.memory_store import MemoryConversationLog

@@ -12,12 +12,12 @@ from telegram import Update
 
 from bot.domain import Answer, Source, Timings
 from bot.kb.base import ReloadReport, SkippedFile
-from bot.telegram_ui.admin import admin_refusal, describe_report
-from bot.telegram_ui.app import secret_matches
-from bot.telegram_ui.flood import FloodGate
-from bot.telegram_ui.ordering import ChatOrderedProcessor
-from bot.telegram_ui.render import STREAM_CURSOR, compose, render_answer, render_partial, split_text
-from bot.telegram_ui.tg_html import MAX_MESSAGE_CHARS, ParseError, parse_html, utf16_len
+from bot.channels.telegram.admin import admin_refusal, describe_report
+from bot.channels.telegram.app import secret_matches
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.ordering import ChatOrderedProcessor
+from bot.channels.telegram.render import STREAM_CURSOR, compose, render_answer, render_partial, split_text
+from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, ParseError, parse_html, utf16_len
 from tests.telegram.conftest import ADMIN, telegram_settings
 
 
@@ -70,7 +70,7 @@ def test_any_text_renders_to_valid_html_parts_that_keep_the_words(text: str) -> 
 
 
 def compose_words(text: str) -> list[str]:
-    from bot.telegram_ui.render import clean
+    from bot.channels.telegram.render import clean
 
     return clean(text).split()
 

@@ -30,11 +30,11 @@ from bot.config import Settings
 from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
 from bot.store.base import ConversationLog
-from bot.telegram_ui.deps import AnswerStream, BotDeps
-from bot.telegram_ui.fake_api import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
-from bot.telegram_ui.render import STREAM_CURSOR
+from bot.channels.telegram.deps import AnswerStream, BotDeps
+from bot.channels.telegram.fake_api import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
+from bot.channels.telegram.render import STREAM_CURSOR
 
-log = logging.getLogger("bot.telegram_ui.bench")
+log = logging.getLogger("bot.channels.telegram.bench")
 
 DEFAULT_QUESTIONS = (
     "How do I reset my password?",
@@ -294,12 +294,12 @@ async def run_bench(
     passed (a soak). Everything the harness keeps per answer is a few numbers, and the fake API forgets
     finished turns, so the RSS figures are the bot's own.
     """
-    from bot.telegram_ui.app import build_bot
+    from bot.channels.telegram.app import build_bot
 
     recording = RecordingPipeline(pipeline)
     errors = _ErrorCounter()
     async with contextlib.AsyncExitStack() as stack:
-        for name in ("bot.telegram_ui", "telegram"):
+        for name in ("bot.channels.telegram", "telegram"):
             logging.getLogger(name).addHandler(errors)
             # Registered first, so removed last: errors logged while the bot shuts down still count.
             stack.callback(logging.getLogger(name).removeHandler, errors)

@@ -14,9 +14,9 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParamet
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot.telegram_ui.render import compose, render_partial
+from bot.channels.telegram.render import compose, render_partial
 
-log = logging.getLogger("bot.telegram_ui.streaming")
+log = logging.getLogger("bot.channels.telegram.streaming")
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _TYPING_EVERY_S = 4.5  # Telegram shows "typing…" for about 5 s per chat action

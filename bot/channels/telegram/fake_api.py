@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.telegram_ui.tg_html import (
+from bot.channels.telegram.tg_html import (
     MAX_CALLBACK_DATA_BYTES,
     MAX_MESSAGE_CHARS,
     ParseError,
@@ -35,7 +35,7 @@ from bot.telegram_ui.tg_html import (
     utf16_len,
 )
 
-log = logging.getLogger("bot.telegram_ui.fake_api")
+log = logging.getLogger("bot.channels.telegram.fake_api")
 
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "support_test_bot"

@@ -36,16 +36,16 @@ from telegram.ext import (
 from bot.domain import Answer, Delta, Turn
 from bot.logs import user_text
 from bot.store.base import ConversationRef, StoreUnavailableError
-from bot.telegram_ui import texts
-from bot.telegram_ui.admin import AdminActions, admin_refusal, is_admin, log_refusal
-from bot.telegram_ui.deps import BotDeps, db_call
-from bot.telegram_ui.flood import FloodGate
-from bot.telegram_ui.handoff import END_PREFIX, Handoff, conversation_of
-from bot.telegram_ui.ordering import ChatOrderedProcessor, UpdateState
-from bot.telegram_ui.render import compose, escape, render_answer
-from bot.telegram_ui.streaming import NO_PREVIEW, StreamEditor, typing_indicator
+from bot.channels.telegram import texts
+from bot.channels.telegram.admin import AdminActions, admin_refusal, is_admin, log_refusal
+from bot.channels.telegram.deps import BotDeps, db_call
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.handoff import END_PREFIX, Handoff, conversation_of
+from bot.channels.telegram.ordering import ChatOrderedProcessor, UpdateState
+from bot.channels.telegram.render import compose, escape, render_answer
+from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, typing_indicator
 
-log = logging.getLogger("bot.telegram_ui")
+log = logging.getLogger("bot.channels.telegram")
 
 Context = ContextTypes.DEFAULT_TYPE
 # User messages longer than this are refused with a clear message (Telegram itself caps them at 4096).

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from bot.domain import Answer, Source
-from bot.telegram_ui.tg_html import MAX_MESSAGE_CHARS, utf16_len
+from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, utf16_len
 
 # Room kept free in every part so markers such as "(1/3)" never push a part over the limit.
 _PART_MARGIN = 32

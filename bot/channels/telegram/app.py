@@ -17,11 +17,11 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
-from bot.telegram_ui.deps import BotDeps
-from bot.telegram_ui.handlers import SupportHandlers
-from bot.telegram_ui.ordering import ChatOrderedProcessor
+from bot.channels.telegram.deps import BotDeps
+from bot.channels.telegram.handlers import SupportHandlers
+from bot.channels.telegram.ordering import ChatOrderedProcessor
 
-log = logging.getLogger("bot.telegram_ui.app")
+log = logging.getLogger("bot.channels.telegram.app")
 
 MAX_CONCURRENT_UPDATES = 256
 RATE_LIMIT_RETRIES = 3

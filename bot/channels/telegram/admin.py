@@ -17,12 +17,12 @@ from telegram.error import BadRequest, TelegramError
 from bot.config import Settings
 from bot.kb.base import KBUnavailableError, ReloadError, ReloadProgress, ReloadReport
 from bot.store.base import Stats, StoreUnavailableError
-from bot.telegram_ui import texts
-from bot.telegram_ui.deps import BotDeps, db_call
-from bot.telegram_ui.render import compose, escape
-from bot.telegram_ui.streaming import NO_PREVIEW, send_text
+from bot.channels.telegram import texts
+from bot.channels.telegram.deps import BotDeps, db_call
+from bot.channels.telegram.render import compose, escape
+from bot.channels.telegram.streaming import NO_PREVIEW, send_text
 
-log = logging.getLogger("bot.telegram_ui.admin")
+log = logging.getLogger("bot.channels.telegram.admin")
 
 # Accounts Telegram uses for anonymous group admins, channel posts and service notices: they never
 # identify a person, so they are never admins, whatever the allowlist says.

@@ -11,12 +11,12 @@ from telegram.error import TelegramError
 
 from bot.domain import Turn
 from bot.store.base import ConversationRef
-from bot.telegram_ui import texts
-from bot.telegram_ui.deps import BotDeps, db_call
-from bot.telegram_ui.render import clean, escape, split_text
-from bot.telegram_ui.streaming import NO_PREVIEW, send_text
+from bot.channels.telegram import texts
+from bot.channels.telegram.deps import BotDeps, db_call
+from bot.channels.telegram.render import clean, escape, split_text
+from bot.channels.telegram.streaming import NO_PREVIEW, send_text
 
-log = logging.getLogger("bot.telegram_ui.handoff")
+log = logging.getLogger("bot.channels.telegram.handoff")
 
 TRANSCRIPT_TURNS = 20
 # Every message the bot posts in the operator chat starts with one of these headers, so an operator's

@@ -1,0 +1,1 @@
+"""Channels: thin adapters that parse a platform's input, call the conversation service and render."""
