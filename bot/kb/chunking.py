@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Chunk
-from bot.kb.loaders import Document, Section
+from bot.kb.parsers import Document, Section
 
 # The Embedder protocol counts content tokens only; `max_tokens` already leaves room for [CLS]/[SEP].
 SPECIAL_TOKENS = 0

@@ -16,8 +16,9 @@ from bot.config import Settings
 from bot.domain import Chunk
 from bot.kb.base import Embedder, ProgressCallback, ReloadError, ReloadProgress, SkippedFile
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
+from bot.kb.filetypes import supported_list
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
-from bot.kb.validate import UnsafeFileError, supported_list
+from bot.kb.validate import UnsafeFileError
 
 log = logging.getLogger("bot.kb")
 

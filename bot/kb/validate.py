@@ -8,23 +8,10 @@ import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
+from bot.kb.filetypes import FILE_TYPES, BinaryType, file_type, supported_list
+
 if TYPE_CHECKING:
     from bot.config import Settings
-
-# Extensions the loaders understand, mapped to the format name used in messages.
-SUPPORTED_EXTENSIONS: dict[str, str] = {
-    ".md": "Markdown",
-    ".markdown": "Markdown",
-    ".rst": "reStructuredText",
-    ".txt": "plain text",
-    ".html": "HTML",
-    ".htm": "HTML",
-    ".pdf": "PDF",
-    ".csv": "FAQ CSV",
-    ".jsonl": "FAQ JSONL",
-    ".yaml": "FAQ YAML",
-    ".yml": "FAQ YAML",
-}
 
 # Magic numbers of containers and binaries that sometimes arrive renamed as documents.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -56,6 +43,8 @@ _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)}
 )
 MAX_NAME_CHARS = 120
+# A binary type's trailer must lie within this many bytes of the end.
+TRAILER_WINDOW = 2048
 
 
 class UnsafeFileError(ValueError):
@@ -84,24 +73,32 @@ def check_size(size: int, limit_mb: float, setting: str) -> None:
 def check_content(suffix: str, data: bytes) -> None:
     """Refuse content that does not match its extension: archives and binaries renamed, truncated PDFs."""
     suffix = suffix.lower()
-    kind = SUPPORTED_EXTENSIONS.get(suffix)
+    kind = file_type(suffix)
     if kind is None:
         raise UnsafeFileError(f"unsupported file type {suffix or '(none)'!r}; supported: {supported_list()}")
     head = data[:64]
-    if suffix == ".pdf":
-        if not head.lstrip(b"\r\n\t ").startswith(b"%PDF-"):
+    if isinstance(kind, BinaryType):
+        if not head.lstrip(b"\r\n\t ").startswith(kind.magic):
             found = sniff_binary(head)
-            raise UnsafeFileError(f"not a PDF: the content is {found or 'something else'}")
-        if b"%%EOF" not in data[-2048:]:
-            raise UnsafeFileError("truncated PDF: the end-of-file marker %%EOF is missing")
+            raise UnsafeFileError(f"not {_a(kind.name)}: the content is {found or 'something else'}")
+        if kind.trailer and kind.trailer not in data[-TRAILER_WINDOW:]:
+            marker = kind.trailer.decode("ascii", "replace")
+            raise UnsafeFileError(f"truncated {kind.name}: the end-of-file marker {marker} is missing")
         return
     found = sniff_binary(head)
     if found is not None:
-        raise UnsafeFileError(f"the content is {found}, not {kind}")
-    if head.startswith(b"%PDF-"):
-        raise UnsafeFileError(f"the content is a PDF, not {kind}; rename it to .pdf")
-    text = decode_text(data, suffix)
-    _check_text_is_text(text, kind)
+        raise UnsafeFileError(f"the content is {found}, not {kind.name}")
+    for other in FILE_TYPES:
+        if isinstance(other, BinaryType) and head.startswith(other.magic):
+            raise UnsafeFileError(
+                f"the content is {_a(other.name)}, not {kind.name}; rename it to {other.suffixes[0]}"
+            )
+    text = decode_text(data, declares_charset=kind.declares_charset)
+    _check_text_is_text(text, kind.name)
+
+
+def _a(name: str) -> str:
+    return f"an {name}" if name[:1].upper() in "AEIOU" else f"a {name}"
 
 
 def _check_text_is_text(text: str, kind: str) -> None:
@@ -113,8 +110,8 @@ def _check_text_is_text(text: str, kind: str) -> None:
         raise UnsafeFileError(f"binary content ({controls} control characters), not {kind}")
 
 
-def decode_text(data: bytes, suffix: str = ".txt") -> str:
-    """Decode a text file: UTF-8 (BOMs for UTF-8/16/32 honoured, HTML may declare its charset).
+def decode_text(data: bytes, *, declares_charset: bool = False) -> str:
+    """Decode a text file: UTF-8 (BOMs for UTF-8/16/32 honoured; HTML may declare its charset).
 
     Anything else is refused rather than guessed: a wrong guess puts mojibake into answers.
     """
@@ -126,7 +123,7 @@ def decode_text(data: bytes, suffix: str = ".txt") -> str:
                 raise UnsafeFileError(
                     f"invalid {encoding} text after its byte-order mark: {exc.reason}"
                 ) from None
-    if suffix.lower() in (".html", ".htm"):
+    if declares_charset:
         match = _HTML_CHARSET.search(data[:4096])
         if match:
             declared = match.group(1).decode("ascii", "replace")
@@ -161,10 +158,6 @@ def _guess_encoding_hint(data: bytes) -> str:
     return ", looks like Latin-1/Windows-1252"
 
 
-def supported_list() -> str:
-    return ", ".join(sorted({ext.lstrip(".") for ext in SUPPORTED_EXTENSIONS}))
-
-
 def safe_file_name(name: str) -> str:
     """Reduce an uploaded name to one harmless file name in the knowledge folder, or refuse it."""
     if not name or not name.strip():
@@ -187,7 +180,7 @@ def safe_file_name(name: str) -> str:
     stem, dot, suffix = cleaned.rpartition(".")
     if not dot or not stem:
         raise UnsafeFileError(f"the file name needs an extension; supported: {supported_list()}")
-    if f".{suffix.lower()}" not in SUPPORTED_EXTENSIONS:
+    if file_type(f".{suffix}") is None:
         raise UnsafeFileError(f"unsupported file type '.{suffix}'; supported: {supported_list()}")
     if stem.split(".")[0].lower() in _WINDOWS_RESERVED:
         raise UnsafeFileError(f"{cleaned!r} is a reserved device name")

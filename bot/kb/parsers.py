@@ -1,0 +1,584 @@
+"""Document parsers: Markdown, reStructuredText, HTML, plain text, PDF and FAQ files into headed sections."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("bot.kb")
+
+# Extracted text beyond this many characters per MB of file means a decompression bomb, not a document.
+MAX_CHARS_PER_FILE_MB = 4_000_000
+MAX_PDF_PAGES = 3000
+_URL = re.compile(r"https?://[^\s<>()\"'`\]]+")
+
+
+class LoadError(Exception):
+    """A file could not be parsed; the message is the reason shown in the reload report."""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A piece of a document under one heading; `heading_path` runs from the title down to `heading`."""
+
+    heading: str
+    heading_path: tuple[str, ...]
+    text: str
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One loaded knowledge file: its title, its sections and the page it was published at, if known."""
+
+    source: str  # relative to the KB root, forward slashes
+    title: str
+    sections: tuple[Section, ...]
+    url: str = ""
+
+
+# What every parser returns: the document's title, its sections and the document's URL ("" if none).
+Parsed = tuple[str, list[Section], str]
+TextParser = Callable[[str, str], Parsed]
+BytesParser = Callable[[bytes, str], Parsed]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _first_url(text: str) -> str:
+    match = _URL.search(text)
+    return match.group(0).rstrip(".,;:") if match else ""
+
+
+def _squeeze_blank_lines(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n")
+
+
+class _SectionBuilder:
+    """Collects body lines under a stack of headings; `level` 1 is the document title."""
+
+    def __init__(self, clean: Callable[[str], tuple[str, str]]) -> None:
+        self._clean = clean
+        self._stack: list[tuple[int, str]] = []
+        self._lines: list[str] = []
+        self.sections: list[Section] = []
+
+    def heading(self, level: int, text: str) -> None:
+        self.flush()
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        self._stack.append((level, text))
+
+    def line(self, line: str) -> None:
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        body, url = self._clean("\n".join(self._lines))
+        self._lines = []
+        if not body.strip():
+            return
+        path = tuple(text for _, text in self._stack)
+        heading = path[-1] if path else ""
+        self.sections.append(Section(heading=heading, heading_path=path, text=body, url=url))
+
+
+# ------------------------------------------------------------------------------------------ Markdown
+
+_MD_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_MD_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_MD_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
+_MD_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def _clean_markdown(text: str) -> tuple[str, str]:
+    url = ""
+    link = _MD_LINK.search(text)
+    if link and link.group(2).startswith(("http://", "https://")):
+        url = link.group(2)
+    text = _MD_HTML_COMMENT.sub("", text)
+    text = _MD_IMAGE.sub(lambda m: m.group(1), text)
+    text = _MD_LINK.sub(lambda m: m.group(1), text)
+    text = _MD_AUTOLINK.sub(lambda m: m.group(1), text)
+    return _squeeze_blank_lines(text), url or _first_url(text)
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 4)
+    if end == -1:
+        return {}, text
+    meta: dict[str, str] = {}
+    for line in text[4:end].splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().isidentifier():
+            meta[key.strip().lower()] = value.strip().strip("'\"")
+    rest = text[end + 4 :]
+    return meta, rest.split("\n", 1)[1] if "\n" in rest else ""
+
+
+def parse_markdown(text: str, default_title: str) -> Parsed:
+    meta, text = _front_matter(text)
+    builder = _SectionBuilder(_clean_markdown)
+    lines = text.splitlines()
+    title = meta.get("title", "")
+    if title:
+        builder.heading(0, title)
+    fence: str | None = None
+    pending: list[str] = []  # paragraph lines that a setext underline could turn into a heading
+
+    def emit_pending() -> None:
+        for held in pending:
+            builder.line(held)
+        pending.clear()
+
+    for line in lines:
+        if fence is not None:
+            builder.line(line)
+            if line.strip().startswith(fence):
+                fence = None
+            continue
+        fence_match = _MD_FENCE.match(line)
+        if fence_match:
+            emit_pending()
+            fence = fence_match.group(1)
+            builder.line(line)
+            continue
+        atx = _MD_ATX.match(line)
+        if atx:
+            emit_pending()
+            heading = (atx.group(2) or "").strip()
+            if heading:
+                builder.heading(len(atx.group(1)), heading)
+                title = title or heading
+            continue
+        setext = _MD_SETEXT.match(line)
+        if setext and len(pending) == 1 and pending[0].strip() and not line.startswith("    "):
+            heading = pending.pop().strip()
+            builder.heading(1 if setext.group(1)[0] == "=" else 2, heading)
+            title = title or heading
+            continue
+        if not line.strip():
+            emit_pending()
+            builder.line(line)
+        else:
+            pending.append(line)
+    emit_pending()
+    builder.flush()
+    return title or default_title, builder.sections, meta.get("url", "")
+
+
+# ----------------------------------------------------------------------------------- reStructuredText
+
+_RST_ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1+[ \t]*$")
+_RST_DIRECTIVE = re.compile(r"^\s*\.\.\s+([\w:-]+)::(.*)$")
+_RST_TARGET = re.compile(r"^\s*\.\.\s+(_[^:]*|\|[^|]*\||\[[^\]]*\]):.*$")
+_RST_ROLE = re.compile(r":[\w:+.-]+:`([^`<]*?)\s*(?:<[^>`]*>)?`")
+_RST_LINK = re.compile(r"`([^`<]+?)\s*<([^>`]+)>`__?")
+_RST_PEP = re.compile(r":(pep|rfc):`(\d+)`", re.IGNORECASE)
+_RST_LITERAL = re.compile(r"``(.+?)``")
+_RST_REF = re.compile(r"`([^`]+)`_{1,2}")
+_RST_FOOTNOTE = re.compile(r"\s*\[(?:#\w*|\*|\d+)\]_")
+# Directives whose body is navigation or markup, not content.
+_RST_DROP_DIRECTIVES = frozenset(
+    {"contents", "toctree", "index", "highlight", "only", "tabularcolumns", "sectionauthor", "meta", "raw"}
+)
+_RST_FIELD = re.compile(r"^:[\w-]+:(\s.*)?$")
+
+
+def _clean_rst(text: str) -> tuple[str, str]:
+    url = ""
+    out: list[str] = []
+    drop_indent: int | None = None
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if drop_indent is not None:
+            if not line.strip() or indent > drop_indent:
+                continue
+            drop_indent = None
+        directive = _RST_DIRECTIVE.match(line)
+        if directive:
+            name = directive.group(1).lower()
+            if name in _RST_DROP_DIRECTIVES:
+                drop_indent = indent
+                continue
+            argument = directive.group(2).strip()
+            # Keep what a reader sees: a note's text, a code block's code; drop the directive markup.
+            if argument and name not in ("code-block", "code", "sourcecode", "literalinclude", "image"):
+                out.append(" " * indent + argument)
+            continue
+        if _RST_TARGET.match(line) or line.strip() == "..":
+            continue
+        if _RST_FIELD.match(line.strip()) and not out:
+            continue
+        out.append(line)
+    body = "\n".join(out)
+    link = _RST_LINK.search(body)
+    if link and link.group(2).startswith(("http://", "https://")):
+        url = link.group(2)
+    body = _RST_LINK.sub(lambda m: m.group(1), body)
+    body = _RST_PEP.sub(lambda m: f"{m.group(1).upper()} {m.group(2)}", body)
+    body = _RST_ROLE.sub(lambda m: m.group(1), body)
+    body = _RST_LITERAL.sub(lambda m: m.group(1), body)
+    body = _RST_REF.sub(lambda m: m.group(1), body)
+    body = _RST_FOOTNOTE.sub("", body)
+    body = re.sub(r"(\S)::$", r"\1:", body, flags=re.MULTILINE)
+    body = re.sub(r"^\s*::\s*$", "", body, flags=re.MULTILINE)
+    return _squeeze_blank_lines(body), url or _first_url(body)
+
+
+def _is_adornment(line: str) -> bool:
+    return bool(_RST_ADORNMENT.match(line)) and len(line.strip()) >= 2
+
+
+def parse_rst(text: str, default_title: str) -> Parsed:
+    lines = text.splitlines()
+    builder = _SectionBuilder(_clean_rst)
+    styles: list[tuple[str, bool]] = []  # heading levels, in order of first appearance
+    title = ""
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        prev_blank = i == 0 or not lines[i - 1].strip()
+        # Overlined title: adornment, text, same adornment.
+        if (
+            prev_blank
+            and _is_adornment(line)
+            and i + 2 < n
+            and lines[i + 1].strip()
+            and not _is_adornment(lines[i + 1])
+            and _is_adornment(lines[i + 2])
+            and lines[i + 2].strip()[0] == line.strip()[0]
+        ):
+            style = (line.strip()[0], True)
+            heading = lines[i + 1].strip()
+            if style not in styles:
+                styles.append(style)
+            builder.heading(styles.index(style) + 1, heading)
+            title = title or heading
+            i += 3
+            continue
+        # Underlined title: unindented text, then an adornment at least as long (or 3+ characters).
+        if (
+            prev_blank
+            and line.strip()
+            and not line[0].isspace()
+            and not _is_adornment(line)
+            and i + 1 < n
+            and _is_adornment(lines[i + 1])
+            and not lines[i + 1][0].isspace()
+            and (len(lines[i + 1].rstrip()) >= len(line.rstrip()) or len(lines[i + 1].rstrip()) >= 3)
+            and (i + 2 >= n or not lines[i + 2].strip() or not _is_adornment(lines[i + 2]))
+        ):
+            style = (lines[i + 1].strip()[0], False)
+            heading = line.strip()
+            if style not in styles:
+                styles.append(style)
+            builder.heading(styles.index(style) + 1, heading)
+            title = title or heading
+            i += 2
+            continue
+        builder.line(line)
+        i += 1
+    builder.flush()
+    return title or default_title, builder.sections, ""
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+_HEADING_MARK = "\x00H"
+_URL_MARK = "\x01"
+
+
+def parse_html(text: str, default_title: str) -> Parsed:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    doc_title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    canonical = soup.find("link", rel="canonical")
+    doc_url = str(canonical.get("href", "")) if canonical is not None else ""
+    for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "head", "svg", "form"]):
+        tag.decompose()
+    for anchor in soup.find_all("a"):
+        href = str(anchor.get("href", ""))
+        label = anchor.get_text(" ", strip=True)
+        marker = f"{_URL_MARK}{href}{_URL_MARK}" if href.startswith(("http://", "https://")) else ""
+        anchor.replace_with(f"{label}{marker}")
+    for level in range(1, 7):
+        for tag in soup.find_all(f"h{level}"):
+            heading = " ".join(tag.get_text(" ", strip=True).split())
+            tag.replace_with(f"\n{_HEADING_MARK}{level}{heading}\n")
+    for tag in soup.find_all(["br"]):
+        tag.replace_with("\n")
+    soup.smooth()  # merge the text left around replaced links, so "Call <a>us</a>." stays one line
+    body = soup.body or soup
+    rendered = body.get_text("\n")
+
+    def clean(chunk: str) -> tuple[str, str]:
+        urls = re.findall(f"{_URL_MARK}([^{_URL_MARK}]*){_URL_MARK}", chunk)
+        chunk = re.sub(f"{_URL_MARK}[^{_URL_MARK}]*{_URL_MARK}", "", chunk)
+        lines = [" ".join(line.split()) for line in chunk.splitlines()]
+        return _squeeze_blank_lines("\n".join(lines)), (urls[0] if urls else "")
+
+    builder = _SectionBuilder(clean)
+    title = doc_title
+    for line in rendered.splitlines():
+        if line.startswith(_HEADING_MARK) and len(line) > 3:
+            level, heading = int(line[2]), line[3:].strip()
+            if heading:
+                builder.heading(level, heading)
+                title = title or heading
+            continue
+        builder.line(line)
+    builder.flush()
+    return title or default_title, builder.sections, doc_url
+
+
+# ------------------------------------------------------------------------------------------ plain text
+
+
+def parse_text(text: str, default_title: str) -> Parsed:
+    stripped = text.strip("\n")
+    first, _, rest = stripped.partition("\n")
+    # A short first line followed by a blank line reads as the document's title.
+    if first.strip() and len(first) <= 100 and rest.startswith("\n") and not first.rstrip().endswith("."):
+        title = first.strip()
+        body = rest
+    else:
+        title, body = "", stripped
+    body = _squeeze_blank_lines(body)
+    if not body:
+        return title or default_title, [], ""
+    path = (title,) if title else ()
+    return (
+        title or default_title,
+        [Section(heading=title, heading_path=path, text=body, url=_first_url(body))],
+        "",
+    )
+
+
+# ----------------------------------------------------------------------------------------------- PDF
+
+
+def char_budget(data: bytes) -> int:
+    """How much text a file of this size may expand to (guards against decompression bombs)."""
+    return max(1_000_000, int(len(data) / 1_000_000 * MAX_CHARS_PER_FILE_MB))
+
+
+def parse_pdf(data: bytes, default_title: str) -> Parsed:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    budget = char_budget(data)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("the PDF is encrypted")
+        n_pages = len(reader.pages)
+        if n_pages > MAX_PDF_PAGES:
+            raise LoadError(f"the PDF has {n_pages} pages, over the {MAX_PDF_PAGES} page limit")
+        meta_title = ""
+        if reader.metadata is not None and reader.metadata.title:
+            meta_title = str(reader.metadata.title).strip()
+        marks = _pdf_outline(reader)
+        pages: list[str] = []
+        used = 0
+        for page in reader.pages:
+            page_text = page.extract_text() or ""
+            used += len(page_text)
+            if used > budget:
+                raise LoadError("the PDF expands to far more text than its size allows (decompression bomb?)")
+            pages.append(page_text)
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+        raise LoadError(f"unreadable PDF: {exc.__class__.__name__}: {str(exc)[:120]}") from None
+    title = meta_title or (marks[0][2] if marks else "") or default_title
+    if not any(text.strip() for text in pages):
+        raise LoadError("the PDF has no extractable text (scanned images need OCR first)")
+    sections: list[Section] = []
+    if not marks:
+        for page_text in pages:
+            body = _squeeze_blank_lines(page_text)
+            if body:
+                sections.append(
+                    Section(heading=title, heading_path=(title,), text=body, url=_first_url(body))
+                )
+        return title, sections, ""
+    # Split each page at the outline titles that point into it, so a heading keeps its own text.
+    stack: list[tuple[int, str]] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        body = _squeeze_blank_lines("\n".join(current))
+        current.clear()
+        if body:
+            path = tuple(t for _, t in stack) or (title,)
+            sections.append(Section(heading=path[-1], heading_path=path, text=body, url=_first_url(body)))
+
+    by_page: dict[int, list[tuple[int, str]]] = {}
+    for page_no, level, heading in marks:
+        by_page.setdefault(page_no, []).append((level, heading))
+    for page_no, page_text in enumerate(pages):
+        remaining = page_text
+        for level, heading in by_page.get(page_no, []):
+            at = remaining.find(heading)
+            if at > 0:
+                current.append(remaining[:at])
+                remaining = remaining[at + len(heading) :]
+            elif at == 0:
+                remaining = remaining[len(heading) :]
+            flush()
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, heading))
+        current.append(remaining)
+    flush()
+    return title, sections, ""
+
+
+def _pdf_outline(reader: Any) -> list[tuple[int, int, str]]:
+    """(page index, level, title) of every outline entry, in page order."""
+    marks: list[tuple[int, int, str]] = []
+
+    def walk(items: Any, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item)
+            except Exception:  # noqa: S112 - a broken outline entry only loses that heading
+                continue
+            heading = " ".join(str(getattr(item, "title", "") or "").split())
+            if heading and page is not None and page >= 0:
+                marks.append((page, level, heading))
+
+    try:
+        walk(reader.outline, 1)
+    except Exception:
+        log.debug("pdf outline unreadable", exc_info=True)
+        return []
+    marks.sort(key=lambda mark: mark[0])
+    return marks
+
+
+# ----------------------------------------------------------------------------------------------- FAQ
+
+_Q_KEYS = ("question", "q", "title", "query")
+_A_KEYS = ("answer", "a", "response", "body")
+_CATEGORY_KEYS = ("category", "section", "topic")
+_URL_KEYS = ("url", "link")
+
+
+def _pick(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    lowered = {str(k).strip().lower(): v for k, v in record.items()}
+    for key in keys:
+        if key in lowered and lowered[key] is not None:
+            return lowered[key]
+    return None
+
+
+def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[int], str]) -> list[Section]:
+    sections: list[Section] = []
+    for index, record in enumerate(records):
+        question, answer = _pick(record, _Q_KEYS), _pick(record, _A_KEYS)
+        if question is None or answer is None:
+            raise LoadError(
+                f"{where(index)}: needs 'question' and 'answer' (found: {', '.join(map(str, record))})"
+            )
+        if not isinstance(question, str | int | float) or not isinstance(answer, str | int | float):
+            raise LoadError(f"{where(index)}: 'question' and 'answer' must be text")
+        category = _pick(record, _CATEGORY_KEYS)
+        url = _pick(record, _URL_KEYS)
+        question_text, answer_text = " ".join(str(question).split()), _squeeze_blank_lines(str(answer))
+        if not question_text or not answer_text:
+            continue
+        path = tuple(
+            part
+            for part in (title, str(category).strip() if isinstance(category, str) else "", question_text)
+            if part
+        )
+        sections.append(
+            Section(
+                heading=question_text,
+                heading_path=path,
+                text=answer_text,
+                url=str(url).strip() if isinstance(url, str) else _first_url(answer_text),
+            )
+        )
+    if not sections:
+        raise LoadError("no question/answer pairs found")
+    return sections
+
+
+def parse_faq_csv(text: str, default_title: str) -> Parsed:
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        fields = [str(f).strip().lower() for f in (reader.fieldnames or [])]
+        if not any(k in fields for k in _Q_KEYS) or not any(k in fields for k in _A_KEYS):
+            raise LoadError(
+                f"the CSV needs 'question' and 'answer' columns (found: {', '.join(fields) or 'none'})"
+            )
+        records = [dict(row) for row in reader]
+    except csv.Error as exc:
+        raise LoadError(f"invalid CSV: {exc}") from None
+    return default_title, _faq_sections(records, "", lambda i: f"row {i + 2}"), ""
+
+
+def parse_faq_jsonl(text: str, default_title: str) -> Parsed:
+    records: list[dict[str, Any]] = []
+    line_numbers: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LoadError(f"line {number}: invalid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise LoadError(f"line {number}: expected an object with 'question' and 'answer'")
+        records.append(record)
+        line_numbers.append(number)
+    return default_title, _faq_sections(records, "", lambda i: f"line {line_numbers[i]}"), ""
+
+
+def parse_faq_yaml(text: str, default_title: str) -> Parsed:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LoadError(f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    title = ""
+    if isinstance(data, dict):
+        raw_title = data.get("title")
+        title = raw_title.strip() if isinstance(raw_title, str) else ""
+        lists = [value for value in data.values() if isinstance(value, list)]
+        if len(lists) != 1:
+            raise LoadError("expected a list of question/answer entries (or one key holding such a list)")
+        data = lists[0]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise LoadError("expected a list of entries with 'question' and 'answer'")
+    return title or default_title, _faq_sections(data, title, lambda i: f"entry {i + 1}"), ""
