@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +13,9 @@ import numpy.typing as npt
 from bot.domain import Hit
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
+SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+# The steps of a reload, in order, as reported to progress displays.
+ReloadStage = Literal["loading", "embedding", "indexing", "verifying", "swapping"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ class KBStats:
 
 @dataclass(frozen=True, slots=True)
 class ReloadProgress:
-    stage: str  # "loading" | "embedding" | "indexing" | "verifying" | "swapping"
+    stage: ReloadStage
     done: int
     total: int
 
@@ -89,3 +92,19 @@ class KnowledgeBase(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class VectorSearchKB(KnowledgeBase, Protocol):
+    """A backend that also searches with a query vector embedded beforehand (evaluation embeds in batches)."""
+
+    async def search_vector(
+        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
+    ) -> list[Hit]:
+        """Like `search`, with `vector` the embedded query; it may be None only in bm25 mode."""
+        ...
+
+
+def check_search_mode(mode: str) -> None:
+    """Raise `ValueError` for a mode no backend knows (the CLI and tests pass plain strings)."""
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"unknown search mode {mode!r}; use hybrid, bm25 or dense")

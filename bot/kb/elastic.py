@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import Settings
+from bot.config import ElasticsearchSettings, KBSettings
 from bot.domain import Chunk, Hit
 from bot.kb.base import (
     Embedder,
@@ -24,11 +24,11 @@ from bot.kb.base import (
     ReloadError,
     ReloadReport,
     SearchMode,
+    check_search_mode,
 )
 from bot.kb.chunking import heading_text
-from bot.kb.embedded import FUSION_DEPTH
-from bot.kb.fusion import FusionMethod, collapse_sections, fuse_hits
-from bot.kb.reload import Corpus, _report, build_corpus
+from bot.kb.fusion import FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
+from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, report_progress
 
 if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
@@ -103,16 +103,25 @@ class ElasticKB:
 
     name = "elasticsearch"
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        settings: KBSettings,
+        elasticsearch: ElasticsearchSettings,
+        embedder: Embedder,
+        *,
+        embed_batch: int = EMBED_BATCH,
+    ) -> None:
+        """`elasticsearch` says where the cluster and alias are; `embed_batch` is texts per embedder call."""
         self._settings = settings
-        self._es_settings = settings.elasticsearch
+        self._es_settings = elasticsearch
         self._embedder = embedder
-        self._alias = settings.elasticsearch.alias
+        self._embed_batch = embed_batch
+        self._alias = elasticsearch.alias
         self._index_re = re.compile(rf"^{re.escape(self._alias)}-\d{{20}}$")
         self._client: AsyncElasticsearch | None = None
         self._reload_lock = asyncio.Lock()
         # How hybrid search fuses its two lists: the same code and default as the embedded backend.
-        self.fusion: FusionMethod = settings.kb.fusion
+        self.fusion: FusionMethod = settings.fusion
 
     def _es(self) -> AsyncElasticsearch:
         if self._client is None:
@@ -137,16 +146,17 @@ class ElasticKB:
         return self._client
 
     def _unavailable(self, what: str, exc: BaseException) -> KBUnavailableError:
+        from elasticsearch import ApiError
+
         # The exception text of the client can carry URLs; only the class and status reach the message.
-        status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", None)
+        status = exc.status_code if isinstance(exc, ApiError) else None
         detail = f"{exc.__class__.__name__}" + (f" {status}" if status else "")
         return KBUnavailableError(f"Elasticsearch {what} failed ({detail})")
 
     # ------------------------------------------------------------------------------------------ search
 
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
-        if mode not in ("hybrid", "bm25", "dense"):
-            raise ValueError(f"unknown search mode {mode!r}; use hybrid, bm25 or dense")
+        check_search_mode(mode)
         if k <= 0 or not query.strip():
             return []
         vector = None
@@ -157,11 +167,15 @@ class ElasticKB:
     async def search_vector(
         self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
     ) -> list[Hit]:
+        """Search with an already embedded query; BM25 and kNN requests run concurrently in hybrid mode."""
         from elasticsearch import ApiError, TransportError
 
-        depth = max(k * 3, FUSION_DEPTH)
+        check_search_mode(mode)
         if mode != "bm25" and vector is None:
             raise ValueError(f"{mode} search needs the query vector")
+        if k <= 0:
+            return []
+        depth = max(k * 3, FUSION_DEPTH)
         try:
             if mode == "bm25" or vector is None:
                 bm25 = await self._bm25(query, depth, with_vectors=False)
@@ -173,7 +187,7 @@ class ElasticKB:
                     self._bm25(query, depth, with_vectors=True), self._knn(vector, depth)
                 )
         except (ApiError, TransportError) as exc:
-            if getattr(exc, "status_code", None) == 404:
+            if isinstance(exc, ApiError) and exc.status_code == 404:
                 raise KBUnavailableError(
                     f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
                 ) from exc
@@ -260,12 +274,14 @@ class ElasticKB:
         from elasticsearch import ApiError, TransportError
 
         async with self._reload_lock:
-            corpus = await build_corpus(source, self._settings, self._embedder, progress)
+            corpus = await build_corpus(
+                source, self._settings, self._embedder, progress, embed_batch=self._embed_batch
+            )
             es = self._es()
             index = f"{self._alias}-{_stamp()}"
             try:
                 await self._build_index(es, index, corpus, progress)
-                _report(progress, "swapping", 0, 1)
+                report_progress(progress, "swapping", 0, 1)
                 old = await self._swap_alias(es, index)
             except ReloadError:
                 await self._drop_quietly(es, index)
@@ -280,7 +296,7 @@ class ElasticKB:
                 await self._drop_quietly(es, index)
                 raise
             await self._drop_old(es, keep=index, also=old)
-            _report(progress, "swapping", 1, 1)
+            report_progress(progress, "swapping", 1, 1)
             report = ReloadReport(
                 files=corpus.files,
                 chunks=len(corpus.chunks),
@@ -331,7 +347,7 @@ class ElasticKB:
                 }
 
         done = 0
-        _report(progress, "indexing", 0, total)
+        report_progress(progress, "indexing", 0, total)
         async for ok, item in async_streaming_bulk(
             es.options(request_timeout=ADMIN_TIMEOUT_S),
             actions(),
@@ -348,13 +364,13 @@ class ElasticKB:
                 raise ReloadError(f"Elasticsearch refused a chunk: {str(reason)[:200]}")
             done += 1
             if done % 100 == 0 or done == total:
-                _report(progress, "indexing", done, total)
-        _report(progress, "verifying", 0, total)
+                report_progress(progress, "indexing", done, total)
+        report_progress(progress, "verifying", 0, total)
         await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.refresh(index=index)
         count = int((await es.count(index=index))["count"])
         if count != total:
             raise ReloadError(f"the new index {index} holds {count} chunks, expected {total}")
-        _report(progress, "verifying", total, total)
+        report_progress(progress, "verifying", total, total)
 
     async def _current_indices(self, es: AsyncElasticsearch) -> list[str]:
         from elasticsearch import NotFoundError

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import Settings
+from bot.config import KBSettings
 from bot.domain import Chunk, Hit
 from bot.kb.base import (
     Embedder,
@@ -29,10 +29,11 @@ from bot.kb.base import (
     ReloadError,
     ReloadReport,
     SearchMode,
+    check_search_mode,
 )
 from bot.kb.chunking import heading_text
-from bot.kb.fusion import FusionMethod, collapse_sections, fuse_hits, query_terms
-from bot.kb.reload import Corpus, _report, build_corpus, embedder_id
+from bot.kb.fusion import FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits, query_terms
+from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress
 
 log = logging.getLogger("bot.kb")
 
@@ -42,9 +43,6 @@ INDEX_GLOB = "kb-*.sqlite"
 # Field weights for BM25: a term in the section heading counts twice (title boosting).
 HEADING_WEIGHT = 2.0
 TEXT_WEIGHT = 1.0
-# Candidates each retriever contributes to the fusion: deep enough that a chunk ranked well by one side
-# and poorly by the other still gets fused.
-FUSION_DEPTH = 50
 POINTER_CHECK_S = 1.0
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 # Query terms in more than this share of chunks are left out of BM25 (see `selective_terms`).
@@ -259,10 +257,14 @@ class EmbeddedKB:
 
     name = "embedded"
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(
+        self, settings: KBSettings, index_dir: Path, embedder: Embedder, *, embed_batch: int = EMBED_BATCH
+    ) -> None:
+        """`index_dir` holds the index files and their pointer; `embed_batch` is texts per embedder call."""
         self._settings = settings
         self._embedder = embedder
-        self._dir = settings.index_dir
+        self._embed_batch = embed_batch
+        self._dir = index_dir
         self._snapshot: _Snapshot | None = None
         self._pointer_mtime: int | None = None
         self._pointer_checked = 0.0
@@ -270,7 +272,7 @@ class EmbeddedKB:
         self._reload_lock = asyncio.Lock()
         self._pool: ThreadPoolExecutor | None = None
         # How hybrid search fuses its two lists; "rrf" keeps Reciprocal Rank Fusion (k=60) available.
-        self.fusion: FusionMethod = settings.kb.fusion
+        self.fusion: FusionMethod = settings.fusion
 
     # ------------------------------------------------------------------------------------ snapshots
 
@@ -331,19 +333,28 @@ class EmbeddedKB:
     # ------------------------------------------------------------------------------------------ search
 
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
-        if mode not in ("hybrid", "bm25", "dense"):
-            raise ValueError(f"unknown search mode {mode!r}; use hybrid, bm25 or dense")
+        check_search_mode(mode)
         if k <= 0 or not query.strip():
             return []
         vector = None
         if mode != "bm25":
             vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
-        return await asyncio.to_thread(self.search_vector, query, vector, k, mode)
+        return await self.search_vector(query, vector, k, mode)
 
-    def search_vector(
+    async def search_vector(
         self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
     ) -> list[Hit]:
-        """Search with an already embedded query (synchronous: callers run it in a thread)."""
+        """Search with an already embedded query; SQLite and numpy run in a worker thread."""
+        check_search_mode(mode)
+        if mode != "bm25" and vector is None:
+            raise ValueError(f"{mode} search needs the query vector")
+        if k <= 0:
+            return []
+        return await asyncio.to_thread(self._search_now, query, vector, k, mode)
+
+    def _search_now(
+        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode
+    ) -> list[Hit]:
         snapshot = self._current()
         snapshot.acquire()
         try:
@@ -401,8 +412,10 @@ class EmbeddedKB:
     async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
         async with self._reload_lock:
             cache = await asyncio.to_thread(self._vector_cache)
-            corpus = await build_corpus(source, self._settings, self._embedder, progress, cache)
-            _report(progress, "indexing", 0, len(corpus.chunks))
+            corpus = await build_corpus(
+                source, self._settings, self._embedder, progress, cache, embed_batch=self._embed_batch
+            )
+            report_progress(progress, "indexing", 0, len(corpus.chunks))
             built = await asyncio.to_thread(self._build_and_swap, corpus, source, progress)
             report = ReloadReport(
                 files=corpus.files,
@@ -452,7 +465,7 @@ class EmbeddedKB:
                     "chunks": str(len(corpus.chunks)),
                 },
             )
-            _report(progress, "verifying", 0, len(corpus.chunks))
+            report_progress(progress, "verifying", 0, len(corpus.chunks))
             os.replace(partial, final)
             fresh = _Snapshot(final)
             if len(fresh.chunks) != len(corpus.chunks):
@@ -478,14 +491,14 @@ class EmbeddedKB:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
             raise
-        _report(progress, "swapping", 0, 1)
+        report_progress(progress, "swapping", 0, 1)
         with self._open_lock:
             self._write_pointer(final)
             self._install(fresh)
             self._pointer_mtime = (self._dir / POINTER).stat().st_mtime_ns
             self._pointer_checked = time.monotonic()
         self._drop_old(keep=final)
-        _report(progress, "swapping", 1, 1)
+        report_progress(progress, "swapping", 1, 1)
         return _Built(path=final, chunks=len(fresh.chunks))
 
     def _write_pointer(self, target: Path) -> None:
@@ -537,26 +550,16 @@ class EmbeddedKB:
         if pool is not None:
             pool.shutdown(wait=True)
 
-    # --------------------------------------------------------------------------------------- benchmarks
+    def index_corpus(self, corpus: Corpus, source: Path) -> ReloadReport:
+        """Index a ready corpus (chunks with their vectors) and swap it in, with no loading or embedding.
 
-    def build_from(
-        self, chunks: Sequence[Chunk], vectors: npt.NDArray[np.float32], source: str = "synthetic"
-    ) -> ReloadReport:
-        """Index ready-made chunks and vectors (benchmarks and tests with synthetic data)."""
-        started = time.perf_counter()
-        corpus = Corpus(
-            chunks=tuple(chunks),
-            vectors=vectors.astype(np.float32, copy=False),
-            files=len({c.source for c in chunks}),
-            skipped=(),
-            started=started,
-            embedded=len(chunks),
-        )
-        built = self._build_and_swap(corpus, Path(source), None)
+        Synchronous: callers run it in a thread. For corpora built elsewhere, such as synthetic ones.
+        """
+        built = self._build_and_swap(corpus, source, None)
         return ReloadReport(
             files=corpus.files,
             chunks=built.chunks,
-            skipped=(),
-            seconds=round(time.perf_counter() - started, 3),
+            skipped=corpus.skipped,
+            seconds=round(time.perf_counter() - corpus.started, 3),
             index=built.path.name,
         )

@@ -10,9 +10,13 @@ from typing import Generic, Literal, TypeVar, get_args
 from bot.domain import Chunk, Hit
 from bot.kb.base import SearchMode
 
+# Candidates each retriever contributes to the fusion: deep enough that a chunk ranked well by one side
+# and poorly by the other still gets fused.
+FUSION_DEPTH = 50
+
 RRF_K = 60
 FusionMethod = Literal["convex", "rrf"]
-FUSION_METHODS: tuple[str, ...] = get_args(FusionMethod)
+FUSION_METHODS: tuple[FusionMethod, ...] = get_args(FusionMethod)
 # Convex score fusion keeps the score gaps RRF throws away (Bruch et al. 2023, "An Analysis of Fusion
 # Functions for Hybrid Retrieval"). Measured on the Python FAQ dev set and the Parcelly questions with the
 # embedded backend: it beats RRF (k=60) and both single lists on MRR on both sets; see the README table.

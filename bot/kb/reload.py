@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bot.config import Settings
+from bot.config import KBSettings
 from bot.domain import Chunk
-from bot.kb.base import Embedder, ProgressCallback, ReloadError, ReloadProgress, SkippedFile
+from bot.kb.base import Embedder, ProgressCallback, ReloadError, ReloadProgress, ReloadStage, SkippedFile
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
 from bot.kb.filetypes import supported_list
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
@@ -52,7 +52,7 @@ def describe_skips(skipped: Sequence[SkippedFile]) -> str:
     return shown + (f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else "")
 
 
-def _report(progress: ProgressCallback | None, stage: str, done: int, total: int) -> None:
+def report_progress(progress: ProgressCallback | None, stage: ReloadStage, done: int, total: int) -> None:
     if progress is None:
         return
     try:
@@ -97,19 +97,19 @@ def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], li
     return documents, skipped
 
 
-def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
+def make_chunker(settings: KBSettings, embedder: Embedder) -> Chunker:
     config = ChunkingConfig(
-        chunk_tokens=settings.kb.chunk_tokens,
-        overlap_tokens=settings.kb.chunk_overlap,
+        chunk_tokens=settings.chunk_tokens,
+        overlap_tokens=settings.chunk_overlap,
         max_tokens=embedder.max_tokens,
     )
     return Chunker(config, embedder.count_tokens)
 
 
 def _load_and_chunk(
-    source: Path, settings: Settings, embedder: Embedder
+    source: Path, settings: KBSettings, embedder: Embedder
 ) -> tuple[list[Chunk], list[Document], list[SkippedFile]]:
-    documents, skipped = load_documents(source, settings.kb.max_file_mb)
+    documents, skipped = load_documents(source, settings.max_file_mb)
     chunker = make_chunker(settings, embedder)
     chunks: list[Chunk] = []
     kept: list[Document] = []
@@ -130,20 +130,23 @@ def _load_and_chunk(
 
 async def build_corpus(
     source: Path,
-    settings: Settings,
+    settings: KBSettings,
     embedder: Embedder,
     progress: ProgressCallback | None = None,
     cache: Mapping[str, npt.NDArray[np.float32]] | None = None,
+    *,
+    embed_batch: int = EMBED_BATCH,
 ) -> Corpus:
     """Load, chunk and embed `source`. Raises `ReloadError` when nothing usable is left.
 
     `cache` maps content hashes to vectors of the index being replaced, so an unchanged chunk is not
-    embedded again. CPU work runs in worker threads; progress is reported from the event loop.
+    embedded again; `embed_batch` texts go to the embedder per call. CPU work runs in worker threads;
+    progress is reported from the event loop.
     """
     started = time.perf_counter()
-    _report(progress, "loading", 0, 0)
+    report_progress(progress, "loading", 0, 0)
     chunks, documents, skipped = await asyncio.to_thread(_load_and_chunk, source, settings, embedder)
-    _report(progress, "loading", len(documents), len(documents) + len(skipped))
+    report_progress(progress, "loading", len(documents), len(documents) + len(skipped))
     if not chunks:
         detail = f" Skipped: {describe_skips(skipped)}" if skipped else ""
         raise ReloadError(
@@ -157,8 +160,8 @@ async def build_corpus(
             vectors[row] = cached
         else:
             todo.append(row)
-    batch = max(1, settings.embeddings.batch_size or EMBED_BATCH)
-    _report(progress, "embedding", 0, len(todo))
+    batch = max(1, embed_batch)
+    report_progress(progress, "embedding", 0, len(todo))
     for start in range(0, len(todo), batch):
         rows = todo[start : start + batch]
         texts = [embedding_text(chunks[row]) for row in rows]
@@ -174,7 +177,7 @@ async def build_corpus(
                 f"the embedder returned shape {out.shape}, expected {(len(rows), embedder.dim)}"
             )
         vectors[rows] = out
-        _report(progress, "embedding", min(start + batch, len(todo)), len(todo))
+        report_progress(progress, "embedding", min(start + batch, len(todo)), len(todo))
     if not np.all(np.isfinite(vectors)):
         raise ReloadError("the embedder returned non-finite values; the current knowledge base keeps serving")
     return Corpus(

@@ -144,12 +144,14 @@ async def kb_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         if kind == "embedded":
             from bot.kb.embedded import EmbeddedKB
 
-            kb = EmbeddedKB(make_settings(tmp_path), embedder)
+            settings = make_settings(tmp_path)
+            kb = EmbeddedKB(settings.kb, settings.index_dir, embedder)
         else:
             from bot.kb.elastic import ElasticKB
 
             url = server.url if server is not None else REAL_ES_URL
-            kb = ElasticKB(make_settings(tmp_path, elasticsearch={"url": url, "alias": alias}), embedder)
+            settings = make_settings(tmp_path, elasticsearch={"url": url, "alias": alias})
+            kb = ElasticKB(settings.kb, settings.elasticsearch, embedder)
         made.append(kb)
         return kb
 

@@ -66,7 +66,7 @@ async def test_reload_skips_each_bad_file_with_its_reason(tmp_path: Path) -> Non
     outside.write_text("# Secret\n\nThe admin password is hunter2.\n", encoding="utf-8")
     os.symlink(outside, root / "link.md")
 
-    kb = EmbeddedKB(make_settings(tmp_path), FakeEmbedder())
+    kb = EmbeddedKB(make_settings(tmp_path).kb, tmp_path / "index", FakeEmbedder())
     report = await kb.reload(root)
     reasons = {s.path: s.reason for s in report.skipped}
     assert report.files == 4
@@ -89,7 +89,7 @@ async def test_a_folder_of_only_bad_files_keeps_the_old_kb(tmp_path: Path) -> No
     bad.mkdir()
     for name, (data, _) in BAD_FILES.items():
         (bad / name).write_bytes(data)
-    kb = EmbeddedKB(make_settings(tmp_path), FakeEmbedder())
+    kb = EmbeddedKB(make_settings(tmp_path).kb, tmp_path / "index", FakeEmbedder())
     first = await kb.reload(good)
     with pytest.raises(ReloadError) as info:
         await kb.reload(bad)

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from bot.domain import Hit
-from bot.kb.base import KBUnavailableError, ReloadError, SearchMode
+from bot.kb.base import KBUnavailableError, ReloadError, SearchMode, VectorSearchKB
 from bot.kb.elastic import ElasticKB
 from bot.kb.embedded import EmbeddedKB
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_METHODS, FusionMethod
@@ -130,6 +130,30 @@ async def test_hybrid_fuses_both_retrievers(
             cos = max(0.0, hit.dense_score or 0.0) / best_cos
             expected = DENSE_WEIGHT * cos + (1 - DENSE_WEIGHT) * (hit.bm25_score or 0.0) / best_bm25
         assert hit.score == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_search_vector_matches_search_in_every_backend(
+    kb_factory: KBFactory, corpus: Path, mode: SearchMode
+) -> None:
+    embedder = FakeEmbedder()
+    made = kb_factory(embedder)
+    assert isinstance(made, EmbeddedKB | ElasticKB)
+    kb: VectorSearchKB = made  # both backends satisfy the protocol (checked by mypy)
+    await kb.reload(corpus)
+    query = "customs declaration for international parcels abroad"
+    vector = embedder.embed([query])[0] if mode != "bm25" else None
+    pending = kb.search_vector(query, vector, 3, mode)
+    assert asyncio.iscoroutine(pending), "search_vector is async in every backend"
+    by_vector = await pending
+    assert [(h.chunk.id, h.rank) for h in by_vector] == [
+        (h.chunk.id, h.rank) for h in await kb.search(query, k=3, mode=mode)
+    ]
+    if mode != "bm25":
+        with pytest.raises(ValueError, match="needs the query vector"):
+            await kb.search_vector(query, None, 3, mode)
+    with pytest.raises(ValueError, match="unknown search mode"):
+        await kb.search_vector(query, vector, 3, "fuzzy")  # type: ignore[arg-type]
 
 
 async def test_k_and_empty_queries(kb_factory: KBFactory, corpus: Path) -> None:

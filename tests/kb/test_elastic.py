@@ -17,7 +17,8 @@ from tests.kb.fake_es import FakeElasticsearch
 
 
 def _kb(tmp_path: Path, url: str, **es: object) -> ElasticKB:
-    return ElasticKB(make_settings(tmp_path, elasticsearch={"url": url, **es}), FakeEmbedder())
+    settings = make_settings(tmp_path, elasticsearch={"url": url, **es})
+    return ElasticKB(settings.kb, settings.elasticsearch, FakeEmbedder())
 
 
 async def test_mapping_and_queries_on_the_wire(

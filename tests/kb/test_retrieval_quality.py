@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.kb import RetrievalEval, evaluate_retrieval, load_questions
 from bot.config import Settings
+from bot.evaluation.questions import read_questions
+from bot.evaluation.retrieval import RetrievalEval, evaluate_retrieval
 from bot.kb.fusion import FUSION_METHODS
 from tests.conftest import FAQ_DEV, KNOWLEDGE, PYTHON_FAQ, ROOT, shared_data_available
 
@@ -37,15 +38,15 @@ def _evaluate(
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
     prepare_models(settings)
     embedder = LlamaEmbedder(resolve_embedder_path(settings), n_threads=0, batch_size=32)
-    kb = EmbeddedKB(settings, embedder)
+    kb = EmbeddedKB(settings.kb, settings.index_dir, embedder)
     try:
         report = asyncio.run(kb.reload(source))
         assert report.skipped == ()
-        records = load_questions(questions)
+        records = read_questions(questions)
         results = {}
         for fusion in FUSION_METHODS:
             kb.fusion = fusion
-            results[fusion] = evaluate_retrieval(kb, embedder, records, k=10)
+            results[fusion] = asyncio.run(evaluate_retrieval(kb, embedder, records, k=10))
         yield results
     finally:
         asyncio.run(kb.close())

@@ -294,7 +294,7 @@ async def test_admin_uploads_a_document_and_it_is_indexed(
     kb_dir = tmp_path / "knowledge"
     await asyncio.to_thread(shutil.copytree, KNOWLEDGE / "faq", kb_dir / "faq")
     h = await make_harness(kb_source=kb_dir)
-    kb = EmbeddedKB(h.settings, FakeEmbedder())
+    kb = EmbeddedKB(h.settings.kb, h.settings.index_dir, FakeEmbedder())
     h.built.handlers.admin.deps.kb = kb
     chat_id = ADMIN["id"]
 
