@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     SecretStr,
@@ -36,6 +37,28 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
+_HTTP_URL = re.compile(r"^https?://[^\s/]+")
+
+
+def http_url(example: str, *, optional: bool = True, keep_trailing_slash: bool = False) -> AfterValidator:
+    """The check of every URL setting: http(s) with a host, surrounding whitespace trimmed.
+
+    `optional` lets the value be empty (the feature is off); a trailing slash is dropped unless the URL is
+    a prefix that something is appended to (Telegram's base URLs get the token appended).
+    """
+    expected = f"must be an http(s) URL such as {example}" + (", or empty" if optional else "")
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if not value and optional:
+            return value
+        if not _HTTP_URL.match(value):
+            raise ValueError(expected)
+        return value if keep_trailing_slash else value.rstrip("/")
+
+    return AfterValidator(check)
+
+
 class KBSettings(BaseModel):
     """Where the help-center documents live and how they are cut and searched."""
 
@@ -59,7 +82,9 @@ class KBSettings(BaseModel):
 class ElasticsearchSettings(BaseModel):
     """The production knowledge base. Empty `url` selects the embedded backend."""
 
-    url: str = Field(default="", description="Elasticsearch URL; empty = embedded SQLite/numpy backend.")
+    url: Annotated[str, http_url("https://localhost:9200")] = Field(
+        default="", description="Elasticsearch URL; empty = embedded SQLite/numpy backend."
+    )
     alias: str = Field(
         default="kb", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Alias searched by the bot."
     )
@@ -71,14 +96,6 @@ class ElasticsearchSettings(BaseModel):
     request_timeout_s: float = Field(default=3.0, gt=0, le=300, description="Timeout of one search request.")
     bulk_chunk_size: int = Field(default=1000, ge=1, le=10000, description="Documents per bulk request.")
 
-    @field_validator("url")
-    @classmethod
-    def _url_shape(cls, value: str) -> str:
-        value = value.strip()
-        if value and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL such as https://localhost:9200, or empty")
-        return value.rstrip("/")
-
 
 class LLMSettings(BaseModel):
     """The generator: an in-process GGUF model, or a llama.cpp server."""
@@ -87,7 +104,9 @@ class LLMSettings(BaseModel):
     lora_path: Path | None = Field(
         default=None, description="Optional GGUF LoRA adapter on top of the model."
     )
-    server_url: str = Field(default="", description="llama.cpp server URL; set = remote backend.")
+    server_url: Annotated[str, http_url("http://127.0.0.1:8080")] = Field(
+        default="", description="llama.cpp server URL; set = remote backend."
+    )
     server_api_key: SecretStr | None = Field(default=None, description="Bearer token for the server.")
     n_ctx: int = Field(default=2048, ge=256, le=131072, description="Context window in tokens.")
     n_threads: int = Field(default=0, ge=0, le=512, description="CPU threads; 0 = all cores.")
@@ -98,14 +117,6 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall-clock limit of one generation.")
     queue_size: int = Field(default=32, ge=1, le=10000, description="Waiting generations before 'busy'.")
     seed: int = Field(default=0, ge=0, description="Sampling seed, for reproducible answers.")
-
-    @field_validator("server_url")
-    @classmethod
-    def _server_url_shape(cls, value: str) -> str:
-        value = value.strip()
-        if value and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8080, or empty")
-        return value.rstrip("/")
 
 
 class EmbeddingSettings(BaseModel):
@@ -142,15 +153,25 @@ class RAGSettings(BaseModel):
     )
 
 
+TELEGRAM_API = "https://api.telegram.org/bot"
+TELEGRAM_FILES = "https://api.telegram.org/file/bot"
+
+
 class TelegramSettings(BaseModel):
     """The Telegram channel."""
 
     token: SecretStr | None = Field(default=None, description="Bot token from @BotFather.")
-    base_url: str = Field(default="https://api.telegram.org/bot", description="Bot API base URL.")
-    base_file_url: str = Field(default="https://api.telegram.org/file/bot", description="File download URL.")
+    base_url: Annotated[str, http_url(TELEGRAM_API, optional=False, keep_trailing_slash=True)] = Field(
+        default=TELEGRAM_API, description="Bot API base URL."
+    )
+    base_file_url: Annotated[str, http_url(TELEGRAM_FILES, optional=False, keep_trailing_slash=True)] = Field(
+        default=TELEGRAM_FILES, description="File download URL."
+    )
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, description="Admin user ids.")
     operator_chat_id: int | None = Field(default=None, description="Chat that receives handoffs.")
-    webhook_url: str = Field(default="", description="Public webhook URL; empty = long polling.")
+    webhook_url: Annotated[str, http_url("https://bot.example.com/telegram", keep_trailing_slash=True)] = (
+        Field(default="", description="Public webhook URL; empty = long polling.")
+    )
     webhook_listen: str = Field(default="0.0.0.0", description="Address the webhook server binds.")  # noqa: S104
     webhook_port: int = Field(default=8443, ge=1, le=65535, description="Port the webhook server binds.")
     webhook_secret: SecretStr | None = Field(default=None, description="Webhook secret_token.")
@@ -171,14 +192,6 @@ class TelegramSettings(BaseModel):
         for uid in value:
             if uid <= 0:
                 raise ValueError("admin ids are positive Telegram user ids")
-        return value
-
-    @field_validator("base_url", "base_file_url", "webhook_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if value and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL")
         return value
 
 
