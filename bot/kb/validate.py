@@ -5,13 +5,14 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
 from bot.kb.filetypes import FILE_TYPES, BinaryType, file_type, supported_list
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import KBSettings
 
 # Magic numbers of containers and binaries that sometimes arrive renamed as documents.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -193,14 +194,24 @@ def safe_file_name(name: str) -> str:
     return safe
 
 
-def validate_upload(name: str, data: bytes, settings: Settings) -> str:
+@dataclass(frozen=True, slots=True)
+class SizeLimit:
+    """A cap on a file's size and the setting that raises it, which a refusal names."""
+
+    mb: float
+    setting: str
+
+
+def validate_upload(name: str, data: bytes, kb: KBSettings, *, upload_limit: SizeLimit | None = None) -> str:
     """Check an admin's uploaded document; return the safe file name to save it under.
 
+    `upload_limit` is the channel's own cap (checked first); the knowledge base's file limit always applies.
     Raises `UnsafeFileError` with a reason fit to show the admin.
     """
     safe = safe_file_name(name)
-    check_size(len(data), settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
-    check_size(len(data), settings.kb.max_file_mb, "BOT_KB__MAX_FILE_MB")
+    if upload_limit is not None:
+        check_size(len(data), upload_limit.mb, upload_limit.setting)
+    check_size(len(data), kb.max_file_mb, "BOT_KB__MAX_FILE_MB")
     check_content(Path(safe).suffix, data)
     return safe
 

@@ -12,7 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.kb.base import ReloadError
 from bot.kb.embedded import EmbeddedKB
-from bot.kb.validate import UnsafeFileError, safe_file_name, validate_upload
+from bot.kb.validate import SizeLimit, UnsafeFileError, safe_file_name, validate_upload
 from tests.fakes import FakeEmbedder
 from tests.kb.conftest import make_settings
 from tests.kb.pdfs import make_pdf
@@ -140,16 +140,24 @@ def test_upload_names_are_made_safe(name: str, safe: str) -> None:
 
 
 def test_validate_upload_checks_size_and_content(settings: Settings) -> None:
-    assert validate_upload("guide.pdf", GOOD_PDF, settings) == "guide.pdf"
-    assert validate_upload("faq.jsonl", b'{"question": "q", "answer": "a"}\n', settings) == "faq.jsonl"
+    limit = SizeLimit(settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
+
+    def validate(name: str, data: bytes) -> str:
+        return validate_upload(name, data, settings.kb, upload_limit=limit)
+
+    assert validate("guide.pdf", GOOD_PDF) == "guide.pdf"
+    assert validate("faq.jsonl", b'{"question": "q", "answer": "a"}\n') == "faq.jsonl"
     with pytest.raises(UnsafeFileError, match="empty"):
-        validate_upload("a.md", b"", settings)
+        validate("a.md", b"")
     with pytest.raises(UnsafeFileError, match="BOT_TELEGRAM__MAX_UPLOAD_MB"):
-        validate_upload("a.md", b"a" * 11_000_000, settings)
+        validate("a.md", b"a" * 11_000_000)
     for name, (data, pattern) in BAD_FILES.items():
         if name.endswith(("csv", "jsonl", "yaml", "png")):
             continue  # parse errors are reported by the reload; the PNG's name is refused first
         with pytest.raises(UnsafeFileError, match=pattern):
-            validate_upload(name, data, settings)
+            validate(name, data)
     with pytest.raises(UnsafeFileError, match="path"):
-        validate_upload("../x.md", b"# hi\n", settings)
+        validate("../x.md", b"# hi\n")
+    # Without a channel cap the knowledge base's own file limit is the one named.
+    with pytest.raises(UnsafeFileError, match="over the 20 MB limit \\(BOT_KB__MAX_FILE_MB\\)"):
+        validate_upload("a.md", b"a" * 21_000_000, settings.kb)
