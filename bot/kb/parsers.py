@@ -7,9 +7,16 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+    from pypdf.generic import Destination
+
+    # pypdf's outline: entries, with a nested list holding the children of the entry before it.
+    _Outline = Sequence[Destination | "_Outline"]
 
 log = logging.getLogger("bot.kb")
 
@@ -454,20 +461,24 @@ def parse_pdf(data: bytes, default_title: str) -> Parsed:
     return title, sections, ""
 
 
-def _pdf_outline(reader: Any) -> list[tuple[int, int, str]]:
+def _pdf_outline(reader: PdfReader) -> list[tuple[int, int, str]]:
     """(page index, level, title) of every outline entry, in page order."""
+    from pypdf.generic import Destination
+
     marks: list[tuple[int, int, str]] = []
 
-    def walk(items: Any, level: int) -> None:
+    def walk(items: _Outline, level: int) -> None:
         for item in items:
             if isinstance(item, list):
                 walk(item, level + 1)
+                continue
+            if not isinstance(item, Destination):
                 continue
             try:
                 page = reader.get_destination_page_number(item)
             except Exception:  # noqa: S112 - a broken outline entry only loses that heading
                 continue
-            heading = " ".join(str(getattr(item, "title", "") or "").split())
+            heading = " ".join(str(item.title or "").split())
             if heading and page is not None and page >= 0:
                 marks.append((page, level, heading))
 
