@@ -10,10 +10,15 @@ from typing import TYPE_CHECKING
 from bot.config import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bot.admin import Admin
+    from bot.conversation import ConversationService
     from bot.kb.base import Embedder, KnowledgeBase
     from bot.llm.base import Generator
     from bot.rag.pipeline import Pipeline
     from bot.store.base import ConversationLog
+    from bot.store.repo import SqlConversationLog
 
 log = logging.getLogger("bot.services")
 
@@ -30,8 +35,10 @@ class Services:
         self._embedder: Embedder | None = None
         self._kb: KnowledgeBase | None = None
         self._generator: Generator | None = None
-        self._log: ConversationLog | None = None
+        self._log: SqlConversationLog | None = None
         self._pipeline: Pipeline | None = None
+        self._conversations: ConversationService | None = None
+        self._admin: Admin | None = None
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Services:
@@ -45,9 +52,9 @@ class Services:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             from bot.llm.embedder import LlamaEmbedder
-            from bot.llm.models import resolve_embedder_path
+            from bot.llm.registry import ModelRegistry
 
-            path = resolve_embedder_path(self.settings)
+            path = ModelRegistry(self.settings.models_dir).resolve_embedder_path(self.settings.embeddings)
             self._embedder = LlamaEmbedder(
                 path,
                 n_threads=self.settings.embeddings.n_threads,
@@ -60,11 +67,21 @@ class Services:
             if self.settings.elasticsearch.url:
                 from bot.kb.elastic import ElasticKB
 
-                self._kb = ElasticKB(self.settings, self.embedder())
+                self._kb = ElasticKB(
+                    self.settings.kb,
+                    self.settings.elasticsearch,
+                    self.embedder(),
+                    embed_batch=self.settings.embeddings.batch_size,
+                )
             else:
                 from bot.kb.embedded import EmbeddedKB
 
-                self._kb = EmbeddedKB(self.settings, self.embedder())
+                self._kb = EmbeddedKB(
+                    self.settings.kb,
+                    self.settings.index_dir,
+                    self.embedder(),
+                    embed_batch=self.settings.embeddings.batch_size,
+                )
             from bot.kb.breaker import BreakerKB
 
             self._kb = BreakerKB(self._kb, timeout_s=self.settings.kb.search_timeout_s)
@@ -78,22 +95,46 @@ class Services:
                 self._generator = RemoteGenerator(self.settings.llm)
             else:
                 from bot.llm.engine import LlamaEngine
-                from bot.llm.models import resolve_generator
+                from bot.llm.registry import ModelRegistry
 
-                model_path, lora_path = resolve_generator(self.settings)
-                self._generator = LlamaEngine(self.settings.llm, model_path=model_path, lora_path=lora_path)
+                models = ModelRegistry(self.settings.models_dir)
+                model_path, lora_path = models.resolve_generator(self.settings.llm)
+                self._generator = LlamaEngine(
+                    self.settings.llm, model_path=model_path, lora_path=lora_path, models=models
+                )
         return self._generator
 
     async def conversation_log(self, *, check_schema: bool = True) -> ConversationLog:
+        return await self._sql_log(check_schema=check_schema)
+
+    async def _sql_log(self, *, check_schema: bool = True) -> SqlConversationLog:
         async with self._lock:
             if self._log is None:
                 from bot.store.repo import SqlConversationLog
 
-                store = SqlConversationLog(self.settings.resolved_database_url)
+                url = self.settings.resolved_database_url
+                self._log = SqlConversationLog(url)
+                # Kept even when the check fails: `serve` starts degraded and the log recovers by itself.
                 if check_schema:
-                    await store.check_schema()
-                self._log = store
+                    await self._migrate_embedded(self._log, url)
         return self._log
+
+    @staticmethod
+    async def _migrate_embedded(store: SqlConversationLog, url: str) -> None:
+        """The embedded SQLite log migrates itself: the log is the training data, and a fresh data folder
+        must not answer unlogged. PostgreSQL is migrated explicitly (`db upgrade`) by whoever runs it."""
+        from bot.store.base import SchemaOutdatedError
+
+        try:
+            await store.check_schema()
+        except SchemaOutdatedError:
+            if not url.startswith("sqlite"):
+                raise
+            from bot.store.migrate import upgrade
+
+            log.info("migrating the embedded conversation log to the current schema")
+            await asyncio.to_thread(upgrade, url)
+            await store.check_schema()
 
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
@@ -101,6 +142,54 @@ class Services:
 
             self._pipeline = Pipeline(self.kb(), self.generator(), self.settings)
         return self._pipeline
+
+    async def conversations(self) -> ConversationService:
+        """The conversation service every channel calls (no operator desk until a channel attaches one)."""
+        if self._conversations is None:
+            from bot.conversation import ConversationService
+
+            self._conversations = ConversationService(
+                self.pipeline(), await self.conversation_log(), history_turns=self.settings.rag.history_turns
+            )
+        return self._conversations
+
+    async def admin(self) -> Admin:
+        """The admin actions (reload, add a document, stats, export) that channels render."""
+        if self._admin is None:
+            from bot.admin import Admin
+            from bot.kb.validate import SizeLimit, validate_upload
+
+            settings = self.settings
+            upload_limit = SizeLimit(settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
+
+            def check_upload(name: str, data: bytes) -> str:
+                return validate_upload(name, data, settings.kb, upload_limit=upload_limit)
+
+            self._admin = Admin(
+                self.kb(),
+                await self.conversation_log(),
+                kb_source=settings.kb.source,
+                exports_dir=settings.data_dir / "exports",
+                check_upload=check_upload,
+                export=self.run_export,
+            )
+        return self._admin
+
+    async def run_export(self, out: Path) -> str:
+        """The training export in OpenAI chat format into `out`, as `/export` sends it; a one-line summary."""
+        from bot.store.export import ExportOptions, export
+
+        stats = await export(
+            await self._sql_log(),
+            ExportOptions(out=out, format="openai"),
+            redaction=self.settings.redaction,
+            redact_user_ids=[str(uid) for uid in self.settings.telegram.admin_ids],
+        )
+        dropped = sum(stats.dropped.values())
+        return (
+            f"{stats.samples_written} samples from {stats.conversations_read} conversations "
+            f"({dropped} dropped, {sum(stats.redactions.values())} redactions)"
+        )
 
     async def aclose(self) -> None:
         for name in ("_log", "_generator", "_kb"):
@@ -113,8 +202,11 @@ class Services:
                 log.exception("close failed", extra={"component": name.strip("_")})
             setattr(self, name, None)
         if self._embedder is not None:
-            close = getattr(self._embedder, "close", None)
-            if close is not None:
-                close()
+            try:
+                self._embedder.close()
+            except Exception:
+                log.exception("close failed", extra={"component": "embedder"})
             self._embedder = None
         self._pipeline = None
+        self._conversations = None
+        self._admin = None

@@ -18,6 +18,8 @@ KNOWLEDGE = ROOT / "knowledge"
 # cluster only when this is set, and PostgreSQL tests only when TEST_POSTGRES_URL is.
 REAL_ES_URL = os.environ.get("BOT_ELASTICSEARCH__URL", "")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+# As `python -m bot` does at start-up (bot/cli/__init__.py): tests build Telegram bots in-process.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from bot.cli.app import app, operator_errors, print_error
@@ -31,6 +32,9 @@ def _register() -> None:
 
 
 def main() -> None:
+    # The process decides its environment once, here: python-telegram-bot 22 warns on every RetryAfter
+    # unless it may hand out durations as timedeltas (the Telegram channel reads both forms).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     _register()
     try:
         app()

@@ -26,15 +26,17 @@ def quickstart(
     only when it is empty.
     """
     settings = get_settings()
+    from bot.channels.console import ConsoleChannel
     from bot.kb.base import KBUnavailableError, ReloadError
-    from bot.llm.models import ModelError, prepare_models
+    from bot.llm.base import ModelError
+    from bot.llm.registry import ModelRegistry
     from bot.services import Services
     from bot.store.migrate import upgrade
 
     started = time.perf_counter()
     console.print("[bold]1/4[/] models", highlight=False)
     try:
-        prepared = prepare_models(settings)
+        prepared = ModelRegistry(settings.models_dir).prepare(settings.llm, settings.embeddings)
     except ModelError as exc:
         fail(str(exc))
     for line in prepared.describe():
@@ -68,15 +70,20 @@ def quickstart(
 
             console.print("[bold]4/4[/] ask the local model", highlight=False)
             console.print(f"    [cyan]you:[/] {question}", highlight=False, markup=True)
-            answer = await services.pipeline().answer(question, user_key="quickstart")
-            console.print(f"    [green]bot:[/] {answer.text}", highlight=False)
+            channel = ConsoleChannel(await services.conversations())
+            await channel.start()
+            reply = await channel.ask_once(question)
+            console.print(f"    [green]bot:[/] {reply.text}", highlight=False)
+            answer = reply.answer
+            if answer is None:
+                return
             for n, source in enumerate(answer.sources, 1):
                 heading = f" › {source.heading}" if source.heading else ""
                 console.print(f"      [{n}] {source.source}{heading}", highlight=False, markup=False)
             console.print(
                 f"    [dim]grounded={answer.grounded} retrieval {answer.timings.retrieval_ms:.0f} ms, "
                 f"first token {answer.timings.ttft_ms or 0:.0f} ms, "
-                f"total {answer.timings.total_ms:.0f} ms[/]",
+                f"total {answer.timings.total_ms:.0f} ms, logged as conversation {reply.conversation_id}[/]",
                 highlight=False,
             )
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,8 +15,8 @@ from bot.cli.app import app, bench_app, console, fail, get_settings
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.devtools.load_bench import BenchResult
     from bot.services import Services
-    from bot.channels.telegram.bench import BenchResult
 
 log = logging.getLogger("bot.serve")
 
@@ -57,18 +56,15 @@ def serve(
 
 
 async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int) -> None:
+    from bot.channels.telegram.app import build_bot, run_bot
+    from bot.channels.telegram.deps import TelegramDeps
     from bot.kb.base import KBUnavailableError
     from bot.services import Services
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
-    from bot.channels.telegram.app import build_bot, run_bot
-    from bot.channels.telegram.deps import BotDeps, default_export
 
     async with Services(settings) as services:
-        store = await services.conversation_log(check_schema=False)
-        check_schema = getattr(store, "check_schema", None)
         try:
-            if check_schema is not None:
-                await check_schema()
+            await services.conversation_log()
         except SchemaOutdatedError as exc:
             fail(str(exc))
         except StoreUnavailableError as exc:
@@ -81,20 +77,18 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
         except KBUnavailableError as exc:
             log.error("knowledge base unavailable at start; running degraded", extra={"error": str(exc)})
         try:
-            pipeline = await asyncio.to_thread(services.pipeline)
+            await asyncio.to_thread(services.pipeline)
         except Exception as exc:
-            # Model files are checked by bot.llm.models, whose errors say what to fix.
+            # Model files are checked by bot.llm, whose errors say what to fix.
             fail(f"cannot load the model: {exc}")
-        deps = BotDeps(
-            settings=settings, pipeline=pipeline, store=store, kb=kb, export=partial(default_export, settings)
-        )
+        deps = TelegramDeps(settings.telegram, await services.conversations(), await services.admin())
         built = build_bot(deps, polling=not webhook_url)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         reloads: set[asyncio.Task[None]] = set()
 
         def on_hup() -> None:
-            task = loop.create_task(reload_generator(services, settings))
+            task = loop.create_task(reload_generator(services))
             reloads.add(task)
             task.add_done_callback(reloads.discard)
 
@@ -113,23 +107,13 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
             await task
 
 
-async def reload_generator(services: Services, settings: Settings) -> None:
+async def reload_generator(services: Services) -> None:
     """Switch to the model chosen by `models use` (or the settings) without a restart.
 
     In-flight answers finish on the old model; a failed load keeps the old one serving.
     """
-    from bot.llm.models import resolve_generator
-
-    generator = services.generator()
-    reload = getattr(generator, "reload", None)
-    if reload is None:
-        log.warning(
-            "this generator cannot reload in place (remote backend); restart the model server instead"
-        )
-        return
     try:
-        model_path, lora_path = await asyncio.to_thread(resolve_generator, settings)
-        info = await reload(model_path, lora_path)
+        info = await services.generator().reload()
     except Exception as exc:
         log.error("model reload failed; the current model keeps serving", extra={"error": str(exc)})
         return
@@ -151,7 +135,7 @@ def bench_telegram(
     per-chat order held. The answer pipeline is replaced by a fixed-rate stream so only the channel is
     measured; `bench load` runs the real pipeline.
     """
-    from bot.channels.telegram.bench import NoKnowledgeBase, SyntheticPipeline, run_bench
+    from bot.devtools.load_bench import NoKnowledgeBase, SyntheticPipeline, run_bench
 
     settings = get_settings()
     _quiet_logs()
@@ -201,12 +185,17 @@ def bench_load(
     fairness, errors (must be 0), per-chat order, and RSS memory over time with its trend after warm-up
     (a soak passes when that trend is flat). A progress line is printed every minute.
     """
-    from bot.channels.telegram.bench import DEFAULT_QUESTIONS, load_questions, run_bench
+    from bot.devtools.load_bench import DEFAULT_QUESTIONS, run_bench
+    from bot.evaluation.questions import QuestionsFileError, read_questions
 
     settings = get_settings()
     try:
-        asked = load_questions(questions) if questions is not None else list(DEFAULT_QUESTIONS)
-    except (OSError, ValueError) as exc:
+        asked = (
+            [item.question for item in read_questions(questions)]
+            if questions is not None
+            else list(DEFAULT_QUESTIONS)
+        )
+    except QuestionsFileError as exc:
         fail(str(exc))
     _quiet_logs()
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
+from typer.testing import CliRunner
 
-from bot.cli.ask import Question, answer_json, read_questions
-from bot.cli.evaluate import answers_report, percentile
+from bot.channels.console import answer_json
+from bot.cli import _register, app
 from bot.domain import Answer, Hit, Source, Timings
+from bot.evaluation.answers import answers_report
+from bot.evaluation.questions import BadLine, Question, QuestionsFileError, iter_questions, read_questions
+from bot.metrics import percentile
 from tests.fakes import make_chunk
 
 
@@ -49,20 +52,41 @@ def test_read_questions(tmp_path: Path) -> None:
     ("content", "message"),
     [("{bad json\n", "not valid JSON"), ('{"qid": 1}\n', '"question" string'), ("", "no questions")],
 )
-def test_bad_questions_file_is_a_clear_error(
-    tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_questions_file_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text(content)
-    with pytest.raises(typer.Exit):
+    with pytest.raises(QuestionsFileError) as raised:
         read_questions(path)
-    assert message in capsys.readouterr().err
+    assert message in str(raised.value)
+    assert str(raised.value).startswith(str(path))
+    # The command turns it into one error line and exit code 2, before any model is loaded.
+    _register()
+    result = CliRunner().invoke(app, ["ask", "--questions", str(path)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
 
 
-def test_missing_questions_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(typer.Exit):
+def test_missing_questions_file(tmp_path: Path) -> None:
+    with pytest.raises(QuestionsFileError, match="not found"):
         read_questions(tmp_path / "nope.jsonl")
-    assert "not found" in capsys.readouterr().err
+
+
+def test_bad_lines_can_be_reported_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"qid": "a", "question": "one?", "file": "", "heading": 3}\nnope\n{"qid": 7}\n{}\n')
+    items = list(iter_questions(path))
+    assert items[0] == Question("a", "one?")
+    assert not items[0].answerable
+    assert isinstance(items[1], BadLine)
+    assert (items[1].line, items[1].qid) == (2, "line-2")
+    assert "not valid JSON" in items[1].reason
+    assert isinstance(items[2], BadLine)
+    assert items[2].qid == "7"
+    assert isinstance(items[3], BadLine)
+    assert items[3].qid == "line-4"
+    with pytest.raises(QuestionsFileError, match=r"q\.jsonl:2: not valid JSON"):
+        read_questions(path)
 
 
 def test_report_arithmetic() -> None:

@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
-from bot.rag.pipeline import Pipeline
-from bot.store.base import StoreUnavailableError
-from bot.store.migrate import upgrade
-from bot.store.repo import SqlConversationLog
+from bot.admin import Admin, ExportRunner
 from bot.channels.telegram.app import BuiltBot, build_bot
-from bot.channels.telegram.deps import AnswerStream, BotDeps
-from bot.channels.telegram.fake_api import (
+from bot.channels.telegram.deps import TelegramDeps
+from bot.channels.telegram.render import STREAM_CURSOR
+from bot.config import Settings
+from bot.conversation import AnswerStream, ConversationService
+from bot.devtools.fake_telegram import (
     DEFAULT_TOKEN,
     FakeTelegram,
     FakeTelegramServer,
@@ -26,7 +25,13 @@ from bot.channels.telegram.fake_api import (
     make_fake_request,
     user,
 )
-from bot.channels.telegram.render import STREAM_CURSOR
+from bot.kb.base import KnowledgeBase
+from bot.kb.validate import SizeLimit, validate_upload
+from bot.rag.pipeline import Pipeline
+from bot.services import Services
+from bot.store.base import ConversationLog, StoreUnavailableError
+from bot.store.migrate import upgrade
+from bot.store.repo import SqlConversationLog
 from tests.conftest import KNOWLEDGE
 from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 
@@ -59,6 +64,32 @@ def telegram_settings(tmp_path: Path, *, base_url: str, base_file_url: str, **te
         rag={"min_relevance": 0.0},
         telegram=values,
     )
+
+
+def telegram_deps(
+    settings: Settings,
+    pipeline: AnswerStream,
+    log: ConversationLog,
+    kb: KnowledgeBase,
+    export: ExportRunner | None = None,
+) -> TelegramDeps:
+    """The Telegram channel's dependencies over the given parts, wired as `Services` wires them."""
+
+    upload_limit = SizeLimit(settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
+
+    def check_upload(name: str, data: bytes) -> str:
+        return validate_upload(name, data, settings.kb, upload_limit=upload_limit)
+
+    conversations = ConversationService(pipeline, log, history_turns=settings.rag.history_turns)
+    admin = Admin(
+        kb,
+        log,
+        kb_source=settings.kb.source,
+        exports_dir=settings.data_dir / "exports",
+        check_upload=check_upload,
+        export=export,
+    )
+    return TelegramDeps(settings.telegram, conversations, admin)
 
 
 class SwitchableStore:
@@ -185,13 +216,10 @@ async def make_harness(tmp_path: Path, sql_store: SqlConversationLog) -> AsyncIt
         the_kb = kb or FakeKB(HELP_CENTER)
         the_pipeline = pipeline or Pipeline(the_kb, generator or FakeGenerator(delay_s=0.01), settings)
         store = SwitchableStore(sql_store)
-
-        async def export(out: Path) -> str:
-            from bot.channels.telegram.deps import default_export
-
-            return await default_export(settings, out)
-
-        deps = BotDeps(settings=settings, pipeline=the_pipeline, store=store, kb=the_kb, export=export)  # type: ignore[arg-type]
+        # The export runs as in production: the composition root's runner over the same database.
+        services = Services(settings)
+        stack.push_async_callback(services.aclose)
+        deps = telegram_deps(settings, the_pipeline, store, the_kb, export=services.run_export)  # type: ignore[arg-type]
         built = build_bot(deps)
         app = built.application
         await app.initialize()

@@ -18,13 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.rag.pipeline import Pipeline
 from bot.channels.telegram.app import build_bot
-from bot.channels.telegram.deps import BotDeps
-from bot.channels.telegram.fake_api import BOT_USERNAME, FakeTelegram, group_chat, make_fake_request, user
+from bot.devtools.fake_telegram import BOT_USERNAME, FakeTelegram, group_chat, make_fake_request, user
+from bot.rag.pipeline import Pipeline
 from tests.fakes import FakeGenerator, FakeKB
-from tests.telegram.conftest import ADMIN, HELP_CENTER, OPERATOR_CHAT, telegram_settings
-from tests.telegram.memory_store import MemoryConversationLog
+from tests.fakes_log import MemoryConversationLog
+from tests.telegram.conftest import ADMIN, HELP_CENTER, OPERATOR_CHAT, telegram_deps, telegram_settings
 
 FUZZ_EXAMPLES = 10_000
 SPECIAL_IDS = [ADMIN["id"], 777000, 1087968824, 136817688]
@@ -191,7 +190,7 @@ def test_fuzz_message_path(tmp_path: Any) -> None:
     )
     kb = FakeKB(HELP_CENTER)
     store = MemoryConversationLog()
-    deps = BotDeps(settings=config, pipeline=Pipeline(kb, FakeGenerator(), config), store=store, kb=kb)
+    deps = telegram_deps(config, Pipeline(kb, FakeGenerator(), config), store, kb)
     built = build_bot(deps, request=make_fake_request(fake), polling=False, rate_limit=False)
     app, processor = built.application, built.processor
     failures = _Failures()

@@ -10,14 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.domain import Answer, Source, Timings
-from bot.kb.base import ReloadReport, SkippedFile
-from bot.channels.telegram.admin import admin_refusal, describe_report
+from bot.admin import describe_report
+from bot.channels.telegram.admin import admin_refusal
 from bot.channels.telegram.app import secret_matches
 from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.ordering import ChatOrderedProcessor
 from bot.channels.telegram.render import STREAM_CURSOR, compose, render_answer, render_partial, split_text
-from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, ParseError, parse_html, utf16_len
+from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, utf16_len
+from bot.devtools.telegram_html import ParseError, parse_html
+from bot.domain import Answer, Source, Timings
+from bot.kb.base import ReloadReport, SkippedFile
 from tests.telegram.conftest import ADMIN, telegram_settings
 
 
@@ -138,19 +140,19 @@ def test_admin_refusal_covers_untrusted_senders(tmp_path: Any) -> None:
 
     private = {"id": ADMIN["id"], "type": "private"}
     group = {"id": -100, "type": "supergroup", "title": "g"}
-    assert admin_refusal(config, update(ADMIN, private)) is None
-    assert admin_refusal(config, update(ADMIN, group)) == "not a private chat"
+    assert admin_refusal(config.telegram.admin_ids, update(ADMIN, private)) is None
+    assert admin_refusal(config.telegram.admin_ids, update(ADMIN, group)) == "not a private chat"
     anon = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
     assert (
-        admin_refusal(config, update(anon, group, sender_chat=group)) == "anonymous-admin or service account"
+        admin_refusal(config.telegram.admin_ids, update(anon, group, sender_chat=group)) == "anonymous-admin or service account"
     )
     service = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
-    assert admin_refusal(config, update(service, {"id": 777000, "type": "private"})) == (
+    assert admin_refusal(config.telegram.admin_ids, update(service, {"id": 777000, "type": "private"})) == (
         "anonymous-admin or service account"
     )
     other = {"id": 42, "is_bot": False, "first_name": "Eve"}
     assert (
-        admin_refusal(config, update(other, {"id": 42, "type": "private"}))
+        admin_refusal(config.telegram.admin_ids, update(other, {"id": 42, "type": "private"}))
         == "not in BOT_TELEGRAM__ADMIN_IDS"
     )
 

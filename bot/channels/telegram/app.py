@@ -6,7 +6,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +16,9 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
-from bot.channels.telegram.deps import BotDeps
+from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.handlers import SupportHandlers
+from bot.channels.telegram.handoff import TelegramDesk
 from bot.channels.telegram.ordering import ChatOrderedProcessor
 
 log = logging.getLogger("bot.channels.telegram.app")
@@ -44,7 +44,7 @@ class BuiltBot:
 
 
 def build_bot(
-    deps: BotDeps,
+    deps: TelegramDeps,
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
@@ -55,9 +55,7 @@ def build_bot(
 
     `rate_limit=False` is for in-process fuzzing against the fake API, where Telegram's limits only sleep.
     """
-    # python-telegram-bot 22 warns on every RetryAfter unless durations are timedeltas; opt in.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
-    tg = deps.settings.telegram
+    tg = deps.settings
     if tg.token is None:
         raise ValueError(
             "BOT_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token there"
@@ -86,6 +84,8 @@ def build_bot(
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
+    # Handoffs from any channel go to this bot's operator chat.
+    deps.conversations.desk = TelegramDesk(application.bot, tg.operator_chat_id)
     handlers = SupportHandlers(deps, processor)
     handlers.register(application)
     return BuiltBot(application, handlers, processor)

@@ -1,11 +1,10 @@
-"""Thin Telegram handlers: parse the update, call the pipeline, render; plus the one error handler."""
+"""Thin Telegram handlers: parse the update, call the conversation service, render; plus the error handler."""
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from telegram import (
@@ -33,30 +32,24 @@ from telegram.ext import (
     filters,
 )
 
-from bot.domain import Answer, Delta, Turn
-from bot.logs import user_text
-from bot.store.base import ConversationRef, StoreUnavailableError
-from bot.channels.telegram import texts
-from bot.channels.telegram.admin import AdminActions, admin_refusal, is_admin, log_refusal
-from bot.channels.telegram.deps import BotDeps, db_call
+from bot import texts
+from bot.channels.telegram import texts as tg_texts
+from bot.channels.telegram.admin import AdminCommands, admin_refusal, is_admin, log_refusal
+from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.flood import FloodGate
-from bot.channels.telegram.handoff import END_PREFIX, Handoff, conversation_of
+from bot.channels.telegram.handoff import END_PREFIX, OperatorChat, conversation_of, describe_user
 from bot.channels.telegram.ordering import ChatOrderedProcessor, UpdateState
 from bot.channels.telegram.render import compose, escape, render_answer
 from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, typing_indicator
+from bot.conversation import Customer, Reply
+from bot.domain import Delta
+from bot.store.base import StoreUnavailableError
 
 log = logging.getLogger("bot.channels.telegram")
 
 Context = ContextTypes.DEFAULT_TYPE
-# User messages longer than this are refused with a clear message (Telegram itself caps them at 4096).
-MAX_QUESTION_CHARS = 4096
 _MAX_PROMPTS = 10_000
 ADMIN_COMMANDS = ("reload", "stats", "export")
-# Outcomes whose answer can be rated; the others are fixed messages.
-_RATEABLE = frozenset({"answered", "extracted", "ungrounded"})
-_OFFER_HUMAN = frozenset(
-    {"answered", "extracted", "ungrounded", "refused", "kb_unavailable", "model_error", "busy", "empty"}
-)
 
 
 @dataclass(frozen=True)
@@ -68,35 +61,41 @@ class _Prompt:
     user_id: int
 
 
-def answer_keyboard(
-    outcome: str, owner_id: int, *, admin: bool, offer_human: bool = True
-) -> InlineKeyboardMarkup | None:
+def customer_of(user: User, chat_id: int) -> Customer:
+    return Customer("telegram", str(user.id), str(chat_id), name=user.full_name, about=describe_user(user))
+
+
+def answer_keyboard(reply: Reply, owner_id: int, *, admin: bool) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
-    if outcome in _RATEABLE:
+    if reply.rateable:
         rows.append(
             [
-                InlineKeyboardButton(texts.BUTTON_UP, callback_data=f"fb:up:{owner_id}"),
-                InlineKeyboardButton(texts.BUTTON_DOWN, callback_data=f"fb:down:{owner_id}"),
+                InlineKeyboardButton(tg_texts.BUTTON_UP, callback_data=f"fb:up:{owner_id}"),
+                InlineKeyboardButton(tg_texts.BUTTON_DOWN, callback_data=f"fb:down:{owner_id}"),
             ]
         )
-    if offer_human and outcome in _OFFER_HUMAN:
-        rows.append([InlineKeyboardButton(texts.BUTTON_HUMAN, callback_data=f"human:{owner_id}")])
-    if admin and outcome in _RATEABLE:
-        rows.append([InlineKeyboardButton(texts.BUTTON_CORRECT, callback_data="fix")])
+    if reply.offer_human:
+        rows.append([InlineKeyboardButton(tg_texts.BUTTON_HUMAN, callback_data=f"human:{owner_id}")])
+    if admin and reply.rateable:
+        rows.append([InlineKeyboardButton(tg_texts.BUTTON_CORRECT, callback_data="fix")])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
 class SupportHandlers:
     """All update handlers of the bot, sharing the dependencies and per-process state."""
 
-    def __init__(self, deps: BotDeps, processor: ChatOrderedProcessor) -> None:
-        self.deps = deps
+    def __init__(self, deps: TelegramDeps, processor: ChatOrderedProcessor) -> None:
         self.settings = deps.settings
+        self.conversations = deps.conversations
         self.processor = processor
-        tg = self.settings.telegram
-        self.flood = FloodGate(tg.flood_messages, tg.flood_window_s)
-        self.admin = AdminActions(deps)
-        self.handoff = Handoff(deps)
+        self.admin_ids = frozenset(self.settings.admin_ids)
+        self.flood = FloodGate(self.settings.flood_messages, self.settings.flood_window_s)
+        self.admin = AdminCommands(
+            deps.admin,
+            edit_interval_s=self.settings.edit_interval_s,
+            max_upload_mb=self.settings.max_upload_mb,
+        )
+        self.operators = OperatorChat(deps.conversations, self.settings.operator_chat_id)
         self._prompts: OrderedDict[tuple[int, int], _Prompt] = OrderedDict()
 
     # -- registration --------------------------------------------------------------------------------
@@ -122,7 +121,7 @@ class SupportHandlers:
     async def gate(self, update: Update, context: Context) -> None:
         """Claim the update id before anything else: a redelivered update is dropped here."""
         try:
-            fresh = await db_call(self.deps.store.claim_update(update.update_id))
+            fresh = await self.conversations.claim("telegram", str(update.update_id))
         except StoreUnavailableError as exc:
             log.error("database unavailable", extra={"update_id": update.update_id, "error": str(exc)})
             await self._tell_db_down(update, context.bot)
@@ -151,15 +150,15 @@ class SupportHandlers:
         user = update.effective_user
         if user is None:
             return
-        text = texts.START.format(name=user.first_name or "there")
-        if is_admin(self.settings, update):
-            text += texts.ADMIN_HELP
+        text = tg_texts.START.format(name=user.first_name or "there")
+        if is_admin(self.admin_ids, update):
+            text += tg_texts.ADMIN_HELP
         await self._reply(update, context.bot, text)
 
     async def cmd_help(self, update: Update, context: Context) -> None:
-        text = texts.HELP
-        if is_admin(self.settings, update):
-            text += texts.ADMIN_HELP
+        text = tg_texts.HELP
+        if is_admin(self.admin_ids, update):
+            text += tg_texts.ADMIN_HELP
         await self._reply(update, context.bot, text)
 
     async def cmd_new(self, update: Update, context: Context) -> None:
@@ -167,10 +166,7 @@ class SupportHandlers:
         if user is None or chat is None or user.is_bot:
             return
         try:
-            old = await self._conversation(user.id, chat.id)
-            if old.handoff != "none":
-                await db_call(self.deps.store.set_handoff(old.id, "none"))
-            await self._conversation(user.id, chat.id, new=True)
+            await self.conversations.start_over(customer_of(user, chat.id))
         except StoreUnavailableError:
             await self._reply(update, context.bot, texts.DB_DOWN)
             return
@@ -181,9 +177,8 @@ class SupportHandlers:
         if user is None or chat is None or user.is_bot:
             return
         try:
-            conversation = await self._conversation(user.id, chat.id)
-            reply = await self.handoff.start(
-                context.bot, conversation, user, "the user asked for a human (/human)"
+            reply = await self.conversations.request_handoff(
+                customer_of(user, chat.id), "the user asked for a human (/human)"
             )
         except StoreUnavailableError:
             reply = texts.DB_DOWN
@@ -193,14 +188,14 @@ class SupportHandlers:
         """/done as a reply in the operator chat ends that handoff."""
         message = update.message
         chat = update.effective_chat
-        if message is None or chat is None or chat.id != self.settings.telegram.operator_chat_id:
+        if message is None or chat is None or chat.id != self.settings.operator_chat_id:
             await self.cmd_unknown(update, context)
             return
         conversation_id = conversation_of(message.reply_to_message, context.bot.id)
         if conversation_id is None:
             await message.reply_text("Reply /done to a handoff message to end that handoff.")
             return
-        if not await self.handoff.end(context.bot, conversation_id):
+        if not await self.operators.end(context.bot, conversation_id):
             await message.reply_text(f"Handoff #{conversation_id} is not active.")
 
     async def cmd_admin(self, update: Update, context: Context) -> None:
@@ -208,7 +203,7 @@ class SupportHandlers:
         if message is None or message.text is None:
             return
         command = message.text.split()[0].lstrip("/").split("@")[0].lower()
-        refusal = admin_refusal(self.settings, update)
+        refusal = admin_refusal(self.admin_ids, update)
         if refusal is not None:
             log_refusal(update, f"/{command}", refusal)
             await self._reply(update, context.bot, texts.NOT_ALLOWED)
@@ -235,7 +230,7 @@ class SupportHandlers:
         message = update.message
         if message is None or not self._addressed(message, context.bot)[0]:
             return
-        await self._reply(update, context.bot, texts.UNKNOWN_COMMAND)
+        await self._reply(update, context.bot, tg_texts.UNKNOWN_COMMAND)
 
     # -- messages ----------------------------------------------------------------------------------
 
@@ -248,10 +243,10 @@ class SupportHandlers:
         chat_id = message.chat.id
         if user.is_bot:
             return
-        if chat_id == self.settings.telegram.operator_chat_id:
+        if chat_id == self.settings.operator_chat_id:
             conversation_id = conversation_of(message.reply_to_message, bot.id)
             if conversation_id is not None:
-                await self.handoff.operator_reply(bot, message, conversation_id)
+                await self.operators.reply(bot, message, conversation_id)
                 return
         if await self._prompt_reply(update, message, user, bot):
             return
@@ -263,139 +258,61 @@ class SupportHandlers:
         if verdict != "ok":
             log.info("flood control", extra={"user_id": user.id, "verdict": verdict})
             if verdict == "notice":
-                await self._reply(update, bot, texts.FLOOD)
+                await self._reply(update, bot, tg_texts.FLOOD)
             return
-        question = text.strip()
-        if not question:
-            await self._reply(update, bot, texts.EMPTY)
-            return
-        if len(question) > MAX_QUESTION_CHARS:
-            await self._reply(update, bot, texts.TOO_LONG)
-            return
-        try:
-            conversation = await self._conversation(user.id, chat_id)
-            if conversation.handoff != "none":
-                await db_call(
-                    self.deps.store.log_user_message(
-                        conversation.id, question, external_message_id=str(message.message_id)
-                    )
-                )
-                await self.handoff.forward_from_user(bot, conversation, user, question)
-                return
-            history = await db_call(self.deps.store.history(conversation.id, self.settings.rag.history_turns))
-            # Write order: the question is committed before anything is generated.
-            user_message_id = await db_call(
-                self.deps.store.log_user_message(
-                    conversation.id, question, external_message_id=str(message.message_id)
-                )
-            )
-        except StoreUnavailableError as exc:
-            log.error("database unavailable", extra={"update_id": update.update_id, "error": str(exc)})
-            await self._reply(update, bot, texts.DB_DOWN)
-            return
-        log.info(
-            "question",
-            extra={"conversation_id": conversation.id, "user_id": user.id, "text": user_text(question)},
-        )
-        await self._answer(
-            update, bot, message, user, conversation, question, history, user_message_id, state
-        )
+        await self._answer(update, bot, message, user, text, state)
 
     async def _answer(
-        self,
-        update: Update,
-        bot: Bot,
-        message: Message,
-        user: User,
-        conversation: ConversationRef,
-        question: str,
-        history: Sequence[Turn],
-        user_message_id: int,
-        state: UpdateState,
+        self, update: Update, bot: Bot, message: Message, user: User, text: str, state: UpdateState
     ) -> None:
         chat_id = message.chat.id
         editor = StreamEditor(
             bot,
             chat_id,
-            interval_s=self.settings.telegram.edit_interval_s,
+            interval_s=self.settings.edit_interval_s,
             reply_to=message.message_id,
         )
         state.reply_chat_id = chat_id
-        answer: Answer | None = None
+        reply: Reply | None = None
         so_far: list[str] = []
+        events = self.conversations.ask(
+            customer_of(user, chat_id), text, external_message_id=str(message.message_id)
+        )
         async with typing_indicator(bot, chat_id, until=lambda: editor.message_id is not None):
-            async for item in self.deps.pipeline.stream(question, history, user_key=f"telegram:{user.id}"):
+            async for item in events:
                 if isinstance(item, Delta):
                     so_far.append(item.text)
                     await editor.update("".join(so_far))
                     state.reply_message_id = editor.message_id
-                elif isinstance(item, Answer):
-                    answer = item
-        if answer is None:
-            raise RuntimeError("the pipeline ended without an Answer")
-        # Write order: the answer is committed before the final message is sent; unlogged, it is not shown.
-        try:
-            answer_id = await db_call(self.deps.store.log_answer(conversation.id, user_message_id, answer))
-        except StoreUnavailableError as exc:
-            log.error(
-                "answer not logged; not sending it",
-                extra={"conversation_id": conversation.id, "error": str(exc)},
-            )
-            await editor.finish(compose(texts.DB_DOWN))
-            state.reply_message_id = editor.message_id
+                else:
+                    reply = item
+        if reply is None:
+            raise RuntimeError("the conversation service ended without a Reply")
+        if reply.kind == "forwarded":
             return
-        admin = is_admin(self.settings, update)
-        parts = render_answer(answer)
-        offer_human = True
-        # A refusal hands off: the transcript (already holding this refusal) goes to the operators now, and
-        # the user hears about it in the same message rather than in a second reply.
-        if (
-            answer.outcome == "refused"
-            and self.settings.telegram.operator_chat_id is not None
-            and await self._handoff_after_refusal(bot, conversation, user)
-        ):
-            parts = render_answer(replace(answer, text=f"{answer.text}\n\n{texts.HANDOFF_AFTER_REFUSAL}"))
-            offer_human = False
-        markup = answer_keyboard(answer.outcome, user.id, admin=admin, offer_human=offer_human)
-        last_id = await editor.finish(parts, markup)
+        if reply.answer is None:
+            # A fixed notice (nothing was answered): replace any preview, or send it as the reply.
+            if editor.message_id is not None:
+                await editor.finish(compose(reply.text))
+                state.reply_message_id = editor.message_id
+            else:
+                await self._reply(update, bot, reply.text)
+            return
+        markup = answer_keyboard(reply, user.id, admin=is_admin(self.admin_ids, update))
+        last_id = await editor.finish(render_answer(reply.answer), markup)
         state.reply_message_id = last_id
-        log.info(
-            "answered",
-            extra={
-                "conversation_id": conversation.id,
-                "outcome": answer.outcome,
-                "sources": len(answer.sources),
-                "ttft_ms": answer.timings.ttft_ms,
-                "total_ms": answer.timings.total_ms,
-            },
-        )
-        try:
-            await db_call(self.deps.store.set_external_id(answer_id, str(last_id)))
-        except (StoreUnavailableError, ValueError) as exc:
-            # The answer is logged and shown; only its buttons cannot be mapped back: no error reply.
-            log.warning("could not record the sent message id", extra={"error": str(exc)})
-
-    async def _handoff_after_refusal(self, bot: Bot, conversation: ConversationRef, user: User) -> bool:
-        try:
-            fresh = await db_call(self.deps.store.get_conversation(conversation.id))
-            if fresh is None or fresh.handoff != "none":
-                return False
-            notice = await self.handoff.start(
-                bot, fresh, user, "the bot could not answer from the help center"
-            )
-        except StoreUnavailableError:
-            return False
-        return notice == texts.HANDOFF_REQUESTED
+        if reply.answer_id is not None:
+            await self.conversations.record_delivery(reply.answer_id, str(last_id))
 
     async def on_document(self, update: Update, context: Context) -> None:
         message = update.message
         if message is None or message.from_user is None:
             return
-        refusal = admin_refusal(self.settings, update)
+        refusal = admin_refusal(self.admin_ids, update)
         if refusal is not None:
             log_refusal(update, "upload", refusal)
             if self._addressed(message, context.bot)[0]:
-                await self._reply(update, context.bot, texts.MEDIA)
+                await self._reply(update, context.bot, tg_texts.MEDIA)
             return
         self.processor.state(update).reply_chat_id = message.chat.id
         await self.admin.upload(context.bot, message)
@@ -410,7 +327,7 @@ class SupportHandlers:
         state = self.processor.state(update)
         if self.flood.check(message.from_user.id, state.arrival) != "ok":
             return
-        await self._reply(update, context.bot, texts.MEDIA)
+        await self._reply(update, context.bot, tg_texts.MEDIA)
 
     async def _prompt_reply(self, update: Update, message: Message, user: User, bot: Bot) -> bool:
         """A reply to one of our ForceReply prompts (👎 comment or ✏️ correction); True when handled."""
@@ -426,16 +343,15 @@ class SupportHandlers:
         del self._prompts[(message.chat.id, replied.message_id)]
         try:
             if prompt.kind == "comment":
-                await db_call(self.deps.store.add_feedback(prompt.answer_id, None, text))
+                await self.conversations.comment(prompt.answer_id, text)
                 await self._reply(update, bot, texts.FEEDBACK_COMMENT_SAVED)
             else:
-                refusal = admin_refusal(self.settings, update)
+                refusal = admin_refusal(self.admin_ids, update)
                 if refusal is not None:
                     log_refusal(update, "correction", refusal)
                     await self._reply(update, bot, texts.NOT_ALLOWED)
                     return True
-                await db_call(self.deps.store.add_correction(prompt.answer_id, str(user.id), text))
-                log.info("correction saved", extra={"answer_id": prompt.answer_id, "admin_id": user.id})
+                await self.conversations.correct(prompt.answer_id, str(user.id), text)
                 await self._reply(update, bot, texts.CORRECTION_SAVED)
         except StoreUnavailableError:
             await self._reply(update, bot, texts.DB_DOWN)
@@ -456,13 +372,13 @@ class SupportHandlers:
             return
         kind, _, rest = data.partition(":")
         if origin is None or kind not in ("fb", "human", "fix"):
-            await query.answer(texts.BUTTON_EXPIRED)
+            await query.answer(tg_texts.BUTTON_EXPIRED)
             return
         chat_id = origin.chat.id
         try:
             if kind == "fix":
                 # Callback data comes from the client: authorization is checked again here, not trusted.
-                refusal = admin_refusal(self.settings, update)
+                refusal = admin_refusal(self.admin_ids, update)
                 if refusal is not None:
                     log_refusal(update, "correct-button", refusal)
                     await query.answer(texts.NOT_ALLOWED, show_alert=True)
@@ -475,7 +391,7 @@ class SupportHandlers:
                     bot,
                     chat_id,
                     origin.message_id,
-                    texts.CORRECTION_ASK,
+                    tg_texts.CORRECTION_ASK,
                     _Prompt("correct", answer_id, user.id),
                 )
                 return
@@ -484,21 +400,19 @@ class SupportHandlers:
                 await query.answer("Only the person who asked can use this button.")
                 return
             if kind == "human":
-                conversation = await self._conversation(user.id, chat_id)
-                reply = await self.handoff.start(
-                    bot, conversation, user, 'the user pressed "Talk to a human"'
+                reply = await self.conversations.request_handoff(
+                    customer_of(user, chat_id), 'the user pressed "Talk to a human"'
                 )
                 await query.answer()
                 await bot.send_message(chat_id, escape(reply), parse_mode=ParseMode.HTML)
                 return
             if rating not in ("up", "down"):
-                await query.answer(texts.BUTTON_EXPIRED)
+                await query.answer(tg_texts.BUTTON_EXPIRED)
                 return
             answer_id = await self._answer_behind(query, origin)
             if answer_id is None:
                 return
-            await db_call(self.deps.store.add_feedback(answer_id, "up" if rating == "up" else "down"))
-            log.info("feedback", extra={"answer_id": answer_id, "rating": rating})
+            await self.conversations.rate(answer_id, "up" if rating == "up" else "down")
             if rating == "up":
                 await query.answer(texts.FEEDBACK_THANKS)
             else:
@@ -507,7 +421,7 @@ class SupportHandlers:
                     bot,
                     chat_id,
                     origin.message_id,
-                    texts.FEEDBACK_ASK_COMMENT,
+                    tg_texts.FEEDBACK_ASK_COMMENT,
                     _Prompt("comment", answer_id, user.id),
                 )
         except StoreUnavailableError:
@@ -515,8 +429,8 @@ class SupportHandlers:
 
     async def _answer_behind(self, query: CallbackQuery, origin: Message) -> int | None:
         """The logged answer a button sits under; None (and the user told) once it is gone from the log."""
-        answer_id = await db_call(
-            self.deps.store.find_message("telegram", str(origin.chat.id), str(origin.message_id))
+        answer_id = await self.conversations.answer_behind(
+            "telegram", str(origin.chat.id), str(origin.message_id)
         )
         if answer_id is None:
             await query.answer(texts.FEEDBACK_EXPIRED)
@@ -526,7 +440,7 @@ class SupportHandlers:
         self, query: CallbackQuery, origin: Message | None, data: str, bot: Bot
     ) -> None:
         answer_query = query.answer
-        operator_chat = self.settings.telegram.operator_chat_id
+        operator_chat = self.settings.operator_chat_id
         if origin is None or operator_chat is None or origin.chat.id != operator_chat:
             log.warning(
                 "end-handoff button outside the operator chat refused",
@@ -537,9 +451,9 @@ class SupportHandlers:
         try:
             conversation_id = int(data[len(END_PREFIX) :])
         except ValueError:
-            await answer_query(texts.BUTTON_EXPIRED)
+            await answer_query(tg_texts.BUTTON_EXPIRED)
             return
-        ended = await self.handoff.end(bot, conversation_id)
+        ended = await self.operators.end(bot, conversation_id)
         await answer_query("Handoff ended." if ended else "This handoff was already closed.")
 
     async def _ask(self, bot: Bot, chat_id: int, reply_to: int, text: str, prompt: _Prompt) -> None:
@@ -591,13 +505,6 @@ class SupportHandlers:
             log.warning("could not show the error message", extra={"error": exc.__class__.__name__})
 
     # -- helpers -----------------------------------------------------------------------------------
-
-    async def _conversation(self, user_id: int, chat_id: int, *, new: bool = False) -> ConversationRef:
-        return await db_call(
-            self.deps.store.open_conversation(
-                channel="telegram", external_user_id=str(user_id), external_chat_id=str(chat_id), new=new
-            )
-        )
 
     def _addressed(self, message: Message, bot: Bot) -> tuple[bool, str]:
         """Whether a message is meant for the bot (always in private; in groups when mentioned or replied

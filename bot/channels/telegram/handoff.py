@@ -1,24 +1,24 @@
-"""Human handoff: transcripts to the operator chat, operator replies back to the user, and the way back."""
+"""The Telegram operator chat as the service's operator desk: transcripts out, operator replies back."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.domain import Turn
-from bot.store.base import ConversationRef
-from bot.channels.telegram import texts
-from bot.channels.telegram.deps import BotDeps, db_call
+from bot import texts
+from bot.channels.telegram import texts as tg_texts
 from bot.channels.telegram.render import clean, escape, split_text
 from bot.channels.telegram.streaming import NO_PREVIEW, send_text
+from bot.conversation import ConversationService, Customer
+from bot.domain import Turn
 
 log = logging.getLogger("bot.channels.telegram.handoff")
 
-TRANSCRIPT_TURNS = 20
 # Every message the bot posts in the operator chat starts with one of these headers, so an operator's
 # reply finds its conversation even after a restart. Only the bot's own messages are trusted for this.
 _HEADER = re.compile(r"^(?:🙋 Handoff|💬) #(\d+)\b")
@@ -38,7 +38,7 @@ def describe_user(user: User) -> str:
     return f"{user.full_name}{handle} (id {user.id})"
 
 
-def render_transcript(conversation_id: int, who: str, reason: str, turns: list[Turn]) -> str:
+def render_transcript(conversation_id: int, who: str, reason: str, turns: Sequence[Turn]) -> str:
     lines = [f"🙋 Handoff #{conversation_id} — {who}", f"Reason: {reason}", ""]
     for turn in turns:
         speaker = {"user": "User", "assistant": "Bot", "operator": "Agent"}.get(turn.role, turn.role)
@@ -49,72 +49,74 @@ def render_transcript(conversation_id: int, who: str, reason: str, turns: list[T
 
 def end_keyboard(conversation_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_END_HANDOFF, callback_data=f"{END_PREFIX}{conversation_id}")]]
+        [[InlineKeyboardButton(tg_texts.BUTTON_END_HANDOFF, callback_data=f"{END_PREFIX}{conversation_id}")]]
     )
 
 
-class Handoff:
-    """Moves a conversation between the bot and a human operator."""
+class TelegramDesk:
+    """`bot.conversation.OperatorDesk` on a Telegram group: the operator chat."""
 
-    def __init__(self, deps: BotDeps) -> None:
-        self.deps = deps
-        self.operator_chat_id = deps.settings.telegram.operator_chat_id
+    def __init__(self, bot: Bot, operator_chat_id: int | None) -> None:
+        self.bot = bot
+        self.operator_chat_id = operator_chat_id
 
-    async def start(self, bot: Bot, conversation: ConversationRef, user: User, reason: str) -> str:
-        """Send the transcript to the operator chat and mark the conversation; return the user's notice."""
+    @property
+    def available(self) -> bool:
+        return self.operator_chat_id is not None
+
+    async def open_handoff(
+        self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn]
+    ) -> bool:
         if self.operator_chat_id is None:
-            return texts.HANDOFF_UNAVAILABLE
-        if conversation.handoff != "none":
-            return texts.HANDOFF_ALREADY
-        turns = await db_call(self.deps.store.history(conversation.id, TRANSCRIPT_TURNS))
-        transcript = render_transcript(conversation.id, describe_user(user), reason, turns)
-        header = f"🙋 Handoff #{conversation.id} (continued)\n"
+            return False
+        who = customer.about or customer.name or customer.user_id
+        text = render_transcript(conversation_id, who, reason, transcript)
+        header = f"🙋 Handoff #{conversation_id} (continued)\n"
         try:
-            pieces = split_text(clean(transcript), 3900)
+            pieces = split_text(clean(text), 3900)
             for index, piece in enumerate(pieces):
-                text = piece if index == 0 else header + piece
-                markup = end_keyboard(conversation.id) if index == len(pieces) - 1 else None
-                await bot.send_message(
+                body = piece if index == 0 else header + piece
+                markup = end_keyboard(conversation_id) if index == len(pieces) - 1 else None
+                await self.bot.send_message(
                     self.operator_chat_id,
-                    escape(text),
+                    escape(body),
                     parse_mode=ParseMode.HTML,
                     link_preview_options=NO_PREVIEW,
                     reply_markup=markup,
                 )
         except TelegramError as exc:
             log.error("could not reach the operator chat", extra={"error": exc.__class__.__name__})
-            return texts.HANDOFF_UNAVAILABLE
-        await db_call(self.deps.store.set_handoff(conversation.id, "requested"))
-        log.info("handoff started", extra={"conversation_id": conversation.id, "reason": reason})
-        return texts.HANDOFF_REQUESTED
+            return False
+        return True
 
-    async def forward_from_user(self, bot: Bot, conversation: ConversationRef, user: User, text: str) -> None:
-        """While a human owns the conversation, the user's messages go to the operators, not the model."""
+    async def forward(self, conversation_id: int, customer: Customer, text: str) -> None:
         if self.operator_chat_id is None:
             return
-        await send_text(bot, self.operator_chat_id, f"💬 #{conversation.id} {user.full_name}: {text}")
+        await send_text(self.bot, self.operator_chat_id, f"💬 #{conversation_id} {customer.name}: {text}")
 
-    async def operator_reply(self, bot: Bot, message: Message, conversation_id: int) -> None:
+
+class OperatorChat:
+    """What operators do in the operator chat: reply to a customer, and hand the conversation back."""
+
+    def __init__(self, conversations: ConversationService, operator_chat_id: int | None) -> None:
+        self.conversations = conversations
+        self.operator_chat_id = operator_chat_id
+
+    async def reply(self, bot: Bot, message: Message, conversation_id: int) -> None:
         """Deliver an operator's reply to the user (or end the handoff on /done)."""
         text = (message.text or "").strip()
         if text.split("@")[0] == "/done":
             await self.end(bot, conversation_id)
             return
-        conversation = await db_call(self.deps.store.get_conversation(conversation_id))
-        if conversation is None:
-            await message.reply_text(f"Conversation #{conversation_id} no longer exists.")
+        delivery = await self.conversations.operator_reply(conversation_id, text)
+        if delivery.conversation is None:
+            await message.reply_text(delivery.problem)
             return
-        if conversation.handoff == "none":
-            await message.reply_text(f"Handoff #{conversation_id} has ended; the user is back with the bot.")
+        if delivery.conversation.channel != "telegram":
+            # Logged with the conversation; this adapter reaches Telegram chats only.
             return
-        if not text:
-            await message.reply_text("Only text replies are forwarded to the user.")
-            return
-        await db_call(self.deps.store.log_operator_message(conversation.id, text))
-        if conversation.handoff == "requested":
-            await db_call(self.deps.store.set_handoff(conversation.id, "active"))
         try:
-            await send_text(bot, int(conversation.external_chat_id), texts.OPERATOR_PREFIX + text)
+            await send_text(bot, int(delivery.conversation.external_chat_id), delivery.text)
         except TelegramError as exc:
             log.warning("operator reply not delivered", extra={"error": exc.__class__.__name__})
             await message.reply_text(
@@ -123,17 +125,16 @@ class Handoff:
 
     async def end(self, bot: Bot, conversation_id: int) -> bool:
         """Hand the conversation back to the bot; returns False when it was not in a handoff."""
-        conversation = await db_call(self.deps.store.get_conversation(conversation_id))
-        if conversation is None or conversation.handoff == "none":
+        conversation = await self.conversations.end_handoff(conversation_id)
+        if conversation is None:
             return False
-        await db_call(self.deps.store.set_handoff(conversation.id, "none"))
-        log.info("handoff ended", extra={"conversation_id": conversation.id})
         try:
-            await bot.send_message(
-                int(conversation.external_chat_id),
-                escape(texts.HANDOFF_ENDED_USER),
-                parse_mode=ParseMode.HTML,
-            )
+            if conversation.channel == "telegram":
+                await bot.send_message(
+                    int(conversation.external_chat_id),
+                    escape(texts.HANDOFF_ENDED_USER),
+                    parse_mode=ParseMode.HTML,
+                )
         except TelegramError as exc:
             log.warning("handoff end not delivered", extra={"error": exc.__class__.__name__})
         if self.operator_chat_id is not None:

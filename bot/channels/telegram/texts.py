@@ -1,4 +1,4 @@
-"""Fixed user-facing texts of the Telegram channel (plain text; escaped when rendered)."""
+"""Fixed user-facing texts of the Telegram channel only (plain text; escaped when rendered)."""
 
 from __future__ import annotations
 
@@ -25,40 +25,14 @@ ADMIN_HELP = (
     "/export — download the training export\n"
     "Send a document (md, rst, txt, html, pdf, csv/jsonl/yaml FAQ) to add it to the knowledge base."
 )
-NEW_CONVERSATION = "Started a new conversation. What can I help you with?"
-ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
-DB_DOWN = "Sorry, I can't take messages right now. Please try again in a few minutes."
 FLOOD = (
     "You're sending messages faster than I can answer. I'll answer what you've sent; please wait a moment."
 )
 MEDIA = "Sorry, I can only read text messages. Please type your question."
-TOO_LONG = "Your message is too long for me. Please shorten it to the essential question and send it again."
-EMPTY = "How can I help? Type your question."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
-NOT_ALLOWED = "Sorry, you're not allowed to do that."
-
-HANDOFF_REQUESTED = (
-    "I've asked a person from our support team to join. They'll reply right here. "
-    "Send /new if you'd rather continue with me."
-)
-HANDOFF_AFTER_REFUSAL = (
-    "I've passed your question to a person from our support team; they'll reply right here."
-)
-HANDOFF_ALREADY = "A person from our support team has already been asked and will reply here."
-HANDOFF_UNAVAILABLE = (
-    "Sorry, nobody from our team is available in this chat right now. Please try again later."
-)
-HANDOFF_ENDED_USER = "The support agent has closed this chat. I'm back — ask me anything."
-OPERATOR_PREFIX = "👤 Support: "
-
-FEEDBACK_THANKS = "Thanks for the feedback!"
 FEEDBACK_ASK_COMMENT = "Sorry it didn't help. What was wrong? Reply to this message (optional)."
-FEEDBACK_COMMENT_SAVED = "Thanks, your comment was saved."
-FEEDBACK_EXPIRED = "This answer is no longer available for feedback."
 BUTTON_EXPIRED = "This button has expired."
 CORRECTION_ASK = "✏️ Send the corrected answer as a reply to this message."
-CORRECTION_SAVED = "✏️ Correction saved; the training export will use it instead of the bot's answer."
-
 BUTTON_UP = "👍"
 BUTTON_DOWN = "👎"
 BUTTON_HUMAN = "Talk to a human"

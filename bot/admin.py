@@ -1,0 +1,219 @@
+"""Admin actions every channel renders the same way: reload, add a document, stats, export."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.conversation import db_call
+from bot.kb.base import KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadError, ReloadReport
+from bot.store.base import ConversationLog, Stats
+
+log = logging.getLogger("bot.admin")
+
+# Runs the training export into the given file; returns a one-line summary for the admin.
+ExportRunner = Callable[[Path], Awaitable[str]]
+# Checks an uploaded document and returns the safe file name to save it under; raises `UnsafeFileError`.
+UploadCheck = Callable[[str, bytes], str]
+
+
+RELOAD_BUSY = "A reload is already running; please try again when it has finished."
+UPLOAD_BUSY = "A reload is running; please send the file again when it has finished."
+
+
+class ReloadBusyError(Exception):
+    """A reload is already running; the caller should say so rather than queue a second one."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    """A finished reload: the report, or None with `text` saying why the old index keeps serving."""
+
+    report: ReloadReport | None
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """A finished export: the file to send (None when there is nothing to send) and what to tell the admin."""
+
+    path: Path | None
+    text: str
+
+
+def describe_report(report: ReloadReport) -> str:
+    lines = [
+        f"✅ Knowledge base reloaded in {report.seconds:.1f} s",
+        f"Files: {report.files} · chunks: {report.chunks} · skipped: {len(report.skipped)}",
+    ]
+    if report.skipped:
+        lines.append("Skipped files:")
+        lines.extend(f"• {s.path}: {s.reason}" for s in report.skipped)
+    return "\n".join(lines)
+
+
+def describe_stats(stats: Stats, kb_line: str) -> str:
+    rated = stats.thumbs_up_7d + stats.thumbs_down_7d
+    feedback = f"{stats.thumbs_up_7d / rated:.0%} 👍 of {rated} rated" if rated else "no ratings yet"
+    refusal = f"{stats.refusals_7d / stats.answers_7d:.0%}" if stats.answers_7d else "n/a"
+    handoff = f"{stats.handoffs_7d / stats.conversations_7d:.0%}" if stats.conversations_7d else "n/a"
+
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.0f} ms"
+
+    return "\n".join(
+        [
+            "📊 Stats",
+            kb_line,
+            f"Conversations: {stats.conversations_24h} (24 h) · {stats.conversations_7d} (7 d)",
+            f"Messages: {stats.messages_24h} (24 h) · {stats.messages_7d} (7 d)",
+            f"Answers (7 d): {stats.answers_7d} · feedback: {feedback}",
+            f"Refusal rate (7 d): {refusal} · handoff rate (7 d): {handoff}",
+            f"Latency p50 / p95: {ms(stats.latency_p50_ms)} / {ms(stats.latency_p95_ms)}",
+        ]
+    )
+
+
+class Admin:
+    """The admin actions. Channels check who is an admin before calling any of these, and render the text."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        log: ConversationLog,
+        *,
+        kb_source: Path,
+        exports_dir: Path,
+        check_upload: UploadCheck,
+        export: ExportRunner | None = None,
+    ) -> None:
+        self.kb = kb
+        self.log = log
+        self.kb_source = kb_source
+        self.exports_dir = exports_dir
+        self._check_upload = check_upload
+        self._export = export
+        self._reload_lock = asyncio.Lock()
+
+    @property
+    def reloading(self) -> bool:
+        return self._reload_lock.locked()
+
+    async def reload(self, progress: ProgressCallback | None = None) -> ReloadResult:
+        """Rebuild the knowledge base from its folder; a failure leaves the previous index serving.
+
+        Raises `ReloadBusyError` when a reload is already running. `progress` may be called from a worker
+        thread: it should only remember the value.
+        """
+        if self._reload_lock.locked():
+            raise ReloadBusyError(RELOAD_BUSY)
+        async with self._reload_lock:
+            return await self._reload(progress)
+
+    async def _reload(self, progress: ProgressCallback | None) -> ReloadResult:
+        try:
+            report = await self.kb.reload(self.kb_source, progress)
+        except (ReloadError, KBUnavailableError) as exc:
+            log.warning("reload failed", extra={"error": str(exc)})
+            return ReloadResult(None, f"❌ Reload failed: {exc}\nThe previous knowledge base keeps serving.")
+        except Exception as exc:
+            log.exception("reload crashed")
+            return ReloadResult(
+                None,
+                f"❌ Reload failed ({exc.__class__.__name__}). The previous knowledge base keeps "
+                "serving; see the bot's log for details.",
+            )
+        log.info(
+            "knowledge base reloaded",
+            extra={"files": report.files, "chunks": report.chunks, "skipped": len(report.skipped)},
+        )
+        return ReloadResult(report, describe_report(report))
+
+    def check_upload(self, file_name: str, data: bytes) -> str:
+        """The safe name to save an uploaded document under; raises `UnsafeFileError` with the reason."""
+        return self._check_upload(file_name, data)
+
+    async def add_document(
+        self, safe_name: str, data: bytes, progress: ProgressCallback | None = None
+    ) -> ReloadResult:
+        """Save a checked document into the knowledge folder and reload; on any failure the folder is
+        restored exactly as it was. Raises `ReloadBusyError` when a reload is running."""
+        if self._reload_lock.locked():
+            raise ReloadBusyError(UPLOAD_BUSY)
+        async with self._reload_lock:
+            target = self.kb_source / safe_name
+            backup = await asyncio.to_thread(_save_atomically, self.kb_source, target, data)
+            result = await self._reload(progress)
+            report = result.report
+            skipped = {s.path: s.reason for s in report.skipped} if report else {}
+            reason = skipped.get(safe_name) or next(
+                (r for p, r in skipped.items() if p.endswith("/" + safe_name)), None
+            )
+            if report is None or reason is not None:
+                await asyncio.to_thread(_restore, target, backup)
+                why = reason or "the reload failed"
+                text = f"❌ {safe_name} was not added: {why}. The knowledge folder is unchanged."
+                if report is not None:
+                    text += "\n\n" + describe_report(report)
+                return ReloadResult(None, text)
+            if backup is not None:
+                await asyncio.to_thread(backup.unlink, missing_ok=True)
+            return ReloadResult(report, f"✅ {safe_name} is now in the knowledge base.\n\n{result.text}")
+
+    async def stats(self) -> str:
+        """The /stats text: knowledge base size and the log's 24 h / 7 d figures."""
+        try:
+            kb_stats = await self.kb.stats()
+            kb_line = (
+                f"Knowledge base: {kb_stats.documents} documents, {kb_stats.chunks} chunks "
+                f"({kb_stats.backend})"
+            )
+        except KBUnavailableError:
+            kb_line = "Knowledge base: unavailable"
+        stats = await db_call(self.log.stats())
+        return describe_stats(stats, kb_line)
+
+    async def export(self) -> ExportResult:
+        """Run the training export into a new file under the exports folder.
+
+        Store failures raise `StoreUnavailableError` (the channel shows its "database down" text).
+        """
+        if self._export is None:
+            return ExportResult(None, "The export is not configured for this bot.")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = self.exports_dir / f"export-{stamp}.jsonl"
+        await asyncio.to_thread(out.parent.mkdir, parents=True, exist_ok=True)
+        summary = await self._export(out)
+        size = await asyncio.to_thread(lambda: out.stat().st_size if out.exists() else 0)
+        if size == 0:
+            return ExportResult(None, f"The export is empty: {summary}.")
+        return ExportResult(out, f"✅ Export ready: {summary}.")
+
+
+def _save_atomically(source: Path, target: Path, data: bytes) -> Path | None:
+    """Write `data` to `target` via a temp file and rename; keep the old file as a backup to restore."""
+    source.mkdir(parents=True, exist_ok=True)
+    backup: Path | None = None
+    if target.exists():
+        backup = target.with_name(f".{target.name}.previous")
+        os.replace(target, backup)
+    tmp = target.with_name(f".{target.name}.uploading")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return backup
+
+
+def _restore(target: Path, backup: Path | None) -> None:
+    if backup is not None and backup.exists():
+        os.replace(backup, target)
+    else:
+        target.unlink(missing_ok=True)

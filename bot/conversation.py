@@ -1,0 +1,374 @@
+"""The conversation service: one set of conversation rules (log, answer, handoff) for every channel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol, TypeVar
+
+from bot import texts
+from bot.domain import MODEL_OUTCOMES, Answer, Channel, Delta, Outcome, Turn
+from bot.logs import user_text
+from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
+from bot.store.base import ConversationLog, ConversationRef, Rating, StoreUnavailableError
+
+log = logging.getLogger("bot.conversation")
+
+T = TypeVar("T")
+
+# Every database call gets a deadline: a hung database must read as "down", not hang a chat forever.
+STORE_TIMEOUT_S = 10.0
+# How much of the conversation the operators see when a handoff starts.
+TRANSCRIPT_TURNS = 20
+# Outcomes whose answer can be rated; the others are fixed messages.
+RATEABLE: frozenset[Outcome] = frozenset(MODEL_OUTCOMES)
+# Outcomes after which the customer is offered a human (every answer except input the bot refused to read).
+OFFER_HUMAN: frozenset[Outcome] = frozenset(
+    {*MODEL_OUTCOMES, "refused", "kb_unavailable", "model_error", "busy", "empty"}
+)
+
+
+class AnswerStream(Protocol):
+    """The part of `bot.rag.pipeline.Pipeline` the conversation service uses."""
+
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str
+    ) -> AsyncIterator[Delta | Answer]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """Who is writing, in the channel's own ids."""
+
+    channel: Channel
+    user_id: str
+    chat_id: str
+    name: str = ""  # how operators see them next to a forwarded message
+    about: str = ""  # how operators see them atop a handoff transcript (name, handle, id)
+
+    @property
+    def key(self) -> str:
+        """The fairness key of the model queue: one per person and channel."""
+        return f"{self.channel}:{self.user_id}"
+
+
+class OperatorDesk(Protocol):
+    """Where human operators work (the Telegram operator chat today). Implemented by a channel."""
+
+    @property
+    def available(self) -> bool:
+        """Whether operators can be reached at all (an operator chat is configured)."""
+        ...
+
+    async def open_handoff(
+        self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn]
+    ) -> bool:
+        """Show the operators a new handoff with its transcript; False when they could not be reached."""
+        ...
+
+    async def forward(self, conversation_id: int, customer: Customer, text: str) -> None:
+        """Pass a customer's message to the operators while a human owns the conversation."""
+        ...
+
+
+ReplyKind = Literal["answer", "notice", "forwarded", "unavailable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """How one customer message ended: what to show, and what the channel may offer under it.
+
+    `kind`: "answer" (the pipeline answered, logged as `answer_id`), "notice" (a fixed text such as
+    "type your question"; nothing was logged), "forwarded" (a human owns the conversation: the message
+    went to the operators and nothing is shown), "unavailable" (the log is down: nothing was answered).
+    """
+
+    kind: ReplyKind
+    text: str
+    answer: Answer | None = None
+    answer_id: int | None = None
+    conversation_id: int | None = None
+    handed_off: bool = False  # a refusal started a handoff; `text` already says so
+
+    @property
+    def rateable(self) -> bool:
+        return self.answer is not None and self.answer.outcome in RATEABLE
+
+    @property
+    def offer_human(self) -> bool:
+        return self.answer is not None and not self.handed_off and self.answer.outcome in OFFER_HUMAN
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorDelivery:
+    """An operator's reply: deliver `text` to `conversation`, or tell the operator `problem`."""
+
+    conversation: ConversationRef | None
+    text: str = ""
+    problem: str = ""
+
+
+async def db_call(awaitable: Awaitable[T], timeout_s: float = STORE_TIMEOUT_S) -> T:
+    """Await a store call with a deadline; a timeout means the database is unavailable."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout_s)
+    except TimeoutError:
+        raise StoreUnavailableError(f"database did not answer within {timeout_s:g} s") from None
+
+
+class ConversationService:
+    """Owns what happens to a customer's message, whichever channel it came from.
+
+    claim the delivery → open the conversation → (a human owns it: log and forward) → load history →
+    log the question → stream the answer → log the answer → hand off after a refusal.
+    Write order is the rule: the question is committed before anything is generated, and an answer that
+    could not be logged is never shown. Store failures surface as `StoreUnavailableError` (or a Reply of
+    kind "unavailable" from `ask`); nothing here knows a channel's API.
+    """
+
+    def __init__(
+        self,
+        pipeline: AnswerStream,
+        log: ConversationLog,
+        *,
+        history_turns: int,
+        desk: OperatorDesk | None = None,
+        store_timeout_s: float = STORE_TIMEOUT_S,
+    ) -> None:
+        self.pipeline = pipeline
+        self.log = log
+        self.desk = desk
+        self._history_turns = history_turns
+        self._timeout_s = store_timeout_s
+
+    async def _db(self, awaitable: Awaitable[T]) -> T:
+        return await db_call(awaitable, self._timeout_s)
+
+    # -- conversations ---------------------------------------------------------------------------
+
+    async def claim(self, channel: Channel, delivery_id: str) -> bool:
+        """Record a channel's delivery id before anything else; False when it was already handled."""
+        return await self._db(self.log.claim_delivery(channel, delivery_id))
+
+    async def conversation(self, customer: Customer, *, new: bool = False) -> ConversationRef:
+        return await self._db(
+            self.log.open_conversation(
+                channel=customer.channel,
+                external_user_id=customer.user_id,
+                external_chat_id=customer.chat_id,
+                new=new,
+            )
+        )
+
+    async def start_over(self, customer: Customer) -> ConversationRef:
+        """A new conversation; an open handoff of the old one ends (the customer chose the bot)."""
+        old = await self.conversation(customer)
+        if old.handoff != "none":
+            await self._db(self.log.set_handoff(old.id, "none"))
+        return await self.conversation(customer, new=True)
+
+    async def get(self, conversation_id: int) -> ConversationRef | None:
+        return await self._db(self.log.get_conversation(conversation_id))
+
+    # -- the customer's message --------------------------------------------------------------------
+
+    async def ask(
+        self,
+        customer: Customer,
+        text: str,
+        *,
+        external_message_id: str = "",
+        conversation_id: int | None = None,
+    ) -> AsyncIterator[Delta | Reply]:
+        """Yield the answer's `Delta`s as the pipeline streams them, then exactly one `Reply`.
+
+        `conversation_id` continues that logged conversation instead of the customer's open one.
+        """
+        question = text.strip()
+        if not question:
+            yield Reply("notice", EMPTY_TEXT)
+            return
+        if len(question) > MAX_QUESTION_CHARS:
+            yield Reply("notice", TOO_LONG_TEXT)
+            return
+        try:
+            conversation = await self._open(customer, conversation_id)
+            if conversation.handoff != "none":
+                await self._db(
+                    self.log.log_user_message(
+                        conversation.id, question, external_message_id=external_message_id
+                    )
+                )
+                if self.desk is not None:
+                    await self.desk.forward(conversation.id, customer, question)
+                yield Reply("forwarded", "", conversation_id=conversation.id)
+                return
+            history = await self._db(self.log.history(conversation.id, self._history_turns))
+            # Write order: the question is committed before anything is generated.
+            question_id = await self._db(
+                self.log.log_user_message(conversation.id, question, external_message_id=external_message_id)
+            )
+        except StoreUnavailableError as exc:
+            log.error("database unavailable", extra={"channel": customer.channel, "error": str(exc)})
+            yield Reply("unavailable", texts.DB_DOWN)
+            return
+        log.info(
+            "question",
+            extra={
+                "conversation_id": conversation.id,
+                "channel": customer.channel,
+                "user_id": customer.user_id,
+                "text": user_text(question),
+            },
+        )
+        answer: Answer | None = None
+        async for item in self.pipeline.stream(question, history, user_key=customer.key):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        if answer is None:
+            raise RuntimeError("the pipeline ended without an Answer")
+        # Write order: the answer is committed before it is shown; unlogged, it is not shown.
+        try:
+            answer_id = await self._db(self.log.log_answer(conversation.id, question_id, answer))
+        except StoreUnavailableError as exc:
+            log.error(
+                "answer not logged; not showing it",
+                extra={"conversation_id": conversation.id, "error": str(exc)},
+            )
+            yield Reply("unavailable", texts.DB_DOWN, conversation_id=conversation.id)
+            return
+        handed_off = answer.outcome == "refused" and await self._handoff_after_refusal(
+            conversation.id, customer
+        )
+        if handed_off:
+            answer = replace(answer, text=f"{answer.text}\n\n{texts.HANDOFF_AFTER_REFUSAL}")
+        log.info(
+            "answered",
+            extra={
+                "conversation_id": conversation.id,
+                "outcome": answer.outcome,
+                "sources": len(answer.sources),
+                "ttft_ms": answer.timings.ttft_ms,
+                "total_ms": answer.timings.total_ms,
+            },
+        )
+        yield Reply(
+            "answer",
+            answer.text,
+            answer=answer,
+            answer_id=answer_id,
+            conversation_id=conversation.id,
+            handed_off=handed_off,
+        )
+
+    async def _open(self, customer: Customer, conversation_id: int | None) -> ConversationRef:
+        if conversation_id is None:
+            return await self.conversation(customer)
+        found = await self.get(conversation_id)
+        if found is None:
+            raise LookupError(f"conversation {conversation_id} not found")
+        return found
+
+    async def ask_once(self, customer: Customer, text: str, **kwargs: str | int | None) -> Reply:
+        """`ask` without the stream: the final Reply only."""
+        reply: Reply | None = None
+        async for item in self.ask(customer, text, **kwargs):  # type: ignore[arg-type]
+            if isinstance(item, Reply):
+                reply = item
+        if reply is None:
+            raise RuntimeError("the conversation service ended without a Reply")
+        return reply
+
+    async def record_delivery(self, answer_id: int, external_message_id: str) -> None:
+        """Remember the channel's id of a shown answer, so its buttons map back to it.
+
+        Best effort: the answer is logged and shown; a failure only loses the mapping.
+        """
+        try:
+            await self._db(self.log.set_external_id(answer_id, external_message_id))
+        except (StoreUnavailableError, ValueError) as exc:
+            log.warning("could not record the sent message id", extra={"error": str(exc)})
+
+    # -- feedback and corrections ------------------------------------------------------------------
+
+    async def answer_behind(self, channel: Channel, chat_id: str, external_message_id: str) -> int | None:
+        """The logged answer shown as that channel message; None once it is gone from the log."""
+        return await self._db(self.log.find_message(channel, chat_id, external_message_id))
+
+    async def rate(self, answer_id: int, rating: Rating) -> None:
+        await self._db(self.log.add_feedback(answer_id, rating))
+        log.info("feedback", extra={"answer_id": answer_id, "rating": rating})
+
+    async def comment(self, answer_id: int, text: str) -> None:
+        await self._db(self.log.add_feedback(answer_id, None, text))
+
+    async def correct(self, answer_id: int, admin_id: str, text: str) -> None:
+        """An admin's corrected answer; callers have checked that `admin_id` is an admin."""
+        await self._db(self.log.add_correction(answer_id, admin_id, text))
+        log.info("correction saved", extra={"answer_id": answer_id, "admin_id": admin_id})
+
+    # -- handoff -------------------------------------------------------------------------------------
+
+    async def request_handoff(self, customer: Customer, reason: str) -> str:
+        """Bring in a human for the customer's open conversation; returns the notice to show them."""
+        conversation = await self.conversation(customer)
+        return await self._start_handoff(conversation, customer, reason)
+
+    async def _start_handoff(self, conversation: ConversationRef, customer: Customer, reason: str) -> str:
+        if self.desk is None or not self.desk.available:
+            return texts.HANDOFF_UNAVAILABLE
+        if conversation.handoff != "none":
+            return texts.HANDOFF_ALREADY
+        transcript = await self._db(self.log.history(conversation.id, TRANSCRIPT_TURNS))
+        if not await self.desk.open_handoff(conversation.id, customer, reason, transcript):
+            return texts.HANDOFF_UNAVAILABLE
+        await self._db(self.log.set_handoff(conversation.id, "requested"))
+        log.info("handoff started", extra={"conversation_id": conversation.id, "reason": reason})
+        return texts.HANDOFF_REQUESTED
+
+    async def _handoff_after_refusal(self, conversation_id: int, customer: Customer) -> bool:
+        """A refusal hands off: the transcript (already holding the refusal) goes to the operators now."""
+        if self.desk is None or not self.desk.available:
+            return False
+        try:
+            fresh = await self.get(conversation_id)
+            if fresh is None or fresh.handoff != "none":
+                return False
+            notice = await self._start_handoff(
+                fresh, customer, "the bot could not answer from the help center"
+            )
+        except StoreUnavailableError:
+            return False
+        return notice == texts.HANDOFF_REQUESTED
+
+    async def operator_reply(self, conversation_id: int, text: str) -> OperatorDelivery:
+        """Log an operator's reply and say where it goes (or why it cannot go anywhere)."""
+        conversation = await self.get(conversation_id)
+        if conversation is None:
+            return OperatorDelivery(None, problem=f"Conversation #{conversation_id} no longer exists.")
+        if conversation.handoff == "none":
+            return OperatorDelivery(
+                None, problem=f"Handoff #{conversation_id} has ended; the user is back with the bot."
+            )
+        if not text:
+            return OperatorDelivery(None, problem="Only text replies are forwarded to the user.")
+        await self._db(self.log.log_operator_message(conversation.id, text))
+        if conversation.handoff == "requested":
+            await self._db(self.log.set_handoff(conversation.id, "active"))
+        return OperatorDelivery(conversation, texts.OPERATOR_PREFIX + text)
+
+    async def end_handoff(self, conversation_id: int) -> ConversationRef | None:
+        """Hand the conversation back to the bot; None when it was not in a handoff."""
+        conversation = await self.get(conversation_id)
+        if conversation is None or conversation.handoff == "none":
+            return None
+        await self._db(self.log.set_handoff(conversation.id, "none"))
+        log.info("handoff ended", extra={"conversation_id": conversation.id})
+        return conversation
+
+    async def history(self, conversation_id: int) -> list[Turn]:
+        return await self._db(self.log.history(conversation_id, self._history_turns))
