@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from bot.cli.app import console, err_console, eval_app, fail, get_settings, print_json, run_async
-from bot.cli.ask import Question, read_questions
 from bot.config import Settings
+from bot.evaluation.questions import Question, QuestionsFileError, read_questions
 
-if TYPE_CHECKING:
-    from bot.domain import Answer
 
-# -- eval answers / eval relevance ---------------------------------------------------------------------
+def load_questions(path: Path) -> list[Question]:
+    """The labelled questions of `path`, or one clear error line and exit."""
+    try:
+        return read_questions(path)
+    except QuestionsFileError as exc:
+        fail(str(exc))
 
 
 def settings_for_source(settings: Settings, source: Path, data_dir: Path) -> Settings:
@@ -25,12 +28,13 @@ def settings_for_source(settings: Settings, source: Path, data_dir: Path) -> Set
 
     An evaluation never reindexes the configured knowledge base (or an Elasticsearch alias).
     """
-    from bot.llm.models import resolve_embedder_path, resolve_generator
+    from bot.llm.registry import ModelRegistry
 
     if not source.is_dir():
         fail(f"--source is not a folder: {source}")
-    embedder = resolve_embedder_path(settings)
-    model, lora = resolve_generator(settings)
+    models = ModelRegistry(settings.models_dir)
+    embedder = models.resolve_embedder_path(settings.embeddings)
+    model, lora = models.resolve_generator(settings.llm)
     return settings.model_copy(
         update={
             "data_dir": data_dir,
@@ -49,18 +53,6 @@ def eval_settings(settings: Settings, source: Path | None) -> Iterator[Settings]
         return
     with tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
         yield settings_for_source(settings, source, Path(tmp))
-
-
-def gold_match(source: str, heading: str, item: Question) -> bool:
-    return item.file is not None and source.endswith(item.file) and heading == item.heading
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 @eval_app.command("answers")
@@ -82,12 +74,13 @@ def eval_answers(
     A question whose `heading` is null should be refused. Citation accuracy counts answered, answerable
     questions whose gold entry (file + heading) is among the cited sources.
     """
-    items = read_questions(questions)
+    items = load_questions(questions)
     if limit:
         items = items[:limit]
     base = get_settings()
 
     async def _run() -> dict[str, Any]:
+        from bot.evaluation.answers import answers_report
         from bot.services import Services
 
         with eval_settings(base, source) as settings:
@@ -118,58 +111,6 @@ def eval_answers(
         print_json(report)
         return
     print_answers_report(report)
-
-
-def answers_report(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
-    unanswerable = [(q, a) for q, a in rows if q.heading is None]
-    answerable = [(q, a) for q, a in rows if q.heading is not None]
-    refused_unanswerable = sum(1 for _, a in unanswerable if a.refused)
-    refused_answerable = sum(1 for _, a in answerable if a.refused)
-    refused_total = refused_unanswerable + refused_answerable
-    answered = [(q, a) for q, a in answerable if not a.refused]
-    correct = [(q, a) for q, a in answered if any(gold_match(s.source, s.heading, q) for s in a.sources)]
-    retrieved = [
-        (q, a) for q, a in answered if any(gold_match(h.chunk.source, h.chunk.heading, q) for h in a.hits)
-    ]
-
-    def ratio(num: int, den: int) -> float | None:
-        return round(num / den, 3) if den else None
-
-    def timing(name: str) -> dict[str, float | None]:
-        values = [getattr(a.timings, name) for _, a in rows]
-        present = [v for v in values if v is not None]
-        p50, p95 = percentile(present, 50), percentile(present, 95)
-        return {"p50": None if p50 is None else round(p50, 1), "p95": None if p95 is None else round(p95, 1)}
-
-    outcomes: dict[str, int] = {}
-    for _, a in rows:
-        outcomes[a.outcome] = outcomes.get(a.outcome, 0) + 1
-    return {
-        "questions": len(rows),
-        "unanswerable": len(unanswerable),
-        "answerable": len(answerable),
-        "refusal_recall": ratio(refused_unanswerable, len(unanswerable)),
-        "refusal_precision": ratio(refused_unanswerable, refused_total),
-        "false_refusal_rate": ratio(refused_answerable, len(answerable)),
-        "citation_accuracy": ratio(len(correct), len(answered)),
-        "gold_in_passages": ratio(len(retrieved), len(answered)),
-        "inferred_citations": sum(1 for _, a in answered if a.citations_inferred),
-        "outcomes": outcomes,
-        "timings_ms": {name: timing(name) for name in ("retrieval_ms", "ttft_ms", "total_ms")},
-        "misses": [
-            {
-                "qid": q.qid,
-                "why": why,
-                "outcome": a.outcome,
-                "cited": [f"{s.source} › {s.heading}" for s in a.sources],
-            }
-            for q, a, why in (
-                [(q, a, "not refused") for q, a in unanswerable if not a.refused]
-                + [(q, a, "refused") for q, a in answerable if a.refused]
-                + [(q, a, "wrong citation") for q, a in answered if (q, a) not in correct]
-            )
-        ],
-    }
 
 
 def print_answers_report(report: dict[str, Any]) -> None:
@@ -226,10 +167,11 @@ def eval_relevance(
     Prints the fitted weights for `bot/rag/relevance.py`, leave-one-out refusal figures for them, and the
     figures of the weights in use, at the configured threshold.
     """
-    items = read_questions(questions)
+    items = load_questions(questions)
     base = get_settings()
 
     async def _run() -> None:
+        from bot.evaluation.relevance import collect_signals, fit_relevance
         from bot.rag import relevance
         from bot.services import Services
 
@@ -238,42 +180,20 @@ def eval_relevance(
                 kb = services.kb()
                 if source is not None:
                     await kb.reload(source)
-                collected: list[relevance.Signals] = []
-                labels: list[int] = []
-                for item in items:
-                    hits = await kb.search(item.question, k=settings.kb.top_k)
-                    collected.append(relevance.signals(item.question, hits))
-                    labels.append(0 if item.heading is None else 1)
-        threshold = base.rag.min_relevance
-
-        def figures(predict: list[float]) -> str:
-            refuse = [p < threshold for p in predict]
-            unans = [r for r, y in zip(refuse, labels, strict=True) if y == 0]
-            ans = [r for r, y in zip(refuse, labels, strict=True) if y == 1]
-            recall = sum(unans) / len(unans) if unans else float("nan")
-            false = sum(ans) / len(ans) if ans else float("nan")
-            return f"refusal recall {recall:.3f}, false refusals {false:.3f}"
-
+                collected, labels = await collect_signals(kb, items, settings.kb.top_k)
+        fit = fit_relevance(collected, labels, base.rag.min_relevance)
         console.print(
-            f"{len(labels)} questions ({labels.count(0)} unanswerable); threshold {threshold}",
+            f"{fit.questions} questions ({fit.unanswerable} unanswerable); threshold {fit.threshold}",
             highlight=False,
         )
-        names = relevance.SIGNAL_NAMES
-        subsets = [names[: i + 1] for i in range(len(names))] + [(names[0], names[2])]
-        for features in subsets:
-            rows = [sig.vector(features) for sig in collected]
-            fitted = relevance.fit_logistic(rows, labels)
-            loo = []
-            for i in range(len(rows)):
-                weights = relevance.fit_logistic(rows[:i] + rows[i + 1 :], labels[:i] + labels[i + 1 :])
-                loo.append(relevance.score(collected[i], weights, features))
+        for subset in fit.subsets:
             console.print(
-                f"{'+'.join(features):<30} weights {fitted}; leave-one-out: {figures(loo)}", highlight=False
+                f"{'+'.join(subset.features):<30} weights {subset.weights}; leave-one-out: "
+                f"{subset.leave_one_out}",
+                highlight=False,
             )
-        in_use = [relevance.score(sig) for sig in collected]
         console.print(
-            f"in use: {'+'.join(relevance.FEATURES)} weights {relevance.WEIGHTS}; "
-            f"on this set: {figures(in_use)}",
+            f"in use: {'+'.join(relevance.FEATURES)} weights {relevance.WEIGHTS}; on this set: {fit.in_use}",
             highlight=False,
         )
 

@@ -1,15 +1,14 @@
-"""Knowledge-base commands: `kb reload|search|stats`, `eval retrieval` and `bench retrieval`."""
+"""Knowledge-base commands: `kb reload|search|stats`."""
 
 from __future__ import annotations
 
-import json
-import statistics
+import asyncio
+import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,13 +27,9 @@ from bot.cli.app import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-
-    from bot.config import Settings
     from bot.domain import Hit
-    from bot.kb.base import Embedder, ReloadProgress, SearchMode
-    from bot.kb.embedded import EmbeddedKB
+    from bot.evaluation.retrieval import RetrievalEval
+    from bot.kb.base import ReloadProgress, ReloadReport, SearchMode
 
 MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
 
@@ -49,7 +44,7 @@ def _check_mode(mode: str) -> SearchMode:
 def _friendly_errors() -> Iterator[None]:
     """Turn the errors an operator can fix into one clear line instead of a traceback."""
     from bot.kb.base import KBUnavailableError, ReloadError
-    from bot.llm.models import ModelError
+    from bot.llm.base import ModelError
 
     try:
         yield
@@ -143,32 +138,6 @@ def kb_reload(
         console.print("Skipped 0 files.")
 
 
-def _read_queries(path: Path) -> Iterator[tuple[Any, str | None, str | None]]:
-    """(qid, question, error) per non-empty line of a JSONL file."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror or exc}")
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield f"line-{number}", None, f"line {number}: invalid JSON ({exc.msg})"
-                continue
-            if not isinstance(record, dict):
-                yield f"line-{number}", None, f"line {number}: expected an object with qid and question"
-                continue
-            qid = record.get("qid", f"line-{number}")
-            question = record.get("question")
-            if not isinstance(question, str) or not question.strip():
-                yield qid, None, f"line {number}: missing 'question'"
-                continue
-            yield qid, question, None
-
-
 @kb_app.command("search")
 def kb_search(
     query: str | None = typer.Argument(None, help="The question to search for."),
@@ -183,9 +152,15 @@ def kb_search(
     json_out: bool = typer.Option(False, "--json", help="Print JSON: {'hits': [...]} (one line per query)."),
 ) -> None:
     """Search the knowledge base, best hit first."""
+    from bot.evaluation.questions import BadLine, QuestionsFileError, iter_questions
+
     search_mode = _check_mode(mode)
     if (query is None) == (queries is None):
         fail("give either a QUERY or --queries FILE.jsonl (not both)")
+    try:
+        batch = list(iter_questions(queries)) if queries is not None else []
+    except QuestionsFileError as exc:
+        fail(str(exc))
     settings = get_settings()
 
     async def run() -> int:
@@ -199,16 +174,17 @@ def kb_search(
                 hits = await kb.search(query, k, search_mode)
                 _print_hits(hits, json_out)
                 return 0
-            for qid, question, error in _read_queries(queries):
-                if error is not None or question is None:
+            for item in batch:
+                if isinstance(item, BadLine):
+                    # A bad line is reported in place and the rest still run: one typo costs one answer.
                     errors += 1
-                    print_json({"qid": qid, "hits": [], "error": error})
+                    print_json({"qid": item.qid, "hits": [], "error": f"line {item.line}: {item.reason}"})
                     continue
-                hits = await kb.search(question, k, search_mode)
+                hits = await kb.search(item.question, k, search_mode)
                 if json_out:
-                    print_json({"qid": qid, "hits": [_hit_json(h) for h in hits]})
+                    print_json({"qid": item.qid, "hits": [_hit_json(h) for h in hits]})
                 else:
-                    console.print(f"[bold]{qid}[/] {question}", highlight=False)
+                    console.print(f"[bold]{item.qid}[/] {item.question}", highlight=False)
                     _print_hits(hits, False)
         return errors
 
@@ -271,94 +247,6 @@ def kb_stats(json_out: bool = typer.Option(False, "--json", help="Print one JSON
 # ----------------------------------------------------------------------------------------- evaluation
 
 
-@dataclass
-class ModeScores:
-    hit1: float
-    hit5: float
-    mrr: float
-    misses: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class RetrievalEval:
-    questions: int
-    answerable: int
-    modes: dict[str, ModeScores]
-    search_ms_p50: float
-
-
-def is_hit(hit: Hit, file: str, heading: str) -> bool:
-    """A returned chunk answers the question when its source ends with the file and the heading matches."""
-    source = hit.chunk.source
-    return (source == file or source.endswith("/" + file)) and hit.chunk.heading == heading
-
-
-def load_questions(path: Path) -> list[dict[str, Any]]:
-    out = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
-            raise ValueError(f"{path}:{number}: needs 'question' (and 'file', 'heading', or null)")
-        out.append(record)
-    return out
-
-
-def evaluate_retrieval(
-    kb: EmbeddedKB, embedder: Embedder, questions: Sequence[dict[str, Any]], k: int = 10
-) -> RetrievalEval:
-    """hit@1, hit@5 and MRR@k of each mode over the answerable questions; misses listed per mode."""
-    answerable = [q for q in questions if q.get("file") and q.get("heading")]
-    vectors = embedder.embed([q["question"] for q in answerable]) if answerable else None
-    modes: dict[str, ModeScores] = {}
-    timings: list[float] = []
-    for mode in MODES:
-        hit1 = hit5 = 0
-        reciprocal = 0.0
-        misses = []
-        for row, q in enumerate(answerable):
-            started = time.perf_counter()
-            hits = kb.search_vector(q["question"], vectors[row] if vectors is not None else None, k, mode)
-            timings.append((time.perf_counter() - started) * 1000)
-            rank = next((h.rank for h in hits if is_hit(h, q["file"], q["heading"])), None)
-            if rank is not None:
-                reciprocal += 1.0 / rank
-                hit1 += rank == 1
-                hit5 += rank <= 5
-            if rank != 1:
-                misses.append(
-                    {
-                        "qid": q.get("qid"),
-                        "rank": rank,
-                        "question": q["question"],
-                        "expected": f"{q['file']} :: {q['heading']}",
-                        "top": f"{hits[0].chunk.source} :: {hits[0].chunk.heading}" if hits else None,
-                    }
-                )
-        n = max(1, len(answerable))
-        modes[mode] = ModeScores(hit1=hit1 / n, hit5=hit5 / n, mrr=reciprocal / n, misses=misses)
-    return RetrievalEval(
-        questions=len(questions),
-        answerable=len(answerable),
-        modes=modes,
-        search_ms_p50=statistics.median(timings) if timings else 0.0,
-    )
-
-
-def _load_embedder(settings: Settings) -> Embedder:
-    from bot.services import Services
-
-    return Services(settings).embedder()
-
-
 @eval_app.command("retrieval")
 def eval_retrieval(
     source: Annotated[
@@ -370,32 +258,41 @@ def eval_retrieval(
 ) -> None:
     """Index SOURCE into a temporary embedded index and report hit@1, hit@5 and MRR per search mode.
 
-    A hit is a returned chunk whose source ends with the question's `file` and whose heading equals its
-    `heading`; questions with a null file are unanswerable and left out of the scores. The serving index is
-    not touched.
+    A hit is a returned chunk whose source is the question's `file` (or ends with `/` + it) and whose
+    heading equals its `heading`; questions with a null file are unanswerable and left out of the scores.
+    The serving index is not touched.
     """
+    from bot.evaluation.questions import QuestionsFileError, read_questions
+
     settings = get_settings()
     try:
-        records = load_questions(questions)
-    except ValueError as exc:
+        records = read_questions(questions)
+    except QuestionsFileError as exc:
         fail(str(exc))
     if not source.is_dir():
         fail(f"--source {source} is not a folder")
 
-    with _friendly_errors(), tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
+    async def run() -> tuple[ReloadReport, RetrievalEval]:
+        from bot.evaluation.retrieval import evaluate_retrieval
         from bot.kb.embedded import EmbeddedKB
+        from bot.services import Services
 
-        embedder = _load_embedder(settings)
-        scratch = settings.model_copy(update={"data_dir": Path(tmp)})
-        kb = EmbeddedKB(scratch, embedder)
-        printer = _ProgressPrinter()
-        report = run_async(lambda: kb.reload(source, printer))
-        printer.done()
-        result = evaluate_retrieval(kb, embedder, records, k)
-        run_async(kb.close)
-        close = getattr(embedder, "close", None)
-        if close is not None:
-            close()
+        async with Services(settings) as services:
+            embedder = await asyncio.to_thread(services.embedder)
+            with tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
+                kb = EmbeddedKB(settings.kb, Path(tmp), embedder, embed_batch=settings.embeddings.batch_size)
+                try:
+                    printer = _ProgressPrinter()
+                    try:
+                        report = await kb.reload(source, printer)
+                    finally:
+                        printer.done()
+                    return report, await evaluate_retrieval(kb, embedder, records, k)
+                finally:
+                    await kb.close()
+
+    with _friendly_errors():
+        report, result = run_async(run)
     payload = {
         "questions": result.questions,
         "answerable": result.answerable,
@@ -405,7 +302,7 @@ def eval_retrieval(
             mode: {"hit@1": round(s.hit1, 4), "hit@5": round(s.hit5, 4), "mrr": round(s.mrr, 4)}
             for mode, s in result.modes.items()
         },
-        "misses": {mode: s.misses for mode, s in result.modes.items()},
+        "misses": {mode: [asdict(miss) for miss in s.misses] for mode, s in result.modes.items()},
         "search_ms_p50": round(result.search_ms_p50, 2),
     }
     if json_out:
@@ -423,88 +320,16 @@ def eval_retrieval(
     if hybrid.misses:
         console.print(f"\nhybrid misses (rank > 1 within top {k}):")
         for miss in hybrid.misses:
-            rank = miss["rank"] if miss["rank"] is not None else "-"
+            rank = miss.rank if miss.rank is not None else "-"
             console.print(
-                f"  {miss['qid']} rank {rank}: {miss['question'][:70]}\n"
-                f"      expected {miss['expected']}\n      got      {miss['top']}",
+                f"  {miss.qid} rank {rank}: {miss.question[:70]}\n"
+                f"      expected {miss.expected}\n      got      {miss.top}",
                 highlight=False,
                 markup=False,
             )
 
 
 # ------------------------------------------------------------------------------------------ benchmark
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def synthetic_corpus(n: int, dim: int, seed: int = 7) -> tuple[list[Any], npt.NDArray[np.float32]]:
-    """`n` chunks of Zipf-distributed words (like real text), 50 sections per file, random unit vectors."""
-    import hashlib
-
-    import numpy as np
-
-    from bot.domain import Chunk
-
-    rng = np.random.default_rng(seed)
-    vocab = [f"w{i}" for i in range(20000)]
-    ranks = np.arange(1, len(vocab) + 1)
-    probs = (1.0 / ranks) / (1.0 / ranks).sum()
-    chunks = []
-    lengths = rng.integers(60, 160, size=n)
-    words = rng.choice(len(vocab), size=int(lengths.sum()), p=probs)
-    offset = 0
-    for i in range(n):
-        body = " ".join(vocab[w] for w in words[offset : offset + lengths[i]])
-        offset += int(lengths[i])
-        heading = " ".join(vocab[w] for w in rng.choice(2000, size=5))
-        source = f"doc{i // 50}.md"
-        chunks.append(
-            Chunk(
-                id=f"{source}#{i % 50}",
-                source=source,
-                heading=heading,
-                heading_path=(f"Document {i // 50}", heading),
-                position=i % 50,
-                text=body,
-                content_hash=hashlib.sha256(body.encode()).hexdigest(),
-            )
-        )
-    vectors = rng.standard_normal((n, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return chunks, vectors
-
-
-def _synthetic_query(text: str, rng: Any) -> str:
-    """Six words of a chunk, leaving out the 100 most frequent (real queries lose those as stop words)."""
-    words = [w for w in text.split() if int(w[1:]) >= 100] or text.split()
-    picked = rng.choice(len(words), size=min(6, len(words)), replace=False)
-    return " ".join(words[int(i)] for i in sorted(picked))
-
-
-def _naive_search(kb: EmbeddedKB, query: str, vector: npt.NDArray[np.float32], k: int) -> None:
-    """Baseline: every BM25 match pulled from SQLite and a full sort of every cosine, fused in Python."""
-    import numpy as np
-
-    from bot.kb.embedded import HEADING_WEIGHT, TEXT_WEIGHT, _fts_query
-    from bot.kb.fusion import query_terms, rrf
-
-    snapshot = kb._current()
-    terms = query_terms(query)
-    rows = snapshot._conn.execute(
-        "SELECT rowid, bm25(fts, ?, ?) FROM fts WHERE fts MATCH ?",
-        (HEADING_WEIGHT, TEXT_WEIGHT, _fts_query(terms)),
-    ).fetchall()
-    bm25 = sorted(((int(r) - 1, -float(s)) for r, s in rows), key=lambda item: -item[1])
-    scores = snapshot.matrix @ vector
-    order = np.argsort(-scores)
-    dense = [(int(i), float(scores[i])) for i in order]
-    rrf(bm25, dense, limit=k)
 
 
 @bench_app.command("retrieval")
@@ -522,10 +347,6 @@ def bench_retrieval(
     Query embedding with the bot's embedder is timed separately. The baseline, measured in the same run,
     pulls every BM25 match and fully sorts every cosine before fusing.
     """
-    import numpy as np
-
-    from bot.kb.embedded import EmbeddedKB
-
     settings = get_settings()
     try:
         counts = [int(part) for part in sizes.split(",") if part.strip()]
@@ -534,83 +355,30 @@ def bench_retrieval(
     if not counts or any(c < 10 or c > 1_000_000 for c in counts):
         fail("--sizes must be between 10 and 1,000,000 chunks each")
 
-    embed_stats: dict[str, Any] = {}
-    dim = 384
-    try:
-        embedder = _load_embedder(settings)
-    except Exception as exc:  # the search figures are still worth printing without the embedder
-        embed_stats = {"error": f"embedder unavailable: {exc}"}
-    else:
-        dim = embedder.dim
-        texts = [f"how do I change the {w} settings of my account and keep my data?" for w in range(queries)]
-        embedder.embed(texts[:2])  # warm-up
-        embed_ms: list[float] = []
-        for text in texts:
-            started = time.perf_counter()
-            embedder.embed([text])
-            embed_ms.append((time.perf_counter() - started) * 1000)
-        embed_stats = {
-            "p50_ms": round(_percentile(embed_ms, 50), 2),
-            "p95_ms": round(_percentile(embed_ms, 95), 2),
-        }
-        close = getattr(embedder, "close", None)
-        if close is not None:
-            close()
+    async def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        import numpy as np
 
-    rng = np.random.default_rng(11)
-    results = []
-    for count in counts:
-        chunks, vectors = synthetic_corpus(count, dim)
-        picks = rng.integers(0, count, size=queries)
-        query_texts = [_synthetic_query(chunks[int(i)].text, rng) for i in picks]
-        query_vectors = rng.standard_normal((queries, dim)).astype(np.float32)
-        query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True)
-        with tempfile.TemporaryDirectory(prefix="bot-bench-") as tmp:
-            kb = EmbeddedKB(settings.model_copy(update={"data_dir": Path(tmp)}), _NoEmbedder(dim))
-            started = time.perf_counter()
-            kb.build_from(chunks, vectors)
-            build_s = time.perf_counter() - started
-            row: dict[str, Any] = {"chunks": count, "build_s": round(build_s, 2)}
-            for mode in MODES:
-                per_run = []
-                for _ in range(runs):
-                    latencies, cpu = [], []
-                    for text, vector in zip(query_texts, query_vectors, strict=True):
-                        t0, c0 = time.perf_counter(), time.process_time()
-                        kb.search_vector(text, vector, k, mode)
-                        latencies.append((time.perf_counter() - t0) * 1000)
-                        cpu.append((time.process_time() - c0) * 1000)
-                    per_run.append(
-                        (
-                            _percentile(latencies, 50),
-                            _percentile(latencies, 95),
-                            _percentile(cpu, 50),
-                            _percentile(cpu, 95),
-                        )
-                    )
-                per_run.sort(key=lambda item: item[1])
-                p50, p95, cpu50, cpu95 = per_run[len(per_run) // 2]
-                # CPU time is what the search costs without other processes competing for the cores.
-                row[mode] = {
-                    "p50_ms": round(p50, 2),
-                    "p95_ms": round(p95, 2),
-                    "cpu_p50_ms": round(cpu50, 2),
-                    "cpu_p95_ms": round(cpu95, 2),
-                }
-            naive_runs = []
-            for _ in range(runs):
-                latencies = []
-                for text, vector in zip(query_texts, query_vectors, strict=True):
-                    t0 = time.perf_counter()
-                    _naive_search(kb, text, vector, k)
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                naive_runs.append((_percentile(latencies, 50), _percentile(latencies, 95)))
-            naive_runs.sort(key=lambda pair: pair[1])
-            p50, p95 = naive_runs[len(naive_runs) // 2]
-            row["naive_hybrid"] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}
-            row["speedup_p95"] = round(p95 / max(row["hybrid"]["p95_ms"], 1e-6), 2)
-            run_async(kb.close)
-        results.append(row)
+        from bot.devtools.retrieval_bench import measure_size, query_embedding_ms
+        from bot.services import Services
+
+        embed_stats: dict[str, Any] = {}
+        dim = 384
+        async with Services(settings) as services:
+            try:
+                embedder = await asyncio.to_thread(services.embedder)
+            except Exception as exc:  # the search figures are still worth printing without the embedder
+                embed_stats = {"error": f"embedder unavailable: {exc}"}
+            else:
+                dim = embedder.dim
+                embed_stats = await asyncio.to_thread(query_embedding_ms, embedder, queries)
+        rng = np.random.default_rng(11)
+        rows = [
+            await measure_size(settings.kb, count, dim, rng, queries=queries, runs=runs, k=k)
+            for count in counts
+        ]
+        return embed_stats, rows
+
+    embed_stats, results = run_async(run)
     payload = {"k": k, "queries": queries, "runs": runs, "query_embedding": embed_stats, "sizes": results}
     if json_out:
         print_json(payload)
@@ -640,12 +408,8 @@ def bench_retrieval(
             ),
             highlight=False,
         )
-    try:
-        import os
-
+    with suppress(OSError):  # no load average on some platforms
         console.print(f"load average during the run: {os.getloadavg()[0]:.1f}", highlight=False)
-    except OSError:
-        pass
     if "error" in embed_stats:
         err_console.print(f"query embedding: {embed_stats['error']}", highlight=False)
     else:
@@ -654,24 +418,3 @@ def bench_retrieval(
             f"p95 {embed_stats['p95_ms']:.2f} ms",
             highlight=False,
         )
-
-
-class _NoEmbedder:
-    """Stands in for the embedder when the benchmark supplies every vector itself."""
-
-    def __init__(self, dim: int) -> None:
-        self._dim = dim
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return 256
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        raise RuntimeError("the benchmark passes query vectors directly")

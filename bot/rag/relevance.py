@@ -70,37 +70,3 @@ def score(sig: Signals, weights: Sequence[float] = WEIGHTS, features: Sequence[s
 def relevance(question: str, hits: Sequence[Hit], weights: Sequence[float] = WEIGHTS) -> float:
     return score(signals(question, hits), weights)
 
-
-def fit_logistic(
-    rows: Sequence[Sequence[float]],
-    labels: Sequence[int],
-    *,
-    l2: float = 0.01,
-    iterations: int = 50,
-) -> tuple[float, ...]:
-    """Logistic regression by Newton's method (IRLS), L2 on the weights, classes weighted to balance.
-
-    Balancing matters: the dev set has few unanswerable questions, and unweighted fitting would push the
-    boundary towards them, refusing too little.
-    """
-    import numpy as np
-
-    if not rows or len(rows) != len(labels):
-        raise ValueError("need as many labels as rows, and at least one row")
-    x = np.hstack([np.ones((len(rows), 1)), np.asarray(rows, dtype=np.float64)])
-    y = np.asarray(labels, dtype=np.float64)
-    positives = max(1.0, float(y.sum()))
-    negatives = max(1.0, float(len(y) - y.sum()))
-    sample_weight = np.where(y == 1, len(y) / (2 * positives), len(y) / (2 * negatives))
-    ridge = np.eye(x.shape[1]) * l2
-    ridge[0, 0] = 0.0  # the intercept is not shrunk
-    w = np.zeros(x.shape[1])
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        gradient = x.T @ (sample_weight * (p - y)) / len(y) + ridge @ w
-        hessian = (x * (sample_weight * p * (1 - p))[:, None]).T @ x / len(y) + ridge
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return tuple(round(float(v), 3) for v in w)

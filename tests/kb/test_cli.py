@@ -82,8 +82,8 @@ def test_batch_search_one_line_per_query(cli: CliRunner, corpus: Path, tmp_path:
     assert [line["qid"] for line in lines] == ["a", "b", "line-4", "c"]
     assert lines[0]["hits"][0]["heading"] == "How do I reset my password?"  # type: ignore[index]
     assert lines[1]["hits"][0]["heading"] == "Parcel size limits"  # type: ignore[index]
-    assert "invalid JSON" in str(lines[2]["error"])
-    assert "missing 'question'" in str(lines[3]["error"])
+    assert "line 4: not valid JSON" in str(lines[2]["error"])
+    assert 'line 5: expected an object with a non-empty "question" string' in str(lines[3]["error"])
     assert result.exit_code == 1
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.domain import Hit
-from bot.rag.relevance import Signals, fit_logistic, relevance, score, signals
+from bot.evaluation.relevance import fit_logistic
+from bot.rag.relevance import Signals, relevance, score, signals
 from tests.fakes import make_chunk
 
 
