@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bot.channels.console import answer_json
 from bot.cli import _register, app
-from bot.cli.ask import answer_json
 from bot.domain import Answer, Hit, Source, Timings
 from bot.evaluation.answers import answers_report
 from bot.evaluation.questions import BadLine, Question, QuestionsFileError, iter_questions, read_questions

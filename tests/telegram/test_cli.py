@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from bot.cli import _register, app
 from bot.cli.serve import reload_generator
+from bot.devtools.fake_telegram import FakeTelegram
+from bot.devtools.load_bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
 from bot.llm.base import ModelInfo
-from bot.channels.telegram.bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
-from bot.channels.telegram.fake_api import FakeTelegram
 
 runner = CliRunner()
 
@@ -41,7 +41,7 @@ def test_bench_load_rejects_a_bad_questions_file(tmp_path: Path) -> None:
     bad.write_text('{"qid": 1}\n', encoding="utf-8")
     result = runner.invoke(app, ["bench", "load", "--questions", str(bad)])
     assert result.exit_code == 2
-    assert "needs a non-empty 'question' string" in result.output
+    assert 'q.jsonl:1: expected an object with a non-empty "question" string' in result.output
 
 
 class _Generator:

@@ -27,15 +27,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels.telegram.tg_html import (
-    MAX_CALLBACK_DATA_BYTES,
-    MAX_MESSAGE_CHARS,
-    ParseError,
-    parse_html,
-    utf16_len,
-)
+from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, utf16_len
+from bot.devtools.telegram_html import ParseError, parse_html
 
-log = logging.getLogger("bot.channels.telegram.fake_api")
+log = logging.getLogger("bot.devtools.fake_telegram")
+
+MAX_CALLBACK_DATA_BYTES = 64  # the Bot API's limit on a button's callback data
 
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "support_test_bot"

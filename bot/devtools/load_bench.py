@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -26,15 +25,17 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bot.channels.telegram.deps import TelegramDeps
+from bot.channels.telegram.render import STREAM_CURSOR
 from bot.config import Settings
+from bot.conversation import AnswerStream, ConversationService
+from bot.devtools.fake_telegram import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
 from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
+from bot.metrics import percentile
 from bot.store.base import ConversationLog
-from bot.channels.telegram.deps import AnswerStream, BotDeps
-from bot.channels.telegram.fake_api import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
-from bot.channels.telegram.render import STREAM_CURSOR
 
-log = logging.getLogger("bot.channels.telegram.bench")
+log = logging.getLogger("bot.devtools.load_bench")
 
 DEFAULT_QUESTIONS = (
     "How do I reset my password?",
@@ -64,7 +65,7 @@ class _Question:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BenchResult:
     users: int
     messages: int | None  # None: a soak, users kept asking until `duration_s` was up
@@ -89,7 +90,8 @@ class BenchResult:
 
     def lines(self) -> list[str]:
         def pct(values: list[float], q: float) -> str:
-            return f"{percentile(values, q):.0f}" if values else "n/a"
+            value = percentile(values, q)
+            return "n/a" if value is None else f"{value:.0f}"
 
         mean_user = statistics.fmean(self.per_user_mean_ms) if self.per_user_mean_ms else 0.0
         worst_user = max(self.per_user_mean_ms, default=0.0)
@@ -140,16 +142,6 @@ def trend_per_min(points: Sequence[tuple[float, float]], warmup_fraction: float 
     if spread == 0:
         return None
     return sum((t - mean_t) * (v - mean_v) for t, v in kept) / spread * 60
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _thin(points: list[tuple[float, float]], keep: int) -> list[tuple[float, float]]:
@@ -299,7 +291,8 @@ async def run_bench(
     recording = RecordingPipeline(pipeline)
     errors = _ErrorCounter()
     async with contextlib.AsyncExitStack() as stack:
-        for name in ("bot.channels.telegram", "telegram"):
+        # The fake API's own logger too: a failing listener (the harness's observer) is an error of the run.
+        for name in ("bot.channels.telegram", "bot.devtools.fake_telegram", "telegram"):
             logging.getLogger(name).addHandler(errors)
             # Registered first, so removed last: errors logged while the bot shuts down still count.
             stack.callback(logging.getLogger(name).removeHandler, errors)
@@ -308,7 +301,8 @@ async def run_bench(
         config = bench_settings(settings, server, messages=messages, soak=duration_s is not None)
         if store is None:
             store = await stack.enter_async_context(_temporary_store())
-        built = build_bot(BotDeps(settings=config, pipeline=recording, store=store, kb=kb))
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bot-bench-")))
+        built = build_bot(_deps(config, recording, store, kb, scratch))
         app = built.application
 
         pending: dict[tuple[int, int], _Question] = {}
@@ -486,6 +480,23 @@ async def _sample_memory(
         await asyncio.sleep(1.0)
 
 
+def _deps(
+    settings: Settings, pipeline: AnswerStream, store: ConversationLog, kb: KnowledgeBase, scratch: Path
+) -> TelegramDeps:
+    """The channel's dependencies over the bench's parts; with no admins, no admin action ever runs."""
+    from bot.admin import Admin
+    from bot.kb.validate import UnsafeFileError
+
+    def no_uploads(name: str, data: bytes) -> str:
+        raise UnsafeFileError("the load bench takes no documents")
+
+    conversations = ConversationService(pipeline, store, history_turns=settings.rag.history_turns)
+    admin = Admin(
+        kb, store, kb_source=settings.kb.source, exports_dir=scratch / "exports", check_upload=no_uploads
+    )
+    return TelegramDeps(settings.telegram, conversations, admin)
+
+
 @contextlib.asynccontextmanager
 async def _temporary_store() -> AsyncIterator[ConversationLog]:
     """A fresh, migrated SQLite log in a temp dir: benches never write into the real database."""
@@ -500,24 +511,3 @@ async def _temporary_store() -> AsyncIterator[ConversationLog]:
             yield store
         finally:
             await store.close()
-
-
-def load_questions(path: Path) -> list[str]:
-    """Questions from a JSONL file with a `question` field per line (e.g. the eval set)."""
-    import json
-
-    questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            raise ValueError(f"{path}:{number}: not valid JSON") from None
-        text = item.get("question") if isinstance(item, dict) else None
-        if not isinstance(text, str) or not re.search(r"\w", text):
-            raise ValueError(f"{path}:{number}: needs a non-empty 'question' string")
-        questions.append(text)
-    if not questions:
-        raise ValueError(f"{path} has no questions")
-    return questions
