@@ -32,12 +32,12 @@ def _evaluate(
     """Index `source` once with the shipped embedder and evaluate every fusion method on it."""
     from bot.kb.embedded import EmbeddedKB
     from bot.llm.embedder import LlamaEmbedder
-    from bot.llm.models import prepare_models, resolve_embedder_path
+    from bot.llm.registry import ModelRegistry
 
     data_dir: Path = tmp_path_factory.mktemp("retrieval-eval")
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
-    prepare_models(settings)
-    embedder = LlamaEmbedder(resolve_embedder_path(settings), n_threads=0, batch_size=32)
+    path = ModelRegistry(settings.models_dir).resolve_embedder_path(settings.embeddings)
+    embedder = LlamaEmbedder(path, n_threads=0, batch_size=32)
     kb = EmbeddedKB(settings.kb, settings.index_dir, embedder)
     try:
         report = asyncio.run(kb.reload(source))
