@@ -54,7 +54,8 @@ def downgrade(
     ),
     yes: bool = typer.Option(False, "--yes", help="Required for 'base', which deletes every table and row."),
 ) -> None:
-    """Migrate the schema back to an older revision (data in removed columns and tables is lost)."""
+    """Migrate the schema back to an older revision (data in removed columns and tables is lost, and so
+    are conversations of a channel the older revision does not know)."""
     from bot.store.migrate import MigrationError, current_revisions
     from bot.store.migrate import downgrade as do_downgrade
 

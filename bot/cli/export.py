@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.app import app, console, fail, get_settings, run_async
+from bot.store.formats import format_help
+
+if TYPE_CHECKING:
+    from bot.domain import ChatMessage, Turn
+    from bot.store.export import LoggedPassage
+
+
+def rag_prompt(
+    question: str, passages: Sequence[LoggedPassage], history: Sequence[Turn]
+) -> list[ChatMessage]:
+    """The bot's own prompt (`bot.rag.prompting`) rebuilt from logged passages: the export's PromptBuilder."""
+    from bot.rag.prompting import Passage, build_messages
+
+    return build_messages(question, [Passage(p.source, p.heading, p.text, p.url) for p in passages], history)
 
 
 @app.command("export")
@@ -15,12 +30,7 @@ def export_command(
     out: Annotated[
         Path, typer.Option("--out", help="Output FILE.jsonl (written to a temp file, then renamed).")
     ],
-    format: str = typer.Option(
-        "openai",
-        "--format",
-        help="openai: {messages:[{role,content}]}; sharegpt: {conversations:[{from:human|gpt,value}]}; "
-        "alpaca: {instruction,input,output}.",
-    ),
+    format: str = typer.Option("openai", "--format", help=format_help()),
     since: str | None = typer.Option(
         None, "--since", help="Only questions asked on/after DATE (YYYY-MM-DD, UTC)."
     ),
@@ -61,7 +71,7 @@ def export_command(
     try:
         options = ExportOptions(
             out=out,
-            format=format,  # type: ignore[arg-type]  # validated by ExportOptions
+            format=format,
             since=parse_date(since) if since else None,
             until=parse_date(until, end=True) if until else None,
             min_rating=min_rating,  # type: ignore[arg-type]
@@ -69,6 +79,7 @@ def export_command(
             grounded_only=grounded_only,
             split=split,
             seed=seed,
+            history_turns=settings.rag.history_turns,
         )
     except ExportError as exc:
         fail(str(exc))
@@ -88,7 +99,17 @@ def export_command(
             bar.update(task, completed=done, total=total)
 
         try:
-            stats = run_async(lambda: export(settings, options, progress=on_progress))
+            stats = run_async(
+                lambda: export(
+                    settings.resolved_database_url,
+                    options,
+                    redaction=settings.redaction,
+                    # Admins are named in answers and corrections without ever writing as users.
+                    redact_user_ids=[str(a) for a in settings.telegram.admin_ids],
+                    build_prompt=rag_prompt,
+                    progress=on_progress,
+                )
+            )
         except (ExportError, StoreUnavailableError, SchemaOutdatedError) as exc:
             fail(str(exc))
         except OSError as exc:

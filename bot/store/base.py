@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bot.domain import Answer, Turn
+from bot.domain import Answer, Channel, Turn
 
-Channel = Literal["telegram", "console"]
 Rating = Literal["up", "down"]
 HandoffState = Literal["none", "requested", "active"]
 
@@ -25,7 +24,7 @@ class SchemaOutdatedError(Exception):
 class ConversationRef:
     id: int
     user_id: int  # internal users.id
-    channel: str
+    channel: Channel
     external_chat_id: str
     handoff: HandoffState
 
@@ -52,8 +51,9 @@ class ConversationLog(Protocol):
         """Raise `StoreUnavailableError` if the database cannot be used."""
         ...
 
-    async def claim_update(self, update_id: int) -> bool:
-        """Record a Telegram update id; False if it was already processed (redelivery)."""
+    async def claim_delivery(self, channel: Channel, delivery_id: str) -> bool:
+        """Record the channel's id of an incoming delivery (Telegram: the update id); False if that
+        delivery was already claimed, i.e. it is a redelivery to drop."""
         ...
 
     async def open_conversation(
@@ -102,7 +102,6 @@ class ConversationLog(Protocol):
 
 
 __all__ = [
-    "Channel",
     "ConversationLog",
     "ConversationRef",
     "HandoffState",

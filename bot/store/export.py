@@ -4,62 +4,57 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
-import importlib
 import json
 import os
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+from typing import IO, Any, Literal
 
 from sqlalchemy import select
 
-from bot.config import RedactionSettings, Settings
+from bot.config import RedactionSettings
 from bot.domain import MODEL_OUTCOMES, SYSTEM_OUTCOMES, ChatMessage, Turn
+from bot.store.formats import FORMATS, ExportFormat, get_format
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
+from bot.store.repo import SqlConversationLog
 
-if TYPE_CHECKING:
-    from bot.store.repo import SqlConversationLog
-
-ExportFormat = Literal["openai", "sharegpt", "alpaca"]
 MinRating = Literal["any", "unrated", "up"]
-FORMATS: tuple[ExportFormat, ...] = ("openai", "sharegpt", "alpaca")
 MIN_RATINGS: tuple[MinRating, ...] = ("any", "unrated", "up")
 # MODEL_OUTCOMES include "extracted": a verbatim, cited quote of the best passage is a good grounded target.
 _BATCH = 100
 _MEMO_SIZE = 20_000
-
-# The documented record shapes (README and tests validate against these).
-SHAPES = {
-    "openai": '{"messages": [{"role": "system"|"user"|"assistant", "content": str}, ...]}  '
-    "(the last message is the assistant's)",
-    "sharegpt": '{"conversations": [{"from": "human"|"gpt", "value": str}, ...], "system": str}  '
-    "(human/gpt alternate, human first, gpt last; `system` only with --include-context)",
-    "alpaca": '{"instruction": str, "input": str, "output": str}',
-}
 
 
 class ExportError(Exception):
     """The export cannot run as asked; the message says what to change."""
 
 
-class PromptBuilder(Protocol):
-    def __call__(
-        self, question: str, passages: Sequence[Any], history: Sequence[Turn] = ...
-    ) -> list[ChatMessage]: ...
+@dataclass(frozen=True, slots=True)
+class LoggedPassage:
+    """A passage as it was logged with an answer: what a prompt builder needs to rebuild the prompt."""
+
+    source: str
+    heading: str
+    text: str
+    url: str = ""
+
+
+# The bot's own prompt builder (question, passages by rank, history) → chat messages, injected by the
+# caller: the log knows what the model was given, not how the prompt is laid out.
+PromptBuilder = Callable[[str, Sequence[LoggedPassage], Sequence[Turn]], list[ChatMessage]]
 
 
 @dataclass(frozen=True)
 class ExportOptions:
     out: Path
-    format: ExportFormat = "openai"
+    format: str = "openai"  # a name in `bot.store.formats.FORMATS`
     since: datetime | None = None  # inclusive, by the time of the user's question
     until: datetime | None = None  # exclusive
     min_rating: MinRating = "any"
@@ -68,12 +63,12 @@ class ExportOptions:
     split: float | None = None  # train fraction; writes <out>.train.jsonl and <out>.eval.jsonl
     seed: int = 0
     history_turns: int = 6  # past messages before each question, as the bot's prompt had
-    redaction: RedactionSettings = field(default_factory=RedactionSettings)
-    admin_ids: tuple[str, ...] = ()  # redacted as user ids too
 
     def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ExportError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
+        try:
+            chosen = get_format(self.format)
+        except ValueError as exc:
+            raise ExportError(str(exc)) from None
         if self.min_rating not in MIN_RATINGS:
             raise ExportError(
                 f"unknown --min-rating {self.min_rating!r}; choose one of {', '.join(MIN_RATINGS)}"
@@ -86,13 +81,17 @@ class ExportOptions:
                 raise ExportError(f"--{name} must be timezone-aware")
         if self.since and self.until and self.since >= self.until:
             raise ExportError("--since must be before --until")
-        if self.out.suffix != ".jsonl":
-            raise ExportError(f"--out must name a .jsonl file, got {str(self.out)!r}")
+        if self.out.suffix != chosen.suffix:
+            raise ExportError(f"--out must name a {chosen.suffix} file, got {str(self.out)!r}")
         if self.history_turns < 0:
             raise ExportError("history_turns cannot be negative")
 
+    @property
+    def export_format(self) -> ExportFormat:
+        return FORMATS[self.format]
 
-@dataclass
+
+@dataclass(frozen=True)
 class ExportStats:
     conversations_read: int = 0
     answers_seen: int = 0
@@ -116,13 +115,22 @@ class ExportStats:
         }
 
 
+@dataclass
+class _Tally:
+    """What the export counts while it runs; frozen into `ExportStats` at the end."""
+
+    conversations_read: int = 0
+    answers_seen: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
+
+
 ProgressCallback = Callable[[int, int], None]  # (conversations done, total)
 
 
 def split_paths(out: Path) -> tuple[Path, Path]:
     """`data/x.jsonl` → `data/x.train.jsonl`, `data/x.eval.jsonl`."""
-    stem = out.name[: -len(".jsonl")]
-    return out.with_name(f"{stem}.train.jsonl"), out.with_name(f"{stem}.eval.jsonl")
+    return out.with_name(f"{out.stem}.train{out.suffix}"), out.with_name(f"{out.stem}.eval{out.suffix}")
 
 
 def parse_date(value: str, *, end: bool = False) -> datetime:
@@ -157,7 +165,7 @@ class _Row:
 class _Conversation:
     id: int
     messages: list[_Row]
-    passages: dict[int, list[tuple[str, str, str, str]]]  # message id → (source, heading, text, url) by rank
+    passages: dict[int, list[LoggedPassage]]  # message id → the passages the model was given, by rank
     ratings: dict[int, str | None]
     corrections: dict[int, str]  # message id → latest corrected text
 
@@ -221,7 +229,7 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
         )
     for r in retrievals:
         by_conversation[owner[r.message_id]].passages.setdefault(r.message_id, []).append(
-            (r.source, r.heading, r.text, r.url)
+            LoggedPassage(r.source, r.heading, r.text, r.url)
         )
     for f in ratings:
         by_conversation[owner[f.message_id]].ratings[f.message_id] = f.rating
@@ -233,30 +241,19 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
 # ---------------------------------------------------------------------------------------------- samples
 
 
-def _load_prompt_builder() -> tuple[PromptBuilder, Callable[..., Any]]:
-    try:
-        module = importlib.import_module("bot.rag.prompting")
-    except ImportError as exc:
-        raise ExportError(
-            f"--include-context needs the bot's prompt builder (bot.rag.prompting): {exc}"
-        ) from None
-    return module.build_messages, module.Passage
-
-
 class _SampleMaker:
     def __init__(
         self,
         options: ExportOptions,
         redactor: Redactor,
-        stats: ExportStats,
-        prompt_builder: PromptBuilder | None,
-        passage_factory: Callable[..., Any] | None,
+        stats: _Tally,
+        build_prompt: PromptBuilder | None,
     ) -> None:
         self.options = options
         self.redactor = redactor
         self.stats = stats
-        self.prompt_builder = prompt_builder
-        self.passage_factory = passage_factory
+        self.build_prompt = build_prompt
+        self.write_sample = options.export_format.write_sample
         self._memo: dict[str, Redacted] = {}
 
     def conversation(self, conv: _Conversation) -> list[str]:
@@ -326,17 +323,10 @@ class _SampleMaker:
         return result.text
 
     def _prompt(
-        self, question: str, history: list[Turn], passages: list[tuple[str, str, str, str]] | None
+        self, question: str, history: list[Turn], passages: list[LoggedPassage] | None
     ) -> list[ChatMessage]:
-        if (
-            self.options.include_context
-            and self.prompt_builder is not None
-            and self.passage_factory is not None
-        ):
-            built = [
-                self.passage_factory(source=s, heading=h, text=t, url=u) for (s, h, t, u) in (passages or [])
-            ]
-            return list(self.prompt_builder(question, built, history))
+        if self.options.include_context and self.build_prompt is not None:
+            return list(self.build_prompt(question, passages or [], history))
         messages = [ChatMessage("user" if t.role == "user" else "assistant", t.text) for t in history]
         messages.append(ChatMessage("user", question))
         return messages
@@ -346,56 +336,13 @@ class _SampleMaker:
         question: str,
         answer: str,
         history: list[Turn],
-        passages: list[tuple[str, str, str, str]] | None,
+        passages: list[LoggedPassage] | None,
     ) -> str:
         prompt = [
             ChatMessage(m.role, self._redact(m.content)) for m in self._prompt(question, history, passages)
         ]
-        output = self._redact(answer)
-        record: dict[str, Any]
-        if self.options.format == "openai":
-            record = {
-                "messages": [{"role": m.role, "content": m.content} for m in prompt]
-                + [{"role": "assistant", "content": output}]
-            }
-        elif self.options.format == "sharegpt":
-            system = "\n\n".join(m.content for m in prompt if m.role == "system")
-            turns = _alternate(
-                [("human" if m.role == "user" else "gpt", m.content) for m in prompt if m.role != "system"]
-                + [("gpt", output)]
-            )
-            record = {"conversations": [{"from": who, "value": text} for who, text in turns]}
-            if self.options.include_context:
-                record["system"] = system
-        else:
-            system = "\n\n".join(m.content for m in prompt if m.role == "system")
-            rest = [m for m in prompt if m.role != "system"]
-            if self.options.include_context:
-                instruction = system
-                input_text = rest[0].content if len(rest) == 1 else _render(rest)
-            else:
-                instruction = rest[-1].content
-                input_text = _render(rest[:-1])
-            record = {"instruction": instruction, "input": input_text, "output": output}
+        record = self.write_sample(prompt, self._redact(answer), self.options.include_context)
         return json.dumps(record, ensure_ascii=False)
-
-
-def _alternate(turns: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """ShareGPT trainers expect human/gpt to alternate, human first: merge runs, drop a leading gpt turn."""
-    merged: list[tuple[str, str]] = []
-    for who, text in turns:
-        if merged and merged[-1][0] == who:
-            merged[-1] = (who, merged[-1][1] + "\n\n" + text)
-        else:
-            merged.append((who, text))
-    while merged and merged[0][0] != "human":
-        merged.pop(0)
-    return merged
-
-
-def _render(messages: Sequence[ChatMessage]) -> str:
-    labels = {"user": "User", "assistant": "Assistant", "system": "System"}
-    return "\n\n".join(f"{labels[m.role]}: {m.content}" for m in messages)
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -440,46 +387,47 @@ def _assign_split(ids: list[int], split: float, seed: int) -> set[int]:
 
 
 async def export(
-    source: Settings | SqlConversationLog,
+    source: SqlConversationLog | str,
     options: ExportOptions,
     *,
+    redaction: RedactionSettings,
+    redact_user_ids: Collection[str] = (),
+    build_prompt: PromptBuilder | None = None,
     progress: ProgressCallback | None = None,
-    prompt_builder: PromptBuilder | None = None,
-    passage_factory: Callable[..., Any] | None = None,
 ) -> ExportStats:
-    """Export the log as training data. With `Settings`, opens (and closes) the configured database."""
-    from bot.store.repo import SqlConversationLog
+    """Export the log as training data; given a database URL, opens (and closes) that database.
 
-    if isinstance(source, Settings):
-        settings = source
-        options = dataclasses.replace(
-            options,
-            redaction=settings.redaction,
-            history_turns=settings.rag.history_turns,
-            admin_ids=tuple(str(a) for a in settings.telegram.admin_ids),
-        )
-        log = SqlConversationLog(settings.resolved_database_url)
-        try:
-            await log.check_schema()
-            return await _export(log, options, progress, prompt_builder, passage_factory)
-        finally:
-            await log.close()
-    return await _export(source, options, progress, prompt_builder, passage_factory)
+    `redaction` is the configured PII redaction; `redact_user_ids` are ids to redact wherever they appear
+    besides every user id the log holds (the admins', who are mentioned but never write as users);
+    `build_prompt` is the bot's prompt builder, needed only with `include_context`.
+    """
+    if options.include_context and build_prompt is None:
+        raise ExportError("--include-context needs the bot's prompt builder, and none was given")
+    if isinstance(source, SqlConversationLog):
+        return await _export(source, options, redaction, redact_user_ids, build_prompt, progress)
+    try:
+        log = SqlConversationLog(source)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    try:
+        await log.check_schema()
+        return await _export(log, options, redaction, redact_user_ids, build_prompt, progress)
+    finally:
+        await log.close()
 
 
 async def _export(
     log: SqlConversationLog,
     options: ExportOptions,
+    redaction: RedactionSettings,
+    redact_user_ids: Collection[str],
+    build_prompt: PromptBuilder | None,
     progress: ProgressCallback | None,
-    prompt_builder: PromptBuilder | None,
-    passage_factory: Callable[..., Any] | None,
 ) -> ExportStats:
-    if options.include_context and (prompt_builder is None or passage_factory is None):
-        prompt_builder, passage_factory = _load_prompt_builder()
-    stats = ExportStats()
-    known_ids = await log.known_external_user_ids() | set(options.admin_ids)
-    redactor = Redactor(options.redaction, known_ids)
-    maker = _SampleMaker(options, redactor, stats, prompt_builder, passage_factory)
+    tally = _Tally()
+    known_ids = await log.known_external_user_ids() | {str(i) for i in redact_user_ids}
+    redactor = Redactor(redaction, known_ids)
+    maker = _SampleMaker(options, redactor, tally, build_prompt)
     ids = await _conversation_ids(log, options)
     train_ids = _assign_split(ids, options.split, options.seed) if options.split is not None else set(ids)
 
@@ -493,12 +441,12 @@ async def _export(
     def process(batch: list[_Conversation]) -> None:
         # Redaction (phone matching) is CPU work: it runs here, in a worker thread.
         for conv in batch:
-            stats.conversations_read += 1
+            tally.conversations_read += 1
             writer = writers[0] if conv.id in train_ids else writers[-1]
             for line in maker.conversation(conv):
                 digest = hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
                 if digest in seen:
-                    stats.dropped["duplicate"] += 1
+                    tally.dropped["duplicate"] += 1
                     continue
                 seen.add(digest)
                 writer.write(line)
@@ -517,20 +465,28 @@ async def _export(
         for writer in writers:
             writer.abort()
         raise
-    stats.samples_written = sum(w.count for w in writers)
-    stats.train_samples = writers[0].count if options.split is not None else stats.samples_written
-    stats.eval_samples = writers[1].count if options.split is not None else 0
-    stats.files = tuple(w.target for w in writers)
-    return stats
+    written = sum(w.count for w in writers)
+    return ExportStats(
+        conversations_read=tally.conversations_read,
+        answers_seen=tally.answers_seen,
+        samples_written=written,
+        train_samples=writers[0].count if options.split is not None else written,
+        eval_samples=writers[1].count if options.split is not None else 0,
+        dropped=tally.dropped,
+        redactions=tally.redactions,
+        files=tuple(w.target for w in writers),
+    )
 
 
 __all__ = [
-    "FORMATS",
     "MIN_RATINGS",
-    "SHAPES",
     "ExportError",
     "ExportOptions",
     "ExportStats",
+    "LoggedPassage",
+    "MinRating",
+    "ProgressCallback",
+    "PromptBuilder",
     "export",
     "parse_date",
     "split_paths",

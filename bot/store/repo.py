@@ -9,16 +9,16 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.domain import SYSTEM_OUTCOMES, Answer, Turn
+from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Turn
+from bot.metrics import percentile
 from bot.store.base import (
-    Channel,
     ConversationRef,
     HandoffState,
     Rating,
@@ -32,7 +32,7 @@ from bot.store.models import (
     Correction,
     Feedback,
     Message,
-    ProcessedUpdate,
+    ProcessedDelivery,
     Retrieval,
     User,
     utcnow,
@@ -40,11 +40,12 @@ from bot.store.models import (
 
 log = logging.getLogger("bot.store")
 
-CHANNELS = ("telegram", "console")
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 HANDOFF_STATES = ("none", "requested", "active")
 RATINGS = ("up", "down")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+DELIVERY_ID_MAX = 128  # processed_deliveries.delivery_id
 
 
 class SqlConversationLog:
@@ -148,10 +149,17 @@ class SqlConversationLog:
 
     # ------------------------------------------------------------------ writes
 
-    async def claim_update(self, update_id: int) -> bool:
+    async def claim_delivery(self, channel: Channel, delivery_id: str) -> bool:
+        _check_channel(channel)
+        if not delivery_id or len(delivery_id) > DELIVERY_ID_MAX:
+            raise ValueError(f"a delivery id is 1 to {DELIVERY_ID_MAX} characters, got {len(delivery_id)}")
         try:
             async with self.transaction(write=True) as conn:
-                await conn.execute(insert(ProcessedUpdate).values(update_id=update_id, processed_at=utcnow()))
+                await conn.execute(
+                    insert(ProcessedDelivery).values(
+                        channel=channel, delivery_id=delivery_id, processed_at=utcnow()
+                    )
+                )
         except IntegrityError:
             return False
         return True
@@ -159,8 +167,7 @@ class SqlConversationLog:
     async def open_conversation(
         self, *, channel: Channel, external_user_id: str, external_chat_id: str, new: bool = False
     ) -> ConversationRef:
-        if channel not in CHANNELS:
-            raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+        _check_channel(channel)
         if not external_user_id or not external_chat_id:
             raise ValueError("a conversation needs a user id and a chat id")
         # A concurrent first message of the same user can win the insert race; the retry then finds it.
@@ -173,7 +180,7 @@ class SqlConversationLog:
         raise AssertionError("unreachable")
 
     async def _open_conversation(
-        self, channel: str, external_user_id: str, external_chat_id: str, new: bool
+        self, channel: Channel, external_user_id: str, external_chat_id: str, new: bool
     ) -> ConversationRef:
         now = utcnow()
         async with self.transaction(write=True) as conn:
@@ -248,6 +255,12 @@ class SqlConversationLog:
             )
 
     async def log_answer(self, conversation_id: int, reply_to: int, answer: Answer) -> int:
+        try:
+            return await self._log_answer(conversation_id, reply_to, answer)
+        except IntegrityError as exc:  # the question it answers is not in the log
+            raise ValueError(f"message {reply_to} does not exist") from exc
+
+    async def _log_answer(self, conversation_id: int, reply_to: int, answer: Answer) -> int:
         timings = answer.timings
         async with self.transaction(write=True) as conn:
             message_id = await self._insert_message(
@@ -466,7 +479,7 @@ class SqlConversationLog:
             handoffs_7d = await count(
                 select(func.count()).select_from(Conversation).where(Conversation.handoff_at >= week)
             )
-            latencies = sorted(
+            latencies = [
                 float(v)
                 for v in (
                     await conn.scalars(
@@ -478,7 +491,7 @@ class SqlConversationLog:
                     )
                 ).all()
                 if v is not None
-            )
+            ]
         return Stats(
             conversations_24h=conversations_24h,
             conversations_7d=conversations_7d,
@@ -505,7 +518,7 @@ class SqlConversationLog:
 
     async def delete_older_than(self, cutoff: datetime) -> tuple[int, int]:
         """Delete conversations idle since before `cutoff` (with everything hanging off them), users left
-        with no conversation, and processed update ids older than `cutoff`.
+        with no conversation, and delivery claims older than `cutoff`.
 
         Returns (conversations, messages) deleted."""
         old = select(Conversation.id).where(Conversation.last_message_at < cutoff)
@@ -515,7 +528,7 @@ class SqlConversationLog:
             await conn.execute(
                 delete(User).where(~select(Conversation.id).where(Conversation.user_id == User.id).exists())
             )
-            await conn.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+            await conn.execute(delete(ProcessedDelivery).where(ProcessedDelivery.processed_at < cutoff))
         return conversations, messages
 
     async def forget_user(self, external_user_id: str) -> tuple[int, int, int]:
@@ -568,16 +581,9 @@ def new_pseudonym() -> str:
     return "user-" + secrets.token_hex(6)
 
 
-def percentile(sorted_values: list[float], pct: float) -> float | None:
-    """Linear-interpolated percentile of already sorted values (None when empty)."""
-    if not sorted_values:
-        return None
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    position = (len(sorted_values) - 1) * pct / 100
-    low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+def _check_channel(channel: str) -> None:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
 
 
 def _unavailable(exc: BaseException) -> StoreUnavailableError:
@@ -613,4 +619,4 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("bot_write") else "BEGIN")
 
 
-__all__ = ["SqlConversationLog", "new_pseudonym", "percentile"]
+__all__ = ["CHANNELS", "SqlConversationLog", "new_pseudonym"]

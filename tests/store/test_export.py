@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from bot.config import Settings
-from bot.domain import Answer, Hit, Timings
+from bot.cli.export import rag_prompt
+from bot.config import RedactionSettings, Settings
+from bot.domain import Answer, Hit, Outcome, Timings
 from bot.rag.prompting import build_messages
-from bot.store.export import ExportError, ExportOptions, export, parse_date, split_paths
+from bot.store.export import ExportError, ExportOptions, ExportStats, export, parse_date, split_paths
+from bot.store.formats import FORMATS
 from bot.store.models import Message
 from bot.store.repo import SqlConversationLog
 from tests.fakes import make_chunk
@@ -23,7 +25,12 @@ from tests.fakes import make_chunk
 OLD = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def _answer(text: str, *, outcome: str = "answered", grounded: bool = True, passages: int = 2) -> Answer:
+async def run_export(log: SqlConversationLog | str, options: ExportOptions) -> ExportStats:
+    """The export as the CLI runs it: default redaction and the bot's own prompt builder."""
+    return await export(log, options, redaction=RedactionSettings(), build_prompt=rag_prompt)
+
+
+def _answer(text: str, *, outcome: Outcome = "answered", grounded: bool = True, passages: int = 2) -> Answer:
     hits = tuple(
         Hit(
             make_chunk(f"faq/general{i}.rst", f"Section {i}", f"Passage {i}: Python is free.", i),
@@ -144,7 +151,7 @@ async def test_each_format_has_its_documented_shape(
     populated: SqlConversationLog, tmp_path: Path, fmt: str
 ) -> None:
     out = tmp_path / "out" / f"{fmt}.jsonl"
-    stats = await export(populated, ExportOptions(out=out, format=fmt))  # type: ignore[arg-type]
+    stats = await run_export(populated, ExportOptions(out=out, format=fmt))
     records = _read(out)
     for record in records:
         VALIDATORS[fmt](record)
@@ -176,7 +183,7 @@ async def test_each_format_has_its_documented_shape(
 
 async def test_history_precedes_later_questions(populated: SqlConversationLog, tmp_path: Path) -> None:
     out = tmp_path / "o.jsonl"
-    await export(populated, ExportOptions(out=out))
+    await run_export(populated, ExportOptions(out=out))
     by_answer = {r["messages"][-1]["content"]: r["messages"] for r in _read(out)}
     linux = by_answer["Use apt."]
     assert [m["role"] for m in linux] == ["user", "assistant", "user", "assistant"]
@@ -194,22 +201,22 @@ async def test_history_precedes_later_questions(populated: SqlConversationLog, t
 
 async def test_filters(populated: SqlConversationLog, tmp_path: Path) -> None:
     out = tmp_path / "f.jsonl"
-    stats = await export(populated, ExportOptions(out=out, min_rating="up"))
+    stats = await run_export(populated, ExportOptions(out=out, min_rating="up"))
     assert sorted(_assistant_texts("openai", _read(out))) == [
         "The PSF maintains it [1].",
         "Use the installer [1].",
     ]
     assert stats.dropped["below_min_rating"] == 4
 
-    stats = await export(populated, ExportOptions(out=out, grounded_only=True))
+    stats = await run_export(populated, ExportOptions(out=out, grounded_only=True))
     assert "Use apt." not in _assistant_texts("openai", _read(out))
     assert stats.dropped["ungrounded"] == 1
 
-    stats = await export(populated, ExportOptions(out=out, until=parse_date("2025-01-01", end=True)))
+    stats = await run_export(populated, ExportOptions(out=out, until=parse_date("2025-01-01", end=True)))
     assert _assistant_texts("openai", _read(out)) == ["An old answer."]
     assert stats.conversations_read == 1
 
-    stats = await export(populated, ExportOptions(out=out, since=parse_date("2025-01-02")))
+    stats = await run_export(populated, ExportOptions(out=out, since=parse_date("2025-01-02")))
     assert "An old answer." not in _assistant_texts("openai", _read(out))
     assert stats.samples_written == 4
 
@@ -218,7 +225,7 @@ async def test_include_context_rebuilds_the_bots_prompt(
     populated: SqlConversationLog, tmp_path: Path
 ) -> None:
     out = tmp_path / "ctx.jsonl"
-    await export(populated, ExportOptions(out=out, include_context=True))
+    await run_export(populated, ExportOptions(out=out, include_context=True))
     records = {r["messages"][-1]["content"]: r["messages"] for r in _read(out)}
     first = records["Use the installer [1]."]
     hits = _answer("x").hits
@@ -234,12 +241,12 @@ async def test_include_context_rebuilds_the_bots_prompt(
     assert "Passage 1: Python is free." in first[0]["content"]
 
     out_sg = tmp_path / "ctx-sg.jsonl"
-    await export(populated, ExportOptions(out=out_sg, format="sharegpt", include_context=True))
+    await run_export(populated, ExportOptions(out=out_sg, format="sharegpt", include_context=True))
     for record in _read(out_sg):
         validate_sharegpt(record)
         assert "Passage 0: Python is free." in record["system"]
     out_al = tmp_path / "ctx-al.jsonl"
-    await export(populated, ExportOptions(out=out_al, format="alpaca", include_context=True))
+    await run_export(populated, ExportOptions(out=out_al, format="alpaca", include_context=True))
     for record in _read(out_al):
         validate_alpaca(record)
         assert record["instruction"] == expected[0].content
@@ -249,7 +256,7 @@ async def test_split_is_by_conversation_and_reproducible(
     populated: SqlConversationLog, tmp_path: Path
 ) -> None:
     out = tmp_path / "s.jsonl"
-    stats = await export(populated, ExportOptions(out=out, split=0.6, seed=7))
+    stats = await run_export(populated, ExportOptions(out=out, split=0.6, seed=7))
     train, evaluation = split_paths(out)
     assert (train.name, evaluation.name) == ("s.train.jsonl", "s.eval.jsonl")
     assert not out.exists()
@@ -263,7 +270,7 @@ async def test_split_is_by_conversation_and_reproducible(
     firsts_eval = {r["messages"][0]["content"] for r in eval_records}
     assert not firsts_train & firsts_eval  # no conversation on both sides
     before = (train.read_bytes(), evaluation.read_bytes())
-    await export(populated, ExportOptions(out=out, split=0.6, seed=7))
+    await run_export(populated, ExportOptions(out=out, split=0.6, seed=7))
     assert (train.read_bytes(), evaluation.read_bytes()) == before
 
 
@@ -287,14 +294,14 @@ async def test_failed_export_leaves_no_file(
     original = Redactor.redact
     monkeypatch.setattr(Redactor, "redact", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        await export(populated, ExportOptions(out=out_dir / "keep.jsonl", split=None))
+        await run_export(populated, ExportOptions(out=out_dir / "keep.jsonl", split=None))
     assert [p.name for p in out_dir.iterdir()] == ["keep.jsonl"]
     assert (out_dir / "keep.jsonl").read_text() == '{"old": true}\n'
 
 
 def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="unknown format 'csv'"):
-        ExportOptions(out=tmp_path / "x.jsonl", format="csv")  # type: ignore[arg-type]
+        ExportOptions(out=tmp_path / "x.jsonl", format="csv")
     with pytest.raises(ExportError, match="--split must be between 0 and 1"):
         ExportOptions(out=tmp_path / "x.jsonl", split=1.5)
     with pytest.raises(ExportError, match=r"\.jsonl"):
@@ -312,7 +319,7 @@ def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
 async def test_output_loads_with_datasets(populated: SqlConversationLog, tmp_path: Path, fmt: str) -> None:
     datasets = pytest.importorskip("datasets")
     out = tmp_path / f"{fmt}.jsonl"
-    stats = await export(populated, ExportOptions(out=out, format=fmt, include_context=True))  # type: ignore[arg-type]
+    stats = await run_export(populated, ExportOptions(out=out, format=fmt, include_context=True))
     loaded = datasets.load_dataset("json", data_files=str(out), split="train", cache_dir=str(tmp_path / "hf"))
     assert loaded.num_rows == stats.samples_written == 5
     expected_columns = {"openai": {"messages"}, "sharegpt": {"conversations", "system"}}
@@ -345,12 +352,54 @@ async def test_cli_export_prints_stats(
     assert "unknown format 'csv'" in bad.output
 
 
-async def test_export_with_settings_opens_the_configured_database(
-    populated: SqlConversationLog, tmp_path: Path
-) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+async def test_export_by_url_opens_the_database(populated: SqlConversationLog, tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
     out = tmp_path / "settings.jsonl"
-    stats = await export(settings, ExportOptions(out=out, format="alpaca"))
+    stats = await export(
+        settings.resolved_database_url,
+        ExportOptions(out=out, format="alpaca", history_turns=settings.rag.history_turns),
+        redaction=settings.redaction,
+    )
     assert stats.samples_written == 5
     for record in _read(out):
         validate_alpaca(record)
+    with pytest.raises(ExportError, match="unsupported database"):
+        await export("mysql+aiomysql://u@h/db", ExportOptions(out=out), redaction=settings.redaction)
+
+
+async def test_include_context_needs_a_prompt_builder(populated: SqlConversationLog, tmp_path: Path) -> None:
+    out = tmp_path / "ctx.jsonl"
+    with pytest.raises(ExportError, match="--include-context needs the bot's prompt builder"):
+        await export(populated, ExportOptions(out=out, include_context=True), redaction=RedactionSettings())
+    assert not out.exists()
+
+
+async def test_given_user_ids_are_redacted_wherever_they_appear(
+    populated: SqlConversationLog, tmp_path: Path
+) -> None:
+    conv = await populated.open_conversation(
+        channel="telegram", external_user_id="100600600", external_chat_id="100600600"
+    )
+    await _turn(populated, conv.id, "Can admin 271828 help?", _answer("Admin 271828 can help."))
+    out = tmp_path / "ids.jsonl"
+    await export(populated, ExportOptions(out=out), redaction=RedactionSettings())
+    assert "271828" in out.read_text(encoding="utf-8")  # a bare number is not known to be a user id
+    stats = await export(
+        populated, ExportOptions(out=out), redaction=RedactionSettings(), redact_user_ids=["271828"]
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "271828" not in text
+    assert "Admin <USER_ID> can help." in text
+    assert stats.redactions["USER_ID"] >= 2
+
+
+def test_every_format_is_registered_once_with_a_validator_and_help() -> None:
+    assert set(FORMATS) == set(VALIDATORS)
+    from bot.store.formats import format_help
+
+    for name, fmt in FORMATS.items():
+        assert fmt.name == name
+        assert fmt.suffix == ".jsonl"
+        assert f"{name}: {fmt.description}" in format_help()
+    with pytest.raises(ExportError, match=r"--out must name a \.jsonl file"):
+        ExportOptions(out=Path("x.csv"), format="sharegpt")

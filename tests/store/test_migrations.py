@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -16,7 +18,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
-from bot.domain import Answer, Timings
+from bot.domain import Answer, Channel, Timings
 from bot.store import migrate
 from bot.store.base import SchemaOutdatedError, StoreUnavailableError
 from bot.store.models import metadata
@@ -31,7 +33,7 @@ EXPECTED_TABLES = {
     "retrievals",
     "feedback",
     "corrections",
-    "processed_updates",
+    "processed_deliveries",
 }
 
 
@@ -60,15 +62,15 @@ async def _schema_diff(url: str) -> list[object]:
 
 def test_history_is_linear_with_one_head() -> None:
     history = migrate.revision_history()
-    assert [rev for rev, _ in history] == ["0001", "0002"]
-    assert migrate.head_revisions() == ("0002",)
+    assert [rev for rev, _ in history] == ["0001", "0002", "0003"]
+    assert migrate.head_revisions() == ("0003",)
     assert migrate.migrations_dir() == ROOT / "migrations"
 
 
 async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert migrate.current_revisions(db_url) == ()
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0002",)
+    assert migrate.current_revisions(db_url) == ("0003",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
     migrate.downgrade(db_url, "base")
@@ -76,7 +78,7 @@ async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert await _tables(db_url) == set()
 
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0002",)
+    assert migrate.current_revisions(db_url) == ("0003",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
 
@@ -158,6 +160,97 @@ async def test_upgrade_over_populated_database_keeps_rows(db_url: str) -> None:
         await store.close()
 
 
+def _stamp(db_url: str, moment: datetime) -> object:
+    """How a raw INSERT spells a UTC datetime on this backend (SQLite stores naive UTC text)."""
+    return moment.replace(tzinfo=None).isoformat(sep=" ") if db_url.startswith("sqlite") else moment
+
+
+async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in (await conn.execute(text(sql))).all()]
+    finally:
+        await engine.dispose()
+
+
+async def test_0003_keeps_telegram_claims_both_ways(db_url: str) -> None:
+    migrate.upgrade(db_url, "0002")
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            for update_id in (5, 10**12):
+                await conn.execute(
+                    text("INSERT INTO processed_updates (update_id, processed_at) VALUES (:u, :t)"),
+                    {"u": update_id, "t": _stamp(db_url, stamp)},
+                )
+    finally:
+        await engine.dispose()
+
+    migrate.upgrade(db_url)
+    moved = await _rows(db_url, "SELECT channel, delivery_id, processed_at FROM processed_deliveries")
+    assert sorted((c, d) for c, d, _ in moved) == [("telegram", "1000000000000"), ("telegram", "5")]
+    assert all(str(t).startswith("2026-01-02 03:04:05") for _, _, t in moved)
+    store = SqlConversationLog(db_url)
+    try:
+        await store.check_schema()
+        assert await store.claim_delivery("telegram", "5") is False  # still a redelivery after the upgrade
+        assert await store.claim_delivery("telegram", "77") is True
+        assert await store.claim_delivery("web", "req-1") is True
+        assert await store.claim_delivery("console", "88") is True
+    finally:
+        await store.close()
+
+    migrate.downgrade(db_url, "0002")
+    back = await _rows(db_url, "SELECT update_id, processed_at FROM processed_updates ORDER BY update_id")
+    # Only Telegram's claims fit the old table; the web and console ones are gone with the new one.
+    assert [u for u, _ in back] == [5, 77, 10**12]
+    assert str(back[0][1]).startswith("2026-01-02 03:04:05")
+    assert "processed_deliveries" not in await _tables(db_url)
+    migrate.upgrade(db_url)
+    assert len(await _rows(db_url, "SELECT delivery_id FROM processed_deliveries")) == 3
+
+
+async def test_0003_downgrade_drops_only_web_conversations(migrated_url: str) -> None:
+    store = SqlConversationLog(migrated_url)
+    try:
+        for channel in ("web", "telegram"):
+            conv = await store.open_conversation(
+                channel=channel, external_user_id="4242", external_chat_id="1"
+            )
+            q = await store.log_user_message(conv.id, f"asked on {channel}")
+            a = await store.log_answer(conv.id, q, Answer("ok", (), True, Timings(total_ms=5.0)))
+            await store.add_feedback(a, "up")
+            await store.add_correction(a, "1", "better")
+    finally:
+        await store.close()
+    migrate.downgrade(migrated_url, "0002")
+    assert migrate.current_revisions(migrated_url) == ("0002",)
+    # 0002 cannot hold the web channel; everything else stays.
+    assert await _rows(migrated_url, "SELECT channel FROM conversations") == [("telegram",)]
+    assert await _rows(migrated_url, "SELECT channel FROM users") == [("telegram",)]
+    assert await _rows(migrated_url, "SELECT text FROM messages ORDER BY id") == [
+        ("asked on telegram",),
+        ("ok",),
+    ]
+    for table in ("feedback", "corrections"):
+        assert len(await _rows(migrated_url, f"SELECT id FROM {table}")) == 1  # noqa: S608
+    migrate.upgrade(migrated_url)
+
+
+async def test_channel_check_allows_exactly_the_domain_channels(migrated_url: str) -> None:
+    engine = create_async_engine(migrated_url)
+    try:
+        async with engine.connect() as conn:
+            checks = await conn.run_sync(lambda c: inspect(c).get_check_constraints("conversations"))
+    finally:
+        await engine.dispose()
+    (channel_check,) = [c["sqltext"] for c in checks if c["name"] == "ck_conversations_channel"]
+    # A channel added to bot.domain.Channel needs a revision that widens this check.
+    assert set(re.findall(r"'(\w+)'", str(channel_check))) == set(get_args(Channel))
+
+
 async def test_check_schema_names_the_fix(db_url: str) -> None:
     store = SqlConversationLog(db_url)
     try:
@@ -166,7 +259,7 @@ async def test_check_schema_names_the_fix(db_url: str) -> None:
         with pytest.raises(StoreUnavailableError, match=r"db upgrade"):
             await store.log_user_message(1, "hello")
         migrate.upgrade(db_url, "0001")
-        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0002"):
+        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0003"):
             await store.check_schema()
         migrate.upgrade(db_url)
         await store.check_schema()
@@ -198,7 +291,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "outdated" in result.output
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "is at 0002" in result.output
+    assert "is at 0003" in result.output
     assert (tmp_path / "data" / "bot.db").is_file()
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 0
@@ -208,7 +301,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade"])
     assert result.exit_code == 0
-    assert "is at 0001" in result.output
+    assert "is at 0002" in result.output
     result = runner.invoke(app, ["db", "downgrade", "base", "--yes"])
     assert result.exit_code == 0
     assert "is at base" in result.output
@@ -232,4 +325,4 @@ def test_plain_alembic_cli_uses_the_bot_settings(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0002",)
+    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0003",)

@@ -1,4 +1,4 @@
-"""SqlConversationLog behaviour on SQLite (and PostgreSQL when configured)."""
+"""SqlConversationLog specifics (stored rows, locking, outages); the contract is in test_log_contract.py."""
 
 from __future__ import annotations
 
@@ -11,81 +11,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.domain import Answer, Hit, Source, Timings
+from bot.metrics import percentile
 from bot.store import migrate
 from bot.store.base import ConversationLog, StoreUnavailableError
 from bot.store.models import Message, Retrieval
-from bot.store.repo import SqlConversationLog, percentile
+from bot.store.repo import SqlConversationLog
 from tests.conftest import POSTGRES_URL
-from tests.fakes import make_chunk
 from tests.store.conftest import sqlite_url
-
-
-def answer(
-    text: str = "It works [1].", *, outcome: str = "answered", total_ms: float = 120.0, hits: int = 2
-) -> Answer:
-    chunks = [
-        make_chunk(f"faq/doc{i}.rst", f"Heading {i}", f"Passage {i} text.", position=i) for i in range(hits)
-    ]
-    return Answer(
-        text=text,
-        sources=tuple(Source(c.source, c.heading) for c in chunks[:1]),
-        grounded=outcome == "answered",
-        timings=Timings(retrieval_ms=12.5, ttft_ms=40.0, total_ms=total_ms, condense_ms=3.0, queue_ms=1.0),
-        outcome=outcome,
-        question="standalone question?",
-        hits=tuple(Hit(c, score=1.0 - i / 10, rank=i + 1, dense_score=0.8) for i, c in enumerate(chunks)),
-        model="SmolLM2-135M-Instruct-Q4_1",
-        model_version="abc123",
-        prompt_version="answer-v1",
-        citations=(1,),
-    )
+from tests.store.test_log_contract import answer
 
 
 async def test_implements_the_protocol(log: SqlConversationLog) -> None:
     store: ConversationLog = log
     await store.ping()
-
-
-async def test_open_conversation_reuses_the_open_one_until_new(log: SqlConversationLog) -> None:
-    first = await log.open_conversation(channel="telegram", external_user_id="111", external_chat_id="111")
-    again = await log.open_conversation(channel="telegram", external_user_id="111", external_chat_id="111")
-    assert again == first
-    assert first.handoff == "none"
-    assert first.channel == "telegram"
-    other_chat = await log.open_conversation(
-        channel="telegram", external_user_id="111", external_chat_id="-100"
-    )
-    assert other_chat.id != first.id
-    assert other_chat.user_id == first.user_id
-    fresh = await log.open_conversation(
-        channel="telegram", external_user_id="111", external_chat_id="111", new=True
-    )
-    assert fresh.id not in (first.id, other_chat.id)
-    assert (
-        await log.open_conversation(channel="telegram", external_user_id="111", external_chat_id="111")
-        == fresh
-    )
-    console = await log.open_conversation(channel="console", external_user_id="111", external_chat_id="111")
-    assert console.user_id != first.user_id  # same id on another channel is another person
-    with pytest.raises(ValueError, match="unknown channel"):
-        await log.open_conversation(channel="sms", external_user_id="1", external_chat_id="1")  # type: ignore[arg-type]
-
-
-async def test_concurrent_first_messages_create_one_user(log: SqlConversationLog) -> None:
-    refs = await asyncio.gather(
-        *(
-            log.open_conversation(channel="telegram", external_user_id="7", external_chat_id="7")
-            for _ in range(8)
-        )
-    )
-    assert len({r.user_id for r in refs}) == 1
-
-
-async def test_claim_update_is_idempotent(log: SqlConversationLog) -> None:
-    assert await log.claim_update(10**12) is True
-    assert await log.claim_update(10**12) is False
-    assert await log.claim_update(5) is True
 
 
 async def test_turn_is_logged_with_answer_metadata_and_retrievals(log: SqlConversationLog) -> None:
@@ -131,99 +69,6 @@ async def test_turn_is_logged_with_answer_metadata_and_retrievals(log: SqlConver
     ]
     assert retrievals[0].score == pytest.approx(1.0)
     assert retrievals[1].score == pytest.approx(0.9)
-
-
-async def test_history_is_oldest_first_limited_and_skips_system_replies(log: SqlConversationLog) -> None:
-    conv = await log.open_conversation(channel="console", external_user_id="me", external_chat_id="term")
-    q1 = await log.log_user_message(conv.id, "q1")
-    await log.log_answer(conv.id, q1, answer("a1"))
-    q2 = await log.log_user_message(conv.id, "q2")
-    await log.log_answer(conv.id, q2, answer("busy, try later", outcome="busy"))
-    await log.log_operator_message(conv.id, "operator here")
-    q3 = await log.log_user_message(conv.id, "q3")
-    history = await log.history(conv.id, limit=10)
-    assert [(t.role, t.text) for t in history] == [
-        ("user", "q1"),
-        ("assistant", "a1"),
-        ("user", "q2"),
-        ("assistant", "operator here"),
-        ("user", "q3"),
-    ]
-    assert [t.text for t in await log.history(conv.id, limit=2)] == ["operator here", "q3"]
-    assert await log.history(conv.id, limit=0) == []
-    assert q3 > q2 > q1
-
-
-async def test_external_ids_map_buttons_back_to_messages(log: SqlConversationLog) -> None:
-    conv = await log.open_conversation(channel="telegram", external_user_id="5", external_chat_id="500")
-    q = await log.log_user_message(conv.id, "q")
-    a = await log.log_answer(conv.id, q, answer())
-    await log.set_external_id(a, "77")
-    assert await log.find_message("telegram", "500", "77") == a
-    assert await log.find_message("telegram", "501", "77") is None
-    assert await log.find_message("console", "500", "77") is None
-    with pytest.raises(ValueError, match="message 99999 does not exist"):
-        await log.set_external_id(99999, "1")
-
-
-async def test_feedback_corrections_and_handoff(log: SqlConversationLog) -> None:
-    conv = await log.open_conversation(channel="telegram", external_user_id="9", external_chat_id="9")
-    q = await log.log_user_message(conv.id, "q")
-    a = await log.log_answer(conv.id, q, answer())
-    await log.add_feedback(a, "down")
-    await log.add_feedback(a, None, "it was wrong")  # a comment keeps the rating
-    await log.add_feedback(a, "up")  # the latest press wins
-    stats = await log.stats()
-    assert (stats.thumbs_up_7d, stats.thumbs_down_7d) == (1, 0)
-    with pytest.raises(ValueError, match="rating"):
-        await log.add_feedback(a, "meh")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="does not exist"):
-        await log.add_feedback(123456, "up")
-
-    await log.add_correction(a, "1001", "The right answer.")
-    with pytest.raises(ValueError, match="not a bot answer"):
-        await log.add_correction(q, "1001", "nope")
-    with pytest.raises(ValueError, match="needs the corrected text"):
-        await log.add_correction(a, "1001", "  ")
-
-    await log.set_handoff(conv.id, "requested")
-    ref = await log.get_conversation(conv.id)
-    assert ref is not None
-    assert ref.handoff == "requested"
-    assert (
-        await log.open_conversation(channel="telegram", external_user_id="9", external_chat_id="9")
-    ).handoff == ("requested")
-    await log.set_handoff(conv.id, "active")
-    with pytest.raises(ValueError, match="handoff state"):
-        await log.set_handoff(conv.id, "maybe")  # type: ignore[arg-type]
-    assert await log.get_conversation(424242) is None
-
-
-async def test_stats_counts_and_latency_percentiles(log: SqlConversationLog) -> None:
-    conv = await log.open_conversation(channel="telegram", external_user_id="1", external_chat_id="1")
-    for ms in range(100, 1100, 100):  # 100 … 1000
-        q = await log.log_user_message(conv.id, f"q{ms}")
-        a = await log.log_answer(conv.id, q, answer(total_ms=float(ms)))
-        if ms <= 300:
-            await log.add_feedback(a, "up")
-        elif ms == 400:
-            await log.add_feedback(a, "down")
-    q = await log.log_user_message(conv.id, "unanswerable")
-    await log.log_answer(conv.id, q, answer("I don't know.", outcome="refused", total_ms=1100.0))
-    q = await log.log_user_message(conv.id, "while overloaded")
-    await log.log_answer(conv.id, q, answer("Busy, try again.", outcome="busy", total_ms=1.0, hits=0))
-    await log.set_handoff(conv.id, "requested")
-    stats = await log.stats()
-    assert (stats.conversations_24h, stats.conversations_7d) == (1, 1)
-    assert (stats.messages_24h, stats.messages_7d, stats.answers_7d) == (12, 12, 12)
-    assert (stats.thumbs_up_7d, stats.thumbs_down_7d, stats.refusals_7d, stats.handoffs_7d) == (3, 1, 1, 1)
-    # total_ms of all 12 answers: 1, 100 … 1000, 1100.
-    assert stats.latency_p50_ms == pytest.approx(550.0)
-    assert stats.latency_p95_ms == pytest.approx(1045.0)
-    later = await log.stats(now=datetime.now(UTC) + timedelta(days=3))
-    assert (later.conversations_24h, later.messages_24h, later.conversations_7d) == (0, 0, 1)
-    empty = await log.stats(now=datetime.now(UTC) + timedelta(days=30))
-    assert (empty.answers_7d, empty.latency_p50_ms, empty.latency_p95_ms) == (0, None, None)
 
 
 def test_percentile() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from bot.domain import Answer, Timings
-from bot.store.models import Conversation, Correction, Feedback, Message, ProcessedUpdate, Retrieval, User
+from bot.store.models import Conversation, Correction, Feedback, Message, ProcessedDelivery, Retrieval, User
 from bot.store.repo import SqlConversationLog
 from bot.store.retention import forget, parse_age, purge
 from tests.fakes import make_chunk
@@ -54,7 +54,7 @@ def test_parse_age() -> None:
 async def test_purge_counts_first_then_deletes_only_old_conversations(log: SqlConversationLog) -> None:
     old = await _conversation(log, "111111", age_days=200)
     await _conversation(log, "222222", age_days=10)
-    await log.claim_update(1)
+    await log.claim_delivery("telegram", "1")
     dry = await purge(log, timedelta(days=180))
     assert (dry.conversations, dry.messages, dry.deleted) == (1, 2, False)
     assert await _count(log, Conversation) == 2  # a dry run deletes nothing
@@ -68,7 +68,7 @@ async def test_purge_counts_first_then_deletes_only_old_conversations(log: SqlCo
     assert await _count(log, Feedback) == 1
     assert await _count(log, Correction) == 1
     assert await _count(log, User) == 1  # the user left with no conversation is gone too
-    assert await _count(log, ProcessedUpdate) == 1  # recent update ids stay for redelivery checks
+    assert await _count(log, ProcessedDelivery) == 1  # recent delivery claims stay for redelivery checks
 
 
 async def test_forget_removes_one_users_data(log: SqlConversationLog) -> None:

@@ -69,6 +69,7 @@ class Loop:
 
 
 async def _export(settings: Settings, out: Path) -> None:
+    from bot.cli.export import rag_prompt
     from bot.store import migrate
     from bot.store.export import ExportOptions, export
     from bot.store.repo import SqlConversationLog
@@ -85,7 +86,12 @@ async def _export(settings: Settings, out: Path) -> None:
             hit = Hit(make_chunk("zorblax/manual.md", heading, passage, index), 0.9, 1)
             reply = Answer(answer, (), True, Timings(total_ms=10.0), hits=(hit,), model="m", citations=(1,))
             await log.log_answer(conversation.id, asked, reply)
-        await export(log, ExportOptions(out=out, format="openai", include_context=True))
+        await export(
+            log,
+            ExportOptions(out=out, format="openai", include_context=True),
+            redaction=settings.redaction,
+            build_prompt=rag_prompt,
+        )
     finally:
         await log.close()
 
