@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
@@ -30,6 +29,7 @@ from bot.rag.prompting import (
     looks_like_injection,
     trim_passage,
 )
+from bot.rag.refusal import opens_with_refusal
 
 log = logging.getLogger("bot.rag")
 T = TypeVar("T")
@@ -71,12 +71,6 @@ ANSWER_STOPS = ("\n\n", "</passages>", "<passages>")
 # Follow-ups reuse the previous passages (same prompt prefix, so the KV cache is reused) while the new
 # search's best passage is still among them. Remembered per user, for this many users.
 STICKY_USERS = 1024
-
-_IDK = re.compile(
-    r"^\W*(i\s+(do\s+not|don'?t|dont)\s+know|i'?m\s+not\s+sure|i\s+(cannot|can'?t)\s+(answer|find|help)|"
-    r"(the\s+)?passages?\s+do(es)?\s+not\s+(answer|contain|say|mention))",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -336,7 +330,7 @@ class Pipeline:
         if self._leaks_hidden(text, passages, prepared.quarantined):
             log.warning("output filter: answer repeated hidden text; replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
-        if _IDK.match(citations.strip_citation_marks(continuation)):
+        if opens_with_refusal(citations.strip_citation_marks(continuation)):
             return fixed("refused", REFUSAL_TEXT)
 
         allowed = citations.allowed_urls(passages)

@@ -15,18 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.domain import ChatMessage
+from bot.rag.refusal import is_refusal
 from bot.train.data import ChatSample
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
 _PASSAGE_MARK = re.compile(r"^\[(\d{1,3})\][ \t]", re.MULTILINE)
-_REFUSAL = re.compile(
-    r"\bi\s+(?:do\s+not|don'?t|don’t)\s+know\b"
-    r"|\bcouldn'?t\s+find\s+this\b|\bcould\s+not\s+find\b|\bi'?d\s+rather\s+not\s+guess\b"
-    r"|\bpassages?\s+(?:do(?:es)?\s+not|don'?t)\s+(?:answer|contain|mention)",
-    re.IGNORECASE,
-)
 
 
 class EvalError(ValueError):
@@ -81,11 +76,6 @@ def passage_numbers(messages: Sequence[ChatMessage]) -> set[int]:
         if message.role != "assistant":
             found.update(int(n) for n in _PASSAGE_MARK.findall(message.content))
     return found
-
-
-def is_refusal(text: str) -> bool:
-    """The model's "I don't know." (prompt rule) or the bot's fixed refusal text."""
-    return _REFUSAL.search(text) is not None
 
 
 def citations(text: str, valid: set[int]) -> tuple[int, ...]:
