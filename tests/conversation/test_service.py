@@ -1,0 +1,242 @@
+"""The conversation service's rules, channel-free: write order, history, fixed notices, handoff, feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from bot import texts
+from bot.channels.console import ConsoleChannel, reply_json
+from bot.config import Settings
+from bot.conversation import ConversationService, Customer, Reply
+from bot.domain import Delta, Turn
+from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT, Pipeline
+from bot.store.base import StoreUnavailableError
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+from tests.fakes_log import MemoryConversationLog
+
+SUPPORTED = "Refunds are paid back to the original card within five business days. [1]"
+ALICE = Customer("telegram", "2001", "2001", name="Alice", about="Alice @alice (id 2001)")
+
+
+class RecordingDesk:
+    """An operator desk that remembers what it was shown."""
+
+    def __init__(self, *, available: bool = True, reachable: bool = True) -> None:
+        self._available = available
+        self.reachable = reachable
+        self.handoffs: list[tuple[int, str, list[Turn]]] = []
+        self.forwarded: list[tuple[int, str]] = []
+
+    @property
+    def available(self) -> bool:
+        return self._available
+
+    async def open_handoff(
+        self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn]
+    ) -> bool:
+        if not self.reachable:
+            return False
+        self.handoffs.append((conversation_id, reason, list(transcript)))
+        return True
+
+    async def forward(self, conversation_id: int, customer: Customer, text: str) -> None:
+        self.forwarded.append((conversation_id, text))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # The fake KB's scores are not calibrated: answer whenever a passage matches; no match refuses.
+    return Settings(_env_file=None, data_dir=tmp_path / "data", rag={"min_relevance": 0.0})  # type: ignore[call-arg]
+
+
+def service(
+    settings: Settings,
+    log: MemoryConversationLog,
+    generator: FakeGenerator | None = None,
+    desk: RecordingDesk | None = None,
+) -> ConversationService:
+    pipeline = Pipeline(FakeKB(HELP_CENTER), generator or FakeGenerator(SUPPORTED), settings)
+    return ConversationService(pipeline, log, history_turns=settings.rag.history_turns, desk=desk)
+
+
+async def collect(svc: ConversationService, customer: Customer, text: str) -> tuple[list[str], Reply]:
+    deltas: list[str] = []
+    reply: Reply | None = None
+    async for item in svc.ask(customer, text, external_message_id="m1"):
+        if isinstance(item, Delta):
+            deltas.append(item.text)
+        else:
+            assert reply is None, "exactly one Reply, at the end"
+            reply = item
+    assert reply is not None
+    return deltas, reply
+
+
+def roles(log: MemoryConversationLog) -> list[str]:
+    return [m.role for m in log.messages.values()]
+
+
+async def test_question_and_answer_are_logged_and_history_carries_over(settings: Settings) -> None:
+    log = MemoryConversationLog()
+    generator = FakeGenerator(SUPPORTED)
+    svc = service(settings, log, generator)
+    deltas, reply = await collect(svc, ALICE, "How long do refunds take?")
+    assert deltas, "the answer streams"
+    assert reply.kind == "answer"
+    assert reply.answer is not None
+    assert reply.answer.outcome == "answered"
+    assert reply.rateable
+    assert reply.offer_human
+    assert reply.answer_id is not None
+    assert reply.conversation_id is not None
+    assert roles(log) == ["user", "assistant"]
+    assert log.messages[reply.answer_id].answer == reply.answer
+
+    _, second = await collect(svc, ALICE, "And to my card?")
+    assert second.conversation_id == reply.conversation_id
+    prompt = "\n".join(m.content for m in generator.prompts[-1])
+    assert "How long do refunds take?" in prompt, "the earlier turn reached the model"
+
+
+@pytest.mark.parametrize(
+    ("text", "notice"), [("   ", EMPTY_TEXT), ("x" * (MAX_QUESTION_CHARS + 1), TOO_LONG_TEXT)]
+)
+async def test_unreadable_input_gets_a_notice_and_nothing_is_logged(
+    settings: Settings, text: str, notice: str
+) -> None:
+    log = MemoryConversationLog()
+    generator = FakeGenerator()
+    _, reply = await collect(service(settings, log, generator), ALICE, text)
+    assert (reply.kind, reply.text, reply.answer) == ("notice", notice, None)
+    assert log.messages == {}
+    assert generator.prompts == []
+
+
+async def test_log_down_means_no_answer_at_all(settings: Settings) -> None:
+    log = MemoryConversationLog(down=True)
+    generator = FakeGenerator()
+    deltas, reply = await collect(service(settings, log, generator), ALICE, "How long do refunds take?")
+    assert (reply.kind, reply.text) == ("unavailable", texts.DB_DOWN)
+    assert deltas == []
+    assert generator.prompts == [], "nothing is generated before the question is logged"
+
+
+class _AnswerNotLogged(MemoryConversationLog):
+    async def log_answer(self, *args: object, **kwargs: object) -> int:
+        raise StoreUnavailableError("gone (test)")
+
+
+async def test_an_answer_that_cannot_be_logged_is_not_shown(settings: Settings) -> None:
+    log = _AnswerNotLogged()
+    _, reply = await collect(service(settings, log), ALICE, "How long do refunds take?")
+    assert (reply.kind, reply.text, reply.answer) == ("unavailable", texts.DB_DOWN, None)
+    assert roles(log) == ["user"], "the question was committed first"
+
+
+async def test_a_refusal_hands_off_with_the_transcript(settings: Settings) -> None:
+    log = MemoryConversationLog()
+    desk = RecordingDesk()
+    _, reply = await collect(service(settings, log, desk=desk), ALICE, "zzz qqq")
+    assert reply.answer is not None
+    assert reply.answer.outcome == "refused"
+    assert reply.handed_off
+    assert not reply.offer_human
+    assert reply.text.endswith(texts.HANDOFF_AFTER_REFUSAL)
+    [(conversation_id, reason, transcript)] = desk.handoffs
+    assert "could not answer" in reason
+    assert [t.text for t in transcript] == [
+        "zzz qqq",
+        reply.answer.text.removesuffix(f"\n\n{texts.HANDOFF_AFTER_REFUSAL}"),
+    ]
+    assert (await log.get_conversation(conversation_id)).handoff == "requested"  # type: ignore[union-attr]
+
+
+async def test_while_a_human_owns_the_conversation_messages_go_to_the_operators(settings: Settings) -> None:
+    log = MemoryConversationLog()
+    desk = RecordingDesk()
+    generator = FakeGenerator()
+    svc = service(settings, log, generator, desk)
+    assert await svc.request_handoff(ALICE, "asked") == texts.HANDOFF_REQUESTED
+    assert await svc.request_handoff(ALICE, "asked again") == texts.HANDOFF_ALREADY
+    _, reply = await collect(svc, ALICE, "Hello? Order 1234")
+    assert reply.kind == "forwarded"
+    assert generator.prompts == []
+    conversation_id = reply.conversation_id
+    assert conversation_id is not None
+    assert desk.forwarded == [(conversation_id, "Hello? Order 1234")]
+    assert roles(log) == ["user"], "the customer's message is logged"
+
+    delivery = await svc.operator_reply(conversation_id, "Looking into it")
+    assert delivery.conversation is not None
+    assert delivery.text == texts.OPERATOR_PREFIX + "Looking into it"
+    assert (await log.get_conversation(conversation_id)).handoff == "active"  # type: ignore[union-attr]
+    assert await svc.end_handoff(conversation_id) is not None
+    assert await svc.end_handoff(conversation_id) is None, "already handed back"
+    late = await svc.operator_reply(conversation_id, "late")
+    assert late.problem == f"Handoff #{conversation_id} has ended; the user is back with the bot."
+    _, back = await collect(svc, ALICE, "How long do refunds take?")
+    assert back.kind == "answer", "the bot answers again"
+
+
+@pytest.mark.parametrize("desk", [None, RecordingDesk(available=False), RecordingDesk(reachable=False)])
+async def test_no_reachable_operators_means_no_handoff(
+    settings: Settings, desk: RecordingDesk | None
+) -> None:
+    log = MemoryConversationLog()
+    svc = service(settings, log, desk=desk)
+    assert await svc.request_handoff(ALICE, "asked") == texts.HANDOFF_UNAVAILABLE
+    _, reply = await collect(svc, ALICE, "zzz qqq")
+    assert reply.answer is not None
+    assert reply.answer.outcome == "refused"
+    assert not reply.handed_off
+    assert reply.offer_human, "the customer can still ask for a human"
+    assert reply.conversation_id is not None
+    assert (await log.get_conversation(reply.conversation_id)).handoff == "none"  # type: ignore[union-attr]
+
+
+async def test_feedback_and_corrections_reach_the_log(settings: Settings) -> None:
+    log = MemoryConversationLog()
+    svc = service(settings, log)
+    _, reply = await collect(svc, ALICE, "How long do refunds take?")
+    assert reply.answer_id is not None
+    await svc.record_delivery(reply.answer_id, "77")
+    assert await svc.answer_behind("telegram", "2001", "77") == reply.answer_id
+    await svc.rate(reply.answer_id, "down")
+    await svc.comment(reply.answer_id, "wrong card")
+    await svc.correct(reply.answer_id, "1001", "Five business days.")
+    assert log.feedback[reply.answer_id].rating == "down"
+    assert log.corrections[reply.answer_id] == [("1001", "Five business days.")]
+
+
+async def test_a_delivery_is_claimed_once(settings: Settings) -> None:
+    svc = service(settings, MemoryConversationLog())
+    assert await svc.claim("telegram", "42") is True
+    assert await svc.claim("telegram", "42") is False
+    assert await svc.claim("console", "42") is True, "ids are per channel"
+
+
+async def test_the_console_logs_like_telegram(settings: Settings) -> None:
+    log = MemoryConversationLog()
+    console = ConsoleChannel(service(settings, log), user="ada")
+    first = await console.start()
+    reply = await console.ask_once("How long do refunds take?")
+    assert reply.conversation_id == first
+    assert roles(log) == ["user", "assistant"]
+    assert log.conversations[first].ref.channel == "console"
+    assert reply_json(reply)["conversation_id"] == first
+    again = await console.start()
+    assert again != first, "each console session is its own conversation"
+    assert await console.start(first) == first, "--conversation continues a logged one"
+    with pytest.raises(LookupError, match="conversation 999 not found"):
+        await console.start(999)
+    notice = await console.ask_once("  ")
+    assert reply_json(notice) == {
+        "answer": EMPTY_TEXT,
+        "grounded": False,
+        "sources": [],
+        "timings": {"retrieval_ms": 0.0, "ttft_ms": None, "total_ms": 0.0},
+        "conversation_id": None,
+    }
