@@ -249,3 +249,43 @@ def eval_model(
         print_json({"data": str(data), "models": [s.as_dict() for s in scores]})
         return
     _table(scores)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            metavar="[NAME=]DIR",
+            help="Knowledge folder (repeatable); NAME prefixes the passage sources. Default: knowledge/",
+        ),
+    ] = None,
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    heldout: float = typer.Option(0.12, "--heldout", help="Share of questions held out (between 0 and 1)."),
+    passages: int = typer.Option(3, "--passages", min=1, help="Passages per prompt."),
+    passage_words: int = typer.Option(60, "--passage-words", min=1, help="Words kept per passage."),
+) -> None:
+    """Write train.jsonl and heldout.jsonl (OpenAI chat format, the bot's prompt) from knowledge folders.
+
+    For a first fine-tuning run before the bot has real traffic: `finetune --data OUT/train.jsonl`, then
+    `eval model --data OUT/heldout.jsonl`.
+    """
+    from bot.train.synth import build
+
+    roots: list[tuple[str, Path]] = []
+    for value in source or ["knowledge"]:
+        name, _, folder = value.rpartition("=")
+        path = Path(folder)
+        if not path.is_dir():
+            fail(f"--source {value}: no such folder")
+        roots.append((name, path))
+    if not 0 < heldout < 1:
+        fail("--heldout must be between 0 and 1")
+    stats = build(roots, out, seed=seed, heldout=heldout, passages=passages, passage_words=passage_words)
+    console.print(
+        f"wrote {stats.train} training and {stats.heldout} held-out samples to {out} "
+        f"({stats.entries} sections, {stats.answerable} answerable, {stats.unanswerable} unanswerable)",
+        highlight=False,
+    )

@@ -8,7 +8,6 @@ out) teach the prompt's rule 3, "I don't know.". The split is by question, so he
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -254,51 +253,7 @@ def build(
     return stats
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot.train.synth",
-        description="Write train.jsonl and heldout.jsonl (OpenAI chat format, the bot's prompt) "
-        "from knowledge "
-        "folders, for `python -m bot finetune` and `python -m bot eval model`.",
-    )
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="[NAME=]DIR",
-        help="knowledge folder (repeatable); NAME prefixes the passage sources. Default: knowledge/",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--heldout", type=float, default=0.12, help="share of questions held out (0.12)")
-    parser.add_argument("--passages", type=int, default=3, help="passages per prompt (3)")
-    parser.add_argument("--passage-words", type=int, default=60, help="words kept per passage (60)")
-    args = parser.parse_args(argv)
-    roots: list[tuple[str, Path]] = []
-    for value in args.source or ["knowledge"]:
-        name, _, folder = value.rpartition("=")
-        path = Path(folder)
-        if not path.is_dir():
-            parser.error(f"--source {value}: no such folder")
-        roots.append((name, path))
-    if not 0 < args.heldout < 1:
-        parser.error("--heldout must be between 0 and 1")
-    if args.passages < 1:
-        parser.error("--passages must be at least 1")
-    stats = build(
-        roots,
-        args.out,
-        seed=args.seed,
-        heldout=args.heldout,
-        passages=args.passages,
-        passage_words=args.passage_words,
-    )
-    print(
-        f"wrote {stats.train} training and {stats.heldout} held-out samples to {args.out} "
-        f"({stats.entries} sections, {stats.answerable} answerable, {stats.unanswerable} unanswerable)"
-    )
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Moved into the one CLI; the old entry point says where, instead of keeping a second CLI framework.
+    sys.stderr.write("error: `python -m bot.train.synth` is now `python -m bot synth` (same options)\n")
+    raise SystemExit(2)

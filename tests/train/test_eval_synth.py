@@ -6,13 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from bot.cli import _register, app
 from bot.domain import ChatMessage
 from bot.rag.pipeline import REFUSAL_TEXT
 from bot.rag.prompting import Passage, build_messages
 from bot.train.data import load_chat_jsonl
 from bot.train.evaluate import EvalError, citations, is_refusal, passage_numbers, resolve_model
-from bot.train.synth import REFUSAL_ANSWER, build, main
+from bot.train.synth import REFUSAL_ANSWER, build
 from tests.conftest import KNOWLEDGE
 
 
@@ -89,13 +91,20 @@ def test_synth_writes_grounded_samples_with_a_question_level_split(tmp_path: Pat
     assert refusals == stats.unanswerable
 
 
-def test_synth_is_deterministic_and_rejects_missing_folders(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["--out", str(tmp_path / "a"), "--source", str(KNOWLEDGE), "--seed", "1"]) == 0
-    assert main(["--out", str(tmp_path / "b"), "--source", str(KNOWLEDGE), "--seed", "1"]) == 0
+def test_synth_is_deterministic_and_rejects_missing_folders(tmp_path: Path) -> None:
+    _register()
+    runner = CliRunner()
+
+    def synth(*args: str) -> Result:
+        return runner.invoke(app, ["synth", *args])
+
+    assert synth("--out", str(tmp_path / "a"), "--source", str(KNOWLEDGE), "--seed", "1").exit_code == 0
+    assert synth("--out", str(tmp_path / "b"), "--source", str(KNOWLEDGE), "--seed", "1").exit_code == 0
     assert (tmp_path / "a" / "train.jsonl").read_bytes() == (tmp_path / "b" / "train.jsonl").read_bytes()
     assert json.loads((tmp_path / "a" / "synth-stats.json").read_text())["seed"] == 1
-    with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "c"), "--source", str(tmp_path / "nope")])
-    assert "no such folder" in capsys.readouterr().err
+    missing = synth("--out", str(tmp_path / "c"), "--source", str(tmp_path / "nope"))
+    assert missing.exit_code == 2
+    assert "no such folder" in missing.output
+    bad_split = synth("--out", str(tmp_path / "d"), "--source", str(KNOWLEDGE), "--heldout", "1.5")
+    assert bad_split.exit_code == 2
+    assert "--heldout must be between 0 and 1" in bad_split.output
