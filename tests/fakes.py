@@ -24,6 +24,7 @@ class FakeEmbedder:
     def __init__(self, dim: int = 64) -> None:
         self._dim = dim
         self.calls = 0
+        self.closed = False
 
     @property
     def dim(self) -> int:
@@ -32,6 +33,10 @@ class FakeEmbedder:
     @property
     def max_tokens(self) -> int:
         return 256
+
+    @property
+    def model_id(self) -> str:
+        return ""
 
     def count_tokens(self, text: str) -> int:
         return len(_WORD.findall(text))
@@ -49,6 +54,9 @@ class FakeEmbedder:
             else:
                 out[row, 0] = 1.0
         return out
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class FakeGenerator:
@@ -68,6 +76,7 @@ class FakeGenerator:
         self._n_ctx = n_ctx
         self.prompts: list[list[ChatMessage]] = []
         self.stops: list[tuple[str, ...]] = []
+        self.reloads = 0
 
     @property
     def info(self) -> ModelInfo:
@@ -100,6 +109,10 @@ class FakeGenerator:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             yield piece
+
+    async def reload(self) -> ModelInfo:
+        self.reloads += 1
+        return self.info
 
     async def close(self) -> None:
         return None

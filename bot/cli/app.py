@@ -57,8 +57,7 @@ def operator_errors() -> tuple[type[Exception], ...]:
     else is a bug and keeps its traceback.
     """
     from bot.kb.base import KBUnavailableError, ReloadError
-    from bot.llm.base import GeneratorError
-    from bot.llm.models import ModelError
+    from bot.llm.base import GeneratorError, ModelError
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
     from bot.store.migrate import MigrationError
 

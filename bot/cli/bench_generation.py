@@ -27,10 +27,10 @@ def bench_generation(
     async def _run() -> None:
         from bot.devtools.generation_bench import BenchError, GenerationRun, run_generation_bench
         from bot.llm.base import ModelInfo
-        from bot.llm.models import resolve_generator
+        from bot.llm.registry import ModelRegistry
 
         count = passages or settings.rag.prompt_passages
-        model_path, lora_path = resolve_generator(settings)
+        model_path, lora_path = ModelRegistry(settings.models_dir).resolve_generator(settings.llm)
 
         def started(info: ModelInfo) -> None:
             console.print(

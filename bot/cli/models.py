@@ -32,12 +32,13 @@ def prepare(
     Idempotent: a second run only re-checks the files. Writes `<data_dir>/models/manifest.json` with the
     sha256 and size of every model file.
     """
-    from bot.llm.models import ModelError, prepare_models
+    from bot.llm.base import ModelError
+    from bot.llm.registry import ModelRegistry
 
     settings = get_settings()
     started = time.perf_counter()
     try:
-        report = prepare_models(settings)
+        report = ModelRegistry(settings.models_dir).prepare(settings.llm, settings.embeddings)
     except ModelError as exc:
         fail(str(exc))
     if json_out:
@@ -65,8 +66,10 @@ def prepare(
 
 
 def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
-    from bot.llm.models import ModelError, choose_generator, file_sha256, resolve_embedder_path
+    from bot.llm.base import ModelError
+    from bot.llm.registry import ModelRegistry
 
+    models = ModelRegistry(settings.models_dir)
     rows: list[dict[str, Any]] = []
     errors: list[str] = []
 
@@ -76,7 +79,7 @@ def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
                 "role": role,
                 "path": str(path),
                 "source": source,
-                "sha256": file_sha256(path),
+                "sha256": models.file_sha256(path),
                 "size": path.stat().st_size,
             }
         )
@@ -92,14 +95,15 @@ def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
         )
     else:
         try:
-            choice = choose_generator(settings)
+            # Listing never writes: an unprepared model is shown as what would be used, or as an error.
+            choice = models.choose_generator(settings.llm, prepare=False)
             add("generator", choice.model, choice.model_source)
             if choice.adapter is not None:
                 add("adapter", choice.adapter, choice.adapter_source)
         except ModelError as exc:
             errors.append(f"generator: {exc}")
     try:
-        path = resolve_embedder_path(settings)
+        path = models.resolve_embedder_path(settings.embeddings, prepare=False)
         source = (
             "env BOT_EMBEDDINGS__MODEL_PATH"
             if settings.embeddings.model_path
@@ -119,7 +123,7 @@ def list_models(
 
     Exit code 1 when a model in use is missing or broken.
     """
-    from bot.llm.models import human_size
+    from bot.llm.provision import human_size
 
     settings = get_settings()
     rows, errors = _rows(settings)
@@ -151,18 +155,20 @@ def use(
     once; a running `python -m bot serve` reloads it on SIGHUP (`kill -HUP <pid>`), and answers already
     being generated finish on the old model. BOT_LLM__MODEL_PATH / BOT_LLM__LORA_PATH, when set, win over it.
     """
-    from bot.llm.models import ModelError, reset_model, resolve_generator, use_model
+    from bot.llm.base import ModelError
+    from bot.llm.registry import ModelRegistry
 
     settings = get_settings()
     if reset == (path is not None):
         fail("give either a PATH to a GGUF file or --reset")
+    models = ModelRegistry(settings.models_dir)
     try:
         if path is None:
-            had = reset_model(settings)
-            model, _ = resolve_generator(settings)
+            had = models.reset()
+            model, _ = models.resolve_generator(settings.llm)
             _say(("choice removed; " if had else "no choice was recorded; ") + f"the bot uses {model}")
         else:
-            result = use_model(settings, path)
+            result = models.use(path)
             what = "LoRA adapter" if result.kind == "adapter" else "model"
             _say(f"now using {what} {result.path}")
             _say(f"recorded in {result.active_file}")
@@ -287,13 +293,15 @@ def bench_embed(
     same texts) and sentence-transformers where installed, as the median of --runs runs, with ratios."""
     import numpy as np
 
-    from bot.llm.base import resolve_threads
+    from bot.llm.base import ModelError, resolve_threads
     from bot.llm.embedder import DEFAULT_PACK_TOKENS, LlamaEmbedder
-    from bot.llm.models import ModelError, resolve_embedder_path, shipped_embedder_zip
+    from bot.llm.llama_log import native_debug
+    from bot.llm.provision import shipped_embedder_zip
+    from bot.llm.registry import ModelRegistry
 
     settings = get_settings()
     try:
-        path = resolve_embedder_path(settings)
+        path = ModelRegistry(settings.models_dir).resolve_embedder_path(settings.embeddings)
     except ModelError as exc:
         fail(str(exc))
     n_threads = resolve_threads(threads or settings.embeddings.n_threads)
@@ -333,7 +341,7 @@ def bench_embed(
                 n_ctx=0,
                 n_threads=n_threads,
                 n_threads_batch=n_threads,
-                verbose=False,
+                verbose=native_debug(),
             )
             stack.callback(llm.close)
             llm.embed(texts[0])

@@ -71,9 +71,21 @@ class Embedder(Protocol):
     @property
     def max_tokens(self) -> int: ...
 
+    @property
+    def model_id(self) -> str:
+        """Names the model behind the vectors (a file path, a model name); "" when the class says it all.
+
+        An index stores it, so vectors of one model are never reused by another.
+        """
+        ...
+
     def count_tokens(self, text: str) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+    def close(self) -> None:
+        """Free the model; further use may raise. Closing twice is harmless."""
+        ...
 
 
 class KnowledgeBase(Protocol):

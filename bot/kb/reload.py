@@ -40,11 +40,8 @@ class Corpus:
 
 def embedder_id(embedder: Embedder) -> str:
     """Identifies the embedding space, so vectors are only reused by the same model."""
-    for attr in ("fingerprint", "model_id", "sha256", "path", "model_path"):
-        value = getattr(embedder, attr, None)
-        if value:
-            return f"{type(embedder).__name__}:{embedder.dim}:{value}"
-    return f"{type(embedder).__name__}:{embedder.dim}"
+    space = f"{type(embedder).__name__}:{embedder.dim}"
+    return f"{space}:{embedder.model_id}" if embedder.model_id else space
 
 
 def describe_skips(skipped: Sequence[SkippedFile]) -> str:

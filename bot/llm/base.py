@@ -1,4 +1,4 @@
-"""The generator boundary: chat messages in, streamed text out, with typed failures."""
+"""The llm boundary: chat messages in, streamed text out, typed failures of generation and of model files."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ class ModelInfo:
     path: str = ""
     adapter: str = ""
     n_ctx: int = 0
+
+
+class ModelError(Exception):
+    """A model file is missing, not a GGUF, corrupt, or of the wrong kind; the message says how to fix it."""
 
 
 class GeneratorError(Exception):
@@ -57,6 +61,14 @@ class Generator(Protocol):
         stop: Sequence[str] = (),
     ) -> AsyncIterator[str]:
         """Yield text pieces as they are generated; cancelling the iterator stops generation."""
+        ...
+
+    async def reload(self) -> ModelInfo:
+        """Switch to the model the configuration chooses now (after `models use`), without a restart.
+
+        Answers already being generated finish on the old model; on failure the old model keeps serving
+        and `GeneratorError` is raised.
+        """
         ...
 
     async def close(self) -> None: ...

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.llm.base import resolve_threads
+from bot.llm.base import ModelError, resolve_threads
+from bot.llm.gguf_file import check_embedder
+from bot.llm.llama_log import native_debug, route_llama_log
 
 log = logging.getLogger("bot.llm.embedder")
 
@@ -41,11 +43,8 @@ class LlamaEmbedder:
     ) -> None:
         import llama_cpp
 
-        from bot.llm.models import ModelError, inspect_gguf
-
-        info = inspect_gguf(path)
-        if info.kind != "model":
-            raise ModelError(f"{path} is a LoRA adapter, not an embedding model (BOT_EMBEDDINGS__MODEL_PATH)")
+        route_llama_log()
+        info = check_embedder(path, "BOT_EMBEDDINGS__MODEL_PATH")
         if batch_size < 1 or pack_tokens < 8:
             raise ValueError("batch_size must be >= 1 and pack_tokens >= 8")
         threads = resolve_threads(n_threads)
@@ -66,7 +65,8 @@ class LlamaEmbedder:
                 n_threads=threads,
                 n_threads_batch=threads,
                 flash_attn=flash_attn,
-                verbose=False,
+                # llama-cpp-python's verbose mode also prints from Python; wanted only when debugging.
+                verbose=native_debug(),
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load the embedder {path}: {exc}") from None
@@ -94,6 +94,11 @@ class LlamaEmbedder:
     @property
     def dim(self) -> int:
         return self._dim
+
+    @property
+    def model_id(self) -> str:
+        """The model file: vectors in an index are reused only by an embedder loaded from the same file."""
+        return str(self.path)
 
     @property
     def max_tokens(self) -> int:

@@ -15,12 +15,21 @@ from typing import Any
 
 from bot.config import LLMSettings
 from bot.domain import ChatMessage
-from bot.llm.base import GeneratorBusyError, GeneratorError, GeneratorTimeoutError, ModelInfo, resolve_threads
+from bot.llm.base import (
+    GeneratorBusyError,
+    GeneratorError,
+    GeneratorTimeoutError,
+    ModelError,
+    ModelInfo,
+    resolve_threads,
+)
 from bot.llm.fairqueue import FairQueue, QueueClosedError, QueueFullError
+from bot.llm.gguf_file import check_adapter, check_generator
+from bot.llm.llama_log import native_debug, route_llama_log
+from bot.llm.registry import FileHashes, ModelRegistry
 
 log = logging.getLogger("bot.llm")
 
-GGUF_MAGIC = b"GGUF"
 # Sampling beyond what Settings exposes: conservative values that keep a small model on topic.
 TOP_K = 40
 TOP_P = 0.95
@@ -28,22 +37,18 @@ MIN_P = 0.05
 REPEAT_PENALTY = 1.1
 
 
-class ModelLoadError(GeneratorError):
+class ModelLoadError(GeneratorError, ModelError):
     """A model or adapter file is missing, not a GGUF, or llama.cpp refused it."""
 
 
-def validate_gguf(path: Path, what: str) -> Path:
-    """Check a file before llama.cpp sees it: a missing LoRA path segfaults llama.cpp instead of raising."""
-    if not path.is_file():
-        raise ModelLoadError(f"{what} file not found: {path}")
+def check_files(model_path: Path, lora_path: Path | None) -> None:
+    """The one GGUF check, before llama.cpp sees the files: a missing LoRA path segfaults llama.cpp."""
     try:
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-    except OSError as exc:
-        raise ModelLoadError(f"{what} file cannot be read: {path} ({exc.strerror})") from None
-    if magic != GGUF_MAGIC:
-        raise ModelLoadError(f"{what} file is not a GGUF model: {path}")
-    return path
+        base = check_generator(model_path, "the model to load")
+        if lora_path is not None:
+            check_adapter(lora_path, "the adapter to load", base)
+    except ModelError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +97,14 @@ _PREFILL_MARK = "\x00continue-here\x00"
 class _LoadedModel:
     """A `Llama` plus what we derive from it once: chat template, fingerprint, special tokens."""
 
-    def __init__(self, settings: LLMSettings, model_path: Path, lora_path: Path | None) -> None:
+    def __init__(
+        self, settings: LLMSettings, model_path: Path, lora_path: Path | None, hashes: FileHashes
+    ) -> None:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        validate_gguf(model_path, "model")
-        if lora_path is not None:
-            validate_gguf(lora_path, "LoRA adapter")
+        route_llama_log()
+        check_files(model_path, lora_path)
         try:
             self.llama: Any = Llama(
                 model_path=str(model_path),
@@ -110,7 +116,8 @@ class _LoadedModel:
                 n_threads_batch=resolve_threads(settings.n_threads),
                 flash_attn=settings.flash_attn,
                 seed=settings.seed,
-                verbose=False,
+                # llama-cpp-python's verbose mode also prints from Python; wanted only when debugging.
+                verbose=native_debug(),
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {model_path}: {exc}") from None
@@ -131,12 +138,10 @@ class _LoadedModel:
             template=template, eos_token=self.eos_text, bos_token=self.bos_text, add_generation_prompt=False
         )
         self.n_ctx: int = self.llama.n_ctx()
-        from bot.llm.models import model_version
-
         # The file name names the model better than `general.name` (often a training-run label).
         self.info = ModelInfo(
             name=model_path.stem + (f"+{lora_path.stem}" if lora_path is not None else ""),
-            version=model_version(model_path, lora_path),
+            version=hashes.model_version(model_path, lora_path),
             path=str(model_path),
             adapter=str(lora_path) if lora_path is not None else "",
             n_ctx=self.n_ctx,
@@ -179,11 +184,23 @@ class LlamaEngine:
     `FairQueue` (round-robin by `user_key`); a full queue raises `GeneratorBusyError` at once. Tokens reach
     the event loop through `call_soon_threadsafe`. Closing the async iterator (or cancelling its task)
     sets a flag the worker checks between tokens and between prompt batches.
+
+    With a `ModelRegistry`, `reload()` switches to the model the registry chooses then (after `models use`)
+    and model versions come from its hash cache; without one, `reload()` loads the same files again.
     """
 
-    def __init__(self, llm: LLMSettings, *, model_path: Path, lora_path: Path | None) -> None:
+    def __init__(
+        self,
+        llm: LLMSettings,
+        *,
+        model_path: Path,
+        lora_path: Path | None,
+        models: ModelRegistry | None = None,
+    ) -> None:
         self._settings = llm
-        self._model = _LoadedModel(llm, model_path, lora_path)
+        self._models = models
+        self._hashes = models.hashes if models is not None else FileHashes()
+        self._model = _LoadedModel(llm, model_path, lora_path, self._hashes)
         self._model_lock = threading.Lock()  # guards swapping `_model` against tokenizing callers
         self._queue: FairQueue[_Job] = FairQueue(llm.queue_size)
         self._busy = threading.Event()
@@ -277,14 +294,29 @@ class LlamaEngine:
             job.cancel.set()
             self._queue.remove(user_key, job)
 
-    async def reload(self, model_path: Path, lora_path: Path | None) -> ModelInfo:
+    async def reload(self) -> ModelInfo:
+        """Switch to the model the registry chooses now (or the same files again, without a registry).
+
+        On failure the old model keeps serving and `ModelLoadError` is raised.
+        """
+        if self._models is None:
+            info = self.info
+            model_path, lora_path = Path(info.path), Path(info.adapter) if info.adapter else None
+        else:
+            try:
+                model_path, lora_path = await asyncio.to_thread(
+                    self._models.resolve_generator, self._settings
+                )
+            except ModelError as exc:
+                raise ModelLoadError(str(exc)) from None
+        return await self.switch_to(model_path, lora_path)
+
+    async def switch_to(self, model_path: Path, lora_path: Path | None) -> ModelInfo:
         """Swap in another model (or adapter) after the running generation; waiting ones use the new model.
 
         On failure the old model keeps serving and `ModelLoadError` is raised.
         """
-        validate_gguf(model_path, "model")
-        if lora_path is not None:
-            validate_gguf(lora_path, "LoRA adapter")
+        await asyncio.to_thread(check_files, model_path, lora_path)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
@@ -356,7 +388,7 @@ class LlamaEngine:
 
     def _reload(self, job: _ReloadJob) -> None:
         try:
-            fresh = _LoadedModel(self._settings, job.model_path, job.lora_path)
+            fresh = _LoadedModel(self._settings, job.model_path, job.lora_path, self._hashes)
         except Exception as exc:
             log.error("model reload failed; keeping the current model", extra={"error": str(exc)})
             job.done(exc if isinstance(exc, GeneratorError) else ModelLoadError(str(exc)))
@@ -487,7 +519,8 @@ def raw_decode(model_path: Path, llm: LLMSettings, prompt: Sequence[int], n_toke
     """
     import llama_cpp
 
-    validate_gguf(model_path, "model")
+    route_llama_log()
+    check_files(model_path, None)
     model = llama_cpp.llama_model_load_from_file(
         str(model_path).encode(), llama_cpp.llama_model_default_params()
     )

@@ -248,7 +248,7 @@ def convert_bert_dir(
         writer.close()
         tmp_path.unlink(missing_ok=True)
         raise
-    log.info("converted embedder", extra={"out": str(out_path), "outtype": outtype, "params": n_params})
+    log.debug("converted embedder", extra={"out": str(out_path), "outtype": outtype, "params": n_params})
     return out_path
 
 

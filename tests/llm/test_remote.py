@@ -28,9 +28,12 @@ class FakeServer:
         self.requests: list[dict[str, object]] = []
         self.headers: list[dict[str, str]] = []
         self.mode = "ok"
+        self.model_id = "smollm2-test"
 
     async def models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": "smollm2-test", "object": "model"}]})
+        if self.mode == "down":
+            return web.json_response({"error": "down"}, status=503)
+        return web.json_response({"object": "list", "data": [{"id": self.model_id, "object": "model"}]})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(await request.json())
@@ -137,6 +140,24 @@ async def test_unreachable_server_is_an_error() -> None:
     try:
         with pytest.raises(GeneratorError, match="unreachable"):
             await collect(generator)
+    finally:
+        await generator.close()
+
+
+async def test_reload_asks_the_server_which_model_it_serves_now(server: tuple[FakeServer, str]) -> None:
+    fake, url = server
+    generator = RemoteGenerator(LLMSettings(server_url=url))
+    try:
+        await collect(generator)
+        before = generator.info
+        assert before.name == "remote:smollm2-test"
+        fake.model_id = "smollm2-finetuned"  # the operator switched models on the server
+        info = await generator.reload()
+        assert info == generator.info
+        assert info.name == "remote:smollm2-finetuned"
+        assert info.version != before.version
+        fake.mode = "down"
+        assert (await generator.reload()).name == "remote:smollm2-finetuned", "the last known name stays"
     finally:
         await generator.close()
 

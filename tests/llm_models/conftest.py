@@ -27,22 +27,18 @@ class PreparedModels:
 
 @pytest.fixture(scope="session")
 def prepared_models(tmp_path_factory: pytest.TempPathFactory) -> PreparedModels:
-    """`prepare_models` run once per session (a few seconds: it converts the embedder)."""
-    from bot.llm.models import (
-        prepare_models,
-        prepared_embedder_path,
-        prepared_generator_path,
-        shipped_embedder_zip,
-        shipped_generator_path,
-    )
+    """`ModelRegistry.prepare` run once per session (a few seconds: it converts the embedder)."""
+    from bot.llm.provision import shipped_embedder_zip, shipped_generator_path
+    from bot.llm.registry import ModelRegistry
 
     data_dir = tmp_path_factory.mktemp("prepared") / "data"
     settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
-    prepare_models(settings)
+    models = ModelRegistry(settings.models_dir)
+    models.prepare(settings.llm, settings.embeddings)
     return PreparedModels(
         data_dir=data_dir,
-        embedder=prepared_embedder_path(settings),
-        generator=prepared_generator_path(settings),
+        embedder=models.prepared_embedder_path,
+        generator=models.prepared_generator_path,
         shipped_generator=shipped_generator_path(),
         model_zip=shipped_embedder_zip(),
     )

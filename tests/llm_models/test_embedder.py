@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bot.kb.base import Embedder
+from bot.llm.base import ModelError
 from bot.llm.embedder import LlamaEmbedder
-from bot.llm.models import ModelError
 from tests.llm_models.conftest import PreparedModels
 
 MIXED = [
@@ -25,8 +25,9 @@ MIXED = [
 ]
 
 
-def test_implements_the_embedder_protocol(embedder: LlamaEmbedder) -> None:
+def test_implements_the_embedder_protocol(embedder: LlamaEmbedder, prepared_models: PreparedModels) -> None:
     assert isinstance(embedder, Embedder)
+    assert embedder.model_id == str(prepared_models.embedder)
     assert embedder.dim == 384
     assert embedder.max_tokens == 510
 

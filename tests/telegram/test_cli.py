@@ -47,10 +47,10 @@ def test_bench_load_rejects_a_bad_questions_file(tmp_path: Path) -> None:
 class _Generator:
     def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
-        self.calls: list[tuple[Path, Path | None]] = []
+        self.reloads = 0
 
-    async def reload(self, model_path: Path, lora_path: Path | None) -> ModelInfo:
-        self.calls.append((model_path, lora_path))
+    async def reload(self) -> ModelInfo:
+        self.reloads += 1
         if self.fail:
             raise RuntimeError("bad gguf")
         return ModelInfo(name="m", version="v2")
@@ -64,16 +64,18 @@ class _Services:
         return self._generator
 
 
-async def test_sighup_reload_uses_the_active_model(settings: Any, caplog: pytest.LogCaptureFixture) -> None:
-    from bot.llm.models import resolve_generator
-
+async def test_sighup_reloads_the_generator(caplog: pytest.LogCaptureFixture) -> None:
+    # Which model a reload picks (`models use`, settings) is the engine's and the registry's business:
+    # tests/llm/test_engine.py::test_reload_loads_what_the_registry_chooses_now.
+    caplog.set_level(logging.INFO, logger="bot.serve")
     generator = _Generator()
-    await reload_generator(_Services(generator), settings)  # type: ignore[arg-type]
-    assert generator.calls == [resolve_generator(settings)]
+    await reload_generator(_Services(generator))  # type: ignore[arg-type]
+    assert generator.reloads == 1
+    assert any("model reloaded on SIGHUP" in r.getMessage() for r in caplog.records)
 
     failing = _Generator(fail=True)
-    caplog.set_level(logging.ERROR, logger="bot.serve")
-    await reload_generator(_Services(failing), settings)  # type: ignore[arg-type]
+    caplog.clear()
+    await reload_generator(_Services(failing))  # type: ignore[arg-type]
     assert any("model reload failed" in r.getMessage() for r in caplog.records), "logged, not raised"
 
 
