@@ -144,7 +144,8 @@ def test_admin_refusal_covers_untrusted_senders(tmp_path: Any) -> None:
     assert admin_refusal(config.telegram.admin_ids, update(ADMIN, group)) == "not a private chat"
     anon = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
     assert (
-        admin_refusal(config.telegram.admin_ids, update(anon, group, sender_chat=group)) == "anonymous-admin or service account"
+        admin_refusal(config.telegram.admin_ids, update(anon, group, sender_chat=group))
+        == "anonymous-admin or service account"
     )
     service = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
     assert admin_refusal(config.telegram.admin_ids, update(service, {"id": 777000, "type": "private"})) == (
