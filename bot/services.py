@@ -181,7 +181,7 @@ class Services:
 
         stats = await export(
             await self._sql_log(),
-            ExportOptions(out=out, format="openai"),
+            ExportOptions(out=out, format="openai", history_turns=self.settings.rag.history_turns),
             redaction=self.settings.redaction,
             redact_user_ids=[str(uid) for uid in self.settings.telegram.admin_ids],
         )

@@ -7,8 +7,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.domain import Answer, Source
 from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, utf16_len
+from bot.domain import Answer, Source
 
 # Room kept free in every part so markers such as "(1/3)" never push a part over the limit.
 _PART_MARGIN = 32
