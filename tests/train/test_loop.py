@@ -18,10 +18,8 @@ from typer.testing import CliRunner  # noqa: E402
 from bot.cli import _register  # noqa: E402
 from bot.cli.app import app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.domain import Answer, Timings  # noqa: E402
-from bot.kb.base import Hit  # noqa: E402
-from bot.llm.base import ChatMessage  # noqa: E402
-from bot.train.base_model import shipped_generator_gguf  # noqa: E402
+from bot.domain import Answer, ChatMessage, Hit, Timings  # noqa: E402  # noqa: E402
+from bot.train.base_model import default_base_gguf, shipped_generator_gguf  # noqa: E402
 from bot.train.data import load_chat_jsonl, sha256_file  # noqa: E402
 from bot.train.finetune import FinetuneOutcome, run_finetune  # noqa: E402
 from bot.train.gguf_adapter import read_adapter_info  # noqa: E402
@@ -135,7 +133,8 @@ def test_adapter_is_a_llama_cpp_lora(loop: Loop) -> None:
 def test_provenance_records_inputs_settings_and_metrics(loop: Loop) -> None:
     record = json.loads(loop.outcome.provenance.read_text(encoding="utf-8"))
     assert record == loop.outcome.provenance_data
-    base = shipped_generator_gguf()
+    # The base is the model the bot serves: on a fresh data folder, the shipped model prepared on first use.
+    base = default_base_gguf(loop.settings)
     assert record["base_model"]["sha256"] == sha256_file(base)
     assert record["base_model"]["kind"] == "gguf"
     assert record["data"]["sha256"] == sha256_file(loop.data)
