@@ -273,16 +273,6 @@ class ConversationService:
             raise LookupError(f"conversation {conversation_id} not found")
         return found
 
-    async def ask_once(self, customer: Customer, text: str, **kwargs: str | int | None) -> Reply:
-        """`ask` without the stream: the final Reply only."""
-        reply: Reply | None = None
-        async for item in self.ask(customer, text, **kwargs):  # type: ignore[arg-type]
-            if isinstance(item, Reply):
-                reply = item
-        if reply is None:
-            raise RuntimeError("the conversation service ended without a Reply")
-        return reply
-
     async def record_delivery(self, answer_id: int, external_message_id: str) -> None:
         """Remember the channel's id of a shown answer, so its buttons map back to it.
 
@@ -369,6 +359,3 @@ class ConversationService:
         await self._db(self.log.set_handoff(conversation.id, "none"))
         log.info("handoff ended", extra={"conversation_id": conversation.id})
         return conversation
-
-    async def history(self, conversation_id: int) -> list[Turn]:
-        return await self._db(self.log.history(conversation_id, self._history_turns))
