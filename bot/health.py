@@ -66,7 +66,7 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
             return describe_file(path)
 
         async def database() -> str:
-            log = await services.conversation_log(check_schema=True)
+            log = await services.conversation_log(migrate=False)
             await log.ping()
             return _redact_url(settings.resolved_database_url) + " (schema at head)"
 

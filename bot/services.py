@@ -12,15 +12,52 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from bot.admin import Admin
-    from bot.conversation import ConversationService
+    from bot.admin import Admin, ExportRunner
+    from bot.conversation import AnswerStream, ConversationService
     from bot.kb.base import Embedder, KnowledgeBase
     from bot.llm.base import Generator
+    from bot.llm.registry import ModelRegistry
     from bot.rag.pipeline import Pipeline
     from bot.store.base import ConversationLog
     from bot.store.repo import SqlConversationLog
 
 log = logging.getLogger("bot.services")
+
+
+def build_conversations(
+    settings: Settings, pipeline: AnswerStream, conversation_log: ConversationLog
+) -> ConversationService:
+    """The conversation service over given parts; `Services` passes its own, tests and benches their fakes."""
+    from bot.conversation import ConversationService
+
+    return ConversationService(pipeline, conversation_log, history_turns=settings.rag.history_turns)
+
+
+def build_admin(
+    settings: Settings,
+    kb: KnowledgeBase,
+    conversation_log: ConversationLog,
+    *,
+    export: ExportRunner | None = None,
+    exports_dir: Path | None = None,
+) -> Admin:
+    """The admin actions over given parts, with the configured upload limits."""
+    from bot.admin import Admin
+    from bot.kb.validate import SizeLimit, validate_upload
+
+    upload_limit = SizeLimit(settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
+
+    def check_upload(name: str, data: bytes) -> str:
+        return validate_upload(name, data, settings.kb, upload_limit=upload_limit)
+
+    return Admin(
+        kb,
+        conversation_log,
+        kb_source=settings.kb.source,
+        exports_dir=exports_dir or settings.data_dir / "exports",
+        check_upload=check_upload,
+        export=export,
+    )
 
 
 class Services:
@@ -32,6 +69,7 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._models: ModelRegistry | None = None
         self._embedder: Embedder | None = None
         self._kb: KnowledgeBase | None = None
         self._generator: Generator | None = None
@@ -49,12 +87,19 @@ class Services:
     ) -> None:
         await self.aclose()
 
+    def models(self) -> ModelRegistry:
+        """The model registry of the data folder: one per process, shared by the embedder and the generator."""
+        if self._models is None:
+            from bot.llm.registry import ModelRegistry
+
+            self._models = ModelRegistry(self.settings.models_dir)
+        return self._models
+
     def embedder(self) -> Embedder:
         if self._embedder is None:
             from bot.llm.embedder import LlamaEmbedder
-            from bot.llm.registry import ModelRegistry
 
-            path = ModelRegistry(self.settings.models_dir).resolve_embedder_path(self.settings.embeddings)
+            path = self.models().resolve_embedder_path(self.settings.embeddings)
             self._embedder = LlamaEmbedder(
                 path,
                 n_threads=self.settings.embeddings.n_threads,
@@ -95,19 +140,20 @@ class Services:
                 self._generator = RemoteGenerator(self.settings.llm)
             else:
                 from bot.llm.engine import LlamaEngine
-                from bot.llm.registry import ModelRegistry
 
-                models = ModelRegistry(self.settings.models_dir)
+                models = self.models()
                 model_path, lora_path = models.resolve_generator(self.settings.llm)
                 self._generator = LlamaEngine(
                     self.settings.llm, model_path=model_path, lora_path=lora_path, models=models
                 )
         return self._generator
 
-    async def conversation_log(self, *, check_schema: bool = True) -> ConversationLog:
-        return await self._sql_log(check_schema=check_schema)
+    async def conversation_log(self, *, migrate: bool = True) -> ConversationLog:
+        """The conversation log, its schema checked once. The embedded SQLite log is migrated to head first;
+        `migrate=False` only looks (health probes never write)."""
+        return await self._sql_log(migrate=migrate)
 
-    async def _sql_log(self, *, check_schema: bool = True) -> SqlConversationLog:
+    async def _sql_log(self, *, migrate: bool = True) -> SqlConversationLog:
         async with self._lock:
             if self._log is None:
                 from bot.store.repo import SqlConversationLog
@@ -115,8 +161,10 @@ class Services:
                 url = self.settings.resolved_database_url
                 self._log = SqlConversationLog(url)
                 # Kept even when the check fails: `serve` starts degraded and the log recovers by itself.
-                if check_schema:
+                if migrate:
                     await self._migrate_embedded(self._log, url)
+                else:
+                    await self._log.check_schema()
         return self._log
 
     @staticmethod
@@ -146,32 +194,16 @@ class Services:
     async def conversations(self) -> ConversationService:
         """The conversation service every channel calls (no operator desk until a channel attaches one)."""
         if self._conversations is None:
-            from bot.conversation import ConversationService
-
-            self._conversations = ConversationService(
-                self.pipeline(), await self.conversation_log(), history_turns=self.settings.rag.history_turns
+            self._conversations = build_conversations(
+                self.settings, self.pipeline(), await self.conversation_log()
             )
         return self._conversations
 
     async def admin(self) -> Admin:
         """The admin actions (reload, add a document, stats, export) that channels render."""
         if self._admin is None:
-            from bot.admin import Admin
-            from bot.kb.validate import SizeLimit, validate_upload
-
-            settings = self.settings
-            upload_limit = SizeLimit(settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
-
-            def check_upload(name: str, data: bytes) -> str:
-                return validate_upload(name, data, settings.kb, upload_limit=upload_limit)
-
-            self._admin = Admin(
-                self.kb(),
-                await self.conversation_log(),
-                kb_source=settings.kb.source,
-                exports_dir=settings.data_dir / "exports",
-                check_upload=check_upload,
-                export=self.run_export,
+            self._admin = build_admin(
+                self.settings, self.kb(), await self.conversation_log(), export=self.run_export
             )
         return self._admin
 

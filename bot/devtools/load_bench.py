@@ -28,11 +28,12 @@ from pydantic import SecretStr
 from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.render import STREAM_CURSOR
 from bot.config import Settings
-from bot.conversation import AnswerStream, ConversationService
+from bot.conversation import AnswerStream
 from bot.devtools.fake_telegram import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
 from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
 from bot.metrics import percentile
+from bot.services import build_admin, build_conversations
 from bot.store.base import ConversationLog
 
 log = logging.getLogger("bot.devtools.load_bench")
@@ -484,16 +485,8 @@ def _deps(
     settings: Settings, pipeline: AnswerStream, store: ConversationLog, kb: KnowledgeBase, scratch: Path
 ) -> TelegramDeps:
     """The channel's dependencies over the bench's parts; with no admins, no admin action ever runs."""
-    from bot.admin import Admin
-    from bot.kb.validate import UnsafeFileError
-
-    def no_uploads(name: str, data: bytes) -> str:
-        raise UnsafeFileError("the load bench takes no documents")
-
-    conversations = ConversationService(pipeline, store, history_turns=settings.rag.history_turns)
-    admin = Admin(
-        kb, store, kb_source=settings.kb.source, exports_dir=scratch / "exports", check_upload=no_uploads
-    )
+    conversations = build_conversations(settings, pipeline, store)
+    admin = build_admin(settings, kb, store, exports_dir=scratch / "exports")
     return TelegramDeps(settings.telegram, conversations, admin)
 
 

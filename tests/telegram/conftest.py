@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bot.admin import Admin, ExportRunner
+from bot.admin import ExportRunner
 from bot.channels.telegram.app import BuiltBot, build_bot
 from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.render import STREAM_CURSOR
 from bot.config import Settings
-from bot.conversation import AnswerStream, ConversationService
+from bot.conversation import AnswerStream
 from bot.devtools.fake_telegram import (
     DEFAULT_TOKEN,
     FakeTelegram,
@@ -26,9 +26,8 @@ from bot.devtools.fake_telegram import (
     user,
 )
 from bot.kb.base import KnowledgeBase
-from bot.kb.validate import SizeLimit, validate_upload
 from bot.rag.pipeline import Pipeline
-from bot.services import Services
+from bot.services import Services, build_admin, build_conversations
 from bot.store.base import ConversationLog, StoreUnavailableError
 from bot.store.migrate import upgrade
 from bot.store.repo import SqlConversationLog
@@ -74,22 +73,8 @@ def telegram_deps(
     export: ExportRunner | None = None,
 ) -> TelegramDeps:
     """The Telegram channel's dependencies over the given parts, wired as `Services` wires them."""
-
-    upload_limit = SizeLimit(settings.telegram.max_upload_mb, "BOT_TELEGRAM__MAX_UPLOAD_MB")
-
-    def check_upload(name: str, data: bytes) -> str:
-        return validate_upload(name, data, settings.kb, upload_limit=upload_limit)
-
-    conversations = ConversationService(pipeline, log, history_turns=settings.rag.history_turns)
-    admin = Admin(
-        kb,
-        log,
-        kb_source=settings.kb.source,
-        exports_dir=settings.data_dir / "exports",
-        check_upload=check_upload,
-        export=export,
-    )
-    return TelegramDeps(settings.telegram, conversations, admin)
+    conversations = build_conversations(settings, pipeline, log)
+    return TelegramDeps(settings.telegram, conversations, build_admin(settings, kb, log, export=export))
 
 
 class SwitchableStore:

@@ -1,0 +1,39 @@
+"""The composition root's conversation log: the embedded SQLite log migrates itself, a probe only looks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.services import Services
+from bot.store.base import SchemaOutdatedError
+from bot.store.migrate import current_revisions, head_revisions
+
+
+def sqlite_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    )
+
+
+async def test_the_embedded_log_migrates_itself_on_first_use(tmp_path: Path) -> None:
+    settings = sqlite_settings(tmp_path)
+    async with Services(settings) as services:
+        log = await services.conversation_log()
+        conversation = await log.open_conversation(
+            channel="console", external_user_id="ada", external_chat_id="console:ada"
+        )
+        assert conversation.id > 0
+    assert set(current_revisions(settings.resolved_database_url)) == set(head_revisions())
+
+
+async def test_a_probe_never_migrates(tmp_path: Path) -> None:
+    settings = sqlite_settings(tmp_path)
+    async with Services(settings) as services:
+        with pytest.raises(SchemaOutdatedError, match="db upgrade"):
+            await services.conversation_log(migrate=False)
+    assert current_revisions(settings.resolved_database_url) == ()
