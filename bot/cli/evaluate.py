@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli.app import console, err_console, eval_app, fail, get_settings, print_json, run_async
-from bot.config import Settings
 from bot.evaluation.questions import Question, QuestionsFileError, read_questions
+
+if TYPE_CHECKING:
+    from bot.kb.base import KnowledgeBase
+    from bot.services import Services
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -23,36 +25,24 @@ def load_questions(path: Path) -> list[Question]:
         fail(str(exc))
 
 
-def settings_for_source(settings: Settings, source: Path, data_dir: Path) -> Settings:
-    """A private, embedded KB built from `source` in `data_dir`, with the same models as `settings`.
-
-    An evaluation never reindexes the configured knowledge base (or an Elasticsearch alias).
-    """
-    from bot.llm.registry import ModelRegistry
-
-    if not source.is_dir():
+def check_source(source: Path | None) -> None:
+    if source is not None and not source.is_dir():
         fail(f"--source is not a folder: {source}")
-    models = ModelRegistry(settings.models_dir)
-    embedder = models.resolve_embedder_path(settings.embeddings)
-    model, lora = models.resolve_generator(settings.llm)
-    return settings.model_copy(
-        update={
-            "data_dir": data_dir,
-            "kb": settings.kb.model_copy(update={"source": source}),
-            "elasticsearch": settings.elasticsearch.model_copy(update={"url": ""}),
-            "embeddings": settings.embeddings.model_copy(update={"model_path": embedder}),
-            "llm": settings.llm.model_copy(update={"model_path": model, "lora_path": lora}),
-        }
-    )
 
 
-@contextlib.contextmanager
-def eval_settings(settings: Settings, source: Path | None) -> Iterator[Settings]:
+@contextlib.asynccontextmanager
+async def evaluated_kb(services: Services, source: Path | None) -> AsyncIterator[KnowledgeBase]:
+    """The configured knowledge base or, with `source`, a private embedded one (empty until reloaded) behind
+    the same search deadline. An evaluation never reindexes the configured one (or an Elasticsearch alias).
+    """
     if source is None:
-        yield settings
+        yield services.kb()
         return
-    with tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
-        yield settings_for_source(settings, source, Path(tmp))
+    from bot.evaluation.scratch import scratch_kb
+    from bot.kb.breaker import BreakerKB
+
+    async with scratch_kb(services.settings, services.embedder()) as kb:
+        yield BreakerKB(kb, timeout_s=services.settings.kb.search_timeout_s)
 
 
 @eval_app.command("answers")
@@ -78,33 +68,31 @@ def eval_answers(
     if limit:
         items = items[:limit]
     base = get_settings()
+    check_source(source)
 
     async def _run() -> dict[str, Any]:
         from bot.evaluation.answers import answers_report
+        from bot.rag.pipeline import Pipeline
         from bot.services import Services
 
-        with eval_settings(base, source) as settings:
-            async with Services(settings) as services:
-                if source is not None:
-                    report = await services.kb().reload(source)
-                    err_console.print(
-                        f"indexed {report.chunks} chunks from {source} in {report.seconds:.1f} s"
-                    )
-                pipeline = services.pipeline()
-                # Load the index, the embedder and the model before the clock starts for real questions.
-                with contextlib.suppress(Exception):
-                    await services.kb().search("warm-up", k=1)
-                await pipeline.answer("warm-up", user_key="eval:warm-up")
-                rows = []
-                for n, item in enumerate(items, start=1):
-                    answer = await pipeline.answer(item.question, user_key=f"eval:{item.qid}")
-                    rows.append((item, answer))
-                    err_console.print(
-                        f"[dim]{n}/{len(items)} {item.qid} {answer.outcome} "
-                        f"{answer.timings.total_ms:.0f} ms[/]",
-                        highlight=False,
-                    )
-                return answers_report(rows)
+        async with Services(base) as services, evaluated_kb(services, source) as kb:
+            pipeline = Pipeline(kb, services.generator(), base)
+            if source is not None:
+                report = await kb.reload(source)
+                err_console.print(f"indexed {report.chunks} chunks from {source} in {report.seconds:.1f} s")
+            # Load the index, the embedder and the model before the clock starts for real questions.
+            with contextlib.suppress(Exception):
+                await kb.search("warm-up", k=1)
+            await pipeline.answer("warm-up", user_key="eval:warm-up")
+            rows = []
+            for n, item in enumerate(items, start=1):
+                answer = await pipeline.answer(item.question, user_key=f"eval:{item.qid}")
+                rows.append((item, answer))
+                err_console.print(
+                    f"[dim]{n}/{len(items)} {item.qid} {answer.outcome} {answer.timings.total_ms:.0f} ms[/]",
+                    highlight=False,
+                )
+            return answers_report(rows)
 
     report = run_async(_run)
     if as_json:
@@ -169,18 +157,17 @@ def eval_relevance(
     """
     items = load_questions(questions)
     base = get_settings()
+    check_source(source)
 
     async def _run() -> None:
         from bot.evaluation.relevance import collect_signals, fit_relevance
         from bot.rag import relevance
         from bot.services import Services
 
-        with eval_settings(base, source) as settings:
-            async with Services(settings) as services:
-                kb = services.kb()
-                if source is not None:
-                    await kb.reload(source)
-                collected, labels = await collect_signals(kb, items, settings.kb.top_k)
+        async with Services(base) as services, evaluated_kb(services, source) as kb:
+            if source is not None:
+                await kb.reload(source)
+            collected, labels = await collect_signals(kb, items, base.kb.top_k)
         fit = fit_relevance(collected, labels, base.rag.min_relevance)
         console.print(
             f"{fit.questions} questions ({fit.unanswerable} unanswerable); threshold {fit.threshold}",

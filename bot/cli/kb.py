@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
@@ -274,22 +273,18 @@ def eval_retrieval(
 
     async def run() -> tuple[ReloadReport, RetrievalEval]:
         from bot.evaluation.retrieval import evaluate_retrieval
-        from bot.kb.embedded import EmbeddedKB
+        from bot.evaluation.scratch import scratch_kb
         from bot.services import Services
 
         async with Services(settings) as services:
             embedder = await asyncio.to_thread(services.embedder)
-            with tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
-                kb = EmbeddedKB(settings.kb, Path(tmp), embedder, embed_batch=settings.embeddings.batch_size)
+            async with scratch_kb(settings, embedder) as kb:
+                printer = _ProgressPrinter()
                 try:
-                    printer = _ProgressPrinter()
-                    try:
-                        report = await kb.reload(source, printer)
-                    finally:
-                        printer.done()
-                    return report, await evaluate_retrieval(kb, embedder, records, k)
+                    report = await kb.reload(source, printer)
                 finally:
-                    await kb.close()
+                    printer.done()
+                return report, await evaluate_retrieval(kb, embedder, records, k)
 
     with _friendly_errors():
         report, result = run_async(run)
