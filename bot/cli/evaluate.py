@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase
     from bot.services import Services
 
+QuestionsOption = Annotated[
+    Path, typer.Option("--questions", help="Labelled JSONL: qid, question, file, heading.")
+]
+SourceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--source", help="Build a private embedded KB from this folder first (default: configured KB)."
+    ),
+]
+
 
 def load_questions(path: Path) -> list[Question]:
     """The labelled questions of `path`, or one clear error line and exit."""
@@ -47,15 +57,8 @@ async def evaluated_kb(services: Services, source: Path | None) -> AsyncIterator
 
 @eval_app.command("answers")
 def eval_answers(
-    questions: Annotated[
-        Path, typer.Option("--questions", help="Labelled JSONL: qid, question, file, heading.")
-    ],
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--source", help="Build a private embedded KB from this folder first (default: configured KB)."
-        ),
-    ] = None,
+    questions: QuestionsOption,
+    source: SourceOption = None,
     limit: int = typer.Option(0, "--limit", min=0, help="Only the first N questions (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -140,15 +143,8 @@ def print_answers_report(report: dict[str, Any]) -> None:
 
 @eval_app.command("relevance")
 def eval_relevance(
-    questions: Annotated[
-        Path, typer.Option("--questions", help="Labelled JSONL: qid, question, file, heading.")
-    ],
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--source", help="Build a private embedded KB from this folder first (default: configured KB)."
-        ),
-    ] = None,
+    questions: QuestionsOption,
+    source: SourceOption = None,
 ) -> None:
     """Fit the refusal model's weights on labelled questions (retrieval only, no generation).
 
