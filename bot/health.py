@@ -45,23 +45,16 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
         async def generator_model() -> str:
             if settings.llm.server_url:
                 return await _probe_server(settings)
-            from bot.llm.registry import ModelRegistry
-
             # A health check never writes: an unprepared shipped model is reported, not prepared.
-            models = ModelRegistry(settings.models_dir)
-            choice = await asyncio.to_thread(lambda: models.choose_generator(settings.llm, prepare=False))
-            model, adapter = choice.model, choice.adapter
-            text = describe_file(model)
-            if adapter is not None:
-                text += f"; adapter {describe_file(adapter)}"
+            choice = await asyncio.to_thread(services.models().choose_generator, settings.llm, prepare=False)
+            text = describe_file(choice.model)
+            if choice.adapter is not None:
+                text += f"; adapter {describe_file(choice.adapter)}"
             return text
 
         async def embedder_model() -> str:
-            from bot.llm.registry import ModelRegistry
-
-            models = ModelRegistry(settings.models_dir)
             path = await asyncio.to_thread(
-                lambda: models.resolve_embedder_path(settings.embeddings, prepare=False)
+                services.models().resolve_embedder_path, settings.embeddings, prepare=False
             )
             return describe_file(path)
 

@@ -88,7 +88,8 @@ class Services:
         await self.aclose()
 
     def models(self) -> ModelRegistry:
-        """The model registry of the data folder: one per process, shared by the embedder and the generator."""
+        """The model registry of the data folder, built once: the embedder and the generator share it (and so
+        its hash cache and its one writer of the manifest)."""
         if self._models is None:
             from bot.llm.registry import ModelRegistry
 
