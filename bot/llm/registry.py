@@ -38,10 +38,6 @@ ACTIVE_FILE = "active.json"
 RESET_HINT = "run `python -m bot models use --reset` to return to the shipped model"
 PREPARE_HINT = "run `python -m bot models prepare`"
 
-# Every registry in the process shares this: the embedder's and the generator's registry write the same
-# manifest, and interleaved read-modify-writes would drop each other's records.
-_manifest_lock = threading.Lock()
-
 
 # ----------------------------------------------------------------------------------------------------
 # JSON state files, written atomically
@@ -92,12 +88,15 @@ class FileHashes:
     """sha256 of files, cached by (resolved path, size, mtime) so starts do not re-read large model files.
 
     With a manifest path the cache is loaded from, and saved to, its `hashes` key; without one it lives in
-    memory only (an engine built without a registry).
+    memory only (an engine built without a registry). It is the one writer of that manifest.
     """
 
     def __init__(self, manifest: Path | None = None) -> None:
         self._manifest = manifest
         self._lock = threading.Lock()
+        # Manifest writes are read-modify-writes, and a registry's are made from more than one thread (the
+        # engine's worker hashes the model it loads while another thread may be preparing a model).
+        self._write_lock = threading.Lock()
         self._memo: dict[str, tuple[int, int, str]] = {}
         self._loaded = manifest is None
 
@@ -141,7 +140,18 @@ class FileHashes:
             version += "+" + self.sha256(adapter)[:12]
         return version
 
-    def merge_into(self, data: dict[str, Any]) -> None:
+    def save(self, **changes: Any) -> None:
+        """Write `changes` and the cache into the manifest, atomically, keeping what another process added;
+        raises `OSError` when the manifest cannot be written."""
+        if self._manifest is None:
+            raise ValueError("a hash cache without a manifest has nowhere to save")
+        with self._write_lock:
+            data = _read_json_lenient(self._manifest)
+            data.update(changes)
+            self._merge_into(data)
+            write_json_atomic(self._manifest, data)
+
+    def _merge_into(self, data: dict[str, Any]) -> None:
         """Put the cache into a manifest being written, keeping entries another process added."""
         saved = data.get("hashes")
         merged: dict[str, Any] = dict(saved) if isinstance(saved, dict) else {}
@@ -154,15 +164,10 @@ class FileHashes:
         target = self._manifest
         if target is None or not target.parent.is_dir():
             return
-        with _manifest_lock:
-            data = _read_json_lenient(target)
-            self.merge_into(data)
-            try:
-                write_json_atomic(target, data)
-            except OSError as exc:
-                log.warning(
-                    "cannot write the model hash cache", extra={"path": str(target), "error": str(exc)}
-                )
+        try:
+            self.save()
+        except OSError as exc:
+            log.warning("cannot write the model hash cache", extra={"path": str(target), "error": str(exc)})
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -228,14 +233,10 @@ class ModelRegistry:
         return read_json(self.active_file, what="the model choice")
 
     def _update_manifest(self, **changes: Any) -> None:
-        with _manifest_lock:
-            data = _read_json_lenient(self.manifest_file)
-            data.update(changes)
-            self.hashes.merge_into(data)
-            try:
-                write_json_atomic(self.manifest_file, data)
-            except OSError as exc:
-                raise ModelError(f"cannot write {self.manifest_file}: {exc.strerror or exc}") from None
+        try:
+            self.hashes.save(**changes)
+        except OSError as exc:
+            raise ModelError(f"cannot write {self.manifest_file}: {exc.strerror or exc}") from None
 
     @staticmethod
     def _active_path(active: dict[str, Any], key: str) -> Path | None:
