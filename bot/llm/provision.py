@@ -9,7 +9,7 @@ import importlib.util
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,6 +156,25 @@ def _same_file(record: Any, path: Path, source: Path) -> bool:
     )
 
 
+def _make_from(source: Path, target: Path, make: Callable[[Path, Path], None]) -> dict[str, Any]:
+    """Make `target` from `source` in the models folder; returns what `_same_file` checks later."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot create the models folder {target.parent}: {exc.strerror or exc}") from None
+    src = source.stat()
+    make(source, target)
+    st = target.stat()
+    return {
+        "file": target.name,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "source": str(source),
+        "source_size": src.st_size,
+        "source_mtime_ns": src.st_mtime_ns,
+    }
+
+
 def generator_is_current(target: Path, record: Any) -> bool:
     return _same_file(record, target, shipped_generator_path())
 
@@ -163,27 +182,12 @@ def generator_is_current(target: Path, record: Any) -> bool:
 def prepare_generator(target: Path) -> dict[str, Any]:
     """Requantize the shipped model into `target`; returns the record that proves it current later."""
     source = shipped_generator_path()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelError(f"cannot create the models folder {target.parent}: {exc.strerror or exc}") from None
     log.debug(
         "requantizing the shipped chat model to Q8_0", extra={"source": str(source), "out": str(target)}
     )
-    src = source.stat()
-    requantize(source, target)
+    record = _make_from(source, target, requantize)
     check_generator(target, "freshly requantized chat model")
-    st = target.stat()
-    return {
-        "ftype": "Q8_0",
-        "file": target.name,
-        "size": st.st_size,
-        "mtime_ns": st.st_mtime_ns,
-        "source": str(source),
-        "source_size": src.st_size,
-        "source_mtime_ns": src.st_mtime_ns,
-        "requantized_at": now(),
-    }
+    return {**record, "ftype": "Q8_0", "requantized_at": now()}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -204,29 +208,22 @@ def prepare_embedder(target: Path) -> dict[str, Any]:
     """Convert the shipped embedder into `target`; returns the record that proves it current later."""
     from bot.llm.gguf_convert import ConversionError, convert_bert_zip
 
+    def convert(source: Path, target: Path) -> None:
+        try:
+            convert_bert_zip(source, target, outtype=EMBEDDER_OUTTYPE, name=EMBEDDER_NAME)
+        except ConversionError as exc:
+            raise ModelError(f"cannot convert the shipped embedder {source}: {exc}") from None
+        except OSError as exc:
+            raise ModelError(f"cannot write the embedder to {target}: {exc.strerror or exc}") from None
+
     source = shipped_embedder_zip()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelError(f"cannot create the models folder {target.parent}: {exc.strerror or exc}") from None
     log.debug("converting the embedder to GGUF", extra={"source": str(source), "out": str(target)})
-    try:
-        convert_bert_zip(source, target, outtype=EMBEDDER_OUTTYPE, name=EMBEDDER_NAME)
-    except ConversionError as exc:
-        raise ModelError(f"cannot convert the shipped embedder {source}: {exc}") from None
-    except OSError as exc:
-        raise ModelError(f"cannot write the embedder to {target}: {exc.strerror or exc}") from None
+    record = _make_from(source, target, convert)
     check_embedder(target, "freshly converted embedder")
-    st, src = target.stat(), source.stat()
     return {
+        **record,
         "converter": CONVERTER_VERSION,
         "outtype": EMBEDDER_OUTTYPE,
-        "file": target.name,
-        "size": st.st_size,
-        "mtime_ns": st.st_mtime_ns,
-        "source": str(source),
-        "source_size": src.st_size,
-        "source_mtime_ns": src.st_mtime_ns,
         "package": f"{EMBEDDER_DIST} {dist_version(EMBEDDER_DIST)}",
         "converted_at": now(),
     }
