@@ -43,6 +43,16 @@ class Chunk:
     url: str = ""  # a link the source itself carries, if any
 
 
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved passage as the model sees it (and as the log keeps it with an answer)."""
+
+    source: str
+    heading: str
+    text: str
+    url: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A chunk returned by a search, with its fused score and 1-based rank."""

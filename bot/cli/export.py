@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from bot.cli.app import app, console, fail, get_settings, run_async
 from bot.store.formats import format_help
-
-if TYPE_CHECKING:
-    from bot.domain import ChatMessage, Turn
-    from bot.store.export import LoggedPassage
-
-
-def rag_prompt(
-    question: str, passages: Sequence[LoggedPassage], history: Sequence[Turn]
-) -> list[ChatMessage]:
-    """The bot's own prompt (`bot.rag.prompting`) rebuilt from logged passages: the export's PromptBuilder."""
-    from bot.rag.prompting import Passage, build_messages
-
-    return build_messages(question, [Passage(p.source, p.heading, p.text, p.url) for p in passages], history)
 
 
 @app.command("export")
@@ -64,6 +50,7 @@ def export_command(
     is redacted before anything is written. Prints the stats at the end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from bot.rag.prompting import build_messages
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
     from bot.store.export import ExportError, ExportOptions, export, parse_date
 
@@ -106,7 +93,7 @@ def export_command(
                     redaction=settings.redaction,
                     # Admins are named in answers and corrections without ever writing as users.
                     redact_user_ids=[str(a) for a in settings.telegram.admin_ids],
-                    build_prompt=rag_prompt,
+                    build_prompt=build_messages,
                     progress=on_progress,
                 )
             )

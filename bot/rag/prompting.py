@@ -10,6 +10,7 @@ from importlib import resources
 from string import Template
 
 from bot.domain import ChatMessage, Turn
+from bot.domain import Passage as Passage  # re-exported: the prompt builder takes these
 
 PROMPT_NAME = "answer"
 _VERSION_FILE = re.compile(rf"^{PROMPT_NAME}-v(\d+)\.system\.txt$")
@@ -27,16 +28,6 @@ def _latest_version() -> str:
 
 
 PROMPT_VERSION: str = _latest_version()
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One retrieved passage as the model sees it."""
-
-    source: str
-    heading: str
-    text: str
-    url: str = ""
 
 
 @dataclass(frozen=True)

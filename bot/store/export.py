@@ -19,7 +19,7 @@ from typing import IO, Any, Literal
 from sqlalchemy import select
 
 from bot.config import RedactionSettings
-from bot.domain import MODEL_OUTCOMES, SYSTEM_OUTCOMES, ChatMessage, Turn
+from bot.domain import MODEL_OUTCOMES, SYSTEM_OUTCOMES, ChatMessage, Passage, Turn
 from bot.store.formats import FORMATS, ExportFormat, get_format
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
@@ -36,19 +36,9 @@ class ExportError(Exception):
     """The export cannot run as asked; the message says what to change."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedPassage:
-    """A passage as it was logged with an answer: what a prompt builder needs to rebuild the prompt."""
-
-    source: str
-    heading: str
-    text: str
-    url: str = ""
-
-
-# The bot's own prompt builder (question, passages by rank, history) → chat messages, injected by the
-# caller: the log knows what the model was given, not how the prompt is laid out.
-PromptBuilder = Callable[[str, Sequence[LoggedPassage], Sequence[Turn]], list[ChatMessage]]
+# The bot's own prompt builder (`bot.rag.prompting.build_messages`: question, passages by rank, history)
+# → chat messages, injected by the caller: the log knows what the model was given, not the prompt layout.
+PromptBuilder = Callable[[str, Sequence[Passage], Sequence[Turn]], list[ChatMessage]]
 
 
 @dataclass(frozen=True)
@@ -165,7 +155,7 @@ class _Row:
 class _Conversation:
     id: int
     messages: list[_Row]
-    passages: dict[int, list[LoggedPassage]]  # message id → the passages the model was given, by rank
+    passages: dict[int, list[Passage]]  # message id → the passages the model was given, by rank
     ratings: dict[int, str | None]
     corrections: dict[int, str]  # message id → latest corrected text
 
@@ -229,7 +219,7 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
         )
     for r in retrievals:
         by_conversation[owner[r.message_id]].passages.setdefault(r.message_id, []).append(
-            LoggedPassage(r.source, r.heading, r.text, r.url)
+            Passage(r.source, r.heading, r.text, r.url)
         )
     for f in ratings:
         by_conversation[owner[f.message_id]].ratings[f.message_id] = f.rating
@@ -323,7 +313,7 @@ class _SampleMaker:
         return result.text
 
     def _prompt(
-        self, question: str, history: list[Turn], passages: list[LoggedPassage] | None
+        self, question: str, history: list[Turn], passages: list[Passage] | None
     ) -> list[ChatMessage]:
         if self.options.include_context and self.build_prompt is not None:
             return list(self.build_prompt(question, passages or [], history))
@@ -336,7 +326,7 @@ class _SampleMaker:
         question: str,
         answer: str,
         history: list[Turn],
-        passages: list[LoggedPassage] | None,
+        passages: list[Passage] | None,
     ) -> str:
         prompt = [
             ChatMessage(m.role, self._redact(m.content)) for m in self._prompt(question, history, passages)
@@ -483,7 +473,6 @@ __all__ = [
     "ExportError",
     "ExportOptions",
     "ExportStats",
-    "LoggedPassage",
     "MinRating",
     "ProgressCallback",
     "PromptBuilder",

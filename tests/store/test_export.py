@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from bot.cli.export import rag_prompt
 from bot.config import RedactionSettings, Settings
 from bot.domain import Answer, Hit, Outcome, Timings
 from bot.rag.prompting import build_messages
@@ -27,7 +26,7 @@ OLD = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 async def run_export(log: SqlConversationLog | str, options: ExportOptions) -> ExportStats:
     """The export as the CLI runs it: default redaction and the bot's own prompt builder."""
-    return await export(log, options, redaction=RedactionSettings(), build_prompt=rag_prompt)
+    return await export(log, options, redaction=RedactionSettings(), build_prompt=build_messages)
 
 
 def _answer(text: str, *, outcome: Outcome = "answered", grounded: bool = True, passages: int = 2) -> Answer:

@@ -67,7 +67,7 @@ class Loop:
 
 
 async def _export(settings: Settings, out: Path) -> None:
-    from bot.cli.export import rag_prompt
+    from bot.rag.prompting import build_messages as rag_prompt
     from bot.store import migrate
     from bot.store.export import ExportOptions, export
     from bot.store.repo import SqlConversationLog
