@@ -12,7 +12,7 @@ from bot import texts
 from bot.domain import MODEL_OUTCOMES, Answer, Channel, Delta, Outcome, Turn
 from bot.logs import user_text
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
-from bot.store.base import ConversationLog, ConversationRef, Rating, StoreUnavailableError
+from bot.store.base import ConversationLog, ConversationRef, Rating, ReplyPrompt, StoreUnavailableError
 
 log = logging.getLogger("bot.conversation")
 
@@ -295,6 +295,18 @@ class ConversationService:
 
     async def comment(self, answer_id: int, text: str) -> None:
         await self._db(self.log.add_feedback(answer_id, None, text))
+
+    async def await_reply(
+        self, channel: Channel, chat_id: str, prompt_message_id: str, prompt: ReplyPrompt
+    ) -> None:
+        """Remember a question the channel asked under an answer (its message id) until its person replies."""
+        await self._db(self.log.add_reply_prompt(channel, chat_id, prompt_message_id, prompt))
+
+    async def take_reply(
+        self, channel: Channel, chat_id: str, replied_message_id: str, user_id: str
+    ) -> ReplyPrompt | None:
+        """The prompt a message replies to, if it is one of ours awaiting this person; taken, so once only."""
+        return await self._db(self.log.take_reply_prompt(channel, chat_id, replied_message_id, user_id))
 
     async def correct(self, answer_id: int, admin_id: str, text: str) -> None:
         """An admin's corrected answer; callers have checked that `admin_id` is an admin."""

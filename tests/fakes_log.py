@@ -9,7 +9,7 @@ from typing import get_args
 
 from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Turn
 from bot.metrics import percentile
-from bot.store.base import ConversationRef, HandoffState, Rating, Stats, StoreUnavailableError
+from bot.store.base import ConversationRef, HandoffState, Rating, ReplyPrompt, Stats, StoreUnavailableError
 
 
 def _now() -> datetime:
@@ -57,6 +57,7 @@ class MemoryConversationLog:
     messages: dict[int, _Message] = field(default_factory=dict)
     feedback: dict[int, _Feedback] = field(default_factory=dict)
     corrections: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # id → [(admin, text)]
+    prompts: dict[tuple[str, str, str], ReplyPrompt] = field(default_factory=dict)  # (channel, chat, msg)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _check(self) -> None:
@@ -186,6 +187,26 @@ class MemoryConversationLog:
         if message.role != "assistant":
             raise ValueError(f"message {message_id} is not a bot answer; only answers can be corrected")
         self.corrections.setdefault(message_id, []).append((admin_external_id, text))
+
+    async def add_reply_prompt(
+        self, channel: Channel, external_chat_id: str, external_message_id: str, prompt: ReplyPrompt
+    ) -> None:
+        self._check()
+        _check_channel(channel)
+        if prompt.answer_id not in self.messages:
+            raise ValueError(f"message {prompt.answer_id} does not exist")
+        self.prompts[(channel, external_chat_id, external_message_id)] = prompt
+
+    async def take_reply_prompt(
+        self, channel: Channel, external_chat_id: str, external_message_id: str, external_user_id: str
+    ) -> ReplyPrompt | None:
+        self._check()
+        key = (channel, external_chat_id, external_message_id)
+        prompt = self.prompts.get(key)
+        if prompt is None or prompt.external_user_id != external_user_id:
+            return None
+        del self.prompts[key]
+        return prompt
 
     async def set_handoff(self, conversation_id: int, state: HandoffState) -> None:
         self._check()

@@ -10,6 +10,7 @@ from bot.domain import Answer, Channel, Turn
 
 Rating = Literal["up", "down"]
 HandoffState = Literal["none", "requested", "active"]
+PromptKind = Literal["comment", "correct"]
 
 
 class StoreUnavailableError(Exception):
@@ -27,6 +28,15 @@ class ConversationRef:
     channel: Channel
     external_chat_id: str
     handoff: HandoffState
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPrompt:
+    """A question the bot asked under an answer, waiting for one person's reply."""
+
+    kind: PromptKind
+    answer_id: int  # the logged answer the reply is about
+    external_user_id: str  # only this person's reply counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +100,18 @@ class ConversationLog(Protocol):
         self, message_id: int, rating: Rating | None, comment: str | None = None
     ) -> None: ...
 
+    async def add_reply_prompt(
+        self, channel: Channel, external_chat_id: str, external_message_id: str, prompt: ReplyPrompt
+    ) -> None:
+        """Remember a prompt the bot sent (its channel message id) until the person replies to it."""
+        ...
+
+    async def take_reply_prompt(
+        self, channel: Channel, external_chat_id: str, external_message_id: str, external_user_id: str
+    ) -> ReplyPrompt | None:
+        """The prompt that message is, removed now; None when it is none, or someone else replied to it."""
+        ...
+
     async def add_correction(self, message_id: int, admin_external_id: str, text: str) -> None: ...
 
     async def set_handoff(self, conversation_id: int, state: HandoffState) -> None: ...
@@ -105,7 +127,9 @@ __all__ = [
     "ConversationLog",
     "ConversationRef",
     "HandoffState",
+    "PromptKind",
     "Rating",
+    "ReplyPrompt",
     "SchemaOutdatedError",
     "Stats",
     "StoreUnavailableError",

@@ -189,6 +189,24 @@ class Correction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ReplyPrompt(Base):
+    """A question the bot asked under an answer (👎 comment, ✏️ correction) that waits for one person's reply.
+
+    Kept in the log, not in process memory, so a reply after a restart still reaches its answer.
+    """
+
+    __tablename__ = "reply_prompts"
+    __table_args__ = (CheckConstraint("kind IN ('comment', 'correct')", name="kind"),)
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    external_chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    external_message_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the prompt's id
+    kind: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    external_user_id: Mapped[str] = mapped_column(String(64))  # only this person's reply counts
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
 class ProcessedDelivery(Base):
     """Deliveries already handled, by channel and the channel's own id for them (Telegram: the update id),
     so a redelivered message is not answered twice."""
@@ -209,6 +227,7 @@ __all__ = [
     "Feedback",
     "Message",
     "ProcessedDelivery",
+    "ReplyPrompt",
     "Retrieval",
     "User",
     "UTCDateTime",

@@ -21,7 +21,9 @@ from bot.metrics import percentile
 from bot.store.base import (
     ConversationRef,
     HandoffState,
+    PromptKind,
     Rating,
+    ReplyPrompt,
     SchemaOutdatedError,
     Stats,
     StoreUnavailableError,
@@ -37,6 +39,7 @@ from bot.store.models import (
     User,
     utcnow,
 )
+from bot.store.models import ReplyPrompt as ReplyPromptRow
 
 log = logging.getLogger("bot.store")
 
@@ -377,6 +380,53 @@ class SqlConversationLog:
         except IntegrityError as exc:
             raise ValueError(f"message {message_id} does not exist") from exc
 
+    async def add_reply_prompt(
+        self, channel: Channel, external_chat_id: str, external_message_id: str, prompt: ReplyPrompt
+    ) -> None:
+        _check_channel(channel)
+        try:
+            async with self.transaction(write=True) as conn:
+                # A channel reuses no message id in a chat; replacing keeps a retried send harmless.
+                await conn.execute(
+                    delete(ReplyPromptRow).where(
+                        ReplyPromptRow.channel == channel,
+                        ReplyPromptRow.external_chat_id == external_chat_id,
+                        ReplyPromptRow.external_message_id == external_message_id,
+                    )
+                )
+                await conn.execute(
+                    insert(ReplyPromptRow).values(
+                        channel=channel,
+                        external_chat_id=external_chat_id,
+                        external_message_id=external_message_id,
+                        kind=prompt.kind,
+                        message_id=prompt.answer_id,
+                        external_user_id=prompt.external_user_id,
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError as exc:
+            raise ValueError(f"message {prompt.answer_id} does not exist") from exc
+
+    async def take_reply_prompt(
+        self, channel: Channel, external_chat_id: str, external_message_id: str, external_user_id: str
+    ) -> ReplyPrompt | None:
+        where = (
+            ReplyPromptRow.channel == channel,
+            ReplyPromptRow.external_chat_id == external_chat_id,
+            ReplyPromptRow.external_message_id == external_message_id,
+            ReplyPromptRow.external_user_id == external_user_id,
+        )
+        async with self.transaction(write=True) as conn:
+            row = (
+                await conn.execute(select(ReplyPromptRow.kind, ReplyPromptRow.message_id).where(*where))
+            ).first()
+            if row is None:
+                return None
+            await conn.execute(delete(ReplyPromptRow).where(*where))
+        kind: PromptKind = "comment" if row.kind == "comment" else "correct"
+        return ReplyPrompt(kind, int(row.message_id), external_user_id)
+
     async def set_handoff(self, conversation_id: int, state: HandoffState) -> None:
         if state not in HANDOFF_STATES:
             raise ValueError(f"handoff state must be one of {', '.join(HANDOFF_STATES)}, not {state!r}")
@@ -529,6 +579,7 @@ class SqlConversationLog:
                 delete(User).where(~select(Conversation.id).where(Conversation.user_id == User.id).exists())
             )
             await conn.execute(delete(ProcessedDelivery).where(ProcessedDelivery.processed_at < cutoff))
+            await conn.execute(delete(ReplyPromptRow).where(ReplyPromptRow.created_at < cutoff))
         return conversations, messages
 
     async def forget_user(self, external_user_id: str) -> tuple[int, int, int]:
@@ -560,7 +611,7 @@ async def _delete_conversations(conn: AsyncConnection, conversation_ids: Any) ->
     """Delete child rows explicitly: SQLite only cascades with foreign_keys on, and other tools' connections
     (sqlite3 shell, old clients) may not turn it on."""
     message_ids = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
-    for table in (Retrieval, Feedback, Correction):
+    for table in (Retrieval, Feedback, Correction, ReplyPromptRow):
         await conn.execute(delete(table).where(table.message_id.in_(message_ids)))
     # Self-references first, so no row points at a message being removed.
     await conn.execute(update(Message).where(Message.reply_to_id.in_(message_ids)).values(reply_to_id=None))

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.conversation import ConversationService, Customer, Reply
 from bot.domain import Delta, Turn
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT, Pipeline
-from bot.store.base import StoreUnavailableError
+from bot.store.base import ReplyPrompt, StoreUnavailableError
 from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 from tests.fakes_log import MemoryConversationLog
 
@@ -240,3 +240,16 @@ async def test_the_console_logs_like_telegram(settings: Settings) -> None:
         "timings": {"retrieval_ms": 0.0, "ttft_ms": None, "total_ms": 0.0},
         "conversation_id": None,
     }
+
+
+async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings) -> None:
+    log = MemoryConversationLog()
+    asked_by = service(settings, log)
+    _, reply = await collect(asked_by, ALICE, "How long do refunds take?")
+    assert reply.answer_id is not None
+    await asked_by.await_reply("telegram", "2001", "90", ReplyPrompt("comment", reply.answer_id, "2001"))
+    restarted = service(settings, log)  # a new process over the same log
+    assert await restarted.take_reply("telegram", "2001", "90", "2002") is None, "only its person"
+    taken = await restarted.take_reply("telegram", "2001", "90", "2001")
+    assert taken == ReplyPrompt("comment", reply.answer_id, "2001")
+    assert await restarted.take_reply("telegram", "2001", "90", "2001") is None, "answered once"

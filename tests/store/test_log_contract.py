@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain import Answer, Channel, Hit, Outcome, Source, Timings
 from bot.store import migrate
-from bot.store.base import ConversationLog
+from bot.store.base import ConversationLog, ReplyPrompt
 from bot.store.repo import SqlConversationLog
 from tests.conftest import POSTGRES_URL
 from tests.fakes import make_chunk
@@ -231,6 +231,22 @@ async def test_feedback_corrections_and_handoff(log: ConversationLog) -> None:
         await log.set_handoff(conv.id, "maybe")  # type: ignore[arg-type]
     await log.set_handoff(conv.id, "none")
     assert (await log.stats()).handoffs_7d == 1  # counted by when it was requested
+
+
+async def test_a_reply_prompt_is_taken_once_by_its_person(log: ConversationLog) -> None:
+    conv = await log.open_conversation(channel="telegram", external_user_id="7", external_chat_id="70")
+    q = await log.log_user_message(conv.id, "q")
+    a = await log.log_answer(conv.id, q, answer())
+    await log.add_reply_prompt("telegram", "70", "301", ReplyPrompt("comment", a, "7"))
+    assert await log.take_reply_prompt("telegram", "70", "301", "8") is None, "someone else's reply"
+    assert await log.take_reply_prompt("telegram", "71", "301", "7") is None, "another chat"
+    assert await log.take_reply_prompt("console", "70", "301", "7") is None, "another channel"
+    assert await log.take_reply_prompt("telegram", "70", "301", "7") == ReplyPrompt("comment", a, "7")
+    assert await log.take_reply_prompt("telegram", "70", "301", "7") is None, "taken once"
+    await log.add_reply_prompt("telegram", "70", "302", ReplyPrompt("correct", a, "1001"))
+    assert await log.take_reply_prompt("telegram", "70", "302", "1001") == ReplyPrompt("correct", a, "1001")
+    with pytest.raises(ValueError, match="message 99999 does not exist"):
+        await log.add_reply_prompt("telegram", "70", "303", ReplyPrompt("comment", 99999, "7"))
 
 
 async def test_stats_counts_and_latency_percentiles(log: ConversationLog) -> None:

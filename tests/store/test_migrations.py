@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from bot.domain import Answer, Channel, Timings
 from bot.store import migrate
-from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+from bot.store.base import ReplyPrompt, SchemaOutdatedError, StoreUnavailableError
 from bot.store.models import metadata
 from bot.store.repo import SqlConversationLog
 from tests.conftest import ROOT
@@ -34,6 +34,7 @@ EXPECTED_TABLES = {
     "feedback",
     "corrections",
     "processed_deliveries",
+    "reply_prompts",
 }
 
 
@@ -62,15 +63,15 @@ async def _schema_diff(url: str) -> list[object]:
 
 def test_history_is_linear_with_one_head() -> None:
     history = migrate.revision_history()
-    assert [rev for rev, _ in history] == ["0001", "0002", "0003"]
-    assert migrate.head_revisions() == ("0003",)
+    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004"]
+    assert migrate.head_revisions() == ("0004",)
     assert migrate.migrations_dir() == ROOT / "migrations"
 
 
 async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert migrate.current_revisions(db_url) == ()
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0003",)
+    assert migrate.current_revisions(db_url) == ("0004",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
     migrate.downgrade(db_url, "base")
@@ -78,7 +79,7 @@ async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert await _tables(db_url) == set()
 
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0003",)
+    assert migrate.current_revisions(db_url) == ("0004",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
 
@@ -212,6 +213,22 @@ async def test_0003_keeps_telegram_claims_both_ways(db_url: str) -> None:
     assert len(await _rows(db_url, "SELECT delivery_id FROM processed_deliveries")) == 3
 
 
+async def test_0004_adds_reply_prompts_and_removes_them_again(migrated_url: str) -> None:
+    store = SqlConversationLog(migrated_url)
+    try:
+        conv = await store.open_conversation(channel="telegram", external_user_id="7", external_chat_id="7")
+        q = await store.log_user_message(conv.id, "q")
+        a = await store.log_answer(conv.id, q, Answer("ok", (), True, Timings(total_ms=5.0)))
+        await store.add_reply_prompt("telegram", "7", "55", ReplyPrompt("comment", a, "7"))
+    finally:
+        await store.close()
+    migrate.downgrade(migrated_url, "0003")
+    assert "reply_prompts" not in await _tables(migrated_url)
+    assert await _rows(migrated_url, "SELECT text FROM messages ORDER BY id") == [("q",), ("ok",)]
+    migrate.upgrade(migrated_url)
+    assert await _rows(migrated_url, "SELECT external_message_id FROM reply_prompts") == []
+
+
 async def test_0003_downgrade_drops_only_web_conversations(migrated_url: str) -> None:
     store = SqlConversationLog(migrated_url)
     try:
@@ -259,7 +276,7 @@ async def test_check_schema_names_the_fix(db_url: str) -> None:
         with pytest.raises(StoreUnavailableError, match=r"db upgrade"):
             await store.log_user_message(1, "hello")
         migrate.upgrade(db_url, "0001")
-        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0003"):
+        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0004"):
             await store.check_schema()
         migrate.upgrade(db_url)
         await store.check_schema()
@@ -291,7 +308,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "outdated" in result.output
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "is at 0003" in result.output
+    assert "is at 0004" in result.output
     assert (tmp_path / "data" / "bot.db").is_file()
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 0
@@ -301,7 +318,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade"])
     assert result.exit_code == 0
-    assert "is at 0002" in result.output
+    assert "is at 0003" in result.output  # one step below the head
     result = runner.invoke(app, ["db", "downgrade", "base", "--yes"])
     assert result.exit_code == 0
     assert "is at base" in result.output
@@ -325,4 +342,4 @@ def test_plain_alembic_cli_uses_the_bot_settings(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0003",)
+    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0004",)

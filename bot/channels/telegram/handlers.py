@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Literal
 
 from telegram import (
     Bot,
@@ -43,22 +40,12 @@ from bot.channels.telegram.render import compose, escape, render_answer
 from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, typing_indicator
 from bot.conversation import Customer, Reply
 from bot.domain import Delta
-from bot.store.base import StoreUnavailableError
+from bot.store.base import ReplyPrompt, StoreUnavailableError
 
 log = logging.getLogger("bot.channels.telegram")
 
 Context = ContextTypes.DEFAULT_TYPE
-_MAX_PROMPTS = 10_000
 ADMIN_COMMANDS = ("reload", "stats", "export")
-
-
-@dataclass(frozen=True)
-class _Prompt:
-    """A ForceReply question the bot asked, awaiting the user's reply."""
-
-    kind: Literal["comment", "correct"]
-    answer_id: int
-    user_id: int
 
 
 def customer_of(user: User, chat_id: int) -> Customer:
@@ -96,7 +83,6 @@ class SupportHandlers:
             max_upload_mb=self.settings.max_upload_mb,
         )
         self.operators = OperatorChat(deps.conversations, self.settings.operator_chat_id)
-        self._prompts: OrderedDict[tuple[int, int], _Prompt] = OrderedDict()
 
     # -- registration --------------------------------------------------------------------------------
 
@@ -332,16 +318,18 @@ class SupportHandlers:
     async def _prompt_reply(self, update: Update, message: Message, user: User, bot: Bot) -> bool:
         """A reply to one of our ForceReply prompts (👎 comment or ✏️ correction); True when handled."""
         replied = message.reply_to_message
-        if replied is None:
-            return False
-        prompt = self._prompts.get((message.chat.id, replied.message_id))
-        if prompt is None or prompt.user_id != user.id:
+        if replied is None or replied.from_user is None or replied.from_user.id != bot.id:
             return False
         text = (message.text or "").strip()
         if not text:
             return False
-        del self._prompts[(message.chat.id, replied.message_id)]
         try:
+            # Prompts live in the log, so a reply after a restart still reaches its answer.
+            prompt = await self.conversations.take_reply(
+                "telegram", str(message.chat.id), str(replied.message_id), str(user.id)
+            )
+            if prompt is None:
+                return False
             if prompt.kind == "comment":
                 await self.conversations.comment(prompt.answer_id, text)
                 await self._reply(update, bot, texts.FEEDBACK_COMMENT_SAVED)
@@ -392,7 +380,7 @@ class SupportHandlers:
                     chat_id,
                     origin.message_id,
                     tg_texts.CORRECTION_ASK,
-                    _Prompt("correct", answer_id, user.id),
+                    ReplyPrompt("correct", answer_id, str(user.id)),
                 )
                 return
             rating, _, owner = rest.partition(":") if kind == "fb" else ("", "", rest)
@@ -422,7 +410,7 @@ class SupportHandlers:
                     chat_id,
                     origin.message_id,
                     tg_texts.FEEDBACK_ASK_COMMENT,
-                    _Prompt("comment", answer_id, user.id),
+                    ReplyPrompt("comment", answer_id, str(user.id)),
                 )
         except StoreUnavailableError:
             await query.answer(texts.DB_DOWN, show_alert=True)
@@ -456,7 +444,7 @@ class SupportHandlers:
         ended = await self.operators.end(bot, conversation_id)
         await answer_query("Handoff ended." if ended else "This handoff was already closed.")
 
-    async def _ask(self, bot: Bot, chat_id: int, reply_to: int, text: str, prompt: _Prompt) -> None:
+    async def _ask(self, bot: Bot, chat_id: int, reply_to: int, text: str, prompt: ReplyPrompt) -> None:
         sent = await bot.send_message(
             chat_id,
             escape(text),
@@ -464,9 +452,7 @@ class SupportHandlers:
             reply_markup=ForceReply(selective=True),
             reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True),
         )
-        self._prompts[(chat_id, sent.message_id)] = prompt
-        while len(self._prompts) > _MAX_PROMPTS:
-            self._prompts.popitem(last=False)
+        await self.conversations.await_reply("telegram", str(chat_id), str(sent.message_id), prompt)
 
     # -- errors ------------------------------------------------------------------------------------
 
