@@ -81,8 +81,10 @@ class ExportOptions:
         return FORMATS[self.format]
 
 
-@dataclass(frozen=True)
+@dataclass
 class ExportStats:
+    """Counted while the export runs; the sample counts and files are filled in once it is written."""
+
     conversations_read: int = 0
     answers_seen: int = 0
     samples_written: int = 0
@@ -103,16 +105,6 @@ class ExportStats:
             "redactions": dict(sorted(self.redactions.items())),
             "files": [str(p) for p in self.files],
         }
-
-
-@dataclass
-class _Tally:
-    """What the export counts while it runs; frozen into `ExportStats` at the end."""
-
-    conversations_read: int = 0
-    answers_seen: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    redactions: Counter[str] = field(default_factory=Counter)
 
 
 ProgressCallback = Callable[[int, int], None]  # (conversations done, total)
@@ -236,7 +228,7 @@ class _SampleMaker:
         self,
         options: ExportOptions,
         redactor: Redactor,
-        stats: _Tally,
+        stats: ExportStats,
         build_prompt: PromptBuilder | None,
     ) -> None:
         self.options = options
@@ -414,10 +406,10 @@ async def _export(
     build_prompt: PromptBuilder | None,
     progress: ProgressCallback | None,
 ) -> ExportStats:
-    tally = _Tally()
+    stats = ExportStats()
     known_ids = await log.known_external_user_ids() | {str(i) for i in redact_user_ids}
     redactor = Redactor(redaction, known_ids)
-    maker = _SampleMaker(options, redactor, tally, build_prompt)
+    maker = _SampleMaker(options, redactor, stats, build_prompt)
     ids = await _conversation_ids(log, options)
     train_ids = _assign_split(ids, options.split, options.seed) if options.split is not None else set(ids)
 
@@ -431,12 +423,12 @@ async def _export(
     def process(batch: list[_Conversation]) -> None:
         # Redaction (phone matching) is CPU work: it runs here, in a worker thread.
         for conv in batch:
-            tally.conversations_read += 1
+            stats.conversations_read += 1
             writer = writers[0] if conv.id in train_ids else writers[-1]
             for line in maker.conversation(conv):
                 digest = hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
                 if digest in seen:
-                    tally.dropped["duplicate"] += 1
+                    stats.dropped["duplicate"] += 1
                     continue
                 seen.add(digest)
                 writer.write(line)
@@ -455,17 +447,11 @@ async def _export(
         for writer in writers:
             writer.abort()
         raise
-    written = sum(w.count for w in writers)
-    return ExportStats(
-        conversations_read=tally.conversations_read,
-        answers_seen=tally.answers_seen,
-        samples_written=written,
-        train_samples=writers[0].count if options.split is not None else written,
-        eval_samples=writers[1].count if options.split is not None else 0,
-        dropped=tally.dropped,
-        redactions=tally.redactions,
-        files=tuple(w.target for w in writers),
-    )
+    stats.samples_written = sum(w.count for w in writers)
+    stats.train_samples = writers[0].count if options.split is not None else stats.samples_written
+    stats.eval_samples = writers[1].count if options.split is not None else 0
+    stats.files = tuple(w.target for w in writers)
+    return stats
 
 
 __all__ = [
