@@ -407,7 +407,7 @@ async def _export(
     progress: ProgressCallback | None,
 ) -> ExportStats:
     stats = ExportStats()
-    known_ids = await log.known_external_user_ids() | {str(i) for i in redact_user_ids}
+    known_ids = await log.known_external_user_ids() | set(redact_user_ids)
     redactor = Redactor(redaction, known_ids)
     maker = _SampleMaker(options, redactor, stats, build_prompt)
     ids = await _conversation_ids(log, options)
