@@ -6,12 +6,16 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
 from bot.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.evaluation.questions import Question
 
 app = typer.Typer(
     name="bot",
@@ -70,6 +74,16 @@ def operator_errors() -> tuple[type[Exception], ...]:
         SchemaOutdatedError,
         MigrationError,
     )
+
+
+def load_questions(path: Path) -> list[Question]:
+    """The labelled questions of `path` (`bot.evaluation.questions`), or one clear error line and exit."""
+    from bot.evaluation.questions import QuestionsFileError, read_questions
+
+    try:
+        return read_questions(path)
+    except QuestionsFileError as exc:
+        fail(str(exc))
 
 
 def get_settings(**overrides: Any) -> Settings:

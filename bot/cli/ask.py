@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.app import app, console, fail, get_settings, print_json, run_async
-from bot.evaluation.questions import Question, QuestionsFileError, read_questions
+from bot.cli.app import app, console, fail, get_settings, load_questions, print_json, run_async
+from bot.evaluation.questions import Question
 
 
 @app.command()
@@ -33,10 +33,7 @@ def ask(
         fail("give either a QUESTION or --questions FILE")
     if questions is not None and conversation_id is not None:
         fail("--conversation cannot be combined with --questions (each line gets its own conversation)")
-    try:
-        batch = read_questions(questions) if questions is not None else None
-    except QuestionsFileError as exc:
-        fail(str(exc))
+    batch = load_questions(questions) if questions is not None else None
     settings = get_settings()
 
     async def _run() -> None:

@@ -9,8 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli.app import console, err_console, eval_app, fail, get_settings, print_json, run_async
-from bot.evaluation.questions import Question, QuestionsFileError, read_questions
+from bot.cli.app import (
+    console,
+    err_console,
+    eval_app,
+    fail,
+    get_settings,
+    load_questions,
+    print_json,
+    run_async,
+)
 
 if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase
@@ -25,14 +33,6 @@ SourceOption = Annotated[
         "--source", help="Build a private embedded KB from this folder first (default: configured KB)."
     ),
 ]
-
-
-def load_questions(path: Path) -> list[Question]:
-    """The labelled questions of `path`, or one clear error line and exit."""
-    try:
-        return read_questions(path)
-    except QuestionsFileError as exc:
-        fail(str(exc))
 
 
 def check_source(source: Path | None) -> None:

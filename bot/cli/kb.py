@@ -21,6 +21,7 @@ from bot.cli.app import (
     fail,
     get_settings,
     kb_app,
+    load_questions,
     print_json,
     run_async,
 )
@@ -261,13 +262,8 @@ def eval_retrieval(
     heading equals its `heading`; questions with a null file are unanswerable and left out of the scores.
     The serving index is not touched.
     """
-    from bot.evaluation.questions import QuestionsFileError, read_questions
-
     settings = get_settings()
-    try:
-        records = read_questions(questions)
-    except QuestionsFileError as exc:
-        fail(str(exc))
+    records = load_questions(questions)
     if not source.is_dir():
         fail(f"--source {source} is not a folder")
 

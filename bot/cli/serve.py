@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.app import app, bench_app, console, fail, get_settings
+from bot.cli.app import app, bench_app, console, fail, get_settings, load_questions
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -186,17 +186,13 @@ def bench_load(
     (a soak passes when that trend is flat). A progress line is printed every minute.
     """
     from bot.devtools.load_bench import DEFAULT_QUESTIONS, run_bench
-    from bot.evaluation.questions import QuestionsFileError, read_questions
 
     settings = get_settings()
-    try:
-        asked = (
-            [item.question for item in read_questions(questions)]
-            if questions is not None
-            else list(DEFAULT_QUESTIONS)
-        )
-    except QuestionsFileError as exc:
-        fail(str(exc))
+    asked = (
+        [item.question for item in load_questions(questions)]
+        if questions is not None
+        else list(DEFAULT_QUESTIONS)
+    )
     _quiet_logs()
 
     async def main() -> int:
