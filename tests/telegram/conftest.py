@@ -1,14 +1,26 @@
-"""Harness for the Telegram tests: the fake Bot API, a real SQLite log, the real pipeline over fakes."""
+"""Harness for the Telegram tests: the fake Bot API, a real SQLite log, the real pipeline over fakes.
+
+`make_harness` runs the real python-telegram-bot Application in one of two transports:
+- "in_process" (the default): the bot's Bot API requests go to the fake through `make_fake_request` (no
+  sockets) and updates are put straight on the Application's update queue, where its own update fetcher
+  and `ChatOrderedProcessor` handle them, so per-chat ordering and cross-chat concurrency stay real (much
+  as python-telegram-bot's own tests feed updates).
+- "http": the fake Bot API is served over HTTP (`FakeTelegramServer`) and the bot long-polls it through
+  python-telegram-bot's real HTTP client. Only a few end-to-end tests use it (they pass `transport="http"`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from telegram import Update
+from telegram.ext import Application
 
 from bot.admin import ExportRunner
 from bot.channels.telegram.app import BuiltBot, build_bot
@@ -39,6 +51,11 @@ ALICE = user(2001, "Alice", username="alice")
 BOB = user(2002, "Bob")
 OPERATOR = user(3001, "Olga")
 OPERATOR_CHAT = group_chat(-100500, "Support team")
+
+Transport = Literal["in_process", "http"]
+# In-process the URLs are never dialled: `make_fake_request` serves them, downloads included.
+IN_PROCESS_BASE_URL = "http://fake.invalid/bot"
+IN_PROCESS_BASE_FILE_URL = "http://fake.invalid/file/bot"
 
 
 def telegram_settings(tmp_path: Path, *, base_url: str, base_file_url: str, **telegram: Any) -> Settings:
@@ -96,6 +113,30 @@ class SwitchableStore:
             return await target(*args, **kwargs)
 
         return call
+
+
+class InProcessTelegram(FakeTelegram):
+    """The fake Bot API for the in-process transport: `inject` hands each update to the Application's
+    update queue, as the long-polling Updater would after getUpdates, instead of holding it for getUpdates.
+
+    The update makes the same JSON round trip as over HTTP, so the bot never shares the fake's dicts.
+    Until an application is attached (and while a webhook is set) it behaves like `FakeTelegram`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.application: Application | None = None  # type: ignore[type-arg]
+
+    def inject(self, update: Mapping[str, Any]) -> int:
+        app = self.application
+        if app is None or self.webhook.get("url"):
+            return super().inject(update)
+        payload = json.loads(json.dumps(dict(update)))
+        if "update_id" not in payload:
+            payload["update_id"] = self.next_update_id()
+        app.update_queue.put_nowait(Update.de_json(payload, app.bot))
+        self._notify()
+        return int(payload["update_id"])
 
 
 class Harness:
@@ -177,23 +218,32 @@ HarnessFactory = Callable[..., Any]
 
 @pytest.fixture
 async def make_harness(tmp_path: Path, sql_store: SqlConversationLog) -> AsyncIterator[HarnessFactory]:
-    """Start a bot over HTTP against a fake Bot API server; keyword arguments override Telegram settings."""
+    """Start a bot against the fake Bot API, in-process by default (`transport="http"`: long polling over
+    HTTP against a fake Bot API server); other keyword arguments override Telegram settings."""
     stack = contextlib.AsyncExitStack()
 
     async def factory(
         *,
+        transport: Transport = "in_process",
         kb: FakeKB | None = None,
         generator: FakeGenerator | None = None,
         pipeline: AnswerStream | None = None,
         kb_source: Path | None = None,
         **telegram: Any,
     ) -> Harness:
-        server = await stack.enter_async_context(FakeTelegramServer())
-        fake = server.fake
+        fake: FakeTelegram
+        if transport == "http":
+            server = await stack.enter_async_context(FakeTelegramServer())
+            fake = server.fake
+            base_url, base_file_url = server.base_url, server.base_file_url
+        elif transport == "in_process":
+            fake = InProcessTelegram()
+            stack.push_async_callback(fake.aclose)
+            base_url, base_file_url = IN_PROCESS_BASE_URL, IN_PROCESS_BASE_FILE_URL
+        else:
+            raise ValueError(f"unknown transport {transport!r}")
         fake.add_chat(OPERATOR_CHAT)
-        settings = telegram_settings(
-            tmp_path, base_url=server.base_url, base_file_url=server.base_file_url, **telegram
-        )
+        settings = telegram_settings(tmp_path, base_url=base_url, base_file_url=base_file_url, **telegram)
         if kb_source is not None:
             settings = settings.model_copy(
                 update={"kb": settings.kb.model_copy(update={"source": kb_source})}
@@ -205,12 +255,20 @@ async def make_harness(tmp_path: Path, sql_store: SqlConversationLog) -> AsyncIt
         services = Services(settings)
         stack.push_async_callback(services.aclose)
         deps = telegram_deps(settings, the_pipeline, store, the_kb, export=services.run_export)  # type: ignore[arg-type]
-        built = build_bot(deps)
+        if transport == "http":
+            built = build_bot(deps)
+        else:
+            # Same Application, handlers, processor and rate limiter; only the transport differs.
+            built = build_bot(deps, request=make_fake_request(fake), polling=False)
         app = built.application
         await app.initialize()
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=0.5)
+        if transport == "http":
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=0.5)
+        else:
+            assert isinstance(fake, InProcessTelegram)
+            fake.application = app
 
         async def shutdown() -> None:
             if app.updater is not None and app.updater.running:

@@ -1,4 +1,10 @@
-"""End-to-end scenarios through real python-telegram-bot over HTTP against the fake Bot API server."""
+"""Scenarios through the real python-telegram-bot Application, handlers and pipeline against the fake Bot API.
+
+Most run in-process (the harness default): Bot API requests go to the fake without sockets and updates go
+straight onto the Application's update queue. A few stay end to end over HTTP, marked `transport="http"`
+(plus the webhook test, which runs its own servers): long polling's happy path, a file download over
+`base_file_url`, a document upload (multipart), and a 429 `retry_after` answered over the wire.
+"""
 
 from __future__ import annotations
 
@@ -64,7 +70,10 @@ class SlowStartGenerator(FakeGenerator):
 
 
 async def test_question_gets_streamed_answer_with_sources(make_harness: HarnessFactory) -> None:
-    h = await make_harness(generator=SlowStartGenerator(LONG_REPLY, delay_s=0.03), edit_interval_s=0.15)
+    # End to end over HTTP: long polling, then the streamed answer and its buttons through the HTTP client.
+    h = await make_harness(
+        transport="http", generator=SlowStartGenerator(LONG_REPLY, delay_s=0.03), edit_interval_s=0.15
+    )
     final = await h.ask(ALICE, "How long do refunds take?")
 
     chat_id = ALICE["id"]
@@ -294,7 +303,8 @@ async def test_admin_uploads_a_document_and_it_is_indexed(
 ) -> None:
     kb_dir = tmp_path / "knowledge"
     await asyncio.to_thread(shutil.copytree, KNOWLEDGE / "faq", kb_dir / "faq")
-    h = await make_harness(kb_source=kb_dir)
+    # End to end over HTTP: the bot downloads the document from the fake's `base_file_url`.
+    h = await make_harness(transport="http", kb_source=kb_dir)
     kb = EmbeddedKB(h.settings.kb, h.settings.index_dir, FakeEmbedder())
     h.built.handlers.admin.admin.kb = kb
     chat_id = ADMIN["id"]
@@ -494,7 +504,10 @@ async def test_error_shows_fixed_friendly_message_without_exception_text(
 
 
 async def test_streaming_honours_retry_after(make_harness: HarnessFactory) -> None:
-    h = await make_harness(generator=FakeGenerator(LONG_REPLY, delay_s=0.02), edit_interval_s=0.05)
+    # End to end over HTTP: the 429 and its `retry_after` come back as an HTTP response.
+    h = await make_harness(
+        transport="http", generator=FakeGenerator(LONG_REPLY, delay_s=0.02), edit_interval_s=0.05
+    )
     h.fake.fail_next("editMessageText", code=429, retry_after=1)
     started = time.monotonic()
     final = await h.ask(ALICE, "How long do refunds take?")
@@ -535,7 +548,8 @@ async def test_admin_correct_button_records_a_correction(make_harness: HarnessFa
 
 
 async def test_admin_stats_and_export(make_harness: HarnessFactory) -> None:
-    h = await make_harness(kb=ProgressKB())
+    # End to end over HTTP: the export is uploaded as a multipart sendDocument.
+    h = await make_harness(transport="http", kb=ProgressKB())
     await h.ask(ALICE, "How long do refunds take?")
     h.send(ADMIN, "/stats")
     stats = await h.reply_after(ADMIN["id"], 1)
