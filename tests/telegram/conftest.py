@@ -254,7 +254,7 @@ async def make_harness(tmp_path: Path, sql_store: SqlConversationLog) -> AsyncIt
         # The export runs as in production: the composition root's runner over the same database.
         services = Services(settings)
         stack.push_async_callback(services.aclose)
-        deps = telegram_deps(settings, the_pipeline, store, the_kb, export=services.run_export)  # type: ignore[arg-type]
+        deps = telegram_deps(settings, the_pipeline, store, the_kb, export=services.run_export)
         if transport == "http":
             built = build_bot(deps)
         else:
