@@ -1,12 +1,11 @@
-"""`python -m bot models ...` (prepare, list, use) and `python -m bot bench embed`."""
+"""`python -m bot models ...` (prepare, list, use) and `python -m bot bench embed`.
+
+The embed benchmark itself lives in `bot.devtools.embed_bench`; `bench embed` parses options and prints.
+"""
 
 from __future__ import annotations
 
-import re
-import statistics
 import time
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -195,75 +194,6 @@ def use(
 # ---------------------------------------------------------------------------------------------------------
 # bench embed
 
-_SYNTHETIC_SUBJECTS = (
-    "my parcel",
-    "the invoice",
-    "my account",
-    "the refund",
-    "the mobile app",
-    "a team seat",
-)
-_SYNTHETIC_VERBS = (
-    "did not arrive",
-    "shows the wrong amount",
-    "is locked",
-    "is still pending",
-    "keeps crashing",
-)
-
-
-def _bench_texts(settings: Settings, texts_file: Path | None, count: int) -> tuple[list[str], str]:
-    """Texts to embed: a file (one per line), else paragraphs of the knowledge folder, else synthetic ones."""
-    if texts_file is not None:
-        try:
-            lines = [ln.strip() for ln in texts_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except (OSError, UnicodeDecodeError) as exc:
-            fail(f"cannot read {texts_file}: {exc}")
-        if not lines:
-            fail(f"{texts_file} holds no text")
-        texts, origin = lines, str(texts_file)
-    else:
-        texts = []
-        source = settings.kb.source
-        if source.is_dir():
-            for file in sorted(source.rglob("*")):
-                if file.suffix.lower() not in (".md", ".rst", ".txt") or not file.is_file():
-                    continue
-                try:
-                    body = file.read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                for para in re.split(r"\n\s*\n", body):
-                    flat = " ".join(para.split())
-                    if 40 <= len(flat) <= 600:
-                        texts.append(flat)
-        origin = f"paragraphs of {source}"
-        if not texts:
-            texts = [
-                f"Why {s} {v} after {n} days, and what should I do?"
-                for n in range(1, 30)
-                for s in _SYNTHETIC_SUBJECTS
-                for v in _SYNTHETIC_VERBS
-            ]
-            origin = "synthetic support questions"
-    while len(texts) < count:
-        texts = texts + texts
-    return texts[:count], origin
-
-
-def _interleaved_rates(
-    backends: dict[str, Callable[[Sequence[str]], object]], texts: Sequence[str], runs: int
-) -> dict[str, float]:
-    """Median texts/s per backend, timing the backends in turn each round so that load from other processes
-    on a shared CPU falls on all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name in backends}
-    for _ in range(runs):
-        for name, fn in backends.items():
-            started = time.perf_counter()
-            fn(texts)
-            times[name].append(time.perf_counter() - started)
-    return {name: len(texts) / statistics.median(values) for name, values in times.items()}
-
 
 @bench_app.command("embed")
 def bench_embed(
@@ -291,116 +221,31 @@ def bench_embed(
 ) -> None:
     """Sentences per second of the bot's embedder against a plain per-sentence `Llama.embed` loop (same GGUF,
     same texts) and sentence-transformers where installed, as the median of --runs runs, with ratios."""
-    import numpy as np
+    from bot.devtools.embed_bench import BOT_EMBEDDER, EmbedBenchError, run_embed_bench
 
-    from bot.llm.base import ModelError, resolve_threads
-    from bot.llm.embedder import DEFAULT_PACK_TOKENS, LlamaEmbedder
-    from bot.llm.llama_log import native_debug
-    from bot.llm.provision import shipped_embedder_zip
-    from bot.llm.registry import ModelRegistry
-
-    settings = get_settings()
     try:
-        path = ModelRegistry(settings.models_dir).resolve_embedder_path(settings.embeddings)
-    except ModelError as exc:
-        fail(str(exc))
-    n_threads = resolve_threads(threads or settings.embeddings.n_threads)
-    texts, origin = _bench_texts(settings, texts_file, count)
-    notes: list[str] = []
-    try:
-        budgets = [int(part) for part in pack_tokens.split(",") if part.strip()] or [DEFAULT_PACK_TOKENS]
-    except ValueError:
-        fail(f"--pack-tokens takes whole numbers separated by commas, not {pack_tokens!r}")
-    if any(b < 8 for b in budgets):
-        fail("--pack-tokens values must be at least 8")
-
-    backends: dict[str, Callable[[Sequence[str]], object]] = {}
-    with ExitStack() as stack:
-        embedder = LlamaEmbedder(
-            path, n_threads=n_threads, batch_size=settings.embeddings.batch_size, pack_tokens=budgets[0]
+        result = run_embed_bench(
+            get_settings(),
+            runs=runs,
+            count=count,
+            texts_file=texts_file,
+            threads=threads,
+            baseline=baseline,
+            sentence_transformers=sentence_transformers,
+            pack_tokens=pack_tokens,
         )
-        stack.callback(embedder.close)
-        tokens = [embedder.count_tokens(t) + 2 for t in texts]
-        embedder.embed(texts[:8])  # warm-up: the first decode allocates buffers
-        backends["bot embedder"] = embedder.embed
-        for budget in budgets[1:]:
-            variant = LlamaEmbedder(
-                path, n_threads=n_threads, batch_size=settings.embeddings.batch_size, pack_tokens=budget
-            )
-            stack.callback(variant.close)
-            variant.embed(texts[:8])
-            backends[f"bot embedder, pack {budget}"] = variant.embed
-
-        if baseline:
-            import llama_cpp
-
-            # llama-cpp-python's defaults, as a plain script would use them, one Llama.embed call per text.
-            llm = llama_cpp.Llama(
-                model_path=str(path),
-                embedding=True,
-                n_ctx=0,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                verbose=native_debug(),
-            )
-            stack.callback(llm.close)
-            llm.embed(texts[0])
-
-            def naive(batch: Sequence[str]) -> None:
-                for text in batch:
-                    llm.embed(text, normalize=True)
-
-            backends["Llama.embed loop"] = naive
-
-        if sentence_transformers and settings.embeddings.model_path is None:
-            try:
-                import torch
-                from sentence_transformers import SentenceTransformer
-            except ImportError:
-                notes.append(
-                    "sentence-transformers not installed: skipped (pip install sentence-transformers)"
-                )
-            else:
-                from bot.llm.gguf_convert import unpacked_zip
-
-                torch.set_num_threads(n_threads)
-                with unpacked_zip(shipped_embedder_zip()) as model_dir:
-                    st_model = SentenceTransformer(str(model_dir), device="cpu")
-
-                def st_embed(batch: Sequence[str]) -> object:
-                    return st_model.encode(list(batch), batch_size=32, normalize_embeddings=True)
-
-                st_embed(texts[:8])
-                backends["sentence-transformers"] = st_embed
-                sample = texts[: min(32, len(texts))]
-                reference = np.asarray(st_embed(sample), dtype=np.float32)
-                cosine = float((reference * embedder.embed(sample)).sum(axis=1).min())
-                notes.append(f"min cosine bot embedder vs sentence-transformers: {cosine:.6f}")
-
-        results = _interleaved_rates(backends, texts, runs)
-
-    bot_rate = results["bot embedder"]
-    summary = {
-        "model": str(path),
-        "texts": len(texts),
-        "origin": origin,
-        "mean_tokens": round(float(np.mean(tokens)), 1),
-        "threads": n_threads,
-        "pack_tokens": budgets[0],
-        "runs": runs,
-        "sentences_per_s": {k: round(v, 1) for k, v in results.items()},
-        "ratio_bot_vs": {k: round(bot_rate / v, 2) for k, v in results.items() if k != "bot embedder"},
-        "notes": notes,
-    }
+    except EmbedBenchError as exc:
+        fail(str(exc))
     if json_out:
-        print_json(summary)
+        print_json(result.summary())
         return
     _say(
-        f"{len(texts)} texts ({origin}), mean {summary['mean_tokens']} tokens, {n_threads} threads, "
-        f"pack {budgets[0]} tokens, median of {runs} interleaved runs"
+        f"{result.texts} texts ({result.origin}), mean {result.mean_tokens} tokens, "
+        f"{result.threads} threads, pack {result.pack_tokens} tokens, "
+        f"median of {result.runs} interleaved runs"
     )
-    for name, rate in results.items():
-        ratio = "" if name == "bot embedder" else f"   bot embedder is {bot_rate / rate:.2f}x"
+    for name, rate in result.rates.items():
+        ratio = "" if name == BOT_EMBEDDER else f"   bot embedder is {result.bot_rate / rate:.2f}x"
         _say(f"  {name:<22} {rate:8.1f} sentences/s{ratio}")
-    for note in notes:
+    for note in result.notes:
         _say(f"  {note}")
