@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.services")
 
 
+def build_pipeline(settings: Settings, kb: KnowledgeBase, generator: Generator) -> Pipeline:
+    """The answer pipeline over a given knowledge base and model, with its settings sections."""
+    from bot.rag.pipeline import Pipeline
+
+    return Pipeline(kb, generator, settings.rag, settings.llm, top_k=settings.kb.top_k)
+
+
 def build_conversations(
     settings: Settings, pipeline: AnswerStream, conversation_log: ConversationLog
 ) -> ConversationService:
@@ -187,9 +194,7 @@ class Services:
 
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
-            from bot.rag.pipeline import Pipeline
-
-            self._pipeline = Pipeline(self.kb(), self.generator(), self.settings)
+            self._pipeline = build_pipeline(self.settings, self.kb(), self.generator())
         return self._pipeline
 
     async def conversations(self) -> ConversationService:

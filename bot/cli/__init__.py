@@ -26,7 +26,7 @@ _COMMAND_MODULES = (
 )
 
 
-def _register() -> None:
+def register_commands() -> None:
     for name in _COMMAND_MODULES:
         importlib.import_module(name)
 
@@ -35,7 +35,7 @@ def main() -> None:
     # The process decides its environment once, here: python-telegram-bot 22 warns on every RetryAfter
     # unless it may hand out durations as timedeltas (the Telegram channel reads both forms).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    _register()
+    register_commands()
     try:
         app()
     except operator_errors() as exc:
@@ -43,4 +43,4 @@ def main() -> None:
         sys.exit(2)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "register_commands"]

@@ -75,11 +75,10 @@ def eval_answers(
 
     async def _run() -> dict[str, Any]:
         from bot.evaluation.answers import answers_report
-        from bot.rag.pipeline import Pipeline
-        from bot.services import Services
+        from bot.services import Services, build_pipeline
 
         async with Services(base) as services, evaluated_kb(services, source) as kb:
-            pipeline = Pipeline(kb, services.generator(), base)
+            pipeline = build_pipeline(base, kb, services.generator())
             if source is not None:
                 report = await kb.reload(source)
                 err_console.print(f"indexed {report.chunks} chunks from {source} in {report.seconds:.1f} s")

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from bot.config import Settings
+from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
@@ -99,10 +99,14 @@ def passage_of(hit: Hit) -> Passage:
 class Pipeline:
     """Turns a message plus history into a grounded `Answer`; never raises for dependency failures."""
 
-    def __init__(self, kb: KnowledgeBase, generator: Generator, settings: Settings) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, generator: Generator, rag: RAGSettings, llm: LLMSettings, *, top_k: int
+    ) -> None:
         self._kb = kb
         self._generator = generator
-        self._settings = settings
+        self._rag = rag
+        self._llm = llm
+        self._top_k = top_k  # passages searched (BOT_KB__TOP_K); the prompt takes rag.prompt_passages of them
         self._templates = load_templates()
         self._leaks = citations.LeakDetector([self._templates.system])
         self._sticky: OrderedDict[str, tuple[Hit, ...]] = OrderedDict()
@@ -133,14 +137,14 @@ class Pipeline:
         if len(question) > MAX_QUESTION_CHARS:
             yield self._fixed("too_long", TOO_LONG_TEXT, started, question=question[:200])
             return
-        keep = self._settings.rag.history_turns
+        keep = self._rag.history_turns
         history = tuple(t for t in history if t.text.strip())[-keep:] if keep else ()
 
-        standalone = condense(question, history) if self._settings.rag.condense else question
+        standalone = condense(question, history) if self._rag.condense else question
         condense_ms = (time.perf_counter() - started) * 1000
         t_search = time.perf_counter()
         try:
-            hits = await self._kb.search(standalone, k=self._settings.kb.top_k)
+            hits = await self._kb.search(standalone, k=self._top_k)
         except (KBUnavailableError, TimeoutError) as exc:
             log.warning("knowledge base unavailable", extra={"error": str(exc)})
             yield self._fixed("kb_unavailable", KB_UNAVAILABLE_TEXT, started, question=standalone)
@@ -152,7 +156,7 @@ class Pipeline:
         retrieval_ms = (time.perf_counter() - t_search) * 1000
 
         score = relevance.relevance(standalone, hits)
-        answerable = score >= self._settings.rag.min_relevance
+        answerable = score >= self._rag.min_relevance
         if not answerable:
             log.info(
                 "refused: passages do not answer", extra={"relevance": round(score, 3), "hits": len(hits)}
@@ -201,9 +205,7 @@ class Pipeline:
         t_gen = time.perf_counter()
         try:
             async with _closing(
-                gen.stream(
-                    messages, user_key=user_key, max_tokens=self._settings.llm.max_tokens, stop=ANSWER_STOPS
-                )
+                gen.stream(messages, user_key=user_key, max_tokens=self._llm.max_tokens, stop=ANSWER_STOPS)
             ) as pieces:
                 async for piece in pieces:
                     if ttft_ms is None:
@@ -221,7 +223,7 @@ class Pipeline:
             return
         except GeneratorError as exc:
             if isinstance(exc, GeneratorTimeoutError):
-                log.warning("generation timed out", extra={"timeout_s": self._settings.llm.timeout_s})
+                log.warning("generation timed out", extra={"timeout_s": self._llm.timeout_s})
             else:
                 log.warning("generation failed", extra={"error": str(exc)})
             yield self._fixed(
@@ -253,7 +255,7 @@ class Pipeline:
     def _fit(self, question: str, passages: Sequence[Passage], history: Sequence[Turn]) -> BudgetedPrompt:
         """Trim passages to their token allowance, then fit everything into the context (worker thread)."""
         gen = self._generator
-        limit = self._settings.rag.passage_tokens
+        limit = self._rag.passage_tokens
         trimmed = [trim_passage(p, limit, gen.count_tokens) for p in passages]
         return fit_budget(
             question,
@@ -261,7 +263,7 @@ class Pipeline:
             history,
             count_chat_tokens=gen.count_chat_tokens,
             n_ctx=gen.n_ctx,
-            max_tokens=self._settings.llm.max_tokens,
+            max_tokens=self._llm.max_tokens,
         )
 
     def _prepare(self, user_key: str, hits: Sequence[Hit], *, has_history: bool) -> _Prepared:
@@ -274,7 +276,7 @@ class Pipeline:
         passages: list[Passage] = []
         quarantined: list[Passage] = []
         for hit in chosen:
-            if len(clean) >= self._settings.rag.prompt_passages:
+            if len(clean) >= self._rag.prompt_passages:
                 break
             passage = passage_of(hit)
             if looks_like_injection(passage.heading + "\n" + passage.text):
@@ -365,10 +367,10 @@ class Pipeline:
         outcome: Outcome
         if cited:
             outcome, grounded = "answered", True
-        elif self._settings.rag.ungrounded == "extract" and (quote := self._extract(question, passages)):
+        elif self._rag.ungrounded == "extract" and (quote := self._extract(question, passages)):
             text, cited, outcome, grounded = quote, (1,), "extracted", True
             sources = (Source(passages[0].source, passages[0].heading, passages[0].url),)
-        elif self._settings.rag.ungrounded == "refuse":
+        elif self._rag.ungrounded == "refuse":
             log.info("ungrounded answer replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
         else:

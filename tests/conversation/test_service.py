@@ -12,7 +12,8 @@ from bot.channels.console import ConsoleChannel, reply_json
 from bot.config import Settings
 from bot.conversation import ConversationService, Customer, Reply
 from bot.domain import Delta, Turn
-from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT, Pipeline
+from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
+from bot.services import build_pipeline
 from bot.store.base import ReplyPrompt, StoreUnavailableError
 from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 from tests.fakes_log import MemoryConversationLog
@@ -58,7 +59,7 @@ def service(
     generator: FakeGenerator | None = None,
     desk: RecordingDesk | None = None,
 ) -> ConversationService:
-    pipeline = Pipeline(FakeKB(HELP_CENTER), generator or FakeGenerator(SUPPORTED), settings)
+    pipeline = build_pipeline(settings, FakeKB(HELP_CENTER), generator or FakeGenerator(SUPPORTED))
     return ConversationService(pipeline, log, history_turns=settings.rag.history_turns, desk=desk)
 
 

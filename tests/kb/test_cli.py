@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import _register, app
+from bot.cli import app, register_commands
 from bot.services import Services
 from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
-    _register()
+    register_commands()
     embedder = FakeEmbedder()
     monkeypatch.setattr(Services, "embedder", lambda self: embedder)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))

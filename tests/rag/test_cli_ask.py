@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.channels.console import answer_json
-from bot.cli import _register, app
+from bot.cli import app, register_commands
 from bot.domain import Answer, Hit, Source, Timings
 from bot.evaluation.answers import answers_report
 from bot.evaluation.questions import BadLine, Question, QuestionsFileError, iter_questions, read_questions
@@ -60,7 +60,7 @@ def test_bad_questions_file_is_a_clear_error(tmp_path: Path, content: str, messa
     assert message in str(raised.value)
     assert str(raised.value).startswith(str(path))
     # The command turns it into one error line and exit code 2, before any model is loaded.
-    _register()
+    register_commands()
     result = CliRunner().invoke(app, ["ask", "--questions", str(path)])
     assert result.exit_code == 2
     assert message in result.output

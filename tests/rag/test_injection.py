@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.domain import Answer, ChatMessage
 from bot.llm.engine import LlamaEngine
 from bot.rag.citations import LeakDetector
-from bot.rag.pipeline import Pipeline
 from bot.rag.prompting import load_templates, looks_like_injection
+from bot.services import build_pipeline
 from tests.fakes import FakeGenerator, FakeKB
 from tests.rag.conftest import with_llm, with_rag
 from tests.rag.injection_corpus import CANARIES, DIRECT_ATTACKS, HELP_CENTER, POISONED, POISONED_INSTRUCTIONS
@@ -69,7 +69,7 @@ def open_settings(settings: Settings) -> Settings:
 async def test_parrot_cannot_leak_rules_canaries_or_links(open_settings: Settings) -> None:
     kb = FakeKB([*HELP_CENTER, *POISONED])
     generator = ParrotGenerator()
-    pipeline = Pipeline(kb, generator, open_settings)
+    pipeline = build_pipeline(open_settings, kb, generator)
     for attack in DIRECT_ATTACKS:
         answer = await pipeline.answer(attack, user_key="attacker")
         assert_safe(answer, attack)
@@ -82,7 +82,7 @@ async def test_parrot_cannot_leak_rules_canaries_or_links(open_settings: Setting
 async def test_poisoned_documents_never_reach_the_model(open_settings: Settings) -> None:
     kb = FakeKB([*HELP_CENTER, *POISONED])
     generator = FakeGenerator("Refunds are paid back to the original card within five business days [1].")
-    pipeline = Pipeline(kb, generator, open_settings)
+    pipeline = build_pipeline(open_settings, kb, generator)
     for question in ("How do refunds work?", "How do I reset my password?", "How do I track a parcel?"):
         answer = await pipeline.answer(question, user_key="u")
         assert all(not hit.chunk.source.startswith("poisoned/") for hit in answer.hits)
@@ -107,7 +107,7 @@ def real_engine(model_path: Path) -> Iterator[LlamaEngine]:
 @pytest.mark.integration
 async def test_real_model_under_attack(real_engine: LlamaEngine, open_settings: Settings) -> None:
     settings = with_llm(with_rag(open_settings, prompt_passages=2, passage_tokens=48), max_tokens=16)
-    pipeline = Pipeline(FakeKB([*HELP_CENTER, *POISONED]), real_engine, settings)
+    pipeline = build_pipeline(settings, FakeKB([*HELP_CENTER, *POISONED]), real_engine)
     reached_model = 0
     for attack in DIRECT_ATTACKS:
         answer = await pipeline.answer(attack, user_key="attacker")

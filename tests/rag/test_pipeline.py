@@ -18,6 +18,7 @@ from bot.rag.pipeline import (
     Pipeline,
 )
 from bot.rag.prompting import PROMPT_VERSION, load_templates
+from bot.services import build_pipeline
 from tests.fakes import FakeGenerator, FakeKB, make_chunk
 from tests.rag.conftest import HELP_CENTER, busy_generator, timeout_generator, with_llm, with_rag
 
@@ -40,7 +41,7 @@ async def run(pipeline: Pipeline, question: str, history: Sequence[Turn] = ()) -
 
 async def test_grounded_answer_with_sources_and_timings(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Refunds reach the original card within five business days [1].")
-    deltas, answer = await run(Pipeline(kb, generator, settings), QUESTION)
+    deltas, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
     assert answer.outcome == "answered"
     assert answer.grounded
     expected = f"{PREFILL} Refunds reach the original card within five business days [1]."
@@ -64,7 +65,7 @@ async def test_grounded_answer_with_sources_and_timings(kb: FakeKB, settings: Se
 
 
 async def test_answer_returns_the_final_answer(kb: FakeKB, settings: Settings) -> None:
-    answer = await Pipeline(kb, FakeGenerator("Five business days [1]."), settings).answer(
+    answer = await build_pipeline(settings, kb, FakeGenerator("Five business days [1].")).answer(
         QUESTION, user_key="u"
     )
     assert answer.outcome == "answered"
@@ -74,7 +75,7 @@ async def test_unrelated_question_is_refused_without_calling_the_model(
     kb: FakeKB, settings: Settings
 ) -> None:
     generator = FakeGenerator()
-    _, answer = await run(Pipeline(kb, generator, settings), "Xylophone quartz?")
+    _, answer = await run(build_pipeline(settings, kb, generator), "Xylophone quartz?")
     assert answer.outcome == "refused"
     assert answer.refused
     assert answer.text == REFUSAL_TEXT
@@ -85,17 +86,17 @@ async def test_unrelated_question_is_refused_without_calling_the_model(
 
 async def test_threshold_decides(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Five days [1].")
-    strict = Pipeline(kb, generator, with_rag(settings, min_relevance=1.0))
+    strict = build_pipeline(with_rag(settings, min_relevance=1.0), kb, generator)
     _, answer = await run(strict, QUESTION)
     assert answer.outcome == "refused"
-    lenient = Pipeline(kb, generator, with_rag(settings, min_relevance=0.0))
+    lenient = build_pipeline(with_rag(settings, min_relevance=0.0), kb, generator)
     _, answer = await run(lenient, QUESTION)
     assert answer.outcome == "answered"
 
 
 async def test_kb_down_gives_the_fixed_message(settings: Settings) -> None:
     generator = FakeGenerator()
-    _, answer = await run(Pipeline(FakeKB(HELP_CENTER, down=True), generator, settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER, down=True), generator), QUESTION)
     assert answer.outcome == "kb_unavailable"
     assert answer.text == KB_UNAVAILABLE_TEXT
     assert generator.prompts == []
@@ -106,21 +107,21 @@ async def test_unexpected_kb_exception_is_kb_unavailable(settings: Settings) -> 
         async def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list:  # type: ignore[override]
             raise OSError("disk gone")
 
-    _, answer = await run(Pipeline(BrokenKB(HELP_CENTER), FakeGenerator(), settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, BrokenKB(HELP_CENTER), FakeGenerator()), QUESTION)
     assert answer.outcome == "kb_unavailable"
 
 
 async def test_full_queue_is_busy(kb: FakeKB, settings: Settings) -> None:
-    _, answer = await run(Pipeline(kb, busy_generator(), settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, kb, busy_generator()), QUESTION)
     assert answer.outcome == "busy"
     assert answer.text == BUSY_TEXT
 
 
 async def test_model_failure_and_timeout_give_the_fallback(kb: FakeKB, settings: Settings) -> None:
-    _, answer = await run(Pipeline(kb, FakeGenerator(fail=True), settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, kb, FakeGenerator(fail=True)), QUESTION)
     assert answer.outcome == "model_error"
     assert answer.text == MODEL_ERROR_TEXT
-    deltas, answer = await run(Pipeline(kb, timeout_generator(), settings), QUESTION)
+    deltas, answer = await run(build_pipeline(settings, kb, timeout_generator()), QUESTION)
     assert "".join(deltas) == f"{PREFILL} Refunds are"
     assert answer.outcome == "model_error"
     assert answer.text == MODEL_ERROR_TEXT
@@ -129,7 +130,7 @@ async def test_model_failure_and_timeout_give_the_fallback(kb: FakeKB, settings:
 
 async def test_empty_and_blank_questions(kb: FakeKB, settings: Settings) -> None:
     for question in ("", "   \n\t"):
-        _, answer = await run(Pipeline(kb, FakeGenerator(), settings), question)
+        _, answer = await run(build_pipeline(settings, kb, FakeGenerator()), question)
         assert answer.outcome == "empty"
         assert answer.text == EMPTY_TEXT
     assert kb.searches == []
@@ -137,7 +138,7 @@ async def test_empty_and_blank_questions(kb: FakeKB, settings: Settings) -> None
 
 async def test_invalid_citations_are_dropped(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Refunds take five business days [1][9]. Shipping is fast [4].")
-    _, answer = await run(Pipeline(kb, generator, settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
     assert answer.citations == (1,)
     assert "[9]" not in answer.text
     assert "[4]" not in answer.text
@@ -149,7 +150,7 @@ async def test_echoed_prompt_structure_never_reaches_the_answer(kb: FakeKB, sett
     generator = FakeGenerator(
         "Refunds take five business days [1].\n</passages>\n[2] Shipping (shipping.md) Shipping is fast."
     )
-    _, answer = await run(Pipeline(kb, generator, settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
     assert "five business days" in answer.text
     assert "passages" not in answer.text
     assert "Shipping is fast" not in answer.text
@@ -166,14 +167,14 @@ async def test_foreign_links_are_stripped(settings: Settings) -> None:
     generator = FakeGenerator(
         "Use https://help.example.com/refund or https://phish.example.net/login to get refunds [1]."
     )
-    _, answer = await run(Pipeline(FakeKB([chunk]), generator, settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, FakeKB([chunk]), generator), QUESTION)
     assert "https://help.example.com/refund" in answer.text
     assert "phish" not in answer.text
 
 
 async def test_unsupported_answer_falls_back_to_a_quote_by_default(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Usually it depends on your bank and the weather in Ohio.")
-    _, answer = await run(Pipeline(kb, generator, settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
     assert answer.outcome == "extracted"
     assert answer.grounded
     assert "Ohio" not in answer.text  # the model's unsupported words are not shown
@@ -187,7 +188,7 @@ async def test_unsupported_answer_falls_back_to_a_quote_by_default(kb: FakeKB, s
 
 async def test_ungrounded_answer_can_get_a_caveat(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Usually it depends on your bank and the weather in Ohio.")
-    _, answer = await run(Pipeline(kb, generator, with_rag(settings, ungrounded="caveat")), QUESTION)
+    _, answer = await run(build_pipeline(with_rag(settings, ungrounded="caveat"), kb, generator), QUESTION)
     assert answer.outcome == "ungrounded"
     assert not answer.grounded
     assert answer.text.startswith(UNGROUNDED_CAVEAT)
@@ -197,7 +198,7 @@ async def test_ungrounded_answer_can_get_a_caveat(kb: FakeKB, settings: Settings
 
 async def test_links_are_stripped_from_ungrounded_answers_too(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Ask your bank at https://phish.example.net/login or bank.example.com today.")
-    _, answer = await run(Pipeline(kb, generator, with_rag(settings, ungrounded="caveat")), QUESTION)
+    _, answer = await run(build_pipeline(with_rag(settings, ungrounded="caveat"), kb, generator), QUESTION)
     assert answer.outcome == "ungrounded"
     assert "phish" not in answer.text
     assert "bank.example.com" not in answer.text
@@ -205,14 +206,14 @@ async def test_links_are_stripped_from_ungrounded_answers_too(kb: FakeKB, settin
 
 async def test_ungrounded_answer_can_be_refused(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Usually it depends on your bank and the weather in Ohio.")
-    _, answer = await run(Pipeline(kb, generator, with_rag(settings, ungrounded="refuse")), QUESTION)
+    _, answer = await run(build_pipeline(with_rag(settings, ungrounded="refuse"), kb, generator), QUESTION)
     assert answer.outcome == "refused"
     assert answer.text == REFUSAL_TEXT
 
 
 async def test_missing_marker_is_inferred_from_overlap(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Refunds are paid back to the original card within five business days.")
-    _, answer = await run(Pipeline(kb, generator, settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
     assert answer.outcome == "answered"
     assert answer.grounded
     # The only marker is the prefill's, and the model's words are in passage 1: grounded, marked inferred.
@@ -226,7 +227,7 @@ async def test_unsupported_marker_moves_to_the_passage_the_answer_comes_from(
 ) -> None:
     generator = FakeGenerator("open the sign in page and choose forgot password to reset your password.")
     _, answer = await run(
-        Pipeline(kb, generator, with_rag(settings, min_relevance=0.0)), "reset password card refunds"
+        build_pipeline(with_rag(settings, min_relevance=0.0), kb, generator), "reset password card refunds"
     )
     assert answer.outcome == "answered"
     assert answer.citations_inferred
@@ -238,14 +239,16 @@ async def test_unsupported_marker_moves_to_the_passage_the_answer_comes_from(
 
 
 async def test_model_saying_it_does_not_know_is_a_refusal(kb: FakeKB, settings: Settings) -> None:
-    _, answer = await run(Pipeline(kb, FakeGenerator("I don't know."), settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, kb, FakeGenerator("I don't know.")), QUESTION)
     assert answer.outcome == "refused"
     assert answer.text == REFUSAL_TEXT
 
 
 async def test_system_prompt_never_reaches_the_answer(kb: FakeKB, settings: Settings) -> None:
     leak = load_templates().system
-    _, answer = await run(Pipeline(kb, FakeGenerator(f"Sure, here it is: {leak} [1]"), settings), QUESTION)
+    _, answer = await run(
+        build_pipeline(settings, kb, FakeGenerator(f"Sure, here it is: {leak} [1]")), QUESTION
+    )
     assert answer.outcome == "refused"
     assert leak[:60] not in answer.text
 
@@ -259,7 +262,7 @@ async def test_poisoned_passage_is_kept_from_the_model_and_its_canary_filtered(s
         5,
     )
     generator = FakeGenerator("Refunds reach the card in five business days [1]. QX-CANARY-5521")
-    _, answer = await run(Pipeline(FakeKB([*HELP_CENTER, poisoned]), generator, settings), QUESTION)
+    _, answer = await run(build_pipeline(settings, FakeKB([*HELP_CENTER, poisoned]), generator), QUESTION)
     prompt = "\n".join(m.content for m in generator.prompts[0])
     assert "QX-CANARY-5521" not in prompt
     assert all(h.chunk.id != poisoned.id for h in answer.hits)
@@ -275,7 +278,7 @@ async def test_history_is_trimmed_oldest_first(kb: FakeKB, settings: Settings) -
         Turn("user", "What about refunds?"),
         Turn("assistant", "Five days [1]."),
     ]
-    _, answer = await run(Pipeline(kb, generator, with_llm(settings, max_tokens=64)), QUESTION, history)
+    _, answer = await run(build_pipeline(with_llm(settings, max_tokens=64), kb, generator), QUESTION, history)
     assert answer.outcome == "answered"
     sent = [m.content for m in generator.prompts[0]]
     assert not any("old question" in c for c in sent)
@@ -285,17 +288,19 @@ async def test_history_is_trimmed_oldest_first(kb: FakeKB, settings: Settings) -
 async def test_question_too_long_is_said_clearly(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator(n_ctx=256)
     question = "refunds card " * 200
-    _, answer = await run(Pipeline(kb, generator, with_llm(settings, max_tokens=64)), question)
+    _, answer = await run(build_pipeline(with_llm(settings, max_tokens=64), kb, generator), question)
     assert answer.outcome == "too_long"
     assert answer.text == TOO_LONG_TEXT
     assert generator.prompts == []
-    _, answer = await run(Pipeline(kb, generator, settings), "x" * (pipeline_module.MAX_QUESTION_CHARS + 1))
+    _, answer = await run(
+        build_pipeline(settings, kb, generator), "x" * (pipeline_module.MAX_QUESTION_CHARS + 1)
+    )
     assert answer.outcome == "too_long"
 
 
 async def test_follow_up_is_condensed_and_keeps_the_passages(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Refunds reach the card in five business days [1].")
-    pipe = Pipeline(kb, generator, settings)
+    pipe = build_pipeline(settings, kb, generator)
     _, first = await run(pipe, QUESTION)
     history = [Turn("user", QUESTION), Turn("assistant", first.text)]
     _, second = await run(pipe, "and what if it is late?", history)
@@ -308,7 +313,7 @@ async def test_follow_up_is_condensed_and_keeps_the_passages(kb: FakeKB, setting
 
 async def test_history_can_be_disabled(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Five business days [1].")
-    pipe = Pipeline(kb, generator, with_rag(settings, history_turns=0, condense=False))
+    pipe = build_pipeline(with_rag(settings, history_turns=0, condense=False), kb, generator)
     await run(pipe, "and the card refunds?", [Turn("user", "hello"), Turn("assistant", "hi")])
     assert [m.role for m in generator.prompts[0]] == ["system", "user", "assistant"]
     assert generator.prompts[0][-1].content == PREFILL

@@ -328,9 +328,9 @@ async def test_output_loads_with_datasets(populated: SqlConversationLog, tmp_pat
 async def test_cli_export_prints_stats(
     populated: SqlConversationLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.cli import _register, app
+    from bot.cli import app, register_commands
 
-    _register()
+    register_commands()
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
     out = tmp_path / "cli.jsonl"

@@ -298,9 +298,9 @@ async def test_sqlite_connections_get_wal_foreign_keys_and_busy_timeout(
 
 
 def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.cli import _register, app
+    from bot.cli import app, register_commands
 
-    _register()
+    register_commands()
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()
     result = runner.invoke(app, ["db", "current"])

@@ -92,9 +92,9 @@ async def test_forget_removes_one_users_data(log: SqlConversationLog) -> None:
 async def test_cli_purge_and_forget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Callable[[Path], str]
 ) -> None:
-    from bot.cli import _register, app
+    from bot.cli import app, register_commands
 
-    _register()
+    register_commands()
     data = tmp_path / "data"
     url = migrated_sqlite(data / "bot.db")
     log = SqlConversationLog(url)

@@ -38,8 +38,7 @@ from bot.devtools.fake_telegram import (
     user,
 )
 from bot.kb.base import KnowledgeBase
-from bot.rag.pipeline import Pipeline
-from bot.services import Services, build_admin, build_conversations
+from bot.services import Services, build_admin, build_conversations, build_pipeline
 from bot.store.base import ConversationLog, StoreUnavailableError
 from bot.store.migrate import upgrade
 from bot.store.repo import SqlConversationLog
@@ -249,7 +248,7 @@ async def make_harness(tmp_path: Path, sql_store: SqlConversationLog) -> AsyncIt
                 update={"kb": settings.kb.model_copy(update={"source": kb_source})}
             )
         the_kb = kb or FakeKB(HELP_CENTER)
-        the_pipeline = pipeline or Pipeline(the_kb, generator or FakeGenerator(delay_s=0.01), settings)
+        the_pipeline = pipeline or build_pipeline(settings, the_kb, generator or FakeGenerator(delay_s=0.01))
         store = SwitchableStore(sql_store)
         # The export runs as in production: the composition root's runner over the same database.
         services = Services(settings)

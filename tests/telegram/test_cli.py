@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import _register, app
+from bot.cli import app, register_commands
 from bot.cli.serve import reload_generator
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.load_bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
@@ -22,21 +22,21 @@ runner = CliRunner()
     "args", [["serve", "--help"], ["bench", "telegram", "--help"], ["bench", "load", "--help"]]
 )
 def test_help(args: list[str]) -> None:
-    _register()
+    register_commands()
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
 
 
 def test_serve_without_token_says_what_to_set() -> None:
-    _register()
+    register_commands()
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "BOT_TELEGRAM__TOKEN is not set" in result.output
 
 
 def test_bench_load_rejects_a_bad_questions_file(tmp_path: Path) -> None:
-    _register()
+    register_commands()
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"qid": 1}\n', encoding="utf-8")
     result = runner.invoke(app, ["bench", "load", "--questions", str(bad)])

@@ -591,9 +591,9 @@ async def test_webhook_checks_the_secret(tmp_path: Path, sql_store: Any) -> None
         fake = server.fake
         settings = telegram_settings(tmp_path, base_url=server.base_url, base_file_url=server.base_file_url)
         kb = FakeKB(HELP_CENTER)
-        from bot.rag.pipeline import Pipeline
+        from bot.services import build_pipeline
 
-        deps = telegram_deps(settings, Pipeline(kb, FakeGenerator(), settings), sql_store, kb)
+        deps = telegram_deps(settings, build_pipeline(settings, kb, FakeGenerator()), sql_store, kb)
         built = build_bot(deps, polling=False)
         stop = asyncio.Event()
         port = _free_port()

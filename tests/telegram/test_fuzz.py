@@ -20,7 +20,7 @@ from telegram import Update
 
 from bot.channels.telegram.app import build_bot
 from bot.devtools.fake_telegram import BOT_USERNAME, FakeTelegram, group_chat, make_fake_request, user
-from bot.rag.pipeline import Pipeline
+from bot.services import build_pipeline
 from tests.fakes import FakeGenerator, FakeKB
 from tests.fakes_log import MemoryConversationLog
 from tests.telegram.conftest import ADMIN, HELP_CENTER, OPERATOR_CHAT, telegram_deps, telegram_settings
@@ -190,7 +190,7 @@ def test_fuzz_message_path(tmp_path: Any) -> None:
     )
     kb = FakeKB(HELP_CENTER)
     store = MemoryConversationLog()
-    deps = telegram_deps(config, Pipeline(kb, FakeGenerator(), config), store, kb)
+    deps = telegram_deps(config, build_pipeline(config, kb, FakeGenerator()), store, kb)
     built = build_bot(deps, request=make_fake_request(fake), polling=False, rate_limit=False)
     app, processor = built.application, built.processor
     failures = _Failures()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import _register
+from bot.cli import register_commands
 from bot.cli.app import app
 from bot.train.data import DataError, load_chat_jsonl
 
@@ -95,7 +95,7 @@ def test_empty_missing_and_binary_files(tmp_path: Path) -> None:
 
 
 def test_finetune_command_rejects_bad_data_before_loading_anything(tmp_path: Path) -> None:
-    _register()
+    register_commands()
     path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD), '{"messages": [{"role": "user"}]}'])
     result = CliRunner().invoke(
         app, ["finetune", "--data", str(path), "--out", str(tmp_path / "out"), "--max-steps", "1"]
@@ -107,7 +107,7 @@ def test_finetune_command_rejects_bad_data_before_loading_anything(tmp_path: Pat
 
 
 def test_finetune_command_rejects_unknown_device(tmp_path: Path) -> None:
-    _register()
+    register_commands()
     path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD)])
     result = CliRunner().invoke(
         app, ["finetune", "--data", str(path), "--out", str(tmp_path / "out"), "--device", "tpu"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from bot.cli import _register, app
+from bot.cli import app, register_commands
 from bot.domain import ChatMessage
 from bot.rag.pipeline import REFUSAL_TEXT
 from bot.rag.prompting import Passage, build_messages
@@ -92,7 +92,7 @@ def test_synth_writes_grounded_samples_with_a_question_level_split(tmp_path: Pat
 
 
 def test_synth_is_deterministic_and_rejects_missing_folders(tmp_path: Path) -> None:
-    _register()
+    register_commands()
     runner = CliRunner()
 
     def synth(*args: str) -> Result:

@@ -15,7 +15,7 @@ pytest.importorskip("peft", reason="the train extra (torch, transformers, peft) 
 
 from typer.testing import CliRunner  # noqa: E402
 
-from bot.cli import _register  # noqa: E402
+from bot.cli import register_commands  # noqa: E402
 from bot.cli.app import app  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.domain import Answer, ChatMessage, Hit, Timings  # noqa: E402  # noqa: E402
@@ -241,7 +241,7 @@ async def test_the_bot_engine_serves_the_adapter(loop: Loop) -> None:
 
 
 def test_eval_model_compares_base_and_adapter(loop: Loop) -> None:
-    _register()
+    register_commands()
     env = {"BOT_DATA_DIR": str(loop.settings.data_dir)}
     args = [
         "eval",
