@@ -92,7 +92,7 @@ class ConsoleChannel:
                 raise LookupError(f"conversation {conversation_id} not found")
             self.conversation_id = found.id
         else:
-            self.conversation_id = (await self.conversations.start_over(self.customer)).id
+            self.conversation_id = (await self.conversations.conversation(self.customer, new=True)).id
         return self.conversation_id
 
     def ask(self, text: str) -> AsyncIterator[Delta | Reply]:

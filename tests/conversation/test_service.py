@@ -223,6 +223,7 @@ async def test_the_console_logs_like_telegram(settings: Settings) -> None:
     log = MemoryConversationLog()
     console = ConsoleChannel(service(settings, log), user="ada")
     first = await console.start()
+    assert list(log.conversations) == [first], "starting opens exactly one conversation"
     reply = await console.ask_once("How long do refunds take?")
     assert reply.conversation_id == first
     assert roles(log) == ["user", "assistant"]
