@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from bot.admin import Admin, ExportRunner
     from bot.conversation import AnswerStream, ConversationService
     from bot.kb.base import Embedder, KnowledgeBase
+    from bot.kb.embedded import EmbeddedKB
     from bot.llm.base import Generator
     from bot.llm.registry import ModelRegistry
     from bot.rag.pipeline import Pipeline
@@ -139,6 +142,22 @@ class Services:
 
             self._kb = BreakerKB(self._kb, timeout_s=self.settings.kb.search_timeout_s)
         return self._kb
+
+    @contextlib.asynccontextmanager
+    async def scratch_kb(self) -> AsyncIterator[EmbeddedKB]:
+        """An empty embedded index in a temporary folder, with the configured KB settings and embedder; closed
+        and deleted on exit. Evaluations index into it: the configured index (or alias) is never touched."""
+        from bot.kb.embedded import EmbeddedKB
+
+        embedder = await asyncio.to_thread(self.embedder)
+        with tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
+            kb = EmbeddedKB(
+                self.settings.kb, Path(tmp), embedder, embed_batch=self.settings.embeddings.batch_size
+            )
+            try:
+                yield kb
+            finally:
+                await kb.close()
 
     def generator(self) -> Generator:
         if self._generator is None:

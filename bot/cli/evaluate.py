@@ -48,10 +48,9 @@ async def evaluated_kb(services: Services, source: Path | None) -> AsyncIterator
     if source is None:
         yield services.kb()
         return
-    from bot.evaluation.scratch import scratch_kb
     from bot.kb.breaker import BreakerKB
 
-    async with scratch_kb(services.settings, services.embedder()) as kb:
+    async with services.scratch_kb() as kb:
         yield BreakerKB(kb, timeout_s=services.settings.kb.search_timeout_s)
 
 

@@ -269,18 +269,15 @@ def eval_retrieval(
 
     async def run() -> tuple[ReloadReport, RetrievalEval]:
         from bot.evaluation.retrieval import evaluate_retrieval
-        from bot.evaluation.scratch import scratch_kb
         from bot.services import Services
 
-        async with Services(settings) as services:
-            embedder = await asyncio.to_thread(services.embedder)
-            async with scratch_kb(settings, embedder) as kb:
-                printer = _ProgressPrinter()
-                try:
-                    report = await kb.reload(source, printer)
-                finally:
-                    printer.done()
-                return report, await evaluate_retrieval(kb, embedder, records, k)
+        async with Services(settings) as services, services.scratch_kb() as kb:
+            printer = _ProgressPrinter()
+            try:
+                report = await kb.reload(source, printer)
+            finally:
+                printer.done()
+            return report, await evaluate_retrieval(kb, services.embedder(), records, k)
 
     with _friendly_errors():
         report, result = run_async(run)
