@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.llm.gguf_file import GGUF_MAGIC
 from bot.train.data import sha256_file
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def default_base_gguf(settings: Settings) -> Path:
 def is_gguf_file(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
-            return handle.read(4) == b"GGUF"
+            return handle.read(len(GGUF_MAGIC)) == GGUF_MAGIC
     except OSError:
         return False
 
