@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 QuestionsOption = Annotated[
-    Path, typer.Option("--questions", help="Labelled JSONL: qid, question, file, heading.")
+    Path, typer.Option("--questions", help="Labelled JSONL: qid, question, file, heading[, anchor, lang].")
 ]
 SourceOption = Annotated[
     Path | None,
@@ -63,8 +63,8 @@ def eval_answers(
 ) -> None:
     """Refusal precision/recall, citation accuracy and timings of the full pipeline on labelled questions.
 
-    A question whose `heading` is null should be refused. Citation accuracy counts answered, answerable
-    questions whose gold entry (file + heading) is among the cited sources.
+    A question without a gold section (file + heading, or anchor) should be refused. Citation accuracy counts
+    answered, answerable questions that cite the gold section (see `bot.evaluation.scoring`).
     """
     items = load_questions(questions)
     if limit:

@@ -252,15 +252,18 @@ def eval_retrieval(
     source: Annotated[
         Path, typer.Option("--source", help="Folder of documents to index (a temporary index).")
     ],
-    questions: Annotated[Path, typer.Option("--questions", help="JSONL with qid, question, file, heading.")],
+    questions: Annotated[
+        Path, typer.Option("--questions", help="JSONL with qid, question, file, heading[, anchor, lang].")
+    ],
     k: int = typer.Option(10, "--k", min=5, max=100, help="Hits per question considered for MRR."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Index SOURCE into a temporary embedded index and report hit@1, hit@5 and MRR per search mode.
 
     A hit is a returned chunk whose source is the question's `file` (or ends with `/` + it) and whose
-    heading equals its `heading`; questions with a null file are unanswerable and left out of the scores.
-    The serving index is not touched.
+    heading, section numbers and punctuation aside, equals or contains its `heading`; or a chunk whose text
+    contains its `anchor` (`bot.evaluation.scoring`). Questions without either are unanswerable and left out
+    of the scores. The serving index is not touched.
     """
     settings = get_settings()
     records = load_questions(questions)

@@ -13,11 +13,18 @@ from bot.metrics import percentile
 TIMINGS = ("retrieval_ms", "ttft_ms", "total_ms")
 
 
+def cites_gold(question: Question, answer: Answer) -> bool:
+    """Whether the answer cites the gold section: a cited source by its file and heading, or a cited passage
+    (the `[n]`-th hit given to the model) by those or by the anchor in its text."""
+    cited = [answer.hits[n - 1].chunk for n in answer.citations if 0 < n <= len(answer.hits)]
+    return any(gold_match(s, question) for s in answer.sources) or any(gold_match(c, question) for c in cited)
+
+
 def answers_report(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
     """The `eval answers` report (its JSON shape) for each question and the pipeline's answer to it.
 
     A question without a gold section should be refused. Citation accuracy counts answered, answerable
-    questions whose gold section is among the cited sources.
+    questions whose gold section is among the cited sources (see `cites_gold`).
     """
     unanswerable = [(q, a) for q, a in rows if not q.answerable]
     answerable = [(q, a) for q, a in rows if q.answerable]
@@ -25,10 +32,8 @@ def answers_report(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
     refused_answerable = sum(1 for _, a in answerable if a.refused)
     refused_total = refused_unanswerable + refused_answerable
     answered = [(q, a) for q, a in answerable if not a.refused]
-    correct = [(q, a) for q, a in answered if any(gold_match(s.source, s.heading, q) for s in a.sources)]
-    retrieved = [
-        (q, a) for q, a in answered if any(gold_match(h.chunk.source, h.chunk.heading, q) for h in a.hits)
-    ]
+    correct = [(q, a) for q, a in answered if cites_gold(q, a)]
+    retrieved = [(q, a) for q, a in answered if any(gold_match(h.chunk, q) for h in a.hits)]
 
     def ratio(num: int, den: int) -> float | None:
         return round(num / den, 3) if den else None

@@ -1,4 +1,9 @@
-"""The one reader of labelled-question JSONL files: `{"qid", "question"[, "file", "heading"]}` per line."""
+"""The one reader of labelled-question JSONL files.
+
+One object per line: `{"qid", "question"[, "file", "heading", "anchor", "lang"]}`. `file` and `heading` name
+the answering section, `anchor` is a phrase copied from its body (either identifies the gold section, see
+`bot.evaluation.scoring`); all null: the question should be refused. `lang` is kept for per-language reports.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +19,25 @@ class QuestionsFileError(ValueError):
 
 @dataclass(frozen=True)
 class Question:
-    """One labelled question. `file` and `heading` name the gold section; both None: it should be refused."""
+    """One labelled question. `file` and `heading` name the gold section and `anchor` quotes its body; without
+    either (file and heading, or anchor) it should be refused."""
 
     qid: str
     question: str
     file: str | None = None
     heading: str | None = None
+    anchor: str | None = None
+    lang: str | None = None
 
     @property
     def answerable(self) -> bool:
-        return self.file is not None and self.heading is not None
+        return (self.file is not None and self.heading is not None) or self.anchor is not None
+
+    @property
+    def expected(self) -> str:
+        """The gold section in one line, for reports."""
+        where = f"{self.file} :: {self.heading}" if self.file is not None else "any file"
+        return f"{where} (anchor {self.anchor!r})" if self.anchor is not None else where
 
 
 @dataclass(frozen=True)
@@ -39,7 +53,7 @@ def iter_questions(path: Path) -> Iterator[Question | BadLine]:
     """Each non-empty line as a `Question`, or a `BadLine` saying why it is not one.
 
     Raises `QuestionsFileError` when the file itself cannot be read. A missing `qid` becomes the line
-    number; a `file` or `heading` that is not a non-empty string counts as null.
+    number; a `file`, `heading`, `anchor` or `lang` that is not a non-empty string counts as null.
     """
     if not path.is_file():
         raise QuestionsFileError(f"questions file not found: {path}")
@@ -80,7 +94,12 @@ def _parse(number: int, line: str) -> Question | BadLine:
         return BadLine(number, qid, 'expected an object with a non-empty "question" string')
     qid = str(raw_qid) if raw_qid is not None else str(number)
     return Question(
-        qid=qid, question=question, file=_label(row.get("file")), heading=_label(row.get("heading"))
+        qid=qid,
+        question=question,
+        file=_label(row.get("file")),
+        heading=_label(row.get("heading")),
+        anchor=_label(row.get("anchor")),
+        lang=_label(row.get("lang")),
     )
 
 

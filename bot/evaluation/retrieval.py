@@ -77,7 +77,7 @@ async def evaluate_retrieval(
                         qid=q.qid,
                         rank=rank,
                         question=q.question,
-                        expected=f"{q.file} :: {q.heading}",
+                        expected=q.expected,
                         top=f"{hits[0].chunk.source} :: {hits[0].chunk.heading}" if hits else None,
                     )
                 )
