@@ -112,6 +112,10 @@ class LLMSettings(BaseModel):
     n_threads: int = Field(default=0, ge=0, le=512, description="CPU threads; 0 = all cores.")
     n_batch: int = Field(default=512, ge=8, le=8192, description="Prompt batch size.")
     flash_attn: bool = Field(default=True, description="Flash attention (faster prompts on CPU).")
+    cpu_extra_buffers: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="llama.cpp's extra CPU weight buffers (AMX, repacking); auto = off on CPUs with AMX.",
+    )
     max_tokens: int = Field(default=256, ge=1, le=8192, description="Answer length limit in tokens.")
     temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall-clock limit of one generation.")

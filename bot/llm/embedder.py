@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.llm.base import ModelError, resolve_threads
+from bot.llm.cpu_buffers import ExtraBuffers, extra_buffers_for_llama, use_extra_buffers
 from bot.llm.gguf_file import check_embedder
 from bot.llm.llama_log import native_debug, route_llama_log
 
@@ -30,6 +31,9 @@ class LlamaEmbedder:
     `count_tokens` counts content tokens (no [CLS]/[SEP]); `max_tokens` is how many content tokens fit in the
     model's context. Longer texts are truncated by tokens, never an error. One lock serialises use of the
     llama.cpp context, so the object can be shared between threads.
+
+    `cpu_extra_buffers` follows the generator's rule (`bot.llm.cpu_buffers`): "auto" keeps the weights out of
+    ggml's AMX and repack buffers on a CPU with AMX.
     """
 
     def __init__(
@@ -40,6 +44,7 @@ class LlamaEmbedder:
         batch_size: int,
         pack_tokens: int = DEFAULT_PACK_TOKENS,
         flash_attn: bool = True,
+        cpu_extra_buffers: ExtraBuffers = "auto",
     ) -> None:
         import llama_cpp
 
@@ -56,18 +61,20 @@ class LlamaEmbedder:
         n_ctx_train = min(int(info.context_length or 512), 8192)
         self._max_seqs = max(1, min(batch_size, int(llama_cpp.llama_max_parallel_sequences())))
         try:
-            self._llm: Any = llama_cpp.Llama(
-                model_path=str(path),
-                embedding=True,
-                n_ctx=n_ctx_train,
-                n_batch=n_ctx_train,
-                n_ubatch=n_ctx_train,
-                n_threads=threads,
-                n_threads_batch=threads,
-                flash_attn=flash_attn,
-                # llama-cpp-python's verbose mode also prints from Python; wanted only when debugging.
-                verbose=native_debug(),
-            )
+            # Same rule as the generator (bot.llm.cpu_buffers): ggml's AMX kernels crash in some VMs.
+            with extra_buffers_for_llama(use_extra_buffers(cpu_extra_buffers)):
+                self._llm: Any = llama_cpp.Llama(
+                    model_path=str(path),
+                    embedding=True,
+                    n_ctx=n_ctx_train,
+                    n_batch=n_ctx_train,
+                    n_ubatch=n_ctx_train,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    flash_attn=flash_attn,
+                    # llama-cpp-python's verbose mode also prints from Python; wanted only when debugging.
+                    verbose=native_debug(),
+                )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"llama.cpp could not load the embedder {path}: {exc}") from None
         ctx = self._llm.ctx

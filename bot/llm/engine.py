@@ -23,6 +23,7 @@ from bot.llm.base import (
     ModelInfo,
     resolve_threads,
 )
+from bot.llm.cpu_buffers import extra_buffers_for_llama, set_extra_buffers, use_extra_buffers
 from bot.llm.fairqueue import FairQueue, QueueClosedError, QueueFullError
 from bot.llm.gguf_file import check_adapter, check_generator
 from bot.llm.llama_log import native_debug, route_llama_log
@@ -106,19 +107,21 @@ class _LoadedModel:
         route_llama_log()
         check_files(model_path, lora_path)
         try:
-            self.llama: Any = Llama(
-                model_path=str(model_path),
-                lora_path=str(lora_path) if lora_path is not None else None,
-                n_ctx=settings.n_ctx,
-                n_batch=settings.n_batch,
-                n_ubatch=settings.n_batch,
-                n_threads=resolve_threads(settings.n_threads),
-                n_threads_batch=resolve_threads(settings.n_threads),
-                flash_attn=settings.flash_attn,
-                seed=settings.seed,
-                # llama-cpp-python's verbose mode also prints from Python; wanted only when debugging.
-                verbose=native_debug(),
-            )
+            # `Llama` has no argument for use_extra_bufts: see bot.llm.cpu_buffers (AMX crashes in some VMs).
+            with extra_buffers_for_llama(use_extra_buffers(settings.cpu_extra_buffers)):
+                self.llama: Any = Llama(
+                    model_path=str(model_path),
+                    lora_path=str(lora_path) if lora_path is not None else None,
+                    n_ctx=settings.n_ctx,
+                    n_batch=settings.n_batch,
+                    n_ubatch=settings.n_batch,
+                    n_threads=resolve_threads(settings.n_threads),
+                    n_threads_batch=resolve_threads(settings.n_threads),
+                    flash_attn=settings.flash_attn,
+                    seed=settings.seed,
+                    # llama-cpp-python's verbose mode also prints from Python; wanted only when debugging.
+                    verbose=native_debug(),
+                )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {model_path}: {exc}") from None
         meta: dict[str, str] = dict(self.llama.metadata)
@@ -521,9 +524,9 @@ def raw_decode(model_path: Path, llm: LLMSettings, prompt: Sequence[int], n_toke
 
     route_llama_log()
     check_files(model_path, None)
-    model = llama_cpp.llama_model_load_from_file(
-        str(model_path).encode(), llama_cpp.llama_model_default_params()
-    )
+    model_params = llama_cpp.llama_model_default_params()
+    set_extra_buffers(model_params, use_extra_buffers(llm.cpu_extra_buffers))  # as the engine loads it
+    model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), model_params)
     if not model:
         raise ModelLoadError(f"llama.cpp could not load {model_path}")
     params = llama_cpp.llama_context_default_params()

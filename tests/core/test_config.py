@@ -86,6 +86,7 @@ INVALID = [
     ("BOT_LLM__QUEUE_SIZE", "0", "BOT_LLM__QUEUE_SIZE", "greater than or equal to 1"),
     ("BOT_LLM__SEED", "-5", "BOT_LLM__SEED", "greater than or equal to 0"),
     ("BOT_LLM__FLASH_ATTN", "sometimes", "BOT_LLM__FLASH_ATTN", "boolean"),
+    ("BOT_LLM__CPU_EXTRA_BUFFERS", "amx", "BOT_LLM__CPU_EXTRA_BUFFERS", "'auto', 'on' or 'off'"),
     ("BOT_EMBEDDINGS__BATCH_SIZE", "0", "BOT_EMBEDDINGS__BATCH_SIZE", "greater than or equal to 1"),
     ("BOT_EMBEDDINGS__N_THREADS", "x", "BOT_EMBEDDINGS__N_THREADS", "integer"),
     ("BOT_RAG__MIN_RELEVANCE", "1.5", "BOT_RAG__MIN_RELEVANCE", "less than or equal to 1"),

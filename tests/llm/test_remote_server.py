@@ -26,6 +26,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The server loads through `Llama` like the engine, so it needs the engine's rule for ggml's extra CPU buffers
+# (bot.llm.cpu_buffers: AMX crashes in some VMs); llama_cpp.server has no option for it.
+SERVER_MAIN = """
+import runpy
+from bot.llm.cpu_buffers import extra_buffers_for_llama, use_extra_buffers
+with extra_buffers_for_llama(use_extra_buffers("auto")):
+    runpy.run_module("llama_cpp.server", run_name="__main__")
+"""
+
+
 @pytest.fixture(scope="module")
 def llama_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] extra not installed")
@@ -34,8 +44,8 @@ def llama_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            "-c",
+            SERVER_MAIN,
             "--model",
             str(model_path),
             "--host",
