@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
     from pypdf import PdfReader
     from pypdf.generic import Destination
 
@@ -310,50 +311,407 @@ def parse_rst(text: str, default_title: str) -> Parsed:
 
 # ---------------------------------------------------------------------------------------------- HTML
 
-_HEADING_MARK = "\x00H"
 _URL_MARK = "\x01"
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# Never text: code, metadata, media and embedded documents.
+_NON_TEXT_TAGS = (
+    "script", "style", "noscript", "template", "head", "svg", "canvas", "iframe", "object", "embed", "video",
+    "audio", "img", "picture",
+)  # fmt: skip
+
+# Page chrome, recognised four ways: by element, by ARIA role, by the class or id names the site generators
+# give it, and (in `_drop_link_blocks`) by being a block of links. Sources: DocBook XSL, Sphinx (classic,
+# alabaster, Read the Docs, Furo), MkDocs (default and Material), Docusaurus, Zendesk Guide (Copenhagen),
+# Intercom help centres.
+_CHROME_TAGS = frozenset(
+    {"nav", "footer", "search", "form", "dialog", "input", "select", "textarea", "button"}
+)
+_CHROME_ROLES = frozenset(
+    {
+        "navigation", "banner", "contentinfo", "complementary", "search", "menubar", "dialog", "alertdialog",
+        "doc-toc",
+    }
+)  # fmt: skip
+_CHROME_NAMES = frozenset(
+    {
+        # generic
+        "navbar", "sidebar-nav", "toc", "table-of-contents", "pagination", "pager", "skip-link",
+        "skip-navigation", "site-header", "site-footer", "footer", "cookie-banner", "cookie-consent",
+        # DocBook XSL
+        "navheader", "navfooter", "list-of-tables", "list-of-figures", "list-of-examples",
+        # Sphinx
+        "sphinxsidebar", "related", "headerlink", "toctree-wrapper", "rst-footer-buttons", "wy-nav-side",
+        "wy-nav-top", "sidebar-drawer", "toc-drawer", "related-pages", "back-to-top",
+        # MkDocs Material
+        "md-header", "md-tabs", "md-sidebar", "md-nav", "md-footer", "md-source", "md-source-file",
+        "md-search", "md-skip", "md-dialog", "md-top", "md-banner", "md-announce", "md-content__button",
+        "md-clipboard", "md-feedback",
+        # Docusaurus
+        "theme-layout-navbar", "theme-doc-sidebar-container", "theme-doc-toc-desktop", "theme-doc-toc-mobile",
+        "pagination-nav", "theme-doc-footer", "theme-edit-this-page", "theme-last-updated", "hash-link",
+        "theme-back-to-top-button", "theme-doc-version-banner", "theme-layout-footer",
+        # Zendesk Guide (Copenhagen)
+        "sub-nav", "search-container", "article-sidebar", "collapsible-sidebar", "article-author",
+        "article-meta", "article-subscribe", "article-footer", "article-share", "article-votes",
+        "article-more-questions", "article-return-to-top", "article-relatives", "related-articles",
+        "recent-articles", "article-comments",
+        # Intercom
+        "avatar", "related_articles", "intercom-reaction-picker",
+    }
+)  # fmt: skip
+# Chrome whatever prefix or CSS-module hash surrounds the name ("theme-doc-breadcrumbs", "breadcrumbsBox_Z").
+_CHROME_FRAGMENTS = ("breadcrumb", "cookiebot", "onetrust")
+# An <aside> is chrome unless it is one of these boxes inside the text (Sphinx and docutils footnotes, notes).
+_CONTENT_ASIDES = frozenset(
+    {
+        "footnote", "footnote-list", "admonition", "note", "tip", "warning", "caution", "important", "topic",
+        "sidebar",
+    }
+)  # fmt: skip
+# Boxes whose own heading ("Note", "Tip") labels the box; the text around it stays in the enclosing section.
+_ADMONITIONS = frozenset({"admonition", "note", "tip", "warning", "caution", "important", "hint", "danger"})
+# The title line of a note in Sphinx and MkDocs (a paragraph) and Docusaurus (a div, CSS-module suffixed).
+_ADMONITION_TITLES = ("admonition-title", "admonitionheading")
+# Where a generator puts the page's own content, most preferred first, as (element, attribute, value) with ""
+# for any: <main>, ARIA's main role, a lone <article>, Sphinx, MkDocs Material, Docusaurus, Read the Docs,
+# Zendesk, Intercom, then common ids. The first that holds text is the content root.
+_CONTENT_ROOTS = (
+    ("main", "", ""), ("", "role", "main"), ("article", "", ""), ("div", "class", "body"),
+    ("", "class", "md-content"), ("", "class", "theme-doc-markdown"), ("", "class", "rst-content"),
+    ("", "class", "article-body"), ("", "class", "article_body"), ("", "id", "main-content"),
+    ("", "id", "content"),
+)  # fmt: skip
+# A block with at least this many links and this share of its words inside them is navigation.
+_LINK_BLOCK_MIN_LINKS = 3
+_LINK_BLOCK_SHARE = 0.8
+_LINK_BLOCK_TAGS = frozenset(
+    {"div", "section", "ul", "ol", "dl", "p", "table", "header", "aside", "details", "menu"}
+)
+
+# Blocks set off by a blank line (a chunk splits at those); other blocks only start a new line.
+_PARAGRAPH_TAGS = frozenset({"p", "ul", "ol", "dl", "table", "blockquote", "figure", "details", "hr"})
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "body", "caption", "dd", "div", "dt", "fieldset", "figcaption",
+        "header", "hgroup", "html", "legend", "main", "section", "summary", "tbody", "tfoot", "thead",
+    }
+)  # fmt: skip
+_LIST_TAGS = ("ul", "ol", "menu")
+
+
+def _names(tag: Tag) -> list[str]:
+    """The class, id and test-id names of a tag, lower-cased."""
+    names = [str(name).lower() for name in tag.get_attribute_list("class")]
+    names += [str(tag.get(attr, "")).lower() for attr in ("id", "data-testid") if tag.get(attr)]
+    return names
+
+
+def _is_chrome(tag: Tag) -> bool:
+    if tag.name in _CHROME_TAGS:
+        # A disclosure button labels the answer it opens (FAQ accordions); other buttons are controls.
+        return not (tag.name == "button" and tag.has_attr("aria-expanded"))
+    if str(tag.get("role", "")).lower() in _CHROME_ROLES:
+        return True
+    names = _names(tag)
+    if tag.name == "aside" and not _CONTENT_ASIDES.intersection(names):
+        return True
+    if (
+        tag.name == "header"
+        and tag.find(_HEADINGS) is None
+        and tag.find_parent(("article", "main", "section")) is None
+    ):
+        return True  # the site's banner; an article's own header holds its title
+    return any(name in _CHROME_NAMES or any(f in name for f in _CHROME_FRAGMENTS) for name in names)
+
+
+def _content_root(soup: BeautifulSoup) -> Tag:
+    from bs4.element import Tag
+
+    found: dict[int, Tag] = {}  # rank in _CONTENT_ROOTS -> the first element that matches it
+    articles = 0
+    for tag in soup.find_all(True):
+        articles += tag.name == "article"
+        for rank, (name, attribute, value) in enumerate(_CONTENT_ROOTS):
+            if rank in found or (name and tag.name != name) or (attribute and attribute not in tag.attrs):
+                continue
+            if not attribute or value in tag.get_attribute_list(attribute):
+                found[rank] = tag
+    for rank in sorted(found):
+        if _CONTENT_ROOTS[rank][0] == "article" and articles != 1:
+            continue  # several articles are a listing, not one page's content
+        if found[rank].get_text(strip=True):
+            return found[rank]
+    return soup.body if isinstance(soup.body, Tag) else soup
+
+
+def _drop_chrome(root: Tag) -> None:
+    from bs4.element import Tag
+
+    stack = [root]  # a loop, not recursion: unclosed <p> and <li> nest as deep as a page is long
+    while stack:
+        for child in list(stack.pop().children):
+            if isinstance(child, Tag):
+                if child.name in _NON_TEXT_TAGS or _is_chrome(child):
+                    child.decompose()
+                else:
+                    stack.append(child)
+
+
+# A run of non-space holding a letter or digit: in "Home | Docs » Guide" the separators are not words, or
+# they would dilute a menu's share of link text.
+_WORD = re.compile(r"[^\s\w]*\w\S*")
+
+
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _drop_link_blocks(root: Tag) -> None:
+    """Remove blocks that are (almost) only links: menus, tables of contents, related-article lists."""
+    from bs4.element import NavigableString, PreformattedString, Tag
+
+    counts: dict[int, tuple[int, int, int]] = {}  # id(tag) -> (words, words inside links, links)
+    for tag in reversed([root, *root.find_all(True)]):  # children before their parents
+        words = linked = links = 0
+        for child in tag.children:
+            if isinstance(child, Tag):
+                w, lw, n = counts[id(child)]
+                words, linked, links = words + w, linked + lw, links + n
+            elif isinstance(child, NavigableString) and not isinstance(child, PreformattedString):
+                words += _words(child)
+        if tag.name == "a" and words:
+            linked, links = words, links + 1
+        counts[id(tag)] = (words, linked, links)
+    stack = [root]
+    while stack:
+        for child in list(stack.pop().children):
+            if not isinstance(child, Tag):
+                continue
+            words, linked, links = counts[id(child)]
+            if (
+                child.name in _LINK_BLOCK_TAGS
+                and links >= _LINK_BLOCK_MIN_LINKS
+                and linked >= _LINK_BLOCK_SHARE * words
+            ):
+                child.decompose()
+            else:
+                stack.append(child)
+
+
+@dataclass(slots=True)
+class _Line:
+    """One rendered line: body text, or a heading when `level` is set."""
+
+    text: str
+    level: int = 0
+    words: int = 0
+    link_words: int = 0
+
+
+class _HtmlText:
+    """Renders a content tree as lines: inline elements flow within a line, block elements break it."""
+
+    def __init__(self) -> None:
+        self.lines: list[_Line] = []
+        self._parts: list[str] = []
+        self._words = 0
+        self._link_words = 0
+        self._prefix = ""  # a list item's marker or a note's title, for the next line
+        self._in_link = 0
+        self._in_item = 0  # inside list items a paragraph starts a line, not a blank-separated block
+        self._tables: list[bool] = []  # per open table: True when it lays out blocks rather than data
+        self._cell = 0  # inside a data table's cell, blocks flow inline so a row stays one line
+        self._counters: dict[int, int] = {}  # id(ordered list) -> last item number
+
+    def render(self, root: Tag) -> list[_Line]:
+        from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+
+        # A loop over open and close events, not recursion: html.parser nests unclosed <p> and <li>, so a
+        # long minified list is as deep as it is long.
+        stack: list[tuple[PageElement, bool]] = [(child, False) for child in reversed(root.contents)]
+        while stack:
+            node, closing = stack.pop()
+            if isinstance(node, Tag):
+                if closing:
+                    self._close(node)
+                elif self._open(node):
+                    stack.append((node, True))
+                    stack.extend((child, False) for child in reversed(node.contents))
+            elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+                self._text(str(node))
+        self._end_line(force=True)
+        return self.lines
+
+    def _text(self, text: str) -> None:
+        self._parts.append(text)
+        words = _words(text)
+        self._words += words
+        if self._in_link:
+            self._link_words += words
+
+    def _end_line(self, force: bool = False) -> None:
+        if self._cell and not force:
+            self._parts.append(" ")
+            return
+        text = " ".join("".join(self._parts).replace("\u200b", "").split())
+        if text:
+            self.lines.append(_Line(self._prefix + text, words=self._words, link_words=self._link_words))
+            self._prefix = ""
+        self._parts, self._words, self._link_words = [], 0, 0
+
+    def _blank(self) -> None:
+        self._end_line()
+        if not self._in_item and not self._cell and self.lines and self.lines[-1].text:
+            self.lines.append(_Line(""))
+
+    def _open(self, tag: Tag) -> bool:
+        """Start an element; False when it is fully rendered already and its children are not to be walked."""
+        name = tag.name
+        if name in _HEADINGS:
+            self._heading(tag, int(name[1]))
+        elif name == "pre" and not self._cell:
+            self._pre(tag)
+        elif name == "br":
+            self._end_line()
+        elif any(n.startswith(_ADMONITION_TITLES) for n in _names(tag)):
+            self._label(" ".join(tag.get_text().split()))
+        elif name == "th" and self._layout() and _in_admonition(tag):
+            self._label(" ".join(tag.get_text().split()))  # DocBook's admonition table: "Tip" in a <th>
+        else:
+            if name == "li":
+                self._item(tag)
+            elif name == "table":
+                # A table holding headings, tables or code lays out a page, and DocBook draws an admonition's
+                # icon with one: their cells are blocks, not " | " columns.
+                self._tables.append(tag.find((*_HEADINGS, "table", "pre")) is not None or _in_admonition(tag))
+                self._blank()
+            elif name == "tr":
+                self._end_line(force=True)
+            elif name in ("td", "th") and not self._layout():
+                if "".join(self._parts).strip():
+                    self._parts.append(" | ")
+                self._cell += 1
+            elif name == "a":
+                self._in_link += 1
+            elif name in _PARAGRAPH_TAGS:
+                self._blank()
+            elif name in _BLOCK_TAGS or name in ("td", "th"):
+                self._end_line()
+            return True  # inline elements (code, em, strong, span, kbd, ...) only hold their text
+        return False
+
+    def _close(self, tag: Tag) -> None:
+        name = tag.name
+        if name == "li":
+            self._end_line()
+            self._in_item -= 1
+            self._prefix = ""
+        elif name == "table":
+            self._blank()
+            self._tables.pop()
+        elif name == "tr":
+            self._end_line(force=True)
+        elif name in ("td", "th") and not self._layout():
+            self._cell -= 1
+        elif name == "a":
+            self._in_link -= 1
+            href = "".join(str(tag.get("href", "")).split())
+            if href.startswith(("http://", "https://")):
+                self._parts.append(f"{_URL_MARK}{href}{_URL_MARK}")
+        elif name in _PARAGRAPH_TAGS:
+            self._blank()
+        elif name in _BLOCK_TAGS or name in ("td", "th"):
+            self._end_line()
+
+    def _layout(self) -> bool:
+        """Whether the innermost open table lays out blocks (True outside any table)."""
+        return not self._tables or self._tables[-1]
+
+    def _heading(self, tag: Tag, level: int) -> None:
+        text = " ".join(tag.get_text().replace("\u200b", "").split())
+        if self._cell:
+            self._end_line()
+            self._text(text)
+            self._end_line()
+        elif _in_admonition(tag):
+            self._label(text)
+        else:
+            self._blank()
+            self._prefix = ""
+            if text:
+                self.lines.append(_Line(text, level=level))
+
+    def _label(self, text: str) -> None:
+        """An admonition's title ("Note") leads its first line, so the two stay together in a chunk."""
+        self._blank()
+        if text:
+            self._prefix = text + (" " if text.endswith(":") else ": ")
+
+    def _pre(self, tag: Tag) -> None:
+        from bs4.element import NavigableString, PreformattedString, Tag
+
+        parts: list[str] = []
+        for node in tag.descendants:
+            if isinstance(node, Tag) and node.name == "br":
+                parts.append("\n")
+            elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+                parts.append(str(node))
+        self._blank()
+        for line in "".join(parts).replace("\u200b", "").strip("\n").splitlines():
+            self.lines.append(_Line(line.rstrip(), words=_words(line)))
+        self._blank()
+
+    def _item(self, tag: Tag) -> None:
+        self._end_line()
+        lists = tag.find_parents(_LIST_TAGS)
+        marker = "- "
+        if lists and lists[0].name == "ol":
+            start = str(lists[0].get("start", "1"))
+            number = self._counters.get(id(lists[0]), int(start) - 1 if start.isdigit() else 0) + 1
+            self._counters[id(lists[0])] = number
+            marker = f"{number}. "
+        self._prefix = "  " * max(0, len(lists) - 1) + marker
+        self._in_item += 1
+
+
+def _in_admonition(tag: Tag) -> bool:
+    return tag.find_parent(lambda parent: bool(_ADMONITIONS.intersection(_names(parent)))) is not None
+
+
+def _is_real_preamble(line: _Line, page_title: str) -> bool:
+    """A line before the first heading is content unless it is links (a breadcrumb, "Back to help") or
+    repeats the page's or the site's name from the title."""
+    if line.words and line.link_words >= _LINK_BLOCK_SHARE * line.words:
+        return False
+    return not line.text or line.text.lower() not in " ".join(page_title.split()).lower()
+
+
+def _clean_html(chunk: str) -> tuple[str, str]:
+    urls = re.findall(f"{_URL_MARK}([^{_URL_MARK}]*){_URL_MARK}", chunk)
+    chunk = re.sub(f"{_URL_MARK}[^{_URL_MARK}]*{_URL_MARK}", "", chunk)
+    return _squeeze_blank_lines(chunk), (urls[0] if urls else "")
 
 
 def parse_html(text: str, default_title: str) -> Parsed:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
 
     soup = BeautifulSoup(text, "html.parser")
     doc_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     canonical = soup.find("link", rel="canonical")
-    doc_url = str(canonical.get("href", "")) if canonical is not None else ""
-    for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "head", "svg", "form"]):
-        tag.decompose()
-    for anchor in soup.find_all("a"):
-        href = str(anchor.get("href", ""))
-        label = anchor.get_text(" ", strip=True)
-        marker = f"{_URL_MARK}{href}{_URL_MARK}" if href.startswith(("http://", "https://")) else ""
-        anchor.replace_with(f"{label}{marker}")
-    for level in range(1, 7):
-        for tag in soup.find_all(f"h{level}"):
-            heading = " ".join(tag.get_text(" ", strip=True).split())
-            tag.replace_with(f"\n{_HEADING_MARK}{level}{heading}\n")
-    for tag in soup.find_all(["br"]):
-        tag.replace_with("\n")
-    soup.smooth()  # merge the text left around replaced links, so "Call <a>us</a>." stays one line
-    body = soup.body or soup
-    rendered = body.get_text("\n")
-
-    def clean(chunk: str) -> tuple[str, str]:
-        urls = re.findall(f"{_URL_MARK}([^{_URL_MARK}]*){_URL_MARK}", chunk)
-        chunk = re.sub(f"{_URL_MARK}[^{_URL_MARK}]*{_URL_MARK}", "", chunk)
-        lines = [" ".join(line.split()) for line in chunk.splitlines()]
-        return _squeeze_blank_lines("\n".join(lines)), (urls[0] if urls else "")
-
-    builder = _SectionBuilder(clean)
+    doc_url = str(canonical.get("href", "")) if isinstance(canonical, Tag) else ""
+    root = _content_root(soup)
+    _drop_chrome(root)
+    _drop_link_blocks(root)
+    builder = _SectionBuilder(_clean_html)
     title = doc_title
-    for line in rendered.splitlines():
-        if line.startswith(_HEADING_MARK) and len(line) > 3:
-            level, heading = int(line[2]), line[3:].strip()
-            if heading:
-                builder.heading(level, heading)
-                title = title or heading
-            continue
-        builder.line(line)
+    in_preamble = True  # before the first heading: only real content is kept
+    for line in _HtmlText().render(root):
+        if line.level:
+            in_preamble = False
+            builder.heading(line.level, line.text)
+            title = title or line.text
+        elif not in_preamble or _is_real_preamble(line, doc_title):
+            builder.line(line.text)
     builder.flush()
     return title or default_title, builder.sections, doc_url
 
