@@ -1,0 +1,406 @@
+"""HTML loading keeps a page's content and drops its navigation, on real generator pages and small cases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from bot.kb.loaders import Document, load_bytes
+
+PAGES = Path(__file__).resolve().parents[1] / "data" / "html"
+HELP_CENTER = Path(__file__).resolve().parents[2] / "knowledge" / "help"
+
+
+def load_page(name: str) -> Document:
+    return load_bytes(name, ".html", (PAGES / name).read_bytes())
+
+
+def load_html(html: str) -> Document:
+    return load_bytes("page.html", ".html", html.encode())
+
+
+def everything(doc: Document) -> str:
+    """All text a chunk could carry: every heading on every path, and every body."""
+    return "\n".join("\n".join([*s.heading_path, s.text]) for s in doc.sections)
+
+
+def lines(doc: Document) -> list[str]:
+    return [line for s in doc.sections for line in s.text.splitlines()]
+
+
+@dataclass(frozen=True)
+class Page:
+    file: str
+    headings: list[tuple[str, ...]]
+    content: list[str]  # whole lines of body text, inline markup and all
+    navigation: list[str]  # chrome texts: none may appear as words anywhere in the loaded document
+
+
+CASES = [
+    Page(
+        "docbook.html",
+        [
+            ("Chapter 2. Tracking a parcel",),
+            ("Chapter 2. Tracking a parcel", "2.1. Tracking in the app"),
+            ("Chapter 2. Tracking a parcel", "2.2. Tracking from a terminal"),
+            ("Chapter 2. Tracking a parcel", "2.3. When tracking stops updating"),
+        ],
+        [
+            "Every parcel gets a tracking number of 12 characters that starts with PX.",
+            "Open the app and tap Parcels. To follow a parcel someone else sent you, enter the number with "
+            "Add parcel; the app then sends you a push message at every step.",
+            "- In transit: the parcel left the sorting centre.",
+            "$ parcelly-cli track PX1234567890",
+            "PX1234567890  ready for pickup  Locker 0412, Stationsplein",
+            "Note: The command needs an API key in the PARCELLY_KEY environment variable.",
+        ],
+        ["Prev", "Next", "Home", "Table of Contents", "Chapter 1. Introduction", "Chapter 3. Claims"],
+    ),
+    Page(
+        "sphinx.html",
+        [
+            ("API keys",),
+            ("API keys", "Creating a key"),
+            ("API keys", "Rotating a key"),
+            ("API keys", "Limits"),
+        ],
+        [
+            "Every request to the Parcelly Business API needs an API key. Send it in the Authorization "
+            "header as Bearer <key>; keys never go in the URL.",
+            "Note: Test keys start with pk_test_ and only see the sandbox. Live keys start with pk_live_.",
+            "Create the new key first, deploy it, then revoke the old one with Revoke. Both keys work during "
+            "the overlap. To check which key a call used, read the X-Parcelly-Key-Id response header:",
+            "x-parcelly-key-id: key_7Hq2",
+            "Plan | Requests per minute | Keys per account",
+            "Enterprise | 3000 | 50",
+            "The value is in seconds; wait at least that long before retrying.",
+        ],
+        [
+            "¶",
+            "Navigation",
+            "index",
+            "next",
+            "previous",
+            "Parcelly Developers documentation",
+            "Table of Contents",
+            "Previous topic",
+            "Next topic",
+            "Parcelly developer guide",
+            "Webhooks",
+            "This Page",
+            "Show Source",
+            "Quick search",
+            "Go",
+            "Copyright",
+            "Created using",
+        ],
+    ),
+    Page(
+        "mkdocs.html",
+        [
+            ("Returns and refunds",),
+            ("Returns and refunds", "Printing a return label"),
+            ("Returns and refunds", "When the refund arrives"),
+            ("Returns and refunds", "Opened hygiene products"),
+        ],
+        [
+            "Returns are free for Parcelly Plus members. Everyone else pays the standard small-parcel rate, "
+            "which is taken from the refund. Choose Print at a locker if you have no printer: type the code "
+            "RT- followed by six digits on the locker screen and the label comes out of the slot.",
+            "No label needed at lockers: At a locker you can also drop the parcel without a label; the "
+            "locker prints one for you.",
+            "2. The seller confirms the return, usually within 3 business days.",
+            "Card | 3–5 days",
+            "Opened cosmetics, underwear and earphones cannot be returned unless they are faulty.",
+        ],
+        [
+            "Skip to content",
+            "Parcelly Help",
+            "Git",
+            "Search",
+            "Initializing search",
+            "Home",
+            "Sending",
+            "Claims",
+            "Table of contents",
+            "Previous",
+            "Next",
+            "Made with",
+            "Material for MkDocs",
+            "¶",
+        ],
+    ),
+    Page(
+        "docusaurus.html",
+        [
+            ("Parcel status webhooks",),
+            ("Parcel status webhooks", "Registering an endpoint"),
+            ("Parcel status webhooks", "Checking the signature"),
+            ("Parcel status webhooks", "Retries"),
+        ],
+        [
+            "Parcelly sends a POST request to your webhook URL every time a parcel changes status, so your "
+            "shop does not have to poll the tracking API.",
+            "In the business portal, open Developers > Webhooks and click Add endpoint. The URL must use "
+            "HTTPS and answer within 10 seconds with any 2xx status.",
+            "warning: Endpoints that fail for 3 days in a row are switched off and the account owner gets an "
+            "email.",
+            "def is_valid(body, header, secret):",
+            '    return hmac.compare_digest(hmac.new(secret, body, "sha256").hexdigest(), header)',
+        ],
+        [
+            "Skip to main content",
+            "Parcelly Developers",
+            "Tutorial",
+            "Blog",
+            "GitHub",
+            "Tutorial Intro",
+            "Tutorial - Basics",
+            "Create a Document",
+            "Create a Blog Post",
+            "On this page",
+            "Edit this page",
+            "Previous",
+            "Next",
+            "Docs",
+            "Community",
+            "Stack Overflow",
+            "Discord",
+            "Copyright",
+            "Built with Docusaurus",
+        ],
+    ),
+    Page(
+        "zendesk.html",
+        [
+            ("Changing the delivery address",),
+            ("Changing the delivery address", "Changing the address in the app"),
+            ("Changing the delivery address", "Parcels from abroad", "Customs parcels"),
+        ],
+        [
+            "You can change where a parcel goes until it is out for delivery. After that, the courier "
+            "already has the route and the address is locked.",
+            "3. Confirm with the code we send by SMS, for example 482913.",
+            "The change is free the first time. A second change costs €1.50, charged to the card on your "
+            "account.",
+            "Parcels held by customs can only be redirected to a locker in the same country. Read more in "
+            "Import duties.",
+        ],
+        [
+            "Skip to main content",
+            "Submit a request",
+            "Sign in",
+            "Parcelly Help Center",
+            "Receiving parcels",
+            "Delivery changes",
+            "Search",
+            "Articles in this section",
+            "Delivering to a neighbour",
+            "Holding a parcel while you are away",
+            "See more",
+            "Parcelly Support",
+            "1 year ago",
+            "Updated",
+            "Follow",
+            "Was this article helpful?",
+            "Yes",
+            "No",
+            "12 out of 15 found this helpful",
+            "Have more questions?",
+            "Return to top",
+            "Recently viewed articles",
+            "Tracking a parcel",
+            "Related articles",
+            "Comments",
+            "0 comments",
+            "to leave a comment",
+            "English (US)",
+            "Nederlands",
+        ],
+    ),
+    Page(
+        "intercom.html",
+        [(), ("Where to find your code",), ("If the code does not work",)],
+        [
+            "Every parcel delivered to a locker gets a six-digit pickup code that opens one compartment.",
+            "The code is in the app under Parcels > Ready for pickup and in the SMS we send when the parcel "
+            "arrives.",
+            "- Codes stay valid for 72 hours.",
+            "- Shared pickups get their own code; see Share a pickup.",
+            "Type the code without spaces, then press OK. After three wrong codes the locker waits one "
+            "minute before you can try again.",
+        ],
+        [
+            "Go to parcelly.example",
+            "Search for articles",
+            "All Collections",
+            "Lockers",
+            "Picking up",
+            "Locker pickup codes",
+            "Written by",
+            "Updated over a week ago",
+            "Table of contents",
+            "Related Articles",
+            "Locker opening hours",
+            "Did this answer your question?",
+            "Facebook",
+            "LinkedIn",
+            "We run on Intercom",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("page", CASES, ids=lambda page: page.file)
+def test_generator_page_keeps_the_content(page: Page) -> None:
+    doc = load_page(page.file)
+    assert [s.heading_path for s in doc.sections] == page.headings
+    body = lines(doc)
+    for line in page.content:
+        assert line in body, f"{page.file}: missing line {line!r}"
+
+
+@pytest.mark.parametrize("page", CASES, ids=lambda page: page.file)
+def test_generator_page_drops_the_navigation(page: Page) -> None:
+    text = everything(load_page(page.file))
+    for chrome in page.navigation:
+        assert not re.search(rf"(?<!\w){re.escape(chrome)}(?!\w)", text), f"{page.file}: kept {chrome!r}"
+
+
+def test_every_generator_has_a_page() -> None:
+    assert {p.name for p in PAGES.glob("*.html")} == {page.file for page in CASES}
+
+
+def test_pages_keep_their_title_and_canonical_url() -> None:
+    zendesk = load_page("zendesk.html")
+    assert zendesk.title == "Changing the delivery address – Parcelly Help Center"
+    assert zendesk.url.startswith("https://help.parcelly.example/hc/en-us/articles/")
+    customs = zendesk.sections[-1]
+    assert (
+        customs.url == "https://help.parcelly.example/hc/en-us/articles/4417351833370"
+    )  # its own link first
+
+
+@pytest.mark.parametrize("path", sorted(HELP_CENTER.glob("*.html")), ids=lambda p: p.name)
+def test_sample_help_center_headings_are_unchanged(path: Path) -> None:
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    headings = [" ".join(h.get_text().split()) for h in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])]
+    doc = load_bytes(path.name, ".html", path.read_bytes())
+    on_paths = {part for s in doc.sections for part in s.heading_path}
+    assert on_paths == set(headings)
+    assert [s.heading for s in doc.sections] == [
+        h for h in headings if h in {s.heading for s in doc.sections}
+    ]
+
+
+# ------------------------------------------------------------------------------------------ small cases
+
+
+def test_inline_elements_stay_on_their_line() -> None:
+    doc = load_html(
+        "<h1>Updates</h1><p>Run <code>apt-get\n update</code> as <em>root</em>, then <a href='https://d.example'>"
+        "read <strong>the notes</strong></a> or press <kbd>Ctrl</kbd>+<kbd>C</kbd>. H<sub>2</sub>O, "
+        "x<sup>2</sup>, <abbr>CET</abbr>, <var>n</var>, <samp>OK</samp>, <tt>tt</tt>, <b>b</b><i>i</i> and "
+        "<span class='literal'>PX-503</span>.</p>"
+    )
+    assert doc.sections[0].text == (
+        "Run apt-get update as root, then read the notes or press Ctrl+C. "
+        "H2O, x2, CET, n, OK, tt, bi and PX-503."
+    )
+    assert doc.sections[0].url == "https://d.example"
+
+
+def test_blocks_break_lines_and_keep_lists_tables_and_code() -> None:
+    doc = load_html(
+        "<h1>Guide</h1><p>First<br>second</p><div>A div</div>"
+        "<ul><li>one</li><li>two<ul><li>two and a half</li></ul></li></ul>"
+        "<ol start='3'><li><p>three</p></li><li>four</li></ol>"
+        "<dl><dt>Term</dt><dd>Meaning</dd></dl>"
+        "<table><tr><th>Plan</th><th>Price</th></tr><tr><td><p>Free</p></td><td>€0</td></tr></table>"
+        "<pre>  indented\n    more\n</pre>"
+    )
+    assert doc.sections[0].text == (
+        "First\nsecond\n\nA div\n\n- one\n- two\n  - two and a half\n\n3. three\n4. four\n\nTerm\nMeaning\n\n"
+        "Plan | Price\nFree | €0\n\n  indented\n    more"
+    )
+
+
+def test_unclosed_list_items_and_cells_are_siblings() -> None:
+    # Minified pages (Docusaurus) leave out </li>, </td> and </tr>; the parser then nests them.
+    doc = load_html("<h1>T</h1><ol><li>a<li>b<li>c</ol><table><tr><td>1<td>2<tr><td>3<td>4</table>")
+    assert doc.sections[0].text == "1. a\n2. b\n3. c\n\n1 | 2\n3 | 4"
+
+
+def test_a_link_only_block_is_navigation() -> None:
+    doc = load_html(
+        "<body><div class='top'><a href='/'>Home</a> | <a href='/docs'>Docs</a> | "
+        "<a href='/blog'>Blog</a></div>"
+        "<h1>Returns</h1><p>Send the parcel back within 30 days.</p>"
+        "<ul><li><a href='/a'>Shipping rates</a></li><li><a href='/b'>Refunds</a></li>"
+        "<li><a href='/c'>Claims</a></li></ul>"
+        "<p>See <a href='/a'>rates</a>, <a href='/b'>refunds</a> and <a href='/c'>claims</a> for the details "
+        "of each step.</p></body>"
+    )
+    kept = (
+        "Send the parcel back within 30 days.\n\nSee rates, refunds and claims for the details of each step."
+    )
+    assert [(s.heading_path, s.text) for s in doc.sections] == [(("Returns",), kept)]
+
+
+def test_headings_without_body_make_no_section() -> None:
+    doc = load_html("<h1>A</h1><h2>B</h2><h3>C</h3><p>Body of C.</p><h2>D</h2><h2>E</h2><p> </p>")
+    assert [(s.heading_path, s.text) for s in doc.sections] == [(("A", "B", "C"), "Body of C.")]
+
+
+def test_text_before_the_first_heading_is_kept_only_when_it_is_content() -> None:
+    nav_only = load_html(
+        "<html><head><title>Returns | Help</title></head><body><p><a href='/'>Help</a> &gt; "
+        "<a href='/r'>Returns</a></p><p>Returns</p><h1>Returns</h1><p>Body.</p></body></html>"
+    )
+    assert [s.heading for s in nav_only.sections] == ["Returns"]
+    real = load_html("<body><p>Parcels travel by van.</p><h1>Returns</h1><p>Body.</p></body>")
+    assert [(s.heading_path, s.text) for s in real.sections] == [
+        ((), "Parcels travel by van."),
+        (("Returns",), "Body."),
+    ]
+
+
+def test_an_admonition_title_is_not_a_section() -> None:
+    doc = load_html(
+        "<h2>Setup</h2><p>Before.</p><div class='note'><h3 class='title'>Note</h3><p>Inside.</p></div>"
+        "<p>After.</p>"
+    )
+    assert [(s.heading_path, s.text) for s in doc.sections] == [
+        (("Setup",), "Before.\n\nNote: Inside.\n\nAfter.")
+    ]
+
+
+def test_the_main_container_wins_over_the_page_around_it() -> None:
+    doc = load_html(
+        "<body><div class='site'><h1>Parcelly</h1><p>Fast parcels.</p></div>"
+        "<div role='main'><h1>Returns</h1><p>Body.</p></div><div>Copyright Parcelly</div></body>"
+    )
+    assert [(s.heading_path, s.text) for s in doc.sections] == [(("Returns",), "Body.")]
+
+
+def test_chrome_by_element_role_and_class() -> None:
+    doc = load_html(
+        "<body><header><a href='/'>Logo</a></header><h1>Returns</h1><p>Body.</p>"
+        "<aside>Popular: shoes</aside><div role='complementary'>Ads</div>"
+        "<div class='cookie-banner'>We use cookies</div><div id='CybotCookiebotDialog'>Allow all</div>"
+        "<div class='theme-doc-breadcrumbs'>Docs</div>"
+        "<aside class='admonition note'><p>Kept note.</p></aside><button>Copy</button>"
+        "<button aria-expanded='false'>How long do refunds take?</button><div>Five days.</div>"
+        "<footer>Imprint</footer></body>"
+    )
+    assert doc.sections[0].text == "Body.\n\nKept note.\n\nHow long do refunds take?\nFive days."
+
+
+def test_thousands_of_unclosed_items_load() -> None:
+    # html.parser nests each unclosed <li> in the one before: the tree is as deep as the list is long.
+    doc = load_html("<h1>Lockers</h1><ul>" + "<li>locker" * 3000 + "</ul>")
+    assert doc.sections[0].text.splitlines() == ["- locker"] * 3000
