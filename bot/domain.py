@@ -80,6 +80,9 @@ class Timings:
     total_ms: float = 0.0
     condense_ms: float = 0.0
     queue_ms: float = 0.0
+    # When the customer first sees answer text: the first checked sentence the pipeline released, or the
+    # final answer when none was (so never before ttft_ms). None where nothing measured it.
+    first_visible_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

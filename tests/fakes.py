@@ -77,6 +77,8 @@ class FakeGenerator:
         self.prompts: list[list[ChatMessage]] = []
         self.stops: list[tuple[str, ...]] = []
         self.reloads = 0
+        # Pieces taken from all streams: fewer than written when a stream is closed early.
+        self.pieces_sent = 0
 
     @property
     def info(self) -> ModelInfo:
@@ -108,6 +110,7 @@ class FakeGenerator:
         for piece in re.findall(r"\S+\s*", text):
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
+            self.pieces_sent += 1
             yield piece
 
     async def reload(self) -> ModelInfo:

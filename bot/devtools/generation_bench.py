@@ -1,21 +1,26 @@
-"""The `bench generation` harness: the engine against a raw llama_decode loop, and time to first token."""
+"""The `bench generation` harness: the engine against a raw llama_decode loop, time to first token, and time
+to first visible text through the pipeline's checked stream."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import Turn
+from bot.domain import Answer, Chunk, Delta, Hit, Turn
+from bot.kb.base import KBStats, ProgressCallback, ReloadReport, SearchMode
+from bot.rag.citations import content_words
 from bot.rag.prompting import Passage, build_messages, trim_passage
+from bot.services import build_pipeline
 
 if TYPE_CHECKING:
-    from bot.config import LLMSettings
-    from bot.llm.base import ModelInfo
+    from bot.config import Settings
+    from bot.llm.base import Generator, ModelInfo
 
 BENCH_QUESTIONS = (
     "How do I change the delivery address of a parcel that is already on its way?",
@@ -47,10 +52,21 @@ class GenerationRun:
     follow_prompt_tokens: int
     engine_pp: float  # prompt tokens/s, new tokens only
     raw_pp: float  # prompt tokens/s, whole prompt
+    checked: CheckedRun  # the same question through the pipeline, which shows only checked sentences
 
     @property
     def ratio(self) -> float:
         return self.engine_tps / self.raw_tps
+
+
+@dataclass(frozen=True)
+class CheckedRun:
+    """One answer through the pipeline's checked stream, timed from the start of `Pipeline.stream`."""
+
+    ttft_s: float | None  # the model's first token (None: the model was not called)
+    first_visible_s: float  # the first text the customer sees: a checked sentence, or the final answer
+    released: bool  # model text was shown while it was written (else the final answer came first)
+    outcome: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,10 @@ class Medians:
     raw_pp: float
     new_ttft_s: float
     follow_ttft_s: float
+    checked_ttft_s: float  # runs where the model was called
+    first_visible_s: float
+    visible_wait_s: float  # first visible text minus first token, per run: what checking costs
+    released: int  # runs whose model text streamed (of len(runs))
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,12 @@ class GenerationBench:
         def median(pick: Callable[[GenerationRun], float]) -> float:
             return statistics.median(pick(run) for run in self.runs)
 
+        ttfts = [run.checked.ttft_s for run in self.runs if run.checked.ttft_s is not None]
+        waits = [
+            run.checked.first_visible_s - run.checked.ttft_s
+            for run in self.runs
+            if run.checked.ttft_s is not None
+        ]
         return Medians(
             engine_tps=median(lambda r: r.engine_tps),
             raw_tps=median(lambda r: r.raw_tps),
@@ -81,6 +107,10 @@ class GenerationBench:
             raw_pp=median(lambda r: r.raw_pp),
             new_ttft_s=median(lambda r: r.new_ttft_s),
             follow_ttft_s=median(lambda r: r.follow_ttft_s),
+            checked_ttft_s=statistics.median(ttfts) if ttfts else float("nan"),
+            first_visible_s=median(lambda r: r.checked.first_visible_s),
+            visible_wait_s=statistics.median(waits) if waits else float("nan"),
+            released=sum(run.checked.released for run in self.runs),
         )
 
 
@@ -102,16 +132,113 @@ def bench_passages(source: Path, count: int, offset: int) -> list[Passage]:
     ]
 
 
+_SECTION = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
+
+
+def question_passages(source: Path, question: str, count: int) -> list[Passage]:
+    """The knowledge folder's sections that share the most words with the question (at least one).
+
+    The checked stream is timed on passages that answer the question, as the bot's search would give
+    them: on unrelated passages no sentence would be supported and nothing but the final answer shown.
+    """
+    wanted = set(content_words(question))
+    sections: list[tuple[int, Passage]] = []
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            if path.suffix.lower() not in {".md", ".txt", ".rst"} or not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            name = str(path.relative_to(source))
+            starts = [m.start() for m in _SECTION.finditer(text)] or [0]
+            for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
+                block = text[begin:end].strip()
+                heading, _, body = block.partition("\n")
+                if not body.strip():
+                    continue
+                passage = Passage(name, heading.lstrip("# ").strip(), body.strip())
+                score = len(wanted & set(content_words(passage.heading + " " + passage.text)))
+                if score:
+                    sections.append((score, passage))
+    sections.sort(key=lambda item: -item[0])
+    return [passage for _, passage in sections[:count]]
+
+
+class GivenPassages:
+    """A knowledge base that answers every search with the given passages (the bench chooses them)."""
+
+    name = "bench"
+
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        self._hits = [
+            Hit(
+                chunk=Chunk(
+                    id=f"{p.source}#{i}",
+                    source=p.source,
+                    heading=p.heading,
+                    heading_path=(p.heading,),
+                    position=i,
+                    text=p.text,
+                    content_hash="",
+                    url=p.url,
+                ),
+                score=1.0,
+                rank=i + 1,
+                bm25_rank=i + 1,
+                dense_rank=i + 1,
+                dense_score=1.0,
+            )
+            for i, p in enumerate(passages)
+        ]
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        return self._hits[:k]
+
+    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+        return ReloadReport(files=0, chunks=len(self._hits), skipped=(), seconds=0.0, index="bench")
+
+    async def stats(self) -> KBStats:
+        return KBStats(backend="bench", index="bench", documents=0, chunks=len(self._hits))
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def checked_stream(
+    settings: Settings, generator: Generator, passages: Sequence[Passage], question: str
+) -> CheckedRun:
+    """Ask `question` through the pipeline over `passages`: when the model's first token and the first
+    checked text arrive."""
+    pipeline = build_pipeline(settings, GivenPassages(passages), generator)
+    released = False
+    answer: Answer | None = None
+    async for event in pipeline.stream(question, user_key="bench-checked"):
+        if isinstance(event, Delta):
+            released = True
+        else:
+            answer = event
+    if answer is None:
+        raise BenchError("the pipeline ended without an answer")
+    timings = answer.timings
+    visible = timings.first_visible_ms if timings.first_visible_ms is not None else timings.total_ms
+    return CheckedRun(
+        ttft_s=None if timings.ttft_ms is None else timings.ttft_ms / 1000,
+        first_visible_s=visible / 1000,
+        released=released,
+        outcome=answer.outcome,
+    )
+
+
 async def run_generation_bench(
-    llm: LLMSettings,
+    settings: Settings,
     model_path: Path,
     lora_path: Path | None,
-    source: Path,
     *,
     runs: int,
     tokens: int,
     passages: int,
-    passage_tokens: int,
     on_start: Callable[[ModelInfo], None],
     on_run: Callable[[int, GenerationRun], None],
 ) -> GenerationBench:
@@ -119,7 +246,15 @@ async def run_generation_bench(
     from bot.llm.engine import LlamaEngine, raw_decode
 
     # A benchmark measures speed; on a busy machine the answer timeout must not cut a run short.
-    llm = llm.model_copy(update={"timeout_s": 3600.0})
+    llm = settings.llm.model_copy(update={"timeout_s": 3600.0})
+    source, passage_tokens = settings.kb.source, settings.rag.passage_tokens
+    # The checked stream: the bot's own pipeline, prompt and checks, with as many passages and tokens.
+    checked_settings = settings.model_copy(
+        update={
+            "llm": llm.model_copy(update={"max_tokens": tokens}),
+            "rag": settings.rag.model_copy(update={"prompt_passages": passages}),
+        }
+    )
     engine = LlamaEngine(llm, model_path=model_path, lora_path=lora_path)
 
     async def timed(messages: list[Any]) -> tuple[float, str]:
@@ -155,6 +290,8 @@ async def run_generation_bench(
             follow_stats = engine.last_stats
             prompt = engine.prompt_tokens(messages)
             raw = await asyncio.to_thread(raw_decode, model_path, llm, prompt, tokens)
+            relevant = question_passages(source, question, passages) or chosen
+            checked = await checked_stream(checked_settings, engine, relevant, question)
             figures = GenerationRun(
                 prompt_tokens=stats.prompt_tokens,
                 reused_tokens=stats.reused_tokens,
@@ -166,6 +303,7 @@ async def run_generation_bench(
                 follow_prompt_tokens=follow_stats.prompt_tokens if follow_stats else 0,
                 engine_pp=(stats.prompt_tokens - stats.reused_tokens) / stats.prompt_s,
                 raw_pp=len(prompt) / raw.prompt_s,
+                checked=checked,
             )
             measured.append(figures)
             on_run(run, figures)

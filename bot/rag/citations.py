@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.rag.prompting import Passage
@@ -142,14 +143,14 @@ class CitationCheck:
     invalid: tuple[int, ...]  # numbers the model used that refer to no passage
 
 
-def check_citations(text: str, n_passages: int) -> CitationCheck:
-    """Keep only `[n]` with 1 ≤ n ≤ n_passages; drop the rest from the text."""
+def check_citations(text: str, n_passages: int, *, keep: Container[int] | None = None) -> CitationCheck:
+    """Keep only `[n]` with 1 ≤ n ≤ n_passages (and, given `keep`, n in keep); drop the rest from the text."""
     cited: list[int] = []
     invalid: list[int] = []
 
     def replace(match: re.Match[str]) -> str:
         numbers = [int(x) for x in re.findall(r"\d+", match.group(1))]
-        good = [n for n in numbers if 1 <= n <= n_passages]
+        good = [n for n in numbers if 1 <= n <= n_passages and (keep is None or n in keep)]
         invalid.extend(n for n in numbers if not 1 <= n <= n_passages)
         for n in good:
             if n not in cited:
@@ -234,41 +235,288 @@ def best_overlap(answer: str, passages: Sequence[Passage]) -> tuple[int | None, 
     return best_n, best_share
 
 
-# Emphasis and code marks of Markdown/RST sources: noise in a quoted answer shown as plain or HTML text.
-_MARKUP = re.compile(r"\*\*|__|`+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n{2,}")
+# -- sentences of a streamed answer ----------------------------------------------------------------
+
+# Where a sentence can end: terminal punctuation (and closing quotes or brackets) before whitespace or a
+# citation mark, or a line break (list items often end without a full stop).
+_SENTENCE_STOP = re.compile(r"[.!?…]+[\"'”’)]*(?=[\s\[])|\n")
+# Citation marks written after the full stop ("… five days. [1]") still belong to that sentence.
+_MARKS_AFTER_STOP = re.compile(rf"(?:[ \t]*{_CITATION_GROUP.pattern})*", re.I)
+# The beginning of a citation mark that is still being written ("[", "[1", "[Passage 2,").
+_PARTIAL_MARK = re.compile(r"\[\s*(?:[a-z]+\s*)?[\d\s,;]*", re.I)
+_FINAL_PUNCT = re.compile(r"[.!?…]+[\"'”’)]*$")
 
 
-def extract_answer(question: str, passage: Passage, max_chars: int = 420) -> str:
-    """The passage's sentences that best match the question, in document order, within `max_chars`.
+def sentence_end(text: str, start: int = 0) -> tuple[int, int] | None:
+    """The first complete sentence of `text[start:]` while `text` is still growing.
 
-    This is the extractive fallback for a generated answer the passages do not support: a verbatim quote of
-    the best-ranked passage is always grounded, where a small model's paraphrase may not be.
+    Returns (end of that sentence, start of the next one), or None while more text could still change
+    where it ends: a sentence is complete only once the next one has begun, so citation marks that follow
+    its full stop stay with it. The last sentence of a finished text is whatever remains.
     """
-    plain = _MARKUP.sub("", passage.text.strip())
-    sentences = [s.strip() for s in _SENTENCE_END.split(plain) if s and s.strip()]
-    if not sentences:
-        return ""
-    wanted = set(content_words(question))
-    scored = sorted(
-        range(len(sentences)),
-        key=lambda i: (-len(wanted & set(content_words(sentences[i]))), i),
-    )
-    chosen: list[int] = []
-    used = 0
-    for i in scored:
-        length = len(sentences[i]) + 1
-        if chosen and used + length > max_chars:
-            continue
-        chosen.append(i)
-        used += length
-        if used >= max_chars * 0.6:
+    for match in _SENTENCE_STOP.finditer(text, start):
+        if match.group(0) == "\n":
+            end = match.start()
+            if not text[start:end].strip():
+                continue  # a blank line before any words is no sentence
+        else:
+            marks = _MARKS_AFTER_STOP.match(text, match.end())
+            end = marks.end() if marks else match.end()
+        following = text[end:]
+        begins = end + len(following) - len(following.lstrip())
+        if begins >= len(text):
+            return None  # the text ends here for now: a citation mark or more words may follow
+        if begins == end:
+            continue  # "3.5", "days.[x]": not a sentence boundary
+        rest = text[begins:]
+        if "]" not in rest and _PARTIAL_MARK.fullmatch(rest) and len(rest) < 16:
+            return None  # a citation mark is being written after the whitespace
+        return end, begins
+    return None
+
+
+def add_citation(sentence: str, n: int) -> str:
+    """Put `[n]` at the end of a sentence, before its full stop: "Refunds take five days [1]."."""
+    body = sentence.rstrip()
+    stop = _FINAL_PUNCT.search(body)
+    if stop is None:
+        return f"{body} [{n}]"
+    return f"{body[: stop.start()].rstrip()} [{n}]{body[stop.start() :]}"
+
+
+# -- extractive answers ----------------------------------------------------------------------------
+
+# Markup of Markdown/RST sources: noise in a quoted answer shown as plain or HTML text.
+_MARKUP = re.compile(r"\*\*|__|`+")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_RST_LINK = re.compile(r"`([^`<\n]+?)\s*<([^>\n]+)>`_{1,2}")
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+|^\s*(?:=+|-+|~+|\^+)\s*$")
+_LIST_MARKER = re.compile(r"^\s*((?:[-*+•])|(?:\d{1,3}[.)]))\s+(?=\S)")
+_PROSE_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[A-Z0-9\"'(“‘])")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
+
+
+@dataclass(frozen=True)
+class PassageUnit:
+    """One piece of a passage an extract can quote: a sentence, or a list item with its marker."""
+
+    text: str
+    block: int  # which paragraph or list it belongs to
+    marker: str = ""  # "-", "1.", …: set for list items
+    label: bool = False  # a heading or a label ("Saturday:"): never quoted on its own
+
+    @property
+    def item(self) -> bool:
+        return bool(self.marker)
+
+    @property
+    def line(self) -> str:
+        return f"{self.marker} {self.text}" if self.marker else self.text
+
+
+def plain_text(text: str) -> str:
+    """Text without Markdown/RST markup: emphasis, code marks, link syntax (the link itself is kept)."""
+    text = _MARKDOWN_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = _RST_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = _MARKUP.sub("", text)
+    return _EMPHASIS.sub(r"\1", text)
+
+
+def _unwrap(lines: Sequence[str]) -> str:
+    """Lines of one paragraph or list item as one line: the source file's wrapping is not a break."""
+    joined = " ".join(line.strip() for line in lines if line.strip())
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s{2,}", " ", joined)).strip()
+
+
+def _is_label(text: str) -> bool:
+    """A label, not a statement: "Talk to a human", "Live chat". ("Saturday: 09:00–17:00" says something;
+    a line ending in a colon leads into the next one and is quoted with it.)"""
+    return ":" not in text and not re.search(r"[.!?…;]\W*$", text) and len(text.split()) <= 4
+
+
+def _segments(paragraph: str) -> list[tuple[str, str, list[str]]]:
+    """One paragraph as runs of lines: ("heading" | "item" | "prose", list marker, lines)."""
+    segments: list[tuple[str, str, list[str]]] = []
+    for line in paragraph.split("\n"):
+        found = _LIST_MARKER.match(line)
+        if _HEADING_LINE.search(line):
+            segments.append(("heading", "", [_HEADING_LINE.sub("", line)]))
+        elif found:
+            segments.append(("item", found.group(1), [line[found.end() :]]))
+        elif segments and segments[-1][0] != "heading":
+            segments[-1][2].append(line)  # a wrapped line: the sentence or list item goes on
+        else:
+            segments.append(("prose", "", [line]))
+    return segments
+
+
+def passage_units(text: str) -> list[PassageUnit]:
+    """A passage as sentences and list items, in order; wrapped lines joined, markup removed."""
+    units: list[PassageUnit] = []
+    block = -1
+    last = ""
+    for paragraph in re.split(r"\n[ \t]*\n", plain_text(text).replace("\r\n", "\n")):
+        for kind, marker, lines in _segments(paragraph):
+            joined = _unwrap(lines)
+            if not joined:
+                continue
+            if not (kind == "item" and last == "item"):
+                block += 1  # items in a row are one list, even with blank lines between them
+            last = kind
+            if kind == "item":
+                units.append(PassageUnit(joined, block, marker=marker))
+            elif kind == "heading":
+                units.append(PassageUnit(joined, block, label=True))
+            else:
+                sentences = (part.strip() for part in _PROSE_SENTENCE_END.split(joined))
+                units.extend(PassageUnit(part, block, label=_is_label(part)) for part in sentences if part)
+    return units
+
+
+def _stem(word: str) -> str:
+    """A crude stem for matching a question to sentences: "notifications" ~ "notification", "opening" ~
+    "open", "shipping" ~ "ships"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
             break
-    text = " ".join(sentences[i] for i in sorted(chosen))
-    if len(text) > max_chars:
-        cut = text[:max_chars].rsplit(" ", 1)[0]
-        text = cut.rstrip(",;:") + "…"
-    return text
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]  # shipp(ing) ~ ship
+    return word[:5]
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in content_words(text)}
+
+
+def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_chars: int = 600) -> str:
+    """The part of a passage that answers the question, quoted so that it reads as an answer.
+
+    One to three sentences that share the most content words with the question, consecutive where they
+    can be; headings and labels are never quoted on their own. When a list item matches best, the
+    matching items are quoted as a list (one per line with its marker; a numbered list from the first to
+    the last matching step), after the line that leads into the list. Wrapped lines are joined and markup
+    is removed. This is the extractive fallback for a generated answer the passages do not support.
+    """
+    units = passage_units(passage.text)
+    if not units:
+        return ""
+    wanted = _stems(question)
+    stems = [set() if u.label else _stems(u.text) for u in units]
+    # A question word found in many sentences of the passage says little about which one answers.
+    spread = Counter(stem for found in stems for stem in found & wanted)
+    score = [sum(1 / spread[stem] for stem in found & wanted) for found in stems]
+    best = max(range(len(units)), key=lambda i: (score[i], -i))
+    if score[best] == 0:
+        # Nothing matches the question words: help-center passages lead with the answer.
+        best = next((i for i, u in enumerate(units) if not u.label), 0)
+    if units[best].item:
+        return _quote_list(units, score, best, max_chars)
+    if units[best].text.endswith(":") and best + 1 < len(units) and units[best + 1].item:
+        return _quote_list(units, score, best + 1, max_chars)  # the sentence that leads into a list
+    return _quote_sentences(units, score, best, wanted, max_sentences, max_chars)
+
+
+def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int, max_chars: int) -> str:
+    """The matching items of the list that holds `best`, after the line that leads into the list."""
+    first = min(i for i, u in enumerate(units) if u.block == units[best].block)
+    lines: list[str] = []
+    before = first - 1
+    if (
+        before >= 0
+        and not units[before].item
+        and (not units[before].label or units[before].text.endswith(":"))
+    ):
+        lines.append(units[before].text)  # the line that leads into the list (not a heading)
+    used = sum(len(line) + 1 for line in lines)
+    return _clip("\n".join([*lines, *_list_lines(units, score, best, max_chars - used)]), max_chars)
+
+
+def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int, room: int) -> list[str]:
+    """The items of the list holding `best` that answer the question, each with its marker."""
+    members = [i for i, u in enumerate(units) if u.block == units[best].block and u.item]
+    top = max(score[i] for i in members)
+    if top == 0:
+        matching = members  # the list as a whole answers what leads into it
+    elif units[members[0]].marker[:1].isdigit():
+        # Numbered steps are one procedure: from the first to the last step that speaks to the question.
+        steps = [i for i in members if score[i] > 0]
+        matching = [i for i in members if steps[0] <= i <= steps[-1]]
+    else:
+        matching = [i for i in members if score[i] > 0 and score[i] >= top / 2]
+    lines: list[str] = []
+    used = 0
+    for i in matching:
+        line = units[i].line
+        if lines and used + len(line) + 1 > room:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return lines
+
+
+def _quote_sentences(
+    units: Sequence[PassageUnit],
+    score: Sequence[float],
+    best: int,
+    wanted: set[str],
+    max_sentences: int,
+    max_chars: int,
+) -> str:
+    def quotable(i: int) -> bool:
+        return 0 <= i < len(units) and not units[i].label and not units[i].item
+
+    chosen = [best]
+    used = len(units[best].text)
+    covered = wanted & _stems(units[best].text)
+    # Grow into the neighbouring sentences of the same paragraph that also speak to the question.
+    while len(chosen) < max_sentences:
+        low, high = min(chosen) - 1, max(chosen) + 1
+        options = [
+            i
+            for i in (high, low)
+            if quotable(i)
+            and units[i].block == units[best].block
+            and score[i] > 0
+            and score[i] >= score[best] / 4  # a word the whole passage shares is not enough
+            and used + len(units[i].text) + 1 <= max_chars
+        ]
+        if not options:
+            break
+        pick = max(options, key=lambda i: score[i])
+        chosen.append(pick)
+        used += len(units[pick].text) + 1
+        covered |= wanted & _stems(units[pick].text)
+    # Then a sentence elsewhere in the passage, if it answers a part of the question the others do not.
+    for i in sorted(range(len(units)), key=lambda i: (-score[i], i)):
+        if len(chosen) >= max_sentences:
+            break
+        new = (wanted & _stems(units[i].text)) - covered
+        if quotable(i) and i not in chosen and new and used + len(units[i].text) + 1 <= max_chars:
+            chosen.append(i)
+            used += len(units[i].text) + 1
+            covered |= new
+    chosen.sort()
+    # A sentence that ends in a colon leads into what follows ("We reply within:"): quote that too, with
+    # the lines it introduces ("1 business day for Free accounts;").
+    while units[chosen[-1]].text.endswith((":", ";")) and quotable(chosen[-1] + 1):
+        chosen.append(chosen[-1] + 1)
+        if len(chosen) > max_sentences + 2:
+            break
+    text = units[chosen[0]].text
+    for previous, i in zip(chosen, chosen[1:], strict=False):
+        text += (" " if units[i].block == units[previous].block else "\n") + units[i].text
+    after = chosen[-1] + 1
+    if units[chosen[-1]].text.endswith(":") and after < len(units) and units[after].item:
+        text = "\n".join([text, *_list_lines(units, score, after, max_chars - len(text) - 1)])
+    return _clip(text, max_chars)
+
+
+def _clip(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
 
 
 _CITATION_MARK = re.compile(r"\[\d{1,3}\]")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
@@ -65,6 +66,9 @@ SUPPORT_MIN_SHARE = 0.3
 # An answer with no supported [n] is still grounded when this share of its content words comes from one
 # passage; the pipeline then writes that passage's marker itself and sets `Answer.citations_inferred`.
 INFER_CITATION_MIN_SHARE = 0.6
+# A sentence with fewer content words than this ("Yes.", "e.g.", a list number) is not judged alone: it is
+# checked (and shown) together with the sentence that follows it.
+SENTENCE_MIN_WORDS = 2
 # One paragraph: a small model's second paragraph is where it drifts away from the passages. The passage
 # delimiters stop it too: writing them means it has begun to echo its prompt.
 ANSWER_STOPS = ("\n\n", "</passages>", "<passages>")
@@ -78,6 +82,150 @@ class _Prepared:
     hits: tuple[Hit, ...]
     passages: tuple[Passage, ...]
     quarantined: tuple[Passage, ...]
+
+
+StopReason = Literal["unsupported", "leak", "refusal"]
+
+
+class _CheckedRelease:
+    """The model's text as the customer may see it: sentence by sentence, each one checked first.
+
+    A sentence is released once it is complete (the next one has begun, or the model has finished) and
+    supported by a given passage: the passages it cites hold at least `SUPPORT_MIN_SHARE` of its content
+    words (its other marks are removed), or, with no supported mark, one passage holds
+    `INFER_CITATION_MIN_SHARE` (that passage's mark is written in), or it goes on from the passage the
+    previous sentence cited with `SUPPORT_MIN_SHARE`. Links not in the passages are removed first. A
+    refusal, a sentence the passages do not support, or text that leaks hidden words stops the release:
+    nothing after it is shown. What was released is final: the answer starts with exactly that text.
+    """
+
+    def __init__(self, prefill: str, passages: Sequence[Passage], leaks: Callable[[str], bool]) -> None:
+        self._prefill = prefill
+        self._passages = passages
+        self._allowed = citations.allowed_urls(passages)
+        self._prefill_marks = set(citations.check_citations(prefill, len(passages)).cited)
+        self._leaks = leaks
+        self.continuation = ""  # the model's own text so far, up to any echoed prompt structure
+        self._raw = ""
+        self._joiner: str | None = None
+        self._start = 0  # where the next unreleased sentence begins in `text`
+        self._scan = 0  # where to look for its end (past short sentences held back to be judged with it)
+        self._gap = ""  # the whitespace the model wrote before that sentence
+        self._last_cited: int | None = None
+        self.released = ""
+        self.stopped: StopReason | None = None
+        self.cited_by_model = False  # a released mark was written by the model (not the prefill or code)
+
+    @property
+    def text(self) -> str:
+        """The answer so far as the model writes it: the prefill, then the model's words."""
+        if self._joiner is None:
+            return ""
+        return f"{self._prefill}{self._joiner}{self.continuation}"
+
+    @property
+    def _own_from(self) -> int:
+        return len(self._prefill) + len(self._joiner or "")
+
+    def feed(self, piece: str) -> list[str]:
+        """Take the next piece of model text; return the texts now released (in order)."""
+        self._raw += piece
+        self.continuation = cut_at_structure(self._raw)
+        if self._joiner is None and self.continuation:
+            self._joiner = "" if not self._prefill or self.continuation[:1].isspace() else " "
+        return self._advance(final=False)
+
+    def finish(self) -> list[str]:
+        """The model has finished: its last sentence is complete."""
+        return self._advance(final=True)
+
+    def _advance(self, *, final: bool) -> list[str]:
+        out: list[str] = []
+        text = self.text
+        while self.stopped is None and self._joiner is not None:
+            found = citations.sentence_end(text, self._scan)
+            if found is None:
+                if not final or not text[self._start :].strip():
+                    break
+                end = following = len(text)
+            else:
+                end, following = found
+                if len(self._own_words(text, self._start, end)) < SENTENCE_MIN_WORDS:
+                    self._scan = following  # judged together with the next sentence
+                    continue
+            if self._own_words(text, self._start, end):
+                shown = self._judge(text, self._start, end)
+                if shown is None:
+                    break
+                if shown:
+                    out.append(shown)
+                    self.released += shown
+            gap = text[end:following]
+            self._gap = "\n" if "\n" in gap else " "
+            self._start = self._scan = following
+            if found is None:
+                break
+        return out
+
+    def _own_words(self, text: str, start: int, end: int) -> list[str]:
+        return citations.content_words(text[max(start, self._own_from) : end])
+
+    def _share(self, words: str, n: int) -> float:
+        return citations.overlap_share(words, self._passages[n - 1])
+
+    def _judge(self, text: str, start: int, end: int) -> str | None:
+        """The sentence as it may be shown (marks and links final), or None: the release stops here."""
+        n = len(self._passages)
+        sentence, _ = citations.strip_foreign_urls(
+            re.sub(r"[ \t]+", " ", text[start:end].strip()), self._allowed
+        )
+        own, _ = citations.strip_foreign_urls(
+            re.sub(r"[ \t]+", " ", text[max(start, self._own_from) : end].strip()), self._allowed
+        )
+        # Support is judged on the model's own words: the prefill's "[1]" proves nothing by itself.
+        plain = citations.check_citations(own, n, keep=()).text
+        if not self.released and opens_with_refusal(plain):
+            self.stopped = "refusal"
+            return None
+        with_prefill = start < self._own_from
+        marks = citations.check_citations(sentence, n).cited
+        supported = [m for m in marks if self._share(plain, m) >= SUPPORT_MIN_SHARE]
+        if supported:
+            if with_prefill and not self._prefill_marks <= set(supported):
+                sentence = _capitalised(own)  # the prefill names a passage that does not say this
+            shown = citations.check_citations(sentence, n, keep=set(supported)).text
+            by_model = set(citations.check_citations(own, n).cited) & set(supported)
+            self.cited_by_model = self.cited_by_model or bool(by_model)
+            self._last_cited = supported[-1]
+        else:
+            best, share = citations.best_overlap(plain, self._passages)
+            if best is not None and share >= INFER_CITATION_MIN_SHARE:
+                if with_prefill and self._prefill_marks == {best}:
+                    shown = citations.check_citations(sentence, n, keep=self._prefill_marks).text
+                else:
+                    shown = citations.add_citation(_capitalised(plain) if with_prefill else plain, best)
+                self._last_cited = best
+            elif (
+                self.released
+                and self._last_cited is not None
+                and self._share(plain, self._last_cited) >= SUPPORT_MIN_SHARE
+            ):
+                shown = plain  # goes on from the passage the previous sentence cited
+            else:
+                self.stopped = "unsupported"
+                return None
+        if not shown:
+            return ""  # nothing left to show once foreign links are gone; not a reason to stop
+        shown = (self._gap if self.released else "") + shown
+        if self._leaks(self.released + shown):
+            self.stopped = "leak"
+            return None
+        return shown
+
+
+def _capitalised(text: str) -> str:
+    text = text.strip(" ,;:\n")
+    return text[:1].upper() + text[1:]
 
 
 @asynccontextmanager
@@ -128,7 +276,12 @@ class Pipeline:
     async def stream(
         self, question: str, history: Sequence[Turn] = (), *, user_key: str
     ) -> AsyncGenerator[Delta | Answer, None]:
-        """Yield `Delta` pieces of raw model text, then exactly one final `Answer`."""
+        """Yield `Delta`s of checked answer text, then exactly one final `Answer`.
+
+        The model's text is released sentence by sentence, each one only once it is complete and supported
+        by a passage (see `_CheckedRelease`); the final `Answer.text` starts with exactly the released text.
+        When nothing could be released the answer is a quote, the refusal or a caveated text (as set).
+        """
         started = time.perf_counter()
         question = question.strip()
         if not question:
@@ -199,8 +352,15 @@ class Pipeline:
 
         prefill = self._templates.prefill
         messages = [*budget.messages, ChatMessage("assistant", prefill)] if prefill else budget.messages
-        raw = ""
+        release = _CheckedRelease(
+            prefill,
+            budget.passages,
+            lambda text: self._leaks_hidden(text, budget.passages, prepared.quarantined),
+        )
+        # The caveat mode shows the model's unsupported words under a note, so it needs all of them.
+        keep_going = self._rag.ungrounded == "caveat"
         ttft_ms: float | None = None
+        first_visible_ms: float | None = None
         info = gen.info
         t_gen = time.perf_counter()
         try:
@@ -212,10 +372,19 @@ class Pipeline:
                         ttft_ms = (time.perf_counter() - started) * 1000
                         # A reload waits for a running generation, so this is the model writing this answer.
                         info = gen.info
-                        if prefill:
-                            yield Delta(prefill if piece[:1].isspace() else prefill + " ")
-                    raw += piece
-                    yield Delta(piece)
+                    for shown in release.feed(piece):
+                        if first_visible_ms is None:
+                            first_visible_ms = (time.perf_counter() - started) * 1000
+                        yield Delta(shown)
+                    if release.stopped and (
+                        release.released or not keep_going or release.stopped != "unsupported"
+                    ):
+                        break  # nothing more of this answer will be shown: stop generating it
+            if not release.stopped:
+                for shown in release.finish():
+                    if first_visible_ms is None:
+                        first_visible_ms = (time.perf_counter() - started) * 1000
+                    yield Delta(shown)
         except GeneratorBusyError:
             yield self._fixed(
                 "busy", BUSY_TEXT, started, question=standalone, retrieval_ms=retrieval_ms, hits=given_hits
@@ -226,28 +395,33 @@ class Pipeline:
                 log.warning("generation timed out", extra={"timeout_s": self._llm.timeout_s})
             else:
                 log.warning("generation failed", extra={"error": str(exc)})
-            yield self._fixed(
-                "model_error",
-                MODEL_ERROR_TEXT,
-                started,
-                question=standalone,
-                retrieval_ms=retrieval_ms,
-                hits=given_hits,
-            )
-            return
+            if not release.released:
+                yield self._fixed(
+                    "model_error",
+                    MODEL_ERROR_TEXT,
+                    started,
+                    question=standalone,
+                    retrieval_ms=retrieval_ms,
+                    hits=given_hits,
+                )
+                return
+            # What was shown is checked and stays; the unfinished sentence after it is not shown.
         queue_ms = 0.0
         if ttft_ms is not None:
             queue_ms = max(0.0, ttft_ms - (t_gen - started) * 1000)
 
+        total_ms = (time.perf_counter() - started) * 1000
         timings = Timings(
             retrieval_ms=retrieval_ms,
             ttft_ms=ttft_ms,
-            total_ms=(time.perf_counter() - started) * 1000,
+            total_ms=total_ms,
             condense_ms=condense_ms,
             queue_ms=queue_ms,
+            # Nothing released: the customer's first text is the final answer.
+            first_visible_ms=first_visible_ms if first_visible_ms is not None else total_ms,
         )
         yield self._finish(
-            prefill, raw, budget.passages, prepared, given_hits, standalone, timings, info.name, info.version
+            release, budget.passages, prepared, given_hits, standalone, timings, info.name, info.version
         )
 
     # -- steps --------------------------------------------------------------------------------------
@@ -299,8 +473,7 @@ class Pipeline:
 
     def _finish(
         self,
-        prefill: str,
-        continuation: str,
+        release: _CheckedRelease,
         passages: Sequence[Passage],
         prepared: _Prepared,
         hits: Sequence[Hit],
@@ -323,58 +496,49 @@ class Pipeline:
                 prompt_version=PROMPT_VERSION,
             )
 
-        # Stop strings already end generation there; this also covers generators that ignore them.
-        continuation = cut_at_structure(continuation)
-        if not continuation.strip():
-            return fixed("model_error", MODEL_ERROR_TEXT)
-        joiner = "" if not prefill or continuation[:1].isspace() else " "
-        text = f"{prefill}{joiner}{continuation}".strip()
-        if self._leaks_hidden(text, passages, prepared.quarantined):
-            log.warning("output filter: answer repeated hidden text; replaced by the refusal")
-            return fixed("refused", REFUSAL_TEXT)
-        if opens_with_refusal(citations.strip_citation_marks(continuation)):
-            return fixed("refused", REFUSAL_TEXT)
-
-        allowed = citations.allowed_urls(passages)
-        text, removed = citations.strip_foreign_urls(text, allowed)
-        continuation, _ = citations.strip_foreign_urls(continuation, allowed)
-        if removed:
-            log.info("removed links not found in the sources", extra={"count": removed})
-        check = citations.check_citations(text, len(passages))
-        text, cited = check.text, check.cited
-        by_model = citations.check_citations(continuation, len(passages)).cited
-        # Support is checked on the model's own words: the prefill's "[1]" proves nothing by itself.
-        support = {n: citations.overlap_share(continuation, passages[n - 1]) for n in cited}
-        inferred = False
-        if cited and max(support.values()) >= SUPPORT_MIN_SHARE:
-            inferred = not by_model
-        else:
-            best, share = citations.best_overlap(continuation, passages)
-            bare = citations.strip_citation_marks(continuation if prefill else text).strip(" ,.;:\n")
-            bare = bare[:1].upper() + bare[1:]
-            if best is not None and share >= INFER_CITATION_MIN_SHARE:
-                text, cited, inferred = f"{bare} [{best}]", (best,), True
-            else:
-                text, cited = bare, ()
-        if not text.strip():
-            return fixed("model_error", MODEL_ERROR_TEXT)
-
-        sources = tuple(
-            dict.fromkeys(
-                Source(passages[n - 1].source, passages[n - 1].heading, passages[n - 1].url) for n in cited
+        def sourced(cited: Sequence[int]) -> tuple[Source, ...]:
+            return tuple(
+                dict.fromkeys(
+                    Source(passages[n - 1].source, passages[n - 1].heading, passages[n - 1].url)
+                    for n in cited
+                )
             )
-        )
+
+        text = release.released
+        cited: tuple[int, ...] = ()
+        inferred = False
         outcome: Outcome
-        if cited:
-            outcome, grounded = "answered", True
+        if text:
+            # The customer has seen this text: the answer is exactly it, whatever the model wrote after it.
+            if release.stopped:
+                log.info(
+                    "answer ends before the first sentence it could not show", extra={"why": release.stopped}
+                )
+            cited = citations.check_citations(text, len(passages)).cited
+            outcome, grounded, inferred = "answered", True, not release.cited_by_model
+        elif not release.continuation.strip():
+            return fixed("model_error", MODEL_ERROR_TEXT)
+        elif release.stopped in ("leak", "refusal") or self._leaks_hidden(
+            release.text, passages, prepared.quarantined
+        ):
+            if release.stopped != "refusal":
+                log.warning("output filter: answer repeated hidden text; replaced by the refusal")
+            return fixed("refused", REFUSAL_TEXT)
         elif self._rag.ungrounded == "extract" and (quote := self._extract(question, passages)):
             text, cited, outcome, grounded = quote, (1,), "extracted", True
-            sources = (Source(passages[0].source, passages[0].heading, passages[0].url),)
-        elif self._rag.ungrounded == "refuse":
+        elif self._rag.ungrounded == "refuse" or self._rag.ungrounded == "extract":
             log.info("ungrounded answer replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
         else:
-            outcome, grounded, text = "ungrounded", False, f"{UNGROUNDED_CAVEAT}\n\n{text}"
+            allowed = citations.allowed_urls(passages)
+            words = release.continuation if self._templates.prefill else release.text
+            bare, removed = citations.strip_foreign_urls(words, allowed)
+            if removed:
+                log.info("removed links not found in the sources", extra={"count": removed})
+            bare = _capitalised(citations.check_citations(bare, len(passages), keep=()).text.strip(" ,.;:\n"))
+            if not bare:
+                return fixed("model_error", MODEL_ERROR_TEXT)
+            outcome, grounded, text = "ungrounded", False, f"{UNGROUNDED_CAVEAT}\n\n{bare}"
         log.info(
             "answered",
             extra={
@@ -382,11 +546,13 @@ class Pipeline:
                 "cited": list(cited),
                 "inferred": inferred,
                 "question": user_text(question),
+                "ttft_ms": timings.ttft_ms,
+                "first_visible_ms": timings.first_visible_ms,
             },
         )
         return Answer(
             text=text,
-            sources=sources,
+            sources=sourced(cited),
             grounded=grounded,
             timings=timings,
             outcome=outcome,
@@ -401,14 +567,15 @@ class Pipeline:
 
     @staticmethod
     def _extract(question: str, passages: Sequence[Passage]) -> str:
-        """Quote the best-ranked passage when the model's own words are not supported by any passage."""
+        """Quote the best-ranked passage when the model's own words are not supported by any passage.
+
+        The quote reads as the answer; its passage is the answer's one source (`[1]`), which the channels
+        show with its heading.
+        """
         if not passages:
             return ""
         quote = citations.extract_answer(question, passages[0])
-        if not quote:
-            return ""
-        where = f" ({passages[0].heading})" if passages[0].heading else ""
-        return f"Here is what our help center says{where}: {quote} [1]"
+        return f"{quote} [1]" if quote else ""
 
     def _leaks_hidden(self, text: str, passages: Sequence[Passage], quarantined: Sequence[Passage]) -> bool:
         """The output filter: no run of the system prompt, no secret-looking token of a poisoned passage."""
@@ -436,6 +603,7 @@ class Pipeline:
         hits: Sequence[Hit] = (),
     ) -> Answer:
         info = self._generator.info
+        total_ms = (time.perf_counter() - started) * 1000
         return Answer(
             text=text,
             sources=(),
@@ -443,8 +611,9 @@ class Pipeline:
             timings=Timings(
                 retrieval_ms=retrieval_ms,
                 ttft_ms=None,
-                total_ms=(time.perf_counter() - started) * 1000,
+                total_ms=total_ms,
                 condense_ms=condense_ms,
+                first_visible_ms=total_ms,
             ),
             outcome=outcome,
             question=question,

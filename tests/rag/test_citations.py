@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from bot.rag.citations import (
     LeakDetector,
+    add_citation,
     allowed_urls,
     best_overlap,
     check_citations,
+    extract_answer,
+    passage_units,
+    plain_text,
     secret_like_tokens,
+    sentence_end,
     strip_foreign_urls,
 )
 from bot.rag.prompting import Passage
@@ -90,3 +95,184 @@ def test_leak_detector_finds_verbatim_runs_only() -> None:
 def test_secret_like_tokens() -> None:
     assert secret_like_tokens("the code is ZX-CANARY-7731 ok") == {"zx-canary-7731"}
     assert secret_like_tokens("version 3.11 on 2024-05-01 costs $5") == set()
+
+
+# -- sentences of a streamed answer ----------------------------------------------------------------
+
+
+def test_a_sentence_ends_once_the_next_one_begins() -> None:
+    assert sentence_end("Refunds take five days.") is None, "a mark or more words may still follow"
+    assert sentence_end("Refunds take five days. ") is None
+    assert sentence_end("Refunds take five days. They") == (23, 24)
+    assert sentence_end("Refunds take 3.5 days. Yes", 0) == (22, 23), "a decimal point ends nothing"
+
+
+def test_marks_after_the_full_stop_belong_to_the_sentence() -> None:
+    text = "Refunds take five days. [1] They"
+    end, following = sentence_end(text) or (0, 0)
+    assert text[:end] == "Refunds take five days. [1]"
+    assert text[following:] == "They"
+    assert sentence_end("Refunds take five days. [") is None, "a mark is being written"
+    assert sentence_end("Refunds take five days. [Passage 1") is None
+    assert sentence_end("Refunds take five days.[1][2] Then") == (29, 30)
+
+
+def test_a_line_break_ends_a_list_item() -> None:
+    text = "Steps:\n1. Open the app\n2. Tap Settings"
+    assert sentence_end(text) == (6, 7)
+    assert sentence_end(text, 7) == (9, 10), "a list number too (the pipeline judges it with its item)"
+    assert sentence_end(text, 10) == (22, 23)
+    assert sentence_end(text, 26) is None, "the last item is complete only when the answer is"
+    assert sentence_end("\nOpen the app\nTap") == (13, 14), "a leading blank line is no sentence"
+
+
+def test_an_added_citation_goes_before_the_full_stop() -> None:
+    assert add_citation("Refunds take five days.", 2) == "Refunds take five days [2]."
+    assert add_citation("Is it free?", 1) == "Is it free [1]?"
+    assert add_citation("Tap Settings", 1) == "Tap Settings [1]"
+    assert add_citation('He said "yes."', 1) == 'He said "yes [1]."'
+
+
+def test_check_citations_can_keep_only_some_marks() -> None:
+    check = check_citations("Refunds take five days [1][2]. Ship fast [3].", 3, keep={2})
+    assert check.text == "Refunds take five days [2]. Ship fast."
+    assert check.cited == (2,)
+    assert check_citations("Five days [1].", 3, keep=()).text == "Five days."
+
+
+# -- extractive answers ----------------------------------------------------------------------------
+
+NOTIFICATIONS = Passage(
+    "mobile/mobile-apps.md",
+    "Push notifications are not arriving",
+    "1. Check that notifications for Parcelly are allowed in your phone's settings.\n"
+    "2. In the app, check **Account > Notifications** and make sure push is selected.\n"
+    "3. Battery savers on some Android phones stop background notifications; exclude Parcelly from battery\n"
+    "   optimisation.\n"
+    "4. Sign out and in again to renew the notification registration.\n\n"
+    "Pickup codes are always in the app under **Parcels**, even if a notification is lost, and we also send "
+    "them by\nSMS or email if you chose those channels.",
+)
+REFUNDS = Passage(
+    "billing/refunds.md",
+    "How long does a refund take?",
+    "You choose where the refund goes:\n\n"
+    "- **Parcelly Credit:** immediately.\n"
+    "- **iDEAL or Bancontact:** 3–5 business days.\n"
+    "- **Card, PayPal, Apple Pay or Google Pay:** 5–10 business days, depending on your bank.\n\n"
+    "You get an email when we issue the refund. If it hasn't arrived after 10 business days, send the "
+    "refund\nreference from that email to support@parcelly.example.",
+)
+DEVICES = Passage(
+    "mobile/mobile-apps.md",
+    "Supported devices and versions",
+    "- **iPhone:** iOS 16 or later.\n"
+    "- **Android:** Android 9 or later, with Google Play services.\n"
+    "- **Web app:** parcelly.example/app works in the two latest versions of Chrome, Firefox, Safari and "
+    "Edge. The web\n  app cannot use Open nearby, because browsers do not allow it to reach the locker over "
+    "Bluetooth.\n\n"
+    "The current app version is **5.8.2**, released on 3 November 2026. The oldest supported version is "
+    "**5.2**;\nolder versions show error PX-110 and must be updated. There is no app for tablets; the phone "
+    "app works on iPad\nand Android tablets in phone layout.",
+)
+LOCKERS = Passage(
+    "receiving/picking-up-a-parcel.md",
+    "Picking up",
+    "## Opening hours\n\n"
+    "Most lockers are open around the clock. Lockers inside shops follow the\nshop's opening hours, which "
+    "the app shows\non the locker's page. A parcel waits 72 hours; you can\nextend it once by 24 hours "
+    "in the app. Bring your phone or the 6-digit code.",
+)
+
+
+def test_matching_steps_are_quoted_as_a_list_with_wrapped_lines_joined() -> None:
+    quote = extract_answer("My push notifications don't arrive on Android", NOTIFICATIONS)
+    lines = quote.split("\n")
+    assert lines[0] == "1. Check that notifications for Parcelly are allowed in your phone's settings."
+    assert lines[1] == "2. In the app, check Account > Notifications and make sure push is selected."
+    assert lines[2] == (
+        "3. Battery savers on some Android phones stop background notifications; exclude Parcelly from "
+        "battery optimisation."
+    )
+    assert len(lines) == 4
+    assert "**" not in quote
+    assert "help center says" not in quote
+
+
+def test_numbered_steps_keep_the_steps_between_the_matching_ones() -> None:
+    quote = extract_answer("Android battery saver stops notifications", NOTIFICATIONS)
+    assert quote.startswith("1. Check that notifications")
+    assert quote.split("\n")[-1].startswith("4. Sign out")
+
+
+def test_only_matching_bullets_are_quoted_after_their_lead_in() -> None:
+    quote = extract_answer("How long does a refund to my card take?", REFUNDS)
+    assert quote == (
+        "You choose where the refund goes:\n"
+        "- Card, PayPal, Apple Pay or Google Pay: 5–10 business days, depending on your bank."
+    )
+
+
+def test_a_lead_in_that_matches_brings_its_whole_list() -> None:
+    quote = extract_answer("Where does my refund go?", REFUNDS)
+    assert quote.split("\n") == [
+        "You choose where the refund goes:",
+        "- Parcelly Credit: immediately.",
+        "- iDEAL or Bancontact: 3–5 business days.",
+        "- Card, PayPal, Apple Pay or Google Pay: 5–10 business days, depending on your bank.",
+    ]
+
+
+def test_one_matching_bullet_alone() -> None:
+    assert extract_answer("Which iPhone do I need?", DEVICES) == "- iPhone: iOS 16 or later."
+
+
+def test_sentences_split_across_lines_are_joined_and_neighbours_kept() -> None:
+    quote = extract_answer("What is the oldest supported app version?", DEVICES)
+    assert quote == (
+        "The current app version is 5.8.2, released on 3 November 2026. The oldest supported version is "
+        "5.2; older versions show error PX-110 and must be updated."
+    )
+    assert "\n" not in quote
+
+
+def test_headings_are_not_quoted_and_the_best_sentences_are() -> None:
+    quote = extract_answer("What are the opening hours of lockers in shops?", LOCKERS)
+    assert quote.startswith("Most lockers are open around the clock.")
+    assert (
+        "Lockers inside shops follow the shop's opening hours, which the app shows on the locker's page."
+        in quote
+    )
+    assert "Opening hours\n" not in quote
+    assert "#" not in quote
+    assert quote.count(". ") <= 2, "at most three sentences"
+
+
+def test_sentences_from_elsewhere_answer_the_rest_of_the_question() -> None:
+    quote = extract_answer("How long does a parcel wait, and what should I bring?", LOCKERS)
+    assert quote == (
+        "A parcel waits 72 hours; you can extend it once by 24 hours in the app. Bring your phone or the "
+        "6-digit code."
+    )
+
+
+def test_nothing_matching_quotes_the_lead_sentence() -> None:
+    quote = extract_answer("xylophone", LOCKERS)
+    assert quote.startswith("Most lockers are open around the clock.")
+
+
+def test_plain_text_removes_markup_and_keeps_links() -> None:
+    text = plain_text(
+        "See **Account** and `code`, *this*, [the form](https://x.example/f) or `docs <https://d.example>`_."
+    )
+    assert text == "See Account and code, this, the form (https://x.example/f) or docs (https://d.example)."
+
+
+def test_passage_units_mark_labels() -> None:
+    units = passage_units("Live chat\n\nSaturday: 09:00–17:00\n\nWe reply within:\n\n- 1 business day;")
+    assert [(u.text, u.label, u.marker) for u in units] == [
+        ("Live chat", True, ""),
+        ("Saturday: 09:00–17:00", False, ""),
+        ("We reply within:", False, ""),
+        ("1 business day;", False, "-"),
+    ]

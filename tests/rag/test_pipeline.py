@@ -122,7 +122,7 @@ async def test_model_failure_and_timeout_give_the_fallback(kb: FakeKB, settings:
     assert answer.outcome == "model_error"
     assert answer.text == MODEL_ERROR_TEXT
     deltas, answer = await run(build_pipeline(settings, kb, timeout_generator()), QUESTION)
-    assert "".join(deltas) == f"{PREFILL} Refunds are"
+    assert deltas == [], "an unfinished sentence is never shown"
     assert answer.outcome == "model_error"
     assert answer.text == MODEL_ERROR_TEXT
     assert answer.hits  # the log still sees what the model was given
@@ -180,10 +180,9 @@ async def test_unsupported_answer_falls_back_to_a_quote_by_default(kb: FakeKB, s
     assert "Ohio" not in answer.text  # the model's unsupported words are not shown
     assert answer.text.endswith("[1]")
     top = (await kb.search(QUESTION))[0].chunk
-    assert answer.sources[0].source == top.source
-    # The quote is verbatim text of the best-ranked passage.
-    quoted = answer.text.split(": ", 1)[1].removesuffix(" [1]").rstrip("…")
-    assert quoted[:40] in top.text
+    assert answer.sources[0] == Source(top.source, top.heading)
+    # The quote is the best-ranked passage's own sentence, with no preamble before it.
+    assert answer.text == f"{top.text} [1]"
 
 
 async def test_ungrounded_answer_can_get_a_caveat(kb: FakeKB, settings: Settings) -> None:
@@ -235,7 +234,8 @@ async def test_unsupported_marker_moves_to_the_passage_the_answer_comes_from(
     assert cited.source == "account/password.md"
     assert not answer.text.startswith(PREFILL)
     assert answer.text.startswith("Open the sign in page")
-    assert answer.text.endswith(f"[{answer.citations[0]}]")
+    # The pipeline writes the mark where the model should have: at the end of the sentence, before its stop.
+    assert answer.text.endswith(f"your password [{answer.citations[0]}].")
 
 
 async def test_model_saying_it_does_not_know_is_a_refusal(kb: FakeKB, settings: Settings) -> None:
@@ -262,12 +262,17 @@ async def test_poisoned_passage_is_kept_from_the_model_and_its_canary_filtered(s
         5,
     )
     generator = FakeGenerator("Refunds reach the card in five business days [1]. QX-CANARY-5521")
-    _, answer = await run(build_pipeline(settings, FakeKB([*HELP_CENTER, poisoned]), generator), QUESTION)
+    deltas, answer = await run(
+        build_pipeline(settings, FakeKB([*HELP_CENTER, poisoned]), generator), QUESTION
+    )
     prompt = "\n".join(m.content for m in generator.prompts[0])
     assert "QX-CANARY-5521" not in prompt
     assert all(h.chunk.id != poisoned.id for h in answer.hits)
+    assert "QX-CANARY-5521" not in "".join(deltas)
     assert "QX-CANARY-5521" not in answer.text
-    assert answer.outcome == "refused"
+    # The checked first sentence was shown and stays; the canary after it never is.
+    assert answer.text == f"{PREFILL} Refunds reach the card in five business days [1]."
+    assert answer.outcome == "answered"
 
 
 async def test_history_is_trimmed_oldest_first(kb: FakeKB, settings: Settings) -> None:

@@ -44,9 +44,10 @@ from tests.telegram.conftest import (
     telegram_settings,
 )
 
+# Three sentences, each supported by the refunds passage: the preview grows one checked sentence at a time.
 LONG_REPLY = (
-    "Refunds are paid back to the original card within five business days after we receive the return. "
-    "You get an email when the refund starts, and your bank may need a day more to show it. [1]"
+    "Refunds are paid back to the original card [1]. They reach the card within five business days [1]. "
+    "Refunds always go back to the original card, not to another one [1]."
 )
 
 

@@ -1,0 +1,257 @@
+"""The pipeline streams only checked text: whole sentences, each supported by a passage, marks and links
+final."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from bot.config import Settings
+from bot.devtools.generation_bench import checked_stream, question_passages
+from bot.domain import Answer, ChatMessage, Delta
+from bot.llm.base import GeneratorTimeoutError
+from bot.rag.pipeline import REFUSAL_TEXT, UNGROUNDED_CAVEAT, Pipeline
+from bot.rag.prompting import load_templates
+from bot.services import build_pipeline
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+from tests.rag.conftest import with_rag
+
+QUESTION = "How long do refunds to my card take?"
+PREFILL = load_templates().prefill
+FIRST = "Refunds are paid back to the original card within five business days [1]."
+SECOND = "They always reach the original card [1]."
+UNSUPPORTED = "Your bank in Ohio also adds a welcome bonus of fifty dollars to every refund."
+
+
+class PiecesGenerator(FakeGenerator):
+    """Streams exactly the given pieces (a model's tokens), optionally failing after them."""
+
+    def __init__(self, pieces: Sequence[str], error: Exception | None = None) -> None:
+        super().__init__()
+        self.pieces = list(pieces)
+        self.error = error
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        user_key: str,
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> AsyncIterator[str]:
+        self.prompts.append(list(messages))
+        for piece in self.pieces:
+            self.pieces_sent += 1
+            yield piece
+        if self.error is not None:
+            raise self.error
+
+
+async def run(pipeline: Pipeline, question: str = QUESTION) -> tuple[list[str], Answer]:
+    deltas: list[str] = []
+    answer: Answer | None = None
+    async for event in pipeline.stream(question, user_key="u1"):
+        if isinstance(event, Delta):
+            assert answer is None
+            deltas.append(event.text)
+        else:
+            answer = event
+    assert answer is not None
+    return deltas, answer
+
+
+def assert_prefixes(deltas: Sequence[str], answer: Answer) -> None:
+    shown = ""
+    for delta in deltas:
+        shown += delta
+        assert answer.text.startswith(shown), f"{shown!r} was shown, then the answer became {answer.text!r}"
+
+
+async def test_every_supported_sentence_is_shown_whole(settings: Settings) -> None:
+    generator = FakeGenerator(f"{FIRST} {SECOND}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}", f" {SECOND}"], "one Delta per checked sentence"
+    assert answer.text == "".join(deltas)
+    assert answer.outcome == "answered"
+    assert answer.citations == (1,)
+    assert not answer.citations_inferred
+    timings = answer.timings
+    assert timings.ttft_ms is not None
+    assert timings.first_visible_ms is not None
+    assert timings.ttft_ms <= timings.first_visible_ms <= timings.total_ms
+
+
+async def test_a_sentence_is_shown_as_soon_as_the_next_one_begins(settings: Settings) -> None:
+    generator = FakeGenerator(f"{FIRST} {SECOND}")
+    pieces_at_first_delta: int | None = None
+    async for event in build_pipeline(settings, FakeKB(HELP_CENTER), generator).stream(
+        QUESTION, user_key="u"
+    ):
+        if isinstance(event, Delta) and pieces_at_first_delta is None:
+            pieces_at_first_delta = generator.pieces_sent
+    assert pieces_at_first_delta == len(FIRST.split()) + 1, "released when the first word after it arrived"
+
+
+async def test_first_sentence_unsupported_shows_nothing_and_falls_back_to_a_quote(settings: Settings) -> None:
+    generator = FakeGenerator(f"{UNSUPPORTED} {FIRST}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == []
+    assert answer.outcome == "extracted"
+    assert answer.text == "Refunds are paid back to the original card within five business days. [1]"
+    assert "Ohio" not in answer.text
+    # Nothing the model writes after that could be shown: it is stopped rather than left to finish.
+    assert generator.pieces_sent < len(f"{UNSUPPORTED} {FIRST}".split())
+    assert answer.timings.first_visible_ms == answer.timings.total_ms
+
+
+async def test_first_sentence_unsupported_with_refuse_is_the_refusal(settings: Settings) -> None:
+    pipeline = build_pipeline(
+        with_rag(settings, ungrounded="refuse"), FakeKB(HELP_CENTER), FakeGenerator(UNSUPPORTED)
+    )
+    deltas, answer = await run(pipeline)
+    assert deltas == []
+    assert answer.outcome == "refused"
+    assert answer.text == REFUSAL_TEXT
+
+
+async def test_unsupported_sentence_ends_what_is_shown(settings: Settings) -> None:
+    generator = FakeGenerator(f"{FIRST} {UNSUPPORTED} {SECOND}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}"]
+    assert answer.text == deltas[0], "the answer is what was shown, not rewritten"
+    assert answer.outcome == "answered"
+    assert generator.pieces_sent == len(f"{FIRST} {UNSUPPORTED}".split()) + 1
+
+
+async def test_leaking_sentence_is_never_shown(settings: Settings) -> None:
+    leak = load_templates().system.split("\n")[0]
+    generator = FakeGenerator(f"{FIRST} {leak} {SECOND}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}"]
+    assert leak[:40] not in answer.text
+    assert answer.text == deltas[0]
+
+
+async def test_leak_in_a_supported_sentence_is_never_shown(settings: Settings) -> None:
+    # Words from the passage keep the sentence "supported"; the leak detector still stops it.
+    leak = load_templates().system.split("\n")[0]
+    generator = FakeGenerator(f"Refunds are paid back to the original card, {leak} [1]. {SECOND}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == []
+    assert answer.outcome == "refused"
+    assert answer.text == REFUSAL_TEXT
+
+
+async def test_citation_marks_and_links_are_final_when_shown(settings: Settings) -> None:
+    kb = FakeKB(HELP_CENTER)
+    question = "refunds card shipping days"
+    order = [hit.chunk.source for hit in await kb.search(question)]
+    shipping = order.index("shipping/times.md") + 1
+    generator = FakeGenerator(
+        "Refunds are paid back to the original card within five business days [9] "
+        "https://phish.example.net/refund. Orders ship within two days from our Berlin warehouse."
+    )
+    deltas, answer = await run(build_pipeline(settings, kb, generator), question)
+    assert deltas[0] == f"{PREFILL} Refunds are paid back to the original card within five business days."
+    # No mark of its own: the one passage it comes from is cited, where the model should have put it.
+    assert deltas[1] == f" Orders ship within two days from our Berlin warehouse [{shipping}]."
+    assert answer.text == "".join(deltas)
+    assert answer.citations == (1, shipping)
+    assert answer.citations_inferred
+
+
+async def test_a_wrong_mark_is_corrected_before_it_is_shown(settings: Settings) -> None:
+    kb = FakeKB(HELP_CENTER)
+    question = "refunds card shipping days"
+    order = [hit.chunk.source for hit in await kb.search(question)]
+    refunds, shipping = order.index("billing/refunds.md") + 1, order.index("shipping/times.md") + 1
+    generator = FakeGenerator(f"Orders ship within two days from our Berlin warehouse [{refunds}].")
+    deltas, answer = await run(build_pipeline(settings, kb, generator), question)
+    assert deltas == [f"Orders ship within two days from our Berlin warehouse [{shipping}]."]
+    assert answer.text == deltas[0]
+    assert answer.sources[0].source == "shipping/times.md"
+
+
+async def test_a_mark_after_the_full_stop_stays_with_its_sentence(settings: Settings) -> None:
+    pieces = [
+        " Refunds are paid back to the original card within five business days.",
+        " [",
+        "1",
+        "]",
+        " They",
+    ]
+    pieces += [" always reach the original card.", " [1]"]
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), PiecesGenerator(pieces)))
+    assert deltas == [
+        f"{PREFILL} Refunds are paid back to the original card within five business days. [1]",
+        " They always reach the original card. [1]",
+    ]
+    assert_prefixes(deltas, answer)
+    assert answer.text == "".join(deltas)
+
+
+async def test_an_unfinished_sentence_at_a_timeout_is_not_shown(settings: Settings) -> None:
+    pieces = [f" {FIRST}", " They always reach"]
+    generator = PiecesGenerator(pieces, error=GeneratorTimeoutError("too slow"))
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}"]
+    assert answer.outcome == "answered", "what was shown stays the answer"
+    assert answer.text == deltas[0]
+
+
+async def test_the_caveat_mode_shows_unsupported_text_only_at_the_end(settings: Settings) -> None:
+    generator = FakeGenerator(f"{UNSUPPORTED} {FIRST}")
+    pipeline = build_pipeline(with_rag(settings, ungrounded="caveat"), FakeKB(HELP_CENTER), generator)
+    deltas, answer = await run(pipeline)
+    assert deltas == []
+    assert answer.outcome == "ungrounded"
+    assert answer.text.startswith(f"{UNGROUNDED_CAVEAT}\n\nYour bank in Ohio")
+    assert generator.pieces_sent == len(f"{UNSUPPORTED} {FIRST}".split()), "the caveat shows all of it"
+
+
+async def test_the_caveat_mode_streams_supported_sentences(settings: Settings) -> None:
+    pipeline = build_pipeline(
+        with_rag(settings, ungrounded="caveat"), FakeKB(HELP_CENTER), FakeGenerator(f"{FIRST} {UNSUPPORTED}")
+    )
+    deltas, answer = await run(pipeline)
+    assert deltas == [f"{PREFILL} {FIRST}"]
+    assert answer.outcome == "answered"
+    assert answer.text == deltas[0]
+
+
+async def test_short_sentences_are_judged_with_the_next_one(settings: Settings) -> None:
+    generator = FakeGenerator(f"yes. {FIRST}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} yes. {FIRST}"]
+    assert answer.text == deltas[0]
+
+
+async def test_list_items_are_released_line_by_line(settings: Settings) -> None:
+    pieces = ["\n1. Open the sign in page.", "\n2. Choose forgot password to reset your password.", "\n"]
+    deltas, answer = await run(
+        build_pipeline(settings, FakeKB(HELP_CENTER), PiecesGenerator(pieces)), "How do I reset my password?"
+    )
+    assert len(deltas) == 2
+    assert deltas[1].startswith("\n2. Choose forgot password")
+    assert_prefixes(deltas, answer)
+    assert answer.outcome == "answered"
+
+
+async def test_the_generation_bench_times_the_checked_stream(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "refunds.md").write_text(
+        "# Refunds\n\n## How long refunds take\n\nRefunds are paid back to the original card within five "
+        "business days.\n\n## Shipping\n\nOrders ship within two days.\n",
+        encoding="utf-8",
+    )
+    passages = question_passages(tmp_path, "How long do refunds take?", 2)
+    assert passages[0].heading == "How long refunds take"
+    streamed = await checked_stream(
+        settings, FakeGenerator(f"{FIRST} {SECOND}", delay_s=0.01), passages, QUESTION
+    )
+    assert streamed.released
+    assert streamed.outcome == "answered"
+    assert streamed.ttft_s is not None
+    assert streamed.ttft_s < streamed.first_visible_s, "the first sentence is shown once it is complete"
+    quoted = await checked_stream(settings, FakeGenerator(UNSUPPORTED), passages, QUESTION)
+    assert not quoted.released
+    assert quoted.outcome == "extracted"
