@@ -220,6 +220,7 @@ def eval_model(
         fail("give --model at most twice (A and B)")
     settings = get_settings()
     from bot.llm.base import resolve_threads
+    from bot.llm.cpu_buffers import use_extra_buffers
     from bot.train.data import DataError, load_chat_jsonl
     from bot.train.evaluate import EvalError, evaluate_model, resolve_model
 
@@ -240,7 +241,13 @@ def eval_model(
 
         try:
             score, _results = evaluate_model(
-                spec, samples, n_ctx=n_ctx, n_threads=n_threads, max_tokens=max_tokens, on_sample=progress
+                spec,
+                samples,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                max_tokens=max_tokens,
+                extra_buffers=use_extra_buffers(settings.llm.cpu_extra_buffers),
+                on_sample=progress,
             )
         except EvalError as exc:
             fail(str(exc))

@@ -192,15 +192,19 @@ def run_embed_bench(
         if baseline:
             import llama_cpp
 
+            from bot.llm.cpu_buffers import extra_buffers_for_llama, use_extra_buffers
+
             # llama-cpp-python's defaults, as a plain script would use them, one Llama.embed call per text.
-            llm = llama_cpp.Llama(
-                model_path=str(path),
-                embedding=True,
-                n_ctx=0,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                verbose=native_debug(),
-            )
+            # Same AMX rule as the bot's own loads (bot.llm.cpu_buffers): without it, it crashes there.
+            with extra_buffers_for_llama(use_extra_buffers(settings.llm.cpu_extra_buffers)):
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    embedding=True,
+                    n_ctx=0,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    verbose=native_debug(),
+                )
             stack.callback(llm.close)
             llm.embed(texts[0])
 

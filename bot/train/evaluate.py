@@ -127,22 +127,28 @@ def resolve_model(value: str, settings: Settings) -> ModelSpec:
 class _Scorer:
     """One loaded model: renders prompts with the GGUF's template and scores or generates answers."""
 
-    def __init__(self, spec: ModelSpec, *, n_ctx: int, n_threads: int, seed: int) -> None:
+    def __init__(
+        self, spec: ModelSpec, *, n_ctx: int, n_threads: int, seed: int, extra_buffers: bool
+    ) -> None:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+        from bot.llm.cpu_buffers import extra_buffers_for_llama
+
         try:
-            self.llama: Any = Llama(
-                model_path=str(spec.model_path),
-                lora_path=str(spec.lora_path) if spec.lora_path is not None else None,
-                n_ctx=n_ctx,
-                n_batch=512,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                logits_all=True,
-                seed=seed,
-                verbose=False,
-            )
+            # `Llama` has no argument for use_extra_bufts: see bot.llm.cpu_buffers (AMX crashes in some VMs).
+            with extra_buffers_for_llama(extra_buffers):
+                self.llama: Any = Llama(
+                    model_path=str(spec.model_path),
+                    lora_path=str(spec.lora_path) if spec.lora_path is not None else None,
+                    n_ctx=n_ctx,
+                    n_batch=512,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    logits_all=True,
+                    seed=seed,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise EvalError(f"llama.cpp could not load {spec.label}: {exc}") from None
         template = dict(self.llama.metadata).get("tokenizer.chat_template")
@@ -224,10 +230,11 @@ def evaluate_model(
     n_threads: int,
     max_tokens: int,
     seed: int = 0,
+    extra_buffers: bool = False,
     on_sample: Callable[[int, int], None] | None = None,
 ) -> tuple[ModelScores, list[SampleResult]]:
     started = time.perf_counter()
-    scorer = _Scorer(spec, n_ctx=n_ctx, n_threads=n_threads, seed=seed)
+    scorer = _Scorer(spec, n_ctx=n_ctx, n_threads=n_threads, seed=seed, extra_buffers=extra_buffers)
     results: list[SampleResult] = []
     try:
         for index, sample in enumerate(samples, start=1):

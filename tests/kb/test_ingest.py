@@ -110,7 +110,7 @@ def test_html_headings_skip_scripts_and_navigation() -> None:
     )
     doc = load_bytes("help.html", ".html", html.encode())
     assert _headings(doc) == [("Contact",), ("Contact", "Phone & chat"), ("Contact", "Hours")]
-    assert [s.text for s in doc.sections] == ["Write to us.", "Call us.", "Mon\nTue"]
+    assert [s.text for s in doc.sections] == ["Write to us.", "Call us.", "- Mon\n- Tue"]
     assert doc.sections[1].url == "https://x.example"
     joined = " ".join(s.text for s in doc.sections)
     assert "alert" not in joined

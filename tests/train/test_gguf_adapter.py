@@ -97,6 +97,8 @@ def test_llama_cpp_loads_it_and_a_zero_update_changes_nothing(tmp_path: Path) ->
     """A zero-B adapter must leave the logits unchanged; a non-zero one must change them."""
     from llama_cpp import Llama
 
+    from bot.llm.cpu_buffers import extra_buffers_for_llama, use_extra_buffers
+
     base = shipped_generator_gguf()
     zero = peft_state(rank=2, scale=0.05)
     for key in zero:
@@ -108,14 +110,15 @@ def test_llama_cpp_loads_it_and_a_zero_update_changes_nothing(tmp_path: Path) ->
         write_lora_gguf(paths[name], convert_peft_tensors(state, n_head=HEADS, n_head_kv=KV_HEADS), alpha=2.0)
 
     def logits(lora: Path | None) -> np.ndarray:
-        llm = Llama(
-            model_path=str(base),
-            lora_path=str(lora) if lora else None,
-            n_ctx=128,
-            n_threads=2,
-            logits_all=True,
-            verbose=False,
-        )
+        with extra_buffers_for_llama(use_extra_buffers("auto")):
+            llm = Llama(
+                model_path=str(base),
+                lora_path=str(lora) if lora else None,
+                n_ctx=128,
+                n_threads=2,
+                logits_all=True,
+                verbose=False,
+            )
         try:
             llm.eval(llm.tokenize(b"The capital of France is", add_bos=False))
             return np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)

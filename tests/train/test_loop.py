@@ -178,13 +178,16 @@ def _llama_answer(lora: Path | None, messages: list[ChatMessage]) -> str:
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    llm = Llama(
-        model_path=str(shipped_generator_gguf()),
-        lora_path=str(lora) if lora else None,
-        n_ctx=1024,
-        n_threads=2,
-        verbose=False,
-    )
+    from bot.llm.cpu_buffers import extra_buffers_for_llama, use_extra_buffers
+
+    with extra_buffers_for_llama(use_extra_buffers("auto")):
+        llm = Llama(
+            model_path=str(shipped_generator_gguf()),
+            lora_path=str(lora) if lora else None,
+            n_ctx=1024,
+            n_threads=2,
+            verbose=False,
+        )
     try:
         formatter = Jinja2ChatFormatter(
             template=llm.metadata["tokenizer.chat_template"], eos_token="<|im_end|>", bos_token="<|im_start|>"
