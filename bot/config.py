@@ -138,7 +138,8 @@ class RAGSettings(BaseModel):
         default=0.5,
         ge=0.0,
         le=1.0,
-        description="Refuse when the best passage's calibrated relevance is below this.",
+        description="Refuse when the gate fitted at the last reload (see `kb stats`) gives the passages a "
+        "lower probability of answering the question than this.",
     )
     history_turns: int = Field(default=6, ge=0, le=100, description="Past messages kept in the prompt.")
     prompt_passages: int = Field(

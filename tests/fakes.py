@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from bot.domain import ChatMessage, Chunk, Hit
 from bot.kb.base import KBStats, KBUnavailableError, ProgressCallback, ReloadReport, SearchMode
+from bot.kb.calibration import Calibration
 from bot.llm.base import GeneratorError, ModelInfo
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -130,6 +131,7 @@ class FakeKB:
         self.chunks = list(chunks)
         self.down = down
         self.searches: list[str] = []
+        self.gate = Calibration()  # the default gate: word overlap stands in for the cosine
 
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
         self.searches.append(query)
@@ -152,6 +154,9 @@ class FakeKB:
 
     async def stats(self) -> KBStats:
         return KBStats(backend="fake", index="fake", documents=1, chunks=len(self.chunks))
+
+    async def calibration(self) -> Calibration:
+        return self.gate
 
     async def ping(self) -> None:
         if self.down:

@@ -146,8 +146,9 @@ def eval_relevance(
 ) -> None:
     """Fit the refusal model's weights on labelled questions (retrieval only, no generation).
 
-    Prints the fitted weights for `bot/rag/relevance.py`, leave-one-out refusal figures for them, and the
-    figures of the weights in use, at the configured threshold.
+    Prints weights fitted on these questions with leave-one-out refusal figures, for checking, and the
+    figures of the gate the knowledge base's reload fitted (the one that serves), at the configured
+    threshold.
     """
     items = load_questions(questions)
     base = get_settings()
@@ -155,14 +156,14 @@ def eval_relevance(
 
     async def _run() -> None:
         from bot.evaluation.relevance import collect_signals, fit_relevance
-        from bot.rag import relevance
         from bot.services import Services
 
         async with Services(base) as services, evaluated_kb(services, source) as kb:
             if source is not None:
                 await kb.reload(source)
             collected, labels = await collect_signals(kb, items, base.kb.top_k)
-        fit = fit_relevance(collected, labels, base.rag.min_relevance)
+            calibration = await kb.calibration()
+        fit = fit_relevance(collected, labels, base.rag.min_relevance, calibration.gate)
         console.print(
             f"{fit.questions} questions ({fit.unanswerable} unanswerable); threshold {fit.threshold}",
             highlight=False,
@@ -173,8 +174,11 @@ def eval_relevance(
                 f"{subset.leave_one_out}",
                 highlight=False,
             )
+        gate = calibration.gate
+        origin = "fitted by the reload" if calibration.fitted else calibration.reason
         console.print(
-            f"in use: {'+'.join(relevance.FEATURES)} weights {relevance.WEIGHTS}; on this set: {fit.in_use}",
+            f"in use ({origin}): {'+'.join(gate.features)} weights "
+            f"{tuple(round(w, 3) for w in gate.weights)}; on this set: {fit.in_use}",
             highlight=False,
         )
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain import Answer, Chunk, Delta, Hit, Turn
 from bot.kb.base import KBStats, ProgressCallback, ReloadReport, SearchMode
+from bot.kb.calibration import Calibration
 from bot.rag.citations import content_words
 from bot.rag.prompting import Passage, build_messages, trim_passage
 from bot.services import build_pipeline
@@ -198,6 +199,9 @@ class GivenPassages:
 
     async def stats(self) -> KBStats:
         return KBStats(backend="bench", index="bench", documents=0, chunks=len(self._hits))
+
+    async def calibration(self) -> Calibration:
+        return Calibration()
 
     async def ping(self) -> None:
         return None

@@ -32,6 +32,7 @@ from bot.conversation import AnswerStream
 from bot.devtools.fake_telegram import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
 from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
+from bot.kb.calibration import Calibration
 from bot.metrics import percentile
 from bot.services import build_admin, build_conversations
 from bot.store.base import ConversationLog
@@ -229,6 +230,9 @@ class NoKnowledgeBase:
 
     async def stats(self) -> KBStats:
         raise KBUnavailableError("bench telegram runs without a knowledge base")
+
+    async def calibration(self) -> Calibration:
+        return Calibration()
 
     async def ping(self) -> None:
         raise KBUnavailableError("bench telegram runs without a knowledge base")

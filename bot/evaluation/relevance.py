@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.evaluation.questions import Question
-from bot.rag import relevance
+from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals
 
 if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase
@@ -36,26 +36,27 @@ class RelevanceFit:
     unanswerable: int
     threshold: float
     subsets: tuple[SubsetFit, ...]
-    in_use: RefusalFigures  # the shipped FEATURES and WEIGHTS on this set
+    in_use: RefusalFigures  # the gate the reload fitted, on this set
 
 
 async def collect_signals(
     kb: KnowledgeBase, questions: Sequence[Question], top_k: int
-) -> tuple[list[relevance.Signals], list[int]]:
+) -> tuple[list[Signals], list[int]]:
     """The retrieval signals of each question's search, and its label (1 answerable, 0 should refuse)."""
-    collected: list[relevance.Signals] = []
+    collected: list[Signals] = []
     labels: list[int] = []
     for item in questions:
         hits = await kb.search(item.question, k=top_k)
-        collected.append(relevance.signals(item.question, hits))
+        collected.append(signals(item.question, hits))
         labels.append(1 if item.answerable else 0)
     return collected, labels
 
 
 def fit_relevance(
-    collected: Sequence[relevance.Signals], labels: Sequence[int], threshold: float
+    collected: Sequence[Signals], labels: Sequence[int], threshold: float, in_use: Gate
 ) -> RelevanceFit:
-    """Fit every growing prefix of the signals (and the first with the third), refusing below `threshold`."""
+    """Fit every growing prefix of the signals (and the best cosine with agreement), refusing below
+    `threshold`; `in_use` is the gate the knowledge base's reload fitted, judged on the same questions."""
 
     def figures(predict: Sequence[float]) -> RefusalFigures:
         refuse = [p < threshold for p in predict]
@@ -66,7 +67,7 @@ def fit_relevance(
             false_refusals=sum(ans) / len(ans) if ans else math.nan,
         )
 
-    names = relevance.SIGNAL_NAMES
+    names = SIGNAL_NAMES
     subsets = [names[: i + 1] for i in range(len(names))] + [(names[0], names[2])]
     fits = []
     for features in subsets:
@@ -75,14 +76,14 @@ def fit_relevance(
         loo = []
         for i in range(len(rows)):
             weights = fit_logistic([*rows[:i], *rows[i + 1 :]], [*labels[:i], *labels[i + 1 :]])
-            loo.append(relevance.score(collected[i], weights, features))
+            loo.append(Gate(tuple(features), weights).probability(collected[i]))
         fits.append(SubsetFit(features=tuple(features), weights=fitted, leave_one_out=figures(loo)))
     return RelevanceFit(
         questions=len(labels),
         unanswerable=list(labels).count(0),
         threshold=threshold,
         subsets=tuple(fits),
-        in_use=figures([relevance.score(sig) for sig in collected]),
+        in_use=figures([in_use.probability(sig) for sig in collected]),
     )
 
 

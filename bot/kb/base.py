@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Hit
+
+if TYPE_CHECKING:
+    from bot.kb.calibration import Calibration
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
@@ -98,6 +101,10 @@ class KnowledgeBase(Protocol):
     async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport: ...
 
     async def stats(self) -> KBStats: ...
+
+    async def calibration(self) -> Calibration:
+        """The refusal gate fitted for the index that serves now (the default gate when there is none)."""
+        ...
 
     async def ping(self) -> None:
         """Raise `KBUnavailableError` when the backend cannot serve searches."""

@@ -12,6 +12,7 @@ from typing import Literal
 
 from bot.domain import Hit
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
+from bot.kb.calibration import Calibration
 
 log = logging.getLogger("bot.kb")
 
@@ -151,6 +152,15 @@ class BreakerKB:
         if self._opened_at is not None or self._failures:
             self._success(False)
         return report
+
+    async def calibration(self) -> Calibration:
+        # Reading the gate never counts against the circuit: the search it belongs to already did.
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self.inner.calibration()
+        except (TimeoutError, KBUnavailableError) as exc:
+            log.warning("calibration unavailable", extra={"backend": self.name, "error": str(exc)})
+            return Calibration(reason=f"default gate: the calibration could not be read ({exc})")
 
     async def stats(self) -> KBStats:
         async with asyncio.timeout(max(self.timeout_s, 10.0)):

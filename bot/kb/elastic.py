@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from bot.kb.base import (
     SearchMode,
     check_search_mode,
 )
+from bot.kb.calibration import Calibration, fit_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, report_progress
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.kb")
 
 HEADING_BOOST = 2
+CALIBRATION_TTL_S = 30.0
 MAX_QUERY_CHARS = 1000
 # Bulk back-off on 429 (the cluster is shedding load): retries and first pause, doubling each time.
 BULK_MAX_RETRIES = 5
@@ -120,6 +122,9 @@ class ElasticKB:
         self._index_re = re.compile(rf"^{re.escape(self._alias)}-\d{{20}}$")
         self._client: AsyncElasticsearch | None = None
         self._reload_lock = asyncio.Lock()
+        # (physical index, its calibration, when read): re-read after CALIBRATION_TTL_S, so a reload by
+        # another process reaches this one within that time.
+        self._calibration: tuple[str, Calibration, float] | None = None
         # How hybrid search fuses its two lists: the same code and default as the embedded backend.
         self.fusion: FusionMethod = settings.fusion
 
@@ -168,23 +173,29 @@ class ElasticKB:
         self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
     ) -> list[Hit]:
         """Search with an already embedded query; BM25 and kNN requests run concurrently in hybrid mode."""
-        from elasticsearch import ApiError, TransportError
-
         check_search_mode(mode)
         if mode != "bm25" and vector is None:
             raise ValueError(f"{mode} search needs the query vector")
         if k <= 0:
             return []
+        return await self._search_in(self._alias, query, vector, k, mode)
+
+    async def _search_in(
+        self, target: str, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode
+    ) -> list[Hit]:
+        """Search the index or alias `target` (a reload calibrates on its new index before the swap)."""
+        from elasticsearch import ApiError, TransportError
+
         depth = max(k * 3, FUSION_DEPTH)
         try:
             if mode == "bm25" or vector is None:
-                bm25 = await self._bm25(query, depth, with_vectors=False)
+                bm25 = await self._bm25(target, query, depth, with_vectors=False)
                 dense: list[tuple[Chunk, float]] = []
             elif mode == "dense":
-                bm25, dense = [], await self._knn(vector, depth)
+                bm25, dense = [], await self._knn(target, vector, depth)
             else:
                 bm25, dense = await asyncio.gather(
-                    self._bm25(query, depth, with_vectors=True), self._knn(vector, depth)
+                    self._bm25(target, query, depth, with_vectors=True), self._knn(target, vector, depth)
                 )
         except (ApiError, TransportError) as exc:
             if isinstance(exc, ApiError) and exc.status_code == 404:
@@ -225,13 +236,13 @@ class ElasticKB:
         )
 
     async def _bm25(
-        self, query: str, depth: int, *, with_vectors: bool
+        self, target: str, query: str, depth: int, *, with_vectors: bool
     ) -> list[tuple[Chunk, float, list[float] | None]]:
         # multi_match analyses the text as plain words; query_string would parse user text as syntax.
         # Vectors come back only for hybrid search, which scores BM25-only hits by cosine: 384 floats
         # of JSON per hit is most of the response.
         response = await self._es().search(
-            index=self._alias,
+            index=target,
             query={
                 "multi_match": {
                     "query": query[:MAX_QUERY_CHARS],
@@ -249,9 +260,11 @@ class ElasticKB:
             out.append((_chunk_from_source(source), float(hit.get("_score") or 0.0), vec))
         return out
 
-    async def _knn(self, vector: npt.NDArray[np.float32], depth: int) -> list[tuple[Chunk, float]]:
+    async def _knn(
+        self, target: str, vector: npt.NDArray[np.float32], depth: int
+    ) -> list[tuple[Chunk, float]]:
         response = await self._es().search(
-            index=self._alias,
+            index=target,
             knn={
                 "field": "vector",
                 "query_vector": [float(x) for x in vector],
@@ -281,8 +294,14 @@ class ElasticKB:
             index = f"{self._alias}-{_stamp()}"
             try:
                 await self._build_index(es, index, corpus, progress)
+                calibration = await self._calibrate(index, corpus)
+                # The gate travels in the index's own mapping, so the alias swap switches both at once.
+                await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(
+                    index=index, meta={"calibration": calibration.to_json()}
+                )
                 report_progress(progress, "swapping", 0, 1)
                 old = await self._swap_alias(es, index)
+                self._calibration = (index, calibration, time.monotonic())
             except ReloadError:
                 await self._drop_quietly(es, index)
                 raise
@@ -316,6 +335,60 @@ class ElasticKB:
                 },
             )
             return report
+
+    async def _calibrate(self, index: str, corpus: Corpus) -> Calibration:
+        """Fit the refusal gate on the new index; a failure keeps the default gate, never the reload."""
+        from elasticsearch import ApiError, TransportError
+
+        async def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            return await asyncio.to_thread(self._embedder.embed, list(texts))
+
+        async def search(query: str, vector: npt.NDArray[np.float32], k: int) -> list[Hit]:
+            return await self._search_in(index, query, vector, k, "hybrid")
+
+        try:
+            return await fit_calibration(corpus.chunks, embed, search)
+        except (
+            ValueError,
+            ArithmeticError,
+            RuntimeError,
+            KBUnavailableError,
+            ApiError,
+            TransportError,
+        ) as exc:
+            log.warning("gate calibration failed; the default gate serves", exc_info=True)
+            return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__})")
+
+    async def calibration(self) -> Calibration:
+        """The gate stored with the index behind the alias; the default when it cannot be read."""
+        from elasticsearch import ApiError, TransportError
+
+        cached = self._calibration
+        if cached is not None and time.monotonic() - cached[2] < CALIBRATION_TTL_S:
+            return cached[1]
+        try:
+            response = await self._es().indices.get_mapping(index=self._alias)
+        except (ApiError, TransportError) as exc:
+            log.warning("reading the calibration failed", extra={"error": exc.__class__.__name__})
+            return cached[1] if cached is not None else Calibration()
+        mappings: dict[str, Any] = dict(response)
+        index = min(mappings, default="")
+        body: Any = mappings.get(index) or {}
+        stored = ((body.get("mappings") or {}).get("_meta") or {}).get("calibration")
+        if cached is not None and cached[0] == index:
+            calibration = cached[1]
+        elif isinstance(stored, str):
+            try:
+                calibration = Calibration.from_json(stored)
+            except ValueError as exc:
+                log.warning("index calibration unreadable", extra={"index": index, "error": str(exc)})
+                calibration = Calibration(
+                    reason=f"default gate: the stored calibration is unreadable ({exc})"
+                )
+        else:
+            calibration = Calibration()
+        self._calibration = (index, calibration, time.monotonic())
+        return calibration
 
     async def _build_index(
         self, es: AsyncElasticsearch, index: str, corpus: Corpus, progress: ProgressCallback | None
@@ -444,7 +517,11 @@ class ElasticKB:
             documents=documents,
             chunks=count,
             built_at=built_at,
-            extra={"alias": self._alias, "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url)},
+            extra={
+                "alias": self._alias,
+                "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url),
+                **(await self.calibration()).describe(),
+            },
         )
 
     async def ping(self) -> None:

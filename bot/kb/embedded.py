@@ -31,6 +31,7 @@ from bot.kb.base import (
     SearchMode,
     check_search_mode,
 )
+from bot.kb.calibration import Calibration, fit_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits, query_terms
 from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress
@@ -60,7 +61,11 @@ class _Snapshot:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        # Autocommit: the scratch-table writes of `document_frequency` must not leave a transaction open,
+        # which would hold a lock on the file (a reload stores the gate in it before the swap).
+        self._conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
         self._lock = threading.Lock()
         try:
             meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
@@ -108,6 +113,7 @@ class _Snapshot:
             self._conn.close()
             raise
         self._df_cache: dict[str, int] = {}
+        self.calibration = _read_calibration(meta.get("calibration"), path.name)
         self.documents = len({c.source for c in self.chunks})
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
         self._users = 0
@@ -187,6 +193,16 @@ class _Snapshot:
         top = np.argpartition(-scores, depth - 1)[:depth]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top], scores
+
+
+def _read_calibration(stored: str | None, name: str) -> Calibration:
+    if stored is None:
+        return Calibration()
+    try:
+        return Calibration.from_json(stored)
+    except ValueError as exc:
+        log.warning("index calibration unreadable", extra={"index": name, "error": str(exc)})
+        return Calibration(reason=f"default gate: the stored calibration is unreadable ({exc})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +432,13 @@ class EmbeddedKB:
                 source, self._settings, self._embedder, progress, cache, embed_batch=self._embed_batch
             )
             report_progress(progress, "indexing", 0, len(corpus.chunks))
-            built = await asyncio.to_thread(self._build_and_swap, corpus, source, progress)
+            fresh = await asyncio.to_thread(self._build, corpus, source, progress)
+            try:
+                calibration = await self._calibrate(fresh, corpus)
+                built = await asyncio.to_thread(self._swap_in, fresh, calibration, progress)
+            except BaseException:
+                self._discard(fresh)
+                raise
             report = ReloadReport(
                 files=corpus.files,
                 chunks=built.chunks,
@@ -448,6 +470,16 @@ class EmbeddedKB:
         return {c.content_hash: snapshot.matrix[i] for i, c in enumerate(snapshot.chunks)}
 
     def _build_and_swap(self, corpus: Corpus, source: Path, progress: ProgressCallback | None) -> _Built:
+        """Build and serve an index with no calibration (the default gate): for corpora built elsewhere."""
+        fresh = self._build(corpus, source, progress)
+        try:
+            return self._swap_in(fresh, None, progress)
+        except BaseException:
+            self._discard(fresh)
+            raise
+
+    def _build(self, corpus: Corpus, source: Path, progress: ProgressCallback | None) -> _Snapshot:
+        """Write and verify a new index file; it serves nothing until `_swap_in`."""
         self._dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         final = self._dir / f"kb-{stamp}.sqlite"
@@ -491,6 +523,40 @@ class EmbeddedKB:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
             raise
+        return fresh
+
+    async def _calibrate(self, fresh: _Snapshot, corpus: Corpus) -> Calibration:
+        """Fit the refusal gate on the new index; a failure keeps the default gate, never the reload."""
+
+        async def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            return await asyncio.to_thread(self._embedder.embed, list(texts))
+
+        async def search(query: str, vector: npt.NDArray[np.float32], k: int) -> list[Hit]:
+            return await asyncio.to_thread(self._search, fresh, query, vector, k, "hybrid", self.fusion)
+
+        try:
+            return await fit_calibration(corpus.chunks, embed, search)
+        except (ValueError, ArithmeticError, sqlite3.Error, RuntimeError) as exc:
+            log.warning("gate calibration failed; the default gate serves", exc_info=True)
+            return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__}: {exc})")
+
+    def _swap_in(
+        self, fresh: _Snapshot, calibration: Calibration | None, progress: ProgressCallback | None
+    ) -> _Built:
+        """Store the calibration in the new file, then point readers at it (the one atomic step)."""
+        final = fresh.path
+        if calibration is not None:
+            try:
+                with contextlib.closing(sqlite3.connect(final)) as conn, conn:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('calibration', ?)", (calibration.to_json(),)
+                    )
+            except sqlite3.Error as exc:
+                raise ReloadError(
+                    f"storing the calibration failed ({exc.__class__.__name__}: {exc}); "
+                    "the current knowledge base keeps serving"
+                ) from exc
+            fresh.calibration = calibration
         report_progress(progress, "swapping", 0, 1)
         with self._open_lock:
             self._write_pointer(final)
@@ -500,6 +566,14 @@ class EmbeddedKB:
         self._drop_old(keep=final)
         report_progress(progress, "swapping", 1, 1)
         return _Built(path=final, chunks=len(fresh.chunks))
+
+    def _discard(self, fresh: _Snapshot) -> None:
+        """Retire and delete a built index that never served (a failed or cancelled reload)."""
+        if self._snapshot is fresh:
+            return
+        fresh.retire()
+        with contextlib.suppress(OSError):
+            fresh.path.unlink()
 
     def _write_pointer(self, target: Path) -> None:
         pointer = self._dir / POINTER
@@ -535,8 +609,13 @@ class EmbeddedKB:
                 "dim": snapshot.meta.get("dim", ""),
                 "source": snapshot.meta.get("source", ""),
                 "size_mb": f"{snapshot.path.stat().st_size / 1e6:.1f}" if snapshot.path.exists() else "",
+                **snapshot.calibration.describe(),
             },
         )
+
+    async def calibration(self) -> Calibration:
+        snapshot = await asyncio.to_thread(self._current)
+        return snapshot.calibration
 
     async def ping(self) -> None:
         await asyncio.to_thread(self._current)

@@ -189,6 +189,7 @@ def fuse_hits(
     mode: SearchMode,
     cosine: Mapping[int, float] | None = None,
     fusion: FusionMethod = DEFAULT_FUSION,
+    dense_weight: float = DENSE_WEIGHT,
 ) -> list[Hit]:
     """Turn ranked (row, score) lists into hits for `mode`; hybrid fuses whole sections by `fusion`.
 
@@ -222,7 +223,7 @@ def fuse_hits(
         fused = rrf(bm25_keyed, dense_keyed, k=RRF_K, limit=k)
     else:
         known = {key: cosine[row] for key, row in representative.items() if row in cosine}
-        fused = convex(bm25_keyed, dense_keyed, cosine=known, limit=k)
+        fused = convex(bm25_keyed, dense_keyed, dense_weight=dense_weight, cosine=known, limit=k)
     hits = []
     for rank, item in enumerate(fused, start=1):
         row = representative[item.key]

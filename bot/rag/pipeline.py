@@ -15,9 +15,10 @@ from typing import Literal, TypeVar
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
 from bot.kb.base import KBUnavailableError, KnowledgeBase
+from bot.kb.calibration import DEFAULT_GATE, signals
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
-from bot.rag import citations, relevance
+from bot.rag import citations
 from bot.rag.condense import condense
 from bot.rag.prompting import (
     PROMPT_VERSION,
@@ -308,7 +309,12 @@ class Pipeline:
             return
         retrieval_ms = (time.perf_counter() - t_search) * 1000
 
-        score = relevance.relevance(standalone, hits)
+        # The gate fitted for this knowledge base at its last reload (see bot.kb.calibration).
+        try:
+            gate = (await self._kb.calibration()).gate
+        except KBUnavailableError:
+            gate = DEFAULT_GATE  # the index changed under the search; its hits are still judged
+        score = gate.probability(signals(standalone, hits))
         answerable = score >= self._rag.min_relevance
         if not answerable:
             log.info(

@@ -174,6 +174,11 @@ class FakeElasticsearch:
             return self._count(parts[0])
         if len(parts) == 2 and parts[1] == "_search":
             return await self._search(parts[0], body or {})
+        if len(parts) == 2 and parts[1] == "_mapping":
+            if method == "PUT":
+                return self._put_mapping(parts[0], body or {})
+            if method == "GET":
+                return self._get_mapping(parts[0])
         if len(parts) == 1:
             if method == "PUT":
                 return self._create(parts[0], body or {})
@@ -216,6 +221,28 @@ class FakeElasticsearch:
             )
         self.indices[name] = Index(name, mappings, body.get("settings", {}))
         return self._json({"acknowledged": True, "shards_acknowledged": True, "index": name})
+
+    def _put_mapping(self, expression: str, body: dict[str, Any]) -> web.Response:
+        # Like ES: `_meta` is replaced as a whole; only known mapping keys are accepted.
+        names = self._resolve(expression)
+        if not names:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+        unknown = sorted(set(body) - {"_meta", "properties", "dynamic"})
+        if unknown:
+            return self._error(400, "mapper_parsing_exception", f"unknown mapping parameters {unknown}")
+        meta = body.get("_meta")
+        if meta is not None and not isinstance(meta, dict):
+            return self._error(400, "mapper_parsing_exception", "[_meta] must be an object")
+        for name in names:
+            if meta is not None:
+                self.indices[name].mappings["_meta"] = meta
+        return self._json({"acknowledged": True})
+
+    def _get_mapping(self, expression: str) -> web.Response:
+        names = self._resolve(expression)
+        if not names:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+        return self._json({name: {"mappings": self.indices[name].mappings} for name in names})
 
     def _delete(self, expression: str) -> web.Response:
         names = self._resolve(expression)

@@ -1,0 +1,214 @@
+"""The refusal gate a reload fits for its own knowledge base: signals, the fit, storage with the index."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.domain import Hit
+from bot.kb.calibration import (
+    DEFAULT_GATE,
+    MIN_QUESTIONS,
+    OFF_TOPIC,
+    Calibration,
+    FitReport,
+    Gate,
+    Signals,
+    fit_logistic,
+    pseudo_questions,
+    signals,
+)
+from bot.kb.elastic import ElasticKB
+from bot.kb.embedded import EmbeddedKB
+from tests.fakes import FakeEmbedder, make_chunk
+from tests.kb.conftest import KBFactory, make_settings
+from tests.kb.fake_es import FakeElasticsearch
+
+
+def hit(text: str, rank: int, dense: float, bm25_rank: int | None, dense_rank: int | None) -> Hit:
+    return Hit(
+        chunk=make_chunk("doc.md", "Heading", text, position=rank),
+        score=1.0 / rank,
+        rank=rank,
+        bm25_rank=bm25_rank,
+        dense_rank=dense_rank,
+        dense_score=dense,
+    )
+
+
+def write_topics(root: Path, sections: int, *, seed: int = 1) -> Path:
+    """A help center of `sections` sections, each about its own made-up vocabulary."""
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "ru", "te", "po", "ze", "an", "or", "ul", "vi", "sa"]
+    root.mkdir(parents=True, exist_ok=True)
+    lines = ["# Help center", ""]
+    for n in range(sections):
+        words = ["".join(rng.choices(syllables, k=3)) + str(n) for _ in range(12)]
+        lines += [f"## Topic {n} {words[0]}", "", " ".join(words[:8]) + ".", " ".join(words[4:]) + ".", ""]
+    (root / "help.md").write_text("\n".join(lines), encoding="utf-8")
+    return root
+
+
+def test_signals_from_hits() -> None:
+    hits = [
+        hit("refunds take five days", 1, 0.8, 1, 2),
+        hit("shipping", 2, 0.5, 2, 1),
+        hit("lockers", 3, 0.3, 3, 3),
+    ]
+    sig = signals("how long do refunds take", hits)
+    assert sig.dense_top == pytest.approx(0.8)
+    assert sig.dense_margin == pytest.approx(0.8 - 0.4)  # the mean of the next hits' cosines
+    assert sig.agreement == pytest.approx(0.5)
+    assert sig.coverage == pytest.approx(2 / 3)  # "long" is missing; "how"/"do" are stop words
+
+
+def test_no_hits_is_refused_by_every_gate() -> None:
+    assert signals("anything", []) == Signals(0.0, 0.0, 0.0, 0.0)
+    assert DEFAULT_GATE.probability(signals("anything", [])) < 0.5
+
+
+def test_default_gate_rises_with_the_best_cosine() -> None:
+    assert DEFAULT_GATE.probability(Signals(0.7, 0.2, 0.2, 0.3)) > 0.5
+    assert DEFAULT_GATE.probability(Signals(0.3, 0.2, 0.2, 0.3)) < 0.5
+    cut = DEFAULT_GATE.cosine_cut()
+    assert cut is not None
+    assert 0.4 < cut < 0.5
+
+
+def test_gate_rejects_what_it_cannot_use() -> None:
+    with pytest.raises(ValueError, match="unknown gate features"):
+        Gate(("bm25_top",), (0.0, 1.0))
+    with pytest.raises(ValueError, match="needs 3 weights"):
+        Gate(("dense_top", "dense_margin"), (0.0, 1.0))
+    with pytest.raises(ValueError, match="finite"):
+        Gate(("dense_top",), (0.0, math.inf))
+
+
+def test_fit_separates_and_balances_rare_negatives() -> None:
+    x = np.array([[0.8, 0.3]] * 9 + [[0.7, 0.25], [0.2, 0.01], [0.3, 0.02]])
+    y = np.array([1.0] * 10 + [0.0, 0.0])
+    gate = Gate(("dense_top", "dense_margin"), fit_logistic(x, y))
+    assert gate.probability(Signals(0.75, 0.28, 0, 0)) > 0.5
+    assert gate.probability(Signals(0.25, 0.01, 0, 0)) < 0.5
+
+
+def test_pseudo_questions_are_a_few_words_of_one_section_and_reproducible() -> None:
+    chunks = [
+        make_chunk(
+            "a.md", f"Topic {n}", f"alpha{n} beta{n} gamma{n} delta{n} epsilon{n} zeta{n}.", position=n
+        )
+        for n in range(30)
+    ]
+    first = pseudo_questions(chunks)
+    assert first == pseudo_questions(chunks)
+    assert len(first) == 30
+    for question in first:
+        words = question.text.split()
+        assert 3 <= len(words) <= 6
+        n = question.section[1][-1].split()[-1]
+        assert all(word.endswith(n) for word in words)
+
+
+def test_calibration_survives_json_and_refuses_garbage() -> None:
+    fitted = Calibration(
+        gate=Gate(("dense_top", "dense_margin"), (-5.0, 8.0, 3.0)),
+        fitted=True,
+        reason="",
+        report=FitReport(answerable=40, unanswerable=79, accepted=0.9, refused=0.8, seconds=1.5),
+        fitted_at="2026-12-03T00:00:00+00:00",
+    )
+    assert Calibration.from_json(fitted.to_json()) == fitted
+    for bad in ("", "{}", '{"gate": {"features": ["nope"], "weights": [1, 2]}, "fitted": true}', "[1]"):
+        with pytest.raises(ValueError, match=r"unreadable calibration|unknown gate features"):
+            Calibration.from_json(bad)
+
+
+async def test_reload_fits_a_gate_that_tells_its_topics_from_anything_else(
+    kb_factory: KBFactory, tmp_path: Path
+) -> None:
+    kb = kb_factory(FakeEmbedder(dim=256))
+    await kb.reload(write_topics(tmp_path / "kb", 40))
+    calibration = await kb.calibration()
+    assert calibration.fitted, calibration.reason
+    assert calibration.gate.features == ("dense_top", "dense_margin")
+    assert calibration.report is not None
+    assert calibration.report.answerable >= 30
+    assert calibration.report.unanswerable == calibration.report.answerable + len(OFF_TOPIC)
+    gate = calibration.gate
+    # A customer using some words of one section is let through; questions about anything else are not.
+    text = (tmp_path / "kb" / "help.md").read_text(encoding="utf-8")
+    bodies = [line for line in text.splitlines() if line.endswith(".")][::2]
+    for body in bodies[:8]:
+        question = " ".join(body.split()[1:7])
+        assert gate.probability(signals(question, await kb.search(question))) >= 0.5
+    for question in ("What's the weather like in Paris tomorrow?", "Tell me a joke"):
+        assert gate.probability(signals(question, await kb.search(question))) < 0.5
+    stats = await kb.stats()
+    assert stats.extra["gate"].startswith("fitted at reload: intercept")
+    assert "pseudo-questions" in stats.extra["gate fit"]
+
+
+async def test_a_small_knowledge_base_keeps_the_default_gate_and_says_why(
+    kb_factory: KBFactory, tmp_path: Path
+) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(write_topics(tmp_path / "kb", MIN_QUESTIONS - 2))
+    calibration = await kb.calibration()
+    assert not calibration.fitted
+    assert calibration.gate == DEFAULT_GATE
+    assert f"{MIN_QUESTIONS} needed" in calibration.reason
+    assert (await kb.stats()).extra["gate"].startswith("default: intercept")
+
+
+async def test_the_gate_is_stored_in_the_index_file_and_read_by_another_process(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    builder = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder(dim=256))
+    await builder.reload(write_topics(tmp_path / "kb", 30))
+    fitted = await builder.calibration()
+    reader = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder(dim=256))
+    try:
+        assert await reader.calibration() == fitted
+        # A calibration this version cannot read falls back to the default gate, with the reason shown.
+        path = next(settings.index_dir.glob("kb-*.sqlite"))
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'calibration'", (json.dumps({"gate": 1}),))
+        conn.close()
+        third = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder(dim=256))
+        broken = await third.calibration()
+        assert broken.gate == DEFAULT_GATE
+        assert "unreadable" in broken.reason
+        await third.close()
+    finally:
+        await builder.close()
+        await reader.close()
+
+
+async def test_the_gate_travels_in_the_elasticsearch_mapping(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, elasticsearch={"url": fake_es.url, "alias": "kb"})
+    kb = ElasticKB(settings.kb, settings.elasticsearch, FakeEmbedder(dim=256))
+    try:
+        await kb.reload(write_topics(tmp_path / "kb", 30))
+        puts = [r for r in fake_es.requests if r.method == "PUT" and r.path.endswith("/_mapping")]
+        assert len(puts) == 1
+        stored = Calibration.from_json(puts[0].body["_meta"]["calibration"])
+        assert stored.fitted
+        # The index behind the alias holds it: a fresh client (another process) reads the same gate.
+        other = ElasticKB(settings.kb, settings.elasticsearch, FakeEmbedder(dim=256))
+        assert await other.calibration() == stored
+        await other.close()
+        # Unreachable mappings never fail a question: the default gate answers, with the reason logged.
+        fake_es.indices.clear()
+        fake_es.aliases.clear()
+        third = ElasticKB(settings.kb, settings.elasticsearch, FakeEmbedder(dim=256))
+        assert (await third.calibration()).gate == DEFAULT_GATE
+        await third.close()
+    finally:
+        await kb.close()
