@@ -1,27 +1,114 @@
-"""Fixed user-facing texts of the conversation service, the same in every channel (plain text)."""
+"""Fixed user-facing texts of the conversation service (plain text), and their gettext translations."""
 
 from __future__ import annotations
 
-NEW_CONVERSATION = "Started a new conversation. What can I help you with?"
-ERROR = "Sorry, something went wrong on my side. Please try again in a moment."
-DB_DOWN = "Sorry, I can't take messages right now. Please try again in a few minutes."
-NOT_ALLOWED = "Sorry, you're not allowed to do that."
+import gettext
+from functools import cache
+from pathlib import Path
 
-HANDOFF_REQUESTED = (
+from bot.language import normalize
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction looks for
+    """Mark a fixed text for extraction into the catalogs; translated where it is shown (`translate`)."""
+    return message
+
+
+# English is the source language: the msgids are the English texts. Every other language ships a catalog
+# under bot/locales/<catalog>/LC_MESSAGES/messages.po (and .mo); tests/core/test_i18n.py checks each one
+# translates every text.
+SOURCE_LANGUAGE = "en"
+LANGUAGES: tuple[str, ...] = ("en", "zh", "de", "fr", "es", "ru")
+CATALOGS: dict[str, str] = {"zh": "zh_Hans", "de": "de", "fr": "fr", "es": "es", "ru": "ru"}
+LOCALE_DIR = Path(__file__).with_name("locales")
+DOMAIN = "messages"
+
+
+def shown_language(language: str) -> str:
+    """The language fixed texts are shown in for a detected one: itself when shipped, else English."""
+    code = normalize(language)
+    return code if code in LANGUAGES else SOURCE_LANGUAGE
+
+
+@cache
+def translation(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of a shipped language (English and anything unknown: the texts as written)."""
+    code = shown_language(language)
+    if code == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[CATALOGS[code]])
+
+
+def translate(message: str, language: str) -> str:
+    """`message` (an English text marked with `N_`) in `language`; English when it has no translation."""
+    return translation(language).gettext(message)
+
+
+NEW_CONVERSATION = N_("Started a new conversation. What can I help you with?")
+ERROR = N_("Sorry, something went wrong on my side. Please try again in a moment.")
+DB_DOWN = N_("Sorry, I can't take messages right now. Please try again in a few minutes.")
+NOT_ALLOWED = N_("Sorry, you're not allowed to do that.")
+
+HANDOFF_REQUESTED = N_(
     "I've asked a person from our support team to join. They'll reply right here. "
     "Send /new if you'd rather continue with me."
 )
-HANDOFF_AFTER_REFUSAL = (
+HANDOFF_AFTER_REFUSAL = N_(
     "I've passed your question to a person from our support team; they'll reply right here."
 )
-HANDOFF_ALREADY = "A person from our support team has already been asked and will reply here."
-HANDOFF_UNAVAILABLE = (
+HANDOFF_ALREADY = N_("A person from our support team has already been asked and will reply here.")
+HANDOFF_UNAVAILABLE = N_(
     "Sorry, nobody from our team is available in this chat right now. Please try again later."
 )
-HANDOFF_ENDED_USER = "The support agent has closed this chat. I'm back — ask me anything."
-OPERATOR_PREFIX = "👤 Support: "
+HANDOFF_ENDED_USER = N_("The support agent has closed this chat. I'm back — ask me anything.")
+OPERATOR_PREFIX = N_("👤 Support: ")
 
-FEEDBACK_THANKS = "Thanks for the feedback!"
-FEEDBACK_COMMENT_SAVED = "Thanks, your comment was saved."
-FEEDBACK_EXPIRED = "This answer is no longer available for feedback."
-CORRECTION_SAVED = "✏️ Correction saved; the training export will use it instead of the bot's answer."
+FEEDBACK_THANKS = N_("Thanks for the feedback!")
+FEEDBACK_COMMENT_SAVED = N_("Thanks, your comment was saved.")
+FEEDBACK_EXPIRED = N_("This answer is no longer available for feedback.")
+CORRECTION_SAVED = N_("✏️ Correction saved; the training export will use it instead of the bot's answer.")
+
+SOURCES = N_("Sources")
+NO_ANSWER = N_("Sorry, I have no answer to that.")
+
+# The pipeline's fixed outcome texts. bot/rag/pipeline.py owns them; they are repeated here, marked, so that
+# extraction puts them into the catalogs, and tests/core/test_i18n.py fails as soon as the two differ.
+# The conversation service shows them in the customer's language (`localize_answer_text`).
+PIPELINE_TEXTS: dict[str, str] = {
+    "refused": N_(
+        "I'm sorry, I couldn't find this in our help center, so I'd rather not guess. "
+        "Would you like me to connect you with a person from our support team?"
+    ),
+    "kb_unavailable": N_(
+        "I can't look that up right now. Please try again in a few minutes, "
+        "or ask to talk to a person from our support team."
+    ),
+    "busy": N_("I'm answering a lot of questions right now. Please send your message again in a minute."),
+    "model_error": N_(
+        "Sorry, something went wrong while I was writing the answer. Please try again, "
+        "or ask to talk to a person from our support team."
+    ),
+    "empty": N_("Please type your question, and I'll look it up in our help center."),
+    "too_long": N_(
+        "Your message is too long for me to answer in one go. Please shorten it to the essential question "
+        "(a few sentences) and send it again."
+    ),
+    "ungrounded_caveat": N_(
+        "Note: I could not tie this answer to a specific help-center article, so please double-check it."
+    ),
+}
+
+
+def localize_answer_text(text: str, language: str) -> str:
+    """A pipeline answer's text with its fixed parts in `language`: a whole fixed text (refusal, busy, …)
+    is translated, and so is the caveat that opens an ungrounded answer; the model's or a passage's own
+    words are left as they are."""
+    if shown_language(language) == SOURCE_LANGUAGE:
+        return text
+    translated = translate(text, language)
+    if translated != text:
+        return translated
+    caveat = PIPELINE_TEXTS["ungrounded_caveat"]
+    if text.startswith(caveat):
+        return translate(caveat, language) + text[len(caveat) :]
+    return text

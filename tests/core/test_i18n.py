@@ -1,0 +1,129 @@
+"""The gettext catalogs: complete in every shipped language, placeholders kept, compiled, up to date."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import string
+import tomllib
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot import texts
+from bot.channels.telegram import texts as tg_texts
+from bot.rag import pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALES = texts.LOCALE_DIR
+SHIPPED = [code for code in texts.LANGUAGES if code != texts.SOURCE_LANGUAGE]
+
+
+def _po(code: str) -> Catalog:
+    path = LOCALES / texts.CATALOGS[code] / "LC_MESSAGES" / f"{texts.DOMAIN}.po"
+    with path.open("rb") as handle:
+        return read_po(handle)
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(field for _, field, _, _ in string.Formatter().parse(text) if field is not None)
+
+
+def _extracted() -> set[str]:
+    found = extract_from_dir(
+        ROOT / "bot", method_map=[("**.py", "python")], keywords={"N_": None}, comment_tags=()
+    )
+    return {str(message) for _, _, message, _, _ in found}
+
+
+def test_every_text_is_translated_in_every_shipped_language() -> None:
+    assert set(texts.CATALOGS) == set(SHIPPED)
+    marked = _extracted()
+    assert len(marked) >= 30
+    for code in SHIPPED:
+        catalog = _po(code)
+        ids = {str(m.id) for m in catalog if m.id}
+        assert ids == marked, f"{code}: run the update commands in README 'Languages'"
+        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        assert not untranslated, f"{code} has no translation for {untranslated}"
+
+
+def test_template_is_up_to_date() -> None:
+    with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
+        template = read_po(handle)
+    assert {str(m.id) for m in template if m.id} == _extracted()
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_placeholders_match(code: str) -> None:
+    for message in _po(code):
+        if message.id:
+            assert _placeholders(str(message.string)) == _placeholders(str(message.id)), message.id
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_compiled_catalog_matches_its_source(code: str) -> None:
+    catalog = _po(code)
+    fresh = io.BytesIO()
+    write_mo(fresh, catalog)
+    fresh.seek(0)
+    expected = gettext.GNUTranslations(fresh)
+    shipped = texts.translation(code)
+    for message in catalog:
+        if message.id:
+            assert shipped.gettext(str(message.id)) == expected.gettext(str(message.id)), (
+                f"{code}: the .mo is stale; run `pybabel compile -d bot/locales -D messages`"
+            )
+
+
+def test_catalogs_ship_in_the_package() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["bot"]
+    bot_dir = ROOT / "bot"
+    for code in SHIPPED:
+        for suffix in ("po", "mo"):
+            path = LOCALES / texts.CATALOGS[code] / "LC_MESSAGES" / f"{texts.DOMAIN}.{suffix}"
+            relative = path.relative_to(bot_dir)
+            assert path.is_file()
+            assert any(relative.match(pattern) for pattern in patterns), relative
+
+
+def test_pipeline_texts_are_the_pipelines() -> None:
+    """bot/rag/pipeline.py owns the fixed outcome texts; the marked copies must be the same words."""
+    assert texts.PIPELINE_TEXTS == {
+        "refused": pipeline.REFUSAL_TEXT,
+        "kb_unavailable": pipeline.KB_UNAVAILABLE_TEXT,
+        "busy": pipeline.BUSY_TEXT,
+        "model_error": pipeline.MODEL_ERROR_TEXT,
+        "empty": pipeline.EMPTY_TEXT,
+        "too_long": pipeline.TOO_LONG_TEXT,
+        "ungrounded_caveat": pipeline.UNGROUNDED_CAVEAT,
+    }
+
+
+def test_translate_and_fallbacks() -> None:
+    refusal = texts.PIPELINE_TEXTS["refused"]
+    assert texts.translate(refusal, "zh").startswith("抱歉")
+    assert texts.translate(refusal, "zh-Hant") == texts.translate(refusal, "zh")
+    assert texts.translate(refusal, "en") == refusal
+    assert texts.translate(refusal, "ja") == refusal  # no catalog: English
+    assert texts.translate(refusal, "und") == refusal
+    assert texts.translate("not a marked text", "de") == "not a marked text"
+    assert texts.translate(tg_texts.START, "de").format(name="Anna").startswith("Hallo Anna!")
+    assert texts.shown_language("pt") == "en"
+    assert texts.shown_language("RU") == "ru"
+
+
+def test_answer_texts_are_localised_only_where_fixed() -> None:
+    caveat = texts.PIPELINE_TEXTS["ungrounded_caveat"]
+    assert texts.localize_answer_text(texts.PIPELINE_TEXTS["busy"], "fr").startswith("Je réponds")
+    ungrounded = f"{caveat}\n\nThe locker opens with the code."
+    shown = texts.localize_answer_text(ungrounded, "de")
+    assert shown.startswith("Hinweis:")
+    assert shown.endswith("\n\nThe locker opens with the code.")
+    assert texts.localize_answer_text("A model's answer [1].", "ru") == "A model's answer [1]."
+    assert texts.localize_answer_text(ungrounded, "en") == ungrounded
