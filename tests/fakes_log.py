@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import get_args
@@ -24,6 +25,7 @@ class _Message:
     created_at: datetime
     external_id: str = ""
     answer: Answer | None = None
+    language: str = ""
 
 
 @dataclass
@@ -133,10 +135,27 @@ class MemoryConversationLog:
         return [Turn("user" if m.role == "user" else "assistant", m.text) for m in kept[-limit:]]
 
     async def log_user_message(
-        self, conversation_id: int, text: str, *, external_message_id: str = ""
+        self, conversation_id: int, text: str, *, external_message_id: str = "", language: str = ""
     ) -> int:
         self._check()
-        return self._add(conversation_id, "user", text, external_id=external_message_id)
+        message_id = self._add(conversation_id, "user", text, external_id=external_message_id)
+        self.messages[message_id].language = language
+        return message_id
+
+    async def last_language(self, conversation_id: int) -> str:
+        self._check()
+        for message in reversed(list(self.messages.values())):
+            if message.conversation_id == conversation_id and message.role == "user" and message.language:
+                return message.language
+        return ""
+
+    async def user_language(self, channel: Channel, external_user_id: str) -> str:
+        self._check()
+        mine = {c.ref.id for c in self.conversations.values() if c.user_key == (channel, external_user_id)}
+        for message in reversed(list(self.messages.values())):
+            if message.conversation_id in mine and message.role == "user" and message.language:
+                return message.language
+        return ""
 
     async def log_answer(self, conversation_id: int, reply_to: int, answer: Answer) -> int:
         self._check()
@@ -244,6 +263,16 @@ class MemoryConversationLog:
             ),
             latency_p50_ms=percentile(latencies, 50),
             latency_p95_ms=percentile(latencies, 95),
+            languages_7d=tuple(
+                sorted(
+                    Counter(
+                        m.language or "und"
+                        for m in self.messages.values()
+                        if m.role == "user" and m.created_at >= week
+                    ).items(),
+                    key=lambda item: (-item[1], item[0]),
+                )
+            ),
         )
 
     async def close(self) -> None:

@@ -52,6 +52,8 @@ class Stats:
     handoffs_7d: int
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    # Customer messages per detected language over 7 days, most first ("und" when it could not be told).
+    languages_7d: tuple[tuple[str, int], ...] = ()
 
 
 class ConversationLog(Protocol):
@@ -79,9 +81,19 @@ class ConversationLog(Protocol):
         ...
 
     async def log_user_message(
-        self, conversation_id: int, text: str, *, external_message_id: str = ""
+        self, conversation_id: int, text: str, *, external_message_id: str = "", language: str = ""
     ) -> int:
-        """Commit the user's message before anything is generated; returns the message id."""
+        """Commit the user's message (and its detected language) before anything is generated; returns
+        the message id."""
+        ...
+
+    async def last_language(self, conversation_id: int) -> str:
+        """The detected language of the conversation's latest user message that has one; "" when none."""
+        ...
+
+    async def user_language(self, channel: Channel, external_user_id: str) -> str:
+        """The detected language of the person's latest message in any conversation; "" when none.
+        Reads only: unlike `open_conversation`, it creates nothing."""
         ...
 
     async def log_answer(self, conversation_id: int, reply_to: int, answer: Answer) -> int:

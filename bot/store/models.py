@@ -127,6 +127,8 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     external_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # The detected language of a user's message ("en", "zh", …, "und"); NULL on other messages.
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reply_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), nullable=True, index=True
     )

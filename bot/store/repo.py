@@ -7,7 +7,8 @@ import contextlib
 import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
@@ -246,7 +247,7 @@ class SqlConversationLog:
         return _new_id(result)
 
     async def log_user_message(
-        self, conversation_id: int, text: str, *, external_message_id: str = ""
+        self, conversation_id: int, text: str, *, external_message_id: str = "", language: str = ""
     ) -> int:
         async with self.transaction(write=True) as conn:
             return await self._insert_message(
@@ -255,7 +256,39 @@ class SqlConversationLog:
                 role="user",
                 text=text,
                 external_message_id=external_message_id or None,
+                language=language or None,
             )
+
+    async def last_language(self, conversation_id: int) -> str:
+        async with self.transaction() as conn:
+            found = await conn.scalar(
+                select(Message.language)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.role == "user",
+                    Message.language.is_not(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+        return str(found or "")
+
+    async def user_language(self, channel: Channel, external_user_id: str) -> str:
+        async with self.transaction() as conn:
+            found = await conn.scalar(
+                select(Message.language)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(User, User.id == Conversation.user_id)
+                .where(
+                    User.channel == channel,
+                    User.external_id == external_user_id,
+                    Message.role == "user",
+                    Message.language.is_not(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+        return str(found or "")
 
     async def log_answer(self, conversation_id: int, reply_to: int, answer: Answer) -> int:
         try:
@@ -542,6 +575,13 @@ class SqlConversationLog:
                 ).all()
                 if v is not None
             ]
+            by_language: Counter[str] = Counter()
+            for code, n in await conn.execute(
+                select(Message.language, func.count())
+                .where(Message.role == "user", Message.created_at >= week)
+                .group_by(Message.language)
+            ):
+                by_language[str(code or "und")] += int(n)
         return Stats(
             conversations_24h=conversations_24h,
             conversations_7d=conversations_7d,
@@ -554,6 +594,7 @@ class SqlConversationLog:
             handoffs_7d=handoffs_7d,
             latency_p50_ms=percentile(latencies, 50),
             latency_p95_ms=percentile(latencies, 95),
+            languages_7d=_by_count(by_language.items()),
         )
 
     # ------------------------------------------------------------------ retention
@@ -671,3 +712,8 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
 
 __all__ = ["CHANNELS", "SqlConversationLog", "new_pseudonym"]
+
+
+def _by_count(counts: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """Language counts, most first (ties by code), so /stats reads the same on every database."""
+    return tuple(sorted(counts, key=lambda item: (-item[1], item[0])))

@@ -276,3 +276,25 @@ async def test_stats_counts_and_latency_percentiles(log: ConversationLog) -> Non
     empty = await log.stats(now=datetime.now(UTC) + timedelta(days=30))
     assert (empty.answers_7d, empty.latency_p50_ms, empty.latency_p95_ms) == (0, None, None)
     assert (empty.conversations_7d, empty.messages_7d, empty.thumbs_up_7d, empty.handoffs_7d) == (0, 0, 0, 0)
+
+
+async def test_message_languages_latest_and_counted(log: ConversationLog) -> None:
+    conv = await log.open_conversation(channel="telegram", external_user_id="1", external_chat_id="1")
+    other = await log.open_conversation(channel="telegram", external_user_id="2", external_chat_id="2")
+    assert await log.last_language(conv.id) == ""
+    await log.log_user_message(conv.id, "我的包裹丢了怎么办？", language="zh")
+    await log.log_user_message(conv.id, "👍")  # nothing detected: the earlier language stays the latest
+    await log.log_operator_message(conv.id, "Hello")
+    await log.log_user_message(other.id, "Wo ist mein Paket?", language="de")
+    await log.log_user_message(other.id, "Danke", language="de")
+    await log.log_user_message(other.id, "und", language="und")
+    assert await log.last_language(conv.id) == "zh"
+    assert await log.last_language(other.id) == "und"
+    assert await log.user_language("telegram", "1") == "zh"
+    assert await log.user_language("telegram", "2") == "und"
+    assert await log.user_language("telegram", "3") == ""
+    assert await log.user_language("console", "1") == ""
+    stats = await log.stats()
+    assert stats.languages_7d == (("de", 2), ("und", 2), ("zh", 1))
+    later = await log.stats(now=datetime.now(UTC) + timedelta(days=30))
+    assert later.languages_7d == ()
