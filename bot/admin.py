@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.conversation import db_call
 from bot.kb.base import KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadError, ReloadReport
+from bot.language import language_name
 from bot.store.base import ConversationLog, Stats
 
 log = logging.getLogger("bot.admin")
@@ -67,6 +68,12 @@ def describe_stats(stats: Stats, kb_line: str) -> str:
     refusal = f"{stats.refusals_7d / stats.answers_7d:.0%}" if stats.answers_7d else "n/a"
     handoff = f"{stats.handoffs_7d / stats.conversations_7d:.0%}" if stats.conversations_7d else "n/a"
 
+    languages = (
+        " · ".join(f"{language_name(code)} {n}" for code, n in stats.languages_7d)
+        if stats.languages_7d
+        else "no messages yet"
+    )
+
     def ms(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.0f} ms"
 
@@ -79,6 +86,7 @@ def describe_stats(stats: Stats, kb_line: str) -> str:
             f"Answers (7 d): {stats.answers_7d} · feedback: {feedback}",
             f"Refusal rate (7 d): {refusal} · handoff rate (7 d): {handoff}",
             f"Latency p50 / p95: {ms(stats.latency_p50_ms)} / {ms(stats.latency_p95_ms)}",
+            f"Customer languages (7 d): {languages}",
         ]
     )
 

@@ -10,6 +10,13 @@ from typing import Literal, Protocol, TypeVar
 
 from bot import texts
 from bot.domain import MODEL_OUTCOMES, Answer, Channel, Delta, Outcome, Turn
+from bot.language import (
+    UNDETERMINED,
+    LanguageDetector,
+    default_detector,
+    detect_message_language,
+    normalize,
+)
 from bot.logs import user_text
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.store.base import ConversationLog, ConversationRef, Rating, ReplyPrompt, StoreUnavailableError
@@ -20,6 +27,8 @@ T = TypeVar("T")
 
 # Every database call gets a deadline: a hung database must read as "down", not hang a chat forever.
 STORE_TIMEOUT_S = 10.0
+# Detection reads at most this much of a message (more does not change the answer; it only costs time).
+MAX_DETECT_CHARS = 2000
 # How much of the conversation the operators see when a handoff starts.
 TRANSCRIPT_TURNS = 20
 # Outcomes whose answer can be rated; the others are fixed messages.
@@ -47,6 +56,9 @@ class Customer:
     chat_id: str
     name: str = ""  # how operators see them next to a forwarded message
     about: str = ""  # how operators see them atop a handoff transcript (name, handle, id)
+    # The channel's idea of their language (Telegram's `language_code`): used only when a message's own
+    # language cannot be told (see `bot.language.detect_message_language`), never instead of it.
+    language_hint: str = ""
 
     @property
     def key(self) -> str:
@@ -63,13 +75,22 @@ class OperatorDesk(Protocol):
         ...
 
     async def open_handoff(
-        self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn]
+        self,
+        conversation_id: int,
+        customer: Customer,
+        reason: str,
+        transcript: Sequence[Turn],
+        *,
+        language: str = UNDETERMINED,
     ) -> bool:
-        """Show the operators a new handoff with its transcript; False when they could not be reached."""
+        """Show the operators a new handoff with its transcript and the customer's language; False when
+        they could not be reached."""
         ...
 
-    async def forward(self, conversation_id: int, customer: Customer, text: str) -> None:
-        """Pass a customer's message to the operators while a human owns the conversation."""
+    async def forward(
+        self, conversation_id: int, customer: Customer, text: str, *, language: str = UNDETERMINED
+    ) -> None:
+        """Pass a customer's message (in `language`) to the operators while a human owns the conversation."""
         ...
 
 
@@ -91,6 +112,9 @@ class Reply:
     answer_id: int | None = None
     conversation_id: int | None = None
     handed_off: bool = False  # a refusal started a handoff; `text` already says so
+    # The detected language of the customer's message ("und" when it could not be told); `text`, and the
+    # fixed texts of an `answer`, are already in it (English when no catalog ships for it).
+    language: str = UNDETERMINED
 
     @property
     def rateable(self) -> bool:
@@ -107,6 +131,7 @@ class OperatorDelivery:
 
     conversation: ConversationRef | None
     text: str = ""
+    language: str = UNDETERMINED  # the customer's (their latest message's); `text` is already in it
     problem: str = ""
 
 
@@ -136,10 +161,12 @@ class ConversationService:
         history_turns: int,
         desk: OperatorDesk | None = None,
         store_timeout_s: float = STORE_TIMEOUT_S,
+        detector: LanguageDetector | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.log = log
         self.desk = desk
+        self.detector: LanguageDetector = detector or default_detector()
         self._history_turns = history_turns
         self._timeout_s = store_timeout_s
 
@@ -187,32 +214,38 @@ class ConversationService:
         `conversation_id` continues that logged conversation instead of the customer's open one.
         """
         question = text.strip()
+        language = self.language_of_text(question[:MAX_DETECT_CHARS], customer)
         if not question:
-            yield Reply("notice", EMPTY_TEXT)
+            yield Reply("notice", texts.translate(EMPTY_TEXT, language), language=language)
             return
         if len(question) > MAX_QUESTION_CHARS:
-            yield Reply("notice", TOO_LONG_TEXT)
+            yield Reply("notice", texts.translate(TOO_LONG_TEXT, language), language=language)
             return
         try:
             conversation = await self._open(customer, conversation_id)
             if conversation.handoff != "none":
                 await self._db(
                     self.log.log_user_message(
-                        conversation.id, question, external_message_id=external_message_id
+                        conversation.id,
+                        question,
+                        external_message_id=external_message_id,
+                        language=language,
                     )
                 )
                 if self.desk is not None:
-                    await self.desk.forward(conversation.id, customer, question)
-                yield Reply("forwarded", "", conversation_id=conversation.id)
+                    await self.desk.forward(conversation.id, customer, question, language=language)
+                yield Reply("forwarded", "", conversation_id=conversation.id, language=language)
                 return
             history = await self._db(self.log.history(conversation.id, self._history_turns))
             # Write order: the question is committed before anything is generated.
             question_id = await self._db(
-                self.log.log_user_message(conversation.id, question, external_message_id=external_message_id)
+                self.log.log_user_message(
+                    conversation.id, question, external_message_id=external_message_id, language=language
+                )
             )
         except StoreUnavailableError as exc:
             log.error("database unavailable", extra={"channel": customer.channel, "error": str(exc)})
-            yield Reply("unavailable", texts.DB_DOWN)
+            yield Reply("unavailable", texts.translate(texts.DB_DOWN, language), language=language)
             return
         log.info(
             "question",
@@ -220,6 +253,7 @@ class ConversationService:
                 "conversation_id": conversation.id,
                 "channel": customer.channel,
                 "user_id": customer.user_id,
+                "language": language,
                 "text": user_text(question),
             },
         )
@@ -231,6 +265,11 @@ class ConversationService:
                 yield item
         if answer is None:
             raise RuntimeError("the pipeline ended without an Answer")
+        # Fixed outcomes (refusal, busy, …, the caveat of an ungrounded answer) in the customer's language;
+        # the log keeps exactly what is shown.
+        shown = texts.localize_answer_text(answer.text, language)
+        if shown != answer.text:
+            answer = replace(answer, text=shown)
         # Write order: the answer is committed before it is shown; unlogged, it is not shown.
         try:
             answer_id = await self._db(self.log.log_answer(conversation.id, question_id, answer))
@@ -239,18 +278,26 @@ class ConversationService:
                 "answer not logged; not showing it",
                 extra={"conversation_id": conversation.id, "error": str(exc)},
             )
-            yield Reply("unavailable", texts.DB_DOWN, conversation_id=conversation.id)
+            yield Reply(
+                "unavailable",
+                texts.translate(texts.DB_DOWN, language),
+                conversation_id=conversation.id,
+                language=language,
+            )
             return
         handed_off = answer.outcome == "refused" and await self._handoff_after_refusal(
-            conversation.id, customer
+            conversation.id, customer, language
         )
         if handed_off:
-            answer = replace(answer, text=f"{answer.text}\n\n{texts.HANDOFF_AFTER_REFUSAL}")
+            notice = texts.translate(texts.HANDOFF_AFTER_REFUSAL, language)
+            answer = replace(answer, text=f"{answer.text}\n\n{notice}")
         log.info(
             "answered",
             extra={
                 "conversation_id": conversation.id,
                 "outcome": answer.outcome,
+                "language": language,
+                "shown_language": texts.shown_language(language),
                 "sources": len(answer.sources),
                 "ttft_ms": answer.timings.ttft_ms,
                 "total_ms": answer.timings.total_ms,
@@ -263,7 +310,30 @@ class ConversationService:
             answer_id=answer_id,
             conversation_id=conversation.id,
             handed_off=handed_off,
+            language=language,
         )
+
+    # -- languages -----------------------------------------------------------------------------------
+
+    def language_of_text(self, text: str, customer: Customer) -> str:
+        """The detected language of a customer's text; the channel's hint only when it cannot be told."""
+        return detect_message_language(text, customer.language_hint or None, self.detector)
+
+    async def language_of(self, customer: Customer) -> str:
+        """The customer's language when they send no text to read (a command, a button): the language of
+        their latest message (in any conversation), else the channel's hint, else "und"."""
+        stored = await self._db(self.log.user_language(customer.channel, customer.user_id))
+        return self._or_hint(stored, customer.language_hint)
+
+    async def conversation_language(self, conversation_id: int, hint: str = "") -> str:
+        """The language of the conversation's latest message that has one, else `hint`, else "und"."""
+        return self._or_hint(await self._db(self.log.last_language(conversation_id)), hint)
+
+    @staticmethod
+    def _or_hint(stored: str, hint: str) -> str:
+        if stored and stored != UNDETERMINED:
+            return stored
+        return normalize(hint) if hint else (stored or UNDETERMINED)
 
     async def _open(self, customer: Customer, conversation_id: int | None) -> ConversationRef:
         if conversation_id is None:
@@ -315,24 +385,34 @@ class ConversationService:
 
     # -- handoff -------------------------------------------------------------------------------------
 
-    async def request_handoff(self, customer: Customer, reason: str) -> str:
-        """Bring in a human for the customer's open conversation; returns the notice to show them."""
+    async def request_handoff(self, customer: Customer, reason: str, *, language: str | None = None) -> str:
+        """Bring in a human for the customer's open conversation; returns the notice to show them, in
+        `language` (by default the conversation's: `language_of`)."""
         conversation = await self.conversation(customer)
-        return await self._start_handoff(conversation, customer, reason)
+        if language is None:
+            language = await self.conversation_language(conversation.id, customer.language_hint)
+        notice = await self._start_handoff(conversation, customer, reason, language)
+        return texts.translate(notice, language)
 
-    async def _start_handoff(self, conversation: ConversationRef, customer: Customer, reason: str) -> str:
+    async def _start_handoff(
+        self, conversation: ConversationRef, customer: Customer, reason: str, language: str
+    ) -> str:
+        """Open the handoff; returns which notice applies (the English text, translated by the caller)."""
         if self.desk is None or not self.desk.available:
             return texts.HANDOFF_UNAVAILABLE
         if conversation.handoff != "none":
             return texts.HANDOFF_ALREADY
         transcript = await self._db(self.log.history(conversation.id, TRANSCRIPT_TURNS))
-        if not await self.desk.open_handoff(conversation.id, customer, reason, transcript):
+        if not await self.desk.open_handoff(conversation.id, customer, reason, transcript, language=language):
             return texts.HANDOFF_UNAVAILABLE
         await self._db(self.log.set_handoff(conversation.id, "requested"))
-        log.info("handoff started", extra={"conversation_id": conversation.id, "reason": reason})
+        log.info(
+            "handoff started",
+            extra={"conversation_id": conversation.id, "reason": reason, "language": language},
+        )
         return texts.HANDOFF_REQUESTED
 
-    async def _handoff_after_refusal(self, conversation_id: int, customer: Customer) -> bool:
+    async def _handoff_after_refusal(self, conversation_id: int, customer: Customer, language: str) -> bool:
         """A refusal hands off: the transcript (already holding the refusal) goes to the operators now."""
         if self.desk is None or not self.desk.available:
             return False
@@ -341,7 +421,7 @@ class ConversationService:
             if fresh is None or fresh.handoff != "none":
                 return False
             notice = await self._start_handoff(
-                fresh, customer, "the bot could not answer from the help center"
+                fresh, customer, "the bot could not answer from the help center", language
             )
         except StoreUnavailableError:
             return False
@@ -361,7 +441,10 @@ class ConversationService:
         await self._db(self.log.log_operator_message(conversation.id, text))
         if conversation.handoff == "requested":
             await self._db(self.log.set_handoff(conversation.id, "active"))
-        return OperatorDelivery(conversation, texts.OPERATOR_PREFIX + text)
+        language = await self.conversation_language(conversation.id)
+        return OperatorDelivery(
+            conversation, texts.translate(texts.OPERATOR_PREFIX, language) + text, language
+        )
 
     async def end_handoff(self, conversation_id: int) -> ConversationRef | None:
         """Hand the conversation back to the bot; None when it was not in a handoff."""

@@ -30,21 +30,32 @@ class RecordingDesk:
         self.reachable = reachable
         self.handoffs: list[tuple[int, str, list[Turn]]] = []
         self.forwarded: list[tuple[int, str]] = []
+        self.languages: list[str] = []
 
     @property
     def available(self) -> bool:
         return self._available
 
     async def open_handoff(
-        self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn]
+        self,
+        conversation_id: int,
+        customer: Customer,
+        reason: str,
+        transcript: Sequence[Turn],
+        *,
+        language: str = "und",
     ) -> bool:
         if not self.reachable:
             return False
         self.handoffs.append((conversation_id, reason, list(transcript)))
+        self.languages.append(language)
         return True
 
-    async def forward(self, conversation_id: int, customer: Customer, text: str) -> None:
+    async def forward(
+        self, conversation_id: int, customer: Customer, text: str, *, language: str = "und"
+    ) -> None:
         self.forwarded.append((conversation_id, text))
+        self.languages.append(language)
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ async def test_question_gets_streamed_answer_with_sources(make_harness: HarnessF
     assert "five business days" in text
     assert "Sources" in text
     assert "[1] Refunds — billing/refunds.md" in text
-    assert buttons(final.data) == ["fb:up:2001", "fb:down:2001", "human:2001"]
+    assert buttons(final.data) == ["fb:up:2001:en", "fb:down:2001:en", "human:2001:en"]
     assert not text.endswith(STREAM_CURSOR)
     assert h.fake.calls_of("sendChatAction"), "typing… is shown while waiting"
     all_calls_ok(h)
@@ -105,18 +105,18 @@ async def test_thumbs_up_is_stored_and_thumbs_down_asks_for_a_comment(make_harne
     final = await h.ask(ALICE, "How long do refunds take?")
     chat_id = ALICE["id"]
 
-    h.fake.inject(h.fake.callback_update(ALICE, chat_id, final.message_id, "fb:up:2001"))
+    h.fake.inject(h.fake.callback_update(ALICE, chat_id, final.message_id, "fb:up:2001:en"))
     await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
     stats = await h.store.stats()
     assert (stats.thumbs_up_7d, stats.thumbs_down_7d) == (1, 0)
 
     # Someone else's press (callback data is client-controlled) changes nothing.
-    h.fake.inject(h.fake.callback_update(BOB, chat_id, final.message_id, "fb:down:2001"))
+    h.fake.inject(h.fake.callback_update(BOB, chat_id, final.message_id, "fb:down:2001:en"))
     await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 2)
     assert (await h.store.stats()).thumbs_down_7d == 0
 
     before = h.last_message_id(chat_id)
-    h.fake.inject(h.fake.callback_update(ALICE, chat_id, final.message_id, "fb:down:2001"))
+    h.fake.inject(h.fake.callback_update(ALICE, chat_id, final.message_id, "fb:down:2001:en"))
     prompt = await h.reply_after(chat_id, before)
     assert prompt.data["text"] == tg_texts.FEEDBACK_ASK_COMMENT
     sent = [
@@ -154,7 +154,7 @@ async def test_handoff_there_and_back(make_harness: HarnessFactory) -> None:
     generator_calls = len(h.kb.searches)
     h.send(ALICE, "Hello? My order is 1234")
     forwarded = await h.reply_after(ops, transcript.message_id)
-    assert forwarded.data["text"] == "💬 #1 Alice: Hello? My order is 1234"
+    assert forwarded.data["text"] == "💬 #1 Alice [en]: Hello? My order is 1234"
     await h.idle()
     assert h.last_message_id(alice_chat) == told.message_id + 1, "no bot reply to the user"
     assert len(h.kb.searches) == generator_calls
@@ -212,8 +212,8 @@ async def test_refused_answer_hands_off_to_operators_in_one_reply(make_harness: 
 async def test_refused_answer_without_operator_chat_offers_a_human(make_harness: HarnessFactory) -> None:
     h = await make_harness(operator_chat_id=None)
     final = await h.ask(ALICE, "zzqx wvut ploff")
-    assert buttons(final.data) == ["human:2001"]
-    h.fake.inject(h.fake.callback_update(ALICE, ALICE["id"], final.message_id, "human:2001"))
+    assert buttons(final.data) == ["human:2001:en"]
+    h.fake.inject(h.fake.callback_update(ALICE, ALICE["id"], final.message_id, "human:2001:en"))
     told = await h.reply_after(ALICE["id"], final.message_id)
     assert told.data["text"] == texts.HANDOFF_UNAVAILABLE
 
@@ -389,8 +389,8 @@ async def test_kb_down_gives_fixed_message_with_handoff_offer_fast(make_harness:
     final = await h.ask(ALICE, "How long do refunds take?")
     assert time.monotonic() - started < 3.0
     assert final.data["text"] == KB_UNAVAILABLE_TEXT
-    assert "human:2001" in buttons(final.data)
-    assert "fb:up:2001" not in buttons(final.data), "nothing to rate: no improvised answer"
+    assert "human:2001:en" in buttons(final.data)
+    assert "fb:up:2001:en" not in buttons(final.data), "nothing to rate: no improvised answer"
 
 
 async def test_db_down_refuses_to_answer_unlogged_and_recovers(make_harness: HarnessFactory) -> None:
@@ -525,9 +525,9 @@ async def test_streaming_honours_retry_after(make_harness: HarnessFactory) -> No
 async def test_admin_correct_button_records_a_correction(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     final = await h.ask(ADMIN, "How long do refunds take?")
-    assert "fix" in buttons(final.data), "admins get ✏️ Correct"
+    assert "fix:en" in buttons(final.data), "admins get ✏️ Correct"
     alice_final = await h.ask(ALICE, "How long do refunds take?")
-    assert "fix" not in buttons(alice_final.data)
+    assert "fix:en" not in buttons(alice_final.data)
 
     # A non-admin forging the button's callback data is refused.
     h.fake.inject(h.fake.callback_update(ALICE, ALICE["id"], alice_final.message_id, "fix"))
@@ -653,7 +653,7 @@ async def test_hanging_kb_behind_the_breaker_answers_within_3_seconds(make_harne
     final = await h.ask(ALICE, "How long do refunds take?")
     assert time.monotonic() - started < 3.0
     assert final.data["text"] == KB_UNAVAILABLE_TEXT
-    assert buttons(final.data) == ["human:2001"]
+    assert buttons(final.data) == ["human:2001:en"]
 
 
 async def test_start_help_and_new_conversation(make_harness: HarnessFactory) -> None:

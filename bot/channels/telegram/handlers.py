@@ -40,6 +40,7 @@ from bot.channels.telegram.render import compose, escape, render_answer
 from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, typing_indicator
 from bot.conversation import Customer, Reply
 from bot.domain import Delta
+from bot.language import UNDETERMINED, normalize
 from bot.store.base import ReplyPrompt, StoreUnavailableError
 
 log = logging.getLogger("bot.channels.telegram")
@@ -49,22 +50,40 @@ ADMIN_COMMANDS = ("reload", "stats", "export")
 
 
 def customer_of(user: User, chat_id: int) -> Customer:
-    return Customer("telegram", str(user.id), str(chat_id), name=user.full_name, about=describe_user(user))
+    return Customer(
+        "telegram",
+        str(user.id),
+        str(chat_id),
+        name=user.full_name,
+        about=describe_user(user),
+        language_hint=user.language_code or "",
+    )
+
+
+def hint_of(update: Update) -> str:
+    """Telegram's idea of the user's language, for replies that have no text of theirs to read."""
+    user = update.effective_user
+    return normalize(user.language_code) if user is not None and user.language_code else UNDETERMINED
 
 
 def answer_keyboard(reply: Reply, owner_id: int, *, admin: bool) -> InlineKeyboardMarkup | None:
+    """The buttons under an answer, labelled in the answer's language, which their data carries along
+    (`fb:up:<owner>:<language>`), so what a button answers is in that language too."""
     rows: list[list[InlineKeyboardButton]] = []
+    language = texts.shown_language(reply.language)
     if reply.rateable:
         rows.append(
             [
-                InlineKeyboardButton(tg_texts.BUTTON_UP, callback_data=f"fb:up:{owner_id}"),
-                InlineKeyboardButton(tg_texts.BUTTON_DOWN, callback_data=f"fb:down:{owner_id}"),
+                InlineKeyboardButton(tg_texts.BUTTON_UP, callback_data=f"fb:up:{owner_id}:{language}"),
+                InlineKeyboardButton(tg_texts.BUTTON_DOWN, callback_data=f"fb:down:{owner_id}:{language}"),
             ]
         )
     if reply.offer_human:
-        rows.append([InlineKeyboardButton(tg_texts.BUTTON_HUMAN, callback_data=f"human:{owner_id}")])
+        label = texts.translate(tg_texts.BUTTON_HUMAN, language)
+        rows.append([InlineKeyboardButton(label, callback_data=f"human:{owner_id}:{language}")])
     if admin and reply.rateable:
-        rows.append([InlineKeyboardButton(tg_texts.BUTTON_CORRECT, callback_data="fix")])
+        label = texts.translate(tg_texts.BUTTON_CORRECT, language)
+        rows.append([InlineKeyboardButton(label, callback_data=f"fix:{language}")])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -118,13 +137,14 @@ class SupportHandlers:
 
     async def _tell_db_down(self, update: Update, bot: Bot) -> None:
         try:
+            down = texts.translate(texts.DB_DOWN, hint_of(update))
             if update.callback_query is not None:
-                await update.callback_query.answer(texts.DB_DOWN, show_alert=True)
+                await update.callback_query.answer(down, show_alert=True)
                 return
             message = update.message
             if message is None or message.from_user is None or not self._addressed(message, bot)[0]:
                 return
-            await self._reply(update, bot, texts.DB_DOWN)
+            await self._reply(update, bot, down)
         except TelegramError as exc:
             log.warning(
                 "could not tell the user the database is down", extra={"error": exc.__class__.__name__}
@@ -132,31 +152,44 @@ class SupportHandlers:
 
     # -- commands ----------------------------------------------------------------------------------
 
+    async def _language(self, update: Update) -> str:
+        """The language to answer a command or a button in: the user's latest message's, else the hint."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return hint_of(update)
+        try:
+            return await self.conversations.language_of(customer_of(user, chat.id))
+        except StoreUnavailableError:
+            return hint_of(update)
+
     async def cmd_start(self, update: Update, context: Context) -> None:
         user = update.effective_user
         if user is None:
             return
-        text = tg_texts.START.format(name=user.first_name or "there")
+        language = await self._language(update)
+        text = texts.translate(tg_texts.START, language).format(name=user.first_name or "👋")
         if is_admin(self.admin_ids, update):
-            text += tg_texts.ADMIN_HELP
+            text += texts.translate(tg_texts.ADMIN_HELP, language)
         await self._reply(update, context.bot, text)
 
     async def cmd_help(self, update: Update, context: Context) -> None:
-        text = tg_texts.HELP
+        language = await self._language(update)
+        text = texts.translate(tg_texts.HELP, language)
         if is_admin(self.admin_ids, update):
-            text += tg_texts.ADMIN_HELP
+            text += texts.translate(tg_texts.ADMIN_HELP, language)
         await self._reply(update, context.bot, text)
 
     async def cmd_new(self, update: Update, context: Context) -> None:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or user.is_bot:
             return
+        language = await self._language(update)
         try:
             await self.conversations.start_over(customer_of(user, chat.id))
         except StoreUnavailableError:
-            await self._reply(update, context.bot, texts.DB_DOWN)
+            await self._reply(update, context.bot, texts.translate(texts.DB_DOWN, language))
             return
-        await self._reply(update, context.bot, texts.NEW_CONVERSATION)
+        await self._reply(update, context.bot, texts.translate(texts.NEW_CONVERSATION, language))
 
     async def cmd_human(self, update: Update, context: Context) -> None:
         user, chat = update.effective_user, update.effective_chat
@@ -167,7 +200,7 @@ class SupportHandlers:
                 customer_of(user, chat.id), "the user asked for a human (/human)"
             )
         except StoreUnavailableError:
-            reply = texts.DB_DOWN
+            reply = texts.translate(texts.DB_DOWN, hint_of(update))
         await self._reply(update, context.bot, reply)
 
     async def cmd_done(self, update: Update, context: Context) -> None:
@@ -192,7 +225,7 @@ class SupportHandlers:
         refusal = admin_refusal(self.admin_ids, update)
         if refusal is not None:
             log_refusal(update, f"/{command}", refusal)
-            await self._reply(update, context.bot, texts.NOT_ALLOWED)
+            await self._reply(update, context.bot, texts.translate(texts.NOT_ALLOWED, hint_of(update)))
             return
         chat_id = message.chat.id
         log.info(
@@ -207,7 +240,7 @@ class SupportHandlers:
             try:
                 await self.admin.stats(context.bot, chat_id)
             except StoreUnavailableError:
-                await self._reply(update, context.bot, texts.DB_DOWN)
+                await self._reply(update, context.bot, texts.translate(texts.DB_DOWN, hint_of(update)))
         elif command == "export":
             await self.admin.export(context.bot, chat_id)
         state.reply_message_id = -1  # admin output is complete; an error after this must not add a reply
@@ -216,7 +249,8 @@ class SupportHandlers:
         message = update.message
         if message is None or not self._addressed(message, context.bot)[0]:
             return
-        await self._reply(update, context.bot, tg_texts.UNKNOWN_COMMAND)
+        language = await self._language(update)
+        await self._reply(update, context.bot, texts.translate(tg_texts.UNKNOWN_COMMAND, language))
 
     # -- messages ----------------------------------------------------------------------------------
 
@@ -244,7 +278,8 @@ class SupportHandlers:
         if verdict != "ok":
             log.info("flood control", extra={"user_id": user.id, "verdict": verdict})
             if verdict == "notice":
-                await self._reply(update, bot, tg_texts.FLOOD)
+                language = self.conversations.language_of_text(text, customer_of(user, chat_id))
+                await self._reply(update, bot, texts.translate(tg_texts.FLOOD, language))
             return
         await self._answer(update, bot, message, user, text, state)
 
@@ -285,7 +320,7 @@ class SupportHandlers:
                 await self._reply(update, bot, reply.text)
             return
         markup = answer_keyboard(reply, user.id, admin=is_admin(self.admin_ids, update))
-        last_id = await editor.finish(render_answer(reply.answer), markup)
+        last_id = await editor.finish(render_answer(reply.answer, reply.language), markup)
         state.reply_message_id = last_id
         if reply.answer_id is not None:
             await self.conversations.record_delivery(reply.answer_id, str(last_id))
@@ -298,7 +333,7 @@ class SupportHandlers:
         if refusal is not None:
             log_refusal(update, "upload", refusal)
             if self._addressed(message, context.bot)[0]:
-                await self._reply(update, context.bot, tg_texts.MEDIA)
+                await self._reply(update, context.bot, texts.translate(tg_texts.MEDIA, hint_of(update)))
             return
         self.processor.state(update).reply_chat_id = message.chat.id
         await self.admin.upload(context.bot, message)
@@ -313,7 +348,8 @@ class SupportHandlers:
         state = self.processor.state(update)
         if self.flood.check(message.from_user.id, state.arrival) != "ok":
             return
-        await self._reply(update, context.bot, tg_texts.MEDIA)
+        language = await self._language(update)
+        await self._reply(update, context.bot, texts.translate(tg_texts.MEDIA, language))
 
     async def _prompt_reply(self, update: Update, message: Message, user: User, bot: Bot) -> bool:
         """A reply to one of our ForceReply prompts (👎 comment or ✏️ correction); True when handled."""
@@ -323,6 +359,7 @@ class SupportHandlers:
         text = (message.text or "").strip()
         if not text:
             return False
+        language = self.conversations.language_of_text(text, customer_of(user, message.chat.id))
         try:
             # Prompts live in the log, so a reply after a restart still reaches its answer.
             prompt = await self.conversations.take_reply(
@@ -332,17 +369,17 @@ class SupportHandlers:
                 return False
             if prompt.kind == "comment":
                 await self.conversations.comment(prompt.answer_id, text)
-                await self._reply(update, bot, texts.FEEDBACK_COMMENT_SAVED)
+                await self._reply(update, bot, texts.translate(texts.FEEDBACK_COMMENT_SAVED, language))
             else:
                 refusal = admin_refusal(self.admin_ids, update)
                 if refusal is not None:
                     log_refusal(update, "correction", refusal)
-                    await self._reply(update, bot, texts.NOT_ALLOWED)
+                    await self._reply(update, bot, texts.translate(texts.NOT_ALLOWED, language))
                     return True
                 await self.conversations.correct(prompt.answer_id, str(user.id), text)
-                await self._reply(update, bot, texts.CORRECTION_SAVED)
+                await self._reply(update, bot, texts.translate(texts.CORRECTION_SAVED, language))
         except StoreUnavailableError:
-            await self._reply(update, bot, texts.DB_DOWN)
+            await self._reply(update, bot, texts.translate(texts.DB_DOWN, language))
         return True
 
     # -- buttons -----------------------------------------------------------------------------------
@@ -359,8 +396,18 @@ class SupportHandlers:
             await self._end_from_button(query, origin, data, bot)
             return
         kind, _, rest = data.partition(":")
+        # fb:<rating>:<owner>[:<language>], human:<owner>[:<language>], fix[:<language>]; buttons sent
+        # before languages had none and answer in the user's hint.
+        fields = rest.split(":") if rest else []
+        language = fields[-1] if fields and not fields[-1].isdigit() else hint_of(update)
+        if fields and not fields[-1].isdigit():
+            fields = fields[:-1]
+
+        def t(message: str) -> str:
+            return texts.translate(message, language)
+
         if origin is None or kind not in ("fb", "human", "fix"):
-            await query.answer(tg_texts.BUTTON_EXPIRED)
+            await query.answer(t(tg_texts.BUTTON_EXPIRED))
             return
         chat_id = origin.chat.id
         try:
@@ -369,9 +416,9 @@ class SupportHandlers:
                 refusal = admin_refusal(self.admin_ids, update)
                 if refusal is not None:
                     log_refusal(update, "correct-button", refusal)
-                    await query.answer(texts.NOT_ALLOWED, show_alert=True)
+                    await query.answer(t(texts.NOT_ALLOWED), show_alert=True)
                     return
-                answer_id = await self._answer_behind(query, origin)
+                answer_id = await self._answer_behind(query, origin, language)
                 if answer_id is None:
                     return
                 await query.answer()
@@ -379,49 +426,49 @@ class SupportHandlers:
                     bot,
                     chat_id,
                     origin.message_id,
-                    tg_texts.CORRECTION_ASK,
+                    t(tg_texts.CORRECTION_ASK),
                     ReplyPrompt("correct", answer_id, str(user.id)),
                 )
                 return
-            rating, _, owner = rest.partition(":") if kind == "fb" else ("", "", rest)
+            rating, owner = (fields + ["", ""])[:2] if kind == "fb" else ("", (fields + [""])[0])
             if owner != str(user.id):
-                await query.answer("Only the person who asked can use this button.")
+                await query.answer(t(tg_texts.BUTTON_NOT_YOURS))
                 return
             if kind == "human":
                 reply = await self.conversations.request_handoff(
-                    customer_of(user, chat_id), 'the user pressed "Talk to a human"'
+                    customer_of(user, chat_id), 'the user pressed "Talk to a human"', language=language
                 )
                 await query.answer()
                 await bot.send_message(chat_id, escape(reply), parse_mode=ParseMode.HTML)
                 return
             if rating not in ("up", "down"):
-                await query.answer(tg_texts.BUTTON_EXPIRED)
+                await query.answer(t(tg_texts.BUTTON_EXPIRED))
                 return
-            answer_id = await self._answer_behind(query, origin)
+            answer_id = await self._answer_behind(query, origin, language)
             if answer_id is None:
                 return
             await self.conversations.rate(answer_id, "up" if rating == "up" else "down")
             if rating == "up":
-                await query.answer(texts.FEEDBACK_THANKS)
+                await query.answer(t(texts.FEEDBACK_THANKS))
             else:
                 await query.answer()
                 await self._ask(
                     bot,
                     chat_id,
                     origin.message_id,
-                    tg_texts.FEEDBACK_ASK_COMMENT,
+                    t(tg_texts.FEEDBACK_ASK_COMMENT),
                     ReplyPrompt("comment", answer_id, str(user.id)),
                 )
         except StoreUnavailableError:
-            await query.answer(texts.DB_DOWN, show_alert=True)
+            await query.answer(t(texts.DB_DOWN), show_alert=True)
 
-    async def _answer_behind(self, query: CallbackQuery, origin: Message) -> int | None:
+    async def _answer_behind(self, query: CallbackQuery, origin: Message, language: str) -> int | None:
         """The logged answer a button sits under; None (and the user told) once it is gone from the log."""
         answer_id = await self.conversations.answer_behind(
             "telegram", str(origin.chat.id), str(origin.message_id)
         )
         if answer_id is None:
-            await query.answer(texts.FEEDBACK_EXPIRED)
+            await query.answer(texts.translate(texts.FEEDBACK_EXPIRED, language))
         return answer_id
 
     async def _end_from_button(
@@ -434,7 +481,7 @@ class SupportHandlers:
                 "end-handoff button outside the operator chat refused",
                 extra={"chat_id": origin.chat.id if origin else None},
             )
-            await answer_query(texts.NOT_ALLOWED, show_alert=True)
+            await answer_query(texts.NOT_ALLOWED, show_alert=True)  # the operator chat is English
             return
         try:
             conversation_id = int(data[len(END_PREFIX) :])
@@ -466,9 +513,10 @@ class SupportHandlers:
         )
         if not isinstance(update, Update):
             return
+        error_text = texts.translate(texts.ERROR, hint_of(update))
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(texts.ERROR, show_alert=True)
+                await update.callback_query.answer(error_text, show_alert=True)
                 return
             state = self.processor.state(update)
             chat = update.effective_chat
@@ -478,7 +526,7 @@ class SupportHandlers:
                 return  # the admin already got complete output for this update
             if state.reply_message_id is not None and state.reply_chat_id is not None:
                 await context.bot.edit_message_text(
-                    escape(texts.ERROR),
+                    escape(error_text),
                     chat_id=state.reply_chat_id,
                     message_id=state.reply_message_id,
                     parse_mode=ParseMode.HTML,
@@ -486,7 +534,7 @@ class SupportHandlers:
                 return
             if not self._addressed(update.message, context.bot)[0]:
                 return
-            await self._reply(update, context.bot, texts.ERROR)
+            await self._reply(update, context.bot, error_text)
         except TelegramError as exc:
             log.warning("could not show the error message", extra={"error": exc.__class__.__name__})
 

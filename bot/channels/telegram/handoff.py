@@ -16,6 +16,7 @@ from bot.channels.telegram.render import clean, escape, split_text
 from bot.channels.telegram.streaming import NO_PREVIEW, send_text
 from bot.conversation import ConversationService, Customer
 from bot.domain import Turn
+from bot.language import UNDETERMINED, language_name
 
 log = logging.getLogger("bot.channels.telegram.handoff")
 
@@ -38,8 +39,15 @@ def describe_user(user: User) -> str:
     return f"{user.full_name}{handle} (id {user.id})"
 
 
-def render_transcript(conversation_id: int, who: str, reason: str, turns: Sequence[Turn]) -> str:
-    lines = [f"🙋 Handoff #{conversation_id} — {who}", f"Reason: {reason}", ""]
+def render_transcript(
+    conversation_id: int, who: str, reason: str, turns: Sequence[Turn], language: str = UNDETERMINED
+) -> str:
+    lines = [
+        f"🙋 Handoff #{conversation_id} — {who}",
+        f"Language: {language_name(language)}",
+        f"Reason: {reason}",
+        "",
+    ]
     for turn in turns:
         speaker = {"user": "User", "assistant": "Bot", "operator": "Agent"}.get(turn.role, turn.role)
         lines.append(f"{speaker}: {turn.text}")
@@ -65,12 +73,18 @@ class TelegramDesk:
         return self.operator_chat_id is not None
 
     async def open_handoff(
-        self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn]
+        self,
+        conversation_id: int,
+        customer: Customer,
+        reason: str,
+        transcript: Sequence[Turn],
+        *,
+        language: str = UNDETERMINED,
     ) -> bool:
         if self.operator_chat_id is None:
             return False
         who = customer.about or customer.name or customer.user_id
-        text = render_transcript(conversation_id, who, reason, transcript)
+        text = render_transcript(conversation_id, who, reason, transcript, language)
         header = f"🙋 Handoff #{conversation_id} (continued)\n"
         try:
             pieces = split_text(clean(text), 3900)
@@ -89,10 +103,14 @@ class TelegramDesk:
             return False
         return True
 
-    async def forward(self, conversation_id: int, customer: Customer, text: str) -> None:
+    async def forward(
+        self, conversation_id: int, customer: Customer, text: str, *, language: str = UNDETERMINED
+    ) -> None:
         if self.operator_chat_id is None:
             return
-        await send_text(self.bot, self.operator_chat_id, f"💬 #{conversation_id} {customer.name}: {text}")
+        await send_text(
+            self.bot, self.operator_chat_id, f"💬 #{conversation_id} {customer.name} [{language}]: {text}"
+        )
 
 
 class OperatorChat:
@@ -128,11 +146,12 @@ class OperatorChat:
         conversation = await self.conversations.end_handoff(conversation_id)
         if conversation is None:
             return False
+        language = await self.conversations.conversation_language(conversation.id)
         try:
             if conversation.channel == "telegram":
                 await bot.send_message(
                     int(conversation.external_chat_id),
-                    escape(texts.HANDOFF_ENDED_USER),
+                    escape(texts.translate(texts.HANDOFF_ENDED_USER, language)),
                     parse_mode=ParseMode.HTML,
                 )
         except TelegramError as exc:

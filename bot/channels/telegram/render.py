@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, utf16_len
 from bot.domain import Answer, Source
+from bot.texts import NO_ANSWER, SOURCE_LANGUAGE, SOURCES, translate
 
 # Room kept free in every part so markers such as "(1/3)" never push a part over the limit.
 _PART_MARGIN = 32
@@ -52,13 +53,15 @@ def render_partial(text: str) -> str:
     return escape(text) + STREAM_CURSOR if text else "…"
 
 
-def render_sources(sources: Sequence[Source], citations: Sequence[int] = ()) -> tuple[str, int]:
-    """HTML for the sources block and its visible length."""
+def render_sources(
+    sources: Sequence[Source], citations: Sequence[int] = (), title: str = "Sources"
+) -> tuple[str, int]:
+    """HTML for the sources block (headed `title`) and its visible length."""
     if not sources:
         return "", 0
     labels = [f"[{n}]" for n in citations] if len(citations) == len(sources) else ["•"] * len(sources)
-    lines_html = ["<b>Sources</b>"]
-    visible = len("Sources")
+    lines_html = [f"<b>{escape(title)}</b>"]
+    visible = utf16_len(title)
     for label, src in zip(labels, sources, strict=True):
         title = clean(src.heading.strip() or src.source)
         where = clean(src.source)
@@ -70,12 +73,13 @@ def render_sources(sources: Sequence[Source], citations: Sequence[int] = ()) -> 
     return "\n".join(lines_html), visible
 
 
-def render_answer(answer: Answer) -> list[str]:
-    """The final answer as one or more HTML messages, each within Telegram's 4096-character limit."""
-    body = clean(answer.text).strip().rstrip("▍").rstrip() or "Sorry, I have no answer to that."
+def render_answer(answer: Answer, language: str = SOURCE_LANGUAGE) -> list[str]:
+    """The final answer as one or more HTML messages, each within Telegram's 4096-character limit; its
+    labels in `language` (the answer's own text is already in the customer's language)."""
+    body = clean(answer.text).strip().rstrip("▍").rstrip() or translate(NO_ANSWER, language)
     # The pipeline already puts its caveat for ungrounded answers into the text.
     tail_parts: list[tuple[str, int]] = []
-    sources_html, sources_len = render_sources(answer.sources, answer.citations)
+    sources_html, sources_len = render_sources(answer.sources, answer.citations, translate(SOURCES, language))
     if sources_html:
         tail_parts.append((sources_html, sources_len))
     return compose(body, tail_parts)
