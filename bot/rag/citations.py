@@ -292,8 +292,17 @@ _EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _RST_LINK = re.compile(r"`([^`<\n]+?)\s*<([^>\n]+)>`_{1,2}")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+|^\s*(?:=+|-+|~+|\^+)\s*$")
 _LIST_MARKER = re.compile(r"^\s*((?:[-*+•])|(?:\d{1,3}[.)]))\s+(?=\S)")
-_PROSE_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[A-Z0-9\"'(“‘])")
+# A full stop, then space, then what can begin a sentence in any alphabet (an upper-case letter, a digit,
+# an opening quote); or a CJK full stop (。！？), after which a sentence ends with no space at all.
+_PROSE_SENTENCE_END = re.compile(
+    r"(?<=[.!?…])[\"'”’)»]*\s+(?=[^\W_a-z]|[\"'(“‘«¿¡])|(?<=[。！？])[」』”’）)]*\s*(?=\S)"
+)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
+# Chinese, Japanese and Korean characters and their punctuation: text in them is written without spaces.
+_CJK_CHAR = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK_CHAR}])\s+(?=[{_CJK_CHAR}])")
+_CJK_RUN = re.compile(rf"[{_CJK_CHAR}]+")
+_UNICODE_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -325,13 +334,14 @@ def plain_text(text: str) -> str:
 def _unwrap(lines: Sequence[str]) -> str:
     """Lines of one paragraph or list item as one line: the source file's wrapping is not a break."""
     joined = " ".join(line.strip() for line in lines if line.strip())
+    joined = _SPACE_IN_CJK.sub("", joined)  # a line wrapped inside CJK text gets no space
     return _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s{2,}", " ", joined)).strip()
 
 
 def _is_label(text: str) -> bool:
     """A label, not a statement: "Talk to a human", "Live chat". ("Saturday: 09:00–17:00" says something;
     a line ending in a colon leads into the next one and is quoted with it.)"""
-    return ":" not in text and not re.search(r"[.!?…;]\W*$", text) and len(text.split()) <= 4
+    return ":" not in text and not re.search(r"[.!?…;。！？；]\W*$", text) and len(text.split()) <= 4
 
 
 def _segments(paragraph: str) -> list[tuple[str, str, list[str]]]:
@@ -386,7 +396,14 @@ def _stem(word: str) -> str:
 
 
 def _stems(text: str) -> set[str]:
-    return {_stem(w) for w in content_words(text)}
+    """Crude stems of the content words, in any alphabet; CJK runs (no spaces to split words at) as their
+    character pairs, which match a question to a sentence about as well as words do."""
+    lowered = _CJK_RUN.sub(" ", text.lower())
+    stems = {_stem(w) for w in _UNICODE_WORD.findall(lowered) if w not in STOPWORDS and len(w) > 1}
+    for run in _CJK_RUN.findall(text):
+        chars = [ch for ch in run if ch.isalnum()]
+        stems.update(a + b for a, b in zip(chars, chars[1:], strict=False))
+    return stems
 
 
 def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_chars: int = 600) -> str:
@@ -505,7 +522,9 @@ def _quote_sentences(
             break
     text = units[chosen[0]].text
     for previous, i in zip(chosen, chosen[1:], strict=False):
-        text += (" " if units[i].block == units[previous].block else "\n") + units[i].text
+        same_block = units[i].block == units[previous].block
+        joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {units[i].text[:1]}") else ""
+        text += (joint if same_block else "\n") + units[i].text
     after = chosen[-1] + 1
     if units[chosen[-1]].text.endswith(":") and after < len(units) and units[after].item:
         text = "\n".join([text, *_list_lines(units, score, after, max_chars - len(text) - 1)])

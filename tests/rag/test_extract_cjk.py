@@ -1,0 +1,62 @@
+"""The extractive fallback in any script: CJK sentence ends (。！？), no spaces inserted in CJK text."""
+
+from __future__ import annotations
+
+from bot.domain import Passage
+from bot.rag.citations import extract_answer, passage_units
+
+ZH = """如果包裹丢失，请先在应用中查看
+物流状态。若七天内仍未送达，您可以提交索赔！我们会在三个工作日内回复索赔。退款将原路返回。
+另外，储物柜的取件码有效期为三天。"""
+
+
+def test_chinese_sentences_split_at_cjk_stops_and_wrapped_lines_join_without_spaces() -> None:
+    assert [u.text for u in passage_units(ZH)] == [
+        "如果包裹丢失，请先在应用中查看物流状态。",
+        "若七天内仍未送达，您可以提交索赔！",
+        "我们会在三个工作日内回复索赔。",
+        "退款将原路返回。",
+        "另外，储物柜的取件码有效期为三天。",
+    ]
+    assert not any(u.label for u in passage_units(ZH)), "a CJK sentence is a statement, not a label"
+
+
+def test_chinese_question_quotes_the_matching_sentences_without_spaces() -> None:
+    passage = Passage("claims.md", "丢失的包裹", ZH)
+    assert extract_answer("取件码有效期多久？", passage) == "另外，储物柜的取件码有效期为三天。"
+    quoted = extract_answer("索赔多久回复？", passage)
+    assert quoted == "若七天内仍未送达，您可以提交索赔！我们会在三个工作日内回复索赔。"
+    assert " " not in quoted
+
+
+def test_japanese_sentence_ends() -> None:
+    ja = "ロッカーは24時間利用できます。受け取りコードはアプリに表示されます？はい。"
+    units = [u.text for u in passage_units(ja)]
+    assert units[0] == "ロッカーは24時間利用できます。"
+    assert len(units) == 3
+
+
+def test_other_alphabets_split_before_any_upper_case_letter() -> None:
+    ru = (
+        "Посылка хранится три дня. После этого она возвращается отправителю. Код можно получить в приложении."
+    )
+    assert len(passage_units(ru)) == 3
+    assert extract_answer("Где получить код?", Passage("a.md", "", ru)) == "Код можно получить в приложении."
+    fr = "Le colis est conservé trois jours. Écrivez-nous si le délai est dépassé."
+    assert [u.text for u in passage_units(fr)] == [
+        "Le colis est conservé trois jours.",
+        "Écrivez-nous si le délai est dépassé.",
+    ]
+
+
+def test_english_is_split_as_before() -> None:
+    en = "Refunds take five days. Call us at 555. e.g. this is fine."
+    assert [u.text for u in passage_units(en)] == [
+        "Refunds take five days.",
+        "Call us at 555. e.g. this is fine.",
+    ]
+
+
+def test_mixed_text_keeps_spaces_between_latin_words() -> None:
+    mixed = "使用 apt-get install 命令\n安装软件包。"
+    assert [u.text for u in passage_units(mixed)] == ["使用 apt-get install 命令安装软件包。"]
