@@ -41,6 +41,7 @@ class Chunk:
     text: str  # the passage body shown to the model
     content_hash: str  # sha256 of text, to skip unchanged work and dedupe
     url: str = ""  # a link the source itself carries, if any
+    lang: str = "und"  # the document's language (BCP-47 primary subtag), detected at ingest
 
 
 @dataclass(frozen=True)

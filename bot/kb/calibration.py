@@ -9,7 +9,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Chunk, Hit
-from bot.kb.fusion import query_terms
+from bot.kb.analysis import analyzer, question_language
+from bot.kb.base import SearchMode
+from bot.kb.fusion import DENSE_WEIGHT
 
 log = logging.getLogger("bot.kb")
 
@@ -38,6 +40,14 @@ DEFAULT_WEIGHTS: tuple[float, ...] = (-2.2, 4.94)
 MIN_QUESTIONS = 12
 MAX_SECTIONS = 200
 CALIBRATION_K = 1 + MARGIN_HITS + 1  # one spare, for the searches that leave the answering section out
+# Hits a pseudo-question's section is looked for in, per search side, to compare the sides (MRR@10).
+MRR_K = 10
+# Dense/BM25 pseudo-question MRR ratio of English knowledge bases with the shipped English embedder, the
+# yardstick for other languages when a knowledge base has no English sections of its own: measured on
+# the sample help center, the Python FAQ and the Debian Reference (see the README's Languages section).
+REFERENCE_RATIO = 0.8
+# The least dense share a language keeps: its cosine still orders what BM25 ties.
+MIN_DENSE_WEIGHT = 0.1
 L2 = 0.01
 
 # Questions no help center answers, in the languages customers write in: the gate learns where
@@ -93,14 +103,17 @@ class Signals:
     dense_margin: float  # dense_top minus the mean cosine of the next MARGIN_HITS hits
     agreement: float  # 1 when BM25 and dense both rank the top passage first, decaying with their ranks
     coverage: float  # share of the question's words found in the top three passages
+    lang: str = "und"  # the question's language: it picks the gate fitted for that language
 
     def vector(self, features: Sequence[str]) -> tuple[float, ...]:
         return tuple(float(getattr(self, name)) for name in features)
 
 
-def signals(question: str, hits: Sequence[Hit]) -> Signals:
+def signals(question: str, hits: Sequence[Hit], lang: str | None = None) -> Signals:
+    """The gate's inputs for `question` and its hits; `lang` is its language (None: detected)."""
+    lang = lang or question_language(question)
     if not hits:
-        return Signals(0.0, 0.0, 0.0, 0.0)
+        return Signals(0.0, 0.0, 0.0, 0.0, lang)
     cosines = sorted((h.dense_score for h in hits if h.dense_score is not None), reverse=True)
     dense_top = cosines[0] if cosines else 0.0
     rest = cosines[1 : 1 + MARGIN_HITS]
@@ -108,15 +121,15 @@ def signals(question: str, hits: Sequence[Hit]) -> Signals:
     top = hits[0]
     ranks = [r for r in (top.bm25_rank, top.dense_rank) if r is not None]
     agreement = 0.0 if len(ranks) < 2 else 1.0 / max(ranks)
-    words = set(query_terms(question))
+    words = set(analyzer(lang).terms(question))
     if words:
         seen: set[str] = set()
         for hit in hits[:3]:
-            seen |= set(query_terms(hit.chunk.heading + " " + hit.chunk.text))
+            seen |= set(analyzer(lang).terms(hit.chunk.heading + " " + hit.chunk.text))
         coverage = len(words & seen) / len(words)
     else:
         coverage = 0.0
-    return Signals(float(dense_top), float(margin), float(agreement), float(coverage))
+    return Signals(float(dense_top), float(margin), float(agreement), float(coverage), lang)
 
 
 def _sigmoid(x: float) -> float:
@@ -128,10 +141,15 @@ def _sigmoid(x: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Gate:
-    """A logistic model: the probability that the retrieved passages answer the question."""
+    """A logistic model: the probability that the retrieved passages answer the question.
+
+    `languages` holds the gates fitted for single languages: a question in one of them is judged by its
+    language's gate (`Signals.lang`), any other by this one.
+    """
 
     features: tuple[str, ...]
     weights: tuple[float, ...]  # intercept, then one per feature, on the raw signals
+    languages: Mapping[str, Gate] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.features if name not in SIGNAL_NAMES]
@@ -145,10 +163,27 @@ class Gate:
             raise ValueError("gate weights must be finite")
 
     def probability(self, sig: Signals) -> float:
-        z = self.weights[0] + sum(
-            w * x for w, x in zip(self.weights[1:], sig.vector(self.features), strict=True)
+        gate = self.languages.get(sig.lang, self)
+        z = gate.weights[0] + sum(
+            w * x for w, x in zip(gate.weights[1:], sig.vector(gate.features), strict=True)
         )
         return _sigmoid(z)
+
+    def for_language(self, lang: str) -> Gate:
+        """The gate that judges questions in `lang` (this one when none was fitted for it)."""
+        return self.languages.get(lang, self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "weights": list(self.weights),
+            "languages": {lang: gate.to_dict() for lang, gate in sorted(self.languages.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Gate:
+        languages = {str(k): cls.from_dict(v) for k, v in dict(data.get("languages") or {}).items()}
+        return cls(tuple(data["features"]), tuple(float(w) for w in data["weights"]), languages)
 
     def cosine_cut(self, threshold: float = 0.5) -> float | None:
         """The best cosine at which a one-feature dense gate reaches `threshold` (for display)."""
@@ -172,6 +207,20 @@ class FitReport:
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageFit:
+    """What the calibration learned about the sections of one language."""
+
+    lang: str
+    questions: int  # pseudo-questions of this language
+    mrr_dense: float  # their MRR@10 with dense search alone
+    mrr_bm25: float  # and with BM25 alone
+    dense_weight: float  # the dense share of hybrid fusion for questions in this language
+    gate: bool  # whether a gate of its own was fitted (else the knowledge base's gate judges)
+    accepted: float = 0.0  # the language's gate on its pseudo-questions, like FitReport
+    refused: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Calibration:
     """What a reload learned about its knowledge base; stored with the index and swapped with it."""
 
@@ -181,17 +230,29 @@ class Calibration:
     report: FitReport | None = None
     fitted_at: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    languages: tuple[LanguageFit, ...] = ()
+
+    def dense_weight_for(self, lang: str) -> float:
+        """The dense share of hybrid fusion for a question in `lang` (the default for other languages)."""
+        for fit in self.languages:
+            if fit.lang == lang:
+                return fit.dense_weight
+        return DENSE_WEIGHT
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        data = asdict(self)
+        data["gate"] = self.gate.to_dict()
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Calibration:
         """Raises ValueError when `text` is not a calibration this version can use."""
         try:
             data = json.loads(text)
-            gate = Gate(tuple(data["gate"]["features"]), tuple(float(w) for w in data["gate"]["weights"]))
+            gate = Gate.from_dict(data["gate"])
             report = FitReport(**data["report"]) if data.get("report") else None
+            # Calibrations stored before languages existed have none: every language gets the defaults.
+            languages = tuple(LanguageFit(**item) for item in data.get("languages") or ())
             return cls(
                 gate=gate,
                 fitted=bool(data["fitted"]),
@@ -199,6 +260,7 @@ class Calibration:
                 report=report,
                 fitted_at=str(data.get("fitted_at", "")),
                 extra={str(k): str(v) for k, v in dict(data.get("extra") or {}).items()},
+                languages=languages,
             )
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable calibration ({exc.__class__.__name__}: {exc})") from exc
@@ -218,12 +280,26 @@ class Calibration:
             )
         if not self.fitted:
             out["gate fit"] = self.reason
+        for fit in self.languages:
+            gate = self.gate.languages.get(fit.lang)
+            judged = (
+                "own gate "
+                + ", ".join(f"{w:+.2f}" for w in gate.weights)
+                + f" (lets through {fit.accepted:.0%}, refuses {fit.refused:.0%})"
+                if gate is not None
+                else "the knowledge base's gate"
+            )
+            out[f"language {fit.lang}"] = (
+                f"{fit.questions} pseudo-questions, MRR dense {fit.mrr_dense:.2f} / BM25 {fit.mrr_bm25:.2f}; "
+                f"dense weight {fit.dense_weight:.2f}; {judged}"
+            )
         return out
 
 
 DEFAULT_CALIBRATION = Calibration()
 
-SearchFn = Callable[[str, npt.NDArray[np.float32], int], Awaitable[list[Hit]]]
+# search(question, its vector, k, mode, the question's language, the dense weight of hybrid fusion)
+SearchFn = Callable[[str, npt.NDArray[np.float32], int, SearchMode, str, float], Awaitable[list[Hit]]]
 EmbedFn = Callable[[Sequence[str]], Awaitable[npt.NDArray[np.float32]]]
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*|\n+")
 
@@ -232,6 +308,7 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*|\n+")
 class PseudoQuestion:
     text: str
     section: tuple[str, tuple[str, ...]]  # (source, heading path) that holds its words
+    lang: str = "und"  # the language of the section's document
 
 
 def pseudo_questions(
@@ -240,7 +317,8 @@ def pseudo_questions(
     """One keyword question per sampled section: three to six content words of one of its sentences.
 
     Customers use a few of the words a passage uses, not its heading; the sample is seeded, so a reload
-    of the same knowledge base fits the same gate.
+    of the same knowledge base fits the same gate. Words are those of the section's language (Chinese
+    segmented into words), up to `limit` questions per language.
     """
     sections: dict[tuple[str, tuple[str, ...]], list[Chunk]] = {}
     for chunk in chunks:
@@ -249,16 +327,22 @@ def pseudo_questions(
     keys = sorted(sections)
     rng.shuffle(keys)
     out: list[PseudoQuestion] = []
+    per_language: dict[str, int] = {}
     for key in keys:
-        if len(out) >= limit:
-            break
+        lang = sections[key][0].lang
+        if per_language.get(lang, 0) >= limit:
+            continue
         text = " ".join(c.text for c in sections[key])
-        sentences = [words for s in _SENTENCE.split(text) if len(words := query_terms(s)) >= 5]
+        words_of = analyzer(lang).words
+        sentences = [
+            words for s in _SENTENCE.split(text) if len(words := list(dict.fromkeys(words_of(s)))) >= 5
+        ]
         if not sentences:
             continue
         words = rng.choice(sentences)
         keep = sorted(rng.sample(range(len(words)), min(len(words), rng.randint(3, 6))))
-        out.append(PseudoQuestion(" ".join(words[i] for i in keep), key))
+        out.append(PseudoQuestion(" ".join(words[i] for i in keep), key, lang))
+        per_language[lang] = per_language.get(lang, 0) + 1
     return out
 
 
@@ -287,12 +371,38 @@ def fit_logistic(
     return (float(b - (raw * mean).sum()), *(float(v) for v in raw))
 
 
+def _reciprocal_rank(hits: Sequence[Hit], section: tuple[str, tuple[str, ...]]) -> float:
+    for rank, hit in enumerate(hits, start=1):
+        if (hit.chunk.source, hit.chunk.heading_path) == section:
+            return 1.0 / rank
+    return 0.0
+
+
+def dense_weight(lang: str, mrr_dense: float, mrr_bm25: float, reference: float | None) -> float:
+    """The dense share of fusion for a language, from its pseudo-questions' MRR with each side alone.
+
+    Pseudo-questions copy the passage's words, so they favour BM25 on every knowledge base: their own
+    best weight is far below what real questions need (0.3 against 0.7 on English sets). Only the relative
+    strength of dense search is read from them: a language keeps `DENSE_WEIGHT` when its dense/BM25 ratio
+    is at least that of English (`reference`: this knowledge base's English sections, else
+    `REFERENCE_RATIO`), and loses dense weight in proportion when the embedder does worse on it. English
+    always keeps the default, which was chosen on real questions.
+    """
+    if lang == "en" or mrr_bm25 <= 0:
+        return DENSE_WEIGHT
+    ratio = mrr_dense / mrr_bm25
+    relative = min(1.0, ratio / (reference or REFERENCE_RATIO))
+    return round(max(MIN_DENSE_WEIGHT, DENSE_WEIGHT * relative**2), 2)
+
+
 async def fit_calibration(chunks: Sequence[Chunk], embed: EmbedFn, search: SearchFn) -> Calibration:
-    """Fit the gate of a freshly built index (searched through `search`) from its own chunks.
+    """Fit the refusal gate and the fusion weights of a freshly built index from its own chunks.
 
     Answerable examples: pseudo-questions searched as they are. Unanswerable ones: the same questions
     with the section they came from left out of the results (in-domain questions the knowledge base does
-    not answer), and questions about anything else. Too few sections keep the default gate.
+    not answer), and questions about anything else. Each language gets the dense weight its
+    pseudo-questions support (`dense_weight`) and, with at least `MIN_QUESTIONS` of them, a gate of its
+    own; the knowledge base's gate is fitted on all. Too few sections keep the default gate.
     """
     started = time.perf_counter()
     questions = pseudo_questions(chunks)
@@ -303,41 +413,94 @@ async def fit_calibration(chunks: Sequence[Chunk], embed: EmbedFn, search: Searc
         )
     vectors = await embed([q.text for q in questions])
     off_vectors = await embed(list(OFF_TOPIC))
+    # 1. How far each side alone finds the section a pseudo-question came from, per language.
+    reciprocal: dict[str, list[tuple[float, float]]] = {}
+    for question, vector in zip(questions, vectors, strict=True):
+        lang = question.lang
+        dense_hits = await search(question.text, vector, MRR_K, "dense", lang, DENSE_WEIGHT)
+        bm25_hits = await search(question.text, vector, MRR_K, "bm25", lang, DENSE_WEIGHT)
+        reciprocal.setdefault(lang, []).append(
+            (_reciprocal_rank(dense_hits, question.section), _reciprocal_rank(bm25_hits, question.section))
+        )
+    mrr = {
+        lang: (sum(d for d, _ in rows) / len(rows), sum(b for _, b in rows) / len(rows))
+        for lang, rows in reciprocal.items()
+    }
+    reference = None
+    if "en" in mrr and len(reciprocal["en"]) >= MIN_QUESTIONS and mrr["en"][1] > 0:
+        reference = mrr["en"][0] / mrr["en"][1]
+    weights = {lang: dense_weight(lang, d, b, reference) for lang, (d, b) in mrr.items()}
+    # 2. The gate's examples, searched as questions of their language are.
     rows: list[tuple[float, ...]] = []
     labels: list[int] = []
+    row_langs: list[str] = []
     for question, vector in zip(questions, vectors, strict=True):
-        hits = await search(question.text, vector, CALIBRATION_K)
-        rows.append(signals(question.text, hits[: CALIBRATION_K - 1]).vector(GATE_FEATURES))
+        lang = question.lang
+        hits = await search(question.text, vector, CALIBRATION_K, "hybrid", lang, weights[lang])
+        rows.append(signals(question.text, hits[: CALIBRATION_K - 1], lang).vector(GATE_FEATURES))
         labels.append(1)
         others = [h for h in hits if (h.chunk.source, h.chunk.heading_path) != question.section]
-        rows.append(signals(question.text, others[: CALIBRATION_K - 1]).vector(GATE_FEATURES))
+        rows.append(signals(question.text, others[: CALIBRATION_K - 1], lang).vector(GATE_FEATURES))
         labels.append(0)
+        row_langs += [lang, lang]
+    off_rows: list[tuple[float, ...]] = []
     for text, vector in zip(OFF_TOPIC, off_vectors, strict=True):
-        hits = await search(text, vector, CALIBRATION_K - 1)
-        rows.append(signals(text, hits).vector(GATE_FEATURES))
-        labels.append(0)
-    x = np.array(rows, dtype=np.float64)
-    y = np.array(labels, dtype=np.float64)
-    weights = fit_logistic(x, y)
-    gate = Gate(GATE_FEATURES, weights)
-    accepted = [gate.probability(Signals(**_named(row))) >= 0.5 for row in rows]
-    positives = [a for a, label in zip(accepted, labels, strict=True) if label == 1]
-    negatives = [not a for a, label in zip(accepted, labels, strict=True) if label == 0]
-    report = FitReport(
-        answerable=len(positives),
-        unanswerable=len(negatives),
-        accepted=round(sum(positives) / len(positives), 3),
-        refused=round(sum(negatives) / len(negatives), 3),
-        seconds=round(time.perf_counter() - started, 2),
+        lang = question_language(text)
+        hits = await search(text, vector, CALIBRATION_K - 1, "hybrid", lang, weights.get(lang, DENSE_WEIGHT))
+        off_rows.append(signals(text, hits, lang).vector(GATE_FEATURES))
+    gate, report = _fit_gate([*rows, *off_rows], [*labels, *([0] * len(off_rows))], started)
+    fits: list[LanguageFit] = []
+    own: dict[str, Gate] = {}
+    for lang, (d, b) in sorted(mrr.items(), key=lambda item: -len(reciprocal[item[0]])):
+        count = len(reciprocal[lang])
+        fit = LanguageFit(lang, count, round(d, 3), round(b, 3), weights[lang], gate=False)
+        if count >= MIN_QUESTIONS and len(mrr) > 1:
+            mine = [i for i, row_lang in enumerate(row_langs) if row_lang == lang]
+            lang_gate, lang_report = _fit_gate(
+                [*(rows[i] for i in mine), *off_rows],
+                [*(labels[i] for i in mine), *([0] * len(off_rows))],
+                started,
+            )
+            own[lang] = lang_gate
+            fit = replace(fit, gate=True, accepted=lang_report.accepted, refused=lang_report.refused)
+        fits.append(fit)
+    gate = replace(gate, languages=own)
+    report = replace(report, seconds=round(time.perf_counter() - started, 2))
+    log.info(
+        "gate calibrated",
+        extra={
+            "weights": [round(w, 3) for w in gate.weights],
+            "dense_weights": weights,
+            **asdict(report),
+        },
     )
-    log.info("gate calibrated", extra={"weights": [round(w, 3) for w in weights], **asdict(report)})
     return Calibration(
         gate=gate,
         fitted=True,
         reason="",
         report=report,
         fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        languages=tuple(fits),
     )
+
+
+def _fit_gate(
+    rows: Sequence[tuple[float, ...]], labels: Sequence[int], started: float
+) -> tuple[Gate, FitReport]:
+    x = np.array(rows, dtype=np.float64)
+    y = np.array(labels, dtype=np.float64)
+    gate = Gate(GATE_FEATURES, fit_logistic(x, y))
+    accepted = [gate.probability(Signals(**_named(row))) >= 0.5 for row in rows]
+    positives = [a for a, label in zip(accepted, labels, strict=True) if label == 1]
+    negatives = [not a for a, label in zip(accepted, labels, strict=True) if label == 0]
+    report = FitReport(
+        answerable=len(positives),
+        unanswerable=len(negatives),
+        accepted=round(sum(positives) / max(1, len(positives)), 3),
+        refused=round(sum(negatives) / max(1, len(negatives)), 3),
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    return gate, report
 
 
 def _named(row: Sequence[float]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from bot.config import ElasticsearchSettings, KBSettings
 from bot.domain import Chunk, Hit
+from bot.kb.analysis import describe_languages, es_analyzer, question_language
 from bot.kb.base import (
     Embedder,
     KBStats,
@@ -28,7 +29,7 @@ from bot.kb.base import (
 )
 from bot.kb.calibration import Calibration, fit_calibration
 from bot.kb.chunking import heading_text
-from bot.kb.fusion import FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
+from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, report_progress
 
 if TYPE_CHECKING:
@@ -44,25 +45,44 @@ BULK_MAX_RETRIES = 5
 BULK_INITIAL_BACKOFF_S = 1.0
 BULK_MAX_BACKOFF_S = 30.0
 ADMIN_TIMEOUT_S = 60.0
-_SOURCE_FIELDS = ["chunk_id", "source", "heading", "heading_path", "position", "body", "content_hash", "url"]
+_SOURCE_FIELDS = [
+    "chunk_id",
+    "source",
+    "heading",
+    "heading_path",
+    "position",
+    "body",
+    "content_hash",
+    "url",
+    "lang",
+]
+# BM25 searches one pair of text fields per analyzer: a chunk's heading and text go into the pair of its
+# document's language (`bot.kb.analysis.es_analyzer`), e.g. `bm25_text_cjk` and `bm25_heading_cjk`.
+TEXT_FIELD = "bm25_text_"
+HEADING_FIELD = "bm25_heading_"
 
 
-def index_mapping(dims: int) -> dict[str, Any]:
-    """The explicit mapping: english-analysed text, keyword metadata, int8-HNSW cosine vectors."""
+def index_mapping(dims: int, languages: Iterable[str] = ("en",)) -> dict[str, Any]:
+    """The explicit mapping: text analysed per document language, keyword metadata, int8-HNSW vectors.
+
+    Each analyzer the documents' `languages` need (built-in ones only: `cjk`, `english`, `french`, …,
+    `standard` otherwise) gets its own heading and text field.
+    """
+    analyzed: dict[str, Any] = {}
+    for name in sorted({es_analyzer(lang) for lang in languages}):
+        analyzed[TEXT_FIELD + name] = {"type": "text", "analyzer": name}
+        analyzed[HEADING_FIELD + name] = {"type": "text", "analyzer": name}
     return {
         "dynamic": "strict",
         "properties": {
             "chunk_id": {"type": "keyword"},
             "source": {"type": "keyword"},
-            "heading": {
-                "type": "text",
-                "analyzer": "english",
-                "fields": {"raw": {"type": "keyword", "ignore_above": 2048}},
-            },
+            "heading": {"type": "keyword", "ignore_above": 2048},
             "heading_path": {"type": "keyword", "ignore_above": 2048},
             "position": {"type": "integer"},
-            # `text` is what BM25 searches (heading path + body); `body` is what is shown, not indexed.
-            "text": {"type": "text", "analyzer": "english"},
+            "lang": {"type": "keyword"},
+            # The bm25 fields hold heading path + body analysed; `body` is what is shown, not indexed.
+            **analyzed,
             "body": {"type": "text", "index": False},
             "content_hash": {"type": "keyword"},
             "url": {"type": "keyword", "index": False},
@@ -78,6 +98,32 @@ def index_mapping(dims: int) -> dict[str, Any]:
 
 
 INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "refresh_interval": "-1"}
+
+
+def bm25_query(query: str, lang: str) -> dict[str, Any]:
+    """The BM25 query: the text analysed for the question's language across every document language's
+    fields, and as each field's own analyzer reads it (so a mixed knowledge base matches its documents
+    in their own language too).
+
+    multi_match analyses the text as plain words; query_string would parse user text as syntax.
+    """
+    fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*^{HEADING_BOOST}"]
+    text = query[:MAX_QUERY_CHARS]
+    return {
+        "bool": {
+            "should": [
+                {
+                    "multi_match": {
+                        "query": text,
+                        "fields": fields,
+                        "type": "most_fields",
+                        "analyzer": es_analyzer(lang),
+                    }
+                },
+                {"multi_match": {"query": text, "fields": fields, "type": "most_fields"}},
+            ]
+        }
+    }
 
 
 def _stamp() -> str:
@@ -97,6 +143,7 @@ def _chunk_from_source(source: dict[str, Any]) -> Chunk:
         text=str(source.get("body", "")),
         content_hash=str(source.get("content_hash", "")),
         url=str(source.get("url", "") or ""),
+        lang=str(source.get("lang", "") or "und"),
     )
 
 
@@ -160,28 +207,49 @@ class ElasticKB:
 
     # ------------------------------------------------------------------------------------------ search
 
-    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+    async def search(
+        self, query: str, k: int = 5, mode: SearchMode = "hybrid", lang: str | None = None
+    ) -> list[Hit]:
         check_search_mode(mode)
         if k <= 0 or not query.strip():
             return []
         vector = None
         if mode != "bm25":
             vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
-        return await self.search_vector(query, vector, k, mode)
+        return await self.search_vector(query, vector, k, mode, lang)
 
     async def search_vector(
-        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
+        self,
+        query: str,
+        vector: npt.NDArray[np.float32] | None,
+        k: int,
+        mode: SearchMode = "hybrid",
+        lang: str | None = None,
     ) -> list[Hit]:
-        """Search with an already embedded query; BM25 and kNN requests run concurrently in hybrid mode."""
+        """Search with an already embedded query; BM25 and kNN requests run concurrently in hybrid mode.
+
+        `lang` is the question's language; None detects it from `query`.
+        """
         check_search_mode(mode)
         if mode != "bm25" and vector is None:
             raise ValueError(f"{mode} search needs the query vector")
         if k <= 0:
             return []
-        return await self._search_in(self._alias, query, vector, k, mode)
+        language = lang if lang else await asyncio.to_thread(question_language, query)
+        weight = DENSE_WEIGHT
+        if mode == "hybrid":
+            weight = (await self.calibration()).dense_weight_for(language)
+        return await self._search_in(self._alias, query, vector, k, mode, language, weight)
 
     async def _search_in(
-        self, target: str, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode
+        self,
+        target: str,
+        query: str,
+        vector: npt.NDArray[np.float32] | None,
+        k: int,
+        mode: SearchMode,
+        lang: str = "en",
+        dense_weight: float = DENSE_WEIGHT,
     ) -> list[Hit]:
         """Search the index or alias `target` (a reload calibrates on its new index before the swap)."""
         from elasticsearch import ApiError, TransportError
@@ -189,13 +257,14 @@ class ElasticKB:
         depth = max(k * 3, FUSION_DEPTH)
         try:
             if mode == "bm25" or vector is None:
-                bm25 = await self._bm25(target, query, depth, with_vectors=False)
+                bm25 = await self._bm25(target, query, lang, depth, with_vectors=False)
                 dense: list[tuple[Chunk, float]] = []
             elif mode == "dense":
                 bm25, dense = [], await self._knn(target, vector, depth)
             else:
                 bm25, dense = await asyncio.gather(
-                    self._bm25(target, query, depth, with_vectors=True), self._knn(target, vector, depth)
+                    self._bm25(target, query, lang, depth, with_vectors=True),
+                    self._knn(target, vector, depth),
                 )
         except (ApiError, TransportError) as exc:
             if isinstance(exc, ApiError) and exc.status_code == 404:
@@ -233,23 +302,17 @@ class ElasticKB:
             mode,
             cosine,
             self.fusion,
+            dense_weight,
         )
 
     async def _bm25(
-        self, target: str, query: str, depth: int, *, with_vectors: bool
+        self, target: str, query: str, lang: str, depth: int, *, with_vectors: bool
     ) -> list[tuple[Chunk, float, list[float] | None]]:
-        # multi_match analyses the text as plain words; query_string would parse user text as syntax.
         # Vectors come back only for hybrid search, which scores BM25-only hits by cosine: 384 floats
         # of JSON per hit is most of the response.
         response = await self._es().search(
             index=target,
-            query={
-                "multi_match": {
-                    "query": query[:MAX_QUERY_CHARS],
-                    "fields": ["text", f"heading^{HEADING_BOOST}"],
-                    "type": "most_fields",
-                }
-            },
+            query=bm25_query(query, lang),
             size=depth,
             source={"includes": [*_SOURCE_FIELDS, "vector"] if with_vectors else list(_SOURCE_FIELDS)},
         )
@@ -343,8 +406,10 @@ class ElasticKB:
         async def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
             return await asyncio.to_thread(self._embedder.embed, list(texts))
 
-        async def search(query: str, vector: npt.NDArray[np.float32], k: int) -> list[Hit]:
-            return await self._search_in(index, query, vector, k, "hybrid")
+        async def search(
+            query: str, vector: npt.NDArray[np.float32], k: int, mode: SearchMode, lang: str, weight: float
+        ) -> list[Hit]:
+            return await self._search_in(index, query, vector, k, mode, lang, weight)
 
         try:
             return await fit_calibration(corpus.chunks, embed, search)
@@ -396,7 +461,9 @@ class ElasticKB:
         from elasticsearch.helpers import async_streaming_bulk
 
         await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.create(
-            index=index, settings=INDEX_SETTINGS, mappings=index_mapping(self._embedder.dim)
+            index=index,
+            settings=INDEX_SETTINGS,
+            mappings=index_mapping(self._embedder.dim, {chunk.lang for chunk in corpus.chunks}),
         )
         total = len(corpus.chunks)
 
@@ -411,7 +478,11 @@ class ElasticKB:
                         "heading": chunk.heading,
                         "heading_path": list(chunk.heading_path),
                         "position": chunk.position,
-                        "text": heading_text(chunk.heading_path) + "\n" + chunk.text,
+                        "lang": chunk.lang,
+                        TEXT_FIELD + es_analyzer(chunk.lang): heading_text(chunk.heading_path)
+                        + "\n"
+                        + chunk.text,
+                        HEADING_FIELD + es_analyzer(chunk.lang): chunk.heading,
                         "body": chunk.text,
                         "content_hash": chunk.content_hash,
                         "url": chunk.url,
@@ -499,11 +570,16 @@ class ElasticKB:
             response = await es.search(
                 index=self._alias,
                 size=0,
-                aggs={"sources": {"cardinality": {"field": "source"}}},
+                aggs={
+                    "sources": {"cardinality": {"field": "source"}},
+                    "languages": {"terms": {"field": "lang", "size": 100}},
+                },
             )
         except (ApiError, TransportError) as exc:
             raise self._unavailable("stats", exc) from exc
         documents = int(response["aggregations"]["sources"]["value"])
+        buckets = (response["aggregations"].get("languages") or {}).get("buckets") or []
+        languages = {str(b["key"]): int(b["doc_count"]) for b in buckets}
         index = indices[0]
         built_at = None
         stamp = index.rsplit("-", 1)[-1]
@@ -520,6 +596,7 @@ class ElasticKB:
             extra={
                 "alias": self._alias,
                 "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url),
+                "languages": describe_languages(languages),
                 **(await self.calibration()).describe(),
             },
         )

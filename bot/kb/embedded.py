@@ -21,6 +21,13 @@ import numpy.typing as npt
 
 from bot.config import KBSettings
 from bot.domain import Chunk, Hit
+from bot.kb.analysis import (
+    analyzer,
+    describe_languages,
+    languages_of,
+    query_terms,
+    question_language,
+)
 from bot.kb.base import (
     Embedder,
     KBStats,
@@ -33,19 +40,24 @@ from bot.kb.base import (
 )
 from bot.kb.calibration import Calibration, fit_calibration
 from bot.kb.chunking import heading_text
-from bot.kb.fusion import FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits, query_terms
+from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress
 
 log = logging.getLogger("bot.kb")
 
-SCHEMA_VERSION = "1"
+# 2: chunks carry their document's language; FTS5 holds terms analysed for it (bot.kb.analysis).
+SCHEMA_VERSION = "2"
 POINTER = "current.json"
 INDEX_GLOB = "kb-*.sqlite"
 # Field weights for BM25: a term in the section heading counts twice (title boosting).
 HEADING_WEIGHT = 2.0
 TEXT_WEIGHT = 1.0
 POINTER_CHECK_S = 1.0
-TOKENIZER = "porter unicode61 remove_diacritics 2"
+# The text is analysed before FTS5 sees it (segmented, stop words out, stemmed for its language): FTS5
+# only splits the terms on spaces and folds case and diacritics.
+TOKENIZER = "unicode61 remove_diacritics 2"
+# A query is analysed for its own language and for up to this many of the index's languages.
+MAX_QUERY_LANGUAGES = 3
 # Query terms in more than this share of chunks are left out of BM25 (see `selective_terms`).
 MAX_DF_FRACTION = 0.35
 MIN_QUERY_TERMS = 2
@@ -75,7 +87,7 @@ class _Snapshot:
                 )
             self.meta: dict[str, str] = meta
             rows = self._conn.execute(
-                "SELECT id, source, heading, heading_path, position, text, content_hash, url"
+                "SELECT id, source, heading, heading_path, position, text, content_hash, url, lang"
                 " FROM chunks ORDER BY rowid"
             ).fetchall()
             self.chunks: list[Chunk] = [
@@ -88,6 +100,7 @@ class _Snapshot:
                     text=row[5],
                     content_hash=row[6],
                     url=row[7],
+                    lang=row[8],
                 )
                 for row in rows
             ]
@@ -116,6 +129,7 @@ class _Snapshot:
         self.calibration = _read_calibration(meta.get("calibration"), path.name)
         self.documents = len({c.source for c in self.chunks})
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
+        self.languages = languages_of([c.lang for c in self.chunks])
         self._users = 0
         self._retired = False
 
@@ -138,8 +152,12 @@ class _Snapshot:
         if close:
             self._conn.close()
 
-    def bm25(self, query: str, depth: int) -> list[tuple[int, float]]:
-        terms = self.selective_terms(query_terms(query))
+    def query_languages(self, lang: str) -> list[str]:
+        """The languages a query in `lang` is analysed for: its own, then the index's most frequent."""
+        return list(dict.fromkeys([lang, *list(self.languages)[: MAX_QUERY_LANGUAGES - 1]]))
+
+    def bm25(self, query: str, depth: int, lang: str = "en") -> list[tuple[int, float]]:
+        terms = self.selective_terms(query_terms(query, self.query_languages(lang)))
         if not terms:
             return []
         sql = "SELECT rowid, bm25(fts, ?, ?) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?"
@@ -229,14 +247,14 @@ def write_index(
             CREATE TABLE chunks(
                 rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, source TEXT NOT NULL, heading TEXT NOT NULL,
                 heading_path TEXT NOT NULL, position INTEGER NOT NULL, text TEXT NOT NULL,
-                content_hash TEXT NOT NULL, url TEXT NOT NULL);
+                content_hash TEXT NOT NULL, url TEXT NOT NULL, lang TEXT NOT NULL);
             CREATE TABLE matrix(data BLOB NOT NULL);
             CREATE VIRTUAL TABLE fts USING fts5(
                 heading, text, content='', tokenize='{TOKENIZER}');
             """
         )
         conn.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 (
                     i + 1,
@@ -248,14 +266,23 @@ def write_index(
                     c.text,
                     c.content_hash,
                     c.url,
+                    c.lang,
                 )
                 for i, c in enumerate(chunks)
             ),
         )
         # The heading path is prefixed into the text field too, so a section's context is searchable.
+        # Both are analysed for the chunk's language first (bot.kb.analysis).
         conn.executemany(
             "INSERT INTO fts(rowid, heading, text) VALUES (?, ?, ?)",
-            ((i + 1, c.heading, heading_text(c.heading_path) + "\n" + c.text) for i, c in enumerate(chunks)),
+            (
+                (
+                    i + 1,
+                    analyzer(c.lang).text(c.heading),
+                    analyzer(c.lang).text(heading_text(c.heading_path) + "\n" + c.text),
+                )
+                for i, c in enumerate(chunks)
+            ),
         )
         conn.execute(
             "INSERT INTO matrix(data) VALUES (?)",
@@ -348,33 +375,60 @@ class EmbeddedKB:
 
     # ------------------------------------------------------------------------------------------ search
 
-    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+    async def search(
+        self, query: str, k: int = 5, mode: SearchMode = "hybrid", lang: str | None = None
+    ) -> list[Hit]:
         check_search_mode(mode)
         if k <= 0 or not query.strip():
             return []
         vector = None
         if mode != "bm25":
             vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
-        return await self.search_vector(query, vector, k, mode)
+        return await self.search_vector(query, vector, k, mode, lang)
 
     async def search_vector(
-        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
+        self,
+        query: str,
+        vector: npt.NDArray[np.float32] | None,
+        k: int,
+        mode: SearchMode = "hybrid",
+        lang: str | None = None,
     ) -> list[Hit]:
-        """Search with an already embedded query; SQLite and numpy run in a worker thread."""
+        """Search with an already embedded query; SQLite and numpy run in a worker thread.
+
+        `lang` is the question's language; None detects it from `query`.
+        """
         check_search_mode(mode)
         if mode != "bm25" and vector is None:
             raise ValueError(f"{mode} search needs the query vector")
         if k <= 0:
             return []
-        return await asyncio.to_thread(self._search_now, query, vector, k, mode)
+        return await asyncio.to_thread(self._search_now, query, vector, k, mode, lang)
 
     def _search_now(
-        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode
+        self,
+        query: str,
+        vector: npt.NDArray[np.float32] | None,
+        k: int,
+        mode: SearchMode,
+        lang: str | None,
     ) -> list[Hit]:
         snapshot = self._current()
         snapshot.acquire()
         try:
-            return self._search(snapshot, query, vector, k, mode, self.fusion, self._dense_pool())
+            lang = lang or question_language(query)
+            weight = snapshot.calibration.dense_weight_for(lang)
+            return self._search(
+                snapshot,
+                query,
+                vector,
+                k,
+                mode,
+                self.fusion,
+                self._dense_pool(),
+                lang=lang,
+                dense_weight=weight,
+            )
         except sqlite3.Error as exc:
             raise KBUnavailableError(f"the embedded index failed: {exc.__class__.__name__}") from exc
         finally:
@@ -395,6 +449,9 @@ class EmbeddedKB:
         mode: SearchMode,
         fusion: FusionMethod,
         pool: Executor | None = None,
+        *,
+        lang: str = "en",
+        dense_weight: float = DENSE_WEIGHT,
     ) -> list[Hit]:
         # Both sides go deeper than k: collapsing to one chunk per section, and the fusion, need candidates.
         depth = max(k * 3, FUSION_DEPTH)
@@ -406,7 +463,7 @@ class EmbeddedKB:
             if pool is not None and want_dense and mode == "hybrid" and vector is not None
             else None
         )
-        bm25 = snapshot.bm25(query, depth) if mode != "dense" else []
+        bm25 = snapshot.bm25(query, depth, lang) if mode != "dense" else []
         dense: list[tuple[int, float]] = []
         cosine: dict[int, float] = {}
         if want_dense and vector is not None:
@@ -421,6 +478,7 @@ class EmbeddedKB:
             mode,
             cosine,
             fusion,
+            dense_weight,
         )
 
     # ------------------------------------------------------------------------------------------ reload
@@ -506,8 +564,8 @@ class EmbeddedKB:
                     f"the new index holds {len(fresh.chunks)} chunks, expected {len(corpus.chunks)}"
                 )
             first = corpus.chunks[0]
-            probe = " ".join(query_terms(first.heading + " " + first.text)[:3])
-            if probe and not fresh.bm25(probe, 1):
+            probe = " ".join(analyzer(first.lang).words(first.heading + " " + first.text)[:3])
+            if probe and not fresh.bm25(probe, 1, first.lang):
                 fresh.retire()
                 raise ReloadError("the new index does not find its own first chunk")
         except (OSError, sqlite3.Error, KBUnavailableError) as exc:
@@ -531,8 +589,12 @@ class EmbeddedKB:
         async def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
             return await asyncio.to_thread(self._embedder.embed, list(texts))
 
-        async def search(query: str, vector: npt.NDArray[np.float32], k: int) -> list[Hit]:
-            return await asyncio.to_thread(self._search, fresh, query, vector, k, "hybrid", self.fusion)
+        async def search(
+            query: str, vector: npt.NDArray[np.float32], k: int, mode: SearchMode, lang: str, weight: float
+        ) -> list[Hit]:
+            return await asyncio.to_thread(
+                self._search, fresh, query, vector, k, mode, self.fusion, lang=lang, dense_weight=weight
+            )
 
         try:
             return await fit_calibration(corpus.chunks, embed, search)
@@ -609,6 +671,7 @@ class EmbeddedKB:
                 "dim": snapshot.meta.get("dim", ""),
                 "source": snapshot.meta.get("source", ""),
                 "size_mb": f"{snapshot.path.stat().st_size / 1e6:.1f}" if snapshot.path.exists() else "",
+                "languages": describe_languages(snapshot.languages),
                 **snapshot.calibration.describe(),
             },
         )

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
 from bot.kb.filetypes import supported_list
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
 from bot.kb.validate import UnsafeFileError
+from bot.language import DOCUMENT_SAMPLE_CHARS, UNDETERMINED, detect_document_language
 
 log = logging.getLogger("bot.kb")
 
@@ -120,9 +121,27 @@ def _load_and_chunk(
             )
             continue
         if pieces:
-            chunks.extend(pieces)
+            chunks.extend(document_language(pieces))
             kept.append(document)
     return chunks, kept, skipped
+
+
+# A document's language is voted by this many samples spread over it, each weighted by its length: its
+# first pages alone can be untranslated (a partly translated manual chapter, an English preamble).
+LANGUAGE_SAMPLES = 8
+
+
+def document_language(pieces: Sequence[Chunk]) -> list[Chunk]:
+    """The chunks of one document, each labelled with the language most of the document is written in."""
+    step = max(1, len(pieces) // LANGUAGE_SAMPLES)
+    votes: dict[str, int] = {}
+    for piece in pieces[::step]:
+        text = piece.text[: DOCUMENT_SAMPLE_CHARS // 2]
+        found = detect_document_language(text)
+        if found != UNDETERMINED:
+            votes[found] = votes.get(found, 0) + len(text)
+    lang = max(sorted(votes), key=lambda code: votes[code]) if votes else UNDETERMINED
+    return [replace(piece, lang=lang) for piece in pieces]
 
 
 async def build_corpus(

@@ -16,7 +16,11 @@ from typing import Any
 from aiohttp import web
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+# The standard tokenizer: runs of letters and digits, each CJK character a token of its own.
+_STANDARD = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+", re.UNICODE)
+# Lucene's English stop set, which `english`, `cjk` and `standard` (when configured) use.
+_ENGLISH_STOP = frozenset(
     [
         "a",
         "an",
@@ -25,40 +29,293 @@ _STOP = frozenset(
         "as",
         "at",
         "be",
+        "but",
         "by",
         "for",
-        "from",
-        "how",
-        "i",
+        "if",
         "in",
+        "into",
         "is",
         "it",
+        "no",
+        "not",
         "of",
         "on",
         "or",
+        "such",
         "that",
         "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
         "this",
         "to",
         "was",
-        "what",
-        "why",
+        "will",
         "with",
     ]
 )
-JSON_HEADERS = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
+_FRENCH_STOP = frozenset(
+    [
+        "au",
+        "aux",
+        "avec",
+        "ce",
+        "ces",
+        "dans",
+        "de",
+        "des",
+        "du",
+        "elle",
+        "en",
+        "et",
+        "eux",
+        "il",
+        "je",
+        "la",
+        "le",
+        "les",
+        "leur",
+        "lui",
+        "ma",
+        "mais",
+        "me",
+        "même",
+        "mes",
+        "moi",
+        "mon",
+        "ne",
+        "nos",
+        "notre",
+        "nous",
+        "on",
+        "ou",
+        "par",
+        "pas",
+        "pour",
+        "qu",
+        "que",
+        "qui",
+        "sa",
+        "se",
+        "ses",
+        "son",
+        "sur",
+        "ta",
+        "te",
+        "tes",
+        "toi",
+        "ton",
+        "tu",
+        "un",
+        "une",
+        "vos",
+        "votre",
+        "vous",
+        "c",
+        "d",
+        "j",
+        "l",
+        "à",
+        "m",
+        "n",
+        "s",
+        "t",
+        "y",
+        "été",
+        "est",
+        "sont",
+        "comment",
+    ]
+)
+_GERMAN_STOP = frozenset(
+    [
+        "aber",
+        "alle",
+        "als",
+        "also",
+        "am",
+        "an",
+        "auch",
+        "auf",
+        "aus",
+        "bei",
+        "bin",
+        "bis",
+        "da",
+        "damit",
+        "dann",
+        "das",
+        "dass",
+        "dem",
+        "den",
+        "der",
+        "des",
+        "die",
+        "doch",
+        "du",
+        "ein",
+        "eine",
+        "einem",
+        "einen",
+        "einer",
+        "er",
+        "es",
+        "für",
+        "hat",
+        "ich",
+        "ihr",
+        "im",
+        "in",
+        "ist",
+        "ja",
+        "kann",
+        "man",
+        "mit",
+        "nach",
+        "nicht",
+        "noch",
+        "nur",
+        "oder",
+        "sich",
+        "sie",
+        "sind",
+        "so",
+        "und",
+        "uns",
+        "von",
+        "vor",
+        "war",
+        "was",
+        "wie",
+        "wir",
+        "wird",
+        "zu",
+        "zum",
+        "zur",
+    ]
+)
+# The built-in language analyzers of the default distribution (no plugins): a name not here is refused,
+# as a real node refuses it ("failed to find analyzer").
+BUILTIN_ANALYZERS = frozenset(
+    [
+        "standard",
+        "simple",
+        "whitespace",
+        "stop",
+        "keyword",
+        "pattern",
+        "fingerprint",
+        "arabic",
+        "armenian",
+        "basque",
+        "bengali",
+        "brazilian",
+        "bulgarian",
+        "catalan",
+        "cjk",
+        "czech",
+        "danish",
+        "dutch",
+        "english",
+        "estonian",
+        "finnish",
+        "french",
+        "galician",
+        "german",
+        "greek",
+        "hindi",
+        "hungarian",
+        "indonesian",
+        "irish",
+        "italian",
+        "latvian",
+        "lithuanian",
+        "norwegian",
+        "persian",
+        "portuguese",
+        "romanian",
+        "russian",
+        "sorani",
+        "spanish",
+        "swedish",
+        "turkish",
+        "thai",
+        "serbian",
+    ]
+)
+_SNOWBALL = {
+    "english": "porter",
+    "french": "french",
+    "german": "german",
+    "spanish": "spanish",
+    "italian": "italian",
+    "portuguese": "portuguese",
+    "dutch": "dutch",
+    "russian": "russian",
+    "swedish": "swedish",
+    "danish": "danish",
+    "norwegian": "norwegian",
+    "finnish": "finnish",
+}
+_STOPS = {"english": _ENGLISH_STOP, "french": _FRENCH_STOP, "german": _GERMAN_STOP, "cjk": _ENGLISH_STOP}
 
 
-def analyze(text: str) -> list[str]:
-    """A crude english analyzer: lower case, stop words out, plural/verb 's' stripped."""
-    out = []
-    for word in _WORD.findall(text.lower()):
-        if word in _STOP:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
+def _cjk_bigrams(tokens: list[str]) -> list[str]:
+    """The cjk_bigram filter: adjacent CJK characters pair up; a lone one stays a unigram."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        out.extend(a + b for a, b in zip(run, run[1:], strict=False))
+        run.clear()
+
+    for token in tokens:
+        if len(token) == 1 and re.match(rf"[{_CJK}]", token):
+            run.append(token)
+        else:
+            flush()
+            out.append(token)
+    flush()
     return out
+
+
+def analyze(text: str, analyzer: str = "english") -> list[str]:
+    """Emulates the built-in analyzers closely enough: standard tokens, lower case, the language's stop
+    words and Snowball stemming, French elision, CJK bigrams. Raises KeyError for an unknown analyzer."""
+    if analyzer not in BUILTIN_ANALYZERS:
+        raise KeyError(analyzer)
+    text = text.lower()
+    if analyzer == "french":
+        text = re.sub(r"\b[cdjlmnst]['’]", " ", text)  # elision
+    tokens = _STANDARD.findall(text)
+    if analyzer == "cjk":
+        tokens = _cjk_bigrams(tokens)
+    stop = _STOPS.get(analyzer, frozenset())
+    tokens = [t for t in tokens if t not in stop]
+    algorithm = _SNOWBALL.get(analyzer)
+    if algorithm is not None:
+        import Stemmer
+
+        stemmer = Stemmer.Stemmer(algorithm)
+        tokens = [stemmer.stemWord(t) for t in tokens]
+    return tokens
+
+
+def _text_analyzers(properties: dict[str, Any]) -> dict[str, str]:
+    """Indexed text fields and their analyzers (the default `standard` when none is named)."""
+    return {
+        name: str(spec.get("analyzer", "standard"))
+        for name, spec in properties.items()
+        if spec.get("type") == "text" and spec.get("index", True)
+    }
+
+
+JSON_HEADERS = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
 
 
 @dataclass
@@ -219,6 +476,14 @@ class FakeElasticsearch:
             return self._error(
                 400, "mapper_parsing_exception", "fake ES expects int8_hnsw with explicit dims"
             )
+        for field_name, analyzer in _text_analyzers(props).items():
+            if analyzer not in BUILTIN_ANALYZERS:
+                return self._error(
+                    400,
+                    "mapper_parsing_exception",
+                    f"Failed to parse mapping: analyzer [{analyzer}] has not been configured in mappings "
+                    f"(field [{field_name}])",
+                )
         self.indices[name] = Index(name, mappings, body.get("settings", {}))
         return self._json({"acknowledged": True, "shards_acknowledged": True, "index": name})
 
@@ -411,13 +676,14 @@ class FakeElasticsearch:
         docs = [(n, doc_id, doc) for n in names for doc_id, doc in self.indices[n].visible.items()]
         size = int(body.get("size", 10))
         if "aggs" in body:
-            field_name = body["aggs"]["sources"]["cardinality"]["field"]
-            value = len({doc.get(field_name) for _, _, doc in docs})
             return self._json(
-                {**self._envelope([], len(docs)), "aggregations": {"sources": {"value": value}}}
+                {**self._envelope([], len(docs)), "aggregations": self._aggs(docs, body["aggs"])}
             )
         if "query" in body:
-            scored = self._bm25(docs, body["query"])
+            properties: dict[str, Any] = {}
+            for n in names:
+                properties.update(self.indices[n].mappings.get("properties", {}))
+            scored = self._bm25(docs, body["query"], _text_analyzers(properties))
         elif "knn" in body:
             scored = self._knn(docs, body["knn"])
         else:
@@ -447,25 +713,78 @@ class FakeElasticsearch:
             },
         }
 
-    def _bm25(self, docs: list[tuple[str, str, dict[str, Any]]], query: dict[str, Any]) -> Any:
+    @staticmethod
+    def _aggs(docs: list[tuple[str, str, dict[str, Any]]], aggs: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, spec in aggs.items():
+            if "cardinality" in spec:
+                field_name = spec["cardinality"]["field"]
+                out[name] = {"value": len({doc.get(field_name) for _, _, doc in docs})}
+            elif "terms" in spec:
+                field_name = spec["terms"]["field"]
+                counts: dict[Any, int] = {}
+                for _, _, doc in docs:
+                    if field_name in doc:
+                        counts[doc[field_name]] = counts.get(doc[field_name], 0) + 1
+                ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+                buckets = [
+                    {"key": k, "doc_count": n} for k, n in ranked[: int(spec["terms"].get("size", 10))]
+                ]
+                out[name] = {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": buckets}
+            else:
+                raise KeyError(f"aggregation {sorted(spec)}")
+        return out
+
+    def _bm25(
+        self, docs: list[tuple[str, str, dict[str, Any]]], query: dict[str, Any], analyzers: dict[str, str]
+    ) -> Any:
+        """`multi_match` (most_fields), alone or as `bool.should` clauses whose scores add up."""
+        if set(query) == {"bool"}:
+            clauses = query["bool"].get("should", [])
+            if set(query["bool"]) - {"should"} or not clauses:
+                return self._error(400, "parsing_exception", "fake ES only accepts bool.should")
+        else:
+            clauses = [query]
+        totals: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        for clause in clauses:
+            scored = self._multi_match(docs, clause, analyzers)
+            if isinstance(scored, web.Response):
+                return scored
+            for score, name, doc_id, doc in scored:
+                before = totals.get((name, doc_id), (0.0, doc))[0]
+                totals[(name, doc_id)] = (before + score, doc)
+        return [(score, name, doc_id, doc) for (name, doc_id), (score, doc) in totals.items()]
+
+    def _multi_match(
+        self, docs: list[tuple[str, str, dict[str, Any]]], query: dict[str, Any], analyzers: dict[str, str]
+    ) -> Any:
         if set(query) != {"multi_match"}:
             return self._error(
                 400, "parsing_exception", f"fake ES only accepts multi_match, got {sorted(query)}"
             )
         spec = query["multi_match"]
-        terms = analyze(str(spec["query"]))
+        if spec.get("type", "best_fields") != "most_fields":
+            return self._error(400, "parsing_exception", "fake ES only scores most_fields")
+        forced = spec.get("analyzer")
+        if forced is not None and forced not in BUILTIN_ANALYZERS:
+            return self._error(400, "illegal_argument_exception", f"failed to find analyzer [{forced}]")
         fields: list[tuple[str, float]] = []
         for entry in spec["fields"]:
-            name, _, boost = entry.partition("^")
-            fields.append((name, float(boost) if boost else 1.0))
+            pattern, _, boost = entry.partition("^")
+            # Field names may be wildcards, expanded over the mapping's text fields as ES does.
+            for name in sorted(n for n in analyzers if fnmatch.fnmatch(n, pattern)):
+                fields.append((name, float(boost) if boost else 1.0))
         n = len(docs) or 1
-        tokenized = {f: [analyze(str(doc.get(f, ""))) for _, _, doc in docs] for f, _ in fields}
+        tokenized = {f: [analyze(str(doc.get(f, "")), analyzers[f]) for _, _, doc in docs] for f, _ in fields}
         out = []
         for row, (name, doc_id, doc) in enumerate(docs):
             total = 0.0
             for field_name, boost in fields:
+                # The query is analysed by the field's own analyzer unless one is named for it.
+                terms = analyze(str(spec["query"]), forced or analyzers[field_name])
                 column = tokenized[field_name]
-                avg = sum(len(t) for t in column) / n or 1.0
+                present = [t for t in column if t]
+                avg = sum(len(t) for t in present) / (len(present) or 1) or 1.0
                 tokens = column[row]
                 for term in set(terms):
                     tf = tokens.count(term)

@@ -6,6 +6,7 @@ import json
 import math
 import random
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +15,22 @@ import pytest
 from bot.domain import Hit
 from bot.kb.calibration import (
     DEFAULT_GATE,
+    MIN_DENSE_WEIGHT,
     MIN_QUESTIONS,
     OFF_TOPIC,
     Calibration,
     FitReport,
     Gate,
+    LanguageFit,
     Signals,
+    dense_weight,
     fit_logistic,
     pseudo_questions,
     signals,
 )
 from bot.kb.elastic import ElasticKB
 from bot.kb.embedded import EmbeddedKB
+from bot.kb.fusion import DENSE_WEIGHT
 from tests.fakes import FakeEmbedder, make_chunk
 from tests.kb.conftest import KBFactory, make_settings
 from tests.kb.fake_es import FakeElasticsearch
@@ -69,7 +74,7 @@ def test_signals_from_hits() -> None:
 
 
 def test_no_hits_is_refused_by_every_gate() -> None:
-    assert signals("anything", []) == Signals(0.0, 0.0, 0.0, 0.0)
+    assert signals("anything", [], "en") == Signals(0.0, 0.0, 0.0, 0.0, "en")
     assert DEFAULT_GATE.probability(signals("anything", [])) < 0.5
 
 
@@ -127,6 +132,63 @@ def test_calibration_survives_json_and_refuses_garbage() -> None:
     for bad in ("", "{}", '{"gate": {"features": ["nope"], "weights": [1, 2]}, "fitted": true}', "[1]"):
         with pytest.raises(ValueError, match=r"unreadable calibration|unknown gate features"):
             Calibration.from_json(bad)
+
+
+def test_each_language_has_its_gate_and_dense_weight_and_old_calibrations_still_load() -> None:
+    zh_gate = Gate(("dense_top",), (-10.0, 10.0))
+    fitted = Calibration(
+        gate=Gate(("dense_top", "dense_margin"), (-5.0, 8.0, 3.0), {"zh": zh_gate}),
+        fitted=True,
+        reason="",
+        languages=(
+            LanguageFit("en", 120, 0.6, 0.9, 0.7, gate=False),
+            LanguageFit("zh", 80, 0.2, 0.9, 0.1, gate=True, accepted=0.7, refused=0.6),
+        ),
+    )
+    assert Calibration.from_json(fitted.to_json()) == fitted
+    assert fitted.dense_weight_for("zh") == 0.1
+    assert fitted.dense_weight_for("en") == 0.7
+    assert fitted.dense_weight_for("de") == DENSE_WEIGHT  # a language the knowledge base does not have
+    # A cosine of 0.8 is a match for the English gate, not for the Chinese one.
+    assert fitted.gate.probability(Signals(0.8, 0.1, 0, 0, "en")) > 0.5
+    assert fitted.gate.probability(Signals(0.8, 0.1, 0, 0, "zh")) < 0.5
+    assert fitted.gate.for_language("zh") == zh_gate
+    assert fitted.gate.for_language("fr") == fitted.gate
+    described = fitted.describe()
+    assert "dense weight 0.10" in described["language zh"]
+    assert "own gate" in described["language zh"]
+    assert "the knowledge base's gate" in described["language en"]
+    # Stored before languages existed: no per-language gates or weights, everything default.
+    old = json.loads(fitted.to_json())
+    del old["languages"]
+    del old["gate"]["languages"]
+    loaded = Calibration.from_json(json.dumps(old))
+    assert loaded.languages == ()
+    assert loaded.dense_weight_for("zh") == DENSE_WEIGHT
+    assert loaded.gate.probability(Signals(0.8, 0.1, 0, 0, "zh")) > 0.5
+
+
+def test_dense_weight_follows_the_embedder_strength_relative_to_english() -> None:
+    # English keeps the default chosen on real questions, whatever its pseudo-questions say.
+    assert dense_weight("en", 0.1, 0.9, None) == DENSE_WEIGHT
+    # As strong as English relative to BM25: the default; much weaker: close to the floor.
+    assert dense_weight("fr", 0.72, 0.9, 0.8) == DENSE_WEIGHT
+    assert dense_weight("zh", 0.2, 0.9, 0.8) == pytest.approx(0.1, abs=0.05)
+    assert dense_weight("zh", 0.0, 0.9, None) == MIN_DENSE_WEIGHT
+    assert dense_weight("ko", 0.5, 0.0, None) == DENSE_WEIGHT  # nothing to compare with
+    assert 0.1 < dense_weight("fr", 0.45, 0.9, 0.8) < DENSE_WEIGHT
+
+
+def test_pseudo_questions_of_a_chinese_section_are_its_words() -> None:
+    text = "仓库收到退货后五个工作日内退款，钱会退回到原来的付款方式。信用卡退款可能还需要三天才能到账。"
+    chunks = [replace(make_chunk(f"zh{n}.md", f"退款 {n}", text, position=n), lang="zh") for n in range(3)]
+    questions = pseudo_questions(chunks)
+    assert len(questions) == 3
+    for question in questions:
+        assert question.lang == "zh"
+        words = question.text.split()
+        assert 3 <= len(words) <= 6
+        assert all(word in text for word in words)
 
 
 async def test_reload_fits_a_gate_that_tells_its_topics_from_anything_else(

@@ -255,3 +255,62 @@ async def test_searches_during_a_reload_never_fail(
 
     _, results = await asyncio.gather(kb.reload(copy), searches())
     assert all(r and r[0].chunk.heading == "Sending a parcel abroad" for r in results)
+
+
+ZH_RETURNS_MD = """# 退货与退款
+
+## 如何退回包裹
+
+在订单页面点击"申请退货"，打印退货标签，然后把包裹交到任意快递柜。我们收到包裹后会检查商品。
+
+## 退款需要多长时间
+
+仓库收到退货后五个工作日内退款，钱会退回到原来的付款方式。信用卡退款可能还需要三天才能到账。
+"""
+FR_LOCKERS_MD = """# Consignes automatiques
+
+## Ouvrir une consigne
+
+Scannez le code QR reçu par courriel sur l'écran de la consigne. La porte s'ouvre automatiquement et
+vous disposez de soixante secondes pour retirer votre colis.
+
+## Colis non retiré
+
+Les colis non retirés après sept jours sont renvoyés à l'expéditeur, qui est remboursé des frais.
+"""
+
+
+def write_multilingual(root: Path) -> Path:
+    write_corpus(root, with_bad=False)
+    (root / "zh").mkdir()
+    (root / "zh" / "returns.md").write_text(ZH_RETURNS_MD, encoding="utf-8")
+    (root / "fr").mkdir()
+    (root / "fr" / "consignes.md").write_text(FR_LOCKERS_MD, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("mode", ["bm25", "hybrid"])
+async def test_a_chinese_and_a_french_document_are_searchable_in_their_language(
+    kb_factory: KBFactory, tmp_path: Path, mode: SearchMode
+) -> None:
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(write_multilingual(tmp_path / "multi"))
+    stats = await kb.stats()
+    assert "zh 2 chunks" in stats.extra["languages"]
+    assert "fr 2 chunks" in stats.extra["languages"]
+    assert stats.extra["languages"].startswith("en ")
+    # No space in the question, words the document writes differently: bigrams still match.
+    hits = await kb.search("退款要多久才能到账？", k=3, mode=mode)
+    assert hits, mode
+    assert (hits[0].chunk.source, hits[0].chunk.heading) == ("zh/returns.md", "退款需要多长时间")
+    assert hits[0].chunk.lang == "zh"
+    hits = await kb.search("怎么退回包裹", k=3, mode=mode)
+    assert hits[0].chunk.heading == "如何退回包裹"
+    # French: stemmed ("retirés" / "retiré"), stop words out, diacritics folded.
+    hits = await kb.search("Que deviennent les colis qui ne sont pas retirés ?", k=3, mode=mode)
+    assert (hits[0].chunk.source, hits[0].chunk.heading) == ("fr/consignes.md", "Colis non retiré")
+    assert hits[0].chunk.lang == "fr"
+    # The English documents answer English questions as before.
+    hits = await kb.search("customs declaration for international parcels abroad", k=3, mode=mode)
+    assert hits[0].chunk.heading == "Sending a parcel abroad"
+    assert hits[0].chunk.lang == "en"

@@ -31,9 +31,12 @@ async def test_mapping_and_queries_on_the_wire(
         create = next(r for r in fake_es.requests if r.method == "PUT" and r.path == f"/{report.index}")
         props = create.body["mappings"]["properties"]
         assert create.body["mappings"]["dynamic"] == "strict"
-        assert props["text"] == {"type": "text", "analyzer": "english"}
-        assert props["heading"]["analyzer"] == "english"
-        assert props["heading"]["fields"]["raw"]["type"] == "keyword"
+        # The sample corpus is English: one pair of fields, analysed by the built-in `english` analyzer.
+        assert props["bm25_text_english"] == {"type": "text", "analyzer": "english"}
+        assert props["bm25_heading_english"] == {"type": "text", "analyzer": "english"}
+        assert not [name for name in props if name.startswith("bm25_") and "english" not in name]
+        assert props["heading"]["type"] == "keyword"
+        assert props["lang"] == {"type": "keyword"}
         assert props["source"]["type"] == "keyword"
         assert props["vector"] == {
             "type": "dense_vector",
@@ -49,8 +52,14 @@ async def test_mapping_and_queries_on_the_wire(
         bodies = [r.body for r in searches]
         match = next(b for b in bodies if "query" in b)
         assert "query_string" not in str(bodies)
-        assert match["query"]["multi_match"]["fields"] == ["text", "heading^2"]
-        assert match["query"]["multi_match"]["query"] == 'customs "declaration" OR title:*'
+        for clause in match["query"]["bool"]["should"]:
+            assert clause["multi_match"]["fields"] == ["bm25_text_*", "bm25_heading_*^2"]
+            assert clause["multi_match"]["query"] == 'customs "declaration" OR title:*'
+        # Analysed for the question's language, and by each field's own analyzer.
+        assert [c["multi_match"].get("analyzer") for c in match["query"]["bool"]["should"]] == [
+            "english",
+            None,
+        ]
         knn = next(b for b in bodies if "knn" in b)["knn"]
         assert knn["field"] == "vector"
         assert len(knn["query_vector"]) == 64

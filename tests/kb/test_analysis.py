@@ -1,0 +1,82 @@
+"""Lexical analysis per language: CJK bigrams and jieba words, Snowball stems and stop words, ES analyzers."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.kb.analysis import (
+    CJK_LANGUAGES,
+    ES_LANGUAGE_ANALYZERS,
+    analyzer,
+    describe_languages,
+    es_analyzer,
+    languages_of,
+    query_terms,
+    question_language,
+)
+from tests.kb.fake_es import BUILTIN_ANALYZERS
+
+
+def test_chinese_is_indexed_as_bigrams_and_sampled_as_jieba_words() -> None:
+    zh = analyzer("zh")
+    assert zh.terms("软件包日志") == ["软件", "件包", "包日", "日志"]
+    # Punctuation ends a run; Latin words in Chinese text are analysed as English.
+    assert zh.terms("终端、apt-get packages") == ["终端", "apt", "get", "packag"]
+    assert zh.words("想查查最近删过哪些软件包") == ["查查", "最近", "删过", "软件包"]
+    assert zh.terms("包") == ["包"]
+
+
+def test_japanese_and_korean_are_bigrams() -> None:
+    assert analyzer("ja").terms("パッケージ") == ["パッ", "ッケ", "ケー", "ージ"]
+    assert analyzer("ko").terms("패키지 설치") == ["패키", "키지", "설치"]
+    assert analyzer("ko").name == "ko-bigram"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "terms"),
+    [
+        ("en", "How do I install the packages?", ["instal", "packag"]),
+        ("fr", "Comment installer les paquets ?", ["install", "paquet"]),
+        ("de", "Wie installiere ich die Pakete?", ["installi", "pak"]),
+        ("es", "¿Cómo instalo los paquetes?", ["instal", "paquet"]),
+        ("ru", "Как установить пакеты?", ["установ", "пакет"]),
+    ],
+)
+def test_other_languages_are_stemmed_without_their_stop_words(lang: str, text: str, terms: list[str]) -> None:
+    assert analyzer(lang).terms(text) == terms
+    assert analyzer(lang).name == f"{lang}-snowball"
+
+
+def test_languages_without_a_stemmer_are_lower_cased_only() -> None:
+    assert analyzer("und").terms("Hello World") == ["hello", "world"]
+    assert analyzer("sw").name == "simple"
+    assert analyzer(None).lang == "und"
+
+
+def test_query_terms_are_distinct_capped_and_analysed_for_each_language() -> None:
+    assert query_terms("reset my password password", ["en"]) == ["reset", "password"]
+    # French first; the English analysis adds its stems but not the French stop words ("les").
+    assert query_terms("installer les paquets", ["fr", "en"]) == ["install", "paquet", "instal"]
+    assert len(query_terms(" ".join(f"w{i}" for i in range(100)), ["en"])) == 64
+    assert query_terms("the and of", ["en"]) == []
+
+
+def test_question_language_falls_back_to_english_when_unsure() -> None:
+    assert question_language("退款要多久？") == "zh"
+    assert question_language("Comment puis-je retourner un colis que j'ai reçu endommagé ?") == "fr"
+    assert question_language("ok") == "en"
+
+
+def test_every_language_maps_to_a_built_in_elasticsearch_analyzer() -> None:
+    assert {es_analyzer(lang) for lang in CJK_LANGUAGES} == {"cjk"}
+    assert es_analyzer("fr") == "french"
+    assert es_analyzer("de-AT") == "german"
+    assert es_analyzer("sw") == es_analyzer("und") == "standard"
+    assert set(ES_LANGUAGE_ANALYZERS.values()) <= BUILTIN_ANALYZERS
+
+
+def test_languages_are_counted_most_frequent_first() -> None:
+    counts = languages_of(["zh", "en", "zh", "fr", "en", "zh"])
+    assert counts == {"zh": 3, "en": 2, "fr": 1}
+    assert describe_languages(counts) == "zh 3 chunks, en 2 chunks, fr 1 chunks"
+    assert describe_languages({}) == "none"
