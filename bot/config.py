@@ -141,6 +141,12 @@ class RAGSettings(BaseModel):
         description="Refuse when the gate fitted at the last reload (see `kb stats`) gives the passages a "
         "lower probability of answering the question than this.",
     )
+    foreign_answer: Literal["auto", "extract", "generate"] = Field(
+        default="auto",
+        description="A question not in English: `extract` quotes the best passage in its language, "
+        "`generate` asks the model to answer in it; `auto` quotes with English-only models (the shipped "
+        "SmolLM2).",
+    )
     history_turns: int = Field(default=6, ge=0, le=100, description="Past messages kept in the prompt.")
     prompt_passages: int = Field(
         default=2, ge=1, le=50, description="Best retrieved passages given to the model (of kb.top_k)."

@@ -43,7 +43,7 @@ class AnswerStream(Protocol):
     """The part of `bot.rag.pipeline.Pipeline` the conversation service uses."""
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), *, user_key: str
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = "und"
     ) -> AsyncIterator[Delta | Answer]: ...
 
 
@@ -258,7 +258,7 @@ class ConversationService:
             },
         )
         answer: Answer | None = None
-        async for item in self.pipeline.stream(question, history, user_key=customer.key):
+        async for item in self.pipeline.stream(question, history, user_key=customer.key, language=language):
             if isinstance(item, Answer):
                 answer = item
             else:

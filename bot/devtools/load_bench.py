@@ -175,9 +175,9 @@ class RecordingPipeline:
         self.queue_ms: list[float] = []
 
     async def stream(
-        self, question: str, history: Sequence[Turn] = (), *, user_key: str
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = "und"
     ) -> AsyncIterator[Delta | Answer]:
-        async for item in self.inner.stream(question, history, user_key=user_key):
+        async for item in self.inner.stream(question, history, user_key=user_key, language=language):
             if isinstance(item, Answer):
                 self.outcomes[item.outcome] += 1
                 self.queue_ms.append(item.timings.queue_ms)
@@ -197,7 +197,7 @@ class SyntheticPipeline:
         self.first_token_ms = first_token_ms
 
     async def stream(
-        self, question: str, history: Sequence[Turn] = (), *, user_key: str
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = "und"
     ) -> AsyncIterator[Delta | Answer]:
         started = time.perf_counter()
         await asyncio.sleep(self.first_token_ms / 1000)

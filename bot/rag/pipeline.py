@@ -16,6 +16,7 @@ from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
+from bot.language import LANGUAGE_NAMES, UNDETERMINED, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
 from bot.rag import citations
@@ -37,6 +38,9 @@ log = logging.getLogger("bot.rag")
 T = TypeVar("T")
 
 # Fixed user-facing texts for every outcome that is not a model answer. Never exception text.
+# Model families that write English only (the shipped SmolLM2): `foreign_answer = "auto"` quotes for them.
+ENGLISH_ONLY_MODELS = ("smollm",)
+
 REFUSAL_TEXT = (
     "I'm sorry, I couldn't find this in our help center, so I'd rather not guess. "
     "Would you like me to connect you with a person from our support team?"
@@ -264,9 +268,11 @@ class Pipeline:
     def generator(self) -> Generator:
         return self._generator
 
-    async def answer(self, question: str, history: Sequence[Turn] = (), *, user_key: str) -> Answer:
+    async def answer(
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = UNDETERMINED
+    ) -> Answer:
         final: Answer | None = None
-        async with _closing(self.stream(question, history, user_key=user_key)) as events:
+        async with _closing(self.stream(question, history, user_key=user_key, language=language)) as events:
             async for event in events:
                 if isinstance(event, Answer):
                     final = event
@@ -275,7 +281,7 @@ class Pipeline:
         return final
 
     async def stream(
-        self, question: str, history: Sequence[Turn] = (), *, user_key: str
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = UNDETERMINED
     ) -> AsyncGenerator[Delta | Answer, None]:
         """Yield `Delta`s of checked answer text, then exactly one final `Answer`.
 
@@ -333,9 +339,19 @@ class Pipeline:
             )
             return
 
+        language = normalize(language)
+        foreign = language not in ("en", UNDETERMINED)
+        if foreign and self._extracts_foreign():
+            # The model would write English prose about the passage: quote it instead, in its own words.
+            yield self._quote_for(
+                language, standalone, prepared, started, retrieval_ms=retrieval_ms, condense_ms=condense_ms
+            )
+            return
+
         gen = self._generator
+        rule = LANGUAGE_NAMES.get(language, language) if foreign else ""
         try:
-            budget = await asyncio.to_thread(self._fit, question, prepared.passages, history)
+            budget = await asyncio.to_thread(self._fit, question, prepared.passages, history, rule)
         except QuestionTooLongError as exc:
             log.info("question too long", extra={"tokens": exc.question_tokens, "limit": exc.limit})
             yield self._fixed(
@@ -356,7 +372,8 @@ class Pipeline:
                 },
             )
 
-        prefill = self._templates.prefill
+        # The prefill is English: a question in another language gets none, so the answer can follow it.
+        prefill = "" if foreign else self._templates.prefill
         messages = [*budget.messages, ChatMessage("assistant", prefill)] if prefill else budget.messages
         release = _CheckedRelease(
             prefill,
@@ -432,7 +449,9 @@ class Pipeline:
 
     # -- steps --------------------------------------------------------------------------------------
 
-    def _fit(self, question: str, passages: Sequence[Passage], history: Sequence[Turn]) -> BudgetedPrompt:
+    def _fit(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], language: str = ""
+    ) -> BudgetedPrompt:
         """Trim passages to their token allowance, then fit everything into the context (worker thread)."""
         gen = self._generator
         limit = self._rag.passage_tokens
@@ -444,6 +463,7 @@ class Pipeline:
             count_chat_tokens=gen.count_chat_tokens,
             n_ctx=gen.n_ctx,
             max_tokens=self._llm.max_tokens,
+            language=language,
         )
 
     def _prepare(self, user_key: str, hits: Sequence[Hit], *, has_history: bool) -> _Prepared:
@@ -569,6 +589,53 @@ class Pipeline:
             prompt_version=PROMPT_VERSION,
             citations=cited,
             citations_inferred=inferred,
+        )
+
+    def _extracts_foreign(self) -> bool:
+        """Whether a question not in English is answered by a quote rather than by the model."""
+        mode = self._rag.foreign_answer
+        if mode == "auto":
+            name = self._generator.info.name.lower()
+            return any(name.startswith(family) for family in ENGLISH_ONLY_MODELS)
+        return mode == "extract"
+
+    def _quote_for(
+        self,
+        language: str,
+        question: str,
+        prepared: _Prepared,
+        started: float,
+        *,
+        retrieval_ms: float,
+        condense_ms: float,
+    ) -> Answer:
+        """The extract of the best passage in the question's language (else the best passage), cited."""
+        pairs = list(zip(prepared.hits, prepared.passages, strict=False))
+        same = [pair for pair in pairs if pair[0].chunk.lang == language]
+        hit, passage = (same or pairs)[0]
+        quote = self._extract(question, [passage])
+        total_ms = (time.perf_counter() - started) * 1000
+        timings = Timings(
+            retrieval_ms=retrieval_ms,
+            ttft_ms=None,
+            total_ms=total_ms,
+            condense_ms=condense_ms,
+            first_visible_ms=total_ms,
+        )
+        if not quote:
+            return self._fixed(
+                "refused", REFUSAL_TEXT, started, question=question, retrieval_ms=retrieval_ms, hits=(hit,)
+            )
+        log.info("answered", extra={"outcome": "extracted", "language": language, "cited": [1]})
+        return Answer(
+            text=quote,
+            sources=(Source(passage.source, passage.heading, passage.url),),
+            grounded=True,
+            timings=timings,
+            outcome="extracted",
+            question=question,
+            hits=(hit,),
+            citations=(1,),
         )
 
     @staticmethod

@@ -38,6 +38,8 @@ class PromptTemplates:
     passage: Template
     question: Template
     prefill: str  # the start of every answer, written for the model to continue ("" = none)
+    # After the current question when it is not in English (`${language}`: "Chinese"); None = no such part.
+    language: Template | None = None
 
 
 @cache
@@ -49,6 +51,7 @@ def load_templates(version: str = PROMPT_VERSION) -> PromptTemplates:
         return root.joinpath(f"{version}.{name}.txt").read_text(encoding="utf-8")
 
     prefill_file = root.joinpath(f"{version}.prefill.txt")
+    language_file = root.joinpath(f"{version}.language.txt")
 
     return PromptTemplates(
         version=version,
@@ -57,6 +60,9 @@ def load_templates(version: str = PROMPT_VERSION) -> PromptTemplates:
         passage=Template(part("passage").strip()),
         question=Template(part("question").strip()),
         prefill=prefill_file.read_text(encoding="utf-8").strip() if prefill_file.is_file() else "",
+        language=(
+            Template(language_file.read_text(encoding="utf-8").strip()) if language_file.is_file() else None
+        ),
     )
 
 
@@ -107,12 +113,13 @@ def user_message(text: str, templates: PromptTemplates | None = None) -> ChatMes
 
 
 def build_messages(
-    question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+    question: str, passages: Sequence[Passage], history: Sequence[Turn] = (), *, language: str = ""
 ) -> list[ChatMessage]:
     """The whole prompt in a fixed order: system rules → passages → history → question.
 
     History user turns go through the same template as the question, so a follow-up's prompt starts with
-    exactly the previous prompt and answer, and the engine reuses their KV cache.
+    exactly the previous prompt and answer, and the engine reuses their KV cache. `language` (a name such
+    as "Chinese"; "" for English) adds the template's rule to answer in it after the current question only.
     """
     tpl = load_templates()
     messages = [system_message(passages, tpl)]
@@ -121,7 +128,10 @@ def build_messages(
             messages.append(user_message(turn.text, tpl))
         elif turn.role == "assistant":
             messages.append(ChatMessage("assistant", neutralize(turn.text.strip())))
-    messages.append(user_message(question, tpl))
+    current = user_message(question, tpl)
+    if language and tpl.language is not None:
+        current = ChatMessage("user", current.content + "\n\n" + tpl.language.substitute(language=language))
+    messages.append(current)
     return messages
 
 
@@ -152,6 +162,7 @@ def fit_budget(
     count_chat_tokens: Callable[[Sequence[ChatMessage]], int],
     n_ctx: int,
     max_tokens: int,
+    language: str = "",
 ) -> BudgetedPrompt:
     """Make system + passages + history + question + answer fit `n_ctx`, counting with the model's tokenizer.
 
@@ -163,7 +174,7 @@ def fit_budget(
     kept_history = list(history)
     kept_passages = list(passages)
     while True:
-        messages = build_messages(question, kept_passages, kept_history)
+        messages = build_messages(question, kept_passages, kept_history, language=language)
         used = count_chat_tokens(messages)
         if used <= limit:
             return BudgetedPrompt(

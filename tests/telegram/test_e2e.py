@@ -479,7 +479,7 @@ async def test_per_chat_order_is_kept_while_chats_run_concurrently(make_harness:
 
 class _ExplodingPipeline:
     def stream(
-        self, question: str, history: Sequence[Turn] = (), *, user_key: str
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = "und"
     ) -> AsyncIterator[Delta | Answer]:
         return self._gen()
 

@@ -1,0 +1,84 @@
+"""Questions not in English: English-only models quote the passage in that language; others are told it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.config import Settings
+from bot.llm.base import ModelInfo
+from bot.services import build_pipeline
+from tests.fakes import FakeGenerator, FakeKB, make_chunk
+from tests.rag.conftest import with_rag
+
+ENGLISH = make_chunk(
+    "claims.md", "Lost parcels", "A lost parcel: file a claim in the app. Parcelly answers.", 1
+)
+CHINESE = replace(
+    make_chunk(
+        "zh/claims.md", "包裹丢失", "包裹丢了 请在应用中提交索赔。 Parcelly 会在五个工作日内回复。", 2
+    ),
+    lang="zh",
+)
+QUESTION_ZH = "Parcelly 包裹丢了 怎么办？"
+
+
+class ShippedLikeGenerator(FakeGenerator):
+    """Carries the shipped model family's name, which writes English only."""
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(name="SmolLM2-135M-Instruct.Q8_0", version="shipped01", n_ctx=self.n_ctx)
+
+
+async def test_english_only_model_answers_a_chinese_question_with_the_chinese_passage(
+    settings: Settings,
+) -> None:
+    generator = ShippedLikeGenerator()
+    pipeline = build_pipeline(settings, FakeKB([ENGLISH, CHINESE]), generator)
+    answer = await pipeline.answer(QUESTION_ZH, user_key="u1", language="zh")
+    assert answer.outcome == "extracted"
+    assert "提交索赔" in answer.text
+    assert answer.text.endswith("[1]")
+    assert [s.source for s in answer.sources] == ["zh/claims.md"]
+    assert generator.prompts == []  # no English prose was even written
+
+
+async def test_without_a_passage_in_its_language_the_quote_is_in_the_documents_language(
+    settings: Settings,
+) -> None:
+    generator = ShippedLikeGenerator()
+    pipeline = build_pipeline(settings, FakeKB([ENGLISH]), generator)
+    answer = await pipeline.answer("Parcelly lost parcel claim 怎么办", user_key="u1", language="zh")
+    assert answer.outcome == "extracted"
+    assert [s.source for s in answer.sources] == ["claims.md"]
+    assert generator.prompts == []
+
+
+async def test_a_capable_model_is_told_the_language_and_gets_no_english_prefill(settings: Settings) -> None:
+    generator = FakeGenerator(reply="包裹丢了 请在应用中提交索赔。 [1]")
+    pipeline = build_pipeline(with_rag(settings, foreign_answer="auto"), FakeKB([CHINESE]), generator)
+    await pipeline.answer(QUESTION_ZH, user_key="u1", language="zh")
+    (prompt,) = generator.prompts
+    assert prompt[-1].role == "user"
+    assert prompt[-1].content.endswith("Write the answer in Chinese, the language of the question.")
+    assert all(m.role != "assistant" for m in prompt)  # the English "According to [1]," is not primed
+
+
+@pytest.mark.parametrize("language", ["en", "und"])
+async def test_english_and_undetermined_questions_are_unchanged(settings: Settings, language: str) -> None:
+    generator = ShippedLikeGenerator()
+    pipeline = build_pipeline(settings, FakeKB([ENGLISH]), generator)
+    await pipeline.answer("How do I file a claim for a lost parcel?", user_key="u1", language=language)
+    (prompt,) = generator.prompts
+    assert "Write the answer in" not in prompt[-2].content + prompt[-1].content
+    assert prompt[-1].role == "assistant"  # the prefill
+
+
+async def test_extract_setting_quotes_even_for_a_capable_model(settings: Settings) -> None:
+    generator = FakeGenerator()
+    pipeline = build_pipeline(with_rag(settings, foreign_answer="extract"), FakeKB([CHINESE]), generator)
+    answer = await pipeline.answer(QUESTION_ZH, user_key="u1", language="zh")
+    assert answer.outcome == "extracted"
+    assert generator.prompts == []
