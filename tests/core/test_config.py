@@ -95,6 +95,7 @@ INVALID = [
     ("BOT_RAG__PROMPT_PASSAGES", "0", "BOT_RAG__PROMPT_PASSAGES", "greater than or equal to 1"),
     ("BOT_RAG__PASSAGE_TOKENS", "8", "BOT_RAG__PASSAGE_TOKENS", "greater than or equal to 32"),
     ("BOT_RAG__UNGROUNDED", "ignore", "BOT_RAG__UNGROUNDED", "extract"),
+    ("BOT_RAG__FOREIGN_ANSWER", "translate", "BOT_RAG__FOREIGN_ANSWER", "'auto', 'extract' or 'generate'"),
     ("BOT_TELEGRAM__ADMIN_IDS", "alice,bob", "BOT_TELEGRAM__ADMIN_IDS", "integer"),
     ("BOT_TELEGRAM__ADMIN_IDS", "-5", "BOT_TELEGRAM__ADMIN_IDS", "positive"),
     ("BOT_TELEGRAM__OPERATOR_CHAT_ID", "ops", "BOT_TELEGRAM__OPERATOR_CHAT_ID", "integer"),
