@@ -293,6 +293,13 @@ def eval_retrieval(
             mode: {"hit@1": round(s.hit1, 4), "hit@5": round(s.hit5, 4), "mrr": round(s.mrr, 4)}
             for mode, s in result.modes.items()
         },
+        "languages": {
+            lang: {
+                mode: {"hit@1": round(s.hit1, 4), "hit@5": round(s.hit5, 4), "mrr": round(s.mrr, 4)}
+                for mode, s in by_mode.items()
+            }
+            for lang, by_mode in result.languages.items()
+        },
         "misses": {mode: [asdict(miss) for miss in s.misses] for mode, s in result.modes.items()},
         "search_ms_p50": round(result.search_ms_p50, 2),
     }
@@ -307,13 +314,22 @@ def eval_retrieval(
     console.print(f"{'mode':<8} {'hit@1':>6} {'hit@5':>6} {'MRR':>6}")
     for mode, s in result.modes.items():
         console.print(f"{mode:<8} {s.hit1:>6.3f} {s.hit5:>6.3f} {s.mrr:>6.3f}", highlight=False)
+    if result.languages:
+        console.print(f"\nper language{'':<3} {'hit@1':>6} {'hit@5':>6} {'MRR':>6}  questions")
+        for lang, by_mode in result.languages.items():
+            count = sum(1 for q in records if q.answerable and (q.lang or "") == lang)
+            for mode, s in by_mode.items():
+                console.print(
+                    f"{lang:<6} {mode:<8} {s.hit1:>6.3f} {s.hit5:>6.3f} {s.mrr:>6.3f}  {count or ''}",
+                    highlight=False,
+                )
     hybrid = result.modes["hybrid"]
     if hybrid.misses:
         console.print(f"\nhybrid misses (rank > 1 within top {k}):")
         for miss in hybrid.misses:
             rank = miss.rank if miss.rank is not None else "-"
             console.print(
-                f"  {miss.qid} rank {rank}: {miss.question[:70]}\n"
+                f"  {miss.qid} [{miss.lang}] rank {rank}: {miss.question[:70]}\n"
                 f"      expected {miss.expected}\n      got      {miss.top}",
                 highlight=False,
                 markup=False,

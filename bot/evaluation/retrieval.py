@@ -1,11 +1,12 @@
-"""Retrieval quality per search mode on labelled questions: hit@1, hit@5 and MRR@k, with the misses."""
+"""Retrieval quality per search mode and per language on labelled questions: hit@1, hit@5 and MRR@k, with
+the misses."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.evaluation.questions import Question
@@ -27,6 +28,7 @@ class Miss:
     question: str
     expected: str
     top: str | None
+    lang: str = ""  # the question's language (its `lang` label, else detected)
 
 
 @dataclass(frozen=True)
@@ -43,34 +45,48 @@ class RetrievalEval:
     answerable: int
     modes: dict[str, ModeScores]
     search_ms_p50: float
+    # The same per language of the questions (label, else detected), most answerable questions first.
+    languages: dict[str, dict[str, ModeScores]] = field(default_factory=dict)
+
+
+def _scores(ranks: Sequence[int | None], misses: Sequence[Miss]) -> ModeScores:
+    n = max(1, len(ranks))
+    return ModeScores(
+        hit1=sum(1 for r in ranks if r == 1) / n,
+        hit5=sum(1 for r in ranks if r is not None and r <= 5) / n,
+        mrr=sum(1.0 / r for r in ranks if r is not None) / n,
+        misses=tuple(misses),
+    )
 
 
 async def evaluate_retrieval(
     kb: VectorSearchKB, embedder: Embedder, questions: Sequence[Question], k: int = 10
 ) -> RetrievalEval:
-    """hit@1, hit@5 and MRR@k of each mode over the answerable questions; misses listed per mode.
+    """hit@1, hit@5 and MRR@k of each mode over the answerable questions, overall and per language;
+    misses listed per mode.
 
     Each question is embedded once and searched with that vector in every mode, so the modes differ only
-    in how they rank.
+    in how they rank. The backend detects each question's language as it does in production; the report
+    groups by the question's `lang` label (detected when it has none).
     """
+    from bot.kb.analysis import question_language
+
     answerable = [q for q in questions if q.answerable]
     texts = [q.question for q in answerable]
     vectors = await asyncio.to_thread(embedder.embed, texts) if answerable else None
+    langs = [q.lang if q.lang else await asyncio.to_thread(question_language, q.question) for q in answerable]
     modes: dict[str, ModeScores] = {}
+    by_language: dict[str, dict[str, ModeScores]] = {}
     timings: list[float] = []
     for mode in MODES:
-        hit1 = hit5 = 0
-        reciprocal = 0.0
+        ranks: list[int | None] = []
         misses = []
         for row, q in enumerate(answerable):
             started = time.perf_counter()
             hits = await kb.search_vector(q.question, vectors[row] if vectors is not None else None, k, mode)
             timings.append((time.perf_counter() - started) * 1000)
             rank = gold_rank(hits, q)
-            if rank is not None:
-                reciprocal += 1.0 / rank
-                hit1 += rank == 1
-                hit5 += rank <= 5
+            ranks.append(rank)
             if rank != 1:
                 misses.append(
                     Miss(
@@ -79,13 +95,17 @@ async def evaluate_retrieval(
                         question=q.question,
                         expected=q.expected,
                         top=f"{hits[0].chunk.source} :: {hits[0].chunk.heading}" if hits else None,
+                        lang=langs[row],
                     )
                 )
-        n = max(1, len(answerable))
-        modes[mode] = ModeScores(hit1=hit1 / n, hit5=hit5 / n, mrr=reciprocal / n, misses=tuple(misses))
+        modes[mode] = _scores(ranks, misses)
+        for lang in sorted(set(langs), key=lambda code: (-langs.count(code), code)):
+            mine = [r for r, code in zip(ranks, langs, strict=True) if code == lang]
+            by_language.setdefault(lang, {})[mode] = _scores(mine, [m for m in misses if m.lang == lang])
     return RetrievalEval(
         questions=len(questions),
         answerable=len(answerable),
         modes=modes,
         search_ms_p50=percentile(timings, 50) or 0.0,
+        languages=by_language,
     )

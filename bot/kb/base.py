@@ -96,7 +96,9 @@ class KnowledgeBase(Protocol):
 
     name: str
 
-    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]: ...
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        """The best `k` sections for `query` (the backends detect its language, for analysis and fusion)."""
+        ...
 
     async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport: ...
 
@@ -117,9 +119,15 @@ class VectorSearchKB(KnowledgeBase, Protocol):
     """A backend that also searches with a query vector embedded beforehand (evaluation embeds in batches)."""
 
     async def search_vector(
-        self, query: str, vector: npt.NDArray[np.float32] | None, k: int, mode: SearchMode = "hybrid"
+        self,
+        query: str,
+        vector: npt.NDArray[np.float32] | None,
+        k: int,
+        mode: SearchMode = "hybrid",
+        lang: str | None = None,
     ) -> list[Hit]:
-        """Like `search`, with `vector` the embedded query; it may be None only in bm25 mode."""
+        """Like `search`, with `vector` the embedded query; it may be None only in bm25 mode. `lang` is the
+        query's language (None: detected)."""
         ...
 
 

@@ -109,7 +109,7 @@ def test_eval_retrieval_reports_each_mode(cli: CliRunner, corpus: Path, tmp_path
         '{"qid": "1", "question": "customs declaration abroad", "file": "shipping.md", '
         '"heading": "Sending a parcel abroad"}\n'
         '{"qid": "2", "question": "pay with paypal", "file": "faq.csv", '
-        '"heading": "Can I pay with PayPal?"}\n'
+        '"heading": "Can I pay with PayPal?", "lang": "xx"}\n'
         '{"qid": "3", "question": "weather tomorrow", "file": null, "heading": null}\n',
         encoding="utf-8",
     )
@@ -122,7 +122,16 @@ def test_eval_retrieval_reports_each_mode(cli: CliRunner, corpus: Path, tmp_path
     assert payload["questions"] == 3
     for mode in ("bm25", "dense", "hybrid"):
         assert payload["modes"][mode] == {"hit@1": 1.0, "hit@5": 1.0, "mrr": 1.0}  # type: ignore[index]
+    # Per language: the `lang` label groups a question; one without it is grouped by its detected language.
+    languages = payload["languages"]
+    assert isinstance(languages, dict)
+    assert len(languages) == 2
+    assert languages["xx"]["hybrid"] == {"hit@1": 1.0, "hit@5": 1.0, "mrr": 1.0}
     assert not (tmp_path / "data" / "index").exists(), "eval uses a scratch index"
+    text = cli.invoke(app, ["eval", "retrieval", "--source", str(corpus), "--questions", str(questions)])
+    assert text.exit_code == 0, text.output
+    assert "per language" in text.output
+    assert "xx     hybrid    1.000  1.000  1.000" in text.output
 
 
 def test_bench_retrieval_prints_figures(cli: CliRunner) -> None:
