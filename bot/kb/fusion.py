@@ -152,9 +152,10 @@ MAX_QUERY_TERMS = 32
 
 
 def query_terms(query: str) -> list[str]:
-    """Lower-cased distinct words of a user query without stop words, in order, capped in number.
+    """Lower-cased distinct English words of a user query without stop words, in order, capped in number.
 
-    Both backends search these as plain terms; no user text is ever parsed as query syntax.
+    Search itself analyses queries per language (`bot.kb.analysis.query_terms`); this plain English form
+    is kept for the retrieval benchmark's naive baseline.
     """
     seen: dict[str, None] = {}
     for word in _TOKEN.findall(query.lower()):
