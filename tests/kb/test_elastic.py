@@ -186,3 +186,65 @@ async def test_stats_reads_the_alias(fake_es: FakeElasticsearch, corpus: Path, t
         assert "pw" not in stats.extra["url"]
     finally:
         await kb.close()
+
+
+async def test_chinese_documents_get_the_cjk_analyzer_and_unknown_analyzers_are_refused(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    from elasticsearch import AsyncElasticsearch, BadRequestError
+
+    root = tmp_path / "zh"
+    root.mkdir()
+    (root / "returns.md").write_text(
+        "# 退货\n\n## 退款需要多长时间\n\n仓库收到退货后五个工作日内退款，钱会退回到原来的付款方式。\n",
+        encoding="utf-8",
+    )
+    kb = _kb(tmp_path, fake_es.url)
+    try:
+        report = await kb.reload(root)
+        create = next(r for r in fake_es.requests if r.method == "PUT" and r.path == f"/{report.index}")
+        props = create.body["mappings"]["properties"]
+        assert props["bm25_text_cjk"] == {"type": "text", "analyzer": "cjk"}
+        assert "bm25_text_english" not in props
+        bulk = next(r for r in fake_es.requests if r.path.endswith("_bulk"))
+        source = bulk.body[1]
+        assert source["lang"] == "zh"
+        assert "仓库收到退货" in source["bm25_text_cjk"]
+        fake_es.requests.clear()
+        hits = await kb.search("退款要多久？", k=1, mode="bm25")
+        assert hits[0].chunk.heading == "退款需要多长时间"
+        (search,) = [r.body for r in fake_es.requests if r.path == "/kb/_search"]
+        assert search["query"]["bool"]["should"][0]["multi_match"]["analyzer"] == "cjk"
+    finally:
+        await kb.close()
+    client = AsyncElasticsearch(fake_es.url)
+    try:
+        with pytest.raises(BadRequestError, match="smartcn"):
+            await client.indices.create(
+                index="plugin",
+                mappings={
+                    "properties": {
+                        "t": {"type": "text", "analyzer": "smartcn"},
+                        "vector": {
+                            "type": "dense_vector",
+                            "dims": 4,
+                            "similarity": "cosine",
+                            "index_options": {"type": "int8_hnsw"},
+                        },
+                    }
+                },
+            )
+        with pytest.raises(BadRequestError, match="failed to find analyzer"):
+            await client.search(
+                index=report.index,
+                query={
+                    "multi_match": {
+                        "query": "x",
+                        "fields": ["bm25_text_*"],
+                        "type": "most_fields",
+                        "analyzer": "ik_smart",
+                    }
+                },
+            )
+    finally:
+        await client.close()
