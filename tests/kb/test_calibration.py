@@ -15,7 +15,6 @@ import pytest
 from bot.domain import Hit
 from bot.kb.calibration import (
     DEFAULT_GATE,
-    MIN_DENSE_WEIGHT,
     MIN_QUESTIONS,
     OFF_TOPIC,
     Calibration,
@@ -171,10 +170,11 @@ def test_each_language_has_its_gate_and_dense_weight_and_old_calibrations_still_
 def test_dense_weight_follows_the_embedder_strength_relative_to_english() -> None:
     # English keeps the default chosen on real questions, whatever its pseudo-questions say.
     assert dense_weight("en", 0.1, 0.9, None) == DENSE_WEIGHT
-    # As strong as English relative to BM25: the default; much weaker: close to the floor.
+    # As strong as English relative to BM25: the default; collapsed (under half as strong): BM25 alone.
     assert dense_weight("fr", 0.72, 0.9, 0.8) == DENSE_WEIGHT
-    assert dense_weight("zh", 0.2, 0.9, 0.8) == pytest.approx(0.1, abs=0.05)
-    assert dense_weight("zh", 0.0, 0.9, None) == MIN_DENSE_WEIGHT
+    assert dense_weight("zh", 0.2, 0.9, 0.6) == 0.0
+    assert dense_weight("zh", 0.0, 0.9, None) == 0.0
+    assert dense_weight("fr", 0.42, 0.92, 0.6) == pytest.approx(0.7 * (0.42 / 0.92 / 0.6) ** 2, abs=0.01)
     assert dense_weight("ko", 0.5, 0.0, None) == DENSE_WEIGHT  # nothing to compare with
     assert 0.1 < dense_weight("fr", 0.45, 0.9, 0.8) < DENSE_WEIGHT
 
