@@ -388,8 +388,8 @@ def dense_weight(lang: str, mrr_dense: float, mrr_bm25: float, reference: float 
     best weight is far below what real questions need (0.3 against 0.7 on English sets). Only the relative
     strength of dense search is read from them: a language keeps `DENSE_WEIGHT` when its dense/BM25 ratio
     is at least that of English (`reference`: this knowledge base's English sections, else
-    `REFERENCE_RATIO`), loses dense weight with the square of its relative strength when the embedder does
-    worse on it, and none below `COLLAPSED_RELATIVE`. English always keeps the default, which was chosen on
+    `REFERENCE_RATIO`), loses dense weight in proportion to its relative strength when the embedder does
+    worse on it, and has none below `COLLAPSED_RELATIVE`. English always keeps the default, which was chosen on
     real questions.
     """
     if lang == "en" or mrr_bm25 <= 0:
@@ -398,7 +398,7 @@ def dense_weight(lang: str, mrr_dense: float, mrr_bm25: float, reference: float 
     relative = min(1.0, ratio / (reference or REFERENCE_RATIO))
     if relative < COLLAPSED_RELATIVE:
         return 0.0
-    return round(DENSE_WEIGHT * relative**2, 2)
+    return round(DENSE_WEIGHT * relative, 2)
 
 
 async def fit_calibration(chunks: Sequence[Chunk], embed: EmbedFn, search: SearchFn) -> Calibration:
