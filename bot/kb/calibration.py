@@ -389,8 +389,8 @@ def dense_weight(lang: str, mrr_dense: float, mrr_bm25: float, reference: float 
     strength of dense search is read from them: a language keeps `DENSE_WEIGHT` when its dense/BM25 ratio
     is at least that of English (`reference`: this knowledge base's English sections, else
     `REFERENCE_RATIO`), loses dense weight in proportion to its relative strength when the embedder does
-    worse on it, and has none below `COLLAPSED_RELATIVE`. English always keeps the default, which was chosen on
-    real questions.
+    worse on it, and has none below `COLLAPSED_RELATIVE`. English always keeps the default, which was
+    chosen on real questions.
     """
     if lang == "en" or mrr_bm25 <= 0:
         return DENSE_WEIGHT
