@@ -249,6 +249,18 @@ def passage_of(hit: Hit) -> Passage:
     return Passage(source=chunk.source, heading=chunk.heading, text=chunk.text, url=chunk.url)
 
 
+def _timings_without_model(started: float, retrieval_ms: float, condense_ms: float) -> Timings:
+    """Timings of an answer the model did not write: it is shown all at once, when it is final."""
+    total_ms = (time.perf_counter() - started) * 1000
+    return Timings(
+        retrieval_ms=retrieval_ms,
+        ttft_ms=None,
+        total_ms=total_ms,
+        condense_ms=condense_ms,
+        first_visible_ms=total_ms,
+    )
+
+
 class Pipeline:
     """Turns a message plus history into a grounded `Answer`; never raises for dependency failures."""
 
@@ -614,14 +626,6 @@ class Pipeline:
         same = [pair for pair in pairs if pair[0].chunk.lang == language]
         hit, passage = (same or pairs)[0]
         quote = self._extract(question, [passage])
-        total_ms = (time.perf_counter() - started) * 1000
-        timings = Timings(
-            retrieval_ms=retrieval_ms,
-            ttft_ms=None,
-            total_ms=total_ms,
-            condense_ms=condense_ms,
-            first_visible_ms=total_ms,
-        )
         if not quote:
             return self._fixed(
                 "refused", REFUSAL_TEXT, started, question=question, retrieval_ms=retrieval_ms, hits=(hit,)
@@ -631,7 +635,7 @@ class Pipeline:
             text=quote,
             sources=(Source(passage.source, passage.heading, passage.url),),
             grounded=True,
-            timings=timings,
+            timings=_timings_without_model(started, retrieval_ms, condense_ms),
             outcome="extracted",
             question=question,
             hits=(hit,),
@@ -676,18 +680,11 @@ class Pipeline:
         hits: Sequence[Hit] = (),
     ) -> Answer:
         info = self._generator.info
-        total_ms = (time.perf_counter() - started) * 1000
         return Answer(
             text=text,
             sources=(),
             grounded=False,
-            timings=Timings(
-                retrieval_ms=retrieval_ms,
-                ttft_ms=None,
-                total_ms=total_ms,
-                condense_ms=condense_ms,
-                first_visible_ms=total_ms,
-            ),
+            timings=_timings_without_model(started, retrieval_ms, condense_ms),
             outcome=outcome,
             question=question,
             hits=tuple(hits),
