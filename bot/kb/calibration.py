@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -18,7 +19,7 @@ import numpy.typing as npt
 
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import analyzer, question_language
-from bot.kb.base import SearchMode
+from bot.kb.base import Embedder, SearchMode
 from bot.kb.fusion import DENSE_WEIGHT
 
 log = logging.getLogger("bot.kb")
@@ -303,7 +304,6 @@ DEFAULT_CALIBRATION = Calibration()
 
 # search(question, its vector, k, mode, the question's language, the dense weight of hybrid fusion)
 SearchFn = Callable[[str, npt.NDArray[np.float32], int, SearchMode, str, float], Awaitable[list[Hit]]]
-EmbedFn = Callable[[Sequence[str]], Awaitable[npt.NDArray[np.float32]]]
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*|\n+")
 
 
@@ -401,7 +401,7 @@ def dense_weight(lang: str, mrr_dense: float, mrr_bm25: float, reference: float 
     return round(DENSE_WEIGHT * relative, 2)
 
 
-async def fit_calibration(chunks: Sequence[Chunk], embed: EmbedFn, search: SearchFn) -> Calibration:
+async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: SearchFn) -> Calibration:
     """Fit the refusal gate and the fusion weights of a freshly built index from its own chunks.
 
     Answerable examples: pseudo-questions searched as they are. Unanswerable ones: the same questions
@@ -417,8 +417,9 @@ async def fit_calibration(chunks: Sequence[Chunk], embed: EmbedFn, search: Searc
             reason=f"default gate: {len(questions)} sections with enough text to calibrate on, "
             f"{MIN_QUESTIONS} needed"
         )
-    vectors = await embed([q.text for q in questions])
-    off_vectors = await embed(list(OFF_TOPIC))
+    # The embedder is synchronous and CPU-bound: a worker thread keeps the event loop free.
+    vectors = await asyncio.to_thread(embedder.embed, [q.text for q in questions])
+    off_vectors = await asyncio.to_thread(embedder.embed, list(OFF_TOPIC))
     # 1. How far each side alone finds the section a pseudo-question came from, per language.
     reciprocal: dict[str, list[tuple[float, float]]] = {}
     for question, vector in zip(questions, vectors, strict=True):

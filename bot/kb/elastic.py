@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -403,16 +403,13 @@ class ElasticKB:
         """Fit the refusal gate on the new index; a failure keeps the default gate, never the reload."""
         from elasticsearch import ApiError, TransportError
 
-        async def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-            return await asyncio.to_thread(self._embedder.embed, list(texts))
-
         async def search(
             query: str, vector: npt.NDArray[np.float32], k: int, mode: SearchMode, lang: str, weight: float
         ) -> list[Hit]:
             return await self._search_in(index, query, vector, k, mode, lang, weight)
 
         try:
-            return await fit_calibration(corpus.chunks, embed, search)
+            return await fit_calibration(corpus.chunks, self._embedder, search)
         except (
             ValueError,
             ArithmeticError,

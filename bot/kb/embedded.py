@@ -586,9 +586,6 @@ class EmbeddedKB:
     async def _calibrate(self, fresh: _Snapshot, corpus: Corpus) -> Calibration:
         """Fit the refusal gate on the new index; a failure keeps the default gate, never the reload."""
 
-        async def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-            return await asyncio.to_thread(self._embedder.embed, list(texts))
-
         async def search(
             query: str, vector: npt.NDArray[np.float32], k: int, mode: SearchMode, lang: str, weight: float
         ) -> list[Hit]:
@@ -597,7 +594,7 @@ class EmbeddedKB:
             )
 
         try:
-            return await fit_calibration(corpus.chunks, embed, search)
+            return await fit_calibration(corpus.chunks, self._embedder, search)
         except (ValueError, ArithmeticError, sqlite3.Error, RuntimeError) as exc:
             log.warning("gate calibration failed; the default gate serves", exc_info=True)
             return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__}: {exc})")
