@@ -447,6 +447,17 @@ class ElasticKB:
                 calibration = Calibration(
                     reason=f"default gate: the stored calibration is unreadable ({exc})"
                 )
+        elif not any(
+            name.startswith(TEXT_FIELD) for name in (body.get("mappings") or {}).get("properties", {})
+        ):
+            # Built by a version before per-language analysis: its BM25 fields are gone, so say so loudly.
+            log.warning(
+                "index predates this version: BM25 finds nothing until `kb reload`", extra={"index": index}
+            )
+            calibration = Calibration(
+                reason="default gate: the index predates this version (no per-language text fields, so BM25 "
+                "finds nothing): run `python -m bot kb reload`"
+            )
         else:
             calibration = Calibration()
         self._calibration = (index, calibration, time.monotonic())

@@ -266,6 +266,19 @@ async def test_the_gate_travels_in_the_elasticsearch_mapping(
         other = ElasticKB(settings.kb, settings.elasticsearch, FakeEmbedder(dim=256))
         assert await other.calibration() == stored
         await other.close()
+        # An index built before per-language analysis has no BM25 fields: stats say to reload, loudly.
+        (index,) = fake_es.aliases["kb"]
+        mappings = fake_es.indices[index].mappings
+        saved = dict(mappings)
+        mappings.pop("_meta")
+        mappings["properties"] = {
+            k: v for k, v in mappings["properties"].items() if not k.startswith("bm25_text_")
+        }
+        old = ElasticKB(settings.kb, settings.elasticsearch, FakeEmbedder(dim=256))
+        assert "kb reload" in (await old.calibration()).reason
+        assert "predates" in (await old.stats()).extra["gate fit"]
+        await old.close()
+        fake_es.indices[index].mappings = saved
         # Unreachable mappings never fail a question: the default gate answers, with the reason logged.
         fake_es.indices.clear()
         fake_es.aliases.clear()
