@@ -74,6 +74,7 @@ def eval_answers(
 
     async def _run() -> dict[str, Any]:
         from bot.evaluation.answers import answers_report
+        from bot.language import detect_message_language
         from bot.services import Services, build_pipeline
 
         async with Services(base) as services, evaluated_kb(services, source) as kb:
@@ -87,7 +88,9 @@ def eval_answers(
             await pipeline.answer("warm-up", user_key="eval:warm-up")
             rows = []
             for n, item in enumerate(items, start=1):
-                answer = await pipeline.answer(item.question, user_key=f"eval:{item.qid}")
+                # As the conversation service does: the language the question is written in, detected.
+                language = detect_message_language(item.question)
+                answer = await pipeline.answer(item.question, user_key=f"eval:{item.qid}", language=language)
                 rows.append((item, answer))
                 err_console.print(
                     f"[dim]{n}/{len(items)} {item.qid} {answer.outcome} {answer.timings.total_ms:.0f} ms[/]",
@@ -129,6 +132,15 @@ def print_answers_report(report: dict[str, Any]) -> None:
         f"gold passage given to the model       : {show(report['gold_in_passages'])}", highlight=False
     )
     console.print(f"outcomes: {report['outcomes']}", highlight=False)
+    if len(report.get("languages", {})) > 1:
+        for lang, figures in report["languages"].items():
+            console.print(
+                f"{lang}: {figures['questions']} questions; "
+                f"refusal recall {show(figures['refusal_recall'])}, "
+                f"false refusals {show(figures['false_refusal_rate'])}, "
+                f"citation accuracy {show(figures['citation_accuracy'])}; {figures['outcomes']}",
+                highlight=False,
+            )
     for name, values in report["timings_ms"].items():
         console.print(f"{name:<13} p50 {values['p50']}  p95 {values['p95']}", highlight=False)
     if report["misses"]:

@@ -24,8 +24,30 @@ def answers_report(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
     """The `eval answers` report (its JSON shape) for each question and the pipeline's answer to it.
 
     A question without a gold section should be refused. Citation accuracy counts answered, answerable
-    questions whose gold section is among the cited sources (see `cites_gold`).
+    questions whose gold section is among the cited sources (see `cites_gold`). `languages` holds the
+    quality figures again for each language label of the questions ("und" when unlabelled).
     """
+    report = _quality(rows)
+    by_language: dict[str, list[tuple[Question, Answer]]] = {}
+    for question, answer in rows:
+        by_language.setdefault(question.lang or "und", []).append((question, answer))
+    report["languages"] = {
+        lang: {key: value for key, value in _quality(part).items() if key in LANGUAGE_FIGURES}
+        for lang, part in sorted(by_language.items(), key=lambda item: -len(item[1]))
+    }
+    return report
+
+
+LANGUAGE_FIGURES = (
+    "questions",
+    "refusal_recall",
+    "false_refusal_rate",
+    "citation_accuracy",
+    "outcomes",
+)
+
+
+def _quality(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
     unanswerable = [(q, a) for q, a in rows if not q.answerable]
     answerable = [(q, a) for q, a in rows if q.answerable]
     refused_unanswerable = sum(1 for _, a in unanswerable if a.refused)

@@ -165,3 +165,21 @@ def test_the_report_counts_anchor_citations() -> None:
     assert report["citation_accuracy"] == 0.5
     assert report["gold_in_passages"] == 1.0
     assert report["refusal_recall"] == 0.0
+
+
+def test_the_report_repeats_the_quality_figures_per_language() -> None:
+    french = Question("f", "?", lang="fr")
+    rows = [(UUID, _answer((2,))), (UUID, _answer((1,))), (french, _answer((1,)))]
+    report = answers_report(rows)
+    by_language = report["languages"]
+    assert list(by_language) == ["zh", "fr"]  # most questions first
+    assert by_language["zh"]["citation_accuracy"] == 0.5
+    assert by_language["fr"]["questions"] == 1
+    assert by_language["fr"]["refusal_recall"] == 0.0
+    assert set(by_language["fr"]) == {
+        "questions",
+        "refusal_recall",
+        "false_refusal_rate",
+        "citation_accuracy",
+        "outcomes",
+    }
