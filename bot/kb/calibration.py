@@ -31,6 +31,7 @@ SIGNAL_NAMES = ("dense_top", "dense_margin", "agreement", "coverage")
 # word coverage do not (pseudo-queries copy the passage's words, real questions paraphrase them), and
 # adding them raised false refusals on real questions from 0.00-0.03 to 0.10-0.50.
 GATE_FEATURES: tuple[str, ...] = ("dense_top", "dense_margin")
+NEEDS_COVERAGE = "coverage" in GATE_FEATURES
 # How many hits after the first the margin averages over (the pipeline retrieves top_k, 5 by default).
 MARGIN_HITS = 4
 # The gate used when a knowledge base is too small to fit one, or its calibration cannot be read:
@@ -113,8 +114,12 @@ class Signals:
         return tuple(float(getattr(self, name)) for name in features)
 
 
-def signals(question: str, hits: Sequence[Hit], lang: str | None = None) -> Signals:
-    """The gate's inputs for `question` and its hits; `lang` is its language (None: detected)."""
+def signals(question: str, hits: Sequence[Hit], lang: str | None = None, *, coverage: bool = True) -> Signals:
+    """The gate's inputs for `question` and its hits; `lang` is its language (None: detected).
+
+    `coverage=False` leaves the word coverage at 0 instead of analysing the top passages' text: callers
+    whose gate does not use it (every answer, every calibration search) skip that work.
+    """
     lang = lang or question_language(question)
     if not hits:
         return Signals(0.0, 0.0, 0.0, 0.0, lang)
@@ -125,15 +130,20 @@ def signals(question: str, hits: Sequence[Hit], lang: str | None = None) -> Sign
     top = hits[0]
     ranks = [r for r in (top.bm25_rank, top.dense_rank) if r is not None]
     agreement = 0.0 if len(ranks) < 2 else 1.0 / max(ranks)
-    words = set(analyzer(lang).terms(question))
+    words = set(analyzer(lang).terms(question)) if coverage else set()
     if words:
         seen: set[str] = set()
         for hit in hits[:3]:
             seen |= set(analyzer(lang).terms(hit.chunk.heading + " " + hit.chunk.text))
-        coverage = len(words & seen) / len(words)
+        share = len(words & seen) / len(words)
     else:
-        coverage = 0.0
-    return Signals(float(dense_top), float(margin), float(agreement), float(coverage), lang)
+        share = 0.0
+    return Signals(float(dense_top), float(margin), float(agreement), float(share), lang)
+
+
+def _gate_row(question: str, hits: Sequence[Hit], lang: str) -> tuple[float, ...]:
+    """The fitted gate's features of one calibration search."""
+    return signals(question, hits, lang, coverage=NEEDS_COVERAGE).vector(GATE_FEATURES)
 
 
 def _sigmoid(x: float) -> float:
@@ -444,17 +454,25 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
     for question, vector in zip(questions, vectors, strict=True):
         lang = question.lang
         hits = await search(question.text, vector, CALIBRATION_K, "hybrid", lang, weights[lang])
-        rows.append(signals(question.text, hits[: CALIBRATION_K - 1], lang).vector(GATE_FEATURES))
+        rows.append(
+            signals(question.text, hits[: CALIBRATION_K - 1], lang, coverage=NEEDS_COVERAGE).vector(
+                GATE_FEATURES
+            )
+        )
         labels.append(1)
         others = [h for h in hits if (h.chunk.source, h.chunk.heading_path) != question.section]
-        rows.append(signals(question.text, others[: CALIBRATION_K - 1], lang).vector(GATE_FEATURES))
+        rows.append(
+            signals(question.text, others[: CALIBRATION_K - 1], lang, coverage=NEEDS_COVERAGE).vector(
+                GATE_FEATURES
+            )
+        )
         labels.append(0)
         row_langs += [lang, lang]
     off_rows: list[tuple[float, ...]] = []
     for text, vector in zip(OFF_TOPIC, off_vectors, strict=True):
         lang = question_language(text)
         hits = await search(text, vector, CALIBRATION_K - 1, "hybrid", lang, weights.get(lang, DENSE_WEIGHT))
-        off_rows.append(signals(text, hits, lang).vector(GATE_FEATURES))
+        off_rows.append(_gate_row(text, hits, lang))
     gate, report = _fit_gate([*rows, *off_rows], [*labels, *([0] * len(off_rows))], started)
     fits: list[LanguageFit] = []
     own: dict[str, Gate] = {}

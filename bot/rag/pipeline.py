@@ -332,7 +332,7 @@ class Pipeline:
             gate = (await self._kb.calibration()).gate
         except KBUnavailableError:
             gate = DEFAULT_GATE  # the index changed under the search; its hits are still judged
-        score = gate.probability(signals(standalone, hits))
+        score = gate.probability(signals(standalone, hits, coverage="coverage" in gate.features))
         answerable = score >= self._rag.min_relevance
         if not answerable:
             log.info(
