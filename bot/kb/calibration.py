@@ -310,6 +310,15 @@ class Calibration:
         return out
 
 
+def stored_calibration(stored: str, index: str) -> Calibration:
+    """The calibration an index stored, or the default gate (reason logged and shown) when unreadable."""
+    try:
+        return Calibration.from_json(stored)
+    except ValueError as exc:
+        log.warning("index calibration unreadable", extra={"index": index, "error": str(exc)})
+        return Calibration(reason=f"default gate: the stored calibration is unreadable ({exc})")
+
+
 DEFAULT_CALIBRATION = Calibration()
 
 # search(question, its vector, k, mode, the question's language, the dense weight of hybrid fusion)

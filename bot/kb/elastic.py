@@ -27,7 +27,7 @@ from bot.kb.base import (
     SearchMode,
     check_search_mode,
 )
-from bot.kb.calibration import Calibration, fit_calibration
+from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, report_progress
@@ -440,13 +440,7 @@ class ElasticKB:
         if cached is not None and cached[0] == index:
             calibration = cached[1]
         elif isinstance(stored, str):
-            try:
-                calibration = Calibration.from_json(stored)
-            except ValueError as exc:
-                log.warning("index calibration unreadable", extra={"index": index, "error": str(exc)})
-                calibration = Calibration(
-                    reason=f"default gate: the stored calibration is unreadable ({exc})"
-                )
+            calibration = stored_calibration(stored, index)
         elif not any(
             name.startswith(TEXT_FIELD) for name in (body.get("mappings") or {}).get("properties", {})
         ):

@@ -38,7 +38,7 @@ from bot.kb.base import (
     SearchMode,
     check_search_mode,
 )
-from bot.kb.calibration import Calibration, fit_calibration
+from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress
@@ -126,7 +126,8 @@ class _Snapshot:
             self._conn.close()
             raise
         self._df_cache: dict[str, int] = {}
-        self.calibration = _read_calibration(meta.get("calibration"), path.name)
+        stored = meta.get("calibration")
+        self.calibration = Calibration() if stored is None else stored_calibration(stored, path.name)
         self.documents = len({c.source for c in self.chunks})
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
         self.languages = languages_of([c.lang for c in self.chunks])
@@ -211,16 +212,6 @@ class _Snapshot:
         top = np.argpartition(-scores, depth - 1)[:depth]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top], scores
-
-
-def _read_calibration(stored: str | None, name: str) -> Calibration:
-    if stored is None:
-        return Calibration()
-    try:
-        return Calibration.from_json(stored)
-    except ValueError as exc:
-        log.warning("index calibration unreadable", extra={"index": name, "error": str(exc)})
-        return Calibration(reason=f"default gate: the stored calibration is unreadable ({exc})")
 
 
 @dataclass(frozen=True, slots=True)
