@@ -10,12 +10,16 @@ Role = Literal["system", "user", "assistant"]
 # Why an answer is what it is; logged, counted in /stats and used by the export filters.
 # Model outcomes carry text the model (or a quote of a passage) produced; system outcomes are fixed replies,
 # kept in the log but left out of the model's history and of training data.
+# "approved" is an admin's approved answer served instead of the pipeline's: a real answer (rated, kept in the
+# history) that no model wrote.
 ModelOutcome = Literal["answered", "extracted", "ungrounded"]
 SystemOutcome = Literal["kb_unavailable", "busy", "model_error", "empty", "too_long"]
-Outcome = Literal[ModelOutcome, "refused", SystemOutcome]
+Outcome = Literal[ModelOutcome, "approved", "refused", SystemOutcome]
 MODEL_OUTCOMES: tuple[ModelOutcome, ...] = get_args(ModelOutcome)
 SYSTEM_OUTCOMES: tuple[SystemOutcome, ...] = get_args(SystemOutcome)
-OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "refused", *SYSTEM_OUTCOMES)
+# Outcomes that answer the question (the rest refuse or fail).
+ANSWER_OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "approved")
+OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "approved", "refused", *SYSTEM_OUTCOMES)
 
 # The channels a conversation can come from; the log stores the name, the conversation service is the same.
 Channel = Literal["telegram", "console", "web"]
@@ -108,10 +112,11 @@ class Answer:
     prompt_version: str = ""
     citations: tuple[int, ...] = field(default=())  # valid [n] numbers used in the text
     citations_inferred: bool = False  # the model cited nothing; the pipeline added the best-overlap [n]
+    approved_id: int | None = None  # the approved answer served (outcome "approved")
 
     @property
     def refused(self) -> bool:
-        return self.outcome not in MODEL_OUTCOMES
+        return self.outcome not in ANSWER_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)

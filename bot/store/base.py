@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 from bot.domain import Answer, Channel, Turn
 
 Rating = Literal["up", "down"]
 HandoffState = Literal["none", "requested", "active"]
 PromptKind = Literal["comment", "correct"]
+# active: served; needs_review: its article changed, not served until an admin edits it; retired: kept,
+# never served; candidate: an operator's handoff reply waiting for an admin's approval.
+ApprovedStatus = Literal["active", "needs_review", "retired", "candidate"]
+APPROVED_STATUSES: tuple[ApprovedStatus, ...] = get_args(ApprovedStatus)
 
 
 class StoreUnavailableError(Exception):
@@ -40,6 +45,16 @@ class ReplyPrompt:
 
 
 @dataclass(frozen=True, slots=True)
+class RecentAnswer:
+    """One logged answer as /stats lists it, so an admin can correct it by id."""
+
+    id: int
+    outcome: str
+    question: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     conversations_24h: int
     conversations_7d: int
@@ -54,6 +69,92 @@ class Stats:
     latency_p95_ms: float | None
     # Customer messages per detected language over 7 days, most first ("und" when it could not be told).
     languages_7d: tuple[tuple[str, int], ...] = ()
+    approved_7d: int = 0  # answers served from approved answers
+    recent_answers: tuple[RecentAnswer, ...] = ()  # the latest answers, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedAnswer:
+    """An admin's approved answer (or an operator's candidate) as the store keeps it."""
+
+    id: int
+    question: str
+    text: str
+    source: str | None  # the cited article: a knowledge-base source path, or None
+    source_hash: str | None  # sha256 of the article's file when approved
+    status: ApprovedStatus
+    approved_by: str
+    approved_at: datetime
+    updated_at: datetime
+    corrects_answer_id: int | None = None  # the logged answer it corrects
+    review_reason: str = ""  # why it needs review
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedAnswer:
+    """A logged bot answer with the question it answered, for corrections by answer id."""
+
+    id: int
+    conversation_id: int
+    question: str
+    text: str
+    outcome: str
+    sources: tuple[str, ...]  # the retrieved passages' sources, best first, without repeats
+
+
+class ApprovedAnswerStore(Protocol):
+    """Approved answers and candidates, kept with the conversation log. Every method commits."""
+
+    async def add_approved(
+        self,
+        *,
+        question: str,
+        text: str,
+        approved_by: str,
+        source: str | None = None,
+        source_hash: str | None = None,
+        status: ApprovedStatus = "active",
+        corrects_answer_id: int | None = None,
+    ) -> ApprovedAnswer:
+        """Store one; `ValueError` for an empty question or text, or an unknown `corrects_answer_id`."""
+        ...
+
+    async def get_approved(self, approved_id: int) -> ApprovedAnswer | None: ...
+
+    async def list_approved(self, statuses: Collection[ApprovedStatus] = ()) -> list[ApprovedAnswer]:
+        """Those with one of `statuses` (all when empty), oldest first."""
+        ...
+
+    async def update_approved(
+        self,
+        approved_id: int,
+        *,
+        question: str | None = None,
+        text: str | None = None,
+        source: str | None = None,
+        clear_source: bool = False,
+        source_hash: str | None = None,
+        status: ApprovedStatus | None = None,
+        approved_by: str | None = None,
+        review_reason: str | None = None,
+    ) -> ApprovedAnswer:
+        """Change the given fields (None keeps one); `LookupError` for an unknown id, `ValueError` for an
+        empty question or text."""
+        ...
+
+    async def approved_revision(self) -> str:
+        """A token that changes whenever any approved answer is added or changed."""
+        ...
+
+    async def logged_answer(self, answer_id: int) -> LoggedAnswer | None:
+        """The bot answer with that id and its question; None when it is not a logged bot answer."""
+        ...
+
+    async def add_candidate(self, conversation_id: int, text: str, operator: str) -> ApprovedAnswer | None:
+        """Keep an operator's handoff reply as a candidate answer to the conversation's latest question
+        (several replies in a row to the same question become one candidate); None when the
+        conversation has no question yet."""
+        ...
 
 
 class ConversationLog(Protocol):
@@ -136,7 +237,13 @@ class ConversationLog(Protocol):
 
 
 __all__ = [
+    "APPROVED_STATUSES",
+    "ApprovedAnswer",
+    "ApprovedAnswerStore",
+    "ApprovedStatus",
     "ConversationLog",
+    "LoggedAnswer",
+    "RecentAnswer",
     "ConversationRef",
     "HandoffState",
     "PromptKind",

@@ -145,6 +145,9 @@ class Message(Base):
     queue_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     ttft_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     total_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The approved answer served (outcome "approved"). No foreign key: approved_answers already points at
+    # messages, and approved answers are never deleted (only retired), so the id always resolves.
+    approved_answer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Retrieval(Base):
@@ -209,6 +212,40 @@ class ReplyPrompt(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class ApprovedAnswer(Base):
+    """An admin's approved answer to a question, served at once to questions that match it closely.
+
+    `status`: active (served), needs_review (its article changed or went away: not served until an admin
+    edits it), retired (kept for the record, never served), candidate (an operator's reply during a
+    handoff, waiting for an admin to approve it).
+    """
+
+    __tablename__ = "approved_answers"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'needs_review', 'retired', 'candidate')",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    # The cited article: a knowledge-base `source` path (relative to the knowledge folder), or none.
+    source: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # sha256 of the article's file when it was approved: a reload that changes it flags the answer.
+    source_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    review_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    approved_by: Mapped[str] = mapped_column(String(64))  # who approved (or, for a candidate, wrote) it
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The logged answer it corrects, if any; kept when that answer is purged (only the link goes).
+    corrects_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+
 class ProcessedDelivery(Base):
     """Deliveries already handled, by channel and the channel's own id for them (Telegram: the update id),
     so a redelivered message is not answered twice."""
@@ -222,6 +259,7 @@ class ProcessedDelivery(Base):
 
 __all__ = [
     "CHANNEL_CHECK",
+    "ApprovedAnswer",
     "NAMING_CONVENTION",
     "Base",
     "Conversation",

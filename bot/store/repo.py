@@ -8,7 +8,7 @@ import gc
 import logging
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
@@ -20,16 +20,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Turn
 from bot.metrics import percentile
 from bot.store.base import (
+    APPROVED_STATUSES,
+    ApprovedAnswer,
+    ApprovedStatus,
     ConversationRef,
     HandoffState,
+    LoggedAnswer,
     PromptKind,
     Rating,
+    RecentAnswer,
     ReplyPrompt,
     SchemaOutdatedError,
     Stats,
     StoreUnavailableError,
 )
 from bot.store.migrate import UPGRADE_HINT
+from bot.store.models import ApprovedAnswer as ApprovedRow
 from bot.store.models import (
     Conversation,
     Correction,
@@ -50,6 +56,8 @@ RATINGS = ("up", "down")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 DELIVERY_ID_MAX = 128  # processed_deliveries.delivery_id
+SOURCE_MAX = 500  # approved_answers.source
+RECENT_ANSWERS = 10  # answers /stats lists by id
 
 
 class SqlConversationLog:
@@ -317,6 +325,7 @@ class SqlConversationLog:
                 queue_ms=timings.queue_ms,
                 ttft_ms=timings.ttft_ms,
                 total_ms=timings.total_ms,
+                approved_answer_id=answer.approved_id,
             )
             if answer.hits:
                 await conn.execute(
@@ -556,6 +565,7 @@ class SqlConversationLog:
             )
             answers_7d = await count(answers)
             refusals_7d = await count(answers.where(Message.outcome == "refused"))
+            approved_7d = await count(answers.where(Message.outcome == "approved"))
             rated = select(func.count()).select_from(Feedback).where(Feedback.updated_at >= week)
             thumbs_up_7d = await count(rated.where(Feedback.rating == "up"))
             thumbs_down_7d = await count(rated.where(Feedback.rating == "down"))
@@ -582,6 +592,17 @@ class SqlConversationLog:
                 .group_by(Message.language)
             ):
                 by_language[str(code or "und")] += int(n)
+            question = Message.__table__.alias("question")
+            recent = [
+                RecentAnswer(int(row.id), str(row.outcome or ""), str(row.question or ""), row.created_at)
+                for row in await conn.execute(
+                    select(Message.id, Message.outcome, Message.created_at, question.c.text.label("question"))
+                    .outerjoin(question, question.c.id == Message.reply_to_id)
+                    .where(Message.role == "assistant")
+                    .order_by(Message.id.desc())
+                    .limit(RECENT_ANSWERS)
+                )
+            ]
         return Stats(
             conversations_24h=conversations_24h,
             conversations_7d=conversations_7d,
@@ -595,7 +616,188 @@ class SqlConversationLog:
             latency_p50_ms=percentile(latencies, 50),
             latency_p95_ms=percentile(latencies, 95),
             languages_7d=_by_count(by_language.items()),
+            approved_7d=approved_7d,
+            recent_answers=tuple(recent),
         )
+
+    # ------------------------------------------------------------------ approved answers
+
+    async def add_approved(
+        self,
+        *,
+        question: str,
+        text: str,
+        approved_by: str,
+        source: str | None = None,
+        source_hash: str | None = None,
+        status: ApprovedStatus = "active",
+        corrects_answer_id: int | None = None,
+    ) -> ApprovedAnswer:
+        question, text = _approved_text(question, "question"), _approved_text(text, "text")
+        _check_approved(status, source)
+        now = utcnow()
+        try:
+            async with self.transaction(write=True) as conn:
+                if corrects_answer_id is not None:
+                    await _check_answer(conn, corrects_answer_id)
+                result = await conn.execute(
+                    insert(ApprovedRow).values(
+                        question=question,
+                        text=text,
+                        source=source,
+                        source_hash=source_hash,
+                        status=status,
+                        approved_by=approved_by,
+                        approved_at=now,
+                        updated_at=now,
+                        corrects_message_id=corrects_answer_id,
+                    )
+                )
+                approved_id = _new_id(result)
+        except IntegrityError as exc:
+            raise ValueError(f"answer {corrects_answer_id} does not exist") from exc
+        found = await self.get_approved(approved_id)
+        if found is None:
+            raise RuntimeError(f"approved answer {approved_id} vanished after it was stored")
+        return found
+
+    async def get_approved(self, approved_id: int) -> ApprovedAnswer | None:
+        async with self.transaction() as conn:
+            row = (await conn.execute(select(ApprovedRow).where(ApprovedRow.id == approved_id))).first()
+        return None if row is None else _approved(row)
+
+    async def list_approved(self, statuses: Collection[ApprovedStatus] = ()) -> list[ApprovedAnswer]:
+        query = select(ApprovedRow).order_by(ApprovedRow.id)
+        if statuses:
+            query = query.where(ApprovedRow.status.in_(list(statuses)))
+        async with self.transaction() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_approved(row) for row in rows]
+
+    async def update_approved(
+        self,
+        approved_id: int,
+        *,
+        question: str | None = None,
+        text: str | None = None,
+        source: str | None = None,
+        clear_source: bool = False,
+        source_hash: str | None = None,
+        status: ApprovedStatus | None = None,
+        approved_by: str | None = None,
+        review_reason: str | None = None,
+    ) -> ApprovedAnswer:
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if question is not None:
+            values["question"] = _approved_text(question, "question")
+        if text is not None:
+            values["text"] = _approved_text(text, "text")
+        if clear_source:
+            values["source"] = None
+            values["source_hash"] = None
+        elif source is not None:
+            values["source"] = source
+            values["source_hash"] = source_hash
+        elif source_hash is not None:
+            values["source_hash"] = source_hash
+        if status is not None:
+            values["status"] = status
+            # A status other than needs_review has no open review.
+            values["review_reason"] = review_reason if status == "needs_review" else None
+        elif review_reason is not None:
+            values["review_reason"] = review_reason
+        if approved_by is not None:
+            values["approved_by"] = approved_by
+            values["approved_at"] = values["updated_at"]
+        _check_approved(status or "active", values.get("source"))
+        async with self.transaction(write=True) as conn:
+            result = await conn.execute(
+                update(ApprovedRow).where(ApprovedRow.id == approved_id).values(**values)
+            )
+        if result.rowcount == 0:
+            raise LookupError(f"there is no approved answer {approved_id}")
+        found = await self.get_approved(approved_id)
+        if found is None:
+            raise LookupError(f"there is no approved answer {approved_id}")
+        return found
+
+    async def approved_revision(self) -> str:
+        async with self.transaction() as conn:
+            row = (
+                await conn.execute(
+                    select(func.count(), func.max(ApprovedRow.updated_at), func.max(ApprovedRow.id))
+                )
+            ).first()
+        if row is None:
+            return "0"
+        count, latest, top = row
+        return f"{count}:{top}:{latest.isoformat() if isinstance(latest, datetime) else latest}"
+
+    async def logged_answer(self, answer_id: int) -> LoggedAnswer | None:
+        async with self.transaction() as conn:
+            return await _logged_answer(conn, answer_id)
+
+    async def add_candidate(self, conversation_id: int, text: str, operator: str) -> ApprovedAnswer | None:
+        text = _approved_text(text, "text")
+        async with self.transaction(write=True) as conn:
+            question = (
+                await conn.execute(
+                    select(Message.id, Message.text)
+                    .where(Message.conversation_id == conversation_id, Message.role == "user")
+                    .order_by(Message.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if question is None:
+                return None
+            answer_id = await conn.scalar(
+                select(Message.id).where(Message.reply_to_id == question.id, Message.role == "assistant")
+            )
+            if answer_id is None:  # the question was forwarded: the operator answers the bot's last answer
+                answer_id = await conn.scalar(
+                    select(Message.id)
+                    .where(Message.conversation_id == conversation_id, Message.role == "assistant")
+                    .order_by(Message.id.desc())
+                    .limit(1)
+                )
+            now = utcnow()
+            # Several replies to the same question are one answer in pieces.
+            same = (
+                await conn.execute(
+                    select(ApprovedRow.id, ApprovedRow.text)
+                    .where(
+                        ApprovedRow.status == "candidate",
+                        ApprovedRow.question == question.text,
+                        ApprovedRow.approved_by == operator,
+                        ApprovedRow.corrects_message_id.is_(None)
+                        if answer_id is None
+                        else ApprovedRow.corrects_message_id == answer_id,
+                    )
+                    .order_by(ApprovedRow.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if same is not None:
+                candidate_id = int(same.id)
+                await conn.execute(
+                    update(ApprovedRow)
+                    .where(ApprovedRow.id == candidate_id)
+                    .values(text=f"{same.text}\n{text}", updated_at=now)
+                )
+            else:
+                result = await conn.execute(
+                    insert(ApprovedRow).values(
+                        question=question.text,
+                        text=text,
+                        status="candidate",
+                        approved_by=operator,
+                        approved_at=now,
+                        updated_at=now,
+                        corrects_message_id=answer_id,
+                    )
+                )
+                candidate_id = _new_id(result)
+        return await self.get_approved(candidate_id)
 
     # ------------------------------------------------------------------ retention
 
@@ -654,6 +856,12 @@ async def _delete_conversations(conn: AsyncConnection, conversation_ids: Any) ->
     message_ids = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
     for table in (Retrieval, Feedback, Correction, ReplyPromptRow):
         await conn.execute(delete(table).where(table.message_id.in_(message_ids)))
+    # Approved answers outlive the answers they corrected: only the link goes.
+    await conn.execute(
+        update(ApprovedRow)
+        .where(ApprovedRow.corrects_message_id.in_(message_ids))
+        .values(corrects_message_id=None)
+    )
     # Self-references first, so no row points at a message being removed.
     await conn.execute(update(Message).where(Message.reply_to_id.in_(message_ids)).values(reply_to_id=None))
     await conn.execute(delete(Message).where(Message.conversation_id.in_(conversation_ids)))
@@ -709,6 +917,72 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("bot_write") else "BEGIN")
+
+
+def _approved_text(value: str, what: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(f"an approved answer needs a non-empty {what}")
+    return value
+
+
+def _check_approved(status: str, source: str | None) -> None:
+    if status not in APPROVED_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(APPROVED_STATUSES)}, not {status!r}")
+    if source is not None and not 0 < len(source) <= SOURCE_MAX:
+        raise ValueError(f"a source path is 1 to {SOURCE_MAX} characters")
+
+
+def _approved(row: Any) -> ApprovedAnswer:
+    return ApprovedAnswer(
+        id=int(row.id),
+        question=row.question,
+        text=row.text,
+        source=row.source,
+        source_hash=row.source_hash,
+        status=row.status,
+        approved_by=row.approved_by,
+        approved_at=row.approved_at,
+        updated_at=row.updated_at,
+        corrects_answer_id=row.corrects_message_id,
+        review_reason=row.review_reason or "",
+    )
+
+
+async def _check_answer(conn: AsyncConnection, answer_id: int) -> None:
+    role = await conn.scalar(select(Message.role).where(Message.id == answer_id))
+    if role is None:
+        raise ValueError(f"there is no answer {answer_id} in the log")
+    if role != "assistant":
+        raise ValueError(f"message {answer_id} is not a bot answer")
+
+
+async def _logged_answer(conn: AsyncConnection, answer_id: int) -> LoggedAnswer | None:
+    row = (
+        await conn.execute(
+            select(
+                Message.id, Message.conversation_id, Message.text, Message.outcome, Message.reply_to_id
+            ).where(Message.id == answer_id, Message.role == "assistant")
+        )
+    ).first()
+    if row is None:
+        return None
+    question = ""
+    if row.reply_to_id is not None:
+        question = str(await conn.scalar(select(Message.text).where(Message.id == row.reply_to_id)) or "")
+    sources = (
+        await conn.scalars(
+            select(Retrieval.source).where(Retrieval.message_id == answer_id).order_by(Retrieval.rank)
+        )
+    ).all()
+    return LoggedAnswer(
+        id=int(row.id),
+        conversation_id=int(row.conversation_id),
+        question=question,
+        text=row.text,
+        outcome=str(row.outcome or ""),
+        sources=tuple(dict.fromkeys(str(s) for s in sources)),
+    )
 
 
 __all__ = ["CHANNELS", "SqlConversationLog", "new_pseudonym"]

@@ -35,6 +35,7 @@ EXPECTED_TABLES = {
     "corrections",
     "processed_deliveries",
     "reply_prompts",
+    "approved_answers",
 }
 
 
@@ -63,15 +64,15 @@ async def _schema_diff(url: str) -> list[object]:
 
 def test_history_is_linear_with_one_head() -> None:
     history = migrate.revision_history()
-    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004", "0005"]
-    assert migrate.head_revisions() == ("0005",)
+    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004", "0005", "0006"]
+    assert migrate.head_revisions() == ("0006",)
     assert migrate.migrations_dir() == ROOT / "migrations"
 
 
 async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert migrate.current_revisions(db_url) == ()
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0005",)
+    assert migrate.current_revisions(db_url) == ("0006",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
     migrate.downgrade(db_url, "base")
@@ -79,7 +80,7 @@ async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert await _tables(db_url) == set()
 
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0005",)
+    assert migrate.current_revisions(db_url) == ("0006",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
 
@@ -245,6 +246,38 @@ async def test_0005_adds_message_languages_and_removes_them_again(migrated_url: 
     assert rows == [(None,), (None,)]  # what was detected before the downgrade is gone, nothing else
 
 
+async def test_0006_adds_approved_answers_and_removes_them_again(migrated_url: str) -> None:
+    store = SqlConversationLog(migrated_url)
+    try:
+        conv = await store.open_conversation(channel="telegram", external_user_id="7", external_chat_id="7")
+        q = await store.log_user_message(conv.id, "where is my parcel")
+        a = await store.log_answer(conv.id, q, Answer("wrong", (), True, Timings(total_ms=5.0)))
+        approved = await store.add_approved(
+            question="where is my parcel", text="Track it in the app.", approved_by="1", corrects_answer_id=a
+        )
+        served = Answer(
+            "Track it in the app.", (), True, Timings(), outcome="approved", approved_id=approved.id
+        )
+        await store.log_answer(conv.id, q, served)
+    finally:
+        await store.close()
+    assert await _rows(migrated_url, "SELECT approved_answer_id FROM messages ORDER BY id") == [
+        (None,),
+        (None,),
+        (approved.id,),
+    ]
+    migrate.downgrade(migrated_url, "0005")
+    assert "approved_answers" not in await _tables(migrated_url)
+    assert await _rows(migrated_url, "SELECT text FROM messages ORDER BY id") == [
+        ("where is my parcel",),
+        ("wrong",),
+        ("Track it in the app.",),
+    ]
+    migrate.upgrade(migrated_url)
+    assert await _rows(migrated_url, "SELECT id FROM approved_answers") == []
+    assert await _rows(migrated_url, "SELECT approved_answer_id FROM messages") == [(None,)] * 3
+
+
 async def test_0003_downgrade_drops_only_web_conversations(migrated_url: str) -> None:
     store = SqlConversationLog(migrated_url)
     try:
@@ -292,7 +325,7 @@ async def test_check_schema_names_the_fix(db_url: str) -> None:
         with pytest.raises(StoreUnavailableError, match=r"db upgrade"):
             await store.log_user_message(1, "hello")
         migrate.upgrade(db_url, "0001")
-        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0005"):
+        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0006"):
             await store.check_schema()
         migrate.upgrade(db_url)
         await store.check_schema()
@@ -324,7 +357,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "outdated" in result.output
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "is at 0005" in result.output
+    assert "is at 0006" in result.output
     assert (tmp_path / "data" / "bot.db").is_file()
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 0
@@ -334,7 +367,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade"])
     assert result.exit_code == 0
-    assert "is at 0004" in result.output  # one step below the head
+    assert "is at 0005" in result.output  # one step below the head
     result = runner.invoke(app, ["db", "downgrade", "base", "--yes"])
     assert result.exit_code == 0
     assert "is at base" in result.output
@@ -358,4 +391,4 @@ def test_plain_alembic_cli_uses_the_bot_settings(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0005",)
+    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0006",)
