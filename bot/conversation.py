@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol, TypeVar
 
 from bot import texts
-from bot.domain import MODEL_OUTCOMES, Answer, Channel, Delta, Outcome, Turn
+from bot.domain import ANSWER_OUTCOMES, Answer, Channel, Delta, Outcome, Source, Timings, Turn
 from bot.language import (
     UNDETERMINED,
     LanguageDetector,
@@ -18,8 +19,16 @@ from bot.language import (
     normalize,
 )
 from bot.logs import user_text
+from bot.rag.approved import ApprovedMatch, ApprovedMatcher
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
-from bot.store.base import ConversationLog, ConversationRef, Rating, ReplyPrompt, StoreUnavailableError
+from bot.store.base import (
+    ApprovedAnswer,
+    ConversationLog,
+    ConversationRef,
+    Rating,
+    ReplyPrompt,
+    StoreUnavailableError,
+)
 
 log = logging.getLogger("bot.conversation")
 
@@ -31,11 +40,11 @@ STORE_TIMEOUT_S = 10.0
 MAX_DETECT_CHARS = 2000
 # How much of the conversation the operators see when a handoff starts.
 TRANSCRIPT_TURNS = 20
-# Outcomes whose answer can be rated; the others are fixed messages.
-RATEABLE: frozenset[Outcome] = frozenset(MODEL_OUTCOMES)
+# Outcomes whose answer can be rated (and corrected); the others are fixed messages.
+RATEABLE: frozenset[Outcome] = frozenset(ANSWER_OUTCOMES)
 # Outcomes after which the customer is offered a human (every answer except input the bot refused to read).
 OFFER_HUMAN: frozenset[Outcome] = frozenset(
-    {*MODEL_OUTCOMES, "refused", "kb_unavailable", "model_error", "busy", "empty"}
+    {*ANSWER_OUTCOMES, "refused", "kb_unavailable", "model_error", "busy", "empty"}
 )
 
 
@@ -162,10 +171,13 @@ class ConversationService:
         desk: OperatorDesk | None = None,
         store_timeout_s: float = STORE_TIMEOUT_S,
         detector: LanguageDetector | None = None,
+        approved: ApprovedMatcher | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.log = log
         self.desk = desk
+        # Admins' approved answers, checked before the pipeline; None: every question goes to the pipeline.
+        self.approved = approved
         self.detector: LanguageDetector = detector or default_detector()
         self._history_turns = history_turns
         self._timeout_s = store_timeout_s
@@ -257,12 +269,15 @@ class ConversationService:
                 "text": user_text(question),
             },
         )
-        answer: Answer | None = None
-        async for item in self.pipeline.stream(question, history, user_key=customer.key, language=language):
-            if isinstance(item, Answer):
-                answer = item
-            else:
-                yield item
+        answer = await self._approved_answer(question, language)
+        if answer is None:
+            async for item in self.pipeline.stream(
+                question, history, user_key=customer.key, language=language
+            ):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    yield item
         if answer is None:
             raise RuntimeError("the pipeline ended without an Answer")
         # Fixed outcomes (refusal, busy, …, the caveat of an ungrounded answer) in the customer's language;
@@ -312,6 +327,32 @@ class ConversationService:
             handed_off=handed_off,
             language=language,
         )
+
+    async def _approved_answer(self, question: str, language: str) -> Answer | None:
+        """The approved answer that matches `question` closely, as an Answer; None: the pipeline answers.
+
+        Matching only saves the pipeline work: any failure in it (database, embedder) is logged and the
+        question goes to the pipeline as if nothing matched.
+        """
+        if self.approved is None:
+            return None
+        started = time.perf_counter()
+        try:
+            match = await self.approved.match(question)
+        except Exception as exc:
+            log.warning(
+                "approved answers unavailable; the pipeline answers",
+                extra={"error": f"{type(exc).__name__}: {exc}"},
+            )
+            return None
+        if match is None:
+            return None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.info(
+            "approved answer matched",
+            extra={"approved_id": match.approved.id, "score": round(match.score, 3)},
+        )
+        return approved_answer(match, question, language, elapsed_ms)
 
     # -- languages -----------------------------------------------------------------------------------
 
@@ -378,10 +419,36 @@ class ConversationService:
         """The prompt a message replies to, if it is one of ours awaiting this person; taken, so once only."""
         return await self._db(self.log.take_reply_prompt(channel, chat_id, replied_message_id, user_id))
 
-    async def correct(self, answer_id: int, admin_id: str, text: str) -> None:
-        """An admin's corrected answer; callers have checked that `admin_id` is an admin."""
+    async def correct(self, answer_id: int, admin_id: str, text: str) -> ApprovedAnswer | None:
+        """An admin's corrected answer; callers have checked that `admin_id` is an admin.
+
+        Kept as a correction (the training export uses it) and, with approved answers on, as an approved
+        answer to the question it answered, served from now on (returned). It cites no article: the one
+        the wrong answer was built from may be why it was wrong (`answers edit ID --source` adds one).
+        """
         await self._db(self.log.add_correction(answer_id, admin_id, text))
         log.info("correction saved", extra={"answer_id": answer_id, "admin_id": admin_id})
+        if self.approved is None:
+            return None
+        store = self.approved.store
+        logged = await self._db(store.logged_answer(answer_id))
+        if logged is None or not logged.question.strip():
+            return None
+        approved = await self._db(
+            store.add_approved(
+                question=logged.question, text=text, approved_by=admin_id, corrects_answer_id=answer_id
+            )
+        )
+        log.info("approved answer saved", extra={"approved_id": approved.id, "answer_id": answer_id})
+        return approved
+
+    async def logged_answer(self, answer_id: int) -> tuple[str, str] | None:
+        """(question, answer text) of a logged bot answer, for an admin about to correct it; None when
+        there is no such answer."""
+        if self.approved is None:
+            return None
+        found = await self._db(self.approved.store.logged_answer(answer_id))
+        return None if found is None else (found.question, found.text)
 
     # -- handoff -------------------------------------------------------------------------------------
 
@@ -427,8 +494,13 @@ class ConversationService:
             return False
         return notice == texts.HANDOFF_REQUESTED
 
-    async def operator_reply(self, conversation_id: int, text: str) -> OperatorDelivery:
-        """Log an operator's reply and say where it goes (or why it cannot go anywhere)."""
+    async def operator_reply(
+        self, conversation_id: int, text: str, *, operator: str = "operator"
+    ) -> OperatorDelivery:
+        """Log an operator's reply and say where it goes (or why it cannot go anywhere).
+
+        The reply is also kept as a candidate answer to the customer's latest question, for an admin to
+        approve (`answers list --candidates`)."""
         conversation = await self.get(conversation_id)
         if conversation is None:
             return OperatorDelivery(None, problem=f"Conversation #{conversation_id} no longer exists.")
@@ -439,12 +511,25 @@ class ConversationService:
         if not text:
             return OperatorDelivery(None, problem="Only text replies are forwarded to the user.")
         await self._db(self.log.log_operator_message(conversation.id, text))
+        await self._keep_candidate(conversation.id, text, operator)
         if conversation.handoff == "requested":
             await self._db(self.log.set_handoff(conversation.id, "active"))
         language = await self.conversation_language(conversation.id)
         return OperatorDelivery(
             conversation, texts.translate(texts.OPERATOR_PREFIX, language) + text, language
         )
+
+    async def _keep_candidate(self, conversation_id: int, text: str, operator: str) -> None:
+        """Best effort: the reply is logged and goes to the customer whether or not this works."""
+        if self.approved is None:
+            return
+        try:
+            candidate = await self._db(self.approved.store.add_candidate(conversation_id, text, operator))
+        except (StoreUnavailableError, ValueError) as exc:
+            log.warning("operator reply not kept as a candidate", extra={"error": str(exc)})
+            return
+        if candidate is not None:
+            log.info("candidate answer kept", extra={"approved_id": candidate.id})
 
     async def end_handoff(self, conversation_id: int) -> ConversationRef | None:
         """Hand the conversation back to the bot; None when it was not in a handoff."""
@@ -454,3 +539,18 @@ class ConversationService:
         await self._db(self.log.set_handoff(conversation.id, "none"))
         log.info("handoff ended", extra={"conversation_id": conversation.id})
         return conversation
+
+
+def approved_answer(match: ApprovedMatch, question: str, language: str, elapsed_ms: float) -> Answer:
+    """An approved answer as the customer gets it: its text, cited as the approved answer with its article."""
+    approved = match.approved
+    label = texts.translate(texts.APPROVED_ANSWER, language)
+    return Answer(
+        text=approved.text,
+        sources=(Source(approved.source or "", label),),
+        grounded=True,
+        timings=Timings(retrieval_ms=elapsed_ms, total_ms=elapsed_ms, first_visible_ms=elapsed_ms),
+        outcome="approved",
+        question=question,
+        approved_id=approved.id,
+    )

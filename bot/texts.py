@@ -67,6 +67,12 @@ FEEDBACK_THANKS = N_("Thanks for the feedback!")
 FEEDBACK_COMMENT_SAVED = N_("Thanks, your comment was saved.")
 FEEDBACK_EXPIRED = N_("This answer is no longer available for feedback.")
 CORRECTION_SAVED = N_("✏️ Correction saved; the training export will use it instead of the bot's answer.")
+APPROVED_SAVED = N_(
+    "✏️ Correction saved as approved answer #{id}: the same question gets it from now on, and the "
+    "training export uses it instead of the bot's answer."
+)
+# How an approved answer is cited under it (with its article, when it has one).
+APPROVED_ANSWER = N_("Approved answer")
 
 SOURCES = N_("Sources")
 NO_ANSWER = N_("Sorry, I have no answer to that.")

@@ -26,6 +26,7 @@ def answer_json(answer: Answer, conversation_id: int | None) -> dict[str, Any]:
     """The exact shape other tools parse (see the README)."""
     return {
         "answer": answer.text,
+        "outcome": answer.outcome,
         "grounded": answer.grounded,
         "sources": [{"source": s.source, "heading": s.heading} for s in answer.sources],
         "timings": {
@@ -43,6 +44,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         return answer_json(reply.answer, reply.conversation_id)
     return {
         "answer": reply.text,
+        "outcome": None,
         "grounded": False,
         "sources": [],
         "timings": {"retrieval_ms": 0.0, "ttft_ms": None, "total_ms": 0.0},

@@ -240,6 +240,7 @@ async def test_the_console_logs_like_telegram(settings: Settings) -> None:
     assert roles(log) == ["user", "assistant"]
     assert log.conversations[first].ref.channel == "console"
     assert reply_json(reply)["conversation_id"] == first
+    assert reply_json(reply)["outcome"] == reply.answer.outcome  # type: ignore[union-attr]
     again = await console.start()
     assert again != first, "each console session is its own conversation"
     assert await console.start(first) == first, "--conversation continues a logged one"
@@ -248,6 +249,7 @@ async def test_the_console_logs_like_telegram(settings: Settings) -> None:
     notice = await console.ask_once("  ")
     assert reply_json(notice) == {
         "answer": EMPTY_TEXT,
+        "outcome": None,  # a notice: nothing was answered or logged
         "grounded": False,
         "sources": [],
         "timings": {"retrieval_ms": 0.0, "ttft_ms": None, "total_ms": 0.0},

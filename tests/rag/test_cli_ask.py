@@ -32,6 +32,7 @@ def test_answer_json_has_the_exact_shape() -> None:
     payload = answer_json(answer("answered", (Source("faq/general.rst", "How stable is Python?", "u"),)), 7)
     assert payload == {
         "answer": "text",
+        "outcome": "answered",
         "grounded": True,
         "sources": [{"source": "faq/general.rst", "heading": "How stable is Python?"}],
         "timings": {"retrieval_ms": 12.3, "ttft_ms": 50.0, "total_ms": 100.0},

@@ -1,0 +1,415 @@
+"""Approved answers served at once: a question matches an approved one above a threshold fitted on the set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.domain import Hit
+from bot.kb.analysis import analyzer, question_language
+from bot.kb.base import Embedder
+from bot.kb.calibration import OFF_TOPIC, pseudo_questions
+from bot.store.base import ApprovedAnswer, ApprovedAnswerStore
+
+log = logging.getLogger("bot.rag.approved")
+
+# A wrong approved answer is served with an admin's authority and skips the knowledge base; a missed one
+# only means the pipeline answers as it would have anyway. So a false accept costs this many misses.
+FALSE_ACCEPT_COST = 3.0
+# Paraphrase-like positives per approved question (content-word subsets and reorderings), and in all: the
+# first fit embeds at most about this many texts beyond the questions themselves.
+PARAPHRASES_PER_QUESTION = 12
+MAX_POSITIVES = 2000
+# Approved questions whose nearest knowledge-base sections give in-domain negatives (pseudo-questions).
+MAX_SEARCHED = 100
+SEARCH_K = 5
+# A pseudo-question sharing this share of its words with an approved question may ask the same thing: it
+# is left out of the negatives rather than taught as one.
+OVERLAP_LEFT_OUT = 0.5
+# A contested match (two approved questions pass the threshold) needs a lead that this share of the
+# contested paraphrases that went to the right answer exceed.
+CONTESTED_QUANTILE = 0.05
+# How long a question waits for a refit before it is answered with the previous fit (or the pipeline).
+REFIT_WAIT_S = 5.0
+EMBED_TIMEOUT_S = 10.0
+STORE_TIMEOUT_S = 10.0
+_CACHE_LIMIT = 50_000
+
+Search = Callable[[str], Awaitable[Sequence[Hit]]]
+EmbedderSource = Callable[[], Embedder]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedFit:
+    """How the matching threshold was fitted on the current set, and how well it separates it."""
+
+    threshold: float  # least cosine between a question and an approved question to serve it
+    margin: float  # least lead of the best approved question over the next one
+    positives: int
+    negatives: int
+    recall: float  # share of paraphrase positives served (and served the right answer)
+    false_accepts: float  # share of negatives that would be served
+    seconds: float
+
+    def describe(self) -> str:
+        return (
+            f"threshold {self.threshold:.3f}, margin {self.margin:.3f}, fitted on {self.positives} "
+            f"paraphrases and {self.negatives} negatives: serves {self.recall:.0%} of the paraphrases, "
+            f"{self.false_accepts:.1%} of the negatives ({self.seconds:.1f} s)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedMatch:
+    approved: ApprovedAnswer
+    score: float  # cosine to the approved question
+    margin: float  # lead over the next approved question (1.0 when there is none)
+
+
+def content_words(text: str) -> list[str]:
+    """The words of `text` that carry meaning (stop words out), in order, without repeats."""
+    return list(dict.fromkeys(analyzer(question_language(text)).words(text)))
+
+
+def paraphrases(question: str, count: int = PARAPHRASES_PER_QUESTION) -> list[str]:
+    """Paraphrase-like variants of `question`: subsets of its content words in order and reordered, the way
+    `bot.kb.calibration` builds pseudo-questions from passages. Seeded by the text, so a refit of the same
+    set embeds the same variants (and finds them cached)."""
+    words = content_words(question)
+    if not words:
+        return []
+    seed = int.from_bytes(hashlib.sha256(question.encode()).digest()[:8], "big")
+    rng = random.Random(seed)  # noqa: S311 - a reproducible sample, not a secret
+    out: dict[str, None] = {" ".join(words): None}
+    low = max(1, min(len(words), 2, (len(words) + 1) // 2))
+    for _ in range(count * 4):
+        if len(out) >= count:
+            break
+        size = rng.randint(low, len(words))
+        keep = sorted(rng.sample(range(len(words)), size))
+        chosen = [words[i] for i in keep]
+        if rng.random() < 0.5:
+            rng.shuffle(chosen)
+        out[" ".join(chosen)] = None
+    return list(out)
+
+
+def _overlap(a: Sequence[str], b: Sequence[str]) -> float:
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def fit_threshold(positives: npt.NDArray[np.float64], negatives: npt.NDArray[np.float64]) -> float:
+    """The cut-off between the two score sets with the least cost: missed positives plus
+    `FALSE_ACCEPT_COST` times accepted negatives (as shares), placed halfway between neighbouring scores."""
+    scores = np.unique(np.concatenate([positives, negatives]))
+    if len(scores) == 0:
+        return 1.0
+    cuts = np.concatenate([[scores[0] - 1e-6], (scores[:-1] + scores[1:]) / 2, [scores[-1] + 1e-6]])
+    pos = np.sort(positives)
+    neg = np.sort(negatives)
+    missed = np.searchsorted(pos, cuts, side="left") / max(len(pos), 1)
+    accepted = (len(neg) - np.searchsorted(neg, cuts, side="left")) / max(len(neg), 1)
+    cost = missed + FALSE_ACCEPT_COST * accepted
+    # Ties: the highest cut-off of equal cost (the safer side).
+    best = int(np.flatnonzero(cost == cost.min())[-1])
+    return float(cuts[best])
+
+
+def fit_margin(
+    leads: npt.NDArray[np.float64], correct: npt.NDArray[np.bool_], contested: npt.NDArray[np.bool_]
+) -> float:
+    """The lead over a runner-up that also passes the threshold which a served match must exceed.
+
+    `leads`: each paraphrase's best score minus its second best; `correct`: the best was its own question;
+    `contested`: the second best passed the threshold too. The margin is the larger of the largest lead by
+    which a paraphrase went to the wrong answer, and the lead that 95% of the contested paraphrases that
+    went right exceed: a question closer to a second answer than that is as likely a confusion.
+    """
+    wrong = leads[~correct]
+    margin = float(wrong.max()) if len(wrong) else 0.0
+    right = leads[correct & contested]
+    if len(right):
+        margin = max(margin, float(np.quantile(right, CONTESTED_QUANTILE)))
+    return margin
+
+
+@dataclass
+class _Index:
+    revision: str
+    answers: list[ApprovedAnswer]
+    matrix: npt.NDArray[np.float32]  # one L2-normalised row per answer's question
+    fit: ApprovedFit | None
+
+
+@dataclass
+class _Cache:
+    vectors: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
+    kb_questions: dict[str, list[str]] = field(default_factory=dict)
+
+
+class ApprovedMatcher:
+    """Finds the active approved answer a question asks for, if one matches closely enough.
+
+    The threshold is refitted whenever the set changes (the store's revision token): positives are
+    paraphrase-like variants of each approved question, negatives the other approved questions,
+    pseudo-questions of the knowledge-base sections nearest to them, and off-topic questions. Embedding
+    and the fit run in a worker thread; vectors are cached by text, so a refit after one change embeds
+    only what is new.
+    """
+
+    def __init__(
+        self,
+        store: ApprovedAnswerStore,
+        embedder: EmbedderSource,
+        search: Search | None = None,
+        *,
+        refit_wait_s: float = REFIT_WAIT_S,
+        embed_timeout_s: float = EMBED_TIMEOUT_S,
+        store_timeout_s: float = STORE_TIMEOUT_S,
+    ) -> None:
+        self.store = store
+        self._embedder_source = embedder
+        self._embedder: Embedder | None = None
+        self._search = search
+        self._refit_wait_s = refit_wait_s
+        self._embed_timeout_s = embed_timeout_s
+        self._store_timeout_s = store_timeout_s
+        self._index: _Index | None = None
+        self._refit: asyncio.Task[_Index] | None = None
+        self._cache = _Cache()
+
+    @property
+    def fit(self) -> ApprovedFit | None:
+        """The fit in use (None before the first one, or while no answer is active)."""
+        return self._index.fit if self._index is not None else None
+
+    async def match(self, question: str) -> ApprovedMatch | None:
+        """The approved answer to serve for `question`, or None (the pipeline answers)."""
+        revision = await asyncio.wait_for(self.store.approved_revision(), self._store_timeout_s)
+        index = self._index
+        if index is None or index.revision != revision:
+            active = await asyncio.wait_for(self.store.list_approved(["active"]), self._store_timeout_s)
+            fresh = await self._refitted(revision, active)
+            if fresh is not None:
+                index = fresh
+            elif index is not None:
+                # The refit is still running: the previous fit serves, but only answers still active with
+                # the same question, and with their current text.
+                current = {a.id: a for a in active}
+                answers = [
+                    current[a.id] if a.id in current and current[a.id].question == a.question else _retired(a)
+                    for a in index.answers
+                ]
+                index = _Index(index.revision, answers, index.matrix, index.fit)
+        if index is None or index.fit is None or not index.answers:
+            return None
+        vector = await self._embed_one(question)
+        return _best(index, vector)
+
+    async def refresh(self) -> ApprovedFit | None:
+        """Refit now if the set changed, waiting as long as it takes (the CLI and tests use this)."""
+        revision = await asyncio.wait_for(self.store.approved_revision(), self._store_timeout_s)
+        if self._index is not None and self._index.revision == revision:
+            return self._index.fit
+        active = await asyncio.wait_for(self.store.list_approved(["active"]), self._store_timeout_s)
+        self._start_refit(revision, active)
+        if self._refit is not None:
+            await asyncio.shield(self._refit)
+        return self.fit
+
+    async def _refitted(self, revision: str, active: list[ApprovedAnswer]) -> _Index | None:
+        self._start_refit(revision, active)
+        task = self._refit
+        if task is None:
+            return self._index
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(task), self._refit_wait_s)
+        log.info("approved answers: refit still running; the previous fit serves meanwhile")
+        return None
+
+    def _start_refit(self, revision: str, active: list[ApprovedAnswer]) -> None:
+        running = self._refit
+        if running is not None and not running.done():
+            return  # one refit at a time; the next question starts another if the set moved on
+        self._refit = asyncio.get_running_loop().create_task(self._build(revision, active))
+        self._refit.add_done_callback(self._refit_done)
+
+    def _refit_done(self, task: asyncio.Task[_Index]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.warning("approved answers: refit failed", extra={"error": f"{type(error).__name__}: {error}"})
+            return
+        self._index = task.result()
+
+    async def _build(self, revision: str, active: list[ApprovedAnswer]) -> _Index:
+        if not active:
+            return _Index(revision, [], np.zeros((0, 1), dtype=np.float32), None)
+        kb_questions = await self._kb_negatives(active)
+        embedder = await self._get_embedder()
+        index = await asyncio.to_thread(_fit, revision, active, kb_questions, embedder, self._cache)
+        if index.fit is not None:
+            log.info("approved answers refitted", extra={"answers": len(active), "fit": index.fit.describe()})
+        return index
+
+    async def _kb_negatives(self, active: list[ApprovedAnswer]) -> list[str]:
+        """Pseudo-questions of the sections nearest to the approved questions (cached per question)."""
+        if self._search is None:
+            return []
+        out: list[str] = []
+        for answer in active[:MAX_SEARCHED]:
+            found = self._cache.kb_questions.get(answer.question)
+            if found is None:
+                try:
+                    hits = await self._search(answer.question)
+                except Exception as exc:  # the knowledge base is optional here: the fit goes on without it
+                    log.info(
+                        "approved answers: no knowledge-base negatives", extra={"error": type(exc).__name__}
+                    )
+                    return out
+                found = [p.text for p in pseudo_questions([hit.chunk for hit in hits])]
+                self._cache.kb_questions[answer.question] = found
+            out.extend(found)
+        return out
+
+    async def _get_embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = await asyncio.to_thread(self._embedder_source)
+        return self._embedder
+
+    async def _embed_one(self, text: str) -> npt.NDArray[np.float32]:
+        embedder = await self._get_embedder()
+        vectors = await asyncio.wait_for(
+            asyncio.to_thread(embed_queries, embedder, [text]), self._embed_timeout_s
+        )
+        row: npt.NDArray[np.float32] = vectors[0]
+        return row
+
+
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    """Embed texts on the embedder's query side: customers' questions and approved questions alike."""
+    return np.asarray(embedder.embed_queries(texts), dtype=np.float32)
+
+
+def _retired(answer: ApprovedAnswer) -> ApprovedAnswer:
+    return replace(answer, status="retired")
+
+
+def _best(index: _Index, vector: npt.NDArray[np.float32]) -> ApprovedMatch | None:
+    fit = index.fit
+    if fit is None:
+        return None
+    scores = index.matrix @ vector
+    order = np.argsort(-scores)
+    top = int(order[0])
+    score = float(scores[top])
+    lead = float(scores[top] - scores[order[1]]) if len(order) > 1 else 1.0
+    answer = index.answers[top]
+    if answer.status != "active" or score < fit.threshold:
+        return None
+    contested = len(order) > 1 and float(scores[order[1]]) >= fit.threshold
+    if contested and lead <= fit.margin:
+        log.info("approved answers: two match about equally; the pipeline answers", extra={"lead": lead})
+        return None
+    return ApprovedMatch(answer, score, lead)
+
+
+def _vectors(texts: Sequence[str], embedder: Embedder, cache: _Cache) -> npt.NDArray[np.float32]:
+    missing = list(dict.fromkeys(t for t in texts if t not in cache.vectors))
+    if missing:
+        if len(cache.vectors) + len(missing) > _CACHE_LIMIT:
+            cache.vectors.clear()
+        for text, vector in zip(missing, embed_queries(embedder, missing), strict=True):
+            cache.vectors[text] = vector
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.stack([cache.vectors[t] for t in texts]).astype(np.float32)
+
+
+def _fit(
+    revision: str,
+    active: list[ApprovedAnswer],
+    kb_questions: Sequence[str],
+    embedder: Embedder,
+    cache: _Cache,
+) -> _Index:
+    """Embed the set and fit threshold and margin (runs in a worker thread)."""
+    started = time.perf_counter()
+    questions = [a.question for a in active]
+    matrix = _vectors(questions, embedder, cache)
+    n = len(active)
+
+    per_question = max(2, min(PARAPHRASES_PER_QUESTION, MAX_POSITIVES // n))
+    owners: list[int] = []
+    variants: list[str] = []
+    for i, question in enumerate(questions):
+        for text in paraphrases(question, per_question):
+            if text.lower() != question.lower():
+                owners.append(i)
+                variants.append(text)
+    pos_scores = _vectors(variants, embedder, cache) @ matrix.T
+    owner = np.asarray(owners, dtype=np.int64)
+    own = pos_scores[np.arange(len(owners)), owner] if owners else np.zeros(0)
+
+    # Negatives: off-topic questions, nearby sections' pseudo-questions (unless they share most words with
+    # an approved question), and each approved question against the others.
+    words = [content_words(q) for q in questions]
+    nearby = [
+        q
+        for q in dict.fromkeys(kb_questions)
+        if all(_overlap(q.split(), w) < OVERLAP_LEFT_OUT for w in words)
+    ]
+    negatives = [*OFF_TOPIC, *nearby]
+    neg_scores = _vectors(negatives, embedder, cache) @ matrix.T
+    neg_best = neg_scores.max(axis=1) if len(negatives) else np.zeros(0)
+    if n > 1:
+        among = matrix @ matrix.T
+        np.fill_diagonal(among, -1.0)
+        neg_best = np.concatenate([neg_best, among.max(axis=1)])
+
+    threshold = fit_threshold(own.astype(np.float64), neg_best.astype(np.float64))
+    if n > 1 and len(owners):
+        top2 = np.sort(pos_scores, axis=1)[:, -2:]
+        leads = (top2[:, 1] - top2[:, 0]).astype(np.float64)
+        correct = pos_scores.argmax(axis=1) == owner
+        passing = top2[:, 1] >= threshold
+        contested = top2[:, 0] >= threshold
+        margin = fit_margin(leads[passing], correct[passing], contested[passing])
+        served = passing & correct & (~contested | (leads > margin))
+    else:
+        margin = 0.0
+        served = own >= threshold
+    fit = ApprovedFit(
+        threshold=threshold,
+        margin=margin,
+        positives=len(owners),
+        negatives=len(neg_best),
+        recall=float(served.mean()) if len(owners) else 0.0,
+        false_accepts=float((neg_best >= threshold).mean()) if len(neg_best) else 0.0,
+        seconds=time.perf_counter() - started,
+    )
+    return _Index(revision, list(active), matrix, fit)
+
+
+__all__ = [
+    "FALSE_ACCEPT_COST",
+    "ApprovedFit",
+    "ApprovedMatch",
+    "ApprovedMatcher",
+    "content_words",
+    "embed_queries",
+    "fit_margin",
+    "fit_threshold",
+    "paraphrases",
+]
