@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from bot.kb.embedded import EmbeddedKB
     from bot.llm.base import Generator
     from bot.llm.registry import ModelRegistry
+    from bot.rag.approved import ApprovedMatcher
     from bot.rag.pipeline import Pipeline
-    from bot.store.base import ConversationLog
+    from bot.store.base import ApprovedAnswerStore, ConversationLog
     from bot.store.repo import SqlConversationLog
 
 log = logging.getLogger("bot.services")
@@ -35,12 +36,29 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, generator: Generator) 
 
 
 def build_conversations(
-    settings: Settings, pipeline: AnswerStream, conversation_log: ConversationLog
+    settings: Settings,
+    pipeline: AnswerStream,
+    conversation_log: ConversationLog,
+    *,
+    approved: ApprovedMatcher | None = None,
 ) -> ConversationService:
     """The conversation service over given parts; `Services` passes its own, tests and benches their fakes."""
     from bot.conversation import ConversationService
 
-    return ConversationService(pipeline, conversation_log, history_turns=settings.rag.history_turns)
+    return ConversationService(
+        pipeline, conversation_log, history_turns=settings.rag.history_turns, approved=approved
+    )
+
+
+def build_approved(
+    store: ApprovedAnswerStore, embedder: Callable[[], Embedder], kb: KnowledgeBase | None
+) -> ApprovedMatcher:
+    """The approved-answer matcher: the store's approved answers, the query side of the embedder (built on
+    first use, in a worker thread) and, for in-domain negatives, the knowledge base's nearest sections."""
+    from bot.rag.approved import SEARCH_K, ApprovedMatcher
+
+    search = None if kb is None else (lambda question: kb.search(question, SEARCH_K))
+    return ApprovedMatcher(store, embedder, search)
 
 
 def build_admin(
@@ -219,8 +237,12 @@ class Services:
     async def conversations(self) -> ConversationService:
         """The conversation service every channel calls (no operator desk until a channel attaches one)."""
         if self._conversations is None:
+            store = await self._sql_log()
             self._conversations = build_conversations(
-                self.settings, self.pipeline(), await self.conversation_log()
+                self.settings,
+                self.pipeline(),
+                store,
+                approved=build_approved(store, self.embedder, self.kb()),
             )
         return self._conversations
 
