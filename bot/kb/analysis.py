@@ -158,6 +158,8 @@ _HANGUL = "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
 _CJK_CLASS = f"{_HAN}{_KANA}{_HANGUL}"
 # A run of CJK characters, or a run of other word characters (letters, digits; underscores split).
 _TOKEN = re.compile(rf"[{_CJK_CLASS}]+|[^\W_{_CJK_CLASS}]+", re.UNICODE)
+# A query word with its underscores kept (`sorted_list`), or a run of CJK characters.
+_IDENTIFIER = re.compile(rf"[{_CJK_CLASS}]+|[^\W{_CJK_CLASS}]+", re.UNICODE)
 _HAN_RUN = re.compile(rf"[{_HAN}]+")
 _CJK_CHAR = re.compile(rf"[{_CJK_CLASS}]")
 # Chinese questions of one sentence or two come to 30-50 bigrams, and their key words are often last
@@ -252,6 +254,31 @@ class Analyzer:
         stemmer = _stemmer(algorithm)
         return [w if _is_cjk(w[0]) else stemmer.stemWord(w) for w in words]
 
+    def word_terms(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """Each index term of `text` (as `terms`, stop words out) with the surface word it came from.
+
+        An identifier joined by underscores (`sorted_list`) is one phrase term of its stemmed parts
+        ("sort list"), stop words kept, as the index keeps every word in order: a question naming an
+        identifier means it, not its parts anywhere in a passage (FTS5's tokenizer used to do the same).
+        """
+        out: list[tuple[str, str]] = []
+        for match in _IDENTIFIER.finditer(text.lower()):
+            word = match.group()
+            if "_" in word and not _is_cjk(word[0]):
+                parts = [self._stem(part) for part in word.split("_") if part]
+                if len(parts) > 1:
+                    out.append((word, " ".join(parts)))
+                    continue
+            out.extend(
+                (w, w if _is_cjk(w[0]) else self._stem(w))
+                for w in self._tokens(word, bigrams=True, also_stop=also_stop)
+            )
+        return out
+
+    def _stem(self, word: str) -> str:
+        algorithm = SNOWBALL.get("en" if self.lang in CJK_LANGUAGES else self.lang)
+        return word if algorithm is None else str(_stemmer(algorithm).stemWord(word))
+
     def text(self, text: str) -> str:
         """The index terms joined by spaces: what the embedded index stores for FTS5 to split again.
 
@@ -275,24 +302,28 @@ def _analyzer(key: str) -> Analyzer:
 
 
 def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[str]:
-    """Distinct index terms of a user query analysed for each of `languages` in turn, capped in number.
+    """Index terms of a user query analysed for each of `languages` in turn, capped in number.
 
     Both backends search these as plain terms; no user text is ever parsed as query syntax. A query
     analysed for two languages (its own, first, and the documents') matches the documents of either; the
     stop words of its own language stay out of every analysis ("de", "les" are not English stop words,
     and would match every French passage of a partly translated English chapter).
+
+    A term comes once per distinct word of the query that analyses to it ("sorted … sort" gives `sort`
+    twice), as Elasticsearch's `match` query and FTS5's own tokenizer count it: the words a question
+    repeats in other forms are its subject (Python FAQ BM25 MRR 0.805 with one of each, 0.825 with this).
     """
-    seen: dict[str, None] = {}
+    seen: dict[tuple[str, str], None] = {}
     keys = list(dict.fromkeys(language_key(code) for code in languages))
     own_stop = STOPWORDS.get(keys[0], frozenset()) if keys else frozenset()
     for lang in keys:
-        for term in analyzer(lang).terms(query, own_stop):
-            if term in seen:
+        for word, term in analyzer(lang).word_terms(query, own_stop):
+            if (word, term) in seen:
                 continue
-            seen[term] = None
+            seen[(word, term)] = None
             if len(seen) >= MAX_QUERY_TERMS:
-                return list(seen)
-    return list(seen)
+                return [term for _, term in seen]
+    return [term for _, term in seen]
 
 
 def es_analyzer(lang: str | None) -> str:

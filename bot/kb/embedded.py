@@ -190,10 +190,12 @@ class _Snapshot:
             self._conn.execute("INSERT INTO temp.probe(rowid, x) VALUES (1, ?)", (term,))
             stems = [row[0] for row in self._conn.execute("SELECT term FROM temp.probe_vocab")]
             self._conn.execute("DELETE FROM temp.probe")
-            df = 0
+            counts = []
             for stem in stems:
                 row = self._conn.execute("SELECT doc FROM temp.vocab WHERE term = ?", (stem,)).fetchone()
-                df = max(df, int(row[0]) if row else 0)
+                counts.append(int(row[0]) if row else 0)
+            # A phrase ("sort list") is in no more chunks than its rarest word.
+            df = (min(counts) if " " in term.strip() else max(counts)) if counts else 0
         if len(self._df_cache) > 100_000:
             self._df_cache.clear()
         self._df_cache[term] = df

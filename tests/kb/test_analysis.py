@@ -61,6 +61,20 @@ def test_query_terms_are_distinct_capped_and_analysed_for_each_language() -> Non
     assert query_terms("the and of", ["en"]) == []
 
 
+def test_query_terms_count_each_word_and_keep_identifiers_as_phrases() -> None:
+    # Two words with one stem weigh twice, as Elasticsearch's match query and FTS5's tokenizer count them.
+    assert query_terms("sorted lists: why does sort() return None", ["en"]) == [
+        "sort",
+        "list",
+        "sort",
+        "return",
+        "none",
+    ]
+    # An identifier is one phrase of its stemmed parts, stop words kept ("the" stays inside it).
+    assert query_terms("what is sorted_list and get_the_items?", ["en"]) == ["sort list", "get the item"]
+    assert query_terms("__init__", ["en"]) == ["init"]
+
+
 def test_question_language_falls_back_to_english_when_unsure() -> None:
     assert question_language("退款要多久？") == "zh"
     assert question_language("Comment puis-je retourner un colis que j'ai reçu endommagé ?") == "fr"

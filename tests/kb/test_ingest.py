@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +208,28 @@ def test_query_terms_and_fts_quoting() -> None:
     assert query_terms("the and of") == []
     assert len(query_terms(" ".join(f"w{i}" for i in range(100)))) == 32
     assert _fts_query(['a"b', "NEAR"]) == '"a""b" OR "NEAR"'
+
+
+async def test_an_identifier_in_a_question_is_searched_as_a_phrase(tmp_path: Path) -> None:
+    from bot.kb.embedded import EmbeddedKB
+    from tests.fakes import FakeEmbedder
+    from tests.kb.conftest import make_settings
+
+    docs = tmp_path / "kb"
+    docs.mkdir()
+    (docs / "sorting.md").write_text(
+        "# Sorting\n\n## In place\n\nCall sorted_list.sort() to sort a list in place; it returns None.\n"
+    )
+    (docs / "lists.md").write_text(
+        "# Lists\n\n## Sorted output\n\nPrint a list sorted by key. Sorted output is a new list.\n\n"
+        "## Other\n\nA list of sorted values, lists of lists, list after list, sorted again.\n"
+    )
+    settings = make_settings(tmp_path)
+    kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder(dim=64))
+    try:
+        await kb.reload(docs)
+        hits = await kb.search("sorted_list", k=5, mode="bm25")
+        # Only the passage with the words side by side matches the phrase "sort list".
+        assert [hit.chunk.source for hit in hits] == ["sorting.md"]
+    finally:
+        await kb.close()
