@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 from bot.conversation import db_call
 from bot.kb.base import KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadError, ReloadReport
 from bot.language import language_name
-from bot.store.base import ConversationLog, Stats
+from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ConversationLog, Stats, StoreUnavailableError
 
 log = logging.getLogger("bot.admin")
 
@@ -77,6 +78,9 @@ def describe_stats(stats: Stats, kb_line: str) -> str:
     def ms(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.0f} ms"
 
+    recent = [f"#{a.id} {a.outcome or '?'} — {_snippet(a.question)}" for a in stats.recent_answers] or [
+        "none yet"
+    ]
     return "\n".join(
         [
             "📊 Stats",
@@ -87,7 +91,64 @@ def describe_stats(stats: Stats, kb_line: str) -> str:
             f"Refusal rate (7 d): {refusal} · handoff rate (7 d): {handoff}",
             f"Latency p50 / p95: {ms(stats.latency_p50_ms)} / {ms(stats.latency_p95_ms)}",
             f"Customer languages (7 d): {languages}",
+            f"Approved answers served (7 d): {stats.approved_7d}",
+            "Latest answers (/correct ID to correct one):",
+            *recent,
         ]
+    )
+
+
+def _snippet(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def source_hash(folder: Path, source: str) -> str | None:
+    """sha256 of the knowledge document `source` (relative to `folder`); None when it is not a file there."""
+    root = folder.resolve()
+    path = (root / source).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def review_approved(
+    store: ApprovedAnswerStore, folder: Path, report: ReloadReport
+) -> list[ApprovedAnswer]:
+    """After a reload of `folder`: flag `needs_review` every active approved answer whose cited article
+    changed (its file's sha256 differs from the one approved) or is gone (deleted, or skipped by the
+    reload). Returns those flagged."""
+    skipped = {s.path for s in report.skipped}
+    flagged: list[ApprovedAnswer] = []
+    for approved in await db_call(store.list_approved(["active"])):
+        if not approved.source:
+            continue
+        current = await asyncio.to_thread(source_hash, folder, approved.source)
+        if current is None or approved.source in skipped:
+            reason = f"{approved.source} is no longer in the knowledge base"
+        elif approved.source_hash is not None and current != approved.source_hash:
+            reason = f"{approved.source} changed"
+        else:
+            continue
+        flagged.append(
+            await db_call(store.update_approved(approved.id, status="needs_review", review_reason=reason))
+        )
+        log.info("approved answer needs review", extra={"approved_id": approved.id, "reason": reason})
+    return flagged
+
+
+def describe_review(flagged: list[ApprovedAnswer]) -> str:
+    """The reload report's line about approved answers whose article changed ("" when none did)."""
+    if not flagged:
+        return ""
+    ids = ", ".join(f"#{a.id}" for a in flagged)
+    return (
+        f"⚠️ {len(flagged)} approved answer(s) cite an article that changed or went away and are not "
+        f"served until reviewed: {ids} (`python -m bot answers list`, then `answers edit ID`)."
     )
 
 
@@ -103,9 +164,11 @@ class Admin:
         exports_dir: Path,
         check_upload: UploadCheck,
         export: ExportRunner | None = None,
+        approved: ApprovedAnswerStore | None = None,
     ) -> None:
         self.kb = kb
         self.log = log
+        self.approved = approved
         self.kb_source = kb_source
         self.exports_dir = exports_dir
         self._check_upload = check_upload
@@ -144,7 +207,19 @@ class Admin:
             "knowledge base reloaded",
             extra={"files": report.files, "chunks": report.chunks, "skipped": len(report.skipped)},
         )
-        return ReloadResult(report, describe_report(report))
+        text = describe_report(report)
+        review = await self._review_approved(report)
+        return ReloadResult(report, f"{text}\n{review}" if review else text)
+
+    async def _review_approved(self, report: ReloadReport) -> str:
+        """Flag approved answers whose article the reload changed; the new index serves either way."""
+        if self.approved is None:
+            return ""
+        try:
+            return describe_review(await review_approved(self.approved, self.kb_source, report))
+        except StoreUnavailableError as exc:
+            log.warning("approved answers not reviewed after the reload", extra={"error": str(exc)})
+            return "⚠️ Approved answers could not be checked against the new articles (database unavailable)."
 
     def check_upload(self, file_name: str, data: bytes) -> str:
         """The safe name to save an uploaded document under; raises `UnsafeFileError` with the reason."""

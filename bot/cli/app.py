@@ -29,11 +29,16 @@ kb_app = typer.Typer(help="Reload, search and inspect the knowledge base.", no_a
 db_app = typer.Typer(help="Database migrations and retention.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print measured figures.", no_args_is_help=True)
 eval_app = typer.Typer(help="Quality evaluations on labelled data.", no_args_is_help=True)
+answers_app = typer.Typer(
+    help="Approved answers: admins' answers served at once to questions that match them.",
+    no_args_is_help=True,
+)
 app.add_typer(models_app, name="models")
 app.add_typer(kb_app, name="kb")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
+app.add_typer(answers_app, name="answers")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -111,6 +111,8 @@ def kb_reload(
                 report = await kb.reload(folder, printer)
             finally:
                 printer.done()
+            from bot.cli.answers import review_after_reload
+
             return {
                 "backend": kb.name,
                 "index": report.index,
@@ -118,6 +120,8 @@ def kb_reload(
                 "chunks": report.chunks,
                 "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
                 "seconds": report.seconds,
+                # Approved answers whose cited article changed or went away (not served until reviewed).
+                "needs_review": await review_after_reload(services, folder, report),
             }
 
     with _friendly_errors():

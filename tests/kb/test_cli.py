@@ -38,7 +38,7 @@ def test_reload_search_stats_shapes(cli: CliRunner, corpus: Path, tmp_path: Path
     result = cli.invoke(app, ["kb", "reload", "--source", str(corpus), "--json"])
     assert result.exit_code == 0, result.output
     (report,) = _json_lines(result.stdout)
-    assert set(report) == {"backend", "index", "files", "chunks", "skipped", "seconds"}
+    assert set(report) == {"backend", "index", "files", "chunks", "skipped", "seconds", "needs_review"}
     assert report["files"] == 5
     assert report["skipped"] == [
         {"path": "broken.md", "reason": "the content is a ZIP archive, not Markdown"}

@@ -1,0 +1,318 @@
+"""Approved answers: `answers approve|list|edit|retire|fit`, and the review after `kb reload`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bot.cli.app import answers_app, console, err_console, fail, get_settings, print_json, run_async
+
+if TYPE_CHECKING:
+    from bot.kb.base import ReloadReport
+    from bot.services import Services
+    from bot.store.base import ApprovedAnswer, ApprovedAnswerStore
+
+
+def approver() -> str:
+    """Who approves from this terminal (recorded with the answer)."""
+    from bot.channels.console import console_user
+
+    return f"console:{console_user()}"
+
+
+def resolve_source(folder: Path, given: str) -> tuple[str, str]:
+    """(source path relative to the knowledge folder, the file's sha256) for `--source`; a clear error
+    when it is not a document in the folder. Relative to the folder, or any path that lies inside it."""
+    from bot.admin import source_hash
+
+    root = folder.resolve()
+    candidates = [root / given, Path(given).resolve()]
+    for path in candidates:
+        resolved = path.resolve()
+        if resolved.is_relative_to(root) and resolved.is_file():
+            source = resolved.relative_to(root).as_posix()
+            digest = source_hash(root, source)
+            if digest is not None:
+                return source, digest
+    return fail(
+        f"--source {given}: not a document in the knowledge folder {folder} (BOT_KB__SOURCE); give its "
+        "path relative to that folder, as `kb search` shows it"
+    )
+
+
+def _text(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    if not value.strip():
+        fail(f"--{what} is empty; give the {what} to approve")
+    return value.strip()
+
+
+def _row(answer: ApprovedAnswer) -> dict[str, Any]:
+    return {
+        "id": answer.id,
+        "status": answer.status,
+        "question": answer.question,
+        "text": answer.text,
+        "source": answer.source,
+        "approved_by": answer.approved_by,
+        "approved_at": answer.approved_at.isoformat(),
+        "updated_at": answer.updated_at.isoformat(),
+        "corrects_answer_id": answer.corrects_answer_id,
+        "review_reason": answer.review_reason or None,
+    }
+
+
+def _show(answer: ApprovedAnswer, verb: str) -> None:
+    where = f", citing {answer.source}" if answer.source else ""
+    console.print(f"Approved answer #{answer.id} {verb} ({answer.status}{where}).", highlight=False)
+
+
+async def _store(services: Services) -> ApprovedAnswerStore:
+    import asyncio
+
+    # A fresh data folder: the embedded log is created (and migrated) on first use, as `ask` does.
+    await asyncio.to_thread(services.settings.data_dir.mkdir, parents=True, exist_ok=True)
+    return await services.approved_store()
+
+
+def _run(body: Any) -> Any:
+    """Run a command body against the store; database errors are one clear line."""
+    from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+
+    try:
+        return run_async(body)
+    except (StoreUnavailableError, SchemaOutdatedError) as exc:
+        fail(str(exc), 1)
+    except LookupError as exc:
+        fail(str(exc).strip("'\""))
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@answers_app.command("approve")
+def approve(
+    question: Annotated[str | None, typer.Option("--question", help="The question it answers.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="The approved answer.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="The article it cites: a document of the knowledge folder."),
+    ] = None,
+    answer_id: Annotated[
+        int | None,
+        typer.Option("--answer-id", help="Correct this logged answer (its question is taken from the log)."),
+    ] = None,
+    candidate: Annotated[
+        int | None,
+        typer.Option("--candidate", help="Approve this operator reply (see `answers list --candidates`)."),
+    ] = None,
+) -> None:
+    """Store an approved answer: later questions that match it closely get it at once (outcome
+    `approved`). From a question and text, a logged answer (--answer-id, also kept as its correction for
+    the training export) or an operator's candidate (--candidate, --text/--question/--source override)."""
+    settings = get_settings()
+    if answer_id is not None and candidate is not None:
+        fail("give --answer-id or --candidate, not both")
+    question, text = _text(question, "question"), _text(text, "text")
+    if candidate is None and text is None:
+        fail("--text is required: the approved answer")
+    if candidate is None and answer_id is None and question is None:
+        fail("--question is required (or --answer-id to take it from the log)")
+    cited = resolve_source(settings.kb.source, source) if source is not None else None
+    by = approver()
+
+    async def run() -> ApprovedAnswer:
+        from bot.services import Services
+
+        async with Services(settings) as services:
+            store = await _store(services)
+            if candidate is not None:
+                found = await store.get_approved(candidate)
+                if found is None or found.status != "candidate":
+                    raise LookupError(f"there is no candidate {candidate} (see `answers list --candidates`)")
+                return await store.update_approved(
+                    candidate,
+                    question=question,
+                    text=text,
+                    source=cited[0] if cited else None,
+                    source_hash=cited[1] if cited else None,
+                    status="active",
+                    approved_by=by,
+                )
+            if text is None:
+                raise ValueError("--text is required: the approved answer")
+            if answer_id is not None:
+                logged = await store.logged_answer(answer_id)
+                if logged is None:
+                    raise LookupError(f"there is no bot answer {answer_id} in the log (ids are in /stats)")
+                log = await services.conversation_log()
+                await log.add_correction(answer_id, by, text)
+                question_text = question or logged.question
+            elif question is None:
+                raise ValueError("--question is required (or --answer-id to take it from the log)")
+            else:
+                question_text = question
+            return await store.add_approved(
+                question=question_text,
+                text=text,
+                approved_by=by,
+                source=cited[0] if cited else None,
+                source_hash=cited[1] if cited else None,
+                corrects_answer_id=answer_id,
+            )
+
+    _show(_run(run), "approved")
+
+
+@answers_app.command("list")
+def list_answers(
+    json_out: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    candidates: bool = typer.Option(False, "--candidates", help="Operator replies waiting for approval."),
+    all_: bool = typer.Option(False, "--all", help="Also retired answers and candidates."),
+) -> None:
+    """The approved answers that are served, and those flagged `needs_review` (not served until edited)."""
+    settings = get_settings()
+
+    async def run() -> list[ApprovedAnswer]:
+        from bot.services import Services
+
+        async with Services(settings) as services:
+            store = await _store(services)
+            if candidates:
+                return await store.list_approved(["candidate"])
+            return await store.list_approved([] if all_ else ["active", "needs_review"])
+
+    rows: list[ApprovedAnswer] = _run(run)
+    if json_out:
+        for row in rows:
+            print_json(_row(row))
+        return
+    if not rows:
+        console.print("No candidates." if candidates else "No approved answers yet.")
+        return
+    for row in rows:
+        flag = f"  ⚠ needs review: {row.review_reason}" if row.status == "needs_review" else ""
+        status = "" if row.status == "active" else f" [{row.status}]"
+        console.print(f"#{row.id}{status} Q: {row.question}{flag}", highlight=False, markup=False)
+        console.print(f"    A: {row.text}", highlight=False, markup=False)
+        meta = [f"source {row.source}" if row.source else "no source"]
+        meta.append(f"by {row.approved_by} {row.approved_at:%Y-%m-%d %H:%M} UTC")
+        if row.corrects_answer_id is not None:
+            meta.append(f"corrects answer #{row.corrects_answer_id}")
+        console.print("    " + " · ".join(meta), highlight=False, markup=False, style="dim")
+
+
+@answers_app.command("edit")
+def edit(
+    approved_id: int = typer.Argument(..., help="The approved answer's id (see `answers list`)."),
+    question: Annotated[str | None, typer.Option("--question", help="New question.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="New answer text.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="New cited article.")] = None,
+    no_source: bool = typer.Option(False, "--no-source", help="Cite no article."),
+) -> None:
+    """Change an approved answer and approve it again: a `needs_review` answer is served again (with no
+    option, it is confirmed as it is, against the article as it is now)."""
+    settings = get_settings()
+    if source is not None and no_source:
+        fail("give --source or --no-source, not both")
+    question, text = _text(question, "question"), _text(text, "text")
+    given = resolve_source(settings.kb.source, source) if source is not None else None
+    by = approver()
+
+    async def run() -> ApprovedAnswer:
+        from bot.admin import source_hash
+        from bot.services import Services
+
+        async with Services(settings) as services:
+            store = await _store(services)
+            found = await store.get_approved(approved_id)
+            if found is None:
+                raise LookupError(f"there is no approved answer {approved_id} (see `answers list --all`)")
+            if found.status == "retired":
+                raise ValueError(f"approved answer {approved_id} is retired; approve a new one instead")
+            cited = given
+            if cited is None and not no_source and found.source:
+                # Reviewed against the article as it is now: its current hash is the one approved.
+                digest = source_hash(settings.kb.source, found.source)
+                if digest is None:
+                    raise ValueError(
+                        f"{found.source} is no longer in the knowledge folder; give --source or --no-source"
+                    )
+                cited = (found.source, digest)
+            return await store.update_approved(
+                approved_id,
+                question=question,
+                text=text,
+                source=cited[0] if cited else None,
+                source_hash=cited[1] if cited else None,
+                clear_source=no_source,
+                status="candidate" if found.status == "candidate" else "active",
+                # A candidate keeps its operator until an admin approves it (`approve --candidate`).
+                approved_by=None if found.status == "candidate" else by,
+            )
+
+    _show(_run(run), "saved")
+
+
+@answers_app.command("retire")
+def retire(approved_id: int = typer.Argument(..., help="The approved answer's id.")) -> None:
+    """Stop serving an approved answer (it stays listed with `answers list --all`)."""
+    settings = get_settings()
+
+    async def run() -> ApprovedAnswer:
+        from bot.services import Services
+
+        async with Services(settings) as services:
+            store = await _store(services)
+            if await store.get_approved(approved_id) is None:
+                raise LookupError(f"there is no approved answer {approved_id} (see `answers list --all`)")
+            return await store.update_approved(approved_id, status="retired")
+
+    _show(_run(run), "retired")
+
+
+@answers_app.command("fit")
+def fit(json_out: bool = typer.Option(False, "--json", help="Print the figures as JSON.")) -> None:
+    """Fit the matching threshold on the active approved answers and print how it separates them (the
+    bot refits by itself whenever the set changes; this shows the figures)."""
+    settings = get_settings()
+
+    async def run() -> dict[str, Any] | None:
+        from dataclasses import asdict
+
+        from bot.services import Services, build_approved
+
+        async with Services(settings) as services:
+            store = await _store(services)
+            matcher = build_approved(store, services.embedder, services.kb())
+            found = await matcher.refresh()
+            return None if found is None else asdict(found)
+
+    figures = _run(run)
+    if figures is None:
+        console.print("No active approved answers: nothing to fit.")
+        return
+    if json_out:
+        print_json(figures)
+        return
+    from bot.rag.approved import ApprovedFit
+
+    console.print(ApprovedFit(**figures).describe(), highlight=False)
+
+
+async def review_after_reload(services: Services, folder: Path, report: ReloadReport) -> list[int]:
+    """`kb reload`'s review of approved answers whose article changed (as Telegram's /reload does); the
+    ids flagged. A database that cannot be reached is a warning: the new index serves either way."""
+    from bot.admin import describe_review, review_approved
+    from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+
+    try:
+        flagged = await review_approved(await services.approved_store(), folder, report)
+    except (StoreUnavailableError, SchemaOutdatedError) as exc:
+        err_console.print(f"warning: approved answers not checked: {exc}", highlight=False, markup=False)
+        return []
+    if flagged:
+        err_console.print(describe_review(flagged), highlight=False, markup=False)
+    return [a.id for a in flagged]

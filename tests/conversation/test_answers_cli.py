@@ -1,0 +1,169 @@
+"""The admin flow on the command line: ask → wrong answer → approve a correction → the same and a reworded
+question get the approved answer, a different one does not → a reload that changes the article flags it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app, register_commands
+from bot.services import Services
+from bot.store.repo import SqlConversationLog
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+QUESTION = "How do I get a refund for a parcel that never arrived?"
+FIX = "Open Orders, choose the parcel and press Report missing: the refund follows within a day."
+
+
+@pytest.fixture
+def knowledge(tmp_path: Path) -> Path:
+    folder = tmp_path / "knowledge"
+    (folder / "billing").mkdir(parents=True)
+    (folder / "billing" / "refunds.md").write_text(
+        "# Refunds\n\nRefunds are paid back to the original card within five business days.\n",
+        encoding="utf-8",
+    )
+    (folder / "account.md").write_text(
+        "# Reset your password\n\nOpen the sign in page and choose forgot password.\n", encoding="utf-8"
+    )
+    return folder
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge: Path) -> Iterator[CliRunner]:
+    register_commands()
+    embedder = FakeEmbedder(dim=1024)
+    generator = FakeGenerator("Refunds are paid back to the original card within five business days. [1]")
+    monkeypatch.setattr(Services, "embedder", lambda self: embedder)
+    monkeypatch.setattr(Services, "generator", lambda self: generator)
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BOT_KB__SOURCE", str(knowledge))
+    monkeypatch.setenv("BOT_RAG__MIN_RELEVANCE", "0")
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    yield CliRunner()
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+
+
+def ask(cli: CliRunner, question: str) -> dict[str, object]:
+    result = cli.invoke(app, ["ask", question, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert isinstance(payload, dict)
+    return payload
+
+
+def latest_answer_id(tmp_path: Path) -> int:
+    async def run() -> int:
+        log = SqlConversationLog(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.db'}")
+        try:
+            return (await log.stats()).recent_answers[0].id
+        finally:
+            await log.close()
+
+    return asyncio.run(run())
+
+
+def test_approve_serve_reload_flags_review(cli: CliRunner, tmp_path: Path, knowledge: Path) -> None:
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    wrong = ask(cli, QUESTION)
+    assert wrong["outcome"] != "approved"
+    answer_id = latest_answer_id(tmp_path)
+
+    result = cli.invoke(
+        app,
+        [
+            "answers",
+            "approve",
+            "--answer-id",
+            str(answer_id),
+            "--text",
+            FIX,
+            "--source",
+            "billing/refunds.md",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Approved answer #1 approved (active, citing billing/refunds.md)" in result.stdout
+
+    for question in (QUESTION, "how can I get a refund, my parcel never arrived"):
+        served = ask(cli, question)
+        assert served["outcome"] == "approved", question
+        assert served["answer"] == FIX
+        assert served["sources"] == [{"source": "billing/refunds.md", "heading": "Approved answer"}]
+    assert ask(cli, "How do I reset my password?")["outcome"] != "approved"
+
+    listed = cli.invoke(app, ["answers", "list", "--json"])
+    (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (row["id"], row["status"], row["question"], row["corrects_answer_id"]) == (
+        1,
+        "active",
+        QUESTION,
+        answer_id,
+    )
+
+    (knowledge / "billing" / "refunds.md").write_text(
+        "# Refunds\n\nRefunds now take ten business days.\n", encoding="utf-8"
+    )
+    reload = cli.invoke(app, ["kb", "reload", "--json"])
+    assert reload.exit_code == 0, reload.output
+    assert json.loads(reload.stdout.strip().splitlines()[-1])["needs_review"] == [1]
+    listed = cli.invoke(app, ["answers", "list"])
+    assert "needs review: billing/refunds.md changed" in listed.stdout
+    assert ask(cli, QUESTION)["outcome"] != "approved"  # not served until reviewed
+
+    assert cli.invoke(app, ["answers", "edit", "1"]).exit_code == 0  # reviewed: still right
+    assert ask(cli, QUESTION)["outcome"] == "approved"
+    assert cli.invoke(app, ["answers", "retire", "1"]).exit_code == 0
+    assert ask(cli, QUESTION)["outcome"] != "approved"
+    assert "[retired]" in cli.invoke(app, ["answers", "list", "--all"]).stdout
+
+
+def test_a_removed_article_flags_its_answers(cli: CliRunner, knowledge: Path) -> None:
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    approve = ["answers", "approve", "--question", "How do I reset my password?", "--text", "Use the link."]
+    assert cli.invoke(app, [*approve, "--source", str(knowledge / "account.md")]).exit_code == 0
+    assert (
+        cli.invoke(app, ["answers", "approve", "--question", "Can I pay cash?", "--text", "No."]).exit_code
+        == 0
+    )
+    (knowledge / "account.md").unlink()
+    reload = cli.invoke(app, ["kb", "reload", "--json"])
+    assert json.loads(reload.stdout.strip().splitlines()[-1])["needs_review"] == [1]  # #2 cites nothing
+    edit = cli.invoke(app, ["answers", "edit", "1"])
+    assert edit.exit_code == 2
+    assert "no longer in the knowledge folder" in edit.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["answers", "approve", "--question", "q?", "--text", "   "], "--text is empty"),
+        (["answers", "approve", "--text", "t"], "--question is required"),
+        (["answers", "approve", "--question", "q?", "--text", "t", "--source", "nope.md"], "not a document"),
+        (
+            ["answers", "approve", "--question", "q?", "--text", "t", "--source", "../escape.md"],
+            "not a document",
+        ),
+        (["answers", "approve", "--answer-id", "999", "--text", "t"], "no bot answer 999"),
+        (["answers", "approve", "--candidate", "5"], "no candidate 5"),
+        (["answers", "edit", "42", "--text", "t"], "no approved answer 42"),
+        (["answers", "retire", "42"], "no approved answer 42"),
+    ],
+)
+def test_bad_input_is_one_clear_line(cli: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "escape.md").write_text("outside", encoding="utf-8")
+    result = cli.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    listed = cli.invoke(app, ["answers", "list", "--all", "--json"])
+    assert listed.stdout.strip() == ""  # nothing was stored
