@@ -206,6 +206,65 @@ class TelegramSettings(BaseModel):
         return value
 
 
+_ORIGIN = re.compile(r"^https?://[^\s/?#]+$")
+
+
+class WebSettings(BaseModel):
+    """The web channel (chat widget) and the admin console in the browser."""
+
+    enabled: bool = Field(default=False, description="`serve` runs the web channel beside Telegram.")
+    host: str = Field(default="127.0.0.1", description="Address the web server binds.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port the web server binds.")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sites that may embed the widget (https://shop.example.com); the server's own is always.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Cookie signing key; empty = generated once into the data dir."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, description="Admin console login token (16+ characters); empty = console off."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="Proxies whose X-Forwarded-For/-Proto headers are trusted."
+    )
+    ip_requests_per_minute: int = Field(
+        default=120, ge=1, le=100_000, description="Requests one client address may make per minute."
+    )
+    max_body_kb: int = Field(default=16, ge=1, le=1024, description="Largest chat request body accepted.")
+    admin_session_hours: float = Field(
+        default=12.0, gt=0, le=720, description="How long an admin console login lasts."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        out = []
+        for origin in value:
+            origin = origin.strip().rstrip("/")
+            if not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://shop.example.com (no path)")
+            out.append(origin.lower())
+        return out
+
+    @field_validator("admin_token", "secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (or empty to turn the console off)")
+        return value
+
+
 class RedactionSettings(BaseModel):
     """PII redaction applied to exports and to logged user text."""
 
@@ -268,6 +327,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     rag: RAGSettings = Field(default_factory=RAGSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
 
     @field_validator("log_level", mode="before")

@@ -15,6 +15,7 @@ from bot.config import Settings
 
 if TYPE_CHECKING:
     from bot.admin import Admin, ExportRunner
+    from bot.channels.web.deps import ExportFilters, WebDeps
     from bot.conversation import AnswerStream, ConversationService
     from bot.kb.base import Embedder, KnowledgeBase
     from bot.kb.embedded import EmbeddedKB
@@ -253,6 +254,65 @@ class Services:
                 self.settings, self.kb(), await self.conversation_log(), export=self.run_export
             )
         return self._admin
+
+    async def web_deps(self) -> WebDeps:
+        """What the web channel and the admin console call, sharing this engine and this log."""
+        from bot.channels.web.app import load_or_create_secret
+        from bot.channels.web.deps import FloodRule, WebDeps
+        from bot.store.formats import FORMATS
+        from bot.store.insights_sql import SqlInsights
+
+        web = self.settings.web
+        secret = (
+            web.secret_key.get_secret_value()
+            if web.secret_key is not None
+            else await asyncio.to_thread(load_or_create_secret, self.settings.data_dir)
+        )
+        telegram = self.settings.telegram
+        return WebDeps(
+            settings=web,
+            conversations=await self.conversations(),
+            admin=await self.admin(),
+            insights=SqlInsights(await self._sql_log()),
+            secret_key=secret,
+            flood=FloodRule(telegram.flood_messages, telegram.flood_window_s),
+            upload_limit_bytes=int(telegram.max_upload_mb * 1024 * 1024),
+            export=self.run_filtered_export,
+            embedder=self.embedder,
+            export_formats=tuple(FORMATS),
+        )
+
+    async def run_filtered_export(self, out: Path, filters: ExportFilters) -> str:
+        """The training export with the CLI's filters (the web console's export form); a bad filter raises
+        ValueError with the CLI's message."""
+        from bot.rag.prompting import build_messages
+        from bot.store.export import ExportError, ExportOptions, export, parse_date
+
+        try:
+            options = ExportOptions(
+                out=out,
+                format=filters.format,
+                since=parse_date(filters.since.isoformat()) if filters.since else None,
+                until=parse_date(filters.until.isoformat(), end=True) if filters.until else None,
+                min_rating=filters.min_rating,
+                include_context=filters.include_context,
+                grounded_only=filters.grounded_only,
+                history_turns=self.settings.rag.history_turns,
+            )
+            stats = await export(
+                await self._sql_log(),
+                options,
+                redaction=self.settings.redaction,
+                redact_user_ids=[str(uid) for uid in self.settings.telegram.admin_ids],
+                build_prompt=build_messages,
+            )
+        except ExportError as exc:
+            raise ValueError(str(exc)) from None
+        return f"{stats.samples_written} samples from {stats.conversations_read} conversations"
+
+    async def approved_store(self) -> ApprovedAnswerStore:
+        """The approved answers, kept in the conversation log's database (schema checked as for the log)."""
+        return await self._sql_log()
 
     async def run_export(self, out: Path) -> str:
         """The training export in OpenAI chat format into `out`, as `/export` sends it; a one-line summary."""

@@ -38,9 +38,10 @@ def serve(
         str | None, typer.Option(help="Webhook bind address (default BOT_TELEGRAM__WEBHOOK_LISTEN).")
     ] = None,
 ) -> None:
-    """Run the Telegram bot. Long polling by default; SIGHUP reloads the generator model without a restart."""
+    """Run the Telegram bot (and the web chat when BOT_WEB__ENABLED=true). Long polling by default; SIGHUP
+    reloads the generator model without a restart."""
     settings = get_settings()
-    if settings.telegram.token is None:
+    if settings.telegram.token is None and not settings.web.enabled:
         fail("BOT_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token in .env")
     url = webhook or settings.telegram.webhook_url
     if url and not url.startswith(("https://", "http://")):
@@ -81,9 +82,20 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
         except Exception as exc:
             # Model files are checked by bot.llm, whose errors say what to fix.
             fail(f"cannot load the model: {exc}")
-        deps = TelegramDeps(settings.telegram, await services.conversations(), await services.admin())
-        built = build_bot(deps, polling=not webhook_url)
         stop = asyncio.Event()
+        built = None
+        if settings.telegram.token is not None:
+            deps = TelegramDeps(settings.telegram, await services.conversations(), await services.admin())
+            # Built first: it makes the Telegram operator chat the desk of the one conversation service.
+            built = build_bot(deps, polling=not webhook_url)
+        web_task: asyncio.Task[None] | None = None
+        if settings.web.enabled:
+            from bot.channels.web.app import run_web
+
+            web = settings.web
+            web_deps = await services.web_deps()
+            web_task = asyncio.create_task(run_web(web_deps, stop=stop, host=web.host, port=web.port))
+            console.print(f"serving the web chat on http://{web.host}:{web.port}/", highlight=False)
         loop = asyncio.get_running_loop()
         reloads: set[asyncio.Task[None]] = set()
 
@@ -99,10 +111,14 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
         secret = (
             settings.telegram.webhook_secret.get_secret_value() if settings.telegram.webhook_secret else None
         )
-        console.print(
-            f"serving Telegram by {'webhook ' + webhook_url if webhook_url else 'long polling'}; Ctrl+C stops"
-        )
-        await run_bot(built, stop=stop, webhook_url=webhook_url, listen=listen, port=port, secret=secret)
+        if built is not None:
+            how = "webhook " + webhook_url if webhook_url else "long polling"
+            console.print(f"serving Telegram by {how}; Ctrl+C stops")
+            await run_bot(built, stop=stop, webhook_url=webhook_url, listen=listen, port=port, secret=secret)
+        if web_task is not None:
+            if built is not None:
+                stop.set()  # Telegram has stopped (signal or failure): the web channel stops with it
+            await web_task
         for task in list(reloads):
             await task
 

@@ -1,0 +1,575 @@
+"""The admin console (`/admin`): login, overview charts, content gaps, transcripts, knowledge base, export."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.admin import ReloadBusyError, ReloadResult
+from bot.channels.limits import SlidingWindow
+from bot.channels.web import charts
+from bot.channels.web.deps import ExportFilters, WebDeps
+from bot.channels.web.gaps import group_gaps
+from bot.channels.web.security import Signer, client_address, is_https
+from bot.kb.base import KBUnavailableError, ReloadProgress
+from bot.kb.validate import UnsafeFileError
+from bot.store.base import StoreUnavailableError
+
+log = logging.getLogger("bot.channels.web.admin")
+
+SESSION_COOKIE = "bot_admin"
+LOGIN_ATTEMPTS_PER_MINUTE = 5
+CHART_DAYS = 30
+GAP_DAYS = 30
+GAP_LIMIT = 300
+PAGE_SIZE = 50
+MAX_CORRECTION_CHARS = 8000
+NAV = (
+    ("/admin", "Overview"),
+    ("/admin/gaps", "Content gaps"),
+    ("/admin/conversations", "Conversations"),
+    ("/admin/kb", "Knowledge base"),
+    ("/admin/export", "Export"),
+)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+class ReloadJob:
+    """The one reload (or upload) the console runs at a time, and its live progress."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.stage = ""
+        self.done = 0
+        self.total = 0
+        self.result = ""
+        self.ok = True
+
+    def on_progress(self, progress: ReloadProgress) -> None:
+        # Called from the reload's worker thread: only remember the values.
+        self.stage, self.done, self.total = progress.stage, progress.done, progress.total
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "stage": self.stage,
+            "done": self.done,
+            "total": self.total,
+            "result": self.result,
+            "ok": self.ok,
+        }
+
+
+class AdminConsole:
+    """Every admin route answers 401 (or redirects to the login) without a valid session; without
+    BOT_WEB__ADMIN_TOKEN the console is off (404)."""
+
+    def __init__(self, deps: WebDeps, clock: Callable[[], float] = time.monotonic) -> None:
+        self.deps = deps
+        self.admin = deps.admin
+        token = deps.settings.admin_token
+        self.token = token.get_secret_value().encode() if token is not None else None
+        self.session_s = deps.settings.admin_session_hours * 3600
+        self.signer = Signer(deps.secret_key, "bot.web.admin")
+        self.attempts = SlidingWindow(LOGIN_ATTEMPTS_PER_MINUTE, 60.0)
+        # Sessions live in this process: a restart or a logout ends them.
+        self.sessions: dict[str, float] = {}
+        self.job = ReloadJob()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.clock = clock
+
+    def routes(self) -> list[Route]:
+        guarded: list[tuple[str, Handler, list[str]]] = [
+            ("/admin", self.overview, ["GET"]),
+            ("/admin/gaps", self.gaps, ["GET"]),
+            ("/admin/conversations", self.conversations, ["GET"]),
+            ("/admin/conversations/{cid:int}", self.transcript, ["GET"]),
+            ("/admin/answers/{aid:int}/correct", self.correct, ["POST"]),
+            ("/admin/kb", self.kb, ["GET"]),
+            ("/admin/kb/progress", self.kb_progress, ["GET"]),
+            ("/admin/kb/reload", self.kb_reload, ["POST"]),
+            ("/admin/kb/upload", self.kb_upload, ["POST"]),
+            ("/admin/export", self.export_form, ["GET"]),
+            ("/admin/export", self.export, ["POST"]),
+            ("/admin/logout", self.logout, ["POST"]),
+        ]
+        routes = [
+            Route("/admin/login", self._on(self.login_form), methods=["GET"]),
+            Route("/admin/login", self._on(self.login), methods=["POST"]),
+        ]
+        routes += [Route(path, self._guard(handler), methods=methods) for path, handler, methods in guarded]
+        return routes
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def _on(self, handler: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            if self.token is None:
+                return HTMLResponse(
+                    _page("Admin console off", "<p>The admin console is off: set BOT_WEB__ADMIN_TOKEN.</p>"),
+                    status_code=404,
+                )
+            return await handler(request)
+
+        return wrapped
+
+    def _session(self, request: Request) -> str | None:
+        session = self.signer.unsign(request.cookies.get(SESSION_COOKIE), self.session_s)
+        if session is None:
+            return None
+        expires = self.sessions.get(session)
+        if expires is None or expires < self.clock():
+            self.sessions.pop(session, None)
+            return None
+        return session
+
+    def _guard(self, handler: Handler) -> Handler:
+        async def wrapped(request: Request) -> Response:
+            session = self._session(request)
+            if session is None:
+                if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+                    return RedirectResponse("/admin/login", status_code=303)
+                return JSONResponse({"error": "log in to the admin console first"}, status_code=401)
+            if request.method == "POST":
+                # Uploads are multipart; their token comes in the query string, the other forms' in the body.
+                form_token = request.query_params.get("csrf")
+                if form_token is None and request.url.path != "/admin/kb/upload":
+                    form_token = str((await request.form()).get("csrf", ""))
+                if not self.signer.csrf_ok(session, form_token):
+                    return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
+            request.state.session = session
+            return await handler(request)
+
+        return self._on(wrapped)
+
+    async def login_form(self, request: Request, problem: str = "", status: int = 200) -> Response:
+        error = f'<p class="error" role="alert">{esc(problem)}</p>' if problem else ""
+        body = (
+            "<main class='login'><h1>Admin console</h1>"
+            f"{error}<form method='post' action='/admin/login'>"
+            "<label for='token'>Admin token</label>"
+            "<input id='token' name='token' type='password' autocomplete='current-password' required>"
+            "<button type='submit'>Log in</button></form></main>"
+        )
+        return HTMLResponse(_page("Admin login", body), status_code=status)
+
+    async def login(self, request: Request) -> Response:
+        assert self.token is not None  # noqa: S101 - _on() lets no request through without one
+        address = client_address(request.scope)
+        if not self.attempts.allows(address, self.clock()):
+            log.warning("admin login rate-limited", extra={"address": address})
+            return await self.login_form(request, "Too many attempts; wait a minute.", 429)
+        given = str((await request.form()).get("token", "")).encode()
+        if not hmac.compare_digest(given, self.token):
+            log.warning("admin login refused: wrong token", extra={"address": address})
+            return await self.login_form(request, "Wrong token.", 401)
+        session = secrets.token_urlsafe(24)
+        self.sessions = {s: e for s, e in self.sessions.items() if e >= self.clock()}
+        self.sessions[session] = self.clock() + self.session_s
+        log.info("admin logged in to the web console", extra={"address": address})
+        response = RedirectResponse("/admin", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.signer.sign(session),
+            max_age=int(self.session_s),
+            httponly=True,
+            secure=is_https(request.scope),
+            samesite="strict",
+            path="/admin",
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        self.sessions.pop(request.state.session, None)
+        response = RedirectResponse("/admin/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/admin")
+        return response
+
+    def _layout(self, request: Request, title: str, body: str) -> HTMLResponse:
+        csrf = self.signer.csrf(request.state.session)
+        links = "".join(
+            f'<a href="{href}"{" aria-current=page" if request.url.path == href else ""}>{label}</a>'
+            for href, label in NAV
+        )
+        nav = (
+            f"<nav aria-label='Admin'>{links}<form method='post' action='/admin/logout' class='inline'>"
+            f"<input type='hidden' name='csrf' value='{csrf}'>"
+            "<button type='submit'>Log out</button></form></nav>"
+        )
+        return HTMLResponse(
+            _page(f"{title} · Admin", f"{nav}<main><h1>{esc(title)}</h1>{body}</main>", csrf=csrf)
+        )
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    async def overview(self, request: Request) -> Response:
+        try:
+            stats = await self.admin.stats()
+            days = await self.deps.insights.daily(CHART_DAYS)
+        except StoreUnavailableError:
+            return self._layout(request, "Overview", "<p class='error'>The database is unavailable.</p>")
+        when = [d.day for d in days]
+        body = (
+            f"<pre class='stats'>{esc(stats)}</pre>"
+            f"<h2>Last {CHART_DAYS} days</h2><div class='charts'>"
+            + charts.bar_chart(
+                "Answers and refusals per day",
+                when,
+                [
+                    ("answers", [d.answers for d in days], "s-answers"),
+                    ("refusals", [d.refusals for d in days], "s-refusals"),
+                    ("handoffs", [d.handoffs for d in days], "s-handoffs"),
+                ],
+            )
+            + charts.bar_chart(
+                "Feedback per day",
+                when,
+                [
+                    ("👍", [d.thumbs_up for d in days], "s-up"),
+                    ("👎", [d.thumbs_down for d in days], "s-down"),
+                ],
+            )
+            + charts.line_chart(
+                "Median answer time per day", when, [d.latency_p50_ms for d in days], " ms", "s-latency"
+            )
+            + "</div>"
+        )
+        return self._layout(request, "Overview", body)
+
+    async def gaps(self, request: Request) -> Response:
+        try:
+            questions = await self.deps.insights.gap_questions(GAP_DAYS, GAP_LIMIT)
+        except StoreUnavailableError:
+            return self._layout(request, "Content gaps", "<p class='error'>The database is unavailable.</p>")
+        embedder = None
+        if self.deps.embedder is not None:
+            try:
+                embedder = await asyncio.to_thread(self.deps.embedder)
+            except Exception as exc:
+                log.warning("gaps grouped without the embedder", extra={"error": str(exc)})
+        groups = await asyncio.to_thread(group_gaps, questions, embedder)
+        if not groups:
+            body = f"<p>No refused or 👎 questions in the last {GAP_DAYS} days.</p>"
+            return self._layout(request, "Content gaps", body)
+        items = []
+        for group in groups:
+            asked = "".join(
+                f"<li><a href='/admin/conversations/{q.conversation_id}'>{esc(q.question)}</a>"
+                f" <span class='meta'>{esc(q.outcome)}{' · 👎' if q.rating == 'down' else ''}"
+                f" · {q.asked_at:%Y-%m-%d %H:%M}</span></li>"
+                for q in group.questions
+            )
+            articles = ", ".join(f"{esc(a)} ({n})" for a, n in group.articles) or "nothing retrieved"
+            comments = "".join(f"<li>{esc(c)}</li>" for c in group.comments)
+            items.append(
+                "<section class='gap'>"
+                f"<h2>{esc(group.title)}</h2>"
+                f"<p class='meta'>{group.count} questions · {group.refused} refused · "
+                f"{group.thumbs_down} 👎</p>"
+                f"<p>Article retrieved: {articles}</p>"
+                + (f"<h3>Comments</h3><ul class='comments'>{comments}</ul>" if comments else "")
+                + f"<details><summary>Questions</summary><ul>{asked}</ul></details></section>"
+            )
+        intro = (
+            f"<p>Refused and 👎 questions of the last {GAP_DAYS} days, grouped by meaning; the biggest "
+            "groups first: these are what the help center should answer next.</p>"
+        )
+        return self._layout(request, "Content gaps", intro + "".join(items))
+
+    async def conversations(self, request: Request) -> Response:
+        query = request.query_params.get("q", "")[:200]
+        page = request.query_params.get("page", "0")
+        offset = int(page) * PAGE_SIZE if page.isdigit() else 0
+        try:
+            found = await self.deps.insights.conversations(query, limit=PAGE_SIZE, offset=offset)
+        except StoreUnavailableError:
+            return self._layout(request, "Conversations", "<p class='error'>The database is unavailable.</p>")
+        rows = "".join(
+            f"<tr><td><a href='/admin/conversations/{c.id}'>#{c.id}</a></td><td>{esc(c.channel)}</td>"
+            f"<td>{c.last_message_at:%Y-%m-%d %H:%M}</td><td>{c.messages}</td><td>{esc(c.handoff)}</td>"
+            f"<td>{esc(c.first_question[:120])}</td></tr>"
+            for c in found
+        )
+        form = (
+            "<form method='get' action='/admin/conversations' role='search'>"
+            "<label for='q'>Search messages</label>"
+            f"<input id='q' name='q' value='{esc(query)}'><button type='submit'>Search</button></form>"
+        )
+        table = (
+            "<table><thead><tr><th>#</th><th>Channel</th><th>Last message</th><th>Messages</th>"
+            f"<th>Handoff</th><th>First message</th></tr></thead><tbody>{rows}</tbody></table>"
+            if found
+            else "<p>No conversations found.</p>"
+        )
+        more = (
+            f"<p><a href='/admin/conversations?q={quote(query)}&page={offset // PAGE_SIZE + 1}'>Older</a></p>"
+            if len(found) == PAGE_SIZE
+            else ""
+        )
+        return self._layout(request, "Conversations", form + table + more)
+
+    async def transcript(self, request: Request) -> Response:
+        cid = int(request.path_params["cid"])
+        try:
+            messages = await self.deps.insights.transcript(cid)
+        except StoreUnavailableError:
+            return self._layout(request, "Conversation", "<p class='error'>The database is unavailable.</p>")
+        if not messages:
+            return self._layout(request, f"Conversation #{cid}", "<p>No such conversation.</p>")
+        csrf = self.signer.csrf(request.state.session)
+        items = []
+        for m in messages:
+            meta = f"{m.created_at:%Y-%m-%d %H:%M:%S}"
+            extra = ""
+            if m.role == "assistant":
+                latency = f" · {m.total_ms:.0f} ms" if m.total_ms is not None else ""
+                meta += (
+                    f" · outcome {esc(m.outcome)} · model {esc(m.model_name or '-')} "
+                    f"{esc(m.model_version or '')} · prompt {esc(m.prompt_version or '-')}{latency}"
+                )
+                if m.rating or m.comment:
+                    meta += f" · feedback {'👍' if m.rating == 'up' else '👎' if m.rating else ''}"
+                    extra += f"<p class='comment'>{esc(m.comment)}</p>" if m.comment else ""
+                if m.correction:
+                    extra += f"<p class='correction'>Correction: {esc(m.correction)}</p>"
+                passages = "".join(
+                    f"<li><strong>[{p.rank}] {esc(p.source)}{' › ' + esc(p.heading) if p.heading else ''}"
+                    f"</strong> <span class='meta'>score {p.score:.3f}"
+                    f"{' · cited' if p.rank in m.citations else ''}</span><pre>{esc(p.text)}</pre></li>"
+                    for p in m.passages
+                )
+                if passages:
+                    extra += f"<details><summary>Retrieved passages</summary><ol>{passages}</ol></details>"
+                extra += (
+                    f"<details><summary>Correct this answer</summary>"
+                    f"<form method='post' action='/admin/answers/{m.id}/correct'>"
+                    f"<input type='hidden' name='csrf' value='{csrf}'>"
+                    f"<input type='hidden' name='cid' value='{cid}'>"
+                    f"<label for='fix{m.id}'>Corrected answer</label>"
+                    f"<textarea id='fix{m.id}' name='text' rows='4' required></textarea>"
+                    "<button type='submit'>Save correction</button></form></details>"
+                )
+            items.append(
+                f"<li class='msg {esc(m.role)}' id='m{m.id}'><p class='meta'>{esc(m.role)} · {meta}</p>"
+                f"<p class='text'>{esc(m.text)}</p>{extra}</li>"
+            )
+        return self._layout(request, f"Conversation #{cid}", f"<ol class='transcript'>{''.join(items)}</ol>")
+
+    async def correct(self, request: Request) -> Response:
+        """An admin's corrected answer: the same correction the Telegram ✏️ button stores."""
+        aid = int(request.path_params["aid"])
+        form = await request.form()
+        text = str(form.get("text", "")).strip()
+        cid = str(form.get("cid", ""))
+        if not text or len(text) > MAX_CORRECTION_CHARS:
+            return JSONResponse(
+                {"error": f"a correction is 1 to {MAX_CORRECTION_CHARS} characters"}, status_code=400
+            )
+        try:
+            await self.deps.conversations.correct(aid, "web-admin", text)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        except StoreUnavailableError:
+            return JSONResponse({"error": "database unavailable"}, status_code=503)
+        target = f"/admin/conversations/{cid}#m{aid}" if cid.isdigit() else "/admin/conversations"
+        return RedirectResponse(target, status_code=303)
+
+    async def kb(self, request: Request) -> Response:
+        try:
+            stats = await self.admin.kb.stats()
+            indexed = (
+                f"<p>{stats.documents} documents, {stats.chunks} chunks ({esc(stats.backend)}, index "
+                f"{esc(stats.index)}{', built ' + esc(stats.built_at) if stats.built_at else ''})</p>"
+            )
+        except KBUnavailableError as exc:
+            indexed = f"<p class='error'>The knowledge base is unavailable: {esc(exc)}</p>"
+        files = await asyncio.to_thread(_files, self.admin.kb_source)
+        rows = "".join(f"<tr><td>{esc(name)}</td><td>{size / 1024:.1f} KB</td></tr>" for name, size in files)
+        csrf = self.signer.csrf(request.state.session)
+        job = self.job
+        status = esc(job.result) if not job.running else "Reloading…"
+        body = (
+            f"<h2>Indexed</h2>{indexed}"
+            f"<h2>Reload</h2><form method='post' action='/admin/kb/reload'>"
+            f"<input type='hidden' name='csrf' value='{csrf}'>"
+            f"<button type='submit'>Reload the knowledge base</button></form>"
+            f"<div id='progress' role='status' aria-live='polite' data-running='{str(job.running).lower()}'>"
+            f"<pre>{status}</pre><progress max='1' value='0' hidden></progress></div>"
+            f"<h2>Add a document</h2><form method='post' action='/admin/kb/upload?csrf={csrf}' "
+            "enctype='multipart/form-data'><label for='file'>Document</label>"
+            "<input id='file' name='file' type='file' required><button type='submit'>Upload</button></form>"
+            f"<h2>Files in {esc(self.admin.kb_source)}</h2>"
+            f"<table><thead><tr><th>File</th><th>Size</th></tr></thead><tbody>{rows}</tbody></table>"
+            "<script src='/static/admin.js' defer></script>"
+        )
+        return self._layout(request, "Knowledge base", body)
+
+    async def kb_progress(self, request: Request) -> Response:
+        return JSONResponse(self.job.as_json())
+
+    def _start(self, run: Callable[[], Awaitable[ReloadResult]]) -> None:
+        job = self.job
+        job.running, job.stage, job.done, job.total, job.result, job.ok = True, "", 0, 0, "", True
+
+        async def work() -> None:
+            try:
+                result = await run()
+                job.result, job.ok = result.text, result.ok
+            except ReloadBusyError as exc:
+                job.result, job.ok = str(exc), False
+            except Exception:
+                log.exception("console reload failed")
+                job.result, job.ok = "The reload failed; see the bot's log.", False
+            finally:
+                job.running = False
+
+        task = asyncio.get_running_loop().create_task(work())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def kb_reload(self, request: Request) -> Response:
+        if self.job.running or self.admin.reloading:
+            self.job.result = "A reload is already running."
+        else:
+            self._start(lambda: self.admin.reload(self.job.on_progress))
+        return RedirectResponse("/admin/kb", status_code=303)
+
+    async def kb_upload(self, request: Request) -> Response:
+        try:
+            form = await request.form(max_files=1, max_fields=2, max_part_size=self.deps.upload_limit_bytes)
+        except Exception as exc:  # malformed multipart: a clear message, not a crash
+            return JSONResponse({"error": f"the upload could not be read: {exc}"}, status_code=400)
+        try:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                return JSONResponse({"error": "choose a file to upload"}, status_code=400)
+            name, data = upload.filename, await upload.read()
+        finally:
+            await form.close()  # the spooled temporary file
+        try:
+            safe = self.admin.check_upload(name, data)
+        except UnsafeFileError as exc:
+            self.job.result, self.job.ok = f"❌ {name} was not added: {exc}", False
+            return RedirectResponse("/admin/kb", status_code=303)
+        if self.job.running or self.admin.reloading:
+            self.job.result = "A reload is running; upload the file again when it has finished."
+        else:
+            self._start(lambda: self.admin.add_document(safe, data, self.job.on_progress))
+        return RedirectResponse("/admin/kb", status_code=303)
+
+    async def export_form(self, request: Request, problem: str = "") -> Response:
+        csrf = self.signer.csrf(request.state.session)
+        formats = "".join(f"<option>{esc(name)}</option>" for name in self.deps.export_formats)
+        error = f"<p class='error' role='alert'>{esc(problem)}</p>" if problem else ""
+        body = (
+            f"{error}<p>The PII-redacted training export, with the same filters as "
+            "<code>python -m bot export</code>.</p>"
+            f"<form method='post' action='/admin/export' class='grid'>"
+            f"<input type='hidden' name='csrf' value='{csrf}'>"
+            f"<label for='format'>Format</label><select id='format' name='format'>{formats}</select>"
+            "<label for='since'>Since</label><input id='since' name='since' type='date'>"
+            "<label for='until'>Until</label><input id='until' name='until' type='date'>"
+            "<label for='min_rating'>Minimum rating</label><select id='min_rating' name='min_rating'>"
+            "<option>any</option><option>unrated</option><option>up</option></select>"
+            "<label for='ctx'>Include context</label><input id='ctx' name='include_context' type='checkbox'>"
+            "<label for='grounded'>Grounded only</label>"
+            "<input id='grounded' name='grounded_only' type='checkbox'>"
+            "<button type='submit'>Download</button></form>"
+        )
+        return self._layout(request, "Export", body)
+
+    async def export(self, request: Request) -> Response:
+        if self.deps.export is None:
+            return await self.export_form(request, "The export is not configured for this bot.")
+        form = await request.form()
+        try:
+            since, until = (_date(str(form.get(name, ""))) for name in ("since", "until"))
+            rating = str(form.get("min_rating", "any"))
+            if rating not in ("any", "unrated", "up"):
+                raise ValueError("minimum rating is any, unrated or up")
+            filters = ExportFilters(
+                format=str(form.get("format", "openai")),
+                since=since,
+                until=until,
+                min_rating=rating,  # type: ignore[arg-type]
+                include_context=form.get("include_context") is not None,
+                grounded_only=form.get("grounded_only") is not None,
+            )
+        except ValueError as exc:
+            return await self.export_form(request, str(exc))
+        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="bot-web-export-"))
+        out = folder / f"export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
+        try:
+            summary = await self.deps.export(out, filters)
+        except ValueError as exc:
+            return await self.export_form(request, str(exc))
+        except StoreUnavailableError:
+            return await self.export_form(request, "The database is unavailable.")
+        if not out.is_file() or out.stat().st_size == 0:
+            await asyncio.to_thread(_remove, folder)
+            return await self.export_form(request, f"The export is empty: {summary}.")
+        log.info("export downloaded from the web console", extra={"summary": summary})
+        return FileResponse(
+            out,
+            media_type="application/jsonl",
+            filename=out.name,
+            background=BackgroundTask(asyncio.to_thread, _remove, folder),
+        )
+
+
+def _date(value: str) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _files(source: Path) -> list[tuple[str, int]]:
+    if not source.is_dir():
+        return []
+    return sorted(
+        (p.relative_to(source).as_posix(), p.stat().st_size)
+        for p in source.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
+    )
+
+
+def _remove(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _page(title: str, body: str, *, csrf: str = "") -> str:
+    meta = f'<meta name="csrf" content="{csrf}">' if csrf else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title>{meta}"
+        '<link rel="stylesheet" href="/static/admin.css"></head>'
+        f"<body class='admin'>{body}</body></html>"
+    )

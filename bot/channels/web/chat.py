@@ -1,0 +1,345 @@
+"""The widget's API: a visitor cookie, streamed answers (Server-Sent Events), history, feedback, handoff."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from bot import texts
+from bot.channels.limits import SlidingWindow
+from bot.channels.web import texts as web_texts
+from bot.channels.web.deps import WebDeps
+from bot.channels.web.security import CSRF_HEADER, Signer, is_https
+from bot.conversation import Customer, Reply
+from bot.domain import MODEL_OUTCOMES, Delta
+from bot.language import UNDETERMINED, normalize
+from bot.store.base import ConversationRef, StoreUnavailableError
+from bot.store.insights import TranscriptMessage
+
+log = logging.getLogger("bot.channels.web")
+
+VISITOR_COOKIE = "bot_visitor"
+VISITOR_MAX_AGE_S = 30 * 24 * 3600
+MAX_COMMENT_CHARS = 2000
+HISTORY_MESSAGES = 200
+
+
+def language_hint(request: Request) -> str:
+    """The first language of the browser's Accept-Language ("und" when it sends none)."""
+    header = request.headers.get("accept-language", "")
+    first = header.split(",")[0].split(";")[0].strip()
+    return normalize(first) if first and first != "*" else UNDETERMINED
+
+
+def source_link(source: str, url: str) -> str:
+    """Where a source links to: its own http(s) URL, else the help-center page this server shows."""
+    if url.startswith(("https://", "http://")):
+        return url
+    return "/help/" + source
+
+
+def sources_json(items: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for source, heading, url in items:
+        if (source, heading) in seen:
+            continue
+        seen.add((source, heading))
+        title = f"{source} › {heading}" if heading else source
+        out.append({"title": title, "href": source_link(source, url)})
+    return out
+
+
+def reply_json(reply: Reply) -> dict[str, Any]:
+    """The final event of an answer: what to show and which buttons go under it."""
+    answer = reply.answer
+    return {
+        "kind": reply.kind,
+        "text": reply.text,
+        "answer_id": reply.answer_id,
+        "sources": sources_json([(s.source, s.heading, s.url) for s in answer.sources] if answer else []),
+        "rateable": reply.rateable,
+        "offer_human": reply.offer_human,
+        "handed_off": reply.handed_off,
+        "outcome": answer.outcome if answer else None,
+    }
+
+
+def history_json(message: TranscriptMessage) -> dict[str, Any]:
+    """One logged message as the widget shows it again after a reload."""
+    item: dict[str, Any] = {"id": message.id, "role": message.role, "text": message.text}
+    if message.role == "assistant":
+        cited = [p for p in message.passages if p.rank in message.citations]
+        if not cited and message.outcome == "extracted" and message.passages:
+            cited = [message.passages[0]]
+        item.update(
+            answer_id=message.id,
+            sources=sources_json([(p.source, p.heading, p.url) for p in cited]),
+            rateable=message.outcome in MODEL_OUTCOMES,
+            rating=message.rating,
+            outcome=message.outcome,
+        )
+    return item
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+class BadRequest(Exception):
+    """The request body is not what the endpoint expects; the message says what is."""
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+class WidgetApi:
+    """The endpoints the widget calls. A visitor is a random id in a signed, HttpOnly cookie."""
+
+    def __init__(self, deps: WebDeps, clock: Callable[[], float] = time.monotonic) -> None:
+        self.deps = deps
+        self.conversations = deps.conversations
+        self.signer = Signer(deps.secret_key, "bot.web.visitor")
+        self.flood = SlidingWindow(deps.flood.messages, deps.flood.window_s)
+        self.clock = clock
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/session", self.session, methods=["GET"]),
+            Route("/api/ask", self.ask, methods=["POST"]),
+            Route("/api/updates", self.updates, methods=["GET"]),
+            Route("/api/feedback", self.feedback, methods=["POST"]),
+            Route("/api/handoff", self.handoff, methods=["POST"]),
+            Route("/api/new", self.new, methods=["POST"]),
+        ]
+
+    # -- visitors ------------------------------------------------------------------------------
+
+    def visitor(self, request: Request) -> str | None:
+        return self.signer.unsign(request.cookies.get(VISITOR_COOKIE), VISITOR_MAX_AGE_S)
+
+    def customer(self, visitor: str, request: Request) -> Customer:
+        short = visitor[:8]
+        return Customer(
+            "web",
+            visitor,
+            f"web:{visitor}",
+            name=f"web visitor {short}",
+            about=f"web visitor {short}",
+            language_hint=language_hint(request),
+        )
+
+    def set_cookie(self, response: Response, visitor: str, request: Request) -> None:
+        # Over HTTPS the widget may sit on another (allowed) site, which needs SameSite=None; plain HTTP
+        # is the local demo, where Lax is all browsers accept.
+        secure = is_https(request.scope)
+        response.set_cookie(
+            VISITOR_COOKIE,
+            self.signer.sign(visitor),
+            max_age=VISITOR_MAX_AGE_S,
+            httponly=True,
+            secure=secure,
+            samesite="none" if secure else "lax",
+            path="/",
+        )
+
+    def _checked(self, request: Request) -> str | Response:
+        """The visitor of a state-changing request whose CSRF token matches; else the refusal."""
+        visitor = self.visitor(request)
+        if visitor is None:
+            return JSONResponse({"error": "no session; reload the page"}, status_code=401)
+        if not self.signer.csrf_ok(visitor, request.headers.get(CSRF_HEADER)):
+            return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
+        return visitor
+
+    async def _open(self, customer: Customer) -> ConversationRef:
+        return await self.conversations.conversation(customer)
+
+    # -- endpoints -----------------------------------------------------------------------------
+
+    async def session(self, request: Request) -> Response:
+        """The visitor's CSRF token, labels in their language, and their open conversation so far."""
+        visitor = self.visitor(request)
+        returning = visitor is not None
+        visitor = visitor or secrets.token_urlsafe(18)
+        customer = self.customer(visitor, request)
+        language = customer.language_hint
+        history: list[dict[str, Any]] = []
+        handoff = "none"
+        try:
+            if returning:
+                language = await self.conversations.language_of(customer)
+                conversation = await self._open(customer)
+                handoff = conversation.handoff
+                messages = await self.deps.insights.transcript(conversation.id)
+                history = [history_json(m) for m in messages[-HISTORY_MESSAGES:]]
+        except StoreUnavailableError:
+            log.warning("history unavailable: database down")
+        body = {
+            "csrf": self.signer.csrf(visitor),
+            "labels": web_texts.labels(language),
+            "handoff": handoff,
+            "messages": history,
+            "last_id": max((m["id"] for m in history), default=0),
+        }
+        response = JSONResponse(body)
+        self.set_cookie(response, visitor, request)
+        return response
+
+    async def ask(self, request: Request) -> Response:
+        checked = self._checked(request)
+        if isinstance(checked, Response):
+            return checked
+        visitor = checked
+        try:
+            text = (await json_body(request)).get("text")
+        except BadRequest as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        if not isinstance(text, str):
+            return JSONResponse({"error": 'the body must be {"text": "your question"}'}, status_code=400)
+        customer = self.customer(visitor, request)
+        verdict = self.flood.check(visitor, self.clock())
+        if verdict == "drop":
+            return JSONResponse({"error": "too many messages; please wait"}, status_code=429)
+        if verdict == "notice":
+            log.info("flood control", extra={"user_id": visitor, "channel": "web"})
+            language = self.conversations.language_of_text(text, customer)
+            notice = {"kind": "notice", "text": web_texts.flood(language), "sources": []}
+            return StreamingResponse(_once(sse("reply", notice)), media_type="text/event-stream")
+        return StreamingResponse(
+            self._stream(customer, text),
+            media_type="text/event-stream",
+            # Proxies must pass each event on at once (nginx honours this header).
+            headers={"X-Accel-Buffering": "no"},
+        )
+
+    async def _stream(self, customer: Customer, text: str) -> AsyncIterator[bytes]:
+        reply: Reply | None = None
+        try:
+            async for item in self.conversations.ask(customer, text):
+                if isinstance(item, Delta):
+                    yield sse("delta", {"text": item.text})
+                else:
+                    reply = item
+        except Exception:
+            # The visitor sees one fixed message, never the exception's text.
+            log.exception("web answer failed", extra={"channel": "web"})
+            language = self.conversations.language_of_text(text, customer)
+            yield sse("reply", {"kind": "error", "text": web_texts.error(language), "sources": []})
+            return
+        if reply is None:
+            return
+        if reply.answer_id is not None:
+            # The id the widget shows is the answer's own; recorded so feedback maps back as in Telegram.
+            await self.conversations.record_delivery(reply.answer_id, str(reply.answer_id))
+        yield sse("reply", reply_json(reply))
+
+    async def updates(self, request: Request) -> Response:
+        """What arrived since message `after` (an operator's replies during a handoff) and the handoff
+        state: the widget polls this while a person owns the conversation."""
+        visitor = self.visitor(request)
+        if visitor is None:
+            return JSONResponse({"error": "no session; reload the page"}, status_code=401)
+        after = request.query_params.get("after", "0")
+        if not after.isdigit():
+            return JSONResponse({"error": "after must be a message id"}, status_code=400)
+        try:
+            conversation = await self._open(self.customer(visitor, request))
+            messages = await self.deps.insights.transcript(conversation.id, after_id=int(after))
+        except StoreUnavailableError:
+            return JSONResponse({"error": "database unavailable"}, status_code=503)
+        # The visitor's own messages and the bot's answers are already on screen.
+        news = [history_json(m) for m in messages if m.role == "operator"]
+        return JSONResponse(
+            {
+                "handoff": conversation.handoff,
+                "messages": news,
+                "last_id": max((m.id for m in messages), default=int(after)),
+            }
+        )
+
+    async def feedback(self, request: Request) -> Response:
+        """👍/👎 on an answer of this visitor, and an optional comment after 👎."""
+        checked = self._checked(request)
+        if isinstance(checked, Response):
+            return checked
+        visitor = checked
+        try:
+            body = await json_body(request)
+        except BadRequest as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        answer_id, rating, comment = body.get("answer_id"), body.get("rating"), body.get("comment")
+        if not isinstance(answer_id, int) or isinstance(answer_id, bool):
+            return JSONResponse({"error": "answer_id must be the answer's number"}, status_code=400)
+        if rating not in (None, "up", "down") or (comment is not None and not isinstance(comment, str)):
+            return JSONResponse({"error": 'rating is "up" or "down"; comment is text'}, status_code=400)
+        if rating is None and not (comment or "").strip():
+            return JSONResponse({"error": "send a rating or a comment"}, status_code=400)
+        if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+            return JSONResponse(
+                {"error": f"a comment is at most {MAX_COMMENT_CHARS} characters"}, status_code=400
+            )
+        customer = self.customer(visitor, request)
+        try:
+            language = await self.conversations.language_of(customer)
+            # Only an answer shown to this visitor maps back (the same check as Telegram's buttons).
+            found = await self.conversations.answer_behind("web", customer.chat_id, str(answer_id))
+            if found is None:
+                return JSONResponse(
+                    {"error": texts.translate(texts.FEEDBACK_EXPIRED, language)},
+                    status_code=404,
+                )
+            if rating is not None:
+                await self.conversations.rate(found, "up" if rating == "up" else "down")
+            if comment is not None and comment.strip():
+                await self.conversations.comment(found, comment.strip())
+                return JSONResponse({"text": web_texts.labels(language)["commentSaved"]})
+        except StoreUnavailableError:
+            return JSONResponse({"error": "database unavailable"}, status_code=503)
+        return JSONResponse({"text": web_texts.labels(language)["thanks"]})
+
+    async def handoff(self, request: Request) -> Response:
+        """The "talk to a person" button: the service's handoff (to the operator chat, if configured)."""
+        checked = self._checked(request)
+        if isinstance(checked, Response):
+            return checked
+        customer = self.customer(checked, request)
+        try:
+            notice = await self.conversations.request_handoff(
+                customer, 'the visitor pressed "Talk to a human" in the web chat'
+            )
+            conversation = await self._open(customer)
+        except StoreUnavailableError:
+            return JSONResponse({"error": "database unavailable"}, status_code=503)
+        return JSONResponse({"text": notice, "handoff": conversation.handoff})
+
+    async def new(self, request: Request) -> Response:
+        checked = self._checked(request)
+        if isinstance(checked, Response):
+            return checked
+        customer = self.customer(checked, request)
+        try:
+            language = await self.conversations.language_of(customer)
+            await self.conversations.start_over(customer)
+        except StoreUnavailableError:
+            return JSONResponse({"error": "database unavailable"}, status_code=503)
+        return JSONResponse({"text": web_texts.labels(language)["newStarted"]})
+
+
+async def _once(chunk: bytes) -> AsyncIterator[bytes]:
+    yield chunk

@@ -1,0 +1,94 @@
+"""Content gaps: refused and 👎 questions grouped by meaning with the loaded embedder."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.kb.base import Embedder
+from bot.store.insights import GapQuestion
+
+# Cosine similarity at which two questions count as the same gap (all-MiniLM-L6-v2 puts paraphrases of one
+# support question above ~0.75 and different questions of one topic mostly below).
+SAME_GAP = 0.75
+
+
+@dataclass
+class GapGroup:
+    """Questions that ask the same thing, with what the bot retrieved for them and what people said."""
+
+    questions: list[GapQuestion] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.questions[0].question
+
+    @property
+    def count(self) -> int:
+        return len(self.questions)
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for q in self.questions if q.outcome == "refused")
+
+    @property
+    def thumbs_down(self) -> int:
+        return sum(1 for q in self.questions if q.rating == "down")
+
+    @property
+    def comments(self) -> list[str]:
+        return [q.comment for q in self.questions if q.comment]
+
+    @property
+    def articles(self) -> list[tuple[str, int]]:
+        found = Counter(
+            f"{q.source} › {q.heading}" if q.heading else q.source for q in self.questions if q.source
+        )
+        return found.most_common()
+
+
+def group_gaps(
+    questions: Sequence[GapQuestion], embedder: Embedder | None, threshold: float = SAME_GAP
+) -> list[GapGroup]:
+    """Greedy grouping: each question joins the first group whose first question is at least `threshold`
+    similar, else starts one. Without an embedder only identical questions (ignoring case) group.
+    Biggest groups first. CPU-bound: call it in a worker thread."""
+    if not questions:
+        return []
+    groups: list[GapGroup] = []
+    if embedder is None:
+        by_text: dict[str, GapGroup] = {}
+        for q in questions:
+            by_text.setdefault(" ".join(q.question.lower().split()), GapGroup()).questions.append(q)
+        groups = list(by_text.values())
+    else:
+        # Questions are embedded as queries (models such as e5 prefix the two sides differently); an
+        # embedder from before that split has only `embed`.
+        names = ("embed_queries", "embed")
+        embed: Callable[[Sequence[str]], Any] = next(
+            getattr(embedder, n) for n in names if hasattr(embedder, n)
+        )
+        vectors: npt.NDArray[np.float32] = np.asarray(
+            embed([q.question for q in questions]), dtype=np.float32
+        )
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
+        heads: list[int] = []
+        for i, q in enumerate(questions):
+            best, best_sim = -1, threshold
+            for g, head in enumerate(heads):
+                sim = float(vectors[i] @ vectors[head])
+                if sim >= best_sim:
+                    best, best_sim = g, sim
+            if best < 0:
+                heads.append(i)
+                groups.append(GapGroup([q]))
+            else:
+                groups[best].questions.append(q)
+    groups.sort(key=lambda g: (-g.count, -g.questions[0].answer_id))
+    return groups

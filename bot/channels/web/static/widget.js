@@ -1,0 +1,290 @@
+/* The support chat widget: one script a site adds. Plain JS, no dependencies, no build step.
+   Every text from the server (answers, sources, notices) is set with textContent, never as HTML. */
+(function () {
+  "use strict";
+  if (window.__supportWidget) return;
+  window.__supportWidget = true;
+
+  var script = document.currentScript;
+  var base = new URL(script.src, window.location.href).origin;
+  var openAtStart = script.getAttribute("data-open") === "true";
+  var POLL_MS = 4000;
+  var state = { csrf: "", labels: {}, lastId: 0, handoff: "none", busy: false, poller: null };
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+  function label(key, fallback) { return state.labels[key] || fallback; }
+
+  var css = el("link", { rel: "stylesheet", href: base + "/static/widget.css" });
+  document.head.appendChild(css);
+
+  var root = el("div", { class: "sbw" });
+  var launcher = el("button", { type: "button", class: "sbw-launcher", "aria-expanded": "false",
+    "aria-controls": "sbw-panel" }, "💬 Chat with us");
+  var panel = el("section", { class: "sbw-panel", id: "sbw-panel", "aria-labelledby": "sbw-title" });
+  panel.hidden = true;
+  var header = el("header", { class: "sbw-header" });
+  var title = el("h2", { class: "sbw-title", id: "sbw-title" }, "Support");
+  var newButton = el("button", { type: "button", class: "sbw-new" }, "New conversation");
+  var closeButton = el("button", { type: "button", class: "sbw-close", "aria-label": "Close chat" }, "×");
+  header.append(title, newButton, closeButton);
+  var log = el("div", { class: "sbw-log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
+    tabindex: "0" });
+  var form = el("form", { class: "sbw-form" });
+  var input = el("textarea", { class: "sbw-input", "aria-label": "Message", rows: "2", maxlength: "8000" });
+  var send = el("button", { type: "submit", class: "sbw-send" }, "Send");
+  form.append(input, send);
+  panel.append(header, log, form);
+  root.append(launcher, panel);
+  document.body.appendChild(root);
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) input.focus(); else launcher.focus();
+  }
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  closeButton.addEventListener("click", function () { setOpen(false); });
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") setOpen(false);
+  });
+  input.addEventListener("keydown", function (event) {
+    // Enter sends, Shift+Enter starts a new line.
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+  });
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addMessage(role, text) {
+    var item = el("div", { class: "sbw-msg sbw-" + role });
+    item.appendChild(el("p", { class: "sbw-text" }, text));
+    log.appendChild(item);
+    scrollDown();
+    return item;
+  }
+
+  function safeHref(href) {
+    if (/^https?:\/\//i.test(href)) return href;
+    if (href.charAt(0) === "/") return base + href;
+    return "#";
+  }
+
+  function api(path, options) {
+    options = options || {};
+    options.credentials = "include";
+    options.headers = options.headers || {};
+    if (options.method === "POST") {
+      options.headers["Content-Type"] = "application/json";
+      options.headers["X-CSRF-Token"] = state.csrf;
+    }
+    return fetch(base + path, options);
+  }
+
+  async function errorText(response) {
+    try { var body = await response.json(); if (body.error) return body.error; } catch (e) { /* not JSON */ }
+    return label("error", "Sorry, something went wrong. Please try again in a moment.");
+  }
+
+  function addRating(item, answerId, rating) {
+    var bar = el("div", { class: "sbw-actions" });
+    var up = el("button", { type: "button", class: "sbw-up", "aria-label": label("helpful", "Helpful"),
+      "aria-pressed": rating === "up" ? "true" : "false" }, "👍");
+    var down = el("button", { type: "button", class: "sbw-down", "aria-label": label("notHelpful", "Not helpful"),
+      "aria-pressed": rating === "down" ? "true" : "false" }, "👎");
+    var status = el("p", { class: "sbw-status", role: "status" });
+    bar.append(up, down);
+    item.append(bar, status);
+    async function rate(value) {
+      up.setAttribute("aria-pressed", value === "up" ? "true" : "false");
+      down.setAttribute("aria-pressed", value === "down" ? "true" : "false");
+      var response = await api("/api/feedback", { method: "POST",
+        body: JSON.stringify({ answer_id: answerId, rating: value }) });
+      status.textContent = response.ok ? (await response.json()).text : await errorText(response);
+      if (response.ok && value === "down") addComment(item, answerId, status);
+    }
+    up.addEventListener("click", function () { rate("up"); });
+    down.addEventListener("click", function () { rate("down"); });
+  }
+
+  function addComment(item, answerId, status) {
+    if (item.querySelector(".sbw-comment")) return;
+    var box = el("form", { class: "sbw-comment" });
+    var text = el("textarea", { rows: "2", maxlength: "2000", "aria-label": label("comment", "What was wrong? (optional)"),
+      placeholder: label("comment", "What was wrong? (optional)") });
+    var submit = el("button", { type: "submit" }, label("commentSend", "Send comment"));
+    box.append(text, submit);
+    item.insertBefore(box, status);
+    text.focus();
+    box.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (!text.value.trim()) return;
+      var response = await api("/api/feedback", { method: "POST",
+        body: JSON.stringify({ answer_id: answerId, comment: text.value }) });
+      status.textContent = response.ok ? (await response.json()).text : await errorText(response);
+      if (response.ok) box.remove();
+    });
+  }
+
+  function addHuman(item) {
+    var button = el("button", { type: "button", class: "sbw-human" }, label("human", "Talk to a human"));
+    item.appendChild(button);
+    button.addEventListener("click", async function () {
+      button.disabled = true;
+      var response = await api("/api/handoff", { method: "POST", body: "{}" });
+      if (!response.ok) { addMessage("notice", await errorText(response)); button.disabled = false; return; }
+      var body = await response.json();
+      addMessage("notice", body.text);
+      setHandoff(body.handoff);
+    });
+  }
+
+  function renderAnswer(item, data) {
+    item.querySelector(".sbw-text").textContent = data.text;
+    if (data.sources && data.sources.length) {
+      var wrap = el("div", { class: "sbw-sources" });
+      wrap.appendChild(el("p", { class: "sbw-sources-title" }, label("sources", "Sources")));
+      var list = el("ul");
+      data.sources.forEach(function (source) {
+        var li = el("li");
+        li.appendChild(el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer" },
+          source.title));
+        list.appendChild(li);
+      });
+      wrap.appendChild(list);
+      item.appendChild(wrap);
+    }
+    if (data.rateable && data.answer_id) addRating(item, data.answer_id, data.rating || null);
+    if (data.offer_human) addHuman(item);
+    scrollDown();
+  }
+
+  function setHandoff(handoff) {
+    var was = state.handoff;
+    state.handoff = handoff || "none";
+    if (state.handoff !== "none" && !state.poller) {
+      state.poller = window.setInterval(poll, POLL_MS);
+    } else if (state.handoff === "none" && state.poller) {
+      window.clearInterval(state.poller);
+      state.poller = null;
+      if (was !== "none") addMessage("notice", label("handoffEnded", "The support agent has closed this chat."));
+    }
+  }
+
+  async function poll() {
+    try {
+      var response = await api("/api/updates?after=" + encodeURIComponent(state.lastId));
+      if (!response.ok) return;
+      var body = await response.json();
+      body.messages.forEach(function (m) { addMessage("operator", m.text); });
+      state.lastId = Math.max(state.lastId, body.last_id);
+      setHandoff(body.handoff);
+    } catch (e) { /* offline for a moment: the next poll tries again */ }
+  }
+
+  function handleEvent(raw, item, streamed) {
+    var name = "message", data = "";
+    raw.split("\n").forEach(function (line) {
+      if (line.indexOf("event: ") === 0) name = line.slice(7);
+      else if (line.indexOf("data: ") === 0) data += line.slice(6);
+    });
+    if (!data) return streamed;
+    var payload = JSON.parse(data);
+    var text = item.querySelector(".sbw-text");
+    if (name === "delta") {
+      streamed += payload.text;
+      text.textContent = streamed;
+      scrollDown();
+      return streamed;
+    }
+    if (name === "reply") {
+      item.removeAttribute("aria-busy");
+      if (payload.kind === "answer") {
+        renderAnswer(item, payload);
+        if (payload.handed_off) setHandoff("requested");
+      } else if (payload.kind === "forwarded") {
+        item.className = "sbw-msg sbw-notice";
+        text.textContent = label("forwarded", "Your message was passed on to a person from our support team.");
+        setHandoff(state.handoff === "none" ? "requested" : state.handoff);
+      } else {
+        item.className = "sbw-msg sbw-notice";
+        text.textContent = payload.text;
+      }
+    }
+    return streamed;
+  }
+
+  async function ask(text) {
+    addMessage("user", text);
+    var item = addMessage("assistant", label("thinking", "…"));
+    item.setAttribute("aria-busy", "true");
+    var response;
+    try {
+      response = await api("/api/ask", { method: "POST", body: JSON.stringify({ text: text }) });
+    } catch (e) {
+      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong.");
+      return;
+    }
+    if (!response.ok || !response.body) {
+      item.className = "sbw-msg sbw-notice";
+      item.querySelector(".sbw-text").textContent = await errorText(response);
+      return;
+    }
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "", streamed = "";
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      var events = buffer.split("\n\n");
+      buffer = events.pop();
+      for (var i = 0; i < events.length; i++) streamed = handleEvent(events[i], item, streamed);
+    }
+    if (buffer.trim()) handleEvent(buffer, item, streamed);
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text || state.busy) return;
+    state.busy = true;
+    send.disabled = true;
+    input.value = "";
+    try { await ask(text); } finally { state.busy = false; send.disabled = false; input.focus(); }
+  });
+
+  newButton.addEventListener("click", async function () {
+    var response = await api("/api/new", { method: "POST", body: "{}" });
+    if (!response.ok) { addMessage("notice", await errorText(response)); return; }
+    log.replaceChildren();
+    setHandoff("none");
+    addMessage("notice", (await response.json()).text);
+    input.focus();
+  });
+
+  async function start() {
+    var response = await api("/api/session");
+    if (!response.ok) { addMessage("notice", await errorText(response)); return; }
+    var body = await response.json();
+    state.csrf = body.csrf;
+    state.labels = body.labels || {};
+    title.textContent = label("title", "Support");
+    newButton.textContent = label("new", "New conversation");
+    launcher.textContent = "💬 " + label("open", "Chat with us");
+    closeButton.setAttribute("aria-label", label("close", "Close chat"));
+    if (!body.messages.length) addMessage("notice", label("greeting", "Hi! Ask me a question."));
+    body.messages.forEach(function (m) {
+      var item = addMessage(m.role === "operator" ? "operator" : m.role, m.text);
+      if (m.role === "assistant") renderAnswer(item, m);
+    });
+    state.lastId = body.last_id || 0;
+    if (body.handoff !== "none") { state.handoff = body.handoff; setHandoff(body.handoff); }
+  }
+
+  start();
+  if (openAtStart) setOpen(true);
+})();

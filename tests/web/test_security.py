@@ -1,0 +1,151 @@
+"""The web channel's security rules: origins, CSRF, rate limits, CSP, body size, admin sessions."""
+
+from __future__ import annotations
+
+from tests.web.conftest import ADMIN_TOKEN, BASE, SHOP, WebFactory
+
+
+async def test_every_response_carries_the_csp_and_no_sniffing(make_web: WebFactory) -> None:
+    web = await make_web()
+    for path in ("/", "/api/session", "/widget.js", "/admin/login"):
+        response = await web.client.get(path)
+        assert response.status_code == 200, path
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_visitor_cookie_is_signed_and_httponly(make_web: WebFactory) -> None:
+    web = await make_web()
+    response = await web.client.get("/api/session")
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    web.client.cookies.set("bot_visitor", "forged-visitor-id")
+    forged = await web.client.post(
+        "/api/ask", json={"text": "hi"}, headers={"origin": BASE, "x-csrf-token": "x"}
+    )
+    assert forged.status_code == 401
+
+
+async def test_state_changes_need_the_csrf_token(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    missing = await web.client.post("/api/ask", json={"text": "hi"}, headers={"origin": BASE})
+    assert missing.status_code == 403
+    wrong = await web.post("/api/ask", {"text": "hi"}, "0" * 64)
+    assert wrong.status_code == 403
+    assert (await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).status_code == 200
+
+
+async def test_origins_outside_the_allow_list_are_refused(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    evil = await web.post("/api/ask", {"text": "hi"}, session["csrf"], origin="https://evil.example")
+    assert evil.status_code == 403
+    by_referer = await web.client.get("/api/session", headers={"referer": "https://evil.example/page"})
+    assert by_referer.status_code == 403
+    script = await web.client.get("/widget.js", headers={"referer": "https://evil.example/"})
+    assert script.status_code == 403
+    nowhere = await web.client.post(
+        "/api/ask", json={"text": "hi"}, headers={"x-csrf-token": session["csrf"]}
+    )
+    assert nowhere.status_code == 403, "a state change must say where it comes from"
+
+
+async def test_allowed_sites_get_cors_with_credentials(make_web: WebFactory) -> None:
+    web = await make_web()
+    preflight = await web.client.options(
+        "/api/ask",
+        headers={"origin": SHOP, "access-control-request-method": "POST"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == SHOP
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "x-csrf-token" in preflight.headers["access-control-allow-headers"]
+    session = await web.client.get("/api/session", headers={"origin": SHOP})
+    assert session.headers["access-control-allow-origin"] == SHOP
+    csrf = session.json()["csrf"]
+    asked = await web.post("/api/ask", {"text": "refunds?"}, csrf, origin=SHOP)
+    assert asked.status_code == 200
+    admin = await web.client.get("/admin/login", headers={"origin": SHOP})
+    assert "access-control-allow-origin" not in admin.headers
+    login = await web.client.post("/admin/login", data={"token": ADMIN_TOKEN}, headers={"origin": SHOP})
+    assert login.status_code == 403, "the console accepts only its own origin"
+
+
+async def test_bodies_are_capped(make_web: WebFactory) -> None:
+    web = await make_web(max_body_kb=1)
+    session = await web.session()
+    big = await web.post("/api/ask", {"text": "x" * 2000}, session["csrf"])
+    assert big.status_code == 413
+
+
+async def test_requests_per_address_are_limited(make_web: WebFactory) -> None:
+    web = await make_web(ip_requests_per_minute=3)
+    for _ in range(3):
+        assert (await web.client.get("/api/session")).status_code == 200
+    limited = await web.client.get("/api/session")
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "60"
+    assert (await web.client.get("/static/widget.css")).status_code == 200, "static files are not counted"
+
+
+async def test_admin_routes_refuse_without_a_session(make_web: WebFactory) -> None:
+    web = await make_web()
+    for path in ("/admin", "/admin/gaps", "/admin/conversations", "/admin/kb", "/admin/export"):
+        assert (await web.client.get(path)).status_code == 401, path
+        page = await web.client.get(path, headers={"accept": "text/html"})
+        assert (page.status_code, page.headers["location"]) == (303, "/admin/login")
+    for path in ("/admin/kb/reload", "/admin/export", "/admin/answers/1/correct", "/admin/logout"):
+        response = await web.client.post(path, data={"csrf": "x"}, headers={"origin": BASE})
+        assert response.status_code == 401, path
+
+
+async def test_admin_login_checks_the_token_and_is_rate_limited(make_web: WebFactory) -> None:
+    web = await make_web()
+    wrong = await web.admin_login("not-the-token-at-all")
+    assert wrong.status_code == 401
+    assert "bot_admin" not in wrong.headers.get("set-cookie", "")
+    right = await web.admin_login()
+    assert (right.status_code, right.headers["location"]) == (303, "/admin")
+    cookie = right.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/admin" in cookie
+    assert (await web.client.get("/admin")).status_code == 200
+    for _ in range(3):
+        await web.admin_login("still-wrong-token-x")
+    assert (await web.admin_login()).status_code == 429, "the sixth attempt in a minute is refused"
+
+
+async def test_admin_forms_need_the_csrf_token(make_web: WebFactory) -> None:
+    web = await make_web()
+    await web.admin_login()
+    response = await web.client.post("/admin/kb/reload", data={"csrf": "forged"}, headers={"origin": BASE})
+    assert response.status_code == 403
+
+
+async def test_logout_ends_the_session(make_web: WebFactory) -> None:
+    web = await make_web()
+    await web.admin_login()
+    page = await web.client.get("/admin")
+    csrf = page.text.split('name="csrf" content="')[1].split('"')[0]
+    out = await web.client.post("/admin/logout", data={"csrf": csrf}, headers={"origin": BASE})
+    assert out.status_code == 303
+    assert (await web.client.get("/admin")).status_code == 401
+
+
+async def test_console_is_off_without_a_token(make_web: WebFactory) -> None:
+    web = await make_web(admin_token=None)
+    assert (await web.client.get("/admin")).status_code == 404
+    assert (await web.admin_login("anything-at-all-long")).status_code == 404
+
+
+async def test_help_pages_never_leave_the_knowledge_folder(make_web: WebFactory) -> None:
+    web = await make_web()
+    assert (await web.client.get("/help/refunds.md")).status_code == 200
+    assert (await web.client.get("/help/../bot.db")).status_code == 404
+    assert (await web.client.get("/help/%2e%2e/bot.db")).status_code == 404

@@ -1,0 +1,157 @@
+"""The widget's API over the real SQLite log: streamed answers, history, feedback, handoff, flood rule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot import texts
+from bot.channels.web.deps import FloodRule
+from bot.conversation import Customer
+from bot.domain import Turn
+from tests.web.conftest import BASE, WebFactory, events
+
+
+class Desk:
+    """An operator desk that accepts every handoff."""
+
+    available = True
+
+    def __init__(self) -> None:
+        self.opened: list[int] = []
+
+    async def open_handoff(
+        self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn], **_: str
+    ) -> bool:
+        self.opened.append(conversation_id)
+        return True
+
+    async def forward(self, conversation_id: int, customer: Customer, text: str, **_: str) -> None:
+        return None
+
+
+async def test_answer_streams_with_sources_and_is_logged_as_web(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    cookie = web.client.cookies.jar
+    assert any(c.name == "bot_visitor" for c in cookie)
+    response = await web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"])
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    found = events(response.text)
+    assert [name for name, _ in found][-1] == "reply"
+    assert any(name == "delta" for name, _ in found)
+    reply = found[-1][1]
+    assert reply["kind"] == "answer"
+    assert reply["rateable"]
+    assert reply["offer_human"]
+    assert reply["sources"] == [{"title": "billing/refunds.md › Refunds", "href": "/help/billing/refunds.md"}]
+    conversation = await web.log.get_conversation(1)
+    assert conversation is not None
+    assert conversation.channel == "web"
+
+
+async def test_history_survives_a_reload_and_belongs_to_the_visitor(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    await web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"])
+    again = await web.session()
+    assert [m["role"] for m in again["messages"]] == ["user", "assistant"]
+    assert again["messages"][1]["sources"][0]["href"] == "/help/billing/refunds.md"
+    web.client.cookies.clear()
+    stranger = await web.session()
+    assert stranger["messages"] == []
+
+
+async def test_feedback_reaches_only_the_visitors_own_answer(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    found = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
+    answer_id = found[-1][1]["answer_id"]
+    down = await web.post("/api/feedback", {"answer_id": answer_id, "rating": "down"}, session["csrf"])
+    assert down.status_code == 200, down.text
+    comment = await web.post(
+        "/api/feedback", {"answer_id": answer_id, "comment": "Too vague"}, session["csrf"]
+    )
+    assert comment.json()["text"] == texts.FEEDBACK_COMMENT_SAVED
+    gaps = await web.deps.insights.gap_questions(30, 10)
+    assert [(g.rating, g.comment, g.question) for g in gaps] == [("down", "Too vague", "refunds?")]
+
+    web.client.cookies.clear()
+    other = await web.session()
+    refused = await web.post("/api/feedback", {"answer_id": answer_id, "rating": "up"}, other["csrf"])
+    assert refused.status_code == 404
+    bad = await web.post("/api/feedback", {"answer_id": "x", "rating": "up"}, other["csrf"])
+    assert bad.status_code == 400
+
+
+async def test_handoff_without_operators_says_so(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
+    response = await web.post("/api/handoff", {}, session["csrf"])
+    assert response.json() == {"text": texts.HANDOFF_UNAVAILABLE, "handoff": "none"}
+
+
+async def test_operator_reply_reaches_the_widget_by_polling(make_web: WebFactory) -> None:
+    desk = Desk()
+    web = await make_web(desk=desk)
+    session = await web.session()
+    await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
+    response = await web.post("/api/handoff", {}, session["csrf"])
+    assert response.json() == {"text": texts.HANDOFF_REQUESTED, "handoff": "requested"}
+    assert desk.opened == [1]
+    forwarded = events((await web.post("/api/ask", {"text": "hello?"}, session["csrf"])).text)
+    assert forwarded[-1][1]["kind"] == "forwarded"
+    delivery = await web.conversations.operator_reply(1, "Hi, I'm Sam from support.")
+    assert delivery.conversation is not None
+    assert delivery.conversation.channel == "web"
+    updates = (await web.client.get("/api/updates?after=2")).json()
+    assert updates["handoff"] == "active"
+    assert [m["text"] for m in updates["messages"]] == ["Hi, I'm Sam from support."]
+    later = (await web.client.get(f"/api/updates?after={updates['last_id']}")).json()
+    assert later["messages"] == []
+
+
+async def test_flood_rule_gives_one_notice_then_refuses(make_web: WebFactory) -> None:
+    web = await make_web(flood=FloodRule(2, 60.0))
+    session = await web.session()
+    for _ in range(2):
+        assert events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
+    notice = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
+    assert notice[-1][1]["kind"] == "notice"
+    assert "faster than I can answer" in notice[-1][1]["text"]
+    dropped = await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
+    assert dropped.status_code == 429
+
+
+async def test_length_rule_and_bad_bodies_are_clear(make_web: WebFactory) -> None:
+    web = await make_web(max_body_kb=64)
+    session = await web.session()
+    too_long = events((await web.post("/api/ask", {"text": "x" * 9000}, session["csrf"])).text)
+    assert too_long[-1][1]["kind"] == "notice"
+    assert too_long[-1][1]["text"] == texts.PIPELINE_TEXTS["too_long"]
+    not_json = await web.client.post(
+        "/api/ask",
+        content=b"hello",
+        headers={"origin": BASE, "x-csrf-token": session["csrf"], "content-type": "application/json"},
+    )
+    assert (not_json.status_code, not_json.json()["error"]) == (400, "the body must be JSON")
+    wrong = await web.post("/api/ask", {"question": "x"}, session["csrf"])
+    assert wrong.status_code == 400
+
+
+async def test_new_conversation_starts_over(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
+    response = await web.post("/api/new", {}, session["csrf"])
+    assert response.json()["text"] == texts.NEW_CONVERSATION
+    assert (await web.session())["messages"] == []
+
+
+async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
+    web = await make_web()
+    response = await web.client.get("/api/session", headers={"accept-language": "de-DE,de;q=0.9"})
+    labels = response.json()["labels"]
+    assert labels["human"] == texts.translate("Talk to a human", "de") != "Talk to a human"
+    assert (labels["message"], labels["send"]) == ("Message", "Send")
