@@ -16,7 +16,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pytest
 from telegram import Update
@@ -38,12 +38,12 @@ from bot.devtools.fake_telegram import (
     user,
 )
 from bot.kb.base import KnowledgeBase
-from bot.services import Services, build_admin, build_conversations, build_pipeline
-from bot.store.base import ConversationLog, StoreUnavailableError
+from bot.services import Services, build_admin, build_approved, build_conversations, build_pipeline
+from bot.store.base import ApprovedAnswerStore, ConversationLog, StoreUnavailableError
 from bot.store.migrate import upgrade
 from bot.store.repo import SqlConversationLog
 from tests.conftest import KNOWLEDGE
-from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+from tests.fakes import HELP_CENTER, FakeEmbedder, FakeGenerator, FakeKB
 
 ADMIN = user(1001, "Ada", username="ada_admin")
 ALICE = user(2001, "Alice", username="alice")
@@ -88,9 +88,14 @@ def telegram_deps(
     kb: KnowledgeBase,
     export: ExportRunner | None = None,
 ) -> TelegramDeps:
-    """The Telegram channel's dependencies over the given parts, wired as `Services` wires them."""
-    conversations = build_conversations(settings, pipeline, log)
-    return TelegramDeps(settings.telegram, conversations, build_admin(settings, kb, log, export=export))
+    """The Telegram channel's dependencies over the given parts, wired as `Services` wires them (approved
+    answers on, with the fake embedder)."""
+    embedder = FakeEmbedder(dim=1024)
+    store = cast("ApprovedAnswerStore", log)
+    approved = build_approved(store, lambda: embedder, kb)
+    conversations = build_conversations(settings, pipeline, log, approved=approved)
+    admin = build_admin(settings, kb, log, export=export, approved=store)
+    return TelegramDeps(settings.telegram, conversations, admin)
 
 
 class SwitchableStore:

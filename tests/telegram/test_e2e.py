@@ -9,6 +9,7 @@ straight onto the Application's update queue. A few stay end to end over HTTP, m
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import shutil
 import time
@@ -166,6 +167,13 @@ async def test_handoff_there_and_back(make_harness: HarnessFactory) -> None:
     delivered = await h.reply_after(alice_chat, told.message_id + 1)
     assert delivered.data["text"] == "👤 Support: Hi Alice, I have refunded order 1234."
     assert (await h.store.get_conversation(1)).handoff == "active"
+    # The reply is kept as a candidate answer to the question it answered, for an admin to approve.
+    (candidate,) = await h.store.inner.list_approved(["candidate"])
+    assert (candidate.question, candidate.text, candidate.approved_by) == (
+        "Hello? My order is 1234",
+        "Hi Alice, I have refunded order 1234.",
+        str(OPERATOR["id"]),
+    )
 
     # /done as a reply ends it; the bot answers again.
     h.send(OPERATOR, "/done", chat=OPERATOR_CHAT, reply_to=forwarded.message_id)
@@ -333,6 +341,49 @@ async def test_admin_uploads_a_document_and_it_is_indexed(
     refused = await h.reply_after(chat_id, last + 1)
     assert refused.data["text"] == "❌ Refused prices.md: the content is a ZIP archive, not Markdown"
     assert sorted(p.name for p in kb_dir.rglob("*")) == before
+    await kb.close()
+
+
+async def test_an_upload_that_changes_a_cited_article_flags_its_approved_answers(
+    make_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    kb_dir = tmp_path / "knowledge"
+    kb_dir.mkdir()
+    h = await make_harness(kb_source=kb_dir)
+    kb = EmbeddedKB(h.settings.kb, h.settings.index_dir, FakeEmbedder())
+    h.built.handlers.admin.admin.kb = kb
+    chat_id = ADMIN["id"]
+
+    async def upload(content: bytes) -> str:
+        last = h.last_message_id(chat_id)
+        h.send(ADMIN, None, document=h.fake.add_file(content, "gift cards.md"))
+        await h.fake.wait_until(
+            lambda: any(
+                "✅ Knowledge base reloaded" in m.data.get("text", "")
+                for m in h.fake.bot_messages(chat_id)
+                if m.message_id > last
+            ),
+            30,
+        )
+        return [m for m in h.fake.bot_messages(chat_id) if m.message_id > last][-1].data["text"]
+
+    first = await upload(b"# Gift cards\n\nGift cards never expire.\n")
+    assert "approved answer" not in first
+    digest = hashlib.sha256((kb_dir / "gift_cards.md").read_bytes()).hexdigest()
+    cited = await h.store.inner.add_approved(
+        question="Do gift cards expire?",
+        text="Never.",
+        approved_by="1",
+        source="gift_cards.md",
+        source_hash=digest,
+    )
+    other = await h.store.inner.add_approved(question="Can I pay cash?", text="No.", approved_by="1")
+    report = await upload(b"# Gift cards\n\nGift cards expire after one year.\n")
+    assert f"not served until reviewed: #{cited.id} (" in report
+    flagged = await h.store.inner.get_approved(cited.id)
+    assert flagged is not None
+    assert (flagged.status, flagged.review_reason) == ("needs_review", "gift_cards.md changed")
+    assert (await h.store.inner.get_approved(other.id)).status == "active"  # type: ignore[union-attr]
     await kb.close()
 
 
@@ -540,12 +591,56 @@ async def test_admin_correct_button_records_a_correction(make_harness: HarnessFa
     assert prompt.data["text"] == tg_texts.CORRECTION_ASK
     h.send(ADMIN, "Refunds take up to 5 business days. [1]", reply_to=prompt.message_id)
     saved = await h.reply_after(ADMIN["id"], prompt.message_id + 1)
-    assert saved.data["text"] == texts.CORRECTION_SAVED
+    assert saved.data["text"] == texts.APPROVED_SAVED.format(id=1)
     async with h.store.inner.transaction() as conn:
         from sqlalchemy import text as sql
 
         rows = (await conn.execute(sql("SELECT * FROM corrections"))).all()
     assert len(rows) == 1
+    # The correction is an approved answer now: the same question gets it at once, cited as approved.
+    again = await h.ask(BOB, "How long do refunds take?")
+    assert again.data["text"].startswith("Refunds take up to 5 business days. [1]")
+    assert "Approved answer" in again.data["text"]
+
+
+async def test_admin_corrects_a_customers_answer_by_id(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    await h.ask(ALICE, "How long do refunds take?")
+    h.send(ADMIN, "/stats")
+    stats = await h.reply_after(ADMIN["id"], 0)
+    assert "#2 extracted — How long do refunds take?" in stats.data["text"]
+
+    # Only admins, and only in their private chat.
+    before = h.last_message_id(ALICE["id"])
+    h.send(ALICE, "/correct 2")
+    refused = await h.reply_after(ALICE["id"], before)
+    assert refused.data["text"] == texts.NOT_ALLOWED
+
+    for bad, expected in (
+        ("/correct", tg_texts.CORRECT_USAGE),
+        ("/correct 99", "There is no bot answer #99"),
+    ):
+        before = h.last_message_id(ADMIN["id"])
+        h.send(ADMIN, bad)
+        assert (await h.reply_after(ADMIN["id"], before)).data["text"].startswith(expected)
+
+    before = h.last_message_id(ADMIN["id"])
+    h.send(ADMIN, "/correct 2")
+    prompt = await h.reply_after(ADMIN["id"], before)
+    assert prompt.data["text"].startswith("✏️ Answer #2\nQuestion: How long do refunds take?\nAnswer: ")
+    h.send(ADMIN, "Refunds reach your card within 5 business days.", reply_to=prompt.message_id)
+    saved = await h.reply_after(ADMIN["id"], prompt.message_id + 1)
+    assert saved.data["text"] == texts.APPROVED_SAVED.format(id=1)
+    (approved,) = await h.store.inner.list_approved()
+    assert (approved.question, approved.corrects_answer_id, approved.approved_by) == (
+        "How long do refunds take?",
+        2,
+        str(ADMIN["id"]),
+    )
+    reworded = await h.ask(BOB, "how long do refunds take")
+    assert reworded.data["text"].startswith("Refunds reach your card within 5 business days.")
+    other = await h.ask(BOB, "How do I reset my password?")
+    assert "Refunds reach your card" not in other.data["text"]
 
 
 async def test_admin_stats_and_export(make_harness: HarnessFactory) -> None:

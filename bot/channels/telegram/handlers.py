@@ -46,7 +46,7 @@ from bot.store.base import ReplyPrompt, StoreUnavailableError
 log = logging.getLogger("bot.channels.telegram")
 
 Context = ContextTypes.DEFAULT_TYPE
-ADMIN_COMMANDS = ("reload", "stats", "export")
+ADMIN_COMMANDS = ("reload", "stats", "export", "correct")
 
 
 def customer_of(user: User, chat_id: int) -> Customer:
@@ -58,6 +58,10 @@ def customer_of(user: User, chat_id: int) -> Customer:
         about=describe_user(user),
         language_hint=user.language_code or "",
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def hint_of(update: Update) -> str:
@@ -170,6 +174,7 @@ class SupportHandlers:
         text = texts.translate(tg_texts.START, language).format(name=user.first_name or "👋")
         if is_admin(self.admin_ids, update):
             text += texts.translate(tg_texts.ADMIN_HELP, language)
+            text += texts.translate(tg_texts.ADMIN_HELP_CORRECT, language)
         await self._reply(update, context.bot, text)
 
     async def cmd_help(self, update: Update, context: Context) -> None:
@@ -177,6 +182,7 @@ class SupportHandlers:
         text = texts.translate(tg_texts.HELP, language)
         if is_admin(self.admin_ids, update):
             text += texts.translate(tg_texts.ADMIN_HELP, language)
+            text += texts.translate(tg_texts.ADMIN_HELP_CORRECT, language)
         await self._reply(update, context.bot, text)
 
     async def cmd_new(self, update: Update, context: Context) -> None:
@@ -243,7 +249,40 @@ class SupportHandlers:
                 await self._reply(update, context.bot, texts.translate(texts.DB_DOWN, hint_of(update)))
         elif command == "export":
             await self.admin.export(context.bot, chat_id)
+        elif command == "correct":
+            await self._correct(update, context.bot, message)
+            return  # like a reply: an error after the prompt should still be shown
         state.reply_message_id = -1  # admin output is complete; an error after this must not add a reply
+
+    async def _correct(self, update: Update, bot: Bot, message: Message) -> None:
+        """/correct ANSWER_ID: show that logged answer (anyone's) and ask the admin for the corrected one."""
+        language = await self._language(update)
+        parts = (message.text or "").split()
+        if len(parts) != 2 or not parts[1].lstrip("#").isdigit():
+            await self._reply(update, bot, texts.translate(tg_texts.CORRECT_USAGE, language))
+            return
+        answer_id = int(parts[1].lstrip("#"))
+        try:
+            found = await self.conversations.logged_answer(answer_id)
+            if found is None:
+                unknown = texts.translate(tg_texts.CORRECT_UNKNOWN, language).format(id=answer_id)
+                await self._reply(update, bot, unknown)
+                return
+            question, answer = found
+            # Clipped: the prompt must fit one Telegram message whatever the logged texts' length.
+            ask = texts.translate(tg_texts.CORRECT_ASK_ANSWER, language).format(
+                id=answer_id, question=_clip(question, 500), answer=_clip(answer, 3000)
+            )
+            user_id = message.from_user.id if message.from_user else 0
+            await self._ask(
+                bot,
+                message.chat.id,
+                message.message_id,
+                ask,
+                ReplyPrompt("correct", answer_id, str(user_id)),
+            )
+        except StoreUnavailableError:
+            await self._reply(update, bot, texts.translate(texts.DB_DOWN, language))
 
     async def cmd_unknown(self, update: Update, context: Context) -> None:
         message = update.message
@@ -376,8 +415,12 @@ class SupportHandlers:
                     log_refusal(update, "correction", refusal)
                     await self._reply(update, bot, texts.translate(texts.NOT_ALLOWED, language))
                     return True
-                await self.conversations.correct(prompt.answer_id, str(user.id), text)
-                await self._reply(update, bot, texts.translate(texts.CORRECTION_SAVED, language))
+                approved = await self.conversations.correct(prompt.answer_id, str(user.id), text)
+                if approved is None:
+                    saved = texts.translate(texts.CORRECTION_SAVED, language)
+                else:
+                    saved = texts.translate(texts.APPROVED_SAVED, language).format(id=approved.id)
+                await self._reply(update, bot, saved)
         except StoreUnavailableError:
             await self._reply(update, bot, texts.translate(texts.DB_DOWN, language))
         return True

@@ -126,7 +126,8 @@ class OperatorChat:
         if text.split("@")[0] == "/done":
             await self.end(bot, conversation_id)
             return
-        delivery = await self.conversations.operator_reply(conversation_id, text)
+        operator = str(message.from_user.id) if message.from_user else "operator"
+        delivery = await self.conversations.operator_reply(conversation_id, text, operator=operator)
         if delivery.conversation is None:
             await message.reply_text(delivery.problem)
             return

@@ -28,6 +28,16 @@ ADMIN_HELP = N_(
     "/export — download the training export\n"
     "Send a document (md, rst, txt, html, pdf, csv/jsonl/yaml FAQ) to add it to the knowledge base."
 )
+ADMIN_HELP_CORRECT = N_(
+    "\n/correct ID — correct any logged answer (the latest ids are in /stats); the same question gets "
+    "your answer from then on"
+)
+CORRECT_USAGE = N_("Usage: /correct ANSWER_ID (the ids of the latest answers are in /stats).")
+CORRECT_UNKNOWN = N_("There is no bot answer #{id} in the log.")
+CORRECT_ASK_ANSWER = N_(
+    "✏️ Answer #{id}\nQuestion: {question}\nAnswer: {answer}\n\n"
+    "Reply to this message with the corrected answer."
+)
 FLOOD = N_(
     "You're sending messages faster than I can answer. I'll answer what you've sent; please wait a moment."
 )
