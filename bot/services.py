@@ -69,6 +69,7 @@ def build_admin(
     *,
     export: ExportRunner | None = None,
     exports_dir: Path | None = None,
+    approved: ApprovedAnswerStore | None = None,
 ) -> Admin:
     """The admin actions over given parts, with the configured upload limits."""
     from bot.admin import Admin
@@ -86,6 +87,7 @@ def build_admin(
         exports_dir=exports_dir or settings.data_dir / "exports",
         check_upload=check_upload,
         export=export,
+        approved=approved,
     )
 
 
@@ -250,9 +252,8 @@ class Services:
     async def admin(self) -> Admin:
         """The admin actions (reload, add a document, stats, export) that channels render."""
         if self._admin is None:
-            self._admin = build_admin(
-                self.settings, self.kb(), await self.conversation_log(), export=self.run_export
-            )
+            store = await self._sql_log()
+            self._admin = build_admin(self.settings, self.kb(), store, export=self.run_export, approved=store)
         return self._admin
 
     async def web_deps(self) -> WebDeps:

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "bot.cli.serve",
     "bot.cli.finetune",
     "bot.cli.quickstart",
+    "bot.cli.answers",
     "bot.cli.web",
 )
 
