@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,6 +29,7 @@ FALSE_ACCEPT_COST = 3.0
 # Paraphrase-like positives per approved question (content-word subsets and reorderings), and in all: the
 # first fit embeds at most about this many texts beyond the questions themselves.
 PARAPHRASES_PER_QUESTION = 12
+MIN_KEPT = 0.6
 MAX_POSITIVES = 2000
 # Approved questions whose nearest knowledge-base sections give in-domain negatives (pseudo-questions).
 MAX_SEARCHED = 100
@@ -90,7 +92,9 @@ def paraphrases(question: str, count: int = PARAPHRASES_PER_QUESTION) -> list[st
     seed = int.from_bytes(hashlib.sha256(question.encode()).digest()[:8], "big")
     rng = random.Random(seed)  # noqa: S311 - a reproducible sample, not a secret
     out: dict[str, None] = {" ".join(words): None}
-    low = max(1, min(len(words), 2, (len(words) + 1) // 2))
+    # A paraphrase keeps most of what is asked: at least MIN_KEPT of the content words (two, or all when
+    # fewer); two words of a ten-word question are a vaguer question, not the same one.
+    low = min(len(words), max(2, math.ceil(MIN_KEPT * len(words))))
     for _ in range(count * 4):
         if len(out) >= count:
             break

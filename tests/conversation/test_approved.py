@@ -183,6 +183,8 @@ def test_paraphrases_are_content_word_subsets_and_reorderings() -> None:
     assert variants[0] == "get refund parcel never arrived"
     assert len(variants) > 5
     assert all(set(v.split()) <= words for v in variants)
+    assert all(len(v.split()) >= 3 for v in variants)  # at least 60% of the five content words
+    assert any(v.split() != sorted(v.split(), key=QUESTION.lower().index) for v in variants)  # reordered
     assert paraphrases(QUESTION) == variants  # seeded by the text
 
 
