@@ -203,12 +203,10 @@ class ApprovedMatcher:
         index = self._index
         if index is None or index.revision != revision:
             active = await asyncio.wait_for(self.store.list_approved(["active"]), self._store_timeout_s)
-            fresh = await self._refitted(revision, active)
-            if fresh is not None:
-                index = fresh
-            elif index is not None:
-                # The refit is still running: the previous fit serves, but only answers still active with
-                # the same question, and with their current text.
+            index = await self._refitted(revision, active) or index
+            if index is not None and index.revision != revision:
+                # A fit of an older set (the refit is still running, or it fitted the set as it was): it
+                # serves only answers still active with the same question, and with their current text.
                 current = {a.id: a for a in active}
                 answers = [
                     current[a.id] if a.id in current and current[a.id].question == a.question else _retired(a)

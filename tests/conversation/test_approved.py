@@ -3,10 +3,12 @@ fitted thresholds, corrections and operator candidates."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from bot.channels.console import reply_json
@@ -203,3 +205,38 @@ def test_threshold_sits_between_the_classes_and_prefers_precision() -> None:
     contested_leads = np.linspace(0.1, 0.3, 21)
     margin = fit_margin(contested_leads, np.ones(21, dtype=bool), np.ones(21, dtype=bool))
     assert 0.1 <= margin <= 0.12
+
+
+class SlowEmbedder(FakeEmbedder):
+    """Embeds new texts slowly once `slow` is set, so a refit is still running when a question comes."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=1024)
+        self.slow = False
+
+    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        if self.slow and len(texts) > 1:
+            time.sleep(1.0)
+        return super().embed_queries(texts)
+
+
+async def test_while_a_refit_runs_the_old_fit_serves_only_what_is_still_approved(
+    store: SqlConversationLog,
+) -> None:
+    embedder = SlowEmbedder()
+    matcher = ApprovedMatcher(store, lambda: embedder, None, refit_wait_s=0.05)
+    kept = await store.add_approved(question=QUESTION, text=APPROVED, approved_by="1")
+    gone = await store.add_approved(question="Can I pay for a locker with cash?", text="No.", approved_by="1")
+    await matcher.refresh()
+    assert (await matcher.match(QUESTION)).approved.id == kept.id  # type: ignore[union-attr]
+
+    embedder.slow = True
+    await store.update_approved(gone.id, status="retired")
+    await store.update_approved(kept.id, text="Press Report missing in Orders.")
+    await store.add_approved(question="Do lockers take parcels over 20 kg?", text="No.", approved_by="1")
+    served = await matcher.match(QUESTION)  # the refit is still running: the old fit serves
+    assert served is not None
+    assert served.approved.text == "Press Report missing in Orders."
+    assert await matcher.match("Can I pay for a locker with cash?") is None
+    await matcher.refresh()
+    assert matcher.fit is not None
