@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -45,6 +47,15 @@ BULK_MAX_RETRIES = 5
 BULK_INITIAL_BACKOFF_S = 1.0
 BULK_MAX_BACKOFF_S = 30.0
 ADMIN_TIMEOUT_S = 60.0
+# Elasticsearch's own ceilings: `size` past index.max_result_window and kNN `num_candidates` past 10000 are
+# refused with a 400, so searches never ask for more.
+MAX_RESULT_WINDOW = 10_000
+MAX_NUM_CANDIDATES = 10_000
+# A document `_id` longer than this (in UTF-8 bytes) fails the whole bulk request.
+MAX_ID_BYTES = 512
+# Another process's reload may swap the alias between our read and our `_aliases` request; each attempt
+# re-reads the alias first.
+SWAP_ATTEMPTS = 3
 _SOURCE_FIELDS = [
     "chunk_id",
     "source",
@@ -59,6 +70,7 @@ _SOURCE_FIELDS = [
 # BM25 searches one pair of text fields per analyzer: a chunk's heading and text go into the pair of its
 # document's language (`bot.kb.analysis.es_analyzer`), e.g. `bm25_text_cjk` and `bm25_heading_cjk`.
 TEXT_FIELD = "bm25_text_"
+_WORD_COLON = re.compile(r"(?<=[^\W\d_]):(?=[^\W\d_])")
 HEADING_FIELD = "bm25_heading_"
 
 
@@ -97,7 +109,51 @@ def index_mapping(dims: int, languages: Iterable[str] = ("en",)) -> dict[str, An
     }
 
 
-INDEX_SETTINGS: dict[str, Any] = {"number_of_shards": 1, "refresh_interval": "-1"}
+# One shard; replicas 0 on a single node (which would stay yellow with the default 1) and 1 once the cluster
+# has a second node to hold it. Refresh is explicit, once, after the bulk load.
+INDEX_SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "auto_expand_replicas": "0-1",
+    "refresh_interval": "-1",
+}
+
+
+def doc_id(chunk_id: str) -> str:
+    """The document `_id` of a chunk: its id when short enough, else a digest of it.
+
+    The chunk id is the relative path plus position, so a deep or non-ASCII path can pass the 512-byte
+    `_id` limit; the full id always stays in the `chunk_id` field.
+    """
+    if len(chunk_id.encode("utf-8")) <= MAX_ID_BYTES:
+        return chunk_id
+    return "sha256:" + hashlib.sha256(chunk_id.encode("utf-8")).hexdigest()
+
+
+def indexable_vector(vector: npt.NDArray[np.float32]) -> list[float] | None:
+    """The vector as sent, or None for one `cosine` cannot take (zero magnitude, NaN, infinity).
+
+    Such a chunk is indexed without a vector: BM25 still finds it, kNN skips it.
+    """
+    values = [float(x) for x in vector]
+    norm = math.fsum(x * x for x in values)
+    if not math.isfinite(norm) or norm == 0.0:
+        return None
+    return values
+
+
+def _cosine(stored: Any, vector: npt.NDArray[np.float32]) -> float | None:
+    """Exact cosine of a stored vector (from `_source`) and the query; None when it cannot be had."""
+    if not isinstance(stored, list):
+        return None
+    vec = np.asarray(stored, dtype=np.float32)
+    if vec.shape != vector.shape:
+        return None
+    norms = float(np.linalg.norm(vec)) * float(np.linalg.norm(vector))
+    return float(vec @ vector) / norms if norms > 0 else None
+
+
+class _SwapUncertainError(ReloadError):
+    """The alias swap's answer was lost: the new index may be serving, so it must not be dropped."""
 
 
 def bm25_query(query: str, lang: str) -> dict[str, Any]:
@@ -108,7 +164,9 @@ def bm25_query(query: str, lang: str) -> dict[str, Any]:
     multi_match analyses the text as plain words; query_string would parse user text as syntax.
     """
     fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*^{HEADING_BOOST}"]
-    text = query[:MAX_QUERY_CHARS]
+    # The standard tokenizer keeps "heading:customs" one word (a colon between letters does not break a
+    # word in UAX #29), which no document holds; the embedded backend reads two words there, and so does this.
+    text = _WORD_COLON.sub(" ", query[:MAX_QUERY_CHARS])
     return {
         "bool": {
             "should": [
@@ -254,8 +312,13 @@ class ElasticKB:
         """Search the index or alias `target` (a reload calibrates on its new index before the swap)."""
         from elasticsearch import ApiError, TransportError
 
-        depth = max(k * 3, FUSION_DEPTH)
+        depth = min(max(k * 3, FUSION_DEPTH), MAX_RESULT_WINDOW)
+        if vector is not None and indexable_vector(vector) is None:
+            # Cosine has no direction for a zero (or NaN) query vector, and ES refuses it with a 400.
+            vector = None
         try:
+            if mode == "dense" and vector is None:
+                return []
             if mode == "bm25" or vector is None:
                 bm25 = await self._bm25(target, query, lang, depth, with_vectors=False)
                 dense: list[tuple[Chunk, float]] = []
@@ -290,9 +353,9 @@ class ElasticKB:
         cosine: dict[int, float] = {row: s for row, s in dense_rows}
         if vector is not None:
             for row, vec in vectors.items():
-                if row not in cosine and vec.shape == vector.shape:
-                    norm = float(np.linalg.norm(vec)) or 1.0
-                    cosine[row] = float(vec @ vector) / norm
+                exact = _cosine(vec.tolist(), vector)
+                if row not in cosine and exact is not None:
+                    cosine[row] = exact
         sections = [(c.source, c.heading_path) for c in chunks]
         return fuse_hits(
             chunks,
@@ -332,16 +395,21 @@ class ElasticKB:
                 "field": "vector",
                 "query_vector": [float(x) for x in vector],
                 "k": depth,
-                "num_candidates": max(100, depth * 2),
+                "num_candidates": min(max(100, depth * 2), MAX_NUM_CANDIDATES),
             },
             size=depth,
-            source={"includes": _SOURCE_FIELDS},
+            source={"includes": [*_SOURCE_FIELDS, "vector"]},
         )
         out = []
         for hit in response["hits"]["hits"]:
-            # ES scores cosine kNN as (1 + cos) / 2; report the cosine itself, as the embedded backend does.
-            score = float(hit.get("_score") or 0.0)
-            out.append((_chunk_from_source(hit.get("_source", {})), 2.0 * score - 1.0))
+            source = hit.get("_source", {})
+            # int8_hnsw scores are estimates from quantized vectors, while BM25-only hits get the exact
+            # cosine and the refusal gate reads both: rescore every hit exactly from its stored vector
+            # (ES's own (1 + cos) / 2 score only when the vector did not come back).
+            exact = _cosine(source.get("vector"), vector)
+            score = exact if exact is not None else 2.0 * float(hit.get("_score") or 0.0) - 1.0
+            out.append((_chunk_from_source(source), score))
+        out.sort(key=lambda item: -item[1])
         return out
 
     # ------------------------------------------------------------------------------------------ reload
@@ -356,6 +424,7 @@ class ElasticKB:
             es = self._es()
             index = f"{self._alias}-{_stamp()}"
             try:
+                await self._check_alias_name(es)
                 await self._build_index(es, index, corpus, progress)
                 calibration = await self._calibrate(index, corpus)
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
@@ -365,6 +434,8 @@ class ElasticKB:
                 report_progress(progress, "swapping", 0, 1)
                 old = await self._swap_alias(es, index)
                 self._calibration = (index, calibration, time.monotonic())
+            except _SwapUncertainError:
+                raise
             except ReloadError:
                 await self._drop_quietly(es, index)
                 raise
@@ -377,7 +448,7 @@ class ElasticKB:
             except BaseException:
                 await self._drop_quietly(es, index)
                 raise
-            await self._drop_old(es, keep=index, also=old)
+            await self._drop_old(es, keep=index, previous=old)
             report_progress(progress, "swapping", 1, 1)
             report = ReloadReport(
                 files=corpus.files,
@@ -473,7 +544,7 @@ class ElasticKB:
             for chunk, vector in zip(corpus.chunks, corpus.vectors, strict=True):
                 yield {
                     "_index": index,
-                    "_id": chunk.id,
+                    "_id": doc_id(chunk.id),
                     "_source": {
                         "chunk_id": chunk.id,
                         "source": chunk.source,
@@ -488,7 +559,7 @@ class ElasticKB:
                         "body": chunk.text,
                         "content_hash": chunk.content_hash,
                         "url": chunk.url,
-                        "vector": [float(x) for x in vector],
+                        **({} if (values := indexable_vector(vector)) is None else {"vector": values}),
                     },
                 }
 
@@ -527,26 +598,114 @@ class ElasticKB:
             return []
         return sorted(response.body.keys())
 
-    async def _swap_alias(self, es: AsyncElasticsearch, index: str) -> list[str]:
-        old = await self._current_indices(es)
-        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self._alias}} for name in old]
-        actions.append({"add": {"index": index, "alias": self._alias}})
-        # One request holding both the removals and the add: searches see the old index or the new one.
-        await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.update_aliases(actions=actions)
-        return old
+    async def _check_alias_name(self, es: AsyncElasticsearch) -> None:
+        """Refuse, before any work, when a concrete index holds the alias's name: no swap could succeed."""
+        if await es.indices.exists(index=self._alias) and not await es.indices.exists_alias(name=self._alias):
+            raise ReloadError(
+                f"an index named {self._alias!r} exists where the alias {self._alias!r} should be; "
+                "delete or rename that index, or set BOT_ELASTICSEARCH__ALIAS to another name"
+            )
 
-    async def _drop_old(self, es: AsyncElasticsearch, keep: str, also: list[str]) -> None:
+    async def _swap_alias(self, es: AsyncElasticsearch, index: str) -> list[str]:
+        """Point the alias at `index` alone, in one atomic `_aliases` request; returns the indices it left.
+
+        Every `remove` says `must_exist`: without it a remove of an alias that another process's reload
+        already moved is a silent no-op (HTTP 200, `errors: true`), and both reloads would go on to drop
+        each other's index. With it the whole request is refused, and the swap is redone from a fresh read.
+        Of two overlapping reloads the one that started later read the files later, so it wins: a reload
+        that finds a later-stamped index serving gives up.
+        """
+        from elasticsearch import NotFoundError, TransportError
+
+        admin = es.options(request_timeout=ADMIN_TIMEOUT_S)
+        for attempt in range(1, SWAP_ATTEMPTS + 1):
+            old = await self._current_indices(es)
+            newer = [name for name in old if self._index_re.match(name) and name > index]
+            if newer:
+                raise ReloadError(
+                    f"a reload that started after this one has already swapped in {newer[0]}; "
+                    "its newer content serves"
+                )
+            actions: list[dict[str, Any]] = [
+                {"remove": {"index": name, "alias": self._alias, "must_exist": True}} for name in old
+            ]
+            actions.append({"add": {"index": index, "alias": self._alias}})
+            try:
+                response = await admin.indices.update_aliases(actions=actions)
+            except NotFoundError:
+                # Another reload moved the alias after our read (or dropped an index we meant to remove).
+                if attempt == SWAP_ATTEMPTS:
+                    raise
+                continue
+            except TransportError as exc:
+                # No answer (a timeout, a dropped connection): the swap may have been applied.
+                return await self._settle_lost_swap(es, index, old, exc)
+            if response.body.get("errors"):
+                raise ReloadError(
+                    f"Elasticsearch applied only part of the alias swap: {str(response.body)[:300]}"
+                )
+            return old
+        raise AssertionError("unreachable")
+
+    async def _settle_lost_swap(
+        self, es: AsyncElasticsearch, index: str, old: list[str], exc: BaseException
+    ) -> list[str]:
+        """After a swap whose answer was lost, read where the alias points: never drop a serving index."""
         from elasticsearch import ApiError, TransportError
 
         try:
+            current = await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.get_alias(name=self._alias)
+            serving = set(current.body.keys())
+        except (ApiError, TransportError) as again:
+            raise _SwapUncertainError(
+                f"the alias swap to {index} got no answer ({exc.__class__.__name__}) and the alias could "
+                f"not be read ({again.__class__.__name__}): {index} is kept, as it may be serving; "
+                "the next reload removes whichever index is left over"
+            ) from exc
+        if index in serving:
+            log.warning("the alias swap answered late but was applied", extra={"index": index})
+            return old
+        raise ReloadError(
+            f"the alias swap to {index} got no answer ({exc.__class__.__name__}) and was not applied; "
+            "the current knowledge base keeps serving"
+        ) from exc
+
+    async def _drop_old(self, es: AsyncElasticsearch, keep: str, previous: list[str]) -> None:
+        """Drop this alias's older indices, except the one serving and the ones it replaced.
+
+        The index just swapped out is kept until the next reload: searches that resolved the alias a moment
+        ago may still be reading it. Indices stamped later than `keep` belong to reloads that started after
+        this one (another process may be building one now) and are left to them. The deletes go in one
+        `_aliases` request that first asserts the alias is still on `keep` (`remove` with `must_exist`, then
+        `add` back): if another process's reload swapped in the meantime, the cluster refuses all of it, so
+        an index that has just started serving is never deleted. Only concrete names are used: clusters
+        refuse wildcard and alias deletes (`action.destructive_requires_name`).
+        """
+        from elasticsearch import ApiError, NotFoundError, TransportError
+
+        try:
             response = await es.indices.get(index=f"{self._alias}-*", expand_wildcards="open,closed")
-            names = set(response.body.keys())
         except (ApiError, TransportError) as exc:
             log.warning("listing old indices failed", extra={"error": exc.__class__.__name__})
-            names = set()
-        stale = sorted(n for n in names | set(also) if n != keep and self._index_re.match(n))
-        for name in stale:
-            await self._drop_quietly(es, name)
+            return
+        spared = set(previous) | {keep}
+        stale = sorted(n for n in response.body if n not in spared and self._index_re.match(n) and n < keep)
+        if not stale:
+            return
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": keep, "alias": self._alias, "must_exist": True}},
+            {"add": {"index": keep, "alias": self._alias}},
+            *({"remove_index": {"index": name}} for name in stale),
+        ]
+        try:
+            await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.update_aliases(actions=actions)
+        except NotFoundError:
+            # The alias moved on (another reload swapped since), or another reload dropped one of them.
+            log.info("old indices left to the reload that came after", extra={"indices": stale})
+        except (ApiError, TransportError) as exc:
+            log.warning(
+                "dropping old indices failed", extra={"indices": stale, "error": exc.__class__.__name__}
+            )
 
     async def _drop_quietly(self, es: AsyncElasticsearch, index: str) -> None:
         from elasticsearch import ApiError, TransportError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +157,62 @@ async def kb_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         return kb
 
     yield make
-    if kind == "elastic-real" and made:
-        from bot.kb.elastic import ElasticKB
-
-        es_kb = made[0]
-        assert isinstance(es_kb, ElasticKB)
-        await es_kb._es().options(ignore_status=404).indices.delete(index=f"{alias}-*")
+    if kind == "elastic-real":
+        await drop_indices(REAL_ES_URL, alias)
     for kb in made:
         await kb.close()
     if server is not None:
         await server.stop()
+
+
+async def drop_indices(url: str, alias: str) -> None:
+    """Delete every index of `alias` by its concrete name, the only delete a cluster accepts since 8.0
+    (`action.destructive_requires_name`: wildcard and alias deletes are refused)."""
+    from elasticsearch import AsyncElasticsearch
+
+    client = AsyncElasticsearch(url, request_timeout=30)
+    try:
+        found = await client.indices.get(index=f"{alias}-*,{alias}", ignore_unavailable=True)
+        for name in sorted(found.body):
+            await client.options(ignore_status=404).indices.delete(index=name)
+    finally:
+        await client.close()
+
+
+def _servers() -> Iterator[Any]:
+    yield pytest.param("fake", id="fake")
+    yield pytest.param(
+        "real",
+        id="real",
+        marks=[
+            pytest.mark.integration,
+            pytest.mark.skipif(not REAL_ES_URL, reason="BOT_ELASTICSEARCH__URL not set: no real cluster"),
+        ],
+    )
+
+
+@dataclass
+class ESServer:
+    """An Elasticsearch to test against: the HTTP fake (`fake` set) or the real node of the CI run."""
+
+    url: str
+    alias: str
+    fake: FakeElasticsearch | None
+
+
+@pytest.fixture(params=list(_servers()))
+async def es_server(request: pytest.FixtureRequest) -> AsyncIterator[ESServer]:
+    """The fake, and the real node when one is configured; a fresh alias on the real one, cleaned after."""
+    if request.param == "fake":
+        server = FakeElasticsearch()
+        await server.start()
+        try:
+            yield ESServer(server.url, "kb", server)
+        finally:
+            await server.stop()
+        return
+    alias = f"kbtest{uuid.uuid4().hex[:8]}"
+    try:
+        yield ESServer(REAL_ES_URL, alias, None)
+    finally:
+        await drop_indices(REAL_ES_URL, alias)

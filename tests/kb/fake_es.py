@@ -1,7 +1,10 @@
-"""A small Elasticsearch at the HTTP boundary: real JSON shapes, naive BM25 and exact cosine kNN.
+"""A small Elasticsearch at the HTTP boundary: real JSON shapes, naive BM25 and int8-estimated cosine kNN.
 
 It checks what the client sends (mapping, query types, bulk NDJSON, atomic alias swaps) and records every
-request, so tests can assert on the wire protocol as well as on search results.
+request, so tests can assert on the wire protocol as well as on search results. Where a real node refuses
+or differs (checked against Elasticsearch 9.2 in tests/kb/test_es_parity.py), it does too: wildcard and
+alias deletes, `_id` over 512 bytes, zero vectors under cosine, kNN `k`/`num_candidates` bounds, a result
+window over 10000, a `remove` of an alias that is not there, a single node staying yellow with replicas.
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ from aiohttp import web
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-# The standard tokenizer: runs of letters and digits, each CJK character a token of its own.
-_STANDARD = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+", re.UNICODE)
+# The standard tokenizer (Unicode word breaks, UAX #29): runs of letters and digits, each CJK character a
+# token of its own; a colon between letters ("heading:customs"), a full stop or apostrophe between letters or
+# digits ("e.g", "don't", "1.5") and a comma between digits ("1,000") do not break a word.
+_ALNUM = rf"[^\W_{_CJK}]+"
+_STANDARD = re.compile(
+    rf"[{_CJK}]|{_ALNUM}(?:(?:[.'’]|(?<=[^\W\d_]):(?=[^\W\d_])|(?<=\d)[,;](?=\d)){_ALNUM})*", re.UNICODE
+)
 # Lucene's English stop set, which `english`, `cjk` and `standard` (when configured) use.
 _ENGLISH_STOP = frozenset(
     [
@@ -293,6 +301,8 @@ def analyze(text: str, analyzer: str = "english") -> list[str]:
     if analyzer == "french":
         text = re.sub(r"\b[cdjlmnst]['’]", " ", text)  # elision
     tokens = _STANDARD.findall(text)
+    if analyzer == "english":
+        tokens = [re.sub(r"['’]s$", "", t) for t in tokens]  # english_possessive_stemmer
     if analyzer == "cjk":
         tokens = _cjk_bigrams(tokens)
     stop = _STOPS.get(analyzer, frozenset())
@@ -347,6 +357,8 @@ class FakeElasticsearch:
         self.reject_bulk_items = 0  # answer this many bulk items with 429 first, to exercise the back-off
         self.fail_searches = 0  # answer this many searches with 503
         self.search_delay_s = 0.0
+        # Apply an `_aliases` request, then hold the answer this long (a client timing out after the swap).
+        self.aliases_answer_delay_s = 0.0
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -418,9 +430,20 @@ class FakeElasticsearch:
                 }
             )
         if parts == ["_bulk"] or (len(parts) == 2 and parts[1] == "_bulk"):
-            return self._bulk(body or [])
+            response = self._bulk(body or [])
+            if request.query.get("refresh") in ("true", "wait_for", ""):
+                for index in self.indices.values():
+                    index.visible = dict(index.docs)
+            return response
         if parts == ["_aliases"] and method == "POST":
-            return self._update_aliases(body)
+            response = self._update_aliases(body)
+            if self.aliases_answer_delay_s:
+                import asyncio
+
+                await asyncio.sleep(self.aliases_answer_delay_s)
+            return response
+        if parts[:2] == ["_cluster", "health"] and method == "GET":
+            return self._health(parts[2] if len(parts) > 2 else "*")
         if parts[0] == "_alias" and len(parts) == 2:
             return self._get_alias(method, parts[1])
         if len(parts) == 2 and parts[1] == "_alias":
@@ -466,12 +489,14 @@ class FakeElasticsearch:
         mappings = body.get("mappings", {})
         props = mappings.get("properties", {})
         vector = props.get("vector", {})
-        if vector.get("type") != "dense_vector" or vector.get("similarity") != "cosine":
+        # An index without a mapping (dynamic) is accepted, as a real node does; the bot's must be exact.
+        if props and (vector.get("type") != "dense_vector" or vector.get("similarity") != "cosine"):
             return self._error(
                 400, "mapper_parsing_exception", "fake ES expects a cosine dense_vector 'vector'"
             )
-        if vector.get("index_options", {}).get("type") != "int8_hnsw" or not isinstance(
-            vector.get("dims"), int
+        if props and (
+            vector.get("index_options", {}).get("type") != "int8_hnsw"
+            or not isinstance(vector.get("dims"), int)
         ):
             return self._error(
                 400, "mapper_parsing_exception", "fake ES expects int8_hnsw with explicit dims"
@@ -510,6 +535,19 @@ class FakeElasticsearch:
         return self._json({name: {"mappings": self.indices[name].mappings} for name in names})
 
     def _delete(self, expression: str) -> web.Response:
+        # action.destructive_requires_name defaults to true since 8.0: concrete names only.
+        for part in expression.split(","):
+            if "*" in part or part == "_all":
+                return self._error(
+                    400, "illegal_argument_exception", "Wildcard expressions or all indices are not allowed"
+                )
+            if part in self.aliases:
+                return self._error(
+                    400,
+                    "illegal_argument_exception",
+                    f"The provided expression [{part}] matches an alias, specify the corresponding concrete "
+                    "indices instead.",
+                )
         names = self._resolve(expression)
         if not names:
             return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
@@ -556,26 +594,78 @@ class FakeElasticsearch:
     def _update_aliases(self, body: dict[str, Any]) -> web.Response:
         actions = body["actions"]
         staged = {alias: set(members) for alias, members in self.aliases.items()}
+        results: list[dict[str, Any]] = []
+        removed: set[str] = set()
         for action in actions:
             ((kind, spec),) = action.items()
-            index, alias = spec["index"], spec["alias"]
-            if index not in self.indices:
+            index = spec["index"]
+            if kind == "remove_index" and "*" in index:
+                # Unlike DELETE, a real node expands a wildcard here (destructive_requires_name or not).
+                for name in sorted(n for n in self.indices if fnmatch.fnmatch(n, index) and n not in removed):
+                    removed.add(name)
+                    for members in staged.values():
+                        members.discard(name)
+                results.append({"action": {"type": kind, "indices": [index]}, "status": 200})
+                continue
+            if index not in self.indices or index in removed:
                 return self._error(404, "index_not_found_exception", f"no such index [{index}]")
+            if kind == "remove_index":
+                removed.add(index)
+                for members in staged.values():
+                    members.discard(index)
+                results.append({"action": {"type": kind, "indices": [index]}, "status": 200})
+                continue
+            alias = spec["alias"]
             if alias in self.indices:
                 return self._error(
                     400, "invalid_alias_name_exception", f"an index exists with the name [{alias}]"
                 )
+            summary = {"type": kind, "indices": [index], "aliases": [alias]}
             if kind == "add":
                 staged.setdefault(alias, set()).add(index)
+                results.append({"action": summary, "status": 200})
             elif kind == "remove":
                 if index not in staged.get(alias, set()):
-                    return self._error(404, "aliases_not_found_exception", f"aliases [{alias}] missing")
+                    missing = {
+                        "type": "aliases_not_found_exception",
+                        "reason": f"aliases [{alias}] missing",
+                        "resource.type": "aliases",
+                        "resource.id": alias,
+                    }
+                    if spec.get("must_exist"):
+                        return self._error(404, missing["type"], missing["reason"])
+                    # Without must_exist a real node skips it: HTTP 200, `errors: true`, the rest applied.
+                    results.append({"action": summary, "status": 404, "error": missing})
+                    continue
                 staged[alias].discard(index)
+                results.append({"action": summary, "status": 200})
             else:
                 return self._error(400, "illegal_argument_exception", f"unknown alias action {kind}")
         # All actions apply together or not at all, as in Elasticsearch.
         self.aliases = {a: m for a, m in staged.items() if m}
+        for index in removed:
+            del self.indices[index]
+        if any(r["status"] != 200 for r in results):
+            return self._json({"acknowledged": True, "errors": True, "action_results": results})
         return self._json({"acknowledged": True, "errors": False})
+
+    def _health(self, expression: str) -> web.Response:
+        names = self._resolve(expression)
+        if not names and "*" not in expression:
+            return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
+
+        def replicas(settings: dict[str, Any]) -> int:
+            flat = settings.get("index", settings)
+            expand = str(flat.get("auto_expand_replicas", "false"))
+            if expand != "false":
+                return int(expand.split("-")[0])  # one node: the lower bound
+            return int(flat.get("number_of_replicas", 1))
+
+        # One node: a replica has nowhere to go, so any index asking for one keeps the cluster yellow.
+        yellow = any(replicas(self.indices[n].settings) > 0 for n in names)
+        return self._json(
+            {"cluster_name": "fake", "status": "yellow" if yellow else "green", "number_of_nodes": 1}
+        )
 
     def _refresh(self, expression: str) -> web.Response:
         names = self._resolve(expression)
@@ -599,6 +689,19 @@ class FakeElasticsearch:
     def _bulk(self, lines: list[dict[str, Any]]) -> web.Response:
         items = []
         errors = False
+        # The request is validated as a whole first: one `_id` over 512 bytes fails all of it.
+        i = 0
+        while i < len(lines):
+            ((op, meta),) = lines[i].items()
+            i += 2 if op in ("index", "create", "update") else 1
+            size = len(str(meta.get("_id", "")).encode())
+            if size > 512:
+                return self._error(
+                    400,
+                    "action_request_validation_exception",
+                    f"Validation Failed: 1: id [{meta['_id']}] is too long, must be no longer than 512 "
+                    f"bytes but was: {size};",
+                )
         i = 0
         while i < len(lines):
             ((op, meta),) = lines[i].items()
@@ -627,23 +730,29 @@ class FakeElasticsearch:
                 continue
             index = self.indices[name]
             vector = (source or {}).get("vector")
-            dims = index.mappings["properties"]["vector"]["dims"]
-            if vector is None or len(vector) != dims:
+            dims = index.mappings.get("properties", {}).get("vector", {}).get("dims")
+            problem = None
+            if vector is not None and dims is not None and len(vector) != dims:
+                problem = f"vector needs {dims} dims"
+            elif vector is not None and not any(vector):
+                problem = (
+                    "The [cosine] similarity does not support vectors with zero magnitude. "
+                    f"Preview of invalid vector: {vector[:5]}"
+                )
+            if problem is not None:
                 errors = True
                 items.append(
                     {
                         op: {
                             "_index": name,
+                            "_id": meta.get("_id"),
                             "status": 400,
-                            "error": {
-                                "type": "document_parsing_exception",
-                                "reason": f"vector needs {dims} dims",
-                            },
+                            "error": {"type": "document_parsing_exception", "reason": problem},
                         }
                     }
                 )
                 continue
-            unknown = set(source or {}) - set(index.mappings["properties"])
+            unknown = set(source or {}) - set(index.mappings.get("properties", {}))
             if unknown and index.mappings.get("dynamic") == "strict":
                 errors = True
                 items.append(
@@ -675,11 +784,22 @@ class FakeElasticsearch:
             return self._error(404, "index_not_found_exception", f"no such index [{expression}]")
         docs = [(n, doc_id, doc) for n in names for doc_id, doc in self.indices[n].visible.items()]
         size = int(body.get("size", 10))
+        if size > 10_000:
+            return self._error(
+                400,
+                "illegal_argument_exception",
+                "Result window is too large, from + size must be less than or equal to: [10000] but was "
+                f"[{size}].",
+            )
         if "aggs" in body:
             return self._json(
                 {**self._envelope([], len(docs)), "aggregations": self._aggs(docs, body["aggs"])}
             )
-        if "query" in body:
+        if "query" in body and set(body["query"]) == {"term"}:
+            ((field_name, value),) = body["query"]["term"].items()
+            value = value.get("value") if isinstance(value, dict) else value
+            scored = [(1.0, n, i, d) for n, i, d in docs if d.get(field_name) == value]
+        elif "query" in body:
             properties: dict[str, Any] = {}
             for n in names:
                 properties.update(self.indices[n].mappings.get("properties", {}))
@@ -696,7 +816,10 @@ class FakeElasticsearch:
         )
         hits = []
         for score, name, doc_id, doc in scored[:size]:
-            source = {k: v for k, v in doc.items() if includes is None or k in includes}
+            # 9.x leaves dense vectors out of `_source` unless they are asked for by name.
+            source = {
+                k: v for k, v in doc.items() if (k in includes if includes is not None else k != "vector")
+            }
             hits.append({"_index": name, "_id": doc_id, "_score": score, "_source": source})
         return self._json(self._envelope(hits, len(scored)))
 
@@ -799,18 +922,43 @@ class FakeElasticsearch:
 
     def _knn(self, docs: list[tuple[str, str, dict[str, Any]]], knn: dict[str, Any]) -> Any:
         vector = knn["query_vector"]
-        if (
-            knn.get("field") != "vector"
-            or not isinstance(knn.get("k"), int)
-            or knn["num_candidates"] < knn["k"]
-        ):
+        k, candidates = knn.get("k"), knn.get("num_candidates")
+        if knn.get("field") != "vector" or not isinstance(k, int) or not isinstance(candidates, int):
             return self._error(400, "illegal_argument_exception", "bad knn section")
-        qn = math.sqrt(sum(x * x for x in vector)) or 1.0
+        # The checks and messages of a 9.2 node.
+        if k < 1:
+            return self._error(400, "illegal_argument_exception", "[k] must be greater than 0")
+        if candidates > 10_000:
+            return self._error(400, "illegal_argument_exception", "[num_candidates] cannot exceed [10000]")
+        if candidates < k:
+            return self._error(400, "illegal_argument_exception", "[num_candidates] cannot be less than [k]")
+        if not any(vector):
+            return self._error(
+                400,
+                "search_phase_execution_exception",
+                "failed to create query: The [cosine] similarity does not support vectors with zero "
+                "magnitude.",
+            )
+        query = _int8(vector)
         out = []
         for name, doc_id, doc in docs:
-            stored = doc["vector"]
-            dn = math.sqrt(sum(x * x for x in stored)) or 1.0
-            cosine = sum(a * b for a, b in zip(vector, stored, strict=True)) / (qn * dn)
-            out.append(((1 + cosine) / 2, name, doc_id, doc))
+            stored = doc.get("vector")
+            if stored is None:
+                continue  # a document without a vector is not in the HNSW graph
+            # Scored like int8_hnsw: from scalar-quantized vectors, so an estimate of the cosine.
+            out.append(((1 + _cosine(query, _int8(stored))) / 2, name, doc_id, doc))
         out.sort(key=lambda item: -item[0])
-        return out[: knn["k"]]
+        return out[:k]
+
+
+def _int8(vector: list[float]) -> list[float]:
+    """The vector as int8 scalar quantization sees it: 255 levels between its extremes."""
+    low, high = min(vector), max(vector)
+    step = (high - low) / 255 or 1.0
+    return [low + round((x - low) / step) * step for x in vector]
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(x * x for x in b)) or 1.0
+    return sum(x * y for x, y in zip(a, b, strict=True)) / (na * nb)

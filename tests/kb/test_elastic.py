@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pytest
+from elasticsearch import AsyncElasticsearch
 
 from bot.kb import elastic
-from bot.kb.base import KBUnavailableError, ReloadError
+from bot.kb.base import KBUnavailableError, ReloadError, ReloadReport
 from bot.kb.elastic import ElasticKB
 from tests.fakes import FakeEmbedder
-from tests.kb.conftest import make_settings
+from tests.kb.conftest import ESServer, make_settings
 from tests.kb.fake_es import FakeElasticsearch
 
 
@@ -93,14 +99,17 @@ async def test_reload_bulks_refreshes_counts_then_swaps_in_one_request(
         swaps = [r for r in fake_es.requests if r.path == "/_aliases"]
         assert len(swaps) == 1
         swap = calls.index(("POST", "/_aliases"))
-        drop = calls.index(("DELETE", f"/{first.index}"))
-        assert max(bulks) < refresh < count < swap < drop
+        assert max(bulks) < refresh < count < swap
         assert swaps[0].body["actions"] == [
-            {"remove": {"index": first.index, "alias": "kb"}},
+            {"remove": {"index": first.index, "alias": "kb", "must_exist": True}},
             {"add": {"index": second.index, "alias": "kb"}},
         ]
-        assert set(fake_es.indices) == {second.index}
+        # The index swapped out stays until the next reload (searches in flight may still read it).
+        assert not [c for c in calls if c[0] == "DELETE"]
+        assert set(fake_es.indices) == {first.index, second.index}
         assert fake_es.aliases == {"kb": {second.index}}
+        third = await kb.reload(corpus)
+        assert set(fake_es.indices) == {second.index, third.index}
         assert {p.stage for p in progress} >= {"loading", "embedding", "indexing", "verifying", "swapping"}
     finally:
         await kb.close()
@@ -248,3 +257,216 @@ async def test_chinese_documents_get_the_cjk_analyzer_and_unknown_analyzers_are_
             )
     finally:
         await client.close()
+
+
+# ------------------------------------------------------------------------------------------------------
+# The review's findings (issue 16): each runs on the fake and, in CI, on a real node.
+
+
+def _on(server: ESServer, tmp_path: Path, embedder: FakeEmbedder | None = None, **es: object) -> ElasticKB:
+    settings = make_settings(tmp_path, elasticsearch={"url": server.url, "alias": server.alias, **es})
+    return ElasticKB(settings.kb, settings.elasticsearch, embedder or FakeEmbedder())
+
+
+async def _indices(server: ESServer) -> tuple[set[str], set[str]]:
+    """(every index of the alias's family, the indices behind the alias)."""
+    client = AsyncElasticsearch(server.url, request_timeout=30)
+    try:
+        family = set((await client.indices.get(index=f"{server.alias}-*")).body)
+        behind = await client.options(ignore_status=404).indices.get_alias(name=server.alias)
+        return family, set(behind.body) if behind.meta.status == 200 else set()
+    finally:
+        await client.close()
+
+
+def _hold_first_alias_read(kb: ElasticKB, barrier: asyncio.Barrier) -> None:
+    """Make the reload's first read of the alias wait for the other reload's, as two processes may."""
+    original = kb._current_indices
+    calls = 0
+
+    async def held(es: Any) -> list[str]:
+        nonlocal calls
+        calls += 1
+        out = await original(es)
+        if calls == 1:
+            await barrier.wait()
+        return out
+
+    kb._current_indices = held  # type: ignore[method-assign]
+
+
+async def test_two_overlapping_reloads_leave_one_index_serving(
+    es_server: ESServer, corpus: Path, tmp_path: Path
+) -> None:
+    """Finding 1: both read the alias, then both swap; neither may drop the index the alias lands on.
+
+    The one that started later read the files later, so its index must be the one serving; the other
+    either swapped first and was replaced, or finds the newer index and says so.
+    """
+    first, second = _on(es_server, tmp_path), _on(es_server, tmp_path)
+    try:
+        await first.reload(corpus)
+        barrier = asyncio.Barrier(2)
+        _hold_first_alias_read(first, barrier)
+        _hold_first_alias_read(second, barrier)
+        results = await asyncio.gather(first.reload(corpus), second.reload(corpus), return_exceptions=True)
+        reports = [r for r in results if isinstance(r, ReloadReport)]
+        errors = [r for r in results if not isinstance(r, ReloadReport)]
+        assert all(isinstance(e, ReloadError) and "started after this one" in str(e) for e in errors), errors
+        family, behind = await _indices(es_server)
+        assert behind == {max(r.index for r in reports)}
+        assert behind <= family
+        for kb in (first, second):
+            hits = await kb.search("customs declaration abroad", k=1)
+            assert hits[0].chunk.heading == "Sending a parcel abroad"
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_swap_whose_answer_is_lost_keeps_the_index_it_applied(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 2 (fault injection, fake only): `_aliases` applied, its answer past the client's timeout."""
+    server = FakeElasticsearch()
+    await server.start()
+    kb = _kb(tmp_path, server.url)
+    try:
+        await kb.reload(corpus)
+        monkeypatch.setattr(elastic, "ADMIN_TIMEOUT_S", 0.5)
+        server.aliases_answer_delay_s = 1.5
+        report = await kb.reload(corpus)
+        assert server.aliases == {"kb": {report.index}}
+        assert report.index in server.indices
+        server.aliases_answer_delay_s = 0.0
+        hits = await kb.search("customs declaration abroad", k=1)
+        assert hits[0].chunk.heading == "Sending a parcel abroad"
+    finally:
+        await kb.close()
+        await server.stop()
+
+
+async def test_a_long_or_non_ascii_path_indexes(es_server: ESServer, tmp_path: Path) -> None:
+    """Finding 5: the chunk id (relative path + position) can pass the 512-byte `_id` limit."""
+    root = tmp_path / "deep"
+    folder = root.joinpath(*["配送と返品のよくある質問" * 4] * 4)  # 580 bytes of folders
+    folder.mkdir(parents=True)
+    (folder / "livraison-à-l-étranger.md").write_text(
+        "# Customs\n\n## Sending abroad\n\nParcels abroad need a customs declaration form.\n",
+        encoding="utf-8",
+    )
+    kb = _on(es_server, tmp_path)
+    try:
+        report = await kb.reload(root)
+        assert report.chunks >= 1
+        hits = await kb.search("customs declaration abroad", k=1)
+        assert hits[0].chunk.source.endswith("livraison-à-l-étranger.md")
+        assert len(hits[0].chunk.id.encode()) > 512, "the full id comes back, not the digest"
+    finally:
+        await kb.close()
+
+
+async def test_a_concrete_index_named_like_the_alias_is_refused_before_any_work(
+    es_server: ESServer, corpus: Path, tmp_path: Path
+) -> None:
+    """Finding 6: no swap can succeed; say so plainly, and leave that index alone."""
+    client = AsyncElasticsearch(es_server.url, request_timeout=30)
+    embedder = FakeEmbedder()
+    kb = _on(es_server, tmp_path, embedder)
+    try:
+        await client.indices.create(index=es_server.alias)
+        with pytest.raises(ReloadError, match="an index named .* exists where the alias"):
+            await kb.reload(corpus)
+        assert await client.indices.exists(index=es_server.alias)
+        assert set((await client.indices.get(index=f"{es_server.alias}-*")).body) == set()
+    finally:
+        await client.options(ignore_status=404).indices.delete(index=es_server.alias)
+        await client.close()
+        await kb.close()
+
+
+async def test_a_single_node_cluster_is_green_after_a_reload(
+    es_server: ESServer, corpus: Path, tmp_path: Path
+) -> None:
+    """Finding 6: replicas follow the cluster (0 on one node, 1 with two), so one node is not left yellow."""
+    kb = _on(es_server, tmp_path)
+    client = AsyncElasticsearch(es_server.url, request_timeout=30)
+    try:
+        report = await kb.reload(corpus)
+        health = await client.options(ignore_status=408).cluster.health(
+            index=report.index, wait_for_status="green", timeout="10s"
+        )
+        assert health["status"] == "green"
+    finally:
+        await client.close()
+        await kb.close()
+
+
+async def test_dense_scores_are_exact_cosines(es_server: ESServer, corpus: Path, tmp_path: Path) -> None:
+    """Finding 6: int8_hnsw scores are estimates; the gate reads dense scores beside BM25-only hits'
+    exact cosines, so every dense score is the exact cosine of the stored vector."""
+    embedder = FakeEmbedder()
+    kb = _on(es_server, tmp_path, embedder)
+    client = AsyncElasticsearch(es_server.url, request_timeout=30)
+    try:
+        await kb.reload(corpus)
+        query = "customs declaration for international parcels abroad"
+        hits = await kb.search(query, k=5, mode="dense")
+        assert len(hits) >= 3
+        vector = embedder.embed([query])[0]
+        for hit in hits:
+            found = await client.search(
+                index=es_server.alias,
+                query={"term": {"chunk_id": hit.chunk.id}},
+                source={"includes": ["vector"]},
+            )
+            stored = np.asarray(found["hits"]["hits"][0]["_source"]["vector"], dtype=np.float32)
+            exact = float(stored @ vector) / float(np.linalg.norm(stored) * np.linalg.norm(vector))
+            assert hit.dense_score == pytest.approx(exact, abs=1e-6)
+    finally:
+        await client.close()
+        await kb.close()
+
+
+async def test_the_index_swapped_out_serves_until_the_next_reload(
+    es_server: ESServer, corpus: Path, tmp_path: Path
+) -> None:
+    """Finding 6: a search that resolved the alias just before the swap may still be reading the old index."""
+    kb = _on(es_server, tmp_path)
+    try:
+        first = await kb.reload(corpus)
+        second = await kb.reload(corpus)
+        assert await _indices(es_server) == ({first.index, second.index}, {second.index})
+        third = await kb.reload(corpus)
+        assert await _indices(es_server) == ({second.index, third.index}, {third.index})
+    finally:
+        await kb.close()
+
+
+class ZeroForSome(FakeEmbedder):
+    """Embeds any text holding 'blank' as the zero vector (an embedder's answer to nothing it knows)."""
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        out = super().embed(texts)
+        for row, text in enumerate(texts):
+            if "blank" in text.lower():
+                out[row] = 0.0
+        return out
+
+
+async def test_zero_vectors_and_huge_k_never_fail(es_server: ESServer, corpus: Path, tmp_path: Path) -> None:
+    """Finding 7: cosine refuses zero vectors (a document's or a query's), kNN caps num_candidates at
+    10000 and a search's window at 10000; none of that may fail a reload or a question."""
+    (corpus / "blank.md").write_text("# Blank page\n\n## Blank\n\nThis blank page is blank.\n")
+    kb = _on(es_server, tmp_path, ZeroForSome())
+    try:
+        report = await kb.reload(corpus)
+        assert report.files == 6
+        hits = await kb.search("blank page", k=3, mode="hybrid")  # a zero query vector: BM25 answers
+        assert hits[0].chunk.source == "blank.md"
+        assert await kb.search("blank page", k=3, mode="dense") == []
+        assert await kb.search("customs declaration abroad", k=3, mode="bm25")
+        many = await kb.search("customs declaration abroad", k=20_000, mode="hybrid")
+        assert many[0].chunk.heading == "Sending a parcel abroad"
+    finally:
+        await kb.close()
