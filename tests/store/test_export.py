@@ -402,3 +402,22 @@ def test_every_format_is_registered_once_with_a_validator_and_help() -> None:
         assert f"{name}: {fmt.description}" in format_help()
     with pytest.raises(ExportError, match=r"--out must name a \.jsonl file"):
         ExportOptions(out=Path("x.csv"), format="sharegpt")
+
+
+async def test_served_approved_answers_are_left_out_and_their_correction_is_exported(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    conv = await sqlite_log.open_conversation(channel="console", external_user_id="ada", external_chat_id="c")
+    wrong = await _turn(sqlite_log, conv.id, "Is Python free?", _answer("It costs money [1]."))
+    assert wrong is not None
+    await sqlite_log.add_correction(wrong, "admin", "Yes, Python is free.")
+    approved = await sqlite_log.add_approved(
+        question="Is Python free?", text="Yes, Python is free.", approved_by="admin", corrects_answer_id=wrong
+    )
+    served = Answer("Yes, Python is free.", (), True, Timings(), outcome="approved", approved_id=approved.id)
+    await _turn(sqlite_log, conv.id, "is python free of charge", served)
+    out = tmp_path / "o.jsonl"
+    stats = await run_export(sqlite_log, ExportOptions(out=out))
+    records = _read(out)
+    assert [r["messages"][-1]["content"] for r in records] == ["Yes, Python is free."]
+    assert dict(stats.dropped) == {"not_model_answer:approved": 1}
