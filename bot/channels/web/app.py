@@ -99,6 +99,8 @@ class HelpCenter:
         # Only files inside the knowledge folder, never a path that climbs out of it.
         if not target.is_relative_to(root) or not target.is_file():
             return PlainTextResponse("No such article.", status_code=404)
+        if target.suffix.lower() == ".pdf":
+            return FileResponse(target, media_type="application/pdf")
         if target.suffix.lower() not in TEXT_SUFFIXES or target.stat().st_size > MAX_ARTICLE_BYTES:
             return PlainTextResponse("This article cannot be shown here.", status_code=404)
         text = await asyncio.to_thread(target.read_text, encoding="utf-8", errors="replace")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 WIDTH, HEIGHT = 640, 180
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 24, 22
+LEFT, RIGHT, TOP, BOTTOM = 64, 8, 24, 22
 
 
 def _nice_max(value: float) -> float:

@@ -29,6 +29,7 @@ CSRF_HEADER = "x-csrf-token"
 EMBEDDABLE_PREFIXES = ("/api/", "/widget.js", "/static/widget.")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+ADMIN_FORM_LIMIT = 256 * 1024
 
 
 def origin_of(url: str) -> str | None:
@@ -146,6 +147,9 @@ class Guard:
         if method in BODY_METHODS:
             length = headers.get("content-length")
             limit = self.upload_limit if path == self.upload_path else self.body_limit
+            if path.startswith("/admin") and path != self.upload_path:
+                # A correction of a long answer in a non-Latin script, form-encoded, outgrows a chat message.
+                limit = max(limit, ADMIN_FORM_LIMIT)
             if length is None or not length.isdigit():
                 await _error(send, 411, "A Content-Length header is required.")
                 return

@@ -1,0 +1,201 @@
+"""End to end in headless Chromium against the real server, the shipped model and the sample help center.
+
+Needs Debian's `chromium` (`apt-get install chromium`; `.ci/run` installs it) and Playwright's Python package,
+pointed at that browser (Playwright's own browser downloads are impossible here). One server for the module.
+Set WEB_SCREENSHOTS=DIR to save the README's screenshots there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import KNOWLEDGE, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "browser-test-admin-token"
+QUESTION = "How do I reset my password?"
+COMMENT = "It did not say where the reset link is."
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _browser_missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return "chromium is not installed (apt-get install -y chromium): the browser tests need it"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright's Python package is missing (pip install -e '.[dev]')"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[str], timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the web server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/widget.js", timeout=2):  # noqa: S310 - our own server
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError("the web server did not come up")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    home = tmp_path_factory.mktemp("web")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env.update(
+        BOT_DATA_DIR=str(home / "data"),
+        BOT_KB__SOURCE=str(KNOWLEDGE),
+        BOT_WEB__PORT=str(port),
+        BOT_WEB__ADMIN_TOKEN=TOKEN,
+        BOT_WEB__IP_REQUESTS_PER_MINUTE="100000",
+        BOT_LOG_LEVEL="WARNING",
+    )
+    reload = subprocess.run(
+        [sys.executable, "-m", "bot", "kb", "reload"],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert reload.returncode == 0, reload.stdout + reload.stderr
+    log = (home / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "web"],
+        cwd=home,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        assert process.returncode == 0, (home / "server.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def _shoot(page: Any, name: str, **options: Any) -> None:
+    folder = os.environ.get("WEB_SCREENSHOTS")
+    if folder:
+        # Relative to the checkout: every test runs in its own temporary directory.
+        page.screenshot(path=str(ROOT / folder / name), **options)
+
+
+def test_ask_reload_rate_and_find_it_under_content_gaps(server: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1000, "height": 720})
+    page = context.new_page()
+    page.goto(server + "/")
+    log = page.get_by_role("log")
+    expect(log).to_be_visible()
+    message = page.get_by_role("textbox", name="Message")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+    # Keyboard only: type and press Enter.
+    message.focus()
+    page.keyboard.type(QUESTION)
+    with page.expect_response(lambda r: r.url.endswith("/api/ask")) as asked:
+        page.keyboard.press("Enter")
+    assert asked.value.headers["content-type"].startswith("text/event-stream")
+    answer = page.locator(".sbw-assistant").last
+    expect(answer).not_to_have_attribute("aria-busy", "true", timeout=120_000)
+    source = answer.locator(".sbw-sources a").first
+    expect(source).to_contain_text("account/")
+    assert source.get_attribute("href", timeout=1000).startswith(server + "/help/account/")
+    answer_text = answer.locator(".sbw-text").inner_text()
+    assert answer_text.strip()
+    _shoot(page, "web-widget.png")
+
+    # The conversation survives a reload of the page.
+    page.reload()
+    expect(page.locator(".sbw-user")).to_have_text([QUESTION])
+    again = page.locator(".sbw-assistant").last
+    expect(again.locator(".sbw-text")).to_have_text(answer_text)
+    expect(again.locator(".sbw-sources a").first).to_contain_text("account/")
+
+    # 👎 with a comment, through the same feedback path as Telegram.
+    again.get_by_role("button", name="Not helpful").click()
+    expect(again.get_by_role("status")).to_have_text("Thanks for the feedback!")
+    again.get_by_role("textbox", name="What was wrong? (optional)").fill(COMMENT)
+    again.get_by_role("button", name="Send comment").click()
+    expect(again.get_by_role("status")).to_have_text("Thanks, your comment was saved.")
+
+    # The admin finds it under content gaps.
+    admin = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    admin.goto(server + "/admin")
+    admin.get_by_label("Admin token").fill(TOKEN)
+    admin.get_by_role("button", name="Log in").click()
+    expect(admin.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(admin.locator("svg.chart").first).to_be_visible()
+    _shoot(admin, "web-admin.png", full_page=False)
+    admin.get_by_role("link", name="Content gaps").click()
+    gap = admin.locator("section.gap", has_text=QUESTION)
+    expect(gap).to_be_visible()
+    expect(gap).to_contain_text(COMMENT)
+    expect(gap).to_contain_text("account/")
+    context.close()
+
+
+def test_console_refuses_a_wrong_token_and_a_missing_session(server: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server + "/admin/gaps")
+    assert page.url == server + "/admin/login", "no session: the login page"
+    assert context.request.get(server + "/admin/gaps").status == 401
+    page.get_by_label("Admin token").fill("wrong-token-wrong-token")
+    with page.expect_response(lambda r: r.url.endswith("/admin/login")) as response:
+        page.get_by_role("button", name="Log in").click()
+    assert response.value.status == 401
+    expect(page.get_by_role("alert")).to_have_text("Wrong token.")
+    page.goto(server + "/admin")
+    assert page.url == server + "/admin/login"
+    context.close()
