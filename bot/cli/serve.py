@@ -194,6 +194,10 @@ def bench_load(
             help="Soak: users keep asking until this many seconds have passed (replaces --messages).",
         ),
     ] = None,
+    channel: Annotated[
+        str,
+        typer.Option(help="telegram (through the fake Bot API) or web (the web channel over HTTP)."),
+    ] = "telegram",
 ) -> None:
     """The full pipeline under load: real embedded KB and real default model, through the fake Bot API.
 
@@ -203,6 +207,8 @@ def bench_load(
     """
     from bot.devtools.load_bench import DEFAULT_QUESTIONS, run_bench
 
+    if channel not in ("telegram", "web"):
+        fail(f"--channel must be telegram or web, got {channel!r}")
     settings = get_settings()
     asked = (
         [item.question for item in load_questions(questions)]
@@ -225,6 +231,24 @@ def bench_load(
                 console.print(f"building the knowledge base from {settings.kb.source} first…")
                 await kb.reload(settings.kb.source)
             pipeline = await asyncio.to_thread(services.pipeline)
+            if channel == "web":
+                from bot.devtools.web_bench import run_web_bench
+
+                result = await run_web_bench(
+                    settings,
+                    pipeline,
+                    kb,
+                    users=users,
+                    messages=messages,
+                    questions=asked,
+                    timeout_s=timeout_s,
+                    duration_s=duration,
+                    progress=lambda line: console.print("  … " + line, highlight=False, markup=False),
+                )
+                return _print_bench(
+                    "[bold]bench load --channel web[/] (real pipeline over HTTP; first edit = first event)",
+                    result,
+                )
             result = await run_bench(
                 settings,
                 pipeline,

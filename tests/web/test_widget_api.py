@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from bot import texts
@@ -155,3 +156,29 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     labels = response.json()["labels"]
     assert labels["human"] == texts.translate("Talk to a human", "de") != "Talk to a human"
     assert (labels["message"], labels["send"]) == ("Message", "Send")
+
+
+async def test_a_waiting_answer_keeps_the_connection_alive() -> None:
+    from collections.abc import AsyncIterator
+
+    from bot.channels.web.chat import _with_keepalive
+
+    closed: list[bool] = []
+
+    async def slow() -> AsyncIterator[str]:
+        try:
+            await asyncio.sleep(0.25)
+            yield "first"
+            await asyncio.sleep(10)
+            yield "never"
+        finally:
+            closed.append(True)
+
+    stream = _with_keepalive(slow(), 0.1)
+    seen = [await anext(stream) for _ in range(3)]
+    assert seen[:2] == [None, None]
+    assert seen[2] in ("first", None)
+    while seen[-1] != "first":
+        seen.append(await anext(stream))
+    await stream.aclose()
+    assert closed == [True], "a visitor who leaves stops the answer"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -30,6 +32,9 @@ VISITOR_COOKIE = "bot_visitor"
 VISITOR_MAX_AGE_S = 30 * 24 * 3600
 MAX_COMMENT_CHARS = 2000
 HISTORY_MESSAGES = 200
+KEEPALIVE_S = 15.0
+
+T = TypeVar("T")
 
 
 def language_hint(request: Request) -> str:
@@ -231,8 +236,12 @@ class WidgetApi:
     async def _stream(self, customer: Customer, text: str) -> AsyncIterator[bytes]:
         reply: Reply | None = None
         try:
-            async for item in self.conversations.ask(customer, text):
-                if isinstance(item, Delta):
+            async for item in _with_keepalive(self.conversations.ask(customer, text), KEEPALIVE_S):
+                if item is None:
+                    # An SSE comment while the answer waits in the model's queue: proxies that close idle
+                    # connections (nginx after 60 s by default) keep this one open.
+                    yield b": waiting\n\n"
+                elif isinstance(item, Delta):
                     yield sse("delta", {"text": item.text})
                 else:
                     reply = item
@@ -343,3 +352,33 @@ class WidgetApi:
 
 async def _once(chunk: bytes) -> AsyncIterator[bytes]:
     yield chunk
+
+
+async def _with_keepalive(items: AsyncIterator[T], every_s: float) -> AsyncIterator[T | None]:
+    """`items` as they come, with a None whenever `every_s` seconds pass without one."""
+    iterator = aiter(items)
+    pending: asyncio.Task[T] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            done, _ = await asyncio.wait({pending}, timeout=every_s)
+            if not done:
+                yield None
+                continue
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            finally:
+                pending = None
+            yield item
+    finally:
+        # The visitor went away (or the stream ended): stop the answer with it.
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
+        close = getattr(iterator, "aclose", None)
+        if close is not None:
+            await close()
