@@ -526,7 +526,8 @@ class AdminConsole:
             return await self.export_form(request, str(exc))
         except StoreUnavailableError:
             return await self.export_form(request, "The database is unavailable.")
-        if not out.is_file() or out.stat().st_size == 0:
+        size = await asyncio.to_thread(lambda: out.stat().st_size if out.is_file() else 0)
+        if size == 0:
             await asyncio.to_thread(_remove, folder)
             return await self.export_form(request, f"The export is empty: {summary}.")
         log.info("export downloaded from the web console", extra={"summary": summary})

@@ -94,22 +94,32 @@ class HelpCenter:
 
     async def article(self, request: Request) -> Response:
         name = str(request.path_params["path"])
-        root = self.source.resolve()
-        target = (root / name).resolve()
-        # Only files inside the knowledge folder, never a path that climbs out of it.
-        if not target.is_relative_to(root) or not target.is_file():
-            return PlainTextResponse("No such article.", status_code=404)
-        if target.suffix.lower() == ".pdf":
-            return FileResponse(target, media_type="application/pdf")
-        if target.suffix.lower() not in TEXT_SUFFIXES or target.stat().st_size > MAX_ARTICLE_BYTES:
-            return PlainTextResponse("This article cannot be shown here.", status_code=404)
-        text = await asyncio.to_thread(target.read_text, encoding="utf-8", errors="replace")
+        found = await asyncio.to_thread(_find_article, self.source, name)
+        if isinstance(found, str):
+            return PlainTextResponse(found, status_code=404)
+        if found.suffix.lower() == ".pdf":
+            return FileResponse(found, media_type="application/pdf")
+        text = await asyncio.to_thread(found.read_text, encoding="utf-8", errors="replace")
         body = (
             f"<header><p><a href='/'>← Help center</a></p><h1>{html.escape(name)}</h1></header>"
             f"<main><pre class='article'>{html.escape(text)}</pre></main>"
             '<script src="/widget.js" defer></script>'
         )
         return HTMLResponse(_page(name, body))
+
+
+def _find_article(source: Path, name: str) -> Path | str:
+    """The file of a help-center article, or why there is none to show."""
+    root = source.resolve()
+    target = (root / name).resolve()
+    # Only files inside the knowledge folder, never a path that climbs out of it.
+    if not target.is_relative_to(root) or not target.is_file():
+        return "No such article."
+    if target.suffix.lower() == ".pdf":
+        return target
+    if target.suffix.lower() not in TEXT_SUFFIXES or target.stat().st_size > MAX_ARTICLE_BYTES:
+        return "This article cannot be shown here."
+    return target
 
 
 async def _widget_js(request: Request) -> Response:
