@@ -119,3 +119,19 @@ async def test_export_downloads_with_the_cli_filters(make_web: WebFactory) -> No
     assert "attachment" in download.headers["content-disposition"]
     assert download.text == '{"messages": []}\n'
     assert asked == [ExportFilters(since=date(2026, 1, 1), min_rating="up", grounded_only=True)]
+
+
+async def test_reload_runs_in_the_background_with_progress(make_web: WebFactory) -> None:
+    web = await make_web()
+    await web.admin_login()
+    csrf = csrf_of((await web.client.get("/admin/kb")).text)
+    started = await web.client.post("/admin/kb/reload", data={"csrf": csrf}, headers={"origin": BASE})
+    assert (started.status_code, started.headers["location"]) == (303, "/admin/kb")
+    for _ in range(100):
+        job = (await web.client.get("/admin/kb/progress")).json()
+        if not job["running"]:
+            break
+        await asyncio.sleep(0.02)
+    assert job["ok"]
+    assert job["result"].startswith("✅ Knowledge base reloaded")
+    assert "Knowledge base reloaded" in (await web.client.get("/admin/kb")).text
