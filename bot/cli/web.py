@@ -22,9 +22,7 @@ log = logging.getLogger("bot.web")
 @app.command("web")
 def web(
     host: Annotated[str | None, typer.Option(help="Bind address (default BOT_WEB__HOST).")] = None,
-    port: Annotated[
-        int | None, typer.Option(min=0, max=65535, help="Port (default BOT_WEB__PORT; 0 = any free one).")
-    ] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default BOT_WEB__PORT).")] = None,
 ) -> None:
     """Serve the web channel: the widget (`/widget.js`), a demo help center (`/`) and, with
     BOT_WEB__ADMIN_TOKEN set, the admin console (`/admin`). Ctrl+C stops."""
