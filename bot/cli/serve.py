@@ -111,14 +111,18 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
         secret = (
             settings.telegram.webhook_secret.get_secret_value() if settings.telegram.webhook_secret else None
         )
-        if built is not None:
-            how = "webhook " + webhook_url if webhook_url else "long polling"
-            console.print(f"serving Telegram by {how}; Ctrl+C stops")
-            await run_bot(built, stop=stop, webhook_url=webhook_url, listen=listen, port=port, secret=secret)
-        if web_task is not None:
+        try:
             if built is not None:
-                stop.set()  # Telegram has stopped (signal or failure): the web channel stops with it
-            await web_task
+                how = "webhook " + webhook_url if webhook_url else "long polling"
+                console.print(f"serving Telegram by {how}; Ctrl+C stops")
+                await run_bot(
+                    built, stop=stop, webhook_url=webhook_url, listen=listen, port=port, secret=secret
+                )
+        finally:
+            if web_task is not None:
+                if built is not None:
+                    stop.set()  # Telegram has stopped (a signal or a failure): the web channel stops with it
+                await web_task
         for task in list(reloads):
             await task
 
