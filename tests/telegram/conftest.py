@@ -89,10 +89,11 @@ def telegram_deps(
     export: ExportRunner | None = None,
 ) -> TelegramDeps:
     """The Telegram channel's dependencies over the given parts, wired as `Services` wires them (approved
-    answers on, with the fake embedder)."""
+    answers on, with the fake embedder, when the log keeps them)."""
     embedder = FakeEmbedder(dim=1024)
-    store = cast("ApprovedAnswerStore", log)
-    approved = build_approved(store, lambda: embedder, kb)
+    # The SQL log keeps approved answers; the in-memory one (fuzz tests) does not, so they run without.
+    store = cast("ApprovedAnswerStore", log) if hasattr(log, "list_approved") else None
+    approved = None if store is None else build_approved(store, lambda: embedder, kb)
     conversations = build_conversations(settings, pipeline, log, approved=approved)
     admin = build_admin(settings, kb, log, export=export, approved=store)
     return TelegramDeps(settings.telegram, conversations, admin)
