@@ -217,7 +217,7 @@ class Admin:
             return ""
         try:
             return describe_review(await review_approved(self.approved, self.kb_source, report))
-        except StoreUnavailableError as exc:
+        except (StoreUnavailableError, LookupError, ValueError) as exc:
             log.warning("approved answers not reviewed after the reload", extra={"error": str(exc)})
             return "⚠️ Approved answers could not be checked against the new articles (database unavailable)."
 
