@@ -129,6 +129,21 @@ class EmbeddingSettings(BaseModel):
     model_path: Path | None = Field(default=None, description="GGUF embedder; empty = all-MiniLM-L6-v2.")
     n_threads: int = Field(default=0, ge=0, le=512, description="CPU threads; 0 = all cores.")
     batch_size: int = Field(default=32, ge=1, le=1024, description="Texts per embedding batch.")
+    # Named as llama.cpp's `--pooling`; "none" and "rank" are left out: neither gives a sentence vector.
+    pooling: Literal["auto", "mean", "cls", "last"] = Field(
+        default="auto",
+        description="How token vectors become one; `auto` = the GGUF metadata's (mean if it names none).",
+    )
+    query_prefix: str = Field(
+        default="",
+        max_length=200,
+        description="Put before every question, e.g. `query: ` for e5 models.",
+    )
+    passage_prefix: str = Field(
+        default="",
+        max_length=200,
+        description="Put before every knowledge-base passage, e.g. `passage: ` for e5 models.",
+    )
 
 
 class RAGSettings(BaseModel):

@@ -53,10 +53,14 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
             return text
 
         async def embedder_model() -> str:
+            from bot.llm.embedder import describe_embedder
+
             path = await asyncio.to_thread(
                 services.models().resolve_embedder_path, settings.embeddings, prepare=False
             )
-            return describe_file(path)
+            # From the GGUF header alone (no load): dimension, pooling and prefixes, which the index records.
+            details = await asyncio.to_thread(describe_embedder, path, settings.embeddings)
+            return f"{describe_file(path)}: {details}"
 
         async def database() -> str:
             log = await services.conversation_log(migrate=False)

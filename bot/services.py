@@ -132,10 +132,14 @@ class Services:
             from bot.llm.embedder import LlamaEmbedder
 
             path = self.models().resolve_embedder_path(self.settings.embeddings)
+            cfg = self.settings.embeddings
             self._embedder = LlamaEmbedder(
                 path,
-                n_threads=self.settings.embeddings.n_threads,
-                batch_size=self.settings.embeddings.batch_size,
+                n_threads=cfg.n_threads,
+                batch_size=cfg.batch_size,
+                pooling=cfg.pooling,
+                query_prefix=cfg.query_prefix,
+                passage_prefix=cfg.passage_prefix,
             )
         return self._embedder
 

@@ -20,10 +20,18 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 class FakeEmbedder:
-    """Hashed bag-of-words vectors: texts sharing words get high cosine, which is all tests need."""
+    """Hashed bag-of-words vectors: texts sharing words get high cosine, which is all tests need.
 
-    def __init__(self, dim: int = 64) -> None:
+    Like the real one, it puts `query_prefix` / `passage_prefix` before questions / passages, and names them
+    in `model_id`; `queries` and `passages` record every text as it reached `embed`, prefix included.
+    """
+
+    def __init__(self, dim: int = 64, *, query_prefix: str = "", passage_prefix: str = "") -> None:
         self._dim = dim
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.queries: list[str] = []
+        self.passages: list[str] = []
         self.calls = 0
         self.closed = False
 
@@ -37,10 +45,22 @@ class FakeEmbedder:
 
     @property
     def model_id(self) -> str:
-        return ""
+        if not (self.query_prefix or self.passage_prefix):
+            return ""
+        return f"query={self.query_prefix!r} passage={self.passage_prefix!r}"
 
     def count_tokens(self, text: str) -> int:
         return len(_WORD.findall(text))
+
+    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        prefixed = [self.query_prefix + t for t in texts]
+        self.queries.extend(prefixed)
+        return self.embed(prefixed)
+
+    def embed_passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        prefixed = [self.passage_prefix + t for t in texts]
+        self.passages.extend(prefixed)
+        return self.embed(prefixed)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         self.calls += 1

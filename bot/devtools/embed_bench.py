@@ -174,8 +174,14 @@ def run_embed_bench(
 
     backends: dict[str, Callable[[Sequence[str]], object]] = {}
     with ExitStack() as stack:
+        # The configured pooling, so a custom embedder is timed as it runs; texts go in without prefixes.
+        pooling = settings.embeddings.pooling
         embedder = LlamaEmbedder(
-            path, n_threads=n_threads, batch_size=settings.embeddings.batch_size, pack_tokens=budgets[0]
+            path,
+            n_threads=n_threads,
+            batch_size=settings.embeddings.batch_size,
+            pack_tokens=budgets[0],
+            pooling=pooling,
         )
         stack.callback(embedder.close)
         tokens = [embedder.count_tokens(t) + 2 for t in texts]
@@ -183,7 +189,11 @@ def run_embed_bench(
         backends[BOT_EMBEDDER] = embedder.embed
         for budget in budgets[1:]:
             variant = LlamaEmbedder(
-                path, n_threads=n_threads, batch_size=settings.embeddings.batch_size, pack_tokens=budget
+                path,
+                n_threads=n_threads,
+                batch_size=settings.embeddings.batch_size,
+                pack_tokens=budget,
+                pooling=pooling,
             )
             stack.callback(variant.close)
             variant.embed(texts[:8])

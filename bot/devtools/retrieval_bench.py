@@ -119,8 +119,11 @@ class NoEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         raise RuntimeError("the benchmark passes query vectors directly")
+
+    def embed_passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        raise RuntimeError("the benchmark passes passage vectors directly")
 
     def close(self) -> None:
         return None  # holds nothing
@@ -133,11 +136,11 @@ def _p(values: Sequence[float], pct: float) -> float:
 def query_embedding_ms(embedder: Embedder, queries: int) -> dict[str, float]:
     """p50/p95 ms of embedding one query at a time with the bot's embedder, after a warm-up."""
     texts = [QUERY_TEXT.format(w) for w in range(queries)]
-    embedder.embed(texts[:2])  # warm-up
+    embedder.embed_queries(texts[:2])  # warm-up
     embed_ms: list[float] = []
     for text in texts:
         started = time.perf_counter()
-        embedder.embed([text])
+        embedder.embed_queries([text])
         embed_ms.append((time.perf_counter() - started) * 1000)
     return {"p50_ms": round(_p(embed_ms, 50), 2), "p95_ms": round(_p(embed_ms, 95), 2)}
 

@@ -73,7 +73,7 @@ async def evaluate_retrieval(
 
     answerable = [q for q in questions if q.answerable]
     texts = [q.question for q in answerable]
-    vectors = await asyncio.to_thread(embedder.embed, texts) if answerable else None
+    vectors = await asyncio.to_thread(embedder.embed_queries, texts) if answerable else None
     langs = [q.lang if q.lang else await asyncio.to_thread(question_language, q.question) for q in answerable]
     modes: dict[str, ModeScores] = {}
     by_language: dict[str, dict[str, ModeScores]] = {}

@@ -66,7 +66,11 @@ class ReloadError(Exception):
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns texts into L2-normalised vectors. Synchronous and CPU-bound: callers use a thread."""
+    """Turns texts into L2-normalised vectors. Synchronous and CPU-bound: callers use a thread.
+
+    Questions and knowledge-base passages are embedded apart: models such as e5 expect a different prefix on
+    each side (`BOT_EMBEDDINGS__QUERY_PREFIX` / `__PASSAGE_PREFIX`), and the embedder adds them.
+    """
 
     @property
     def dim(self) -> int: ...
@@ -76,15 +80,21 @@ class Embedder(Protocol):
 
     @property
     def model_id(self) -> str:
-        """Names the model behind the vectors (a file path, a model name); "" when the class says it all.
+        """Names the vector space (model file, pooling, prefixes); "" when the class says it all.
 
-        An index stores it, so vectors of one model are never reused by another.
+        An index stores it, so vectors of one space are never reused or searched from another.
         """
         ...
 
     def count_tokens(self, text: str) -> int: ...
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Questions: what a user asks, and calibration's pseudo-questions. One row per text."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Passages of the knowledge base, as indexed. One row per text."""
+        ...
 
     def close(self) -> None:
         """Free the model; further use may raise. Closing twice is harmless."""

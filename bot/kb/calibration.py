@@ -437,8 +437,8 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
             f"{MIN_QUESTIONS} needed"
         )
     # The embedder is synchronous and CPU-bound: a worker thread keeps the event loop free.
-    vectors = await asyncio.to_thread(embedder.embed, [q.text for q in questions])
-    off_vectors = await asyncio.to_thread(embedder.embed, list(OFF_TOPIC))
+    vectors = await asyncio.to_thread(embedder.embed_queries, [q.text for q in questions])
+    off_vectors = await asyncio.to_thread(embedder.embed_queries, list(OFF_TOPIC))
     # 1. How far each side alone finds the section a pseudo-question came from, per language.
     reciprocal: dict[str, list[tuple[float, float]]] = {}
     for question, vector in zip(questions, vectors, strict=True):

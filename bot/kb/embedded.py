@@ -41,7 +41,7 @@ from bot.kb.base import (
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
-from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress
+from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress, same_embedder
 
 log = logging.getLogger("bot.kb")
 
@@ -360,6 +360,14 @@ class EmbeddedKB:
                 f"the index was built with a {snapshot.meta.get('dim')}-dimension embedder, the configured "
                 f"one has {self._embedder.dim}: run `python -m bot kb reload`"
             )
+        stored, current = snapshot.meta.get("embedder", ""), embedder_id(self._embedder)
+        # Same dimension, other space (another model, pooling or prefix): its cosines would be noise.
+        if stored and not same_embedder(stored, current):
+            snapshot.retire()
+            raise KBUnavailableError(
+                f"the index was built with the embedder {stored}, the configured one is {current}: "
+                "run `python -m bot kb reload`"
+            )
 
     def _install(self, fresh: _Snapshot) -> None:
         old, self._snapshot = self._snapshot, fresh
@@ -376,7 +384,7 @@ class EmbeddedKB:
             return []
         vector = None
         if mode != "bm25":
-            vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
+            vector = (await asyncio.to_thread(self._embedder.embed_queries, [query]))[0]
         return await self.search_vector(query, vector, k, mode, lang)
 
     async def search_vector(
@@ -516,7 +524,7 @@ class EmbeddedKB:
             snapshot = self._current()
         except KBUnavailableError:
             return {}
-        if snapshot.meta.get("embedder") != embedder_id(self._embedder):
+        if not same_embedder(snapshot.meta.get("embedder", ""), embedder_id(self._embedder)):
             return {}
         return {c.content_hash: snapshot.matrix[i] for i, c in enumerate(snapshot.chunks)}
 

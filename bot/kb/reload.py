@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from bot.language import DOCUMENT_SAMPLE_CHARS, UNDETERMINED, detect_document_la
 log = logging.getLogger("bot.kb")
 
 EMBED_BATCH = 32
+_FOLDERS = re.compile(r"[\\/]")
 MAX_FILES = 20_000
 
 
@@ -40,9 +42,23 @@ class Corpus:
 
 
 def embedder_id(embedder: Embedder) -> str:
-    """Identifies the embedding space, so vectors are only reused by the same model."""
+    """Identifies the embedding space, so vectors are only reused, and searched, by the same model."""
     space = f"{type(embedder).__name__}:{embedder.dim}"
     return f"{space}:{embedder.model_id}" if embedder.model_id else space
+
+
+def same_embedder(stored: str, current: str) -> bool:
+    """Whether an index's vectors (`stored`, its `embedder_id`) are in the configured embedder's space.
+
+    Indexes built before prefixes and pooling were configurable named the model file by its whole path; the
+    file name is what counts, so they stay valid for the same model with no prefix.
+    """
+    if stored == current:
+        return True
+    kind, _, rest = stored.partition(":")
+    dim, _, model = rest.partition(":")
+    folders = _FOLDERS.split(model)
+    return len(folders) > 1 and f"{kind}:{dim}:{folders[-1]}" == current
 
 
 def describe_skips(skipped: Sequence[SkippedFile]) -> str:
@@ -182,7 +198,7 @@ async def build_corpus(
         rows = todo[start : start + batch]
         texts = [embedding_text(chunks[row]) for row in rows]
         try:
-            out = await asyncio.to_thread(embedder.embed, texts)
+            out = await asyncio.to_thread(embedder.embed_passages, texts)
         except Exception as exc:
             raise ReloadError(
                 f"embedding failed ({exc.__class__.__name__}: {exc}); "

@@ -27,6 +27,9 @@ EMBEDDING_ARCHS = frozenset(
 
 ModelKind = Literal["model", "adapter"]
 
+# llama.cpp's enum llama_pooling_type, as the GGUF key `<arch>.pooling_type` stores it (gguf.PoolingType).
+POOLING_NAMES = {0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
+
 
 @dataclass(frozen=True, slots=True)
 class GGUFInfo:
@@ -45,6 +48,22 @@ class GGUFInfo:
     @property
     def is_embedding_model(self) -> bool:
         return self.architecture in EMBEDDING_ARCHS or f"{self.architecture}.pooling_type" in self.metadata
+
+    @property
+    def pooling(self) -> str | None:
+        """`<arch>.pooling_type` by llama.cpp's name ("mean", "cls", "last", "none", "rank"); None if absent.
+
+        An unknown number reads as None too: a newer pooling this code does not know is not guessed at.
+        """
+        value = self.metadata.get(f"{self.architecture}.pooling_type")
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return POOLING_NAMES.get(value)
+
+    @property
+    def embedding_length(self) -> int | None:
+        value = self.metadata.get(f"{self.architecture}.embedding_length")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class _Reader:

@@ -142,7 +142,7 @@ async def test_search_vector_matches_search_in_every_backend(
     kb: VectorSearchKB = made  # both backends satisfy the protocol (checked by mypy)
     await kb.reload(corpus)
     query = "customs declaration for international parcels abroad"
-    vector = embedder.embed([query])[0] if mode != "bm25" else None
+    vector = embedder.embed_queries([query])[0] if mode != "bm25" else None
     pending = kb.search_vector(query, vector, 3, mode)
     assert asyncio.iscoroutine(pending), "search_vector is async in every backend"
     by_vector = await pending

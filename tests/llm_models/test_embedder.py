@@ -27,7 +27,7 @@ MIXED = [
 
 def test_implements_the_embedder_protocol(embedder: LlamaEmbedder, prepared_models: PreparedModels) -> None:
     assert isinstance(embedder, Embedder)
-    assert embedder.model_id == str(prepared_models.embedder)
+    assert embedder.model_id == prepared_models.embedder.name  # the file, not its folder
     assert embedder.dim == 384
     assert embedder.max_tokens == 510
 
