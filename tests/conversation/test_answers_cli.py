@@ -167,3 +167,15 @@ def test_bad_input_is_one_clear_line(cli: CliRunner, tmp_path: Path, args: list[
     assert "Traceback" not in result.output
     listed = cli.invoke(app, ["answers", "list", "--all", "--json"])
     assert listed.stdout.strip() == ""  # nothing was stored
+
+
+def test_fit_prints_the_fitted_threshold(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["answers", "fit"]).stdout.startswith("No active approved answers")
+    for question, text in (("How do I get a refund?", "Report it missing."), ("Can I pay cash?", "No.")):
+        assert cli.invoke(app, ["answers", "approve", "--question", question, "--text", text]).exit_code == 0
+    result = cli.invoke(app, ["answers", "fit", "--json"])  # no index yet: fitted without the KB's negatives
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert 0.0 < figures["threshold"] < 1.0
+    assert figures["positives"] > 0
+    assert figures["negatives"] >= 40  # the off-topic questions and the other approved question
