@@ -434,6 +434,18 @@ class ConversationService:
         logged = await self._db(store.logged_answer(answer_id))
         if logged is None or not logged.question.strip():
             return None
+        # Correcting an approved answer, or a question already approved, replaces that answer's text: two
+        # approved answers to one question would only contest each other (and neither would be served).
+        same = logged.question.strip().casefold()
+        for existing in await self._db(store.list_approved(["active", "needs_review"])):
+            if existing.id == logged.approved_id or existing.question.strip().casefold() == same:
+                approved = await self._db(
+                    store.update_approved(existing.id, text=text, status="active", approved_by=admin_id)
+                )
+                log.info(
+                    "approved answer replaced", extra={"approved_id": approved.id, "answer_id": answer_id}
+                )
+                return approved
         approved = await self._db(
             store.add_approved(
                 question=logged.question, text=text, approved_by=admin_id, corrects_answer_id=answer_id

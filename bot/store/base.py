@@ -100,6 +100,7 @@ class LoggedAnswer:
     text: str
     outcome: str
     sources: tuple[str, ...]  # the retrieved passages' sources, best first, without repeats
+    approved_id: int | None = None  # the approved answer it served (outcome "approved")
 
 
 class ApprovedAnswerStore(Protocol):

@@ -961,7 +961,12 @@ async def _logged_answer(conn: AsyncConnection, answer_id: int) -> LoggedAnswer 
     row = (
         await conn.execute(
             select(
-                Message.id, Message.conversation_id, Message.text, Message.outcome, Message.reply_to_id
+                Message.id,
+                Message.conversation_id,
+                Message.text,
+                Message.outcome,
+                Message.reply_to_id,
+                Message.approved_answer_id,
             ).where(Message.id == answer_id, Message.role == "assistant")
         )
     ).first()
@@ -982,6 +987,7 @@ async def _logged_answer(conn: AsyncConnection, answer_id: int) -> LoggedAnswer 
         text=row.text,
         outcome=str(row.outcome or ""),
         sources=tuple(dict.fromkeys(str(s) for s in sources)),
+        approved_id=row.approved_answer_id,
     )
 
 

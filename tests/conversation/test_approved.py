@@ -97,6 +97,27 @@ async def test_ask_approve_then_paraphrase_gets_the_approved_answer_and_others_d
     assert stats.approved_7d == 2
 
 
+async def test_correcting_an_approved_answer_replaces_it(
+    settings: Settings, store: SqlConversationLog
+) -> None:
+    svc, _ = make_service(settings, store)
+    first = await ask(svc, ALICE, QUESTION)
+    assert first.answer_id is not None
+    approved = await svc.correct(first.answer_id, "admin-1", APPROVED)
+    served = await ask(svc, BOB, "how can I get a refund, my parcel never arrived")
+    assert served.answer is not None
+    assert served.answer_id is not None
+    assert served.answer.outcome == "approved"
+    replaced = await svc.correct(served.answer_id, "admin-2", "Press Report missing in Orders.")
+    assert approved is not None
+    assert replaced is not None
+    assert replaced.id == approved.id  # the same approved answer, not a second one to contest it
+    assert [a.id for a in await store.list_approved()] == [approved.id]
+    again = await ask(svc, BOB, QUESTION)
+    assert again.answer is not None
+    assert (again.answer.outcome, again.answer.text) == ("approved", "Press Report missing in Orders.")
+
+
 async def test_retired_and_review_flagged_answers_are_not_served(
     settings: Settings, store: SqlConversationLog
 ) -> None:

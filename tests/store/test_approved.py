@@ -120,6 +120,9 @@ async def test_stats_count_approved_answers_and_list_recent_answer_ids(log: SqlC
         q,
         Answer("Track it.", (), True, Timings(), outcome="approved", approved_id=approved.id),
     )
+    logged = await log.logged_answer(served)
+    assert logged is not None
+    assert (logged.outcome, logged.approved_id) == ("approved", approved.id)
     stats = await log.stats()
     assert stats.approved_7d == 1
     assert [(r.id, r.outcome, r.question) for r in stats.recent_answers] == [
