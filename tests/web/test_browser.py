@@ -111,7 +111,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -198,4 +201,95 @@ def test_console_refuses_a_wrong_token_and_a_missing_session(server: str, browse
     expect(page.get_by_role("alert")).to_have_text("Wrong token.")
     page.goto(server + "/admin")
     assert page.url == server + "/admin/login"
+    context.close()
+
+
+HOSTILE_PASSAGE = 'Refunds <b>are</b> paid back <img src=x onerror="window.pwned=1"> within five days.'
+HOSTILE_HEADING = '<img src=x onerror="window.pwned=2">Refunds'
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web app in-process (a thread of its own) over a help center whose text and headings carry HTML."""
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    import asyncio
+    import threading
+
+    from bot.channels.web.app import run_web
+    from bot.channels.web.deps import WebDeps
+    from bot.config import Settings
+    from bot.services import build_admin, build_conversations, build_pipeline
+    from bot.store.insights_sql import SqlInsights
+    from bot.store.migrate import upgrade
+    from bot.store.repo import SqlConversationLog
+    from tests.fakes import FakeGenerator, FakeKB, make_chunk
+
+    home = tmp_path_factory.mktemp("hostile")
+    url = f"sqlite+aiosqlite:///{home / 'bot.db'}"
+    upgrade(url)
+    port = _free_port()
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=home / "data",
+        kb={"source": home},
+        rag={"min_relevance": 0.0},
+        web={"port": port},
+    )
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        store = SqlConversationLog(url)
+        kb = FakeKB([make_chunk("billing/refunds.md", HOSTILE_HEADING, HOSTILE_PASSAGE)])
+        pipeline = build_pipeline(settings, kb, FakeGenerator(HOSTILE_PASSAGE + " [1]"))
+        deps = WebDeps(
+            settings=settings.web,
+            conversations=build_conversations(settings, pipeline, store),
+            admin=build_admin(settings, kb, store),
+            insights=SqlInsights(store),
+            secret_key="s" * 48,
+        )
+        try:
+            await run_web(deps, stop=stop, host="127.0.0.1", port=port)
+        finally:
+            await store.close()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(base + "/widget.js", timeout=2):  # noqa: S310 - our own server
+                    break
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        yield base
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        loop.close()
+
+
+def test_html_in_answers_sources_and_questions_is_shown_as_text(hostile_server: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(hostile_server + "/")
+    question = 'How long do refunds take? <img src=x onerror="window.pwned=3">'
+    page.get_by_role("textbox", name="Message").fill(question)
+    page.get_by_role("button", name="Send").click()
+    answer = page.locator(".sbw-assistant").last
+    expect(answer).not_to_have_attribute("aria-busy", "true", timeout=30_000)
+    expect(answer.locator(".sbw-text")).to_contain_text("<b>are</b>")
+    expect(answer.locator(".sbw-sources a")).to_contain_text(HOSTILE_HEADING)
+    expect(page.locator(".sbw-user")).to_have_text([question])
+    page.reload()
+    expect(page.locator(".sbw-assistant .sbw-text").last).to_contain_text("<b>are</b>")
+    assert page.locator(".sbw-log img, .sbw-log b").count() == 0, "no HTML of theirs became elements"
+    assert page.evaluate("window.pwned") is None, "no handler of theirs ran"
     context.close()
