@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import math
@@ -32,9 +33,10 @@ from bot.kb.base import (
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
-from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress, same_embedder
+from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, report_progress
 
 if TYPE_CHECKING:
+    from elastic_transport import AsyncTransport
     from elasticsearch import AsyncElasticsearch
 
 log = logging.getLogger("bot.kb")
@@ -152,6 +154,63 @@ def _cosine(stored: Any, vector: npt.NDArray[np.float32]) -> float | None:
     return float(vec @ vector) / norms if norms > 0 else None
 
 
+# The REST API version the client asks for, newest first: client 9 sends `compatible-with=9`, which an 8.x
+# server refuses with a 400 ("Accept version must be either version 8 or 7"); asked for 8, a 9.x server
+# answers in its 8-compatible form, as the 8.x client would get. So the first refusal steps down, once.
+COMPAT_VERSIONS = ("9", "8")
+SUPPORTED_SERVERS = "Elasticsearch 8.12 or newer 8.x, or 9.x"
+
+
+@functools.cache
+def negotiating_transport() -> type[AsyncTransport]:
+    """An AsyncTransport that asks for REST API compatibility 9, and 8 once a server refuses 9."""
+    from elastic_transport import AsyncTransport, TransportApiResponse
+
+    class NegotiatingTransport(AsyncTransport):
+        compat = COMPAT_VERSIONS[0]
+
+        async def perform_request(  # type: ignore[override]
+            self, method: str, target: str, **kwargs: Any
+        ) -> TransportApiResponse:
+            asked = self.compat
+            response = await super().perform_request(
+                method, target, **{**kwargs, "headers": _with_compat(kwargs.get("headers"), asked)}
+            )
+            older = COMPAT_VERSIONS[COMPAT_VERSIONS.index(asked) + 1 :]
+            refused = response.meta.status == 400 and _refuses_version(response.body)
+            # A HEAD answer has no body to read the reason from; the retry's answer tells.
+            if older and (refused or (response.meta.status == 400 and method == "HEAD")):
+                headers = _with_compat(kwargs.get("headers"), older[0])
+                retried = await super().perform_request(method, target, **{**kwargs, "headers": headers})
+                if refused or retried.meta.status != 400:
+                    self.compat = older[0]
+                    log.info("the server takes an older REST API version", extra={"compat": older[0]})
+                    return retried
+            if response.meta.status == 400 and method == "HEAD":
+                # Refused in every version: the same path read with GET carries the reason to report.
+                return await super().perform_request("GET", target, **kwargs)
+            return response
+
+    return NegotiatingTransport
+
+
+def _with_compat(headers: Any, version: str) -> Any:
+    if not hasattr(headers, "copy"):  # the transport's DEFAULT sentinel
+        return headers
+    out = headers.copy()
+    for name in ("accept", "content-type"):
+        value = out.get(name)
+        if isinstance(value, str):
+            out[name] = re.sub(r"compatible-with=\d+", f"compatible-with={version}", value)
+    return out
+
+
+def _refuses_version(body: Any) -> bool:
+    """Whether an error body is the server refusing the REST API version asked for."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and error.get("type") == "media_type_header_exception"
+
+
 class _SwapUncertainError(ReloadError):
     """The alias swap's answer was lost: the new index may be serving, so it must not be dropped."""
 
@@ -230,8 +289,6 @@ class ElasticKB:
         # (physical index, its calibration, when read): re-read after CALIBRATION_TTL_S, so a reload by
         # another process reaches this one within that time.
         self._calibration: tuple[str, Calibration, float] | None = None
-        # Read with it: why the index behind the alias cannot serve this embedder (built by another), or None.
-        self._stale: str | None = None
         # How hybrid search fuses its two lists: the same code and default as the embedded backend.
         self.fusion: FusionMethod = settings.fusion
 
@@ -244,6 +301,7 @@ class ElasticKB:
                 "request_timeout": cfg.request_timeout_s,
                 "max_retries": 1,
                 "retry_on_timeout": False,
+                "transport_class": negotiating_transport(),
             }
             if cfg.api_key is not None:
                 kwargs["api_key"] = cfg.api_key.get_secret_value()
@@ -260,6 +318,11 @@ class ElasticKB:
     def _unavailable(self, what: str, exc: BaseException) -> KBUnavailableError:
         from elasticsearch import ApiError
 
+        if isinstance(exc, ApiError) and _refuses_version(exc.body):
+            return KBUnavailableError(
+                f"Elasticsearch {what} failed: the server refused REST API versions "
+                f"{' and '.join(COMPAT_VERSIONS)}; this bot supports {SUPPORTED_SERVERS}"
+            )
         # The exception text of the client can carry URLs; only the class and status reach the message.
         status = exc.status_code if isinstance(exc, ApiError) else None
         detail = f"{exc.__class__.__name__}" + (f" {status}" if status else "")
@@ -275,7 +338,7 @@ class ElasticKB:
             return []
         vector = None
         if mode != "bm25":
-            vector = (await asyncio.to_thread(self._embedder.embed_queries, [query]))[0]
+            vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
         return await self.search_vector(query, vector, k, mode, lang)
 
     async def search_vector(
@@ -296,10 +359,9 @@ class ElasticKB:
         if k <= 0:
             return []
         language = lang if lang else await asyncio.to_thread(question_language, query)
-        calibration = await self._serving_calibration()
         weight = DENSE_WEIGHT
         if mode == "hybrid":
-            weight = calibration.dense_weight_for(language)
+            weight = (await self.calibration()).dense_weight_for(language)
         return await self._search_in(self._alias, query, vector, k, mode, language, weight)
 
     async def _search_in(
@@ -432,13 +494,11 @@ class ElasticKB:
                 calibration = await self._calibrate(index, corpus)
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(
-                    index=index,
-                    meta={"calibration": calibration.to_json(), "embedder": embedder_id(self._embedder)},
+                    index=index, meta={"calibration": calibration.to_json()}
                 )
                 report_progress(progress, "swapping", 0, 1)
                 old = await self._swap_alias(es, index)
                 self._calibration = (index, calibration, time.monotonic())
-                self._stale = None
             except _SwapUncertainError:
                 raise
             except ReloadError:
@@ -512,17 +572,7 @@ class ElasticKB:
         mappings: dict[str, Any] = dict(response)
         index = min(mappings, default="")
         body: Any = mappings.get(index) or {}
-        meta: Any = (body.get("mappings") or {}).get("_meta") or {}
-        stored = meta.get("calibration")
-        built_by, current = meta.get("embedder"), embedder_id(self._embedder)
-        # Same dimension, other space (another model, pooling or prefix): its cosines would be noise. An index
-        # from before this was recorded is taken as it is.
-        self._stale = (
-            f"the index {index} was built with the embedder {built_by}, the configured one is {current}: "
-            "run `python -m bot kb reload`"
-            if isinstance(built_by, str) and not same_embedder(built_by, current)
-            else None
-        )
+        stored = ((body.get("mappings") or {}).get("_meta") or {}).get("calibration")
         if cached is not None and cached[0] == index:
             calibration = cached[1]
         elif isinstance(stored, str):
@@ -541,13 +591,6 @@ class ElasticKB:
         else:
             calibration = Calibration()
         self._calibration = (index, calibration, time.monotonic())
-        return calibration
-
-    async def _serving_calibration(self) -> Calibration:
-        """`calibration()`, refusing an index whose vectors another embedder made."""
-        calibration = await self.calibration()
-        if self._stale is not None:
-            raise KBUnavailableError(self._stale)
         return calibration
 
     async def _build_index(
@@ -780,8 +823,7 @@ class ElasticKB:
                 "alias": self._alias,
                 "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url),
                 "languages": describe_languages(languages),
-                "embedder": embedder_id(self._embedder),
-                **(await self._serving_calibration()).describe(),
+                **(await self.calibration()).describe(),
             },
         )
 
@@ -796,7 +838,6 @@ class ElasticKB:
             raise KBUnavailableError(
                 f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
             )
-        await self._serving_calibration()
 
     async def close(self) -> None:
         if self._client is not None:

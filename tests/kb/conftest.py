@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +15,9 @@ from bot.kb.base import Embedder, KnowledgeBase
 from tests.conftest import REAL_ES_URL
 from tests.fakes import FakeEmbedder
 from tests.kb.fake_es import FakeElasticsearch
+
+if TYPE_CHECKING:
+    from elasticsearch import AsyncElasticsearch
 
 SHIPPING_MD = """\
 # Shipping guide
@@ -165,12 +168,19 @@ async def kb_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         await server.stop()
 
 
+def raw_client(url: str) -> AsyncElasticsearch:
+    """A plain client for a test's own requests; it speaks to 8.x and 9.x servers as the bot does."""
+    from elasticsearch import AsyncElasticsearch
+
+    from bot.kb.elastic import negotiating_transport
+
+    return AsyncElasticsearch(url, request_timeout=30, transport_class=negotiating_transport())
+
+
 async def drop_indices(url: str, alias: str) -> None:
     """Delete every index of `alias` by its concrete name, the only delete a cluster accepts since 8.0
     (`action.destructive_requires_name`: wildcard and alias deletes are refused)."""
-    from elasticsearch import AsyncElasticsearch
-
-    client = AsyncElasticsearch(url, request_timeout=30)
+    client = raw_client(url)
     try:
         found = await client.indices.get(index=f"{alias}-*,{alias}", ignore_unavailable=True)
         for name in sorted(found.body):

@@ -349,7 +349,8 @@ class Recorded:
 class FakeElasticsearch:
     """State and handlers; `start()` serves it on 127.0.0.1."""
 
-    def __init__(self, *, api_key: str | None = None) -> None:
+    def __init__(self, *, api_key: str | None = None, version: str = "9.2.0") -> None:
+        self.version = version
         self.indices: dict[str, Index] = {}
         self.aliases: dict[str, set[str]] = {}
         self.requests: list[Recorded] = []
@@ -409,12 +410,48 @@ class FakeElasticsearch:
         )
         if self.api_key is not None and request.headers.get("Authorization") != f"ApiKey {self.api_key}":
             return self._error(401, "security_exception", "missing authentication credentials")
+        refused = self._refuse_compat(request)
+        if refused is not None:
+            return refused
         parts = [p for p in request.path.split("/") if p]
         method = request.method
         try:
             return await self._route(method, parts, request, body)
         except KeyError as exc:
             return self._error(400, "parse_exception", f"missing {exc}")
+
+    def _refuse_compat(self, request: web.Request) -> web.Response | None:
+        """A server takes REST API compatibility with its own major version and the one before, as 8.x and
+        9.x do: 8.19 answers `compatible-with=9` with this 400 (a HEAD gets the status alone)."""
+        major = int(self.version.split(".")[0])
+        for header in ("Accept", "Content-Type"):
+            asked = re.search(r"compatible-with=(\d+)", request.headers.get(header, ""))
+            if asked and int(asked.group(1)) not in (major, major - 1):
+                reason = (
+                    f"{header} version must be either version {major} or {major - 1}, but found "
+                    f"{asked.group(1)}. {header}={request.headers[header]}"
+                )
+                response = self._json(
+                    {
+                        "error": {
+                            "root_cause": [
+                                {
+                                    "type": "media_type_header_exception",
+                                    "reason": "Invalid media-type value on headers [Accept, Content-Type]",
+                                }
+                            ],
+                            "type": "media_type_header_exception",
+                            "reason": "Invalid media-type value on headers [Accept, Content-Type]",
+                            "caused_by": {"type": "status_exception", "reason": reason},
+                        },
+                        "status": 400,
+                    },
+                    400,
+                )
+                if request.method == "HEAD":
+                    return web.Response(status=400, headers=JSON_HEADERS)
+                return response
+        return None
 
     async def _route(
         self, method: str, parts: list[str], request: web.Request, body: Any
@@ -425,7 +462,7 @@ class FakeElasticsearch:
                     "name": "fake",
                     "cluster_name": "fake",
                     "cluster_uuid": "fake",
-                    "version": {"number": "9.1.0", "build_flavor": "default"},
+                    "version": {"number": self.version, "build_flavor": "default"},
                     "tagline": "You Know, for Search",
                 }
             )

@@ -12,13 +12,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from elasticsearch import AsyncElasticsearch
 
 from bot.kb import elastic
 from bot.kb.base import KBUnavailableError, ReloadError, ReloadReport
 from bot.kb.elastic import ElasticKB
 from tests.fakes import FakeEmbedder
-from tests.kb.conftest import ESServer, make_settings
+from tests.kb.conftest import ESServer, make_settings, raw_client
 from tests.kb.fake_es import FakeElasticsearch
 
 
@@ -270,7 +269,7 @@ def _on(server: ESServer, tmp_path: Path, embedder: FakeEmbedder | None = None, 
 
 async def _indices(server: ESServer) -> tuple[set[str], set[str]]:
     """(every index of the alias's family, the indices behind the alias)."""
-    client = AsyncElasticsearch(server.url, request_timeout=30)
+    client = raw_client(server.url)
     try:
         family = set((await client.indices.get(index=f"{server.alias}-*")).body)
         behind = await client.options(ignore_status=404).indices.get_alias(name=server.alias)
@@ -370,7 +369,7 @@ async def test_a_concrete_index_named_like_the_alias_is_refused_before_any_work(
     es_server: ESServer, corpus: Path, tmp_path: Path
 ) -> None:
     """Finding 6: no swap can succeed; say so plainly, and leave that index alone."""
-    client = AsyncElasticsearch(es_server.url, request_timeout=30)
+    client = raw_client(es_server.url)
     embedder = FakeEmbedder()
     kb = _on(es_server, tmp_path, embedder)
     try:
@@ -390,7 +389,7 @@ async def test_a_single_node_cluster_is_green_after_a_reload(
 ) -> None:
     """Finding 6: replicas follow the cluster (0 on one node, 1 with two), so one node is not left yellow."""
     kb = _on(es_server, tmp_path)
-    client = AsyncElasticsearch(es_server.url, request_timeout=30)
+    client = raw_client(es_server.url)
     try:
         report = await kb.reload(corpus)
         health = await client.options(ignore_status=408).cluster.health(
@@ -407,7 +406,7 @@ async def test_dense_scores_are_exact_cosines(es_server: ESServer, corpus: Path,
     exact cosines, so every dense score is the exact cosine of the stored vector."""
     embedder = FakeEmbedder()
     kb = _on(es_server, tmp_path, embedder)
-    client = AsyncElasticsearch(es_server.url, request_timeout=30)
+    client = raw_client(es_server.url)
     try:
         await kb.reload(corpus)
         query = "customs declaration for international parcels abroad"
@@ -470,3 +469,40 @@ async def test_zero_vectors_and_huge_k_never_fail(es_server: ESServer, corpus: P
         assert many[0].chunk.heading == "Sending a parcel abroad"
     finally:
         await kb.close()
+
+
+async def test_an_8x_server_is_spoken_to_in_its_rest_api_version(corpus: Path, tmp_path: Path) -> None:
+    """Finding 4: client 9 asks for `compatible-with=9`, which 8.x refuses; the bot steps down to 8 once."""
+    server = FakeElasticsearch(version="8.19.5")
+    await server.start()
+    kb = _kb(tmp_path, server.url)
+    try:
+        with pytest.raises(KBUnavailableError, match="kb reload"):
+            await kb.ping()  # a HEAD first: its 400 has no body, and the retry tells
+        report = await kb.reload(corpus)
+        await kb.ping()
+        hits = await kb.search("customs declaration abroad", k=1)
+        assert hits[0].chunk.heading == "Sending a parcel abroad"
+        assert (await kb.stats()).index == report.index
+        last = server.requests[-1].headers
+        assert "compatible-with=8" in last["Accept"]
+        asked_9 = [r for r in server.requests if "compatible-with=9" in r.headers.get("Accept", "")]
+        assert len(asked_9) == 1, "asked in version 9 once, then remembered"
+    finally:
+        await kb.close()
+        await server.stop()
+
+
+async def test_a_server_of_an_unsupported_version_is_named_in_the_error(tmp_path: Path) -> None:
+    server = FakeElasticsearch(version="7.17.0")
+    await server.start()
+    kb = _kb(tmp_path, server.url)
+    try:
+        supported = r"supports Elasticsearch 8\.12 or newer 8\.x, or 9\.x"
+        with pytest.raises(KBUnavailableError, match=supported):
+            await kb.ping()
+        with pytest.raises(KBUnavailableError, match=supported):
+            await kb.search("customs", mode="bm25")
+    finally:
+        await kb.close()
+        await server.stop()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
-from tests.kb.conftest import ESServer
+from tests.kb.conftest import ESServer, raw_client
 
 MAPPING: dict[str, Any] = {
     "properties": {
@@ -28,7 +28,7 @@ MAPPING: dict[str, Any] = {
 
 @pytest.fixture
 async def client(es_server: ESServer) -> AsyncIterator[AsyncElasticsearch]:
-    es = AsyncElasticsearch(es_server.url, request_timeout=30)
+    es = raw_client(es_server.url)
     try:
         for suffix in ("1", "2"):
             await es.indices.create(index=f"{es_server.alias}-{suffix}", mappings=MAPPING)
