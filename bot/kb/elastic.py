@@ -33,7 +33,7 @@ from bot.kb.base import (
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
-from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, report_progress
+from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress, same_embedder
 
 if TYPE_CHECKING:
     from elastic_transport import AsyncTransport
@@ -289,6 +289,8 @@ class ElasticKB:
         # (physical index, its calibration, when read): re-read after CALIBRATION_TTL_S, so a reload by
         # another process reaches this one within that time.
         self._calibration: tuple[str, Calibration, float] | None = None
+        # Read with it: why the index behind the alias cannot serve this embedder (built by another), or None.
+        self._stale: str | None = None
         # How hybrid search fuses its two lists: the same code and default as the embedded backend.
         self.fusion: FusionMethod = settings.fusion
 
@@ -338,7 +340,7 @@ class ElasticKB:
             return []
         vector = None
         if mode != "bm25":
-            vector = (await asyncio.to_thread(self._embedder.embed, [query]))[0]
+            vector = (await asyncio.to_thread(self._embedder.embed_queries, [query]))[0]
         return await self.search_vector(query, vector, k, mode, lang)
 
     async def search_vector(
@@ -359,9 +361,10 @@ class ElasticKB:
         if k <= 0:
             return []
         language = lang if lang else await asyncio.to_thread(question_language, query)
+        calibration = await self._serving_calibration()
         weight = DENSE_WEIGHT
         if mode == "hybrid":
-            weight = (await self.calibration()).dense_weight_for(language)
+            weight = calibration.dense_weight_for(language)
         return await self._search_in(self._alias, query, vector, k, mode, language, weight)
 
     async def _search_in(
@@ -494,11 +497,13 @@ class ElasticKB:
                 calibration = await self._calibrate(index, corpus)
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(
-                    index=index, meta={"calibration": calibration.to_json()}
+                    index=index,
+                    meta={"calibration": calibration.to_json(), "embedder": embedder_id(self._embedder)},
                 )
                 report_progress(progress, "swapping", 0, 1)
                 old = await self._swap_alias(es, index)
                 self._calibration = (index, calibration, time.monotonic())
+                self._stale = None
             except _SwapUncertainError:
                 raise
             except ReloadError:
@@ -572,7 +577,17 @@ class ElasticKB:
         mappings: dict[str, Any] = dict(response)
         index = min(mappings, default="")
         body: Any = mappings.get(index) or {}
-        stored = ((body.get("mappings") or {}).get("_meta") or {}).get("calibration")
+        meta: Any = (body.get("mappings") or {}).get("_meta") or {}
+        stored = meta.get("calibration")
+        built_by, current = meta.get("embedder"), embedder_id(self._embedder)
+        # Same dimension, other space (another model, pooling or prefix): its cosines would be noise. An index
+        # from before this was recorded is taken as it is.
+        self._stale = (
+            f"the index {index} was built with the embedder {built_by}, the configured one is {current}: "
+            "run `python -m bot kb reload`"
+            if isinstance(built_by, str) and not same_embedder(built_by, current)
+            else None
+        )
         if cached is not None and cached[0] == index:
             calibration = cached[1]
         elif isinstance(stored, str):
@@ -591,6 +606,13 @@ class ElasticKB:
         else:
             calibration = Calibration()
         self._calibration = (index, calibration, time.monotonic())
+        return calibration
+
+    async def _serving_calibration(self) -> Calibration:
+        """`calibration()`, refusing an index whose vectors another embedder made."""
+        calibration = await self.calibration()
+        if self._stale is not None:
+            raise KBUnavailableError(self._stale)
         return calibration
 
     async def _build_index(
@@ -823,7 +845,8 @@ class ElasticKB:
                 "alias": self._alias,
                 "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url),
                 "languages": describe_languages(languages),
-                **(await self.calibration()).describe(),
+                "embedder": embedder_id(self._embedder),
+                **(await self._serving_calibration()).describe(),
             },
         )
 
@@ -838,6 +861,7 @@ class ElasticKB:
             raise KBUnavailableError(
                 f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
             )
+        await self._serving_calibration()
 
     async def close(self) -> None:
         if self._client is not None:
