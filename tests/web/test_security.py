@@ -149,3 +149,16 @@ async def test_help_pages_never_leave_the_knowledge_folder(make_web: WebFactory)
     assert (await web.client.get("/help/refunds.md")).status_code == 200
     assert (await web.client.get("/help/../bot.db")).status_code == 404
     assert (await web.client.get("/help/%2e%2e/bot.db")).status_code == 404
+
+
+async def test_a_visitors_button_presses_are_limited(make_web: WebFactory) -> None:
+    from bot.channels.web.chat import ACTIONS_PER_MINUTE
+
+    web = await make_web()
+    session = await web.session()
+    for _ in range(ACTIONS_PER_MINUTE):
+        assert (
+            await web.post("/api/feedback", {"answer_id": 1, "rating": "up"}, session["csrf"])
+        ).status_code == 404
+    limited = await web.post("/api/feedback", {"answer_id": 1, "rating": "up"}, session["csrf"])
+    assert limited.status_code == 429

@@ -33,6 +33,7 @@ VISITOR_MAX_AGE_S = 30 * 24 * 3600
 MAX_COMMENT_CHARS = 2000
 HISTORY_MESSAGES = 200
 KEEPALIVE_S = 15.0
+ACTIONS_PER_MINUTE = 30  # per visitor: 👍/👎, comments, handoff, new conversation
 
 T = TypeVar("T")
 
@@ -121,6 +122,7 @@ class WidgetApi:
         self.conversations = deps.conversations
         self.signer = Signer(deps.secret_key, "bot.web.visitor")
         self.flood = SlidingWindow(deps.flood.messages, deps.flood.window_s)
+        self.actions = SlidingWindow(ACTIONS_PER_MINUTE, 60.0)
         self.clock = clock
 
     def routes(self) -> list[Route]:
@@ -170,6 +172,9 @@ class WidgetApi:
             return JSONResponse({"error": "no session; reload the page"}, status_code=401)
         if not self.signer.csrf_ok(visitor, request.headers.get(CSRF_HEADER)):
             return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
+        if request.url.path != "/api/ask" and not self.actions.allows(visitor, self.clock()):
+            # Buttons (feedback, handoff, new conversation); questions have the flood rule.
+            return JSONResponse({"error": "too many requests; please wait a minute"}, status_code=429)
         return visitor
 
     async def _open(self, customer: Customer) -> ConversationRef:
