@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.kb.base import Embedder
 from bot.store.insights import GapQuestion
@@ -70,15 +68,8 @@ def group_gaps(
             by_text.setdefault(" ".join(q.question.lower().split()), GapGroup()).questions.append(q)
         groups = list(by_text.values())
     else:
-        # Questions are embedded as queries (models such as e5 prefix the two sides differently); an
-        # embedder from before that split has only `embed`.
-        names = ("embed_queries", "embed")
-        embed: Callable[[Sequence[str]], Any] = next(
-            getattr(embedder, n) for n in names if hasattr(embedder, n)
-        )
-        vectors: npt.NDArray[np.float32] = np.asarray(
-            embed([q.question for q in questions]), dtype=np.float32
-        )
+        # Questions are embedded as queries (models such as e5 prefix questions and passages differently).
+        vectors = np.asarray(embedder.embed_queries([q.question for q in questions]), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
         heads: list[int] = []
