@@ -20,8 +20,8 @@ from bot.channels.limits import SlidingWindow
 from bot.channels.web import texts as web_texts
 from bot.channels.web.deps import WebDeps
 from bot.channels.web.security import CSRF_HEADER, Signer, is_https
-from bot.conversation import Customer, Reply
-from bot.domain import MODEL_OUTCOMES, Delta
+from bot.conversation import RATEABLE, Customer, Reply
+from bot.domain import Delta
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.store.insights import TranscriptMessage
@@ -89,7 +89,8 @@ def history_json(message: TranscriptMessage) -> dict[str, Any]:
         item.update(
             answer_id=message.id,
             sources=sources_json([(p.source, p.heading, p.url) for p in cited]),
-            rateable=message.outcome in MODEL_OUTCOMES,
+            # The service's rule, as for a live answer (`Reply.rateable`).
+            rateable=message.outcome in RATEABLE,
             rating=message.rating,
             outcome=message.outcome,
         )
