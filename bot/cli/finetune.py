@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,6 +45,12 @@ def finetune(
     seed: int = typer.Option(0, "--seed", help="Seed for LoRA init and data order (reproducible runs)."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for torch; 0 = all cores."),
     json_out: bool = typer.Option(False, "--json", help="Print the provenance JSON at the end."),
+    merge: bool = typer.Option(
+        False, "--merge", help="Also merge the adapter into the base: one quantized GGUF, merged.<TYPE>.gguf."
+    ),
+    quantize: str | None = typer.Option(
+        None, "--quantize", help="llama.cpp type of the merged model (implies --merge). Default: Q8_0."
+    ),
 ) -> None:
     """Fine-tune a LoRA adapter on exported conversations and write a GGUF adapter llama.cpp serves.
 
@@ -52,6 +59,14 @@ def finetune(
     """
     if device not in ("cpu", "cuda", "auto"):
         fail(f"--device must be cpu, cuda or auto, not {device!r}")
+    from bot.train.merge import DEFAULT_QUANT, MergeError, normalize_quant
+
+    merge = merge or quantize is not None
+    try:
+        # Checked before training: a wrong type must not cost a training run.
+        quantization = normalize_quant(quantize or DEFAULT_QUANT)
+    except MergeError as exc:
+        fail(f"--quantize: {exc}")
     settings = get_settings()
     from bot.train.base_model import BaseModelError
     from bot.train.data import DataError
@@ -117,6 +132,8 @@ def finetune(
         if "CUDA" in str(exc) or "cuda" in str(exc):
             fail(str(exc))
         raise
+    if merge:
+        _merge(outcome.adapter, outcome.provenance_data, quantization, on_status)
     record: dict[str, Any] = outcome.provenance_data
     if json_out:
         print_json(record)
@@ -137,7 +154,42 @@ def finetune(
             f"held-out loss {metrics['eval_loss_before']:.3f} → {metrics['eval_loss_after']:.3f}",
             highlight=False,
         )
+    merged = record.get("merged")
+    if merged is not None:
+        console.print(
+            f"merged:     {merged['path']}  ({merged['quantization']}, {merged['bytes'] / 1e6:.1f} MB)",
+            highlight=False,
+        )
+        console.print(f"serve it:   python -m bot models use {merged['path']}", highlight=False)
+        return
     console.print(f"serve it:   BOT_LLM__LORA_PATH={outcome.adapter}", highlight=False)
+
+
+def _merge(adapter: Path, provenance: dict[str, Any], quantization: str, on_status: Any) -> None:
+    """`--merge`: the adapter into the GGUF it was trained on; the merge goes into the provenance."""
+    from bot.llm.base import ModelError
+    from bot.train.merge import MergeError, default_merged_path, merge_adapter, record_in_provenance
+
+    base = provenance["artefact"]["serve_with"]
+    if not base:
+        fail(
+            f"--merge needs a GGUF base: this one was a Hugging Face folder; the adapter is in {adapter}, "
+            "merge it with `python -m bot models merge ADAPTER --base GGUF`"
+        )
+    try:
+        result = merge_adapter(
+            Path(base),
+            adapter,
+            default_merged_path(adapter, quantization),
+            quantization=quantization,
+            on_status=on_status,
+        )
+        record_in_provenance(result)
+    except (MergeError, ModelError) as exc:
+        fail(f"the adapter is in {adapter}, but merging failed: {exc}")
+    provenance["merged"] = json.loads((adapter.parent / "provenance.json").read_text(encoding="utf-8"))[
+        "merged"
+    ]
 
 
 def _fmt(value: float | int | None, kind: str) -> str:

@@ -1,4 +1,4 @@
-"""`python -m bot models ...` (prepare, list, use) and `python -m bot bench embed`.
+"""`python -m bot models ...` (prepare, list, use, merge) and `python -m bot bench embed`.
 
 The embed benchmark itself lives in `bot.devtools.embed_bench`; `bench embed` parses options and prints.
 """
@@ -97,6 +97,12 @@ def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
             # Listing never writes: an unprepared model is shown as what would be used, or as an error.
             choice = models.choose_generator(settings.llm, prepare=False)
             add("generator", choice.model, choice.model_source)
+            from bot.train.merge import describe_merged, merged_from
+
+            origin = merged_from(choice.model)
+            if origin is not None:
+                rows[-1]["merged"] = origin
+                rows[-1]["source"] += "; " + describe_merged(origin)
             if choice.adapter is not None:
                 add("adapter", choice.adapter, choice.adapter_source)
         except ModelError as exc:
@@ -168,8 +174,13 @@ def use(
             _say(("choice removed; " if had else "no choice was recorded; ") + f"the bot uses {model}")
         else:
             result = models.use(path)
-            what = "LoRA adapter" if result.kind == "adapter" else "model"
+            from bot.train.merge import describe_merged, merged_from
+
+            origin = merged_from(result.path) if result.kind == "model" else None
+            what = "LoRA adapter" if result.kind == "adapter" else "merged model" if origin else "model"
             _say(f"now using {what} {result.path}")
+            if origin is not None:
+                _say(f"({describe_merged(origin)})")
             _say(f"recorded in {result.active_file}")
     except ModelError as exc:
         fail(str(exc))
@@ -189,6 +200,96 @@ def use(
             soft_wrap=True,
         )
     _say("a running `python -m bot serve` picks this up on SIGHUP (kill -HUP <pid>); new commands use it now")
+
+
+@models_app.command("merge")
+def merge(
+    adapter: Annotated[Path, typer.Argument(help="A GGUF LoRA adapter (finetune's adapter.gguf).")],
+    quantize: str = typer.Option(
+        "Q8_0", "--quantize", help="llama.cpp type of the merged model: Q8_0, Q4_K_M, F16, F32, ..."
+    ),
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base",
+            help="The GGUF the adapter was trained on. Default: the one in the adapter's provenance.json, "
+            "else the bot's model.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output GGUF. Default: merged.<TYPE>.gguf beside the adapter."),
+    ] = None,
+    use_it: bool = typer.Option(False, "--use", help="Serve it at once (as `models use OUT`)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Merge a LoRA adapter into its base and quantize the result into one GGUF model (offline, no torch).
+
+    The merged model serves without applying the adapter at every token: `models use OUT`.
+    """
+    from bot.llm.base import ModelError
+    from bot.llm.provision import human_size
+    from bot.train.merge import (
+        MergeError,
+        default_merged_path,
+        merge_adapter,
+        normalize_quant,
+        record_in_provenance,
+        resolve_merge_base,
+    )
+
+    settings = get_settings()
+    try:
+        quantization = normalize_quant(quantize)
+        base_path = resolve_merge_base(adapter, base, settings)
+        target = out or default_merged_path(adapter, quantization)
+        result = merge_adapter(
+            base_path,
+            adapter,
+            target,
+            quantization=quantization,
+            on_status=lambda m: err_console.print(f"[dim]{m}[/]", highlight=False),
+        )
+        record_in_provenance(result)
+        used = _use_merged(settings, result.path) if use_it else None
+    except (MergeError, ModelError) as exc:
+        fail(str(exc))
+    record = {
+        "path": str(result.path),
+        "base": str(result.base),
+        "adapter": str(result.adapter),
+        "quantization": result.quantization,
+        "merged_tensors": result.merged_tensors,
+        "size": result.size,
+        "seconds": round(result.seconds, 1),
+        "base_matches_training": result.base_matches_training,
+        "used": used is not None,
+    }
+    if json_out:
+        print_json(record)
+        return
+    if result.base_matches_training is False:
+        err_console.print(
+            f"[yellow]note:[/] the adapter records another base than {result.base}; pass --base with the "
+            "model it was trained on if that is not what you meant",
+            highlight=False,
+            soft_wrap=True,
+        )
+    _say(
+        f"merged model: {result.path} ({result.quantization}, {human_size(result.size)}, "
+        f"{result.merged_tensors} weights merged, {result.seconds:.1f} s)"
+    )
+    _say(f"base:         {result.base}")
+    if used is not None:
+        _say(f"now serving it (recorded in {used})")
+    else:
+        _say(f"serve it:     python -m bot models use {result.path}")
+
+
+def _use_merged(settings: Settings, path: Path) -> Path:
+    from bot.llm.registry import ModelRegistry
+
+    return ModelRegistry(settings.models_dir).use(path).active_file
 
 
 # ---------------------------------------------------------------------------------------------------------
