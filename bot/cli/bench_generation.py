@@ -1,11 +1,18 @@
-"""`bench generation`: the engine against a raw llama_decode loop, time to first token, and time to first
-visible text of the checked stream."""
+"""`bench generation`: the engine against a raw llama_decode loop, time to first token, time to first
+visible text of the checked stream; or base, base + adapter and a merged model side by side."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from bot.cli.app import bench_app, console, fail, get_settings, run_async
+from bot.cli.app import bench_app, console, err_console, fail, get_settings, print_json, run_async
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 @bench_app.command("generation")
@@ -15,6 +22,20 @@ def bench_generation(
     passages: int = typer.Option(
         0, "--passages", min=0, max=20, help="Passages per prompt (0 = rag.prompt_passages, as the bot)."
     ),
+    merged: Annotated[
+        Path | None,
+        typer.Option(
+            "--merged",
+            help="A merged GGUF (`models merge`): compare base, base + adapter and it instead, in one run.",
+        ),
+    ] = None,
+    adapter: Annotated[
+        Path | None,
+        typer.Option(
+            "--adapter", help="With --merged: the adapter it was made from (default: the one in use)."
+        ),
+    ] = None,
+    json_out: bool = typer.Option(False, "--json", help="Print the medians as one JSON object at the end."),
 ) -> None:
     """Engine vs a raw llama_decode loop on the same prompt and token count, plus TTFT with KV reuse.
 
@@ -25,8 +46,18 @@ def bench_generation(
     through the pipeline over the knowledge folder's best-matching sections: the customer sees only
     checked sentences, so the time to first visible text is compared with the time to first token
     (which is when raw streaming would have shown text).
+
+    With --merged (a `models merge` output) it compares instead the base model, the base with the adapter
+    and the merged model: generation tokens/s of each, interleaved in every run, and the ratio
+    merged / base + adapter.
     """
     settings = get_settings()
+    if merged is not None:
+        run_async(lambda: _compare(settings, merged, adapter, runs, tokens, passages, json_out))
+        return
+    if adapter is not None:
+        fail("--adapter goes with --merged (to serve an adapter, use `models use`)")
+    out = err_console if json_out else console
 
     async def _run() -> None:
         from bot.devtools.generation_bench import BenchError, GenerationRun, run_generation_bench
@@ -37,7 +68,7 @@ def bench_generation(
         model_path, lora_path = ModelRegistry(settings.models_dir).resolve_generator(settings.llm)
 
         def started(info: ModelInfo) -> None:
-            console.print(
+            out.print(
                 f"model {info.name} ({info.version}), n_ctx {settings.llm.n_ctx}, "
                 f"{tokens} tokens x {runs} runs, {count} passages of <= {settings.rag.passage_tokens} "
                 "tokens per prompt",
@@ -48,7 +79,7 @@ def bench_generation(
             checked = r.checked
             first = "-" if checked.ttft_s is None else f"{checked.ttft_s * 1000:.0f} ms"
             shown = "streamed" if checked.released else "final answer first"
-            console.print(
+            out.print(
                 f"run {run}: prompt {r.prompt_tokens} tok ({r.reused_tokens} reused), "
                 f"engine {r.engine_tps:.1f} tok/s, raw {r.raw_tps:.1f} tok/s, "
                 f"TTFT new {r.new_ttft_s * 1000:.0f} ms, follow-up {r.follow_ttft_s * 1000:.0f} ms "
@@ -71,6 +102,9 @@ def bench_generation(
         except BenchError as exc:
             fail(str(exc))
         med = result.medians()
+        if json_out:
+            print_json({"cold_ttft_s": result.cold_ttft_s, "runs": len(result.runs), "medians": asdict(med)})
+            return
         console.print("[bold]medians[/]")
         console.print(
             f"generation  engine {med.engine_tps:.1f} tok/s | raw llama_decode {med.raw_tps:.1f} tok/s"
@@ -97,3 +131,71 @@ def bench_generation(
         )
 
     run_async(_run)
+
+
+async def _compare(
+    settings: Settings,
+    merged: Path,
+    adapter: Path | None,
+    runs: int,
+    tokens: int,
+    passages: int,
+    json_out: bool,
+) -> None:
+    """`--merged`: base, base + adapter and the merged model, interleaved in every run."""
+    from bot.devtools.generation_bench import BenchError, Variant, run_variant_bench
+    from bot.llm.base import ModelError
+    from bot.llm.gguf_file import check_adapter, check_generator
+    from bot.llm.registry import ModelRegistry
+
+    out = err_console if json_out else console
+    try:
+        model_path, in_use = ModelRegistry(settings.models_dir).resolve_generator(settings.llm)
+        lora = adapter or in_use
+        if lora is None:
+            fail("--merged needs the adapter it was made from: give --adapter (or `models use` the adapter)")
+        base_info = check_generator(model_path, "the base model")
+        check_adapter(lora, "--adapter", base_info)
+        check_generator(merged, "--merged")
+    except ModelError as exc:
+        fail(str(exc))
+    variants = [
+        Variant("base", model_path),
+        Variant("base+adapter", model_path, lora),
+        Variant("merged", merged),
+    ]
+    count = passages or settings.rag.prompt_passages
+    out.print(
+        f"base {model_path}\nadapter {lora}\nmerged {merged}\n{tokens} tokens x {runs} runs (after a "
+        f"warm-up run), {count} passages per prompt, the three interleaved in every run",
+        highlight=False,
+        markup=False,
+    )
+
+    def measured(run: int, figures: dict[str, float]) -> None:
+        line = ", ".join(f"{label} {tps:.1f} tok/s" for label, tps in figures.items())
+        out.print(f"run {run}: {line}", highlight=False)
+
+    try:
+        result = await run_variant_bench(
+            settings, variants, runs=runs, tokens=tokens, passages=count, on_run=measured
+        )
+    except BenchError as exc:
+        fail(str(exc))
+    summary = result.summary()
+    if json_out:
+        print_json(summary)
+        return
+    console.print("[bold]medians[/]")
+    for label, figures in summary["variants"].items():
+        console.print(
+            f"{label:<13} {figures['tokens_per_s']:.1f} tok/s generation, "
+            f"{figures['prompt_tokens_per_s']:.0f} tok/s prompt",
+            highlight=False,
+        )
+    console.print(
+        f"ratio merged / base+adapter {summary['ratio_merged_over_adapter']:.3f} (target >= 1.0); "
+        f"merged / base {summary['ratio_merged_over_base']:.3f}; "
+        f"base+adapter / base {summary['ratio_adapter_over_base']:.3f} (medians of per-run ratios)",
+        highlight=False,
+    )

@@ -7,10 +7,10 @@ import asyncio
 import re
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import Answer, Chunk, Delta, Hit, Turn
 from bot.kb.base import KBStats, ProgressCallback, ReloadReport, SearchMode
@@ -22,6 +22,7 @@ from bot.services import build_pipeline
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.llm.base import Generator, ModelInfo
+    from bot.llm.engine import GenerationStats
 
 BENCH_QUESTIONS = (
     "How do I change the delivery address of a parcel that is already on its way?",
@@ -314,3 +315,146 @@ async def run_generation_bench(
     finally:
         await engine.close()
     return GenerationBench(cold_ttft_s=cold_ttft, runs=tuple(measured))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Base, base + adapter and a merged model, side by side
+
+
+class BenchEngine(Protocol):
+    """What the variant bench needs from an engine (`LlamaEngine`, or a fake in tests)."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def last_stats(self) -> GenerationStats | None: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(
+        self, messages: Sequence[Any], *, user_key: str, max_tokens: int, ignore_eos: bool
+    ) -> AsyncIterator[str]: ...
+
+    async def close(self) -> None: ...
+
+
+EngineFactory = Callable[[Path, Path | None], BenchEngine]
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str  # "base" | "base+adapter" | "merged"
+    model: Path
+    adapter: Path | None = None
+
+
+@dataclass(frozen=True)
+class VariantBench:
+    """Generation tokens/s of each variant in every run (same prompt, same token count, interleaved)."""
+
+    variants: tuple[Variant, ...]
+    tps: dict[str, tuple[float, ...]]  # label -> one figure per run
+    prompt_tps: dict[str, tuple[float, ...]]
+    tokens: int
+
+    def median(self, label: str) -> float:
+        return statistics.median(self.tps[label])
+
+    def ratio(self, over: str, under: str) -> float | None:
+        """Median of the per-run ratios (each measured under the same load), None without both."""
+        if over not in self.tps or under not in self.tps:
+            return None
+        return statistics.median(a / b for a, b in zip(self.tps[over], self.tps[under], strict=True))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "runs": len(next(iter(self.tps.values()), ())),
+            "tokens": self.tokens,
+            "variants": {
+                v.label: {
+                    "model": str(v.model),
+                    "adapter": str(v.adapter) if v.adapter else None,
+                    "tokens_per_s": round(self.median(v.label), 2),
+                    "prompt_tokens_per_s": round(statistics.median(self.prompt_tps[v.label]), 1),
+                    "per_run": [round(x, 2) for x in self.tps[v.label]],
+                }
+                for v in self.variants
+            },
+            "ratio_merged_over_adapter": _rounded(self.ratio("merged", "base+adapter")),
+            "ratio_merged_over_base": _rounded(self.ratio("merged", "base")),
+            "ratio_adapter_over_base": _rounded(self.ratio("base+adapter", "base")),
+        }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _llama_engine(settings: Settings) -> EngineFactory:
+    from bot.llm.engine import LlamaEngine
+
+    # A benchmark measures speed; on a busy machine the answer timeout must not cut a run short.
+    llm = settings.llm.model_copy(update={"timeout_s": 3600.0})
+
+    def make(model: Path, adapter: Path | None) -> BenchEngine:
+        return LlamaEngine(llm, model_path=model, lora_path=adapter)
+
+    return make
+
+
+async def run_variant_bench(
+    settings: Settings,
+    variants: Sequence[Variant],
+    *,
+    runs: int,
+    tokens: int,
+    passages: int,
+    on_run: Callable[[int, dict[str, float]], None],
+    make_engine: EngineFactory | None = None,
+) -> VariantBench:
+    """Each run asks a new question of every variant in turn (the order rotates), after one warm-up run.
+
+    All engines stay loaded, so a run's figures are taken within seconds of each other: on a shared
+    machine the per-run ratios are fairer than medians taken minutes apart.
+    """
+    make = make_engine or _llama_engine(settings)
+    engines: dict[str, BenchEngine] = {}
+    tps: dict[str, list[float]] = {v.label: [] for v in variants}
+    prompt_tps: dict[str, list[float]] = {v.label: [] for v in variants}
+    try:
+        for variant in variants:
+            engines[variant.label] = make(variant.model, variant.adapter)
+        counter = next(iter(engines.values()))
+        for run in range(runs + 1):
+            question = BENCH_QUESTIONS[run % len(BENCH_QUESTIONS)]
+            chosen = [
+                trim_passage(p, settings.rag.passage_tokens, counter.count_tokens)
+                for p in bench_passages(settings.kb.source, passages, run)
+            ]
+            messages = build_messages(question, chosen)
+            order = list(variants[run % len(variants) :]) + list(variants[: run % len(variants)])
+            figures: dict[str, float] = {}
+            for variant in order:
+                engine = engines[variant.label]
+                async for _ in engine.stream(messages, user_key="bench", max_tokens=tokens, ignore_eos=True):
+                    pass
+                stats = engine.last_stats
+                if stats is None or stats.generation_s <= 0:
+                    raise BenchError(f"{variant.label}: the engine reported no statistics")
+                figures[variant.label] = (stats.generated_tokens - 1) / stats.generation_s
+                if run:
+                    tps[variant.label].append(figures[variant.label])
+                    new_tokens = stats.prompt_tokens - stats.reused_tokens
+                    prompt_tps[variant.label].append(new_tokens / stats.prompt_s if stats.prompt_s else 0.0)
+            if run:  # run 0 warms every engine up (first load, first KV cache) and is not counted
+                on_run(run, figures)
+    finally:
+        for engine in engines.values():
+            await engine.close()
+    return VariantBench(
+        variants=tuple(variants),
+        tps={k: tuple(v) for k, v in tps.items()},
+        prompt_tps={k: tuple(v) for k, v in prompt_tps.items()},
+        tokens=tokens,
+    )
