@@ -17,9 +17,32 @@ if TYPE_CHECKING:
 @app.command()
 def finetune(
     data: Annotated[
-        Path, typer.Option("--data", help="Training chats, OpenAI JSONL from `python -m bot export`.")
-    ],
-    out: Annotated[Path, typer.Option("--out", help="Output folder: adapter.gguf, provenance.json, peft/.")],
+        Path | None,
+        typer.Option("--data", help="Training chats, OpenAI JSONL from `python -m bot export`."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder: adapter.gguf, provenance.json, peft/.")
+    ] = None,
+    embedder: bool = typer.Option(
+        False,
+        "--embedder",
+        help="Fine-tune the retrieval embedder instead (knowledge base + log pairs; see --heldout).",
+    ),
+    heldout: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--heldout",
+            help="With --embedder: labelled questions (JSONL, as `eval retrieval`) never trained on; the "
+            "guard switches only when hybrid MRR on none of them got worse. Repeatable.",
+        ),
+    ] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="With --embedder: the knowledge folder (default: BOT_KB__SOURCE)."),
+    ] = None,
+    switch: bool = typer.Option(
+        True, "--switch/--no-switch", help="With --embedder: switch to it when the guard allows."
+    ),
     base: Annotated[
         Path | None,
         typer.Option(
@@ -57,6 +80,15 @@ def finetune(
     Needs the optional train extra (pip install -e '.\\[train]'). Serve the result with
     BOT_LLM__LORA_PATH=<out>/adapter.gguf or `python -m bot models use <out>/adapter.gguf`.
     """
+    if embedder:
+        from bot.cli.finetune_embedder import finetune_embedder
+
+        finetune_embedder(
+            heldout or [], source, switch=switch, max_steps=max_steps, seed=seed, threads=threads
+        )
+        return
+    if data is None or out is None:
+        fail("give --data and --out (or --embedder to fine-tune the retrieval embedder)")
     if device not in ("cpu", "cuda", "auto"):
         fail(f"--device must be cpu, cuda or auto, not {device!r}")
     from bot.train.merge import DEFAULT_QUANT, MergeError, normalize_quant

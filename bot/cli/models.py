@@ -15,6 +15,7 @@ from bot.cli.app import bench_app, console, err_console, fail, get_settings, mod
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.llm.registry import ModelRegistry
 
 
 def _say(text: str) -> None:
@@ -112,6 +113,8 @@ def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
         source = (
             "env BOT_EMBEDDINGS__MODEL_PATH"
             if settings.embeddings.model_path
+            else "active.json (models use --embedder)"
+            if models.read_active().get("embedder")
             else "prepared (models prepare)"
         )
         add("embedder", path, source)
@@ -152,6 +155,9 @@ def use(
         Path | None, typer.Argument(help="A GGUF chat model or GGUF LoRA adapter.", show_default=False)
     ] = None,
     reset: bool = typer.Option(False, "--reset", help="Forget the choice and return to the shipped model."),
+    embedder: bool = typer.Option(
+        False, "--embedder", help="PATH is a GGUF embedding model (e.g. from `finetune --embedder`)."
+    ),
 ) -> None:
     """Switch the bot to another GGUF chat model, or put a GGUF LoRA adapter on the current model.
 
@@ -159,6 +165,9 @@ def use(
     `<data_dir>/models/active.json`. A full model drops any adapter chosen before. New processes use it at
     once; a running `python -m bot serve` reloads it on SIGHUP (`kill -HUP <pid>`), and answers already
     being generated finish on the old model. BOT_LLM__MODEL_PATH / BOT_LLM__LORA_PATH, when set, win over it.
+
+    With --embedder, PATH becomes the retrieval embedder (BOT_EMBEDDINGS__MODEL_PATH wins over it); the
+    index must then be rebuilt with `python -m bot kb reload`.
     """
     from bot.llm.base import ModelError
     from bot.llm.registry import ModelRegistry
@@ -167,6 +176,11 @@ def use(
     if reset == (path is not None):
         fail("give either a PATH to a GGUF file or --reset")
     models = ModelRegistry(settings.models_dir)
+    if embedder:
+        if path is None:
+            fail("--embedder needs the PATH of a GGUF embedding model")
+        _use_embedder(settings, models, path)
+        return
     try:
         if path is None:
             had = models.reset()
@@ -290,6 +304,27 @@ def _use_merged(settings: Settings, path: Path) -> Path:
     from bot.llm.registry import ModelRegistry
 
     return ModelRegistry(settings.models_dir).use(path).active_file
+
+
+def _use_embedder(settings: Settings, models: ModelRegistry, path: Path) -> None:
+    from bot.llm.base import ModelError
+
+    try:
+        result = models.use_embedder(path)
+    except ModelError as exc:
+        fail(str(exc))
+    _say(f"now using embedder {result.path}")
+    _say(f"recorded in {result.active_file}")
+    if settings.embeddings.model_path:
+        err_console.print(
+            "[yellow]note:[/] BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence over this choice",
+            highlight=False,
+            soft_wrap=True,
+        )
+    _say(
+        "the index holds the old embedder's vectors and refuses to serve until `python -m bot kb reload` "
+        "re-embeds it (then restart a running bot)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import EmbeddingSettings, LLMSettings
 from bot.llm.base import ModelError
@@ -183,9 +183,12 @@ class GeneratorChoice:
     prepared_now: bool = False  # the shipped model was requantized during this call
 
 
+UseKind = ModelKind | Literal["embedder"]
+
+
 @dataclass(frozen=True, slots=True)
 class UseResult:
-    kind: ModelKind
+    kind: UseKind
     path: Path
     active: dict[str, Any]
     active_file: Path
@@ -195,9 +198,9 @@ class ModelRegistry:
     """The models of one data folder (`<data_dir>/models/`).
 
     Priority for the chat model: BOT_LLM__MODEL_PATH / BOT_LLM__LORA_PATH > `models use` (active.json) > the
-    shipped model; for the embedder: BOT_EMBEDDINGS__MODEL_PATH > the shipped one. A shipped default that
-    is not prepared yet is prepared on first use (offline, seconds); an explicit path that is missing or
-    wrong fails with a message that says how to fix it.
+    shipped model; for the embedder: BOT_EMBEDDINGS__MODEL_PATH > `models use --embedder` > the shipped one.
+    A shipped default that is not prepared yet is prepared on first use (offline, seconds); an explicit path
+    that is missing or wrong fails with a message that says how to fix it.
     """
 
     def __init__(self, models_dir: Path) -> None:
@@ -371,6 +374,9 @@ class ModelRegistry:
         if embeddings.model_path is not None:
             check_embedder(embeddings.model_path, "BOT_EMBEDDINGS__MODEL_PATH")
             return embeddings.model_path
+        if (chosen := self._active_path(self.read_active(), "embedder")) is not None:
+            check_embedder(chosen, f"chosen in {self.active_file}; {RESET_HINT}")
+            return chosen
         if prepare:
             path, _ = self._ensure_embedder()
             return path
@@ -419,6 +425,9 @@ class ModelRegistry:
         if embeddings.model_path is not None:
             path = self.resolve_embedder_path(embeddings)
             source, converted = "env BOT_EMBEDDINGS__MODEL_PATH", False
+        elif self._active_path(self.read_active(), "embedder") is not None:
+            path = self.resolve_embedder_path(embeddings)
+            source, converted = "active.json (models use)", False
         else:
             path, converted = self._ensure_embedder()
             source = shipped_embedder_label()
@@ -450,19 +459,20 @@ class ModelRegistry:
         """Record PATH as the served model or adapter in active.json (atomically), after validating it.
 
         A full model replaces the current model and drops any adapter (an adapter belongs to its base);
-        an adapter is put on top of the current model (the active one, or the shipped one).
+        an adapter is put on top of the current model (the active one, or the shipped one). The embedder
+        chosen with `use_embedder` stays.
         """
         path = path.expanduser().resolve()
         info = inspect_gguf(path)
         active = self.read_active()
         if info.kind == "model":
             check_generator(path, "models use")
-            new: dict[str, Any] = {"model": str(path), "adapter": None}
+            new: dict[str, Any] = {"model": str(path), "adapter": None, "embedder": active.get("embedder")}
         else:
             current_model = self._active_path(active, "model") or shipped_generator_path()
             base = check_generator(current_model, "the model the adapter goes on")
             check_adapter(path, "models use", base)
-            new = {"model": active.get("model"), "adapter": str(path)}
+            new = {"model": active.get("model"), "adapter": str(path), "embedder": active.get("embedder")}
         new["updated_at"] = now()
         new[f"{info.kind}_sha256"] = self.file_sha256(path)
         try:
@@ -471,6 +481,25 @@ class ModelRegistry:
             raise ModelError(f"cannot write {self.active_file}: {exc.strerror or exc}") from None
         log.info("model choice recorded", extra={"kind": info.kind, "path": str(path)})
         return UseResult(kind=info.kind, path=path, active=new, active_file=self.active_file)
+
+    def use_embedder(self, path: Path) -> UseResult:
+        """Record PATH as the embedder in active.json (atomically), after checking it is an embedding model.
+
+        The chat model choice stays. Indexes built with another embedder refuse to serve until `kb reload`
+        re-embeds them (the index stores the embedder's file name: `bot.kb.reload.same_embedder`).
+        """
+        path = path.expanduser().resolve()
+        info = check_embedder(path, "models use --embedder")
+        if not info.is_embedding_model:
+            raise ModelError(f"{path} is a chat model ({info.architecture}), not an embedding model")
+        new = {**self.read_active(), "embedder": str(path), "updated_at": now()}
+        new["embedder_sha256"] = self.file_sha256(path)
+        try:
+            write_json_atomic(self.active_file, new)
+        except OSError as exc:
+            raise ModelError(f"cannot write {self.active_file}: {exc.strerror or exc}") from None
+        log.info("embedder choice recorded", extra={"path": str(path)})
+        return UseResult(kind="embedder", path=path, active=new, active_file=self.active_file)
 
     def reset(self) -> bool:
         """Forget the `models use` choice; returns whether there was one."""

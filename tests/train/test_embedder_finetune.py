@@ -1,0 +1,321 @@
+"""`finetune --embedder`: training pairs, held-out exclusion, batching, the guard, the embedder switch."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import bot.cli.finetune  # noqa: F401 - registers the command on the shared app
+from bot.cli.app import app
+from bot.config import Settings
+from bot.domain import Answer, Chunk, Hit, Source, Timings
+from bot.llm.base import ModelError
+from bot.llm.registry import ModelRegistry
+from bot.train.embedder import Score, batches, guard, versioned_name
+from bot.train.retrieval_pairs import (
+    LogAnswer,
+    LogApproved,
+    LogSignals,
+    Pair,
+    PairStats,
+    drop_heldout,
+    kb_pairs,
+    log_pairs,
+    read_log,
+)
+from tests.fakes import make_chunk
+from tests.llm_models.gguf_files import write_gguf
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _chunk(source: str, heading: str, text: str, position: int = 0) -> Chunk:
+    chunk = make_chunk(source, heading, text, position)
+    return Chunk(**{**{f: getattr(chunk, f) for f in chunk.__dataclass_fields__}, "lang": "en"})
+
+
+CHUNKS = [
+    _chunk(
+        "billing/refunds.md",
+        "Refunds for lost parcels",
+        "A parcel lost by the courier is refunded in full. Open the claim form in the app and attach the "
+        "receipt. Refunds reach the original payment card within five working days.",
+    ),
+    _chunk(
+        "lockers/opening.md",
+        "Locker door does not open",
+        "When the compartment door stays shut after entering the pickup code, wait thirty seconds and "
+        "press the green button. Support can open the locker remotely from the operations desk.",
+    ),
+    _chunk(
+        "account/password.md",
+        "Resetting your password",
+        "Choose forgot password on the login screen. An email with a reset link arrives within minutes; "
+        "the link expires after one hour for security reasons.",
+    ),
+    _chunk("account/password.md", "Password", "Passwords need twelve characters including digits.", 1),
+]
+
+
+def _scores(**mrr: float) -> dict[str, dict[str, Score]]:
+    return {
+        name: {"hybrid": Score(0.5, 0.9, value), "dense": Score(0.4, 0.9, 0.5)} for name, value in mrr.items()
+    }
+
+
+# ------------------------------------------------------------------------------------------ pairs
+
+
+def test_kb_pairs_ask_each_heading_and_its_content_words() -> None:
+    stats = PairStats()
+    pairs = kb_pairs(CHUNKS, stats=stats)
+    headings = [p for p in pairs if p.origin == "heading"]
+    # "Password" alone says nothing a customer would ask: left out, and counted.
+    assert {p.section[1] for p in headings} == {
+        ("Refunds for lost parcels",),
+        ("Locker door does not open",),
+        ("Resetting your password",),
+    }
+    assert stats.skipped == {"heading too short to ask": 1}
+    for pair in headings:
+        assert pair.section[1][-1].lower().rstrip("?") in pair.query.lower()
+        assert pair.positive.startswith(pair.section[1][-1] + "\n")  # as the index embeds it
+        assert pair.negative is None  # in-batch negatives only, unless mined
+    pseudo = [p for p in pairs if p.origin == "pseudo"]
+    assert pseudo
+    for pair in pseudo:
+        words = pair.query.split()
+        assert 3 <= len(words) <= 6
+        assert all(w in pair.positive.lower() for w in words)
+
+
+def test_mined_negatives_are_another_section_sharing_words() -> None:
+    pairs = kb_pairs(CHUNKS, mine_negatives=True)
+    for pair in pairs:
+        assert pair.negative is not None
+        assert pair.negative_section is not None
+        assert pair.negative_section != pair.section
+
+
+def test_heldout_questions_never_reach_training() -> None:
+    pairs = [
+        Pair("How do I get a refund for a parcel that never arrived?", "p", None, "thumbs_up", ("a", ())),
+        Pair("how do i get a refund for a parcel that never arrived", "p", None, "approved", ("b", ())),
+        Pair("refund for a parcel that never arrived", "p", None, "correction", ("c", ())),
+        Pair("Where is my locker?", "p", None, "heading", ("d", ())),
+    ]
+    stats = PairStats()
+    kept = drop_heldout(pairs, ["How do I get a refund for a parcel that never arrived?"], stats)
+    assert [p.query for p in kept] == ["Where is my locker?"]
+    assert stats.skipped == {"query is a held-out question": 3}
+
+
+def test_log_pairs_from_ratings_corrections_and_approved_answers() -> None:
+    wrong = ("account/password.md", "Resetting your password", "Choose forgot password ...")
+    right = ("billing/refunds.md", "Refunds for lost parcels", "A parcel lost ...")
+    signals = LogSignals(
+        answers=(
+            LogAnswer("my parcel never came, money back?", "up", cited=(right,), retrieved=(right, wrong)),
+            LogAnswer(
+                "the courier lost my box, can I be refunded",
+                "down",
+                cited=(wrong,),
+                retrieved=(wrong, right),
+                correction="Lost parcels are refunded in full through the claim form in the app.",
+            ),
+            LogAnswer("door jammed", "down", cited=(wrong,), retrieved=(wrong,)),
+        ),
+        approved=(
+            LogApproved(
+                "the locker will not open",
+                "Wait thirty seconds, press the green button.",
+                "lockers/opening.md",
+            ),
+            LogApproved("anything else?", "Yes.", None),
+        ),
+    )
+    stats = PairStats()
+    pairs = {p.origin: p for p in log_pairs(signals, CHUNKS, stats=stats)}
+    assert set(pairs) == {"thumbs_up", "correction", "approved"}
+    assert pairs["thumbs_up"].section == ("billing/refunds.md", ("Refunds for lost parcels",))
+    assert pairs["thumbs_up"].negative is not None
+    # The correction points at the refunds section; the passage the 👎 answer was built on is the negative.
+    correction = pairs["correction"]
+    assert correction.section == ("billing/refunds.md", ("Refunds for lost parcels",))
+    assert correction.negative == "Resetting your password\nChoose forgot password ..."
+    assert pairs["approved"].section == ("lockers/opening.md", ("Locker door does not open",))
+    assert stats.skipped == {
+        "👎 without a correction (the right passage is unknown)": 1,
+        "approved answer without a source article": 1,
+    }
+
+
+async def test_read_log_finds_rated_corrected_and_approved(tmp_path: Path) -> None:
+    from bot.store import migrate
+    from bot.store.repo import SqlConversationLog
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'log.db'}"
+    migrate.upgrade(url)
+    log = SqlConversationLog(url)
+    try:
+        conv = await log.open_conversation(channel="console", external_user_id="u", external_chat_id="c")
+        hits = tuple(Hit(c, score=1.0, rank=i + 1) for i, c in enumerate(CHUNKS[:2]))
+
+        async def ask(question: str, cites: tuple[int, ...]) -> int:
+            asked = await log.log_user_message(conv.id, question)
+            answer = Answer(
+                text="x",
+                sources=(Source(CHUNKS[0].source, CHUNKS[0].heading),),
+                grounded=True,
+                timings=Timings(),
+                outcome="answered",
+                question=question,
+                hits=hits,
+                citations=cites,
+            )
+            return await log.log_answer(conv.id, asked, answer)
+
+        liked = await ask("refund please", (2,))
+        disliked = await ask("door jammed", (1,))
+        await ask("never rated", (1,))
+        await log.add_feedback(liked, "up")
+        await log.add_feedback(disliked, "down")
+        await log.add_correction(disliked, "admin", "Press the green button.")
+        await log.add_approved(question="q?", text="t", approved_by="admin", source="billing/refunds.md")
+        signals = await read_log(log)
+    finally:
+        await log.close()
+    assert [(a.question, a.rating) for a in signals.answers] == [
+        ("refund please", "up"),
+        ("door jammed", "down"),
+    ]
+    assert [c[0] for c in signals.answers[0].cited] == ["lockers/opening.md"]  # [2] is the second passage
+    assert signals.answers[1].correction == "Press the green button."
+    assert len(signals.answers[1].retrieved) == 2
+    assert signals.approved == (LogApproved("q?", "t", "billing/refunds.md"),)
+
+
+def test_batches_never_hold_one_section_twice() -> None:
+    sections = [("doc.md", (f"s{i}",)) for i in range(6)]
+    pairs = [Pair(f"q{i}", f"p{i % 6}", None, "pseudo", sections[i % 6]) for i in range(30)]
+    pairs += [Pair("n", "p0", "p1", "thumbs_up", sections[0], sections[1])]
+    out = batches(pairs, 4, random.Random(0))
+    assert sorted(p.query for b in out for p in b) == sorted(p.query for p in pairs)
+    for batch in out:
+        assert len({p.section for p in batch}) == len(batch) <= 4
+        assert len({p.negative is None for p in batch}) == 1  # two or three columns, never mixed
+
+
+# ------------------------------------------------------------------------------------------ guard
+
+
+def test_guard_refuses_when_any_heldout_set_got_worse() -> None:
+    verdict = guard(_scores(a=0.80, b=0.50), _scores(a=0.85, b=0.49))
+    assert not verdict.switch
+    assert verdict.worse == ("b",)
+    assert "not switching" in verdict.message
+    assert "b: hybrid MRR 0.500 → 0.490" in verdict.message
+
+
+def test_guard_switches_when_nothing_got_worse() -> None:
+    assert guard(_scores(a=0.80, b=0.50), _scores(a=0.80, b=0.60)).switch
+    assert not guard({}, {}).switch  # nothing measured is no reason to switch
+
+
+def test_versioned_names_differ_per_run() -> None:
+    assert versioned_name("all-MiniLM-L6-v2", 0) == "all-MiniLM-L6-v2-ft-19700101T000000Z.f16.gguf"
+    assert versioned_name("m", 0) != versioned_name("m", 1)
+
+
+# ------------------------------------------------------------------------------------------ switching
+
+
+def test_models_use_embedder_is_recorded_and_kept(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "d")  # type: ignore[call-arg]
+    models = ModelRegistry(settings.models_dir)
+    settings.models_dir.mkdir(parents=True)
+    embedder = write_gguf(tmp_path / "mini-ft-1.f16.gguf", arch="bert")
+    chat = write_gguf(tmp_path / "chat.gguf")
+    result = models.use_embedder(embedder)
+    assert result.kind == "embedder"
+    assert models.resolve_embedder_path(settings.embeddings) == embedder
+    models.use(chat)  # switching the chat model keeps the embedder choice
+    assert models.resolve_embedder_path(settings.embeddings) == embedder
+    with pytest.raises(ModelError, match="not an embedding model"):
+        models.use_embedder(chat)
+    other = write_gguf(tmp_path / "other.gguf", arch="bert")
+    env = Settings(_env_file=None, data_dir=tmp_path / "d", embeddings={"model_path": other})  # type: ignore[call-arg]
+    assert models.resolve_embedder_path(env.embeddings) == other  # the setting still wins
+    assert json.loads(models.active_file.read_text())["embedder"] == str(embedder)
+
+
+def test_cli_finetune_embedder_needs_heldout_questions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "d"))
+    result = CliRunner().invoke(app, ["finetune", "--embedder", "--source", str(REPO / "knowledge")])
+    assert result.exit_code == 2
+    assert "--embedder needs held-out questions" in result.output
+    result = CliRunner().invoke(app, ["finetune"])
+    assert result.exit_code == 2
+    assert "give --data and --out" in result.output
+
+
+# ------------------------------------------------------------------------------------------ a real run
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_run_made_worse_is_refused_and_a_converted_model_loads(tmp_path: Path) -> None:
+    """Real MiniLM, trained a few steps on deliberately wrong pairs at a high learning rate: held-out
+    retrieval drops and the guard refuses; the GGUF is still written, with its pooling, and loads."""
+    pytest.importorskip("sentence_transformers", reason="the train extra is not installed")
+    from bot.cli.finetune_embedder import HeldOutRetrieval
+    from bot.evaluation.questions import read_questions
+    from bot.llm.gguf_file import inspect_gguf
+    from bot.llm.provision import shipped_embedder_zip
+    from bot.train.embedder import EmbedderTrainConfig, run_embedder_finetune
+    from bot.train.retrieval_pairs import knowledge_chunks
+
+    source = tmp_path / "kb"
+    keep = ("troubleshooting/error-codes.md", "claims/lost-or-damaged-parcels.md", "billing/refunds.md")
+    for rel in keep:
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / "knowledge" / rel, source / rel)
+    questions = [
+        q
+        for path in ("parcelly-questions.jsonl", "parcelly-customer-questions.jsonl")
+        for q in read_questions(REPO / "tests/data" / path)
+        if q.file in keep
+    ]
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+    from bot.llm.embedder import LlamaEmbedder
+
+    embedder = LlamaEmbedder(ModelRegistry(settings.models_dir).resolve_embedder_path(settings.embeddings))
+    chunks = knowledge_chunks(source, settings.kb, embedder)
+    good = kb_pairs(chunks)
+    # Every question paired with a wrong section's passage: the model is taught to rank wrongly.
+    shuffled = [p.positive for p in good[1:] + good[:1]]
+    wrong = [Pair(p.query, text, None, p.origin, p.section) for p, text in zip(good, shuffled, strict=True)]
+    outcome = run_embedder_finetune(
+        base_zip=shipped_embedder_zip(),
+        pairs=drop_heldout(wrong, [q.question for q in questions]),
+        models_dir=settings.models_dir,
+        evaluate=HeldOutRetrieval(settings, source, {"heldout": questions}),
+        config=EmbedderTrainConfig(lr=5e-4, max_steps=4, batch_size=16, max_seq_len=64, threads=2),
+    )
+    assert not outcome.verdict.switch, outcome.verdict.message
+    assert outcome.verdict.worse == ("heldout",)
+    assert outcome.after["heldout"]["hybrid"].mrr < outcome.before["heldout"]["hybrid"].mrr
+    info = inspect_gguf(outcome.gguf)
+    assert info.is_embedding_model
+    assert info.pooling == "mean"
+    record = json.loads(outcome.provenance.read_text())
+    assert record["guard"]["switch"] is False
+    assert ModelRegistry(settings.models_dir).read_active() == {}  # nothing was switched
