@@ -156,6 +156,11 @@ class RAGSettings(BaseModel):
         description="Refuse when the gate fitted at the last reload (see `kb stats`) gives the passages a "
         "lower probability of answering the question than this.",
     )
+    refuse_unknown_names: bool = Field(
+        default=True,
+        description="Refuse a question that names a product, command or place (a capitalised, mixed-case "
+        "or Latin-in-CJK word) the knowledge base never mentions.",
+    )
     foreign_answer: Literal["auto", "extract", "generate"] = Field(
         default="auto",
         description="A question not in English: `extract` quotes the best passage in its language, "

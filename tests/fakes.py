@@ -178,6 +178,10 @@ class FakeKB:
     async def calibration(self) -> Calibration:
         return self.gate
 
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        text = " ".join((c.heading + " " + c.text).lower() for c in self.chunks)
+        return frozenset(w for w in words if w.lower() not in set(_WORD.findall(text)))
+
     async def ping(self) -> None:
         if self.down:
             raise KBUnavailableError("fake KB is down")

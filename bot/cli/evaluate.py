@@ -173,7 +173,9 @@ def eval_relevance(
         async with Services(base) as services, evaluated_kb(services, source) as kb:
             if source is not None:
                 await kb.reload(source)
-            collected, labels = await collect_signals(kb, items, base.kb.top_k)
+            collected, labels = await collect_signals(
+                kb, items, base.kb.top_k, unknown_names=base.rag.refuse_unknown_names
+            )
             calibration = await kb.calibration()
         fit = fit_relevance(collected, labels, base.rag.min_relevance, calibration.gate)
         console.print(

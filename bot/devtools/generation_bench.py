@@ -204,6 +204,9 @@ class GivenPassages:
     async def calibration(self) -> Calibration:
         return Calibration()
 
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        return frozenset()
+
     async def ping(self) -> None:
         return None
 

@@ -234,6 +234,9 @@ class NoKnowledgeBase:
     async def calibration(self) -> Calibration:
         return Calibration()
 
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        return frozenset()
+
     async def ping(self) -> None:
         raise KBUnavailableError("bench telegram runs without a knowledge base")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.evaluation.questions import Question
+from bot.kb.analysis import named_words
 from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals
 
 if TYPE_CHECKING:
@@ -40,14 +41,19 @@ class RelevanceFit:
 
 
 async def collect_signals(
-    kb: KnowledgeBase, questions: Sequence[Question], top_k: int
+    kb: KnowledgeBase, questions: Sequence[Question], top_k: int, *, unknown_names: bool = True
 ) -> tuple[list[Signals], list[int]]:
-    """The retrieval signals of each question's search, and its label (1 answerable, 0 should refuse)."""
+    """The retrieval signals of each question's search, and its label (1 answerable, 0 should refuse);
+    with `unknown_names` (`BOT_RAG__REFUSE_UNKNOWN_NAMES`) the names the knowledge base lacks, as in
+    answers."""
     collected: list[Signals] = []
     labels: list[int] = []
     for item in questions:
         hits = await kb.search(item.question, k=top_k)
-        collected.append(signals(item.question, hits))
+        names = named_words(item.question) if unknown_names else []
+        missing = await kb.missing_words(names) if names and hits else frozenset()
+        unknown = [name for name in names if name in missing]
+        collected.append(signals(item.question, hits, unknown_names=unknown))
         labels.append(1 if item.answerable else 0)
     return collected, labels
 

@@ -113,7 +113,7 @@ _STOPWORDS_TEXT = {
         more most my myself no nor not of off on once only or other ought our ours ourselves out over own
         same she should so some such than that the their theirs them themselves then there these they this
         those through to too under until up very was we were what when where which while who whom why with
-        would you your yours yourself yourselves hi hello hey thanks please just s t m d ll re ve""",
+        would you your yours yourself yourselves hi hello hey thanks please just ok okay s t m d ll re ve""",
     "fr": """au aux avec ce ces dans de des du elle en et eux il ils je la le les leur lui ma mais me même
         mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un
         une vos votre vous c d j l à m n s t y été être avoir ai as avons avez ont est sont suis es êtes fait
@@ -324,6 +324,43 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
             if len(seen) >= MAX_QUERY_TERMS:
                 return [term for _, term in seen]
     return [term for _, term in seen]
+
+
+# A Latin-script word, not inside another token, with inner hyphens, dots or pluses kept ("node.js", "B2",
+# "Wi-Fi"); underscores and digits before it make it part of code or a version ("PyObject_Call", "2.0a3").
+_LATIN_WORD = re.compile(r"(?<![\w.+-])[A-Za-z][A-Za-z0-9_]*(?:[-.+][A-Za-z0-9_]+)*")
+# What may come right before the first word of a sentence (its capital says nothing).
+_SENTENCE_START = re.compile(r"(?:^|[.!?¿¡:;«\"“(]\s*)$")
+
+
+def named_words(question: str) -> list[str]:
+    """The words of a question that name a thing: a product, a command, a place, a company.
+
+    In Chinese, Japanese or Korean text every Latin-script word is one ("怎么配置 WireGuard"); in other
+    text a word is one when it is capitalised mid-sentence ("Nextcloud", "Utrecht"), mixes case or
+    letters and digits ("WireGuard", "GDM", "ext4") or joins words with a dot or plus ("node.js"). Stop
+    words, words of one letter ("a3", "x86"), abbreviations ("e.g") and code (words with underscores)
+    never are; nor are lower-case names in Latin text ("kdump") or compounds ("time-based"): they look
+    like any other word.
+    """
+    cjk = _CJK_CHAR.search(question) is not None
+    stop = STOPWORDS["en"]
+    out: list[str] = []
+    for match in _LATIN_WORD.finditer(question):
+        word = match.group().rstrip(".")
+        parts = re.split(r"[-.+]", word)
+        letters = sum(c.isalpha() for c in word)
+        if letters < 2 or "_" in word or word.lower() in stop or word in out or min(map(len, parts)) < 2:
+            continue
+        if cjk:
+            out.append(word)
+            continue
+        mixed = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
+        joined = re.search(r"[A-Za-z][.+][A-Za-z]", word) is not None
+        capital = word[0].isupper() and _SENTENCE_START.search(question[: match.start()]) is None
+        if mixed or joined or capital:
+            out.append(word)
+    return out
 
 
 def es_analyzer(lang: str | None) -> str:

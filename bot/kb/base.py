@@ -118,6 +118,11 @@ class KnowledgeBase(Protocol):
         """The refusal gate fitted for the index that serves now (the default gate when there is none)."""
         ...
 
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        """The words of `words` that no indexed chunk contains, analysed as search analyses them (every
+        part of a joined word like "cloud-init" must be somewhere); the gate refuses questions naming them."""
+        ...
+
     async def ping(self) -> None:
         """Raise `KBUnavailableError` when the backend cannot serve searches."""
         ...

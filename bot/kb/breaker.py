@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -161,6 +161,18 @@ class BreakerKB:
         except (TimeoutError, KBUnavailableError) as exc:
             log.warning("calibration unavailable", extra={"backend": self.name, "error": str(exc)})
             return Calibration(reason=f"default gate: the calibration could not be read ({exc})")
+
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        # Like the calibration, part of judging a search that already succeeded: a failure here means
+        # no name is taken as missing (the fitted gate still judges), and never counts against the circuit.
+        if not words:
+            return frozenset()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self.inner.missing_words(words)
+        except (TimeoutError, KBUnavailableError) as exc:
+            log.warning("vocabulary check unavailable", extra={"backend": self.name, "error": str(exc)})
+            return frozenset()
 
     async def stats(self) -> KBStats:
         async with asyncio.timeout(max(self.timeout_s, 10.0)):

@@ -109,20 +109,31 @@ class Signals:
     agreement: float  # 1 when BM25 and dense both rank the top passage first, decaying with their ranks
     coverage: float  # share of the question's words found in the top three passages
     lang: str = "und"  # the question's language: it picks the gate fitted for that language
+    # Names in the question the knowledge base never mentions (`bot.kb.analysis.named_words`).
+    unknown_names: tuple[str, ...] = ()
 
     def vector(self, features: Sequence[str]) -> tuple[float, ...]:
         return tuple(float(getattr(self, name)) for name in features)
 
 
-def signals(question: str, hits: Sequence[Hit], lang: str | None = None, *, coverage: bool = True) -> Signals:
-    """The gate's inputs for `question` and its hits; `lang` is its language (None: detected).
+def signals(
+    question: str,
+    hits: Sequence[Hit],
+    lang: str | None = None,
+    *,
+    coverage: bool = True,
+    unknown_names: Sequence[str] = (),
+) -> Signals:
+    """The gate's inputs for `question` and its hits; `lang` is its language (None: detected);
+    `unknown_names` the names in it the knowledge base does not contain (`KnowledgeBase.missing_words`).
 
     `coverage=False` leaves the word coverage at 0 instead of analysing the top passages' text: callers
     whose gate does not use it (every answer, every calibration search) skip that work.
     """
     lang = lang or question_language(question)
+    unknown = tuple(unknown_names)
     if not hits:
-        return Signals(0.0, 0.0, 0.0, 0.0, lang)
+        return Signals(0.0, 0.0, 0.0, 0.0, lang, unknown)
     cosines = sorted((h.dense_score for h in hits if h.dense_score is not None), reverse=True)
     dense_top = cosines[0] if cosines else 0.0
     rest = cosines[1 : 1 + MARGIN_HITS]
@@ -138,7 +149,7 @@ def signals(question: str, hits: Sequence[Hit], lang: str | None = None, *, cove
         share = len(words & seen) / len(words)
     else:
         share = 0.0
-    return Signals(float(dense_top), float(margin), float(agreement), float(share), lang)
+    return Signals(float(dense_top), float(margin), float(agreement), float(share), lang, unknown)
 
 
 def _gate_row(question: str, hits: Sequence[Hit], lang: str) -> tuple[float, ...]:
@@ -177,6 +188,11 @@ class Gate:
             raise ValueError("gate weights must be finite")
 
     def probability(self, sig: Signals) -> float:
+        """The probability that the passages answer; 0 when the question names something the knowledge
+        base never mentions ("how do I set up WireGuard?" on a manual without it), whatever the cosines:
+        no passage can answer about it, and a fluent answer about a neighbouring topic is the worst case."""
+        if sig.unknown_names:
+            return 0.0
         gate = self.languages.get(sig.lang, self)
         z = gate.weights[0] + sum(
             w * x for w, x in zip(gate.weights[1:], sig.vector(gate.features), strict=True)

@@ -9,7 +9,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -561,6 +561,27 @@ class ElasticKB:
         ) as exc:
             log.warning("gate calibration failed; the default gate serves", exc_info=True)
             return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__})")
+
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        """Each word searched alone, counting no hits, across every language's BM25 fields (concurrently)."""
+        from elasticsearch import ApiError, TransportError
+
+        if not words:
+            return frozenset()
+        fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*"]
+
+        async def found(word: str) -> bool:
+            query = {
+                "multi_match": {"query": word, "fields": fields, "type": "most_fields", "operator": "and"}
+            }
+            response = await self._es().search(index=self._alias, query=query, size=0, terminate_after=1)
+            return int(response["hits"]["total"]["value"]) > 0
+
+        try:
+            present = await asyncio.gather(*(found(word) for word in words))
+        except (ApiError, TransportError) as exc:
+            raise self._unavailable("vocabulary check", exc) from exc
+        return frozenset(word for word, hit in zip(words, present, strict=True) if not hit)
 
     async def calibration(self) -> Calibration:
         """The gate stored with the index behind the alias; the default when it cannot be read."""

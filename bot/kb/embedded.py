@@ -22,6 +22,7 @@ import numpy.typing as npt
 from bot.config import KBSettings
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import (
+    FALLBACK_QUESTION_LANGUAGE,
     analyzer,
     describe_languages,
     languages_of,
@@ -677,6 +678,30 @@ class EmbeddedKB:
     async def calibration(self) -> Calibration:
         snapshot = await asyncio.to_thread(self._current)
         return snapshot.calibration
+
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        if not words:
+            return frozenset()
+        return await asyncio.to_thread(self._missing_now, list(words))
+
+    def _missing_now(self, words: list[str]) -> frozenset[str]:
+        snapshot = self._current()
+        snapshot.acquire()
+        try:
+            missing = set()
+            for word in words:
+                # Present when any of the index's analyses finds it (a name is often English in any text).
+                forms = {
+                    " ".join(analyzer(lang).terms(word, stop=False))
+                    for lang in snapshot.query_languages(FALLBACK_QUESTION_LANGUAGE)
+                } - {""}
+                if forms and all(snapshot.document_frequency(form) == 0 for form in forms):
+                    missing.add(word)
+            return frozenset(missing)
+        except sqlite3.Error as exc:
+            raise KBUnavailableError(f"the embedded index failed: {exc.__class__.__name__}") from exc
+        finally:
+            snapshot.release()
 
     async def ping(self) -> None:
         await asyncio.to_thread(self._current)

@@ -14,6 +14,7 @@ from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
+from bot.kb.analysis import named_words
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
 from bot.language import LANGUAGE_NAMES, UNDETERMINED, normalize
@@ -332,11 +333,16 @@ class Pipeline:
             gate = (await self._kb.calibration()).gate
         except KBUnavailableError:
             gate = DEFAULT_GATE  # the index changed under the search; its hits are still judged
-        score = gate.probability(signals(standalone, hits, coverage="coverage" in gate.features))
-        answerable = score >= self._rag.min_relevance
+        unknown = await self._unknown_names(standalone) if hits and self._rag.refuse_unknown_names else ()
+        score = gate.probability(
+            signals(standalone, hits, coverage="coverage" in gate.features, unknown_names=unknown)
+        )
+        # A named thing the knowledge base never mentions is refused at any threshold (see `signals`).
+        answerable = not unknown and score >= self._rag.min_relevance
         if not answerable:
             log.info(
-                "refused: passages do not answer", extra={"relevance": round(score, 3), "hits": len(hits)}
+                "refused: passages do not answer",
+                extra={"relevance": round(score, 3), "hits": len(hits), "unknown_names": list(unknown)},
             )
         prepared = self._prepare(user_key, hits, has_history=bool(history)) if answerable else None
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
@@ -667,6 +673,19 @@ class Pipeline:
             if citations.secret_like_tokens(text) & (poisoned - clean):
                 return True
         return False
+
+    async def _unknown_names(self, question: str) -> tuple[str, ...]:
+        """The names in the question (products, commands, places) the knowledge base never mentions."""
+        names = named_words(question)
+        if not names:
+            return ()
+        try:
+            missing = await self._kb.missing_words(names)
+        except (KBUnavailableError, TimeoutError) as exc:
+            # Judged by the fitted gate alone, as before this check existed.
+            log.warning("vocabulary check failed", extra={"error": str(exc)})
+            return ()
+        return tuple(name for name in names if name in missing)
 
     def _fixed(
         self,

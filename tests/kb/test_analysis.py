@@ -11,6 +11,7 @@ from bot.kb.analysis import (
     describe_languages,
     es_analyzer,
     languages_of,
+    named_words,
     query_terms,
     question_language,
 )
@@ -73,6 +74,23 @@ def test_query_terms_count_each_word_and_keep_identifiers_as_phrases() -> None:
     # An identifier is one phrase of its stemmed parts, stop words kept ("the" stays inside it).
     assert query_terms("what is sorted_list and get_the_items?", ["en"]) == ["sort list", "get the item"]
     assert query_terms("__init__", ["en"]) == ["init"]
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("How do I set up WireGuard and Nextcloud on Debian?", ["WireGuard", "Nextcloud", "Debian"]),
+        ("Nextcloud on my server?", []),  # a sentence's first word says nothing by its capital
+        ("Is it OK to reuse a box? I think so.", []),
+        ("Does ext4 work with node.js over Wi-Fi?", ["ext4", "node.js", "Wi-Fi"]),
+        ("Why 2.0a3, x86 and 3x3, e.g. in a time-based job?", []),
+        ("undefined symbol: PyUnicodeUCS2_AsUTF8String", []),
+        ("想在 Debian 上搭个 WireGuard，怎么配？", ["Debian", "WireGuard"]),
+        ("U 盘用什么文件系统？", []),
+    ],
+)
+def test_named_words_are_the_names_of_things(question: str, names: list[str]) -> None:
+    assert named_words(question) == names
 
 
 def test_question_language_falls_back_to_english_when_unsure() -> None:

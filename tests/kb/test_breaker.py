@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,20 @@ async def test_ping_and_reload_close_the_circuit_and_stats_show_it(tmp_path: Pat
 def test_rejects_nonsense_settings() -> None:
     with pytest.raises(ValueError, match="timeout_s"):
         BreakerKB(FlakyKB(), timeout_s=0)
+
+
+async def test_a_failed_vocabulary_check_finds_nothing_missing_and_keeps_the_circuit() -> None:
+    class NoVocabulary(FlakyKB):
+        async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+            if self.hang:
+                await asyncio.sleep(30)
+            raise KBUnavailableError("vocabulary lookup failed")
+
+    inner = NoVocabulary()
+    kb = _breaker(inner, Clock())
+    assert await kb.missing_words(["WireGuard"]) == frozenset()
+    inner.hang = True
+    assert await kb.missing_words(["WireGuard"]) == frozenset()
+    assert kb.state == "closed"
+    healthy = _breaker(FlakyKB(), Clock())
+    assert await healthy.missing_words(["Refunds", "WireGuard"]) == frozenset({"WireGuard"})

@@ -323,3 +323,23 @@ async def test_history_can_be_disabled(kb: FakeKB, settings: Settings) -> None:
     assert [m.role for m in generator.prompts[0]] == ["system", "user", "assistant"]
     assert generator.prompts[0][-1].content == PREFILL
     assert kb.searches == ["and the card refunds?"]
+
+
+async def test_a_question_naming_what_the_help_center_never_mentions_is_refused(
+    kb: FakeKB, settings: Settings
+) -> None:
+    generator = FakeGenerator("Five business days [1].")
+    pipeline = build_pipeline(settings, kb, generator)
+    _, answer = await run(pipeline, "How long do refunds to my Revolut card take?")
+    assert answer.outcome == "refused"
+    assert generator.prompts == []
+    # A name the help center does mention is no reason to refuse.
+    _, answer = await run(pipeline, "How long do orders from the Berlin warehouse take?")
+    assert answer.outcome == "answered"
+    # Chinese text names things in Latin script.
+    _, answer = await run(pipeline, "Revolut 的 refunds 要多久？")
+    assert answer.outcome == "refused"
+    # The check can be switched off: the fitted gate alone decides.
+    lenient = build_pipeline(with_rag(settings, refuse_unknown_names=False), kb, generator)
+    _, answer = await run(lenient, "How long do refunds to my Revolut card take?")
+    assert answer.outcome == "answered"

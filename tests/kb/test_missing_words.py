@@ -1,0 +1,21 @@
+"""Every backend tells which named words its index never contains (the gate refuses questions naming them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakes import FakeEmbedder
+from tests.kb.conftest import KBFactory
+
+
+async def test_missing_words_are_the_ones_no_chunk_contains(kb_factory: KBFactory, corpus: Path) -> None:
+    chinese = corpus / "zh"
+    chinese.mkdir()
+    text = "寄国际包裹需要填写海关申报单，可用 WeChat 支付。"
+    (chinese / "包裹.md").write_text(f"# 寄件\n\n## 海关申报\n\n{text}\n")
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    # Names in a Chinese document count too (the Latin words of CJK text are analysed as English).
+    words = ["customs", "Customs", "declaration", "Parcelly", "WeChat", "WireGuard", "Nextcloud"]
+    assert await kb.missing_words(words) == frozenset({"WireGuard", "Nextcloud"})
+    assert await kb.missing_words([]) == frozenset()
