@@ -244,10 +244,12 @@ class Services:
     async def conversations(self) -> ConversationService:
         """The conversation service every channel calls (no operator desk until a channel attaches one)."""
         if self._conversations is None:
+            # The pipeline first: a missing model is the error to report, not the log it would write to.
+            pipeline = self.pipeline()
             store = await self._sql_log()
             self._conversations = build_conversations(
                 self.settings,
-                self.pipeline(),
+                pipeline,
                 store,
                 approved=build_approved(store, self.embedder, self.kb()),
             )
