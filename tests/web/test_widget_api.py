@@ -155,7 +155,10 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     response = await web.client.get("/api/session", headers={"accept-language": "de-DE,de;q=0.9"})
     labels = response.json()["labels"]
     assert labels["human"] == texts.translate("Talk to a human", "de") != "Talk to a human"
-    assert (labels["message"], labels["send"]) == ("Message", "Send")
+    # The widget's own labels too (the accessible names are "Message" and "Send" in English).
+    assert (labels["message"], labels["send"], labels["new"]) == ("Nachricht", "Senden", "Neues Gespräch")
+    english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]
+    assert (english["message"], english["send"]) == ("Message", "Send")
 
 
 async def test_a_waiting_answer_keeps_the_connection_alive() -> None:

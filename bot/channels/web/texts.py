@@ -1,27 +1,28 @@
 """The widget's labels, served in the visitor's language where a catalog already translates them.
 
-Texts that Telegram or the conversation service already have reuse their msgids (so they are translated);
-the widget's own few labels are English. "Message" and "Send" are the accessible names the tests look for.
+Texts that Telegram or the conversation service already have reuse their msgids; the widget's own labels
+are marked for the same catalogs. "Message" and "Send" are the English accessible names the tests look for.
 """
 
 from __future__ import annotations
 
 from bot import texts
 from bot.channels.telegram import texts as tg_texts
+from bot.texts import N_
 
-TITLE = "Support"
-OPEN = "Chat with us"
-CLOSE = "Close chat"
-MESSAGE = "Message"
-SEND = "Send"
-NEW = "New conversation"
-COMMENT = "What was wrong? (optional)"
-COMMENT_SEND = "Send comment"
-HELPFUL = "Helpful"
-NOT_HELPFUL = "Not helpful"
-FORWARDED = "Your message was passed on to a person from our support team."
+TITLE = N_("Support")
+OPEN = N_("Chat with us")
+CLOSE = N_("Close chat")
+MESSAGE = N_("Message")
+SEND = N_("Send")
+NEW = N_("New conversation")
+COMMENT = N_("What was wrong? (optional)")
+COMMENT_SEND = N_("Send comment")
+HELPFUL = N_("Helpful")
+NOT_HELPFUL = N_("Not helpful")
+FORWARDED = N_("Your message was passed on to a person from our support team.")
 THINKING = "…"
-GREETING = "Hi! Ask me a question and I'll answer from our help center, with my sources."
+GREETING = N_("Hi! Ask me a question and I'll answer from our help center, with my sources.")
 
 
 def labels(language: str) -> dict[str, str]:
@@ -31,16 +32,16 @@ def labels(language: str) -> dict[str, str]:
         return texts.translate(message, language)
 
     return {
-        "title": TITLE,
-        "open": OPEN,
-        "close": CLOSE,
-        "message": MESSAGE,
-        "send": SEND,
-        "new": NEW,
-        "comment": COMMENT,
-        "commentSend": COMMENT_SEND,
-        "helpful": HELPFUL,
-        "notHelpful": NOT_HELPFUL,
+        "title": t(TITLE),
+        "open": t(OPEN),
+        "close": t(CLOSE),
+        "message": t(MESSAGE),
+        "send": t(SEND),
+        "new": t(NEW),
+        "comment": t(COMMENT),
+        "commentSend": t(COMMENT_SEND),
+        "helpful": t(HELPFUL),
+        "notHelpful": t(NOT_HELPFUL),
         "human": t(tg_texts.BUTTON_HUMAN),
         "sources": t(texts.SOURCES),
         "thanks": t(texts.FEEDBACK_THANKS),
@@ -48,9 +49,9 @@ def labels(language: str) -> dict[str, str]:
         "newStarted": t(texts.NEW_CONVERSATION),
         "handoffEnded": t(texts.HANDOFF_ENDED_USER),
         "error": t(texts.ERROR),
-        "forwarded": FORWARDED,
+        "forwarded": t(FORWARDED),
         "thinking": THINKING,
-        "greeting": GREETING,
+        "greeting": t(GREETING),
     }
 
 
