@@ -58,6 +58,8 @@ MAX_ID_BYTES = 512
 # Another process's reload may swap the alias between our read and our `_aliases` request; each attempt
 # re-reads the alias first.
 SWAP_ATTEMPTS = 3
+# Vectors read back per request when a reload reuses the serving index's vectors.
+VECTOR_PAGE = 1000
 _SOURCE_FIELDS = [
     "chunk_id",
     "source",
@@ -486,10 +488,11 @@ class ElasticKB:
         from elasticsearch import ApiError, TransportError
 
         async with self._reload_lock:
-            corpus = await build_corpus(
-                source, self._settings, self._embedder, progress, embed_batch=self._embed_batch
-            )
             es = self._es()
+            cache = await self._vector_cache(es)
+            corpus = await build_corpus(
+                source, self._settings, self._embedder, progress, cache, embed_batch=self._embed_batch
+            )
             index = f"{self._alias}-{_stamp()}"
             try:
                 await self._check_alias_name(es)
@@ -534,6 +537,7 @@ class ElasticKB:
                     "index": index,
                     "files": report.files,
                     "chunks": report.chunks,
+                    "embedded": corpus.embedded,
                     "skipped": len(report.skipped),
                     "seconds": report.seconds,
                 },
@@ -705,6 +709,48 @@ class ElasticKB:
         except NotFoundError:
             return []
         return sorted(response.body.keys())
+
+    async def _vector_cache(self, es: AsyncElasticsearch) -> dict[str, npt.NDArray[np.float32]]:
+        """The serving index's vectors by content hash, when this embedder made them, so a reload embeds only
+        chunks whose text changed. Any failure here only means embedding everything."""
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            serving = await self._current_indices(es)
+            if len(serving) != 1:
+                return {}
+            (index,) = serving
+            mapping = (await es.indices.get_mapping(index=index)).body.get(index) or {}
+            built_by = ((mapping.get("mappings") or {}).get("_meta") or {}).get("embedder")
+            if not isinstance(built_by, str) or not same_embedder(built_by, embedder_id(self._embedder)):
+                return {}
+            cache: dict[str, npt.NDArray[np.float32]] = {}
+            after: list[Any] | None = None
+            while True:
+                # Paged by chunk id (search_after): no window limit, no scroll context left behind.
+                page = await es.options(request_timeout=ADMIN_TIMEOUT_S).search(
+                    index=index,
+                    query={"match_all": {}},
+                    sort=[{"chunk_id": "asc"}],
+                    size=VECTOR_PAGE,
+                    source={"includes": ["content_hash", "vector"]},
+                    search_after=after,
+                )
+                hits = page["hits"]["hits"]
+                for hit in hits:
+                    source = hit.get("_source") or {}
+                    digest, vector = source.get("content_hash"), source.get("vector")
+                    if isinstance(digest, str) and isinstance(vector, list):
+                        cache[digest] = np.asarray(vector, dtype=np.float32)
+                if len(hits) < VECTOR_PAGE:
+                    return cache
+                after = hits[-1]["sort"]
+        except (ApiError, TransportError, KeyError, TypeError, ValueError) as exc:
+            log.warning(
+                "reading the serving vectors failed; every chunk is embedded",
+                extra={"error": exc.__class__.__name__},
+            )
+            return {}
 
     async def _check_alias_name(self, es: AsyncElasticsearch) -> None:
         """Refuse, before any work, when a concrete index holds the alias's name: no swap could succeed."""

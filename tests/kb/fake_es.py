@@ -832,7 +832,9 @@ class FakeElasticsearch:
             return self._json(
                 {**self._envelope([], len(docs)), "aggregations": self._aggs(docs, body["aggs"])}
             )
-        if "query" in body and set(body["query"]) == {"term"}:
+        if "query" in body and set(body["query"]) == {"match_all"}:
+            scored = [(1.0, n, i, d) for n, i, d in docs]
+        elif "query" in body and set(body["query"]) == {"term"}:
             ((field_name, value),) = body["query"]["term"].items()
             value = value.get("value") if isinstance(value, dict) else value
             scored = [(1.0, n, i, d) for n, i, d in docs if d.get(field_name) == value]
@@ -848,6 +850,17 @@ class FakeElasticsearch:
         if isinstance(scored, web.Response):
             return scored
         scored.sort(key=lambda item: (-item[0], item[2]))
+        order = body.get("sort")
+        if order is not None:
+            # One ascending keyword field, paged with search_after, as the vector read-back asks.
+            first = order[0] if isinstance(order[0], dict) else {order[0]: "asc"}
+            ((sort_field, direction),) = first.items()
+            if direction != "asc" or len(order) != 1:
+                return self._error(400, "parsing_exception", "fake ES sorts by one field ascending")
+            scored = sorted((s for s in scored if sort_field in s[3]), key=lambda s: s[3][sort_field])
+            after = body.get("search_after")
+            if after is not None:
+                scored = [s for s in scored if s[3][sort_field] > after[0]]
         includes = (
             (body.get("_source") or {}).get("includes") if isinstance(body.get("_source"), dict) else None
         )
@@ -857,7 +870,10 @@ class FakeElasticsearch:
             source = {
                 k: v for k, v in doc.items() if (k in includes if includes is not None else k != "vector")
             }
-            hits.append({"_index": name, "_id": doc_id, "_score": score, "_source": source})
+            hit = {"_index": name, "_id": doc_id, "_score": score, "_source": source}
+            if order is not None:
+                hit["sort"] = [doc[sort_field]]
+            hits.append(hit)
         return self._json(self._envelope(hits, len(scored)))
 
     @staticmethod

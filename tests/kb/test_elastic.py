@@ -506,3 +506,30 @@ async def test_a_server_of_an_unsupported_version_is_named_in_the_error(tmp_path
     finally:
         await kb.close()
         await server.stop()
+
+
+async def test_a_reload_embeds_only_chunks_whose_text_changed(
+    es_server: ESServer, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The serving index's vectors are read back by content hash (paged), as the embedded backend reuses
+    its own: nothing changed, nothing embedded; one file changed, only its chunks."""
+    monkeypatch.setattr(elastic, "VECTOR_PAGE", 3)
+    embedder = FakeEmbedder()
+    kb = _on(es_server, tmp_path, embedder)
+    try:
+        first = await kb.reload(corpus)
+        assert len(embedder.passages) == first.chunks
+        embedder.passages.clear()
+        await kb.reload(corpus)
+        assert embedder.passages == []
+        (corpus / "notes.txt").write_text(
+            "Locker troubleshooting\n\nIf the locker door jams, call the hotline printed on the locker.\n"
+        )
+        await kb.reload(corpus)
+        assert len(embedder.passages) == 1
+        assert "hotline" in embedder.passages[0]
+        hits = await kb.search("customs declaration abroad", k=1, mode="dense")
+        assert hits[0].chunk.heading == "Sending a parcel abroad"
+        assert (await kb.search("locker door jams hotline", k=1))[0].chunk.source == "notes.txt"
+    finally:
+        await kb.close()
