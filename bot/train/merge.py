@@ -154,15 +154,27 @@ def write_merged_f32(
     arch_field = reader.fields.get(gguf.Keys.General.ARCHITECTURE)
     if arch_field is None:
         raise MergeError(f"{base}: no general.architecture")
-    names = {t.name for t in reader.tensors}
-    unknown = sorted(set(pairs) - names)
+    unknown = sorted(set(pairs) - {t.name for t in reader.tensors})
     if unknown:
-        raise MergeError(
-            f"{adapter}: adapts {unknown[0]} (and {len(unknown) - 1} more), which {base} does not have"
-            if len(unknown) > 1
-            else f"{adapter}: adapts {unknown[0]}, which {base} does not have"
-        )
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise MergeError(f"{adapter}: adapts {unknown[0]}{more}, which {base} does not have")
     writer = gguf.GGUFWriter(str(out), arch=str(arch_field.contents()))
+    try:
+        return _write(reader, writer, pairs, alpha, extra_metadata, adapter)
+    finally:
+        writer.close()
+
+
+def _write(
+    reader: Any,
+    writer: Any,
+    pairs: dict[str, tuple[Any, Any]],
+    alpha: float,
+    extra_metadata: dict[str, str],
+    adapter: Path,
+) -> int:
+    import gguf
+
     skip = {
         gguf.Keys.General.ARCHITECTURE,
         gguf.Keys.General.FILE_TYPE,
@@ -192,7 +204,6 @@ def write_merged_f32(
         if pair is not None:
             a, b = _dense(pair[0]), _dense(pair[1])  # A (r, in), B (out, r)
             if a.shape[0] != b.shape[1] or (b.shape[0], a.shape[1]) != weight.shape:
-                writer.close()
                 raise MergeError(
                     f"{adapter}: {tensor.name} is {weight.shape} in the base but the LoRA makes "
                     f"{(b.shape[0], a.shape[1])}; the adapter was trained on another model"
@@ -201,7 +212,6 @@ def write_merged_f32(
             weight = weight + (alpha / a.shape[0]) * (b @ a)
             merged += 1
         writer.write_tensor_data(np.ascontiguousarray(weight, dtype=np.float32))
-    writer.close()
     return merged
 
 

@@ -184,3 +184,15 @@ def test_models_use_serves_a_merged_model_and_list_shows_it(merged: Merged, tmp_
     )
     assert again.exit_code == 2
     assert "already a merged model" in " ".join(again.output.split())
+
+
+@pytest.mark.slow
+def test_an_adapter_for_another_model_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    state = peft_state(rank=2, scale=0.01, layers=31)  # SmolLM2-135M has 30 layers
+    adapter = tmp_path / "a.gguf"
+    write_lora_gguf(adapter, convert_peft_tensors(state, n_head=HEADS, n_head_kv=KV_HEADS), alpha=4.0)
+    with pytest.raises(
+        MergeError, match=r"adapts blk\.30\.attn_k\.weight \(and 3 more\), which .* does not have"
+    ):
+        merge_adapter(shipped_generator_gguf(), adapter, tmp_path / "m.gguf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gguf"]
