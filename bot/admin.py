@@ -22,6 +22,8 @@ log = logging.getLogger("bot.admin")
 ExportRunner = Callable[[Path], Awaitable[str]]
 # Checks an uploaded document and returns the safe file name to save it under; raises `UnsafeFileError`.
 UploadCheck = Callable[[str, bytes], str]
+# The /stats lines of the model servers in use (one per pooled server; none for a single backend).
+ServerLines = Callable[[], list[str]]
 
 
 RELOAD_BUSY = "A reload is already running; please try again when it has finished."
@@ -165,6 +167,7 @@ class Admin:
         check_upload: UploadCheck,
         export: ExportRunner | None = None,
         approved: ApprovedAnswerStore | None = None,
+        model_servers: ServerLines | None = None,
     ) -> None:
         self.kb = kb
         self.log = log
@@ -173,6 +176,7 @@ class Admin:
         self.exports_dir = exports_dir
         self._check_upload = check_upload
         self._export = export
+        self._model_servers = model_servers
         self._reload_lock = asyncio.Lock()
 
     @property
@@ -263,7 +267,9 @@ class Admin:
         except KBUnavailableError:
             kb_line = "Knowledge base: unavailable"
         stats = await db_call(self.log.stats())
-        return describe_stats(stats, kb_line)
+        text = describe_stats(stats, kb_line)
+        servers = self._model_servers() if self._model_servers is not None else []
+        return "\n".join([text, "Model servers:", *servers]) if servers else text
 
     async def export(self) -> ExportResult:
         """Run the training export into a new file under the exports folder.

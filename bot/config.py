@@ -107,6 +107,16 @@ class LLMSettings(BaseModel):
     server_url: Annotated[str, http_url("http://127.0.0.1:8080")] = Field(
         default="", description="llama.cpp server URL; set = remote backend."
     )
+    server_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Several llama.cpp server URLs (comma-separated or a JSON list); set = a pool of them.",
+    )
+    server_check_s: float = Field(
+        default=10.0, gt=0, le=3600, description="Seconds between health checks of each pooled server."
+    )
+    server_retry_s: float = Field(
+        default=5.0, gt=0, le=3600, description="First wait before a failed pooled server is tried again."
+    )
     server_api_key: SecretStr | None = Field(default=None, description="Bearer token for the server.")
     n_ctx: int = Field(default=2048, ge=256, le=131072, description="Context window in tokens.")
     n_threads: int = Field(default=0, ge=0, le=512, description="CPU threads; 0 = all cores.")
@@ -121,6 +131,35 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall-clock limit of one generation.")
     queue_size: int = Field(default=32, ge=1, le=10000, description="Waiting generations before 'busy'.")
     seed: int = Field(default=0, ge=0, description="Sampling seed, for reproducible answers.")
+
+    @field_validator("server_urls", mode="before")
+    @classmethod
+    def _server_urls_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("server_urls")
+    @classmethod
+    def _server_urls_http(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for url in value:
+            url = url.strip().rstrip("/")
+            if not _HTTP_URL.match(url):
+                raise ValueError(f"{url!r} is not an http(s) URL such as http://10.0.0.5:8080")
+            if url not in out:
+                out.append(url)
+        return out
+
+    @model_validator(mode="after")
+    def _one_server_is_a_pool_of_one(self) -> LLMSettings:
+        # `server_url` stays the switch to the remote backend everywhere (models, health): it names the
+        # first pooled server, and a lone `server_url` is a pool of one.
+        if self.server_urls and not self.server_url:
+            self.server_url = self.server_urls[0]
+        elif self.server_url and not self.server_urls:
+            self.server_urls = [self.server_url]
+        elif self.server_url and self.server_url not in self.server_urls:
+            self.server_urls = [self.server_url, *self.server_urls]
+        return self
 
 
 class EmbeddingSettings(BaseModel):

@@ -43,6 +43,8 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
     async with Services(settings) as services:
 
         async def generator_model() -> str:
+            if len(settings.llm.server_urls) > 1:
+                return await _probe_pool(settings)
             if settings.llm.server_url:
                 return await _probe_server(settings)
             # A health check never writes: an unprepared shipped model is reported, not prepared.
@@ -104,6 +106,22 @@ async def _probe_server(settings: Settings) -> str:
         if resp.status >= 400:
             raise RuntimeError(f"model server answered HTTP {resp.status} at /health")
     return f"model server {settings.llm.server_url} is up"
+
+
+async def _probe_pool(settings: Settings) -> str:
+    """Every pooled server probed once; healthy while at least one is up (the pool routes around the rest)."""
+    from bot.llm.pool import ModelServerPool, describe_servers
+
+    pool = ModelServerPool(settings.llm)
+    try:
+        figures = await pool.check_now()
+    finally:
+        await pool.close()
+    up = sum(f.state == "up" for f in figures)
+    text = f"{up} of {len(figures)} model servers up: " + "; ".join(describe_servers(figures, live=False))
+    if up == 0:
+        raise RuntimeError(text)
+    return text
 
 
 def _redact_url(url: str) -> str:

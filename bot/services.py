@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from bot.admin import Admin, ExportRunner
+    from bot.admin import Admin, ExportRunner, ServerLines
     from bot.channels.web.deps import ExportFilters, WebDeps
     from bot.conversation import AnswerStream, ConversationService
     from bot.kb.base import Embedder, KnowledgeBase
@@ -70,6 +70,7 @@ def build_admin(
     export: ExportRunner | None = None,
     exports_dir: Path | None = None,
     approved: ApprovedAnswerStore | None = None,
+    model_servers: ServerLines | None = None,
 ) -> Admin:
     """The admin actions over given parts, with the configured upload limits."""
     from bot.admin import Admin
@@ -88,6 +89,7 @@ def build_admin(
         check_upload=check_upload,
         export=export,
         approved=approved,
+        model_servers=model_servers,
     )
 
 
@@ -186,7 +188,11 @@ class Services:
 
     def generator(self) -> Generator:
         if self._generator is None:
-            if self.settings.llm.server_url:
+            if len(self.settings.llm.server_urls) > 1:
+                from bot.llm.pool import ModelServerPool
+
+                self._generator = ModelServerPool(self.settings.llm)
+            elif self.settings.llm.server_url:
                 from bot.llm.remote import RemoteGenerator
 
                 self._generator = RemoteGenerator(self.settings.llm)
@@ -259,8 +265,25 @@ class Services:
         """The admin actions (reload, add a document, stats, export) that channels render."""
         if self._admin is None:
             store = await self._sql_log()
-            self._admin = build_admin(self.settings, self.kb(), store, export=self.run_export, approved=store)
+            self._admin = build_admin(
+                self.settings,
+                self.kb(),
+                store,
+                export=self.run_export,
+                approved=store,
+                model_servers=self._model_server_lines,
+            )
         return self._admin
+
+    def _model_server_lines(self) -> list[str]:
+        """Live figures of a pool of model servers for /stats; none before the generator is built."""
+        if self._generator is None or len(self.settings.llm.server_urls) < 2:
+            return []
+        from bot.llm.pool import ModelServerPool, describe_servers
+
+        if isinstance(self._generator, ModelServerPool):
+            return describe_servers(self._generator.figures())
+        return []
 
     async def web_deps(self) -> WebDeps:
         """What the web channel and the admin console call, sharing this engine and this log."""

@@ -27,11 +27,13 @@ TEMPLATE_TOKENS_PER_MESSAGE = 6
 class RemoteGenerator:
     """`Generator` backed by a llama.cpp server (or any OpenAI-compatible chat endpoint that streams)."""
 
-    def __init__(self, llm: LLMSettings) -> None:
-        if not llm.server_url:
+    def __init__(self, llm: LLMSettings, *, url: str = "") -> None:
+        """`url` names one server of a pool; by default `BOT_LLM__SERVER_URL`."""
+        url = url or llm.server_url
+        if not url:
             raise ValueError("BOT_LLM__SERVER_URL is empty: the remote generator needs a server URL")
         self._settings = llm
-        self._url = llm.server_url.rstrip("/")
+        self._url = url.rstrip("/")
         self._session: aiohttp.ClientSession | None = None
         self._in_flight = 0
         self._model_id = ""
@@ -53,6 +55,10 @@ class RemoteGenerator:
     @property
     def n_ctx(self) -> int:
         return self._settings.n_ctx
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     @property
     def queue_depth(self) -> int:
@@ -137,6 +143,27 @@ class RemoteGenerator:
                 raise GeneratorError(f"model server unreachable: {type(exc).__name__}") from None
         finally:
             self._in_flight -= 1
+
+    async def check_health(self, timeout_s: float) -> None:
+        """Raise `GeneratorError` unless the server answers `/health` with 200 within `timeout_s`.
+
+        llama.cpp's server answers 503 while it loads a model; llama-cpp-python's has no `/health`, so a
+        404 there is followed by `/v1/models`.
+        """
+        session = self._client()
+        try:
+            async with asyncio.timeout(timeout_s):
+                for path in ("/health", "/v1/models"):
+                    async with session.get(f"{self._url}{path}", headers=self._headers()) as resp:
+                        if resp.status == 404 and path == "/health":
+                            continue
+                        if resp.status != 200:
+                            raise GeneratorError(f"model server answered HTTP {resp.status} at {path}")
+                        return
+        except TimeoutError:
+            raise GeneratorTimeoutError(f"model server gave no health answer in {timeout_s:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise GeneratorError(f"model server unreachable: {type(exc).__name__}") from None
 
     async def reload(self) -> ModelInfo:
         """The server loads its own model, so there is nothing to load here: ask it again which model it
