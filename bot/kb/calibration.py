@@ -441,7 +441,8 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
 
     Answerable examples: pseudo-questions searched as they are. Unanswerable ones: the same questions
     with the section they came from left out of the results (in-domain questions the knowledge base does
-    not answer), and questions about anything else. Each language gets the dense weight its
+    not answer; not for a language whose dense search collapsed), and questions about anything else.
+    Each language gets the dense weight its
     pseudo-questions support (`dense_weight`) and, with at least `MIN_QUESTIONS` of them, a gate of its
     own; the knowledge base's gate is fitted on all. Too few sections keep the default gate.
     """
@@ -485,6 +486,16 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
             )
         )
         labels.append(1)
+        row_langs.append(lang)
+        if weights[lang] == 0.0:
+            # Dense search has collapsed in this language: its cosines cannot tell an in-domain question
+            # the documents do not answer from one they do. Fitted on such pairs the gate refused at
+            # random (Chinese Debian Reference with the English embedder: it accepted 58% of its own
+            # pseudo-questions, refused 57% of its negatives and 18% of real answerable questions), so it
+            # learns only where off-topic lies (then 89% / 92%, and 3% of real answerable questions
+            # refused); the names check (`Gate.probability`) refuses in-domain questions about what the
+            # documents never mention (unanswerable refused 0.80 with both, 0.90 before).
+            continue
         others = [h for h in hits if (h.chunk.source, h.chunk.heading_path) != question.section]
         rows.append(
             signals(question.text, others[: CALIBRATION_K - 1], lang, coverage=NEEDS_COVERAGE).vector(
@@ -492,7 +503,7 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
             )
         )
         labels.append(0)
-        row_langs += [lang, lang]
+        row_langs.append(lang)
     off_rows: list[tuple[float, ...]] = []
     for text, vector in zip(OFF_TOPIC, off_vectors, strict=True):
         lang = question_language(text)

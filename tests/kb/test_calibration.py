@@ -23,6 +23,7 @@ from bot.kb.calibration import (
     LanguageFit,
     Signals,
     dense_weight,
+    fit_calibration,
     fit_logistic,
     pseudo_questions,
     signals,
@@ -287,3 +288,36 @@ async def test_the_gate_travels_in_the_elasticsearch_mapping(
         await third.close()
     finally:
         await kb.close()
+
+
+@pytest.mark.parametrize(("dense_finds", "in_domain"), [(True, True), (False, False)])
+async def test_a_language_whose_dense_search_collapsed_fits_its_gate_on_off_topic_negatives_only(
+    dense_finds: bool, in_domain: bool
+) -> None:
+    chunks = [
+        replace(
+            make_chunk("a.md", f"主题 {n}", f"alpha{n} beta{n} gamma{n} delta{n} epsilon{n} zeta{n}.", n),
+            lang="zh",
+        )
+        for n in range(20)
+    ]
+
+    async def search(
+        query: str, vector: np.ndarray, k: int, mode: str, lang: str, weight: float
+    ) -> list[Hit]:
+        # An off-topic question finds the first two sections, weakly.
+        own = next((c for c in chunks if query.split()[0] in c.text), chunks[0])
+        other = next(c for c in chunks if c is not own)
+        found = [other] if mode == "dense" and not dense_finds else [own, other]
+        return [
+            Hit(chunk=c, score=1.0 / r, rank=r, bm25_rank=r, dense_rank=r, dense_score=0.9 / r)
+            for r, c in enumerate(found, start=1)
+        ]
+
+    calibration = await fit_calibration(chunks, FakeEmbedder(), search)
+    (fit,) = calibration.languages
+    assert (fit.dense_weight == 0.0) is not dense_finds
+    assert calibration.report is not None
+    # With the section left out, an in-domain question looks answered to collapsed cosines: only the
+    # off-topic questions are negatives then.
+    assert calibration.report.unanswerable == len(OFF_TOPIC) + (len(chunks) if in_domain else 0)
