@@ -225,7 +225,10 @@ class ModelServerPool:
     async def _check_loop(self) -> None:
         while True:
             await asyncio.sleep(self._settings.server_check_s)
-            await asyncio.gather(*(self._check(s) for s in self._servers))
+            try:
+                await asyncio.gather(*(self._check(s) for s in self._servers))
+            except Exception:  # the checks must outlive any surprise, or failover silently stops
+                log.exception("model server health round failed")
 
     async def _check(self, server: _Server, *, force: bool = False) -> None:
         """Probe one server; a down one only once its backoff has passed (unless forced)."""

@@ -317,3 +317,17 @@ async def test_stats_shows_a_line_per_pooled_server(start_servers: Start, tmp_pa
             *describe_servers(pool.figures()),
         ]
         assert f"{a.url} up · in flight 0 · served 1 · failures 0" in text
+
+
+async def test_health_command_is_ok_while_one_server_is_up(start_servers: Start, tmp_path: Path) -> None:
+    from bot.health import _probe_pool
+
+    a, b = await start_servers(2)
+    b.mode = "fail"
+    settings = Settings(_env_file=None, data_dir=tmp_path, llm={"server_urls": [a.url, b.url]})
+    detail = await _probe_pool(settings)
+    assert detail.startswith(f"1 of 2 model servers up: {a.url} up; {b.url} down · last error: ")
+    assert "HTTP 503 at /health" in detail
+    a.mode = "fail"
+    with pytest.raises(RuntimeError, match="0 of 2 model servers up"):
+        await _probe_pool(settings)
