@@ -196,3 +196,27 @@ def test_an_adapter_for_another_model_is_a_clear_error_and_leaves_nothing(tmp_pa
     ):
         merge_adapter(shipped_generator_gguf(), adapter, tmp_path / "m.gguf")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gguf"]
+
+
+def test_the_base_is_the_one_the_adapter_was_trained_for(tmp_path: Path, settings: Settings) -> None:
+    from bot.train.merge import resolve_merge_base
+
+    adapter = write_adapter(tmp_path / "run" / "adapter.gguf", scale=0.01)
+    base = tmp_path / "trained-on.gguf"
+    base.symlink_to(shipped_generator_gguf())
+    provenance = {"artefact": {"serve_with": str(base)}}
+    (tmp_path / "run" / "provenance.json").write_text(json.dumps(provenance), encoding="utf-8")
+    assert resolve_merge_base(adapter, None, settings) == base
+    assert resolve_merge_base(adapter, tmp_path / "given.gguf", settings) == tmp_path / "given.gguf"
+
+
+def test_finetune_merge_needs_a_gguf_base(tmp_path: Path) -> None:
+    import typer
+
+    from bot.cli.finetune import _merge
+
+    adapter = write_adapter(tmp_path / "adapter.gguf", scale=0.01)
+    with pytest.raises(typer.Exit) as caught:
+        _merge(adapter, {"artefact": {"serve_with": None}}, "Q8_0", print)
+    assert caught.value.exit_code == 2
+    assert not list(tmp_path.glob("merged*"))
