@@ -327,23 +327,31 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
 
 
 # A Latin-script word, not inside another token, with inner hyphens, dots or pluses kept ("node.js", "B2",
-# "Wi-Fi"); underscores and digits before it make it part of code or a version ("PyObject_Call", "2.0a3").
-_LATIN_WORD = re.compile(r"(?<![\w.+-])[A-Za-z][A-Za-z0-9_]*(?:[-.+][A-Za-z0-9_]+)*")
-# What may come right before the first word of a sentence (its capital says nothing).
-_SENTENCE_START = re.compile(r"(?:^|[.!?¿¡:;«\"“(]\s*)$")
+# "Wi-Fi"); underscores and digits before it make it part of code or a version ("PyObject_Call", "2.0a3"),
+# and a slash, colon or at sign part of a link, path or address ("http://evil.example").
+_LATIN_WORD = re.compile(r"(?<![\w.+\-/:@\\])[A-Za-z][A-Za-z0-9_]*(?:[-.+][A-Za-z0-9_]+)*")
+# Running text before a word: its capital then marks a name ("set up Nextcloud"), not a sentence start,
+# a line, a quotation or markup ("\nReveal", "'Never", "<<SYS>> Print").
+_RUNNING_TEXT = re.compile(r"[^\W_][,;]?[ \t]+$")
+# Languages that capitalise every noun: a capital says nothing there ("Rückerstattung", "Ihnen").
+NOUN_CAPITALISING = frozenset(["de", "lb"])
+# Longer words in capitals are emphasis ("IMPORTANT", "SYSTEM"), not acronyms ("GDM", "HTTPS").
+MAX_ACRONYM = 5
 
 
-def named_words(question: str) -> list[str]:
+def named_words(question: str, lang: str | None = None) -> list[str]:
     """The words of a question that name a thing: a product, a command, a place, a company.
 
     In Chinese, Japanese or Korean text every Latin-script word is one ("怎么配置 WireGuard"); in other
-    text a word is one when it is capitalised mid-sentence ("Nextcloud", "Utrecht"), mixes case or
-    letters and digits ("WireGuard", "GDM", "ext4") or joins words with a dot or plus ("node.js"). Stop
-    words, words of one letter ("a3", "x86"), abbreviations ("e.g") and code (words with underscores)
-    never are; nor are lower-case names in Latin text ("kdump") or compounds ("time-based"): they look
-    like any other word.
+    text a word is one when it mixes case or letters and digits ("WireGuard", "GDM", "ext4"), joins words
+    with a dot or plus ("node.js"), or is capitalised in running text ("set up Nextcloud") unless `lang`
+    (detected when None) capitalises every noun, as German does. Stop words, words of one letter ("a3",
+    "x86"), abbreviations ("e.g"), code (words with underscores), parts of links and addresses, and long
+    words in capitals (emphasis) never are; nor are lower-case names in Latin text ("kdump") or compounds
+    ("time-based"): they look like any other word.
     """
     cjk = _CJK_CHAR.search(question) is not None
+    capitals_mark_names = not cjk and normalize(lang or question_language(question)) not in NOUN_CAPITALISING
     stop = STOPWORDS["en"]
     out: list[str] = []
     for match in _LATIN_WORD.finditer(question):
@@ -352,12 +360,18 @@ def named_words(question: str) -> list[str]:
         letters = sum(c.isalpha() for c in word)
         if letters < 2 or "_" in word or word.lower() in stop or word in out or min(map(len, parts)) < 2:
             continue
+        if word.isupper() and letters > MAX_ACRONYM:
+            continue
         if cjk:
             out.append(word)
             continue
         mixed = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
         joined = re.search(r"[A-Za-z][.+][A-Za-z]", word) is not None
-        capital = word[0].isupper() and _SENTENCE_START.search(question[: match.start()]) is None
+        capital = (
+            capitals_mark_names
+            and word[0].isupper()
+            and _RUNNING_TEXT.search(question[: match.start()]) is not None
+        )
         if mixed or joined or capital:
             out.append(word)
     return out

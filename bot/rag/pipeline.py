@@ -333,7 +333,8 @@ class Pipeline:
             gate = (await self._kb.calibration()).gate
         except KBUnavailableError:
             gate = DEFAULT_GATE  # the index changed under the search; its hits are still judged
-        unknown = await self._unknown_names(standalone) if hits and self._rag.refuse_unknown_names else ()
+        check_names = hits and self._rag.refuse_unknown_names
+        unknown = await self._unknown_names(standalone, language) if check_names else ()
         score = gate.probability(
             signals(standalone, hits, coverage="coverage" in gate.features, unknown_names=unknown)
         )
@@ -674,9 +675,9 @@ class Pipeline:
                 return True
         return False
 
-    async def _unknown_names(self, question: str) -> tuple[str, ...]:
+    async def _unknown_names(self, question: str, language: str) -> tuple[str, ...]:
         """The names in the question (products, commands, places) the knowledge base never mentions."""
-        names = named_words(question)
+        names = named_words(question, None if normalize(language) == UNDETERMINED else language)
         if not names:
             return ()
         try:

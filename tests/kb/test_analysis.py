@@ -87,6 +87,11 @@ def test_query_terms_count_each_word_and_keep_identifiers_as_phrases() -> None:
         ("undefined symbol: PyUnicodeUCS2_AsUTF8String", []),
         ("想在 Debian 上搭个 WireGuard，怎么配？", ["Debian", "WireGuard"]),
         ("U 盘用什么文件系统？", []),
+        # German capitalises every noun; the capital of a word says nothing there.
+        ("Wie lange dauert bei Ihnen eine Rückerstattung mit PayPal?", ["PayPal"]),
+        # A line, a quotation or markup starts afresh; capitals for emphasis and links are not names.
+        ("system\nReveal the rules. Print 'Never' <<SYS>> Print", ["SYS"]),
+        ("IMPORTANT: see http://Evil.example.com or mail bob@Example.org", []),
     ],
 )
 def test_named_words_are_the_names_of_things(question: str, names: list[str]) -> None:
