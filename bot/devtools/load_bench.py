@@ -422,6 +422,39 @@ async def run_bench(
         failures["Bot API calls refused"] = counters["refused"]
     if errors.count:
         failures["errors logged"] = errors.count
+    return bench_result(
+        users=users,
+        messages=messages if duration_s is None else None,
+        duration_s=duration_s,
+        wall_s=wall,
+        finished=finished,
+        failures=failures,
+        recording=recording,
+        order_held=counters["out_of_order"] == 0 and not any(awaiting.values()),
+        rss=rss,
+        heap=heap,
+        api_calls=dict(fake.call_counts),
+        retry_afters=counters["retry_after"],
+    )
+
+
+def bench_result(
+    *,
+    users: int,
+    messages: int | None,
+    duration_s: float | None,
+    wall_s: float,
+    finished: Sequence[tuple[int, float, float]],
+    failures: Counter[str],
+    recording: RecordingPipeline,
+    order_held: bool,
+    rss: list[tuple[float, float]],
+    heap: list[tuple[float, float]],
+    api_calls: dict[str, int],
+    retry_afters: int,
+) -> BenchResult:
+    """The figures of one load run, any channel: `finished` holds (user, first ms, final ms) per answer;
+    busy and model-error answers count as failures."""
     outcomes = dict(recording.outcomes)
     for bad in ("busy", "model_error"):
         if outcomes.get(bad):
@@ -429,12 +462,11 @@ async def run_bench(
     per_user: dict[int, list[float]] = {}
     for index, _, final in finished:
         per_user.setdefault(index, []).append(final)
-    order_held = counters["out_of_order"] == 0 and not any(awaiting.values())
     return BenchResult(
         users=users,
-        messages=messages if duration_s is None else None,
+        messages=messages,
         duration_s=duration_s,
-        wall_s=wall,
+        wall_s=wall_s,
         answered=len(finished),
         errors=dict(failures),
         first_ms=[first for _, first, _ in finished],
@@ -445,8 +477,8 @@ async def run_bench(
         outcomes=outcomes,
         rss_mb=rss,
         heap_blocks=heap,
-        api_calls=dict(fake.call_counts),
-        retry_afters=counters["retry_after"],
+        api_calls=api_calls,
+        retry_afters=retry_afters,
     )
 
 

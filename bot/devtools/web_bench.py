@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from bot.channels.web.app import run_web
 from bot.channels.web.deps import FloodRule, WebDeps
 from bot.config import Settings
 from bot.conversation import AnswerStream
-from bot.devtools.load_bench import DEFAULT_QUESTIONS, BenchResult, RecordingPipeline, rss_mb
+from bot.devtools.load_bench import DEFAULT_QUESTIONS, BenchResult, RecordingPipeline, bench_result, rss_mb
 from bot.kb.base import KnowledgeBase
 from bot.services import build_admin, build_conversations
 from bot.store.insights_sql import SqlInsights
@@ -171,29 +170,18 @@ async def run_web_bench(
 
     if errors.count:
         failures["errors logged"] = errors.count
-    outcomes = dict(recording.outcomes)
-    for bad in ("busy", "model_error"):
-        if outcomes.get(bad):
-            failures[f"{bad} answers"] = outcomes[bad]
-    per_user: dict[int, list[float]] = {}
-    for index, _, final_ms in finished:
-        per_user.setdefault(index, []).append(final_ms)
-    return BenchResult(
+    return bench_result(
         users=users,
         messages=messages if duration_s is None else None,
         duration_s=duration_s,
         wall_s=wall,
-        answered=len(finished),
-        errors=dict(failures),
-        first_ms=[first for _, first, _ in finished],
-        final_ms=[final for _, _, final in finished],
-        per_user_mean_ms=[statistics.fmean(v) for v in per_user.values()],
+        finished=finished,
+        failures=failures,
+        recording=recording,
         # Each visitor waits for an answer before asking again: order cannot break over HTTP.
         order_held=True,
-        queue_ms=recording.queue_ms,
-        outcomes=outcomes,
-        rss_mb=rss,
-        heap_blocks=heap,
+        rss=rss,
+        heap=heap,
         api_calls=dict(calls),
         retry_afters=sum(n for key, n in failures.items() if "429" in key),
     )
