@@ -72,8 +72,9 @@ def _scores(**mrr: float) -> dict[str, dict[str, Score]]:
 
 
 def test_kb_pairs_ask_each_heading_and_its_content_words() -> None:
+    assert {p.origin for p in kb_pairs(CHUNKS)} == {"heading"}  # pseudo-questions only when asked for
     stats = PairStats()
-    pairs = kb_pairs(CHUNKS, stats=stats)
+    pairs = kb_pairs(CHUNKS, stats=stats, pseudo=True)
     headings = [p for p in pairs if p.origin == "heading"]
     # "Password" alone says nothing a customer would ask: left out, and counted.
     assert {p.section[1] for p in headings} == {
@@ -95,7 +96,8 @@ def test_kb_pairs_ask_each_heading_and_its_content_words() -> None:
 
 
 def test_mined_negatives_are_another_section_sharing_words() -> None:
-    pairs = kb_pairs(CHUNKS, mine_negatives=True)
+    pairs = kb_pairs(CHUNKS, mine_negatives=True, pseudo=True)
+    assert {p.origin for p in pairs} == {"heading", "pseudo"}
     for pair in pairs:
         assert pair.negative is not None
         assert pair.negative_section is not None
@@ -297,8 +299,12 @@ def test_a_run_made_worse_is_refused_and_a_converted_model_loads(tmp_path: Path)
 
     from bot.llm.embedder import LlamaEmbedder
 
-    embedder = LlamaEmbedder(ModelRegistry(settings.models_dir).resolve_embedder_path(settings.embeddings))
-    chunks = knowledge_chunks(source, settings.kb, embedder)
+    path = ModelRegistry(settings.models_dir).resolve_embedder_path(settings.embeddings)
+    embedder = LlamaEmbedder(path, n_threads=2, batch_size=32)
+    try:
+        chunks = knowledge_chunks(source, settings.kb, embedder)
+    finally:
+        embedder.close()
     good = kb_pairs(chunks)
     # Every question paired with a wrong section's passage: the model is taught to rank wrongly.
     shuffled = [p.positive for p in good[1:] + good[:1]]
