@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.conversation import db_call
 from bot.kb.base import KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadError, ReloadReport
+from bot.kb.reload import describe_changes
 from bot.language import language_name
 from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ConversationLog, Stats, StoreUnavailableError
 
@@ -59,6 +60,8 @@ def describe_report(report: ReloadReport) -> str:
         f"✅ Knowledge base reloaded in {report.seconds:.1f} s",
         f"Files: {report.files} · chunks: {report.chunks} · skipped: {len(report.skipped)}",
     ]
+    if report.changes is not None:
+        lines.append(f"Changes: {describe_changes(report.changes)}")
     if report.skipped:
         lines.append("Skipped files:")
         lines.extend(f"• {s.path}: {s.reason}" for s in report.skipped)

@@ -102,6 +102,7 @@ def kb_reload(
     folder = source or settings.kb.source
 
     async def run() -> dict[str, Any]:
+        from bot.kb.base import ChangeCounts, ReloadChanges
         from bot.services import Services
 
         printer = _ProgressPrinter()
@@ -113,11 +114,14 @@ def kb_reload(
                 printer.done()
             from bot.cli.answers import review_after_reload
 
+            changes = report.changes or ReloadChanges(ChangeCounts(), ChangeCounts(), report.chunks)
             return {
                 "backend": kb.name,
                 "index": report.index,
-                "files": report.files,
-                "chunks": report.chunks,
+                # Totals, and what changed against the index this one replaced (by path and content hash).
+                "files": {"total": report.files, **asdict(changes.files)},
+                "chunks": {"total": report.chunks, **asdict(changes.chunks)},
+                "embedded": changes.embedded,
                 "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
                 "seconds": report.seconds,
                 # Approved answers whose cited article changed or went away (not served until reviewed).
@@ -130,10 +134,15 @@ def kb_reload(
         print_json(result)
         return
     console.print(
-        f"Reloaded [bold]{result['files']}[/] files into [bold]{result['chunks']}[/] chunks "
-        f"in {result['seconds']:.1f} s ({result['backend']}, index {result['index']}).",
+        f"Reloaded [bold]{result['files']['total']}[/] files into [bold]{result['chunks']['total']}[/] "
+        f"chunks in {result['seconds']:.1f} s ({result['backend']}, index {result['index']}).",
         highlight=False,
     )
+    kinds = ("added", "changed", "removed", "unchanged")
+    for name in ("files", "chunks"):
+        counts = ", ".join(f"{result[name][kind]} {kind}" for kind in kinds)
+        console.print(f"{name.capitalize()}: {counts}.", highlight=False)
+    console.print(f"Embedded {result['embedded']} chunks (the others kept their vectors).", highlight=False)
     if result["skipped"]:
         console.print(f"Skipped {len(result['skipped'])} files:", highlight=False)
         for skipped in result["skipped"]:

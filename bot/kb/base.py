@@ -28,12 +28,32 @@ class SkippedFile:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeCounts:
+    """Files or chunks of a reload against the index it replaced."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadChanges:
+    """What a reload changed: files by path, chunks by id (path and position), both by content hash."""
+
+    files: ChangeCounts
+    chunks: ChangeCounts
+    embedded: int  # chunks the embedder ran on (the others reused the replaced index's vectors)
+
+
+@dataclass(frozen=True, slots=True)
 class ReloadReport:
     files: int
     chunks: int
     skipped: tuple[SkippedFile, ...]
     seconds: float
     index: str = ""  # the physical index that now serves (file name or ES index)
+    changes: ReloadChanges | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,15 @@ from bot.kb.base import (
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
-from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress, same_embedder
+from bot.kb.reload import (
+    EMBED_BATCH,
+    Corpus,
+    build_corpus,
+    compare_chunks,
+    embedder_id,
+    report_progress,
+    same_embedder,
+)
 
 if TYPE_CHECKING:
     from elastic_transport import AsyncTransport
@@ -489,7 +497,7 @@ class ElasticKB:
 
         async with self._reload_lock:
             es = self._es()
-            cache = await self._vector_cache(es)
+            cache, previous = await self._replaced(es)
             corpus = await build_corpus(
                 source, self._settings, self._embedder, progress, cache, embed_batch=self._embed_batch
             )
@@ -529,6 +537,7 @@ class ElasticKB:
                 skipped=corpus.skipped,
                 seconds=round(time.perf_counter() - corpus.started, 3),
                 index=index,
+                changes=compare_chunks(previous, corpus.chunks, corpus.embedded),
             )
             log.info(
                 "kb reloaded",
@@ -710,20 +719,24 @@ class ElasticKB:
             return []
         return sorted(response.body.keys())
 
-    async def _vector_cache(self, es: AsyncElasticsearch) -> dict[str, npt.NDArray[np.float32]]:
+    async def _replaced(
+        self, es: AsyncElasticsearch
+    ) -> tuple[dict[str, npt.NDArray[np.float32]], list[tuple[str, str, str]]]:
         """The serving index's vectors by content hash, when this embedder made them, so a reload embeds only
-        chunks whose text changed. Any failure here only means embedding everything."""
+        chunks whose text changed, and its chunks (id, source, content hash) for the reload's report. Any
+        failure here only means embedding everything and reporting every chunk as added."""
         from elasticsearch import ApiError, TransportError
 
+        previous: list[tuple[str, str, str]] = []
         try:
             serving = await self._current_indices(es)
             if len(serving) != 1:
-                return {}
+                return {}, []
             (index,) = serving
             mapping = (await es.indices.get_mapping(index=index)).body.get(index) or {}
             built_by = ((mapping.get("mappings") or {}).get("_meta") or {}).get("embedder")
-            if not isinstance(built_by, str) or not same_embedder(built_by, embedder_id(self._embedder)):
-                return {}
+            reuse = isinstance(built_by, str) and same_embedder(built_by, embedder_id(self._embedder))
+            fields = ["chunk_id", "source", "content_hash", *(["vector"] if reuse else [])]
             cache: dict[str, npt.NDArray[np.float32]] = {}
             after: list[Any] | None = None
             while True:
@@ -733,7 +746,7 @@ class ElasticKB:
                     query={"match_all": {}},
                     sort=[{"chunk_id": "asc"}],
                     size=VECTOR_PAGE,
-                    source={"includes": ["content_hash", "vector"]},
+                    source={"includes": fields},
                     search_after=after,
                 )
                 hits = page["hits"]["hits"]
@@ -742,15 +755,18 @@ class ElasticKB:
                     digest, vector = source.get("content_hash"), source.get("vector")
                     if isinstance(digest, str) and isinstance(vector, list):
                         cache[digest] = np.asarray(vector, dtype=np.float32)
+                    chunk_id, path = source.get("chunk_id"), source.get("source")
+                    if isinstance(digest, str) and isinstance(chunk_id, str) and isinstance(path, str):
+                        previous.append((chunk_id, path, digest))
                 if len(hits) < VECTOR_PAGE:
-                    return cache
+                    return cache, previous
                 after = hits[-1]["sort"]
         except (ApiError, TransportError, KeyError, TypeError, ValueError) as exc:
             log.warning(
                 "reading the serving vectors failed; every chunk is embedded",
                 extra={"error": exc.__class__.__name__},
             )
-            return {}
+            return {}, []
 
     async def _check_alias_name(self, es: AsyncElasticsearch) -> None:
         """Refuse, before any work, when a concrete index holds the alias's name: no swap could succeed."""

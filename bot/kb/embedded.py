@@ -42,7 +42,15 @@ from bot.kb.base import (
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
-from bot.kb.reload import EMBED_BATCH, Corpus, build_corpus, embedder_id, report_progress, same_embedder
+from bot.kb.reload import (
+    EMBED_BATCH,
+    Corpus,
+    build_corpus,
+    compare_chunks,
+    embedder_id,
+    report_progress,
+    same_embedder,
+)
 
 log = logging.getLogger("bot.kb")
 
@@ -487,7 +495,7 @@ class EmbeddedKB:
 
     async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
         async with self._reload_lock:
-            cache = await asyncio.to_thread(self._vector_cache)
+            cache, previous = await asyncio.to_thread(self._replaced)
             corpus = await build_corpus(
                 source, self._settings, self._embedder, progress, cache, embed_batch=self._embed_batch
             )
@@ -505,6 +513,7 @@ class EmbeddedKB:
                 skipped=corpus.skipped,
                 seconds=round(time.perf_counter() - corpus.started, 3),
                 index=built.path.name,
+                changes=compare_chunks(previous, corpus.chunks, corpus.embedded),
             )
             log.info(
                 "kb reloaded",
@@ -520,14 +529,17 @@ class EmbeddedKB:
             )
             return report
 
-    def _vector_cache(self) -> dict[str, npt.NDArray[np.float32]]:
+    def _replaced(self) -> tuple[dict[str, npt.NDArray[np.float32]], list[tuple[str, str, str]]]:
+        """The serving index's vectors by content hash (when this embedder made them), and its chunks (id,
+        source, content hash) for the reload's report; nothing when there is no readable index."""
         try:
             snapshot = self._current()
         except KBUnavailableError:
-            return {}
+            return {}, []
+        previous = [(c.id, c.source, c.content_hash) for c in snapshot.chunks]
         if not same_embedder(snapshot.meta.get("embedder", ""), embedder_id(self._embedder)):
-            return {}
-        return {c.content_hash: snapshot.matrix[i] for i, c in enumerate(snapshot.chunks)}
+            return {}, previous
+        return {c.content_hash: snapshot.matrix[i] for i, c in enumerate(snapshot.chunks)}, previous
 
     def _build_and_swap(self, corpus: Corpus, source: Path, progress: ProgressCallback | None) -> _Built:
         """Build and serve an index with no calibration (the default gate): for corpora built elsewhere."""

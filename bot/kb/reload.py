@@ -15,7 +15,16 @@ import numpy.typing as npt
 
 from bot.config import KBSettings
 from bot.domain import Chunk
-from bot.kb.base import Embedder, ProgressCallback, ReloadError, ReloadProgress, ReloadStage, SkippedFile
+from bot.kb.base import (
+    ChangeCounts,
+    Embedder,
+    ProgressCallback,
+    ReloadChanges,
+    ReloadError,
+    ReloadProgress,
+    ReloadStage,
+    SkippedFile,
+)
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
 from bot.kb.filetypes import supported_list
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
@@ -39,6 +48,51 @@ class Corpus:
     skipped: tuple[SkippedFile, ...]
     started: float  # time.perf_counter() at the start, for the report's duration
     embedded: int  # chunks that needed the embedder (the rest came from the previous index)
+
+
+def compare_chunks(
+    previous: Sequence[tuple[str, str, str]], chunks: Sequence[Chunk], embedded: int
+) -> ReloadChanges:
+    """The reload's changes against the index it replaces, whose chunks are `previous` (id, source,
+    content hash): a file changed when any of its chunks did, was added or went away (renamed: both)."""
+    before = {chunk_id: digest for chunk_id, _, digest in previous}
+    after = {chunk.id: chunk.content_hash for chunk in chunks}
+
+    def files(rows: Mapping[str, str], source_of: Mapping[str, str]) -> dict[str, frozenset[tuple[str, str]]]:
+        out: dict[str, set[tuple[str, str]]] = {}
+        for chunk_id, digest in rows.items():
+            out.setdefault(source_of[chunk_id], set()).add((chunk_id, digest))
+        return {source: frozenset(items) for source, items in out.items()}
+
+    old_files = files(before, {chunk_id: source for chunk_id, source, _ in previous})
+    new_files = files(after, {chunk.id: chunk.source for chunk in chunks})
+    return ReloadChanges(
+        files=_counts(old_files, new_files),
+        chunks=_counts(before, after),
+        embedded=embedded,
+    )
+
+
+def _counts(before: Mapping[str, object], after: Mapping[str, object]) -> ChangeCounts:
+    both = before.keys() & after.keys()
+    changed = sum(1 for key in both if before[key] != after[key])
+    return ChangeCounts(
+        added=len(after.keys() - before.keys()),
+        changed=changed,
+        removed=len(before.keys() - after.keys()),
+        unchanged=len(both) - changed,
+    )
+
+
+def describe_changes(changes: ReloadChanges) -> str:
+    """One line for people: "files 1 changed, 9 unchanged; chunks 3 changed, 345 unchanged; 3 embedded"."""
+
+    def part(name: str, counts: ChangeCounts) -> str:
+        kinds = ("added", "changed", "removed", "unchanged")
+        listed = [f"{getattr(counts, kind)} {kind}" for kind in kinds if getattr(counts, kind)]
+        return f"{name} " + (", ".join(listed) or "none")
+
+    return f"{part('files', changes.files)}; {part('chunks', changes.chunks)}; {changes.embedded} embedded"
 
 
 def embedder_id(embedder: Embedder) -> str:

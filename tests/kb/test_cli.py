@@ -38,8 +38,22 @@ def test_reload_search_stats_shapes(cli: CliRunner, corpus: Path, tmp_path: Path
     result = cli.invoke(app, ["kb", "reload", "--source", str(corpus), "--json"])
     assert result.exit_code == 0, result.output
     (report,) = _json_lines(result.stdout)
-    assert set(report) == {"backend", "index", "files", "chunks", "skipped", "seconds", "needs_review"}
-    assert report["files"] == 5
+    assert set(report) == {
+        "backend",
+        "index",
+        "files",
+        "chunks",
+        "embedded",
+        "skipped",
+        "seconds",
+        "needs_review",
+    }
+    kinds = {"total", "added", "changed", "removed", "unchanged"}
+    assert report["files"] == {"total": 5, "added": 5, "changed": 0, "removed": 0, "unchanged": 0}
+    chunks = report["chunks"]
+    assert isinstance(chunks, dict)
+    assert set(chunks) == kinds
+    assert chunks["added"] == chunks["total"] == report["embedded"]
     assert report["skipped"] == [
         {"path": "broken.md", "reason": "the content is a ZIP archive, not Markdown"}
     ]
@@ -62,7 +76,7 @@ def test_reload_search_stats_shapes(cli: CliRunner, corpus: Path, tmp_path: Path
     result = cli.invoke(app, ["kb", "stats", "--json"])
     (stats,) = _json_lines(result.stdout)
     assert stats["backend"] == "embedded"
-    assert stats["chunks"] == report["chunks"]
+    assert stats["chunks"] == chunks["total"]
     assert stats["documents"] == 5
     assert stats["extra"]["circuit"] == "closed"  # type: ignore[index]
 
