@@ -69,6 +69,8 @@ class LogApproved:
     question: str
     text: str
     source: str | None
+    # The passage the answer it corrects was built on (source, heading, text), when it corrects one.
+    replaced: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,14 @@ def _passage_text(source: str, heading: str, text: str) -> str:
     return f"{heading}\n{text}" if heading else text
 
 
+def _negative(sections: _Sections, passage: tuple[str, str, str] | None, right: SectionKey) -> str | None:
+    """The passage a wrong answer was built on, as a hard negative; None when there was none, or when it
+    is the right section after all (the answer was wrong, not the retrieval)."""
+    if passage is None or sections.find(passage[0], passage[1]) == right:
+        return None
+    return _passage_text(*passage)
+
+
 def log_pairs(signals: LogSignals, chunks: Sequence[Chunk], *, stats: PairStats | None = None) -> list[Pair]:
     """Pairs the conversation log teaches: 👍 answers (question ↔ the passage it cited), corrections and
     approved answers (question ↔ the section of the knowledge base the right answer comes from); the
@@ -244,14 +254,13 @@ def log_pairs(signals: LogSignals, chunks: Sequence[Chunk], *, stats: PairStats 
                 lang = sections.chunks[key][0].lang
                 break
         bad = answer.rating == "down"
-        negative = None
-        if bad and (answer.cited or answer.retrieved):
-            negative = _passage_text(*(answer.cited or answer.retrieved)[0])
+        used = (answer.cited or answer.retrieved)[0] if answer.cited or answer.retrieved else None
         if answer.correction:
             key = sections.closest(answer.correction, lang)
             if key is None:
                 stats.skip("correction matches no section")
                 continue
+            negative = _negative(sections, used if bad else None, key)
             if (pair := _pair(sections, answer.question, key, "correction", lang, negative)) is not None:
                 pairs.append(pair)
                 stats.add("correction")
@@ -289,7 +298,8 @@ def log_pairs(signals: LogSignals, chunks: Sequence[Chunk], *, stats: PairStats 
             stats.skip("approved answer's article is not in the knowledge base")
             continue
         lang = sections.chunks[key][0].lang
-        if (pair := _pair(sections, approved.question, key, "approved", lang)) is not None:
+        negative = _negative(sections, approved.replaced, key)
+        if (pair := _pair(sections, approved.question, key, "approved", lang, negative)) is not None:
             pairs.append(pair)
             stats.add("approved")
     return pairs
@@ -360,11 +370,37 @@ async def read_log(log: SqlConversationLog) -> LogSignals:
                 corrections[c.message_id] = c.text  # ordered by id: the latest wins
         approved = (
             await conn.execute(
-                select(ApprovedAnswer.question, ApprovedAnswer.text, ApprovedAnswer.source).where(
-                    ApprovedAnswer.status.in_(("active", "needs_review"))
-                )
+                select(
+                    ApprovedAnswer.question,
+                    ApprovedAnswer.text,
+                    ApprovedAnswer.source,
+                    ApprovedAnswer.corrects_message_id,
+                ).where(ApprovedAnswer.status.in_(("active", "needs_review")))
             )
         ).all()
+        corrected = [a.corrects_message_id for a in approved if a.corrects_message_id is not None]
+        replaced: dict[int, tuple[str, str, str]] = {}
+        if corrected:
+            cites = {
+                m.id: {int(n) for n in (m.citations or "").split(",") if n.strip().isdigit()}
+                for m in await conn.execute(
+                    select(Message.id, Message.citations).where(Message.id.in_(corrected))
+                )
+            }
+            behind: dict[int, list[tuple[bool, str, str, str]]] = {}
+            for p in await conn.execute(
+                select(
+                    Retrieval.message_id, Retrieval.rank, Retrieval.source, Retrieval.heading, Retrieval.text
+                )
+                .where(Retrieval.message_id.in_(corrected))
+                .order_by(Retrieval.message_id, Retrieval.rank)
+            ):
+                cited = p.rank in cites.get(p.message_id, set())
+                behind.setdefault(p.message_id, []).append((cited, p.source, p.heading, p.text))
+            for message_id, found in behind.items():
+                # The first passage it cited, else the first it retrieved: what the wrong answer came from.
+                _, source, heading, text = next((f for f in found if f[0]), found[0])
+                replaced[message_id] = (source, heading, text)
     answers = []
     for r in rows:
         passages = retrieved.get(r.id, [])
@@ -380,5 +416,8 @@ async def read_log(log: SqlConversationLog) -> LogSignals:
         )
     return LogSignals(
         answers=tuple(answers),
-        approved=tuple(LogApproved(a.question, a.text, a.source) for a in approved),
+        approved=tuple(
+            LogApproved(a.question, a.text, a.source, replaced.get(a.corrects_message_id or -1))
+            for a in approved
+        ),
     )

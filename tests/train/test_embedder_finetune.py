@@ -26,6 +26,7 @@ from bot.train.retrieval_pairs import (
     drop_heldout,
     kb_pairs,
     log_pairs,
+    normal,
     read_log,
 )
 from tests.fakes import make_chunk
@@ -137,6 +138,7 @@ def test_log_pairs_from_ratings_corrections_and_approved_answers() -> None:
                 "the locker will not open",
                 "Wait thirty seconds, press the green button.",
                 "lockers/opening.md",
+                replaced=wrong,  # it corrects an answer built on the password section
             ),
             LogApproved("anything else?", "Yes.", None),
         ),
@@ -151,6 +153,7 @@ def test_log_pairs_from_ratings_corrections_and_approved_answers() -> None:
     assert correction.section == ("billing/refunds.md", ("Refunds for lost parcels",))
     assert correction.negative == "Resetting your password\nChoose forgot password ..."
     assert pairs["approved"].section == ("lockers/opening.md", ("Locker door does not open",))
+    assert pairs["approved"].negative == "Resetting your password\nChoose forgot password ..."
     assert stats.skipped == {
         "👎 without a correction (the right passage is unknown)": 1,
         "approved answer without a source article": 1,
@@ -189,6 +192,9 @@ async def test_read_log_finds_rated_corrected_and_approved(tmp_path: Path) -> No
         await log.add_feedback(disliked, "down")
         await log.add_correction(disliked, "admin", "Press the green button.")
         await log.add_approved(question="q?", text="t", approved_by="admin", source="billing/refunds.md")
+        await log.add_approved(
+            question="door?", text="Press it.", approved_by="admin", source=None, corrects_answer_id=disliked
+        )
         signals = await read_log(log)
     finally:
         await log.close()
@@ -199,7 +205,21 @@ async def test_read_log_finds_rated_corrected_and_approved(tmp_path: Path) -> No
     assert [c[0] for c in signals.answers[0].cited] == ["lockers/opening.md"]  # [2] is the second passage
     assert signals.answers[1].correction == "Press the green button."
     assert len(signals.answers[1].retrieved) == 2
-    assert signals.approved == (LogApproved("q?", "t", "billing/refunds.md"),)
+    assert signals.approved == (
+        LogApproved("q?", "t", "billing/refunds.md"),
+        # What the corrected answer was built on: its cited passage [1].
+        LogApproved("door?", "Press it.", None, (CHUNKS[0].source, CHUNKS[0].heading, CHUNKS[0].text)),
+    )
+
+
+def test_a_wrong_answer_on_the_right_passage_gives_no_false_negative() -> None:
+    right = ("billing/refunds.md", "Refunds for lost parcels", "A parcel lost ...")
+    answer = LogAnswer(
+        "lost box refund?", "down", cited=(right,), retrieved=(right,), correction="Refunded in full."
+    )
+    (pair,) = log_pairs(LogSignals(answers=(answer,)), CHUNKS)
+    assert pair.section == ("billing/refunds.md", ("Refunds for lost parcels",))
+    assert pair.negative_section not in (None, pair.section)  # a mined one, not the right passage
 
 
 def test_batches_never_hold_one_section_twice() -> None:
@@ -325,3 +345,49 @@ def test_a_run_made_worse_is_refused_and_a_converted_model_loads(tmp_path: Path)
     record = json.loads(outcome.provenance.read_text())
     assert record["guard"]["switch"] is False
     assert ModelRegistry(settings.models_dir).read_active() == {}  # nothing was switched
+
+
+@pytest.mark.parametrize("better", [True, False])
+def test_cli_switches_only_when_the_guard_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, better: bool
+) -> None:
+    """The command's wiring: a refused run exits 1 with the guard's message and records nothing; an
+    accepted one is recorded as the embedder and asks for a re-index. Training itself is replaced."""
+    import bot.cli.finetune_embedder as command
+    import bot.train.embedder as training
+    from bot.train.embedder import EmbedderOutcome, TrainReport
+
+    data = tmp_path / "d"
+    monkeypatch.setenv("BOT_DATA_DIR", str(data))
+    monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (CHUNKS, LogSignals()))
+    seen: dict[str, list[Pair]] = {}
+
+    def fake_run(**kwargs: object) -> EmbedderOutcome:
+        seen["pairs"] = list(kwargs["pairs"])  # type: ignore[call-overload]
+        (data / "models").mkdir(parents=True, exist_ok=True)
+        gguf = write_gguf(data / "models" / "mini-ft-1.f16.gguf", arch="bert")
+        before, after = _scores(a=0.5), _scores(a=0.6 if better else 0.4)
+        report = TrainReport(pairs=3, steps=1, epochs=1, seconds=0.1, loss_first=1.0, loss_last=0.5)
+        return EmbedderOutcome(gguf, gguf.with_suffix(".json"), guard(before, after), before, after, report)
+
+    monkeypatch.setattr(training, "run_embedder_finetune", fake_run)
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text(
+        json.dumps({"qid": "1", "question": "Resetting your password?", "file": "a.md", "heading": "x"})
+        + "\n"
+    )
+    result = CliRunner().invoke(
+        app, ["finetune", "--embedder", "--source", str(REPO / "knowledge"), "--heldout", str(heldout)]
+    )
+    # The held-out question equals a heading question's form: it never reaches training.
+    assert not [p for p in seen["pairs"] if "resetting your password" in normal(p.query)]
+    assert "1 × query is a held-out question" in result.output
+    active = data / "models" / "active.json"
+    if better:
+        assert result.exit_code == 0, result.output
+        assert "kb reload" in result.output
+        assert json.loads(active.read_text())["embedder"].endswith("mini-ft-1.f16.gguf")
+    else:
+        assert result.exit_code == 1
+        assert "not switching: held-out retrieval got worse on a" in result.output
+        assert not active.exists()
