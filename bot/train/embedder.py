@@ -7,7 +7,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -238,8 +238,6 @@ class EmbedderOutcome:
     before: HeldOutScores
     after: HeldOutScores
     train: TrainReport
-    pair_counts: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def scores_dict(scores: HeldOutScores) -> dict[str, dict[str, dict[str, float]]]:
