@@ -35,9 +35,10 @@ from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import (
     EMBED_BATCH,
+    NOT_RECORDED,
     Corpus,
     build_corpus,
-    compare_chunks,
+    describe_changes,
     embedder_id,
     report_progress,
     same_embedder,
@@ -499,7 +500,13 @@ class ElasticKB:
             es = self._es()
             cache, previous = await self._replaced(es)
             corpus = await build_corpus(
-                source, self._settings, self._embedder, progress, cache, embed_batch=self._embed_batch
+                source,
+                self._settings,
+                self._embedder,
+                progress,
+                cache,
+                embed_batch=self._embed_batch,
+                previous=previous,
             )
             index = f"{self._alias}-{_stamp()}"
             try:
@@ -509,7 +516,12 @@ class ElasticKB:
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(
                     index=index,
-                    meta={"calibration": calibration.to_json(), "embedder": embedder_id(self._embedder)},
+                    meta={
+                        "calibration": calibration.to_json(),
+                        "embedder": embedder_id(self._embedder),
+                        # What this reload changed, for `kb stats`.
+                        **({"changes": describe_changes(corpus.changes)} if corpus.changes else {}),
+                    },
                 )
                 report_progress(progress, "swapping", 0, 1)
                 old = await self._swap_alias(es, index)
@@ -537,7 +549,7 @@ class ElasticKB:
                 skipped=corpus.skipped,
                 seconds=round(time.perf_counter() - corpus.started, 3),
                 index=index,
-                changes=compare_chunks(previous, corpus.chunks, corpus.embedded),
+                changes=corpus.changes,
             )
             log.info(
                 "kb reloaded",
@@ -906,8 +918,10 @@ class ElasticKB:
                     "languages": {"terms": {"field": "lang", "size": 100}},
                 },
             )
+            mapping = (await es.indices.get_mapping(index=indices[0])).body.get(indices[0]) or {}
         except (ApiError, TransportError) as exc:
             raise self._unavailable("stats", exc) from exc
+        changes = ((mapping.get("mappings") or {}).get("_meta") or {}).get("changes")
         documents = int(response["aggregations"]["sources"]["value"])
         buckets = (response["aggregations"].get("languages") or {}).get("buckets") or []
         languages = {str(b["key"]): int(b["doc_count"]) for b in buckets}
@@ -929,6 +943,7 @@ class ElasticKB:
                 "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url),
                 "languages": describe_languages(languages),
                 "embedder": embedder_id(self._embedder),
+                "last reload": changes if isinstance(changes, str) else NOT_RECORDED,
                 **(await self._serving_calibration()).describe(),
             },
         )

@@ -44,9 +44,10 @@ from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import (
     EMBED_BATCH,
+    NOT_RECORDED,
     Corpus,
     build_corpus,
-    compare_chunks,
+    describe_changes,
     embedder_id,
     report_progress,
     same_embedder,
@@ -497,7 +498,13 @@ class EmbeddedKB:
         async with self._reload_lock:
             cache, previous = await asyncio.to_thread(self._replaced)
             corpus = await build_corpus(
-                source, self._settings, self._embedder, progress, cache, embed_batch=self._embed_batch
+                source,
+                self._settings,
+                self._embedder,
+                progress,
+                cache,
+                embed_batch=self._embed_batch,
+                previous=previous,
             )
             report_progress(progress, "indexing", 0, len(corpus.chunks))
             fresh = await asyncio.to_thread(self._build, corpus, source, progress)
@@ -513,7 +520,7 @@ class EmbeddedKB:
                 skipped=corpus.skipped,
                 seconds=round(time.perf_counter() - corpus.started, 3),
                 index=built.path.name,
-                changes=compare_chunks(previous, corpus.chunks, corpus.embedded),
+                changes=corpus.changes,
             )
             log.info(
                 "kb reloaded",
@@ -567,6 +574,8 @@ class EmbeddedKB:
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "source": str(source),
                     "chunks": str(len(corpus.chunks)),
+                    # What this reload changed, for `kb stats`.
+                    **({"changes": describe_changes(corpus.changes)} if corpus.changes else {}),
                 },
             )
             report_progress(progress, "verifying", 0, len(corpus.chunks))
@@ -683,6 +692,7 @@ class EmbeddedKB:
                 "source": snapshot.meta.get("source", ""),
                 "size_mb": f"{snapshot.path.stat().st_size / 1e6:.1f}" if snapshot.path.exists() else "",
                 "languages": describe_languages(snapshot.languages),
+                "last reload": snapshot.meta.get("changes", NOT_RECORDED),
                 **snapshot.calibration.describe(),
             },
         )

@@ -48,6 +48,7 @@ class Corpus:
     skipped: tuple[SkippedFile, ...]
     started: float  # time.perf_counter() at the start, for the report's duration
     embedded: int  # chunks that needed the embedder (the rest came from the previous index)
+    changes: ReloadChanges | None = None  # against the index being replaced (`previous` of build_corpus)
 
 
 def compare_chunks(
@@ -82,6 +83,10 @@ def _counts(before: Mapping[str, object], after: Mapping[str, object]) -> Change
         removed=len(before.keys() - after.keys()),
         unchanged=len(both) - changed,
     )
+
+
+# What `kb stats` says of an index built before reloads recorded their changes.
+NOT_RECORDED = "not recorded (built before reload reports)"
 
 
 def describe_changes(changes: ReloadChanges) -> str:
@@ -222,12 +227,14 @@ async def build_corpus(
     cache: Mapping[str, npt.NDArray[np.float32]] | None = None,
     *,
     embed_batch: int = EMBED_BATCH,
+    previous: Sequence[tuple[str, str, str]] = (),
 ) -> Corpus:
     """Load, chunk and embed `source`. Raises `ReloadError` when nothing usable is left.
 
     `cache` maps content hashes to vectors of the index being replaced, so an unchanged chunk is not
-    embedded again; `embed_batch` texts go to the embedder per call. CPU work runs in worker threads;
-    progress is reported from the event loop.
+    embedded again, and `previous` lists its chunks (id, source, content hash) for the report of what
+    changed; `embed_batch` texts go to the embedder per call. CPU work runs in worker threads; progress
+    is reported from the event loop.
     """
     started = time.perf_counter()
     report_progress(progress, "loading", 0, 0)
@@ -273,4 +280,5 @@ async def build_corpus(
         skipped=tuple(skipped),
         started=started,
         embedded=len(todo),
+        changes=compare_chunks(previous, chunks, len(todo)),
     )

@@ -30,6 +30,10 @@ async def test_a_reload_embeds_only_changed_chunks_and_reports_the_changes(
     assert edited.changes is not None
     assert edited.changes.files == ChangeCounts(changed=1, unchanged=4)
     assert edited.changes.chunks.changed == edited.changes.embedded == 1
+    # Stored with the index, so `kb stats` (another process) shows the last reload's changes too.
+    stats = await kb.stats()
+    assert stats.extra["last reload"].startswith("files 1 changed, 4 unchanged; chunks 1 changed, ")
+    assert stats.extra["last reload"].endswith("; 1 embedded")
     (corpus / "notes.txt").unlink()
     (corpus / "returns.md").write_text("# Returns\n\n## Sending it back\n\nPrint the return label.\n")
     swapped = await kb.reload(corpus)
