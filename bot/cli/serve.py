@@ -236,24 +236,13 @@ def bench_load(
                 await kb.reload(settings.kb.source)
             pipeline = await asyncio.to_thread(services.pipeline)
             if channel == "web":
-                from bot.devtools.web_bench import run_web_bench
+                from bot.devtools.web_bench import run_web_bench as run
 
-                result = await run_web_bench(
-                    settings,
-                    pipeline,
-                    kb,
-                    users=users,
-                    messages=messages,
-                    questions=asked,
-                    timeout_s=timeout_s,
-                    duration_s=duration,
-                    progress=lambda line: console.print("  … " + line, highlight=False, markup=False),
-                )
-                return _print_bench(
-                    "[bold]bench load --channel web[/] (real pipeline over HTTP; first edit = first event)",
-                    result,
-                )
-            result = await run_bench(
+                title = "[bold]bench load --channel web[/] (real pipeline over HTTP)"
+            else:
+                run = run_bench
+                title = "[bold]bench load[/] (real pipeline: embedded KB + default model)"
+            result = await run(
                 settings,
                 pipeline,
                 kb,
@@ -264,7 +253,7 @@ def bench_load(
                 duration_s=duration,
                 progress=lambda line: console.print("  … " + line, highlight=False, markup=False),
             )
-        return _print_bench("[bold]bench load[/] (real pipeline: embedded KB + default model)", result)
+        return _print_bench(title, result)
 
     if asyncio.run(main()):
         raise typer.Exit(1)
