@@ -15,6 +15,7 @@ from bot.train.gguf_adapter import (
     read_adapter_info,
     write_lora_gguf,
 )
+from tests.train.llama_logits import next_token_logits
 
 # SmolLM2-135M: 30 layers, hidden 576, 9 query heads and 3 KV heads of 64.
 LAYERS, HIDDEN, HEADS, KV_HEADS = 30, 576, 9, 3
@@ -95,9 +96,6 @@ def test_a_model_is_not_mistaken_for_an_adapter() -> None:
 @pytest.mark.integration
 def test_llama_cpp_loads_it_and_a_zero_update_changes_nothing(tmp_path: Path) -> None:
     """A zero-B adapter must leave the logits unchanged; a non-zero one must change them."""
-    from llama_cpp import Llama
-
-    from bot.llm.cpu_buffers import extra_buffers_for_llama, use_extra_buffers
 
     base = shipped_generator_gguf()
     zero = peft_state(rank=2, scale=0.05)
@@ -110,20 +108,7 @@ def test_llama_cpp_loads_it_and_a_zero_update_changes_nothing(tmp_path: Path) ->
         write_lora_gguf(paths[name], convert_peft_tensors(state, n_head=HEADS, n_head_kv=KV_HEADS), alpha=2.0)
 
     def logits(lora: Path | None) -> np.ndarray:
-        with extra_buffers_for_llama(use_extra_buffers("auto")):
-            llm = Llama(
-                model_path=str(base),
-                lora_path=str(lora) if lora else None,
-                n_ctx=128,
-                n_threads=2,
-                logits_all=True,
-                verbose=False,
-            )
-        try:
-            llm.eval(llm.tokenize(b"The capital of France is", add_bos=False))
-            return np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
-        finally:
-            llm.close()
+        return next_token_logits(base, b"The capital of France is", lora)
 
     plain = logits(None)
     np.testing.assert_allclose(logits(paths["zero"]), plain, atol=1e-3)

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.train.base_model import shipped_generator_gguf
 from bot.train.gguf_adapter import convert_peft_tensors, write_lora_gguf
 from bot.train.merge import QUANT_TYPES, MergeError, merge_adapter, merged_from, normalize_quant
+from tests.train.llama_logits import next_token_logits
 from tests.train.test_gguf_adapter import HEADS, KV_HEADS, peft_state
 
 
@@ -99,24 +100,7 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> Merged:
 
 
 def _logits(model: Path, lora: Path | None = None) -> np.ndarray:
-    from llama_cpp import Llama
-
-    from bot.llm.cpu_buffers import extra_buffers_for_llama, use_extra_buffers
-
-    with extra_buffers_for_llama(use_extra_buffers("auto")):
-        llm = Llama(
-            model_path=str(model),
-            lora_path=str(lora) if lora else None,
-            n_ctx=128,
-            n_threads=2,
-            logits_all=True,
-            verbose=False,
-        )
-    try:
-        llm.eval(llm.tokenize(b"To return a parcel, print the label and", add_bos=False))
-        return np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
-    finally:
-        llm.close()
+    return next_token_logits(model, b"To return a parcel, print the label and", lora)
 
 
 @pytest.mark.slow
