@@ -333,6 +333,8 @@ _LATIN_WORD = re.compile(r"(?<![\w.+\-/:@\\])[A-Za-z][A-Za-z0-9_]*(?:[-.+][A-Za-
 # Running text before a word: its capital then marks a name ("set up Nextcloud"), not a sentence start,
 # a line, a quotation or markup ("\nReveal", "'Never", "<<SYS>> Print").
 _RUNNING_TEXT = re.compile(r"[^\W_][,;]?[ \t]+$")
+# Markup pasted into a question (`<img src=x onerror=…>`) is not what it asks about.
+_MARKUP = re.compile(r"<[^<>]*>")
 # Languages that capitalise every noun: a capital says nothing there ("Rückerstattung", "Ihnen").
 NOUN_CAPITALISING = frozenset(["de", "lb"])
 # Longer words in capitals are emphasis ("IMPORTANT", "SYSTEM"), not acronyms ("GDM", "HTTPS").
@@ -346,10 +348,11 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     text a word is one when it mixes case or letters and digits ("WireGuard", "GDM", "ext4"), joins words
     with a dot or plus ("node.js"), or is capitalised in running text ("set up Nextcloud") unless `lang`
     (detected when None) capitalises every noun, as German does. Stop words, words of one letter ("a3",
-    "x86"), abbreviations ("e.g"), code (words with underscores), parts of links and addresses, and long
-    words in capitals (emphasis) never are; nor are lower-case names in Latin text ("kdump") or compounds
-    ("time-based"): they look like any other word.
+    "x86"), abbreviations ("e.g"), code (words with underscores), parts of links and addresses, markup
+    (`<img src=…>`) and long words in capitals (emphasis) never are; nor are lower-case names in Latin text
+    ("kdump") or compounds ("time-based"): they look like any other word.
     """
+    question = _MARKUP.sub(" ", question)
     cjk = _CJK_CHAR.search(question) is not None
     capitals_mark_names = not cjk and normalize(lang or question_language(question)) not in NOUN_CAPITALISING
     stop = STOPWORDS["en"]
