@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ log = logging.getLogger("bot.llm.embedder")
 # count, while tiny calls waste per-call overhead: ~256 tokens of packed sequences was fastest on 2 cores, and
 # flash attention roughly doubled throughput for the F16 model (see `python -m bot bench embed`).
 DEFAULT_PACK_TOKENS = 256
+# Single questions whose vectors are kept for the next identical request (`embed_queries`).
+RECENT_QUERIES = 64
 
 PoolingSetting = Literal["auto", "mean", "cls", "last"]
 Pooling = Literal["mean", "cls", "last"]
@@ -153,6 +156,9 @@ class LlamaEmbedder:
         threads = resolve_threads(n_threads)
         self.path = path
         self._lock = threading.Lock()
+        # The latest single questions' vectors: one customer question is embedded by the approved-answer
+        # matcher and again by the search right after it; the second reads it from here.
+        self._recent: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._llama_cpp = llama_cpp
         # n_ctx = n_batch = n_ubatch = the trained context (capped for large embedders): a sequence of any
         # allowed length fits one decode.
@@ -247,7 +253,21 @@ class LlamaEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Questions (searches, calibration's pseudo-questions), each after `query_prefix`."""
-        return self.embed([self.query_prefix + t for t in texts] if self.query_prefix else texts)
+        if len(texts) != 1:
+            return self.embed([self.query_prefix + t for t in texts] if self.query_prefix else texts)
+        (text,) = texts
+        with self._lock:
+            self._check_open()
+            cached = self._recent.get(text)
+            if cached is not None:
+                self._recent.move_to_end(text)
+                return cached[np.newaxis, :].copy()
+        vectors = self.embed([self.query_prefix + text])
+        with self._lock:
+            self._recent[text] = vectors[0].copy()
+            if len(self._recent) > RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vectors
 
     def embed_passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Knowledge-base passages, each after `passage_prefix`."""

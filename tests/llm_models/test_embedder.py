@@ -109,6 +109,22 @@ def test_close_is_idempotent_and_final(prepared_models: PreparedModels) -> None:
         instance.embed(["x"])
 
 
+def test_a_repeated_question_is_embedded_once(prepared_models: PreparedModels) -> None:
+    instance = LlamaEmbedder(prepared_models.embedder, n_threads=1, batch_size=4)
+    first = instance.embed_queries(["How do I reset my password?"])
+    calls: list[int] = []
+    original = instance.embed
+    instance.embed = lambda texts: calls.append(len(texts)) or original(texts)  # type: ignore[method-assign]
+    again = instance.embed_queries(["How do I reset my password?"])
+    np.testing.assert_array_equal(again, first)
+    assert calls == []
+    again[0, 0] = 9.0  # the caller's copy, not the kept one
+    np.testing.assert_array_equal(instance.embed_queries(["How do I reset my password?"]), first)
+    instance.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        instance.embed_queries(["How do I reset my password?"])
+
+
 def test_small_batch_size_still_embeds_everything(
     prepared_models: PreparedModels, embedder: LlamaEmbedder
 ) -> None:
