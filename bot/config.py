@@ -59,10 +59,65 @@ def http_url(example: str, *, optional: bool = True, keep_trailing_slash: bool =
     return AfterValidator(check)
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration_s(value: Any) -> Any:
+    """Accept `90`, `90s`, `30m`, `6h` or `1d` (an empty value is 0: off)."""
+    if isinstance(value, str):
+        if not value.strip():
+            return 0.0
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"must be a duration such as 30m, 6h or 1d (or seconds), got {value!r}")
+        return float(match.group(1)) * _DURATION_UNITS[(match.group(2) or "s").lower()]
+    return value
+
+
+class CrawlSettings(BaseModel):
+    """How website sources are crawled (`kb sync`, `BOT_KB__SOURCES`): politely, within limits."""
+
+    max_pages: int = Field(default=2000, ge=1, le=200_000, description="Pages fetched per site and sync.")
+    concurrency: int = Field(default=2, ge=1, le=32, description="Requests in flight to one site at once.")
+    delay_s: float = Field(
+        default=0.25, ge=0, le=60, description="Seconds between requests to a site (robots.txt may ask more)."
+    )
+    timeout_s: float = Field(default=15.0, gt=0, le=300, description="Deadline for one whole page request.")
+    max_page_mb: float = Field(default=5.0, gt=0, le=100, description="Pages larger than this are skipped.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Other hosts a site's links may lead to (comma-separated); default: the start host only.",
+    )
+    user_agent: str = Field(
+        default="support-bot (+knowledge-base sync)",
+        min_length=1,
+        description="User-Agent sent, and the name robots.txt rules are matched against.",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+
 class KBSettings(BaseModel):
     """Where the help-center documents live and how they are cut and searched."""
 
-    source: Path = Field(default=Path("knowledge"), description="Folder of knowledge documents.")
+    source: Path = Field(
+        default=Path("knowledge"), description="Folder of knowledge documents (uploads are saved here)."
+    )
+    sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Folders and website URLs (page, site root or sitemap.xml), comma-separated; empty = source.",
+    )
+    refresh_interval: float = Field(
+        default=0.0,
+        ge=0,
+        le=30 * 86400,
+        description="`serve` reloads every source this often (30m, 6h, 1d; 0 = never).",
+    )
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     chunk_tokens: int = Field(default=200, ge=32, le=512, description="Target chunk size in embedder tokens.")
     chunk_overlap: int = Field(default=32, ge=0, le=256, description="Token overlap between split chunks.")
     max_file_mb: float = Field(default=20.0, gt=0, le=1024, description="Files larger than this are skipped.")
@@ -71,6 +126,31 @@ class KBSettings(BaseModel):
     fusion: Literal["convex", "rrf"] = Field(
         default="convex", description="Hybrid fusion: normalised score blend (convex) or RRF k=60."
     )
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _sources_csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_valid(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for item in (v.strip() for v in value):
+            if "://" in item and not _HTTP_URL.match(item):
+                raise ValueError(f"a website source must be an http(s) URL, got {item!r}")
+            if item and item not in out:
+                out.append(item)
+        return out
+
+    @field_validator("refresh_interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> Any:
+        return _duration_s(value)
+
+    def source_list(self) -> list[str]:
+        """The sources a reload reads: `sources`, or the `source` folder alone."""
+        return list(self.sources) or [str(self.source)]
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> KBSettings:
