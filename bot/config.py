@@ -109,7 +109,7 @@ class KBSettings(BaseModel):
     )
     sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Folders and website URLs (page, site root or sitemap.xml), comma-separated; empty = source.",
+        description="Folders and site URLs (page, site root or sitemap.xml), comma-separated; empty: source.",
     )
     refresh_interval: float = Field(
         default=0.0,
