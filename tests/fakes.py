@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +13,7 @@ import numpy.typing as npt
 from bot.domain import ChatMessage, Chunk, Hit
 from bot.kb.base import KBStats, KBUnavailableError, ProgressCallback, ReloadReport, SearchMode
 from bot.kb.calibration import Calibration
+from bot.kb.reload import Sources
 from bot.llm.base import GeneratorError, ModelInfo
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -169,7 +169,7 @@ class FakeKB:
             for i, (s, c) in enumerate(scored[:k])
         ]
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+    async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         return ReloadReport(files=0, chunks=len(self.chunks), skipped=(), seconds=0.0, index="fake")
 
     async def stats(self) -> KBStats:

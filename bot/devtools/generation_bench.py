@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.domain import Answer, Chunk, Delta, Hit, Turn
 from bot.kb.base import KBStats, ProgressCallback, ReloadReport, SearchMode
 from bot.kb.calibration import Calibration
+from bot.kb.reload import Sources
 from bot.rag.citations import content_words
 from bot.rag.prompting import Passage, build_messages, trim_passage
 from bot.services import build_pipeline
@@ -195,7 +196,7 @@ class GivenPassages:
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
         return self._hits[:k]
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+    async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         return ReloadReport(files=0, chunks=len(self._hits), skipped=(), seconds=0.0, index="bench")
 
     async def stats(self) -> KBStats:

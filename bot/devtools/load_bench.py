@@ -33,6 +33,7 @@ from bot.devtools.fake_telegram import DEFAULT_TOKEN, ApiCall, FakeTelegram, Fak
 from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
 from bot.kb.calibration import Calibration
+from bot.kb.reload import Sources
 from bot.metrics import percentile
 from bot.services import build_admin, build_conversations
 from bot.store.base import ConversationLog
@@ -225,7 +226,7 @@ class NoKnowledgeBase:
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
         raise KBUnavailableError("bench telegram runs without a knowledge base")
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+    async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         raise KBUnavailableError("bench telegram runs without a knowledge base")
 
     async def stats(self) -> KBStats:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, get_args, runtime_checkable
 
@@ -14,8 +15,10 @@ from bot.domain import Hit
 
 if TYPE_CHECKING:
     from bot.kb.calibration import Calibration
+    from bot.kb.sources import DocumentSource
 
 SearchMode = Literal["hybrid", "bm25", "dense"]
+SourceKind = Literal["folder", "site"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 # The steps of a reload, in order, as reported to progress displays.
 ReloadStage = Literal["loading", "embedding", "indexing", "verifying", "swapping"]
@@ -47,6 +50,61 @@ class ReloadChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What one source gave the last reload: for people in `kb stats` and `/stats`, and in the index."""
+
+    name: str  # the folder or URL as configured
+    kind: SourceKind
+    documents: int
+    skipped: int
+    seconds: float
+    refreshed_at: str  # ISO 8601, UTC
+    fetched: int = 0  # pages downloaded in full (sites)
+    not_modified: int = 0  # pages the site answered "304 Not Modified" for: their previous copy was used
+    kept: int = 0  # pages that failed this time (timeout, 5xx) and kept their previous copy
+    disallowed: int = 0  # links robots.txt forbids, not fetched
+    redirects: tuple[tuple[str, str], ...] = ()  # (asked, landed on) for every page that redirected
+    notes: tuple[str, ...] = field(default=())  # e.g. "page limit 1000 reached; 40 links not followed"
+
+    def describe(self) -> str:
+        """One line: "https://help.example.com/ (site): 120 pages, 3 skipped, 115 not modified; 12.3 s"."""
+        unit = "pages" if self.kind == "site" else "files"
+        parts = [f"{self.documents} {unit}", f"{self.skipped} skipped"]
+        if self.kind == "site":
+            parts += [f"{self.fetched} fetched", f"{self.not_modified} not modified"]
+            parts += [f"{n} {what}" for n, what in ((self.kept, "kept from before"),) if n]
+            parts += [f"{n} {what}" for n, what in ((self.disallowed, "disallowed by robots.txt"),) if n]
+            parts += [f"{len(self.redirects)} redirected"] if self.redirects else []
+        when = self.refreshed_at.replace("T", " ").replace("+00:00", " UTC")
+        line = f"{self.name} ({self.kind}): {', '.join(parts)}; refreshed {when} in {self.seconds:.1f} s"
+        return line + "".join(f"; {note}" for note in self.notes)
+
+
+def reports_to_json(reports: Sequence[SourceReport]) -> str:
+    return json.dumps([asdict(report) for report in reports], ensure_ascii=False)
+
+
+def reports_from_json(text: str | None) -> tuple[SourceReport, ...]:
+    """The reports an index recorded; nothing for an index built before sources were recorded, or garbage."""
+    if not text:
+        return ()
+    try:
+        rows = json.loads(text)
+        return tuple(
+            SourceReport(
+                **{
+                    **row,
+                    "redirects": tuple(tuple(pair) for pair in row.get("redirects", ())),
+                    "notes": tuple(row.get("notes", ())),
+                }
+            )
+            for row in rows
+        )
+    except (ValueError, TypeError, AttributeError):
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
 class ReloadReport:
     files: int
     chunks: int
@@ -54,6 +112,7 @@ class ReloadReport:
     seconds: float
     index: str = ""  # the physical index that now serves (file name or ES index)
     changes: ReloadChanges | None = None
+    sources: tuple[SourceReport, ...] = ()  # one per folder or site, in the configured order
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +123,7 @@ class KBStats:
     chunks: int
     built_at: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    sources: tuple[SourceReport, ...] = ()  # what each source gave the reload that built this index
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +190,12 @@ class KnowledgeBase(Protocol):
         """The best `k` sections for `query` (the backends detect its language, for analysis and fusion)."""
         ...
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport: ...
+    async def reload(
+        self, source: Path | Sequence[DocumentSource], progress: ProgressCallback | None = None
+    ) -> ReloadReport:
+        """Build a new index from a folder, or from the configured folders and sites, verify it and swap it
+        in; raise `ReloadError` (the current index keeps serving) when that cannot be done."""
+        ...
 
     async def stats(self) -> KBStats: ...
 

@@ -7,12 +7,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Literal
 
 from bot.domain import Hit
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
 from bot.kb.calibration import Calibration
+from bot.kb.reload import Sources
 
 log = logging.getLogger("bot.kb")
 
@@ -145,7 +145,7 @@ class BreakerKB:
         elif self._opened_at is None:
             self._failures = 0
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+    async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         # No deadline: a reload is an admin job that reports progress. A successful one proves the backend
         # works, so it closes the circuit (say, after searches failed because nothing was built yet).
         report = await self.inner.reload(source, progress)

@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +28,8 @@ from bot.kb.base import (
     ReloadReport,
     SearchMode,
     check_search_mode,
+    reports_from_json,
+    reports_to_json,
 )
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
@@ -37,6 +38,7 @@ from bot.kb.reload import (
     EMBED_BATCH,
     NOT_RECORDED,
     Corpus,
+    Sources,
     build_corpus,
     describe_changes,
     embedder_id,
@@ -493,7 +495,7 @@ class ElasticKB:
 
     # ------------------------------------------------------------------------------------------ reload
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+    async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         from elasticsearch import ApiError, TransportError
 
         async with self._reload_lock:
@@ -519,8 +521,9 @@ class ElasticKB:
                     meta={
                         "calibration": calibration.to_json(),
                         "embedder": embedder_id(self._embedder),
-                        # What this reload changed, for `kb stats`.
+                        # What this reload changed, and what each source gave, for `kb stats`.
                         **({"changes": describe_changes(corpus.changes)} if corpus.changes else {}),
+                        "sources": reports_to_json(corpus.sources),
                     },
                 )
                 report_progress(progress, "swapping", 0, 1)
@@ -550,6 +553,7 @@ class ElasticKB:
                 seconds=round(time.perf_counter() - corpus.started, 3),
                 index=index,
                 changes=corpus.changes,
+                sources=corpus.sources,
             )
             log.info(
                 "kb reloaded",
@@ -921,7 +925,9 @@ class ElasticKB:
             mapping = (await es.indices.get_mapping(index=indices[0])).body.get(indices[0]) or {}
         except (ApiError, TransportError) as exc:
             raise self._unavailable("stats", exc) from exc
-        changes = ((mapping.get("mappings") or {}).get("_meta") or {}).get("changes")
+        meta = (mapping.get("mappings") or {}).get("_meta") or {}
+        changes = meta.get("changes")
+        recorded = meta.get("sources")
         documents = int(response["aggregations"]["sources"]["value"])
         buckets = (response["aggregations"].get("languages") or {}).get("buckets") or []
         languages = {str(b["key"]): int(b["doc_count"]) for b in buckets}
@@ -946,6 +952,7 @@ class ElasticKB:
                 "last reload": changes if isinstance(changes, str) else NOT_RECORDED,
                 **(await self._serving_calibration()).describe(),
             },
+            sources=reports_from_json(recorded if isinstance(recorded, str) else None),
         )
 
     async def ping(self) -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +38,8 @@ from bot.kb.base import (
     ReloadReport,
     SearchMode,
     check_search_mode,
+    reports_from_json,
+    reports_to_json,
 )
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
 from bot.kb.chunking import heading_text
@@ -46,9 +48,11 @@ from bot.kb.reload import (
     EMBED_BATCH,
     NOT_RECORDED,
     Corpus,
+    Sources,
     build_corpus,
     describe_changes,
     embedder_id,
+    folder_report,
     report_progress,
     same_embedder,
 )
@@ -494,7 +498,7 @@ class EmbeddedKB:
 
     # ------------------------------------------------------------------------------------------ reload
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+    async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         async with self._reload_lock:
             cache, previous = await asyncio.to_thread(self._replaced)
             corpus = await build_corpus(
@@ -507,7 +511,7 @@ class EmbeddedKB:
                 previous=previous,
             )
             report_progress(progress, "indexing", 0, len(corpus.chunks))
-            fresh = await asyncio.to_thread(self._build, corpus, source, progress)
+            fresh = await asyncio.to_thread(self._build, corpus, progress)
             try:
                 calibration = await self._calibrate(fresh, corpus)
                 built = await asyncio.to_thread(self._swap_in, fresh, calibration, progress)
@@ -521,6 +525,7 @@ class EmbeddedKB:
                 seconds=round(time.perf_counter() - corpus.started, 3),
                 index=built.path.name,
                 changes=corpus.changes,
+                sources=corpus.sources,
             )
             log.info(
                 "kb reloaded",
@@ -548,16 +553,16 @@ class EmbeddedKB:
             return {}, previous
         return {c.content_hash: snapshot.matrix[i] for i, c in enumerate(snapshot.chunks)}, previous
 
-    def _build_and_swap(self, corpus: Corpus, source: Path, progress: ProgressCallback | None) -> _Built:
+    def _build_and_swap(self, corpus: Corpus, progress: ProgressCallback | None) -> _Built:
         """Build and serve an index with no calibration (the default gate): for corpora built elsewhere."""
-        fresh = self._build(corpus, source, progress)
+        fresh = self._build(corpus, progress)
         try:
             return self._swap_in(fresh, None, progress)
         except BaseException:
             self._discard(fresh)
             raise
 
-    def _build(self, corpus: Corpus, source: Path, progress: ProgressCallback | None) -> _Snapshot:
+    def _build(self, corpus: Corpus, progress: ProgressCallback | None) -> _Snapshot:
         """Write and verify a new index file; it serves nothing until `_swap_in`."""
         self._dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -572,7 +577,8 @@ class EmbeddedKB:
                     "dim": str(self._embedder.dim),
                     "embedder": embedder_id(self._embedder),
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "source": str(source),
+                    "source": ", ".join(report.name for report in corpus.sources),
+                    "sources": reports_to_json(corpus.sources),
                     "chunks": str(len(corpus.chunks)),
                     # What this reload changed, for `kb stats`.
                     **({"changes": describe_changes(corpus.changes)} if corpus.changes else {}),
@@ -695,6 +701,7 @@ class EmbeddedKB:
                 "last reload": snapshot.meta.get("changes", NOT_RECORDED),
                 **snapshot.calibration.describe(),
             },
+            sources=reports_from_json(snapshot.meta.get("sources")),
         )
 
     async def calibration(self) -> Calibration:
@@ -742,7 +749,9 @@ class EmbeddedKB:
 
         Synchronous: callers run it in a thread. For corpora built elsewhere, such as synthetic ones.
         """
-        built = self._build_and_swap(corpus, source, None)
+        if not corpus.sources:
+            corpus = replace(corpus, sources=(folder_report(source, corpus),))
+        built = self._build_and_swap(corpus, None)
         return ReloadReport(
             files=corpus.files,
             chunks=built.chunks,

@@ -24,10 +24,12 @@ from bot.kb.base import (
     ReloadProgress,
     ReloadStage,
     SkippedFile,
+    SourceReport,
 )
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
 from bot.kb.filetypes import supported_list
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
+from bot.kb.sources import DocumentSource, FolderSource, SourceError
 from bot.kb.validate import UnsafeFileError
 from bot.language import DOCUMENT_SAMPLE_CHARS, UNDETERMINED, detect_document_language
 
@@ -49,6 +51,7 @@ class Corpus:
     started: float  # time.perf_counter() at the start, for the report's duration
     embedded: int  # chunks that needed the embedder (the rest came from the previous index)
     changes: ReloadChanges | None = None  # against the index being replaced (`previous` of build_corpus)
+    sources: tuple[SourceReport, ...] = ()
 
 
 def compare_chunks(
@@ -179,13 +182,13 @@ def make_chunker(settings: KBSettings, embedder: Embedder) -> Chunker:
     return Chunker(config, embedder.count_tokens)
 
 
-def _load_and_chunk(
-    source: Path, settings: KBSettings, embedder: Embedder
+def _chunk_documents(
+    documents: Sequence[Document], settings: KBSettings, embedder: Embedder
 ) -> tuple[list[Chunk], list[Document], list[SkippedFile]]:
-    documents, skipped = load_documents(source, settings.max_file_mb)
     chunker = make_chunker(settings, embedder)
     chunks: list[Chunk] = []
     kept: list[Document] = []
+    skipped: list[SkippedFile] = []
     for document in documents:
         try:
             pieces = chunker.chunk_document(document)
@@ -199,6 +202,46 @@ def _load_and_chunk(
             chunks.extend(document_language(pieces))
             kept.append(document)
     return chunks, kept, skipped
+
+
+Sources = Path | Sequence[DocumentSource]
+
+
+def as_sources(source: Sources, settings: KBSettings) -> list[DocumentSource]:
+    """A reload's sources: a bare folder path is the one folder source."""
+    if isinstance(source, Path):
+        return [FolderSource(source, settings.max_file_mb)]
+    return list(source)
+
+
+async def load_sources(
+    sources: Sequence[DocumentSource],
+) -> tuple[list[Document], list[SkippedFile], tuple[SourceReport, ...]]:
+    """Every source's documents, in order. A document named like one of an earlier source (the same
+    relative path in two folders) is skipped with the reason; a source that cannot be read fails the
+    reload, or its documents would silently leave the index."""
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    reports: list[SourceReport] = []
+    owner: dict[str, str] = {}
+    for source in sources:
+        try:
+            loaded = await source.load()
+        except SourceError as exc:
+            message = str(exc)
+            prefix = "" if source.name in message else f"{source.name}: "
+            raise ReloadError(f"{prefix}{message}; the current knowledge base keeps serving") from exc
+        skipped.extend(loaded.skipped)
+        for document in loaded.documents:
+            if document.source in owner:
+                skipped.append(
+                    SkippedFile(document.source, f"also in {owner[document.source]}; that one is kept")
+                )
+                continue
+            owner[document.source] = source.name
+            documents.append(document)
+        reports.append(loaded.report)
+    return documents, skipped, tuple(reports)
 
 
 # A document's language is voted by this many samples spread over it, each weighted by its length: its
@@ -219,8 +262,22 @@ def document_language(pieces: Sequence[Chunk]) -> list[Chunk]:
     return [replace(piece, lang=lang) for piece in pieces]
 
 
+def folder_report(source: Path, corpus: Corpus) -> SourceReport:
+    """The report of a corpus built from one folder outside a reload (a benchmark's synthetic corpus)."""
+    from bot.kb.sources import now_iso
+
+    return SourceReport(
+        name=str(source),
+        kind="folder",
+        documents=corpus.files,
+        skipped=len(corpus.skipped),
+        seconds=round(time.perf_counter() - corpus.started, 3),
+        refreshed_at=now_iso(),
+    )
+
+
 async def build_corpus(
-    source: Path,
+    source: Sources,
     settings: KBSettings,
     embedder: Embedder,
     progress: ProgressCallback | None = None,
@@ -229,7 +286,8 @@ async def build_corpus(
     embed_batch: int = EMBED_BATCH,
     previous: Sequence[tuple[str, str, str]] = (),
 ) -> Corpus:
-    """Load, chunk and embed `source`. Raises `ReloadError` when nothing usable is left.
+    """Load, chunk and embed `source` (a folder, or the configured folders and sites). Raises
+    `ReloadError` when a source cannot be read or nothing usable is left.
 
     `cache` maps content hashes to vectors of the index being replaced, so an unchanged chunk is not
     embedded again, and `previous` lists its chunks (id, source, content hash) for the report of what
@@ -238,12 +296,16 @@ async def build_corpus(
     """
     started = time.perf_counter()
     report_progress(progress, "loading", 0, 0)
-    chunks, documents, skipped = await asyncio.to_thread(_load_and_chunk, source, settings, embedder)
+    sources = as_sources(source, settings)
+    loaded, skipped, reports = await load_sources(sources)
+    chunks, documents, unchunked = await asyncio.to_thread(_chunk_documents, loaded, settings, embedder)
+    skipped += unchunked
     report_progress(progress, "loading", len(documents), len(documents) + len(skipped))
     if not chunks:
         detail = f" Skipped: {describe_skips(skipped)}" if skipped else ""
+        where = ", ".join(s.name for s in sources)
         raise ReloadError(
-            f"no usable text found in {source}; the current knowledge base keeps serving.{detail}"
+            f"no usable text found in {where}; the current knowledge base keeps serving.{detail}"
         )
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     todo: list[int] = []
@@ -281,4 +343,5 @@ async def build_corpus(
         started=started,
         embedded=len(todo),
         changes=compare_chunks(previous, chunks, len(todo)),
+        sources=reports,
     )

@@ -28,6 +28,7 @@ from bot.devtools.fake_telegram import FakeTelegramServer, group_chat, user
 from bot.domain import Answer, Delta, Turn
 from bot.kb.base import KBStats, ProgressCallback, ReloadProgress, ReloadReport
 from bot.kb.embedded import EmbeddedKB
+from bot.kb.reload import Sources
 from bot.rag.pipeline import KB_UNAVAILABLE_TEXT
 from tests.conftest import KNOWLEDGE
 from tests.fakes import FakeEmbedder, FakeGenerator, FakeKB
@@ -233,7 +234,7 @@ class ProgressKB(FakeKB):
         super().__init__(HELP_CENTER)
         self.reloads = 0
 
-    async def reload(self, source: Path, progress: ProgressCallback | None = None) -> ReloadReport:
+    async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         self.reloads += 1
         for done in range(0, 4):
             if progress is not None:
