@@ -64,6 +64,9 @@ ADMIN_TIMEOUT_S = 60.0
 # refused with a 400, so searches never ask for more.
 MAX_RESULT_WINDOW = 10_000
 MAX_NUM_CANDIDATES = 10_000
+# Bytes per bulk request: aiohttp warns that a body above 1 MiB sent as raw bytes may block the event loop
+# (a 2,000-page site export reached it), and the bulk helper's default allows 100 MB.
+BULK_MAX_BYTES = 1_000_000
 # A document `_id` longer than this (in UTF-8 bytes) fails the whole bulk request.
 MAX_ID_BYTES = 512
 # Another process's reload may swap the alias between our read and our `_aliases` request; each attempt
@@ -706,6 +709,7 @@ class ElasticKB:
             es.options(request_timeout=ADMIN_TIMEOUT_S),
             actions(),
             chunk_size=self._es_settings.bulk_chunk_size,
+            max_chunk_bytes=BULK_MAX_BYTES,
             max_retries=BULK_MAX_RETRIES,
             initial_backoff=BULK_INITIAL_BACKOFF_S,
             max_backoff=BULK_MAX_BACKOFF_S,
