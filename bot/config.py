@@ -210,6 +210,9 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall-clock limit of one generation.")
     queue_size: int = Field(default=32, ge=1, le=10000, description="Waiting generations before 'busy'.")
+    parallel: int = Field(
+        default=4, ge=1, le=64, description="Answers decoded together in one batch (in-process model)."
+    )
     seed: int = Field(default=0, ge=0, description="Sampling seed, for reproducible answers.")
 
     @field_validator("server_urls", mode="before")

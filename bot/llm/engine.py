@@ -1,15 +1,15 @@
-"""In-process llama.cpp generator: one worker thread, a fair bounded queue, KV prefix reuse, hot reload."""
+"""In-process llama.cpp generator: one worker thread, a fair bounded queue, parallel slots, KV prefix reuse,
+hot reload."""
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +23,42 @@ from bot.llm.base import (
     ModelInfo,
     resolve_threads,
 )
+from bot.llm.batch import Slots
 from bot.llm.cpu_buffers import extra_buffers_for_llama, set_extra_buffers, use_extra_buffers
 from bot.llm.fairqueue import FairQueue, QueueClosedError, QueueFullError
 from bot.llm.gguf_file import check_adapter, check_generator
+from bot.llm.jobs import (
+    MIN_P,
+    REPEAT_PENALTY,
+    TOP_K,
+    TOP_P,
+    Event,
+    GenerateJob,
+    GenerationStats,
+    Job,
+    ReloadJob,
+    StopText,
+)
 from bot.llm.llama_log import native_debug, route_llama_log
 from bot.llm.registry import FileHashes, ModelRegistry
 
-log = logging.getLogger("bot.llm")
+__all__ = [
+    "MIN_P",
+    "REPEAT_PENALTY",
+    "TOP_K",
+    "TOP_P",
+    "GenerationStats",
+    "LlamaEngine",
+    "ModelLoadError",
+    "RawDecodeTimes",
+    "check_files",
+    "raw_decode",
+]
 
-# Sampling beyond what Settings exposes: conservative values that keep a small model on topic.
-TOP_K = 40
-TOP_P = 0.95
-MIN_P = 0.05
-REPEAT_PENALTY = 1.1
+log = logging.getLogger("bot.llm")
+# With parallel slots the `Llama` object only tokenizes and detokenizes (the slots have their own context):
+# its own KV cache is kept this small.
+TOKENIZER_N_CTX = 256
 
 
 class ModelLoadError(GeneratorError, ModelError):
@@ -52,46 +75,6 @@ def check_files(model_path: Path, lora_path: Path | None) -> None:
         raise ModelLoadError(str(exc)) from None
 
 
-@dataclass(frozen=True, slots=True)
-class GenerationStats:
-    """What one generation cost; the bench reads these, the log may too."""
-
-    prompt_tokens: int
-    reused_tokens: int  # prompt tokens whose KV cache was kept from the previous generation
-    generated_tokens: int
-    queue_s: float
-    prompt_s: float  # from start to first token (prompt evaluation + first sample)
-    generation_s: float  # from first token to the end
-    stop_reason: str  # "eos" | "stop" | "length" | "cancelled"
-
-
-@dataclass(slots=True)
-class _Event:
-    kind: str  # "text" | "done" | "error"
-    text: str = ""
-    error: BaseException | None = None
-    stats: GenerationStats | None = None
-
-
-@dataclass(eq=False, slots=True)
-class _GenerateJob:
-    messages: tuple[ChatMessage, ...]
-    max_tokens: int
-    stop: tuple[str, ...]
-    emit: Callable[[_Event], None]
-    ignore_eos: bool = False
-    cancel: threading.Event = field(default_factory=threading.Event)
-    enqueued_at: float = field(default_factory=time.monotonic)
-
-
-@dataclass(eq=False, slots=True)
-class _ReloadJob:
-    model_path: Path
-    lora_path: Path | None
-    done: Callable[[BaseException | None], None]
-
-
-_Job = _GenerateJob | _ReloadJob
 _PREFILL_MARK = "\x00continue-here\x00"
 
 
@@ -106,13 +89,15 @@ class _LoadedModel:
 
         route_llama_log()
         check_files(model_path, lora_path)
+        # Parallel slots decode in a context of their own (bot.llm.batch); `Llama`'s is then only a tokenizer.
+        own_ctx = settings.n_ctx if settings.parallel == 1 else min(settings.n_ctx, TOKENIZER_N_CTX)
         try:
             # `Llama` has no argument for use_extra_bufts: see bot.llm.cpu_buffers (AMX crashes in some VMs).
             with extra_buffers_for_llama(use_extra_buffers(settings.cpu_extra_buffers)):
                 self.llama: Any = Llama(
                     model_path=str(model_path),
                     lora_path=str(lora_path) if lora_path is not None else None,
-                    n_ctx=settings.n_ctx,
+                    n_ctx=own_ctx,
                     n_batch=settings.n_batch,
                     n_ubatch=settings.n_batch,
                     n_threads=resolve_threads(settings.n_threads),
@@ -140,7 +125,8 @@ class _LoadedModel:
         self.continuing = Jinja2ChatFormatter(
             template=template, eos_token=self.eos_text, bos_token=self.bos_text, add_generation_prompt=False
         )
-        self.n_ctx: int = self.llama.n_ctx()
+        # The context one answer may fill: with parallel slots, each slot's share of their context.
+        self.n_ctx: int = self.llama.n_ctx() if settings.parallel == 1 else settings.n_ctx
         # The file name names the model better than `general.name` (often a training-run label).
         self.info = ModelInfo(
             name=model_path.stem + (f"+{lora_path.stem}" if lora_path is not None else ""),
@@ -183,8 +169,9 @@ class _LoadedModel:
 class LlamaEngine:
     """`Generator` over an in-process GGUF model.
 
-    A dedicated thread owns the `Llama` and runs one generation at a time; requests wait in a bounded
-    `FairQueue` (round-robin by `user_key`); a full queue raises `GeneratorBusyError` at once. Tokens reach
+    A dedicated thread owns the `Llama` and runs one generation at a time, or with `parallel` > 1 that many
+    in one batch (`bot.llm.batch.Slots`); requests wait in a bounded `FairQueue` (round-robin by
+    `user_key`) in front of the slots; a full queue raises `GeneratorBusyError` at once. Tokens reach
     the event loop through `call_soon_threadsafe`. Closing the async iterator (or cancelling its task)
     sets a flag the worker checks between tokens and between prompt batches.
 
@@ -204,11 +191,19 @@ class LlamaEngine:
         self._models = models
         self._hashes = models.hashes if models is not None else FileHashes()
         self._model = _LoadedModel(llm, model_path, lora_path, self._hashes)
+        self._slots: Slots | None = None
+        if llm.parallel > 1:
+            try:
+                self._slots = self._make_slots(self._model)
+            except GeneratorError:
+                self._model.close()
+                raise
         self._model_lock = threading.Lock()  # guards swapping `_model` against tokenizing callers
-        self._queue: FairQueue[_Job] = FairQueue(llm.queue_size)
+        self._queue: FairQueue[Job] = FairQueue(llm.queue_size)
         self._busy = threading.Event()
         self.last_stats: GenerationStats | None = None
-        self._thread = threading.Thread(target=self._work, name="llama-engine", daemon=True)
+        work = self._work if self._slots is None else self._work_slots
+        self._thread = threading.Thread(target=work, name="llama-engine", daemon=True)
         self._thread.start()
         log.info(
             "model loaded",
@@ -226,8 +221,13 @@ class LlamaEngine:
         return self._model.n_ctx
 
     @property
+    def parallel(self) -> int:
+        """Answers decoded together at most (`BOT_LLM__PARALLEL`)."""
+        return self._settings.parallel
+
+    @property
     def queue_depth(self) -> int:
-        """Generations waiting (not counting the one running)."""
+        """Generations waiting (not counting the running ones)."""
         return len(self._queue)
 
     @property
@@ -260,18 +260,20 @@ class LlamaEngine:
         max_tokens: int | None = None,
         stop: Sequence[str] = (),
         ignore_eos: bool = False,
+        on_stats: Callable[[GenerationStats], None] | None = None,
     ) -> AsyncIterator[str]:
-        """Stream the answer to `messages`; `ignore_eos` (benchmarks) always writes `max_tokens` tokens."""
+        """Stream the answer to `messages`; `ignore_eos` (benchmarks) always writes `max_tokens` tokens;
+        `on_stats` gets this answer's statistics (with parallel slots `last_stats` may be another's)."""
         loop = asyncio.get_running_loop()
-        events: asyncio.Queue[_Event] = asyncio.Queue()
+        events: asyncio.Queue[Event] = asyncio.Queue()
 
-        def emit(event: _Event) -> None:
+        def emit(event: Event) -> None:
             try:
                 loop.call_soon_threadsafe(events.put_nowait, event)
             except RuntimeError:  # the loop is gone: nobody listens any more
                 job.cancel.set()
 
-        job = _GenerateJob(
+        job = GenerateJob(
             messages=tuple(messages),
             max_tokens=max_tokens or self._settings.max_tokens,
             stop=tuple(s for s in stop if s),
@@ -290,6 +292,8 @@ class LlamaEngine:
                 if event.kind == "text":
                     yield event.text
                 elif event.kind == "done":
+                    if on_stats is not None and event.stats is not None:
+                        on_stats(event.stats)
                     return
                 else:
                     raise event.error or GeneratorError("generation failed")
@@ -336,7 +340,7 @@ class LlamaEngine:
                 loop.call_soon_threadsafe(apply)
 
         try:
-            self._queue.put_priority(_ReloadJob(model_path, lora_path, settle))
+            self._queue.put_priority(ReloadJob(model_path, lora_path, settle))
         except QueueClosedError:
             raise GeneratorError("the engine is closed") from None
         await future
@@ -345,13 +349,15 @@ class LlamaEngine:
     async def close(self) -> None:
         self._queue.close()
         for job in self._queue.drain():
-            if isinstance(job, _GenerateJob):
-                job.emit(_Event("error", error=GeneratorError("the engine is shutting down")))
+            if isinstance(job, GenerateJob):
+                job.emit(Event("error", error=GeneratorError("the engine is shutting down")))
             else:
                 job.done(GeneratorError("the engine is shutting down"))
         await asyncio.to_thread(self._thread.join, 30.0)
         if not self._thread.is_alive():
             with self._model_lock:
+                if self._slots is not None:
+                    self._slots.close()
                 self._model.close()
 
     # -- worker thread ------------------------------------------------------------------------------
@@ -364,7 +370,7 @@ class LlamaEngine:
                 return
             if job is None:
                 continue
-            if isinstance(job, _ReloadJob):
+            if isinstance(job, ReloadJob):
                 self._reload(job)
                 continue
             if job.cancel.is_set():
@@ -373,15 +379,68 @@ class LlamaEngine:
             try:
                 stats = self._generate(self._model, job)
                 self.last_stats = stats
-                job.emit(_Event("done", stats=stats))
+                job.emit(Event("done", stats=stats))
             except GeneratorError as exc:
-                job.emit(_Event("error", error=exc))
+                job.emit(Event("error", error=exc))
             except Exception as exc:
                 log.exception("generation crashed", extra={"model": self._model.info.name})
                 self._forget_kv()
-                job.emit(_Event("error", error=GeneratorError(f"generation failed: {type(exc).__name__}")))
+                job.emit(Event("error", error=GeneratorError(f"generation failed: {type(exc).__name__}")))
             finally:
                 self._busy.clear()
+
+    def _make_slots(self, model: _LoadedModel) -> Slots:
+        def finished(stats: GenerationStats) -> None:
+            self.last_stats = stats
+
+        return Slots(model, self._settings.parallel, lambda: self._settings, finished)
+
+    def _work_slots(self) -> None:
+        """`parallel` > 1: admit waiting jobs into free slots between batches, one batch per step.
+
+        A reload stops admissions; the running answers finish on the old model, then the swap happens.
+        """
+        closing = False
+        reload: ReloadJob | None = None
+        while True:
+            slots = self._slots
+            if slots is None:  # not reached: this loop runs only in an engine built with slots
+                return
+            while reload is None and not closing and slots.has_free():
+                try:
+                    # Block only when nothing runs; otherwise take what waits and go on decoding.
+                    job = self._queue.get(timeout=None if slots.active == 0 else 0)
+                except QueueClosedError:
+                    closing = True
+                    break
+                if job is None:
+                    break
+                if isinstance(job, ReloadJob):
+                    reload = job
+                    break
+                if job.cancel.is_set():
+                    continue
+                try:
+                    slots.admit(job)
+                except GeneratorError as exc:
+                    job.emit(Event("error", error=exc))
+                except Exception as exc:
+                    log.exception("generation crashed", extra={"model": self._model.info.name})
+                    job.emit(Event("error", error=GeneratorError(f"generation failed: {type(exc).__name__}")))
+            if slots.active == 0:
+                self._busy.clear()
+                if reload is not None:
+                    self._reload(reload)
+                    reload = None
+                elif closing:
+                    return
+                continue
+            self._busy.set()
+            try:
+                slots.step()
+            except Exception as exc:
+                log.exception("batched generation crashed", extra={"model": self._model.info.name})
+                slots.fail_all(GeneratorError(f"generation failed: {type(exc).__name__}"))
 
     def _forget_kv(self) -> None:
         """After a failure the KV cache may not match `input_ids`; start the next prompt from scratch."""
@@ -389,20 +448,30 @@ class LlamaEngine:
             self._model.llama.reset()
             self._model.llama._ctx.kv_cache_clear()  # noqa: SLF001
 
-    def _reload(self, job: _ReloadJob) -> None:
+    def _reload(self, job: ReloadJob) -> None:
+        fresh_slots: Slots | None = None
         try:
             fresh = _LoadedModel(self._settings, job.model_path, job.lora_path, self._hashes)
+            if self._slots is not None:
+                try:
+                    fresh_slots = self._make_slots(fresh)
+                except Exception:
+                    fresh.close()
+                    raise
         except Exception as exc:
             log.error("model reload failed; keeping the current model", extra={"error": str(exc)})
             job.done(exc if isinstance(exc, GeneratorError) else ModelLoadError(str(exc)))
             return
         with self._model_lock:
             old, self._model = self._model, fresh
+            old_slots, self._slots = self._slots, fresh_slots
+        if old_slots is not None:
+            old_slots.close()
         old.close()
         log.info("model reloaded", extra={"model": fresh.info.name, "version": fresh.info.version})
         job.done(None)
 
-    def _generate(self, model: _LoadedModel, job: _GenerateJob) -> GenerationStats:
+    def _generate(self, model: _LoadedModel, job: GenerateJob) -> GenerationStats:
         import numpy as np
 
         started = time.monotonic()
@@ -431,12 +500,10 @@ class LlamaEngine:
             self._check(job, deadline)
             llama.eval(rest[i : i + step])
 
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pending = ""
+        out = StopText(job.stop)
         generated = 0
         first_at: float | None = None
         stop_reason = "length"
-        holdback = max((len(s) for s in job.stop), default=0)
         generator = llama.generate(
             tokens,
             top_k=TOP_K,
@@ -454,19 +521,12 @@ class LlamaEngine:
                     stop_reason = "eos"
                     break
                 generated += 1
-                pending += decoder.decode(llama.detokenize([token]))
-                if job.stop:
-                    cut = min((i for i in (pending.find(s) for s in job.stop) if i >= 0), default=-1)
-                    if cut >= 0:
-                        pending = pending[:cut]
-                        stop_reason = "stop"
-                        break
-                    # Hold back a tail that might be the start of a stop string.
-                    ready, pending = _split_for_stops(pending, job.stop, holdback)
-                else:
-                    ready, pending = pending, ""
+                ready, stopped = out.feed(llama.detokenize([token]))
                 if ready:
-                    job.emit(_Event("text", text=ready))
+                    job.emit(Event("text", text=ready))
+                if stopped:
+                    stop_reason = "stop"
+                    break
                 if generated >= max_tokens:
                     break
                 if job.cancel.is_set():
@@ -476,9 +536,9 @@ class LlamaEngine:
                     raise GeneratorTimeoutError(f"generation passed {self._settings.timeout_s:g} s")
         finally:
             generator.close()
-        pending += decoder.decode(b"", final=True)
-        if pending and stop_reason != "cancelled":
-            job.emit(_Event("text", text=pending))
+        tail = out.finish()
+        if tail and stop_reason != "cancelled":
+            job.emit(Event("text", text=tail))
         end = time.monotonic()
         first = first_at if first_at is not None else end
         return GenerationStats(
@@ -491,20 +551,11 @@ class LlamaEngine:
             stop_reason=stop_reason,
         )
 
-    def _check(self, job: _GenerateJob, deadline: float) -> None:
+    def _check(self, job: GenerateJob, deadline: float) -> None:
         if job.cancel.is_set():
             raise GeneratorError("cancelled")
         if time.monotonic() > deadline:
             raise GeneratorTimeoutError(f"prompt evaluation passed {self._settings.timeout_s:g} s")
-
-
-def _split_for_stops(text: str, stops: Sequence[str], holdback: int) -> tuple[str, str]:
-    """Split `text` into what can be emitted now and a tail that may still grow into a stop string."""
-    for keep in range(min(holdback, len(text)), 0, -1):
-        tail = text[-keep:]
-        if any(s.startswith(tail) for s in stops):
-            return text[:-keep], tail
-    return text, ""
 
 
 @dataclass(frozen=True, slots=True)

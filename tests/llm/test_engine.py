@@ -1,4 +1,5 @@
-"""The in-process engine on the real tiny model: streaming, KV reuse, cancel, timeout, busy, reload."""
+"""The in-process engine on the real tiny model: streaming, KV reuse, cancel, timeout, busy, reload; one at a
+time and in parallel slots."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ def ask(text: str) -> list[ChatMessage]:
     return [SYSTEM, ChatMessage("user", text)]
 
 
-@pytest.fixture(scope="module")
-def engine(model_path: Path) -> Iterator[LlamaEngine]:
+# Every test runs on the one-at-a-time engine (parallel=1, as before slots) and on two parallel slots.
+@pytest.fixture(scope="module", params=[1, 2], ids=["parallel1", "parallel2"])
+def engine(model_path: Path, request: pytest.FixtureRequest) -> Iterator[LlamaEngine]:
     engine = LlamaEngine(
-        LLMSettings(n_ctx=1024, max_tokens=16, queue_size=1, temperature=0.0),
+        LLMSettings(n_ctx=1024, max_tokens=16, queue_size=1, temperature=0.0, parallel=request.param),
         model_path=model_path,
         lora_path=None,
     )
@@ -100,14 +102,18 @@ async def test_closing_the_stream_stops_generation_and_the_engine_goes_on(engine
 
 async def test_full_queue_is_busy_at_once(engine: LlamaEngine) -> None:
     long = ask("Write a long story about a dragon.")
-    running = engine.stream(long, user_key="a", max_tokens=60, ignore_eos=True)
-    await running.__anext__()  # the first generation holds the worker
+    running = [
+        engine.stream(long, user_key=f"a{i}", max_tokens=200, ignore_eos=True) for i in range(engine.parallel)
+    ]
+    for stream in running:
+        await stream.__anext__()  # every slot holds an answer
     waiting = asyncio.ensure_future(collect(engine, ask("Say hi."), max_tokens=2))
     await asyncio.sleep(0.05)
     assert engine.queue_depth == 1
     with pytest.raises(GeneratorBusyError):
         await collect(engine, ask("Say hi."), max_tokens=2)
-    await running.aclose()  # type: ignore[attr-defined]
+    for stream in running:
+        await stream.aclose()  # type: ignore[attr-defined]
     assert await waiting
 
 
