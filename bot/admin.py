@@ -7,13 +7,14 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.conversation import db_call
 from bot.kb.base import KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadError, ReloadReport
 from bot.kb.reload import describe_changes
+from bot.kb.sources import DocumentSource, FolderSource, is_site
 from bot.language import language_name
 from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ConversationLog, Stats, StoreUnavailableError
 
@@ -25,6 +26,8 @@ ExportRunner = Callable[[Path], Awaitable[str]]
 UploadCheck = Callable[[str, bytes], str]
 # The /stats lines of the model servers in use (one per pooled server; none for a single backend).
 ServerLines = Callable[[], list[str]]
+# The knowledge sources a reload reads (folders and sites, built afresh for each reload).
+SourceList = Callable[[], Sequence[DocumentSource]]
 
 
 RELOAD_BUSY = "A reload is already running; please try again when it has finished."
@@ -45,6 +48,24 @@ class ReloadResult:
     @property
     def ok(self) -> bool:
         return self.report is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRecord:
+    """The latest reload of this process (by an admin or the schedule), for /stats."""
+
+    at: dt.datetime
+    scheduled: bool
+    ok: bool
+    text: str
+
+    def describe(self) -> str:
+        how = "scheduled refresh" if self.scheduled else "reload"
+        when = self.at.strftime("%Y-%m-%d %H:%M UTC")
+        if self.ok:
+            return f"Last {how}: {when}, succeeded"
+        reason = self.text.removeprefix("❌ ").splitlines()[0]
+        return f"Last {how}: {when}, FAILED ({reason}); the previous index keeps serving"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,21 +142,38 @@ def source_hash(folder: Path, source: str) -> str | None:
     return digest.hexdigest()
 
 
+def _folder_hash(folders: Sequence[Path], source: str) -> str | None:
+    """The hash of `source` in the first of `folders` that holds it (as the reload kept the first)."""
+    for folder in folders:
+        digest = source_hash(folder, source)
+        if digest is not None:
+            return digest
+    return None
+
+
 async def review_approved(
-    store: ApprovedAnswerStore, folder: Path, report: ReloadReport
+    store: ApprovedAnswerStore, folders: Path | Sequence[Path], report: ReloadReport
 ) -> list[ApprovedAnswer]:
-    """After a reload of `folder`: flag `needs_review` every active approved answer whose cited article
-    changed (its file's sha256 differs from the one approved) or is gone (deleted, or skipped by the
-    reload). Returns those flagged."""
+    """After a reload of `folders` (and sites): flag `needs_review` every active approved answer whose
+    cited article changed (a file's sha256 differs from the one approved; a page's text changed in this
+    reload) or is gone (deleted, skipped or left the site). Returns those flagged."""
+    roots = [folders] if isinstance(folders, Path) else list(folders)
     skipped = {s.path for s in report.skipped}
+    changes = report.changes
     flagged: list[ApprovedAnswer] = []
     for approved in await db_call(store.list_approved(["active"])):
         if not approved.source:
             continue
-        current = await asyncio.to_thread(source_hash, folder, approved.source)
-        if current is None or approved.source in skipped:
+        if is_site(approved.source):
+            gone = approved.source in skipped or bool(changes and approved.source in changes.removed_sources)
+            edited = bool(changes and approved.source in changes.changed_sources)
+        else:
+            current = await asyncio.to_thread(_folder_hash, roots, approved.source)
+            gone = current is None or approved.source in skipped
+            edited = approved.source_hash is not None and current != approved.source_hash
+        if gone:
             reason = f"{approved.source} is no longer in the knowledge base"
-        elif approved.source_hash is not None and current != approved.source_hash:
+        elif edited:
             reason = f"{approved.source} changed"
         else:
             continue
@@ -171,11 +209,14 @@ class Admin:
         export: ExportRunner | None = None,
         approved: ApprovedAnswerStore | None = None,
         model_servers: ServerLines | None = None,
+        sources: SourceList | None = None,
     ) -> None:
         self.kb = kb
         self.log = log
         self.approved = approved
-        self.kb_source = kb_source
+        self.kb_source = kb_source  # where uploads are saved
+        self._sources = sources
+        self.last_refresh: RefreshRecord | None = None
         self.exports_dir = exports_dir
         self._check_upload = check_upload
         self._export = export
@@ -197,9 +238,32 @@ class Admin:
         async with self._reload_lock:
             return await self._reload(progress)
 
-    async def _reload(self, progress: ProgressCallback | None) -> ReloadResult:
+    async def refresh(self) -> ReloadResult | None:
+        """The scheduled refresh of every source: a reload, unless one is running (then None)."""
+        if self._reload_lock.locked():
+            return None
+        async with self._reload_lock:
+            return await self._reload(None, scheduled=True)
+
+    def _folders(self, sources: Sequence[DocumentSource]) -> list[Path]:
+        return [s.path for s in sources if isinstance(s, FolderSource)]
+
+    def uploads_indexed(self) -> bool:
+        """Whether a reload reads the knowledge folder uploads are saved to."""
+        if self._sources is None:
+            return True
+        folder = self.kb_source.resolve()
+        return any(path.resolve() == folder for path in self._folders(self._sources()))
+
+    async def _reload(self, progress: ProgressCallback | None, *, scheduled: bool = False) -> ReloadResult:
+        result = await self._reload_once(progress)
+        self.last_refresh = RefreshRecord(dt.datetime.now(dt.UTC), scheduled, result.ok, result.text)
+        return result
+
+    async def _reload_once(self, progress: ProgressCallback | None) -> ReloadResult:
+        sources = self._sources() if self._sources is not None else None
         try:
-            report = await self.kb.reload(self.kb_source, progress)
+            report = await self.kb.reload(self.kb_source if sources is None else sources, progress)
         except (ReloadError, KBUnavailableError) as exc:
             log.warning("reload failed", extra={"error": str(exc)})
             return ReloadResult(None, f"❌ Reload failed: {exc}\nThe previous knowledge base keeps serving.")
@@ -215,15 +279,16 @@ class Admin:
             extra={"files": report.files, "chunks": report.chunks, "skipped": len(report.skipped)},
         )
         text = describe_report(report)
-        review = await self._review_approved(report)
+        folders = self._folders(sources) if sources is not None else [self.kb_source]
+        review = await self._review_approved(report, folders)
         return ReloadResult(report, f"{text}\n{review}" if review else text)
 
-    async def _review_approved(self, report: ReloadReport) -> str:
+    async def _review_approved(self, report: ReloadReport, folders: Sequence[Path]) -> str:
         """Flag approved answers whose article the reload changed; the new index serves either way."""
         if self.approved is None:
             return ""
         try:
-            return describe_review(await review_approved(self.approved, self.kb_source, report))
+            return describe_review(await review_approved(self.approved, folders, report))
         except (StoreUnavailableError, LookupError, ValueError) as exc:
             log.warning("approved answers not reviewed after the reload", extra={"error": str(exc)})
             return "⚠️ Approved answers could not be checked against the new articles (database unavailable)."
@@ -239,6 +304,12 @@ class Admin:
         restored exactly as it was. Raises `ReloadBusyError` when a reload is running."""
         if self._reload_lock.locked():
             raise ReloadBusyError(UPLOAD_BUSY)
+        if not self.uploads_indexed():
+            return ReloadResult(
+                None,
+                f"❌ {safe_name} was not added: uploads are saved to {self.kb_source} (BOT_KB__SOURCE), "
+                "which is not one of the knowledge sources (BOT_KB__SOURCES). Add that folder there.",
+            )
         async with self._reload_lock:
             target = self.kb_source / safe_name
             backup = await asyncio.to_thread(_save_atomically, self.kb_source, target, data)
@@ -272,7 +343,20 @@ class Admin:
         stats = await db_call(self.log.stats())
         text = describe_stats(stats, kb_line)
         servers = self._model_servers() if self._model_servers is not None else []
-        return "\n".join([text, "Model servers:", *servers]) if servers else text
+        text = "\n".join([text, "Model servers:", *servers]) if servers else text
+        return "\n".join([text, *await self._source_lines()])
+
+    async def _source_lines(self) -> list[str]:
+        """/stats' lines on the knowledge sources: each one's last reload report, and this process's last
+        reload or scheduled refresh (a failure is shown until one succeeds)."""
+        try:
+            recorded = (await self.kb.stats()).sources
+        except KBUnavailableError:
+            recorded = ()
+        lines = ["Knowledge sources:", *(f"• {s.describe()}" for s in recorded)] if recorded else []
+        if self.last_refresh is not None:
+            lines.append(self.last_refresh.describe())
+        return lines
 
     async def export(self) -> ExportResult:
         """Run the training export into a new file under the exports folder.

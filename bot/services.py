@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.conversation import AnswerStream, ConversationService
     from bot.kb.base import Embedder, KnowledgeBase
     from bot.kb.embedded import EmbeddedKB
+    from bot.kb.sources import DocumentSource
     from bot.llm.base import Generator
     from bot.llm.registry import ModelRegistry
     from bot.rag.approved import ApprovedMatcher
@@ -62,6 +63,17 @@ def build_approved(
     return ApprovedMatcher(store, embedder, search)
 
 
+# Beside the index: the pages, ETags and links of every website source, so unchanged pages cost one request.
+SITES_CACHE = "sites.sqlite"
+
+
+def knowledge_sources(settings: Settings, extra: Sequence[str] = ()) -> list[DocumentSource]:
+    """The configured folders and sites (`BOT_KB__SOURCES`, else `BOT_KB__SOURCE`), then `extra` ones."""
+    from bot.kb.sources import configured_sources
+
+    return configured_sources(settings.kb, settings.data_dir / SITES_CACHE, extra)
+
+
 def build_admin(
     settings: Settings,
     kb: KnowledgeBase,
@@ -90,6 +102,7 @@ def build_admin(
         export=export,
         approved=approved,
         model_servers=model_servers,
+        sources=lambda: knowledge_sources(settings),
     )
 
 
@@ -169,6 +182,16 @@ class Services:
 
             self._kb = BreakerKB(self._kb, timeout_s=self.settings.kb.search_timeout_s)
         return self._kb
+
+    def kb_sources(self, extra: Sequence[str] = ()) -> list[DocumentSource]:
+        """What a reload reads: the configured folders and sites, then `extra` ones (`kb sync URL`)."""
+        return knowledge_sources(self.settings, extra)
+
+    def kb_folders(self) -> list[Path]:
+        """The configured knowledge folders (approved answers cite their files)."""
+        from bot.kb.sources import is_site
+
+        return [Path(name) for name in self.settings.kb.source_list() if not is_site(name)]
 
     @contextlib.asynccontextmanager
     async def scratch_kb(self) -> AsyncIterator[EmbeddedKB]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -302,14 +303,16 @@ def fit(json_out: bool = typer.Option(False, "--json", help="Print the figures a
     console.print(ApprovedFit(**figures).describe(), highlight=False)
 
 
-async def review_after_reload(services: Services, folder: Path, report: ReloadReport) -> list[int]:
+async def review_after_reload(
+    services: Services, folders: Path | Sequence[Path], report: ReloadReport
+) -> list[int]:
     """`kb reload`'s review of approved answers whose article changed (as Telegram's /reload does); the
     ids flagged. A database that cannot be reached is a warning: the new index serves either way."""
     from bot.admin import describe_review, review_approved
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
 
     try:
-        flagged = await review_approved(await services.approved_store(), folder, report)
+        flagged = await review_approved(await services.approved_store(), folders, report)
     except (StoreUnavailableError, SchemaOutdatedError) as exc:
         err_console.print(f"warning: approved answers not checked: {exc}", highlight=False, markup=False)
         return []

@@ -89,17 +89,43 @@ class _ProgressPrinter:
 @kb_app.command("reload")
 def kb_reload(
     source: Annotated[
-        Path | None, typer.Option("--source", help="Knowledge folder (default: BOT_KB__SOURCE).")
+        Path | None,
+        typer.Option("--source", help="This folder alone (default: BOT_KB__SOURCES, or BOT_KB__SOURCE)."),
     ] = None,
     json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
-    """Load, chunk and embed the knowledge folder into a new index, then swap it in atomically.
+    """Load, chunk and embed the knowledge sources into a new index, then swap it in atomically.
 
-    Files that cannot be read are skipped with a reason; if nothing usable is left, or anything fails,
-    the current index keeps serving.
+    Folders and websites (`BOT_KB__SOURCES`) are read incrementally: unchanged chunks keep their vectors,
+    unchanged pages cost one conditional request. Files and pages that cannot be read are skipped with a
+    reason; if a source cannot be read at all, nothing usable is left, or anything fails, the current
+    index keeps serving.
     """
+    _reload_command(source, [], json_out)
+
+
+@kb_app.command("sync")
+def kb_sync(
+    url: Annotated[
+        str | None,
+        typer.Argument(help="A help-center page, site root or sitemap.xml to crawl along with the sources."),
+    ] = None,
+    json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Crawl website sources into the knowledge base (same host only, robots.txt obeyed, page limit).
+
+    Every configured source (`BOT_KB__SOURCES`) is refreshed too, so the index keeps all of them; pages
+    that left a site leave the index. Prints the same report as `kb reload`.
+    """
+    from bot.kb.sources import is_site
+
+    if url is not None and not is_site(url.strip()):
+        fail(f"URL must start with http:// or https:// (got {url!r})")
+    _reload_command(None, [url.strip()] if url else [], json_out)
+
+
+def _reload_command(folder: Path | None, extra: list[str], json_out: bool) -> None:
     settings = get_settings()
-    folder = source or settings.kb.source
 
     async def run() -> dict[str, Any]:
         from bot.kb.base import ChangeCounts, ReloadChanges
@@ -109,12 +135,13 @@ def kb_reload(
         async with Services(settings) as services:
             kb = services.kb()
             try:
-                report = await kb.reload(folder, printer)
+                report = await kb.reload(folder or services.kb_sources(extra), printer)
             finally:
                 printer.done()
             from bot.cli.answers import review_after_reload
 
             changes = report.changes or ReloadChanges(ChangeCounts(), ChangeCounts(), report.chunks)
+            folders = [folder] if folder is not None else services.kb_folders()
             return {
                 "backend": kb.name,
                 "index": report.index,
@@ -124,12 +151,25 @@ def kb_reload(
                 "embedded": changes.embedded,
                 "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
                 "seconds": report.seconds,
+                "sources": [
+                    {**asdict(s), "redirects": [list(pair) for pair in s.redirects], "notes": list(s.notes)}
+                    for s in report.sources
+                ],
                 # Approved answers whose cited article changed or went away (not served until reviewed).
-                "needs_review": await review_after_reload(services, folder, report),
+                "needs_review": await review_after_reload(services, folders, report),
             }
 
     with _friendly_errors():
         result = run_async(run)
+    unlisted = [name for name in extra if name not in settings.kb.source_list()]
+    if unlisted:
+        err_console.print(
+            f"note: {', '.join(unlisted)} is not in BOT_KB__SOURCES: the next reload or scheduled refresh "
+            "drops its pages. Add it there to keep it.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     if json_out:
         print_json(result)
         return
@@ -143,8 +183,17 @@ def kb_reload(
         counts = ", ".join(f"{result[name][kind]} {kind}" for kind in kinds)
         console.print(f"{name.capitalize()}: {counts}.", highlight=False)
     console.print(f"Embedded {result['embedded']} chunks (the others kept their vectors).", highlight=False)
+    from bot.kb.base import SourceReport
+
+    for row in result["sources"]:
+        report = SourceReport(
+            **{**row, "redirects": tuple(tuple(p) for p in row["redirects"]), "notes": tuple(row["notes"])}
+        )
+        console.print(f"Source {report.describe()}", highlight=False, markup=False, soft_wrap=True)
+        for asked, landed in report.redirects[:10]:
+            console.print(f"  redirected: {asked} -> {landed}", highlight=False, markup=False, soft_wrap=True)
     if result["skipped"]:
-        console.print(f"Skipped {len(result['skipped'])} files:", highlight=False)
+        console.print(f"Skipped {len(result['skipped'])} files or pages:", highlight=False)
         for skipped in result["skipped"]:
             console.print(f"  {skipped['path']}: {skipped['reason']}", highlight=False, markup=False)
     else:
@@ -241,10 +290,17 @@ def kb_stats(json_out: bool = typer.Option(False, "--json", help="Print one JSON
             "chunks": stats.chunks,
             "built_at": stats.built_at,
             "extra": stats.extra,
+            # What each folder or site gave the reload that built this index, and when.
+            "sources": [
+                {**asdict(s), "redirects": [list(pair) for pair in s.redirects], "notes": list(s.notes)}
+                for s in stats.sources
+            ],
+            "describe_sources": [s.describe() for s in stats.sources],
         }
 
     with _friendly_errors():
         result = run_async(run)
+    source_lines = result.pop("describe_sources")
     if json_out:
         print_json(result)
         return
@@ -255,6 +311,8 @@ def kb_stats(json_out: bool = typer.Option(False, "--json", help="Print one JSON
     console.print(f"built at   {result['built_at'] or '-'}", highlight=False)
     for key, value in result["extra"].items():
         console.print(f"{key:<10} {value}", highlight=False, markup=False)
+    for line in source_lines:
+        console.print(f"{'source':<10} {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 # ----------------------------------------------------------------------------------------- evaluation

@@ -14,8 +14,11 @@ import typer
 from bot.cli.app import app, bench_app, console, fail, get_settings, load_questions
 
 if TYPE_CHECKING:
+    from telegram import Bot
+
     from bot.config import Settings
     from bot.devtools.load_bench import BenchResult
+    from bot.refresh import Notify
     from bot.services import Services
 
 log = logging.getLogger("bot.serve")
@@ -98,6 +101,18 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
             console.print(f"serving the web chat on http://{web.host}:{web.port}/", highlight=False)
         loop = asyncio.get_running_loop()
         reloads: set[asyncio.Task[None]] = set()
+        refresher: asyncio.Task[None] | None = None
+        if settings.kb.refresh_interval:
+            from bot.refresh import refresh_every
+
+            admin = await services.admin()
+            notify = _admin_notifier(settings, built.application.bot if built is not None else None)
+            refresher = asyncio.create_task(refresh_every(admin, settings.kb.refresh_interval, notify, stop))
+            console.print(
+                f"refreshing {len(settings.kb.source_list())} knowledge source(s) every "
+                f"{settings.kb.refresh_interval:g} s",
+                highlight=False,
+            )
 
         def on_hup() -> None:
             task = loop.create_task(reload_generator(services))
@@ -125,6 +140,27 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
                 await web_task
         for task in list(reloads):
             await task
+        if refresher is not None:
+            stop.set()
+            await refresher
+
+
+def _admin_notifier(settings: Settings, bot: Bot | None) -> Notify:
+    """Tells the Telegram admins (BOT_TELEGRAM__ADMIN_IDS) in their private chats; with no Telegram, the log
+    (where the failure is already written) and the web console's stats are where admins see it."""
+
+    async def notify(text: str) -> None:
+        if bot is None:
+            return
+        from telegram.error import TelegramError
+
+        for admin_id in settings.telegram.admin_ids:
+            try:
+                await bot.send_message(admin_id, text)
+            except TelegramError as exc:
+                log.warning("admin not told", extra={"admin_id": admin_id, "error": str(exc)})
+
+    return notify
 
 
 async def reload_generator(services: Services) -> None:

@@ -47,6 +47,9 @@ class ReloadChanges:
     files: ChangeCounts
     chunks: ChangeCounts
     embedded: int  # chunks the embedder ran on (the others reused the replaced index's vectors)
+    # The documents (paths or page URLs) that changed or went away, for the review of approved answers.
+    changed_sources: frozenset[str] = frozenset()
+    removed_sources: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

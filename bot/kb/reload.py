@@ -74,6 +74,10 @@ def compare_chunks(
         files=_counts(old_files, new_files),
         chunks=_counts(before, after),
         embedded=embedded,
+        changed_sources=frozenset(
+            s for s in old_files.keys() & new_files.keys() if old_files[s] != new_files[s]
+        ),
+        removed_sources=frozenset(old_files.keys() - new_files.keys()),
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.config import KBSettings
 from bot.kb.base import SkippedFile, SourceKind, SourceReport
 from bot.kb.parsers import Document
 
@@ -79,3 +81,21 @@ class FolderSource:
 
 def is_site(location: str) -> bool:
     return location.startswith(("http://", "https://"))
+
+
+def configured_sources(
+    settings: KBSettings, cache_path: Path, extra: Sequence[str] = ()
+) -> list[DocumentSource]:
+    """The sources of `settings` (`BOT_KB__SOURCES`, or the `source` folder alone), then `extra` ones not
+    already listed; sites keep their pages' validators in `cache_path`."""
+    from bot.kb.site import SiteSource
+
+    names = settings.source_list()
+    names += [name for name in extra if name not in names]
+    out: list[DocumentSource] = []
+    for name in names:
+        if is_site(name):
+            out.append(SiteSource(name, settings.crawl, cache_path))
+        else:
+            out.append(FolderSource(Path(name), settings.max_file_mb))
+    return out

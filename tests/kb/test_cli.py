@@ -46,6 +46,7 @@ def test_reload_search_stats_shapes(cli: CliRunner, corpus: Path, tmp_path: Path
         "embedded",
         "skipped",
         "seconds",
+        "sources",
         "needs_review",
     }
     kinds = {"total", "added", "changed", "removed", "unchanged"}
