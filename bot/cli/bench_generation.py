@@ -1,5 +1,6 @@
 """`bench generation`: the engine against a raw llama_decode loop, time to first token, time to first
-visible text of the checked stream; or base, base + adapter and a merged model side by side."""
+visible text of the checked stream; or base, base + adapter and a merged model side by side; or, with
+--concurrency, the engine's parallel slots against llama.cpp's own llama-server."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def bench_generation(
             "--adapter", help="With --merged: the adapter it was made from (default: the one in use)."
         ),
     ] = None,
+    concurrency: int = typer.Option(
+        0,
+        "--concurrency",
+        min=0,
+        max=64,
+        help="Compare the engine at 1 and N customers with `llama-server --parallel N` instead (builds "
+        "llama-server from the llama-cpp-python sdist on first use).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the medians as one JSON object at the end."),
 ) -> None:
     """Engine vs a raw llama_decode loop on the same prompt and token count, plus TTFT with KV reuse.
@@ -47,11 +56,21 @@ def bench_generation(
     checked sentences, so the time to first visible text is compared with the time to first token
     (which is when raw streaming would have shown text).
 
+    With --concurrency N it compares instead the engine with N parallel slots (BOT_LLM__PARALLEL=N) answering
+    N new questions one after another and all at once, and `llama-server --parallel N` (llama.cpp's own
+    continuous batching, built once into ~/.cache, started on a loopback port and stopped after) answering
+    the same prompt tokens at once: aggregate tokens/s, answers/s and time to first token p50/p95.
+
     With --merged (a `models merge` output) it compares instead the base model, the base with the adapter
     and the merged model: generation tokens/s of each, interleaved in every run, and the ratio
     merged / base + adapter.
     """
     settings = get_settings()
+    if concurrency:
+        if merged is not None or adapter is not None:
+            fail("--concurrency compares the model in use; it does not go with --merged or --adapter")
+        run_async(lambda: _concurrency(settings, concurrency, runs, tokens, passages, json_out))
+        return
     if merged is not None:
         run_async(lambda: _compare(settings, merged, adapter, runs, tokens, passages, json_out))
         return
@@ -197,5 +216,64 @@ async def _compare(
         f"ratio merged / base+adapter {summary['ratio_merged_over_adapter']:.3f} (target >= 1.0); "
         f"merged / base {summary['ratio_merged_over_base']:.3f}; "
         f"base+adapter / base {summary['ratio_adapter_over_base']:.3f} (medians of per-run ratios)",
+        highlight=False,
+    )
+
+
+async def _concurrency(
+    settings: Settings, concurrency: int, runs: int, tokens: int, passages: int, json_out: bool
+) -> None:
+    """`--concurrency N`: the engine at 1 and N customers and llama-server --parallel N, in every run."""
+    from bot.devtools.generation_bench import BenchError, ConcurrencyRun, compare_with_llama_server
+    from bot.llm.registry import ModelRegistry
+
+    out = err_console if json_out else console
+    model_path, lora_path = ModelRegistry(settings.models_dir).resolve_generator(settings.llm)
+    count = passages or settings.rag.prompt_passages
+    out.print(
+        f"model {model_path}{f' + {lora_path}' if lora_path else ''}, {concurrency} customers, "
+        f"{tokens} tokens each, {runs} runs (after a warm-up run), {count} passages per prompt",
+        highlight=False,
+        markup=False,
+    )
+
+    def line(name: str, figures: dict[str, float]) -> str:
+        return (
+            f"{name:<15} {figures['tokens_per_s']:7.1f} tok/s  {figures['answers_per_s']:5.2f} answers/s  "
+            f"TTFT p50 {figures['ttft_p50_ms']:6.0f} ms  p95 {figures['ttft_p95_ms']:6.0f} ms"
+        )
+
+    def measured(run: int, r: ConcurrencyRun) -> None:
+        parts = ", ".join(
+            f"{name} {getattr(r, name).tokens_per_s:.1f} tok/s"
+            for name in ("engine_1", "engine_n", "llama_server_n")
+        )
+        out.print(f"run {run}: {parts}", highlight=False)
+
+    try:
+        result = await compare_with_llama_server(
+            settings,
+            model_path,
+            lora_path,
+            concurrency=concurrency,
+            runs=runs,
+            tokens=tokens,
+            passages=count,
+            log=lambda message: out.print(message, highlight=False, markup=False),
+            on_run=measured,
+        )
+    except BenchError as exc:
+        fail(str(exc))
+    summary = result.summary()
+    if json_out:
+        print_json(summary)
+        return
+    console.print("[bold]medians[/]")
+    for name in ("engine_1", "engine_n", "llama_server_n"):
+        console.print(line(name, summary[name]), highlight=False)
+    console.print(
+        f"engine_n / engine_1 {summary['ratio_engine_n_over_engine_1']:.2f} (target >= 1.5); "
+        f"engine_n / llama_server_n {summary['ratio_engine_n_over_llama_server_n']:.2f} (target >= 0.9); "
+        "medians of per-run ratios",
         highlight=False,
     )

@@ -4,13 +4,16 @@ to first visible text through the pipeline's checked stream."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import aiohttp
 
 from bot.domain import Answer, Chunk, Delta, Hit, Turn
 from bot.kb.base import KBStats, ProgressCallback, ReloadReport, SearchMode
@@ -21,7 +24,7 @@ from bot.rag.prompting import Passage, build_messages, trim_passage
 from bot.services import build_pipeline
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.config import LLMSettings, Settings
     from bot.llm.base import Generator, ModelInfo
     from bot.llm.engine import GenerationStats
 
@@ -462,3 +465,299 @@ async def run_variant_bench(
         prompt_tps={k: tuple(v) for k, v in prompt_tps.items()},
         tokens=tokens,
     )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Concurrency: the engine's parallel slots at 1 and N customers, against llama.cpp's own llama-server
+
+
+class SlotEngine(Protocol):
+    """What the concurrency bench needs from an engine (`LlamaEngine`, or a fake in tests)."""
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def prompt_tokens(self, messages: Sequence[Any]) -> list[int]: ...
+
+    def stream(
+        self,
+        messages: Sequence[Any],
+        *,
+        user_key: str,
+        max_tokens: int,
+        ignore_eos: bool,
+        on_stats: Callable[[GenerationStats], None] | None = None,
+    ) -> AsyncIterator[str]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """One batch of answers: aggregate speed and time to first token."""
+
+    tokens_per_s: (
+        float  # generated tokens of all answers / wall time from the first request to the last token
+    )
+    answers_per_s: float
+    ttft_p50_ms: float
+    ttft_p95_ms: float
+
+
+@dataclass(frozen=True)
+class ConcurrencyRun:
+    engine_1: LoadFigures  # the same N prompts one after another
+    engine_n: LoadFigures  # all N at once, in the engine's parallel slots
+    llama_server_n: LoadFigures  # all N at once, to `llama-server --parallel N`
+
+
+SIDES = ("engine_1", "engine_n", "llama_server_n")
+
+
+@dataclass(frozen=True)
+class ConcurrencyBench:
+    concurrency: int
+    tokens: int
+    runs: tuple[ConcurrencyRun, ...]
+
+    def summary(self) -> dict[str, Any]:
+        """Medians over the runs; ratios are medians of per-run ratios (each taken under the same load)."""
+
+        def side(name: str) -> dict[str, float]:
+            picked = [getattr(run, name) for run in self.runs]
+            return {
+                key: round(statistics.median(getattr(f, key) for f in picked), 2)
+                for key in ("tokens_per_s", "answers_per_s", "ttft_p50_ms", "ttft_p95_ms")
+            }
+
+        def ratio(over: str, under: str) -> float:
+            per_run = [getattr(r, over).tokens_per_s / getattr(r, under).tokens_per_s for r in self.runs]
+            return round(float(statistics.median(per_run)), 3)
+
+        return {
+            "concurrency": self.concurrency,
+            "tokens": self.tokens,
+            "runs": len(self.runs),
+            **{name: side(name) for name in SIDES},
+            "ratio_engine_n_over_engine_1": ratio("engine_n", "engine_1"),
+            "ratio_engine_n_over_llama_server_n": ratio("engine_n", "llama_server_n"),
+        }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (`q` in 0..100): with 8 answers, p95 is the slowest."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+Answered = tuple[float, int]  # seconds to the first token, tokens generated
+
+
+async def _batch(calls: Sequence[Callable[[], Awaitable[Answered]]], *, together: bool) -> LoadFigures:
+    started = time.perf_counter()
+    if together:
+        answers = await asyncio.gather(*(call() for call in calls))
+    else:
+        answers = [await call() for call in calls]
+    wall = time.perf_counter() - started
+    ttfts = [first * 1000 for first, _ in answers]
+    return LoadFigures(
+        tokens_per_s=sum(n for _, n in answers) / wall,
+        answers_per_s=len(answers) / wall,
+        ttft_p50_ms=percentile(ttfts, 50),
+        ttft_p95_ms=percentile(ttfts, 95),
+    )
+
+
+def _engine_call(
+    engine: SlotEngine, messages: Sequence[Any], user: str, tokens: int
+) -> Callable[[], Awaitable[Answered]]:
+    async def call() -> Answered:
+        started = time.perf_counter()
+        first: float | None = None
+        stats: list[GenerationStats] = []
+        async for _ in engine.stream(
+            messages, user_key=user, max_tokens=tokens, ignore_eos=True, on_stats=stats.append
+        ):
+            if first is None:
+                first = time.perf_counter() - started
+        if not stats:
+            raise BenchError("the engine reported no statistics")
+        return (first if first is not None else time.perf_counter() - started), stats[0].generated_tokens
+
+    return call
+
+
+def server_request(llm: LLMSettings, prompt: Sequence[int], tokens: int) -> dict[str, Any]:
+    """llama-server's /completion with the engine's prompt tokens and sampling, so both do the same work."""
+    from bot.llm.jobs import MIN_P, REPEAT_PENALTY, TOP_K, TOP_P
+
+    return {
+        "prompt": list(prompt),
+        "n_predict": tokens,
+        "ignore_eos": True,
+        "stream": True,
+        "cache_prompt": True,
+        "temperature": llm.temperature,
+        "top_k": TOP_K,
+        "top_p": TOP_P,
+        "min_p": MIN_P,
+        "repeat_penalty": REPEAT_PENALTY,
+        "repeat_last_n": 64,  # what llama-cpp-python's `Llama` penalizes
+        "seed": llm.seed,
+    }
+
+
+def _server_call(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any]
+) -> Callable[[], Awaitable[Answered]]:
+    async def call() -> Answered:
+        started = time.perf_counter()
+        first: float | None = None
+        count = 0
+        reported: int | None = None
+        async with session.post(f"{url}/completion", json=body) as response:
+            if response.status != 200:
+                raise BenchError(f"llama-server answered {response.status}: {(await response.text())[:200]}")
+            async for raw in response.content:
+                line = raw.strip()
+                if not line.startswith(b"data:"):
+                    continue
+                event = json.loads(line[5:])
+                if event.get("content") or event.get("tokens"):
+                    count += 1
+                    if first is None:
+                        first = time.perf_counter() - started
+                if event.get("stop"):
+                    reported = event.get("tokens_predicted") or event.get("timings", {}).get("predicted_n")
+        return (first if first is not None else time.perf_counter() - started), int(reported or count)
+
+    return call
+
+
+async def run_concurrency_bench(
+    settings: Settings,
+    engine: SlotEngine,
+    server_url: str,
+    *,
+    concurrency: int,
+    runs: int,
+    tokens: int,
+    passages: int,
+    on_run: Callable[[int, ConcurrencyRun], None],
+) -> ConcurrencyBench:
+    """Every run asks `concurrency` new questions (different passages, the same system rules) of the engine
+    one at a time, of the engine all at once, and of llama-server all at once; one warm-up run first.
+
+    The three take turns within a run, so their figures are taken under the same load.
+    """
+    llm = settings.llm
+    measured: list[ConcurrencyRun] = []
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for run in range(runs + 1):
+            prompts: list[list[Any]] = []
+            for i in range(concurrency):
+                k = run * concurrency + i
+                chosen = [
+                    trim_passage(p, settings.rag.passage_tokens, engine.count_tokens)
+                    for p in bench_passages(settings.kb.source, passages, k)
+                ]
+                prompts.append(build_messages(BENCH_QUESTIONS[k % len(BENCH_QUESTIONS)], chosen))
+            alone = await _batch(
+                [_engine_call(engine, m, f"one-{i}", tokens) for i, m in enumerate(prompts)], together=False
+            )
+            together = await _batch(
+                [_engine_call(engine, m, f"user-{i}", tokens) for i, m in enumerate(prompts)], together=True
+            )
+            bodies = [server_request(llm, engine.prompt_tokens(m), tokens) for m in prompts]
+            server = await _batch([_server_call(session, server_url, b) for b in bodies], together=True)
+            if run:  # run 0 warms everything up (first KV cache, the server's first slots) and is not counted
+                figures = ConcurrencyRun(engine_1=alone, engine_n=together, llama_server_n=server)
+                measured.append(figures)
+                on_run(run, figures)
+    return ConcurrencyBench(concurrency=concurrency, tokens=tokens, runs=tuple(measured))
+
+
+def llama_server_argv(
+    binary: Path, llm: LLMSettings, model_path: Path, lora_path: Path | None, *, parallel: int, port: int
+) -> list[str]:
+    """`llama-server --parallel N` with the engine's context per answer, batch, threads and buffers."""
+    from bot.llm.base import resolve_threads
+    from bot.llm.cpu_buffers import use_extra_buffers
+
+    threads = str(resolve_threads(llm.n_threads))
+    argv = [
+        str(binary),
+        "--model",
+        str(model_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--parallel",
+        str(parallel),
+        "--ctx-size",
+        str(llm.n_ctx * parallel),  # llama-server splits it among the slots: n_ctx per answer, as the engine
+        "--batch-size",
+        str(llm.n_batch),
+        "--ubatch-size",
+        str(llm.n_batch),
+        "--threads",
+        threads,
+        "--threads-batch",
+        threads,
+        "--flash-attn",
+        "on" if llm.flash_attn else "off",
+        "--no-webui",
+    ]
+    if not use_extra_buffers(llm.cpu_extra_buffers):
+        argv.append("--no-repack")  # as the engine loads the model (bot.llm.cpu_buffers: AMX in VMs)
+    if lora_path is not None:
+        argv += ["--lora", str(lora_path)]
+    return argv
+
+
+async def compare_with_llama_server(
+    settings: Settings,
+    model_path: Path,
+    lora_path: Path | None,
+    *,
+    concurrency: int,
+    runs: int,
+    tokens: int,
+    passages: int,
+    log: Callable[[str], None],
+    on_run: Callable[[int, ConcurrencyRun], None],
+) -> ConcurrencyBench:
+    """Build llama-server if needed, start it on a loopback port, run the bench, stop it."""
+    from bot.devtools.llama_server import LlamaServerError, ensure_llama_server, free_port, running_server
+    from bot.llm.engine import LlamaEngine
+
+    try:
+        binary = await asyncio.to_thread(ensure_llama_server, log=log)
+    except LlamaServerError as exc:
+        raise BenchError(str(exc)) from None
+    # A benchmark measures speed; on a busy machine the answer timeout must not cut a run short.
+    llm = settings.llm.model_copy(update={"timeout_s": 3600.0, "parallel": concurrency})
+    port = free_port()
+    argv = llama_server_argv(binary, llm, model_path, lora_path, parallel=concurrency, port=port)
+    log_file = binary.parent.parent.parent / "bench-server.log"
+    engine = LlamaEngine(llm, model_path=model_path, lora_path=lora_path)
+    try:
+        with running_server(argv, port=port, log_file=log_file) as url:
+            log(f"llama-server --parallel {concurrency} on {url} (log {log_file})")
+            return await run_concurrency_bench(
+                settings.model_copy(update={"llm": llm}),
+                engine,
+                url,
+                concurrency=concurrency,
+                runs=runs,
+                tokens=tokens,
+                passages=passages,
+                on_run=on_run,
+            )
+    except LlamaServerError as exc:
+        raise BenchError(str(exc)) from None
+    finally:
+        await engine.close()
