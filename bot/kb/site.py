@@ -510,29 +510,33 @@ class _Crawl:
                 queue.append(url)
         pending: set[asyncio.Task[list[str]]] = set()
         started = 0
-        while queue or pending:
-            while queue and len(pending) < self.settings.concurrency:
-                url = queue.popleft()
-                if not self.allowed(url):
-                    self.tally.disallowed += 1
+        try:
+            while queue or pending:
+                while queue and len(pending) < self.settings.concurrency:
+                    url = queue.popleft()
+                    if not self.allowed(url):
+                        self.tally.disallowed += 1
+                        continue
+                    if started >= limit:
+                        not_followed += 1
+                        continue
+                    started += 1
+                    pending.add(asyncio.create_task(self._safe_page(url)))
+                if not pending:
                     continue
-                if started >= limit:
-                    not_followed += 1
-                    continue
-                started += 1
-                pending.add(asyncio.create_task(self._page(url)))
-            if not pending:
-                continue
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                links = task.result()
-                if not self.source.follow_links:
-                    continue  # a sitemap lists the pages: links between them are not followed
-                for link in links:
-                    target = normalize(link)
-                    if target not in seen and self.source.in_scope(target):
-                        seen.add(target)
-                        queue.append(target)
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    links = task.result()
+                    if not self.source.follow_links:
+                        continue  # a sitemap lists the pages: links between them are not followed
+                    for link in links:
+                        target = normalize(link)
+                        if target not in seen and self.source.in_scope(target):
+                            seen.add(target)
+                            queue.append(target)
+        finally:
+            for task in pending:  # a cancelled sync leaves no request running
+                task.cancel()
         if not_followed:
             self.notes.append(f"page limit {limit} reached; {not_followed} more pages not fetched")
         if not self.documents:
@@ -557,6 +561,14 @@ class _Crawl:
         )
         ordered = tuple(self.documents[url] for url in sorted(self.documents))
         return LoadedSource(ordered, tuple(self.skipped), report)
+
+    async def _safe_page(self, url: str) -> list[str]:
+        try:
+            return await self._page(url)
+        except Exception as exc:  # a bug on one hostile page must not stop the sync
+            log.warning("page crawl crashed", exc_info=True, extra={"url": url})
+            self.skipped.append(SkippedFile(url, f"could not be read ({exc.__class__.__name__})"))
+            return []
 
     async def _page(self, url: str) -> list[str]:
         """Fetch (or revalidate) one page; returns the links to follow from it."""

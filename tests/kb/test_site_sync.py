@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,16 @@ from aiohttp import web
 from bot.config import CrawlSettings
 from bot.kb.base import ChangeCounts, ReloadError
 from bot.kb.embedded import EmbeddedKB
-from bot.kb.site import SiteSource, decode_page, meta_robots, normalize, page_links, sitemap_urls
-from bot.kb.sources import FolderSource
+from bot.kb.site import (
+    Response,
+    SiteSource,
+    decode_page,
+    meta_robots,
+    normalize,
+    page_links,
+    sitemap_urls,
+)
+from bot.kb.sources import FolderSource, SourceError
 from tests.fakes import FakeEmbedder
 from tests.kb.conftest import KBFactory, make_settings
 from tests.kb.site_server import HelpSite
@@ -241,3 +249,27 @@ def test_meta_robots_and_the_header_charset_are_obeyed() -> None:
     assert decode_page("café".encode("latin-1"), "text/html; charset=ISO-8859-1") == "café"
     with pytest.raises(Exception, match="not valid utf-8 text"):
         decode_page(b"caf\xe9", "text/html; charset=utf-8")
+
+
+class _BrokenFetcher:
+    """robots.txt is missing; every page request hits a bug in the HTTP layer."""
+
+    async def get(self, url: str, headers: Mapping[str, str], max_bytes: int) -> Response:
+        if url.endswith("/robots.txt"):
+            return Response(url, 404, {}, b"")
+        raise RuntimeError("boom")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_crash_on_one_page_is_its_skip_reason_and_a_site_with_nothing_left_fails_clearly(
+    tmp_path: Path,
+) -> None:
+    broken = SiteSource("https://help.example/", crawl_settings(), tmp_path / "s.sqlite", _BrokenFetcher())
+    with pytest.raises(
+        SourceError,
+        match=r"no page of https://help\.example/ could be indexed "
+        r"\(https://help\.example/: could not be read \(RuntimeError\)\)",
+    ):
+        await broken.load()
