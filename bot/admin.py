@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.conversation import db_call
+from bot.conversation import WaitFigures, db_call
 from bot.kb.base import KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadError, ReloadReport
 from bot.kb.reload import describe_changes
 from bot.kb.sources import DocumentSource, FolderSource, is_site
@@ -89,7 +89,7 @@ def describe_report(report: ReloadReport) -> str:
     return "\n".join(lines)
 
 
-def describe_stats(stats: Stats, kb_line: str) -> str:
+def describe_stats(stats: Stats, kb_line: str, waiting_line: str = "") -> str:
     rated = stats.thumbs_up_7d + stats.thumbs_down_7d
     feedback = f"{stats.thumbs_up_7d / rated:.0%} 👍 of {rated} rated" if rated else "no ratings yet"
     refusal = f"{stats.refusals_7d / stats.answers_7d:.0%}" if stats.answers_7d else "n/a"
@@ -116,11 +116,29 @@ def describe_stats(stats: Stats, kb_line: str) -> str:
             f"Answers (7 d): {stats.answers_7d} · feedback: {feedback}",
             f"Refusal rate (7 d): {refusal} · handoff rate (7 d): {handoff}",
             f"Latency p50 / p95: {ms(stats.latency_p50_ms)} / {ms(stats.latency_p95_ms)}",
+            *([waiting_line] if waiting_line else []),
             f"Customer languages (7 d): {languages}",
             f"Approved answers served (7 d): {stats.approved_7d}",
             "Latest answers (/correct ID to correct one):",
             *recent,
         ]
+    )
+
+
+def describe_waiting(figures: WaitFigures) -> str:
+    """The /stats line of the waiting line: answers waiting for their first text now, and how long recent
+    ones waited (from the question to the first text the customer saw)."""
+
+    def s(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1f} s"
+
+    now = f"Waiting now: {figures.waiting}"
+    if figures.waiting:
+        now += f" (longest {figures.longest_s:.0f} s)"
+    rate = f" · one answer per {s(figures.per_answer_s)}" if figures.per_answer_s is not None else ""
+    return (
+        f"{now}{rate} · wait p50 / p95 (last {figures.measured}): {s(figures.p50_s)} / {s(figures.p95_s)}"
+        f" · place-in-line notices: {figures.notices}"
     )
 
 
@@ -330,8 +348,9 @@ class Admin:
                 await asyncio.to_thread(backup.unlink, missing_ok=True)
             return ReloadResult(report, f"✅ {safe_name} is now in the knowledge base.\n\n{result.text}")
 
-    async def stats(self) -> str:
-        """The /stats text: knowledge base size and the log's 24 h / 7 d figures."""
+    async def stats(self, waiting: WaitFigures | None = None) -> str:
+        """The /stats text: knowledge base size, the log's 24 h / 7 d figures and, given the conversation
+        service's `waiting` figures, the waiting line."""
         try:
             kb_stats = await self.kb.stats()
             kb_line = (
@@ -341,7 +360,7 @@ class Admin:
         except KBUnavailableError:
             kb_line = "Knowledge base: unavailable"
         stats = await db_call(self.log.stats())
-        text = describe_stats(stats, kb_line)
+        text = describe_stats(stats, kb_line, describe_waiting(waiting) if waiting is not None else "")
         servers = self._model_servers() if self._model_servers is not None else []
         text = "\n".join([text, "Model servers:", *servers]) if servers else text
         return "\n".join([text, *await self._source_lines()])

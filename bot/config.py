@@ -210,6 +210,20 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Sampling temperature.")
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Wall-clock limit of one generation.")
     queue_size: int = Field(default=32, ge=1, le=10000, description="Waiting generations before 'busy'.")
+    wait_notice_s: float = Field(
+        default=3.0,
+        ge=0.5,
+        le=600,
+        description="Tell a customer their place in line and an estimate when their answer has not started "
+        "after this many seconds (and others are ahead).",
+    )
+    wait_update_s: float = Field(
+        default=30.0,
+        ge=5,
+        le=3600,
+        description="Update that notice at most this often, and only when the place or estimate changed "
+        "enough (Telegram limits edits).",
+    )
     parallel: int = Field(
         default=4, ge=1, le=64, description="Answers decoded together in one batch (in-process model)."
     )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol, TypeVar
 
@@ -19,6 +22,7 @@ from bot.language import (
     normalize,
 )
 from bot.logs import user_text
+from bot.metrics import percentile
 from bot.rag.approved import ApprovedMatch, ApprovedMatcher
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.store.base import (
@@ -40,12 +44,192 @@ STORE_TIMEOUT_S = 10.0
 MAX_DETECT_CHARS = 2000
 # How much of the conversation the operators see when a handoff starts.
 TRANSCRIPT_TURNS = 20
+# Defaults of `BOT_LLM__WAIT_NOTICE_S` and `BOT_LLM__WAIT_UPDATE_S` (see `ConversationService`).
+WAIT_NOTICE_S = 3.0
+WAIT_UPDATE_S = 30.0
 # Outcomes whose answer can be rated (and corrected); the others are fixed messages.
 RATEABLE: frozenset[Outcome] = frozenset(ANSWER_OUTCOMES)
 # Outcomes after which the customer is offered a human (every answer except input the bot refused to read).
 OFFER_HUMAN: frozenset[Outcome] = frozenset(
     {*ANSWER_OUTCOMES, "refused", "kb_unavailable", "model_error", "busy", "empty"}
 )
+
+
+# -- the waiting line ------------------------------------------------------------------------------------
+
+# Marks a place-in-line notice in every channel (and lets the load bench tell a notice from an answer).
+WAIT_MARK = "⏳ "
+# The notice's estimate switches from seconds to minutes above this.
+_MINUTES_FROM_S = 90.0
+# Recent figures the estimate and /stats are computed from: enough to smooth single answers, few enough to
+# follow a change of load (or of model) within minutes.
+_RATE_SAMPLES = 50
+_WAIT_SAMPLES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """The customer's answer has not started yet: their place in line, an estimate, and the notice to show.
+
+    `position` 1 is next (or already being written); `estimate_s` is None until an answer rate has been
+    measured. `text` is the notice in the customer's language, starting with `WAIT_MARK`.
+    """
+
+    position: int
+    estimate_s: float | None
+    text: str
+    language: str = UNDETERMINED
+
+
+@dataclass(frozen=True, slots=True)
+class WaitFigures:
+    """The line for /stats: how many answers wait now, how long recent ones waited for their first text."""
+
+    waiting: int
+    longest_s: float  # the longest wait of those still waiting
+    measured: int  # recent answers the percentiles are over
+    p50_s: float | None
+    p95_s: float | None
+    per_answer_s: float | None  # the measured time between answers under load (or one answer's time)
+    notices: int  # waiting notices shown since start
+
+
+@dataclass(eq=False, slots=True)
+class Ticket:
+    """One answer being generated, from the request until its first text."""
+
+    user_key: str
+    joined_at: float
+    started_at: float | None = None  # its first text (or the final answer) came
+
+
+class WaitingLine:
+    """Every answer waiting for its first text, whichever generator serves it (the engine, a llama.cpp server
+    or a pool of them: each queues), and the measured rate at which answers come out.
+
+    A customer's place is counted as the model queues serve: round-robin by user (`bot.llm.fairqueue`), so
+    ahead of a customer's first waiting answer are the first waiting answers of everyone who joined earlier.
+    The rate is measured, not configured: the time between finished answers while others were waiting
+    (so it includes however many generate in parallel); before any was measured, one answer's own time.
+    Everything runs on the event loop: no locks.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._users: dict[str, list[Ticket]] = {}  # insertion order: who joined first
+        self._intervals: deque[float] = deque(maxlen=_RATE_SAMPLES)
+        self._service: deque[float] = deque(maxlen=_RATE_SAMPLES)
+        self._waits: deque[float] = deque(maxlen=_WAIT_SAMPLES)
+        self._size = 0
+        self._last_done: float | None = None
+        self._busy_since: float | None = None  # when the line last became non-empty
+        self.notices = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def join(self, user_key: str) -> Ticket:
+        now = self.clock()
+        ticket = Ticket(user_key, now)
+        if self._size == 0:
+            self._busy_since = now
+        self._users.setdefault(user_key, []).append(ticket)
+        self._size += 1
+        return ticket
+
+    def leave(self, ticket: Ticket) -> None:
+        """Its first text came (the wait is recorded), or it was given up; calling it again does nothing."""
+        jobs = self._users.get(ticket.user_key)
+        if jobs is None or ticket not in jobs:
+            return
+        jobs.remove(ticket)
+        # As the fair queue does: a user just served goes behind everyone waiting now.
+        del self._users[ticket.user_key]
+        if jobs:
+            self._users[ticket.user_key] = jobs
+        self._size -= 1
+        if self._size == 0:
+            self._busy_since = None
+        if ticket.started_at is None:
+            ticket.started_at = self.clock()
+            self._waits.append(ticket.started_at - ticket.joined_at)
+
+    def finished(self, answer: Answer) -> None:
+        """An answer is complete; one the model wrote frees the model for the next in line."""
+        if answer.timings.ttft_ms is None:
+            return  # refusals, fixed texts: the model was never asked, so they say nothing of its rate
+        now = self.clock()
+        self._service.append(max(0.0, answer.timings.total_ms - answer.timings.queue_ms) / 1000)
+        # Only a gap during which someone waited throughout measures the model; an idle gap measures arrivals.
+        if self._last_done is not None and self._busy_since is not None:
+            self._intervals.append(now - max(self._last_done, self._busy_since))
+        self._last_done = now
+
+    def ahead(self, ticket: Ticket) -> int:
+        """Answers served before this one, as the round-robin queue would serve them."""
+        jobs = self._users.get(ticket.user_key, [])
+        if ticket not in jobs:
+            return 0
+        round_ = jobs.index(ticket)
+        count = round_  # this customer's own earlier answers
+        before = True  # users that joined before this one are served first in each round
+        for key, others in self._users.items():
+            if key == ticket.user_key:
+                before = False
+                continue
+            count += min(len(others), round_) + (1 if before and len(others) > round_ else 0)
+        return count
+
+    def per_answer_s(self) -> float | None:
+        """Seconds between answers under load; one answer's own time before that was ever measured."""
+        if self._intervals:
+            return statistics.fmean(self._intervals)
+        if self._service:
+            return statistics.fmean(self._service)
+        return None
+
+    def estimate_s(self, ahead: int) -> float | None:
+        """When the answer with `ahead` answers before it should start: one answer's time per place."""
+        per_answer = self.per_answer_s()
+        return None if per_answer is None else (ahead + 1) * per_answer
+
+    def figures(self) -> WaitFigures:
+        now = self.clock()
+        longest = max((now - t.joined_at for jobs in self._users.values() for t in jobs), default=0.0)
+        return WaitFigures(
+            waiting=self._size,
+            longest_s=longest,
+            measured=len(self._waits),
+            p50_s=percentile(self._waits, 50),
+            p95_s=percentile(self._waits, 95),
+            per_answer_s=self.per_answer_s(),
+            notices=self.notices,
+        )
+
+
+def wait_notice(position: int, estimate_s: float | None, language: str) -> str:
+    """The place-in-line notice in `language`: seconds rounded to 5, minutes above 90 s."""
+    if estimate_s is None:
+        text = texts.translate(texts.WAIT_PLACE, language).format(position=position)
+    elif estimate_s < _MINUTES_FROM_S:
+        seconds = max(5, round(estimate_s / 5) * 5)
+        text = texts.translate(texts.WAIT_SECONDS, language).format(position=position, seconds=seconds)
+    else:
+        minutes = max(2, round(estimate_s / 60))
+        text = texts.translate(texts.WAIT_MINUTES, language).format(position=position, minutes=minutes)
+    return WAIT_MARK + text
+
+
+def changed_enough(shown: Waiting, now: Waiting) -> bool:
+    """Whether an update is worth an edit: the place moved by a tenth (at least one), or the estimate by a
+    fifth (at least 10 s), or an estimate appeared."""
+    if now.text == shown.text:
+        return False
+    if abs(now.position - shown.position) >= max(1, shown.position // 10):
+        return True
+    if shown.estimate_s is None or now.estimate_s is None:
+        return now.estimate_s is not None
+    return abs(now.estimate_s - shown.estimate_s) >= max(10.0, shown.estimate_s / 5)
 
 
 class AnswerStream(Protocol):
@@ -152,6 +336,28 @@ async def db_call(awaitable: Awaitable[T], timeout_s: float = STORE_TIMEOUT_S) -
         raise StoreUnavailableError(f"database did not answer within {timeout_s:g} s") from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """The pipeline's stream ended (with the error it raised, if any)."""
+
+    error: BaseException | None = None
+
+
+async def _pump(stream: AsyncIterator[Delta | Answer], items: asyncio.Queue[Delta | Answer | _Ended]) -> None:
+    """Run the pipeline's stream in this task, handing each item over; cancelled, the stream is closed."""
+    try:
+        async for item in stream:
+            await items.put(item)
+    except Exception as exc:
+        await items.put(_Ended(exc))
+        return
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+    await items.put(_Ended())
+
+
 class ConversationService:
     """Owns what happens to a customer's message, whichever channel it came from.
 
@@ -172,10 +378,17 @@ class ConversationService:
         store_timeout_s: float = STORE_TIMEOUT_S,
         detector: LanguageDetector | None = None,
         approved: ApprovedMatcher | None = None,
+        wait_notice_s: float = WAIT_NOTICE_S,
+        wait_update_s: float = WAIT_UPDATE_S,
+        line: WaitingLine | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.log = log
         self.desk = desk
+        # Every answer the pipeline is generating until its first text: places in line, the rate, /stats.
+        self.line = line or WaitingLine()
+        self._wait_notice_s = wait_notice_s
+        self._wait_update_s = wait_update_s
         # Admins' approved answers, checked before the pipeline; None: every question goes to the pipeline.
         self.approved = approved
         self.detector: LanguageDetector = detector or default_detector()
@@ -220,9 +433,12 @@ class ConversationService:
         *,
         external_message_id: str = "",
         conversation_id: int | None = None,
-    ) -> AsyncIterator[Delta | Reply]:
+    ) -> AsyncGenerator[Delta | Waiting | Reply, None]:
         """Yield the answer's `Delta`s as the pipeline streams them, then exactly one `Reply`.
 
+        Before the first `Delta`, when the answer has not started `wait_notice_s` after the question and
+        others are ahead in line, a `Waiting` (the customer's place and an estimate); then another at most
+        every `wait_update_s`, only when the place or the estimate changed enough to be worth showing.
         `conversation_id` continues that logged conversation instead of the customer's open one.
         """
         question = text.strip()
@@ -271,13 +487,13 @@ class ConversationService:
         )
         answer = await self._approved_answer(question, language)
         if answer is None:
-            async for item in self.pipeline.stream(
-                question, history, user_key=customer.key, language=language
-            ):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    yield item
+            # Closed at once when the channel stops listening (the customer left): the answer stops with it.
+            async with contextlib.aclosing(self._generate(customer, question, history, language)) as events:
+                async for item in events:
+                    if isinstance(item, Answer):
+                        answer = item
+                    else:
+                        yield item
         if answer is None:
             raise RuntimeError("the pipeline ended without an Answer")
         # Fixed outcomes (refusal, busy, …, the caveat of an ungrounded answer) in the customer's language;
@@ -327,6 +543,72 @@ class ConversationService:
             handed_off=handed_off,
             language=language,
         )
+
+    async def _generate(
+        self, customer: Customer, question: str, history: Sequence[Turn], language: str
+    ) -> AsyncGenerator[Delta | Waiting | Answer, None]:
+        """The pipeline's stream, with `Waiting` notices while the answer waits for its first text.
+
+        The pipeline runs in a task of its own that hands items over a queue: a generator's deadlines
+        (`asyncio.timeout` in the remote backend) belong to the task that runs it, so it must stay one task
+        while this side wakes up to tell the customer their place.
+        """
+        ticket = self.line.join(customer.key)
+        items: asyncio.Queue[Delta | Answer | _Ended] = asyncio.Queue(maxsize=1)
+        stream = self.pipeline.stream(question, history, user_key=customer.key, language=language)
+        pump = asyncio.create_task(_pump(stream, items), name=f"answer-{customer.key}")
+        shown: Waiting | None = None
+        shown_at = 0.0
+        check_at = ticket.joined_at + self._wait_notice_s
+        try:
+            while True:
+                waiting = ticket.started_at is None
+                try:
+                    async with asyncio.timeout(max(0.0, check_at - self.line.clock()) if waiting else None):
+                        item = await items.get()
+                except TimeoutError:
+                    now = self.line.clock()
+                    update = self._waiting(ticket, language)
+                    due = shown is None or now - shown_at >= self._wait_update_s
+                    if update is not None and due and (shown is None or changed_enough(shown, update)):
+                        if shown is None:
+                            self.line.notices += 1
+                        shown, shown_at = update, now
+                        check_at = now + self._wait_update_s
+                        yield update
+                    elif shown is not None and not due:
+                        check_at = shown_at + self._wait_update_s
+                    else:
+                        # Not told yet, or an update is due but nothing changed enough: looking sends
+                        # nothing, so look again soon.
+                        check_at = now + self._wait_notice_s
+                    continue
+                if isinstance(item, _Ended):
+                    if item.error is not None:
+                        raise item.error
+                    return
+                if waiting:
+                    self.line.leave(ticket)
+                if isinstance(item, Answer):
+                    self.line.finished(item)
+                yield item
+        finally:
+            self.line.leave(ticket)
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    def _waiting(self, ticket: Ticket, language: str) -> Waiting | None:
+        """The notice for a waiting answer; None while it is next and should start within the threshold."""
+        ahead = self.line.ahead(ticket)
+        estimate = self.line.estimate_s(ahead)
+        if ahead == 0 or (estimate is not None and estimate < self._wait_notice_s):
+            return None
+        return Waiting(ahead + 1, estimate, wait_notice(ahead + 1, estimate, language), language)
+
+    def waiting_figures(self) -> WaitFigures:
+        """The waiting line now, for /stats."""
+        return self.line.figures()
 
     async def _approved_answer(self, question: str, language: str) -> Answer | None:
         """The approved answer that matches `question` closely, as an Answer; None: the pipeline answers.

@@ -48,7 +48,12 @@ def build_conversations(
     from bot.conversation import ConversationService
 
     return ConversationService(
-        pipeline, conversation_log, history_turns=settings.rag.history_turns, approved=approved
+        pipeline,
+        conversation_log,
+        history_turns=settings.rag.history_turns,
+        approved=approved,
+        wait_notice_s=settings.llm.wait_notice_s,
+        wait_update_s=settings.llm.wait_update_s,
     )
 
 

@@ -74,6 +74,12 @@ APPROVED_SAVED = N_(
 # How an approved answer is cited under it (with its article, when it has one).
 APPROVED_ANSWER = N_("Approved answer")
 
+# The place-in-line notice (after `bot.conversation.WAIT_MARK`): no ordinals and unit abbreviations, so
+# one text fits every number in every language.
+WAIT_PLACE = N_("You're number {position} in line. I'll start on your answer as soon as it's your turn.")
+WAIT_SECONDS = N_("You're number {position} in line. Your answer should start in about {seconds} s.")
+WAIT_MINUTES = N_("You're number {position} in line. Your answer should start in about {minutes} min.")
+
 SOURCES = N_("Sources")
 NO_ANSWER = N_("Sorry, I have no answer to that.")
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from bot.conversation import ConversationService, Customer, Reply
+from bot.conversation import ConversationService, Customer, Reply, Waiting
 from bot.domain import Answer, Delta
 
 
@@ -97,8 +97,8 @@ class ConsoleChannel:
             self.conversation_id = (await self.conversations.conversation(self.customer, new=True)).id
         return self.conversation_id
 
-    def ask(self, text: str) -> AsyncIterator[Delta | Reply]:
-        """The service's stream for this conversation: `Delta`s, then one `Reply`."""
+    def ask(self, text: str) -> AsyncIterator[Delta | Waiting | Reply]:
+        """The service's stream for this conversation: `Delta`s (after any `Waiting`), then one `Reply`."""
         return self.conversations.ask(self.customer, text, conversation_id=self.conversation_id)
 
     async def ask_once(self, text: str) -> Reply:
@@ -136,6 +136,8 @@ class ConsoleChannel:
                     if isinstance(event, Delta):
                         streamed += event.text
                         live.update(Text(streamed))
+                    elif isinstance(event, Waiting):
+                        live.update(Text(event.text))
                     else:
                         reply = event
             if reply is not None:

@@ -80,7 +80,7 @@ async def collect(svc: ConversationService, customer: Customer, text: str) -> tu
     async for item in svc.ask(customer, text, external_message_id="m1"):
         if isinstance(item, Delta):
             deltas.append(item.text)
-        else:
+        elif isinstance(item, Reply):
             assert reply is None, "exactly one Reply, at the end"
             reply = item
     assert reply is not None

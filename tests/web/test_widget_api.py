@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
 from bot import texts
 from bot.channels.web.deps import FloodRule
-from bot.conversation import Customer
+from bot.conversation import WAIT_MARK, Customer
 from bot.domain import Turn
+from tests.fakes import FakeGenerator
 from tests.web.conftest import BASE, WebFactory, events
 
 
@@ -185,3 +188,31 @@ async def test_a_waiting_answer_keeps_the_connection_alive() -> None:
         seen.append(await anext(stream))
     await stream.aclose()
     assert closed == [True], "a visitor who leaves stops the answer"
+
+
+async def test_a_waiting_visitor_is_told_their_place_in_the_stream(
+    make_web: WebFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_LLM__WAIT_NOTICE_S", "0.5")
+    # The first checked sentence takes about a second to write.
+    web = await make_web(
+        generator=FakeGenerator("Refunds are paid back within five business days. [1]", delay_s=0.1)
+    )
+    ahead = web.conversations.line.join("telegram:someone")  # another customer's answer, still waiting
+    session = await web.session()
+    found = events((await web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"])).text)
+    web.conversations.line.leave(ahead)
+    names = [name for name, _ in found]
+    assert names[0] == "waiting"
+    assert names.count("waiting") == 1
+    assert names[1:] == ["delta", "reply"]
+    assert found[0][1] == {
+        "text": f"{WAIT_MARK}You're number 2 in line. I'll start on your answer as soon as it's your turn.",
+        "position": 2,
+        "estimate_s": None,
+    }
+
+    await web.admin_login()
+    overview = (await web.client.get("/admin")).text
+    assert "Waiting now: 0" in overview
+    assert "place-in-line notices: 1" in overview

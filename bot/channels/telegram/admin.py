@@ -17,6 +17,7 @@ from bot import texts
 from bot.admin import Admin, ReloadBusyError, ReloadResult
 from bot.channels.telegram.render import compose, escape
 from bot.channels.telegram.streaming import NO_PREVIEW, send_text
+from bot.conversation import WaitFigures
 from bot.kb.base import ProgressCallback, ReloadProgress
 from bot.store.base import StoreUnavailableError
 
@@ -181,8 +182,8 @@ class AdminCommands:
             bot, status, shown, lambda progress: self.admin.add_document(safe_name, data, progress)
         )
 
-    async def stats(self, bot: Bot, chat_id: int) -> None:
-        await send_text(bot, chat_id, await self.admin.stats())
+    async def stats(self, bot: Bot, chat_id: int, waiting: WaitFigures | None = None) -> None:
+        await send_text(bot, chat_id, await self.admin.stats(waiting))
 
     async def export(self, bot: Bot, chat_id: int) -> None:
         """Run the training export and send it as one document (or one message saying why not)."""

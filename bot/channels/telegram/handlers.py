@@ -37,8 +37,8 @@ from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.handoff import END_PREFIX, OperatorChat, conversation_of, describe_user
 from bot.channels.telegram.ordering import ChatOrderedProcessor, UpdateState
 from bot.channels.telegram.render import compose, escape, render_answer
-from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, typing_indicator
-from bot.conversation import Customer, Reply
+from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, WaitNotice, typing_indicator
+from bot.conversation import Customer, Reply, Waiting
 from bot.domain import Delta
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ReplyPrompt, StoreUnavailableError
@@ -244,7 +244,7 @@ class SupportHandlers:
             await self.admin.reload(context.bot, chat_id)
         elif command == "stats":
             try:
-                await self.admin.stats(context.bot, chat_id)
+                await self.admin.stats(context.bot, chat_id, self.conversations.waiting_figures())
             except StoreUnavailableError:
                 await self._reply(update, context.bot, texts.translate(texts.DB_DOWN, hint_of(update)))
         elif command == "export":
@@ -338,17 +338,29 @@ class SupportHandlers:
         events = self.conversations.ask(
             customer_of(user, chat_id), text, external_message_id=str(message.message_id)
         )
-        async with typing_indicator(bot, chat_id, until=lambda: editor.message_id is not None):
+        notice = WaitNotice(bot, chat_id, reply_to=message.message_id)
+
+        def shown() -> bool:
+            return editor.message_id is not None or notice.shown
+
+        async with typing_indicator(bot, chat_id, until=shown):
             async for item in events:
                 if isinstance(item, Delta):
                     so_far.append(item.text)
                     await editor.update("".join(so_far))
-                    state.reply_message_id = editor.message_id
+                    if editor.message_id is not None:
+                        state.reply_message_id = editor.message_id
+                        await notice.remove()
+                elif isinstance(item, Waiting):
+                    await notice.show(item.text)
+                    # Until the answer starts, an error replaces the notice (see `on_error`).
+                    state.reply_message_id = notice.message_id
                 else:
                     reply = item
         if reply is None:
             raise RuntimeError("the conversation service ended without a Reply")
         if reply.kind == "forwarded":
+            await notice.remove()
             return
         if reply.answer is None:
             # A fixed notice (nothing was answered): replace any preview, or send it as the reply.
@@ -357,10 +369,12 @@ class SupportHandlers:
                 state.reply_message_id = editor.message_id
             else:
                 await self._reply(update, bot, reply.text)
+            await notice.remove()
             return
         markup = answer_keyboard(reply, user.id, admin=is_admin(self.admin_ids, update))
         last_id = await editor.finish(render_answer(reply.answer, reply.language), markup)
         state.reply_message_id = last_id
+        await notice.remove()
         if reply.answer_id is not None:
             await self.conversations.record_delivery(reply.answer_id, str(last_id))
 

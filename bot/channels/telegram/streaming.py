@@ -1,4 +1,5 @@
-"""Stream an answer into one Telegram message: throttled edits, RetryAfter honoured, a typing indicator."""
+"""Stream an answer into one Telegram message: throttled edits, RetryAfter honoured, a typing indicator, and
+the place-in-line notice shown while the answer waits."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParamet
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.telegram.render import compose, render_partial
+from bot.channels.telegram.render import compose, escape, render_partial
 
 log = logging.getLogger("bot.channels.telegram.streaming")
 
@@ -157,9 +158,70 @@ class StreamEditor:
         log.warning("telegram asked to slow down", extra={"chat_id": self.chat_id, "retry_after_s": seconds})
 
 
+class WaitNotice:
+    """The customer's place in line while their answer waits: one message, replying to the question.
+
+    The conversation service says when to show it and when an update is worth an edit (rarely: Telegram
+    limits edits); every call here is best effort, since the answer itself does not depend on it. When the
+    answer starts the notice is deleted rather than edited into the answer: a new message notifies the
+    customer, an edit would not, and they may have stopped watching during a long wait.
+    """
+
+    def __init__(self, bot: Bot, chat_id: int, *, reply_to: int | None = None) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.reply_to = reply_to
+        self.message_id: int | None = None
+        self._html = ""
+        self._done = False
+
+    @property
+    def shown(self) -> bool:
+        return self.message_id is not None
+
+    async def show(self, text: str) -> None:
+        """Send the notice, or edit it to `text`; nothing once the answer has started."""
+        html = escape(text)
+        if self._done or html == self._html:
+            return
+        try:
+            if self.message_id is None:
+                reply = (
+                    ReplyParameters(message_id=self.reply_to, allow_sending_without_reply=True)
+                    if self.reply_to is not None
+                    else None
+                )
+                message = await self.bot.send_message(
+                    self.chat_id, html, parse_mode=ParseMode.HTML, reply_parameters=reply
+                )
+                self.message_id = message.message_id
+            else:
+                await self.bot.edit_message_text(
+                    html, chat_id=self.chat_id, message_id=self.message_id, parse_mode=ParseMode.HTML
+                )
+        except TelegramError as exc:
+            # A lost notice costs only the information; the next update (or the answer) follows anyway.
+            log.info("wait notice skipped", extra={"chat_id": self.chat_id, "error": exc.__class__.__name__})
+            return
+        self._html = html
+
+    async def remove(self) -> None:
+        """The answer has started: delete the notice (once), and show no more."""
+        self._done = True
+        message_id, self.message_id = self.message_id, None
+        if message_id is None:
+            return
+        try:
+            await self.bot.delete_message(self.chat_id, message_id)
+        except TelegramError as exc:
+            error = exc.__class__.__name__
+            log.info("wait notice not deleted", extra={"chat_id": self.chat_id, "error": error})
+
+
 @contextlib.asynccontextmanager
 async def typing_indicator(bot: Bot, chat_id: int, until: Callable[[], bool]) -> AsyncIterator[None]:
-    """Keep "typing…" visible while waiting, until `until()` says a message is shown."""
+    """Keep "typing…" visible while waiting, until `until()` says a message is shown (the answer, or the
+    place-in-line notice: a long wait shows the notice, not an endless "typing…")."""
 
     async def loop() -> None:
         await asyncio.sleep(_TYPING_AFTER_S)

@@ -225,7 +225,7 @@ class AdminConsole:
 
     async def overview(self, request: Request) -> Response:
         try:
-            stats = await self.admin.stats()
+            stats = await self.admin.stats(self.deps.conversations.waiting_figures())
             days = await self.deps.insights.daily(CHART_DAYS)
         except StoreUnavailableError:
             return self._layout(request, "Overview", "<p class='error'>The database is unavailable.</p>")

@@ -20,7 +20,7 @@ from bot.channels.limits import SlidingWindow
 from bot.channels.web import texts as web_texts
 from bot.channels.web.deps import WebDeps
 from bot.channels.web.security import CSRF_HEADER, Signer, is_https
-from bot.conversation import RATEABLE, Customer, Reply
+from bot.conversation import RATEABLE, Customer, Reply, Waiting
 from bot.domain import Delta
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ConversationRef, StoreUnavailableError
@@ -77,6 +77,12 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "handed_off": reply.handed_off,
         "outcome": answer.outcome if answer else None,
     }
+
+
+def waiting_json(waiting: Waiting) -> dict[str, Any]:
+    """A place-in-line notice: the text to show, and the figures in it."""
+    estimate = None if waiting.estimate_s is None else round(waiting.estimate_s)
+    return {"text": waiting.text, "position": waiting.position, "estimate_s": estimate}
 
 
 def history_json(message: TranscriptMessage) -> dict[str, Any]:
@@ -249,6 +255,9 @@ class WidgetApi:
                     yield b": waiting\n\n"
                 elif isinstance(item, Delta):
                     yield sse("delta", {"text": item.text})
+                elif isinstance(item, Waiting):
+                    # The widget shows it in the answer's place until the first delta replaces it.
+                    yield sse("waiting", waiting_json(item))
                 else:
                     reply = item
         except Exception:

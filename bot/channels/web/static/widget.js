@@ -194,6 +194,11 @@
     if (!data) return streamed;
     var payload = JSON.parse(data);
     var text = item.querySelector(".sbw-text");
+    if (name === "waiting") {
+      // The place in line, shown where the answer will stream; the first delta replaces it.
+      if (!streamed) { text.textContent = payload.text; scrollDown(); }
+      return streamed;
+    }
     if (name === "delta") {
       streamed += payload.text;
       text.textContent = streamed;
