@@ -4,7 +4,9 @@ Each simulated user sends its questions one after another (the next when the pre
 all users at once. The bot runs exactly as in production (python-telegram-bot over HTTP, AIORateLimiter,
 per-chat ordering, a real SQLite log) against `FakeTelegramServer`, which timestamps every call. Times:
 "first edit" is when the first piece of the answer became visible, "full answer" when the final message
-(with its sources) was in place, both measured from the moment the update was queued for the bot.
+(with its sources) was in place, both measured from the moment the update was queued for the bot. A
+place-in-line notice (a message starting with `WAIT_MARK`) is not the answer: the harness counts who was told
+their place, whether anyone was told twice as a new message, and the notice's edits.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bot.admin import describe_waiting
 from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.render import STREAM_CURSOR
 from bot.config import Settings
-from bot.conversation import AnswerStream
+from bot.conversation import WAIT_MARK, AnswerStream, ConversationService
 from bot.devtools.fake_telegram import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
 from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
@@ -65,7 +68,37 @@ class _Question:
     first_at: float | None = None
     final_at: float | None = None
     answer_keys: list[tuple[int, int]] = field(default_factory=list)
+    notices: int = 0  # place-in-line notices sent as new messages (one is the rule)
+    notice_edits: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitNotices:
+    """How the waiting customers were told their place (Telegram runs)."""
+
+    long_wait_s: float  # a first text later than this after the question is a wait that must be told
+    long_waits: int  # answers whose first text came later than that
+    long_waits_told: int  # of them, those whose customer was told their place
+    told: int  # answers with a notice
+    told_twice: int  # answers with more than one notice sent as a new message (must be 0)
+    edits: int  # notice updates (edits of the one message)
+    told_wait_ms: list[float]  # first-text times of the answers with a notice
+    service_line: str  # the conversation service's own /stats line after the run
+
+    def lines(self) -> list[str]:
+        def pct(q: float) -> str:
+            value = percentile(self.told_wait_ms, q)
+            return "n/a" if value is None else f"{value / 1000:.1f} s"
+
+        per_told = self.edits / self.told if self.told else 0.0
+        return [
+            f"waiting customers told their place: {self.long_waits_told} of {self.long_waits} whose answer "
+            f"started after {self.long_wait_s:.0f} s; {self.told} told in all; told twice as a new message: "
+            f"{self.told_twice}; notice edits: {self.edits} ({per_told:.1f} per told customer)",
+            f"wait of told customers (question to first answer text): p50 {pct(50)}  p95 {pct(95)}",
+            f"service: {self.service_line}",
+        ]
 
 
 @dataclass(frozen=True)
@@ -86,6 +119,7 @@ class BenchResult:
     retry_afters: int
     heap_blocks: list[tuple[float, float]] = field(default_factory=list)
     duration_s: float | None = None
+    notices: WaitNotices | None = None
 
     @property
     def error_count(self) -> int:
@@ -117,6 +151,8 @@ class BenchResult:
             f"outcomes: {dict(sorted(self.outcomes.items()))}",
             f"Bot API calls: {dict(sorted(self.api_calls.items()))}, RetryAfter seen: {self.retry_afters}",
         ]
+        if self.notices is not None:
+            out.extend(self.notices.lines())
         if rss:
             marks = " ".join(f"{t:.0f}s:{mb:.0f}" for t, mb in _thin(self.rss_mb, 8))
             out.append(f"RSS MB: start {rss[0]:.0f}, max {max(rss):.0f}, end {rss[-1]:.0f}  ({marks})")
@@ -311,7 +347,8 @@ async def run_bench(
         if store is None:
             store = await stack.enter_async_context(_temporary_store())
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bot-bench-")))
-        built = build_bot(_deps(config, recording, store, kb, scratch))
+        deps = _deps(config, recording, store, kb, scratch)
+        built = build_bot(deps)
         app = built.application
 
         pending: dict[tuple[int, int], _Question] = {}
@@ -331,22 +368,32 @@ async def run_bench(
             message = call.result
             chat_id = int(message["chat"]["id"])
             key = (chat_id, int(message["message_id"]))
+            text = str(message.get("text", ""))
+            notice = text.startswith(WAIT_MARK.strip())
             question: _Question | None = None
             if call.method == "sendMessage" and "reply_to_message" in message:
                 question = pending.get((chat_id, int(message["reply_to_message"]["message_id"])))
                 if question is not None:
                     by_answer[key] = question
                     question.answer_keys.append(key)
-                    queue = awaiting.get(chat_id)
-                    if queue and queue[0] == question.message_id:
-                        queue.popleft()
-                    else:
-                        counters["out_of_order"] += 1
-                    if question.first_at is None:
+                    if not question.notices and question.first_at is None:
+                        # The first message replying to the question (a notice or the answer) keeps the order.
+                        queue = awaiting.get(chat_id)
+                        if queue and queue[0] == question.message_id:
+                            queue.popleft()
+                        else:
+                            counters["out_of_order"] += 1
+                    if notice:
+                        question.notices += 1
+                    elif question.first_at is None:
                         question.first_at = call.done_at
             elif call.method == "editMessageText":
                 question = by_answer.get(key)
-            if question is not None and not str(message.get("text", "")).endswith(STREAM_CURSOR.strip()):
+                if question is not None and notice:
+                    question.notice_edits += 1
+            if question is not None and notice:
+                return
+            if question is not None and not text.endswith(STREAM_CURSOR.strip()):
                 question.final_at = call.done_at
                 question.done.set()
 
@@ -361,6 +408,7 @@ async def run_bench(
         rss: list[tuple[float, float]] = []
         heap: list[tuple[float, float]] = []
         finished: list[tuple[int, float, float]] = []  # (user, first edit ms, full answer ms)
+        told: list[tuple[int, int, float]] = []  # (notices sent, notice edits, first edit ms) per answer
         failures = Counter[str]()
         started = time.monotonic()
         deadline = started + duration_s if duration_s is not None else None
@@ -396,13 +444,9 @@ async def run_bench(
                     failures["no final answer"] += 1
                     return
                 if question.first_at is not None and question.final_at is not None:
-                    finished.append(
-                        (
-                            index,
-                            (question.first_at - question.queued_at) * 1000,
-                            (question.final_at - question.queued_at) * 1000,
-                        )
-                    )
+                    first_ms = (question.first_at - question.queued_at) * 1000
+                    finished.append((index, first_ms, (question.final_at - question.queued_at) * 1000))
+                    told.append((question.notices, question.notice_edits, first_ms))
                 if previous is not None:
                     # The chat's updates run one after another, so by now nothing touches the turn before.
                     _forget(previous, pending, by_answer)
@@ -421,6 +465,9 @@ async def run_bench(
 
     if counters["refused"]:
         failures["Bot API calls refused"] = counters["refused"]
+    notices = wait_notices(told, settings.llm.wait_notice_s, deps.conversations)
+    if notices.told_twice:
+        failures["customers told their place twice"] = notices.told_twice
     if errors.count:
         failures["errors logged"] = errors.count
     return bench_result(
@@ -436,6 +483,30 @@ async def run_bench(
         heap=heap,
         api_calls=dict(fake.call_counts),
         retry_afters=counters["retry_after"],
+        notices=notices,
+    )
+
+
+# A first text this much later than the notice threshold was a wait the customer should have been told of:
+# an answer that is next in line gets no notice, and its own first checked sentence may take a few seconds.
+LONG_WAIT_MARGIN_S = 10.0
+
+
+def wait_notices(
+    told: Sequence[tuple[int, int, float]], notice_s: float, conversations: ConversationService
+) -> WaitNotices:
+    """The notice figures from (notices sent, notice edits, first-text ms) per answer."""
+    long_wait_s = notice_s + LONG_WAIT_MARGIN_S
+    long_waits = [(sent, first) for sent, _, first in told if first > long_wait_s * 1000]
+    return WaitNotices(
+        long_wait_s=long_wait_s,
+        long_waits=len(long_waits),
+        long_waits_told=sum(1 for sent, _ in long_waits if sent),
+        told=sum(1 for sent, _, _ in told if sent),
+        told_twice=sum(1 for sent, _, _ in told if sent > 1),
+        edits=sum(edits for _, edits, _ in told),
+        told_wait_ms=[first for sent, _, first in told if sent],
+        service_line=describe_waiting(conversations.waiting_figures()),
     )
 
 
@@ -453,6 +524,7 @@ def bench_result(
     heap: list[tuple[float, float]],
     api_calls: dict[str, int],
     retry_afters: int,
+    notices: WaitNotices | None = None,
 ) -> BenchResult:
     """The figures of one load run, any channel: `finished` holds (user, first ms, final ms) per answer;
     busy and model-error answers count as failures."""
@@ -480,6 +552,7 @@ def bench_result(
         heap_blocks=heap,
         api_calls=api_calls,
         retry_afters=retry_afters,
+        notices=notices,
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from bot.cli import app, register_commands
 from bot.cli.serve import reload_generator
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.load_bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
+from bot.domain import Answer, Delta, Turn
 from bot.llm.base import ModelInfo
 
 runner = CliRunner()
@@ -146,3 +149,36 @@ async def test_fake_forgets_old_messages_of_one_chat() -> None:
     fake.message_update(other, "hello")
     assert fake.forget_messages(7, before=ids[2]) == 2
     assert set(fake.messages) == {(7, ids[2]), (8, 1)}
+
+
+class SerialPipeline(SyntheticPipeline):
+    """The synthetic answer, one at a time (a model that generates one answer at once): users queue."""
+
+    def __init__(self) -> None:
+        super().__init__(tokens=5, token_ms=1, first_token_ms=300)
+        self.lock = asyncio.Lock()
+
+    async def stream(
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = "und"
+    ) -> AsyncIterator[Delta | Answer]:
+        async with self.lock:
+            async for item in super().stream(question, history, user_key=user_key, language=language):
+                yield item
+
+
+async def test_bench_counts_who_was_told_their_place(settings: Any) -> None:
+    llm = settings.llm.model_copy(update={"wait_notice_s": 0.5})
+    result = await run_bench(
+        settings.model_copy(update={"llm": llm}), SerialPipeline(), NoKnowledgeBase(), users=5, messages=1
+    )
+    assert result.errors == {}
+    assert result.order_held
+    notices = result.notices
+    assert notices is not None
+    # Answers take 0.3 s each, one after another: the last three or so wait past 0.5 s.
+    assert notices.told >= 2
+    assert notices.told_twice == 0
+    assert len(notices.told_wait_ms) == notices.told
+    assert min(notices.told_wait_ms) > 500, "the answer's first text, not the notice, is the first edit"
+    assert result.api_calls.get("deleteMessage") == notices.told
+    assert any(line.startswith("waiting customers told their place") for line in result.lines())
