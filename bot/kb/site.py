@@ -472,14 +472,12 @@ class _Crawl:
                     raise SourceError(f"the sitemap {url} answered {response.status}")
                 self.skipped.append(SkippedFile(url, f"sitemap not read: HTTP {response.status}"))
                 continue
-            body = response.body
-            if body[:2] == b"\x1f\x8b":
-                try:
-                    body = _gunzip(body, int(MAX_SITEMAP_MB * 1e6))
-                except (OSError, EOFError, ValueError) as exc:
-                    self.skipped.append(SkippedFile(url, f"sitemap not read: {exc}"))
-                    continue
-            locs, is_index = sitemap_urls(body)
+            try:
+                # Up to 50 MB of XML: read in a worker thread, off the event loop.
+                locs, is_index = await asyncio.to_thread(_read_sitemap, response.body)
+            except (OSError, EOFError, ValueError) as exc:
+                self.skipped.append(SkippedFile(url, f"sitemap not read: {exc}"))
+                continue
             for loc in locs:
                 target = normalize(loc)
                 if not self.source.in_scope(target):
@@ -666,6 +664,12 @@ class _Crawl:
             return list(cached.links)
         self.skipped.append(SkippedFile(url, reason))
         return []
+
+
+def _read_sitemap(body: bytes) -> tuple[list[str], bool]:
+    if body[:2] == b"\x1f\x8b":
+        body = _gunzip(body, int(MAX_SITEMAP_MB * 1e6))
+    return sitemap_urls(body)
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -273,3 +274,13 @@ async def test_a_crash_on_one_page_is_its_skip_reason_and_a_site_with_nothing_le
         r"\(https://help\.example/: could not be read \(RuntimeError\)\)",
     ):
         await broken.load()
+
+
+def test_gzipped_sitemaps_are_read_within_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.kb import site
+
+    listed = b"<urlset><url><loc>https://h/a</loc></url></urlset>"
+    assert site._read_sitemap(gzip.compress(listed)) == (["https://h/a"], False)
+    monkeypatch.setattr(site, "MAX_SITEMAP_MB", 0.00001)  # 10 bytes: a gzip bomb stops at the limit
+    with pytest.raises(ValueError, match="larger than 1e-05 MB uncompressed"):
+        site._read_sitemap(gzip.compress(listed))
