@@ -52,6 +52,18 @@ def test_every_text_is_translated_in_every_shipped_language() -> None:
         assert not untranslated, f"{code} has no translation for {untranslated}"
 
 
+def test_no_catalog_holds_another_languages_text() -> None:
+    """A translation pasted into the wrong catalog passes every other check; no two languages write a
+    sentence the same way (texts without letters, such as emoji, are left out)."""
+    by_text: dict[str, list[str]] = {}
+    for code in SHIPPED:
+        for message in _po(code):
+            if message.id and any(ch.isalpha() for ch in str(message.string)):
+                by_text.setdefault(str(message.string), []).append(code)
+    shared = {text: codes for text, codes in by_text.items() if len(codes) > 1}
+    assert shared == {}
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
