@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, get_args
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -257,6 +258,36 @@ class ProcessedDelivery(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class UpdateLedgerRow(Base):
+    """Updates received by webhook workers: claimed once, done in chat order, leased to a live worker."""
+
+    __tablename__ = "update_ledger"
+    __table_args__ = (
+        Index("ix_update_ledger_chat_key_update_id", "chat_key", "update_id"),
+        Index("ix_update_ledger_done_lease", "done_at", "lease_until"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # the update's JSON, so another worker can take it over
+    worker: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_until: Mapped[float] = mapped_column(Float)  # wall-clock seconds, as the workers compare them
+    done_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class FloodWindowRow(Base):
+    """Each user's flood window, shared by the workers: accepted message times and whether told."""
+
+    __tablename__ = "flood_windows"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    times: Mapped[str] = mapped_column(Text)  # JSON list of wall-clock seconds, oldest first
+    noticed: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[float] = mapped_column(Float, index=True)
+
+
 __all__ = [
     "CHANNEL_CHECK",
     "ApprovedAnswer",
@@ -266,9 +297,11 @@ __all__ = [
     "Correction",
     "Feedback",
     "Message",
+    "FloodWindowRow",
     "ProcessedDelivery",
     "ReplyPrompt",
     "Retrieval",
+    "UpdateLedgerRow",
     "User",
     "UTCDateTime",
     "metadata",

@@ -23,6 +23,7 @@ from bot.store import migrate
 from bot.store.base import ReplyPrompt, SchemaOutdatedError, StoreUnavailableError
 from bot.store.models import metadata
 from bot.store.repo import SqlConversationLog
+from bot.store.shared_sql import SqlSharedState
 from tests.conftest import ROOT
 from tests.store.conftest import sqlite_url
 
@@ -36,6 +37,8 @@ EXPECTED_TABLES = {
     "processed_deliveries",
     "reply_prompts",
     "approved_answers",
+    "update_ledger",
+    "flood_windows",
 }
 
 
@@ -64,15 +67,15 @@ async def _schema_diff(url: str) -> list[object]:
 
 def test_history_is_linear_with_one_head() -> None:
     history = migrate.revision_history()
-    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004", "0005", "0006"]
-    assert migrate.head_revisions() == ("0006",)
+    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+    assert migrate.head_revisions() == ("0007",)
     assert migrate.migrations_dir() == ROOT / "migrations"
 
 
 async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert migrate.current_revisions(db_url) == ()
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0006",)
+    assert migrate.current_revisions(db_url) == ("0007",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
     migrate.downgrade(db_url, "base")
@@ -80,7 +83,7 @@ async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert await _tables(db_url) == set()
 
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0006",)
+    assert migrate.current_revisions(db_url) == ("0007",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
 
@@ -278,6 +281,25 @@ async def test_0006_adds_approved_answers_and_removes_them_again(migrated_url: s
     assert await _rows(migrated_url, "SELECT approved_answer_id FROM messages") == [(None,)] * 3
 
 
+async def test_0007_adds_the_shared_worker_state_and_removes_it_again(migrated_url: str) -> None:
+    store = SqlConversationLog(migrated_url)
+    try:
+        conv = await store.open_conversation(channel="telegram", external_user_id="7", external_chat_id="7")
+        await store.log_user_message(conv.id, "where is my parcel")
+        shared = SqlSharedState(store)
+        assert await shared.register(41, "7", '{"update_id": 41}', worker="w1", lease_s=30)
+        assert await shared.flood("7", 1000.0, limit=5, window_s=10) == "ok"
+    finally:
+        await store.close()
+    assert await _rows(migrated_url, "SELECT update_id, chat_key FROM update_ledger") == [(41, "7")]
+    migrate.downgrade(migrated_url, "0006")
+    assert {"update_ledger", "flood_windows"}.isdisjoint(await _tables(migrated_url))
+    assert await _rows(migrated_url, "SELECT text FROM messages") == [("where is my parcel",)]
+    migrate.upgrade(migrated_url)
+    assert await _rows(migrated_url, "SELECT update_id FROM update_ledger") == []
+    assert await _rows(migrated_url, "SELECT key FROM flood_windows") == []
+
+
 async def test_0003_downgrade_drops_only_web_conversations(migrated_url: str) -> None:
     store = SqlConversationLog(migrated_url)
     try:
@@ -325,7 +347,7 @@ async def test_check_schema_names_the_fix(db_url: str) -> None:
         with pytest.raises(StoreUnavailableError, match=r"db upgrade"):
             await store.log_user_message(1, "hello")
         migrate.upgrade(db_url, "0001")
-        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0006"):
+        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0007"):
             await store.check_schema()
         migrate.upgrade(db_url)
         await store.check_schema()
@@ -357,7 +379,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "outdated" in result.output
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "is at 0006" in result.output
+    assert "is at 0007" in result.output
     assert (tmp_path / "data" / "bot.db").is_file()
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 0
@@ -367,7 +389,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade"])
     assert result.exit_code == 0
-    assert "is at 0005" in result.output  # one step below the head
+    assert "is at 0006" in result.output  # one step below the head
     result = runner.invoke(app, ["db", "downgrade", "base", "--yes"])
     assert result.exit_code == 0
     assert "is at base" in result.output
@@ -391,4 +413,4 @@ def test_plain_alembic_cli_uses_the_bot_settings(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0006",)
+    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0007",)
