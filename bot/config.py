@@ -59,6 +59,7 @@ def http_url(example: str, *, optional: bool = True, keep_trailing_slash: bool =
     return AfterValidator(check)
 
 
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -99,6 +100,14 @@ class CrawlSettings(BaseModel):
     @classmethod
     def _hosts_csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(f"{host!r} is not a host name such as docs.example.com (a port may follow)")
+        return [host.lower() for host in value]
 
 
 class KBSettings(BaseModel):
