@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,7 +23,8 @@ from bot.cli.app import (
 )
 
 if TYPE_CHECKING:
-    from bot.kb.base import KnowledgeBase
+    from bot.kb.base import KBStats, KnowledgeBase
+    from bot.kb.calibration import Calibration, Signals
     from bot.services import Services
 
 QuestionsOption = Annotated[
@@ -31,6 +34,15 @@ SourceOption = Annotated[
     Path | None,
     typer.Option(
         "--source", help="Build a private embedded KB from this folder first (default: configured KB)."
+    ),
+]
+
+CompareOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--compare",
+        help="An earlier run's `--json` report (another backend, another version): print which questions "
+        "got the same decision in both runs and which did not.",
     ),
 ]
 
@@ -155,19 +167,37 @@ def print_answers_report(report: dict[str, Any]) -> None:
 def eval_relevance(
     questions: QuestionsOption,
     source: SourceOption = None,
+    compare: CompareOption = None,
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report as JSON, with each question's decision under `questions`."
+    ),
 ) -> None:
     """Fit the refusal model's weights on labelled questions (retrieval only, no generation).
 
     Prints weights fitted on these questions with leave-one-out refusal figures, for checking, and the
     figures of the gate the knowledge base's reload fitted (the one that serves), at the configured
-    threshold.
+    threshold; `--json` adds that gate's decision on every question.
     """
     items = load_questions(questions)
     base = get_settings()
     check_source(source)
+    from bot.evaluation.relevance import (
+        collect_signals,
+        compare_decisions,
+        decide,
+        decisions_from_report,
+        fit_relevance,
+        refusal_counts,
+    )
 
-    async def _run() -> None:
-        from bot.evaluation.relevance import collect_signals, fit_relevance
+    earlier = None
+    if compare is not None:  # read before the slow part: a wrong file fails at once
+        try:
+            earlier = decisions_from_report(json.loads(compare.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            fail(f"--compare {compare}: {exc}")
+
+    async def _run() -> tuple[list[Signals], list[int], Calibration, KBStats]:
         from bot.services import Services
 
         async with Services(base) as services, evaluated_kb(services, source) as kb:
@@ -176,24 +206,91 @@ def eval_relevance(
             collected, labels = await collect_signals(
                 kb, items, base.kb.top_k, unknown_names=base.rag.refuse_unknown_names
             )
-            calibration = await kb.calibration()
-        fit = fit_relevance(collected, labels, base.rag.min_relevance, calibration.gate)
+            return collected, labels, await kb.calibration(), await kb.stats()
+
+    collected, labels, calibration, stats = run_async(_run)
+    threshold = base.rag.min_relevance
+    fit = fit_relevance(collected, labels, threshold, calibration.gate)
+    decisions = decide(items, collected, calibration.gate, threshold)
+    counts = refusal_counts(decisions)
+    agreement = None
+    if earlier is not None:
+        try:
+            agreement = compare_decisions(decisions, earlier)
+        except ValueError as exc:
+            fail(f"--compare {compare}: {exc}")
+    gate = calibration.gate
+    origin = "fitted by the reload" if calibration.fitted else calibration.reason
+    if as_json:
+
+        def rate(value: float) -> float | None:
+            return None if math.isnan(value) else round(value, 4)
+
+        report: dict[str, Any] = {
+            "backend": stats.backend,
+            "index": stats.index,
+            "total": fit.questions,
+            "unanswerable": fit.unanswerable,
+            "threshold": threshold,
+            "fits": [
+                {
+                    "features": list(subset.features),
+                    "weights": list(subset.weights),
+                    "leave_one_out": {
+                        "refusal_recall": rate(subset.leave_one_out.recall),
+                        "false_refusals": rate(subset.leave_one_out.false_refusals),
+                    },
+                }
+                for subset in fit.subsets
+            ],
+            "in_use": {
+                "fitted": calibration.fitted,
+                "origin": origin,
+                "features": list(gate.features),
+                "weights": [round(w, 3) for w in gate.weights],
+                "refusal_recall": rate(fit.in_use.recall),
+                "false_refusals": rate(fit.in_use.false_refusals),
+                "unanswerable_refused": counts.unanswerable_refused,
+                "answerable_refused": counts.answerable_refused,
+            },
+            "questions": [d.to_dict() for d in decisions],
+        }
+        if agreement is not None:
+            report["comparison"] = {"other": str(compare), **agreement.to_dict()}
+        print_json(report)
+        return
+    console.print(
+        f"{fit.questions} questions ({fit.unanswerable} unanswerable); threshold {fit.threshold}; "
+        f"{stats.backend} index {stats.index}",
+        highlight=False,
+    )
+    for subset in fit.subsets:
         console.print(
-            f"{fit.questions} questions ({fit.unanswerable} unanswerable); threshold {fit.threshold}",
+            f"{'+'.join(subset.features):<30} weights {subset.weights}; leave-one-out: "
+            f"{subset.leave_one_out}",
             highlight=False,
         )
-        for subset in fit.subsets:
+    console.print(
+        f"in use ({origin}): {'+'.join(gate.features)} weights "
+        f"{tuple(round(w, 3) for w in gate.weights)}; on this set: {fit.in_use} ({counts})",
+        highlight=False,
+    )
+    if agreement is not None:
+        console.print(f"against {compare}: {agreement}", highlight=False)
+        for label, rows in (
+            ("refused here, answered there", agreement.refused_here_only),
+            ("answered here, refused there", agreement.answered_here_only),
+        ):
+            for row in rows:
+                kind = "answerable" if row.answerable else "unanswerable"
+                console.print(
+                    f"  {label}: {row.qid} ({kind}) probability {row.here.probability:.3f} here, "
+                    f"{row.there.probability:.3f} there",
+                    highlight=False,
+                )
+        if agreement.missing_there or agreement.missing_here:
             console.print(
-                f"{'+'.join(subset.features):<30} weights {subset.weights}; leave-one-out: "
-                f"{subset.leave_one_out}",
+                f"  not compared: {len(agreement.missing_there)} asked only here, "
+                f"{len(agreement.missing_here)} only there",
                 highlight=False,
             )
-        gate = calibration.gate
-        origin = "fitted by the reload" if calibration.fitted else calibration.reason
-        console.print(
-            f"in use ({origin}): {'+'.join(gate.features)} weights "
-            f"{tuple(round(w, 3) for w in gate.weights)}; on this set: {fit.in_use}",
-            highlight=False,
-        )
-
-    run_async(_run)

@@ -1,11 +1,12 @@
-"""The fit behind `eval relevance`: refusal-model weights from labelled questions, leave-one-out figures."""
+"""The fit behind `eval relevance`: refusal-model weights from labelled questions, leave-one-out figures, the
+gate's decision on each question, and the agreement of two runs' decisions (two backends, two versions)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.evaluation.questions import Question
 from bot.kb.analysis import named_words
@@ -22,6 +23,182 @@ class RefusalFigures:
 
     def __str__(self) -> str:
         return f"refusal recall {self.recall:.3f}, false refusals {self.false_refusals:.3f}"
+
+
+@dataclass(frozen=True)
+class QuestionDecision:
+    """The gate's decision on one labelled question, taken as the answer pipeline takes it: refused when the
+    question names something the knowledge base lacks, or when the probability is below the threshold."""
+
+    qid: str
+    answerable: bool  # the label: False when the knowledge base does not answer it
+    probability: float
+    refused: bool
+    unknown_names: tuple[str, ...] = ()
+
+    @property
+    def decision(self) -> Literal["answer", "refuse"]:
+        return "refuse" if self.refused else "answer"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "qid": self.qid,
+            "answerable": self.answerable,
+            "decision": self.decision,
+            "probability": round(self.probability, 4),
+            "unknown_names": list(self.unknown_names),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> QuestionDecision:
+        """One entry of `eval relevance --json`'s `questions`; raises ValueError when it is not one."""
+        try:
+            decision = data["decision"]
+            if decision not in ("answer", "refuse") or not isinstance(data["answerable"], bool):
+                raise ValueError(f"not a decision: {dict(data)!r}")
+            return cls(
+                qid=str(data["qid"]),
+                answerable=data["answerable"],
+                probability=float(data["probability"]),
+                refused=decision == "refuse",
+                unknown_names=tuple(str(name) for name in data.get("unknown_names", ())),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a decision: {data!r}") from exc
+
+
+@dataclass(frozen=True)
+class RefusalCounts:
+    unanswerable: int
+    unanswerable_refused: int
+    answerable: int
+    answerable_refused: int
+
+    def __str__(self) -> str:
+        return (
+            f"unanswerable refused {self.unanswerable_refused}/{self.unanswerable}, "
+            f"answerable refused {self.answerable_refused}/{self.answerable}"
+        )
+
+
+def decide(
+    questions: Sequence[Question], collected: Sequence[Signals], gate: Gate, threshold: float
+) -> list[QuestionDecision]:
+    """The decision of `gate` at `threshold` on each question, from its signals (`collect_signals`)."""
+    decisions = []
+    for item, sig in zip(questions, collected, strict=True):
+        probability = gate.probability(sig)
+        decisions.append(
+            QuestionDecision(
+                qid=item.qid,
+                answerable=item.answerable,
+                probability=probability,
+                refused=bool(sig.unknown_names) or probability < threshold,
+                unknown_names=sig.unknown_names,
+            )
+        )
+    return decisions
+
+
+def refusal_counts(decisions: Sequence[QuestionDecision]) -> RefusalCounts:
+    return RefusalCounts(
+        unanswerable=sum(not d.answerable for d in decisions),
+        unanswerable_refused=sum(not d.answerable and d.refused for d in decisions),
+        answerable=sum(d.answerable for d in decisions),
+        answerable_refused=sum(d.answerable and d.refused for d in decisions),
+    )
+
+
+def decisions_from_report(report: Any) -> list[QuestionDecision]:
+    """The `questions` of an `eval relevance --json` report; raises ValueError when there are none."""
+    items = report.get("questions") if isinstance(report, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ValueError("not an `eval relevance --json` report: no `questions` list of decisions")
+    return [QuestionDecision.from_dict(item) for item in items]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    qid: str
+    answerable: bool
+    here: QuestionDecision
+    there: QuestionDecision
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Two runs' decisions on the questions both asked: this run ("here") against an earlier one ("there")."""
+
+    compared: int  # questions in both runs
+    same: int
+    refused_here_only: tuple[Disagreement, ...]  # this run refuses, the other answers
+    answered_here_only: tuple[Disagreement, ...]  # this run answers, the other refuses
+    missing_there: tuple[str, ...]  # qids the other run did not ask
+    missing_here: tuple[str, ...]  # qids only the other run asked
+
+    def __str__(self) -> str:
+        return (
+            f"same decision on {self.same} of {self.compared} questions; "
+            f"refused here only {len(self.refused_here_only)}, "
+            f"answered here only {len(self.answered_here_only)}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        def rows(items: Sequence[Disagreement]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "qid": d.qid,
+                    "answerable": d.answerable,
+                    "probability_here": round(d.here.probability, 4),
+                    "probability_there": round(d.there.probability, 4),
+                }
+                for d in items
+            ]
+
+        return {
+            "compared": self.compared,
+            "same": self.same,
+            "refused_here_only": rows(self.refused_here_only),
+            "answered_here_only": rows(self.answered_here_only),
+            "missing_there": list(self.missing_there),
+            "missing_here": list(self.missing_here),
+        }
+
+
+def compare_decisions(here: Sequence[QuestionDecision], there: Sequence[QuestionDecision]) -> Agreement:
+    """Question by question (by qid), where two runs decided alike and where not. Raises ValueError when a
+    qid is labelled differently in the two runs, or repeated in one: they did not ask the same questions."""
+
+    def by_qid(decisions: Sequence[QuestionDecision], which: str) -> dict[str, QuestionDecision]:
+        found: dict[str, QuestionDecision] = {}
+        for d in decisions:
+            if d.qid in found:
+                raise ValueError(f"qid {d.qid!r} appears twice in {which} run")
+            found[d.qid] = d
+        return found
+
+    mine, theirs = by_qid(here, "this"), by_qid(there, "the other")
+    same = 0
+    refused: list[Disagreement] = []
+    answered: list[Disagreement] = []
+    for qid, d in mine.items():
+        other = theirs.get(qid)
+        if other is None:
+            continue
+        if other.answerable != d.answerable:
+            raise ValueError(f"qid {qid!r} is labelled differently in the two runs")
+        if d.refused == other.refused:
+            same += 1
+        else:
+            (refused if d.refused else answered).append(Disagreement(qid, d.answerable, d, other))
+    return Agreement(
+        compared=sum(qid in theirs for qid in mine),
+        same=same,
+        refused_here_only=tuple(refused),
+        answered_here_only=tuple(answered),
+        missing_there=tuple(qid for qid in mine if qid not in theirs),
+        missing_here=tuple(qid for qid in theirs if qid not in mine),
+    )
 
 
 @dataclass(frozen=True)
@@ -65,7 +242,8 @@ def fit_relevance(
     `threshold`; `in_use` is the gate the knowledge base's reload fitted, judged on the same questions."""
 
     def figures(predict: Sequence[float]) -> RefusalFigures:
-        refuse = [p < threshold for p in predict]
+        # As `decide`: a question naming something the knowledge base lacks is refused at any threshold.
+        refuse = [bool(sig.unknown_names) or p < threshold for p, sig in zip(predict, collected, strict=True)]
         unans = [r for r, y in zip(refuse, labels, strict=True) if y == 0]
         ans = [r for r, y in zip(refuse, labels, strict=True) if y == 1]
         return RefusalFigures(
