@@ -356,6 +356,13 @@ class TelegramSettings(BaseModel):
     flood_window_s: float = Field(default=10.0, gt=0, le=3600, description="Flood window in seconds.")
     max_upload_mb: float = Field(default=10.0, gt=0, le=50, description="Largest admin upload accepted.")
     request_timeout_s: float = Field(default=15.0, gt=0, le=300, description="Bot API request timeout.")
+    shared_state: Literal["auto", "memory", "database"] = Field(
+        default="auto",
+        description="Where webhook workers share update order and flood windows; auto: PostgreSQL.",
+    )
+    update_lease_s: float = Field(
+        default=30.0, ge=2, le=600, description="Seconds before a silent worker's update is taken over."
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.rag.pipeline import Pipeline
     from bot.store.base import ApprovedAnswerStore, ConversationLog
     from bot.store.repo import SqlConversationLog
+    from bot.store.shared import SharedState
 
 log = logging.getLogger("bot.services")
 
@@ -238,6 +239,25 @@ class Services:
         """The conversation log, its schema checked once. The embedded SQLite log is migrated to head first;
         `migrate=False` only looks (health probes never write)."""
         return await self._sql_log(migrate=migrate)
+
+    def shares_state(self, *, webhook: bool) -> bool:
+        """Whether Telegram keeps update order and flood windows in the database (several webhook workers).
+
+        auto: with PostgreSQL and a webhook — the set-up that can run several workers; SQLite or long
+        polling (one consumer by Telegram's design) keep them in memory, as fast as a lone process can.
+        """
+        mode = self.settings.telegram.shared_state
+        if mode == "auto":
+            return webhook and self.settings.resolved_database_url.startswith("postgresql")
+        return mode == "database"
+
+    async def shared_state(self, *, webhook: bool) -> SharedState | None:
+        """The state webhook workers share, on the conversation log's database; None when not shared."""
+        if not self.shares_state(webhook=webhook):
+            return None
+        from bot.store.shared_sql import SqlSharedState
+
+        return SqlSharedState(await self._sql_log())
 
     async def _sql_log(self, *, migrate: bool = True) -> SqlConversationLog:
         async with self._lock:

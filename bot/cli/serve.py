@@ -88,7 +88,14 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
         stop = asyncio.Event()
         built = None
         if settings.telegram.token is not None:
-            deps = TelegramDeps(settings.telegram, await services.conversations(), await services.admin())
+            deps = TelegramDeps(
+                settings.telegram,
+                await services.conversations(),
+                await services.admin(),
+                shared=await services.shared_state(webhook=bool(webhook_url)),
+            )
+            if deps.shared is not None:
+                console.print("update order and flood windows shared through the database (several workers)")
             # Built first: it makes the Telegram operator chat the desk of the one conversation service.
             built = build_bot(deps, polling=not webhook_url)
         web_task: asyncio.Task[None] | None = None

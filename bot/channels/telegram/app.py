@@ -20,6 +20,7 @@ from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.handlers import SupportHandlers
 from bot.channels.telegram.handoff import TelegramDesk
 from bot.channels.telegram.ordering import ChatOrderedProcessor
+from bot.channels.telegram.workers import SharedOrderedProcessor
 
 log = logging.getLogger("bot.channels.telegram.app")
 
@@ -60,7 +61,14 @@ def build_bot(
         raise ValueError(
             "BOT_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token there"
         )
-    processor = ChatOrderedProcessor(MAX_CONCURRENT_UPDATES)
+    processor = (
+        # Webhook workers behind one proxy share the ledger; long polling has one consumer by design.
+        SharedOrderedProcessor(
+            deps.shared, lease_s=tg.update_lease_s, max_concurrent_updates=MAX_CONCURRENT_UPDATES
+        )
+        if deps.shared is not None and not polling
+        else ChatOrderedProcessor(MAX_CONCURRENT_UPDATES)
+    )
     builder: Any = (
         ApplicationBuilder()
         .token(tg.token.get_secret_value())
@@ -84,6 +92,8 @@ def build_bot(
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
+    if isinstance(processor, SharedOrderedProcessor):
+        processor.attach(application)
     # Handoffs from any channel go to this bot's operator chat.
     deps.conversations.desk = TelegramDesk(application.bot, tg.operator_chat_id)
     handlers = SupportHandlers(deps, processor)
@@ -101,11 +111,23 @@ def secret_matches(given: str | None, expected: str) -> bool:
 class WebhookServer:
     """Receives Telegram's webhook POSTs (aiohttp) and queues the updates for the Application.
 
-    A request without the right `X-Telegram-Bot-Api-Secret-Token` gets 403 and nothing is processed.
+    A request without the right `X-Telegram-Bot-Api-Secret-Token` gets 403 and nothing is processed. An
+    update is admitted by the processor before the 200 (with several workers: recorded in the shared
+    ledger), so a redelivery is acknowledged and dropped.
     """
 
-    def __init__(self, application: Application, *, secret: str, listen: str, port: int, path: str) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        *,
+        secret: str,
+        listen: str,
+        port: int,
+        path: str,
+        processor: ChatOrderedProcessor | None = None,
+    ) -> None:
         self.application = application
+        self.processor = processor
         self.secret = secret
         self.listen = listen
         self.port = port
@@ -146,6 +168,8 @@ class WebhookServer:
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("webhook body is not an update", extra={"error": exc.__class__.__name__})
             return web.Response(status=400, text="bad update")
+        if self.processor is not None and not await self.processor.admit(update, json.dumps(data)):
+            return web.Response(status=200, text="ok")
         await self.application.update_queue.put(update)
         return web.Response(status=200, text="ok")
 
@@ -172,7 +196,9 @@ async def run_bot(
             if webhook_url:
                 secret = secret or secrets.token_urlsafe(32)
                 path = urlsplit(webhook_url).path or "/"
-                server = WebhookServer(application, secret=secret, listen=listen, port=port, path=path)
+                server = WebhookServer(
+                    application, secret=secret, listen=listen, port=port, path=path, processor=built.processor
+                )
                 await server.start()
                 await application.bot.set_webhook(
                     webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, max_connections=40

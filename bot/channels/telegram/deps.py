@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.admin import Admin
 from bot.config import TelegramSettings
 from bot.conversation import ConversationService
+from bot.store.shared import SharedState
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,6 @@ class TelegramDeps:
     settings: TelegramSettings
     conversations: ConversationService
     admin: Admin
+    # Set when several webhook workers answer one bot (`bot.services.Services.shared_state`); None: this
+    # process alone orders its updates and counts flood windows in memory.
+    shared: SharedState | None = None

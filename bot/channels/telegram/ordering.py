@@ -17,6 +17,7 @@ class UpdateState:
     """What the handlers of one update share: when it arrived and the message already shown for it."""
 
     arrival: float = field(default_factory=time.monotonic)
+    received: float = field(default_factory=time.time)  # wall clock: workers on other hosts compare it
     reply_chat_id: int | None = None
     reply_message_id: int | None = None  # the bot message answering this update, if any
 
@@ -70,7 +71,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                await coroutine
+                await self.run_in_turn(update, coroutine)
         finally:
             _, users = self._locks[key]
             if users <= 1:
@@ -78,6 +79,14 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             else:
                 self._locks[key] = (lock, users - 1)
             self.forget(update)
+
+    async def admit(self, update: Update, payload: str) -> bool:
+        """Whether a webhook update is new; one process drops redeliveries in the handlers' gate instead."""
+        return True
+
+    async def run_in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run an update holding its chat's lock; other processes have no say here."""
+        await coroutine
 
     async def initialize(self) -> None:
         return None
