@@ -341,6 +341,12 @@ NOUN_CAPITALISING = frozenset(["de", "lb"])
 MAX_ACRONYM = 5
 
 
+def word_parts(word: str) -> list[str]:
+    """The parts the bot's own analysis cuts a joined word into ("mylist.join" -> mylist, join), where
+    Elasticsearch's standard tokenizer keeps some whole (UAX #29 does not split letters around a dot)."""
+    return [match.group() for match in _TOKEN.finditer(word)]
+
+
 def named_words(question: str, lang: str | None = None) -> list[str]:
     """The words of a question that name a thing: a product, a command, a place, a company.
 

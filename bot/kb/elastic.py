@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from bot.config import ElasticsearchSettings, KBSettings
 from bot.domain import Chunk, Hit
-from bot.kb.analysis import describe_languages, es_analyzer, question_language
+from bot.kb.analysis import describe_languages, es_analyzer, question_language, word_parts
 from bot.kb.base import (
     Embedder,
     KBStats,
@@ -595,25 +595,29 @@ class ElasticKB:
             return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__})")
 
     async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
-        """Each word searched alone, counting no hits, across every language's BM25 fields (concurrently)."""
+        """Each part of each word searched alone, counting no hits, across every language's BM25 fields
+        (concurrently). A word is missing when one of its parts is, as on the embedded backend: the standard
+        tokenizer keeps `mylist.join` whole, which no chunk holds although both words are there."""
         from elasticsearch import ApiError, TransportError
 
         if not words:
             return frozenset()
         fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*"]
+        parts = {word: word_parts(word) or [word] for word in words}
+        unique = sorted({part for split in parts.values() for part in split})
 
-        async def found(word: str) -> bool:
+        async def found(part: str) -> bool:
             query = {
-                "multi_match": {"query": word, "fields": fields, "type": "most_fields", "operator": "and"}
+                "multi_match": {"query": part, "fields": fields, "type": "most_fields", "operator": "and"}
             }
             response = await self._es().search(index=self._alias, query=query, size=0, terminate_after=1)
             return int(response["hits"]["total"]["value"]) > 0
 
         try:
-            present = await asyncio.gather(*(found(word) for word in words))
+            present = dict(zip(unique, await asyncio.gather(*(found(part) for part in unique)), strict=True))
         except (ApiError, TransportError) as exc:
             raise self._unavailable("vocabulary check", exc) from exc
-        return frozenset(word for word, hit in zip(words, present, strict=True) if not hit)
+        return frozenset(word for word, split in parts.items() if not all(present[part] for part in split))
 
     async def calibration(self) -> Calibration:
         """The gate stored with the index behind the alias; the default when it cannot be read."""

@@ -19,3 +19,6 @@ async def test_missing_words_are_the_ones_no_chunk_contains(kb_factory: KBFactor
     words = ["customs", "Customs", "declaration", "Parcelly", "WeChat", "WireGuard", "Nextcloud"]
     assert await kb.missing_words(words) == frozenset({"WireGuard", "Nextcloud"})
     assert await kb.missing_words([]) == frozenset()
+    # A joined name is there when each of its parts is (Elasticsearch's tokenizer keeps "a.b" whole).
+    joined = ["Authorization.header", "mylist.Authorization", "dashboard-Authorization"]
+    assert await kb.missing_words(joined) == frozenset({"mylist.Authorization"})
