@@ -99,7 +99,8 @@ class SupportHandlers:
         self.conversations = deps.conversations
         self.processor = processor
         self.admin_ids = frozenset(self.settings.admin_ids)
-        self.flood = FloodGate(self.settings.flood_messages, self.settings.flood_window_s)
+        # Shared by the webhook workers when there are several (deps.shared), else this process's own.
+        self.flood = FloodGate(self.settings.flood_messages, self.settings.flood_window_s, deps.shared)
         self.admin = AdminCommands(
             deps.admin,
             edit_interval_s=self.settings.edit_interval_s,
@@ -313,7 +314,7 @@ class SupportHandlers:
         if not addressed:
             return
         state = self.processor.state(update)
-        verdict = self.flood.check(user.id, state.arrival)
+        verdict = await self.flood.judge(user.id, state)
         if verdict != "ok":
             log.info("flood control", extra={"user_id": user.id, "verdict": verdict})
             if verdict == "notice":
@@ -399,7 +400,7 @@ class SupportHandlers:
         if not self._addressed(message, context.bot)[0]:
             return
         state = self.processor.state(update)
-        if self.flood.check(message.from_user.id, state.arrival) != "ok":
+        if await self.flood.judge(message.from_user.id, state) != "ok":
             return
         language = await self._language(update)
         await self._reply(update, context.bot, texts.translate(tg_texts.MEDIA, language))
