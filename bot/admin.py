@@ -136,9 +136,15 @@ def describe_waiting(figures: WaitFigures) -> str:
     if figures.waiting:
         now += f" (longest {figures.longest_s:.0f} s)"
     rate = f" · one answer per {s(figures.per_answer_s)}" if figures.per_answer_s is not None else ""
+    honest = ""
+    if figures.estimate_ratio_p50 is not None and figures.estimate_ratio_p90 is not None:
+        honest = (
+            f" · wait after a notice / its estimate: p50 ×{figures.estimate_ratio_p50:.2f}, "
+            f"p90 ×{figures.estimate_ratio_p90:.2f} (last {figures.estimates})"
+        )
     return (
         f"{now}{rate} · wait p50 / p95 (last {figures.measured}): {s(figures.p50_s)} / {s(figures.p95_s)}"
-        f" · place-in-line notices: {figures.notices}"
+        f" · place-in-line notices: {figures.notices}{honest}"
     )
 
 

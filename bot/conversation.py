@@ -92,6 +92,11 @@ class WaitFigures:
     p95_s: float | None
     per_answer_s: float | None  # the measured time between answers under load (or one answer's time)
     notices: int  # waiting notices shown since start
+    # How honest the first estimates were: the wait that followed a notice / the estimate it gave
+    # (p50 and p90 over recent notices; 1.0 is exact, above 1 the wait was longer than said).
+    estimates: int = 0
+    estimate_ratio_p50: float | None = None
+    estimate_ratio_p90: float | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -101,6 +106,8 @@ class Ticket:
     user_key: str
     joined_at: float
     started_at: float | None = None  # its first text (or the final answer) came
+    told_at: float | None = None  # the customer was first told their place
+    told_estimate_s: float | None = None  # and this estimate
 
 
 class WaitingLine:
@@ -120,6 +127,7 @@ class WaitingLine:
         self._intervals: deque[float] = deque(maxlen=_RATE_SAMPLES)
         self._service: deque[float] = deque(maxlen=_RATE_SAMPLES)
         self._waits: deque[float] = deque(maxlen=_WAIT_SAMPLES)
+        self._estimate_ratios: deque[float] = deque(maxlen=_WAIT_SAMPLES)
         self._size = 0
         self._last_done: float | None = None
         self._busy_since: float | None = None  # when the line last became non-empty
@@ -137,8 +145,15 @@ class WaitingLine:
         self._size += 1
         return ticket
 
-    def leave(self, ticket: Ticket) -> None:
-        """Its first text came (the wait is recorded), or it was given up; calling it again does nothing."""
+    def told(self, ticket: Ticket, estimate_s: float | None) -> None:
+        """The customer was told their place for the first time, with this estimate."""
+        self.notices += 1
+        ticket.told_at = self.clock()
+        ticket.told_estimate_s = estimate_s
+
+    def leave(self, ticket: Ticket, *, served: bool = True) -> None:
+        """Its first text came (`served`: the wait, and how it compares with the estimate the customer was
+        given, are recorded), or it was given up; calling it again does nothing."""
         jobs = self._users.get(ticket.user_key)
         if jobs is None or ticket not in jobs:
             return
@@ -150,9 +165,11 @@ class WaitingLine:
         self._size -= 1
         if self._size == 0:
             self._busy_since = None
-        if ticket.started_at is None:
+        if served and ticket.started_at is None:
             ticket.started_at = self.clock()
             self._waits.append(ticket.started_at - ticket.joined_at)
+            if ticket.told_at is not None and ticket.told_estimate_s:
+                self._estimate_ratios.append((ticket.started_at - ticket.told_at) / ticket.told_estimate_s)
 
     def finished(self, answer: Answer) -> None:
         """An answer is complete; one the model wrote frees the model for the next in line."""
@@ -204,6 +221,9 @@ class WaitingLine:
             p95_s=percentile(self._waits, 95),
             per_answer_s=self.per_answer_s(),
             notices=self.notices,
+            estimates=len(self._estimate_ratios),
+            estimate_ratio_p50=percentile(self._estimate_ratios, 50),
+            estimate_ratio_p90=percentile(self._estimate_ratios, 90),
         )
 
 
@@ -572,7 +592,7 @@ class ConversationService:
                     due = shown is None or now - shown_at >= self._wait_update_s
                     if update is not None and due and (shown is None or changed_enough(shown, update)):
                         if shown is None:
-                            self.line.notices += 1
+                            self.line.told(ticket, update.estimate_s)
                         shown, shown_at = update, now
                         check_at = now + self._wait_update_s
                         yield update
@@ -593,7 +613,7 @@ class ConversationService:
                     self.line.finished(item)
                 yield item
         finally:
-            self.line.leave(ticket)
+            self.line.leave(ticket, served=False)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+from bot.admin import describe_waiting
 from bot.conversation import (
     WAIT_MARK,
     ConversationService,
@@ -101,6 +102,26 @@ def test_refusals_say_nothing_of_the_rate_and_figures_hold_the_waits() -> None:
     assert figures.p50_s == pytest.approx(2.5)
     assert figures.p95_s == pytest.approx(3.85)
     line.leave(waiting)
+
+
+def test_figures_say_how_honest_the_estimates_were_and_skip_waits_given_up() -> None:
+    clock = Clock()
+    line = WaitingLine(clock)
+    for estimate, then_waited in ((20.0, 30.0), (40.0, 40.0), (None, 50.0)):
+        ticket = line.join("a")
+        clock.now += 3.0
+        line.told(ticket, estimate)
+        clock.now += then_waited
+        line.leave(ticket)
+    gone = line.join("b")
+    clock.now += 99.0
+    line.leave(gone, served=False)  # the customer left: not a wait for an answer
+    figures = line.figures()
+    assert (figures.notices, figures.estimates, figures.measured) == (3, 2, 3)
+    assert figures.estimate_ratio_p50 == pytest.approx(1.25)  # ×1.5 and ×1.0
+    assert figures.estimate_ratio_p90 == pytest.approx(1.45)
+    assert figures.p95_s is not None
+    assert figures.p95_s < 99.0
 
 
 @pytest.mark.parametrize(
@@ -253,3 +274,21 @@ async def test_a_pipeline_error_reaches_the_channel() -> None:
     with pytest.raises(RuntimeError, match="pipeline broke"):
         await consume(svc, ALICE)
     assert len(svc.line) == 0
+
+
+def test_the_stats_line_shows_the_line_the_waits_and_the_estimates_honesty() -> None:
+    idle = describe_waiting(WaitingLine(Clock()).figures())
+    assert idle == ("Waiting now: 0 · wait p50 / p95 (last 0): n/a / n/a · place-in-line notices: 0")
+    clock = Clock()
+    line = WaitingLine(clock)
+    ticket = line.join("a")
+    line.told(ticket, 10.0)
+    clock.now += 12.0
+    line.leave(ticket)
+    line.finished(model_answer(total_ms=4000.0))
+    line.join("b")
+    clock.now += 5.0
+    assert describe_waiting(line.figures()) == (
+        "Waiting now: 1 (longest 5 s) · one answer per 4.0 s · wait p50 / p95 (last 1): 12.0 s / 12.0 s"
+        " · place-in-line notices: 1 · wait after a notice / its estimate: p50 ×1.20, p90 ×1.20 (last 1)"
+    )
