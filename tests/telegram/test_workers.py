@@ -26,6 +26,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.channels.telegram import texts as tg_texts
 from bot.channels.telegram.app import SECRET_HEADER
 from bot.devtools.fake_telegram import DEFAULT_TOKEN, FakeTelegram, FakeTelegramServer, user
 from bot.store import migrate
@@ -357,3 +358,25 @@ async def test_a_killed_workers_waiting_update_is_taken_over(
         assert answered == asked, "answered once each, in order, the second by the surviving worker"
         assert 1.0 < waited < 10, "taken over once its lease (3 s) ran out"
         assert "update taken over from a silent worker" in stack.logs[1].read_text()
+
+
+async def test_a_flood_spread_over_both_workers_is_counted_once(
+    worker_home: tuple[Path, dict[str, str]],
+) -> None:
+    home, env = worker_home
+    async with running_stack(home, env) as stack:  # the default flood rule: 5 messages per 10 s
+        fake = stack.fake
+        carol = user(7200, "Carol")
+        for i in range(8):
+            await stack.deliver(fake.message_update(carol, f"How long do refunds take? ({i})"))
+        assert {index for _, index in stack.proxy.sent} == {0, 1}
+
+        def answers() -> int:
+            return sum("reply_markup" in m.data for m in fake.bot_messages(carol["id"]))
+
+        await fake.wait_until(lambda: answers() >= 5, 30)
+        await asyncio.sleep(1.0)
+        shown = [m.data.get("text", "") for m in fake.bot_messages(carol["id"])]
+        assert answers() == 5, "two workers with four messages each would answer all eight"
+        assert shown.count(tg_texts.FLOOD) == 1, "told once, then silence"
+        assert len(shown) == 6
