@@ -595,16 +595,19 @@ class ElasticKB:
             return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__})")
 
     async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
-        """Each part of each word searched alone, counting no hits, across every language's BM25 fields
-        (concurrently). A word is missing when one of its parts is, as on the embedded backend: the standard
-        tokenizer keeps `mylist.join` whole, which no chunk holds although both words are there."""
+        """Each word, and each part of it, searched alone, counting no hits, across every language's BM25
+        fields (concurrently). A word is missing when neither it nor all of its parts are found: the standard
+        tokenizer keeps `mylist.join` whole, which no chunk holds although both words are there (the
+        embedded backend splits every joined word)."""
         from elasticsearch import ApiError, TransportError
 
         if not words:
             return frozenset()
         fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*"]
+        # Asked whole and in parts: the index holds "os.path.isdir" as one token where a chunk has it so,
+        # and "mylist" and "join" apart where chunks do.
         parts = {word: word_parts(word) or [word] for word in words}
-        unique = sorted({part for split in parts.values() for part in split})
+        unique = sorted({part for split in parts.values() for part in split} | set(words))
 
         async def found(part: str) -> bool:
             query = {
@@ -617,7 +620,9 @@ class ElasticKB:
             present = dict(zip(unique, await asyncio.gather(*(found(part) for part in unique)), strict=True))
         except (ApiError, TransportError) as exc:
             raise self._unavailable("vocabulary check", exc) from exc
-        return frozenset(word for word, split in parts.items() if not all(present[part] for part in split))
+        return frozenset(
+            word for word, split in parts.items() if not present[word] and not all(present[p] for p in split)
+        )
 
     async def calibration(self) -> Calibration:
         """The gate stored with the index behind the alias; the default when it cannot be read."""

@@ -20,5 +20,8 @@ async def test_missing_words_are_the_ones_no_chunk_contains(kb_factory: KBFactor
     assert await kb.missing_words(words) == frozenset({"WireGuard", "Nextcloud"})
     assert await kb.missing_words([]) == frozenset()
     # A joined name is there when each of its parts is (Elasticsearch's tokenizer keeps "a.b" whole).
-    joined = ["Authorization.header", "mylist.Authorization", "dashboard-Authorization"]
+    # A joined name written so in a chunk is found too (the standard tokenizer indexed it whole).
+    (corpus / "paths.md").write_text("# Paths\n\n## Folders\n\nCall os.path.isdir() to test a folder.\n")
+    await kb.reload(corpus)
+    joined = ["Authorization.header", "mylist.Authorization", "dashboard-Authorization", "os.path.isdir"]
     assert await kb.missing_words(joined) == frozenset({"mylist.Authorization"})
