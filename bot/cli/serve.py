@@ -245,6 +245,27 @@ def bench_load(
         str,
         typer.Option(help="telegram (through the fake Bot API) or web (the web channel over HTTP)."),
     ] = "telegram",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            help="Above 1: that many real `serve --webhook` processes behind a round-robin proxy, sharing "
+            "one database, with --model-servers llama-servers.",
+        ),
+    ] = 1,
+    model_servers: Annotated[
+        int, typer.Option(min=1, max=8, help="llama-servers the workers pool (with --workers above 1).")
+    ] = 2,
+    kill_model_server: Annotated[
+        bool, typer.Option(help="With --workers: kill one model server when half the questions are answered.")
+    ] = False,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="With --workers: the database the workers share (migrated); default a fresh SQLite."
+        ),
+    ] = "",
 ) -> None:
     """The full pipeline under load: real embedded KB and real default model, through the fake Bot API.
 
@@ -263,6 +284,21 @@ def bench_load(
         else list(DEFAULT_QUESTIONS)
     )
     _quiet_logs()
+    if workers > 1:
+        if channel != "telegram" or duration is not None:
+            fail("--workers runs the Telegram webhook path with --messages (no --duration, no --channel web)")
+        _bench_workers(
+            settings,
+            workers=workers,
+            model_servers=model_servers,
+            users=users,
+            messages=messages,
+            questions=asked,
+            timeout_s=timeout_s,
+            kill_model_server=kill_model_server,
+            database_url=database_url,
+        )
+        return
 
     async def main() -> int:
         from bot.kb.base import KBUnavailableError
@@ -299,6 +335,44 @@ def bench_load(
         return _print_bench(title, result)
 
     if asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+def _bench_workers(
+    settings: Settings,
+    *,
+    workers: int,
+    model_servers: int,
+    users: int,
+    messages: int,
+    questions: list[str],
+    timeout_s: float,
+    kill_model_server: bool,
+    database_url: str,
+) -> None:
+    from bot.devtools.workers_bench import WorkersBenchError, run_workers_bench
+
+    try:
+        result = asyncio.run(
+            run_workers_bench(
+                settings,
+                workers=workers,
+                model_servers=model_servers,
+                users=users,
+                messages=messages,
+                questions=questions,
+                timeout_s=timeout_s,
+                kill_model_server=kill_model_server,
+                database_url=database_url,
+                progress=lambda line: console.print("  … " + line, highlight=False, markup=False),
+            )
+        )
+    except WorkersBenchError as exc:
+        fail(str(exc))
+    console.print(f"[bold]bench load --workers {workers}[/] (real workers, webhook, shared database)")
+    for line in result.lines():
+        console.print("  " + line, highlight=False, markup=False)
+    if result.problems:
         raise typer.Exit(1)
 
 
