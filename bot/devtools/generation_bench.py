@@ -647,7 +647,8 @@ async def run_concurrency_bench(
     on_run: Callable[[int, ConcurrencyRun], None],
 ) -> ConcurrencyBench:
     """Every run asks `concurrency` new questions (different passages, the same system rules) of the engine
-    one at a time, of the engine all at once, and of llama-server all at once; one warm-up run first.
+    one at a time, then `concurrency` other new questions of the engine all at once and the same ones of
+    llama-server all at once; one warm-up run first.
 
     The three take turns within a run, so their figures are taken under the same load.
     """
@@ -656,21 +657,24 @@ async def run_concurrency_bench(
     timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         for run in range(runs + 1):
+            # Two sets of new prompts: the engine keeps what it answered one at a time in its slots, and
+            # must not meet those prompts again all at once (the server has not seen them).
             prompts: list[list[Any]] = []
-            for i in range(concurrency):
-                k = run * concurrency + i
+            for i in range(2 * concurrency):
+                k = run * 2 * concurrency + i
                 chosen = [
                     trim_passage(p, settings.rag.passage_tokens, engine.count_tokens)
                     for p in bench_passages(settings.kb.source, passages, k)
                 ]
                 prompts.append(build_messages(BENCH_QUESTIONS[k % len(BENCH_QUESTIONS)], chosen))
+            first, second = prompts[:concurrency], prompts[concurrency:]
             alone = await _batch(
-                [_engine_call(engine, m, f"one-{i}", tokens) for i, m in enumerate(prompts)], together=False
+                [_engine_call(engine, m, f"one-{i}", tokens) for i, m in enumerate(first)], together=False
             )
             together = await _batch(
-                [_engine_call(engine, m, f"user-{i}", tokens) for i, m in enumerate(prompts)], together=True
+                [_engine_call(engine, m, f"user-{i}", tokens) for i, m in enumerate(second)], together=True
             )
-            bodies = [server_request(llm, engine.prompt_tokens(m), tokens) for m in prompts]
+            bodies = [server_request(llm, engine.prompt_tokens(m), tokens) for m in second]
             server = await _batch([_server_call(session, server_url, b) for b in bodies], together=True)
             if run:  # run 0 warms everything up (first KV cache, the server's first slots) and is not counted
                 figures = ConcurrencyRun(engine_1=alone, engine_n=together, llama_server_n=server)
