@@ -5,8 +5,8 @@ workers pool them with BOT_LLM__SERVER_URLS), starts N worker processes exactly 
 sends simulated users' questions through Telegram's webhook path, each chat's next update only once the
 previous delivery was acknowledged (as the Bot API does). It counts what customers saw: answers, duplicate
 answers, lost questions (no final answer), answers that interleaved within a chat, and error texts; and,
-from the log, answers the model could not give (busy, model error). Optionally one model server is killed
-(SIGKILL) when half the questions are answered.
+from the log, answers given as a fixed failure text (busy, model error, knowledge base unavailable).
+Optionally one model server is killed (SIGKILL) when half the questions are answered.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bot.devtools.load_bench import DEFAULT_QUESTIONS
 from bot.metrics import percentile
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-ERROR_OUTCOMES = ("busy", "model_error")
+ERROR_OUTCOMES = ("busy", "model_error", "kb_unavailable")
 START_TIMEOUT_S = 300.0  # a worker loads the embedder and the knowledge base; two cores are slow
 
 
