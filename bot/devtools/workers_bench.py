@@ -1,13 +1,4 @@
-"""`bench load --workers N`: real `serve --webhook` processes behind a round-robin proxy, one database.
-
-The harness runs the fake Bot API, a small round-robin reverse proxy and M llama-server model servers (the
-workers pool them with BOT_LLM__SERVER_URLS), starts N worker processes exactly as production does, and
-sends simulated users' questions through Telegram's webhook path, each chat's next update only once the
-previous delivery was acknowledged (as the Bot API does). It counts what customers saw: answers, duplicate
-answers, lost questions (no final answer), answers that interleaved within a chat, and error texts; and,
-from the log, answers given as a fixed failure text (busy, model error, knowledge base unavailable).
-Optionally one model server is killed (SIGKILL) when half the questions are answered.
-"""
+"""`bench load --workers N`: real `serve --webhook` processes behind a round-robin proxy, one database."""
 
 from __future__ import annotations
 
@@ -302,7 +293,16 @@ async def run_workers_bench(
     database_url: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> WorkersBenchResult:
-    """Run the multi-worker bench; `database_url` empty: a fresh SQLite file (the workers share it)."""
+    """Run the multi-worker bench; `database_url` empty: a fresh SQLite file (the workers share it).
+
+    The harness runs the fake Bot API, a round-robin reverse proxy and `model_servers` llama-servers (the
+    workers pool them with BOT_LLM__SERVER_URLS), starts `workers` processes exactly as production does, and
+    sends the users' questions through Telegram's webhook path, a chat's next update only once the previous
+    delivery was acknowledged (as the Bot API does). It counts what customers saw: answers, duplicates, lost
+    questions, answers interleaved within a chat, error texts, and from the log the answers given as a fixed
+    failure text (busy, model error, knowledge base unavailable). `kill_model_server`: SIGKILL the first
+    model server when half the questions are answered.
+    """
     from bot.store.migrate import upgrade
 
     say = progress or (lambda line: None)

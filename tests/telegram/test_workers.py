@@ -1,9 +1,8 @@
-"""Two real `serve --webhook` workers behind a round-robin proxy, one PostgreSQL, the fake Bot API.
+"""Two real `serve --webhook` workers behind a round-robin proxy, one PostgreSQL, the fake Bot API."""
 
-Each update is answered once (a redelivery to the other worker included), a chat's answers never
-interleave though its messages alternate between the workers, and a killed worker's waiting update is
-taken over by the other. Needs TEST_POSTGRES_URL (as `.ci/run` sets it); skipped without it.
-"""
+# Each update is answered once (a redelivery included), a chat's answers never interleave though its
+# messages alternate between the workers, a flood over both counts once, and a killed worker's waiting
+# update is taken over. Needs TEST_POSTGRES_URL (as `.ci/run` sets it); skipped without it.
 
 from __future__ import annotations
 
