@@ -65,6 +65,10 @@ _MINUTES_FROM_S = 90.0
 # follow a change of load (or of model) within minutes.
 _RATE_SAMPLES = 50
 _WAIT_SAMPLES = 1000
+# The estimate is corrected by how recent ones turned out (a place counts answers already being written, and
+# answers that end in a refusal without the model) once this many are known, by at most this factor each way.
+_CORRECT_AFTER = 10
+_MAX_CORRECTION = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,7 @@ class Ticket:
     started_at: float | None = None  # its first text (or the final answer) came
     told_at: float | None = None  # the customer was first told their place
     told_estimate_s: float | None = None  # and this estimate
+    told_plain_s: float | None = None  # the estimate before the correction learnt from earlier ones
 
 
 class WaitingLine:
@@ -128,6 +133,7 @@ class WaitingLine:
         self._service: deque[float] = deque(maxlen=_RATE_SAMPLES)
         self._waits: deque[float] = deque(maxlen=_WAIT_SAMPLES)
         self._estimate_ratios: deque[float] = deque(maxlen=_WAIT_SAMPLES)
+        self._plain_ratios: deque[float] = deque(maxlen=_RATE_SAMPLES)
         self._size = 0
         self._last_done: float | None = None
         self._busy_since: float | None = None  # when the line last became non-empty
@@ -150,6 +156,7 @@ class WaitingLine:
         self.notices += 1
         ticket.told_at = self.clock()
         ticket.told_estimate_s = estimate_s
+        ticket.told_plain_s = None if estimate_s is None else estimate_s / self.correction()
 
     def leave(self, ticket: Ticket, *, served: bool = True) -> None:
         """Its first text came (`served`: the wait, and how it compares with the estimate the customer was
@@ -168,8 +175,10 @@ class WaitingLine:
         if served and ticket.started_at is None:
             ticket.started_at = self.clock()
             self._waits.append(ticket.started_at - ticket.joined_at)
-            if ticket.told_at is not None and ticket.told_estimate_s:
-                self._estimate_ratios.append((ticket.started_at - ticket.told_at) / ticket.told_estimate_s)
+            if ticket.told_at is not None and ticket.told_estimate_s and ticket.told_plain_s:
+                waited = ticket.started_at - ticket.told_at
+                self._estimate_ratios.append(waited / ticket.told_estimate_s)
+                self._plain_ratios.append(waited / ticket.told_plain_s)
 
     def finished(self, answer: Answer) -> None:
         """An answer is complete; one the model wrote frees the model for the next in line."""
@@ -205,10 +214,19 @@ class WaitingLine:
             return statistics.fmean(self._service)
         return None
 
+    def correction(self) -> float:
+        """How much longer (above 1) or shorter the waits after recent notices were than one answer's time
+        per place said: the median, once enough are known."""
+        if len(self._plain_ratios) < _CORRECT_AFTER:
+            return 1.0
+        median = statistics.median(self._plain_ratios)
+        return min(_MAX_CORRECTION, max(1 / _MAX_CORRECTION, median))
+
     def estimate_s(self, ahead: int) -> float | None:
-        """When the answer with `ahead` answers before it should start: one answer's time per place."""
+        """When the answer with `ahead` answers before it should start: one answer's time per place,
+        corrected by how the recent estimates turned out."""
         per_answer = self.per_answer_s()
-        return None if per_answer is None else (ahead + 1) * per_answer
+        return None if per_answer is None else (ahead + 1) * per_answer * self.correction()
 
     def figures(self) -> WaitFigures:
         now = self.clock()

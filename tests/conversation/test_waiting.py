@@ -292,3 +292,29 @@ def test_the_stats_line_shows_the_line_the_waits_and_the_estimates_honesty() -> 
         "Waiting now: 1 (longest 5 s) · one answer per 4.0 s · wait p50 / p95 (last 1): 12.0 s / 12.0 s"
         " · place-in-line notices: 1 · wait after a notice / its estimate: p50 ×1.20, p90 ×1.20 (last 1)"
     )
+
+
+def test_estimates_learn_from_how_the_earlier_ones_turned_out() -> None:
+    clock = Clock()
+    line = WaitingLine(clock)
+    first = line.join("a")
+    line.leave(first)
+    line.finished(model_answer(total_ms=4000.0))
+    assert line.estimate_s(4) == pytest.approx(20.0)
+    for _ in range(9):
+        ticket = line.join("a")
+        line.told(ticket, line.estimate_s(4))
+        clock.now += 10.0  # half of what was said
+        line.leave(ticket)
+    assert line.estimate_s(4) == pytest.approx(20.0), "nine are not enough to correct by"
+    ticket = line.join("a")
+    line.told(ticket, line.estimate_s(4))
+    clock.now += 10.0
+    line.leave(ticket)
+    assert line.estimate_s(4) == pytest.approx(10.0)
+    ticket = line.join("a")
+    line.told(ticket, line.estimate_s(4))
+    clock.now += 10.0  # now exactly what was said: the correction holds
+    line.leave(ticket)
+    assert line.estimate_s(4) == pytest.approx(10.0)
+    assert line.figures().estimate_ratio_p50 == pytest.approx(0.5)
