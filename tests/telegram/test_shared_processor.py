@@ -154,3 +154,34 @@ async def test_flood_falls_back_to_the_workers_own_window_without_the_database(
     gate = FloodGate(1, 60, _Down())  # type: ignore[arg-type]
     assert [await gate.judge(ALICE["id"], UpdateState()) for _ in range(3)] == ["ok", "notice", "drop"]
     assert "shared flood window unavailable" in caplog.text
+
+
+async def test_a_taken_over_update_does_not_wait_behind_the_later_one_waiting_for_it() -> None:
+    """The survivor runs the chat's update 2 (waiting in the ledger for update 1 of a dead worker) when it
+    takes update 1 over: 1 must not queue behind 2 on the chat's local lock."""
+    clock = [1000.0]
+    shared = MemorySharedState(clock=lambda: clock[0])
+    dead = SharedOrderedProcessor(shared, lease_s=3, worker="dead")
+    alive = SharedOrderedProcessor(shared, lease_s=3, worker="alive")
+    app = _App()
+    alive.attach(app)  # type: ignore[arg-type]
+    fake = FakeTelegram()
+    first, first_json = _update(fake, ALICE, "one")
+    second, second_json = _update(fake, ALICE, "two")
+    assert await dead.admit(first, first_json)
+    assert await alive.admit(second, second_json)
+    events: list[str] = []
+
+    async def handle(name: str) -> None:
+        events.append(name)
+
+    later = asyncio.create_task(alive.do_process_update(second, handle("second")))
+    await asyncio.sleep(0.2)
+    assert events == [], "the second waits for the first"
+    clock[0] += 4  # the dead worker's lease runs out; the survivor's own is renewed
+    await shared.renew([second.update_id], worker="alive", lease_s=3)
+    await alive._take_over()
+    taken = app.update_queue.get_nowait()
+    assert isinstance(taken, Update)
+    await asyncio.wait_for(asyncio.gather(alive.do_process_update(taken, handle("first")), later), 5)
+    assert events == ["first", "second"]

@@ -64,6 +64,12 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if isinstance(update, Update):
             self._states.setdefault(update.update_id, UpdateState())
+        if not self.ordered_here(update):
+            try:
+                await self.run_in_turn(update, coroutine)
+            finally:
+                self.forget(update)
+            return
         key = self.chat_key(update)
         lock, users = self._locks.get(key, (None, 0))
         if lock is None:
@@ -82,6 +88,10 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def admit(self, update: Update, payload: str) -> bool:
         """Whether a webhook update is new; one process drops redeliveries in the handlers' gate instead."""
+        return True
+
+    def ordered_here(self, update: object) -> bool:
+        """Whether the chat's lock in this process orders `update` (always, for one process alone)."""
         return True
 
     async def run_in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:

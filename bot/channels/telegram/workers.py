@@ -61,6 +61,10 @@ class SharedOrderedProcessor(ChatOrderedProcessor):
         self.lease_s = lease_s
         self.worker = worker or worker_name()
         self._held: set[int] = set()  # updates this worker holds a lease on
+        # Taken over from a dead worker: older than what this worker may already be running for the chat,
+        # so ordered by the ledger alone (behind the local lock, a later update waiting for it would
+        # wait forever).
+        self._taken: set[int] = set()
         self._application: Application | None = None  # type: ignore[type-arg]
         self._keeper: asyncio.Task[None] | None = None
         self.taken_over = 0
@@ -88,6 +92,9 @@ class SharedOrderedProcessor(ChatOrderedProcessor):
             log.info("redelivered update dropped", extra={"update_id": update.update_id})
         return fresh
 
+    def ordered_here(self, update: object) -> bool:
+        return not (isinstance(update, Update) and update.update_id in self._taken)
+
     async def run_in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update) or update.update_id not in self._held:
             await coroutine
@@ -97,6 +104,7 @@ class SharedOrderedProcessor(ChatOrderedProcessor):
             await coroutine
         finally:
             self._held.discard(update.update_id)
+            self._taken.discard(update.update_id)
             try:
                 await self.shared.finish(update.update_id)
             except StoreUnavailableError as exc:
@@ -160,6 +168,7 @@ class SharedOrderedProcessor(ChatOrderedProcessor):
                 extra={"update_id": taken.update_id, "attempts": taken.attempts},
             )
             self._held.add(taken.update_id)
+            self._taken.add(taken.update_id)
             await application.update_queue.put(update)
 
     async def initialize(self) -> None:
