@@ -394,60 +394,76 @@ class Pipeline:
         # The prefill is English: a question in another language gets none, so the answer can follow it.
         prefill = "" if foreign else self._templates.prefill
         messages = [*budget.messages, ChatMessage("assistant", prefill)] if prefill else budget.messages
-        release = _CheckedRelease(
-            prefill,
-            budget.passages,
-            lambda text: self._leaks_hidden(text, budget.passages, prepared.quarantined),
-        )
         # The caveat mode shows the model's unsupported words under a note, so it needs all of them.
         keep_going = self._rag.ungrounded == "caveat"
-        ttft_ms: float | None = None
-        first_visible_ms: float | None = None
-        info = gen.info
-        t_gen = time.perf_counter()
-        try:
-            async with _closing(
-                gen.stream(messages, user_key=user_key, max_tokens=self._llm.max_tokens, stop=ANSWER_STOPS)
-            ) as pieces:
-                async for piece in pieces:
-                    if ttft_ms is None:
-                        ttft_ms = (time.perf_counter() - started) * 1000
-                        # A reload waits for a running generation, so this is the model writing this answer.
-                        info = gen.info
-                    for shown in release.feed(piece):
+        for attempt in (1, 2):
+            release = _CheckedRelease(
+                prefill,
+                budget.passages,
+                lambda text: self._leaks_hidden(text, budget.passages, prepared.quarantined),
+            )
+            ttft_ms: float | None = None
+            first_visible_ms: float | None = None
+            info = gen.info
+            t_gen = time.perf_counter()
+            try:
+                async with _closing(
+                    gen.stream(
+                        messages, user_key=user_key, max_tokens=self._llm.max_tokens, stop=ANSWER_STOPS
+                    )
+                ) as pieces:
+                    async for piece in pieces:
+                        if ttft_ms is None:
+                            ttft_ms = (time.perf_counter() - started) * 1000
+                            # A reload waits for a running generation: this is the model writing this answer.
+                            info = gen.info
+                        for shown in release.feed(piece):
+                            if first_visible_ms is None:
+                                first_visible_ms = (time.perf_counter() - started) * 1000
+                            yield Delta(shown)
+                        if release.stopped and (
+                            release.released or not keep_going or release.stopped != "unsupported"
+                        ):
+                            break  # nothing more of this answer will be shown: stop generating it
+                if not release.stopped:
+                    for shown in release.finish():
                         if first_visible_ms is None:
                             first_visible_ms = (time.perf_counter() - started) * 1000
                         yield Delta(shown)
-                    if release.stopped and (
-                        release.released or not keep_going or release.stopped != "unsupported"
-                    ):
-                        break  # nothing more of this answer will be shown: stop generating it
-            if not release.stopped:
-                for shown in release.finish():
-                    if first_visible_ms is None:
-                        first_visible_ms = (time.perf_counter() - started) * 1000
-                    yield Delta(shown)
-        except GeneratorBusyError:
-            yield self._fixed(
-                "busy", BUSY_TEXT, started, question=standalone, retrieval_ms=retrieval_ms, hits=given_hits
-            )
-            return
-        except GeneratorError as exc:
-            if isinstance(exc, GeneratorTimeoutError):
-                log.warning("generation timed out", extra={"timeout_s": self._llm.timeout_s})
-            else:
-                log.warning("generation failed", extra={"error": str(exc)})
-            if not release.released:
+            except GeneratorBusyError:
                 yield self._fixed(
-                    "model_error",
-                    MODEL_ERROR_TEXT,
+                    "busy",
+                    BUSY_TEXT,
                     started,
                     question=standalone,
                     retrieval_ms=retrieval_ms,
                     hits=given_hits,
                 )
                 return
-            # What was shown is checked and stays; the unfinished sentence after it is not shown.
+            except GeneratorError as exc:
+                timed_out = isinstance(exc, GeneratorTimeoutError)
+                if timed_out:
+                    log.warning("generation timed out", extra={"timeout_s": self._llm.timeout_s})
+                else:
+                    log.warning("generation failed", extra={"error": str(exc)})
+                if attempt == 1 and ttft_ms is not None and not timed_out and not release.released:
+                    # It broke off after its first token but before any text was shown (a pooled model server
+                    # died mid-answer): the customer has seen nothing, so the answer starts once more, and the
+                    # pool sends it to a server that is still up.
+                    log.warning("answer broke off before its first shown sentence; generating it again")
+                    continue
+                if not release.released:
+                    yield self._fixed(
+                        "model_error",
+                        MODEL_ERROR_TEXT,
+                        started,
+                        question=standalone,
+                        retrieval_ms=retrieval_ms,
+                        hits=given_hits,
+                    )
+                    return
+                # What was shown is checked and stays; the unfinished sentence after it is not shown.
+            break
         queue_ms = 0.0
         if ttft_ms is not None:
             queue_ms = max(0.0, ttft_ms - (t_gen - started) * 1000)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.config import Settings
 from bot.domain import Answer, Delta, Source, Turn
+from bot.llm.base import GeneratorError
 from bot.rag import pipeline as pipeline_module
 from bot.rag.pipeline import (
     BUSY_TEXT,
@@ -343,3 +344,53 @@ async def test_a_question_naming_what_the_help_center_never_mentions_is_refused(
     lenient = build_pipeline(with_rag(settings, refuse_unknown_names=False), kb, generator)
     _, answer = await run(lenient, "How long do refunds to my Revolut card take?")
     assert answer.outcome == "answered"
+
+
+class _BreaksOffOnce(FakeGenerator):
+    """A pooled model server that dies mid-answer: some tokens, then an error; the next call answers."""
+
+    def __init__(self, reply: str, *, breaks: int = 1, after_pieces: int = 2) -> None:
+        super().__init__(reply)
+        self.breaks = breaks
+        self.after_pieces = after_pieces
+
+    async def stream(self, messages, *, user_key, max_tokens=None, stop=()):  # type: ignore[no-untyped-def,override]
+        broken = self.breaks > 0
+        self.breaks -= 1
+        count = 0
+        async for piece in super().stream(messages, user_key=user_key, max_tokens=max_tokens, stop=stop):
+            if broken and count == self.after_pieces:
+                raise GeneratorError("model server unreachable: ClientPayloadError")
+            count += 1
+            yield piece
+
+
+async def test_an_answer_broken_off_before_any_shown_text_is_generated_once_more(
+    kb: FakeKB, settings: Settings
+) -> None:
+    generator = _BreaksOffOnce("Refunds reach the original card within five business days [1].")
+    deltas, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
+    assert answer.outcome == "answered"
+    assert "".join(deltas) == answer.text, "the customer sees the second answer only, once"
+    assert answer.text.endswith("within five business days [1].")
+    assert len(generator.prompts) == 2
+
+
+async def test_an_answer_broken_off_twice_gives_the_fallback(kb: FakeKB, settings: Settings) -> None:
+    generator = _BreaksOffOnce("Refunds reach the original card within five business days [1].", breaks=2)
+    deltas, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
+    assert deltas == []
+    assert answer.outcome == "model_error"
+    assert len(generator.prompts) == 2, "tried once more, not forever"
+
+
+async def test_an_answer_broken_off_after_shown_text_keeps_that_text(kb: FakeKB, settings: Settings) -> None:
+    reply = (
+        "Refunds reach the original card within five business days [1]. Card issuers can add two more days."
+    )
+    generator = _BreaksOffOnce(reply, after_pieces=12)
+    deltas, answer = await run(build_pipeline(settings, kb, generator), QUESTION)
+    assert answer.outcome == "answered"
+    assert "".join(deltas) == answer.text
+    assert answer.text.endswith("within five business days [1].")
+    assert len(generator.prompts) == 1, "what was shown stays; nothing is generated again"
