@@ -132,6 +132,8 @@ INVALID = [
     ("BOT_TELEGRAM__FLOOD_WINDOW_S", "0", "BOT_TELEGRAM__FLOOD_WINDOW_S", "greater than 0"),
     ("BOT_TELEGRAM__MAX_UPLOAD_MB", "100", "BOT_TELEGRAM__MAX_UPLOAD_MB", "less than or equal to 50"),
     ("BOT_TELEGRAM__REQUEST_TIMEOUT_S", "0", "BOT_TELEGRAM__REQUEST_TIMEOUT_S", "greater than 0"),
+    ("BOT_TELEGRAM__SHARED_STATE", "redis", "BOT_TELEGRAM__SHARED_STATE", "'auto', 'memory' or 'database'"),
+    ("BOT_TELEGRAM__UPDATE_LEASE_S", "1", "BOT_TELEGRAM__UPDATE_LEASE_S", "greater than or equal to 2"),
     ("BOT_WEB__ENABLED", "maybe", "BOT_WEB__ENABLED", "boolean"),
     ("BOT_WEB__PORT", "70000", "BOT_WEB__PORT", "less than or equal to 65535"),
     ("BOT_WEB__ALLOWED_ORIGINS", "shop.example.com/chat", "BOT_WEB__ALLOWED_ORIGINS", "is not an origin"),
