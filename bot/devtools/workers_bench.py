@@ -250,6 +250,22 @@ def _worker_env(
     return env
 
 
+async def _empty_ledger(database_url: str) -> None:
+    """A run starts with no updates of an earlier (maybe killed) run left to take over."""
+    from sqlalchemy import delete
+
+    from bot.store.models import FloodWindowRow, UpdateLedgerRow
+    from bot.store.repo import SqlConversationLog
+
+    log = SqlConversationLog(database_url)
+    try:
+        async with log.transaction(write=True) as conn:
+            await conn.execute(delete(UpdateLedgerRow))
+            await conn.execute(delete(FloodWindowRow))
+    finally:
+        await log.close()
+
+
 async def _logged(database_url: str) -> tuple[dict[str, int], int]:
     """Logged answers by outcome, and how many questions got more than one logged answer."""
     from sqlalchemy import func, select
@@ -309,6 +325,7 @@ async def run_workers_bench(
     home = Path(tempfile.mkdtemp(prefix="bot-workers-bench-"))
     url = database_url or f"sqlite+aiosqlite:///{home / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
+    await _empty_ledger(url)
     async with contextlib.AsyncExitStack() as stack:
         servers = await stack.enter_async_context(_processes())
         model_ports = [_free_port() for _ in range(model_servers)]
@@ -402,6 +419,9 @@ async def run_workers_bench(
 
         fake.listeners.append(observe)
         total = users * messages
+        # Above every earlier run's ids: the database remembers updates (ledger, delivery claims) across runs,
+        # and an id it has seen is a redelivery to drop.
+        update_ids = itertools.count(int(time.time() * 1000))
         finished: list[_Question] = []
         killed_at: list[float] = []
         started = time.monotonic()
@@ -415,7 +435,8 @@ async def run_workers_bench(
             person = user(910_000_000 + index, f"User{index}")
             chat_id = int(person["id"])
             for asked in range(messages):
-                update = fake.message_update(person, questions[(index + asked) % len(questions)])
+                text = questions[(index + asked) % len(questions)]
+                update = fake.message_update(person, text, update_id=next(update_ids))
                 question = _Question(chat_id, update["message"]["message_id"], time.monotonic())
                 pending[(chat_id, question.message_id)] = question
                 awaiting.setdefault(chat_id, deque()).append(question)
