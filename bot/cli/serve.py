@@ -263,7 +263,8 @@ def bench_load(
     database_url: Annotated[
         str,
         typer.Option(
-            help="With --workers: the database the workers share (migrated); default a fresh SQLite."
+            help="With --workers: a bench database for the workers to share (migrated, its update ledger "
+            "emptied; never production's); default a fresh SQLite."
         ),
     ] = "",
 ) -> None:
