@@ -16,6 +16,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -266,8 +267,8 @@ async def _empty_ledger(database_url: str) -> None:
         await log.close()
 
 
-async def _logged(database_url: str) -> tuple[dict[str, int], int]:
-    """Logged answers by outcome, and how many questions got more than one logged answer."""
+async def _logged(database_url: str, since: datetime) -> tuple[dict[str, int], int]:
+    """This run's logged answers by outcome, and how many questions got more than one logged answer."""
     from sqlalchemy import func, select
 
     from bot.store.models import Message
@@ -279,14 +280,18 @@ async def _logged(database_url: str) -> tuple[dict[str, int], int]:
             rows = (
                 await conn.execute(
                     select(Message.outcome, func.count())
-                    .where(Message.role == "assistant")
+                    .where(Message.role == "assistant", Message.created_at >= since)
                     .group_by(Message.outcome)
                 )
             ).all()
             twice = (
                 await conn.execute(
                     select(Message.reply_to_id)
-                    .where(Message.role == "assistant", Message.reply_to_id.is_not(None))
+                    .where(
+                        Message.role == "assistant",
+                        Message.reply_to_id.is_not(None),
+                        Message.created_at >= since,
+                    )
                     .group_by(Message.reply_to_id)
                     .having(func.count() > 1)
                 )
@@ -326,6 +331,7 @@ async def run_workers_bench(
     url = database_url or f"sqlite+aiosqlite:///{home / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
     await _empty_ledger(url)
+    since = datetime.now(UTC)  # a reused bench database keeps earlier runs' answers
     async with contextlib.AsyncExitStack() as stack:
         servers = await stack.enter_async_context(_processes())
         model_ports = [_free_port() for _ in range(model_servers)]
@@ -457,7 +463,7 @@ async def run_workers_bench(
         await asyncio.sleep(2.0)  # a late duplicate would show up here
         wall = time.monotonic() - started
         per_worker = dict(proxy.per_worker)
-    outcomes, logged_twice = await _logged(url)
+    outcomes, logged_twice = await _logged(url, since)
     logs = [
         await asyncio.to_thread((home / f"worker-{n + 1}.log").read_text, errors="replace")
         for n in range(workers)
