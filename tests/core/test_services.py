@@ -37,3 +37,37 @@ async def test_a_probe_never_migrates(tmp_path: Path) -> None:
         with pytest.raises(SchemaOutdatedError, match="db upgrade"):
             await services.conversation_log(migrate=False)
     assert current_revisions(settings.resolved_database_url) == ()
+
+
+@pytest.mark.parametrize(
+    ("mode", "database", "webhook", "shared"),
+    [
+        ("auto", "postgresql://bot:pw@db/bot", True, True),
+        ("auto", "postgresql://bot:pw@db/bot", False, False),  # long polling: one consumer by design
+        ("auto", "", True, False),  # the embedded SQLite log: one process, memory is fastest
+        ("memory", "postgresql://bot:pw@db/bot", True, False),
+        ("database", "", False, True),
+    ],
+)
+def test_telegram_shares_state_through_the_database_only_where_workers_can_be_several(
+    tmp_path: Path, mode: str, database: str, webhook: bool, shared: bool
+) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        database_url=database,
+        telegram={"shared_state": mode},
+    )
+    assert Services(settings).shares_state(webhook=webhook) is shared
+
+
+async def test_the_shared_state_lives_on_the_logs_database(tmp_path: Path) -> None:
+    settings = sqlite_settings(tmp_path).model_copy(
+        update={"telegram": Settings().telegram.model_copy(update={"shared_state": "database"})}
+    )
+    async with Services(settings) as services:
+        shared = await services.shared_state(webhook=True)
+        assert shared is not None
+        assert await shared.register(1, "7", "{}", worker="w", lease_s=30)
+        assert not await shared.register(1, "7", "{}", worker="v", lease_s=30)
+        assert await Services(sqlite_settings(tmp_path)).shared_state(webhook=True) is None
