@@ -60,8 +60,9 @@ def serve(
 
 
 async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int) -> None:
-    from bot.channels.telegram.app import build_bot, run_bot
+    from bot.channels.telegram.app import build_bot, run_bot, shared_secret
     from bot.channels.telegram.deps import TelegramDeps
+    from bot.channels.telegram.workers import SharedOrderedProcessor
     from bot.kb.base import KBUnavailableError
     from bot.services import Services
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
@@ -133,6 +134,9 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
         secret = (
             settings.telegram.webhook_secret.get_secret_value() if settings.telegram.webhook_secret else None
         )
+        if secret is None and built is not None and isinstance(built.processor, SharedOrderedProcessor):
+            # Several workers: one secret for all of them (see `shared_secret`).
+            secret = shared_secret(built.application.bot.token)
         try:
             if built is not None:
                 how = "webhook " + webhook_url if webhook_url else "long polling"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
 from telegram import Update
 
+from bot.channels.telegram.app import shared_secret
 from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.ordering import UpdateState
 from bot.channels.telegram.workers import SharedOrderedProcessor
@@ -185,3 +187,11 @@ async def test_a_taken_over_update_does_not_wait_behind_the_later_one_waiting_fo
     assert isinstance(taken, Update)
     await asyncio.wait_for(asyncio.gather(alive.do_process_update(taken, handle("first")), later), 5)
     assert events == ["first", "second"]
+
+
+def test_workers_derive_one_webhook_secret_from_the_token() -> None:
+    secret = shared_secret("123:ABC")
+    assert secret == shared_secret("123:ABC")
+    assert secret != shared_secret("123:ABD")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret), "what Telegram accepts as secret_token"
+    assert "123" not in secret

@@ -101,6 +101,15 @@ def build_bot(
     return BuiltBot(application, handlers, processor)
 
 
+def shared_secret(token: str) -> str:
+    """A webhook secret every worker of one bot derives alike from its token (set by none of them).
+
+    Each worker registers the webhook at start; a random secret per worker would make Telegram use the last
+    one's and the others refuse every delivery. Derived with HMAC, it tells nothing about the token.
+    """
+    return hmac.new(token.encode("utf-8"), b"support-bot webhook secret", "sha256").hexdigest()
+
+
 def secret_matches(given: str | None, expected: str) -> bool:
     """Constant-time comparison, so the secret cannot be guessed byte by byte from response times."""
     if given is None:
