@@ -195,3 +195,20 @@ def test_workers_derive_one_webhook_secret_from_the_token() -> None:
     assert secret != shared_secret("123:ABD")
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret), "what Telegram accepts as secret_token"
     assert "123" not in secret
+
+
+async def test_a_stopping_worker_hands_its_waiting_updates_on_at_once() -> None:
+    clock = [1000.0]
+    shared = MemorySharedState(clock=lambda: clock[0])
+    stopping = SharedOrderedProcessor(shared, lease_s=30, worker="stopping")
+    other = SharedOrderedProcessor(shared, lease_s=30, worker="other")
+    app = _App()
+    other.attach(app)  # type: ignore[arg-type]
+    update, payload = _update(FakeTelegram(), ALICE, "hi")
+    await stopping.initialize()
+    assert await stopping.admit(update, payload)
+    await stopping.shutdown()
+    await other._take_over()
+    taken = app.update_queue.get_nowait()
+    assert isinstance(taken, Update)
+    assert taken.update_id == update.update_id, "taken over without waiting 30 s for the lease"

@@ -181,3 +181,10 @@ class SharedOrderedProcessor(ChatOrderedProcessor):
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+        if self._held:
+            # Stopping (a deploy): what this worker still holds is handed on now, not after the lease.
+            try:
+                await self.shared.renew(sorted(self._held), worker=self.worker, lease_s=0)
+            except StoreUnavailableError as exc:
+                log.warning("leases not handed on; they run out", extra={"error": str(exc)})
+            log.info("updates handed on at shutdown", extra={"count": len(self._held)})
