@@ -66,7 +66,7 @@ class SharedState(Protocol):
         ...
 
     async def finish(self, update_id: int) -> None:
-        """Mark an update done: later updates of its chat may go."""
+        """Mark an update done: later updates of its chat may go; its payload (customer text) is dropped."""
         ...
 
     async def take_over(self, *, worker: str, lease_s: float, limit: int = 20) -> list[TakenUpdate]:
@@ -128,7 +128,7 @@ class MemorySharedState:
     async def finish(self, update_id: int) -> None:
         entry = self._updates.get(update_id)
         if entry is not None and entry.done_at is None:
-            entry.done_at = self.clock()
+            entry.done_at, entry.payload = self.clock(), ""
 
     async def take_over(self, *, worker: str, lease_s: float, limit: int = 20) -> list[TakenUpdate]:
         now = self.clock()
@@ -138,7 +138,7 @@ class MemorySharedState:
             if entry.done_at is not None or entry.lease_until > now:
                 continue
             if entry.attempts >= MAX_ATTEMPTS:
-                entry.done_at = now
+                entry.done_at, entry.payload = now, ""
                 continue
             entry.worker, entry.lease_until, entry.attempts = worker, now + lease_s, entry.attempts + 1
             taken.append(TakenUpdate(uid, entry.chat_key, entry.payload, entry.attempts))

@@ -96,7 +96,8 @@ class SqlSharedState:
             await conn.execute(
                 update(row)
                 .where(row.update_id == update_id, row.done_at.is_(None))
-                .values(done_at=self._clock())
+                # Only an unfinished update may need its JSON (a takeover): the customer's text goes now.
+                .values(done_at=self._clock(), payload="")
             )
 
     async def take_over(self, *, worker: str, lease_s: float, limit: int = 20) -> list[TakenUpdate]:
@@ -106,7 +107,9 @@ class SqlSharedState:
         taken: list[TakenUpdate] = []
         async with self._write() as conn:
             # Given up on first, in one statement: an update that killed its workers does not come back.
-            await conn.execute(update(row).where(*expired, row.attempts >= MAX_ATTEMPTS).values(done_at=now))
+            await conn.execute(
+                update(row).where(*expired, row.attempts >= MAX_ATTEMPTS).values(done_at=now, payload="")
+            )
             found = (
                 await conn.execute(
                     select(row.update_id, row.chat_key, row.payload, row.attempts)

@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from bot.channels.limits import SlidingWindow
 from bot.store import migrate
@@ -85,6 +86,29 @@ async def test_an_update_that_keeps_killing_workers_is_given_up(shared: tuple[Sh
     clock.now += 6
     assert await state.take_over(worker="last", lease_s=5) == []
     assert not await state.blocked(11, "7")
+
+
+async def _payloads(state: SharedState) -> dict[int, str]:
+    if isinstance(state, MemorySharedState):
+        return {uid: entry.payload for uid, entry in state._updates.items()}
+    assert isinstance(state, SqlSharedState)
+    async with state._log.transaction() as conn:
+        rows = (await conn.execute(text("SELECT update_id, payload FROM update_ledger"))).all()
+    return {int(uid): str(payload) for uid, payload in rows}
+
+
+async def test_a_finished_or_given_up_update_keeps_no_customer_text(
+    shared: tuple[SharedState, Clock],
+) -> None:
+    state, clock = shared
+    await state.register(10, "7", '{"text": "my card number is"}', worker="a", lease_s=5)
+    await state.register(11, "8", '{"text": "where is my parcel"}', worker="a", lease_s=5)
+    await state.register(12, "9", '{"text": "still waiting"}', worker="a", lease_s=500)
+    await state.finish(10)
+    for _ in range(MAX_ATTEMPTS):
+        clock.now += 6
+        await state.take_over(worker="b", lease_s=5)
+    assert await _payloads(state) == {10: "", 11: "", 12: '{"text": "still waiting"}'}
 
 
 async def test_finished_updates_and_idle_windows_are_purged(shared: tuple[SharedState, Clock]) -> None:
