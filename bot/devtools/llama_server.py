@@ -37,9 +37,8 @@ class LlamaServerError(RuntimeError):
 
 
 def cache_root() -> Path:
-    """Where builds are kept between runs: $XDG_CACHE_HOME (or ~/.cache)/support-bot/llama-server."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "support-bot" / "llama-server"
+    """Where builds are kept between runs, outside the work tree and the bot's data folder."""
+    return Path.home() / ".cache" / "support-bot" / "llama-server"
 
 
 def installed_version() -> str:

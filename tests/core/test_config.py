@@ -87,6 +87,8 @@ INVALID = [
     ("BOT_LLM__TEMPERATURE", "3", "BOT_LLM__TEMPERATURE", "less than or equal to 2"),
     ("BOT_LLM__TIMEOUT_S", "0", "BOT_LLM__TIMEOUT_S", "greater than 0"),
     ("BOT_LLM__QUEUE_SIZE", "0", "BOT_LLM__QUEUE_SIZE", "greater than or equal to 1"),
+    ("BOT_LLM__PARALLEL", "0", "BOT_LLM__PARALLEL", "greater than or equal to 1"),
+    ("BOT_LLM__PARALLEL", "65", "BOT_LLM__PARALLEL", "less than or equal to 64"),
     ("BOT_LLM__WAIT_NOTICE_S", "0", "BOT_LLM__WAIT_NOTICE_S", "greater than or equal to 0.5"),
     ("BOT_LLM__WAIT_UPDATE_S", "1", "BOT_LLM__WAIT_UPDATE_S", "greater than or equal to 5"),
     ("BOT_LLM__SEED", "-5", "BOT_LLM__SEED", "greater than or equal to 0"),
