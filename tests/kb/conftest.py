@@ -15,6 +15,7 @@ from bot.kb.base import Embedder, KnowledgeBase
 from tests.conftest import REAL_ES_URL
 from tests.fakes import FakeEmbedder
 from tests.kb.fake_es import FakeElasticsearch
+from tests.kb.site_server import HelpSite
 
 if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
@@ -96,6 +97,15 @@ def write_corpus(root: Path, *, with_bad: bool = True) -> Path:
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "knowledge")
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[HelpSite]:
+    """The help-center website on loopback (tests/kb/site_server.py), for the website-source tests."""
+    server = HelpSite()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.admin import Admin, review_approved
 from bot.config import CrawlSettings
@@ -22,14 +20,6 @@ from tests.fakes import FakeEmbedder
 from tests.fakes_log import MemoryConversationLog
 from tests.kb.conftest import make_settings
 from tests.kb.site_server import HelpSite
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[HelpSite]:
-    server = HelpSite()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def make_admin(tmp_path: Path, corpus: Path, site: HelpSite) -> tuple[Admin, EmbeddedKB]:

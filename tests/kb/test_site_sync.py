@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -28,14 +28,6 @@ from tests.kb.conftest import KBFactory, make_settings
 from tests.kb.site_server import HelpSite
 
 DEBIAN_REFERENCE = Path("/usr/share/debian-reference")
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[HelpSite]:
-    server = HelpSite()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def crawl_settings(**overrides: object) -> CrawlSettings:

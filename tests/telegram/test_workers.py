@@ -11,7 +11,6 @@ import contextlib
 import itertools
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from aiohttp import web
 from bot.channels.telegram import texts as tg_texts
 from bot.channels.telegram.app import SECRET_HEADER
 from bot.devtools.fake_telegram import DEFAULT_TOKEN, FakeTelegram, FakeTelegramServer, user
+from bot.devtools.workers_bench import stop_processes
 from bot.store import migrate
 from tests.conftest import POSTGRES_URL
 
@@ -277,15 +277,7 @@ async def running_stack(
         await server.fake.wait_until(lambda: server.fake.call_counts["setWebhook"] >= 2, 30)
         yield Stack(server.fake, proxy, workers, logs)
     finally:
-        for process in workers:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in workers:
-            try:
-                await asyncio.to_thread(process.wait, 30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                await asyncio.to_thread(process.wait)
+        await stop_processes(workers)
         await server.stop()
         await proxy.close()
         await proxy_runner.cleanup()
