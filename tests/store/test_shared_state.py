@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +15,8 @@ from bot.store import migrate
 from bot.store.repo import SqlConversationLog
 from bot.store.shared import MAX_ATTEMPTS, MemorySharedState, SharedState, Window, slide
 from bot.store.shared_sql import SqlSharedState
+from tests.conftest import POSTGRES_URL
+from tests.store.conftest import _reset_postgres
 
 
 class Clock:
@@ -24,17 +27,30 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "sql"])
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The CI's PostgreSQL, emptied and migrated (skipped without TEST_POSTGRES_URL, like the store tests)."""
+    if not POSTGRES_URL:
+        pytest.skip("set TEST_POSTGRES_URL to run the PostgreSQL tests")
+    _reset_postgres(POSTGRES_URL)
+    migrate.upgrade(POSTGRES_URL)
+    yield POSTGRES_URL
+    _reset_postgres(POSTGRES_URL)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def shared(
-    request: pytest.FixtureRequest, migrated_url: str
+    request: pytest.FixtureRequest, migrated_sqlite: Callable[[Path], str], tmp_path: Path
 ) -> AsyncIterator[tuple[SharedState, Clock]]:
     clock = Clock()
     if request.param == "memory":
-        if not migrated_url.startswith("sqlite"):
-            pytest.skip("the memory state is run once")
         yield MemorySharedState(clock=clock), clock
         return
-    log = SqlConversationLog(migrated_url)
+    if request.param == "sqlite":
+        url = migrated_sqlite(tmp_path / "log.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    log = SqlConversationLog(url)
     yield SqlSharedState(log, clock=clock), clock
     await log.close()
 
@@ -155,11 +171,9 @@ def test_slide_is_the_channels_sliding_window() -> None:
             assert verdict == reference.check("k", at)
 
 
-async def test_two_logs_on_one_postgres_database_register_each_update_once(migrated_url: str) -> None:
+async def test_two_logs_on_one_postgres_database_register_each_update_once(postgres_url: str) -> None:
     """Two workers' engines race for the same ids: every id is won by exactly one."""
-    if migrated_url.startswith("sqlite"):
-        pytest.skip("workers share PostgreSQL")
-    logs = [SqlConversationLog(migrated_url), SqlConversationLog(migrated_url)]
+    logs = [SqlConversationLog(postgres_url), SqlConversationLog(postgres_url)]
     try:
         states = [SqlSharedState(log) for log in logs]
         wins = await asyncio.gather(
@@ -173,4 +187,4 @@ async def test_two_logs_on_one_postgres_database_register_each_update_once(migra
     finally:
         for log in logs:
             await log.close()
-    assert migrate.current_revisions(migrated_url) == migrate.head_revisions()
+    assert migrate.current_revisions(postgres_url) == migrate.head_revisions()
