@@ -120,22 +120,36 @@ class GenerationBench:
         )
 
 
+PASSAGE_WORDS = 200
+# Words each later pass over the knowledge folder moves every passage's start on (see bench_passages).
+WINDOW_STEP = 17
+
+
 def bench_passages(source: Path, count: int, offset: int) -> list[Passage]:
-    """Real passages from the knowledge folder (up to 200 words each), different for every run."""
-    texts: list[tuple[str, str]] = []
+    """Real passages from the knowledge folder (up to 200 words each), different for every run.
+
+    A folder has only so many files: every later pass over them starts each passage WINDOW_STEP words
+    further on, so no prompt repeats an earlier one's passages. The passages come before the question in
+    the prompt: a repeated pair would let a prompt cache (llama-server's) reuse all but the question.
+    """
+    texts: list[tuple[str, list[str]]] = []
     if source.is_dir():
         for path in sorted(source.rglob("*")):
             if path.suffix.lower() in {".md", ".txt", ".rst"} and path.is_file():
                 words = path.read_text(encoding="utf-8", errors="replace").split()
                 if len(words) >= 60:
-                    texts.append((str(path.relative_to(source)), " ".join(words[:200])))
+                    texts.append((str(path.relative_to(source)), words))
     if not texts:
         filler = "Parcels are collected on working days and delivered within two to four days. " * 8
-        texts = [(f"synthetic-{i}.md", f"Topic {i}. {filler}") for i in range(count * 4)]
-    return [
-        Passage(source=name, heading=name.rsplit("/", 1)[-1], text=text)
-        for name, text in (texts[(offset * count + i) % len(texts)] for i in range(count))
-    ]
+        texts = [(f"synthetic-{i}.md", f"Topic {i}. {filler}".split()) for i in range(count * 4)]
+    chosen: list[Passage] = []
+    for i in range(count):
+        position = offset * count + i
+        name, words = texts[position % len(texts)]
+        start = (position // len(texts)) * WINDOW_STEP % max(1, len(words) - 40)
+        text = " ".join(words[start : start + PASSAGE_WORDS])
+        chosen.append(Passage(source=name, heading=name.rsplit("/", 1)[-1], text=text))
+    return chosen
 
 
 _SECTION = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
@@ -501,6 +515,7 @@ class LoadFigures:
     answers_per_s: float
     ttft_p50_ms: float
     ttft_p95_ms: float
+    prompt_tokens: int = 0  # prompt tokens evaluated, all answers together (not those found in a cache)
 
 
 @dataclass(frozen=True)
@@ -540,6 +555,11 @@ class ConcurrencyBench:
             **{name: side(name) for name in SIDES},
             "ratio_engine_n_over_engine_1": ratio("engine_n", "engine_1"),
             "ratio_engine_n_over_llama_server_n": ratio("engine_n", "llama_server_n"),
+            # The same prompts should cost each side the same: what each evaluated, median per run.
+            "prompt_tokens_evaluated": {
+                name: statistics.median(getattr(run, name).prompt_tokens for run in self.runs)
+                for name in SIDES
+            },
         }
 
 
@@ -550,7 +570,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
-Answered = tuple[float, int]  # seconds to the first token, tokens generated
+Answered = tuple[float, int, int]  # seconds to the first token, tokens generated, prompt tokens evaluated
 
 
 async def _batch(calls: Sequence[Callable[[], Awaitable[Answered]]], *, together: bool) -> LoadFigures:
@@ -560,12 +580,13 @@ async def _batch(calls: Sequence[Callable[[], Awaitable[Answered]]], *, together
     else:
         answers = [await call() for call in calls]
     wall = time.perf_counter() - started
-    ttfts = [first * 1000 for first, _ in answers]
+    ttfts = [first * 1000 for first, _, _ in answers]
     return LoadFigures(
-        tokens_per_s=sum(n for _, n in answers) / wall,
+        tokens_per_s=sum(n for _, n, _ in answers) / wall,
         answers_per_s=len(answers) / wall,
         ttft_p50_ms=percentile(ttfts, 50),
         ttft_p95_ms=percentile(ttfts, 95),
+        prompt_tokens=sum(p for _, _, p in answers),
     )
 
 
@@ -583,7 +604,12 @@ def _engine_call(
                 first = time.perf_counter() - started
         if not stats:
             raise BenchError("the engine reported no statistics")
-        return (first if first is not None else time.perf_counter() - started), stats[0].generated_tokens
+        evaluated = stats[0].prompt_tokens - stats[0].reused_tokens
+        return (
+            (first if first is not None else time.perf_counter() - started),
+            stats[0].generated_tokens,
+            evaluated,
+        )
 
     return call
 
@@ -616,6 +642,7 @@ def _server_call(
         first: float | None = None
         count = 0
         reported: int | None = None
+        evaluated = 0
         async with session.post(f"{url}/completion", json=body) as response:
             if response.status != 200:
                 raise BenchError(f"llama-server answered {response.status}: {(await response.text())[:200]}")
@@ -630,7 +657,12 @@ def _server_call(
                         first = time.perf_counter() - started
                 if event.get("stop"):
                     reported = event.get("tokens_predicted") or event.get("timings", {}).get("predicted_n")
-        return (first if first is not None else time.perf_counter() - started), int(reported or count)
+                    evaluated = int(event.get("timings", {}).get("prompt_n") or 0)
+        return (
+            (first if first is not None else time.perf_counter() - started),
+            int(reported or count),
+            evaluated,
+        )
 
     return call
 
