@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import secrets
 import signal
@@ -115,10 +116,15 @@ class RoundRobinProxy:
     def __init__(self, ports: Sequence[int]) -> None:
         self.ports = list(ports)
         self._next = itertools.cycle(range(len(self.ports)))
-        self.per_worker: Counter[int] = Counter()
+        self.sent: list[tuple[int, int]] = []  # (update_id, worker index), in delivery order
         self._session: Any = None
         self._runner: Any = None
         self.port = 0
+
+    @property
+    def per_worker(self) -> Counter[int]:
+        """Webhook deliveries sent to each worker."""
+        return Counter(index for _, index in self.sent)
 
     async def start(self) -> None:
         import aiohttp
@@ -145,7 +151,7 @@ class RoundRobinProxy:
                 async with self._session.post(
                     f"http://127.0.0.1:{self.ports[index]}/hook", data=body, headers=headers
                 ) as resp:
-                    self.per_worker[index] += 1
+                    self.sent.append((int(json.loads(body)["update_id"]), index))
                     return web.Response(status=resp.status, text=await resp.text())
             except aiohttp.ClientConnectionError:
                 continue

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import os
 import socket
@@ -20,14 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from bot.channels.telegram import texts as tg_texts
-from bot.channels.telegram.app import SECRET_HEADER
 from bot.devtools.fake_telegram import DEFAULT_TOKEN, FakeTelegram, FakeTelegramServer, user
-from bot.devtools.workers_bench import stop_processes
+from bot.devtools.workers_bench import RoundRobinProxy, stop_processes
 from bot.store import migrate
 from tests.conftest import POSTGRES_URL
 
@@ -96,43 +93,6 @@ class FakeModelServer:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
-
-
-class RoundRobinProxy:
-    """The reverse proxy in front of the workers: each webhook POST goes to the next worker in turn."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = ports
-        self._next = itertools.cycle(range(len(ports)))
-        self.sent: list[tuple[int, int]] = []  # (update_id, worker index)
-        self._session: aiohttp.ClientSession | None = None
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/hook", self.forward)
-        return app
-
-    async def forward(self, request: web.Request) -> web.Response:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k in (SECRET_HEADER, "Content-Type")}
-        for _ in self.ports:
-            # A worker that refuses the connection is skipped, as nginx's proxy_next_upstream does.
-            index = next(self._next)
-            try:
-                async with self._session.post(
-                    f"http://127.0.0.1:{self.ports[index]}/hook", data=body, headers=headers
-                ) as resp:
-                    self.sent.append((int(json.loads(body)["update_id"]), index))
-                    return web.Response(status=resp.status, text=await resp.text())
-            except aiohttp.ClientConnectionError:
-                continue
-        return web.Response(status=502, text="no worker")
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
 
 @dataclass
@@ -231,7 +191,8 @@ async def running_stack(
     model_runner, model_port = await _serve(model.app())
     ports = [_free_port(), _free_port()]
     proxy = RoundRobinProxy(ports)
-    proxy_runner, proxy_port = await _serve(proxy.app())
+    await proxy.start()
+    proxy_port = proxy.port
     server = FakeTelegramServer()
     await server.start()
     workers: list[subprocess.Popen[bytes]] = []
@@ -280,7 +241,6 @@ async def running_stack(
         await stop_processes(workers)
         await server.stop()
         await proxy.close()
-        await proxy_runner.cleanup()
         await model_runner.cleanup()
 
 
