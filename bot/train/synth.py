@@ -82,6 +82,8 @@ _KB_QUESTION_FORMS = (
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_LIST_MARK = re.compile(r"^(?:\d+[.)]|[-*\u2022])\s+")
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,26 @@ def _answer_from(text: str, max_words: int) -> str:
     if len(answer.split()) > max_words:
         answer = " ".join(answer.split()[:max_words]).rstrip(",;:") + " ..."
     return answer
+
+
+def with_prefill(answer: str, passage: str, number: int, prefill: str) -> str:
+    """The reference answer as the bot would serve it: its prefill naming passage `number`, then the answer.
+
+    At run time the prompt's prefill ("According to [1],") is written for the model, which continues it; a
+    reference that starts the same way teaches that continuation instead of a different opening. A leading
+    list mark is dropped, and the first word is lower-cased when the passage also has it in lower case
+    (so "Backup codes let you…" reads "According to [2], backup codes let you…", and "Python" stays).
+    """
+    if not prefill:
+        return f"{answer} [{number}]"
+    body = _LIST_MARK.sub("", answer, count=1)
+    first = _FIRST_WORD.match(body)
+    # In lower case as a word of its own elsewhere ("python.exe" does not make "Python" a common word).
+    own_word = rf"(?<!\S){first.group().lower()}(?=[\s,;:!?)]|\.(?:\s|$))" if first else ""
+    if first and first.group()[1:].islower() and re.search(own_word, passage):
+        body = body[0].lower() + body[1:]
+    opening = re.sub(r"\[\d+\]", f"[{number}]", prefill, count=1)
+    return f"{opening} {body} [{number}]"
 
 
 def load_entries(root: Path, corpus: str, rng: random.Random, passage_words: int) -> list[Entry]:
@@ -200,7 +222,11 @@ def build(
     passage_words: int = 60,
     answer_words: int = 40,
     no_gold_share: float = 0.12,
+    gold_first_share: float = 0.8,
 ) -> SynthStats:
+    from bot.rag.prompting import load_templates
+
+    prefill = load_templates().prefill
     rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
     corpora: dict[str, list[Entry]] = {}
     for corpus, root in roots:
@@ -210,14 +236,24 @@ def build(
         raise ValueError("no usable sections in the given folders")
 
     # Each group is one question and every sample made from it, so a held-out question is never trained on.
-    groups: list[list[list[ChatMessage]]] = []
+    # Keyed by the question's text: two sections with one heading ("Can I send food?" in two files) ask the
+    # same question, and must land on the same side of the split.
+    by_question: dict[str, list[list[ChatMessage]]] = {}
     answerable = unanswerable = 0
     for entry in all_entries:
         pool = corpora[entry.corpus]
         chosen = [entry, *_distractors(entry.question, entry, pool, rng, passages - 1)]
-        rng.shuffle(chosen)
+        # The bot numbers passages in retrieval order, so the answering one is usually [1] (and its prefill
+        # names [1]); a sample shows that most of the time, and the answer elsewhere the rest.
+        if rng.random() < gold_first_share:
+            tail = chosen[1:]
+            rng.shuffle(tail)
+            chosen = [entry, *tail]
+        else:
+            rng.shuffle(chosen)
         number = chosen.index(entry) + 1
-        group = [_sample(entry.question, chosen, f"{_answer_from(entry.text, answer_words)} [{number}]")]
+        answer = with_prefill(_answer_from(entry.text, answer_words), entry.text, number, prefill)
+        group = [_sample(entry.question, chosen, answer)]
         answerable += 1
         if rng.random() < no_gold_share:
             group.append(
@@ -226,12 +262,14 @@ def build(
                 )
             )
             unanswerable += 1
-        groups.append(group)
+        by_question.setdefault(entry.question, []).extend(group)
     corpus_names = sorted(corpora)
     for question in OFF_TOPIC:
         pool = corpora[rng.choice(corpus_names)]
-        groups.append([_sample(question, _distractors(question, None, pool, rng, passages), REFUSAL_ANSWER)])
+        sample = _sample(question, _distractors(question, None, pool, rng, passages), REFUSAL_ANSWER)
+        by_question.setdefault(question, []).append(sample)
         unanswerable += 1
+    groups = list(by_question.values())
 
     rng.shuffle(groups)
     n_heldout = max(1, round(len(groups) * heldout))

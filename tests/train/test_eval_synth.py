@@ -11,10 +11,10 @@ from typer.testing import CliRunner, Result
 from bot.cli import app, register_commands
 from bot.domain import ChatMessage
 from bot.rag.pipeline import REFUSAL_TEXT
-from bot.rag.prompting import Passage, build_messages
+from bot.rag.prompting import Passage, build_messages, load_templates
 from bot.train.data import load_chat_jsonl
 from bot.train.evaluate import EvalError, citations, is_refusal, passage_numbers, resolve_model
-from bot.train.synth import REFUSAL_ANSWER, build
+from bot.train.synth import REFUSAL_ANSWER, build, with_prefill
 from tests.conftest import KNOWLEDGE
 
 
@@ -78,6 +78,7 @@ def test_synth_writes_grounded_samples_with_a_question_level_split(tmp_path: Pat
 
     assert not {question(s.messages) for s in train} & {question(s.messages) for s in held}
     refusals = 0
+    first = 0
     for sample in train + held:
         # The prompt is exactly the bot's: rebuilding the system message from its passages is not needed,
         # but every reference must cite a passage that the prompt really numbers.
@@ -88,7 +89,34 @@ def test_synth_writes_grounded_samples_with_a_question_level_split(tmp_path: Pat
             continue
         cited = citations(sample.reference, passage_numbers(sample.prompt))
         assert len(cited) == 1
+        # The answer opens as the bot's does (its prefill), naming the passage it quotes.
+        (number,) = cited
+        assert sample.reference.startswith(f"According to [{number}], ")
+        first += number == 1
     assert refusals == stats.unanswerable
+    # Like retrieval, which usually ranks the answering passage first, but not always.
+    answered = stats.train + stats.heldout - stats.unanswerable
+    assert 0.6 * answered < first < answered
+
+
+@pytest.mark.parametrize(
+    ("answer", "passage", "expected"),
+    [
+        # Lower-cased when the passage uses the word in lower case too; a name stays capitalised.
+        ("Backup codes let you in.", "Backup codes let you in. New backup codes", "According to [2], backup"),
+        ("Python has a GIL.", "Python has a GIL. python.exe", "According to [2], Python has"),
+        ("Python 3 is fine.", "Python 3 is fine.", "According to [2], Python 3"),
+        # A list item's mark goes: the prefill already introduces it.
+        ("1. Sign in with a code.", "1. Sign in with a code. Then sign out.", "According to [2], sign in"),
+    ],
+)
+def test_synth_answers_continue_the_prompt_prefill(answer: str, passage: str, expected: str) -> None:
+    prefill = load_templates().prefill
+    assert prefill == "According to [1],"  # the test's premise: the current prompt primes this way
+    reference = with_prefill(answer, passage, 2, prefill)
+    assert reference.startswith(expected)
+    assert reference.endswith(" [2]")
+    assert with_prefill(answer, passage, 2, "") == f"{answer} [2]"
 
 
 def test_synth_is_deterministic_and_rejects_missing_folders(tmp_path: Path) -> None:
