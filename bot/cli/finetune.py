@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.cli.app import app, console, err_console, eval_app, fail, get_settings, print_json
+from bot.train.sft import RECIPE, RECIPE_STEPS
 
 if TYPE_CHECKING:
     from bot.train.evaluate import ModelScores
@@ -49,21 +50,36 @@ def finetune(
             "--base", help="Base model: a GGUF file or a Hugging Face folder. Default: the bot's model."
         ),
     ] = None,
-    epochs: int = typer.Option(1, "--epochs", min=1, help="Passes over the data (ignored with --max-steps)."),
+    epochs: int | None = typer.Option(
+        None,
+        "--epochs",
+        min=1,
+        help="Passes over the data instead of the default step count (ignored with --max-steps).",
+    ),
     lora_r: int = typer.Option(16, "--lora-r", min=1, max=256, help="LoRA rank r (alpha = 2r)."),
     max_steps: int | None = typer.Option(
-        None, "--max-steps", min=1, help="Stop after this many optimizer steps."
+        None,
+        "--max-steps",
+        min=1,
+        help=f"Stop after this many optimizer steps. Default: {RECIPE_STEPS} (the measured recipe) unless "
+        "--epochs is given.",
     ),
     eval_data: Annotated[
         Path | None,
         typer.Option("--eval", help="Held-out chats (same format): token loss before and after training."),
     ] = None,
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto (cuda when available)."),
-    lr: float = typer.Option(5e-4, "--lr", min=0.0, help="Peak learning rate (cosine decay, 5% warm-up)."),
-    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Samples per forward pass."),
-    grad_accum: int = typer.Option(8, "--grad-accum", min=1, help="Forward passes per optimizer step."),
+    lr: float = typer.Option(
+        RECIPE.lr, "--lr", min=0.0, help="Peak learning rate (cosine decay, 5% warm-up)."
+    ),
+    batch_size: int = typer.Option(
+        RECIPE.batch_size, "--batch-size", min=1, help="Samples per forward pass."
+    ),
+    grad_accum: int = typer.Option(
+        RECIPE.grad_accum, "--grad-accum", min=1, help="Forward passes per optimizer step."
+    ),
     max_seq_len: int = typer.Option(
-        1024, "--max-seq-len", min=16, help="Longer samples are skipped (and counted)."
+        RECIPE.max_seq_len, "--max-seq-len", min=16, help="Longer samples are skipped (and counted)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for LoRA init and data order (reproducible runs)."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for torch; 0 = all cores."),
@@ -110,8 +126,9 @@ def finetune(
         lora_r=lora_r,
         lora_alpha=2 * lora_r,
         lr=lr,
-        epochs=epochs,
-        max_steps=max_steps,
+        epochs=epochs or 1,
+        # The recipe's step count unless the user asked for whole passes (or for steps).
+        max_steps=max_steps if max_steps is not None or epochs is not None else RECIPE_STEPS,
         batch_size=batch_size,
         grad_accum=grad_accum,
         max_seq_len=max_seq_len,

@@ -42,17 +42,22 @@ class EncodeReport:
     max_seq_len: int
 
 
+# The default recipe: the smallest run measured to move the bot's Python FAQ answers from quotes to the
+# model's own words at equal or better citation accuracy (README, "A recipe that changes answers").
+RECIPE_STEPS = 24
+
+
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.0
     target_modules: tuple[str, ...] = TARGET_MODULES
-    lr: float = 5e-4
+    lr: float = 1e-3
     epochs: int = 1
     max_steps: int | None = None
     batch_size: int = 1
-    grad_accum: int = 8
+    grad_accum: int = 4
     max_seq_len: int = 1024
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
@@ -86,6 +91,9 @@ class TrainResult:
     dtype: str = "float32"
     threads: int = 0
     interrupted: bool = False
+
+
+RECIPE = TrainConfig()
 
 
 def _as_dicts(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from bot.cli import register_commands
 from bot.cli.app import app
 from bot.train.data import DataError, load_chat_jsonl
+from bot.train.sft import RECIPE, RECIPE_STEPS, TrainConfig
 
 GOOD = {
     "messages": [
@@ -114,3 +115,33 @@ def test_finetune_command_rejects_unknown_device(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--device must be cpu, cuda or auto" in result.output
+
+
+@pytest.mark.parametrize(
+    ("flags", "steps", "epochs"),
+    [
+        ([], RECIPE_STEPS, 1),  # the measured recipe
+        (["--epochs", "2"], None, 2),  # whole passes when asked for
+        (["--max-steps", "5"], 5, 1),
+        (["--epochs", "2", "--max-steps", "5"], 5, 2),  # steps win, as in HF Trainer
+    ],
+)
+def test_finetune_defaults_to_the_recipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], steps: int | None, epochs: int
+) -> None:
+    import bot.train.finetune
+
+    seen: list[TrainConfig] = []
+
+    def capture(*args: object, config: TrainConfig, **kwargs: object) -> None:
+        seen.append(config)
+        raise DataError("stopped by the test")
+
+    monkeypatch.setattr(bot.train.finetune, "run_finetune", capture)
+    register_commands()
+    path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD)])
+    result = CliRunner().invoke(app, ["finetune", "--data", str(path), "--out", str(tmp_path / "o"), *flags])
+    assert "stopped by the test" in result.output
+    (config,) = seen
+    assert (config.max_steps, config.epochs) == (steps, epochs)
+    assert (config.lr, config.grad_accum, config.batch_size) == (RECIPE.lr, RECIPE.grad_accum, 1)
