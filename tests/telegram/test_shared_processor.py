@@ -109,13 +109,21 @@ class _App:
         self.update_queue: asyncio.Queue[object] = asyncio.Queue()
 
 
-async def test_a_silent_workers_update_is_taken_over_and_queued() -> None:
+def _two_workers(
+    gone: str, receiver: str, lease_s: float
+) -> tuple[list[float], SharedOrderedProcessor, SharedOrderedProcessor, _App]:
+    """Two workers sharing one in-memory ledger on a settable clock; `receiver` hands updates to the app."""
     clock = [1000.0]
     shared = MemorySharedState(clock=lambda: clock[0])
-    dead = SharedOrderedProcessor(shared, lease_s=3, worker="dead")
-    alive = SharedOrderedProcessor(shared, lease_s=3, worker="alive")
+    first = SharedOrderedProcessor(shared, lease_s=lease_s, worker=gone)
+    second = SharedOrderedProcessor(shared, lease_s=lease_s, worker=receiver)
     app = _App()
-    alive.attach(app)  # type: ignore[arg-type]
+    second.attach(app)  # type: ignore[arg-type]
+    return clock, first, second, app
+
+
+async def test_a_silent_workers_update_is_taken_over_and_queued() -> None:
+    clock, dead, alive, app = _two_workers("dead", "alive", lease_s=3)
     update, payload = _update(FakeTelegram(), ALICE, "hi")
     assert await dead.admit(update, payload)
     await alive._take_over()
@@ -161,12 +169,7 @@ async def test_flood_falls_back_to_the_workers_own_window_without_the_database(
 async def test_a_taken_over_update_does_not_wait_behind_the_later_one_waiting_for_it() -> None:
     """The survivor runs the chat's update 2 (waiting in the ledger for update 1 of a dead worker) when it
     takes update 1 over: 1 must not queue behind 2 on the chat's local lock."""
-    clock = [1000.0]
-    shared = MemorySharedState(clock=lambda: clock[0])
-    dead = SharedOrderedProcessor(shared, lease_s=3, worker="dead")
-    alive = SharedOrderedProcessor(shared, lease_s=3, worker="alive")
-    app = _App()
-    alive.attach(app)  # type: ignore[arg-type]
+    clock, dead, alive, app = _two_workers("dead", "alive", lease_s=3)
     fake = FakeTelegram()
     first, first_json = _update(fake, ALICE, "one")
     second, second_json = _update(fake, ALICE, "two")
@@ -181,7 +184,7 @@ async def test_a_taken_over_update_does_not_wait_behind_the_later_one_waiting_fo
     await asyncio.sleep(0.2)
     assert events == [], "the second waits for the first"
     clock[0] += 4  # the dead worker's lease runs out; the survivor's own is renewed
-    await shared.renew([second.update_id], worker="alive", lease_s=3)
+    await alive.shared.renew([second.update_id], worker="alive", lease_s=3)
     await alive._take_over()
     taken = app.update_queue.get_nowait()
     assert isinstance(taken, Update)
@@ -198,12 +201,7 @@ def test_workers_derive_one_webhook_secret_from_the_token() -> None:
 
 
 async def test_a_stopping_worker_hands_its_waiting_updates_on_at_once() -> None:
-    clock = [1000.0]
-    shared = MemorySharedState(clock=lambda: clock[0])
-    stopping = SharedOrderedProcessor(shared, lease_s=30, worker="stopping")
-    other = SharedOrderedProcessor(shared, lease_s=30, worker="other")
-    app = _App()
-    other.attach(app)  # type: ignore[arg-type]
+    clock, stopping, other, app = _two_workers("stopping", "other", lease_s=30)
     update, payload = _update(FakeTelegram(), ALICE, "hi")
     await stopping.initialize()
     assert await stopping.admit(update, payload)
