@@ -146,10 +146,11 @@ def with_prefill(answer: str, passage: str, number: int, prefill: str) -> str:
         return f"{answer} [{number}]"
     body = _LIST_MARK.sub("", answer, count=1)
     first = _FIRST_WORD.match(body)
-    # In lower case as a word of its own elsewhere ("python.exe" does not make "Python" a common word).
-    own_word = rf"(?<!\S){first.group().lower()}(?=[\s,;:!?)]|\.(?:\s|$))" if first else ""
-    if first and first.group()[1:].islower() and re.search(own_word, passage):
-        body = body[0].lower() + body[1:]
+    if first and first.group()[1:].islower():
+        word = first.group().lower()
+        # In lower case as a word of its own elsewhere ("python.exe" does not make "Python" a common word).
+        if re.search(rf"(?<!\S){word}(?=[\s,;:!?)]|\.(?:\s|$))", passage):
+            body = word + body[len(word) :]
     opening = re.sub(r"\[\d+\]", f"[{number}]", prefill, count=1)
     return f"{opening} {body} [{number}]"
 
