@@ -222,6 +222,22 @@ def overlap_share(answer: str, passage: Passage) -> float:
     return len(words & set(content_words(passage.heading + " " + passage.text))) / len(words)
 
 
+# A figure written with digits, separators inside it kept together ("14", "1.50", "10,000"; "3–5" is two).
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+# A list item's own number ("2. Open the app") is not a figure the answer states.
+_ITEM_NUMBER = re.compile(r"(?m)^\s*\d{1,3}[.)]\s+")
+
+
+def figures(text: str) -> set[str]:
+    """The numbers written with digits in `text` (list item numbers aside), separators removed, so
+    "10,000" and "10000" are one figure."""
+    return {re.sub(r"[.,]", "", f) for f in _FIGURE.findall(_ITEM_NUMBER.sub("", text))}
+
+
+def passage_figures(passage: Passage) -> set[str]:
+    return figures(passage.heading + "\n" + passage.text)
+
+
 def best_overlap(answer: str, passages: Sequence[Passage]) -> tuple[int | None, float]:
     """The passage (1-based) sharing the largest share of the answer's content words, and that share."""
     words = set(content_words(answer))

@@ -100,14 +100,26 @@ class _CheckedRelease:
     supported by a given passage: the passages it cites hold at least `SUPPORT_MIN_SHARE` of its content
     words (its other marks are removed), or, with no supported mark, one passage holds
     `INFER_CITATION_MIN_SHARE` (that passage's mark is written in), or it goes on from the passage the
-    previous sentence cited with `SUPPORT_MIN_SHARE`. Links not in the passages are removed first. A
-    refusal, a sentence the passages do not support, or text that leaks hidden words stops the release:
-    nothing after it is shown. What was released is final: the answer starts with exactly that text.
+    previous sentence cited with `SUPPORT_MIN_SHARE`. In each case every figure the sentence states (a
+    number written with digits: a price, a deadline, a percentage) must be in that passage too, or in the
+    question: a made-up figure among the passage's words is the most harmful error a support answer can
+    make ("a refund … which is 10% of your purchase"), and word overlap alone lets it through. Links not in
+    the passages are removed first. A refusal, a sentence the passages do not support, or text that leaks
+    hidden words stops the release: nothing after it is shown. What was released is final: the answer
+    starts with exactly that text.
     """
 
-    def __init__(self, prefill: str, passages: Sequence[Passage], leaks: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        prefill: str,
+        passages: Sequence[Passage],
+        leaks: Callable[[str], bool],
+        question: str = "",
+    ) -> None:
         self._prefill = prefill
         self._passages = passages
+        self._question_figures = citations.figures(question)
+        self._passage_figures = [citations.passage_figures(p) for p in passages]
         self._allowed = citations.allowed_urls(passages)
         self._prefill_marks = set(citations.check_citations(prefill, len(passages)).cited)
         self._leaks = leaks
@@ -179,6 +191,12 @@ class _CheckedRelease:
     def _share(self, words: str, n: int) -> float:
         return citations.overlap_share(words, self._passages[n - 1])
 
+    def _states_only_figures_of(self, words: str, n: int) -> bool:
+        return citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures
+
+    def _supports(self, words: str, n: int) -> bool:
+        return self._share(words, n) >= SUPPORT_MIN_SHARE and self._states_only_figures_of(words, n)
+
     def _judge(self, text: str, start: int, end: int) -> str | None:
         """The sentence as it may be shown (marks and links final), or None: the release stops here."""
         n = len(self._passages)
@@ -195,7 +213,7 @@ class _CheckedRelease:
             return None
         with_prefill = start < self._own_from
         marks = citations.check_citations(sentence, n).cited
-        supported = [m for m in marks if self._share(plain, m) >= SUPPORT_MIN_SHARE]
+        supported = [m for m in marks if self._supports(plain, m)]
         if supported:
             if with_prefill and not self._prefill_marks <= set(supported):
                 sentence = _capitalised(own)  # the prefill names a passage that does not say this
@@ -205,17 +223,17 @@ class _CheckedRelease:
             self._last_cited = supported[-1]
         else:
             best, share = citations.best_overlap(plain, self._passages)
-            if best is not None and share >= INFER_CITATION_MIN_SHARE:
+            if (
+                best is not None
+                and share >= INFER_CITATION_MIN_SHARE
+                and self._states_only_figures_of(plain, best)
+            ):
                 if with_prefill and self._prefill_marks == {best}:
                     shown = citations.check_citations(sentence, n, keep=self._prefill_marks).text
                 else:
                     shown = citations.add_citation(_capitalised(plain) if with_prefill else plain, best)
                 self._last_cited = best
-            elif (
-                self.released
-                and self._last_cited is not None
-                and self._share(plain, self._last_cited) >= SUPPORT_MIN_SHARE
-            ):
+            elif self.released and self._last_cited is not None and self._supports(plain, self._last_cited):
                 shown = plain  # goes on from the passage the previous sentence cited
             else:
                 self.stopped = "unsupported"
@@ -401,6 +419,7 @@ class Pipeline:
                 prefill,
                 budget.passages,
                 lambda text: self._leaks_hidden(text, budget.passages, prepared.quarantined),
+                question=standalone,
             )
             ttft_ms: float | None = None
             first_visible_ms: float | None = None

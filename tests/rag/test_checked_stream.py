@@ -13,7 +13,7 @@ from bot.llm.base import GeneratorTimeoutError
 from bot.rag.pipeline import REFUSAL_TEXT, UNGROUNDED_CAVEAT, Pipeline
 from bot.rag.prompting import load_templates
 from bot.services import build_pipeline
-from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB, make_chunk
 from tests.rag.conftest import with_rag
 
 QUESTION = "How long do refunds to my card take?"
@@ -255,3 +255,41 @@ async def test_the_generation_bench_times_the_checked_stream(settings: Settings,
     quoted = await checked_stream(settings, FakeGenerator(UNSUPPORTED), passages, QUESTION)
     assert not quoted.released
     assert quoted.outcome == "extracted"
+
+
+FEES = [
+    make_chunk(
+        "billing/fees.md",
+        "Late return fee",
+        "A parcel returned late costs a fee of 2.50 euros, charged 14 days after the due date.",
+    )
+]
+
+
+async def test_a_made_up_figure_among_the_passages_words_is_never_shown(settings: Settings) -> None:
+    # Every word but the number is the passage's: word overlap alone would let it through.
+    made_up = "Refunds are paid back to the original card within 14 business days [1]."
+    generator = FakeGenerator(f"{made_up} {SECOND}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == []
+    assert "14" not in answer.text
+    assert answer.outcome == "extracted"
+    assert answer.text == "Refunds are paid back to the original card within five business days. [1]"
+
+
+async def test_a_made_up_figure_ends_what_is_shown(settings: Settings) -> None:
+    later = "They always reach the original card, 10% of the refund after 3 days [1]."
+    generator = FakeGenerator(f"{FIRST} {later}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}"]
+    assert answer.text == deltas[0]
+    assert "10%" not in answer.text
+
+
+async def test_figures_from_the_passage_or_the_question_are_shown(settings: Settings) -> None:
+    question = "I returned a parcel 3 days late, what is the late return fee?"
+    text = "A parcel returned 3 days late costs a fee of 2.50 euros, charged 14 days after the due date [1]."
+    deltas, answer = await run(build_pipeline(settings, FakeKB(FEES), FakeGenerator(text)), question)
+    assert deltas == [f"{PREFILL} {text}"]
+    assert answer.outcome == "answered"
+    assert answer.text == deltas[0]

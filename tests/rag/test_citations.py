@@ -9,6 +9,7 @@ from bot.rag.citations import (
     best_overlap,
     check_citations,
     extract_answer,
+    figures,
     passage_units,
     plain_text,
     secret_like_tokens,
@@ -276,3 +277,14 @@ def test_passage_units_mark_labels() -> None:
         ("We reply within:", False, ""),
         ("1 business day;", False, "-"),
     ]
+
+
+def test_figures_are_the_numbers_written_with_digits() -> None:
+    assert figures("A late return costs €2.50 after 14 days, 3–5 days by card.") == {"250", "14", "3", "5"}
+    assert figures("Up to 10,000 parcels") == figures("up to 10000 parcels") == {"10000"}
+    assert figures("Five business days.") == set()
+
+
+def test_a_list_items_own_number_is_not_a_figure() -> None:
+    assert figures("1. Open the app\n2) Tap Returns 3 times") == {"3"}
+    assert figures("2. Tap PX-102") == {"102"}
