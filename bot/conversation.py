@@ -33,6 +33,7 @@ from bot.store.base import (
     ReplyPrompt,
     StoreUnavailableError,
 )
+from bot.unicode import encodable
 
 log = logging.getLogger("bot.conversation")
 
@@ -479,7 +480,7 @@ class ConversationService:
         every `wait_update_s`, only when the place or the estimate changed enough to be worth showing.
         `conversation_id` continues that logged conversation instead of the customer's open one.
         """
-        question = text.strip()
+        question = encodable(text).strip()
         language = self.language_of_text(question[:MAX_DETECT_CHARS], customer)
         if not question:
             yield Reply("notice", texts.translate(EMPTY_TEXT, language), language=language)
@@ -678,7 +679,7 @@ class ConversationService:
 
     def language_of_text(self, text: str, customer: Customer) -> str:
         """The detected language of a customer's text; the channel's hint only when it cannot be told."""
-        return detect_message_language(text, customer.language_hint or None, self.detector)
+        return detect_message_language(encodable(text), customer.language_hint or None, self.detector)
 
     async def language_of(self, customer: Customer) -> str:
         """The customer's language when they send no text to read (a command, a button): the language of
@@ -725,7 +726,7 @@ class ConversationService:
         log.info("feedback", extra={"answer_id": answer_id, "rating": rating})
 
     async def comment(self, answer_id: int, text: str) -> None:
-        await self._db(self.log.add_feedback(answer_id, None, text))
+        await self._db(self.log.add_feedback(answer_id, None, encodable(text)))
 
     async def await_reply(
         self, channel: Channel, chat_id: str, prompt_message_id: str, prompt: ReplyPrompt
@@ -746,6 +747,7 @@ class ConversationService:
         answer to the question it answered, served from now on (returned). It cites no article: the one
         the wrong answer was built from may be why it was wrong (`answers edit ID --source` adds one).
         """
+        text = encodable(text)
         await self._db(self.log.add_correction(answer_id, admin_id, text))
         log.info("correction saved", extra={"answer_id": answer_id, "admin_id": admin_id})
         if self.approved is None:
@@ -833,6 +835,7 @@ class ConversationService:
 
         The reply is also kept as a candidate answer to the customer's latest question, for an admin to
         approve (`answers list --candidates`)."""
+        text = encodable(text)
         conversation = await self.get(conversation_id)
         if conversation is None:
             return OperatorDelivery(None, problem=f"Conversation #{conversation_id} no longer exists.")

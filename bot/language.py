@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.unicode import encodable
+
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
 MIN_CONFIDENCE = 0.5
@@ -159,7 +161,8 @@ class FastTextDetector:
             return self._model
 
     def detect(self, text: str) -> Detection:
-        text = _SPACE.sub(" ", _URL.sub(" ", text)).strip()
+        # fastText's binding takes only encodable text: a lone surrogate raised TypeError mid-answer.
+        text = _SPACE.sub(" ", _URL.sub(" ", encodable(text))).strip()
         words = [w for w in _WORD.findall(text) if not _CJK.search(w)]
         by_script = _script_language(text, len(words))
         if by_script is not None:

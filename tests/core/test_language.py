@@ -17,6 +17,7 @@ from bot.language import (
     language_name,
     normalize,
 )
+from bot.unicode import encodable
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -132,3 +133,10 @@ def test_normalize_and_names() -> None:
 
 def test_one_shared_detector() -> None:
     assert default_detector() is default_detector()
+
+
+def test_a_lone_surrogate_is_read_not_a_crash() -> None:
+    # fastText's binding refused such text with a TypeError, in the middle of an answer.
+    assert detect_message_language("how do I reset my password \ud800 please") == "en"
+    assert encodable("a \ud800 b \udfff") == "a \ufffd b \ufffd"
+    assert encodable("😀 ok") == "😀 ok"

@@ -109,7 +109,16 @@ async def test_export_downloads_with_the_cli_filters(make_web: WebFactory) -> No
     bad_date = await web.client.post(
         "/admin/export", data={"csrf": csrf, "since": "yesterday"}, headers={"origin": BASE}
     )
+    assert bad_date.status_code == 400
     assert "is not a date" in bad_date.text
+    backwards = await web.client.post(
+        "/admin/export",
+        data={"csrf": csrf, "since": "2026-02-01", "until": "2026-01-01"},
+        headers={"origin": BASE},
+    )
+    assert backwards.status_code == 400
+    assert "the Since date must be on or before the Until date" in backwards.text
+    assert "--since" not in backwards.text
     download = await web.client.post(
         "/admin/export",
         data={"csrf": csrf, "since": "2026-01-01", "min_rating": "up", "grounded_only": "on"},
@@ -135,3 +144,20 @@ async def test_reload_runs_in_the_background_with_progress(make_web: WebFactory)
     assert job["ok"]
     assert job["result"].startswith("✅ Knowledge base reloaded")
     assert "Knowledge base reloaded" in (await web.client.get("/admin/kb")).text
+
+
+async def test_ids_no_row_can_have_are_not_found_not_a_crash(make_web: WebFactory) -> None:
+    web = await make_web()
+    await ask(web, "refunds?")
+    await web.admin_login()
+    huge = "99999999999999999999"
+    assert "No such conversation." in (await web.client.get(f"/admin/conversations/{huge}")).text
+    for page in ("²", huge, "-1"):
+        listed = await web.client.get("/admin/conversations", params={"page": page})
+        assert listed.status_code == 200
+        assert "#1" in listed.text  # an unreadable page number shows the first page
+    csrf = csrf_of((await web.client.get("/admin/conversations/1")).text)
+    corrected = await web.client.post(
+        f"/admin/answers/{huge}/correct", data={"csrf": csrf, "text": "Five days."}, headers={"origin": BASE}
+    )
+    assert corrected.status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.web.conftest import ADMIN_TOKEN, BASE, SHOP, WebFactory
 
 
@@ -162,3 +164,11 @@ async def test_a_visitors_button_presses_are_limited(make_web: WebFactory) -> No
         ).status_code == 404
     limited = await web.post("/api/feedback", {"answer_id": 1, "rating": "up"}, session["csrf"])
     assert limited.status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/help/%00", "/help/a%00b.md", "/help/" + "a" * 5000])
+async def test_help_paths_the_file_system_refuses_are_not_found(make_web: WebFactory, path: str) -> None:
+    web = await make_web()
+    response = await web.client.get(path)
+    assert response.status_code == 404
+    assert response.text == "No such article."

@@ -216,3 +216,67 @@ async def test_a_waiting_visitor_is_told_their_place_in_the_stream(
     overview = (await web.client.get("/admin")).text
     assert "Waiting now: 0" in overview
     assert "place-in-line notices: 1" in overview
+
+
+async def test_a_refusal_cannot_be_rated_by_posting_its_id(make_web: WebFactory) -> None:
+    web = await make_web(generator=FakeGenerator("I don't know."))
+    session = await web.session()
+    reply = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)[-1][1]
+    assert reply["outcome"] == "refused"
+    assert not reply["rateable"]
+    rated = await web.post(
+        "/api/feedback", {"answer_id": reply["answer_id"], "rating": "down"}, session["csrf"]
+    )
+    assert rated.status_code == 404
+    # The refusal is a content gap of its own; no rating was stored on it.
+    assert [g.rating for g in await web.deps.insights.gap_questions(30, 10)] == [None]
+
+
+async def test_lone_surrogates_in_a_question_or_comment_are_replaced_not_a_crash(
+    make_web: WebFactory,
+) -> None:
+    web = await make_web()
+    session = await web.session()
+    # A JSON escape of a lone surrogate: valid JSON, but no UTF-8 store or detector can take it.
+    body = '{"text": "refunds \\ud800 please"}'
+    response = await web.client.post(
+        "/api/ask",
+        content=body,
+        headers={"content-type": "application/json", "x-csrf-token": session["csrf"], "origin": BASE},
+    )
+    reply = events(response.text)[-1][1]
+    assert reply["kind"] == "answer", reply
+    again = await web.session()
+    assert again["messages"][0]["text"] == "refunds \ufffd please"
+    comment = (
+        '{"answer_id": %d, "rating": "down", "comment": "bad \\udc80"}' % reply["answer_id"]  # noqa: UP031
+    )
+    saved = await web.client.post(
+        "/api/feedback",
+        content=comment,
+        headers={"content-type": "application/json", "x-csrf-token": session["csrf"], "origin": BASE},
+    )
+    assert saved.status_code == 200, saved.text
+    gaps = await web.deps.insights.gap_questions(30, 10)
+    assert [(g.rating, g.comment) for g in gaps] == [("down", "bad \ufffd")]
+
+
+async def test_deeply_nested_json_is_a_bad_request(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    response = await web.client.post(
+        "/api/ask",
+        content="[" * 8000 + "]" * 8000,
+        headers={"content-type": "application/json", "x-csrf-token": session["csrf"], "origin": BASE},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body must be JSON"}
+
+
+@pytest.mark.parametrize("after", ["²", "٣", "-1", "99999999999999999999999", "1e3"])
+async def test_updates_take_only_ascii_message_ids(make_web: WebFactory, after: str) -> None:
+    web = await make_web()
+    await web.session()
+    response = await web.client.get("/api/updates", params={"after": after})
+    assert response.status_code == 400
+    assert response.json() == {"error": "after must be a message id"}

@@ -30,6 +30,7 @@ from telegram.ext import (
 )
 
 from bot import texts
+from bot.channels.ids import parse_id
 from bot.channels.telegram import texts as tg_texts
 from bot.channels.telegram.admin import AdminCommands, admin_refusal, is_admin, log_refusal
 from bot.channels.telegram.deps import TelegramDeps
@@ -259,10 +260,10 @@ class SupportHandlers:
         """/correct ANSWER_ID: show that logged answer (anyone's) and ask the admin for the corrected one."""
         language = await self._language(update)
         parts = (message.text or "").split()
-        if len(parts) != 2 or not parts[1].lstrip("#").isdigit():
+        answer_id = parse_id(parts[1].lstrip("#")) if len(parts) == 2 else None
+        if answer_id is None:
             await self._reply(update, bot, texts.translate(tg_texts.CORRECT_USAGE, language))
             return
-        answer_id = int(parts[1].lstrip("#"))
         try:
             found = await self.conversations.logged_answer(answer_id)
             if found is None:

@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 
 from bot.admin import ReloadBusyError, ReloadResult
+from bot.channels.ids import parse_id, storable_id
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import charts
 from bot.channels.web.deps import ExportFilters, WebDeps
@@ -39,6 +40,8 @@ CHART_DAYS = 30
 GAP_DAYS = 30
 GAP_LIMIT = 300
 PAGE_SIZE = 50
+# Pages beyond this are past any log (50 × 10^9 conversations); the offset must fit the database's integer.
+MAX_PAGE = 10**9
 MAX_CORRECTION_CHARS = 8000
 NAV = (
     ("/admin", "Overview"),
@@ -206,7 +209,7 @@ class AdminConsole:
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
-    def _layout(self, request: Request, title: str, body: str) -> HTMLResponse:
+    def _layout(self, request: Request, title: str, body: str, *, status_code: int = 200) -> HTMLResponse:
         csrf = self.signer.csrf(request.state.session)
         links = "".join(
             f'<a href="{href}"{" aria-current=page" if request.url.path == href else ""}>{label}</a>'
@@ -218,7 +221,8 @@ class AdminConsole:
             "<button type='submit'>Log out</button></form></nav>"
         )
         return HTMLResponse(
-            _page(f"{title} · Admin", f"{nav}<main><h1>{esc(title)}</h1>{body}</main>", csrf=csrf)
+            _page(f"{title} · Admin", f"{nav}<main><h1>{esc(title)}</h1>{body}</main>", csrf=csrf),
+            status_code=status_code,
         )
 
     # -- pages -----------------------------------------------------------------------------------
@@ -300,7 +304,9 @@ class AdminConsole:
     async def conversations(self, request: Request) -> Response:
         query = request.query_params.get("q", "")[:200]
         page = request.query_params.get("page", "0")
-        offset = int(page) * PAGE_SIZE if page.isdigit() else 0
+        number = parse_id(page)
+        # A page past the end shows "no more"; one that big is not a page at all.
+        offset = number * PAGE_SIZE if number is not None and number <= MAX_PAGE else 0
         try:
             found = await self.deps.insights.conversations(query, limit=PAGE_SIZE, offset=offset)
         except StoreUnavailableError:
@@ -331,6 +337,8 @@ class AdminConsole:
 
     async def transcript(self, request: Request) -> Response:
         cid = int(request.path_params["cid"])
+        if storable_id(cid) is None:
+            return self._layout(request, f"Conversation #{cid}", "<p>No such conversation.</p>")
         try:
             messages = await self.deps.insights.transcript(cid)
         except StoreUnavailableError:
@@ -379,6 +387,8 @@ class AdminConsole:
     async def correct(self, request: Request) -> Response:
         """An admin's corrected answer: the same correction the Telegram ✏️ button stores."""
         aid = int(request.path_params["aid"])
+        if storable_id(aid) is None:
+            return JSONResponse({"error": f"there is no answer {aid} in the log"}, status_code=404)
         form = await request.form()
         text = str(form.get("text", "")).strip()
         cid = str(form.get("cid", ""))
@@ -392,7 +402,7 @@ class AdminConsole:
             return JSONResponse({"error": str(exc)}, status_code=404)
         except StoreUnavailableError:
             return JSONResponse({"error": "database unavailable"}, status_code=503)
-        target = f"/admin/conversations/{cid}#m{aid}" if cid.isdigit() else "/admin/conversations"
+        target = f"/admin/conversations/{cid}#m{aid}" if parse_id(cid) is not None else "/admin/conversations"
         return RedirectResponse(target, status_code=303)
 
     async def kb(self, request: Request) -> Response:
@@ -478,7 +488,7 @@ class AdminConsole:
             self._start(lambda: self.admin.add_document(safe, data, self.job.on_progress))
         return RedirectResponse("/admin/kb", status_code=303)
 
-    async def export_form(self, request: Request, problem: str = "") -> Response:
+    async def export_form(self, request: Request, problem: str = "", status_code: int = 200) -> Response:
         csrf = self.signer.csrf(request.state.session)
         formats = "".join(f"<option>{esc(name)}</option>" for name in self.deps.export_formats)
         error = f"<p class='error' role='alert'>{esc(problem)}</p>" if problem else ""
@@ -497,7 +507,7 @@ class AdminConsole:
             "<input id='grounded' name='grounded_only' type='checkbox'>"
             "<button type='submit'>Download</button></form>"
         )
-        return self._layout(request, "Export", body)
+        return self._layout(request, "Export", body, status_code=status_code)
 
     async def export(self, request: Request) -> Response:
         if self.deps.export is None:
@@ -508,6 +518,8 @@ class AdminConsole:
             rating = str(form.get("min_rating", "any"))
             if rating not in ("any", "unrated", "up"):
                 raise ValueError("minimum rating is any, unrated or up")
+            if since is not None and until is not None and since > until:
+                raise ValueError("the Since date must be on or before the Until date")
             filters = ExportFilters(
                 format=str(form.get("format", "openai")),
                 since=since,
@@ -517,15 +529,15 @@ class AdminConsole:
                 grounded_only=form.get("grounded_only") is not None,
             )
         except ValueError as exc:
-            return await self.export_form(request, str(exc))
+            return await self.export_form(request, str(exc), status_code=400)
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="bot-web-export-"))
         out = folder / f"export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
         try:
             summary = await self.deps.export(out, filters)
         except ValueError as exc:
-            return await self.export_form(request, str(exc))
+            return await self.export_form(request, str(exc), status_code=400)
         except StoreUnavailableError:
-            return await self.export_form(request, "The database is unavailable.")
+            return await self.export_form(request, "The database is unavailable.", status_code=503)
         size = await asyncio.to_thread(lambda: out.stat().st_size if out.is_file() else 0)
         if size == 0:
             await asyncio.to_thread(_remove, folder)

@@ -111,13 +111,18 @@ class HelpCenter:
 def _find_article(source: Path, name: str) -> Path | str:
     """The file of a help-center article, or why there is none to show."""
     root = source.resolve()
-    target = (root / name).resolve()
-    # Only files inside the knowledge folder, never a path that climbs out of it.
-    if not target.is_relative_to(root) or not target.is_file():
+    try:
+        target = (root / name).resolve()
+        # Only files inside the knowledge folder, never a path that climbs out of it.
+        if not target.is_relative_to(root) or not target.is_file():
+            return "No such article."
+        size = target.stat().st_size
+    except (ValueError, OSError):
+        # A NUL byte in the path (ValueError) or a name longer than the file system allows (OSError).
         return "No such article."
     if target.suffix.lower() == ".pdf":
         return target
-    if target.suffix.lower() not in TEXT_SUFFIXES or target.stat().st_size > MAX_ARTICLE_BYTES:
+    if target.suffix.lower() not in TEXT_SUFFIXES or size > MAX_ARTICLE_BYTES:
         return "This article cannot be shown here."
     return target
 

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bot import texts
+from bot.channels.ids import parse_id
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import texts as web_texts
 from bot.channels.web.deps import WebDeps
@@ -25,6 +26,7 @@ from bot.domain import Delta
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.store.insights import TranscriptMessage
+from bot.unicode import encodable
 
 log = logging.getLogger("bot.channels.web")
 
@@ -114,11 +116,13 @@ class BadRequest(Exception):
 async def json_body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a small body of nested brackets ("[[[[…") exhausts the decoder's stack.
         raise BadRequest("the body must be JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
-    return data
+    # JSON may escape lone surrogates ("\\ud800"), which no store or detector can encode.
+    return {key: encodable(value) if isinstance(value, str) else value for key, value in data.items()}
 
 
 class WidgetApi:
@@ -268,8 +272,10 @@ class WidgetApi:
             return
         if reply is None:
             return
-        if reply.answer_id is not None:
+        if reply.answer_id is not None and reply.rateable:
             # The id the widget shows is the answer's own; recorded so feedback maps back as in Telegram.
+            # Only answers the widget offers 👍/👎 for: a refusal or a notice cannot be rated by posting
+            # its id either.
             await self.conversations.record_delivery(reply.answer_id, str(reply.answer_id))
         yield sse("reply", reply_json(reply))
 
@@ -279,12 +285,12 @@ class WidgetApi:
         visitor = self.visitor(request)
         if visitor is None:
             return JSONResponse({"error": "no session; reload the page"}, status_code=401)
-        after = request.query_params.get("after", "0")
-        if not after.isdigit():
+        after_id = parse_id(request.query_params.get("after", "0"))
+        if after_id is None:
             return JSONResponse({"error": "after must be a message id"}, status_code=400)
         try:
             conversation = await self._open(self.customer(visitor, request))
-            messages = await self.deps.insights.transcript(conversation.id, after_id=int(after))
+            messages = await self.deps.insights.transcript(conversation.id, after_id=after_id)
         except StoreUnavailableError:
             return JSONResponse({"error": "database unavailable"}, status_code=503)
         # The visitor's own messages and the bot's answers are already on screen.
@@ -293,7 +299,7 @@ class WidgetApi:
             {
                 "handoff": conversation.handoff,
                 "messages": news,
-                "last_id": max((m.id for m in messages), default=int(after)),
+                "last_id": max((m.id for m in messages), default=after_id),
             }
         )
 
