@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -38,6 +39,20 @@ def _split_csv(value: Any) -> Any:
 
 
 _HTTP_URL = re.compile(r"^https?://[^\s/]+")
+
+
+def website_url_problem(url: str) -> str | None:
+    """Why `url` cannot be crawled as a website source (None when it can): http(s), a host, a valid port."""
+    if not _HTTP_URL.match(url):
+        return f"a website source must be an http(s) URL, got {url!r}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0-65535 or not a number
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
+    if not parts.hostname:
+        return f"{url!r} names no host"
+    return None
 
 
 def http_url(example: str, *, optional: bool = True, keep_trailing_slash: bool = False) -> AfterValidator:
@@ -146,8 +161,8 @@ class KBSettings(BaseModel):
     def _sources_valid(cls, value: list[str]) -> list[str]:
         out: list[str] = []
         for item in (v.strip() for v in value):
-            if "://" in item and not _HTTP_URL.match(item):
-                raise ValueError(f"a website source must be an http(s) URL, got {item!r}")
+            if "://" in item and (problem := website_url_problem(item)) is not None:
+                raise ValueError(problem)
             if item and item not in out:
                 out.append(item)
         return out
@@ -506,6 +521,14 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir(cls, value: Path) -> Path:
+        # Caught here, every command says it in one line (not a FileExistsError from deep in a store).
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file; BOT_DATA_DIR must name a folder (created when missing)")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -18,7 +18,25 @@ def _ensure_sqlite_dir(url: str) -> None:
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # BOT_DATA_DIR naming a file, a read-only mount, …: say which folder, not a traceback.
+            fail(f"cannot create the database folder {folder}: {exc.strerror or exc}")
+
+
+def _first_line(exc: BaseException) -> str:
+    """The exception's first line for a one-line error (Alembic raises some with no message at all)."""
+    lines = str(exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+
+
+def _revision_given(revision: str) -> str:
+    revision = revision.strip()
+    if not revision:
+        fail("give a revision: an id such as 0005, 'head' or 'base' (see `db current`)")
+    return revision
 
 
 def _shown(url: str) -> str:
@@ -35,6 +53,7 @@ def upgrade(
     from bot.store.migrate import MigrationError, current_revisions
     from bot.store.migrate import upgrade as do_upgrade
 
+    revision = _revision_given(revision)
     url = _url()
     _ensure_sqlite_dir(url)
     try:
@@ -43,7 +62,7 @@ def upgrade(
     except MigrationError as exc:
         fail(str(exc))
     except Exception as exc:
-        fail(f"upgrade of {_shown(url)} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        fail(f"upgrade of {_shown(url)} failed: {_first_line(exc)}")
     console.print(f"database {_shown(url)} is at {', '.join(now) or 'base'}", highlight=False)
 
 
@@ -52,23 +71,31 @@ def downgrade(
     revision: str = typer.Argument(
         "-1", help="Target revision: an id, '-1' (one step back) or 'base' (drops everything)."
     ),
-    yes: bool = typer.Option(False, "--yes", help="Required for 'base', which deletes every table and row."),
+    yes: bool = typer.Option(
+        False, "--yes", help="Confirm: a downgrade deletes what newer revisions store ('base': everything)."
+    ),
 ) -> None:
     """Migrate the schema back to an older revision (data in removed columns and tables is lost, and so
-    are conversations of a channel the older revision does not know)."""
+    are conversations of a channel the older revision does not know). Needs --yes."""
     from bot.store.migrate import MigrationError, current_revisions
     from bot.store.migrate import downgrade as do_downgrade
 
+    revision = _revision_given(revision)
     url = _url()
-    if revision == "base" and not yes:
-        fail("downgrading to base deletes every table and all logged conversations; add --yes to confirm")
+    if not yes:
+        if revision == "base":
+            fail("downgrading to base deletes every table and all logged conversations; add --yes to confirm")
+        fail(
+            f"downgrading to {revision} deletes the tables and columns newer revisions added, with their "
+            "rows (approved answers, feedback comments, …); back the database up, then add --yes to confirm"
+        )
     try:
         do_downgrade(url, revision)
         now = current_revisions(url)
     except MigrationError as exc:
         fail(str(exc))
     except Exception as exc:
-        fail(f"downgrade of {_shown(url)} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        fail(f"downgrade of {_shown(url)} failed: {_first_line(exc)}")
     console.print(f"database {_shown(url)} is at {', '.join(now) or 'base'}", highlight=False)
 
 
@@ -81,7 +108,7 @@ def current() -> None:
     try:
         now = current_revisions(url)
     except Exception as exc:
-        fail(f"cannot read {_shown(url)}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        fail(f"cannot read {_shown(url)}: {_first_line(exc)}")
     heads = head_revisions()
     at_head = set(now) == set(heads)
     state = "[green]up to date[/]" if at_head else f"[red]outdated[/] (run `{UPGRADE_HINT}`)"

@@ -117,10 +117,13 @@ def kb_sync(
     Every configured source (`BOT_KB__SOURCES`) is refreshed too, so the index keeps all of them; pages
     that left a site leave the index. Prints the same report as `kb reload`.
     """
+    from bot.config import website_url_problem
     from bot.kb.sources import is_site
 
     if url is not None and not is_site(url.strip()):
         fail(f"URL must start with http:// or https:// (got {url!r})")
+    if url is not None and (problem := website_url_problem(url.strip())) is not None:
+        fail(problem)
     _reload_command(None, [url.strip()] if url else [], json_out)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import typer
 
 from bot.cli.app import app, console, get_settings, print_json
@@ -21,7 +24,8 @@ def show_config(
         typer.echo(render_env_example(), nl=False)
         return
     settings = get_settings()
-    data = settings.model_dump(mode="json")  # SecretStr dumps as "**********"
+    # SecretStr dumps as "**********"; a password inside a URL (BOT_DATABASE_URL, …) is masked here.
+    data = _masked(settings.model_dump(mode="json"))
     if json_out:
         print_json(data)
         return
@@ -35,3 +39,18 @@ def show_config(
                 console.print(f"{name}={'' if value is None else value}", highlight=False, markup=False)
 
     walk("BOT_", data)
+
+
+# scheme://user:password@host: the password part, up to the "@" that ends the user info.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", re.IGNORECASE)
+
+
+def _masked(node: Any) -> Any:
+    """The dumped settings with every password inside a URL replaced by ***, as `db current` shows it."""
+    if isinstance(node, dict):
+        return {key: _masked(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_masked(value) for value in node]
+    if isinstance(node, str):
+        return _URL_PASSWORD.sub(r"\g<head>***@", node)
+    return node

@@ -39,3 +39,31 @@ def test_a_missing_configured_model_gives_one_actionable_line(args: list[str], t
     assert "Traceback" not in result.stderr
     assert f"error: embedding model file not found: {tmp_path / 'missing.gguf'}" in result.stderr
     assert "(BOT_EMBEDDINGS__MODEL_PATH)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["kb", "sync", "http://[::1"], "error: 'http://[::1' is not a valid URL (Invalid IPv6 URL)"),
+        (["kb", "sync", "http://127.0.0.1:99999/"], "is not a valid URL (Port out of range 0-65535)"),
+        (["db", "upgrade", ""], "error: give a revision"),
+        (["db", "downgrade", " ", "--yes"], "error: give a revision"),
+    ],
+    ids=["ipv6", "port", "upgrade-empty", "downgrade-empty"],
+)
+def test_bad_arguments_are_one_line_not_a_traceback(args: list[str], message: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env["BOT_DATA_DIR"] = str(tmp_path / "data")
+    result = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in " ".join(result.stderr.split()), result.stderr

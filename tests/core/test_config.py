@@ -234,3 +234,31 @@ def test_settings_object_is_the_only_env_reader() -> None:
 def test_settings_constructible_directly() -> None:
     s = Settings(_env_file=None, kb={"top_k": 3})  # type: ignore[call-arg]
     assert s.kb.top_k == 3
+
+
+def test_a_data_dir_that_is_a_file_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "notes.txt"))
+    with pytest.raises(SettingsError, match=r"BOT_DATA_DIR: .*is a file; BOT_DATA_DIR must name a folder"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "not-yet"))
+    assert load_settings(_env_file=None).data_dir == tmp_path / "not-yet"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://[::1", "Invalid IPv6 URL"),
+        ("https://help.example:99999/", "Port out of range"),
+        ("https://help.example:http/", "not a valid URL"),
+        ("ftp://help.example/", "must be an http"),
+    ],
+)
+def test_website_sources_are_checked_when_settings_load(
+    monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    monkeypatch.setenv("BOT_KB__SOURCES", url)
+    with pytest.raises(SettingsError, match=f"BOT_KB__SOURCES: .*{problem}"):
+        load_settings(_env_file=None)

@@ -78,3 +78,22 @@ def test_invalid_config_error_leaks_nothing(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "BOT_TELEGRAM__WEBHOOK_PORT" in result.stderr
     _assert_clean(result)
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_config_output_masks_passwords_inside_urls(tmp_path: Path, json_out: bool) -> None:
+    result = _run(
+        ["config", *(["--json"] if json_out else [])],
+        tmp_path,
+        {
+            "BOT_DATABASE_URL": "postgresql://bot:db-password-canary@db.example:5432/bot",
+            "BOT_LLM__SERVER_URLS": '["http://user:llm-url-canary@10.0.0.1:8080", "http://10.0.0.2:8080"]',
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "db-password-canary" not in output
+    assert "llm-url-canary" not in output
+    assert "postgresql://bot:***@db.example:5432/bot" in output
+    assert "http://10.0.0.2:8080" in output
+    _assert_clean(result)

@@ -388,8 +388,14 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 2
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade"])
+    assert result.exit_code == 2  # any downgrade can delete rows: it asks for --yes
+    assert "--yes" in result.output
+    result = runner.invoke(app, ["db", "downgrade", "--yes"])
     assert result.exit_code == 0
     assert "is at 0006" in result.output  # one step below the head
+    result = runner.invoke(app, ["db", "upgrade", " "])
+    assert result.exit_code == 2
+    assert "give a revision" in result.output
     result = runner.invoke(app, ["db", "downgrade", "base", "--yes"])
     assert result.exit_code == 0
     assert "is at base" in result.output
