@@ -23,7 +23,7 @@ from bot.language import (
 )
 from bot.logs import user_text
 from bot.metrics import percentile
-from bot.rag.approved import ApprovedMatch, ApprovedMatcher
+from bot.rag.approved import SERVED_STATUSES, ApprovedMatch, ApprovedMatcher, served_answer_to_replace
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.store.base import (
     ApprovedAnswer,
@@ -758,16 +758,14 @@ class ConversationService:
             return None
         # Correcting an approved answer, or a question already approved, replaces that answer's text: two
         # approved answers to one question would only contest each other (and neither would be served).
-        same = logged.question.strip().casefold()
-        for existing in await self._db(store.list_approved(["active", "needs_review"])):
-            if existing.id == logged.approved_id or existing.question.strip().casefold() == same:
-                approved = await self._db(
-                    store.update_approved(existing.id, text=text, status="active", approved_by=admin_id)
-                )
-                log.info(
-                    "approved answer replaced", extra={"approved_id": approved.id, "answer_id": answer_id}
-                )
-                return approved
+        served = await self._db(store.list_approved(SERVED_STATUSES))
+        existing = served_answer_to_replace(served, logged.question, logged.approved_id)
+        if existing is not None:
+            approved = await self._db(
+                store.update_approved(existing.id, text=text, status="active", approved_by=admin_id)
+            )
+            log.info("approved answer replaced", extra={"approved_id": approved.id, "answer_id": answer_id})
+            return approved
         approved = await self._db(
             store.add_approved(
                 question=logged.question, text=text, approved_by=admin_id, corrects_answer_id=answer_id

@@ -124,26 +124,45 @@ def approve(
     cited = resolve_source(settings.kb.source, source) if source is not None else None
     by = approver()
 
-    async def run() -> ApprovedAnswer:
+    async def run() -> tuple[ApprovedAnswer, bool]:
+        """The approved answer, and whether it replaced the text of one already served."""
+        from bot.rag.approved import SERVED_STATUSES, served_answer_to_replace
         from bot.services import Services
 
         async with Services(settings) as services:
             store = await _store(services)
+            served = await store.list_approved(SERVED_STATUSES)
             if candidate is not None:
                 found = await store.get_approved(candidate)
                 if found is None or found.status != "candidate":
                     raise LookupError(f"there is no candidate {candidate} (see `answers list --candidates`)")
-                return await store.update_approved(
-                    candidate,
-                    question=question,
-                    text=text,
+                existing = served_answer_to_replace(served, question or found.question)
+                if existing is None:
+                    made = await store.update_approved(
+                        candidate,
+                        question=question,
+                        text=text,
+                        source=cited[0] if cited else None,
+                        source_hash=cited[1] if cited else None,
+                        status="active",
+                        approved_by=by,
+                    )
+                    return made, False
+                # The question is already approved: its answer takes the candidate's text, and the
+                # candidate is done with.
+                await store.update_approved(candidate, status="retired", approved_by=by)
+                replaced = await store.update_approved(
+                    existing.id,
+                    text=text or found.text,
                     source=cited[0] if cited else None,
                     source_hash=cited[1] if cited else None,
                     status="active",
                     approved_by=by,
                 )
+                return replaced, True
             if text is None:
                 raise ValueError("--text is required: the approved answer")
+            corrected: int | None = None  # the approved answer the corrected logged answer served
             if answer_id is not None:
                 logged = await store.logged_answer(answer_id)
                 if logged is None:
@@ -151,11 +170,25 @@ def approve(
                 log = await services.conversation_log()
                 await log.add_correction(answer_id, by, text)
                 question_text = question or logged.question
+                corrected = logged.approved_id
             elif question is None:
                 raise ValueError("--question is required (or --answer-id to take it from the log)")
             else:
                 question_text = question
-            return await store.add_approved(
+            existing = served_answer_to_replace(served, question_text, corrected)
+            if existing is not None:
+                # One approved answer per question: the new text replaces the served one (as a Telegram
+                # or web correction does) instead of a second answer that would contest it.
+                replaced = await store.update_approved(
+                    existing.id,
+                    text=text,
+                    source=cited[0] if cited else None,
+                    source_hash=cited[1] if cited else None,
+                    status="active",
+                    approved_by=by,
+                )
+                return replaced, True
+            made = await store.add_approved(
                 question=question_text,
                 text=text,
                 approved_by=by,
@@ -163,8 +196,10 @@ def approve(
                 source_hash=cited[1] if cited else None,
                 corrects_answer_id=answer_id,
             )
+            return made, False
 
-    _show(_run(run), "approved")
+    answer, replaced = _run(run)
+    _show(answer, "replaced: its question was already approved, the text is new" if replaced else "approved")
 
 
 @answers_app.command("list")

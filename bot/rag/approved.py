@@ -19,7 +19,7 @@ from bot.domain import Hit
 from bot.kb.analysis import analyzer, question_language
 from bot.kb.base import Embedder
 from bot.kb.calibration import OFF_TOPIC, pseudo_questions
-from bot.store.base import ApprovedAnswer, ApprovedAnswerStore
+from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ApprovedStatus
 
 log = logging.getLogger("bot.rag.approved")
 
@@ -43,6 +43,8 @@ CONTESTED_QUANTILE = 0.05
 # How long a question waits for a refit before it is answered with the previous fit (or the pipeline).
 REFIT_WAIT_S = 5.0
 EMBED_TIMEOUT_S = 10.0
+# The statuses of approved answers a new one to the same question replaces (candidates and retired stay).
+SERVED_STATUSES: tuple[ApprovedStatus, ...] = ("active", "needs_review")
 STORE_TIMEOUT_S = 10.0
 _CACHE_LIMIT = 50_000
 
@@ -297,6 +299,26 @@ class ApprovedMatcher:
         )
         row: npt.NDArray[np.float32] = vectors[0]
         return row
+
+
+def same_question(a: str, b: str) -> bool:
+    """Two approved questions are one when they are equal word for word (case and spacing aside)."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def served_answer_to_replace(
+    served: Sequence[ApprovedAnswer], question: str, approved_id: int | None = None
+) -> ApprovedAnswer | None:
+    """The served (active or flagged) approved answer a new one to `question` replaces: the approved answer
+    being corrected (`approved_id`), else one to the same question. Two approved answers to one question
+    would contest each other, and the margin rule would serve neither."""
+    for existing in served:
+        if approved_id is not None and existing.id == approved_id:
+            return existing
+    for existing in served:
+        if same_question(existing.question, question):
+            return existing
+    return None
 
 
 def embed_queries(embedder: Embedder, texts: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -179,3 +179,58 @@ def test_fit_prints_the_fitted_threshold(cli: CliRunner) -> None:
     assert 0.0 < figures["threshold"] < 1.0
     assert figures["positives"] > 0
     assert figures["negatives"] >= 40  # the off-topic questions and the other approved question
+
+
+def test_approving_a_question_twice_replaces_the_text_and_keeps_serving_it(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    first = cli.invoke(app, ["answers", "approve", "--question", QUESTION, "--text", "First text."])
+    assert first.exit_code == 0, first.output
+    ask(cli, QUESTION)
+    served_id = latest_answer_id(tmp_path)  # the approved answer, served
+    # The same question again, in other case and spacing, and by correcting the served answer: one answer.
+    again = cli.invoke(
+        app, ["answers", "approve", "--question", f"  {QUESTION.upper()} ", "--text", "Second text."]
+    )
+    assert again.exit_code == 0, again.output
+    assert "Approved answer #1 replaced" in again.stdout
+    corrected = cli.invoke(app, ["answers", "approve", "--answer-id", str(served_id), "--text", FIX])
+    assert corrected.exit_code == 0, corrected.output
+    assert "Approved answer #1 replaced" in corrected.stdout
+    listed = [json.loads(line) for line in cli.invoke(app, ["answers", "list", "--json"]).stdout.splitlines()]
+    assert [(row["id"], row["status"], row["text"]) for row in listed] == [(1, "active", FIX)]
+    served = ask(cli, QUESTION)
+    assert (served["outcome"], served["answer"]) == ("approved", FIX)
+
+
+def test_approving_a_candidate_for_an_approved_question_replaces_that_answer(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    assert cli.invoke(app, ["answers", "approve", "--question", QUESTION, "--text", "Old."]).exit_code == 0
+    ask(cli, "How do I reset my password?")
+
+    async def operator_reply() -> int:
+        log = SqlConversationLog(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.db'}")
+        try:
+            made = await log.add_candidate(1, FIX, "operator:sam")
+            assert made is not None
+            # The candidate answers the latest question; an operator reply to the refund question.
+            changed = await log.update_approved(made.id, question=QUESTION)
+            return changed.id
+        finally:
+            await log.close()
+
+    candidate = asyncio.run(operator_reply())
+    result = cli.invoke(app, ["answers", "approve", "--candidate", str(candidate)])
+    assert result.exit_code == 0, result.output
+    assert "Approved answer #1 replaced" in result.stdout
+    rows = [
+        json.loads(line)
+        for line in cli.invoke(app, ["answers", "list", "--all", "--json"]).stdout.splitlines()
+    ]
+    assert sorted((row["id"], row["status"], row["text"]) for row in rows) == [
+        (1, "active", FIX),
+        (candidate, "retired", FIX),
+    ]
