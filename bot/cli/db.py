@@ -164,15 +164,26 @@ def purge(
 
 @db_app.command()
 def forget(
-    user: str = typer.Option(..., "--user", help="The user's Telegram id (or console user name)."),
+    user: str = typer.Option(
+        ...,
+        "--user",
+        help="The user's id as the log has it: a Telegram user id, a console user name or a web visitor id, "
+        "optionally as CHANNEL:ID (console:alice), the form approved answers name their approver in.",
+    ),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
-    """Delete all data of one user: conversations, messages, ratings (a GDPR erasure request)."""
+    """Delete all data of one user: conversations, messages, ratings (a GDPR erasure request). Approved
+    answers to their questions stay, with the PII in the question redacted."""
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
+    from bot.store.redact import Redactor
     from bot.store.repo import SqlConversationLog
     from bot.store.retention import forget as do_forget
 
-    if not user.strip():
+    user = user.strip()
+    channel, _, rest = user.partition(":")
+    if rest and channel in ("telegram", "console", "web"):
+        user = rest  # users are erased on every channel: the prefix only says where the id came from
+    if not user:
         fail("--user needs the user's id, e.g. --user 123456789")
     if not yes and not typer.confirm(f"Delete every conversation of user {user}?", default=False):
         console.print("nothing deleted")
@@ -183,7 +194,8 @@ def forget(
         log = SqlConversationLog(settings.resolved_database_url)
         try:
             await log.check_schema()
-            report = await do_forget(log, user)
+            # Approved answers to their questions stay (admins' work) with the question's PII redacted.
+            report = await do_forget(log, user, Redactor(settings.redaction, known_user_ids=[user]))
         finally:
             await log.close()
         if report.users == 0:

@@ -8,7 +8,7 @@ import gc
 import logging
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
@@ -825,15 +825,21 @@ class SqlConversationLog:
             await conn.execute(delete(ReplyPromptRow).where(ReplyPromptRow.created_at < cutoff))
         return conversations, messages
 
-    async def forget_user(self, external_user_id: str) -> tuple[int, int, int]:
+    async def forget_user(
+        self, external_user_id: str, scrub: Callable[[str], str] | None = None
+    ) -> tuple[int, int, int]:
         """Remove one person's data on every channel; returns (users, conversations, messages) deleted.
 
         Corrections they wrote as an admin stay (they are the bot's training data), but lose their name.
+        Approved answers (and operators' candidates) to one of their questions outlive them, as admins'
+        work, with the question's text passed through `scrub` (the PII redactor) — their words, not
+        their data, stay; without `scrub` those answers are deleted.
         """
         async with self.transaction(write=True) as conn:
             user_ids = select(User.id).where(User.external_id == external_user_id)
             users = int(await conn.scalar(select(func.count()).select_from(user_ids.subquery())) or 0)
             theirs = select(Conversation.id).where(Conversation.user_id.in_(user_ids))
+            await _scrub_approved(conn, theirs, scrub)
             messages = await _count_messages(conn, theirs)
             conversations = await _delete_conversations(conn, theirs)
             await conn.execute(delete(User).where(User.external_id == external_user_id))
@@ -843,6 +849,35 @@ class SqlConversationLog:
                 .values(admin_external_id="forgotten")
             )
         return users, conversations, messages
+
+
+async def _scrub_approved(
+    conn: AsyncConnection, conversation_ids: Any, scrub: Callable[[str], str] | None
+) -> None:
+    """Approved answers and candidates built on these conversations' questions: the question (and a
+    candidate's text, an operator's reply to this person) scrubbed, or the rows deleted without `scrub`."""
+    their_messages = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
+    their_questions = select(Message.text).where(
+        Message.conversation_id.in_(conversation_ids), Message.role == "user"
+    )
+    rows = (
+        await conn.execute(
+            select(ApprovedRow.id, ApprovedRow.question, ApprovedRow.text, ApprovedRow.status).where(
+                or_(
+                    ApprovedRow.corrects_message_id.in_(their_messages),
+                    ApprovedRow.question.in_(their_questions),
+                )
+            )
+        )
+    ).all()
+    for row in rows:
+        if scrub is None:
+            await conn.execute(delete(ApprovedRow).where(ApprovedRow.id == row.id))
+            continue
+        values = {"question": scrub(row.question) or "(forgotten)"}
+        if row.status == "candidate":
+            values["text"] = scrub(row.text) or "(forgotten)"
+        await conn.execute(update(ApprovedRow).where(ApprovedRow.id == row.id).values(**values))
 
 
 async def _count_messages(conn: AsyncConnection, conversation_ids: Any) -> int:

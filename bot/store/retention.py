@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.store.models import utcnow
+from bot.store.redact import Redactor
 from bot.store.repo import SqlConversationLog
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
@@ -48,12 +49,16 @@ async def purge(
     return PurgeReport(cutoff, conversations, messages, deleted=True)
 
 
-async def forget(log: SqlConversationLog, external_user_id: str) -> ForgetReport:
-    """Delete every conversation, message, rating and retrieval of one user (GDPR erasure)."""
+async def forget(
+    log: SqlConversationLog, external_user_id: str, redactor: Redactor | None = None
+) -> ForgetReport:
+    """Delete every conversation, message, rating and retrieval of one user (GDPR erasure); approved
+    answers to their questions keep a redacted question (`redactor`; deleted without one)."""
     user = external_user_id.strip()
     if not user:
         raise ValueError("give the user's id, e.g. --user 123456789")
-    users, conversations, messages = await log.forget_user(user)
+    scrub = None if redactor is None else (lambda text: redactor.redact(text).text)
+    users, conversations, messages = await log.forget_user(user, scrub)
     return ForgetReport(users, conversations, messages)
 
 

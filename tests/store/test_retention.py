@@ -118,8 +118,51 @@ async def test_cli_purge_and_forget(
     code, output = await asyncio.to_thread(invoke, "db", "purge", "--older-than", "soon")
     assert code == 2
     assert "such as 180d" in output
-    code, output = await asyncio.to_thread(invoke, "db", "forget", "--user", "666666", "--yes")
+    # CHANNEL:ID, as approved answers name their approver, is the same user.
+    code, output = await asyncio.to_thread(invoke, "db", "forget", "--user", "telegram:666666", "--yes")
     assert code == 0
     assert "deleted user 666666: 1 conversations, 2 messages" in output
     code, output = await asyncio.to_thread(invoke, "db", "forget", "--user", "666666", "--yes")
     assert "nothing to delete" in output
+
+
+async def test_forgetting_a_user_redacts_the_approved_answers_built_on_their_questions(
+    log: SqlConversationLog,
+) -> None:
+    from bot.store.redact import Redactor
+
+    conv = await log.open_conversation(
+        channel="telegram", external_user_id="888888", external_chat_id="888888"
+    )
+    question = "I am jane.doe@example.com, phone +1 415 555 0100, how do I get a refund?"
+    q = await log.log_user_message(conv.id, question)
+    a = await log.log_answer(conv.id, q, Answer("answer", (), True, Timings()))
+    corrected = await log.add_approved(
+        question=question, text="Report it missing.", approved_by="console:admin", corrects_answer_id=a
+    )
+    candidate = await log.add_candidate(
+        conv.id, "Jane, write to jane.doe@example.com for it.", "operator:sam"
+    )
+    assert candidate is not None
+    other = await log.add_approved(question="How long do refunds take?", text="Five days.", approved_by="x")
+
+    await forget(log, "888888", Redactor(known_user_ids=["888888"]))
+    kept = {row.id: row for row in await log.list_approved()}
+    assert set(kept) == {corrected.id, candidate.id, other.id}  # admins' work stays
+    for row in (kept[corrected.id], kept[candidate.id]):
+        assert "jane.doe@example.com" not in row.question + row.text
+        assert "555 0100" not in row.question
+        assert row.question.endswith("how do I get a refund?")
+    assert kept[corrected.id].text == "Report it missing."  # the admin's own text is theirs
+    assert kept[other.id].question == "How long do refunds take?"
+
+    # Without a redactor the answers to their questions go with them.
+    conv = await log.open_conversation(channel="web", external_user_id="v-1", external_chat_id="v-1")
+    q = await log.log_user_message(conv.id, "my question")
+    await log.add_approved(question="my question", text="An answer.", approved_by="x")
+    await forget(log, "v-1")
+    assert {row.question for row in await log.list_approved()} == {
+        kept[corrected.id].question,
+        kept[candidate.id].question,
+        "How long do refunds take?",
+    }
