@@ -580,6 +580,8 @@ def describe_validation_error(exc: ValidationError) -> str:
             msg = msg[len("Value error, ") :]
         given = err.get("input")
         shown = "" if isinstance(given, dict | list) or given is None else f" (got {str(given)[:60]!r})"
+        if "got " in msg:
+            shown = ""  # the validator's message already shows the value
         # Secrets must never be echoed back, even when they are the invalid value.
         if any(word in name for word in ("TOKEN", "PASSWORD", "SECRET", "API_KEY")):
             shown = ""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.cli.app import answers_app, console, err_console, fail, get_settings, print_json, run_async
+from bot.unicode import encodable
 
 if TYPE_CHECKING:
     from bot.kb.base import ReloadReport
@@ -48,7 +49,8 @@ def _text(value: str | None, what: str) -> str | None:
         return None
     if not value.strip():
         fail(f"--{what} is empty; give the {what} to approve")
-    return value.strip()
+    # A terminal in another encoding passes undecodable bytes as lone surrogates, which the log cannot store.
+    return encodable(value).strip()
 
 
 def _row(answer: ApprovedAnswer) -> dict[str, Any]:
@@ -297,16 +299,20 @@ def retire(approved_id: int = typer.Argument(..., help="The approved answer's id
     """Stop serving an approved answer (it stays listed with `answers list --all`)."""
     settings = get_settings()
 
-    async def run() -> ApprovedAnswer:
+    async def run() -> tuple[ApprovedAnswer, bool]:
         from bot.services import Services
 
         async with Services(settings) as services:
             store = await _store(services)
-            if await store.get_approved(approved_id) is None:
+            found = await store.get_approved(approved_id)
+            if found is None:
                 raise LookupError(f"there is no approved answer {approved_id} (see `answers list --all`)")
-            return await store.update_approved(approved_id, status="retired")
+            if found.status == "retired":
+                return found, False
+            return await store.update_approved(approved_id, status="retired"), True
 
-    _show(_run(run), "retired")
+    answer, changed = _run(run)
+    _show(answer, "retired" if changed else "was already retired; nothing changed")
 
 
 @answers_app.command("fit")

@@ -220,8 +220,12 @@ def kb_search(
     from bot.evaluation.questions import BadLine, QuestionsFileError, iter_questions
 
     search_mode = _check_mode(mode)
-    if (query is None) == (queries is None):
-        fail("give either a QUERY or --queries FILE.jsonl (not both)")
+    if query is None and queries is None:
+        fail("give a QUERY to search for, or --queries FILE.jsonl")
+    if query is not None and queries is not None:
+        fail("give a QUERY or --queries FILE.jsonl, not both")
+    if query is not None and not query.strip():
+        fail("the QUERY is empty; give the words to search for")
     try:
         batch = list(iter_questions(queries)) if queries is not None else []
     except QuestionsFileError as exc:

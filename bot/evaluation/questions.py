@@ -55,6 +55,8 @@ def iter_questions(path: Path) -> Iterator[Question | BadLine]:
     Raises `QuestionsFileError` when the file itself cannot be read. A missing `qid` becomes the line
     number; a `file`, `heading`, `anchor` or `lang` that is not a non-empty string counts as null.
     """
+    if path.is_dir():
+        raise QuestionsFileError(f"{path} is a folder; give a JSONL file of questions")
     if not path.is_file():
         raise QuestionsFileError(f"questions file not found: {path}")
     try:

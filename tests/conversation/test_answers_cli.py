@@ -123,6 +123,9 @@ def test_approve_serve_reload_flags_review(cli: CliRunner, tmp_path: Path, knowl
     assert cli.invoke(app, ["answers", "edit", "1"]).exit_code == 0  # reviewed: still right
     assert ask(cli, QUESTION)["outcome"] == "approved"
     assert cli.invoke(app, ["answers", "retire", "1"]).exit_code == 0
+    again = cli.invoke(app, ["answers", "retire", "1"])
+    assert again.exit_code == 0
+    assert "was already retired; nothing changed" in again.stdout
     assert ask(cli, QUESTION)["outcome"] != "approved"
     assert "[retired]" in cli.invoke(app, ["answers", "list", "--all"]).stdout
 

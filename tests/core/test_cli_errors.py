@@ -48,8 +48,9 @@ def test_a_missing_configured_model_gives_one_actionable_line(args: list[str], t
         (["kb", "sync", "http://127.0.0.1:99999/"], "is not a valid URL (Port out of range 0-65535)"),
         (["db", "upgrade", ""], "error: give a revision"),
         (["db", "downgrade", " ", "--yes"], "error: give a revision"),
+        (["kb", "search", " "], "error: the QUERY is empty"),
     ],
-    ids=["ipv6", "port", "upgrade-empty", "downgrade-empty"],
+    ids=["ipv6", "port", "upgrade-empty", "downgrade-empty", "search-empty"],
 )
 def test_bad_arguments_are_one_line_not_a_traceback(args: list[str], message: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
