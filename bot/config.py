@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -601,6 +603,20 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(describe_validation_error(exc)) from None
     except ValueError as exc:  # pydantic-settings raises this for undecodable JSON values
         raise SettingsError(f"invalid setting: {exc}") from None
+
+
+def unknown_settings(names: Iterable[str]) -> list[tuple[str, str | None]]:
+    """The `BOT_` names among `names` that are not settings (a typo is otherwise ignored without a word),
+    each with the closest setting's name when one is close."""
+    known = [env for env, _, _ in settings_reference()]
+    found: list[tuple[str, str | None]] = []
+    for name in sorted(set(names)):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+        found.append((name, close[0] if close else None))
+    return found
 
 
 def settings_reference() -> list[tuple[str, str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -103,7 +104,24 @@ def get_settings(**overrides: Any) -> Settings:
     from bot.logs import configure_logging
 
     configure_logging(settings)
+    _warn_unknown_settings()
     return settings
+
+
+def _warn_unknown_settings() -> None:
+    """One line per BOT_ variable (environment or .env) that names no setting: a typo is ignored otherwise."""
+    from dotenv import dotenv_values
+
+    from bot.config import unknown_settings
+
+    names = list(os.environ)
+    env_file = Path(".env")
+    if env_file.is_file():
+        names += [name for name in dotenv_values(env_file) if name]
+    for name, close in unknown_settings(names):
+        hint = f"; did you mean {close}?" if close else "; see `python -m bot config --env-example`"
+        line = f"warning: {name} is not a setting and is ignored{hint}"
+        err_console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -262,3 +262,34 @@ def test_website_sources_are_checked_when_settings_load(
     monkeypatch.setenv("BOT_KB__SOURCES", url)
     with pytest.raises(SettingsError, match=f"BOT_KB__SOURCES: .*{problem}"):
         load_settings(_env_file=None)
+
+
+def test_unknown_bot_variables_are_named_with_the_closest_setting() -> None:
+    from bot.config import unknown_settings
+
+    found = unknown_settings(["BOT_LLM__PARALEL", "BOT_KB__TOP_K", "PATH", "BOT_ZZZ", "bot_rag__top_k"])
+    assert found == [
+        ("BOT_LLM__PARALEL", "BOT_LLM__PARALLEL"),
+        ("BOT_ZZZ", None),
+        ("bot_rag__top_k", "BOT_KB__TOP_K"),
+    ]
+    # Every setting the reference lists is known, nested sections included.
+    assert unknown_settings([env for env, _, _ in settings_reference()]) == []
+
+
+def test_the_cli_warns_about_a_setting_that_does_not_exist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app, register_commands
+
+    register_commands()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / ".env").write_text("BOT_KB__TOPK=3\n")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: BOT_KB__TOPK is not a setting and is ignored; did you mean BOT_KB__TOP_K?" in result.output
+    )
