@@ -134,34 +134,31 @@ def approve(
         async with Services(settings) as services:
             store = await _store(services)
             served = await store.list_approved(SERVED_STATUSES)
+
+            async def activate(approved_id: int, new_text: str | None) -> ApprovedAnswer:
+                """Serve `approved_id` with the new text (None keeps it) and the cited article, if given."""
+                return await store.update_approved(
+                    approved_id,
+                    text=new_text,
+                    source=cited[0] if cited else None,
+                    source_hash=cited[1] if cited else None,
+                    status="active",
+                    approved_by=by,
+                )
+
             if candidate is not None:
                 found = await store.get_approved(candidate)
                 if found is None or found.status != "candidate":
                     raise LookupError(f"there is no candidate {candidate} (see `answers list --candidates`)")
                 existing = served_answer_to_replace(served, question or found.question)
                 if existing is None:
-                    made = await store.update_approved(
-                        candidate,
-                        question=question,
-                        text=text,
-                        source=cited[0] if cited else None,
-                        source_hash=cited[1] if cited else None,
-                        status="active",
-                        approved_by=by,
-                    )
-                    return made, False
+                    if question is not None:
+                        await store.update_approved(candidate, question=question)
+                    return await activate(candidate, text), False
                 # The question is already approved: its answer takes the candidate's text, and the
                 # candidate is done with.
                 await store.update_approved(candidate, status="retired", approved_by=by)
-                replaced = await store.update_approved(
-                    existing.id,
-                    text=text or found.text,
-                    source=cited[0] if cited else None,
-                    source_hash=cited[1] if cited else None,
-                    status="active",
-                    approved_by=by,
-                )
-                return replaced, True
+                return await activate(existing.id, text or found.text), True
             if text is None:
                 raise ValueError("--text is required: the approved answer")
             corrected: int | None = None  # the approved answer the corrected logged answer served
@@ -181,15 +178,7 @@ def approve(
             if existing is not None:
                 # One approved answer per question: the new text replaces the served one (as a Telegram
                 # or web correction does) instead of a second answer that would contest it.
-                replaced = await store.update_approved(
-                    existing.id,
-                    text=text,
-                    source=cited[0] if cited else None,
-                    source_hash=cited[1] if cited else None,
-                    status="active",
-                    approved_by=by,
-                )
-                return replaced, True
+                return await activate(existing.id, text), True
             made = await store.add_approved(
                 question=question_text,
                 text=text,

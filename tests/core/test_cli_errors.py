@@ -10,6 +10,23 @@ from pathlib import Path
 import pytest
 
 
+def run_bot(args: list[str], tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` in a fresh data folder, with only these BOT_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env["BOT_DATA_DIR"] = str(tmp_path / "data")
+    env.update(settings)
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -22,19 +39,7 @@ import pytest
 def test_a_missing_configured_model_gives_one_actionable_line(args: list[str], tmp_path: Path) -> None:
     # The shipped models are prepared on first use (tests/llm_models); a path the operator set is never
     # replaced by them, so a wrong one stops the command with the setting to fix.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    env["BOT_DATA_DIR"] = str(tmp_path / "data")
-    env["BOT_EMBEDDINGS__MODEL_PATH"] = str(tmp_path / "missing.gguf")
-    result = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_bot(args, tmp_path, BOT_EMBEDDINGS__MODEL_PATH=str(tmp_path / "missing.gguf"))
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert f"error: embedding model file not found: {tmp_path / 'missing.gguf'}" in result.stderr
@@ -53,18 +58,7 @@ def test_a_missing_configured_model_gives_one_actionable_line(args: list[str], t
     ids=["ipv6", "port", "upgrade-empty", "downgrade-empty", "search-empty"],
 )
 def test_bad_arguments_are_one_line_not_a_traceback(args: list[str], message: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    env["BOT_DATA_DIR"] = str(tmp_path / "data")
-    result = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_bot(args, tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert message in " ".join(result.stderr.split()), result.stderr
