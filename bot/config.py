@@ -609,10 +609,12 @@ def unknown_settings(names: Iterable[str]) -> list[tuple[str, str | None]]:
     """The `BOT_` names among `names` that are not settings (a typo is otherwise ignored without a word),
     each with the closest setting's name when one is close."""
     known = [env for env, _, _ in settings_reference()]
+    # A whole section as JSON (BOT_LLM='{"parallel": 2}') is read too.
+    sections = {env.rsplit(NESTED_DELIMITER, 1)[0] for env in known if NESTED_DELIMITER in env}
     found: list[tuple[str, str | None]] = []
     for name in sorted(set(names)):
         upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in known:
+        if not upper.startswith(ENV_PREFIX) or upper in known or upper in sections:
             continue
         close = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
         found.append((name, close[0] if close else None))

@@ -128,7 +128,7 @@ def approve(
 
     async def run() -> tuple[ApprovedAnswer, bool]:
         """The approved answer, and whether it replaced the text of one already served."""
-        from bot.rag.approved import SERVED_STATUSES, served_answer_to_replace
+        from bot.rag.approved import SERVED_STATUSES, same_question, served_answer_to_replace
         from bot.services import Services
 
         async with Services(settings) as services:
@@ -157,7 +157,7 @@ def approve(
                     return await activate(candidate, text), False
                 # The question is already approved: its answer takes the candidate's text, and the
                 # candidate is done with.
-                await store.update_approved(candidate, status="retired", approved_by=by)
+                await store.update_approved(candidate, status="retired")  # still shows its operator
                 return await activate(existing.id, text or found.text), True
             if text is None:
                 raise ValueError("--text is required: the approved answer")
@@ -169,7 +169,11 @@ def approve(
                 log = await services.conversation_log()
                 await log.add_correction(answer_id, by, text)
                 question_text = question or logged.question
-                corrected = logged.approved_id
+                served_by = next((a for a in served if a.id == logged.approved_id), None)
+                # The approved answer that was served is the one corrected, unless --question names
+                # another question (the served one may have been a near match): then that question's.
+                if served_by is not None and same_question(served_by.question, question_text):
+                    corrected = served_by.id
             elif question is None:
                 raise ValueError("--question is required (or --answer-id to take it from the log)")
             else:

@@ -42,7 +42,8 @@ def show_config(
 
 
 # scheme://user:password@host: the password part, up to the "@" that ends the user info.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", re.IGNORECASE)
+# Greedy to the last "@": a password may hold a raw "/" (SQLAlchemy reads it), and masking more is safe.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)\S*@", re.IGNORECASE)
 
 
 def _masked(node: Any) -> Any:

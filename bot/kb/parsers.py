@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.ids import parse_id
+
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
     from pypdf import PdfReader
@@ -667,7 +669,8 @@ class _HtmlText:
         marker = "- "
         if lists and lists[0].name == "ol":
             start = str(lists[0].get("start", "1"))
-            number = self._counters.get(id(lists[0]), int(start) - 1 if start.isdigit() else 0) + 1
+            first = parse_id(start.strip())  # ASCII digits only: int() refuses "²", which isdigit() accepts
+            number = self._counters.get(id(lists[0]), min(first, 10**6) - 1 if first is not None else 0) + 1
             self._counters[id(lists[0])] = number
             marker = f"{number}. "
         self._prefix = "  " * max(0, len(lists) - 1) + marker

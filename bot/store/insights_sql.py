@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from bot.ids import parse_id
 from bot.metrics import percentile
 from bot.store.insights import (
     ConversationSummary,
@@ -162,8 +163,9 @@ class SqlInsights:
         query = query.strip()
         if query:
             matching = select(Message.conversation_id).where(Message.text.ilike(_like(query), escape="\\"))
-            if query.isdigit():
-                stmt = stmt.where(or_(Conversation.id == int(query), Conversation.id.in_(matching)))
+            number = parse_id(query)  # "12" is also a conversation number; "²" or a 25-digit number only text
+            if number is not None:
+                stmt = stmt.where(or_(Conversation.id == number, Conversation.id.in_(matching)))
             else:
                 stmt = stmt.where(Conversation.id.in_(matching))
         async with self._log.transaction() as conn:

@@ -825,16 +825,15 @@ class SqlConversationLog:
             await conn.execute(delete(ReplyPromptRow).where(ReplyPromptRow.created_at < cutoff))
         return conversations, messages
 
-    async def forget_user(
-        self, external_user_id: str, scrub: Callable[[str], str] | None = None
-    ) -> tuple[int, int, int]:
+    async def forget_user(self, external_user_id: str, scrub: Callable[[str], str]) -> tuple[int, int, int]:
         """Remove one person's data on every channel; returns (users, conversations, messages) deleted.
 
-        Corrections they wrote as an admin stay (they are the bot's training data), but lose their name.
-        Approved answers (and operators' candidates) to one of their questions outlive them, as admins'
-        work, with the question's text passed through `scrub` (the PII redactor) — their words, not
-        their data, stay; without `scrub` those answers are deleted.
+        Corrections they wrote and answers they approved as an admin stay (they are the bot's training
+        data and served answers), but lose their name, bare or as CHANNEL:ID. Approved answers (and
+        operators' candidates) built on one of their questions outlive them too, as admins' work, with
+        the question's text passed through `scrub` (the PII redactor).
         """
+        names = [external_user_id, *(f"{channel}:{external_user_id}" for channel in CHANNELS)]
         async with self.transaction(write=True) as conn:
             user_ids = select(User.id).where(User.external_id == external_user_id)
             users = int(await conn.scalar(select(func.count()).select_from(user_ids.subquery())) or 0)
@@ -845,17 +844,19 @@ class SqlConversationLog:
             await conn.execute(delete(User).where(User.external_id == external_user_id))
             await conn.execute(
                 update(Correction)
-                .where(Correction.admin_external_id == external_user_id)
+                .where(Correction.admin_external_id.in_(names))
                 .values(admin_external_id="forgotten")
+            )
+            await conn.execute(
+                update(ApprovedRow).where(ApprovedRow.approved_by.in_(names)).values(approved_by="forgotten")
             )
         return users, conversations, messages
 
 
-async def _scrub_approved(
-    conn: AsyncConnection, conversation_ids: Any, scrub: Callable[[str], str] | None
-) -> None:
-    """Approved answers and candidates built on these conversations' questions: the question (and a
-    candidate's text, an operator's reply to this person) scrubbed, or the rows deleted without `scrub`."""
+async def _scrub_approved(conn: AsyncConnection, conversation_ids: Any, scrub: Callable[[str], str]) -> None:
+    """Approved answers and candidates built on these conversations' questions (linked to one of their
+    answers, or asking one of their questions word for word): the question, and a candidate's text (an
+    operator's reply to this person), scrubbed."""
     their_messages = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
     their_questions = select(Message.text).where(
         Message.conversation_id.in_(conversation_ids), Message.role == "user"
@@ -871,12 +872,10 @@ async def _scrub_approved(
         )
     ).all()
     for row in rows:
-        if scrub is None:
-            await conn.execute(delete(ApprovedRow).where(ApprovedRow.id == row.id))
-            continue
-        values = {"question": scrub(row.question) or "(forgotten)"}
+        values: dict[str, Any] = {"question": scrub(row.question) or "(forgotten)", "updated_at": utcnow()}
         if row.status == "candidate":
             values["text"] = scrub(row.text) or "(forgotten)"
+        # updated_at moves the approved-answers revision: every worker's matcher drops the old question.
         await conn.execute(update(ApprovedRow).where(ApprovedRow.id == row.id).values(**values))
 
 

@@ -53,12 +53,13 @@ async def forget(
     log: SqlConversationLog, external_user_id: str, redactor: Redactor | None = None
 ) -> ForgetReport:
     """Delete every conversation, message, rating and retrieval of one user (GDPR erasure); approved
-    answers to their questions keep a redacted question (`redactor`; deleted without one)."""
+    answers to their questions keep their question redacted (`redactor`, by default the export's rules
+    with this user's id)."""
     user = external_user_id.strip()
     if not user:
         raise ValueError("give the user's id, e.g. --user 123456789")
-    scrub = None if redactor is None else (lambda text: redactor.redact(text).text)
-    users, conversations, messages = await log.forget_user(user, scrub)
+    chosen = redactor or Redactor(known_user_ids=[user])
+    users, conversations, messages = await log.forget_user(user, lambda text: chosen.redact(text).text)
     return ForgetReport(users, conversations, messages)
 
 

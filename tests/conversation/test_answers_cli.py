@@ -237,3 +237,24 @@ def test_approving_a_candidate_for_an_approved_question_replaces_that_answer(
         (1, "active", FIX),
         (candidate, "retired", FIX),
     ]
+
+
+def test_correcting_a_served_answer_under_another_question_leaves_the_served_one_alone(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    assert cli.invoke(app, ["answers", "approve", "--question", QUESTION, "--text", FIX]).exit_code == 0
+    ask(cli, QUESTION)
+    served_id = latest_answer_id(tmp_path)
+    other = "How do I reset my password?"
+    result = cli.invoke(
+        app,
+        ["answers", "approve", "--answer-id", str(served_id), "--question", other, "--text", "Use the link."],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Approved answer #2 approved" in result.stdout
+    rows = [json.loads(line) for line in cli.invoke(app, ["answers", "list", "--json"]).stdout.splitlines()]
+    assert sorted((row["id"], row["question"], row["text"]) for row in rows) == [
+        (1, QUESTION, FIX),
+        (2, other, "Use the link."),
+    ]

@@ -273,6 +273,8 @@ def test_unknown_bot_variables_are_named_with_the_closest_setting() -> None:
         ("BOT_ZZZ", None),
         ("bot_rag__top_k", "BOT_KB__TOP_K"),
     ]
+    # A whole section given as JSON is read, so it is no typo.
+    assert unknown_settings(["BOT_LLM", "BOT_KB__CRAWL"]) == []
     # Every setting the reference lists is known, nested sections included.
     assert unknown_settings([env for env, _, _ in settings_reference()]) == []
 

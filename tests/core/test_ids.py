@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.ids import MAX_ID, parse_id, storable_id
+from bot.ids import MAX_ID, parse_id, storable_id
 
 
 @pytest.mark.parametrize(

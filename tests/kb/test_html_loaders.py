@@ -335,6 +335,15 @@ def test_unclosed_list_items_and_cells_are_siblings() -> None:
     assert doc.sections[0].text == "1. a\n2. b\n3. c\n\n1 | 2\n3 | 4"
 
 
+@pytest.mark.parametrize(
+    ("start", "first"), [("²", 1), ("x", 1), ("-2", 1), ("9" * 23, 1), ("7", 7), ("5000000", 1_000_000)]
+)
+def test_a_list_start_is_read_as_ascii_digits_only(start: str, first: int) -> None:
+    # int() refuses "²", which str.isdigit() accepts: one such page stopped a whole crawl.
+    doc = load_html(f"<h1>T</h1><ol start='{start}'><li>a</li><li>b</li></ol>")
+    assert doc.sections[0].text == f"{first}. a\n{first + 1}. b"
+
+
 def test_a_link_only_block_is_navigation() -> None:
     doc = load_html(
         "<body><div class='top'><a href='/'>Home</a> | <a href='/docs'>Docs</a> | "

@@ -156,13 +156,27 @@ async def test_forgetting_a_user_redacts_the_approved_answers_built_on_their_que
     assert kept[corrected.id].text == "Report it missing."  # the admin's own text is theirs
     assert kept[other.id].question == "How long do refunds take?"
 
-    # Without a redactor the answers to their questions go with them.
+    # A generic answer that merely asks what they once asked stays an answer, its question redacted only.
     conv = await log.open_conversation(channel="web", external_user_id="v-1", external_chat_id="v-1")
-    q = await log.log_user_message(conv.id, "my question")
-    await log.add_approved(question="my question", text="An answer.", approved_by="x")
+    await log.log_user_message(conv.id, "How long do refunds take?")
     await forget(log, "v-1")
-    assert {row.question for row in await log.list_approved()} == {
-        kept[corrected.id].question,
-        kept[candidate.id].question,
-        "How long do refunds take?",
-    }
+    assert {row.id for row in await log.list_approved()} == set(kept)
+
+
+async def test_forgetting_an_admin_removes_their_name_bare_or_with_its_channel(
+    log: SqlConversationLog,
+) -> None:
+    # A customer's answer, corrected by the admin alice from the console.
+    conv = await log.open_conversation(
+        channel="telegram", external_user_id="999999", external_chat_id="999999"
+    )
+    q = await log.log_user_message(conv.id, "question")
+    a = await log.log_answer(conv.id, q, Answer("answer", (), True, Timings()))
+    await log.add_correction(a, "console:alice", "better")
+    approved = await log.add_approved(question="q?", text="t.", approved_by="console:alice")
+    other = await log.add_approved(question="r?", text="u.", approved_by="console:bob")
+    await forget(log, "alice")
+    async with log.transaction() as conn:
+        assert set((await conn.scalars(select(Correction.admin_external_id))).all()) == {"forgotten"}
+    by = {row.id: row.approved_by for row in await log.list_approved()}
+    assert by == {approved.id: "forgotten", other.id: "console:bob"}

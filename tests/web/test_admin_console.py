@@ -156,6 +156,10 @@ async def test_ids_no_row_can_have_are_not_found_not_a_crash(make_web: WebFactor
         listed = await web.client.get("/admin/conversations", params={"page": page})
         assert listed.status_code == 200
         assert "#1" in listed.text  # an unreadable page number shows the first page
+    for query in ("²", "9" * 25, "1"):
+        searched = await web.client.get("/admin/conversations", params={"q": query})
+        assert searched.status_code == 200
+        assert ("#1" in searched.text) == (query == "1")
     csrf = csrf_of((await web.client.get("/admin/conversations/1")).text)
     corrected = await web.client.post(
         f"/admin/answers/{huge}/correct", data={"csrf": csrf, "text": "Five days."}, headers={"origin": BASE}

@@ -30,7 +30,6 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.channels.ids import parse_id
 from bot.channels.telegram import texts as tg_texts
 from bot.channels.telegram.admin import AdminCommands, admin_refusal, is_admin, log_refusal
 from bot.channels.telegram.deps import TelegramDeps
@@ -41,6 +40,7 @@ from bot.channels.telegram.render import compose, escape, render_answer
 from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, WaitNotice, typing_indicator
 from bot.conversation import Customer, Reply, Waiting
 from bot.domain import Delta
+from bot.ids import parse_id
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ReplyPrompt, StoreUnavailableError
 

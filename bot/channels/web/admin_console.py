@@ -22,12 +22,12 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 
 from bot.admin import ReloadBusyError, ReloadResult
-from bot.channels.ids import parse_id, storable_id
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import charts
 from bot.channels.web.deps import ExportFilters, WebDeps
 from bot.channels.web.gaps import group_gaps
 from bot.channels.web.security import Signer, client_address, is_https
+from bot.ids import parse_id, storable_id
 from bot.kb.base import KBUnavailableError, ReloadProgress
 from bot.kb.validate import UnsafeFileError
 from bot.store.base import StoreUnavailableError

@@ -16,13 +16,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bot import texts
-from bot.channels.ids import parse_id
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import texts as web_texts
 from bot.channels.web.deps import WebDeps
 from bot.channels.web.security import CSRF_HEADER, Signer, is_https
 from bot.conversation import RATEABLE, Customer, Reply, Waiting
 from bot.domain import Delta
+from bot.ids import parse_id
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.store.insights import TranscriptMessage

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.limits import SlidingWindow
 from bot.config import WebSettings
+from bot.ids import parse_id
 
 log = logging.getLogger("bot.channels.web")
 
@@ -150,10 +151,11 @@ class Guard:
             if path.startswith("/admin") and path != self.upload_path:
                 # A correction of a long answer in a non-Latin script, form-encoded, outgrows a chat message.
                 limit = max(limit, ADMIN_FORM_LIMIT)
-            if length is None or not length.isdigit():
+            size = None if length is None else parse_id(length)
+            if size is None:
                 await _error(send, 411, "A Content-Length header is required.")
                 return
-            if int(length) > limit:
+            if size > limit:
                 await _error(send, 413, f"The request is too large (limit {limit // 1024} KB).")
                 return
         await self.app(scope, receive, send)

@@ -1,4 +1,4 @@
-"""Ids people type or send back (answers, conversations, messages): ASCII digits the database can hold."""
+"""Ids people type or clients send back (answers, conversations, messages): ASCII digits a database holds."""
 
 from __future__ import annotations
 
