@@ -14,6 +14,10 @@ UNDETERMINED = "und"
 MIN_CONFIDENCE = 0.5
 # Fewer letters than this (outside CJK) is too little to trust any score: "ok", "danke", "merci".
 MIN_LETTERS = 8
+# Below this probability a hint the detector itself lists as a candidate wins over its best guess: the
+# model scores short English questions French at 0.54-0.74 ("how do I reset my password?", with English
+# second); a Telegram user whose app is in English wrote English.
+HINT_WINS_BELOW = 0.9
 # Documents: this much text (from the start) is enough to tell the language and keeps detection fast.
 DOCUMENT_SAMPLE_CHARS = 4000
 
@@ -198,16 +202,20 @@ def detect_message_language(
 ) -> str:
     """The language of a customer's message, or "und".
 
-    The detector decides when it is sure. `hint` (a channel's idea of the user's language, such as
-    Telegram's `language_code`) is used only when it is not: when the hint is among the detector's own
-    candidates, or the text is too short to tell ("ok", "danke") and written in the hint's script. It never
-    overrides a sure detection. Unsure and unhinted, a short text keeps the detector's guess when that is
+    The detector decides when it is confident. `hint` (a channel's idea of the user's language, such as
+    Telegram's `language_code`) decides when the detector lists it among its candidates and is less than
+    `HINT_WINS_BELOW` sure of its best guess, or when the text is too short to tell ("ok", "danke") and
+    written in the hint's script. A confident detection ("Wie setze ich …" with an English hint) and a
+    script ("好的") always win. Unsure and unhinted, a short text keeps the detector's guess when that is
     likely enough ("gracias", "спасибо").
     """
     detection = (detector or default_detector()).detect(text)
-    if detection.sure:
-        return detection.language
     hinted = normalize(hint) if hint else UNDETERMINED
+    if detection.sure:
+        doubtful = detection.confidence < HINT_WINS_BELOW
+        if doubtful and hinted != UNDETERMINED and hinted in detection.candidates:
+            return hinted
+        return detection.language
     if hinted != UNDETERMINED and hinted in (detection.language, *detection.candidates):
         return hinted
     letters = "".join(_WORD.findall(text))

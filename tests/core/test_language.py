@@ -71,11 +71,13 @@ def test_parcelly_customer_questions_are_english() -> None:
         ("好的", "en", "zh"),  # scripts are sure: the hint never overrides
         ("Wie setze ich mein Passwort zurück?", "en", "de"),
         ("How do I reset my password?", "en", "en"),  # unsure between en and fr: the hint is a candidate
+        ("how do I reset my password?", "en", "en"),  # French at 0.74, English second: the hint wins
+        ("how do I reset my password?", "de", "fr"),  # a hint the detector does not list changes nothing
         ("How do I reset my password?", "de", UNDETERMINED),  # a hint the text does not support is ignored
         ("Где код для получения?", "de", "ru"),
     ],
 )
-def test_hint_only_when_unsure(text: str, hint: str | None, expected: str) -> None:
+def test_hint_decides_only_what_the_detector_is_unsure_of(text: str, hint: str | None, expected: str) -> None:
     assert detect_message_language(text, hint) == expected
 
 
