@@ -707,6 +707,18 @@ async def test_webhook_checks_the_secret(tmp_path: Path, sql_store: Any) -> None
                 for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: "s3cret-Value_"}):
                     async with session.post(url, json=update, headers=headers) as resp:
                         assert resp.status == 403
+                # With the secret, a body that is not an update is a 400, never a server error.
+                good = {SECRET_HEADER: "s3cret-Value_1"}
+                for body in (
+                    {"update_id": 5, "message": "str"},
+                    {"update_id": "abc"},
+                    {"update_id": True},
+                    [1, 2],
+                ):
+                    async with session.post(url, json=body, headers=good) as resp:
+                        assert resp.status == 400, body
+                async with session.post(url, data="[" * 5000, headers=good) as resp:
+                    assert resp.status == 400
             await asyncio.sleep(0.2)
             assert fake.bot_messages(ALICE["id"]) == [], "nothing was processed"
             assert await sql_store.claim_delivery("telegram", str(update["update_id"])) is not False, (
@@ -770,3 +782,39 @@ async def test_start_help_and_new_conversation(make_harness: HarnessFactory) -> 
     await h.ask(ALICE, "And shipping times?")
     assert len(await h.store.history(1, 10)) == 2, "the old conversation is closed"
     assert [t.text for t in await h.store.history(2, 10)][0] == "And shipping times?"
+
+
+async def test_forged_end_handoff_data_is_an_expired_button(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    await h.ask(ALICE, "How long do refunds take?")
+    h.send(ALICE, "/human")
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(OPERATOR_CHAT["id"])))
+    transcript = h.fake.bot_messages(OPERATOR_CHAT["id"])[-1]
+    # Not ids this bot wrote: an Arabic-Indic digit, a space, a number no database row can have.
+    for n, data in enumerate(("ho:end:١", "ho:end: 1", "ho:end:99999999999999999999"), start=1):
+        h.fake.inject(h.fake.callback_update(OPERATOR, OPERATOR_CHAT["id"], transcript.message_id, data))
+        await h.fake.wait_until(lambda n=n: len(h.fake.answered_callbacks) == n)
+    await h.idle()
+    assert [c.get("text") for c in h.fake.answered_callbacks.values()] == [tg_texts.BUTTON_EXPIRED] * 3
+    assert (await h.store.get_conversation(1)).handoff == "requested"
+    all_calls_ok(h)
+
+
+async def test_the_operator_chat_is_never_a_customer_conversation(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    ops = OPERATOR_CHAT["id"]
+    text = "@support_test_bot what's the refund policy for moon rocks"
+    mention = [{"type": "mention", "offset": 0, "length": len("@support_test_bot")}]
+    h.send(OPERATOR, text, chat=OPERATOR_CHAT, entities=mention)
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(ops)))
+    await h.idle()
+    (hint,) = h.fake.bot_messages(ops)
+    assert hint.data["text"].startswith("To answer a customer, reply to their")
+    assert await h.store.get_conversation(1) is None, "no conversation, no handoff of the operators' chat"
+    # A customer's "Talk to a human" button pressed in the operator chat does nothing either.
+    h.fake.inject(h.fake.callback_update(OPERATOR, ops, hint.message_id, f"human:{OPERATOR['id']}:en"))
+    await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
+    await h.idle()
+    assert [c.get("text") for c in h.fake.answered_callbacks.values()] == [tg_texts.BUTTON_EXPIRED]
+    assert len(h.fake.bot_messages(ops)) == 1
+    all_calls_ok(h)

@@ -173,8 +173,11 @@ class WebhookServer:
             data = json.loads(await request.read())
             if not isinstance(data, dict):
                 raise ValueError("not an object")
+            if not isinstance(data.get("update_id"), int) or isinstance(data["update_id"], bool):
+                raise ValueError("update_id is not an integer")
             update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        # AttributeError: PTB reads a field of the wrong type ("message": "str") as an object.
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             log.warning("webhook body is not an update", extra={"error": exc.__class__.__name__})
             return web.Response(status=400, text="bad update")
         if self.processor is not None and not await self.processor.admit(update, json.dumps(data)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import (
     Bot,
@@ -43,6 +44,13 @@ from bot.domain import Delta
 from bot.ids import parse_id
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ReplyPrompt, StoreUnavailableError
+
+# Operators write English in their chat (the customers' texts are translated, theirs are not).
+OPERATOR_CHAT_HINT = (
+    "To answer a customer, reply to their 💬 or 🙋 message here; I don't answer questions in this chat."
+)
+# A language code as buttons carry it ("en", "zh").
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
 log = logging.getLogger("bot.channels.telegram")
 
@@ -304,7 +312,8 @@ class SupportHandlers:
         chat_id = message.chat.id
         if user.is_bot:
             return
-        if chat_id == self.settings.operator_chat_id:
+        operator_chat = chat_id == self.settings.operator_chat_id
+        if operator_chat:
             conversation_id = conversation_of(message.reply_to_message, bot.id)
             if conversation_id is not None:
                 await self.operators.reply(bot, message, conversation_id)
@@ -313,6 +322,10 @@ class SupportHandlers:
             return
         addressed, text = self._addressed(message, bot)
         if not addressed:
+            return
+        if operator_chat:
+            # The operators' room is never a customer conversation: no answer, no handoff of itself.
+            await message.reply_text(OPERATOR_CHAT_HINT)
             return
         state = self.processor.state(update)
         verdict = await self.flood.judge(user.id, state)
@@ -458,8 +471,11 @@ class SupportHandlers:
         # fb:<rating>:<owner>[:<language>], human:<owner>[:<language>], fix[:<language>]; buttons sent
         # before languages had none and answer in the user's hint.
         fields = rest.split(":") if rest else []
-        language = fields[-1] if fields and not fields[-1].isdigit() else hint_of(update)
-        if fields and not fields[-1].isdigit():
+        language = hint_of(update)
+        if fields and parse_id(fields[-1]) is None:
+            # The client sends the data back: only a language code is taken as one (it reaches operators).
+            if _LANGUAGE_CODE.fullmatch(fields[-1]):
+                language = fields[-1]
             fields = fields[:-1]
 
         def t(message: str) -> str:
@@ -490,6 +506,10 @@ class SupportHandlers:
                 )
                 return
             rating, owner = (fields + ["", ""])[:2] if kind == "fb" else ("", (fields + [""])[0])
+            if parse_id(owner) is None or chat_id == self.settings.operator_chat_id:
+                # Not data this bot sent (or a customer's button copied into the operator chat).
+                await query.answer(t(tg_texts.BUTTON_EXPIRED))
+                return
             if owner != str(user.id):
                 await query.answer(t(tg_texts.BUTTON_NOT_YOURS))
                 return
@@ -542,9 +562,8 @@ class SupportHandlers:
             )
             await answer_query(texts.NOT_ALLOWED, show_alert=True)  # the operator chat is English
             return
-        try:
-            conversation_id = int(data[len(END_PREFIX) :])
-        except ValueError:
+        conversation_id = parse_id(data[len(END_PREFIX) :])
+        if conversation_id is None:
             await answer_query(tg_texts.BUTTON_EXPIRED)
             return
         ended = await self.operators.end(bot, conversation_id)

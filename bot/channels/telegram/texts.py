@@ -38,8 +38,10 @@ CORRECT_ASK_ANSWER = N_(
     "✏️ Answer #{id}\nQuestion: {question}\nAnswer: {answer}\n\n"
     "Reply to this message with the corrected answer."
 )
+# Said once to the first message over the limit, which is not answered (nor are the rest in the window).
 FLOOD = N_(
-    "You're sending messages faster than I can answer. I'll answer what you've sent; please wait a moment."
+    "You're sending messages faster than I can answer. I'll answer the ones before this one; please send the "
+    "rest again in a moment."
 )
 MEDIA = N_("Sorry, I can only read text messages. Please type your question.")
 UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see what I can do.")

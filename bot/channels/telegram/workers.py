@@ -158,7 +158,7 @@ class SharedOrderedProcessor(ChatOrderedProcessor):
             try:
                 data = json.loads(taken.payload)
                 update = Update.de_json(data, application.bot)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
                 log.error("stored update unreadable", extra={"update_id": taken.update_id, "error": str(exc)})
                 await self.shared.finish(taken.update_id)
                 continue
