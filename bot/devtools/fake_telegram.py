@@ -591,6 +591,17 @@ class FakeTelegram:
         self.answered_callbacks[query_id] = dict(params)
         return True
 
+    async def _m_copymessage(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        chat = self._chat(params)
+        source = self._chat({"chat_id": params.get("from_chat_id")})
+        original = self.messages.get((int(source["id"]), int(params.get("message_id") or 0)))
+        if original is None:
+            raise _bad("message to copy not found")
+        copied_fields = ("text", "entities", "caption", "caption_entities", "photo", "document", "video")
+        content = {k: v for k, v in original.data.items() if k in copied_fields or k in ("sticker", "voice")}
+        stored = self._store_bot_message(chat, content, params, _check_markup(params.get("reply_markup")))
+        return {"message_id": stored["message_id"]}  # copyMessage returns a MessageId, not the Message
+
     async def _m_senddocument(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         chat = self._chat(params)
         upload = files.get("document")

@@ -818,3 +818,34 @@ async def test_the_operator_chat_is_never_a_customer_conversation(make_harness: 
     assert [c.get("text") for c in h.fake.answered_callbacks.values()] == [tg_texts.BUTTON_EXPIRED]
     assert len(h.fake.bot_messages(ops)) == 1
     all_calls_ok(h)
+
+
+async def test_files_during_a_handoff_reach_the_operators_and_theirs_are_refused(
+    make_harness: HarnessFactory,
+) -> None:
+    h = await make_harness()
+    alice_chat, ops = ALICE["id"], OPERATOR_CHAT["id"]
+    await h.ask(ALICE, "How long do refunds take?")
+    before = h.last_message_id(alice_chat)
+    h.send(ALICE, "/human")
+    await h.reply_after(alice_chat, before)  # told a person will take over
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(ops)))
+    transcript = h.fake.bot_messages(ops)[-1]
+    shown_to_alice = len(h.fake.bot_messages(alice_chat))
+    photo = [{"file_id": "P1", "file_unique_id": "p1", "width": 90, "height": 90}]
+    h.send(ALICE, None, photo=photo, caption="hier mein Screenshot")
+    await h.fake.wait_until(lambda: len(h.fake.bot_messages(ops)) == 3)
+    await h.idle()
+    forwarded, copy = h.fake.bot_messages(ops)[1:]
+    assert forwarded.data["text"] == "💬 #1 Alice [de]: [photo] hier mein Screenshot"
+    assert (copy.data["photo"], copy.data["caption"]) == (photo, "hier mein Screenshot")
+    assert len(h.fake.bot_messages(alice_chat)) == shown_to_alice, "no 'I can only read text' to Alice"
+    assert "[photo] hier mein Screenshot" in [t.text for t in await h.store.history(1, 20)]
+
+    # An operator's photo in reply would never reach Alice: the operator is told, Alice gets nothing.
+    h.send(OPERATOR, None, chat=OPERATOR_CHAT, reply_to=transcript.message_id, photo=photo)
+    await h.fake.wait_until(lambda: len(h.fake.bot_messages(ops)) == 4)
+    await h.idle()
+    assert h.fake.bot_messages(ops)[-1].data["text"].startswith("Only text replies reach the customer")
+    assert len(h.fake.bot_messages(alice_chat)) == shown_to_alice
+    all_calls_ok(h)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 
@@ -49,6 +50,7 @@ from bot.store.base import ReplyPrompt, StoreUnavailableError
 OPERATOR_CHAT_HINT = (
     "To answer a customer, reply to their 💬 or 🙋 message here; I don't answer questions in this chat."
 )
+OPERATOR_MEDIA_HINT = "Only text replies reach the customer: this was not sent. Type your reply instead."
 # A language code as buttons carry it ("en", "zh").
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
@@ -411,13 +413,41 @@ class SupportHandlers:
         message = update.message
         if message is None or message.from_user is None or message.from_user.is_bot:
             return
-        if not self._addressed(message, context.bot)[0]:
+        bot = context.bot
+        if message.chat.id == self.settings.operator_chat_id:
+            if conversation_of(message.reply_to_message, bot.id) is not None:
+                # An operator's photo or file would never reach the customer: say so, in English.
+                await message.reply_text(OPERATOR_MEDIA_HINT)
+            return
+        addressed, caption = self._addressed(message, bot)
+        if not addressed:
             return
         state = self.processor.state(update)
         if await self.flood.judge(message.from_user.id, state) != "ok":
             return
+        customer = customer_of(message.from_user, message.chat.id)
+        try:
+            conversation = await self.conversations.conversation(customer)
+        except StoreUnavailableError:
+            conversation = None
+        if conversation is not None and conversation.handoff != "none" and self.settings.operator_chat_id:
+            # A person owns the conversation: the file goes to the operators with its caption (logged as
+            # text), where the bot could only say it reads text.
+            await self._forward_media(bot, message, customer, caption)
+            return
         language = await self._language(update)
-        await self._reply(update, context.bot, texts.translate(tg_texts.MEDIA, language))
+        await self._reply(update, bot, texts.translate(tg_texts.MEDIA, language))
+
+    async def _forward_media(self, bot: Bot, message: Message, customer: Customer, caption: str) -> None:
+        kinds = ("photo", "document", "video", "voice", "audio", "sticker")
+        kind = next((name for name in kinds if getattr(message, name)), "file")
+        text = f"[{kind}] {caption}".strip()
+        async for _ in self.conversations.ask(customer, text, external_message_id=str(message.message_id)):
+            pass  # forwarded and logged as text; the customer gets no reply, as for any forwarded message
+        operator_chat = self.settings.operator_chat_id
+        if operator_chat is not None:
+            with contextlib.suppress(TelegramError):
+                await bot.copy_message(operator_chat, message.chat.id, message.message_id)
 
     async def _prompt_reply(self, update: Update, message: Message, user: User, bot: Bot) -> bool:
         """A reply to one of our ForceReply prompts (👎 comment or ✏️ correction); True when handled."""
