@@ -25,6 +25,7 @@ from bot.logs import user_text
 from bot.metrics import percentile
 from bot.rag.approved import SERVED_STATUSES, ApprovedMatch, ApprovedMatcher, served_answer_to_replace
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
+from bot.small_talk import small_talk
 from bot.store.base import (
     ApprovedAnswer,
     ConversationLog,
@@ -524,7 +525,7 @@ class ConversationService:
                 "text": user_text(question),
             },
         )
-        answer = await self._approved_answer(question, language)
+        answer = _small_talk_answer(question, language) or await self._approved_answer(question, language)
         if answer is None:
             # Closed at once when the channel stops listening (the customer left): the answer stops with it.
             async with contextlib.aclosing(self._generate(customer, question, history, language)) as events:
@@ -872,6 +873,22 @@ class ConversationService:
         await self._db(self.log.set_handoff(conversation.id, "none"))
         log.info("handoff ended", extra={"conversation_id": conversation.id})
         return conversation
+
+
+def _small_talk_answer(question: str, language: str) -> Answer | None:
+    """A friendly fixed reply to a greeting, thanks, goodbye or "ok": looked up, it would be refused (and
+    handed to a person) for want of a matching article."""
+    kind = small_talk(question)
+    if kind is None:
+        return None
+    return Answer(
+        text=texts.translate(texts.SMALL_TALK_REPLIES[kind], language),
+        sources=(),
+        grounded=False,
+        timings=Timings(),
+        outcome="small_talk",
+        question=question,
+    )
 
 
 def approved_answer(match: ApprovedMatch, question: str, language: str, elapsed_ms: float) -> Answer:

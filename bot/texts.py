@@ -111,6 +111,15 @@ PIPELINE_TEXTS: dict[str, str] = {
 }
 
 
+# Replies to a message that is only small talk (`bot.small_talk`): no search, no model, no handoff.
+SMALL_TALK_REPLIES: dict[str, str] = {
+    "greeting": N_("Hello! What can I help you with? Ask me anything about our service."),
+    "thanks": N_("You're welcome! Is there anything else I can help you with?"),
+    "goodbye": N_("Goodbye, and thanks for getting in touch!"),
+    "ok": N_("Is there anything else I can help you with?"),
+}
+
+
 def localize_answer_text(text: str, language: str) -> str:
     """A pipeline answer's text with its fixed parts in `language`: a whole fixed text (refusal, busy, …)
     is translated, and so is the caveat that opens an ungrounded answer; the model's or a passage's own

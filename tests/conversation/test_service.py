@@ -268,3 +268,35 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
     taken = await restarted.take_reply("telegram", "2001", "90", "2001")
     assert taken == ReplyPrompt("comment", reply.answer_id, "2001")
     assert await restarted.take_reply("telegram", "2001", "90", "2001") is None, "answered once"
+
+
+@pytest.mark.parametrize(
+    ("text", "reply_text", "language"),
+    [
+        ("hi", texts.SMALL_TALK_REPLIES["greeting"], "und"),  # too short to tell: English texts
+        ("Thanks a lot! 🙏", texts.SMALL_TALK_REPLIES["thanks"], "und"),
+        ("谢谢！", "不客气！还有什么可以帮您的吗？", "zh"),
+        ("Vielen Dank", "Gern geschehen! Kann ich Ihnen sonst noch helfen?", "de"),
+    ],
+)
+async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(
+    settings: Settings, text: str, reply_text: str, language: str
+) -> None:
+    log = MemoryConversationLog()
+    generator = FakeGenerator(SUPPORTED)
+    desk = RecordingDesk()
+    svc = service(settings, log, generator, desk)
+    deltas, reply = await collect(svc, ALICE, text)
+    assert reply.answer is not None
+    assert (reply.kind, reply.answer.outcome, reply.text) == ("answer", "small_talk", reply_text)
+    assert reply.language == language
+    assert not reply.rateable
+    assert not reply.offer_human
+    assert not reply.handed_off
+    assert desk.handoffs == [], "no person called in for a greeting"
+    assert deltas == []
+    assert roles(log) == ["user", "assistant"], "logged like any answer"
+    # A question with a greeting in it is a question.
+    _, question = await collect(svc, ALICE, "hi, how long do refunds take?")
+    assert question.answer is not None
+    assert question.answer.outcome == "answered"

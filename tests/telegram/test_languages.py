@@ -76,6 +76,6 @@ async def test_the_hint_decides_only_what_text_cannot(make_harness: HarnessFacto
     final = await h.ask(HANS, "How long do refunds take?")
     assert "\n\nSources\n[1] Refunds" in final.data["text"]
     assert "Talk to a human" in button_labels(final.data)
-    # Too short to tell ("danke"): the client's language decides.
+    # Too short to tell ("danke", small talk): the client's language decides.
     final = await h.ask(ANNA, "danke")
-    assert final.data["text"] == f"{REFUSAL_TEXT}\n\n{texts.HANDOFF_AFTER_REFUSAL}"
+    assert final.data["text"] == texts.SMALL_TALK_REPLIES["thanks"]

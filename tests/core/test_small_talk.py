@@ -1,0 +1,53 @@
+"""Which messages are only small talk: whole greetings, thanks, goodbyes and "ok"s, never a question."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.small_talk import small_talk
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hi", "greeting"),
+        ("Hello there! 👋", "greeting"),
+        ("good morning", "greeting"),
+        ("Bonjour", "greeting"),
+        ("Привет!", "greeting"),
+        ("你好啊", "greeting"),
+        ("在吗？", "greeting"),
+        ("thanks!!", "thanks"),
+        ("Thank you very much 🙏", "thanks"),
+        ("ok thanks, bye", "thanks"),
+        ("好的谢谢", "thanks"),
+        ("muchas gracias", "thanks"),
+        ("bye", "goodbye"),
+        ("Auf Wiedersehen", "goodbye"),
+        ("ok", "ok"),
+        ("got it", "ok"),
+        ("好的", "ok"),
+    ],
+)
+def test_small_talk(text: str, kind: str) -> None:
+    assert small_talk(text) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, where is my parcel?",
+        "hello how do I reset my password",
+        "thanks but it did not work",
+        "is it good",
+        "how are you",
+        "help",
+        "你好，我的包裹丢了",
+        "谢谢，但是还是不行",
+        "",
+        "🙏",
+        "hi " * 30,
+    ],
+)
+def test_anything_with_a_question_in_it_is_not(text: str) -> None:
+    assert small_talk(text) is None
