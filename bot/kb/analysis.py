@@ -306,8 +306,8 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
 
     Both backends search these as plain terms; no user text is ever parsed as query syntax. A query
     analysed for two languages (its own, first, and the documents') matches the documents of either; the
-    stop words of its own language stay out of every analysis ("de", "les" are not English stop words,
-    and would match every French passage of a partly translated English chapter).
+    stop words of each stay out of every analysis ("de", "les" are not English stop words, and would match
+    every French passage of a partly translated English chapter).
 
     A term comes once per distinct word of the query that analyses to it ("sorted … sort" gives `sort`
     twice), as Elasticsearch's `match` query and FTS5's own tokenizer count it: the words a question
@@ -315,9 +315,12 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
     """
     seen: dict[tuple[str, str], None] = {}
     keys = list(dict.fromkeys(language_key(code) for code in languages))
-    own_stop = STOPWORDS.get(keys[0], frozenset()) if keys else frozenset()
+    # Every analysis leaves out the stop words of all of them: the question's own language may be
+    # misdetected ("how do i track my parcel" reads as French at 0.54), and English "how", "do", "my"
+    # would then be French content words matching every English passage.
+    stop = frozenset().union(*(STOPWORDS.get(key, frozenset()) for key in keys))
     for lang in keys:
-        for word, term in analyzer(lang).word_terms(query, own_stop):
+        for word, term in analyzer(lang).word_terms(query, stop):
             if (word, term) in seen:
                 continue
             seen[(word, term)] = None

@@ -58,6 +58,8 @@ def test_query_terms_are_distinct_capped_and_analysed_for_each_language() -> Non
     assert query_terms("reset my password password", ["en"]) == ["reset", "password"]
     # French first; the English analysis adds its stems but not the French stop words ("les").
     assert query_terms("installer les paquets", ["fr", "en"]) == ["install", "paquet", "instal"]
+    # A question misdetected as French keeps no English stop word as a "French" content word.
+    assert query_terms("how do i track my parcel", ["fr", "en"]) == ["track", "parcel"]
     assert len(query_terms(" ".join(f"w{i}" for i in range(100)), ["en"])) == 64
     assert query_terms("the and of", ["en"]) == []
 
