@@ -326,6 +326,10 @@ class OperatorDesk(Protocol):
         """Pass a customer's message (in `language`) to the operators while a human owns the conversation."""
         ...
 
+    async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
+        """Tell the operators the customer left the handoff (started over with the bot)."""
+        ...
+
 
 ReplyKind = Literal["answer", "notice", "forwarded", "unavailable"]
 
@@ -459,6 +463,13 @@ class ConversationService:
         old = await self.conversation(customer)
         if old.handoff != "none":
             await self._db(self.log.set_handoff(old.id, "none"))
+            if self.desk is not None and self.desk.available:
+                # Otherwise the operators would keep answering a conversation nobody reads any more.
+                try:
+                    await self.desk.handoff_left(old.id, customer)
+                except Exception as exc:  # the customer's /new must not fail with the operator chat
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.warning("could not tell the operators", extra={"error": error})
         return await self.conversation(customer, new=True)
 
     async def get(self, conversation_id: int) -> ConversationRef | None:

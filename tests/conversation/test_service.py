@@ -30,6 +30,7 @@ class RecordingDesk:
         self.reachable = reachable
         self.handoffs: list[tuple[int, str, list[Turn]]] = []
         self.forwarded: list[tuple[int, str]] = []
+        self.left: list[int] = []
         self.languages: list[str] = []
 
     @property
@@ -56,6 +57,9 @@ class RecordingDesk:
     ) -> None:
         self.forwarded.append((conversation_id, text))
         self.languages.append(language)
+
+    async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
+        self.left.append(conversation_id)
 
 
 @pytest.fixture
@@ -300,3 +304,15 @@ async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(
     _, question = await collect(svc, ALICE, "hi, how long do refunds take?")
     assert question.answer is not None
     assert question.answer.outcome == "answered"
+
+
+async def test_starting_over_during_a_handoff_tells_the_desk_once(settings: Settings) -> None:
+    log = MemoryConversationLog()
+    desk = RecordingDesk()
+    svc = service(settings, log, desk=desk)
+    await collect(svc, ALICE, "How long do refunds take?")
+    await svc.request_handoff(ALICE, "asked")
+    old = await svc.conversation(ALICE)
+    await svc.start_over(ALICE)
+    await svc.start_over(ALICE)  # no handoff any more: nothing to tell
+    assert desk.left == [old.id]

@@ -849,3 +849,21 @@ async def test_files_during_a_handoff_reach_the_operators_and_theirs_are_refused
     assert h.fake.bot_messages(ops)[-1].data["text"].startswith("Only text replies reach the customer")
     assert len(h.fake.bot_messages(alice_chat)) == shown_to_alice
     all_calls_ok(h)
+
+
+async def test_new_during_a_handoff_tells_the_operators(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    ops = OPERATOR_CHAT["id"]
+    await h.ask(ALICE, "How long do refunds take?")
+    before = h.last_message_id(ALICE["id"])
+    h.send(ALICE, "/human")
+    await h.reply_after(ALICE["id"], before)
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(ops)))
+    last = h.last_message_id(ALICE["id"])
+    h.send(ALICE, "/new")
+    fresh = await h.reply_after(ALICE["id"], last)
+    assert fresh.data["text"] == texts.NEW_CONVERSATION
+    await h.fake.wait_until(lambda: len(h.fake.bot_messages(ops)) == 2)
+    assert h.fake.bot_messages(ops)[-1].data["text"].startswith("↩️ #1 Alice started over with the bot (/new)")
+    assert (await h.store.get_conversation(1)).handoff == "none"
+    all_calls_ok(h)

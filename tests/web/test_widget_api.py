@@ -32,6 +32,9 @@ class Desk:
     async def forward(self, conversation_id: int, customer: Customer, text: str, **_: str) -> None:
         return None
 
+    async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
+        return None
+
 
 async def test_answer_streams_with_sources_and_is_logged_as_web(make_web: WebFactory) -> None:
     web = await make_web()

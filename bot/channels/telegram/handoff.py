@@ -112,6 +112,16 @@ class TelegramDesk:
             self.bot, self.operator_chat_id, f"💬 #{conversation_id} {customer.name} [{language}]: {text}"
         )
 
+    async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
+        if self.operator_chat_id is None:
+            return
+        await send_text(
+            self.bot,
+            self.operator_chat_id,
+            f"↩️ #{conversation_id} {customer.name} started over with the bot (/new): this handoff has ended, "
+            "and replies to it no longer reach them.",
+        )
+
 
 class OperatorChat:
     """What operators do in the operator chat: reply to a customer, and hand the conversation back."""
