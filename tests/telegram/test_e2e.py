@@ -867,3 +867,13 @@ async def test_new_during_a_handoff_tells_the_operators(make_harness: HarnessFac
     assert h.fake.bot_messages(ops)[-1].data["text"].startswith("↩️ #1 Alice started over with the bot (/new)")
     assert (await h.store.get_conversation(1)).handoff == "none"
     all_calls_ok(h)
+
+
+async def test_an_upload_over_telegrams_download_limit_names_the_limit(make_harness: HarnessFactory) -> None:
+    # The bot accepts up to 50 MB (a local Bot API server serves that much); the cloud Bot API refuses
+    # bots any file over 20 MB, and the admin is told so rather than "please try again".
+    h = await make_harness(max_upload_mb=50)
+    doc = h.fake.add_file(b"# Big\n\n" + b"x" * (21 * 1024 * 1024), "big.md")
+    h.send(ADMIN, None, document=doc)
+    refused = await h.reply_after(ADMIN["id"], 0)
+    assert refused.data["text"] == "❌ Refused big.md: Telegram lets bots download files of at most 20 MB."

@@ -168,7 +168,12 @@ class AdminCommands:
             data = bytes(await asyncio.wait_for(file.download_as_bytearray(), _UPLOAD_TIMEOUT_S))
         except (TelegramError, TimeoutError) as exc:
             log.warning("upload download failed", extra={"error": exc.__class__.__name__})
-            await send_text(bot, chat_id, f"❌ Could not download {name} from Telegram; please try again.")
+            if isinstance(exc, TelegramError) and "too big" in exc.message.lower():
+                # The cloud Bot API gives bots 20 MB per file at most, whatever MAX_UPLOAD_MB allows.
+                problem = f"❌ Refused {name}: Telegram lets bots download files of at most 20 MB."
+            else:
+                problem = f"❌ Could not download {name} from Telegram; please try again."
+            await send_text(bot, chat_id, problem)
             return
         try:
             safe_name = self.admin.check_upload(document.file_name or "", data)
