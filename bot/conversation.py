@@ -34,7 +34,7 @@ from bot.store.base import (
     ReplyPrompt,
     StoreUnavailableError,
 )
-from bot.unicode import encodable
+from bot.unicode import encodable, has_words
 
 log = logging.getLogger("bot.conversation")
 
@@ -760,6 +760,8 @@ class ConversationService:
         the wrong answer was built from may be why it was wrong (`answers edit ID --source` adds one).
         """
         text = encodable(text)
+        if not has_words(text):
+            raise ValueError("a correction needs words, not only emoji or symbols")
         await self._db(self.log.add_correction(answer_id, admin_id, text))
         log.info("correction saved", extra={"answer_id": answer_id, "admin_id": admin_id})
         if self.approved is None:

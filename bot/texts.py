@@ -66,6 +66,10 @@ OPERATOR_PREFIX = N_("👤 Support: ")
 FEEDBACK_THANKS = N_("Thanks for the feedback!")
 FEEDBACK_COMMENT_SAVED = N_("Thanks, your comment was saved.")
 FEEDBACK_EXPIRED = N_("This answer is no longer available for feedback.")
+CORRECTION_NEEDS_WORDS = N_(
+    "A correction needs words, not only emoji or symbols. Reply to the message above again with the "
+    "corrected answer."
+)
 CORRECTION_SAVED = N_("✏️ Correction saved; the training export will use it instead of the bot's answer.")
 APPROVED_SAVED = N_(
     "✏️ Correction saved as approved answer #{id}: the same question gets it from now on, and the "

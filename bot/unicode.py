@@ -1,4 +1,4 @@
-"""Text from outside made encodable: lone UTF-16 surrogates (a JSON "\\ud800", bad console bytes) replaced."""
+"""Text from outside: made encodable (lone UTF-16 surrogates replaced), and whether it says anything."""
 
 from __future__ import annotations
 
@@ -13,3 +13,9 @@ REPLACEMENT = "\ufffd"
 def encodable(text: str) -> str:
     """`text` with each lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
     return _SURROGATE.sub(REPLACEMENT, text)
+
+
+def has_words(text: str) -> bool:
+    """Whether text an admin writes as an answer says anything: a letter or digit, not only emoji or symbols
+    ("😀" approved would be served as the whole answer to everyone who asks that question)."""
+    return any(ch.isalnum() for ch in text)

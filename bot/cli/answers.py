@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.cli.app import answers_app, console, err_console, fail, get_settings, print_json, run_async
-from bot.unicode import encodable
+from bot.unicode import encodable, has_words
 
 if TYPE_CHECKING:
     from bot.kb.base import ReloadReport
@@ -49,6 +49,8 @@ def _text(value: str | None, what: str) -> str | None:
         return None
     if not value.strip():
         fail(f"--{what} is empty; give the {what} to approve")
+    if what == "text" and not has_words(value):
+        fail("--text needs words, not only emoji or symbols: it is served as the whole answer")
     # A terminal in another encoding passes undecodable bytes as lone surrogates, which the log cannot store.
     return encodable(value).strip()
 

@@ -158,6 +158,7 @@ def test_a_removed_article_flags_its_answers(cli: CliRunner, knowledge: Path) ->
         ),
         (["answers", "approve", "--answer-id", "999", "--text", "t"], "no bot answer 999"),
         (["answers", "approve", "--candidate", "5"], "no candidate 5"),
+        (["answers", "approve", "--question", "q?", "--text", "😀 👍"], "--text needs words"),
         (["answers", "edit", "42", "--text", "t"], "no approved answer 42"),
         (["answers", "retire", "42"], "no approved answer 42"),
     ],

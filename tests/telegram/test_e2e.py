@@ -590,8 +590,12 @@ async def test_admin_correct_button_records_a_correction(make_harness: HarnessFa
     h.fake.inject(h.fake.callback_update(ADMIN, ADMIN["id"], final.message_id, "fix"))
     prompt = await h.reply_after(ADMIN["id"], before)
     assert prompt.data["text"] == tg_texts.CORRECTION_ASK
+    # An emoji alone would be served as the whole answer: refused, and the prompt still waits for a reply.
+    h.send(ADMIN, "😀", reply_to=prompt.message_id)
+    told = await h.reply_after(ADMIN["id"], prompt.message_id + 1)
+    assert told.data["text"] == texts.CORRECTION_NEEDS_WORDS
     h.send(ADMIN, "Refunds take up to 5 business days. [1]", reply_to=prompt.message_id)
-    saved = await h.reply_after(ADMIN["id"], prompt.message_id + 1)
+    saved = await h.reply_after(ADMIN["id"], told.message_id + 1)
     assert saved.data["text"] == texts.APPROVED_SAVED.format(id=1)
     async with h.store.inner.transaction() as conn:
         from sqlalchemy import text as sql

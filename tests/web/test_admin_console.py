@@ -71,6 +71,13 @@ async def test_transcript_shows_passages_outcome_and_model_and_takes_a_correctio
     assert "outcome answered" in page
     assert "fake-model" in page
     assert "Retrieved passages" in page
+    emoji = await web.client.post(
+        f"/admin/answers/{answered['answer_id']}/correct",
+        data={"csrf": csrf_of(page), "cid": "1", "text": "👍"},
+        headers={"origin": BASE},
+    )
+    assert emoji.status_code == 400
+    assert emoji.json() == {"error": "a correction needs words, not only emoji or symbols"}
     saved = await web.client.post(
         f"/admin/answers/{answered['answer_id']}/correct",
         data={"csrf": csrf_of(page), "cid": "1", "text": "Five business days, to the original card."},

@@ -45,6 +45,7 @@ from bot.domain import Delta
 from bot.ids import parse_id
 from bot.language import UNDETERMINED, normalize
 from bot.store.base import ReplyPrompt, StoreUnavailableError
+from bot.unicode import has_words
 
 # Operators write English in their chat (the customers' texts are translated, theirs are not).
 OPERATOR_CHAT_HINT = (
@@ -473,6 +474,13 @@ class SupportHandlers:
                 if refusal is not None:
                     log_refusal(update, "correction", refusal)
                     await self._reply(update, bot, texts.translate(texts.NOT_ALLOWED, language))
+                    return True
+                if not has_words(text):
+                    # The prompt was taken: put it back, so the admin's next reply still reaches the answer.
+                    await self.conversations.await_reply(
+                        "telegram", str(message.chat.id), str(replied.message_id), prompt
+                    )
+                    await self._reply(update, bot, texts.translate(texts.CORRECTION_NEEDS_WORDS, language))
                     return True
                 approved = await self.conversations.correct(prompt.answer_id, str(user.id), text)
                 if approved is None:

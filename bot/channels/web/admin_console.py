@@ -31,6 +31,7 @@ from bot.ids import parse_id, storable_id
 from bot.kb.base import KBUnavailableError, ReloadProgress
 from bot.kb.validate import UnsafeFileError
 from bot.store.base import StoreUnavailableError
+from bot.unicode import has_words
 
 log = logging.getLogger("bot.channels.web.admin")
 
@@ -396,6 +397,9 @@ class AdminConsole:
             return JSONResponse(
                 {"error": f"a correction is 1 to {MAX_CORRECTION_CHARS} characters"}, status_code=400
             )
+        if not has_words(text):
+            problem = "a correction needs words, not only emoji or symbols"
+            return JSONResponse({"error": problem}, status_code=400)
         try:
             await self.deps.conversations.correct(aid, "web-admin", text)
         except ValueError as exc:
