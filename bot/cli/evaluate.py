@@ -264,6 +264,11 @@ def eval_relevance(
         f"{stats.backend} index {stats.index}",
         highlight=False,
     )
+    if not fit.subsets:
+        console.print(
+            "no weights fitted on these questions: that needs two answerable and two unanswerable ones",
+            highlight=False,
+        )
     for subset in fit.subsets:
         console.print(
             f"{'+'.join(subset.features):<30} weights {subset.weights}; leave-one-out: "

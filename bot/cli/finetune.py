@@ -97,6 +97,11 @@ def finetune(
     BOT_LLM__LORA_PATH=<out>/adapter.gguf or `python -m bot models use <out>/adapter.gguf`.
     """
     if embedder:
+        if data is not None or out is not None:
+            fail(
+                "--embedder trains the retrieval embedder from --source and --heldout; --data and --out "
+                "are for the chat model: run them as two commands"
+            )
         from bot.cli.finetune_embedder import finetune_embedder
 
         finetune_embedder(
@@ -107,6 +112,12 @@ def finetune(
         fail("give --data and --out (or --embedder to fine-tune the retrieval embedder)")
     if device not in ("cpu", "cuda", "auto"):
         fail(f"--device must be cpu, cuda or auto, not {device!r}")
+    if lr <= 0:
+        fail(f"--lr must be above 0, got {lr}")
+    if data.is_dir():
+        fail(f"--data {data} is a folder; give the training JSONL file (e.g. {data}/train.jsonl)")
+    # Checked before training: an output folder that cannot be made must not cost a training run.
+    writable_folder(out)
     from bot.train.merge import DEFAULT_QUANT, MergeError, normalize_quant
 
     merge = merge or quantize is not None
@@ -391,9 +402,23 @@ def synth(
         roots.append((name, path))
     if not 0 < heldout < 1:
         fail("--heldout must be between 0 and 1")
-    stats = build(roots, out, seed=seed, heldout=heldout, passages=passages, passage_words=passage_words)
+    writable_folder(out)
+    try:
+        stats = build(roots, out, seed=seed, heldout=heldout, passages=passages, passage_words=passage_words)
+    except ValueError as exc:
+        fail(f"{exc} (with --passage-words {passage_words})")
+    if stats.train == 0:
+        fail(f"no training samples: {stats.entries} sections, --heldout {heldout} kept them all back")
     console.print(
         f"wrote {stats.train} training and {stats.heldout} held-out samples to {out} "
         f"({stats.entries} sections, {stats.answerable} answerable, {stats.unanswerable} unanswerable)",
         highlight=False,
     )
+
+
+def writable_folder(out: Path) -> None:
+    """Make the output folder now, or stop with why it cannot be (a file there, no permission)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot create this folder ({exc.strerror or exc})")

@@ -253,6 +253,10 @@ def fit_relevance(
 
     names = SIGNAL_NAMES
     subsets = [names[: i + 1] for i in range(len(names))] + [(names[0], names[2])]
+    # Leave-one-out needs both classes in every fold: two of each at least. Fewer, and only the gate in
+    # use is judged (a file of answerable questions alone is a fair check of false refusals).
+    if min(list(labels).count(0), list(labels).count(1)) < MIN_PER_CLASS:
+        subsets = []
     fits = []
     for features in subsets:
         rows = [sig.vector(features) for sig in collected]
@@ -269,6 +273,9 @@ def fit_relevance(
         subsets=tuple(fits),
         in_use=figures([in_use.probability(sig) for sig in collected]),
     )
+
+
+MIN_PER_CLASS = 2
 
 
 def fit_logistic(

@@ -126,6 +126,8 @@ def parse_date(value: str, *, end: bool = False) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ExportError(f"{value!r} is not a date; use YYYY-MM-DD or an ISO datetime") from None
+    except OverflowError:  # the day after 9999-12-31
+        raise ExportError(f"{value!r} is past the last date this export can filter on") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

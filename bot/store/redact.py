@@ -83,6 +83,8 @@ _USER_ID_CONTEXT = re.compile(
 _DATE_LIKE = re.compile(
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}:\d{2}(?::\d{2})?"
 )
+# "555-123-4567", "(555) 123 4567", "555.123.4567": the North American way of writing a phone number.
+_GROUPED_3_3_4 = re.compile(r"\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}")
 # A number introduced by one of these words is an identifier, not a phone number.
 _ID_WORD_BEFORE = re.compile(
     r"\b(?:order|invoice|ticket|tracking|ref|reference|case|sku|item|transaction|txn|build|version|isbn|"
@@ -285,6 +287,16 @@ class Redactor:
                     segment, region, leniency=phonenumbers.Leniency.VALID
                 ):
                     if self._looks_like_phone(segment, match.start, match.end):
+                        spans.append((match.start, match.end))
+                # A number in a range the library holds unassigned or reserved ("+44 7700 900123",
+                # "555-123-4567") is not VALID, yet still somebody's number in a log when it is written as
+                # one: in international form, or grouped 3-3-4. Other POSSIBLE matches (3.14159265) are not.
+                for match in phonenumbers.PhoneNumberMatcher(
+                    segment, region, leniency=phonenumbers.Leniency.POSSIBLE
+                ):
+                    raw = match.raw_string
+                    written_as_phone = raw.startswith("+") or _GROUPED_3_3_4.fullmatch(raw) is not None
+                    if written_as_phone and self._looks_like_phone(segment, match.start, match.end):
                         spans.append((match.start, match.end))
             if not spans:
                 return segment

@@ -54,10 +54,40 @@ def test_a_missing_configured_model_gives_one_actionable_line(args: list[str], t
         (["db", "upgrade", ""], "error: give a revision"),
         (["db", "downgrade", " ", "--yes"], "error: give a revision"),
         (["kb", "search", " "], "error: the QUERY is empty"),
+        # Checked before a training run, which an unwritable --out used to throw away at its end.
+        (
+            ["finetune", "--data", "train.jsonl", "--out", "a-file"],
+            "error: --out a-file: cannot create this folder",
+        ),
+        (["finetune", "--data", ".", "--out", "ft"], "error: --data . is a folder"),
+        (["finetune", "--data", "train.jsonl", "--out", "ft", "--lr", "0"], "error: --lr must be above 0"),
+        (
+            ["finetune", "--embedder", "--data", "train.jsonl"],
+            "error: --embedder trains the retrieval embedder",
+        ),
+        (["synth", "--out", "a-file", "--source", "."], "error: --out a-file: cannot create this folder"),
+        (
+            ["export", "--out", "x.jsonl", "--until", "9999-12-31"],
+            "is past the last date this export can filter",
+        ),
     ],
-    ids=["ipv6", "port", "upgrade-empty", "downgrade-empty", "search-empty"],
+    ids=[
+        "ipv6",
+        "port",
+        "upgrade-empty",
+        "downgrade-empty",
+        "search-empty",
+        "finetune-out",
+        "finetune-data-folder",
+        "finetune-lr",
+        "finetune-embedder-data",
+        "synth-out",
+        "export-until",
+    ],
 )
 def test_bad_arguments_are_one_line_not_a_traceback(args: list[str], message: str, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "train.jsonl").write_text('{"messages": []}\n')
     result = run_bot(args, tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

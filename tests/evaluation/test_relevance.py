@@ -149,3 +149,12 @@ def test_decisions_survive_the_json_report() -> None:
 def test_a_report_without_decisions_is_refused(report: object) -> None:
     with pytest.raises(ValueError, match="not"):
         decisions_from_report(report)
+
+
+@pytest.mark.parametrize("labels", [[1, 1, 1, 1], [0, 0, 0], [1, 1, 1, 0]])
+def test_a_set_without_two_of_each_class_judges_only_the_gate_in_use(labels: list[int]) -> None:
+    # Leave-one-out fits need both classes in every fold; before, a singular matrix or a label error.
+    collected = [_signals(0.3 + 0.1 * i) for i in range(len(labels))]
+    fit = fit_relevance(collected, labels, 0.5, GATE)
+    assert fit.subsets == ()
+    assert fit.questions == len(labels)

@@ -145,3 +145,23 @@ def test_real_documentation_has_no_false_positives() -> None:
         for kind, n in redactor.redact(path.read_text(encoding="utf-8")).counts.items():
             counts[kind] = counts.get(kind, 0) + n
     assert counts == {"EMAIL": 2}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "text me on +44 7700 900123",  # a UK range the library holds reserved (for drama)
+        "call me +1 555 123 4567",
+        "my cell is 555-123-4567",
+        "(555) 123-4567 after six",
+    ],
+)
+def test_numbers_in_unassigned_ranges_are_redacted_when_written_as_phone_numbers(text: str) -> None:
+    redacted = Redactor().redact(text)
+    assert "<PHONE>" in redacted.text, redacted.text
+    assert not any(ch.isdigit() for ch in redacted.text), redacted.text
+
+
+@pytest.mark.parametrize("text", ["pi is 3.14159265", "ISBN 978-3-16-148410-0", "order 1234567 shipped"])
+def test_other_digit_runs_are_left_alone(text: str) -> None:
+    assert Redactor().redact(text).text == text
