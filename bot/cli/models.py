@@ -154,7 +154,9 @@ def use(
     path: Annotated[
         Path | None, typer.Argument(help="A GGUF chat model or GGUF LoRA adapter.", show_default=False)
     ] = None,
-    reset: bool = typer.Option(False, "--reset", help="Forget the choice and return to the shipped model."),
+    reset: bool = typer.Option(
+        False, "--reset", help="Forget the choice (with --embedder: the embedder's); back to the shipped one."
+    ),
     embedder: bool = typer.Option(
         False, "--embedder", help="PATH is a GGUF embedding model (e.g. from `finetune --embedder`)."
     ),
@@ -178,7 +180,19 @@ def use(
     models = ModelRegistry(settings.models_dir)
     if embedder:
         if path is None:
-            fail("--embedder needs the PATH of a GGUF embedding model")
+            try:
+                had = models.reset(embedder=True)
+            except ModelError as exc:
+                fail(str(exc))
+            if not had:
+                _say("no embedder choice was recorded; nothing changed")
+                return
+            _say("embedder choice removed; the bot uses the shipped embedder (or BOT_EMBEDDINGS__MODEL_PATH)")
+            _say(
+                "the index holds the chosen embedder's vectors and refuses to serve until "
+                "`python -m bot kb reload` re-embeds it"
+            )
+            return
         _use_embedder(settings, models, path)
         return
     try:
@@ -186,6 +200,8 @@ def use(
             had = models.reset()
             model, _ = models.resolve_generator(settings.llm)
             _say(("choice removed; " if had else "no choice was recorded; ") + f"the bot uses {model}")
+            if models.read_active().get("embedder"):
+                _say("the embedder choice stays (`models use --embedder --reset` forgets it)")
         else:
             result = models.use(path)
             from bot.train.merge import describe_merged, merged_from

@@ -501,12 +501,31 @@ class ModelRegistry:
         log.info("embedder choice recorded", extra={"path": str(path)})
         return UseResult(kind="embedder", path=path, active=new, active_file=self.active_file)
 
-    def reset(self) -> bool:
-        """Forget the `models use` choice; returns whether there was one."""
+    def reset(self, *, embedder: bool = False) -> bool:
+        """Forget the chat model choice (model and adapter) or, with `embedder`, the embedder choice; the
+        other stays, as `use` and `use_embedder` keep it. Returns whether there was one to forget. An
+        unreadable active.json is removed whole (that is what RESET_HINT promises)."""
+        try:
+            active = self.read_active()
+        except ModelError:
+            active = None
+        if active is not None:
+            chat = ("model", "adapter", "model_sha256", "adapter_sha256")
+            keys = ("embedder", "embedder_sha256") if embedder else chat
+            had = any(active.get(key) for key in keys if not key.endswith("_sha256"))
+            kept = {key: value for key, value in active.items() if key not in keys}
+            if any(kept.get(key) for key in ("model", "adapter", "embedder")):
+                try:
+                    write_json_atomic(self.active_file, {**kept, "updated_at": now()})
+                except OSError as exc:
+                    raise ModelError(f"cannot write {self.active_file}: {exc.strerror or exc}") from None
+                return had
+            if not had and not self.active_file.exists():
+                return False
         try:
             self.active_file.unlink()
         except FileNotFoundError:
             return False
         except OSError as exc:
             raise ModelError(f"cannot remove {self.active_file}: {exc.strerror or exc}") from None
-        return True
+        return True if active is None else had

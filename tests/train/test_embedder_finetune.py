@@ -275,6 +275,35 @@ def test_models_use_embedder_is_recorded_and_kept(tmp_path: Path) -> None:
     assert models.resolve_embedder_path(env.embeddings) == other  # the setting still wins
     assert json.loads(models.active_file.read_text())["embedder"] == str(embedder)
 
+    # Each reset forgets its own choice only: the chat model's keeps the embedder, and the other way round.
+    assert models.reset() is True
+    assert models.resolve_embedder_path(settings.embeddings) == embedder
+    models.use(chat)
+    assert models.reset(embedder=True) is True
+    assert json.loads(models.active_file.read_text())["model"] == str(chat)
+    assert "embedder" not in json.loads(models.active_file.read_text())
+    assert models.reset(embedder=True) is False
+    assert models.reset() is True
+    assert not models.active_file.exists()
+
+
+def test_cli_models_use_embedder_reset_says_to_reload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import app, register_commands
+
+    register_commands()
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "d"))
+    settings = Settings(_env_file=None, data_dir=tmp_path / "d")  # type: ignore[call-arg]
+    settings.models_dir.mkdir(parents=True)
+    ModelRegistry(settings.models_dir).use_embedder(write_gguf(tmp_path / "mini-ft-2.f16.gguf", arch="bert"))
+    result = CliRunner().invoke(app, ["models", "use", "--embedder", "--reset"])
+    assert result.exit_code == 0, result.output
+    assert "embedder choice removed" in result.output
+    assert "python -m bot kb reload" in " ".join(result.output.split())
+    again = CliRunner().invoke(app, ["models", "use", "--embedder", "--reset"])
+    assert "no embedder choice was recorded" in again.output
+
 
 def test_cli_finetune_embedder_needs_heldout_questions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
