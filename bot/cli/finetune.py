@@ -417,8 +417,16 @@ def synth(
 
 
 def writable_folder(out: Path) -> None:
-    """Make the output folder now, or stop with why it cannot be (a file there, no permission)."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"--out {out}: cannot create this folder ({exc.strerror or exc})")
+    """Stop now, before any work, when the output folder cannot be made or written (a file in its place, a
+    read-only parent); nothing is created here, so a run refused for another reason leaves no folder."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: cannot create this folder (a file is in its place)")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"--out {out}: cannot create this folder ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        fail(f"--out {out}: cannot create this folder ({existing} is not writable)")
