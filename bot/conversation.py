@@ -691,7 +691,7 @@ class ConversationService:
 
     def language_of_text(self, text: str, customer: Customer) -> str:
         """The detected language of a customer's text; the channel's hint only when it cannot be told."""
-        return detect_message_language(encodable(text), customer.language_hint or None, self.detector)
+        return detect_message_language(text, customer.language_hint or None, self.detector)
 
     async def language_of(self, customer: Customer) -> str:
         """The customer's language when they send no text to read (a command, a button): the language of

@@ -27,7 +27,8 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|好的|好|明白|知道了|嗯|行",
 }
-_PHRASES = {kind: tuple(p.strip() for p in text.split("|")) for kind, text in _PHRASE_TEXT.items()}
+# Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",).
+_BY_WORDS = {tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p in text.split("|")}
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"
@@ -35,69 +36,45 @@ _FILLERS = frozenset(_FILLERS_TEXT.split())
 # When several kinds meet ("ok thanks bye"), the reply answers the strongest.
 _PRIORITY: tuple[SmallTalk, ...] = ("thanks", "goodbye", "greeting", "ok")
 _PUNCTUATION = re.compile(r"[^\w\s']+", re.UNICODE)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+# Runs of CJK characters and other words, apart: "ok谢谢" is "ok", "谢谢".
+_TOKEN = re.compile(f"[{_CJK_CHARS}]+|[^\\s{_CJK_CHARS}]+")
 MAX_CHARS = 60
-
-
-def _phrase_words() -> dict[tuple[str, ...], SmallTalk]:
-    return {tuple(phrase.split()): kind for kind, phrases in _PHRASES.items() for phrase in phrases}
-
-
-_BY_WORDS = _phrase_words()
-_LONGEST = max(len(words) for words in _BY_WORDS)
+_LONGEST_WORDS = max(len(words) for words in _BY_WORDS)
+_LONGEST_CJK = max(len(words[0]) for words in _BY_WORDS if _CJK.match(words[0]))
 
 
 def small_talk(text: str) -> SmallTalk | None:
     """What `text` is when it holds nothing to look up (a greeting, thanks, goodbye or "ok"), else None."""
     if len(text) > MAX_CHARS:
         return None
-    # Emoji and punctuation go ("Thanks!! 🙏"); CJK characters are words of their own here.
-    cleaned = _PUNCTUATION.sub(" ", text.casefold().replace("’", "'"))
-    cleaned = _CJK.sub(lambda m: f" {m.group()} ", cleaned)
-    words = cleaned.split()
-    if not words:
-        return None
-    # CJK phrases were split into characters above: join runs of CJK characters back for matching.
-    tokens: list[str] = []
-    for word in words:
-        if tokens and _CJK.fullmatch(word) and _CJK.match(tokens[-1][-1]):
-            tokens[-1] += word
-        else:
-            tokens.append(word)
+    # Emoji and punctuation go ("Thanks!! 🙏").
+    tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'")))
+    found = _kinds(tokens, cjk=False) if tokens else None
+    return next((kind for kind in _PRIORITY if kind in found), None) if found else None
+
+
+def _kinds(units: list[str], *, cjk: bool) -> set[SmallTalk] | None:
+    """The kinds of small talk `units` are made of, longest phrases first, fillers allowed; None when
+    something else is in them. Units are words or, inside a CJK run (`cjk`), its characters."""
     found: set[SmallTalk] = set()
     i = 0
-    while i < len(tokens):
-        for size in range(min(_LONGEST, len(tokens) - i), 0, -1):
-            kind = _BY_WORDS.get(tuple(tokens[i : i + size]))
+    while i < len(units):
+        for size in range(min(_LONGEST_CJK if cjk else _LONGEST_WORDS, len(units) - i), 0, -1):
+            piece = units[i : i + size]
+            kind = _BY_WORDS.get(("".join(piece),) if cjk else tuple(piece))
             if kind is not None:
                 found.add(kind)
                 i += size
                 break
         else:
-            if tokens[i] not in _FILLERS and not _cjk_small_talk(tokens[i], found):
+            unit = units[i]
+            # A CJK run that is not one phrase may be several with fillers ("你好啊", "好的谢谢").
+            inner = _kinds(list(unit), cjk=True) if not cjk and _CJK.match(unit) else None
+            if inner:
+                found |= inner
+            elif unit not in _FILLERS:
                 return None
             i += 1
-    return next((kind for kind in _PRIORITY if kind in found), None)
-
-
-def _cjk_small_talk(run: str, found: set[SmallTalk]) -> bool:
-    """A run of CJK characters made only of small-talk phrases and fillers ("你好啊", "好的谢谢")."""
-    if not _CJK.match(run):
-        return False
-    kinds: set[SmallTalk] = set()
-    i = 0
-    while i < len(run):
-        for size in range(min(4, len(run) - i), 0, -1):
-            piece = run[i : i + size]
-            kind = _BY_WORDS.get((piece,))
-            if kind is not None:
-                kinds.add(kind)
-                i += size
-                break
-            if size == 1 and piece in _FILLERS:
-                i += 1
-                break
-        else:
-            return False
-    found |= kinds
-    return bool(kinds)
+    return found

@@ -508,24 +508,26 @@ class ModelRegistry:
         try:
             active = self.read_active()
         except ModelError:
-            active = None
-        if active is not None:
-            chat = ("model", "adapter", "model_sha256", "adapter_sha256")
-            keys = ("embedder", "embedder_sha256") if embedder else chat
-            had = any(active.get(key) for key in keys if not key.endswith("_sha256"))
-            kept = {key: value for key, value in active.items() if key not in keys}
-            if any(kept.get(key) for key in ("model", "adapter", "embedder")):
-                try:
-                    write_json_atomic(self.active_file, {**kept, "updated_at": now()})
-                except OSError as exc:
-                    raise ModelError(f"cannot write {self.active_file}: {exc.strerror or exc}") from None
-                return had
-            if not had and not self.active_file.exists():
-                return False
+            return self._remove_active()
+        chat = ("model", "adapter", "model_sha256", "adapter_sha256")
+        keys = ("embedder", "embedder_sha256") if embedder else chat
+        had = any(active.get(key) for key in keys)
+        kept = {key: value for key, value in active.items() if key not in keys}
+        if any(kept.get(key) for key in ("model", "adapter", "embedder")):
+            try:
+                write_json_atomic(self.active_file, {**kept, "updated_at": now()})
+            except OSError as exc:
+                raise ModelError(f"cannot write {self.active_file}: {exc.strerror or exc}") from None
+        else:
+            self._remove_active()
+        return had
+
+    def _remove_active(self) -> bool:
+        """Delete active.json; whether there was one."""
         try:
             self.active_file.unlink()
         except FileNotFoundError:
             return False
         except OSError as exc:
             raise ModelError(f"cannot remove {self.active_file}: {exc.strerror or exc}") from None
-        return True if active is None else had
+        return True
