@@ -212,10 +212,10 @@ class Analyzer:
             return f"{self.lang}-snowball"
         return "simple"
 
-    def words(self, text: str) -> list[str]:
-        """The surface words of `text` without stop words, in order (Chinese segmented into words by
-        jieba, other CJK into bigrams; nothing stemmed)."""
-        return self._tokens(text, bigrams=False)
+    def words(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[str]:
+        """The surface words of `text` without stop words (nor `also_stop`), in order (Chinese segmented into
+        words by jieba, other CJK into bigrams; nothing stemmed)."""
+        return self._tokens(text, bigrams=False, also_stop=also_stop)
 
     def _tokens(
         self, text: str, *, bigrams: bool, also_stop: frozenset[str] = frozenset(), stop: bool = True
@@ -274,6 +274,10 @@ class Analyzer:
                 for w in self._tokens(word, bigrams=True, also_stop=also_stop)
             )
         return out
+
+    def stem(self, word: str) -> str:
+        """The index term of one lower-cased word of this language (itself when there is no stemmer)."""
+        return self._stem(word)
 
     def _stem(self, word: str) -> str:
         algorithm = SNOWBALL.get("en" if self.lang in CJK_LANGUAGES else self.lang)

@@ -18,9 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Chunk, Hit
-from bot.kb.analysis import analyzer, question_language
+from bot.kb.analysis import analyzer, language_key, question_language
 from bot.kb.base import Embedder, SearchMode
 from bot.kb.fusion import DENSE_WEIGHT
+from bot.kb.vocabulary import MIN_SIMILARITY, vocabulary_words
 
 log = logging.getLogger("bot.kb")
 
@@ -261,6 +262,8 @@ class Calibration:
     fitted_at: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
     languages: tuple[LanguageFit, ...] = ()
+    # Per language: the knowledge base's words, for the vocabulary bridge (`bot.kb.vocabulary`).
+    vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def dense_weight_for(self, lang: str) -> float:
         """The dense share of hybrid fusion for a question in `lang` (the default for other languages)."""
@@ -291,6 +294,10 @@ class Calibration:
                 fitted_at=str(data.get("fitted_at", "")),
                 extra={str(k): str(v) for k, v in dict(data.get("extra") or {}).items()},
                 languages=languages,
+                vocabulary={
+                    str(key): tuple(str(word) for word in words)
+                    for key, words in dict(data.get("vocabulary") or {}).items()
+                },
             )
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable calibration ({exc.__class__.__name__}: {exc})") from exc
@@ -310,6 +317,12 @@ class Calibration:
             )
         if not self.fitted:
             out["gate fit"] = self.reason
+        if self.vocabulary:
+            counts = ", ".join(f"{key} {len(words):,}" for key, words in self.vocabulary.items())
+            out["vocabulary"] = (
+                f"{counts} words; a question word not among them is also searched as its nearest one "
+                f"(cosine ≥ {MIN_SIMILARITY})"
+            )
         for fit in self.languages:
             gate = self.gate.languages.get(fit.lang)
             judged = (
@@ -336,6 +349,16 @@ def stored_calibration(stored: str, index: str) -> Calibration:
 
 
 DEFAULT_CALIBRATION = Calibration()
+
+
+def with_vocabulary(calibration: Calibration, chunks: Sequence[Chunk]) -> Calibration:
+    """`calibration` with the knowledge base's words in each language the embedder is as strong in as in
+    English (the full dense weight): elsewhere its nearest words are noise (French Debian Reference with the
+    English MiniLM, dense weight 0.53: hybrid MRR 0.741 → 0.738 with a French vocabulary)."""
+    languages = {language_key(chunk.lang) for chunk in chunks}
+    trusted = sorted(lang for lang in languages if calibration.dense_weight_for(lang) >= DENSE_WEIGHT)
+    return replace(calibration, vocabulary=vocabulary_words(chunks, trusted))
+
 
 # search(question, its vector, k, mode, the question's language, the dense weight of hybrid fusion)
 SearchFn = Callable[[str, npt.NDArray[np.float32], int, SearchMode, str, float], Awaitable[list[Hit]]]

@@ -31,7 +31,7 @@ from bot.kb.base import (
     reports_from_json,
     reports_to_json,
 )
-from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
+from bot.kb.calibration import Calibration, fit_calibration, stored_calibration, with_vocabulary
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import (
@@ -45,6 +45,7 @@ from bot.kb.reload import (
     report_progress,
     same_embedder,
 )
+from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 
 if TYPE_CHECKING:
     from elastic_transport import AsyncTransport
@@ -231,17 +232,17 @@ class _SwapUncertainError(ReloadError):
     """The alias swap's answer was lost: the new index may be serving, so it must not be dropped."""
 
 
-def bm25_query(query: str, lang: str) -> dict[str, Any]:
+def bm25_query(query: str, lang: str, bridged: Sequence[str] = ()) -> dict[str, Any]:
     """The BM25 query: the text analysed for the question's language across every document language's
     fields, and as each field's own analyzer reads it (so a mixed knowledge base matches its documents
-    in their own language too).
+    in their own language too). `bridged` words (`bot.kb.vocabulary`) are searched with the text.
 
     multi_match analyses the text as plain words; query_string would parse user text as syntax.
     """
     fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*^{HEADING_BOOST}"]
     # The standard tokenizer keeps "heading:customs" one word (a colon between letters does not break a
     # word in UAX #29), which no document holds; the embedded backend reads two words there, and so does this.
-    text = _WORD_COLON.sub(" ", query[:MAX_QUERY_CHARS])
+    text = " ".join([_WORD_COLON.sub(" ", query[:MAX_QUERY_CHARS]), *bridged])
     return {
         "bool": {
             "should": [
@@ -307,6 +308,9 @@ class ElasticKB:
         self._calibration: tuple[str, Calibration, float] | None = None
         # Read with it: why the index behind the alias cannot serve this embedder (built by another), or None.
         self._stale: str | None = None
+        # (physical index, its vocabulary bridge or None), built on the first search of each index.
+        self._bridge: tuple[str, VocabularyBridge | None] | None = None
+        self._bridge_lock = asyncio.Lock()
         # How hybrid search fuses its two lists: the same code and default as the embedded backend.
         self.fusion: FusionMethod = settings.fusion
 
@@ -381,7 +385,27 @@ class ElasticKB:
         weight = DENSE_WEIGHT
         if mode == "hybrid":
             weight = calibration.dense_weight_for(language)
-        return await self._search_in(self._alias, query, vector, k, mode, language, weight)
+        bridged: list[str] = []
+        if mode != "dense" and self._calibration is not None:
+            bridge = await self._bridge_for(self._calibration[0], calibration)
+            if bridge is not None:
+                languages = [language, *(fit.lang for fit in calibration.languages), *calibration.vocabulary]
+                bridged = await asyncio.to_thread(bridge.bridge_words, query, languages)
+        return await self._search_in(self._alias, query, vector, k, mode, language, weight, bridged)
+
+    async def _bridge_for(self, index: str, calibration: Calibration) -> VocabularyBridge | None:
+        """The vocabulary bridge of `index`'s stored words, embedded once per index and process."""
+        cached = self._bridge
+        if cached is not None and cached[0] == index:
+            return cached[1]
+        async with self._bridge_lock:
+            cached = self._bridge
+            if cached is None or cached[0] != index:
+                bridge = await asyncio.to_thread(
+                    vocabulary_bridge, calibration.vocabulary, self._embedder, index
+                )
+                cached = self._bridge = (index, bridge)
+            return cached[1]
 
     async def _search_in(
         self,
@@ -392,6 +416,7 @@ class ElasticKB:
         mode: SearchMode,
         lang: str = "en",
         dense_weight: float = DENSE_WEIGHT,
+        bridged: Sequence[str] = (),
     ) -> list[Hit]:
         """Search the index or alias `target` (a reload calibrates on its new index before the swap)."""
         from elasticsearch import ApiError, TransportError
@@ -404,13 +429,13 @@ class ElasticKB:
             if mode == "dense" and vector is None:
                 return []
             if mode == "bm25" or vector is None:
-                bm25 = await self._bm25(target, query, lang, depth, with_vectors=False)
+                bm25 = await self._bm25(target, query, lang, depth, with_vectors=False, bridged=bridged)
                 dense: list[tuple[Chunk, float]] = []
             elif mode == "dense":
                 bm25, dense = [], await self._knn(target, vector, depth)
             else:
                 bm25, dense = await asyncio.gather(
-                    self._bm25(target, query, lang, depth, with_vectors=True),
+                    self._bm25(target, query, lang, depth, with_vectors=True, bridged=bridged),
                     self._knn(target, vector, depth),
                 )
         except (ApiError, TransportError) as exc:
@@ -453,13 +478,20 @@ class ElasticKB:
         )
 
     async def _bm25(
-        self, target: str, query: str, lang: str, depth: int, *, with_vectors: bool
+        self,
+        target: str,
+        query: str,
+        lang: str,
+        depth: int,
+        *,
+        with_vectors: bool,
+        bridged: Sequence[str] = (),
     ) -> list[tuple[Chunk, float, list[float] | None]]:
         # Vectors come back only for hybrid search, which scores BM25-only hits by cosine: 384 floats
         # of JSON per hit is most of the response.
         response = await self._es().search(
             index=target,
-            query=bm25_query(query, lang),
+            query=bm25_query(query, lang, bridged),
             size=depth,
             source={"includes": [*_SOURCE_FIELDS, "vector"] if with_vectors else list(_SOURCE_FIELDS)},
         )
@@ -517,7 +549,11 @@ class ElasticKB:
             try:
                 await self._check_alias_name(es)
                 await self._build_index(es, index, corpus, progress)
-                calibration = await self._calibrate(index, corpus)
+                calibration = with_vocabulary(await self._calibrate(index, corpus), corpus.chunks)
+                # Embedded before the swap, so the first searches on the new index do not wait for it.
+                bridge = await asyncio.to_thread(
+                    vocabulary_bridge, calibration.vocabulary, self._embedder, index
+                )
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(
                     index=index,
@@ -532,6 +568,7 @@ class ElasticKB:
                 report_progress(progress, "swapping", 0, 1)
                 old = await self._swap_alias(es, index)
                 self._calibration = (index, calibration, time.monotonic())
+                self._bridge = (index, bridge)
                 self._stale = None
             except _SwapUncertainError:
                 raise

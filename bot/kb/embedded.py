@@ -41,7 +41,7 @@ from bot.kb.base import (
     reports_from_json,
     reports_to_json,
 )
-from bot.kb.calibration import Calibration, fit_calibration, stored_calibration
+from bot.kb.calibration import Calibration, fit_calibration, stored_calibration, with_vocabulary
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
 from bot.kb.reload import (
@@ -56,6 +56,7 @@ from bot.kb.reload import (
     report_progress,
     same_embedder,
 )
+from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 
 log = logging.getLogger("bot.kb")
 
@@ -147,6 +148,18 @@ class _Snapshot:
         self.languages = languages_of([c.lang for c in self.chunks])
         self._users = 0
         self._retired = False
+        self._bridge: VocabularyBridge | None = None
+        self._bridge_built = False
+        self._bridge_lock = threading.Lock()
+
+    def bridge(self, embedder: Embedder) -> VocabularyBridge | None:
+        """The vocabulary bridge of this index's words, embedded on first use (a reload builds it before the
+        swap); None when the index stored no words, or embedding them failed (logged once)."""
+        with self._bridge_lock:
+            if not self._bridge_built:
+                self._bridge_built = True
+                self._bridge = vocabulary_bridge(self.calibration.vocabulary, embedder, self.path.name)
+            return self._bridge
 
     # Reference counting lets a swap retire a snapshot while searches on it finish.
     def acquire(self) -> None:
@@ -171,8 +184,15 @@ class _Snapshot:
         """The languages a query in `lang` is analysed for: its own, then the index's most frequent."""
         return list(dict.fromkeys([lang, *list(self.languages)[: MAX_QUERY_LANGUAGES - 1]]))
 
-    def bm25(self, query: str, depth: int, lang: str = "en") -> list[tuple[int, float]]:
-        terms = self.selective_terms(query_terms(query, self.query_languages(lang)))
+    def bm25(
+        self, query: str, depth: int, lang: str = "en", bridged: Sequence[str] = ()
+    ) -> list[tuple[int, float]]:
+        languages = self.query_languages(lang)
+        terms = query_terms(query, languages)
+        if bridged:
+            # After the query's own terms, so the cap on those never cuts a bridged word.
+            terms = list(dict.fromkeys([*terms, *query_terms(" ".join(bridged), languages)]))
+        terms = self.selective_terms(terms)
         if not terms:
             return []
         sql = "SELECT rowid, bm25(fts, ?, ?) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?"
@@ -433,6 +453,8 @@ class EmbeddedKB:
         try:
             lang = lang or question_language(query)
             weight = snapshot.calibration.dense_weight_for(lang)
+            bridge = snapshot.bridge(self._embedder) if mode != "dense" else None
+            bridged = bridge.bridge_words(query, snapshot.query_languages(lang)) if bridge is not None else []
             return self._search(
                 snapshot,
                 query,
@@ -443,6 +465,7 @@ class EmbeddedKB:
                 self._dense_pool(),
                 lang=lang,
                 dense_weight=weight,
+                bridged=bridged,
             )
         except sqlite3.Error as exc:
             raise KBUnavailableError(f"the embedded index failed: {exc.__class__.__name__}") from exc
@@ -467,6 +490,7 @@ class EmbeddedKB:
         *,
         lang: str = "en",
         dense_weight: float = DENSE_WEIGHT,
+        bridged: Sequence[str] = (),
     ) -> list[Hit]:
         # Both sides go deeper than k: collapsing to one chunk per section, and the fusion, need candidates.
         depth = max(k * 3, FUSION_DEPTH)
@@ -478,7 +502,7 @@ class EmbeddedKB:
             if pool is not None and want_dense and mode == "hybrid" and vector is not None
             else None
         )
-        bm25 = snapshot.bm25(query, depth, lang) if mode != "dense" else []
+        bm25 = snapshot.bm25(query, depth, lang, bridged) if mode != "dense" else []
         dense: list[tuple[int, float]] = []
         cosine: dict[int, float] = {}
         if want_dense and vector is not None:
@@ -513,7 +537,10 @@ class EmbeddedKB:
             report_progress(progress, "indexing", 0, len(corpus.chunks))
             fresh = await asyncio.to_thread(self._build, corpus, progress)
             try:
-                calibration = await self._calibrate(fresh, corpus)
+                calibration = with_vocabulary(await self._calibrate(fresh, corpus), corpus.chunks)
+                fresh.calibration = calibration
+                # Embedded before the swap, so the first searches on the new index do not wait for it.
+                await asyncio.to_thread(fresh.bridge, self._embedder)
                 built = await asyncio.to_thread(self._swap_in, fresh, calibration, progress)
             except BaseException:
                 self._discard(fresh)

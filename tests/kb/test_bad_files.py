@@ -75,7 +75,9 @@ async def test_reload_skips_each_bad_file_with_its_reason(tmp_path: Path) -> Non
         assert __import__("re").search(pattern, reasons[name]), (name, reasons[name])
     assert "50.0 MB, over the 20 MB limit (BOT_KB__MAX_FILE_MB)" in reasons["huge.md"]
     assert "outside the knowledge folder" in reasons["link.md"]
-    assert not await kb.search("admin password hunter2", mode="bm25")
+    assert not any(
+        "hunter2" in hit.chunk.text for hit in await kb.search("admin password hunter2", mode="bm25")
+    )
     assert (await kb.search("refunds five working days", k=1))[0].chunk.source == "good.md"
     assert (await kb.search("opening hours nine", k=1))[0].chunk.heading == "Opening hours"
     assert (await kb.search("returns free 30 days", k=1))[0].chunk.source == "returns.pdf"

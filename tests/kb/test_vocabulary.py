@@ -1,0 +1,139 @@
+"""The vocabulary bridge: a query word the knowledge base never uses is searched as its nearest word too."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from bot.domain import Chunk
+from bot.kb import vocabulary
+from bot.kb.calibration import Calibration, LanguageFit, with_vocabulary
+from bot.kb.elastic import bm25_query
+from bot.kb.vocabulary import MAX_BRIDGED, VocabularyBridge, vocabulary_bridge, vocabulary_words
+from tests.fakes import FakeEmbedder, make_chunk
+from tests.kb.conftest import KBFactory
+
+
+def chunk(source: str, heading: str, text: str, lang: str = "en") -> Chunk:
+    return replace(make_chunk(source, heading, text), lang=lang)
+
+
+class SynonymEmbedder(FakeEmbedder):
+    """The hashed bag of words, but each word of `synonyms` is embedded as the word it stands for: the two
+    are as close as an embedder can make them, and every other pair stays apart."""
+
+    def __init__(self, synonyms: Mapping[str, str]) -> None:
+        super().__init__(dim=4096)
+        self.synonyms = dict(synonyms)
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.embedded.extend(texts)
+        return super().embed([" ".join(self.synonyms.get(w, w) for w in t.lower().split()) for t in texts])
+
+
+class BrokenEmbedder(FakeEmbedder):
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        raise RuntimeError("embedder crashed")
+
+
+def test_the_vocabulary_is_the_knowledge_bases_words_most_frequent_first() -> None:
+    chunks = [
+        chunk("a.md", "Damaged parcels", "A damaged parcel is covered. Damage to 2 parcels: file a claim."),
+        chunk("b.md", "Pickup", "Pick up the parcel at the parcel locker with code PX-301."),
+        chunk("c.md", "包裹", "包裹丢了怎么办", "zh"),
+        chunk("d.md", "Colis", "Le colis est livré au casier.", "fr"),
+    ]
+    words = vocabulary_words(chunks, ["en", "zh"])
+    # One surface form per index term, its most frequent one ("parcel" over "parcels"), stop words, numbers,
+    # codes and two-letter words out; Chinese is left out (its terms are bigrams), and a language not asked.
+    assert set(words) == {"en"}
+    en = words["en"]
+    assert en[0] == "parcel"
+    assert {"damaged", "covered", "claim", "locker", "pickup", "pick"} <= set(en)
+    assert not {"the", "is", "to", "up", "px", "301", "2", "parcels"} & set(en)
+    assert len(en) == len({w for w in en})
+
+
+def test_the_vocabulary_is_capped_at_the_most_frequent_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vocabulary, "MAX_WORDS", 2)
+    chunks = [chunk("a.md", "Lockers", "locker locker locker parcel parcel claim")]
+    assert vocabulary_words(chunks, ["en"]) == {"en": ("locker", "parcel")}
+
+
+def test_only_languages_the_embedder_is_as_strong_in_as_english_get_a_vocabulary() -> None:
+    chunks = [
+        chunk("a.md", "Parcels", "parcel locker"),
+        chunk("b.md", "Colis", "colis casier", "fr"),
+    ]
+    fits = (
+        LanguageFit("en", 12, 0.5, 0.6, 0.7, gate=False),
+        LanguageFit("fr", 12, 0.4, 0.6, 0.53, gate=False),
+    )
+    calibration = with_vocabulary(Calibration(languages=fits), chunks)
+    assert set(calibration.vocabulary) == {"en"}
+    # Stored with the gate and read back, and shown in `kb stats`.
+    assert Calibration.from_json(calibration.to_json()) == calibration
+    assert "en 2 words" in calibration.describe()["vocabulary"]
+    # A calibration stored before the bridge existed has no vocabulary, and no stats line.
+    assert Calibration.from_json(Calibration().to_json()).vocabulary == {}
+    assert "vocabulary" not in Calibration().describe()
+
+
+def test_a_word_the_knowledge_base_never_uses_is_bridged_to_its_nearest_word() -> None:
+    embedder = SynonymEmbedder({"smashed": "damaged"})
+    bridge = VocabularyBridge({"en": ("damaged", "parcel", "locker")}, embedder)
+    assert bridge.size == 3
+    # "smashed" is not in the vocabulary and embeds as "damaged"; "parcel" is (so is "parcels", one term);
+    # "unicorn" is near no word of it.
+    assert bridge.bridge_words("My parcels arrived smashed, unicorn!", ["en"]) == ["damaged"]
+    embedder.embedded.clear()
+    # Known words only: nothing to embed, nothing bridged.
+    assert bridge.bridge_words("damaged parcel", ["en"]) == []
+    assert embedder.embedded == []
+    # A word in another script than the vocabulary's has no neighbour in it.
+    assert bridge.bridge_words("smashed مرحبا", ["en"]) == ["damaged"]
+    assert embedder.embedded == ["smashed"]
+    # The first language with a vocabulary answers; a language without one bridges nothing.
+    assert bridge.bridge_words("smashed", ["fr", "en"]) == ["damaged"]
+    assert bridge.bridge_words("smashed", ["fr"]) == []
+
+
+def test_a_long_question_embeds_a_bounded_number_of_words() -> None:
+    embedder = SynonymEmbedder({})
+    bridge = VocabularyBridge({"en": ("parcel",)}, embedder)
+    embedder.embedded.clear()
+    bridge.bridge_words(" ".join(f"word{chr(97 + i)}x" for i in range(26)), ["en"])
+    assert len(embedder.embedded) == MAX_BRIDGED
+
+
+def test_no_words_or_a_failing_embedder_give_no_bridge(caplog: pytest.LogCaptureFixture) -> None:
+    assert vocabulary_bridge({}, FakeEmbedder(), "kb-1") is None
+    assert vocabulary_bridge({"en": ()}, FakeEmbedder(), "kb-1") is None
+    assert vocabulary_bridge({"en": ("parcel",)}, BrokenEmbedder(), "kb-1") is None
+    assert "vocabulary bridge unavailable" in caplog.text
+
+
+def test_elasticsearch_searches_the_bridged_words_with_the_question() -> None:
+    query = bm25_query("arrived smashed", "en", ["damaged"])
+    texts = {clause["multi_match"]["query"] for clause in query["bool"]["should"]}
+    assert texts == {"arrived smashed damaged"}
+
+
+async def test_search_finds_a_section_by_a_word_it_never_uses(kb_factory: KBFactory, corpus: Path) -> None:
+    # The corpus says "maximum weight"; the customer asks about "heaviness". Lexical search alone finds
+    # nothing for it; with the bridge, the word's nearest in the knowledge base ("weight") finds the section.
+    plain = kb_factory(FakeEmbedder(dim=256))
+    await plain.reload(corpus)
+    assert await plain.search("heaviness", k=3, mode="bm25") == []
+    bridged = kb_factory(SynonymEmbedder({"heaviness": "weight"}))
+    await bridged.reload(corpus)
+    hits = await bridged.search("heaviness", k=3, mode="bm25")
+    assert hits
+    assert hits[0].chunk.heading == "Parcel size limits"
+    assert "vocabulary" in (await bridged.stats()).extra
