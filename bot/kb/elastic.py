@@ -577,6 +577,9 @@ class ElasticKB:
                 raise
             except (ApiError, TransportError, OSError) as exc:
                 await self._drop_quietly(es, index)
+                if isinstance(exc, ApiError) and exc.status_code == 404:
+                    # A reload that started later may have swapped in and dropped this one's index.
+                    await self._give_way_to_newer(es, index, exc)
                 raise ReloadError(
                     f"indexing into Elasticsearch failed ({self._unavailable('reload', exc)}); "
                     "the current knowledge base keeps serving"
@@ -856,12 +859,7 @@ class ElasticKB:
         admin = es.options(request_timeout=ADMIN_TIMEOUT_S)
         for attempt in range(1, SWAP_ATTEMPTS + 1):
             old = await self._current_indices(es)
-            newer = [name for name in old if self._index_re.match(name) and name > index]
-            if newer:
-                raise ReloadError(
-                    f"a reload that started after this one has already swapped in {newer[0]}; "
-                    "its newer content serves"
-                )
+            self._refuse_if_newer(old, index)
             actions: list[dict[str, Any]] = [
                 {"remove": {"index": name, "alias": self._alias, "must_exist": True}} for name in old
             ]
@@ -882,6 +880,24 @@ class ElasticKB:
                 )
             return old
         raise AssertionError("unreachable")
+
+    def _refuse_if_newer(self, serving: list[str], index: str, cause: BaseException | None = None) -> None:
+        newer = [name for name in serving if self._index_re.match(name) and name > index]
+        if newer:
+            raise ReloadError(
+                f"a reload that started after this one has already swapped in {newer[0]}; "
+                "its newer content serves"
+            ) from cause
+
+    async def _give_way_to_newer(self, es: AsyncElasticsearch, index: str, exc: BaseException) -> None:
+        """Say so when `index` is gone because a later reload serves now (it drops older indices)."""
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            serving = await self._current_indices(es)
+        except (ApiError, TransportError):
+            return
+        self._refuse_if_newer(serving, index, exc)
 
     async def _settle_lost_swap(
         self, es: AsyncElasticsearch, index: str, old: list[str], exc: BaseException

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -319,6 +320,42 @@ async def test_two_overlapping_reloads_leave_one_index_serving(
             hits = await kb.search("customs declaration abroad", k=1)
             assert hits[0].chunk.heading == "Sending a parcel abroad"
     finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_reload_whose_index_a_later_reload_dropped_says_the_later_one_serves(
+    es_server: ESServer, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The later reload swaps in and drops the earlier one's unfinished index; the earlier one, back from its
+    last step before the swap, must say a later reload serves, not that Elasticsearch failed."""
+    first, second = _on(es_server, tmp_path), _on(es_server, tmp_path)
+    entered, release = threading.Event(), threading.Event()
+    real = elastic.vocabulary_bridge
+    calls = 0
+
+    def held(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the first reload's: it waits here while the second one runs to the end
+            entered.set()
+            release.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(elastic, "vocabulary_bridge", held)
+    try:
+        earlier = asyncio.create_task(first.reload(corpus))
+        assert await asyncio.to_thread(entered.wait, 30)
+        later = await second.reload(corpus)
+        release.set()
+        with pytest.raises(ReloadError, match="a reload that started after this one has already swapped in"):
+            await earlier
+        _, behind = await _indices(es_server)
+        assert behind == {later.index}
+        hits = await first.search("customs declaration abroad", k=1)
+        assert hits[0].chunk.heading == "Sending a parcel abroad"
+    finally:
+        release.set()
         await first.close()
         await second.close()
 
