@@ -43,7 +43,9 @@ def export_command(
         help="Train fraction, e.g. 0.9: writes FILE.train.jsonl and FILE.eval.jsonl instead of FILE.jsonl, "
         "splitting by whole conversations.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the --split shuffle (same seed, same split)."),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed of the --split shuffle (same seed, same split; 0 by default)."
+    ),
 ) -> None:
     """Export logged answers as fine-tuning data: corrections replace answers, 👎 answers and exact
     duplicates are dropped, and PII (emails, phones, cards, IBANs, @handles, user ids, extra patterns)
@@ -54,6 +56,8 @@ def export_command(
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
     from bot.store.export import ExportError, ExportOptions, export, parse_date
 
+    if seed is not None and split is None:
+        fail("--seed only seeds the --split shuffle: give --split too (e.g. --split 0.9 --seed 42)")
     settings = get_settings()
     try:
         options = ExportOptions(
@@ -65,7 +69,7 @@ def export_command(
             include_context=include_context,
             grounded_only=grounded_only,
             split=split,
-            seed=seed,
+            seed=seed or 0,
             history_turns=settings.rag.history_turns,
         )
     except ExportError as exc:

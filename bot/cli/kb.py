@@ -345,6 +345,11 @@ def eval_retrieval(
     """
     settings = get_settings()
     records = load_questions(questions)
+    if not any(q.answerable for q in records):
+        fail(
+            f"{questions} has no answerable question (none names a file and heading, or an anchor): "
+            "retrieval is scored on those; `eval relevance` judges questions the documents do not answer"
+        )
     if not source.is_dir():
         fail(f"--source {source} is not a folder")
 

@@ -259,7 +259,9 @@ class _SampleMaker:
             question = by_id.get(message.reply_to_id) if message.reply_to_id is not None else None
             if question is not None and question.role == "user" and self._in_range(question.created_at):
                 self.stats.answers_seen += 1
-                reason = self._drop_reason(message, corrected, conv.ratings.get(message.id))
+                reason = self._drop_reason(
+                    message, corrected, conv.ratings.get(message.id), bool(conv.passages.get(message.id))
+                )
                 if reason:
                     self.stats.dropped[reason] += 1
                 else:
@@ -283,9 +285,13 @@ class _SampleMaker:
         opts = self.options
         return (opts.since is None or moment >= opts.since) and (opts.until is None or moment < opts.until)
 
-    def _drop_reason(self, message: _Row, corrected: str | None, rating: str | None) -> str:
+    def _drop_reason(
+        self, message: _Row, corrected: str | None, rating: str | None, has_passages: bool
+    ) -> str:
         if corrected is not None:
-            return ""  # an admin's correction is the best label there is
+            # An admin's correction is the best label there is, but one given where the model had no passages
+            # (a refusal, "I can't look that up") would teach answering from nothing.
+            return "ungrounded" if self.options.grounded_only and not has_passages else ""
         if message.outcome not in MODEL_OUTCOMES:
             return f"not_model_answer:{message.outcome}"
         if rating == "down":

@@ -147,6 +147,12 @@ def test_eval_retrieval_reports_each_mode(cli: CliRunner, corpus: Path, tmp_path
     assert text.exit_code == 0, text.output
     assert "per language" in text.output
     assert "xx     hybrid    1.000  1.000  1.000" in text.output
+    # Only questions the documents do not answer: nothing to score, said before any indexing (not zeros).
+    unanswerable = tmp_path / "refuse.jsonl"
+    unanswerable.write_text('{"qid": "3", "question": "weather tomorrow"}\n', encoding="utf-8")
+    none = cli.invoke(app, ["eval", "retrieval", "--source", str(corpus), "--questions", str(unanswerable)])
+    assert none.exit_code != 0
+    assert "no answerable question" in " ".join(none.output.split())
 
 
 def test_bench_retrieval_prints_figures(cli: CliRunner) -> None:

@@ -220,6 +220,31 @@ async def test_filters(populated: SqlConversationLog, tmp_path: Path) -> None:
     assert stats.samples_written == 4
 
 
+async def test_grounded_only_leaves_out_a_correction_given_where_the_model_had_no_passages(
+    tmp_path: Path, migrated_sqlite: Callable[[Path], str]
+) -> None:
+    log = SqlConversationLog(migrated_sqlite(tmp_path / "data" / "bot.db"))
+    try:
+        conv = await log.open_conversation(channel="console", external_user_id="u1", external_chat_id="u1")
+        refused = await _turn(
+            log, conv.id, "Can I pay by cheque?", _answer("I don't know.", outcome="refused", passages=0)
+        )
+        answered = await _turn(log, conv.id, "Is Python free?", _answer("Nobody knows."))
+        assert refused is not None
+        assert answered is not None
+        await log.add_correction(refused, "42", "No, cheques are not accepted.")
+        await log.add_correction(answered, "42", "Yes, Python is free [1].")
+        out = tmp_path / "g.jsonl"
+        stats = await run_export(log, ExportOptions(out=out, grounded_only=True))
+        assert _assistant_texts("openai", _read(out)) == ["Yes, Python is free [1]."]
+        assert stats.dropped["ungrounded"] == 1
+        # Without --grounded-only both corrections are the labels they are.
+        await run_export(log, ExportOptions(out=out))
+        assert len(_read(out)) == 2
+    finally:
+        await log.close()
+
+
 async def test_include_context_rebuilds_the_bots_prompt(
     populated: SqlConversationLog, tmp_path: Path
 ) -> None:
@@ -349,6 +374,10 @@ async def test_cli_export_prints_stats(
     bad = await asyncio.to_thread(runner.invoke, app, ["export", "--format", "csv", "--out", str(out)])
     assert bad.exit_code == 2
     assert "unknown format 'csv'" in bad.output
+    # A seed without a split would be silently ignored: it is refused before anything is read.
+    unseeded = await asyncio.to_thread(runner.invoke, app, ["export", "--out", str(out), "--seed", "3"])
+    assert unseeded.exit_code != 0
+    assert "--seed only seeds the --split shuffle" in unseeded.output
 
 
 async def test_export_by_url_opens_the_database(populated: SqlConversationLog, tmp_path: Path) -> None:
