@@ -21,7 +21,8 @@ from bot.domain import Chunk, Hit
 from bot.kb.analysis import analyzer, language_key, question_language
 from bot.kb.base import Embedder, SearchMode
 from bot.kb.fusion import DENSE_WEIGHT
-from bot.kb.vocabulary import MIN_SIMILARITY, vocabulary_words
+from bot.kb.vocabulary import MIN_SIMILARITY, valid_vocabulary, vocabulary_words
+from bot.language import UNDETERMINED
 
 log = logging.getLogger("bot.kb")
 
@@ -294,10 +295,7 @@ class Calibration:
                 fitted_at=str(data.get("fitted_at", "")),
                 extra={str(k): str(v) for k, v in dict(data.get("extra") or {}).items()},
                 languages=languages,
-                vocabulary={
-                    str(key): tuple(str(word) for word in words)
-                    for key, words in dict(data.get("vocabulary") or {}).items()
-                },
+                vocabulary=valid_vocabulary(data.get("vocabulary")),
             )
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable calibration ({exc.__class__.__name__}: {exc})") from exc
@@ -355,8 +353,17 @@ def with_vocabulary(calibration: Calibration, chunks: Sequence[Chunk]) -> Calibr
     """`calibration` with the knowledge base's words in each language the embedder is as strong in as in
     English (the full dense weight): elsewhere its nearest words are noise (French Debian Reference with the
     English MiniLM, dense weight 0.53: hybrid MRR 0.741 → 0.738 with a French vocabulary)."""
-    languages = {language_key(chunk.lang) for chunk in chunks}
-    trusted = sorted(lang for lang in languages if calibration.dense_weight_for(lang) >= DENSE_WEIGHT)
+    fitted = {fit.lang: fit.dense_weight for fit in calibration.languages}
+    # English is the reference; another language needs a fit that gave it the full weight (no fit, as when
+    # calibration failed, says nothing), and text of no known language gets none.
+    trusted = sorted(
+        {
+            language_key(chunk.lang)
+            for chunk in chunks
+            if language_key(chunk.lang) != UNDETERMINED
+            and (chunk.lang == "en" or fitted.get(chunk.lang, 0.0) >= DENSE_WEIGHT)
+        }
+    )
     return replace(calibration, vocabulary=vocabulary_words(chunks, trusted))
 
 

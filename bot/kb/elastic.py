@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
@@ -308,9 +309,10 @@ class ElasticKB:
         self._calibration: tuple[str, Calibration, float] | None = None
         # Read with it: why the index behind the alias cannot serve this embedder (built by another), or None.
         self._stale: str | None = None
-        # (physical index, its vocabulary bridge or None), built on the first search of each index.
+        # (physical index, its vocabulary bridge or None); another process's index gets its bridge built in
+        # the background on its first search (`_bridge_task`), and searches go without it meanwhile.
         self._bridge: tuple[str, VocabularyBridge | None] | None = None
-        self._bridge_lock = asyncio.Lock()
+        self._bridge_task: tuple[str, asyncio.Task[VocabularyBridge | None]] | None = None
         # How hybrid search fuses its two lists: the same code and default as the embedded backend.
         self.fusion: FusionMethod = settings.fusion
 
@@ -394,18 +396,30 @@ class ElasticKB:
         return await self._search_in(self._alias, query, vector, k, mode, language, weight, bridged)
 
     async def _bridge_for(self, index: str, calibration: Calibration) -> VocabularyBridge | None:
-        """The vocabulary bridge of `index`'s stored words, embedded once per index and process."""
+        """The vocabulary bridge of `index`'s stored words, or None while it is being embedded.
+
+        Embedding 20,000 words takes longer than a search may wait, so it runs once per index and process
+        in a task of its own that no search's deadline cancels; until it is done searches use the question's
+        own words, as without a bridge.
+        """
         cached = self._bridge
         if cached is not None and cached[0] == index:
             return cached[1]
-        async with self._bridge_lock:
-            cached = self._bridge
-            if cached is None or cached[0] != index:
-                bridge = await asyncio.to_thread(
-                    vocabulary_bridge, calibration.vocabulary, self._embedder, index
-                )
-                cached = self._bridge = (index, bridge)
-            return cached[1]
+        task = self._bridge_task
+        if task is not None and task[0] == index:
+            if not task[1].done():
+                return None
+            self._bridge_task = None
+            bridge = None if task[1].cancelled() or task[1].exception() else task[1].result()
+            if self._calibration is not None and self._calibration[0] == index:
+                self._bridge = (index, bridge)
+            return bridge
+        words = calibration.vocabulary
+        self._bridge_task = (
+            index,
+            asyncio.create_task(asyncio.to_thread(vocabulary_bridge, words, self._embedder, index)),
+        )
+        return None
 
     async def _search_in(
         self,
@@ -549,7 +563,9 @@ class ElasticKB:
             try:
                 await self._check_alias_name(es)
                 await self._build_index(es, index, corpus, progress)
-                calibration = with_vocabulary(await self._calibrate(index, corpus), corpus.chunks)
+                calibration = await asyncio.to_thread(
+                    with_vocabulary, await self._calibrate(index, corpus), corpus.chunks
+                )
                 # Embedded before the swap, so the first searches on the new index do not wait for it.
                 bridge = await asyncio.to_thread(
                     vocabulary_bridge, calibration.vocabulary, self._embedder, index
@@ -1035,6 +1051,11 @@ class ElasticKB:
         await self._serving_calibration()
 
     async def close(self) -> None:
+        if self._bridge_task is not None:
+            task, self._bridge_task = self._bridge_task[1], None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()

@@ -158,8 +158,24 @@ class _Snapshot:
         with self._bridge_lock:
             if not self._bridge_built:
                 self._bridge_built = True
-                self._bridge = vocabulary_bridge(self.calibration.vocabulary, embedder, self.path.name)
+                self._bridge = vocabulary_bridge(
+                    self.calibration.vocabulary, embedder, self.path.name, self._stored_vectors()
+                )
             return self._bridge
+
+    def _stored_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
+        """The vocabulary's vectors the reload stored (float16), so this process need not embed the words."""
+        try:
+            with self._lock:
+                rows = self._conn.execute("SELECT lang, dim, data FROM vocabulary_vectors").fetchall()
+        except sqlite3.Error:
+            return {}  # an index from before the bridge, or a reload that could not store them
+        out = {}
+        for lang, dim, data in rows:
+            flat = np.frombuffer(data, dtype=np.float16)
+            if dim > 0 and flat.size % dim == 0:
+                out[str(lang)] = flat.reshape(-1, dim).astype(np.float32)
+        return out
 
     # Reference counting lets a swap retire a snapshot while searches on it finish.
     def acquire(self) -> None:
@@ -537,9 +553,11 @@ class EmbeddedKB:
             report_progress(progress, "indexing", 0, len(corpus.chunks))
             fresh = await asyncio.to_thread(self._build, corpus, progress)
             try:
-                calibration = with_vocabulary(await self._calibrate(fresh, corpus), corpus.chunks)
+                calibration = await asyncio.to_thread(
+                    with_vocabulary, await self._calibrate(fresh, corpus), corpus.chunks
+                )
                 fresh.calibration = calibration
-                # Embedded before the swap, so the first searches on the new index do not wait for it.
+                # Embedded before the swap (and stored with the index), so no search waits for it.
                 await asyncio.to_thread(fresh.bridge, self._embedder)
                 built = await asyncio.to_thread(self._swap_in, fresh, calibration, progress)
             except BaseException:
@@ -661,11 +679,23 @@ class EmbeddedKB:
         """Store the calibration in the new file, then point readers at it (the one atomic step)."""
         final = fresh.path
         if calibration is not None:
+            bridge = fresh.bridge(self._embedder)
             try:
                 with contextlib.closing(sqlite3.connect(final)) as conn, conn:
                     conn.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('calibration', ?)", (calibration.to_json(),)
                     )
+                    # Float16 halves the file's share (cosines to 0.6 need no more); a serving process reads
+                    # them instead of embedding the words on its first search.
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS vocabulary_vectors("
+                        "lang TEXT PRIMARY KEY, dim INTEGER NOT NULL, data BLOB NOT NULL)"
+                    )
+                    for lang, matrix in (bridge.vectors() if bridge is not None else {}).items():
+                        conn.execute(
+                            "INSERT OR REPLACE INTO vocabulary_vectors VALUES (?, ?, ?)",
+                            (lang, int(matrix.shape[1]), matrix.astype(np.float16).tobytes()),
+                        )
             except sqlite3.Error as exc:
                 raise ReloadError(
                     f"storing the calibration failed ({exc.__class__.__name__}: {exc}); "

@@ -36,6 +36,20 @@ MAX_BRIDGED = 8
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
 
+def valid_vocabulary(value: object) -> dict[str, tuple[str, ...]]:
+    """A stored vocabulary as `vocabulary_words` makes it; anything else (hand-edited, another version) is
+    dropped with a log line rather than failing the gate it is stored with."""
+    if not value:
+        return {}
+    if isinstance(value, dict) and all(
+        isinstance(key, str) and isinstance(words, list) and all(isinstance(w, str) for w in words)
+        for key, words in value.items()
+    ):
+        return {key: tuple(w for w in words if _WORD.fullmatch(w)) for key, words in value.items()}
+    log.warning("stored vocabulary unreadable: the bridge is off until the next reload")
+    return {}
+
+
 def vocabulary_words(chunks: Iterable[Chunk], languages: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """Per language key (of `languages` only): one surface form per index term of the chunks' headings and
     texts, stop words out, the most frequent terms first, at most `MAX_WORDS` in all.
@@ -90,18 +104,34 @@ class VocabularyBridge:
     1,200 words/s with the shipped MiniLM on 2 cores): callers use a thread.
     """
 
-    def __init__(self, words: Mapping[str, Sequence[str]], embedder: Embedder) -> None:
+    def __init__(
+        self,
+        words: Mapping[str, Sequence[str]],
+        embedder: Embedder,
+        vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
+    ) -> None:
+        """`vectors`: each language's word vectors as `vectors()` gave them (an embedded index stores them,
+        so a serving process need not embed the words again); a language without a matching matrix is
+        embedded."""
         self._embedder = embedder
         self._languages: dict[str, _Language] = {}
         for key, entries in words.items():
             if not entries:
                 continue
-            matrix = _normalised(np.asarray(embedder.embed_queries(list(entries)), dtype=np.float32))
+            stored = (vectors or {}).get(key)
+            if stored is not None and stored.ndim == 2 and stored.shape[0] == len(entries):
+                matrix = stored.astype(np.float32, copy=False)
+            else:
+                matrix = _normalised(np.asarray(embedder.embed_queries(list(entries)), dtype=np.float32))
             self._languages[key] = _Language(key, entries, matrix)
 
     @property
     def size(self) -> int:
         return sum(len(language.words) for language in self._languages.values())
+
+    def vectors(self) -> dict[str, npt.NDArray[np.float32]]:
+        """Each language's normalised word vectors, in the order of its words."""
+        return {key: language.matrix for key, language in self._languages.items()}
 
     def bridge_words(self, query: str, languages: Sequence[str]) -> list[str]:
         """The knowledge base's nearest word to each word of `query` it never uses, for the first of
@@ -123,7 +153,13 @@ class VocabularyBridge:
         ][:MAX_BRIDGED]
         if not absent:
             return []
-        vectors = _normalised(np.asarray(self._embedder.embed_queries(absent), dtype=np.float32))
+        try:
+            vectors = _normalised(np.asarray(self._embedder.embed_queries(absent), dtype=np.float32))
+        except Exception as exc:  # noqa: BLE001 - the question is still searched with its own words
+            log.warning(
+                "vocabulary bridge skipped: embedding failed", extra={"error": exc.__class__.__name__}
+            )
+            return []
         similarity = vectors @ language.matrix.T
         best = similarity.argmax(axis=1)
         return list(
@@ -143,16 +179,20 @@ def _normalised(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def vocabulary_bridge(
-    words: Mapping[str, Sequence[str]], embedder: Embedder, index: str
+    words: Mapping[str, Sequence[str]],
+    embedder: Embedder,
+    index: str,
+    vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
 ) -> VocabularyBridge | None:
     """The bridge of an index's stored words; None when it has none, or when embedding them fails (logged:
     search then goes on with the query's own words only)."""
+    words = {key: [w for w in entries if _WORD.fullmatch(w)] for key, entries in words.items()}
     if not any(words.values()):
         return None
     started = time.perf_counter()
     try:
-        bridge = VocabularyBridge(words, embedder)
-    except (RuntimeError, ValueError, OSError) as exc:
+        bridge = VocabularyBridge(words, embedder, vectors)
+    except Exception as exc:  # noqa: BLE001 - a bridge is an aid: search goes on without it
         log.warning(
             "vocabulary bridge unavailable: words the knowledge base never uses are searched as they are",
             extra={"index": index, "error": f"{exc.__class__.__name__}: {exc}"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,10 +15,12 @@ import pytest
 from bot.domain import Chunk
 from bot.kb import vocabulary
 from bot.kb.calibration import Calibration, LanguageFit, with_vocabulary
-from bot.kb.elastic import bm25_query
+from bot.kb.elastic import ElasticKB, bm25_query
+from bot.kb.embedded import EmbeddedKB
 from bot.kb.vocabulary import MAX_BRIDGED, VocabularyBridge, vocabulary_bridge, vocabulary_words
 from tests.fakes import FakeEmbedder, make_chunk
-from tests.kb.conftest import KBFactory
+from tests.kb.conftest import KBFactory, make_settings
+from tests.kb.fake_es import FakeElasticsearch
 
 
 def chunk(source: str, heading: str, text: str, lang: str = "en") -> Chunk:
@@ -137,3 +141,61 @@ async def test_search_finds_a_section_by_a_word_it_never_uses(kb_factory: KBFact
     assert hits
     assert hits[0].chunk.heading == "Parcel size limits"
     assert "vocabulary" in (await bridged.stats()).extra
+
+
+async def test_an_embedded_index_stores_the_word_vectors_so_a_serving_process_does_not_embed_them(
+    tmp_path: Path, corpus: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    builder = EmbeddedKB(settings.kb, settings.index_dir, SynonymEmbedder({"heaviness": "weight"}))
+    await builder.reload(corpus)
+    words = sum(len(w) for w in (await builder.calibration()).vocabulary.values())
+    assert words > 10
+    serving_embedder = SynonymEmbedder({"heaviness": "weight"})
+    serving = EmbeddedKB(settings.kb, settings.index_dir, serving_embedder)
+    try:
+        hits = await serving.search("heaviness", k=3, mode="bm25")
+        assert hits[0].chunk.heading == "Parcel size limits"
+        # Only the question's unknown word was embedded, not the knowledge base's words.
+        assert serving_embedder.embedded == ["heaviness"]
+    finally:
+        await builder.close()
+        await serving.close()
+
+
+def test_a_malformed_stored_vocabulary_is_dropped_and_the_gate_kept(caplog: pytest.LogCaptureFixture) -> None:
+    fitted = Calibration(fitted=True, reason="", vocabulary={"en": ("parcel",)})
+    for bad in (5, True, [1, 2], {"en": None}, {"en": "damaged"}, "abc", {"en": [None, 1]}):
+        data = json.loads(fitted.to_json())
+        data["vocabulary"] = bad
+        read = Calibration.from_json(json.dumps(data))
+        assert read.fitted, bad
+        assert read.vocabulary == {}, bad
+    assert "stored vocabulary unreadable" in caplog.text
+    # Words that are not words (an empty string) are left out, and a vocabulary of none gives no bridge.
+    data = json.loads(fitted.to_json())
+    data["vocabulary"] = {"en": ["", "parcel", "x1"]}
+    assert Calibration.from_json(json.dumps(data)).vocabulary == {"en": ("parcel",)}
+    assert vocabulary_bridge({"en": ("",)}, FakeEmbedder(), "kb-1") is None
+
+
+async def test_elasticsearch_serving_process_builds_the_bridge_in_the_background(
+    fake_es: FakeElasticsearch, corpus: Path, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, elasticsearch={"url": fake_es.url, "alias": "kb"})
+    builder = ElasticKB(settings.kb, settings.elasticsearch, SynonymEmbedder({"heaviness": "weight"}))
+    serving = ElasticKB(settings.kb, settings.elasticsearch, SynonymEmbedder({"heaviness": "weight"}))
+    try:
+        await builder.reload(corpus)
+        # The first search does not wait for the words to be embedded: it searches the question's own words.
+        assert await serving.search("heaviness", k=3, mode="bm25") == []
+        for _ in range(100):
+            hits = await serving.search("heaviness", k=3, mode="bm25")
+            if hits:
+                break
+            await asyncio.sleep(0.05)
+        assert hits
+        assert hits[0].chunk.heading == "Parcel size limits"
+    finally:
+        await builder.close()
+        await serving.close()
