@@ -29,7 +29,7 @@ async def test_passages_questions_and_pseudo_questions_each_get_their_prefix(
     assert len(calibration_queries) >= 20
     assert all(t.startswith("Q> ") and not t.startswith("Q> P> ") for t in calibration_queries)
     await kb.search("how do I cancel", k=3)
-    # Only the question: these made-up topics are in no known language, so there is no vocabulary to bridge to.
+    # Only the question: these made-up topics are in no known language, so there is no vocabulary to use.
     assert embedder.queries[len(calibration_queries) :] == ["Q> how do I cancel"]
     assert not any(t.startswith("P> ") and "cancel" in t for t in embedder.passages)
 
