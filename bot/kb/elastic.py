@@ -392,7 +392,8 @@ class ElasticKB:
             bridge = await self._bridge_for(self._calibration[0], calibration)
             if bridge is not None:
                 languages = [language, *(fit.lang for fit in calibration.languages), *calibration.vocabulary]
-                bridged = await asyncio.to_thread(bridge.bridge_words, query, languages)
+                written_in = [fit.lang for fit in calibration.languages]
+                bridged = await asyncio.to_thread(bridge.bridge_words, query, languages, written_in)
         return await self._search_in(self._alias, query, vector, k, mode, language, weight, bridged)
 
     async def _bridge_for(self, index: str, calibration: Calibration) -> VocabularyBridge | None:

@@ -470,7 +470,11 @@ class EmbeddedKB:
             lang = lang or question_language(query)
             weight = snapshot.calibration.dense_weight_for(lang)
             bridge = snapshot.bridge(self._embedder) if mode != "dense" else None
-            bridged = bridge.bridge_words(query, snapshot.query_languages(lang)) if bridge is not None else []
+            bridged = (
+                bridge.bridge_words(query, snapshot.query_languages(lang), snapshot.languages)
+                if bridge is not None
+                else []
+            )
             return self._search(
                 snapshot,
                 query,

@@ -133,12 +133,16 @@ class VocabularyBridge:
         """Each language's normalised word vectors, in the order of its words."""
         return {key: language.matrix for key, language in self._languages.items()}
 
-    def bridge_words(self, query: str, languages: Sequence[str]) -> list[str]:
+    def bridge_words(self, query: str, languages: Sequence[str], written_in: Iterable[str] = ()) -> list[str]:
         """The knowledge base's nearest word to each word of `query` it never uses, for the first of
-        `languages` (the question's own, then the index's) that has a vocabulary; [] when none has."""
-        language = next(
-            (self._languages[key] for key in map(language_key, languages) if key in self._languages), None
-        )
+        `languages` (the question's own, then the index's) that has a vocabulary; [] when none has, and
+        when the question's own language is one the knowledge base is `written_in` without a vocabulary."""
+        keys = [language_key(code) for code in languages]
+        if keys and keys[0] not in self._languages and keys[0] in {language_key(c) for c in written_in}:
+            # The embedder is weak in that language (no vocabulary was built for it): the question's words
+            # are its words, not another language's to bridge ("couper" is no misspelt English word).
+            return []
+        language = next((self._languages[key] for key in keys if key in self._languages), None)
         if language is None:
             return []
         lang_analyzer = analyzer(language.key)

@@ -106,6 +106,13 @@ def test_a_word_the_knowledge_base_never_uses_is_bridged_to_its_nearest_word() -
     # The first language with a vocabulary answers; a language without one bridges nothing.
     assert bridge.bridge_words("smashed", ["fr", "en"]) == ["damaged"]
     assert bridge.bridge_words("smashed", ["fr"]) == []
+    # A question in a language of the knowledge base that has no vocabulary (the embedder is weak in it) is
+    # not read as English: its words would be "bridged" to unrelated English ones.
+    embedder.embedded.clear()
+    assert bridge.bridge_words("smashed", ["fr", "en"], written_in=["en", "fr"]) == []
+    assert embedder.embedded == []
+    # A question in a language the knowledge base is not written in is still read in the index's.
+    assert bridge.bridge_words("smashed", ["fr", "en"], written_in=["en"]) == ["damaged"]
 
 
 def test_a_long_question_embeds_a_bounded_number_of_words() -> None:
