@@ -119,6 +119,14 @@ class Answer:
     def refused(self) -> bool:
         return self.outcome not in ANSWER_OUTCOMES
 
+    @property
+    def source_labels(self) -> tuple[str, ...]:
+        """The mark each source is listed with: the `[n]` the text cites it by, or "•" for every source when
+        the numbers cannot be matched to them (an approved answer; two cited passages of one section)."""
+        if len(self.citations) == len(self.sources):
+            return tuple(f"[{n}]" for n in self.citations)
+        return ("•",) * len(self.sources)
+
 
 @dataclass(frozen=True, slots=True)
 class Delta:

@@ -77,9 +77,9 @@ def quickstart(
             answer = reply.answer
             if answer is None:
                 return
-            for n, source in enumerate(answer.sources, 1):
+            for label, source in zip(answer.source_labels, answer.sources, strict=True):
                 heading = f" › {source.heading}" if source.heading else ""
-                console.print(f"      [{n}] {source.source}{heading}", highlight=False, markup=False)
+                console.print(f"      {label} {source.source}{heading}", highlight=False, markup=False)
             console.print(
                 f"    [dim]grounded={answer.grounded} retrieval {answer.timings.retrieval_ms:.0f} ms, "
                 f"first token {answer.timings.ttft_ms or 0:.0f} ms, "

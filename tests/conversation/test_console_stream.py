@@ -12,7 +12,8 @@ from rich.console import Console
 from bot.channels import console as console_module
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
-from bot.conversation import ConversationService
+from bot.conversation import ConversationService, Reply
+from bot.domain import Answer, Source, Timings
 from bot.services import build_pipeline
 from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 from tests.fakes_log import MemoryConversationLog
@@ -85,3 +86,19 @@ async def test_chat_streams_a_supported_answer_whole(tmp_path: Path, monkeypatch
     streamed = [text for text in live if text != "…"]
     assert streamed[-1] == answer
     assert all(answer.startswith(text) for text in streamed)
+
+
+def test_sources_are_listed_by_the_numbers_the_answer_cites_them_with() -> None:
+    # The model cited its second passage only: the one source listed must be "[2]", not "[1]".
+    refunds = Source("billing/refunds.md", "Refunds")
+    cited = Answer("Refunds take five days [2].", (refunds,), True, Timings(), citations=(2,))
+    out = Console(file=io.StringIO(), width=200, color_system=None)
+    console_module.print_reply(out, Reply("answer", cited.text, answer=cited))
+    printed = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "  [2] billing/refunds.md › Refunds" in printed
+    assert "[1]" not in printed
+    # Two cited passages of one section are one source: no number can be matched to it, so it gets a bullet.
+    merged = Answer("Five days [1][3].", (refunds,), True, Timings(), citations=(1, 3))
+    assert merged.source_labels == ("•",)
+    approved = Answer("An approved text.", (refunds,), True, Timings(), outcome="approved")
+    assert approved.source_labels == ("•",)

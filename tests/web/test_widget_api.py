@@ -51,7 +51,11 @@ async def test_answer_streams_with_sources_and_is_logged_as_web(make_web: WebFac
     assert reply["kind"] == "answer"
     assert reply["rateable"]
     assert reply["offer_human"]
-    assert reply["sources"] == [{"title": "billing/refunds.md › Refunds", "href": "/help/billing/refunds.md"}]
+    # Listed with the mark the answer's text cites it by.
+    assert "[1]" in reply["text"]
+    assert reply["sources"] == [
+        {"label": "[1]", "title": "billing/refunds.md › Refunds", "href": "/help/billing/refunds.md"}
+    ]
     conversation = await web.log.get_conversation(1)
     assert conversation is not None
     assert conversation.channel == "web"
@@ -64,6 +68,7 @@ async def test_history_survives_a_reload_and_belongs_to_the_visitor(make_web: We
     again = await web.session()
     assert [m["role"] for m in again["messages"]] == ["user", "assistant"]
     assert again["messages"][1]["sources"][0]["href"] == "/help/billing/refunds.md"
+    assert again["messages"][1]["sources"][0]["label"] == "[1]"
     web.client.cookies.clear()
     stranger = await web.session()
     assert stranger["messages"] == []

@@ -54,12 +54,11 @@ def render_partial(text: str) -> str:
 
 
 def render_sources(
-    sources: Sequence[Source], citations: Sequence[int] = (), title: str = "Sources"
+    sources: Sequence[Source], labels: Sequence[str], title: str = "Sources"
 ) -> tuple[str, int]:
-    """HTML for the sources block (headed `title`) and its visible length."""
+    """HTML for the sources block (headed `title`, each source after its label) and its visible length."""
     if not sources:
         return "", 0
-    labels = [f"[{n}]" for n in citations] if len(citations) == len(sources) else ["•"] * len(sources)
     lines_html = [f"<b>{escape(title)}</b>"]
     visible = utf16_len(title)
     for label, src in zip(labels, sources, strict=True):
@@ -79,7 +78,9 @@ def render_answer(answer: Answer, language: str = SOURCE_LANGUAGE) -> list[str]:
     body = clean(answer.text).strip().rstrip("▍").rstrip() or translate(NO_ANSWER, language)
     # The pipeline already puts its caveat for ungrounded answers into the text.
     tail_parts: list[tuple[str, int]] = []
-    sources_html, sources_len = render_sources(answer.sources, answer.citations, translate(SOURCES, language))
+    sources_html, sources_len = render_sources(
+        answer.sources, answer.source_labels, translate(SOURCES, language)
+    )
     if sources_html:
         tail_parts.append((sources_html, sources_len))
     return compose(body, tail_parts)

@@ -54,16 +54,18 @@ def source_link(source: str, url: str) -> str:
     return "/help/" + source
 
 
-def sources_json(items: list[tuple[str, str, str]]) -> list[dict[str, str]]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for source, heading, url in items:
-        if (source, heading) in seen:
+def sources_json(items: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:
+    """Each source once, with the `[n]` marks the text cites it by ("" when none), its title and link."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for label, source, heading, url in items:
+        known = out.get((source, heading))
+        if known is not None:
+            # Two cited passages of one section: one entry, both marks.
+            known["label"] += label
             continue
-        seen.add((source, heading))
         title = f"{source} › {heading}" if heading else source
-        out.append({"title": title, "href": source_link(source, url)})
-    return out
+        out[(source, heading)] = {"label": label, "title": title, "href": source_link(source, url)}
+    return list(out.values())
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:
@@ -73,7 +75,14 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "kind": reply.kind,
         "text": reply.text,
         "answer_id": reply.answer_id,
-        "sources": sources_json([(s.source, s.heading, s.url) for s in answer.sources] if answer else []),
+        "sources": sources_json(
+            [
+                ("" if label == "•" else label, s.source, s.heading, s.url)
+                for label, s in zip(answer.source_labels, answer.sources, strict=True)
+            ]
+            if answer
+            else []
+        ),
         "rateable": reply.rateable,
         "offer_human": reply.offer_human,
         "handed_off": reply.handed_off,
@@ -96,7 +105,7 @@ def history_json(message: TranscriptMessage) -> dict[str, Any]:
             cited = [message.passages[0]]
         item.update(
             answer_id=message.id,
-            sources=sources_json([(p.source, p.heading, p.url) for p in cited]),
+            sources=sources_json([(f"[{p.rank}]", p.source, p.heading, p.url) for p in cited]),
             # The service's rule, as for a live answer (`Reply.rateable`).
             rateable=message.outcome in RATEABLE,
             rating=message.rating,

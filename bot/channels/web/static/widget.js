@@ -150,6 +150,8 @@
       var list = el("ul");
       data.sources.forEach(function (source) {
         var li = el("li");
+        // The mark the answer's text cites this source by ("[2]"), so the two can be matched.
+        if (source.label) li.appendChild(el("span", { class: "sbw-source-label" }, source.label + " "));
         li.appendChild(el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer" },
           source.title));
         list.appendChild(li);
