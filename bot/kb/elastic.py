@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from bot.config import ElasticsearchSettings, KBSettings
 from bot.domain import Chunk, Hit
-from bot.kb.analysis import describe_languages, es_analyzer, question_language, word_parts
+from bot.kb.analysis import describe_languages, es_analyzer, fold_chinese, question_language, word_parts
 from bot.kb.base import (
     Embedder,
     KBStats,
@@ -243,7 +243,11 @@ def bm25_query(query: str, lang: str, bridged: Sequence[str] = ()) -> dict[str, 
     fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*^{HEADING_BOOST}"]
     # The standard tokenizer keeps "heading:customs" one word (a colon between letters does not break a
     # word in UAX #29), which no document holds; the embedded backend reads two words there, and so does this.
-    text = " ".join([_WORD_COLON.sub(" ", query[:MAX_QUERY_CHARS]), *bridged])
+    typed = _WORD_COLON.sub(" ", query[:MAX_QUERY_CHARS])
+    # Traditional Chinese folded into Simplified as the BM25 fields are written, and as typed too for an
+    # index written before folding (`bot.kb.analysis.fold_chinese`).
+    folded = fold_chinese(typed)
+    text = " ".join([folded, *([typed] if folded != typed else []), *bridged])
     return {
         "bool": {
             "should": [
@@ -663,8 +667,9 @@ class ElasticKB:
         fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*"]
         # Asked whole and in parts: the index holds "os.path.isdir" as one token where a chunk has it so,
         # and "mylist" and "join" apart where chunks do.
-        parts = {word: word_parts(word) or [word] for word in words}
-        unique = sorted({part for split in parts.values() for part in split} | set(words))
+        folded = {word: fold_chinese(word) for word in words}
+        parts = {word: word_parts(folded[word]) or [folded[word]] for word in words}
+        unique = sorted({part for split in parts.values() for part in split} | set(folded.values()))
 
         async def found(part: str) -> bool:
             query = {
@@ -678,7 +683,9 @@ class ElasticKB:
         except (ApiError, TransportError) as exc:
             raise self._unavailable("vocabulary check", exc) from exc
         return frozenset(
-            word for word, split in parts.items() if not present[word] and not all(present[p] for p in split)
+            word
+            for word, split in parts.items()
+            if not present[folded[word]] and not all(present[p] for p in split)
         )
 
     async def calibration(self) -> Calibration:
@@ -758,10 +765,10 @@ class ElasticKB:
                         "heading_path": list(chunk.heading_path),
                         "position": chunk.position,
                         "lang": chunk.lang,
-                        TEXT_FIELD + es_analyzer(chunk.lang): heading_text(chunk.heading_path)
-                        + "\n"
-                        + chunk.text,
-                        HEADING_FIELD + es_analyzer(chunk.lang): chunk.heading,
+                        TEXT_FIELD + es_analyzer(chunk.lang): fold_chinese(
+                            heading_text(chunk.heading_path) + "\n" + chunk.text
+                        ),
+                        HEADING_FIELD + es_analyzer(chunk.lang): fold_chinese(chunk.heading),
                         "body": chunk.text,
                         "content_hash": chunk.content_hash,
                         "url": chunk.url,

@@ -10,6 +10,7 @@ from bot.kb.analysis import (
     analyzer,
     describe_languages,
     es_analyzer,
+    fold_chinese,
     languages_of,
     named_words,
     query_terms,
@@ -25,6 +26,25 @@ def test_chinese_is_indexed_as_bigrams_and_sampled_as_jieba_words() -> None:
     assert zh.terms("终端、apt-get packages") == ["终端", "apt", "get", "packag"]
     assert zh.words("想查查最近删过哪些软件包") == ["查查", "最近", "删过", "软件包"]
     assert zh.terms("包") == ["包"]
+
+
+def test_traditional_chinese_is_indexed_and_searched_as_simplified() -> None:
+    zh = analyzer("zh")
+    # Characters and Taiwan's word for software (軟體) both become the mainland's (软件).
+    assert zh.terms("軟體包日誌") == zh.terms("软件包日志")
+    assert zh.words("想查查最近刪過哪些軟體包") == ["查查", "最近", "删过", "软件包"]
+    assert fold_chinese("檔案系統") == "文件系统"
+    # A text with Traditional characters is Traditional throughout: its 文件 is a document.
+    assert fold_chinese("軟體，文件") == "软件，文档"
+    # Simplified text stays exactly as written: Taiwan's words are mapped only in Traditional text (in a
+    # Simplified manual 文件 is a file and 程序 a program, not a document and a process).
+    for text in ("Simplified 软件包 and English stay as they are", "文件系统和应用程序的命令列表"):
+        assert fold_chinese(text) == text
+    # The query is searched folded first, then as typed (an index written before folding holds that).
+    terms = query_terms("軟體包", ["zh"])
+    assert terms[:2] == ["软件", "件包"]
+    assert set(terms[2:]) == {"軟體", "體包"}
+    assert query_terms("软件包", ["zh"]) == ["软件", "件包"]
 
 
 def test_japanese_and_korean_are_bigrams() -> None:

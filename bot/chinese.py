@@ -1,0 +1,57 @@
+"""Simplified and Traditional Chinese: telling which script a text is written in, and converting (OpenCC)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import cache
+from typing import Any
+
+# The language tag of Chinese written in Traditional characters (Taiwan, Hong Kong, Macau).
+TRADITIONAL = "zh-Hant"
+# Tags a channel may give for a Traditional-script user (Telegram sends "zh-hant", others "zh-TW").
+TRADITIONAL_TAGS = frozenset(["zh-hant", "zh-tw", "zh-hk", "zh-mo"])
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_lock = threading.Lock()
+
+
+@cache
+def _opencc(config: str) -> Any:
+    # The dictionaries ship inside the wheel; one thread loads each configuration.
+    with _lock:
+        import opencc
+
+        return opencc.OpenCC(config)
+
+
+def is_traditional(text: str) -> bool:
+    """Whether `text` holds Chinese characters only Traditional script uses (一 or 好的 are in both)."""
+    return _HAN.search(text) is not None and _opencc("t2s").convert(text) != text
+
+
+def to_simplified(text: str, *, words: bool = True) -> str:
+    """`text` with Traditional Chinese in it written in Simplified; any other text unchanged.
+
+    Text with Traditional characters is converted by OpenCC's `tw2sp`: characters, and Taiwan's words for
+    things as the mainland's (軟體 → 软件, 檔案 → 文件), which characters alone (`t2s`: 软体) would leave
+    apart; with `words` false, only the characters (a quoted passage still says what it said). Text
+    without any is returned as it is: `tw2sp` would also rewrite Simplified words that read as Taiwan's
+    (文件 → 文档, 程序 → 进程)."""
+    if not is_traditional(text):
+        return text
+    return str(_opencc("tw2sp" if words else "t2s").convert(text))
+
+
+def to_traditional(text: str) -> str:
+    """`text` with its Simplified Chinese written in Traditional characters (OpenCC `s2tw`: Taiwan's
+    character forms, the words left as written, so a quoted passage still says what it said)."""
+    if _HAN.search(text) is None:
+        return text
+    return str(_opencc("s2tw").convert(text))
+
+
+def is_traditional_tag(tag: str | None) -> bool:
+    """Whether a language tag names Chinese in Traditional script ("zh-Hant", "zh-TW", "zh_HK", …)."""
+    code = (tag or "").strip().replace("_", "-").lower()
+    return code in TRADITIONAL_TAGS or code.startswith("zh-hant")
