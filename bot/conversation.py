@@ -19,7 +19,7 @@ from bot.language import (
     LanguageDetector,
     default_detector,
     detect_message_language,
-    normalize,
+    language_tag,
 )
 from bot.logs import user_text
 from bot.metrics import percentile
@@ -549,7 +549,7 @@ class ConversationService:
             raise RuntimeError("the pipeline ended without an Answer")
         # Fixed outcomes (refusal, busy, …, the caveat of an ungrounded answer) in the customer's language;
         # the log keeps exactly what is shown.
-        shown = texts.localize_answer_text(answer.text, language)
+        shown = texts.localize_answer_text(answer.text, language, quoted=answer.outcome == "extracted")
         if shown != answer.text:
             answer = replace(answer, text=shown)
         # Write order: the answer is committed before it is shown; unlogged, it is not shown.
@@ -707,7 +707,7 @@ class ConversationService:
     def _or_hint(stored: str, hint: str) -> str:
         if stored and stored != UNDETERMINED:
             return stored
-        return normalize(hint) if hint else (stored or UNDETERMINED)
+        return language_tag(hint) if hint else (stored or UNDETERMINED)
 
     async def _open(self, customer: Customer, conversation_id: int | None) -> ConversationRef:
         if conversation_id is None:

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
 from bot.unicode import encodable
 
 UNDETERMINED = "und"
@@ -79,6 +80,7 @@ NON_LATIN_SCRIPT = frozenset(
 LANGUAGE_NAMES = {
     "en": "English",
     "zh": "Chinese",
+    TRADITIONAL: "Chinese (Traditional)",
     "ja": "Japanese",
     "ko": "Korean",
     "de": "German",
@@ -120,9 +122,16 @@ def normalize(code: str | None) -> str:
     return _ALIASES.get(primary, primary)
 
 
+def language_tag(code: str | None) -> str:
+    """A language as the bot tells customers' languages apart: the primary subtag ("pt_BR" → "pt"), except
+    Chinese in Traditional script, which keeps its script ("zh-TW", "zh-Hant-HK" → "zh-Hant") so that it
+    is answered in the characters it was written in. `normalize` gives the primary subtag of either."""
+    return TRADITIONAL if is_traditional_tag(code) else normalize(code)
+
+
 def language_name(code: str) -> str:
     """An English name for a language code, for admins and operators ("zh" → "Chinese (zh)")."""
-    code = normalize(code)
+    code = language_tag(code)
     if code == UNDETERMINED:
         return LANGUAGE_NAMES[UNDETERMINED]
     name = LANGUAGE_NAMES.get(code)
@@ -200,7 +209,7 @@ def default_detector() -> FastTextDetector:
 def detect_message_language(
     text: str, hint: str | None = None, detector: LanguageDetector | None = None
 ) -> str:
-    """The language of a customer's message, or "und".
+    """The language of a customer's message (a primary subtag, or "zh-Hant": see `language_tag`), or "und".
 
     The detector decides when it is confident. `hint` (a channel's idea of the user's language, such as
     Telegram's `language_code`) decides when the detector lists it among its candidates and is less than
@@ -209,6 +218,17 @@ def detect_message_language(
     script ("好的") always win. Unsure and unhinted, a short text keeps the detector's guess when that is
     likely enough ("gracias", "спасибо").
     """
+    language = _detect_message_language(text, hint, detector)
+    if language != "zh":
+        return language
+    # Chinese keeps its script: Traditional characters say so; text both scripts write alike ("好的")
+    # follows a Traditional hint.
+    if is_traditional(text) or (is_traditional_tag(hint) and to_traditional(text) == text):
+        return TRADITIONAL
+    return language
+
+
+def _detect_message_language(text: str, hint: str | None, detector: LanguageDetector | None) -> str:
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
     if detection.sure:

@@ -6,7 +6,8 @@ import gettext
 from functools import cache
 from pathlib import Path
 
-from bot.language import normalize
+from bot.chinese import TRADITIONAL, to_simplified, to_traditional
+from bot.language import language_tag
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction looks for
@@ -18,15 +19,23 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction 
 # under bot/locales/<catalog>/LC_MESSAGES/messages.po (and .mo); tests/core/test_i18n.py checks each one
 # translates every text.
 SOURCE_LANGUAGE = "en"
-LANGUAGES: tuple[str, ...] = ("en", "zh", "de", "fr", "es", "ru")
-CATALOGS: dict[str, str] = {"zh": "zh_Hans", "de": "de", "fr": "fr", "es": "es", "ru": "ru"}
+# Chinese in Traditional script ("zh-Hant", `bot.language.language_tag`) has its own catalog.
+LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "de", "fr", "es", "ru")
+CATALOGS: dict[str, str] = {
+    "zh": "zh_Hans",
+    "zh-Hant": "zh_Hant",
+    "de": "de",
+    "fr": "fr",
+    "es": "es",
+    "ru": "ru",
+}
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
 
 
 def shown_language(language: str) -> str:
     """The language fixed texts are shown in for a detected one: itself when shipped, else English."""
-    code = normalize(language)
+    code = language_tag(language)
     return code if code in LANGUAGES else SOURCE_LANGUAGE
 
 
@@ -124,11 +133,17 @@ SMALL_TALK_REPLIES: dict[str, str] = {
 }
 
 
-def localize_answer_text(text: str, language: str) -> str:
+def localize_answer_text(text: str, language: str, *, quoted: bool = False) -> str:
     """A pipeline answer's text with its fixed parts in `language`: a whole fixed text (refusal, busy, …)
     is translated, and so is the caveat that opens an ungrounded answer; the model's or a passage's own
-    words are left as they are."""
-    if shown_language(language) == SOURCE_LANGUAGE:
+    words are left as they are, except that a `quoted` passage is shown in the customer's Chinese script
+    (the same words in Traditional or Simplified characters: the other script reads as foreign to many)."""
+    shown = shown_language(language)
+    if quoted and shown == TRADITIONAL:
+        return to_traditional(text)
+    if quoted and shown == "zh":
+        return to_simplified(text, words=False)
+    if shown == SOURCE_LANGUAGE:
         return text
     translated = translate(text, language)
     if translated != text:

@@ -17,7 +17,7 @@ from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings
 from bot.kb.analysis import named_words
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
-from bot.language import LANGUAGE_NAMES, UNDETERMINED, normalize
+from bot.language import LANGUAGE_NAMES, UNDETERMINED, language_tag, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
 from bot.rag import citations
@@ -376,7 +376,8 @@ class Pipeline:
             )
             return
 
-        language = normalize(language)
+        # The prompt names Chinese with its script ("Chinese (Traditional)"); passages match the language.
+        tag, language = language_tag(language), normalize(language)
         foreign = language not in ("en", UNDETERMINED)
         if foreign and self._extracts_foreign():
             # The model would write English prose about the passage: quote it instead, in its own words.
@@ -386,7 +387,7 @@ class Pipeline:
             return
 
         gen = self._generator
-        rule = LANGUAGE_NAMES.get(language, language) if foreign else ""
+        rule = LANGUAGE_NAMES.get(tag, LANGUAGE_NAMES.get(language, language)) if foreign else ""
         try:
             budget = await asyncio.to_thread(self._fit, question, prepared.passages, history, rule)
         except QuestionTooLongError as exc:

@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 
 from bot import texts
 from bot.channels.telegram import texts as tg_texts
+from bot.chinese import is_traditional, to_traditional
 from bot.rag import pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,8 +61,19 @@ def test_no_catalog_holds_another_languages_text() -> None:
         for message in _po(code):
             if message.id and any(ch.isalpha() for ch in str(message.string)):
                 by_text.setdefault(str(message.string), []).append(code)
-    shared = {text: codes for text, codes in by_text.items() if len(codes) > 1}
+    # Except the two scripts of Chinese where a text is written alike in both ("客服").
+    shared = {
+        text: codes
+        for text, codes in by_text.items()
+        if len(codes) > 1 and not (sorted(codes) == ["zh", "zh-Hant"] and to_traditional(text) == text)
+    }
     assert shared == {}
+
+
+def test_traditional_chinese_catalog_is_written_in_traditional_characters() -> None:
+    simplified = [str(m.string) for m in _po("zh-Hant") if m.id and to_traditional(str(m.string)) != m.string]
+    assert simplified == []
+    assert is_traditional(str(next(m for m in _po("zh-Hant") if m.id == texts.NO_ANSWER).string))
 
 
 def test_template_is_up_to_date() -> None:
@@ -120,7 +132,14 @@ def test_pipeline_texts_are_the_pipelines() -> None:
 def test_translate_and_fallbacks() -> None:
     refusal = texts.PIPELINE_TEXTS["refused"]
     assert texts.translate(refusal, "zh").startswith("抱歉")
-    assert texts.translate(refusal, "zh-Hant") == texts.translate(refusal, "zh")
+    # Traditional script has its own catalog, whichever tag names it.
+    traditional = texts.translate(refusal, "zh-Hant")
+    assert traditional.startswith("抱歉")
+    assert "幫助中心" in traditional
+    assert traditional != texts.translate(refusal, "zh")
+    assert texts.translate(refusal, "zh-TW") == texts.translate(refusal, "zh_hk") == traditional
+    simplified = texts.translate(refusal, "zh")
+    assert texts.translate(refusal, "zh-Hans") == texts.translate(refusal, "zh-CN") == simplified
     assert texts.translate(refusal, "en") == refusal
     assert texts.translate(refusal, "ja") == refusal  # no catalog: English
     assert texts.translate(refusal, "und") == refusal

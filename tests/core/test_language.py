@@ -15,6 +15,7 @@ from bot.language import (
     detect_document_language,
     detect_message_language,
     language_name,
+    language_tag,
     normalize,
 )
 from bot.unicode import encodable
@@ -75,6 +76,14 @@ def test_parcelly_customer_questions_are_english() -> None:
         ("how do I reset my password?", "de", "fr"),  # a hint the detector does not list changes nothing
         ("How do I reset my password?", "de", UNDETERMINED),  # a hint the text does not support is ignored
         ("Где код для получения?", "de", "ru"),
+        # Chinese keeps its script: Traditional characters decide, a Traditional hint only where the
+        # text is written alike in both.
+        ("我的包裹遺失了怎麼辦？", None, "zh-Hant"),
+        ("我的包裹遺失了怎麼辦？", "zh-hans", "zh-Hant"),
+        ("我的包裹丢了怎么办？", "zh-hant", "zh"),
+        ("好的", "zh-TW", "zh-Hant"),
+        ("好的", "zh-hans", "zh"),
+        ("👍", "zh-hant", "zh-Hant"),
     ],
 )
 def test_hint_decides_only_what_the_detector_is_unsure_of(text: str, hint: str | None, expected: str) -> None:
@@ -129,6 +138,11 @@ def test_normalize_and_names() -> None:
     assert normalize("x") == UNDETERMINED
     assert normalize("中文") == UNDETERMINED
     assert language_name("zh") == "Chinese (zh)"
+    assert language_tag("zh-TW") == language_tag("zh_Hant_HK") == "zh-Hant"
+    assert language_tag("zh-Hans") == language_tag("zh-CN") == "zh"
+    assert language_tag("pt_BR") == "pt"
+    assert normalize("zh-Hant") == "zh"
+    assert language_name("zh-hk") == "Chinese (Traditional) (zh-Hant)"
     assert language_name("und") == "unknown"
     assert language_name("sw") == "sw"
 

@@ -123,7 +123,8 @@ async def test_a_stop_string_in_one_answer_does_not_stop_the_other(engine: Llama
 async def test_a_customer_who_leaves_frees_the_slot(engine: LlamaEngine) -> None:
     long = "Write a long story about a dragon."
     leaving = engine.stream(ask(long), user_key="leaves", max_tokens=400, ignore_eos=True)
-    staying = asyncio.ensure_future(answer(engine, long, "stays", max_tokens=120, ignore_eos=True))
+    # Long enough to outlast the waiting customer's answer on a loaded machine (120 tokens once did not).
+    staying = asyncio.ensure_future(answer(engine, long, "stays", max_tokens=300, ignore_eos=True))
     await leaving.__anext__()
     await until(lambda: engine.queue_depth == 0)  # both are in a slot
     waiting = asyncio.ensure_future(answer(engine, QUESTIONS[0], "next", max_tokens=4, ignore_eos=True))

@@ -66,6 +66,23 @@ async def test_a_capable_model_is_told_the_language_and_gets_no_english_prefill(
     assert all(m.role != "assistant" for m in prompt)  # the English "According to [1]," is not primed
 
 
+async def test_a_traditional_chinese_question_finds_the_simplified_passage_and_names_its_script(
+    settings: Settings,
+) -> None:
+    generator = ShippedLikeGenerator()
+    pipeline = build_pipeline(settings, FakeKB([ENGLISH, CHINESE]), generator)
+    answer = await pipeline.answer("Parcelly 包裹丟了 怎麼辦？", user_key="u1", language="zh-Hant")
+    assert answer.outcome == "extracted"
+    assert [s.source for s in answer.sources] == ["zh/claims.md"]  # the passage in the question's language
+    capable = FakeGenerator(reply="包裹丟了請在應用中提交索賠。 [1]")
+    pipeline = build_pipeline(with_rag(settings, foreign_answer="auto"), FakeKB([CHINESE]), capable)
+    await pipeline.answer("Parcelly 包裹丟了 怎麼辦？", user_key="u1", language="zh-Hant")
+    (prompt,) = capable.prompts
+    assert prompt[-1].content.endswith(
+        "Write the answer in Chinese (Traditional), the language of the question."
+    )
+
+
 @pytest.mark.parametrize("language", ["en", "und"])
 async def test_english_and_undetermined_questions_are_unchanged(settings: Settings, language: str) -> None:
     generator = ShippedLikeGenerator()

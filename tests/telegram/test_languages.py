@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot import texts
 from bot.devtools.fake_telegram import user
 from bot.rag.pipeline import KB_UNAVAILABLE_TEXT, REFUSAL_TEXT
-from tests.fakes import HELP_CENTER, FakeKB
+from tests.fakes import HELP_CENTER, FakeKB, make_chunk
 from tests.telegram.conftest import OPERATOR_CHAT, HarnessFactory
 
 from .test_e2e import buttons
@@ -13,6 +15,16 @@ from .test_e2e import buttons
 LI = user(2101, "Li")
 HANS = {**user(2102, "Hans"), "language_code": "de"}
 ANNA = {**user(2103, "Anna"), "language_code": "en"}
+MEI = {**user(2104, "Mei"), "language_code": "zh-hant"}
+ZH_RETURNS = replace(
+    make_chunk(
+        "zh/returns.md",
+        "退款需要多长时间",
+        "Parcelly 退款 仓库收到退货后五个工作日内退款，钱会退回到原来的付款方式。",
+        1,
+    ),
+    lang="zh",
+)
 
 
 def button_labels(message_data: dict[str, object]) -> list[str]:
@@ -42,6 +54,43 @@ async def test_chinese_question_gets_the_chinese_refusal_and_handoff(make_harnes
     h.send(LI, "/help")
     helped = await h.reply_after(LI["id"], last)
     assert helped.data["text"].startswith("输入问题")
+
+
+async def test_traditional_chinese_gets_traditional_texts_and_quotes(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    # Nothing in the help center: the refusal and handoff in Traditional characters, and buttons that
+    # carry the script along.
+    final = await h.ask(MEI, "我的包裹遺失了怎麼辦？")
+    refusal = texts.translate(REFUSAL_TEXT, "zh-Hant")
+    assert final.data["text"] == f"{refusal}\n\n{texts.translate(texts.HANDOFF_AFTER_REFUSAL, 'zh-Hant')}"
+    assert "幫助中心" in final.data["text"]
+    assert "帮助中心" not in final.data["text"]
+    conversation = await h.store.open_conversation(
+        channel="telegram", external_user_id="2104", external_chat_id="2104"
+    )
+    assert await h.store.last_language(conversation.id) == "zh-Hant"
+    transcript = h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+    assert "Language: Chinese (Traditional) (zh-Hant)" in transcript
+    last = h.last_message_id(MEI["id"])
+    h.send(MEI, "/help")
+    helped = await h.reply_after(MEI["id"], last)
+    assert helped.data["text"].startswith("輸入問題")
+
+
+async def test_a_simplified_passage_is_quoted_in_traditional_characters(make_harness: HarnessFactory) -> None:
+    kb = FakeKB([ZH_RETURNS])
+    h = await make_harness(kb=kb)
+    final = await h.ask(MEI, "Parcelly 退款 要等幾天？")
+    text = final.data["text"]
+    # The shipped model writes English only: the passage is quoted, in the customer's script, with its source.
+    assert "倉庫收到退貨後五個工作日內退款" in text
+    assert "仓库" not in text
+    assert "退款需要多长时间" in text  # the source keeps the article's own heading
+    assert buttons(final.data)[0] == "fb:up:2104:zh-Hant"
+    h.fake.inject(h.fake.callback_update(MEI, MEI["id"], final.message_id, "fb:up:2104:zh-Hant"))
+    await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
+    (thanked,) = h.fake.answered_callbacks.values()
+    assert thanked["text"] == texts.translate(texts.FEEDBACK_THANKS, "zh-Hant")
 
 
 async def test_german_question_gets_german_fixed_texts_and_buttons(make_harness: HarnessFactory) -> None:

@@ -43,7 +43,7 @@ from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, WaitNotice
 from bot.conversation import Customer, Reply, Waiting
 from bot.domain import Delta
 from bot.ids import parse_id
-from bot.language import UNDETERMINED, normalize
+from bot.language import UNDETERMINED, language_tag
 from bot.store.base import ReplyPrompt, StoreUnavailableError
 from bot.unicode import has_words
 
@@ -52,8 +52,8 @@ OPERATOR_CHAT_HINT = (
     "To answer a customer, reply to their 💬 or 🙋 message here; I don't answer questions in this chat."
 )
 OPERATOR_MEDIA_HINT = "Only text replies reach the customer: this was not sent. Type your reply instead."
-# A language code as buttons carry it ("en", "zh").
-_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+# A language code as buttons carry it ("en", "zh", "zh-Hant").
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-Hant)?")
 
 log = logging.getLogger("bot.channels.telegram")
 
@@ -79,7 +79,7 @@ def _clip(text: str, limit: int) -> str:
 def hint_of(update: Update) -> str:
     """Telegram's idea of the user's language, for replies that have no text of theirs to read."""
     user = update.effective_user
-    return normalize(user.language_code) if user is not None and user.language_code else UNDETERMINED
+    return language_tag(user.language_code) if user is not None and user.language_code else UNDETERMINED
 
 
 def answer_keyboard(reply: Reply, owner_id: int, *, admin: bool) -> InlineKeyboardMarkup | None:

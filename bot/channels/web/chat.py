@@ -23,7 +23,7 @@ from bot.channels.web.security import CSRF_HEADER, Signer, is_https
 from bot.conversation import RATEABLE, Customer, Reply, Waiting
 from bot.domain import Delta
 from bot.ids import parse_id
-from bot.language import UNDETERMINED, normalize
+from bot.language import UNDETERMINED, language_tag
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.store.insights import TranscriptMessage
 from bot.unicode import encodable
@@ -44,7 +44,7 @@ def language_hint(request: Request) -> str:
     """The first language of the browser's Accept-Language ("und" when it sends none)."""
     header = request.headers.get("accept-language", "")
     first = header.split(",")[0].split(";")[0].strip()
-    return normalize(first) if first and first != "*" else UNDETERMINED
+    return language_tag(first) if first and first != "*" else UNDETERMINED
 
 
 def source_link(source: str, url: str) -> str:
