@@ -192,9 +192,14 @@ def fold_chinese(text: str) -> str:
 
     A text is read whole: one with any Traditional character is Traditional throughout, so its 文件 is
     Taiwan's "document" (文档). Deciding each run of Han characters on its own measured worse on the
-    Traditional Debian Reference with its Traditional questions (hybrid MRR 0.611 against 0.623). Japanese
-    kanji may be folded too: harmless, as documents and questions are folded alike."""
+    Traditional Debian Reference with its Traditional questions (hybrid MRR 0.611 against 0.623). Only
+    Chinese is folded (`indexed_text`, `Analyzer`): Japanese kanji are not Traditional Chinese."""
     return to_simplified(text)
+
+
+def indexed_text(text: str, lang: str | None) -> str:
+    """`text` of a document in `lang` as lexical search reads it: folded when the document is Chinese."""
+    return fold_chinese(text) if language_key(lang) == "zh" else text
 
 
 def _bigrams(run: str) -> list[str]:
@@ -244,7 +249,10 @@ class Analyzer:
         if not stop:
             latin_stop = frozenset()
         cjk_stop = STOPWORDS.get("zh", frozenset())
-        for match in _TOKEN.finditer((fold_chinese(text) if fold else text).lower()):
+        # Chinese only: kanji in Japanese text are not Traditional Chinese (and a Japanese question and
+        # passage are both read unfolded).
+        folded = fold_chinese(text) if fold and self.lang == "zh" else text
+        for match in _TOKEN.finditer(folded.lower()):
             token = match.group()
             if _is_cjk(token[0]):
                 if bigrams:

@@ -19,7 +19,15 @@ import numpy.typing as npt
 
 from bot.config import ElasticsearchSettings, KBSettings
 from bot.domain import Chunk, Hit
-from bot.kb.analysis import describe_languages, es_analyzer, fold_chinese, question_language, word_parts
+from bot.kb.analysis import (
+    describe_languages,
+    es_analyzer,
+    fold_chinese,
+    indexed_text,
+    language_key,
+    question_language,
+    word_parts,
+)
 from bot.kb.base import (
     Embedder,
     KBStats,
@@ -244,9 +252,11 @@ def bm25_query(query: str, lang: str, bridged: Sequence[str] = ()) -> dict[str, 
     # The standard tokenizer keeps "heading:customs" one word (a colon between letters does not break a
     # word in UAX #29), which no document holds; the embedded backend reads two words there, and so does this.
     typed = _WORD_COLON.sub(" ", query[:MAX_QUERY_CHARS])
-    # Traditional Chinese folded into Simplified as the BM25 fields are written, and as typed too for an
-    # index written before folding (`bot.kb.analysis.fold_chinese`).
-    folded = fold_chinese(typed)
+    # Traditional Chinese folded into Simplified as Chinese documents' BM25 fields are written, and as typed
+    # too for other documents and an index written before folding (`bot.kb.analysis.indexed_text`).
+    # (A Japanese question's kanji are not Traditional Chinese; a question of any other language may
+    # hold Chinese words, which Chinese documents hold folded.)
+    folded = typed if language_key(lang) in ("ja", "ko") else fold_chinese(typed)
     text = " ".join([folded, *([typed] if folded != typed else []), *bridged])
     return {
         "bool": {
@@ -765,10 +775,10 @@ class ElasticKB:
                         "heading_path": list(chunk.heading_path),
                         "position": chunk.position,
                         "lang": chunk.lang,
-                        TEXT_FIELD + es_analyzer(chunk.lang): fold_chinese(
-                            heading_text(chunk.heading_path) + "\n" + chunk.text
+                        TEXT_FIELD + es_analyzer(chunk.lang): indexed_text(
+                            heading_text(chunk.heading_path) + "\n" + chunk.text, chunk.lang
                         ),
-                        HEADING_FIELD + es_analyzer(chunk.lang): fold_chinese(chunk.heading),
+                        HEADING_FIELD + es_analyzer(chunk.lang): indexed_text(chunk.heading, chunk.lang),
                         "body": chunk.text,
                         "content_hash": chunk.content_hash,
                         "url": chunk.url,

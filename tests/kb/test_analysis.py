@@ -11,6 +11,7 @@ from bot.kb.analysis import (
     describe_languages,
     es_analyzer,
     fold_chinese,
+    indexed_text,
     languages_of,
     named_words,
     query_terms,
@@ -40,6 +41,11 @@ def test_traditional_chinese_is_indexed_and_searched_as_simplified() -> None:
     # Simplified manual 文件 is a file and 程序 a program, not a document and a process).
     for text in ("Simplified 软件包 and English stay as they are", "文件系统和应用程序的命令列表"):
         assert fold_chinese(text) == text
+    # Only Chinese is folded: Japanese kanji are not Traditional Chinese.
+    assert analyzer("zh").terms("設定") == ["设置"]  # Taiwan's word for settings, as the mainland's
+    assert analyzer("ja").terms("設定を変更") == ["設定", "定を", "を変", "変更"]
+    assert indexed_text("設定", "ja") == "設定"
+    assert indexed_text("設定", "zh") == "设置"
     # The query is searched folded first, then as typed (an index written before folding holds that).
     terms = query_terms("軟體包", ["zh"])
     assert terms[:2] == ["软件", "件包"]
@@ -140,3 +146,15 @@ def test_languages_are_counted_most_frequent_first() -> None:
     assert counts == {"zh": 3, "en": 2, "fr": 1}
     assert describe_languages(counts) == "zh 3 chunks, en 2 chunks, fr 1 chunks"
     assert describe_languages({}) == "none"
+
+
+def test_elasticsearch_searches_chinese_folded_and_as_typed_and_japanese_as_typed() -> None:
+    from bot.kb.elastic import bm25_query
+
+    def text(query: str, lang: str) -> set[str]:
+        return {clause["multi_match"]["query"] for clause in bm25_query(query, lang)["bool"]["should"]}
+
+    assert text("軟體包", "zh") == {"软件包 軟體包"}
+    assert text("apt 軟體包", "en") == {"apt 软件包 apt 軟體包"}
+    assert text("软件包", "zh") == {"软件包"}
+    assert text("設定を変更", "ja") == {"設定を変更"}
