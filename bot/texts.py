@@ -20,10 +20,11 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction 
 # translates every text.
 SOURCE_LANGUAGE = "en"
 # Chinese in Traditional script ("zh-Hant", `bot.language.language_tag`) has its own catalog.
-LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "de", "fr", "es", "ru")
+LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "de", "fr", "es", "ru")
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
     "zh-Hant": "zh_Hant",
+    "ja": "ja",
     "de": "de",
     "fr": "fr",
     "es": "es",

@@ -16,6 +16,7 @@ LI = user(2101, "Li")
 HANS = {**user(2102, "Hans"), "language_code": "de"}
 ANNA = {**user(2103, "Anna"), "language_code": "en"}
 MEI = {**user(2104, "Mei"), "language_code": "zh-hant"}
+YUKI = user(2105, "Yuki")
 ZH_RETURNS = replace(
     make_chunk(
         "zh/returns.md",
@@ -91,6 +92,14 @@ async def test_a_simplified_passage_is_quoted_in_traditional_characters(make_har
     await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
     (thanked,) = h.fake.answered_callbacks.values()
     assert thanked["text"] == texts.translate(texts.FEEDBACK_THANKS, "zh-Hant")
+
+
+async def test_japanese_question_gets_japanese_fixed_texts(make_harness: HarnessFactory) -> None:
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(YUKI, "荷物が届かない場合はどうすればいいですか？")
+    assert final.data["text"] == texts.translate(REFUSAL_TEXT, "ja")
+    assert final.data["text"].startswith("申し訳ありません")
+    assert button_labels(final.data) == ["担当者と話す"]
 
 
 async def test_german_question_gets_german_fixed_texts_and_buttons(make_harness: HarnessFactory) -> None:
