@@ -19,6 +19,8 @@ MIN_LETTERS = 8
 # model scores short English questions French at 0.54-0.74 ("how do I reset my password?", with English
 # second); a Telegram user whose app is in English wrote English.
 HINT_WINS_BELOW = 0.9
+# A longer text of fewer distinct letters than this is a repeated key or a laugh, in no language.
+MIN_DISTINCT_LETTERS = 4
 # Documents: this much text (from the start) is enough to tell the language and keeps detection fast.
 DOCUMENT_SAMPLE_CHARS = 4000
 
@@ -183,6 +185,9 @@ class FastTextDetector:
         letters = sum(len(w) for w in words)
         if not letters:
             return Detection(UNDETERMINED, 0.0, False)
+        if letters >= self.min_letters and len(set("".join(words).casefold())) < MIN_DISTINCT_LETTERS:
+            # "éééééééé", "hahahaha": no language, though the model calls the first French at 0.80.
+            return Detection(UNDETERMINED, 0.0, False)
         found = self._detector().detect(text, model="lite", k=3)
         ranked = [(normalize(str(r["lang"])), float(r["score"])) for r in found]
         if not ranked:
@@ -239,7 +244,8 @@ def _detect_message_language(text: str, hint: str | None, detector: LanguageDete
     if hinted != UNDETERMINED and hinted in (detection.language, *detection.candidates):
         return hinted
     letters = "".join(_WORD.findall(text))
-    if hinted != UNDETERMINED and len(letters) < MIN_LETTERS:
+    unreadable = len(letters) < MIN_LETTERS or len(set(letters.casefold())) < MIN_DISTINCT_LETTERS
+    if hinted != UNDETERMINED and unreadable:
         latin_text = all(ord(ch) < 0x250 for ch in letters)
         if not letters or latin_text == (hinted not in NON_LATIN_SCRIPT):
             return hinted

@@ -84,6 +84,11 @@ def test_parcelly_customer_questions_are_english() -> None:
         ("好的", "zh-TW", "zh-Hant"),
         ("好的", "zh-hans", "zh"),
         ("👍", "zh-hant", "zh-Hant"),
+        # A repeated key or a laugh is in no language (the model calls "éééé…" French at 0.80).
+        ("é" * 300, None, UNDETERMINED),
+        ("é" * 300, "fr", "fr"),
+        ("é" * 300, "ru", UNDETERMINED),  # a Cyrillic hint does not fit Latin letters
+        ("hahahahaha", None, UNDETERMINED),
     ],
 )
 def test_hint_decides_only_what_the_detector_is_unsure_of(text: str, hint: str | None, expected: str) -> None:
