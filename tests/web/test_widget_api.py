@@ -170,6 +170,10 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     assert (labels["message"], labels["send"], labels["new"]) == ("Nachricht", "Senden", "Neues Gespräch")
     english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]
     assert (english["message"], english["send"]) == ("Message", "Send")
+    # A browser in Taiwan's Chinese gets Traditional characters, one in mainland Chinese Simplified.
+    taiwan = (await web.client.get("/api/session", headers={"accept-language": "zh-TW,zh;q=0.9"})).json()
+    mainland = (await web.client.get("/api/session", headers={"accept-language": "zh-CN"})).json()
+    assert (taiwan["labels"]["message"], mainland["labels"]["message"]) == ("訊息", "消息")
 
 
 async def test_a_waiting_answer_keeps_the_connection_alive() -> None:
