@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import cache
 from typing import Any
+
+from bot.unicode import encodable
 
 # The language tag of Chinese written in Traditional characters (Taiwan, Hong Kong, Macau).
 TRADITIONAL = "zh-Hant"
@@ -14,20 +15,36 @@ TRADITIONAL_TAGS = frozenset(["zh-hant", "zh-tw", "zh-hk", "zh-mo"])
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _lock = threading.Lock()
+_converters: dict[str, Any] = {}
 
 
-@cache
 def _opencc(config: str) -> Any:
-    # The dictionaries ship inside the wheel; one thread loads each configuration.
+    # The dictionaries ship inside the wheel; loaded once per configuration (2-65 ms), under the lock.
     with _lock:
-        import opencc
+        converter = _converters.get(config)
+        if converter is None:
+            import opencc
 
-        return opencc.OpenCC(config)
+            converter = _converters[config] = opencc.OpenCC(config)
+        return converter
+
+
+def _clean(text: str) -> str:
+    # OpenCC's `tw2sp` and `s2tw` stop at a NUL character (the rest of a passage was lost), and its binding
+    # takes only encodable text: both are read as spaces, which no analysis or quote keeps.
+    return encodable(text).replace("\x00", " ")
+
+
+def _convert(config: str, text: str) -> str:
+    return str(_opencc(config).convert(_clean(text)))
 
 
 def is_traditional(text: str) -> bool:
     """Whether `text` holds Chinese characters only Traditional script uses (一 or 好的 are in both)."""
-    return _HAN.search(text) is not None and _opencc("t2s").convert(text) != text
+    if _HAN.search(text) is None:
+        return False
+    clean = _clean(text)
+    return str(_opencc("t2s").convert(clean)) != clean
 
 
 def to_simplified(text: str, *, words: bool = True) -> str:
@@ -40,7 +57,7 @@ def to_simplified(text: str, *, words: bool = True) -> str:
     (文件 → 文档, 程序 → 进程)."""
     if not is_traditional(text):
         return text
-    return str(_opencc("tw2sp" if words else "t2s").convert(text))
+    return _convert("tw2sp" if words else "t2s", text)
 
 
 def to_traditional(text: str) -> str:
@@ -48,7 +65,7 @@ def to_traditional(text: str) -> str:
     character forms, the words left as written, so a quoted passage still says what it said)."""
     if _HAN.search(text) is None:
         return text
-    return str(_opencc("s2tw").convert(text))
+    return _convert("s2tw", text)
 
 
 def is_traditional_tag(tag: str | None) -> bool:

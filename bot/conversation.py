@@ -20,6 +20,7 @@ from bot.language import (
     default_detector,
     detect_message_language,
     language_tag,
+    normalize,
 )
 from bot.logs import user_text
 from bot.metrics import percentile
@@ -549,7 +550,13 @@ class ConversationService:
             raise RuntimeError("the pipeline ended without an Answer")
         # Fixed outcomes (refusal, busy, …, the caveat of an ungrounded answer) in the customer's language;
         # the log keeps exactly what is shown.
-        shown = texts.localize_answer_text(answer.text, language, quoted=answer.outcome == "extracted")
+        # An extract quotes the first passage (hits[0]); only a Chinese one changes script for the customer.
+        quoted = (
+            answer.outcome == "extracted"
+            and bool(answer.hits)
+            and normalize(answer.hits[0].chunk.lang) == "zh"
+        )
+        shown = texts.localize_answer_text(answer.text, language, quoted=quoted)
         if shown != answer.text:
             answer = replace(answer, text=shown)
         # Write order: the answer is committed before it is shown; unlogged, it is not shown.

@@ -223,6 +223,7 @@ def detect_message_language(
     script ("好的") always win. Unsure and unhinted, a short text keeps the detector's guess when that is
     likely enough ("gracias", "спасибо").
     """
+    text = encodable(text)  # a lone surrogate from a chat client is read, not a crash
     language = _detect_message_language(text, hint, detector)
     if language != "zh":
         return language

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from bot.chinese import to_simplified
+
 SmallTalk = Literal["greeting", "thanks", "goodbye", "ok"]
 
 # Whole phrases, lower-cased, as customers type them. A message is small talk only when these (and the
@@ -14,18 +16,20 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|morning|evening|yo|hallo|guten morgen|guten tag|guten abend|servus|moin|grüß gott|grüezi"
     "|bonjour|salut|bonsoir|coucou|hola|buenos días|buenos dias|buenas tardes|buenas noches"
     "|buenas|привет|здравствуйте|здравствуй|добрый день|доброе утро|добрый вечер"
-    "|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在么",
+    "|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在么"
+    "|こんにちは|こんばんは|おはよう|おはようございます",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
     "|muchas gracias|mil gracias|спасибо|большое спасибо|спс"
-    "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了",
+    "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
+    "|ありがとう|ありがとうございます|ありがとうございました|どうも",
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
     "|auf wiedersehen|ciao|au revoir|bonne journée|bonne journee|adiós|adios|hasta luego"
-    "|пока|до свидания|再见|拜拜",
+    "|пока|до свидания|再见|拜拜|さようなら|またね",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
-    "|好的|好|明白|知道了|嗯|行",
+    "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました",
 }
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",).
 _BY_WORDS = {tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p in text.split("|")}
@@ -49,6 +53,8 @@ def small_talk(text: str) -> SmallTalk | None:
     """What `text` is when it holds nothing to look up (a greeting, thanks, goodbye or "ok"), else None."""
     if len(text) > MAX_CHARS:
         return None
+    # Traditional characters as Simplified: 謝謝 is 谢谢 (the phrases are written once).
+    text = to_simplified(text, words=False)
     # Emoji and punctuation go ("Thanks!! 🙏").
     tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'")))
     found = _kinds(tokens, cjk=False) if tokens else None

@@ -137,8 +137,9 @@ SMALL_TALK_REPLIES: dict[str, str] = {
 def localize_answer_text(text: str, language: str, *, quoted: bool = False) -> str:
     """A pipeline answer's text with its fixed parts in `language`: a whole fixed text (refusal, busy, …)
     is translated, and so is the caveat that opens an ungrounded answer; the model's or a passage's own
-    words are left as they are, except that a `quoted` passage is shown in the customer's Chinese script
-    (the same words in Traditional or Simplified characters: the other script reads as foreign to many)."""
+    words are left as they are, except that a `quoted` Chinese passage is shown in the customer's Chinese
+    script (the same words in Traditional or Simplified characters: the other script reads as foreign to
+    many)."""
     shown = shown_language(language)
     if quoted and shown == TRADITIONAL:
         return to_traditional(text)

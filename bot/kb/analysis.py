@@ -281,10 +281,9 @@ class Analyzer:
         stemmer = _stemmer(algorithm)
         return [w if _is_cjk(w[0]) else stemmer.stemWord(w) for w in words]
 
-    def word_terms(
-        self, text: str, also_stop: frozenset[str] = frozenset(), *, fold: bool = True
-    ) -> list[tuple[str, str]]:
-        """Each index term of `text` (as `terms`, stop words out) with the surface word it came from.
+    def word_terms(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """Each index term of `text` (as `terms`, stop words out, but Chinese not folded: `query_terms` folds
+        the whole question first, as a passage is folded whole) with the surface word it came from.
 
         An identifier joined by underscores (`sorted_list`) is one phrase term of its stemmed parts
         ("sort list"), stop words kept, as the index keeps every word in order: a question naming an
@@ -300,7 +299,7 @@ class Analyzer:
                     continue
             out.extend(
                 (w, w if _is_cjk(w[0]) else self._stem(w))
-                for w in self._tokens(word, bigrams=True, also_stop=also_stop, fold=fold)
+                for w in self._tokens(word, bigrams=True, also_stop=also_stop, fold=False)
             )
         return out
 
@@ -354,9 +353,12 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
     stop = frozenset().union(*(STOPWORDS.get(key, frozenset()) for key in keys))
     # Traditional Chinese is searched folded into Simplified, as indexes are written, and then as typed too,
     # for an index written before folding (its Traditional passages hold the unfolded terms).
-    for fold in (True, False) if fold_chinese(query) != query else (True,):
+    # The question is folded whole, as passages are (one Traditional character makes all of it Traditional).
+    folded = fold_chinese(query)
+    for fold in (True, False) if folded != query else (True,):
         for lang in keys:
-            for word, term in analyzer(lang).word_terms(query, stop, fold=fold):
+            text = folded if fold and lang == "zh" else query
+            for word, term in analyzer(lang).word_terms(text, stop):
                 if (word, term) in seen:
                     continue
                 seen[(word, term)] = None

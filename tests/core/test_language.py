@@ -159,5 +159,7 @@ def test_one_shared_detector() -> None:
 def test_a_lone_surrogate_is_read_not_a_crash() -> None:
     # fastText's binding refused such text with a TypeError, in the middle of an answer.
     assert detect_message_language("how do I reset my password \ud800 please") == "en"
+    # Chinese is checked for its script too (OpenCC takes only encodable text).
+    assert detect_message_language("請問怎麼設定網路？我的電腦連不上\ud800") == "zh-Hant"
     assert encodable("a \ud800 b \udfff") == "a \ufffd b \ufffd"
     assert encodable("😀 ok") == "😀 ok"

@@ -27,6 +27,12 @@ from bot.small_talk import small_talk
         ("ok", "ok"),
         ("got it", "ok"),
         ("好的", "ok"),
+        # Traditional characters are the same phrases; Japanese has its own.
+        ("謝謝！", "thanks"),
+        ("在嗎？", "greeting"),
+        ("好的，再見", "goodbye"),
+        ("ありがとうございます", "thanks"),
+        ("こんにちは", "greeting"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:

@@ -17,6 +17,9 @@ HANS = {**user(2102, "Hans"), "language_code": "de"}
 ANNA = {**user(2103, "Anna"), "language_code": "en"}
 MEI = {**user(2104, "Mei"), "language_code": "zh-hant"}
 YUKI = user(2105, "Yuki")
+JA_RETURNS = replace(
+    make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
+)
 ZH_RETURNS = replace(
     make_chunk(
         "zh/returns.md",
@@ -92,6 +95,16 @@ async def test_a_simplified_passage_is_quoted_in_traditional_characters(make_har
     await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
     (thanked,) = h.fake.answered_callbacks.values()
     assert thanked["text"] == texts.translate(texts.FEEDBACK_THANKS, "zh-Hant")
+
+
+async def test_a_japanese_passage_is_quoted_as_written_to_a_chinese_customer(
+    make_harness: HarnessFactory,
+) -> None:
+    h = await make_harness(kb=FakeKB([JA_RETURNS]))
+    final = await h.ask(MEI, "Parcelly 退款 要等幾天？")
+    # Japanese kanji are not Simplified Chinese: the quote keeps them (会員, not 會員).
+    assert "会員" in final.data["text"]
+    assert "會員" not in final.data["text"]
 
 
 async def test_japanese_question_gets_japanese_fixed_texts(make_harness: HarnessFactory) -> None:
