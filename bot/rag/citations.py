@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.chinese import to_simplified
 from bot.rag.prompting import Passage
 
 # "[1]", "[1, 2]", "[1][3]", "[Passage 2]", "[source 2]": small models vary the form; keep the meaning.
@@ -416,7 +417,9 @@ def _stems(text: str) -> set[str]:
     character pairs, which match a question to a sentence about as well as words do."""
     lowered = _CJK_RUN.sub(" ", text.lower())
     stems = {_stem(w) for w in _UNICODE_WORD.findall(lowered) if w not in STOPWORDS and len(w) > 1}
-    for run in _CJK_RUN.findall(text):
+    # Traditional characters as Simplified (character by character, so a question and a sentence agree
+    # whatever their neighbours): a question in one script picks sentences of a passage in the other.
+    for run in _CJK_RUN.findall(to_simplified(text, words=False)):
         chars = [ch for ch in run if ch.isalnum()]
         stems.update(a + b for a, b in zip(chars, chars[1:], strict=False))
     return stems

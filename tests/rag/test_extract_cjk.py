@@ -29,6 +29,12 @@ def test_chinese_question_quotes_the_matching_sentences_without_spaces() -> None
     assert " " not in quoted
 
 
+def test_a_traditional_question_quotes_the_matching_simplified_sentences() -> None:
+    passage = Passage("claims.md", "丢失的包裹", ZH)
+    # 儲物櫃: no character pair of the question is written the same in the passage's script.
+    assert extract_answer("儲物櫃號碼呢？", passage) == "另外，储物柜的取件码有效期为三天。"
+
+
 def test_japanese_sentence_ends() -> None:
     ja = "ロッカーは24時間利用できます。受け取りコードはアプリに表示されます？はい。"
     units = [u.text for u in passage_units(ja)]
