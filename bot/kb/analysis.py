@@ -187,19 +187,15 @@ def _jieba() -> Any:
         return rjieba
 
 
-def fold_chinese(text: str) -> str:
-    """`text` as it is indexed and searched: Traditional Chinese written in Simplified (`bot.chinese`).
-
-    A text is read whole: one with any Traditional character is Traditional throughout, so its 文件 is
-    Taiwan's "document" (文档). Deciding each run of Han characters on its own measured worse on the
-    Traditional Debian Reference with its Traditional questions (hybrid MRR 0.611 against 0.623). Only
-    Chinese is folded (`indexed_text`, `Analyzer`): Japanese kanji are not Traditional Chinese."""
-    return to_simplified(text)
-
-
 def indexed_text(text: str, lang: str | None) -> str:
-    """`text` of a document in `lang` as lexical search reads it: folded when the document is Chinese."""
-    return fold_chinese(text) if language_key(lang) == "zh" else text
+    """`text` of a document in `lang` as lexical search reads it: Traditional Chinese folded into Simplified
+    when the document is Chinese (Japanese kanji are not Traditional Chinese).
+
+    A text is folded whole (`bot.chinese.to_simplified`): one with any Traditional character is Traditional
+    throughout, so its 文件 is Taiwan's "document" (文档). Deciding each run of Han characters on its own
+    measured worse on the Traditional Debian Reference with its Traditional questions (hybrid MRR 0.611
+    against 0.623)."""
+    return to_simplified(text) if language_key(lang) == "zh" else text
 
 
 def _bigrams(run: str) -> list[str]:
@@ -251,7 +247,7 @@ class Analyzer:
         cjk_stop = STOPWORDS.get("zh", frozenset())
         # Chinese only: kanji in Japanese text are not Traditional Chinese (and a Japanese question and
         # passage are both read unfolded).
-        folded = fold_chinese(text) if fold and self.lang == "zh" else text
+        folded = to_simplified(text) if fold and self.lang == "zh" else text
         for match in _TOKEN.finditer(folded.lower()):
             token = match.group()
             if _is_cjk(token[0]):
@@ -354,7 +350,7 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
     # Traditional Chinese is searched folded into Simplified, as indexes are written, and then as typed too,
     # for an index written before folding (its Traditional passages hold the unfolded terms).
     # The question is folded whole, as passages are (one Traditional character makes all of it Traditional).
-    folded = fold_chinese(query)
+    folded = to_simplified(query)
     for fold in (True, False) if folded != query else (True,):
         for lang in keys:
             text = folded if fold and lang == "zh" else query

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from bot.chinese import to_simplified
 from bot.config import ElasticsearchSettings, KBSettings
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import (
     describe_languages,
     es_analyzer,
-    fold_chinese,
     indexed_text,
     language_key,
     question_language,
@@ -256,7 +256,7 @@ def bm25_query(query: str, lang: str, bridged: Sequence[str] = ()) -> dict[str, 
     # too for other documents and an index written before folding (`bot.kb.analysis.indexed_text`).
     # (A Japanese question's kanji are not Traditional Chinese; a question of any other language may
     # hold Chinese words, which Chinese documents hold folded.)
-    folded = typed if language_key(lang) in ("ja", "ko") else fold_chinese(typed)
+    folded = typed if language_key(lang) in ("ja", "ko") else to_simplified(typed)
     text = " ".join([folded, *([typed] if folded != typed else []), *bridged])
     return {
         "bool": {
@@ -677,7 +677,7 @@ class ElasticKB:
         fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*"]
         # Asked whole and in parts: the index holds "os.path.isdir" as one token where a chunk has it so,
         # and "mylist" and "join" apart where chunks do.
-        folded = {word: fold_chinese(word) for word in words}
+        folded = {word: to_simplified(word) for word in words}
         parts = {word: word_parts(folded[word]) or [folded[word]] for word in words}
         unique = sorted({part for split in parts.values() for part in split} | set(folded.values()))
 

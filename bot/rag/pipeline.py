@@ -387,7 +387,7 @@ class Pipeline:
             return
 
         gen = self._generator
-        rule = LANGUAGE_NAMES.get(tag, LANGUAGE_NAMES.get(language, language)) if foreign else ""
+        rule = LANGUAGE_NAMES.get(tag, tag) if foreign else ""
         try:
             budget = await asyncio.to_thread(self._fit, question, prepared.passages, history, rule)
         except QuestionTooLongError as exc:

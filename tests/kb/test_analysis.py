@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chinese import to_simplified
 from bot.kb.analysis import (
     CJK_LANGUAGES,
     ES_LANGUAGE_ANALYZERS,
     analyzer,
     describe_languages,
     es_analyzer,
-    fold_chinese,
     indexed_text,
     languages_of,
     named_words,
@@ -34,18 +34,18 @@ def test_traditional_chinese_is_indexed_and_searched_as_simplified() -> None:
     # Characters and Taiwan's word for software (軟體) both become the mainland's (软件).
     assert zh.terms("軟體包日誌") == zh.terms("软件包日志")
     assert zh.words("想查查最近刪過哪些軟體包") == ["查查", "最近", "删过", "软件包"]
-    assert fold_chinese("檔案系統") == "文件系统"
+    assert to_simplified("檔案系統") == "文件系统"
     # A text with Traditional characters is Traditional throughout: its 文件 is a document, in a question
     # as in a passage.
-    assert fold_chinese("軟體，文件") == "软件，文档"
+    assert to_simplified("軟體，文件") == "软件，文档"
     assert "文档" in query_terms("請問一下，文件在哪", ["zh"])
     assert "文档" in analyzer("zh").text("請問一下，文件在哪")
     # A NUL does not cut the rest of a passage off (OpenCC's conversions stop there).
-    assert fold_chinese("設定網路\x00然後重新開機") == "设置网络 然后重新开机"
+    assert to_simplified("設定網路\x00然後重新開機") == "设置网络 然后重新开机"
     # Simplified text stays exactly as written: Taiwan's words are mapped only in Traditional text (in a
     # Simplified manual 文件 is a file and 程序 a program, not a document and a process).
     for text in ("Simplified 软件包 and English stay as they are", "文件系统和应用程序的命令列表"):
-        assert fold_chinese(text) == text
+        assert to_simplified(text) == text
     # Only Chinese is folded: Japanese kanji are not Traditional Chinese.
     assert analyzer("zh").terms("設定") == ["设置"]  # Taiwan's word for settings, as the mainland's
     assert analyzer("ja").terms("設定を変更") == ["設定", "定を", "を変", "変更"]
