@@ -5,24 +5,29 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.domain import Hit
+from bot.domain import Chunk, Hit
 from bot.kb.calibration import (
     DEFAULT_GATE,
+    IN_DOMAIN_SHARE,
     MIN_QUESTIONS,
     OFF_TOPIC,
     Calibration,
     FitReport,
     Gate,
     LanguageFit,
+    SearchFn,
     Signals,
     dense_weight,
+    example_weights,
     fit_calibration,
     fit_logistic,
     pseudo_questions,
@@ -321,3 +326,79 @@ async def test_a_language_whose_dense_search_collapsed_fits_its_gate_on_off_topi
     # With the section left out, an in-domain question looks answered to collapsed cosines: only the
     # off-topic questions are negatives then.
     assert calibration.report.unanswerable == len(OFF_TOPIC) + (len(chunks) if in_domain else 0)
+
+
+def articles(documents: int, sections: int) -> list[Chunk]:
+    """`documents` articles of `sections` sections each; the sections of one article share its words."""
+    return [
+        make_chunk(
+            f"doc{d}.md",
+            f"Section {d}.{s}",
+            f"alpha{d} beta{d} gamma{d} delta{d} epsilon{d} detail{d}x{s} more{d}x{s}.",
+            d * sections + s,
+        )
+        for d in range(documents)
+        for s in range(sections)
+    ]
+
+
+def sibling_search(chunks: Sequence[Chunk], calls: list[tuple[str, int]]) -> SearchFn:
+    """A search where a question finds its whole article (cosine 0.9, its own section first), then the
+    other articles (0.3); an off-topic question finds anything at 0.2."""
+
+    async def search(
+        query: str, vector: np.ndarray, k: int, mode: str, lang: str, weight: float
+    ) -> list[Hit]:
+        calls.append((query, k))
+        # Every word of an article names it ("beta3", "detail3x1"); "x1" names the section.
+        article = next((m[1] for w in query.split() if (m := re.fullmatch(r"[a-z]+(\d+)(x\d+)?", w))), None)
+        own = [c for c in chunks if article is not None and f"alpha{article} " in c.text]
+        own.sort(key=lambda c: not any(w in c.text.split() for w in query.split() if "x" in w[1:]))
+        rest = [c for c in chunks if c not in own]
+        ranked = [(c, 0.9) for c in own] + [(c, 0.3 if own else 0.2) for c in rest]
+        return [
+            Hit(chunk=c, score=cos, rank=r, bm25_rank=r, dense_rank=r, dense_score=cos)
+            for r, (c, cos) in enumerate(ranked[:k], start=1)
+        ]
+
+    return search
+
+
+async def test_in_domain_negatives_leave_the_whole_article_out() -> None:
+    # Every section's article-mates answer its questions as well as it does (cosine 0.9): with only the
+    # section left out, an "unanswerable" example would look exactly like an answerable one.
+    chunks = articles(documents=6, sections=6)
+    calls: list[tuple[str, int]] = []
+    calibration = await fit_calibration(chunks, FakeEmbedder(), sibling_search(chunks, calls))
+    assert calibration.fitted, calibration.reason
+    assert calibration.report is not None
+    assert calibration.report.accepted == 1.0
+    assert calibration.report.refused == 1.0
+    assert calibration.gate.probability(Signals(0.9, 0.0, 0, 0)) > 0.9
+    assert calibration.gate.probability(Signals(0.3, 0.0, 0, 0)) < 0.1
+    # The negatives were searched deep enough to find five hits outside the article.
+    assert any(k >= 6 + 5 for _, k in calls)
+
+
+async def test_one_big_document_still_gets_in_domain_negatives_from_its_other_sections() -> None:
+    # All sections in one file: leaving the document out would leave nothing, so the section is left out.
+    chunks = [replace(c, source="faq.html") for c in articles(documents=4, sections=6)]
+    calibration = await fit_calibration(chunks, FakeEmbedder(), sibling_search(chunks, []))
+    assert calibration.report is not None
+    assert calibration.report.unanswerable == len(chunks) + len(OFF_TOPIC)
+    # Those negatives keep the article-mates' 0.9, as the answerable examples do: the gate refuses only
+    # the off-topic questions, and its report says so.
+    assert calibration.report.accepted == 1.0
+    assert calibration.report.refused == round(len(OFF_TOPIC) / (len(chunks) + len(OFF_TOPIC)), 3)
+
+
+def test_in_domain_and_off_topic_negatives_each_weigh_half_of_the_unanswerable_class() -> None:
+    labels = [1] * 30 + [0] * 30
+    weights = example_weights(labels, off_topic=10)
+    assert weights.mean() == pytest.approx(1.0)
+    answerable, in_domain, off_topic = weights[:30].sum(), weights[30:60].sum(), weights[60:].sum()
+    assert answerable == pytest.approx(in_domain + off_topic)
+    assert in_domain == pytest.approx(off_topic * IN_DOMAIN_SHARE / (1 - IN_DOMAIN_SHARE))
+    # Without in-domain negatives (a language whose dense search collapsed) off-topic is all of it.
+    only_off = example_weights([1] * 30, off_topic=10)
+    assert only_off[:30].sum() == pytest.approx(only_off[30:].sum())
