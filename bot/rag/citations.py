@@ -252,6 +252,77 @@ def best_overlap(answer: str, passages: Sequence[Passage]) -> tuple[int | None, 
     return best_n, best_share
 
 
+# -- sentences that do not read as sentences --------------------------------------------------------
+
+# English words no statement ends on: an article, a possessive, a conjunction or a preposition that needs
+# what follows it ("You should visit the.", "…by using.", "such as and."). Prepositions that can close a
+# sentence ("log in", "turn it on", "what it is for") are not listed.
+_DANGLING = frozenset(
+    ["a", "an", "the", "my", "your", "our", "their", "its"]
+    + ["and", "or", "but", "of", "by", "using", "as", "than"]
+)
+_LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z0-9]*$")
+# A citation mark read as a noun: the subject of a sentence, or after an article or a preposition
+# ("you can use [2] to…", "a shipment of [2]"); "according to [1]", "based on [1]" and "as described in
+# [1]" are how a sentence names its source.
+_MARK_AS_NOUN = re.compile(
+    r"^\W*\[\d{1,3}\]|\b(?:the|a|an|with|using|use|by|of|at|via|into|for)\s+\[\d{1,3}\]|"
+    r"(?<!according )\bto\s+\[\d{1,3}\]|(?<!based )\bon\s+\[\d{1,3}\]",
+    re.I,
+)
+# The model talking about its prompt, or filling in a template ("[insert file name]", "[your_account]",
+# "[address]") rather than answering: a bracket that is neither a citation mark nor a Markdown link.
+_PROMPT_TALK = re.compile(r"\b(?:the|this|that|these) passages?\b", re.I)
+_PLACEHOLDER = re.compile(r"\[(?!\s*(?:(?:passage|source|doc(?:ument)?)\s*)?\d)[^\[\]\n]{1,60}\](?!\()", re.I)
+
+
+def garbled(sentence: str, passages: Sequence[Passage]) -> str | None:
+    """Why `sentence` (the model's own words, citation marks included) does not read as a sentence a
+    customer should see, or None.
+
+    A small model's words can be the passage's words and still not be an answer: SmolLM2-135M wrote "You
+    should visit the.", "you can use [2] to make the promo emails stop", "The passage is about refunds".
+    Word overlap lets these through; each is a pattern no well-formed support answer has (a passage that
+    itself speaks of passages is quoted, not flagged). English only: the words are English.
+    """
+    last = _LAST_WORD.search(strip_citation_marks(sentence).strip())
+    if last is not None and last.group(1).lower() in _DANGLING:
+        return "ends on a word that needs what follows it"
+    if _MARK_AS_NOUN.search(sentence):
+        return "uses a citation mark as a word"
+    for pattern, why in (
+        (_PROMPT_TALK, "talks about its instructions"),
+        (_PLACEHOLDER, "fills in a template"),
+    ):
+        found = pattern.search(sentence)
+        if found is not None and not any(
+            found.group().lower() in f"{p.heading} {p.text}".lower() for p in passages
+        ):
+            return why
+    return None
+
+
+# English negation: a small model adds or drops it while copying a passage's words ("the API is not
+# available for testing" from "a sandbox … for testing").
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|neither|nor)\b|n't\b", re.I)
+
+
+def flips_polarity(sentence: str, passage: Passage) -> bool:
+    """Whether `sentence` negates what the passage's closest sentences say, or says what they negate.
+
+    The closest sentences are those sharing the most content words with it; only when every one of them
+    differs from it in negation is it a flip (word overlap is blind to "not"). A sentence that shares no
+    word with any of them is not judged here.
+    """
+    words = stems(sentence)
+    scored = [(len(words & stems(unit.text)), unit.text) for unit in passage_units(passage.text)]
+    best = max((score for score, _ in scored), default=0)
+    if best == 0:
+        return False
+    negated = _NEGATION.search(sentence) is not None
+    return all((_NEGATION.search(text) is not None) != negated for score, text in scored if score == best)
+
+
 # -- sentences of a streamed answer ----------------------------------------------------------------
 
 # Where a sentence can end: terminal punctuation (and closing quotes or brackets) before whitespace or a
@@ -308,6 +379,10 @@ _MARKUP = re.compile(r"\*\*|__|`+")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _RST_LINK = re.compile(r"`([^`<\n]+?)\s*<([^>\n]+)>`_{1,2}")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+|^\s*(?:=+|-+|~+|\^+)\s*$")
+# A Markdown table's rule under its header ("|---|:--:|"), and a table row: Markdown's, or the loaders'
+# "cell | cell" for an HTML table.
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$|\S \| \S")
 _LIST_MARKER = re.compile(r"^\s*((?:[-*+•])|(?:\d{1,3}[.)]))\s+(?=\S)")
 # A full stop, then space, then what can begin a sentence in any alphabet (an upper-case letter, a digit,
 # an opening quote); or a CJK full stop (。！？), after which a sentence ends with no space at all.
@@ -361,11 +436,31 @@ def _is_label(text: str) -> bool:
     return ":" not in text and not re.search(r"[.!?…;。！？；]\W*$", text) and len(text.split()) <= 4
 
 
+def _table_cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|") if cell.strip()]
+
+
+def _table_row(line: str) -> str:
+    first, *rest = _table_cells(line)
+    return f"{first}: {'; '.join(rest)}" if rest else first
+
+
 def _segments(paragraph: str) -> list[tuple[str, str, list[str]]]:
-    """One paragraph as runs of lines: ("heading" | "item" | "prose", list marker, lines)."""
+    """One paragraph as runs of lines: ("heading" | "item" | "prose", list marker, lines).
+
+    A table row (Markdown's `| a | b |`, or the loaders' `a | b` for an HTML table) is an item that reads
+    "a: b", so a quoted row says what it is about; the header row above Markdown's `|---|` line is a label.
+    """
     segments: list[tuple[str, str, list[str]]] = []
     for line in paragraph.split("\n"):
         found = _LIST_MARKER.match(line)
+        if _TABLE_RULE.match(line):
+            if segments and segments[-1][1] == "|":
+                segments[-1] = ("heading", "", [" / ".join(_table_cells(segments[-1][2][0]))])
+            continue
+        if _TABLE_ROW.search(line) and _table_cells(line):
+            segments.append(("item", "|", [line]))  # "|" until the next line shows whether it is a header
+            continue
         if _HEADING_LINE.search(line):
             segments.append(("heading", "", [_HEADING_LINE.sub("", line)]))
         elif found:
@@ -374,7 +469,10 @@ def _segments(paragraph: str) -> list[tuple[str, str, list[str]]]:
             segments[-1][2].append(line)  # a wrapped line: the sentence or list item goes on
         else:
             segments.append(("prose", "", [line]))
-    return segments
+    return [
+        ("item", "-", [_table_row(lines[0])]) if marker == "|" else (kind, marker, lines)
+        for kind, marker, lines in segments
+    ]
 
 
 def passage_units(text: str) -> list[PassageUnit]:
@@ -412,17 +510,17 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
-def _stems(text: str) -> set[str]:
+def stems(text: str) -> set[str]:
     """Crude stems of the content words, in any alphabet; CJK runs (no spaces to split words at) as their
     character pairs, which match a question to a sentence about as well as words do."""
     lowered = _CJK_RUN.sub(" ", text.lower())
-    stems = {_stem(w) for w in _UNICODE_WORD.findall(lowered) if w not in STOPWORDS and len(w) > 1}
+    found = {_stem(w) for w in _UNICODE_WORD.findall(lowered) if w not in STOPWORDS and len(w) > 1}
     # Traditional characters as Simplified (character by character, so a question and a sentence agree
     # whatever their neighbours): a question in one script picks sentences of a passage in the other.
     for run in _CJK_RUN.findall(to_simplified(text, words=False)):
         chars = [ch for ch in run if ch.isalnum()]
-        stems.update(a + b for a, b in zip(chars, chars[1:], strict=False))
-    return stems
+        found.update(a + b for a, b in zip(chars, chars[1:], strict=False))
+    return found
 
 
 def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_chars: int = 600) -> str:
@@ -437,11 +535,11 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     units = passage_units(passage.text)
     if not units:
         return ""
-    wanted = _stems(question)
-    stems = [set() if u.label else _stems(u.text) for u in units]
+    wanted = stems(question)
+    unit_stems = [set() if u.label else stems(u.text) for u in units]
     # A question word found in many sentences of the passage says little about which one answers.
-    spread = Counter(stem for found in stems for stem in found & wanted)
-    score = [sum(1 / spread[stem] for stem in found & wanted) for found in stems]
+    spread = Counter(stem for found in unit_stems for stem in found & wanted)
+    score = [sum(1 / spread[stem] for stem in found & wanted) for found in unit_stems]
     best = max(range(len(units)), key=lambda i: (score[i], -i))
     if score[best] == 0:
         # Nothing matches the question words: help-center passages lead with the answer.
@@ -504,7 +602,7 @@ def _quote_sentences(
 
     chosen = [best]
     used = len(units[best].text)
-    covered = wanted & _stems(units[best].text)
+    covered = wanted & stems(units[best].text)
     # Grow into the neighbouring sentences of the same paragraph that also speak to the question.
     while len(chosen) < max_sentences:
         low, high = min(chosen) - 1, max(chosen) + 1
@@ -522,12 +620,12 @@ def _quote_sentences(
         pick = max(options, key=lambda i: score[i])
         chosen.append(pick)
         used += len(units[pick].text) + 1
-        covered |= wanted & _stems(units[pick].text)
+        covered |= wanted & stems(units[pick].text)
     # Then a sentence elsewhere in the passage, if it answers a part of the question the others do not.
     for i in sorted(range(len(units)), key=lambda i: (-score[i], i)):
         if len(chosen) >= max_sentences:
             break
-        new = (wanted & _stems(units[i].text)) - covered
+        new = (wanted & stems(units[i].text)) - covered
         if quotable(i) and i not in chosen and new and used + len(units[i].text) + 1 <= max_chars:
             chosen.append(i)
             used += len(units[i].text) + 1

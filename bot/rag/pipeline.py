@@ -90,7 +90,7 @@ class _Prepared:
     quarantined: tuple[Passage, ...]
 
 
-StopReason = Literal["unsupported", "leak", "refusal"]
+StopReason = Literal["unsupported", "garbled", "leak", "refusal"]
 
 
 class _CheckedRelease:
@@ -104,9 +104,12 @@ class _CheckedRelease:
     number written with digits: a price, a deadline, a percentage) must be in that passage too, or in the
     question: a made-up figure among the passage's words is the most harmful error a support answer can
     make ("a refund … which is 10% of your purchase"), and word overlap alone lets it through. Links not in
-    the passages are removed first. A refusal, a sentence the passages do not support, or text that leaks
-    hidden words stops the release: nothing after it is shown. What was released is final: the answer
-    starts with exactly that text.
+    the passages are removed first. A sentence with no content word beyond the question's and the passages'
+    headings only says them back and is skipped. A refusal, a sentence the passages do not support or whose
+    negation its passage's closest sentences do not share (`citations.flips_polarity`), one that does not
+    read as a sentence (`citations.garbled`), or text that leaks hidden words stops the release: nothing
+    after it is shown. What was released is final: the answer starts with exactly that
+    text.
     """
 
     def __init__(
@@ -119,6 +122,8 @@ class _CheckedRelease:
         self._prefill = prefill
         self._passages = passages
         self._question_figures = citations.figures(question)
+        # What an answer may not merely repeat: the question, and the headings it was given.
+        self._said = citations.stems(" ".join([question, *(p.heading for p in passages)]))
         self._passage_figures = [citations.passage_figures(p) for p in passages]
         self._allowed = citations.allowed_urls(passages)
         self._prefill_marks = set(citations.check_citations(prefill, len(passages)).cited)
@@ -211,6 +216,16 @@ class _CheckedRelease:
         if not self.released and opens_with_refusal(plain):
             self.stopped = "refusal"
             return None
+        if not citations.stems(plain) - self._said:
+            # It only says the question or a heading back ("According to [1], the locker makes you wait."
+            # to "…now the locker makes me wait"; "the parcel has not moved for a while" under "My parcel
+            # has not moved for a while"): word overlap with the passage proves nothing, and it answers
+            # nothing. Not shown; the next sentence may answer.
+            return ""
+        if citations.garbled(own, self._passages):
+            # Not a sentence ("You should visit the.", "you can use [2] to…"): the model has lost the thread.
+            self.stopped = "garbled"
+            return None
         with_prefill = start < self._own_from
         marks = citations.check_citations(sentence, n).cited
         supported = [m for m in marks if self._supports(plain, m)]
@@ -238,6 +253,13 @@ class _CheckedRelease:
             else:
                 self.stopped = "unsupported"
                 return None
+        if self._last_cited is not None and citations.flips_polarity(
+            plain, self._passages[self._last_cited - 1]
+        ):
+            # The passage's own words with a "not" added or dropped: overlap passes it, the customer would
+            # read the opposite of the article.
+            self.stopped = "unsupported"
+            return None
         if not shown:
             return ""  # nothing left to show once foreign links are gone; not a reason to stop
         shown = (self._gap if self.released else "") + shown
@@ -442,7 +464,9 @@ class Pipeline:
                                 first_visible_ms = (time.perf_counter() - started) * 1000
                             yield Delta(shown)
                         if release.stopped and (
-                            release.released or not keep_going or release.stopped != "unsupported"
+                            release.released
+                            or not keep_going
+                            or release.stopped not in ("unsupported", "garbled")
                         ):
                             break  # nothing more of this answer will be shown: stop generating it
                 if not release.stopped:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from bot.devtools.generation_bench import checked_stream, question_passages
 from bot.domain import Answer, ChatMessage, Delta
@@ -277,13 +279,22 @@ async def test_a_made_up_figure_among_the_passages_words_is_never_shown(settings
     assert answer.text == "Refunds are paid back to the original card within five business days. [1]"
 
 
-async def test_a_made_up_figure_ends_what_is_shown(settings: Settings) -> None:
-    later = "They always reach the original card, 10% of the refund after 3 days [1]."
-    generator = FakeGenerator(f"{FIRST} {later}")
+@pytest.mark.parametrize(
+    "later",
+    [
+        # A made-up figure among the passage's words.
+        "They always reach the original card, 10% of the refund after 3 days [1].",
+        # Every word is the passage's, and it does not read as a sentence.
+        "Refunds to the original card are paid back by using the.",
+    ],
+    ids=["made-up-figure", "garbled"],
+)
+async def test_a_later_sentence_that_fails_a_check_ends_what_is_shown(settings: Settings, later: str) -> None:
+    generator = FakeGenerator(f"{FIRST} {later} {SECOND}")
     deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
     assert deltas == [f"{PREFILL} {FIRST}"]
     assert answer.text == deltas[0]
-    assert "10%" not in answer.text
+    assert generator.pieces_sent == len(f"{FIRST} {later}".split()) + 1, "the model is stopped there"
 
 
 async def test_figures_from_the_passage_or_the_question_are_shown(settings: Settings) -> None:
@@ -293,3 +304,49 @@ async def test_figures_from_the_passage_or_the_question_are_shown(settings: Sett
     assert deltas == [f"{PREFILL} {text}"]
     assert answer.outcome == "answered"
     assert answer.text == deltas[0]
+
+
+async def test_a_sentence_that_only_says_the_question_back_is_not_shown(settings: Settings) -> None:
+    # Every content word is the customer's own: the passage shares them, yet nothing is answered.
+    echo = "Refunds to your card take long [1]."
+    generator = FakeGenerator(f"{echo} {FIRST}")
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [FIRST], "the echo is skipped, the answer that follows it is shown"
+    assert answer.text == FIRST
+    assert answer.outcome == "answered"
+    assert_prefixes(deltas, answer)
+
+
+async def test_a_sentence_that_only_says_a_heading_back_is_not_shown(settings: Settings) -> None:
+    # "Shipping times" is the passage's heading: the sentence names the subject and says nothing of it.
+    kb = FakeKB([HELP_CENTER[2]])
+    generator = FakeGenerator(
+        "These are the shipping times [1]. Orders ship within two days from Berlin [1]."
+    )
+    deltas, answer = await run(build_pipeline(settings, kb, generator), "How long until my orders are sent?")
+    assert answer.text == "Orders ship within two days from Berlin [1].", answer
+    assert deltas == [answer.text]
+
+
+QUOTE = "Refunds are paid back to the original card within five business days. [1]"
+
+
+@pytest.mark.parametrize(
+    "model_text",
+    [
+        # Only the question back: the passage shares the words, nothing is answered.
+        "Refunds to my card take long [1].",
+        # Does not read as a sentence: a citation mark used as a word.
+        "you can get refunds paid back to the card of [1] within five business days.",
+        # Every word is the passage's; only the "not" is the model's.
+        "Refunds are not paid back to the original card [1].",
+    ],
+    ids=["says-the-question-back", "garbled", "says-the-opposite"],
+)
+async def test_a_first_sentence_that_passes_word_overlap_but_answers_wrong_falls_back_to_a_quote(
+    settings: Settings, model_text: str
+) -> None:
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), FakeGenerator(model_text)))
+    assert deltas == []
+    assert answer.outcome == "extracted"
+    assert answer.text == QUOTE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.rag.citations import (
     LeakDetector,
     add_citation,
@@ -10,6 +12,8 @@ from bot.rag.citations import (
     check_citations,
     extract_answer,
     figures,
+    flips_polarity,
+    garbled,
     passage_units,
     plain_text,
     secret_like_tokens,
@@ -288,3 +292,84 @@ def test_figures_are_the_numbers_written_with_digits() -> None:
 def test_a_list_items_own_number_is_not_a_figure() -> None:
     assert figures("1. Open the app\n2) Tap Returns 3 times") == {"3"}
     assert figures("2. Tap PX-102") == {"102"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "why"),
+    [
+        ("You should visit the.", "ends on a word"),
+        ("You can check it by using.", "ends on a word"),
+        ("You can also use it for other purposes, such as and.", "ends on a word"),
+        ("[2], plus subscriptions are paid for every 100 items.", "citation mark as a word"),
+        ("You can use [2] to make the promo emails stop.", "citation mark as a word"),
+        ("A shipment of [2] was charged twice for one label.", "citation mark as a word"),
+        ("The passage is about refunds [2].", "talks about its instructions"),
+        ("Download my [insert file name] from Settings.", "fills in a template"),
+        ("You can change your phone number on [your_account].", "fills in a template"),
+        ("Send the return code to the [address] of the shop.", "fills in a template"),
+    ],
+)
+def test_sentences_a_small_model_garbles_are_caught(sentence: str, why: str) -> None:
+    reason = garbled(sentence, [Passage(1, "Refunds", "Refunds take five days.")])
+    assert reason is not None
+    assert why in reason
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Refunds are paid back to the original card within five business days [1].",
+        "Log in to the app and turn notifications on.",
+        "Based on [1], refunds take five days.",
+        "As described in [1], refunds take five days.",
+        "According to [1], the return is free.",
+        "Tap Open again [1].",
+        "Open the app and sign in:",
+        "Refunds take five days [1, 2].",
+        "Refunds take five days [Passage 1].",
+        "See [the refunds page](https://example.com/refunds) for details.",
+    ],
+)
+def test_well_formed_sentences_are_not_garbled(sentence: str) -> None:
+    assert garbled(sentence, [Passage(1, "Refunds", "Refunds take five days.")]) is None
+
+
+def test_a_passage_that_speaks_of_passages_or_brackets_may_be_quoted() -> None:
+    ferry = Passage(1, "Booking", "Book the passage to the island at least a day ahead. Tap [Book now].")
+    assert garbled("Book the passage a day ahead [1].", [ferry]) is None
+    assert garbled("Tap [Book now] to pay [1].", [ferry]) is None
+
+
+DELIVERY_TABLE = """| Route | Delivery time |
+|-------|:-------------:|
+| Locker to locker, same country | Next business day |
+| Home delivery (Netherlands and Belgium) | 1–2 business days |
+
+These times apply to parcels dropped off before 18:00."""
+
+
+def test_a_table_row_is_quoted_as_what_it_is_about_and_its_value() -> None:
+    passage = Passage(1, "How long does delivery take?", DELIVERY_TABLE)
+    answer = extract_answer("how long does home delivery in Belgium take?", passage)
+    assert answer == "- Home delivery (Netherlands and Belgium): 1–2 business days"
+    units = passage_units(DELIVERY_TABLE)
+    assert units[0].text == "Route / Delivery time"
+    assert units[0].label, "the header row is never quoted on its own"
+    assert all("|" not in unit.text and "---" not in unit.text for unit in units)
+
+
+def test_an_html_tables_rows_from_the_loaders_read_the_same() -> None:
+    rows = "Size | Price\nSmall | €3.95\nLarge | €6.95"
+    units = passage_units(rows)
+    assert [u.text for u in units] == ["Size: Price", "Small: €3.95", "Large: €6.95"]
+
+
+def test_a_sentence_that_adds_or_drops_a_not_flips_the_passage() -> None:
+    refunds = Passage(1, "Refunds", "Refunds are paid back to the original card within five business days.")
+    assert flips_polarity("Refunds are not paid back to the card.", refunds)
+    assert not flips_polarity("Refunds are paid back to the card.", refunds)
+    sandbox = Passage(1, "Sandbox", "Sandbox shipments are never billed. Production shipments are billed.")
+    assert flips_polarity("Shipments in the sandbox are billed.", sandbox)
+    assert not flips_polarity("Sandbox shipments are never billed.", sandbox)
+    assert not flips_polarity("Shipments are billed.", sandbox), "as close to one that agrees"
+    assert not flips_polarity("Lockers open at night.", refunds), "no shared word: not judged here"
