@@ -90,6 +90,9 @@ class _Prepared:
     quarantined: tuple[Passage, ...]
 
 
+# The answer to a yes/no question, which may otherwise only say the question back.
+_YES_NO = re.compile(r"\W*(?:yes|no)\b", re.I)
+
 StopReason = Literal["unsupported", "garbled", "leak", "refusal"]
 
 
@@ -216,11 +219,12 @@ class _CheckedRelease:
         if not self.released and opens_with_refusal(plain):
             self.stopped = "refusal"
             return None
-        if not citations.stems(plain) - self._said:
+        if not citations.stems(plain) - self._said and not _YES_NO.match(plain):
             # It only says the question or a heading back ("According to [1], the locker makes you wait."
             # to "…now the locker makes me wait"; "the parcel has not moved for a while" under "My parcel
             # has not moved for a while"): word overlap with the passage proves nothing, and it answers
-            # nothing. Not shown; the next sentence may answer.
+            # nothing. Not shown; the next sentence may answer. "Yes, you can pay with PayPal." says the
+            # question back too, and answers it: the polarity check below judges it.
             return ""
         if citations.garbled(own, self._passages):
             # Not a sentence ("You should visit the.", "you can use [2] to…"): the model has lost the thread.

@@ -350,3 +350,12 @@ async def test_a_first_sentence_that_passes_word_overlap_but_answers_wrong_falls
     assert deltas == []
     assert answer.outcome == "extracted"
     assert answer.text == QUOTE
+
+
+async def test_a_yes_that_says_the_question_back_is_an_answer(settings: Settings) -> None:
+    generator = FakeGenerator("yes, refunds go back to my card.")
+    deltas, answer = await run(
+        build_pipeline(settings, FakeKB(HELP_CENTER), generator), "Do refunds go back to my card?"
+    )
+    assert deltas == [f"{PREFILL} yes, refunds go back to my card."]
+    assert answer.outcome == "answered"
