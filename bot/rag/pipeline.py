@@ -174,10 +174,17 @@ class _CheckedRelease:
                 if not final or not text[self._start :].strip():
                     break
                 end = following = len(text)
+                if _leads_in(text[self._start : end]):
+                    break  # "…by following these steps:" and then nothing: not an answer to show
             else:
                 end, following = found
-                if len(self._own_words(text, self._start, end)) < SENTENCE_MIN_WORDS:
-                    self._scan = following  # judged together with the next sentence
+                # A short piece ("Yes.", a list item's "1.") or a lead-in ("…these steps:") is judged and
+                # shown together with the piece after it; the newest piece decides, so a lead-in held back
+                # is not judged with a bare "1." of the list it leads into.
+                if len(self._own_words(text, self._scan, end)) < SENTENCE_MIN_WORDS or _leads_in(
+                    text[self._start : end]
+                ):
+                    self._scan = following
                     continue
             if self._own_words(text, self._start, end):
                 shown = self._judge(text, self._start, end)
@@ -271,6 +278,12 @@ class _CheckedRelease:
             self.stopped = "leak"
             return None
         return shown
+
+
+def _leads_in(sentence: str) -> bool:
+    """Whether `sentence` ends with a colon: it introduces what follows (a list, a step) and means
+    nothing shown alone."""
+    return citations.strip_citation_marks(sentence).rstrip().endswith(":")
 
 
 def _capitalised(text: str) -> str:

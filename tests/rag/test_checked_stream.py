@@ -359,3 +359,28 @@ async def test_a_yes_that_says_the_question_back_is_an_answer(settings: Settings
     )
     assert deltas == [f"{PREFILL} yes, refunds go back to my card."]
     assert answer.outcome == "answered"
+
+
+async def test_a_lead_in_is_shown_with_what_it_leads_into(settings: Settings) -> None:
+    pieces = [
+        " to reset your password, follow these steps:",
+        "\n1. Open the sign in page.",
+        "\n2. Choose forgot password to reset your password.",
+        "\n",
+    ]
+    deltas, answer = await run(
+        build_pipeline(settings, FakeKB(HELP_CENTER), PiecesGenerator(pieces)), "How do I reset my password?"
+    )
+    assert deltas, answer
+    assert deltas[0].endswith("follow these steps:\n1. Open the sign in page."), "never the colon alone"
+    assert_prefixes(deltas, answer)
+
+
+async def test_a_lead_in_that_leads_into_nothing_is_not_shown(settings: Settings) -> None:
+    text = "To reset your password open the sign in page. Then reset it by following these steps:"
+    deltas, answer = await run(
+        build_pipeline(settings, FakeKB(HELP_CENTER), FakeGenerator(text)), "How do I reset my password?"
+    )
+    assert answer.outcome == "answered"
+    assert answer.text.endswith("open the sign in page.")
+    assert deltas == [answer.text]
