@@ -259,14 +259,16 @@ def best_overlap(answer: str, passages: Sequence[Passage]) -> tuple[int | None, 
 # sentence ("log in", "turn it on", "what it is for") are not listed.
 _DANGLING = frozenset(
     ["a", "an", "the", "my", "your", "our", "their", "its"]
-    + ["and", "or", "but", "of", "by", "using", "as", "than"]
+    + ["and", "or", "but", "of", "by", "using", "as", "than", "including"]
 )
 _LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z0-9]*$")
-# A citation mark read as a noun: the subject of a sentence, or after an article or a preposition
-# ("you can use [2] to…", "a shipment of [2]"); "according to [1]", "based on [1]" and "as described in
-# [1]" are how a sentence names its source.
+# "…for Android 12 and later, which is." ("Yes, it is." is a sentence; "which is" never ends one.)
+_DANGLING_CLAUSE = re.compile(r"\bwhich (?:is|are|was|were)\W*$", re.I)
+# A citation mark read as a noun: the subject of a sentence, or after an article, a preposition or "is"
+# ("you can use [2] to…", "a shipment of [2]", "the person you mean is [2]"); "according to [1]", "based
+# on [1]" and "as described in [1]" are how a sentence names its source.
 _MARK_AS_NOUN = re.compile(
-    r"^\W*\[\d{1,3}\]|\b(?:the|a|an|with|using|use|by|of|at|via|into|for)\s+\[\d{1,3}\]|"
+    r"^\W*\[\d{1,3}\]|\b(?:the|a|an|with|using|use|by|of|at|via|into|for|is|are|was|were)\s+\[\d{1,3}\]|"
     r"(?<!according )\bto\s+\[\d{1,3}\]|(?<!based )\bon\s+\[\d{1,3}\]",
     re.I,
 )
@@ -286,7 +288,9 @@ def garbled(sentence: str, passages: Sequence[Passage]) -> str | None:
     itself speaks of passages is quoted, not flagged). English only: the words are English.
     """
     last = _LAST_WORD.search(strip_citation_marks(sentence).strip())
-    if last is not None and last.group(1).lower() in _DANGLING:
+    if (last is not None and last.group(1).lower() in _DANGLING) or _DANGLING_CLAUSE.search(
+        strip_citation_marks(sentence).strip()
+    ):
         return "ends on a word that needs what follows it"
     if _MARK_AS_NOUN.search(sentence):
         return "uses a citation mark as a word"
