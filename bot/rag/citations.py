@@ -287,10 +287,9 @@ def garbled(sentence: str, passages: Sequence[Passage]) -> str | None:
     Word overlap lets these through; each is a pattern no well-formed support answer has (a passage that
     itself speaks of passages is quoted, not flagged). English only: the words are English.
     """
-    last = _LAST_WORD.search(strip_citation_marks(sentence).strip())
-    if (last is not None and last.group(1).lower() in _DANGLING) or _DANGLING_CLAUSE.search(
-        strip_citation_marks(sentence).strip()
-    ):
+    words = strip_citation_marks(sentence).strip()
+    last = _LAST_WORD.search(words)
+    if (last is not None and last.group(1).lower() in _DANGLING) or _DANGLING_CLAUSE.search(words):
         return "ends on a word that needs what follows it"
     if _MARK_AS_NOUN.search(sentence):
         return "uses a citation mark as a word"

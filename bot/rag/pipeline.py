@@ -111,8 +111,7 @@ class _CheckedRelease:
     headings only says them back and is skipped. A refusal, a sentence the passages do not support or whose
     negation its passage's closest sentences do not share (`citations.flips_polarity`), one that does not
     read as a sentence (`citations.garbled`), or text that leaks hidden words stops the release: nothing
-    after it is shown. What was released is final: the answer starts with exactly that
-    text.
+    after it is shown. What was released is final: the answer starts with exactly that text.
     """
 
     def __init__(
