@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from bot.domain import Chunk
     from bot.evaluation.questions import Question
     from bot.train.embedder import HeldOutScores
-    from bot.train.retrieval_pairs import LogSignals
+    from bot.train.retrieval_pairs import LogSignals, Pair
 
 
 def _with_embedder(settings: Settings, model: Path | None) -> Settings:
@@ -48,6 +48,20 @@ class HeldOutRetrieval:
                 return out
 
         return run_async(run)
+
+
+# The guard's question set when no labelled questions are given.
+HEADINGS_SET = "held-out headings"
+
+
+def _heading_questions(pairs: list[Pair]) -> list[Question]:
+    """Held-out heading pairs as labelled questions of their own section."""
+    from bot.evaluation.questions import Question
+
+    return [
+        Question(qid=f"heading-{n}", question=p.query, file=p.section[0], heading=p.section[1][-1])
+        for n, p in enumerate(pairs, 1)
+    ]
 
 
 def _chunks_and_log(settings: Settings, source: Path) -> tuple[list[Chunk], LogSignals]:
@@ -100,17 +114,19 @@ def finetune_embedder(
     source = source or settings.kb.source
     if not source.is_dir():
         fail(f"--source {source} is not a folder")
-    if not heldout:
-        fail(
-            "--embedder needs held-out questions to guard the switch: --heldout FILE.jsonl (labelled "
-            "like `eval retrieval`'s; repeatable). Their questions are never trained on."
-        )
     sets = {path.stem: load_questions(path) for path in heldout}
     from bot.llm.base import ModelError
     from bot.llm.provision import EMBEDDER_NAME, shipped_embedder_zip
     from bot.llm.registry import ModelRegistry
     from bot.train.embedder import EmbedderTrainConfig, EmbedderTrainError, run_embedder_finetune
-    from bot.train.retrieval_pairs import PairStats, drop_heldout, kb_pairs, log_pairs
+    from bot.train.retrieval_pairs import (
+        MIN_GUARD_QUESTIONS,
+        PairStats,
+        drop_heldout,
+        kb_pairs,
+        log_pairs,
+        split_heading_guard,
+    )
 
     def status(message: str) -> None:
         err_console.print(f"[dim]{message}[/]", highlight=False)
@@ -120,6 +136,22 @@ def finetune_embedder(
         stats = PairStats()
         pairs = kb_pairs(chunks, seed=seed, stats=stats) + log_pairs(signals, chunks, stats=stats)
         pairs = drop_heldout(pairs, [q.question for qs in sets.values() for q in qs], stats)
+        refit = None
+        if not sets:
+            # No labelled questions: a share of the knowledge base's own headings guards a first run, and a
+            # run the guard allows is trained again on every pair.
+            refit = pairs
+            pairs, held = split_heading_guard(pairs, seed=seed, stats=stats)
+            if len(held) < MIN_GUARD_QUESTIONS:
+                fail(
+                    f"{source} has too few sections with a heading to hold {MIN_GUARD_QUESTIONS} of them out "
+                    f"as a guard ({len(held)}): give labelled questions with --heldout FILE.jsonl"
+                )
+            sets = {HEADINGS_SET: _heading_questions(held)}
+            status(
+                f"no --heldout questions: {len(held)} sections' heading questions are held out of a first "
+                "run to guard it (they catch a run that breaks retrieval, not one that teaches nothing new)"
+            )
         status(
             f"{len(pairs)} pairs from {len(chunks)} chunks and the log: "
             + ", ".join(f"{n} {origin}" for origin, n in sorted(stats.built.items()))
@@ -138,7 +170,12 @@ def finetune_embedder(
             config=config,
             base_name=EMBEDDER_NAME,
             on_status=status,
-            record={"source": str(source), "heldout": [str(p) for p in heldout], "pairs": stats.built},
+            record={
+                "source": str(source),
+                "heldout": [str(p) for p in heldout] or [HEADINGS_SET],
+                "pairs": stats.built,
+            },
+            refit=refit,
         )
     except (EmbedderTrainError, ModelError) as exc:
         fail(str(exc))

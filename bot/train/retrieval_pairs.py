@@ -320,6 +320,35 @@ def drop_heldout(pairs: Iterable[Pair], heldout: Iterable[str], stats: PairStats
     return kept
 
 
+# Without labelled questions this share of the sections asked by their heading is held out of a first,
+# guarding training run (see `split_heading_guard`).
+GUARD_SHARE = 0.2
+# Fewer held-out heading questions than this would let one question decide the guard.
+MIN_GUARD_QUESTIONS = 10
+
+
+def split_heading_guard(
+    pairs: Sequence[Pair], *, share: float = GUARD_SHARE, seed: int = 0, stats: PairStats | None = None
+) -> tuple[list[Pair], list[Pair]]:
+    """(training pairs, held-out heading pairs): a seeded `share` of the sections that have a heading pair,
+    every pair of those sections left out of training (a log question about one would teach its passage).
+
+    A guard for a knowledge base without labelled questions. It catches a run that breaks retrieval; it
+    does not catch one that teaches nothing new, since held-out headings are asked like the trained ones
+    (measured on the English Debian Reference: held-out headings' hybrid MRR rose 0.926 → 0.972 while the
+    labelled questions' fell 0.920 → 0.906).
+    """
+    stats = stats if stats is not None else PairStats()
+    asked = sorted({p.section for p in pairs if p.origin == "heading"})
+    random.Random(seed).shuffle(asked)  # noqa: S311 - a reproducible split, not a secret
+    held = set(asked[: round(share * len(asked))])
+    train = [p for p in pairs if p.section not in held]
+    guard = [p for p in pairs if p.section in held and p.origin == "heading"]
+    for _ in range(len(pairs) - len(train)):
+        stats.skip("section held out to guard the run")
+    return train, guard
+
+
 async def read_log(log: SqlConversationLog) -> LogSignals:
     """The rated and corrected answers and the active approved answers of the conversation log."""
     from sqlalchemy import or_, select

@@ -28,6 +28,7 @@ from bot.train.retrieval_pairs import (
     log_pairs,
     normal,
     read_log,
+    split_heading_guard,
 )
 from tests.fakes import make_chunk
 from tests.llm_models.gguf_files import write_gguf
@@ -305,16 +306,117 @@ def test_cli_models_use_embedder_reset_says_to_reload(
     assert "no embedder choice was recorded" in again.output
 
 
-def test_cli_finetune_embedder_needs_heldout_questions(
+def _many_sections(n: int) -> list[Chunk]:
+    return [
+        _chunk(f"topic{i}.md", f"Topic number {i} explained", f"Words about topic {i} and nothing else.")
+        for i in range(n)
+    ]
+
+
+def test_heading_guard_holds_out_whole_sections_reproducibly() -> None:
+    pairs = kb_pairs(_many_sections(20))
+    log_pair = Pair("a customer question", "a passage", None, "thumbs_up", pairs[0].section)
+    stats = PairStats()
+    train, held = split_heading_guard([*pairs, log_pair], seed=3, stats=stats)
+    assert len(held) == 4  # a fifth of the 20 sections asked by their heading
+    assert {p.origin for p in held} == {"heading"}
+    held_sections = {p.section for p in held}
+    # Nothing of a held-out section is trained on, a log pair included.
+    assert not [p for p in train if p.section in held_sections]
+    assert len(train) + len(held) + (pairs[0].section in held_sections) == len(pairs) + 1
+    assert stats.skipped["section held out to guard the run"] == len(pairs) + 1 - len(train)
+    again, held_again = split_heading_guard([*pairs, log_pair], seed=3)
+    assert (again, held_again) == (train, held)
+    assert split_heading_guard(pairs, seed=4)[1] != held
+
+
+def test_cli_finetune_embedder_without_heldout_guards_with_the_headings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "d"))
+    """No --heldout: a fifth of the headings become the guard's questions, left out of the first run and
+    handed back for the refit; too few headings to hold out is a clear error, not a guard of one question."""
+    import bot.cli.finetune_embedder as command
+    import bot.train.embedder as training
+    from bot.train.embedder import EmbedderOutcome, TrainReport
+
+    data = tmp_path / "d"
+    monkeypatch.setenv("BOT_DATA_DIR", str(data))
+    chunks = _many_sections(60)
+    monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (chunks, LogSignals()))
+    seen: dict[str, object] = {}
+
+    def fake_run(**kwargs: object) -> EmbedderOutcome:
+        seen.update(kwargs)
+        (data / "models").mkdir(parents=True, exist_ok=True)
+        gguf = write_gguf(data / "models" / "mini-ft-1.f16.gguf", arch="bert")
+        before = after = _scores(**{command.HEADINGS_SET: 0.5})
+        report = TrainReport(pairs=60, steps=1, epochs=1, seconds=0.1, loss_first=1.0, loss_last=0.5)
+        return EmbedderOutcome(gguf, gguf.with_suffix(".json"), guard(before, after), before, after, report)
+
+    monkeypatch.setattr(training, "run_embedder_finetune", fake_run)
+    result = CliRunner().invoke(app, ["finetune", "--embedder", "--source", str(REPO / "knowledge")])
+    assert result.exit_code == 0, result.output
+    assert "12 sections' heading questions are held out" in " ".join(result.output.split())
+    evaluator = seen["evaluate"]
+    questions = evaluator.sets[command.HEADINGS_SET]  # type: ignore[attr-defined]
+    assert len(questions) == 12
+    trained = seen["pairs"]
+    assert len(trained) == 48  # type: ignore[arg-type]
+    assert len(seen["refit"]) == 60  # type: ignore[arg-type]
+    # The guard's questions are its own sections' heading questions, none of them trained on first.
+    asked = {normal(q.question) for q in questions}
+    assert not [p for p in trained if normal(p.query) in asked]  # type: ignore[attr-defined]
+    assert all(q.file and q.heading and q.heading.lower() in q.question.lower() for q in questions)
+    active = json.loads((data / "models" / "active.json").read_text())
+    assert active["embedder"].endswith("mini-ft-1.f16.gguf")
+
+    monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (CHUNKS, LogSignals()))
     result = CliRunner().invoke(app, ["finetune", "--embedder", "--source", str(REPO / "knowledge")])
     assert result.exit_code == 2
-    assert "--embedder needs held-out questions" in result.output
+    assert "too few sections with a heading" in result.output
+    assert "--heldout" in result.output
     result = CliRunner().invoke(app, ["finetune"])
     assert result.exit_code == 2
     assert "give --data and --out" in result.output
+
+
+def test_an_allowed_run_is_trained_again_on_every_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `refit`, the guarded model is replaced by one trained on all pairs; a refused run is not refit."""
+    import bot.train.embedder as training
+
+    calls: list[tuple[int, Path]] = []
+
+    def fake_train(base_zip: Path, pairs: list[Pair], target: Path, config: object, say: object) -> object:
+        calls.append((len(pairs), target))
+        write_gguf(target, arch="bert")
+        return training.TrainReport(len(pairs), 1, 1, 0.1, 1.0, 0.5)
+
+    monkeypatch.setattr(training, "train_and_convert", fake_train)
+    pairs = kb_pairs(_many_sections(10))
+    for better, trained in ((True, [8, 10]), (False, [8])):
+        calls.clear()
+        scores = [_scores(h=0.5), _scores(h=0.6 if better else 0.4)]
+        outcome = training.run_embedder_finetune(
+            base_zip=tmp_path / "base.zip",
+            pairs=pairs[:8],
+            models_dir=tmp_path / ("a" if better else "b"),
+            evaluate=lambda model, scores=scores: scores[model is not None],
+            refit=pairs,
+        )
+        assert [n for n, _ in calls] == trained
+        assert outcome.gguf == calls[-1][1]
+        assert outcome.gguf.exists()
+        assert outcome.train.pairs == trained[-1]
+        record = json.loads(outcome.provenance.read_text())
+        if better:
+            assert not calls[0][1].exists()  # the guarded run's file is removed
+            assert record["guard_run"]["train"]["pairs"] == 8
+            assert record["train"]["pairs"] == 10
+        else:
+            assert "guard_run" not in record
+            assert record["guard"]["switch"] is False
 
 
 # ------------------------------------------------------------------------------------------ a real run
