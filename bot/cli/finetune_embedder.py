@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from bot.domain import Chunk
     from bot.evaluation.questions import Question
     from bot.train.embedder import HeldOutScores
-    from bot.train.retrieval_pairs import LogSignals, Pair
+    from bot.train.retrieval_pairs import LogSignals, Pair, PairStats
 
 
 def _with_embedder(settings: Settings, model: Path | None) -> Settings:
@@ -50,18 +50,53 @@ class HeldOutRetrieval:
         return run_async(run)
 
 
-# The guard's question set when no labelled questions are given.
+# The guard's question sets when no labelled questions are given.
 HEADINGS_SET = "held-out headings"
+LOG_SET = "held-out log questions"
 
 
-def _heading_questions(pairs: list[Pair]) -> list[Question]:
-    """Held-out heading pairs as labelled questions of their own section."""
+def _guard_questions(pairs: list[Pair], prefix: str) -> list[Question]:
+    """Held-out pairs as labelled questions of their own section, each question once."""
     from bot.evaluation.questions import Question
+    from bot.train.retrieval_pairs import normal
 
-    return [
-        Question(qid=f"heading-{n}", question=p.query, file=p.section[0], heading=p.section[1][-1])
-        for n, p in enumerate(pairs, 1)
-    ]
+    out: dict[str, Question] = {}
+    for p in pairs:
+        if p.section[1] and normal(p.query) not in out:
+            out[normal(p.query)] = Question(
+                qid=f"{prefix}-{len(out) + 1}", question=p.query, file=p.section[0], heading=p.section[1][-1]
+            )
+    return list(out.values())
+
+
+def _own_guard(
+    pairs: list[Pair], source: Path, seed: int, stats: PairStats
+) -> tuple[list[Pair], dict[str, list[Question]], str]:
+    """Without labelled questions: the first run's pairs, the guard's question sets (held-out headings,
+    and the log's questions about those sections when there are enough) and a line saying so."""
+    from bot.train.retrieval_pairs import MIN_GUARD_QUESTIONS, split_heading_guard
+
+    train, held = split_heading_guard(pairs, seed=seed, stats=stats)
+    headings = [p for p in held if p.origin == "heading"]
+    if len(headings) < MIN_GUARD_QUESTIONS:
+        fail(
+            f"{source} has too few sections with a heading to hold {MIN_GUARD_QUESTIONS} of them out as a "
+            f"guard ({len(headings)}): give labelled questions with --heldout FILE.jsonl"
+        )
+    sets = {HEADINGS_SET: _guard_questions(headings, "heading")}
+    asked = _guard_questions([p for p in held if p.origin != "heading"], "log")
+    from_log = ""
+    if len(asked) >= MIN_GUARD_QUESTIONS:
+        # Customers' own words: a run that helps the headings but not them is refused.
+        sets[LOG_SET] = asked
+        from_log = f", with {len(asked)} customers' questions about them from the log"
+    elif asked:
+        from_log = f"; {len(asked)} log questions about them, too few to guard ({MIN_GUARD_QUESTIONS})"
+    message = (
+        f"no --heldout questions: {len(headings)} sections' heading questions are held out of a first run "
+        f"to guard it (they catch a run that breaks retrieval, not one that teaches nothing new){from_log}"
+    )
+    return train, sets, message
 
 
 def _chunks_and_log(settings: Settings, source: Path) -> tuple[list[Chunk], LogSignals]:
@@ -119,14 +154,7 @@ def finetune_embedder(
     from bot.llm.provision import EMBEDDER_NAME, shipped_embedder_zip
     from bot.llm.registry import ModelRegistry
     from bot.train.embedder import EmbedderTrainConfig, EmbedderTrainError, run_embedder_finetune
-    from bot.train.retrieval_pairs import (
-        MIN_GUARD_QUESTIONS,
-        PairStats,
-        drop_heldout,
-        kb_pairs,
-        log_pairs,
-        split_heading_guard,
-    )
+    from bot.train.retrieval_pairs import PairStats, drop_heldout, kb_pairs, log_pairs
 
     def status(message: str) -> None:
         err_console.print(f"[dim]{message}[/]", highlight=False)
@@ -141,17 +169,8 @@ def finetune_embedder(
             # No labelled questions: a share of the knowledge base's own headings guards a first run, and a
             # run the guard allows is trained again on every pair.
             refit = pairs
-            pairs, held = split_heading_guard(pairs, seed=seed, stats=stats)
-            if len(held) < MIN_GUARD_QUESTIONS:
-                fail(
-                    f"{source} has too few sections with a heading to hold {MIN_GUARD_QUESTIONS} of them out "
-                    f"as a guard ({len(held)}): give labelled questions with --heldout FILE.jsonl"
-                )
-            sets = {HEADINGS_SET: _heading_questions(held)}
-            status(
-                f"no --heldout questions: {len(held)} sections' heading questions are held out of a first "
-                "run to guard it (they catch a run that breaks retrieval, not one that teaches nothing new)"
-            )
+            pairs, sets, message = _own_guard(refit, source, seed, stats)
+            status(message)
         status(
             f"{len(pairs)} pairs from {len(chunks)} chunks and the log: "
             + ", ".join(f"{n} {origin}" for origin, n in sorted(stats.built.items()))

@@ -330,8 +330,9 @@ MIN_GUARD_QUESTIONS = 10
 def split_heading_guard(
     pairs: Sequence[Pair], *, share: float = GUARD_SHARE, seed: int = 0, stats: PairStats | None = None
 ) -> tuple[list[Pair], list[Pair]]:
-    """(training pairs, held-out heading pairs): a seeded `share` of the sections that have a heading pair,
-    every pair of those sections left out of training (a log question about one would teach its passage).
+    """(training pairs, held-out pairs): a seeded `share` of the sections that have a heading pair, every
+    pair of those sections left out of training. The held-out pairs are those sections' heading questions
+    and the log's real questions about them (👍, corrected and approved answers), each a guard question.
 
     A guard for a knowledge base without labelled questions. It catches a run that breaks retrieval; it
     does not catch one that teaches nothing new, since held-out headings are asked like the trained ones
@@ -343,7 +344,7 @@ def split_heading_guard(
     random.Random(seed).shuffle(asked)  # noqa: S311 - a reproducible split, not a secret
     held = set(asked[: round(share * len(asked))])
     train = [p for p in pairs if p.section not in held]
-    guard = [p for p in pairs if p.section in held and p.origin == "heading"]
+    guard = [p for p in pairs if p.section in held]
     for _ in range(len(pairs) - len(train)):
         stats.skip("section held out to guard the run")
     return train, guard

@@ -318,12 +318,13 @@ def test_heading_guard_holds_out_whole_sections_reproducibly() -> None:
     log_pair = Pair("a customer question", "a passage", None, "thumbs_up", pairs[0].section)
     stats = PairStats()
     train, held = split_heading_guard([*pairs, log_pair], seed=3, stats=stats)
-    assert len(held) == 4  # a fifth of the 20 sections asked by their heading
-    assert {p.origin for p in held} == {"heading"}
-    held_sections = {p.section for p in held}
-    # Nothing of a held-out section is trained on, a log pair included.
+    headings = [p for p in held if p.origin == "heading"]
+    assert len(headings) == 4  # a fifth of the 20 sections asked by their heading
+    held_sections = {p.section for p in headings}
+    # Nothing of a held-out section is trained on; a log question about one is held out with it.
     assert not [p for p in train if p.section in held_sections]
-    assert len(train) + len(held) + (pairs[0].section in held_sections) == len(pairs) + 1
+    assert (log_pair in held) == (log_pair.section in held_sections)
+    assert len(train) + len(held) == len(pairs) + 1
     assert stats.skipped["section held out to guard the run"] == len(pairs) + 1 - len(train)
     again, held_again = split_heading_guard([*pairs, log_pair], seed=3)
     assert (again, held_again) == (train, held)
@@ -358,6 +359,7 @@ def test_cli_finetune_embedder_without_heldout_guards_with_the_headings(
     assert result.exit_code == 0, result.output
     assert "12 sections' heading questions are held out" in " ".join(result.output.split())
     evaluator = seen["evaluate"]
+    assert list(evaluator.sets) == [command.HEADINGS_SET]  # type: ignore[attr-defined]  # an empty log
     questions = evaluator.sets[command.HEADINGS_SET]  # type: ignore[attr-defined]
     assert len(questions) == 12
     trained = seen["pairs"]
@@ -369,6 +371,29 @@ def test_cli_finetune_embedder_without_heldout_guards_with_the_headings(
     assert all(q.file and q.heading and q.heading.lower() in q.question.lower() for q in questions)
     active = json.loads((data / "models" / "active.json").read_text())
     assert active["embedder"].endswith("mini-ft-1.f16.gguf")
+
+    # With customers' 👍 answers in the log, those about held-out sections guard the run too (each once).
+    liked = [
+        LogAnswer(f"{ask} topic {i}?", "up", cited=((c.source, c.heading, c.text),), retrieved=())
+        for i, c in enumerate(chunks)
+        for ask in ("what about", "what about", "tell me more on")
+    ]
+    signals = LogSignals(answers=tuple(liked))
+    monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (chunks, signals))
+    result = CliRunner().invoke(app, ["finetune", "--embedder", "--source", str(REPO / "knowledge")])
+    assert result.exit_code == 0, result.output
+    assert "with 24 customers' questions about them from the log" in " ".join(result.output.split())
+    sets = seen["evaluate"].sets  # type: ignore[attr-defined]
+    held = {(q.file, q.heading) for q in sets[command.HEADINGS_SET]}
+    assert len(sets[command.LOG_SET]) == 24
+    assert {(q.file, q.heading) for q in sets[command.LOG_SET]} == held
+    assert not [p for p in seen["pairs"] if (p.section[0], p.section[1][-1]) in held]  # type: ignore[attr-defined]
+    assert len(seen["refit"]) == 60 + 180  # type: ignore[arg-type]
+    few = LogSignals(answers=tuple(liked[:30]))  # ten sections liked, about two of them held out
+    monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (chunks, few))
+    result = CliRunner().invoke(app, ["finetune", "--embedder", "--source", str(REPO / "knowledge")])
+    assert result.exit_code == 0, result.output
+    assert command.LOG_SET not in seen["evaluate"].sets  # type: ignore[attr-defined]
 
     monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (CHUNKS, LogSignals()))
     result = CliRunner().invoke(app, ["finetune", "--embedder", "--source", str(REPO / "knowledge")])
