@@ -191,7 +191,7 @@ def finetune_embedder(
             on_status=status,
             record={
                 "source": str(source),
-                "heldout": [str(p) for p in heldout] or [HEADINGS_SET],
+                "heldout": [str(p) for p in heldout] or list(sets),
                 "pairs": stats.built,
             },
             refit=refit,
