@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.evaluation.questions import Question
-from bot.kb.analysis import named_words
+from bot.kb.analysis import question_language
 from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals
+from bot.kb.names import unknown_names as names_missing
 
 if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase
@@ -227,9 +228,11 @@ async def collect_signals(
     labels: list[int] = []
     for item in questions:
         hits = await kb.search(item.question, k=top_k)
-        names = named_words(item.question) if unknown_names else []
-        missing = await kb.missing_words(names) if names and hits else frozenset()
-        unknown = [name for name in names if name in missing]
+        unknown = (
+            list(await names_missing(kb, item.question, question_language(item.question)))
+            if unknown_names and hits
+            else []
+        )
         collected.append(signals(item.question, hits, unknown_names=unknown))
         labels.append(1 if item.answerable else 0)
     return collected, labels

@@ -393,7 +393,8 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     (detected when None) capitalises every noun, as German does. Stop words, words of one letter ("a3",
     "x86"), abbreviations ("e.g"), code (words with underscores), parts of links and addresses, markup
     (`<img src=…>`) and long words in capitals (emphasis) never are; nor are lower-case names in Latin text
-    ("kdump") or compounds ("time-based"): they look like any other word.
+    ("kdump") or compounds ("time-based"): they look like any other word (`bot.kb.names.uncommon_words`
+    finds the first by word lists).
     """
     question = _MARKUP.sub(" ", question)
     cjk = _CJK_CHAR.search(question) is not None

@@ -14,9 +14,9 @@ from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
-from bot.kb.analysis import named_words
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
+from bot.kb.names import unknown_names
 from bot.language import LANGUAGE_NAMES, UNDETERMINED, language_tag, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
@@ -753,16 +753,14 @@ class Pipeline:
 
     async def _unknown_names(self, question: str, language: str) -> tuple[str, ...]:
         """The names in the question (products, commands, places) the knowledge base never mentions."""
-        names = named_words(question, None if normalize(language) == UNDETERMINED else language)
-        if not names:
-            return ()
         try:
-            missing = await self._kb.missing_words(names)
+            return await unknown_names(
+                self._kb, question, None if normalize(language) == UNDETERMINED else language
+            )
         except (KBUnavailableError, TimeoutError) as exc:
             # Judged by the fitted gate alone, as before this check existed.
             log.warning("vocabulary check failed", extra={"error": str(exc)})
             return ()
-        return tuple(name for name in names if name in missing)
 
     def _fixed(
         self,

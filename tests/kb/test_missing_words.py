@@ -25,3 +25,15 @@ async def test_missing_words_are_the_ones_no_chunk_contains(kb_factory: KBFactor
     await kb.reload(corpus)
     joined = ["Authorization.header", "mylist.Authorization", "dashboard-Authorization", "os.path.isdir"]
     assert await kb.missing_words(joined) == frozenset({"mylist.Authorization"})
+
+
+async def test_lower_case_names_and_typos_on_every_backend(kb_factory: KBFactory, corpus: Path) -> None:
+    """`unknown_names` asks the backend for the uncommon words and the words one slip away from them."""
+    from bot.kb.names import unknown_names
+
+    (corpus / "logs.md").write_text("# Logs\n\n## Kernel logs\n\nTo dump the kernel log, run dmesg.\n")
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(corpus)
+    question = "how do I configure kdump, or read the logs with dmseg?"
+    assert await unknown_names(kb, question, "en") == ("kdump",)
+    assert await unknown_names(kb, "where does dmesg write?", "en") == ()

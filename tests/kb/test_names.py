@@ -1,0 +1,69 @@
+"""Names a question depends on that the knowledge base never mentions, lower-case ones included."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from bot.kb.names import typo_variants, uncommon_words, unknown_names
+from tests.fakes import FakeKB, make_chunk
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "expected"),
+    [
+        # Commands and projects written in lower case are in no word list of the language or of English.
+        (
+            "Mon serveur plante. Comment configurer kdump pour récupérer un vidage mémoire au prochain "
+            "plantage ?",
+            "fr",
+            ["kdump"],
+        ),
+        ("how do I set up hostapd and certbot on my server?", "en", ["hostapd", "certbot"]),
+        ("Wie richte ich kdump ein?", "de", ["kdump"]),
+        # Ordinary words, rare ones and common misspellings are words of the language.
+        ("Comment éviter un plantage après une installation automatisée ?", "fr", []),
+        ("i didnt recieve my parcel and the tracking hasnt moved", "en", []),
+        # Names by their shape are `named_words`' (capitalised, digits, joiners); paths and code are no words.
+        ("Can I use Podman with ext4 and node.js?", "en", []),
+        ("my script calls /usr/bin/kdumpx and `zzqlib`", "en", []),
+        # CJK text: every Latin word is a name already; a language without a word list is not judged.
+        ("怎么配置 wireguard", "zh", []),
+        ("kdump", "und", []),
+    ],
+)
+def test_uncommon_words_are_lower_case_names(question: str, lang: str, expected: list[str]) -> None:
+    assert uncommon_words(question, lang) == expected
+
+
+def test_typo_variants_are_one_slip_away() -> None:
+    assert "python" in typo_variants("pyhton")
+    assert "list" in typo_variants("lsit")
+    assert "segfault" in typo_variants("segfaults")  # a longer word may carry one letter too many
+    assert "dump" not in typo_variants("kdump")  # in a short word that letter is the name
+    assert "kdump" not in typo_variants("kdump")
+
+
+class _CountingKB(FakeKB):
+    def __init__(self, text: str) -> None:
+        super().__init__([make_chunk("guide.md", "Guide", text)])
+        self.asked: list[list[str]] = []
+
+    async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+        self.asked.append(list(words))
+        return await super().missing_words(words)
+
+
+async def test_unknown_names_leave_out_typos_of_the_knowledge_base_words() -> None:
+    kb = _CountingKB("Use python to sort a list, and dump the kernel log with dmesg.")
+    question = "how do I sort a lsit in pyhton, and configure kdump with Podman?"
+    assert await unknown_names(kb, question, "en") == ("Podman", "kdump")
+    assert len(kb.asked) == 1  # one call asks the names, the uncommon words and their variants
+    assert {"python", "list", "kdump", "Podman"} <= set(kb.asked[0])
+    # A lower-case name the knowledge base has is no reason to refuse.
+    assert await unknown_names(_CountingKB("Configure kdump in /etc/default."), "set up kdump", "en") == ()
+    # Nothing to ask: no call at all.
+    quiet = _CountingKB("Anything.")
+    assert await unknown_names(quiet, "how do I reset my password?", "en") == ()
+    assert quiet.asked == []
