@@ -17,6 +17,10 @@ MIN_UNCOMMON_LETTERS = 4
 # Punctuation around a word; anything else in it (a dot, a slash, an apostrophe) makes it no plain word.
 _EDGE = "\"'“”‘’«»„‚()[]{}<>,.;:!?¿¡…*_~"
 _MARKUP = re.compile(r"<[^<>]*>|`[^`]*`")
+# At most this many names and uncommon words are asked per question: on Elasticsearch each is a search (an
+# uncommon word ~10-20 with its variants), and a pasted log or gibberish must not fan out into thousands.
+MAX_NAMES = 16
+MAX_UNCOMMON = 4
 # From this length a typing slip may also drop a letter ("segfaul"); in shorter words a dropped letter
 # is too often another word ("kdump" → "dump").
 MIN_DELETION_LETTERS = 6
@@ -79,9 +83,11 @@ async def unknown_names(kb: KnowledgeBase, question: str, lang: str | None) -> t
     """The names in `question` the knowledge base never mentions: `named_words`, and `uncommon_words`
     unless the knowledge base has a word one typing slip away (then the customer mistyped that word).
 
-    One `missing_words` call asks for all of them; it raises what the knowledge base raises."""
-    names = named_words(question, lang)
+    One `missing_words` call asks for all of them (the first `MAX_NAMES` names and `MAX_UNCOMMON` uncommon
+    words); it raises what the knowledge base raises."""
+    names = named_words(question, lang)[:MAX_NAMES]
     rare = [w for w in await asyncio.to_thread(uncommon_words, question, lang) if w not in names]
+    rare = rare[:MAX_UNCOMMON]
     if not names and not rare:
         return ()
     variants = {word: typo_variants(word) for word in rare}

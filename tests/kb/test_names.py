@@ -67,3 +67,16 @@ async def test_unknown_names_leave_out_typos_of_the_knowledge_base_words() -> No
     quiet = _CountingKB("Anything.")
     assert await unknown_names(quiet, "how do I reset my password?", "en") == ()
     assert quiet.asked == []
+
+
+async def test_a_flood_of_names_or_gibberish_asks_a_bounded_number_of_words() -> None:
+    """A pasted log or a run of made-up words must not fan out into thousands of lookups."""
+    from bot.kb.names import MAX_NAMES, MAX_UNCOMMON
+
+    kb = _CountingKB("Anything.")
+    names = " ".join(f"Product{i}" for i in range(200))
+    gibberish = " ".join(f"zq{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}xv" for i in range(300))
+    unknown = await unknown_names(kb, f"compare {names} and {gibberish}", "en")
+    assert len(unknown) == MAX_NAMES + MAX_UNCOMMON
+    assert len(kb.asked) == 1
+    assert len(kb.asked[0]) <= MAX_NAMES + MAX_UNCOMMON * 12
