@@ -34,11 +34,16 @@ def _wordlist_languages() -> frozenset[str]:
 
 
 def _known(word: str, lang: str) -> bool:
-    """Whether `word` is in wordfreq's list for `lang`: a word of that language (or a common misspelling
-    of one: the lists come from running text), rather than a product, a command or a project."""
+    """Whether `word` is in wordfreq's list for `lang`: a word of that language (or a common misspelling of
+    one: the lists come from running text), rather than a product, a command or a project. A plural in -s
+    passes when its singular is listed ("segfaults"); a stem would not do: Porter reads "preseed" as
+    "prese" + "ed", and "prese" is an English word."""
     from wordfreq import zipf_frequency
 
-    return lang in _wordlist_languages() and zipf_frequency(word, lang) > 0
+    if lang not in _wordlist_languages():
+        return False
+    forms = [word, word[:-1]] if word.endswith("s") and len(word) > MIN_UNCOMMON_LETTERS else [word]
+    return any(zipf_frequency(form, lang) > 0 for form in forms)
 
 
 def uncommon_words(question: str, lang: str | None) -> list[str]:

@@ -25,6 +25,8 @@ from tests.fakes import FakeKB, make_chunk
         # Ordinary words, rare ones and common misspellings are words of the language.
         ("Comment éviter un plantage après une installation automatisée ?", "fr", []),
         ("i didnt recieve my parcel and the tracking hasnt moved", "en", []),
+        ("my program segfaults at startup", "en", []),  # the plural of a listed word ("segfault")
+        ("how do I write a preseed file?", "en", ["preseed"]),  # not "prese" + "ed"
         # Names by their shape are `named_words`' (capitalised, digits, joiners); paths and code are no words.
         ("Can I use Podman with ext4 and node.js?", "en", []),
         ("my script calls /usr/bin/kdumpx and `zzqlib`", "en", []),
