@@ -636,17 +636,15 @@ def _fit_gate(
 ) -> tuple[Gate, FitReport]:
     """The gate fitted on pseudo-questions (`labels`: 1 answerable, 0 in-domain negative) and off-topic
     questions, weighted by `example_weights`, with how it does on them."""
+    weights = example_weights(labels, len(off_rows))
     examples = [*rows, *off_rows]
-    labels = [*labels, *([0] * len(off_rows))]
+    every_label = [*labels, *([0] * len(off_rows))]
     x = np.array(examples, dtype=np.float64)
-    y = np.array(labels, dtype=np.float64)
-    gate = Gate(
-        GATE_FEATURES,
-        fit_logistic(x, y, sample_weight=example_weights(labels[: len(rows)], len(off_rows))),
-    )
+    y = np.array(every_label, dtype=np.float64)
+    gate = Gate(GATE_FEATURES, fit_logistic(x, y, sample_weight=weights))
     accepted = [gate.probability(Signals(**_named(row))) >= 0.5 for row in examples]
-    positives = [a for a, label in zip(accepted, labels, strict=True) if label == 1]
-    negatives = [not a for a, label in zip(accepted, labels, strict=True) if label == 0]
+    positives = [a for a, label in zip(accepted, every_label, strict=True) if label == 1]
+    negatives = [not a for a, label in zip(accepted, every_label, strict=True) if label == 0]
     report = FitReport(
         answerable=len(positives),
         unanswerable=len(negatives),

@@ -89,8 +89,9 @@ class PairStats:
     def add(self, origin: str) -> None:
         self.built[origin] = self.built.get(origin, 0) + 1
 
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+    def skip(self, reason: str, count: int = 1) -> None:
+        if count:
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
 
 def knowledge_chunks(source: Path, settings: KBSettings, embedder: Embedder) -> list[Chunk]:
@@ -345,8 +346,7 @@ def split_heading_guard(
     held = set(asked[: round(share * len(asked))])
     train = [p for p in pairs if p.section not in held]
     guard = [p for p in pairs if p.section in held]
-    for _ in range(len(pairs) - len(train)):
-        stats.skip("section held out to guard the run")
+    stats.skip("section held out to guard the run", len(pairs) - len(train))
     return train, guard
 
 
