@@ -329,6 +329,12 @@ class RAGSettings(BaseModel):
         "`generate` asks the model to answer in it; `auto` quotes with English-only models (the shipped "
         "SmolLM2).",
     )
+    copy_check: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Show a sentence of the model's own only when most of its words are copied from its "
+        "passage in runs of four or more (a small model goes wrong where it rephrases); `auto` checks for "
+        "models under 1B parameters (the shipped SmolLM2), not for larger ones or servers that do not say.",
+    )
     history_turns: int = Field(default=6, ge=0, le=100, description="Past messages kept in the prompt.")
     prompt_passages: int = Field(
         default=2, ge=1, le=50, description="Best retrieved passages given to the model (of kb.top_k)."

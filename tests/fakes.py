@@ -90,8 +90,10 @@ class FakeGenerator:
         fail: bool = False,
         delay_s: float = 0.0,
         n_ctx: int = 2048,
+        n_params: int = 0,
     ) -> None:
         self.reply = reply
+        self.n_params = n_params
         self.fail = fail
         self.delay_s = delay_s
         self._n_ctx = n_ctx
@@ -103,7 +105,7 @@ class FakeGenerator:
 
     @property
     def info(self) -> ModelInfo:
-        return ModelInfo(name="fake-model", version="fake0001", n_ctx=self._n_ctx)
+        return ModelInfo(name="fake-model", version="fake0001", n_ctx=self._n_ctx, n_params=self.n_params)
 
     @property
     def n_ctx(self) -> int:

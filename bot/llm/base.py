@@ -17,6 +17,7 @@ class ModelInfo:
     path: str = ""
     adapter: str = ""
     n_ctx: int = 0
+    n_params: int = 0  # 0: not known (a server that does not say)
 
 
 class ModelError(Exception):

@@ -134,6 +134,7 @@ class _LoadedModel:
             path=str(model_path),
             adapter=str(lora_path) if lora_path is not None else "",
             n_ctx=self.n_ctx,
+            n_params=int(vocab.n_params()),
         )
 
     def render(self, messages: Sequence[ChatMessage]) -> str:

@@ -39,13 +39,14 @@ class RemoteGenerator:
         self._model_id = ""
         self._info = self._make_info("")
 
-    def _make_info(self, model_id: str) -> ModelInfo:
+    def _make_info(self, model_id: str, n_params: int = 0) -> ModelInfo:
         label = model_id or self._url
         return ModelInfo(
             name=f"remote:{model_id}" if model_id else f"remote:{self._url}",
             version=hashlib.sha256(label.encode()).hexdigest()[:12],
             path=self._url,
             n_ctx=self._settings.n_ctx,
+            n_params=n_params,
         )
 
     @property
@@ -98,7 +99,11 @@ class RemoteGenerator:
         data = payload.get("data") if isinstance(payload, dict) else None
         if isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("id"):
             self._model_id = str(data[0]["id"])
-            self._info = self._make_info(self._model_id)
+            # llama-server says how large its model is (`meta.n_params`); other servers may not.
+            meta = data[0].get("meta")
+            n_params = meta.get("n_params") if isinstance(meta, dict) else None
+            size = n_params if isinstance(n_params, int) and not isinstance(n_params, bool) else 0
+            self._info = self._make_info(self._model_id, max(0, size))
 
     async def stream(
         self,

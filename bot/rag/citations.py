@@ -252,6 +252,46 @@ def best_overlap(answer: str, passages: Sequence[Passage]) -> tuple[int | None, 
     return best_n, best_share
 
 
+# -- how much of a sentence is copied ------------------------------------------------------------------
+
+# How a sentence names its source, and a yes or no before the answer: not words it could copy.
+_ATTRIBUTION = re.compile(
+    r"^\W*(?:(?:according to|based on|as (?:described|stated|explained) in)\b\W*)?(?:(?:yes|no)\b\W*)?",
+    re.I,
+)
+
+
+def _copy_tokens(text: str) -> list[str]:
+    """Lower-cased words, and each CJK character on its own (no spaces mark CJK words)."""
+    out: list[str] = []
+    for word in _UNICODE_WORD.findall(text.lower()):
+        out.extend(word if _CJK_RUN.fullmatch(word) else (word,))
+    return out
+
+
+def copied_share(sentence: str, passages: Sequence[Passage], run: int = 4) -> float:
+    """The share of the sentence's words that lie in runs of at least `run` words copied from one of the
+    passages (heading included); a sentence shorter than `run` words must be copied whole.
+
+    SmolLM2-135M's sentences that are true copy the passage's phrases ("you can open the compartment in
+    three ways"); its wrong ones recombine the passage's words ("the student discount is 15% off every
+    label" from "no student discount" and "Plus: 15% off every label"), which word overlap cannot tell apart.
+    """
+    words = _copy_tokens(_ATTRIBUTION.sub("", strip_citation_marks(sentence), count=1))
+    if not words:
+        return 0.0
+    n = min(run, len(words))
+    grams: set[tuple[str, ...]] = set()
+    for passage in passages:
+        source = _copy_tokens(f"{passage.heading}\n{passage.text}")
+        grams.update(tuple(source[i : i + n]) for i in range(len(source) - n + 1))
+    covered = [False] * len(words)
+    for i in range(len(words) - n + 1):
+        if tuple(words[i : i + n]) in grams:
+            covered[i : i + n] = [True] * n
+    return sum(covered) / len(words)
+
+
 # -- sentences that do not read as sentences --------------------------------------------------------
 
 # English words no statement ends on: an article, a possessive, a conjunction or a preposition that needs
@@ -264,11 +304,13 @@ _DANGLING = frozenset(
 _LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z0-9]*$")
 # "…for Android 12 and later, which is." ("Yes, it is." is a sentence; "which is" never ends one.)
 _DANGLING_CLAUSE = re.compile(r"\bwhich (?:is|are|was|were)\W*$", re.I)
-# A citation mark read as a noun: the subject of a sentence, or after an article, a preposition or "is"
-# ("you can use [2] to…", "a shipment of [2]", "the person you mean is [2]"); "according to [1]", "based
-# on [1]" and "as described in [1]" are how a sentence names its source.
+# A citation mark read as a noun: the subject of a sentence or clause, or after an article, a preposition or
+# "is" ("you can use [2] to…", "a shipment of [2]", "the person you mean is [2]", "so [2] will be sent to…",
+# "it will appear until [2]."); "according to [1]", "based on [1]" and "as described in [1]" are how a
+# sentence names its source.
 _MARK_AS_NOUN = re.compile(
     r"^\W*\[\d{1,3}\]|\b(?:the|a|an|with|using|use|by|of|at|via|into|for|is|are|was|were)\s+\[\d{1,3}\]|"
+    r"\b(?:so|and|but|because|until|than|about|that|which|if)\s+\[\d{1,3}\]\s+\w|\buntil\s+\[\d{1,3}\]|"
     r"(?<!according )\bto\s+\[\d{1,3}\]|(?<!based )\bon\s+\[\d{1,3}\]",
     re.I,
 )
@@ -293,6 +335,13 @@ def garbled(sentence: str, passages: Sequence[Passage]) -> str | None:
         return "ends on a word that needs what follows it"
     if _MARK_AS_NOUN.search(sentence):
         return "uses a citation mark as a word"
+    lowered = sentence.lower()
+    for passage in passages:
+        # The prompt titles each passage with its file's name ("(delivery-times-and-tracking.md)"): an answer
+        # that names it is reading out its prompt, not answering.
+        name = passage.source.rsplit("/", 1)[-1].lower()
+        if "." in name and name in lowered and name not in f"{passage.heading} {passage.text}".lower():
+            return "names a passage's file"
     for pattern, why in (
         (_PROMPT_TALK, "talks about its instructions"),
         (_PLACEHOLDER, "fills in a template"),
@@ -511,6 +560,15 @@ def _stem(word: str) -> str:
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
         word = word[:-1]  # shipp(ing) ~ ship
     return word[:5]
+
+
+# Words that carry no answer of their own: a sentence of the question's words and these only says the
+# question back ("According to [1], you can apply for a job as a Parcelly courier through.").
+_FILLER = (
+    *("according", "through", "via", "until", "because", "while", "during", "please", "well", "now"),
+    *("still", "even", "already", "simply", "actually", "really", "basically", "however", "therefore"),
+)
+FILLER_STEMS = frozenset(_stem(word) for word in _FILLER)
 
 
 def stems(text: str) -> set[str]:

@@ -107,6 +107,7 @@ INVALID = [
     ("BOT_RAG__PASSAGE_TOKENS", "8", "BOT_RAG__PASSAGE_TOKENS", "greater than or equal to 32"),
     ("BOT_RAG__UNGROUNDED", "ignore", "BOT_RAG__UNGROUNDED", "extract"),
     ("BOT_RAG__FOREIGN_ANSWER", "translate", "BOT_RAG__FOREIGN_ANSWER", "'auto', 'extract' or 'generate'"),
+    ("BOT_RAG__COPY_CHECK", "sometimes", "BOT_RAG__COPY_CHECK", "'auto', 'on' or 'off'"),
     ("BOT_KB__SOURCES", "knowledge,ftp://files.example.com/", "BOT_KB__SOURCES", "must be an http(s) URL"),
     ("BOT_KB__REFRESH_INTERVAL", "weekly", "BOT_KB__REFRESH_INTERVAL", "duration such as 30m, 6h or 1d"),
     ("BOT_KB__REFRESH_INTERVAL", "60d", "BOT_KB__REFRESH_INTERVAL", "less than or equal to 2592000"),

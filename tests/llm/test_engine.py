@@ -53,6 +53,8 @@ async def test_streams_text_and_reports_the_model(engine: LlamaEngine, model_pat
     assert engine.info.path == str(model_path)
     assert len(engine.info.version) >= 12
     assert engine.n_ctx == 1024
+    # SmolLM2-135M: the copy check's "auto" reads this (bot.rag.pipeline.COPY_CHECK_BELOW_PARAMS).
+    assert 100_000_000 < engine.info.n_params < 200_000_000
 
 
 async def test_token_counts_use_the_chat_template(engine: LlamaEngine) -> None:

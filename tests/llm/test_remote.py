@@ -29,11 +29,15 @@ class FakeServer:
         self.headers: list[dict[str, str]] = []
         self.mode = "ok"
         self.model_id = "smollm2-test"
+        self.meta: object = None  # llama-server's `meta` object of the model, when set
 
     async def models(self, request: web.Request) -> web.Response:
         if self.mode == "down":
             return web.json_response({"error": "down"}, status=503)
-        return web.json_response({"object": "list", "data": [{"id": self.model_id, "object": "model"}]})
+        model: dict[str, object] = {"id": self.model_id, "object": "model"}
+        if self.meta is not None:
+            model["meta"] = self.meta
+        return web.json_response({"object": "list", "data": [model]})
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(await request.json())
@@ -165,3 +169,28 @@ async def test_reload_asks_the_server_which_model_it_serves_now(server: tuple[Fa
 def test_needs_a_url() -> None:
     with pytest.raises(ValueError, match="SERVER_URL"):
         RemoteGenerator(LLMSettings())
+
+
+@pytest.mark.parametrize(
+    ("meta", "n_params"),
+    [
+        ({"n_params": 134_515_008, "n_ctx_train": 8192}, 134_515_008),  # what llama-server says
+        (None, 0),  # another OpenAI-compatible server: size not known
+        ({"n_params": "big"}, 0),
+        ({"n_params": -5}, 0),
+        ("not an object", 0),
+    ],
+)
+async def test_the_models_size_is_read_from_the_server_when_it_says(
+    server: tuple[FakeServer, str], meta: object, n_params: int
+) -> None:
+    fake, url = server
+    fake.meta = meta
+    generator = RemoteGenerator(LLMSettings(server_url=url))
+    try:
+        assert generator.info.n_params == 0, "not known before the server was asked"
+        await collect(generator)
+        assert generator.info.name == "remote:smollm2-test"
+        assert generator.info.n_params == n_params
+    finally:
+        await generator.close()

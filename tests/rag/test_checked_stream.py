@@ -336,12 +336,14 @@ QUOTE = "Refunds are paid back to the original card within five business days. [
     [
         # Only the question back: the passage shares the words, nothing is answered.
         "Refunds to my card take long [1].",
+        # The question back with words that carry no answer of their own.
+        "Refunds to my card take long, still, through [1].",
         # Does not read as a sentence: a citation mark used as a word.
         "you can get refunds paid back to the card of [1] within five business days.",
         # Every word is the passage's; only the "not" is the model's.
         "Refunds are not paid back to the original card [1].",
     ],
-    ids=["says-the-question-back", "garbled", "says-the-opposite"],
+    ids=["says-the-question-back", "says-the-question-back-with-filler", "garbled", "says-the-opposite"],
 )
 async def test_a_first_sentence_that_passes_word_overlap_but_answers_wrong_falls_back_to_a_quote(
     settings: Settings, model_text: str
@@ -350,6 +352,23 @@ async def test_a_first_sentence_that_passes_word_overlap_but_answers_wrong_falls
     assert deltas == []
     assert answer.outcome == "extracted"
     assert answer.text == QUOTE
+
+
+@pytest.mark.parametrize(
+    "again",
+    [FIRST, "Refunds are paid back within five business days to the original card [1]."],
+    ids=["word-for-word", "reworded"],
+)
+async def test_a_model_that_says_again_what_it_showed_is_stopped_there(
+    settings: Settings, again: str
+) -> None:
+    # SmolLM2-135M loops: the same sentence three times over, each one supported by the passage's words.
+    generator = PiecesGenerator([f" {FIRST}", f" {SECOND}", f" {again}", f" {SECOND}", f" {again}"])
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}", f" {SECOND}"]
+    assert answer.text == "".join(deltas)
+    assert answer.outcome == "answered"
+    assert generator.pieces_sent == 4, "generation stops once the model has begun to repeat itself"
 
 
 async def test_a_yes_that_says_the_question_back_is_an_answer(settings: Settings) -> None:
@@ -384,3 +403,44 @@ async def test_a_lead_in_that_leads_into_nothing_is_not_shown(settings: Settings
     assert answer.outcome == "answered"
     assert answer.text.endswith("open the sign in page.")
     assert deltas == [answer.text]
+
+
+# True, and the passage's words, but rephrased: what SmolLM2-135M's wrong sentences look like too.
+REPHRASED = "Your original card gets the refunds back in five business days [1]."
+SMALL_MODEL = 135_000_000
+
+
+@pytest.mark.parametrize(
+    ("copy_check", "n_params", "checked"),
+    [
+        ("auto", SMALL_MODEL, True),
+        ("auto", 8_000_000_000, False),
+        ("auto", 0, False),  # a server that does not say how large its model is
+        ("on", 8_000_000_000, True),
+        ("off", SMALL_MODEL, False),
+    ],
+)
+async def test_the_copy_check_shows_a_small_models_sentence_only_when_it_copies_its_passage(
+    settings: Settings, copy_check: str, n_params: int, checked: bool
+) -> None:
+    pipeline = build_pipeline(
+        with_rag(settings, copy_check=copy_check),
+        FakeKB(HELP_CENTER),
+        FakeGenerator(f"{REPHRASED} {FIRST}", n_params=n_params),
+    )
+    deltas, answer = await run(pipeline)
+    if checked:
+        assert deltas == []
+        assert answer.outcome == "extracted"
+        assert answer.text == QUOTE
+    else:
+        assert deltas == [f"{PREFILL} {REPHRASED}", f" {FIRST}"]
+        assert answer.outcome == "answered"
+
+
+async def test_the_copy_check_ends_the_answer_before_a_rephrased_sentence(settings: Settings) -> None:
+    generator = FakeGenerator(f"{FIRST} {REPHRASED}", n_params=SMALL_MODEL)
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}"]
+    assert answer.text == deltas[0]
+    assert answer.outcome == "answered"

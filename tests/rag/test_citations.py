@@ -10,6 +10,7 @@ from bot.rag.citations import (
     allowed_urls,
     best_overlap,
     check_citations,
+    copied_share,
     extract_answer,
     figures,
     flips_polarity,
@@ -305,6 +306,10 @@ def test_a_list_items_own_number_is_not_a_figure() -> None:
         ("[2], plus subscriptions are paid for every 100 items.", "citation mark as a word"),
         ("You can use [2] to make the promo emails stop.", "citation mark as a word"),
         ("A shipment of [2] was charged twice for one label.", "citation mark as a word"),
+        ("The shop has not refunded you yet, so [1] will be sent to support.", "citation mark as a word"),
+        ("It is a new one, and it will continue to appear until [1].", "citation mark as a word"),
+        ("According to [1], the refunds.md, refunds take five days.", "names a passage's file"),
+        ("Refunds take five days (refunds.md) [1].", "names a passage's file"),
         ("The passage is about refunds [2].", "talks about its instructions"),
         ("Download my [insert file name] from Settings.", "fills in a template"),
         ("You can change your phone number on [your_account].", "fills in a template"),
@@ -312,7 +317,7 @@ def test_a_list_items_own_number_is_not_a_figure() -> None:
     ],
 )
 def test_sentences_a_small_model_garbles_are_caught(sentence: str, why: str) -> None:
-    reason = garbled(sentence, [Passage(1, "Refunds", "Refunds take five days.")])
+    reason = garbled(sentence, [Passage("billing/refunds.md", "Refunds", "Refunds take five days.")])
     assert reason is not None
     assert why in reason
 
@@ -331,15 +336,19 @@ def test_sentences_a_small_model_garbles_are_caught(sentence: str, why: str) -> 
         "Refunds take five days, which is faster than cards [1].",
         "Refunds take five days [1, 2].",
         "Refunds take five days [Passage 1].",
+        "Refunds take five days, so ask within a week [1].",
+        "Refunds take five days [1], and cards take longer.",
         "See [the refunds page](https://example.com/refunds) for details.",
     ],
 )
 def test_well_formed_sentences_are_not_garbled(sentence: str) -> None:
-    assert garbled(sentence, [Passage(1, "Refunds", "Refunds take five days.")]) is None
+    assert garbled(sentence, [Passage("billing/refunds.md", "Refunds", "Refunds take five days.")]) is None
 
 
 def test_a_passage_that_speaks_of_passages_or_brackets_may_be_quoted() -> None:
-    ferry = Passage(1, "Booking", "Book the passage to the island at least a day ahead. Tap [Book now].")
+    ferry = Passage(
+        "ferry/booking.md", "Booking", "Book the passage to the island at least a day ahead. Tap [Book now]."
+    )
     assert garbled("Book the passage a day ahead [1].", [ferry]) is None
     assert garbled("Tap [Book now] to pay [1].", [ferry]) is None
 
@@ -353,7 +362,7 @@ These times apply to parcels dropped off before 18:00."""
 
 
 def test_a_table_row_is_quoted_as_what_it_is_about_and_its_value() -> None:
-    passage = Passage(1, "How long does delivery take?", DELIVERY_TABLE)
+    passage = Passage("delivery/times.md", "How long does delivery take?", DELIVERY_TABLE)
     answer = extract_answer("how long does home delivery in Belgium take?", passage)
     assert answer == "- Home delivery (Netherlands and Belgium): 1–2 business days"
     units = passage_units(DELIVERY_TABLE)
@@ -369,11 +378,58 @@ def test_an_html_tables_rows_from_the_loaders_read_the_same() -> None:
 
 
 def test_a_sentence_that_adds_or_drops_a_not_flips_the_passage() -> None:
-    refunds = Passage(1, "Refunds", "Refunds are paid back to the original card within five business days.")
+    refunds = Passage(
+        "billing/refunds.md",
+        "Refunds",
+        "Refunds are paid back to the original card within five business days.",
+    )
     assert flips_polarity("Refunds are not paid back to the card.", refunds)
     assert not flips_polarity("Refunds are paid back to the card.", refunds)
-    sandbox = Passage(1, "Sandbox", "Sandbox shipments are never billed. Production shipments are billed.")
+    sandbox = Passage(
+        "developers/api.rst",
+        "Sandbox",
+        "Sandbox shipments are never billed. Production shipments are billed.",
+    )
     assert flips_polarity("Shipments in the sandbox are billed.", sandbox)
     assert not flips_polarity("Sandbox shipments are never billed.", sandbox)
     assert not flips_polarity("Shipments are billed.", sandbox), "as close to one that agrees"
     assert not flips_polarity("Lockers open at night.", refunds), "no shared word: not judged here"
+
+
+def test_a_file_name_the_passage_itself_gives_may_be_quoted() -> None:
+    readme = Passage("docs/install.md", "Install", "Copy settings.toml next to install.md and run it.")
+    assert garbled("Copy settings.toml next to install.md [1].", [readme]) is None
+
+
+LOCKER = Passage(
+    "receiving/pickup.md",
+    "Opening the locker",
+    "You can open the compartment in three ways: type the 6-digit pickup code on the locker screen.",
+)
+FAQ = [
+    Passage("faq/faq.csv", "Is there a student discount?", "Parcelly does not have a student discount."),
+    Passage("billing/plans.md", "Plus", "Parcelly Plus gives 15% off every label."),
+]
+
+
+def test_a_sentence_copied_from_its_passage_in_runs_is_all_copied() -> None:
+    assert copied_share("According to [1], you can open the compartment in three ways: [1]", [LOCKER]) == 1.0
+    assert copied_share("Yes, type the 6-digit pickup code on the locker screen [1].", [LOCKER]) == 1.0
+
+
+def test_a_sentence_that_recombines_the_passages_words_is_mostly_not_copied() -> None:
+    # Every word is in the passages, and the sentence says the opposite of the first one.
+    share = copied_share("According to [1], the student discount is 15% off every label.", FAQ)
+    assert share == 0.5  # "15 off every label" of eight words
+    assert copied_share("You can type the code on the screen of the locker [1].", [LOCKER]) == 0.0
+
+
+def test_a_short_sentence_must_be_copied_whole() -> None:
+    assert copied_share("Open the compartment.", [LOCKER]) == 1.0
+    assert copied_share("Open the locker.", [LOCKER]) == 0.0
+
+
+def test_chinese_is_copied_character_by_character() -> None:
+    passage = Passage("zh/refunds.md", "退款", "退款会在五个工作日内退回原卡。")
+    assert copied_share("退款会在五个工作日内退回。", [passage]) == 1.0
+    assert copied_share("原卡退回退款需要五天。", [passage]) < 0.6
