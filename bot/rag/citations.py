@@ -314,6 +314,11 @@ _MARK_AS_NOUN = re.compile(
     r"(?<!according )\bto\s+\[\d{1,3}\]|(?<!based )\bon\s+\[\d{1,3}\]",
     re.I,
 )
+# A mark after "in", "under", "after" or "before" reads as a source only after a participle or "as" ("as
+# described in [1]", "as shown in [1]"); the fine-tuned 135M model writes "According to [1], in [1], take
+# your parcel…" and "After [1], After 5 wrong codes…", a phrase of the passage broken by the mark.
+_MARK_AFTER_PREPOSITION = re.compile(r"(\S+\s+)?\b(?:in|under|after|before)\s+\[\d{1,3}\]", re.I)
+_NAMES_A_SOURCE = re.compile(r"(?:as|\w+ed|shown|written|given|said|seen|found)\s+$", re.I)
 # The model talking about its prompt, or filling in a template ("[insert file name]", "[your_account]",
 # "[address]") rather than answering: a bracket that is neither a citation mark nor a Markdown link.
 _PROMPT_TALK = re.compile(r"\b(?:the|this|that|these) passages?\b", re.I)
@@ -333,7 +338,10 @@ def garbled(sentence: str, passages: Sequence[Passage]) -> str | None:
     last = _LAST_WORD.search(words)
     if (last is not None and last.group(1).lower() in _DANGLING) or _DANGLING_CLAUSE.search(words):
         return "ends on a word that needs what follows it"
-    if _MARK_AS_NOUN.search(sentence):
+    after_preposition = _MARK_AFTER_PREPOSITION.finditer(sentence)
+    if _MARK_AS_NOUN.search(sentence) or any(
+        not _NAMES_A_SOURCE.fullmatch(found.group(1) or "") for found in after_preposition
+    ):
         return "uses a citation mark as a word"
     lowered = sentence.lower()
     for passage in passages:

@@ -97,8 +97,8 @@ StopReason = Literal["unsupported", "garbled", "repeated", "leak", "refusal"]
 
 # With the copy check (`RAGSettings.copy_check`), a sentence of the model's is shown only when this share of
 # its words lies in runs of at least `COPY_RUN` words copied from the passage it is attributed to. Measured on
-# SmolLM2-135M's answers to 88 customer questions about the sample help center (2026-12-04): its true
-# sentences copy 0.8–1.0 of their words in such runs, its wrong ones 0–0.58.
+# SmolLM2-135M's answers to 88 customer questions about the sample help center (2026-12-04): its wrong
+# sentences copied 0–0.58 of their words in such runs, six of its eight right ones 0.78–1.0.
 COPY_RUN = 4
 COPY_MIN_SHARE = 0.6
 # `copy_check = "auto"` checks models smaller than this: a small model goes wrong where it rephrases.
@@ -305,6 +305,9 @@ class _CheckedRelease:
             # read the opposite of the article.
             self.stopped = "unsupported"
             return None
+        # No channel renders Markdown: "**Open again**" copied from the passage would show its asterisks (and
+        # a model that drops the closing pair leaves one open), so markup goes as it does from a quote.
+        shown = citations.plain_text(shown).strip()
         if not shown:
             return ""  # nothing left to show once foreign links are gone; not a reason to stop
         shown = (self._gap if self.released else "") + shown

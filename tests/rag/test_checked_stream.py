@@ -444,3 +444,14 @@ async def test_the_copy_check_ends_the_answer_before_a_rephrased_sentence(settin
     assert deltas == [f"{PREFILL} {FIRST}"]
     assert answer.text == deltas[0]
     assert answer.outcome == "answered"
+
+
+async def test_markup_copied_from_the_passage_is_not_shown(settings: Settings) -> None:
+    # Neither Telegram nor the web chat renders Markdown; the model copies it, and may leave a pair open.
+    generator = FakeGenerator(
+        "Refunds are paid back to the **original card** within five business days [1]. "
+        "They always reach the **original card [1]."
+    )
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == [f"{PREFILL} {FIRST}", f" {SECOND}"]
+    assert answer.text == "".join(deltas)
