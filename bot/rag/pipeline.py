@@ -140,7 +140,7 @@ class _CheckedRelease:
         copy_check: bool = False,
     ) -> None:
         self._prefill = prefill
-        self._copy_check = copy_check
+        self.copy_check = copy_check
         self._passages = passages
         self._question_figures = citations.figures(question)
         # What an answer may not merely repeat: the question, and the headings it was given.
@@ -291,7 +291,7 @@ class _CheckedRelease:
             else:
                 self.stopped = "unsupported"
                 return None
-        if self._copy_check and (
+        if self.copy_check and (
             citations.copied_share(plain, [self._passages[m - 1] for m in sources], COPY_RUN) < COPY_MIN_SHARE
         ):
             # Its words are the passage's, its claim may not be: a small model's rephrasing is where it
@@ -515,6 +515,8 @@ class Pipeline:
                             ttft_ms = (time.perf_counter() - started) * 1000
                             # A reload waits for a running generation: this is the model writing this answer.
                             info = gen.info
+                            # A model server tells its model's size when first asked: as this answer began.
+                            release.copy_check = self._copy_checked()
                         for shown in release.feed(piece):
                             if first_visible_ms is None:
                                 first_visible_ms = (time.perf_counter() - started) * 1000

@@ -455,3 +455,29 @@ async def test_markup_copied_from_the_passage_is_not_shown(settings: Settings) -
     deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
     assert deltas == [f"{PREFILL} {FIRST}", f" {SECOND}"]
     assert answer.text == "".join(deltas)
+
+
+class ServerGenerator(FakeGenerator):
+    """A model server: its size is known only once it was first asked, as the first answer begins."""
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        user_key: str,
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> AsyncIterator[str]:
+        self.n_params = SMALL_MODEL
+        async for piece in super().stream(messages, user_key=user_key, max_tokens=max_tokens, stop=stop):
+            yield piece
+
+
+async def test_the_copy_check_applies_to_the_first_answer_of_a_server_that_reports_its_size(
+    settings: Settings,
+) -> None:
+    generator = ServerGenerator(f"{REPHRASED} {FIRST}")
+    assert generator.info.n_params == 0
+    deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
+    assert deltas == []
+    assert answer.outcome == "extracted"
