@@ -136,11 +136,10 @@ class _CheckedRelease:
         passages: Sequence[Passage],
         leaks: Callable[[str], bool],
         question: str = "",
-        *,
-        copy_check: bool = False,
     ) -> None:
         self._prefill = prefill
-        self.copy_check = copy_check
+        # Set by the pipeline once the model's first piece arrives (see `Pipeline._copy_checked`).
+        self.copy_check = False
         self._passages = passages
         self._question_figures = citations.figures(question)
         # What an answer may not merely repeat: the question, and the headings it was given.
@@ -246,14 +245,14 @@ class _CheckedRelease:
         if not self.released and opens_with_refusal(plain):
             self.stopped = "refusal"
             return None
-        if not citations.stems(plain) - self._said and not _YES_NO.match(plain):
+        novel = citations.stems(plain) - self._said
+        if not novel and not _YES_NO.match(plain):
             # It only says the question or a heading back ("According to [1], the locker makes you wait."
             # to "…now the locker makes me wait"; "the parcel has not moved for a while" under "My parcel
             # has not moved for a while"): word overlap with the passage proves nothing, and it answers
             # nothing. Not shown; the next sentence may answer. "Yes, you can pay with PayPal." says the
             # question back too, and answers it: the polarity check below judges it.
             return ""
-        novel = citations.stems(plain) - self._said
         if self.released and novel and len(novel & self._released_stems) >= REPEATED_MIN_SHARE * len(novel):
             self.stopped = "repeated"
             return None
@@ -498,7 +497,6 @@ class Pipeline:
                 budget.passages,
                 lambda text: self._leaks_hidden(text, budget.passages, prepared.quarantined),
                 question=standalone,
-                copy_check=self._copy_checked(),
             )
             ttft_ms: float | None = None
             first_visible_ms: float | None = None
@@ -515,7 +513,8 @@ class Pipeline:
                             ttft_ms = (time.perf_counter() - started) * 1000
                             # A reload waits for a running generation: this is the model writing this answer.
                             info = gen.info
-                            # A model server tells its model's size when first asked: as this answer began.
+                            # Decided here, not before: a model server tells its model's size when first
+                            # asked, which is as this answer began.
                             release.copy_check = self._copy_checked()
                         for shown in release.feed(piece):
                             if first_visible_ms is None:

@@ -4,6 +4,7 @@ final."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.devtools.generation_bench import checked_stream, question_passages
 from bot.domain import Answer, ChatMessage, Delta
-from bot.llm.base import GeneratorTimeoutError
+from bot.llm.base import GeneratorTimeoutError, ModelInfo
 from bot.rag.pipeline import REFUSAL_TEXT, UNGROUNDED_CAVEAT, Pipeline
 from bot.rag.prompting import load_templates
 from bot.services import build_pipeline
@@ -460,17 +461,9 @@ async def test_markup_copied_from_the_passage_is_not_shown(settings: Settings) -
 class ServerGenerator(FakeGenerator):
     """A model server: its size is known only once it was first asked, as the first answer begins."""
 
-    async def stream(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        user_key: str,
-        max_tokens: int | None = None,
-        stop: Sequence[str] = (),
-    ) -> AsyncIterator[str]:
-        self.n_params = SMALL_MODEL
-        async for piece in super().stream(messages, user_key=user_key, max_tokens=max_tokens, stop=stop):
-            yield piece
+    @property
+    def info(self) -> ModelInfo:
+        return replace(super().info, n_params=SMALL_MODEL if self.prompts else 0)
 
 
 async def test_the_copy_check_applies_to_the_first_answer_of_a_server_that_reports_its_size(
