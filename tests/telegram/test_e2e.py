@@ -855,6 +855,58 @@ async def test_files_during_a_handoff_reach_the_operators_and_theirs_are_refused
     all_calls_ok(h)
 
 
+async def test_a_customers_document_during_a_handoff_reaches_the_operators(
+    make_harness: HarnessFactory,
+) -> None:
+    # A document comes through the upload handler first: a customer's PDF is not an upload to the knowledge
+    # base, and reaches the operators like a photo.
+    h = await make_harness()
+    alice_chat, ops = ALICE["id"], OPERATOR_CHAT["id"]
+    await h.ask(ALICE, "How long do refunds take?")
+    before = h.last_message_id(alice_chat)
+    h.send(ALICE, "/human")
+    await h.reply_after(alice_chat, before)
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(ops)))
+    shown_to_alice = len(h.fake.bot_messages(alice_chat))
+    doc = h.fake.add_file(b"%PDF-1.4 invoice", "invoice.pdf", "application/pdf")
+    h.send(ALICE, None, document=doc, caption="my invoice")
+    await h.fake.wait_until(lambda: len(h.fake.bot_messages(ops)) == 3)
+    await h.idle()
+    forwarded, copy = h.fake.bot_messages(ops)[1:]
+    assert forwarded.data["text"] == "💬 #1 Alice [en]: [document] my invoice"
+    assert copy.data["document"]["file_id"] == doc["file_id"]
+    assert len(h.fake.bot_messages(alice_chat)) == shown_to_alice, "no 'I can only read text' to Alice"
+    assert await asyncio.to_thread(lambda: list(Path(h.settings.kb.source).iterdir())) == []
+    all_calls_ok(h)
+
+
+class _LogDiesOnNextMessage(SwitchableStore):
+    async def log_user_message(self, *args: Any, **kwargs: Any) -> int:
+        raise __import__("bot.store.base", fromlist=["x"]).StoreUnavailableError("gone (test)")
+
+
+async def test_a_file_the_log_could_not_take_during_a_handoff_is_not_silently_dropped(
+    make_harness: HarnessFactory,
+) -> None:
+    h = await make_harness()
+    alice_chat, ops = ALICE["id"], OPERATOR_CHAT["id"]
+    await h.ask(ALICE, "How long do refunds take?")
+    before = h.last_message_id(alice_chat)
+    h.send(ALICE, "/human")
+    await h.reply_after(alice_chat, before)
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(ops)))
+    to_ops = len(h.fake.bot_messages(ops))
+    # The handoff is read from the log, then the log goes down before the file is logged.
+    h.built.handlers.conversations.log = _LogDiesOnNextMessage(h.store.inner)
+    last = h.last_message_id(alice_chat)
+    photo = [{"file_id": "P1", "file_unique_id": "p1", "width": 90, "height": 90}]
+    h.send(ALICE, None, photo=photo, caption="screenshot")
+    reply = await h.reply_after(alice_chat, last)
+    assert reply.data["text"] == texts.DB_DOWN
+    await h.idle()
+    assert len(h.fake.bot_messages(ops)) == to_ops, "nothing half-forwarded"
+
+
 async def test_new_during_a_handoff_tells_the_operators(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     ops = OPERATOR_CHAT["id"]

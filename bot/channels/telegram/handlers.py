@@ -403,8 +403,9 @@ class SupportHandlers:
         refusal = admin_refusal(self.admin_ids, update)
         if refusal is not None:
             log_refusal(update, "upload", refusal)
-            if self._addressed(message, context.bot)[0]:
-                await self._reply(update, context.bot, texts.translate(tg_texts.MEDIA, hint_of(update)))
+            # Not an upload to the knowledge base: a customer's file, which reaches the operators during a
+            # handoff and otherwise gets the polite "I read text only".
+            await self.on_media(update, context)
             return
         self.processor.state(update).reply_chat_id = message.chat.id
         await self.admin.upload(context.bot, message)
@@ -434,21 +435,32 @@ class SupportHandlers:
         if conversation is not None and conversation.handoff != "none" and self.settings.operator_chat_id:
             # A person owns the conversation: the file goes to the operators with its caption (logged as
             # text), where the bot could only say it reads text.
-            await self._forward_media(bot, message, customer, caption)
+            await self._forward_media(update, bot, message, customer, caption)
             return
         language = await self._language(update)
         await self._reply(update, bot, texts.translate(tg_texts.MEDIA, language))
 
-    async def _forward_media(self, bot: Bot, message: Message, customer: Customer, caption: str) -> None:
+    async def _forward_media(
+        self, update: Update, bot: Bot, message: Message, customer: Customer, caption: str
+    ) -> None:
         kinds = ("photo", "document", "video", "voice", "audio", "sticker")
         kind = next((name for name in kinds if getattr(message, name)), "file")
         text = f"[{kind}] {caption}".strip()
-        async for _ in self.conversations.ask(customer, text, external_message_id=str(message.message_id)):
-            pass  # forwarded and logged as text; the customer gets no reply, as for any forwarded message
+        final: Reply | None = None
+        async for item in self.conversations.ask(customer, text, external_message_id=str(message.message_id)):
+            if isinstance(item, Reply):
+                final = item
         operator_chat = self.settings.operator_chat_id
-        if operator_chat is not None:
+        if final is not None and final.kind == "forwarded" and operator_chat is not None:
+            # Forwarded and logged as text; the customer gets no reply, as for any forwarded message.
             with contextlib.suppress(TelegramError):
                 await bot.copy_message(operator_chat, message.chat.id, message.message_id)
+            return
+        # The log was down, or the handoff ended between the check and the question: the file reached no
+        # one, and the customer is told so rather than left without a reply.
+        reply_text = final.text if final is not None and final.kind in ("unavailable", "notice") else ""
+        language = final.language if final is not None else UNDETERMINED
+        await self._reply(update, bot, reply_text or texts.translate(tg_texts.MEDIA, language))
 
     async def _prompt_reply(self, update: Update, message: Message, user: User, bot: Bot) -> bool:
         """A reply to one of our ForceReply prompts (👎 comment or ✏️ correction); True when handled."""
