@@ -461,6 +461,27 @@ async def test_db_down_refuses_to_answer_unlogged_and_recovers(make_harness: Har
     assert len(generator.prompts) == 1
 
 
+class _PromptsCannotBeStored(SwitchableStore):
+    async def add_reply_prompt(self, *args: Any, **kwargs: Any) -> None:
+        raise __import__("bot.store.base", fromlist=["x"]).StoreUnavailableError("gone (test)")
+
+
+async def test_a_comment_prompt_that_cannot_be_remembered_is_taken_back(make_harness: HarnessFactory) -> None:
+    # Left on screen, the "What was wrong?" prompt would turn the customer's comment into a new question.
+    h = await make_harness()
+    final = await h.ask(ALICE, "How long do refunds take?")
+    chat_id = ALICE["id"]
+    h.built.handlers.conversations.log = _PromptsCannotBeStored(h.store.inner)
+    shown = len(h.fake.bot_messages(chat_id))
+    h.fake.inject(h.fake.callback_update(ALICE, chat_id, final.message_id, "fb:down:2001:en"))
+    await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
+    await h.idle()
+    assert [c.get("text") for c in h.fake.answered_callbacks.values()] == [texts.DB_DOWN]
+    assert len(h.fake.bot_messages(chat_id)) == shown, "the prompt was deleted"
+    assert [c.params["message_id"] for c in h.fake.calls_of("deleteMessage")] != []
+    assert len(h.fake.calls_of("answerCallbackQuery")) == 1, "the query is answered once"
+
+
 class _LogDiesAfterQuestion(SwitchableStore):
     async def log_answer(self, *args: Any, **kwargs: Any) -> int:
         raise __import__("bot.store.base", fromlist=["x"]).StoreUnavailableError("gone (test)")

@@ -546,7 +546,6 @@ class SupportHandlers:
                 answer_id = await self._answer_behind(query, origin, language)
                 if answer_id is None:
                     return
-                await query.answer()
                 await self._ask(
                     bot,
                     chat_id,
@@ -554,6 +553,7 @@ class SupportHandlers:
                     t(tg_texts.CORRECTION_ASK),
                     ReplyPrompt("correct", answer_id, str(user.id)),
                 )
+                await query.answer()
                 return
             rating, owner = (fields + ["", ""])[:2] if kind == "fb" else ("", (fields + [""])[0])
             if parse_id(owner) is None or chat_id == self.settings.operator_chat_id:
@@ -580,7 +580,6 @@ class SupportHandlers:
             if rating == "up":
                 await query.answer(t(texts.FEEDBACK_THANKS))
             else:
-                await query.answer()
                 await self._ask(
                     bot,
                     chat_id,
@@ -588,6 +587,7 @@ class SupportHandlers:
                     t(tg_texts.FEEDBACK_ASK_COMMENT),
                     ReplyPrompt("comment", answer_id, str(user.id)),
                 )
+                await query.answer()
         except StoreUnavailableError:
             await query.answer(t(texts.DB_DOWN), show_alert=True)
 
@@ -620,6 +620,10 @@ class SupportHandlers:
         await answer_query("Handoff ended." if ended else "This handoff was already closed.")
 
     async def _ask(self, bot: Bot, chat_id: int, reply_to: int, text: str, prompt: ReplyPrompt) -> None:
+        """Send a ForceReply prompt and remember it; the prompt is taken back when it cannot be remembered.
+
+        Sent first, since the prompt is keyed by its own message id. Left on screen unremembered, it would
+        take the user's comment or correction as a new question for the model."""
         sent = await bot.send_message(
             chat_id,
             escape(text),
@@ -627,7 +631,12 @@ class SupportHandlers:
             reply_markup=ForceReply(selective=True),
             reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True),
         )
-        await self.conversations.await_reply("telegram", str(chat_id), str(sent.message_id), prompt)
+        try:
+            await self.conversations.await_reply("telegram", str(chat_id), str(sent.message_id), prompt)
+        except StoreUnavailableError:
+            with contextlib.suppress(TelegramError):
+                await bot.delete_message(chat_id, sent.message_id)
+            raise
 
     # -- errors ------------------------------------------------------------------------------------
 
