@@ -272,6 +272,29 @@ async def test_admin_reload_shows_progress_in_one_edited_message(make_harness: H
 
 
 @pytest.mark.parametrize(
+    ("code", "description"),
+    [(400, "Bad Request: message to edit not found"), (502, "Bad Gateway")],
+)
+async def test_a_reload_whose_status_message_cannot_be_edited_still_reports(
+    make_harness: HarnessFactory, code: int, description: str
+) -> None:
+    # The admin deleted the status message, or Telegram failed the edits: the report comes as a new message.
+    kb = ProgressKB()
+    h = await make_harness(kb=kb, edit_interval_s=0.2)
+    h.fake.fail_next("editMessageText", code=code, description=description, times=100)
+    h.send(ADMIN, "/reload")
+    chat_id = ADMIN["id"]
+    await h.fake.wait_until(
+        lambda: any("reloaded" in m.data.get("text", "") for m in h.fake.bot_messages(chat_id))
+    )
+    report = h.fake.bot_messages(chat_id)[-1]
+    assert report.data["text"].startswith("✅ Knowledge base reloaded")
+    assert "bad.pdf: truncated PDF" in report.data["text"]
+    assert len(h.fake.calls_of("editMessageText")) >= 2, "progress edits were tried, then the report"
+    assert kb.reloads == 1
+
+
+@pytest.mark.parametrize(
     ("sender", "chat", "why"),
     [
         (ALICE, None, "not in BOT_TELEGRAM__ADMIN_IDS"),

@@ -124,18 +124,28 @@ class AdminCommands:
                 break
             text = describe_progress(latest[-1] if latest else None, started)
             if text != shown:
-                await _edit(status, text)
+                try:
+                    await _edit(status, text)
+                except TelegramError as exc:
+                    # Progress is only a courtesy: a failed edit must not leave the reload running unwatched
+                    # with its report lost.
+                    log.info("progress edit failed", extra={"error": str(exc)})
                 shown = text
         try:
             result = task.result()
         except ReloadBusyError as exc:
-            await _edit(status, str(exc))
+            await self._show_report(bot, status, str(exc))
             return
         await self._show_report(bot, status, result.text)
 
     async def _show_report(self, bot: Bot, status: Message, text: str) -> None:
         parts = compose(text)
-        await _edit_html(status, parts[0])
+        try:
+            await _edit_html(status, parts[0])
+        except TelegramError as exc:
+            # The status message was deleted or cannot be edited now: the admin still gets the result.
+            log.info("report edit failed; sending it as a new message", extra={"error": str(exc)})
+            await bot.send_message(status.chat.id, parts[0], parse_mode=ParseMode.HTML)
         for part in parts[1:]:
             await bot.send_message(status.chat.id, part, parse_mode=ParseMode.HTML)
 
@@ -227,5 +237,8 @@ async def _edit(message: Message, text: str) -> None:
 
 
 async def _edit_html(message: Message, html: str) -> None:
-    with contextlib.suppress(BadRequest):  # "not modified" and vanished messages are harmless here
+    try:
         await message.edit_text(html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise  # a vanished message: the caller decides whether the text matters
