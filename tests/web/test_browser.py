@@ -7,6 +7,7 @@ Set WEB_SCREENSHOTS=DIR to save the README's screenshots there.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from bot import texts
 from tests.conftest import KNOWLEDGE, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -183,6 +185,27 @@ def test_ask_reload_rate_and_find_it_under_content_gaps(server: str, browser: An
     expect(gap).to_be_visible()
     expect(gap).to_contain_text(COMMENT)
     expect(gap).to_contain_text("account/")
+    context.close()
+
+
+def test_a_refused_question_is_told_in_the_visitors_language(server: str, browser: Any) -> None:
+    # The API's `error` is English for developers; the widget shows its own label for the status.
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="de-DE", extra_http_headers={"Accept-Language": "de-DE"})
+    page = context.new_page()
+    outage = json.dumps({"error": "database unavailable"})
+    page.route(
+        "**/api/ask",
+        lambda route: route.fulfill(status=503, content_type="application/json", body=outage),
+    )
+    page.goto(server + "/")
+    # The accessible names are the visitor's language too.
+    page.get_by_role("textbox", name="Nachricht").fill("Wie lange dauern Erstattungen?")
+    page.get_by_role("button", name="Senden").click()
+    notice = page.locator(".sbw-notice").last
+    expect(notice).to_have_text(texts.translate(texts.DB_DOWN, "de"))
+    assert "database unavailable" not in page.locator("body").inner_text()
     context.close()
 
 

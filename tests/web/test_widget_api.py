@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot import texts
+from bot.channels.telegram import texts as tg_texts
 from bot.channels.web.deps import FloodRule
 from bot.conversation import WAIT_MARK, Customer
 from bot.domain import Turn
@@ -168,6 +169,9 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     assert labels["human"] == texts.translate("Talk to a human", "de") != "Talk to a human"
     # The widget's own labels too (the accessible names are "Message" and "Send" in English).
     assert (labels["message"], labels["send"], labels["new"]) == ("Nachricht", "Senden", "Neues Gespräch")
+    # What the widget shows for a refused request (429, 503): never the API's English `error`.
+    assert labels["flood"] == texts.translate(tg_texts.FLOOD, "de") != tg_texts.FLOOD
+    assert labels["dbDown"] == texts.translate(texts.DB_DOWN, "de") != texts.DB_DOWN
     english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]
     assert (english["message"], english["send"]) == ("Message", "Send")
     # A browser in Taiwan's Chinese gets Traditional characters, one in mainland Chinese Simplified.
@@ -240,6 +244,7 @@ async def test_a_refusal_cannot_be_rated_by_posting_its_id(make_web: WebFactory)
         "/api/feedback", {"answer_id": reply["answer_id"], "rating": "down"}, session["csrf"]
     )
     assert rated.status_code == 404
+    assert rated.json()["message"] == texts.FEEDBACK_EXPIRED, "what the visitor reads"
     # The refusal is a content gap of its own; no rating was stored on it.
     assert [g.rating for g in await web.deps.insights.gap_questions(30, 10)] == [None]
 

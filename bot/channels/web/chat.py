@@ -339,10 +339,8 @@ class WidgetApi:
             # Only an answer shown to this visitor maps back (the same check as Telegram's buttons).
             found = await self.conversations.answer_behind("web", customer.chat_id, str(answer_id))
             if found is None:
-                return JSONResponse(
-                    {"error": texts.translate(texts.FEEDBACK_EXPIRED, language)},
-                    status_code=404,
-                )
+                expired = texts.translate(texts.FEEDBACK_EXPIRED, language)
+                return JSONResponse({"error": "no such answer", "message": expired}, status_code=404)
             if rating is not None:
                 await self.conversations.rate(found, "up" if rating == "up" else "down")
             if comment is not None and comment.strip():

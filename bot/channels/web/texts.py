@@ -49,6 +49,8 @@ def labels(language: str) -> dict[str, str]:
         "newStarted": t(texts.NEW_CONVERSATION),
         "handoffEnded": t(texts.HANDOFF_ENDED_USER),
         "error": t(texts.ERROR),
+        "flood": t(tg_texts.FLOOD),
+        "dbDown": t(texts.DB_DOWN),
         "forwarded": t(FORWARDED),
         "thinking": THINKING,
         "greeting": t(GREETING),

@@ -84,8 +84,12 @@
     return fetch(base + path, options);
   }
 
+  // `error` is for developers, in English; a visitor reads `message` (already in their language) or a label
+  // chosen by the status.
   async function errorText(response) {
-    try { var body = await response.json(); if (body.error) return body.error; } catch (e) { /* not JSON */ }
+    try { var body = await response.json(); if (body.message) return body.message; } catch (e) { /* not JSON */ }
+    if (response.status === 429) return label("flood", "You're sending messages faster than I can answer. Please send the rest again in a moment.");
+    if (response.status === 503) return label("dbDown", "Sorry, I can't take messages right now. Please try again in a few minutes.");
     return label("error", "Sorry, something went wrong. Please try again in a moment.");
   }
 
@@ -283,6 +287,8 @@
     newButton.textContent = label("new", "New conversation");
     launcher.textContent = "💬 " + label("open", "Chat with us");
     closeButton.setAttribute("aria-label", label("close", "Close chat"));
+    input.setAttribute("aria-label", label("message", "Message"));
+    send.textContent = label("send", "Send");
     if (!body.messages.length) addMessage("notice", label("greeting", "Hi! Ask me a question."));
     body.messages.forEach(function (m) {
       var item = addMessage(m.role === "operator" ? "operator" : m.role, m.text);
