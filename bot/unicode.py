@@ -1,4 +1,5 @@
-"""Text from outside: made encodable (lone UTF-16 surrogates replaced), and whether it says anything."""
+"""Text from outside: made encodable (lone UTF-16 surrogates replaced) and storable (no NUL), and whether it
+says anything."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ REPLACEMENT = "\ufffd"
 def encodable(text: str) -> str:
     """`text` with each lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
     return _SURROGATE.sub(REPLACEMENT, text)
+
+
+def storable(text: str) -> str:
+    """`text` as the conversation log can keep it on every database: encodable, and without NUL.
+
+    PostgreSQL's text types refuse U+0000 (error 22021): one NUL in a web visitor's JSON ("hi\\u0000")
+    failed the whole write, so the question went unlogged and the visitor read "database unavailable".
+    SQLite keeps it, but its text functions stop at it. Dropped, not replaced: a NUL shows nothing, so the
+    text reads the same without it, on both databases."""
+    return encodable(text).replace("\x00", "")
 
 
 def has_words(text: str) -> bool:

@@ -11,7 +11,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.store.models import UTCDateTime, metadata
+from bot.store.models import StoredString, StoredText, UTCDateTime, metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("url") is None:
@@ -33,6 +33,11 @@ def _render_item(type_: str, obj: object, autogen_context: AutogenContext) -> st
     # Revisions spell the portable column type, not the Python-side UTC wrapper around it.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, StoredText):  # before StoredString: a subclass of it
+        return "sa.Text()"
+    if type_ == "type" and isinstance(obj, StoredString):
+        length = getattr(obj.impl_instance, "length", None)
+        return f"sa.String(length={length})" if length else "sa.String()"
     return False
 
 

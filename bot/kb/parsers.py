@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.ids import parse_id
+from bot.ids import parse_number
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
@@ -669,7 +669,8 @@ class _HtmlText:
         marker = "- "
         if lists and lists[0].name == "ol":
             start = str(lists[0].get("start", "1"))
-            first = parse_id(start.strip())  # ASCII digits only: int() refuses "²", which isdigit() accepts
+            # ASCII digits only: int() refuses "²", which isdigit() accepts.
+            first = parse_number(start.strip())
             number = self._counters.get(id(lists[0]), min(first, 10**6) - 1 if first is not None else 0) + 1
             self._counters[id(lists[0])] = number
             marker = f"{number}. "

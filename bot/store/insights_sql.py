@@ -163,7 +163,8 @@ class SqlInsights:
         query = query.strip()
         if query:
             matching = select(Message.conversation_id).where(Message.text.ilike(_like(query), escape="\\"))
-            number = parse_id(query)  # "12" is also a conversation number; "²" or a 25-digit number only text
+            # "12" is also a conversation number; "²", or a number past the largest id, only text.
+            number = parse_id(query)
             if number is not None:
                 stmt = stmt.where(or_(Conversation.id == number, Conversation.id.in_(matching)))
             else:

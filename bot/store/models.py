@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.domain import Channel
+from bot.unicode import storable
 
 # Deterministic constraint names, so migrations can drop/alter them on every backend (SQLite batch mode
 # needs names to find constraints again).
@@ -76,6 +77,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class StoredString(TypeDecorator[str]):
+    """A VARCHAR the log can always store: every value written goes through `bot.unicode.storable`.
+
+    Here, in the column types, so every text the store writes is covered (messages, comments,
+    corrections, approved answers, names, ids from a channel), whoever writes it: PostgreSQL refuses NUL
+    in text, and one NUL from a visitor failed the write as "database unavailable". Values compared in a
+    query are cleaned the same way, so a lookup with the text as it came in finds what was stored."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else storable(value)
+
+
+class StoredText(StoredString):
+    """TEXT, cleaned like `StoredString`."""
+
+    impl = Text
+    cache_ok = True
+
+
 class Base(DeclarativeBase):
     metadata = metadata
 
@@ -87,9 +110,9 @@ class User(Base):
     __table_args__ = (UniqueConstraint("channel", "external_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
-    external_id: Mapped[str] = mapped_column(String(64))  # the channel's id of the person, as text
-    pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(StoredString(16))
+    external_id: Mapped[str] = mapped_column(StoredString(64))  # the channel's id of the person, as text
+    pseudonym: Mapped[str] = mapped_column(StoredString(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -104,10 +127,10 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))
-    external_chat_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="open")
-    handoff: Mapped[str] = mapped_column(String(16), default="none")
+    channel: Mapped[str] = mapped_column(StoredString(16))
+    external_chat_id: Mapped[str] = mapped_column(StoredString(64))
+    status: Mapped[str] = mapped_column(StoredString(16), default="open")
+    handoff: Mapped[str] = mapped_column(StoredString(16), default="none")
     handoff_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
@@ -124,23 +147,24 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(StoredString(16))
+    text: Mapped[str] = mapped_column(StoredText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    external_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    external_message_id: Mapped[str | None] = mapped_column(StoredString(64), nullable=True, index=True)
     # The detected language of a user's message ("en", "zh", …, "und"); NULL on other messages.
-    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    language: Mapped[str | None] = mapped_column(StoredString(16), nullable=True)
     reply_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"), nullable=True, index=True
     )
     # Answer metadata (NULL on user and operator messages).
-    question: Mapped[str | None] = mapped_column(Text, nullable=True)  # the standalone question searched
-    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The standalone question searched.
+    question: Mapped[str | None] = mapped_column(StoredText(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(StoredString(32), nullable=True)
     grounded: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    model_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    prompt_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    citations: Mapped[str | None] = mapped_column(String(200), nullable=True)  # e.g. "1,3"
+    model_name: Mapped[str | None] = mapped_column(StoredString(200), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(StoredString(64), nullable=True)
+    prompt_version: Mapped[str | None] = mapped_column(StoredString(64), nullable=True)
+    citations: Mapped[str | None] = mapped_column(StoredString(200), nullable=True)  # e.g. "1,3"
     retrieval_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     condense_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     queue_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -160,11 +184,11 @@ class Retrieval(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     rank: Mapped[int] = mapped_column(Integer)
-    chunk_id: Mapped[str] = mapped_column(String(500))
-    source: Mapped[str] = mapped_column(String(500))
-    heading: Mapped[str] = mapped_column(Text)
-    url: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
+    chunk_id: Mapped[str] = mapped_column(StoredString(500))
+    source: Mapped[str] = mapped_column(StoredString(500))
+    heading: Mapped[str] = mapped_column(StoredText())
+    url: Mapped[str] = mapped_column(StoredText())
+    text: Mapped[str] = mapped_column(StoredText())
     score: Mapped[float] = mapped_column(Float)
     dense_score: Mapped[float | None] = mapped_column(Float, nullable=True)
 
@@ -177,8 +201,8 @@ class Feedback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
-    rating: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rating: Mapped[str | None] = mapped_column(StoredString(8), nullable=True)
+    comment: Mapped[str | None] = mapped_column(StoredText(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
@@ -190,8 +214,8 @@ class Correction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
-    admin_external_id: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)
+    admin_external_id: Mapped[str] = mapped_column(StoredString(64))
+    text: Mapped[str] = mapped_column(StoredText())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -204,12 +228,12 @@ class ReplyPrompt(Base):
     __tablename__ = "reply_prompts"
     __table_args__ = (CheckConstraint("kind IN ('comment', 'correct')", name="kind"),)
 
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    external_chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    external_message_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the prompt's id
-    kind: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(StoredString(16), primary_key=True)
+    external_chat_id: Mapped[str] = mapped_column(StoredString(64), primary_key=True)
+    external_message_id: Mapped[str] = mapped_column(StoredString(64), primary_key=True)  # the prompt's id
+    kind: Mapped[str] = mapped_column(StoredString(8))
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
-    external_user_id: Mapped[str] = mapped_column(String(64))  # only this person's reply counts
+    external_user_id: Mapped[str] = mapped_column(StoredString(64))  # only this person's reply counts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
@@ -230,15 +254,15 @@ class ApprovedAnswer(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    question: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(StoredText())
+    text: Mapped[str] = mapped_column(StoredText())
     # The cited article: a knowledge-base `source` path (relative to the knowledge folder), or none.
-    source: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    source: Mapped[str | None] = mapped_column(StoredString(500), nullable=True)
     # sha256 of the article's file when it was approved: a reload that changes it flags the answer.
-    source_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
-    review_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    approved_by: Mapped[str] = mapped_column(String(64))  # who approved (or, for a candidate, wrote) it
+    source_hash: Mapped[str | None] = mapped_column(StoredString(64), nullable=True)
+    status: Mapped[str] = mapped_column(StoredString(16), default="active", index=True)
+    review_reason: Mapped[str | None] = mapped_column(StoredText(), nullable=True)
+    approved_by: Mapped[str] = mapped_column(StoredString(64))  # who approved (or, for a candidate, wrote) it
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The logged answer it corrects, if any; kept when that answer is purged (only the link goes).
@@ -253,8 +277,8 @@ class ProcessedDelivery(Base):
 
     __tablename__ = "processed_deliveries"
 
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    delivery_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel: Mapped[str] = mapped_column(StoredString(16), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(StoredString(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
@@ -268,9 +292,10 @@ class UpdateLedgerRow(Base):
     )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    chat_key: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[str] = mapped_column(Text)  # the update's JSON, so another worker can take it over
-    worker: Mapped[str] = mapped_column(String(64))
+    chat_key: Mapped[str] = mapped_column(StoredString(64))
+    # The update's JSON, so another worker can take it over.
+    payload: Mapped[str] = mapped_column(StoredText())
+    worker: Mapped[str] = mapped_column(StoredString(64))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lease_until: Mapped[float] = mapped_column(Float)  # wall-clock seconds, as the workers compare them
@@ -282,8 +307,8 @@ class FloodWindowRow(Base):
 
     __tablename__ = "flood_windows"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    times: Mapped[str] = mapped_column(Text)  # JSON list of wall-clock seconds, oldest first
+    key: Mapped[str] = mapped_column(StoredString(64), primary_key=True)
+    times: Mapped[str] = mapped_column(StoredText())  # JSON list of wall-clock seconds, oldest first
     noticed: Mapped[bool] = mapped_column(Boolean, default=False)
     seen_at: Mapped[float] = mapped_column(Float, index=True)
 
@@ -303,6 +328,8 @@ __all__ = [
     "Retrieval",
     "UpdateLedgerRow",
     "User",
+    "StoredString",
+    "StoredText",
     "UTCDateTime",
     "metadata",
     "utcnow",

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any, get_args
 
 from sqlalchemy import and_, delete, event, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -367,36 +369,27 @@ class SqlConversationLog:
         if rating is not None and rating not in RATINGS:
             raise ValueError(f"rating must be 'up', 'down' or None, not {rating!r}")
         now = utcnow()
+        # One statement, not a look then an insert: two first presses on one answer at once (two webhook
+        # workers, a double tap, a rating and a comment) both saw no row under READ COMMITTED, and the
+        # second insert broke unique(message_id) and was reported as a missing message, its rating or
+        # comment lost. ON CONFLICT waits for the other insert and then updates the row it made.
+        dialect_insert = postgresql_insert if self._dialect == "postgresql" else sqlite_insert
+        stmt = dialect_insert(Feedback).values(
+            message_id=message_id, rating=rating, comment=comment, created_at=now, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Feedback.message_id],
+            set_={
+                # None leaves that part as it was.
+                "rating": func.coalesce(stmt.excluded.rating, Feedback.rating),
+                "comment": func.coalesce(stmt.excluded.comment, Feedback.comment),
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
         try:
             async with self.transaction(write=True) as conn:
-                existing = (
-                    await conn.execute(
-                        select(Feedback.id, Feedback.rating, Feedback.comment).where(
-                            Feedback.message_id == message_id
-                        )
-                    )
-                ).first()
-                if existing is None:
-                    await conn.execute(
-                        insert(Feedback).values(
-                            message_id=message_id,
-                            rating=rating,
-                            comment=comment,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
-                else:
-                    await conn.execute(
-                        update(Feedback)
-                        .where(Feedback.id == existing.id)
-                        .values(
-                            rating=rating if rating is not None else existing.rating,
-                            comment=comment if comment is not None else existing.comment,
-                            updated_at=now,
-                        )
-                    )
-        except IntegrityError as exc:
+                await conn.execute(stmt)
+        except IntegrityError as exc:  # the foreign key: no such message
             raise ValueError(f"message {message_id} does not exist") from exc
 
     async def add_correction(self, message_id: int, admin_external_id: str, text: str) -> None:
@@ -465,7 +458,11 @@ class SqlConversationLog:
             ).first()
             if row is None:
                 return None
-            await conn.execute(delete(ReplyPromptRow).where(*where))
+            taken = await conn.execute(delete(ReplyPromptRow).where(*where))
+            if taken.rowcount == 0:
+                # Another worker took it between our look and our delete (PostgreSQL's DELETE waits for
+                # its commit, then finds nothing): the reply is theirs to apply, once.
+                return None
         kind: PromptKind = "comment" if row.kind == "comment" else "correct"
         return ReplyPrompt(kind, int(row.message_id), external_user_id)
 

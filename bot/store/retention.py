@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.store.models import utcnow
 from bot.store.redact import Redactor
@@ -12,14 +12,26 @@ from bot.store.repo import SqlConversationLog
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_EARLIEST = datetime.min.replace(tzinfo=UTC)  # the earliest cutoff a datetime can hold
 
 
 def parse_age(text: str) -> timedelta:
     """`180d`, `26w` or `12h` → a timedelta; anything else raises ValueError with the expected form."""
     match = _DURATION.match(text)
-    if not match or int(match.group(1)) == 0:
+    # Nineteen digits already overflow timedelta; int() of thousands of digits would raise its own error.
+    number = int(match.group(1)) if match and len(match.group(1)) <= 19 else None
+    if not match or number == 0:
         raise ValueError(f"{text!r} is not an age; use a positive number with h, d or w, such as 180d")
-    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+    try:
+        age = None if number is None else timedelta(**{_UNITS[match.group(2).lower()]: number})
+    except OverflowError:  # past timedelta's 999999999 days
+        age = None
+    # An age reaching back before the year 1 has no cutoff date: timedelta() or the subtraction in `purge`
+    # raised OverflowError, a traceback instead of this message. Time only moves on before `purge`
+    # subtracts, so an age that fits now still fits then.
+    if age is None or age > utcnow() - _EARLIEST:
+        raise ValueError(f"{text!r} reaches back before the year 1; use a smaller age, such as 180d")
+    return age
 
 
 @dataclass(frozen=True, slots=True)

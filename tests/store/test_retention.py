@@ -126,6 +126,39 @@ async def test_cli_purge_and_forget(
     assert "nothing to delete" in output
 
 
+@pytest.mark.parametrize("age", ["99999999999d", "999999d", "9999999999999999999h", "1" + "0" * 5000 + "w"])
+async def test_cli_purge_refuses_an_age_before_the_year_1(
+    age: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite: Callable[[Path], str]
+) -> None:
+    # timedelta() overflowed on the first, the cutoff's subtraction inside the run on the second: both
+    # were tracebacks. Now one clear line, and nothing is deleted.
+    from bot.cli import app, register_commands
+
+    register_commands()
+    data = tmp_path / "data"
+    url = migrated_sqlite(data / "bot.db")
+    log = SqlConversationLog(url)
+    await _conversation(log, "555555", age_days=400)
+    await log.close()
+    monkeypatch.setenv("BOT_DATA_DIR", str(data))
+
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["db", "purge", "--older-than", age, "--yes"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "reaches back before the year 1" in result.output
+    assert "Traceback" not in result.output
+    log = SqlConversationLog(url)
+    assert await _count(log, Conversation) == 1
+    await log.close()
+
+
+def test_the_oldest_age_still_has_a_cutoff() -> None:
+    oldest = datetime.now(UTC) - datetime.min.replace(tzinfo=UTC) - timedelta(days=1)
+    assert parse_age(f"{oldest.days}d") == timedelta(days=oldest.days)
+    with pytest.raises(ValueError, match="before the year 1"):
+        parse_age(f"{oldest.days + 2}d")
+
+
 async def test_forgetting_a_user_redacts_the_approved_answers_built_on_their_questions(
     log: SqlConversationLog,
 ) -> None:

@@ -102,6 +102,18 @@ async def test_question_gets_streamed_answer_with_sources(make_harness: HarnessF
     assert [t.role for t in rows] == ["user", "assistant"], "question and answer are both logged"
 
 
+async def test_a_user_with_a_large_telegram_id_can_rate(make_harness: HarnessFactory) -> None:
+    # Telegram user ids have up to 52 bits; newer accounts are past the log's 32-bit row ids.
+    h = await make_harness()
+    newcomer = user(7_123_456_789, "Nia")
+    final = await h.ask(newcomer, "How long do refunds take?")
+    assert "fb:up:7123456789:en" in buttons(final.data)
+    h.fake.inject(h.fake.callback_update(newcomer, newcomer["id"], final.message_id, "fb:up:7123456789:en"))
+    await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
+    assert [c.get("text") for c in h.fake.answered_callbacks.values()] == [texts.FEEDBACK_THANKS]
+    assert (await h.store.stats()).thumbs_up_7d == 1
+
+
 async def test_thumbs_up_is_stored_and_thumbs_down_asks_for_a_comment(make_harness: HarnessFactory) -> None:
     h = await make_harness()
     final = await h.ask(ALICE, "How long do refunds take?")

@@ -42,7 +42,7 @@ from bot.channels.telegram.render import compose, escape, render_answer
 from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, WaitNotice, typing_indicator
 from bot.conversation import Customer, Reply, Waiting
 from bot.domain import Delta
-from bot.ids import parse_id
+from bot.ids import parse_id, parse_number
 from bot.language import UNDETERMINED, language_tag
 from bot.store.base import ReplyPrompt, StoreUnavailableError
 from bot.unicode import has_words
@@ -522,7 +522,7 @@ class SupportHandlers:
         # before languages had none and answer in the user's hint.
         fields = rest.split(":") if rest else []
         language = hint_of(update)
-        if fields and parse_id(fields[-1]) is None:
+        if fields and parse_number(fields[-1]) is None:
             # The client sends the data back: only a language code is taken as one (it reaches operators).
             if _LANGUAGE_CODE.fullmatch(fields[-1]):
                 language = fields[-1]
@@ -556,7 +556,7 @@ class SupportHandlers:
                 await query.answer()
                 return
             rating, owner = (fields + ["", ""])[:2] if kind == "fb" else ("", (fields + [""])[0])
-            if parse_id(owner) is None or chat_id == self.settings.operator_chat_id:
+            if parse_number(owner) is None or chat_id == self.settings.operator_chat_id:
                 # Not data this bot sent (or a customer's button copied into the operator chat).
                 await query.answer(t(tg_texts.BUTTON_EXPIRED))
                 return

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.limits import SlidingWindow
 from bot.config import WebSettings
-from bot.ids import parse_id
+from bot.ids import parse_number
 
 log = logging.getLogger("bot.channels.web")
 
@@ -151,7 +151,7 @@ class Guard:
             if path.startswith("/admin") and path != self.upload_path:
                 # A correction of a long answer in a non-Latin script, form-encoded, outgrows a chat message.
                 limit = max(limit, ADMIN_FORM_LIMIT)
-            size = None if length is None else parse_id(length)
+            size = None if length is None else parse_number(length)
             if size is None:
                 await _error(send, 411, "A Content-Length header is required.")
                 return
