@@ -575,6 +575,8 @@ class ElasticKB:
                 previous=previous,
             )
             index = f"{self._alias}-{_stamp()}"
+            # Set once a cancelled swap hands `index` to `_settle_cancelled_swap`, which alone may drop it.
+            settling = False
             try:
                 await self._check_alias_name(es)
                 await self._build_index(es, index, corpus, progress)
@@ -597,7 +599,17 @@ class ElasticKB:
                     },
                 )
                 report_progress(progress, "swapping", 0, 1)
-                old = await self._swap_alias(es, index)
+                try:
+                    old = await self._swap_alias(es, index)
+                except asyncio.CancelledError as exc:
+                    # Ctrl-C or a shutdown with `_aliases` in flight: the cluster may apply it all the same.
+                    # Shielded, so a second cancel cannot cut the check short and have `index` dropped blind.
+                    settling = True
+                    if await asyncio.shield(self._settle_cancelled_swap(es, index, exc)):
+                        self._calibration = (index, calibration, time.monotonic())
+                        self._bridge = (index, bridge)
+                        self._stale = None
+                    raise
                 self._calibration = (index, calibration, time.monotonic())
                 self._bridge = (index, bridge)
                 self._stale = None
@@ -616,7 +628,8 @@ class ElasticKB:
                     "the current knowledge base keeps serving"
                 ) from exc
             except BaseException:
-                await self._drop_quietly(es, index)
+                if not settling:
+                    await self._drop_quietly(es, index)
                 raise
             await self._drop_old(es, keep=index, previous=old)
             report_progress(progress, "swapping", 1, 1)
@@ -955,6 +968,25 @@ class ElasticKB:
             f"the alias swap to {index} got no answer ({exc.__class__.__name__}) and was not applied; "
             "the current knowledge base keeps serving"
         ) from exc
+
+    async def _settle_cancelled_swap(
+        self, es: AsyncElasticsearch, index: str, exc: asyncio.CancelledError
+    ) -> bool:
+        """After a reload cancelled during its alias swap, settle it as a swap whose answer was lost: drop
+        `index` only when the alias, read back, does not name it. Returns whether `index` serves."""
+        try:
+            await self._settle_lost_swap(es, index, [], exc)
+        except _SwapUncertainError:
+            log.warning(
+                "reload cancelled during the alias swap, and the alias could not be read: the new index is "
+                "kept, as it may be serving; the next reload removes whichever index is left over",
+                extra={"index": index},
+            )
+            return False
+        except ReloadError:
+            await self._drop_quietly(es, index)
+            return False
+        return True
 
     async def _drop_old(self, es: AsyncElasticsearch, keep: str, previous: list[str]) -> None:
         """Drop this alias's older indices, except the one serving and the ones it replaced.

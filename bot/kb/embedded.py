@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -90,9 +91,15 @@ class _Snapshot:
         self.path = path
         # Autocommit: the scratch-table writes of `document_frequency` must not leave a transaction open,
         # which would hold a lock on the file (a reload stores the gate in it before the swap).
-        self._conn = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-        )
+        try:
+            self._conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            # A pointer naming a file that is gone (deleted by hand, or a crashed swap) is no traceback.
+            raise KBUnavailableError(
+                f"index {path.name} cannot be opened ({exc.__class__.__name__}); run `kb reload`"
+            ) from exc
         self._lock = threading.Lock()
         try:
             meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
@@ -563,7 +570,7 @@ class EmbeddedKB:
                 fresh.calibration = calibration
                 # Embedded before the swap (and stored with the index), so no search waits for it.
                 await asyncio.to_thread(fresh.bridge, self._embedder)
-                built = await asyncio.to_thread(self._swap_in, fresh, calibration, progress)
+                built = await self._swap_in_thread(fresh, calibration, progress)
             except BaseException:
                 self._discard(fresh)
                 raise
@@ -715,6 +722,35 @@ class EmbeddedKB:
         self._drop_old(keep=final)
         report_progress(progress, "swapping", 1, 1)
         return _Built(path=final, chunks=len(fresh.chunks))
+
+    async def _swap_in_thread(
+        self, fresh: _Snapshot, calibration: Calibration | None, progress: ProgressCallback | None
+    ) -> _Built:
+        """`_swap_in` in a worker thread, which a cancelled reload waits for before it goes on.
+
+        A thread cannot be stopped: were the caller's cleanup to run while it swaps, it would delete the file
+        the pointer is about to name, and the swap would then drop the previous index too, leaving none. Once
+        the thread is done, `_discard` knows whether the new index serves (then it is kept).
+        """
+        loop = asyncio.get_running_loop()
+        # A plain future, not a task (as shielding `to_thread` would make): the cancel-all of a loop shutting
+        # down passes it by, so it ends only when the thread does. The context is copied as `to_thread` does.
+        swap = loop.run_in_executor(
+            None, contextvars.copy_context().run, self._swap_in, fresh, calibration, progress
+        )
+        try:
+            return await asyncio.shield(swap)
+        except asyncio.CancelledError:
+            while not swap.done():
+                # A second Ctrl-C or cancel must not cut the wait short: the swap takes a moment at most.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([swap])
+            if not swap.cancelled() and swap.exception() is None:
+                log.info(
+                    "kb reload cancelled after its swap; the new index serves",
+                    extra={"index": fresh.path.name},
+                )
+            raise
 
     def _discard(self, fresh: _Snapshot) -> None:
         """Retire and delete a built index that never served (a failed or cancelled reload)."""

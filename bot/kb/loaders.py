@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bot.kb.filetypes import BinaryType, file_type
 from bot.kb.parsers import Document, LoadError, Section, char_budget
 from bot.kb.validate import UnsafeFileError, check_file, decode_text
+
+log = logging.getLogger("bot.kb")
 
 
 def relative_source(path: Path, root: Path) -> str:
@@ -42,15 +46,66 @@ def load_file(path: Path, root: Path, max_file_mb: float) -> Document:
     return load_bytes(relative_source(path, root), path.suffix, data)
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Every candidate file under `root` in a stable order, hidden files and folders excluded."""
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+def iter_files(root: Path, on_skip: Callable[[Path, str], None] | None = None) -> Iterator[Path]:
+    """Every candidate file under `root` in a stable order, hidden files and folders excluded.
+
+    A link to a folder is followed when it resolves inside `root`, as `check_file` treats a link to a file.
+    A folder left out (unreadable, a link outside `root` or back to a folder holding it) goes to `on_skip`
+    with the reason, `root` itself included: its files must not leave the index unnoticed.
+    """
+    real_root = Path(os.path.realpath(root))
+    # Depth first, each folder's entries sorted by name: the order of the sorted paths, which keeps the
+    # index stable. An explicit stack, as a deep tree must not reach the recursion limit. Each folder
+    # carries the real paths of the folders above it (None marks a file), to stop at a link loop.
+    stack: list[tuple[Path, tuple[Path, ...] | None]] = [(root, (real_root,))]
+    while stack:
+        path, above = stack.pop()
+        if above is None:
+            yield path
             continue
-        if path.is_dir():
+        try:
+            with os.scandir(path) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
+            _skip(on_skip, path, f"the folder cannot be read ({reason}); its files are not in the index")
             continue
-        yield path
+        children: list[tuple[Path, tuple[Path, ...] | None]] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child = path / entry.name
+            if not _is_folder(entry):
+                children.append((child, None))  # links and odd files too: `check_file` says what is wrong
+                continue
+            real = Path(os.path.realpath(child))
+            if not real.is_relative_to(real_root):
+                _skip(
+                    on_skip,
+                    child,
+                    "it is a link that points outside the knowledge folder; its files are not in the index",
+                )
+            elif real in above:
+                _skip(
+                    on_skip, child, "it is a link back to a folder that holds it; its files are indexed there"
+                )
+            else:
+                children.append((child, (*above, real)))
+        stack.extend(reversed(children))
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows a link, as the files it leads to are read through it
+    except OSError:
+        return False
+
+
+def _skip(on_skip: Callable[[Path, str], None] | None, folder: Path, reason: str) -> None:
+    if on_skip is not None:
+        on_skip(folder, reason)
+    else:
+        log.warning("knowledge folder skipped", extra={"folder": str(folder), "reason": reason})
 
 
 def is_supported(path: Path) -> bool:

@@ -152,7 +152,12 @@ def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], li
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     seen = 0
-    for path in iter_files(root):
+
+    def skip_folder(folder: Path, reason: str) -> None:
+        # The knowledge folder itself by the name it was configured with, any other by its path inside it.
+        skipped.append(SkippedFile(str(source) if folder == root else relative_source(folder, root), reason))
+
+    for path in iter_files(root, skip_folder):
         seen += 1
         rel = relative_source(path, root)
         if seen > MAX_FILES:

@@ -139,6 +139,13 @@ def decode_text(data: bytes, *, declares_charset: bool = False) -> str:
                     f"the HTML declares charset {declared!r} but byte 0x{data[exc.start]:02X} at offset "
                     f"{exc.start} is not valid in it"
                 ) from None
+            except (LookupError, UnicodeError):
+                # codecs.lookup also finds codecs that are no page encoding: bytes-to-bytes ones (base64, hex,
+                # zlib) refuse to decode with LookupError, `undefined` always and `idna` on a bad "xn--" label
+                # with a bare UnicodeError. Either would reach the admin's upload as a server error.
+                raise UnsafeFileError(
+                    f"the HTML declares charset {declared!r}, which is not a text encoding; save it as UTF-8"
+                ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
