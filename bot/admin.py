@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.conversation import WaitFigures, db_call
-from bot.kb.base import KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadError, ReloadReport
+from bot.kb.base import (
+    KBStats,
+    KBUnavailableError,
+    KnowledgeBase,
+    ProgressCallback,
+    ReloadError,
+    ReloadReport,
+)
 from bot.kb.reload import describe_changes
 from bot.kb.sources import DocumentSource, FolderSource, is_site
 from bot.language import language_name
@@ -316,6 +323,26 @@ class Admin:
         except (StoreUnavailableError, LookupError, ValueError) as exc:
             log.warning("approved answers not reviewed after the reload", extra={"error": str(exc)})
             return "⚠️ Approved answers could not be checked against the new articles (database unavailable)."
+        except OSError as exc:
+            # A cited file that cannot be read (permissions, a vanished mount): the new index is already
+            # serving, so this is the admin's to fix, named, not a crash of the reload or the schedule.
+            where = exc.filename or "a cited article"
+            why = exc.strerror or exc.__class__.__name__
+            log.warning(
+                "approved answers not reviewed after the reload", extra={"file": str(where), "error": why}
+            )
+            return (
+                f"⚠️ Approved answers could not be checked against the new articles: cannot read {where} "
+                f"({why}). Fix the file and reload."
+            )
+        except Exception as exc:
+            # The review only flags answers; whatever else goes wrong in it must not turn a reload that
+            # already swapped the new index in into an error (nor stop the scheduled refresh).
+            log.exception("approved answers not reviewed after the reload")
+            return (
+                f"⚠️ Approved answers could not be checked against the new articles "
+                f"({exc.__class__.__name__}); see the bot's log."
+            )
 
     def check_upload(self, file_name: str, data: bytes) -> str:
         """The safe name to save an uploaded document under; raises `UnsafeFileError` with the reason."""
@@ -336,20 +363,35 @@ class Admin:
             )
         async with self._reload_lock:
             target = self.kb_source / safe_name
-            backup = await asyncio.to_thread(_save_atomically, self.kb_source, target, data)
-            result = await self._reload(progress)
-            report = result.report
-            skipped = {s.path: s.reason for s in report.skipped} if report else {}
-            reason = skipped.get(safe_name) or next(
-                (r for p, r in skipped.items() if p.endswith("/" + safe_name)), None
-            )
-            if report is None or reason is not None:
-                await asyncio.to_thread(_restore, target, backup)
-                why = reason or "the reload failed"
-                text = f"❌ {safe_name} was not added: {why}. The knowledge folder is unchanged."
-                if report is not None:
-                    text += "\n\n" + describe_report(report)
-                return ReloadResult(None, text)
+            try:
+                backup = await asyncio.to_thread(_save_atomically, self.kb_source, target, data)
+            except OSError as exc:
+                log.warning("upload not saved", extra={"file": str(target), "error": str(exc)})
+                return ReloadResult(
+                    None,
+                    f"❌ {safe_name} was not added: cannot write it to {self.kb_source} "
+                    f"({exc.strerror or exc.__class__.__name__}). The knowledge folder is unchanged.",
+                )
+            kept = False
+            try:
+                result = await self._reload(progress)
+                report = result.report
+                skipped = {s.path: s.reason for s in report.skipped} if report else {}
+                reason = skipped.get(safe_name) or next(
+                    (r for p, r in skipped.items() if p.endswith("/" + safe_name)), None
+                )
+                if report is None or reason is not None:
+                    why = reason or "the reload failed"
+                    text = f"❌ {safe_name} was not added: {why}. The knowledge folder is unchanged."
+                    if report is not None:
+                        text += "\n\n" + describe_report(report)
+                    return ReloadResult(None, text)
+                kept = True
+            finally:
+                # Also when the reload raised or was cancelled: the admin was not told the file is in,
+                # so it must not stay in the folder for the next reload to pick up unannounced.
+                if not kept:
+                    await asyncio.to_thread(_restore, target, backup)
             if backup is not None:
                 await asyncio.to_thread(backup.unlink, missing_ok=True)
             return ReloadResult(report, f"✅ {safe_name} is now in the knowledge base.\n\n{result.text}")
@@ -357,6 +399,8 @@ class Admin:
     async def stats(self, waiting: WaitFigures | None = None) -> str:
         """The /stats text: knowledge base size, the log's 24 h / 7 d figures and, given the conversation
         service's `waiting` figures, the waiting line."""
+        # Read once: a slow backend makes each read wait out its whole deadline.
+        kb_stats: KBStats | None
         try:
             kb_stats = await self.kb.stats()
             kb_line = (
@@ -364,20 +408,18 @@ class Admin:
                 f"({kb_stats.backend})"
             )
         except KBUnavailableError:
+            kb_stats = None
             kb_line = "Knowledge base: unavailable"
         stats = await db_call(self.log.stats())
         text = describe_stats(stats, kb_line, describe_waiting(waiting) if waiting is not None else "")
         servers = self._model_servers() if self._model_servers is not None else []
         text = "\n".join([text, "Model servers:", *servers]) if servers else text
-        return "\n".join([text, *await self._source_lines()])
+        return "\n".join([text, *self._source_lines(kb_stats)])
 
-    async def _source_lines(self) -> list[str]:
+    def _source_lines(self, kb_stats: KBStats | None) -> list[str]:
         """/stats' lines on the knowledge sources: each one's last reload report, and this process's last
         reload or scheduled refresh (a failure is shown until one succeeds)."""
-        try:
-            recorded = (await self.kb.stats()).sources
-        except KBUnavailableError:
-            recorded = ()
+        recorded = kb_stats.sources if kb_stats is not None else ()
         lines = ["Knowledge sources:", *(f"• {s.describe()}" for s in recorded)] if recorded else []
         if self.last_refresh is not None:
             lines.append(self.last_refresh.describe())
@@ -403,12 +445,17 @@ class Admin:
 def _save_atomically(source: Path, target: Path, data: bytes) -> Path | None:
     """Write `data` to `target` via a temp file and rename; keep the old file as a backup to restore."""
     source.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.uploading")
+    # The new bytes are written before the old file moves aside: a full disk leaves the folder as it was.
+    try:
+        tmp.write_bytes(data)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     backup: Path | None = None
     if target.exists():
         backup = target.with_name(f".{target.name}.previous")
         os.replace(target, backup)
-    tmp = target.with_name(f".{target.name}.uploading")
-    tmp.write_bytes(data)
     os.replace(tmp, target)
     return backup
 

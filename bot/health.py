@@ -70,9 +70,19 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
             return _redact_url(settings.resolved_database_url) + " (schema at head)"
 
         async def knowledge_base() -> str:
-            kb = services.kb()
-            await kb.ping()
-            stats = await kb.stats()
+            # The index is checked against the embedder it was built with, so the embedder is loaded. Not by
+            # `services.kb()`: it would convert an unprepared model (minutes of writing) and load it on the
+            # event loop, where the check's timeout cannot interrupt it. The path is resolved without
+            # preparing (unprepared: this check fails with the `models prepare` hint) and handed over as
+            # BOT_EMBEDDINGS__MODEL_PATH, which is only read; the load runs in a worker thread.
+            path = await asyncio.to_thread(
+                services.models().resolve_embedder_path, settings.embeddings, prepare=False
+            )
+            embeddings = settings.embeddings.model_copy(update={"model_path": path})
+            async with Services(settings.model_copy(update={"embeddings": embeddings})) as probe:
+                kb = await asyncio.to_thread(probe.kb)
+                await kb.ping()
+                stats = await kb.stats()
             if stats.chunks == 0:
                 raise RuntimeError("knowledge base is empty: run `python -m bot kb reload`")
             return f"{stats.backend} {stats.index}: {stats.documents} documents, {stats.chunks} chunks"

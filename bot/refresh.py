@@ -29,7 +29,18 @@ async def refresh_every(admin: Admin, interval_s: float, notify: Notify, stop: a
             return
         except TimeoutError:
             pass
-        result = await admin.refresh()
+        try:
+            result = await admin.refresh()
+        except Exception as exc:
+            # An unforeseen error must not end this task: nothing awaits it, so it would die silently and
+            # the schedule would stop for good. Cancellation (shutdown) is no Exception: it still stops it.
+            failing = True
+            log.exception("scheduled refresh crashed; the schedule continues")
+            await _tell(
+                notify,
+                f"⚠️ Scheduled knowledge-base refresh failed ({exc.__class__.__name__}); see the bot's log.",
+            )
+            continue
         if result is None:
             log.info("scheduled refresh skipped: a reload is running")
             continue

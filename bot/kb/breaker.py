@@ -17,6 +17,9 @@ from bot.kb.reload import Sources
 log = logging.getLogger("bot.kb")
 
 BreakerState = Literal["closed", "open", "half_open"]
+# The least time `stats` waits, whatever the search deadline: it counts the whole index, and it is an admin's
+# read, so waiting longer keeps no customer waiting.
+STATS_TIMEOUT_S = 10.0
 
 
 class BreakerKB:
@@ -175,8 +178,15 @@ class BreakerKB:
             return frozenset()
 
     async def stats(self) -> KBStats:
-        async with asyncio.timeout(max(self.timeout_s, 10.0)):
-            stats = await self.inner.stats()
+        # A slow backend is an unavailable one, as for a search: every caller (/stats, the console's pages)
+        # handles KBUnavailableError, none a bare TimeoutError. An admin's read never counts against the
+        # circuit, which guards the customers' searches.
+        deadline = max(self.timeout_s, STATS_TIMEOUT_S)
+        try:
+            async with asyncio.timeout(deadline):
+                stats = await self.inner.stats()
+        except TimeoutError as exc:
+            raise KBUnavailableError(f"knowledge base stats timed out after {deadline:g} s") from exc
         return replace(stats, extra={**stats.extra, "circuit": self.state})
 
     async def close(self) -> None:

@@ -497,7 +497,11 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
     own; the knowledge base's gate is fitted on all. Too few sections keep the default gate.
     """
     started = time.perf_counter()
-    questions = pseudo_questions(chunks)
+    # Analysing every section's sentences and the fits below are pure CPU (tens of milliseconds on the
+    # sample knowledge base, more with more sections and languages): they run in worker threads, so the
+    # loop keeps answering customers while a reload or the scheduled refresh calibrates; the searches,
+    # which need it, stay on it.
+    questions = await asyncio.to_thread(pseudo_questions, chunks)
     if len(questions) < MIN_QUESTIONS:
         return Calibration(
             reason=f"default gate: {len(questions)} sections with enough text to calibrate on, "
@@ -523,20 +527,12 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
     if "en" in mrr and len(reciprocal["en"]) >= MIN_QUESTIONS and mrr["en"][1] > 0:
         reference = mrr["en"][0] / mrr["en"][1]
     weights = {lang: dense_weight(lang, d, b, reference) for lang, (d, b) in mrr.items()}
-    # 2. The gate's examples, searched as questions of their language are.
-    rows: list[tuple[float, ...]] = []
-    labels: list[int] = []
-    row_langs: list[str] = []
+    # 2. The gate's examples, searched as questions of their language are; their signals are read later.
+    examples: list[_Example] = []
     for question, vector in zip(questions, vectors, strict=True):
         lang = question.lang
         hits = await search(question.text, vector, CALIBRATION_K, "hybrid", lang, weights[lang])
-        rows.append(
-            signals(question.text, hits[: CALIBRATION_K - 1], lang, coverage=NEEDS_COVERAGE).vector(
-                GATE_FEATURES
-            )
-        )
-        labels.append(1)
-        row_langs.append(lang)
+        examples.append(_Example(question.text, hits[: CALIBRATION_K - 1], lang, 1))
         if weights[lang] == 0.0:
             # Dense search has collapsed in this language: its cosines cannot tell an in-domain question
             # the documents do not answer from one they do. Fitted on such pairs the gate refused at
@@ -547,33 +543,16 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
             # documents never mention (unanswerable refused 0.80 with both, 0.90 before).
             continue
         deep = await search(question.text, vector, LEFT_OUT_DEPTH, "hybrid", lang, weights[lang])
-        rows.append(
-            signals(question.text, _left_out(deep, question.section), lang, coverage=NEEDS_COVERAGE).vector(
-                GATE_FEATURES
-            )
-        )
-        labels.append(0)
-        row_langs.append(lang)
-    off_rows: list[tuple[float, ...]] = []
+        examples.append(_Example(question.text, _left_out(deep, question.section), lang, 0))
+    off_topic: list[_Example] = []
     for text, vector in zip(OFF_TOPIC, off_vectors, strict=True):
         lang = question_language(text)
         hits = await search(text, vector, CALIBRATION_K - 1, "hybrid", lang, weights.get(lang, DENSE_WEIGHT))
-        off_rows.append(_gate_row(text, hits, lang))
-    gate, report = _fit_gate(rows, labels, off_rows, started)
-    fits: list[LanguageFit] = []
-    own: dict[str, Gate] = {}
-    for lang, (d, b) in sorted(mrr.items(), key=lambda item: -len(reciprocal[item[0]])):
-        count = len(reciprocal[lang])
-        fit = LanguageFit(lang, count, round(d, 3), round(b, 3), weights[lang], gate=False)
-        if count >= MIN_QUESTIONS and len(mrr) > 1:
-            mine = [i for i, row_lang in enumerate(row_langs) if row_lang == lang]
-            lang_gate, lang_report = _fit_gate(
-                [rows[i] for i in mine], [labels[i] for i in mine], off_rows, started
-            )
-            own[lang] = lang_gate
-            fit = replace(fit, gate=True, accepted=lang_report.accepted, refused=lang_report.refused)
-        fits.append(fit)
-    gate = replace(gate, languages=own)
+        off_topic.append(_Example(text, hits, lang, 0))
+    counts = {lang: len(rows) for lang, rows in reciprocal.items()}
+    gate, report, fits = await asyncio.to_thread(
+        _fit_gates, examples, off_topic, mrr, counts, weights, started
+    )
     report = replace(report, seconds=round(time.perf_counter() - started, 2))
     log.info(
         "gate calibrated",
@@ -591,6 +570,47 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
         fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         languages=tuple(fits),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Example:
+    """One calibration search: the question, the hits the gate would judge, its language, 1 if answerable."""
+
+    question: str
+    hits: Sequence[Hit]
+    lang: str
+    label: int
+
+
+def _fit_gates(
+    examples: Sequence[_Example],
+    off_topic: Sequence[_Example],
+    mrr: Mapping[str, tuple[float, float]],
+    counts: Mapping[str, int],
+    weights: Mapping[str, float],
+    started: float,
+) -> tuple[Gate, FitReport, list[LanguageFit]]:
+    """The knowledge base's gate (with a gate of its own for each language with at least `MIN_QUESTIONS`
+    pseudo-questions, when there are several), its report and each language's fit, from the searches'
+    signals. Pure CPU: `fit_calibration` runs it in a worker thread."""
+    rows = [_gate_row(e.question, e.hits, e.lang) for e in examples]
+    labels = [e.label for e in examples]
+    off_rows = [_gate_row(e.question, e.hits, e.lang) for e in off_topic]
+    gate, report = _fit_gate(rows, labels, off_rows, started)
+    fits: list[LanguageFit] = []
+    own: dict[str, Gate] = {}
+    for lang, (d, b) in sorted(mrr.items(), key=lambda item: -counts[item[0]]):
+        count = counts[lang]
+        fit = LanguageFit(lang, count, round(d, 3), round(b, 3), weights[lang], gate=False)
+        if count >= MIN_QUESTIONS and len(mrr) > 1:
+            mine = [i for i, e in enumerate(examples) if e.lang == lang]
+            lang_gate, lang_report = _fit_gate(
+                [rows[i] for i in mine], [labels[i] for i in mine], off_rows, started
+            )
+            own[lang] = lang_gate
+            fit = replace(fit, gate=True, accepted=lang_report.accepted, refused=lang_report.refused)
+        fits.append(fit)
+    return replace(gate, languages=own), report, fits
 
 
 def _left_out(hits: Sequence[Hit], section: tuple[str, tuple[str, ...]]) -> list[Hit]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain import Hit
-from bot.kb.base import KBUnavailableError, ReloadReport, SearchMode
+from bot.kb.base import KBStats, KBUnavailableError, ReloadReport, SearchMode
 from bot.kb.breaker import BreakerKB
 from tests.fakes import FakeKB, make_chunk
 
@@ -183,3 +183,31 @@ async def test_a_failed_vocabulary_check_finds_nothing_missing_and_keeps_the_cir
     assert kb.state == "closed"
     healthy = _breaker(FlakyKB(), Clock())
     assert await healthy.missing_words(["Refunds", "WireGuard"]) == frozenset({"WireGuard"})
+
+
+async def test_slow_stats_are_kb_unavailable_so_stats_pages_say_so_and_the_circuit_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.admin import Admin
+    from tests.fakes_log import MemoryConversationLog
+
+    class SlowStats(FlakyKB):
+        async def stats(self) -> KBStats:
+            await asyncio.sleep(30)
+            return await super().stats()
+
+    monkeypatch.setattr("bot.kb.breaker.STATS_TIMEOUT_S", 0.05)
+    kb = _breaker(SlowStats(), Clock())
+    with pytest.raises(KBUnavailableError, match=r"stats timed out after 0\.05 s"):
+        await kb.stats()
+    assert kb.state == "closed"
+    assert kb.consecutive_failures == 0
+    # What /stats and the console's Overview show instead of a generic error (or an HTTP 500).
+    admin = Admin(
+        kb,
+        MemoryConversationLog(),
+        kb_source=tmp_path,
+        exports_dir=tmp_path / "exports",
+        check_upload=lambda name, data: name,
+    )
+    assert "Knowledge base: unavailable" in await admin.stats()

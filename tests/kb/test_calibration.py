@@ -7,6 +7,7 @@ import math
 import random
 import re
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -402,3 +403,31 @@ def test_in_domain_and_off_topic_negatives_each_weigh_half_of_the_unanswerable_c
     # Without in-domain negatives (a language whose dense search collapsed) off-topic is all of it.
     only_off = example_weights([1] * 30, off_topic=10)
     assert only_off[:30].sum() == pytest.approx(only_off[30:].sum())
+
+
+async def test_the_sections_analysis_the_signals_and_the_fits_run_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A reload or the scheduled refresh calibrates while the same loop answers customers.
+    import bot.kb.calibration as calibration_module
+
+    ran_on: dict[str, set[int]] = {}
+
+    def on_thread(name: str) -> None:
+        original = getattr(calibration_module, name)
+
+        def recorded(*args: object, **kwargs: object) -> object:
+            ran_on.setdefault(name, set()).add(threading.get_ident())
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(calibration_module, name, recorded)
+
+    for name in ("pseudo_questions", "signals", "fit_logistic"):
+        on_thread(name)
+    chunks = articles(documents=6, sections=6)
+    calibration = await fit_calibration(chunks, FakeEmbedder(), sibling_search(chunks, []))
+
+    assert calibration.fitted, calibration.reason
+    assert set(ran_on) == {"pseudo_questions", "signals", "fit_logistic"}
+    loop_thread = threading.get_ident()
+    assert all(loop_thread not in threads for threads in ran_on.values()), ran_on

@@ -1,0 +1,68 @@
+"""`python -m bot health` (the Docker healthcheck) only looks: it never prepares nor blocks the loop."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.health import Check, run_checks
+from tests.fakes import FakeEmbedder
+from tests.llm_models.gguf_files import write_gguf
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def _by_name(checks: list[Check]) -> dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+async def test_health_on_an_unprepared_data_folder_reports_it_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    converted: list[Path] = []
+
+    def convert(target: Path) -> dict[str, object]:
+        # The real conversion writes the GGUF for minutes; recorded here, and refused, to keep the test fast.
+        converted.append(target)
+        raise AssertionError("health converted the embedder")
+
+    monkeypatch.setattr("bot.llm.registry.prepare_embedder", convert)
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    before = _tree(tmp_path)
+
+    checks = _by_name(await run_checks(settings, timeout_s=30))
+
+    assert converted == []
+    kb = checks["knowledge base"]
+    assert not kb.ok
+    assert "not prepared" in kb.detail
+    assert "python -m bot models prepare" in kb.detail
+    assert _tree(tmp_path) == before
+
+
+async def test_health_loads_the_embedder_in_a_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded_on: list[int] = []
+
+    def load(path: Path, **kwargs: object) -> FakeEmbedder:
+        loaded_on.append(threading.get_ident())
+        return FakeEmbedder()
+
+    monkeypatch.setattr("bot.llm.embedder.LlamaEmbedder", load)
+    model = write_gguf(tmp_path / "embedder.gguf", arch="bert", name="stand-in")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        embeddings={"model_path": model},
+    )
+
+    checks = _by_name(await run_checks(settings, timeout_s=30))
+
+    assert loaded_on, checks["knowledge base"].detail
+    assert threading.get_ident() not in loaded_on
