@@ -191,7 +191,8 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.files: dict[str, StoredFile] = {}
         self.documents_sent: list[tuple[int, str, bytes]] = []  # (chat_id, file name, content)
-        self.commands: list[dict[str, Any]] = []
+        # Per language code ("" is the default menu), as Telegram keeps them.
+        self.command_menus: dict[str, list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] = {}
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self.answered_callbacks: dict[str, dict[str, Any]] = {}
@@ -495,14 +496,17 @@ class FakeTelegram:
                 raise _bad("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise _bad("command description is invalid")
-        self.commands = list(commands)
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise _bad("language code is invalid")  # Telegram takes two-letter ISO 639-1 codes only
+        self.command_menus[language] = list(commands)
         return True
 
     async def _m_getmycommands(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
-        return list(self.commands)
+        return list(self.command_menus.get(str(params.get("language_code") or ""), []))
 
     async def _m_deletemycommands(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
-        self.commands = []
+        self.command_menus.pop(str(params.get("language_code") or ""), None)
         return True
 
     async def _m_setmydescription(self, params: dict[str, Any], files: dict[str, Any]) -> Any:

@@ -150,3 +150,27 @@ async def test_the_hint_decides_only_what_text_cannot(make_harness: HarnessFacto
     # Too short to tell ("danke", small talk): the client's language decides.
     final = await h.ask(ANNA, "danke")
     assert final.data["text"] == texts.SMALL_TALK_REPLIES["thanks"]
+
+
+async def test_the_command_menu_is_registered_in_every_shipped_language() -> None:
+    from telegram import Bot
+
+    from bot.channels.telegram.app import set_command_menus
+    from bot.devtools.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer
+
+    async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
+        await set_command_menus(bot)
+        menus = server.fake.command_menus
+        assert sorted(menus) == ["", "de", "es", "fr", "ja", "ru", "zh"]
+        assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
+        assert menus[""][3]["description"] == "Talk to a person from our team"
+        assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"
+        assert (
+            menus["zh"][1]["description"]
+            == texts.translate("How to use the bot", "zh")
+            != "How to use the bot"
+        )
+        # What a German app asks for is what it gets back.
+        assert [c.description for c in await bot.get_my_commands(language_code="de")][
+            0
+        ] == "Was dieser Bot kann"

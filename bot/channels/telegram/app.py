@@ -16,6 +16,8 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot import texts
+from bot.channels.telegram import texts as tg_texts
 from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.handlers import SupportHandlers
 from bot.channels.telegram.handoff import TelegramDesk
@@ -29,12 +31,35 @@ RATE_LIMIT_RETRIES = 3
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 _MAX_WEBHOOK_BODY = 1024 * 1024
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
-BOT_COMMANDS = [
-    BotCommand("start", "What this bot can do"),
-    BotCommand("help", "How to use the bot"),
-    BotCommand("new", "Start a new conversation"),
-    BotCommand("human", "Talk to a person from our team"),
-]
+_COMMANDS = (
+    ("start", tg_texts.COMMAND_START),
+    ("help", tg_texts.COMMAND_HELP),
+    ("new", tg_texts.COMMAND_NEW),
+    ("human", tg_texts.COMMAND_HUMAN),
+)
+BOT_COMMANDS = [BotCommand(name, description) for name, description in _COMMANDS]
+
+
+def bot_commands(language: str) -> list[BotCommand]:
+    """The command menu with its descriptions in `language` (English where no catalog translates them)."""
+    return [BotCommand(name, texts.translate(description, language)) for name, description in _COMMANDS]
+
+
+def menu_languages() -> list[str]:
+    """The languages the menu is registered for besides the default (English): Telegram picks a menu by the
+    two-letter code of the user's app language, so Traditional Chinese (no code of its own there) shares
+    "zh", the Simplified one, with mainland users."""
+    return [lang for lang in texts.LANGUAGES if lang != "en" and len(lang) == 2]
+
+
+async def set_command_menus(bot: Any) -> None:
+    """Register the command menu in English (the default) and in every shipped language."""
+    try:
+        await bot.set_my_commands(BOT_COMMANDS)
+        for language in menu_languages():
+            await bot.set_my_commands(bot_commands(language), language_code=language)
+    except TelegramError as exc:
+        log.warning("could not set the command list", extra={"error": exc.__class__.__name__})
 
 
 @dataclass
@@ -198,10 +223,7 @@ async def run_bot(
     """Run until `stop` is set: long polling by default, or a webhook when `webhook_url` is given."""
     application = built.application
     async with application:
-        try:
-            await application.bot.set_my_commands(BOT_COMMANDS)
-        except TelegramError as exc:
-            log.warning("could not set the command list", extra={"error": exc.__class__.__name__})
+        await set_command_menus(application.bot)
         await application.start()
         server: WebhookServer | None = None
         try:

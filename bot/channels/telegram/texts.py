@@ -50,6 +50,11 @@ BUTTON_EXPIRED = N_("This button has expired.")
 CORRECTION_ASK = N_("✏️ Send the corrected answer as a reply to this message.")
 BUTTON_UP = "👍"
 BUTTON_DOWN = "👎"
+# The command menu's descriptions (Telegram shows them by the user's app language).
+COMMAND_START = N_("What this bot can do")
+COMMAND_HELP = N_("How to use the bot")
+COMMAND_NEW = N_("Start a new conversation")
+COMMAND_HUMAN = N_("Talk to a person from our team")
 BUTTON_HUMAN = N_("Talk to a human")
 BUTTON_CORRECT = N_("✏️ Correct")
 BUTTON_END_HANDOFF = "✅ End handoff"  # the operator chat (staff) is English
