@@ -822,15 +822,35 @@ class ConversationService:
             return texts.HANDOFF_UNAVAILABLE
         if conversation.handoff != "none":
             return texts.HANDOFF_ALREADY
-        transcript = await self._db(self.log.history(conversation.id, TRANSCRIPT_TURNS))
-        if not await self.desk.open_handoff(conversation.id, customer, reason, transcript, language=language):
+        # Claimed before the operators are told: two "Talk to a human" presses, a press during a refusal's
+        # own handoff, or two workers all read "none" at once, and only one of them may post a transcript.
+        if not await self._db(self.log.set_handoff(conversation.id, "requested", expected="none")):
+            return texts.HANDOFF_ALREADY
+        try:
+            transcript = await self._db(self.log.history(conversation.id, TRANSCRIPT_TURNS))
+            opened = await self.desk.open_handoff(
+                conversation.id, customer, reason, transcript, language=language
+            )
+        except BaseException:
+            await self._release_handoff(conversation.id)
+            raise
+        if not opened:
+            await self._release_handoff(conversation.id)
             return texts.HANDOFF_UNAVAILABLE
-        await self._db(self.log.set_handoff(conversation.id, "requested"))
         log.info(
             "handoff started",
             extra={"conversation_id": conversation.id, "reason": reason, "language": language},
         )
         return texts.HANDOFF_REQUESTED
+
+    async def _release_handoff(self, conversation_id: int) -> None:
+        """Give back a claim whose transcript never reached the operators, so a later request can try again."""
+        try:
+            await self._db(self.log.set_handoff(conversation_id, "none", expected="requested"))
+        except StoreUnavailableError:
+            # Left "requested": the customer's messages then go to an operator chat that never got the
+            # transcript; /new (or an operator's /done) clears it. Logged, since no one is told otherwise.
+            log.error("handoff claim not released", extra={"conversation_id": conversation_id})
 
     async def _handoff_after_refusal(self, conversation_id: int, customer: Customer, language: str) -> bool:
         """A refusal hands off: the transcript (already holding the refusal) goes to the operators now."""

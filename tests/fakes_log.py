@@ -227,14 +227,22 @@ class MemoryConversationLog:
         del self.prompts[key]
         return prompt
 
-    async def set_handoff(self, conversation_id: int, state: HandoffState) -> None:
+    async def set_handoff(
+        self, conversation_id: int, state: HandoffState, *, expected: HandoffState | None = None
+    ) -> bool:
         self._check()
         if state not in ("none", "requested", "active"):
             raise ValueError(f"handoff state must be one of none, requested, active, not {state!r}")
+        if expected is not None and (
+            conversation_id not in self.conversations
+            or self.conversations[conversation_id].ref.handoff != expected
+        ):
+            return False
         conversation = self._conversation(conversation_id)
         conversation.ref = replace(conversation.ref, handoff=state)
         if state == "requested":
             conversation.handoff_at = _now()
+        return True
 
     async def log_operator_message(self, conversation_id: int, text: str) -> int:
         self._check()

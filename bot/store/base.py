@@ -228,7 +228,13 @@ class ConversationLog(Protocol):
 
     async def add_correction(self, message_id: int, admin_external_id: str, text: str) -> None: ...
 
-    async def set_handoff(self, conversation_id: int, state: HandoffState) -> None: ...
+    async def set_handoff(
+        self, conversation_id: int, state: HandoffState, *, expected: HandoffState | None = None
+    ) -> bool:
+        """Set the conversation's handoff state; with `expected`, only while it is in that state (a claim
+        that two concurrent callers cannot both win). Returns whether it changed; an unknown conversation
+        raises ValueError unless `expected` is given (then False)."""
+        ...
 
     async def log_operator_message(self, conversation_id: int, text: str) -> int: ...
 

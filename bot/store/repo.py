@@ -466,18 +466,23 @@ class SqlConversationLog:
         kind: PromptKind = "comment" if row.kind == "comment" else "correct"
         return ReplyPrompt(kind, int(row.message_id), external_user_id)
 
-    async def set_handoff(self, conversation_id: int, state: HandoffState) -> None:
+    async def set_handoff(
+        self, conversation_id: int, state: HandoffState, *, expected: HandoffState | None = None
+    ) -> bool:
         if state not in HANDOFF_STATES:
             raise ValueError(f"handoff state must be one of {', '.join(HANDOFF_STATES)}, not {state!r}")
         values: dict[str, Any] = {"handoff": state}
         if state == "requested":
             values["handoff_at"] = utcnow()
+        stmt = update(Conversation).where(Conversation.id == conversation_id)
+        if expected is not None:
+            # One conditional UPDATE: of two writers that both read `expected`, the database lets one win.
+            stmt = stmt.where(Conversation.handoff == expected)
         async with self.transaction(write=True) as conn:
-            result = await conn.execute(
-                update(Conversation).where(Conversation.id == conversation_id).values(**values)
-            )
-        if result.rowcount == 0:
+            result = await conn.execute(stmt.values(**values))
+        if result.rowcount == 0 and expected is None:
             raise ValueError(f"conversation {conversation_id} does not exist")
+        return bool(result.rowcount)
 
     # ------------------------------------------------------------------ reads
 

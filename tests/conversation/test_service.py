@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -316,3 +317,50 @@ async def test_starting_over_during_a_handoff_tells_the_desk_once(settings: Sett
     await svc.start_over(ALICE)
     await svc.start_over(ALICE)  # no handoff any more: nothing to tell
     assert desk.left == [old.id]
+
+
+class SlowDesk(RecordingDesk):
+    """Posting the transcript takes a while, as a real operator chat's message does."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        super().__init__()
+        self.fails = fails
+
+    async def open_handoff(
+        self,
+        conversation_id: int,
+        customer: Customer,
+        reason: str,
+        transcript: Sequence[Turn],
+        *,
+        language: str = "und",
+    ) -> bool:
+        await asyncio.sleep(0.05)
+        if self.fails:
+            raise RuntimeError("operator chat exploded (test)")
+        return await super().open_handoff(conversation_id, customer, reason, transcript, language=language)
+
+
+async def test_two_handoff_requests_at_once_tell_the_operators_once(settings: Settings) -> None:
+    # Two "Talk to a human" presses (each answer has its own button) both read "none" before either writes.
+    desk = SlowDesk()
+    log = MemoryConversationLog()
+    svc = service(settings, log, desk=desk)
+    await collect(svc, ALICE, "How long do refunds take?")
+    notices = await asyncio.gather(svc.request_handoff(ALICE, "one"), svc.request_handoff(ALICE, "two"))
+    assert sorted(notices) == sorted([texts.HANDOFF_REQUESTED, texts.HANDOFF_ALREADY])
+    assert len(desk.handoffs) == 1
+
+
+async def test_a_handoff_the_operators_never_got_can_be_requested_again(settings: Settings) -> None:
+    desk = SlowDesk(fails=True)
+    log = MemoryConversationLog()
+    svc = service(settings, log, desk=desk)
+    _, reply = await collect(svc, ALICE, "How long do refunds take?")
+    with pytest.raises(RuntimeError):
+        await svc.request_handoff(ALICE, "asked")
+    assert reply.conversation_id is not None
+    assert (await log.get_conversation(reply.conversation_id)).handoff == "none"  # type: ignore[union-attr]
+    desk.fails = False
+    assert await svc.request_handoff(ALICE, "asked again") == texts.HANDOFF_REQUESTED
+    assert len(desk.handoffs) == 1

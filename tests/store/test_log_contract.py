@@ -231,6 +231,12 @@ async def test_feedback_corrections_and_handoff(log: ConversationLog) -> None:
         await log.set_handoff(conv.id, "maybe")  # type: ignore[arg-type]
     await log.set_handoff(conv.id, "none")
     assert (await log.stats()).handoffs_7d == 1  # counted by when it was requested
+    # A claim changes the state only from the expected one: of two callers, one wins.
+    assert await log.set_handoff(conv.id, "requested", expected="none") is True
+    assert await log.set_handoff(conv.id, "requested", expected="none") is False
+    assert (await log.get_conversation(conv.id)).handoff == "requested"  # type: ignore[union-attr]
+    assert await log.set_handoff(conv.id, "none", expected="active") is False
+    assert await log.set_handoff(999999, "requested", expected="none") is False
 
 
 async def test_a_reply_prompt_is_taken_once_by_its_person(log: ConversationLog) -> None:
