@@ -340,8 +340,9 @@ class Reply:
     """How one customer message ended: what to show, and what the channel may offer under it.
 
     `kind`: "answer" (the pipeline answered, logged as `answer_id`), "notice" (a fixed text such as
-    "type your question"; nothing was logged), "forwarded" (a human owns the conversation: the message
-    went to the operators and nothing is shown), "unavailable" (the log is down: nothing was answered).
+    "type your question"; nothing answered, and only a message meant for the operators logged),
+    "forwarded" (a human owns the conversation: the message went to the operators and nothing is shown),
+    "unavailable" (the log is down: nothing was answered).
     """
 
     kind: ReplyKind
@@ -513,7 +514,18 @@ class ConversationService:
                     )
                 )
                 if self.desk is not None:
-                    await self.desk.forward(conversation.id, customer, question, language=language)
+                    try:
+                        await self.desk.forward(conversation.id, customer, question, language=language)
+                    except Exception as exc:
+                        # The operator chat is unreachable: the message is logged (the console shows it),
+                        # and the customer is told it did not reach anyone rather than shown a crash.
+                        log.error(
+                            "message not forwarded to the operators",
+                            extra={"conversation_id": conversation.id, "error": exc.__class__.__name__},
+                        )
+                        unreached = texts.translate(texts.HANDOFF_UNAVAILABLE, language)
+                        yield Reply("notice", unreached, conversation_id=conversation.id, language=language)
+                        return
                 yield Reply("forwarded", "", conversation_id=conversation.id, language=language)
                 return
             history = await self._db(self.log.history(conversation.id, self._history_turns))
@@ -844,7 +856,7 @@ class ConversationService:
         return texts.HANDOFF_REQUESTED
 
     async def _release_handoff(self, conversation_id: int) -> None:
-        """Give back a claim whose transcript never reached the operators, so a later request can try again."""
+        """Give back a claim whose transcript never reached the operators: a later request can try again."""
         try:
             await self._db(self.log.set_handoff(conversation_id, "none", expected="requested"))
         except StoreUnavailableError:

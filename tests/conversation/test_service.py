@@ -364,3 +364,22 @@ async def test_a_handoff_the_operators_never_got_can_be_requested_again(settings
     desk.fails = False
     assert await svc.request_handoff(ALICE, "asked again") == texts.HANDOFF_REQUESTED
     assert len(desk.handoffs) == 1
+
+
+class UnreachableOperators(RecordingDesk):
+    async def forward(
+        self, conversation_id: int, customer: Customer, text: str, *, language: str = "und"
+    ) -> None:
+        raise ConnectionError("operator chat unreachable (test)")
+
+
+async def test_a_message_the_operators_cannot_get_is_logged_and_the_customer_told(
+    settings: Settings,
+) -> None:
+    desk = UnreachableOperators()
+    log = MemoryConversationLog()
+    svc = service(settings, log, desk=desk)
+    assert await svc.request_handoff(ALICE, "asked") == texts.HANDOFF_REQUESTED
+    _, reply = await collect(svc, ALICE, "Hello? Order 1234")
+    assert (reply.kind, reply.text) == ("notice", texts.HANDOFF_UNAVAILABLE)
+    assert roles(log) == ["user"], "kept in the log, where the console shows it"
