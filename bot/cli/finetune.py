@@ -92,6 +92,9 @@ def finetune(
     quantize: str | None = typer.Option(
         None, "--quantize", help="llama.cpp type of the merged model (implies --merge). Default: Q8_0."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the adapter an earlier run left in --out (maybe the one served)."
+    ),
 ) -> None:
     """Fine-tune a LoRA adapter on exported conversations and write a GGUF adapter llama.cpp serves.
 
@@ -120,6 +123,15 @@ def finetune(
         fail(f"--data {data} is a folder; give the training JSONL file (e.g. {data}/train.jsonl)")
     # Checked before training: an output folder that cannot be made must not cost a training run.
     writable_folder(out)
+    from bot.train.finetune import ADAPTER_FILE
+
+    if (out / ADAPTER_FILE).exists() and not force:
+        # `models use` serves the folder's adapter by path: a new run written over it would change what the
+        # bot serves at its next start, unannounced, even if it was stopped after one step.
+        fail(
+            f"--out {out} already holds an adapter ({ADAPTER_FILE}) from an earlier run, maybe the one "
+            "the bot serves; give a new folder, or --force to replace it"
+        )
     from bot.train.merge import DEFAULT_QUANT, MergeError, normalize_quant
 
     merge = merge or quantize is not None

@@ -145,3 +145,31 @@ def test_finetune_defaults_to_the_recipe(
     (config,) = seen
     assert (config.max_steps, config.epochs) == (steps, epochs)
     assert (config.lr, config.grad_accum, config.batch_size) == (RECIPE.lr, RECIPE.grad_accum, 1)
+
+
+def test_finetune_does_not_write_over_an_earlier_adapter_unless_forced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.train.finetune
+
+    started: list[Path] = []
+
+    def capture(*args: object, **kwargs: object) -> None:
+        started.append(Path(str(kwargs.get("out", args[1] if len(args) > 1 else ""))))
+        raise DataError("stopped by the test")
+
+    monkeypatch.setattr(bot.train.finetune, "run_finetune", capture)
+    register_commands()
+    path = _write(tmp_path / "d.jsonl", [json.dumps(GOOD)])
+    out = tmp_path / "served"
+    out.mkdir()
+    (out / "adapter.gguf").write_bytes(b"GGUF earlier run")
+    refused = CliRunner().invoke(app, ["finetune", "--data", str(path), "--out", str(out)])
+    assert refused.exit_code == 2
+    assert "already holds an adapter" in refused.output
+    assert "--force" in refused.output
+    assert started == []
+    assert (out / "adapter.gguf").read_bytes() == b"GGUF earlier run"
+    forced = CliRunner().invoke(app, ["finetune", "--data", str(path), "--out", str(out), "--force"])
+    assert "stopped by the test" in forced.output
+    assert len(started) == 1
