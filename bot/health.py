@@ -65,6 +65,10 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
             return f"{describe_file(path)}: {details}"
 
         async def database() -> str:
+            missing = _missing_sqlite_file(settings.resolved_database_url)
+            if missing is not None:
+                # SQLite's own words for this are "unable to open database file", which says nothing of why.
+                raise RuntimeError(f"no database at {missing} yet: run `python -m bot db upgrade`")
             log = await services.conversation_log(migrate=False)
             await log.ping()
             return _redact_url(settings.resolved_database_url) + " (schema at head)"
@@ -142,3 +146,14 @@ def _redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<database url>"
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist yet (a fresh data folder); None otherwise."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path

@@ -42,6 +42,10 @@ async def test_health_on_an_unprepared_data_folder_reports_it_and_writes_nothing
     assert not kb.ok
     assert "not prepared" in kb.detail
     assert "python -m bot models prepare" in kb.detail
+    database = checks["database"]
+    assert not database.ok
+    expected = tmp_path / "data" / "bot.db"
+    assert database.detail == f"no database at {expected} yet: run `python -m bot db upgrade`"
     assert _tree(tmp_path) == before
 
 
