@@ -93,6 +93,19 @@ def _duration_s(value: Any) -> Any:
     return value
 
 
+def _folder_not_empty(value: Any, default: object) -> Any:
+    """Refuse an empty folder setting: `Path("")` is the working directory, so `BOT_DATA_DIR=` would put the
+    database and models there and `BOT_KB__SOURCE=` would index whatever lies in it."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"got an empty value; unset it for the default ({default}) or name a folder")
+    return value
+
+
+def _empty_path_is_unset(value: Any) -> Any:
+    """An optional file setting left empty means "none" (its default), as its description says, not `.`."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class CrawlSettings(BaseModel):
     """How website sources are crawled (`kb sync`, `BOT_KB__SOURCES`): politely, within limits."""
 
@@ -174,6 +187,11 @@ class KBSettings(BaseModel):
     def _interval(cls, value: Any) -> Any:
         return _duration_s(value)
 
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_not_empty(cls, value: Any) -> Any:
+        return _folder_not_empty(value, cls.model_fields["source"].default)
+
     def source_list(self) -> list[str]:
         """The sources a reload reads: `sources`, or the `source` folder alone."""
         return list(self.sources) or [str(self.source)]
@@ -201,6 +219,11 @@ class ElasticsearchSettings(BaseModel):
     verify_certs: bool = Field(default=True, description="Verify the server's TLS certificate.")
     request_timeout_s: float = Field(default=3.0, gt=0, le=300, description="Timeout of one search request.")
     bulk_chunk_size: int = Field(default=1000, ge=1, le=10000, description="Documents per bulk request.")
+
+    @field_validator("ca_certs", mode="before")
+    @classmethod
+    def _no_ca_file(cls, value: Any) -> Any:
+        return _empty_path_is_unset(value)
 
 
 class LLMSettings(BaseModel):
@@ -260,6 +283,11 @@ class LLMSettings(BaseModel):
     def _server_urls_csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
+    @field_validator("model_path", "lora_path", mode="before")
+    @classmethod
+    def _no_model_file(cls, value: Any) -> Any:
+        return _empty_path_is_unset(value)
+
     @field_validator("server_urls")
     @classmethod
     def _server_urls_http(cls, value: list[str]) -> list[str]:
@@ -307,6 +335,11 @@ class EmbeddingSettings(BaseModel):
         description="Put before every knowledge-base passage, e.g. `passage: ` for e5 models.",
     )
 
+    @field_validator("model_path", mode="before")
+    @classmethod
+    def _no_model_file(cls, value: Any) -> Any:
+        return _empty_path_is_unset(value)
+
 
 class RAGSettings(BaseModel):
     """How retrieval turns into an answer, or into an honest refusal."""
@@ -337,7 +370,7 @@ class RAGSettings(BaseModel):
     )
     history_turns: int = Field(default=6, ge=0, le=100, description="Past messages kept in the prompt.")
     prompt_passages: int = Field(
-        default=2, ge=1, le=50, description="Best retrieved passages given to the model (of kb.top_k)."
+        default=2, ge=1, le=50, description="Best retrieved passages given to the model (at most kb.top_k)."
     )
     passage_tokens: int = Field(
         default=120,
@@ -530,6 +563,11 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_not_empty(cls, value: Any) -> Any:
+        return _folder_not_empty(value, cls.model_fields["data_dir"].default)
+
     @field_validator("data_dir")
     @classmethod
     def _data_dir(cls, value: Path) -> Path:
@@ -547,6 +585,19 @@ class Settings(BaseSettings):
                 "must be a SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:pw@host/db"
             )
         return value
+
+    @model_validator(mode="after")
+    def _prompt_passages_within_top_k(self) -> Settings:
+        # The prompt can only take passages that were retrieved, so a larger count would be ignored without
+        # a word. Only an explicit BOT_RAG__PROMPT_PASSAGES is held to it: the default (2) just means "up
+        # to 2", and BOT_KB__TOP_K=1 alone stays valid.
+        passages, top_k = self.rag.prompt_passages, self.kb.top_k
+        if "prompt_passages" in self.rag.model_fields_set and passages > top_k:
+            raise ValueError(
+                f"BOT_RAG__PROMPT_PASSAGES: {passages} is more than BOT_KB__TOP_K ({top_k}), the passages "
+                f"retrieved per question; lower it to {top_k} at most or raise BOT_KB__TOP_K"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -578,6 +629,9 @@ def _env_name(loc: tuple[int | str, ...]) -> str:
     return ENV_PREFIX + NESTED_DELIMITER.join(p.upper() for p in parts)
 
 
+_NAMED_MESSAGE = re.compile(rf"^({ENV_PREFIX}[A-Z0-9_]+): (.*)$", re.DOTALL)
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """Turn pydantic's report into one line per setting, naming the env var and what it expects."""
     by_name: dict[str, list[str]] = {}
@@ -586,6 +640,9 @@ def describe_validation_error(exc: ValidationError) -> str:
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
+        # A check across sections has no location of its own: its message starts with the setting to change.
+        if not err["loc"] and (named := _NAMED_MESSAGE.match(msg)):
+            name, msg = named.group(1), named.group(2)
         given = err.get("input")
         shown = "" if isinstance(given, dict | list) or given is None else f" (got {str(given)[:60]!r})"
         if "got " in msg:
@@ -607,8 +664,34 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
+    except UnicodeDecodeError as exc:  # before ValueError, its base: only a settings file is read as bytes
+        raise SettingsError(_undecodable_env_file(exc, overrides)) from None
     except ValueError as exc:  # pydantic-settings raises this for undecodable JSON values
         raise SettingsError(f"invalid setting: {exc}") from None
+
+
+def _undecodable_env_file(exc: UnicodeDecodeError, overrides: dict[str, Any]) -> str:
+    """Which `.env` file is not in its encoding, where, and what to do: the codec's own message names no
+    file, and the operator has to find the byte (a Latin-1 "é" from an old editor, say)."""
+    encoding = (
+        overrides.get("_env_file_encoding") or Settings.model_config.get("env_file_encoding") or "utf-8"
+    )
+    given = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    candidates = [given] if isinstance(given, str | Path) else list(given or ())
+    for candidate in candidates:
+        path = Path(candidate).expanduser()
+        try:
+            data = path.read_bytes()
+            data.decode(encoding)
+        except UnicodeDecodeError as bad:
+            line = data.count(b"\n", 0, bad.start) + 1
+            return (
+                f"{path.resolve()} is not {encoding.upper()} text (byte 0x{data[bad.start]:02x} on line "
+                f"{line}): save it as {encoding.upper()}"
+            )
+        except OSError:
+            continue
+    return f"a settings file is not {encoding.upper()} text ({exc.reason}): save .env as {encoding.upper()}"
 
 
 def unknown_settings(names: Iterable[str]) -> list[tuple[str, str | None]]:

@@ -46,6 +46,7 @@ def export_command(
     seed: int | None = typer.Option(
         None, "--seed", help="Seed of the --split shuffle (same seed, same split; 0 by default)."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace output files that already exist."),
 ) -> None:
     """Export logged answers as fine-tuning data: corrections replace answers, 👎 answers and exact
     duplicates are dropped, and PII (emails, phones, cards, IBANs, @handles, user ids, extra patterns)
@@ -54,7 +55,7 @@ def export_command(
 
     from bot.rag.prompting import build_messages
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
-    from bot.store.export import ExportError, ExportOptions, export, parse_date
+    from bot.store.export import ExportError, ExportOptions, export, parse_date, split_paths
 
     if seed is not None and split is None:
         fail("--seed only seeds the --split shuffle: give --split too (e.g. --split 0.9 --seed 42)")
@@ -74,6 +75,13 @@ def export_command(
         )
     except ExportError as exc:
         fail(str(exc))
+    # An earlier export (maybe the one a fine-tune was trained on) is replaced only when asked to; the rename
+    # at the end would otherwise swap it for this one without a word.
+    for target in split_paths(out) if split is not None else (out,):
+        if target.is_dir():
+            fail(f"{target} is a folder; --out must name a file")
+        if target.exists() and not force:
+            fail(f"{target} exists; pass --force to replace it")
 
     with Progress(
         TextColumn("exporting"),

@@ -869,21 +869,34 @@ def _pick(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
+def _has_key(record: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    return any(str(k).strip().lower() in keys for k in record)
+
+
+def _is_blank(value: Any) -> bool:
+    # A CSV row cut short gives None for its missing cells, YAML `answer:` gives None: both read as empty.
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[int], str]) -> list[Section]:
     sections: list[Section] = []
     for index, record in enumerate(records):
+        if not _has_key(record, _Q_KEYS) or not _has_key(record, _A_KEYS):
+            found = ", ".join(map(str, record)) or "none"
+            raise LoadError(f"{where(index)}: needs 'question' and 'answer' (found: {found})")
         question, answer = _pick(record, _Q_KEYS), _pick(record, _A_KEYS)
-        if question is None or answer is None:
-            raise LoadError(
-                f"{where(index)}: needs 'question' and 'answer' (found: {', '.join(map(str, record))})"
-            )
+        if _is_blank(question) and _is_blank(answer):
+            continue  # a blank spreadsheet row
+        # The file is skipped with this reason (a reload report names files, not rows): saying which row and
+        # which cell lets the admin fix it at once, where a dropped row would just never be answered.
+        for name, value in (("question", question), ("answer", answer)):
+            if _is_blank(value):
+                raise LoadError(f"{where(index)}: the {name} is empty")
         if not isinstance(question, str | int | float) or not isinstance(answer, str | int | float):
             raise LoadError(f"{where(index)}: 'question' and 'answer' must be text")
         category = _pick(record, _CATEGORY_KEYS)
         url = _pick(record, _URL_KEYS)
         question_text, answer_text = " ".join(str(question).split()), _squeeze_blank_lines(str(answer))
-        if not question_text or not answer_text:
-            continue
         path = tuple(
             part
             for part in (title, str(category).strip() if isinstance(category, str) else "", question_text)
@@ -923,18 +936,32 @@ def parse_faq_csv(text: str, default_title: str) -> Parsed:
 def parse_faq_jsonl(text: str, default_title: str) -> Parsed:
     records: list[dict[str, Any]] = []
     line_numbers: list[int] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    bad: list[str] = []
+    # Split at "\n" only, as editors number lines: `splitlines` also breaks at U+2028 and other separators,
+    # which may stand raw inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise LoadError(f"line {number}: invalid JSON ({exc.msg})") from None
+            # json's "Unterminated string starting at" expects a position after it: the column is given.
+            reason = _JSON_AT.sub("", exc.msg)
+            bad.append(f"line {number}: invalid JSON at column {exc.colno} ({reason})")
+            continue
         if not isinstance(record, dict):
-            raise LoadError(f"line {number}: expected an object with 'question' and 'answer'")
+            bad.append(f"line {number}: expected an object with 'question' and 'answer'")
+            continue
         records.append(record)
         line_numbers.append(number)
+    if bad:
+        # All of them counted, so a file with several typos is not fixed one reload at a time.
+        more = f" (and {len(bad) - 1} more bad lines)" if len(bad) > 1 else ""
+        raise LoadError(bad[0] + more)
     return default_title, _faq_sections(records, "", lambda i: f"line {line_numbers[i]}"), ""
+
+
+_JSON_AT = re.compile(r"\s+(?:starting )?at$")
 
 
 def parse_faq_yaml(text: str, default_title: str) -> Parsed:

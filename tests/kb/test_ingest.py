@@ -137,8 +137,10 @@ def test_faq_files_give_one_section_per_pair() -> None:
     assert yaml_doc.sections[0].heading_path == ("Help FAQ", "Q?")
     with pytest.raises(LoadError, match="must be text"):
         load_bytes("f.yaml", ".yaml", b"- question: {a: 1}\n  answer: x\n")
-    with pytest.raises(LoadError, match="no question/answer pairs"):
+    with pytest.raises(LoadError, match="line 1: the question is empty"):
         load_bytes("f.jsonl", ".jsonl", b'{"question": " ", "answer": "x"}\n')
+    with pytest.raises(LoadError, match="no question/answer pairs"):
+        load_bytes("f.jsonl", ".jsonl", b'{"question": " ", "answer": ""}\n')
 
 
 def test_pdf_outline_splits_pages_at_headings_and_plain_pdfs_use_pages() -> None:
