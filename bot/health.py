@@ -153,7 +153,8 @@ def _missing_sqlite_file(url: str) -> Path | None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or database is None or database in ("", ":memory:"):
         return None
-    path = Path(parsed.database)
+    path = Path(database)
     return None if path.exists() else path
