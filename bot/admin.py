@@ -19,6 +19,7 @@ from bot.kb.base import (
     ProgressCallback,
     ReloadError,
     ReloadReport,
+    ReloadRunningError,
 )
 from bot.kb.reload import describe_changes
 from bot.kb.sources import DocumentSource, FolderSource, is_site
@@ -274,7 +275,13 @@ class Admin:
         if self._reload_lock.locked():
             return None
         async with self._reload_lock:
-            return await self._reload(None, scheduled=True)
+            try:
+                return await self._reload(None, scheduled=True, busy_skips=True)
+            except ReloadRunningError:
+                # Another process (`kb reload`, another webhook worker) is reloading the same index: the
+                # schedule skips this turn as it does for a reload in this process; nothing failed.
+                log.info("scheduled refresh skipped: another process is reloading")
+                return None
 
     def _folders(self, sources: Sequence[DocumentSource]) -> list[Path]:
         return [s.path for s in sources if isinstance(s, FolderSource)]
@@ -286,16 +293,22 @@ class Admin:
         folder = self.kb_source.resolve()
         return any(path.resolve() == folder for path in self._folders(self._sources()))
 
-    async def _reload(self, progress: ProgressCallback | None, *, scheduled: bool = False) -> ReloadResult:
-        result = await self._reload_once(progress)
+    async def _reload(
+        self, progress: ProgressCallback | None, *, scheduled: bool = False, busy_skips: bool = False
+    ) -> ReloadResult:
+        result = await self._reload_once(progress, busy_skips=busy_skips)
         self.last_refresh = RefreshRecord(dt.datetime.now(dt.UTC), scheduled, result.ok, result.text)
         return result
 
-    async def _reload_once(self, progress: ProgressCallback | None) -> ReloadResult:
+    async def _reload_once(
+        self, progress: ProgressCallback | None, *, busy_skips: bool = False
+    ) -> ReloadResult:
         sources = self._sources() if self._sources is not None else None
         try:
             report = await self.kb.reload(self.kb_source if sources is None else sources, progress)
         except (ReloadError, KBUnavailableError) as exc:
+            if busy_skips and isinstance(exc, ReloadRunningError):
+                raise  # the schedule's turn is skipped, not failed
             log.warning("reload failed", extra={"error": str(exc)})
             return ReloadResult(None, f"❌ Reload failed: {exc}\nThe previous knowledge base keeps serving.")
         except Exception as exc:

@@ -88,9 +88,15 @@ class _ProgressPrinter:
 
 @kb_app.command("reload")
 def kb_reload(
+    # A string, not a Path: typer makes `--source ''` the current directory, which would index whatever
+    # folder the command runs in (a repository, a home folder) in place of the knowledge base.
     source: Annotated[
-        Path | None,
-        typer.Option("--source", help="This folder alone (default: BOT_KB__SOURCES, or BOT_KB__SOURCE)."),
+        str | None,
+        typer.Option(
+            "--source",
+            metavar="FOLDER",
+            help="This folder alone (default: BOT_KB__SOURCES, or BOT_KB__SOURCE).",
+        ),
     ] = None,
     json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
@@ -101,7 +107,12 @@ def kb_reload(
     reason; if a source cannot be read at all, nothing usable is left, or anything fails, the current
     index keeps serving.
     """
-    _reload_command(source, [], json_out)
+    if source is not None and not source.strip():
+        fail(
+            "--source is empty: give the knowledge folder to reload, "
+            "or leave --source out to reload BOT_KB__SOURCES"
+        )
+    _reload_command(Path(source) if source is not None else None, [], json_out)
 
 
 @kb_app.command("sync")

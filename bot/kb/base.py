@@ -147,6 +147,12 @@ class ReloadError(Exception):
     """A reload was refused or failed; the previous index keeps serving."""
 
 
+class ReloadRunningError(ReloadError):
+    """Another reload of the same index is running (say, `kb reload` while the bot refreshes); this one
+    changed nothing. The cross-process twin of `bot.admin.ReloadBusyError`, which serialises one process's
+    reloads; a `ReloadError`, so every caller that reports a failed reload reports this one too."""
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised vectors. Synchronous and CPU-bound: callers use a thread.

@@ -9,9 +9,11 @@ import json
 import logging
 import os
 import sqlite3
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,6 +39,7 @@ from bot.kb.base import (
     ProgressCallback,
     ReloadError,
     ReloadReport,
+    ReloadRunningError,
     SearchMode,
     check_search_mode,
     reports_from_json,
@@ -59,11 +62,20 @@ from bot.kb.reload import (
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 
+if sys.platform != "win32":
+    # Windows has no fcntl (the README's setups are Linux and Docker only). There reloads are serialised
+    # within one EmbeddedKB only (its asyncio lock), as before: two processes reloading one folder at once
+    # can still leave the pointer naming a deleted file.
+    import fcntl
+
 log = logging.getLogger("bot.kb")
 
 # 2: chunks carry their document's language; FTS5 holds terms analysed for it (bot.kb.analysis).
 SCHEMA_VERSION = "2"
 POINTER = "current.json"
+# Held (flock) by the reload that writes the folder: another one's `_drop_old` would delete the file this one
+# builds, or swap the pointer to a file that one then deletes. It names the holder's pid.
+RELOAD_LOCK = "reload.lock"
 INDEX_GLOB = "kb-*.sqlite"
 # Field weights for BM25: a term in the section heading counts twice (title boosting).
 HEADING_WEIGHT = 2.0
@@ -230,12 +242,23 @@ class _Snapshot:
         if len(terms) <= MIN_QUERY_TERMS:
             return terms
         limit = MAX_DF_FRACTION * max(1, len(self.chunks))
-        frequencies = [(self.document_frequency(term), term) for term in terms]
+        # A term no chunk holds scores nothing, so it must not count as one of the terms kept: a query is
+        # analysed for each of the index's languages, and the forms of one that holds few chunks (unstemmed
+        # "getting" beside English "get") are absent. Counted, they pushed out the frequent terms that did
+        # match, and a question of common words (or a reload's self-check) found nothing at all.
+        frequencies = [(df, term) for term in terms if (df := self.document_frequency(term)) > 0]
         kept = [term for df, term in frequencies if df <= limit]
         if len(kept) < MIN_QUERY_TERMS:
             rarest = {term for _, term in sorted(frequencies)[:MIN_QUERY_TERMS]}
             kept = [term for term in terms if term in rarest]
         return kept
+
+    def finds(self, row: int, terms: Sequence[str]) -> bool:
+        """Whether the FTS5 row of chunk `row` (0-based) holds every one of `terms` (index terms)."""
+        sql = "SELECT 1 FROM fts WHERE fts MATCH ? AND rowid = ?"
+        match = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        with self._lock:
+            return self._conn.execute(sql, (match, row + 1)).fetchone() is not None
 
     def document_frequency(self, term: str) -> int:
         """Chunks containing `term` after the index's own tokenizer (stemming included); cached."""
@@ -343,6 +366,52 @@ def write_index(
         conn.commit()
     finally:
         conn.close()
+
+
+# Chunks `verify_index` looks past one without words for another to probe with.
+PROBE_SCAN = 50
+PROBE_TERMS = 3
+
+
+def probe_terms(chunk: Chunk) -> list[str]:
+    """Up to `PROBE_TERMS` distinct index terms of `chunk`, as `write_index` wrote its text field (stop
+    words kept); none for a chunk without a letter or digit ("!!!", a row of emoji)."""
+    text = analyzer(chunk.lang).text(heading_text(chunk.heading_path) + "\n" + chunk.text)
+    terms = [term for term in dict.fromkeys(text.split()) if any(ch.isalnum() for ch in term)]
+    return terms[:PROBE_TERMS]
+
+
+def verify_index(snapshot: _Snapshot, chunks: Sequence[Chunk]) -> None:
+    """Check a new index before it serves: its rows are `chunks`, in order, and its full-text rows hold their
+    chunks' words (the first, middle and last chunk with words). Raises `ReloadError` otherwise.
+
+    The probe asks FTS5 for the chunk's own index terms in the chunk's own row, not for its rank in a search:
+    a short chunk ("OK", "How do I pay? With a card."), one of stop words only, or one outranked by a longer
+    chunk is legitimately not first for its words, and a search query drops stop words and frequent terms.
+    Such a failure therefore means a broken index file, never one document, so the whole reload fails.
+    """
+    if len(snapshot.chunks) != len(chunks):
+        raise ReloadError(
+            f"the new index holds {len(snapshot.chunks)} chunks, expected {len(chunks)}; "
+            "the current knowledge base keeps serving"
+        )
+    for row, (stored, chunk) in enumerate(zip(snapshot.chunks, chunks, strict=True)):
+        if (stored.id, stored.content_hash) != (chunk.id, chunk.content_hash):
+            raise ReloadError(
+                f"the new index holds chunk {stored.id} in row {row + 1}, expected {chunk.id}; "
+                "the current knowledge base keeps serving"
+            )
+    for anchor in sorted({0, len(chunks) // 2, len(chunks) - 1}):
+        for row in range(anchor, min(anchor + PROBE_SCAN, len(chunks))):
+            terms = probe_terms(chunks[row])
+            if not terms:
+                continue  # nothing to search by; dense search still finds it
+            if not snapshot.finds(row, terms):
+                raise ReloadError(
+                    f"the new index does not find chunk {row + 1} ({chunks[row].source}) by its own words; "
+                    "the current knowledge base keeps serving"
+                )
+            break
 
 
 class EmbeddedKB:
@@ -551,51 +620,113 @@ class EmbeddedKB:
 
     async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         async with self._reload_lock:
-            cache, previous = await asyncio.to_thread(self._replaced)
-            corpus = await build_corpus(
-                source,
-                self._settings,
-                self._embedder,
-                progress,
-                cache,
-                embed_batch=self._embed_batch,
-                previous=previous,
+            with self._reloading():
+                return await self._reload_locked(source, progress)
+
+    async def _reload_locked(self, source: Sources, progress: ProgressCallback | None) -> ReloadReport:
+        """The reload itself, run holding both locks (this object's and the index folder's)."""
+        cache, previous = await asyncio.to_thread(self._replaced)
+        corpus = await build_corpus(
+            source,
+            self._settings,
+            self._embedder,
+            progress,
+            cache,
+            embed_batch=self._embed_batch,
+            previous=previous,
+        )
+        report_progress(progress, "indexing", 0, len(corpus.chunks))
+        fresh = await asyncio.to_thread(self._build, corpus, progress)
+        try:
+            calibration = await asyncio.to_thread(
+                with_vocabulary, await self._calibrate(fresh, corpus), corpus.chunks
             )
-            report_progress(progress, "indexing", 0, len(corpus.chunks))
-            fresh = await asyncio.to_thread(self._build, corpus, progress)
+            fresh.calibration = calibration
+            # Embedded before the swap (and stored with the index), so no search waits for it.
+            await asyncio.to_thread(fresh.bridge, self._embedder)
+            built = await self._swap_in_thread(fresh, calibration, progress)
+        except BaseException:
+            self._discard(fresh)
+            raise
+        report = ReloadReport(
+            files=corpus.files,
+            chunks=built.chunks,
+            skipped=corpus.skipped,
+            seconds=round(time.perf_counter() - corpus.started, 3),
+            index=built.path.name,
+            changes=corpus.changes,
+            sources=corpus.sources,
+        )
+        log.info(
+            "kb reloaded",
+            extra={
+                "backend": self.name,
+                "index": built.path.name,
+                "files": report.files,
+                "chunks": report.chunks,
+                "skipped": len(report.skipped),
+                "embedded": corpus.embedded,
+                "seconds": report.seconds,
+            },
+        )
+        return report
+
+    @contextlib.contextmanager
+    def _reloading(self) -> Iterator[None]:
+        """Make sure the index folder can be written, then hold its reload lock for the whole reload.
+
+        Both are checked before anything is loaded or embedded: a read-only data folder used to fail only
+        when the index file was created, minutes later and without naming the folder. The lock is an
+        flock, so a reload that dies (killed, crashed) releases it with its file descriptor; it is not
+        waited for: a second reload fails at once, changing nothing.
+        """
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            # The lock file may be writable in a folder that is not (where the index files go).
+            probe, probe_path = tempfile.mkstemp(prefix=".write-check-", dir=self._dir)
+            os.close(probe)
+            os.unlink(probe_path)
+            fd = os.open(self._dir / RELOAD_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ReloadError(
+                f"cannot write the index folder {self._dir}: {exc.strerror or exc}; "
+                "the current knowledge base keeps serving"
+            ) from exc
+        try:
+            locked = self._lock_folder(fd)
             try:
-                calibration = await asyncio.to_thread(
-                    with_vocabulary, await self._calibrate(fresh, corpus), corpus.chunks
-                )
-                fresh.calibration = calibration
-                # Embedded before the swap (and stored with the index), so no search waits for it.
-                await asyncio.to_thread(fresh.bridge, self._embedder)
-                built = await self._swap_in_thread(fresh, calibration, progress)
-            except BaseException:
-                self._discard(fresh)
-                raise
-            report = ReloadReport(
-                files=corpus.files,
-                chunks=built.chunks,
-                skipped=corpus.skipped,
-                seconds=round(time.perf_counter() - corpus.started, 3),
-                index=built.path.name,
-                changes=corpus.changes,
-                sources=corpus.sources,
+                yield
+            finally:
+                if locked:
+                    # Cleared before the release, so a reload refused later never names a pid long gone.
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # releases the flock
+
+    def _lock_folder(self, fd: int) -> bool:
+        """Take the reload lock on `fd` without waiting; True when taken (False: no locking here)."""
+        if sys.platform == "win32":
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # The holder writes its pid just after it locks: in that instant there is none to name yet.
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            raise ReloadRunningError(
+                f"another reload is running{f' (pid {holder})' if holder.isdigit() else ''}; try again when "
+                "it ends; the current knowledge base keeps serving"
+            ) from None
+        except OSError as exc:
+            # A file system without locks (some network mounts): refusing every reload would be worse.
+            log.warning(
+                "the index folder cannot be locked; concurrent reloads are not prevented",
+                extra={"folder": str(self._dir), "error": f"{exc.__class__.__name__}: {exc}"},
             )
-            log.info(
-                "kb reloaded",
-                extra={
-                    "backend": self.name,
-                    "index": built.path.name,
-                    "files": report.files,
-                    "chunks": report.chunks,
-                    "skipped": len(report.skipped),
-                    "embedded": corpus.embedded,
-                    "seconds": report.seconds,
-                },
-            )
-            return report
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        return True
 
     def _replaced(self) -> tuple[dict[str, npt.NDArray[np.float32]], list[tuple[str, str, str]]]:
         """The serving index's vectors by content hash (when this embedder made them), and its chunks (id,
@@ -643,16 +774,11 @@ class EmbeddedKB:
             report_progress(progress, "verifying", 0, len(corpus.chunks))
             os.replace(partial, final)
             fresh = _Snapshot(final)
-            if len(fresh.chunks) != len(corpus.chunks):
+            try:
+                verify_index(fresh, corpus.chunks)
+            except ReloadError:
                 fresh.retire()
-                raise ReloadError(
-                    f"the new index holds {len(fresh.chunks)} chunks, expected {len(corpus.chunks)}"
-                )
-            first = corpus.chunks[0]
-            probe = " ".join(analyzer(first.lang).words(first.heading + " " + first.text)[:3])
-            if probe and not fresh.bm25(probe, 1, first.lang):
-                fresh.retire()
-                raise ReloadError("the new index does not find its own first chunk")
+                raise
         except (OSError, sqlite3.Error, KBUnavailableError) as exc:
             for leftover in (partial, final):
                 with contextlib.suppress(OSError):
@@ -848,7 +974,8 @@ class EmbeddedKB:
         """
         if not corpus.sources:
             corpus = replace(corpus, sources=(folder_report(source, corpus),))
-        built = self._build_and_swap(corpus, None)
+        with self._reloading():
+            built = self._build_and_swap(corpus, None)
         return ReloadReport(
             files=corpus.files,
             chunks=built.chunks,

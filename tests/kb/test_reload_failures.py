@@ -166,3 +166,24 @@ async def test_an_upload_that_cannot_be_written_says_so_and_keeps_the_old_file(
     assert _listing(corpus) == before
     assert _text(corpus / "notes.txt") == NOTES_TXT
     await kb.close()
+
+
+async def test_a_scheduled_refresh_skips_while_another_process_reloads(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `kb reload` from a shell, or another webhook worker, holds the index folder's lock: the schedule's
+    # turn is skipped (None, as for a reload in this process), while an admin's own reload says why it failed.
+    from bot.kb.base import ReloadRunningError
+
+    admin, kb = _admin(tmp_path, corpus)
+
+    async def held(*args: object, **kwargs: object) -> object:
+        raise ReloadRunningError("another reload is running (pid 4242); try again when it ends")
+
+    monkeypatch.setattr(kb, "reload", held)
+    assert await admin.refresh() is None
+    assert admin.last_refresh is None, "a skipped turn is no failed refresh"
+    result = await admin.reload()
+    assert not result.ok
+    assert "another reload is running (pid 4242)" in result.text
+    await kb.close()
