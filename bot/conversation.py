@@ -688,6 +688,10 @@ class ConversationService:
         """
         if self.approved is None:
             return None
+        if not has_words(question):
+            # Embeddings of emoji-only texts all sit close together: "👍" would match an approved "😀😀"
+            # (or any other wordless question), serving an unrelated answer with an admin's authority.
+            return None
         started = time.perf_counter()
         try:
             match = await self.approved.match(question)
@@ -775,7 +779,8 @@ class ConversationService:
         """An admin's corrected answer; callers have checked that `admin_id` is an admin.
 
         Kept as a correction (the training export uses it) and, with approved answers on, as an approved
-        answer to the question it answered, served from now on (returned). It cites no article: the one
+        answer to the question it answered, served from now on (returned; None when that question has no
+        words, only emoji or symbols, as no approved answer may have). It cites no article: the one
         the wrong answer was built from may be why it was wrong (`answers edit ID --source` adds one).
         """
         text = encodable(text)
@@ -788,6 +793,11 @@ class ConversationService:
         store = self.approved.store
         logged = await self._db(store.logged_answer(answer_id))
         if logged is None or not logged.question.strip():
+            return None
+        if not has_words(logged.question):
+            # The correction is kept for training, but a question of only emoji or symbols would match every
+            # other such message ("👍", "🙏"), so it is never approved as a question.
+            log.info("correction not approved: its question has no words", extra={"answer_id": answer_id})
             return None
         # Correcting an approved answer, or a question already approved, replaces that answer's text: two
         # approved answers to one question would only contest each other (and neither would be served).

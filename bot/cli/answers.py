@@ -8,13 +8,31 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli.app import answers_app, console, err_console, fail, get_settings, print_json, run_async
+from bot.cli.app import (
+    answers_app,
+    console,
+    err_console,
+    fail,
+    get_settings,
+    id_parser,
+    print_json,
+    run_async,
+)
 from bot.unicode import encodable, has_words
 
 if TYPE_CHECKING:
     from bot.kb.base import ReloadReport
     from bot.services import Services
     from bot.store.base import ApprovedAnswer, ApprovedAnswerStore
+
+
+# What an unknown id says, whether no row has it or no row can (see `id_parser`).
+NO_APPROVED = "there is no approved answer {id} (see `answers list --all`)"
+NO_LOGGED = "there is no bot answer {id} in the log (ids are in /stats)"
+NO_CANDIDATE = "there is no candidate {id} (see `answers list --candidates`)"
+# Why a question must have words: it is matched by embedding, and texts of only emoji or symbols embed close
+# together, so "😀😀" approved was served to "👍", "🙏🙏🙏" and every other such message.
+WORDLESS_QUESTION = "has no words, only emoji or symbols: it would match every such message"
 
 
 def approver() -> str:
@@ -24,9 +42,38 @@ def approver() -> str:
     return f"console:{console_user()}"
 
 
-def resolve_source(folder: Path, given: str) -> tuple[str, str]:
+def skip_reason(folder: Path, source: str, max_file_mb: float) -> str | None:
+    """Why a reload leaves the file `source` (relative to `folder`) out of the knowledge base, as `kb reload`
+    lists it; None when it is indexed as a document. The reload's own per-file rules (`load_documents`): a
+    file of the folder that is binary, empty or unreadable is skipped, and customers can never find it."""
+    from bot.kb.loaders import LoadError, UnsafeFileError, is_supported, load_file
+
+    root = folder.resolve()
+    path = root / source
+    if any(part.startswith(".") for part in Path(source).parts):
+        return "hidden files and folders are not read"
+    if not is_supported(path):
+        return "unsupported file type"
+    try:
+        document = load_file(path, root, max_file_mb)
+    except (LoadError, UnsafeFileError) as exc:
+        return str(exc)
+    except Exception as exc:  # as the reload: a parser bug on one file is a skip, not a crash
+        return f"could not be parsed ({exc.__class__.__name__})"
+    return None if document.sections else "no text found"
+
+
+def not_indexed(source: str, reason: str) -> str:
+    return (
+        f"{source} is not in the knowledge base: `kb reload` skips it ({reason}); fix the file and "
+        "reload, or cite another document"
+    )
+
+
+def resolve_source(folder: Path, given: str, max_file_mb: float) -> tuple[str, str]:
     """(source path relative to the knowledge folder, the file's sha256) for `--source`; a clear error
-    when it is not a document in the folder. Relative to the folder, or any path that lies inside it."""
+    when it is not a document in the folder, or one the reload skips (binary, empty, …): an approved
+    answer must never cite an article customers cannot find. Relative to the folder, or any path inside it."""
     from bot.admin import source_hash
 
     root = folder.resolve()
@@ -35,6 +82,9 @@ def resolve_source(folder: Path, given: str) -> tuple[str, str]:
         resolved = path.resolve()
         if resolved.is_relative_to(root) and resolved.is_file():
             source = resolved.relative_to(root).as_posix()
+            reason = skip_reason(root, source, max_file_mb)
+            if reason is not None:
+                fail(f"--source {given}: {not_indexed(source, reason)}")
             digest = source_hash(root, source)
             if digest is not None:
                 return source, digest
@@ -51,6 +101,8 @@ def _text(value: str | None, what: str) -> str | None:
         fail(f"--{what} is empty; give the {what} to approve")
     if what == "text" and not has_words(value):
         fail("--text needs words, not only emoji or symbols: it is served as the whole answer")
+    if what == "question" and not has_words(value):
+        fail(f"--question {WORDLESS_QUESTION}; give the question in words")
     # A terminal in another encoding passes undecodable bytes as lone surrogates, which the log cannot store.
     return encodable(value).strip()
 
@@ -107,11 +159,19 @@ def approve(
     ] = None,
     answer_id: Annotated[
         int | None,
-        typer.Option("--answer-id", help="Correct this logged answer (its question is taken from the log)."),
+        typer.Option(
+            "--answer-id",
+            help="Correct this logged answer (its question is taken from the log).",
+            parser=id_parser(NO_LOGGED),
+        ),
     ] = None,
     candidate: Annotated[
         int | None,
-        typer.Option("--candidate", help="Approve this operator reply (see `answers list --candidates`)."),
+        typer.Option(
+            "--candidate",
+            help="Approve this operator reply (see `answers list --candidates`).",
+            parser=id_parser(NO_CANDIDATE),
+        ),
     ] = None,
 ) -> None:
     """Store an approved answer: later questions that match it closely get it at once (outcome
@@ -125,7 +185,9 @@ def approve(
         fail("--text is required: the approved answer")
     if candidate is None and answer_id is None and question is None:
         fail("--question is required (or --answer-id to take it from the log)")
-    cited = resolve_source(settings.kb.source, source) if source is not None else None
+    cited = (
+        resolve_source(settings.kb.source, source, settings.kb.max_file_mb) if source is not None else None
+    )
     by = approver()
 
     async def run() -> tuple[ApprovedAnswer, bool]:
@@ -151,7 +213,10 @@ def approve(
             if candidate is not None:
                 found = await store.get_approved(candidate)
                 if found is None or found.status != "candidate":
-                    raise LookupError(f"there is no candidate {candidate} (see `answers list --candidates`)")
+                    raise LookupError(NO_CANDIDATE.format(id=candidate))
+                if question is None and not has_words(found.question):
+                    # Its question is the customer's message the operator replied to.
+                    raise ValueError(f"candidate {candidate}'s question {WORDLESS_QUESTION}; give --question")
                 existing = served_answer_to_replace(served, question or found.question)
                 if existing is None:
                     if question is not None:
@@ -167,10 +232,15 @@ def approve(
             if answer_id is not None:
                 logged = await store.logged_answer(answer_id)
                 if logged is None:
-                    raise LookupError(f"there is no bot answer {answer_id} in the log (ids are in /stats)")
+                    raise LookupError(NO_LOGGED.format(id=answer_id))
+                question_text = question or logged.question
+                if not has_words(question_text):
+                    # Refused before the correction is stored: nothing is kept from a refused command.
+                    raise ValueError(
+                        f"bot answer {answer_id}'s question {WORDLESS_QUESTION}; give --question"
+                    )
                 log = await services.conversation_log()
                 await log.add_correction(answer_id, by, text)
-                question_text = question or logged.question
                 served_by = next((a for a in served if a.id == logged.approved_id), None)
                 # The approved answer that was served is the one corrected, unless --question names
                 # another question (the served one may have been a near match): then that question's.
@@ -239,7 +309,9 @@ def list_answers(
 
 @answers_app.command("edit")
 def edit(
-    approved_id: int = typer.Argument(..., help="The approved answer's id (see `answers list`)."),
+    approved_id: int = typer.Argument(
+        ..., help="The approved answer's id (see `answers list`).", parser=id_parser(NO_APPROVED)
+    ),
     question: Annotated[str | None, typer.Option("--question", help="New question.")] = None,
     text: Annotated[str | None, typer.Option("--text", help="New answer text.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="New cited article.")] = None,
@@ -251,7 +323,9 @@ def edit(
     if source is not None and no_source:
         fail("give --source or --no-source, not both")
     question, text = _text(question, "question"), _text(text, "text")
-    given = resolve_source(settings.kb.source, source) if source is not None else None
+    given = (
+        resolve_source(settings.kb.source, source, settings.kb.max_file_mb) if source is not None else None
+    )
     by = approver()
 
     async def run() -> ApprovedAnswer:
@@ -262,9 +336,14 @@ def edit(
             store = await _store(services)
             found = await store.get_approved(approved_id)
             if found is None:
-                raise LookupError(f"there is no approved answer {approved_id} (see `answers list --all`)")
+                raise LookupError(NO_APPROVED.format(id=approved_id))
             if found.status == "retired":
                 raise ValueError(f"approved answer {approved_id} is retired; approve a new one instead")
+            if question is None and found.status != "candidate" and not has_words(found.question):
+                # Stored before such questions were refused: it is approved again only with a new question.
+                raise ValueError(
+                    f"approved answer {approved_id}'s question {WORDLESS_QUESTION}; give --question"
+                )
             cited = given
             if cited is None and not no_source and found.source:
                 # Reviewed against the article as it is now: its current hash is the one approved.
@@ -273,6 +352,9 @@ def edit(
                     raise ValueError(
                         f"{found.source} is no longer in the knowledge folder; give --source or --no-source"
                     )
+                reason = skip_reason(settings.kb.source, found.source, settings.kb.max_file_mb)
+                if reason is not None:
+                    raise ValueError(f"{not_indexed(found.source, reason)}; give --source or --no-source")
                 cited = (found.source, digest)
             return await store.update_approved(
                 approved_id,
@@ -290,7 +372,9 @@ def edit(
 
 
 @answers_app.command("retire")
-def retire(approved_id: int = typer.Argument(..., help="The approved answer's id.")) -> None:
+def retire(
+    approved_id: int = typer.Argument(..., help="The approved answer's id.", parser=id_parser(NO_APPROVED)),
+) -> None:
     """Stop serving an approved answer (it stays listed with `answers list --all`)."""
     settings = get_settings()
 
@@ -301,7 +385,7 @@ def retire(approved_id: int = typer.Argument(..., help="The approved answer's id
             store = await _store(services)
             found = await store.get_approved(approved_id)
             if found is None:
-                raise LookupError(f"there is no approved answer {approved_id} (see `answers list --all`)")
+                raise LookupError(NO_APPROVED.format(id=approved_id))
             if found.status == "retired":
                 return found, False
             return await store.update_approved(approved_id, status="retired"), True

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.ids import parse_id
 
 if TYPE_CHECKING:
     from bot.evaluation.questions import Question
@@ -58,6 +59,24 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear error line (no traceback) and exit."""
     print_error(message)
     raise typer.Exit(code)
+
+
+def id_parser(missing: str) -> Callable[[str], int]:
+    """The parser (typer's `parser=`) of every id option and argument: ASCII digits read by
+    `bot.ids.parse_id`, so a number no row can have never reaches a query (SQLite raised OverflowError past
+    64 bits, PostgreSQL refuses past int4). Such a number names no row: `missing` is the command's own
+    line for an unknown id ("there is no … {id}"), exit 2 as for one; anything else is not an id at all."""
+
+    def parse(value: str) -> int:
+        text = value.strip()
+        number = parse_id(text)
+        if number is not None:
+            return number
+        if text.isascii() and text.isdigit():
+            fail(missing.format(id=text))
+        raise typer.BadParameter(f"{value!r} is not a valid id: ids are whole numbers such as 42")
+
+    return parse
 
 
 def operator_errors() -> tuple[type[Exception], ...]:

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.app import app, console, fail, get_settings, load_questions, print_json, run_async
+from bot.cli.app import app, console, fail, get_settings, id_parser, load_questions, print_json, run_async
 from bot.evaluation.questions import Question
+
+if TYPE_CHECKING:
+    from bot.channels.console import ConsoleChannel
+    from bot.conversation import ConversationService, Reply, Waiting
+    from bot.domain import Delta
+
+# ConsoleChannel.start's line for an unknown conversation: a number no row can have says the same.
+NO_CONVERSATION = "conversation {id} not found"
+# The commands `chat` knows (ConsoleChannel.chat handles them); any other "/word" is a mistyped command.
+CHAT_COMMANDS = "/new starts a new conversation; /quit or /exit (or Ctrl-D) leaves"
+KNOWN_COMMANDS = ("/new", "/quit", "/exit")
+# A first word of "/" and a name, as in "/bogus" or "/help me": a command, not a question. "/etc/hosts is
+# missing" is not one (its first word holds another "/").
+_SLASH_COMMAND = re.compile(r"/[^\W\d]\w*")
 
 
 @app.command()
 def ask(
     question: str | None = typer.Argument(None, help="The question; omit it when using --questions."),
     conversation_id: int | None = typer.Option(
-        None, "--conversation", help="Continue this logged conversation."
+        None, "--conversation", help="Continue this logged conversation.", parser=id_parser(NO_CONVERSATION)
     ),
     questions: Annotated[
         Path | None,
@@ -31,6 +47,10 @@ def ask(
     """
     if (question is None) == (questions is None):
         fail("give either a QUESTION or --questions FILE")
+    if question is not None and not question.strip():
+        # Refused here, before a conversation is opened: the service would answer "type your question"
+        # and exit 0, leaving an empty conversation in the log.
+        fail("the question is empty; give the QUESTION to answer")
     if questions is not None and conversation_id is not None:
         fail("--conversation cannot be combined with --questions (each line gets its own conversation)")
     batch = load_questions(questions) if questions is not None else None
@@ -72,10 +92,40 @@ def chat() -> None:
     settings = get_settings()
 
     async def _run() -> None:
-        from bot.channels.console import ConsoleChannel
         from bot.services import Services
 
         async with Services(settings) as services:
-            await ConsoleChannel(await services.conversations()).chat(console)
+            await chat_channel(await services.conversations()).chat(console)
 
     run_async(_run)
+
+
+def unknown_command(text: str) -> str | None:
+    """The slash command `text` starts with, when `chat` did not take it as a command (it handles /new,
+    /quit and /exit alone on the line before asking); None for a question."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first if _SLASH_COMMAND.fullmatch(first) else None
+
+
+def chat_channel(conversations: ConversationService) -> ConsoleChannel:
+    """The console channel for `chat`: an unknown slash command gets the list of commands, instead of going
+    to the model as a question (and into the log) like "/bogus"."""
+    from bot.channels.console import ConsoleChannel
+    from bot.conversation import Reply
+
+    class ChatChannel(ConsoleChannel):
+        def ask(self, text: str) -> AsyncIterator[Delta | Waiting | Reply]:
+            command = unknown_command(text)
+            if command is None:
+                return super().ask(text)
+            return self._commands(command)
+
+        async def _commands(self, command: str) -> AsyncIterator[Delta | Waiting | Reply]:
+            # `chat` takes its commands alone on the line: "/new please" reaches here too.
+            wrong = (
+                f"{command} takes nothing after it" if command in KNOWN_COMMANDS else f"{command} is unknown"
+            )
+            notice = f"{wrong}. Chat commands: {CHAT_COMMANDS}; anything else is a question."
+            yield Reply(kind="notice", text=notice, conversation_id=self.conversation_id)
+
+    return ChatChannel(conversations)

@@ -90,6 +90,20 @@ def downgrade(
             "rows (approved answers, feedback comments, …); back the database up, then add --yes to confirm"
         )
     try:
+        # Read first: on a database never upgraded Alembic fails with "Relative revision -1 didn't produce
+        # 1 migrations" (or "not a valid downgrade target"), and would create a missing SQLite file.
+        before = current_revisions(url)
+    except MigrationError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        fail(f"cannot read {_shown(url)}: {_first_line(exc)}")
+    if not before:
+        message = f"the database {_shown(url)} has no schema yet; nothing to downgrade"
+        if revision == "base":
+            console.print(message, highlight=False)  # already where it was asked to go
+            return
+        fail(message)
+    try:
         do_downgrade(url, revision)
         now = current_revisions(url)
     except MigrationError as exc:
