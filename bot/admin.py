@@ -196,7 +196,11 @@ async def review_approved(
     for approved in await db_call(store.list_approved(["active"])):
         if not approved.source:
             continue
+        # A page has no file to hash: only the replaced index says whether it changed. With none to read,
+        # the answer is reviewed rather than trusted.
+        unknown = False
         if is_site(approved.source):
+            unknown = changes is None or not changes.compared
             gone = approved.source in skipped or bool(changes and approved.source in changes.removed_sources)
             edited = bool(changes and approved.source in changes.changed_sources)
         else:
@@ -207,6 +211,8 @@ async def review_approved(
             reason = f"{approved.source} is no longer in the knowledge base"
         elif edited:
             reason = f"{approved.source} changed"
+        elif unknown:
+            reason = f"{approved.source} could not be compared with the previous index"
         else:
             continue
         flagged.append(

@@ -50,6 +50,9 @@ class ReloadChanges:
     # The documents (paths or page URLs) that changed or went away, for the review of approved answers.
     changed_sources: frozenset[str] = frozenset()
     removed_sources: frozenset[str] = frozenset()
+    # False when there was no readable index to compare with (the first reload, a broken or vanished one):
+    # everything then counts as added, and no document is known to have changed or stayed the same.
+    compared: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,8 @@ def compare_chunks(
             s for s in old_files.keys() & new_files.keys() if old_files[s] != new_files[s]
         ),
         removed_sources=frozenset(old_files.keys() - new_files.keys()),
+        # An index that replaced one always had chunks (a reload that would leave none is refused).
+        compared=bool(previous),
     )
 
 

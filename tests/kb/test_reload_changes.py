@@ -15,7 +15,10 @@ async def test_a_reload_embeds_only_changed_chunks_and_reports_the_changes(
     kb = kb_factory(FakeEmbedder())
     first = await kb.reload(corpus)
     assert first.changes == ReloadChanges(
-        files=ChangeCounts(added=5), chunks=ChangeCounts(added=first.chunks), embedded=first.chunks
+        files=ChangeCounts(added=5),
+        chunks=ChangeCounts(added=first.chunks),
+        embedded=first.chunks,
+        compared=False,  # nothing to compare with: the first index
     )
 
     again = await kb.reload(corpus)

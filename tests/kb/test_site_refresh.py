@@ -148,3 +148,28 @@ async def test_approved_answers_citing_pages_are_flagged_only_when_their_page_ch
     }
     assert store.answers[3].status == "active"
     await kb.close()
+
+
+async def test_approved_answers_citing_pages_are_reviewed_when_there_was_no_index_to_compare(
+    tmp_path: Path, corpus: Path, site: HelpSite
+) -> None:
+    # The serving index vanished (deleted by hand, a new data folder): a page's change cannot be told, so its
+    # approved answers are reviewed rather than kept as if nothing changed. A file's are checked by its hash.
+    admin, kb = make_admin(tmp_path, corpus, site)
+    store = _Approved(
+        [approved(1, f"{site.url}/help/changing.html"), approved(2, f"{site.url}/help/shipping.html")]
+    )
+    result = await admin.reload()
+    assert result.report is not None
+    assert result.report.changes is not None
+    assert not result.report.changes.compared
+    flagged = await review_approved(store, [corpus], result.report)  # type: ignore[arg-type]
+    assert {a.id: a.review_reason for a in flagged} == {
+        1: f"{site.url}/help/changing.html could not be compared with the previous index",
+        2: f"{site.url}/help/shipping.html could not be compared with the previous index",
+    }
+    again = await admin.reload()
+    assert again.report is not None
+    assert again.report.changes is not None
+    assert again.report.changes.compared
+    await kb.close()
