@@ -46,21 +46,13 @@ def skip_reason(folder: Path, source: str, max_file_mb: float) -> str | None:
     """Why a reload leaves the file `source` (relative to `folder`) out of the knowledge base, as `kb reload`
     lists it; None when it is indexed as a document. The reload's own per-file rules (`load_documents`): a
     file of the folder that is binary, empty or unreadable is skipped, and customers can never find it."""
-    from bot.kb.loaders import LoadError, UnsafeFileError, is_supported, load_file
+    from bot.kb.reload import load_one
 
-    root = folder.resolve()
-    path = root / source
     if any(part.startswith(".") for part in Path(source).parts):
         return "hidden files and folders are not read"
-    if not is_supported(path):
-        return "unsupported file type"
-    try:
-        document = load_file(path, root, max_file_mb)
-    except (LoadError, UnsafeFileError) as exc:
-        return str(exc)
-    except Exception as exc:  # as the reload: a parser bug on one file is a skip, not a crash
-        return f"could not be parsed ({exc.__class__.__name__})"
-    return None if document.sections else "no text found"
+    root = folder.resolve()
+    loaded = load_one(root / source, root, max_file_mb)
+    return loaded if isinstance(loaded, str) else None
 
 
 def not_indexed(source: str, reason: str) -> str:

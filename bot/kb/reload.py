@@ -165,23 +165,31 @@ def load_documents(source: Path, max_file_mb: float) -> tuple[list[Document], li
         if seen > MAX_FILES:
             skipped.append(SkippedFile(rel, f"more than {MAX_FILES} files in the knowledge folder"))
             break
-        if not is_supported(path):
-            skipped.append(SkippedFile(rel, f"unsupported file type; supported: {supported_list()}"))
+        loaded = load_one(path, root, max_file_mb)
+        if isinstance(loaded, str):
+            skipped.append(SkippedFile(rel, loaded))
             continue
-        try:
-            document = load_file(path, root, max_file_mb)
-        except (LoadError, UnsafeFileError) as exc:
-            skipped.append(SkippedFile(rel, str(exc)))
-            continue
-        except Exception as exc:  # a parser bug on one hostile file must not stop the reload
-            log.warning("loader crashed", exc_info=True, extra={"file": rel})
-            skipped.append(SkippedFile(rel, f"could not be parsed ({exc.__class__.__name__})"))
-            continue
-        if not document.sections:
-            skipped.append(SkippedFile(rel, "no text found"))
-            continue
-        documents.append(document)
+        documents.append(loaded)
     return documents, skipped
+
+
+def load_one(path: Path, root: Path, max_file_mb: float) -> Document | str:
+    """The document a reload makes of the file `path` under `root`, or why it skips it (the report's line).
+
+    The one rule set for a file, so that whatever asks whether a file is in the knowledge base (an approved
+    answer's `--source`) gets the reload's own answer."""
+    if not is_supported(path):
+        return f"unsupported file type; supported: {supported_list()}"
+    try:
+        document = load_file(path, root, max_file_mb)
+    except (LoadError, UnsafeFileError) as exc:
+        return str(exc)
+    except Exception as exc:  # a parser bug on one hostile file must not stop the reload
+        log.warning("loader crashed", exc_info=True, extra={"file": relative_source(path, root)})
+        return f"could not be parsed ({exc.__class__.__name__})"
+    if not document.sections:
+        return "no text found"
+    return document
 
 
 def make_chunker(settings: KBSettings, embedder: Embedder) -> Chunker:
