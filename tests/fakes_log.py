@@ -1,16 +1,27 @@
-"""An in-memory `ConversationLog` that behaves like the SQL log (tests/store/test_log_contract.py checks)."""
+"""An in-memory `ConversationLog` that behaves like the SQL log (tests/store/test_log_contract.py checks), and
+the approved answers as a reload's review sees them."""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import get_args
+from typing import Any, get_args
 
 from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Turn
 from bot.metrics import percentile
-from bot.store.base import ConversationRef, HandoffState, Rating, ReplyPrompt, Stats, StoreUnavailableError
+from bot.store.base import (
+    ApprovedAnswer,
+    ApprovedStatus,
+    ConversationRef,
+    HandoffState,
+    Rating,
+    ReplyPrompt,
+    Stats,
+    StoreUnavailableError,
+)
 
 
 def _now() -> datetime:
@@ -291,3 +302,17 @@ def _check_channel(channel: str) -> None:
     channels = get_args(Channel)
     if channel not in channels:
         raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(channels)}")
+
+
+class ApprovedAnswersToReview:
+    """The approved answers' store, as far as the review after a reload uses it (list and flag)."""
+
+    def __init__(self, answers: list[ApprovedAnswer]) -> None:
+        self.answers = {a.id: a for a in answers}
+
+    async def list_approved(self, statuses: Collection[ApprovedStatus] = ()) -> list[ApprovedAnswer]:
+        return [a for a in self.answers.values() if not statuses or a.status in statuses]
+
+    async def update_approved(self, approved_id: int, **changes: Any) -> ApprovedAnswer:
+        self.answers[approved_id] = replace(self.answers[approved_id], **changes)
+        return self.answers[approved_id]

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app, register_commands
+from bot.cli import app
 from bot.services import Services
 from bot.store.repo import SqlConversationLog
+from tests.cli import cli_runner
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 QUESTION = "How do I get a refund for a parcel that never arrived?"
@@ -37,7 +37,6 @@ def knowledge(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge: Path) -> Iterator[CliRunner]:
-    register_commands()
     embedder = FakeEmbedder(dim=1024)
     generator = FakeGenerator("Refunds are paid back to the original card within five business days. [1]")
     monkeypatch.setattr(Services, "embedder", lambda self: embedder)
@@ -45,12 +44,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge: Path) -> Ite
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BOT_KB__SOURCE", str(knowledge))
     monkeypatch.setenv("BOT_RAG__MIN_RELEVANCE", "0")
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    yield CliRunner()
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
+    with cli_runner() as runner:
+        yield runner
 
 
 def ask(cli: CliRunner, question: str) -> dict[str, object]:

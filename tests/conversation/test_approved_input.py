@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -14,12 +13,13 @@ from typing import TypeVar
 import pytest
 from typer.testing import CliRunner, Result
 
-from bot.cli import app, register_commands
+from bot.cli import app
 from bot.config import Settings
 from bot.conversation import ConversationService, Customer, Reply
 from bot.services import Services, build_approved, build_conversations, build_pipeline
 from bot.store import migrate
 from bot.store.repo import SqlConversationLog
+from tests.cli import cli_runner
 from tests.fakes import HELP_CENTER, FakeEmbedder, FakeGenerator, FakeKB
 
 T = TypeVar("T")
@@ -41,7 +41,6 @@ def knowledge(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge: Path) -> Iterator[CliRunner]:
-    register_commands()
     embedder = FakeEmbedder(dim=1024)
     generator = FakeGenerator(WRONG)
     monkeypatch.setattr(Services, "embedder", lambda self: embedder)
@@ -49,12 +48,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, knowledge: Path) -> Ite
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BOT_KB__SOURCE", str(knowledge))
     monkeypatch.setenv("BOT_RAG__MIN_RELEVANCE", "0")
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    yield CliRunner()
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
+    with cli_runner() as runner:
+        yield runner
 
 
 def with_log(tmp_path: Path, body: Callable[[SqlConversationLog], Awaitable[T]]) -> T:

@@ -3,7 +3,6 @@ database that has no schema says so."""
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app, register_commands
+from bot.cli import app
 from bot.services import Services
+from tests.cli import cli_runner
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 MODEL_SAYS = "Refunds are paid back to the original card within five business days. [1]"
@@ -25,7 +25,6 @@ def generator() -> FakeGenerator:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, generator: FakeGenerator) -> Iterator[CliRunner]:
-    register_commands()
     embedder = FakeEmbedder(dim=64)
     monkeypatch.setattr(Services, "embedder", lambda self: embedder)
     monkeypatch.setattr(Services, "generator", lambda self: generator)
@@ -38,12 +37,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, generator: FakeGenerato
     )
     monkeypatch.setenv("BOT_KB__SOURCE", str(knowledge))
     monkeypatch.setenv("BOT_RAG__MIN_RELEVANCE", "0")
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    yield CliRunner()
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
+    with cli_runner() as runner:
+        yield runner
 
 
 def logged(tmp_path: Path) -> tuple[int, list[str]]:

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app, register_commands
+from bot.cli import app
 from bot.services import Services
+from tests.cli import cli_runner
 from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
-    register_commands()
     embedder = FakeEmbedder()
     monkeypatch.setattr(Services, "embedder", lambda self: embedder)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    yield CliRunner()
-    # get_settings() installs a stderr handler bound to the runner's captured stream: take it away again.
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
+    with cli_runner() as runner:
+        yield runner
 
 
 def _json_lines(output: str) -> list[dict[str, object]]:

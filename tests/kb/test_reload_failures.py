@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import errno
 import logging
-from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,24 +14,10 @@ import pytest
 from bot.admin import Admin, ReloadResult
 from bot.kb.embedded import EmbeddedKB
 from bot.refresh import refresh_every
-from bot.store.base import ApprovedAnswer, ApprovedStatus
+from bot.store.base import ApprovedAnswer
 from tests.fakes import FakeEmbedder
-from tests.fakes_log import MemoryConversationLog
+from tests.fakes_log import ApprovedAnswersToReview, MemoryConversationLog
 from tests.kb.conftest import NOTES_TXT, make_settings
-
-
-class _Approved:
-    """The approved answers' store, as far as the review after a reload uses it."""
-
-    def __init__(self, answers: list[ApprovedAnswer]) -> None:
-        self.answers = {a.id: a for a in answers}
-
-    async def list_approved(self, statuses: Collection[ApprovedStatus] = ()) -> list[ApprovedAnswer]:
-        return [a for a in self.answers.values() if not statuses or a.status in statuses]
-
-    async def update_approved(self, approved_id: int, **changes: Any) -> ApprovedAnswer:
-        self.answers[approved_id] = dataclasses.replace(self.answers[approved_id], **changes)
-        return self.answers[approved_id]
 
 
 def _approved(answer_id: int, source: str) -> ApprovedAnswer:
@@ -41,7 +25,9 @@ def _approved(answer_id: int, source: str) -> ApprovedAnswer:
     return ApprovedAnswer(answer_id, "q", "a", source, "0" * 64, "active", "admin", now, now)
 
 
-def _admin(tmp_path: Path, corpus: Path, approved: _Approved | None = None) -> tuple[Admin, EmbeddedKB]:
+def _admin(
+    tmp_path: Path, corpus: Path, approved: ApprovedAnswersToReview | None = None
+) -> tuple[Admin, EmbeddedKB]:
     settings = make_settings(tmp_path)
     kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder())
     admin = Admin(
@@ -71,7 +57,7 @@ def _unreadable(folder: Path, source: str) -> str | None:
 async def test_an_unreadable_cited_file_is_named_and_the_reload_still_serves(
     tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = _Approved([_approved(1, "notes.txt")])
+    store = ApprovedAnswersToReview([_approved(1, "notes.txt")])
     admin, kb = _admin(tmp_path, corpus, store)
     monkeypatch.setattr("bot.admin.source_hash", _unreadable)
 

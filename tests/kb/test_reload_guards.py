@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import errno
 import json
-import logging
 import os
 import sqlite3
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app, register_commands
+from bot.cli import app
 from bot.domain import Chunk
 from bot.kb.analysis import analyzer
 from bot.kb.base import ReloadError, ReloadProgress, ReloadRunningError
@@ -28,6 +27,7 @@ from bot.kb.chunking import heading_text
 from bot.kb.embedded import POINTER, EmbeddedKB, _Snapshot, write_index
 from bot.kb.reload import build_corpus
 from bot.services import Services
+from tests.cli import cli_runner
 from tests.fakes import FakeEmbedder
 from tests.kb.conftest import make_settings
 
@@ -165,16 +165,11 @@ async def test_an_index_missing_a_chunks_words_is_refused(
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
-    register_commands()
     embedder = FakeEmbedder()
     monkeypatch.setattr(Services, "embedder", lambda self: embedder)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    yield CliRunner()
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
+    with cli_runner() as runner:
+        yield runner
 
 
 def test_an_empty_source_is_refused_not_read_as_the_current_folder(

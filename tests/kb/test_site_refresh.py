@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bot.admin import Admin, review_approved
 from bot.config import CrawlSettings
@@ -15,9 +12,9 @@ from bot.kb.embedded import EmbeddedKB
 from bot.kb.site import SiteSource
 from bot.kb.sources import DocumentSource, FolderSource
 from bot.refresh import refresh_every
-from bot.store.base import ApprovedAnswer, ApprovedStatus
+from bot.store.base import ApprovedAnswer
 from tests.fakes import FakeEmbedder
-from tests.fakes_log import MemoryConversationLog
+from tests.fakes_log import ApprovedAnswersToReview, MemoryConversationLog
 from tests.kb.conftest import make_settings
 from tests.kb.site_server import HelpSite
 
@@ -106,20 +103,6 @@ async def test_uploads_are_refused_when_their_folder_is_not_a_source(
     await kb.close()
 
 
-class _Approved:
-    """The approved answers' store, as far as the review after a reload uses it."""
-
-    def __init__(self, answers: list[ApprovedAnswer]) -> None:
-        self.answers = {a.id: a for a in answers}
-
-    async def list_approved(self, statuses: Collection[ApprovedStatus] = ()) -> list[ApprovedAnswer]:
-        return [a for a in self.answers.values() if not statuses or a.status in statuses]
-
-    async def update_approved(self, approved_id: int, **changes: Any) -> ApprovedAnswer:
-        self.answers[approved_id] = dataclasses.replace(self.answers[approved_id], **changes)
-        return self.answers[approved_id]
-
-
 def approved(answer_id: int, source: str) -> ApprovedAnswer:
     now = datetime.now(UTC)
     return ApprovedAnswer(answer_id, "q", "a", source, None, "active", "admin", now, now)
@@ -130,7 +113,7 @@ async def test_approved_answers_citing_pages_are_flagged_only_when_their_page_ch
 ) -> None:
     admin, kb = make_admin(tmp_path, corpus, site)
     await admin.reload()
-    store = _Approved(
+    store = ApprovedAnswersToReview(
         [
             approved(1, f"{site.url}/help/changing.html"),
             approved(2, f"{site.url}/help/returns.html"),
@@ -156,7 +139,7 @@ async def test_approved_answers_citing_pages_are_reviewed_when_there_was_no_inde
     # The serving index vanished (deleted by hand, a new data folder): a page's change cannot be told, so its
     # approved answers are reviewed rather than kept as if nothing changed. A file's are checked by its hash.
     admin, kb = make_admin(tmp_path, corpus, site)
-    store = _Approved(
+    store = ApprovedAnswersToReview(
         [approved(1, f"{site.url}/help/changing.html"), approved(2, f"{site.url}/help/shipping.html")]
     )
     result = await admin.reload()
