@@ -911,18 +911,24 @@ async def test_files_during_a_handoff_reach_the_operators_and_theirs_are_refused
     all_calls_ok(h)
 
 
+async def _alice_handed_off(make_harness: HarnessFactory) -> Harness:
+    """Alice asked, then asked for a human: the operators have her transcript."""
+    h = await make_harness()
+    await h.ask(ALICE, "How long do refunds take?")
+    before = h.last_message_id(ALICE["id"])
+    h.send(ALICE, "/human")
+    await h.reply_after(ALICE["id"], before)
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(OPERATOR_CHAT["id"])))
+    return h
+
+
 async def test_a_customers_document_during_a_handoff_reaches_the_operators(
     make_harness: HarnessFactory,
 ) -> None:
     # A document comes through the upload handler first: a customer's PDF is not an upload to the knowledge
     # base, and reaches the operators like a photo.
-    h = await make_harness()
+    h = await _alice_handed_off(make_harness)
     alice_chat, ops = ALICE["id"], OPERATOR_CHAT["id"]
-    await h.ask(ALICE, "How long do refunds take?")
-    before = h.last_message_id(alice_chat)
-    h.send(ALICE, "/human")
-    await h.reply_after(alice_chat, before)
-    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(ops)))
     shown_to_alice = len(h.fake.bot_messages(alice_chat))
     doc = h.fake.add_file(b"%PDF-1.4 invoice", "invoice.pdf", "application/pdf")
     h.send(ALICE, None, document=doc, caption="my invoice")
@@ -944,13 +950,8 @@ class _LogDiesOnNextMessage(SwitchableStore):
 async def test_a_file_the_log_could_not_take_during_a_handoff_is_not_silently_dropped(
     make_harness: HarnessFactory,
 ) -> None:
-    h = await make_harness()
+    h = await _alice_handed_off(make_harness)
     alice_chat, ops = ALICE["id"], OPERATOR_CHAT["id"]
-    await h.ask(ALICE, "How long do refunds take?")
-    before = h.last_message_id(alice_chat)
-    h.send(ALICE, "/human")
-    await h.reply_after(alice_chat, before)
-    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(ops)))
     to_ops = len(h.fake.bot_messages(ops))
     # The handoff is read from the log, then the log goes down before the file is logged.
     h.built.handlers.conversations.log = _LogDiesOnNextMessage(h.store.inner)
