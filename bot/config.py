@@ -518,6 +518,14 @@ class RedactionSettings(BaseModel):
             if not re.fullmatch(r"[A-Z]{2}", code):
                 raise ValueError(f"{region!r} is not a two-letter region code such as US or DE")
             out.append(code)
+        # Imported here: the phone metadata is only needed when the setting is read.
+        from phonenumbers import SUPPORTED_REGIONS
+
+        unknown = [code for code in out if code not in SUPPORTED_REGIONS]
+        if unknown:
+            # An unknown code would recognise no phone numbers at all, and their digits would reach the log.
+            named = ", ".join(unknown)
+            raise ValueError(f"{named}: not a region with phone number formats (such as US, DE, CN)")
         return out
 
     @field_validator("extra_patterns")

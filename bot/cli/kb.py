@@ -241,6 +241,8 @@ def kb_search(
         batch = list(iter_questions(queries)) if queries is not None else []
     except QuestionsFileError as exc:
         fail(str(exc))
+    if queries is not None and not batch:
+        fail(f"--queries {queries}: no questions in it (one JSON object per line with a question)")
     settings = get_settings()
 
     async def run() -> int:

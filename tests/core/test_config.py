@@ -145,6 +145,7 @@ INVALID = [
     ("BOT_WEB__MAX_BODY_KB", "0", "BOT_WEB__MAX_BODY_KB", "greater than or equal to 1"),
     ("BOT_WEB__ADMIN_SESSION_HOURS", "0", "BOT_WEB__ADMIN_SESSION_HOURS", "greater than 0"),
     ("BOT_REDACTION__PHONE_REGIONS", "USA", "BOT_REDACTION__PHONE_REGIONS", "two-letter region"),
+    ("BOT_REDACTION__PHONE_REGIONS", "US,XX,ZZ", "BOT_REDACTION__PHONE_REGIONS", "XX, ZZ: not a region"),
     ("BOT_REDACTION__EXTRA_PATTERNS", "(unclosed", "BOT_REDACTION__EXTRA_PATTERNS", "not a valid regex"),
 ]
 

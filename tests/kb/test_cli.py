@@ -110,6 +110,11 @@ def test_clear_errors_instead_of_tracebacks(cli: CliRunner, tmp_path: Path) -> N
     result = cli.invoke(app, ["kb", "search"])
     assert result.exit_code == 2
     assert "--queries" in result.output
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    result = cli.invoke(app, ["kb", "search", "--queries", str(empty)])
+    assert result.exit_code == 2
+    assert "no questions in it" in result.output
 
 
 def test_eval_retrieval_reports_each_mode(cli: CliRunner, corpus: Path, tmp_path: Path) -> None:
