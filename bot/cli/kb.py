@@ -112,7 +112,8 @@ def kb_reload(
             "--source is empty: give the knowledge folder to reload, "
             "or leave --source out to reload BOT_KB__SOURCES"
         )
-    _reload_command(Path(source) if source is not None else None, [], json_out)
+    # Absolute: the index records the folder as its source, and "k1" would mean nothing from another folder.
+    _reload_command(Path(source).absolute() if source is not None else None, [], json_out)
 
 
 @kb_app.command("sync")

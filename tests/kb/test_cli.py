@@ -165,3 +165,14 @@ def test_bench_retrieval_prints_figures(cli: CliRunner) -> None:
     for key in ("hybrid", "bm25", "dense", "naive_hybrid"):
         assert row[key]["p95_ms"] >= row[key]["p50_ms"] > 0
     assert payload["query_embedding"]["p50_ms"] >= 0  # type: ignore[index]
+
+
+def test_a_relative_source_is_recorded_as_the_folder_it_names(
+    cli: CliRunner, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "knowledge" means nothing to `kb stats` run from another folder, nor to the index's report.
+    monkeypatch.chdir(tmp_path)
+    result = cli.invoke(app, ["kb", "reload", "--source", "knowledge", "--json"])
+    assert result.exit_code == 0, result.output
+    (report,) = _json_lines(result.stdout)
+    assert [s["name"] for s in report["sources"]] == [str(corpus)]
