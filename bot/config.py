@@ -360,7 +360,7 @@ class RAGSettings(BaseModel):
         default="auto",
         description="A question not in English: `extract` quotes the best passage in its language, "
         "`generate` asks the model to answer in it; `auto` quotes with English-only models (the shipped "
-        "SmolLM2).",
+        "SmolLM2, also behind a llama-server) and with a server whose model is not known yet.",
     )
     copy_check: Literal["auto", "on", "off"] = Field(
         default="auto",

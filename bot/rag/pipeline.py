@@ -739,8 +739,14 @@ class Pipeline:
         """Whether a question not in English is answered by a quote rather than by the model."""
         mode = self._rag.foreign_answer
         if mode == "auto":
-            name = self._generator.info.name.lower()
-            return any(name.startswith(family) for family in ENGLISH_ONLY_MODELS)
+            # A llama-server names its model by its file ("remote:/models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            # and by its own URL until it was first asked: then the family is unknown, and a quote (right in
+            # any language) is safer than English prose for a Chinese question.
+            name = self._generator.info.name.removeprefix("remote:")
+            if name.startswith(("http://", "https://")):
+                return True
+            base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+            return any(family in base for family in ENGLISH_ONLY_MODELS)
         return mode == "extract"
 
     def _quote_for(

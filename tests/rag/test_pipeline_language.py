@@ -99,3 +99,36 @@ async def test_extract_setting_quotes_even_for_a_capable_model(settings: Setting
     answer = await pipeline.answer(QUESTION_ZH, user_key="u1", language="zh")
     assert answer.outcome == "extracted"
     assert generator.prompts == []
+
+
+class NamedGenerator(FakeGenerator):
+    """A generator whose model name is what a llama-server reports (`bot.llm.remote`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(reply="包裹丢了 请在应用中提交索赔。 [1]")
+        self.name = name
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(name=self.name, version="remote01", n_ctx=self.n_ctx)
+
+
+@pytest.mark.parametrize(
+    ("name", "quoted"),
+    [
+        ("remote:/models/SmolLM2-135M-Instruct.Q4_1.gguf", True),  # the shipped model behind a llama-server
+        ("remote:C:\\models\\smollm2-360m-instruct-q8_0.gguf", True),
+        ("remote:http://127.0.0.1:8080", True),  # not asked yet: its model is unknown
+        ("remote:/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf", False),
+        ("Qwen2.5-7B-Instruct-Q4_K_M", False),
+    ],
+)
+async def test_auto_knows_the_english_only_family_behind_a_server(
+    settings: Settings, name: str, quoted: bool
+) -> None:
+    generator = NamedGenerator(name)
+    pipeline = build_pipeline(with_rag(settings, foreign_answer="auto"), FakeKB([CHINESE]), generator)
+    answer = await pipeline.answer(QUESTION_ZH, user_key="u1", language="zh")
+    assert (generator.prompts == []) is quoted
+    if quoted:
+        assert answer.outcome == "extracted"
