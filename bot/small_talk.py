@@ -24,9 +24,14 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|muchas gracias|mil gracias|спасибо|большое спасибо|спс"
     "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
     "|ありがとう|ありがとうございます|ありがとうございました|どうも",
+    # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
+    # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
     "|auf wiedersehen|ciao|au revoir|bonne journée|bonne journee|adiós|adios|hasta luego"
-    "|пока|до свидания|再见|拜拜|さようなら|またね",
+    "|пока|до свидания|再见|拜拜|さようなら|またね"
+    "|no thanks|no thank you|no thx|nope thanks|that's all|that is all|that's it|nothing else|i'm good"
+    "|im good|all good|nein danke|nichts weiter|non merci|c'est tout|no gracias|eso es todo|нет спасибо"
+    "|больше ничего|不用了|不用|没有了|没事了|大丈夫です|結構です",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました",

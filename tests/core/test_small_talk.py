@@ -33,6 +33,13 @@ from bot.small_talk import small_talk
         ("好的，再見", "goodbye"),
         ("ありがとうございます", "thanks"),
         ("こんにちは", "greeting"),
+        # Declining more help: looked up, "no thanks" is read with the last question, and answers it again.
+        ("No, thank you!", "goodbye"),
+        ("that's all", "goodbye"),
+        ("Nein, danke", "goodbye"),
+        ("Нет, спасибо", "goodbye"),
+        ("不用了", "goodbye"),
+        ("不用了，谢谢", "thanks"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -50,6 +57,8 @@ def test_small_talk(text: str, kind: str) -> None:
         "help",
         "你好，我的包裹丢了",
         "谢谢，但是还是不行",
+        "no",  # may mean "no, that did not help"
+        "no thanks, where is my parcel?",
         "",
         "🙏",
         "hi " * 30,
