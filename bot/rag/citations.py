@@ -325,24 +325,27 @@ _PROMPT_TALK = re.compile(r"\b(?:the|this|that|these) passages?\b", re.I)
 _PLACEHOLDER = re.compile(r"\[(?!\s*(?:(?:passage|source|doc(?:ument)?)\s*)?\d)[^\[\]\n]{1,60}\](?!\()", re.I)
 
 
-def garbled(sentence: str, passages: Sequence[Passage]) -> str | None:
+def garbled(sentence: str, passages: Sequence[Passage], *, english: bool = True) -> str | None:
     """Why `sentence` (the model's own words, citation marks included) does not read as a sentence a
     customer should see, or None.
 
     A small model's words can be the passage's words and still not be an answer: SmolLM2-135M wrote "You
     should visit the.", "you can use [2] to make the promo emails stop", "The passage is about refunds".
     Word overlap lets these through; each is a pattern no well-formed support answer has (a passage that
-    itself speaks of passages is quoted, not flagged). English only: the words are English.
+    itself speaks of passages is quoted, not flagged). The word patterns are English, and only an English
+    answer (`english`) is read with them: German ends sentences on "an" ("Melden Sie sich … an."), French
+    says "50 € par an"; a file name or a template placeholder is read in any language.
     """
-    words = strip_citation_marks(sentence).strip()
-    last = _LAST_WORD.search(words)
-    if (last is not None and last.group(1).lower() in _DANGLING) or _DANGLING_CLAUSE.search(words):
-        return "ends on a word that needs what follows it"
-    after_preposition = _MARK_AFTER_PREPOSITION.finditer(sentence)
-    if _MARK_AS_NOUN.search(sentence) or any(
-        not _NAMES_A_SOURCE.fullmatch(found.group(1) or "") for found in after_preposition
-    ):
-        return "uses a citation mark as a word"
+    if english:
+        words = strip_citation_marks(sentence).strip()
+        last = _LAST_WORD.search(words)
+        if (last is not None and last.group(1).lower() in _DANGLING) or _DANGLING_CLAUSE.search(words):
+            return "ends on a word that needs what follows it"
+        after_preposition = _MARK_AFTER_PREPOSITION.finditer(sentence)
+        if _MARK_AS_NOUN.search(sentence) or any(
+            not _NAMES_A_SOURCE.fullmatch(found.group(1) or "") for found in after_preposition
+        ):
+            return "uses a citation mark as a word"
     lowered = sentence.lower()
     for passage in passages:
         # The prompt titles each passage with its file's name ("(delivery-times-and-tracking.md)"): an answer
@@ -351,7 +354,7 @@ def garbled(sentence: str, passages: Sequence[Passage]) -> str | None:
         if "." in name and name in lowered and name not in f"{passage.heading} {passage.text}".lower():
             return "names a passage's file"
     for pattern, why in (
-        (_PROMPT_TALK, "talks about its instructions"),
+        *([(_PROMPT_TALK, "talks about its instructions")] if english else []),
         (_PLACEHOLDER, "fills in a template"),
     ):
         found = pattern.search(sentence)

@@ -136,8 +136,11 @@ class _CheckedRelease:
         passages: Sequence[Passage],
         leaks: Callable[[str], bool],
         question: str = "",
+        *,
+        english: bool = True,
     ) -> None:
         self._prefill = prefill
+        self._english = english  # the answer's language: the garbled-sentence patterns are English
         # Set by the pipeline once the model's first piece arrives (see `Pipeline._copy_checked`).
         self.copy_check = False
         self._passages = passages
@@ -256,7 +259,7 @@ class _CheckedRelease:
         if self.released and novel and len(novel & self._released_stems) >= REPEATED_MIN_SHARE * len(novel):
             self.stopped = "repeated"
             return None
-        if citations.garbled(own, self._passages):
+        if citations.garbled(own, self._passages, english=self._english):
             # Not a sentence ("You should visit the.", "you can use [2] to…"): the model has lost the thread.
             self.stopped = "garbled"
             return None
@@ -497,6 +500,7 @@ class Pipeline:
                 budget.passages,
                 lambda text: self._leaks_hidden(text, budget.passages, prepared.quarantined),
                 question=standalone,
+                english=not foreign,
             )
             ttft_ms: float | None = None
             first_visible_ms: float | None = None

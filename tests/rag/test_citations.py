@@ -439,3 +439,21 @@ def test_chinese_is_copied_character_by_character() -> None:
     passage = Passage("zh/refunds.md", "退款", "退款会在五个工作日内退回原卡。")
     assert copied_share("退款会在五个工作日内退回。", [passage]) == 1.0
     assert copied_share("原卡退回退款需要五天。", [passage]) < 0.6
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Melden Sie sich in der App mit Ihrer E-Mail-Adresse an [1].",  # a German separable verb ends on "an"
+        "L'abonnement coûte 50 € par an [1].",
+    ],
+)
+def test_the_english_patterns_do_not_judge_other_languages(sentence: str) -> None:
+    passage = [Passage("konto.md", "Konto", sentence.replace(" [1]", ""))]
+    assert garbled(sentence, passage, english=False) is None
+    assert garbled(sentence, passage) == "ends on a word that needs what follows it"  # read as English
+
+
+def test_a_placeholder_is_garbled_in_any_language() -> None:
+    passage = [Passage("konto.md", "Konto", "Melden Sie sich mit Ihrer E-Mail-Adresse an.")]
+    assert garbled("Schreiben Sie an [Ihre Adresse] [1].", passage, english=False) == "fills in a template"

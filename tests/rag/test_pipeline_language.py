@@ -132,3 +132,22 @@ async def test_auto_knows_the_english_only_family_behind_a_server(
     assert (generator.prompts == []) is quoted
     if quoted:
         assert answer.outcome == "extracted"
+
+
+async def test_a_german_answer_ending_on_a_separable_verb_is_shown(settings: Settings) -> None:
+    # "…an." ends German sentences; read with the English patterns it looked cut off, and became a quote.
+    german = replace(
+        make_chunk(
+            "de/konto.md",
+            "Anmelden",
+            "Parcelly: Melden Sie sich in der App mit Ihrer E-Mail-Adresse an. Das Passwort wählen Sie.",
+            3,
+        ),
+        lang="de",
+    )
+    reply = "Melden Sie sich in der App mit Ihrer E-Mail-Adresse an [1]."
+    generator = FakeGenerator(reply=reply)
+    pipeline = build_pipeline(with_rag(settings, foreign_answer="generate"), FakeKB([german]), generator)
+    answer = await pipeline.answer("Wie melde ich mich bei Parcelly an?", user_key="u1", language="de")
+    assert answer.outcome == "answered", answer.text
+    assert answer.text.startswith("Melden Sie sich in der App")
