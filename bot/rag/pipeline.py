@@ -440,7 +440,12 @@ class Pipeline:
         if not answerable:
             log.info(
                 "refused: passages do not answer",
-                extra={"relevance": round(score, 3), "hits": len(hits), "unknown_names": list(unknown)},
+                # The names are the customer's words (a person's name, a street): only as user text may be.
+                extra={
+                    "relevance": round(score, 3),
+                    "hits": len(hits),
+                    "unknown_names": [user_text(name) for name in unknown],
+                },
             )
         prepared = self._prepare(user_key, hits, has_history=bool(history)) if answerable else None
         # No passage left once instruction-like ones are quarantined is the same honest refusal.

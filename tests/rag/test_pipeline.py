@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+
+import pytest
 
 from bot.config import Settings
 from bot.domain import Answer, Delta, Source, Turn
@@ -344,6 +347,21 @@ async def test_a_question_naming_what_the_help_center_never_mentions_is_refused(
     lenient = build_pipeline(with_rag(settings, refuse_unknown_names=False), kb, generator)
     _, answer = await run(lenient, "How long do refunds to my Revolut card take?")
     assert answer.outcome == "answered"
+
+
+async def test_the_names_a_refusal_is_logged_with_are_redacted_as_user_text(
+    kb: FakeKB, settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A customer's name or street is the customer's words: the log shows them only with BOT_LOG_USER_TEXT.
+    monkeypatch.setattr("bot.logs._user_text_visible", False)
+    pipeline = build_pipeline(settings, kb, FakeGenerator("Five business days [1]."))
+    with caplog.at_level(logging.INFO, logger="bot.rag"):
+        _, answer = await run(pipeline, "Did the refund for Jan Kowalczyk at Bakerstraat arrive?")
+    assert answer.outcome == "refused"
+    (record,) = [r for r in caplog.records if r.getMessage() == "refused: passages do not answer"]
+    assert record.__dict__["unknown_names"]
+    assert "Kowalczyk" not in str(record.__dict__["unknown_names"])
+    assert all("Kowalczyk" not in str(r.__dict__) for r in caplog.records)
 
 
 class _BreaksOffOnce(FakeGenerator):
