@@ -297,3 +297,15 @@ async def test_updates_take_only_ascii_message_ids(make_web: WebFactory, after: 
     response = await web.client.get("/api/updates", params={"after": after})
     assert response.status_code == 400
     assert response.json() == {"error": "after must be a message id"}
+
+
+def test_an_approved_answer_without_an_article_lists_its_label_and_links_nowhere() -> None:
+    from bot.channels.web.chat import sources_json
+
+    # A console or Telegram correction cites no article: "/help/" would be the help center's 404.
+    assert sources_json([("", "", "Approved answer", "")]) == [
+        {"label": "", "title": "Approved answer", "href": ""}
+    ]
+    assert sources_json([("", "billing/refunds.md", "Approved answer", "")]) == [
+        {"label": "", "title": "billing/refunds.md › Approved answer", "href": "/help/billing/refunds.md"}
+    ]

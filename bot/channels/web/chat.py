@@ -63,8 +63,10 @@ def sources_json(items: list[tuple[str, str, str, str]]) -> list[dict[str, str]]
             # Two cited passages of one section: one entry, both marks.
             known["label"] += label
             continue
-        title = f"{source} › {heading}" if heading else source
-        out[(source, heading)] = {"label": label, "title": title, "href": source_link(source, url)}
+        title = " › ".join(part for part in (source, heading) if part)
+        # An approved answer that cites no article has nothing to link to (not the help center's index).
+        href = source_link(source, url) if source or url else ""
+        out[(source, heading)] = {"label": label, "title": title, "href": href}
     return list(out.values())
 
 

@@ -156,8 +156,9 @@
         var li = el("li");
         // The mark the answer's text cites this source by ("[2]"), so the two can be matched.
         if (source.label) li.appendChild(el("span", { class: "sbw-source-label" }, source.label + " "));
-        li.appendChild(el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer" },
-          source.title));
+        li.appendChild(source.href
+          ? el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer" }, source.title)
+          : el("span", {}, source.title));
         list.appendChild(li);
       });
       wrap.appendChild(list);
