@@ -351,6 +351,7 @@ class Reply:
     answer_id: int | None = None
     conversation_id: int | None = None
     handed_off: bool = False  # a refusal started a handoff; `text` already says so
+    operators: bool = True  # a person can be brought in (an operator chat is configured and reachable)
     # The detected language of the customer's message ("und" when it could not be told); `text`, and the
     # fixed texts of an `answer`, are already in it (English when no catalog ships for it).
     language: str = UNDETERMINED
@@ -361,7 +362,12 @@ class Reply:
 
     @property
     def offer_human(self) -> bool:
-        return self.answer is not None and not self.handed_off and self.answer.outcome in OFFER_HUMAN
+        return (
+            self.answer is not None
+            and self.operators
+            and not self.handed_off
+            and self.answer.outcome in OFFER_HUMAN
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -568,7 +574,9 @@ class ConversationService:
             and bool(answer.hits)
             and normalize(answer.hits[0].chunk.lang) == "zh"
         )
-        shown = texts.localize_answer_text(answer.text, language, quoted=quoted)
+        operators = self.desk is not None and self.desk.available
+        english = answer.text if operators else texts.WITHOUT_OPERATORS.get(answer.text, answer.text)
+        shown = texts.localize_answer_text(english, language, quoted=quoted)
         if shown != answer.text:
             answer = replace(answer, text=shown)
         # Write order: the answer is committed before it is shown; unlogged, it is not shown.
@@ -612,6 +620,7 @@ class ConversationService:
             conversation_id=conversation.id,
             handed_off=handed_off,
             language=language,
+            operators=operators,
         )
 
     async def _generate(

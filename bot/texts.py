@@ -125,6 +125,21 @@ PIPELINE_TEXTS: dict[str, str] = {
 }
 
 
+# The same fixed outcomes where no person can be brought in (no operator chat: a web-only deployment), so
+# the customer is not asked to choose a person who does not exist.
+WITHOUT_OPERATORS: dict[str, str] = {
+    PIPELINE_TEXTS["refused"]: N_(
+        "I'm sorry, I couldn't find this in our help center, so I'd rather not guess."
+    ),
+    PIPELINE_TEXTS["kb_unavailable"]: N_(
+        "I can't look that up right now. Please try again in a few minutes."
+    ),
+    PIPELINE_TEXTS["model_error"]: N_(
+        "Sorry, something went wrong while I was writing the answer. Please try again."
+    ),
+}
+
+
 # Replies to a message that is only small talk (`bot.small_talk`): no search, no model, no handoff.
 SMALL_TALK_REPLIES: dict[str, str] = {
     "greeting": N_("Hello! What can I help you with? Ask me anything about our service."),

@@ -99,7 +99,7 @@ def roles(log: MemoryConversationLog) -> list[str]:
 async def test_question_and_answer_are_logged_and_history_carries_over(settings: Settings) -> None:
     log = MemoryConversationLog()
     generator = FakeGenerator(SUPPORTED)
-    svc = service(settings, log, generator)
+    svc = service(settings, log, generator, RecordingDesk())
     deltas, reply = await collect(svc, ALICE, "How long do refunds take?")
     assert deltas, "the answer streams"
     assert reply.kind == "answer"
@@ -198,9 +198,12 @@ async def test_while_a_human_owns_the_conversation_messages_go_to_the_operators(
     assert back.kind == "answer", "the bot answers again"
 
 
-@pytest.mark.parametrize("desk", [None, RecordingDesk(available=False), RecordingDesk(reachable=False)])
+@pytest.mark.parametrize(
+    ("desk", "configured"),
+    [(None, False), (RecordingDesk(available=False), False), (RecordingDesk(reachable=False), True)],
+)
 async def test_no_reachable_operators_means_no_handoff(
-    settings: Settings, desk: RecordingDesk | None
+    settings: Settings, desk: RecordingDesk | None, configured: bool
 ) -> None:
     log = MemoryConversationLog()
     svc = service(settings, log, desk=desk)
@@ -209,7 +212,11 @@ async def test_no_reachable_operators_means_no_handoff(
     assert reply.answer is not None
     assert reply.answer.outcome == "refused"
     assert not reply.handed_off
-    assert reply.offer_human, "the customer can still ask for a human"
+    # An operator chat that failed just now may answer later: the customer can ask again. Without one (a
+    # web-only deployment) no person is offered, in the buttons or in the refusal's words.
+    assert reply.offer_human is configured
+    refusal = texts.PIPELINE_TEXTS["refused"]
+    assert reply.text == (refusal if configured else texts.WITHOUT_OPERATORS[refusal])
     assert reply.conversation_id is not None
     assert (await log.get_conversation(reply.conversation_id)).handoff == "none"  # type: ignore[union-attr]
 

@@ -230,11 +230,14 @@ async def test_refused_answer_hands_off_to_operators_in_one_reply(make_harness: 
     assert len(h.fake.bot_messages(ALICE["id"])) == 1
 
 
-async def test_refused_answer_without_operator_chat_offers_a_human(make_harness: HarnessFactory) -> None:
+async def test_refused_answer_without_operator_chat_offers_no_human(make_harness: HarnessFactory) -> None:
+    # With no operator chat, a "Talk to a human" button could only ever say that nobody is available.
     h = await make_harness(operator_chat_id=None)
     final = await h.ask(ALICE, "zzqx wvut ploff")
-    assert buttons(final.data) == ["human:2001:en"]
-    h.fake.inject(h.fake.callback_update(ALICE, ALICE["id"], final.message_id, "human:2001:en"))
+    assert buttons(final.data) == []
+    assert final.data["text"] == texts.WITHOUT_OPERATORS[texts.PIPELINE_TEXTS["refused"]]
+    # /human still says so when asked for.
+    h.send(ALICE, "/human")
     told = await h.reply_after(ALICE["id"], final.message_id)
     assert told.data["text"] == texts.HANDOFF_UNAVAILABLE
 

@@ -110,13 +110,14 @@ async def test_a_japanese_passage_is_quoted_as_written_to_a_chinese_customer(
 async def test_japanese_question_gets_japanese_fixed_texts(make_harness: HarnessFactory) -> None:
     h = await make_harness(operator_chat_id=None)
     final = await h.ask(YUKI, "荷物が届かない場合はどうすればいいですか？")
-    assert final.data["text"] == texts.translate(REFUSAL_TEXT, "ja")
+    # No operator chat: the refusal offers no person.
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "ja")
     assert final.data["text"].startswith("申し訳ありません")
-    assert button_labels(final.data) == ["担当者と話す"]
+    assert button_labels(final.data) == []
 
 
 async def test_german_question_gets_german_fixed_texts_and_buttons(make_harness: HarnessFactory) -> None:
-    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True), operator_chat_id=None)
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
     final = await h.ask(HANS, "Wie lange dauert eine Rückerstattung bei euch?")
     assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "de")
     assert final.data["text"].startswith("Ich kann das gerade nicht nachschlagen")
@@ -124,8 +125,8 @@ async def test_german_question_gets_german_fixed_texts_and_buttons(make_harness:
     assert buttons(final.data) == ["human:2102:de"]
     h.fake.inject(h.fake.callback_update(HANS, HANS["id"], final.message_id, "human:2102:de"))
     told = await h.reply_after(HANS["id"], final.message_id)
-    assert told.data["text"] == texts.translate(texts.HANDOFF_UNAVAILABLE, "de")
-    assert told.data["text"].startswith("Entschuldigung")
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "de")
+    assert told.data["text"].startswith("Ich habe eine Person")
 
 
 async def test_answers_label_their_sources_in_the_question_language(make_harness: HarnessFactory) -> None:

@@ -38,7 +38,7 @@ class Desk:
 
 
 async def test_answer_streams_with_sources_and_is_logged_as_web(make_web: WebFactory) -> None:
-    web = await make_web()
+    web = await make_web(desk=Desk())
     session = await web.session()
     cookie = web.client.cookies.jar
     assert any(c.name == "bot_visitor" for c in cookie)
@@ -309,3 +309,13 @@ def test_an_approved_answer_without_an_article_lists_its_label_and_links_nowhere
     assert sources_json([("", "billing/refunds.md", "Approved answer", "")]) == [
         {"label": "", "title": "billing/refunds.md › Approved answer", "href": "/help/billing/refunds.md"}
     ]
+
+
+async def test_without_an_operator_chat_no_person_is_offered(make_web: WebFactory) -> None:
+    # A web-only deployment: a "Talk to a human" button would only ever say nobody is available.
+    web = await make_web()
+    session = await web.session()
+    reply = events((await web.post("/api/ask", {"text": "zzz qqq"}, session["csrf"])).text)[-1][1]
+    assert reply["outcome"] == "refused"
+    assert not reply["offer_human"]
+    assert reply["text"] == "I'm sorry, I couldn't find this in our help center, so I'd rather not guess."
