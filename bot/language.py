@@ -19,6 +19,61 @@ MIN_LETTERS = 8
 # model scores short English questions French at 0.54-0.74 ("how do I reset my password?", with English
 # second); a Telegram user whose app is in English wrote English.
 HINT_WINS_BELOW = 0.9
+# Below this probability the hint wins even when the detector does not list it, if the text is made of the
+# hint language's function words (`_written_in`): "how do I track my parcel?" scores French 0.54 with Spanish
+# and Catalan as the other candidates, while text really in another language scores 0.85-0.99 ("wie lange
+# dauert das" 0.89, "Comment suivre mon colis ?" 0.998).
+HINT_WINS_ANYWAY_BELOW = 0.7
+
+# Stop words: the short, high-frequency function words of each language (after Snowball's lists). Lexical
+# search leaves them out of queries (`bot.kb.analysis`), so BM25 keeps the words that carry a question;
+# languages without a list keep every word (IDF still discounts). Here they say whether a text is written
+# in the language a hint names.
+_STOPWORDS_TEXT = {
+    "en": """a about above after again against all am an and any are as at be because been before being
+        below between both but by can cannot could did do does doing down during each few for from further
+        had has have having he her here hers herself him himself his how i if in into is it its itself me
+        more most my myself no nor not of off on once only or other ought our ours ourselves out over own
+        same she should so some such than that the their theirs them themselves then there these they this
+        those through to too under until up very was we were what when where which while who whom why with
+        would you your yours yourself yourselves hi hello hey thanks please just ok okay s t m d ll re ve""",
+    "fr": """au aux avec ce ces dans de des du elle en et eux il ils je la le les leur lui ma mais me même
+        mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un
+        une vos votre vous c d j l à m n s t y été être avoir ai as avons avez ont est sont suis es êtes fait
+        faire comment quoi quel quelle quels quelles où quand pourquoi cela ça ceci peut peux puis-je
+        dois doit faut il y a bonjour merci svp veux voudrais""",
+    "de": """aber alle als also am an auch auf aus bei bin bis bist da damit dann das dass dein deine
+        dem den der des die doch dort du durch ein eine einem einen einer eines er es für hab habe haben hat
+        hatte hier ich ihr im in ist ja jede kann kein keine man mein meine mich mir mit muss nach nicht
+        noch nun nur ob oder ohne sich sie sind so soll über um und uns unser unter vom von vor war
+        was weil welche wenn
+        wer wie wir wird wo zu zum zur warum wieso kann könnte hallo danke bitte""",
+    "es": """a al algo como con cual cuando de del desde donde el ella ellos en entre era es esa ese eso
+        esta este esto estoy fue ha hay la las le les lo los me mi mis muy más no nos o os para pero por que
+        qué quien se si sin sobre su sus también te ti tu tus un una uno y ya yo cómo dónde cuándo puedo
+        puede hola gracias""",
+    "it": """a ad al alla alle anche che chi ci come con cosa da dal dalla dei del della delle di dove e è
+        gli ha hanno i il in io la le lei lo loro lui ma mi mio nel nella no non o per perché più quale quando
+        se si sono su sua suo ti tu un una uno vi voi come posso ciao grazie""",
+    "pt": """a ao aos as com como da das de do dos e ela ele eles em entre era essa esse esta este eu foi
+        há isso isto já lhe mais mas me meu minha muito na nas no nos não o os ou para pela pelo por qual que
+        quando se sem seu sua também te tem um uma você é posso como onde olá obrigado""",
+    "nl": """aan al als bij dan dat de der deze die dit doch door een en er had heb hebben heeft hem het hij
+        hoe hun ik in is je kan kunnen maar me met mij mijn na naar niet nog nu of om ook op over te tot u uit
+        van voor waar wat wanneer waarom was we wel wij zal ze zich zij zijn zo hallo bedankt""",
+    "ru": """а без бы был была были было в вам вас во вот все всё вы где да для до его ее её если есть
+        ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по
+        при с так также то тоже ты у уже что чтобы эта эти это я можно почему
+        какой какая как здравствуйте спасибо""",
+    # Chinese function words and question words; words, since the text is segmented first.
+    "zh": """的 了 吗 呢 吧 啊 呀 嘛 是 在 和 与 及 或 或者 就 都 也 还 又 而 但 但是 把 被 给 让 对 从 向
+        我 你 他 她 它 我们 你们 他们 这 那 这个 那个 这些 那些 这样 那样 哪 哪些 哪个 什么 怎么 怎样 怎么样
+        如何 为什么 为何 多少 几 能 能不能 可以 可不可以 会 要 想 需要 应该 该 有 没有 有没有 一下 一个 个
+        些 里 上 下 中 时 时候 请问 请 谢谢 您好 你好 呢 么 得 地 着 过 吗 嗯 哦 自己 一些 之 其 所 以""",
+}
+STOPWORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(text.split()) for lang, text in _STOPWORDS_TEXT.items()
+}
 # A longer text of fewer distinct letters than this is a repeated key or a laugh, in no language.
 MIN_DISTINCT_LETTERS = 4
 # Documents: this much text (from the start) is enough to tell the language and keeps detection fast.
@@ -237,6 +292,8 @@ def detect_message_language(
 def _detect_message_language(text: str, hint: str | None, detector: LanguageDetector | None) -> str:
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
+    if hinted != UNDETERMINED and detection.confidence < HINT_WINS_ANYWAY_BELOW and _written_in(text, hinted):
+        return hinted
     if detection.sure:
         doubtful = detection.confidence < HINT_WINS_BELOW
         if doubtful and hinted != UNDETERMINED and hinted in detection.candidates:
@@ -253,6 +310,23 @@ def _detect_message_language(text: str, hint: str | None, detector: LanguageDete
     if detection.language != UNDETERMINED and detection.confidence >= MIN_CONFIDENCE:
         return detection.language
     return UNDETERMINED
+
+
+# At least this many of a text's words, and this share of them, are function words of a language it is in.
+_MIN_FUNCTION_WORDS = 2
+_MIN_FUNCTION_SHARE = 1 / 3
+_LATIN_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _written_in(text: str, language: str) -> bool:
+    """Whether `text` is made of `language`'s function words ("how do I … my" is English), as a detector's
+    low score is not: a hint is trusted only where the text itself bears it out."""
+    function = STOPWORDS.get(language)
+    words = _LATIN_WORD.findall(text.casefold())
+    if not function or not words:
+        return False
+    found = sum(1 for word in words if word in function)
+    return found >= _MIN_FUNCTION_WORDS and found >= _MIN_FUNCTION_SHARE * len(words)
 
 
 def detect_document_language(text: str, detector: LanguageDetector | None = None) -> str:

@@ -7,7 +7,8 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING
 
-from bot.kb.analysis import CJK_LANGUAGES, STOPWORDS, language_key, named_words
+from bot.kb.analysis import CJK_LANGUAGES, language_key, named_words
+from bot.language import STOPWORDS
 
 if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from bot.kb.analysis import CJK_LANGUAGES, STOPWORDS, analyzer, language_key
+from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key
+from bot.language import STOPWORDS
 
 if TYPE_CHECKING:
     from bot.domain import Chunk

@@ -75,6 +75,10 @@ def test_parcelly_customer_questions_are_english() -> None:
         ("how do I reset my password?", "en", "en"),  # French at 0.74, English second: the hint wins
         ("how do I reset my password?", "de", "fr"),  # a hint the detector does not list changes nothing
         ("How do I reset my password?", "de", UNDETERMINED),  # a hint the text does not support is ignored
+        # French at 0.54, English not even a candidate: the English function words bear the hint out.
+        ("how do I track my parcel?", "en", "en"),
+        ("ok, then how do I track my parcel?", "en", "en"),
+        ("wie lange dauert das", "en", "de"),  # German at 0.89: a confident detection still wins
         ("Где код для получения?", "de", "ru"),
         # Chinese keeps its script: Traditional characters decide, a Traditional hint only where the
         # text is written alike in both.
