@@ -575,7 +575,11 @@ class ConversationService:
             and normalize(answer.hits[0].chunk.lang) == "zh"
         )
         operators = self.desk is not None and self.desk.available
-        english = answer.text if operators else texts.WITHOUT_OPERATORS.get(answer.text, answer.text)
+        # No person to offer: the fixed texts leave out their offer. A refusal never asks "Would you like me
+        # to connect you…?": with operators it hands off at once (or shows the button when it cannot), and
+        # the question would contradict the notice that follows it.
+        plain = not operators or answer.outcome == "refused"
+        english = texts.WITHOUT_OPERATORS.get(answer.text, answer.text) if plain else answer.text
         shown = texts.localize_answer_text(english, language, quoted=quoted)
         if shown != answer.text:
             answer = replace(answer, text=shown)

@@ -161,13 +161,12 @@ async def test_a_refusal_hands_off_with_the_transcript(settings: Settings) -> No
     assert reply.answer.outcome == "refused"
     assert reply.handed_off
     assert not reply.offer_human
-    assert reply.text.endswith(texts.HANDOFF_AFTER_REFUSAL)
+    # The person is asked already: the refusal does not ask whether to (it did: "Would you like me to…?").
+    refusal = texts.PIPELINE_TEXTS["refused"]
+    assert reply.text == f"{texts.WITHOUT_OPERATORS[refusal]}\n\n{texts.HANDOFF_AFTER_REFUSAL}"
     [(conversation_id, reason, transcript)] = desk.handoffs
     assert "could not answer" in reason
-    assert [t.text for t in transcript] == [
-        "zzz qqq",
-        reply.answer.text.removesuffix(f"\n\n{texts.HANDOFF_AFTER_REFUSAL}"),
-    ]
+    assert [t.text for t in transcript] == ["zzz qqq", texts.WITHOUT_OPERATORS[refusal]]
     assert (await log.get_conversation(conversation_id)).handoff == "requested"  # type: ignore[union-attr]
 
 
@@ -215,8 +214,8 @@ async def test_no_reachable_operators_means_no_handoff(
     # An operator chat that failed just now may answer later: the customer can ask again. Without one (a
     # web-only deployment) no person is offered, in the buttons or in the refusal's words.
     assert reply.offer_human is configured
-    refusal = texts.PIPELINE_TEXTS["refused"]
-    assert reply.text == (refusal if configured else texts.WITHOUT_OPERATORS[refusal])
+    # The button offers the person where there is one; the refusal itself never asks.
+    assert reply.text == texts.WITHOUT_OPERATORS[texts.PIPELINE_TEXTS["refused"]]
     assert reply.conversation_id is not None
     assert (await log.get_conversation(reply.conversation_id)).handoff == "none"  # type: ignore[union-attr]
 
