@@ -6,6 +6,7 @@ import re
 from typing import Literal
 
 from bot.chinese import to_simplified
+from bot.unicode import has_words
 
 SmallTalk = Literal["greeting", "thanks", "goodbye", "ok"]
 
@@ -13,6 +14,9 @@ SmallTalk = Literal["greeting", "thanks", "goodbye", "ok"]
 # fillers below) make up all of it: "hi, where is my parcel?" is a question.
 _PHRASE_TEXT: dict[SmallTalk, str] = {
     "greeting": "hi|hello|hey|hiya|howdy|greetings|good morning|good afternoon|good evening"
+    "|how are you|how are you doing|how's it going|how is it going|what's up|wie geht's|wie gehts"
+    "|wie geht es dir|wie geht es ihnen|ça va|ca va|comment ça va|comment allez-vous|qué tal|que tal"
+    "|cómo estás|como estas|как дела|как ты|你好吗|您好吗|最近怎么样|お元気ですか|元気ですか"
     "|morning|evening|yo|hallo|guten morgen|guten tag|guten abend|servus|moin|grüß gott|grüezi"
     "|bonjour|salut|bonsoir|coucou|hola|buenos días|buenos dias|buenas tardes|buenas noches"
     "|buenas|привет|здравствуйте|здравствуй|добрый день|доброе утро|добрый вечер"
@@ -55,7 +59,12 @@ _LONGEST_CJK = max(len(words[0]) for words in _BY_WORDS if _CJK.match(words[0]))
 
 
 def small_talk(text: str) -> SmallTalk | None:
-    """What `text` is when it holds nothing to look up (a greeting, thanks, goodbye or "ok"), else None."""
+    """What `text` is when it holds nothing to look up (a greeting, thanks, goodbye or "ok"), else None.
+
+    A message of emoji or symbols only ("👍", "🙏🙏", "😀😀🙏") is an "ok": looked up, it was refused and
+    handed the customer to a person."""
+    if text.strip() and not has_words(text):
+        return "ok"
     if len(text) > MAX_CHARS:
         return None
     # Traditional characters as Simplified: 謝謝 is 谢谢 (the phrases are written once).

@@ -40,6 +40,15 @@ from bot.small_talk import small_talk
         ("Нет, спасибо", "goodbye"),
         ("不用了", "goodbye"),
         ("不用了，谢谢", "thanks"),
+        ("how are you?", "greeting"),
+        ("Hi there, how are you doing?", "greeting"),
+        ("Wie geht's?", "greeting"),
+        ("你好吗？", "greeting"),
+        # Nothing but emoji or symbols: looked up, it was refused and handed to a person.
+        ("🙏", "ok"),
+        ("👍👍", "ok"),
+        ("😀😀🙏", "ok"),
+        ("???", "ok"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -53,15 +62,15 @@ def test_small_talk(text: str, kind: str) -> None:
         "hello how do I reset my password",
         "thanks but it did not work",
         "is it good",
-        "how are you",
+        "how are you finding the new app",
         "help",
         "你好，我的包裹丢了",
         "谢谢，但是还是不行",
         "no",  # may mean "no, that did not help"
         "no thanks, where is my parcel?",
         "",
-        "🙏",
         "hi " * 30,
+        "hi, how are you? where is my parcel",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
