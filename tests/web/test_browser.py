@@ -168,8 +168,9 @@ def test_ask_reload_rate_and_find_it_under_content_gaps(server: str, browser: An
     # 👎 with a comment, through the same feedback path as Telegram.
     again.get_by_role("button", name="Not helpful").click()
     expect(again.get_by_role("status")).to_have_text("Thanks for the feedback!")
-    again.get_by_role("textbox", name="What was wrong? (optional)").fill(COMMENT)
-    again.get_by_role("button", name="Send comment").click()
+    comment_box = again.get_by_role("textbox", name="What was wrong? (optional)")
+    comment_box.fill(COMMENT)
+    comment_box.press("Enter")  # as in the message box (the "Send comment" button does the same)
     expect(again.get_by_role("status")).to_have_text("Thanks, your comment was saved.")
 
     # The admin finds it under content gaps.
@@ -205,6 +206,7 @@ def test_a_refused_question_is_told_in_the_visitors_language(server: str, browse
     page.get_by_role("button", name="Senden").click()
     notice = page.locator(".sbw-notice").last
     expect(notice).to_have_text(texts.translate(texts.DB_DOWN, "de"))
+    expect(page.locator(".sbw")).to_have_attribute("lang", "de")
     assert "database unavailable" not in page.locator("body").inner_text()
     context.close()
 

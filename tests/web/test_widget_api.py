@@ -172,6 +172,7 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     # What the widget shows for a refused request (429, 503): never the API's English `error`.
     assert labels["flood"] == texts.translate(tg_texts.FLOOD, "de") != tg_texts.FLOOD
     assert labels["dbDown"] == texts.translate(texts.DB_DOWN, "de") != texts.DB_DOWN
+    assert response.json()["language"] == "de"  # the widget's `lang`, for screen readers
     english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]
     assert (english["message"], english["send"]) == ("Message", "Send")
     # A browser in Taiwan's Chinese gets Traditional characters, one in mainland Chinese Simplified.

@@ -290,7 +290,8 @@ class AdminConsole:
             items.append(
                 "<section class='gap'>"
                 f"<h2>{esc(group.title)}</h2>"
-                f"<p class='meta'>{group.count} questions · {group.refused} refused · "
+                f"<p class='meta'>{group.count} question{'' if group.count == 1 else 's'} · "
+                f"{group.refused} refused · "
                 f"{group.thumbs_down} 👎</p>"
                 f"<p>Article retrieved: {articles}</p>"
                 + (f"<h3>Comments</h3><ul class='comments'>{comments}</ul>" if comments else "")

@@ -224,6 +224,7 @@ class WidgetApi:
             log.warning("history unavailable: database down")
         body = {
             "csrf": self.signer.csrf(visitor),
+            "language": texts.shown_language(language),  # what the labels are in: the widget's `lang`
             "labels": web_texts.labels(language),
             "handoff": handoff,
             "messages": history,

@@ -35,7 +35,9 @@
   var log = el("div", { class: "sbw-log", role: "log", "aria-live": "polite", "aria-label": "Conversation",
     tabindex: "0" });
   var form = el("form", { class: "sbw-form" });
-  var input = el("textarea", { class: "sbw-input", "aria-label": "Message", rows: "2", maxlength: "8000" });
+  // No maxlength: a paste over the limit would be cut silently, losing the question at its end; the server
+  // answers an over-long message with a notice that says so.
+  var input = el("textarea", { class: "sbw-input", "aria-label": "Message", rows: "2" });
   var send = el("button", { type: "submit", class: "sbw-send" }, "Send");
   form.append(input, send);
   panel.append(header, log, form);
@@ -123,6 +125,10 @@
     box.append(text, submit);
     item.insertBefore(box, status);
     text.focus();
+    text.addEventListener("keydown", function (event) {
+      // As in the message box: Enter sends, Shift+Enter starts a new line.
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); box.requestSubmit(); }
+    });
     box.addEventListener("submit", async function (event) {
       event.preventDefault();
       if (!text.value.trim()) return;
@@ -288,6 +294,9 @@
     newButton.textContent = label("new", "New conversation");
     launcher.textContent = "💬 " + label("open", "Chat with us");
     closeButton.setAttribute("aria-label", label("close", "Close chat"));
+    log.setAttribute("aria-label", label("title", "Support"));
+    // Screen readers pronounce the widget in the visitor's language, whatever the host page's.
+    if (body.language) root.setAttribute("lang", body.language);
     input.setAttribute("aria-label", label("message", "Message"));
     send.textContent = label("send", "Send");
     if (!body.messages.length) addMessage("notice", label("greeting", "Hi! Ask me a question."));
