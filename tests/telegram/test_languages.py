@@ -175,3 +175,22 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         assert [c.description for c in await bot.get_my_commands(language_code="de")][
             0
         ] == "Was dieser Bot kann"
+
+
+async def test_someone_elses_button_is_refused_in_the_pressers_language(make_harness: HarnessFactory) -> None:
+    # Hans (German app) presses the English answer's button in a group: told in German, not in its asker's.
+    from bot.channels.telegram import texts as tg_texts
+    from bot.devtools.fake_telegram import group_chat
+    from tests.telegram.conftest import ALICE
+
+    h = await make_harness()
+    group = group_chat(-100901, "Customers")
+    mention = [{"type": "mention", "offset": 0, "length": len("@support_test_bot")}]
+    final = await h.ask(ALICE, "@support_test_bot how long do refunds take?", chat=group, entities=mention)
+    (data,) = [b for b in buttons(final.data) if b.startswith("fb:up:")]
+    h.fake.inject(h.fake.callback_update(HANS, group["id"], final.message_id, data))
+    await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == 1)
+    (answered,) = h.fake.answered_callbacks.values()
+    assert (
+        answered.get("text") == texts.translate(tg_texts.BUTTON_NOT_YOURS, "de") != tg_texts.BUTTON_NOT_YOURS
+    )

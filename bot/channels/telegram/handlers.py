@@ -561,7 +561,8 @@ class SupportHandlers:
                 await query.answer(t(tg_texts.BUTTON_EXPIRED))
                 return
             if owner != str(user.id):
-                await query.answer(t(tg_texts.BUTTON_NOT_YOURS))
+                # Told in the presser's language: the button carries its asker's.
+                await query.answer(texts.translate(tg_texts.BUTTON_NOT_YOURS, hint_of(update)))
                 return
             if kind == "human":
                 reply = await self.conversations.request_handoff(
