@@ -216,7 +216,9 @@ def looks_like_injection(text: str) -> bool:
     return _INJECTION.search(text) is not None
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n{2,}")
+# After . ! ? : and a space, or after a CJK sentence end (no space follows one), or at a blank line.
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|(?<=[。！？；])\s*|\n{2,}")
+_CJK_STOPS = ("。", "！", "？", "；")
 ELLIPSIS = " …"
 
 
@@ -232,18 +234,34 @@ def trim_passage(passage: Passage, max_tokens: int, count_tokens: Callable[[str]
     budget = max_tokens - count_tokens(ELLIPSIS)
     kept = ""
     for sentence in _SENTENCE_END.split(text):
-        candidate = f"{kept} {sentence}".strip() if kept else sentence
+        if not sentence:
+            continue
+        # Chinese and Japanese sentences follow each other without a space.
+        joiner = "" if kept.endswith(_CJK_STOPS) else " "
+        candidate = f"{kept}{joiner}{sentence}".strip() if kept else sentence
         if count_tokens(candidate) > budget:
             break
         kept = candidate
     if not kept:
         words = text.split()
-        low, high = 0, len(words)
-        while low < high:  # the longest word prefix that fits
-            mid = (low + high + 1) // 2
-            if count_tokens(" ".join(words[:mid])) <= budget:
-                low = mid
-            else:
-                high = mid - 1
-        kept = " ".join(words[:low])
+        fits = _longest_fit(len(words), lambda n: " ".join(words[:n]), count_tokens, budget)
+        kept = " ".join(words[:fits])
+    if not kept:
+        # One "word" longer than the budget: a run of CJK text, which has no spaces. Cut by characters, or
+        # the model would get only "…" and the customer a quote of it.
+        kept = text[: _longest_fit(len(text), lambda n: text[:n], count_tokens, budget)]
     return Passage(source=passage.source, heading=passage.heading, text=kept + ELLIPSIS, url=passage.url)
+
+
+def _longest_fit(
+    size: int, prefix: Callable[[int], str], count_tokens: Callable[[str], int], budget: int
+) -> int:
+    """The largest n <= size whose `prefix(n)` fits `budget` tokens (binary search; 0 when none does)."""
+    low, high = 0, size
+    while low < high:
+        mid = (low + high + 1) // 2
+        if count_tokens(prefix(mid)) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low

@@ -182,3 +182,19 @@ def test_trim_passage_cuts_at_sentences_and_keeps_short_ones() -> None:
     cut = trim_passage(run_on, 10, words)
     assert words(cut.text) <= 10
     assert cut.text.startswith("w0 w1")
+
+
+def test_trim_passage_cuts_chinese_at_its_sentence_ends_and_by_characters() -> None:
+    # A CJK character is a token here, as near enough for the embedder's and the model's tokenizers.
+    def chars(text: str) -> int:
+        return len(text.replace(" ", ""))
+
+    sentences = "包裹丢了请在应用中提交索赔。我们会在五个工作日内回复。赔偿金额取决于申报价值。"
+    cut = trim_passage(Passage("zh.md", "索赔", sentences), 30, chars)
+    # No space between the sentences kept.
+    assert cut.text == "包裹丢了请在应用中提交索赔。我们会在五个工作日内回复。" + ELLIPSIS
+    # One run of Chinese longer than the budget, no sentence end: cut by characters, never to nothing.
+    run_on = Passage("zh.md", "索赔", "包裹" * 100)
+    cut = trim_passage(run_on, 20, chars)
+    assert cut.text.startswith("包裹包裹")
+    assert chars(cut.text) <= 20
