@@ -720,11 +720,25 @@ def _quote_sentences(
     return _clip(text, max_chars)
 
 
+# Where a text without spaces (Chinese, Japanese) may be cut: after a clause or sentence mark.
+_CJK_BREAKS = "。！？；，、"
+
+
 def _clip(text: str, max_chars: int) -> str:
+    """`text` cut to about `max_chars` at a word (or, in CJK text, a clause) boundary, with "…"."""
     if len(text) <= max_chars:
         return text
-    cut = text[:max_chars].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
+    head = text[:max_chars]
+    space = head.rfind(" ")
+    mark = max(head.rfind(ch) for ch in _CJK_BREAKS)
+    if mark > space and mark >= max_chars // 2:
+        cut = head[: mark + 1]
+    elif _CJK_RUN.search(head[space + 1 :]):
+        # A run of CJK text after the last space ("Parcelly 退款说明：…"): cut in it, not back at the space.
+        cut = head
+    else:
+        cut = head[:space] if space > 0 else head
+    return cut.rstrip(",;:，、") + "…"
 
 
 _CITATION_MARK = re.compile(r"\[\d{1,3}\]")

@@ -457,3 +457,11 @@ def test_the_english_patterns_do_not_judge_other_languages(sentence: str) -> Non
 def test_a_placeholder_is_garbled_in_any_language() -> None:
     passage = [Passage("konto.md", "Konto", "Melden Sie sich mit Ihrer E-Mail-Adresse an.")]
     assert garbled("Schreiben Sie an [Ihre Adresse] [1].", passage, english=False) == "fills in a template"
+
+
+def test_a_long_chinese_quote_is_cut_inside_its_text_not_back_at_a_latin_word() -> None:
+    # No 。 in 600 characters, one space after "Parcelly": cut back at that space, the quote was "Parcelly…".
+    passage = Passage("zh/refunds.md", "退款", "Parcelly 退款说明：" + "退款会在五个工作日内到账" * 80)
+    quote = extract_answer("退款要多久", passage)
+    assert quote.startswith("Parcelly 退款说明：退款会在五个工作日内到账")
+    assert len(quote) > 300
