@@ -687,14 +687,15 @@ class Pipeline:
                 )
             cited = citations.check_citations(text, len(passages)).cited
             outcome, grounded, inferred = "answered", True, not release.cited_by_model
-        elif not release.continuation.strip():
-            return fixed("model_error", MODEL_ERROR_TEXT)
         elif release.stopped in ("leak", "refusal") or self._leaks_hidden(
             release.text, passages, prepared.quarantined
         ):
             if release.stopped != "refusal":
                 log.warning("output filter: answer repeated hidden text; replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
+        # A model that wrote nothing (an end of text at once, only blanks) is treated as one whose words the
+        # passages do not support: the passages passed the gate, so a quote answers, where "something went
+        # wrong, try again" would get the same nothing again.
         elif self._rag.ungrounded == "extract" and (quote := self._extract(question, passages)):
             text, cited, outcome, grounded = quote, (1,), "extracted", True
         elif self._rag.ungrounded == "refuse" or self._rag.ungrounded == "extract":

@@ -132,6 +132,16 @@ async def test_model_failure_and_timeout_give_the_fallback(kb: FakeKB, settings:
     assert answer.hits  # the log still sees what the model was given
 
 
+@pytest.mark.parametrize("reply", ["", "  \n "])
+async def test_a_model_that_writes_nothing_gets_the_quote_not_try_again(
+    kb: FakeKB, settings: Settings, reply: str
+) -> None:
+    # The passages passed the gate; asked again, the model (same seed) would write nothing again.
+    _, answer = await run(build_pipeline(settings, kb, FakeGenerator(reply)), QUESTION)
+    assert answer.outcome == "extracted"
+    assert answer.text.endswith("[1]")
+
+
 async def test_empty_and_blank_questions(kb: FakeKB, settings: Settings) -> None:
     for question in ("", "   \n\t"):
         _, answer = await run(build_pipeline(settings, kb, FakeGenerator()), question)
