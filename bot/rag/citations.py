@@ -212,7 +212,14 @@ def strip_foreign_urls(text: str, allowed: set[str]) -> tuple[str, int]:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+    """The words an answer's support is judged by: English content words, and the character pairs of CJK
+    text (no spaces mark its words; pairs match about as words do). Without the pairs a Chinese sentence
+    was judged by its Latin words alone: "Parcelly 会立即全额退款" was "supported" by any passage that
+    names Parcelly."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+    for run in _CJK_LETTERS.findall(to_simplified(text, words=False)):
+        words.extend(a + b for a, b in zip(run, run[1:], strict=False))
+    return words
 
 
 def overlap_share(answer: str, passage: Passage) -> float:
@@ -390,12 +397,13 @@ def flips_polarity(sentence: str, passage: Passage) -> bool:
 
 # Where a sentence can end: terminal punctuation (and closing quotes or brackets) before whitespace or a
 # citation mark, or a line break (list items often end without a full stop).
-_SENTENCE_STOP = re.compile(r"[.!?…]+[\"'”’)]*(?=[\s\[])|\n")
+# A full stop before a space or a mark; a CJK full stop anywhere (the next sentence follows it directly).
+_SENTENCE_STOP = re.compile(r"[.!?…]+[\"'”’)]*(?=[\s\[])|[。！？]+[」』”’）)]*|\n")
 # Citation marks written after the full stop ("… five days. [1]") still belong to that sentence.
 _MARKS_AFTER_STOP = re.compile(rf"(?:[ \t]*{_CITATION_GROUP.pattern})*", re.I)
 # The beginning of a citation mark that is still being written ("[", "[1", "[Passage 2,").
 _PARTIAL_MARK = re.compile(r"\[\s*(?:[a-z]+\s*)?[\d\s,;]*", re.I)
-_FINAL_PUNCT = re.compile(r"[.!?…]+[\"'”’)]*$")
+_FINAL_PUNCT = re.compile(r"[.!?…。！？]+[\"'”’)」』）]*$")
 
 
 def sentence_end(text: str, start: int = 0) -> tuple[int, int] | None:
@@ -417,8 +425,8 @@ def sentence_end(text: str, start: int = 0) -> tuple[int, int] | None:
         begins = end + len(following) - len(following.lstrip())
         if begins >= len(text):
             return None  # the text ends here for now: a citation mark or more words may follow
-        if begins == end:
-            continue  # "3.5", "days.[x]": not a sentence boundary
+        if begins == end and match.group(0)[0] not in "。！？":
+            continue  # "3.5", "days.[x]": not a sentence boundary (after 。 the next one needs no space)
         rest = text[begins:]
         if "]" not in rest and _PARTIAL_MARK.fullmatch(rest) and len(rest) < 16:
             return None  # a citation mark is being written after the whitespace
@@ -457,6 +465,8 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 _CJK_CHAR = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
 _SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK_CHAR}])\s+(?=[{_CJK_CHAR}])")
 _CJK_RUN = re.compile(rf"[{_CJK_CHAR}]+")
+# CJK letters only (Han, kana, Hangul), without their punctuation: what a CJK word is made of.
+_CJK_LETTERS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 _UNICODE_WORD = re.compile(r"[^\W_]+")
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.config import Settings
+from bot.domain import Answer
 from bot.llm.base import ModelInfo
 from bot.services import build_pipeline
 from tests.fakes import FakeGenerator, FakeKB, make_chunk
@@ -151,3 +152,33 @@ async def test_a_german_answer_ending_on_a_separable_verb_is_shown(settings: Set
     answer = await pipeline.answer("Wie melde ich mich bei Parcelly an?", user_key="u1", language="de")
     assert answer.outcome == "answered", answer.text
     assert answer.text.startswith("Melden Sie sich in der App")
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        # Copied from the passage, Chinese sentence ends and all: shown as the model wrote it.
+        ("包裹丢了请在应用中提交索赔。[1] Parcelly 会在五个工作日内回复。[1]", "answered"),
+        # Made up around the one Latin word it shares with the passage: not shown; the passage is quoted.
+        ("Parcelly 会立即全额退款，并赠送优惠券。[1]", "extracted"),
+    ],
+)
+async def test_a_chinese_answer_is_checked_by_its_own_words(
+    settings: Settings, reply: str, outcome: str
+) -> None:
+    generator = FakeGenerator(reply=reply)
+    pipeline = build_pipeline(with_rag(settings, foreign_answer="generate"), FakeKB([CHINESE]), generator)
+    deltas = []
+    answer = None
+    async for item in pipeline.stream(QUESTION_ZH, user_key="u1", language="zh"):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            deltas.append(item)
+    assert answer is not None
+    assert answer.outcome == outcome, answer.text
+    if outcome == "answered":
+        assert answer.text.startswith("包裹丢了请在应用中提交索赔。")
+        assert len(deltas) >= 2, "released sentence by sentence, as English is"
+    else:
+        assert "优惠券" not in answer.text
