@@ -93,9 +93,10 @@ class Timings:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One past message of the conversation, as the pipeline needs it."""
+    """One past message of the conversation: the customer's, the bot's, or an operator's (a person from
+    support, whom the model sees as the assistant and a handoff's transcript names as one)."""
 
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "operator"]
     text: str
 
 

@@ -142,8 +142,11 @@ class MemoryConversationLog:
             if m.conversation_id == conversation_id
             and (m.answer is None or m.answer.outcome not in SYSTEM_OUTCOMES)
         ]
-        # An operator speaks for the support side, so the model sees it as the assistant.
-        return [Turn("user" if m.role == "user" else "assistant", m.text) for m in kept[-limit:]]
+        # An operator keeps the role: the model sees it as the assistant, a transcript names the person.
+        return [
+            Turn("user" if m.role == "user" else "operator" if m.role == "operator" else "assistant", m.text)
+            for m in kept[-limit:]
+        ]
 
     async def log_user_message(
         self, conversation_id: int, text: str, *, external_message_id: str = "", language: str = ""

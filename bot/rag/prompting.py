@@ -126,7 +126,7 @@ def build_messages(
     for turn in history:
         if turn.role == "user":
             messages.append(user_message(turn.text, tpl))
-        elif turn.role == "assistant":
+        else:  # the bot's answer, or an operator's reply: both speak for the support side
             messages.append(ChatMessage("assistant", neutralize(turn.text.strip())))
     current = user_message(question, tpl)
     if language and tpl.language is not None:
@@ -188,7 +188,7 @@ def fit_budget(
         if kept_history:
             kept_history.pop(0)
             # Never start the history with an orphan answer: its question went with the pop above.
-            if kept_history and kept_history[0].role == "assistant":
+            if kept_history and kept_history[0].role != "user":
                 kept_history.pop(0)
         elif len(kept_passages) > 1:
             kept_passages.pop()

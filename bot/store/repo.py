@@ -10,7 +10,7 @@ import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from datetime import datetime, timedelta
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from sqlalchemy import and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -518,8 +518,8 @@ class SqlConversationLog:
                     .limit(limit)
                 )
             ).all()
-        # An operator speaks for the support side, so the model sees it as the assistant.
-        return [Turn("user" if row.role == "user" else "assistant", row.text) for row in reversed(rows)]
+        # An operator keeps the role: the model sees it as the assistant, a transcript names the person.
+        return [Turn(_turn_role(row.role), row.text) for row in reversed(rows)]
 
     async def find_message(
         self, channel: Channel, external_chat_id: str, external_message_id: str
@@ -1033,3 +1033,10 @@ __all__ = ["CHANNELS", "SqlConversationLog", "new_pseudonym"]
 def _by_count(counts: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
     """Language counts, most first (ties by code), so /stats reads the same on every database."""
     return tuple(sorted(counts, key=lambda item: (-item[1], item[0])))
+
+
+def _turn_role(role: str) -> Literal["user", "assistant", "operator"]:
+    """A logged message's role as a history turn (a system notice counts as the bot's)."""
+    if role == "user":
+        return "user"
+    return "operator" if role == "operator" else "assistant"

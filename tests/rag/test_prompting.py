@@ -198,3 +198,19 @@ def test_trim_passage_cuts_chinese_at_its_sentence_ends_and_by_characters() -> N
     cut = trim_passage(run_on, 20, chars)
     assert cut.text.startswith("包裹包裹")
     assert chars(cut.text) <= 20
+
+
+def test_an_operators_reply_reaches_the_model_as_the_support_sides() -> None:
+    history = [Turn("user", "my parcel is lost"), Turn("operator", "I have opened claim 12 for you")]
+    messages = build_messages("and when is it paid?", PASSAGES, history)
+    assert [m.role for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[2].content == "I have opened claim 12 for you"
+
+
+def test_a_handoff_transcript_names_the_operator() -> None:
+    from bot.channels.telegram.handoff import render_transcript
+
+    turns = [Turn("user", "hi"), Turn("assistant", "Hello!"), Turn("operator", "Olga here")]
+    text = render_transcript(3, "Alice", "asked", turns)
+    assert "Bot: Hello!" in text
+    assert "Agent: Olga here" in text

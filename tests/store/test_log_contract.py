@@ -167,7 +167,7 @@ async def test_history_is_oldest_first_limited_and_skips_system_replies(log: Con
         ("user", "q1"),
         ("assistant", "a1"),
         ("user", "q2"),
-        ("assistant", "operator here"),
+        ("operator", "operator here"),  # a transcript names the person; the prompt treats it as the assistant
         ("user", "q3"),
     ]
     assert [t.text for t in await log.history(conv.id, limit=2)] == ["operator here", "q3"]
