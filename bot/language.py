@@ -292,8 +292,11 @@ def detect_message_language(
 def _detect_message_language(text: str, hint: str | None, detector: LanguageDetector | None) -> str:
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
-    if hinted != UNDETERMINED and detection.confidence < HINT_WINS_ANYWAY_BELOW and _written_in(text, hinted):
-        return hinted
+    # Without a hint (the console, an API client), English, the language the bot's own texts are written in,
+    # is the one a weak detection is checked against: "how do I track my parcel?" is not French anywhere.
+    expected = hinted if hinted != UNDETERMINED else "en"
+    if detection.confidence < HINT_WINS_ANYWAY_BELOW and _written_in(text, expected):
+        return expected
     if detection.sure:
         doubtful = detection.confidence < HINT_WINS_BELOW
         if doubtful and hinted != UNDETERMINED and hinted in detection.candidates:

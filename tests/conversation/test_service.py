@@ -285,7 +285,7 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
     ("text", "reply_text", "language"),
     [
         ("hi", texts.SMALL_TALK_REPLIES["greeting"], "und"),  # too short to tell: English texts
-        ("Thanks a lot! 🙏", texts.SMALL_TALK_REPLIES["thanks"], "und"),
+        ("Thanks a lot! 🙏", texts.SMALL_TALK_REPLIES["thanks"], "en"),  # its function words are English
         ("谢谢！", "不客气！还有什么可以帮您的吗？", "zh"),
         ("Vielen Dank", "Gern geschehen! Kann ich Ihnen sonst noch helfen?", "de"),
     ],

@@ -79,6 +79,7 @@ def test_parcelly_customer_questions_are_english() -> None:
         ("how do I track my parcel?", "en", "en"),
         ("ok, then how do I track my parcel?", "en", "en"),
         ("wie lange dauert das", "en", "de"),  # German at 0.89: a confident detection still wins
+        ("how do I track my parcel?", None, "en"),  # no hint: English, the bot's own language, is checked
         ("Где код для получения?", "de", "ru"),
         # Chinese keeps its script: Traditional characters decide, a Traditional hint only where the
         # text is written alike in both.
