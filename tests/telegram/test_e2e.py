@@ -945,6 +945,24 @@ async def test_a_customers_document_during_a_handoff_reaches_the_operators(
     all_calls_ok(h)
 
 
+async def test_an_operator_may_reply_to_any_part_of_a_long_forwarded_message(
+    make_harness: HarnessFactory,
+) -> None:
+    h = await _alice_handed_off(make_harness)
+    alice_chat, ops = ALICE["id"], OPERATOR_CHAT["id"]
+    before = len(h.fake.bot_messages(ops))
+    shown_to_alice = len(h.fake.bot_messages(alice_chat))
+    h.send(ALICE, "my order " + "details " * 700)  # over 4,000 characters: two messages for the operators
+    await h.fake.wait_until(lambda: len(h.fake.bot_messages(ops)) == before + 2)
+    first, second = h.fake.bot_messages(ops)[before:]
+    assert first.data["text"].startswith("💬 #1 Alice [")
+    assert second.data["text"].startswith("💬 #1 (continued)")
+    h.send(OPERATOR, "Got it, checking.", chat=OPERATOR_CHAT, reply_to=second.message_id)
+    await h.fake.wait_until(lambda: len(h.fake.bot_messages(alice_chat)) == shown_to_alice + 1)
+    assert h.fake.bot_messages(alice_chat)[-1].data["text"] == "👤 Support: Got it, checking."
+    all_calls_ok(h)
+
+
 class _LogDiesOnNextMessage(SwitchableStore):
     async def log_user_message(self, *args: Any, **kwargs: Any) -> int:
         raise __import__("bot.store.base", fromlist=["x"]).StoreUnavailableError("gone (test)")

@@ -108,9 +108,16 @@ class TelegramDesk:
     ) -> None:
         if self.operator_chat_id is None:
             return
-        await send_text(
-            self.bot, self.operator_chat_id, f"💬 #{conversation_id} {customer.name} [{language}]: {text}"
-        )
+        # Each part of a long message carries the header, as a transcript's do: an operator may reply to any.
+        header = f"💬 #{conversation_id} (continued)\n"
+        pieces = split_text(clean(f"💬 #{conversation_id} {customer.name} [{language}]: {text}"), 3900)
+        for index, piece in enumerate(pieces):
+            await self.bot.send_message(
+                self.operator_chat_id,
+                escape(piece if index == 0 else header + piece),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            )
 
     async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
         if self.operator_chat_id is None:
