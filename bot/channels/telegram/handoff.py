@@ -85,19 +85,13 @@ class TelegramDesk:
             return False
         who = customer.about or customer.name or customer.user_id
         text = render_transcript(conversation_id, who, reason, transcript, language)
-        header = f"🙋 Handoff #{conversation_id} (continued)\n"
         try:
-            pieces = split_text(clean(text), 3900)
-            for index, piece in enumerate(pieces):
-                body = piece if index == 0 else header + piece
-                markup = end_keyboard(conversation_id) if index == len(pieces) - 1 else None
-                await self.bot.send_message(
-                    self.operator_chat_id,
-                    escape(body),
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=NO_PREVIEW,
-                    reply_markup=markup,
-                )
+            await self._post(
+                self.operator_chat_id,
+                text,
+                f"🙋 Handoff #{conversation_id} (continued)\n",
+                end_keyboard(conversation_id),
+            )
         except TelegramError as exc:
             log.error("could not reach the operator chat", extra={"error": exc.__class__.__name__})
             return False
@@ -108,15 +102,26 @@ class TelegramDesk:
     ) -> None:
         if self.operator_chat_id is None:
             return
-        # Each part of a long message carries the header, as a transcript's do: an operator may reply to any.
-        header = f"💬 #{conversation_id} (continued)\n"
-        pieces = split_text(clean(f"💬 #{conversation_id} {customer.name} [{language}]: {text}"), 3900)
+        await self._post(
+            self.operator_chat_id,
+            f"💬 #{conversation_id} {customer.name} [{language}]: {text}",
+            f"💬 #{conversation_id} (continued)\n",
+        )
+
+    async def _post(
+        self, chat_id: int, text: str, header: str, last_markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Post `text` in the operator chat, split at Telegram's limit; every part after the first starts with
+        `header` (an operator may reply to any part, and a reply finds its conversation by it), and the last
+        carries `last_markup`."""
+        pieces = split_text(clean(text), 3900)
         for index, piece in enumerate(pieces):
             await self.bot.send_message(
-                self.operator_chat_id,
+                chat_id,
                 escape(piece if index == 0 else header + piece),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
+                reply_markup=last_markup if index == len(pieces) - 1 else None,
             )
 
     async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
