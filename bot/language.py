@@ -318,14 +318,14 @@ def _detect_message_language(text: str, hint: str | None, detector: LanguageDete
 # At least this many of a text's words, and this share of them, are function words of a language it is in.
 _MIN_FUNCTION_WORDS = 2
 _MIN_FUNCTION_SHARE = 1 / 3
-_LATIN_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_WORD_WITH_APOSTROPHE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
 def _written_in(text: str, language: str) -> bool:
     """Whether `text` is made of `language`'s function words ("how do I … my" is English), as a detector's
     low score is not: a hint is trusted only where the text itself bears it out."""
     function = STOPWORDS.get(language)
-    words = _LATIN_WORD.findall(text.casefold())
+    words = _WORD_WITH_APOSTROPHE.findall(text.casefold())
     if not function or not words:
         return False
     found = sum(1 for word in words if word in function)

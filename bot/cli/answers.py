@@ -48,8 +48,6 @@ def skip_reason(folder: Path, source: str, max_file_mb: float) -> str | None:
     file of the folder that is binary, empty or unreadable is skipped, and customers can never find it."""
     from bot.kb.reload import load_one
 
-    if any(part.startswith(".") for part in Path(source).parts):
-        return "hidden files and folders are not read"
     root = folder.resolve()
     loaded = load_one(root / source, root, max_file_mb)
     return loaded if isinstance(loaded, str) else None

@@ -178,6 +178,8 @@ def load_one(path: Path, root: Path, max_file_mb: float) -> Document | str:
 
     The one rule set for a file, so that whatever asks whether a file is in the knowledge base (an approved
     answer's `--source`) gets the reload's own answer."""
+    if any(part.startswith(".") for part in path.relative_to(root).parts):
+        return "hidden files and folders are not read"  # `iter_files` never yields them
     if not is_supported(path):
         return f"unsupported file type; supported: {supported_list()}"
     try:
