@@ -696,7 +696,11 @@ class Pipeline:
         # A model that wrote nothing (an end of text at once, only blanks) is treated as one whose words the
         # passages do not support: the passages passed the gate, so a quote answers, where "something went
         # wrong, try again" would get the same nothing again.
-        elif self._rag.ungrounded == "extract" and (quote := self._extract(question, passages)):
+        # The quote is taken from the whole best passage, not the head of it the model's allowance kept: the
+        # sentence that answers may lie past the cut.
+        elif self._rag.ungrounded == "extract" and (
+            quote := self._extract(question, prepared.passages[:1] or passages)
+        ):
             text, cited, outcome, grounded = quote, (1,), "extracted", True
         elif self._rag.ungrounded == "refuse" or self._rag.ungrounded == "extract":
             log.info("ungrounded answer replaced by the refusal")

@@ -218,7 +218,6 @@ def looks_like_injection(text: str) -> bool:
 
 # After . ! ? : and a space, or after a CJK sentence end (no space follows one), or at a blank line.
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|(?<=[。！？；])\s*|\n{2,}")
-_CJK_STOPS = ("。", "！", "？", "；")
 ELLIPSIS = " …"
 
 
@@ -233,12 +232,12 @@ def trim_passage(passage: Passage, max_tokens: int, count_tokens: Callable[[str]
         return passage
     budget = max_tokens - count_tokens(ELLIPSIS)
     kept = ""
-    for sentence in _SENTENCE_END.split(text):
-        if not sentence:
+    # Cut the text itself at a sentence end, never re-joined: its line breaks are what keep a list a list,
+    # for the model and for a quote of the passage.
+    for end in [found.start() for found in _SENTENCE_END.finditer(text)]:
+        candidate = text[:end].rstrip()
+        if not candidate or candidate == kept:
             continue
-        # Chinese and Japanese sentences follow each other without a space.
-        joiner = "" if kept.endswith(_CJK_STOPS) else " "
-        candidate = f"{kept}{joiner}{sentence}".strip() if kept else sentence
         if count_tokens(candidate) > budget:
             break
         kept = candidate

@@ -199,6 +199,21 @@ async def test_unsupported_answer_falls_back_to_a_quote_by_default(kb: FakeKB, s
     assert answer.text == f"{top.text} [1]"
 
 
+async def test_the_quote_comes_from_the_whole_passage_not_the_models_trimmed_head(settings: Settings) -> None:
+    """The model sees only the head of a long passage (`passage_tokens`); the sentence that answers may lie
+    past that cut, and a list stays a list."""
+    head = " ".join(f"Parcels are sorted in hall {n} of the Berlin depot." for n in range(12))
+    text = f"{head}\n\nTo change the delivery address:\n\n- open the shipment\n- tap Change address"
+    kb = FakeKB([make_chunk("delivery/address.md", "Delivery address", text)])
+    generator = FakeGenerator("Usually it depends on the weather in Ohio.")
+    settings = with_rag(settings, passage_tokens=40)
+    _, answer = await run(build_pipeline(settings, kb, generator), "How do I change the delivery address?")
+    assert answer.outcome == "extracted"
+    assert "Change address" not in " ".join(message.content for message in generator.prompts[0])
+    assert answer.text.startswith("To change the delivery address:\n")
+    assert answer.text.endswith("\n- tap Change address [1]")
+
+
 async def test_ungrounded_answer_can_get_a_caveat(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Usually it depends on your bank and the weather in Ohio.")
     _, answer = await run(build_pipeline(with_rag(settings, ungrounded="caveat"), kb, generator), QUESTION)

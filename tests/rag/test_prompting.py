@@ -184,6 +184,21 @@ def test_trim_passage_cuts_at_sentences_and_keeps_short_ones() -> None:
     assert cut.text.startswith("w0 w1")
 
 
+def test_trim_passage_keeps_the_line_breaks_of_what_it_keeps() -> None:
+    """A list stays a list, for the model and for a quote of the passage (the extract's list items)."""
+
+    def words(text: str) -> int:
+        return len(text.split())
+
+    text = (
+        "Every parcel is covered.\n\n- Free: up to 50 euros.\n- Plus: up to 100 euros.\n"
+        "- Extra: up to 500 euros if you add cover when you buy the label."
+    )
+    cut = trim_passage(Passage("a.md", "Cover", text), 17, words)
+    kept = "Every parcel is covered.\n\n- Free: up to 50 euros.\n- Plus: up to 100 euros."
+    assert cut.text == kept + ELLIPSIS
+
+
 def test_trim_passage_cuts_chinese_at_its_sentence_ends_and_by_characters() -> None:
     # A CJK character is a token here, as near enough for the embedder's and the model's tokenizers.
     def chars(text: str) -> int:
