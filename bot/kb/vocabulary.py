@@ -7,7 +7,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +33,8 @@ MIN_SIMILARITY = 0.6
 MAX_WORDS = 20_000
 # Query words bridged per question, so a pasted paragraph costs one small embedding call, not hundreds.
 MAX_BRIDGED = 8
+# The shortest part a run-together word is cut into ("box" of "mailbox").
+MIN_PART = 3
 # Letters only, three or more: numbers, codes and two-letter words are not vocabulary.
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -87,7 +89,12 @@ class _Language:
     def __init__(self, key: str, words: Sequence[str], matrix: npt.NDArray[np.float32]) -> None:
         self.key = key
         self.words = tuple(words)
-        self.terms = frozenset(analyzer(key).stem(word) for word in words)
+        stem = analyzer(key).stem
+        # Each index term's surface form, the most frequent first (`words` is in that order).
+        self.surfaces: dict[str, str] = {}
+        for word in words:
+            self.surfaces.setdefault(stem(word), word)
+        self.terms = frozenset(self.surfaces)
         self.matrix = matrix
         # A word in another script ("مرحبا" in an English question) has no meaningful neighbour among these.
         self.scripts = frozenset(_script(word) for word in words)
@@ -158,6 +165,11 @@ class VocabularyBridge:
         ][:MAX_BRIDGED]
         if not absent:
             return []
+        split = {word: _compound_parts(word, language, lang_analyzer.stem) for word in absent}
+        parts = [part for word in absent for part in split[word]]
+        absent = [word for word in absent if not split[word]]
+        if not absent:
+            return list(dict.fromkeys(parts))
         try:
             vectors = _normalised(np.asarray(self._embedder.embed_queries(absent), dtype=np.float32))
         except Exception as exc:  # noqa: BLE001 - the question is still searched with its own words
@@ -169,11 +181,32 @@ class VocabularyBridge:
         best = similarity.argmax(axis=1)
         return list(
             dict.fromkeys(
-                language.words[int(column)]
-                for row, column in enumerate(best)
-                if similarity[row, column] >= MIN_SIMILARITY
+                [
+                    *parts,
+                    *(
+                        language.words[int(column)]
+                        for row, column in enumerate(best)
+                        if similarity[row, column] >= MIN_SIMILARITY
+                    ),
+                ]
             )
         )
+
+
+def _compound_parts(word: str, language: _Language, stem: Callable[[str], str]) -> tuple[str, ...]:
+    """Two words of the knowledge base that `word` is written as, run together ("powerbank" where the help
+    center says "power banks", "giftcard", "Paketstation"); () when no cut gives two.
+
+    Of several cuts, the one whose shorter part is longest: "mailbox" is "mail" + "box", never "mai" + "lbox".
+    """
+    best: tuple[str, ...] = ()
+    shortest = 0
+    for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        head = language.surfaces.get(stem(word[:cut]))
+        tail = language.surfaces.get(stem(word[cut:]))
+        if head and tail and min(cut, len(word) - cut) > shortest:
+            best, shortest = (head, tail), min(cut, len(word) - cut)
+    return best
 
 
 def _normalised(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -115,6 +115,20 @@ def test_a_word_the_knowledge_base_never_uses_is_bridged_to_its_nearest_word() -
     assert bridge.bridge_words("smashed", ["fr", "en"], written_in=["en"]) == ["damaged"]
 
 
+def test_a_run_together_word_is_searched_as_the_two_words_the_knowledge_base_writes() -> None:
+    embedder = SynonymEmbedder({})
+    bridge = VocabularyBridge({"en": ("power", "banks", "mail", "box", "lithium")}, embedder)
+    embedder.embedded.clear()
+    # "powerbank" where the help center says "power banks": both words, in their surface forms, and the
+    # run-together word is not embedded (its nearest word would be a loose neighbour at best).
+    assert bridge.bridge_words("a powerbank with lithium?", ["en"]) == ["power", "banks"]
+    assert embedder.embedded == []
+    # The cut whose shorter part is longest; a word of which one part is unknown is embedded as before.
+    assert bridge.bridge_words("mailbox", ["en"]) == ["mail", "box"]
+    assert bridge.bridge_words("powerplant", ["en"]) == []
+    assert embedder.embedded == ["powerplant"]
+
+
 def test_a_long_question_embeds_a_bounded_number_of_words() -> None:
     embedder = SynonymEmbedder({})
     bridge = VocabularyBridge({"en": ("parcel",)}, embedder)
