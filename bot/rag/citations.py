@@ -372,9 +372,19 @@ def garbled(sentence: str, passages: Sequence[Passage], *, english: bool = True)
     return None
 
 
-# English negation: a small model adds or drops it while copying a passage's words ("the API is not
-# available for testing" from "a sandbox … for testing").
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|neither|nor)\b|n't\b", re.I)
+# Negation: a small model adds or drops it while copying a passage's words ("the API is not available for
+# testing" from "a sandbox … for testing"), and a larger one answering in the customer's language can do the
+# same. The unambiguous markers of the catalogs' languages (English; French "pas", whose "ne" is often
+# dropped; German; Spanish, whose "no" is English's; Portuguese; Russian), and for Chinese and Japanese, whose
+# words have no spaces, the negating characters and endings, less the words they begin that negate nothing
+# ("不过" however, "无论" no matter, "未来" future, "别人" others).
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|cannot|none|nothing|neither|nor"
+    r"|pas|jamais|aucune?|nicht|nichts|kein(?:e|en|em|er|es)?|nie|niemals"
+    r"|nunca|ningun[oa]|ningún|jamás|tampoco|não|nenhuma?|не|нет|никогда|нельзя)\b|n't\b"
+    r"|不(?![过過仅僅但管少错錯])|[没沒](?!什么|什麼)|[无無](?![论論])|未(?![来來])|别(?!人)|勿|ない|ません",
+    re.I,
+)
 
 
 def flips_polarity(sentence: str, passage: Passage) -> bool:

@@ -402,6 +402,49 @@ def test_a_sentence_that_adds_or_drops_a_not_flips_the_passage() -> None:
     assert not flips_polarity("Lockers open at night.", refunds), "no shared word: not judged here"
 
 
+@pytest.mark.parametrize(
+    ("passage", "flipped", "kept"),
+    [
+        (
+            "已经使用过的标签不能退款。未使用的标签五天后自动退款。",
+            "已经使用过的标签可以退款。",
+            "已经使用过的标签不能申请退款。",
+        ),
+        (
+            "Une étiquette déjà utilisée n'est pas remboursée.",
+            "Une étiquette déjà utilisée est remboursée.",
+            "Une étiquette utilisée n'est pas remboursée.",
+        ),
+        (
+            "Ein benutztes Etikett wird nicht erstattet.",
+            "Ein benutztes Etikett wird erstattet.",
+            "Benutzte Etiketten werden nicht erstattet.",
+        ),
+        (
+            "Использованная этикетка не возвращается.",
+            "Использованная этикетка возвращается.",
+            "Использованная этикетка не возвращается деньгами.",
+        ),
+        (
+            "使用済みのラベルは返金されません。",
+            "使用済みのラベルは返金されます。",
+            "使用済みのラベルは返金されません。",
+        ),
+    ],
+)
+def test_a_flip_is_caught_in_the_customers_language_too(passage: str, flipped: str, kept: str) -> None:
+    """A capable model answering in the customer's language drops a negation as easily as in English."""
+    labels = Passage("billing/refunds.md", "Refunds", passage)
+    assert flips_polarity(flipped, labels)
+    assert not flips_polarity(kept, labels)
+
+
+def test_words_that_begin_with_a_negating_character_but_negate_nothing_are_no_flip() -> None:
+    labels = Passage("billing/refunds.md", "Refunds", "标签可以退款，不过需要五天。")
+    assert not flips_polarity("标签可以退款，需要五天。", labels)
+    assert not flips_polarity("无论哪种标签都可以退款。", Passage("a.md", "Refunds", "每种标签都可以退款。"))
+
+
 def test_a_file_name_the_passage_itself_gives_may_be_quoted() -> None:
     readme = Passage("docs/install.md", "Install", "Copy settings.toml next to install.md and run it.")
     assert garbled("Copy settings.toml next to install.md [1].", [readme]) is None
