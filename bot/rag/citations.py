@@ -655,7 +655,11 @@ def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int,
     ):
         lines.append(units[before].text)  # the line that leads into the list (not a heading)
     used = sum(len(line) + 1 for line in lines)
-    return _clip("\n".join([*lines, *_list_lines(units, score, best, max_chars - used)]), max_chars)
+    items = _list_lines(units, score, best, max_chars - used)
+    if not lines and len(items) == 1:
+        # One item alone is a sentence: "- If it still fails, type the code" reads as a fragment.
+        return _clip(_LIST_MARKER.sub("", items[0], count=1), max_chars)
+    return _clip("\n".join([*lines, *items]), max_chars)
 
 
 def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int, room: int) -> list[str]:

@@ -229,8 +229,9 @@ def test_a_lead_in_that_matches_brings_its_whole_list() -> None:
     ]
 
 
-def test_one_matching_bullet_alone() -> None:
-    assert extract_answer("Which iPhone do I need?", DEVICES) == "- iPhone: iOS 16 or later."
+def test_one_matching_bullet_alone_is_quoted_as_a_sentence() -> None:
+    # "- iPhone: …" alone reads as a fragment pasted from a list.
+    assert extract_answer("Which iPhone do I need?", DEVICES) == "iPhone: iOS 16 or later."
 
 
 def test_sentences_split_across_lines_are_joined_and_neighbours_kept() -> None:
@@ -370,7 +371,7 @@ These times apply to parcels dropped off before 18:00."""
 def test_a_table_row_is_quoted_as_what_it_is_about_and_its_value() -> None:
     passage = Passage("delivery/times.md", "How long does delivery take?", DELIVERY_TABLE)
     answer = extract_answer("how long does home delivery in Belgium take?", passage)
-    assert answer == "- Home delivery (Netherlands and Belgium): 1–2 business days"
+    assert answer == "Home delivery (Netherlands and Belgium): 1–2 business days"
     units = passage_units(DELIVERY_TABLE)
     assert units[0].text == "Route / Delivery time"
     assert units[0].label, "the header row is never quoted on its own"
