@@ -31,6 +31,7 @@ from bot.store.base import (
     ApprovedAnswer,
     ConversationLog,
     ConversationRef,
+    MessageRef,
     Rating,
     ReplyPrompt,
     StoreUnavailableError,
@@ -767,6 +768,14 @@ class ConversationService:
 
     async def answer_behind(self, channel: Channel, chat_id: str, external_message_id: str) -> int | None:
         """The logged answer shown as that channel message; None once it is gone from the log."""
+        found = await self.shown_message(channel, chat_id, external_message_id)
+        return None if found is None else found.id
+
+    async def shown_message(
+        self, channel: Channel, chat_id: str, external_message_id: str
+    ) -> MessageRef | None:
+        """The logged message shown as that channel message with whose conversation it is in (for an answer,
+        who asked: the one person its buttons are for); None once it is gone from the log."""
         return await self._db(self.log.find_message(channel, chat_id, external_message_id))
 
     async def rate(self, answer_id: int, rating: Rating) -> None:
@@ -862,7 +871,9 @@ class ConversationService:
         if not await self._db(self.log.set_handoff(conversation.id, "requested", expected="none")):
             return texts.HANDOFF_ALREADY
         try:
-            transcript = await self._db(self.log.history(conversation.id, TRANSCRIPT_TURNS))
+            # What the customer saw, fixed replies (small talk, "busy") included: the model's history
+            # leaves those out, and the operators would read questions answered by nothing.
+            transcript = await self._db(self.log.transcript(conversation.id, TRANSCRIPT_TURNS))
             opened = await self.desk.open_handoff(
                 conversation.id, customer, reason, transcript, language=language
             )

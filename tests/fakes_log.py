@@ -17,6 +17,7 @@ from bot.store.base import (
     ApprovedStatus,
     ConversationRef,
     HandoffState,
+    MessageRef,
     Rating,
     ReplyPrompt,
     Stats,
@@ -133,6 +134,12 @@ class MemoryConversationLog:
         return None if found is None else found.ref
 
     async def history(self, conversation_id: int, limit: int) -> list[Turn]:
+        return self._turns(conversation_id, limit, system_replies=False)
+
+    async def transcript(self, conversation_id: int, limit: int) -> list[Turn]:
+        return self._turns(conversation_id, limit, system_replies=True)
+
+    def _turns(self, conversation_id: int, limit: int, *, system_replies: bool) -> list[Turn]:
         self._check()
         if limit <= 0:
             return []
@@ -140,7 +147,7 @@ class MemoryConversationLog:
             m
             for _, m in sorted(self.messages.items())
             if m.conversation_id == conversation_id
-            and (m.answer is None or m.answer.outcome not in SYSTEM_OUTCOMES)
+            and (system_replies or m.answer is None or m.answer.outcome not in SYSTEM_OUTCOMES)
         ]
         # An operator keeps the role: the model sees it as the assistant, a transcript names the person.
         return [
@@ -186,7 +193,7 @@ class MemoryConversationLog:
 
     async def find_message(
         self, channel: Channel, external_chat_id: str, external_message_id: str
-    ) -> int | None:
+    ) -> MessageRef | None:
         self._check()
         found = [
             message_id
@@ -195,7 +202,11 @@ class MemoryConversationLog:
             and self.conversations[m.conversation_id].ref.channel == channel
             and self.conversations[m.conversation_id].ref.external_chat_id == external_chat_id
         ]
-        return max(found) if found and external_message_id else None
+        if not found or not external_message_id:
+            return None
+        message_id = max(found)
+        conversation = self.conversations[self.messages[message_id].conversation_id]
+        return MessageRef(message_id, conversation.ref.id, conversation.user_key[1])
 
     async def add_feedback(self, message_id: int, rating: Rating | None, comment: str | None = None) -> None:
         self._check()

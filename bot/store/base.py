@@ -36,6 +36,17 @@ class ConversationRef:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A logged message found by the channel's id for it, with whose conversation it is in."""
+
+    id: int
+    conversation_id: int
+    # The conversation's person, in the channel's ids: for an answer, who asked. Everyone in a group chat
+    # sees an answer's buttons, and the client sends their data back, so this is how a press is checked.
+    external_user_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyPrompt:
     """A question the bot asked under an answer, waiting for one person's reply."""
 
@@ -179,7 +190,13 @@ class ConversationLog(Protocol):
     async def get_conversation(self, conversation_id: int) -> ConversationRef | None: ...
 
     async def history(self, conversation_id: int, limit: int) -> list[Turn]:
-        """The last `limit` messages, oldest first."""
+        """The last `limit` messages, oldest first, without the fixed system replies (busy, small talk, …):
+        the turns the model is given."""
+        ...
+
+    async def transcript(self, conversation_id: int, limit: int) -> list[Turn]:
+        """The last `limit` messages as the customer saw them, oldest first: `history` with the fixed system
+        replies in their places, for the people a handoff brings in."""
         ...
 
     async def log_user_message(
@@ -208,7 +225,10 @@ class ConversationLog(Protocol):
 
     async def find_message(
         self, channel: Channel, external_chat_id: str, external_message_id: str
-    ) -> int | None: ...
+    ) -> MessageRef | None:
+        """The logged message shown as that channel message (the latest, should an id repeat), and whose
+        conversation it is in; None when there is none."""
+        ...
 
     async def add_feedback(
         self, message_id: int, rating: Rating | None, comment: str | None = None
@@ -250,6 +270,7 @@ __all__ = [
     "ApprovedStatus",
     "ConversationLog",
     "LoggedAnswer",
+    "MessageRef",
     "RecentAnswer",
     "ConversationRef",
     "HandoffState",

@@ -28,6 +28,7 @@ from bot.store.base import (
     ConversationRef,
     HandoffState,
     LoggedAnswer,
+    MessageRef,
     PromptKind,
     Rating,
     RecentAnswer,
@@ -504,39 +505,43 @@ class SqlConversationLog:
         return ConversationRef(row.id, row.user_id, row.channel, row.external_chat_id, row.handoff)
 
     async def history(self, conversation_id: int, limit: int) -> list[Turn]:
+        return await self._turns(conversation_id, limit, system_replies=False)
+
+    async def transcript(self, conversation_id: int, limit: int) -> list[Turn]:
+        return await self._turns(conversation_id, limit, system_replies=True)
+
+    async def _turns(self, conversation_id: int, limit: int, *, system_replies: bool) -> list[Turn]:
         if limit <= 0:
             return []
+        stmt = select(Message.role, Message.text).where(Message.conversation_id == conversation_id)
+        if not system_replies:
+            stmt = stmt.where(or_(Message.outcome.is_(None), Message.outcome.not_in(SYSTEM_OUTCOMES)))
         async with self.transaction() as conn:
-            rows = (
-                await conn.execute(
-                    select(Message.role, Message.text)
-                    .where(
-                        Message.conversation_id == conversation_id,
-                        or_(Message.outcome.is_(None), Message.outcome.not_in(SYSTEM_OUTCOMES)),
-                    )
-                    .order_by(Message.id.desc())
-                    .limit(limit)
-                )
-            ).all()
+            rows = (await conn.execute(stmt.order_by(Message.id.desc()).limit(limit))).all()
         # An operator keeps the role: the model sees it as the assistant, a transcript names the person.
         return [Turn(_turn_role(row.role), row.text) for row in reversed(rows)]
 
     async def find_message(
         self, channel: Channel, external_chat_id: str, external_message_id: str
-    ) -> int | None:
+    ) -> MessageRef | None:
         async with self.transaction() as conn:
-            found = await conn.scalar(
-                select(Message.id)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(
-                    Message.external_message_id == external_message_id,
-                    Conversation.channel == channel,
-                    Conversation.external_chat_id == external_chat_id,
+            row = (
+                await conn.execute(
+                    select(Message.id, Message.conversation_id, User.external_id)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .join(User, User.id == Conversation.user_id)
+                    .where(
+                        Message.external_message_id == external_message_id,
+                        Conversation.channel == channel,
+                        Conversation.external_chat_id == external_chat_id,
+                    )
+                    .order_by(Message.id.desc())
+                    .limit(1)
                 )
-                .order_by(Message.id.desc())
-                .limit(1)
-            )
-        return None if found is None else int(found)
+            ).first()
+        return (
+            None if row is None else MessageRef(int(row.id), int(row.conversation_id), str(row.external_id))
+        )
 
     async def known_external_user_ids(self) -> set[str]:
         """Every user id in the log (for redacting them from exported text)."""

@@ -389,3 +389,30 @@ async def test_a_message_the_operators_cannot_get_is_logged_and_the_customer_tol
     _, reply = await collect(svc, ALICE, "Hello? Order 1234")
     assert (reply.kind, reply.text) == ("notice", texts.HANDOFF_UNAVAILABLE)
     assert roles(log) == ["user"], "kept in the log, where the console shows it"
+
+
+async def test_a_handoffs_transcript_holds_the_small_talk_the_customer_saw(settings: Settings) -> None:
+    # Small talk is logged with its own outcome, which the model's history leaves out; the operators get
+    # the conversation as the customer saw it, in order.
+    log = MemoryConversationLog()
+    desk = RecordingDesk()
+    generator = FakeGenerator(SUPPORTED)
+    svc = service(settings, log, generator, desk)
+    _, hello = await collect(svc, ALICE, "Hello!")
+    _, answer = await collect(svc, ALICE, "How long do refunds take?")
+    _, thanks = await collect(svc, ALICE, "thanks")
+    assert await svc.request_handoff(ALICE, "asked") == texts.HANDOFF_REQUESTED
+    [(_, _, transcript)] = desk.handoffs
+    assert [(t.role, t.text) for t in transcript] == [
+        ("user", "Hello!"),
+        ("assistant", hello.text),
+        ("user", "How long do refunds take?"),
+        ("assistant", answer.text),
+        ("user", "thanks"),
+        ("assistant", thanks.text),
+    ]
+    assert hello.text == texts.SMALL_TALK_REPLIES["greeting"]
+    # The model is still not given them: its prompt had the greeting, not the bot's reply to it.
+    (prompt,) = ["\n".join(m.content for m in messages) for messages in generator.prompts]
+    assert "Hello!" in prompt
+    assert hello.text not in prompt

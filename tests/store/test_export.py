@@ -450,3 +450,19 @@ async def test_served_approved_answers_are_left_out_and_their_correction_is_expo
     records = _read(out)
     assert [r["messages"][-1]["content"] for r in records] == ["Yes, Python is free."]
     assert dict(stats.dropped) == {"not_model_answer:approved": 1}
+
+
+async def test_small_talk_is_logged_but_never_a_training_answer(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    # Handoff transcripts show small-talk replies (the customer saw them); training samples do not.
+    conv = await sqlite_log.open_conversation(channel="console", external_user_id="ada", external_chat_id="c")
+    hello = "Hello! What can I help you with? Ask me anything about our service."
+    await _turn(sqlite_log, conv.id, "hi", _answer(hello, outcome="small_talk", grounded=False, passages=0))
+    await _turn(sqlite_log, conv.id, "Is Python free?", _answer("Yes [1]."))
+    assert hello in [t.text for t in await sqlite_log.transcript(conv.id, 10)]
+    out = tmp_path / "o.jsonl"
+    stats = await run_export(sqlite_log, ExportOptions(out=out))
+    (record,) = _read(out)
+    assert [m["content"] for m in record["messages"]] == ["hi", "Is Python free?", "Yes [1]."]
+    assert dict(stats.dropped) == {"not_model_answer:small_talk": 1}

@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain import Answer, Channel, Hit, Outcome, Source, Timings
 from bot.store import migrate
-from bot.store.base import ConversationLog, ReplyPrompt
+from bot.store.base import ConversationLog, MessageRef, ReplyPrompt
 from bot.store.repo import SqlConversationLog
 from tests.conftest import POSTGRES_URL
 from tests.fakes import make_chunk
@@ -177,18 +177,50 @@ async def test_history_is_oldest_first_limited_and_skips_system_replies(log: Con
     assert await log.history(other.id, limit=10) == []
 
 
+async def test_a_transcript_keeps_what_the_customer_saw_in_order(log: ConversationLog) -> None:
+    # The model is not given fixed replies (`history`); the people a handoff brings in see them all.
+    conv = await log.open_conversation(channel="console", external_user_id="me", external_chat_id="term")
+    hi = await log.log_user_message(conv.id, "hi")
+    await log.log_answer(conv.id, hi, answer("Hello! What can I help you with?", outcome="small_talk"))
+    q = await log.log_user_message(conv.id, "q")
+    await log.log_answer(conv.id, q, answer("busy, try later", outcome="busy"))
+    await log.log_operator_message(conv.id, "operator here")
+    assert [(t.role, t.text) for t in await log.transcript(conv.id, limit=10)] == [
+        ("user", "hi"),
+        ("assistant", "Hello! What can I help you with?"),
+        ("user", "q"),
+        ("assistant", "busy, try later"),
+        ("operator", "operator here"),
+    ]
+    assert [t.text for t in await log.transcript(conv.id, limit=2)] == ["busy, try later", "operator here"]
+    assert await log.transcript(conv.id, limit=0) == []
+    assert [t.text for t in await log.history(conv.id, limit=10)] == ["hi", "q", "operator here"]
+
+
 async def test_external_ids_map_messages_back(log: ConversationLog) -> None:
     conv = await log.open_conversation(channel="telegram", external_user_id="5", external_chat_id="500")
     q = await log.log_user_message(conv.id, "q", external_message_id="76")
     a = await log.log_answer(conv.id, q, answer())
     await log.set_external_id(a, "77")
-    assert await log.find_message("telegram", "500", "77") == a
-    assert await log.find_message("telegram", "500", "76") == q
+    assert await log.find_message("telegram", "500", "77") == MessageRef(a, conv.id, "5")
+    assert await log.find_message("telegram", "500", "76") == MessageRef(q, conv.id, "5")
     assert await log.find_message("telegram", "501", "77") is None
     assert await log.find_message("console", "500", "77") is None
     assert await log.find_message("telegram", "500", "78") is None
     with pytest.raises(ValueError, match="message 99999 does not exist"):
         await log.set_external_id(99999, "1")
+
+
+async def test_a_found_message_names_whose_conversation_it_is_in(log: ConversationLog) -> None:
+    # Two people in one group chat: each has a conversation there, and an answer belongs to its asker.
+    alice = await log.open_conversation(channel="telegram", external_user_id="2001", external_chat_id="-100")
+    bob = await log.open_conversation(channel="telegram", external_user_id="2002", external_chat_id="-100")
+    to_alice = await log.log_answer(alice.id, await log.log_user_message(alice.id, "q"), answer())
+    to_bob = await log.log_answer(bob.id, await log.log_user_message(bob.id, "q"), answer())
+    await log.set_external_id(to_alice, "10")
+    await log.set_external_id(to_bob, "11")
+    assert await log.find_message("telegram", "-100", "10") == MessageRef(to_alice, alice.id, "2001")
+    assert await log.find_message("telegram", "-100", "11") == MessageRef(to_bob, bob.id, "2002")
 
 
 async def test_feedback_corrections_and_handoff(log: ConversationLog) -> None:

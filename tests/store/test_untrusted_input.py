@@ -31,7 +31,9 @@ async def test_text_with_nul_is_stored_without_it(log: SqlConversationLog) -> No
     again = await log.open_conversation(channel="web", external_user_id="v-\x001", external_chat_id="v-\x001")
     assert again.id == conv.id
     assert await log.known_external_user_ids() == {"v-1"}
-    assert await log.find_message("web", "v-\x001", "m\x001") == q
+    found = await log.find_message("web", "v-\x001", "m\x001")
+    assert found is not None
+    assert (found.id, found.external_user_id) == (q, "v-1")
 
 
 async def test_ids_past_the_integer_columns_are_not_found(log: SqlConversationLog) -> None:

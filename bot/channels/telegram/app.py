@@ -120,8 +120,9 @@ def build_bot(
     if isinstance(processor, SharedOrderedProcessor):
         processor.attach(application)
     # Handoffs from any channel go to this bot's operator chat.
-    deps.conversations.desk = TelegramDesk(application.bot, tg.operator_chat_id)
-    handlers = SupportHandlers(deps, processor)
+    desk = TelegramDesk(application.bot, tg.operator_chat_id)
+    deps.conversations.desk = desk
+    handlers = SupportHandlers(deps, processor, desk)
     handlers.register(application)
     return BuiltBot(application, handlers, processor)
 

@@ -36,15 +36,22 @@ from bot.channels.telegram import texts as tg_texts
 from bot.channels.telegram.admin import AdminCommands, admin_refusal, is_admin, log_refusal
 from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.flood import FloodGate
-from bot.channels.telegram.handoff import END_PREFIX, OperatorChat, conversation_of, describe_user
+from bot.channels.telegram.handoff import (
+    END_PREFIX,
+    OperatorChat,
+    TelegramDesk,
+    conversation_of,
+    describe_user,
+    end_button_on,
+)
 from bot.channels.telegram.ordering import ChatOrderedProcessor, UpdateState
 from bot.channels.telegram.render import compose, escape, render_answer
 from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, WaitNotice, typing_indicator
 from bot.conversation import Customer, Reply, Waiting
 from bot.domain import Delta
-from bot.ids import parse_id, parse_number
+from bot.ids import parse_id
 from bot.language import UNDETERMINED, language_tag
-from bot.store.base import ReplyPrompt, StoreUnavailableError
+from bot.store.base import MessageRef, ReplyPrompt, StoreUnavailableError
 from bot.unicode import has_words
 
 # Operators write English in their chat (the customers' texts are translated, theirs are not).
@@ -82,21 +89,24 @@ def hint_of(update: Update) -> str:
     return language_tag(user.language_code) if user is not None and user.language_code else UNDETERMINED
 
 
-def answer_keyboard(reply: Reply, owner_id: int, *, admin: bool) -> InlineKeyboardMarkup | None:
+def answer_keyboard(reply: Reply, *, admin: bool) -> InlineKeyboardMarkup | None:
     """The buttons under an answer, labelled in the answer's language, which their data carries along
-    (`fb:up:<owner>:<language>`), so what a button answers is in that language too."""
+    (`fb:up:<language>`), so what a button answers is in that language too.
+
+    Who may press them is not in the data (the client sends it back, and a modified client can send
+    anything): the log says whose answer it is (`ConversationService.shown_message`)."""
     rows: list[list[InlineKeyboardButton]] = []
     language = texts.shown_language(reply.language)
     if reply.rateable:
         rows.append(
             [
-                InlineKeyboardButton(tg_texts.BUTTON_UP, callback_data=f"fb:up:{owner_id}:{language}"),
-                InlineKeyboardButton(tg_texts.BUTTON_DOWN, callback_data=f"fb:down:{owner_id}:{language}"),
+                InlineKeyboardButton(tg_texts.BUTTON_UP, callback_data=f"fb:up:{language}"),
+                InlineKeyboardButton(tg_texts.BUTTON_DOWN, callback_data=f"fb:down:{language}"),
             ]
         )
     if reply.offer_human:
         label = texts.translate(tg_texts.BUTTON_HUMAN, language)
-        rows.append([InlineKeyboardButton(label, callback_data=f"human:{owner_id}:{language}")])
+        rows.append([InlineKeyboardButton(label, callback_data=f"human:{language}")])
     if admin and reply.rateable:
         label = texts.translate(tg_texts.BUTTON_CORRECT, language)
         rows.append([InlineKeyboardButton(label, callback_data=f"fix:{language}")])
@@ -106,7 +116,7 @@ def answer_keyboard(reply: Reply, owner_id: int, *, admin: bool) -> InlineKeyboa
 class SupportHandlers:
     """All update handlers of the bot, sharing the dependencies and per-process state."""
 
-    def __init__(self, deps: TelegramDeps, processor: ChatOrderedProcessor) -> None:
+    def __init__(self, deps: TelegramDeps, processor: ChatOrderedProcessor, desk: TelegramDesk) -> None:
         self.settings = deps.settings
         self.conversations = deps.conversations
         self.processor = processor
@@ -118,7 +128,9 @@ class SupportHandlers:
             edit_interval_s=self.settings.edit_interval_s,
             max_upload_mb=self.settings.max_upload_mb,
         )
-        self.operators = OperatorChat(deps.conversations, self.settings.operator_chat_id)
+        # The operator chat's desk (the service hands off to it), so that ending a handoff here takes
+        # its ✅ button off the transcript the desk posted.
+        self.operators = OperatorChat(deps.conversations, desk)
 
     # -- registration --------------------------------------------------------------------------------
 
@@ -233,7 +245,8 @@ class SupportHandlers:
         if conversation_id is None:
             await message.reply_text("Reply /done to a handoff message to end that handoff.")
             return
-        if not await self.operators.end(context.bot, conversation_id):
+        button = end_button_on(message.reply_to_message, conversation_id)
+        if not await self.operators.end(context.bot, conversation_id, button):
             await message.reply_text(f"Handoff #{conversation_id} is not active.")
 
     async def cmd_admin(self, update: Update, context: Context) -> None:
@@ -342,7 +355,7 @@ class SupportHandlers:
 
     async def _answer(
         self, update: Update, bot: Bot, message: Message, user: User, text: str, state: UpdateState
-    ) -> None:
+    ) -> Reply:
         chat_id = message.chat.id
         editor = StreamEditor(
             bot,
@@ -379,7 +392,7 @@ class SupportHandlers:
             raise RuntimeError("the conversation service ended without a Reply")
         if reply.kind == "forwarded":
             await notice.remove()
-            return
+            return reply
         if reply.answer is None:
             # A fixed notice (nothing was answered): replace any preview, or send it as the reply.
             if editor.message_id is not None:
@@ -388,13 +401,14 @@ class SupportHandlers:
             else:
                 await self._reply(update, bot, reply.text)
             await notice.remove()
-            return
-        markup = answer_keyboard(reply, user.id, admin=is_admin(self.admin_ids, update))
+            return reply
+        markup = answer_keyboard(reply, admin=is_admin(self.admin_ids, update))
         last_id = await editor.finish(render_answer(reply.answer, reply.language), markup)
         state.reply_message_id = last_id
         await notice.remove()
         if reply.answer_id is not None:
             await self.conversations.record_delivery(reply.answer_id, str(last_id))
+        return reply
 
     async def on_document(self, update: Update, context: Context) -> None:
         message = update.message
@@ -432,10 +446,21 @@ class SupportHandlers:
             conversation = await self.conversations.conversation(customer)
         except StoreUnavailableError:
             conversation = None
-        if conversation is not None and conversation.handoff != "none" and self.settings.operator_chat_id:
+        operator_chat = self.settings.operator_chat_id
+        if conversation is not None and conversation.handoff != "none" and operator_chat:
             # A person owns the conversation: the file goes to the operators with its caption (logged as
             # text), where the bot could only say it reads text.
             await self._forward_media(update, bot, message, customer, caption)
+            return
+        if caption.strip():
+            # The caption is a question like a typed one (logged and answered as its text), whatever the
+            # file: only the file itself goes unread, as a file without a caption does.
+            reply = await self._answer(update, bot, message, message.from_user, caption, state)
+            if operator_chat is not None and (reply.handed_off or reply.kind == "forwarded"):
+                # The operators now own the conversation: they get the file, as during a handoff. The
+                # question's answer may well have been in it (a screenshot of an error).
+                with contextlib.suppress(TelegramError):
+                    await bot.copy_message(operator_chat, message.chat.id, message.message_id)
             return
         language = await self._language(update)
         await self._reply(update, bot, texts.translate(tg_texts.MEDIA, language))
@@ -518,15 +543,15 @@ class SupportHandlers:
             await self._end_from_button(query, origin, data, bot)
             return
         kind, _, rest = data.partition(":")
-        # fb:<rating>:<owner>[:<language>], human:<owner>[:<language>], fix[:<language>]; buttons sent
-        # before languages had none and answer in the user's hint.
+        # fb:<rating>[:<owner>][:<language>], human[:<owner>][:<language>], fix[:<language>]: buttons sent
+        # before languages had none and answer in the user's hint; an owner (buttons sent before the log
+        # decided whose an answer is) is ignored.
         fields = rest.split(":") if rest else []
+        rating = fields.pop(0) if kind == "fb" and fields else ""
         language = hint_of(update)
-        if fields and parse_number(fields[-1]) is None:
-            # The client sends the data back: only a language code is taken as one (it reaches operators).
-            if _LANGUAGE_CODE.fullmatch(fields[-1]):
-                language = fields[-1]
-            fields = fields[:-1]
+        # The client sends the data back: only a language code is taken as one (it reaches operators).
+        if fields and _LANGUAGE_CODE.fullmatch(fields[-1]):
+            language = fields[-1]
 
         def t(message: str) -> str:
             return texts.translate(message, language)
@@ -543,41 +568,33 @@ class SupportHandlers:
                     log_refusal(update, "correct-button", refusal)
                     await query.answer(t(texts.NOT_ALLOWED), show_alert=True)
                     return
-                answer_id = await self._answer_behind(query, origin, language)
-                if answer_id is None:
+                found = await self._answer_behind(query, origin, language)
+                if found is None:
                     return
                 await self._ask(
                     bot,
                     chat_id,
                     origin.message_id,
                     t(tg_texts.CORRECTION_ASK),
-                    ReplyPrompt("correct", answer_id, str(user.id)),
+                    ReplyPrompt("correct", found.id, str(user.id)),
                 )
                 await query.answer()
                 return
-            rating, owner = (fields + ["", ""])[:2] if kind == "fb" else ("", (fields + [""])[0])
-            if parse_number(owner) is None or chat_id == self.settings.operator_chat_id:
+            if chat_id == self.settings.operator_chat_id or (kind == "fb" and rating not in ("up", "down")):
                 # Not data this bot sent (or a customer's button copied into the operator chat).
                 await query.answer(t(tg_texts.BUTTON_EXPIRED))
                 return
-            if owner != str(user.id):
-                # Told in the presser's language: the button carries its asker's.
+            if kind == "human":
+                await self._human_from_button(update, query, origin, bot, language)
+                return
+            found = await self._answer_behind(query, origin, language)
+            if found is None:
+                return
+            if found.external_user_id != str(user.id):
+                # In a group everyone sees the buttons: only the asker rates their answer (and comments).
                 await query.answer(texts.translate(tg_texts.BUTTON_NOT_YOURS, hint_of(update)))
                 return
-            if kind == "human":
-                reply = await self.conversations.request_handoff(
-                    customer_of(user, chat_id), 'the user pressed "Talk to a human"', language=language
-                )
-                await query.answer()
-                await bot.send_message(chat_id, escape(reply), parse_mode=ParseMode.HTML)
-                return
-            if rating not in ("up", "down"):
-                await query.answer(t(tg_texts.BUTTON_EXPIRED))
-                return
-            answer_id = await self._answer_behind(query, origin, language)
-            if answer_id is None:
-                return
-            await self.conversations.rate(answer_id, "up" if rating == "up" else "down")
+            await self.conversations.rate(found.id, "up" if rating == "up" else "down")
             if rating == "up":
                 await query.answer(t(texts.FEEDBACK_THANKS))
             else:
@@ -586,20 +603,45 @@ class SupportHandlers:
                     chat_id,
                     origin.message_id,
                     t(tg_texts.FEEDBACK_ASK_COMMENT),
-                    ReplyPrompt("comment", answer_id, str(user.id)),
+                    ReplyPrompt("comment", found.id, str(user.id)),
                 )
                 await query.answer()
         except StoreUnavailableError:
             await query.answer(t(texts.DB_DOWN), show_alert=True)
 
-    async def _answer_behind(self, query: CallbackQuery, origin: Message, language: str) -> int | None:
+    async def _human_from_button(
+        self, update: Update, query: CallbackQuery, origin: Message, bot: Bot, language: str
+    ) -> None:
+        """The "Talk to a human" button under an answer: the presser's own conversation goes to the operators.
+
+        Not an authorization check: it hands off the presser themselves, which anyone may do with /human,
+        so a forged press gains nothing. Only the asker may press it all the same: in a group, someone who
+        presses it under another's answer most likely means that person, and would instead be handed off
+        themselves, announced to the operators in the asker's language. An answer no longer in the log (or
+        never mapped to its message) does not stop it: the presser is handed off in their own
+        conversation's language, as /human would do.
+        """
+        chat_id, user = origin.chat.id, query.from_user
+        found = await self.conversations.shown_message("telegram", str(chat_id), str(origin.message_id))
+        if found is not None and found.external_user_id != str(user.id):
+            await query.answer(texts.translate(tg_texts.BUTTON_NOT_YOURS, hint_of(update)))
+            return
+        reply = await self.conversations.request_handoff(
+            customer_of(user, chat_id),
+            'the user pressed "Talk to a human"',
+            language=language if found is not None else None,
+        )
+        await query.answer()
+        await bot.send_message(chat_id, escape(reply), parse_mode=ParseMode.HTML)
+
+    async def _answer_behind(self, query: CallbackQuery, origin: Message, language: str) -> MessageRef | None:
         """The logged answer a button sits under; None (and the user told) once it is gone from the log."""
-        answer_id = await self.conversations.answer_behind(
+        found = await self.conversations.shown_message(
             "telegram", str(origin.chat.id), str(origin.message_id)
         )
-        if answer_id is None:
+        if found is None:
             await query.answer(texts.translate(texts.FEEDBACK_EXPIRED, language))
-        return answer_id
+        return found
 
     async def _end_from_button(
         self, query: CallbackQuery, origin: Message | None, data: str, bot: Bot
@@ -617,7 +659,7 @@ class SupportHandlers:
         if conversation_id is None:
             await answer_query(tg_texts.BUTTON_EXPIRED)
             return
-        ended = await self.operators.end(bot, conversation_id)
+        ended = await self.operators.end(bot, conversation_id, origin.message_id)
         await answer_query("Handoff ended." if ended else "This handoff was already closed.")
 
     async def _ask(self, bot: Bot, chat_id: int, reply_to: int, text: str, prompt: ReplyPrompt) -> None:
@@ -691,7 +733,13 @@ class SupportHandlers:
         if not username:
             return False, text
         mentioned = False
-        for value in message.parse_entities([MessageEntity.MENTION]).values():
+        # A caption mentions the bot in its own entities ("@bot what is this error?" under a screenshot).
+        entities = (
+            message.parse_entities([MessageEntity.MENTION])
+            if message.text is not None
+            else message.parse_caption_entities([MessageEntity.MENTION])
+        )
+        for value in entities.values():
             if value.lower() == f"@{username}":
                 mentioned = True
         if not mentioned and text.startswith("/"):

@@ -24,6 +24,9 @@ log = logging.getLogger("bot.channels.telegram.handoff")
 # reply finds its conversation even after a restart. Only the bot's own messages are trusted for this.
 _HEADER = re.compile(r"^(?:🙋 Handoff|💬) #(\d+)\b")
 END_PREFIX = "ho:end:"
+# How many transcripts' ✅ buttons a desk remembers, to take away when their handoffs end. More can only be
+# handoffs left open for good: the oldest are forgotten (such a button still works when pressed).
+MAX_END_BUTTONS = 10_000
 
 
 def conversation_of(message: Message | None, bot_id: int) -> int | None:
@@ -61,12 +64,26 @@ def end_keyboard(conversation_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def end_button_on(message: Message | None, conversation_id: int) -> int | None:
+    """The id of `message` when it carries the ✅ button of that handoff (an operator replied /done to the
+    transcript), else None."""
+    if message is None or message.reply_markup is None:
+        return None
+    wanted = f"{END_PREFIX}{conversation_id}"
+    buttons = (button for row in message.reply_markup.inline_keyboard for button in row)
+    return message.message_id if any(button.callback_data == wanted for button in buttons) else None
+
+
 class TelegramDesk:
     """`bot.conversation.OperatorDesk` on a Telegram group: the operator chat."""
 
     def __init__(self, bot: Bot, operator_chat_id: int | None) -> None:
         self.bot = bot
         self.operator_chat_id = operator_chat_id
+        # The operator-chat message carrying each open handoff's ✅ button, by conversation, to take the
+        # button away however the handoff ends. In memory only: after a restart, or where another webhook
+        # worker posted the transcript, it stays until pressed (or /done is replied to it).
+        self._end_buttons: dict[int, int] = {}
 
     @property
     def available(self) -> bool:
@@ -86,7 +103,7 @@ class TelegramDesk:
         who = customer.about or customer.name or customer.user_id
         text = render_transcript(conversation_id, who, reason, transcript, language)
         try:
-            await self._post(
+            last = await self._post(
                 self.operator_chat_id,
                 text,
                 f"🙋 Handoff #{conversation_id} (continued)\n",
@@ -95,6 +112,11 @@ class TelegramDesk:
         except TelegramError as exc:
             log.error("could not reach the operator chat", extra={"error": exc.__class__.__name__})
             return False
+        if last is not None:
+            self._end_buttons.pop(conversation_id, None)  # re-inserted as the newest
+            self._end_buttons[conversation_id] = last.message_id
+            if len(self._end_buttons) > MAX_END_BUTTONS:
+                del self._end_buttons[next(iter(self._end_buttons))]
         return True
 
     async def forward(
@@ -110,43 +132,65 @@ class TelegramDesk:
 
     async def _post(
         self, chat_id: int, text: str, header: str, last_markup: InlineKeyboardMarkup | None = None
-    ) -> None:
+    ) -> Message | None:
         """Post `text` in the operator chat, split at Telegram's limit; every part after the first starts with
         `header` (an operator may reply to any part, and a reply finds its conversation by it), and the last
-        carries `last_markup`."""
+        (returned) carries `last_markup`."""
         pieces = split_text(clean(text), 3900)
+        sent: Message | None = None
         for index, piece in enumerate(pieces):
-            await self.bot.send_message(
+            sent = await self.bot.send_message(
                 chat_id,
                 escape(piece if index == 0 else header + piece),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
                 reply_markup=last_markup if index == len(pieces) - 1 else None,
             )
+        return sent
+
+    async def remove_end_button(self, conversation_id: int, message_id: int | None = None) -> None:
+        """The handoff has ended: take its ✅ button off the transcript this desk posted, and off
+        `message_id` (a message known to carry it: the one pressed or replied /done to)."""
+        targets = {self._end_buttons.pop(conversation_id, None), message_id}
+        if self.operator_chat_id is None:
+            return
+        for target in sorted(t for t in targets if t is not None):
+            try:
+                await self.bot.edit_message_reply_markup(self.operator_chat_id, target, reply_markup=None)
+            except TelegramError as exc:
+                # Deleted, or too old to edit: a press then answers "already closed", as before.
+                log.info(
+                    "end button not removed",
+                    extra={"conversation_id": conversation_id, "error": exc.__class__.__name__},
+                )
 
     async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
         if self.operator_chat_id is None:
             return
-        await send_text(
-            self.bot,
-            self.operator_chat_id,
-            f"↩️ #{conversation_id} {customer.name} started over with the bot (/new): this handoff has ended, "
-            "and replies to it no longer reach them.",
-        )
+        try:
+            await send_text(
+                self.bot,
+                self.operator_chat_id,
+                f"↩️ #{conversation_id} {customer.name} started over with the bot (/new): this handoff has "
+                "ended, and replies to it no longer reach them.",
+            )
+        finally:
+            await self.remove_end_button(conversation_id)
 
 
 class OperatorChat:
     """What operators do in the operator chat: reply to a customer, and hand the conversation back."""
 
-    def __init__(self, conversations: ConversationService, operator_chat_id: int | None) -> None:
+    def __init__(self, conversations: ConversationService, desk: TelegramDesk) -> None:
         self.conversations = conversations
-        self.operator_chat_id = operator_chat_id
+        self.desk = desk
+        self.operator_chat_id = desk.operator_chat_id
 
     async def reply(self, bot: Bot, message: Message, conversation_id: int) -> None:
         """Deliver an operator's reply to the user (or end the handoff on /done)."""
         text = (message.text or "").strip()
         if text.split("@")[0] == "/done":
-            await self.end(bot, conversation_id)
+            await self.end(bot, conversation_id, end_button_on(message.reply_to_message, conversation_id))
             return
         operator = str(message.from_user.id) if message.from_user else "operator"
         delivery = await self.conversations.operator_reply(conversation_id, text, operator=operator)
@@ -164,9 +208,13 @@ class OperatorChat:
                 f"Could not deliver the reply to #{conversation_id} ({exc.__class__.__name__})."
             )
 
-    async def end(self, bot: Bot, conversation_id: int) -> bool:
-        """Hand the conversation back to the bot; returns False when it was not in a handoff."""
+    async def end(self, bot: Bot, conversation_id: int, button_message_id: int | None = None) -> bool:
+        """Hand the conversation back to the bot and take the ✅ button away (from `button_message_id` too,
+        when given); returns False when it was not in a handoff."""
         conversation = await self.conversations.end_handoff(conversation_id)
+        # Also when it had ended already (by the customer's /new, or on another worker): a button still
+        # on screen only answers "already closed".
+        await self.desk.remove_end_button(conversation_id, button_message_id)
         if conversation is None:
             return False
         language = await self.conversations.conversation_language(conversation.id)

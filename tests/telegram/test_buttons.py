@@ -1,0 +1,79 @@
+"""Whose an answer's buttons are: the log says (who asked), never the callback data a client sends back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import texts
+from bot.channels.telegram import texts as tg_texts
+from bot.devtools.fake_telegram import StoredMessage, group_chat
+from tests.telegram.conftest import ALICE, BOB, OPERATOR_CHAT, Harness, HarnessFactory
+
+GROUP = group_chat(-100902, "Customers")
+MENTION = "@support_test_bot "
+
+
+async def _ask_in_group(h: Harness, sender: dict[str, Any], question: str) -> StoredMessage:
+    entities = [{"type": "mention", "offset": 0, "length": len(MENTION) - 1}]
+    return await h.ask(sender, MENTION + question, chat=GROUP, entities=entities)
+
+
+async def _press(h: Harness, sender: dict[str, Any], message: StoredMessage, data: str) -> dict[str, Any]:
+    """Press a button (with whatever data the client sends) and return how the press was answered."""
+    before = len(h.fake.answered_callbacks)
+    h.fake.inject(h.fake.callback_update(sender, message.chat_id, message.message_id, data))
+    await h.fake.wait_until(lambda: len(h.fake.answered_callbacks) == before + 1)
+    await h.idle()
+    return list(h.fake.answered_callbacks.values())[-1]
+
+
+async def test_a_forged_owner_cannot_rate_or_comment_on_someone_elses_answer(
+    make_harness: HarnessFactory,
+) -> None:
+    # Bob's client rewrites the data of the buttons under Alice's answer to carry his own id, as the
+    # buttons did before (`fb:down:<owner>:<language>`): the log says the answer is Alice's.
+    h = await make_harness()
+    await _ask_in_group(h, BOB, "how do I track my parcel?")
+    alices = await _ask_in_group(h, ALICE, "how long do refunds take?")
+    shown = len(h.fake.bot_messages(GROUP["id"]))
+    bob = str(BOB["id"])
+    for data in (f"fb:down:{bob}:en", f"fb:up:{bob}:en", "fb:down:en", f"fb:down:{bob}"):
+        answered = await _press(h, BOB, alices, data)
+        assert answered.get("text") == tg_texts.BUTTON_NOT_YOURS, data
+    stats = await h.store.stats()
+    assert (stats.thumbs_up_7d, stats.thumbs_down_7d) == (0, 0)
+    assert len(h.fake.bot_messages(GROUP["id"])) == shown, "no 'What was wrong?' prompt for Bob"
+
+    # Alice's own press counts, and her comment prompt is hers.
+    assert (await _press(h, ALICE, alices, "fb:down:en")).get("text") is None
+    prompt = h.fake.bot_messages(GROUP["id"])[-1]
+    assert prompt.data["text"] == tg_texts.FEEDBACK_ASK_COMMENT
+    assert (await h.store.stats()).thumbs_down_7d == 1
+
+
+async def test_a_forged_talk_to_a_human_press_hands_off_no_one(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    alices = await _ask_in_group(h, ALICE, "the parcel machine ate my parcel, what now?")
+    answered = await _press(h, BOB, alices, f"human:{BOB['id']}:en")
+    assert answered.get("text") == tg_texts.BUTTON_NOT_YOURS
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no handoff: the button was Alice's"
+
+    assert (await _press(h, ALICE, alices, "human:en")).get("text") is None
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(OPERATOR_CHAT["id"])))
+    transcript = h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+    assert transcript.startswith("🙋 Handoff #1 — Alice @alice (id 2001)")
+
+
+async def test_buttons_sent_before_the_log_decided_whose_they_are_still_work(
+    make_harness: HarnessFactory,
+) -> None:
+    # Data of older buttons: with the asker's id (and a language, or not), or with neither.
+    h = await make_harness()
+    alices = await _ask_in_group(h, ALICE, "how long do refunds take?")
+    alice = str(ALICE["id"])
+    assert (await _press(h, ALICE, alices, f"fb:up:{alice}:en")).get("text") == texts.FEEDBACK_THANKS
+    assert (await _press(h, ALICE, alices, f"fb:up:{alice}")).get("text") == texts.FEEDBACK_THANKS
+    assert (await _press(h, ALICE, alices, "fb:up")).get("text") == texts.FEEDBACK_THANKS
+    assert (await _press(h, BOB, alices, f"fb:up:{alice}:en")).get("text") == tg_texts.BUTTON_NOT_YOURS
+    assert (await _press(h, ALICE, alices, "fb:meh:en")).get("text") == tg_texts.BUTTON_EXPIRED
+    assert (await h.store.stats()).thumbs_up_7d == 1
