@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from bot.channels.web.app import build_app
 from bot.channels.web.deps import FilteredExport, FloodRule, WebDeps
 from bot.config import Settings
 from bot.conversation import ConversationService, OperatorDesk
+from bot.domain import ChatMessage
 from bot.services import build_admin, build_conversations, build_pipeline
 from bot.store.insights_sql import SqlInsights
 from bot.store.migrate import upgrade
@@ -48,6 +50,33 @@ class Web:
 
 
 WebFactory = Callable[..., Awaitable[Web]]
+
+
+class GatedGenerator(FakeGenerator):
+    """Writes the first sentence of its reply and the first word of the next (with which the pipeline shows
+    the first), then waits for `gate` before the rest: an answer caught in the middle of its stream.
+    `paused` is set when it waits."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.gate = asyncio.Event()
+        self.paused = asyncio.Event()
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        user_key: str,
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> AsyncIterator[str]:
+        ended = False  # the first sentence
+        async for piece in super().stream(messages, user_key=user_key, max_tokens=max_tokens, stop=stop):
+            yield piece
+            if ended and not self.gate.is_set():
+                self.paused.set()
+                await self.gate.wait()
+            ended = ended or piece.rstrip().endswith(".")
 
 
 def events(stream: str) -> list[tuple[str, dict[str, Any]]]:

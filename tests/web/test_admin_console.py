@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from datetime import date
 from pathlib import Path
+
+import httpx
+import pytest
 
 from bot.channels.web.deps import ExportFilters
 from bot.channels.web.gaps import group_gaps
@@ -21,6 +26,24 @@ async def ask(web: Web, text: str) -> dict[str, object]:
 
 def csrf_of(page: str) -> str:
     return page.split('name="csrf" content="')[1].split('"')[0]
+
+
+def alert_of(response: httpx.Response) -> str:
+    """The message a failed console action shows: on a page of the console, never as JSON."""
+    assert response.headers["content-type"].startswith("text/html"), response.text
+    assert response.text.count("role='alert'") == 1, response.text
+    return html.unescape(response.text.split("role='alert'>")[1].split("</p>")[0])
+
+
+def no_token_in_urls(page: str, csrf: str) -> None:
+    """The CSRF token is only in hidden fields of POST forms (and the page's meta tag), never in a URL."""
+    assert "csrf=" not in page
+    forms = re.findall(r"<form([^>]*)>(.*?)</form>", page, re.S)
+    assert forms
+    for attributes, content in forms:
+        assert csrf not in attributes, attributes
+        if csrf in content:
+            assert "method='post'" in attributes, attributes
 
 
 async def test_refused_and_thumbs_down_questions_are_content_gaps(make_web: WebFactory) -> None:
@@ -77,7 +100,7 @@ async def test_transcript_shows_passages_outcome_and_model_and_takes_a_correctio
         headers={"origin": BASE},
     )
     assert emoji.status_code == 400
-    assert emoji.json() == {"error": "a correction needs words, not only emoji or symbols"}
+    assert alert_of(emoji) == "A correction needs words, not only emoji or symbols."
     saved = await web.client.post(
         f"/admin/answers/{answered['answer_id']}/correct",
         data={"csrf": csrf_of(page), "cid": "1", "text": "Five business days, to the original card."},
@@ -92,7 +115,8 @@ async def test_upload_uses_the_same_validation_as_telegram(make_web: WebFactory,
     await web.admin_login()
     csrf = csrf_of((await web.client.get("/admin/kb")).text)
     bad = await web.client.post(
-        f"/admin/kb/upload?csrf={csrf}",
+        "/admin/kb/upload",
+        data={"csrf": csrf},
         files={"file": ("evil.exe", b"MZ\x90\x00binary", "application/octet-stream")},
         headers={"origin": BASE},
     )
@@ -172,3 +196,150 @@ async def test_ids_no_row_can_have_are_not_found_not_a_crash(make_web: WebFactor
         f"/admin/answers/{huge}/correct", data={"csrf": csrf, "text": "Five days."}, headers={"origin": BASE}
     )
     assert corrected.status_code == 404
+
+
+async def test_no_console_page_puts_the_csrf_token_in_a_url(make_web: WebFactory) -> None:
+    web = await make_web()
+    await ask(web, "How long do refunds take?")
+    await web.admin_login()
+    for path in ("/admin", "/admin/gaps", "/admin/conversations", "/admin/conversations/1", "/admin/kb"):
+        page = (await web.client.get(path)).text
+        no_token_in_urls(page, csrf_of(page))
+    page = (await web.client.get("/admin/kb")).text
+    csrf = csrf_of(page)
+    upload = re.findall(r"<form([^>]*)>(.*?)</form>", page, re.S)[-1]
+    assert "action='/admin/kb/upload'" in upload[0]
+    assert f"name='csrf' value='{csrf}'" in upload[1], "the upload's token is a field of its body"
+    # A token in the query string is not taken any more: nothing may lead a browser to put it there.
+    in_url = await web.client.post(
+        f"/admin/kb/upload?csrf={csrf}",
+        files={"file": ("notes.md", b"# Notes\n\nText.\n", "text/markdown")},
+        headers={"origin": BASE},
+    )
+    assert in_url.status_code == 403
+    assert "out of date" in alert_of(in_url)
+    assert not (web.deps.admin.kb_source / "notes.md").exists()
+
+
+async def test_a_refused_correction_is_told_on_its_transcript_with_the_text_kept(
+    make_web: WebFactory,
+) -> None:
+    web = await make_web()
+    answered = await ask(web, "How long do refunds take?")
+    await web.admin_login()
+    csrf = csrf_of((await web.client.get("/admin/conversations/1")).text)
+    aid = answered["answer_id"]
+
+    async def correct(aid: object, text: str, cid: str = "1") -> httpx.Response:
+        data = {"csrf": csrf, "cid": cid, "text": text}
+        return await web.client.post(f"/admin/answers/{aid}/correct", data=data, headers={"origin": BASE})
+
+    emoji = await correct(aid, "👍 🎉")
+    assert emoji.status_code == 400
+    assert alert_of(emoji) == "A correction needs words, not only emoji or symbols."
+    assert "<h1>Conversation #1</h1>" in emoji.text
+    form = f"<form method='post' action='/admin/answers/{aid}/correct'>"
+    assert f"<details open><summary>Correct this answer</summary>{form}" in emoji.text, "opened again"
+    assert ">👍 🎉</textarea>" in emoji.text, "what the admin typed is not lost"
+    too_long = await correct(aid, "word " * 2000)
+    assert too_long.status_code == 400
+    assert alert_of(too_long) == "A correction is 1 to 8000 characters."
+    unknown = await correct(987654, "Five business days.")
+    assert unknown.status_code == 404
+    assert alert_of(unknown).startswith("The correction was not saved:")
+    nowhere = await correct("99999999999999999999", "Five business days.", cid="")
+    assert nowhere.status_code == 404
+    assert alert_of(nowhere) == "There is no answer 99999999999999999999 in the log."
+    assert "href='/admin/conversations'" in nowhere.text
+
+
+async def test_a_refused_upload_is_told_on_the_knowledge_base_page(make_web: WebFactory) -> None:
+    web = await make_web()
+    await web.admin_login()
+    csrf = csrf_of((await web.client.get("/admin/kb")).text)
+    html_accept = {"origin": BASE, "accept": "text/html"}
+    no_file = await web.client.post(
+        "/admin/kb/upload", data={"csrf": csrf}, files={"file": ("", b"", "text/plain")}, headers=html_accept
+    )
+    assert no_file.status_code == 400
+    assert alert_of(no_file) == "Choose a file to upload."
+    assert "<h1>Knowledge base</h1>" in no_file.text
+    broken = await web.client.post(
+        "/admin/kb/upload",
+        content=b"--xyz\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--xyz--\r\n",
+        headers={**html_accept, "content-type": "multipart/form-data; boundary=xyz"},
+    )
+    assert broken.status_code == 400
+    assert alert_of(broken).startswith("The form could not be read")
+    too_big = await web.client.post(
+        "/admin/kb/upload",
+        data={"csrf": csrf},
+        files={"file": ("big.md", b"x" * (web.deps.upload_limit_bytes + 128 * 1024), "text/markdown")},
+        headers=html_accept,
+    )
+    assert too_big.status_code == 413
+    assert alert_of(too_big) == "The file is too large: a document is at most 1 MB."
+    assert "<h1>Knowledge base</h1>" in too_big.text
+    # A script (no text/html) still gets the guard's JSON.
+    scripted = await web.client.post(
+        "/admin/kb/upload",
+        data={"csrf": csrf},
+        files={"file": ("big.md", b"x" * (web.deps.upload_limit_bytes + 128 * 1024), "text/markdown")},
+        headers={"origin": BASE},
+    )
+    assert scripted.status_code == 413
+    assert "too large" in scripted.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "heading"),
+    [
+        ("/admin/kb/reload", {}, "Knowledge base"),
+        ("/admin/export", {"format": "openai"}, "Export"),
+        ("/admin/answers/2/correct", {"cid": "1", "text": "Five days."}, "Conversation #1"),
+        ("/admin/logout", {}, "Not done"),
+    ],
+)
+async def test_a_form_from_an_earlier_session_is_told_on_the_page(
+    make_web: WebFactory, path: str, data: dict[str, str], heading: str
+) -> None:
+    web = await make_web()
+    await ask(web, "How long do refunds take?")
+    await web.admin_login()
+    stale = csrf_of((await web.client.get("/admin")).text)
+    await web.admin_login()  # logged in again (another tab): the first page's forms are out of date
+    refused = await web.client.post(path, data={"csrf": stale, **data}, headers={"origin": BASE})
+    assert refused.status_code == 403
+    assert "out of date" in alert_of(refused)
+    assert f"<h1>{heading}</h1>" in refused.text
+    assert "<nav aria-label='Admin'>" in refused.text, "the console's own page"
+    fresh = csrf_of(refused.text)
+    assert fresh != stale
+    no_token_in_urls(refused.text, fresh)
+
+
+async def test_a_form_sent_after_the_session_ended_shows_the_login_page(make_web: WebFactory) -> None:
+    web = await make_web()
+    await web.admin_login()
+    csrf = csrf_of((await web.client.get("/admin/kb")).text)
+    web.client.cookies.clear()
+    for path in ("/admin/kb/reload", "/admin/kb/upload", "/admin/export", "/admin/answers/1/correct"):
+        response = await web.client.post(path, data={"csrf": csrf}, headers={"origin": BASE})
+        assert response.status_code == 401
+        assert "not logged in" in alert_of(response)
+        assert "action='/admin/login'" in response.text
+
+
+async def test_the_guards_refusals_of_console_pages_are_pages(make_web: WebFactory) -> None:
+    web = await make_web(ip_requests_per_minute=3)
+    await web.admin_login()
+    await web.client.get("/admin", headers={"accept": "text/html"})
+    await web.client.get("/admin/kb/progress")
+    limited = await web.client.get("/admin/gaps", headers={"accept": "text/html"})
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "60"
+    assert alert_of(limited) == "Too many requests; please wait a minute."
+    assert "<nav aria-label='Admin'>" in limited.text
+    assert (await web.client.get("/admin/kb/progress")).json() == {
+        "error": "Too many requests; please wait a minute."
+    }

@@ -7,6 +7,8 @@ Set WEB_SCREENSHOTS=DIR to save the README's screenshots there.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -233,13 +235,19 @@ HOSTILE_PASSAGE = 'Refunds <b>are</b> paid back <img src=x onerror="window.pwned
 HOSTILE_HEADING = '<img src=x onerror="window.pwned=2">Refunds'
 
 
-@pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The web app in-process (a thread of its own) over a help center whose text and headings carry HTML."""
-    missing = _browser_missing()
-    if missing:
-        pytest.skip(missing)
-    import asyncio
+@contextlib.contextmanager
+def _serve_in_thread(
+    home: Path,
+    kb: Any,
+    generator: Any,
+    *,
+    source: Path | None = None,
+    upload_limit_bytes: int = 10 * 1024 * 1024,
+    **web: Any,
+) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    """The web app in-process (a thread of its own, its own event loop) over a fake help center and model,
+    with `web` settings; yields its address and its loop. The demo pages show the files in `source`
+    (default `home`)."""
     import threading
 
     from bot.channels.web.app import run_web
@@ -249,32 +257,30 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from bot.store.insights_sql import SqlInsights
     from bot.store.migrate import upgrade
     from bot.store.repo import SqlConversationLog
-    from tests.fakes import FakeGenerator, FakeKB, make_chunk
 
-    home = tmp_path_factory.mktemp("hostile")
     url = f"sqlite+aiosqlite:///{home / 'bot.db'}"
     upgrade(url)
     port = _free_port()
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=home / "data",
-        kb={"source": home},
+        kb={"source": source or home},
         rag={"min_relevance": 0.0},
-        web={"port": port},
+        web={"port": port, **web},
     )
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
 
     async def serve() -> None:
         store = SqlConversationLog(url)
-        kb = FakeKB([make_chunk("billing/refunds.md", HOSTILE_HEADING, HOSTILE_PASSAGE)])
-        pipeline = build_pipeline(settings, kb, FakeGenerator(HOSTILE_PASSAGE + " [1]"))
+        pipeline = build_pipeline(settings, kb, generator)
         deps = WebDeps(
             settings=settings.web,
             conversations=build_conversations(settings, pipeline, store),
             admin=build_admin(settings, kb, store),
             insights=SqlInsights(store),
             secret_key="s" * 48,
+            upload_limit_bytes=upload_limit_bytes,
         )
         try:
             await run_web(deps, stop=stop, host="127.0.0.1", port=port)
@@ -292,11 +298,25 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     break
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)
-        yield base
+        yield base, loop
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=30)
         loop.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web app over a help center whose text and headings carry HTML."""
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    from tests.fakes import FakeGenerator, FakeKB, make_chunk
+
+    kb = FakeKB([make_chunk("billing/refunds.md", HOSTILE_HEADING, HOSTILE_PASSAGE)])
+    home = tmp_path_factory.mktemp("hostile")
+    with _serve_in_thread(home, kb, FakeGenerator(HOSTILE_PASSAGE + " [1]")) as (base, _):
+        yield base
 
 
 def test_html_in_answers_sources_and_questions_is_shown_as_text(hostile_server: str, browser: Any) -> None:
@@ -318,3 +338,192 @@ def test_html_in_answers_sources_and_questions_is_shown_as_text(hostile_server: 
     assert page.locator(".sbw-log img, .sbw-log b").count() == 0, "no HTML of theirs became elements"
     assert page.evaluate("window.pwned") is None, "no handler of theirs ran"
     context.close()
+
+
+FIRST_SENTENCE = "Refunds are paid back to the original card."
+GATED_REPLY = FIRST_SENTENCE + " It takes five business days from the return. [1]"
+
+
+def test_an_answer_still_streaming_when_the_page_is_reloaded_is_shown_after_it(
+    tmp_path: Path, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.fakes import HELP_CENTER, FakeKB
+    from tests.web.conftest import GatedGenerator
+
+    generator = GatedGenerator(GATED_REPLY)
+    with _serve_in_thread(tmp_path, FakeKB(HELP_CENTER), generator) as (base, loop):
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(base + "/")
+        question = "How long do refunds take?"
+        page.get_by_role("textbox", name="Message").fill(question)
+        page.get_by_role("button", name="Send").click()
+        streaming = page.locator(".sbw-assistant").last
+        # The first sentence is shown; the rest is not written yet.
+        expect(streaming.locator(".sbw-text")).to_contain_text(FIRST_SENTENCE)
+        expect(streaming.locator(".sbw-text")).not_to_contain_text("five business days")
+        expect(streaming).to_have_attribute("aria-busy", "true")
+
+        page.reload()
+        expect(page.locator(".sbw-user")).to_have_text([question])
+        answer = page.locator(".sbw-assistant").last
+        expect(answer).to_have_attribute("aria-busy", "true")
+        expect(page.get_by_role("button", name="Send")).to_be_disabled()
+        loop.call_soon_threadsafe(generator.gate.set)  # the model writes the rest
+        expect(answer).not_to_have_attribute("aria-busy", "true")
+        shown = answer.locator(".sbw-text")
+        expect(shown).to_contain_text(FIRST_SENTENCE)
+        expect(shown).to_contain_text("five business days")
+        expect(answer.locator(".sbw-sources a")).to_contain_text("billing/refunds.md")
+        expect(answer.get_by_role("button", name="Helpful", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+        # And it is in the history from then on.
+        text = shown.inner_text()
+        page.reload()
+        expect(page.locator(".sbw-assistant .sbw-text")).to_have_text([text])
+        context.close()
+
+
+def test_console_failures_are_told_on_its_pages_and_keep_the_token_out_of_urls(
+    tmp_path: Path, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+
+    generator = FakeGenerator("Refunds are paid back to the original card within five business days. [1]")
+    home = tmp_path / "home"
+    home.mkdir()
+    big = tmp_path / "big.md"
+    big.write_text("# Big\n\n" + "x" * 200_000)
+    with _serve_in_thread(
+        home, FakeKB(HELP_CENTER), generator, upload_limit_bytes=100 * 1024, admin_token=TOKEN
+    ) as (base, _):
+        context = browser.new_context(viewport={"width": 1000, "height": 800})
+        visitor = context.new_page()
+        visitor.goto(base + "/")
+        visitor.get_by_role("textbox", name="Message").fill("How long do refunds take?")
+        visitor.get_by_role("button", name="Send").click()
+        expect(visitor.locator(".sbw-assistant").last).not_to_have_attribute("aria-busy", "true")
+
+        admin = context.new_page()
+        admin.goto(base + "/admin/login")
+        admin.get_by_label("Admin token").fill(TOKEN)
+        admin.get_by_role("button", name="Log in").click()
+        expect(admin.get_by_role("heading", name="Overview")).to_be_visible()
+
+        def told(message: str, heading: str) -> None:
+            expect(admin.get_by_role("alert")).to_have_text(message)
+            expect(admin.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+            expect(admin.get_by_role("navigation", name="Admin")).to_be_visible()
+            assert "csrf" not in admin.url
+            assert "{" not in admin.locator("body").inner_text()
+
+        # A file over the upload limit.
+        admin.goto(base + "/admin/kb")
+        admin.get_by_label("Document").set_input_files(str(big))
+        with admin.expect_request(lambda r: r.method == "POST") as upload:
+            admin.get_by_role("button", name="Upload").click()
+        assert upload.value.url == base + "/admin/kb/upload", "the token travels in the body"
+        told("The file is too large: a document is at most 100 KB.", "Knowledge base")
+
+        # A correction with no words, on its transcript, the text kept.
+        admin.goto(base + "/admin/conversations/1")
+        admin.get_by_text("Correct this answer").click()
+        admin.get_by_label("Corrected answer").fill("👍")
+        admin.get_by_role("button", name="Save correction").click()
+        told("A correction needs words, not only emoji or symbols.", "Conversation #1")
+        expect(admin.get_by_label("Corrected answer")).to_have_value("👍")
+
+        # A form shown before the admin logged in again elsewhere.
+        admin.goto(base + "/admin/kb")
+        other = context.new_page()
+        other.goto(base + "/admin/login")
+        other.get_by_label("Admin token").fill(TOKEN)
+        other.get_by_role("button", name="Log in").click()
+        expect(other.get_by_role("heading", name="Overview")).to_be_visible()
+        admin.get_by_role("button", name="Reload the knowledge base").click()
+        told(
+            "The form was out of date (you have logged in again since the page was shown), so nothing was "
+            "done. Please try again.",
+            "Knowledge base",
+        )
+        context.close()
+
+
+PHONE = {"width": 375, "height": 667}
+# The elements that stick out of the viewport (or of the widget's panel), for the failure message.
+STICKING_OUT = """(selector) => {
+  const box = selector ? document.querySelector(selector).getBoundingClientRect()
+                       : { left: 0, right: window.innerWidth };
+  const out = [];
+  for (const e of document.querySelectorAll(selector ? selector + ' *' : 'body *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width && (r.right > box.right + 0.5 || r.left < box.left - 0.5)) out.push(e.outerHTML.slice(0, 80));
+  }
+  return out;
+}"""
+
+
+def _fits_a_phone(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.evaluate("window.innerWidth"), (page.url, page.evaluate(STICKING_OUT, None))
+
+
+def test_nothing_is_wider_than_a_phone(tmp_path: Path, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    from tests.fakes import FakeGenerator, FakeKB, make_chunk
+
+    generator = FakeGenerator("Refunds are paid back to the original card within five business days. [1]")
+    # A source whose name has no place to break (the widget breaks it anyway, on any site).
+    source = "billing/refunds_and_returns_for_online_orders_paid_by_credit_card_or_bank_transfer.md"
+    kb = FakeKB(
+        [make_chunk(source, "Refunds", "Refunds are paid back to the original card within five days.")]
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    with _serve_in_thread(home, kb, generator, source=KNOWLEDGE, admin_token=TOKEN) as (base, _):
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        # The sample help center: the list of articles, and articles with long lines, URLs and tables.
+        for path in ("/", *(f"/help/{p.relative_to(KNOWLEDGE).as_posix()}" for p in KNOWLEDGE.rglob("*.*"))):
+            if path.endswith(".pdf"):
+                continue
+            page.goto(base + path)
+            expect(page.locator(".sbw-launcher")).to_be_visible()
+            _fits_a_phone(page)
+
+        # The widget, open, with an answer, its sources, 👍/👎 and the comment box.
+        page.goto(base + "/")
+        page.get_by_role("textbox", name="Message").fill("How long do refunds take?")
+        page.get_by_role("button", name="Send").click()
+        answer = page.locator(".sbw-assistant").last
+        expect(answer).not_to_have_attribute("aria-busy", "true")
+        expect(answer.locator(".sbw-sources a")).to_contain_text(source)
+        answer.get_by_role("button", name="Not helpful").click()
+        expect(answer.get_by_role("textbox", name="What was wrong? (optional)")).to_be_visible()
+        _fits_a_phone(page)
+        assert page.evaluate(STICKING_OUT, ".sbw-panel") == []
+        assert page.evaluate(STICKING_OUT, ".sbw-assistant:last-child") == []
+        log = page.get_by_role("log")
+        assert log.evaluate("e => e.scrollWidth <= e.clientWidth")
+
+        # The console: every page, and a refused form's page.
+        page.goto(base + "/admin/login")
+        _fits_a_phone(page)
+        page.get_by_label("Admin token").fill(TOKEN)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        for path in ("/admin", "/admin/gaps", "/admin/conversations", "/admin/conversations/1", "/admin/kb"):
+            page.goto(base + path)
+            _fits_a_phone(page)
+        page.goto(base + "/admin/export")
+        _fits_a_phone(page)
+        page.get_by_role("button", name="Download").click()  # no export here: the page says so
+        expect(page.get_by_role("alert")).to_be_visible()
+        _fits_a_phone(page)
+        context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import pytest
@@ -13,7 +14,7 @@ from bot.channels.web.deps import FloodRule
 from bot.conversation import WAIT_MARK, Customer
 from bot.domain import Turn
 from tests.fakes import FakeGenerator
-from tests.web.conftest import BASE, WebFactory, events
+from tests.web.conftest import BASE, GatedGenerator, WebFactory, events
 
 
 class Desk:
@@ -73,6 +74,74 @@ async def test_history_survives_a_reload_and_belongs_to_the_visitor(make_web: We
     web.client.cookies.clear()
     stranger = await web.session()
     assert stranger["messages"] == []
+
+
+async def test_an_answer_goes_on_when_the_page_is_reloaded_while_it_streams(make_web: WebFactory) -> None:
+    generator = GatedGenerator(
+        "Refunds are paid back to the original card. It takes five business days from the return. [1]"
+    )
+    web = await make_web(generator=generator)
+    session = await web.session()
+    asking = asyncio.create_task(web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"]))
+    await generator.paused.wait()  # the first sentence is written, the rest is not
+    asking.cancel()  # the page is reloaded: the connection that asked goes away
+    with contextlib.suppress(asyncio.CancelledError):
+        await asking
+
+    reloaded = await web.session()
+    assert [m["role"] for m in reloaded["messages"]] == ["user"]
+    assert reloaded["pending"] is True, "the widget is told the answer is still being written"
+    generator.gate.set()
+    resumed = events((await web.client.get("/api/resume")).text)
+    assert [name for name, _ in resumed][0] == "delta", "followed again from its first event"
+    reply = resumed[-1][1]
+    assert (resumed[-1][0], reply["kind"]) == ("reply", "answer")
+    assert "five business days" in reply["text"]
+
+    again = await web.session()
+    assert [m["role"] for m in again["messages"]] == ["user", "assistant"]
+    assert again["messages"][1]["text"] == reply["text"]
+    assert again["pending"] is False
+    # Shown after the reload, it maps back like any answer.
+    rated = await web.post(
+        "/api/feedback", {"answer_id": reply["answer_id"], "rating": "up"}, session["csrf"]
+    )
+    assert rated.status_code == 200, rated.text
+
+
+async def test_stopping_the_server_stops_the_answers_still_being_written(make_web: WebFactory) -> None:
+    import httpx
+
+    from bot.channels.web.app import build_app
+
+    generator = GatedGenerator("Refunds are paid back to the original card. It takes five business days. [1]")
+    web = await make_web(generator=generator)
+    app = build_app(web.deps)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        csrf = (await client.get("/api/session")).json()["csrf"]
+        sent = {"origin": BASE, "x-csrf-token": csrf}
+        asking = asyncio.create_task(client.post("/api/ask", json={"text": "refunds?"}, headers=sent))
+        await generator.paused.wait()
+        asking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asking
+        writing = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert writing, "the answer goes on without the connection"
+    # The server's stop (its lifespan's end) has ended it: nothing is left running on a closed log.
+    assert all(t.done() for t in writing)
+
+
+async def test_nothing_to_resume_is_a_clear_not_found(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    assert (await web.client.get("/api/resume")).status_code == 404
+    await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
+    assert (await web.session())["pending"] is False
+    web.client.cookies.clear()
+    assert (await web.client.get("/api/resume")).status_code == 401
 
 
 async def test_feedback_reaches_only_the_visitors_own_answer(make_web: WebFactory) -> None:
@@ -204,7 +273,7 @@ async def test_a_waiting_answer_keeps_the_connection_alive() -> None:
     while seen[-1] != "first":
         seen.append(await anext(stream))
     await stream.aclose()
-    assert closed == [True], "a visitor who leaves stops the answer"
+    assert closed == [True], "a visitor who leaves stops following the answer"
 
 
 async def test_a_waiting_visitor_is_told_their_place_in_the_stream(

@@ -16,10 +16,12 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.background import BackgroundTask
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from bot.admin import ReloadBusyError, ReloadResult
 from bot.channels.limits import SlidingWindow
@@ -36,6 +38,7 @@ from bot.unicode import has_words
 log = logging.getLogger("bot.channels.web.admin")
 
 SESSION_COOKIE = "bot_admin"
+UPLOAD_PATH = "/admin/kb/upload"
 LOGIN_ATTEMPTS_PER_MINUTE = 5
 CHART_DAYS = 30
 GAP_DAYS = 30
@@ -52,11 +55,29 @@ NAV = (
     ("/admin/export", "Export"),
 )
 
+# What a failed action says, on the console's own page (never as JSON, never with the CSRF token in a URL).
+NOT_LOGGED_IN = (
+    "You are not logged in (or your session has ended), so nothing was done. Log in and try again."
+)
+STALE_FORM = (
+    "The form was out of date (you have logged in again since the page was shown), so nothing was done. "
+    "Please try again."
+)
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
+
+
+def wants_html(request: Request) -> bool:
+    """A browser's navigation or form submission (the console's own script fetches JSON)."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def alert(problem: str) -> str:
+    return f"<p class='error' role='alert'>{esc(problem)}</p>" if problem else ""
 
 
 class ReloadJob:
@@ -113,7 +134,7 @@ class AdminConsole:
             ("/admin/kb", self.kb, ["GET"]),
             ("/admin/kb/progress", self.kb_progress, ["GET"]),
             ("/admin/kb/reload", self.kb_reload, ["POST"]),
-            ("/admin/kb/upload", self.kb_upload, ["POST"]),
+            (UPLOAD_PATH, self.kb_upload, ["POST"]),
             ("/admin/export", self.export_form, ["GET"]),
             ("/admin/export", self.export, ["POST"]),
             ("/admin/logout", self.logout, ["POST"]),
@@ -152,26 +173,69 @@ class AdminConsole:
         async def wrapped(request: Request) -> Response:
             session = self._session(request)
             if session is None:
-                if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+                if request.method != "GET":
+                    # A form sent after the session ended: the login page says what happened.
+                    return await self.login_form(request, NOT_LOGGED_IN, 401)
+                if wants_html(request):
                     return RedirectResponse("/admin/login", status_code=303)
                 return JSONResponse({"error": "log in to the admin console first"}, status_code=401)
-            if request.method == "POST":
-                # Uploads are multipart; their token comes in the query string, the other forms' in the body.
-                form_token = request.query_params.get("csrf")
-                if form_token is None and request.url.path != "/admin/kb/upload":
-                    form_token = str((await request.form()).get("csrf", ""))
-                if not self.signer.csrf_ok(session, form_token):
-                    return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
             request.state.session = session
+            if request.method == "POST":
+                # The token comes in the form's body only (an upload's too), never in the URL.
+                try:
+                    form = await self._form(request)
+                except HTTPException as exc:
+                    return await self._refuse(request, 400, f"The form could not be read: {exc.detail}")
+                if not self.signer.csrf_ok(session, str(form.get("csrf", ""))):
+                    await form.close()
+                    return await self._refuse(request, 403, STALE_FORM, form)
             return await handler(request)
 
         return self._on(wrapped)
 
+    async def _form(self, request: Request) -> FormData:
+        if request.url.path == UPLOAD_PATH:
+            # One file within the upload limit, and the token.
+            limit = self.deps.upload_limit_bytes
+            return await request.form(max_files=1, max_fields=2, max_part_size=limit)
+        return await request.form()
+
+    async def _refuse(
+        self, request: Request, status: int, problem: str, form: FormData | None = None
+    ) -> Response:
+        """A failed action, told on the page it was started from (logged in)."""
+        path = request.url.path
+        if status != 429 and path.startswith("/admin/kb"):
+            return await self.kb(request, problem, status)
+        if status != 429 and path == "/admin/export":
+            return await self.export_form(request, problem, status)
+        if status != 429 and path.startswith("/admin/answers/") and form is not None:
+            cid = parse_id(str(form.get("cid", "")))
+            if cid is not None:
+                return await self._transcript_page(request, cid, problem, status)
+        back = "/admin/conversations" if path.startswith("/admin/answers/") else "/admin"
+        body = f"{alert(problem)}<p><a href='{back}'>Back</a></p>"
+        title = "Not done" if request.method == "POST" else "Admin console"
+        return self._layout(request, title, body, status_code=status)
+
+    async def refusal(self, scope: Scope, status: int, problem: str) -> Response:
+        """What the guard's refusal of a console page or form (rate limit, body size, origin) shows a browser:
+        the console's own page with the reason (the login page without a session). The body is not read."""
+        if self.token is None:
+            return HTMLResponse(_page("Admin console", f"<main>{alert(problem)}</main>"), status_code=status)
+        request = Request(scope)
+        session = self._session(request)
+        if session is None:
+            return await self.login_form(request, problem, status)
+        request.state.session = session
+        if status == 413 and request.url.path == UPLOAD_PATH:
+            problem = f"The file is too large: a document is at most {_size(self.deps.upload_limit_bytes)}."
+        return await self._refuse(request, status, problem)
+
     async def login_form(self, request: Request, problem: str = "", status: int = 200) -> Response:
-        error = f'<p class="error" role="alert">{esc(problem)}</p>' if problem else ""
         body = (
             "<main class='login'><h1>Admin console</h1>"
-            f"{error}<form method='post' action='/admin/login'>"
+            f"{alert(problem)}<form method='post' action='/admin/login'>"
             "<label for='token'>Admin token</label>"
             "<input id='token' name='token' type='password' autocomplete='current-password' required>"
             "<button type='submit'>Log in</button></form></main>"
@@ -338,15 +402,32 @@ class AdminConsole:
         return self._layout(request, "Conversations", form + table + more)
 
     async def transcript(self, request: Request) -> Response:
-        cid = int(request.path_params["cid"])
+        return await self._transcript_page(request, int(request.path_params["cid"]))
+
+    async def _transcript_page(
+        self,
+        request: Request,
+        cid: int,
+        problem: str = "",
+        status: int = 200,
+        draft: tuple[int, str] | None = None,
+    ) -> Response:
+        """A conversation's transcript; with `problem` on top, and a correction that was not saved (`draft`:
+        the answer's id and the text) back in its form."""
+        title = f"Conversation #{cid}"
         if storable_id(cid) is None:
-            return self._layout(request, f"Conversation #{cid}", "<p>No such conversation.</p>")
+            return self._layout(
+                request, title, f"{alert(problem)}<p>No such conversation.</p>", status_code=status
+            )
         try:
             messages = await self.deps.insights.transcript(cid)
         except StoreUnavailableError:
-            return self._layout(request, "Conversation", "<p class='error'>The database is unavailable.</p>")
+            body = f"{alert(problem)}<p class='error'>The database is unavailable.</p>"
+            return self._layout(request, "Conversation", body, status_code=status)
         if not messages:
-            return self._layout(request, f"Conversation #{cid}", "<p>No such conversation.</p>")
+            return self._layout(
+                request, title, f"{alert(problem)}<p>No such conversation.</p>", status_code=status
+            )
         csrf = self.signer.csrf(request.state.session)
         items = []
         for m in messages:
@@ -371,46 +452,53 @@ class AdminConsole:
                 )
                 if passages:
                     extra += f"<details><summary>Retrieved passages</summary><ol>{passages}</ol></details>"
+                unsaved = draft[1] if draft is not None and draft[0] == m.id else None
                 extra += (
-                    f"<details><summary>Correct this answer</summary>"
+                    f"<details{' open' if unsaved is not None else ''}><summary>Correct this answer</summary>"
                     f"<form method='post' action='/admin/answers/{m.id}/correct'>"
                     f"<input type='hidden' name='csrf' value='{csrf}'>"
                     f"<input type='hidden' name='cid' value='{cid}'>"
                     f"<label for='fix{m.id}'>Corrected answer</label>"
-                    f"<textarea id='fix{m.id}' name='text' rows='4' required></textarea>"
+                    f"<textarea id='fix{m.id}' name='text' rows='4' required>{esc(unsaved or '')}</textarea>"
                     "<button type='submit'>Save correction</button></form></details>"
                 )
             items.append(
                 f"<li class='msg {esc(m.role)}' id='m{m.id}'><p class='meta'>{esc(m.role)} · {meta}</p>"
                 f"<p class='text'>{esc(m.text)}</p>{extra}</li>"
             )
-        return self._layout(request, f"Conversation #{cid}", f"<ol class='transcript'>{''.join(items)}</ol>")
+        body = f"{alert(problem)}<ol class='transcript'>{''.join(items)}</ol>"
+        return self._layout(request, title, body, status_code=status)
 
     async def correct(self, request: Request) -> Response:
         """An admin's corrected answer: the same correction the Telegram ✏️ button stores."""
         aid = int(request.path_params["aid"])
-        if storable_id(aid) is None:
-            return JSONResponse({"error": f"there is no answer {aid} in the log"}, status_code=404)
         form = await request.form()
         text = str(form.get("text", "")).strip()
-        cid = str(form.get("cid", ""))
+        cid = parse_id(str(form.get("cid", "")))
+
+        async def not_saved(problem: str, status: int) -> Response:
+            # Told on the transcript the form is on, with the text back in the form.
+            if cid is None:
+                body = f"{alert(problem)}<p><a href='/admin/conversations'>Back to the conversations</a></p>"
+                return self._layout(request, "Correction not saved", body, status_code=status)
+            return await self._transcript_page(request, cid, problem, status, draft=(aid, text))
+
+        if storable_id(aid) is None:
+            return await not_saved(f"There is no answer {aid} in the log.", 404)
         if not text or len(text) > MAX_CORRECTION_CHARS:
-            return JSONResponse(
-                {"error": f"a correction is 1 to {MAX_CORRECTION_CHARS} characters"}, status_code=400
-            )
+            return await not_saved(f"A correction is 1 to {MAX_CORRECTION_CHARS} characters.", 400)
         if not has_words(text):
-            problem = "a correction needs words, not only emoji or symbols"
-            return JSONResponse({"error": problem}, status_code=400)
+            return await not_saved("A correction needs words, not only emoji or symbols.", 400)
         try:
             await self.deps.conversations.correct(aid, "web-admin", text)
         except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=404)
+            return await not_saved(f"The correction was not saved: {exc}.", 404)
         except StoreUnavailableError:
-            return JSONResponse({"error": "database unavailable"}, status_code=503)
-        target = f"/admin/conversations/{cid}#m{aid}" if parse_id(cid) is not None else "/admin/conversations"
+            return await not_saved("The database is unavailable; the correction was not saved.", 503)
+        target = f"/admin/conversations/{cid}#m{aid}" if cid is not None else "/admin/conversations"
         return RedirectResponse(target, status_code=303)
 
-    async def kb(self, request: Request) -> Response:
+    async def kb(self, request: Request, problem: str = "", status: int = 200) -> Response:
         try:
             stats = await self.admin.kb.stats()
             indexed = (
@@ -423,22 +511,23 @@ class AdminConsole:
         rows = "".join(f"<tr><td>{esc(name)}</td><td>{size / 1024:.1f} KB</td></tr>" for name, size in files)
         csrf = self.signer.csrf(request.state.session)
         job = self.job
-        status = esc(job.result) if not job.running else "Reloading…"
+        shown = esc(job.result) if not job.running else "Reloading…"
         body = (
-            f"<h2>Indexed</h2>{indexed}"
+            f"{alert(problem)}<h2>Indexed</h2>{indexed}"
             f"<h2>Reload</h2><form method='post' action='/admin/kb/reload'>"
             f"<input type='hidden' name='csrf' value='{csrf}'>"
             f"<button type='submit'>Reload the knowledge base</button></form>"
             f"<div id='progress' role='status' aria-live='polite' data-running='{str(job.running).lower()}'>"
-            f"<pre>{status}</pre><progress max='1' value='0' hidden></progress></div>"
-            f"<h2>Add a document</h2><form method='post' action='/admin/kb/upload?csrf={csrf}' "
-            "enctype='multipart/form-data'><label for='file'>Document</label>"
+            f"<pre>{shown}</pre><progress max='1' value='0' hidden></progress></div>"
+            f"<h2>Add a document</h2><form method='post' action='{UPLOAD_PATH}' "
+            "enctype='multipart/form-data'>"
+            f"<input type='hidden' name='csrf' value='{csrf}'><label for='file'>Document</label>"
             "<input id='file' name='file' type='file' required><button type='submit'>Upload</button></form>"
             f"<h2>Files in {esc(self.admin.kb_source)}</h2>"
             f"<table><thead><tr><th>File</th><th>Size</th></tr></thead><tbody>{rows}</tbody></table>"
             "<script src='/static/admin.js' defer></script>"
         )
-        return self._layout(request, "Knowledge base", body)
+        return self._layout(request, "Knowledge base", body, status_code=status)
 
     async def kb_progress(self, request: Request) -> Response:
         return JSONResponse(self.job.as_json())
@@ -471,14 +560,11 @@ class AdminConsole:
         return RedirectResponse("/admin/kb", status_code=303)
 
     async def kb_upload(self, request: Request) -> Response:
-        try:
-            form = await request.form(max_files=1, max_fields=2, max_part_size=self.deps.upload_limit_bytes)
-        except Exception as exc:  # malformed multipart: a clear message, not a crash
-            return JSONResponse({"error": f"the upload could not be read: {exc}"}, status_code=400)
+        form = await self._form(request)  # read (within the upload limits) and checked by the guard
         try:
             upload = form.get("file")
             if not isinstance(upload, UploadFile) or not upload.filename:
-                return JSONResponse({"error": "choose a file to upload"}, status_code=400)
+                return await self.kb(request, "Choose a file to upload.", 400)
             name, data = upload.filename, await upload.read()
         finally:
             await form.close()  # the spooled temporary file
@@ -496,9 +582,8 @@ class AdminConsole:
     async def export_form(self, request: Request, problem: str = "", status_code: int = 200) -> Response:
         csrf = self.signer.csrf(request.state.session)
         formats = "".join(f"<option>{esc(name)}</option>" for name in self.deps.export_formats)
-        error = f"<p class='error' role='alert'>{esc(problem)}</p>" if problem else ""
         body = (
-            f"{error}<p>The PII-redacted training export, with the same filters as "
+            f"{alert(problem)}<p>The PII-redacted training export, with the same filters as "
             "<code>python -m bot export</code>.</p>"
             f"<form method='post' action='/admin/export' class='grid'>"
             f"<input type='hidden' name='csrf' value='{csrf}'>"
@@ -564,6 +649,10 @@ def _date(value: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.3g} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 def _files(source: Path) -> list[tuple[str, int]]:

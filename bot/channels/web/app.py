@@ -8,7 +8,7 @@ import html
 import logging
 import os
 import secrets
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import uvicorn
@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.channels.web.admin_console import AdminConsole
+from bot.channels.web.admin_console import UPLOAD_PATH, AdminConsole
 from bot.channels.web.chat import WidgetApi
 from bot.channels.web.deps import WebDeps
 from bot.channels.web.security import Guard
@@ -26,7 +26,6 @@ from bot.channels.web.security import Guard
 log = logging.getLogger("bot.channels.web")
 
 STATIC = Path(__file__).with_name("static")
-UPLOAD_PATH = "/admin/kb/upload"
 SECRET_FILE = "web-secret.key"  # noqa: S105 - a file name, not a secret
 # Help-center files the demo shows as text (others are listed but not shown).
 TEXT_SUFFIXES = frozenset({".md", ".rst", ".txt", ".html", ".htm", ".csv", ".jsonl", ".yaml", ".yml"})
@@ -144,12 +143,21 @@ def build_app(deps: WebDeps) -> Starlette:
     ]
     console = AdminConsole(deps)
     routes += console.routes()
-    app = Starlette(routes=routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        # Answers go on being written when their visitor reloads; the server's stop ends them.
+        await widget.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(
         Guard,
         settings=deps.settings,
         upload_path=UPLOAD_PATH,
         upload_limit_bytes=deps.upload_limit_bytes,
+        # A browser refused on a console page or form reads why on the console's own page, not as JSON.
+        admin_page=console.refusal,
     )
     return app
 

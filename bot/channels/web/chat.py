@@ -35,6 +35,9 @@ VISITOR_MAX_AGE_S = 30 * 24 * 3600
 MAX_COMMENT_CHARS = 2000
 HISTORY_MESSAGES = 200
 KEEPALIVE_S = 15.0
+# How long a finished answer stays ready for a widget that reloaded while it was written (the page asks for
+# it right after `/api/session` said it was still being written).
+FLIGHT_KEEP_S = 120.0
 ACTIONS_PER_MINUTE = 30  # per visitor: 👍/👎, comments, handoff, new conversation
 
 T = TypeVar("T")
@@ -136,6 +139,45 @@ async def json_body(request: Request) -> dict[str, Any]:
     return {key: encodable(value) if isinstance(value, str) else value for key, value in data.items()}
 
 
+class Flight:
+    """The events of one answer as the service writes it, for every connection that follows it.
+
+    The answer is written by a task of its own, not by the request that asked: a visitor who reloads the page
+    (or follows a link to another page with the widget) while it streams does not stop it. It is logged as
+    usual, and the reloaded widget follows it again from its first event (`/api/resume`).
+    """
+
+    def __init__(self) -> None:
+        self.events: list[bytes] = []
+        self.done = False
+        self._wake = asyncio.Event()
+
+    def push(self, event: bytes) -> None:
+        self.events.append(event)
+        self._signal()
+
+    def finish(self) -> None:
+        self.done = True
+        self._signal()
+
+    def _signal(self) -> None:
+        wake, self._wake = self._wake, asyncio.Event()
+        wake.set()
+
+    async def follow(self) -> AsyncIterator[bytes]:
+        """Every event so far, then each new one as it comes, until the answer is finished."""
+        sent = 0
+        while True:
+            wake = self._wake
+            if sent < len(self.events):
+                sent += 1
+                yield self.events[sent - 1]
+            elif self.done:
+                return
+            else:
+                await wake.wait()
+
+
 class WidgetApi:
     """The endpoints the widget calls. A visitor is a random id in a signed, HttpOnly cookie."""
 
@@ -146,11 +188,15 @@ class WidgetApi:
         self.flood = SlidingWindow(deps.flood.messages, deps.flood.window_s)
         self.actions = SlidingWindow(ACTIONS_PER_MINUTE, 60.0)
         self.clock = clock
+        # Each visitor's latest answer: while it is written, and FLIGHT_KEEP_S after.
+        self.flights: dict[str, Flight] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[Route]:
         return [
             Route("/api/session", self.session, methods=["GET"]),
             Route("/api/ask", self.ask, methods=["POST"]),
+            Route("/api/resume", self.resume, methods=["GET"]),
             Route("/api/updates", self.updates, methods=["GET"]),
             Route("/api/feedback", self.feedback, methods=["POST"]),
             Route("/api/handoff", self.handoff, methods=["POST"]),
@@ -222,6 +268,7 @@ class WidgetApi:
                 history = [history_json(m) for m in messages[-HISTORY_MESSAGES:]]
         except StoreUnavailableError:
             log.warning("history unavailable: database down")
+        flight = self.flights.get(visitor)
         body = {
             "csrf": self.signer.csrf(visitor),
             "language": texts.shown_language(language),  # what the labels are in: the widget's `lang`
@@ -229,6 +276,13 @@ class WidgetApi:
             "handoff": handoff,
             "messages": history,
             "last_id": max((m["id"] for m in history), default=0),
+            # The answer to the last question is still being written (the page was reloaded while it
+            # streamed): the widget follows it with /api/resume. Not once it is logged, which the history
+            # then shows.
+            "pending": flight is not None
+            and not flight.done
+            and bool(history)
+            and history[-1]["role"] == "user",
         }
         response = JSONResponse(body)
         self.set_cookie(response, visitor, request)
@@ -254,22 +308,53 @@ class WidgetApi:
             language = self.conversations.language_of_text(text, customer)
             notice = {"kind": "notice", "text": web_texts.flood(language), "sources": []}
             return StreamingResponse(_once(sse("reply", notice)), media_type="text/event-stream")
-        return StreamingResponse(
-            self._stream(customer, text),
-            media_type="text/event-stream",
-            # Proxies must pass each event on at once (nginx honours this header).
-            headers={"X-Accel-Buffering": "no"},
-        )
+        flight = Flight()
+        self.flights[visitor] = flight
+        task = asyncio.get_running_loop().create_task(self._write(flight, customer, text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._forget_later(visitor, flight))
+        return _event_stream(flight)
 
-    async def _stream(self, customer: Customer, text: str) -> AsyncIterator[bytes]:
+    async def resume(self, request: Request) -> Response:
+        """The answer being written for this visitor, from its first event: what a widget that was reloaded
+        while it streamed follows (`pending` in /api/session)."""
+        visitor = self.visitor(request)
+        if visitor is None:
+            return JSONResponse({"error": "no session; reload the page"}, status_code=401)
+        flight = self.flights.get(visitor)
+        if flight is None:
+            # Forgotten since (FLIGHT_KEEP_S) or a restart stopped it: the page shows what the log has.
+            return JSONResponse({"error": "no answer is being written"}, status_code=404)
+        return _event_stream(flight)
+
+    def _forget_later(self, visitor: str, flight: Flight) -> None:
+        def forget() -> None:
+            if self.flights.get(visitor) is flight:
+                del self.flights[visitor]
+
+        asyncio.get_running_loop().call_later(FLIGHT_KEEP_S, forget)
+
+    async def close(self) -> None:
+        """Stop the answers still being written (the server is stopping)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _write(self, flight: Flight, customer: Customer, text: str) -> None:
+        """The answer into `flight`: deltas, place-in-line notices, then the final reply."""
+        try:
+            async for event in self._events(customer, text):
+                flight.push(event)
+        finally:
+            flight.finish()
+
+    async def _events(self, customer: Customer, text: str) -> AsyncIterator[bytes]:
         reply: Reply | None = None
         try:
-            async for item in _with_keepalive(self.conversations.ask(customer, text), KEEPALIVE_S):
-                if item is None:
-                    # An SSE comment while the answer waits in the model's queue: proxies that close idle
-                    # connections (nginx after 60 s by default) keep this one open.
-                    yield b": waiting\n\n"
-                elif isinstance(item, Delta):
+            async for item in self.conversations.ask(customer, text):
+                if isinstance(item, Delta):
                     yield sse("delta", {"text": item.text})
                 elif isinstance(item, Waiting):
                     # The widget shows it in the answer's place until the first delta replaces it.
@@ -385,6 +470,22 @@ async def _once(chunk: bytes) -> AsyncIterator[bytes]:
     yield chunk
 
 
+def _event_stream(flight: Flight) -> StreamingResponse:
+    return StreamingResponse(
+        _following(flight),
+        media_type="text/event-stream",
+        # Proxies must pass each event on at once (nginx honours this header).
+        headers={"X-Accel-Buffering": "no"},
+    )
+
+
+async def _following(flight: Flight) -> AsyncIterator[bytes]:
+    async for event in _with_keepalive(flight.follow(), KEEPALIVE_S):
+        # None: an SSE comment while the answer waits in the model's queue, so that proxies that close idle
+        # connections (nginx after 60 s by default) keep this one open.
+        yield b": waiting\n\n" if event is None else event
+
+
 async def _with_keepalive(items: AsyncIterator[T], every_s: float) -> AsyncIterator[T | None]:
     """`items` as they come, with a None whenever `every_s` seconds pass without one."""
     iterator = aiter(items)
@@ -405,7 +506,8 @@ async def _with_keepalive(items: AsyncIterator[T], every_s: float) -> AsyncItera
                 pending = None
             yield item
     finally:
-        # The visitor went away (or the stream ended): stop the answer with it.
+        # The visitor went away (or the stream ended): stop following. (An answer goes on being written in
+        # its own task: `Flight`.)
         if pending is not None:
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):

@@ -7,11 +7,12 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.limits import SlidingWindow
@@ -31,6 +32,9 @@ EMBEDDABLE_PREFIXES = ("/api/", "/widget.js", "/static/widget.")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 ADMIN_FORM_LIMIT = 256 * 1024
+
+# The admin console's page for a refusal of one of its pages or forms: (scope, status, reason) -> the page.
+AdminPage = Callable[[Scope, int, str], Awaitable[Response]]
 
 
 def origin_of(url: str) -> str | None:
@@ -93,6 +97,9 @@ class Guard:
     - CORS for the allowed sites on the widget's files and API (credentials included, no wildcard);
     - bodies: a Content-Length is required and capped (uploads have their own cap);
     - every response gets the CSP and the other security headers.
+
+    A refusal is JSON (`{"error": …}`), except for a browser on the admin console, which reads it on the
+    console's own page (`admin_page`).
     """
 
     def __init__(
@@ -102,9 +109,11 @@ class Guard:
         settings: WebSettings,
         upload_path: str,
         upload_limit_bytes: int,
+        admin_page: AdminPage | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
+        self.admin_page = admin_page
         self.allowed = frozenset(settings.allowed_origins)
         self.body_limit = settings.max_body_kb * 1024
         self.upload_path = upload_path
@@ -128,10 +137,23 @@ class Guard:
             cors_origin = None
         send = self._with_headers(send, path, cors_origin)
 
+        async def refuse(status: int, text: str, *, retry_after: int | None = None) -> None:
+            if (
+                self.admin_page is not None
+                and path.startswith("/admin")
+                and "text/html" in headers.get("accept", "")
+            ):
+                page = await self.admin_page(scope, status, text)
+                if retry_after is not None:
+                    page.headers["retry-after"] = str(retry_after)
+                await page(scope, receive, send)
+                return
+            await _error(send, status, text, retry_after=retry_after)
+
         if not path.startswith("/static/") and not self.per_address.allows(
             client_address(scope), self.clock()
         ):
-            await _error(send, 429, "Too many requests; please wait a minute.", retry_after=60)
+            await refuse(429, "Too many requests; please wait a minute.", retry_after=60)
             return
         problem = self._origin_problem(path, method, headers, own, embeddable)
         if problem is not None:
@@ -139,7 +161,7 @@ class Guard:
                 "request refused",
                 extra={"path": path, "method": method, "reason": problem, "address": client_address(scope)},
             )
-            await _error(send, 403, problem)
+            await refuse(403, problem)
             return
         if method == "OPTIONS":
             # A CORS preflight from an allowed site (the headers were added above); nothing else to do.
@@ -153,10 +175,10 @@ class Guard:
                 limit = max(limit, ADMIN_FORM_LIMIT)
             size = None if length is None else parse_number(length)
             if size is None:
-                await _error(send, 411, "A Content-Length header is required.")
+                await refuse(411, "A Content-Length header is required.")
                 return
             if size > limit:
-                await _error(send, 413, f"The request is too large (limit {limit // 1024} KB).")
+                await refuse(413, f"The request is too large (limit {limit // 1024} KB).")
                 return
         await self.app(scope, receive, send)
 

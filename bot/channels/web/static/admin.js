@@ -21,7 +21,8 @@
     } else {
       bar.hidden = true;
       text.textContent = job.result;
-      if (box.dataset.running === "true") window.location.reload();
+      // The page anew (a GET: this one may be the answer to a refused form, which a reload would send again).
+      if (box.dataset.running === "true") window.location.replace("/admin/kb");
     }
   }
   if (box.dataset.running === "true") tick();

@@ -235,18 +235,10 @@
     return streamed;
   }
 
-  async function ask(text) {
-    addMessage("user", text);
-    var item = addMessage("assistant", label("thinking", "…"));
-    item.setAttribute("aria-busy", "true");
-    var response;
-    try {
-      response = await api("/api/ask", { method: "POST", body: JSON.stringify({ text: text }) });
-    } catch (e) {
-      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong.");
-      return;
-    }
+  // Reads an answer's Server-Sent Events into `item` until the final reply.
+  async function follow(response, item) {
     if (!response.ok || !response.body) {
+      item.removeAttribute("aria-busy");
       item.className = "sbw-msg sbw-notice";
       item.querySelector(".sbw-text").textContent = await errorText(response);
       return;
@@ -254,25 +246,72 @@
     var reader = response.body.getReader();
     var decoder = new TextDecoder();
     var buffer = "", streamed = "";
-    for (;;) {
-      var chunk = await reader.read();
-      if (chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      var events = buffer.split("\n\n");
-      buffer = events.pop();
-      for (var i = 0; i < events.length; i++) streamed = handleEvent(events[i], item, streamed);
+    try {
+      for (;;) {
+        var chunk = await reader.read();
+        if (chunk.done) break;
+        buffer += decoder.decode(chunk.value, { stream: true });
+        var events = buffer.split("\n\n");
+        buffer = events.pop();
+        for (var i = 0; i < events.length; i++) streamed = handleEvent(events[i], item, streamed);
+      }
+      if (buffer.trim()) handleEvent(buffer, item, streamed);
+    } catch (e) { /* the connection broke: said below */ }
+    if (item.getAttribute("aria-busy") === "true") {
+      // The stream ended without its final reply: say so rather than leave "…" (or half an answer).
+      item.removeAttribute("aria-busy");
+      item.className = "sbw-msg sbw-notice";
+      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong. Please try again in a moment.");
     }
-    if (buffer.trim()) handleEvent(buffer, item, streamed);
+  }
+
+  function thinking() {
+    var item = addMessage("assistant", label("thinking", "…"));
+    item.setAttribute("aria-busy", "true");
+    return item;
+  }
+
+  async function ask(text) {
+    addMessage("user", text);
+    var item = thinking();
+    var response;
+    try {
+      response = await api("/api/ask", { method: "POST", body: JSON.stringify({ text: text }) });
+    } catch (e) {
+      item.removeAttribute("aria-busy");
+      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong.");
+      return;
+    }
+    await follow(response, item);
+  }
+
+  // The page was reloaded (or left for another page) while an answer streamed: the server went on writing
+  // it, and the widget follows it again from its start.
+  async function resume() {
+    var item = thinking();
+    var response;
+    try { response = await api("/api/resume"); } catch (e) { response = null; }
+    if (!response) {
+      item.removeAttribute("aria-busy");
+      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong.");
+      return;
+    }
+    await follow(response, item);
+  }
+
+  async function busyWhile(work) {
+    state.busy = true;
+    send.disabled = true;
+    try { await work(); } finally { state.busy = false; send.disabled = false; }
   }
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     var text = input.value.trim();
     if (!text || state.busy) return;
-    state.busy = true;
-    send.disabled = true;
     input.value = "";
-    try { await ask(text); } finally { state.busy = false; send.disabled = false; input.focus(); }
+    await busyWhile(function () { return ask(text); });
+    input.focus();
   });
 
   newButton.addEventListener("click", async function () {
@@ -306,6 +345,7 @@
     });
     state.lastId = body.last_id || 0;
     if (body.handoff !== "none") { state.handoff = body.handoff; setHandoff(body.handoff); }
+    if (body.pending) await busyWhile(resume);
   }
 
   start();
