@@ -115,6 +115,9 @@ class Answer:
     citations: tuple[int, ...] = field(default=())  # valid [n] numbers used in the text
     citations_inferred: bool = False  # the model cited nothing; the pipeline added the best-overlap [n]
     approved_id: int | None = None  # the approved answer served (outcome "approved")
+    # Other sections the search found for the question, best first, none of them cited: shown under an
+    # answer so a customer whose article was second or third still finds it (see `Pipeline._see_also`).
+    see_also: tuple[Source, ...] = ()
 
     @property
     def refused(self) -> bool:

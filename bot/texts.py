@@ -95,6 +95,8 @@ WAIT_SECONDS = N_("You're number {position} in line. Your answer should start in
 WAIT_MINUTES = N_("You're number {position} in line. Your answer should start in about {minutes} min.")
 
 SOURCES = N_("Sources")
+# Headed the sections the search also found, listed under an answer (`Answer.see_also`).
+SEE_ALSO = N_("See also")
 NO_ANSWER = N_("Sorry, I have no answer to that.")
 
 # The pipeline's fixed outcome texts. bot/rag/pipeline.py owns them; they are repeated here, marked, so that

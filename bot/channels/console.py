@@ -29,6 +29,7 @@ def answer_json(answer: Answer, conversation_id: int | None) -> dict[str, Any]:
         "outcome": answer.outcome,
         "grounded": answer.grounded,
         "sources": [{"source": s.source, "heading": s.heading} for s in answer.sources],
+        "see_also": [{"source": s.source, "heading": s.heading} for s in answer.see_also],
         "timings": {
             "retrieval_ms": round(answer.timings.retrieval_ms, 1),
             "ttft_ms": None if answer.timings.ttft_ms is None else round(answer.timings.ttft_ms, 1),
@@ -47,6 +48,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "outcome": None,
         "grounded": False,
         "sources": [],
+        "see_also": [],
         "timings": {"retrieval_ms": 0.0, "ttft_ms": None, "total_ms": 0.0},
         "conversation_id": reply.conversation_id,
     }
@@ -69,6 +71,10 @@ def print_reply(out: Console, reply: Reply) -> None:
         heading = f" › {source.heading}" if source.heading else ""
         url = f" <{source.url}>" if source.url else ""
         out.print(f"  {label} {source.source}{heading}{url}", markup=False, highlight=False)
+    for source in answer.see_also:
+        heading = f" › {source.heading}" if source.heading else ""
+        url = f" <{source.url}>" if source.url else ""
+        out.print(f"  see also: {source.source}{heading}{url}", markup=False, highlight=False)
     first = "-" if answer.timings.ttft_ms is None else f"{answer.timings.ttft_ms:.0f} ms"
     conv = f", conversation {reply.conversation_id}" if reply.conversation_id is not None else ""
     out.print(

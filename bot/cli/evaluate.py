@@ -143,6 +143,7 @@ def print_answers_report(report: dict[str, Any]) -> None:
     console.print(
         f"gold passage given to the model       : {show(report['gold_in_passages'])}", highlight=False
     )
+    console.print(f"gold section cited or in 'see also'   : {show(report['gold_shown'])}", highlight=False)
     console.print(f"outcomes: {report['outcomes']}", highlight=False)
     if len(report.get("languages", {})) > 1:
         for lang, figures in report["languages"].items():

@@ -43,6 +43,7 @@ LANGUAGE_FIGURES = (
     "refusal_recall",
     "false_refusal_rate",
     "citation_accuracy",
+    "gold_shown",
     "outcomes",
 )
 
@@ -56,6 +57,8 @@ def _quality(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
     answered = [(q, a) for q, a in answerable if not a.refused]
     correct = [(q, a) for q, a in answered if cites_gold(q, a)]
     retrieved = [(q, a) for q, a in answered if any(gold_match(h.chunk, q) for h in a.hits)]
+    # What a customer finds on screen: the cited sections and those listed under "see also".
+    shown = [(q, a) for q, a in answered if cites_gold(q, a) or any(gold_match(s, q) for s in a.see_also)]
 
     def ratio(num: int, den: int) -> float | None:
         return round(num / den, 3) if den else None
@@ -77,6 +80,7 @@ def _quality(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
         "false_refusal_rate": ratio(refused_answerable, len(answerable)),
         "citation_accuracy": ratio(len(correct), len(answered)),
         "gold_in_passages": ratio(len(retrieved), len(answered)),
+        "gold_shown": ratio(len(shown), len(answered)),
         "inferred_citations": sum(1 for _, a in answered if a.citations_inferred),
         "outcomes": outcomes,
         "timings_ms": {name: timing(name) for name in TIMINGS},

@@ -3,6 +3,8 @@ labelled anchor in the chunk text."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.domain import Answer, Hit, Passage, Source, Timings
@@ -167,6 +169,15 @@ def test_the_report_counts_anchor_citations() -> None:
     assert report["refusal_recall"] == 0.0
 
 
+def test_the_report_counts_the_gold_section_listed_under_see_also_as_shown() -> None:
+    gold = Source("ch09.zh-cn.html", "9.6.3. 使用 UUID 访问分区")
+    listed = replace(_answer((1,)), see_also=(Source("ch01.en.html", "Other"), gold))
+    unlisted = replace(_answer((1,)), see_also=(Source("ch01.en.html", "Other"),))
+    report = answers_report([(UUID, _answer((2,))), (UUID, listed), (UUID, unlisted)])
+    assert report["citation_accuracy"] == 0.333
+    assert report["gold_shown"] == 0.667
+
+
 def test_the_report_repeats_the_quality_figures_per_language() -> None:
     french = Question("f", "?", lang="fr")
     rows = [(UUID, _answer((2,))), (UUID, _answer((1,))), (french, _answer((1,)))]
@@ -181,5 +192,6 @@ def test_the_report_repeats_the_quality_figures_per_language() -> None:
         "refusal_recall",
         "false_refusal_rate",
         "citation_accuracy",
+        "gold_shown",
         "outcomes",
     }

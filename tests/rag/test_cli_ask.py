@@ -35,6 +35,7 @@ def test_answer_json_has_the_exact_shape() -> None:
         "outcome": "answered",
         "grounded": True,
         "sources": [{"source": "faq/general.rst", "heading": "How stable is Python?"}],
+        "see_also": [],
         "timings": {"retrieval_ms": 12.3, "ttft_ms": 50.0, "total_ms": 100.0},
         "conversation_id": 7,
     }

@@ -156,6 +156,9 @@ def test_ask_reload_rate_and_find_it_under_content_gaps(server: str, browser: An
     source = answer.locator(".sbw-sources a").first
     expect(source).to_contain_text("account/")
     assert source.get_attribute("href", timeout=1000).startswith(server + "/help/account/")
+    # The other sections the search found, under their own title, as links too.
+    expect(answer.locator(".sbw-see-also .sbw-sources-title")).to_have_text("See also")
+    expect(answer.locator(".sbw-see-also li a")).to_have_count(2)
     answer_text = answer.locator(".sbw-text").inner_text()
     assert answer_text.strip()
     _shoot(page, "web-widget.png")

@@ -63,6 +63,18 @@ async def test_answer_streams_with_sources_and_is_logged_as_web(make_web: WebFac
     assert conversation.channel == "web"
 
 
+async def test_the_other_sections_the_search_found_are_listed_under_see_also(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    response = await web.post("/api/ask", {"text": "How long do refunds or shipping take?"}, session["csrf"])
+    reply = events(response.text)[-1][1]
+    assert reply["sources"][0]["title"] == "billing/refunds.md › Refunds"
+    assert reply["see_also"] == [
+        {"label": "", "title": "shipping/times.md › Shipping times", "href": "/help/shipping/times.md"}
+    ]
+    assert session["labels"]["seeAlso"] == "See also"
+
+
 async def test_history_survives_a_reload_and_belongs_to_the_visitor(make_web: WebFactory) -> None:
     web = await make_web()
     session = await web.session()

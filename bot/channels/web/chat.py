@@ -88,6 +88,9 @@ def reply_json(reply: Reply) -> dict[str, Any]:
             if answer
             else []
         ),
+        "see_also": sources_json(
+            [("", s.source, s.heading, s.url) for s in answer.see_also] if answer else []
+        ),
         "rateable": reply.rateable,
         "offer_human": reply.offer_human,
         "handed_off": reply.handed_off,

@@ -44,6 +44,7 @@ def labels(language: str) -> dict[str, str]:
         "notHelpful": t(NOT_HELPFUL),
         "human": t(tg_texts.BUTTON_HUMAN),
         "sources": t(texts.SOURCES),
+        "seeAlso": t(texts.SEE_ALSO),
         "thanks": t(texts.FEEDBACK_THANKS),
         "commentSaved": t(texts.FEEDBACK_COMMENT_SAVED),
         "newStarted": t(texts.NEW_CONVERSATION),

@@ -152,24 +152,29 @@
     });
   }
 
+  function renderSources(item, title, sources, extraClass) {
+    if (!sources || !sources.length) return;
+    var wrap = el("div", { class: "sbw-sources" + (extraClass ? " " + extraClass : "") });
+    wrap.appendChild(el("p", { class: "sbw-sources-title" }, title));
+    var list = el("ul");
+    sources.forEach(function (source) {
+      var li = el("li");
+      // The mark the answer's text cites this source by ("[2]"), so the two can be matched.
+      if (source.label) li.appendChild(el("span", { class: "sbw-source-label" }, source.label + " "));
+      li.appendChild(source.href
+        ? el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer" }, source.title)
+        : el("span", {}, source.title));
+      list.appendChild(li);
+    });
+    wrap.appendChild(list);
+    item.appendChild(wrap);
+  }
+
   function renderAnswer(item, data) {
     item.querySelector(".sbw-text").textContent = data.text;
-    if (data.sources && data.sources.length) {
-      var wrap = el("div", { class: "sbw-sources" });
-      wrap.appendChild(el("p", { class: "sbw-sources-title" }, label("sources", "Sources")));
-      var list = el("ul");
-      data.sources.forEach(function (source) {
-        var li = el("li");
-        // The mark the answer's text cites this source by ("[2]"), so the two can be matched.
-        if (source.label) li.appendChild(el("span", { class: "sbw-source-label" }, source.label + " "));
-        li.appendChild(source.href
-          ? el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer" }, source.title)
-          : el("span", {}, source.title));
-        list.appendChild(li);
-      });
-      wrap.appendChild(list);
-      item.appendChild(wrap);
-    }
+    renderSources(item, label("sources", "Sources"), data.sources, "");
+    // Other sections the search found: the article the visitor meant may be one of them.
+    renderSources(item, label("seeAlso", "See also"), data.see_also, "sbw-see-also");
     if (data.rateable && data.answer_id) addRating(item, data.answer_id, data.rating || null);
     if (data.offer_human) addHuman(item);
     scrollDown();
