@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.config import KBSettings
 from bot.conversation import WaitFigures, db_call
 from bot.kb.base import (
     KBStats,
@@ -21,8 +22,9 @@ from bot.kb.base import (
     ReloadReport,
     ReloadRunningError,
 )
-from bot.kb.reload import describe_changes
-from bot.kb.sources import DocumentSource, FolderSource, is_site
+from bot.kb.reload import describe_changes, report_progress
+from bot.kb.sources import DocumentSource, FolderSource, folder_source, is_site
+from bot.kb.validate import UnsafeFileError
 from bot.language import language_name
 from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ConversationLog, Stats, StoreUnavailableError
 
@@ -294,10 +296,18 @@ class Admin:
 
     def uploads_indexed(self) -> bool:
         """Whether a reload reads the knowledge folder uploads are saved to."""
+        return self._upload_folder() is not None
+
+    def _upload_folder(self) -> FolderSource | None:
+        """The knowledge source uploads are saved into, with its limits; None when no reload reads it.
+        Without configured sources (an Admin built for one folder) it is that folder with the default
+        limits."""
         if self._sources is None:
-            return True
+            return folder_source(self.kb_source, KBSettings())
         folder = self.kb_source.resolve()
-        return any(path.resolve() == folder for path in self._folders(self._sources()))
+        return next(
+            (s for s in self._sources() if isinstance(s, FolderSource) and s.path.resolve() == folder), None
+        )
 
     async def _reload(
         self, progress: ProgressCallback | None, *, scheduled: bool = False, busy_skips: bool = False
@@ -371,16 +381,29 @@ class Admin:
         self, safe_name: str, data: bytes, progress: ProgressCallback | None = None
     ) -> ReloadResult:
         """Save a checked document into the knowledge folder and reload; on any failure the folder is
-        restored exactly as it was. Raises `ReloadBusyError` when a reload is running."""
+        restored exactly as it was. A document with more text than one upload may add
+        (`BOT_KB__MAX_UPLOAD_CHARS`) is refused first, with nothing saved or embedded: the reload that
+        embeds it cannot be stopped. Raises `ReloadBusyError` when a reload is running."""
         if self._reload_lock.locked():
             raise ReloadBusyError(UPLOAD_BUSY)
-        if not self.uploads_indexed():
+        folder = self._upload_folder()
+        if folder is None:
             return ReloadResult(
                 None,
                 f"❌ {safe_name} was not added: uploads are saved to {self.kb_source} (BOT_KB__SOURCE), "
                 "which is not one of the knowledge sources (BOT_KB__SOURCES). Add that folder there.",
             )
         async with self._reload_lock:
+            # Before anything is saved or embedded, and off the event loop (a PDF is parsed for its text):
+            # an upload too large to embed while the admin waits is refused with the limit to raise.
+            report_progress(progress, "loading", 0, 0)
+            try:
+                await asyncio.to_thread(folder.check_upload, safe_name, data)
+            except UnsafeFileError as exc:
+                log.info("upload refused", extra={"file": safe_name, "reason": str(exc)})
+                return ReloadResult(
+                    None, f"❌ {safe_name} was not added: {exc}. The knowledge folder is unchanged."
+                )
             target = self.kb_source / safe_name
             try:
                 backup = await asyncio.to_thread(_save_atomically, self.kb_source, target, data)

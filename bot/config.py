@@ -160,6 +160,15 @@ class KBSettings(BaseModel):
     chunk_tokens: int = Field(default=200, ge=32, le=512, description="Target chunk size in embedder tokens.")
     chunk_overlap: int = Field(default=32, ge=0, le=256, description="Token overlap between split chunks.")
     max_file_mb: float = Field(default=20.0, gt=0, le=1024, description="Files larger than this are skipped.")
+    # An upload is embedded while the admin waits, and cannot be stopped: about 7,400 characters a second with
+    # the shipped embedder on 2 cores, so 500,000 is about a minute (a 5 MB text file took about ten).
+    max_upload_chars: int = Field(
+        default=500_000,
+        ge=0,
+        le=1_000_000_000,
+        description="Characters of text one uploaded document (Telegram, admin console) may add; larger: "
+        "copy it into the knowledge folder and `kb reload`. 0 = no limit.",
+    )
     top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
     search_timeout_s: float = Field(default=3.0, gt=0, le=60, description="Deadline for one KB search.")
     fusion: Literal["convex", "rrf"] = Field(

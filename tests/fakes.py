@@ -177,6 +177,11 @@ class FakeKB:
     async def stats(self) -> KBStats:
         return KBStats(backend="fake", index="fake", documents=1, chunks=len(self.chunks))
 
+    async def indexed_sources(self) -> frozenset[str]:
+        if self.down:
+            raise KBUnavailableError("fake KB is down")
+        return frozenset(chunk.source for chunk in self.chunks)
+
     async def calibration(self) -> Calibration:
         return self.gate
 

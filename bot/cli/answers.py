@@ -60,6 +60,40 @@ def not_indexed(source: str, reason: str) -> str:
     )
 
 
+def not_reloaded(source: str) -> str:
+    return (
+        f"{source} is in the knowledge folder but not in the knowledge base the bot answers from (added or "
+        "renamed after the last reload), so customers cannot be shown it and a later change to it would go "
+        "unnoticed; run `python -m bot kb reload` (or /reload in Telegram) and try again"
+    )
+
+
+async def check_indexed(services: Services, source: str, what: str, otherwise: str = "") -> None:
+    """Refuse to cite `source` unless the serving index holds it: a file in the folder is not enough, as one
+    put there after the last reload is neither shown to customers nor compared by the next reload's review
+    with the version approved. Raises `ValueError` (and nothing is stored): its message starts with `what`
+    (the option or answer concerned) and ends with `otherwise` (what else the admin can do)."""
+    from bot.kb.base import KBUnavailableError
+    from bot.llm.base import ModelError
+
+    try:
+        indexed = await services.kb().indexed_sources()
+    except (KBUnavailableError, ModelError) as exc:
+        raise ValueError(
+            f"{what}: cannot check that {source} is in the knowledge base: {exc}{otherwise}"
+        ) from exc
+    if source in indexed:
+        return
+    folder = services.settings.kb.source
+    if not any(read.resolve() == folder.resolve() for read in services.kb_folders()):
+        # No reload reads the folder `--source` names files of: reloading would not help.
+        raise ValueError(
+            f"{what}: {source} is in {folder} (BOT_KB__SOURCE), which is not one of the knowledge sources "
+            f"(BOT_KB__SOURCES), so no reload indexes it; add that folder there and reload{otherwise}"
+        )
+    raise ValueError(f"{what}: {not_reloaded(source)}{otherwise}")
+
+
 def resolve_source(folder: Path, given: str, max_file_mb: float) -> tuple[str, str]:
     """(source path relative to the knowledge folder, the file's sha256) for `--source`; a clear error
     when it is not a document in the folder, or one the reload skips (binary, empty, …): an approved
@@ -186,6 +220,8 @@ def approve(
         from bot.services import Services
 
         async with Services(settings) as services:
+            if cited is not None:
+                await check_indexed(services, cited[0], f"--source {source}")
             store = await _store(services)
             served = await store.list_approved(SERVED_STATUSES)
 
@@ -323,6 +359,8 @@ def edit(
         from bot.services import Services
 
         async with Services(settings) as services:
+            if given is not None:
+                await check_indexed(services, given[0], f"--source {source}")
             store = await _store(services)
             found = await store.get_approved(approved_id)
             if found is None:
@@ -345,6 +383,12 @@ def edit(
                 reason = skip_reason(settings.kb.source, found.source, settings.kb.max_file_mb)
                 if reason is not None:
                     raise ValueError(f"{not_indexed(found.source, reason)}; give --source or --no-source")
+                await check_indexed(
+                    services,
+                    found.source,
+                    f"approved answer {approved_id}'s article",
+                    ", or give --source or --no-source",
+                )
                 cited = (found.source, digest)
             return await store.update_approved(
                 approved_id,

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli.app import bench_app, console, err_console, fail, get_settings, models_app, print_json
+from bot.cli.app import (
+    bench_app,
+    console,
+    err_console,
+    fail,
+    get_settings,
+    models_app,
+    print_error,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -65,12 +74,15 @@ def prepare(
     _say(f"manifest: {report.manifest} ({time.perf_counter() - started:.1f} s)")
 
 
-def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
+def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[str]]:
+    """The models in use (rows), the shipped ones not prepared in this data folder yet (`missing`, each with
+    how to prepare it: a new data folder is not ready, not broken), and the errors of broken ones."""
     from bot.llm.base import ModelError
     from bot.llm.registry import ModelRegistry
 
     models = ModelRegistry(settings.models_dir)
     rows: list[dict[str, Any]] = []
+    missing: list[dict[str, str]] = []
     errors: list[str] = []
 
     def add(role: str, path: Path, source: str) -> None:
@@ -81,6 +93,7 @@ def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
                 "source": source,
                 "sha256": models.file_sha256(path),
                 "size": path.stat().st_size,
+                "status": "ready",
             }
         )
 
@@ -91,6 +104,7 @@ def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
                 "path": "",
                 "source": "remote llama.cpp server (BOT_LLM__SERVER_URL)",
                 "sha256": "",
+                "status": "remote",
             }
         )
     else:
@@ -109,18 +123,33 @@ def _rows(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
         except ModelError as exc:
             errors.append(f"generator: {exc}")
     try:
-        path = models.resolve_embedder_path(settings.embeddings, prepare=False)
-        source = (
-            "env BOT_EMBEDDINGS__MODEL_PATH"
-            if settings.embeddings.model_path
-            else "active.json (models use --embedder)"
-            if models.read_active().get("embedder")
-            else "prepared (models prepare)"
-        )
-        add("embedder", path, source)
+        unprepared = models.unprepared_embedder(settings.embeddings)
+        if unprepared is not None:
+            # Listed as what will be used once prepared, with the way there, not as an error.
+            rows.append(
+                {
+                    "role": unprepared.role,
+                    "path": str(unprepared.path),
+                    "source": unprepared.source,
+                    "sha256": "",
+                    "size": 0,
+                    "status": "not prepared",
+                }
+            )
+            missing.append({"role": unprepared.role, "path": str(unprepared.path), "fix": unprepared.fix})
+        else:
+            path = models.resolve_embedder_path(settings.embeddings, prepare=False)
+            source = (
+                "env BOT_EMBEDDINGS__MODEL_PATH"
+                if settings.embeddings.model_path
+                else "active.json (models use --embedder)"
+                if models.read_active().get("embedder")
+                else "prepared (models prepare)"
+            )
+            add("embedder", path, source)
     except ModelError as exc:
         errors.append(f"embedder: {exc}")
-    return rows, errors
+    return rows, missing, errors
 
 
 @models_app.command("list")
@@ -129,24 +158,29 @@ def list_models(
 ) -> None:
     """Show the models in use, where each choice came from (env, active.json, shipped), sha256 and size.
 
-    Exit code 1 when a model in use is missing or broken.
+    A shipped model not prepared in this data folder yet is listed with how to prepare it. Exit code 1 when
+    a model in use is not prepared yet (as `health` exits 1 while the bot is not ready), missing or broken.
     """
     from bot.llm.provision import human_size
 
     settings = get_settings()
-    rows, errors = _rows(settings)
+    rows, missing, errors = _rows(settings)
     if json_out:
-        print_json({"models": rows, "errors": errors})
+        print_json({"models": rows, "missing": missing, "errors": errors})
     else:
+        fixes = {entry["role"]: entry["fix"] for entry in missing}
         for row in rows:
-            if not row["sha256"]:
+            if row["status"] == "remote":
                 _say(f"{row['role']:<9} {row['source']}")
                 continue
             _say(f"{row['role']:<9} {row['path']}")
+            if row["status"] == "not prepared":
+                _say(f"{'':<9} not prepared yet ({row['source']}): {fixes[row['role']]}")
+                continue
             _say(f"{'':<9} from {row['source']}; {human_size(row['size'])}; sha256 {row['sha256']}")
         for line in errors:
-            err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1 if errors else 0)
+            print_error(line)
+    raise typer.Exit(1 if errors or missing else 0)
 
 
 @models_app.command("use")

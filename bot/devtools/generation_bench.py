@@ -219,6 +219,9 @@ class GivenPassages:
     async def stats(self) -> KBStats:
         return KBStats(backend="bench", index="bench", documents=0, chunks=len(self._hits))
 
+    async def indexed_sources(self) -> frozenset[str]:
+        return frozenset(hit.chunk.source for hit in self._hits)
+
     async def calibration(self) -> Calibration:
         return Calibration()
 

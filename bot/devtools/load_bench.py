@@ -268,6 +268,9 @@ class NoKnowledgeBase:
     async def stats(self) -> KBStats:
         raise KBUnavailableError("bench telegram runs without a knowledge base")
 
+    async def indexed_sources(self) -> frozenset[str]:
+        raise KBUnavailableError("bench telegram runs without a knowledge base")
+
     async def calibration(self) -> Calibration:
         return Calibration()
 

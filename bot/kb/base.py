@@ -211,6 +211,13 @@ class KnowledgeBase(Protocol):
 
     async def stats(self) -> KBStats: ...
 
+    async def indexed_sources(self) -> frozenset[str]:
+        """The documents the serving index holds, by their chunks' `source` (a file's path relative to its
+        folder, a page's URL): the ones a customer can be shown and an approved answer may cite. A file put
+        in a knowledge folder after the last reload is not among them. Raises `KBUnavailableError` when
+        there is no index to read (never built, or built by another embedder)."""
+        ...
+
     async def calibration(self) -> Calibration:
         """The refusal gate fitted for the index that serves now (the default gate when there is none)."""
         ...

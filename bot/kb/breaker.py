@@ -189,5 +189,17 @@ class BreakerKB:
             raise KBUnavailableError(f"knowledge base stats timed out after {deadline:g} s") from exc
         return replace(stats, extra={**stats.extra, "circuit": self.state})
 
+    async def indexed_sources(self) -> frozenset[str]:
+        # An admin's read, as `stats`: the same deadline, a slow backend is an unavailable one, and the
+        # circuit that guards customers' searches is left alone.
+        deadline = max(self.timeout_s, STATS_TIMEOUT_S)
+        try:
+            async with asyncio.timeout(deadline):
+                return await self.inner.indexed_sources()
+        except TimeoutError as exc:
+            raise KBUnavailableError(
+                f"listing the knowledge base's documents timed out after {deadline:g} s"
+            ) from exc
+
     async def close(self) -> None:
         await self.inner.close()

@@ -84,6 +84,9 @@ MAX_ID_BYTES = 512
 SWAP_ATTEMPTS = 3
 # Vectors read back per request when a reload reuses the serving index's vectors.
 VECTOR_PAGE = 1000
+# Documents listed per request by `indexed_sources` (composite aggregation buckets; a node refuses more
+# than `search.max_buckets`, 65,536 by default).
+SOURCES_PAGE = 1000
 _SOURCE_FIELDS = [
     "chunk_id",
     "source",
@@ -1086,6 +1089,38 @@ class ElasticKB:
             },
             sources=reports_from_json(recorded if isinstance(recorded, str) else None),
         )
+
+    async def indexed_sources(self) -> frozenset[str]:
+        """Every `source` behind the alias, paged with a composite aggregation (a `terms` one would stop at
+        its size without saying so; a composite one pages through any number of documents)."""
+        from elasticsearch import ApiError, NotFoundError, TransportError
+
+        # An index built by another embedder cannot serve (searches refuse it): neither can its documents.
+        await self._serving_calibration()
+        found: set[str] = set()
+        after: dict[str, Any] | None = None
+        try:
+            while True:
+                composite: dict[str, Any] = {
+                    "size": SOURCES_PAGE,
+                    "sources": [{"source": {"terms": {"field": "source"}}}],
+                    **({"after": after} if after is not None else {}),
+                }
+                response = await self._es().search(
+                    index=self._alias, size=0, aggs={"sources": {"composite": composite}}
+                )
+                page = response["aggregations"]["sources"]
+                buckets = page.get("buckets") or []
+                found.update(str(bucket["key"]["source"]) for bucket in buckets)
+                after = page.get("after_key")
+                if len(buckets) < SOURCES_PAGE or not after:
+                    return frozenset(found)
+        except NotFoundError as exc:
+            raise KBUnavailableError(
+                f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
+            ) from exc
+        except (ApiError, TransportError) as exc:
+            raise self._unavailable("listing the documents", exc) from exc
 
     async def ping(self) -> None:
         from elasticsearch import ApiError, TransportError

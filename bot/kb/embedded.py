@@ -162,7 +162,8 @@ class _Snapshot:
         self._df_cache: dict[str, int] = {}
         stored = meta.get("calibration")
         self.calibration = Calibration() if stored is None else stored_calibration(stored, path.name)
-        self.documents = len({c.source for c in self.chunks})
+        self.sources = frozenset(c.source for c in self.chunks)
+        self.documents = len(self.sources)
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
         self.languages = languages_of([c.lang for c in self.chunks])
         self._users = 0
@@ -926,6 +927,10 @@ class EmbeddedKB:
             },
             sources=reports_from_json(snapshot.meta.get("sources")),
         )
+
+    async def indexed_sources(self) -> frozenset[str]:
+        snapshot = await asyncio.to_thread(self._current)
+        return snapshot.sources
 
     async def calibration(self) -> Calibration:
         snapshot = await asyncio.to_thread(self._current)

@@ -29,7 +29,7 @@ from bot.kb.base import (
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
 from bot.kb.filetypes import supported_list
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
-from bot.kb.sources import DocumentSource, FolderSource, SourceError
+from bot.kb.sources import DocumentSource, SourceError, folder_source
 from bot.kb.validate import UnsafeFileError
 from bot.language import DOCUMENT_SAMPLE_CHARS, UNDETERMINED, detect_document_language
 
@@ -231,7 +231,7 @@ Sources = Path | Sequence[DocumentSource]
 def as_sources(source: Sources, settings: KBSettings) -> list[DocumentSource]:
     """A reload's sources: a bare folder path is the one folder source."""
     if isinstance(source, Path):
-        return [FolderSource(source, settings.max_file_mb)]
+        return [folder_source(source, settings)]
     return list(source)
 
 

@@ -47,13 +47,18 @@ def now_iso() -> str:
 
 
 class FolderSource:
-    """A folder of knowledge files (Markdown, HTML, PDF, …), walked and parsed in a worker thread."""
+    """A folder of knowledge files (Markdown, HTML, PDF, …), walked and parsed in a worker thread.
+
+    `max_upload_chars` bounds what one admin upload saved into it may add (0: no bound): it is embedded
+    while the admin waits. Files put in the folder by hand and reloaded are bounded by `max_file_mb` only.
+    """
 
     kind: SourceKind = "folder"
 
-    def __init__(self, path: Path, max_file_mb: float) -> None:
+    def __init__(self, path: Path, max_file_mb: float, max_upload_chars: int = 0) -> None:
         self.path = path
         self._max_file_mb = max_file_mb
+        self.max_upload_chars = max_upload_chars
 
     @property
     def name(self) -> str:
@@ -78,6 +83,21 @@ class FolderSource:
         )
         return LoadedSource(tuple(documents), tuple(skipped), report)
 
+    def check_upload(self, name: str, data: bytes) -> None:
+        """Refuse an upload to be saved here as `name` whose text, parsed as the reload parses it, is over
+        `max_upload_chars` (`UnsafeFileError`, saying so). Synchronous and CPU-bound (a PDF is parsed):
+        callers use a thread. A file that cannot be parsed passes: the reload skips it with its reason."""
+        from bot.kb.loaders import load_bytes
+        from bot.kb.validate import check_upload_chars
+
+        if not self.max_upload_chars:
+            return
+        try:
+            document = load_bytes(name, Path(name).suffix, data)
+        except Exception:  # a parse failure is the reload's to report (`load_one` catches the same)
+            return
+        check_upload_chars(sum(len(section.text) for section in document.sections), self.max_upload_chars)
+
 
 def is_site(location: str) -> bool:
     return location.startswith(("http://", "https://"))
@@ -97,5 +117,10 @@ def configured_sources(
         if is_site(name):
             out.append(SiteSource(name, settings.crawl, cache_path))
         else:
-            out.append(FolderSource(Path(name), settings.max_file_mb))
+            out.append(folder_source(Path(name), settings))
     return out
+
+
+def folder_source(path: Path, settings: KBSettings) -> FolderSource:
+    """The knowledge folder `path`, read with the limits of `settings`."""
+    return FolderSource(path, settings.max_file_mb, settings.max_upload_chars)

@@ -209,6 +209,21 @@ class SizeLimit:
     setting: str
 
 
+UPLOAD_CHARS_SETTING = "BOT_KB__MAX_UPLOAD_CHARS"
+
+
+def check_upload_chars(chars: int, limit: int, setting: str = UPLOAD_CHARS_SETTING) -> None:
+    """Refuse an upload whose text is over `limit` characters (0: no limit). Checked before it is saved or
+    embedded: an upload is embedded while the admin waits, with no way to stop it (a 5 MB text file kept a
+    2-core server busy for about ten minutes), whereas a reload from the folder is an operator's job."""
+    if limit and chars > limit:
+        raise UnsafeFileError(
+            f"its text is {chars:,} characters, over the {limit:,} one upload may add ({setting}): embedding "
+            f"it would keep the knowledge base busy for minutes. Raise {setting}, or copy the file into the "
+            "knowledge folder and run `python -m bot kb reload` (or /reload)"
+        )
+
+
 def validate_upload(name: str, data: bytes, kb: KBSettings, *, upload_limit: SizeLimit | None = None) -> str:
     """Check an admin's uploaded document; return the safe file name to save it under.
 

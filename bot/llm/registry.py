@@ -37,6 +37,11 @@ MANIFEST_FILE = "manifest.json"
 ACTIVE_FILE = "active.json"
 RESET_HINT = "run `python -m bot models use --reset` to return to the shipped model"
 PREPARE_HINT = "run `python -m bot models prepare`"
+# What a new data folder needs before the shipped embedder serves; `models list` says it where it is missing.
+PREPARE_FIX = (
+    f"{PREPARE_HINT} (offline, a few seconds; `ask`, `chat`, `kb reload` and `serve` also prepare it "
+    "on first use)"
+)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -181,6 +186,17 @@ class GeneratorChoice:
     adapter: Path | None = None
     adapter_source: str = ""
     prepared_now: bool = False  # the shipped model was requantized during this call
+
+
+@dataclass(frozen=True, slots=True)
+class Unprepared:
+    """A shipped model in use that `models prepare` has not made in this data folder yet (a fresh checkout,
+    a new data folder): the bot is not ready, nothing is broken, and `fix` says how to get ready."""
+
+    role: str
+    path: Path  # the file `models prepare` writes
+    source: str  # what it is made from
+    fix: str
 
 
 UseKind = ModelKind | Literal["embedder"]
@@ -388,6 +404,17 @@ class ModelRegistry:
         except ModelError as exc:
             raise ModelError(f"{exc}; {PREPARE_HINT} to convert it again") from None
         return path
+
+    def unprepared_embedder(self, embeddings: EmbeddingSettings) -> Unprepared | None:
+        """The shipped embedder when it is the one in use and not converted into this data folder yet; None
+        when it is there (damaged or not: `resolve_embedder_path` judges it) or another embedder is
+        configured (BOT_EMBEDDINGS__MODEL_PATH, `models use --embedder`). Never writes."""
+        if embeddings.model_path is not None or self._active_path(self.read_active(), "embedder") is not None:
+            return None
+        path = self.prepared_embedder_path
+        if path.exists() or path.is_symlink():
+            return None
+        return Unprepared("embedder", path, shipped_embedder_label(), PREPARE_FIX)
 
     # -- models prepare -----------------------------------------------------------------------------------
 

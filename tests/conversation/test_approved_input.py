@@ -233,6 +233,7 @@ def test_a_file_the_reload_skips_cannot_be_cited(
 def test_an_answer_whose_article_is_now_skipped_is_not_approved_again(
     cli: CliRunner, tmp_path: Path, knowledge: Path
 ) -> None:
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
     made = cli.invoke(
         app, ["answers", "approve", "--question", "Refund?", "--text", TEXT, "--source", "refunds.md"]
     )
@@ -241,3 +242,71 @@ def test_an_answer_whose_article_is_now_skipped_is_not_approved_again(
     result = cli.invoke(app, ["answers", "edit", "1"])
     refused(result, "error: refunds.md is not in the knowledge base: `kb reload` skips it (file is empty)")
     assert cli.invoke(app, ["answers", "edit", "1", "--no-source"]).exit_code == 0
+
+
+def test_a_file_added_after_the_last_reload_cannot_be_cited(
+    cli: CliRunner, tmp_path: Path, knowledge: Path
+) -> None:
+    """The file is in the folder, but not in the index customers are answered from: `kb reload` first."""
+    approve = ["answers", "approve", "--question", "Where is my parcel?", "--text", TEXT]
+    before = cli.invoke(app, [*approve, "--source", "refunds.md"])
+    refused(before, "--source refunds.md: cannot check that refunds.md is in the knowledge base")
+    assert "run `python -m bot kb reload`" in before.output  # nothing is built yet
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    (knowledge / "tracking.md").write_text("# Tracking\n\nOpen Orders to track a parcel.\n", encoding="utf-8")
+
+    result = cli.invoke(app, [*approve, "--source", "tracking.md"])
+    refused(
+        result, "--source tracking.md: tracking.md is in the knowledge folder but not in the knowledge base"
+    )
+    assert "run `python -m bot kb reload`" in " ".join(result.output.split())
+    assert rows(tmp_path, "approved_answers") == 0
+    made = cli.invoke(app, [*approve, "--source", "refunds.md"])
+    assert made.exit_code == 0, made.output
+    edit = cli.invoke(app, ["answers", "edit", "1", "--source", "tracking.md"])
+    refused(
+        edit, "--source tracking.md: tracking.md is in the knowledge folder but not in the knowledge base"
+    )
+
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    assert cli.invoke(app, ["answers", "edit", "1", "--source", "tracking.md"]).exit_code == 0
+    listed = [json.loads(line) for line in cli.invoke(app, ["answers", "list", "--json"]).stdout.splitlines()]
+    assert [(row["id"], row["source"]) for row in listed] == [(1, "tracking.md")]
+
+
+def test_an_answer_whose_article_left_the_index_is_not_approved_again_as_it_is(
+    cli: CliRunner, tmp_path: Path, knowledge: Path
+) -> None:
+    """`answers edit ID` approves the cited article as it is now: it must still be in the index."""
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    made = cli.invoke(
+        app, ["answers", "approve", "--question", "Refund?", "--text", TEXT, "--source", "refunds.md"]
+    )
+    assert made.exit_code == 0, made.output
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "tracking.md").write_text("# Tracking\n\nOpen Orders to track a parcel.\n", encoding="utf-8")
+    assert cli.invoke(app, ["kb", "reload", "--source", str(other)]).exit_code == 0  # refunds.md left
+
+    result = cli.invoke(app, ["answers", "edit", "1"])
+    refused(result, "approved answer 1's article: refunds.md is in the knowledge folder but not in the")
+    assert "or give --source or --no-source" in " ".join(result.output.split())
+    assert cli.invoke(app, ["answers", "edit", "1", "--no-source"]).exit_code == 0
+
+
+def test_a_file_of_a_folder_no_reload_reads_cannot_be_cited(
+    cli: CliRunner, tmp_path: Path, knowledge: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BOT_KB__SOURCES leaves out the folder `--source` names files of: a reload would not help, so the
+    message says what would."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "tracking.md").write_text("# Tracking\n\nOpen Orders to track a parcel.\n", encoding="utf-8")
+    monkeypatch.setenv("BOT_KB__SOURCES", str(other))
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    result = cli.invoke(
+        app, ["answers", "approve", "--question", "Refund?", "--text", TEXT, "--source", "refunds.md"]
+    )
+    refused(result, f"--source refunds.md: refunds.md is in {knowledge} (BOT_KB__SOURCE), which is not one")
+    assert "add that folder there and reload" in result.output
+    assert rows(tmp_path, "approved_answers") == 0

@@ -64,6 +64,8 @@ INVALID = [
     ("BOT_KB__CHUNK_OVERLAP", "300", "BOT_KB__CHUNK_OVERLAP", "less than or equal"),
     ("BOT_KB__TOP_K", "zero", "BOT_KB__TOP_K", "integer"),
     ("BOT_KB__MAX_FILE_MB", "-1", "BOT_KB__MAX_FILE_MB", "greater than 0"),
+    ("BOT_KB__MAX_UPLOAD_CHARS", "-1", "BOT_KB__MAX_UPLOAD_CHARS", "greater than or equal to 0"),
+    ("BOT_KB__MAX_UPLOAD_CHARS", "5MB", "BOT_KB__MAX_UPLOAD_CHARS", "integer"),
     ("BOT_KB__SEARCH_TIMEOUT_S", "0", "BOT_KB__SEARCH_TIMEOUT_S", "greater than 0"),
     ("BOT_KB__FUSION", "max", "BOT_KB__FUSION", "convex"),
     ("BOT_ELASTICSEARCH__URL", "localhost:9200", "BOT_ELASTICSEARCH__URL", "http(s) URL"),

@@ -829,9 +829,13 @@ class FakeElasticsearch:
                 f"[{size}].",
             )
         if "aggs" in body:
-            return self._json(
-                {**self._envelope([], len(docs)), "aggregations": self._aggs(docs, body["aggs"])}
-            )
+            properties = {}
+            for n in names:
+                properties.update(self.indices[n].mappings.get("properties", {}))
+            aggregations = self._aggs(docs, body["aggs"], properties)
+            if isinstance(aggregations, web.Response):
+                return aggregations
+            return self._json({**self._envelope([], len(docs)), "aggregations": aggregations})
         if "query" in body and set(body["query"]) == {"match_all"}:
             scored = [(1.0, n, i, d) for n, i, d in docs]
         elif "query" in body and set(body["query"]) == {"term"}:
@@ -889,11 +893,17 @@ class FakeElasticsearch:
             },
         }
 
-    @staticmethod
-    def _aggs(docs: list[tuple[str, str, dict[str, Any]]], aggs: dict[str, Any]) -> dict[str, Any]:
+    def _aggs(
+        self, docs: list[tuple[str, str, dict[str, Any]]], aggs: dict[str, Any], properties: dict[str, Any]
+    ) -> dict[str, Any] | web.Response:
         out: dict[str, Any] = {}
         for name, spec in aggs.items():
-            if "cardinality" in spec:
+            if "composite" in spec:
+                composite = self._composite(docs, spec, properties)
+                if isinstance(composite, web.Response):
+                    return composite
+                out[name] = composite
+            elif "cardinality" in spec:
                 field_name = spec["cardinality"]["field"]
                 out[name] = {"value": len({doc.get(field_name) for _, _, doc in docs})}
             elif "terms" in spec:
@@ -910,6 +920,71 @@ class FakeElasticsearch:
             else:
                 raise KeyError(f"aggregation {sorted(spec)}")
         return out
+
+    def _composite(
+        self,
+        docs: list[tuple[str, str, dict[str, Any]]],
+        spec: dict[str, Any],
+        properties: dict[str, Any],
+    ) -> dict[str, Any] | web.Response:
+        """A top-level `composite` aggregation of `terms` sources, paged with `after`, as a node answers it:
+        buckets in ascending key order, `after_key` the last bucket's key (left out when there is none)."""
+        if set(spec) != {"composite"}:
+            return self._error(400, "illegal_argument_exception", "fake ES takes no sub-aggregations here")
+        body = spec["composite"]
+        if set(body) - {"sources", "size", "after"}:
+            return self._error(
+                400,
+                "x_content_parse_exception",
+                f"[composite] unknown field {sorted(set(body) - {'sources', 'size', 'after'})}",
+            )
+        fields: list[tuple[str, str]] = []
+        for source in body["sources"]:
+            ((key, kind),) = source.items()
+            if set(kind) != {"terms"} or set(kind["terms"]) != {"field"}:
+                return self._error(400, "parsing_exception", "fake ES pages terms sources on a field only")
+            field_name = kind["terms"]["field"]
+            if (properties.get(field_name) or {}).get("type") == "text":
+                # The message of a node: text fields keep no doc values to aggregate on.
+                return self._error(
+                    400,
+                    "illegal_argument_exception",
+                    "Text fields are not optimised for operations that require per-document field data like "
+                    "aggregations and sorting, so these operations are disabled by default. Please use a "
+                    f"keyword field instead. Alternatively, set fielddata=true on [{field_name}] in order to "
+                    "load field data by uninverting the inverted index.",
+                )
+            fields.append((key, field_name))
+        size = body.get("size", 10)
+        after = body.get("after")
+        if after is not None:
+            if len(after) != len(fields):
+                return self._error(
+                    400,
+                    "illegal_argument_exception",
+                    f"[after] has {len(after)} value(s) but [sources] has {len(fields)}",
+                )
+            missing = [key for key, _ in fields if key not in after]
+            if missing:
+                return self._error(
+                    400, "illegal_argument_exception", f"Missing value for [after.{missing[0]}]"
+                )
+        counts: dict[tuple[Any, ...], int] = {}
+        for _, _, doc in docs:
+            # Without `missing_bucket`, a document that lacks a field is in no bucket.
+            if all(field_name in doc for _, field_name in fields):
+                values = tuple(doc[field_name] for _, field_name in fields)
+                counts[values] = counts.get(values, 0) + 1
+        ordered = sorted(counts)
+        if after is not None:
+            start = tuple(after[key] for key, _ in fields)
+            ordered = [values for values in ordered if values > start]
+        page = ordered[: int(size)]
+        buckets = [
+            {"key": dict(zip([key for key, _ in fields], values, strict=True)), "doc_count": counts[values]}
+            for values in page
+        ]
+        return {"after_key": buckets[-1]["key"], "buckets": buckets} if buckets else {"buckets": []}
 
     def _bm25(
         self, docs: list[tuple[str, str, dict[str, Any]]], query: dict[str, Any], analyzers: dict[str, str]

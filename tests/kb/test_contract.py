@@ -187,6 +187,39 @@ async def test_search_before_any_reload_is_unavailable(kb_factory: KBFactory) ->
         await kb.ping()
 
 
+async def test_indexed_sources_are_the_documents_of_the_serving_index(
+    kb_factory: KBFactory, corpus: Path
+) -> None:
+    """What an approved answer may cite: the reload's documents, not a file it skipped, nor one put in the
+    folder after it; nothing before the first reload."""
+    kb = kb_factory(FakeEmbedder())
+    with pytest.raises(KBUnavailableError):
+        await kb.indexed_sources()
+    await kb.reload(corpus)
+    expected = {"guide/shipping.md", "api.rst", "help.html", "faq.csv", "notes.txt"}
+    (corpus / "later.md").write_text("# Later\n\nAdded after the reload.\n", encoding="utf-8")
+    assert await kb.indexed_sources() == expected  # broken.md skipped, later.md not reloaded yet
+    await kb.reload(corpus)
+    assert await kb.indexed_sources() == expected | {"later.md"}
+
+
+async def test_indexed_sources_pages_past_one_request(
+    kb_factory: KBFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Elasticsearch lists the documents in pages (a composite aggregation): none is lost between pages."""
+    import bot.kb.elastic
+
+    monkeypatch.setattr(bot.kb.elastic, "SOURCES_PAGE", 3)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    names = {f"topic-{i:02d}.md" for i in range(7)}
+    for name in names:
+        (folder / name).write_text(f"# {name}\n\nText about {name}.\n", encoding="utf-8")
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(folder)
+    assert await kb.indexed_sources() == names
+
+
 async def test_empty_reload_keeps_the_old_kb(kb_factory: KBFactory, corpus: Path, tmp_path: Path) -> None:
     kb = kb_factory(FakeEmbedder())
     first = await kb.reload(corpus)

