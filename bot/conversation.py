@@ -493,6 +493,7 @@ class ConversationService:
         *,
         external_message_id: str = "",
         conversation_id: int | None = None,
+        standalone: bool = False,
     ) -> AsyncGenerator[Delta | Waiting | Reply, None]:
         """Yield the answer's `Delta`s as the pipeline streams them, then exactly one `Reply`.
 
@@ -500,6 +501,9 @@ class ConversationService:
         others are ahead in line, a `Waiting` (the customer's place and an estimate); then another at most
         every `wait_update_s`, only when the place or the estimate changed enough to be worth showing.
         `conversation_id` continues that logged conversation instead of the customer's open one.
+        `standalone`: the text is a question of its own that the customer chose (a "see also" section's
+        heading), answered without the conversation so far, so neither rewritten with the last question
+        nor answered from its passages.
         """
         question = encodable(text).strip()
         language = self.language_of_text(question[:MAX_DETECT_CHARS], customer)
@@ -535,7 +539,9 @@ class ConversationService:
                         return
                 yield Reply("forwarded", "", conversation_id=conversation.id, language=language)
                 return
-            history = await self._db(self.log.history(conversation.id, self._history_turns))
+            history = (
+                [] if standalone else await self._db(self.log.history(conversation.id, self._history_turns))
+            )
             # Write order: the question is committed before anything is generated.
             question_id = await self._db(
                 self.log.log_user_message(

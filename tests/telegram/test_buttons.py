@@ -77,3 +77,33 @@ async def test_buttons_sent_before_the_log_decided_whose_they_are_still_work(
     assert (await _press(h, BOB, alices, f"fb:up:{alice}:en")).get("text") == tg_texts.BUTTON_NOT_YOURS
     assert (await _press(h, ALICE, alices, "fb:meh:en")).get("text") == tg_texts.BUTTON_EXPIRED
     assert (await h.store.stats()).thumbs_up_7d == 1
+
+
+async def test_a_see_also_button_asks_its_section_and_only_for_the_asker(
+    make_harness: HarnessFactory,
+) -> None:
+    """The other sections the search found are buttons under the answer; a press asks that section's
+    heading as the asker's next question, answered under the answer and logged like a typed one."""
+    h = await make_harness()
+    alices = await _ask_in_group(h, ALICE, "how long do refunds or shipping take?")
+    rows = alices.data["reply_markup"]["inline_keyboard"]
+    see = [button for row in rows for button in row if button["callback_data"].startswith("see:")]
+    assert [button["text"] for button in see] == ["📄 Shipping times"]
+    assert see[0]["callback_data"] == "see:1:en"
+
+    # Not Bob's to press; and data that names no button of the message is no question.
+    assert (await _press(h, BOB, alices, "see:1:en")).get("text") == tg_texts.BUTTON_NOT_YOURS
+    assert (await _press(h, ALICE, alices, "see:7:en")).get("text") == tg_texts.BUTTON_EXPIRED
+    shown = len(h.fake.bot_messages(GROUP["id"]))
+    assert shown == 1
+
+    assert (await _press(h, ALICE, alices, "see:1:en")).get("text") is None
+    answer = await h.reply_after(GROUP["id"], alices.message_id)
+    await h.idle()
+    for m in h.fake.bot_messages(GROUP["id"]):
+        print(m.message_id, m.reply_to, repr(m.data.get("text")))
+    final = h.fake.bot_messages(GROUP["id"])[-1]
+    assert answer.reply_to == alices.message_id
+    assert "Shipping times" in final.data["text"]  # its source
+    history = await h.store.history(1, 10)  # Alice's, the only conversation
+    assert [turn.text for turn in history if turn.role == "user"][-1] == "Shipping times"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -101,22 +100,6 @@ def test_sources_never_become_unsafe_links_and_text_is_escaped() -> None:
     assert "1 < 2 & <i>not italic</i>" in shown
     assert "• <b>Bold</b> — a.md" in shown
     assert all(e.type != "text_link" for e in entities)
-
-
-def test_the_sections_the_search_also_found_follow_the_sources_in_the_customers_language() -> None:
-    sources = (Source("billing/refunds.md", "Refunds", ""),)
-    also = (
-        Source("claims/lost.md", "Filing a claim", "https://help.example.com/claims"),
-        Source("faq.csv", "<b>Lost?</b>", "javascript:alert(1)"),
-    )
-    plain = answer("Refunds take five days. [1]", sources=sources, citations=(1,))
-    shown, entities = parse_html(render_answer(replace(plain, see_also=also), "de")[-1])
-    assert shown.endswith(
-        "Quellen\n[1] Refunds — billing/refunds.md\n\nSiehe auch\n• Filing a claim — claims/lost.md\n"
-        "• <b>Lost?</b> — faq.csv"
-    )
-    assert [e.url for e in entities if e.type == "text_link"] == ["https://help.example.com/claims"]
-    assert "See also" not in parse_html(render_answer(plain)[-1])[0]
 
 
 def test_partial_render_is_clipped_and_marked() -> None:

@@ -61,6 +61,10 @@ OPERATOR_CHAT_HINT = (
 OPERATOR_MEDIA_HINT = "Only text replies reach the customer: this was not sent. Type your reply instead."
 # A language code as buttons carry it ("en", "zh", "zh-Hant").
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-Hant)?")
+# A "see also" button: this mark, then the section's heading, clipped (Telegram shows about 60 characters of a
+# button's label on a phone).
+SEE_ALSO_MARK = "📄 "
+SEE_ALSO_LABEL_CHARS = 60
 
 log = logging.getLogger("bot.channels.telegram")
 
@@ -81,6 +85,18 @@ def customer_of(user: User, chat_id: int) -> Customer:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pressed_label(message: Message, data: str) -> str:
+    """The label of the button of `message` whose data is `data`; "" when it has none (or no longer)."""
+    markup = message.reply_markup
+    if markup is None:
+        return ""
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return ""
 
 
 def hint_of(update: Update) -> str:
@@ -104,6 +120,13 @@ def answer_keyboard(reply: Reply, *, admin: bool) -> InlineKeyboardMarkup | None
                 InlineKeyboardButton(tg_texts.BUTTON_DOWN, callback_data=f"fb:down:{language}"),
             ]
         )
+    if reply.answer is not None:
+        # The other sections the search found, one tap each: the article the customer meant is often second
+        # or third. The press asks the section's heading, read back from the button (`_see_also_press`).
+        for k, section in enumerate(reply.answer.see_also, start=1):
+            title = section.heading.strip() or section.source.rsplit("/", 1)[-1]
+            label = f"{SEE_ALSO_MARK}{_clip(title, SEE_ALSO_LABEL_CHARS)}"
+            rows.append([InlineKeyboardButton(label, callback_data=f"see:{k}:{language}")])
     if reply.offer_human:
         label = texts.translate(tg_texts.BUTTON_HUMAN, language)
         rows.append([InlineKeyboardButton(label, callback_data=f"human:{language}")])
@@ -354,8 +377,20 @@ class SupportHandlers:
         await self._answer(update, bot, message, user, text, state)
 
     async def _answer(
-        self, update: Update, bot: Bot, message: Message, user: User, text: str, state: UpdateState
+        self,
+        update: Update,
+        bot: Bot,
+        message: Message,
+        user: User,
+        text: str,
+        state: UpdateState,
+        *,
+        external_message_id: str | None = None,
+        standalone: bool = False,
     ) -> Reply:
+        """Answer `text` for `user` under `message`, which is the customer's own message (its id is logged
+        with the question) unless `external_message_id` says otherwise; `standalone`: see
+        `ConversationService.ask`."""
         chat_id = message.chat.id
         editor = StreamEditor(
             bot,
@@ -367,7 +402,12 @@ class SupportHandlers:
         reply: Reply | None = None
         so_far: list[str] = []
         events = self.conversations.ask(
-            customer_of(user, chat_id), text, external_message_id=str(message.message_id)
+            customer_of(user, chat_id),
+            text,
+            external_message_id=str(message.message_id)
+            if external_message_id is None
+            else external_message_id,
+            standalone=standalone,
         )
         notice = WaitNotice(bot, chat_id, reply_to=message.message_id)
 
@@ -556,7 +596,7 @@ class SupportHandlers:
         def t(message: str) -> str:
             return texts.translate(message, language)
 
-        if origin is None or kind not in ("fb", "human", "fix"):
+        if origin is None or kind not in ("fb", "human", "fix", "see"):
             await query.answer(t(tg_texts.BUTTON_EXPIRED))
             return
         chat_id = origin.chat.id
@@ -587,6 +627,9 @@ class SupportHandlers:
             if kind == "human":
                 await self._human_from_button(update, query, origin, bot, language)
                 return
+            if kind == "see":
+                await self._see_also_press(update, query, origin, bot, data, language)
+                return
             found = await self._answer_behind(query, origin, language)
             if found is None:
                 return
@@ -608,6 +651,36 @@ class SupportHandlers:
                 await query.answer()
         except StoreUnavailableError:
             await query.answer(t(texts.DB_DOWN), show_alert=True)
+
+    async def _see_also_press(
+        self, update: Update, query: CallbackQuery, origin: Message, bot: Bot, data: str, language: str
+    ) -> None:
+        """A "see also" button: its section's heading, as the button shows it, is the asker's next question,
+        answered under the answer like a typed one (logged, streamed, with its own buttons).
+
+        The heading is read from the pressed button of the message, not from the data (64 bytes cannot hold
+        a long heading); a forged press can only ask a question its presser could type, and only the asker
+        may press, as for the other buttons."""
+        title = _pressed_label(origin, data).removeprefix(SEE_ALSO_MARK).removesuffix("…").strip()
+        if not title:
+            await query.answer(texts.translate(tg_texts.BUTTON_EXPIRED, language))
+            return
+        found = await self._answer_behind(query, origin, language)
+        if found is None:
+            return
+        user = query.from_user
+        if found.external_user_id != str(user.id):
+            await query.answer(texts.translate(tg_texts.BUTTON_NOT_YOURS, hint_of(update)))
+            return
+        state = self.processor.state(update)
+        verdict = await self.flood.judge(user.id, state)
+        if verdict != "ok":
+            log.info("flood control", extra={"user_id": user.id, "verdict": verdict})
+            flood = texts.translate(tg_texts.FLOOD, language) if verdict == "notice" else None
+            await query.answer(flood)
+            return
+        await query.answer()
+        await self._answer(update, bot, origin, user, title, state, external_message_id="", standalone=True)
 
     async def _human_from_button(
         self, update: Update, query: CallbackQuery, origin: Message, bot: Bot, language: str

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from bot.channels.telegram.tg_html import MAX_MESSAGE_CHARS, utf16_len
 from bot.domain import Answer, Source
-from bot.texts import NO_ANSWER, SEE_ALSO, SOURCE_LANGUAGE, SOURCES, translate
+from bot.texts import NO_ANSWER, SOURCE_LANGUAGE, SOURCES, translate
 
 # Room kept free in every part so markers such as "(1/3)" never push a part over the limit.
 _PART_MARGIN = 32
@@ -83,11 +83,6 @@ def render_answer(answer: Answer, language: str = SOURCE_LANGUAGE) -> list[str]:
     )
     if sources_html:
         tail_parts.append((sources_html, sources_len))
-    see_html, see_len = render_sources(
-        answer.see_also, ("•",) * len(answer.see_also), translate(SEE_ALSO, language)
-    )
-    if see_html:
-        tail_parts.append((see_html, see_len))
     return compose(body, tail_parts)
 
 
