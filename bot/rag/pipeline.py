@@ -643,10 +643,16 @@ class Pipeline:
         self._sticky.move_to_end(user_key)
         while len(self._sticky) > STICKY_USERS:
             self._sticky.popitem(last=False)
+        # A section any of whose hits looks like an injection is left out whole: it is listed by section.
+        poisoned = {
+            (hit.chunk.source, hit.chunk.heading)
+            for hit in hits
+            if looks_like_injection(hit.chunk.heading + "\n" + hit.chunk.text)
+        }
         sections = (
             Source(hit.chunk.source, hit.chunk.heading, hit.chunk.url)
             for hit in hits
-            if not looks_like_injection(hit.chunk.heading + "\n" + hit.chunk.text)
+            if (hit.chunk.source, hit.chunk.heading) not in poisoned
         )
         return _Prepared(
             hits=tuple(clean),
@@ -716,11 +722,13 @@ class Pipeline:
         # passages do not support: the passages passed the gate, so a quote answers, where "something went
         # wrong, try again" would get the same nothing again.
         # The quote is taken from the whole best passage, not the head of it the model's allowance kept: the
-        # sentence that answers may lie past the cut.
+        # sentence that answers may lie past the cut. The log then holds that whole passage as the first hit,
+        # so the quote is in the passage it is logged (and exported) with.
         elif self._rag.ungrounded == "extract" and (
             quote := self._extract(question, prepared.passages[:1] or passages)
         ):
             text, cited, outcome, grounded = quote, (1,), "extracted", True
+            hits = (*prepared.hits[:1], *hits[1:]) if prepared.hits else hits
         elif self._rag.ungrounded == "refuse" or self._rag.ungrounded == "extract":
             log.info("ungrounded answer replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
