@@ -376,13 +376,16 @@ def garbled(sentence: str, passages: Sequence[Passage], *, english: bool = True)
 # testing" from "a sandbox … for testing"), and a larger one answering in the customer's language can do the
 # same. The unambiguous markers of the catalogs' languages (English; French "pas", whose "ne" is often
 # dropped; German; Spanish, whose "no" is English's; Portuguese; Russian), and for Chinese and Japanese, whose
-# words have no spaces, the negating characters and endings, less the words they begin that negate nothing
-# ("不过" however, "无论" no matter, "未来" future, "别人" others).
+# words have no spaces, the negating characters and endings, less the words they are part of that negate
+# nothing ("不过" however, "无论" no matter, "未来" future, "特别" especially, "别人" others, "無料" free of
+# charge, "未満" under, "少ない" few).
 _NEGATION = re.compile(
     r"\b(?:not|no|never|cannot|none|nothing|neither|nor"
-    r"|pas|jamais|aucune?|nicht|nichts|kein(?:e|en|em|er|es)?|nie|niemals"
-    r"|nunca|ningun[oa]|ningún|jamás|tampoco|não|nenhuma?|не|нет|никогда|нельзя)\b|n't\b"
-    r"|不(?![过過仅僅但管少错錯])|[没沒](?!什么|什麼)|[无無](?![论論])|未(?![来來])|别(?!人)|勿|ない|ません",
+    r"|pas|jamais|aucune?|rien|nicht|nichts|kein(?:e|en|em|er|es)?|nie|niemals"
+    r"|nunca|ningun[oa]|ningún|jamás|tampoco|não|nenhuma?"
+    r"|не|нет|никогда|нельзя|ни|ничего|ничто|никто|нигде)\b|n't\b"
+    r"|不(?![过過仅僅但管少错錯])|[没沒](?!什么|什麼)|[无無](?![论論料线線])|未(?![来來满満])"
+    r"|(?<![特区區类類级級识識分告差个個性辨鉴鑒离離])[别別](?![人的处處名])|勿|(?<![少危])ない|ません",
     re.I,
 )
 

@@ -444,6 +444,25 @@ def test_words_that_begin_with_a_negating_character_but_negate_nothing_are_no_fl
     labels = Passage("billing/refunds.md", "Refunds", "标签可以退款，不过需要五天。")
     assert not flips_polarity("标签可以退款，需要五天。", labels)
     assert not flips_polarity("无论哪种标签都可以退款。", Passage("a.md", "Refunds", "每种标签都可以退款。"))
+    assert not flips_polarity(
+        "退货时请特别注意包装完好。", Passage("a.md", "Returns", "退货时请注意包装完好。")
+    )
+    assert not flips_polarity("送料無料です。", Passage("a.md", "送料", "送料が0円です。"))
+    assert not flips_polarity("在线和无线网络都可以。", Passage("a.md", "网络", "在线和有线网络都可以。"))
+
+
+@pytest.mark.parametrize(
+    ("passage", "flipped"),
+    [
+        (
+            "Vous n'avez rien à payer pour une étiquette annulée.",
+            "Vous avez à payer pour une étiquette annulée.",
+        ),
+        ("请别把电池放进包裹。", "请把电池放进包裹。"),
+    ],
+)
+def test_negations_without_the_usual_word_are_read_too(passage: str, flipped: str) -> None:
+    assert flips_polarity(flipped, Passage("a.md", "Labels", passage))
 
 
 def test_a_file_name_the_passage_itself_gives_may_be_quoted() -> None:
