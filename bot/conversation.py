@@ -564,7 +564,8 @@ class ConversationService:
         )
         answer = _small_talk_answer(question, language) or await self._approved_answer(question, language)
         if answer is None:
-            # Closed at once when the channel stops listening (the customer left): the answer stops with it.
+            # Closed at once when the channel stops listening (a console chat interrupted): the answer stops
+            # with it. The web widget's answers run to their end (a reload follows them), Telegram's too.
             async with contextlib.aclosing(self._generate(customer, question, history, language)) as events:
                 async for item in events:
                     if isinstance(item, Answer):

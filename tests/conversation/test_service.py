@@ -263,6 +263,7 @@ async def test_the_console_logs_like_telegram(settings: Settings) -> None:
         "outcome": None,  # a notice: nothing was answered or logged
         "grounded": False,
         "sources": [],
+        "see_also": [],
         "timings": {"retrieval_ms": 0.0, "ttft_ms": None, "total_ms": 0.0},
         "conversation_id": None,
     }

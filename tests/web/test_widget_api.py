@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from bot import texts
 from bot.channels.telegram import texts as tg_texts
+from bot.channels.web.chat import ANSWER_TASK
 from bot.channels.web.deps import FloodRule
 from bot.conversation import WAIT_MARK, Customer
 from bot.domain import Turn
@@ -121,6 +123,52 @@ async def test_an_answer_goes_on_when_the_page_is_reloaded_while_it_streams(make
     assert rated.status_code == 200, rated.text
 
 
+async def test_an_answer_logged_while_the_reload_reads_the_history_is_still_followed(
+    make_web: WebFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The answer is logged (and its writing ends) after the reload read the history, which then holds the
+    # question only: the widget must still be told to follow it, or it shows the question unanswered.
+    generator = GatedGenerator("Refunds are paid back to the card. It takes five business days. [1]")
+    web = await make_web(generator=generator)
+    session = await web.session()
+    asking = asyncio.create_task(web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"]))
+    await generator.paused.wait()
+    read = web.deps.insights.transcript
+
+    async def read_then_finish(*args: Any, **kwargs: Any) -> Any:
+        messages = await read(*args, **kwargs)
+        generator.gate.set()
+        await asking  # the whole answer streamed: logged, and its writing ended
+        return messages
+
+    monkeypatch.setattr(web.deps.insights, "transcript", read_then_finish)
+    reloaded = await web.session()
+    monkeypatch.undo()
+    assert [m["role"] for m in reloaded["messages"]] == ["user"]
+    assert reloaded["pending"] is True
+    resumed = events((await web.client.get("/api/resume")).text)
+    assert "five business days" in resumed[-1][1]["text"]
+
+
+async def test_a_visitor_has_one_answer_written_at_a_time(make_web: WebFactory) -> None:
+    generator = GatedGenerator("Refunds are paid back to the card. It takes five business days. [1]")
+    web = await make_web(generator=generator)
+    session = await web.session()
+    first = asyncio.create_task(web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"]))
+    await generator.paused.wait()
+    # A second tab asks meanwhile: told to wait, nothing queued or logged for it.
+    # Bounded: without the rule the second answer would wait behind the paused first one.
+    second = await asyncio.wait_for(web.post("/api/ask", {"text": "And shipping?"}, session["csrf"]), 30)
+    assert second.status_code == 429
+    assert "still being answered" in second.json()["error"]
+    generator.gate.set()
+    await first
+    third = await web.post("/api/ask", {"text": "And shipping?"}, session["csrf"])
+    assert third.status_code == 200
+    roles = [m["role"] for m in (await web.session())["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+
 async def test_stopping_the_server_stops_the_answers_still_being_written(make_web: WebFactory) -> None:
     import httpx
 
@@ -140,7 +188,7 @@ async def test_stopping_the_server_stops_the_answers_still_being_written(make_we
         asking.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asking
-        writing = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        writing = [t for t in asyncio.all_tasks() if t.get_name() == ANSWER_TASK]
         assert writing, "the answer goes on without the connection"
     # The server's stop (its lifespan's end) has ended it: nothing is left running on a closed log.
     assert all(t.done() for t in writing)

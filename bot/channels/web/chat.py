@@ -142,6 +142,10 @@ async def json_body(request: Request) -> dict[str, Any]:
     return {key: encodable(value) if isinstance(value, str) else value for key, value in data.items()}
 
 
+# The name of the task that writes one visitor's answer (`WidgetApi.ask`).
+ANSWER_TASK = "web answer"
+
+
 class Flight:
     """The events of one answer as the service writes it, for every connection that follows it.
 
@@ -262,6 +266,10 @@ class WidgetApi:
         language = customer.language_hint
         history: list[dict[str, Any]] = []
         handoff = "none"
+        # Read before the history: an answer logged in between is then still followed (a finished flight is
+        # replayed), where read after it would be neither pending nor in the history just read.
+        flight = self.flights.get(visitor)
+        writing = flight is not None and not flight.done
         try:
             if returning:
                 language = await self.conversations.language_of(customer)
@@ -271,7 +279,6 @@ class WidgetApi:
                 history = [history_json(m) for m in messages[-HISTORY_MESSAGES:]]
         except StoreUnavailableError:
             log.warning("history unavailable: database down")
-        flight = self.flights.get(visitor)
         body = {
             "csrf": self.signer.csrf(visitor),
             "language": texts.shown_language(language),  # what the labels are in: the widget's `lang`
@@ -282,10 +289,7 @@ class WidgetApi:
             # The answer to the last question is still being written (the page was reloaded while it
             # streamed): the widget follows it with /api/resume. Not once it is logged, which the history
             # then shows.
-            "pending": flight is not None
-            and not flight.done
-            and bool(history)
-            and history[-1]["role"] == "user",
+            "pending": writing and bool(history) and history[-1]["role"] == "user",
         }
         response = JSONResponse(body)
         self.set_cookie(response, visitor, request)
@@ -311,9 +315,17 @@ class WidgetApi:
             language = self.conversations.language_of_text(text, customer)
             notice = {"kind": "notice", "text": web_texts.flood(language), "sources": []}
             return StreamingResponse(_once(sse("reply", notice)), media_type="text/event-stream")
+        running = self.flights.get(visitor)
+        if running is not None and not running.done:
+            # One answer at a time per visitor (a second tab, a script): each one runs to its end whether
+            # or not anyone still listens, so more at once would queue work nobody may read.
+            return JSONResponse(
+                {"error": "your previous question is still being answered; please wait for it"},
+                status_code=429,
+            )
         flight = Flight()
         self.flights[visitor] = flight
-        task = asyncio.get_running_loop().create_task(self._write(flight, customer, text))
+        task = asyncio.get_running_loop().create_task(self._write(flight, customer, text), name=ANSWER_TASK)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._forget_later(visitor, flight))
