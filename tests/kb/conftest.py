@@ -20,6 +20,10 @@ from tests.kb.site_server import HelpSite
 if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
 
+    from bot.admin import Admin
+    from bot.kb.embedded import EmbeddedKB
+    from tests.fakes_log import ApprovedAnswersToReview
+
 SHIPPING_MD = """\
 # Shipping guide
 
@@ -236,3 +240,25 @@ async def es_server(request: pytest.FixtureRequest) -> AsyncIterator[ESServer]:
         yield ESServer(REAL_ES_URL, alias, None)
     finally:
         await drop_indices(REAL_ES_URL, alias)
+
+
+def folder_admin(
+    tmp_path: Path, corpus: Path, approved: ApprovedAnswersToReview | None = None
+) -> tuple[Admin, EmbeddedKB]:
+    """The admin actions over an embedded index of `corpus` alone (no configured source list), every upload
+    let through by its check."""
+    from bot.admin import Admin
+    from bot.kb.embedded import EmbeddedKB
+    from tests.fakes_log import MemoryConversationLog
+
+    settings = make_settings(tmp_path)
+    kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder())
+    admin = Admin(
+        kb,
+        MemoryConversationLog(),
+        kb_source=corpus,
+        exports_dir=tmp_path / "exports",
+        check_upload=lambda name, data: name,
+        approved=approved,  # type: ignore[arg-type]
+    )
+    return admin, kb

@@ -11,34 +11,16 @@ from typing import Any
 
 import pytest
 
-from bot.admin import Admin, ReloadResult
-from bot.kb.embedded import EmbeddedKB
+from bot.admin import ReloadResult
 from bot.refresh import refresh_every
 from bot.store.base import ApprovedAnswer
-from tests.fakes import FakeEmbedder
-from tests.fakes_log import ApprovedAnswersToReview, MemoryConversationLog
-from tests.kb.conftest import NOTES_TXT, make_settings
+from tests.fakes_log import ApprovedAnswersToReview
+from tests.kb.conftest import NOTES_TXT, folder_admin
 
 
 def _approved(answer_id: int, source: str) -> ApprovedAnswer:
     now = datetime.now(UTC)
     return ApprovedAnswer(answer_id, "q", "a", source, "0" * 64, "active", "admin", now, now)
-
-
-def _admin(
-    tmp_path: Path, corpus: Path, approved: ApprovedAnswersToReview | None = None
-) -> tuple[Admin, EmbeddedKB]:
-    settings = make_settings(tmp_path)
-    kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder())
-    admin = Admin(
-        kb,
-        MemoryConversationLog(),
-        kb_source=corpus,
-        exports_dir=tmp_path / "exports",
-        check_upload=lambda name, data: name,
-        approved=approved,  # type: ignore[arg-type]
-    )
-    return admin, kb
 
 
 def _listing(folder: Path) -> list[str]:
@@ -58,7 +40,7 @@ async def test_an_unreadable_cited_file_is_named_and_the_reload_still_serves(
     tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = ApprovedAnswersToReview([_approved(1, "notes.txt")])
-    admin, kb = _admin(tmp_path, corpus, store)
+    admin, kb = folder_admin(tmp_path, corpus, store)
     monkeypatch.setattr("bot.admin.source_hash", _unreadable)
 
     result = await admin.reload()
@@ -75,7 +57,7 @@ async def test_an_unreadable_cited_file_is_named_and_the_reload_still_serves(
 async def test_the_schedule_keeps_running_after_a_refresh_crashes(
     tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    admin, kb = _admin(tmp_path, corpus)
+    admin, kb = folder_admin(tmp_path, corpus)
     calls = 0
 
     async def refresh() -> ReloadResult | None:
@@ -115,7 +97,7 @@ async def test_the_schedule_keeps_running_after_a_refresh_crashes(
 async def test_an_upload_whose_reload_raises_leaves_the_folder_as_it_was(
     tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, existing: bool
 ) -> None:
-    admin, kb = _admin(tmp_path, corpus)
+    admin, kb = folder_admin(tmp_path, corpus)
     name = "notes.txt" if existing else "new.md"
     before = _listing(corpus)
 
@@ -135,7 +117,7 @@ async def test_an_upload_whose_reload_raises_leaves_the_folder_as_it_was(
 async def test_an_upload_that_cannot_be_written_says_so_and_keeps_the_old_file(
     tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin, kb = _admin(tmp_path, corpus)
+    admin, kb = folder_admin(tmp_path, corpus)
     before = _listing(corpus)
 
     def full(self: Path, data: bytes) -> int:
@@ -161,7 +143,7 @@ async def test_a_scheduled_refresh_skips_while_another_process_reloads(
     # turn is skipped (None, as for a reload in this process), while an admin's own reload says why it failed.
     from bot.kb.base import ReloadRunningError
 
-    admin, kb = _admin(tmp_path, corpus)
+    admin, kb = folder_admin(tmp_path, corpus)
 
     async def held(*args: object, **kwargs: object) -> object:
         raise ReloadRunningError("another reload is running (pid 4242); try again when it ends")

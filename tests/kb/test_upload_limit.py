@@ -17,7 +17,7 @@ from bot.kb.sources import FolderSource
 from bot.services import build_admin
 from tests.fakes import FakeEmbedder
 from tests.fakes_log import MemoryConversationLog
-from tests.kb.conftest import make_settings
+from tests.kb.conftest import folder_admin, make_settings
 from tests.kb.pdfs import raw_pdf
 
 LIMIT = 2_000
@@ -113,15 +113,7 @@ async def test_the_check_runs_off_the_event_loop(
 
 
 async def test_an_admin_for_one_folder_has_the_default_limit(tmp_path: Path, corpus: Path) -> None:
-    settings = make_settings(tmp_path)
-    kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder())
-    admin = Admin(
-        kb,
-        MemoryConversationLog(),
-        kb_source=corpus,
-        exports_dir=tmp_path / "exports",
-        check_upload=lambda name, data: name,
-    )
+    admin, kb = folder_admin(tmp_path, corpus)
     refused = await admin.add_document("big.txt", b"Lockers open with the code. " * 20_000)
     assert not refused.ok
     assert "over the 500,000 one upload may add" in refused.text
