@@ -80,6 +80,9 @@ def quickstart(
             for label, source in zip(answer.source_labels, answer.sources, strict=True):
                 heading = f" › {source.heading}" if source.heading else ""
                 console.print(f"      {label} {source.source}{heading}", highlight=False, markup=False)
+            for source in answer.see_also:
+                heading = f" › {source.heading}" if source.heading else ""
+                console.print(f"      see also: {source.source}{heading}", highlight=False, markup=False)
             console.print(
                 f"    [dim]grounded={answer.grounded} retrieval {answer.timings.retrieval_ms:.0f} ms, "
                 f"first token {answer.timings.ttft_ms or 0:.0f} ms, "
