@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Container, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.chinese import to_simplified
 from bot.rag.prompting import Passage
@@ -516,6 +516,14 @@ def _unwrap(lines: Sequence[str]) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s{2,}", " ", joined)).strip()
 
 
+# A sentence that describes the document it is in rather than answering anything.
+_ABOUT_THE_ARTICLE = re.compile(
+    r"(?:this|the following|in this|on this)\s+"
+    r"(?:article|page|section|guide|document|chapter|faq|help article)\b",
+    re.I,
+)
+
+
 def _is_label(text: str) -> bool:
     """A label, not a statement: "Talk to a human", "Live chat". ("Saturday: 09:00–17:00" says something;
     a line ending in a colon leads into the next one and is quoted with it.)"""
@@ -631,6 +639,9 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     if not units:
         return ""
     wanted = stems(question)
+    # A sentence about the article itself ("This article explains when you get your money back…") shares the
+    # question's words and answers nothing: it is never quoted.
+    units = [replace(u, label=True) if _ABOUT_THE_ARTICLE.match(u.text) else u for u in units]
     unit_stems = [set() if u.label else stems(u.text) for u in units]
     # A question word found in many sentences of the passage says little about which one answers.
     spread = Counter(stem for found in unit_stems for stem in found & wanted)

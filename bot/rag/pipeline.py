@@ -349,6 +349,11 @@ async def _closing(stream: AsyncIterator[T]) -> AsyncGenerator[AsyncIterator[T],
             await aclose()
 
 
+def _heading_key(heading: str) -> str:
+    """A heading as "see also" compares them: letters and digits only, case folded ("" stays "")."""
+    return "".join(ch for ch in heading.casefold() if ch.isalnum())
+
+
 def passage_of(hit: Hit) -> Passage:
     chunk = hit.chunk
     return Passage(source=chunk.source, heading=chunk.heading, text=chunk.text, url=chunk.url)
@@ -663,9 +668,19 @@ class Pipeline:
 
     @staticmethod
     def _see_also(prepared: _Prepared, cited: Sequence[Source]) -> tuple[Source, ...]:
-        """Up to `SEE_ALSO` sections of the search not cited by the answer, best first."""
-        shown = {(s.source, s.heading) for s in cited}
-        return tuple(s for s in prepared.sections if (s.source, s.heading) not in shown)[:SEE_ALSO]
+        """Up to `SEE_ALSO` sections of the search not cited by the answer, best first, each heading once: an
+        FAQ entry titled like a cited section ("How long does a refund take?" in faq.csv and in refunds.md)
+        would read as the answer offered again."""
+        seen = {_heading_key(s.heading) for s in cited} - {""}
+        listed: list[Source] = []
+        for section in prepared.sections:
+            key = _heading_key(section.heading)
+            if key in seen or any((s.source, s.heading) == (section.source, section.heading) for s in cited):
+                continue
+            if key:
+                seen.add(key)
+            listed.append(section)
+        return tuple(listed[:SEE_ALSO])
 
     def _finish(
         self,

@@ -528,3 +528,15 @@ def test_a_long_chinese_quote_is_cut_inside_its_text_not_back_at_a_latin_word() 
     quote = extract_answer("退款要多久", passage)
     assert quote.startswith("Parcelly 退款说明：退款会在五个工作日内到账")
     assert len(quote) > 300
+
+
+def test_a_sentence_about_the_article_itself_is_never_the_quote() -> None:
+    intro = Passage(
+        "billing/refunds.md",
+        "Refunds",
+        "This article explains when you get your money back and how to ask for a refund. Refunds go back to "
+        "the card you paid with.",
+    )
+    assert extract_answer("How do I get a refund?", intro) == "Refunds go back to the card you paid with."
+    only = Passage("a.md", "Refunds", "In this guide you learn how refunds work.\n\n- Refunds take 5 days.")
+    assert extract_answer("how do refunds work?", only) == "Refunds take 5 days."

@@ -259,6 +259,21 @@ async def test_an_answer_lists_the_searchs_other_sections_under_see_also(setting
     assert refused.see_also == ()
 
 
+async def test_see_also_never_offers_a_section_titled_like_a_cited_one(settings: Settings) -> None:
+    # An FAQ entry with the cited section's title would read as the answer offered again.
+    chunks = [
+        make_chunk("billing/refunds.md", "How long does a refund take?", "A card refund takes five days.", 0),
+        make_chunk("faq/faq.csv", "How long does a refund take?", "Five days to a card.", 1),
+        make_chunk("billing/credit.md", "Parcelly Credit", "A refund to Parcelly Credit is immediate.", 2),
+    ]
+    generator = FakeGenerator("A card refund takes five days [1].")
+    _, answer = await run(
+        build_pipeline(settings, FakeKB(chunks), generator), "How long does a card refund take?"
+    )
+    assert answer.sources == (Source("billing/refunds.md", "How long does a refund take?"),)
+    assert answer.see_also == (Source("billing/credit.md", "Parcelly Credit"),)
+
+
 async def test_ungrounded_answer_can_get_a_caveat(kb: FakeKB, settings: Settings) -> None:
     generator = FakeGenerator("Usually it depends on your bank and the weather in Ohio.")
     _, answer = await run(build_pipeline(with_rag(settings, ungrounded="caveat"), kb, generator), QUESTION)
