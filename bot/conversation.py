@@ -26,7 +26,7 @@ from bot.logs import user_text
 from bot.metrics import percentile
 from bot.rag.approved import SERVED_STATUSES, ApprovedMatch, ApprovedMatcher, served_answer_to_replace
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
-from bot.small_talk import small_talk
+from bot.small_talk import asks_for_person, small_talk
 from bot.store.base import (
     ApprovedAnswer,
     ConversationLog,
@@ -562,7 +562,39 @@ class ConversationService:
                 "text": user_text(question),
             },
         )
-        answer = _small_talk_answer(question, language) or await self._approved_answer(question, language)
+        answer: Answer | None = None
+        asked_person = False
+        if self.desk is not None and self.desk.available and asks_for_person(question):
+            # "I want to talk to a person": what the button does, at once. Looked up, it was refused as a
+            # question the help center does not answer, and only then handed off.
+            try:
+                notice = await self._start_handoff(
+                    conversation, customer, "the customer asked for a person", language
+                )
+            except StoreUnavailableError as exc:
+                log.error("database unavailable", extra={"channel": customer.channel, "error": str(exc)})
+                yield Reply("unavailable", texts.translate(texts.DB_DOWN, language), language=language)
+                return
+            except Exception as exc:
+                # The operator chat could not be told: the customer hears nobody is available, not a crash.
+                log.error(
+                    "handoff not started", extra={"conversation_id": conversation.id, "error": repr(exc)}
+                )
+                notice = texts.HANDOFF_UNAVAILABLE
+            asked_person = notice == texts.HANDOFF_REQUESTED
+            answer = Answer(
+                text=texts.translate(notice, language),
+                sources=(),
+                grounded=False,
+                timings=Timings(),
+                outcome="person_asked",
+                question=question,
+            )
+        answer = (
+            answer
+            or _small_talk_answer(question, language)
+            or await self._approved_answer(question, language)
+        )
         if answer is None:
             # Closed at once when the channel stops listening (a console chat interrupted): the answer stops
             # with it. The web widget's answers run to their end (a reload follows them), Telegram's too.
@@ -606,10 +638,11 @@ class ConversationService:
                 language=language,
             )
             return
-        handed_off = answer.outcome == "refused" and await self._handoff_after_refusal(
-            conversation.id, customer, language
+        handed_off = asked_person or (
+            answer.outcome == "refused"
+            and await self._handoff_after_refusal(conversation.id, customer, language)
         )
-        if handed_off:
+        if handed_off and not asked_person:
             notice = texts.translate(texts.HANDOFF_AFTER_REFUSAL, language)
             answer = replace(answer, text=f"{answer.text}\n\n{notice}")
         log.info(

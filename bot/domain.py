@@ -13,8 +13,11 @@ Role = Literal["system", "user", "assistant"]
 # "approved" is an admin's approved answer served instead of the pipeline's: a real answer (rated, kept in the
 # history) that no model wrote.
 ModelOutcome = Literal["answered", "extracted", "ungrounded"]
-# small_talk: a greeting, thanks, goodbye or "ok" answered by the conversation service, nothing looked up.
-SystemOutcome = Literal["kb_unavailable", "busy", "model_error", "empty", "too_long", "small_talk"]
+# small_talk: a greeting, thanks, goodbye or "ok" answered by the conversation service, nothing looked up;
+# person_asked: the message asked for a person, and the reply is the handoff's notice.
+SystemOutcome = Literal[
+    "kb_unavailable", "busy", "model_error", "empty", "too_long", "small_talk", "person_asked"
+]
 Outcome = Literal[ModelOutcome, "approved", "refused", SystemOutcome]
 MODEL_OUTCOMES: tuple[ModelOutcome, ...] = get_args(ModelOutcome)
 SYSTEM_OUTCOMES: tuple[SystemOutcome, ...] = get_args(SystemOutcome)

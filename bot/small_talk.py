@@ -98,3 +98,50 @@ def _kinds(units: list[str], *, cjk: bool) -> set[SmallTalk] | None:
                 return None
             i += 1
     return found
+
+
+# -- asking for a person ---------------------------------------------------------------------------------
+
+# "I want to talk to a person", "human", "can I speak to an agent?": the customer wants what the "Talk to a
+# human" button does, and looked up the message was refused as a question the help center does not answer
+# (before the handoff that followed). English as a pattern (lead words, a verb, whom), the other shipped
+# languages as whole phrases; all only as the whole message, so "how do I tell the courier to wait?" stays a
+# question.
+_WHOM = (
+    r"(?:a\s+|an\s+|some\s+|your\s+|the\s+)?(?:real\s+|live\s+|actual\s+)?"
+    r"(?:human|humans|person|agent|operator|somebody|someone|representative|rep|staff|employee"
+    r"|support agent|customer service|customer support|support team)(?:\s+being)?"
+)
+_PERSON_EN = re.compile(
+    r"(?:(?:hi|hello|hey|please|pls|plz|ok|so|can|could|may|i|we|want|wanna|would|like|to|need|let|me|how"
+    r"|do|you|just|i'd|id|i'm|im)\s+)*"
+    rf"(?:(?:talk|speak|chat|connect|get|put|transfer)\s+(?:me\s+)?(?:to\s+|with\s+|through\s+to\s+)?{_WHOM}"
+    r"|(?:a\s+|real\s+|live\s+)*(?:human|agent|operator|real person|live agent|representative))"
+    r"(?:\s+(?:please|pls|plz|now|asap|thanks|thank you|instead|not a bot|not the bot))*"
+)
+_PERSON_TEXT = (
+    "mensch|einen menschen|echter mensch|mit einem menschen sprechen|ich möchte mit einem menschen sprechen"
+    "|mitarbeiter|mit einem mitarbeiter sprechen|ich möchte mit einem mitarbeiter sprechen"
+    "|humain|un humain|une vraie personne|parler à un humain|je veux parler à un humain"
+    "|parler à quelqu'un|je veux parler à quelqu'un|un conseiller|parler à un conseiller"
+    "|je veux parler à un conseiller|humano|un humano|persona real|hablar con una persona"
+    "|quiero hablar con una persona|hablar con un humano|quiero hablar con un humano|un agente"
+    "|hablar con un agente|quiero hablar con un agente|оператор|оператора|позовите оператора"
+    "|живой человек|соедините с оператором|поговорить с человеком|хочу поговорить с человеком"
+    "|人工|转人工|人工客服|真人|找人工|我要人工|人工服务|我要找人工|转人工客服|找真人|我要真人"
+    "|我想和真人说话|オペレーター|人と話したい|担当者|オペレーターと話したい|担当者と話したい|人間と話したい"
+)
+# Compared as Simplified Chinese characters, as the message is (Japanese 話 too: 话).
+_PERSON_PHRASES = frozenset(to_simplified(phrase, words=False) for phrase in _PERSON_TEXT.split("|"))
+_PERSON_TAIL = re.compile(r"(?:\s+(?:bitte|s'il vous plaît|svp|por favor|пожалуйста|请|谢谢|お願いします))+$")
+
+
+def asks_for_person(text: str) -> bool:
+    """Whether the whole message asks for a person from the support team (see `_PERSON_EN`)."""
+    if len(text) > MAX_CHARS or not has_words(text):
+        return False
+    text = to_simplified(text, words=False)
+    normalized = " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'"))))
+    if _PERSON_EN.fullmatch(normalized):
+        return True
+    return _PERSON_TAIL.sub("", normalized).removeprefix("请").strip() in _PERSON_PHRASES

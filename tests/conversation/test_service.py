@@ -417,3 +417,41 @@ async def test_a_handoffs_transcript_holds_the_small_talk_the_customer_saw(setti
     (prompt,) = ["\n".join(m.content for m in messages) for messages in generator.prompts]
     assert "Hello!" in prompt
     assert hello.text not in prompt
+
+
+async def test_asking_for_a_person_hands_off_at_once_without_a_lookup(settings: Settings) -> None:
+    # Looked up, "I want to talk to a person" was refused as a question the help center does not answer,
+    # and only then handed off: the customer read "I couldn't find this" first.
+    log = MemoryConversationLog()
+    desk = RecordingDesk()
+    generator = FakeGenerator(SUPPORTED)
+    svc = service(settings, log, generator, desk)
+    _, reply = await collect(svc, ALICE, "I want to talk to a person")
+    assert reply.answer is not None
+    assert (reply.answer.outcome, reply.text) == ("person_asked", texts.HANDOFF_REQUESTED)
+    assert reply.handed_off
+    assert not reply.rateable
+    assert not reply.offer_human
+    assert generator.prompts == [], "nothing looked up, no model"
+    [(_, reason, transcript)] = desk.handoffs
+    assert reason == "the customer asked for a person"
+    assert [(t.role, t.text) for t in transcript] == [("user", "I want to talk to a person")]
+    assert roles(log) == ["user", "assistant"]
+
+
+async def test_asking_for_a_person_with_nobody_to_ask_is_looked_up_as_a_question(settings: Settings) -> None:
+    # No operator chat (a web-only deployment): the help center's own page on contacting support may answer.
+    log = MemoryConversationLog()
+    generator = FakeGenerator(SUPPORTED)
+    _, reply = await collect(service(settings, log, generator), ALICE, "human")
+    assert reply.answer is not None
+    assert reply.answer.outcome != "person_asked"
+    assert not reply.handed_off
+
+
+async def test_asking_for_a_person_when_the_operators_cannot_be_told_says_so(settings: Settings) -> None:
+    desk = RecordingDesk(reachable=False)
+    svc = service(settings, MemoryConversationLog(), desk=desk)
+    _, reply = await collect(svc, ALICE, "Can I speak to an agent?")
+    assert reply.text == texts.HANDOFF_UNAVAILABLE
+    assert not reply.handed_off

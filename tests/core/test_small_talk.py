@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.small_talk import small_talk
+from bot.small_talk import asks_for_person, small_talk
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,43 @@ def test_small_talk(text: str, kind: str) -> None:
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
     assert small_talk(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to talk to a person",
+        "human",
+        "Human please",
+        "Can I speak to an agent?",
+        "how do I talk to a human?",
+        "get me a real person pls",
+        "talk to someone please",
+        "Mit einem Menschen sprechen, bitte",
+        "je veux parler à un humain",
+        "quiero hablar con una persona",
+        "позовите оператора",
+        "我要人工",
+        "轉人工",
+        "オペレーターと話したい",
+    ],
+)
+def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
+    assert asks_for_person(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I tell the courier to wait?",
+        "can a person collect my parcel for me?",
+        "Is there a human?",
+        "human rights",
+        "my parcel never arrived",
+        "i dont want to chat with a bot, my parcel is lost and the agent at the shop was rude",
+        "🙂",
+        "",
+    ],
+)
+def test_a_question_that_mentions_people_is_no_request_for_one(text: str) -> None:
+    assert not asks_for_person(text)
