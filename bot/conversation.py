@@ -621,6 +621,8 @@ class ConversationService:
         plain = not operators or answer.outcome == "refused"
         english = texts.WITHOUT_OPERATORS.get(answer.text, answer.text) if plain else answer.text
         shown = texts.localize_answer_text(english, language, quoted=quoted)
+        if answer.outcome == "refused" and answer.kb_languages:
+            shown = f"{shown}\n\n{texts.kb_language_hint(answer.kb_languages, language)}"
         if shown != answer.text:
             answer = replace(answer, text=shown)
         # Write order: the answer is committed before it is shown; unlogged, it is not shown.

@@ -121,6 +121,9 @@ class Answer:
     # Other sections the search found for the question, best first, none of them cited: shown under an
     # answer so a customer whose article was second or third still finds it (see `Pipeline._see_also`).
     see_also: tuple[Source, ...] = ()
+    # On a refusal of a question in a language the help center is not written in: the languages it is
+    # written in (the customer is told, `texts.kb_language_hint`).
+    kb_languages: tuple[str, ...] = ()
 
     @property
     def refused(self) -> bool:

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.chinese import TRADITIONAL, to_simplified, to_traditional
-from bot.language import language_tag
+from bot.language import LANGUAGE_NAMES, language_tag, normalize
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction looks for
@@ -149,6 +149,34 @@ SMALL_TALK_REPLIES: dict[str, str] = {
     "goodbye": N_("Goodbye, and thanks for getting in touch!"),
     "ok": N_("Is there anything else I can help you with?"),
 }
+
+
+# A refusal of a question in a language the help center is not written in says which one it is: the
+# shipped English embedder finds nothing across languages, and the customer may be able to ask in it.
+ASK_IN_KB_LANGUAGE = N_(
+    "Our help center is written in {languages}. If you can, ask me in that language and I'll look again."
+)
+# The names of the shipped languages, in the customer's (others are named in English).
+SHOWN_LANGUAGE_NAMES = {
+    "en": N_("English"),
+    "de": N_("German"),
+    "fr": N_("French"),
+    "es": N_("Spanish"),
+    "ru": N_("Russian"),
+    "zh": N_("Chinese"),
+    "ja": N_("Japanese"),
+}
+
+
+def kb_language_hint(kb_languages: tuple[str, ...], language: str) -> str:
+    """`ASK_IN_KB_LANGUAGE` in `language`, naming the help center's languages in it."""
+    names = [
+        translate(SHOWN_LANGUAGE_NAMES[code], language)
+        if code in SHOWN_LANGUAGE_NAMES
+        else LANGUAGE_NAMES.get(code, code)
+        for code in (normalize(lang) for lang in kb_languages)
+    ]
+    return translate(ASK_IN_KB_LANGUAGE, language).format(languages=" / ".join(dict.fromkeys(names)))
 
 
 def localize_answer_text(text: str, language: str, *, quoted: bool = False) -> str:

@@ -439,9 +439,12 @@ class Pipeline:
 
         # The gate fitted for this knowledge base at its last reload (see bot.kb.calibration).
         try:
-            gate = (await self._kb.calibration()).gate
+            calibration = await self._kb.calibration()
+            gate = calibration.gate
+            written_in = {normalize(fit.lang) for fit in calibration.languages}
         except KBUnavailableError:
             gate = DEFAULT_GATE  # the index changed under the search; its hits are still judged
+            written_in = set()
         check_names = hits and self._rag.refuse_unknown_names
         unknown = await self._unknown_names(standalone, language) if check_names else ()
         score = gate.probability(
@@ -462,6 +465,8 @@ class Pipeline:
         prepared = self._prepare(user_key, hits, has_history=bool(history)) if answerable else None
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
         if prepared is None or not prepared.passages:
+            asked_in = normalize(language)
+            elsewhere = asked_in != UNDETERMINED and bool(written_in) and asked_in not in written_in
             yield self._fixed(
                 "refused",
                 REFUSAL_TEXT,
@@ -469,6 +474,7 @@ class Pipeline:
                 question=standalone,
                 retrieval_ms=retrieval_ms,
                 condense_ms=condense_ms,
+                kb_languages=tuple(sorted(written_in)) if elsewhere else (),
             )
             return
 
@@ -887,6 +893,7 @@ class Pipeline:
         retrieval_ms: float = 0.0,
         condense_ms: float = 0.0,
         hits: Sequence[Hit] = (),
+        kb_languages: tuple[str, ...] = (),
     ) -> Answer:
         info = self._generator.info
         return Answer(
@@ -900,4 +907,5 @@ class Pipeline:
             model=info.name if hits else "",
             model_version=info.version if hits else "",
             prompt_version=PROMPT_VERSION if hits else "",
+            kb_languages=kb_languages,
         )

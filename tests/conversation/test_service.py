@@ -455,3 +455,28 @@ async def test_asking_for_a_person_when_the_operators_cannot_be_told_says_so(set
     _, reply = await collect(svc, ALICE, "Can I speak to an agent?")
     assert reply.text == texts.HANDOFF_UNAVAILABLE
     assert not reply.handed_off
+
+
+async def test_a_refusal_in_a_language_the_help_center_is_not_written_in_says_which_it_is(
+    settings: Settings,
+) -> None:
+    from bot.kb.calibration import Calibration, LanguageFit
+
+    kb = FakeKB(HELP_CENTER)
+    kb.gate = Calibration(languages=(LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),))
+    svc = ConversationService(
+        build_pipeline(settings, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
+    )
+    _, german = await collect(svc, ALICE, "Wie bekomme ich mein Geld zurück, wenn das Paket verloren ist?")
+    assert german.answer is not None
+    assert german.answer.outcome == "refused"
+    assert german.text.endswith(
+        "Unser Hilfe-Center ist auf Englisch geschrieben. Wenn Sie können, fragen Sie mich in dieser "
+        "Sprache, dann suche ich noch einmal."
+    )
+    # A refusal of a question in the help center's own language says nothing of the kind.
+    bob = Customer("telegram", "2002", "2002", name="Bob", about="Bob @bob (id 2002)")
+    _, english = await collect(svc, bob, "Do you sell garden furniture?")
+    assert english.answer is not None
+    assert (english.answer.outcome, english.language) == ("refused", "en")
+    assert "written in" not in english.text
