@@ -643,6 +643,12 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     # question's words and answers nothing: it is never quoted.
     units = [replace(u, label=True) if _ABOUT_THE_ARTICLE.match(u.text) else u for u in units]
     unit_stems = [set() if u.label else stems(u.text) for u in units]
+    lead = next((i for i, u in enumerate(units) if not u.label), None)
+    if wanted and lead is not None and not units[lead].item and wanted <= stems(passage.heading):
+        # The section is titled with the question ("How long does a claim take?"): a help center answers it
+        # first, often in words the question does not use ("We decide within 10 business days"), which
+        # word overlap would pass over for a later sentence that repeats "claim".
+        return _quote_lead(units, lead, max_sentences, max_chars)
     # A question word found in many sentences of the passage says little about which one answers.
     spread = Counter(stem for found in unit_stems for stem in found & wanted)
     score = [sum(1 / spread[stem] for stem in found & wanted) for found in unit_stems]
@@ -655,6 +661,23 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     if units[best].text.endswith(":") and best + 1 < len(units) and units[best + 1].item:
         return _quote_list(units, score, best + 1, max_chars)  # the sentence that leads into a list
     return _quote_sentences(units, score, best, wanted, max_sentences, max_chars)
+
+
+def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max_chars: int) -> str:
+    """The sentences that open the passage's first paragraph, up to `max_sentences` and `max_chars`."""
+    text = units[lead].text
+    for unit in units[lead + 1 : lead + max_sentences]:
+        if (
+            unit.block != units[lead].block
+            or unit.label
+            or unit.item
+            or len(text) + len(unit.text) + 1 > max_chars
+        ):
+            break
+        # No space between CJK sentences, as in `_quote_sentences`.
+        joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {unit.text[:1]}") else ""
+        text += joint + unit.text
+    return _clip(text, max_chars)
 
 
 def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int, max_chars: int) -> str:

@@ -540,3 +540,30 @@ def test_a_sentence_about_the_article_itself_is_never_the_quote() -> None:
     assert extract_answer("How do I get a refund?", intro) == "Refunds go back to the card you paid with."
     only = Passage("a.md", "Refunds", "In this guide you learn how refunds work.\n\n- Refunds take 5 days.")
     assert extract_answer("how do refunds work?", only) == "Refunds take 5 days."
+
+
+def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences() -> None:
+    """The answer opens the section, often in words the question does not use ("We decide within 10 business
+    days"): word overlap alone picked a later sentence that repeats "claim"."""
+    claims = Passage(
+        "claims/lost.md",
+        "How long does a claim take?",
+        "We decide within 10 business days of receiving all documents. Approved claims are paid within 5 "
+        "days.\n\n- Reply to the decision email to ask for a review.",
+    )
+    assert extract_answer("How long does a claim take?", claims) == (
+        "We decide within 10 business days of receiving all documents. Approved claims are paid within 5 "
+        "days."
+    )
+    phone = Passage(
+        "faq/faq.csv",
+        "Does Parcelly have a phone number?",
+        "There is no public phone line. Request a call back in the app under Help.",
+    )
+    assert extract_answer("do you have a phone number?", phone) == (
+        "There is no public phone line. Request a call back in the app under Help."
+    )
+    chinese = Passage("zh.md", "索赔需要多久？", "我们在十个工作日内决定。获批的索赔五天内支付。")
+    assert extract_answer("索赔需要多久？", chinese) == "我们在十个工作日内决定。获批的索赔五天内支付。"
+    # A question with words the heading does not have is matched sentence by sentence, as before.
+    assert extract_answer("How are approved claims paid?", claims).startswith("Approved claims are paid")
