@@ -677,11 +677,12 @@ class Pipeline:
         """Up to `SEE_ALSO` sections of the search not cited by the answer, best first, each heading once: an
         FAQ entry titled like a cited section ("How long does a refund take?" in faq.csv and in refunds.md)
         would read as the answer offered again."""
+        shown = {(s.source, s.heading) for s in cited}
         seen = {_heading_key(s.heading) for s in cited} - {""}
         listed: list[Source] = []
         for section in prepared.sections:
             key = _heading_key(section.heading)
-            if key in seen or any((s.source, s.heading) == (section.source, section.heading) for s in cited):
+            if (section.source, section.heading) in shown or key in seen:
                 continue
             if key:
                 seen.add(key)

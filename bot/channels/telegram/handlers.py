@@ -40,6 +40,7 @@ from bot.channels.telegram.handoff import (
     END_PREFIX,
     OperatorChat,
     TelegramDesk,
+    button_with,
     conversation_of,
     describe_user,
     end_button_on,
@@ -85,18 +86,6 @@ def customer_of(user: User, chat_id: int) -> Customer:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _pressed_label(message: Message, data: str) -> str:
-    """The label of the button of `message` whose data is `data`; "" when it has none (or no longer)."""
-    markup = message.reply_markup
-    if markup is None:
-        return ""
-    for row in markup.inline_keyboard:
-        for button in row:
-            if button.callback_data == data:
-                return button.text
-    return ""
 
 
 def hint_of(update: Update) -> str:
@@ -661,7 +650,8 @@ class SupportHandlers:
         The heading is read from the pressed button of the message, not from the data (64 bytes cannot hold
         a long heading); a forged press can only ask a question its presser could type, and only the asker
         may press, as for the other buttons."""
-        title = _pressed_label(origin, data).removeprefix(SEE_ALSO_MARK).removesuffix("…").strip()
+        pressed = button_with(origin, data)
+        title = pressed.text.removeprefix(SEE_ALSO_MARK).removesuffix("…").strip() if pressed else ""
         if not title:
             await query.answer(texts.translate(tg_texts.BUTTON_EXPIRED, language))
             return

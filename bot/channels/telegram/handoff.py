@@ -64,14 +64,20 @@ def end_keyboard(conversation_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def button_with(message: Message | None, data: str) -> InlineKeyboardButton | None:
+    """The inline button of `message` whose callback data is `data`; None when it has none (or no longer)."""
+    if message is None or message.reply_markup is None:
+        return None
+    buttons = (button for row in message.reply_markup.inline_keyboard for button in row)
+    return next((button for button in buttons if button.callback_data == data), None)
+
+
 def end_button_on(message: Message | None, conversation_id: int) -> int | None:
     """The id of `message` when it carries the ✅ button of that handoff (an operator replied /done to the
     transcript), else None."""
-    if message is None or message.reply_markup is None:
+    if message is None or button_with(message, f"{END_PREFIX}{conversation_id}") is None:
         return None
-    wanted = f"{END_PREFIX}{conversation_id}"
-    buttons = (button for row in message.reply_markup.inline_keyboard for button in row)
-    return message.message_id if any(button.callback_data == wanted for button in buttons) else None
+    return message.message_id
 
 
 class TelegramDesk:
