@@ -205,13 +205,14 @@ class AdminConsole:
     ) -> Response:
         """A failed action, told on the page it was started from (logged in)."""
         path = request.url.path
-        if status != 429 and path.startswith("/admin/kb"):
-            return await self.kb(request, problem, status)
-        if status != 429 and path == "/admin/export":
-            return await self.export_form(request, problem, status)
-        if status != 429 and path.startswith("/admin/answers/") and form is not None:
-            cid = parse_id(str(form.get("cid", "")))
-            if cid is not None:
+        # A rate limit is told on a plain page: rendering the page it came from is the work it limits.
+        if status != 429:
+            if path.startswith("/admin/kb"):
+                return await self.kb(request, problem, status)
+            if path == "/admin/export":
+                return await self.export_form(request, problem, status)
+            cid = parse_id(str(form.get("cid", ""))) if form is not None else None
+            if path.startswith("/admin/answers/") and cid is not None:
                 return await self._transcript_page(request, cid, problem, status)
         back = "/admin/conversations" if path.startswith("/admin/answers/") else "/admin"
         body = f"{alert(problem)}<p><a href='{back}'>Back</a></p>"
