@@ -28,7 +28,9 @@ def test_quickstart_reaches_a_real_answer_and_is_idempotent(tmp_path: Path) -> N
     assert "indexed" in out
     assert "bot:" in out
     assert "[1] account/" in out, out  # the answer cites the account help article
-    assert out.count("see also: ") == 2, out  # and lists two more sections the search found
+    # and lists the sections the search found nearly as close (one or two; the account-lockout one at least)
+    assert "see also: account/managing-your-account.md › Account locked" in out, out
+    assert out.count("see also: ") <= 2, out
     assert (tmp_path / "data" / "bot.db").is_file()
 
     second = subprocess.run(

@@ -264,7 +264,7 @@ async def test_see_also_never_offers_a_section_titled_like_a_cited_one(settings:
     chunks = [
         make_chunk("billing/refunds.md", "How long does a refund take?", "A card refund takes five days.", 0),
         make_chunk("faq/faq.csv", "How long does a refund take?", "Five days to a card.", 1),
-        make_chunk("billing/credit.md", "Parcelly Credit", "A refund to Parcelly Credit is immediate.", 2),
+        make_chunk("billing/credit.md", "Parcelly Credit", "A card refund to Credit does not take long.", 2),
     ]
     generator = FakeGenerator("A card refund takes five days [1].")
     _, answer = await run(
@@ -272,6 +272,25 @@ async def test_see_also_never_offers_a_section_titled_like_a_cited_one(settings:
     )
     assert answer.sources == (Source("billing/refunds.md", "How long does a refund take?"),)
     assert answer.see_also == (Source("billing/credit.md", "Parcelly Credit"),)
+
+
+async def test_see_also_lists_only_sections_nearly_as_close_as_the_best(settings: Settings) -> None:
+    """A section that matched one word of the question is noise under the answer, not a lead: listed are
+    only those within `SEE_ALSO_COSINE_DROP` of the best cosine and `SEE_ALSO_SCORE_SHARE` of its score."""
+    chunks = [
+        make_chunk("billing/refunds.md", "Card refunds", "How long does a card refund take? Five days.", 0),
+        make_chunk("billing/credit.md", "Credit refunds", "How long does a Credit refund take? None.", 1),
+        make_chunk("mobile/app.md", "Push notifications", "Notifications can take a while.", 2),
+    ]
+    kb = FakeKB(chunks)
+    question = "How long does a card refund take?"
+    hits = await kb.search(question)
+    # The FakeKB's score stands in for both: 6 of 7 words for the Credit section, 2 of 7 for the app's.
+    assert [round(h.score, 2) for h in hits] == [1.0, 0.86, 0.29]
+    generator = FakeGenerator("A card refund takes five days [1].")
+    _, answer = await run(build_pipeline(settings, kb, generator), question)
+    assert answer.sources == (Source("billing/refunds.md", "Card refunds"),)
+    assert answer.see_also == (Source("billing/credit.md", "Credit refunds"),)
 
 
 async def test_ungrounded_answer_can_get_a_caveat(kb: FakeKB, settings: Settings) -> None:
