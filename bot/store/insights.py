@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from bot.domain import Source
+
 
 @dataclass(frozen=True, slots=True)
 class DayFigures:
@@ -74,6 +76,9 @@ class TranscriptMessage:
     correction: str | None = None
     citations: tuple[int, ...] = ()  # the [n] of `passages` the answer cites
     passages: tuple[RetrievedPassage, ...] = ()
+    # The other sections listed under the answer ("See also"), best first; none on answers logged before
+    # revision 0008.
+    see_also: tuple[Source, ...] = ()
 
 
 class LogInsights(Protocol):

@@ -205,6 +205,7 @@ class SqlInsights:
                         Message.prompt_version,
                         Message.total_ms,
                         Message.citations,
+                        Message.see_also,
                         Feedback.rating,
                         Feedback.comment,
                     )
@@ -249,6 +250,7 @@ class SqlInsights:
                 correction=corrections.get(row.id),
                 citations=tuple(int(n) for n in (row.citations or "").split(",") if n.strip().isdigit()),
                 passages=tuple(passages.get(row.id, ())),
+                see_also=row.see_also or (),
             )
             for row in rows
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, get_args
 
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.domain import Channel
+from bot.domain import Channel, Source
 from bot.unicode import storable
 
 # Deterministic constraint names, so migrations can drop/alter them on every backend (SQLite batch mode
@@ -97,6 +98,36 @@ class StoredText(StoredString):
 
     impl = Text
     cache_ok = True
+
+
+class SectionList(TypeDecorator[tuple[Source, ...]]):
+    """Sections (source, heading, url) kept in one TEXT column as a JSON list of objects; NULL for none.
+
+    A value that is not such a list (written by hand, cut short) reads as none: it only ever adds links
+    under an answer, and a transcript must still load without them."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[Source, ...] | None, dialect: Dialect) -> str | None:
+        if not value:
+            return None
+        listed = [{"source": s.source, "heading": s.heading, "url": s.url} for s in value]
+        return storable(json.dumps(listed, ensure_ascii=False))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Source, ...]:
+        try:
+            listed = json.loads(value) if isinstance(value, str) else []
+        except (ValueError, RecursionError):
+            return ()
+        sections: list[Source] = []
+        for item in listed if isinstance(listed, list) else []:
+            if not isinstance(item, dict):
+                continue
+            source, heading, url = (item.get(key, "") for key in ("source", "heading", "url"))
+            if isinstance(source, str) and isinstance(heading, str) and isinstance(url, str):
+                sections.append(Source(source, heading, url))
+        return tuple(sections)
 
 
 class Base(DeclarativeBase):
@@ -173,6 +204,9 @@ class Message(Base):
     # The approved answer served (outcome "approved"). No foreign key: approved_answers already points at
     # messages, and approved answers are never deleted (only retired), so the id always resolves.
     approved_answer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The sections listed under the answer besides its sources (`Answer.see_also`), best first; NULL when
+    # none were, and on every answer logged before revision 0008.
+    see_also: Mapped[tuple[Source, ...]] = mapped_column(SectionList(), nullable=True)
 
 
 class Retrieval(Base):
@@ -326,6 +360,7 @@ __all__ = [
     "ProcessedDelivery",
     "ReplyPrompt",
     "Retrieval",
+    "SectionList",
     "UpdateLedgerRow",
     "User",
     "StoredString",

@@ -329,6 +329,7 @@ class SqlConversationLog:
                 ttft_ms=timings.ttft_ms,
                 total_ms=timings.total_ms,
                 approved_answer_id=answer.approved_id,
+                see_also=answer.see_also,
             )
             if answer.hits:
                 await conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -18,9 +19,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
-from bot.domain import Answer, Channel, Timings
+from bot.domain import Answer, Channel, Source, Timings
 from bot.store import migrate
 from bot.store.base import ReplyPrompt, SchemaOutdatedError, StoreUnavailableError
+from bot.store.insights_sql import SqlInsights
 from bot.store.models import metadata
 from bot.store.repo import SqlConversationLog
 from bot.store.shared_sql import SqlSharedState
@@ -67,15 +69,15 @@ async def _schema_diff(url: str) -> list[object]:
 
 def test_history_is_linear_with_one_head() -> None:
     history = migrate.revision_history()
-    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
-    assert migrate.head_revisions() == ("0007",)
+    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
+    assert migrate.head_revisions() == ("0008",)
     assert migrate.migrations_dir() == ROOT / "migrations"
 
 
 async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert migrate.current_revisions(db_url) == ()
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0007",)
+    assert migrate.current_revisions(db_url) == ("0008",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
     migrate.downgrade(db_url, "base")
@@ -83,7 +85,7 @@ async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert await _tables(db_url) == set()
 
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0007",)
+    assert migrate.current_revisions(db_url) == ("0008",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
 
@@ -300,6 +302,44 @@ async def test_0007_adds_the_shared_worker_state_and_removes_it_again(migrated_u
     assert await _rows(migrated_url, "SELECT key FROM flood_windows") == []
 
 
+async def test_0008_keeps_the_see_also_of_answers_and_removes_it_again(migrated_url: str) -> None:
+    listed = (
+        Source("shipping/times.md", "Délais de livraison", ""),
+        Source("faq.csv", "退款？", "https://x.example/a"),
+    )
+    store = SqlConversationLog(migrated_url)
+    insights = SqlInsights(store)
+    try:
+        conv = await store.open_conversation(channel="web", external_user_id="7", external_chat_id="7")
+        q = await store.log_user_message(conv.id, "how long do refunds take")
+        await store.log_answer(conv.id, q, Answer("ok", (), True, Timings(total_ms=5.0), see_also=listed))
+        await store.log_answer(conv.id, q, Answer("busy", (), False, Timings(), outcome="busy"))
+        assert [m.see_also for m in await insights.transcript(conv.id)] == [(), listed, ()]
+    finally:
+        await store.close()
+    stored = await _rows(migrated_url, "SELECT see_also FROM messages ORDER BY id")
+    assert stored[0] == stored[2] == (None,)  # none listed: NULL, as on the rows from before 0008
+    assert json.loads(str(stored[1][0])) == [
+        {"source": "shipping/times.md", "heading": "Délais de livraison", "url": ""},
+        {"source": "faq.csv", "heading": "退款？", "url": "https://x.example/a"},
+    ]
+    migrate.downgrade(migrated_url, "0007")
+    assert migrate.current_revisions(migrated_url) == ("0007",)
+    assert await _rows(migrated_url, "SELECT text FROM messages ORDER BY id") == [
+        ("how long do refunds take",),
+        ("ok",),
+        ("busy",),
+    ]
+    migrate.upgrade(migrated_url)
+    # The lists are gone with the column; the answers read as having listed none.
+    assert await _rows(migrated_url, "SELECT see_also FROM messages") == [(None,)] * 3
+    store = SqlConversationLog(migrated_url)
+    try:
+        assert [m.see_also for m in await SqlInsights(store).transcript(conv.id)] == [(), (), ()]
+    finally:
+        await store.close()
+
+
 async def test_0003_downgrade_drops_only_web_conversations(migrated_url: str) -> None:
     store = SqlConversationLog(migrated_url)
     try:
@@ -347,7 +387,7 @@ async def test_check_schema_names_the_fix(db_url: str) -> None:
         with pytest.raises(StoreUnavailableError, match=r"db upgrade"):
             await store.log_user_message(1, "hello")
         migrate.upgrade(db_url, "0001")
-        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0007"):
+        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0008"):
             await store.check_schema()
         migrate.upgrade(db_url)
         await store.check_schema()
@@ -379,7 +419,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "outdated" in result.output
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "is at 0007" in result.output
+    assert "is at 0008" in result.output
     assert (tmp_path / "data" / "bot.db").is_file()
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 0
@@ -392,7 +432,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade", "--yes"])
     assert result.exit_code == 0
-    assert "is at 0006" in result.output  # one step below the head
+    assert "is at 0007" in result.output  # one step below the head
     result = runner.invoke(app, ["db", "upgrade", " "])
     assert result.exit_code == 2
     assert "give a revision" in result.output
@@ -419,4 +459,4 @@ def test_plain_alembic_cli_uses_the_bot_settings(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0007",)
+    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0008",)
