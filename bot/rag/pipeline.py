@@ -85,13 +85,13 @@ STICKY_USERS = 1024
 # right section was second or third for 9 of 44 and 6 of 30 questions (2026-12-05): two more lines make it
 # one the customer sees for most of them, at the cost of two lines under every answer.
 SEE_ALSO = 2
-# ...and only those nearly as close to the question as the search's best: a cosine at most SEE_ALSO_COSINE_DROP
-# below the best one and a fused score at least SEE_ALSO_SCORE_SHARE of the best hit's. Measured on the top 5
-# of six labelled sets (sample help center, its customer wording, Python FAQ, Debian Reference en/fr/zh;
-# 2026-12-05): the right section is shown (cited or listed) exactly as often as with no cut (Chinese once
-# more: a lower hit takes the place of a cut one), while the lines listed per answer fall from 2 to 0.7 (Python
-# FAQ), 1.0 (English manual), 1.3 (Chinese), 1.6 and 1.8 (help center), 1.9 (French). A tighter cut (0.1, or
-# 0.65 of the score) began to drop right sections.
+# ...and only those nearly as close to the question as the search's best: a cosine at most
+# SEE_ALSO_COSINE_DROP below the best one and a fused score at least SEE_ALSO_SCORE_SHARE of the best hit's.
+# Measured on the top 5 of six labelled sets (sample help center, its customer wording, Python FAQ, Debian
+# Reference en/fr/zh; 2026-12-05): the right section is shown (cited or listed) exactly as often as with no
+# cut (Chinese once more: a lower hit takes the place of a cut one), while the lines listed per answer fall
+# from 2 to 0.7 (Python FAQ), 1.0 (English manual), 1.3 (Chinese), 1.6 and 1.8 (help center), 1.9 (French).
+# A tighter cut (0.1, or 0.65 of the score) began to drop right sections.
 SEE_ALSO_COSINE_DROP = 0.15
 SEE_ALSO_SCORE_SHARE = 0.6
 

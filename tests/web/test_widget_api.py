@@ -58,7 +58,7 @@ async def test_answer_streams_with_sources_and_is_logged_as_web(make_web: WebFac
     # Listed with the mark the answer's text cites it by.
     assert "[1]" in reply["text"]
     assert reply["sources"] == [
-        {"label": "[1]", "title": "billing/refunds.md › Refunds", "href": "/help/billing/refunds.md"}
+        {"label": "[1]", "title": "billing/refunds.md › Refunds", "href": "/help/billing/refunds.md#refunds"}
     ]
     conversation = await web.log.get_conversation(1)
     assert conversation is not None
@@ -72,9 +72,44 @@ async def test_the_other_sections_the_search_found_are_listed_under_see_also(mak
     reply = events(response.text)[-1][1]
     assert reply["sources"][0]["title"] == "billing/refunds.md › Refunds"
     assert reply["see_also"] == [
-        {"label": "", "title": "shipping/times.md › Shipping times", "href": "/help/shipping/times.md"}
+        {
+            "label": "",
+            "title": "shipping/times.md › Shipping times",
+            "href": "/help/shipping/times.md#shipping-times",
+        }
     ]
     assert session["labels"]["seeAlso"] == "See also"
+
+
+async def test_see_also_is_shown_again_after_a_reload(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    response = await web.post("/api/ask", {"text": "How long do refunds or shipping take?"}, session["csrf"])
+    live = events(response.text)[-1][1]
+    assert live["see_also"]
+    again = await web.session()
+    answer = again["messages"][-1]
+    assert answer["role"] == "assistant"
+    # The same list, titles and links, as the live answer showed.
+    assert answer["see_also"] == live["see_also"]
+    assert answer["sources"] == live["sources"]
+
+
+async def test_answers_logged_without_see_also_show_none_after_a_reload(make_web: WebFactory) -> None:
+    from sqlalchemy import text as sql
+
+    web = await make_web()
+    session = await web.session()
+    await web.post("/api/ask", {"text": "How long do refunds or shipping take?"}, session["csrf"])
+    # As an answer logged before revision 0008 (NULL), or a value that is not a list of sections.
+    for stored in (None, "not json", '{"source": "a.md"}', '[1, {"source": 2, "heading": "x"}]'):
+        async with web.log.transaction(write=True) as conn:
+            await conn.execute(
+                sql("UPDATE messages SET see_also = :v WHERE role = 'assistant'"), {"v": stored}
+            )
+        answer = (await web.session())["messages"][-1]
+        assert answer["see_also"] == [], stored
+        assert answer["sources"][0]["title"] == "billing/refunds.md › Refunds"
 
 
 async def test_history_survives_a_reload_and_belongs_to_the_visitor(make_web: WebFactory) -> None:
@@ -83,7 +118,7 @@ async def test_history_survives_a_reload_and_belongs_to_the_visitor(make_web: We
     await web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"])
     again = await web.session()
     assert [m["role"] for m in again["messages"]] == ["user", "assistant"]
-    assert again["messages"][1]["sources"][0]["href"] == "/help/billing/refunds.md"
+    assert again["messages"][1]["sources"][0]["href"] == "/help/billing/refunds.md#refunds"
     assert again["messages"][1]["sources"][0]["label"] == "[1]"
     web.client.cookies.clear()
     stranger = await web.session()
@@ -433,10 +468,11 @@ def test_an_approved_answer_without_an_article_lists_its_label_and_links_nowhere
     from bot.channels.web.chat import sources_json
 
     # A console or Telegram correction cites no article: "/help/" would be the help center's 404.
-    assert sources_json([("", "", "Approved answer", "")]) == [
+    assert sources_json([("", "", "Approved answer", "")], sections=False) == [
         {"label": "", "title": "Approved answer", "href": ""}
     ]
-    assert sources_json([("", "billing/refunds.md", "Approved answer", "")]) == [
+    # Its heading is a label, not a section of the article: the link opens the article.
+    assert sources_json([("", "billing/refunds.md", "Approved answer", "")], sections=False) == [
         {"label": "", "title": "billing/refunds.md › Approved answer", "href": "/help/billing/refunds.md"}
     ]
 

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from bot.channels.web.admin_console import UPLOAD_PATH, AdminConsole
 from bot.channels.web.chat import WidgetApi
 from bot.channels.web.deps import WebDeps
+from bot.channels.web.sections import anchored_html, article_href
 from bot.channels.web.security import Guard
 
 log = logging.getLogger("bot.channels.web")
@@ -80,7 +81,7 @@ class HelpCenter:
     async def home(self, request: Request) -> Response:
         names = await asyncio.to_thread(_articles, self.source)
         items = "".join(
-            f'<li><a href="/help/{html.escape(name, quote=True)}">{html.escape(name)}</a></li>'
+            f'<li><a href="{html.escape(article_href(name), quote=True)}">{html.escape(name)}</a></li>'
             for name in names
         )
         body = (
@@ -98,13 +99,21 @@ class HelpCenter:
             return PlainTextResponse(found, status_code=404)
         if found.suffix.lower() == ".pdf":
             return FileResponse(found, media_type="application/pdf")
-        text = await asyncio.to_thread(found.read_text, encoding="utf-8", errors="replace")
+        article = await asyncio.to_thread(_article_html, found, name)
         body = (
             f"<header><p><a href='/'>← Help center</a></p><h1>{html.escape(name)}</h1></header>"
-            f"<main><pre class='article'>{html.escape(text)}</pre></main>"
+            f"<main><pre class='article'>{article}</pre></main>"
             '<script src="/widget.js" defer></script>'
         )
         return HTMLResponse(_page(name, body))
+
+
+def _article_html(path: Path, name: str) -> str:
+    """The article's text, escaped, with an id on every section heading (`sections.anchored_html`)."""
+    data = path.read_bytes()
+    # Newlines as text mode reads them, so the lines shown are the lines the headings were found on.
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    return anchored_html(name, path.suffix, data, text)
 
 
 def _find_article(source: Path, name: str) -> Path | str:

@@ -8,7 +8,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -19,9 +19,10 @@ from bot import texts
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import texts as web_texts
 from bot.channels.web.deps import WebDeps
+from bot.channels.web.sections import section_href
 from bot.channels.web.security import CSRF_HEADER, Signer, is_https
 from bot.conversation import RATEABLE, Customer, Reply, Waiting
-from bot.domain import Delta
+from bot.domain import Delta, Source
 from bot.ids import parse_id
 from bot.language import UNDETERMINED, language_tag
 from bot.store.base import ConversationRef, StoreUnavailableError
@@ -50,15 +51,10 @@ def language_hint(request: Request) -> str:
     return language_tag(first) if first and first != "*" else UNDETERMINED
 
 
-def source_link(source: str, url: str) -> str:
-    """Where a source links to: its own http(s) URL, else the help-center page this server shows."""
-    if url.startswith(("https://", "http://")):
-        return url
-    return "/help/" + source
-
-
-def sources_json(items: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:
-    """Each source once, with the `[n]` marks the text cites it by ("" when none), its title and link."""
+def sources_json(items: list[tuple[str, str, str, str]], *, sections: bool = True) -> list[dict[str, str]]:
+    """Each source once, with the `[n]` marks the text cites it by ("" when none), its title and link: to
+    its section (`sections.section_href`), or, with `sections=False`, to its page only (the heading is a
+    label, as an approved answer's is)."""
     out: dict[tuple[str, str], dict[str, str]] = {}
     for label, source, heading, url in items:
         known = out.get((source, heading))
@@ -68,9 +64,13 @@ def sources_json(items: list[tuple[str, str, str, str]]) -> list[dict[str, str]]
             continue
         title = " › ".join(part for part in (source, heading) if part)
         # An approved answer that cites no article has nothing to link to (not the help center's index).
-        href = source_link(source, url) if source or url else ""
+        href = section_href(source, heading, url, section=sections) if source or url else ""
         out[(source, heading)] = {"label": label, "title": title, "href": href}
     return list(out.values())
+
+
+def _see_also_json(sections: Sequence[Source]) -> list[dict[str, str]]:
+    return sources_json([("", s.source, s.heading, s.url) for s in sections])
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:
@@ -86,11 +86,11 @@ def reply_json(reply: Reply) -> dict[str, Any]:
                 for label, s in zip(answer.source_labels, answer.sources, strict=True)
             ]
             if answer
-            else []
+            else [],
+            # An approved answer's heading is the words "Approved answer", not a section of its article.
+            sections=answer is None or answer.outcome != "approved",
         ),
-        "see_also": sources_json(
-            [("", s.source, s.heading, s.url) for s in answer.see_also] if answer else []
-        ),
+        "see_also": _see_also_json(answer.see_also if answer else ()),
         "rateable": reply.rateable,
         "offer_human": reply.offer_human,
         "handed_off": reply.handed_off,
@@ -114,6 +114,8 @@ def history_json(message: TranscriptMessage) -> dict[str, Any]:
         item.update(
             answer_id=message.id,
             sources=sources_json([(f"[{p.rank}]", p.source, p.heading, p.url) for p in cited]),
+            # Logged with the answer (none on answers logged before they were).
+            see_also=_see_also_json(message.see_also),
             # The service's rule, as for a live answer (`Reply.rateable`).
             rateable=message.outcome in RATEABLE,
             rating=message.rating,
