@@ -26,7 +26,6 @@ log = logging.getLogger("bot.kb")
 # Extracted text beyond this many characters per MB of file means a decompression bomb, not a document.
 MAX_CHARS_PER_FILE_MB = 4_000_000
 MAX_PDF_PAGES = 3000
-_URL = re.compile(r"https?://[^\s<>()\"'`\]]+")
 
 
 class LoadError(Exception):
@@ -62,11 +61,6 @@ BytesParser = Callable[[bytes, str], Parsed]
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _first_url(text: str) -> str:
-    match = _URL.search(text)
-    return match.group(0).rstrip(".,;:") if match else ""
-
-
 def _squeeze_blank_lines(text: str) -> str:
     lines = [line.rstrip() for line in text.splitlines()]
     out: list[str] = []
@@ -78,9 +72,13 @@ def _squeeze_blank_lines(text: str) -> str:
 
 
 class _SectionBuilder:
-    """Collects body lines under a stack of headings; `level` 1 is the document title."""
+    """Collects body lines under a stack of headings; `level` 1 is the document title.
 
-    def __init__(self, clean: Callable[[str], tuple[str, str]]) -> None:
+    A section has no URL of its own: a link in its text (an API's base URL, a partner's site) is not where the
+    section is, so a citation links to the document's URL (`load_bytes`) or, without one, the help center's
+    page of the file."""
+
+    def __init__(self, clean: Callable[[str], str]) -> None:
         self._clean = clean
         self._stack: list[tuple[int, str]] = []
         self._lines: list[str] = []
@@ -96,13 +94,13 @@ class _SectionBuilder:
         self._lines.append(line)
 
     def flush(self) -> None:
-        body, url = self._clean("\n".join(self._lines))
+        body = self._clean("\n".join(self._lines))
         self._lines = []
         if not body.strip():
             return
         path = tuple(text for _, text in self._stack)
         heading = path[-1] if path else ""
-        self.sections.append(Section(heading=heading, heading_path=path, text=body, url=url))
+        self.sections.append(Section(heading=heading, heading_path=path, text=body))
 
 
 # ------------------------------------------------------------------------------------------ Markdown
@@ -116,16 +114,12 @@ _MD_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 _MD_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
-def _clean_markdown(text: str) -> tuple[str, str]:
-    url = ""
-    link = _MD_LINK.search(text)
-    if link and link.group(2).startswith(("http://", "https://")):
-        url = link.group(2)
+def _clean_markdown(text: str) -> str:
     text = _MD_HTML_COMMENT.sub("", text)
     text = _MD_IMAGE.sub(lambda m: m.group(1), text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)
     text = _MD_AUTOLINK.sub(lambda m: m.group(1), text)
-    return _squeeze_blank_lines(text), url or _first_url(text)
+    return _squeeze_blank_lines(text)
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -212,8 +206,7 @@ _RST_DROP_DIRECTIVES = frozenset(
 _RST_FIELD = re.compile(r"^:[\w-]+:(\s.*)?$")
 
 
-def _clean_rst(text: str) -> tuple[str, str]:
-    url = ""
+def _clean_rst(text: str) -> str:
     out: list[str] = []
     drop_indent: int | None = None
     for line in text.splitlines():
@@ -239,9 +232,6 @@ def _clean_rst(text: str) -> tuple[str, str]:
             continue
         out.append(line)
     body = "\n".join(out)
-    link = _RST_LINK.search(body)
-    if link and link.group(2).startswith(("http://", "https://")):
-        url = link.group(2)
     body = _RST_LINK.sub(lambda m: m.group(1), body)
     body = _RST_PEP.sub(lambda m: f"{m.group(1).upper()} {m.group(2)}", body)
     body = _RST_ROLE.sub(lambda m: m.group(1), body)
@@ -250,7 +240,7 @@ def _clean_rst(text: str) -> tuple[str, str]:
     body = _RST_FOOTNOTE.sub("", body)
     body = re.sub(r"(\S)::$", r"\1:", body, flags=re.MULTILINE)
     body = re.sub(r"^\s*::\s*$", "", body, flags=re.MULTILINE)
-    return _squeeze_blank_lines(body), url or _first_url(body)
+    return _squeeze_blank_lines(body)
 
 
 def _is_adornment(line: str) -> bool:
@@ -313,7 +303,6 @@ def parse_rst(text: str, default_title: str) -> Parsed:
 
 # ---------------------------------------------------------------------------------------------- HTML
 
-_URL_MARK = "\x01"
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # Never text: code, metadata, media and embedded documents.
 _NON_TEXT_TAGS = (
@@ -617,9 +606,6 @@ class _HtmlText:
             self._cell -= 1
         elif name == "a":
             self._in_link -= 1
-            href = "".join(str(tag.get("href", "")).split())
-            if href.startswith(("http://", "https://")):
-                self._parts.append(f"{_URL_MARK}{href}{_URL_MARK}")
         elif name in _PARAGRAPH_TAGS:
             self._blank()
         elif name in _BLOCK_TAGS or name in ("td", "th"):
@@ -690,10 +676,8 @@ def _is_real_preamble(line: _Line, page_title: str) -> bool:
     return not line.text or line.text.lower() not in " ".join(page_title.split()).lower()
 
 
-def _clean_html(chunk: str) -> tuple[str, str]:
-    urls = re.findall(f"{_URL_MARK}([^{_URL_MARK}]*){_URL_MARK}", chunk)
-    chunk = re.sub(f"{_URL_MARK}[^{_URL_MARK}]*{_URL_MARK}", "", chunk)
-    return _squeeze_blank_lines(chunk), (urls[0] if urls else "")
+def _clean_html(chunk: str) -> str:
+    return _squeeze_blank_lines(chunk)
 
 
 def parse_html(text: str, default_title: str) -> Parsed:
@@ -738,7 +722,7 @@ def parse_text(text: str, default_title: str) -> Parsed:
     path = (title,) if title else ()
     return (
         title or default_title,
-        [Section(heading=title, heading_path=path, text=body, url=_first_url(body))],
+        [Section(heading=title, heading_path=path, text=body)],
         "",
     )
 
@@ -787,9 +771,7 @@ def parse_pdf(data: bytes, default_title: str) -> Parsed:
         for page_text in pages:
             body = _squeeze_blank_lines(page_text)
             if body:
-                sections.append(
-                    Section(heading=title, heading_path=(title,), text=body, url=_first_url(body))
-                )
+                sections.append(Section(heading=title, heading_path=(title,), text=body))
         return title, sections, ""
     # Split each page at the outline titles that point into it, so a heading keeps its own text.
     stack: list[tuple[int, str]] = []
@@ -800,7 +782,7 @@ def parse_pdf(data: bytes, default_title: str) -> Parsed:
         current.clear()
         if body:
             path = tuple(t for _, t in stack) or (title,)
-            sections.append(Section(heading=path[-1], heading_path=path, text=body, url=_first_url(body)))
+            sections.append(Section(heading=path[-1], heading_path=path, text=body))
 
     by_page: dict[int, list[tuple[int, str]]] = {}
     for page_no, level, heading in marks:
@@ -907,7 +889,7 @@ def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[in
                 heading=question_text,
                 heading_path=path,
                 text=answer_text,
-                url=str(url).strip() if isinstance(url, str) else _first_url(answer_text),
+                url=str(url).strip() if isinstance(url, str) else "",
             )
         )
     if not sections:
