@@ -6,50 +6,51 @@ import re
 from collections.abc import Sequence
 
 from bot.domain import Turn
+from bot.kb.analysis import analyzer, question_language
+from bot.language import UNDETERMINED
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
-# Words that point back at something said before: "how do I install it", "what about that one".
-_ANAPHORA = frozenset(
-    [
-        "it",
-        "its",
-        "it's",
-        "that",
-        "this",
-        "these",
-        "those",
-        "they",
-        "them",
-        "their",
-        "there",
-        "he",
-        "she",
-        "him",
-        "her",
-        "one",
-        "ones",
-        "same",
-        "such",
-    ]
+# Words that point back at something said before: "how do I install it", "what about that one", "Wie lange
+# dauert das?", "Combien ça coûte ?", "那个多少钱？". Only words that are nothing else: French "le", "la", "en",
+# "y" are also articles and prepositions, and German "es" is Spanish "is" ("Comment changer la langue ?" and
+# "¿Qué es Parcelly Plus?" stand on their own).
+_ANAPHORA_LINES = (
+    "it its it's that this these those they them their there he she him her one ones same such",
+    "das dies diese dieser dieses dort dafür damit davon darauf",
+    "ça cela ceci celui celle ceux celles",
+    "eso esto ese esa ello allí",
+    "isso isto esse essa",
+    "questo quello quella",
+    "это этот эта эти то тот та там он она они его её их",
 )
+_ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
+# Chinese and Japanese pointing words, at the start of the question ("这个多少钱？", "那退款呢？").
+_CJK_ANAPHORA = ("这", "那", "它", "それ", "これ", "あれ", "その", "この")
 _CONTINUATIONS = ("and ", "also ", "but ", "so ", "what about", "how about", "and what", "then ", "or ")
-SHORT_FOLLOW_UP_WORDS = 4
+# A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
+# "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
+# Parcelly Plus" for one, and every Chinese question written without spaces.
+MIN_TOPIC_WORDS = 2
 
 
-def needs_context(question: str) -> bool:
-    """A follow-up that cannot be searched on its own: short, starts as a continuation, or uses a pronoun."""
+def needs_context(question: str, lang: str | None = None) -> bool:
+    """A follow-up that cannot be searched on its own: starts as a continuation, points back with a
+    pronoun, or has fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected)."""
     text = question.strip().lower()
     words = _WORD.findall(text)
     if not words:
         return False
-    if len(words) <= SHORT_FOLLOW_UP_WORDS:
-        return True
     if text.startswith(_CONTINUATIONS):
         return True
-    return any(word in _ANAPHORA for word in words)
+    if any(word in _ANAPHORA for word in words):
+        return True
+    if text.startswith(_CJK_ANAPHORA):
+        return True
+    language = lang if lang and lang != UNDETERMINED else question_language(question)
+    return len(analyzer(language).words(question)) < MIN_TOPIC_WORDS
 
 
-def condense(question: str, history: Sequence[Turn]) -> str:
+def condense(question: str, history: Sequence[Turn], lang: str | None = None) -> str:
     """The query to search for.
 
     A small model rewriting the question would cost a whole generation (and evict the KV cache the answer
@@ -57,7 +58,7 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     searched together with the user's previous question, which names the topic the pronoun points to.
     """
     question = question.strip()
-    if not history or not needs_context(question):
+    if not history or not needs_context(question, lang):
         return question
     previous = next((t.text.strip() for t in reversed(history) if t.role == "user" and t.text.strip()), "")
     if not previous:

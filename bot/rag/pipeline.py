@@ -441,7 +441,7 @@ class Pipeline:
         keep = self._rag.history_turns
         history = tuple(t for t in history if t.text.strip())[-keep:] if keep else ()
 
-        standalone = condense(question, history) if self._rag.condense else question
+        standalone = condense(question, history, language) if self._rag.condense else question
         condense_ms = (time.perf_counter() - started) * 1000
         t_search = time.perf_counter()
         try:

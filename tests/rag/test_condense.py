@@ -24,5 +24,39 @@ def test_dependent_follow_up_gets_the_previous_question() -> None:
         assert condense(follow_up, HISTORY) == f"How do I reset my password? {follow_up}"
 
 
+def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
+    # Counting words (four or fewer meant a follow-up) searched "what is parcelly plus" together with the
+    # previous question about passwords, and every Chinese question written without spaces.
+    for question, lang in [
+        ("what is parcelly plus", "en"),
+        ("delete account?", "en"),
+        ("我的包裹丢了怎么办？", "zh"),
+        ("Comment changer la langue ?", "fr"),
+        ("¿Qué es Parcelly Plus?", "es"),
+    ]:
+        assert not needs_context(question, lang), question
+        assert condense(question, HISTORY, lang) == question
+
+
+def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
+    for question, lang in [
+        ("how long?", "en"),
+        ("in Belgium?", "en"),
+        ("how much does it cost?", "en"),
+        ("Wie lange dauert das?", "de"),
+        ("Combien ça coûte ?", "fr"),
+        ("Et pour la Belgique ?", "fr"),
+        ("那退款呢？", "zh"),
+        ("这个多少钱？", "zh"),
+    ]:
+        assert needs_context(question, lang), question
+        assert condense(question, HISTORY, lang) == f"How do I reset my password? {question}"
+
+
+def test_the_language_is_detected_when_not_given() -> None:
+    assert not needs_context("what is parcelly plus")
+    assert needs_context("那退款呢？")
+
+
 def test_history_without_user_turns() -> None:
     assert condense("and this?", [Turn("assistant", "hello")]) == "and this?"
