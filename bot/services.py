@@ -35,7 +35,9 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, generator: Generator) 
     """The answer pipeline over a given knowledge base and model, with its settings sections."""
     from bot.rag.pipeline import Pipeline
 
-    return Pipeline(kb, generator, settings.rag, settings.llm, top_k=settings.kb.top_k)
+    return Pipeline(
+        kb, generator, settings.rag, settings.llm, top_k=settings.kb.top_k, fusion=settings.kb.fusion
+    )
 
 
 def build_conversations(

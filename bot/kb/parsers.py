@@ -676,10 +676,6 @@ def _is_real_preamble(line: _Line, page_title: str) -> bool:
     return not line.text or line.text.lower() not in " ".join(page_title.split()).lower()
 
 
-def _clean_html(chunk: str) -> str:
-    return _squeeze_blank_lines(chunk)
-
-
 def parse_html(text: str, default_title: str) -> Parsed:
     from bs4 import BeautifulSoup, Tag
 
@@ -690,7 +686,7 @@ def parse_html(text: str, default_title: str) -> Parsed:
     root = _content_root(soup)
     _drop_chrome(root)
     _drop_link_blocks(root)
-    builder = _SectionBuilder(_clean_html)
+    builder = _SectionBuilder(_squeeze_blank_lines)
     title = doc_title
     in_preamble = True  # before the first heading: only real content is kept
     for line in _HtmlText().render(root):

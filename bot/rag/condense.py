@@ -11,9 +11,9 @@ from bot.language import UNDETERMINED
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 # Words that point back at something said before: "how do I install it", "what about that one", "Wie lange
-# dauert das?", "Combien ça coûte ?", "那个多少钱？". Only words that are nothing else: French "le", "la", "en",
-# "y" are also articles and prepositions, and German "es" is Spanish "is" ("Comment changer la langue ?" and
-# "¿Qué es Parcelly Plus?" stand on their own).
+# dauert das?", "Combien ça coûte ?", "那个多少钱？". Only words that are nothing else: French "le", "la",
+# "en", "y" are also articles and prepositions, and German "es" is Spanish "is" ("Comment changer la
+# langue ?" and "¿Qué es Parcelly Plus?" stand on their own).
 _ANAPHORA_LINES = (
     "it its it's that this these those they them their there he she him her one ones same such",
     "das dies diese dieser dieses dort dafür damit davon darauf",

@@ -16,6 +16,7 @@ from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
+from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
 from bot.language import LANGUAGE_NAMES, UNDETERMINED, language_tag, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
@@ -96,11 +97,11 @@ SEE_ALSO_COSINE_DROP = 0.15
 SEE_ALSO_SCORE_SHARE = 0.6
 
 
-def _near_best(hit: Hit, hits: Sequence[Hit]) -> bool:
+def _near_best(hit: Hit, hits: Sequence[Hit], *, score_share: float = SEE_ALSO_SCORE_SHARE) -> bool:
     """Whether `hit` is nearly as close to the question as the best of `hits` (`SEE_ALSO_COSINE_DROP`,
-    `SEE_ALSO_SCORE_SHARE`); the cosine is judged only where the search knew it."""
+    `score_share`); the cosine is judged only where the search knew it."""
     best = hits[0].score
-    if best > 0 and hit.score < SEE_ALSO_SCORE_SHARE * best:
+    if best > 0 and hit.score < score_share * best:
         return False
     cosines = [h.dense_score for h in hits if h.dense_score is not None]
     return hit.dense_score is None or not cosines or hit.dense_score >= max(cosines) - SEE_ALSO_COSINE_DROP
@@ -111,8 +112,8 @@ class _Prepared:
     hits: tuple[Hit, ...]
     passages: tuple[Passage, ...]
     quarantined: tuple[Passage, ...]
-    # The sections of this search's hits (all of them, not only those given to the model), quarantined ones
-    # left out, best first: what "see also" is chosen from.
+    # The sections of this search's hits (not only those given to the model) nearly as close as the best
+    # (`_near_best`), quarantined ones left out, best first: what "see also" is chosen from.
     sections: tuple[Source, ...] = ()
 
 
@@ -394,13 +395,23 @@ class Pipeline:
     """Turns a message plus history into a grounded `Answer`; never raises for dependency failures."""
 
     def __init__(
-        self, kb: KnowledgeBase, generator: Generator, rag: RAGSettings, llm: LLMSettings, *, top_k: int
+        self,
+        kb: KnowledgeBase,
+        generator: Generator,
+        rag: RAGSettings,
+        llm: LLMSettings,
+        *,
+        top_k: int,
+        fusion: FusionMethod = DEFAULT_FUSION,
     ) -> None:
         self._kb = kb
         self._generator = generator
         self._rag = rag
         self._llm = llm
         self._top_k = top_k  # passages searched (BOT_KB__TOP_K); the prompt takes rag.prompt_passages of them
+        # RRF scores a section found by one retriever about half one found by both, whatever its cosine: the
+        # share of the best score that "see also" asks for was measured on convex fusion only.
+        self._see_also_share = SEE_ALSO_SCORE_SHARE if fusion == "convex" else 0.0
         self._templates = load_templates()
         self._leaks = citations.LeakDetector([self._templates.system])
         self._sticky: OrderedDict[str, tuple[Hit, ...]] = OrderedDict()
@@ -679,10 +690,12 @@ class Pipeline:
             for hit in hits
             if looks_like_injection(hit.chunk.heading + "\n" + hit.chunk.text)
         }
+        # Judged against the best clean hit: a quarantined one is never shown, so it sets no bar.
+        listable = [hit for hit in hits if (hit.chunk.source, hit.chunk.heading) not in poisoned]
         sections = (
             Source(hit.chunk.source, hit.chunk.heading, hit.chunk.url)
-            for hit in hits
-            if (hit.chunk.source, hit.chunk.heading) not in poisoned and _near_best(hit, hits)
+            for hit in listable
+            if _near_best(hit, listable, score_share=self._see_also_share)
         )
         return _Prepared(
             hits=tuple(clean),

@@ -25,5 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Drops what was listed under every answer since 0008 (`db downgrade` asks first); answers, their sources
+    # and passages are kept.
     with op.batch_alter_table("messages") as batch_op:
         batch_op.drop_column("see_also")
