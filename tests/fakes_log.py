@@ -205,8 +205,10 @@ class MemoryConversationLog:
         if not found or not external_message_id:
             return None
         message_id = max(found)
-        conversation = self.conversations[self.messages[message_id].conversation_id]
-        return MessageRef(message_id, conversation.ref.id, conversation.user_key[1])
+        message = self.messages[message_id]
+        conversation = self.conversations[message.conversation_id]
+        see_also = message.answer.see_also if message.answer is not None else ()
+        return MessageRef(message_id, conversation.ref.id, conversation.user_key[1], see_also)
 
     async def add_feedback(self, message_id: int, rating: Rating | None, comment: str | None = None) -> None:
         self._check()

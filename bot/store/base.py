@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, get_args
 
-from bot.domain import Answer, Channel, Turn
+from bot.domain import Answer, Channel, Source, Turn
 
 Rating = Literal["up", "down"]
 HandoffState = Literal["none", "requested", "active"]
@@ -44,6 +44,8 @@ class MessageRef:
     # The conversation's person, in the channel's ids: for an answer, who asked. Everyone in a group chat
     # sees an answer's buttons, and the client sends their data back, so this is how a press is checked.
     external_user_id: str
+    # For an answer, the sections listed under it ("See also"), as logged (none before revision 0008).
+    see_also: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

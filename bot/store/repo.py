@@ -528,7 +528,7 @@ class SqlConversationLog:
         async with self.transaction() as conn:
             row = (
                 await conn.execute(
-                    select(Message.id, Message.conversation_id, User.external_id)
+                    select(Message.id, Message.conversation_id, User.external_id, Message.see_also)
                     .join(Conversation, Conversation.id == Message.conversation_id)
                     .join(User, User.id == Conversation.user_id)
                     .where(
@@ -540,9 +540,9 @@ class SqlConversationLog:
                     .limit(1)
                 )
             ).first()
-        return (
-            None if row is None else MessageRef(int(row.id), int(row.conversation_id), str(row.external_id))
-        )
+        if row is None:
+            return None
+        return MessageRef(int(row.id), int(row.conversation_id), str(row.external_id), row.see_also or ())
 
     async def known_external_user_ids(self) -> set[str]:
         """Every user id in the log (for redacting them from exported text)."""

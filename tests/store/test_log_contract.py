@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import get_args
@@ -209,6 +210,17 @@ async def test_external_ids_map_messages_back(log: ConversationLog) -> None:
     assert await log.find_message("telegram", "500", "78") is None
     with pytest.raises(ValueError, match="message 99999 does not exist"):
         await log.set_external_id(99999, "1")
+
+
+async def test_a_found_answer_carries_the_sections_listed_under_it(log: ConversationLog) -> None:
+    # What a Telegram "see also" press asks: the heading logged, whole, not the button's clipped label.
+    conv = await log.open_conversation(channel="telegram", external_user_id="5", external_chat_id="500")
+    q = await log.log_user_message(conv.id, "q", external_message_id="76")
+    listed = (Source("faq/doc1.rst", "Heading 1", "https://help.example/doc1"), Source("b.md", "B"))
+    a = await log.log_answer(conv.id, q, replace(answer(), see_also=listed))
+    await log.set_external_id(a, "77")
+    assert await log.find_message("telegram", "500", "77") == MessageRef(a, conv.id, "5", listed)
+    assert await log.find_message("telegram", "500", "76") == MessageRef(q, conv.id, "5")
 
 
 async def test_a_found_message_names_whose_conversation_it_is_in(log: ConversationLog) -> None:

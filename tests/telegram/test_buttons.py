@@ -7,6 +7,7 @@ from typing import Any
 from bot import texts
 from bot.channels.telegram import texts as tg_texts
 from bot.devtools.fake_telegram import StoredMessage, group_chat
+from tests.fakes import FakeKB, make_chunk
 from tests.telegram.conftest import ALICE, BOB, OPERATOR_CHAT, Harness, HarnessFactory
 
 GROUP = group_chat(-100902, "Customers")
@@ -107,3 +108,22 @@ async def test_a_see_also_button_asks_its_section_and_only_for_the_asker(
     assert "Shipping times" in final.data["text"]  # its source
     history = await h.store.history(1, 10)  # Alice's, the only conversation
     assert [turn.text for turn in history if turn.role == "user"][-1] == "Shipping times"
+
+
+async def test_a_see_also_press_asks_the_whole_heading_the_button_clips(make_harness: HarnessFactory) -> None:
+    # A button shows 60 characters; the heading logged with the answer is asked whole, as the customer would
+    # type it (the clipped label used to be the question, and searched on half its words).
+    long_heading = "Shipping times to the islands, the Alps and other remote areas of Germany and Austria"
+    refunds = make_chunk("billing/refunds.md", "Refunds", "How long do refunds take? Five business days.")
+    remote = make_chunk("delivery/remote.md", long_heading, "How long does remote shipping take? Days.", 1)
+    kb = FakeKB([refunds, remote])
+    h = await make_harness(kb=kb)
+    alices = await _ask_in_group(h, ALICE, "how long do refunds or remote shipping take?")
+    rows = alices.data["reply_markup"]["inline_keyboard"]
+    see = [button for row in rows for button in row if button["callback_data"].startswith("see:")]
+    assert [button["text"] for button in see] == ["📄 " + long_heading[:59] + "…"]
+    assert (await _press(h, ALICE, alices, see[0]["callback_data"])).get("text") is None
+    await h.reply_after(GROUP["id"], alices.message_id)
+    await h.idle()
+    history = await h.store.history(1, 10)
+    assert [turn.text for turn in history if turn.role == "user"][-1] == long_heading

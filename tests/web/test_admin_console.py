@@ -81,6 +81,19 @@ def test_gaps_group_by_meaning_biggest_first() -> None:
     assert [g.count for g in exact] == [2, 1]
 
 
+async def test_transcript_shows_what_was_listed_under_see_also(make_web: WebFactory) -> None:
+    web = await make_web()
+    answered = await ask(web, "How long do refunds or shipping take?")
+    assert answered["see_also"]
+    plain = await ask(web, "How do I reset my password?")
+    assert not plain["see_also"]
+    await web.admin_login()
+    page = (await web.client.get("/admin/conversations/1")).text
+    assert "Reset your password" in page  # both answers are in this transcript
+    assert "See also: shipping/times.md › Shipping times" in page
+    assert page.count("See also:") == 1  # only under the answer that listed one
+
+
 async def test_transcript_shows_passages_outcome_and_model_and_takes_a_correction(
     make_web: WebFactory,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Sequence
 
 from telegram import (
     Bot,
@@ -49,7 +50,7 @@ from bot.channels.telegram.ordering import ChatOrderedProcessor, UpdateState
 from bot.channels.telegram.render import compose, escape, render_answer
 from bot.channels.telegram.streaming import NO_PREVIEW, StreamEditor, WaitNotice, typing_indicator
 from bot.conversation import Customer, Reply, Waiting
-from bot.domain import Delta
+from bot.domain import Delta, Source
 from bot.ids import parse_id
 from bot.language import UNDETERMINED, language_tag
 from bot.store.base import MessageRef, ReplyPrompt, StoreUnavailableError
@@ -88,6 +89,19 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _section_title(section: Source) -> str:
+    """What a "see also" button names and its press asks: the heading, else the file's name."""
+    return section.heading.strip() or section.source.rsplit("/", 1)[-1]
+
+
+def _see_also_title(listed: Sequence[Source], data: str) -> str:
+    """The title of the section a `see:<k>:<language>` press means among those logged; "" when unknown."""
+    number = data.split(":")[1] if data.count(":") >= 1 else ""
+    if not number.isdigit() or not 1 <= int(number) <= len(listed):
+        return ""
+    return _section_title(listed[int(number) - 1])
+
+
 def hint_of(update: Update) -> str:
     """Telegram's idea of the user's language, for replies that have no text of theirs to read."""
     user = update.effective_user
@@ -111,10 +125,9 @@ def answer_keyboard(reply: Reply, *, admin: bool) -> InlineKeyboardMarkup | None
         )
     if reply.answer is not None:
         # The other sections the search found, one tap each: the article the customer meant is often second
-        # or third. The press asks the section's heading, read back from the button (`_see_also_press`).
+        # or third. The press asks the section's heading as logged with the answer (`_see_also_press`).
         for k, section in enumerate(reply.answer.see_also, start=1):
-            title = section.heading.strip() or section.source.rsplit("/", 1)[-1]
-            label = f"{SEE_ALSO_MARK}{_clip(title, SEE_ALSO_LABEL_CHARS)}"
+            label = f"{SEE_ALSO_MARK}{_clip(_section_title(section), SEE_ALSO_LABEL_CHARS)}"
             rows.append([InlineKeyboardButton(label, callback_data=f"see:{k}:{language}")])
     if reply.offer_human:
         label = texts.translate(tg_texts.BUTTON_HUMAN, language)
@@ -644,19 +657,24 @@ class SupportHandlers:
     async def _see_also_press(
         self, update: Update, query: CallbackQuery, origin: Message, bot: Bot, data: str, language: str
     ) -> None:
-        """A "see also" button: its section's heading, as the button shows it, is the asker's next question,
-        answered under the answer like a typed one (logged, streamed, with its own buttons).
+        """A "see also" button: its section's heading is the asker's next question, answered under the answer
+        like a typed one (logged, streamed, with its own buttons).
 
-        The heading is read from the pressed button of the message, not from the data (64 bytes cannot hold
-        a long heading); a forged press can only ask a question its presser could type, and only the asker
-        may press, as for the other buttons."""
+        The heading is the one logged with the answer (`MessageRef.see_also`, whole where the button clips a
+        long one), else, for an answer logged before the list was, the pressed button's text; never the
+        data (64 bytes cannot hold a long heading). A forged press can only ask a question its presser
+        could type, and only the asker may press, as for the other buttons."""
         pressed = button_with(origin, data)
-        title = pressed.text.removeprefix(SEE_ALSO_MARK).removesuffix("…").strip() if pressed else ""
-        if not title:
+        if pressed is None:
             await query.answer(texts.translate(tg_texts.BUTTON_EXPIRED, language))
             return
         found = await self._answer_behind(query, origin, language)
         if found is None:
+            return
+        shown = pressed.text.removeprefix(SEE_ALSO_MARK).removesuffix("…").strip()
+        title = _see_also_title(found.see_also, data) or shown
+        if not title:
+            await query.answer(texts.translate(tg_texts.BUTTON_EXPIRED, language))
             return
         user = query.from_user
         if found.external_user_id != str(user.id):

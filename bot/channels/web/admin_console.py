@@ -453,6 +453,13 @@ class AdminConsole:
                 )
                 if passages:
                     extra += f"<details><summary>Retrieved passages</summary><ol>{passages}</ol></details>"
+                if m.see_also:
+                    # What the customer was offered besides the sources: a wrong answer whose right section
+                    # sat here is a retrieval miss by one rank, not a missing article.
+                    listed = ", ".join(
+                        esc(s.source) + (" › " + esc(s.heading) if s.heading else "") for s in m.see_also
+                    )
+                    extra += f"<p class='meta see-also'>See also: {listed}</p>"
                 unsaved = draft[1] if draft is not None and draft[0] == m.id else None
                 extra += (
                     f"<details{' open' if unsaved is not None else ''}><summary>Correct this answer</summary>"
