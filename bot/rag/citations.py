@@ -664,9 +664,11 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
 
 
 def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max_chars: int) -> str:
-    """The sentences that open the passage's first paragraph, up to `max_sentences` and `max_chars`."""
+    """The sentences that open the passage's first paragraph, up to `max_sentences` and `max_chars`; when
+    the last of them leads into a list ("You choose where the refund goes:"), the list with it."""
     text = units[lead].text
-    for unit in units[lead + 1 : lead + max_sentences]:
+    last = lead
+    for i, unit in enumerate(units[lead + 1 : lead + max_sentences], start=lead + 1):
         if (
             unit.block != units[lead].block
             or unit.label
@@ -677,6 +679,11 @@ def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max
         # No space between CJK sentences, as in `_quote_sentences`.
         joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {unit.text[:1]}") else ""
         text += joint + unit.text
+        last = i
+    if text.endswith((":", "：")) and last + 1 < len(units) and units[last + 1].item:
+        # A quote that stops at the colon stops just before the answer.
+        items = _list_lines(units, [0.0] * len(units), last + 1, max_chars - len(text) - 1)
+        return _clip("\n".join([text, *items]), max_chars)
     return _clip(text, max_chars)
 
 

@@ -567,3 +567,13 @@ def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences()
     assert extract_answer("索赔需要多久？", chinese) == "我们在十个工作日内决定。获批的索赔五天内支付。"
     # A question with words the heading does not have is matched sentence by sentence, as before.
     assert extract_answer("How are approved claims paid?", claims).startswith("Approved claims are paid")
+
+
+def test_a_section_titled_with_the_question_that_opens_with_a_lead_in_brings_its_list() -> None:
+    # Quoting only "You choose where the refund goes:" stopped just before the refund times.
+    assert extract_answer("How long does a refund take?", REFUNDS).split("\n") == [
+        "You choose where the refund goes:",
+        "- Parcelly Credit: immediately.",
+        "- iDEAL or Bancontact: 3–5 business days.",
+        "- Card, PayPal, Apple Pay or Google Pay: 5–10 business days, depending on your bank.",
+    ]
