@@ -246,6 +246,32 @@ def passage_figures(passage: Passage) -> set[str]:
     return figures(passage.heading + "\n" + passage.text)
 
 
+# A word written like a name or a code: capitals inside it ("iDEAL", "PayPal", "iOS") or two and more
+# capitals and digits ("FBA", "PX-102", "E42"). A small model copying a passage misspells these ("iDEAD",
+# "iDEADLEREAD") or makes them up ("(FBA)"), and word overlap cannot see it: the rest of the sentence is the
+# passage's.
+_NAME = re.compile(r"\b(?:[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*|[A-Z][A-Z0-9]*[A-Z0-9](?:-[A-Z0-9]+)*)\b")
+
+
+# Written in capitals in any answer, named by no passage: not a name.
+_NOT_NAMES = frozenset({"ok"})
+
+
+def names(text: str) -> set[str]:
+    """The words of `text` written like names or codes (`_NAME`), lower-cased; citation marks aside."""
+    return {found.lower() for found in _NAME.findall(strip_citation_marks(text))} - _NOT_NAMES
+
+
+def names_only_from(sentence: str, *sources: str) -> bool:
+    """Whether every name or code in `sentence` is written in one of `sources` (case aside, as a whole
+    word): a sentence may name what its passage or the question names, nothing else."""
+    wanted = names(sentence)
+    if not wanted:
+        return True
+    text = "\n".join(sources).lower()
+    return all(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) for name in wanted)
+
+
 def best_overlap(answer: str, passages: Sequence[Passage]) -> tuple[int | None, float]:
     """The passage (1-based) sharing the largest share of the answer's content words, and that share."""
     words = set(content_words(answer))

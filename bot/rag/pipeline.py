@@ -172,6 +172,7 @@ class _CheckedRelease:
         self.copy_check = False
         self._passages = passages
         self._question_figures = citations.figures(question)
+        self._question = question
         # What an answer may not merely repeat: the question, and the headings it was given.
         said = citations.stems(" ".join([question, *(p.heading for p in passages)]))
         self._said = said | citations.FILLER_STEMS
@@ -255,11 +256,15 @@ class _CheckedRelease:
     def _share(self, words: str, n: int) -> float:
         return citations.overlap_share(words, self._passages[n - 1])
 
-    def _states_only_figures_of(self, words: str, n: int) -> bool:
-        return citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures
+    def _states_only_what_passage_says(self, words: str, n: int) -> bool:
+        """No figure, name or code that passage `n` (or the question) does not write."""
+        passage = self._passages[n - 1]
+        return citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures and (
+            citations.names_only_from(words, passage.heading, passage.text, self._question)
+        )
 
     def _supports(self, words: str, n: int) -> bool:
-        return self._share(words, n) >= SUPPORT_MIN_SHARE and self._states_only_figures_of(words, n)
+        return self._share(words, n) >= SUPPORT_MIN_SHARE and self._states_only_what_passage_says(words, n)
 
     def _judge(self, text: str, start: int, end: int) -> str | None:
         """The sentence as it may be shown (marks and links final), or None: the release stops here."""
@@ -306,7 +311,7 @@ class _CheckedRelease:
             if (
                 best is not None
                 and share >= INFER_CITATION_MIN_SHARE
-                and self._states_only_figures_of(plain, best)
+                and self._states_only_what_passage_says(plain, best)
             ):
                 if with_prefill and self._prefill_marks == {best}:
                     shown = citations.check_citations(sentence, n, keep=self._prefill_marks).text

@@ -307,6 +307,42 @@ async def test_figures_from_the_passage_or_the_question_are_shown(settings: Sett
     assert answer.text == deltas[0]
 
 
+PAYMENTS = [
+    make_chunk(
+        "billing/payments.md",
+        "Payment methods",
+        "You can pay for labels with Visa, Mastercard, iDEAL (Netherlands), Bancontact (Belgium) and PayPal.",
+    )
+]
+
+
+@pytest.mark.parametrize(
+    "made_up",
+    [
+        "You can pay for labels with iDEAD (Netherlands) and Bancontact (Belgium) [1].",  # misspelt
+        "You can pay for labels with Visa and Mastercard (FBA) [1].",  # invented
+    ],
+    ids=["misspelt-name", "invented-code"],
+)
+async def test_a_name_or_code_no_passage_writes_is_never_shown(settings: Settings, made_up: str) -> None:
+    # Every other word is the passage's: word overlap alone let SmolLM2's "iDEAD" through to customers.
+    question = "How can I pay for labels?"
+    deltas, answer = await run(build_pipeline(settings, FakeKB(PAYMENTS), FakeGenerator(made_up)), question)
+    assert deltas == []
+    assert answer.outcome == "extracted"
+    assert "iDEAL" in answer.text
+    assert "iDEAD" not in answer.text
+    assert "FBA" not in answer.text
+
+
+async def test_names_from_the_passage_or_the_question_are_shown(settings: Settings) -> None:
+    question = "Can I pay for labels with my PX-7 card or with PayPal?"
+    text = "You can pay for labels with PayPal, iDEAL and the PX-7 card [1]."
+    deltas, answer = await run(build_pipeline(settings, FakeKB(PAYMENTS), FakeGenerator(text)), question)
+    assert deltas == [f"{PREFILL} {text}"]
+    assert answer.outcome == "answered"
+
+
 async def test_a_sentence_that_only_says_the_question_back_is_not_shown(settings: Settings) -> None:
     # Every content word is the customer's own: the passage shares them, yet nothing is answered.
     echo = "Refunds to your card take long [1]."
