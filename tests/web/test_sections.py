@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import json
+import os
 import re
 import shutil
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
+import pytest
+
+from bot.channels.web import sections
+from bot.channels.web.app import ArticleCache
 from bot.channels.web.sections import section_href, slug
 from bot.kb.loaders import load_bytes
+from bot.kb.parsers import Document
 from tests.conftest import KNOWLEDGE
 from tests.web.conftest import WebFactory
 
@@ -80,6 +88,65 @@ def test_an_own_url_gets_a_text_fragment_only_where_it_has_no_fragment() -> None
     assert section_href("x", "Approved answer", page, section=False) == page
 
 
+def _places(page: str) -> dict[str, tuple[int, int]]:
+    """id → where the anchor is, [start, end) in the article's text as the page shows it (`_shown`)."""
+    body = page.split("<pre class='article'>", 1)[1].split("</pre>", 1)[0]
+    places: dict[str, tuple[int, int]] = {}
+    at = 0
+    for part in re.split(r'(<span class="section" id="[^"]*">.*?</span>)', body, flags=re.DOTALL):
+        anchor = _ID.fullmatch(part)
+        text = html.unescape(anchor.group(2) if anchor else part)
+        if anchor:
+            places[html.unescape(anchor.group(1))] = (at, at + len(text))
+        at += len(text)
+    return places
+
+
+# An underline under a setext heading (Markdown) or a title (reStructuredText).
+_MD_UNDERLINE = re.compile(r" {0,3}(=+|-+)[ \t]*")
+_RST_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+[ \t]*")
+
+
+def _heading_written(path: str, text: str, start: int, end: int) -> str:
+    """The heading that text[start:end] writes, read as its format writes a heading; asserting that it is a
+    heading's place (a heading line, a heading element, a question's cell), not text that repeats one."""
+    wrapped = text[start:end]
+    suffix = Path(path).suffix
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = len(text) if text.find("\n", end) < 0 else text.find("\n", end)
+    next_line = text[line_end + 1 :].split("\n", 1)[0]
+    if suffix in (".md", ".rst", ".txt"):
+        assert (line_start, line_end) == (start, end), (path, "a whole line", wrapped)
+    if suffix == ".md":
+        atx = re.fullmatch(r" {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*", wrapped)
+        if atx:
+            return atx.group(1).strip()
+        title = re.fullmatch(r"title:\s*(.*?)\s*", wrapped, re.IGNORECASE)
+        if title:
+            assert text.startswith("---\n"), (path, "front matter at the top")
+            assert end < text.index("\n---", 3), (path, "inside the front matter")
+            return title.group(1).strip("'\"")
+        assert _MD_UNDERLINE.fullmatch(next_line), (path, "a setext heading", wrapped)
+        return wrapped.strip()
+    if suffix == ".rst":
+        assert _RST_ADORNMENT.fullmatch(next_line), (path, "an underlined title", wrapped)
+        return wrapped.strip()
+    if suffix == ".txt":
+        assert not text[:start].strip(), (path, "the title is the first line", wrapped)
+        return wrapped.strip()
+    if suffix in (".html", ".htm"):
+        assert re.fullmatch(r"<(h[1-6])\b.*</\1\s*>", wrapped, re.DOTALL | re.IGNORECASE), (path, wrapped)
+        return " ".join(html.unescape(re.sub(r"<[^>]*>", "", wrapped)).split())
+    if suffix == ".csv":
+        header = next(csv.reader([text.split("\n", 1)[0]]))
+        before = next(csv.reader([text[line_start:start].removesuffix('"') + "x"]))
+        assert len(before) - 1 == header.index("question"), (path, "the question's column", wrapped)
+        return " ".join(wrapped.replace('""', '"').split())
+    assert suffix == ".jsonl", path
+    assert re.search(r'"question"\s*:\s*"$', text[line_start:start]), (path, "the question's value", wrapped)
+    return " ".join(json.loads(f'"{wrapped}"').split())
+
+
 async def test_every_section_of_the_sample_help_center_opens_at_its_heading(
     make_web: WebFactory, tmp_path: Path
 ) -> None:
@@ -89,19 +156,23 @@ async def test_every_section_of_the_sample_help_center_opens_at_its_heading(
     assert len(paths) > 20
     for path in paths:
         data = (KNOWLEDGE / path).read_bytes()
-        sections = [s for s in load_bytes(path, Path(path).suffix, data).sections if s.heading]
-        assert sections, path
+        found = [s for s in load_bytes(path, Path(path).suffix, data).sections if s.heading]
+        assert found, path
         response = await web.client.get(f"/help/{path}")
         assert response.status_code == 200
         anchors = _anchors(response.text)
-        for section in sections:
+        places = _places(response.text)
+        text = _shown(response.text)
+        for section in found:
             # The link a source of this section gets (without an http URL of its own), and the id it finds.
             link = urlsplit(section_href(path, section.heading, ""))
             assert unquote(link.path) == f"/help/{path}"
             assert unquote(link.fragment) in anchors, (path, section.heading, sorted(anchors))
-            assert section.heading in anchors[unquote(link.fragment)]
+            # The element with that id is the heading itself, as the file writes it.
+            start, end = places[unquote(link.fragment)]
+            assert _heading_written(path, text, start, end) == section.heading, (path, section.heading)
         # The anchors only mark the text: the page shows the file as before (newlines as text mode reads).
-        assert _shown(response.text) == data.decode().replace("\r\n", "\n"), path
+        assert text == data.decode().replace("\r\n", "\n"), path
 
 
 ARTICLES = {
@@ -182,3 +253,202 @@ async def test_a_file_the_knowledge_base_cannot_read_is_shown_without_anchors(
     assert response.status_code == 200
     assert _anchors(response.text) == {}
     assert _shown(response.text) == "no,columns\n1,2\n"
+
+
+def _ids(name: str, content: str) -> dict[str, str]:
+    """id → the text it wraps, of a file's anchors (the text decoded as the `/help/` page decodes it)."""
+    data = content.encode("utf-8")
+    text = data.decode("utf-8").replace("\r\n", "\n")
+    return {a.id: text[a.start : a.end] for a in sections._anchors(name, Path(name).suffix, data, text)}
+
+
+def test_only_heading_lines_get_an_id_not_a_line_that_reads_the_same() -> None:
+    # A paragraph that reads as a later heading, and a body line that looks like a front matter field.
+    assert _ids("d.md", "# Doc\n\nReturns\n\n## Returns\n\nBody\n") == {
+        "doc": "# Doc",
+        "returns": "## Returns",
+    }
+    assert _ids("d.md", "# Doc\n\nTitle: Costs\n\n## Costs\n\nFree.\n") == {
+        "doc": "# Doc",
+        "costs": "## Costs",
+    }
+    # A setext heading is its text line, not an earlier line that reads as it.
+    assert _ids("d.md", "Intro\n\nFees\n\nFees\n----\n\nTen.\n") == {"fees": "Fees"}
+    # Front matter only at the very top; its title line is the document's first heading.
+    front = "---\ntitle: Costs\n---\nCosts\n\nFree.\n\n## Costs\n\nAgain.\n"
+    assert _ids("d.md", front) == {"costs": "title: Costs", "costs-2": "## Costs"}
+    # reStructuredText: the underlined and the over- and underlined lines, not a paragraph line.
+    rst = "Roles\n\nIntro.\n\n=====\nRoles\n=====\n\nText.\n\nOwner\n-----\n\nRoles\n"
+    found = _ids("d.rst", rst)
+    assert found == {"roles": "Roles", "owner": "Owner"}
+    roles = sections._anchors("d.rst", ".rst", rst.encode(), rst)[0]
+    assert rst[roles.start - 7 : roles.start] == "\n=====\n"
+    # A text file: its title line only, not a body line that repeats it.
+    txt = "\n\nGetting started\n\nFirst steps.\n\nGetting started\n"
+    (anchor,) = sections._anchors("n.txt", ".txt", txt.encode(), txt)
+    assert (anchor.start, txt[anchor.start : anchor.end]) == (2, "Getting started")
+
+
+def test_a_byte_order_mark_does_not_hide_the_first_heading() -> None:
+    for name, content, wrapped in (
+        ("d.md", "\ufeff# Title\n\nText.\n\n## Next\n\nMore.\n", "# Title"),
+        ("d.md", "\ufeff---\ntitle: Title\n---\nText.\n", "title: Title"),
+        ("d.rst", "\ufeffTitle\n=====\n\nText.\n", "Title"),
+        ("n.txt", "\ufeffTitle\n\nText.\n", "Title"),
+        ("p.html", "\ufeff<h1>Title</h1><p>Text.</p>", "<h1>Title</h1>"),
+        ("f.csv", "\ufeffquestion,answer\nTitle,Text.\n", "Title"),
+        ("f.yaml", "\ufeff- question: Title\n  answer: Text.\n", "Title"),
+    ):
+        assert _ids(name, content)["title"] == wrapped, name
+
+
+def test_a_faq_question_is_anchored_in_its_own_cell() -> None:
+    # "Refunds" inside the first row's answer, and "Pay" inside "Payment", come before the questions.
+    csv_faq = 'question,answer\nPay,"You can Pay later. Refunds too."\nRefunds,Five days.\n'
+    found = sections._anchors("f.csv", ".csv", csv_faq.encode(), csv_faq)
+    assert [(csv_faq[a.start : a.end], a.start) for a in found] == [
+        ("Pay", csv_faq.index("\nPay,") + 1),
+        ("Refunds", csv_faq.index("\nRefunds,") + 1),
+    ]
+    assert _ids("f.csv", "question,answer\nPayment,Card.\nPay,Later.\n") == {
+        "payment": "Payment",
+        "pay": "Pay",
+    }
+    # The answer column first: the question is the second cell, not the answer that starts with it.
+    answer_first = "answer,question\nRefunds are quick,Refunds\n"
+    (anchor,) = sections._anchors("f.csv", ".csv", answer_first.encode(), answer_first)
+    assert anchor.start == answer_first.index(",Refunds\n") + 1
+    # Doubled quotes, a newline and double spaces inside a cell: the whole cell is the anchor.
+    cells = 'answer,question\n"Yes, ""Pay""","Can I ""Pay""\nlater,  or  not?"\n'
+    assert _ids("f.csv", cells) == {"can-i-pay-later-or-not": 'Can I ""Pay""\nlater,  or  not?'}
+    # JSON lines: the question's value, escapes as written; not the answer that says it first.
+    jsonl = (
+        '{"answer": "Refunds take five days", "question": "Refunds"}\n{"a": "x", "Q": "Caf\\u00e9 \\/ bar"}\n'
+    )
+    assert _ids("f.jsonl", jsonl) == {"refunds": "Refunds", "café-bar": "Caf\\u00e9 \\/ bar"}
+    # YAML: the question node, quoted or folded, wherever the answer put its words first.
+    yaml_faq = (
+        "title: Help\nentries:\n"
+        "  - answer: Refunds are quick.\n    question: Refunds\n"
+        "  - question: 'It''s  late?'\n    answer: Wait.\n"
+        '  - answer: "Fine."\n    question: >\n      Folded\n      question\n'
+    )
+    assert _ids("f.yaml", yaml_faq) == {
+        "refunds": "Refunds",
+        "it-s-late": "It''s  late?",
+        "folded-question": ">\n      Folded\n      question",
+    }
+
+
+def test_html_ids_go_to_the_headings_the_knowledge_base_keeps() -> None:
+    # A menu before the content (outside <main>, and a sidebar inside it) repeats a heading; a note's own
+    # heading labels the note and is no section.
+    page = (
+        "<html><body><nav><h2>Shipping</h2><a href='/s'>Shipping</a></nav>"
+        "<main><aside class='sidebar-nav'><h2>Returns</h2></aside>"
+        "<h1>Help</h1><p>Intro.</p>\n<div class='note'><h4>Returns</h4><p>Keep the box.</p></div>"
+        "<h2>Shipping</h2><p>Two days.</p>\n<h2>Returns</h2><p>Free.</p></main></body></html>"
+    )
+    found = sections._anchors("p.html", ".html", page.encode(), page)
+    assert [(a.id, page[a.start : a.end]) for a in found] == [
+        ("help", "<h1>Help</h1>"),
+        ("shipping", "<h2>Shipping</h2>"),
+        ("returns", "<h2>Returns</h2>"),
+    ]
+    assert found[1].start == page.index("<h2>Shipping</h2><p>Two")
+    assert found[2].start == page.index("<h2>Returns</h2><p>Free")
+
+
+def test_headings_that_share_a_slug_get_unique_ids_the_first_keeping_the_plain_one() -> None:
+    assert slug("Fees") == slug("Fees?")
+    assert slug("???") == slug("!!!") == "section"
+    content = "# Fees\n\nA.\n\n# Fees?\n\nB.\n\n# ???\n\nC.\n\n# !!!\n\nD.\n\n# Fees 2\n\nE.\n"
+    # "Fees 2" keeps its own id: a link to it (which knows only its heading) must not open the second "Fees".
+    assert _ids("d.md", content) == {
+        "fees": "# Fees",
+        "fees-3": "# Fees?",
+        "section": "# ???",
+        "section-2": "# !!!",
+        "fees-2": "# Fees 2",
+    }
+
+
+async def test_an_article_page_is_parsed_once_until_its_file_changes(
+    make_web: WebFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web = await make_web()
+    target = tmp_path / "knowledge" / "cached.md"
+    target.write_text("# Fees\n\nTen.\n", encoding="utf-8")
+    parsed: list[str] = []
+    real = sections.load_bytes
+
+    def counting(source: str, suffix: str, data: bytes) -> Document:
+        parsed.append(source)
+        return real(source, suffix, data)
+
+    monkeypatch.setattr(sections, "load_bytes", counting)
+    for _ in range(2):
+        response = await web.client.get("/help/cached.md")
+        assert _anchors(response.text) == {"fees": "# Fees"}
+    assert parsed == ["cached.md"]
+    # A new version (same size, newer time; then another size): parsed again, the new text shown.
+    target.write_text("# Fine\n\nTen.\n", encoding="utf-8")
+    stat = target.stat()
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    response = await web.client.get("/help/cached.md")
+    assert _anchors(response.text) == {"fine": "# Fine"}
+    target.write_text("# Costs\n\nTen.\n", encoding="utf-8")
+    response = await web.client.get("/help/cached.md")
+    assert _anchors(response.text) == {"costs": "# Costs"}
+    assert parsed == ["cached.md"] * 3
+
+
+def test_the_article_cache_keeps_the_pages_shown_last_within_its_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    real = sections.load_bytes
+
+    def counting(source: str, suffix: str, data: bytes) -> Document:
+        parsed.append(source)
+        return real(source, suffix, data)
+
+    monkeypatch.setattr(sections, "load_bytes", counting)
+    for name in "abc":
+        (tmp_path / f"{name}.md").write_text(f"# {name}\n\nText.\n", encoding="utf-8")
+    cache = ArticleCache(max_entries=2, max_chars=10_000)
+    for name in "abab":
+        assert 'id="' + name + '"' in cache.article_html(tmp_path / f"{name}.md", f"{name}.md")
+    cache.article_html(tmp_path / "c.md", "c.md")  # evicts "a", the least recently shown
+    cache.article_html(tmp_path / "b.md", "b.md")
+    cache.article_html(tmp_path / "a.md", "a.md")
+    assert parsed == ["a.md", "b.md", "c.md", "a.md"]
+    # A page larger than the whole cache is shown, not kept.
+    small = ArticleCache(max_entries=2, max_chars=10)
+    small.article_html(tmp_path / "a.md", "a.md")
+    small.article_html(tmp_path / "a.md", "a.md")
+    assert parsed[-2:] == ["a.md", "a.md"]
+
+
+async def test_a_failure_while_placing_anchors_shows_the_article_without_them(
+    make_web: WebFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    web = await make_web()
+    (tmp_path / "knowledge" / "a.md").write_text("# Fees\n\nTen.\n", encoding="utf-8")
+    (tmp_path / "knowledge" / "b.html").write_text("<h1>Fees</h1><p>Ten.</p>", encoding="utf-8")
+
+    def broken(*args: object) -> NoReturn:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(sections, "load_bytes", broken)
+    response = await web.client.get("/help/a.md")
+    assert response.status_code == 200
+    assert _anchors(response.text) == {}
+    assert _shown(response.text) == "# Fees\n\nTen.\n"
+    assert any("a.md" in r.getMessage() and r.exc_info for r in caplog.records)
+    monkeypatch.undo()
+    monkeypatch.setattr(sections, "_html_spans", broken)
+    response = await web.client.get("/help/b.html")
+    assert response.status_code == 200
+    assert _anchors(response.text) == {}
+    assert _shown(response.text) == "<h1>Fees</h1><p>Ten.</p>"

@@ -8,6 +8,8 @@ import html
 import logging
 import os
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
@@ -31,6 +33,11 @@ SECRET_FILE = "web-secret.key"  # noqa: S105 - a file name, not a secret
 # Help-center files the demo shows as text (others are listed but not shown).
 TEXT_SUFFIXES = frozenset({".md", ".rst", ".txt", ".html", ".htm", ".csv", ".jsonl", ".yaml", ".yml"})
 MAX_ARTICLE_BYTES = 1024 * 1024
+# Anchored article pages kept in memory: parsing a large article on every GET of this public route costs
+# seconds of GIL-bound CPU that the chat streams share. Bounded by count and by size (an escaped page can be
+# several times its file).
+ARTICLE_CACHE_ENTRIES = 32
+ARTICLE_CACHE_CHARS = 32 * 1024 * 1024
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -77,6 +84,7 @@ class HelpCenter:
 
     def __init__(self, source: Path) -> None:
         self.source = source
+        self.pages = ArticleCache(ARTICLE_CACHE_ENTRIES, ARTICLE_CACHE_CHARS)
 
     async def home(self, request: Request) -> Response:
         names = await asyncio.to_thread(_articles, self.source)
@@ -99,7 +107,7 @@ class HelpCenter:
             return PlainTextResponse(found, status_code=404)
         if found.suffix.lower() == ".pdf":
             return FileResponse(found, media_type="application/pdf")
-        article = await asyncio.to_thread(_article_html, found, name)
+        article = await asyncio.to_thread(self.pages.article_html, found, name)
         body = (
             f"<header><p><a href='/'>← Help center</a></p><h1>{html.escape(name)}</h1></header>"
             f"<main><pre class='article'>{article}</pre></main>"
@@ -108,12 +116,44 @@ class HelpCenter:
         return HTMLResponse(_page(name, body))
 
 
-def _article_html(path: Path, name: str) -> str:
-    """The article's text, escaped, with an id on every section heading (`sections.anchored_html`)."""
-    data = path.read_bytes()
-    # Newlines as text mode reads them, so the lines shown are the lines the headings were found on.
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-    return anchored_html(name, path.suffix, data, text)
+class ArticleCache:
+    """The anchored HTML of the articles shown last, each under its file's version (modification time and
+    size): a GET of an unchanged article does not parse it again, a changed one is parsed afresh."""
+
+    def __init__(self, max_entries: int, max_chars: int) -> None:
+        self.max_entries = max_entries
+        self.max_chars = max_chars
+        # Resolved path → (mtime_ns, size) and the page; least recently shown first.
+        self._pages: OrderedDict[str, tuple[tuple[int, int], str]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()  # pages are made in worker threads
+
+    def article_html(self, path: Path, name: str) -> str:
+        """The article's text, escaped, with an id on every section heading (`sections.anchored_html`)."""
+        key = str(path)
+        with path.open("rb") as handle:
+            # The version of the bytes read: a file replaced later has a new one, and is parsed again.
+            stat = os.fstat(handle.fileno())
+            version = (stat.st_mtime_ns, stat.st_size)
+            with self._lock:
+                cached = self._pages.get(key)
+                if cached is not None and cached[0] == version:
+                    self._pages.move_to_end(key)
+                    return cached[1]
+            data = handle.read()
+        # Newlines as text mode reads them, so the lines shown are the lines the headings were found on.
+        text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+        page = anchored_html(name, path.suffix, data, text)
+        with self._lock:
+            old = self._pages.pop(key, None)
+            self._chars -= len(old[1]) if old else 0
+            if len(page) <= self.max_chars:
+                self._pages[key] = (version, page)
+                self._chars += len(page)
+            while len(self._pages) > self.max_entries or self._chars > self.max_chars:
+                _, (_, dropped) = self._pages.popitem(last=False)
+                self._chars -= len(dropped)
+        return page
 
 
 def _find_article(source: Path, name: str) -> Path | str:

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import bisect
+import csv
 import html
+import io
 import json
+import logging
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from bot.kb.loaders import load_bytes
-from bot.kb.parsers import LoadError, Section
+from bot.kb.parsers import (
+    _MD_ATX,
+    _MD_FENCE,
+    _MD_SETEXT,
+    _Q_KEYS,
+    LoadError,
+    Section,
+    _content_root,
+    _drop_chrome,
+    _drop_link_blocks,
+    _front_matter,
+    _HtmlText,
+    _is_adornment,
+)
 from bot.kb.validate import UnsafeFileError
+
+if TYPE_CHECKING:
+    from bs4 import Tag
+
+log = logging.getLogger(__name__)
 
 # Long enough for a whole question heading; an id (and a link) stays readable beyond that.
 MAX_SLUG_CHARS = 100
@@ -21,20 +43,19 @@ MAX_SLUG_CHARS = 100
 EMPTY_SLUG = "section"
 
 # The formats whose section headings are questions inside records (a CSV row, a JSON line, a YAML entry):
-# located as text in the file, not as heading lines.
+# located by the record's place in the file, not as heading lines.
 _FAQ_SUFFIXES = frozenset({".csv", ".jsonl", ".yaml", ".yml"})
 _HTML_SUFFIXES = frozenset({".html", ".htm"})
 _MD_SUFFIXES = frozenset({".md", ".markdown"})
-# An ATX heading's text, as `bot.kb.parsers` reads it ("## Returns ##" → "Returns").
-_MD_ATX = re.compile(r"^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-# A front matter title, which the parser makes the document's first heading.
-_MD_TITLE = re.compile(r"^title:\s*(.*?)\s*$", re.IGNORECASE)
-_HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 def slug(heading: str) -> str:
     """The id of a heading on a help-center page, and the fragment of every link to it: its words (letters,
-    digits and their marks, in any script) in lower case, joined by "-"."""
+    digits and their marks, in any script) in lower case, joined by "-".
+
+    Different headings can share a slug ("Fees" and "Fees?"; "???" and "!!!" are both "section"). A link
+    knows only its heading's text, so it leads to the first heading in the file with that slug; the page
+    gives the others unique ids ("fees-2", "fees-3", ... past any heading whose own slug is one of those)."""
     words: list[str] = []
     word: list[str] = []
     # NFKC: a decomposed "é" (e + U+0301) and a full-width "Ａ" give the id their composed form would.
@@ -101,8 +122,10 @@ def anchored_html(source: str, suffix: str, data: bytes, text: str) -> str:
     """The article's text as HTML (escaped), each section heading found in it wrapped in an element whose
     id is its `slug`, so a link to the section opens there.
 
-    The headings are the ones the knowledge base reads from the file (`bot.kb.loaders`), so a link made from
-    a source's heading finds its id. A file the knowledge base cannot read is shown without anchors."""
+    The headings are the ones the knowledge base reads from the file (`bot.kb.loaders`), at the lines or
+    elements it reads them from, so a link made from a source's heading finds its id. A file the knowledge
+    base cannot read, or one whose headings cannot be placed (a parser's bug, logged), is shown without
+    anchors."""
     anchors = _anchors(source, suffix.lower(), data, text)
     out: list[str] = []
     at = 0
@@ -116,33 +139,52 @@ def anchored_html(source: str, suffix: str, data: bytes, text: str) -> str:
 
 
 def _anchors(source: str, suffix: str, data: bytes, text: str) -> list[Anchor]:
+    # The page shows a UTF-8 byte-order mark as a character, the knowledge base reads the text after it: the
+    # headings are found in that text, one character further on the page.
+    bom = 1 if text.startswith("\ufeff") else 0
+    body = text[bom:]
     try:
         sections = load_bytes(source, suffix, data).sections
+        if suffix in _FAQ_SUFFIXES:
+            found = _faq_spans(suffix, body, {s.heading for s in sections if s.heading})
+        elif suffix in _HTML_SUFFIXES:
+            found = _html_spans(body, {h for s in sections for h in s.heading_path})
+        else:
+            found = _line_spans(body, _headings_in_order(sections), _heading_lines(suffix, body))
     except (LoadError, UnsafeFileError):
+        return []  # the knowledge base skips the file too: it has no section to link to
+    except Exception:
+        # A parser bug must not take the article down: shown without anchors, and logged to be fixed.
+        log.warning(
+            "could not place the section anchors of %s", source, exc_info=True, extra={"file": source}
+        )
         return []
-    if suffix in _FAQ_SUFFIXES:
-        found = _faq_spans(text, [s.heading for s in sections if s.heading])
-    elif suffix in _HTML_SUFFIXES:
-        found = _html_spans(text, {h for s in sections for h in s.heading_path})
-    else:
-        clean = _md_heading_text if suffix in _MD_SUFFIXES else str.strip
-        found = _line_spans(text, _headings_in_order(sections), clean)
-    anchors: list[Anchor] = []
-    used: set[str] = set()
+    kept: list[tuple[int, int, str]] = []
     end = 0
     for start, stop, heading in sorted(found):
-        if start < end:
-            continue  # never inside another anchor
-        key = slug(heading)
-        # The same heading twice ("Fees" under two articles' parts): the first keeps the plain id, which is
-        # where a link (it knows the heading, not which one) leads.
-        n = 1
-        while (key if n == 1 else f"{key}-{n}") in used:
-            n += 1
-        key = key if n == 1 else f"{key}-{n}"
+        if start >= end:  # never inside another anchor
+            kept.append((start + bom, stop + bom, heading))
+            end = stop
+    # Headings that share a slug ("Fees", "Fees?"): a link knows only the heading, so the first in the file
+    # keeps the plain id. The others count on from "-2", past every plain id, so that a heading "Fees 2" still
+    # owns "fees-2".
+    keys = [slug(heading) for _, _, heading in kept]
+    used: set[str] = set()
+    plain: list[bool] = []
+    for key in keys:
+        plain.append(key not in used)
         used.add(key)
+    anchors: list[Anchor] = []
+    counted: dict[str, int] = {}  # slug → the next number to try, so many repeats stay linear
+    for (start, stop, _), key, first in zip(kept, keys, plain, strict=True):
+        if not first:
+            n = counted.get(key, 2)
+            while f"{key}-{n}" in used:
+                n += 1
+            counted[key] = n + 1
+            key = f"{key}-{n}"
+            used.add(key)
         anchors.append(Anchor(start, stop, key))
-        end = stop
     return anchors
 
 
@@ -163,77 +205,388 @@ def _headings_in_order(sections: Sequence[Section]) -> list[str]:
     return out
 
 
-def _md_heading_text(line: str) -> str:
-    atx = _MD_ATX.match(line)
-    if atx:
-        return (atx.group(1) or "").strip()
-    title = _MD_TITLE.match(line)
-    if title:
-        return title.group(1).strip("'\"")
-    return line.strip()  # a setext heading's line
+# -- Markdown, reStructuredText, plain text: heading lines ----------------------------------------------
+
+
+def _heading_lines(suffix: str, text: str) -> list[tuple[int, int, str]]:
+    """The lines the parser of the format reads as headings, in order: ([start, end) characters, heading).
+    A body line that reads the same ("Returns" above "## Returns") is none."""
+    if suffix in _MD_SUFFIXES:
+        return _markdown_heading_lines(text)
+    if suffix == ".rst":
+        return _rst_heading_lines(text)
+    # A text file's one heading is its title: the first line, after blank ones (`parse_text`).
+    first = len(text) - len(text.lstrip("\n"))
+    end = text.find("\n", first)
+    end = len(text) if end < 0 else end
+    return [(first, end, text[first:end].strip())]
+
+
+def _lines(text: str) -> tuple[list[str], list[int]]:
+    """The lines as the parsers split them (`str.splitlines`), without their ends, and where each starts."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return text.splitlines(), starts
+
+
+def _markdown_heading_lines(text: str) -> list[tuple[int, int, str]]:
+    """As `parse_markdown` reads headings: the front matter's title (only in front matter at the very top),
+    ATX headings outside fenced code, and a paragraph's single line above a setext underline."""
+    meta, rest = _front_matter(text)
+    lines, starts = _lines(text)
+    found: list[tuple[int, int, str]] = []
+    body = bisect.bisect_left(starts, len(text) - len(rest))
+    if meta.get("title"):
+        # The block's last "title:" line: later keys replace earlier ones.
+        for index in reversed(range(1, body)):
+            key, sep, _ = lines[index].partition(":")
+            if sep and key.strip().lower() == "title" and key.strip().isidentifier():
+                found.append((starts[index], starts[index] + len(lines[index]), meta["title"]))
+                break
+    fence: str | None = None
+    pending: list[int] = []  # the paragraph's lines so far, that a setext underline could make a heading
+    for index in range(body, len(lines)):
+        line = lines[index]
+        if fence is not None:
+            if line.strip().startswith(fence):
+                fence = None
+            continue
+        fence_match = _MD_FENCE.match(line)
+        atx = _MD_ATX.match(line)
+        if fence_match or atx:
+            pending.clear()
+            fence = fence_match.group(1) if fence_match else None
+            heading = (atx.group(2) or "").strip() if atx else ""
+            if heading:
+                found.append((starts[index], starts[index] + len(line), heading))
+            continue
+        if (
+            _MD_SETEXT.match(line)
+            and len(pending) == 1
+            and lines[pending[0]].strip()
+            and not line.startswith("    ")
+        ):
+            held = pending.pop()
+            found.append((starts[held], starts[held] + len(lines[held]), lines[held].strip()))
+        elif line.strip():
+            pending.append(index)
+        else:
+            pending.clear()
+    return found
+
+
+def _rst_heading_lines(text: str) -> list[tuple[int, int, str]]:
+    """As `parse_rst` reads headings: a title's text line between an overline and an underline of the same
+    character, or above an underline."""
+    lines, starts = _lines(text)
+    found: list[tuple[int, int, str]] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        prev_blank = i == 0 or not lines[i - 1].strip()
+        if (
+            prev_blank
+            and _is_adornment(line)
+            and i + 2 < n
+            and lines[i + 1].strip()
+            and not _is_adornment(lines[i + 1])
+            and _is_adornment(lines[i + 2])
+            and lines[i + 2].strip()[0] == line.strip()[0]
+        ):
+            found.append((starts[i + 1], starts[i + 1] + len(lines[i + 1]), lines[i + 1].strip()))
+            i += 3
+        elif (
+            prev_blank
+            and line.strip()
+            and not line[0].isspace()
+            and not _is_adornment(line)
+            and i + 1 < n
+            and _is_adornment(lines[i + 1])
+            and not lines[i + 1][0].isspace()
+            and (len(lines[i + 1].rstrip()) >= len(line.rstrip()) or len(lines[i + 1].rstrip()) >= 3)
+            and (i + 2 >= n or not lines[i + 2].strip() or not _is_adornment(lines[i + 2]))
+        ):
+            found.append((starts[i], starts[i] + len(line), line.strip()))
+            i += 2
+        else:
+            i += 1
+    return found
 
 
 def _line_spans(
-    text: str, headings: Sequence[str], clean: Callable[[str], str]
+    text: str, headings: Sequence[str], lines: Sequence[tuple[int, int, str]]
 ) -> list[tuple[int, int, str]]:
-    """The line of each heading, in order: the first line after the previous heading's that reads as it."""
-    lines = text.splitlines(keepends=True)
-    starts = [0]
-    where: dict[str, list[int]] = {}  # what a line reads as → its line numbers, in order
-    for index, line in enumerate(lines):
-        starts.append(starts[-1] + len(line))
-        where.setdefault(clean(line), []).append(index)
+    """Each heading at its heading line: the first after the previous heading's that reads as it."""
+    where: dict[str, list[int]] = {}  # what a heading line reads as → its places in `lines`, in order
+    for index, (_, _, heading) in enumerate(lines):
+        where.setdefault(heading, []).append(index)
     spans: list[tuple[int, int, str]] = []
-    next_line = 0
+    after = 0
     for heading in headings:
         candidates = where.get(heading, [])
-        found = bisect.bisect_left(candidates, next_line)
-        if found == len(candidates):
-            continue
-        index = candidates[found]
-        spans.append((starts[index], starts[index] + len(lines[index].rstrip("\r\n")), heading))
-        next_line = index + 1
+        found = bisect.bisect_left(candidates, after)
+        if found < len(candidates):
+            start, end, _ = lines[candidates[found]]
+            spans.append((start, end, heading))
+            after = candidates[found] + 1
     return spans
 
 
-def _faq_spans(text: str, questions: Sequence[str]) -> list[tuple[int, int, str]]:
-    """Each question where the file spells it, in order: as is, JSON-escaped, or with CSV's doubled quotes."""
+# -- FAQ files: the question of each record -------------------------------------------------------------
+
+
+def _faq_spans(suffix: str, text: str, questions: set[str]) -> list[tuple[int, int, str]]:
+    """Each record's question cell, found by the record's place in the file (its CSV row, JSON line, YAML
+    entry) and the question's place in it: never by searching the text, where an earlier answer, or a longer
+    word, may spell the question first."""
+    if suffix == ".csv":
+        found = _csv_questions(text)
+    elif suffix == ".jsonl":
+        found = _jsonl_questions(text)
+    else:
+        found = _yaml_questions(text)
     spans: list[tuple[int, int, str]] = []
-    at = 0
-    for question in questions:
-        spellings = {
-            question,
-            json.dumps(question)[1:-1],
-            json.dumps(question, ensure_ascii=False)[1:-1],
-            question.replace('"', '""'),
-        }
-        found = [(text.find(s, at), s) for s in spellings]
-        hits = [(start, s) for start, s in found if start >= 0]
-        if not hits:
-            continue
-        start, spelled = min(hits)
-        spans.append((start, start + len(spelled), question))
-        at = start + len(spelled)
+    for start, end, question in found:
+        heading = " ".join(str(question).split())  # as `_faq_sections` makes the heading
+        if heading in questions:
+            raw = text[start:end]
+            # Whitespace around a cell or a block scalar is no part of the question.
+            start += len(raw) - len(raw.lstrip())
+            end -= len(raw) - len(raw.rstrip())
+            spans.append((start, max(start, end), heading))
     return spans
+
+
+def _question_key(record: dict[Any, Any]) -> Any:
+    """The record's key `_pick` takes the question from (its value not None), or None."""
+    lowered = {str(key).strip().lower(): key for key in record}
+    for name in _Q_KEYS:
+        if name in lowered and record[lowered[name]] is not None:
+            return lowered[name]
+    return None
+
+
+def _csv_questions(text: str) -> list[tuple[int, int, Any]]:
+    # The dialect `parse_faq_csv` reads the file with.
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    # Lines as the reader gets them from a StringIO (at "\n" only), for its line numbers.
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    reader = csv.reader(io.StringIO(text), dialect=dialect)
+    columns: dict[str, int] | None = None
+    found: list[tuple[int, int, Any]] = []
+    line = 0
+    for row in reader:
+        first, line = line, reader.line_num
+        if columns is None:
+            # DictReader's record: a name that comes twice holds the later cell, at the earlier one's place.
+            by_name: dict[str, int] = {}
+            for index, name in enumerate(row):
+                by_name[name] = index
+            columns = by_name
+            continue
+        if not row:
+            continue  # DictReader skips an empty line
+        record = {name: row[index] if index < len(row) else None for name, index in columns.items()}
+        key = _question_key(record)
+        if key is None:
+            continue
+        start = starts[first]
+        end = starts[line] - 1 if line < len(starts) else len(text)
+        cells = _csv_cells(text[start:end], dialect)
+        index = columns[key]
+        if index < len(cells):
+            cell_start, cell_end, value = cells[index]
+            if value == row[index]:  # the cell as the reader read it: else the scan went wrong, no anchor
+                found.append((start + cell_start, start + cell_end, row[index]))
+    return found
+
+
+def _csv_cells(record: str, dialect: type[csv.Dialect] | csv.Dialect) -> list[tuple[int, int, str]]:
+    """The cells of one CSV record: [start, end) of each (inside its quotes) and the value they read as."""
+    delimiter, quote, escape = dialect.delimiter, dialect.quotechar, dialect.escapechar
+    quoting = quote is not None and dialect.quoting != csv.QUOTE_NONE
+    cells: list[tuple[int, int, str]] = []
+    at, n = 0, len(record)
+    while True:
+        if dialect.skipinitialspace:
+            while at < n and record[at] == " ":
+                at += 1
+        start = at
+        value: list[str] = []
+        end: int | None = None
+        if quoting and at < n and record[at] == quote:
+            at += 1
+            while at < n:
+                char = record[at]
+                if char == escape and at + 1 < n:
+                    value.append(record[at + 1])
+                    at += 2
+                elif char != quote:
+                    value.append(char)
+                    at += 1
+                elif dialect.doublequote and record[at + 1 : at + 2] == quote:
+                    value.append(quote)
+                    at += 2
+                else:
+                    break
+            start, end = start + 1, at
+            at += 1
+        # An unquoted cell, or what follows a closing quote (the reader keeps it).
+        while at < n and record[at] != delimiter:
+            if record[at] == escape and at + 1 < n:
+                at += 1
+            value.append(record[at])
+            at += 1
+        cells.append((start, at if end is None else end, "".join(value)))
+        if at >= n:
+            return cells
+        at += 1
+
+
+def _jsonl_questions(text: str) -> list[tuple[int, int, Any]]:
+    found: list[tuple[int, int, Any]] = []
+    at = 0
+    # Lines at "\n" only, as `parse_faq_jsonl` splits them.
+    for line in text.split("\n"):
+        members = _json_members(line) if line.strip() else None
+        if members is not None:
+            # As json.loads builds the object: a key that comes twice holds its later value.
+            record = {key: value for key, value, _, _ in members}
+            where = {key: (start, end) for key, _, start, end in members}
+            key = _question_key(record)
+            if key is not None:
+                start, end = where[key]
+                if isinstance(record[key], str):
+                    start, end = start + 1, end - 1  # inside the quotes
+                found.append((at + start, at + end, record[key]))
+        at += len(line) + 1
+    return found
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_members(line: str) -> list[tuple[str, Any, int, int]] | None:
+    """(key, value, [start, end) of the value as written) of each member of a JSON object, or None when the
+    line holds no object."""
+    decoder = json.JSONDecoder()
+
+    def space(at: int) -> int:
+        match = _JSON_SPACE.match(line, at)
+        return match.end() if match else at
+
+    at = space(0)
+    if line[at : at + 1] != "{":
+        return None
+    members: list[tuple[str, Any, int, int]] = []
+    at = space(at + 1)
+    if line[at : at + 1] == "}":
+        return members
+    while True:
+        key, at = decoder.raw_decode(line, at)
+        at = space(at)
+        if not isinstance(key, str) or line[at : at + 1] != ":":
+            return None
+        start = space(at + 1)
+        value, at = decoder.raw_decode(line, start)
+        members.append((key, value, start, at))
+        at = space(at)
+        if line[at : at + 1] == "}":
+            return members
+        if line[at : at + 1] != ",":
+            return None
+        at = space(at + 1)
+
+
+def _yaml_questions(text: str) -> list[tuple[int, int, Any]]:
+    """Each entry's question node, by the positions yaml's composer gives it (a quoted, folded or multi-line
+    question, an escape: all at the node's place)."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        # The data `parse_faq_yaml` reads; building it also merges "<<" keys into their mappings' nodes,
+        # so each mapping node's pairs are then the entries the data was built from, in order.
+        data = loader.construct_document(root) if root is not None else None
+        entries = root
+        if isinstance(data, dict):
+            key = next((k for k, value in data.items() if isinstance(value, list)), None)
+            data, entries = data.get(key), _yaml_value_node(loader, root, key)
+        if not isinstance(data, list) or not isinstance(entries, yaml.SequenceNode):
+            return []
+        found: list[tuple[int, int, Any]] = []
+        for record, node in zip(data, entries.value, strict=False):
+            if not isinstance(record, dict):
+                continue
+            key = _question_key(record)
+            question = _yaml_value_node(loader, node, key) if key is not None else None
+            if isinstance(question, yaml.ScalarNode):
+                start, end = question.start_mark.index, question.end_mark.index
+                if question.style in ("'", '"'):
+                    start, end = start + 1, end - 1  # inside the quotes
+                found.append((start, end, record[key]))
+        return found
+    finally:
+        loader.dispose()
+
+
+def _yaml_value_node(loader: Any, node: Any, key: Any) -> Any:
+    """The node of `key`'s value in a mapping node: the last pair with that key, as the data holds it."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    value = None
+    for key_node, value_node in node.value:
+        if loader.construct_object(key_node, deep=True) == key:
+            value = value_node
+    return value
+
+
+# -- HTML: the heading elements the knowledge base keeps -----------------------------------------------
+
+
+class _KeptHeadings(_HtmlText):
+    """Renders the content as `parse_html` does, noting the element of each heading line it makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[Tag] = []
+
+    def _heading(self, tag: Tag, level: int) -> None:
+        before = len(self.lines)
+        super()._heading(tag, level)
+        if len(self.lines) > before and self.lines[-1].level:
+            self.tags.append(tag)
 
 
 def _html_spans(text: str, headings: set[str]) -> list[tuple[int, int, str]]:
-    """The source of each h1–h6 element whose text is a heading the knowledge base read, from its start tag
-    to its end tag. Found by the parser's positions, not by searching the text: the page's <title> and its
-    menus often repeat a heading before the heading itself."""
-    from bs4 import BeautifulSoup, Tag
+    """The source of each heading element the knowledge base reads as a heading, from its start tag to its
+    end tag: found as `parse_html` finds it (the same content root, chrome and link blocks dropped, notes'
+    own headings left out), so a menu's or a sidebar's copy of a heading never takes its id."""
+    from bs4 import BeautifulSoup
 
+    soup = BeautifulSoup(text, "html.parser")
+    root = _content_root(soup)
+    _drop_chrome(root)
+    _drop_link_blocks(root)
+    renderer = _KeptHeadings()
+    # The k-th heading line the knowledge base reads is the k-th element noted: paired in document order.
+    kept = [line.text for line in renderer.render(root) if line.level]
     # Lines as the HTML parser counts them (at "\n" only), for its (line, column) positions.
     starts = [0]
-    for line in text.split("\n"):
-        starts.append(starts[-1] + len(line) + 1)
+    for part in text.split("\n"):
+        starts.append(starts[-1] + len(part) + 1)
     spans: list[tuple[int, int, str]] = []
-    for tag in BeautifulSoup(text, "html.parser").find_all(list(_HTML_HEADINGS)):
-        if not isinstance(tag, Tag) or tag.sourceline is None or tag.sourcepos is None:
+    for tag, heading in zip(renderer.tags, kept, strict=True):
+        if heading not in headings or tag.sourceline is None or tag.sourcepos is None:
             continue
-        # As `bot.kb.parsers` reads a heading: its text, whitespace collapsed, zero-width spaces dropped.
-        heading = " ".join(tag.get_text().replace("\u200b", "").split())
-        if heading not in headings or not 0 < tag.sourceline < len(starts):
+        if not 0 < tag.sourceline < len(starts):
             continue
         start = starts[tag.sourceline - 1] + tag.sourcepos
         close = re.compile(rf"</{tag.name}\s*>", re.IGNORECASE).search(text, start)
