@@ -26,7 +26,13 @@ _ANAPHORA_LINES = (
 _ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
 # Chinese and Japanese pointing words, at the start of the question ("这个多少钱？", "那退款呢？").
 _CJK_ANAPHORA = ("这", "那", "它", "それ", "これ", "あれ", "その", "この")
-_CONTINUATIONS = ("and ", "also ", "but ", "so ", "what about", "how about", "and what", "then ", "or ")
+# "What about Belgium?", "and for business accounts?" ask the previous question again about something else,
+# whatever they name. "And", "but", "so" alone only join: "and how do I file a claim?" names its own topic
+# (searched with the previous question, "Is my parcel insured?", it was answered from the insurance FAQ).
+_ASKS_AGAIN = (
+    *("what about", "how about", "and what about", "and how about"),
+    *("and for ", "and in ", "and on ", "and to ", "and with ", "or for ", "or in "),
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -34,13 +40,14 @@ MIN_TOPIC_WORDS = 2
 
 
 def needs_context(question: str, lang: str | None = None) -> bool:
-    """A follow-up that cannot be searched on its own: starts as a continuation, points back with a
-    pronoun, or has fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected)."""
+    """A follow-up that cannot be searched on its own: asks the previous question again ("what about…"),
+    points back with a pronoun, or has fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`;
+    None: detected)."""
     text = question.strip().lower()
     words = _WORD.findall(text)
     if not words:
         return False
-    if text.startswith(_CONTINUATIONS):
+    if text.startswith(_ASKS_AGAIN):
         return True
     if any(word in _ANAPHORA for word in words):
         return True

@@ -32,6 +32,7 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
         ("delete account?", "en"),
         ("我的包裹丢了怎么办？", "zh"),
         ("Comment changer la langue ?", "fr"),
+        ("and how do I file a claim?", "en"),  # joined, it was answered from the previous question's FAQ
         ("¿Qué es Parcelly Plus?", "es"),
     ]:
         assert not needs_context(question, lang), question
@@ -41,6 +42,8 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
 def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
     for question, lang in [
         ("how long?", "en"),
+        ("what about express delivery?", "en"),
+        ("and for business accounts?", "en"),
         ("in Belgium?", "en"),
         ("how much does it cost?", "en"),
         ("Wie lange dauert das?", "de"),
