@@ -564,9 +564,11 @@ class ConversationService:
         )
         answer: Answer | None = None
         asked_person = False
-        if self.desk is not None and self.desk.available and asks_for_person(question):
+        if asks_for_person(question):
             # "I want to talk to a person": what the button does, at once. Looked up, it was refused as a
-            # question the help center does not answer, and only then handed off.
+            # question the help center does not answer, and only then handed off; with nobody to take over
+            # (no operator chat) it was refused, or answered with the help center's "tap Talk to a human",
+            # a button that is not there: `_start_handoff` says nobody is available instead, as /human does.
             try:
                 notice = await self._start_handoff(
                     conversation, customer, "the customer asked for a person", language

@@ -14,7 +14,8 @@ Role = Literal["system", "user", "assistant"]
 # history) that no model wrote.
 ModelOutcome = Literal["answered", "extracted", "ungrounded"]
 # small_talk: a greeting, thanks, goodbye or "ok" answered by the conversation service, nothing looked up;
-# person_asked: the message asked for a person, and the reply is the handoff's notice.
+# person_asked: the message asked for a person, and the reply is the handoff's notice (or that nobody can
+# take over: no handoff is counted then).
 SystemOutcome = Literal[
     "kb_unavailable", "busy", "model_error", "empty", "too_long", "small_talk", "person_asked"
 ]

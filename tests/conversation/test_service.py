@@ -439,14 +439,55 @@ async def test_asking_for_a_person_hands_off_at_once_without_a_lookup(settings: 
     assert roles(log) == ["user", "assistant"]
 
 
-async def test_asking_for_a_person_with_nobody_to_ask_is_looked_up_as_a_question(settings: Settings) -> None:
-    # No operator chat (a web-only deployment): the help center's own page on contacting support may answer.
+@pytest.mark.parametrize("desk", [None, RecordingDesk(available=False)], ids=["no desk", "no operator chat"])
+@pytest.mark.parametrize("text", ["I want to talk to a person", "human", "/human"])
+async def test_asking_for_a_person_with_nobody_to_ask_says_so_at_once(
+    settings: Settings, desk: RecordingDesk | None, text: str
+) -> None:
+    # A web-only deployment (or Telegram without an operator chat): looked up, the message was refused, or
+    # answered with the help center's "tap Talk to a human", a button that is not there.
     log = MemoryConversationLog()
     generator = FakeGenerator(SUPPORTED)
-    _, reply = await collect(service(settings, log, generator), ALICE, "human")
+    _, reply = await collect(service(settings, log, generator, desk), ALICE, text)
     assert reply.answer is not None
-    assert reply.answer.outcome != "person_asked"
+    assert (reply.answer.outcome, reply.text) == ("person_asked", texts.HANDOFF_UNAVAILABLE)
     assert not reply.handed_off
+    assert not reply.offer_human
+    assert not reply.rateable
+    assert generator.prompts == [], "nothing looked up, no model"
+    assert roles(log) == ["user", "assistant"]
+    assert [m.text for m in log.messages.values()] == [text, texts.HANDOFF_UNAVAILABLE], "logged as shown"
+    conversation = await log.get_conversation(reply.conversation_id or 0)
+    assert conversation is not None
+    assert conversation.handoff == "none", "no handoff claimed, none counted"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Je veux parler à un humain", "fr"),
+        ("Ich möchte mit einem Menschen sprechen", "de"),
+        ("我要人工", "zh"),
+        ("オペレーターと話したい", "ja"),
+    ],
+)
+async def test_asking_for_a_person_with_nobody_to_ask_is_answered_in_the_customers_language(
+    settings: Settings, text: str, language: str
+) -> None:
+    # Looked up, it was refused in English-only help center terms and told to "ask me in English".
+    from bot.kb.calibration import Calibration, LanguageFit
+
+    kb = FakeKB(HELP_CENTER)
+    kb.gate = Calibration(languages=(LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),))
+    svc = ConversationService(
+        build_pipeline(settings, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
+    )
+    _, reply = await collect(svc, ALICE, text)
+    assert reply.answer is not None
+    assert reply.answer.outcome == "person_asked"
+    # All of it: no "Our help center is written in English; ask me in that language" after it.
+    assert reply.text == texts.translate(texts.HANDOFF_UNAVAILABLE, language) != texts.HANDOFF_UNAVAILABLE
+    assert reply.language == language
 
 
 async def test_asking_for_a_person_when_the_operators_cannot_be_told_says_so(settings: Settings) -> None:

@@ -11,12 +11,12 @@ import pytest
 
 from bot import texts
 from bot.channels.telegram import texts as tg_texts
-from bot.channels.web.chat import ANSWER_TASK
+from bot.channels.web.chat import ACTIONS_PER_MINUTE, ANSWER_TASK
 from bot.channels.web.deps import FloodRule
 from bot.conversation import WAIT_MARK, Customer
 from bot.domain import Turn
 from tests.fakes import FakeGenerator
-from tests.web.conftest import BASE, GatedGenerator, WebFactory, events
+from tests.web.conftest import BASE, SUPPORTED, GatedGenerator, WebFactory, events
 
 
 class Desk:
@@ -26,6 +26,8 @@ class Desk:
 
     def __init__(self) -> None:
         self.opened: list[int] = []
+        self.forwarded: list[str] = []
+        self.left: list[int] = []
 
     async def open_handoff(
         self, conversation_id: int, customer: Customer, reason: str, transcript: Sequence[Turn], **_: str
@@ -34,10 +36,10 @@ class Desk:
         return True
 
     async def forward(self, conversation_id: int, customer: Customer, text: str, **_: str) -> None:
-        return None
+        self.forwarded.append(text)
 
     async def handoff_left(self, conversation_id: int, customer: Customer) -> None:
-        return None
+        self.left.append(conversation_id)
 
 
 async def test_answer_streams_with_sources_and_is_logged_as_web(make_web: WebFactory) -> None:
@@ -326,6 +328,59 @@ async def test_new_conversation_starts_over(make_web: WebFactory) -> None:
     assert (await web.session())["messages"] == []
 
 
+async def test_typing_new_during_a_handoff_starts_over_as_the_button_does(make_web: WebFactory) -> None:
+    # The handoff notice says "Send /new if you'd rather continue with me": typed in the widget, it went to
+    # the operators as a message.
+    desk = Desk()
+    web = await make_web(desk=desk)
+    session = await web.session()
+    await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
+    handoff = await web.post("/api/handoff", {}, session["csrf"])
+    assert handoff.json() == {"text": texts.HANDOFF_REQUESTED, "handoff": "requested"}
+    assert "/new" in texts.HANDOFF_REQUESTED
+    typed = events((await web.post("/api/ask", {"text": " /new "}, session["csrf"])).text)
+    assert typed == [("reply", {"kind": "new_conversation", "text": texts.NEW_CONVERSATION, "sources": []})]
+    assert desk.forwarded == [], "not a message for the operators"
+    assert desk.left == [1], "the operators are told the visitor started over"
+    again = await web.session()
+    assert (again["handoff"], again["messages"]) == ("none", [])
+    # The new conversation is the bot's again: a question is answered, not forwarded.
+    answer = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)[-1][1]
+    assert answer["kind"] == "answer"
+    assert desk.forwarded == []
+
+
+async def test_typing_new_in_a_fresh_chat_is_not_a_question(make_web: WebFactory) -> None:
+    generator = FakeGenerator(SUPPORTED)
+    web = await make_web(generator=generator)
+    session = await web.session()
+    await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
+    asked = len(generator.prompts)
+    typed = events((await web.post("/api/ask", {"text": "/NEW"}, session["csrf"])).text)
+    assert typed[-1][1]["kind"] == "new_conversation"
+    assert len(generator.prompts) == asked, "nothing looked up"
+    assert (await web.session())["messages"] == [], "nothing logged: a new, empty conversation"
+    # In the visitor's language, as the button's notice is.
+    german = {"accept-language": "de-DE,de;q=0.9"}
+    web.client.cookies.clear()
+    session = (await web.client.get("/api/session", headers=german)).json()
+    typed = events((await web.post("/api/ask", {"text": "/new"}, session["csrf"], **german)).text)
+    assert typed[-1][1]["text"] == texts.translate(texts.NEW_CONVERSATION, "de") != texts.NEW_CONVERSATION
+
+
+async def test_a_typed_new_has_the_buttons_rate_limit(make_web: WebFactory) -> None:
+    web = await make_web(flood=FloodRule(2, 60.0))
+    session = await web.session()
+    for _ in range(ACTIONS_PER_MINUTE):
+        typed = await web.post("/api/ask", {"text": "/new"}, session["csrf"])
+        assert events(typed.text)[-1][1]["kind"] == "new_conversation"
+    assert (await web.post("/api/ask", {"text": "/new"}, session["csrf"])).status_code == 429
+    assert (await web.post("/api/new", {}, session["csrf"])).status_code == 429
+    # Not counted as messages: questions still have the flood rule's allowance.
+    answer = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)[-1][1]
+    assert answer["kind"] == "answer"
+
+
 async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     web = await make_web()
     response = await web.client.get("/api/session", headers={"accept-language": "de-DE,de;q=0.9"})
@@ -485,3 +540,20 @@ async def test_without_an_operator_chat_no_person_is_offered(make_web: WebFactor
     assert reply["outcome"] == "refused"
     assert not reply["offer_human"]
     assert reply["text"] == "I'm sorry, I couldn't find this in our help center, so I'd rather not guess."
+
+
+async def test_asking_for_a_person_without_an_operator_chat_says_nobody_is_available(
+    make_web: WebFactory,
+) -> None:
+    # Looked up, "human" was answered with the help center's "tap Talk to a human", a button the widget does
+    # not show without operators; in French it was refused and told to ask in English.
+    web = await make_web()
+    session = await web.session()
+    for text, language in (("human", "en"), ("/human", "en"), ("Je veux parler à un humain", "fr")):
+        reply = events((await web.post("/api/ask", {"text": text}, session["csrf"])).text)[-1][1]
+        assert reply["outcome"] == "person_asked"
+        assert reply["text"] == texts.translate(texts.HANDOFF_UNAVAILABLE, language)
+        assert not reply["offer_human"]
+        assert not reply["rateable"]
+        assert not reply["handed_off"]
+    assert (await web.session())["handoff"] == "none"

@@ -40,6 +40,10 @@ KEEPALIVE_S = 15.0
 # it right after `/api/session` said it was still being written).
 FLIGHT_KEEP_S = 120.0
 ACTIONS_PER_MINUTE = 30  # per visitor: 👍/👎, comments, handoff, new conversation
+# Typed, it is the "New conversation" button: the handoff notice says "Send /new if you'd rather continue
+# with me" in every channel, and the console and Telegram take it too. (A typed "/human" needs nothing
+# here: the service reads it as a request for a person, as it reads "human".)
+NEW_COMMAND = "/new"
 
 T = TypeVar("T")
 
@@ -309,6 +313,16 @@ class WidgetApi:
         if not isinstance(text, str):
             return JSONResponse({"error": 'the body must be {"text": "your question"}'}, status_code=400)
         customer = self.customer(visitor, request)
+        if text.strip().casefold() == NEW_COMMAND:
+            # Not a question, and during a handoff not a message for the operators: the button's own path,
+            # its rate limit included, answered as the final event the widget reads.
+            if not self.actions.allows(visitor, self.clock()):
+                return JSONResponse({"error": "too many requests; please wait a minute"}, status_code=429)
+            started = await self._start_over(customer)
+            if isinstance(started, Response):
+                return started
+            event = sse("reply", {"kind": "new_conversation", "text": started, "sources": []})
+            return StreamingResponse(_once(event), media_type="text/event-stream")
         verdict = self.flood.check(visitor, self.clock())
         if verdict == "drop":
             return JSONResponse({"error": "too many messages; please wait"}, status_code=429)
@@ -471,16 +485,24 @@ class WidgetApi:
         return JSONResponse({"text": notice, "handoff": conversation.handoff})
 
     async def new(self, request: Request) -> Response:
+        """The "New conversation" button (and a typed /new: `ask`)."""
         checked = self._checked(request)
         if isinstance(checked, Response):
             return checked
-        customer = self.customer(checked, request)
+        started = await self._start_over(self.customer(checked, request))
+        if isinstance(started, Response):
+            return started
+        return JSONResponse({"text": started})
+
+    async def _start_over(self, customer: Customer) -> str | Response:
+        """A new conversation (ending an open handoff, the operators told); the notice to show, in the
+        visitor's language, or the refusal when the log is down."""
         try:
             language = await self.conversations.language_of(customer)
             await self.conversations.start_over(customer)
         except StoreUnavailableError:
             return JSONResponse({"error": "database unavailable"}, status_code=503)
-        return JSONResponse({"text": web_texts.labels(language)["newStarted"]})
+        return web_texts.labels(language)["newStarted"]
 
 
 async def _once(chunk: bytes) -> AsyncIterator[bytes]:

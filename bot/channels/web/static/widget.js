@@ -228,6 +228,8 @@
       if (payload.kind === "answer") {
         renderAnswer(item, payload);
         if (payload.handed_off) setHandoff("requested");
+      } else if (payload.kind === "new_conversation") {
+        startedOver(payload.text);  // a typed /new: what the "New conversation" button does
       } else if (payload.kind === "forwarded") {
         item.className = "sbw-msg sbw-notice";
         text.textContent = label("forwarded", "Your message was passed on to a person from our support team.");
@@ -319,12 +321,19 @@
     input.focus();
   });
 
+  // The server started a new conversation (the button, or a typed /new): an empty log and its notice.
+  function startedOver(text) {
+    log.replaceChildren();
+    // The visitor left the handoff: stop polling without "the support agent has closed this chat".
+    state.handoff = "none";
+    setHandoff("none");
+    addMessage("notice", text);
+  }
+
   newButton.addEventListener("click", async function () {
     var response = await api("/api/new", { method: "POST", body: "{}" });
     if (!response.ok) { addMessage("notice", await errorText(response)); return; }
-    log.replaceChildren();
-    setHandoff("none");
-    addMessage("notice", (await response.json()).text);
+    startedOver((await response.json()).text);
     input.focus();
   });
 
