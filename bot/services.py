@@ -65,9 +65,9 @@ def build_approved(
 ) -> ApprovedMatcher:
     """The approved-answer matcher: the store's approved answers, the query side of the embedder (built on
     first use, in a worker thread) and, for in-domain negatives, the knowledge base's nearest sections."""
-    from bot.rag.approved import SEARCH_K, ApprovedMatcher
+    from bot.rag.approved import HEADINGS_K, ApprovedMatcher
 
-    search = None if kb is None else (lambda question: kb.search(question, SEARCH_K))
+    search = None if kb is None else (lambda question: kb.search(question, HEADINGS_K))
     return ApprovedMatcher(store, embedder, search)
 
 

@@ -18,9 +18,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.orm import aliased
 
 from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Turn
 from bot.metrics import percentile
+from bot.small_talk import asks_for_person, small_talk
 from bot.store.base import (
     APPROVED_STATUSES,
     ApprovedAnswer,
@@ -61,6 +63,10 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 DELIVERY_ID_MAX = 128  # processed_deliveries.delivery_id
 SOURCE_MAX = 500  # approved_answers.source
 RECENT_ANSWERS = 10  # answers /stats lists by id
+# How far back an operator's reply looks for the customer's question (past person requests, thanks, …).
+CANDIDATE_LOOKBACK = 20
+# Answers to messages that asked nothing to look up: an operator's reply is not filed under those.
+NOT_QUESTIONS = frozenset({"small_talk", "person_asked", "empty"})
 
 
 class SqlConversationLog:
@@ -748,14 +754,15 @@ class SqlConversationLog:
     async def add_candidate(self, conversation_id: int, text: str, operator: str) -> ApprovedAnswer | None:
         text = _approved_text(text, "text")
         async with self.transaction(write=True) as conn:
-            question = (
-                await conn.execute(
-                    select(Message.id, Message.text)
-                    .where(Message.conversation_id == conversation_id, Message.role == "user")
-                    .order_by(Message.id.desc())
-                    .limit(1)
-                )
-            ).first()
+            reply = aliased(Message)
+            recent = await conn.execute(
+                select(Message.id, Message.text, reply.outcome)
+                .outerjoin(reply, and_(reply.reply_to_id == Message.id, reply.role == "assistant"))
+                .where(Message.conversation_id == conversation_id, Message.role == "user")
+                .order_by(Message.id.desc())
+                .limit(CANDIDATE_LOOKBACK)
+            )
+            question = next((row for row in recent if _asks_something(row.text, row.outcome)), None)
             if question is None:
                 return None
             answer_id = await conn.scalar(
@@ -997,6 +1004,16 @@ async def _check_answer(conn: AsyncConnection, answer_id: int) -> None:
         raise ValueError(f"there is no answer {answer_id} in the log")
     if role != "assistant":
         raise ValueError(f"message {answer_id} is not a bot answer")
+
+
+def _asks_something(text: str, outcome: str | None) -> bool:
+    """Whether a customer's message is a question an operator's reply can answer for everyone: not a request
+    for a person, small talk or a command. "I want to talk to a person" sent after a refused question is
+    what the operator then answers: filed under it, the reply would be an approved answer to that request."""
+    text = text.strip()
+    if outcome in NOT_QUESTIONS or text.startswith("/"):
+        return False
+    return small_talk(text) is None and not asks_for_person(text)
 
 
 async def _logged_answer(conn: AsyncConnection, answer_id: int) -> LoggedAnswer | None:

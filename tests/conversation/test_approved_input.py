@@ -116,11 +116,17 @@ def test_a_candidate_to_an_emoji_question_needs_a_question(cli: CliRunner, tmp_p
             channel="console", external_user_id="ada", external_chat_id="a"
         )
         await log.log_user_message(conversation.id, "🙏🙏")
+        # Nothing asked: the reply is filed under no question.
+        assert await log.add_candidate(conversation.id, TEXT, "operator") is None
+        await log.log_user_message(conversation.id, "Can you help me?")
         made = await log.add_candidate(conversation.id, TEXT, "operator")
         assert made is not None
         return made.id
 
     candidate_id = with_log(tmp_path, candidate)
+    # As kept before operators' replies skipped messages without words.
+    with sqlite3.connect(tmp_path / "data" / "bot.db") as db:
+        db.execute("UPDATE approved_answers SET question = '🙏🙏' WHERE id = ?", (candidate_id,))
     result = cli.invoke(app, ["answers", "approve", "--candidate", str(candidate_id)])
     refused(result, f"error: candidate {candidate_id}'s question has no words")
     assert [a.status for a in with_log(tmp_path, lambda log: log.list_approved())] == ["candidate"]

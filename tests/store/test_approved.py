@@ -111,6 +111,24 @@ async def test_operator_replies_become_one_candidate_per_question(log: SqlConver
     assert await log.add_candidate(empty.id, "hello", "operator") is None
 
 
+async def test_operator_reply_is_filed_under_the_last_real_question(log: SqlConversationLog) -> None:
+    # Alice's question was refused and handed off; she then asked for a person (forwarded, unanswered),
+    # said thanks and typed a command. The operator's reply answers the question, not those.
+    conversation_id, refusal = await _asked(log, "what does error E42 mean?")
+    await log.log_user_message(conversation_id, "I want to talk to a person")
+    thanks = await log.log_user_message(conversation_id, "thanks")
+    await log.log_answer(conversation_id, thanks, answer("You're welcome!", outcome="small_talk", hits=0))
+    await log.log_user_message(conversation_id, "/start")
+    candidate = await log.add_candidate(conversation_id, "E42 is an old code: update the app.", "operator")
+    assert candidate is not None
+    assert (candidate.question, candidate.corrects_answer_id) == ("what does error E42 mean?", refusal)
+    # Nothing asked yet: no candidate rather than one filed under a request for a person.
+    only = await log.open_conversation(channel="telegram", external_user_id="6", external_chat_id="6")
+    asked = await log.log_user_message(only.id, "can I talk to a human")
+    await log.log_answer(only.id, asked, answer("Connecting you…", outcome="person_asked", hits=0))
+    assert await log.add_candidate(only.id, "Hi, how can I help?", "operator") is None
+
+
 async def test_stats_count_approved_answers_and_list_recent_answer_ids(log: SqlConversationLog) -> None:
     conversation_id, wrong = await _asked(log, "Where is my parcel?")
     approved = await log.add_approved(question="Where is my parcel?", text="Track it.", approved_by="1")
