@@ -247,6 +247,39 @@ def _is_adornment(line: str) -> bool:
     return bool(_RST_ADORNMENT.match(line)) and len(line.strip()) >= 2
 
 
+def rst_heading_at(lines: Sequence[str], i: int) -> tuple[int, tuple[str, bool]] | None:
+    """The title that starts at line `i`, as (index of its text line, style), or None.
+
+    Overlined: adornment, text, the same adornment (the style's flag True). Underlined: unindented text, then
+    an adornment at least as long (or 3+ characters). The title takes 3 and 2 lines; the style is its level's
+    key (adornment character, overlined) in the order styles first appear."""
+    line = lines[i]
+    n = len(lines)
+    if i > 0 and lines[i - 1].strip():
+        return None
+    if (
+        _is_adornment(line)
+        and i + 2 < n
+        and lines[i + 1].strip()
+        and not _is_adornment(lines[i + 1])
+        and _is_adornment(lines[i + 2])
+        and lines[i + 2].strip()[0] == line.strip()[0]
+    ):
+        return i + 1, (line.strip()[0], True)
+    if (
+        line.strip()
+        and not line[0].isspace()
+        and not _is_adornment(line)
+        and i + 1 < n
+        and _is_adornment(lines[i + 1])
+        and not lines[i + 1][0].isspace()
+        and (len(lines[i + 1].rstrip()) >= len(line.rstrip()) or len(lines[i + 1].rstrip()) >= 3)
+        and (i + 2 >= n or not lines[i + 2].strip() or not _is_adornment(lines[i + 2]))
+    ):
+        return i, (lines[i + 1].strip()[0], False)
+    return None
+
+
 def parse_rst(text: str, default_title: str) -> Parsed:
     lines = text.splitlines()
     builder = _SectionBuilder(_clean_rst)
@@ -255,46 +288,17 @@ def parse_rst(text: str, default_title: str) -> Parsed:
     i = 0
     n = len(lines)
     while i < n:
+        found = rst_heading_at(lines, i)
+        if found is not None:
+            at, style = found
+            heading = lines[at].strip()
+            if style not in styles:
+                styles.append(style)
+            builder.heading(styles.index(style) + 1, heading)
+            title = title or heading
+            i = at + 2
+            continue
         line = lines[i]
-        prev_blank = i == 0 or not lines[i - 1].strip()
-        # Overlined title: adornment, text, same adornment.
-        if (
-            prev_blank
-            and _is_adornment(line)
-            and i + 2 < n
-            and lines[i + 1].strip()
-            and not _is_adornment(lines[i + 1])
-            and _is_adornment(lines[i + 2])
-            and lines[i + 2].strip()[0] == line.strip()[0]
-        ):
-            style = (line.strip()[0], True)
-            heading = lines[i + 1].strip()
-            if style not in styles:
-                styles.append(style)
-            builder.heading(styles.index(style) + 1, heading)
-            title = title or heading
-            i += 3
-            continue
-        # Underlined title: unindented text, then an adornment at least as long (or 3+ characters).
-        if (
-            prev_blank
-            and line.strip()
-            and not line[0].isspace()
-            and not _is_adornment(line)
-            and i + 1 < n
-            and _is_adornment(lines[i + 1])
-            and not lines[i + 1][0].isspace()
-            and (len(lines[i + 1].rstrip()) >= len(line.rstrip()) or len(lines[i + 1].rstrip()) >= 3)
-            and (i + 2 >= n or not lines[i + 2].strip() or not _is_adornment(lines[i + 2]))
-        ):
-            style = (lines[i + 1].strip()[0], False)
-            heading = line.strip()
-            if style not in styles:
-                styles.append(style)
-            builder.heading(styles.index(style) + 1, heading)
-            title = title or heading
-            i += 2
-            continue
         builder.line(line)
         i += 1
     builder.flush()

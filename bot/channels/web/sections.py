@@ -28,7 +28,7 @@ from bot.kb.parsers import (
     _drop_link_blocks,
     _front_matter,
     _HtmlText,
-    _is_adornment,
+    rst_heading_at,
 )
 from bot.kb.validate import UnsafeFileError
 
@@ -283,34 +283,13 @@ def _rst_heading_lines(text: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     i, n = 0, len(lines)
     while i < n:
-        line = lines[i]
-        prev_blank = i == 0 or not lines[i - 1].strip()
-        if (
-            prev_blank
-            and _is_adornment(line)
-            and i + 2 < n
-            and lines[i + 1].strip()
-            and not _is_adornment(lines[i + 1])
-            and _is_adornment(lines[i + 2])
-            and lines[i + 2].strip()[0] == line.strip()[0]
-        ):
-            found.append((starts[i + 1], starts[i + 1] + len(lines[i + 1]), lines[i + 1].strip()))
-            i += 3
-        elif (
-            prev_blank
-            and line.strip()
-            and not line[0].isspace()
-            and not _is_adornment(line)
-            and i + 1 < n
-            and _is_adornment(lines[i + 1])
-            and not lines[i + 1][0].isspace()
-            and (len(lines[i + 1].rstrip()) >= len(line.rstrip()) or len(lines[i + 1].rstrip()) >= 3)
-            and (i + 2 >= n or not lines[i + 2].strip() or not _is_adornment(lines[i + 2]))
-        ):
-            found.append((starts[i], starts[i] + len(line), line.strip()))
-            i += 2
-        else:
+        heading = rst_heading_at(lines, i)
+        if heading is None:
             i += 1
+            continue
+        at, _ = heading
+        found.append((starts[at], starts[at] + len(lines[at]), lines[at].strip()))
+        i = at + 2
     return found
 
 
