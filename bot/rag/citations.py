@@ -670,10 +670,14 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     units = [replace(u, label=True) if _ABOUT_THE_ARTICLE.match(u.text) else u for u in units]
     unit_stems = [set() if u.label else stems(u.text) for u in units]
     lead = next((i for i, u in enumerate(units) if not u.label), None)
-    if wanted and lead is not None and not units[lead].item and wanted <= stems(passage.heading):
+    if wanted and lead is not None and wanted <= stems(passage.heading):
         # The section is titled with the question ("How long does a claim take?"): a help center answers it
         # first, often in words the question does not use ("We decide within 10 business days"), which
-        # word overlap would pass over for a later sentence that repeats "claim".
+        # word overlap would pass over for a later sentence that repeats "claim". A section that opens with
+        # a list ("Parcelly Plus": its price, discount, cover…) is answered by the list, not by the items
+        # that happen to repeat "parcel".
+        if units[lead].item:
+            return _quote_list(units, [0.0] * len(units), lead, max_chars)
         return _quote_lead(units, lead, max_sentences, max_chars)
     # A question word found in many sentences of the passage says little about which one answers.
     spread = Counter(stem for found in unit_stems for stem in found & wanted)

@@ -569,6 +569,23 @@ def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences()
     assert extract_answer("How are approved claims paid?", claims).startswith("Approved claims are paid")
 
 
+def test_a_section_titled_with_the_question_that_is_a_list_is_quoted_as_the_list() -> None:
+    # Word overlap picked the two items that repeat "parcel" ("Parcel cover up to €100 included.").
+    plus = Passage(
+        "billing/plans.md",
+        "Parcelly Plus",
+        "- **€4.99 per month** or **€49 per year**.\n- **15% off every label**.\n"
+        "- Parcel cover up to €100 included.\n- Two free pickup extensions per parcel.\n\n"
+        "You can cancel Plus at any time.",
+    )
+    assert extract_answer("what is parcelly plus", plus).split("\n") == [
+        "- €4.99 per month or €49 per year.",
+        "- 15% off every label.",
+        "- Parcel cover up to €100 included.",
+        "- Two free pickup extensions per parcel.",
+    ]
+
+
 def test_a_section_titled_with_the_question_that_opens_with_a_lead_in_brings_its_list() -> None:
     # Quoting only "You choose where the refund goes:" stopped just before the refund times.
     assert extract_answer("How long does a refund take?", REFUNDS).split("\n") == [
