@@ -293,14 +293,15 @@ def _detect_message_language(text: str, hint: str | None, detector: LanguageDete
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
     # Without a hint (the console, an API client), English, the language the bot's own texts are written in,
-    # is the one a weak detection is checked against: "how do I track my parcel?" is not French anywhere.
+    # stands in for it: "how do I track my parcel?" is not French anywhere, nor "my locker door wont open"
+    # Dutch (0.50, English second), which was answered as a foreign question from the wrong article.
     expected = hinted if hinted != UNDETERMINED else "en"
     if detection.confidence < HINT_WINS_ANYWAY_BELOW and _written_in(text, expected):
         return expected
     if detection.sure:
         doubtful = detection.confidence < HINT_WINS_BELOW
-        if doubtful and hinted != UNDETERMINED and hinted in detection.candidates:
-            return hinted
+        if doubtful and expected in detection.candidates:
+            return expected
         return detection.language
     if hinted != UNDETERMINED and hinted in (detection.language, *detection.candidates):
         return hinted
