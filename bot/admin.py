@@ -26,7 +26,14 @@ from bot.kb.reload import describe_changes, report_progress
 from bot.kb.sources import DocumentSource, FolderSource, folder_source, is_site
 from bot.kb.validate import UnsafeFileError
 from bot.language import language_name
-from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ConversationLog, Stats, StoreUnavailableError
+from bot.store.base import (
+    ApprovedAnswer,
+    ApprovedAnswerStore,
+    ConversationLog,
+    RecentAnswer,
+    Stats,
+    StoreUnavailableError,
+)
 
 log = logging.getLogger("bot.admin")
 
@@ -54,6 +61,9 @@ class ReloadResult:
 
     report: ReloadReport | None
     text: str
+    # The approved answers this reload flagged `needs_review` (`text` names them in `describe_review`'s
+    # line), so a channel with its own pages can render that line its own way.
+    flagged: tuple[ApprovedAnswer, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -99,7 +109,9 @@ def describe_report(report: ReloadReport) -> str:
     return "\n".join(lines)
 
 
-def describe_stats(stats: Stats, kb_line: str, waiting_line: str = "") -> str:
+def describe_stats(stats: Stats, kb_line: str, waiting_line: str = "", *, recent: bool = True) -> str:
+    """The /stats text; without the latest answers' lines when `recent` is False (the web console lists
+    them itself, as links)."""
     rated = stats.thumbs_up_7d + stats.thumbs_down_7d
     feedback = f"{stats.thumbs_up_7d / rated:.0%} 👍 of {rated} rated" if rated else "no ratings yet"
     refusal = f"{stats.refusals_7d / stats.answers_7d:.0%}" if stats.answers_7d else "n/a"
@@ -114,7 +126,7 @@ def describe_stats(stats: Stats, kb_line: str, waiting_line: str = "") -> str:
     def ms(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.0f} ms"
 
-    recent = [f"#{a.id} {a.outcome or '?'} — {_snippet(a.question)}" for a in stats.recent_answers] or [
+    latest = [f"#{a.id} {a.outcome or '?'} — {snippet(a.question)}" for a in stats.recent_answers] or [
         "none yet"
     ]
     return "\n".join(
@@ -129,8 +141,7 @@ def describe_stats(stats: Stats, kb_line: str, waiting_line: str = "") -> str:
             *([waiting_line] if waiting_line else []),
             f"Customer languages (7 d): {languages}",
             f"Approved answers served (7 d): {stats.approved_7d}",
-            "Latest answers (/correct ID to correct one):",
-            *recent,
+            *(["Latest answers (/correct ID to correct one):", *latest] if recent else []),
         ]
     )
 
@@ -158,7 +169,7 @@ def describe_waiting(figures: WaitFigures) -> str:
     )
 
 
-def _snippet(text: str, limit: int = 60) -> str:
+def snippet(text: str, limit: int = 60) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -340,18 +351,25 @@ class Admin:
         )
         text = describe_report(report)
         folders = self._folders(sources) if sources is not None else [self.kb_source]
-        review = await self._review_approved(report, folders)
-        return ReloadResult(report, f"{text}\n{review}" if review else text)
+        review, flagged = await self._review_approved(report, folders)
+        return ReloadResult(report, f"{text}\n{review}" if review else text, flagged)
 
-    async def _review_approved(self, report: ReloadReport, folders: Sequence[Path]) -> str:
-        """Flag approved answers whose article the reload changed; the new index serves either way."""
+    async def _review_approved(
+        self, report: ReloadReport, folders: Sequence[Path]
+    ) -> tuple[str, tuple[ApprovedAnswer, ...]]:
+        """Flag approved answers whose article the reload changed; the new index serves either way.
+        Returns the report's line about them and those flagged."""
         if self.approved is None:
-            return ""
+            return "", ()
         try:
-            return describe_review(await review_approved(self.approved, folders, report))
+            flagged = tuple(await review_approved(self.approved, folders, report))
+            return describe_review(list(flagged)), flagged
         except (StoreUnavailableError, LookupError, ValueError) as exc:
             log.warning("approved answers not reviewed after the reload", extra={"error": str(exc)})
-            return "⚠️ Approved answers could not be checked against the new articles (database unavailable)."
+            return (
+                "⚠️ Approved answers could not be checked against the new articles (database unavailable).",
+                (),
+            )
         except OSError as exc:
             # A cited file that cannot be read (permissions, a vanished mount): the new index is already
             # serving, so this is the admin's to fix, named, not a crash of the reload or the schedule.
@@ -362,7 +380,8 @@ class Admin:
             )
             return (
                 f"⚠️ Approved answers could not be checked against the new articles: cannot read {where} "
-                f"({why}). Fix the file and reload."
+                f"({why}). Fix the file and reload.",
+                (),
             )
         except Exception as exc:
             # The review only flags answers; whatever else goes wrong in it must not turn a reload that
@@ -370,7 +389,8 @@ class Admin:
             log.exception("approved answers not reviewed after the reload")
             return (
                 f"⚠️ Approved answers could not be checked against the new articles "
-                f"({exc.__class__.__name__}); see the bot's log."
+                f"({exc.__class__.__name__}); see the bot's log.",
+                (),
             )
 
     def check_upload(self, file_name: str, data: bytes) -> str:
@@ -436,11 +456,26 @@ class Admin:
                     await asyncio.to_thread(_restore, target, backup)
             if backup is not None:
                 await asyncio.to_thread(backup.unlink, missing_ok=True)
-            return ReloadResult(report, f"✅ {safe_name} is now in the knowledge base.\n\n{result.text}")
+            return ReloadResult(
+                report, f"✅ {safe_name} is now in the knowledge base.\n\n{result.text}", result.flagged
+            )
 
     async def stats(self, waiting: WaitFigures | None = None) -> str:
         """The /stats text: knowledge base size, the log's 24 h / 7 d figures and, given the conversation
         service's `waiting` figures, the waiting line."""
+        text, _ = await self._stats(waiting, recent=True)
+        return text
+
+    async def stats_and_latest(
+        self, waiting: WaitFigures | None = None
+    ) -> tuple[str, tuple[RecentAnswer, ...]]:
+        """The /stats text without its latest answers, and those answers: for a channel that links each one
+        to its conversation rather than naming a command."""
+        return await self._stats(waiting, recent=False)
+
+    async def _stats(
+        self, waiting: WaitFigures | None, *, recent: bool
+    ) -> tuple[str, tuple[RecentAnswer, ...]]:
         # Read once: a slow backend makes each read wait out its whole deadline.
         kb_stats: KBStats | None
         try:
@@ -453,10 +488,18 @@ class Admin:
             kb_stats = None
             kb_line = "Knowledge base: unavailable"
         stats = await db_call(self.log.stats())
-        text = describe_stats(stats, kb_line, describe_waiting(waiting) if waiting is not None else "")
+        waiting_line = describe_waiting(waiting) if waiting is not None else ""
+        text = describe_stats(stats, kb_line, waiting_line, recent=recent)
         servers = self._model_servers() if self._model_servers is not None else []
         text = "\n".join([text, "Model servers:", *servers]) if servers else text
-        return "\n".join([text, *self._source_lines(kb_stats)])
+        return "\n".join([text, *self._source_lines(kb_stats)]), stats.recent_answers
+
+    async def approved_answers(self) -> list[ApprovedAnswer] | None:
+        """Every approved answer and operator's candidate, oldest first; None when this bot keeps none.
+        Store failures raise `StoreUnavailableError`."""
+        if self.approved is None:
+            return None
+        return await db_call(self.approved.list_approved())
 
     def _source_lines(self, kb_stats: KBStats | None) -> list[str]:
         """/stats' lines on the knowledge sources: each one's last reload report, and this process's last

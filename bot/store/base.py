@@ -65,6 +65,7 @@ class RecentAnswer:
     outcome: str
     question: str
     created_at: datetime
+    conversation_id: int | None = None  # where the web console links it
 
 
 @dataclass(frozen=True, slots=True)

@@ -608,9 +608,21 @@ class SqlConversationLog:
                 by_language[str(code or "und")] += int(n)
             question = Message.__table__.alias("question")
             recent = [
-                RecentAnswer(int(row.id), str(row.outcome or ""), str(row.question or ""), row.created_at)
+                RecentAnswer(
+                    int(row.id),
+                    str(row.outcome or ""),
+                    str(row.question or ""),
+                    row.created_at,
+                    int(row.conversation_id),
+                )
                 for row in await conn.execute(
-                    select(Message.id, Message.outcome, Message.created_at, question.c.text.label("question"))
+                    select(
+                        Message.id,
+                        Message.outcome,
+                        Message.created_at,
+                        Message.conversation_id,
+                        question.c.text.label("question"),
+                    )
                     .outerjoin(question, question.c.id == Message.reply_to_id)
                     .where(Message.role == "assistant")
                     .order_by(Message.id.desc())

@@ -80,7 +80,7 @@ def test_parcelly_customer_questions_are_english() -> None:
         ("ok, then how do I track my parcel?", "en", "en"),
         ("wie lange dauert das", "en", "de"),  # German at 0.89: a confident detection still wins
         ("how do I track my parcel?", None, "en"),  # no hint: English, the bot's own language, is checked
-        # Dutch at 0.50 with English second ("door", "open" are Dutch words too): unhinted, English is the hint.
+        # Dutch at 0.50, English second ("door", "open" are Dutch words too): unhinted, English is the hint.
         ("my locker door wont open", None, "en"),
         ("Wie lange dauert das?", None, "de"),  # English not among the candidates: the detection stands
         ("Где код для получения?", "de", "ru"),

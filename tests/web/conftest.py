@@ -16,11 +16,11 @@ from bot.channels.web.deps import FilteredExport, FloodRule, WebDeps
 from bot.config import Settings
 from bot.conversation import ConversationService, OperatorDesk
 from bot.domain import ChatMessage
-from bot.services import build_admin, build_conversations, build_pipeline
+from bot.services import build_admin, build_approved, build_conversations, build_pipeline
 from bot.store.insights_sql import SqlInsights
 from bot.store.migrate import upgrade
 from bot.store.repo import SqlConversationLog
-from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+from tests.fakes import HELP_CENTER, FakeEmbedder, FakeGenerator, FakeKB
 
 ADMIN_TOKEN = "correct-horse-battery-staple"
 SHOP = "https://shop.example.com"
@@ -108,6 +108,7 @@ async def make_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
         desk: OperatorDesk | None = None,
         flood: FloodRule | None = None,
         export: FilteredExport | None = None,
+        approved: bool = False,
         **web: Any,
     ) -> Web:
         web.setdefault("allowed_origins", [SHOP])
@@ -123,12 +124,15 @@ async def make_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
         (tmp_path / "knowledge" / "refunds.md").write_text("# Refunds\n\nPaid back in five days.\n")
         kb = FakeKB(HELP_CENTER)
         pipeline = build_pipeline(settings, kb, generator or FakeGenerator(SUPPORTED))
-        conversations = build_conversations(settings, pipeline, store)
+        # Approved answers on (`approved`), as `Services` wires them, with the fake embedder.
+        embedder = FakeEmbedder(dim=1024)
+        matcher = build_approved(store, lambda: embedder, kb) if approved else None
+        conversations = build_conversations(settings, pipeline, store, approved=matcher)
         conversations.desk = desk
         deps = WebDeps(
             settings=settings.web,
             conversations=conversations,
-            admin=build_admin(settings, kb, store),
+            admin=build_admin(settings, kb, store, approved=store if approved else None),
             insights=SqlInsights(store),
             secret_key="k" * 48,
             flood=flood or FloodRule(5, 10.0),

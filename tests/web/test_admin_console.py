@@ -356,3 +356,94 @@ async def test_the_guards_refusals_of_console_pages_are_pages(make_web: WebFacto
     assert (await web.client.get("/admin/kb/progress")).json() == {
         "error": "Too many requests; please wait a minute."
     }
+
+
+async def test_latest_answers_link_to_their_transcript_not_to_a_telegram_command(
+    make_web: WebFactory,
+) -> None:
+    web = await make_web()
+    await ask(web, "How long do refunds take?")
+    answered = await ask(web, "How do I reset my password?")
+    await web.admin_login()
+    page = (await web.client.get("/admin")).text
+    aid = answered["answer_id"]
+    # Each id opens the answer in its conversation, anchored at the message (`m<id>` in the transcript).
+    assert f"<a href='/admin/conversations/1#m{aid}'>#{aid}</a>" in page
+    assert "/correct" not in page, "a Telegram command, not something the console can do"
+    assert "Correct this answer" in page
+    transcript = (await web.client.get("/admin/conversations/1")).text
+    assert f"id='m{aid}'" in transcript
+
+
+async def test_a_saved_correction_says_it_is_now_the_served_approved_answer(make_web: WebFactory) -> None:
+    web = await make_web(approved=True)
+    answered = await ask(web, "How long do refunds take?")
+    await web.admin_login()
+    page = (await web.client.get("/admin/conversations/1")).text
+    aid = answered["answer_id"]
+    saved = await web.client.post(
+        f"/admin/answers/{aid}/correct",
+        data={"csrf": csrf_of(page), "cid": "1", "text": "Five business days, to the original card."},
+        headers={"origin": BASE},
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/admin/conversations/1?corrected={aid}&approved=1#m{aid}"
+    shown = await web.client.get(saved.headers["location"])
+    notice = html.unescape(shown.text.split("class='notice' role='status'>")[1].split("</p>")[0])
+    assert "approved answer <a href='/admin/approved#a1'>#1</a>" in notice
+    assert "served" in notice
+    assert "in other words" in notice
+    assert "<code>python -m bot answers retire 1</code>" in notice
+    # And it is: the same question is now answered with it.
+    again = await ask(web, "How long do refunds take?")
+    assert (again["outcome"], again["text"]) == ("approved", "Five business days, to the original card.")
+    listed = (await web.client.get("/admin/approved")).text
+    assert "<tr id='a1'>" in listed
+    assert "active (served)" in listed
+    assert f"corrects answer #{aid}" in listed
+
+
+async def test_a_correction_never_served_does_not_say_it_is(make_web: WebFactory) -> None:
+    web = await make_web()  # approved answers off
+    answered = await ask(web, "How do I reset my password?")
+    await web.admin_login()
+    page = (await web.client.get("/admin/conversations/1")).text
+    kept = await web.client.post(
+        f"/admin/answers/{answered['answer_id']}/correct",
+        data={"csrf": csrf_of(page), "cid": "1", "text": "Use the reset link."},
+        headers={"origin": BASE},
+        follow_redirects=True,
+    )
+    assert "the training export uses it" in kept.text
+    assert "serves no approved answers" in kept.text
+    assert "answers retire" not in kept.text
+
+
+async def test_a_reload_names_flagged_approved_answers_the_web_way(make_web: WebFactory) -> None:
+    web = await make_web(approved=True)
+    flagged = await web.log.add_approved(
+        question="How long do refunds take?",
+        text="Five days.",
+        approved_by="web-admin",
+        source="refunds.md",
+        source_hash="0" * 64,  # not the file's: the article changed since it was approved
+    )
+    await web.admin_login()
+    csrf = csrf_of((await web.client.get("/admin/kb")).text)
+    await web.client.post("/admin/kb/reload", data={"csrf": csrf}, headers={"origin": BASE})
+    for _ in range(100):
+        job = (await web.client.get("/admin/kb/progress")).json()
+        if not job["running"]:
+            break
+        await asyncio.sleep(0.02)
+    assert job["ok"]
+    assert "`" not in job["result"]
+    page = (await web.client.get("/admin/kb")).text
+    assert "`" not in page, "no Markdown shown literally"
+    assert f"<a href='/admin/approved#a{flagged.id}'>#{flagged.id}</a>" in page
+    assert "<code>python -m bot answers edit ID</code>" in page
+    listed = (await web.client.get("/admin/approved")).text
+    assert f"<tr id='a{flagged.id}'>" in listed
+    assert "needs review (not served)" in listed
+    assert "refunds.md changed" in listed
+    assert '<a href="/admin/approved">Approved answers</a>' in page  # in the console's menu

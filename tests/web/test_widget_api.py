@@ -11,6 +11,7 @@ import pytest
 
 from bot import texts
 from bot.channels.telegram import texts as tg_texts
+from bot.channels.web import texts as web_texts
 from bot.channels.web.chat import ACTIONS_PER_MINUTE, ANSWER_TASK
 from bot.channels.web.deps import FloodRule
 from bot.conversation import WAIT_MARK, Customer
@@ -295,12 +296,37 @@ async def test_flood_rule_gives_one_notice_then_refuses(make_web: WebFactory) ->
     web = await make_web(flood=FloodRule(2, 60.0))
     session = await web.session()
     for _ in range(2):
-        assert events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
+        answered = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
+        assert answered[-1][1]["kind"] == "answer"
     notice = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
-    assert notice[-1][1]["kind"] == "notice"
-    assert "faster than I can answer" in notice[-1][1]["text"]
+    # Every earlier question was answered: the notice says to slow down, not that it will answer "the ones
+    # before this one" (Telegram's text, which a new user read after five answered questions).
+    assert notice[-1][1] == {"kind": "notice", "text": web_texts.FLOOD, "sources": []}
+    assert "before this one" not in web_texts.FLOOD
     dropped = await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
     assert dropped.status_code == 429
+    # What the widget shows for it (`message`, in the visitor's language), not the label's fallback.
+    assert dropped.json()["message"] == web_texts.FLOOD
+
+
+async def test_a_question_refused_while_one_is_answered_takes_no_flood_allowance(
+    make_web: WebFactory,
+) -> None:
+    generator = GatedGenerator("Refunds are paid back to the card. It takes five business days. [1]")
+    web = await make_web(generator=generator, flood=FloodRule(2, 60.0))
+    session = await web.session()
+    first = asyncio.create_task(web.post("/api/ask", {"text": "How long do refunds take?"}, session["csrf"]))
+    await generator.paused.wait()
+    for _ in range(3):
+        busy = await asyncio.wait_for(web.post("/api/ask", {"text": "And?"}, session["csrf"]), 30)
+        assert busy.status_code == 429
+        # Telegram's text is true here: the question before this one is being answered.
+        assert busy.json()["message"] == tg_texts.FLOOD
+    generator.gate.set()
+    await first
+    # The refused ones were not counted: the second question of the allowance is answered.
+    second = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
+    assert second[-1][1]["kind"] == "answer"
 
 
 async def test_length_rule_and_bad_bodies_are_clear(make_web: WebFactory) -> None:
@@ -389,7 +415,7 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     # The widget's own labels too (the accessible names are "Message" and "Send" in English).
     assert (labels["message"], labels["send"], labels["new"]) == ("Nachricht", "Senden", "Neues Gespräch")
     # What the widget shows for a refused request (429, 503): never the API's English `error`.
-    assert labels["flood"] == texts.translate(tg_texts.FLOOD, "de") != tg_texts.FLOOD
+    assert labels["flood"] == texts.translate(web_texts.FLOOD, "de") != web_texts.FLOOD
     assert labels["dbDown"] == texts.translate(texts.DB_DOWN, "de") != texts.DB_DOWN
     assert response.json()["language"] == "de"  # the widget's `lang`, for screen readers
     english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]

@@ -1,4 +1,4 @@
-"""The admin console (`/admin`): login, overview charts, content gaps, transcripts, knowledge base, export."""
+"""The admin console (`/admin`): login, overview, content gaps, transcripts, approved answers, KB, export."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import secrets
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 from starlette.types import Scope
 
-from bot.admin import ReloadBusyError, ReloadResult
+from bot.admin import ReloadBusyError, ReloadResult, describe_review, snippet
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import charts
 from bot.channels.web.deps import ExportFilters, WebDeps
@@ -32,7 +32,7 @@ from bot.channels.web.security import Signer, client_address, is_https
 from bot.ids import parse_id, storable_id
 from bot.kb.base import KBUnavailableError, ReloadProgress
 from bot.kb.validate import UnsafeFileError
-from bot.store.base import StoreUnavailableError
+from bot.store.base import ApprovedAnswer, RecentAnswer, StoreUnavailableError
 from bot.unicode import has_words
 
 log = logging.getLogger("bot.channels.web.admin")
@@ -51,6 +51,7 @@ NAV = (
     ("/admin", "Overview"),
     ("/admin/gaps", "Content gaps"),
     ("/admin/conversations", "Conversations"),
+    ("/admin/approved", "Approved answers"),
     ("/admin/kb", "Knowledge base"),
     ("/admin/export", "Export"),
 )
@@ -90,6 +91,16 @@ class ReloadJob:
         self.total = 0
         self.result = ""
         self.ok = True
+        # The approved answers the last reload flagged for review: told as the console's own notice, with
+        # links, not as the CLI's line in the report.
+        self.flagged: tuple[int, ...] = ()
+
+    def finish(self, result: ReloadResult) -> None:
+        text = result.text
+        if result.flagged:
+            text = text.replace("\n" + describe_review(list(result.flagged)), "")
+        self.result, self.ok = text, result.ok
+        self.flagged = tuple(a.id for a in result.flagged)
 
     def on_progress(self, progress: ReloadProgress) -> None:
         # Called from the reload's worker thread: only remember the values.
@@ -101,7 +112,8 @@ class ReloadJob:
             "stage": self.stage,
             "done": self.done,
             "total": self.total,
-            "result": self.result,
+            # Shown as text until the page is loaded again with the notice's links.
+            "result": "\n".join([self.result, review_line(self.flagged)]) if self.flagged else self.result,
             "ok": self.ok,
         }
 
@@ -131,6 +143,7 @@ class AdminConsole:
             ("/admin/conversations", self.conversations, ["GET"]),
             ("/admin/conversations/{cid:int}", self.transcript, ["GET"]),
             ("/admin/answers/{aid:int}/correct", self.correct, ["POST"]),
+            ("/admin/approved", self.approved_page, ["GET"]),
             ("/admin/kb", self.kb, ["GET"]),
             ("/admin/kb/progress", self.kb_progress, ["GET"]),
             ("/admin/kb/reload", self.kb_reload, ["POST"]),
@@ -295,13 +308,13 @@ class AdminConsole:
 
     async def overview(self, request: Request) -> Response:
         try:
-            stats = await self.admin.stats(self.deps.conversations.waiting_figures())
+            stats, latest = await self.admin.stats_and_latest(self.deps.conversations.waiting_figures())
             days = await self.deps.insights.daily(CHART_DAYS)
         except StoreUnavailableError:
             return self._layout(request, "Overview", "<p class='error'>The database is unavailable.</p>")
         when = [d.day for d in days]
         body = (
-            f"<pre class='stats'>{esc(stats)}</pre>"
+            f"<pre class='stats'>{esc(stats)}</pre>{self._latest(latest)}"
             f"<h2>Last {CHART_DAYS} days</h2><div class='charts'>"
             + charts.bar_chart(
                 "Answers and refusals per day",
@@ -326,6 +339,23 @@ class AdminConsole:
             + "</div>"
         )
         return self._layout(request, "Overview", body)
+
+    def _latest(self, latest: Sequence[RecentAnswer]) -> str:
+        """The latest answers, each a link to it in its transcript, where it is corrected."""
+        items = "".join(
+            f"<li>{_answer_link(a)} {esc(a.outcome or '?')} — {esc(snippet(a.question))}</li>" for a in latest
+        )
+        served = (
+            ", which is then served as the approved answer to that question and its rewordings"
+            if self.deps.conversations.approved is not None
+            else ""
+        )
+        how = (
+            "<p class='meta'>Each opens the answer in its conversation; “Correct this answer” under it "
+            f"stores your correction{served}.</p>"
+        )
+        listed = f"<ul class='latest'>{items}</ul>" if items else "<p>None yet.</p>"
+        return f"<h2>Latest answers</h2>{how if items else ''}{listed}"
 
     async def gaps(self, request: Request) -> Response:
         try:
@@ -403,7 +433,10 @@ class AdminConsole:
         return self._layout(request, "Conversations", form + table + more)
 
     async def transcript(self, request: Request) -> Response:
-        return await self._transcript_page(request, int(request.path_params["cid"]))
+        corrected = parse_id(request.query_params.get("corrected", ""))
+        approved = parse_id(request.query_params.get("approved", ""))
+        saved = (corrected, approved) if corrected is not None else None
+        return await self._transcript_page(request, int(request.path_params["cid"]), saved=saved)
 
     async def _transcript_page(
         self,
@@ -412,9 +445,11 @@ class AdminConsole:
         problem: str = "",
         status: int = 200,
         draft: tuple[int, str] | None = None,
+        saved: tuple[int, int | None] | None = None,
     ) -> Response:
         """A conversation's transcript; with `problem` on top, and a correction that was not saved (`draft`:
-        the answer's id and the text) back in its form."""
+        the answer's id and the text) back in its form, or one just saved (`saved`: the answer's id and the
+        approved answer it became) confirmed under it."""
         title = f"Conversation #{cid}"
         if storable_id(cid) is None:
             return self._layout(
@@ -445,6 +480,8 @@ class AdminConsole:
                     extra += f"<p class='comment'>{esc(m.comment)}</p>" if m.comment else ""
                 if m.correction:
                     extra += f"<p class='correction'>Correction: {esc(m.correction)}</p>"
+                    if saved is not None and saved[0] == m.id:
+                        extra += self._saved_notice(saved[1])
                 passages = "".join(
                     f"<li><strong>[{p.rank}] {esc(p.source)}{' › ' + esc(p.heading) if p.heading else ''}"
                     f"</strong> <span class='meta'>score {p.score:.3f}"
@@ -477,6 +514,31 @@ class AdminConsole:
         body = f"{alert(problem)}<ol class='transcript'>{''.join(items)}</ol>"
         return self._layout(request, title, body, status_code=status)
 
+    def _saved_notice(self, approved: int | None) -> str:
+        """What a saved correction now does: the training export's text and, as an approved answer, what
+        customers asking that question are sent."""
+        if approved is not None:
+            said = (
+                "✅ Correction saved as approved answer "
+                f"<a href='/admin/approved#a{approved}'>#{approved}</a>. From now on it is served, as "
+                "“Approved answer”, to this question and to questions that ask the same in other words, "
+                "instead of a generated answer; the training export uses it too. "
+                "Correcting this answer again replaces its text; to stop serving it, run "
+                f"<code>python -m bot answers retire {approved}</code> on the server."
+            )
+        elif self.deps.conversations.approved is None:
+            said = (
+                "✅ Correction saved: the training export uses it instead of the bot's answer. This bot "
+                "serves no approved answers, so customers are not sent it."
+            )
+        else:
+            said = (
+                "✅ Correction saved: the training export uses it instead of the bot's answer. It is not "
+                "served to customers: the question it answers has no words to match (only emoji or "
+                "symbols), and such a question is never matched to an approved answer."
+            )
+        return f"<p class='notice' role='status'>{said}</p>"
+
     async def correct(self, request: Request) -> Response:
         """An admin's corrected answer: the same correction the Telegram ✏️ button stores."""
         aid = int(request.path_params["aid"])
@@ -498,13 +560,44 @@ class AdminConsole:
         if not has_words(text):
             return await not_saved("A correction needs words, not only emoji or symbols.", 400)
         try:
-            await self.deps.conversations.correct(aid, "web-admin", text)
+            approved = await self.deps.conversations.correct(aid, "web-admin", text)
         except ValueError as exc:
             return await not_saved(f"The correction was not saved: {exc}.", 404)
         except StoreUnavailableError:
             return await not_saved("The database is unavailable; the correction was not saved.", 503)
-        target = f"/admin/conversations/{cid}#m{aid}" if cid is not None else "/admin/conversations"
-        return RedirectResponse(target, status_code=303)
+        if cid is None:
+            return RedirectResponse("/admin/conversations", status_code=303)
+        # The transcript confirms it under the answer (ids only: the page reads the correction from the log).
+        became = f"&approved={approved.id}" if approved is not None else ""
+        return RedirectResponse(f"/admin/conversations/{cid}?corrected={aid}{became}#m{aid}", status_code=303)
+
+    async def approved_page(self, request: Request) -> Response:
+        """The approved answers, read-only: what is served, what waits for review, where to change them."""
+        title = "Approved answers"
+        try:
+            found = await self.admin.approved_answers()
+        except StoreUnavailableError:
+            return self._layout(request, title, "<p class='error'>The database is unavailable.</p>")
+        if found is None:
+            return self._layout(request, title, "<p>This bot keeps no approved answers.</p>")
+        intro = (
+            "<p>An admin's correction (here under “Correct this answer” in a transcript, in Telegram or on "
+            "the command line) becomes an approved answer: an <strong>active</strong> one is served to the "
+            "question and its rewordings; one that <strong>needs review</strong> (its article changed or "
+            "went away at a reload) is not served until reviewed; operators' <strong>candidates</strong> "
+            "and <strong>retired</strong> ones never are. This list is read-only; change them on the "
+            "server: <code>python -m bot answers edit ID</code> (with or without changes it approves a "
+            "flagged one again against the article as it is now), <code>python -m bot answers retire "
+            "ID</code>, <code>python -m bot answers approve --candidate ID</code>.</p>"
+        )
+        if not found:
+            return self._layout(request, title, intro + "<p>None yet.</p>")
+        rows = "".join(_approved_row(a) for a in sorted(found, key=_approved_order))
+        table = (
+            "<table><thead><tr><th>#</th><th>Status</th><th>Question</th><th>Answer</th><th>Article</th>"
+            f"<th>Approved</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+        return self._layout(request, title, intro + table)
 
     async def kb(self, request: Request, problem: str = "", status: int = 200) -> Response:
         try:
@@ -527,6 +620,7 @@ class AdminConsole:
             f"<button type='submit'>Reload the knowledge base</button></form>"
             f"<div id='progress' role='status' aria-live='polite' data-running='{str(job.running).lower()}'>"
             f"<pre>{shown}</pre><progress max='1' value='0' hidden></progress></div>"
+            f"{review_notice(job.flagged) if job.flagged and not job.running else ''}"
             f"<h2>Add a document</h2><form method='post' action='{UPLOAD_PATH}' "
             "enctype='multipart/form-data'>"
             f"<input type='hidden' name='csrf' value='{csrf}'><label for='file'>Document</label>"
@@ -543,11 +637,11 @@ class AdminConsole:
     def _start(self, run: Callable[[], Awaitable[ReloadResult]]) -> None:
         job = self.job
         job.running, job.stage, job.done, job.total, job.result, job.ok = True, "", 0, 0, "", True
+        job.flagged = ()
 
         async def work() -> None:
             try:
-                result = await run()
-                job.result, job.ok = result.text, result.ok
+                job.finish(await run())
             except ReloadBusyError as exc:
                 job.result, job.ok = str(exc), False
             except Exception:
@@ -579,7 +673,7 @@ class AdminConsole:
         try:
             safe = self.admin.check_upload(name, data)
         except UnsafeFileError as exc:
-            self.job.result, self.job.ok = f"❌ {name} was not added: {exc}", False
+            self.job.result, self.job.ok, self.job.flagged = f"❌ {name} was not added: {exc}", False, ()
             return RedirectResponse("/admin/kb", status_code=303)
         if self.job.running or self.admin.reloading:
             self.job.result = "A reload is running; upload the file again when it has finished."
@@ -647,6 +741,68 @@ class AdminConsole:
             filename=out.name,
             background=BackgroundTask(asyncio.to_thread, _remove, folder),
         )
+
+
+APPROVED_ORDER = {"needs_review": 0, "active": 1, "candidate": 2, "retired": 3}
+STATUS_SHOWN = {
+    "active": "active (served)",
+    "needs_review": "needs review (not served)",
+    "candidate": "candidate (not served)",
+    "retired": "retired (not served)",
+}
+
+
+def _answers(n: int) -> str:
+    return "1 approved answer cites" if n == 1 else f"{n} approved answers cite"
+
+
+def review_line(flagged: Sequence[int]) -> str:
+    """The reload's note on flagged approved answers as plain text (shown until the page is loaded anew)."""
+    ids = ", ".join(f"#{i}" for i in flagged)
+    return (
+        f"⚠️ {_answers(len(flagged))} an article that changed or went away and "
+        f"{'is' if len(flagged) == 1 else 'are'} not served until reviewed: {ids} (see Approved answers)."
+    )
+
+
+def review_notice(flagged: Sequence[int]) -> str:
+    """The same note on the Knowledge base page: each answer a link to it, and how to review it."""
+    links = ", ".join(f"<a href='/admin/approved#a{i}'>#{i}</a>" for i in flagged)
+    return (
+        f"<p class='notice' role='status'>⚠️ {_answers(len(flagged))} an article that changed or went away "
+        f"and {'is' if len(flagged) == 1 else 'are'} not served until reviewed: {links}. To review one, run "
+        "<code>python -m bot answers edit ID</code> on the server: with or without changes, it approves the "
+        "answer again against the article as it is now; <code>python -m bot answers retire ID</code> stops "
+        "serving it.</p>"
+    )
+
+
+def _answer_link(answer: RecentAnswer) -> str:
+    if answer.conversation_id is None:
+        return f"#{answer.id}"
+    return f"<a href='/admin/conversations/{answer.conversation_id}#m{answer.id}'>#{answer.id}</a>"
+
+
+def _approved_order(answer: ApprovedAnswer) -> tuple[int, int]:
+    return APPROVED_ORDER.get(answer.status, len(APPROVED_ORDER)), answer.id
+
+
+def _approved_row(answer: ApprovedAnswer) -> str:
+    status = esc(STATUS_SHOWN.get(answer.status, answer.status))
+    if answer.review_reason and answer.status == "needs_review":
+        status += f"<br><span class='meta'>{esc(answer.review_reason)}</span>"
+    corrects = (
+        f"<br><span class='meta'>corrects answer #{answer.corrects_answer_id}</span>"
+        if answer.corrects_answer_id is not None
+        else ""
+    )
+    return (
+        f"<tr id='a{answer.id}'><td>#{answer.id}</td><td>{status}</td><td>{esc(answer.question)}</td>"
+        f"<td><details><summary>{esc(snippet(answer.text, 80))}</summary><p class='text'>{esc(answer.text)}"
+        f"</p></details></td><td>{esc(answer.source or 'none')}</td>"
+        f"<td>{esc(answer.approved_by)}<br><span class='meta'>{answer.updated_at:%Y-%m-%d %H:%M}</span>"
+        f"{corrects}</td></tr>"
+    )
 
 
 def _date(value: str) -> date | None:

@@ -323,22 +323,33 @@ class WidgetApi:
                 return started
             event = sse("reply", {"kind": "new_conversation", "text": started, "sources": []})
             return StreamingResponse(_once(event), media_type="text/event-stream")
-        verdict = self.flood.check(visitor, self.clock())
-        if verdict == "drop":
-            return JSONResponse({"error": "too many messages; please wait"}, status_code=429)
-        if verdict == "notice":
-            log.info("flood control", extra={"user_id": visitor, "channel": "web"})
-            language = self.conversations.language_of_text(text, customer)
-            notice = {"kind": "notice", "text": web_texts.flood(language), "sources": []}
-            return StreamingResponse(_once(sse("reply", notice)), media_type="text/event-stream")
         running = self.flights.get(visitor)
         if running is not None and not running.done:
             # One answer at a time per visitor (a second tab, a script): each one runs to its end whether
-            # or not anyone still listens, so more at once would queue work nobody may read.
+            # or not anyone still listens, so more at once would queue work nobody may read. Checked before
+            # the flood rule, so a question refused here takes none of the visitor's allowance.
+            # Telegram's flood text is true here: the question before this one is being answered.
+            language = self.conversations.language_of_text(text, customer)
             return JSONResponse(
-                {"error": "your previous question is still being answered; please wait for it"},
+                {
+                    "error": "your previous question is still being answered; please wait for it",
+                    "message": web_texts.still_answering(language),
+                },
                 status_code=429,
             )
+        # Reached only with every earlier question answered: the rule limits how many are asked in a row,
+        # and its texts say so, not that earlier ones are still waiting for an answer (Telegram's text).
+        verdict = self.flood.check(visitor, self.clock())
+        if verdict != "ok":
+            language = self.conversations.language_of_text(text, customer)
+            if verdict == "drop":
+                return JSONResponse(
+                    {"error": "too many messages; please wait", "message": web_texts.flood(language)},
+                    status_code=429,
+                )
+            log.info("flood control", extra={"user_id": visitor, "channel": "web"})
+            notice = {"kind": "notice", "text": web_texts.flood(language), "sources": []}
+            return StreamingResponse(_once(sse("reply", notice)), media_type="text/event-stream")
         flight = Flight()
         self.flights[visitor] = flight
         task = asyncio.get_running_loop().create_task(self._write(flight, customer, text), name=ANSWER_TASK)

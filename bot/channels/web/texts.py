@@ -23,6 +23,9 @@ NOT_HELPFUL = N_("Not helpful")
 FORWARDED = N_("Your message was passed on to a person from our support team.")
 THINKING = "…"
 GREETING = N_("Hi! Ask me a question and I'll answer from our help center, with my sources.")
+# The web's flood notice: the widget takes one question at a time, so when the rule applies every earlier
+# question has been answered, and Telegram's text ("I'll answer the ones before this one") would not be true.
+FLOOD = N_("You're sending a lot of messages in a row. Please wait a few seconds, then send this one again.")
 
 
 def labels(language: str) -> dict[str, str]:
@@ -50,7 +53,7 @@ def labels(language: str) -> dict[str, str]:
         "newStarted": t(texts.NEW_CONVERSATION),
         "handoffEnded": t(texts.HANDOFF_ENDED_USER),
         "error": t(texts.ERROR),
-        "flood": t(tg_texts.FLOOD),
+        "flood": t(FLOOD),  # any 429 without a message of its own (buttons, the address limit)
         "dbDown": t(texts.DB_DOWN),
         "forwarded": t(FORWARDED),
         "thinking": THINKING,
@@ -59,6 +62,11 @@ def labels(language: str) -> dict[str, str]:
 
 
 def flood(language: str) -> str:
+    return texts.translate(FLOOD, language)
+
+
+def still_answering(language: str) -> str:
+    """A question sent while the one before it is still being answered: Telegram's flood text is true."""
     return texts.translate(tg_texts.FLOOD, language)
 
 

@@ -90,7 +90,7 @@
   // chosen by the status.
   async function errorText(response) {
     try { var body = await response.json(); if (body.message) return body.message; } catch (e) { /* not JSON */ }
-    if (response.status === 429) return label("flood", "You're sending messages faster than I can answer. Please send the rest again in a moment.");
+    if (response.status === 429) return label("flood", "You're sending a lot of messages in a row. Please wait a few seconds, then send this one again.");
     if (response.status === 503) return label("dbDown", "Sorry, I can't take messages right now. Please try again in a few minutes.");
     return label("error", "Sorry, something went wrong. Please try again in a moment.");
   }
