@@ -8,6 +8,7 @@ import hashlib
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import Hit
-from bot.kb.analysis import analyzer, named_words, question_language
+from bot.kb.analysis import analyzer, question_language
 from bot.kb.base import Embedder
 from bot.kb.calibration import OFF_TOPIC, pseudo_questions
 from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ApprovedStatus
@@ -130,10 +131,14 @@ def paraphrases(question: str, count: int = PARAPHRASES_PER_QUESTION) -> list[st
     return list(out)
 
 
+# A code: letters and digits, at least one of each, hyphens between ("PX-110", "E42", "e7").
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[^\W_]+(?:-[^\W_]+)*(?![\w-])")
+
+
 def codes(text: str) -> frozenset[str]:
-    """The codes a question names (words of letters and digits: "PX-110", "E42"), case aside. Two questions
+    """The codes a question names (`_CODE`), case and hyphens aside ("PX110" is "PX-110"). Two questions
     naming different codes ask different things however close their embeddings are."""
-    return frozenset(w.casefold() for w in named_words(text) if any(c.isdigit() for c in w))
+    return frozenset(found.casefold().replace("-", "") for found in _CODE.findall(text))
 
 
 def heading_floor(vectors: npt.NDArray[np.float32]) -> tuple[float, str]:
@@ -399,7 +404,7 @@ def _best(index: _Index, vector: npt.NDArray[np.float32], question: str) -> Appr
     if codes(question) != codes(answer.question):
         log.info("approved answers: the question names other codes; the pipeline answers")
         return None
-    if _competing(index.headings, vector, index.matrix[top], score):
+    if _competing(index.headings, vector, index.matrix[top], score, fit.threshold):
         log.info("approved answers: a heading of another section is closer; the pipeline answers")
         return None
     # Contested by the fit's own cut-off, not the floor: a runner-up just under a raised floor is as likely
@@ -416,17 +421,19 @@ def _competing(
     vector: npt.NDArray[np.float32],
     approved: npt.NDArray[np.float32],
     score: float,
+    same: float,
 ) -> bool:
     """Whether a knowledge-base heading of another question is closer to the customer's question than the
-    approved question is: one the approved question itself is less close to than the customer's ("my parcel
-    arrived damaged" is nearer the heading on damaged parcels than "My parcel never arrived" is). Headings
-    as close to the approved question as that ask the same thing, and are no rival."""
+    approved question is ("my parcel arrived damaged" is nearer the heading on damaged parcels than "My
+    parcel never arrived" is). A heading the approved question itself matches (cosine ≥ `same`, the
+    threshold: an FAQ row and an article section on its topic), and the one nearest it (its own section's),
+    ask the same thing, and are no rival."""
     if not len(headings):
         return False
     to_question = headings @ vector
     to_approved = headings @ approved
-    # The heading nearest the approved question is its own section's: never a rival.
-    return bool(np.any((to_question > score) & (to_approved < to_approved.max())))
+    other_topic = (to_approved < same) & (to_approved < to_approved.max())
+    return bool(np.any((to_question > score) & other_topic))
 
 
 def _vectors(texts: Sequence[str], embedder: Embedder, cache: _Cache) -> npt.NDArray[np.float32]:

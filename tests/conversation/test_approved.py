@@ -18,6 +18,8 @@ from bot.rag.approved import (
     FALLBACK_FLOOR,
     MIN_HEADINGS,
     ApprovedMatcher,
+    _competing,
+    codes,
     fit_margin,
     fit_threshold,
     heading_floor,
@@ -247,6 +249,32 @@ async def test_a_question_naming_another_code_is_not_served(store: SqlConversati
     assert same.approved.id == added.id
     assert await matcher.match("what does error PX-110 mean?") is None
     assert await matcher.match("what does error E42 mean?") is None
+
+
+async def test_a_one_letter_code_counts_too(store: SqlConversationLog) -> None:
+    # "E42" has one letter: counted by named words (two letters and more) it was no code, and "error E43"
+    # got E42's answer.
+    matcher = ApprovedMatcher(store, lambda: FakeEmbedder(dim=1024), None)
+    await store.add_approved(question="what does error E42 mean?", text="E42: jammed door.", approved_by="1")
+    assert await matcher.match("what does error e42 mean") is not None
+    assert await matcher.match("what does error E43 mean?") is None
+    assert await matcher.match("what does error E7 mean?") is None
+    assert codes("PX110 and px-110") == frozenset({"px110"})
+
+
+def test_a_heading_the_approved_question_matches_is_no_rival() -> None:
+    # An FAQ row and an article section on the approved question's topic: the customer's question may be
+    # nearer either than to the approved question, and it still asks the same thing.
+    approved = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
+    question = np.array([0.85, 0.5268, 0.0, 0.0], dtype=np.float32)
+    own = np.array([0.981, 0.194, 0.0, 0.0], dtype=np.float32)
+    same_topic = np.array([0.92, 0.392, 0.0, 0.0], dtype=np.float32)
+    other_topic = np.array([0.6, 0.8, 0.0, 0.0], dtype=np.float32)
+    headings = np.stack([own, same_topic])
+    score = float(question @ approved)
+    assert float(same_topic @ question) > score
+    assert not _competing(headings, question, approved, score, same=0.68)
+    assert _competing(np.stack([own, same_topic, other_topic]), question, approved, score, same=0.68)
 
 
 def test_paraphrases_are_content_word_subsets_and_reorderings() -> None:
