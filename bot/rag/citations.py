@@ -670,7 +670,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     units = [replace(u, label=True) if _ABOUT_THE_ARTICLE.match(u.text) else u for u in units]
     unit_stems = [set() if u.label else stems(u.text) for u in units]
     lead = next((i for i, u in enumerate(units) if not u.label), None)
-    if wanted and lead is not None and wanted <= stems(passage.heading):
+    if wanted and lead is not None and _titled_with(wanted, passage.heading, unit_stems):
         # The section is titled with the question ("How long does a claim take?"): a help center answers it
         # first, often in words the question does not use ("We decide within 10 business days"), which
         # word overlap would pass over for a later sentence that repeats "claim". A section that opens with
@@ -691,6 +691,27 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     if units[best].text.endswith(":") and best + 1 < len(units) and units[best + 1].item:
         return _quote_list(units, score, best + 1, max_chars)  # the sentence that leads into a list
     return _quote_sentences(units, score, best, wanted, max_sentences, max_chars)
+
+
+# A heading that asks a question (an FAQ entry, "How long do I have to collect my parcel?") is the customer's
+# question when it holds at least this share of the question's words and the passage has none of the others:
+# they say "pick up" where it says "collect", and the answer still opens the entry ("72 hours from the Ready
+# for pickup message."). A word of the question the passage does have ("card" in "How long does a refund to
+# my card take?") asks for that part of it.
+TITLED_QUESTION_SHARE = 0.5
+
+
+def _titled_with(wanted: set[str], heading: str, unit_stems: Sequence[set[str]]) -> bool:
+    """Whether a section titled `heading` is titled with the question whose content stems are `wanted`: it
+    holds all of them, or it is itself a question holding `TITLED_QUESTION_SHARE` of them while the passage
+    (`unit_stems`, its sentences' stems) holds none of the rest."""
+    titled = stems(heading)
+    rest = wanted - titled
+    if not rest:
+        return True
+    asks = heading.rstrip().endswith(("?", "？"))
+    in_text = set().union(*unit_stems) if unit_stems else set()
+    return asks and len(wanted & titled) >= TITLED_QUESTION_SHARE * len(wanted) and not rest & in_text
 
 
 def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max_chars: int) -> str:

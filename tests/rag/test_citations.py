@@ -569,6 +569,20 @@ def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences()
     assert extract_answer("How are approved claims paid?", claims).startswith("Approved claims are paid")
 
 
+def test_an_faq_entry_asked_in_other_words_is_quoted_from_its_answer_s_start() -> None:
+    # "pick up" for the entry's "collect": word overlap picked the second sentence, whose "Parcelly" shares a
+    # stem with "parcel", and the 72 hours were never said.
+    entry = Passage(
+        "faq/faq.csv",
+        "How long do I have to collect my parcel?",
+        "72 hours from the Ready for pickup message. You can extend once by 24 hours in the app (twice with "
+        "Parcelly Plus). With accessible pickup turned on, the window is 5 days.",
+    )
+    assert extract_answer("how long do I have to pick up my parcel", entry).startswith("72 hours from")
+    # A question whose other words the entry does have asks for that part.
+    assert extract_answer("can I extend my parcel's time once?", entry).startswith("You can extend once")
+
+
 def test_a_section_titled_with_the_question_that_is_a_list_is_quoted_as_the_list() -> None:
     # Word overlap picked the two items that repeat "parcel" ("Parcel cover up to €100 included.").
     plus = Passage(
