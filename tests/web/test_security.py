@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.channels.web import texts as web_texts
 from tests.web.conftest import ADMIN_TOKEN, BASE, SHOP, WebFactory
 
 
@@ -164,6 +165,7 @@ async def test_a_visitors_button_presses_are_limited(make_web: WebFactory) -> No
         ).status_code == 404
     limited = await web.post("/api/feedback", {"answer_id": 1, "rating": "up"}, session["csrf"])
     assert limited.status_code == 429
+    assert limited.json()["message"] == web_texts.TOO_MANY_PRESSES
 
 
 @pytest.mark.parametrize("path", ["/help/%00", "/help/a%00b.md", "/help/" + "a" * 5000])

@@ -400,8 +400,13 @@ async def test_a_typed_new_has_the_buttons_rate_limit(make_web: WebFactory) -> N
     for _ in range(ACTIONS_PER_MINUTE):
         typed = await web.post("/api/ask", {"text": "/new"}, session["csrf"])
         assert events(typed.text)[-1][1]["kind"] == "new_conversation"
-    assert (await web.post("/api/ask", {"text": "/new"}, session["csrf"])).status_code == 429
-    assert (await web.post("/api/new", {}, session["csrf"])).status_code == 429
+    refused = [
+        await web.post("/api/ask", {"text": "/new"}, session["csrf"]),
+        await web.post("/api/new", {}, session["csrf"]),
+    ]
+    assert [r.status_code for r in refused] == [429, 429]
+    # The widget shows `message`: the buttons' limit counts a minute, not the questions' few seconds.
+    assert {r.json()["message"] for r in refused} == {web_texts.TOO_MANY_PRESSES}
     # Not counted as messages: questions still have the flood rule's allowance.
     answer = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)[-1][1]
     assert answer["kind"] == "answer"

@@ -255,8 +255,13 @@ class WidgetApi:
             return JSONResponse({"error": "missing or wrong CSRF token"}, status_code=403)
         if request.url.path != "/api/ask" and not self.actions.allows(visitor, self.clock()):
             # Buttons (feedback, handoff, new conversation); questions have the flood rule.
-            return JSONResponse({"error": "too many requests; please wait a minute"}, status_code=429)
+            return self._too_many_presses(request)
         return visitor
+
+    @staticmethod
+    def _too_many_presses(request: Request) -> JSONResponse:
+        message = web_texts.too_many_presses(language_hint(request))
+        return JSONResponse({"error": "too many requests; please wait a minute", "message": message}, 429)
 
     async def _open(self, customer: Customer) -> ConversationRef:
         return await self.conversations.conversation(customer)
@@ -317,7 +322,7 @@ class WidgetApi:
             # Not a question, and during a handoff not a message for the operators: the button's own path,
             # its rate limit included, answered as the final event the widget reads.
             if not self.actions.allows(visitor, self.clock()):
-                return JSONResponse({"error": "too many requests; please wait a minute"}, status_code=429)
+                return self._too_many_presses(request)
             started = await self._start_over(customer)
             if isinstance(started, Response):
                 return started

@@ -26,6 +26,8 @@ GREETING = N_("Hi! Ask me a question and I'll answer from our help center, with 
 # The web's flood notice: the widget takes one question at a time, so when the rule applies every earlier
 # question has been answered, and Telegram's text ("I'll answer the ones before this one") would not be true.
 FLOOD = N_("You're sending a lot of messages in a row. Please wait a few seconds, then send this one again.")
+# The buttons' limit (feedback, handoff, new conversation) counts a minute: "a few seconds" would not be true.
+TOO_MANY_PRESSES = N_("That was a lot of clicks in a row. Please wait a minute, then try again.")
 
 
 def labels(language: str) -> dict[str, str]:
@@ -63,6 +65,10 @@ def labels(language: str) -> dict[str, str]:
 
 def flood(language: str) -> str:
     return texts.translate(FLOOD, language)
+
+
+def too_many_presses(language: str) -> str:
+    return texts.translate(TOO_MANY_PRESSES, language)
 
 
 def still_answering(language: str) -> str:
