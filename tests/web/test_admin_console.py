@@ -401,6 +401,10 @@ async def test_a_saved_correction_says_it_is_now_the_served_approved_answer(make
     assert "<tr id='a1'>" in listed
     assert "active (served)" in listed
     assert f"corrects answer #{aid}" in listed
+    # The ids come back in the URL: a forged one is not announced as saved.
+    for forged in (f"?corrected={aid}&approved=7", f"?corrected={aid + 1}&approved=1"):
+        page = (await web.client.get(f"/admin/conversations/1{forged}")).text
+        assert "role='status'>✅" not in page, forged
 
 
 async def test_a_correction_never_served_does_not_say_it_is(make_web: WebFactory) -> None:

@@ -435,6 +435,9 @@ class AdminConsole:
     async def transcript(self, request: Request) -> Response:
         corrected = parse_id(request.query_params.get("corrected", ""))
         approved = parse_id(request.query_params.get("approved", ""))
+        if corrected is not None and approved is not None and not await self._corrects(approved, corrected):
+            # The ids come back in the URL: a page only says "saved as approved answer #N" when it is so.
+            corrected = None
         saved = (corrected, approved) if corrected is not None else None
         return await self._transcript_page(request, int(request.path_params["cid"]), saved=saved)
 
@@ -514,6 +517,14 @@ class AdminConsole:
         body = f"{alert(problem)}<ol class='transcript'>{''.join(items)}</ol>"
         return self._layout(request, title, body, status_code=status)
 
+    async def _corrects(self, approved: int, answer: int) -> bool:
+        """Whether approved answer `approved` is the correction of logged answer `answer`."""
+        try:
+            found = await self.admin.approved_answers()
+        except StoreUnavailableError:
+            return False
+        return any(a.id == approved and a.corrects_answer_id == answer for a in found or ())
+
     def _saved_notice(self, approved: int | None) -> str:
         """What a saved correction now does: the training export's text and, as an approved answer, what
         customers asking that question are sent."""
@@ -535,7 +546,8 @@ class AdminConsole:
             said = (
                 "✅ Correction saved: the training export uses it instead of the bot's answer. It is not "
                 "served to customers: the question it answers has no words to match (only emoji or "
-                "symbols), and such a question is never matched to an approved answer."
+                "symbols, or it is no longer in the log), and such a question is never matched to an "
+                "approved answer."
             )
         return f"<p class='notice' role='status'>{said}</p>"
 
