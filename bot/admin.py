@@ -57,17 +57,24 @@ class ReloadBusyError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ReloadResult:
-    """A finished reload: the report, or None with `text` saying why the old index keeps serving."""
+    """A finished reload: the report, or None with `summary` saying why the old index keeps serving."""
 
     report: ReloadReport | None
-    text: str
-    # The approved answers this reload flagged `needs_review` (`text` names them in `describe_review`'s
-    # line), so a channel with its own pages can render that line its own way.
+    summary: str
+    # The approved answers this reload flagged `needs_review`, and the report's line about the review
+    # (`describe_review`, or why it could not be done): kept apart, so a channel with its own pages can
+    # render the flagged ones its own way.
     flagged: tuple[ApprovedAnswer, ...] = ()
+    review: str = ""
 
     @property
     def ok(self) -> bool:
         return self.report is not None
+
+    @property
+    def text(self) -> str:
+        """The whole text to send: the summary, then the review's line."""
+        return f"{self.summary}\n{self.review}" if self.review else self.summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +359,7 @@ class Admin:
         text = describe_report(report)
         folders = self._folders(sources) if sources is not None else [self.kb_source]
         review, flagged = await self._review_approved(report, folders)
-        return ReloadResult(report, f"{text}\n{review}" if review else text, flagged)
+        return ReloadResult(report, text, flagged, review)
 
     async def _review_approved(
         self, report: ReloadReport, folders: Sequence[Path]
@@ -457,7 +464,10 @@ class Admin:
             if backup is not None:
                 await asyncio.to_thread(backup.unlink, missing_ok=True)
             return ReloadResult(
-                report, f"✅ {safe_name} is now in the knowledge base.\n\n{result.text}", result.flagged
+                report,
+                f"✅ {safe_name} is now in the knowledge base.\n\n{result.summary}",
+                result.flagged,
+                result.review,
             )
 
     async def stats(self, waiting: WaitFigures | None = None) -> str:

@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 from starlette.types import Scope
 
-from bot.admin import ReloadBusyError, ReloadResult, describe_review, snippet
+from bot.admin import ReloadBusyError, ReloadResult, snippet
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import charts
 from bot.channels.web.deps import ExportFilters, WebDeps
@@ -96,10 +96,9 @@ class ReloadJob:
         self.flagged: tuple[int, ...] = ()
 
     def finish(self, result: ReloadResult) -> None:
-        text = result.text
-        if result.flagged:
-            text = text.replace("\n" + describe_review(list(result.flagged)), "")
-        self.result, self.ok = text, result.ok
+        # The review's line is the console's own notice when it flagged answers (the CLI's line otherwise).
+        self.result = result.summary if result.flagged else result.text
+        self.ok = result.ok
         self.flagged = tuple(a.id for a in result.flagged)
 
     def on_progress(self, progress: ReloadProgress) -> None:
