@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
@@ -97,14 +98,20 @@ SEE_ALSO_COSINE_DROP = 0.15
 SEE_ALSO_SCORE_SHARE = 0.6
 
 
-def _near_best(hit: Hit, hits: Sequence[Hit], *, score_share: float = SEE_ALSO_SCORE_SHARE) -> bool:
-    """Whether `hit` is nearly as close to the question as the best of `hits` (`SEE_ALSO_COSINE_DROP`,
-    `score_share`); the cosine is judged only where the search knew it."""
+def _near_best(hits: Sequence[Hit], *, score_share: float = SEE_ALSO_SCORE_SHARE) -> list[Hit]:
+    """The hits nearly as close to the question as the best of them (`SEE_ALSO_COSINE_DROP`, `score_share`),
+    in order; the cosine is judged only where the search knew it."""
+    if not hits:
+        return []
     best = hits[0].score
-    if best > 0 and hit.score < score_share * best:
-        return False
+    least = score_share * best if best > 0 else -math.inf
     cosines = [h.dense_score for h in hits if h.dense_score is not None]
-    return hit.dense_score is None or not cosines or hit.dense_score >= max(cosines) - SEE_ALSO_COSINE_DROP
+    least_cosine = max(cosines) - SEE_ALSO_COSINE_DROP if cosines else -math.inf
+    return [
+        hit
+        for hit in hits
+        if hit.score >= least and (hit.dense_score is None or hit.dense_score >= least_cosine)
+    ]
 
 
 @dataclass(frozen=True)
@@ -699,8 +706,7 @@ class Pipeline:
         listable = [hit for hit in hits if (hit.chunk.source, hit.chunk.heading) not in poisoned]
         sections = (
             Source(hit.chunk.source, hit.chunk.heading, hit.chunk.url)
-            for hit in listable
-            if _near_best(hit, listable, score_share=self._see_also_share)
+            for hit in _near_best(listable, score_share=self._see_also_share)
         )
         return _Prepared(
             hits=tuple(clean),
