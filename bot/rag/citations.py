@@ -731,11 +731,19 @@ def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max
         joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {unit.text[:1]}") else ""
         text += joint + unit.text
         last = i
-    if text.endswith((":", "：")) and last + 1 < len(units) and units[last + 1].item:
-        # A quote that stops at the colon stops just before the answer.
-        items = _list_lines(units, [0.0] * len(units), last + 1, max_chars - len(text) - 1)
-        return _clip("\n".join([text, *items]), max_chars)
-    return _clip(text, max_chars)
+    # A quote that stops at the colon stops just before the answer: the whole list it leads into follows.
+    return _clip(_with_its_list(text, units, last, [0.0] * len(units), max_chars), max_chars)
+
+
+def _with_its_list(
+    text: str, units: Sequence[PassageUnit], last: int, score: Sequence[float], max_chars: int
+) -> str:
+    """`text`, a quote ending with unit `last`, followed by the items (`_list_lines` by `score`) of the list
+    that unit leads into with a colon; `text` alone when it leads into none."""
+    after = last + 1
+    if not units[last].text.endswith((":", "：")) or after >= len(units) or not units[after].item:
+        return text
+    return "\n".join([text, *_list_lines(units, score, after, max_chars - len(text) - 1)])
 
 
 def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int, max_chars: int) -> str:
@@ -833,10 +841,7 @@ def _quote_sentences(
         same_block = units[i].block == units[previous].block
         joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {units[i].text[:1]}") else ""
         text += (joint if same_block else "\n") + units[i].text
-    after = chosen[-1] + 1
-    if units[chosen[-1]].text.endswith(":") and after < len(units) and units[after].item:
-        text = "\n".join([text, *_list_lines(units, score, after, max_chars - len(text) - 1)])
-    return _clip(text, max_chars)
+    return _clip(_with_its_list(text, units, chosen[-1], score, max_chars), max_chars)
 
 
 # Where a text without spaces (Chinese, Japanese) may be cut: after a clause or sentence mark.
