@@ -7,6 +7,7 @@ import html
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,16 @@ async def ask(web: Web, text: str) -> dict[str, object]:
     session = await web.session()
     reply = events((await web.post("/api/ask", {"text": text}, session["csrf"])).text)[-1][1]
     return {"csrf": session["csrf"], **reply}
+
+
+async def finished_reload(web: Web) -> dict[str, Any]:
+    """The console's reload job once it has finished (polled as the page does)."""
+    for _ in range(100):
+        job: dict[str, Any] = (await web.client.get("/admin/kb/progress")).json()
+        if not job["running"]:
+            break
+        await asyncio.sleep(0.02)
+    return job
 
 
 def csrf_of(page: str) -> str:
@@ -180,11 +191,7 @@ async def test_reload_runs_in_the_background_with_progress(make_web: WebFactory)
     csrf = csrf_of((await web.client.get("/admin/kb")).text)
     started = await web.client.post("/admin/kb/reload", data={"csrf": csrf}, headers={"origin": BASE})
     assert (started.status_code, started.headers["location"]) == (303, "/admin/kb")
-    for _ in range(100):
-        job = (await web.client.get("/admin/kb/progress")).json()
-        if not job["running"]:
-            break
-        await asyncio.sleep(0.02)
+    job = await finished_reload(web)
     assert job["ok"]
     assert job["result"].startswith("✅ Knowledge base reloaded")
     assert "Knowledge base reloaded" in (await web.client.get("/admin/kb")).text
@@ -435,11 +442,7 @@ async def test_a_reload_names_flagged_approved_answers_the_web_way(make_web: Web
     await web.admin_login()
     csrf = csrf_of((await web.client.get("/admin/kb")).text)
     await web.client.post("/admin/kb/reload", data={"csrf": csrf}, headers={"origin": BASE})
-    for _ in range(100):
-        job = (await web.client.get("/admin/kb/progress")).json()
-        if not job["running"]:
-            break
-        await asyncio.sleep(0.02)
+    job = await finished_reload(web)
     assert job["ok"]
     assert "`" not in job["result"]
     page = (await web.client.get("/admin/kb")).text

@@ -373,12 +373,8 @@ def test_headings_that_share_a_slug_get_unique_ids_the_first_keeping_the_plain_o
     }
 
 
-async def test_an_article_page_is_parsed_once_until_its_file_changes(
-    make_web: WebFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    web = await make_web()
-    target = tmp_path / "knowledge" / "cached.md"
-    target.write_text("# Fees\n\nTen.\n", encoding="utf-8")
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources the help pages parse from now on, in order."""
     parsed: list[str] = []
     real = sections.load_bytes
 
@@ -387,6 +383,16 @@ async def test_an_article_page_is_parsed_once_until_its_file_changes(
         return real(source, suffix, data)
 
     monkeypatch.setattr(sections, "load_bytes", counting)
+    return parsed
+
+
+async def test_an_article_page_is_parsed_once_until_its_file_changes(
+    make_web: WebFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web = await make_web()
+    target = tmp_path / "knowledge" / "cached.md"
+    target.write_text("# Fees\n\nTen.\n", encoding="utf-8")
+    parsed = _count_parses(monkeypatch)
     for _ in range(2):
         response = await web.client.get("/help/cached.md")
         assert _anchors(response.text) == {"fees": "# Fees"}
@@ -406,14 +412,7 @@ async def test_an_article_page_is_parsed_once_until_its_file_changes(
 def test_the_article_cache_keeps_the_pages_shown_last_within_its_bounds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parsed: list[str] = []
-    real = sections.load_bytes
-
-    def counting(source: str, suffix: str, data: bytes) -> Document:
-        parsed.append(source)
-        return real(source, suffix, data)
-
-    monkeypatch.setattr(sections, "load_bytes", counting)
+    parsed = _count_parses(monkeypatch)
     for name in "abc":
         (tmp_path / f"{name}.md").write_text(f"# {name}\n\nText.\n", encoding="utf-8")
     cache = ArticleCache(max_entries=2, max_chars=10_000)
