@@ -262,14 +262,42 @@ def names(text: str) -> set[str]:
     return {found.lower() for found in _NAME.findall(strip_citation_marks(text))} - _NOT_NAMES
 
 
+# A currency's ISO 4217 code and the signs a help center writes it with: "5 EUR" restates a passage's "€5"
+# (a model that writes amounts in codes is not naming anything new), whereas "5 USD" for "€5" is still
+# stopped. Only codes with a sign of their own; a code written out in a passage matches as itself.
+CURRENCY_SIGNS: dict[str, tuple[str, ...]] = {
+    "eur": ("€",),
+    "usd": ("$", "us$"),
+    "gbp": ("£",),
+    "jpy": ("¥", "￥", "円"),
+    "cny": ("¥", "￥", "元"),
+    "rmb": ("¥", "￥", "元"),
+    "inr": ("₹",),
+    "rub": ("₽",),
+    "krw": ("₩",),
+    "try": ("₺",),
+    "uah": ("₴",),
+    "ils": ("₪",),
+    "ngn": ("₦",),
+    "php": ("₱",),
+    "vnd": ("₫",),
+    "pln": ("zł",),
+}
+
+
 def names_only_from(sentence: str, *sources: str) -> bool:
     """Whether every name or code in `sentence` is written in one of `sources` (case aside, as a whole
-    word): a sentence may name what its passage or the question names, nothing else."""
+    word, a currency code also as its sign): a sentence may name what its passage or the question names,
+    nothing else."""
     wanted = names(sentence)
     if not wanted:
         return True
     text = "\n".join(sources).lower()
-    return all(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) for name in wanted)
+    return all(
+        re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text)
+        or any(sign in text for sign in CURRENCY_SIGNS.get(name, ()))
+        for name in wanted
+    )
 
 
 def best_overlap(answer: str, passages: Sequence[Passage]) -> tuple[int | None, float]:

@@ -15,6 +15,7 @@ from bot.rag.citations import (
     figures,
     flips_polarity,
     garbled,
+    names_only_from,
     passage_units,
     plain_text,
     secret_like_tokens,
@@ -608,3 +609,19 @@ def test_a_section_titled_with_the_question_that_opens_with_a_lead_in_brings_its
         "- iDEAL or Bancontact: 3–5 business days.",
         "- Card, PayPal, Apple Pay or Google Pay: 5–10 business days, depending on your bank.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "source", "shown"),
+    [
+        ("The label costs 5 EUR.", "A Small label costs €5.", True),
+        ("It costs 40 GBP a year.", "Plus costs £40 a year.", True),
+        ("The fee is 10 CNY.", "手续费为 10 元。", True),
+        ("The label costs 5 USD.", "A Small label costs €5.", False),  # another currency than the passage's
+        ("The label costs 5 EUR.", "A Small label costs 5.", False),  # no currency written at all
+        ("Pay with PayPal in EUR.", "Pay with PayPal (€).", True),
+        ("Pay with FBA in EUR.", "Pay with PayPal (€).", False),  # the sign excuses the code, not other names
+    ],
+)
+def test_a_currency_code_restates_its_sign(sentence: str, source: str, shown: bool) -> None:
+    assert names_only_from(sentence, source) is shown
