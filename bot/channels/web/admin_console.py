@@ -27,7 +27,7 @@ from bot.admin import ReloadBusyError, ReloadResult, snippet
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import charts
 from bot.channels.web.deps import ExportFilters, WebDeps
-from bot.channels.web.gaps import group_gaps
+from bot.channels.web.gaps import cosine_languages, group_gaps
 from bot.channels.web.security import Signer, client_address, is_https
 from bot.ids import parse_id, storable_id
 from bot.kb.base import KBUnavailableError, ReloadProgress
@@ -367,7 +367,15 @@ class AdminConsole:
                 embedder = await asyncio.to_thread(self.deps.embedder)
             except Exception as exc:
                 log.warning("gaps grouped without the embedder", extra={"error": str(exc)})
-        groups = await asyncio.to_thread(group_gaps, questions, embedder)
+        calibration = None
+        if embedder is not None:
+            # Where it found the embedder weaker than on English, a language's questions group by their words.
+            try:
+                calibration = await self.admin.kb.calibration()
+            except KBUnavailableError as exc:
+                log.warning("gaps grouped without the calibration", extra={"error": str(exc)})
+        cosine = cosine_languages(calibration)
+        groups = await asyncio.to_thread(group_gaps, questions, embedder, cosine=cosine)
         if not groups:
             body = f"<p>No refused or 👎 questions in the last {GAP_DAYS} days.</p>"
             return self._layout(request, "Content gaps", body)
