@@ -8,19 +8,25 @@ import json
 import os
 import re
 import shutil
+import threading
+from concurrent.futures import Future
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from bs4 import BeautifulSoup
 
-from bot.channels.web import sections
+from bot.channels.web import app, sections
 from bot.channels.web.app import ArticleCache
+from bot.channels.web.articles import Article
 from bot.channels.web.sections import section_href, slug
 from bot.kb.loaders import load_bytes
 from bot.kb.parsers import Document
 from tests.conftest import KNOWLEDGE
 from tests.web.conftest import WebFactory
+
+T = TypeVar("T")
 
 _ID = re.compile(r'<span class="section" id="([^"]*)">(.*?)</span>', re.DOTALL)
 
@@ -34,9 +40,22 @@ def _anchors(page: str) -> dict[str, str]:
 
 
 def _shown(page: str) -> str:
-    """The article's text as the page shows it (what is inside <pre>, tags removed)."""
+    """The article's text as a page shown as text shows it (what is inside <pre>, tags removed)."""
     body = page.split("<pre class='article'>", 1)[1].split("</pre>", 1)[0]
     return html.unescape(re.sub(r"<[^>]*>", "", body))
+
+
+def _headings(page: str) -> dict[str, tuple[str, str]]:
+    """id → (element, text) of each section heading of a rendered article page, in the page's order."""
+    soup = BeautifulSoup(page, "html.parser")
+    ids = [str(tag["id"]) for tag in soup.find_all(id=True)]
+    assert len(ids) == len(set(ids)), "ids are unique on a page"
+    article = soup.find("article", class_="article")
+    assert article is not None, "the article is rendered, not shown as text"
+    return {
+        str(tag["id"]): (tag.name, " ".join(tag.get_text().split()))
+        for tag in article.find_all(class_="section")
+    }
 
 
 def test_a_slug_is_the_headings_words_in_any_script() -> None:
@@ -86,20 +105,6 @@ def test_an_own_url_gets_a_text_fragment_only_where_it_has_no_fragment() -> None
     assert section_href("x", "Refunds", "https://example.com/guide.PDF") == "https://example.com/guide.PDF"
     assert section_href("x", " ", page) == page
     assert section_href("x", "Approved answer", page, section=False) == page
-
-
-def _places(page: str) -> dict[str, tuple[int, int]]:
-    """id → where the anchor is, [start, end) in the article's text as the page shows it (`_shown`)."""
-    body = page.split("<pre class='article'>", 1)[1].split("</pre>", 1)[0]
-    places: dict[str, tuple[int, int]] = {}
-    at = 0
-    for part in re.split(r'(<span class="section" id="[^"]*">.*?</span>)', body, flags=re.DOTALL):
-        anchor = _ID.fullmatch(part)
-        text = html.unescape(anchor.group(2) if anchor else part)
-        if anchor:
-            places[html.unescape(anchor.group(1))] = (at, at + len(text))
-        at += len(text)
-    return places
 
 
 # An underline under a setext heading (Markdown) or a title (reStructuredText).
@@ -156,23 +161,34 @@ async def test_every_section_of_the_sample_help_center_opens_at_its_heading(
     assert len(paths) > 20
     for path in paths:
         data = (KNOWLEDGE / path).read_bytes()
+        text = data.decode().replace("\r\n", "\n")
         found = [s for s in load_bytes(path, Path(path).suffix, data).sections if s.heading]
         assert found, path
+        # Where the anchors are in the file: each at its heading, as the file writes it.
+        anchors = sections._anchors(path, Path(path).suffix, data, text)
+        places = {a.id: (a.start, a.end) for a in anchors}
         response = await web.client.get(f"/help/{path}")
         assert response.status_code == 200
-        anchors = _anchors(response.text)
-        places = _places(response.text)
-        text = _shown(response.text)
+        # The page: the same ids, in the same order, each on the heading element of its section.
+        shown = _headings(response.text)
+        assert list(shown) == [a.id for a in anchors], path
         for section in found:
             # The link a source of this section gets (without an http URL of its own), and the id it finds.
             link = urlsplit(section_href(path, section.heading, ""))
             assert unquote(link.path) == f"/help/{path}"
-            assert unquote(link.fragment) in anchors, (path, section.heading, sorted(anchors))
-            # The element with that id is the heading itself, as the file writes it.
-            start, end = places[unquote(link.fragment)]
+            key = unquote(link.fragment)
+            assert key in shown, (path, section.heading, sorted(shown))
+            start, end = places[key]
             assert _heading_written(path, text, start, end) == section.heading, (path, section.heading)
-        # The anchors only mark the text: the page shows the file as before (newlines as text mode reads).
-        assert text == data.decode().replace("\r\n", "\n"), path
+            element, heading = shown[key]
+            assert element in ("h1", "h2", "h3", "h4", "h5", "h6"), (path, element)
+            assert heading == section.heading, path
+        # A rendered page, not the file: no Markdown or reStructuredText markup, no escaped HTML tags.
+        body = BeautifulSoup(response.text, "html.parser").find("article")
+        assert body is not None
+        shown_text = body.get_text()
+        for markup in ("\n## ", "=====", "<p>"):
+            assert markup not in shown_text, (path, markup)
 
 
 ARTICLES = {
@@ -208,39 +224,39 @@ async def test_each_format_gets_an_id_on_each_heading(make_web: WebFactory, tmp_
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
 
-    async def anchors(name: str) -> dict[str, str]:
+    async def anchors(name: str) -> dict[str, tuple[str, str]]:
         response = await web.client.get("/help/" + name)
         assert response.status_code == 200
-        assert _shown(response.text) == ARTICLES[name]
-        return _anchors(response.text)
+        return _headings(response.text)
 
-    # Markdown: front matter title, ATX and setext headings; a "#" line in a code block is not one.
+    # Markdown: front matter title (the page's title heading), ATX and setext headings; a "#" line in a code
+    # block is not one.
     assert await anchors("fr/remboursements.md") == {
-        "remboursements": "title: Remboursements",
-        "quand-suis-je-remboursé": "# Quand suis-je remboursé ?",
-        "frais-délais": "Frais & <délais>",
+        "remboursements": ("h1", "Remboursements"),
+        "quand-suis-je-remboursé": ("h1", "Quand suis-je remboursé ?"),
+        "frais-délais": ("h2", "Frais & <délais>"),
     }
     # The same heading twice: the first keeps the id a link (which knows only the heading) leads to.
     assert await anchors("zh/退款.md") == {
-        "退款": "# 退款",
-        "多久能退款": "## 多久能退款？",
-        "多久能退款-2": "## 多久能退款？",
+        "退款": ("h1", "退款"),
+        "多久能退款": ("h2", "多久能退款？"),
+        "多久能退款-2": ("h2", "多久能退款？"),
     }
-    assert await anchors("team.rst") == {"teams": "Teams", "roles": "Roles"}
-    assert await anchors("notes.txt") == {"getting-started": "Getting started"}
+    assert await anchors("team.rst") == {"teams": ("h1", "Teams"), "roles": ("h2", "Roles")}
+    assert await anchors("notes.txt") == {"getting-started": ("h1", "Getting started")}
     # HTML: the heading elements, not the <title> or the menu that repeat a heading before them.
     assert await anchors("help/contact.html") == {
-        "contact-support": "<h1>Contact support</h1>",
-        "opening-hours": '<h2 id="own">Opening <em>hours</em></h2>',
+        "contact-support": ("h1", "Contact support"),
+        "opening-hours": ("h2", "Opening hours"),
     }
-    # FAQ files: each question where the file spells it (CSV quotes, JSON escapes).
+    # FAQ files: each question, as the knowledge base reads it (CSV quotes, JSON escapes undone).
     assert await anchors("faq/faq.csv") == {
-        "can-i-pay-by-card-or-cash": "Can I pay by card, or cash?",
-        "why-pay-later": 'Why ""Pay later""?',
+        "can-i-pay-by-card-or-cash": ("h2", "Can I pay by card, or cash?"),
+        "why-pay-later": ("h2", 'Why "Pay later"?'),
     }
-    assert await anchors("faq/faq.jsonl") == {"où-est-mon-colis": "O\\u00f9 est mon colis ?"}
+    assert await anchors("faq/faq.jsonl") == {"où-est-mon-colis": ("h2", "Où est mon colis ?")}
     assert await anchors("faq/faq.yaml") == {
-        "how-long-is-a-return-code-valid": "How long is a return code valid?"
+        "how-long-is-a-return-code-valid": ("h2", "How long is a return code valid?")
     }
 
 
@@ -395,17 +411,17 @@ async def test_an_article_page_is_parsed_once_until_its_file_changes(
     parsed = _count_parses(monkeypatch)
     for _ in range(2):
         response = await web.client.get("/help/cached.md")
-        assert _anchors(response.text) == {"fees": "# Fees"}
+        assert _headings(response.text) == {"fees": ("h1", "Fees")}
     assert parsed == ["cached.md"]
     # A new version (same size, newer time; then another size): parsed again, the new text shown.
     target.write_text("# Fine\n\nTen.\n", encoding="utf-8")
     stat = target.stat()
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     response = await web.client.get("/help/cached.md")
-    assert _anchors(response.text) == {"fine": "# Fine"}
+    assert _headings(response.text) == {"fine": ("h1", "Fine")}
     target.write_text("# Costs\n\nTen.\n", encoding="utf-8")
     response = await web.client.get("/help/cached.md")
-    assert _anchors(response.text) == {"costs": "# Costs"}
+    assert _headings(response.text) == {"costs": ("h1", "Costs")}
     assert parsed == ["cached.md"] * 3
 
 
@@ -417,16 +433,127 @@ def test_the_article_cache_keeps_the_pages_shown_last_within_its_bounds(
         (tmp_path / f"{name}.md").write_text(f"# {name}\n\nText.\n", encoding="utf-8")
     cache = ArticleCache(max_entries=2, max_chars=10_000)
     for name in "abab":
-        assert 'id="' + name + '"' in cache.article_html(tmp_path / f"{name}.md", f"{name}.md")
-    cache.article_html(tmp_path / "c.md", "c.md")  # evicts "a", the least recently shown
-    cache.article_html(tmp_path / "b.md", "b.md")
-    cache.article_html(tmp_path / "a.md", "a.md")
+        assert 'id="' + name + '"' in cache.get(tmp_path / f"{name}.md", f"{name}.md").html
+    cache.get(tmp_path / "c.md", "c.md")  # evicts "a", the least recently shown
+    cache.get(tmp_path / "b.md", "b.md")
+    cache.get(tmp_path / "a.md", "a.md")
     assert parsed == ["a.md", "b.md", "c.md", "a.md"]
     # A page larger than the whole cache is shown, not kept.
     small = ArticleCache(max_entries=2, max_chars=10)
-    small.article_html(tmp_path / "a.md", "a.md")
-    small.article_html(tmp_path / "a.md", "a.md")
+    small.get(tmp_path / "a.md", "a.md")
+    small.get(tmp_path / "a.md", "a.md")
     assert parsed[-2:] == ["a.md", "a.md"]
+
+
+def _waits_noticed(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set when a page cache's caller starts waiting for a page another thread is making."""
+    waiting = threading.Event()
+
+    class Noticed(Future[T]):
+        def result(self, timeout: float | None = None) -> T:
+            waiting.set()
+            return super().result(timeout)
+
+    monkeypatch.setattr(app, "Future", Noticed)
+    return waiting
+
+
+def test_two_first_views_of_one_article_parse_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.md").write_text("# Fees\n\nTen.\n", encoding="utf-8")
+    parsed: list[str] = []
+    parsing = threading.Event()
+    waiting = _waits_noticed(monkeypatch)
+    real = sections.load_bytes
+
+    def slow(source: str, suffix: str, data: bytes) -> Document:
+        parsed.append(source)
+        if len(parsed) == 1:
+            parsing.set()
+            waiting.wait(timeout=2)  # until the second view waits for this parse (or would parse itself)
+        return real(source, suffix, data)
+
+    monkeypatch.setattr(sections, "load_bytes", slow)
+    cache = ArticleCache(max_entries=4, max_chars=100_000)
+    pages: list[str] = []
+    first = threading.Thread(target=lambda: pages.append(cache.get(tmp_path / "a.md", "a.md").html))
+    first.start()
+    assert parsing.wait(timeout=5)
+    # The second view, while the first is parsing: it waits for that parse and shows its page.
+    pages.append(cache.get(tmp_path / "a.md", "a.md").html)
+    first.join(timeout=5)
+    assert parsed == ["a.md"]
+    assert len(pages) == 2
+    assert pages[0] == pages[1]
+    assert 'id="fees"' in pages[0]
+
+
+def test_an_article_being_parsed_does_not_hold_up_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "slow.md").write_text("# Slow\n\nText.\n", encoding="utf-8")
+    (tmp_path / "quick.md").write_text("# Quick\n\nText.\n", encoding="utf-8")
+    parsing, release = threading.Event(), threading.Event()
+    real = sections.load_bytes
+
+    def held(source: str, suffix: str, data: bytes) -> Document:
+        if source == "slow.md":
+            parsing.set()
+            release.wait(timeout=5)
+        return real(source, suffix, data)
+
+    monkeypatch.setattr(sections, "load_bytes", held)
+    cache = ArticleCache(max_entries=4, max_chars=100_000)
+    slow = threading.Thread(target=cache.get, args=(tmp_path / "slow.md", "slow.md"))
+    slow.start()
+    try:
+        assert parsing.wait(timeout=5)
+        assert 'id="quick"' in cache.get(tmp_path / "quick.md", "quick.md").html
+        assert slow.is_alive(), "the other article was shown while the slow one was still being parsed"
+    finally:
+        release.set()
+        slow.join(timeout=5)
+    assert 'id="slow"' in cache.get(tmp_path / "slow.md", "slow.md").html
+
+
+def test_a_failed_parse_fails_the_view_that_waited_for_it_and_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.md").write_text("# Fees\n\nTen.\n", encoding="utf-8")
+    parsing = threading.Event()
+    waiting = _waits_noticed(monkeypatch)
+    calls: list[str] = []
+    cache = ArticleCache(max_entries=4, max_chars=100_000)
+    real = cache._make
+
+    def failing(path: Path, name: str, data: bytes) -> Article:
+        calls.append(name)
+        if len(calls) == 1:
+            parsing.set()
+            waiting.wait(timeout=2)
+            raise RuntimeError("the disk went away")
+        return real(path, name, data)
+
+    monkeypatch.setattr(cache, "_make", failing)
+    errors: list[BaseException] = []
+
+    def view() -> None:
+        try:
+            cache.get(tmp_path / "a.md", "a.md")
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=view)
+    first.start()
+    assert parsing.wait(timeout=5)
+    view()  # waits for the first view's parse, and fails with it
+    first.join(timeout=5)
+    assert len(errors) == 2
+    assert calls == ["a.md"]
+    # Nothing kept of the failure: the next view parses again.
+    assert 'id="fees"' in cache.get(tmp_path / "a.md", "a.md").html
+    assert calls == ["a.md", "a.md"]
 
 
 async def test_a_failure_while_placing_anchors_shows_the_article_without_them(

@@ -11,7 +11,9 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Generator
-from pathlib import Path
+from concurrent.futures import Future
+from pathlib import Path, PurePosixPath
+from typing import Generic, TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
@@ -21,23 +23,30 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.channels.web.admin_console import UPLOAD_PATH, AdminConsole
+from bot.channels.web.articles import Article, article_title, render_article
 from bot.channels.web.chat import WidgetApi
 from bot.channels.web.deps import WebDeps
-from bot.channels.web.sections import anchored_html, article_href
+from bot.channels.web.sections import article_href
 from bot.channels.web.security import Guard
+from bot.kb.loaders import is_supported
 
 log = logging.getLogger("bot.channels.web")
 
+T = TypeVar("T")
+
 STATIC = Path(__file__).with_name("static")
 SECRET_FILE = "web-secret.key"  # noqa: S105 - a file name, not a secret
-# Help-center files the demo shows as text (others are listed but not shown).
+# Help-center files the demo shows as articles (others are listed but not shown).
 TEXT_SUFFIXES = frozenset({".md", ".rst", ".txt", ".html", ".htm", ".csv", ".jsonl", ".yaml", ".yml"})
 MAX_ARTICLE_BYTES = 1024 * 1024
-# Anchored article pages kept in memory: parsing a large article on every GET of this public route costs
-# seconds of GIL-bound CPU that the chat streams share. Bounded by count and by size (an escaped page can be
-# several times its file).
+# Article pages kept in memory: parsing a large article on every GET of this public route costs seconds of
+# GIL-bound CPU that the chat streams share. Bounded by count and by size (an escaped page can be several
+# times its file).
 ARTICLE_CACHE_ENTRIES = 32
 ARTICLE_CACHE_CHARS = 32 * 1024 * 1024
+# The home page's titles: one parse per file and version, for every file of the folder.
+TITLE_CACHE_ENTRIES = 100_000
+TITLE_CACHE_CHARS = 16 * 1024 * 1024
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -79,23 +88,50 @@ def _articles(source: Path) -> list[str]:
     )
 
 
+def _listing(source: Path, titles: TitleCache) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The articles by folder (the top folder first, then the folders by name), each folder's by title:
+    (folder, [(title, name)])."""
+    folders: dict[str, list[tuple[str, str]]] = {}
+    for name in _articles(source):
+        title = PurePosixPath(name).name
+        found = _find_article(source, name)
+        if isinstance(found, Path) and is_supported(found):
+            try:
+                if found.stat().st_size <= MAX_ARTICLE_BYTES:
+                    title = titles.get(found, name)
+            except OSError:
+                pass  # gone since it was listed: shown by its name, its page says it is not there
+        folder = str(PurePosixPath(name).parent)
+        folders.setdefault("" if folder == "." else folder, []).append((title, name))
+    return [
+        (folder, sorted(folders[folder], key=lambda item: (item[0].casefold(), item[1])))
+        for folder in sorted(folders)
+    ]
+
+
 class HelpCenter:
     """The demo site: the sample help center's articles, with the widget on every page."""
 
     def __init__(self, source: Path) -> None:
         self.source = source
         self.pages = ArticleCache(ARTICLE_CACHE_ENTRIES, ARTICLE_CACHE_CHARS)
+        self.titles = TitleCache(TITLE_CACHE_ENTRIES, TITLE_CACHE_CHARS)
 
     async def home(self, request: Request) -> Response:
-        names = await asyncio.to_thread(_articles, self.source)
-        items = "".join(
-            f'<li><a href="{html.escape(article_href(name), quote=True)}">{html.escape(name)}</a></li>'
-            for name in names
-        )
+        folders = await asyncio.to_thread(_listing, self.source, self.titles)
+        groups = []
+        for folder, articles in folders:
+            items = "".join(
+                f'<li><a href="{html.escape(article_href(name), quote=True)}">{html.escape(title)}</a>'
+                f' <small class="path">{html.escape(name)}</small></li>'
+                for title, name in articles
+            )
+            heading = f"<h3>{html.escape(folder)}</h3>" if folder else ""
+            groups.append(f"<section>{heading}<ul class='articles'>{items}</ul></section>")
         body = (
             "<header><h1>Help center</h1><p>Browse the articles, or ask the assistant "
             "(bottom right): it answers from these articles and links the ones it used.</p></header>"
-            f"<main><h2>Articles</h2><ul class='articles'>{items}</ul></main>"
+            f"<main><h2>Articles</h2><div class='folders'>{''.join(groups)}</div></main>"
             '<script src="/widget.js" data-open="true" defer></script>'
         )
         return HTMLResponse(_page("Help center", body))
@@ -107,53 +143,102 @@ class HelpCenter:
             return PlainTextResponse(found, status_code=404)
         if found.suffix.lower() == ".pdf":
             return FileResponse(found, media_type="application/pdf")
-        article = await asyncio.to_thread(self.pages.article_html, found, name)
+        article = await asyncio.to_thread(self.pages.get, found, name)
         body = (
-            f"<header><p><a href='/'>← Help center</a></p><h1>{html.escape(name)}</h1></header>"
-            f"<main><pre class='article'>{article}</pre></main>"
+            "<header><p><a href='/'>← Help center</a></p></header>"
+            f"<main>{article.html}</main>"
             '<script src="/widget.js" defer></script>'
         )
-        return HTMLResponse(_page(name, body))
+        return HTMLResponse(_page(article.title, body))
 
 
-class ArticleCache:
-    """The anchored HTML of the articles shown last, each under its file's version (modification time and
-    size): a GET of an unchanged article does not parse it again, a changed one is parsed afresh."""
+class _FileCache(Generic[T]):
+    """What is made of the files read last, each under its file's version (modification time and size): an
+    unchanged file is not parsed again, a changed one is parsed afresh. Two threads that ask for the same
+    version at once parse it once: the second waits for the first's result, without a lock held across the
+    parse, so other files are made meanwhile."""
 
     def __init__(self, max_entries: int, max_chars: int) -> None:
         self.max_entries = max_entries
         self.max_chars = max_chars
-        # Resolved path → (mtime_ns, size) and the page; least recently shown first.
-        self._pages: OrderedDict[str, tuple[tuple[int, int], str]] = OrderedDict()
+        # Resolved path → (mtime_ns, size) and what was made of it; least recently used first.
+        self._made: OrderedDict[str, tuple[tuple[int, int], T]] = OrderedDict()
+        # Resolved path → the version being made now and its result, which later callers wait for.
+        self._making: dict[str, tuple[tuple[int, int], Future[T]]] = {}
         self._chars = 0
-        self._lock = threading.Lock()  # pages are made in worker threads
+        self._lock = threading.Lock()  # values are made in worker threads
 
-    def article_html(self, path: Path, name: str) -> str:
-        """The article's text, escaped, with an id on every section heading (`sections.anchored_html`)."""
+    def _make(self, path: Path, name: str, data: bytes) -> T:
+        raise NotImplementedError
+
+    def _size(self, value: T) -> int:
+        raise NotImplementedError
+
+    def get(self, path: Path, name: str) -> T:
         key = str(path)
         with path.open("rb") as handle:
             # The version of the bytes read: a file replaced later has a new one, and is parsed again.
             stat = os.fstat(handle.fileno())
             version = (stat.st_mtime_ns, stat.st_size)
             with self._lock:
-                cached = self._pages.get(key)
+                cached = self._made.get(key)
                 if cached is not None and cached[0] == version:
-                    self._pages.move_to_end(key)
+                    self._made.move_to_end(key)
                     return cached[1]
-            data = handle.read()
+                making = self._making.get(key)
+                if making is None or making[0] != version:
+                    making = (version, Future())
+                    self._making[key] = making
+                    data: bytes | None = handle.read()
+                else:
+                    data = None  # another thread parses this version: its result is this one
+        result = making[1]
+        if data is None:
+            return result.result()
+        try:
+            value = self._make(path, name, data)
+        except BaseException as exc:
+            with self._lock:
+                if self._making.get(key) is making:
+                    del self._making[key]
+            result.set_exception(exc)
+            raise
+        size = self._size(value)
+        with self._lock:
+            if self._making.get(key) is making:
+                del self._making[key]
+            old = self._made.pop(key, None)
+            self._chars -= self._size(old[1]) if old else 0
+            if size <= self.max_chars:
+                self._made[key] = (version, value)
+                self._chars += size
+            while len(self._made) > self.max_entries or self._chars > self.max_chars:
+                _, (_, dropped) = self._made.popitem(last=False)
+                self._chars -= self._size(dropped)
+        result.set_result(value)
+        return value
+
+
+class ArticleCache(_FileCache[Article]):
+    """The pages of the articles shown last (`articles.render_article`)."""
+
+    def _make(self, path: Path, name: str, data: bytes) -> Article:
         # Newlines as text mode reads them, so the lines shown are the lines the headings were found on.
         text = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-        page = anchored_html(name, path.suffix, data, text)
-        with self._lock:
-            old = self._pages.pop(key, None)
-            self._chars -= len(old[1]) if old else 0
-            if len(page) <= self.max_chars:
-                self._pages[key] = (version, page)
-                self._chars += len(page)
-            while len(self._pages) > self.max_entries or self._chars > self.max_chars:
-                _, (_, dropped) = self._pages.popitem(last=False)
-                self._chars -= len(dropped)
-        return page
+        return render_article(name, path.suffix, data, text)
+
+    def _size(self, value: Article) -> int:
+        return len(value.html) + len(value.title)
+
+
+class TitleCache(_FileCache[str]):
+    """The titles of the articles the home page lists (`articles.article_title`)."""
+
+    def _make(self, path: Path, name: str, data: bytes) -> str:
+        return article_title(name, path.suffix, data)
+
+    def _size(self, value: str) -> int:
+        return len(value)
 
 
 def _find_article(source: Path, name: str) -> Path | str:

@@ -21,6 +21,7 @@ from bot.kb.parsers import (
     _MD_FENCE,
     _MD_SETEXT,
     _Q_KEYS,
+    Document,
     LoadError,
     Section,
     _content_root,
@@ -116,17 +117,11 @@ class Anchor:
     start: int
     end: int
     id: str
+    heading: str  # the heading the knowledge base reads there
 
 
-def anchored_html(source: str, suffix: str, data: bytes, text: str) -> str:
-    """The article's text as HTML (escaped), each section heading found in it wrapped in an element whose
-    id is its `slug`, so a link to the section opens there.
-
-    The headings are the ones the knowledge base reads from the file (`bot.kb.loaders`), at the lines or
-    elements it reads them from, so a link made from a source's heading finds its id. A file the knowledge
-    base cannot read, or one whose headings cannot be placed (a parser's bug, logged), is shown without
-    anchors."""
-    anchors = _anchors(source, suffix.lower(), data, text)
+def escaped_with_anchors(text: str, anchors: Sequence[Anchor]) -> str:
+    """`text` escaped, each anchor's stretch wrapped in an element with its id."""
     out: list[str] = []
     at = 0
     for anchor in anchors:
@@ -139,26 +134,37 @@ def anchored_html(source: str, suffix: str, data: bytes, text: str) -> str:
 
 
 def _anchors(source: str, suffix: str, data: bytes, text: str) -> list[Anchor]:
+    return read_article(source, suffix, data, text)[1]
+
+
+def read_article(source: str, suffix: str, data: bytes, text: str) -> tuple[Document | None, list[Anchor]]:
+    """The document the knowledge base reads from the file (parsed once), and the anchors of its section
+    headings in `text` (the page's text of the file), in the file's order: each heading at the line or
+    element the knowledge base reads it from, with its `slug` as its id, so a link made from a source's
+    heading finds it. (None, []) for a file the knowledge base cannot read, or whose headings cannot be
+    placed (a parser's bug, logged)."""
+    suffix = suffix.lower()
     # The page shows a UTF-8 byte-order mark as a character, the knowledge base reads the text after it: the
     # headings are found in that text, one character further on the page.
     bom = 1 if text.startswith("\ufeff") else 0
     body = text[bom:]
     try:
-        sections = load_bytes(source, suffix, data).sections
+        document = load_bytes(source, suffix, data)
+        sections = document.sections
         if suffix in _FAQ_SUFFIXES:
             found = _faq_spans(suffix, body, {s.heading for s in sections if s.heading})
         elif suffix in _HTML_SUFFIXES:
             found = _html_spans(body, {h for s in sections for h in s.heading_path})
         else:
-            found = _line_spans(body, _headings_in_order(sections), _heading_lines(suffix, body))
+            found = _line_spans(body, headings_in_order(sections), _heading_lines(suffix, body))
     except (LoadError, UnsafeFileError):
-        return []  # the knowledge base skips the file too: it has no section to link to
+        return None, []  # the knowledge base skips the file too: it has no section to link to
     except Exception:
         # A parser bug must not take the article down: shown without anchors, and logged to be fixed.
         log.warning(
             "could not place the section anchors of %s", source, exc_info=True, extra={"file": source}
         )
-        return []
+        return None, []
     kept: list[tuple[int, int, str]] = []
     end = 0
     for start, stop, heading in sorted(found):
@@ -176,7 +182,7 @@ def _anchors(source: str, suffix: str, data: bytes, text: str) -> list[Anchor]:
         used.add(key)
     anchors: list[Anchor] = []
     counted: dict[str, int] = {}  # slug → the next number to try, so many repeats stay linear
-    for (start, stop, _), key, first in zip(kept, keys, plain, strict=True):
+    for (start, stop, heading), key, first in zip(kept, keys, plain, strict=True):
         if not first:
             n = counted.get(key, 2)
             while f"{key}-{n}" in used:
@@ -184,11 +190,11 @@ def _anchors(source: str, suffix: str, data: bytes, text: str) -> list[Anchor]:
             counted[key] = n + 1
             key = f"{key}-{n}"
             used.add(key)
-        anchors.append(Anchor(start, stop, key))
-    return anchors
+        anchors.append(Anchor(start, stop, key, heading))
+    return document, anchors
 
 
-def _headings_in_order(sections: Sequence[Section]) -> list[str]:
+def headings_in_order(sections: Sequence[Section]) -> list[str]:
     """Every heading of the document in reading order, parents included (a part's title has no text of its
     own when its first subsection follows at once, and is still a heading on the page)."""
     out: list[str] = []
@@ -548,6 +554,14 @@ def _html_spans(text: str, headings: set[str]) -> list[tuple[int, int, str]]:
     """The source of each heading element the knowledge base reads as a heading, from its start tag to its
     end tag: found as `parse_html` finds it (the same content root, chrome and link blocks dropped, notes'
     own headings left out), so a menu's or a sidebar's copy of a heading never takes its id."""
+    _, found = html_headings(text)
+    return [(start, end, heading) for _, heading, start, end in found if heading in headings]
+
+
+def html_headings(text: str) -> tuple[Tag, list[tuple[Tag, str, int, int]]]:
+    """The content the knowledge base reads from an HTML page (its content root, chrome and link blocks
+    dropped), and each heading element in it that it reads as a heading: the element, its heading, and the
+    [start, end) of its source from its start tag to its end tag."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
@@ -561,13 +575,11 @@ def _html_spans(text: str, headings: set[str]) -> list[tuple[int, int, str]]:
     starts = [0]
     for part in text.split("\n"):
         starts.append(starts[-1] + len(part) + 1)
-    spans: list[tuple[int, int, str]] = []
+    found: list[tuple[Tag, str, int, int]] = []
     for tag, heading in zip(renderer.tags, kept, strict=True):
-        if heading not in headings or tag.sourceline is None or tag.sourcepos is None:
-            continue
-        if not 0 < tag.sourceline < len(starts):
+        if tag.sourceline is None or tag.sourcepos is None or not 0 < tag.sourceline < len(starts):
             continue
         start = starts[tag.sourceline - 1] + tag.sourcepos
         close = re.compile(rf"</{tag.name}\s*>", re.IGNORECASE).search(text, start)
-        spans.append((start, close.end() if close else max(start, text.find(">", start) + 1), heading))
-    return spans
+        found.append((tag, heading, start, close.end() if close else max(start, text.find(">", start) + 1)))
+    return root, found
