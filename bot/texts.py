@@ -98,6 +98,8 @@ SOURCES = N_("Sources")
 # Headed the sections the search also found, listed under an answer (`Answer.see_also`).
 SEE_ALSO = N_("See also")
 NO_ANSWER = N_("Sorry, I have no answer to that.")
+# Opens an answer whose passages the gate was not confident about (`RAGSettings.confident_relevance`).
+UNSURE_LEAD = N_("This may not be exactly what you asked, but it is the closest our help center has:")
 
 # The pipeline's fixed outcome texts. bot/rag/pipeline.py owns them; they are repeated here, marked, so that
 # extraction puts them into the catalogs, and tests/core/test_i18n.py fails as soon as the two differ.

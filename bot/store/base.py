@@ -166,9 +166,11 @@ class ApprovedAnswerStore(Protocol):
         ...
 
     async def add_candidate(self, conversation_id: int, text: str, operator: str) -> ApprovedAnswer | None:
-        """Keep an operator's handoff reply as a candidate answer to the conversation's latest question
-        (several replies in a row to the same question become one candidate); None when the
-        conversation has no question yet."""
+        """Keep an operator's handoff reply as a candidate answer to the question the handoff is about:
+        the customer's latest message that asks something, past requests for a person and commands, but
+        never one from before an earlier handoff's replies, nor one the customer had moved on from (small
+        talk the bot answered came after it). Several replies in a row to the same question become one
+        candidate; None when there is no such question."""
         ...
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.engine import CursorResult, Row, make_url
 from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
@@ -766,15 +766,21 @@ class SqlConversationLog:
     async def add_candidate(self, conversation_id: int, text: str, operator: str) -> ApprovedAnswer | None:
         text = _approved_text(text, "text")
         async with self.transaction(write=True) as conn:
+            # Nothing at or before an earlier handoff's replies is what this handoff is about.
+            after = await _earlier_handoff_end(conn, conversation_id)
             reply = aliased(Message)
             recent = await conn.execute(
                 select(Message.id, Message.text, reply.outcome)
                 .outerjoin(reply, and_(reply.reply_to_id == Message.id, reply.role == "assistant"))
-                .where(Message.conversation_id == conversation_id, Message.role == "user")
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.role == "user",
+                    Message.id > after,
+                )
                 .order_by(Message.id.desc())
                 .limit(CANDIDATE_LOOKBACK)
             )
-            question = next((row for row in recent if _asks_something(row.text, row.outcome)), None)
+            question = _handoff_question(recent)
             if question is None:
                 return None
             answer_id = await conn.scalar(
@@ -783,7 +789,11 @@ class SqlConversationLog:
             if answer_id is None:  # the question was forwarded: the operator answers the bot's last answer
                 answer_id = await conn.scalar(
                     select(Message.id)
-                    .where(Message.conversation_id == conversation_id, Message.role == "assistant")
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.role == "assistant",
+                        Message.id > after,
+                    )
                     .order_by(Message.id.desc())
                     .limit(1)
                 )
@@ -1016,6 +1026,39 @@ async def _check_answer(conn: AsyncConnection, answer_id: int) -> None:
         raise ValueError(f"there is no answer {answer_id} in the log")
     if role != "assistant":
         raise ValueError(f"message {answer_id} is not a bot answer")
+
+
+async def _earlier_handoff_end(conn: AsyncConnection, conversation_id: int) -> int:
+    """The id of the conversation's last operator reply written before its current handoff was requested
+    (`handoff_at`): that reply belongs to an earlier handoff, and so does everything before it. 0 when
+    there is none."""
+    handoff_at = await conn.scalar(select(Conversation.handoff_at).where(Conversation.id == conversation_id))
+    if handoff_at is None:
+        return 0
+    found = await conn.scalar(
+        select(func.max(Message.id)).where(
+            Message.conversation_id == conversation_id,
+            Message.role == "operator",
+            Message.created_at < handoff_at,
+        )
+    )
+    return int(found or 0)
+
+
+def _handoff_question(recent: Iterable[Row[int, str, str | None]]) -> Row[int, str, str | None] | None:
+    """The question a handoff is about, from the customer's messages since any earlier handoff (newest
+    first, each with its answer's outcome): the latest that asks something, looking past requests for a
+    person, commands and what they said to the operators meanwhile; None when there is none.
+
+    Small talk the bot answered ("thanks", "ok", "bye", "hi") ends the look: the customer had moved on from
+    the question before it, so a person asked for afterwards is not about that one. (During a handoff
+    the bot answers nothing: "thanks" said to the operators has no answer and is looked past.)"""
+    for row in recent:
+        if row.outcome == "small_talk":
+            return None
+        if _asks_something(row.text, row.outcome):
+            return row
+    return None
 
 
 def _asks_something(text: str, outcome: str | None) -> bool:

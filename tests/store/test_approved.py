@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain import Answer, Timings
-from bot.store.base import ApprovedAnswerStore
+from bot.domain import Answer, Outcome, Timings
+from bot.store.base import ApprovedAnswer, ApprovedAnswerStore
 from bot.store.repo import SqlConversationLog
 from tests.store.test_log_contract import answer
 
@@ -112,12 +112,13 @@ async def test_operator_replies_become_one_candidate_per_question(log: SqlConver
 
 
 async def test_operator_reply_is_filed_under_the_last_real_question(log: SqlConversationLog) -> None:
-    # Alice's question was refused and handed off; she then asked for a person (forwarded, unanswered),
-    # said thanks and typed a command. The operator's reply answers the question, not those.
+    # Alice's question was refused and handed off; she then asked for a person, said thanks and typed a
+    # command, all forwarded to the operators (during a handoff the bot answers nothing). The operator's
+    # reply answers the question, not those.
     conversation_id, refusal = await _asked(log, "what does error E42 mean?")
+    await log.set_handoff(conversation_id, "requested")
     await log.log_user_message(conversation_id, "I want to talk to a person")
-    thanks = await log.log_user_message(conversation_id, "thanks")
-    await log.log_answer(conversation_id, thanks, answer("You're welcome!", outcome="small_talk", hits=0))
+    await log.log_user_message(conversation_id, "thanks")
     await log.log_user_message(conversation_id, "/start")
     candidate = await log.add_candidate(conversation_id, "E42 is an old code: update the app.", "operator")
     assert candidate is not None
@@ -127,6 +128,75 @@ async def test_operator_reply_is_filed_under_the_last_real_question(log: SqlConv
     asked = await log.log_user_message(only.id, "can I talk to a human")
     await log.log_answer(only.id, asked, answer("Connecting you…", outcome="person_asked", hits=0))
     assert await log.add_candidate(only.id, "Hi, how can I help?", "operator") is None
+
+
+async def _exchange(log: SqlConversationLog, conversation_id: int, text: str, outcome: Outcome) -> int:
+    """The customer's message and the bot's answer to it; returns the answer's id."""
+    asked = await log.log_user_message(conversation_id, text)
+    return await log.log_answer(conversation_id, asked, answer(f"Reply to {text!r}.", outcome=outcome))
+
+
+async def _operator(log: SqlConversationLog, conversation_id: int, text: str) -> ApprovedAnswer | None:
+    """An operator's reply during the handoff, logged and kept as `operator_reply` does."""
+    await log.log_operator_message(conversation_id, text)
+    return await log.add_candidate(conversation_id, text, "operator")
+
+
+async def test_a_bare_request_for_a_person_is_about_the_question_before_it(log: SqlConversationLog) -> None:
+    # Bob was answered, wrote only "human", and a person took over: they answer that question.
+    conversation_id, answered = await _asked(log, "How do I pair the scanner?")
+    await _exchange(log, conversation_id, "human", "person_asked")
+    await log.set_handoff(conversation_id, "requested")
+    candidate = await _operator(log, conversation_id, "Hold its button for five seconds.")
+    assert candidate is not None
+    assert (candidate.question, candidate.corrects_answer_id) == ("How do I pair the scanner?", answered)
+
+
+async def test_a_later_handoff_never_files_under_an_earlier_handoffs_question(
+    log: SqlConversationLog,
+) -> None:
+    # Carol's question was refused and handed off, and answered by the operator; the handoff ended. Later
+    # she asked for a person again without asking anything: the new handoff is not about the old question.
+    conversation_id = (
+        await log.open_conversation(channel="web", external_user_id="c", external_chat_id="c")
+    ).id
+    await _exchange(log, conversation_id, "what does error E42 mean?", "refused")
+    await log.set_handoff(conversation_id, "requested")
+    first = await _operator(log, conversation_id, "E42 is an old code: update the app.")
+    assert first is not None
+    assert first.question == "what does error E42 mean?"
+    await log.set_handoff(conversation_id, "none")
+
+    # Asked for in words: the bot's answer to the request comes after the earlier handoff's reply.
+    await _exchange(log, conversation_id, "human", "person_asked")
+    await log.set_handoff(conversation_id, "requested")
+    assert await _operator(log, conversation_id, "Hi Carol, how can I help?") is None
+    await log.set_handoff(conversation_id, "none")
+    # With the button (nothing logged): the new handoff began after the earlier replies were written.
+    await log.set_handoff(conversation_id, "requested")
+    assert await _operator(log, conversation_id, "Hello again, what do you need?") is None
+    (kept,) = await log.list_approved(["candidate"])
+    assert (kept.id, kept.text) == (first.id, "E42 is an old code: update the app.")
+
+    # What she then asks the operators is the handoff's question; it corrects no answer from before.
+    await log.log_user_message(conversation_id, "Can I change my delivery address?")
+    second = await _operator(log, conversation_id, "Yes, under Orders › Address.")
+    assert second is not None
+    assert (second.question, second.corrects_answer_id) == ("Can I change my delivery address?", None)
+
+
+async def test_a_handoff_is_not_about_a_question_the_customer_moved_on_from(log: SqlConversationLog) -> None:
+    # Dan was answered, said thanks, and only later asked for a person: not about that question.
+    conversation_id, _ = await _asked(log, "How do I pair the scanner?")
+    await _exchange(log, conversation_id, "thanks!", "small_talk")
+    await _exchange(log, conversation_id, "I want to talk to a person", "person_asked")
+    await log.set_handoff(conversation_id, "requested")
+    assert await _operator(log, conversation_id, "Hi Dan, how can I help?") is None
+    # Once he asks the operators something, that is what their replies answer.
+    await log.log_user_message(conversation_id, "Is the scanner covered by the warranty?")
+    candidate = await _operator(log, conversation_id, "Yes, for two years.")
+    assert candidate is not None
+    assert candidate.question == "Is the scanner covered by the warranty?"
 
 
 async def test_stats_count_approved_answers_and_list_recent_answer_ids(log: SqlConversationLog) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import texts
 from bot.channels.web import texts as web_texts
 from tests.web.conftest import ADMIN_TOKEN, BASE, SHOP, WebFactory
 
@@ -94,6 +95,26 @@ async def test_requests_per_address_are_limited(make_web: WebFactory) -> None:
     assert limited.status_code == 429
     assert limited.headers["retry-after"] == "60"
     assert (await web.client.get("/static/widget.css")).status_code == 200, "static files are not counted"
+
+
+async def test_a_limited_address_is_told_in_its_language_and_for_how_long(make_web: WebFactory) -> None:
+    # Refused before any route, when the widget may have no labels yet: the refusal carries its own text,
+    # in the browser's language, and the widget holds back sending for Retry-After (a minute: not the
+    # flood text's "a few seconds").
+    web = await make_web(ip_requests_per_minute=1)
+    assert (await web.client.get("/api/session")).status_code == 200
+    german = await web.client.get(
+        "/api/session", headers={"accept-language": "de-DE,de;q=0.9", "origin": SHOP}
+    )
+    assert (german.status_code, german.headers["retry-after"]) == (429, "60")
+    assert german.json()["error"] == "Too many requests; please wait a minute."  # for developers
+    message = german.json()["message"]
+    assert message == texts.translate(web_texts.ADDRESS_LIMITED, "de") != web_texts.ADDRESS_LIMITED
+    # The widget on another site may read Retry-After: CORS shows its script only the simple headers.
+    assert german.headers["access-control-allow-origin"] == SHOP
+    assert german.headers["access-control-expose-headers"] == "retry-after"
+    english = await web.client.post("/api/ask", json={"text": "hi"}, headers={"origin": BASE})
+    assert (english.status_code, english.json()["message"]) == (429, web_texts.ADDRESS_LIMITED)
 
 
 async def test_admin_routes_refuse_without_a_session(make_web: WebFactory) -> None:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.limits import SlidingWindow
+from bot.channels.web import texts as web_texts
 from bot.config import WebSettings
 from bot.ids import parse_number
 
@@ -32,6 +33,7 @@ EMBEDDABLE_PREFIXES = ("/api/", "/widget.js", "/static/widget.")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 ADMIN_FORM_LIMIT = 256 * 1024
+ADDRESS_WINDOW_S = 60  # the per-address limit counts this long; a refused address waits as long (Retry-After)
 
 # The admin console's page for a refusal of one of its pages or forms: (scope, status, reason) -> the page.
 AdminPage = Callable[[Scope, int, str], Awaitable[Response]]
@@ -98,8 +100,9 @@ class Guard:
     - bodies: a Content-Length is required and capped (uploads have their own cap);
     - every response gets the CSP and the other security headers.
 
-    A refusal is JSON (`{"error": …}`), except for a browser on the admin console, which reads it on the
-    console's own page (`admin_page`).
+    A refusal is JSON (`{"error": …}`; for the widget's API refused by the address limit, `message` too, in
+    the visitor's language), except for a browser on the admin console, which reads it on the console's
+    own page (`admin_page`).
     """
 
     def __init__(
@@ -119,7 +122,7 @@ class Guard:
         self.upload_path = upload_path
         # Room for the multipart framing around the file itself.
         self.upload_limit = upload_limit_bytes + 64 * 1024
-        self.per_address = SlidingWindow(settings.ip_requests_per_minute, 60.0)
+        self.per_address = SlidingWindow(settings.ip_requests_per_minute, float(ADDRESS_WINDOW_S))
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -137,7 +140,9 @@ class Guard:
             cors_origin = None
         send = self._with_headers(send, path, cors_origin)
 
-        async def refuse(status: int, text: str, *, retry_after: int | None = None) -> None:
+        async def refuse(
+            status: int, text: str, *, retry_after: int | None = None, message: str | None = None
+        ) -> None:
             if (
                 self.admin_page is not None
                 and path.startswith("/admin")
@@ -148,12 +153,19 @@ class Guard:
                     page.headers["retry-after"] = str(retry_after)
                 await page(scope, receive, send)
                 return
-            await _error(send, status, text, retry_after=retry_after)
+            await _error(send, status, text, retry_after=retry_after, message=message)
 
         if not path.startswith("/static/") and not self.per_address.allows(
             client_address(scope), self.clock()
         ):
-            await refuse(429, "Too many requests; please wait a minute.", retry_after=60)
+            # Refused before any route, so the widget may not have its labels yet: `message` is what the
+            # visitor reads, in their browser's language, and the widget holds back sending for Retry-After.
+            # (The console is in English: its pages and scripts show `error`.)
+            language = web_texts.browser_language(headers.get("accept-language", ""))
+            message = web_texts.address_limited(language) if path.startswith("/api/") else None
+            await refuse(
+                429, "Too many requests; please wait a minute.", retry_after=ADDRESS_WINDOW_S, message=message
+            )
             return
         problem = self._origin_problem(path, method, headers, own, embeddable)
         if problem is not None:
@@ -231,6 +243,8 @@ class Guard:
                         (b"access-control-allow-methods", b"GET, POST"),
                         (b"access-control-allow-headers", b"content-type, x-csrf-token"),
                         (b"access-control-max-age", b"600"),
+                        # A script on another site reads only "simple" response headers unless told.
+                        (b"access-control-expose-headers", b"retry-after"),
                     ]
                 message = {**message, "headers": raw + extra}
             await send(message)
@@ -238,8 +252,12 @@ class Guard:
         return wrapped
 
 
-async def _error(send: Send, status: int, text: str, *, retry_after: int | None = None) -> None:
-    body = json.dumps({"error": text}).encode()
+async def _error(
+    send: Send, status: int, text: str, *, retry_after: int | None = None, message: str | None = None
+) -> None:
+    """A JSON refusal: `error` in English for developers, and `message`, when given, for the visitor."""
+    content = {"error": text} if message is None else {"error": text, "message": message}
+    body = json.dumps(content).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot import texts
 from bot.channels.telegram import texts as tg_texts
+from bot.language import UNDETERMINED, language_tag
 from bot.texts import N_
 
 TITLE = N_("Support")
@@ -28,6 +29,11 @@ GREETING = N_("Hi! Ask me a question and I'll answer from our help center, with 
 FLOOD = N_("You're sending a lot of messages in a row. Please wait a few seconds, then send this one again.")
 # The buttons' limit (feedback, handoff, new conversation) counts a minute: "a few seconds" would not be true.
 TOO_MANY_PRESSES = N_("That was a lot of clicks in a row. Please wait a minute, then try again.")
+# The per-address limit counts every request from one address (a household or an office may share one) over
+# a minute, and the widget holds back sending for its Retry-After: "a few seconds" would not be true.
+ADDRESS_LIMITED = N_(
+    "Too many requests are coming from your network right now. Please wait a minute, then try again."
+)
 
 
 def labels(language: str) -> dict[str, str]:
@@ -55,12 +61,22 @@ def labels(language: str) -> dict[str, str]:
         "newStarted": t(texts.NEW_CONVERSATION),
         "handoffEnded": t(texts.HANDOFF_ENDED_USER),
         "error": t(texts.ERROR),
-        "flood": t(FLOOD),  # any 429 without a message of its own (buttons, the address limit)
+        "flood": t(FLOOD),  # a 429 without a message of its own (a proxy's: the app's all carry one)
         "dbDown": t(texts.DB_DOWN),
         "forwarded": t(FORWARDED),
         "thinking": THINKING,
         "greeting": t(GREETING),
     }
+
+
+def browser_language(accept_language: str) -> str:
+    """The first language of a browser's Accept-Language header ("und" when it names none)."""
+    first = accept_language.split(",")[0].split(";")[0].strip()
+    return language_tag(first) if first and first != "*" else UNDETERMINED
+
+
+def address_limited(language: str) -> str:
+    return texts.translate(ADDRESS_LIMITED, language)
 
 
 def flood(language: str) -> str:

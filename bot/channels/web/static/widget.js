@@ -9,7 +9,8 @@
   var base = new URL(script.src, window.location.href).origin;
   var openAtStart = script.getAttribute("data-open") === "true";
   var POLL_MS = 4000;
-  var state = { csrf: "", labels: {}, lastId: 0, handoff: "none", busy: false, poller: null };
+  // `heldUntil`: until then (Date.now() ms) the server refuses this address (a 429's Retry-After).
+  var state = { csrf: "", labels: {}, lastId: 0, handoff: "none", busy: false, poller: null, heldUntil: 0 };
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -86,9 +87,26 @@
     return fetch(base + path, options);
   }
 
+  // A 429 with Retry-After (the per-address limit): sending is held back until it passes, since every
+  // request before then is refused too. Whatever was typed meanwhile stays in the box.
+  function held() { return Date.now() < state.heldUntil; }
+  function updateSend() { send.disabled = state.busy || held(); }
+  function holdFor(response) {
+    var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+    if (!(seconds > 0)) return;
+    state.heldUntil = Math.max(state.heldUntil, Date.now() + seconds * 1000);
+    updateSend();
+    afterHold(updateSend);
+  }
+  function afterHold(then) {
+    if (held()) window.setTimeout(function () { afterHold(then); }, state.heldUntil - Date.now());
+    else then();
+  }
+
   // `error` is for developers, in English; a visitor reads `message` (already in their language) or a label
   // chosen by the status.
   async function errorText(response) {
+    if (response.status === 429) holdFor(response);
     try { var body = await response.json(); if (body.message) return body.message; } catch (e) { /* not JSON */ }
     if (response.status === 429) return label("flood", "You're sending a lot of messages in a row. Please wait a few seconds, then send this one again.");
     if (response.status === 503) return label("dbDown", "Sorry, I can't take messages right now. Please try again in a few minutes.");
@@ -308,14 +326,14 @@
 
   async function busyWhile(work) {
     state.busy = true;
-    send.disabled = true;
-    try { await work(); } finally { state.busy = false; send.disabled = false; }
+    updateSend();
+    try { await work(); } finally { state.busy = false; updateSend(); }
   }
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     var text = input.value.trim();
-    if (!text || state.busy) return;
+    if (!text || state.busy || held()) return;
     input.value = "";
     await busyWhile(function () { return ask(text); });
     input.focus();
@@ -339,7 +357,12 @@
 
   async function start() {
     var response = await api("/api/session");
-    if (!response.ok) { addMessage("notice", await errorText(response)); return; }
+    if (!response.ok) {
+      addMessage("notice", await errorText(response));
+      // Refused for a while (429): without a session nothing can be sent, so ask for one again after it.
+      if (response.status === 429 && held()) afterHold(start);
+      return;
+    }
     var body = await response.json();
     state.csrf = body.csrf;
     state.labels = body.labels || {};
