@@ -78,9 +78,36 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Source:
+    """A section an answer cites or lists: its file, its heading, its link and its document's title."""
+
     source: str
     heading: str
     url: str = ""
+    # The document's title (`Chunk.heading_path[0]`); "" when it has none, for an approved answer's label,
+    # and on sections logged before titles were kept. How the section is shown, not which one it is: left
+    # out of equality, so a section read back without its title is still the same section.
+    title: str = field(default="", compare=False)
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> Source:
+        """The section a chunk belongs to, titled by its document."""
+        return cls(
+            chunk.source, chunk.heading, chunk.url, chunk.heading_path[0] if chunk.heading_path else ""
+        )
+
+    @property
+    def display_name(self) -> str:
+        """What a customer reads for this source in every channel: "Title › Heading", the heading alone where
+        it is the title (a one-section document). Without a title (an untitled document, an approved answer,
+        a section logged before titles were kept) the file path stands in for it: honest and unambiguous."""
+        first = self.title or self.source
+        if self.heading and _same_words(self.heading, first):
+            return self.heading
+        return " › ".join(part for part in (first, self.heading) if part)
+
+
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 @dataclass(frozen=True, slots=True)

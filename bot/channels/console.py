@@ -68,13 +68,11 @@ def print_reply(out: Console, reply: Reply) -> None:
     out.print(answer.text, markup=False, highlight=False)
     # Listed by the numbers the text cites them with: the second of three passages is "[2]" here too.
     for label, source in zip(answer.source_labels, answer.sources, strict=True):
-        heading = f" › {source.heading}" if source.heading else ""
         url = f" <{source.url}>" if source.url else ""
-        out.print(f"  {label} {source.source}{heading}{url}", markup=False, highlight=False)
+        out.print(f"  {label} {source.display_name}{url}", markup=False, highlight=False)
     for source in answer.see_also:
-        heading = f" › {source.heading}" if source.heading else ""
         url = f" <{source.url}>" if source.url else ""
-        out.print(f"  see also: {source.source}{heading}{url}", markup=False, highlight=False)
+        out.print(f"  see also: {source.display_name}{url}", markup=False, highlight=False)
     first = "-" if answer.timings.ttft_ms is None else f"{answer.timings.ttft_ms:.0f} ms"
     conv = f", conversation {reply.conversation_id}" if reply.conversation_id is not None else ""
     out.print(

@@ -704,10 +704,7 @@ class Pipeline:
         }
         # Judged against the best clean hit: a quarantined one is never shown, so it sets no bar.
         listable = [hit for hit in hits if (hit.chunk.source, hit.chunk.heading) not in poisoned]
-        sections = (
-            Source(hit.chunk.source, hit.chunk.heading, hit.chunk.url)
-            for hit in _near_best(listable, score_share=self._see_also_share)
-        )
+        sections = (Source.of(hit.chunk) for hit in _near_best(listable, score_share=self._see_also_share))
         return _Prepared(
             hits=tuple(clean),
             passages=tuple(passages),
@@ -757,11 +754,14 @@ class Pipeline:
                 prompt_version=PROMPT_VERSION,
             )
 
+        # A passage carries no title: its section's hit tells it.
+        titles = {(h.chunk.source, h.chunk.heading): Source.of(h.chunk).title for h in prepared.hits}
+
         def sourced(cited: Sequence[int]) -> tuple[Source, ...]:
             return tuple(
                 dict.fromkeys(
-                    Source(passages[n - 1].source, passages[n - 1].heading, passages[n - 1].url)
-                    for n in cited
+                    Source(p.source, p.heading, p.url, titles.get((p.source, p.heading), ""))
+                    for p in (passages[n - 1] for n in cited)
                 )
             )
 
@@ -877,7 +877,7 @@ class Pipeline:
                 "refused", REFUSAL_TEXT, started, question=question, retrieval_ms=retrieval_ms, hits=(hit,)
             )
         log.info("answered", extra={"outcome": "extracted", "language": language, "cited": [1]})
-        source = Source(passage.source, passage.heading, passage.url)
+        source = Source.of(hit.chunk)
         return Answer(
             text=quote,
             sources=(source,),

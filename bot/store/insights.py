@@ -56,6 +56,7 @@ class RetrievedPassage:
     url: str
     text: str
     score: float
+    title: str = ""  # the document's title; "" when it has none, and on passages logged before revision 0009
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,7 +225,9 @@ class SqlInsights:
                     .order_by(Retrieval.message_id, Retrieval.rank)
                 ):
                     passages[hit.message_id].append(
-                        RetrievedPassage(hit.rank, hit.source, hit.heading, hit.url, hit.text, hit.score)
+                        RetrievedPassage(
+                            hit.rank, hit.source, hit.heading, hit.url, hit.text, hit.score, hit.title or ""
+                        )
                     )
                 # The latest correction wins, as in the export.
                 for fix in await conn.execute(

@@ -101,10 +101,12 @@ class StoredText(StoredString):
 
 
 class SectionList(TypeDecorator[tuple[Source, ...]]):
-    """Sections (source, heading, url) kept in one TEXT column as a JSON list of objects; NULL for none.
+    """Sections (source, heading, url, and the document's title when it has one) kept in one TEXT column as a
+    JSON list of objects; NULL for none.
 
     A value that is not such a list (written by hand, cut short) reads as none: it only ever adds links
-    under an answer, and a transcript must still load without them."""
+    under an answer, and a transcript must still load without them. A section without a title (listed
+    before titles were kept) reads with "", and is shown by its file path."""
 
     impl = Text
     cache_ok = True
@@ -112,7 +114,15 @@ class SectionList(TypeDecorator[tuple[Source, ...]]):
     def process_bind_param(self, value: tuple[Source, ...] | None, dialect: Dialect) -> str | None:
         if not value:
             return None
-        listed = [{"source": s.source, "heading": s.heading, "url": s.url} for s in value]
+        listed = [
+            {
+                "source": s.source,
+                "heading": s.heading,
+                "url": s.url,
+                **({"title": s.title} if s.title else {}),
+            }
+            for s in value
+        ]
         return storable(json.dumps(listed, ensure_ascii=False))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Source, ...]:
@@ -126,7 +136,9 @@ class SectionList(TypeDecorator[tuple[Source, ...]]):
                 continue
             source, heading, url = (item.get(key, "") for key in ("source", "heading", "url"))
             if isinstance(source, str) and isinstance(heading, str) and isinstance(url, str):
-                sections.append(Source(source, heading, url))
+                # A title that is not text only loses the title: the section is still listed.
+                title = item.get("title", "")
+                sections.append(Source(source, heading, url, title if isinstance(title, str) else ""))
         return tuple(sections)
 
 
@@ -225,6 +237,9 @@ class Retrieval(Base):
     text: Mapped[str] = mapped_column(StoredText())
     score: Mapped[float] = mapped_column(Float)
     dense_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The document's title (the first of the chunk's heading path), which the widget shows a cited passage
+    # by; NULL when the document has none, and on every passage logged before revision 0009.
+    title: Mapped[str | None] = mapped_column(StoredText(), nullable=True)
 
 
 class Feedback(Base):

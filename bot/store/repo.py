@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 
-from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Turn
+from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Source, Turn
 from bot.metrics import percentile
 from bot.small_talk import asks_for_person, small_talk
 from bot.store.base import (
@@ -351,6 +351,7 @@ class SqlConversationLog:
                             "text": hit.chunk.text,
                             "score": float(hit.score),
                             "dense_score": hit.dense_score,
+                            "title": Source.of(hit.chunk).title or None,
                         }
                         # The order given to the model, which is what the prompt rebuild needs.
                         for position, hit in enumerate(answer.hits, start=1)

@@ -8,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
@@ -19,7 +20,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
-from bot.domain import Answer, Channel, Source, Timings
+from bot.domain import Answer, Channel, Hit, Source, Timings
 from bot.store import migrate
 from bot.store.base import ReplyPrompt, SchemaOutdatedError, StoreUnavailableError
 from bot.store.insights_sql import SqlInsights
@@ -27,6 +28,7 @@ from bot.store.models import metadata
 from bot.store.repo import SqlConversationLog
 from bot.store.shared_sql import SqlSharedState
 from tests.conftest import ROOT
+from tests.fakes import HELP_CENTER
 from tests.store.conftest import sqlite_url
 
 EXPECTED_TABLES = {
@@ -69,15 +71,17 @@ async def _schema_diff(url: str) -> list[object]:
 
 def test_history_is_linear_with_one_head() -> None:
     history = migrate.revision_history()
-    assert [rev for rev, _ in history] == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
-    assert migrate.head_revisions() == ("0008",)
+    assert [rev for rev, _ in history] == [
+        "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"
+    ]  # fmt: skip
+    assert migrate.head_revisions() == ("0009",)
     assert migrate.migrations_dir() == ROOT / "migrations"
 
 
 async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert migrate.current_revisions(db_url) == ()
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0008",)
+    assert migrate.current_revisions(db_url) == ("0009",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
     migrate.downgrade(db_url, "base")
@@ -85,7 +89,7 @@ async def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert await _tables(db_url) == set()
 
     migrate.upgrade(db_url)
-    assert migrate.current_revisions(db_url) == ("0008",)
+    assert migrate.current_revisions(db_url) == ("0009",)
     assert await _tables(db_url) == EXPECTED_TABLES
 
 
@@ -340,6 +344,51 @@ async def test_0008_keeps_the_see_also_of_answers_and_removes_it_again(migrated_
         await store.close()
 
 
+async def test_0009_keeps_the_titles_of_passages_and_sections_and_removes_them_again(
+    migrated_url: str,
+) -> None:
+    titled = replace(
+        HELP_CENTER[0], heading="Filing a claim", heading_path=("Lost parcels", "Filing a claim")
+    )
+    untitled = replace(HELP_CENTER[1], heading="", heading_path=())
+    hits = tuple(Hit(chunk, 1.0, rank) for rank, chunk in enumerate((titled, untitled), start=1))
+    listed = (Source.of(HELP_CENTER[2]), Source("b.md", "B"))
+    store = SqlConversationLog(migrated_url)
+    try:
+        conv = await store.open_conversation(channel="web", external_user_id="7", external_chat_id="7")
+        q = await store.log_user_message(conv.id, "my parcel is lost")
+        await store.log_answer(
+            conv.id, q, Answer("ok", (), True, Timings(total_ms=5.0), hits=hits, see_also=listed)
+        )
+        (answer,) = [m for m in await SqlInsights(store).transcript(conv.id) if m.role == "assistant"]
+    finally:
+        await store.close()
+    assert [p.title for p in answer.passages] == ["Lost parcels", ""]
+    assert [s.title for s in answer.see_also] == ["Shipping times", ""]
+    # No title: NULL, as on the passages logged before 0009; a section's title only where it has one.
+    assert await _rows(migrated_url, "SELECT title FROM retrievals ORDER BY rank") == [
+        ("Lost parcels",),
+        (None,),
+    ]
+    (stored,) = await _rows(migrated_url, "SELECT see_also FROM messages WHERE role = 'assistant'")
+    assert [item.get("title") for item in json.loads(str(stored[0]))] == ["Shipping times", None]
+    migrate.downgrade(migrated_url, "0008")
+    assert migrate.current_revisions(migrated_url) == ("0008",)
+    assert await _rows(migrated_url, "SELECT source, heading FROM retrievals ORDER BY rank") == [
+        ("billing/refunds.md", "Filing a claim"),
+        ("account/password.md", ""),
+    ]
+    migrate.upgrade(migrated_url)
+    # The passages' titles are gone with the column: they read as untitled (shown by file path).
+    store = SqlConversationLog(migrated_url)
+    try:
+        (answer,) = [m for m in await SqlInsights(store).transcript(conv.id) if m.role == "assistant"]
+    finally:
+        await store.close()
+    assert [p.title for p in answer.passages] == ["", ""]
+    assert [p.source for p in answer.passages] == ["billing/refunds.md", "account/password.md"]
+
+
 async def test_0003_downgrade_drops_only_web_conversations(migrated_url: str) -> None:
     store = SqlConversationLog(migrated_url)
     try:
@@ -387,7 +436,7 @@ async def test_check_schema_names_the_fix(db_url: str) -> None:
         with pytest.raises(StoreUnavailableError, match=r"db upgrade"):
             await store.log_user_message(1, "hello")
         migrate.upgrade(db_url, "0001")
-        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0008"):
+        with pytest.raises(SchemaOutdatedError, match=r"is 0001 but this version needs 0009"):
             await store.check_schema()
         migrate.upgrade(db_url)
         await store.check_schema()
@@ -419,7 +468,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "outdated" in result.output
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "is at 0008" in result.output
+    assert "is at 0009" in result.output
     assert (tmp_path / "data" / "bot.db").is_file()
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 0
@@ -432,7 +481,7 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade", "--yes"])
     assert result.exit_code == 0
-    assert "is at 0007" in result.output  # one step below the head
+    assert "is at 0008" in result.output  # one step below the head
     result = runner.invoke(app, ["db", "upgrade", " "])
     assert result.exit_code == 2
     assert "give a revision" in result.output
@@ -459,4 +508,4 @@ def test_plain_alembic_cli_uses_the_bot_settings(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0008",)
+    assert migrate.current_revisions(sqlite_url(tmp_path / "cli.db")) == ("0009",)

@@ -80,7 +80,7 @@ def compose_words(text: str) -> list[str]:
 def test_long_answer_splits_on_paragraphs_and_keeps_sources_last() -> None:
     paragraph = ("The quick brown fox jumps over the lazy dog. " * 20).strip()
     text = "\n\n".join(f"{i}: {paragraph}" for i in range(12))
-    sources = (Source("billing/refunds.md", "Refunds", "https://help.example.com/refunds"),)
+    sources = (Source("billing/refunds.md", "Refunds", "https://help.example.com/refunds", "Billing"),)
     parts = render_answer(answer(text, sources=sources, citations=(1,)))
     assert len(parts) == 3
     for part in parts:
@@ -89,7 +89,7 @@ def test_long_answer_splits_on_paragraphs_and_keeps_sources_last() -> None:
     first, _ = parse_html(parts[0])
     assert first.endswith(paragraph), "cut at a paragraph boundary"
     last, entities = parse_html(parts[-1])
-    assert last.endswith("Sources\n[1] Refunds — billing/refunds.md")
+    assert last.endswith("Sources\n[1] Billing › Refunds")
     assert entities[-1].url == "https://help.example.com/refunds"
 
 
@@ -98,7 +98,7 @@ def test_sources_never_become_unsafe_links_and_text_is_escaped() -> None:
     html = render_answer(answer("1 < 2 & <i>not italic</i>", sources=sources))[0]
     shown, entities = parse_html(html)
     assert "1 < 2 & <i>not italic</i>" in shown
-    assert "• <b>Bold</b> — a.md" in shown
+    assert "• a.md › <b>Bold</b>" in shown  # no title: the file path stands in for it
     assert all(e.type != "text_link" for e in entities)
 
 

@@ -56,19 +56,18 @@ def render_partial(text: str) -> str:
 def render_sources(
     sources: Sequence[Source], labels: Sequence[str], title: str = "Sources"
 ) -> tuple[str, int]:
-    """HTML for the sources block (headed `title`, each source after its label) and its visible length."""
+    """HTML for the sources block (headed `title`, each source by its `Source.display_name` after its label)
+    and its visible length."""
     if not sources:
         return "", 0
     lines_html = [f"<b>{escape(title)}</b>"]
     visible = utf16_len(title)
     for label, src in zip(labels, sources, strict=True):
-        title = clean(src.heading.strip() or src.source)
-        where = clean(src.source)
+        name = clean(src.display_name)
         url = safe_url(src.url)
-        shown_title = f'<a href="{escape_attr(url)}">{escape(title)}</a>' if url else escape(title)
-        suffix = f" — {escape(where)}" if where and where != title else ""
-        lines_html.append(f"{escape(label)} {shown_title}{suffix}")
-        visible += 1 + utf16_len(label) + 1 + utf16_len(title) + (utf16_len(f" — {where}") if suffix else 0)
+        shown = f'<a href="{escape_attr(url)}">{escape(name)}</a>' if url else escape(name)
+        lines_html.append(f"{escape(label)} {shown}")
+        visible += 1 + utf16_len(label) + 1 + utf16_len(name)
     return "\n".join(lines_html), visible
 
 

@@ -55,26 +55,26 @@ def language_hint(request: Request) -> str:
     return language_tag(first) if first and first != "*" else UNDETERMINED
 
 
-def sources_json(items: list[tuple[str, str, str, str]], *, sections: bool = True) -> list[dict[str, str]]:
-    """Each source once, with the `[n]` marks the text cites it by ("" when none), its title and link: to
-    its section (`sections.section_href`), or, with `sections=False`, to its page only (the heading is a
-    label, as an approved answer's is)."""
+def sources_json(items: Sequence[tuple[str, Source]], *, sections: bool = True) -> list[dict[str, str]]:
+    """Each source once, with the `[n]` marks the text cites it by ("" when none), its title as customers
+    read it (`Source.display_name`) and link: to its section (`sections.section_href`), or, with
+    `sections=False`, to its page only (the heading is a label, as an approved answer's is)."""
     out: dict[tuple[str, str], dict[str, str]] = {}
-    for label, source, heading, url in items:
+    for label, src in items:
+        source, heading, url = src.source, src.heading, src.url
         known = out.get((source, heading))
         if known is not None:
             # Two cited passages of one section: one entry, both marks.
             known["label"] += label
             continue
-        title = " › ".join(part for part in (source, heading) if part)
         # An approved answer that cites no article has nothing to link to (not the help center's index).
         href = section_href(source, heading, url, section=sections) if source or url else ""
-        out[(source, heading)] = {"label": label, "title": title, "href": href}
+        out[(source, heading)] = {"label": label, "title": src.display_name, "href": href}
     return list(out.values())
 
 
 def _see_also_json(sections: Sequence[Source]) -> list[dict[str, str]]:
-    return sources_json([("", s.source, s.heading, s.url) for s in sections])
+    return sources_json([("", s) for s in sections])
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "answer_id": reply.answer_id,
         "sources": sources_json(
             [
-                ("" if label == "•" else label, s.source, s.heading, s.url)
+                ("" if label == "•" else label, s)
                 for label, s in zip(answer.source_labels, answer.sources, strict=True)
             ]
             if answer
@@ -117,7 +117,9 @@ def history_json(message: TranscriptMessage) -> dict[str, Any]:
             cited = [message.passages[0]]
         item.update(
             answer_id=message.id,
-            sources=sources_json([(f"[{p.rank}]", p.source, p.heading, p.url) for p in cited]),
+            sources=sources_json(
+                [(f"[{p.rank}]", Source(p.source, p.heading, p.url, p.title)) for p in cited]
+            ),
             # Logged with the answer (none on answers logged before they were).
             see_also=_see_also_json(message.see_also),
             # The service's rule, as for a live answer (`Reply.rateable`).
