@@ -12,14 +12,19 @@ from bot.config import RedactionSettings
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "HANDLE", "USER_ID", "CUSTOM")
 _PLACEHOLDER = re.compile(r"<(?:" + "|".join(PLACEHOLDERS) + r")>")
 
+# CJK scripts write no spaces: "我的卡号是4111…" puts a card number right after a Han character, which `\w`
+# counts as a word character. Boundaries are judged with `_W`, a word character of any other script.
+_CJK = "\u2e80-\u2fff\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_W = "[^\\W" + _CJK + "]"
 _EMAIL = re.compile(
-    r"(?<![\w.+-])[\w!#$%&'*+^`{|}~-]+(?:\.[\w!#$%&'*+^`{|}~-]+)*"
-    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,63}(?![\w-])",
+    "(?<![.+-])(?<!" + _W + ")(?:" + _W + "|[!#$%&'*+^`{|}~-])+(?:\\.(?:" + _W + "|[!#$%&'*+^`{|}~-])+)*"
+    # A top-level domain in Latin letters, or in another script (.рф, .中国), not both: "qq.com谢谢".
+    "@(?:[^\\W_](?:[\\w-]*[^\\W_])?\\.)+(?:[A-Za-z]{2,63}|[^\\W\\dA-Za-z_]{2,63})(?!" + _W + "|-)",
 )
 # 12-19 digits, optionally grouped by single spaces or dashes; Luhn and the issuer prefix decide.
-_CARD = re.compile(r"(?<![\w.,/+-])\d(?:[ -]?\d){11,18}(?![\w/-]|[.,]\d)")
+_CARD = re.compile("(?<![.,/+-])(?<!" + _W + ")\\d(?:[ -]?\\d){11,18}(?!" + _W + "|[/-]|[.,]\\d)")
 # Country code, check digits, then 11-30 alphanumerics, optionally in groups of four.
-_IBAN = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![\w-])", re.IGNORECASE)
+_IBAN = re.compile("(?<!-)(?<!" + _W + ")[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}(?!" + _W + "|-)", re.IGNORECASE)
 _IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
     "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
@@ -73,7 +78,7 @@ _DECORATORS = frozenset(
 )
 # Seven or more digits, possibly separated: anything shorter is no phone number in any region we match.
 _PHONE_CANDIDATE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){6,}")
-_DIGIT_RUN = re.compile(r"(?<![\w.,-])\d{5,15}(?![\w]|[.,]\d)")
+_DIGIT_RUN = re.compile("(?<![.,-])(?<!" + _W + ")\\d{5,15}(?!" + _W + "|[.,]\\d)")
 # A number only counts as a Telegram user id when the text says so (known ids are matched anywhere).
 _USER_ID_CONTEXT = re.compile(
     r"(?i)(?:\b(?:user|chat|sender|from|telegram|tg)[\s_-]?id\b|\buid\b|tg://user\?id=)\s*(?:is|[:=#])?\s*"

@@ -165,3 +165,23 @@ def test_numbers_in_unassigned_ranges_are_redacted_when_written_as_phone_numbers
 @pytest.mark.parametrize("text", ["pi is 3.14159265", "ISBN 978-3-16-148410-0", "order 1234567 shipped"])
 def test_other_digit_runs_are_left_alone(text: str) -> None:
     assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # CJK writes no spaces: the number touches the Han characters around it.
+        ("我的银行卡号是4111111111111111，如何重置密码？", "我的银行卡号是<CARD>，如何重置密码？"),
+        ("卡号4111-1111-1111-1111", "卡号<CARD>"),
+        ("我的IBAN是DE89370400440532013000，谢谢", "我的IBAN是<IBAN>，谢谢"),
+        ("カード番号は4111111111111111です", "カード番号は<CARD>です"),
+        # The email is only its own characters, not the words written against it.
+        ("邮箱wang.xm@qq.com谢谢", "邮箱<EMAIL>谢谢"),
+        ("x@例子.中国", "<EMAIL>"),
+        # Latin letters and digits around a number still make it part of a longer token.
+        ("ref A4111111111111111", "ref A4111111111111111"),
+        ("jane.doe@example.org.", "<EMAIL>."),
+    ],
+)
+def test_pii_written_against_cjk_text_is_redacted(text: str, redacted: str) -> None:
+    assert Redactor(RedactionSettings()).redact(text).text == redacted
