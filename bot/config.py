@@ -360,6 +360,13 @@ class RAGSettings(BaseModel):
         description="Refuse when the gate fitted at the last reload (see `kb stats`) gives the passages a "
         "lower probability of answering the question than this.",
     )
+    confident_relevance: float = Field(
+        default=0.7,
+        ge=0.0,
+        le=1.0,
+        description="An answer the gate gives a probability below this (and at least `min_relevance`) opens "
+        "by saying it may not be exactly what was asked; 0 never says so.",
+    )
     refuse_unknown_names: bool = Field(
         default=True,
         description="Refuse a question that names a product, command or place (a capitalised, mixed-case "

@@ -152,6 +152,9 @@ class Answer:
     # On a refusal of a question in a language the help center is not written in: the languages it is
     # written in (the customer is told, `texts.kb_language_hint`).
     kb_languages: tuple[str, ...] = ()
+    # The gate let the passages through without confidence (`RAGSettings.confident_relevance`): the text
+    # opens by saying it may not be exactly what was asked.
+    unsure: bool = False
 
     @property
     def refused(self) -> bool:

@@ -33,11 +33,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings with a private data dir; the KB source is the sample knowledge folder."""
+    """Settings with a private data dir; the KB source is the sample knowledge folder. Answers never open
+    with the unconfident gate's lead (`confident_relevance` 0): the fake knowledge base's scores are not
+    calibrated probabilities, and the lead's own tests set it."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         kb={"source": KNOWLEDGE},
+        rag={"confident_relevance": 0.0},
     )
 
 

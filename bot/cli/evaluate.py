@@ -144,6 +144,14 @@ def print_answers_report(report: dict[str, Any]) -> None:
         f"gold passage given to the model       : {show(report['gold_in_passages'])}", highlight=False
     )
     console.print(f"gold section cited or in 'see also'   : {show(report['gold_shown'])}", highlight=False)
+    unsure = report["unsure"]
+    console.print(
+        "said it may not be what was asked     : "
+        f"{show(unsure['unanswerable_answered'])} of unanswerable answered, "
+        f"{show(unsure['wrong_citation'])} of wrong citations, "
+        f"{show(unsure['right_citation'])} of right ones",
+        highlight=False,
+    )
     console.print(f"outcomes: {report['outcomes']}", highlight=False)
     if len(report.get("languages", {})) > 1:
         for lang, figures in report["languages"].items():

@@ -44,6 +44,7 @@ LANGUAGE_FIGURES = (
     "false_refusal_rate",
     "citation_accuracy",
     "gold_shown",
+    "unsure",
     "outcomes",
 )
 
@@ -82,6 +83,19 @@ def _quality(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
         "gold_in_passages": ratio(len(retrieved), len(answered)),
         "gold_shown": ratio(len(shown), len(answered)),
         "inferred_citations": sum(1 for _, a in answered if a.citations_inferred),
+        # How often an answer said it may not be what was asked (`Answer.unsure`): of the unanswerable
+        # questions answered anyway, of the answers citing a wrong section, and of those citing the right one.
+        "unsure": {
+            "unanswerable_answered": ratio(
+                sum(1 for _, a in unanswerable if not a.refused and a.unsure),
+                sum(1 for _, a in unanswerable if not a.refused),
+            ),
+            "wrong_citation": ratio(
+                sum(1 for q, a in answered if a.unsure and (q, a) not in correct),
+                len(answered) - len(correct),
+            ),
+            "right_citation": ratio(sum(1 for _, a in correct if a.unsure), len(correct)),
+        },
         "outcomes": outcomes,
         "timings_ms": {name: timing(name) for name in TIMINGS},
         "misses": [

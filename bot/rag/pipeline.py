@@ -36,6 +36,7 @@ from bot.rag.prompting import (
     trim_passage,
 )
 from bot.rag.refusal import opens_with_refusal
+from bot.texts import UNSURE_LEAD, translate
 
 log = logging.getLogger("bot.rag")
 T = TypeVar("T")
@@ -403,6 +404,15 @@ def _timings_without_model(started: float, retrieval_ms: float, condense_ms: flo
     )
 
 
+# The outcomes an unconfident gate's lead opens (`Pipeline.stream`).
+UNSURE_OUTCOMES: frozenset[Outcome] = frozenset({"answered", "extracted"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Unsure:
+    """Said by `Pipeline._stream` once the gate let the passages through without confidence."""
+
+
 class Pipeline:
     """Turns a message plus history into a grounded `Answer`; never raises for dependency failures."""
 
@@ -452,7 +462,29 @@ class Pipeline:
         The model's text is released sentence by sentence, each one only once it is complete and supported
         by a passage (see `_CheckedRelease`); the final `Answer.text` starts with exactly the released text.
         When nothing could be released the answer is a quote, the refusal or a caveated text (as set).
+        An answer the gate was not confident about opens with `UNSURE_LEAD` in the customer's language,
+        sent with the first text shown (the deltas still add up to the final text).
         """
+        lead = ""  # the lead, once the gate was not confident
+        pending = False  # the lead is still to be sent with the first shown text
+        async with _closing(self._stream(question, history, user_key=user_key, language=language)) as events:
+            async for event in events:
+                if isinstance(event, _Unsure):
+                    lead, pending = translate(UNSURE_LEAD, language) + "\n\n", True
+                elif isinstance(event, Delta):
+                    yield Delta(lead + event.text) if pending else event
+                    pending = False
+                elif lead and event.outcome in UNSURE_OUTCOMES:
+                    # Streamed or quoted, the lead opens the final text.
+                    yield replace(event, text=lead + event.text, unsure=True)
+                else:
+                    # A fixed text (busy, model error) says nothing of the passages, and an ungrounded
+                    # answer opens with its own, stronger caveat.
+                    yield event
+
+    async def _stream(
+        self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = UNDETERMINED
+    ) -> AsyncGenerator[Delta | Answer | _Unsure, None]:
         started = time.perf_counter()
         question = question.strip()
         if not question:
@@ -504,6 +536,9 @@ class Pipeline:
                     "unknown_names": [user_text(name) for name in unknown],
                 },
             )
+        if answerable and score < self._rag.confident_relevance:
+            log.info("answering without confidence", extra={"relevance": round(score, 3)})
+            yield _Unsure()
         prepared = self._prepare(user_key, hits, has_history=bool(history)) if answerable else None
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
         if prepared is None or not prepared.passages:

@@ -48,7 +48,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlConversationLog]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path / "data", rag={"min_relevance": 0.0})  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        rag={"min_relevance": 0.0, "confident_relevance": 0.0},
+    )
 
 
 def make_service(

@@ -161,7 +161,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlConversationLog]:
 
 
 def make_service(tmp_path: Path, store: SqlConversationLog) -> ConversationService:
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", rag={"min_relevance": 0.0})  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        rag={"min_relevance": 0.0, "confident_relevance": 0.0},
+    )
     kb = FakeKB(HELP_CENTER)
     embedder = FakeEmbedder(dim=1024)
     matcher = build_approved(store, lambda: embedder, kb)

@@ -43,7 +43,9 @@ class RecordingLive:
 
 async def chat_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reply: str) -> tuple[list[str], str]:
     """Run `chat` for one question; return the live texts and what was printed."""
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", rag={"min_relevance": 0.0})  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path / "data", rag={"min_relevance": 0.0, "confident_relevance": 0.0}
+    )
     pipeline = build_pipeline(settings, FakeKB(HELP_CENTER), FakeGenerator(reply, delay_s=0.005))
     service = ConversationService(pipeline, MemoryConversationLog(), history_turns=settings.rag.history_turns)
     RecordingLive.shown = []

@@ -66,7 +66,11 @@ class RecordingDesk:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # The fake KB's scores are not calibrated: answer whenever a passage matches; no match refuses.
-    return Settings(_env_file=None, data_dir=tmp_path / "data", rag={"min_relevance": 0.0})  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        rag={"min_relevance": 0.0, "confident_relevance": 0.0},
+    )
 
 
 def service(

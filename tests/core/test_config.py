@@ -102,6 +102,7 @@ INVALID = [
     ("BOT_EMBEDDINGS__QUERY_PREFIX", "q" * 201, "BOT_EMBEDDINGS__QUERY_PREFIX", "at most 200 characters"),
     ("BOT_EMBEDDINGS__PASSAGE_PREFIX", "p" * 201, "BOT_EMBEDDINGS__PASSAGE_PREFIX", "at most 200 characters"),
     ("BOT_RAG__MIN_RELEVANCE", "1.5", "BOT_RAG__MIN_RELEVANCE", "less than or equal to 1"),
+    ("BOT_RAG__CONFIDENT_RELEVANCE", "-0.1", "BOT_RAG__CONFIDENT_RELEVANCE", "greater than or equal to 0"),
     ("BOT_RAG__HISTORY_TURNS", "-1", "BOT_RAG__HISTORY_TURNS", "greater than or equal to 0"),
     ("BOT_RAG__CONDENSE", "nah", "BOT_RAG__CONDENSE", "boolean"),
     ("BOT_RAG__REFUSE_UNKNOWN_NAMES", "perhaps", "BOT_RAG__REFUSE_UNKNOWN_NAMES", "boolean"),

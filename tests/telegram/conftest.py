@@ -76,7 +76,7 @@ def telegram_settings(tmp_path: Path, *, base_url: str, base_file_url: str, **te
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         kb={"source": kb_dir},
         # The fake KB's scores are not calibrated: answer whenever a passage matches; no match refuses.
-        rag={"min_relevance": 0.0},
+        rag={"min_relevance": 0.0, "confident_relevance": 0.0},
         telegram=values,
     )
 

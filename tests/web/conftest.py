@@ -117,7 +117,7 @@ async def make_web(tmp_path: Path) -> AsyncIterator[WebFactory]:
             _env_file=None,  # type: ignore[call-arg]
             data_dir=tmp_path / "data",
             kb={"source": tmp_path / "knowledge"},
-            rag={"min_relevance": 0.0},
+            rag={"min_relevance": 0.0, "confident_relevance": 0.0},
             web=web,
         )
         (tmp_path / "knowledge").mkdir(exist_ok=True)

@@ -1,0 +1,120 @@
+"""An answer the gate let through without confidence opens by saying it may not be what was asked."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.domain import Answer, Delta, Source, Timings
+from bot.evaluation.answers import answers_report
+from bot.evaluation.questions import Question
+from bot.llm.base import GeneratorBusyError
+from bot.rag.pipeline import Pipeline
+from bot.services import build_pipeline
+from bot.texts import UNSURE_LEAD, translate
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+from tests.rag.conftest import RaisingGenerator, with_rag
+
+QUESTION = "How long do refunds to my card take?"
+SUPPORTED = "Refunds are paid back to the original card within five business days [1]."
+UNSUPPORTED = "Your bank in Ohio also adds a welcome bonus of fifty dollars to every refund."
+LEAD = UNSURE_LEAD + "\n\n"
+
+
+async def run(pipeline: Pipeline, language: str = "en") -> tuple[list[str], Answer]:
+    deltas: list[str] = []
+    answer: Answer | None = None
+    async for event in pipeline.stream(QUESTION, user_key="u1", language=language):
+        if isinstance(event, Delta):
+            deltas.append(event.text)
+        else:
+            answer = event
+    assert answer is not None
+    return deltas, answer
+
+
+def unsure_below(settings: Settings, level: float) -> Settings:
+    # The fake knowledge base's passages pass the default gate with a probability under 1: at 1.0 every
+    # answer is unconfident, at 0 none is.
+    return with_rag(settings, confident_relevance=level)
+
+
+async def test_an_unconfident_answer_streams_the_lead_with_its_first_sentence(settings: Settings) -> None:
+    pipeline = build_pipeline(unsure_below(settings, 1.0), FakeKB(HELP_CENTER), FakeGenerator(SUPPORTED))
+    deltas, answer = await run(pipeline)
+    assert answer.outcome == "answered"
+    assert answer.unsure
+    assert deltas[0].startswith(LEAD), "the lead is sent with the first text shown, never after it"
+    assert sum(d.startswith(LEAD) for d in deltas) == 1
+    assert answer.text.startswith("".join(deltas))
+    assert answer.text.startswith(LEAD)
+    assert answer.text.endswith("five business days [1].")
+
+
+async def test_an_unconfident_quote_opens_with_the_lead(settings: Settings) -> None:
+    pipeline = build_pipeline(unsure_below(settings, 1.0), FakeKB(HELP_CENTER), FakeGenerator(UNSUPPORTED))
+    deltas, answer = await run(pipeline)
+    assert answer.outcome == "extracted"
+    assert answer.unsure
+    assert answer.text.startswith(LEAD)
+    assert "Ohio" not in answer.text
+    assert answer.text.startswith("".join(deltas))
+
+
+async def test_a_confident_answer_has_no_lead(settings: Settings) -> None:
+    pipeline = build_pipeline(unsure_below(settings, 0.0), FakeKB(HELP_CENTER), FakeGenerator(SUPPORTED))
+    deltas, answer = await run(pipeline)
+    assert answer.outcome == "answered"
+    assert not answer.unsure
+    assert UNSURE_LEAD not in answer.text
+    assert not any(UNSURE_LEAD in d for d in deltas)
+
+
+async def test_a_refusal_or_a_failure_never_opens_with_the_lead(settings: Settings) -> None:
+    refusing = with_rag(unsure_below(settings, 1.0), min_relevance=1.0)
+    _, refused = await run(build_pipeline(refusing, FakeKB(HELP_CENTER), FakeGenerator(SUPPORTED)))
+    assert refused.outcome == "refused"
+    assert not refused.unsure
+    assert UNSURE_LEAD not in refused.text
+    busy = RaisingGenerator(GeneratorBusyError("queue full"))
+    deltas, failed = await run(build_pipeline(unsure_below(settings, 1.0), FakeKB(HELP_CENTER), busy))
+    assert failed.outcome == "busy"
+    assert not failed.unsure
+    assert deltas == []
+    assert UNSURE_LEAD not in failed.text
+
+
+async def test_the_lead_is_in_the_customers_language(settings: Settings) -> None:
+    german = translate(UNSURE_LEAD, "de")
+    assert german != UNSURE_LEAD, "the catalog translates the lead"
+    pipeline = build_pipeline(unsure_below(settings, 1.0), FakeKB(HELP_CENTER), FakeGenerator(SUPPORTED))
+    _, answer = await run(pipeline, language="de")
+    assert answer.text.startswith(german + "\n\n")
+
+
+def test_eval_answers_counts_the_unconfident_answers() -> None:
+    chunk = HELP_CENTER[0]
+    right = Question(qid="a", question="q", file=chunk.source, heading=chunk.heading)
+    wrong = Question(qid="b", question="q", file="other.md", heading="Other")
+    unanswerable = Question(qid="c", question="q")
+
+    def answer(unsure: bool) -> Answer:
+        return Answer(
+            text="t",
+            sources=(Source(chunk.source, chunk.heading),),
+            grounded=True,
+            timings=Timings(),
+            outcome="extracted",
+            unsure=unsure,
+        )
+
+    rows = [(right, answer(False)), (wrong, answer(True)), (unanswerable, answer(True))]
+    assert answers_report(rows)["unsure"] == {
+        "unanswerable_answered": 1.0,
+        "wrong_citation": 1.0,
+        "right_citation": 0.0,
+    }
+    rows = [(right, answer(True)), (wrong, answer(False)), (unanswerable, answer(False))]
+    assert answers_report(rows)["unsure"] == {
+        "unanswerable_answered": 0.0,
+        "wrong_citation": 0.0,
+        "right_citation": 1.0,
+    }
