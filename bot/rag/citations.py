@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence, Set
 from dataclasses import dataclass, replace
 
 from bot.chinese import to_simplified
@@ -244,6 +244,43 @@ def figures(text: str) -> set[str]:
 
 def passage_figures(passage: Passage) -> set[str]:
     return figures(passage.heading + "\n" + passage.text)
+
+
+# Where a passage's statements end for `figures_bound`: sentences, and the clauses a semicolon or a line
+# break sets apart ("Germany takes 2–3 business days; to other EU countries it takes 4–6").
+_CLAUSE_END = re.compile(r"[.!?…]+(?=\s)|[;；。！？\n]")
+
+
+def figures_bound(sentence: str, passage_text: str, given: Set[str] = frozenset()) -> bool:
+    """Whether each figure of `sentence` (those of `given`, the question's, aside) comes from the passage's
+    statement about what the sentence is about.
+
+    The statement of the passage that shares the most of the sentence's other words is what the sentence
+    restates; when that one states figures of its own and not this one, the figure was taken from a
+    neighbouring statement: "shipping to other EU countries takes 2–3 business days" from "Germany takes
+    2–3 business days; to other EU countries it takes 4–6". Every figure is in the passage, and word
+    overlap is high: only where the figure sits tells it wrong (the shipped 135M model writes such
+    sentences). Ties pass, and so does a sentence whose closest statement has no figure at all.
+    """
+    sentence = strip_citation_marks(sentence)
+    wanted = figures(sentence) - given
+    if not wanted:
+        return True
+    words = {w for w in stems(sentence) if not w.isdigit()}
+    if not words:
+        return True
+    statements = [
+        (len(words & stems(part)), figures(part) - given)
+        for part in _CLAUSE_END.split(passage_text)
+        if part.strip()
+    ]
+    best = max((shared for shared, _ in statements), default=0)
+    if best == 0:
+        return True
+    closest = [found for shared, found in statements if shared == best]
+    if not any(closest):
+        return True
+    return all(any(figure in found for found in closest) for figure in wanted)
 
 
 # A word written like a name or a code: capitals inside it ("iDEAL", "PayPal", "iOS") or two and more

@@ -267,8 +267,10 @@ class _CheckedRelease:
     def _states_only_what_passage_says(self, words: str, n: int) -> bool:
         """No figure, name or code that passage `n` (or the question) does not write."""
         passage = self._passages[n - 1]
-        return citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures and (
-            citations.names_only_from(words, passage.heading, passage.text, self._question)
+        return (
+            citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures
+            and citations.figures_bound(words, f"{passage.heading}\n{passage.text}", self._question_figures)
+            and citations.names_only_from(words, passage.heading, passage.text, self._question)
         )
 
     def _supports(self, words: str, n: int) -> bool:

@@ -193,5 +193,6 @@ def test_the_report_repeats_the_quality_figures_per_language() -> None:
         "false_refusal_rate",
         "citation_accuracy",
         "gold_shown",
+        "unsure",
         "outcomes",
     }

@@ -307,6 +307,30 @@ async def test_figures_from_the_passage_or_the_question_are_shown(settings: Sett
     assert answer.text == deltas[0]
 
 
+SHIPPING = [
+    make_chunk(
+        "delivery/shipping.md",
+        "Shipping times",
+        "Standard shipping within Germany takes 2–3 business days; to other EU countries it takes 4–6 "
+        "business days. We do not ship to the United States.",
+    )
+]
+
+
+async def test_a_figure_from_the_neighbouring_statement_is_never_shown(settings: Settings) -> None:
+    # Found in a trial: every word and figure is the passage's, but 2–3 days is Germany's, not the EU's.
+    question = "How long does shipping to other EU countries take?"
+    wrong = "Shipping to other EU countries takes 2–3 business days [1]."
+    deltas, answer = await run(build_pipeline(settings, FakeKB(SHIPPING), FakeGenerator(wrong)), question)
+    assert deltas == []
+    assert answer.outcome == "extracted"
+    assert "4–6 business days" in answer.text
+    right = "Shipping to other EU countries takes 4–6 business days [1]."
+    deltas, answer = await run(build_pipeline(settings, FakeKB(SHIPPING), FakeGenerator(right)), question)
+    assert deltas == [f"{PREFILL} {right}"]
+    assert answer.outcome == "answered"
+
+
 PAYMENTS = [
     make_chunk(
         "billing/payments.md",

@@ -13,6 +13,7 @@ from bot.rag.citations import (
     copied_share,
     extract_answer,
     figures,
+    figures_bound,
     flips_polarity,
     garbled,
     names_only_from,
@@ -625,3 +626,32 @@ def test_a_section_titled_with_the_question_that_opens_with_a_lead_in_brings_its
 )
 def test_a_currency_code_restates_its_sign(sentence: str, source: str, shown: bool) -> None:
     assert names_only_from(sentence, source) is shown
+
+
+SHIPPING = (
+    "Standard shipping within Germany takes 2–3 business days; to other EU countries it takes 4–6 business "
+    "days. We do not ship to the United States."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "bound"),
+    [
+        # The figure of the neighbouring statement, under this statement's subject.
+        ("According to [1], shipping to other EU countries takes 2–3 business days.", False),
+        ("Shipping within Germany takes 4–6 business days.", False),
+        ("Shipping to other EU countries takes 4–6 business days [1].", True),
+        ("Shipping within Germany takes 2–3 business days.", True),
+        # Both statements restated, each with its own figure.
+        ("Shipping takes 2–3 business days in Germany and 4–6 to other EU countries.", True),
+        # No figure: nothing to bind.
+        ("We do not ship to the United States.", True),
+    ],
+)
+def test_a_figure_comes_from_the_statement_about_its_subject(sentence: str, bound: bool) -> None:
+    assert figures_bound(sentence, SHIPPING) is bound
+
+
+def test_a_figure_the_question_gives_is_not_bound() -> None:
+    # The customer wrote the number: the sentence may repeat it whatever the passage's statements say.
+    assert figures_bound("Shipping to other EU countries takes 2–3 business days.", SHIPPING, {"2", "3"})
