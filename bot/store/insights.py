@@ -35,6 +35,9 @@ class GapQuestion:
     source: str  # the best retrieved passage's document ("" when nothing was retrieved)
     heading: str
     asked_at: datetime
+    # The language the question was read in when asked (its detection, with the channel's hint), "und"
+    # when unknown (a message logged before languages were kept).
+    language: str = "und"
 
 
 @dataclass(frozen=True, slots=True)

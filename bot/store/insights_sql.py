@@ -99,6 +99,7 @@ class SqlInsights:
                         Message.outcome,
                         Message.created_at,
                         question.c.text.label("question"),
+                        question.c.language.label("language"),
                         Feedback.rating,
                         Feedback.comment,
                     )
@@ -133,6 +134,7 @@ class SqlInsights:
                 source=best.get(row.id, ("", ""))[0],
                 heading=best.get(row.id, ("", ""))[1],
                 asked_at=row.created_at,
+                language=row.language or "und",
             )
             for row in rows
         ]

@@ -15,6 +15,7 @@ import pytest
 
 from bot.channels.web.app import build_app
 from bot.channels.web.gaps import SAME_TERMS, GapGroup, cosine_languages, group_gaps, question_terms
+from bot.kb.analysis import question_language
 from bot.kb.base import KBUnavailableError
 from bot.kb.calibration import Calibration, LanguageFit
 from bot.store.insights import GapQuestion
@@ -221,6 +222,31 @@ def test_english_groups_by_cosine_as_before() -> None:
         ["how do I get my money back", "how do I get my parcel back"],
         ["refund time", "refund time please"],
     ]
+
+
+def test_the_language_the_question_was_read_in_decides_its_group() -> None:
+    # Alone, "track my parcel" reads as French; logged with the customer's English, it is English.
+    assert question_language("track my parcel") != "en"
+    logged = [
+        replace(gap(2, "track my parcel"), language="en"),
+        replace(gap(1, "track my parcels"), language="en"),
+    ]
+    assert [g.count for g in group_gaps(logged, FakeEmbedder())] == [2]
+    # A message logged before languages were kept is detected, as before.
+    assert replace(gap(1, "x"), language="und").language == "und"
+    unknown = [gap(2, "track my parcel"), replace(gap(1, "track my parcels"), language="en")]
+    assert [g.count for g in group_gaps(unknown, FakeEmbedder())] == [1, 1]
+
+
+async def test_gap_questions_carry_the_language_they_were_read_in(make_web: WebFactory) -> None:
+    web = await make_web()
+    session = await web.session()
+    reply = events(
+        (await web.post("/api/ask", {"text": "Que faire si mon colis est perdu ?"}, session["csrf"])).text
+    )
+    assert reply[-1][1]["outcome"] == "refused"
+    found = await web.deps.insights.gap_questions(30, 10)
+    assert [q.language for q in found] == ["fr"]
 
 
 def fit(lang: str, dense_weight: float) -> LanguageFit:

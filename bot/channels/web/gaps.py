@@ -12,7 +12,7 @@ from bot.kb.analysis import FALLBACK_QUESTION_LANGUAGE, analyzer, question_langu
 from bot.kb.base import Embedder
 from bot.kb.calibration import Calibration
 from bot.kb.fusion import DENSE_WEIGHT
-from bot.language import normalize
+from bot.language import UNDETERMINED, normalize
 from bot.store.insights import GapQuestion
 
 # Cosine similarity at which two questions count as the same gap. Measured with the shipped all-MiniLM-L6-v2
@@ -85,6 +85,13 @@ def cosine_languages(calibration: Calibration | None) -> frozenset[str]:
     return frozenset({FALLBACK_QUESTION_LANGUAGE, *strong})
 
 
+def _language(question: GapQuestion) -> str:
+    """The language the question was read in when asked (with the channel's hint: "track my parcel" alone
+    reads as French), else detected now."""
+    known = normalize(question.language)
+    return known if known != UNDETERMINED else question_language(question.question)
+
+
 def _same_text(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -142,7 +149,7 @@ def group_gaps(
     else:
         by_language: dict[str, list[GapQuestion]] = {}
         for q in questions:
-            by_language.setdefault(question_language(q.question), []).append(q)
+            by_language.setdefault(_language(q), []).append(q)
         for lang, asked in by_language.items():
             if lang in cosine:
                 similar = _cosines(asked, embedder)
