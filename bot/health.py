@@ -105,7 +105,10 @@ def describe_file(path: Path) -> str:
     with path.open("rb") as handle:
         if handle.read(4) != b"GGUF":
             raise RuntimeError(f"{path} is not a GGUF file")
-    return f"{path.name} ({size / 1e6:.1f} MB)"
+    # The unit `models list` prints, so both name one file's size alike.
+    from bot.llm.provision import human_size
+
+    return f"{path.name} ({human_size(size)})"
 
 
 async def _probe_server(settings: Settings) -> str:

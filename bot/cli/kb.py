@@ -197,7 +197,9 @@ def _reload_command(folder: Path | None, extra: list[str], json_out: bool) -> No
     for name in ("files", "chunks"):
         counts = ", ".join(f"{result[name][kind]} {kind}" for kind in kinds)
         console.print(f"{name.capitalize()}: {counts}.", highlight=False)
-    console.print(f"Embedded {result['embedded']} chunks (the others kept their vectors).", highlight=False)
+    kept = result["chunks"]["total"] - result["embedded"]
+    others = f" (the other {kept} kept their vectors)" if kept > 0 else ""
+    console.print(f"Embedded {result['embedded']} chunks{others}.", highlight=False)
     from bot.kb.base import SourceReport
 
     for row in result["sources"]:

@@ -70,3 +70,15 @@ async def test_health_loads_the_embedder_in_a_worker_thread(
 
     assert loaded_on, checks["knowledge base"].detail
     assert threading.get_ident() not in loaded_on
+
+
+def test_a_model_file_is_sized_as_models_list_sizes_it(tmp_path: Path) -> None:
+    from bot.health import describe_file
+    from bot.llm.provision import human_size
+
+    model = tmp_path / "m.gguf"
+    with model.open("wb") as handle:
+        handle.write(b"GGUF")
+        handle.truncate(144_800_000)  # sparse: no 145 MB written
+    # `health` once said 144.8 MB (10^6) where `models list` said 138.1 MB (2^20) for the same file.
+    assert describe_file(model) == f"m.gguf ({human_size(144_800_000)})" == "m.gguf (138.1 MB)"

@@ -176,3 +176,19 @@ def test_a_relative_source_is_recorded_as_the_folder_it_names(
     assert result.exit_code == 0, result.output
     (report,) = _json_lines(result.stdout)
     assert [s["name"] for s in report["sources"]] == [str(corpus)]
+
+
+def test_reload_says_how_many_chunks_kept_their_vectors(cli: CliRunner, corpus: Path) -> None:
+    first = cli.invoke(app, ["kb", "reload", "--source", str(corpus)])
+    assert first.exit_code == 0, first.output
+    assert "kept their vectors" not in first.stdout, "nothing was there to keep its vectors"
+    extra = "# Extra\n\nA new section about parcel lockers at night.\n"
+    (corpus / "extra.md").write_text(extra, encoding="utf-8")
+    second = cli.invoke(app, ["kb", "reload", "--source", str(corpus), "--json"])
+    (report,) = _json_lines(second.stdout)
+    chunks = report["chunks"]
+    assert isinstance(chunks, dict)
+    kept = chunks["total"] - report["embedded"]
+    assert kept > 0
+    third = cli.invoke(app, ["kb", "reload", "--source", str(corpus)])
+    assert f"(the other {chunks['total']} kept their vectors)" in " ".join(third.stdout.split())
