@@ -25,6 +25,9 @@ SYSTEM_OUTCOMES: tuple[SystemOutcome, ...] = get_args(SystemOutcome)
 # Outcomes that answer the question (the rest refuse or fail).
 ANSWER_OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "approved")
 OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "approved", "refused", *SYSTEM_OUTCOMES)
+# Replies made without looking anything up (a greeting's reply, the notice that a person was asked, an empty
+# or too-long message's): not answers in the figures, and their near-zero time is not answering time.
+NOT_LOOKED_UP: tuple[Outcome, ...] = ("small_talk", "person_asked", "empty", "too_long")
 
 # The channels a conversation can come from; the log stores the name, the conversation service is the same.
 Channel = Literal["telegram", "console", "web"]

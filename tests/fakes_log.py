@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
-from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Turn
+from bot.domain import NOT_LOOKED_UP, SYSTEM_OUTCOMES, Answer, Channel, Turn
 from bot.metrics import percentile
 from bot.store.base import (
     ApprovedAnswer,
@@ -281,7 +281,11 @@ class MemoryConversationLog:
         day, week = now - timedelta(days=1), now - timedelta(days=7)
         started = [c.started_at for c in self.conversations.values()]
         asked = [m.created_at for m in self.messages.values() if m.role == "user"]
-        answers = [m for m in self.messages.values() if m.answer is not None and m.created_at >= week]
+        answers = [
+            m
+            for m in self.messages.values()
+            if m.answer is not None and m.created_at >= week and m.answer.outcome not in NOT_LOOKED_UP
+        ]
         rated = [f.rating for f in self.feedback.values() if f.updated_at >= week]
         latencies = [m.answer.timings.total_ms for m in answers if m.answer is not None]
         return Stats(

@@ -18,7 +18,7 @@ from bot.store.insights import (
     TranscriptMessage,
 )
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval, utcnow
-from bot.store.repo import SqlConversationLog
+from bot.store.repo import SqlConversationLog, looked_up
 
 MAX_DAYS = 366
 MAX_ROWS = 500
@@ -47,7 +47,7 @@ class SqlInsights:
             # for weeks of answers, not millions.
             for row in await conn.execute(
                 select(Message.created_at, Message.outcome, Message.total_ms).where(
-                    Message.role == "assistant", Message.created_at >= since
+                    Message.role == "assistant", Message.created_at >= since, looked_up()
                 )
             ):
                 answers[row.created_at.date()].append(row)

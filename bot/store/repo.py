@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 
-from bot.domain import SYSTEM_OUTCOMES, Answer, Channel, Source, Turn
+from bot.domain import NOT_LOOKED_UP, SYSTEM_OUTCOMES, Answer, Channel, Source, Turn
 from bot.metrics import percentile
 from bot.small_talk import asks_for_person, small_talk
 from bot.store.base import (
@@ -576,7 +576,7 @@ class SqlConversationLog:
             answers = (
                 select(func.count())
                 .select_from(Message)
-                .where(Message.role == "assistant", Message.created_at >= week)
+                .where(Message.role == "assistant", Message.created_at >= week, looked_up())
             )
             answers_7d = await count(answers)
             refusals_7d = await count(answers.where(Message.outcome == "refused"))
@@ -595,6 +595,7 @@ class SqlConversationLog:
                             Message.role == "assistant",
                             Message.created_at >= week,
                             Message.total_ms.is_not(None),
+                            looked_up(),
                         )
                     )
                 ).all()
@@ -1019,6 +1020,12 @@ def _approved(row: Any) -> ApprovedAnswer:
         corrects_answer_id=row.corrects_message_id,
         review_reason=row.review_reason or "",
     )
+
+
+def looked_up() -> Any:
+    """The bot's messages that answered by looking something up (`NOT_LOOKED_UP` aside; a message logged
+    without an outcome counts, as before)."""
+    return or_(Message.outcome.is_(None), Message.outcome.not_in(NOT_LOOKED_UP))
 
 
 async def _check_answer(conn: AsyncConnection, answer_id: int) -> None:

@@ -11,7 +11,7 @@ from typing import get_args
 
 import pytest
 
-from bot.domain import Answer, Channel, Hit, Outcome, Source, Timings
+from bot.domain import NOT_LOOKED_UP, Answer, Channel, Hit, Outcome, Source, Timings
 from bot.store import migrate
 from bot.store.base import ConversationLog, MessageRef, ReplyPrompt
 from bot.store.repo import SqlConversationLog
@@ -314,9 +314,13 @@ async def test_stats_counts_and_latency_percentiles(log: ConversationLog) -> Non
     await log.log_answer(conv.id, q, answer("Busy, try again.", outcome="busy", total_ms=1.0, hits=0))
     await log.log_operator_message(conv.id, "an operator message is not a user message")
     await log.set_handoff(conv.id, "requested")
+    # Replies that looked nothing up are no answers, and their time is not answering time.
+    for outcome in NOT_LOOKED_UP:
+        q = await log.log_user_message(conv.id, f"not a question ({outcome})")
+        await log.log_answer(conv.id, q, answer("Hello!", outcome=outcome, total_ms=0.0, hits=0))
     stats = await log.stats()
     assert (stats.conversations_24h, stats.conversations_7d) == (1, 1)
-    assert (stats.messages_24h, stats.messages_7d, stats.answers_7d) == (12, 12, 12)
+    assert (stats.messages_24h, stats.messages_7d, stats.answers_7d) == (16, 16, 12)
     assert (stats.thumbs_up_7d, stats.thumbs_down_7d, stats.refusals_7d, stats.handoffs_7d) == (3, 1, 1, 1)
     # total_ms of all 12 answers: 1, 100 … 1000, 1100.
     assert stats.latency_p50_ms == pytest.approx(550.0)
