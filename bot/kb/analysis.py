@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from bot import pii
 from bot.chinese import to_simplified
 from bot.language import STOPWORDS, UNDETERMINED, detect_message_language, normalize
 
@@ -331,6 +332,93 @@ NOUN_CAPITALISING = frozenset(["de", "lb"])
 MAX_ACRONYM = 5
 
 
+# A reference the customer quotes (an order, tracking, ticket or invoice number: "PX4821937560", "LUM-20931")
+# carries a run of this many digits, as the redactor's user ids do; a product's or an error's code ("PX-102",
+# "E42", "HTTP2") does not.
+MIN_REFERENCE_DIGITS = 5
+_REFERENCE_DIGITS = re.compile(rf"\d{{{MIN_REFERENCE_DIGITS}}}")
+# A person's name: up to three capitalised words ("Anna Müller", "Jean-Luc", "O'Brien"), with the
+# particles of family names between them ("Ana de la Cruz"). CJK characters end it ("我是Peter的客户").
+_NAME_LETTER = rf"[^\W\d_{_CJK_CLASS}]"
+_NAME_WORD = re.compile(rf"{_NAME_LETTER}+(?:['’-]{_NAME_LETTER}+)*")
+_NAME_PARTICLES = frozenset(["van", "von", "der", "den", "de", "del", "della", "la", "le", "du", "da", "dos"])
+MAX_NAME_WORDS = 3
+# The positions where a customer writes a person's name, their own or the agent's, in the languages the
+# bot answers in; the words there are no topic. Greetings start the text or a line ("Hi Anna,"); sign-offs
+# start a sentence and end the text ("… Thanks, Maria"). "My name is" introduces a name anywhere; "I'm",
+# "this is" and their kind only at the start of a clause and when the name ends it ("Hi, I'm John Smith,
+# …"; not "I'm Ubuntu user").
+_GREETINGS = (
+    r"hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|liebe|lieber|guten (?:morgen|tag)|"
+    r"bonjour|salut|cher|chère|hola|buen[oa]s (?:días|tardes)|querid[oa]|ciao|salve|buongiorno|olá|oi|"
+    r"bom dia|hoi|beste"
+)
+_GREETING = re.compile(rf"(?im)^[ \t]*(?:{_GREETINGS})[ \t]+")
+_INTRODUCTION = re.compile(
+    r"(?i)(?:\b(?:my name is|my name's|mein name ist|ich hei(?:ß|ss)e|je m['’]appelle|mon nom est|me llamo|"
+    r"mi nombre es|mi chiamo|il mio nome è|me chamo|chamo-me|meu nome é|mijn naam is|ik heet)|"
+    r"我叫|我的名字(?:是|叫)|私の名前は)[ \t]*"
+)
+_CLAUSE_INTRODUCTION = re.compile(
+    rf"(?i)(?:^|[.!?,;:\n。！？，；：]|\b(?:{_GREETINGS})\b)[ \t]*"
+    r"(?:\b(?:i['’]m|i am|this is|ich bin|hier ist|je suis|soy|sono|sou|ik ben)\b|我是|私は)[ \t]*"
+)
+_CLAUSE_END = re.compile(
+    r"[ \t]*(?:$|[,.;:!?)\n，。！？、；：]|です|(?:and|und|et|y|e|en|from|aus|de|da|here|hier|ici)\b)"
+)
+_SIGN_OFF = re.compile(
+    r"(?i)(?:^|[.!?\n。！？])[ \t]*(?:thanks(?: a lot| in advance)?|thank you|many thanks|thx|cheers|"
+    r"(?:best |kind |warm )?regards|best(?: wishes)?|sincerely|danke(?: schön)?|vielen dank|"
+    r"(?:viele |liebe |beste )?gr(?:ü|ue|u)(?:ß|ss)e|mit freundlichen gr(?:ü|ue|u)(?:ß|ss)en|gruß|"
+    r"merci(?: beaucoup)?|cordialement|bien à vous|gracias|muchas gracias|saludos|un saludo|atentamente|"
+    r"grazie(?: mille)?|(?:cordiali )?saluti|obrigad[oa]|atenciosamente|bedankt|groeten|"
+    r"met vriendelijke groet|谢谢|多谢|感谢)[ \t]*[,!.:\-–—，！。]*\s*"
+)
+# Each position, and what must follow the name there (None: anything).
+_NAME_POSITIONS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...] = (
+    (_GREETING, re.compile(r"[ \t]*[,!:.]")),
+    (_INTRODUCTION, None),
+    (_CLAUSE_INTRODUCTION, _CLAUSE_END),
+)
+
+
+def _name_shaped(word: str) -> bool:
+    parts = re.split(r"['’-]", word)
+    return len(word) > 1 and all(p[:1].isupper() and (p[1:].islower() or not p[1:]) for p in parts)
+
+
+def _name_end(text: str, pos: int) -> int:
+    """Where a person's name written at `pos` ends; `pos` when none is written there."""
+    end, words = pos, 0
+    while words < MAX_NAME_WORDS and (match := _NAME_WORD.match(text, pos)) is not None:
+        word = match.group()
+        if _name_shaped(word):
+            end, words = match.end(), words + 1
+        elif not (words and word in _NAME_PARTICLES):
+            break
+        gap = re.match(r"[ \t]+", text[match.end() :])
+        if gap is None:
+            break
+        pos = match.end() + gap.end()
+    return end
+
+
+def personal_spans(question: str) -> list[tuple[int, int]]:
+    """Where `question` holds the customer's own data rather than a topic: an email address or an IBAN
+    (as the redactor finds them), and a person's name in a greeting, an introduction or a sign-off."""
+    out = pii.spans(question)
+    for pattern, then in _NAME_POSITIONS:
+        for match in pattern.finditer(question):
+            end = _name_end(question, match.end())
+            if end > match.end() and (then is None or then.match(question, end)):
+                out.append((match.end(), end))
+    for match in _SIGN_OFF.finditer(question):
+        end = _name_end(question, match.end())
+        if end > match.end() and not question[end:].strip(" \t\n.!。！"):
+            out.append((match.end(), end))
+    return out
+
+
 def word_parts(word: str) -> list[str]:
     """The parts the bot's own analysis cuts a joined word into ("mylist.join" -> mylist, join), where
     Elasticsearch's standard tokenizer keeps some whole (UAX #29 does not split letters around a dot)."""
@@ -347,9 +435,12 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     "x86"), abbreviations ("e.g"), code (words with underscores), parts of links and addresses, markup
     (`<img src=…>`) and long words in capitals (emphasis) never are; nor are lower-case names in Latin text
     ("kdump") or compounds ("time-based"): they look like any other word (`bot.kb.names.uncommon_words`
-    finds the first by word lists).
+    finds the first by word lists). Nor is the customer's own data: a reference with a long run of digits
+    (an order or tracking number: "PX4821937560", "LUM-20931"; "PX-102", "E42" stay names), an email
+    address or IBAN, and a person's name in a greeting, introduction or sign-off (`personal_spans`).
     """
     question = _MARKUP.sub(" ", question)
+    personal = personal_spans(question)
     cjk = _CJK_CHAR.search(question) is not None
     capitals_mark_names = not cjk and normalize(lang or question_language(question)) not in NOUN_CAPITALISING
     stop = STOPWORDS["en"]
@@ -361,6 +452,8 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
         if letters < 2 or "_" in word or word.lower() in stop or word in out or min(map(len, parts)) < 2:
             continue
         if word.isupper() and letters > MAX_ACRONYM:
+            continue
+        if _REFERENCE_DIGITS.search(word) or any(a <= match.start() < b for a, b in personal):
             continue
         if cjk:
             out.append(word)

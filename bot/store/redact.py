@@ -8,33 +8,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.config import RedactionSettings
+from bot.pii import EMAIL as _EMAIL
+from bot.pii import IBAN as _IBAN
+from bot.pii import WORD_CHAR as _W
+from bot.pii import iban_span, iban_valid
 
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "HANDLE", "USER_ID", "CUSTOM")
 _PLACEHOLDER = re.compile(r"<(?:" + "|".join(PLACEHOLDERS) + r")>")
 
-# CJK scripts write no spaces: "我的卡号是4111…" puts a card number right after a Han character, which `\w`
-# counts as a word character. Boundaries are judged with `_W`, a word character of any other script.
-_CJK = "\u2e80-\u2fff\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_W = "[^\\W" + _CJK + "]"
-_EMAIL = re.compile(
-    "(?<![.+-])(?<!" + _W + ")(?:" + _W + "|[!#$%&'*+^`{|}~-])+(?:\\.(?:" + _W + "|[!#$%&'*+^`{|}~-])+)*"
-    # A top-level domain in Latin letters, or in another script (.рф, .中国), not both: "qq.com谢谢".
-    "@(?:[^\\W_](?:[\\w-]*[^\\W_])?\\.)+(?:[A-Za-z]{2,63}|[^\\W\\dA-Za-z_]{2,63})(?!" + _W + "|-)",
-)
 # 12-19 digits, optionally grouped by single spaces or dashes; Luhn and the issuer prefix decide.
 _CARD = re.compile("(?<![.,/+-])(?<!" + _W + ")\\d(?:[ -]?\\d){11,18}(?!" + _W + "|[/-]|[.,]\\d)")
-# Country code, check digits, then 11-30 alphanumerics, optionally in groups of four.
-_IBAN = re.compile("(?<!-)(?<!" + _W + ")[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}(?!" + _W + "|-)", re.IGNORECASE)
-_IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
-    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
-    "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21,
-    "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
-    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27,
-    "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24,
-    "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23,
-    "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}  # fmt: skip
 # Telegram usernames: 5-32 characters, a letter first. Not followed by `(` or `.name`, and not a
 # well-known decorator: a Python support bot talks about `@property` far more than about such users.
 _HANDLE = re.compile(r"(?<![\w@.`?&=/:])@[A-Za-z][A-Za-z0-9_]{4,31}(?![\w@(`]|\.[A-Za-z_])")
@@ -138,19 +121,6 @@ def _card_issuer_plausible(digits: str) -> bool:
     return False
 
 
-def iban_valid(candidate: str) -> bool:
-    compact = candidate.replace(" ", "").upper()
-    expected = _IBAN_LENGTHS.get(compact[:2])
-    if expected is None or len(compact) != expected or not compact.isalnum():
-        return False
-    rearranged = compact[4:] + compact[:4]
-    try:
-        number = int("".join(str(int(ch, 36)) for ch in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
-
-
 def _handle_span(candidate: str) -> int:
     return 0 if candidate[1:].lower() in _DECORATORS else len(candidate)
 
@@ -184,7 +154,7 @@ class Redactor:
         if self._known_ids:  # exact ids of real users win over the phone/card heuristics
             text = self._sub_checked(text, _DIGIT_RUN, "USER_ID", counts, self._known_id_span)
         text = self._sub_group(text, _USER_ID_CONTEXT, "USER_ID", counts)
-        text = self._sub_checked(text, _IBAN, "IBAN", counts, self._iban_span)
+        text = self._sub_checked(text, _IBAN, "IBAN", counts, iban_span)
         text = self._sub_checked(text, _CARD, "CARD", counts, self._card_span)
         text = self._phones(text, counts)
         text = self._sub_checked(text, _HANDLE, "HANDLE", counts, _handle_span)
@@ -256,19 +226,6 @@ class Redactor:
             return "".join(out)
 
         return self._segments(text, one)
-
-    @staticmethod
-    def _iban_span(candidate: str) -> int:
-        # The greedy match may have swallowed a following word; try the longest valid prefix.
-        for end in range(len(candidate), 14, -1):
-            prefix = candidate[:end]
-            if prefix.endswith(" "):
-                continue
-            if end < len(candidate) and candidate[end].isalnum() and candidate[end - 1].isalnum():
-                continue  # never cut a group in the middle
-            if iban_valid(prefix):
-                return end
-        return 0
 
     def _known_id_span(self, candidate: str) -> int:
         return len(candidate) if candidate in self._known_ids else 0

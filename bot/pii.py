@@ -1,0 +1,72 @@
+"""Patterns of personal data shared by the redactor and the names check: emails and IBANs."""
+
+from __future__ import annotations
+
+import re
+
+# CJK scripts write no spaces: "我的卡号是4111…" puts a card number right after a Han character, which `\w`
+# counts as a word character. Boundaries are judged with `WORD_CHAR`, a word character of any other script.
+_CJK = "\u2e80-\u2fff\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+WORD_CHAR = "[^\\W" + _CJK + "]"
+_W = WORD_CHAR
+EMAIL = re.compile(
+    "(?<![.+-])(?<!" + _W + ")(?:" + _W + "|[!#$%&'*+^`{|}~-])+(?:\\.(?:" + _W + "|[!#$%&'*+^`{|}~-])+)*"
+    # A top-level domain in Latin letters, or in another script (.рф, .中国), not both: "qq.com谢谢".
+    "@(?:[^\\W_](?:[\\w-]*[^\\W_])?\\.)+(?:[A-Za-z]{2,63}|[^\\W\\dA-Za-z_]{2,63})(?!" + _W + "|-)",
+)
+# Country code, check digits, then 11-30 alphanumerics, optionally in groups of four.
+IBAN = re.compile("(?<!-)(?<!" + _W + ")[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}(?!" + _W + "|-)", re.IGNORECASE)
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
+    "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21,
+    "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
+    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27,
+    "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24,
+    "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23,
+    "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+
+
+def iban_valid(candidate: str) -> bool:
+    compact = candidate.replace(" ", "").upper()
+    expected = _IBAN_LENGTHS.get(compact[:2])
+    if expected is None or len(compact) != expected or not compact.isalnum():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def iban_span(candidate: str) -> int:
+    """How many leading characters of an `IBAN` match are a valid IBAN (0: none)."""
+    # The greedy match may have swallowed a following word; try the longest valid prefix.
+    for end in range(len(candidate), 14, -1):
+        prefix = candidate[:end]
+        if prefix.endswith(" "):
+            continue
+        if end < len(candidate) and candidate[end].isalnum() and candidate[end - 1].isalnum():
+            continue  # never cut a group in the middle
+        if iban_valid(prefix):
+            return end
+    return 0
+
+
+def spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` holds an email address or an IBAN, as the redactor finds them."""
+    out = [match.span() for match in EMAIL.finditer(text)]
+    pos = 0
+    while (match := IBAN.search(text, pos)) is not None:
+        length = iban_span(match.group())
+        if length:
+            out.append((match.start(), match.start() + length))
+            pos = match.start() + length
+        else:
+            pos = match.start() + 1  # the real IBAN may start inside this candidate
+    return sorted(out)
+
+
+__all__ = ["EMAIL", "IBAN", "WORD_CHAR", "iban_span", "iban_valid", "spans"]
