@@ -7,9 +7,9 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bot.kb.filetypes import BinaryType, file_type
+from bot.kb.filetypes import BinaryType, decode_text, file_type
 from bot.kb.parsers import Document, LoadError, Section, char_budget
-from bot.kb.validate import UnsafeFileError, check_file, decode_text
+from bot.kb.validate import UnsafeFileError, check_file
 
 log = logging.getLogger("bot.kb")
 

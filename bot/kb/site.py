@@ -22,9 +22,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bot.config import CrawlSettings
 from bot.kb.base import SkippedFile, SourceKind, SourceReport
+from bot.kb.filetypes import decode_declared, decode_text
 from bot.kb.parsers import Document, LoadError, Section, parse_html
 from bot.kb.sources import LoadedSource, SourceError, now_iso
-from bot.kb.validate import UnsafeFileError, decode_text
+from bot.kb.validate import UnsafeFileError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -177,16 +178,17 @@ def meta_robots(text: str) -> set[str]:
 
 
 def decode_page(body: bytes, content_type: str) -> str:
-    """The page's text: the charset of the Content-Type header first, then the page's own declaration."""
+    """The page's text: the charset of the Content-Type header first, then the page's own declaration,
+    each read as browsers read it (`codec_for_label`: "gb2312" is GBK, "iso-8859-1" windows-1252)."""
     match = _CHARSET.search(content_type)
     if match and not body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         try:
-            return body.decode(match.group(1))
-        except (LookupError, UnicodeDecodeError) as exc:
+            return decode_declared(body, match.group(1))
+        except (LookupError, UnicodeError) as exc:
             raise UnsafeFileError(
                 f"not valid {match.group(1)} text, as its Content-Type says ({exc})"
             ) from None
-    return decode_text(body, declares_charset=True)
+    return decode_text(body, declares_charset=True, website=True)
 
 
 # -------------------------------------------------------------------------------------------- cache

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
-from bot.kb.filetypes import FILE_TYPES, BinaryType, file_type, supported_list
+# Decoding lives with the file types (site pages use it too); re-exported for its callers.
+from bot.kb.filetypes import FILE_TYPES, BinaryType, decode_text, file_type, supported_list
 
 if TYPE_CHECKING:
     from bot.config import KBSettings
@@ -32,14 +32,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document"),
     (b"SQLite format 3\x00", "an SQLite database"),
 )
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)}
 )
@@ -109,61 +101,6 @@ def _check_text_is_text(text: str, kind: str) -> None:
     controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
     if sample and controls / len(sample) > 0.01:
         raise UnsafeFileError(f"binary content ({controls} control characters), not {kind}")
-
-
-def decode_text(data: bytes, *, declares_charset: bool = False) -> str:
-    """Decode a text file: UTF-8 (BOMs for UTF-8/16/32 honoured; HTML may declare its charset).
-
-    Anything else is refused rather than guessed: a wrong guess puts mojibake into answers.
-    """
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise UnsafeFileError(
-                    f"invalid {encoding} text after its byte-order mark: {exc.reason}"
-                ) from None
-    if declares_charset:
-        match = _HTML_CHARSET.search(data[:4096])
-        if match:
-            declared = match.group(1).decode("ascii", "replace")
-            try:
-                codecs.lookup(declared)
-            except LookupError:
-                raise UnsafeFileError(f"the HTML declares an unknown charset {declared!r}") from None
-            try:
-                return data.decode(declared)
-            except UnicodeDecodeError as exc:
-                raise UnsafeFileError(
-                    f"the HTML declares charset {declared!r} but byte 0x{data[exc.start]:02X} at offset "
-                    f"{exc.start} is not valid in it"
-                ) from None
-            except (LookupError, UnicodeError):
-                # codecs.lookup also finds codecs that are no page encoding: bytes-to-bytes ones (base64, hex,
-                # zlib) refuse to decode with LookupError, `undefined` always and `idna` on a bad "xn--" label
-                # with a bare UnicodeError. Either would reach the admin's upload as a server error.
-                raise UnsafeFileError(
-                    f"the HTML declares charset {declared!r}, which is not a text encoding; save it as UTF-8"
-                ) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        hint = _guess_encoding_hint(data)
-        raise UnsafeFileError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02X} at offset {exc.start}){hint}; save it as UTF-8"
-        ) from None
-
-
-def _guess_encoding_hint(data: bytes) -> str:
-    sample = data[:4096]
-    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 4:
-        return ", looks like UTF-16 without a byte-order mark"
-    try:
-        sample.decode("cp1252")
-    except UnicodeDecodeError:
-        return ""
-    return ", looks like Latin-1/Windows-1252"
 
 
 def safe_file_name(name: str) -> str:
