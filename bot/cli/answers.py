@@ -33,6 +33,22 @@ NO_CANDIDATE = "there is no candidate {id} (see `answers list --candidates`)"
 # Why a question must have words: it is matched by embedding, and texts of only emoji or symbols embed close
 # together, so "😀😀" approved was served to "👍", "🙏🙏🙏" and every other such message.
 WORDLESS_QUESTION = "has no words, only emoji or symbols: it would match every such message"
+# The redactor's placeholders as the admin is told about them.
+PERSONAL_DATA = {
+    "EMAIL": "email address",
+    "PHONE": "phone number",
+    "CARD": "card number",
+    "IBAN": "IBAN",
+    "HANDLE": "Telegram handle",
+    "USER_ID": "user id",
+    "CUSTOM": "match of BOT_REDACTION__EXTRA_PATTERNS",
+}
+ALLOW_PERSONAL_DATA = typer.Option(
+    False,
+    "--allow-personal-data",
+    help="Serve the text with the emails, phone numbers, … it contains: for public contacts such as the "
+    "support address (without it, such a text is refused).",
+)
 
 
 def approver() -> str:
@@ -131,6 +147,37 @@ def _text(value: str | None, what: str) -> str | None:
     return encodable(value).strip()
 
 
+def personal_data(text: str) -> str:
+    """The personal data the redactor finds in `text`, named for the admin ("an email address and 2 phone
+    numbers"); "" when there is none."""
+    from bot.store.redact import Redactor
+
+    counts = Redactor(get_settings().redaction).redact(text).counts
+    named = [
+        f"{'an' if PERSONAL_DATA[kind][0] in 'aeiouAEIOU' else 'a'} {PERSONAL_DATA[kind]}"
+        if count == 1
+        else f"{count} {PERSONAL_DATA[kind]}s"
+        for kind, count in counts.items()
+        if count and kind in PERSONAL_DATA
+    ]
+    return " and ".join([", ".join(named[:-1]), named[-1]]) if len(named) > 1 else "".join(named)
+
+
+def check_personal_data(text: str, what: str, allowed: bool) -> None:
+    """Refuse (`ValueError`, before anything is stored) a text about to be served that holds personal data,
+    unless `allowed`: an approved answer goes to every customer who asks its question, and an operator's
+    reply or a pasted message may carry one customer's email or phone number."""
+    if allowed:
+        return
+    found = personal_data(text)
+    if found:
+        raise ValueError(
+            f"{what} contains {found}: an approved answer is shown to every customer who asks this "
+            "question. Give a --text without it, or add --allow-personal-data if it is a public contact "
+            "(such as the support address)"
+        )
+
+
 def _row(answer: ApprovedAnswer) -> dict[str, Any]:
     return {
         "id": answer.id,
@@ -197,14 +244,21 @@ def approve(
             parser=id_parser(NO_CANDIDATE),
         ),
     ] = None,
+    allow_personal_data: bool = ALLOW_PERSONAL_DATA,
 ) -> None:
     """Store an approved answer: later questions that match it closely get it at once (outcome
     `approved`). From a question and text, a logged answer (--answer-id, also kept as its correction for
-    the training export) or an operator's candidate (--candidate, --text/--question/--source override)."""
+    the training export) or an operator's candidate (--candidate, --text/--question/--source override).
+    A text with personal data (emails, phone numbers, …) is refused unless --allow-personal-data."""
     settings = get_settings()
     if answer_id is not None and candidate is not None:
         fail("give --answer-id or --candidate, not both")
     question, text = _text(question, "question"), _text(text, "text")
+    if text is not None:
+        try:
+            check_personal_data(text, "--text", allow_personal_data)
+        except ValueError as exc:
+            fail(str(exc))
     if candidate is None and text is None:
         fail("--text is required: the approved answer")
     if candidate is None and answer_id is None and question is None:
@@ -234,6 +288,7 @@ def approve(
                     source_hash=cited[1] if cited else None,
                     status="active",
                     approved_by=by,
+                    keep_personal_data=allow_personal_data,
                 )
 
             if candidate is not None:
@@ -243,6 +298,11 @@ def approve(
                 if question is None and not has_words(found.question):
                     # Its question is the customer's message the operator replied to.
                     raise ValueError(f"candidate {candidate}'s question {WORDLESS_QUESTION}; give --question")
+                if text is None:
+                    # Kept redacted since it was stored; one stored before that still has what it had.
+                    check_personal_data(
+                        found.text, f"candidate {candidate} (an operator's reply)", allow_personal_data
+                    )
                 existing = served_answer_to_replace(served, question or found.question)
                 if existing is None:
                     if question is not None:
@@ -288,11 +348,28 @@ def approve(
                 source=cited[0] if cited else None,
                 source_hash=cited[1] if cited else None,
                 corrects_answer_id=answer_id,
+                keep_personal_data=allow_personal_data,
             )
             return made, False
 
     answer, replaced = _run(run)
     _show(answer, "replaced: its question was already approved, the text is new" if replaced else "approved")
+    _note_placeholders(answer)
+
+
+def _note_placeholders(answer: ApprovedAnswer) -> None:
+    """Say so when the served text shows placeholders: an operator's reply is kept with its personal data
+    redacted, and "<EMAIL>" reads oddly to customers."""
+    from bot.store.redact import PLACEHOLDERS
+
+    shown = [f"<{kind}>" for kind in PLACEHOLDERS if f"<{kind}>" in answer.text]
+    if shown:
+        err_console.print(
+            f"note: customers see {', '.join(shown)} where personal data was redacted from the text; "
+            f"reword it with `python -m bot answers edit {answer.id} --text …`",
+            highlight=False,
+            markup=False,
+        )
 
 
 @answers_app.command("list")
@@ -342,9 +419,11 @@ def edit(
     text: Annotated[str | None, typer.Option("--text", help="New answer text.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="New cited article.")] = None,
     no_source: bool = typer.Option(False, "--no-source", help="Cite no article."),
+    allow_personal_data: bool = ALLOW_PERSONAL_DATA,
 ) -> None:
     """Change an approved answer and approve it again: a `needs_review` answer is served again (with no
-    option, it is confirmed as it is, against the article as it is now)."""
+    option, it is confirmed as it is, against the article as it is now). A new --text with personal data
+    (emails, phone numbers, …) is refused unless --allow-personal-data."""
     settings = get_settings()
     if source is not None and no_source:
         fail("give --source or --no-source, not both")
@@ -367,6 +446,8 @@ def edit(
                 raise LookupError(NO_APPROVED.format(id=approved_id))
             if found.status == "retired":
                 raise ValueError(f"approved answer {approved_id} is retired; approve a new one instead")
+            if text is not None and found.status != "candidate":  # a candidate is served once approved
+                check_personal_data(text, "--text", allow_personal_data)
             if question is None and found.status != "candidate" and not has_words(found.question):
                 # Stored before such questions were refused: it is approved again only with a new question.
                 raise ValueError(
@@ -400,6 +481,7 @@ def edit(
                 status="candidate" if found.status == "candidate" else "active",
                 # A candidate keeps its operator until an admin approves it (`approve --candidate`).
                 approved_by=None if found.status == "candidate" else by,
+                keep_personal_data=allow_personal_data,
             )
 
     _show(_run(run), "saved")

@@ -187,7 +187,8 @@ def forget(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Delete all data of one user: conversations, messages, ratings (a GDPR erasure request). Approved
-    answers to their questions stay, with the PII in the question redacted."""
+    answers and candidates built on their questions stay, with the PII in the question and in the answer's
+    text (an operator's reply to them may hold their email or phone number) redacted."""
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
     from bot.store.redact import Redactor
     from bot.store.repo import SqlConversationLog
@@ -208,7 +209,7 @@ def forget(
         log = SqlConversationLog(settings.resolved_database_url)
         try:
             await log.check_schema()
-            # Approved answers to their questions stay (admins' work) with the question's PII redacted.
+            # Approved answers to their questions stay (admins' work), the PII in question and text redacted.
             report = await do_forget(log, user, Redactor(settings.redaction, known_user_ids=[user]))
         finally:
             await log.close()

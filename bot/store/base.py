@@ -130,8 +130,13 @@ class ApprovedAnswerStore(Protocol):
         source_hash: str | None = None,
         status: ApprovedStatus = "active",
         corrects_answer_id: int | None = None,
+        keep_personal_data: bool = False,
     ) -> ApprovedAnswer:
-        """Store one; `ValueError` for an empty question or text, or an unknown `corrects_answer_id`."""
+        """Store one; `ValueError` for an empty question or text, or an unknown `corrects_answer_id`.
+
+        An active one is served to every customer who asks its question: personal data in its text (emails,
+        phone, card and IBAN numbers, handles) is replaced by placeholders (`<EMAIL>`, …) unless
+        `keep_personal_data` (the admin confirmed a public contact, such as the support address)."""
         ...
 
     async def get_approved(self, approved_id: int) -> ApprovedAnswer | None: ...
@@ -152,9 +157,11 @@ class ApprovedAnswerStore(Protocol):
         status: ApprovedStatus | None = None,
         approved_by: str | None = None,
         review_reason: str | None = None,
+        keep_personal_data: bool = False,
     ) -> ApprovedAnswer:
         """Change the given fields (None keeps one); `LookupError` for an unknown id, `ValueError` for an
-        empty question or text."""
+        empty question or text. A text that starts being served (a new text of an active answer, or a
+        candidate made active) loses its personal data as in `add_approved`, unless `keep_personal_data`."""
         ...
 
     async def approved_revision(self) -> str:
@@ -170,7 +177,8 @@ class ApprovedAnswerStore(Protocol):
         the customer's latest message that asks something, past requests for a person and commands, but
         never one from before an earlier handoff's replies, nor one the customer had moved on from (small
         talk the bot answered came after it). Several replies in a row to the same question become one
-        candidate; None when there is no such question."""
+        candidate; None when there is no such question. The reply is written to one customer: its personal
+        data (emails, phone numbers, …) is kept as placeholders (`<EMAIL>`, …)."""
         ...
 
 

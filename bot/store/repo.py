@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import secrets
@@ -52,6 +53,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.models import ReplyPrompt as ReplyPromptRow
+from bot.store.redact import Redactor
 
 log = logging.getLogger("bot.store")
 
@@ -660,9 +662,12 @@ class SqlConversationLog:
         source_hash: str | None = None,
         status: ApprovedStatus = "active",
         corrects_answer_id: int | None = None,
+        keep_personal_data: bool = False,
     ) -> ApprovedAnswer:
         question, text = _approved_text(question, "question"), _approved_text(text, "text")
         _check_approved(status, source)
+        if status == "active" and not keep_personal_data:
+            text = await _without_personal_data(text)
         now = utcnow()
         try:
             async with self.transaction(write=True) as conn:
@@ -714,12 +719,23 @@ class SqlConversationLog:
         status: ApprovedStatus | None = None,
         approved_by: str | None = None,
         review_reason: str | None = None,
+        keep_personal_data: bool = False,
     ) -> ApprovedAnswer:
         values: dict[str, Any] = {"updated_at": utcnow()}
         if question is not None:
             values["question"] = _approved_text(question, "question")
         if text is not None:
             values["text"] = _approved_text(text, "text")
+        if not keep_personal_data and (text is not None or status == "active"):
+            # A text starts being served: a new one, or a candidate's (an operator's reply) approved as it is.
+            # One approved before keeps what it was approved with.
+            current = await self.get_approved(approved_id)
+            if (
+                current is not None
+                and (status or current.status) == "active"
+                and (text is not None or current.status == "candidate")
+            ):
+                values["text"] = await _without_personal_data(values.get("text", current.text))
         if clear_source:
             values["source"] = None
             values["source_hash"] = None
@@ -766,7 +782,9 @@ class SqlConversationLog:
             return await _logged_answer(conn, answer_id)
 
     async def add_candidate(self, conversation_id: int, text: str, operator: str) -> ApprovedAnswer | None:
-        text = _approved_text(text, "text")
+        # An operator's reply is written to one customer ("Hi John, … sent to john@…"): kept redacted, so
+        # approving it can never serve their details to everyone else.
+        text = await _without_personal_data(_approved_text(text, "text"))
         async with self.transaction(write=True) as conn:
             # Nothing at or before an earlier handoff's replies is what this handoff is about.
             after = await _earlier_handoff_end(conn, conversation_id)
@@ -870,7 +888,8 @@ class SqlConversationLog:
         Corrections they wrote and answers they approved as an admin stay (they are the bot's training
         data and served answers), but lose their name, bare or as CHANNEL:ID. Approved answers (and
         operators' candidates) built on one of their questions outlive them too, as admins' work, with
-        the question's text passed through `scrub` (the PII redactor).
+        the question's and the answer's text passed through `scrub` (the PII redactor): an answer approved
+        from an operator's reply to them may carry their email or phone number to every later customer.
         """
         names = [external_user_id, *(f"{channel}:{external_user_id}" for channel in CHANNELS)]
         async with self.transaction(write=True) as conn:
@@ -894,15 +913,15 @@ class SqlConversationLog:
 
 async def _scrub_approved(conn: AsyncConnection, conversation_ids: Any, scrub: Callable[[str], str]) -> None:
     """Approved answers and candidates built on these conversations' questions (linked to one of their
-    answers, or asking one of their questions word for word): the question, and a candidate's text (an
-    operator's reply to this person), scrubbed."""
+    answers, or asking one of their questions word for word): the question and the text scrubbed. The text
+    may be an operator's reply to this person, approved as it was or still a candidate."""
     their_messages = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
     their_questions = select(Message.text).where(
         Message.conversation_id.in_(conversation_ids), Message.role == "user"
     )
     rows = (
         await conn.execute(
-            select(ApprovedRow.id, ApprovedRow.question, ApprovedRow.text, ApprovedRow.status).where(
+            select(ApprovedRow.id, ApprovedRow.question, ApprovedRow.text).where(
                 or_(
                     ApprovedRow.corrects_message_id.in_(their_messages),
                     ApprovedRow.question.in_(their_questions),
@@ -911,9 +930,11 @@ async def _scrub_approved(conn: AsyncConnection, conversation_ids: Any, scrub: C
         )
     ).all()
     for row in rows:
-        values: dict[str, Any] = {"question": scrub(row.question) or "(forgotten)", "updated_at": utcnow()}
-        if row.status == "candidate":
-            values["text"] = scrub(row.text) or "(forgotten)"
+        values: dict[str, Any] = {
+            "question": scrub(row.question) or "(forgotten)",
+            "text": scrub(row.text) or "(forgotten)",
+            "updated_at": utcnow(),
+        }
         # updated_at moves the approved-answers revision: every worker's matcher drops the old question.
         await conn.execute(update(ApprovedRow).where(ApprovedRow.id == row.id).values(**values))
 
@@ -990,6 +1011,18 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("bot_write") else "BEGIN")
+
+
+@functools.cache
+def _served_redactor() -> Redactor:
+    """The default rules (`RedactionSettings`' phone regions): the store is not given the settings."""
+    return Redactor()
+
+
+async def _without_personal_data(text: str) -> str:
+    """`text` with emails, phone, card and IBAN numbers, handles and user ids replaced by placeholders
+    (`<EMAIL>`, …). In a thread: the phone matcher is slow on long texts."""
+    return (await asyncio.to_thread(_served_redactor().redact, text)).text
 
 
 def _approved_text(value: str, what: str) -> str:
