@@ -506,15 +506,16 @@ class ConversationService:
         nor answered from its passages.
         """
         question = encodable(text).strip()
-        language = self.language_of_text(question[:MAX_DETECT_CHARS], customer)
-        if not question:
-            yield Reply("notice", texts.translate(EMPTY_TEXT, language), language=language)
+        sample = question[:MAX_DETECT_CHARS]
+        if not question or len(question) > MAX_QUESTION_CHARS:
+            language = self.language_of_text(sample, customer)
+            notice = TOO_LONG_TEXT if question else EMPTY_TEXT
+            yield Reply("notice", texts.translate(notice, language), language=language)
             return
-        if len(question) > MAX_QUESTION_CHARS:
-            yield Reply("notice", texts.translate(TOO_LONG_TEXT, language), language=language)
-            return
+        language = ""
         try:
             conversation = await self._open(customer, conversation_id)
+            language = await self._message_language(sample, customer, conversation.id)
             if conversation.handoff != "none":
                 await self._db(
                     self.log.log_user_message(
@@ -550,6 +551,7 @@ class ConversationService:
             )
         except StoreUnavailableError as exc:
             log.error("database unavailable", extra={"channel": customer.channel, "error": str(exc)})
+            language = language or self.language_of_text(sample, customer)
             yield Reply("unavailable", texts.translate(texts.DB_DOWN, language), language=language)
             return
         log.info(
@@ -617,13 +619,18 @@ class ConversationService:
             and normalize(answer.hits[0].chunk.lang) == "zh"
         )
         operators = self.desk is not None and self.desk.available
+        refused = answer.outcome == "refused"
+        # A refusal that asks the customer to ask again in the help center's language must let them: handed
+        # off, their re-ask only went to the operators (the texts contradicted each other). It offers the
+        # person with the button instead.
+        ask_again = refused and bool(answer.kb_languages)
         # No person to offer: the fixed texts leave out their offer. A refusal never asks "Would you like me
-        # to connect you…?": with operators it hands off at once (or shows the button when it cannot), and
-        # the question would contradict the notice that follows it.
-        plain = not operators or answer.outcome == "refused"
+        # to connect you…?": with operators it hands off at once (or shows the button when it cannot or
+        # should not), and the question would contradict the notice that follows it.
+        plain = not operators or refused
         english = texts.WITHOUT_OPERATORS.get(answer.text, answer.text) if plain else answer.text
         shown = texts.localize_answer_text(english, language, quoted=quoted)
-        if answer.outcome == "refused" and answer.kb_languages:
+        if ask_again:
             shown = f"{shown}\n\n{texts.kb_language_hint(answer.kb_languages, language)}"
         if shown != answer.text:
             answer = replace(answer, text=shown)
@@ -643,7 +650,8 @@ class ConversationService:
             )
             return
         handed_off = asked_person or (
-            answer.outcome == "refused"
+            refused
+            and not ask_again
             and await self._handoff_after_refusal(conversation.id, customer, language)
         )
         if handed_off and not asked_person:
@@ -770,9 +778,17 @@ class ConversationService:
 
     # -- languages -----------------------------------------------------------------------------------
 
-    def language_of_text(self, text: str, customer: Customer) -> str:
-        """The detected language of a customer's text; the channel's hint only when it cannot be told."""
-        return detect_message_language(text, customer.language_hint or None, self.detector)
+    def language_of_text(self, text: str, customer: Customer, *, previous: str = "") -> str:
+        """The detected language of a customer's text; the channel's hint only when it cannot be told, and
+        without one `previous` (the conversation's language so far)."""
+        return detect_message_language(text, customer.language_hint or None, self.detector, previous=previous)
+
+    async def _message_language(self, text: str, customer: Customer, conversation_id: int) -> str:
+        """The language of a customer's message in their conversation: unhinted (Telegram without
+        `language_code`, the console), one too short or unsure to tell ("danke", "ok") keeps the
+        conversation's, where it fell back to English and switched the replies, and /help after them."""
+        previous = "" if customer.language_hint else await self._db(self.log.last_language(conversation_id))
+        return self.language_of_text(text, customer, previous=previous)
 
     async def language_of(self, customer: Customer) -> str:
         """The customer's language when they send no text to read (a command, a button): the language of

@@ -267,7 +267,7 @@ def default_detector() -> FastTextDetector:
 
 
 def detect_message_language(
-    text: str, hint: str | None = None, detector: LanguageDetector | None = None
+    text: str, hint: str | None = None, detector: LanguageDetector | None = None, *, previous: str = ""
 ) -> str:
     """The language of a customer's message (a primary subtag, or "zh-Hant": see `language_tag`), or "und".
 
@@ -275,26 +275,34 @@ def detect_message_language(
     Telegram's `language_code`) decides when the detector lists it among its candidates and is less than
     `HINT_WINS_BELOW` sure of its best guess, or when the text is too short to tell ("ok", "danke") and
     written in the hint's script. A confident detection ("Wie setze ich …" with an English hint) and a
-    script ("好的") always win. Unsure and unhinted, a short text keeps the detector's guess when that is
-    likely enough ("gracias", "спасибо").
+    script ("好的") always win. Unhinted, a text the detector is not sure of keeps `previous`, the
+    conversation's language so far (its latest message's), unless the text's script says otherwise ("danke"
+    after a German question is German, "ok" after a Chinese one Chinese, "спасибо" after German Russian);
+    with no `previous` either, a short text keeps the detector's guess when that is likely enough
+    ("gracias", "спасибо").
     """
     text = encodable(text)  # a lone surrogate from a chat client is read, not a crash
-    language = _detect_message_language(text, hint, detector)
+    # The conversation's language stands in only for a hint the channel did not give.
+    kept = UNDETERMINED if hint or not previous else language_tag(previous)
+    language = _detect_message_language(text, hint, detector, kept)
     if language != "zh":
         return language
     # Chinese keeps its script: Traditional characters say so; text both scripts write alike ("好的")
-    # follows a Traditional hint.
-    if is_traditional(text) or (is_traditional_tag(hint) and to_traditional(text) == text):
+    # follows a Traditional hint, or a Traditional conversation.
+    if is_traditional(text) or (is_traditional_tag(hint or kept) and to_traditional(text) == text):
         return TRADITIONAL
     return language
 
 
-def _detect_message_language(text: str, hint: str | None, detector: LanguageDetector | None) -> str:
+def _detect_message_language(
+    text: str, hint: str | None, detector: LanguageDetector | None, kept: str = UNDETERMINED
+) -> str:
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
     # Without a hint (the console, an API client), English, the language the bot's own texts are written in,
     # stands in for it: "how do I track my parcel?" is not French anywhere, nor "my locker door wont open"
-    # Dutch (0.50, English second), which was answered as a foreign question from the wrong article.
+    # Dutch (0.50, English second), which was answered as a foreign question from the wrong article. Only
+    # for text of English words, or a doubtful detection: text too short to tell keeps `kept`, below.
     expected = hinted if hinted != UNDETERMINED else "en"
     if detection.confidence < HINT_WINS_ANYWAY_BELOW and _written_in(text, expected):
         return expected
@@ -311,6 +319,14 @@ def _detect_message_language(text: str, hint: str | None, detector: LanguageDete
         latin_text = all(ord(ch) < 0x250 for ch in letters)
         if not letters or latin_text == (hinted not in NON_LATIN_SCRIPT):
             return hinted
+    if kept != UNDETERMINED:
+        # Unsure, unhinted: a short reply ("danke", "ok", "👍") goes on in the conversation's language, where
+        # it fell back to English (the reply, and /help after it, switched language). Latin letters are
+        # written in every language's chats ("ok" after Chinese); another script keeps it only where the
+        # detector agrees, so "спасибо" after German is Russian.
+        latin_text = all(ord(ch) < 0x250 for ch in letters)
+        if latin_text or normalize(kept) in (detection.language, *detection.candidates):
+            return kept
     if detection.language != UNDETERMINED and detection.confidence >= MIN_CONFIDENCE:
         return detection.language
     return UNDETERMINED

@@ -15,6 +15,7 @@ from bot.conversation import ConversationService, Customer, Reply
 from bot.domain import Delta, Turn
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.services import build_pipeline
+from bot.small_talk import small_talk
 from bot.store.base import ReplyPrompt, StoreUnavailableError
 from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
 from tests.fakes_log import MemoryConversationLog
@@ -525,3 +526,132 @@ async def test_a_refusal_in_a_language_the_help_center_is_not_written_in_says_wh
     assert english.answer is not None
     assert (english.answer.outcome, english.language) == ("refused", "en")
     assert "written in" not in english.text
+
+
+def _english_help_center_service(
+    settings: Settings, log: MemoryConversationLog, desk: RecordingDesk | None
+) -> ConversationService:
+    """The fake help center, calibrated as written in English: questions in other languages are refused
+    with `kb_languages`, and told to ask again in English."""
+    from bot.kb.calibration import Calibration, LanguageFit
+
+    kb = FakeKB(HELP_CENTER)
+    kb.gate = Calibration(languages=(LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),))
+    return ConversationService(
+        build_pipeline(settings, kb, FakeGenerator(SUPPORTED)), log, history_turns=2, desk=desk
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Wie bekomme ich mein Geld zurück, wenn das Paket verloren ist?", "de"),
+        ("我的包裹丢了怎么办？", "zh"),
+    ],
+)
+async def test_a_refusal_that_asks_for_the_help_centers_language_lets_the_customer_ask_again(
+    settings: Settings, question: str, language: str
+) -> None:
+    # It said "ask me again in English" and then "I've passed your question to a person": the English
+    # re-ask only went to the operators.
+    log = MemoryConversationLog()
+    desk = RecordingDesk()
+    svc = _english_help_center_service(settings, log, desk)
+    _, refused = await collect(svc, ALICE, question)
+    assert refused.answer is not None
+    assert (refused.answer.outcome, refused.answer.kb_languages, refused.language) == (
+        "refused",
+        ("en",),
+        language,
+    )
+    assert not refused.handed_off
+    assert desk.handoffs == [], "no person asked"
+    # The person is offered (the channels' button) instead; the text neither asks whether to connect one
+    # nor says one was asked.
+    assert refused.offer_human
+    refusal = texts.translate(texts.WITHOUT_OPERATORS[texts.PIPELINE_TEXTS["refused"]], language)
+    assert refused.text == f"{refusal}\n\n{texts.kb_language_hint(('en',), language)}"
+    assert texts.translate(texts.HANDOFF_AFTER_REFUSAL, language) not in refused.text
+    assert refused.conversation_id is not None
+    assert (await log.get_conversation(refused.conversation_id)).handoff == "none"  # type: ignore[union-attr]
+
+    # Asked again in English, the bot answers it.
+    _, again = await collect(svc, ALICE, "How long do refunds take?")
+    assert again.kind == "answer"
+    assert again.answer is not None
+    assert (again.answer.outcome, again.language) == ("answered", "en")
+    assert "five business days" in again.text
+    assert desk.forwarded == []
+    # The button still brings a person in.
+    assert await svc.request_handoff(ALICE, "asked") == texts.HANDOFF_REQUESTED
+    assert len(desk.handoffs) == 1
+
+
+async def test_an_english_refusal_in_an_english_help_center_still_hands_off(settings: Settings) -> None:
+    desk = RecordingDesk()
+    svc = _english_help_center_service(settings, MemoryConversationLog(), desk)
+    _, refused = await collect(svc, ALICE, "Do you sell garden furniture?")
+    assert refused.answer is not None
+    assert (refused.answer.outcome, refused.answer.kb_languages) == ("refused", ())
+    assert refused.handed_off
+    assert len(desk.handoffs) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "language"),
+    [
+        ("Wie lange dauert eine Rückerstattung bei euch?", "danke", "de"),
+        ("Wie lange dauert eine Rückerstattung bei euch?", "ok", "de"),
+        ("你好", "ok", "zh"),
+        ("你好", "thanks", "zh"),
+        ("我的包裹遺失了怎麼辦？", "好的", "zh-Hant"),  # written alike in both scripts: the conversation's
+        ("Wie lange dauert eine Rückerstattung bei euch?", "👍", "de"),
+    ],
+)
+async def test_a_short_unhinted_reply_keeps_the_conversations_language(
+    settings: Settings, first: str, then: str, language: str
+) -> None:
+    # Telegram without `language_code`: "danke" after a German question got "You're welcome!" in English.
+    log = MemoryConversationLog()
+    svc = service(settings, log)
+    _, asked = await collect(svc, ALICE, first)
+    assert asked.language == language
+    _, reply = await collect(svc, ALICE, then)
+    assert reply.answer is not None
+    assert reply.answer.outcome == "small_talk"
+    assert reply.language == language
+    kind = small_talk(then)
+    assert kind is not None
+    assert reply.text == texts.translate(texts.SMALL_TALK_REPLIES[kind], language)
+    assert reply.text != texts.SMALL_TALK_REPLIES[kind]
+    # Logged with it: commands afterwards (/help) answer in it too.
+    assert await svc.language_of(ALICE) == language
+
+
+@pytest.mark.parametrize(
+    ("then", "language"),
+    [
+        ("How long do refunds take?", "en"),  # a clearly English question switches
+        ("Thanks a lot! 🙏", "en"),  # English function words
+        ("Comment suivre mon colis ?", "fr"),
+        ("спасибо", "ru"),  # short, but not in German's script
+    ],
+)
+async def test_a_message_that_tells_its_language_switches_the_conversations(
+    settings: Settings, then: str, language: str
+) -> None:
+    svc = service(settings, MemoryConversationLog())
+    _, asked = await collect(svc, ALICE, "Wie lange dauert eine Rückerstattung bei euch?")
+    assert asked.language == "de"
+    _, reply = await collect(svc, ALICE, then)
+    assert reply.language == language
+
+
+async def test_the_channels_hint_still_decides_a_short_reply(settings: Settings) -> None:
+    # The conversation's language stands in only for a hint the channel did not give.
+    anna = Customer("telegram", "2003", "2003", name="Anna", language_hint="en")
+    svc = service(settings, MemoryConversationLog())
+    _, asked = await collect(svc, anna, "Wie lange dauert eine Rückerstattung bei euch?")
+    assert asked.language == "de"
+    _, reply = await collect(svc, anna, "danke")
+    assert (reply.language, reply.text) == ("en", texts.SMALL_TALK_REPLIES["thanks"])

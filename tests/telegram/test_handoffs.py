@@ -8,8 +8,12 @@ from telegram import Message
 
 from bot import texts
 from bot.channels.telegram.handoff import end_button_on, end_keyboard
-from bot.devtools.fake_telegram import StoredMessage
+from bot.devtools.fake_telegram import StoredMessage, user
+from bot.kb.calibration import Calibration, LanguageFit
+from bot.rag.pipeline import REFUSAL_TEXT
+from tests.fakes import HELP_CENTER, FakeKB
 from tests.telegram.conftest import ALICE, OPERATOR, OPERATOR_CHAT, Harness, HarnessFactory
+from tests.telegram.test_e2e import buttons
 
 
 async def _handed_off(h: Harness) -> StoredMessage:
@@ -98,3 +102,28 @@ def test_a_reply_to_the_transcript_names_the_button_it_carries() -> None:
     assert end_button_on(message(text="🙋 Handoff #7", reply_markup=end_keyboard(7).to_dict()), 8) is None
     assert end_button_on(message(text="💬 #7 Alice [en]: hi"), 7) is None
     assert end_button_on(None, 7) is None
+
+
+async def test_told_to_ask_again_in_english_the_customer_is_answered_not_handed_off(
+    make_harness: HarnessFactory,
+) -> None:
+    # The refusal said "ask me again in English" and then "I've passed your question to a person": the
+    # customer's English re-ask was only forwarded to the operators.
+    kb = FakeKB(HELP_CENTER)
+    kb.gate = Calibration(languages=(LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),))
+    h = await make_harness(kb=kb)
+    li = {**user(2107, "Li"), "language_code": "zh-hans"}
+    refused = await h.ask(li, "我的包裹丢了怎么办？")
+    refusal = texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "zh")
+    assert refused.data["text"] == f"{refusal}\n\n{texts.kb_language_hint(('en',), 'zh')}"
+    assert "human:zh" in buttons(refused.data), "the person is offered, not asked"
+    again = await h.ask(li, "How long do refunds take?")
+    assert "five business days" in again.data["text"]
+    assert "\n\nSources\n[1] Refunds" in again.data["text"]
+    await h.idle()
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "nothing went to the operators"
+    # The offered button still brings a person in.
+    h.fake.inject(h.fake.callback_update(li, li["id"], refused.message_id, "human:zh"))
+    told = await h.reply_after(li["id"], again.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "zh")
+    await h.fake.wait_until(lambda: bool(h.fake.bot_messages(OPERATOR_CHAT["id"])))

@@ -194,3 +194,35 @@ async def test_someone_elses_button_is_refused_in_the_pressers_language(make_har
     assert (
         answered.get("text") == texts.translate(tg_texts.BUTTON_NOT_YOURS, "de") != tg_texts.BUTTON_NOT_YOURS
     )
+
+
+async def test_without_a_language_code_a_short_reply_keeps_the_conversations_language(
+    make_harness: HarnessFactory,
+) -> None:
+    # No `language_code`: "danke" after a German question got "You're welcome!" in English, and /help after
+    # it came in English; "ok" after "你好" got the English reply.
+    from bot.channels.telegram import texts as tg_texts
+
+    klaus = user(2106, "Klaus")
+    h = await make_harness()
+    answered = await h.ask(klaus, "Wie lange dauern refunds normalerweise bei Ihnen?")
+    assert "\n\nQuellen\n[1] Refunds" in answered.data["text"]
+    thanks = await h.ask(klaus, "danke")
+    german = texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "de")
+    assert thanks.data["text"] == german != texts.SMALL_TALK_REPLIES["thanks"]
+    last = h.last_message_id(klaus["id"])
+    h.send(klaus, "/help")
+    helped = await h.reply_after(klaus["id"], last)
+    assert helped.data["text"] == texts.translate(tg_texts.HELP, "de") != tg_texts.HELP
+    # A plainly English question still switches.
+    english = await h.ask(klaus, "How long do refunds take?")
+    assert "\n\nSources\n[1] Refunds" in english.data["text"]
+
+    hello = await h.ask(LI, "你好")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "zh")
+    ok = await h.ask(LI, "ok")
+    assert (
+        ok.data["text"]
+        == texts.translate(texts.SMALL_TALK_REPLIES["ok"], "zh")
+        != texts.SMALL_TALK_REPLIES["ok"]
+    )
