@@ -39,12 +39,13 @@ from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.handoff import (
     END_PREFIX,
+    NOT_A_HANDOFF,
     OperatorChat,
     TelegramDesk,
     button_with,
-    conversation_of,
     describe_user,
     end_button_on,
+    replied_to,
 )
 from bot.channels.telegram.ordering import ChatOrderedProcessor, UpdateState
 from bot.channels.telegram.render import compose, escape, render_answer
@@ -58,7 +59,8 @@ from bot.unicode import has_words
 
 # Operators write English in their chat (the customers' texts are translated, theirs are not).
 OPERATOR_CHAT_HINT = (
-    "To answer a customer, reply to their 💬 or 🙋 message here; I don't answer questions in this chat."
+    "To answer a customer, reply to their 💬 or 🙋 message here (or to a ✅ Sent to #… confirmation); "
+    "I don't answer questions in this chat."
 )
 OPERATOR_MEDIA_HINT = "Only text replies reach the customer: this was not sent. Type your reply instead."
 # A language code as buttons carry it ("en", "zh", "zh-Hant").
@@ -266,7 +268,7 @@ class SupportHandlers:
         if message is None or chat is None or chat.id != self.settings.operator_chat_id:
             await self.cmd_unknown(update, context)
             return
-        conversation_id = conversation_of(message.reply_to_message, context.bot.id)
+        conversation_id = self.operators.desk.handoff_of(replied_to(message), context.bot.id)
         if conversation_id is None:
             await message.reply_text("Reply /done to a handoff message to end that handoff.")
             return
@@ -355,11 +357,16 @@ class SupportHandlers:
             return
         operator_chat = chat_id == self.settings.operator_chat_id
         if operator_chat:
-            conversation_id = conversation_of(message.reply_to_message, bot.id)
+            conversation_id = self.operators.desk.handoff_of(replied_to(message), bot.id)
             if conversation_id is not None:
                 await self.operators.reply(bot, message, conversation_id)
                 return
         if await self._prompt_reply(update, message, user, bot):
+            return
+        if operator_chat and replied_to(message) is not None:
+            # An operator's reply is meant for someone: never let it vanish without a word (a customer's
+            # follow-up that reaches no one is worse than a warning too many between colleagues).
+            await message.reply_text(NOT_A_HANDOFF, do_quote=True)
             return
         addressed, text = self._addressed(message, bot)
         if not addressed:
@@ -473,7 +480,7 @@ class SupportHandlers:
             return
         bot = context.bot
         if message.chat.id == self.settings.operator_chat_id:
-            if conversation_of(message.reply_to_message, bot.id) is not None:
+            if self.operators.desk.handoff_of(replied_to(message), bot.id) is not None:
                 # An operator's photo or file would never reach the customer: say so, in English.
                 await message.reply_text(OPERATOR_MEDIA_HINT)
             return
@@ -502,7 +509,8 @@ class SupportHandlers:
                 # The operators now own the conversation: they get the file, as during a handoff. The
                 # question's answer may well have been in it (a screenshot of an error).
                 with contextlib.suppress(TelegramError):
-                    await bot.copy_message(operator_chat, message.chat.id, message.message_id)
+                    copy = await bot.copy_message(operator_chat, message.chat.id, message.message_id)
+                    self._copied(copy.message_id, reply.conversation_id)
             return
         language = await self._language(update)
         await self._reply(update, bot, texts.translate(tg_texts.MEDIA, language))
@@ -521,13 +529,20 @@ class SupportHandlers:
         if final is not None and final.kind == "forwarded" and operator_chat is not None:
             # Forwarded and logged as text; the customer gets no reply, as for any forwarded message.
             with contextlib.suppress(TelegramError):
-                await bot.copy_message(operator_chat, message.chat.id, message.message_id)
+                copy = await bot.copy_message(operator_chat, message.chat.id, message.message_id)
+                self._copied(copy.message_id, final.conversation_id)
             return
         # The log was down, or the handoff ended between the check and the question: the file reached no
         # one, and the customer is told so rather than left without a reply.
         reply_text = final.text if final is not None and final.kind in ("unavailable", "notice") else ""
         language = final.language if final is not None else UNDETERMINED
         await self._reply(update, bot, reply_text or texts.translate(tg_texts.MEDIA, language))
+
+    def _copied(self, message_id: int, conversation_id: int | None) -> None:
+        """A customer's file copied to the operator chat carries no header: an operator's reply to the copy
+        still reaches that customer."""
+        if conversation_id is not None:
+            self.operators.desk.remember(message_id, conversation_id)
 
     async def _prompt_reply(self, update: Update, message: Message, user: User, bot: Bot) -> bool:
         """A reply to one of our ForceReply prompts (👎 comment or ✏️ correction); True when handled."""

@@ -20,13 +20,26 @@ from bot.language import UNDETERMINED, language_name
 
 log = logging.getLogger("bot.channels.telegram.handoff")
 
-# Every message the bot posts in the operator chat starts with one of these headers, so an operator's
-# reply finds its conversation even after a restart. Only the bot's own messages are trusted for this.
-_HEADER = re.compile(r"^(?:🙋 Handoff|💬) #(\d+)\b")
+# Every message the bot posts in the operator chat about a handoff starts with one of these headers, so an
+# operator's reply finds its conversation even after a restart, on any worker. Only the bot's own messages are
+# trusted for this. A reply to an ended handoff's notice (✅ Handoff #8 ended, ↩️ #8 … started over) finds it
+# too, and is told that it has ended rather than nothing.
+_HEADER = re.compile(r"^(?:🙋 Handoff|💬|✅ Sent to|✅ Handoff|↩️) #(\d+)\b")
 END_PREFIX = "ho:end:"
 # How many transcripts' ✅ buttons a desk remembers, to take away when their handoffs end. More can only be
 # handoffs left open for good: the oldest are forgotten (such a button still works when pressed).
 MAX_END_BUTTONS = 10_000
+# How many header-less operator-chat messages (operators' delivered replies, copies of customers' files) a
+# desk remembers the handoff of; the oldest are forgotten, and a reply to one of those is warned about.
+MAX_HANDOFF_MESSAGES = 10_000
+# After each delivered reply, as a reply to it. With Telegram's privacy mode on (the default), a bot in a
+# group sees only replies to its own messages: an operator's reply to their own earlier reply never reaches
+# it, a reply to this does.
+SENT = "✅ Sent to #{id}. Reply to this message to send them more."
+NOT_A_HANDOFF = (
+    "⚠️ Not sent to any customer: the message you replied to is not part of a handoff. To answer a customer, "
+    "reply to their 🙋 or 💬 message, or to a ✅ Sent to #… confirmation."
+)
 
 
 def conversation_of(message: Message | None, bot_id: int) -> int | None:
@@ -35,6 +48,15 @@ def conversation_of(message: Message | None, bot_id: int) -> int | None:
         return None
     match = _HEADER.match(message.text or "")
     return int(match.group(1)) if match else None
+
+
+def replied_to(message: Message) -> Message | None:
+    """The message `message` replies to; None for none, and for a forum topic's opening message, which
+    Telegram gives as the replied-to message of every message written in that topic."""
+    replied = message.reply_to_message
+    if replied is None or replied.forum_topic_created is not None:
+        return None
+    return replied
 
 
 def describe_user(user: User) -> str:
@@ -90,10 +112,28 @@ class TelegramDesk:
         # button away however the handoff ends. In memory only: after a restart, or where another webhook
         # worker posted the transcript, it stays until pressed (or /done is replied to it).
         self._end_buttons: dict[int, int] = {}
+        # The handoff of operator-chat messages that carry no header (see `remember`). In memory only: after a
+        # restart, or on another webhook worker, a reply to one is warned about; the headed ones always work.
+        self._handoff_messages: dict[int, int] = {}
 
     @property
     def available(self) -> bool:
         return self.operator_chat_id is not None
+
+    def remember(self, message_id: int, conversation_id: int) -> None:
+        """Operator-chat message `message_id` belongs to that handoff though it carries no header (an
+        operator's delivered reply, a copy of the customer's file): a reply to it reaches the customer too,
+        where the bot sees such a reply (privacy mode off, or the bot an admin of the operator chat)."""
+        self._handoff_messages[message_id] = conversation_id
+        if len(self._handoff_messages) > MAX_HANDOFF_MESSAGES:
+            del self._handoff_messages[next(iter(self._handoff_messages))]
+
+    def handoff_of(self, message: Message | None, bot_id: int) -> int | None:
+        """The conversation an operator-chat message belongs to: by the bot's header, else as remembered."""
+        found = conversation_of(message, bot_id)
+        if found is None and message is not None:
+            found = self._handoff_messages.get(message.message_id)
+        return found
 
     async def open_handoff(
         self,
@@ -203,16 +243,23 @@ class OperatorChat:
         if delivery.conversation is None:
             await message.reply_text(delivery.problem)
             return
-        if delivery.conversation.channel != "telegram":
-            # Logged with the conversation; this adapter reaches Telegram chats only.
-            return
+        # Not Telegram: logged with the conversation, where its channel picks it up; this adapter reaches
+        # Telegram chats only.
+        if delivery.conversation.channel == "telegram":
+            try:
+                await send_text(bot, int(delivery.conversation.external_chat_id), delivery.text)
+            except TelegramError as exc:
+                log.warning("operator reply not delivered", extra={"error": exc.__class__.__name__})
+                await message.reply_text(
+                    f"Could not deliver the reply to #{conversation_id} ({exc.__class__.__name__})."
+                )
+                return
+        self.desk.remember(message.message_id, conversation_id)
         try:
-            await send_text(bot, int(delivery.conversation.external_chat_id), delivery.text)
+            await message.reply_text(SENT.format(id=conversation_id), do_quote=True)
         except TelegramError as exc:
-            log.warning("operator reply not delivered", extra={"error": exc.__class__.__name__})
-            await message.reply_text(
-                f"Could not deliver the reply to #{conversation_id} ({exc.__class__.__name__})."
-            )
+            # Delivered all the same; only the confirmation (and replying to it) is missing.
+            log.info("delivery confirmation not posted", extra={"error": exc.__class__.__name__})
 
     async def end(self, bot: Bot, conversation_id: int, button_message_id: int | None = None) -> bool:
         """Hand the conversation back to the bot and take the ✅ button away (from `button_message_id` too,
