@@ -158,6 +158,11 @@ SMALL_TALK_REPLIES: dict[str, str] = {
 ASK_IN_KB_LANGUAGE = N_(
     "Our help center is written in {languages}. If you can, ask me in that language and I'll look again."
 )
+# The same for a help center written in several languages ("English / Chinese"): "that language" would not do.
+ASK_IN_KB_LANGUAGES = N_(
+    "Our help center is written in {languages}. If you can, ask me in one of these languages and I'll look "
+    "again."
+)
 # The names of the shipped languages, in the customer's (others are named in English).
 SHOWN_LANGUAGE_NAMES = {
     "en": N_("English"),
@@ -178,7 +183,9 @@ def kb_language_hint(kb_languages: tuple[str, ...], language: str) -> str:
         else LANGUAGE_NAMES.get(code, code)
         for code in (normalize(lang) for lang in kb_languages)
     ]
-    return translate(ASK_IN_KB_LANGUAGE, language).format(languages=" / ".join(dict.fromkeys(names)))
+    shown = list(dict.fromkeys(names))
+    text = ASK_IN_KB_LANGUAGES if len(shown) > 1 else ASK_IN_KB_LANGUAGE
+    return translate(text, language).format(languages=" / ".join(shown))
 
 
 def localize_answer_text(text: str, language: str, *, quoted: bool = False) -> str:

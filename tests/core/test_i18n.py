@@ -159,3 +159,17 @@ def test_answer_texts_are_localised_only_where_fixed() -> None:
     assert shown.endswith("\n\nThe locker opens with the code.")
     assert texts.localize_answer_text("A model's answer [1].", "ru") == "A model's answer [1]."
     assert texts.localize_answer_text(ungrounded, "en") == ungrounded
+
+
+def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
+    one = texts.kb_language_hint(("en",), "de")
+    several = texts.kb_language_hint(("en", "zh"), "de")
+    assert one == texts.translate(texts.ASK_IN_KB_LANGUAGE, "de").format(languages="Englisch")
+    # "ask me in that language" after naming two was the German refusal a trial read.
+    assert several == texts.translate(texts.ASK_IN_KB_LANGUAGES, "de").format(
+        languages="Englisch / Chinesisch"
+    )
+    assert "in dieser Sprache," not in several
+    assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
+        languages="English"
+    )
