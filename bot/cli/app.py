@@ -42,8 +42,10 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(answers_app, name="answers")
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or redirected, output is not wrapped at rich's default 80 columns: a URL or a path cut in two is
+# neither clickable nor greppable, and the reader (a file, `less`, a script) wraps for itself.
+console = Console(soft_wrap=not sys.stdout.isatty())
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 T = TypeVar("T")
 

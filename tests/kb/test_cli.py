@@ -192,3 +192,12 @@ def test_reload_says_how_many_chunks_kept_their_vectors(cli: CliRunner, corpus: 
     assert kept > 0
     third = cli.invoke(app, ["kb", "reload", "--source", str(corpus)])
     assert f"(the other {chunks['total']} kept their vectors)" in " ".join(third.stdout.split())
+
+
+def test_piped_output_is_not_wrapped(cli: CliRunner, corpus: Path) -> None:
+    result = cli.invoke(app, ["kb", "reload", "--source", str(corpus)])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Reloaded")]
+    # One line however long: the index's file name is not cut at 80 columns.
+    assert len(line) > 80
+    assert line.endswith(").")
