@@ -148,6 +148,17 @@ def test_an_html_page_is_its_content_sanitised() -> None:
     assert page.get_text().count("Fees") == 1
 
 
+@pytest.mark.parametrize("space", ["\u00a0", "\u3000", "\u2028", "\x85", "\u1680", "\u2003"])
+def test_no_unicode_space_turns_a_link_into_a_script(space: str) -> None:
+    page = f'<h1>T</h1><p><a href="{space}javascript:alert(document.domain)">x</a> and <a href="{space}https://example.com/y">y</a></p>'
+    rendered = _render("t.html", page)
+    assert "javascript:" not in rendered.html.replace(f"{space}javascript:", "")
+    for link in _article(rendered).find_all("a"):
+        href = str(link.get("href"))
+        # What a browser reads: its URL parser strips only C0 controls and spaces from the ends.
+        assert not href.strip("".join(map(chr, range(0x21)))).lower().startswith("javascript:"), href
+
+
 def test_faq_files_show_each_question_with_its_answer() -> None:
     csv_faq = (
         'category,question,answer\nPayments,Can I pay by card?,"Yes.\n\nAny card."\nPayments,Fees?,None.\n'
@@ -288,3 +299,11 @@ async def test_the_home_page_lists_articles_by_title_in_their_folders(
     await web.client.get("/")
     assert len(parsed) == 5
     assert load_bytes("refunds.md", ".md", (knowledge / "refunds.md").read_bytes()).title == "Refunds"
+
+
+def test_a_page_whose_heading_heads_no_section_shows_its_title_once() -> None:
+    # A contact form's page: the knowledge base finds no section under its heading.
+    rendered = _render("contact.html", "<h1>Contact us</h1><form>Name <input name='q'></form><p></p>")
+    assert rendered.title == "Contact us"
+    headings = [h.get_text() for h in _article(rendered).find_all(["h1", "h2", "h3"])]
+    assert headings == ["Contact us"]

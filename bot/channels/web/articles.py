@@ -70,6 +70,8 @@ _SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 # What a browser skips in a URL before reading its scheme: ASCII whitespace and control characters.
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
+_URL_ENDS = "".join(map(chr, range(0x21)))
+_HEADING_NAMES = ("h1", "h2", "h3", "h4", "h5", "h6")
 # An id the file gave an element keeps this prefix on the page: a page of the file never names an id of
 # the page's own (the widget's global flag, an anchor's slug).
 _OWN_ID_PREFIX = "c-"
@@ -410,11 +412,14 @@ def _sanitise(root: Tag) -> None:
 def _safe_href(url: str) -> str | None:
     """The URL of a link when its scheme is one a help page links with; None for `javascript:` and the
     like, however it is spelled."""
-    cleaned = _URL_IGNORED.sub("", url).lower()
-    scheme = _SCHEME.match(cleaned)
+    # Only what a browser strips from a URL's ends (C0 controls and space): Python's `strip()` also drops
+    # U+00A0, U+3000, U+2028…, which turned "\u00a0javascript:…" (a relative URL to a browser) into a script
+    # link after the check. The check reads exactly the string returned.
+    kept = url.strip(_URL_ENDS)
+    scheme = _SCHEME.match(_URL_IGNORED.sub("", kept).lower())
     if scheme and scheme.group(1) not in _SAFE_SCHEMES:
         return None
-    return url.strip()
+    return kept
 
 
 def _ids(root: Tag, placed: Sequence[tuple[Anchor, Tag]], aliases: dict[str, str]) -> None:
@@ -459,7 +464,17 @@ def _title_heading(root: Tag, placed: Sequence[tuple[Anchor, Tag]], title: str) 
     if first is not None and first[0].heading == title:
         first[1].name = "h1"
         return
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
+
+    if first is None:
+        # No section placed (a page whose heading has no text under it, such as a contact form's): the
+        # page's own heading that reads as the title is the title, not a second one above it.
+        same = next(
+            (h for h in root.find_all(_HEADING_NAMES) if " ".join(h.get_text().split()) == title), None
+        )
+        if isinstance(same, Tag):
+            same.name = "h1"
+            return
 
     heading = BeautifulSoup("", "html.parser").new_tag("h1")
     heading.string = title
