@@ -9,8 +9,11 @@ import re
 _CJK = "\u2e80-\u2fff\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 WORD_CHAR = "[^\\W" + _CJK + "]"
 _W = WORD_CHAR
+_LOCAL = "(?:" + _W + "|[!#$%&'*+^`{|}~-])+(?:\\.(?:" + _W + "|[!#$%&'*+^`{|}~-])+)*"
 EMAIL = re.compile(
-    "(?<![.+-])(?<!" + _W + ")(?:" + _W + "|[!#$%&'*+^`{|}~-])+(?:\\.(?:" + _W + "|[!#$%&'*+^`{|}~-])+)*"
+    # The local part: in Latin (or any non-CJK) letters, bounded by the script change ("邮箱wang.xm@…" is the
+    # word 邮箱 and an address), or wholly CJK after a space or punctuation ("张三@example.com").
+    "(?<![.+-])(?:(?<![\\w])[" + _CJK + "]+|(?<!" + _W + ")" + _LOCAL + ")"
     # A top-level domain in Latin letters, or in another script (.рф, .中国), not both: "qq.com谢谢".
     "@(?:[^\\W_](?:[\\w-]*[^\\W_])?\\.)+(?:[A-Za-z]{2,63}|[^\\W\\dA-Za-z_]{2,63})(?!" + _W + "|-)",
 )

@@ -178,6 +178,9 @@ def test_other_digit_runs_are_left_alone(text: str) -> None:
         # The email is only its own characters, not the words written against it.
         ("邮箱wang.xm@qq.com谢谢", "邮箱<EMAIL>谢谢"),
         ("x@例子.中国", "<EMAIL>"),
+        # A local part wholly in CJK, after a space: redacted as before.
+        ("联系 张三@example.com 谢谢", "联系 <EMAIL> 谢谢"),
+        ("用户名 用户@例子.中国", "用户名 <EMAIL>"),
         # Latin letters and digits around a number still make it part of a longer token.
         ("ref A4111111111111111", "ref A4111111111111111"),
         ("jane.doe@example.org.", "<EMAIL>."),
