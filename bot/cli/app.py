@@ -42,10 +42,23 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(answers_app, name="answers")
 
-# Piped or redirected, output is not wrapped at rich's default 80 columns: a URL or a path cut in two is
-# neither clickable nor greppable, and the reader (a file, `less`, a script) wraps for itself.
-console = Console(soft_wrap=not sys.stdout.isatty())
-err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+
+class _CliConsole(Console):
+    """A console that wraps lines only on a terminal. Piped or redirected, output is not wrapped at rich's
+    default 80 columns: a URL or a path cut in two is neither clickable nor greppable, and the reader (a file,
+    `less`, a script) wraps for itself. Decided at each print, on the stream written to then."""
+
+    @property
+    def soft_wrap(self) -> bool:
+        return not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        """Rich's constructor sets it; the stream decides."""
+
+
+console = _CliConsole()
+err_console = _CliConsole(stderr=True)
 
 T = TypeVar("T")
 

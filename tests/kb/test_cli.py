@@ -194,6 +194,18 @@ def test_reload_says_how_many_chunks_kept_their_vectors(cli: CliRunner, corpus: 
     assert f"(the other {chunks['total']} kept their vectors)" in " ".join(third.stdout.split())
 
 
+def test_only_a_terminal_wraps_lines() -> None:
+    import io
+
+    from bot.cli.app import _CliConsole
+
+    line = "x" * 50 + " " + "y" * 50
+    for terminal, lines in ((True, 2), (False, 1)):
+        out = io.StringIO()
+        _CliConsole(file=out, width=80, force_terminal=terminal, color_system=None).print(line)
+        assert len(out.getvalue().splitlines()) == lines, (terminal, out.getvalue())
+
+
 def test_piped_output_is_not_wrapped(cli: CliRunner, corpus: Path) -> None:
     result = cli.invoke(app, ["kb", "reload", "--source", str(corpus)])
     assert result.exit_code == 0, result.output
