@@ -101,6 +101,18 @@ NO_ANSWER = N_("Sorry, I have no answer to that.")
 # Opens an answer whose passages the gate was not confident about (`RAGSettings.confident_relevance`).
 UNSURE_LEAD = N_("This may not be exactly what you asked, but it is the closest our help center has:")
 
+
+def without_unsure_lead(text: str) -> str:
+    """A logged answer's text without the `UNSURE_LEAD` it may open with, in any shipped language: what the
+    model or the quote said. The log keeps what the customer read; the model's history and the training
+    export must not learn to open every answer with a doubt."""
+    for language in LANGUAGES:
+        lead = translate(UNSURE_LEAD, language) + "\n\n"
+        if text.startswith(lead):
+            return text[len(lead) :]
+    return text
+
+
 # The pipeline's fixed outcome texts. bot/rag/pipeline.py owns them; they are repeated here, marked, so that
 # extraction puts them into the catalogs, and tests/core/test_i18n.py fails as soon as the two differ.
 # The conversation service shows them in the customer's language (`localize_answer_text`).

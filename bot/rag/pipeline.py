@@ -36,7 +36,7 @@ from bot.rag.prompting import (
     trim_passage,
 )
 from bot.rag.refusal import opens_with_refusal
-from bot.texts import UNSURE_LEAD, translate
+from bot.texts import UNSURE_LEAD, translate, without_unsure_lead
 
 log = logging.getLogger("bot.rag")
 T = TypeVar("T")
@@ -497,6 +497,10 @@ class Pipeline:
             return
         keep = self._rag.history_turns
         history = tuple(t for t in history if t.text.strip())[-keep:] if keep else ()
+        # An earlier answer's doubt is the customer's to read, not the model's to copy.
+        history = tuple(
+            replace(t, text=without_unsure_lead(t.text)) if t.role == "assistant" else t for t in history
+        )
 
         standalone = condense(question, history, language) if self._rag.condense else question
         condense_ms = (time.perf_counter() - started) * 1000

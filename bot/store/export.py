@@ -24,6 +24,7 @@ from bot.store.formats import FORMATS, ExportFormat, get_format
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
 from bot.store.repo import SqlConversationLog
+from bot.texts import without_unsure_lead
 
 MinRating = Literal["any", "unrated", "up"]
 MIN_RATINGS: tuple[MinRating, ...] = ("any", "unrated", "up")
@@ -267,13 +268,18 @@ class _SampleMaker:
                 else:
                     asked_at = history_before.get(question.id, len(history))
                     prior = history[:asked_at][-opts.history_turns :] if opts.history_turns else []
-                    answer_text = corrected if corrected is not None else message.text
+                    # The doubt an unconfident answer opened with is no part of what it teaches.
+                    answer_text = corrected if corrected is not None else without_unsure_lead(message.text)
                     lines.append(
                         self._sample(question.text, answer_text, prior, conv.passages.get(message.id))
                     )
             # Like the bot's own history: fixed system replies are left out, corrected answers read corrected.
             if corrected is not None or message.outcome not in SYSTEM_OUTCOMES:
-                history.append(Turn("assistant", corrected if corrected is not None else message.text))
+                history.append(
+                    Turn(
+                        "assistant", corrected if corrected is not None else without_unsure_lead(message.text)
+                    )
+                )
         # Questions that never got an answer (e.g. the bot crashed before generating).
         answered = {m.reply_to_id for m in conv.messages if m.role == "assistant"}
         for message in conv.messages:

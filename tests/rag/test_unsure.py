@@ -118,3 +118,18 @@ def test_eval_answers_counts_the_unconfident_answers() -> None:
         "wrong_citation": 0.0,
         "right_citation": 1.0,
     }
+
+
+async def test_an_earlier_answers_lead_is_not_in_the_models_history(settings: Settings) -> None:
+    from bot.domain import Turn
+
+    generator = FakeGenerator(SUPPORTED)
+    pipeline = build_pipeline(settings, FakeKB(HELP_CENTER), generator)
+    earlier = Turn("assistant", translate(UNSURE_LEAD, "fr") + "\n\nRefunds take five days [1].")
+    history = (Turn("user", "How long do refunds take?"), earlier)
+    async for _ in pipeline.stream("And to my card?", history, user_key="u1"):
+        pass
+    (prompt,) = generator.prompts
+    said = [m.content for m in prompt if m.role == "assistant"]
+    assert "Refunds take five days [1]." in said
+    assert not any(translate(UNSURE_LEAD, "fr") in m.content for m in prompt)

@@ -466,3 +466,26 @@ async def test_small_talk_is_logged_but_never_a_training_answer(
     (record,) = _read(out)
     assert [m["content"] for m in record["messages"]] == ["hi", "Is Python free?", "Yes [1]."]
     assert dict(stats.dropped) == {"not_model_answer:small_talk": 1}
+
+
+async def test_an_unsure_answers_lead_is_no_part_of_what_it_teaches(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    from bot.texts import UNSURE_LEAD, translate
+
+    conv = await sqlite_log.open_conversation(channel="console", external_user_id="ada", external_chat_id="c")
+    lead = translate(UNSURE_LEAD, "de") + "\n\n"
+    await _turn(sqlite_log, conv.id, "Ist Python frei?", _answer(lead + "Ja [1]."))
+    await _turn(sqlite_log, conv.id, "Und PEP 8?", _answer(UNSURE_LEAD + "\n\nA style guide [1]."))
+    # The log keeps what the customer read.
+    assert [t.text for t in await sqlite_log.transcript(conv.id, 10)][1] == lead + "Ja [1]."
+    out = tmp_path / "o.jsonl"
+    await run_export(sqlite_log, ExportOptions(out=out))
+    first, second = _read(out)
+    assert [m["content"] for m in first["messages"]] == ["Ist Python frei?", "Ja [1]."]
+    assert [m["content"] for m in second["messages"]] == [
+        "Ist Python frei?",
+        "Ja [1].",
+        "Und PEP 8?",
+        "A style guide [1].",
+    ]
