@@ -586,3 +586,25 @@ async def test_asking_for_a_person_without_an_operator_chat_says_nobody_is_avail
         assert not reply["rateable"]
         assert not reply["handed_off"]
     assert (await web.session())["handoff"] == "none"
+
+
+def test_an_approved_answer_read_again_links_its_article_as_it_did_live() -> None:
+    from datetime import UTC, datetime
+
+    from bot.channels.web.chat import history_json
+    from bot.store.insights import RetrievedPassage, TranscriptMessage
+
+    passage = RetrievedPassage(1, "billing/refunds.md", "Approved answer", "", "Refunds take 5 days.", 1.0)
+    logged = TranscriptMessage(
+        7,
+        "assistant",
+        "Refunds take 5 days.",
+        datetime.now(UTC),
+        outcome="approved",
+        citations=(1,),
+        passages=(passage,),
+    )
+    (source,) = history_json(logged)["sources"]
+    assert source["href"] == "/help/billing/refunds.md", (
+        "no #approved-answer: the article has no such section"
+    )

@@ -118,7 +118,9 @@ def history_json(message: TranscriptMessage) -> dict[str, Any]:
         item.update(
             answer_id=message.id,
             sources=sources_json(
-                [(f"[{p.rank}]", Source(p.source, p.heading, p.url, p.title)) for p in cited]
+                [(f"[{p.rank}]", Source(p.source, p.heading, p.url, p.title)) for p in cited],
+                # As live (`reply_json`): an approved answer's heading is a label, not a section to open.
+                sections=message.outcome != "approved",
             ),
             # Logged with the answer (none on answers logged before they were).
             see_also=_see_also_json(message.see_also),
