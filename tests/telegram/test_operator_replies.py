@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from telegram import Bot, Message
 
-from bot.channels.telegram.handoff import NOT_A_HANDOFF
+from bot.channels.telegram.handoff import COLLEAGUES_NOTE, NOT_A_HANDOFF, TelegramDesk
 from bot.devtools.fake_telegram import StoredMessage, user
 from tests.telegram.conftest import ALICE, OPERATOR, OPERATOR_CHAT, Harness, HarnessFactory
 
 OPS = OPERATOR_CHAT["id"]
 COLLEAGUE = user(3002, "Max")
+BOT = user(9000, "Support bot", is_bot=True)
 PHOTO = [{"file_id": "P1", "file_unique_id": "p1", "width": 90, "height": 90}]
 
 
@@ -39,18 +41,15 @@ def _told_alice(h: Harness) -> list[str]:
     return [m.data["text"] for m in h.fake.bot_messages(ALICE["id"]) if "text" in m.data]
 
 
-@pytest.mark.parametrize("follow_up_to", ["own reply", "confirmation"])
-async def test_an_operators_follow_up_reaches_the_customer(
-    make_harness: HarnessFactory, follow_up_to: str
+async def test_an_operators_follow_up_to_the_confirmation_reaches_the_customer(
+    make_harness: HarnessFactory,
 ) -> None:
-    # Handoff #8 of the trial: the operator answered the transcript, then replied to their own answer.
     h = await make_harness()
     transcript = await _handed_off(h)
     first, confirmation = await _operator_says(h, "Standardversand dauert 2 Tage.", transcript.message_id)
     assert confirmation.data["text"].startswith("✅ Sent to #1.")
     assert confirmation.reply_to == first, "the confirmation quotes what was sent"
-    target = first if follow_up_to == "own reply" else confirmation.message_id
-    _, second = await _operator_says(h, "Und Express kostet 9,90 EUR.", target)
+    _, second = await _operator_says(h, "Und Express kostet 9,90 EUR.", confirmation.message_id)
     assert _told_alice(h)[-2:] == [
         "👤 Support: Standardversand dauert 2 Tage.",
         "👤 Support: Und Express kostet 9,90 EUR.",
@@ -61,6 +60,37 @@ async def test_an_operators_follow_up_reaches_the_customer(
         "Und Express kostet 9,90 EUR.",
     ]
     assert not [c for c in h.fake.calls if not c.ok]
+
+
+@pytest.mark.parametrize("author", ["same operator", "colleague"])
+async def test_a_reply_to_an_operators_delivered_reply_stays_in_the_operator_chat(
+    make_harness: HarnessFactory, author: str
+) -> None:
+    # With privacy mode off the bot sees replies to operators' messages too: a colleague's remark under a
+    # delivered reply is for the team, and the operator who wants to send more is told where to reply.
+    h = await make_harness()
+    transcript = await _handed_off(h)
+    first, _ = await _operator_says(h, "Standardversand dauert 2 Tage.", transcript.message_id)
+    shown_to_alice = _told_alice(h)
+    last = h.last_message_id(OPS)
+    remark = h.send(
+        OPERATOR if author == "same operator" else COLLEAGUE,
+        "Don't promise a refund.",
+        chat=OPERATOR_CHAT,
+        reply_to=first,
+    )
+    note = await h.reply_after(OPS, last)
+    assert note.data["text"] == COLLEAGUES_NOTE.format(id=1)
+    assert "✅ Sent to #1" in note.data["text"]
+    assert note.reply_to == remark["message"]["message_id"]
+    await h.idle()
+    assert _told_alice(h) == shown_to_alice, "nothing reached Alice"
+    assert [t.text for t in await h.store.history(1, 20)][-1] == "Standardversand dauert 2 Tage."
+    assert (await h.store.get_conversation(1)).handoff == "active"  # type: ignore[union-attr]
+    # /done replied to an operator's message ends nothing either.
+    _, refused = await _operator_says(h, "/done", first)
+    assert refused.data["text"] == "Reply /done to a handoff message to end that handoff."
+    assert (await h.store.get_conversation(1)).handoff == "active"  # type: ignore[union-attr]
 
 
 async def test_a_reply_to_a_copy_of_the_customers_file_reaches_them(make_harness: HarnessFactory) -> None:
@@ -103,7 +133,9 @@ async def test_a_reply_after_the_handoff_ended_says_so(make_harness: HarnessFact
         "ended notice": ended.message_id,
     }[target]
     _, warning = await _operator_says(h, "Und Express kostet 9,90 EUR.", replied)
-    assert warning.data["text"] == "Handoff #1 has ended; the user is back with the bot."
+    ended_text = "Handoff #1 has ended; the user is back with the bot."
+    # A reply to an operator's message is never the customer's, ended handoff or not.
+    assert warning.data["text"] == (COLLEAGUES_NOTE.format(id=1) if target == "own reply" else ended_text)
     await h.idle()
     assert len(h.fake.bot_messages(ALICE["id"])) == shown_to_alice
 
@@ -132,3 +164,16 @@ async def test_a_message_in_a_forum_topic_is_no_reply(make_harness: HarnessFacto
     )
     await h.idle()
     assert len(h.fake.bot_messages(OPS)) == before, "no warning for a message that replies to nothing"
+
+
+def test_only_the_bots_own_messages_lead_to_a_handoff() -> None:
+    # Whatever is remembered under a message id, a reply to an operator's message is not for the customer.
+    desk = TelegramDesk(cast(Bot, None), OPS)
+    desk.remember(50, 1)
+
+    def sent_by(sender: dict[str, Any]) -> Message:
+        data = {"message_id": 50, "date": int(time.time()), "chat": dict(OPERATOR_CHAT), "from": dict(sender)}
+        return Message.de_json(data, None)  # type: ignore[arg-type,return-value]
+
+    assert desk.handoff_of(sent_by(BOT), BOT["id"]) == 1
+    assert desk.handoff_of(sent_by(OPERATOR), BOT["id"]) is None

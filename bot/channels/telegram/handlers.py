@@ -39,7 +39,6 @@ from bot.channels.telegram.deps import TelegramDeps
 from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.handoff import (
     END_PREFIX,
-    NOT_A_HANDOFF,
     OperatorChat,
     TelegramDesk,
     button_with,
@@ -366,7 +365,7 @@ class SupportHandlers:
         if operator_chat and replied_to(message) is not None:
             # An operator's reply is meant for someone: never let it vanish without a word (a customer's
             # follow-up that reaches no one is worse than a warning too many between colleagues).
-            await message.reply_text(NOT_A_HANDOFF, do_quote=True)
+            await message.reply_text(self.operators.desk.not_sent_note(replied_to(message)), do_quote=True)
             return
         addressed, text = self._addressed(message, bot)
         if not addressed:

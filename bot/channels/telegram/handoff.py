@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from typing import TypeGuard
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from telegram.constants import ParseMode
@@ -29,25 +30,36 @@ END_PREFIX = "ho:end:"
 # How many transcripts' ✅ buttons a desk remembers, to take away when their handoffs end. More can only be
 # handoffs left open for good: the oldest are forgotten (such a button still works when pressed).
 MAX_END_BUTTONS = 10_000
-# How many header-less operator-chat messages (operators' delivered replies, copies of customers' files) a
-# desk remembers the handoff of; the oldest are forgotten, and a reply to one of those is warned about.
+# How many header-less operator-chat messages the bot wrote (copies of customers' files) a desk remembers the
+# handoff of, and how many operators' delivered replies; the oldest are forgotten, and a reply to one of those
+# is warned about.
 MAX_HANDOFF_MESSAGES = 10_000
-# After each delivered reply, as a reply to it. With Telegram's privacy mode on (the default), a bot in a
-# group sees only replies to its own messages: an operator's reply to their own earlier reply never reaches
-# it, a reply to this does.
+# After each delivered reply, as a reply to it: the message to reply to for follow-ups. A reply to the
+# operator's own earlier reply is not delivered (see COLLEAGUES_NOTE); with Telegram's privacy mode on (the
+# default), a bot in a group does not even see it, as it sees only replies to its own messages.
 SENT = "✅ Sent to #{id}. Reply to this message to send them more."
 NOT_A_HANDOFF = (
     "⚠️ Not sent to any customer: the message you replied to is not part of a handoff. To answer a customer, "
     "reply to their 🙋 or 💬 message, or to a ✅ Sent to #… confirmation."
 )
+# A reply to an operator's own delivered reply is never delivered: with privacy mode off, colleagues reply to
+# each other's messages with remarks meant for the team ("don't promise a refund"), not for the customer.
+COLLEAGUES_NOTE = (
+    "⚠️ Not sent: you replied to an operator's message, which I take for a note to colleagues. To send #{id} "
+    "more, reply to my ✅ Sent to #{id} confirmation."
+)
 
 
 def conversation_of(message: Message | None, bot_id: int) -> int | None:
     """The conversation id a bot-written operator-chat message is about, if it is one."""
-    if message is None or message.from_user is None or message.from_user.id != bot_id:
+    if not _written_by(message, bot_id):
         return None
     match = _HEADER.match(message.text or "")
     return int(match.group(1)) if match else None
+
+
+def _written_by(message: Message | None, user_id: int) -> TypeGuard[Message]:
+    return message is not None and message.from_user is not None and message.from_user.id == user_id
 
 
 def replied_to(message: Message) -> Message | None:
@@ -102,6 +114,13 @@ def end_button_on(message: Message | None, conversation_id: int) -> int | None:
     return message.message_id
 
 
+def _remember(messages: dict[int, int], message_id: int, conversation_id: int) -> None:
+    """`messages[message_id] = conversation_id`, forgetting the oldest beyond MAX_HANDOFF_MESSAGES."""
+    messages[message_id] = conversation_id
+    if len(messages) > MAX_HANDOFF_MESSAGES:
+        del messages[next(iter(messages))]
+
+
 class TelegramDesk:
     """`bot.conversation.OperatorDesk` on a Telegram group: the operator chat."""
 
@@ -112,28 +131,42 @@ class TelegramDesk:
         # button away however the handoff ends. In memory only: after a restart, or where another webhook
         # worker posted the transcript, it stays until pressed (or /done is replied to it).
         self._end_buttons: dict[int, int] = {}
-        # The handoff of operator-chat messages that carry no header (see `remember`). In memory only: after a
-        # restart, or on another webhook worker, a reply to one is warned about; the headed ones always work.
+        # The handoff of operator-chat messages the bot wrote that carry no header (see `remember`). In memory
+        # only: after a restart, or on another webhook worker, a reply to one is warned about; the headed ones
+        # always work.
         self._handoff_messages: dict[int, int] = {}
+        # The handoff each operator's delivered reply went to, only to tell a reply to it why it was not sent.
+        self._delivered: dict[int, int] = {}
 
     @property
     def available(self) -> bool:
         return self.operator_chat_id is not None
 
     def remember(self, message_id: int, conversation_id: int) -> None:
-        """Operator-chat message `message_id` belongs to that handoff though it carries no header (an
-        operator's delivered reply, a copy of the customer's file): a reply to it reaches the customer too,
-        where the bot sees such a reply (privacy mode off, or the bot an admin of the operator chat)."""
-        self._handoff_messages[message_id] = conversation_id
-        if len(self._handoff_messages) > MAX_HANDOFF_MESSAGES:
-            del self._handoff_messages[next(iter(self._handoff_messages))]
+        """Operator-chat message `message_id`, which the bot wrote, belongs to that handoff though it carries
+        no header (a copy of the customer's file): a reply to it reaches the customer too, where the bot sees
+        such a reply (privacy mode off, or the bot an admin of the operator chat). Never an operator's."""
+        _remember(self._handoff_messages, message_id, conversation_id)
+
+    def delivered(self, message_id: int, conversation_id: int) -> None:
+        """Operator's message `message_id` was delivered to that handoff's customer (see `not_sent_note`)."""
+        _remember(self._delivered, message_id, conversation_id)
 
     def handoff_of(self, message: Message | None, bot_id: int) -> int | None:
-        """The conversation an operator-chat message belongs to: by the bot's header, else as remembered."""
+        """The conversation an operator-chat message belongs to: by the bot's header, else as remembered. Only
+        the bot's own messages count: a reply to an operator's message is not for the customer."""
         found = conversation_of(message, bot_id)
-        if found is None and message is not None:
+        if found is None and _written_by(message, bot_id):
             found = self._handoff_messages.get(message.message_id)
         return found
+
+    def not_sent_note(self, message: Message | None) -> str:
+        """What an operator's reply to `message`, which belongs to no handoff, is told: why it reached no one,
+        and where to reply instead."""
+        conversation_id = self._delivered.get(message.message_id) if message is not None else None
+        if conversation_id is None:
+            return NOT_A_HANDOFF
+        return COLLEAGUES_NOTE.format(id=conversation_id)
 
     async def open_handoff(
         self,
@@ -254,7 +287,7 @@ class OperatorChat:
                     f"Could not deliver the reply to #{conversation_id} ({exc.__class__.__name__})."
                 )
                 return
-        self.desk.remember(message.message_id, conversation_id)
+        self.desk.delivered(message.message_id, conversation_id)
         try:
             await message.reply_text(SENT.format(id=conversation_id), do_quote=True)
         except TelegramError as exc:
