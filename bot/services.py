@@ -267,7 +267,8 @@ class Services:
                 from bot.store.repo import SqlConversationLog
 
                 url = self.settings.resolved_database_url
-                self._log = SqlConversationLog(url)
+                # The deployment's redaction rules keep its customers' details out of served answers.
+                self._log = SqlConversationLog(url, redaction=self.settings.redaction)
                 # Kept even when the check fails: `serve` starts degraded and the log recovers by itself.
                 if migrate:
                     await self._migrate_embedded(self._log, url)

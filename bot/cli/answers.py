@@ -33,15 +33,16 @@ NO_CANDIDATE = "there is no candidate {id} (see `answers list --candidates`)"
 # Why a question must have words: it is matched by embedding, and texts of only emoji or symbols embed close
 # together, so "😀😀" approved was served to "👍", "🙏🙏🙏" and every other such message.
 WORDLESS_QUESTION = "has no words, only emoji or symbols: it would match every such message"
-# The redactor's placeholders as the admin is told about them.
+# The redactor's placeholders as the admin is told about them: one (with its article), and several.
+# Spelled out, as no rule makes "an IBAN", "a user id" and "matches of …" from the bare nouns.
 PERSONAL_DATA = {
-    "EMAIL": "email address",
-    "PHONE": "phone number",
-    "CARD": "card number",
-    "IBAN": "IBAN",
-    "HANDLE": "Telegram handle",
-    "USER_ID": "user id",
-    "CUSTOM": "match of BOT_REDACTION__EXTRA_PATTERNS",
+    "EMAIL": ("an email address", "email addresses"),
+    "PHONE": ("a phone number", "phone numbers"),
+    "CARD": ("a card number", "card numbers"),
+    "IBAN": ("an IBAN", "IBANs"),
+    "HANDLE": ("a Telegram handle", "Telegram handles"),
+    "USER_ID": ("a user id", "user ids"),
+    "CUSTOM": ("a match of BOT_REDACTION__EXTRA_PATTERNS", "matches of BOT_REDACTION__EXTRA_PATTERNS"),
 }
 ALLOW_PERSONAL_DATA = typer.Option(
     False,
@@ -154,9 +155,7 @@ def personal_data(text: str) -> str:
 
     counts = Redactor(get_settings().redaction).redact(text).counts
     named = [
-        f"{'an' if PERSONAL_DATA[kind][0] in 'aeiouAEIOU' else 'a'} {PERSONAL_DATA[kind]}"
-        if count == 1
-        else f"{count} {PERSONAL_DATA[kind]}s"
+        PERSONAL_DATA[kind][0] if count == 1 else f"{count} {PERSONAL_DATA[kind][1]}"
         for kind, count in counts.items()
         if count and kind in PERSONAL_DATA
     ]

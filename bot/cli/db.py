@@ -209,7 +209,8 @@ def forget(
         log = SqlConversationLog(settings.resolved_database_url)
         try:
             await log.check_schema()
-            # Approved answers to their questions stay (admins' work), the PII in question and text redacted.
+            # Approved answers to their questions stay (admins' work): the question's PII redacted, and
+            # their details taken out of the text where it can hold them.
             report = await do_forget(log, user, Redactor(settings.redaction, known_user_ids=[user]))
         finally:
             await log.close()

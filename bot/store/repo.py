@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import logging
+import re
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 
+from bot.config import RedactionSettings
 from bot.domain import NOT_LOOKED_UP, SYSTEM_OUTCOMES, Answer, Channel, Source, Turn
 from bot.metrics import percentile
 from bot.small_talk import asks_for_person, small_talk
@@ -53,7 +54,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.models import ReplyPrompt as ReplyPromptRow
-from bot.store.redact import Redactor
+from bot.store.redact import PLACEHOLDERS, Redactor
 
 log = logging.getLogger("bot.store")
 
@@ -85,7 +86,10 @@ class SqlConversationLog:
         timeout_s: float = 15.0,
         connect_timeout_s: float = 5.0,
         sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        redaction: RedactionSettings | None = None,
     ) -> None:
+        """`redaction`: the deployment's rules (phone regions, extra patterns) for the personal data kept out
+        of served answers and operators' candidates; the defaults when None."""
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -111,6 +115,7 @@ class SqlConversationLog:
             _install_sqlite_pragmas(self._engine, sqlite_busy_timeout_ms)
             self._write_lock = asyncio.Lock()
         self._write_engine = self._engine.execution_options(bot_write=True)
+        self._redactor = Redactor(redaction)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -652,6 +657,12 @@ class SqlConversationLog:
 
     # ------------------------------------------------------------------ approved answers
 
+    async def _without_personal_data(self, text: str) -> str:
+        """`text` with emails, phone, card and IBAN numbers, handles, user ids and the deployment's extra
+        patterns replaced by placeholders (`<EMAIL>`, …). In a thread: the phone matcher is slow on long
+        texts."""
+        return (await asyncio.to_thread(self._redactor.redact, text)).text
+
     async def add_approved(
         self,
         *,
@@ -667,7 +678,7 @@ class SqlConversationLog:
         question, text = _approved_text(question, "question"), _approved_text(text, "text")
         _check_approved(status, source)
         if status == "active" and not keep_personal_data:
-            text = await _without_personal_data(text)
+            text = await self._without_personal_data(text)
         now = utcnow()
         try:
             async with self.transaction(write=True) as conn:
@@ -735,7 +746,7 @@ class SqlConversationLog:
                 and (status or current.status) == "active"
                 and (text is not None or current.status == "candidate")
             ):
-                values["text"] = await _without_personal_data(values.get("text", current.text))
+                values["text"] = await self._without_personal_data(values.get("text", current.text))
         if clear_source:
             values["source"] = None
             values["source_hash"] = None
@@ -784,7 +795,7 @@ class SqlConversationLog:
     async def add_candidate(self, conversation_id: int, text: str, operator: str) -> ApprovedAnswer | None:
         # An operator's reply is written to one customer ("Hi John, … sent to john@…"): kept redacted, so
         # approving it can never serve their details to everyone else.
-        text = await _without_personal_data(_approved_text(text, "text"))
+        text = await self._without_personal_data(_approved_text(text, "text"))
         async with self.transaction(write=True) as conn:
             # Nothing at or before an earlier handoff's replies is what this handoff is about.
             after = await _earlier_handoff_end(conn, conversation_id)
@@ -888,8 +899,10 @@ class SqlConversationLog:
         Corrections they wrote and answers they approved as an admin stay (they are the bot's training
         data and served answers), but lose their name, bare or as CHANNEL:ID. Approved answers (and
         operators' candidates) built on one of their questions outlive them too, as admins' work, with
-        the question's and the answer's text passed through `scrub` (the PII redactor): an answer approved
-        from an operator's reply to them may carry their email or phone number to every later customer.
+        the question's text passed through `scrub` (the PII redactor). A candidate's or a linked answer's
+        text (an operator's reply to them, a correction of an answer to them) loses only their data: what
+        `scrub` finds in their messages and in operators' replies to them, and user ids; a public contact
+        an admin approved (the support address) stays.
         """
         names = [external_user_id, *(f"{channel}:{external_user_id}" for channel in CHANNELS)]
         async with self.transaction(write=True) as conn:
@@ -913,15 +926,24 @@ class SqlConversationLog:
 
 async def _scrub_approved(conn: AsyncConnection, conversation_ids: Any, scrub: Callable[[str], str]) -> None:
     """Approved answers and candidates built on these conversations' questions (linked to one of their
-    answers, or asking one of their questions word for word): the question and the text scrubbed. The text
-    may be an operator's reply to this person, approved as it was or still a candidate."""
+    answers, or asking one of their questions word for word): the question (their words) scrubbed. The
+    text is scrubbed only where it can hold this person's data, in a candidate or in one linked to their
+    conversation (an operator's reply to them, a correction of an answer to them), and then loses only what
+    is theirs (`_their_data_removed`): an admin-approved public contact, such as the support address in an
+    answer to the same question, stays served."""
     their_messages = select(Message.id).where(Message.conversation_id.in_(conversation_ids))
     their_questions = select(Message.text).where(
         Message.conversation_id.in_(conversation_ids), Message.role == "user"
     )
     rows = (
         await conn.execute(
-            select(ApprovedRow.id, ApprovedRow.question, ApprovedRow.text).where(
+            select(
+                ApprovedRow.id,
+                ApprovedRow.question,
+                ApprovedRow.text,
+                ApprovedRow.status,
+                ApprovedRow.corrects_message_id.in_(their_messages).label("linked"),
+            ).where(
                 or_(
                     ApprovedRow.corrects_message_id.in_(their_messages),
                     ApprovedRow.question.in_(their_questions),
@@ -929,14 +951,127 @@ async def _scrub_approved(conn: AsyncConnection, conversation_ids: Any, scrub: C
             )
         )
     ).all()
+    texts = {int(row.id): row.text for row in rows if row.status == "candidate" or row.linked}
+    said: list[str] = []
+    if texts:
+        # What they wrote and what operators wrote to them: the values of theirs an answer's text may hold.
+        said = list(
+            (
+                await conn.execute(
+                    select(Message.text).where(
+                        Message.conversation_id.in_(conversation_ids), Message.role.in_(("user", "operator"))
+                    )
+                )
+            ).scalars()
+        )
+    # In a thread: the phone matcher is slow on long texts, and a person may have written many.
+    scrubbed = await asyncio.to_thread(_their_data_removed, texts, said, scrub)
     for row in rows:
-        values: dict[str, Any] = {
-            "question": scrub(row.question) or "(forgotten)",
-            "text": scrub(row.text) or "(forgotten)",
-            "updated_at": utcnow(),
-        }
+        values: dict[str, Any] = {"question": scrub(row.question) or "(forgotten)", "updated_at": utcnow()}
+        if int(row.id) in scrubbed:
+            values["text"] = scrubbed[int(row.id)] or "(forgotten)"
         # updated_at moves the approved-answers revision: every worker's matcher drops the old question.
         await conn.execute(update(ApprovedRow).where(ApprovedRow.id == row.id).values(**values))
+
+
+_PLACEHOLDER_IN = re.compile("<(" + "|".join(PLACEHOLDERS) + ")>")
+
+
+def _redacted_spans(
+    text: str, redacted: str, scrub: Callable[[str], str]
+) -> list[tuple[str, int, int]] | None:
+    """(placeholder, start, end) in `text` of each value `scrub` replaced, `redacted` being its output for
+    `text`; None when the two do not line up.
+
+    The redactor only substitutes, so the text between placeholders is the same in both; where a value
+    ends is not (a phone number holds spaces, "<PHONE> <PHONE>"): it is the first end at which the value is
+    one whole item by itself, as `scrub` sees it."""
+    pieces = _PLACEHOLDER_IN.split(redacted)  # literal, kind, literal, kind, …, literal
+    literals, kinds = pieces[::2], pieces[1::2]
+    if not text.startswith(literals[0]):
+        return None
+    spans: list[tuple[str, int, int]] = []
+    pos = len(literals[0])
+    for index, kind in enumerate(kinds):
+        after, last = literals[index + 1], index == len(kinds) - 1
+        # The text's own placeholder ("<EMAIL>" redacted before) is kept as it is: no value.
+        kept = pos + len(kind) + 2
+        if (
+            text.startswith(f"<{kind}>", pos)
+            and text.startswith(after, kept)
+            and not (last and kept + len(after) != len(text))
+        ):
+            pos = kept + len(after)
+            continue
+        ends = [len(text) - len(after)] if last else range(pos + 1, len(text) - len(after) + 1)
+        end = next(
+            (
+                end
+                for end in ends
+                if end > pos and text.startswith(after, end) and _one_item(kind, text, pos, end, scrub)
+            ),
+            None,
+        )
+        if end is None:
+            return None
+        spans.append((kind, pos, end))
+        pos = end + len(after)
+    return spans if pos == len(text) else None
+
+
+def _one_item(kind: str, text: str, start: int, end: int, scrub: Callable[[str], str]) -> bool:
+    """Whether text[start:end] is one whole value of this kind. A user id is one by its context ("user id:
+    …"), not by itself: a whole run of digits."""
+    if kind == "USER_ID":
+        return text[start:end].isdigit() and not text[end : end + 1].isdigit()
+    return scrub(text[start:end]) == f"<{kind}>"
+
+
+def _value_key(kind: str, value: str) -> str:
+    """A value as compared with another: "John@Example.com" is "john@example.com", "+49 30 1234567" is
+    "49301234567" (and matches "030 1234567", see `_same_value`)."""
+    if kind in ("EMAIL", "HANDLE"):
+        return value.casefold()
+    if kind == "CUSTOM":
+        return value.strip()
+    return "".join(char for char in value if char.isalnum()).upper().lstrip("0")
+
+
+def _same_value(key: str, known: str) -> bool:
+    """Equal, or the same number with and without its country code."""
+    if key == known:
+        return True
+    short, long = sorted((key, known), key=len)
+    return short.isdigit() and long.isdigit() and len(short) >= 7 and long.endswith(short)
+
+
+def _their_data_removed(
+    texts: dict[int, str], said: list[str], scrub: Callable[[str], str]
+) -> dict[int, str]:
+    """Each text with the personal data of the person who wrote or was sent `said` replaced by placeholders:
+    the values `scrub` finds in `said`, and user ids. Other values (the support address) stay."""
+    theirs: set[str] = set()
+    for message in said:
+        for kind, start, end in _redacted_spans(message, scrub(message), scrub) or ():
+            theirs.add(_value_key(kind, message[start:end]))
+    theirs.discard("")
+    out: dict[int, str] = {}
+    for approved_id, text in texts.items():
+        redacted = scrub(text)
+        spans = _redacted_spans(text, redacted, scrub)
+        if spans is None:  # its values cannot be told apart: all go, as some may be theirs
+            out[approved_id] = redacted
+            continue
+        kept: list[str] = []
+        last = 0
+        for kind, start, end in spans:
+            key = _value_key(kind, text[start:end])
+            # A user id is nobody's public contact.
+            if kind == "USER_ID" or any(_same_value(key, known) for known in theirs):
+                kept.append(f"{text[last:start]}<{kind}>")
+                last = end
+        out[approved_id] = "".join(kept) + text[last:]
+    return out
 
 
 async def _count_messages(conn: AsyncConnection, conversation_ids: Any) -> int:
@@ -1011,18 +1146,6 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("bot_write") else "BEGIN")
-
-
-@functools.cache
-def _served_redactor() -> Redactor:
-    """The default rules (`RedactionSettings`' phone regions): the store is not given the settings."""
-    return Redactor()
-
-
-async def _without_personal_data(text: str) -> str:
-    """`text` with emails, phone, card and IBAN numbers, handles and user ids replaced by placeholders
-    (`<EMAIL>`, …). In a thread: the phone matcher is slow on long texts."""
-    return (await asyncio.to_thread(_served_redactor().redact, text)).text
 
 
 def _approved_text(value: str, what: str) -> str:

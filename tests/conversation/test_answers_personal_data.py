@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.config import RedactionSettings, Settings
 from bot.services import Services
 from bot.store.repo import SqlConversationLog
 from tests.cli import cli_runner
@@ -22,6 +23,7 @@ QUESTION = "Where is my return label?"
 REPLY = "Hi John, I sent the label to john.smith@example.com; questions: +49 30 12345678."
 DETAILS = ("john.smith@example.com", "12345678")
 SUPPORT = "Write to support@shop.example, Monday to Friday."
+PUBLIC = "support@shop.example."
 
 
 @pytest.fixture
@@ -126,10 +128,11 @@ def test_forget_takes_a_users_details_out_of_an_approved_answer_on_their_questio
             )
             q = await log.log_user_message(conv.id, QUESTION)
             a = await log.log_answer(conv.id, q, answer("Wrong answer [1]."))
-            # Approved as the operator wrote it, before such texts were refused.
+            await log.log_operator_message(conv.id, REPLY)  # the handoff's reply to them, as it is logged
+            # Approved as the operator wrote it (before such texts were refused), with the public address.
             await log.add_approved(
                 question=QUESTION,
-                text=REPLY,
+                text=f"{REPLY} Or write to {PUBLIC}",
                 approved_by="console:admin",
                 corrects_answer_id=a,
                 keep_personal_data=True,
@@ -144,4 +147,53 @@ def test_forget_takes_a_users_details_out_of_an_approved_answer_on_their_questio
     (row,) = listed(cli)
     assert row["status"] == "active"
     assert not _has_details([row])
-    assert row["text"] == "Hi John, I sent the label to <EMAIL>; questions: <PHONE>."
+    # Their details go; the support address, no detail of theirs, stays served.
+    assert row["text"] == f"Hi John, I sent the label to <EMAIL>; questions: <PHONE>. Or write to {PUBLIC}"
+
+
+def test_the_admin_is_told_what_personal_data_a_text_holds_in_english(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_REDACTION__EXTRA_PATTERNS", r"ORD-\d{6}")
+    texts = {
+        "Mail a@example.com or b@example.org.": "2 email addresses",
+        "Pay to DE89 3704 0044 0532 0130 00.": "an IBAN",
+        "Pay to DE89 3704 0044 0532 0130 00 or GB82 WEST 1234 5698 7654 32.": "2 IBANs",
+        "Your user id: 99887766.": "a user id",
+        "Ask @shop_helper or @shop_orders.": "2 Telegram handles",
+        "See ORD-123456.": "a match of BOT_REDACTION__EXTRA_PATTERNS",
+        "See ORD-123456 and ORD-654321, or a@example.com.": (
+            "an email address and 2 matches of BOT_REDACTION__EXTRA_PATTERNS"
+        ),
+    }
+    for text, named in texts.items():
+        refused = cli.invoke(app, ["answers", "approve", "--question", "How do I pay?", "--text", text])
+        assert refused.exit_code == 2
+        assert f"--text contains {named}: an approved answer" in " ".join(refused.output.split())
+
+
+async def test_the_bots_log_keeps_what_the_deployment_redacts_out_of_served_answers(
+    settings: Settings,
+) -> None:
+    # A Chinese mobile number is no number in the default regions; order references are the deployment's.
+    configured = settings.model_copy(
+        update={"redaction": RedactionSettings(phone_regions=["US", "CN"], extra_patterns=[r"ORD-\d{6}"])}
+    )
+    configured.data_dir.mkdir(parents=True)  # as the web channel and `answers` make it
+    async with Services(configured) as services:
+        log = await services.conversation_log()
+        assert isinstance(log, SqlConversationLog)
+        conv = await log.open_conversation(
+            channel="telegram", external_user_id="2301", external_chat_id="2301"
+        )
+        q = await log.log_user_message(conv.id, QUESTION)
+        a = await log.log_answer(conv.id, q, answer("Wrong answer [1]."))
+        reply = "Hi Li, we will call 13812345678 about ORD-123456."
+        # An operator's reply in the handoff, and a Telegram correction of the bot's answer.
+        candidate = await log.add_candidate(conv.id, reply, "operator:ann")
+        assert candidate is not None
+        corrected = await log.add_approved(
+            question="Will you call me?", text=reply, approved_by="telegram:1", corrects_answer_id=a
+        )
+        for served in (candidate, corrected):
+            assert served.text == "Hi Li, we will call <PHONE> about <CUSTOM>."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.config import RedactionSettings
 from bot.store.redact import Redactor
 from bot.store.repo import SqlConversationLog
 from bot.store.retention import forget
@@ -78,7 +79,9 @@ async def test_approving_a_candidate_stored_with_details_serves_it_without_them(
 async def test_forgetting_a_user_redacts_the_served_answer_built_on_their_question(
     log: SqlConversationLog,
 ) -> None:
-    _, answer_id = await _asked(log, "2301")
+    conversation_id, answer_id = await _asked(log, "2301")
+    # The operator's reply to them during the handoff, with their details (logged as every reply is).
+    await log.log_operator_message(conversation_id, REPLY)
     # Approved as the operator wrote it, details and all (before this was refused, or with the admin's
     # --allow-personal-data): it is served to everyone asking the same thing.
     served = await log.add_approved(
@@ -88,12 +91,103 @@ async def test_forgetting_a_user_redacts_the_served_answer_built_on_their_questi
         corrects_answer_id=answer_id,
         keep_personal_data=True,
     )
+    # Stored before replies were redacted, and never approved.
+    candidate = await log.add_approved(
+        question=QUESTION, text=f"Or mail me: {REPLY}", approved_by="operator:sam", status="candidate"
+    )
     other = await log.add_approved(
         question="How do I reach you?", text=SUPPORT, approved_by="1", keep_personal_data=True
     )
     await forget(log, "2301", Redactor(known_user_ids=["2301"]))
     rows = {row.id: row for row in await log.list_approved()}
     assert rows[served.id].status == "active"  # the admin's answer stays served
-    assert not _has_details(rows[served.id].text)
     assert rows[served.id].text == "Hi John, I sent the label to <EMAIL>; questions: <PHONE>."
+    assert rows[candidate.id].text == "Or mail me: Hi John, I sent the label to <EMAIL>; questions: <PHONE>."
     assert rows[other.id].text == SUPPORT  # nothing of theirs: left alone
+
+
+PUBLIC = "Write to support@shop.example or call +1 212 555 0100."
+
+
+async def test_forgetting_a_visitor_keeps_the_public_contact_approved_for_their_question(
+    log: SqlConversationLog,
+) -> None:
+    public = await log.add_approved(
+        question="How do I contact support?",
+        text=PUBLIC,
+        approved_by="console:admin",
+        keep_personal_data=True,
+    )
+    # A visitor asks exactly that, and writes their own details (theirs to have forgotten) and the support
+    # address (nothing of theirs: the answer is not about them).
+    conv = await log.open_conversation(channel="web", external_user_id="v-1", external_chat_id="v-1")
+    q = await log.log_user_message(conv.id, "How do I contact support?")
+    await log.log_answer(conv.id, q, answer(PUBLIC, outcome="approved"))
+    await log.log_user_message(
+        conv.id, "I wrote to support@shop.example already! jane.doe@example.org, +1 212 555 0199"
+    )
+    await forget(log, "v-1", Redactor(known_user_ids=["v-1"]))
+    (row,) = await log.list_approved()
+    assert row.id == public.id
+    assert row.question == "How do I contact support?"
+    assert row.text == PUBLIC  # an admin-approved public contact: served to everyone as before
+
+
+async def test_forgetting_takes_only_their_details_out_of_a_correction_of_an_answer_to_them(
+    log: SqlConversationLog,
+) -> None:
+    conversation_id, answer_id = await _asked(log, "2301555")
+    await log.log_user_message(conversation_id, "I am John.Smith@Example.com, call me on 030 12345678.")
+    # The operator's reply adds a number the customer never wrote.
+    await log.log_operator_message(
+        conversation_id, "Your parcel: +49 30 7654321, label john.smith@example.com"
+    )
+    correction = (
+        "Hi John (user id 2301555), the label went to john.smith@example.com; we call +49 30 12345678 or "
+        "+49 30 7654321. Questions: support@shop.example or +1 212 555 0100."
+    )
+    served = await log.add_approved(
+        question=QUESTION,
+        text=correction,
+        approved_by="console:admin",
+        corrects_answer_id=answer_id,
+        keep_personal_data=True,
+    )
+    await forget(log, "2301555", Redactor(known_user_ids=["2301555"]))
+    row = await log.get_approved(served.id)
+    assert row is not None
+    assert row.text == (
+        "Hi John (user id <USER_ID>), the label went to <EMAIL>; we call <PHONE> or <PHONE>. Questions: "
+        "support@shop.example or +1 212 555 0100."
+    )
+
+
+async def test_a_log_given_the_deployments_rules_keeps_what_they_match_out_of_served_answers(
+    migrated_url: str,
+) -> None:
+    # A Chinese mobile number is no number in the default regions, and order references are the
+    # deployment's own pattern.
+    text = "Hi Li, we will call 13812345678 about ORD-123456."
+    redacted = "Hi Li, we will call <PHONE> about <CUSTOM>."
+    configured = SqlConversationLog(
+        migrated_url, redaction=RedactionSettings(phone_regions=["US", "CN"], extra_patterns=[r"ORD-\d{6}"])
+    )
+    try:
+        conversation_id, answer_id = await _asked(configured)
+        candidate = await configured.add_candidate(conversation_id, text, "operator:ann")
+        assert candidate is not None
+        assert candidate.text == redacted
+        corrected = await configured.add_approved(
+            question="Will you call me?", text=text, approved_by="telegram:1", corrects_answer_id=answer_id
+        )
+        assert corrected.text == redacted
+        replaced = await configured.update_approved(corrected.id, text=f"{text} ", approved_by="web:1")
+        assert replaced.text == redacted
+    finally:
+        await configured.close()
+    default = SqlConversationLog(migrated_url)
+    try:
+        kept = await default.add_approved(question="And you?", text=text, approved_by="telegram:1")
+        assert kept.text == text  # without the settings, the defaults: which is why the bot passes them
+    finally:
+        await default.close()
