@@ -135,8 +135,9 @@ class ApprovedAnswerStore(Protocol):
         """Store one; `ValueError` for an empty question or text, or an unknown `corrects_answer_id`.
 
         An active one is served to every customer who asks its question: personal data in its text (emails,
-        phone, card and IBAN numbers, handles) is replaced by placeholders (`<EMAIL>`, …) unless
-        `keep_personal_data` (the admin confirmed a public contact, such as the support address)."""
+        phone, card and IBAN numbers, handles, the deployment's extra patterns, by its `BOT_REDACTION__*`
+        rules) is replaced by placeholders (`<EMAIL>`, …) unless `keep_personal_data` (the admin confirmed
+        a public contact, such as the support address)."""
         ...
 
     async def get_approved(self, approved_id: int) -> ApprovedAnswer | None: ...
