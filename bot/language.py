@@ -34,6 +34,18 @@ HINT_WINS_ANYWAY_BELOW = 0.7
 # replies keeps its conversation's language and none of the questions a Chinese or Russian one; 12 kept three
 # of the questions ("casier bloqué"), 8 lost "ok obrigado".
 KEEP_MAX_LETTERS = 10
+# A hinted text of at most `KEEP_MAX_LETTERS` letters in the hint's script, scored below
+# `HINT_WINS_ANYWAY_BELOW`, is in the hint's language: "my parcel" (8 letters) and "parcel late" (10) score
+# French 0.54 with Spanish and Catalan next, and a web visitor whose browser is English was answered, and
+# then shown the whole widget, in French. Measured 2026-12-05 on the lite model with 90 two-word support
+# phrases (30 English, 20 each German, French, Spanish), each under the three other hints: the rule turns
+# 3 English phrases under an English hint from French to English, and 8 of the 270 mismatched pairs from
+# their own language to the hint's ("wrong item" English 0.65 under de, fr, es; "my account" 0.54 under
+# de, es; "devolución" Spanish 0.52 under en, de, fr): a reply the customer's app or browser language
+# can read, as "ok" and "danke" already get. 20 more went from "und" or a wrong guess ("mot de passe"
+# Swedish 0.62) to the hint. Confident short text keeps its language ("mein Paket" German 0.89, "mon colis"
+# French 0.98 under en). At 12 letters "track parcel" and "where parcel" (French 0.54) would be English too,
+# at 19 such losses ("order status" English 0.58 under de).
 
 # Stop words: the short, high-frequency function words of each language (after Snowball's lists). Lexical
 # search leaves them out of queries (`bot.kb.analysis`), so BM25 keeps the words that carry a question;
@@ -284,13 +296,14 @@ def detect_message_language(
     The detector decides when it is confident. `hint` (a channel's idea of the user's language, such as
     Telegram's `language_code`) decides when the detector lists it among its candidates and is less than
     `HINT_WINS_BELOW` sure of its best guess, or when the text is too short to tell ("ok", "danke") and
-    written in the hint's script. A confident detection ("Wie setze ich …" with an English hint) and a
-    script ("好的") always win. Unhinted, a short text the detector is not sure of keeps `previous`, the
-    conversation's language so far (its latest message's), unless the text's script says otherwise ("danke"
-    after a German question is German, "ok" after a Chinese one Chinese, "спасибо" after German Russian); a
-    longer one only where the detector names `previous` among its guesses (`KEEP_MAX_LETTERS`). With no
-    `previous` either, a short text keeps the detector's guess when that is likely enough ("gracias",
-    "спасибо").
+    written in the hint's script, or when it is short (`KEEP_MAX_LETTERS`), in the hint's script and
+    scored below `HINT_WINS_ANYWAY_BELOW` ("my parcel", French 0.54, with an English hint). A confident
+    detection ("Wie setze ich …" with an English hint) and a script ("好的") always win. Unhinted, a short
+    text the detector is not sure of keeps `previous`, the conversation's language so far (its latest
+    message's), unless the text's script says otherwise ("danke" after a German question is German, "ok"
+    after a Chinese one Chinese, "спасибо" after German Russian); a longer one only where the detector names
+    `previous` among its guesses (`KEEP_MAX_LETTERS`). With no `previous` either, a short text keeps the
+    detector's guess when that is likely enough ("gracias", "спасибо").
     """
     text = encodable(text)  # a lone surrogate from a chat client is read, not a crash
     # The conversation's language stands in only for a hint the channel did not give.
@@ -317,6 +330,13 @@ def _detect_message_language(
     expected = hinted if hinted != UNDETERMINED else "en"
     if detection.confidence < HINT_WINS_ANYWAY_BELOW and _written_in(text, expected):
         return expected
+    letters = "".join(_WORD.findall(text))
+    latin_text = all(ord(ch) < 0x250 for ch in letters)
+    fits_hint = hinted != UNDETERMINED and (not letters or latin_text == (hinted not in NON_LATIN_SCRIPT))
+    if fits_hint and len(letters) <= KEEP_MAX_LETTERS and detection.confidence < HINT_WINS_ANYWAY_BELOW:
+        # Ten letters are too few to trust an unsure guess over the hint ("my parcel" French 0.54): the
+        # measurements are at `KEEP_MAX_LETTERS`.
+        return hinted
     if detection.sure:
         doubtful = detection.confidence < HINT_WINS_BELOW
         if doubtful and expected in detection.candidates:
@@ -324,19 +344,15 @@ def _detect_message_language(
         return detection.language
     if hinted != UNDETERMINED and hinted in (detection.language, *detection.candidates):
         return hinted
-    letters = "".join(_WORD.findall(text))
     unreadable = len(letters) < MIN_LETTERS or len(set(letters.casefold())) < MIN_DISTINCT_LETTERS
-    if hinted != UNDETERMINED and unreadable:
-        latin_text = all(ord(ch) < 0x250 for ch in letters)
-        if not letters or latin_text == (hinted not in NON_LATIN_SCRIPT):
-            return hinted
+    if fits_hint and unreadable:
+        return hinted
     if kept != UNDETERMINED:
         # Unsure, unhinted: a short reply ("danke", "ok", "👍") goes on in the conversation's language, where
         # it fell back to English (the reply, and /help after it, switched language). Short Latin text is
         # written in every language's chats ("ok" after Chinese); longer Latin text, or another script,
         # keeps it only where the detector names it among its guesses, so "спасибо" after German is Russian
         # and an unsure French question after a Chinese conversation is not Chinese.
-        latin_text = all(ord(ch) < 0x250 for ch in letters)
         short = len(letters) <= KEEP_MAX_LETTERS
         if (latin_text and short) or normalize(kept) in (detection.language, *detection.candidates):
             return kept

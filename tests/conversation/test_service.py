@@ -657,6 +657,19 @@ async def test_the_channels_hint_still_decides_a_short_reply(settings: Settings)
     assert (reply.language, reply.text) == ("en", texts.SMALL_TALK_REPLIES["thanks"])
 
 
+@pytest.mark.parametrize("then", ["my parcel", "parcel late"])
+async def test_a_short_unsure_question_is_in_the_browsers_language(settings: Settings, then: str) -> None:
+    # The model scores both French 0.54: a visitor with an English browser got a French answer, and then
+    # French labels, feedback replies and "New conversation" notice, which follow the latest message.
+    visitor = Customer("web", "v1", "web:v1", name="web visitor", language_hint="en-US")
+    svc = service(settings, MemoryConversationLog())
+    _, asked = await collect(svc, visitor, "How do I reset my password?")
+    assert asked.language == "en"
+    _, reply = await collect(svc, visitor, then)
+    assert reply.language == "en"
+    assert await svc.language_of(visitor) == "en"
+
+
 @pytest.mark.parametrize("then", ["le code promo invalide ?", "annuler ma commande ?"])
 async def test_a_longer_unsure_question_does_not_keep_the_conversations_language(
     settings: Settings, then: str

@@ -103,6 +103,49 @@ def test_hint_decides_only_what_the_detector_is_unsure_of(text: str, hint: str |
     assert detect_message_language(text, hint) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "hint", "expected"),
+    [
+        # French 0.54 with Spanish and Catalan next, English nowhere, one English function word at most: a web
+        # visitor whose browser is English was answered, and shown the whole widget, in French.
+        ("my parcel", "en", "en"),
+        ("parcel late", "en", "en"),
+        # Under a German hint German: the detector's French is wrong either way, two words do not tell a
+        # German browser's user from an English one, and "my order" (7 letters) was German here already.
+        ("my parcel", "de", "de"),
+        ("parcel late", "de", "de"),
+        ("my order", "de", "de"),
+        # A confident detection still wins over the hint, short or not.
+        ("mein Paket", "en", "de"),  # German 0.89
+        ("mon colis", "en", "fr"),  # French 0.98
+        ("Wie setze ich mein Passwort zurück?", "en", "de"),
+        ("my parcel", "ru", "fr"),  # a Cyrillic hint does not fit Latin letters
+        ("my parcel", None, "fr"),  # no hint: nothing stands in for one here
+        # Longer unsure text keeps the rules before: "track parcel" (11 letters) is French 0.54 too.
+        ("track parcel", "en", "fr"),
+        ("how do I reset my password?", "de", "fr"),
+    ],
+)
+def test_a_short_unsure_text_in_the_hints_script_is_in_the_hints_language(
+    text: str, hint: str | None, expected: str
+) -> None:
+    assert detect_message_language(text, hint) == expected
+
+
+def test_the_bounds_of_a_short_unsure_text_the_hint_decides() -> None:
+    # Sure by `MIN_CONFIDENCE`, as the model is of "my parcel"; the hint decides below 0.7, up to 10 letters.
+    unsure = _Fixed(Detection("fr", 0.54, True, ("es", "ca")))
+    assert detect_message_language("parcel late", "en", detector=unsure) == "en"  # 10 letters
+    assert detect_message_language("parcel later", "en", detector=unsure) == "fr"  # 11
+    assert detect_message_language("parcel late", None, detector=unsure) == "fr"
+    assert detect_message_language("посылка", "en", detector=unsure) == "fr"  # not the hint's script
+    assert detect_message_language("посылка", "ru", detector=unsure) == "ru"
+    barely = _Fixed(Detection("fr", 0.69, True))
+    assert detect_message_language("parcel late", "en", detector=barely) == "en"
+    confident = _Fixed(Detection("fr", 0.7, True))
+    assert detect_message_language("parcel late", "en", detector=confident) == "fr"
+
+
 def test_detection_reports_confidence_and_candidates() -> None:
     detector = FastTextDetector()
     sure = detector.detect("Wie setze ich mein Passwort zurück?")
