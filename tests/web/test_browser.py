@@ -741,3 +741,76 @@ def test_a_widget_refused_its_session_asks_again_once_the_wait_is_over(tmp_path:
         expect(answer).not_to_have_attribute("aria-busy", "true")
         expect(answer.locator(".sbw-text")).to_contain_text("five business days")
         context.close()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["1280", "375"])
+def test_the_help_center_stays_at_its_top_when_the_widget_opens_itself(
+    tmp_path: Path, browser: Any, viewport: dict[str, int]
+) -> None:
+    # The home page opens the widget at once (data-open="true"): the visitor stays at the top of the
+    # articles, and on a phone no keyboard comes up over a page they have not seen yet.
+    from playwright.sync_api import expect
+
+    from bot.channels.web import texts as web_texts
+    from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+
+    phone = viewport["width"] < 600
+    with _serve_in_thread(tmp_path, FakeKB(HELP_CENTER), FakeGenerator(), source=KNOWLEDGE) as (base, _):
+        context = browser.new_context(viewport=viewport, has_touch=phone, is_mobile=phone)
+        page = context.new_page()
+        page.goto(base + "/")
+        expect(page.locator(".sbw-panel")).to_be_visible()
+        expect(page.locator(".sbw-notice")).to_have_text([web_texts.GREETING])
+        page.wait_for_load_state("networkidle")
+        tall = page.evaluate("document.documentElement.scrollHeight - window.innerHeight")
+        assert tall > 200, "the page is too short to show a jump"
+        assert page.evaluate("window.scrollY") == 0
+        message = page.get_by_role("textbox", name="Message")
+        if phone:
+            expect(message).not_to_be_focused()
+        else:
+            expect(message).to_be_focused()
+        # Opened by the visitor, the box is theirs to type in, on a phone too, still without a jump.
+        page.get_by_role("button", name="Close chat").click()
+        expect(page.locator(".sbw-panel")).to_be_hidden()
+        page.locator(".sbw-launcher").click()
+        expect(message).to_be_focused()
+        assert page.evaluate("window.scrollY") == 0
+        context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE"])
+def test_a_question_refused_by_a_limit_stays_in_the_box(tmp_path: Path, browser: Any, locale: str) -> None:
+    # The refusal says "then send this one again": the question is still there to send. Under a German
+    # browser the English questions' notice is in English, not the widget's German: the server marks it.
+    from playwright.sync_api import expect
+
+    from bot.channels.web import texts as web_texts
+    from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+
+    generator = FakeGenerator("Refunds are paid back to the original card within five business days. [1]")
+    with _serve_in_thread(tmp_path, FakeKB(HELP_CENTER), generator) as (base, _):
+        context = browser.new_context(locale=locale)
+        page = context.new_page()
+        page.goto(base + "/")
+        message = page.locator(".sbw-input")
+        send = page.locator(".sbw-send")
+        expect(page.locator(".sbw-notice")).to_have_count(1)  # the greeting
+        # The flood rule's allowance (5 in 10 s): answered questions leave the box empty.
+        for n in range(5):
+            message.fill(f"How long do refunds take? ({n})")
+            send.click()
+            expect(page.locator(".sbw-assistant")).to_have_count(n + 1)
+            expect(page.locator(".sbw-assistant").last).not_to_have_attribute("aria-busy", "true")
+            expect(send).to_be_enabled()
+            expect(message).to_have_value("")
+        # Past it: first the rule's notice (in the answer's stream), then a 429 with the same text.
+        for refused in ("And how long does shipping take?", "And can I pay by bank transfer?"):
+            message.fill(refused)
+            send.click()
+            expect(page.locator(".sbw-notice").last).to_have_text(web_texts.FLOOD)
+            expect(send).to_be_enabled()
+            expect(message).to_have_value(refused)
+            expect(message).to_be_focused()
+        assert page.locator(".sbw-notice").count() == 3
+        context.close()

@@ -195,3 +195,50 @@ async def test_help_paths_the_file_system_refuses_are_not_found(make_web: WebFac
     response = await web.client.get(path)
     assert response.status_code == 404
     assert response.text == "No such article."
+
+
+async def test_the_widgets_script_and_static_files_are_neither_counted_nor_kept_when_refused(
+    make_web: WebFactory,
+) -> None:
+    # A visitor who browsed a while still gets the widget's script: without it the page's "ask the
+    # assistant" points at nothing.
+    web = await make_web(ip_requests_per_minute=2)
+    for _ in range(2):
+        assert (await web.client.get("/api/session")).status_code == 200
+    limited = await web.client.get("/api/session")
+    assert (limited.status_code, limited.headers["cache-control"]) == (429, "no-store")
+    for path in ("/widget.js", "/static/widget.css", "/static/site.css"):
+        response = await web.client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "public, max-age=300", path
+        again = await web.client.get(path, headers={"if-none-match": response.headers["etag"]})
+        assert (again.status_code, again.headers["cache-control"]) == (304, "public, max-age=300"), path
+    # A refusal of the script is never kept, by the browser or a proxy shared with other visitors.
+    foreign = await web.client.get("/widget.js", headers={"referer": "https://evil.example/"})
+    assert (foreign.status_code, foreign.headers["cache-control"]) == (403, "no-store")
+    missing = await web.client.get("/static/nothing-here.js")
+    assert (missing.status_code, missing.headers["cache-control"]) == (404, "no-store")
+
+
+@pytest.mark.parametrize("path", ["/", "/help/refunds.md"])
+async def test_a_limited_page_is_a_page_in_the_browsers_language(make_web: WebFactory, path: str) -> None:
+    web = await make_web(ip_requests_per_minute=1)
+    assert (await web.client.get(path)).status_code == 200
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "accept-language": "de-DE,de;q=0.9"}
+    page = await web.client.get(path, headers=browser)
+    assert (page.status_code, page.headers["retry-after"]) == (429, "60")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    german = texts.translate(web_texts.ADDRESS_LIMITED, "de")
+    assert german != web_texts.ADDRESS_LIMITED
+    assert german in page.text
+    assert '<html lang="de">' in page.text
+    assert "Too many requests" not in page.text
+    head = await web.client.head(path, headers=browser)
+    assert (head.status_code, head.headers["retry-after"], head.content) == (429, "60", b"")
+    # A language without a catalog reads English, and says so.
+    other = await web.client.get(path, headers={**browser, "accept-language": "pt-BR"})
+    assert web_texts.ADDRESS_LIMITED in other.text
+    assert '<html lang="en">' in other.text
+    # What is not a browser's page visit keeps the JSON refusal.
+    script = await web.client.get(path)
+    assert script.json()["error"] == "Too many requests; please wait a minute."

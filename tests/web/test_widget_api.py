@@ -298,7 +298,7 @@ async def test_flood_rule_gives_one_notice_then_refuses(make_web: WebFactory) ->
     notice = events((await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])).text)
     # Every earlier question was answered: the notice says to slow down, not that it will answer "the ones
     # before this one" (Telegram's text, which a new user read after five answered questions).
-    assert notice[-1][1] == {"kind": "notice", "text": web_texts.FLOOD, "sources": []}
+    assert notice[-1][1] == {"kind": "notice", "text": web_texts.FLOOD, "sources": [], "refused": True}
     assert "before this one" not in web_texts.FLOOD
     dropped = await web.post("/api/ask", {"text": "refunds?"}, session["csrf"])
     assert dropped.status_code == 429

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 
 from bot.channels.web.admin_console import UPLOAD_PATH, AdminConsole
 from bot.channels.web.articles import Article, article_title, render_article
@@ -35,6 +35,7 @@ log = logging.getLogger("bot.channels.web")
 T = TypeVar("T")
 
 STATIC = Path(__file__).with_name("static")
+_STATIC_FILES = StaticFiles(directory=STATIC)
 SECRET_FILE = "web-secret.key"  # noqa: S105 - a file name, not a secret
 # Help-center files the demo shows as articles (others are listed but not shown).
 TEXT_SUFFIXES = frozenset({".md", ".rst", ".txt", ".html", ".htm", ".csv", ".jsonl", ".yaml", ".yml"})
@@ -261,7 +262,14 @@ def _find_article(source: Path, name: str) -> Path | str:
 
 
 async def _widget_js(request: Request) -> Response:
-    return FileResponse(STATIC / "widget.js", media_type="text/javascript")
+    """The widget's script, as the static files are served: a browser that has it (its ETag or date) gets a
+    304, which is what keeping it a short while (`security.STATIC_CACHE`) relies on."""
+    path = STATIC / "widget.js"
+    stat = await asyncio.to_thread(os.stat, path)
+    response = FileResponse(path, media_type="text/javascript", stat_result=stat)
+    if _STATIC_FILES.is_not_modified(response.headers, request.headers):
+        return NotModifiedResponse(response.headers)
+    return response
 
 
 def build_app(deps: WebDeps) -> Starlette:
@@ -272,7 +280,7 @@ def build_app(deps: WebDeps) -> Starlette:
         Route("/", help_center.home, methods=["GET"]),
         Route("/help/{path:path}", help_center.article, methods=["GET"]),
         Route("/widget.js", _widget_js, methods=["GET"]),
-        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", app=_STATIC_FILES, name="static"),
         *widget.routes(),
     ]
     console = AdminConsole(deps)

@@ -357,7 +357,9 @@ class WidgetApi:
                     status_code=429,
                 )
             log.info("flood control", extra={"user_id": visitor, "channel": "web"})
-            notice = {"kind": "notice", "text": web_texts.flood(language), "sources": []}
+            # Marked refused: the widget keeps the question in its box to send again (the text alone is in
+            # the message's language, which may not be the widget's).
+            notice = {"kind": "notice", "text": web_texts.flood(language), "sources": [], "refused": True}
             return StreamingResponse(_once(sse("reply", notice)), media_type="text/event-stream")
         flight = Flight()
         self.flights[visitor] = flight

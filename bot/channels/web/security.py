@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import logging
 import time
@@ -15,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import texts
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import texts as web_texts
 from bot.config import WebSettings
@@ -34,6 +36,13 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 ADMIN_FORM_LIMIT = 256 * 1024
 ADDRESS_WINDOW_S = 60  # the per-address limit counts this long; a refused address waits as long (Retry-After)
+# Files a page needs to show at all (the widget's script, the stylesheets): not counted by the per-address
+# limit, or a visitor who has browsed a while would get pages without the widget or their style.
+STATIC_PREFIXES = ("/static/", "/widget.js")
+# How long a browser (or a proxy) may keep them without asking again. Sites embed `/widget.js` by a URL
+# without a version, which no deploy can change: a short lifetime, so a fix reaches every visitor within
+# minutes, and after it a revalidation (ETag / Last-Modified) costs a 304, not the file.
+STATIC_CACHE = b"public, max-age=300"
 
 # The admin console's page for a refusal of one of its pages or forms: (scope, status, reason) -> the page.
 AdminPage = Callable[[Scope, int, str], Awaitable[Response]]
@@ -93,7 +102,7 @@ class Signer:
 class Guard:
     """ASGI middleware in front of every route.
 
-    - per client address: at most `ip_requests_per_minute` requests (static files excepted);
+    - per client address: at most `ip_requests_per_minute` requests (static files and `/widget.js` excepted);
     - origins: a request whose Origin (or, without one, Referer) is neither this server nor an allowed
       site is refused; a state-changing request must carry one; the admin console accepts only its own;
     - CORS for the allowed sites on the widget's files and API (credentials included, no wildcard);
@@ -102,7 +111,8 @@ class Guard:
 
     A refusal is JSON (`{"error": …}`; for the widget's API refused by the address limit, `message` too, in
     the visitor's language), except for a browser on the admin console, which reads it on the console's
-    own page (`admin_page`).
+    own page (`admin_page`), and a browser refused a help-center page by the address limit, which reads it
+    on a page in its language.
     """
 
     def __init__(
@@ -155,13 +165,17 @@ class Guard:
                 return
             await _error(send, status, text, retry_after=retry_after, message=message)
 
-        if not path.startswith("/static/") and not self.per_address.allows(
+        if not path.startswith(STATIC_PREFIXES) and not self.per_address.allows(
             client_address(scope), self.clock()
         ):
             # Refused before any route, so the widget may not have its labels yet: `message` is what the
             # visitor reads, in their browser's language, and the widget holds back sending for Retry-After.
             # (The console is in English: its pages and scripts show `error`.)
             language = web_texts.browser_language(headers.get("accept-language", ""))
+            if _wants_a_page(path, method, headers):
+                # A browser opening a help-center page reads a page, not JSON, in its own language.
+                await _limited_page(send, language, head=method == "HEAD")
+                return
             message = web_texts.address_limited(language) if path.startswith("/api/") else None
             await refuse(
                 429, "Too many requests; please wait a minute.", retry_after=ADDRESS_WINDOW_S, message=message
@@ -227,8 +241,11 @@ class Guard:
                 ]
                 if b"content-security-policy" not in names:
                     extra.append((b"content-security-policy", CSP.encode()))
-                if not path.startswith("/static/") and path != "/widget.js" and b"cache-control" not in names:
-                    extra.append((b"cache-control", b"no-store"))
+                if b"cache-control" not in names:
+                    # Only a static file as it is (or unchanged, 304) may be kept: a refusal (a foreign
+                    # Referer's 403) or a missing file kept by a shared cache would be served to others.
+                    static = path.startswith(STATIC_PREFIXES) and message["status"] in (200, 304)
+                    extra.append((b"cache-control", STATIC_CACHE if static else b"no-store"))
                 if embeddable:
                     # The widget's script and style are loaded by other sites' pages.
                     extra.append((b"cross-origin-resource-policy", b"cross-origin"))
@@ -263,6 +280,36 @@ async def _error(
         headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _wants_a_page(path: str, method: str, headers: Headers) -> bool:
+    """A browser's visit of one of our pages (not the API, not the console, which has its own page)."""
+    return (
+        method in SAFE_METHODS
+        and not path.startswith(("/api/", "/admin"))
+        and "text/html" in headers.get("accept", "")
+    )
+
+
+async def _limited_page(send: Send, language: str, *, head: bool) -> None:
+    """The address limit refusing a page: the visitor's text on a page of its own, with Retry-After."""
+    shown = texts.shown_language(language)
+    text = html.escape(web_texts.address_limited(language))
+    title = html.escape(texts.translate(web_texts.TITLE, language))
+    # The stylesheet is a static file, which the limit lets through.
+    body = (
+        f'<!doctype html><html lang="{html.escape(shown, quote=True)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{title}</title><link rel="stylesheet" href="/static/site.css"></head>'
+        f"<body><main><p role='alert'>{text}</p></main></body></html>"
+    ).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(ADDRESS_WINDOW_S).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 async def _empty(send: Send, status: int) -> None:

@@ -45,15 +45,23 @@
   root.append(launcher, panel);
   document.body.appendChild(root);
 
-  function setOpen(open) {
+  // A focus never scrolls the host page: the widget is fixed in its corner, and the visitor stays where
+  // they were reading.
+  function focus(node) { node.focus({ preventScroll: true }); }
+  // A phone or tablet (or a narrow window): a focused box there brings up the on-screen keyboard over the
+  // page the visitor has not even seen yet.
+  var SMALL_OR_TOUCH = "(max-width: 600px), (pointer: coarse)";
+  // `byVisitor`: opened or closed by the visitor (not by `data-open` at load), who is there to type.
+  function setOpen(open, byVisitor) {
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
-    if (open) input.focus(); else launcher.focus();
+    if (!byVisitor && window.matchMedia(SMALL_OR_TOUCH).matches) return;
+    if (open) focus(input); else if (byVisitor) focus(launcher);
   }
-  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
-  closeButton.addEventListener("click", function () { setOpen(false); });
+  launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
+  closeButton.addEventListener("click", function () { setOpen(false, true); });
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") setOpen(false);
+    if (event.key === "Escape") setOpen(false, true);
   });
   input.addEventListener("keydown", function (event) {
     // Enter sends, Shift+Enter starts a new line.
@@ -255,18 +263,31 @@
       } else {
         item.className = "sbw-msg sbw-notice";
         text.textContent = payload.text;
+        if (payload.refused) item.setAttribute("data-refused", "true");
       }
     }
     return streamed;
   }
 
-  // Reads an answer's Server-Sent Events into `item` until the final reply.
+  // The flood rule's first refusal comes as the answer's notice (its later ones, like the other limits, as
+  // a 429), marked `refused` by the server.
+  function isFloodNotice(item) {
+    // The server marks it (`refused`), in whatever language the message was written in; the label match
+    // stays for a server that does not.
+    if (item.getAttribute("data-refused") === "true") return true;
+    var flood = label("flood", "");
+    return flood !== "" && item.className === "sbw-msg sbw-notice" &&
+      item.querySelector(".sbw-text").textContent === flood;
+  }
+
+  // Reads an answer's Server-Sent Events into `item` until the final reply; true when the question was
+  // refused by a limit (and so is to be sent again).
   async function follow(response, item) {
     if (!response.ok || !response.body) {
       item.removeAttribute("aria-busy");
       item.className = "sbw-msg sbw-notice";
       item.querySelector(".sbw-text").textContent = await errorText(response);
-      return;
+      return response.status === 429;
     }
     var reader = response.body.getReader();
     var decoder = new TextDecoder();
@@ -288,6 +309,7 @@
       item.className = "sbw-msg sbw-notice";
       item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong. Please try again in a moment.");
     }
+    return isFloodNotice(item);
   }
 
   function thinking() {
@@ -296,6 +318,7 @@
     return item;
   }
 
+  // True when the question was refused by a limit.
   async function ask(text) {
     addMessage("user", text);
     var item = thinking();
@@ -305,9 +328,9 @@
     } catch (e) {
       item.removeAttribute("aria-busy");
       item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong.");
-      return;
+      return false;
     }
-    await follow(response, item);
+    return follow(response, item);
   }
 
   // The page was reloaded (or left for another page) while an answer streamed: the server went on writing
@@ -335,8 +358,11 @@
     var text = input.value.trim();
     if (!text || state.busy || held()) return;
     input.value = "";
-    await busyWhile(function () { return ask(text); });
-    input.focus();
+    var refused = false;
+    await busyWhile(async function () { refused = await ask(text); });
+    // The notice asks to send it again: it is back in the box, unless something new was typed meanwhile.
+    if (refused && !input.value) input.value = text;
+    focus(input);
   });
 
   // The server started a new conversation (the button, or a typed /new): an empty log and its notice.
@@ -352,7 +378,7 @@
     var response = await api("/api/new", { method: "POST", body: "{}" });
     if (!response.ok) { addMessage("notice", await errorText(response)); return; }
     startedOver((await response.json()).text);
-    input.focus();
+    focus(input);
   });
 
   async function start() {
@@ -386,5 +412,5 @@
   }
 
   start();
-  if (openAtStart) setOpen(true);
+  if (openAtStart) setOpen(true, false);
 })();
