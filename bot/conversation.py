@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol, TypeVar
 
 from bot import texts
-from bot.domain import ANSWER_OUTCOMES, Answer, Channel, Delta, Outcome, Source, Timings, Turn
+from bot.domain import ANSWER_OUTCOMES, NOT_LOOKED_UP, Answer, Channel, Delta, Outcome, Source, Timings, Turn
 from bot.language import (
     UNDETERMINED,
     LanguageDetector,
@@ -862,7 +862,8 @@ class ConversationService:
 
         Kept as a correction (the training export uses it) and, with approved answers on, as an approved
         answer to the question it answered, served from now on (returned; None when that question has no
-        words, only emoji or symbols, as no approved answer may have). It cites no article: the one
+        words, only emoji or symbols, as no approved answer may have, and when the reply was one of those
+        made without looking anything up, `NOT_LOOKED_UP`, such as small talk). It cites no article: the one
         the wrong answer was built from may be why it was wrong (`answers edit ID --source` adds one).
         """
         text = encodable(text)
@@ -876,6 +877,11 @@ class ConversationService:
         logged = await self._db(store.logged_answer(answer_id))
         if logged is None or not logged.question.strip():
             return None
+        if logged.outcome in NOT_LOOKED_UP:
+            # Small talk, "a person was asked", an empty or too long message: such messages are answered
+            # before anything is looked up, approved answers included, so one would never be served.
+            log.info("correction not approved: its reply is never looked up", extra={"answer_id": answer_id})
+            return None
         if not has_words(logged.question):
             # The correction is kept for training, but a question of only emoji or symbols would match every
             # other such message ("👍", "🙏"), so it is never approved as a question.
@@ -883,17 +889,26 @@ class ConversationService:
             return None
         # Correcting an approved answer, or a question already approved, replaces that answer's text: two
         # approved answers to one question would only contest each other (and neither would be served).
+        # Stored as typed: it is the admin's deliberate text for every customer (a support address), and
+        # the console, the Approved answers page and customers must all see the same text; an operator's
+        # reply to one customer is a candidate and stays redacted.
         served = await self._db(store.list_approved(SERVED_STATUSES))
         existing = served_answer_to_replace(served, logged.question, logged.approved_id)
         if existing is not None:
             approved = await self._db(
-                store.update_approved(existing.id, text=text, status="active", approved_by=admin_id)
+                store.update_approved(
+                    existing.id, text=text, status="active", approved_by=admin_id, keep_personal_data=True
+                )
             )
             log.info("approved answer replaced", extra={"approved_id": approved.id, "answer_id": answer_id})
             return approved
         approved = await self._db(
             store.add_approved(
-                question=logged.question, text=text, approved_by=admin_id, corrects_answer_id=answer_id
+                question=logged.question,
+                text=text,
+                approved_by=admin_id,
+                corrects_answer_id=answer_id,
+                keep_personal_data=True,
             )
         )
         log.info("approved answer saved", extra={"approved_id": approved.id, "answer_id": answer_id})

@@ -54,6 +54,13 @@ OVERLAP_LEFT_OUT = 0.5
 # A contested match (two approved questions pass the threshold) needs a lead that this share of the
 # contested paraphrases that went to the right answer exceed.
 CONTESTED_QUANTILE = 0.05
+# A question that drops one content word of the approved question and brings words of its own asks
+# something else ("by phone", "on Sunday" for "by email"), unless a word of its own (or all of them as one
+# phrase) is a near-synonym of the dropped one: a word cosine at least this. Measured with all-MiniLM-L6-v2
+# (query side): words naming different things of one topic score 0.22-0.45 (email/Sunday 0.22, email/
+# telephone 0.39, email/phone 0.43, email/chat 0.45), near-synonyms 0.53-0.91 (parcel/package 0.53,
+# refund/reimbursement 0.57, phone/call 0.57, arrived/came 0.62, shipping/delivery 0.69, email/mail 0.85).
+SYNONYM_COSINE = 0.5
 # How long a question waits for a refit before it is answered with the previous fit (or the pipeline).
 REFIT_WAIT_S = 5.0
 EMBED_TIMEOUT_S = 10.0
@@ -139,6 +146,30 @@ def codes(text: str) -> frozenset[str]:
     """The codes a question names (`_CODE`), case and hyphens aside ("PX110" is "PX-110"). Two questions
     naming different codes ask different things however close their embeddings are."""
     return frozenset(found.casefold().replace("-", "") for found in _CODE.findall(text))
+
+
+def _stemmed_words(text: str) -> dict[str, str]:
+    """The content words of `text` by their stem (`content_words`, stemmed for the text's language)."""
+    lang = analyzer(question_language(text))
+    return {lang.stem(word): word for word in content_words(text)}
+
+
+def swapped_word(question: str, approved: str) -> tuple[str, tuple[str, ...]] | None:
+    """The content word of `approved` that `question` lacks and the words `question` brings in its place,
+    when it lacks exactly one (after stemming, stop words aside) and brings at least one: None otherwise.
+
+    A question keeping all but one of an approved question's words and naming something of its own there
+    ("How do I contact support by phone?" for "... by email?") asks about that other thing, however close
+    the embeddings of the whole questions are (0.811). A reworded question changes more words, and the
+    calibrated threshold judges it; one that only leaves words out or adds some asks the same, vaguer or
+    more precisely."""
+    own = _stemmed_words(question)
+    theirs = _stemmed_words(approved)
+    dropped = [word for stem, word in theirs.items() if stem not in own]
+    added = tuple(word for stem, word in own.items() if stem not in theirs)
+    if len(dropped) != 1 or not added:
+        return None
+    return dropped[0], added
 
 
 def heading_floor(vectors: npt.NDArray[np.float32]) -> tuple[float, str]:
@@ -271,7 +302,13 @@ class ApprovedMatcher:
         if index is None or index.fit is None or not index.answers:
             return None
         vector = await self._embed_one(question)
-        return _best(index, vector, question)
+        found = _best(index, vector, question)
+        if found is not None and await self._swaps_a_word(question, found.approved.question):
+            log.info(
+                "approved answers: the question puts a word of its own in place of one; the pipeline answers"
+            )
+            return None
+        return found
 
     async def refresh(self) -> ApprovedFit | None:
         """Refit now if the set changed, waiting as long as it takes (the CLI and tests use this)."""
@@ -345,6 +382,20 @@ class ApprovedMatcher:
             out.extend(found)
             headings.extend(titles)
         return out, headings
+
+    async def _swaps_a_word(self, question: str, approved: str) -> bool:
+        """Whether `question` replaces a content word of `approved` by words of its own that are no
+        near-synonym of it (`swapped_word`, `SYNONYM_COSINE`)."""
+        swap = swapped_word(question, approved)
+        if swap is None:
+            return False
+        dropped, added = swap
+        embedder = await self._get_embedder()
+        texts = [dropped, *added] if len(added) == 1 else [dropped, *added, " ".join(added)]
+        vectors = await asyncio.wait_for(
+            asyncio.to_thread(_vectors, texts, embedder, self._cache), self._embed_timeout_s
+        )
+        return float((vectors[1:] @ vectors[0]).max()) < SYNONYM_COSINE
 
     async def _get_embedder(self) -> Embedder:
         if self._embedder is None:
@@ -525,6 +576,7 @@ def _fit(
 __all__ = [
     "FALSE_ACCEPT_COST",
     "HEADINGS_K",
+    "SYNONYM_COSINE",
     "ApprovedFit",
     "ApprovedMatch",
     "ApprovedMatcher",
@@ -535,4 +587,5 @@ __all__ = [
     "fit_threshold",
     "heading_floor",
     "paraphrases",
+    "swapped_word",
 ]

@@ -42,7 +42,8 @@ async def test_an_operator_reply_is_kept_as_a_candidate_without_the_customers_de
 
 async def test_a_served_text_loses_personal_data_unless_the_admin_keeps_it(log: SqlConversationLog) -> None:
     _, answer_id = await _asked(log)
-    # A Telegram or web correction: the store's default takes the details out of what is served.
+    # A direct store call with the default: the details are taken out of what is served (chat corrections
+    # pass keep_personal_data, being the admin's own text: tests/conversation/test_approved_corrections.py).
     corrected = await log.add_approved(
         question=QUESTION, text=REPLY, approved_by="telegram:1", corrects_answer_id=answer_id
     )

@@ -454,3 +454,38 @@ async def test_a_reload_names_flagged_approved_answers_the_web_way(make_web: Web
     assert "needs review (not served)" in listed
     assert "refunds.md changed" in listed
     assert '<a href="/admin/approved">Approved answers</a>' in page  # in the console's menu
+
+
+async def test_a_small_talk_reply_is_corrected_for_training_only_and_says_so(make_web: WebFactory) -> None:
+    # Small talk is answered before anything is looked up: an approved answer to "Thanks, bye!" would never
+    # be served, so none is made and the console does not claim one is.
+    web = await make_web(approved=True)
+    answered = await ask(web, "Thanks, bye!")
+    assert answered["outcome"] == "small_talk"
+    await web.admin_login()
+    page = (await web.client.get("/admin/conversations/1")).text
+    assert "Correct this reply (for training only)" in page
+    assert "Correct this answer" not in page
+    aid = answered["answer_id"]
+    saved = await web.client.post(
+        f"/admin/answers/{aid}/correct",
+        data={"csrf": csrf_of(page), "cid": "1", "text": "Goodbye, and thank you for using Parcelly."},
+        headers={"origin": BASE},
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/admin/conversations/1?corrected={aid}#m{aid}"
+    shown = (await web.client.get(saved.headers["location"])).text
+    notice = html.unescape(shown.split("class='notice' role='status'>")[1].split("</p>")[0])
+    assert "the training export uses it" in notice
+    assert "not served to customers: this was a fixed reply (outcome small_talk)" in notice
+    assert "From now on it is served" not in notice
+    assert await web.log.list_approved() == []
+    again = await ask(web, "Thanks, bye!")
+    assert again["outcome"] == "small_talk"
+    # One approved before corrections of small talk stopped being approved is not announced as served.
+    old = await web.log.add_approved(
+        question="Thanks, bye!", text="Goodbye!", approved_by="web-admin", corrects_answer_id=int(str(aid))
+    )
+    page = (await web.client.get(f"/admin/conversations/1?corrected={aid}&approved={old.id}")).text
+    assert "this was a fixed reply" in page
+    assert "From now on it is served" not in page

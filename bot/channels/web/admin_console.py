@@ -29,6 +29,7 @@ from bot.channels.web import charts
 from bot.channels.web.deps import ExportFilters, WebDeps
 from bot.channels.web.gaps import cosine_languages, group_gaps
 from bot.channels.web.security import Signer, client_address, is_https
+from bot.domain import NOT_LOOKED_UP
 from bot.ids import parse_id, storable_id
 from bot.kb.base import KBUnavailableError, ReloadProgress
 from bot.kb.validate import UnsafeFileError
@@ -491,7 +492,7 @@ class AdminConsole:
                 if m.correction:
                     extra += f"<p class='correction'>Correction: {esc(m.correction)}</p>"
                     if saved is not None and saved[0] == m.id:
-                        extra += self._saved_notice(saved[1])
+                        extra += self._saved_notice(saved[1], m.outcome)
                 passages = "".join(
                     f"<li><strong>[{p.rank}] {esc(p.source)}{' › ' + esc(p.heading) if p.heading else ''}"
                     f"</strong> <span class='meta'>score {p.score:.3f}"
@@ -508,8 +509,18 @@ class AdminConsole:
                     )
                     extra += f"<p class='meta see-also'>See also: {listed}</p>"
                 unsaved = draft[1] if draft is not None and draft[0] == m.id else None
+                # A fixed reply (small talk, …) is made before anything is looked up, approved answers
+                # included: its correction only trains, and the form says so before it is typed.
+                fixed = m.outcome in NOT_LOOKED_UP
+                summary = "Correct this reply (for training only)" if fixed else "Correct this answer"
+                note = (
+                    "<p class='meta'>A fixed reply: nothing is looked up for such messages, so a correction "
+                    "is never served to customers; the training export uses it.</p>"
+                    if fixed
+                    else ""
+                )
                 extra += (
-                    f"<details{' open' if unsaved is not None else ''}><summary>Correct this answer</summary>"
+                    f"<details{' open' if unsaved is not None else ''}><summary>{summary}</summary>{note}"
                     f"<form method='post' action='/admin/answers/{m.id}/correct'>"
                     f"<input type='hidden' name='csrf' value='{csrf}'>"
                     f"<input type='hidden' name='cid' value='{cid}'>"
@@ -532,10 +543,17 @@ class AdminConsole:
             return False
         return any(a.id == approved and a.corrects_answer_id == answer for a in found or ())
 
-    def _saved_notice(self, approved: int | None) -> str:
+    def _saved_notice(self, approved: int | None, outcome: str | None = None) -> str:
         """What a saved correction now does: the training export's text and, as an approved answer, what
-        customers asking that question are sent."""
-        if approved is not None:
+        customers asking that question are sent (never for a reply of `outcome` made without looking
+        anything up, whatever the URL says)."""
+        if outcome in NOT_LOOKED_UP:
+            said = (
+                "✅ Correction saved: the training export uses it instead of the bot's reply. It is not "
+                f"served to customers: this was a fixed reply (outcome {esc(outcome)}), and such messages "
+                "are answered without looking anything up, approved answers included."
+            )
+        elif approved is not None:
             said = (
                 "✅ Correction saved as approved answer "
                 f"<a href='/admin/approved#a{approved}'>#{approved}</a>. From now on it is served, as "
