@@ -142,7 +142,7 @@ class Answer:
     timings: Timings
     outcome: Outcome = "answered"
     question: str = ""  # the standalone question actually searched
-    hits: tuple[Hit, ...] = ()  # every passage given to the model, for the log
+    hits: tuple[Hit, ...] = ()  # every passage given to the model (a gate refusal: those found), for the log
     model: str = ""
     model_version: str = ""
     prompt_version: str = ""

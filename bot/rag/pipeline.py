@@ -81,8 +81,11 @@ SENTENCE_MIN_WORDS = 2
 # One paragraph: a small model's second paragraph is where it drifts away from the passages. The passage
 # delimiters stop it too: writing them means it has begun to echo its prompt.
 ANSWER_STOPS = ("\n\n", "</passages>", "<passages>")
-# Follow-ups reuse the previous passages (same prompt prefix, so the KV cache is reused) while the new
-# search's best passage is still among them. Remembered per user, for this many users.
+# While the new search's best passage is among the previous answer's passages, the conversation is still on
+# them: the prompt gives that best passage first, then the previous passages (a follow-up such as "and how
+# long does that take?" may need the one the earlier answer came from), then the rest of the new ranking.
+# With the same best passage the prompt keeps the previous order, so the KV cache of its prefix is reused.
+# Remembered per user, for this many users.
 STICKY_USERS = 1024
 # Sections listed under an answer besides those it cites. On the sample help center's two question sets the
 # right section was second or third for 9 of 44 and 6 of 30 questions (2026-12-05): two more lines make it
@@ -557,6 +560,10 @@ class Pipeline:
                 question=standalone,
                 retrieval_ms=retrieval_ms,
                 condense_ms=condense_ms,
+                # What the search found though the gate refused it (not the quarantined passages): the
+                # admins' content gaps and the transcript show what came closest to the question.
+                hits=hits if prepared is None else (),
+                prompted=False,
                 kb_languages=tuple(sorted(written_in)) if elsewhere else (),
             )
             return
@@ -717,7 +724,13 @@ class Pipeline:
         chosen = tuple(hits)
         previous = self._sticky.get(user_key)
         if has_history and previous and hits and hits[0].chunk.id in {h.chunk.id for h in previous}:
-            chosen = previous
+            # [1] is always this question's own best passage: reusing the previous order whenever the best
+            # was among them answered a new question ("what is the deadline…?") from the earlier section.
+            # A passage found again is given with this search's hit (its score is what the log shows).
+            found = {hit.chunk.id: hit for hit in hits}
+            merged = (hits[0], *(found.get(h.chunk.id, h) for h in previous), *hits[1:])
+            # Each passage once, where it first comes (a passage found again is the same hit each time).
+            chosen = tuple({hit.chunk.id: hit for hit in merged}.values())
         clean: list[Hit] = []
         passages: list[Passage] = []
         quarantined: list[Passage] = []
@@ -978,9 +991,13 @@ class Pipeline:
         retrieval_ms: float = 0.0,
         condense_ms: float = 0.0,
         hits: Sequence[Hit] = (),
+        prompted: bool = True,
         kb_languages: tuple[str, ...] = (),
     ) -> Answer:
+        """A fixed text; `hits` were given to the model, or with `prompted=False` only found by the search
+        (a refusal by the gate): then no model or prompt is named, as for a text with no hits."""
         info = self._generator.info
+        named = bool(hits) and prompted
         return Answer(
             text=text,
             sources=(),
@@ -989,8 +1006,8 @@ class Pipeline:
             outcome=outcome,
             question=question,
             hits=tuple(hits),
-            model=info.name if hits else "",
-            model_version=info.version if hits else "",
-            prompt_version=PROMPT_VERSION if hits else "",
+            model=info.name if named else "",
+            model_version=info.version if named else "",
+            prompt_version=PROMPT_VERSION if named else "",
             kb_languages=kb_languages,
         )

@@ -144,13 +144,15 @@ class _Row:
     reply_to_id: int | None
     outcome: str | None
     grounded: bool | None
+    # None where no model was named: a refusal by the gate, whose logged passages only the search found.
+    model_name: str | None = None
 
 
 @dataclass(frozen=True)
 class _Conversation:
     id: int
     messages: list[_Row]
-    passages: dict[int, list[Passage]]  # message id → the passages the model was given, by rank
+    passages: dict[int, list[Passage]]  # message id → the passages logged with it, by rank
     ratings: dict[int, str | None]
     corrections: dict[int, str]  # message id → latest corrected text
 
@@ -178,6 +180,7 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
                     Message.reply_to_id,
                     Message.outcome,
                     Message.grounded,
+                    Message.model_name,
                 )
                 .where(Message.conversation_id.in_(ids))
                 .order_by(Message.conversation_id, Message.id)
@@ -210,7 +213,7 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
     for m in messages:
         owner[m.id] = m.conversation_id
         by_conversation[m.conversation_id].messages.append(
-            _Row(m.id, m.role, m.text, m.created_at, m.reply_to_id, m.outcome, m.grounded)
+            _Row(m.id, m.role, m.text, m.created_at, m.reply_to_id, m.outcome, m.grounded, m.model_name)
         )
     for r in retrievals:
         by_conversation[owner[r.message_id]].passages.setdefault(r.message_id, []).append(
@@ -224,6 +227,14 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
 
 
 # ---------------------------------------------------------------------------------------------- samples
+
+
+def _given(message: _Row, passages: list[Passage] | None) -> list[Passage] | None:
+    """The passages the model was given for an answer. A refusal by the gate is logged with what the search
+    found, for the admins, but names no model: nothing was given, and a correction of it is not grounded."""
+    if message.outcome == "refused" and message.model_name is None:
+        return None
+    return passages
 
 
 class _SampleMaker:
@@ -260,9 +271,8 @@ class _SampleMaker:
             question = by_id.get(message.reply_to_id) if message.reply_to_id is not None else None
             if question is not None and question.role == "user" and self._in_range(question.created_at):
                 self.stats.answers_seen += 1
-                reason = self._drop_reason(
-                    message, corrected, conv.ratings.get(message.id), bool(conv.passages.get(message.id))
-                )
+                given = _given(message, conv.passages.get(message.id))
+                reason = self._drop_reason(message, corrected, conv.ratings.get(message.id), bool(given))
                 if reason:
                     self.stats.dropped[reason] += 1
                 else:
@@ -270,9 +280,7 @@ class _SampleMaker:
                     prior = history[:asked_at][-opts.history_turns :] if opts.history_turns else []
                     # The doubt an unconfident answer opened with is no part of what it teaches.
                     answer_text = corrected if corrected is not None else without_unsure_lead(message.text)
-                    lines.append(
-                        self._sample(question.text, answer_text, prior, conv.passages.get(message.id))
-                    )
+                    lines.append(self._sample(question.text, answer_text, prior, given))
             # Like the bot's own history: fixed system replies are left out, corrected answers read corrected.
             if corrected is not None or message.outcome not in SYSTEM_OUTCOMES:
                 history.append(

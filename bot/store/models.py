@@ -222,7 +222,8 @@ class Message(Base):
 
 
 class Retrieval(Base):
-    """A passage given to the model for an answer: enough to rebuild the prompt exactly."""
+    """A passage given to the model for an answer (for a refusal by the gate, one the search found, no model
+    named): enough to rebuild the prompt exactly."""
 
     __tablename__ = "retrievals"
     __table_args__ = (UniqueConstraint("message_id", "rank"),)

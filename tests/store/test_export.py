@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,36 @@ async def test_grounded_only_leaves_out_a_correction_given_where_the_model_had_n
         # Without --grounded-only both corrections are the labels they are.
         await run_export(log, ExportOptions(out=out))
         assert len(_read(out)) == 2
+    finally:
+        await log.close()
+
+
+async def test_a_refusal_by_the_gate_logged_with_the_passages_found_is_still_not_grounded(
+    tmp_path: Path, migrated_sqlite: Callable[[Path], str]
+) -> None:
+    # The gate's refusal is logged with what the search found (for the content gaps) but names no model: the
+    # model was given nothing, so an admin's correction of it is no grounded label, and its sample holds no
+    # passages. A refusal the model wrote with passages in its prompt names the model and stays grounded.
+    log = SqlConversationLog(migrated_sqlite(tmp_path / "data" / "bot.db"))
+    try:
+        conv = await log.open_conversation(channel="console", external_user_id="u1", external_chat_id="u1")
+        gate = replace(_answer("I don't know.", outcome="refused"), model="")
+        by_gate = await _turn(log, conv.id, "Can I pay by cheque?", gate)
+        by_model = await _turn(
+            log, conv.id, "Is Python free?", _answer("I don't know.", outcome="refused", grounded=False)
+        )
+        assert by_gate is not None
+        assert by_model is not None
+        await log.add_correction(by_gate, "42", "No, cheques are not accepted.")
+        await log.add_correction(by_model, "42", "Yes, Python is free [1].")
+        out = tmp_path / "g.jsonl"
+        stats = await run_export(log, ExportOptions(out=out, grounded_only=True))
+        assert _assistant_texts("openai", _read(out)) == ["Yes, Python is free [1]."]
+        assert stats.dropped["ungrounded"] == 1
+        await run_export(log, ExportOptions(out=out, include_context=True))
+        prompts = {r["messages"][-1]["content"]: r["messages"][0]["content"] for r in _read(out)}
+        assert "Passage 0" not in prompts["No, cheques are not accepted."]
+        assert "Passage 0: Python is free." in prompts["Yes, Python is free [1]."]
     finally:
         await log.close()
 
