@@ -9,6 +9,7 @@ import time
 import typer
 
 from bot.cli.app import app, console, fail, get_settings, run_async
+from bot.domain import Source
 
 DEFAULT_QUESTION = "How do I get a refund for a parcel that never arrived?"
 
@@ -77,12 +78,11 @@ def quickstart(
             answer = reply.answer
             if answer is None:
                 return
+            # As customers read them (the article's title), with the file for whoever set the bot up.
             for label, source in zip(answer.source_labels, answer.sources, strict=True):
-                heading = f" › {source.heading}" if source.heading else ""
-                console.print(f"      {label} {source.source}{heading}", highlight=False, markup=False)
+                console.print(f"      {label} {_named(source)}", highlight=False, markup=False)
             for source in answer.see_also:
-                heading = f" › {source.heading}" if source.heading else ""
-                console.print(f"      see also: {source.source}{heading}", highlight=False, markup=False)
+                console.print(f"      see also: {_named(source)}", highlight=False, markup=False)
             console.print(
                 f"    [dim]grounded={answer.grounded} retrieval {answer.timings.retrieval_ms:.0f} ms, "
                 f"first token {answer.timings.ttft_ms or 0:.0f} ms, "
@@ -95,3 +95,9 @@ def quickstart(
     if chat and sys.stdin.isatty() and sys.stdout.isatty():
         console.print("Opening the console chat (/new starts over, Ctrl-D quits)…", highlight=False)
         os.execv(sys.executable, [sys.executable, "-m", "bot", "chat"])  # noqa: S606
+
+
+def _named(source: Source) -> str:
+    """A source's customer-facing name, and its file where the name does not already show it."""
+    shown = source.display_name
+    return shown if not source.source or source.source in shown else f"{shown} ({source.source})"

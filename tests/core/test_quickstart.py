@@ -27,9 +27,14 @@ def test_quickstart_reaches_a_real_answer_and_is_idempotent(tmp_path: Path) -> N
     assert "converted" in out or "prepared" in out or "verified" in out
     assert "indexed" in out
     assert "bot:" in out
-    assert "[1] account/" in out, out  # the answer cites the account help article
+    # the answer cites the account help article, by its title as customers read it, with its file
+    assert "[1] Managing your Parcelly account › " in out, out
+    assert "(account/managing-your-account.md)" in out, out
     # and lists the sections the search found nearly as close (one or two; the account-lockout one at least)
-    assert "see also: account/managing-your-account.md › Account locked" in out, out
+    assert (
+        "see also: Managing your Parcelly account › Account locked after failed sign-in attempts "
+        "(account/managing-your-account.md)" in out
+    ), out
     assert out.count("see also: ") <= 2, out
     assert (tmp_path / "data" / "bot.db").is_file()
 
