@@ -302,8 +302,10 @@ def detect_message_language(
     text the detector is not sure of keeps `previous`, the conversation's language so far (its latest
     message's), unless the text's script says otherwise ("danke" after a German question is German, "ok"
     after a Chinese one Chinese, "спасибо" after German Russian); a longer one only where the detector names
-    `previous` among its guesses (`KEEP_MAX_LETTERS`). With no `previous` either, a short text keeps the
-    detector's guess when that is likely enough ("gracias", "спасибо").
+    `previous` among its guesses (`KEEP_MAX_LETTERS`); and a short text in its script scored below
+    `HINT_WINS_ANYWAY_BELOW` keeps it as it would keep a hint ("my parcel" after English). With no
+    `previous` either, a short text keeps the detector's guess when that is likely enough ("gracias",
+    "спасибо").
     """
     text = encodable(text)  # a lone surrogate from a chat client is read, not a crash
     # The conversation's language stands in only for a hint the channel did not give.
@@ -337,6 +339,12 @@ def _detect_message_language(
         # Ten letters are too few to trust an unsure guess over the hint ("my parcel" French 0.54): the
         # measurements are at `KEEP_MAX_LETTERS`.
         return hinted
+    went_on = normalize(kept) if kept != UNDETERMINED else UNDETERMINED
+    fits_kept = went_on != UNDETERMINED and (not letters or latin_text == (went_on not in NON_LATIN_SCRIPT))
+    if fits_kept and len(letters) <= KEEP_MAX_LETTERS and detection.confidence < HINT_WINS_ANYWAY_BELOW:
+        # Unhinted (the console, an API client), the conversation's language is the hint for as short a text:
+        # "my parcel" after English questions in `chat` was answered with the French unsure lead.
+        return kept
     if detection.sure:
         doubtful = detection.confidence < HINT_WINS_BELOW
         if doubtful and expected in detection.candidates:

@@ -247,3 +247,18 @@ def test_a_lone_surrogate_is_read_not_a_crash() -> None:
     assert detect_message_language("請問怎麼設定網路？我的電腦連不上\ud800") == "zh-Hant"
     assert encodable("a \ud800 b \udfff") == "a \ufffd b \ufffd"
     assert encodable("😀 ok") == "😀 ok"
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        ("my parcel", "en", "en"),  # French 0.54: unhinted, the conversation's English is the hint
+        ("parcel late", "en", "en"),
+        ("mon colis", "en", "fr"),  # French 0.98: a confident guess still switches
+        ("спасибо", "de", "ru"),  # another script still switches
+    ],
+)
+def test_unhinted_a_short_unsure_text_keeps_the_conversations_language(
+    text: str, previous: str, expected: str
+) -> None:
+    assert detect_message_language(text, previous=previous) == expected
