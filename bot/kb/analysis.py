@@ -419,6 +419,32 @@ def personal_spans(question: str) -> list[tuple[int, int]]:
     return out
 
 
+def searched_text(question: str) -> str:
+    """`question` as it is searched: without the customer's own data (`personal_spans`) and the references
+    they quote ("PX4821937560", "LUM-20931": a word with letters and a run of `MIN_REFERENCE_DIGITS`
+    digits), which no article is about. Dense search put "Where is my parcel PX4821937560?" nearest the
+    error codes (PX-301) instead of the parcel-tracking section. The question itself when nothing is left.
+    """
+    cut = [(a, b) for a, b in personal_spans(question)]
+    cut += [
+        (m.start(), m.end())
+        for m in _LATIN_WORD.finditer(question)
+        if _REFERENCE_DIGITS.search(m.group()) and any(c.isalpha() for c in m.group())
+    ]
+    if not cut:
+        return question
+    kept, last = [], 0
+    for start, end in sorted(cut):
+        if start >= last:
+            kept.append(question[last:start])
+            last = end
+        else:
+            last = max(last, end)
+    kept.append(question[last:])
+    left = " ".join("".join(kept).split())
+    return left if any(c.isalnum() for c in left) else question
+
+
 def word_parts(word: str) -> list[str]:
     """The parts the bot's own analysis cuts a joined word into ("mylist.join" -> mylist, join), where
     Elasticsearch's standard tokenizer keeps some whole (UAX #29 does not split letters around a dot)."""

@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
+from bot.kb.analysis import searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
@@ -509,7 +510,8 @@ class Pipeline:
         condense_ms = (time.perf_counter() - started) * 1000
         t_search = time.perf_counter()
         try:
-            hits = await self._kb.search(standalone, k=self._top_k)
+            # The customer's own data and the references they quote are searched for nowhere.
+            hits = await self._kb.search(searched_text(standalone), k=self._top_k)
         except (KBUnavailableError, TimeoutError) as exc:
             log.warning("knowledge base unavailable", extra={"error": str(exc)})
             yield self._fixed("kb_unavailable", KB_UNAVAILABLE_TEXT, started, question=standalone)

@@ -1,0 +1,52 @@
+"""The customer's own data and the references they quote are not searched for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from bot.config import Settings
+from bot.domain import Hit
+from bot.kb.analysis import searched_text
+from bot.kb.base import SearchMode
+from bot.services import build_pipeline
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+
+
+@pytest.mark.parametrize(
+    ("question", "searched"),
+    [
+        ("Where is my parcel PX4821937560?", "Where is my parcel ?"),
+        ("How long do card refunds take? Order LUM-20931", "How long do card refunds take? Order"),
+        (
+            "My email is jane.doe@example.org. How long do refunds take?",
+            "My email is . How long do refunds take?",
+        ),
+        ("Hello, this is Peter. Where is my parcel?", "Hello, this is . Where is my parcel?"),
+        # Codes the help center may explain, and plain numbers, stay.
+        ("What does PX-102 mean?", "What does PX-102 mean?"),
+        ("why does 1.2 - 1.0 print 0.19999999999999996?", "why does 1.2 - 1.0 print 0.19999999999999996?"),
+        # Nothing else left: the question as it is.
+        ("jane@example.org", "jane@example.org"),
+    ],
+)
+def test_what_is_searched(question: str, searched: str) -> None:
+    assert searched_text(question) == searched
+
+
+class RecordingKB(FakeKB):
+    def __init__(self, chunks: Sequence[object]) -> None:
+        super().__init__(chunks)  # type: ignore[arg-type]
+        self.queries: list[str] = []
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        self.queries.append(query)
+        return await super().search(query, k, mode)
+
+
+async def test_the_pipeline_searches_without_the_customers_reference(settings: Settings) -> None:
+    kb = RecordingKB(HELP_CENTER)
+    pipeline = build_pipeline(settings, kb, FakeGenerator("Refunds take five business days [1]."))
+    await pipeline.answer("How long do refunds take? Order LUM-20931", user_key="u1")
+    assert kb.queries == ["How long do refunds take? Order"]
