@@ -431,7 +431,14 @@ class Admin:
                 return ReloadResult(
                     None, f"❌ {safe_name} was not added: {exc}. The knowledge folder is unchanged."
                 )
-            target = self.kb_source / safe_name
+            found = await asyncio.to_thread(_upload_target, self.kb_source, safe_name)
+            if isinstance(found, str):
+                log.info("upload refused", extra={"file": safe_name, "reason": found})
+                return ReloadResult(
+                    None, f"❌ {safe_name} was not added: {found}. The knowledge folder is unchanged."
+                )
+            target = found
+            shown = target.relative_to(self.kb_source).as_posix()
             try:
                 backup = await asyncio.to_thread(_save_atomically, self.kb_source, target, data)
             except OSError as exc:
@@ -463,9 +470,10 @@ class Admin:
                     await asyncio.to_thread(_restore, target, backup)
             if backup is not None:
                 await asyncio.to_thread(backup.unlink, missing_ok=True)
+            done = f"✅ {shown} was replaced by the upload" if backup is not None else f"✅ {shown} is now"
             return ReloadResult(
                 report,
-                f"✅ {safe_name} is now in the knowledge base.\n\n{result.summary}",
+                f"{done} in the knowledge base.\n\n{result.summary}",
                 result.flagged,
                 result.review,
             )
@@ -535,6 +543,27 @@ class Admin:
         if size == 0:
             return ExportResult(None, f"The export is empty: {summary}.")
         return ExportResult(out, f"✅ Export ready: {summary}.")
+
+
+def _upload_target(folder: Path, name: str) -> Path | str:
+    """Where an upload named `name` goes: the article of that name it updates, wherever in the folder it is
+    (an admin uploading an edited `refunds.md` means `billing/refunds.md`: saved beside it, both were
+    indexed and the bot cited the old and the new text side by side), else the folder itself. A name that
+    several articles share is why it is refused (str)."""
+    top = folder / name
+    if top.exists():
+        return top
+    same = sorted(
+        path
+        for path in folder.rglob(name)
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+    if len(same) > 1:
+        named = ", ".join(path.relative_to(folder).as_posix() for path in same)
+        return (
+            f"several articles are named {name} ({named}); rename the upload, or remove the one it replaces"
+        )
+    return same[0] if same else top
 
 
 def _save_atomically(source: Path, target: Path, data: bytes) -> Path | None:
