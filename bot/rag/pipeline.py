@@ -24,6 +24,7 @@ from bot.language import LANGUAGE_NAMES, UNDETERMINED, language_tag, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
 from bot.rag import citations
+from bot.rag.approved import codes
 from bot.rag.condense import condense
 from bot.rag.prompting import (
     PROMPT_VERSION,
@@ -414,6 +415,14 @@ def _timings_without_model(started: float, retrieval_ms: float, condense_ms: flo
 UNSURE_OUTCOMES: frozenset[Outcome] = frozenset({"answered", "extracted"})
 
 
+def _titled_with_its_codes(question: str, hits: Sequence[Hit]) -> bool:
+    """Whether the question names codes ("What does PX-102 mean?") and the best section's heading names every
+    one of them: that section is what was asked about, whatever the gate's cosines say (a code's question
+    scored 0.6 and opened its exact answer with the unsure lead)."""
+    named = codes(question)
+    return bool(named and hits) and named <= codes(hits[0].chunk.heading)
+
+
 @dataclass(frozen=True, slots=True)
 class _Unsure:
     """Said by `Pipeline._stream` once the gate let the passages through without confidence."""
@@ -547,7 +556,8 @@ class Pipeline:
                     "unknown_names": [user_text(name) for name in unknown],
                 },
             )
-        if answerable and score < self._rag.confident_relevance:
+        unsure = score < self._rag.confident_relevance and not _titled_with_its_codes(standalone, hits)
+        if answerable and unsure:
             log.info("answering without confidence", extra={"relevance": round(score, 3)})
             yield _Unsure()
         prepared = self._prepare(user_key, hits, has_history=bool(history)) if answerable else None

@@ -133,3 +133,38 @@ async def test_an_earlier_answers_lead_is_not_in_the_models_history(settings: Se
     said = [m.content for m in prompt if m.role == "assistant"]
     assert "Refunds take five days [1]." in said
     assert not any(translate(UNSURE_LEAD, "fr") in m.content for m in prompt)
+
+
+async def test_a_code_the_best_heading_names_is_answered_without_the_lead(settings: Settings) -> None:
+    from tests.fakes import make_chunk
+
+    codes = [
+        make_chunk(
+            "troubleshooting/error-codes.md",
+            "PX-102: Compartment did not open",
+            "PX-102 means the compartment did not open. Wait one minute, then try the code again.",
+        )
+    ]
+    text = "PX-102 means the compartment did not open [1]."
+    # The names check asks the fake knowledge base about "PX-102" word by word: off, as it is not tested here.
+    checked = with_rag(unsure_below(settings, 1.0), refuse_unknown_names=False)
+    pipeline = build_pipeline(checked, FakeKB(codes), FakeGenerator(text))
+    deltas, answer = await run_question(pipeline, "What does PX-102 mean?")
+    assert answer.outcome in ("answered", "extracted")
+    assert not answer.unsure
+    assert UNSURE_LEAD not in answer.text
+    # A code the heading does not name is no such certainty.
+    deltas, other = await run_question(pipeline, "What does PX-110 mean for the compartment?")
+    assert other.unsure
+
+
+async def run_question(pipeline: Pipeline, question: str) -> tuple[list[str], Answer]:
+    deltas: list[str] = []
+    answer: Answer | None = None
+    async for event in pipeline.stream(question, user_key="u1"):
+        if isinstance(event, Delta):
+            deltas.append(event.text)
+        else:
+            answer = event
+    assert answer is not None
+    return deltas, answer
