@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import threading
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Generator
 from concurrent.futures import Future
@@ -153,7 +154,7 @@ class HelpCenter:
         return HTMLResponse(_page(article.title, body))
 
 
-class _FileCache(Generic[T]):
+class _FileCache(ABC, Generic[T]):
     """What is made of the files read last, each under its file's version (modification time and size): an
     unchanged file is not parsed again, a changed one is parsed afresh. Two threads that ask for the same
     version at once parse it once: the second waits for the first's result, without a lock held across the
@@ -169,11 +170,13 @@ class _FileCache(Generic[T]):
         self._chars = 0
         self._lock = threading.Lock()  # values are made in worker threads
 
+    @abstractmethod
     def _make(self, path: Path, name: str, data: bytes) -> T:
-        raise NotImplementedError
+        """What is made of the file's bytes (in a worker thread)."""
 
+    @abstractmethod
     def _size(self, value: T) -> int:
-        raise NotImplementedError
+        """How much of `max_chars` the value takes."""
 
     def get(self, path: Path, name: str) -> T:
         key = str(path)
