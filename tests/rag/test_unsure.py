@@ -19,10 +19,10 @@ UNSUPPORTED = "Your bank in Ohio also adds a welcome bonus of fifty dollars to e
 LEAD = UNSURE_LEAD + "\n\n"
 
 
-async def run(pipeline: Pipeline, language: str = "en") -> tuple[list[str], Answer]:
+async def run(pipeline: Pipeline, language: str = "en", question: str = QUESTION) -> tuple[list[str], Answer]:
     deltas: list[str] = []
     answer: Answer | None = None
-    async for event in pipeline.stream(QUESTION, user_key="u1", language=language):
+    async for event in pipeline.stream(question, user_key="u1", language=language):
         if isinstance(event, Delta):
             deltas.append(event.text)
         else:
@@ -149,22 +149,10 @@ async def test_a_code_the_best_heading_names_is_answered_without_the_lead(settin
     # The names check asks the fake knowledge base about "PX-102" word by word: off, as it is not tested here.
     checked = with_rag(unsure_below(settings, 1.0), refuse_unknown_names=False)
     pipeline = build_pipeline(checked, FakeKB(codes), FakeGenerator(text))
-    deltas, answer = await run_question(pipeline, "What does PX-102 mean?")
+    deltas, answer = await run(pipeline, question="What does PX-102 mean?")
     assert answer.outcome in ("answered", "extracted")
     assert not answer.unsure
     assert UNSURE_LEAD not in answer.text
     # A code the heading does not name is no such certainty.
-    deltas, other = await run_question(pipeline, "What does PX-110 mean for the compartment?")
+    deltas, other = await run(pipeline, question="What does PX-110 mean for the compartment?")
     assert other.unsure
-
-
-async def run_question(pipeline: Pipeline, question: str) -> tuple[list[str], Answer]:
-    deltas: list[str] = []
-    answer: Answer | None = None
-    async for event in pipeline.stream(question, user_key="u1"):
-        if isinstance(event, Delta):
-            deltas.append(event.text)
-        else:
-            answer = event
-    assert answer is not None
-    return deltas, answer
