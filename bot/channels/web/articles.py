@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from bot.channels.web import sections
-from bot.channels.web.sections import Anchor
+from bot.channels.web.sections import FAQ_SUFFIXES, HTML_SUFFIXES, MD_SUFFIXES, Anchor
 from bot.kb.loaders import Document, LoadError, UnsafeFileError, load_bytes
 from bot.kb.parsers import _front_matter
 
@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MD_SUFFIXES = frozenset({".md", ".markdown"})
-_HTML_SUFFIXES = frozenset({".html", ".htm"})
-_FAQ_SUFFIXES = frozenset({".csv", ".jsonl", ".yaml", ".yml"})
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 # Removed with everything inside: code, styles, embedded documents and plugins, forms and their controls,
@@ -71,7 +68,6 @@ _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 # What a browser skips in a URL before reading its scheme: ASCII whitespace and control characters.
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
 _URL_ENDS = "".join(map(chr, range(0x21)))
-_HEADING_NAMES = ("h1", "h2", "h3", "h4", "h5", "h6")
 # An id the file gave an element keeps this prefix on the page: a page of the file never names an id of
 # the page's own (the widget's global flag, an anchor's slug).
 _OWN_ID_PREFIX = "c-"
@@ -132,7 +128,7 @@ def _title(document: Document, suffix: str) -> str:
     """The document's first heading as the knowledge base reads it; an FAQ's title (its questions are
     headings of their own), or a document without headings, its title."""
     title = document.title
-    if suffix in _HTML_SUFFIXES:
+    if suffix in HTML_SUFFIXES:
         # An HTML page's title is its <title>, which names the site too ("Contact | Help Center").
         headings = sections.headings_in_order(document.sections)
         title = headings[0] if headings else title
@@ -147,13 +143,13 @@ def _preformatted(title: str, text: str, anchors: Sequence[Anchor]) -> Article:
 def _render(suffix: str, text: str, document: Document, anchors: Sequence[Anchor], title: str) -> str:
     bom = 1 if text.startswith("\ufeff") else 0
     body = text[bom:]
-    if suffix in _MD_SUFFIXES:
+    if suffix in MD_SUFFIXES:
         root, tags = _markdown(text, bom, anchors)
     elif suffix == ".rst":
         root, tags = _rst(text, bom, anchors)
-    elif suffix in _HTML_SUFFIXES:
+    elif suffix in HTML_SUFFIXES:
         root, tags = _html_page(body, bom, anchors)
-    elif suffix in _FAQ_SUFFIXES:
+    elif suffix in FAQ_SUFFIXES:
         root, tags = _faq(document, anchors)
     else:
         root, tags = _plain_text(text, bom, anchors)
@@ -469,9 +465,7 @@ def _title_heading(root: Tag, placed: Sequence[tuple[Anchor, Tag]], title: str) 
     if first is None:
         # No section placed (a page whose heading has no text under it, such as a contact form's): the
         # page's own heading that reads as the title is the title, not a second one above it.
-        same = next(
-            (h for h in root.find_all(_HEADING_NAMES) if " ".join(h.get_text().split()) == title), None
-        )
+        same = next((h for h in root.find_all(_HEADINGS) if " ".join(h.get_text().split()) == title), None)
         if isinstance(same, Tag):
             same.name = "h1"
             return

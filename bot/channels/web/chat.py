@@ -24,7 +24,6 @@ from bot.channels.web.security import CSRF_HEADER, Signer, is_https
 from bot.conversation import RATEABLE, Customer, Reply, Waiting
 from bot.domain import Delta, Source
 from bot.ids import parse_id
-from bot.language import UNDETERMINED, language_tag
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.store.insights import TranscriptMessage
 from bot.unicode import encodable
@@ -50,9 +49,7 @@ T = TypeVar("T")
 
 def language_hint(request: Request) -> str:
     """The first language of the browser's Accept-Language ("und" when it sends none)."""
-    header = request.headers.get("accept-language", "")
-    first = header.split(",")[0].split(";")[0].strip()
-    return language_tag(first) if first and first != "*" else UNDETERMINED
+    return web_texts.browser_language(request.headers.get("accept-language", ""))
 
 
 def sources_json(items: Sequence[tuple[str, Source]], *, sections: bool = True) -> list[dict[str, str]]:

@@ -45,9 +45,9 @@ EMPTY_SLUG = "section"
 
 # The formats whose section headings are questions inside records (a CSV row, a JSON line, a YAML entry):
 # located by the record's place in the file, not as heading lines.
-_FAQ_SUFFIXES = frozenset({".csv", ".jsonl", ".yaml", ".yml"})
-_HTML_SUFFIXES = frozenset({".html", ".htm"})
-_MD_SUFFIXES = frozenset({".md", ".markdown"})
+FAQ_SUFFIXES = frozenset({".csv", ".jsonl", ".yaml", ".yml"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+MD_SUFFIXES = frozenset({".md", ".markdown"})
 
 
 def slug(heading: str) -> str:
@@ -151,9 +151,9 @@ def read_article(source: str, suffix: str, data: bytes, text: str) -> tuple[Docu
     try:
         document = load_bytes(source, suffix, data)
         sections = document.sections
-        if suffix in _FAQ_SUFFIXES:
+        if suffix in FAQ_SUFFIXES:
             found = _faq_spans(suffix, body, {s.heading for s in sections if s.heading})
-        elif suffix in _HTML_SUFFIXES:
+        elif suffix in HTML_SUFFIXES:
             found = _html_spans(body, {h for s in sections for h in s.heading_path})
         else:
             found = _line_spans(body, headings_in_order(sections), _heading_lines(suffix, body))
@@ -217,7 +217,7 @@ def headings_in_order(sections: Sequence[Section]) -> list[str]:
 def _heading_lines(suffix: str, text: str) -> list[tuple[int, int, str]]:
     """The lines the parser of the format reads as headings, in order: ([start, end) characters, heading).
     A body line that reads the same ("Returns" above "## Returns") is none."""
-    if suffix in _MD_SUFFIXES:
+    if suffix in MD_SUFFIXES:
         return _markdown_heading_lines(text)
     if suffix == ".rst":
         return _rst_heading_lines(text)
