@@ -268,6 +268,9 @@ class _SampleMaker:
                 history.append(Turn("assistant", message.text))
                 continue
             corrected = conv.corrections.get(message.id)
+            # What the answer teaches: the correction, else its text without the doubt an unconfident answer
+            # opened with.
+            taught = corrected if corrected is not None else without_unsure_lead(message.text)
             question = by_id.get(message.reply_to_id) if message.reply_to_id is not None else None
             if question is not None and question.role == "user" and self._in_range(question.created_at):
                 self.stats.answers_seen += 1
@@ -278,16 +281,10 @@ class _SampleMaker:
                 else:
                     asked_at = history_before.get(question.id, len(history))
                     prior = history[:asked_at][-opts.history_turns :] if opts.history_turns else []
-                    # The doubt an unconfident answer opened with is no part of what it teaches.
-                    answer_text = corrected if corrected is not None else without_unsure_lead(message.text)
-                    lines.append(self._sample(question.text, answer_text, prior, given))
+                    lines.append(self._sample(question.text, taught, prior, given))
             # Like the bot's own history: fixed system replies are left out, corrected answers read corrected.
             if corrected is not None or message.outcome not in SYSTEM_OUTCOMES:
-                history.append(
-                    Turn(
-                        "assistant", corrected if corrected is not None else without_unsure_lead(message.text)
-                    )
-                )
+                history.append(Turn("assistant", taught))
         # Questions that never got an answer (e.g. the bot crashed before generating).
         answered = {m.reply_to_id for m in conv.messages if m.role == "assistant"}
         for message in conv.messages:
