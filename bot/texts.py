@@ -102,15 +102,22 @@ NO_ANSWER = N_("Sorry, I have no answer to that.")
 UNSURE_LEAD = N_("This may not be exactly what you asked, but it is the closest our help center has:")
 
 
+def unsure_lead(language: str) -> str:
+    """`UNSURE_LEAD` in `language`, as it opens an answer: the answer's text follows a blank line."""
+    return translate(UNSURE_LEAD, language) + "\n\n"
+
+
+@cache
+def _unsure_leads() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(unsure_lead(language) for language in LANGUAGES))
+
+
 def without_unsure_lead(text: str) -> str:
     """A logged answer's text without the `UNSURE_LEAD` it may open with, in any shipped language: what the
     model or the quote said. The log keeps what the customer read; the model's history and the training
     export must not learn to open every answer with a doubt."""
-    for language in LANGUAGES:
-        lead = translate(UNSURE_LEAD, language) + "\n\n"
-        if text.startswith(lead):
-            return text[len(lead) :]
-    return text
+    lead = next((lead for lead in _unsure_leads() if text.startswith(lead)), "")
+    return text[len(lead) :]
 
 
 # The pipeline's fixed outcome texts. bot/rag/pipeline.py owns them; they are repeated here, marked, so that

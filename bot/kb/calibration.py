@@ -169,8 +169,8 @@ def signals(
 
     `coverage=False` leaves the word coverage at 0 instead of analysing the top passages' text: callers
     whose gate does not use it (every answer, every calibration search) skip that work. The words the
-    best passage holds are counted unless `held=False`: a caller cannot know whether the question's
-    language is one `LEXICAL_GATE` judges, and it costs one passage's analysis.
+    best passage holds are counted unless `held=False`: the pipeline counts them only where the question's
+    language is judged by a gate that reads them (`LEXICAL_GATE`), as they cost one passage's analysis.
     """
     lang = lang or question_language(question)
     unknown = tuple(unknown_names)

@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
-from bot.kb.analysis import searched_text
+from bot.kb.analysis import question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
@@ -38,7 +38,7 @@ from bot.rag.prompting import (
     trim_passage,
 )
 from bot.rag.refusal import opens_with_refusal
-from bot.texts import UNSURE_LEAD, translate, without_unsure_lead
+from bot.texts import unsure_lead, without_unsure_lead
 
 log = logging.getLogger("bot.rag")
 T = TypeVar("T")
@@ -477,7 +477,7 @@ class Pipeline:
         The model's text is released sentence by sentence, each one only once it is complete and supported
         by a passage (see `_CheckedRelease`); the final `Answer.text` starts with exactly the released text.
         When nothing could be released the answer is a quote, the refusal or a caveated text (as set).
-        An answer the gate was not confident about opens with `UNSURE_LEAD` in the customer's language,
+        An answer the gate was not confident about opens with `unsure_lead` in the customer's language,
         sent with the first text shown (the deltas still add up to the final text).
         """
         lead = ""  # the lead, once the gate was not confident
@@ -485,7 +485,7 @@ class Pipeline:
         async with _closing(self._stream(question, history, user_key=user_key, language=language)) as events:
             async for event in events:
                 if isinstance(event, _Unsure):
-                    lead, pending = translate(UNSURE_LEAD, language) + "\n\n", True
+                    lead, pending = unsure_lead(language), True
                 elif isinstance(event, Delta):
                     yield Delta(lead + event.text) if pending else event
                     pending = False
@@ -541,8 +541,18 @@ class Pipeline:
             written_in = set()
         check_names = hits and self._rag.refuse_unknown_names
         unknown = await self._unknown_names(standalone, language) if check_names else ()
+        written_lang = question_language(standalone)
+        # The words the best passage holds are counted only for a gate that reads them (`LEXICAL_GATE`).
+        held = "held" in gate.for_language(written_lang).features
         score = gate.probability(
-            signals(standalone, hits, coverage="coverage" in gate.features, unknown_names=unknown)
+            signals(
+                standalone,
+                hits,
+                written_lang,
+                coverage="coverage" in gate.features,
+                unknown_names=unknown,
+                held=held,
+            )
         )
         # A named thing the knowledge base never mentions is refused at any threshold (see `signals`).
         answerable = not unknown and score >= self._rag.min_relevance
