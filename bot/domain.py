@@ -104,12 +104,13 @@ class Source:
         it is the title (a one-section document). Without a title (an untitled document, an approved answer,
         a section logged before titles were kept) the file path stands in for it: honest and unambiguous."""
         first = self.title or self.source
-        if self.heading and _same_words(self.heading, first):
+        if self.heading and same_words(self.heading, first):
             return self.heading
         return " › ".join(part for part in (first, self.heading) if part)
 
 
-def _same_words(a: str, b: str) -> bool:
+def same_words(a: str, b: str) -> bool:
+    """Whether two texts are equal word for word (case and spacing aside)."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 

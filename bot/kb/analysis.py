@@ -425,12 +425,10 @@ def searched_text(question: str) -> str:
     digits), which no article is about. Dense search put "Where is my parcel PX4821937560?" nearest the
     error codes (PX-301) instead of the parcel-tracking section. The question itself when nothing is left.
     """
-    cut = [(a, b) for a, b in personal_spans(question)]
-    cut += [
-        (m.start(), m.end())
-        for m in _LATIN_WORD.finditer(question)
-        if _REFERENCE_DIGITS.search(m.group()) and any(c.isalpha() for c in m.group())
-    ]
+    cut = personal_spans(question)
+    # A Latin word starts with a letter: one with the digit run is a reference.
+    found = _LATIN_WORD.finditer(question)
+    cut += [(m.start(), m.end()) for m in found if _REFERENCE_DIGITS.search(m.group())]
     if not cut:
         return question
     kept, last = [], 0

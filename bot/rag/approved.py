@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain import Hit
+from bot.domain import Hit, same_words
 from bot.kb.analysis import analyzer, question_language
 from bot.kb.base import Embedder
 from bot.kb.calibration import OFF_TOPIC, pseudo_questions
@@ -150,8 +150,9 @@ def codes(text: str) -> frozenset[str]:
 
 def _stemmed_words(text: str) -> dict[str, str]:
     """The content words of `text` by their stem (`content_words`, stemmed for the text's language)."""
+    # One detection: `content_words` would detect the language again.
     lang = analyzer(question_language(text))
-    return {lang.stem(word): word for word in content_words(text)}
+    return {lang.stem(word): word for word in dict.fromkeys(lang.words(text))}
 
 
 def swapped_word(question: str, approved: str) -> tuple[str, tuple[str, ...]] | None:
@@ -413,7 +414,7 @@ class ApprovedMatcher:
 
 def same_question(a: str, b: str) -> bool:
     """Two approved questions are one when they are equal word for word (case and spacing aside)."""
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return same_words(a, b)
 
 
 def served_answer_to_replace(
