@@ -14,7 +14,8 @@ from bot.pii import WORD_CHAR as _W
 from bot.pii import iban_span, iban_valid
 
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "HANDLE", "USER_ID", "CUSTOM")
-_PLACEHOLDER = re.compile(r"<(?:" + "|".join(PLACEHOLDERS) + r")>")
+# A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
+PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
 # 12-19 digits, optionally grouped by single spaces or dashes; Luhn and the issuer prefix decide.
 _CARD = re.compile("(?<![.,/+-])(?<!" + _W + ")\\d(?:[ -]?\\d){11,18}(?!" + _W + "|[/-]|[.,]\\d)")
@@ -168,7 +169,7 @@ class Redactor:
     def _segments(text: str, func: Callable[[str], str]) -> str:
         out: list[str] = []
         last = 0
-        for match in _PLACEHOLDER.finditer(text):
+        for match in PLACEHOLDER.finditer(text):
             out.append(func(text[last : match.start()]))
             out.append(match.group())
             last = match.end()

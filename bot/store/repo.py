@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import re
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
@@ -54,7 +53,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.models import ReplyPrompt as ReplyPromptRow
-from bot.store.redact import PLACEHOLDERS, Redactor
+from bot.store.redact import PLACEHOLDER, Redactor
 
 log = logging.getLogger("bot.store")
 
@@ -974,9 +973,6 @@ async def _scrub_approved(conn: AsyncConnection, conversation_ids: Any, scrub: C
         await conn.execute(update(ApprovedRow).where(ApprovedRow.id == row.id).values(**values))
 
 
-_PLACEHOLDER_IN = re.compile("<(" + "|".join(PLACEHOLDERS) + ")>")
-
-
 def _redacted_spans(
     text: str, redacted: str, scrub: Callable[[str], str]
 ) -> list[tuple[str, int, int]] | None:
@@ -986,7 +982,7 @@ def _redacted_spans(
     The redactor only substitutes, so the text between placeholders is the same in both; where a value
     ends is not (a phone number holds spaces, "<PHONE> <PHONE>"): it is the first end at which the value is
     one whole item by itself, as `scrub` sees it."""
-    pieces = _PLACEHOLDER_IN.split(redacted)  # literal, kind, literal, kind, …, literal
+    pieces = PLACEHOLDER.split(redacted)  # literal, kind, literal, kind, …, literal
     literals, kinds = pieces[::2], pieces[1::2]
     if not text.startswith(literals[0]):
         return None
