@@ -355,17 +355,18 @@ class SupportHandlers:
         if user.is_bot:
             return
         operator_chat = chat_id == self.settings.operator_chat_id
+        replied = replied_to(message)
         if operator_chat:
-            conversation_id = self.operators.desk.handoff_of(replied_to(message), bot.id)
+            conversation_id = self.operators.desk.handoff_of(replied, bot.id)
             if conversation_id is not None:
                 await self.operators.reply(bot, message, conversation_id)
                 return
         if await self._prompt_reply(update, message, user, bot):
             return
-        if operator_chat and replied_to(message) is not None:
+        if operator_chat and replied is not None:
             # An operator's reply is meant for someone: never let it vanish without a word (a customer's
             # follow-up that reaches no one is worse than a warning too many between colleagues).
-            await message.reply_text(self.operators.desk.not_sent_note(replied_to(message)), do_quote=True)
+            await message.reply_text(self.operators.desk.not_sent_note(replied), do_quote=True)
             return
         addressed, text = self._addressed(message, bot)
         if not addressed:
