@@ -843,12 +843,18 @@ _CATEGORY_KEYS = ("category", "section", "topic")
 _URL_KEYS = ("url", "link")
 
 
-def _pick(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    lowered = {str(k).strip().lower(): v for k, v in record.items()}
+def picked_key(record: dict[Any, Any], keys: tuple[str, ...]) -> Any:
+    """The record's key (as the file spells it) of the first of `keys` it has with a value, or None."""
+    lowered = {str(key).strip().lower(): key for key in record}
     for key in keys:
-        if key in lowered and lowered[key] is not None:
+        if key in lowered and record[lowered[key]] is not None:
             return lowered[key]
     return None
+
+
+def _pick(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    key = picked_key(record, keys)
+    return None if key is None else record[key]
 
 
 def _has_key(record: dict[str, Any], keys: tuple[str, ...]) -> bool:
@@ -897,11 +903,16 @@ def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[in
     return sections
 
 
-def parse_faq_csv(text: str, default_title: str) -> Parsed:
+def faq_csv_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The dialect an FAQ's CSV is read with: sniffed from its start (comma, semicolon, tab), else Excel's."""
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel
+        return csv.excel
+
+
+def parse_faq_csv(text: str, default_title: str) -> Parsed:
+    dialect = faq_csv_dialect(text)
     try:
         reader = csv.DictReader(io.StringIO(text), dialect=dialect)
         fields = [str(f).strip().lower() for f in (reader.fieldnames or [])]

@@ -29,6 +29,8 @@ from bot.kb.parsers import (
     _drop_link_blocks,
     _front_matter,
     _HtmlText,
+    faq_csv_dialect,
+    picked_key,
     rst_heading_at,
 )
 from bot.kb.validate import UnsafeFileError
@@ -343,21 +345,8 @@ def _faq_spans(suffix: str, text: str, questions: set[str]) -> list[tuple[int, i
     return spans
 
 
-def _question_key(record: dict[Any, Any]) -> Any:
-    """The record's key `_pick` takes the question from (its value not None), or None."""
-    lowered = {str(key).strip().lower(): key for key in record}
-    for name in _Q_KEYS:
-        if name in lowered and record[lowered[name]] is not None:
-            return lowered[name]
-    return None
-
-
 def _csv_questions(text: str) -> list[tuple[int, int, Any]]:
-    # The dialect `parse_faq_csv` reads the file with.
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = faq_csv_dialect(text)  # as `parse_faq_csv` reads the file
     # Lines as the reader gets them from a StringIO (at "\n" only), for its line numbers.
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     reader = csv.reader(io.StringIO(text), dialect=dialect)
@@ -376,7 +365,7 @@ def _csv_questions(text: str) -> list[tuple[int, int, Any]]:
         if not row:
             continue  # DictReader skips an empty line
         record = {name: row[index] if index < len(row) else None for name, index in columns.items()}
-        key = _question_key(record)
+        key = picked_key(record, _Q_KEYS)
         if key is None:
             continue
         start = starts[first]
@@ -442,7 +431,7 @@ def _jsonl_questions(text: str) -> list[tuple[int, int, Any]]:
             # As json.loads builds the object: a key that comes twice holds its later value.
             record = {key: value for key, value, _, _ in members}
             where = {key: (start, end) for key, _, start, end in members}
-            key = _question_key(record)
+            key = picked_key(record, _Q_KEYS)
             if key is not None:
                 start, end = where[key]
                 if isinstance(record[key], str):
@@ -508,7 +497,7 @@ def _yaml_questions(text: str) -> list[tuple[int, int, Any]]:
         for record, node in zip(data, entries.value, strict=False):
             if not isinstance(record, dict):
                 continue
-            key = _question_key(record)
+            key = picked_key(record, _Q_KEYS)
             question = _yaml_value_node(loader, node, key) if key is not None else None
             if isinstance(question, yaml.ScalarNode):
                 start, end = question.start_mark.index, question.end_mark.index
