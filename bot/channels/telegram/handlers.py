@@ -380,8 +380,9 @@ class SupportHandlers:
         if verdict != "ok":
             log.info("flood control", extra={"user_id": user.id, "verdict": verdict})
             if verdict == "notice":
-                language = self.conversations.language_of_text(text, customer_of(user, chat_id))
-                await self._reply(update, bot, texts.translate(tg_texts.FLOOD, language))
+                customer = customer_of(user, chat_id)
+                language = self.conversations.language_of_text(text, customer)
+                await self._reply(update, bot, await self._flood_notice(customer, language))
             return
         await self._answer(update, bot, message, user, text, state)
 
@@ -488,9 +489,18 @@ class SupportHandlers:
         if not addressed:
             return
         state = self.processor.state(update)
-        if await self.flood.judge(message.from_user.id, state) != "ok":
-            return
         customer = customer_of(message.from_user, message.chat.id)
+        verdict = await self.flood.judge(message.from_user.id, state)
+        if verdict != "ok":
+            log.info("flood control", extra={"user_id": message.from_user.id, "verdict": verdict})
+            if verdict == "notice" and self.settings.operator_chat_id is not None:
+                # During a handoff the file would have gone to a person: said, not dropped in silence. Out of
+                # one the bot could not have read it anyway (an album's sixth photo needs no notice).
+                language = await self._language(update)
+                notice = await self._flood_notice(customer, language, handoff_only=True)
+                if notice:
+                    await self._reply(update, bot, notice)
+            return
         try:
             conversation = await self.conversations.conversation(customer)
         except StoreUnavailableError:
@@ -537,6 +547,19 @@ class SupportHandlers:
         reply_text = final.text if final is not None and final.kind in ("unavailable", "notice") else ""
         language = final.language if final is not None else UNDETERMINED
         await self._reply(update, bot, reply_text or texts.translate(tg_texts.MEDIA, language))
+
+    async def _flood_notice(self, customer: Customer, language: str, *, handoff_only: bool = False) -> str:
+        """The notice for the first message over the flood limit, true for where the ones before it went: to
+        the operators during a handoff (the bot answers none of them), else to the bot. `handoff_only`: ""
+        out of a handoff."""
+        try:
+            handoff = (await self.conversations.conversation(customer)).handoff != "none"
+        except StoreUnavailableError:
+            # The log cannot say whether a person has the conversation: the plain notice, as before.
+            handoff = False
+        if handoff:
+            return texts.translate(tg_texts.FLOOD_HANDOFF, language)
+        return "" if handoff_only else texts.translate(tg_texts.FLOOD, language)
 
     def _copied(self, message_id: int, conversation_id: int | None) -> None:
         """A customer's file copied to the operator chat carries no header: an operator's reply to the copy
@@ -699,7 +722,8 @@ class SupportHandlers:
         verdict = await self.flood.judge(user.id, state)
         if verdict != "ok":
             log.info("flood control", extra={"user_id": user.id, "verdict": verdict})
-            flood = texts.translate(tg_texts.FLOOD, language) if verdict == "notice" else None
+            customer = customer_of(user, origin.chat.id)
+            flood = await self._flood_notice(customer, language) if verdict == "notice" else None
             await query.answer(flood)
             return
         await query.answer()

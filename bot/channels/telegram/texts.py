@@ -43,6 +43,11 @@ FLOOD = N_(
     "You're sending messages faster than I can answer. I'll answer the ones before this one; please send the "
     "rest again in a moment."
 )
+# The same, during a handoff: the messages before it went to the operators, and the bot answers none of them.
+FLOOD_HANDOFF = N_(
+    "You're sending messages faster than our team can read them. The ones before this one were passed on; "
+    "please send the rest again in a moment."
+)
 MEDIA = N_("Sorry, I can only read text messages. Please type your question.")
 UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see what I can do.")
 FEEDBACK_ASK_COMMENT = N_("Sorry it didn't help. What was wrong? Reply to this message (optional).")

@@ -267,6 +267,15 @@ class WidgetApi:
     async def _open(self, customer: Customer) -> ConversationRef:
         return await self.conversations.conversation(customer)
 
+    async def _still_answering(self, customer: Customer, language: str) -> str:
+        """The notice for a question sent while the one before it is still being handled: whether the bot or a
+        person has the conversation decides which text is true."""
+        try:
+            handoff = (await self._open(customer)).handoff != "none"
+        except StoreUnavailableError:
+            handoff = True  # the log cannot say: the handoff's text, which is true either way
+        return web_texts.still_answering(language, handoff=handoff)
+
     # -- endpoints -----------------------------------------------------------------------------
 
     async def session(self, request: Request) -> Response:
@@ -334,12 +343,11 @@ class WidgetApi:
             # One answer at a time per visitor (a second tab, a script): each one runs to its end whether
             # or not anyone still listens, so more at once would queue work nobody may read. Checked before
             # the flood rule, so a question refused here takes none of the visitor's allowance.
-            # Telegram's flood text is true here: the question before this one is being answered.
             language = self.conversations.language_of_text(text, customer)
             return JSONResponse(
                 {
                     "error": "your previous question is still being answered; please wait for it",
-                    "message": web_texts.still_answering(language),
+                    "message": await self._still_answering(customer, language),
                 },
                 status_code=429,
             )

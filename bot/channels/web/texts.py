@@ -25,7 +25,8 @@ FORWARDED = N_("Your message was passed on to a person from our support team.")
 THINKING = "…"
 GREETING = N_("Hi! Ask me a question and I'll answer from our help center, with my sources.")
 # The web's flood notice: the widget takes one question at a time, so when the rule applies every earlier
-# question has been answered, and Telegram's text ("I'll answer the ones before this one") would not be true.
+# question has been answered (or, in a handoff, passed on), and Telegram's text ("I'll answer the ones before
+# this one") would not be true. It promises no answer, so it is as true during a handoff.
 FLOOD = N_("You're sending a lot of messages in a row. Please wait a few seconds, then send this one again.")
 # The buttons' limit (feedback, handoff, new conversation) counts a minute: "a few seconds" would not be true.
 TOO_MANY_PRESSES = N_("That was a lot of clicks in a row. Please wait a minute, then try again.")
@@ -87,9 +88,11 @@ def too_many_presses(language: str) -> str:
     return texts.translate(TOO_MANY_PRESSES, language)
 
 
-def still_answering(language: str) -> str:
-    """A question sent while the one before it is still being answered: Telegram's flood text is true."""
-    return texts.translate(tg_texts.FLOOD, language)
+def still_answering(language: str, *, handoff: bool = False) -> str:
+    """A question sent while the one before it is still being answered: Telegram's flood text is true. Not
+    during a handoff, where the one before is being passed on to a person and the bot answers nothing: the
+    web's own flood text (wait, then send this one again) is."""
+    return texts.translate(FLOOD if handoff else tg_texts.FLOOD, language)
 
 
 def error(language: str) -> str:
