@@ -813,21 +813,26 @@ def _with_its_list(
 
 def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int, max_chars: int) -> str:
     """The matching items of the list that holds `best`, after the line that leads into the list."""
-    first = min(i for i, u in enumerate(units) if u.block == units[best].block)
-    lines: list[str] = []
-    before = first - 1
-    if (
-        before >= 0
-        and not units[before].item
-        and (not units[before].label or units[before].text.endswith(":"))
-    ):
-        lines.append(units[before].text)  # the line that leads into the list (not a heading)
+    before = _lead_in(units, best)
+    lines = [units[before].text] if before is not None else []
     used = sum(len(line) + 1 for line in lines)
     items = _list_lines(units, score, best, max_chars - used)
     if not lines and len(items) == 1:
         # One item alone is a sentence: "- If it still fails, type the code" reads as a fragment.
         return _clip(_LIST_MARKER.sub("", items[0], count=1), max_chars)
     return _clip("\n".join([*lines, *items]), max_chars)
+
+
+def _lead_in(units: Sequence[PassageUnit], item: int) -> int | None:
+    """The unit that leads into the list holding `item` ("You can pay with:"), if one does (not a heading)."""
+    before = min(i for i, u in enumerate(units) if u.block == units[item].block) - 1
+    if (
+        before >= 0
+        and not units[before].item
+        and (not units[before].label or units[before].text.endswith(":"))
+    ):
+        return before
+    return None
 
 
 def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int, room: int) -> list[str]:
@@ -885,14 +890,21 @@ def _quote_sentences(
         chosen.append(pick)
         used += len(units[pick].text) + 1
         covered |= wanted & stems(units[pick].text)
-    # Then a sentence elsewhere in the passage, if it answers a part of the question the others do not.
+    # Then a sentence elsewhere in the passage, if it answers a part of the question the others do not; or a
+    # list item, with the line that leads into its list: "Can I pay with PayPal or via SEPA?" is answered by
+    # the SEPA sentence and by the "PayPal" item of the methods listed above it, which was left out before.
     for i in sorted(range(len(units)), key=lambda i: (-score[i], i)):
         if len(chosen) >= max_sentences:
             break
         new = (wanted & stems(units[i].text)) - covered
-        if quotable(i) and i not in chosen and new and used + len(units[i].text) + 1 <= max_chars:
-            chosen.append(i)
-            used += len(units[i].text) + 1
+        if not new or i in chosen or not (quotable(i) or units[i].item):
+            continue
+        lead = _lead_in(units, i) if units[i].item else None
+        added = [j for j in (lead, i) if j is not None and j not in chosen]
+        cost = sum(len(units[j].line) + 1 for j in added)
+        if used + cost <= max_chars:
+            chosen.extend(added)
+            used += cost
             covered |= new
     chosen.sort()
     # A sentence that ends in a colon leads into what follows ("We reply within:"): quote that too, with
@@ -901,11 +913,12 @@ def _quote_sentences(
         chosen.append(chosen[-1] + 1)
         if len(chosen) > max_sentences + 2:
             break
-    text = units[chosen[0]].text
+    text = units[chosen[0]].line
     for previous, i in zip(chosen, chosen[1:], strict=False):
-        same_block = units[i].block == units[previous].block
+        # A list item is a line of its own, with its marker; so is a sentence of another paragraph.
+        same_line = units[i].block == units[previous].block and not (units[i].item or units[previous].item)
         joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {units[i].text[:1]}") else ""
-        text += (joint if same_block else "\n") + units[i].text
+        text += (joint if same_line else "\n") + units[i].line
     return _clip(_with_its_list(text, units, chosen[-1], score, max_chars), max_chars)
 
 

@@ -231,6 +231,28 @@ def test_a_lead_in_that_matches_brings_its_whole_list() -> None:
     ]
 
 
+PAYMENT_METHODS = Passage(
+    "billing/payments-and-invoices.md",
+    "Accepted payment methods",
+    "You can pay for labels and subscriptions with:\n\n- Visa, Mastercard and American Express\n- PayPal\n"
+    "- Parcelly Credit\n\nBusiness accounts can also pay their monthly invoice by SEPA direct debit or bank\n"
+    "transfer. We do not accept cash at lockers or at Parcelly Points.",
+)
+
+
+def test_a_list_item_answering_another_part_of_the_question_is_quoted_with_its_lead_in() -> None:
+    # The SEPA sentence matches best; "PayPal" is answered only by an item of the list above it.
+    assert extract_answer("Can I pay with PayPal or via SEPA?", PAYMENT_METHODS).split("\n") == [
+        "You can pay for labels and subscriptions with:",
+        "- PayPal",
+        "Business accounts can also pay their monthly invoice by SEPA direct debit or bank transfer.",
+    ]
+    # A part the best sentence already answers brings no list in.
+    assert extract_answer("Can I pay by SEPA?", PAYMENT_METHODS) == (
+        "Business accounts can also pay their monthly invoice by SEPA direct debit or bank transfer."
+    )
+
+
 def test_one_matching_bullet_alone_is_quoted_as_a_sentence() -> None:
     # "- iPhone: …" alone reads as a fragment pasted from a list.
     assert extract_answer("Which iPhone do I need?", DEVICES) == "iPhone: iOS 16 or later."
