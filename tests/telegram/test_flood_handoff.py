@@ -90,6 +90,16 @@ async def test_files_over_the_limit_out_of_a_handoff_stay_unanswered(make_harnes
     assert _shown_after(h, 0) == [tg_texts.MEDIA]
 
 
+async def test_a_question_in_a_caption_over_the_limit_gets_the_notice(make_harness: HarnessFactory) -> None:
+    # The caption would have been answered like a typed question: it is not dropped in silence either.
+    h = await make_harness(flood_messages=1, flood_window_s=60)
+    first = await h.ask(ALICE, "How long do refunds take?")
+    h.send(ALICE, None, photo=PHOTO, caption="And how long does shipping take?")
+    await h.fake.wait_until(lambda: any(text in FLOODS for text in _shown_after(h, first.message_id)))
+    await _settled(h)
+    assert _shown_after(h, first.message_id) == [tg_texts.FLOOD]
+
+
 async def test_a_see_also_press_over_the_limit_during_a_handoff_says_where_the_rest_went(
     make_harness: HarnessFactory,
 ) -> None:

@@ -493,11 +493,15 @@ class SupportHandlers:
         verdict = await self.flood.judge(message.from_user.id, state)
         if verdict != "ok":
             log.info("flood control", extra={"user_id": message.from_user.id, "verdict": verdict})
-            if verdict == "notice" and self.settings.operator_chat_id is not None:
-                # During a handoff the file would have gone to a person: said, not dropped in silence. Out of
-                # one the bot could not have read it anyway (an album's sixth photo needs no notice).
-                language = await self._language(update)
-                notice = await self._flood_notice(customer, language, handoff_only=True)
+            if verdict == "notice" and (caption or self.settings.operator_chat_id is not None):
+                # A caption is a question the bot would have answered, and during a handoff the file would
+                # have gone to a person: either is said, not dropped in silence. A file without a caption out
+                # of a handoff could not have been read anyway (an album's sixth photo needs no notice).
+                if caption:
+                    language = self.conversations.language_of_text(caption, customer)
+                else:
+                    language = await self._language(update)
+                notice = await self._flood_notice(customer, language, handoff_only=not caption)
                 if notice:
                     await self._reply(update, bot, notice)
             return
