@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -81,6 +82,45 @@ _ID_WORD_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _MAX_PASSES = 4
+
+
+class _Folding(dict[int, int]):
+    """The `str.translate` table of `_fold`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> int:
+        char = chr(code)
+        folded = code
+        if unicodedata.decomposition(char).startswith("<wide>"):
+            # NFKC of a full-width form; the few it makes two characters of (U+FFE3, a macron) stay.
+            normal = unicodedata.normalize("NFKC", char)
+            folded = ord(normal) if len(normal) == 1 else code
+        elif char.isdecimal():
+            folded = ord(str(unicodedata.decimal(char)))
+        self[code] = folded
+        return folded
+
+
+_FOLDING = _Folding()
+
+
+def _fold(text: str) -> str:
+    """`text` as the patterns read it: full-width forms (and the ideographic space) as their ASCII
+    characters, every decimal digit as an ASCII digit, as CJK keyboards type "４１１１ １１１１…",
+    "ｗａｎｇ＠ｑｑ．ｃｏｍ" and "０３－１２３４－５６７８". One character for one, so a span found in
+    the folded text is the same span of the text, whose other characters are kept as written. Not all of
+    NFKC: it also makes "10²" "102" and "①" "1", which no one writes a number with."""
+    return text if text.isascii() else text.translate(_FOLDING)
+
+
+def _replaced(segment: str, spans: Iterable[tuple[int, int]], kind: str) -> str:
+    """`segment` with each of `spans` (in order, none overlapping) replaced by the placeholder of `kind`."""
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        out.append(segment[last:start] + f"<{kind}>")
+        last = end
+    out.append(segment[last:])
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +203,7 @@ class Redactor:
             text = self._sub(text, pattern, "CUSTOM", counts)
         return text
 
-    # -- helpers working only on the text between placeholders
+    # -- helpers working only on the text between placeholders; they match on its `_fold`
 
     @staticmethod
     def _segments(text: str, func: Callable[[str], str]) -> str:
@@ -178,22 +218,19 @@ class Redactor:
 
     def _sub(self, text: str, pattern: re.Pattern[str], kind: str, counts: Counter[str]) -> str:
         def one(segment: str) -> str:
-            replaced, n = pattern.subn(f"<{kind}>", segment)
-            if n:
-                counts[kind] += n
-            return replaced
+            spans = [match.span() for match in pattern.finditer(_fold(segment))]
+            if spans:
+                counts[kind] += len(spans)
+            return _replaced(segment, spans, kind)
 
         return self._segments(text, one)
 
     def _sub_group(self, text: str, pattern: re.Pattern[str], kind: str, counts: Counter[str]) -> str:
         def one(segment: str) -> str:
-            def repl(match: re.Match[str]) -> str:
-                counts[kind] += 1
-                whole = match.group()
-                start = match.start(1) - match.start()
-                return whole[:start] + f"<{kind}>" + whole[start + len(match.group(1)) :]
-
-            return pattern.sub(repl, segment)
+            spans = [match.span(1) for match in pattern.finditer(_fold(segment))]
+            if spans:
+                counts[kind] += len(spans)
+            return _replaced(segment, spans, kind)
 
         return self._segments(text, one)
 
@@ -208,23 +245,20 @@ class Redactor:
         """Like `_sub`, but `check(candidate)` says how many leading characters really are PII (0: none)."""
 
         def one(segment: str) -> str:
-            out: list[str] = []
+            folded = _fold(segment)
+            spans: list[tuple[int, int]] = []
             pos = 0
-            while True:
-                match = pattern.search(segment, pos)
-                if match is None:
-                    break
+            while (match := pattern.search(folded, pos)) is not None:
                 length = check(match.group())
                 if length:
-                    out.append(segment[pos : match.start()] + f"<{kind}>")
-                    counts[kind] += 1
+                    spans.append((match.start(), match.start() + length))
                     pos = match.start() + length
                 else:
                     # Try again one character later (the real item may start inside this candidate).
-                    out.append(segment[pos : match.start() + 1])
                     pos = match.start() + 1
-            out.append(segment[pos:])
-            return "".join(out)
+            if spans:
+                counts[kind] += len(spans)
+            return _replaced(segment, spans, kind)
 
         return self._segments(text, one)
 
@@ -242,24 +276,25 @@ class Redactor:
         import phonenumbers
 
         def one(segment: str) -> str:
-            if not _PHONE_CANDIDATE.search(segment):
+            folded = _fold(segment)
+            if not _PHONE_CANDIDATE.search(folded):
                 return segment  # the matcher is slow; most text has no run of digits long enough
             spans: list[tuple[int, int]] = []
             for region in self._regions:
                 for match in phonenumbers.PhoneNumberMatcher(
-                    segment, region, leniency=phonenumbers.Leniency.VALID
+                    folded, region, leniency=phonenumbers.Leniency.VALID
                 ):
-                    if self._looks_like_phone(segment, match.start, match.end):
+                    if self._looks_like_phone(folded, match.start, match.end):
                         spans.append((match.start, match.end))
                 # A number in a range the library holds unassigned or reserved ("+44 7700 900123",
                 # "555-123-4567") is not VALID, yet still somebody's number in a log when it is written as
                 # one: in international form, or grouped 3-3-4. Other POSSIBLE matches (3.14159265) are not.
                 for match in phonenumbers.PhoneNumberMatcher(
-                    segment, region, leniency=phonenumbers.Leniency.POSSIBLE
+                    folded, region, leniency=phonenumbers.Leniency.POSSIBLE
                 ):
                     raw = match.raw_string
                     written_as_phone = raw.startswith("+") or _GROUPED_3_3_4.fullmatch(raw) is not None
-                    if written_as_phone and self._looks_like_phone(segment, match.start, match.end):
+                    if written_as_phone and self._looks_like_phone(folded, match.start, match.end):
                         spans.append((match.start, match.end))
             if not spans:
                 return segment
@@ -269,14 +304,8 @@ class Redactor:
                     merged[-1] = (merged[-1][0], max(merged[-1][1], end))
                 else:
                     merged.append((start, end))
-            out: list[str] = []
-            last = 0
-            for start, end in merged:
-                out.append(segment[last:start] + "<PHONE>")
-                last = end
-            out.append(segment[last:])
             counts["PHONE"] += len(merged)
-            return "".join(out)
+            return _replaced(segment, merged, "PHONE")
 
         return self._segments(text, one)
 
