@@ -13,6 +13,31 @@ from bot.kb.validate import UnsafeFileError, check_file
 
 log = logging.getLogger("bot.kb")
 
+# Words a file name writes in lower case that a title spells otherwise ("shipping-faq.csv": "Shipping FAQ").
+# Only words that are nothing else: "us" (contact-us) and "it" stay words.
+_TITLE_WORDS = (
+    "FAQ", "FAQs", "API", "APIs", "PDF", "SMS", "URL", "URLs", "ID", "IDs", "QR", "PIN", "VAT", "IBAN",
+    "GDPR", "EU", "UK", "USA", "SDK", "CLI", "CSV", "JSON", "HTML", "HTTP", "HTTPS", "SSH", "DNS", "VPN",
+    "SSO", "2FA", "USB", "iOS", "macOS", "iPhone", "iPad",
+)  # fmt: skip
+_TITLE_SPELLINGS = {word.lower(): word for word in _TITLE_WORDS}
+
+
+def file_title(source: str) -> str:
+    """The title of a document without one of its own (an FAQ file, a page without headings): its file name
+    as a title, dashes and underscores as spaces, the first letter capitalised and acronyms in capitals
+    ("shipping-faq.csv": "Shipping FAQ", "api_keys.md": "API keys"). Other words stay as written."""
+    words = [
+        _TITLE_SPELLINGS.get(word.lower(), word) if word.islower() or word.istitle() else word
+        for word in Path(source).stem.replace("_", " ").replace("-", " ").split()
+    ]
+    if not words:
+        return source
+    first = words[0]
+    if first.islower():
+        words[0] = first[0].upper() + first[1:]
+    return " ".join(words)
+
 
 def relative_source(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
@@ -20,7 +45,7 @@ def relative_source(path: Path, root: Path) -> str:
 
 def load_bytes(source: str, suffix: str, data: bytes) -> Document:
     """Parse already-validated bytes; raise `LoadError`/`UnsafeFileError` with a reason."""
-    default_title = Path(source).stem.replace("_", " ").replace("-", " ").strip() or source
+    default_title = file_title(source)
     kind = file_type(suffix)
     if kind is None:
         raise LoadError(f"unsupported file type {suffix.lower()!r}")
@@ -118,6 +143,7 @@ __all__ = [
     "LoadError",
     "Section",
     "UnsafeFileError",
+    "file_title",
     "is_supported",
     "iter_files",
     "load_bytes",

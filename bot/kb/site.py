@@ -18,11 +18,12 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from bot.config import CrawlSettings
 from bot.kb.base import SkippedFile, SourceKind, SourceReport
 from bot.kb.filetypes import decode_declared, decode_text
+from bot.kb.loaders import file_title
 from bot.kb.parsers import Document, LoadError, Section, parse_html
 from bot.kb.sources import LoadedSource, SourceError, now_iso
 from bot.kb.validate import UnsafeFileError
@@ -632,7 +633,9 @@ class _Crawl:
         text = decode_page(response.body, response.headers.get("content-type", ""))
         robots = meta_robots(text)
         links = page_links(final, text)
-        default_title = urlsplit(final).path.rstrip("/").rsplit("/", 1)[-1] or urlsplit(final).netloc
+        # A page without a title of its own is titled as a file would be: ".../contact-us.html" "Contact us".
+        last = unquote(urlsplit(final).path.rstrip("/").rsplit("/", 1)[-1])
+        default_title = file_title(last) if last else urlsplit(final).netloc
         title, sections, _ = parse_html(text, default_title)
         if not sections:
             return None, links, robots

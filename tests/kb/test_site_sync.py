@@ -276,3 +276,22 @@ def test_gzipped_sitemaps_are_read_within_the_size_limit(monkeypatch: pytest.Mon
     monkeypatch.setattr(site, "MAX_SITEMAP_MB", 0.00001)  # 10 bytes: a gzip bomb stops at the limit
     with pytest.raises(ValueError, match="larger than 1e-05 MB uncompressed"):
         site._read_sitemap(gzip.compress(listed))
+
+
+class _OnePageFetcher:
+    """A site of one page that has neither a <title> nor a heading."""
+
+    async def get(self, url: str, headers: Mapping[str, str], max_bytes: int) -> Response:
+        if url == "https://help.example/support/contact-us.html":
+            body = b"<html><body><p>Write to support@help.example; we answer within a day.</p></body></html>"
+            return Response(url, 200, {"content-type": "text/html; charset=utf-8"}, body)
+        return Response(url, 404, {}, b"")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_page_without_a_title_is_titled_by_its_address_as_a_file_would_be(tmp_path: Path) -> None:
+    start = "https://help.example/support/contact-us.html"
+    loaded = await SiteSource(start, crawl_settings(), tmp_path / "s.sqlite", _OnePageFetcher()).load()
+    assert [document.title for document in loaded.documents] == ["Contact us"]

@@ -165,9 +165,9 @@ def test_faq_files_show_each_question_with_its_answer() -> None:
     )
     csv_faq += "Returns,How long?,14 days.\n"
     rendered = _render("faq/help-faq.csv", csv_faq)
-    assert rendered.title == "help faq"
+    assert rendered.title == "Help FAQ"
     assert _outline(rendered) == [
-        ("h1", "", "help faq"),
+        ("h1", "", "Help FAQ"),
         ("h2", "", "Payments"),
         ("h3", "can-i-pay-by-card", "Can I pay by card?"),
         ("h3", "fees", "Fees?"),
@@ -180,7 +180,7 @@ def test_faq_files_show_each_question_with_its_answer() -> None:
         json.dumps(record) for record in ({"question": "Où est <mon> colis ?", "answer": "Dans le casier."},)
     )
     rendered = _render("faq.jsonl", jsonl + "\n")
-    assert _outline(rendered) == [("h1", "", "faq"), ("h2", "où-est-mon-colis", "Où est <mon> colis ?")]
+    assert _outline(rendered) == [("h1", "", "FAQ"), ("h2", "où-est-mon-colis", "Où est <mon> colis ?")]
     assert "<mon>" not in rendered.html  # escaped
 
 
