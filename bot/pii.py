@@ -1,8 +1,9 @@
-"""Patterns of personal data shared by the redactor and the names check: emails and IBANs."""
+"""Patterns of personal data shared by the redactor and the names check: emails and IBANs, full-width too."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # CJK scripts write no spaces: "我的卡号是4111…" puts a card number right after a Han character, which `\w`
 # counts as a word character. Boundaries are judged with `WORD_CHAR`, a word character of any other script.
@@ -58,8 +59,37 @@ def iban_span(candidate: str) -> int:
     return 0
 
 
+class _Folding(dict[int, int]):
+    """The `str.translate` table of `fold`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> int:
+        char = chr(code)
+        folded = code
+        if unicodedata.decomposition(char).startswith("<wide>"):
+            # NFKC of a full-width form; the few it makes two characters of (U+FFE3, a macron) stay.
+            normal = unicodedata.normalize("NFKC", char)
+            folded = ord(normal) if len(normal) == 1 else code
+        elif char.isdecimal():
+            folded = ord(str(unicodedata.decimal(char)))
+        self[code] = folded
+        return folded
+
+
+_FOLDING = _Folding()
+
+
+def fold(text: str) -> str:
+    """`text` as the patterns read it: full-width forms (and the ideographic space) as their ASCII
+    characters, every decimal digit as an ASCII digit, as CJK keyboards type "４１１１ １１１１…",
+    "ｗａｎｇ＠ｑｑ．ｃｏｍ" and "０３－１２３４－５６７８". One character for one, so a span found in
+    the folded text is the same span of the text, whose other characters are kept as written. Not all of
+    NFKC: it also makes "10²" "102" and "①" "1", which no one writes a number with."""
+    return text if text.isascii() else text.translate(_FOLDING)
+
+
 def spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` holds an email address or an IBAN, as the redactor finds them."""
+    """Where `text` holds an email address or an IBAN, as the redactor finds them (full-width too)."""
+    text = fold(text)
     out = [match.span() for match in EMAIL.finditer(text)]
     pos = 0
     while (match := IBAN.search(text, pos)) is not None:
@@ -72,4 +102,4 @@ def spans(text: str) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-__all__ = ["EMAIL", "IBAN", "WORD_CHAR", "iban_span", "iban_valid", "spans"]
+__all__ = ["EMAIL", "IBAN", "WORD_CHAR", "fold", "iban_span", "iban_valid", "spans"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from bot.config import RedactionSettings
 from bot.pii import EMAIL as _EMAIL
 from bot.pii import IBAN as _IBAN
 from bot.pii import WORD_CHAR as _W
-from bot.pii import iban_span, iban_valid
+from bot.pii import fold, iban_span, iban_valid
 
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "HANDLE", "USER_ID", "CUSTOM")
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
@@ -82,34 +81,6 @@ _ID_WORD_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _MAX_PASSES = 4
-
-
-class _Folding(dict[int, int]):
-    """The `str.translate` table of `_fold`, filled as characters are met."""
-
-    def __missing__(self, code: int) -> int:
-        char = chr(code)
-        folded = code
-        if unicodedata.decomposition(char).startswith("<wide>"):
-            # NFKC of a full-width form; the few it makes two characters of (U+FFE3, a macron) stay.
-            normal = unicodedata.normalize("NFKC", char)
-            folded = ord(normal) if len(normal) == 1 else code
-        elif char.isdecimal():
-            folded = ord(str(unicodedata.decimal(char)))
-        self[code] = folded
-        return folded
-
-
-_FOLDING = _Folding()
-
-
-def _fold(text: str) -> str:
-    """`text` as the patterns read it: full-width forms (and the ideographic space) as their ASCII
-    characters, every decimal digit as an ASCII digit, as CJK keyboards type "４１１１ １１１１…",
-    "ｗａｎｇ＠ｑｑ．ｃｏｍ" and "０３－１２３４－５６７８". One character for one, so a span found in
-    the folded text is the same span of the text, whose other characters are kept as written. Not all of
-    NFKC: it also makes "10²" "102" and "①" "1", which no one writes a number with."""
-    return text if text.isascii() else text.translate(_FOLDING)
 
 
 def _replaced(segment: str, spans: Iterable[tuple[int, int]], kind: str) -> str:
@@ -218,7 +189,7 @@ class Redactor:
 
     def _sub(self, text: str, pattern: re.Pattern[str], kind: str, counts: Counter[str]) -> str:
         def one(segment: str) -> str:
-            spans = [match.span() for match in pattern.finditer(_fold(segment))]
+            spans = [match.span() for match in pattern.finditer(fold(segment))]
             if spans:
                 counts[kind] += len(spans)
             return _replaced(segment, spans, kind)
@@ -227,7 +198,7 @@ class Redactor:
 
     def _sub_group(self, text: str, pattern: re.Pattern[str], kind: str, counts: Counter[str]) -> str:
         def one(segment: str) -> str:
-            spans = [match.span(1) for match in pattern.finditer(_fold(segment))]
+            spans = [match.span(1) for match in pattern.finditer(fold(segment))]
             if spans:
                 counts[kind] += len(spans)
             return _replaced(segment, spans, kind)
@@ -245,7 +216,7 @@ class Redactor:
         """Like `_sub`, but `check(candidate)` says how many leading characters really are PII (0: none)."""
 
         def one(segment: str) -> str:
-            folded = _fold(segment)
+            folded = fold(segment)
             spans: list[tuple[int, int]] = []
             pos = 0
             while (match := pattern.search(folded, pos)) is not None:
@@ -276,7 +247,7 @@ class Redactor:
         import phonenumbers
 
         def one(segment: str) -> str:
-            folded = _fold(segment)
+            folded = fold(segment)
             if not _PHONE_CANDIDATE.search(folded):
                 return segment  # the matcher is slow; most text has no run of digits long enough
             spans: list[tuple[int, int]] = []

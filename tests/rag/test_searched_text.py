@@ -24,6 +24,9 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
             "My email is . How long do refunds take?",
         ),
         ("Hello, this is Peter. Where is my parcel?", "Hello, this is . Where is my parcel?"),
+        # As CJK keyboards type them: a full-width email and IBAN are the customer's data too.
+        ("我的邮箱是 ｗａｎｇ＠ｑｑ．ｃｏｍ，退款多久到账？", "我的邮箱是 ，退款多久到账？"),
+        ("退款请打到 ＤＥ８９ ３７０４ ００４４ ０５３２ ０１３０ ００ 可以吗？", "退款请打到 可以吗？"),
         # Codes the help center may explain, and plain numbers, stay.
         ("What does PX-102 mean?", "What does PX-102 mean?"),
         ("why does 1.2 - 1.0 print 0.19999999999999996?", "why does 1.2 - 1.0 print 0.19999999999999996?"),
