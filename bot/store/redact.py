@@ -21,7 +21,10 @@ PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 _CARD = re.compile("(?<![.,/+-])(?<!" + _W + ")\\d(?:[ -]?\\d){11,18}(?!" + _W + "|[/-]|[.,]\\d)")
 # Telegram usernames: 5-32 characters, a letter first. Not followed by `(` or `.name`, and not a
 # well-known decorator: a Python support bot talks about `@property` far more than about such users.
-_HANDLE = re.compile(r"(?<![\w@.`?&=/:])@[A-Za-z][A-Za-z0-9_]{4,31}(?![\w@(`]|\.[A-Za-z_])")
+# Against CJK text too ("请联系@support_team谢谢"): those scripts write no space around a handle.
+_HANDLE = re.compile(
+    "(?<!" + _W + ")(?<![_@.`?&=/:])@[A-Za-z][A-Za-z0-9_]{4,31}(?!" + _W + "|[@(`]|\\.[A-Za-z_])"
+)
 _DECORATORS = frozenset(
     [
         "property",

@@ -135,6 +135,13 @@ def test_python_decorators_are_not_handles() -> None:
     )
 
 
+def test_a_handle_written_against_cjk_text_is_redacted() -> None:
+    # Chinese and Japanese write no space around it; a word of Latin letters before "@" is still no handle.
+    assert Redactor().redact("请联系@support_team谢谢").text == "请联系<HANDLE>谢谢"
+    assert Redactor().redact("サポートは@support_teamまで").text == "サポートは<HANDLE>まで"
+    assert Redactor().redact("name@support_team").text == "name@support_team"
+
+
 @pytest.mark.skipif(not shared_data_available(), reason="the Python FAQ is not beside the checkout")
 def test_real_documentation_has_no_false_positives() -> None:
     """The Python FAQ is full of versions, hashes, code and URLs, and holds no personal data except two
