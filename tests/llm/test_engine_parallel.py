@@ -25,7 +25,11 @@ def ask(text: str) -> list[ChatMessage]:
 
 
 def settings(parallel: int) -> LLMSettings:
-    return LLMSettings(n_ctx=1024, max_tokens=24, queue_size=8, temperature=0.0, parallel=parallel)
+    # A generous deadline: on a loaded 2-core machine the 300-token answers below once passed the default
+    # 60 s, and these tests are about slots, not speed.
+    return LLMSettings(
+        n_ctx=1024, max_tokens=24, queue_size=8, temperature=0.0, parallel=parallel, timeout_s=300
+    )
 
 
 @pytest.fixture(scope="module")
