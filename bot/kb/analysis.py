@@ -122,6 +122,8 @@ _CJK_CHAR = re.compile(rf"[{_CJK_CLASS}]")
 # Chinese questions of one sentence or two come to 30-50 bigrams, and their key words are often last
 # ("…用什么命令？"): 32 cut them off (Chinese Debian Reference BM25 hit@5 0.800 at 32, 0.825 at 64).
 MAX_QUERY_TERMS = 64
+# A query is analysed for its own language and for up to this many of the knowledge base's languages in all.
+MAX_QUERY_LANGUAGES = 3
 
 _jieba_lock = threading.Lock()
 
@@ -295,6 +297,19 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
     twice), as Elasticsearch's `match` query and FTS5's own tokenizer count it: the words a question
     repeats in other forms are its subject (Python FAQ BM25 MRR 0.805 with one of each, 0.825 with this).
     """
+    return [term for _, term in _query_word_terms(query, languages)]
+
+
+def query_words(query: str, languages: Iterable[str | None] = ("en",)) -> list[str]:
+    """The words of a user query that `query_terms` comes from, each once, as the analyses read them (lower
+    case; CJK text as its character pairs): what Elasticsearch's own analyzers are given, so both backends
+    search the same words and leave out the same stop words (the built-in `english` analyzer would keep
+    "how", "can", "my" and match them in every passage)."""
+    return list(dict.fromkeys(word for word, _ in _query_word_terms(query, languages)))
+
+
+def _query_word_terms(query: str, languages: Iterable[str | None]) -> list[tuple[str, str]]:
+    """(surface word, index term) of `query` for `query_terms` and `query_words`, capped in number."""
     seen: dict[tuple[str, str], None] = {}
     keys = list(dict.fromkeys(language_key(code) for code in languages))
     # Every analysis leaves out the stop words of all of them: the question's own language may be
@@ -313,8 +328,8 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
                     continue
                 seen[(word, term)] = None
                 if len(seen) >= MAX_QUERY_TERMS:
-                    return [term for _, term in seen]
-    return [term for _, term in seen]
+                    return list(seen)
+    return list(seen)
 
 
 # A Latin-script word, not inside another token, with inner hyphens, dots or pluses kept ("node.js", "B2",

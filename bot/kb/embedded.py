@@ -26,6 +26,7 @@ from bot.config import KBSettings
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import (
     FALLBACK_QUESTION_LANGUAGE,
+    MAX_QUERY_LANGUAGES,
     analyzer,
     describe_languages,
     languages_of,
@@ -84,8 +85,6 @@ POINTER_CHECK_S = 1.0
 # The text is analysed before FTS5 sees it (segmented, stop words out, stemmed for its language): FTS5
 # only splits the terms on spaces and folds case and diacritics.
 TOKENIZER = "unicode61 remove_diacritics 2"
-# A query is analysed for its own language and for up to this many of the index's languages.
-MAX_QUERY_LANGUAGES = 3
 # Query terms in more than this share of chunks are left out of BM25 (see `selective_terms`).
 MAX_DF_FRACTION = 0.35
 MIN_QUERY_TERMS = 2

@@ -989,7 +989,9 @@ class FakeElasticsearch:
     def _bm25(
         self, docs: list[tuple[str, str, dict[str, Any]]], query: dict[str, Any], analyzers: dict[str, str]
     ) -> Any:
-        """`multi_match` (most_fields), alone or as `bool.should` clauses whose scores add up."""
+        """`multi_match` (most_fields), alone or as `bool.should` clauses adding up; `match_none`."""
+        if query == {"match_none": {}}:
+            return []
         if set(query) == {"bool"}:
             clauses = query["bool"].get("should", [])
             if set(query["bool"]) - {"should"} or not clauses:

@@ -153,13 +153,19 @@ def test_languages_are_counted_most_frequent_first() -> None:
     assert describe_languages({}) == "none"
 
 
-def test_elasticsearch_searches_chinese_folded_and_as_typed_and_japanese_as_typed() -> None:
+def test_elasticsearch_searches_the_embedded_backends_words() -> None:
     from bot.kb.elastic import bm25_query
 
-    def text(query: str, lang: str) -> set[str]:
-        return {clause["multi_match"]["query"] for clause in bm25_query(query, lang)["bool"]["should"]}
+    def text(query: str, lang: str, languages: tuple[str, ...] = ()) -> set[str]:
+        should = bm25_query(query, lang, (), languages)["bool"]["should"]
+        return {clause["multi_match"]["query"] for clause in should}
 
-    assert text("軟體包", "zh") == {"软件包 軟體包"}
-    assert text("apt 軟體包", "en") == {"apt 软件包 apt 軟體包"}
-    assert text("软件包", "zh") == {"软件包"}
-    assert text("設定を変更", "ja") == {"設定を変更"}
+    # Stop words out, as the embedded backend searches: `english` alone would keep "how", "do", "my".
+    assert text("How do I track my parcel?", "en") == {"track parcel"}
+    assert bm25_query("how do I", "en") == {"match_none": {}}
+    # Chinese as its character pairs, Traditional folded into Simplified and as typed; in an English
+    # question only where the knowledge base has Chinese documents; Japanese as typed.
+    assert text("軟體包", "zh") == {"软件 件包 軟體 體包"}
+    assert text("软件包", "zh") == {"软件 件包"}
+    assert text("apt 軟體包", "en", ("zh",)) == {"apt 軟體 體包 软件 件包"}
+    assert text("設定を変更", "ja") == {"設定 定を を変 変更"}
