@@ -70,10 +70,30 @@ def _run_outside_loop(func: Callable[[], T]) -> T:
     return result[0]
 
 
+def create_sqlite_file(database: str) -> None:
+    """Create the SQLite file `database` readable and writable by its owner alone, when it is missing.
+
+    The conversation log holds customers' unredacted messages. SQLite would create the file with the
+    umask's mode (often 0644: every local user may read it), and gives its -wal and -shm files the database
+    file's mode. An existing file keeps its mode: an admin may have chosen another.
+    """
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return  # it exists, or SQLite will say why it cannot be made (a missing folder, no permission)
+    os.close(fd)
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at `url` up to `revision` (creates the schema on an empty database)."""
     from alembic import command
+    from sqlalchemy.engine import make_url
 
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        create_sqlite_file(parsed.database or "")  # a new database: the owner's alone
     _run_outside_loop(lambda: command.upgrade(alembic_config(url), revision))
 
 
@@ -148,6 +168,7 @@ __all__ = [
     "UPGRADE_HINT",
     "MigrationError",
     "alembic_config",
+    "create_sqlite_file",
     "current_revisions",
     "current_revisions_async",
     "downgrade",

@@ -40,7 +40,7 @@ from bot.store.base import (
     Stats,
     StoreUnavailableError,
 )
-from bot.store.migrate import UPGRADE_HINT
+from bot.store.migrate import UPGRADE_HINT, create_sqlite_file
 from bot.store.models import ApprovedAnswer as ApprovedRow
 from bot.store.models import (
     Conversation,
@@ -1123,7 +1123,13 @@ def _unavailable(exc: BaseException) -> StoreUnavailableError:
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     """WAL, enforced foreign keys and a busy timeout on every new connection, and BEGIN IMMEDIATE for
-    writes (a deferred transaction that later needs the write lock can fail at once in WAL mode)."""
+    writes (a deferred transaction that later needs the write lock can fail at once in WAL mode). A
+    database file the first connection would create is created readable by its owner alone."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_do_connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        if cargs and isinstance(cargs[0], str) and not cparams.get("uri"):
+            create_sqlite_file(cargs[0])
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -16,7 +17,7 @@ from bot.kb.chunking import embedding_text
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from bot.config import KBSettings
+    from bot.config import KBSettings, RedactionSettings
     from bot.kb.base import Embedder
     from bot.store.repo import SqlConversationLog
 
@@ -77,6 +78,7 @@ class LogApproved:
 class LogSignals:
     answers: tuple[LogAnswer, ...] = ()
     approved: tuple[LogApproved, ...] = ()
+    redactions: Counter[str] = field(default_factory=Counter)  # placeholders put in, by kind
 
 
 @dataclass(slots=True)
@@ -350,12 +352,33 @@ def split_heading_guard(
     return train, guard
 
 
-async def read_log(log: SqlConversationLog) -> LogSignals:
-    """The rated and corrected answers and the active approved answers of the conversation log."""
+async def read_log(
+    log: SqlConversationLog, *, redaction: RedactionSettings, redact_user_ids: Collection[str] = ()
+) -> LogSignals:
+    """The rated and corrected answers and the active approved answers of the conversation log, every text
+    redacted as the training export redacts it (`bot.store.export`): the deployment's `redaction` rules, the
+    log's user ids and `redact_user_ids` (the admins'). Sources and headings stay: they name the knowledge
+    base's sections, not customers."""
     from sqlalchemy import or_, select
     from sqlalchemy.orm import aliased
 
     from bot.store.models import ApprovedAnswer, Correction, Feedback, Message, Retrieval
+    from bot.store.redact import Redacted, Redactor
+
+    redactor = Redactor(redaction, await log.known_external_user_ids() | set(redact_user_ids))
+    redactions: Counter[str] = Counter()
+    done: dict[str, Redacted] = {}
+
+    def clean(text: str) -> str:
+        # Passages repeat across answers; redact each distinct text once.
+        result = done.get(text)
+        if result is None:
+            result = done[text] = redactor.redact(text)
+        redactions.update(result.counts)
+        return result.text
+
+    def passage(source: str, heading: str, text: str) -> tuple[str, str, str]:
+        return source, heading, clean(text)
 
     asked = aliased(Message)
     async with log.transaction() as conn:
@@ -435,19 +458,22 @@ async def read_log(log: SqlConversationLog) -> LogSignals:
     for r in rows:
         passages = retrieved.get(r.id, [])
         numbers = {int(n) for n in (r.citations or "").split(",") if n.strip().isdigit()}
+        correction = corrections.get(r.id)
         answers.append(
             LogAnswer(
-                question=r.question or r.text,
+                question=clean(r.question or r.text),
                 rating=r.rating,
-                cited=tuple((s, h, t) for rank, s, h, t in passages if rank in numbers),
-                retrieved=tuple((s, h, t) for _, s, h, t in passages),
-                correction=corrections.get(r.id),
+                cited=tuple(passage(s, h, t) for rank, s, h, t in passages if rank in numbers),
+                retrieved=tuple(passage(s, h, t) for _, s, h, t in passages),
+                correction=clean(correction) if correction is not None else None,
             )
         )
-    return LogSignals(
-        answers=tuple(answers),
-        approved=tuple(
-            LogApproved(a.question, a.text, a.source, replaced.get(a.corrects_message_id or -1))
-            for a in approved
-        ),
-    )
+    approved_answers = []
+    for a in approved:
+        before = replaced.get(a.corrects_message_id or -1)
+        approved_answers.append(
+            LogApproved(
+                clean(a.question), clean(a.text), a.source, passage(*before) if before is not None else None
+            )
+        )
+    return LogSignals(answers=tuple(answers), approved=tuple(approved_answers), redactions=redactions)
