@@ -108,10 +108,116 @@ def _chunks_and_log(settings: Settings, source: Path) -> tuple[list[Chunk], LogS
         async with Services(settings) as services:
             chunks = knowledge_chunks(source, settings.kb, services.embedder())
             log = await services.conversation_log()
-            signals = await read_log(log) if isinstance(log, SqlConversationLog) else LogSignals()
+            if not isinstance(log, SqlConversationLog):
+                return chunks, LogSignals()
+            # Redacted as `export` redacts the chat training data: the same rules, user ids and admins' ids.
+            signals = await read_log(
+                log,
+                redaction=settings.redaction,
+                redact_user_ids=[str(uid) for uid in settings.telegram.admin_ids],
+            )
             return chunks, signals
 
     return run_async(run)
+
+
+def _serving_problem(settings: Settings) -> str | None:
+    """Why the serving index cannot answer with the configured embedder, or None when it can (one search,
+    as the bot's first question would run it)."""
+    from bot.services import Services
+
+    async def run() -> None:
+        async with Services(settings) as services:
+            await services.kb().search("help", k=1)
+
+    try:
+        run_async(run)
+    except Exception as exc:  # whatever stops the search stops the bot's answers
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _reindex() -> bool:
+    """`kb reload` with the configured sources (its progress and report); whether it finished. Its errors
+    are printed by it, or here."""
+    import typer
+
+    from bot.cli.kb import _reload_command
+
+    try:
+        _reload_command(None, [], json_out=False)
+    except typer.Exit:
+        return False  # `kb reload` has said why
+    except Exception as exc:
+        err_console.print(f"[red]reload failed:[/] {type(exc).__name__}: {exc}", highlight=False, markup=True)
+        return False
+    return True
+
+
+def _switch(settings: Settings, gguf: Path) -> None:
+    """Make `gguf` the embedder and re-embed the serving index with it, as `kb reload` does. The outcome is
+    never a bot that cannot answer: when the index cannot be rebuilt, the previous embedder (the one the
+    index still serving was built with) comes back."""
+    from bot.llm.base import ModelError
+    from bot.llm.registry import ModelRegistry
+
+    models = ModelRegistry(settings.models_dir)
+    try:
+        previous = models.read_active().get("embedder")
+        models.use_embedder(gguf)
+    except ModelError as exc:
+        fail(str(exc))
+    if settings.embeddings.model_path:
+        # The switch has no effect on the bot, so its index stays valid: nothing to re-embed.
+        console.print("recorded as the embedder in active.json", highlight=False)
+        err_console.print(
+            "[yellow]note:[/] BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence over this choice; the "
+            "bot keeps using it and its index",
+            highlight=False,
+        )
+        return
+    console.print(
+        "re-embedding the knowledge base with the new embedder (as `python -m bot kb reload` does); the "
+        "current index serves until the new one is swapped in",
+        highlight=False,
+    )
+    done = False
+    try:
+        done = _reindex()
+    finally:
+        # Also on Ctrl-C: an index of the old embedder's vectors would refuse every question.
+        problem = None if done else _serving_problem(settings)
+        if not done and problem is not None:
+            restore = "the previous embedder" if previous else "the shipped embedder"
+            try:
+                if previous:
+                    models.use_embedder(Path(previous))
+                else:
+                    models.reset(embedder=True)
+            except ModelError as exc:
+                fail(
+                    f"the knowledge base could not be re-embedded, and switching back to {restore} failed "
+                    f"({exc}): the bot cannot answer until `python -m bot kb reload` succeeds or "
+                    "`python -m bot models use --embedder --reset` is run",
+                    code=1,
+                )
+            fail(
+                f"the knowledge base could not be re-embedded with the new embedder, so the bot is back on "
+                f"{restore} and the index it serves; the new model stays in {gguf} (to try again: "
+                f"python -m bot models use --embedder {gguf}, then python -m bot kb reload)",
+                code=1,
+            )
+    if not done:
+        err_console.print(
+            "[yellow]note:[/] the reload reported an error, but the index it swapped in serves with the new "
+            "embedder",
+            highlight=False,
+        )
+    console.print(
+        "now using this embedder, and the index holds its vectors; restart a running bot (`serve` keeps "
+        "the embedder it started with, and refuses the new index until restarted)",
+        highlight=False,
+    )
 
 
 def _table(before: HeldOutScores, after: HeldOutScores) -> None:
@@ -152,7 +258,6 @@ def finetune_embedder(
     sets = {path.stem: load_questions(path) for path in heldout}
     from bot.llm.base import ModelError
     from bot.llm.provision import EMBEDDER_NAME, shipped_embedder_zip
-    from bot.llm.registry import ModelRegistry
     from bot.train.embedder import EmbedderTrainConfig, EmbedderTrainError, run_embedder_finetune
     from bot.train.retrieval_pairs import PairStats, drop_heldout, kb_pairs, log_pairs
 
@@ -179,6 +284,13 @@ def finetune_embedder(
                 if stats.skipped
                 else ""
             )
+            + (
+                f"; the log's texts redacted as exports are ({sum(signals.redactions.values())} × "
+                + ", ".join(f"<{kind}>" for kind in sorted(signals.redactions))
+                + ")"
+                if signals.redactions
+                else ""
+            )
         )
         config = EmbedderTrainConfig(seed=seed, threads=threads, max_steps=max_steps)
         outcome = run_embedder_finetune(
@@ -193,6 +305,7 @@ def finetune_embedder(
                 "source": str(source),
                 "heldout": [str(p) for p in heldout] or list(sets),
                 "pairs": stats.built,
+                "redactions": dict(sorted(signals.redactions.items())),
             },
             refit=refit,
         )
@@ -213,17 +326,4 @@ def finetune_embedder(
     if not switch:
         console.print(f"not switched (--no-switch); to use it: python -m bot models use {outcome.gguf}")
         return
-    try:
-        ModelRegistry(settings.models_dir).use_embedder(outcome.gguf)
-    except ModelError as exc:
-        fail(str(exc))
-    console.print(
-        "now using this embedder; the index holds vectors of the old one and refuses to serve until "
-        "`python -m bot kb reload` re-embeds it",
-        highlight=False,
-    )
-    if settings.embeddings.model_path:
-        err_console.print(
-            "[yellow]note:[/] BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence over this choice",
-            highlight=False,
-        )
+    _switch(settings, outcome.gguf)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import bot.cli.finetune  # noqa: F401 - registers the command on the shared app
 from bot.cli.app import app
-from bot.config import Settings
+from bot.config import RedactionSettings, Settings
 from bot.domain import Answer, Chunk, Hit, Source, Timings
 from bot.llm.base import ModelError
 from bot.llm.registry import ModelRegistry
@@ -196,7 +196,7 @@ async def test_read_log_finds_rated_corrected_and_approved(tmp_path: Path) -> No
         await log.add_approved(
             question="door?", text="Press it.", approved_by="admin", source=None, corrects_answer_id=disliked
         )
-        signals = await read_log(log)
+        signals = await read_log(log, redaction=RedactionSettings())
     finally:
         await log.close()
     assert [(a.question, a.rating) for a in signals.answers] == [
@@ -344,6 +344,7 @@ def test_cli_finetune_embedder_without_heldout_guards_with_the_headings(
     monkeypatch.setenv("BOT_DATA_DIR", str(data))
     chunks = _many_sections(60)
     monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (chunks, LogSignals()))
+    monkeypatch.setattr(command, "_reindex", lambda: True)  # the switch's re-index: its own tests
     seen: dict[str, object] = {}
 
     def fake_run(**kwargs: object) -> EmbedderOutcome:
@@ -508,7 +509,7 @@ def test_cli_switches_only_when_the_guard_allows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, better: bool
 ) -> None:
     """The command's wiring: a refused run exits 1 with the guard's message and records nothing; an
-    accepted one is recorded as the embedder and asks for a re-index. Training itself is replaced."""
+    accepted one is recorded as the embedder and re-indexes. Training itself is replaced."""
     import bot.cli.finetune_embedder as command
     import bot.train.embedder as training
     from bot.train.embedder import EmbedderOutcome, TrainReport
@@ -516,6 +517,7 @@ def test_cli_switches_only_when_the_guard_allows(
     data = tmp_path / "d"
     monkeypatch.setenv("BOT_DATA_DIR", str(data))
     monkeypatch.setattr(command, "_chunks_and_log", lambda settings, source: (CHUNKS, LogSignals()))
+    monkeypatch.setattr(command, "_reindex", lambda: True)  # the switch's re-index: its own tests
     seen: dict[str, list[Pair]] = {}
 
     def fake_run(**kwargs: object) -> EmbedderOutcome:
