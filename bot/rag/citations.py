@@ -696,12 +696,26 @@ def _stem(word: str) -> str:
 
 
 # Words that carry no answer of their own: a sentence of the question's words and these only says the
-# question back ("According to [1], you can apply for a job as a Parcelly courier through.").
+# question back ("According to [1], you can apply for a job as a Parcelly courier through."). The words a lead
+# announces the answer with are among them: SmolLM2-135M wrote "The answer is: [1] What happens if I miss the
+# pickup window?", a heading behind a lead, and "answer" was the one word the question and headings lacked.
 _FILLER = (
     *("according", "through", "via", "until", "because", "while", "during", "please", "well", "now"),
     *("still", "even", "already", "simply", "actually", "really", "basically", "however", "therefore"),
+    *("answer", "question", "reply", "response", "information"),
 )
 FILLER_STEMS = frozenset(_stem(word) for word in _FILLER)
+
+# A question's last mark, and the closing quotes and brackets after it ("…window?", "…吗？", "…window?)").
+_QUESTION_END = re.compile(r"[?？؟][\"'”’)」』）]*$")
+
+
+def asks(sentence: str) -> bool:
+    """Whether `sentence` asks rather than states (citation marks aside): the customer asked, and a question,
+    a passage's heading read out ("What happens if I miss the pickup window?") or one of the model's own,
+    tells them nothing."""
+    # "…window? [1]." leaves a full stop behind its marks: the sentence still asks.
+    return bool(_QUESTION_END.search(strip_citation_marks(sentence).rstrip(" \t\n.")))
 
 
 def stems(text: str) -> set[str]:

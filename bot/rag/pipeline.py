@@ -295,6 +295,11 @@ class _CheckedRelease:
         if not self.released and opens_with_refusal(plain):
             self.stopped = "refusal"
             return None
+        if citations.asks(plain):
+            # The customer asked: a question answers nothing, whether a heading read out ("The answer is:
+            # [1] What happens if I miss the pickup window?", its words all the passage's) or the model's
+            # own. Not shown; the next sentence may answer (an FAQ's "Forgot your password? Open…").
+            return ""
         novel = citations.stems(plain) - self._said
         if not novel and not _YES_NO.match(plain):
             # It only says the question or a heading back ("According to [1], the locker makes you wait."

@@ -534,3 +534,52 @@ async def test_the_copy_check_applies_to_the_first_answer_of_a_server_that_repor
     deltas, answer = await run(build_pipeline(settings, FakeKB(HELP_CENTER), generator))
     assert deltas == []
     assert answer.outcome == "extracted"
+
+
+PICKUP = [
+    make_chunk(
+        "faq/faq.csv",
+        "What happens if I miss the pickup window?",
+        "The parcel moves to the nearest Parcelly Point and is kept there for 7 days. Collect it with your "
+        "pickup code and a photo ID. After that it goes back to the sender.",
+    )
+]
+NEVER_ARRIVED = "My parcel never arrived, what should I do?"
+PICKUP_ANSWER = "The parcel moves to the nearest Parcelly Point and is kept there for 7 days [1]."
+
+
+@pytest.mark.parametrize(
+    "model_text",
+    [
+        # Found in a trial with SmolLM2-135M: a filler lead, then the passage's heading, which is a question.
+        "The answer is: [1] What happens if I miss the pickup window?",
+        "Here is the answer: What happens if I miss the pickup window? [1]",
+        # A filler lead with nothing after it.
+        "Here is the answer to your question about the pickup window [1].",
+        # A question of the model's own: its words are the passage's, and it tells the customer nothing.
+        "Do you still have your pickup code [1]?",
+    ],
+    ids=["lead-and-heading", "lead-and-heading-mark-after", "lead-alone", "own-question"],
+)
+async def test_a_first_sentence_that_asks_or_only_announces_falls_back_to_a_quote(
+    settings: Settings, model_text: str
+) -> None:
+    pipeline = build_pipeline(settings, FakeKB(PICKUP), FakeGenerator(model_text))
+    deltas, answer = await run(pipeline, NEVER_ARRIVED)
+    assert deltas == []
+    assert answer.outcome == "extracted"
+    assert answer.text.endswith(
+        "The parcel moves to the nearest Parcelly Point and is kept there for 7 days. [1]"
+    ), answer.text
+    assert "?" not in answer.text
+
+
+async def test_a_heading_read_out_as_a_question_is_skipped_and_the_answer_after_it_shown(
+    settings: Settings,
+) -> None:
+    text = f"What happens if I miss the pickup window? {PICKUP_ANSWER} Do you have your pickup code?"
+    deltas, answer = await run(build_pipeline(settings, FakeKB(PICKUP), FakeGenerator(text)), NEVER_ARRIVED)
+    assert [delta.lstrip() for delta in deltas] == [PICKUP_ANSWER], "neither question is shown"
+    assert answer.outcome == "answered"
+    assert answer.text.endswith(PICKUP_ANSWER)
+    assert_prefixes(deltas, answer)

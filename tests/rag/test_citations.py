@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.rag.citations import (
+    FILLER_STEMS,
     LeakDetector,
     add_citation,
     allowed_urls,
+    asks,
     best_overlap,
     check_citations,
     copied_share,
@@ -21,6 +23,7 @@ from bot.rag.citations import (
     plain_text,
     secret_like_tokens,
     sentence_end,
+    stems,
     strip_foreign_urls,
 )
 from bot.rag.prompting import Passage
@@ -677,3 +680,51 @@ def test_a_figure_comes_from_the_statement_about_its_subject(sentence: str, boun
 def test_a_figure_the_question_gives_is_not_bound() -> None:
     # The customer wrote the number: the sentence may repeat it whatever the passage's statements say.
     assert figures_bound("Shipping to other EU countries takes 2–3 business days.", SHIPPING, {"2", "3"})
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The answer is: [1] What happens if I miss the pickup window?",  # SmolLM2-135M, in a trial
+        "What happens if I miss the pickup window? [1]",
+        "What happens if I miss the pickup window? [1].",
+        "Do you still have your pickup code [1]?",
+        "(Did you get an SMS from us?)",
+        "我的包裹丢了怎么办？",
+        "¿Dónde está mi paquete?",
+    ],
+)
+def test_a_question_asks(sentence: str) -> None:
+    assert asks(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The parcel moves to the nearest Parcelly Point and is kept there for 7 days [1].",
+        "Forgot your password? Open the sign in page and choose forgot password.",
+        "What happens next is that the parcel goes back to the sender [1].",
+        "Tap Help › Why is my parcel late? in the app",
+        "",
+    ],
+)
+def test_a_statement_does_not_ask(sentence: str) -> None:
+    assert not asks(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The answer is: What happens if I miss the pickup window?",
+        "Here is the answer to your question about the pickup window.",
+        "According to [1], here is the information about the pickup window.",
+    ],
+)
+def test_a_lead_that_announces_the_answer_adds_no_word_to_the_heading(sentence: str) -> None:
+    heading = "What happens if I miss the pickup window?"
+    assert stems(sentence) - FILLER_STEMS <= stems(heading)
+
+
+def test_an_answer_that_names_answers_still_says_something() -> None:
+    novel = stems("Our support team answers every question within 24 hours.") - FILLER_STEMS
+    assert {"suppo", "team", "24", "hour"} <= novel - stems("How fast do you answer a question?")
