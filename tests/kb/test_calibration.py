@@ -431,3 +431,25 @@ async def test_the_sections_analysis_the_signals_and_the_fits_run_off_the_event_
     assert set(ran_on) == {"pseudo_questions", "signals", "fit_logistic"}
     loop_thread = threading.get_ident()
     assert all(loop_thread not in threads for threads in ran_on.values()), ran_on
+
+
+def test_a_gate_signal_fitted_backwards_is_left_out_and_the_gate_refitted() -> None:
+    from bot.kb.calibration import GATE_FEATURES, _fit_gate
+
+    rng = random.Random(3)
+    # Answerable pseudo-questions: high best cosines with small margins; the unanswerable ones the reverse
+    # (an unlucky sample): the margin would be fitted with a negative weight.
+    answerable = [(0.7 + rng.uniform(-0.05, 0.05), 0.02 + rng.uniform(0, 0.02)) for _ in range(40)]
+    negatives = [(0.45 + rng.uniform(-0.05, 0.05), 0.08 + rng.uniform(0, 0.02)) for _ in range(40)]
+    off_topic = [(0.2 + rng.uniform(-0.05, 0.05), 0.09 + rng.uniform(0, 0.02)) for _ in range(10)]
+    assert GATE_FEATURES == ("dense_top", "dense_margin")
+    gate, report = _fit_gate([*answerable, *negatives], [1] * 40 + [0] * 40, off_topic, 0.0)
+    assert gate.features == ("dense_top",)
+    assert gate.weights[1] > 0
+    assert report.accepted > 0.9
+    assert report.refused > 0.9
+    # Both signals pointing the right way: both kept.
+    agreeing = [(top, 0.1 - margin) for top, margin in negatives]
+    gate, _ = _fit_gate([*answerable, *agreeing], [1] * 40 + [0] * 40, off_topic, 0.0)
+    assert gate.features == GATE_FEATURES
+    assert all(w > 0 for w in gate.weights[1:])
