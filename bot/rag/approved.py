@@ -236,6 +236,22 @@ def swapped_word(question: str, approved: str) -> tuple[str, tuple[str, ...]] | 
     return dropped[0], added
 
 
+def swapped_words(question: str, approved: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The content words of `approved` that `question` lacks and the words it brings in their place, when
+    it lacks at least one (after stemming, stop words aside) and brings at least one: None otherwise.
+
+    `swapped_word` is the one-word case; a question that changes several of the approved question's words
+    ("How big can a parcel be for a locker?" for "How long do you keep a parcel in the locker?", 0.729) is
+    judged by `asks_what_they_ask`."""
+    own = _stemmed_words(question)
+    theirs = _stemmed_words(approved)
+    dropped = tuple(word for stem, word in theirs.items() if stem not in own)
+    added = tuple(word for stem, word in own.items() if stem not in theirs)
+    if not dropped or not added:
+        return None
+    return dropped, added
+
+
 @cache
 def _closed_class_stems(lang: str) -> dict[str, frozenset[tuple[str, str]]]:
     """Each word of `_CLOSED_CLASSES`, as written and stemmed for `lang`, with its (class, thing) pairs."""
@@ -300,6 +316,14 @@ def keeps_the_meaning(asked: float, left_out: float) -> bool:
     """Whether a question with a word of its own in place of one (its cosine to the approved question:
     `asked`) wins back `SYNONYM_RECOVERY` of what leaving the word out loses (that cosine: `left_out`)."""
     return asked - left_out >= SYNONYM_RECOVERY * max(0.0, 1.0 - left_out)
+
+
+def asks_what_they_ask(asked: float, asked_to_left_out: float) -> bool:
+    """Whether the content words of an approved question that a question lacks say what its own words say:
+    the question is closer to the approved question (`asked`) than to the approved question without those
+    words (`asked_to_left_out`). Words that ask something else do not bring it closer: "long" and "keep"
+    (how long a parcel stays) leave "How big can a parcel be for a locker?" as close (0.729 and 0.733)."""
+    return asked > asked_to_left_out
 
 
 def heading_floor(vectors: npt.NDArray[np.float32]) -> tuple[float, str]:
@@ -433,9 +457,11 @@ class ApprovedMatcher:
             return None
         vector = await self._embed_one(question)
         found = _best(index, vector, question)
-        if found is not None and await self._swaps_a_word(question, found.approved.question, found.score):
+        if found is not None and await self._asks_something_else(
+            question, vector, found.approved.question, found.score
+        ):
             log.info(
-                "approved answers: the question puts a word of its own in place of one; the pipeline answers"
+                "approved answers: the question puts words of its own in place of some; the pipeline answers"
             )
             return None
         return found
@@ -513,14 +539,45 @@ class ApprovedMatcher:
             headings.extend(titles)
         return out, headings
 
-    async def _swaps_a_word(self, question: str, approved: str, score: float) -> bool:
-        """Whether `question` (`score`: its cosine to `approved`) replaces a content word of `approved` by
-        words of its own that do not say what it said (`swapped_word`, `another_thing`,
-        `keeps_the_meaning`)."""
-        swap = swapped_word(question, approved)
-        if swap is None:
+    async def _asks_something_else(
+        self, question: str, vector: npt.NDArray[np.float32], approved: str, score: float
+    ) -> bool:
+        """Whether `question` (`vector`; `score`: its cosine to `approved`) replaces content words of
+        `approved` by words of its own that do not say what they said: one word (`swapped_word`,
+        `another_thing`, `keeps_the_meaning`), or several (`swapped_words`: another thing of a closed class
+        in place of any of them, else `asks_what_they_ask`)."""
+        swaps = swapped_words(question, approved)
+        if swaps is None:
             return False
-        dropped, added = swap
+        dropped, added = swaps
+        if len(dropped) == 1:
+            return await self._swaps_a_word(question, approved, score, dropped[0], added)
+        # Names are left to the cosine here: a question that rewords most of "How much does Parcelly Plus
+        # cost?" and leaves "Parcelly" out ("How expensive is the Plus plan?") names no other thing.
+        lang_approved, lang_question = question_language(approved), question_language(question)
+        for word in dropped:
+            theirs = _things(word, lang_approved)
+            for other in added:
+                own = _things(other, lang_question)
+                if {kind for kind, _ in theirs} & {kind for kind, _ in own} and not theirs & own:
+                    return True
+        left_out = approved
+        for word in dropped:
+            left_out = without_word(left_out, word) or left_out
+        if left_out == approved or not left_out:
+            return True  # nothing to measure the words against: the pipeline answers, the cheaper mistake
+        embedder = await self._get_embedder()
+        vectors = await asyncio.wait_for(
+            asyncio.to_thread(_vectors, [left_out], embedder, self._cache), self._embed_timeout_s
+        )
+        return not asks_what_they_ask(score, float(vectors[0] @ vector))
+
+    async def _swaps_a_word(
+        self, question: str, approved: str, score: float, dropped: str, added: Sequence[str]
+    ) -> bool:
+        """Whether `question` (`score`: its cosine to `approved`) replaces the content word `dropped` of
+        `approved` by words of its own (`added`) that do not say what it said (`another_thing`,
+        `keeps_the_meaning`)."""
         kind = another_thing(question, approved, dropped, added)
         if kind is not None:
             return kind
@@ -717,6 +774,7 @@ __all__ = [
     "ApprovedMatch",
     "ApprovedMatcher",
     "another_thing",
+    "asks_what_they_ask",
     "codes",
     "content_words",
     "embed_queries",
@@ -726,5 +784,6 @@ __all__ = [
     "keeps_the_meaning",
     "paraphrases",
     "swapped_word",
+    "swapped_words",
     "without_word",
 ]
