@@ -177,6 +177,26 @@ def check_personal_data(text: str, what: str, allowed: bool) -> None:
         )
 
 
+def _without_personal_data(question: str, answer_id: int) -> str:
+    """A customer's logged question, as an approved question: with the personal data the deployment's
+    redactor finds replaced by placeholders, as an operator's reply is kept as a candidate. It is shown on
+    every list of approved answers, and it was written by one customer ("refund to my IBAN DE89 …"); the
+    placeholders do not change what it asks."""
+    from bot.store.redact import Redactor
+
+    found = personal_data(question)
+    if not found:
+        return question
+    redacted: str = Redactor(get_settings().redaction).redact(question).text
+    err_console.print(
+        f"note: bot answer {answer_id}'s question contains {found}: it is approved with placeholders in "
+        f"its place: {redacted}",
+        highlight=False,
+        markup=False,
+    )
+    return redacted
+
+
 def _row(answer: ApprovedAnswer) -> dict[str, Any]:
     return {
         "id": answer.id,
@@ -318,7 +338,7 @@ def approve(
                 logged = await store.logged_answer(answer_id)
                 if logged is None:
                     raise LookupError(NO_LOGGED.format(id=answer_id))
-                question_text = question or logged.question
+                question_text = question or _without_personal_data(logged.question, answer_id)
                 if not has_words(question_text):
                     # Refused before the correction is stored: nothing is kept from a refused command.
                     raise ValueError(
