@@ -237,6 +237,8 @@ def use(
             if models.read_active().get("embedder"):
                 _say("the embedder choice stays (`models use --embedder --reset` forgets it)")
         else:
+            path = _finetune_output(path)
+            _refuse_merged_twice(models, path)
             result = models.use(path)
             from bot.train.merge import describe_merged, merged_from
 
@@ -348,6 +350,46 @@ def merge(
         _say(f"now serving it (recorded in {used})")
     else:
         _say(f"serve it:     python -m bot models use {result.path}")
+
+
+def _finetune_output(path: Path) -> Path:
+    """A `finetune --out` folder's adapter.gguf (as `eval model` takes it); any other path as given."""
+    path = path.expanduser()
+    if not path.is_dir():
+        return path
+    adapter = path / "adapter.gguf"
+    if not adapter.is_file():
+        fail(
+            f"{path} is a folder without adapter.gguf (not a finetune --out folder); "
+            "pass a GGUF chat model or LoRA adapter file"
+        )
+    _say(f"{path} is a finetune output folder: using its adapter {adapter}")
+    return adapter
+
+
+def _refuse_merged_twice(models: ModelRegistry, path: Path) -> None:
+    """Refuse an adapter whose weights the current model already holds (its `merge.*` header keys, as
+    `models merge` reads them): put on top, the fine-tune would apply twice."""
+    from bot.llm.base import ModelError
+    from bot.llm.gguf_file import inspect_gguf
+    from bot.train.merge import describe_merged, merged_from
+
+    try:
+        if inspect_gguf(path).kind != "adapter":
+            return
+    except ModelError:
+        return  # `models.use` says what is wrong with the file
+    current = models.read_active().get("model")
+    if not isinstance(current, str) or not current:
+        return  # the shipped model: never a merge
+    origin = merged_from(Path(current))
+    if origin is None or origin["adapter_sha256"] != models.file_sha256(path.resolve()):
+        return
+    fail(
+        f"the bot's model {current} already has the adapter {path} merged in ({describe_merged(origin)}); "
+        "putting it on top would apply the fine-tune twice. Keep the merged model alone, or "
+        "`python -m bot models use BASE` (the model it was trained on) first"
+    )
 
 
 def _use_merged(settings: Settings, path: Path) -> Path:
