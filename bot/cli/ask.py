@@ -71,13 +71,16 @@ def ask(
                 reply = await channel.ask_once(item.question)
                 if reply.kind == "unavailable":
                     fail(f"the conversation log is unavailable, so nothing was answered: {reply.text}")
+                # The logged answer's id: `answers approve --answer-id` corrects and approves it by this.
                 if as_json:
-                    payload = reply_json(reply)
+                    payload = {**reply_json(reply), "answer_id": reply.answer_id}
                     print_json({"qid": item.qid, **payload} if batch is not None else payload)
                 else:
                     if batch is not None:
                         console.print(f"[bold]{item.qid}[/] {item.question}", highlight=False)
                     print_reply(console, reply)
+                    if reply.answer_id is not None:
+                        console.print(f"[dim]answer {reply.answer_id}[/]", highlight=False)
 
     run_async(_run)
 
