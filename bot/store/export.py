@@ -237,6 +237,34 @@ def _given(message: _Row, passages: list[Passage] | None) -> list[Passage] | Non
     return passages
 
 
+def _in_history(message: _Row, corrected: str | None, rating: str | None) -> bool:
+    """Whether an answer is history for the questions after it. Like the bot's own history, fixed system
+    replies are left out and corrected answers read corrected; unlike it, so are the answers the export
+    leaves out as targets (an uncorrected 👎 answer or refusal): the samples teach a conversation that
+    went right, not one that carries on from a wrong or missing answer."""
+    if corrected is not None:
+        return True
+    if message.outcome in SYSTEM_OUTCOMES or message.outcome == "refused":
+        return False
+    return rating != "down"
+
+
+def _supported(text: str, question: str, passages: Sequence[Passage]) -> bool:
+    """Whether a correction rests on the passages its sample is given: it cites one of them, and every
+    figure it states (those of the question aside) is in a passage it cites. Admins correct from what they
+    know ("72 hours…"), usually citing nothing: such a label, under the wrong answer's passages, would teach
+    the model to state facts no passage gave it."""
+    from bot.rag.citations import check_citations, figures, passage_figures, strip_citation_marks
+
+    if not passages:
+        return False
+    cited = check_citations(text, len(passages)).cited
+    if not cited:
+        return False
+    known = figures(question).union(*(passage_figures(passages[n - 1]) for n in cited))
+    return figures(strip_citation_marks(text)) <= known
+
+
 class _SampleMaker:
     def __init__(
         self,
@@ -268,6 +296,7 @@ class _SampleMaker:
                 history.append(Turn("assistant", message.text))
                 continue
             corrected = conv.corrections.get(message.id)
+            rating = conv.ratings.get(message.id)
             # What the answer teaches: the correction, else its text without the doubt an unconfident answer
             # opened with.
             taught = corrected if corrected is not None else without_unsure_lead(message.text)
@@ -275,15 +304,14 @@ class _SampleMaker:
             if question is not None and question.role == "user" and self._in_range(question.created_at):
                 self.stats.answers_seen += 1
                 given = _given(message, conv.passages.get(message.id))
-                reason = self._drop_reason(message, corrected, conv.ratings.get(message.id), bool(given))
+                reason = self._drop_reason(message, corrected, rating, question.text, given)
                 if reason:
                     self.stats.dropped[reason] += 1
                 else:
                     asked_at = history_before.get(question.id, len(history))
                     prior = history[:asked_at][-opts.history_turns :] if opts.history_turns else []
                     lines.append(self._sample(question.text, taught, prior, given))
-            # Like the bot's own history: fixed system replies are left out, corrected answers read corrected.
-            if corrected is not None or message.outcome not in SYSTEM_OUTCOMES:
+            if _in_history(message, corrected, rating):
                 history.append(Turn("assistant", taught))
         # Questions that never got an answer (e.g. the bot crashed before generating).
         answered = {m.reply_to_id for m in conv.messages if m.role == "assistant"}
@@ -297,12 +325,21 @@ class _SampleMaker:
         return (opts.since is None or moment >= opts.since) and (opts.until is None or moment < opts.until)
 
     def _drop_reason(
-        self, message: _Row, corrected: str | None, rating: str | None, has_passages: bool
+        self,
+        message: _Row,
+        corrected: str | None,
+        rating: str | None,
+        question: str,
+        given: list[Passage] | None,
     ) -> str:
         if corrected is not None:
-            # An admin's correction is the best label there is, but one given where the model had no passages
-            # (a refusal, "I can't look that up") would teach answering from nothing.
-            return "ungrounded" if self.options.grounded_only and not has_passages else ""
+            # An admin's correction is the best label there is, but it is written from what the admin knows,
+            # not from the passages the wrong answer was given: one given where the model had no passages
+            # (a refusal, "I can't look that up"), or that cites none of them, would teach answering from
+            # nothing.
+            if self.options.grounded_only and not _supported(corrected, question, given or []):
+                return "ungrounded"
+            return ""
         if message.outcome not in MODEL_OUTCOMES:
             return f"not_model_answer:{message.outcome}"
         if rating == "down":

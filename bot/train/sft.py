@@ -1,4 +1,4 @@
-"""LoRA supervised fine-tuning with PEFT: loss on assistant tokens only, prompts in the base's template."""
+"""LoRA supervised fine-tuning with PEFT: loss on each sample's final answer only, in the base's template."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class TemplateError(ValueError):
 class EncodedSample:
     line: int
     input_ids: list[int]
-    labels: list[int]  # IGNORE_INDEX everywhere but the assistant answers
+    labels: list[int]  # IGNORE_INDEX everywhere but the final answer
 
     @property
     def supervised_tokens(self) -> int:
@@ -91,6 +91,8 @@ class TrainResult:
     dtype: str = "float32"
     threads: int = 0
     interrupted: bool = False
+    total_steps: int = 0  # the steps planned; fewer were taken when interrupted
+    samples_trained: int = 0  # samples in the steps taken, repeats counted: / len(train) = passes
 
 
 RECIPE = TrainConfig()
@@ -101,27 +103,28 @@ def _as_dicts(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
 
 
 def encode_sample(tokenizer: Any, sample: ChatSample, max_seq_len: int) -> EncodedSample | None:
-    """Tokenize one conversation with the chat template; label only the assistant spans. None = too long."""
+    """Tokenize one conversation with the chat template; label only its final answer. None = too long.
+
+    Earlier assistant turns are context, as at serving time: labelled, each would be trained once more per
+    later turn of its conversation, and with `--include-context` under the later question's passages, not its
+    own (each answer has a sample of its own for that). The label ends with the end-of-turn mark, as
+    `eval model` scores an answer, not with the newline a template may write after it."""
     messages = sample.messages
-    text: str = tokenizer.apply_chat_template(_as_dicts(messages), tokenize=False)
-    spans: list[tuple[int, int]] = []
-    for index, message in enumerate(messages):
-        if message.role != "assistant":
-            continue
-        prefix: str = tokenizer.apply_chat_template(
-            _as_dicts(messages[:index]), tokenize=False, add_generation_prompt=True
-        )
-        upto: str = tokenizer.apply_chat_template(_as_dicts(messages[: index + 1]), tokenize=False)
-        if not (text.startswith(prefix) and text.startswith(upto) and len(upto) > len(prefix)):
-            raise TemplateError(f"line {sample.line}: the chat template does not render turns as a prefix")
-        spans.append((len(prefix), len(upto)))
+    last = max(i for i, m in enumerate(messages) if m.role == "assistant")
+    prefix: str = tokenizer.apply_chat_template(
+        _as_dicts(messages[:last]), tokenize=False, add_generation_prompt=True
+    )
+    text: str = tokenizer.apply_chat_template(_as_dicts(messages[: last + 1]), tokenize=False)
+    end = len(text.rstrip())
+    if not (text.startswith(prefix) and end > len(prefix)):
+        raise TemplateError(f"line {sample.line}: the chat template does not render turns as a prefix")
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     input_ids: list[int] = list(encoded["input_ids"])
     if len(input_ids) > max_seq_len:
         return None
     labels = [IGNORE_INDEX] * len(input_ids)
     for position, (start, _end) in enumerate(encoded["offset_mapping"]):
-        if any(lo <= start < hi for lo, hi in spans):
+        if len(prefix) <= start < end:
             labels[position] = input_ids[position]
     return EncodedSample(line=sample.line, input_ids=input_ids, labels=labels)
 
@@ -136,6 +139,26 @@ def encode_samples(tokenizer: Any, samples: Sequence[ChatSample], max_seq_len: i
         else:
             kept.append(encoded)
     return EncodeReport(samples=kept, skipped_too_long=skipped, max_seq_len=max_seq_len)
+
+
+def planned_steps(n_samples: int, config: TrainConfig) -> int:
+    """The optimizer steps a run takes on `n_samples`: --max-steps, else --epochs whole passes."""
+    per_epoch = math.ceil(math.ceil(n_samples / config.batch_size) / config.grad_accum)
+    total_steps = per_epoch * config.epochs
+    if config.max_steps is not None:
+        # As in HF Trainer: --max-steps overrides --epochs (cycling through the data if needed).
+        total_steps = config.max_steps
+    return max(total_steps, 1)
+
+
+def planned_passes(n_samples: int, config: TrainConfig) -> float:
+    """How many times over the data the planned steps go. A step takes batch_size × grad_accum samples,
+    except the last of each pass, which takes what is left (so --epochs N is N passes exactly)."""
+    if n_samples <= 0:
+        return 0.0
+    per_epoch = math.ceil(math.ceil(n_samples / config.batch_size) / config.grad_accum)
+    whole, rest = divmod(planned_steps(n_samples, config), per_epoch)
+    return whole + min(rest * config.batch_size * config.grad_accum, n_samples) / n_samples
 
 
 def pick_device(requested: str) -> str:
@@ -189,7 +212,7 @@ def _summed_loss(model: Any, ids: Any, labels: Any, mask: Any, autocast: Any) ->
 def evaluate_loss(
     model: Any, samples: Sequence[EncodedSample], pad_id: int, device: str, autocast: Any
 ) -> float:
-    """Mean token loss on the assistant tokens of `samples`."""
+    """Mean token loss on the final answers of `samples` (what `eval model` measures through llama.cpp)."""
     import torch
 
     total = 0.0
@@ -257,12 +280,7 @@ def train_lora(
     if evaluation:
         result.eval_loss_before = evaluate_loss(model, evaluation, pad_id, device, autocast)
 
-    per_epoch = math.ceil(math.ceil(len(train) / config.batch_size) / config.grad_accum)
-    total_steps = per_epoch * config.epochs
-    if config.max_steps is not None:
-        # As in HF Trainer: --max-steps overrides --epochs (cycling through the data if needed).
-        total_steps = config.max_steps
-    total_steps = max(total_steps, 1)
+    total_steps = result.total_steps = planned_steps(len(train), config)
     warmup = max(1, int(total_steps * config.warmup_ratio)) if total_steps > 10 else 0
 
     def lr_at(step: int) -> float:
@@ -304,6 +322,7 @@ def train_lora(
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
+                result.samples_trained += sum(len(batch) for batch in group)
                 result.supervised_tokens += n_targets
                 result.losses.append(group_loss)
                 elapsed = time.perf_counter() - started

@@ -190,10 +190,10 @@ async def test_history_precedes_later_questions(populated: SqlConversationLog, t
     assert linux[0]["content"] == "How do I install Python? Mail me at <EMAIL>"
     assert linux[2]["content"] == "And on Linux, I'm <HANDLE>"
     psf = by_answer["The PSF maintains it [1]."]
-    # The 👎 answer before it is history the bot really had, but never a training target.
+    # The 👎 answer before it was left out as a target, and so it is as history: the customer's question
+    # stays, the wrong answer is no context to carry on from.
     assert [m["content"] for m in psf] == [
         "Is Python free? My id <USER_ID>",
-        "No.",
         "Who maintains it? Call <PHONE>",
         "The PSF maintains it [1].",
     ]
@@ -520,3 +520,150 @@ async def test_an_unsure_answers_lead_is_no_part_of_what_it_teaches(
         "Und PEP 8?",
         "A style guide [1].",
     ]
+
+
+async def test_history_leaves_out_the_answers_never_taught_and_shows_corrections(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    # An uncorrected 👎 answer and a refusal are left out as targets; as history they would still be
+    # something a later sample carries on from (and, before the fix, trained on once per later turn).
+    conv = await sqlite_log.open_conversation(channel="console", external_user_id="ada", external_chat_id="c")
+    wrong = await _turn(sqlite_log, conv.id, "Is Python free?", _answer("It costs 10 euros."))
+    sorry = "I'm sorry, I couldn't find this in our help center."
+    await _turn(
+        sqlite_log, conv.id, "Can I pay by cheque?", _answer(sorry, outcome="refused", grounded=False)
+    )
+    fixed = await _turn(sqlite_log, conv.id, "Who maintains it?", _answer("Nobody [1]."))
+    await _turn(sqlite_log, conv.id, "What is PEP 8?", _answer("A style guide [1]."))
+    assert wrong is not None
+    assert fixed is not None
+    await sqlite_log.add_feedback(wrong, "down")
+    await sqlite_log.add_correction(fixed, "admin", "The PSF maintains it [1].")
+    for fmt in ("openai", "sharegpt", "alpaca"):
+        out = tmp_path / f"{fmt}.jsonl"
+        stats = await run_export(sqlite_log, ExportOptions(out=out, format=fmt))
+        records = _read(out)
+        for record in records:
+            VALIDATORS[fmt](record)
+        text = out.read_text(encoding="utf-8")
+        assert "10 euros" not in text
+        assert "couldn't find this" not in text
+        assert "Nobody" not in text
+        assert dict(stats.dropped) == {"thumbs_down": 1, "not_model_answer:refused": 1}
+    out = tmp_path / "openai.jsonl"
+    await run_export(sqlite_log, ExportOptions(out=out))
+    last = _read(out)[-1]["messages"]
+    assert [(m["role"], m["content"]) for m in last] == [
+        ("user", "Is Python free?"),
+        ("user", "Can I pay by cheque?"),
+        ("user", "Who maintains it?"),
+        ("assistant", "The PSF maintains it [1]."),
+        ("user", "What is PEP 8?"),
+        ("assistant", "A style guide [1]."),
+    ]
+
+
+async def test_grounded_only_leaves_out_a_correction_its_passages_do_not_support(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    # The correction is exported under the passages the wrong answer was given ("Passage 0: Python is
+    # free."); one that cites none of them, or states a figure none of its cited passages holds, is no
+    # grounded target.
+    conv = await sqlite_log.open_conversation(channel="console", external_user_id="ada", external_chat_id="c")
+    corrections = {
+        "How long is a parcel kept?": "You have 72 hours to collect it.",
+        "Is Python free for long?": "Python is free for 72 hours [1].",
+        "Is Python free?": "Yes, Python is free [1].",
+        "Is Python 3 free?": "Yes, Python 3 is free [1][2].",
+    }
+    for question, corrected in corrections.items():
+        answer = await _turn(sqlite_log, conv.id, question, _answer("Wrong [1]."))
+        assert answer is not None
+        await sqlite_log.add_correction(answer, "admin", corrected)
+    out = tmp_path / "g.jsonl"
+    stats = await run_export(sqlite_log, ExportOptions(out=out, include_context=True, grounded_only=True))
+    assert _assistant_texts("openai", _read(out)) == [
+        "Yes, Python is free [1].",
+        "Yes, Python 3 is free [1][2].",
+    ]
+    assert dict(stats.dropped) == {"ungrounded": 2}
+    stats = await run_export(sqlite_log, ExportOptions(out=out, include_context=True))
+    assert len(_read(out)) == 4
+    assert not stats.dropped
+
+
+def _cli_export(tmp_path: Path, data_dir: Path, *args: str) -> Any:
+    from bot.cli import app, register_commands
+
+    register_commands()
+    return CliRunner().invoke(
+        app, ["export", "--out", str(tmp_path / "x.jsonl"), *args], env={"BOT_DATA_DIR": str(data_dir)}
+    )
+
+
+def test_cli_export_on_a_fresh_data_folder_migrates_the_embedded_log_and_says_there_is_nothing(
+    tmp_path: Path,
+) -> None:
+    # As `ask` and `serve` do: the embedded log migrates itself, so a new deployment exports nothing rather
+    # than failing with "run python -m bot db upgrade".
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    result = _cli_export(tmp_path, fresh)
+    assert result.exit_code == 0, result.output
+    assert "db upgrade" not in result.output
+    assert "samples written:    0" in result.output
+    assert "warning: 0 samples written, nothing to train on: the log holds no questions" in result.output
+    assert (tmp_path / "x.jsonl").read_text(encoding="utf-8") == ""
+    # A data folder that is not there is a wrong BOT_DATA_DIR, said as such (not "unable to open database").
+    missing = _cli_export(tmp_path, tmp_path / "typo", "--force")
+    assert missing.exit_code == 2
+    assert "no data folder" in missing.output
+    assert not (tmp_path / "typo").exists()
+
+
+async def test_cli_export_says_why_everything_was_left_out(
+    populated: SqlConversationLog, tmp_path: Path
+) -> None:
+    import asyncio
+
+    out = tmp_path / "x.jsonl"
+    result = await asyncio.to_thread(_cli_export, tmp_path, tmp_path / "data", "--until", "2024-12-31")
+    assert result.exit_code == 0, result.output
+    assert "nothing to train on: the log holds no questions in the --since/--until range" in result.output
+    out.unlink()
+    # The one answer of that day is unrated: --min-rating up leaves it out, and the warning says so.
+    result = await asyncio.to_thread(
+        _cli_export, tmp_path, tmp_path / "data", "--until", "2025-01-01", "--min-rating", "up"
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: 0 samples written, nothing to train on: every answer was left out: below_min_rating 1"
+        in (result.output)
+    )
+
+
+def test_export_warnings_say_why_a_file_is_empty() -> None:
+    from collections import Counter
+
+    from bot.cli.export import export_warnings
+
+    def stats(**kwargs: Any) -> ExportStats:
+        return ExportStats(**kwargs)
+
+    (unanswered,) = export_warnings(
+        stats(conversations_read=2, dropped=Counter(no_answer=2)), dated=True, split=False
+    )
+    assert unanswered.endswith("none of the 2 conversations read has an answer in the --since/--until range")
+    (dropped,) = export_warnings(
+        stats(conversations_read=2, answers_seen=3, dropped=Counter(thumbs_down=2, ungrounded=1)),
+        dated=False,
+        split=False,
+    )
+    assert dropped.endswith("every answer was left out: thumbs_down 2, ungrounded 1")
+    (split,) = export_warnings(
+        stats(conversations_read=2, answers_seen=2, samples_written=1, train_samples=1),
+        dated=False,
+        split=True,
+    )
+    assert split.startswith("the eval file has no samples")
+    assert export_warnings(stats(samples_written=1, train_samples=1), dated=False, split=False) == []
