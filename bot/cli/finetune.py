@@ -173,6 +173,12 @@ def finetune(
     def on_status(message: str) -> None:
         err_console.print(f"[dim]{message}[/]", highlight=False)
 
+    shown: list[str] = []
+
+    def on_warning(message: str) -> None:
+        shown.append(message)
+        _warning(message)
+
     import signal
 
     def interrupt(signum: int, frame: object) -> None:
@@ -192,6 +198,7 @@ def finetune(
             eval_data=eval_data,
             on_progress=on_progress,
             on_status=on_status,
+            on_warning=on_warning,
         )
     except (
         DataError,
@@ -209,7 +216,12 @@ def finetune(
     if merge:
         _merge(outcome.adapter, outcome.provenance_data, quantization, on_status)
     record: dict[str, Any] = outcome.provenance_data
+    # What went wrong in training (interrupted, held-out loss up) is said with the result, last, where it
+    # is read; stderr, so --json's stdout stays one object.
+    late = [message for message in record["warnings"] if message not in shown]
     if json_out:
+        for message in late:
+            _warning(message)
         print_json(record)
         return
     metrics = record["metrics"]
@@ -234,9 +246,18 @@ def finetune(
             f"merged:     {merged['path']}  ({merged['quantization']}, {merged['bytes'] / 1e6:.1f} MB)",
             highlight=False,
         )
-        console.print(f"serve it:   python -m bot models use {merged['path']}", highlight=False)
+    for message in late:
+        _warning(message)
+    serve = "serve it anyway:" if late else "serve it:  "
+    if merged is not None:
+        console.print(f"{serve} python -m bot models use {merged['path']}", highlight=False)
         return
-    console.print(f"serve it:   BOT_LLM__LORA_PATH={outcome.adapter}", highlight=False)
+    console.print(f"{serve} BOT_LLM__LORA_PATH={outcome.adapter}", highlight=False)
+
+
+def _warning(message: str) -> None:
+    err_console.print("[bold yellow]warning:[/] ", end="", highlight=False)
+    err_console.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 def _merge(adapter: Path, provenance: dict[str, Any], quantization: str, on_status: Any) -> None:
