@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.app import app, console, fail, get_settings, run_async
+from bot.cli.app import app, console, err_console, fail, get_settings, run_async
 from bot.store.formats import format_help
+
+if TYPE_CHECKING:
+    from bot.store.export import ExportStats
 
 
 @app.command("export")
@@ -54,8 +57,10 @@ def export_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bot.rag.prompting import build_messages
+    from bot.services import Services
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
     from bot.store.export import ExportError, ExportOptions, export, parse_date, split_paths
+    from bot.store.repo import SqlConversationLog
 
     if seed is not None and split is None:
         fail("--seed only seeds the --split shuffle: give --split too (e.g. --split 0.9 --seed 42)")
@@ -83,6 +88,10 @@ def export_command(
         if target.exists() and not force:
             fail(f"{target} exists; pass --force to replace it")
 
+    if not settings.database_url and not settings.data_dir.is_dir():
+        # The embedded log lives in the data folder: a missing one is a wrong BOT_DATA_DIR, not an empty log.
+        fail(f"no data folder {settings.data_dir} (BOT_DATA_DIR): no conversation log to export")
+
     with Progress(
         TextColumn("exporting"),
         BarColumn(),
@@ -97,10 +106,15 @@ def export_command(
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        try:
-            stats = run_async(
-                lambda: export(
-                    settings.resolved_database_url,
+        async def run() -> ExportStats:
+            # Opened as `ask` and `serve` open the log: the embedded SQLite log migrates itself (a fresh data
+            # folder exports nothing rather than failing), PostgreSQL must be at the code's schema.
+            async with Services(settings) as services:
+                log = await services.conversation_log()
+                if not isinstance(log, SqlConversationLog):
+                    raise ExportError("the conversation log is not an SQL database; nothing to export")
+                return await export(
+                    log,
                     options,
                     redaction=settings.redaction,
                     # Admins are named in answers and corrections without ever writing as users.
@@ -108,7 +122,9 @@ def export_command(
                     build_prompt=build_messages,
                     progress=on_progress,
                 )
-            )
+
+        try:
+            stats = run_async(run)
         except (ExportError, StoreUnavailableError, SchemaOutdatedError) as exc:
             fail(str(exc))
         except OSError as exc:
@@ -126,3 +142,30 @@ def export_command(
     console.print(f"redactions:         {redacted}", highlight=False)
     for path in stats.files:
         console.print(f"wrote {path}", highlight=False)
+    for message in export_warnings(
+        stats, dated=since is not None or until is not None, split=split is not None
+    ):
+        err_console.print("[bold yellow]warning:[/] ", end="", highlight=False)
+        err_console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+
+def export_warnings(stats: ExportStats, *, dated: bool, split: bool) -> list[str]:
+    """What makes the files unfit to train on as they are: no samples at all, and why; an empty side of a
+    split (`finetune` refuses an empty file)."""
+    in_range = " in the --since/--until range" if dated else ""
+    dropped = ", ".join(f"{k} {v}" for k, v in sorted(stats.dropped.items()))
+    if stats.samples_written == 0:
+        if stats.conversations_read == 0:
+            why = f"the log holds no questions{in_range}"
+        elif stats.answers_seen == 0:
+            why = f"none of the {stats.conversations_read} conversations read has an answer{in_range}"
+        else:
+            why = f"every answer was left out: {dropped}"
+        return [f"0 samples written, nothing to train on: {why}"]
+    if split and (stats.train_samples == 0 or stats.eval_samples == 0):
+        empty = "train" if stats.train_samples == 0 else "eval"
+        return [
+            f"the {empty} file has no samples (its conversations had no answer to export); "
+            "try another --seed, or more data"
+        ]
+    return []

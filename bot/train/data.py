@@ -83,6 +83,27 @@ def _parse_line(raw: str, lineno: int) -> ChatSample:
     return ChatSample(line=lineno, messages=tuple(parsed))
 
 
+# The export's other formats, told by the first record's keys: one line naming the format, not one error per
+# line for a file that is well formed in another shape.
+_OTHER_FORMATS = (("ShareGPT", ("conversations",)), ("Alpaca", ("instruction", "output")))
+
+
+def _refuse_other_export_format(path: Path, text: str) -> None:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return
+    if not isinstance(record, dict) or "messages" in record:
+        return
+    for name, keys in _OTHER_FORMATS:
+        if all(key in record for key in keys):
+            raise DataError(
+                f'{path}: this is {name}, not the OpenAI chat format (one {{"messages": [...]}} per line) '
+                "that fine-tuning reads; export with --format openai"
+            )
+
+
 def load_chat_jsonl(path: Path) -> list[ChatSample]:
     """Read every sample, collecting all bad lines into one `DataError` so a user fixes them in one go."""
     if not path.is_file():
@@ -93,6 +114,7 @@ def load_chat_jsonl(path: Path) -> list[ChatSample]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    _refuse_other_export_format(path, text)
     for lineno, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue

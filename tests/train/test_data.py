@@ -173,3 +173,25 @@ def test_finetune_does_not_write_over_an_earlier_adapter_unless_forced(
     forced = CliRunner().invoke(app, ["finetune", "--data", str(path), "--out", str(out), "--force"])
     assert "stopped by the test" in forced.output
     assert len(started) == 1
+
+
+@pytest.mark.parametrize(
+    ("record", "name"),
+    [
+        ({"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}, "ShareGPT"),
+        ({"instruction": "q", "input": "", "output": "a"}, "Alpaca"),
+    ],
+)
+def test_another_export_format_is_named_once(tmp_path: Path, record: dict[str, object], name: str) -> None:
+    # The export writes these too; a file in one of them is well formed, just not what finetune reads.
+    path = _write(tmp_path / "d.jsonl", [json.dumps(record)] * 16)
+    with pytest.raises(DataError) as info:
+        load_chat_jsonl(path)
+    message = str(info.value)
+    assert f"this is {name}" in message
+    assert "export with --format openai" in message
+    assert "bad line" not in message
+    register_commands()
+    result = CliRunner().invoke(app, ["finetune", "--data", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output.count("export with --format openai") == 1
