@@ -56,6 +56,7 @@ def export_command(
     is redacted before anything is written. Prints the stats at the end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from bot.rag.citations import supports_correction
     from bot.rag.prompting import build_messages
     from bot.services import Services
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
@@ -120,6 +121,7 @@ def export_command(
                     # Admins are named in answers and corrections without ever writing as users.
                     redact_user_ids=[str(a) for a in settings.telegram.admin_ids],
                     build_prompt=build_messages,
+                    supports=supports_correction,
                     progress=on_progress,
                 )
 

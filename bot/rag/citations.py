@@ -960,6 +960,20 @@ def _clip(text: str, max_chars: int) -> str:
 _CITATION_MARK = re.compile(r"\[\d{1,3}\]")
 
 
+def supports_correction(text: str, question: str, passages: Sequence[Passage]) -> bool:
+    """Whether an admin's correction rests on the passages its training sample is given: it cites one of
+    them, and every figure it states (those of the question aside) is in a passage it cites. Admins correct
+    from what they know ("72 hours…"), usually citing nothing: such a label, under the wrong answer's
+    passages, would teach the model to state facts no passage gave it."""
+    if not passages:
+        return False
+    cited = check_citations(text, len(passages)).cited
+    if not cited:
+        return False
+    known = figures(question).union(*(passage_figures(passages[n - 1]) for n in cited))
+    return figures(strip_citation_marks(text)) <= known
+
+
 def strip_citation_marks(text: str) -> str:
     return _CITATION_MARK.sub("", text)
 

@@ -40,6 +40,8 @@ class ExportError(Exception):
 # The bot's own prompt builder (`bot.rag.prompting.build_messages`: question, passages by rank, history)
 # → chat messages, injected by the caller: the log knows what the model was given, not the prompt layout.
 PromptBuilder = Callable[[str, Sequence[Passage], Sequence[Turn]], list[ChatMessage]]
+# Whether a correction (text, question) rests on the passages its sample is given (`--grounded-only`).
+SupportCheck = Callable[[str, str, Sequence[Passage]], bool]
 
 
 @dataclass(frozen=True)
@@ -249,22 +251,6 @@ def _in_history(message: _Row, corrected: str | None, rating: str | None) -> boo
     return rating != "down"
 
 
-def _supported(text: str, question: str, passages: Sequence[Passage]) -> bool:
-    """Whether a correction rests on the passages its sample is given: it cites one of them, and every
-    figure it states (those of the question aside) is in a passage it cites. Admins correct from what they
-    know ("72 hours…"), usually citing nothing: such a label, under the wrong answer's passages, would teach
-    the model to state facts no passage gave it."""
-    from bot.rag.citations import check_citations, figures, passage_figures, strip_citation_marks
-
-    if not passages:
-        return False
-    cited = check_citations(text, len(passages)).cited
-    if not cited:
-        return False
-    known = figures(question).union(*(passage_figures(passages[n - 1]) for n in cited))
-    return figures(strip_citation_marks(text)) <= known
-
-
 class _SampleMaker:
     def __init__(
         self,
@@ -272,11 +258,13 @@ class _SampleMaker:
         redactor: Redactor,
         stats: ExportStats,
         build_prompt: PromptBuilder | None,
+        supports: SupportCheck | None = None,
     ) -> None:
         self.options = options
         self.redactor = redactor
         self.stats = stats
         self.build_prompt = build_prompt
+        self.supports = supports
         self.write_sample = options.export_format.write_sample
         self._memo: dict[str, Redacted] = {}
 
@@ -337,7 +325,9 @@ class _SampleMaker:
             # not from the passages the wrong answer was given: one given where the model had no passages
             # (a refusal, "I can't look that up"), or that cites none of them, would teach answering from
             # nothing.
-            if self.options.grounded_only and not _supported(corrected, question, given or []):
+            if self.options.grounded_only and not (
+                given and (self.supports is None or self.supports(corrected, question, given))
+            ):
                 return "ungrounded"
             return ""
         if message.outcome not in MODEL_OUTCOMES:
@@ -431,25 +421,27 @@ async def export(
     redaction: RedactionSettings,
     redact_user_ids: Collection[str] = (),
     build_prompt: PromptBuilder | None = None,
+    supports: SupportCheck | None = None,
     progress: ProgressCallback | None = None,
 ) -> ExportStats:
     """Export the log as training data; given a database URL, opens (and closes) that database.
 
     `redaction` is the configured PII redaction; `redact_user_ids` are ids to redact wherever they appear
     besides every user id the log holds (the admins', who are mentioned but never write as users);
-    `build_prompt` is the bot's prompt builder, needed only with `include_context`.
+    `build_prompt` is the bot's prompt builder, needed only with `include_context`; `supports` says whether
+    a correction rests on its passages (`--grounded-only`; without it, any correction given passages does).
     """
     if options.include_context and build_prompt is None:
         raise ExportError("--include-context needs the bot's prompt builder, and none was given")
     if isinstance(source, SqlConversationLog):
-        return await _export(source, options, redaction, redact_user_ids, build_prompt, progress)
+        return await _export(source, options, redaction, redact_user_ids, build_prompt, supports, progress)
     try:
         log = SqlConversationLog(source)
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     try:
         await log.check_schema()
-        return await _export(log, options, redaction, redact_user_ids, build_prompt, progress)
+        return await _export(log, options, redaction, redact_user_ids, build_prompt, supports, progress)
     finally:
         await log.close()
 
@@ -460,12 +452,13 @@ async def _export(
     redaction: RedactionSettings,
     redact_user_ids: Collection[str],
     build_prompt: PromptBuilder | None,
+    supports: SupportCheck | None,
     progress: ProgressCallback | None,
 ) -> ExportStats:
     stats = ExportStats()
     known_ids = await log.known_external_user_ids() | set(redact_user_ids)
     redactor = Redactor(redaction, known_ids)
-    maker = _SampleMaker(options, redactor, stats, build_prompt)
+    maker = _SampleMaker(options, redactor, stats, build_prompt, supports)
     ids = await _conversation_ids(log, options)
     train_ids = _assign_split(ids, options.split, options.seed) if options.split is not None else set(ids)
 
@@ -518,6 +511,7 @@ __all__ = [
     "MinRating",
     "ProgressCallback",
     "PromptBuilder",
+    "SupportCheck",
     "export",
     "parse_date",
     "split_paths",

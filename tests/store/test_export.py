@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from bot.config import RedactionSettings, Settings
 from bot.domain import Answer, Hit, Outcome, Timings
+from bot.rag.citations import supports_correction
 from bot.rag.prompting import build_messages
 from bot.store.export import ExportError, ExportOptions, ExportStats, export, parse_date, split_paths
 from bot.store.formats import FORMATS
@@ -27,7 +28,13 @@ OLD = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 async def run_export(log: SqlConversationLog | str, options: ExportOptions) -> ExportStats:
     """The export as the CLI runs it: default redaction and the bot's own prompt builder."""
-    return await export(log, options, redaction=RedactionSettings(), build_prompt=build_messages)
+    return await export(
+        log,
+        options,
+        redaction=RedactionSettings(),
+        build_prompt=build_messages,
+        supports=supports_correction,
+    )
 
 
 def _answer(text: str, *, outcome: Outcome = "answered", grounded: bool = True, passages: int = 2) -> Answer:
