@@ -244,6 +244,32 @@ def _with_compat(headers: Any, version: str) -> Any:
     return out
 
 
+def es_reason(exc: BaseException) -> str | None:
+    """Elasticsearch's own reason from an error answer (`error.root_cause[0].reason`, else `error.reason`).
+
+    It names indices, settings and limits, never a credential; the client's exception text, which can carry
+    URLs, is not used.
+    """
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        return error[:300]
+    if not isinstance(error, dict):
+        return None
+    causes = error.get("root_cause")
+    if isinstance(causes, list) and causes and isinstance(causes[0], dict):
+        reason = causes[0].get("reason")
+        if isinstance(reason, str) and reason:
+            return reason[:300]
+    reason = error.get("reason")
+    return reason[:300] if isinstance(reason, str) and reason else None
+
+
+def public_url(url: str) -> str:
+    """The URL as shown: without the `user:password@` part."""
+    return re.sub(r"//[^/@]*@", "//", url)
+
+
 def _refuses_version(body: Any) -> bool:
     """Whether an error body is the server refusing the REST API version asked for."""
     error = body.get("error") if isinstance(body, dict) else None
@@ -299,6 +325,17 @@ def bm25_query(
     }
 
 
+def outdated_mapping(index: dict[str, Any]) -> str | None:
+    """Why an index (its GET `_mapping` entry) cannot serve keyword search: built by a version of the bot
+    before the text and heading fields this one searches (`TEXT_FIELD`, `HEADING_FIELD`); None if it can."""
+    properties = (index.get("mappings") or {}).get("properties") or {}
+    if any(name.startswith(TEXT_FIELD) for name in properties) and any(
+        name.startswith(HEADING_FIELD) for name in properties
+    ):
+        return None
+    return "built by an older version: keyword search is off, run `python -m bot kb reload`"
+
+
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
 
@@ -347,6 +384,8 @@ class ElasticKB:
         self._calibration: tuple[str, Calibration, float] | None = None
         # Read with it: why the index behind the alias cannot serve this embedder (built by another), or None.
         self._stale: str | None = None
+        # The index whose outdated mapping (`outdated_mapping`) was last warned of.
+        self._warned_outdated: str | None = None
         # (physical index, its vocabulary bridge or None); another process's index gets its bridge built in
         # the background on its first search (`_bridge_task`), and searches go without it meanwhile.
         self._bridge: tuple[str, VocabularyBridge | None] | None = None
@@ -377,18 +416,50 @@ class ElasticKB:
             self._client = AsyncElasticsearch(cfg.url, **kwargs)
         return self._client
 
-    def _unavailable(self, what: str, exc: BaseException) -> KBUnavailableError:
-        from elasticsearch import ApiError
+    def _describe(self, exc: BaseException) -> str:
+        """What went wrong, for an operator: the error type, Elasticsearch's reason, and for the failures a
+        setting causes, the setting to check. The client's exception text can carry URLs with credentials, so
+        it is never used; the URL is shown without them."""
+        from elastic_transport import ConnectionError, ConnectionTimeout, TlsError
+        from elasticsearch import ApiError, AuthenticationException, AuthorizationException
 
+        url = public_url(self._es_settings.url)
+        kind = exc.__class__.__name__
         if isinstance(exc, ApiError) and _refuses_version(exc.body):
-            return KBUnavailableError(
-                f"Elasticsearch {what} failed: the server refused REST API versions "
-                f"{' and '.join(COMPAT_VERSIONS)}; this bot supports {SUPPORTED_SERVERS}"
+            return (
+                f"the server refused REST API versions {' and '.join(COMPAT_VERSIONS)}; "
+                f"this bot supports {SUPPORTED_SERVERS}"
             )
-        # The exception text of the client can carry URLs; only the class and status reach the message.
-        status = exc.status_code if isinstance(exc, ApiError) else None
-        detail = f"{exc.__class__.__name__}" + (f" {status}" if status else "")
-        return KBUnavailableError(f"Elasticsearch {what} failed ({detail})")
+        if isinstance(exc, TlsError):
+            return (
+                f"TLS with {url} failed ({kind}): check http:// or https:// in BOT_ELASTICSEARCH__URL "
+                "(the node's own setting decides), and BOT_ELASTICSEARCH__CA_CERTS"
+            )
+        if isinstance(exc, ConnectionTimeout):
+            return (
+                f"no answer from {url} within {self._es_settings.request_timeout_s:g} s ({kind}): "
+                "check BOT_ELASTICSEARCH__URL, or raise BOT_ELASTICSEARCH__REQUEST_TIMEOUT_S"
+            )
+        if isinstance(exc, ConnectionError):
+            return f"cannot connect to {url} ({kind}): check BOT_ELASTICSEARCH__URL"
+        reason = es_reason(exc)
+        if isinstance(exc, AuthenticationException):
+            return (
+                f"{url} refused the credentials ({kind} 401): check BOT_ELASTICSEARCH__USERNAME and "
+                "BOT_ELASTICSEARCH__PASSWORD, or BOT_ELASTICSEARCH__API_KEY"
+            )
+        if isinstance(exc, AuthorizationException):
+            return (
+                f"{url} denied it ({kind} 403" + (f": {reason}" if reason else "") + "): the user of "
+                "BOT_ELASTICSEARCH__USERNAME or BOT_ELASTICSEARCH__API_KEY lacks a privilege on "
+                f"{self._alias!r} and {self._alias}-*"
+            )
+        if isinstance(exc, ApiError):
+            return f"{kind} {exc.status_code}" + (f": {reason}" if reason else "")
+        return kind
+
+    def _unavailable(self, what: str, exc: BaseException) -> KBUnavailableError:
+        return KBUnavailableError(f"Elasticsearch {what} failed: {self._describe(exc)}")
 
     # ------------------------------------------------------------------------------------------ search
 
@@ -509,9 +580,7 @@ class ElasticKB:
                 )
         except (ApiError, TransportError) as exc:
             if isinstance(exc, ApiError) and exc.status_code == 404:
-                raise KBUnavailableError(
-                    f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
-                ) from exc
+                raise await self._missing_alias() from exc
             raise self._unavailable("search", exc) from exc
         chunks: list[Chunk] = []
         ids: dict[str, int] = {}
@@ -601,10 +670,20 @@ class ElasticKB:
     # ------------------------------------------------------------------------------------------ reload
 
     async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
+        from elastic_transport import ConnectionTimeout
         from elasticsearch import ApiError, TransportError
 
         async with self._reload_lock:
             es = self._es()
+            # Cheap calls first: an unreachable cluster, wrong credentials or an index holding the alias's
+            # name would otherwise show only after minutes of embedding.
+            try:
+                await self._check_alias_name(es)
+            except (ApiError, TransportError) as exc:
+                raise ReloadError(
+                    f"Elasticsearch reload failed checking the alias {self._alias!r}, before any work: "
+                    f"{self._describe(exc)}; nothing was changed"
+                ) from exc
             cache, previous = await self._replaced(es)
             corpus = await build_corpus(
                 source,
@@ -618,9 +697,22 @@ class ElasticKB:
             index = f"{self._alias}-{_stamp()}"
             # Set once a cancelled swap hands `index` to `_settle_cancelled_swap`, which alone may drop it.
             settling = False
+            # Whether `index` may exist, so a failure drops only an index this reload made.
+            created = False
+            # What the reload was doing, for its error message.
+            stage = f"checking the alias {self._alias!r}"
             try:
-                await self._check_alias_name(es)
+                await self._check_alias_name(es)  # again: the embedding may have taken minutes
+                stage = f"creating the index {index}"
+                try:
+                    await self._create_index(es, index, corpus)
+                except ConnectionTimeout:
+                    created = True  # the answer was lost, not necessarily the request
+                    raise
+                created = True
+                stage = f"indexing into {index}"
                 await self._build_index(es, index, corpus, progress)
+                stage = f"calibrating the gate on {index}"
                 calibration = await asyncio.to_thread(
                     with_vocabulary, await self._calibrate(index, corpus), corpus.chunks
                 )
@@ -628,6 +720,7 @@ class ElasticKB:
                 bridge = await asyncio.to_thread(
                     vocabulary_bridge, calibration.vocabulary, self._embedder, index
                 )
+                stage = f"storing the gate in {index}"
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(
                     index=index,
@@ -640,6 +733,7 @@ class ElasticKB:
                     },
                 )
                 report_progress(progress, "swapping", 0, 1)
+                stage = f"swapping the alias {self._alias!r} to {index}"
                 try:
                     old = await self._swap_alias(es, index)
                 except asyncio.CancelledError as exc:
@@ -657,19 +751,27 @@ class ElasticKB:
             except _SwapUncertainError:
                 raise
             except ReloadError:
-                await self._drop_quietly(es, index)
+                if created:
+                    await self._drop_quietly(es, index)
                 raise
             except (ApiError, TransportError, OSError) as exc:
-                await self._drop_quietly(es, index)
+                if created:
+                    await self._drop_quietly(es, index)
                 if isinstance(exc, ApiError) and exc.status_code == 404:
                     # A reload that started later may have swapped in and dropped this one's index.
                     await self._give_way_to_newer(es, index, exc)
-                raise ReloadError(
-                    f"indexing into Elasticsearch failed ({self._unavailable('reload', exc)}); "
+                # The alias is only ever moved by the swap, so it points where it did; with no answer from
+                # the cluster, whether that serves is not known here.
+                serving = (
                     "the current knowledge base keeps serving"
+                    if isinstance(exc, ApiError)
+                    else f"the alias {self._alias!r} was not changed"
+                )
+                raise ReloadError(
+                    f"Elasticsearch reload failed {stage}: {self._describe(exc)}; {serving}"
                 ) from exc
             except BaseException:
-                if not settling:
+                if created and not settling:
                     await self._drop_quietly(es, index)
                 raise
             await self._drop_old(es, keep=index, previous=old)
@@ -772,25 +874,28 @@ class ElasticKB:
         meta: Any = (body.get("mappings") or {}).get("_meta") or {}
         stored = meta.get("calibration")
         built_by, current = meta.get("embedder"), embedder_id(self._embedder)
-        # Same dimension, other space (another model, pooling or prefix): its cosines would be noise. An index
-        # from before this was recorded is taken as it is.
-        self._stale = (
-            f"the index {index} was built with the embedder {built_by}, the configured one is {current}: "
-            "run `python -m bot kb reload`"
-            if isinstance(built_by, str) and not same_embedder(built_by, current)
-            else None
-        )
+        outdated = outdated_mapping(body) if index != self._alias else None
+        if outdated is not None and self._warned_outdated != index:
+            # Once per index and process (the mapping is re-read every CALIBRATION_TTL_S), not per search.
+            self._warned_outdated = index
+            log.warning("index " + outdated, extra={"index": index})
+        if index == self._alias:
+            # A concrete index holds the alias's name: a reload is refused until it goes, so it never serves.
+            self._stale = self._alias_taken()
+        elif isinstance(built_by, str) and not same_embedder(built_by, current):
+            # Same dimension, other space (another model, pooling or prefix): its cosines would be noise. An
+            # index from before this was recorded is taken as it is.
+            self._stale = (
+                f"the index {index} was built with the embedder {built_by}, the configured one is {current}: "
+                "run `python -m bot kb reload`"
+            )
+        else:
+            self._stale = None
         if cached is not None and cached[0] == index:
             calibration = cached[1]
         elif isinstance(stored, str):
             calibration = stored_calibration(stored, index)
-        elif not any(
-            name.startswith(TEXT_FIELD) for name in (body.get("mappings") or {}).get("properties", {})
-        ):
-            # Built by a version before per-language analysis: its BM25 fields are gone, so say so loudly.
-            log.warning(
-                "index predates this version: BM25 finds nothing until `kb reload`", extra={"index": index}
-            )
+        elif outdated is not None:
             calibration = Calibration(
                 reason="default gate: the index predates this version (no per-language text fields, so BM25 "
                 "finds nothing): run `python -m bot kb reload`"
@@ -807,16 +912,18 @@ class ElasticKB:
             raise KBUnavailableError(self._stale)
         return calibration
 
-    async def _build_index(
-        self, es: AsyncElasticsearch, index: str, corpus: Corpus, progress: ProgressCallback | None
-    ) -> None:
-        from elasticsearch.helpers import async_streaming_bulk
-
+    async def _create_index(self, es: AsyncElasticsearch, index: str, corpus: Corpus) -> None:
         await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.create(
             index=index,
             settings=INDEX_SETTINGS,
             mappings=index_mapping(self._embedder.dim, {chunk.lang for chunk in corpus.chunks}),
         )
+
+    async def _build_index(
+        self, es: AsyncElasticsearch, index: str, corpus: Corpus, progress: ProgressCallback | None
+    ) -> None:
+        from elasticsearch.helpers import async_streaming_bulk
+
         total = len(corpus.chunks)
 
         async def actions() -> AsyncIterator[dict[str, Any]]:
@@ -927,13 +1034,29 @@ class ElasticKB:
             )
             return {}, []
 
+    def _alias_taken(self) -> str:
+        return (
+            f"an index named {self._alias!r} exists where the alias {self._alias!r} should be; "
+            "delete or rename that index, or set BOT_ELASTICSEARCH__ALIAS to another name"
+        )
+
     async def _check_alias_name(self, es: AsyncElasticsearch) -> None:
         """Refuse, before any work, when a concrete index holds the alias's name: no swap could succeed."""
         if await es.indices.exists(index=self._alias) and not await es.indices.exists_alias(name=self._alias):
-            raise ReloadError(
-                f"an index named {self._alias!r} exists where the alias {self._alias!r} should be; "
-                "delete or rename that index, or set BOT_ELASTICSEARCH__ALIAS to another name"
-            )
+            raise ReloadError(self._alias_taken())
+
+    async def _missing_alias(self) -> KBUnavailableError:
+        """Why no index serves: one holding the alias's name (a reload is refused then, so it is not the
+        advice), or no reload yet."""
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            taken = bool(await self._es().indices.exists(index=self._alias))
+        except (ApiError, TransportError):
+            taken = False
+        if taken:
+            return KBUnavailableError(self._alias_taken())
+        return KBUnavailableError(f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`")
 
     async def _swap_alias(self, es: AsyncElasticsearch, index: str) -> list[str]:
         """Point the alias at `index` alone, in one atomic `_aliases` request; returns the indices it left.
@@ -1085,9 +1208,7 @@ class ElasticKB:
         try:
             indices = await self._current_indices(es)
             if not indices:
-                raise KBUnavailableError(
-                    f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
-                )
+                raise await self._missing_alias()
             count = int((await es.count(index=self._alias))["count"])
             response = await es.search(
                 index=self._alias,
@@ -1101,6 +1222,7 @@ class ElasticKB:
         except (ApiError, TransportError) as exc:
             raise self._unavailable("stats", exc) from exc
         meta = (mapping.get("mappings") or {}).get("_meta") or {}
+        outdated = outdated_mapping(mapping)
         changes = meta.get("changes")
         recorded = meta.get("sources")
         documents = int(response["aggregations"]["sources"]["value"])
@@ -1121,11 +1243,13 @@ class ElasticKB:
             built_at=built_at,
             extra={
                 "alias": self._alias,
-                "url": re.sub(r"//[^/@]*@", "//", self._es_settings.url),
+                "url": public_url(self._es_settings.url),
                 "languages": describe_languages(languages),
                 "embedder": embedder_id(self._embedder),
                 "last reload": changes if isinstance(changes, str) else NOT_RECORDED,
                 **(await self._serving_calibration()).describe(),
+                # `health` reports a knowledge base that serves with a warning as degraded.
+                **({"warning": outdated} if outdated is not None else {}),
             },
             sources=reports_from_json(recorded if isinstance(recorded, str) else None),
         )
@@ -1156,9 +1280,7 @@ class ElasticKB:
                 if len(buckets) < SOURCES_PAGE or not after:
                     return frozenset(found)
         except NotFoundError as exc:
-            raise KBUnavailableError(
-                f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
-            ) from exc
+            raise await self._missing_alias() from exc
         except (ApiError, TransportError) as exc:
             raise self._unavailable("listing the documents", exc) from exc
 
@@ -1170,9 +1292,7 @@ class ElasticKB:
         except (ApiError, TransportError) as exc:
             raise self._unavailable("ping", exc) from exc
         if not exists:
-            raise KBUnavailableError(
-                f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`"
-            )
+            raise await self._missing_alias()
         await self._serving_calibration()
 
     async def close(self) -> None:

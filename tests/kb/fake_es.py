@@ -358,6 +358,9 @@ class FakeElasticsearch:
         self.reject_bulk_items = 0  # answer this many bulk items with 429 first, to exercise the back-off
         self.fail_searches = 0  # answer this many searches with 503
         self.search_delay_s = 0.0
+        # Refuse every index creation with this (status, error type, reason), as a node at
+        # `cluster.max_shards_per_node` does.
+        self.refuse_create: tuple[int, str, str] | None = None
         # Apply an `_aliases` request, then hold the answer this long (a client timing out after the swap).
         self.aliases_answer_delay_s = 0.0
         self._runner: web.AppRunner | None = None
@@ -521,6 +524,8 @@ class FakeElasticsearch:
         return names
 
     def _create(self, name: str, body: dict[str, Any]) -> web.Response:
+        if self.refuse_create is not None:
+            return self._error(*self.refuse_create)
         if name in self.indices or name in self.aliases:
             return self._error(400, "resource_already_exists_exception", f"index [{name}] already exists")
         mappings = body.get("mappings", {})

@@ -414,6 +414,7 @@ async def test_a_concrete_index_named_like_the_alias_is_refused_before_any_work(
         await client.indices.create(index=es_server.alias)
         with pytest.raises(ReloadError, match="an index named .* exists where the alias"):
             await kb.reload(corpus)
+        assert embedder.passages == [], "refused before embedding"
         assert await client.indices.exists(index=es_server.alias)
         assert set((await client.indices.get(index=f"{es_server.alias}-*")).body) == set()
     finally:
@@ -569,5 +570,176 @@ async def test_a_reload_embeds_only_chunks_whose_text_changed(
         hits = await kb.search("customs declaration abroad", k=1, mode="dense")
         assert hits[0].chunk.heading == "Sending a parcel abroad"
         assert (await kb.search("locker door jams hotline", k=1))[0].chunk.source == "notes.txt"
+    finally:
+        await kb.close()
+
+
+# ------------------------------------------------------------------------------------------------------
+# A new admin's trial (issue 17): errors say what failed and what to check, and a reload checks first.
+
+MAX_SHARDS = (
+    "Validation Failed: 1: this action would add [1] shards, but this cluster currently has [1]/[1] "
+    "maximum normal shards open;"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_refused_index_creation_names_the_stage_and_the_reason_once(
+    fake_es: FakeElasticsearch, corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a node at `cluster.max_shards_per_node` answers: the stage, the error type and ES's own reason."""
+    kb = _kb(tmp_path, fake_es.url)
+    try:
+        first = await kb.reload(corpus)
+        fake_es.refuse_create = (400, "validation_exception", MAX_SHARDS)
+        with pytest.raises(ReloadError) as info:
+            await kb.reload(corpus)
+        text = str(info.value)
+        assert re.fullmatch(
+            rf"Elasticsearch reload failed creating the index kb-\d{{20}}: BadRequestError 400: "
+            rf"{re.escape(MAX_SHARDS)}; the current knowledge base keeps serving",
+            text,
+        ), text
+        assert "dropping an index failed" not in caplog.text, "it never created one"
+        assert fake_es.aliases == {"kb": {first.index}}
+    finally:
+        await kb.close()
+
+
+async def test_a_reload_checks_the_cluster_and_the_credentials_before_embedding(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedder = FakeEmbedder()
+    url = f"http://user:s3cret@127.0.0.1:{_free_port()}"
+    settings = make_settings(tmp_path, elasticsearch={"url": url, "request_timeout_s": 0.5})
+    down = ElasticKB(settings.kb, settings.elasticsearch, embedder)
+    try:
+        with pytest.raises(ReloadError) as info:
+            await down.reload(corpus)
+    finally:
+        await down.close()
+    text = str(info.value)
+    assert embedder.passages == [], "nothing is embedded for a cluster that cannot take it"
+    assert "before any work" in text
+    assert f"cannot connect to http://127.0.0.1:{url.rsplit(':', 1)[1]} (ConnectionError)" in text
+    assert "check BOT_ELASTICSEARCH__URL" in text
+    assert "s3cret" not in text
+    assert "user:" not in text
+    assert "keeps serving" not in text, "with the cluster down, nothing is known to serve"
+    assert "dropping an index failed" not in caplog.text
+
+    server = FakeElasticsearch(api_key="c2VjcmV0OmtleQ==")
+    await server.start()
+    wrong = _kb(tmp_path, server.url, api_key="d3Jvbmc6a2V5")
+    wrong._embedder = embedder
+    try:
+        with pytest.raises(ReloadError) as info:
+            await wrong.reload(corpus)
+    finally:
+        await wrong.close()
+        await server.stop()
+    assert embedder.passages == []
+    assert "refused the credentials (AuthenticationException 401)" in str(info.value)
+    assert "BOT_ELASTICSEARCH__USERNAME" in str(info.value)
+    assert "BOT_ELASTICSEARCH__API_KEY" in str(info.value)
+    assert "d3Jvbmc6a2V5" not in str(info.value)
+
+
+async def test_connection_errors_name_the_url_and_the_setting_to_check(
+    fake_es: FakeElasticsearch, tmp_path: Path
+) -> None:
+    port = _free_port()
+    down = _kb(tmp_path, f"http://elastic:pw1234@127.0.0.1:{port}", request_timeout_s=0.5)
+    tls = _kb(tmp_path, fake_es.url.replace("http://", "https://"), request_timeout_s=2)
+    try:
+        with pytest.raises(KBUnavailableError) as info:
+            await down.ping()
+        assert str(info.value) == (
+            f"Elasticsearch ping failed: cannot connect to http://127.0.0.1:{port} (ConnectionError): "
+            "check BOT_ELASTICSEARCH__URL"
+        )
+        with pytest.raises(KBUnavailableError) as info:
+            await tls.ping()
+        assert "(TlsError): check http:// or https:// in BOT_ELASTICSEARCH__URL" in str(info.value)
+    finally:
+        await down.close()
+        await tls.close()
+
+
+async def test_an_index_holding_the_alias_name_is_named_everywhere(
+    es_server: ESServer, corpus: Path, tmp_path: Path
+) -> None:
+    """`health`, `kb stats` and searches say what the reload says, not "run kb reload" (which is refused),
+    and no search reads that index."""
+    client = raw_client(es_server.url)
+    kb = _on(es_server, tmp_path)
+    taken = f"an index named '{es_server.alias}' exists where the alias '{es_server.alias}' should be"
+    try:
+        await client.indices.create(index=es_server.alias)
+        with pytest.raises(KBUnavailableError, match=taken):
+            await kb.ping()
+        with pytest.raises(KBUnavailableError, match=taken):
+            await kb.stats()
+        with pytest.raises(KBUnavailableError, match=taken):
+            await kb.search("customs declaration", mode="bm25")
+        with pytest.raises(ReloadError, match=taken):
+            await kb.reload(corpus)
+    finally:
+        await client.options(ignore_status=404).indices.delete(index=es_server.alias)
+        await client.close()
+        await kb.close()
+
+
+async def _old_index(server: ESServer) -> None:
+    """An index as a version before per-language text fields built it: `text` and `heading`, no gate."""
+    client = raw_client(server.url)
+    index = f"{server.alias}-20250101000000000000"
+    try:
+        await client.indices.create(
+            index=index,
+            mappings={
+                "properties": {
+                    "chunk_id": {"type": "keyword"},
+                    "source": {"type": "keyword"},
+                    "heading": {"type": "text", "analyzer": "english"},
+                    "text": {"type": "text", "analyzer": "english"},
+                    "lang": {"type": "keyword"},
+                    "vector": {
+                        "type": "dense_vector",
+                        "dims": 64,
+                        "index": True,
+                        "similarity": "cosine",
+                        "index_options": {"type": "int8_hnsw"},
+                    },
+                }
+            },
+        )
+        document = {"chunk_id": "a.md#0", "source": "a.md", "heading": "Customs", "text": "customs forms"}
+        await client.bulk(operations=[{"index": {"_index": index, "_id": "a.md#0"}}, document], refresh=True)
+        await client.indices.update_aliases(actions=[{"add": {"index": index, "alias": server.alias}}])
+    finally:
+        await client.close()
+
+
+async def test_an_index_an_older_version_built_is_named_in_stats_and_searches_warn_once(
+    es_server: ESServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _old_index(es_server)
+    kb = _on(es_server, tmp_path)
+    try:
+        stats = await kb.stats()
+        assert stats.extra["warning"] == (
+            "built by an older version: keyword search is off, run `python -m bot kb reload`"
+        )
+        with caplog.at_level("WARNING", logger="bot.kb"):
+            await kb.search("customs", mode="bm25")
+            kb._calibration = None  # the gate is re-read after CALIBRATION_TTL_S: the check is not redone
+            await kb.search("customs", mode="bm25")
+        assert caplog.text.count("built by an older version") == 1
     finally:
         await kb.close()
