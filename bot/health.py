@@ -17,18 +17,27 @@ class Check:
     ok: bool
     detail: str
     ms: float
+    # Works, but not as it should (say, an index an older version built): ok, and shown as a warning.
+    warning: bool = False
+
+
+class Degraded(Exception):
+    """Raised by a probe whose dependency works but needs attention; its text is the check's detail."""
 
 
 async def _timed(name: str, probe: Callable[[], Awaitable[str]], timeout_s: float) -> Check:
     start = time.perf_counter()
+    warning = False
     try:
         detail = await asyncio.wait_for(probe(), timeout=timeout_s)
         ok = True
     except TimeoutError:
         ok, detail = False, f"no answer within {timeout_s:.0f} s"
+    except Degraded as exc:
+        ok, warning, detail = True, True, _one_line(exc)
     except Exception as exc:  # a health check reports every failure, it never raises
         ok, detail = False, _one_line(exc)
-    return Check(name, ok, detail, (time.perf_counter() - start) * 1000)
+    return Check(name, ok, detail, (time.perf_counter() - start) * 1000, warning)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -89,7 +98,10 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
                 stats = await kb.stats()
             if stats.chunks == 0:
                 raise RuntimeError("knowledge base is empty: run `python -m bot kb reload`")
-            return f"{stats.backend} {stats.index}: {stats.documents} documents, {stats.chunks} chunks"
+            text = f"{stats.backend} {stats.index}: {stats.documents} documents, {stats.chunks} chunks"
+            if stats.extra.get("warning"):
+                raise Degraded(f"{text}; {stats.extra['warning']}")
+            return text
 
         return [
             await _timed("generator model", generator_model, timeout_s),

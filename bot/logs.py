@@ -35,6 +35,20 @@ class _SecretFilter(logging.Filter):
         return True
 
 
+# The Elasticsearch client's loggers: their warnings are retries and node health marks, each with the whole
+# traceback of a failure the bot reports itself in one line (with the URL and the setting to check).
+_CLIENT_LOGGERS = ("elastic_transport", "elasticsearch")
+
+
+class _NoClientTracebacks(logging.Filter):
+    """Records of the client libraries go out as their one line, without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in _CLIENT_LOGGERS and record.exc_info:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def register_secrets(settings: Settings) -> None:
     """Remember every configured secret value so no log line can print it."""
     values = [
@@ -93,14 +107,18 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(settings.log_format))
     handler.addFilter(_SecretFilter())
+    handler.addFilter(_NoClientTracebacks())
     handler._bot_handler = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("bot").setLevel(settings.log_level)
     register_secrets(settings)
     # Request logs of these libraries print URLs that carry the Telegram token.
-    for noisy in ("httpx", "httpcore", "elastic_transport", "telegram.ext.Updater"):
+    for noisy in ("httpx", "httpcore", "elasticsearch", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Its warnings ("Retrying request after failure", "Node … has failed") come before the error the bot
+    # reports; the bulk helper's 429 back-off (`elasticsearch.helpers`) stays a warning.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 def user_text(text: str) -> str:

@@ -82,3 +82,45 @@ def test_a_model_file_is_sized_as_models_list_sizes_it(tmp_path: Path) -> None:
         handle.truncate(144_800_000)  # sparse: no 145 MB written
     # `health` once said 144.8 MB (10^6) where `models list` said 138.1 MB (2^20) for the same file.
     assert describe_file(model) == f"m.gguf ({human_size(144_800_000)})" == "m.gguf (138.1 MB)"
+
+
+async def test_an_index_an_older_version_built_is_a_warning_and_an_unreachable_cluster_names_its_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.kb.conftest import ESServer
+    from tests.kb.fake_es import FakeElasticsearch
+    from tests.kb.test_elastic import _free_port, _old_index
+
+    monkeypatch.setattr("bot.llm.embedder.LlamaEmbedder", lambda path, **kwargs: FakeEmbedder())
+    model = write_gguf(tmp_path / "embedder.gguf", arch="bert", name="stand-in")
+    server = FakeElasticsearch()
+    await server.start()
+    try:
+        await _old_index(ESServer(server.url, "kb", server))
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=tmp_path / "data",
+            embeddings={"model_path": model},
+            elasticsearch={"url": server.url},
+        )
+        kb = _by_name(await run_checks(settings, timeout_s=30))["knowledge base"]
+    finally:
+        await server.stop()
+    assert kb.ok
+    assert kb.warning
+    assert kb.detail.endswith(
+        "built by an older version: keyword search is off, run `python -m bot kb reload`"
+    )
+
+    port = _free_port()
+    down = settings.model_copy(
+        update={
+            "elasticsearch": settings.elasticsearch.model_copy(update={"url": f"http://127.0.0.1:{port}"})
+        }
+    )
+    kb = _by_name(await run_checks(down, timeout_s=30))["knowledge base"]
+    assert not kb.ok
+    assert (
+        f"cannot connect to http://127.0.0.1:{port} (ConnectionError): check BOT_ELASTICSEARCH__URL"
+        in kb.detail
+    )

@@ -44,3 +44,21 @@ def test_user_text_redacted_unless_enabled() -> None:
     configure_logging(_settings(log_user_text=True))
     assert user_text("my card is 4111") == "my card is 4111"
     configure_logging(_settings())
+
+
+def test_the_elasticsearch_client_logs_no_tracebacks_and_no_retries(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The bot's own line says what failed and what to check; the client's retries and tracebacks: noise."""
+    configure_logging(_settings())
+    try:
+        raise ConnectionError("Connection error caused by: ClientConnectorError(...)")
+    except ConnectionError as exc:
+        logging.getLogger("elastic_transport.transport").warning("Retrying request", exc_info=exc)
+        logging.getLogger("elastic_transport.node_pool").warning("Node has failed for 1 times in a row")
+        logging.getLogger("elasticsearch.helpers").warning("Retrying bulk after 429", exc_info=exc)
+    err = capsys.readouterr().err
+    assert "Retrying request" not in err
+    assert "Node has failed" not in err
+    assert "Retrying bulk after 429" in err, "the bulk back-off on 429 stays a warning"
+    assert "Traceback" not in err
