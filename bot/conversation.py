@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol, TypeVar
 
 from bot import texts
+from bot.config import RedactionSettings
 from bot.domain import ANSWER_OUTCOMES, NOT_LOOKED_UP, Answer, Channel, Delta, Outcome, Source, Timings, Turn
 from bot.language import (
     UNDETERMINED,
@@ -36,6 +37,7 @@ from bot.store.base import (
     ReplyPrompt,
     StoreUnavailableError,
 )
+from bot.store.redact import Redactor
 from bot.unicode import encodable, has_words
 
 log = logging.getLogger("bot.conversation")
@@ -434,7 +436,10 @@ class ConversationService:
         wait_notice_s: float = WAIT_NOTICE_S,
         wait_update_s: float = WAIT_UPDATE_S,
         line: WaitingLine | None = None,
+        redaction: RedactionSettings | None = None,
     ) -> None:
+        """`redaction`: the deployment's rules (phone regions, extra patterns) for the personal data kept out
+        of an approved answer's question taken from a customer's message; the defaults when None."""
         self.pipeline = pipeline
         self.log = log
         self.desk = desk
@@ -447,6 +452,7 @@ class ConversationService:
         self.detector: LanguageDetector = detector or default_detector()
         self._history_turns = history_turns
         self._timeout_s = store_timeout_s
+        self._redactor = Redactor(redaction)
 
     async def _db(self, awaitable: Awaitable[T]) -> T:
         return await db_call(awaitable, self._timeout_s)
@@ -864,7 +870,9 @@ class ConversationService:
         answer to the question it answered, served from now on (returned; None when that question has no
         words, only emoji or symbols, as no approved answer may have, and when the reply was one of those
         made without looking anything up, `NOT_LOOKED_UP`, such as small talk). It cites no article: the one
-        the wrong answer was built from may be why it was wrong (`answers edit ID --source` adds one).
+        the wrong answer was built from may be why it was wrong (`answers edit ID --source` adds one). Its
+        question is the customer's, with the personal data the deployment's redactor finds replaced by
+        placeholders (`<IBAN>`, …), as `answers approve --answer-id` approves it.
         """
         text = encodable(text)
         if not has_words(text):
@@ -882,7 +890,11 @@ class ConversationService:
             # before anything is looked up, approved answers included, so one would never be served.
             log.info("correction not approved: its reply is never looked up", extra={"answer_id": answer_id})
             return None
-        if not has_words(logged.question):
+        # One customer wrote it ("refund to my IBAN DE89 …"), and an approved question is matched against
+        # every later customer's and listed to admins: their details go, what it asks stays. In a thread:
+        # the phone matcher is slow on long texts.
+        question = (await asyncio.to_thread(self._redactor.redact, logged.question)).text
+        if not has_words(question):
             # The correction is kept for training, but a question of only emoji or symbols would match every
             # other such message ("👍", "🙏"), so it is never approved as a question.
             log.info("correction not approved: its question has no words", extra={"answer_id": answer_id})
@@ -893,7 +905,7 @@ class ConversationService:
         # the console, the Approved answers page and customers must all see the same text; an operator's
         # reply to one customer is a candidate and stays redacted.
         served = await self._db(store.list_approved(SERVED_STATUSES))
-        existing = served_answer_to_replace(served, logged.question, logged.approved_id)
+        existing = served_answer_to_replace(served, question, logged.approved_id)
         if existing is not None:
             approved = await self._db(
                 store.update_approved(
@@ -904,7 +916,7 @@ class ConversationService:
             return approved
         approved = await self._db(
             store.add_approved(
-                question=logged.question,
+                question=question,
                 text=text,
                 approved_by=admin_id,
                 corrects_answer_id=answer_id,

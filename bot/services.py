@@ -57,6 +57,7 @@ def build_conversations(
         approved=approved,
         wait_notice_s=settings.llm.wait_notice_s,
         wait_update_s=settings.llm.wait_update_s,
+        redaction=settings.redaction,
     )
 
 

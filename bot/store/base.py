@@ -178,8 +178,9 @@ class ApprovedAnswerStore(Protocol):
         the customer's latest message that asks something, past requests for a person and commands, but
         never one from before an earlier handoff's replies, nor one the customer had moved on from (small
         talk the bot answered came after it). Several replies in a row to the same question become one
-        candidate; None when there is no such question. The reply is written to one customer: its personal
-        data (emails, phone numbers, …) is kept as placeholders (`<EMAIL>`, …)."""
+        candidate; None when there is no such question. The reply is written to one customer, and the
+        question is one customer's words: the personal data of both (emails, phone numbers, …) is kept as
+        placeholders (`<EMAIL>`, …)."""
         ...
 
 

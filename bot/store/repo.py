@@ -813,6 +813,9 @@ class SqlConversationLog:
             question = _handoff_question(recent)
             if question is None:
                 return None
+            # The customer's words ("refund to my IBAN DE89 …"): an approved candidate's question is matched
+            # against every later customer's and listed to admins, so it is kept redacted too.
+            asked = await self._without_personal_data(question.text)
             answer_id = await conn.scalar(
                 select(Message.id).where(Message.reply_to_id == question.id, Message.role == "assistant")
             )
@@ -834,7 +837,7 @@ class SqlConversationLog:
                     select(ApprovedRow.id, ApprovedRow.text)
                     .where(
                         ApprovedRow.status == "candidate",
-                        ApprovedRow.question == question.text,
+                        ApprovedRow.question == asked,
                         ApprovedRow.approved_by == operator,
                         ApprovedRow.corrects_message_id.is_(None)
                         if answer_id is None
@@ -854,7 +857,7 @@ class SqlConversationLog:
             else:
                 result = await conn.execute(
                     insert(ApprovedRow).values(
-                        question=question.text,
+                        question=asked,
                         text=text,
                         status="candidate",
                         approved_by=operator,
