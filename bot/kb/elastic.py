@@ -56,7 +56,7 @@ from bot.kb.reload import (
     report_progress,
     same_embedder,
 )
-from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
+from bot.kb.vocabulary import VocabularyBridge, build_vocabulary_bridge
 
 if TYPE_CHECKING:
     from elastic_transport import AsyncTransport
@@ -531,7 +531,7 @@ class ElasticKB:
         words = calibration.vocabulary
         self._bridge_task = (
             index,
-            asyncio.create_task(asyncio.to_thread(vocabulary_bridge, words, self._embedder, index)),
+            asyncio.create_task(build_vocabulary_bridge(words, self._embedder, index)),
         )
         return None
 
@@ -717,9 +717,7 @@ class ElasticKB:
                     with_vocabulary, await self._calibrate(index, corpus), corpus.chunks
                 )
                 # Embedded before the swap, so the first searches on the new index do not wait for it.
-                bridge = await asyncio.to_thread(
-                    vocabulary_bridge, calibration.vocabulary, self._embedder, index
-                )
+                bridge = await build_vocabulary_bridge(calibration.vocabulary, self._embedder, index)
                 stage = f"storing the gate in {index}"
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
 import time
 import unicodedata
 from collections import Counter
@@ -35,6 +37,9 @@ MAX_WORDS = 20_000
 MAX_BRIDGED = 8
 # The shortest part a run-together word is cut into ("box" of "mailbox").
 MIN_PART = 3
+# Words embedded per call while a bridge is built (under a second with the shipped MiniLM): a bridge no longer
+# wanted stops within one call instead of embedding all `MAX_WORDS`.
+EMBED_BATCH = 1024
 # Letters only, three or more: numbers, codes and two-letter words are not vocabulary.
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
@@ -105,6 +110,10 @@ def _script(word: str) -> str:
     return unicodedata.name(word[0], "UNKNOWN").split(" ", 1)[0]
 
 
+class BridgeStoppedError(Exception):
+    """The bridge was no longer wanted (its knowledge base closed) before its words were all embedded."""
+
+
 class VocabularyBridge:
     """Maps a query's words that the knowledge base never uses to its nearest words (see `MIN_SIMILARITY`).
 
@@ -117,10 +126,12 @@ class VocabularyBridge:
         words: Mapping[str, Sequence[str]],
         embedder: Embedder,
         vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         """`vectors`: each language's word vectors as `vectors()` gave them (an embedded index stores them,
         so a serving process need not embed the words again); a language without a matching matrix is
-        embedded."""
+        embedded, `EMBED_BATCH` words at a time, and `BridgeStoppedError` raised before the next batch once
+        `stop` is set."""
         self._embedder = embedder
         self._languages: dict[str, _Language] = {}
         for key, entries in words.items():
@@ -130,7 +141,7 @@ class VocabularyBridge:
             if stored is not None and stored.ndim == 2 and stored.shape[0] == len(entries):
                 matrix = stored.astype(np.float32, copy=False)
             else:
-                matrix = _normalised(np.asarray(embedder.embed_queries(list(entries)), dtype=np.float32))
+                matrix = _normalised(_embed_words(embedder, list(entries), stop))
             self._languages[key] = _Language(key, entries, matrix)
 
     @property
@@ -209,6 +220,18 @@ def _compound_parts(word: str, language: _Language, stem: Callable[[str], str]) 
     return best
 
 
+def _embed_words(
+    embedder: Embedder, words: list[str], stop: threading.Event | None
+) -> npt.NDArray[np.float32]:
+    parts: list[npt.NDArray[np.float32]] = []
+    for start in range(0, len(words), EMBED_BATCH):
+        if stop is not None and stop.is_set():
+            raise BridgeStoppedError
+        batch = words[start : start + EMBED_BATCH]
+        parts.append(np.asarray(embedder.embed_queries(batch), dtype=np.float32))
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
 def _normalised(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         return matrix.reshape(0, 0) if matrix.ndim != 2 else matrix
@@ -221,16 +244,23 @@ def vocabulary_bridge(
     embedder: Embedder,
     index: str,
     vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
+    stop: threading.Event | None = None,
 ) -> VocabularyBridge | None:
     """The bridge of an index's stored words; None when it has none, or when embedding them fails (logged:
-    search then goes on with the query's own words only)."""
+    search then goes on with the query's own words only), or once `stop` is set (not logged as a failure:
+    its knowledge base closed, and the embedder with it)."""
     words = {key: [w for w in entries if _WORD.fullmatch(w)] for key, entries in words.items()}
     if not any(words.values()):
         return None
     started = time.perf_counter()
     try:
-        bridge = VocabularyBridge(words, embedder, vectors)
+        bridge = VocabularyBridge(words, embedder, vectors, stop)
     except Exception as exc:  # noqa: BLE001 - a bridge is an aid: search goes on without it
+        if stop is not None and stop.is_set():
+            # A one-shot command (`ask`, `kb search`) ended before the words were embedded: the embedder it
+            # closed is what failed (RuntimeError "the embedder is closed"), not the bridge.
+            log.debug("vocabulary bridge stopped: its knowledge base closed", extra={"index": index})
+            return None
         log.warning(
             "vocabulary bridge unavailable: words the knowledge base never uses are searched as they are",
             extra={"index": index, "error": f"{exc.__class__.__name__}: {exc}"},
@@ -241,3 +271,20 @@ def vocabulary_bridge(
         extra={"index": index, "words": bridge.size, "seconds": round(time.perf_counter() - started, 2)},
     )
     return bridge
+
+
+async def build_vocabulary_bridge(
+    words: Mapping[str, Sequence[str]],
+    embedder: Embedder,
+    index: str,
+    vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
+) -> VocabularyBridge | None:
+    """`vocabulary_bridge` in a worker thread. Cancelled (its knowledge base closing), it tells the thread to
+    stop: a thread cannot be cancelled, and would otherwise go on embedding into the embedder being closed and
+    warn that the bridge failed."""
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(vocabulary_bridge, words, embedder, index, vectors, stop)
+    except asyncio.CancelledError:
+        stop.set()
+        raise

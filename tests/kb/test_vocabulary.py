@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import logging
+import string
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +21,15 @@ from bot.kb import vocabulary
 from bot.kb.calibration import Calibration, LanguageFit, with_vocabulary
 from bot.kb.elastic import ElasticKB, bm25_query
 from bot.kb.embedded import EmbeddedKB
-from bot.kb.vocabulary import MAX_BRIDGED, VocabularyBridge, vocabulary_bridge, vocabulary_words
+from bot.kb.vocabulary import (
+    EMBED_BATCH,
+    MAX_BRIDGED,
+    BridgeStoppedError,
+    VocabularyBridge,
+    build_vocabulary_bridge,
+    vocabulary_bridge,
+    vocabulary_words,
+)
 from tests.fakes import FakeEmbedder, make_chunk
 from tests.kb.conftest import KBFactory, make_settings
 from tests.kb.fake_es import FakeElasticsearch
@@ -142,6 +154,88 @@ def test_no_words_or_a_failing_embedder_give_no_bridge(caplog: pytest.LogCapture
     assert vocabulary_bridge({"en": ()}, FakeEmbedder(), "kb-1") is None
     assert vocabulary_bridge({"en": ("parcel",)}, BrokenEmbedder(), "kb-1") is None
     assert "vocabulary bridge unavailable" in caplog.text
+
+
+class ClosingEmbedder(FakeEmbedder):
+    """Holds its first call until it is closed, then raises as the real one does once closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.released = threading.Event()
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.started.set()
+        self.released.wait(10)
+        if self.closed:
+            raise RuntimeError("the embedder is closed")
+        return super().embed(texts)
+
+    def close(self) -> None:
+        self.closed = True
+        self.released.set()
+
+
+def many_words(count: int) -> tuple[str, ...]:
+    return tuple(
+        "".join(letters)
+        for letters in itertools.islice(itertools.product(string.ascii_lowercase, repeat=4), count)
+    )
+
+
+async def test_a_bridge_cancelled_with_its_knowledge_base_stops_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A one-shot command (`ask`, `kb search`) closes the knowledge base, then the embedder, while the bridge
+    # is still embedding in its thread: the closed embedder's error ends a bridge nobody wants any more.
+    caplog.set_level(logging.DEBUG, logger="bot.kb")
+    embedder = ClosingEmbedder()
+    task = asyncio.create_task(build_vocabulary_bridge({"en": many_words(3 * EMBED_BATCH)}, embedder, "kb-1"))
+    assert await asyncio.to_thread(embedder.started.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    embedder.close()
+    for _ in range(200):
+        if "vocabulary bridge" in caplog.text:
+            break
+        await asyncio.sleep(0.01)
+    assert "vocabulary bridge stopped" in caplog.text
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert embedder.calls == 0  # the held call raised, and no batch was started after it
+
+
+def test_a_bridge_no_longer_wanted_stops_before_its_next_batch(caplog: pytest.LogCaptureFixture) -> None:
+    stop = threading.Event()
+
+    class StoppingEmbedder(FakeEmbedder):
+        def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            stop.set()
+            return super().embed(texts)
+
+    embedder = StoppingEmbedder()
+    with pytest.raises(BridgeStoppedError):
+        VocabularyBridge({"en": many_words(3 * EMBED_BATCH)}, embedder, stop=stop)
+    assert embedder.calls == 1
+    assert (
+        vocabulary_bridge({"en": many_words(3 * EMBED_BATCH)}, StoppingEmbedder(), "kb-1", stop=stop) is None
+    )
+    assert "vocabulary bridge" not in caplog.text
+
+
+async def test_a_bridge_whose_embedder_fails_still_warns(caplog: pytest.LogCaptureFixture) -> None:
+    assert await build_vocabulary_bridge({"en": ("parcel",)}, BrokenEmbedder(), "kb-1") is None
+    assert "vocabulary bridge unavailable" in caplog.text
+    assert [getattr(r, "error", "") for r in caplog.records] == ["RuntimeError: embedder crashed"]
+
+
+def test_a_bridge_embedded_in_batches_is_the_bridge_embedded_at_once() -> None:
+    words = {"en": many_words(2 * EMBED_BATCH + 5)}
+    embedder = FakeEmbedder()
+    bridge = VocabularyBridge(words, embedder)
+    assert embedder.calls == 3
+    whole = FakeEmbedder().embed(list(words["en"]))
+    assert np.allclose(bridge.vectors()["en"], whole)
 
 
 def test_elasticsearch_searches_the_bridged_words_with_the_question() -> None:
