@@ -249,6 +249,8 @@ def kb_search(
     settings = get_settings()
 
     async def run() -> int:
+        from bot.kb.base import KBUnavailableError
+        from bot.llm.base import ModelError
         from bot.services import Services
 
         errors = 0
@@ -265,7 +267,13 @@ def kb_search(
                     errors += 1
                     print_json({"qid": item.qid, "hits": [], "error": f"line {item.line}: {item.reason}"})
                     continue
-                hits = await kb.search(item.question, k, search_mode)
+                try:
+                    hits = await kb.search(item.question, k, search_mode)
+                except (KBUnavailableError, ModelError) as exc:
+                    # So is a search that failed (a timeout, an open circuit): the others may still answer.
+                    errors += 1
+                    _print_failed(item.qid, item.question, f"search failed: {exc}", json_out)
+                    continue
                 if json_out:
                     print_json({"qid": item.qid, "hits": [_hit_json(h) for h in hits]})
                 else:
@@ -276,7 +284,22 @@ def kb_search(
     with _friendly_errors():
         errors = run_async(run)
     if errors:
+        err_console.print(
+            f"{errors} of {len(batch)} lines got no hits for a reason, each reported in its place "
+            "(a bad line, or a search that failed)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
+
+
+def _print_failed(qid: str, question: str, reason: str, json_out: bool) -> None:
+    if json_out:
+        print_json({"qid": qid, "hits": [], "error": reason})
+        return
+    console.print(f"[bold]{qid}[/] {question}", highlight=False)
+    console.print(f"   {reason}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_hits(hits: Sequence[Hit], json_out: bool) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -213,3 +215,38 @@ def test_piped_output_is_not_wrapped(cli: CliRunner, corpus: Path) -> None:
     # One line however long: the index's file name is not cut at 80 columns.
     assert len(line) > 80
     assert line.endswith(").")
+
+
+def test_a_failed_search_is_reported_for_its_question_and_the_batch_goes_on(
+    cli: CliRunner, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.kb.embedded import EmbeddedKB
+
+    assert cli.invoke(app, ["kb", "reload", "--source", str(corpus)]).exit_code == 0
+    search = EmbeddedKB.search
+
+    async def slow_search(self: EmbeddedKB, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query == "slow":
+            await asyncio.sleep(5)
+        return await search(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(EmbeddedKB, "search", slow_search)
+    monkeypatch.setenv("BOT_KB__SEARCH_TIMEOUT_S", "0.2")
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        '{"qid": "a", "question": "slow"}\n{"qid": "b", "question": "maximum weight kilograms"}\n',
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["kb", "search", "--queries", str(queries), "--k", "3", "--json"])
+    lines = _json_lines(result.stdout)
+    assert [line["qid"] for line in lines] == ["a", "b"]
+    assert lines[0]["hits"] == []
+    assert lines[0]["error"] == "search failed: knowledge base search timed out after 0.2 s"
+    assert lines[1]["hits"][0]["heading"] == "Parcel size limits"  # type: ignore[index]
+    assert result.exit_code == 1
+    assert "1 of 2 lines" in result.stderr
+    # Without --json, the reason is printed under the question.
+    result = cli.invoke(app, ["kb", "search", "--queries", str(queries), "--k", "3"])
+    assert "a slow\n   search failed: knowledge base search timed out after 0.2 s\n" in result.stdout
+    assert "Parcel size limits" in result.stdout
+    assert result.exit_code == 1
