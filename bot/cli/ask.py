@@ -15,10 +15,15 @@ from bot.evaluation.questions import Question
 if TYPE_CHECKING:
     from bot.channels.console import ConsoleChannel
     from bot.conversation import ConversationService, Reply, Waiting
-    from bot.domain import Delta
+    from bot.domain import Delta, Outcome
 
 # ConsoleChannel.start's line for an unknown conversation: a number no row can have says the same.
 NO_CONVERSATION = "conversation {id} not found"
+# Outcomes of a question the bot could not answer for a technical reason (the knowledge base or the model
+# down, every answer slot taken): `ask` exits `NOT_ANSWERED_EXIT` after printing them, so a script can tell
+# them from an answer or a refusal (exit 0), and from a usage error (exit 2).
+NOT_ANSWERED: frozenset[Outcome] = frozenset({"kb_unavailable", "model_error", "busy"})
+NOT_ANSWERED_EXIT = 3
 # The commands `chat` knows (ConsoleChannel.chat handles them); any other "/word" is a mistyped command.
 CHAT_COMMANDS = "/new starts a new conversation; /quit or /exit (or Ctrl-D) leaves"
 KNOWN_COMMANDS = ("/new", "/quit", "/exit")
@@ -43,7 +48,9 @@ def ask(
 ) -> None:
     """Answer a question from the knowledge base with the local model, and show its sources.
 
-    Every question and answer is logged (channel `console`), as in Telegram.
+    Every question and answer is logged (channel `console`), as in Telegram. Exits 3 when a question could
+    not be answered for a technical reason (knowledge base or model unavailable, busy: outcome
+    kb_unavailable, model_error or busy), after printing that reply; a refusal is an answer (exit 0).
     """
     if (question is None) == (questions is None):
         fail("give either a QUESTION or --questions FILE")
@@ -56,10 +63,11 @@ def ask(
     batch = load_questions(questions) if questions is not None else None
     settings = get_settings()
 
-    async def _run() -> None:
+    async def _run() -> int:
         from bot.channels.console import ConsoleChannel, print_reply, reply_json
         from bot.services import Services
 
+        not_answered = 0
         async with Services(settings) as services:
             channel = ConsoleChannel(await services.conversations())
             items = batch if batch is not None else [Question(qid="", question=question or "")]
@@ -71,6 +79,8 @@ def ask(
                 reply = await channel.ask_once(item.question)
                 if reply.kind == "unavailable":
                     fail(f"the conversation log is unavailable, so nothing was answered: {reply.text}")
+                if reply.answer is not None and reply.answer.outcome in NOT_ANSWERED:
+                    not_answered += 1
                 # The logged answer's id: `answers approve --answer-id` corrects and approves it by this.
                 if as_json:
                     payload = {**reply_json(reply), "answer_id": reply.answer_id}
@@ -81,8 +91,10 @@ def ask(
                     print_reply(console, reply)
                     if reply.answer_id is not None:
                         console.print(f"[dim]answer {reply.answer_id}[/]", highlight=False)
+        return not_answered
 
-    run_async(_run)
+    if run_async(_run):
+        raise typer.Exit(NOT_ANSWERED_EXIT)
 
 
 @app.command()
