@@ -11,9 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.services import Services
-from tests.cli import cli_runner
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.cli import refunds_cli
+from tests.fakes import FakeGenerator
 
 MODEL_SAYS = "Refunds are paid back to the original card within five business days. [1]"
 
@@ -25,19 +24,7 @@ def generator() -> FakeGenerator:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, generator: FakeGenerator) -> Iterator[CliRunner]:
-    embedder = FakeEmbedder(dim=64)
-    monkeypatch.setattr(Services, "embedder", lambda self: embedder)
-    monkeypatch.setattr(Services, "generator", lambda self: generator)
-    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
-    knowledge = tmp_path / "knowledge"
-    knowledge.mkdir()
-    (knowledge / "refunds.md").write_text(
-        "# Refunds\n\nRefunds are paid back to the original card within five business days.\n",
-        encoding="utf-8",
-    )
-    monkeypatch.setenv("BOT_KB__SOURCE", str(knowledge))
-    monkeypatch.setenv("BOT_RAG__MIN_RELEVANCE", "0")
-    with cli_runner() as runner:
+    with refunds_cli(monkeypatch, tmp_path, generator) as runner:
         assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
         yield runner
 
