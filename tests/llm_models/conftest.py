@@ -6,6 +6,7 @@ other areas (KB, pipeline) that need the real embedder.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,4 +61,14 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, prepared_models: Prepare
     target = tmp_path_factory.mktemp("minilm")
     with zipfile.ZipFile(prepared_models.model_zip) as archive:
         archive.extractall(target)
+    return target
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, prepared_models: PreparedModels, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder of the test's own holding the prepared models, as `BOT_DATA_DIR` (test_models.py has
+    its own, without the variable)."""
+    target = tmp_path / "data"
+    shutil.copytree(prepared_models.data_dir / "models", target / "models")
+    monkeypatch.setenv("BOT_DATA_DIR", str(target))
     return target

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 
-def write_gguf(path: Path, *, arch: str = "llama", kind: str = "model", name: str = "tiny") -> Path:
-    """A structurally valid GGUF (header, metadata, one tensor). Not loadable as a real model."""
+def write_gguf(
+    path: Path,
+    *,
+    arch: str = "llama",
+    kind: str = "model",
+    name: str = "tiny",
+    strings: Mapping[str, str] | None = None,
+) -> Path:
+    """A structurally valid GGUF (header, metadata with `strings` added, one tensor). Not loadable as a real
+    model."""
     import gguf
 
     writer = gguf.GGUFWriter(path, arch)
     writer.add_type(kind)
     writer.add_name(name)
     writer.add_context_length(256)
+    for key, value in (strings or {}).items():
+        writer.add_string(key, value)
     if kind == "adapter":
         writer.add_string("adapter.type", "lora")
         writer.add_float32("adapter.lora.alpha", 16.0)

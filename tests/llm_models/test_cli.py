@@ -17,14 +17,6 @@ from tests.llm_models.gguf_files import write_gguf
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, prepared_models: PreparedModels, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(prepared_models.data_dir / "models", target / "models")
-    monkeypatch.setenv("BOT_DATA_DIR", str(target))
-    return target
-
-
 def test_every_command_has_help() -> None:
     for args in (
         ["models", "--help"],

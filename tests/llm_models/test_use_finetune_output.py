@@ -3,48 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
-import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 import bot.cli.models  # noqa: F401 - registers the commands on the shared apps
 from bot.cli.app import app
 from bot.train.merge import MERGE_ADAPTER_KEY, MERGE_ADAPTER_NAME_KEY, MERGE_BASE_KEY, MERGE_QUANT_KEY
-from tests.llm_models.conftest import PreparedModels
 from tests.llm_models.gguf_files import write_gguf
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, prepared_models: PreparedModels, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(prepared_models.data_dir / "models", target / "models")
-    monkeypatch.setenv("BOT_DATA_DIR", str(target))
-    return target
-
-
 def write_merged(path: Path, adapter: Path) -> Path:
     """A stand-in model whose header says `adapter` was merged into it, as `models merge` writes it."""
-    import gguf
-
-    writer = gguf.GGUFWriter(path, "llama")
-    writer.add_type("model")
-    writer.add_name("tiny")
-    writer.add_context_length(256)
-    writer.add_string(MERGE_BASE_KEY, "0" * 64)
-    writer.add_string(MERGE_ADAPTER_KEY, hashlib.sha256(adapter.read_bytes()).hexdigest())
-    writer.add_string(MERGE_ADAPTER_NAME_KEY, "run1 LoRA")
-    writer.add_string(MERGE_QUANT_KEY, "Q8_0")
-    writer.add_tensor("token_embd.weight", np.ones((16, 8), dtype=np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
+    merged = {
+        MERGE_BASE_KEY: "0" * 64,
+        MERGE_ADAPTER_KEY: hashlib.sha256(adapter.read_bytes()).hexdigest(),
+        MERGE_ADAPTER_NAME_KEY: "run1 LoRA",
+        MERGE_QUANT_KEY: "Q8_0",
+    }
+    return write_gguf(path, strings=merged)
 
 
 def test_an_adapter_is_not_put_on_a_model_it_is_merged_into(data_dir: Path, tmp_path: Path) -> None:
