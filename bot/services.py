@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.rag.approved import ApprovedMatcher
     from bot.rag.pipeline import Pipeline
     from bot.store.base import ApprovedAnswerStore, ConversationLog
+    from bot.store.export import ExportOptions, ExportStats, ProgressCallback
     from bot.store.repo import SqlConversationLog
     from bot.store.shared import SharedState
 
@@ -364,11 +365,32 @@ class Services:
             export_formats=tuple(FORMATS),
         )
 
+    async def export_log(
+        self, options: ExportOptions, progress: ProgressCallback | None = None
+    ) -> ExportStats:
+        """The training export of the conversation log, composed once for the CLI, the web console's form
+        and `/export`: the deployment's redaction with the admins' ids (named in answers and corrections
+        without ever writing as users), the bot's own prompt builder, the check that a correction rests on
+        its passages (`--grounded-only`) and the prefill that opens its answers (`--include-context`)."""
+        from bot.rag.citations import supports_correction
+        from bot.rag.prompting import build_messages, prefilled_answer
+        from bot.store.export import export
+
+        return await export(
+            await self._sql_log(),
+            options,
+            redaction=self.settings.redaction,
+            redact_user_ids=[str(uid) for uid in self.settings.telegram.admin_ids],
+            build_prompt=build_messages,
+            supports=supports_correction,
+            shape_target=prefilled_answer,
+            progress=progress,
+        )
+
     async def run_filtered_export(self, out: Path, filters: ExportFilters) -> str:
         """The training export with the CLI's filters (the web console's export form); a bad filter raises
         ValueError with the CLI's message."""
-        from bot.rag.prompting import build_messages
-        from bot.store.export import ExportError, ExportOptions, export, parse_date
+        from bot.store.export import ExportError, ExportOptions, parse_date
 
         try:
             options = ExportOptions(
@@ -381,13 +403,7 @@ class Services:
                 grounded_only=filters.grounded_only,
                 history_turns=self.settings.rag.history_turns,
             )
-            stats = await export(
-                await self._sql_log(),
-                options,
-                redaction=self.settings.redaction,
-                redact_user_ids=[str(uid) for uid in self.settings.telegram.admin_ids],
-                build_prompt=build_messages,
-            )
+            stats = await self.export_log(options)
         except ExportError as exc:
             raise ValueError(str(exc)) from None
         return f"{stats.samples_written} samples from {stats.conversations_read} conversations"
@@ -398,13 +414,10 @@ class Services:
 
     async def run_export(self, out: Path) -> str:
         """The training export in OpenAI chat format into `out`, as `/export` sends it; a one-line summary."""
-        from bot.store.export import ExportOptions, export
+        from bot.store.export import ExportOptions
 
-        stats = await export(
-            await self._sql_log(),
-            ExportOptions(out=out, format="openai", history_turns=self.settings.rag.history_turns),
-            redaction=self.settings.redaction,
-            redact_user_ids=[str(uid) for uid in self.settings.telegram.admin_ids],
+        stats = await self.export_log(
+            ExportOptions(out=out, format="openai", history_turns=self.settings.rag.history_turns)
         )
         dropped = sum(stats.dropped.values())
         return (

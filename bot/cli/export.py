@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
 
 from bot.cli.app import app, console, err_console, fail, get_settings, run_async
+from bot.domain import Channel
 from bot.store.formats import format_help
+
+# The channel names without the export's imports (SQLAlchemy), which the CLI loads only when it runs.
+CHANNELS: tuple[str, ...] = get_args(Channel)
+CHANNEL_HELP = (
+    f"Only conversations of this channel ({', '.join(CHANNELS)}); repeat for several. All channels by "
+    "default, console included: the `ask`/`chat` sessions of admins and testers, with the answers of any "
+    "model under test."
+)
 
 if TYPE_CHECKING:
     from bot.store.export import ExportStats
@@ -35,8 +45,11 @@ def export_command(
     include_context: bool = typer.Option(
         False,
         "--include-context",
-        help="Put the retrieved passages into each prompt, exactly as the bot's prompt.",
+        help="Put the retrieved passages into each prompt, exactly as the bot's prompt. Answers then open "
+        "with the prompt's prefill, as the bot serves them: quotes and corrections get it too "
+        "('According to [1], ...', naming the passage they cite).",
     ),
+    channel: Annotated[list[str] | None, typer.Option("--channel", help=CHANNEL_HELP)] = None,
     grounded_only: bool = typer.Option(
         False, "--grounded-only", help="Leave out answers that cite no passage."
     ),
@@ -56,12 +69,9 @@ def export_command(
     is redacted before anything is written. Prints the stats at the end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from bot.rag.citations import supports_correction
-    from bot.rag.prompting import build_messages
     from bot.services import Services
     from bot.store.base import SchemaOutdatedError, StoreUnavailableError
-    from bot.store.export import ExportError, ExportOptions, export, parse_date, split_paths
-    from bot.store.repo import SqlConversationLog
+    from bot.store.export import ExportError, ExportOptions, parse_date, split_paths
 
     if seed is not None and split is None:
         fail("--seed only seeds the --split shuffle: give --split too (e.g. --split 0.9 --seed 42)")
@@ -78,6 +88,7 @@ def export_command(
             split=split,
             seed=seed or 0,
             history_turns=settings.rag.history_turns,
+            channels=tuple(dict.fromkeys(channel or ())),
         )
     except ExportError as exc:
         fail(str(exc))
@@ -111,19 +122,7 @@ def export_command(
             # Opened as `ask` and `serve` open the log: the embedded SQLite log migrates itself (a fresh data
             # folder exports nothing rather than failing), PostgreSQL must be at the code's schema.
             async with Services(settings) as services:
-                log = await services.conversation_log()
-                if not isinstance(log, SqlConversationLog):
-                    raise ExportError("the conversation log is not an SQL database; nothing to export")
-                return await export(
-                    log,
-                    options,
-                    redaction=settings.redaction,
-                    # Admins are named in answers and corrections without ever writing as users.
-                    redact_user_ids=[str(a) for a in settings.telegram.admin_ids],
-                    build_prompt=build_messages,
-                    supports=supports_correction,
-                    progress=on_progress,
-                )
+                return await services.export_log(options, on_progress)
 
         try:
             stats = run_async(run)
@@ -138,6 +137,9 @@ def export_command(
     if split is not None:
         written += f" (train {stats.train_samples}, eval {stats.eval_samples})"
     console.print(written, highlight=False)
+    if stats.by_channel:
+        by_channel = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_channel.items()))
+        console.print(f"by channel:         {by_channel}", highlight=False)
     dropped = ", ".join(f"{k} {v}" for k, v in sorted(stats.dropped.items())) or "none"
     console.print(f"dropped:            {dropped}", highlight=False)
     redacted = ", ".join(f"{k} {v}" for k, v in sorted(stats.redactions.items()) if v) or "none"
@@ -145,16 +147,23 @@ def export_command(
     for path in stats.files:
         console.print(f"wrote {path}", highlight=False)
     for message in export_warnings(
-        stats, dated=since is not None or until is not None, split=split is not None
+        stats,
+        dated=since is not None or until is not None,
+        split=split is not None,
+        channels=options.channels,
     ):
         err_console.print("[bold yellow]warning:[/] ", end="", highlight=False)
         err_console.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
-def export_warnings(stats: ExportStats, *, dated: bool, split: bool) -> list[str]:
+def export_warnings(
+    stats: ExportStats, *, dated: bool, split: bool, channels: Sequence[str] = ()
+) -> list[str]:
     """What makes the files unfit to train on as they are: no samples at all, and why; an empty side of a
     split (`finetune` refuses an empty file)."""
     in_range = " in the --since/--until range" if dated else ""
+    if channels:
+        in_range += f" in the channel{'s' if len(channels) > 1 else ''} {', '.join(channels)}"
     dropped = ", ".join(f"{k} {v}" for k, v in sorted(stats.dropped.items()))
     if stats.samples_written == 0:
         if stats.conversations_read == 0:

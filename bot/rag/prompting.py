@@ -135,6 +135,64 @@ def build_messages(
     return messages
 
 
+_LIST_MARK = re.compile(r"^(?:\d+[.)]|[-*\u2022])\s+")
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_CITATION_MARK = re.compile(r"\[(\d+)\]")
+
+
+def _opening(answer: str, passage: str, number: int, prefill: str) -> str:
+    body = _LIST_MARK.sub("", answer, count=1)
+    first = _FIRST_WORD.match(body)
+    if first and first.group()[1:].islower():
+        word = first.group().lower()
+        # In lower case as a word of its own elsewhere ("python.exe" does not make "Python" a common word).
+        if re.search(rf"(?<!\S){word}(?=[\s,;:!?)]|\.(?:\s|$))", passage):
+            body = word + body[len(word) :]
+    opening = _CITATION_MARK.sub(f"[{number}]", prefill, count=1)
+    return f"{opening} {body}"
+
+
+def with_prefill(answer: str, passage: str, number: int, prefill: str) -> str:
+    """The reference answer as the bot would serve it: its prefill naming passage `number`, then the answer.
+
+    At run time the prompt's prefill ("According to [1],") is written for the model, which continues it; a
+    reference that starts the same way teaches that continuation instead of a different opening. A leading
+    list mark is dropped, and the first word is lower-cased when the passage also has it in lower case
+    (so "Backup codes let you…" reads "According to [2], backup codes let you…", and "Python" stays).
+    """
+    if not prefill:
+        return f"{answer} [{number}]"
+    return f"{_opening(answer, passage, number, prefill)} [{number}]"
+
+
+def prefilled_answer(answer: str, passages: Sequence[Passage]) -> str:
+    """A logged answer as a training target after the bot's prompt (the export's `--include-context`): opening
+    with the prefill as `with_prefill` shapes a reference, naming the first passage it cites (else [1]).
+
+    The bot's model answers start with the prefill it was given; a quote of a passage and an admin's
+    correction do not, and a model trained on both would learn an opening the bot never asks for. An answer
+    that already starts with the prefill (naming any passage), or a prompt version without one, is kept as
+    it is; an answer that cites its passages keeps its own marks, one that cites none gets `[n]` at the end.
+    """
+    prefill = load_templates().prefill
+    if not prefill or _prefill_pattern(prefill).match(answer):
+        return answer
+    cited = [n for n in map(int, _CITATION_MARK.findall(answer)) if 1 <= n <= len(passages)]
+    number = cited[0] if cited else 1
+    passage = passages[number - 1].text if number <= len(passages) else ""
+    if _CITATION_MARK.search(answer):
+        return _opening(answer, passage, number, prefill)
+    return with_prefill(answer, passage, number, prefill)
+
+
+@cache
+def _prefill_pattern(prefill: str) -> re.Pattern[str]:
+    """The prefill with any passage number in its mark ("According to [2]," opens as the prefill does)."""
+    return re.compile(
+        r"\s*" + r"\[\d+\]".join(re.escape(part) for part in _CITATION_MARK.split(prefill)[::2])
+    )
+
+
 class QuestionTooLongError(Exception):
     """Even with no history and no passages the question does not fit the context with an answer."""
 

@@ -14,12 +14,13 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, get_args
 
 from sqlalchemy import select
 
 from bot.config import RedactionSettings
-from bot.domain import MODEL_OUTCOMES, SYSTEM_OUTCOMES, ChatMessage, Passage, Turn
+from bot.domain import MODEL_OUTCOMES, SYSTEM_OUTCOMES, Channel, ChatMessage, Passage, Turn
+from bot.language import UNDETERMINED, normalize
 from bot.store.formats import FORMATS, ExportFormat, get_format
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
@@ -28,6 +29,7 @@ from bot.texts import without_unsure_lead
 
 MinRating = Literal["any", "unrated", "up"]
 MIN_RATINGS: tuple[MinRating, ...] = ("any", "unrated", "up")
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 # MODEL_OUTCOMES include "extracted": a verbatim, cited quote of the best passage is a good grounded target.
 _BATCH = 100
 _MEMO_SIZE = 20_000
@@ -42,6 +44,12 @@ class ExportError(Exception):
 PromptBuilder = Callable[[str, Sequence[Passage], Sequence[Turn]], list[ChatMessage]]
 # Whether a correction (text, question) rests on the passages its sample is given (`--grounded-only`).
 SupportCheck = Callable[[str, str, Sequence[Passage]], bool]
+# A target (text, passages given) as the bot serves an answer after its prompt (`bot.rag.prompting.
+# prefilled_answer`: opening with the prefill the bot writes for the model), used with `include_context`.
+TargetShaper = Callable[[str, Sequence[Passage]], str]
+# What the bot writes a prefill for: its model's answers (and so the corrections and quotes in their place).
+# An ungrounded answer is the code's caveat over the model's words, which no passage backs.
+_PREFILLED_OUTCOMES = frozenset({"answered", "extracted"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class ExportOptions:
     split: float | None = None  # train fraction; writes <out>.train.jsonl and <out>.eval.jsonl
     seed: int = 0
     history_turns: int = 6  # past messages before each question, as the bot's prompt had
+    channels: tuple[str, ...] = ()  # the conversations' channels to export (`CHANNELS`); () = all of them
 
     def __post_init__(self) -> None:
         try:
@@ -78,6 +87,9 @@ class ExportOptions:
             raise ExportError(f"--out must name a {chosen.suffix} file, got {str(self.out)!r}")
         if self.history_turns < 0:
             raise ExportError("history_turns cannot be negative")
+        unknown = [name for name in self.channels if name not in CHANNELS]
+        if unknown:
+            raise ExportError(f"unknown --channel {unknown[0]!r}; choose from {', '.join(CHANNELS)}")
 
     @property
     def export_format(self) -> ExportFormat:
@@ -91,6 +103,7 @@ class ExportStats:
     conversations_read: int = 0
     answers_seen: int = 0
     samples_written: int = 0
+    by_channel: Counter[str] = field(default_factory=Counter)  # samples written per conversation channel
     train_samples: int = 0
     eval_samples: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
@@ -102,6 +115,7 @@ class ExportStats:
             "conversations_read": self.conversations_read,
             "answers_seen": self.answers_seen,
             "samples_written": self.samples_written,
+            "by_channel": dict(sorted(self.by_channel.items())),
             "train_samples": self.train_samples,
             "eval_samples": self.eval_samples,
             "dropped": dict(sorted(self.dropped.items())),
@@ -148,11 +162,13 @@ class _Row:
     grounded: bool | None
     # None where no model was named: a refusal by the gate, whose logged passages only the search found.
     model_name: str | None = None
+    language: str | None = None  # a user message's detected language; the bot prefills English answers only
 
 
 @dataclass(frozen=True)
 class _Conversation:
     id: int
+    channel: str
     messages: list[_Row]
     passages: dict[int, list[Passage]]  # message id → the passages logged with it, by rank
     ratings: dict[int, str | None]
@@ -161,6 +177,8 @@ class _Conversation:
 
 async def _conversation_ids(log: SqlConversationLog, options: ExportOptions) -> list[int]:
     stmt = select(Message.conversation_id).where(Message.role == "user").distinct()
+    if options.channels:
+        stmt = stmt.join(Conversation).where(Conversation.channel.in_(options.channels))
     if options.since is not None:
         stmt = stmt.where(Message.created_at >= options.since)
     if options.until is not None:
@@ -183,10 +201,14 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
                     Message.outcome,
                     Message.grounded,
                     Message.model_name,
+                    Message.language,
                 )
                 .where(Message.conversation_id.in_(ids))
                 .order_by(Message.conversation_id, Message.id)
             )
+        ).all()
+        channels = (
+            await conn.execute(select(Conversation.id, Conversation.channel).where(Conversation.id.in_(ids)))
         ).all()
         in_batch = select(Message.id).join(Conversation).where(Conversation.id.in_(ids))
         retrievals = (
@@ -210,12 +232,24 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
                 .order_by(Correction.id)
             )
         ).all()
-    by_conversation: dict[int, _Conversation] = {cid: _Conversation(cid, [], {}, {}, {}) for cid in ids}
+    channel_of: dict[int, str] = {c.id: c.channel for c in channels}
+    # A conversation deleted since its id was read (retention) has no messages left: it gives no samples.
+    by_conversation = {cid: _Conversation(cid, channel_of.get(cid, ""), [], {}, {}, {}) for cid in ids}
     owner: dict[int, int] = {}
     for m in messages:
         owner[m.id] = m.conversation_id
         by_conversation[m.conversation_id].messages.append(
-            _Row(m.id, m.role, m.text, m.created_at, m.reply_to_id, m.outcome, m.grounded, m.model_name)
+            _Row(
+                m.id,
+                m.role,
+                m.text,
+                m.created_at,
+                m.reply_to_id,
+                m.outcome,
+                m.grounded,
+                m.model_name,
+                m.language,
+            )
         )
     for r in retrievals:
         by_conversation[owner[r.message_id]].passages.setdefault(r.message_id, []).append(
@@ -251,6 +285,14 @@ def _in_history(message: _Row, corrected: str | None, rating: str | None) -> boo
     return rating != "down"
 
 
+def _prefilled(message: _Row, corrected: str | None, question: _Row) -> bool:
+    """Whether the bot writes its prefill before this answer: for its model's answers (and the quote or the
+    correction in place of one), to a question in English or of no telling language, as the pipeline does."""
+    if corrected is None and message.outcome not in _PREFILLED_OUTCOMES:
+        return False
+    return normalize(question.language) in ("en", UNDETERMINED)
+
+
 class _SampleMaker:
     def __init__(
         self,
@@ -259,12 +301,15 @@ class _SampleMaker:
         stats: ExportStats,
         build_prompt: PromptBuilder | None,
         supports: SupportCheck | None = None,
+        shape_target: TargetShaper | None = None,
     ) -> None:
         self.options = options
         self.redactor = redactor
         self.stats = stats
         self.build_prompt = build_prompt
         self.supports = supports
+        # Only with the bot's prompt: without it there is no prefill for a target to continue.
+        self.shape_target = shape_target if options.include_context else None
         self.write_sample = options.export_format.write_sample
         self._memo: dict[str, Redacted] = {}
 
@@ -298,7 +343,11 @@ class _SampleMaker:
                 else:
                     asked_at = history_before.get(question.id, len(history))
                     prior = history[:asked_at][-opts.history_turns :] if opts.history_turns else []
-                    lines.append(self._sample(question.text, taught, prior, given))
+                    target = taught
+                    # Not without passages: the prefill would name a passage the prompt does not have.
+                    if self.shape_target is not None and given and _prefilled(message, corrected, question):
+                        target = self.shape_target(taught, given)
+                    lines.append(self._sample(question.text, target, prior, given))
             if _in_history(message, corrected, rating):
                 history.append(Turn("assistant", taught))
         # Questions that never got an answer (e.g. the bot crashed before generating).
@@ -422,6 +471,7 @@ async def export(
     redact_user_ids: Collection[str] = (),
     build_prompt: PromptBuilder | None = None,
     supports: SupportCheck | None = None,
+    shape_target: TargetShaper | None = None,
     progress: ProgressCallback | None = None,
 ) -> ExportStats:
     """Export the log as training data; given a database URL, opens (and closes) that database.
@@ -429,19 +479,25 @@ async def export(
     `redaction` is the configured PII redaction; `redact_user_ids` are ids to redact wherever they appear
     besides every user id the log holds (the admins', who are mentioned but never write as users);
     `build_prompt` is the bot's prompt builder, needed only with `include_context`; `supports` says whether
-    a correction rests on its passages (`--grounded-only`; without it, any correction given passages does).
+    a correction rests on its passages (`--grounded-only`; without it, any correction given passages does);
+    `shape_target` makes a target open as the bot's answers do after its prompt's prefill, applied with
+    `include_context` to the answers the bot writes a prefill for (without it, targets are as logged).
     """
     if options.include_context and build_prompt is None:
         raise ExportError("--include-context needs the bot's prompt builder, and none was given")
     if isinstance(source, SqlConversationLog):
-        return await _export(source, options, redaction, redact_user_ids, build_prompt, supports, progress)
+        return await _export(
+            source, options, redaction, redact_user_ids, build_prompt, supports, shape_target, progress
+        )
     try:
         log = SqlConversationLog(source)
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     try:
         await log.check_schema()
-        return await _export(log, options, redaction, redact_user_ids, build_prompt, supports, progress)
+        return await _export(
+            log, options, redaction, redact_user_ids, build_prompt, supports, shape_target, progress
+        )
     finally:
         await log.close()
 
@@ -453,12 +509,13 @@ async def _export(
     redact_user_ids: Collection[str],
     build_prompt: PromptBuilder | None,
     supports: SupportCheck | None,
+    shape_target: TargetShaper | None,
     progress: ProgressCallback | None,
 ) -> ExportStats:
     stats = ExportStats()
     known_ids = await log.known_external_user_ids() | set(redact_user_ids)
     redactor = Redactor(redaction, known_ids)
-    maker = _SampleMaker(options, redactor, stats, build_prompt, supports)
+    maker = _SampleMaker(options, redactor, stats, build_prompt, supports, shape_target)
     ids = await _conversation_ids(log, options)
     train_ids = _assign_split(ids, options.split, options.seed) if options.split is not None else set(ids)
 
@@ -481,6 +538,7 @@ async def _export(
                     continue
                 seen.add(digest)
                 writer.write(line)
+                stats.by_channel[conv.channel] += 1
 
     try:
         if progress:
@@ -504,6 +562,7 @@ async def _export(
 
 
 __all__ = [
+    "CHANNELS",
     "MIN_RATINGS",
     "ExportError",
     "ExportOptions",
@@ -512,6 +571,7 @@ __all__ = [
     "ProgressCallback",
     "PromptBuilder",
     "SupportCheck",
+    "TargetShaper",
     "export",
     "parse_date",
     "split_paths",

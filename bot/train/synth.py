@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bot.domain import ChatMessage
+from bot.rag.prompting import with_prefill as with_prefill  # shapes the references; importable here as before
 from bot.train.data import write_chat_jsonl
 
 REFUSAL_ANSWER = "I don't know."
@@ -82,8 +83,6 @@ _KB_QUESTION_FORMS = (
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_LIST_MARK = re.compile(r"^(?:\d+[.)]|[-*\u2022])\s+")
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,27 +131,6 @@ def _answer_from(text: str, max_words: int) -> str:
     if len(answer.split()) > max_words:
         answer = " ".join(answer.split()[:max_words]).rstrip(",;:") + " ..."
     return answer
-
-
-def with_prefill(answer: str, passage: str, number: int, prefill: str) -> str:
-    """The reference answer as the bot would serve it: its prefill naming passage `number`, then the answer.
-
-    At run time the prompt's prefill ("According to [1],") is written for the model, which continues it; a
-    reference that starts the same way teaches that continuation instead of a different opening. A leading
-    list mark is dropped, and the first word is lower-cased when the passage also has it in lower case
-    (so "Backup codes let you…" reads "According to [2], backup codes let you…", and "Python" stays).
-    """
-    if not prefill:
-        return f"{answer} [{number}]"
-    body = _LIST_MARK.sub("", answer, count=1)
-    first = _FIRST_WORD.match(body)
-    if first and first.group()[1:].islower():
-        word = first.group().lower()
-        # In lower case as a word of its own elsewhere ("python.exe" does not make "Python" a common word).
-        if re.search(rf"(?<!\S){word}(?=[\s,;:!?)]|\.(?:\s|$))", passage):
-            body = word + body[len(word) :]
-    opening = re.sub(r"\[\d+\]", f"[{number}]", prefill, count=1)
-    return f"{opening} {body} [{number}]"
 
 
 def load_entries(root: Path, corpus: str, rng: random.Random, passage_words: int) -> list[Entry]:
