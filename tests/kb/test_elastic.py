@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from bot.kb import elastic
+from bot.kb import elastic, vocabulary
 from bot.kb.base import KBUnavailableError, ReloadError, ReloadReport
 from bot.kb.elastic import ElasticKB
 from tests.fakes import FakeEmbedder
@@ -332,7 +332,8 @@ async def test_a_reload_whose_index_a_later_reload_dropped_says_the_later_one_se
     last step before the swap, must say a later reload serves, not that Elasticsearch failed."""
     first, second = _on(es_server, tmp_path), _on(es_server, tmp_path)
     entered, release = threading.Event(), threading.Event()
-    real = elastic.vocabulary_bridge
+    # The bridge's build in its worker thread (`build_vocabulary_bridge` runs it), the reload's last step.
+    real = vocabulary.vocabulary_bridge
     calls = 0
 
     def held(*args: Any) -> Any:
@@ -343,7 +344,7 @@ async def test_a_reload_whose_index_a_later_reload_dropped_says_the_later_one_se
             release.wait(30)
         return real(*args)
 
-    monkeypatch.setattr(elastic, "vocabulary_bridge", held)
+    monkeypatch.setattr(vocabulary, "vocabulary_bridge", held)
     try:
         earlier = asyncio.create_task(first.reload(corpus))
         assert await asyncio.to_thread(entered.wait, 30)
