@@ -154,10 +154,11 @@ def _reindex() -> bool:
     return True
 
 
-def _switch(settings: Settings, gguf: Path) -> None:
+def switch_embedder(settings: Settings, gguf: Path) -> None:
     """Make `gguf` the embedder and re-embed the serving index with it, as `kb reload` does. The outcome is
     never a bot that cannot answer: when the index cannot be rebuilt, the previous embedder (the one the
-    index still serving was built with) comes back."""
+    index still serving was built with) comes back. `finetune --embedder` and `models use --embedder` switch
+    through it."""
     from bot.llm.base import ModelError
     from bot.llm.registry import ModelRegistry
 
@@ -326,4 +327,4 @@ def finetune_embedder(
     if not switch:
         console.print(f"not switched (--no-switch); to use it: python -m bot models use {outcome.gguf}")
         return
-    _switch(settings, outcome.gguf)
+    switch_embedder(settings, outcome.gguf)

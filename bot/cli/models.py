@@ -202,8 +202,9 @@ def use(
     once; a running `python -m bot serve` reloads it on SIGHUP (`kill -HUP <pid>`), and answers already
     being generated finish on the old model. BOT_LLM__MODEL_PATH / BOT_LLM__LORA_PATH, when set, win over it.
 
-    With --embedder, PATH becomes the retrieval embedder (BOT_EMBEDDINGS__MODEL_PATH wins over it); the
-    index must then be rebuilt with `python -m bot kb reload`.
+    With --embedder, PATH becomes the retrieval embedder (BOT_EMBEDDINGS__MODEL_PATH wins over it) and the
+    serving index is re-embedded with it, as `kb reload` does; when that fails, the previous embedder comes
+    back. With --embedder --reset, rebuild the index with `python -m bot kb reload`.
     """
     from bot.llm.base import ModelError
     from bot.llm.registry import ModelRegistry
@@ -227,7 +228,7 @@ def use(
                 "`python -m bot kb reload` re-embeds it"
             )
             return
-        _use_embedder(settings, models, path)
+        _use_embedder(settings, path)
         return
     try:
         if path is None:
@@ -398,25 +399,12 @@ def _use_merged(settings: Settings, path: Path) -> Path:
     return ModelRegistry(settings.models_dir).use(path).active_file
 
 
-def _use_embedder(settings: Settings, models: ModelRegistry, path: Path) -> None:
-    from bot.llm.base import ModelError
+def _use_embedder(settings: Settings, path: Path) -> None:
+    """Switch the embedder and re-embed the serving index with it, or switch back when that fails: an index
+    of the old embedder's vectors would refuse every question (as `finetune --embedder` switches)."""
+    from bot.cli.finetune_embedder import switch_embedder
 
-    try:
-        result = models.use_embedder(path)
-    except ModelError as exc:
-        fail(str(exc))
-    _say(f"now using embedder {result.path}")
-    _say(f"recorded in {result.active_file}")
-    if settings.embeddings.model_path:
-        err_console.print(
-            "[yellow]note:[/] BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence over this choice",
-            highlight=False,
-            soft_wrap=True,
-        )
-    _say(
-        "the index holds the old embedder's vectors and refuses to serve until `python -m bot kb reload` "
-        "re-embeds it (then restart a running bot)"
-    )
+    switch_embedder(settings, path)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -273,3 +273,41 @@ def test_no_switch_and_an_overriding_model_path_rebuild_nothing(
     assert code == 0, output
     assert "Reloaded" not in output
     assert "BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence" in output
+
+
+# ------------------------------------------------------------------------------------- models use --embedder
+
+
+def test_models_use_embedder_re_embeds_the_index_so_the_bot_keeps_answering(
+    cli: CliRunner, tmp_path: Path, data: Path
+) -> None:
+    """`models use --embedder` switches as `finetune --embedder` does: before, it only said to run
+    `kb reload`, and the bot refused every question until someone did."""
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    chosen = write_gguf(tmp_path / "other.f16.gguf", arch="bert")
+    result = cli.invoke(app, ["models", "use", "--embedder", str(chosen)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    assert "Reloaded 2 files" in output
+    assert _active_embedder(data) == str(chosen.resolve())
+    assert _search()
+
+
+def test_models_use_embedder_switches_back_when_the_index_cannot_be_rebuilt(
+    cli: CliRunner, tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.kb.embedded import EmbeddedKB
+
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+
+    async def failing_reload(self: EmbeddedKB, *args: object, **kwargs: object) -> None:
+        raise ReloadError("disk full")
+
+    monkeypatch.setattr(EmbeddedKB, "reload", failing_reload)
+    chosen = write_gguf(tmp_path / "other.f16.gguf", arch="bert")
+    result = cli.invoke(app, ["models", "use", "--embedder", str(chosen)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert "so the bot is back on the shipped embedder" in output
+    assert _active_embedder(data) is None
+    assert _search()
