@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -153,7 +153,11 @@ def personal_data(text: str) -> str:
     numbers"); "" when there is none."""
     from bot.store.redact import Redactor
 
-    counts = Redactor(get_settings().redaction).redact(text).counts
+    return _named(Redactor(get_settings().redaction).redact(text).counts)
+
+
+def _named(counts: Mapping[str, int]) -> str:
+    """Redaction counts named for the admin ("an email address and 2 phone numbers"); "" for none."""
     named = [
         PERSONAL_DATA[kind][0] if count == 1 else f"{count} {PERSONAL_DATA[kind][1]}"
         for kind, count in counts.items()
@@ -184,10 +188,11 @@ def _without_personal_data(question: str, answer_id: int) -> str:
     placeholders do not change what it asks."""
     from bot.store.redact import Redactor
 
-    found = personal_data(question)
+    result = Redactor(get_settings().redaction).redact(question)
+    found = _named(result.counts)
     if not found:
         return question
-    redacted: str = Redactor(get_settings().redaction).redact(question).text
+    redacted: str = result.text
     err_console.print(
         f"note: bot answer {answer_id}'s question contains {found}: it is approved with placeholders in "
         f"its place: {redacted}",

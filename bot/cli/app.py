@@ -76,6 +76,12 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """Print one warning line: the command goes on (or has finished), but the user should know."""
+    err_console.print("[bold yellow]warning:[/] ", end="", highlight=False)
+    err_console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+
 def id_parser(missing: str) -> Callable[[str], int]:
     """The parser (typer's `parser=`) of every id option and argument: ASCII digits read by
     `bot.ids.parse_id`, so a number no row can have never reaches a query (SQLite raised OverflowError past

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
 
-from bot.cli.app import app, console, err_console, fail, get_settings, run_async
+from bot.cli.app import app, console, fail, get_settings, run_async, warn
 from bot.domain import Channel
 from bot.store.formats import format_help
 
@@ -152,8 +152,7 @@ def export_command(
         split=split is not None,
         channels=options.channels,
     ):
-        err_console.print("[bold yellow]warning:[/] ", end="", highlight=False)
-        err_console.print(message, highlight=False, markup=False, soft_wrap=True)
+        warn(message)
 
 
 def export_warnings(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli.app import app, console, err_console, eval_app, fail, get_settings, print_json
+from bot.cli.app import app, console, err_console, eval_app, fail, get_settings, print_json, warn
 from bot.train.sft import RECIPE, RECIPE_STEPS
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def finetune(
 
     def on_warning(message: str) -> None:
         shown.append(message)
-        _warning(message)
+        warn(message)
 
     import signal
 
@@ -221,7 +221,7 @@ def finetune(
     late = [message for message in record["warnings"] if message not in shown]
     if json_out:
         for message in late:
-            _warning(message)
+            warn(message)
         print_json(record)
         return
     metrics = record["metrics"]
@@ -247,17 +247,12 @@ def finetune(
             highlight=False,
         )
     for message in late:
-        _warning(message)
+        warn(message)
     serve = "serve it anyway:" if late else "serve it:  "
     if merged is not None:
         console.print(f"{serve} python -m bot models use {merged['path']}", highlight=False)
         return
     console.print(f"{serve} BOT_LLM__LORA_PATH={outcome.adapter}", highlight=False)
-
-
-def _warning(message: str) -> None:
-    err_console.print("[bold yellow]warning:[/] ", end="", highlight=False)
-    err_console.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 def _merge(adapter: Path, provenance: dict[str, Any], quantization: str, on_status: Any) -> None:

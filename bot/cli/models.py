@@ -228,7 +228,11 @@ def use(
                 "`python -m bot kb reload` re-embeds it"
             )
             return
-        _use_embedder(settings, path)
+        # Re-embeds the serving index with it, or switches back: an index of the old embedder's vectors
+        # would refuse every question (the switch `finetune --embedder` makes).
+        from bot.cli.finetune_embedder import switch_embedder
+
+        switch_embedder(settings, path)
         return
     try:
         if path is None:
@@ -397,14 +401,6 @@ def _use_merged(settings: Settings, path: Path) -> Path:
     from bot.llm.registry import ModelRegistry
 
     return ModelRegistry(settings.models_dir).use(path).active_file
-
-
-def _use_embedder(settings: Settings, path: Path) -> None:
-    """Switch the embedder and re-embed the serving index with it, or switch back when that fails: an index
-    of the old embedder's vectors would refuse every question (as `finetune --embedder` switches)."""
-    from bot.cli.finetune_embedder import switch_embedder
-
-    switch_embedder(settings, path)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -141,10 +141,13 @@ def encode_samples(tokenizer: Any, samples: Sequence[ChatSample], max_seq_len: i
     return EncodeReport(samples=kept, skipped_too_long=skipped, max_seq_len=max_seq_len)
 
 
+def _steps_per_epoch(n_samples: int, config: TrainConfig) -> int:
+    return math.ceil(math.ceil(n_samples / config.batch_size) / config.grad_accum)
+
+
 def planned_steps(n_samples: int, config: TrainConfig) -> int:
     """The optimizer steps a run takes on `n_samples`: --max-steps, else --epochs whole passes."""
-    per_epoch = math.ceil(math.ceil(n_samples / config.batch_size) / config.grad_accum)
-    total_steps = per_epoch * config.epochs
+    total_steps = _steps_per_epoch(n_samples, config) * config.epochs
     if config.max_steps is not None:
         # As in HF Trainer: --max-steps overrides --epochs (cycling through the data if needed).
         total_steps = config.max_steps
@@ -156,8 +159,7 @@ def planned_passes(n_samples: int, config: TrainConfig) -> float:
     except the last of each pass, which takes what is left (so --epochs N is N passes exactly)."""
     if n_samples <= 0:
         return 0.0
-    per_epoch = math.ceil(math.ceil(n_samples / config.batch_size) / config.grad_accum)
-    whole, rest = divmod(planned_steps(n_samples, config), per_epoch)
+    whole, rest = divmod(planned_steps(n_samples, config), _steps_per_epoch(n_samples, config))
     return whole + min(rest * config.batch_size * config.grad_accum, n_samples) / n_samples
 
 
