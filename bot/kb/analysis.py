@@ -402,6 +402,10 @@ def _name_shaped(word: str) -> bool:
     return len(word) > 1 and all(p[:1].isupper() and (p[1:].islower() or not p[1:]) for p in parts)
 
 
+# The spaces between the words of a name (matched in place: the question is not copied per word).
+_NAME_GAP = re.compile(r"[ \t]+")
+
+
 def _name_end(text: str, pos: int) -> int:
     """Where a person's name written at `pos` ends; `pos` when none is written there."""
     end, words = pos, 0
@@ -411,10 +415,10 @@ def _name_end(text: str, pos: int) -> int:
             end, words = match.end(), words + 1
         elif not (words and word in _NAME_PARTICLES):
             break
-        gap = re.match(r"[ \t]+", text[match.end() :])
+        gap = _NAME_GAP.match(text, match.end())
         if gap is None:
             break
-        pos = match.end() + gap.end()
+        pos = gap.end()
     return end
 
 

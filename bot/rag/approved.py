@@ -227,13 +227,10 @@ def swapped_word(question: str, approved: str) -> tuple[str, tuple[str, ...]] | 
     the embeddings of the whole questions are (0.811). A reworded question changes more words, and the
     calibrated threshold judges it; one that only leaves words out or adds some asks the same, vaguer or
     more precisely."""
-    own = _stemmed_words(question)
-    theirs = _stemmed_words(approved)
-    dropped = [word for stem, word in theirs.items() if stem not in own]
-    added = tuple(word for stem, word in own.items() if stem not in theirs)
-    if len(dropped) != 1 or not added:
+    swaps = swapped_words(question, approved)
+    if swaps is None or len(swaps[0]) != 1:
         return None
-    return dropped[0], added
+    return swaps[0][0], swaps[1]
 
 
 def swapped_words(question: str, approved: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
