@@ -202,13 +202,12 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
                     Message.grounded,
                     Message.model_name,
                     Message.language,
+                    Conversation.channel,
                 )
+                .join(Conversation)
                 .where(Message.conversation_id.in_(ids))
                 .order_by(Message.conversation_id, Message.id)
             )
-        ).all()
-        channels = (
-            await conn.execute(select(Conversation.id, Conversation.channel).where(Conversation.id.in_(ids)))
         ).all()
         in_batch = select(Message.id).join(Conversation).where(Conversation.id.in_(ids))
         retrievals = (
@@ -232,7 +231,7 @@ async def _load(log: SqlConversationLog, ids: list[int]) -> list[_Conversation]:
                 .order_by(Correction.id)
             )
         ).all()
-    channel_of: dict[int, str] = {c.id: c.channel for c in channels}
+    channel_of: dict[int, str] = {m.conversation_id: m.channel for m in messages}
     # A conversation deleted since its id was read (retention) has no messages left: it gives no samples.
     by_conversation = {cid: _Conversation(cid, channel_of.get(cid, ""), [], {}, {}, {}) for cid in ids}
     owner: dict[int, int] = {}
