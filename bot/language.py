@@ -217,6 +217,18 @@ def language_name(code: str) -> str:
     return f"{name} ({code})" if name else code
 
 
+def answer_language(code: str | None) -> str:
+    """The language the answer prompt tells the model to write in (`bot.rag.prompting.build_messages`'s
+    `language`) for a question in `code`: its English name, Chinese with its script ("zh-Hant" → "Chinese
+    (Traditional)"), a code without a name as itself; "" for English or an undetermined language, which get
+    no such rule. The pipeline and the training export both name it here, so a fine-tuned model learns the
+    prompt the bot sends."""
+    if normalize(code) in ("en", UNDETERMINED):
+        return ""
+    tag = language_tag(code)
+    return LANGUAGE_NAMES.get(tag, tag)
+
+
 def _script_language(text: str, words: int) -> str | None:
     """Chinese, Japanese or Korean by script, when CJK characters outnumber the other words."""
     han, kana, hangul = len(_HAN.findall(text)), len(_KANA.findall(text)), len(_HANGUL.findall(text))

@@ -20,7 +20,7 @@ from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
-from bot.language import LANGUAGE_NAMES, UNDETERMINED, language_tag, normalize
+from bot.language import UNDETERMINED, answer_language, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
 from bot.rag import citations
@@ -595,9 +595,10 @@ class Pipeline:
             )
             return
 
-        # The prompt names Chinese with its script ("Chinese (Traditional)"); passages match the language.
-        tag, language = language_tag(language), normalize(language)
-        foreign = language not in ("en", UNDETERMINED)
+        # The prompt's rule names Chinese with its script ("Chinese (Traditional)"), as the training export's
+        # prompts do (`answer_language`); passages match the language.
+        rule, language = answer_language(language), normalize(language)
+        foreign = bool(rule)
         if foreign and self._extracts_foreign():
             # The model would write English prose about the passage: quote it instead, in its own words.
             yield self._quote_for(
@@ -606,7 +607,6 @@ class Pipeline:
             return
 
         gen = self._generator
-        rule = LANGUAGE_NAMES.get(tag, tag) if foreign else ""
         try:
             budget = await asyncio.to_thread(self._fit, question, prepared.passages, history, rule)
         except QuestionTooLongError as exc:

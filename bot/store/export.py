@@ -14,13 +14,13 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal, get_args
+from typing import IO, Any, Literal, Protocol, get_args
 
 from sqlalchemy import select
 
 from bot.config import RedactionSettings
 from bot.domain import MODEL_OUTCOMES, SYSTEM_OUTCOMES, Channel, ChatMessage, Passage, Turn
-from bot.language import UNDETERMINED, normalize
+from bot.language import UNDETERMINED, answer_language, normalize
 from bot.store.formats import FORMATS, ExportFormat, get_format
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
@@ -39,9 +39,16 @@ class ExportError(Exception):
     """The export cannot run as asked; the message says what to change."""
 
 
-# The bot's own prompt builder (`bot.rag.prompting.build_messages`: question, passages by rank, history)
-# → chat messages, injected by the caller: the log knows what the model was given, not the prompt layout.
-PromptBuilder = Callable[[str, Sequence[Passage], Sequence[Turn]], list[ChatMessage]]
+class PromptBuilder(Protocol):
+    """The bot's own prompt builder (`bot.rag.prompting.build_messages`: question, passages by rank, history,
+    and the language the answer is asked in, "" for none) → chat messages, injected by the caller: the log
+    knows what the model was given, not the prompt layout."""
+
+    def __call__(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], /, *, language: str
+    ) -> list[ChatMessage]: ...
+
+
 # Whether a correction (text, question) rests on the passages its sample is given (`--grounded-only`).
 SupportCheck = Callable[[str, str, Sequence[Passage]], bool]
 # A target (text, passages given) as the bot serves an answer after its prompt (`bot.rag.prompting.
@@ -346,7 +353,7 @@ class _SampleMaker:
                     # Not without passages: the prefill would name a passage the prompt does not have.
                     if self.shape_target is not None and given and _prefilled(message, corrected, question):
                         target = self.shape_target(taught, given)
-                    lines.append(self._sample(question.text, target, prior, given))
+                    lines.append(self._sample(question, target, prior, given))
             if _in_history(message, corrected, rating):
                 history.append(Turn("assistant", taught))
         # Questions that never got an answer (e.g. the bot crashed before generating).
@@ -399,17 +406,20 @@ class _SampleMaker:
         return result.text
 
     def _prompt(
-        self, question: str, history: list[Turn], passages: list[Passage] | None
+        self, question: _Row, history: list[Turn], passages: list[Passage] | None
     ) -> list[ChatMessage]:
         if self.options.include_context and self.build_prompt is not None:
-            return list(self.build_prompt(question, passages or [], history))
+            # The rule to answer in the question's language, named as the pipeline names it; the bot's
+            # prompt gives it to the current question only, so the history turns carry none.
+            language = answer_language(question.language)
+            return list(self.build_prompt(question.text, passages or [], history, language=language))
         messages = [ChatMessage("user" if t.role == "user" else "assistant", t.text) for t in history]
-        messages.append(ChatMessage("user", question))
+        messages.append(ChatMessage("user", question.text))
         return messages
 
     def _sample(
         self,
-        question: str,
+        question: _Row,
         answer: str,
         history: list[Turn],
         passages: list[Passage] | None,

@@ -11,6 +11,7 @@ from bot.language import (
     UNDETERMINED,
     Detection,
     FastTextDetector,
+    answer_language,
     default_detector,
     detect_document_language,
     detect_message_language,
@@ -234,6 +235,16 @@ def test_normalize_and_names() -> None:
     assert language_name("zh-hk") == "Chinese (Traditional) (zh-Hant)"
     assert language_name("und") == "unknown"
     assert language_name("sw") == "sw"
+
+
+def test_the_answer_prompts_language_is_named_with_chinese_script_and_none_for_english() -> None:
+    # What the pipeline and the training export put in the prompt's rule ("Write the answer in …").
+    assert answer_language("zh") == answer_language("zh-CN") == "Chinese"
+    assert answer_language("zh-Hant") == answer_language("zh_TW") == "Chinese (Traditional)"
+    assert answer_language("de-AT") == "German"
+    assert answer_language("sw") == "sw"
+    for english_or_unknown in ("en", "en-GB", "und", "", None, "中文"):
+        assert answer_language(english_or_unknown) == ""
 
 
 def test_one_shared_detector() -> None:
