@@ -401,6 +401,7 @@ class Services:
                 min_rating=filters.min_rating,
                 include_context=filters.include_context,
                 grounded_only=filters.grounded_only,
+                channels=filters.channels,
                 history_turns=self.settings.rag.history_turns,
             )
             stats = await self.export_log(options)

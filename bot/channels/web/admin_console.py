@@ -26,7 +26,7 @@ from starlette.types import Scope
 from bot.admin import ReloadBusyError, ReloadResult, snippet
 from bot.channels.limits import SlidingWindow
 from bot.channels.web import charts
-from bot.channels.web.deps import ExportFilters, WebDeps
+from bot.channels.web.deps import EXPORT_CHANNELS, ExportFilters, WebDeps
 from bot.channels.web.gaps import cosine_languages, group_gaps
 from bot.channels.web.security import Signer, client_address, is_https
 from bot.domain import NOT_LOOKED_UP
@@ -721,6 +721,11 @@ class AdminConsole:
     async def export_form(self, request: Request, problem: str = "", status_code: int = 200) -> Response:
         csrf = self.signer.csrf(request.state.session)
         formats = "".join(f"<option>{esc(name)}</option>" for name in self.deps.export_formats)
+        # Repeated as the CLI's --channel is: each checked box is one channel.
+        channels = "".join(
+            f"<label><input name='channel' type='checkbox' value='{esc(name)}'> {esc(name)}</label>"
+            for name in EXPORT_CHANNELS
+        )
         body = (
             f"{alert(problem)}<p>The PII-redacted training export, with the same filters as "
             "<code>python -m bot export</code>.</p>"
@@ -734,6 +739,10 @@ class AdminConsole:
             "<label for='ctx'>Include context</label><input id='ctx' name='include_context' type='checkbox'>"
             "<label for='grounded'>Grounded only</label>"
             "<input id='grounded' name='grounded_only' type='checkbox'>"
+            "<span id='channels'>Channels</span><div role='group' aria-labelledby='channels' "
+            f"aria-describedby='channels-hint' class='choices'>{channels}"
+            "<span id='channels-hint' class='meta'>None checked: every channel, the console's "
+            "<code>ask</code>/<code>chat</code> sessions of admins and testers included.</span></div>"
             "<button type='submit'>Download</button></form>"
         )
         return self._layout(request, "Export", body, status_code=status_code)
@@ -749,6 +758,7 @@ class AdminConsole:
                 raise ValueError("minimum rating is any, unrated or up")
             if since is not None and until is not None and since > until:
                 raise ValueError("the Since date must be on or before the Until date")
+            channels = _channels(form.getlist("channel"))
             filters = ExportFilters(
                 format=str(form.get("format", "openai")),
                 since=since,
@@ -756,6 +766,7 @@ class AdminConsole:
                 min_rating=rating,  # type: ignore[arg-type]
                 include_context=form.get("include_context") is not None,
                 grounded_only=form.get("grounded_only") is not None,
+                channels=channels,
             )
         except ValueError as exc:
             return await self.export_form(request, str(exc), status_code=400)
@@ -850,6 +861,15 @@ def _date(value: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _channels(values: Sequence[object]) -> tuple[str, ...]:
+    """The channels checked on the export form, in `EXPORT_CHANNELS`' order (none: every channel)."""
+    chosen = {str(value) for value in values}
+    unknown = sorted(chosen.difference(EXPORT_CHANNELS))
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a channel; choose from {', '.join(EXPORT_CHANNELS)}")
+    return tuple(name for name in EXPORT_CHANNELS if name in chosen)
 
 
 def _size(n: int) -> str:

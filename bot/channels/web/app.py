@@ -23,9 +23,11 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 
+from bot import texts
+from bot.channels.web import texts as web_texts
 from bot.channels.web.admin_console import UPLOAD_PATH, AdminConsole
 from bot.channels.web.articles import Article, article_title, render_article
-from bot.channels.web.chat import WidgetApi
+from bot.channels.web.chat import WidgetApi, language_hint
 from bot.channels.web.deps import WebDeps
 from bot.channels.web.sections import article_href
 from bot.channels.web.security import Guard
@@ -70,9 +72,9 @@ def load_or_create_secret(data_dir: Path) -> str:
     return key
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, language: str) -> str:
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{html.escape(language, quote=True)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
         '<link rel="stylesheet" href="/static/site.css"></head>'
@@ -120,6 +122,7 @@ class HelpCenter:
         self.titles = TitleCache(TITLE_CACHE_ENTRIES, TITLE_CACHE_CHARS)
 
     async def home(self, request: Request) -> Response:
+        language = language_hint(request)
         folders = await asyncio.to_thread(_listing, self.source, self.titles)
         groups = []
         for folder, articles in folders:
@@ -131,27 +134,47 @@ class HelpCenter:
             heading = f"<h3>{html.escape(folder)}</h3>" if folder else ""
             groups.append(f"<section>{heading}<ul class='articles'>{items}</ul></section>")
         body = (
-            "<header><h1>Help center</h1><p>Browse the articles, or ask the assistant "
-            "(bottom right): it answers from these articles and links the ones it used.</p></header>"
-            f"<main><h2>Articles</h2><div class='folders'>{''.join(groups)}</div></main>"
+            f"<header><h1>{_t(web_texts.HELP_CENTER, language)}</h1>"
+            f"<p>{_t(web_texts.HELP_CENTER_INTRO, language)}</p></header>"
+            f"<main><h2>{_t(web_texts.ARTICLES, language)}</h2>"
+            # The articles' titles and folders are the help center's, in the language it is written in,
+            # which the page does not know: "" says so, rather than the visitor's language.
+            f"<div class='folders' lang=''>{''.join(groups)}</div></main>"
             '<script src="/widget.js" data-open="true" defer></script>'
         )
-        return HTMLResponse(_page("Help center", body))
+        return _demo_page(texts.translate(web_texts.HELP_CENTER, language), body, language)
 
     async def article(self, request: Request) -> Response:
+        language = language_hint(request)
         name = str(request.path_params["path"])
         found = await asyncio.to_thread(_find_article, self.source, name)
         if isinstance(found, str):
-            return PlainTextResponse(found, status_code=404)
+            response = PlainTextResponse(texts.translate(found, language), status_code=404)
+            response.headers["vary"] = "Accept-Language"
+            return response
         if found.suffix.lower() == ".pdf":
             return FileResponse(found, media_type="application/pdf")
         article = await asyncio.to_thread(self.pages.get, found, name)
         body = (
-            "<header><p><a href='/'>← Help center</a></p></header>"
-            f"<main>{article.html}</main>"
+            f"<header><p><a href='/'>← {_t(web_texts.HELP_CENTER, language)}</a></p></header>"
+            # The article as written, in its own language (see `home`); the page's title is its title.
+            f"<main lang=''>{article.html}</main>"
             '<script src="/widget.js" defer></script>'
         )
-        return HTMLResponse(_page(article.title, body))
+        return _demo_page(article.title, body, language)
+
+
+def _t(message: str, language: str) -> str:
+    """A demo page's own text in `language`, escaped for the page."""
+    return html.escape(texts.translate(message, language))
+
+
+def _demo_page(title: str, body: str, language: str) -> HTMLResponse:
+    """A demo page whose own texts are in the visitor's `language`, as the widget's labels are; `lang` says
+    which (English where no catalog has them)."""
+    page = _page(title, body, texts.shown_language(language))
+    # Its texts follow the browser's Accept-Language: a cache must not serve one visitor's to another.
+    return HTMLResponse(page, headers={"vary": "Accept-Language"})
 
 
 class _FileCache(ABC, Generic[T]):
@@ -246,21 +269,21 @@ class TitleCache(_FileCache[str]):
 
 
 def _find_article(source: Path, name: str) -> Path | str:
-    """The file of a help-center article, or why there is none to show."""
+    """The file of a help-center article, or why there is none to show (in English: `texts.translate`)."""
     root = source.resolve()
     try:
         target = (root / name).resolve()
         # Only files inside the knowledge folder, never a path that climbs out of it.
         if not target.is_relative_to(root) or not target.is_file():
-            return "No such article."
+            return web_texts.NO_SUCH_ARTICLE
         size = target.stat().st_size
     except (ValueError, OSError):
         # A NUL byte in the path (ValueError) or a name longer than the file system allows (OSError).
-        return "No such article."
+        return web_texts.NO_SUCH_ARTICLE
     if target.suffix.lower() == ".pdf":
         return target
     if target.suffix.lower() not in TEXT_SUFFIXES or size > MAX_ARTICLE_BYTES:
-        return "This article cannot be shown here."
+        return web_texts.ARTICLE_NOT_SHOWN
     return target
 
 

@@ -6,15 +6,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.admin import Admin
 from bot.config import WebSettings
 from bot.conversation import ConversationService
+from bot.domain import Channel
 from bot.kb.base import Embedder
 from bot.store.insights import LogInsights
 
 MinRating = Literal["any", "unrated", "up"]
+# The channels the export form offers: the CLI's `--channel` names (`bot.store.export.CHANNELS`).
+EXPORT_CHANNELS: tuple[str, ...] = get_args(Channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,7 @@ class ExportFilters:
     min_rating: MinRating = "any"
     include_context: bool = False
     grounded_only: bool = False
+    channels: tuple[str, ...] = ()  # the conversations' channels to export (`EXPORT_CHANNELS`); () = all
 
 
 # Runs the training export with those filters into the given file; returns a one-line summary.

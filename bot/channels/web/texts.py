@@ -36,6 +36,17 @@ ADDRESS_LIMITED = N_(
     "Too many requests are coming from your network right now. Please wait a minute, then try again."
 )
 
+# The demo help center's own texts (`app.HelpCenter`), in the visitor's language as the widget's labels are;
+# the articles are shown as written. "Help center" also heads the article pages' link back to the home page.
+HELP_CENTER = N_("Help center")
+HELP_CENTER_INTRO = N_(
+    "Browse the articles, or ask the assistant (bottom right): it answers from these articles and links the "
+    "ones it used."
+)
+ARTICLES = N_("Articles")
+NO_SUCH_ARTICLE = N_("No such article.")
+ARTICLE_NOT_SHOWN = N_("This article cannot be shown here.")
+
 
 def labels(language: str) -> dict[str, str]:
     """Every label the widget shows, in `language` where a shipped catalog has it."""
