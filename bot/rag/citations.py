@@ -567,7 +567,9 @@ _PROSE_SENTENCE_END = re.compile(
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
 # Chinese, Japanese and Korean characters and their punctuation: text in them is written without spaces.
 _CJK_CHAR = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
-_SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK_CHAR}])\s+(?=[{_CJK_CHAR}])")
+# Korean puts spaces between words: only Chinese and Japanese text (and CJK punctuation) joins without one.
+_UNSPACED_CHAR = _CJK_CHAR.replace("\uac00-\ud7af", "")
+_SPACE_IN_CJK = re.compile(rf"(?<=[{_UNSPACED_CHAR}])\s+(?=[{_UNSPACED_CHAR}])")
 _CJK_RUN = re.compile(rf"[{_CJK_CHAR}]+")
 # CJK letters only (Han, kana, Hangul), without their punctuation: what a CJK word is made of.
 _CJK_LETTERS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")

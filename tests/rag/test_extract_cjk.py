@@ -66,3 +66,15 @@ def test_english_is_split_as_before() -> None:
 def test_mixed_text_keeps_spaces_between_latin_words() -> None:
     mixed = "使用 apt-get install 命令\n安装软件包。"
     assert [u.text for u in passage_units(mixed)] == ["使用 apt-get install 命令安装软件包。"]
+
+
+def test_korean_keeps_the_spaces_between_its_words() -> None:
+    # Korean is written with spaces between words, Chinese and Japanese without: a wrapped Korean line
+    # joins with one, and no space inside a sentence is lost.
+    text = "로그인 화면에서 비밀번호 찾기를 누르세요.\n이메일로 링크가 전송됩니다. 링크는 한 시간 동안\n유효합니다."
+    units = [u.text for u in passage_units(text)]
+    assert units == [
+        "로그인 화면에서 비밀번호 찾기를 누르세요.",
+        "이메일로 링크가 전송됩니다.",
+        "링크는 한 시간 동안 유효합니다.",
+    ]
