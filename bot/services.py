@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.admin import Admin, ExportRunner, ServerLines
     from bot.channels.web.deps import ExportFilters, WebDeps
     from bot.conversation import AnswerStream, ConversationService
-    from bot.kb.base import Embedder, KnowledgeBase
+    from bot.kb.base import Embedder, EmbedderUsers, KnowledgeBase
     from bot.kb.embedded import EmbeddedKB
     from bot.kb.sources import DocumentSource
     from bot.llm.base import Generator
@@ -127,6 +127,9 @@ class Services:
         self.settings = settings
         self._models: ModelRegistry | None = None
         self._embedder: Embedder | None = None
+        self._embedder_path: Path | None = None  # the file `_embedder` was loaded from
+        self._embedder_reload = asyncio.Lock()
+        self._embedder_users: EmbedderUsers | None = None  # work outside the components holding `_embedder`
         self._kb: KnowledgeBase | None = None
         self._generator: Generator | None = None
         self._log: SqlConversationLog | None = None
@@ -153,20 +156,104 @@ class Services:
         return self._models
 
     def embedder(self) -> Embedder:
+        """The retrieval embedder the settings and active.json name, loaded once (`reload_embedder` swaps
+        it for the one they name later)."""
         if self._embedder is None:
-            from bot.llm.embedder import LlamaEmbedder
-
             path = self.models().resolve_embedder_path(self.settings.embeddings)
-            cfg = self.settings.embeddings
-            self._embedder = LlamaEmbedder(
-                path,
-                n_threads=cfg.n_threads,
-                batch_size=cfg.batch_size,
-                pooling=cfg.pooling,
-                query_prefix=cfg.query_prefix,
-                passage_prefix=cfg.passage_prefix,
-            )
+            self._embedder = self._load_embedder(path)
+            self._embedder_path = path
         return self._embedder
+
+    @contextlib.asynccontextmanager
+    async def held_embedder(self) -> AsyncIterator[Embedder]:
+        """The embedder, for work that uses it directly (the console's gap grouping): a `reload_embedder`
+        meanwhile closes it only after the block."""
+        from bot.kb.base import EmbedderUsers
+
+        embedder = await asyncio.to_thread(self.embedder)
+        if self._embedder_users is None:
+            self._embedder_users = EmbedderUsers()
+        with self._embedder_users.hold(embedder):
+            yield embedder
+
+    def _load_embedder(self, path: Path) -> Embedder:
+        from bot.llm.embedder import LlamaEmbedder
+
+        cfg = self.settings.embeddings
+        return LlamaEmbedder(
+            path,
+            n_threads=cfg.n_threads,
+            batch_size=cfg.batch_size,
+            pooling=cfg.pooling,
+            query_prefix=cfg.query_prefix,
+            passage_prefix=cfg.passage_prefix,
+        )
+
+    async def reload_embedder(self) -> bool:
+        """Serve with the embedder the settings and active.json name now, when it is not the loaded one: after
+        `models use --embedder` or `finetune --embedder` re-embedded the index in another process, a running
+        bot would refuse every search with the embedder it started with. SIGHUP calls it.
+
+        The new embedder is loaded in a worker thread, then the knowledge base and the approved-answer matcher
+        (which refits its threshold on the new vectors) embed with it; searches already running finish on
+        the old one, which is closed once none uses it. A failed load keeps the old one serving and logs
+        why. Nothing happens before the first use has loaded one. Returns whether the embedder changed.
+        """
+        async with self._embedder_reload:
+            old, old_path = self._embedder, self._embedder_path
+            if old is None:
+                return False
+            try:
+                path = await asyncio.to_thread(self.models().resolve_embedder_path, self.settings.embeddings)
+                if path == old_path:
+                    return False
+                new = await asyncio.to_thread(self._load_embedder, path)
+            except Exception as exc:  # whatever stops the load, the old embedder and its index still serve
+                log.error(
+                    "embedder reload failed; the current embedder keeps serving",
+                    extra={"serving": str(old_path), "error": f"{type(exc).__name__}: {exc}"},
+                )
+                return False
+            self._embedder, self._embedder_path = new, path
+            await self._hand_over_embedder(old, new)
+            log.info("embedder reloaded", extra={"path": str(path), "previous": str(old_path)})
+            await self._check_after_embedder_switch()
+            return True
+
+    async def _hand_over_embedder(self, old: Embedder, new: Embedder) -> None:
+        """Give `new` to every component that embeds, wait until none uses `old`, then close it."""
+        from bot.kb.base import SwapsEmbedder
+
+        approved = self._conversations.approved if self._conversations is not None else None
+        users = [user for user in (self._kb, approved) if isinstance(user, SwapsEmbedder)]
+        await asyncio.gather(*(user.use_embedder(new) for user in users))
+        if self._embedder_users is not None:
+            await self._embedder_users.released(old)
+        try:
+            old.close()
+        except Exception:
+            log.exception("close failed", extra={"component": "embedder"})
+
+    async def _check_after_embedder_switch(self) -> None:
+        """Warn when the serving index is not the new embedder's (say, SIGHUP came before the re-embedding
+        finished), and refit the approved answers' threshold now rather than on the next question."""
+        from bot.kb.base import KBUnavailableError
+
+        if self._kb is not None:
+            try:
+                await self._kb.ping()
+            except KBUnavailableError as exc:
+                log.warning(
+                    "the knowledge base cannot serve with the new embedder", extra={"error": str(exc)}
+                )
+        if self._conversations is not None and self._conversations.approved is not None:
+            try:
+                await self._conversations.approved.refresh()
+            except Exception as exc:  # the first matched question refits again
+                log.warning(
+                    "approved answers not refitted for the new embedder",
+                    extra={"error": f"{type(exc).__name__}: {exc}"},
+                )
 
     def kb(self) -> KnowledgeBase:
         if self._kb is None:
@@ -361,7 +448,7 @@ class Services:
             flood=FloodRule(telegram.flood_messages, telegram.flood_window_s),
             upload_limit_bytes=int(telegram.max_upload_mb * 1024 * 1024),
             export=self.run_filtered_export,
-            embedder=self.embedder,
+            embedder=self.held_embedder,
             export_formats=tuple(FORMATS),
         )
 

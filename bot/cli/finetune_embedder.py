@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.cli.app import console, err_console, fail, get_settings, load_questions, run_async
 
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.domain import Chunk
     from bot.evaluation.questions import Question
+    from bot.llm.registry import ModelRegistry
     from bot.train.embedder import HeldOutScores
     from bot.train.retrieval_pairs import LogSignals, Pair, PairStats
 
@@ -154,31 +155,47 @@ def _reindex() -> bool:
     return True
 
 
-def switch_embedder(settings: Settings, gguf: Path) -> None:
-    """Make `gguf` the embedder and re-embed the serving index with it, as `kb reload` does. The outcome is
-    never a bot that cannot answer: when the index cannot be rebuilt, the previous embedder (the one the
-    index still serving was built with) comes back. `finetune --embedder` and `models use --embedder` switch
-    through it."""
+def switch_embedder(settings: Settings, gguf: Path | None) -> None:
+    """Make `gguf` the embedder, or with None forget the choice (back to the shipped embedder), and re-embed
+    the serving index with it, as `kb reload` does. The outcome is never a bot that cannot answer: when the
+    index cannot be rebuilt, the previous choice (the embedder the index still serving was built with) comes
+    back. `finetune --embedder`, `models use --embedder PATH` and `models use --embedder --reset` switch
+    through it; a running `serve` or `web` picks the new embedder up on SIGHUP."""
     from bot.llm.base import ModelError
     from bot.llm.registry import ModelRegistry
 
     models = ModelRegistry(settings.models_dir)
+    target = "the new embedder" if gguf is not None else "the shipped embedder"
     try:
-        previous = models.read_active().get("embedder")
-        models.use_embedder(gguf)
+        try:
+            previous = models.read_active().get("embedder")
+        except ModelError:
+            if gguf is not None:
+                raise
+            previous = None  # unreadable: `reset` removes the file, as its error message promises
+        if gguf is not None:
+            models.use_embedder(gguf)
+        elif not models.reset(embedder=True):
+            console.print("no embedder choice was recorded; nothing changed", highlight=False)
+            return
     except ModelError as exc:
         fail(str(exc))
     if settings.embeddings.model_path:
         # The switch has no effect on the bot, so its index stays valid: nothing to re-embed.
-        console.print("recorded as the embedder in active.json", highlight=False)
+        console.print(
+            "recorded as the embedder in active.json"
+            if gguf is not None
+            else "embedder choice removed from active.json",
+            highlight=False,
+        )
         err_console.print(
-            "[yellow]note:[/] BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence over this choice; the "
-            "bot keeps using it and its index",
+            "[yellow]note:[/] BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence over active.json; the "
+            "bot keeps using it and its index, so nothing changes for the bot",
             highlight=False,
         )
         return
     console.print(
-        "re-embedding the knowledge base with the new embedder (as `python -m bot kb reload` does); the "
+        f"re-embedding the knowledge base with {target} (as `python -m bot kb reload` does); the "
         "current index serves until the new one is swapped in",
         highlight=False,
     )
@@ -189,35 +206,57 @@ def switch_embedder(settings: Settings, gguf: Path) -> None:
         # Also on Ctrl-C: an index of the old embedder's vectors would refuse every question.
         problem = None if done else _serving_problem(settings)
         if not done and problem is not None:
-            restore = "the previous embedder" if previous else "the shipped embedder"
-            try:
-                if previous:
-                    models.use_embedder(Path(previous))
-                else:
-                    models.reset(embedder=True)
-            except ModelError as exc:
-                fail(
-                    f"the knowledge base could not be re-embedded, and switching back to {restore} failed "
-                    f"({exc}): the bot cannot answer until `python -m bot kb reload` succeeds or "
-                    "`python -m bot models use --embedder --reset` is run",
-                    code=1,
-                )
-            fail(
-                f"the knowledge base could not be re-embedded with the new embedder, so the bot is back on "
-                f"{restore} and the index it serves; the new model stays in {gguf} (to try again: "
-                f"python -m bot models use --embedder {gguf}, then python -m bot kb reload)",
-                code=1,
-            )
+            _switch_back(settings, models, previous, gguf)
     if not done:
         err_console.print(
-            "[yellow]note:[/] the reload reported an error, but the index it swapped in serves with the new "
-            "embedder",
+            "[yellow]note:[/] the reload reported an error, but the index it swapped in serves with "
+            f"{target}",
             highlight=False,
         )
     console.print(
-        "now using this embedder, and the index holds its vectors; restart a running bot (`serve` keeps "
-        "the embedder it started with, and refuses the new index until restarted)",
+        f"now using {target}, and the index holds its vectors; a running `python -m bot serve` or `web` "
+        "picks it up on SIGHUP (kill -HUP <pid>), and refuses the new index until then",
         highlight=False,
+    )
+
+
+def _switch_back(
+    settings: Settings, models: ModelRegistry, previous: str | None, gguf: Path | None
+) -> NoReturn:
+    """After a failed re-embedding: the choice the index still serving was built with comes back, and the
+    command fails saying so."""
+    from bot.llm.base import ModelError
+
+    target = "the new embedder" if gguf is not None else "the shipped embedder"
+    if gguf is None and not previous:
+        fail(
+            f"the knowledge base could not be re-embedded with {target}, and no earlier choice is known to "
+            "go back to: the bot cannot answer until `python -m bot kb reload` succeeds",
+            code=1,
+        )
+    restore = f"the previous embedder {previous}" if previous else "the shipped embedder"
+    try:
+        if previous:
+            models.use_embedder(Path(previous))
+        else:
+            models.reset(embedder=True)
+    except ModelError as exc:
+        fail(
+            f"the knowledge base could not be re-embedded with {target}, and switching back to {restore} "
+            f"failed ({exc}): the bot cannot answer until `python -m bot kb reload` succeeds",
+            code=1,
+        )
+    # Said as it is: with no index yet (or a broken one), going back does not make the bot answer either.
+    problem = _serving_problem(settings)
+    serving = (
+        " and the index it serves" if problem is None else f"; its index does not serve either ({problem})"
+    )
+    kept = f"; the new model stays in {gguf}" if gguf is not None else ""
+    again = f"models use --embedder {gguf}" if gguf is not None else "models use --embedder --reset"
+    fail(
+        f"the knowledge base could not be re-embedded with {target}, so the bot is back on {restore}"
+        f"{serving}{kept} (to try again: python -m bot {again})",
+        code=1,
     )
 
 
@@ -325,6 +364,10 @@ def finetune_embedder(
         fail(outcome.verdict.message, code=1)
     console.print(outcome.verdict.message, highlight=False)
     if not switch:
-        console.print(f"not switched (--no-switch); to use it: python -m bot models use {outcome.gguf}")
+        console.print(
+            f"not switched (--no-switch); to use it: python -m bot models use --embedder {outcome.gguf}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return
     switch_embedder(settings, outcome.gguf)

@@ -189,7 +189,10 @@ def use(
         Path | None, typer.Argument(help="A GGUF chat model or GGUF LoRA adapter.", show_default=False)
     ] = None,
     reset: bool = typer.Option(
-        False, "--reset", help="Forget the choice (with --embedder: the embedder's); back to the shipped one."
+        False,
+        "--reset",
+        help="Forget the choice; back to the shipped one (with --embedder: the embedder's, re-embedding the "
+        "index).",
     ),
     embedder: bool = typer.Option(
         False, "--embedder", help="PATH is a GGUF embedding model (e.g. from `finetune --embedder`)."
@@ -203,8 +206,9 @@ def use(
     being generated finish on the old model. BOT_LLM__MODEL_PATH / BOT_LLM__LORA_PATH, when set, win over it.
 
     With --embedder, PATH becomes the retrieval embedder (BOT_EMBEDDINGS__MODEL_PATH wins over it) and the
-    serving index is re-embedded with it, as `kb reload` does; when that fails, the previous embedder comes
-    back. With --embedder --reset, rebuild the index with `python -m bot kb reload`.
+    serving index is re-embedded with it, as `kb reload` does; --embedder --reset goes back to the shipped
+    embedder the same way. When the re-embedding fails, the previous embedder comes back. A running `serve`
+    or `web` picks the new embedder up on SIGHUP; searches already running finish on the old one.
     """
     from bot.llm.base import ModelError
     from bot.llm.registry import ModelRegistry
@@ -212,28 +216,14 @@ def use(
     settings = get_settings()
     if reset == (path is not None):
         fail("give either a PATH to a GGUF file or --reset")
-    models = ModelRegistry(settings.models_dir)
     if embedder:
-        if path is None:
-            try:
-                had = models.reset(embedder=True)
-            except ModelError as exc:
-                fail(str(exc))
-            if not had:
-                _say("no embedder choice was recorded; nothing changed")
-                return
-            _say("embedder choice removed; the bot uses the shipped embedder (or BOT_EMBEDDINGS__MODEL_PATH)")
-            _say(
-                "the index holds the chosen embedder's vectors and refuses to serve until "
-                "`python -m bot kb reload` re-embeds it"
-            )
-            return
-        # Re-embeds the serving index with it, or switches back: an index of the old embedder's vectors
-        # would refuse every question (the switch `finetune --embedder` makes).
+        # Re-embeds the serving index with it (the shipped one with --reset), or switches back: an index of
+        # the old embedder's vectors would refuse every question (the switch `finetune --embedder` makes).
         from bot.cli.finetune_embedder import switch_embedder
 
         switch_embedder(settings, path)
         return
+    models = ModelRegistry(settings.models_dir)
     try:
         if path is None:
             had = models.reset()
@@ -270,7 +260,10 @@ def use(
             highlight=False,
             soft_wrap=True,
         )
-    _say("a running `python -m bot serve` picks this up on SIGHUP (kill -HUP <pid>); new commands use it now")
+    _say(
+        "a running `python -m bot serve` or `web` picks this up on SIGHUP (kill -HUP <pid>); new commands "
+        "use it now"
+    )
 
 
 @models_app.command("merge")

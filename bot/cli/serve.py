@@ -42,7 +42,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the Telegram bot (and the web chat when BOT_WEB__ENABLED=true). Long polling by default; SIGHUP
-    reloads the generator model without a restart."""
+    reloads the generator model and the retrieval embedder (`models use`, `models use --embedder`) without a
+    restart."""
     settings = get_settings()
     if settings.telegram.token is None and not settings.web.enabled:
         fail("BOT_TELEGRAM__TOKEN is not set: create a bot with @BotFather and put its token in .env")
@@ -123,7 +124,7 @@ async def _serve(settings: Settings, *, webhook_url: str, listen: str, port: int
             )
 
         def on_hup() -> None:
-            task = loop.create_task(reload_generator(services))
+            task = loop.create_task(reload_models(services))
             reloads.add(task)
             task.add_done_callback(reloads.discard)
 
@@ -172,6 +173,14 @@ def _admin_notifier(settings: Settings, bot: Bot | None) -> Notify:
                 log.warning("admin not told", extra={"admin_id": admin_id, "error": str(exc)})
 
     return notify
+
+
+async def reload_models(services: Services) -> None:
+    """SIGHUP: the retrieval embedder, then the chat model, that the settings and `models use` choose now,
+    each without a restart; a failed load keeps that one's old model serving (logged). The embedder first:
+    after a switch re-embedded the index elsewhere, searches refuse until it is in."""
+    await services.reload_embedder()
+    await reload_generator(services)
 
 
 async def reload_generator(services: Services) -> None:

@@ -25,7 +25,8 @@ def web(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default BOT_WEB__PORT).")] = None,
 ) -> None:
     """Serve the web channel: the widget (`/widget.js`), a demo help center (`/`) and, with
-    BOT_WEB__ADMIN_TOKEN set, the admin console (`/admin`). Ctrl+C stops."""
+    BOT_WEB__ADMIN_TOKEN set, the admin console (`/admin`). Ctrl+C stops; SIGHUP reloads the chat model and
+    the retrieval embedder (`models use`, `models use --embedder`) without a restart."""
     settings = get_settings()
     asyncio.run(
         _web(settings, host=host or settings.web.host, port=settings.web.port if port is None else port)
@@ -55,7 +56,7 @@ async def prepare(services: Services) -> None:
 
 async def _web(settings: Settings, *, host: str, port: int) -> None:
     from bot.channels.web.app import run_web
-    from bot.cli.serve import reload_generator
+    from bot.cli.serve import reload_models
     from bot.services import Services
 
     async with Services(settings) as services:
@@ -68,7 +69,7 @@ async def _web(settings: Settings, *, host: str, port: int) -> None:
         reloads: set[asyncio.Task[None]] = set()
 
         def on_hup() -> None:
-            task = loop.create_task(reload_generator(services))
+            task = loop.create_task(reload_models(services))
             reloads.add(task)
             task.add_done_callback(reloads.discard)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, get_args, runtime_checkable
@@ -191,6 +193,50 @@ class Embedder(Protocol):
     def close(self) -> None:
         """Free the model; further use may raise. Closing twice is harmless."""
         ...
+
+
+@runtime_checkable
+class SwapsEmbedder(Protocol):
+    """A component that embeds with an embedder it can change while it serves (the knowledge-base backends,
+    the approved-answer matcher): SIGHUP after `models use --embedder` hands each the new one."""
+
+    async def use_embedder(self, embedder: Embedder) -> None:
+        """Embed with `embedder` from now on; returns once no work of this component uses the previous one,
+        which its owner may then close. Work already running finishes on the embedder it started with."""
+        ...
+
+
+class EmbedderUsers:
+    """Counts the work running on each embedder, so that one replaced while the bot serves is closed only
+    when the last search, reload or fit that took it has finished, never under it.
+
+    Event-loop only: work takes its embedder in a coroutine (`hold`), around the threads it embeds in.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[int, int] = {}
+        self._idle: dict[int, asyncio.Event] = {}
+
+    @contextlib.contextmanager
+    def hold(self, embedder: Embedder) -> Iterator[Embedder]:
+        """`embedder`, counted as in use until the block ends."""
+        key = id(embedder)  # alive while held, so its id names it
+        self._running[key] = self._running.get(key, 0) + 1
+        try:
+            yield embedder
+        finally:
+            self._running[key] -= 1
+            if not self._running[key]:
+                del self._running[key]
+                idle = self._idle.pop(key, None)
+                if idle is not None:
+                    idle.set()
+
+    async def released(self, embedder: Embedder) -> None:
+        """Return once no work holds `embedder` (at once when none does)."""
+        key = id(embedder)
+        if key in self._running:
+            await self._idle.setdefault(key, asyncio.Event()).wait()
 
 
 class KnowledgeBase(Protocol):

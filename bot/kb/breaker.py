@@ -10,7 +10,16 @@ from dataclasses import replace
 from typing import Literal
 
 from bot.domain import Hit
-from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
+from bot.kb.base import (
+    Embedder,
+    KBStats,
+    KBUnavailableError,
+    KnowledgeBase,
+    ProgressCallback,
+    ReloadReport,
+    SearchMode,
+    SwapsEmbedder,
+)
 from bot.kb.calibration import Calibration
 from bot.kb.reload import Sources
 
@@ -155,6 +164,16 @@ class BreakerKB:
         if self._opened_at is not None or self._failures:
             self._success(False)
         return report
+
+    async def use_embedder(self, embedder: Embedder) -> None:
+        """Hand the backend another embedder (`SwapsEmbedder`; SIGHUP after `models use --embedder`). The
+        failures counted so far were the previous embedder's (an index built by another it refused), so
+        the circuit starts closed, as after a reload."""
+        if not isinstance(self.inner, SwapsEmbedder):
+            return
+        await self.inner.use_embedder(embedder)
+        if self._opened_at is not None or self._failures:
+            self._success(False)
 
     async def calibration(self) -> Calibration:
         # Reading the gate never counts against the circuit: the search it belongs to already did.

@@ -32,6 +32,7 @@ from bot.kb.analysis import (
 )
 from bot.kb.base import (
     Embedder,
+    EmbedderUsers,
     KBStats,
     KBUnavailableError,
     ProgressCallback,
@@ -374,6 +375,8 @@ class ElasticKB:
         self._settings = settings
         self._es_settings = elasticsearch
         self._embedder = embedder
+        # Searches and reloads hold the embedder they started with: `use_embedder` waits for them.
+        self._users = EmbedderUsers()
         self._embed_batch = embed_batch
         self._alias = elasticsearch.alias
         self._index_re = re.compile(rf"^{re.escape(self._alias)}-\d{{20}}$")
@@ -463,16 +466,29 @@ class ElasticKB:
 
     # ------------------------------------------------------------------------------------------ search
 
+    async def use_embedder(self, embedder: Embedder) -> None:
+        """Search and reload with `embedder` from now on (SIGHUP after `models use --embedder`): whether the
+        index behind the alias is its is read again on the next search. Searches already running finish on
+        the previous embedder; returns once none is left."""
+        previous = self._embedder
+        if embedder is previous:
+            return
+        self._embedder = embedder
+        # Read for the previous embedder: whether the index was its, and the bridge of its words' vectors.
+        self._calibration = None
+        self._stale = None
+        self._bridge = None
+        await self._stop_bridge()
+        await self._users.released(previous)
+
     async def search(
         self, query: str, k: int = 5, mode: SearchMode = "hybrid", lang: str | None = None
     ) -> list[Hit]:
         check_search_mode(mode)
         if k <= 0 or not query.strip():
             return []
-        vector = None
-        if mode != "bm25":
-            vector = (await asyncio.to_thread(self._embedder.embed_queries, [query]))[0]
-        return await self.search_vector(query, vector, k, mode, lang)
+        with self._users.hold(self._embedder) as embedder:
+            return await self._search(query, None, k, mode, lang, embedder)
 
     async def search_vector(
         self,
@@ -491,8 +507,27 @@ class ElasticKB:
             raise ValueError(f"{mode} search needs the query vector")
         if k <= 0:
             return []
+        with self._users.hold(self._embedder) as embedder:
+            return await self._search(query, vector, k, mode, lang, embedder)
+
+    async def _search(
+        self,
+        query: str,
+        vector: npt.NDArray[np.float32] | None,
+        k: int,
+        mode: SearchMode,
+        lang: str | None,
+        embedder: Embedder,
+    ) -> list[Hit]:
+        """The search of `search` and `search_vector`: `vector` None embeds `query` with `embedder` (unless in
+        bm25 mode), once the index behind the alias is known to be that embedder's."""
         language = lang if lang else await asyncio.to_thread(question_language, query)
         calibration = await self._serving_calibration()
+        if embedder is not self._embedder:
+            # SIGHUP brought another embedder since this search started: the check above was for that one.
+            raise KBUnavailableError("the embedder changed while this question was searched; ask again")
+        if vector is None and mode != "bm25":
+            vector = (await asyncio.to_thread(embedder.embed_queries, [query]))[0]
         weight = DENSE_WEIGHT
         if mode == "hybrid":
             weight = calibration.dense_weight_for(language)
@@ -669,11 +704,19 @@ class ElasticKB:
 
     # ------------------------------------------------------------------------------------------ reload
 
+    @contextlib.asynccontextmanager
+    async def _reloading(self) -> AsyncIterator[Embedder]:
+        """This object's reload lock, and the embedder the whole reload embeds with (held, so a switch of
+        embedders waits for the reload to end)."""
+        async with self._reload_lock:
+            with self._users.hold(self._embedder) as embedder:
+                yield embedder
+
     async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         from elastic_transport import ConnectionTimeout
         from elasticsearch import ApiError, TransportError
 
-        async with self._reload_lock:
+        async with self._reloading() as embedder:
             es = self._es()
             # Cheap calls first: an unreachable cluster, wrong credentials or an index holding the alias's
             # name would otherwise show only after minutes of embedding.
@@ -684,11 +727,11 @@ class ElasticKB:
                     f"Elasticsearch reload failed checking the alias {self._alias!r}, before any work: "
                     f"{self._describe(exc)}; nothing was changed"
                 ) from exc
-            cache, previous = await self._replaced(es)
+            cache, previous = await self._replaced(es, embedder)
             corpus = await build_corpus(
                 source,
                 self._settings,
-                self._embedder,
+                embedder,
                 progress,
                 cache,
                 embed_batch=self._embed_batch,
@@ -705,7 +748,7 @@ class ElasticKB:
                 await self._check_alias_name(es)  # again: the embedding may have taken minutes
                 stage = f"creating the index {index}"
                 try:
-                    await self._create_index(es, index, corpus)
+                    await self._create_index(es, index, corpus, embedder)
                 except ConnectionTimeout:
                     created = True  # the answer was lost, not necessarily the request
                     raise
@@ -714,22 +757,28 @@ class ElasticKB:
                 await self._build_index(es, index, corpus, progress)
                 stage = f"calibrating the gate on {index}"
                 calibration = await asyncio.to_thread(
-                    with_vocabulary, await self._calibrate(index, corpus), corpus.chunks
+                    with_vocabulary, await self._calibrate(index, corpus, embedder), corpus.chunks
                 )
                 # Embedded before the swap, so the first searches on the new index do not wait for it.
-                bridge = await build_vocabulary_bridge(calibration.vocabulary, self._embedder, index)
+                bridge = await build_vocabulary_bridge(calibration.vocabulary, embedder, index)
                 stage = f"storing the gate in {index}"
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(
                     index=index,
                     meta={
                         "calibration": calibration.to_json(),
-                        "embedder": embedder_id(self._embedder),
+                        "embedder": embedder_id(embedder),
                         # What this reload changed, and what each source gave, for `kb stats`.
                         **({"changes": describe_changes(corpus.changes)} if corpus.changes else {}),
                         "sources": reports_to_json(corpus.sources),
                     },
                 )
+                if embedder is not self._embedder:
+                    raise ReloadError(
+                        "the embedder changed during the reload (SIGHUP after `models use --embedder`), so "
+                        f"the index {index} it built with the previous one was not swapped in: run "
+                        "`python -m bot kb reload` again"
+                    )
                 report_progress(progress, "swapping", 0, 1)
                 stage = f"swapping the alias {self._alias!r} to {index}"
                 try:
@@ -797,7 +846,7 @@ class ElasticKB:
             )
             return report
 
-    async def _calibrate(self, index: str, corpus: Corpus) -> Calibration:
+    async def _calibrate(self, index: str, corpus: Corpus, embedder: Embedder) -> Calibration:
         """Fit the refusal gate on the new index; a failure keeps the default gate, never the reload."""
         from elasticsearch import ApiError, TransportError
 
@@ -809,7 +858,7 @@ class ElasticKB:
         kb_languages = list(languages_of([chunk.lang for chunk in corpus.chunks]))
 
         try:
-            return await fit_calibration(corpus.chunks, self._embedder, search)
+            return await fit_calibration(corpus.chunks, embedder, search)
         except (
             ValueError,
             ArithmeticError,
@@ -910,11 +959,13 @@ class ElasticKB:
             raise KBUnavailableError(self._stale)
         return calibration
 
-    async def _create_index(self, es: AsyncElasticsearch, index: str, corpus: Corpus) -> None:
+    async def _create_index(
+        self, es: AsyncElasticsearch, index: str, corpus: Corpus, embedder: Embedder
+    ) -> None:
         await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.create(
             index=index,
             settings=INDEX_SETTINGS,
-            mappings=index_mapping(self._embedder.dim, {chunk.lang for chunk in corpus.chunks}),
+            mappings=index_mapping(embedder.dim, {chunk.lang for chunk in corpus.chunks}),
         )
 
     async def _build_index(
@@ -984,9 +1035,9 @@ class ElasticKB:
         return sorted(response.body.keys())
 
     async def _replaced(
-        self, es: AsyncElasticsearch
+        self, es: AsyncElasticsearch, embedder: Embedder
     ) -> tuple[dict[str, npt.NDArray[np.float32]], list[tuple[str, str, str]]]:
-        """The serving index's vectors by content hash, when this embedder made them, so a reload embeds only
+        """The serving index's vectors by content hash, when `embedder` made them, so a reload embeds only
         chunks whose text changed, and its chunks (id, source, content hash) for the reload's report. Any
         failure here only means embedding everything and reporting every chunk as added."""
         from elasticsearch import ApiError, TransportError
@@ -999,7 +1050,7 @@ class ElasticKB:
             (index,) = serving
             mapping = (await es.indices.get_mapping(index=index)).body.get(index) or {}
             built_by = ((mapping.get("mappings") or {}).get("_meta") or {}).get("embedder")
-            reuse = isinstance(built_by, str) and same_embedder(built_by, embedder_id(self._embedder))
+            reuse = isinstance(built_by, str) and same_embedder(built_by, embedder_id(embedder))
             fields = ["chunk_id", "source", "content_hash", *(["vector"] if reuse else [])]
             cache: dict[str, npt.NDArray[np.float32]] = {}
             after: list[Any] | None = None
@@ -1293,12 +1344,16 @@ class ElasticKB:
             raise await self._missing_alias()
         await self._serving_calibration()
 
-    async def close(self) -> None:
+    async def _stop_bridge(self) -> None:
+        """Cancel the vocabulary bridge being embedded, if any (its thread stops before its next batch)."""
         if self._bridge_task is not None:
             task, self._bridge_task = self._bridge_task[1], None
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def close(self) -> None:
+        await self._stop_bridge()
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()

@@ -35,6 +35,7 @@ from bot.kb.analysis import (
 )
 from bot.kb.base import (
     Embedder,
+    EmbedderUsers,
     KBStats,
     KBUnavailableError,
     ProgressCallback,
@@ -414,6 +415,20 @@ def verify_index(snapshot: _Snapshot, chunks: Sequence[Chunk]) -> None:
             break
 
 
+def _other_space(snapshot: _Snapshot, embedder: Embedder) -> str | None:
+    """Why the index's vectors are not in `embedder`'s space (another dimension, or another model, pooling or
+    prefix: its cosines would be noise), or None when they are."""
+    if int(snapshot.meta.get("dim", "0")) != embedder.dim:
+        return (
+            f"the index was built with a {snapshot.meta.get('dim')}-dimension embedder, the configured one "
+            f"has {embedder.dim}"
+        )
+    stored, current = snapshot.meta.get("embedder", ""), embedder_id(embedder)
+    if stored and not same_embedder(stored, current):
+        return f"the index was built with the embedder {stored}, the configured one is {current}"
+    return None
+
+
 class EmbeddedKB:
     """Single-machine backend: one SQLite file per build, swapped in atomically through a pointer file."""
 
@@ -425,6 +440,8 @@ class EmbeddedKB:
         """`index_dir` holds the index files and their pointer; `embed_batch` is texts per embedder call."""
         self._settings = settings
         self._embedder = embedder
+        # Searches and reloads hold the embedder they started with: `use_embedder` waits for them.
+        self._users = EmbedderUsers()
         self._embed_batch = embed_batch
         self._dir = index_dir
         self._snapshot: _Snapshot | None = None
@@ -480,25 +497,35 @@ class EmbeddedKB:
             return fresh
 
     def _check_embedder(self, snapshot: _Snapshot) -> None:
-        if int(snapshot.meta.get("dim", "0")) != self._embedder.dim:
+        problem = _other_space(snapshot, self._embedder)
+        if problem is not None:
             snapshot.retire()
-            raise KBUnavailableError(
-                f"the index was built with a {snapshot.meta.get('dim')}-dimension embedder, the configured "
-                f"one has {self._embedder.dim}: run `python -m bot kb reload`"
-            )
-        stored, current = snapshot.meta.get("embedder", ""), embedder_id(self._embedder)
-        # Same dimension, other space (another model, pooling or prefix): its cosines would be noise.
-        if stored and not same_embedder(stored, current):
-            snapshot.retire()
-            raise KBUnavailableError(
-                f"the index was built with the embedder {stored}, the configured one is {current}: "
-                "run `python -m bot kb reload`"
-            )
+            raise KBUnavailableError(f"{problem}: run `python -m bot kb reload`")
 
     def _install(self, fresh: _Snapshot) -> None:
         old, self._snapshot = self._snapshot, fresh
         if old is not None and old is not fresh:
             old.retire()
+
+    async def use_embedder(self, embedder: Embedder) -> None:
+        """Search and reload with `embedder` from now on (SIGHUP after `models use --embedder`): the index is
+        checked against it again on the next search. Searches already running finish on the previous
+        embedder and the index they took; returns once none is left."""
+        previous = self._embedder
+        if embedder is previous:
+            return
+        # In a thread: the lock may be held while a search opens an index file.
+        await asyncio.to_thread(self._swap_embedder, embedder)
+        await self._users.released(previous)
+
+    def _swap_embedder(self, embedder: Embedder) -> None:
+        with self._open_lock:
+            self._embedder = embedder
+            # The serving index was checked against the previous embedder: reopened and checked again.
+            retired, self._snapshot = self._snapshot, None
+            self._pointer_mtime = None
+        if retired is not None:
+            retired.retire()
 
     # ------------------------------------------------------------------------------------------ search
 
@@ -508,10 +535,10 @@ class EmbeddedKB:
         check_search_mode(mode)
         if k <= 0 or not query.strip():
             return []
-        vector = None
-        if mode != "bm25":
-            vector = (await asyncio.to_thread(self._embedder.embed_queries, [query]))[0]
-        return await self.search_vector(query, vector, k, mode, lang)
+        # The question is embedded once the index is taken, in the thread that searches it: both stay the
+        # ones it started with, whatever embedder SIGHUP brings meanwhile.
+        with self._users.hold(self._embedder) as embedder:
+            return await asyncio.to_thread(self._search_now, query, None, k, mode, lang, embedder)
 
     async def search_vector(
         self,
@@ -530,7 +557,8 @@ class EmbeddedKB:
             raise ValueError(f"{mode} search needs the query vector")
         if k <= 0:
             return []
-        return await asyncio.to_thread(self._search_now, query, vector, k, mode, lang)
+        with self._users.hold(self._embedder) as embedder:
+            return await asyncio.to_thread(self._search_now, query, vector, k, mode, lang, embedder)
 
     def _search_now(
         self,
@@ -539,13 +567,20 @@ class EmbeddedKB:
         k: int,
         mode: SearchMode,
         lang: str | None,
+        embedder: Embedder,
     ) -> list[Hit]:
+        """Search the serving index; `vector` None embeds `query` with `embedder` (unless in bm25 mode)."""
         snapshot = self._current()
         snapshot.acquire()
         try:
+            if _other_space(snapshot, embedder) is not None:
+                # SIGHUP brought another embedder between this search's start and its taking the index.
+                raise KBUnavailableError("the embedder changed while this question was searched; ask again")
+            if vector is None and mode != "bm25":
+                vector = embedder.embed_queries([query])[0]
             lang = lang or question_language(query)
             weight = snapshot.calibration.dense_weight_for(lang)
-            bridge = snapshot.bridge(self._embedder) if mode != "dense" else None
+            bridge = snapshot.bridge(embedder) if mode != "dense" else None
             bridged = (
                 bridge.bridge_words(query, snapshot.query_languages(lang), snapshot.languages)
                 if bridge is not None
@@ -620,31 +655,34 @@ class EmbeddedKB:
 
     async def reload(self, source: Sources, progress: ProgressCallback | None = None) -> ReloadReport:
         async with self._reload_lock:
-            with self._reloading():
-                return await self._reload_locked(source, progress)
+            with self._reloading(), self._users.hold(self._embedder) as embedder:
+                return await self._reload_locked(source, progress, embedder)
 
-    async def _reload_locked(self, source: Sources, progress: ProgressCallback | None) -> ReloadReport:
-        """The reload itself, run holding both locks (this object's and the index folder's)."""
-        cache, previous = await asyncio.to_thread(self._replaced)
+    async def _reload_locked(
+        self, source: Sources, progress: ProgressCallback | None, embedder: Embedder
+    ) -> ReloadReport:
+        """The reload itself, run holding both locks (this object's and the index folder's), all of it with
+        `embedder`."""
+        cache, previous = await asyncio.to_thread(self._replaced, embedder)
         corpus = await build_corpus(
             source,
             self._settings,
-            self._embedder,
+            embedder,
             progress,
             cache,
             embed_batch=self._embed_batch,
             previous=previous,
         )
         report_progress(progress, "indexing", 0, len(corpus.chunks))
-        fresh = await asyncio.to_thread(self._build, corpus, progress)
+        fresh = await asyncio.to_thread(self._build, corpus, progress, embedder)
         try:
             calibration = await asyncio.to_thread(
-                with_vocabulary, await self._calibrate(fresh, corpus), corpus.chunks
+                with_vocabulary, await self._calibrate(fresh, corpus, embedder), corpus.chunks
             )
             fresh.calibration = calibration
             # Embedded before the swap (and stored with the index), so no search waits for it.
-            await asyncio.to_thread(fresh.bridge, self._embedder)
-            built = await self._swap_in_thread(fresh, calibration, progress)
+            await asyncio.to_thread(fresh.bridge, embedder)
+            built = await self._swap_in_thread(fresh, calibration, progress, embedder)
         except BaseException:
             self._discard(fresh)
             raise
@@ -728,29 +766,32 @@ class EmbeddedKB:
         os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         return True
 
-    def _replaced(self) -> tuple[dict[str, npt.NDArray[np.float32]], list[tuple[str, str, str]]]:
-        """The serving index's vectors by content hash (when this embedder made them), and its chunks (id,
+    def _replaced(
+        self, embedder: Embedder
+    ) -> tuple[dict[str, npt.NDArray[np.float32]], list[tuple[str, str, str]]]:
+        """The serving index's vectors by content hash (when `embedder` made them), and its chunks (id,
         source, content hash) for the reload's report; nothing when there is no readable index."""
         try:
             snapshot = self._current()
         except KBUnavailableError:
             return {}, []
         previous = [(c.id, c.source, c.content_hash) for c in snapshot.chunks]
-        if not same_embedder(snapshot.meta.get("embedder", ""), embedder_id(self._embedder)):
+        if not same_embedder(snapshot.meta.get("embedder", ""), embedder_id(embedder)):
             return {}, previous
         return {c.content_hash: snapshot.matrix[i] for i, c in enumerate(snapshot.chunks)}, previous
 
     def _build_and_swap(self, corpus: Corpus, progress: ProgressCallback | None) -> _Built:
         """Build and serve an index with no calibration (the default gate): for corpora built elsewhere."""
-        fresh = self._build(corpus, progress)
+        embedder = self._embedder
+        fresh = self._build(corpus, progress, embedder)
         try:
-            return self._swap_in(fresh, None, progress)
+            return self._swap_in(fresh, None, progress, embedder)
         except BaseException:
             self._discard(fresh)
             raise
 
-    def _build(self, corpus: Corpus, progress: ProgressCallback | None) -> _Snapshot:
-        """Write and verify a new index file; it serves nothing until `_swap_in`."""
+    def _build(self, corpus: Corpus, progress: ProgressCallback | None, embedder: Embedder) -> _Snapshot:
+        """Write and verify a new index file of `embedder`'s vectors; it serves nothing until `_swap_in`."""
         self._dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         final = self._dir / f"kb-{stamp}.sqlite"
@@ -761,8 +802,8 @@ class EmbeddedKB:
                 corpus.chunks,
                 corpus.vectors,
                 {
-                    "dim": str(self._embedder.dim),
-                    "embedder": embedder_id(self._embedder),
+                    "dim": str(embedder.dim),
+                    "embedder": embedder_id(embedder),
                     "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "source": ", ".join(report.name for report in corpus.sources),
                     "sources": reports_to_json(corpus.sources),
@@ -794,7 +835,7 @@ class EmbeddedKB:
             raise
         return fresh
 
-    async def _calibrate(self, fresh: _Snapshot, corpus: Corpus) -> Calibration:
+    async def _calibrate(self, fresh: _Snapshot, corpus: Corpus, embedder: Embedder) -> Calibration:
         """Fit the refusal gate on the new index; a failure keeps the default gate, never the reload."""
 
         async def search(
@@ -805,18 +846,23 @@ class EmbeddedKB:
             )
 
         try:
-            return await fit_calibration(corpus.chunks, self._embedder, search)
+            return await fit_calibration(corpus.chunks, embedder, search)
         except (ValueError, ArithmeticError, sqlite3.Error, RuntimeError) as exc:
             log.warning("gate calibration failed; the default gate serves", exc_info=True)
             return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__}: {exc})")
 
     def _swap_in(
-        self, fresh: _Snapshot, calibration: Calibration | None, progress: ProgressCallback | None
+        self,
+        fresh: _Snapshot,
+        calibration: Calibration | None,
+        progress: ProgressCallback | None,
+        embedder: Embedder,
     ) -> _Built:
-        """Store the calibration in the new file, then point readers at it (the one atomic step)."""
+        """Store the calibration in the new file, then point readers at it (the one atomic step). `embedder`
+        built it: an index of an embedder SIGHUP replaced meanwhile is refused, it could not serve."""
         final = fresh.path
         if calibration is not None:
-            bridge = fresh.bridge(self._embedder)
+            bridge = fresh.bridge(embedder)
             try:
                 with contextlib.closing(sqlite3.connect(final)) as conn, conn:
                     conn.execute(
@@ -841,6 +887,12 @@ class EmbeddedKB:
             fresh.calibration = calibration
         report_progress(progress, "swapping", 0, 1)
         with self._open_lock:
+            if embedder is not self._embedder:
+                raise ReloadError(
+                    "the embedder changed during the reload (SIGHUP after `models use --embedder`), so the "
+                    "index it built with the previous one was not swapped in: run `python -m bot kb reload` "
+                    "again"
+                )
             self._write_pointer(final)
             self._install(fresh)
             self._pointer_mtime = (self._dir / POINTER).stat().st_mtime_ns
@@ -850,7 +902,11 @@ class EmbeddedKB:
         return _Built(path=final, chunks=len(fresh.chunks))
 
     async def _swap_in_thread(
-        self, fresh: _Snapshot, calibration: Calibration | None, progress: ProgressCallback | None
+        self,
+        fresh: _Snapshot,
+        calibration: Calibration | None,
+        progress: ProgressCallback | None,
+        embedder: Embedder,
     ) -> _Built:
         """`_swap_in` in a worker thread, which a cancelled reload waits for before it goes on.
 
@@ -862,7 +918,7 @@ class EmbeddedKB:
         # A plain future, not a task (as shielding `to_thread` would make): the cancel-all of a loop shutting
         # down passes it by, so it ends only when the thread does. The context is copied as `to_thread` does.
         swap = loop.run_in_executor(
-            None, contextvars.copy_context().run, self._swap_in, fresh, calibration, progress
+            None, contextvars.copy_context().run, self._swap_in, fresh, calibration, progress, embedder
         )
         try:
             return await asyncio.shield(swap)

@@ -512,8 +512,9 @@ class ModelRegistry:
     def use_embedder(self, path: Path) -> UseResult:
         """Record PATH as the embedder in active.json (atomically), after checking it is an embedding model.
 
-        The chat model choice stays. Indexes built with another embedder refuse to serve until `kb reload`
-        re-embeds them (the index stores the embedder's file name: `bot.kb.reload.same_embedder`).
+        The chat model choice stays. Indexes built with another embedder refuse to serve until they are
+        re-embedded (the index stores the embedder's file name: `bot.kb.reload.same_embedder`): the CLI's
+        embedder switch records and re-embeds together, and a running bot takes the new one on SIGHUP.
         """
         path = path.expanduser().resolve()
         info = check_embedder(path, "models use --embedder")

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from bot.domain import Hit, same_words
 from bot.kb.analysis import analyzer, named_words, question_language
-from bot.kb.base import Embedder
+from bot.kb.base import Embedder, EmbedderUsers
 from bot.kb.calibration import OFF_TOPIC, pseudo_questions
 from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ApprovedStatus
 
@@ -389,6 +389,8 @@ class _Index:
     fit: ApprovedFit | None
     # The distinct headings of the knowledge-base sections nearest the approved questions (`_competing`).
     headings: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 1), dtype=np.float32))
+    # Whose vectors `matrix` and `headings` are: a question is matched only with the same embedder.
+    embedder: Embedder | None = None
 
 
 @dataclass
@@ -405,7 +407,7 @@ class ApprovedMatcher:
     paraphrase-like variants of each approved question, negatives the other approved questions,
     pseudo-questions of the knowledge-base sections nearest to them, and off-topic questions. Embedding
     and the fit run in a worker thread; vectors are cached by text, so a refit after one change embeds
-    only what is new.
+    only what is new. Another embedder (`use_embedder`) drops the cache and the fit, and refits.
     """
 
     def __init__(
@@ -421,6 +423,8 @@ class ApprovedMatcher:
         self.store = store
         self._embedder_source = embedder
         self._embedder: Embedder | None = None
+        # Matches and fits hold the embedder they started with: `use_embedder` waits for them.
+        self._users = EmbedderUsers()
         self._search = search
         self._refit_wait_s = refit_wait_s
         self._embed_timeout_s = embed_timeout_s
@@ -449,19 +453,36 @@ class ApprovedMatcher:
                     current[a.id] if a.id in current and current[a.id].question == a.question else _retired(a)
                     for a in index.answers
                 ]
-                index = _Index(index.revision, answers, index.matrix, index.fit, index.headings)
+                index = replace(index, answers=answers)
         if index is None or index.fit is None or not index.answers:
             return None
-        vector = await self._embed_one(question)
-        found = _best(index, vector, question)
-        if found is not None and await self._asks_something_else(
-            question, vector, found.approved.question, found.score
-        ):
-            log.info(
-                "approved answers: the question puts words of its own in place of some; the pipeline answers"
-            )
-            return None
-        return found
+        embedder, cache = await self._embedding()
+        if index.embedder is not embedder:
+            return None  # fitted with the embedder before a switch: the refit with this one serves next
+        with self._users.hold(embedder):
+            vector = await self._embed_one(question, embedder)
+            found = _best(index, vector, question)
+            if found is not None and await self._asks_something_else(
+                question, vector, found.approved.question, found.score, embedder, cache
+            ):
+                log.info(
+                    "approved answers: the question puts words of its own in place of some; "
+                    "the pipeline answers"
+                )
+                return None
+            return found
+
+    async def use_embedder(self, embedder: Embedder) -> None:
+        """Match with `embedder` from now on (SIGHUP after `models use --embedder`): the cached vectors and
+        the fit were the previous embedder's, so they go, and the next question refits (a refit still
+        running finishes, and its fit is dropped). Returns once no match or fit uses the previous one."""
+        previous, self._embedder = self._embedder, embedder
+        if previous is None or previous is embedder:
+            return
+        self._cache = _Cache()
+        self._index = None
+        self._refit = None
+        await self._users.released(previous)
 
     async def refresh(self) -> ApprovedFit | None:
         """Refit now if the set changed, waiting as long as it takes (the CLI and tests use this)."""
@@ -492,8 +513,8 @@ class ApprovedMatcher:
         self._refit.add_done_callback(self._refit_done)
 
     def _refit_done(self, task: asyncio.Task[_Index]) -> None:
-        if task.cancelled():
-            return
+        if task.cancelled() or task is not self._refit:
+            return  # a refit with the embedder before a switch: its vectors are not the matcher's now
         error = task.exception()
         if error is not None:
             log.warning("approved answers: refit failed", extra={"error": f"{type(error).__name__}: {error}"})
@@ -503,23 +524,24 @@ class ApprovedMatcher:
     async def _build(self, revision: str, active: list[ApprovedAnswer]) -> _Index:
         if not active:
             return _Index(revision, [], np.zeros((0, 1), dtype=np.float32), None)
-        kb_questions, headings = await self._kb_negatives(active)
-        embedder = await self._get_embedder()
-        index = await asyncio.to_thread(_fit, revision, active, kb_questions, embedder, self._cache, headings)
+        embedder, cache = await self._embedding()
+        with self._users.hold(embedder):
+            kb_questions, headings = await self._kb_negatives(active, cache)
+            index = await asyncio.to_thread(_fit, revision, active, kb_questions, embedder, cache, headings)
         if index.fit is not None:
             log.info("approved answers refitted", extra={"answers": len(active), "fit": index.fit.describe()})
         return index
 
-    async def _kb_negatives(self, active: list[ApprovedAnswer]) -> tuple[list[str], list[str]]:
+    async def _kb_negatives(self, active: list[ApprovedAnswer], cache: _Cache) -> tuple[list[str], list[str]]:
         """Pseudo-questions of the `SEARCH_K` sections nearest to the approved questions, and the headings
-        of the `HEADINGS_K` nearest (both cached per question)."""
+        of the `HEADINGS_K` nearest (both cached per question in `cache`)."""
         if self._search is None:
             return [], []
         out: list[str] = []
         headings: list[str] = []
         for answer in active[:MAX_SEARCHED]:
-            found = self._cache.kb_questions.get(answer.question)
-            titles = self._cache.kb_headings.get(answer.question)
+            found = cache.kb_questions.get(answer.question)
+            titles = cache.kb_headings.get(answer.question)
             if found is None or titles is None:
                 try:
                     hits = await self._search(answer.question)
@@ -530,14 +552,20 @@ class ApprovedMatcher:
                     return out, headings
                 found = [p.text for p in pseudo_questions([hit.chunk for hit in hits[:SEARCH_K]])]
                 titles = [hit.chunk.heading_path[-1] for hit in hits if hit.chunk.heading_path]
-                self._cache.kb_questions[answer.question] = found
-                self._cache.kb_headings[answer.question] = titles
+                cache.kb_questions[answer.question] = found
+                cache.kb_headings[answer.question] = titles
             out.extend(found)
             headings.extend(titles)
         return out, headings
 
     async def _asks_something_else(
-        self, question: str, vector: npt.NDArray[np.float32], approved: str, score: float
+        self,
+        question: str,
+        vector: npt.NDArray[np.float32],
+        approved: str,
+        score: float,
+        embedder: Embedder,
+        cache: _Cache,
     ) -> bool:
         """Whether `question` (`vector`; `score`: its cosine to `approved`) replaces content words of
         `approved` by words of its own that do not say what they said: one word (`swapped_word`,
@@ -548,7 +576,7 @@ class ApprovedMatcher:
             return False
         dropped, added = swaps
         if len(dropped) == 1:
-            return await self._swaps_a_word(question, approved, score, dropped[0], added)
+            return await self._swaps_a_word(question, approved, score, dropped[0], added, embedder, cache)
         # Names are left to the cosine here: a question that rewords most of "How much does Parcelly Plus
         # cost?" and leaves "Parcelly" out ("How expensive is the Plus plan?") names no other thing.
         lang_approved, lang_question = question_language(approved), question_language(question)
@@ -563,14 +591,20 @@ class ApprovedMatcher:
             left_out = without_word(left_out, word) or left_out
         if left_out == approved or not left_out:
             return True  # nothing to measure the words against: the pipeline answers, the cheaper mistake
-        embedder = await self._get_embedder()
         vectors = await asyncio.wait_for(
-            asyncio.to_thread(_vectors, [left_out], embedder, self._cache), self._embed_timeout_s
+            asyncio.to_thread(_vectors, [left_out], embedder, cache), self._embed_timeout_s
         )
         return not asks_what_they_ask(score, float(vectors[0] @ vector))
 
     async def _swaps_a_word(
-        self, question: str, approved: str, score: float, dropped: str, added: Sequence[str]
+        self,
+        question: str,
+        approved: str,
+        score: float,
+        dropped: str,
+        added: Sequence[str],
+        embedder: Embedder,
+        cache: _Cache,
     ) -> bool:
         """Whether `question` (`score`: its cosine to `approved`) replaces the content word `dropped` of
         `approved` by words of its own (`added`) that do not say what it said (`another_thing`,
@@ -581,19 +615,22 @@ class ApprovedMatcher:
         left_out = without_word(approved, dropped)
         if left_out is None:
             return True  # nothing to measure the swap against: the pipeline answers, the cheaper mistake
-        embedder = await self._get_embedder()
         vectors = await asyncio.wait_for(
-            asyncio.to_thread(_vectors, [approved, left_out], embedder, self._cache), self._embed_timeout_s
+            asyncio.to_thread(_vectors, [approved, left_out], embedder, cache), self._embed_timeout_s
         )
         return not keeps_the_meaning(score, float(vectors[0] @ vectors[1]))
 
-    async def _get_embedder(self) -> Embedder:
+    async def _embedding(self) -> tuple[Embedder, _Cache]:
+        """The embedder (built on first use, in a worker thread) and the cache of its vectors, taken together:
+        `use_embedder` replaces both at once."""
         if self._embedder is None:
-            self._embedder = await asyncio.to_thread(self._embedder_source)
-        return self._embedder
+            loaded = await asyncio.to_thread(self._embedder_source)
+            # `use_embedder` may have given one while this was loading: that one is the newer.
+            if self._embedder is None:
+                self._embedder = loaded
+        return self._embedder, self._cache
 
-    async def _embed_one(self, text: str) -> npt.NDArray[np.float32]:
-        embedder = await self._get_embedder()
+    async def _embed_one(self, text: str, embedder: Embedder) -> npt.NDArray[np.float32]:
         vectors = await asyncio.wait_for(
             asyncio.to_thread(embed_queries, embedder, [text]), self._embed_timeout_s
         )
@@ -760,7 +797,7 @@ def _fit(
         floor=floor,
         floor_from=floor_from,
     )
-    return _Index(revision, list(active), matrix, fit, heading_vectors)
+    return _Index(revision, list(active), matrix, fit, heading_vectors, embedder)
 
 
 __all__ = [

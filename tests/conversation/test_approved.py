@@ -3,6 +3,7 @@ fitted thresholds, corrections and operator candidates."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -342,3 +343,34 @@ async def test_while_a_refit_runs_the_old_fit_serves_only_what_is_still_approved
     assert await matcher.match("Can I pay for a locker with cash?") is None
     await matcher.refresh()
     assert matcher.fit is not None
+
+
+async def test_another_embedder_drops_the_old_vectors_and_refits_with_its_own(
+    store: SqlConversationLog,
+) -> None:
+    """SIGHUP after `models use --embedder`: the vectors cached by text and the fit were the old embedder's
+    (of another dimension here: they would not even multiply with the new ones). A refit running on the old
+    embedder finishes before the switch returns, and its fit is dropped; the next question refits."""
+    from tests.kb.test_embedder_space import GatedEmbedder
+
+    old, new = GatedEmbedder(), FakeEmbedder(dim=32)
+    matcher = build_approved(store, lambda: old, FakeKB(HELP_CENTER))
+    await store.add_approved(question=QUESTION, text=APPROVED, approved_by="admin-1")
+    assert await matcher.match(QUESTION)
+    await store.add_approved(question="How do I reset my password?", text="Use Forgot.", approved_by="a")
+    old.gated = True
+    refit = asyncio.create_task(matcher.refresh())
+    assert await asyncio.to_thread(old.entered.wait, 10)
+    switch = asyncio.create_task(matcher.use_embedder(new))
+    await asyncio.sleep(0.2)
+    assert not switch.done(), "the switch waits for the refit holding the old embedder"
+    old.gate.set()
+    await refit
+    await asyncio.wait_for(switch, 10)
+    assert matcher.fit is None, "the old embedder's fit is not kept"
+    used = old.calls
+    match = await matcher.match(QUESTION)
+    assert match is not None
+    assert match.approved.text == APPROVED
+    assert QUESTION in new.queries
+    assert old.calls == used, "the old embedder embeds nothing any more"

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app, register_commands
-from bot.cli.serve import reload_generator
+from bot.cli.serve import reload_generator, reload_models
 from bot.devtools.fake_telegram import FakeTelegram
 from bot.devtools.load_bench import NoKnowledgeBase, SyntheticPipeline, run_bench, trend_per_min
 from bot.domain import Answer, Delta, Turn
@@ -80,6 +80,22 @@ async def test_sighup_reloads_the_generator(caplog: pytest.LogCaptureFixture) ->
     caplog.clear()
     await reload_generator(_Services(failing))  # type: ignore[arg-type]
     assert any("model reload failed" in r.getMessage() for r in caplog.records), "logged, not raised"
+
+
+async def test_sighup_also_reloads_the_embedder_first() -> None:
+    """`serve` and `web` call `reload_models` on SIGHUP: the embedder (which `Services.reload_embedder` swaps
+    in, tests/core/test_embedder_reload.py), then the chat model, each whatever the other's outcome."""
+    calls: list[str] = []
+
+    class _Both(_Services):
+        async def reload_embedder(self) -> bool:
+            calls.append("embedder")
+            return False  # unchanged, or failed (logged): the model is reloaded all the same
+
+    generator = _Generator()
+    await reload_models(_Both(generator))  # type: ignore[arg-type]
+    assert calls == ["embedder"]
+    assert generator.reloads == 1
 
 
 async def test_small_bench_run_has_no_errors_and_keeps_order(settings: Any) -> None:

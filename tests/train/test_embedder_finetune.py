@@ -288,21 +288,32 @@ def test_models_use_embedder_is_recorded_and_kept(tmp_path: Path) -> None:
     assert not models.active_file.exists()
 
 
-def test_cli_models_use_embedder_reset_says_to_reload(
+def test_cli_models_use_embedder_reset_without_an_index_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`--reset` re-embeds the index with the shipped embedder (the switch itself is tested in
+    tests/train/test_embedder_switch_and_redaction.py); with no knowledge folder to index, the choice comes
+    back, and the command says that no index serves either way rather than that one does."""
     from bot.cli import app, register_commands
 
     register_commands()
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("BOT_KB__SOURCE", str(tmp_path / "no-such-folder"))
     settings = Settings(_env_file=None, data_dir=tmp_path / "d")  # type: ignore[call-arg]
     settings.models_dir.mkdir(parents=True)
-    ModelRegistry(settings.models_dir).use_embedder(write_gguf(tmp_path / "mini-ft-2.f16.gguf", arch="bert"))
+    chosen = write_gguf(tmp_path / "mini-ft-2.f16.gguf", arch="bert")
+    ModelRegistry(settings.models_dir).use_embedder(chosen)
     result = CliRunner().invoke(app, ["models", "use", "--embedder", "--reset"])
-    assert result.exit_code == 0, result.output
-    assert "embedder choice removed" in result.output
-    assert "python -m bot kb reload" in " ".join(result.output.split())
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert "re-embedding the knowledge base with the shipped embedder" in output
+    back = f"so the bot is back on the previous embedder {chosen.resolve()}; its index does not serve"
+    assert back in output
+    assert "python -m bot models use --embedder --reset" in output
+    assert ModelRegistry(settings.models_dir).read_active()["embedder"] == str(chosen.resolve())
+    ModelRegistry(settings.models_dir).reset(embedder=True)
     again = CliRunner().invoke(app, ["models", "use", "--embedder", "--reset"])
+    assert again.exit_code == 0, again.output
     assert "no embedder choice was recorded" in again.output
 
 

@@ -265,6 +265,7 @@ def test_no_switch_and_an_overriding_model_path_rebuild_nothing(
     code, output = _finetune(cli, tmp_path, "--no-switch")
     assert code == 0, output
     assert "not switched (--no-switch)" in output
+    assert f"to use it: python -m bot models use --embedder {data / 'models' / FT_NAME}.gguf" in output
     assert "Reloaded" not in output
     assert _active_embedder(data) is None
     # BOT_EMBEDDINGS__MODEL_PATH wins over the choice: the bot's embedder, and so its index, stay.
@@ -311,3 +312,67 @@ def test_models_use_embedder_switches_back_when_the_index_cannot_be_rebuilt(
     assert "so the bot is back on the shipped embedder" in output
     assert _active_embedder(data) is None
     assert _search()
+
+
+def test_models_use_embedder_reset_re_embeds_the_index_with_the_shipped_embedder(
+    cli: CliRunner, tmp_path: Path, data: Path
+) -> None:
+    """Back from a chosen embedder: before, `--reset` only forgot the choice and said to run `kb reload`,
+    and the bot refused every question (its index held the chosen embedder's vectors) until someone did."""
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    chosen = write_gguf(tmp_path / "other.f16.gguf", arch="bert")
+    assert cli.invoke(app, ["models", "use", "--embedder", str(chosen)]).exit_code == 0
+    result = cli.invoke(app, ["models", "use", "--embedder", "--reset"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    assert "re-embedding the knowledge base with the shipped embedder" in output
+    assert "Reloaded 2 files" in output
+    assert "now using the shipped embedder, and the index holds its vectors" in output
+    assert "picks it up on SIGHUP" in output
+    assert _active_embedder(data) is None
+    assert _search()
+    again = cli.invoke(app, ["models", "use", "--embedder", "--reset"])
+    assert again.exit_code == 0, again.output
+    assert "no embedder choice was recorded; nothing changed" in again.output
+    assert "Reloaded" not in again.output
+
+
+def test_models_use_embedder_reset_switches_back_when_the_index_cannot_be_rebuilt(
+    cli: CliRunner, tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.kb.embedded import EmbeddedKB
+
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    chosen = write_gguf(tmp_path / "other.f16.gguf", arch="bert")
+    assert cli.invoke(app, ["models", "use", "--embedder", str(chosen)]).exit_code == 0
+
+    async def failing_reload(self: EmbeddedKB, *args: object, **kwargs: object) -> None:
+        raise ReloadError("disk full")
+
+    monkeypatch.setattr(EmbeddedKB, "reload", failing_reload)
+    result = cli.invoke(app, ["models", "use", "--embedder", "--reset"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert (
+        "could not be re-embedded with the shipped embedder, so the bot is back on the previous embedder "
+        f"{chosen.resolve()} and the index it serves (to try again: "
+        "python -m bot models use --embedder --reset)"
+    ) in output
+    assert _active_embedder(data) == str(chosen.resolve())
+    assert _search()
+
+
+def test_models_use_embedder_reset_under_an_overriding_model_path_rebuilds_nothing(
+    cli: CliRunner, tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (data / "models").mkdir(parents=True)
+    ModelRegistry(data / "models").use_embedder(write_gguf(tmp_path / "other.f16.gguf", arch="bert"))
+    monkeypatch.setenv("BOT_EMBEDDINGS__MODEL_PATH", str(write_gguf(tmp_path / "env.gguf", arch="bert")))
+    result = cli.invoke(app, ["models", "use", "--embedder", "--reset"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    assert "embedder choice removed from active.json" in output
+    assert "BOT_EMBEDDINGS__MODEL_PATH is set and takes precedence" in output
+    assert "so nothing changes for the bot" in output
+    assert "Reloaded" not in output
+    assert _active_embedder(data) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections.abc import Sequence
@@ -268,7 +269,7 @@ async def test_console_groups_by_cosine_where_the_calibration_trusts_the_embedde
         session = await web.session()
         reply = events((await web.post("/api/ask", {"text": text}, session["csrf"])).text)[-1][1]
         assert reply["outcome"] == "refused"
-    app = build_app(replace(web.deps, embedder=FakeEmbedder))
+    app = build_app(replace(web.deps, embedder=lambda: contextlib.nullcontext(FakeEmbedder())))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
         await client.post("/admin/login", data={"token": ADMIN_TOKEN}, headers={"origin": BASE})
         # French unmeasured: grouped by words, which the two share only "colis" and "si" of.
@@ -294,7 +295,7 @@ async def test_console_groups_gaps_when_the_calibration_cannot_be_read(
         raise KBUnavailableError("the knowledge base has not been built yet")
 
     monkeypatch.setattr(web.deps.admin.kb, "calibration", unavailable)
-    app = build_app(replace(web.deps, embedder=FakeEmbedder))
+    app = build_app(replace(web.deps, embedder=lambda: contextlib.nullcontext(FakeEmbedder())))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
         await client.post("/admin/login", data={"token": ADMIN_TOKEN}, headers={"origin": BASE})
         response = await client.get("/admin/gaps")

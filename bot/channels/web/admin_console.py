@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import html
 import logging
@@ -362,21 +363,23 @@ class AdminConsole:
             questions = await self.deps.insights.gap_questions(GAP_DAYS, GAP_LIMIT)
         except StoreUnavailableError:
             return self._layout(request, "Content gaps", "<p class='error'>The database is unavailable.</p>")
-        embedder = None
-        if self.deps.embedder is not None:
-            try:
-                embedder = await asyncio.to_thread(self.deps.embedder)
-            except Exception as exc:
-                log.warning("gaps grouped without the embedder", extra={"error": str(exc)})
-        calibration = None
-        if embedder is not None:
-            # Where it found the embedder weaker than on English, a language's questions group by their words.
-            try:
-                calibration = await self.admin.kb.calibration()
-            except KBUnavailableError as exc:
-                log.warning("gaps grouped without the calibration", extra={"error": str(exc)})
-        cosine = cosine_languages(calibration)
-        groups = await asyncio.to_thread(group_gaps, questions, embedder, cosine=cosine)
+        async with contextlib.AsyncExitStack() as held:
+            embedder = None
+            if self.deps.embedder is not None:
+                try:
+                    embedder = await held.enter_async_context(self.deps.embedder())
+                except Exception as exc:
+                    log.warning("gaps grouped without the embedder", extra={"error": str(exc)})
+            calibration = None
+            if embedder is not None:
+                # Where it found the embedder weaker than on English, a language's questions group by their
+                # words.
+                try:
+                    calibration = await self.admin.kb.calibration()
+                except KBUnavailableError as exc:
+                    log.warning("gaps grouped without the calibration", extra={"error": str(exc)})
+            cosine = cosine_languages(calibration)
+            groups = await asyncio.to_thread(group_gaps, questions, embedder, cosine=cosine)
         if not groups:
             body = f"<p>No refused or 👎 questions in the last {GAP_DAYS} days.</p>"
             return self._layout(request, "Content gaps", body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -57,6 +58,7 @@ class WebDeps:
     flood: FloodRule = field(default_factory=FloodRule)
     upload_limit_bytes: int = 10 * 1024 * 1024
     export: FilteredExport | None = None
-    # Groups content gaps by meaning; None groups identical questions only.
-    embedder: Callable[[], Embedder] | None = None
+    # Groups content gaps by meaning, the embedder held for the grouping (a SIGHUP that switches embedders
+    # closes the old one only after it); None groups identical questions only.
+    embedder: Callable[[], AbstractAsyncContextManager[Embedder]] | None = None
     export_formats: tuple[str, ...] = ("openai",)
