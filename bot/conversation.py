@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import statistics
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from bot import texts
 from bot.config import RedactionSettings
@@ -20,6 +21,7 @@ from bot.language import (
     LanguageDetector,
     default_detector,
     detect_message_language,
+    kb_default_language,
     language_tag,
     normalize,
 )
@@ -48,6 +50,12 @@ T = TypeVar("T")
 STORE_TIMEOUT_S = 10.0
 # Detection reads at most this much of a message (more does not change the answer; it only costs time).
 MAX_DETECT_CHARS = 2000
+# The knowledge base's languages, the prior of a message's (`KBLanguages`), are read again after this long (a
+# reload may change them); a read never holds a message up longer than `KB_LANGUAGES_TIMEOUT_S`, and one that
+# failed is tried again after `KB_LANGUAGES_RETRY_S`, the languages last read standing in meanwhile.
+KB_LANGUAGES_TTL_S = 60.0
+KB_LANGUAGES_TIMEOUT_S = 1.0
+KB_LANGUAGES_RETRY_S = 5.0
 # How much of the conversation the operators see when a handoff starts.
 TRANSCRIPT_TURNS = 20
 # Defaults of `BOT_LLM__WAIT_NOTICE_S` and `BOT_LLM__WAIT_UPDATE_S` (see `ConversationService`).
@@ -284,6 +292,14 @@ class AnswerStream(Protocol):
     ) -> AsyncIterator[Delta | Answer]: ...
 
 
+@runtime_checkable
+class KBLanguages(Protocol):
+    """An answer stream that knows the languages of its knowledge base (`bot.rag.pipeline.Pipeline` does):
+    the prior of a customer's language where the message leaves it open."""
+
+    async def kb_languages(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Customer:
     """Who is writing, in the channel's own ids."""
@@ -453,6 +469,9 @@ class ConversationService:
         self._history_turns = history_turns
         self._timeout_s = store_timeout_s
         self._redactor = Redactor(redaction)
+        # The knowledge base's languages as last read, and when (`_read_kb_languages`).
+        self._kb_languages: tuple[str, ...] = ()
+        self._kb_languages_at = -math.inf
 
     async def _db(self, awaitable: Awaitable[T]) -> T:
         return await db_call(awaitable, self._timeout_s)
@@ -513,6 +532,7 @@ class ConversationService:
         """
         question = encodable(text).strip()
         sample = question[:MAX_DETECT_CHARS]
+        await self._read_kb_languages()
         if not question or len(question) > MAX_QUESTION_CHARS:
             language = self.language_of_text(sample, customer)
             notice = TOO_LONG_TEXT if question else EMPTY_TEXT
@@ -786,8 +806,15 @@ class ConversationService:
 
     def language_of_text(self, text: str, customer: Customer, *, previous: str = "") -> str:
         """The detected language of a customer's text; the channel's hint only when it cannot be told, and
-        without one `previous` (the conversation's language so far)."""
-        return detect_message_language(text, customer.language_hint or None, self.detector, previous=previous)
+        without one `previous` (the conversation's language so far); the knowledge base's languages (as
+        last read) where neither tells."""
+        return detect_message_language(
+            text,
+            customer.language_hint or None,
+            self.detector,
+            previous=previous,
+            kb_languages=self._kb_languages,
+        )
 
     async def _message_language(self, text: str, customer: Customer, conversation_id: int) -> str:
         """The language of a customer's message in their conversation: unhinted (Telegram without
@@ -800,17 +827,38 @@ class ConversationService:
         """The customer's language when they send no text to read (a command, a button): the language of
         their latest message (in any conversation), else the channel's hint, else "und"."""
         stored = await self._db(self.log.user_language(customer.channel, customer.user_id))
-        return self._or_hint(stored, customer.language_hint)
+        return self._or_hint(stored, customer.language_hint, await self._read_kb_languages())
 
     async def conversation_language(self, conversation_id: int, hint: str = "") -> str:
-        """The language of the conversation's latest message that has one, else `hint`, else "und"."""
-        return self._or_hint(await self._db(self.log.last_language(conversation_id)), hint)
+        """The language of the conversation's latest message that has one, else `hint`, else the knowledge
+        base's where that is one language other than English (`kb_default_language`), else "und"."""
+        stored = await self._db(self.log.last_language(conversation_id))
+        return self._or_hint(stored, hint, await self._read_kb_languages())
 
     @staticmethod
-    def _or_hint(stored: str, hint: str) -> str:
+    def _or_hint(stored: str, hint: str, kb_languages: Sequence[str] = ()) -> str:
         if stored and stored != UNDETERMINED:
             return stored
-        return language_tag(hint) if hint else (stored or UNDETERMINED)
+        # A German help center's /start, unhinted, is German: "und" reads as English.
+        return language_tag(hint) if hint else kb_default_language(kb_languages)
+
+    async def _read_kb_languages(self) -> tuple[str, ...]:
+        """The knowledge base's languages, main first, read at most every `KB_LANGUAGES_TTL_S` (no search:
+        `bot.rag.pipeline.Pipeline.kb_languages`); () from an answer stream that does not know them."""
+        source = self.pipeline
+        now = time.monotonic()
+        if not isinstance(source, KBLanguages) or now - self._kb_languages_at < KB_LANGUAGES_TTL_S:
+            return self._kb_languages
+        self._kb_languages_at = now  # one read at a time: the messages meanwhile use the last languages
+        try:
+            async with asyncio.timeout(KB_LANGUAGES_TIMEOUT_S):
+                self._kb_languages = tuple(await source.kb_languages())
+        except Exception as exc:  # a prior, never a reason to fail a customer's message
+            self._kb_languages_at = now - KB_LANGUAGES_TTL_S + KB_LANGUAGES_RETRY_S
+            log.warning(
+                "knowledge base languages unavailable", extra={"error": f"{type(exc).__name__}: {exc}"}
+            )
+        return self._kb_languages
 
     async def _open(self, customer: Customer, conversation_id: int | None) -> ConversationRef:
         if conversation_id is None:

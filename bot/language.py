@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +47,12 @@ KEEP_MAX_LETTERS = 10
 # Swedish 0.62) to the hint. Confident short text keeps its language ("mein Paket" German 0.89, "mon colis"
 # French 0.98 under en). At 12 letters "track parcel" and "where parcel" (French 0.54) would be English too,
 # at 19 such losses ("order status" English 0.58 under de).
+
+# A language of the knowledge base is one its customers likely write in (`prior_languages`) when it holds at
+# least this share of the sections its calibration sampled: the Japanese Debian Reference, a fifth of its
+# chunks still English (115 of 315 sampled sections), is asked in both; a German help center with a few
+# untranslated English pages is asked in German.
+MIN_PRIOR_SHARE = 0.2
 
 # Stop words: the short, high-frequency function words of each language (after Snowball's lists). Lexical
 # search leaves them out of queries (`bot.kb.analysis`), so BM25 keeps the words that carry a question;
@@ -301,7 +308,12 @@ def default_detector() -> FastTextDetector:
 
 
 def detect_message_language(
-    text: str, hint: str | None = None, detector: LanguageDetector | None = None, *, previous: str = ""
+    text: str,
+    hint: str | None = None,
+    detector: LanguageDetector | None = None,
+    *,
+    previous: str = "",
+    kb_languages: Sequence[str] = (),
 ) -> str:
     """The language of a customer's message (a primary subtag, or "zh-Hant": see `language_tag`), or "und".
 
@@ -318,11 +330,20 @@ def detect_message_language(
     `HINT_WINS_ANYWAY_BELOW` keeps it as it would keep a hint ("my parcel" after English). With no
     `previous` either, a short text keeps the detector's guess when that is likely enough ("gracias",
     "спасибо").
+
+    `kb_languages` (the help center's languages, its main one first: `prior_languages`) is the prior for
+    what the hint and the conversation leave open: an unsure or doubtful detection that lists one of them
+    gets the first it lists ("Backports installieren?" German 0.50, "Passwort ändern" Swedish 0.80 with
+    German second, for a German help center), before English stands in for a missing hint; and text
+    nothing else tells is in the help center's language where that is one language other than English,
+    rather than "und" (read as English). A hint the detector lists, the conversation's language and a
+    confident detection still come first: they say more about this customer than the documents do.
     """
     text = encodable(text)  # a lone surrogate from a chat client is read, not a crash
     # The conversation's language stands in only for a hint the channel did not give.
     kept = UNDETERMINED if hint or not previous else language_tag(previous)
-    language = _detect_message_language(text, hint, detector, kept)
+    prior = tuple(dict.fromkeys(lang for lang in map(normalize, kb_languages) if lang != UNDETERMINED))
+    language = _detect_message_language(text, hint, detector, kept, prior)
     if language != "zh":
         return language
     # Chinese keeps its script: Traditional characters say so; text both scripts write alike ("好的")
@@ -333,10 +354,21 @@ def detect_message_language(
 
 
 def _detect_message_language(
-    text: str, hint: str | None, detector: LanguageDetector | None, kept: str = UNDETERMINED
+    text: str,
+    hint: str | None,
+    detector: LanguageDetector | None,
+    kept: str = UNDETERMINED,
+    prior: tuple[str, ...] = (),
 ) -> str:
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
+    if prior and detection.language not in (*prior, UNDETERMINED):
+        # A help center's language is a prior only where the text's function words do not speak for the
+        # guess more than for it: "the little door keeps popping back open and wont shut" (English 0.81,
+        # Dutch second) is English for a Dutch help center, "droits du dossier" (French 0.63, German second)
+        # French for a German one; "Passwort ändern" (Swedish 0.80, German second), with none, is German.
+        guessed = _function_words(text, detection.language)
+        prior = tuple(lang for lang in prior if _function_words(text, lang) >= guessed)
     # Without a hint (the console, an API client), English, the language the bot's own texts are written in,
     # stands in for it: "how do I track my parcel?" is not French anywhere, nor "my locker door wont open"
     # Dutch (0.50, English second), which was answered as a foreign question from the wrong article. Only
@@ -357,12 +389,26 @@ def _detect_message_language(
         # Unhinted (the console, an API client), the conversation's language is the hint for as short a text:
         # "my parcel" after English questions in `chat` was answered with the French unsure lead.
         return kept
+    guesses = (detection.language, *detection.candidates)
+    # Of the hint and the help center's languages, the one the detector ranks highest.
+    backed = next(
+        (lang for lang in guesses if lang != UNDETERMINED and (lang == hinted or lang in prior)), None
+    )
     if detection.sure:
-        doubtful = detection.confidence < HINT_WINS_BELOW
-        if doubtful and expected in detection.candidates:
-            return expected
+        if detection.confidence < HINT_WINS_BELOW:
+            if hinted == UNDETERMINED and (not prior or "en" in prior) and "en" in detection.candidates:
+                # English stands in for the missing hint where the help center is English too.
+                return "en"
+            if backed is not None:
+                # "Passwort ändern" is Swedish 0.80 with German second: German for a German help center, as
+                # for a German hint. A sure guess the help center backs beats a hint ranked below it:
+                # "Zeitzone einstellen" (German 0.73, English second) under an English hint is German there.
+                return backed
+            if expected in detection.candidates:
+                return expected
         return detection.language
-    if hinted != UNDETERMINED and hinted in (detection.language, *detection.candidates):
+    if hinted != UNDETERMINED and hinted in guesses:
+        # Unsure, the detector's ranking says little: "arranque dual" is English 0.37, then Spanish.
         return hinted
     unreadable = len(letters) < MIN_LETTERS or len(set(letters.casefold())) < MIN_DISTINCT_LETTERS
     if fits_hint and unreadable:
@@ -378,13 +424,51 @@ def _detect_message_language(
             return kept
     if detection.language != UNDETERMINED and detection.confidence >= MIN_CONFIDENCE:
         return detection.language
+    # Unsure, with nothing above to decide: a help center's language the detector lists is the likeliest
+    # ("Backports installieren?" German 0.50 then Dutch; "instalar paquetes" Spanish 0.25), and where it
+    # lists none, text in the script of a help center written in one language other than English is in
+    # that language ("escritorio remoto" for a Spanish one): "und" reads as English, and a German help
+    # center's customer was refused in English. Where the help center is also English, "und" already is.
+    if backed is not None:
+        return backed
+    if fits_hint and hinted in prior:
+        return hinted
+    default = kb_default_language(prior)
+    if not letters or latin_text == (default not in NON_LATIN_SCRIPT):
+        return default
     return UNDETERMINED
+
+
+def kb_default_language(kb_languages: Sequence[str]) -> str:
+    """The language of a customer nothing else tells (no text, no hint, no conversation so far): the help
+    center's main one where none of its languages is English, else "und", which reads as English."""
+    prior = [normalize(lang) for lang in kb_languages]
+    return prior[0] if prior and "en" not in prior else UNDETERMINED
+
+
+def prior_languages(sections: Mapping[str, int]) -> tuple[str, ...]:
+    """The languages a help center's customers likely write in, from its sections (or a sample of them)
+    per language, most first: each holding at least `MIN_PRIOR_SHARE` of them (`detect_message_language`'s
+    `kb_languages`)."""
+    counted = {normalize(lang): 0 for lang in sections}
+    for lang, count in sections.items():
+        counted[normalize(lang)] += max(0, count)
+    counted.pop(UNDETERMINED, None)
+    total = sum(counted.values())
+    ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(lang for lang, count in ranked if total and count >= MIN_PRIOR_SHARE * total)
 
 
 # At least this many of a text's words, and this share of them, are function words of a language it is in.
 _MIN_FUNCTION_WORDS = 2
 _MIN_FUNCTION_SHARE = 1 / 3
 _WORD_WITH_APOSTROPHE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _function_words(text: str, language: str) -> int:
+    """How many of `text`'s words are `language`'s function words (0 for a language without a list)."""
+    function = STOPWORDS.get(language, frozenset())
+    return sum(1 for word in _WORD_WITH_APOSTROPHE.findall(text.casefold()) if word in function)
 
 
 def _written_in(text: str, language: str) -> bool:
