@@ -516,6 +516,8 @@ class _HtmlText:
         self._in_item = 0  # inside list items a paragraph starts a line, not a blank-separated block
         self._tables: list[bool] = []  # per open table: True when it lays out blocks rather than data
         self._cell = 0  # inside a data table's cell, blocks flow inline so a row stays one line
+        self._row: list[bool] | None = None  # the data row being written: per cell, whether it is a header
+        self._head_row = False  # the row is in a <thead>
         self._counters: dict[int, int] = {}  # id(ordered list) -> last item number
 
     def render(self, root: Tag) -> list[_Line]:
@@ -538,7 +540,8 @@ class _HtmlText:
         return self.lines
 
     def _text(self, text: str) -> None:
-        self._parts.append(text)
+        # A "|" inside a cell ("ls | less") is escaped as Markdown escapes it: not a column of its own.
+        self._parts.append(text.replace("|", "\\|") if self._cell else text)
         words = _words(text)
         self._words += words
         if self._in_link:
@@ -580,11 +583,18 @@ class _HtmlText:
                 # icon with one: their cells are blocks, not " | " columns.
                 self._tables.append(tag.find((*_HEADINGS, "table", "pre")) is not None or _in_admonition(tag))
                 self._blank()
+            elif name == "tr" and not self._layout():
+                self._end_row()
+                self._end_line(force=True)
+                self._row, self._head_row = [], tag.find_parent("thead") is not None
             elif name == "tr":
                 self._end_line(force=True)
             elif name in ("td", "th") and not self._layout():
-                if "".join(self._parts).strip():
-                    self._parts.append(" | ")
+                if self._row is None:  # a cell outside any row
+                    self._end_line(force=True)
+                    self._row, self._head_row = [], False
+                self._parts.append(" | " if self._row else "| ")
+                self._row.append(name == "th")
                 self._cell += 1
             elif name == "a":
                 self._in_link += 1
@@ -602,8 +612,12 @@ class _HtmlText:
             self._in_item -= 1
             self._prefix = ""
         elif name == "table":
+            if not self._layout():
+                self._end_row()
             self._blank()
             self._tables.pop()
+        elif name == "tr" and not self._layout():
+            self._end_row()
         elif name == "tr":
             self._end_line(force=True)
         elif name in ("td", "th") and not self._layout():
@@ -614,6 +628,23 @@ class _HtmlText:
             self._blank()
         elif name in _BLOCK_TAGS or name in ("td", "th"):
             self._end_line()
+
+    def _end_row(self) -> None:
+        """Close the data row being written as "| cell | cell |", a paragraph of its own: a table longer than
+        a chunk is then cut between rows, never inside one, and its rows are not read as lines of a command
+        ("find . | rsync"). A header row is followed by Markdown's rule line ("| --- | --- |")."""
+        if self._row is None:
+            return
+        cells, self._row = self._row, None
+        self._parts.append(" |")
+        if not "".join(self._parts).replace("|", "").strip():
+            self._parts, self._words, self._link_words = [], 0, 0  # a row of empty cells
+            return
+        self._end_line(force=True)
+        if self._head_row or all(cells):
+            self.lines.append(_Line("| " + " | ".join(["---"] * len(cells)) + " |"))
+        if not self._in_item:
+            self.lines.append(_Line(""))
 
     def _layout(self) -> bool:
         """Whether the innermost open table lays out blocks (True outside any table)."""
@@ -648,9 +679,16 @@ class _HtmlText:
                 parts.append("\n")
             elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
                 parts.append(str(node))
+        code = "".join(parts).replace("\u200b", "").strip("\n").splitlines()
+        # Fenced as Markdown fences code, so that its lines are quoted as they are: "find . -print0 | rsync"
+        # is neither a table row nor a sentence whose spaces can be tidied.
+        fence = "```"
+        while any(line.lstrip().startswith(fence) for line in code):
+            fence += "`"
         self._blank()
-        for line in "".join(parts).replace("\u200b", "").strip("\n").splitlines():
-            self.lines.append(_Line(line.rstrip(), words=_words(line)))
+        self.lines.append(_Line(fence))
+        self.lines.extend(_Line(line.rstrip(), words=_words(line)) for line in code)
+        self.lines.append(_Line(fence))
         self._blank()
 
     def _item(self, tag: Tag) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Container, Iterable, Sequence, Set
 from dataclasses import dataclass, replace
@@ -554,17 +555,32 @@ _MARKUP = re.compile(r"\*\*|__|`+")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _RST_LINK = re.compile(r"`([^`<\n]+?)\s*<([^>\n]+)>`_{1,2}")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+|^\s*(?:=+|-+|~+|\^+)\s*$")
-# A Markdown table's rule under its header ("|---|:--:|"), and a table row: Markdown's, or the loaders'
-# "cell | cell" for an HTML table.
+# A Markdown table's rule under its header ("|---|:--:|"); a table row written with its outer pipes, as
+# Markdown writes it and the loaders write an HTML table's ("| cell | cell |", a "|" in a cell escaped). A
+# line with a pipe inside ("find . -print0 | rsync …") is a row only under a header and its rule.
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$|\S \| \S")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
+_SPACED_PIPE = re.compile(r"(?<=\s)\|(?=\s)")
+# Code fenced as Markdown fences it (the loaders fence an HTML page's <pre> the same way): an opening fence
+# may name the language ("```bash"), a closing one is the fence alone.
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*([^\s`]*)\s*$")
+# A table's or figure's caption: "Table 6.8. List of SSH configuration files", "Tabelle 6.8.", "表6.1 …".
+_CAPTION = re.compile(r"^([^\W\d_]{1,15})\s?(\d{1,3}(?:[.-]\d{1,3})*)([.:：]?)(?:\s+(\S.*))?$")
 _LIST_MARKER = re.compile(r"^\s*((?:[-*+•])|(?:\d{1,3}[.)]))\s+(?=\S)")
+# A list run into one line ("… wird geblockt. - Kommunikation …", "… Binärdateien; 7. Ausführen …"), as the
+# chunker joins a list longer than a chunk: another item begins after a clause's end.
+_INLINE_ITEM = re.compile(r"(?<=[.;:!?…])\s+(?:([-•*+])|(\d{1,3})[.)])\s+(?=\S)")
+# A list item's number or bullet with nothing after it ("… im-config. 2."): the next item, cut off.
+_BARE_MARKER = re.compile(r"(?:^|(?<=[.;:!?…])\s+)(?:\d{1,3}[.)]|[-•*+])$")
 # A full stop, then space, then what can begin a sentence in any alphabet (an upper-case letter, a digit,
 # an opening quote); or a CJK full stop (。！？), after which a sentence ends with no space at all.
 _PROSE_SENTENCE_END = re.compile(
     r"(?<=[.!?…])[\"'”’)»]*\s+(?=[^\W_a-z]|[\"'(“‘«¿¡])|(?<=[。！？])[」』”’）)]*\s*(?=\S)"
 )
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])")
+# A space left before punctuation where lines or markup were joined ("Debian , p. ej.", "the app ."), and
+# only there: a dot that begins a path, a name or an argument ("cd ./source", "find . -print0") stays.
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])(?=$|[\"'”’»)\]]|\s+[^\s\-/.|&<>])")
 # Chinese, Japanese and Korean characters and their punctuation: text in them is written without spaces.
 _CJK_CHAR = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
 # Korean puts spaces between words: only Chinese and Japanese text (and CJK punctuation) joins without one.
@@ -578,12 +594,15 @@ _UNICODE_WORD = re.compile(r"[^\W_]+")
 
 @dataclass(frozen=True)
 class PassageUnit:
-    """One piece of a passage an extract can quote: a sentence, or a list item with its marker."""
+    """One piece of a passage an extract can quote: a sentence, a list item or table row with its marker, or
+    a block of code."""
 
     text: str
-    block: int  # which paragraph or list it belongs to
-    marker: str = ""  # "-", "1.", …: set for list items
+    block: int  # which paragraph, list, table or code block it belongs to
+    marker: str = ""  # "-", "1.", …: set for list items and table rows
     label: bool = False  # a heading or a label ("Saturday:"): never quoted on its own
+    # "heading", "caption", "header" (a table's), "row", "code" (its lines as written); "" for the rest
+    kind: str = ""
 
     @property
     def item(self) -> bool:
@@ -623,66 +642,218 @@ def _is_label(text: str) -> bool:
     return ":" not in text and not re.search(r"[.!?…;。！？；]\W*$", text) and len(text.split()) <= 4
 
 
+def _caption_title(text: str) -> str | None:
+    """The title of a table's or figure's caption ("" for a caption that is only its number), None for a line
+    that is no caption: a word and a number ("Tabelle 6.8.", "表6.1"), then a title that is no statement
+    (it starts with no lower-case letter and ends with no full stop). "Step 2. Open the app." is a step."""
+    found = _CAPTION.match(text.strip())
+    if found is None:
+        return None
+    word, number, stop, title = found.groups()
+    if word[0].islower() or not (stop or "." in number):
+        return None
+    if title is None:
+        return ""
+    return None if title[0].islower() or re.search(r"[.!?…;:。！？；：]$", title) else title
+
+
 def _table_cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|") if cell.strip()]
+    """A row's cells, an escaped "\\|" in one a "|" again; their spaces as written, but runs of them."""
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [" ".join(cell.replace("\\|", "|").split()) for cell in _CELL_SEPARATOR.split(inner)]
 
 
 def _table_row(line: str) -> str:
-    first, *rest = _table_cells(line)
+    """A row as what it is about and its values: "Small: €3.95; 25 kg" (the cells as written: they often hold
+    a command, "find . -print0", whose spaces are not tidied)."""
+    first, *rest = [cell for cell in _table_cells(line) if cell] or [""]
     return f"{first}: {'; '.join(rest)}" if rest else first
 
 
-def _segments(paragraph: str) -> list[tuple[str, str, list[str]]]:
-    """One paragraph as runs of lines: ("heading" | "item" | "prose", list marker, lines).
+def _code_and_text(text: str) -> list[tuple[bool, str]]:
+    """A passage as runs of fenced code (True, its lines as written) and of the text between (False).
 
-    A table row (Markdown's `| a | b |`, or the loaders' `a | b` for an HTML table) is an item that reads
-    "a: b", so a quoted row says what it is about; the header row above Markdown's `|---|` line is a label.
+    A chunk can begin or end inside a code block. An unclosed fence runs to the passage's end; a passage's
+    first fence that closes (code right above it, a blank line or nothing below it, no language named) ends
+    code that began in the chunk before: the lines above it are code.
     """
+    lines = text.split("\n")
+    runs: list[tuple[bool, str]] = []
+    fence = ""
+    start = 0
+    for i, line in enumerate(lines):
+        found = _FENCE.match(line)
+        if found is None:
+            continue
+        mark, language = found.groups()
+        if fence:
+            if mark[0] == fence[0] and len(mark) >= len(fence) and not language:
+                runs.append((True, "\n".join(lines[start:i])))
+                fence, start = "", i + 1
+            continue
+        closes = (
+            not runs
+            and not language
+            and i > 0
+            and lines[i - 1].strip() != ""
+            and (i + 1 == len(lines) or not lines[i + 1].strip())
+        )
+        runs.append((closes, "\n".join(lines[start:i])))
+        fence, start = ("" if closes else mark), i + 1
+    runs.append((bool(fence), "\n".join(lines[start:])))
+    return runs
+
+
+def _segments(paragraph: str) -> list[tuple[str, str, list[str]]]:
+    """One paragraph as runs of lines: (kind, list marker, lines), the kind "heading", "caption", "header",
+    "row", "item", "code" or "prose".
+
+    A table row is an item that reads "a: b", so a quoted row says what it is about; the header row above
+    Markdown's `|---|` line is a label. A line on its own that reads as a table's caption is a label too.
+    """
+    lines = paragraph.split("\n")
+    if len(lines) == 1 and _caption_title(lines[0]) is not None:
+        return [("caption", "", lines)]
+    # Lines that each hold a " | " and are no table: commands outside a fence, or an HTML table as the loaders
+    # wrote it before its rows had outer pipes. Quoted as written, one a line.
+    if len(lines) > 1 and all(
+        _SPACED_PIPE.search(line) and not (_TABLE_RULE.match(line) or _TABLE_ROW.match(line))
+        for line in lines
+    ):
+        return [("code", "", lines)]
     segments: list[tuple[str, str, list[str]]] = []
-    for line in paragraph.split("\n"):
+    in_table = False  # under a header and its rule: a line with a pipe is a row even without outer pipes
+    for n, line in enumerate(lines):
         found = _LIST_MARKER.match(line)
-        if _TABLE_RULE.match(line):
-            if segments and segments[-1][1] == "|":
-                segments[-1] = ("heading", "", [" / ".join(_table_cells(segments[-1][2][0]))])
+        if _TABLE_RULE.match(line) and "|" in line:
+            in_table = True
+            if segments and segments[-1][0] == "row":
+                segments[-1] = ("header", "", segments[-1][2])
             continue
-        if _TABLE_ROW.search(line) and _table_cells(line):
-            segments.append(("item", "|", [line]))  # "|" until the next line shows whether it is a header
+        following_rule = n + 1 < len(lines) and "|" in lines[n + 1] and bool(_TABLE_RULE.match(lines[n + 1]))
+        piped = bool(_CELL_SEPARATOR.search(line))
+        if _TABLE_ROW.match(line) or (piped and (in_table or following_rule)):
+            segments.append(("row", "-", [line]))
             continue
-        if _HEADING_LINE.search(line):
-            segments.append(("heading", "", [_HEADING_LINE.sub("", line)]))
+        in_table = False
+        if _TABLE_RULE.match(line) or _HEADING_LINE.search(line):
+            if not _TABLE_RULE.match(line):
+                segments.append(("heading", "", [_HEADING_LINE.sub("", line)]))
+        elif _BARE_MARKER.fullmatch(line.strip()):
+            continue  # a list item's number alone: the item was cut off where the chunk ends
         elif found:
             segments.append(("item", found.group(1), [line[found.end() :]]))
-        elif segments and segments[-1][0] != "heading":
+        elif segments and segments[-1][0] in ("item", "prose"):
             segments[-1][2].append(line)  # a wrapped line: the sentence or list item goes on
         else:
             segments.append(("prose", "", [line]))
-    return [
-        ("item", "-", [_table_row(lines[0])]) if marker == "|" else (kind, marker, lines)
-        for kind, marker, lines in segments
-    ]
+    return segments
+
+
+def _inline_items(marker: str, text: str) -> list[tuple[str, str]]:
+    """A list item (or a line of prose, `marker` "") with the items run into it split off again: the next
+    bullet after a clause's end, or the next number ("…; 7. Ausführen"), or a "1." after a colon."""
+    pieces: list[tuple[str, str]] = []
+    number = int(marker[:-1]) if marker[:1].isdigit() else 0
+    start = 0
+    for found in _INLINE_ITEM.finditer(text):
+        bullet, digits = found.groups()
+        if digits is not None:
+            value = int(digits)
+            if not (value == number + 1 and number) and not (value == 1 and text[found.start() - 1] == ":"):
+                continue
+            number = value
+        pieces.append((marker, text[start : found.start()]))
+        marker, start = bullet or f"{digits}.", found.end()
+    pieces.append((marker, text[start:]))
+    # An item cut off after its number ("… im-config. 2.") is no item.
+    out = [(m, _BARE_MARKER.sub("", piece).strip()) for m, piece in pieces]
+    return [(m, piece) for m, piece in out if piece]
 
 
 def passage_units(text: str) -> list[PassageUnit]:
-    """A passage as sentences and list items, in order; wrapped lines joined, markup removed."""
+    """A passage as sentences, list items, table rows and code blocks, in order; wrapped lines joined, markup
+    removed, code as written. A table row a chunk's start or end cut in two is left out: a quote never starts
+    in the middle of a row."""
     units: list[PassageUnit] = []
     block = -1
     last = ""
-    for paragraph in re.split(r"\n[ \t]*\n", plain_text(text).replace("\r\n", "\n")):
-        for kind, marker, lines in _segments(paragraph):
-            joined = _unwrap(lines)
-            if not joined:
-                continue
-            if not (kind == "item" and last == "item"):
-                block += 1  # items in a row are one list, even with blank lines between them
-            last = kind
-            if kind == "item":
-                units.append(PassageUnit(joined, block, marker=marker))
-            elif kind == "heading":
-                units.append(PassageUnit(joined, block, label=True))
-            else:
-                sentences = (part.strip() for part in _PROSE_SENTENCE_END.split(joined))
-                units.extend(PassageUnit(part, block, label=_is_label(part)) for part in sentences if part)
+    previous = ""
+    for code, run in _code_and_text(_without_cut_rows(text.replace("\r\n", "\n"))):
+        if code:
+            lines = textwrap.dedent(run).split("\n")
+            kept = "\n".join(line.rstrip() for line in lines if line.strip())
+            # Code right under a list item, no blank line between ("- Use tee:" over "$ sh -i | tee log"), is
+            # that item's: the list goes on after it.
+            in_item = last == "item" and previous.split("\n")[-1].strip() != ""
+            if kept:
+                block += 0 if in_item else 1
+                last = "item" if in_item else "code"
+                units.append(PassageUnit(kept, block, kind="code"))
+            continue
+        previous = run
+        for paragraph in re.split(r"\n[ \t]*\n", plain_text(run)):
+            for kind, marker, lines in _segments(paragraph):
+                if kind == "code":
+                    block += 1
+                    last = kind
+                    verbatim = textwrap.dedent("\n".join(line.rstrip() for line in lines)).strip("\n")
+                    units.append(PassageUnit(verbatim, block, kind="code"))
+                    continue
+                if kind in ("row", "header"):
+                    joined = (
+                        _table_row(lines[0])
+                        if kind == "row"
+                        else " / ".join(filter(None, _table_cells(lines[0])))
+                    )
+                else:
+                    joined = _unwrap(lines)
+                if not joined:
+                    continue
+                if not (kind in ("item", "row") and last == kind):
+                    block += 1  # items in a row are one list, rows one table, even with blank lines between
+                last = kind
+                if kind in ("heading", "caption", "header"):
+                    units.append(PassageUnit(joined, block, label=True, kind=kind))
+                elif kind == "row":
+                    units.append(PassageUnit(joined, block, marker=marker, kind="row"))
+                else:
+                    pieces = _inline_items(marker, joined)
+                    for n, (found, piece) in enumerate(pieces):
+                        if n == 1 and not marker:
+                            block += 1  # the list run into a line of prose
+                            last = "item"
+                        if found:
+                            units.append(PassageUnit(piece, block, marker=found))
+                        else:
+                            sentences = (part.strip() for part in _PROSE_SENTENCE_END.split(piece))
+                            units.extend(PassageUnit(s, block, label=_is_label(s)) for s in sentences if s)
     return units
+
+
+def _without_cut_rows(text: str) -> str:
+    """`text` less a table row cut by the chunk's start or end: a first line that ends with a cell's "|" but
+    does not start with one, a last line that starts with one but does not end with one."""
+    lines = text.strip("\n").split("\n")
+    first, last = lines[0].strip(), lines[-1].strip()
+    if re.search(r"\s\|$", first) and not first.startswith("|"):
+        lines = lines[1:]
+    if lines and last.startswith("|") and not _TABLE_ROW.match(last) and not _TABLE_RULE.match(last):
+        lines = lines[:-1]
+    return "\n".join(lines)
+
+
+def _continued_steps(units: Sequence[PassageUnit]) -> int:
+    """How many units at the passage's start are steps of a numbered list that began before it ("6. …",
+    "7. …"): the chunk before holds the list's start and the line that leads into it."""
+    if not units or not units[0].marker[:1].isdigit() or int(units[0].marker[:-1]) == 1:
+        return 0
+    number, cut = int(units[0].marker[:-1]), 0
+    while cut < len(units) and units[cut].block == units[0].block and units[cut].marker[:-1] == str(number):
+        number, cut = number + 1, cut + 1
+    return cut
 
 
 def _stem(word: str) -> str:
@@ -737,21 +908,40 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     """The part of a passage that answers the question, quoted so that it reads as an answer.
 
     One to three sentences that share the most content words with the question, consecutive where they
-    can be; headings and labels are never quoted on their own. When a list item matches best, the
-    matching items are quoted as a list (one per line with its marker; a numbered list from the first to
-    the last matching step), after the line that leads into the list. Wrapped lines are joined and markup
-    is removed. This is the extractive fallback for a generated answer the passages do not support.
+    can be; headings, labels and captions are never quoted on their own, nor is a line that leads into a
+    list, table or code the passage does not hold. When a list item matches best, the matching items are
+    quoted as a list (one per line with its marker; a numbered list from the first to the last matching
+    step), after the line that leads into the list; a table's rows likewise, one a line, after its header.
+    Code is quoted line by line as written. Wrapped lines are joined and markup is removed. This is the
+    extractive fallback for a generated answer the passages do not support.
     """
     units = passage_units(passage.text)
-    if not units:
-        return ""
+    # Short lines read as labels ("Live chat"); when the passage has nothing else, they are what it says (a
+    # run of Chinese text without a full stop reads as one), as headings, captions and lead-ins are not.
+    phrase = next((i for i, u in enumerate(units) if not u.kind and not u.text.endswith((":", "："))), None)
     wanted = stems(question)
     # A sentence about the article itself ("This article explains when you get your money back…") shares the
-    # question's words and answers nothing: it is never quoted.
+    # question's words and answers nothing: it is never quoted. Nor is a lead-in whose list or table is in
+    # the next chunk ("Here are the packages:" over "Table 4.5."): it stops just before the answer.
     units = [replace(u, label=True) if _ABOUT_THE_ARTICLE.match(u.text) else u for u in units]
+    units = [replace(u, label=True) if _leads_nowhere(units, i) else u for i, u in enumerate(units)]
+    # Steps whose list began in the chunk before ("6. …") are quoted only when the passage has nothing else:
+    # a quote from the middle of a procedure, without what leads into it, is no answer.
+    steps = _continued_steps(units)
+    if any(not u.label for u in units[steps:]):
+        units = [replace(u, label=True) if i < steps else u for i, u in enumerate(units)]
     unit_stems = [set() if u.label else stems(u.text) for u in units]
     lead = next((i for i, u in enumerate(units) if not u.label), None)
-    if wanted and lead is not None and _titled_with(wanted, passage.heading, unit_stems):
+    if lead is None and phrase is not None and not _ABOUT_THE_ARTICLE.match(units[phrase].text):
+        units[phrase] = replace(units[phrase], label=False)
+        unit_stems[phrase] = stems(units[phrase].text)
+        lead = phrase
+    if lead is None:
+        return ""  # headings, captions and lead-ins only: a quote of them answers nothing
+    # A passage that opens with code opens in the middle of its section (a chunk's cut): its first words
+    # lead it, the code where there are none.
+    lead = next((i for i, u in enumerate(units) if not u.label and u.kind != "code"), lead)
+    if wanted and _titled_with(wanted, passage.heading, unit_stems):
         # The section is titled with the question ("How long does a claim take?"): a help center answers it
         # first, often in words the question does not use ("We decide within 10 business days"), which
         # word overlap would pass over for a later sentence that repeats "claim". A section that opens with
@@ -759,6 +949,8 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
         # that happen to repeat "parcel".
         if units[lead].item:
             return _quote_list(units, [0.0] * len(units), lead, max_chars)
+        if units[lead].kind == "code":
+            return _quote_code(units, lead, max_chars)
         return _quote_lead(units, lead, max_sentences, max_chars)
     # A question word found in many sentences of the passage says little about which one answers.
     spread = Counter(stem for found in unit_stems for stem in found & wanted)
@@ -766,11 +958,14 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     best = max(range(len(units)), key=lambda i: (score[i], -i))
     if score[best] == 0:
         # Nothing matches the question words: help-center passages lead with the answer.
-        best = next((i for i, u in enumerate(units) if not u.label), 0)
+        best = lead
     if units[best].item:
         return _quote_list(units, score, best, max_chars)
-    if units[best].text.endswith(":") and best + 1 < len(units) and units[best + 1].item:
-        return _quote_list(units, score, best + 1, max_chars)  # the sentence that leads into a list
+    if units[best].kind == "code":
+        return _quote_code(units, best, max_chars)
+    after = _follows(units, best)
+    if units[best].text.endswith(":") and after is not None and units[after].item:
+        return _quote_list(units, score, after, max_chars)  # the sentence that leads into a list or table
     return _quote_sentences(units, score, best, wanted, max_sentences, max_chars)
 
 
@@ -816,21 +1011,71 @@ def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max
     return _clip(_with_its_list(text, units, last, [0.0] * len(units), max_chars), max_chars)
 
 
+def _follows(units: Sequence[PassageUnit], i: int) -> int | None:
+    """The unit after `i`, past a table's caption and header: what a line ending at `i` leads into."""
+    after = i + 1
+    while after < len(units) and units[after].kind in ("caption", "header"):
+        after += 1
+    return after if after < len(units) else None
+
+
+def _leads_nowhere(units: Sequence[PassageUnit], i: int) -> bool:
+    """Whether unit `i` leads into what follows it (ends with a colon) and the passage holds nothing that
+    follows: it ends there, or with a table's caption, or a heading comes next."""
+    if units[i].label or units[i].kind or not units[i].text.endswith((":", "：")):
+        return False
+    after = _follows(units, i)
+    return after is None or units[after].label
+
+
 def _with_its_list(
     text: str, units: Sequence[PassageUnit], last: int, score: Sequence[float], max_chars: int
 ) -> str:
     """`text`, a quote ending with unit `last`, followed by the items (`_list_lines` by `score`) of the list
-    that unit leads into with a colon; `text` alone when it leads into none."""
-    after = last + 1
-    if not units[last].text.endswith((":", "：")) or after >= len(units) or not units[after].item:
+    or table, or by the code, that unit leads into with a colon; `text` alone when it leads into none."""
+    after = _follows(units, last)
+    if not units[last].text.endswith((":", "：")) or after is None:
         return text
-    return "\n".join([text, *_list_lines(units, score, after, max_chars - len(text) - 1)])
+    room = max_chars - len(text) - 1
+    if units[after].kind == "code":
+        return "\n".join([text, *_code_lines(units[after], room)])
+    if not units[after].item:
+        return text
+    return "\n".join([text, *_list_lines(units, score, after, room)])
+
+
+def _code_lines(unit: PassageUnit, room: int) -> list[str]:
+    """The lines of a code block that fit in `room` characters, whole and as written (the first one always),
+    and "…" when some are left out."""
+    lines = unit.text.split("\n")
+    kept = lines[:1]
+    used = len(lines[0]) + 1
+    for line in lines[1:]:
+        if used + len(line) + 1 > room - 2:
+            return [*kept, "…"]
+        kept.append(line)
+        used += len(line) + 1
+    return kept
+
+
+def _quote_code(units: Sequence[PassageUnit], best: int, max_chars: int) -> str:
+    """A block of code, its lines as written, after the sentence that leads into it ("Run:")."""
+    before = best - 1
+    lines = []
+    lead = before >= 0 and not (units[before].label or units[before].kind)
+    if lead and units[before].text.endswith((":", "：")):
+        lines.append(units[before].line)
+    room = max_chars - sum(len(line) + 1 for line in lines)
+    return _clip("\n".join([*lines, *_code_lines(units[best], room)]), max_chars)
 
 
 def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int, max_chars: int) -> str:
-    """The matching items of the list that holds `best`, after the line that leads into the list."""
+    """The matching items of the list that holds `best`, after the line that leads into the list; a table's
+    rows after the title of its caption when no line leads into the table."""
     before = _lead_in(units, best)
     lines = [units[before].text] if before is not None else []
+    title = _table_title(units, best) if before is None and units[best].kind == "row" else None
+    lines += [title] if title else []
     used = sum(len(line) + 1 for line in lines)
     items = _list_lines(units, score, best, max_chars - used)
     if not lines and len(items) == 1:
@@ -840,20 +1085,52 @@ def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int,
 
 
 def _lead_in(units: Sequence[PassageUnit], item: int) -> int | None:
-    """The unit that leads into the list holding `item` ("You can pay with:"), if one does (not a heading)."""
+    """The unit that leads into the list holding `item` ("You can pay with:"), if one does (not a heading);
+    into a table, past its caption and header, only a line that ends with a colon does."""
     before = min(i for i, u in enumerate(units) if u.block == units[item].block) - 1
-    if (
-        before >= 0
-        and not units[before].item
-        and (not units[before].label or units[before].text.endswith(":"))
-    ):
+    while before >= 0 and units[before].kind in ("caption", "header"):
+        before -= 1
+    if before < 0 or units[before].item or units[before].kind == "code":
+        return None
+    colon = units[before].text.endswith((":", "："))
+    if (not units[before].label or colon) and (colon or units[item].kind != "row"):
         return before
     return None
 
 
+def _header_at(units: Sequence[PassageUnit], row: int) -> int | None:
+    """Where the header of the table holding `row` is ("Size / Price"), if the passage holds it and it is no
+    longer than `SMALL_HEADER_CHARS`."""
+    before = min(i for i, u in enumerate(units) if u.block == units[row].block) - 1
+    short = before >= 0 and units[before].kind == "header" and len(units[before].text) <= SMALL_HEADER_CHARS
+    return before if short else None
+
+
+def _columns(header: str) -> int:
+    return header.count(" / ") + 1
+
+
+def _table_title(units: Sequence[PassageUnit], row: int) -> str | None:
+    """The title of the caption of the table holding `row`, without its number ("Liste von Basis-
+    Netzwerkbefehlen" for "Tabelle 5.4. Liste von Basis-Netzwerkbefehlen"), if the passage holds it."""
+    before = min(i for i, u in enumerate(units) if u.block == units[row].block) - 1
+    if before >= 0 and units[before].kind == "header":
+        before -= 1
+    return _caption_title(units[before].text) if before >= 0 and units[before].kind == "caption" else None
+
+
+# At most this many rows of a table are quoted; a header longer than this many characters is left out.
+MAX_QUOTED_ROWS = 8
+SMALL_HEADER_CHARS = 80
+
+
 def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int, room: int) -> list[str]:
-    """The items of the list holding `best` that answer the question, each with its marker."""
-    members = [i for i, u in enumerate(units) if u.block == units[best].block and u.item]
+    """The items of the list holding `best` that answer the question, each with its marker; a table's rows
+    (at most `MAX_QUOTED_ROWS`) after its header when that is short and the rows need it (more than one, or
+    more than two columns)."""
+    members = [i for i, u in enumerate(units) if u.block == units[best].block and u.item and not u.label]
+    if best not in members:
+        return []
     top = max(score[i] for i in members)
     if top == 0:
         matching = members  # the list as a whole answers what leads into it
@@ -863,14 +1140,35 @@ def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int,
         matching = [i for i in members if steps[0] <= i <= steps[-1]]
     else:
         matching = [i for i in members if score[i] > 0 and score[i] >= top / 2]
+    # An item that leads into the items under it ("- Remove (apt remove …):" over its numbered steps) brings
+    # them: the chunker runs a nested list into one, and the steps are the answer.
+    for i in list(matching):
+        if units[i].text.endswith((":", "：")):
+            numbered = units[i].marker[:1].isdigit()
+            for j in members[members.index(i) + 1 :]:
+                if units[j].marker[:1].isdigit() == numbered:
+                    break
+                matching.append(j)
+    matching = sorted(set(matching))
+    rows = units[best].kind == "row"
+    at = _header_at(units, best) if rows else None
+    header = units[at].text if at is not None else None
+    room -= len(header) + 1 if header is not None else 0
     lines: list[str] = []
     used = 0
-    for i in matching:
+    for i in matching[:MAX_QUOTED_ROWS] if rows else matching:
         line = units[i].line
         if lines and used + len(line) + 1 > room:
             break
         lines.append(line)
         used += len(line) + 1
+        # An item that leads into its own code ("- Use tee:" over "$ sh -i 2>&1 | tee log") brings it.
+        code = i + 1 < len(units) and units[i + 1].kind == "code" and units[i + 1].block == units[i].block
+        if code and units[i].text.endswith((":", "：")):
+            lines.extend(_code_lines(units[i + 1], room - used))
+            used = sum(len(kept) + 1 for kept in lines)
+    if header is not None and (len(lines) > 1 or _columns(header) > 2):
+        lines.insert(0, header)
     return lines
 
 
@@ -883,7 +1181,8 @@ def _quote_sentences(
     max_chars: int,
 ) -> str:
     def quotable(i: int) -> bool:
-        return 0 <= i < len(units) and not units[i].label and not units[i].item
+        """A sentence: no label, no list item or table row, no code (quoted whole, where it fits, below)."""
+        return 0 <= i < len(units) and not units[i].label and not units[i].item and units[i].kind != "code"
 
     chosen = [best]
     used = len(units[best].text)
@@ -910,13 +1209,16 @@ def _quote_sentences(
     # list item, with the line that leads into its list: "Can I pay with PayPal or via SEPA?" is answered by
     # the SEPA sentence and by the "PayPal" item of the methods listed above it, which was left out before.
     for i in sorted(range(len(units)), key=lambda i: (-score[i], i)):
-        if len(chosen) >= max_sentences:
+        if sum(units[j].kind != "header" for j in chosen) >= max_sentences:
             break
         new = (wanted & stems(units[i].text)) - covered
-        if not new or i in chosen or not (quotable(i) or units[i].item):
+        if not new or i in chosen or not (quotable(i) or units[i].item or units[i].kind == "code"):
             continue
         lead = _lead_in(units, i) if units[i].item else None
-        added = [j for j in (lead, i) if j is not None and j not in chosen]
+        # A table's row with more than two columns needs its header to be read ("V:6, I:113; 93").
+        header = _header_at(units, i) if units[i].kind == "row" else None
+        header = header if header is not None and _columns(units[header].text) > 2 else None
+        added = [j for j in (lead, header, i) if j is not None and j not in chosen]
         cost = sum(len(units[j].line) + 1 for j in added)
         if used + cost <= max_chars:
             chosen.extend(added)

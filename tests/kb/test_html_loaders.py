@@ -75,8 +75,8 @@ CASES = [
             "Create the new key first, deploy it, then revoke the old one with Revoke. Both keys work during "
             "the overlap. To check which key a call used, read the X-Parcelly-Key-Id response header:",
             "x-parcelly-key-id: key_7Hq2",
-            "Plan | Requests per minute | Keys per account",
-            "Enterprise | 3000 | 50",
+            "| Plan | Requests per minute | Keys per account |",
+            "| Enterprise | 3000 | 50 |",
             "The value is in seconds; wait at least that long before retrying.",
         ],
         [
@@ -114,7 +114,7 @@ CASES = [
             "No label needed at lockers: At a locker you can also drop the parcel without a label; the "
             "locker prints one for you.",
             "2. The seller confirms the return, usually within 3 business days.",
-            "Card | 3–5 days",
+            "| Card | 3–5 days |",
             "Opened cosmetics, underwear and earphones cannot be returned unless they are faulty.",
         ],
         [
@@ -324,14 +324,29 @@ def test_blocks_break_lines_and_keep_lists_tables_and_code() -> None:
     )
     assert doc.sections[0].text == (
         "First\nsecond\n\nA div\n\n- one\n- two\n  - two and a half\n\n3. three\n4. four\n\nTerm\nMeaning\n\n"
-        "Plan | Price\nFree | €0\n\n  indented\n    more"
+        "| Plan | Price |\n| --- | --- |\n\n| Free | €0 |\n\n```\n  indented\n    more\n```"
+    )
+
+
+def test_table_rows_keep_a_pipe_of_their_own_and_code_keeps_its_fence() -> None:
+    # "dpkg -L pkg | less" in a cell is one column; a row is a paragraph, so a long table is chunked between
+    # rows; <pre> is fenced, so "find . | rsync" is read as code, not as a row or a sentence.
+    doc = load_html(
+        "<h1>T</h1><table><thead><tr><th>Befehl</th><th>Zweck</th></tr></thead>"
+        "<tbody><tr><td><code>dpkg -L pkg | less</code></td><td>Dateien</td></tr>"
+        "<tr><td></td><td></td></tr></tbody></table>"
+        "<pre>find . -print0 | rsync -a --files-from=- . /dest\n```\n</pre>"
+    )
+    assert doc.sections[0].text == (
+        "| Befehl | Zweck |\n| --- | --- |\n\n| dpkg -L pkg \\| less | Dateien |\n\n"
+        "````\nfind . -print0 | rsync -a --files-from=- . /dest\n```\n````"
     )
 
 
 def test_unclosed_list_items_and_cells_are_siblings() -> None:
     # Minified pages (Docusaurus) leave out </li>, </td> and </tr>; the parser then nests them.
     doc = load_html("<h1>T</h1><ol><li>a<li>b<li>c</ol><table><tr><td>1<td>2<tr><td>3<td>4</table>")
-    assert doc.sections[0].text == "1. a\n2. b\n3. c\n\n1 | 2\n3 | 4"
+    assert doc.sections[0].text == "1. a\n2. b\n3. c\n\n| 1 | 2 |\n\n| 3 | 4 |"
 
 
 @pytest.mark.parametrize(

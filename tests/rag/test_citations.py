@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.kb.loaders import load_bytes
 from bot.rag.citations import (
     FILLER_STEMS,
     LeakDetector,
@@ -406,9 +407,16 @@ def test_a_table_row_is_quoted_as_what_it_is_about_and_its_value() -> None:
 
 
 def test_an_html_tables_rows_from_the_loaders_read_the_same() -> None:
-    rows = "Size | Price\nSmall | €3.95\nLarge | €6.95"
-    units = passage_units(rows)
-    assert [u.text for u in units] == ["Size: Price", "Small: €3.95", "Large: €6.95"]
+    html = (
+        "<h1>Sizes</h1><table><tr><th>Size</th><th>Price</th></tr><tr><td>Small</td><td>€3.95</td></tr>"
+        "<tr><td>Large</td><td>€6.95</td></tr></table>"
+    )
+    units = passage_units(load_bytes("sizes.html", ".html", html.encode()).sections[0].text)
+    assert [(u.text, u.label) for u in units] == [
+        ("Size / Price", True),
+        ("Small: €3.95", False),
+        ("Large: €6.95", False),
+    ]
 
 
 def test_a_sentence_that_adds_or_drops_a_not_flips_the_passage() -> None:

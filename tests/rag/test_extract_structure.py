@@ -1,0 +1,288 @@
+"""Extracted answers keep a passage's structure: commands as written, a table's rows one a line under their
+header, lists whole; never a caption, a lead-in or a list number on its own. Passages from the Debian
+Reference (German, Spanish, English, Japanese), as the HTML loader and the chunker hand them over."""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain import Passage
+from bot.kb.chunking import Chunker, ChunkingConfig
+from bot.kb.loaders import load_bytes
+from bot.rag.citations import extract_answer, passage_units
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def loaded(html: str) -> str:
+    """The text the HTML loader makes of `html`'s first section."""
+    return load_bytes("ch10.de.html", ".html", html.encode()).sections[0].text
+
+
+COPY = (
+    "<h2>10.1.4. Aufrufe für Kopieroperationen</h2>"
+    "<p>Alternativ auch:</p>"
+    '<pre class="screen"># cd ./source; find . -print0 | rsync -aHAXSv0 --files-from=- . /dest\n'
+    "# cd ./source; find . -print0 | rsync -aHAXSv0 --files-from=- . user@host.dom:/dest</pre>"
+    "<p>GNU cp(1) und openSSH scp(1):</p>"
+    '<pre class="screen"># cd ./source; cp -a . /dest\n# cd ./source; scp -pr . user@host.dom:/dest</pre>'
+)
+
+
+def test_a_command_with_a_pipe_is_quoted_as_written() -> None:
+    # Was "- # cd./source; find. -print0: rsync -aHAXSv0 --files-from=-. /dest": the pipe read as a table's
+    # column, the spaces before the dots tidied away.
+    passage = Passage("ch10.de.html", "10.1.4. Aufrufe für Kopieroperationen", loaded(COPY))
+    quote = extract_answer("Kopiere ich den Ordner mit rsync und find?", passage)
+    assert quote.split("\n") == [
+        "Alternativ auch:",
+        "# cd ./source; find . -print0 | rsync -aHAXSv0 --files-from=- . /dest",
+        "# cd ./source; find . -print0 | rsync -aHAXSv0 --files-from=- . user@host.dom:/dest",
+    ]
+
+
+def test_command_lines_with_pipes_outside_a_fence_are_no_table() -> None:
+    # A plain-text file, or an index loaded before the loader fenced <pre>: the lines are still commands.
+    text = (
+        "Alternativ auch:\n\n"
+        "# cd ./source; find . -print0 | rsync -aHAXSv0 --files-from=- . /dest\n"
+        "# cd ./source; find . -print0 | rsync -aHAXSv0 --files-from=- . user@host.dom:/dest"
+    )
+    quote = extract_answer("Kopiere ich mit find und rsync?", Passage("copy.txt", "Kopieren", text))
+    assert quote == text.replace("\n\n", "\n")
+
+
+def test_a_lead_in_brings_its_command_lines_each_on_its_own_line() -> None:
+    # Was "$ sudo systemctl stop sshd.service $ sudo systemctl mask sshd.service": two commands, one line.
+    text = loaded(
+        "<h2>3.7.1. Socket-Aktivierung</h2><p>Als erstes deaktivieren Sie die entsprechende Dienst-Unit:</p>"
+        '<pre class="screen"> $ sudo systemctl stop sshd.service\n $ sudo systemctl mask sshd.service</pre>'
+    )
+    quote = extract_answer("Wie deaktiviere ich die Dienst-Unit?", Passage("ch03.de.html", "3.7.1.", text))
+    assert quote.split("\n") == [
+        "Als erstes deaktivieren Sie die entsprechende Dienst-Unit:",
+        "$ sudo systemctl stop sshd.service",
+        "$ sudo systemctl mask sshd.service",
+    ]
+
+
+def test_a_list_item_that_leads_into_its_code_brings_it() -> None:
+    text = loaded(
+        "<h2>9.1.1. Recording the shell activities cleanly</h2>"
+        "<p>There are alternative methods to record the shell activities:</p><ul>"
+        "<li><p>Use tee (usable during the boot process in the initramfs):</p>"
+        '<pre class="screen">$ sh -i 2&gt;&amp;1 | tee typescript</pre></li>'
+        "<li><p>Use gnome-terminal with the extend line buffer for scrollback.</p></li>"
+        '<li><p>Use screen with "^A H" to perform recording of console.</p></li></ul>'
+    )
+    quote = extract_answer("Does tee work in the initramfs?", Passage("ch09.en.html", "9.1.1.", text))
+    assert quote.split("\n") == [
+        "There are alternative methods to record the shell activities:",
+        "- Use tee (usable during the boot process in the initramfs):",
+        "$ sh -i 2>&1 | tee typescript",
+    ]
+
+
+def test_inline_code_in_prose_is_no_table_and_keeps_its_spaces() -> None:
+    passage = Passage(
+        "guide.md",
+        "Copying",
+        "To copy only some files, run `find . -name '*.conf' | rsync -a --files-from=- . /dest` as root.",
+    )
+    quote = extract_answer("how do I copy some files with rsync?", passage)
+    assert (
+        quote
+        == "To copy only some files, run find . -name '*.conf' | rsync -a --files-from=- . /dest as root."
+    )
+    # A space left before punctuation by joined markup is still tidied.
+    tidy = Passage(
+        "es.html", "2.5.1.", "Se almacenan en cada sitio espejo de Debian , p. ej. en deb.debian.org ."
+    )
+    assert (
+        extract_answer("sitio espejo", tidy)
+        == "Se almacenan en cada sitio espejo de Debian, p. ej. en deb.debian.org."
+    )
+
+
+NETWORK = (
+    "<h2>5.4.2. Sichere Basis-Netzwerkoperationen</h2>"
+    "<p>Sie können die folgenden Netzwerkbefehle der untersten Ebene problemlos verwenden, da sie die "
+    "Netzwerkkonfiguration nicht verändern:</p>"
+    '<div class="table"><p class="title"><b>Tabelle 5.4. Liste von Basis-Netzwerkbefehlen</b></p>'
+    '<div class="table-contents"><table><thead><tr><th>Befehl</th><th>Beschreibung</th></tr></thead><tbody>'
+    "<tr><td><code>ip addr show</code></td><td>Verbindungs- und Adressstatus von aktiven Schnittstellen "
+    "anzeigen</td></tr>"
+    "<tr><td><code>route -n</code></td><td>Vollständige Routing-Tabelle mit numerischen Adressen "
+    "anzeigen</td></tr>"
+    "<tr><td><code>ip route show</code></td><td>Vollständige Routing-Tabelle mit numerischen Adressen "
+    "anzeigen</td></tr>"
+    "<tr><td><code>ss -tulpn | less</code></td><td>Offene Ports anzeigen</td></tr>"
+    "</tbody></table></div></div>"
+)
+
+
+def test_a_table_is_quoted_as_rows_one_a_line_under_its_header() -> None:
+    # Was "Befehl: Beschreibung ip addr show; Verbindungs- … route -n; …": header and rows on one line.
+    passage = Passage("ch05.de.html", "5.4.2. Sichere Basis-Netzwerkoperationen", loaded(NETWORK))
+    quote = extract_answer("Mit welchen Befehlen sehe ich die Routing-Tabelle?", passage)
+    assert quote.split("\n") == [
+        "Sie können die folgenden Netzwerkbefehle der untersten Ebene problemlos verwenden, da sie die "
+        "Netzwerkkonfiguration nicht verändern:",
+        "Befehl / Beschreibung",
+        "- route -n: Vollständige Routing-Tabelle mit numerischen Adressen anzeigen",
+        "- ip route show: Vollständige Routing-Tabelle mit numerischen Adressen anzeigen",
+    ]
+    # A lead-in that matches brings the whole table, its caption left out; a "|" inside a cell is the
+    # command's own.
+    whole = extract_answer("Welche Befehle verändern die Netzwerkkonfiguration nicht?", passage)
+    assert whole.split("\n")[:2] == [
+        "Sie können die folgenden Netzwerkbefehle der untersten Ebene problemlos verwenden, da sie die "
+        "Netzwerkkonfiguration nicht verändern:",
+        "Befehl / Beschreibung",
+    ]
+    assert whole.split("\n")[-1] == "- ss -tulpn | less: Offene Ports anzeigen"
+    assert "Tabelle 5.4" not in whole
+
+
+def test_a_table_longer_than_a_chunk_is_cut_between_rows() -> None:
+    rows = "".join(
+        f"<tr><td>tool{n:02}</td><td>V:{n}, I:{n * 9}</td><td>{n * 31}</td><td>Werkzeug Nummer {n} für das "
+        "Netz</td></tr>"
+        for n in range(1, 25)
+    )
+    html = (
+        "<h2>5.5. Optimierung</h2><table><thead><tr><th>Paket</th><th>Popcon</th><th>Größe</th>"
+        f"<th>Beschreibung</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    document = load_bytes("ch05.de.html", ".html", html.encode())
+    chunker = Chunker(ChunkingConfig(chunk_tokens=60, overlap_tokens=15, max_tokens=80), _words)
+    chunks = chunker.chunk_document(document)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        for line in chunk.text.split("\n"):
+            assert len(re.findall(r"tool\d\d", line)) <= 1, f"rows run together: {line!r}"
+        quote = extract_answer(
+            "Welches Werkzeug misst das Netz?", Passage(chunk.source, chunk.heading, chunk.text)
+        )
+        assert all(line.startswith(("- tool", "tool", "Paket / ")) for line in quote.split("\n")), quote
+
+
+def test_a_quote_never_starts_in_the_middle_of_a_row() -> None:
+    # The chunk begins with the end of a row cut by the chunk before: was "es el sustituyo … LZMA) zstd: …".
+    passage = Passage(
+        "ch10.es.html",
+        "10.1.1. Herramientas de repositorios y compresión",
+        "es el sustituyo del la utilidad de compresión LZMA) |\n\n"
+        "| zstd | V:34, I:91 | 2027 | .zstd | zstd(1), zstdcat(1), … | Zstandard fast lossless compression "
+        "utility |",
+    )
+    assert extract_answer("¿Qué sustituye a la utilidad de compresión LZMA?", passage) == (
+        "zstd: V:34, I:91; 2027; .zstd; zstd(1), zstdcat(1), …; Zstandard fast lossless compression utility"
+    )
+
+
+def test_a_caption_is_never_the_quote() -> None:
+    # Was "Tabelle 6.8." and "Tabla 7.7. Lista de servidores de acceso remoto notables".
+    only = Passage(
+        "ch06.de.html", "6.3.1. Grundlagen von SSH", "Tabelle 6.8. Liste von SSH-Konfigurationsdateien"
+    )
+    assert extract_answer("Wo sind die SSH-Konfigurationsdateien?", only) == ""
+    japanese = Passage("ch06.ja.html", "6.1. ウェッブブラウザー", "表6.1 ウェッブブラウザーのリスト")
+    assert extract_answer("ウェッブブラウザーのリスト", japanese) == ""
+    remote = Passage(
+        "ch07.es.html",
+        "7.7. Escritorio remoto",
+        "El acceso a las capacidades de escritorio de todas las máquinas virtuales QEMU es compatible con el "
+        "protocolo SPICE.\n\nTabla 7.7. Lista de servidores de acceso remoto notables",
+    )
+    assert extract_answer("¿Qué servidores de acceso remoto hay?", remote).startswith("El acceso")
+    assert [u.label for u in passage_units(remote.text)] == [False, True]
+
+
+def test_a_lead_in_whose_table_is_in_the_next_chunk_is_not_quoted() -> None:
+    # Was "Hier einige erwähnenswerte Pakete von PAM- und NSS-Systemen:\nTabelle 4.5.": the table was in the
+    # next chunk.
+    passage = Passage(
+        "ch04.de.html",
+        "4.5. PAM und NSS",
+        "Diese PAM- und NSS-Systeme müssen konsistent konfiguriert sein.\n\n"
+        "Hier einige erwähnenswerte Pakete von PAM- und NSS-Systemen:\n\n"
+        "Tabelle 4.5. Liste von PAM- und NSS-Systemen",
+    )
+    assert extract_answer("Welche Pakete brauche ich für PAM und NSS?", passage) == (
+        "Diese PAM- und NSS-Systeme müssen konsistent konfiguriert sein."
+    )
+    alone = Passage("ch04.de.html", "4.5.", "Hier einige erwähnenswerte Pakete von PAM- und NSS-Systemen:")
+    assert extract_answer("Welche Pakete brauche ich für PAM?", alone) == ""
+
+
+def test_a_quote_never_ends_on_a_bare_list_number() -> None:
+    # The chunk ends on the next step's number: was "… wie z.B. im-config. 2.".
+    passage = Passage(
+        "ch08.de.html",
+        "8.2.4. Ein Beispiel für Japanisch",
+        "Hier ein Beispiel, wie ich dies mit IBus für GNOME3 unter Wayland eingerichtet habe:\n\n"
+        "1. Installieren Sie das japanische Eingabewerkzeug über ibus-mozc (oder ibus-anthy) inklusive der "
+        "empfohlenen Pakete wie z.B. im-config. 2.",
+    )
+    assert extract_answer("Wie richte ich mozc unter Wayland ein?", passage).split("\n") == [
+        "Hier ein Beispiel, wie ich dies mit IBus für GNOME3 unter Wayland eingerichtet habe:",
+        "1. Installieren Sie das japanische Eingabewerkzeug über ibus-mozc (oder ibus-anthy) inklusive der "
+        "empfohlenen Pakete wie z.B. im-config.",
+    ]
+    # A line holding only the number is dropped too.
+    steps = Passage("a.md", "Setup", "Do this:\n\n1. Install the ibus-mozc package.\n2.")
+    assert extract_answer("install ibus-mozc", steps) == "Do this:\n1. Install the ibus-mozc package."
+
+
+# A nested list the chunker ran into one line, cut after its sixth step: the chunk starts at step 6.
+EVENTS = (
+    '6. Installieren der Binärdateien; 7. Ausführen des postinst-Skripts. - Entfernen / Remove ("apt remove '
+    '…"): 1. Choose packages listed on the command line\n'
+    "  2. Auflösung der Paketabhängigkeiten; 3. Ausführen des prerm-Skripts; 4. Löschen der installierten "
+    "Dateien außer den Konfigurationsdateien; 5. Ausführen des postrm-Skripts."
+)
+
+
+def test_a_list_is_not_quoted_from_a_step_that_began_in_the_chunk_before() -> None:
+    passage = Passage("ch02.de.html", "2.1.7. Die Ereignisabfolge für das Paketmanagement", EVENTS)
+    quote = extract_answer("Wann läuft das postinst-Skript und das prerm-Skript bei apt remove?", passage)
+    assert quote.split("\n") == [
+        '- Entfernen / Remove ("apt remove …"):',
+        "1. Choose packages listed on the command line",
+        "2. Auflösung der Paketabhängigkeiten;",
+        "3. Ausführen des prerm-Skripts;",
+        "4. Löschen der installierten Dateien außer den Konfigurationsdateien;",
+        "5. Ausführen des postrm-Skripts.",
+    ]
+    # A passage that holds nothing but such steps is quoted from them: they are all it has to say.
+    steps = Passage(
+        "ch02.en.html",
+        "2.3.6. Tidying auto/manual install status",
+        '7. Exit aptitude. 8. Start "apt-get -s autoremove|less" as root to check what are not used. 9. '
+        'Restart aptitude in interactive mode and mark needed packages as "m".',
+    )
+    assert extract_answer("how do I check what autoremove would remove?", steps) == (
+        'Start "apt-get -s autoremove|less" as root to check what are not used.'
+    )
+
+
+def test_a_list_run_into_one_line_is_quoted_one_item_a_line() -> None:
+    # Was "- Kommunikation … wird geblockt. - Kommunikation … - Ausgehende …" on one line.
+    passage = Passage(
+        "ch06.de.html",
+        "6.2.2. Einschränkungen moderner E-Mail-Dienste",
+        "Die Gründe hierfür sind:\n\n"
+        "- Kommunikation über den SMTP-Port (25) von Rechnern wird geblockt. - Ausgehende Nachrichten "
+        "können nur über den Message Submission Port (587) versandt werden. - Zur E-Mail-Filterung werden "
+        "Anti-Spam-Techniken wie DKIM und SPF eingesetzt.",
+    )
+    quote = extract_answer("Was sind die Gründe hierfür?", passage)
+    assert quote.split("\n") == [
+        "Die Gründe hierfür sind:",
+        "- Kommunikation über den SMTP-Port (25) von Rechnern wird geblockt.",
+        "- Ausgehende Nachrichten können nur über den Message Submission Port (587) versandt werden.",
+        "- Zur E-Mail-Filterung werden Anti-Spam-Techniken wie DKIM und SPF eingesetzt.",
+    ]
