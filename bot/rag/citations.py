@@ -575,8 +575,11 @@ _INLINE_ITEM = re.compile(r"(?<=[.;:!?…])\s+(?:([-•*+])|(\d{1,3})[.)])\s+(?=
 _BARE_MARKER = re.compile(r"(?:^|(?<=[.;:!?…])\s+)(?:\d{1,3}[.)]|[-•*+])$")
 # A full stop, then space, then what can begin a sentence in any alphabet (an upper-case letter, a digit,
 # an opening quote); or a CJK full stop (。！？), after which a sentence ends with no space at all.
+# The quotes and brackets that close a sentence stay with it: the cut is after them ("…にあります。)", 'said
+# "stop."'), each count of them its own fixed-width look-behind.
 _PROSE_SENTENCE_END = re.compile(
-    r"(?<=[.!?…])[\"'”’)»]*\s+(?=[^\W_a-z]|[\"'(“‘«¿¡])|(?<=[。！？])[」』”’）)]*\s*(?=\S)"
+    r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)»])|(?<=[.!?…][\"'”’)»]{2}))\s+(?=[^\W_a-z]|[\"'(“‘«¿¡])"
+    r"|(?:(?<=[。！？])|(?<=[。！？][」』”’）)])|(?<=[。！？][」』”’）)]{2}))(?![」』”’）)])\s*(?=\S)"
 )
 # A space left before punctuation where lines or markup were joined ("Debian , p. ej.", "the app ."), and
 # only there: a dot that begins a path, a name or an argument ("cd ./source", "find . -print0") stays.

@@ -71,10 +71,30 @@ def test_mixed_text_keeps_spaces_between_latin_words() -> None:
 def test_korean_keeps_the_spaces_between_its_words() -> None:
     # Korean is written with spaces between words, Chinese and Japanese without: a wrapped Korean line
     # joins with one, and no space inside a sentence is lost.
-    text = "로그인 화면에서 비밀번호 찾기를 누르세요.\n이메일로 링크가 전송됩니다. 링크는 한 시간 동안\n유효합니다."
+    text = (
+        "로그인 화면에서 비밀번호 찾기를 누르세요.\n"
+        "이메일로 링크가 전송됩니다. 링크는 한 시간 동안\n유효합니다."
+    )
     units = [u.text for u in passage_units(text)]
     assert units == [
         "로그인 화면에서 비밀번호 찾기를 누르세요.",
         "이메일로 링크가 전송됩니다.",
         "링크는 한 시간 동안 유효합니다.",
+    ]
+
+
+def test_a_sentence_keeps_the_brackets_and_quotes_that_close_it() -> None:
+    # The cut comes after the closing bracket or quote, in Japanese as in English: "…にあります。)" was
+    # quoted without its ")" and the next sentence began with it.
+    text = (
+        '(類似の ip コマンドは "/bin" にあります。)次の文です。「例です。」終わり。'
+        '\n\nHe said "stop." Then he left.'
+    )
+    assert [u.text for u in passage_units(text)] == [
+        '(類似の ip コマンドは "/bin" にあります。)',
+        "次の文です。",
+        "「例です。」",
+        "終わり。",
+        'He said "stop."',
+        "Then he left.",
     ]
