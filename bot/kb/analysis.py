@@ -474,11 +474,13 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     In Chinese, Japanese or Korean text every Latin-script word is one ("怎么配置 WireGuard"); in other
     text a word is one when it mixes case or letters and digits ("WireGuard", "GDM", "ext4"), joins words
     with a dot or plus ("node.js"), or is capitalised in running text ("set up Nextcloud") unless `lang`
-    (detected when None) capitalises every noun, as German does. Stop words, words of one letter ("a3",
-    "x86"), abbreviations ("e.g"), code (words with underscores), parts of links and addresses, markup
-    (`<img src=…>`) and long words in capitals (emphasis) never are; nor are lower-case names in Latin text
-    ("kdump") or compounds ("time-based"): they look like any other word (`bot.kb.names.uncommon_words`
-    finds the first by word lists). Nor is the customer's own data: a reference with a long run of digits
+    (detected when None) capitalises every noun, as German does. Of a hyphenated word only the parts that
+    are names by these rules are ("RAM" of "RAM-Auslastung", "Debian" of "Debian-based"; "Wi-Fi" and
+    "PX-102" whole). Stop words, words of one letter ("a3", "x86"), abbreviations ("e.g"), code (words
+    with underscores), parts of links and addresses, markup (`<img src=…>`) and long words in capitals
+    (emphasis) never are; nor are lower-case names in Latin text ("kdump"), capitalised ones in German
+    ("Redis") or compounds ("time-based"): they look like any other word (`bot.kb.names.uncommon_words`
+    finds the first two by word lists). Nor is the customer's own data: a reference with a long run of digits
     (an order or tracking number: "PX4821937560", "LUM-20931"; "PX-102", "E42" stay names), an email
     address or IBAN, and a person's name in a greeting, introduction or sign-off (`personal_spans`).
     """
@@ -501,16 +503,32 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
         if cjk:
             out.append(word)
             continue
-        mixed = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
-        joined = re.search(r"[A-Za-z][.+][A-Za-z]", word) is not None
-        capital = (
-            capitals_mark_names
-            and word[0].isupper()
-            and _RUNNING_TEXT.search(question[: match.start()]) is not None
-        )
-        if mixed or joined or capital:
-            out.append(word)
+        running = capitals_mark_names and _RUNNING_TEXT.search(question[: match.start()]) is not None
+        for name in _hyphen_names(word, running=running, capitals_mark_names=capitals_mark_names):
+            letters = sum(c.isalpha() for c in name)
+            if letters < 2 or (name.isupper() and letters > MAX_ACRONYM) or name.lower() in stop:
+                continue
+            if name not in out:
+                out.append(name)
     return out
+
+
+def _hyphen_names(word: str, *, running: bool, capitals_mark_names: bool) -> list[str]:
+    """The names in `word`: each run of its hyphen-joined parts that look like names, kept together ("Wi-Fi",
+    "PX-102"). A hyphen joins a name to the common word it qualifies ("RAM-Auslastung", "Debian-based"):
+    that word is no name, and a knowledge base without it does not lack the name. A part looks like one when
+    it mixes case or letters and digits, joins words with a dot or plus, or (where capitals mark names) is
+    capitalised after a hyphen or in running text."""
+    runs: list[list[str]] = [[]]
+    for i, part in enumerate(word.split("-")):
+        mixed = any(c.isupper() for c in part[1:]) or any(c.isdigit() for c in part)
+        joined = re.search(r"[A-Za-z][.+][A-Za-z]", part) is not None
+        capital = capitals_mark_names and part[0].isupper() and (running or i > 0)
+        if mixed or joined or capital:
+            runs[-1].append(part)
+        elif runs[-1]:
+            runs.append([])
+    return ["-".join(run) for run in runs if run]
 
 
 def es_analyzer(lang: str | None) -> str:

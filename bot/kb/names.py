@@ -7,7 +7,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING
 
-from bot.kb.analysis import CJK_LANGUAGES, language_key, named_words
+from bot.kb.analysis import CJK_LANGUAGES, NOUN_CAPITALISING, language_key, named_words
 from bot.language import STOPWORDS
 
 if TYPE_CHECKING:
@@ -22,6 +22,10 @@ _MARKUP = re.compile(r"<[^<>]*>|`[^`]*`")
 # uncommon word ~10-20 with its variants), and a pasted log or gibberish must not fan out into thousands.
 MAX_NAMES = 16
 MAX_UNCOMMON = 4
+# Words rarer than this (zipf: 3 is once per million words, where the Zipf scale's low-frequency words end)
+# in a language that capitalises every noun are no common word of it when English uses them more: "Redis",
+# "Zabbix" (in wordfreq's German list from technical text); "Server", "Datei" and "Tools" are German words.
+MAX_FOREIGN_ZIPF = 3.0
 # From this length a typing slip may also drop a letter ("segfaul"); in shorter words a dropped letter
 # is too often another word ("kdump" → "dump").
 MIN_DELETION_LETTERS = 6
@@ -47,32 +51,55 @@ def _known(word: str, lang: str) -> bool:
     return any(zipf_frequency(form, lang) > 0 for form in forms)
 
 
+def _foreign(word: str, lang: str) -> bool:
+    """Whether `word` is no common word of `lang` but one English uses more: rarer in `lang` than
+    `MAX_FOREIGN_ZIPF` and more frequent in English. A word in neither list is not: in German that is
+    mostly a compound ("Netzwerkeinstellung"), which no word list holds."""
+    from wordfreq import zipf_frequency
+
+    folded = word.lower()
+    own = zipf_frequency(folded, lang)
+    return own < MAX_FOREIGN_ZIPF and zipf_frequency(folded, "en") > own
+
+
 def uncommon_words(question: str, lang: str | None) -> list[str]:
-    """Lower-case words of a question that are in no word list of its language nor of English ("kdump",
-    "hostapd", "certbot"), which `named_words` cannot tell from other words by their shape.
+    """Words of a question that name a thing although `named_words` cannot tell them from other words by
+    their shape: lower-case words in no word list of its language nor of English ("kdump", "hostapd",
+    "certbot"); and, in a language that capitalises every noun (`NOUN_CAPITALISING`), capitalised words and
+    the parts of hyphenated words that are no common word of it but more of English ("Redis", "Zabbix" in
+    "Zabbix-Agent", "systemd" in "systemd-Dienst": `_foreign`).
 
     Only for a language with a word list (an unknown language would make every word uncommon) and not
     for CJK text (every Latin word in it is a name already); stop words, short words, words with digits,
-    joiners or markup ("ext4", "node.js", paths: names or code) and capitalised ones are not asked. Word
-    lists: wordfreq's (its data inside the package; English and the question's language are loaded once,
-    about 40 MB each).
+    joiners or markup ("ext4", "node.js", paths: names or code) and words in capitals or mixed case
+    (`named_words`' names) are not asked, nor capitalised ones where capitals mark names. Word lists:
+    wordfreq's (its data inside the package; English and the question's language are loaded once, about
+    40 MB each).
     """
     key = language_key(lang)
     if key in CJK_LANGUAGES or key not in _wordlist_languages():
         return []
     stop = STOPWORDS.get(key, frozenset()) | STOPWORDS["en"]
+    capitals = key in NOUN_CAPITALISING
     out: list[str] = []
     for token in _MARKUP.sub(" ", question).split():
         word = token.strip(_EDGE)
-        if (
-            len(word) < MIN_UNCOMMON_LETTERS
-            or not (word.isalpha() and word.islower())
-            or word in stop
-            or word in out
-        ):
-            continue
-        if not any(_known(word, code) for code in dict.fromkeys([key, "en"])):
-            out.append(word)
+        # Where a capital says nothing, a hyphen's parts are judged alone ("RAM-Auslastung").
+        parts = word.split("-") if capitals else [word]
+        for part in parts:
+            if (
+                len(part) < MIN_UNCOMMON_LETTERS
+                or not (part.isalpha() and part[1:].islower())
+                or part.lower() in stop
+                or part in out
+            ):
+                continue
+            lower = part[0].islower()
+            unlisted = lower and not any(_known(part, code) for code in dict.fromkeys([key, "en"]))
+            # A lower-case word alone is a verb or an adjective there; one before a hyphen qualifies a noun
+            # as a name does ("systemd-Dienst").
+            if unlisted or (capitals and (len(parts) > 1 or not lower) and _foreign(part, key)):
+                out.append(part)
     return out
 
 

@@ -132,6 +132,26 @@ def test_named_words_are_the_names_of_things(question: str, names: list[str]) ->
     assert named_words(question) == names
 
 
+@pytest.mark.parametrize(
+    ("question", "lang", "names"),
+    [
+        # A hyphen joins a name to the common word it qualifies: that word is no name of its own, and a
+        # manual without it ("Auslastung", "Befehle") does not lack the name.
+        ("Wie hoch ist die RAM-Auslastung auf dem Server?", "de", ["RAM"]),
+        ("Welche Admin-Befehle kopiere ich per Shell-Skript auf den USB-Stick?", "de", ["USB"]),
+        ("Wie starte ich einen systemd-Dienst neu?", "de", []),
+        ("Is a Debian-based box with a USB-to-SATA adapter fine?", "en", ["Debian", "USB", "SATA"]),
+        ("Non-Debian packages broke it", "en", ["Debian"]),  # after a hyphen a capital is no sentence start
+        # Parts that are names stay together.
+        ("Why does Wi-Fi drop with PX-102 on my laptop?", "en", ["Wi-Fi", "PX-102"]),
+    ],
+)
+def test_named_words_of_a_hyphenated_word_are_its_name_parts(
+    question: str, lang: str, names: list[str]
+) -> None:
+    assert named_words(question, lang) == names
+
+
 def test_question_language_falls_back_to_english_when_unsure() -> None:
     assert question_language("退款要多久？") == "zh"
     assert question_language("Comment puis-je retourner un colis que j'ai reçu endommagé ?") == "fr"

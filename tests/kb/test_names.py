@@ -30,12 +30,20 @@ from tests.fakes import FakeKB, make_chunk
         # Names by their shape are `named_words`' (capitalised, digits, joiners); paths and code are no words.
         ("Can I use Podman with ext4 and node.js?", "en", []),
         ("my script calls /usr/bin/kdumpx and `zzqlib`", "en", []),
+        # German capitalises every noun: there a capitalised word, or a part of a hyphenated one, names a
+        # thing when it is rare in German and English uses it more ("Redis", "Zabbix" are in the German
+        # list from technical text); German words and loanwords ("Server", "Tools") are not, nor compounds
+        # in no list ("Netzwerkeinstellung"). Elsewhere a capital makes a name by its shape alone.
+        ("Wie binde ich Redis und den Zabbix-Agent an?", "de", ["Redis", "Zabbix"]),
+        ("Wie starte ich einen systemd-Dienst neu?", "de", ["systemd"]),
+        ("Laufen die Tools auf dem Server, oder muss ich die Netzwerkeinstellung ändern?", "de", []),
+        ("How do I connect Redis to a systemd-based server?", "en", []),
         # CJK text: every Latin word is a name already; a language without a word list is not judged.
         ("怎么配置 wireguard", "zh", []),
         ("kdump", "und", []),
     ],
 )
-def test_uncommon_words_are_lower_case_names(question: str, lang: str, expected: list[str]) -> None:
+def test_uncommon_words_are_names_by_word_lists(question: str, lang: str, expected: list[str]) -> None:
     assert uncommon_words(question, lang) == expected
 
 
@@ -69,6 +77,14 @@ async def test_unknown_names_leave_out_typos_of_the_knowledge_base_words() -> No
     quiet = _CountingKB("Anything.")
     assert await unknown_names(quiet, "how do I reset my password?", "en") == ()
     assert quiet.asked == []
+
+
+async def test_a_german_compound_lacks_a_name_only_when_its_name_part_is_missing() -> None:
+    """ "RAM-Auslastung" asks for RAM, which the manual has, not for "Auslastung"; "Redis", capitalised like
+    every German noun, is still a name the manual lacks."""
+    kb = FakeKB([make_chunk("ram.md", "RAM", "Der freie RAM und die Prozesse: free, top.")])
+    assert await unknown_names(kb, "Wie hoch ist die RAM-Auslastung?", "de") == ()
+    assert await unknown_names(kb, "Wie hoch ist die RAM-Auslastung von Redis?", "de") == ("Redis",)
 
 
 async def test_a_flood_of_names_or_gibberish_asks_a_bounded_number_of_words() -> None:
