@@ -308,10 +308,22 @@ def query_words(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
     return list(dict.fromkeys(word for word, _ in _query_word_terms(query, languages)))
 
 
-def _query_word_terms(query: str, languages: Iterable[str | None]) -> list[tuple[str, str]]:
+# A run of hiragana alone: in a Japanese question, its pairs are particles and endings (って, ない, どう).
+_HIRAGANA = re.compile(r"[\u3041-\u309f]+")
+
+
+def _query_word_terms(
+    query: str, languages: Iterable[str | None], *, particles: bool = False
+) -> list[tuple[str, str]]:
     """(surface word, index term) of `query` for `query_terms` and `query_words`, capped in number."""
     seen: dict[tuple[str, str], None] = {}
     keys = list(dict.fromkeys(language_key(code) for code in languages))
+    # A Japanese question (its own language comes first) leaves out the pairs of hiragana alone, unless it
+    # has no other terms: its particles and endings matched any heading with the same ones ("どうして GNU の
+    # su は…" came first for three questions). Japanese Debian Reference, 30 questions, 2026-12-05: BM25
+    # hit@1/hit@5/MRR 0.533/0.833/0.647 → 0.567/0.933/0.719. A pair with a kanji or katakana holds a word's
+    # stem and stays (dropping every pair with hiragana lost, see README); the index keeps them all.
+    skip = _HIRAGANA if keys[:1] == ["ja"] and not particles else None
     # Every analysis leaves out the stop words of all of them: the question's own language may be
     # misdetected ("how do i track my parcel" reads as French at 0.54), and English "how", "do", "my"
     # would then be French content words matching every English passage.
@@ -324,11 +336,13 @@ def _query_word_terms(query: str, languages: Iterable[str | None]) -> list[tuple
         for lang in keys:
             text = folded if fold and lang == "zh" else query
             for word, term in analyzer(lang).word_terms(text, stop):
-                if (word, term) in seen:
+                if (word, term) in seen or (skip is not None and skip.fullmatch(term)):
                     continue
                 seen[(word, term)] = None
                 if len(seen) >= MAX_QUERY_TERMS:
                     return list(seen)
+    if skip is not None and not seen:
+        return _query_word_terms(query, languages, particles=True)
     return list(seen)
 
 

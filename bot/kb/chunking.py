@@ -14,6 +14,14 @@ from bot.kb.parsers import Document, Section
 SPECIAL_TOKENS = 0
 HEADING_SEPARATOR = " > "
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=\S)")
+# Han, kana and Hangul: Chinese and Japanese end a sentence or a clause with no space after it.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d\uac00-\ud7af"
+# Closing brackets and quotes that stay with the sentence they end (「…。」); ASCII quotes open as often.
+_CLOSERS = "」』）〕】〉》〗〙〛｣”’)\\]"
+# A CJK sentence end (。！？, half-width ｡, or ASCII !? after a CJK character), its closers and any space.
+_CJK_SENTENCE_END = re.compile(rf"(?:[。！？｡]|(?<=[{_CJK}])[!?])[。！？｡!?]*[{_CLOSERS}]*\s*")
+# Where an over-long CJK sentence is cut before any character budget: after a comma or semicolon.
+_CJK_CLAUSE_END = re.compile(r"[、，；､]\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +53,25 @@ class _Unit:
     joiner: str  # placed before this unit when it follows another
 
 
+def _cut_after(text: str, ends: re.Pattern[str], joiner: str) -> list[tuple[str, str]]:
+    """`text` cut after each of `ends` (its space dropped), each piece with what joins it to the one before:
+    `joiner` for the first, a space where the cut dropped one, else nothing."""
+    out: list[tuple[str, str]] = []
+    start = 0
+    for match in ends.finditer(text):
+        if match.end() == len(text):
+            break
+        end = match.end()
+        piece = text[start:end]
+        out.append((piece.rstrip(), joiner))
+        joiner = " " if piece != piece.rstrip() else ""
+        start = end
+    out.append((text[start:], joiner))
+    return out
+
+
 class Chunker:
-    """Greedy packing of paragraphs (then sentences, then words) into token-bounded chunks."""
+    """Greedy packing of paragraphs (then sentences, CJK clauses, then words) into token-bounded chunks."""
 
     def __init__(self, config: ChunkingConfig, count_tokens: Callable[[str], int]) -> None:
         self._config = config
@@ -96,21 +121,31 @@ class Chunker:
                 units.append(_Unit(paragraph, tokens, "\n\n"))
                 continue
             first = True
-            for sentence in self._sentences(paragraph, budget):
-                units.append(_Unit(sentence, self._count(sentence), "\n\n" if first else " "))
+            for sentence, joiner in self._sentences(paragraph, budget):
+                units.append(_Unit(sentence, self._count(sentence), "\n\n" if first else joiner))
                 first = False
         return units
 
-    def _sentences(self, paragraph: str, budget: int) -> list[str]:
-        out: list[str] = []
+    def _sentences(self, paragraph: str, budget: int) -> list[tuple[str, str]]:
+        """The sentences of an over-long paragraph (its lines, for code or lists), each with what joins it to
+        the one before: a space, or nothing between CJK sentences (their clauses, then words, where one is
+        longer than `budget`)."""
+        out: list[tuple[str, str]] = []
         pieces = _SENTENCE.split(paragraph)
         if len(pieces) == 1 and "\n" in paragraph:
             pieces = paragraph.split("\n")  # code or lists: lines are the natural unit
         for piece in pieces:
-            if self._count(piece) <= budget:
-                out.append(piece)
-            else:
-                out.extend(self._words(piece, budget))
+            for sentence, joiner in _cut_after(piece, _CJK_SENTENCE_END, " "):
+                if self._count(sentence) <= budget:
+                    out.append((sentence, joiner))
+                    continue
+                for clause, between in _cut_after(sentence, _CJK_CLAUSE_END, joiner):
+                    if self._count(clause) <= budget:
+                        out.append((clause, between))
+                        continue
+                    for words in self._words(clause, budget):
+                        out.append((words, between))
+                        between = " "
         return out
 
     def _words(self, text: str, budget: int) -> list[str]:

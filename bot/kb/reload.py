@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from bot.config import KBSettings
 from bot.domain import Chunk
+from bot.kb.analysis import CJK_LANGUAGES
 from bot.kb.base import (
     ChangeCounts,
     Embedder,
@@ -31,7 +32,7 @@ from bot.kb.filetypes import supported_list
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
 from bot.kb.sources import DocumentSource, SourceError, folder_source
 from bot.kb.validate import UnsafeFileError
-from bot.language import DOCUMENT_SAMPLE_CHARS, UNDETERMINED, detect_document_language
+from bot.language import DOCUMENT_SAMPLE_CHARS, UNDETERMINED, detect_document_language, normalize
 
 log = logging.getLogger("bot.kb")
 
@@ -220,7 +221,7 @@ def _chunk_documents(
             )
             continue
         if pieces:
-            chunks.extend(document_language(pieces))
+            chunks.extend(chunk_languages(pieces))
             kept.append(document)
     return chunks, kept, skipped
 
@@ -265,22 +266,58 @@ async def load_sources(
     return documents, skipped, tuple(reports)
 
 
-# A document's language is voted by this many samples spread over it, each weighted by its length: its
-# first pages alone can be untranslated (a partly translated manual chapter, an English preamble).
+# A document's language is voted by this many samples spread over it, each weighted by how much it says
+# (`_content`): its first pages alone can be untranslated (a partly translated manual chapter, an English
+# preamble).
 LANGUAGE_SAMPLES = 8
+# Han and kana, written without spaces: their characters are counted, not their words.
+_SPACELESS = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]"
+)
+_LETTERS = re.compile(r"[^\W\d_]+")
+_CJK_SCRIPT = re.compile(rf"{_SPACELESS.pattern}|[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+# Han or kana characters that say as much as one word of a spaced script: the Debian Reference's chapters
+# take 2.9 Japanese and 1.8 Chinese characters per word of the English original.
+SPACELESS_CHARACTERS_PER_WORD = 2
+
+
+def _content(text: str) -> float:
+    """How much `text` says, in words: Latin text takes two or three times the characters of Japanese or
+    Chinese for the same content, and weighed by characters a Japanese chapter's samples of commands and
+    untranslated notes outvoted its Japanese ones (the Japanese Debian Reference's chapter 9 was English)."""
+    spaceless = len(_SPACELESS.findall(text))
+    return len(_LETTERS.findall(_SPACELESS.sub(" ", text))) + spaceless / SPACELESS_CHARACTERS_PER_WORD
 
 
 def document_language(pieces: Sequence[Chunk]) -> list[Chunk]:
     """The chunks of one document, each labelled with the language most of the document is written in."""
     step = max(1, len(pieces) // LANGUAGE_SAMPLES)
-    votes: dict[str, int] = {}
+    votes: dict[str, float] = {}
     for piece in pieces[::step]:
         text = piece.text[: DOCUMENT_SAMPLE_CHARS // 2]
         found = detect_document_language(text)
         if found != UNDETERMINED:
-            votes[found] = votes.get(found, 0) + len(text)
+            votes[found] = votes.get(found, 0.0) + _content(text)
     lang = max(sorted(votes), key=lambda code: votes[code]) if votes else UNDETERMINED
     return [replace(piece, lang=lang) for piece in pieces]
+
+
+def chunk_languages(pieces: Sequence[Chunk]) -> list[Chunk]:
+    """The chunks of one document labelled for search: with the document's language (`document_language`),
+    but a chunk the detector is sure is Chinese, Japanese or Korean with that language where the document's
+    is written in another script. A partly translated chapter can be more English than Japanese (chapter 7
+    of the Japanese Debian Reference): its translated passages are then still quoted for a question in
+    their language (`bot.rag.pipeline.Pipeline._quote_for`). A CJK document's chunks keep its language,
+    its commands, tables and untranslated notes as much as a Chinese passage quoting a few kana: they belong
+    to its sections, and the detector's guess on code is no language."""
+    labelled = document_language(pieces)
+    if not labelled or normalize(labelled[0].lang) in CJK_LANGUAGES:
+        return labelled
+    out: list[Chunk] = []
+    for piece in labelled:
+        found = detect_document_language(piece.text) if _CJK_SCRIPT.search(piece.text) else UNDETERMINED
+        out.append(replace(piece, lang=found) if found in CJK_LANGUAGES else piece)
+    return out
 
 
 def folder_report(source: Path, corpus: Corpus) -> SourceReport:

@@ -99,13 +99,13 @@ class PairStats:
 def knowledge_chunks(source: Path, settings: KBSettings, embedder: Embedder) -> list[Chunk]:
     """The knowledge folder's chunks exactly as a reload cuts them (same loaders, tokenizer and sizes), so
     the passages trained on are the passages the index embeds."""
-    from bot.kb.reload import document_language, load_documents, make_chunker
+    from bot.kb.reload import chunk_languages, load_documents, make_chunker
 
     documents, _skipped = load_documents(source, settings.max_file_mb)
     chunker = make_chunker(settings, embedder)
     chunks: list[Chunk] = []
     for document in documents:
-        chunks.extend(document_language(chunker.chunk_document(document)))
+        chunks.extend(chunk_languages(chunker.chunk_document(document)))
     return chunks
 
 
