@@ -99,9 +99,11 @@ def eval_answers(
                 await kb.search("warm-up", k=1)
             await pipeline.answer("warm-up", user_key="eval:warm-up")
             rows = []
+            kb_languages = await pipeline.kb_languages()
             for n, item in enumerate(items, start=1):
-                # As the conversation service does: the language the question is written in, detected.
-                language = detect_message_language(item.question)
+                # As the conversation service does: the language the question is written in, detected, the
+                # knowledge base's languages the prior for a short question.
+                language = detect_message_language(item.question, kb_languages=kb_languages)
                 answer = await pipeline.answer(item.question, user_key=f"eval:{item.qid}", language=language)
                 rows.append((item, answer))
                 err_console.print(

@@ -565,10 +565,12 @@ def languages_of(langs: Sequence[str]) -> dict[str, int]:
 FALLBACK_QUESTION_LANGUAGE = "en"
 
 
-def question_language(text: str) -> str:
+def question_language(text: str, kb_languages: Sequence[str] = ()) -> str:
     """The language of a question as search and the gate treat it: a primary subtag (Traditional Chinese is
-    searched as Chinese, folded into Simplified)."""
-    lang = normalize(detect_message_language(text))
+    searched as Chinese, folded into Simplified). `kb_languages` (`bot.language.prior_languages` of the
+    knowledge base's) settle a short question the detector is unsure of, as they do for the pipeline's
+    gate and fixed texts."""
+    lang = normalize(detect_message_language(text, kb_languages=kb_languages))
     return FALLBACK_QUESTION_LANGUAGE if lang == UNDETERMINED else lang
 
 

@@ -63,6 +63,7 @@ from bot.kb.reload import (
     same_embedder,
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
+from bot.language import prior_languages
 
 if sys.platform != "win32":
     # Windows has no fcntl (the README's setups are Linux and Docker only). There reloads are serialised
@@ -166,6 +167,8 @@ class _Snapshot:
         self.documents = len(self.sources)
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
         self.languages = languages_of([c.lang for c in self.chunks])
+        # The languages its customers likely write in: a short question's language leans on them.
+        self.prior = prior_languages(self.languages)
         self._users = 0
         self._retired = False
         self._bridge: VocabularyBridge | None = None
@@ -578,7 +581,7 @@ class EmbeddedKB:
                 raise KBUnavailableError("the embedder changed while this question was searched; ask again")
             if vector is None and mode != "bm25":
                 vector = embedder.embed_queries([query])[0]
-            lang = lang or question_language(query)
+            lang = lang or question_language(query, snapshot.prior)
             weight = snapshot.calibration.dense_weight_for(lang)
             bridge = snapshot.bridge(embedder) if mode != "dense" else None
             bridged = (
