@@ -21,7 +21,7 @@ import numpy.typing as npt
 from bot.domain import Hit, same_words
 from bot.kb.analysis import analyzer, named_words, question_language
 from bot.kb.base import Embedder, EmbedderUsers
-from bot.kb.calibration import OFF_TOPIC, pseudo_questions
+from bot.kb.calibration import off_topic_for, pseudo_questions
 from bot.store.base import ApprovedAnswer, ApprovedAnswerStore, ApprovedStatus
 
 log = logging.getLogger("bot.rag.approved")
@@ -756,15 +756,17 @@ def _fit(
     owner = np.asarray(owners, dtype=np.int64)
     own = pos_scores[np.arange(len(owners)), owner] if owners else np.zeros(0)
 
-    # Negatives: off-topic questions, nearby sections' pseudo-questions (unless they share most words with
-    # an approved question), and each approved question against the others.
+    # Negatives: off-topic questions (in English and in the approved questions' languages), nearby sections'
+    # pseudo-questions (unless they share most words with an approved question), and each approved
+    # question against the others.
     words = [content_words(q) for q in questions]
     nearby = [
         q
         for q in dict.fromkeys(kb_questions)
         if all(_overlap(q.split(), w) < OVERLAP_LEFT_OUT for w in words)
     ]
-    negatives = [*OFF_TOPIC, *nearby]
+    off_topic = [text for _, text in off_topic_for(question_language(q) for q in questions)]
+    negatives = [*off_topic, *nearby]
     neg_scores = _vectors(negatives, embedder, cache) @ matrix.T
     neg_best = neg_scores.max(axis=1) if len(negatives) else np.zeros(0)
     if n > 1:

@@ -7,8 +7,8 @@ overlap, numbered in random order. The reference answer is the gold section's op
 answer in its language, and an answer without the English prefill, as the bot serves it. Unanswerable samples
 (off-topic questions in the knowledge base's languages, or a question whose gold section is left out) teach
 the prompt's rule 3, "I don't know.", in the question's language. The split is by question, so held-out
-questions are unseen. Each language's question forms, refusal and off-topic questions are in
-`synth_languages.json`.
+questions are unseen. Each language's question forms and refusal are in `synth_languages.json`; its
+off-topic questions are the ones the refusal gate is calibrated with (`bot/kb/off_topic.json`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.domain import ChatMessage
+from bot.kb.calibration import off_topic_questions
 from bot.rag.prompting import with_prefill as with_prefill  # shapes the references; importable here as before
 from bot.train.data import write_chat_jsonl
 
@@ -50,10 +51,11 @@ _LETTER = re.compile(r"[^\W_]")
 
 @dataclass(frozen=True, slots=True)
 class SynthLanguage:
-    """What a language's samples are made of (`synth_languages.json`): the forms a heading is asked in
-    (`{h}` is the heading), the reference answer when the passages do not answer, and questions no help
-    center answers. A language without forms asks its headings as they are, one without its own refusal
-    gets `REFUSAL_ANSWER`, one without off-topic questions gets none: never English words around its text."""
+    """What a language's samples are made of: the forms a heading is asked in (`{h}` is the heading) and the
+    reference answer when the passages do not answer (`synth_languages.json`), and questions no help center
+    answers (`bot.kb.calibration.off_topic_questions`). A language without forms asks its headings as they
+    are, one without its own refusal gets `REFUSAL_ANSWER`, one without off-topic questions gets none: never
+    English words around its text."""
 
     questions: tuple[str, ...] = ()
     refusal: str = REFUSAL_ANSWER
@@ -69,7 +71,7 @@ def _languages() -> dict[str, SynthLanguage]:
         code: SynthLanguage(
             questions=tuple(entry.get("questions", ())),
             refusal=entry.get("refusal", REFUSAL_ANSWER),
-            off_topic=tuple(entry.get("off_topic", ())),
+            off_topic=off_topic_questions(code),
         )
         for code, entry in raw.items()
     }
@@ -91,9 +93,9 @@ def synth_language(tag: str) -> SynthLanguage:
         return SynthLanguage(
             questions=tuple(to_traditional(form) for form in simplified.questions),
             refusal=to_traditional(simplified.refusal),
-            off_topic=tuple(to_traditional(text) for text in simplified.off_topic),
+            off_topic=off_topic_questions(tag),
         )
-    return SynthLanguage()
+    return SynthLanguage(off_topic=off_topic_questions(tag))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from bot.domain import Chunk, Hit
 from bot.kb.calibration import (
     DEFAULT_GATE,
     IN_DOMAIN_SHARE,
+    LEXICAL_GATE,
     MIN_QUESTIONS,
-    OFF_TOPIC,
     Calibration,
     FitReport,
     Gate,
@@ -31,6 +31,7 @@ from bot.kb.calibration import (
     example_weights,
     fit_calibration,
     fit_logistic,
+    off_topic_for,
     pseudo_questions,
     signals,
 )
@@ -208,7 +209,8 @@ async def test_reload_fits_a_gate_that_tells_its_topics_from_anything_else(
     assert calibration.gate.features == ("dense_top", "dense_margin")
     assert calibration.report is not None
     assert calibration.report.answerable >= 30
-    assert calibration.report.unanswerable == calibration.report.answerable + len(OFF_TOPIC)
+    langs = [fit.lang for fit in calibration.languages]
+    assert calibration.report.unanswerable == calibration.report.answerable + len(off_topic_for(langs))
     gate = calibration.gate
     # A customer using some words of one section is let through; questions about anything else are not.
     text = (tmp_path / "kb" / "help.md").read_text(encoding="utf-8")
@@ -326,7 +328,13 @@ async def test_a_language_whose_dense_search_collapsed_fits_its_gate_on_off_topi
     assert calibration.report is not None
     # With the section left out, an in-domain question looks answered to collapsed cosines: only the
     # off-topic questions are negatives then.
-    assert calibration.report.unanswerable == len(OFF_TOPIC) + (len(chunks) if in_domain else 0)
+    asked = off_topic_for(["zh"])  # English, and Chinese in both scripts
+    assert {lang for lang, _ in asked} == {"en", "zh"}
+    assert calibration.report.unanswerable == len(asked) + (len(chunks) if in_domain else 0)
+    if not dense_finds:
+        # Its cosines judge nothing in it then, however many sections it has: its words do.
+        assert fit.lexical
+        assert calibration.gate.for_language("zh") == LEXICAL_GATE
 
 
 def articles(documents: int, sections: int) -> list[Chunk]:
@@ -386,11 +394,12 @@ async def test_one_big_document_still_gets_in_domain_negatives_from_its_other_se
     chunks = [replace(c, source="faq.html") for c in articles(documents=4, sections=6)]
     calibration = await fit_calibration(chunks, FakeEmbedder(), sibling_search(chunks, []))
     assert calibration.report is not None
-    assert calibration.report.unanswerable == len(chunks) + len(OFF_TOPIC)
+    off_topic = len(off_topic_for([]))  # the chunks' language is undetermined: English ones only
+    assert calibration.report.unanswerable == len(chunks) + off_topic
     # Those negatives keep the article-mates' 0.9, as the answerable examples do: the gate refuses only
     # the off-topic questions, and its report says so.
     assert calibration.report.accepted == 1.0
-    assert calibration.report.refused == round(len(OFF_TOPIC) / (len(chunks) + len(OFF_TOPIC)), 3)
+    assert calibration.report.refused == round(off_topic / (len(chunks) + off_topic), 3)
 
 
 def test_in_domain_and_off_topic_negatives_each_weigh_half_of_the_unanswerable_class() -> None:
