@@ -16,6 +16,8 @@ HEADING_SEPARATOR = " > "
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=\S)")
 # Han, kana and Hangul: Chinese and Japanese end a sentence or a clause with no space after it.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d\uac00-\ud7af"
+# A table row as Markdown writes it, and as the HTML loader writes a data table's rows: "| cell | cell |".
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 # Closing brackets and quotes that stay with the sentence they end (「…。」); ASCII quotes open as often.
 _CLOSERS = "」』）〕】〉》〗〙〛｣”’)\\]"
 # A CJK sentence end (。！？, half-width ｡, or ASCII !? after a CJK character), its closers and any space.
@@ -131,6 +133,16 @@ class Chunker:
         the one before: a space, or nothing between CJK sentences (their clauses, then words, where one is
         longer than `budget`)."""
         out: list[tuple[str, str]] = []
+        lines = [line for line in paragraph.split("\n") if line.strip()]
+        if len(lines) > 1 and all(_TABLE_ROW.match(line) for line in lines):
+            # A table's rows, each whole, one a line: a row cut in two, or rows run into one line, reads as
+            # neither (an HTML page's tables are written so by its loader).
+            for line in lines:
+                if self._count(line) <= budget:
+                    out.append((line, "\n"))
+                else:
+                    out.extend((words, " ") for words in self._words(line, budget))
+            return out
         pieces = _SENTENCE.split(paragraph)
         if len(pieces) == 1 and "\n" in paragraph:
             pieces = paragraph.split("\n")  # code or lists: lines are the natural unit

@@ -630,9 +630,9 @@ class _HtmlText:
             self._end_line()
 
     def _end_row(self) -> None:
-        """Close the data row being written as "| cell | cell |", a paragraph of its own: a table longer than
-        a chunk is then cut between rows, never inside one, and its rows are not read as lines of a command
-        ("find . | rsync"). A header row is followed by Markdown's rule line ("| --- | --- |")."""
+        """Close the data row being written as "| cell | cell |", a line of the table's paragraph (the chunker
+        cuts a table longer than a chunk between rows, never inside one), so its rows are not read as lines
+        of a command ("find . | rsync"). A header row is followed by Markdown's rule ("| --- | --- |")."""
         if self._row is None:
             return
         cells, self._row = self._row, None
@@ -643,8 +643,6 @@ class _HtmlText:
         self._end_line(force=True)
         if self._head_row or all(cells):
             self.lines.append(_Line("| " + " | ".join(["---"] * len(cells)) + " |"))
-        if not self._in_item:
-            self.lines.append(_Line(""))
 
     def _layout(self) -> bool:
         """Whether the innermost open table lays out blocks (True outside any table)."""

@@ -324,7 +324,7 @@ def test_blocks_break_lines_and_keep_lists_tables_and_code() -> None:
     )
     assert doc.sections[0].text == (
         "First\nsecond\n\nA div\n\n- one\n- two\n  - two and a half\n\n3. three\n4. four\n\nTerm\nMeaning\n\n"
-        "| Plan | Price |\n| --- | --- |\n\n| Free | €0 |\n\n```\n  indented\n    more\n```"
+        "| Plan | Price |\n| --- | --- |\n| Free | €0 |\n\n```\n  indented\n    more\n```"
     )
 
 
@@ -338,7 +338,7 @@ def test_table_rows_keep_a_pipe_of_their_own_and_code_keeps_its_fence() -> None:
         "<pre>find . -print0 | rsync -a --files-from=- . /dest\n```\n</pre>"
     )
     assert doc.sections[0].text == (
-        "| Befehl | Zweck |\n| --- | --- |\n\n| dpkg -L pkg \\| less | Dateien |\n\n"
+        "| Befehl | Zweck |\n| --- | --- |\n| dpkg -L pkg \\| less | Dateien |\n\n"
         "````\nfind . -print0 | rsync -a --files-from=- . /dest\n```\n````"
     )
 
@@ -346,7 +346,7 @@ def test_table_rows_keep_a_pipe_of_their_own_and_code_keeps_its_fence() -> None:
 def test_unclosed_list_items_and_cells_are_siblings() -> None:
     # Minified pages (Docusaurus) leave out </li>, </td> and </tr>; the parser then nests them.
     doc = load_html("<h1>T</h1><ol><li>a<li>b<li>c</ol><table><tr><td>1<td>2<tr><td>3<td>4</table>")
-    assert doc.sections[0].text == "1. a\n2. b\n3. c\n\n| 1 | 2 |\n\n| 3 | 4 |"
+    assert doc.sections[0].text == "1. a\n2. b\n3. c\n\n| 1 | 2 |\n| 3 | 4 |"
 
 
 @pytest.mark.parametrize(
