@@ -25,7 +25,7 @@ from bot.kb.analysis import analyzer, language_key, question_language
 from bot.kb.base import Embedder, SearchMode
 from bot.kb.fusion import DENSE_WEIGHT
 from bot.kb.vocabulary import MIN_SIMILARITY, valid_vocabulary, vocabulary_words
-from bot.language import UNDETERMINED, language_tag, normalize
+from bot.language import UNDETERMINED, language_tag, normalize, prior_languages
 
 log = logging.getLogger("bot.kb")
 
@@ -384,6 +384,11 @@ class Calibration:
     languages: tuple[LanguageFit, ...] = ()
     # Per language: the knowledge base's words, for the vocabulary bridge (`bot.kb.vocabulary`).
     vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def prior_languages(self) -> tuple[str, ...]:
+        """The languages the knowledge base's customers likely write in, main first (`bot.language.
+        prior_languages` of the sections sampled per language): the prior of a short question's language."""
+        return prior_languages({fit.lang: fit.questions for fit in self.languages})
 
     def dense_weight_for(self, lang: str) -> float:
         """The dense share of hybrid fusion for a question in `lang` (the default for other languages)."""

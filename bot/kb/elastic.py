@@ -58,7 +58,6 @@ from bot.kb.reload import (
     same_embedder,
 )
 from bot.kb.vocabulary import VocabularyBridge, build_vocabulary_bridge
-from bot.language import prior_languages
 
 if TYPE_CHECKING:
     from elastic_transport import AsyncTransport
@@ -524,7 +523,7 @@ class ElasticKB:
         bm25 mode), once the index behind the alias is known to be that embedder's."""
         calibration = await self._serving_calibration()
         # A short question's language leans on the knowledge base's, as the pipeline's gate does.
-        prior = prior_languages({fit.lang: fit.questions for fit in calibration.languages})
+        prior = calibration.prior_languages()
         language = lang if lang else await asyncio.to_thread(question_language, query, prior)
         if embedder is not self._embedder:
             # SIGHUP brought another embedder since this search started: the check above was for that one.

@@ -15,12 +15,12 @@ from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
-from bot.kb.analysis import FALLBACK_QUESTION_LANGUAGE, searched_text
+from bot.kb.analysis import question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
-from bot.kb.calibration import DEFAULT_GATE, Calibration, signals
+from bot.kb.calibration import DEFAULT_GATE, signals
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
-from bot.language import UNDETERMINED, answer_language, detect_message_language, normalize, prior_languages
+from bot.language import UNDETERMINED, answer_language, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
 from bot.rag import citations
@@ -468,7 +468,7 @@ class Pipeline:
         `bot.language.detect_message_language`; () when not known (no index, or not calibrated). No search:
         the calibration is stored with the index and read as each question's gate is."""
         try:
-            return _prior(await self._kb.calibration())
+            return (await self._kb.calibration()).prior_languages()
         except KBUnavailableError:
             return ()
 
@@ -551,7 +551,7 @@ class Pipeline:
             calibration = await self._kb.calibration()
             gate = calibration.gate
             written_in = {normalize(fit.lang) for fit in calibration.languages}
-            prior = _prior(calibration)
+            prior = calibration.prior_languages()
         except KBUnavailableError:
             gate = DEFAULT_GATE  # the index changed under the search; its hits are still judged
             written_in, prior = set(), ()
@@ -559,8 +559,7 @@ class Pipeline:
         unknown = await self._unknown_names(standalone, language) if check_names else ()
         # Judged in the language its words are analysed in, the knowledge base's languages the prior for a
         # short question ("Backports installieren?" was analysed as English for a German help center).
-        written_lang = normalize(detect_message_language(standalone, kb_languages=prior))
-        written_lang = FALLBACK_QUESTION_LANGUAGE if written_lang == UNDETERMINED else written_lang
+        written_lang = question_language(standalone, prior)
         # The words the best passage holds are counted only for a gate that reads them (`LEXICAL_GATE`).
         held = "held" in gate.for_language(written_lang).features
         score = gate.probability(
@@ -1052,8 +1051,3 @@ class Pipeline:
             prompt_version=PROMPT_VERSION if named else "",
             kb_languages=kb_languages,
         )
-
-
-def _prior(calibration: Calibration) -> tuple[str, ...]:
-    """The knowledge base's languages as a prior for a question's (`bot.language.prior_languages`)."""
-    return prior_languages({fit.lang: fit.questions for fit in calibration.languages})
