@@ -18,12 +18,27 @@ _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=\S)")
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d\uac00-\ud7af"
 # A table row as Markdown writes it, and as the HTML loader writes a data table's rows: "| cell | cell |".
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+# Markup that carries no words: a code fence ("```bash") and a table's header rule ("| --- | :-: |").
+_FENCE_LINE = re.compile(r"^\s*(?:`{3,}|~{3,})[\w+-]*\s*$")
+_RULE_LINE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?(?:-{3,}:?)?\s*$")
 # Closing brackets and quotes that stay with the sentence they end (「…。」); ASCII quotes open as often.
 _CLOSERS = "」』）〕】〉》〗〙〛｣”’)\\]"
 # A CJK sentence end (。！？, half-width ｡, or ASCII !? after a CJK character), its closers and any space.
 _CJK_SENTENCE_END = re.compile(rf"(?:[。！？｡]|(?<=[{_CJK}])[!?])[。！？｡!?]*[{_CLOSERS}]*\s*")
 # Where an over-long CJK sentence is cut before any character budget: after a comma or semicolon.
 _CJK_CLAUSE_END = re.compile(r"[、，；､]\s*")
+
+
+def _words_only(text: str) -> str:
+    """`text` without the markup the loaders add to keep code and tables whole: fence lines, table rules and
+    a row's outer pipes. Chunk sizes are counted on it, so a fenced command or a table takes the room its
+    words take, and a page's chunks cut where its words do, whatever markup its loader writes."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if _FENCE_LINE.match(line) or _RULE_LINE.match(line):
+            continue
+        lines.append(line.strip().strip("|").strip() if _TABLE_ROW.match(line) else line)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,10 @@ class Chunker:
         self._config = config
         self._count = count_tokens
 
+    def _size(self, text: str) -> int:
+        """Tokens a piece takes against the chunk budget: its words' (the context limit counts them all)."""
+        return self._count(_words_only(text))
+
     def chunk_document(self, document: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
         for section in document.sections:
@@ -118,13 +137,13 @@ class Chunker:
             paragraph = paragraph.strip("\n")
             if not paragraph.strip():
                 continue
-            tokens = self._count(paragraph)
+            tokens = self._size(paragraph)
             if tokens <= budget:
                 units.append(_Unit(paragraph, tokens, "\n\n"))
                 continue
             first = True
             for sentence, joiner in self._sentences(paragraph, budget):
-                units.append(_Unit(sentence, self._count(sentence), "\n\n" if first else joiner))
+                units.append(_Unit(sentence, self._size(sentence), "\n\n" if first else joiner))
                 first = False
         return units
 
@@ -138,7 +157,7 @@ class Chunker:
             # A table's rows, each whole, one a line: a row cut in two, or rows run into one line, reads as
             # neither (an HTML page's tables are written so by its loader).
             for line in lines:
-                if self._count(line) <= budget:
+                if self._size(line) <= budget:
                     out.append((line, "\n"))
                 else:
                     out.extend((words, " ") for words in self._words(line, budget))
@@ -148,11 +167,11 @@ class Chunker:
             pieces = paragraph.split("\n")  # code or lists: lines are the natural unit
         for piece in pieces:
             for sentence, joiner in _cut_after(piece, _CJK_SENTENCE_END, " "):
-                if self._count(sentence) <= budget:
+                if self._size(sentence) <= budget:
                     out.append((sentence, joiner))
                     continue
                 for clause, between in _cut_after(sentence, _CJK_CLAUSE_END, joiner):
-                    if self._count(clause) <= budget:
+                    if self._size(clause) <= budget:
                         out.append((clause, between))
                         continue
                     for words in self._words(clause, budget):
@@ -177,7 +196,7 @@ class Chunker:
             if not word:
                 continue
             candidate = " ".join([*current, word])
-            if current and self._count(candidate) > budget:
+            if current and self._size(candidate) > budget:
                 out.append(" ".join(current))
                 current = [word]
             else:
