@@ -967,6 +967,9 @@ class Pipeline:
         hit, passage = (same or pairs)[0]
         quote = self._extract(question, [passage])
         if not quote:
+            # Every sentence of it is a label (a caption, a lead-in whose list or table is not in it): there
+            # is nothing to quote, and the model would write another language.
+            log.info("refused: the best passage has nothing to quote", extra={"source": hit.chunk.source})
             return self._fixed(
                 "refused", REFUSAL_TEXT, started, question=question, retrieval_ms=retrieval_ms, hits=(hit,)
             )

@@ -57,6 +57,22 @@ async def test_without_a_passage_in_its_language_the_quote_is_in_the_documents_l
     assert generator.prompts == []
 
 
+async def test_a_passage_of_labels_only_is_refused_and_the_log_says_why(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A lead-in whose table went to the next chunk: nothing in it answers, so nothing is quoted, and the
+    # refusal's reason is logged as every other refusal's is.
+    lead_in = "Parcelly 包裹丢了 以下软件包可以帮助编写手册页："
+    label = replace(make_chunk("zh/man.md", "手册页", lead_in, 3), lang="zh")
+    generator = ShippedLikeGenerator()
+    pipeline = build_pipeline(settings, FakeKB([label]), generator)
+    with caplog.at_level("INFO", logger="bot.rag"):
+        answer = await pipeline.answer(QUESTION_ZH, user_key="u1", language="zh")
+    assert answer.outcome == "refused"
+    assert generator.prompts == []
+    assert any(r.getMessage() == "refused: the best passage has nothing to quote" for r in caplog.records)
+
+
 async def test_a_capable_model_is_told_the_language_and_gets_no_english_prefill(settings: Settings) -> None:
     generator = FakeGenerator(reply="包裹丢了 请在应用中提交索赔。 [1]")
     pipeline = build_pipeline(with_rag(settings, foreign_answer="auto"), FakeKB([CHINESE]), generator)
