@@ -21,6 +21,12 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 # Markup that carries no words: a code fence ("```bash") and a table's header rule ("| --- | :-: |").
 _FENCE_LINE = re.compile(r"^\s*(?:`{3,}|~{3,})[\w+-]*\s*$")
 _RULE_LINE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?(?:-{3,}:?)?\s*$")
+# A table's or figure's caption on its own line: "Table 6.8. List of SSH configuration files", "Tabelle 6.8.",
+# "表 6.1". Its number is dotted or ends in a full stop or colon, and its title ends in no full stop: "Step 3
+# says …" and "Version 2.0 is out." are prose.
+_CAPTION = re.compile(
+    r"^[^\W\d_]{1,15}\s?\d{1,3}(?:(?:[.-]\d{1,3})+[.:：]?|[.:：])(?:\s+\S.{0,150}(?<![.!?。！？]))?$"
+)
 # Closing brackets and quotes that stay with the sentence they end (「…。」); ASCII quotes open as often.
 _CLOSERS = "」』）〕】〉》〗〙〛｣”’)\\]"
 # A CJK sentence end (。！？, half-width ｡, or ASCII !? after a CJK character), its closers and any space.
@@ -68,6 +74,14 @@ class _Unit:
     text: str
     tokens: int
     joiner: str  # placed before this unit when it follows another
+
+
+def _introduces(text: str) -> bool:
+    """Whether a unit only introduces what follows it: a lead-in that ends with a colon ("Use one of these
+    commands:") or a caption line alone. Cut from its table, list or code, neither half reads right: the
+    extract of the one is a label (never quoted), and the other has lost what it is about."""
+    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    return last.endswith((":", "：")) or ("\n" not in text.strip() and _CAPTION.match(last) is not None)
 
 
 def _cut_after(text: str, ends: re.Pattern[str], joiner: str) -> list[tuple[str, str]]:
@@ -209,17 +223,50 @@ class Chunker:
         chunks: list[str] = []
         current: list[_Unit] = []
         used = 0
-        for unit in units:
+        pending = units[::-1]  # a stack: a block cut into its lines goes back on it
+        while pending:
+            unit = pending.pop()
             cost = unit.tokens + (1 if current else 0)
             if current and used + cost > budget:
-                chunks.append(self._join(current))
-                current = self._overlap(current, budget - unit.tokens)
+                # What introduces this unit goes on with it into the next chunk, where it fits there; where
+                # it does not, the block (a table, a list, code) is cut into its lines, so that its first ones
+                # stay with their introduction.
+                carried = self._introduction(current, budget - unit.tokens)
+                if not carried and _introduces(current[-1].text) and len(lines := self._lines(unit, budget)) > 1:
+                    pending.extend(lines[::-1])
+                    continue
+                kept = current[: len(current) - len(carried)]
+                chunks.append(self._join(kept))
+                current = carried or self._overlap(kept, budget - unit.tokens)
                 used = sum(u.tokens + 1 for u in current)
             current.append(unit)
             used += unit.tokens + (1 if len(current) > 1 else 0)
         if current:
             chunks.append(self._join(current))
         return [piece for text in chunks if text.strip() for piece in self._fit(text, hard_limit)]
+
+    def _lines(self, unit: _Unit, budget: int) -> list[_Unit]:
+        """A block of several lines as its pieces (`_sentences`: a table's rows, code's lines), or itself."""
+        if "\n" not in unit.text.strip():
+            return [unit]
+        pieces = self._sentences(unit.text, budget)
+        return [
+            _Unit(text, self._size(text), unit.joiner if n == 0 else joiner)
+            for n, (text, joiner) in enumerate(pieces)
+        ]
+
+    @staticmethod
+    def _introduction(current: list[_Unit], room: int) -> list[_Unit]:
+        """The trailing units of `current` that introduce the next one (`_introduces`), when they fit in
+        `room` and are not the whole chunk."""
+        tail: list[_Unit] = []
+        for unit in reversed(current):
+            if not _introduces(unit.text):
+                break
+            tail.insert(0, unit)
+        if len(tail) == len(current) or sum(u.tokens + 1 for u in tail) > room:
+            return []
+        return tail
 
     def _overlap(self, previous: list[_Unit], room: int) -> list[_Unit]:
         """The trailing sentences of the previous chunk, up to the overlap size, to carry context over."""

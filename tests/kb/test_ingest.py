@@ -218,6 +218,35 @@ def test_fences_and_table_rules_take_no_room_in_a_chunk() -> None:
         assert _words("Backups\n" + body) <= 62
 
 
+@pytest.mark.parametrize(
+    "introduction",
+    [
+        "Some packages make writing a manual page easier:",
+        "Table 11.13. List of packages that help to write manual pages",
+        "以下软件包可以帮助编写手册页：",
+    ],
+)
+def test_a_lead_in_or_caption_goes_with_what_it_introduces(introduction: str) -> None:
+    # The French Debian Reference's "Créer une page de manuel" chunk ended with its lead-in and its table's
+    # caption, the table alone in the next chunk: the first quoted nothing (a label is never the quote, so
+    # the question was refused), the second no longer said what its rows were.
+    prose = " ".join(f"Sentence {i} says what a manual page is for." for i in range(6))
+    rows = "\n".join(f"| tool{i} | writes manual pages from markup |" for i in range(5))
+    section = Section("Manual pages", ("Manual pages",), f"{prose}\n\n{introduction}\n\n{rows}")
+    chunker = Chunker(ChunkingConfig(chunk_tokens=80, overlap_tokens=10, max_tokens=200), _words)
+    bodies = chunker.split_section(section)
+    assert len(bodies) == 2
+    assert bodies[0] == prose
+    assert bodies[1].startswith(introduction + "\n\n| tool0 |")
+    # A block too long to join its introduction is cut into its lines: its first ones stay with it.
+    long_rows = "\n".join(f"| tool{i} | writes manual pages from markup |" for i in range(11))
+    for text in (f"{introduction}\n\n{long_rows}", f"{prose}\n\n{introduction}\n\n{long_rows}"):
+        bodies = chunker.split_section(Section("M", ("M",), text))
+        assert set(re.findall(r"tool\d+", "".join(bodies))) == {f"tool{i}" for i in range(11)}
+        assert any(introduction + "\n\n| tool0 |" in body for body in bodies), bodies
+        assert not any(body.endswith(introduction) for body in bodies)
+
+
 def test_rrf_scores_ties_and_limits() -> None:
     fused = rrf([("a", 9.0), ("b", 5.0)], [("b", 0.9), ("c", 0.8)], limit=2)
     assert [f.key for f in fused] == ["b", "a"]
