@@ -232,7 +232,8 @@ class Chunker:
                 # it does not, the block (a table, a list, code) is cut into its lines, so that its first ones
                 # stay with their introduction.
                 carried = self._introduction(current, budget - unit.tokens)
-                if not carried and _introduces(current[-1].text) and len(lines := self._lines(unit, budget)) > 1:
+                lines = [] if carried or not _introduces(current[-1].text) else self._lines(unit, budget)
+                if len(lines) > 1:
                     pending.extend(lines[::-1])
                     continue
                 kept = current[: len(current) - len(carried)]
