@@ -874,7 +874,9 @@ class Pipeline:
         elif release.stopped in ("leak", "refusal") or self._leaks_hidden(
             release.text, passages, prepared.quarantined
         ):
-            if release.stopped != "refusal":
+            if release.stopped == "refusal":
+                log.info("refused: the model said the passages do not answer")
+            else:
                 log.warning("output filter: answer repeated hidden text; replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
         # A model that wrote nothing (an end of text at once, only blanks) is treated as one whose words the

@@ -403,10 +403,15 @@ async def test_unsupported_marker_moves_to_the_passage_the_answer_comes_from(
     assert answer.text.endswith(f"your password [{answer.citations[0]}].")
 
 
-async def test_model_saying_it_does_not_know_is_a_refusal(kb: FakeKB, settings: Settings) -> None:
-    _, answer = await run(build_pipeline(settings, kb, FakeGenerator("I don't know.")), QUESTION)
+async def test_model_saying_it_does_not_know_is_a_refusal(
+    kb: FakeKB, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="bot.rag"):
+        _, answer = await run(build_pipeline(settings, kb, FakeGenerator("I don't know.")), QUESTION)
     assert answer.outcome == "refused"
     assert answer.text == REFUSAL_TEXT
+    # The log says why, as it does for the gate's refusals.
+    assert "refused: the model said the passages do not answer" in [r.getMessage() for r in caplog.records]
 
 
 async def test_system_prompt_never_reaches_the_answer(kb: FakeKB, settings: Settings) -> None:
