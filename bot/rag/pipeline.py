@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
-from bot.kb.analysis import question_language, searched_text
+from bot.kb.analysis import analyzer, question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
@@ -71,6 +71,8 @@ UNGROUNDED_CAVEAT = (
 
 # A question longer than this many characters is refused before anything is tokenized or embedded.
 MAX_QUESTION_CHARS = 8000
+# A question of one content word ("delivery?") names a topic, not a section: it is never taken as a title.
+MIN_TITLE_WORDS = 2
 # A cited passage supports an answer when at least this share of the answer's content words (the
 # model's own words, not the prefill) appear in it. Below that the citation is not trusted.
 SUPPORT_MIN_SHARE = 0.3
@@ -428,6 +430,17 @@ def _titled_with_its_codes(question: str, hits: Sequence[Hit]) -> bool:
     return bool(named and hits) and named <= codes(hits[0].chunk.heading)
 
 
+def _asks_its_title(question: str, hits: Sequence[Hit], lang: str) -> bool:
+    """Whether every word of the question (two at least; stop words aside, stemmed) is in the best section's
+    heading: the customer asked for that section by its title ("How long does delivery take?" opened its
+    own FAQ entry with the unsure lead, the gate's margin lowered by the other delivery sections)."""
+    if not hits:
+        return False
+    text = analyzer(lang)
+    words = set(text.terms(question))
+    return len(words) >= MIN_TITLE_WORDS and words <= set(text.terms(hits[0].chunk.heading))
+
+
 @dataclass(frozen=True, slots=True)
 class _Unsure:
     """Said by `Pipeline._stream` once the gate let the passages through without confidence."""
@@ -584,7 +597,11 @@ class Pipeline:
                     "unknown_names": [user_text(name) for name in unknown],
                 },
             )
-        unsure = score < self._rag.confident_relevance and not _titled_with_its_codes(standalone, hits)
+        unsure = (
+            score < self._rag.confident_relevance
+            and not _titled_with_its_codes(standalone, hits)
+            and not _asks_its_title(standalone, hits, written_lang)
+        )
         if answerable and unsure:
             log.info("answering without confidence", extra={"relevance": round(score, 3)})
             yield _Unsure()

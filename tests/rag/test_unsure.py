@@ -156,3 +156,19 @@ async def test_a_code_the_best_heading_names_is_answered_without_the_lead(settin
     # A code the heading does not name is no such certainty.
     deltas, other = await run(pipeline, question="What does PX-110 mean for the compartment?")
     assert other.unsure
+
+
+async def test_a_question_asking_for_a_section_by_its_title_has_no_lead(settings: Settings) -> None:
+    # "How long does delivery take?" opened its own FAQ entry with the lead: the other delivery sections kept
+    # the gate's margin, and so its confidence, low. Every word of the question in the best section's title
+    # says which section was asked for.
+    pipeline = build_pipeline(unsure_below(settings, 1.0), FakeKB(HELP_CENTER), FakeGenerator(UNSUPPORTED))
+    _, titled = await run(pipeline, question="How do I reset my password?")
+    assert titled.outcome == "extracted"
+    assert [s.heading for s in titled.sources] == ["Reset your password"]
+    assert not titled.unsure
+    assert UNSURE_LEAD not in titled.text
+    # One word of the title is a topic, not the section; a word the title lacks is another question.
+    for question in ("password?", "How do I reset my password by phone?"):
+        _, other = await run(pipeline, question=question)
+        assert other.unsure, question
