@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Chunk
+from bot.kb.markup import FENCE, TABLE_ROW, is_table_rule
 from bot.kb.parsers import Document, Section
 
 # The Embedder protocol counts content tokens only; `max_tokens` already leaves room for [CLS]/[SEP].
@@ -16,23 +17,21 @@ HEADING_SEPARATOR = " > "
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=\S)")
 # Han, kana and Hangul: Chinese and Japanese end a sentence or a clause with no space after it.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d\uac00-\ud7af"
-# A table row as Markdown writes it, and as the HTML loader writes a data table's rows: "| cell | cell |".
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-# Markup that carries no words: a code fence ("```bash") and a table's header rule ("| --- | :-: |").
-_FENCE_LINE = re.compile(r"^\s*(?:`{3,}|~{3,})[\w+-]*\s*$")
-_RULE_LINE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?(?:-{3,}:?)?\s*$")
-# A table's or figure's caption on its own line: "Table 6.8. List of SSH configuration files", "Tabelle 6.8.",
-# "表 6.1". Its number is dotted or ends in a full stop or colon, and its title ends in no full stop: "Step 3
-# says …" and "Version 2.0 is out." are prose.
-_CAPTION = re.compile(
-    r"^[^\W\d_]{1,15}\s?\d{1,3}(?:(?:[.-]\d{1,3})+[.:：]?|[.:：])(?:\s+\S.{0,150}(?<![.!?。！？]))?$"
-)
 # Closing brackets and quotes that stay with the sentence they end (「…。」); ASCII quotes open as often.
 _CLOSERS = "」』）〕】〉》〗〙〛｣”’)\\]"
 # A CJK sentence end (。！？, half-width ｡, or ASCII !? after a CJK character), its closers and any space.
 _CJK_SENTENCE_END = re.compile(rf"(?:[。！？｡]|(?<=[{_CJK}])[!?])[。！？｡!?]*[{_CLOSERS}]*\s*")
 # Where an over-long CJK sentence is cut before any character budget: after a comma or semicolon.
 _CJK_CLAUSE_END = re.compile(r"[、，；､]\s*")
+# A table's or figure's caption on its own line: "Table 6.8. List of SSH configuration files", "Tabelle 6.8.",
+# "表 6.1". Its number is dotted or ends in a full stop or colon, and its title ends in no full stop: "Step 3
+# says …" and "Version 2.0 is out." are prose. Looser than the extracts' caption rule (whose title starts
+# with no lower-case letter): an extract never quotes a caption, so a statement taken for one would be lost,
+# while here it only moves on into the next chunk with what follows it; and captions do start with a command
+# or a lower-case word ("表1.6 umask 値の例", "Tabla 4.1. los tres archivos…").
+_CAPTION = re.compile(
+    r"^[^\W\d_]{1,15}\s?\d{1,3}(?:(?:[.-]\d{1,3})+[.:：]?|[.:：])(?:\s+\S.{0,150}(?<![.!?。！？]))?$"
+)
 
 
 def _words_only(text: str) -> str:
@@ -41,9 +40,9 @@ def _words_only(text: str) -> str:
     words take, and a page's chunks cut where its words do, whatever markup its loader writes."""
     lines: list[str] = []
     for line in text.split("\n"):
-        if _FENCE_LINE.match(line) or _RULE_LINE.match(line):
+        if FENCE.match(line) or is_table_rule(line):
             continue
-        lines.append(line.strip().strip("|").strip() if _TABLE_ROW.match(line) else line)
+        lines.append(line.strip().strip("|").strip() if TABLE_ROW.match(line) else line)
     return "\n".join(lines)
 
 
@@ -167,7 +166,7 @@ class Chunker:
         longer than `budget`)."""
         out: list[tuple[str, str]] = []
         lines = [line for line in paragraph.split("\n") if line.strip()]
-        if len(lines) > 1 and all(_TABLE_ROW.match(line) for line in lines):
+        if len(lines) > 1 and all(TABLE_ROW.match(line) for line in lines):
             # A table's rows, each whole, one a line: a row cut in two, or rows run into one line, reads as
             # neither (an HTML page's tables are written so by its loader).
             for line in lines:

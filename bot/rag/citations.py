@@ -9,6 +9,7 @@ from collections.abc import Container, Iterable, Sequence, Set
 from dataclasses import dataclass, replace
 
 from bot.chinese import to_simplified
+from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
 from bot.rag.prompting import Passage
 
 # "[1]", "[1, 2]", "[1][3]", "[Passage 2]", "[source 2]": small models vary the form; keep the meaning.
@@ -555,16 +556,9 @@ _MARKUP = re.compile(r"\*\*|__|`+")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _RST_LINK = re.compile(r"`([^`<\n]+?)\s*<([^>\n]+)>`_{1,2}")
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+|^\s*(?:=+|-+|~+|\^+)\s*$")
-# A Markdown table's rule under its header ("|---|:--:|"); a table row written with its outer pipes, as
-# Markdown writes it and the loaders write an HTML table's ("| cell | cell |", a "|" in a cell escaped). A
-# line with a pipe inside ("find . -print0 | rsync …") is a row only under a header and its rule.
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+# Tables and code as the loaders write them: `bot.kb.markup`. A "|" in a cell is escaped ("\\|").
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
 _SPACED_PIPE = re.compile(r"(?<=\s)\|(?=\s)")
-# Code fenced as Markdown fences it (the loaders fence an HTML page's <pre> the same way): an opening fence
-# may name the language ("```bash"), a closing one is the fence alone.
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*([^\s`]*)\s*$")
 # A table's or figure's caption: "Table 6.8. List of SSH configuration files", "Tabelle 6.8.", "表6.1 …".
 _CAPTION = re.compile(r"^([^\W\d_]{1,15})\s?(\d{1,3}(?:[.-]\d{1,3})*)([.:：]?)(?:\s+(\S.*))?$")
 _LIST_MARKER = re.compile(r"^\s*((?:[-*+•])|(?:\d{1,3}[.)]))\s+(?=\S)")
@@ -687,7 +681,7 @@ def _code_and_text(text: str) -> list[tuple[bool, str]]:
     fence = ""
     start = 0
     for i, line in enumerate(lines):
-        found = _FENCE.match(line)
+        found = FENCE.match(line)
         if found is None:
             continue
         mark, language = found.groups()
@@ -722,27 +716,26 @@ def _segments(paragraph: str) -> list[tuple[str, str, list[str]]]:
     # Lines that each hold a " | " and are no table: commands outside a fence, or an HTML table as the loaders
     # wrote it before its rows had outer pipes. Quoted as written, one a line.
     if len(lines) > 1 and all(
-        _SPACED_PIPE.search(line) and not (_TABLE_RULE.match(line) or _TABLE_ROW.match(line))
-        for line in lines
+        _SPACED_PIPE.search(line) and not (TABLE_RULE.match(line) or TABLE_ROW.match(line)) for line in lines
     ):
         return [("code", "", lines)]
     segments: list[tuple[str, str, list[str]]] = []
     in_table = False  # under a header and its rule: a line with a pipe is a row even without outer pipes
     for n, line in enumerate(lines):
         found = _LIST_MARKER.match(line)
-        if _TABLE_RULE.match(line) and "|" in line:
+        if is_table_rule(line):
             in_table = True
             if segments and segments[-1][0] == "row":
                 segments[-1] = ("header", "", segments[-1][2])
             continue
-        following_rule = n + 1 < len(lines) and "|" in lines[n + 1] and bool(_TABLE_RULE.match(lines[n + 1]))
+        following_rule = n + 1 < len(lines) and is_table_rule(lines[n + 1])
         piped = bool(_CELL_SEPARATOR.search(line))
-        if _TABLE_ROW.match(line) or (piped and (in_table or following_rule)):
+        if TABLE_ROW.match(line) or (piped and (in_table or following_rule)):
             segments.append(("row", "-", [line]))
             continue
         in_table = False
-        if _TABLE_RULE.match(line) or _HEADING_LINE.search(line):
-            if not _TABLE_RULE.match(line):
+        if TABLE_RULE.match(line) or _HEADING_LINE.search(line):
+            if not TABLE_RULE.match(line):
                 segments.append(("heading", "", [_HEADING_LINE.sub("", line)]))
         elif _BARE_MARKER.fullmatch(line.strip()):
             continue  # a list item's number alone: the item was cut off where the chunk ends
@@ -843,7 +836,7 @@ def _without_cut_rows(text: str) -> str:
     first, last = lines[0].strip(), lines[-1].strip()
     if re.search(r"\s\|$", first) and not first.startswith("|"):
         lines = lines[1:]
-    if lines and last.startswith("|") and not _TABLE_ROW.match(last) and not _TABLE_RULE.match(last):
+    if lines and last.startswith("|") and not TABLE_ROW.match(last) and not TABLE_RULE.match(last):
         lines = lines[:-1]
     return "\n".join(lines)
 
