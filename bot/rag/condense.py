@@ -37,24 +37,30 @@ _ASKS_AGAIN = (
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
 MIN_TOPIC_WORDS = 2
+# A question that points back with a pronoun but names more content words than this has a topic of its own:
+# "how much does it cost to send a small parcel?" (its "it" is no reference) was searched together with the
+# previous question about a locker door, and answered with how to close it. "Can I get a refund for it?"
+# (two) and "how do I delete my account and all data on it?" (three) still point back.
+MAX_POINTING_WORDS = 3
 
 
 def needs_context(question: str, lang: str | None = None) -> bool:
     """A follow-up that cannot be searched on its own: asks the previous question again ("what about…"),
-    points back with a pronoun, or has fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`;
-    None: detected)."""
+    points back with a pronoun and names at most `MAX_POINTING_WORDS` content words, or has fewer than
+    `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected)."""
     text = question.strip().lower()
     words = _WORD.findall(text)
     if not words:
         return False
     if text.startswith(_ASKS_AGAIN):
         return True
-    if any(word in _ANAPHORA for word in words):
-        return True
     if text.startswith(_CJK_ANAPHORA):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
-    return len(analyzer(language).words(question)) < MIN_TOPIC_WORDS
+    topic = len(analyzer(language).words(question))
+    if any(word in _ANAPHORA for word in words):
+        return topic <= MAX_POINTING_WORDS
+    return topic < MIN_TOPIC_WORDS
 
 
 def condense(question: str, history: Sequence[Turn], lang: str | None = None) -> str:

@@ -63,3 +63,19 @@ def test_the_language_is_detected_when_not_given() -> None:
 
 def test_history_without_user_turns() -> None:
     assert condense("and this?", [Turn("assistant", "hello")]) == "and this?"
+
+
+def test_a_pronoun_in_a_question_that_names_its_own_topic_points_nowhere() -> None:
+    # "how much does it cost to send a small parcel?" after a question about a locker door was searched
+    # with it, and answered with how to close the door.
+    locker = [Turn("user", "the locker door won't open, my code doesn't work"), Turn("assistant", "Push it.")]
+    for question in (
+        "how much does it cost to send a small parcel?",
+        "how long do you keep a parcel in the locker before it goes back?",
+        "How long does it take to get a refund?",
+    ):
+        assert not needs_context(question, "en"), question
+        assert condense(question, locker, "en") == question
+    for question in ("can I get a refund for it?", "how do I delete my account and all data on it?"):
+        assert needs_context(question, "en"), question
+        assert condense(question, locker, "en") == f"{locker[0].text} {question}"
