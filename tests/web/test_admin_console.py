@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.channels.web.admin_console import UNVERIFIED_FORM, shortened
 from bot.channels.web.deps import ExportFilters
 from bot.channels.web.gaps import group_gaps
 from bot.store.insights import GapQuestion
@@ -76,6 +77,93 @@ async def test_refused_and_thumbs_down_questions_are_content_gaps(make_web: WebF
     assert "How long do refunds take?" in page
     assert "&lt;b&gt;wrong&lt;/b&gt; card" in page, "comments are escaped, never HTML"
     assert "billing/refunds.md › Refunds" in page
+
+
+async def test_a_long_question_heads_its_gap_shortened_and_is_shown_whole_on_request(
+    make_web: WebFactory,
+) -> None:
+    # A 5,000-character question once filled the page, in bold, as its group's heading.
+    web = await make_web()
+    question = "<b>Where</b> is my parcel? " + " ".join(f"word{n}" for n in range(800))
+    assert len(question) > 5000
+    answered = await ask(web, question)
+    await web.post(
+        "/api/feedback", {"answer_id": answered["answer_id"], "rating": "down"}, str(answered["csrf"])
+    )
+    await web.admin_login()
+    page = (await web.client.get("/admin/gaps")).text
+    heading = html.unescape(page.split("<section class='gap'><h2>")[1].split("</h2>")[0])
+    assert heading.endswith("…")
+    assert len(heading) <= 200
+    shown = heading.removesuffix("…")
+    assert question.startswith(shown)
+    assert question[len(shown)] == " ", "cut between words, not inside one"
+    assert "&lt;b&gt;Where&lt;/b&gt;" in page.split("</h2>")[0], "escaped as before"
+    whole = page.split("<details class='whole'>")[1].split("</details>")[0]
+    assert f"<p class='text'>{html.escape(question)}</p>" in whole, "the whole question, escaped, on request"
+    # A short question is its heading, with nothing to expand.
+    assert "<h2>Refunds?</h2><p class='meta'>" in (await _gap_page_of(make_web, "Refunds?"))
+
+
+async def _gap_page_of(make_web: WebFactory, question: str) -> str:
+    web = await make_web()
+    answered = await ask(web, question)
+    await web.post(
+        "/api/feedback", {"answer_id": answered["answer_id"], "rating": "down"}, str(answered["csrf"])
+    )
+    await web.admin_login()
+    return (await web.client.get("/admin/gaps")).text
+
+
+def test_gap_headings_are_cut_at_a_word_boundary() -> None:
+    assert shortened("Where is my parcel?", 200) == "Where is my parcel?"
+    assert shortened("  Where is\n my   parcel? ", 200) == "Where is my parcel?"
+    assert shortened("Where is my parcel, please tell me", 20) == "Where is my parcel…"
+    # No space in the second half (Chinese, a URL): cut at the limit.
+    assert shortened("退款" * 150, 200) == "退款" * 99 + "退…"
+    assert len(shortened("x " + "y" * 500, 200)) == 200
+
+
+async def test_a_customers_comment_is_labelled_and_set_apart_from_the_answer(make_web: WebFactory) -> None:
+    # Unlabelled under the answer, the customer's comment read as part of the bot's answer.
+    web = await make_web()
+    answered = await ask(web, "How long do refunds take?")
+    comment = "Told me <i>nothing</i> about how to claim for a lost parcel"
+    for feedback in ({"rating": "down"}, {"comment": comment}):
+        sent = await web.post(
+            "/api/feedback", {"answer_id": answered["answer_id"], **feedback}, str(answered["csrf"])
+        )
+        assert sent.status_code == 200, sent.text
+    await web.admin_login()
+    page = (await web.client.get("/admin/conversations/1")).text
+    assert (
+        "<p class='comment'><span class='label'>Customer's feedback comment:</span> "
+        f"{html.escape(comment)}</p>"
+    ) in page
+    css = (await web.client.get("/static/admin.css")).text
+    rule = re.search(r"^\.msg \.comment \{([^}]*)\}", css, re.M)
+    assert rule is not None, "styled apart from the answer's text"
+    assert "border-left" in rule[1]
+    assert "margin-left" in rule[1]
+
+
+async def test_a_form_without_its_token_is_refused_without_guessing_why(make_web: WebFactory) -> None:
+    # Refused for a missing token as for one from before a new login: the text must be true of both.
+    web = await make_web()
+    answered = await ask(web, "How long do refunds take?")
+    await web.admin_login()
+    refused = await web.client.post(
+        f"/admin/answers/{answered['answer_id']}/correct",
+        data={"cid": "1", "text": "Five business days."},
+        headers={"origin": BASE},
+    )
+    assert refused.status_code == 403
+    told = alert_of(refused)
+    assert told == UNVERIFIED_FORM
+    assert "could not be verified" in told
+    assert "Reload the page and try again." in told
+    assert "logged in again" not in told
+    assert "<h1>Conversation #1</h1>" in refused.text
 
 
 def test_gaps_group_by_meaning_biggest_first() -> None:
@@ -237,7 +325,7 @@ async def test_no_console_page_puts_the_csrf_token_in_a_url(make_web: WebFactory
         headers={"origin": BASE},
     )
     assert in_url.status_code == 403
-    assert "out of date" in alert_of(in_url)
+    assert alert_of(in_url) == UNVERIFIED_FORM
     assert not (web.deps.admin.kb_source / "notes.md").exists()
 
 
@@ -330,7 +418,7 @@ async def test_a_form_from_an_earlier_session_is_told_on_the_page(
     await web.admin_login()  # logged in again (another tab): the first page's forms are out of date
     refused = await web.client.post(path, data={"csrf": stale, **data}, headers={"origin": BASE})
     assert refused.status_code == 403
-    assert "out of date" in alert_of(refused)
+    assert alert_of(refused) == UNVERIFIED_FORM
     assert f"<h1>{heading}</h1>" in refused.text
     assert "<nav aria-label='Admin'>" in refused.text, "the console's own page"
     fresh = csrf_of(refused.text)

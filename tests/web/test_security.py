@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 import pytest
 
 from bot import texts
 from bot.channels.web import texts as web_texts
+from bot.channels.web.security import FAVICON_SVG
 from tests.web.conftest import ADMIN_TOKEN, BASE, SHOP, WebFactory
 
 
@@ -19,6 +23,34 @@ async def test_every_response_carries_the_csp_and_no_sniffing(make_web: WebFacto
         assert "script-src 'self'" in csp
         assert "frame-ancestors 'none'" in csp
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_every_page_has_an_icon_and_favicon_ico_is_served(make_web: WebFactory) -> None:
+    # Without one a browser asks every page's /favicon.ico, which was a 404 and an error in its console.
+    web = await make_web(ip_requests_per_minute=6)
+    pages = [await web.client.get(path) for path in ("/", "/help/refunds.md", "/admin/login")]
+    await web.admin_login()
+    pages += [await web.client.get(path) for path in ("/admin", "/admin/gaps")]
+    for page in pages:
+        assert page.status_code == 200, page.url
+        icon = re.search(
+            r'<link rel="icon" type="image/svg\+xml" href="data:image/svg\+xml,([^"]*)"', page.text
+        )
+        assert icon is not None, page.url
+        assert unquote(icon[1]) == FAVICON_SVG
+        assert "img-src 'self' data:" in page.headers["content-security-policy"], "which lets it load"
+    limited = await web.client.get("/", headers={"accept": "text/html"})
+    assert limited.status_code == 429
+    assert '<link rel="icon"' in limited.text, "the address limit's own page too"
+    # What is not one of our pages (a PDF, a JSON error) leaves the browser asking for /favicon.ico; it is
+    # served like a static file, not counted by the limit that just refused the page.
+    favicon = await web.client.get("/favicon.ico")
+    assert favicon.status_code == 200
+    assert favicon.headers["content-type"].startswith("image/svg+xml")
+    assert favicon.headers["cache-control"] == "public, max-age=300"
+    assert favicon.text == FAVICON_SVG
+    assert FAVICON_SVG.startswith("<svg xmlns='http://www.w3.org/2000/svg'")
+    assert FAVICON_SVG.endswith("</svg>")
 
 
 async def test_the_visitor_cookie_is_signed_and_httponly(make_web: WebFactory) -> None:

@@ -29,7 +29,7 @@ from bot.channels.limits import SlidingWindow
 from bot.channels.web import charts
 from bot.channels.web.deps import EXPORT_CHANNELS, ExportFilters, WebDeps
 from bot.channels.web.gaps import cosine_languages, group_gaps
-from bot.channels.web.security import Signer, client_address, is_https
+from bot.channels.web.security import FAVICON_LINK, Signer, client_address, is_https
 from bot.domain import NOT_LOOKED_UP
 from bot.ids import parse_id, storable_id
 from bot.kb.base import KBUnavailableError, ReloadProgress
@@ -49,6 +49,9 @@ PAGE_SIZE = 50
 # Pages beyond this are past any log (50 × 10^9 conversations); the offset must fit the database's integer.
 MAX_PAGE = 10**9
 MAX_CORRECTION_CHARS = 8000
+# A content gap's heading is its first question cut to this many characters (a question may be 8000): the
+# whole question is one click away under it.
+GAP_TITLE_CHARS = 200
 NAV = (
     ("/admin", "Overview"),
     ("/admin/gaps", "Content gaps"),
@@ -62,9 +65,11 @@ NAV = (
 NOT_LOGGED_IN = (
     "You are not logged in (or your session has ended), so nothing was done. Log in and try again."
 )
-STALE_FORM = (
-    "The form was out of date (you have logged in again since the page was shown), so nothing was done. "
-    "Please try again."
+# A form whose CSRF token is missing, or is not this session's (shown before a new login, or forged): the
+# console cannot tell which, so the text names no cause.
+UNVERIFIED_FORM = (
+    "The form could not be verified (its security token is missing or does not match your current login), "
+    "so nothing was done. Reload the page and try again."
 )
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -202,7 +207,7 @@ class AdminConsole:
                     return await self._refuse(request, 400, f"The form could not be read: {exc.detail}")
                 if not self.signer.csrf_ok(session, str(form.get("csrf", ""))):
                     await form.close()
-                    return await self._refuse(request, 403, STALE_FORM, form)
+                    return await self._refuse(request, 403, UNVERIFIED_FORM, form)
             return await handler(request)
 
         return self._on(wrapped)
@@ -393,9 +398,16 @@ class AdminConsole:
             )
             articles = ", ".join(f"{esc(a)} ({n})" for a, n in group.articles) or "nothing retrieved"
             comments = "".join(f"<li>{esc(c)}</li>" for c in group.comments)
+            heading = shortened(group.title, GAP_TITLE_CHARS)
+            whole = (
+                f"<details class='whole'><summary>Whole question ({len(group.title)} characters)</summary>"
+                f"<p class='text'>{esc(group.title)}</p></details>"
+                if heading != " ".join(group.title.split())
+                else ""
+            )
             items.append(
                 "<section class='gap'>"
-                f"<h2>{esc(group.title)}</h2>"
+                f"<h2>{esc(heading)}</h2>{whole}"
                 f"<p class='meta'>{group.count} question{'' if group.count == 1 else 's'} · "
                 f"{group.refused} refused · "
                 f"{group.thumbs_down} 👎</p>"
@@ -491,7 +503,13 @@ class AdminConsole:
                 )
                 if m.rating or m.comment:
                     meta += f" · feedback {'👍' if m.rating == 'up' else '👎' if m.rating else ''}"
-                    extra += f"<p class='comment'>{esc(m.comment)}</p>" if m.comment else ""
+                    # Labelled and set apart: unlabelled, the customer's words read as part of the answer.
+                    extra += (
+                        "<p class='comment'><span class='label'>Customer's feedback comment:</span> "
+                        f"{esc(m.comment)}</p>"
+                        if m.comment
+                        else ""
+                    )
                 if m.correction:
                     extra += f"<p class='correction'>Correction: {esc(m.correction)}</p>"
                     if saved is not None and saved[0] == m.id:
@@ -856,6 +874,18 @@ def _approved_row(answer: ApprovedAnswer) -> str:
     )
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text` on one line, cut at the last word boundary within `limit` characters with "…" when longer (at
+    `limit` itself when no boundary is in its second half: Chinese, a long URL)."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    # The last space that leaves room for "…" (the one just after a word that fits whole included).
+    space = flat.rfind(" ", 0, limit)
+    cut = flat[:space] if space > limit // 2 else flat[: limit - 1]
+    return (cut.rstrip(" ,;:.-") or cut) + "…"
+
+
 def _date(value: str) -> date | None:
     value = value.strip()
     if not value:
@@ -900,7 +930,7 @@ def _page(title: str, body: str, *, csrf: str = "") -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title>{meta}"
+        f"<title>{esc(title)}</title>{meta}{FAVICON_LINK}"
         '<link rel="stylesheet" href="/static/admin.css"></head>'
         f"<body class='admin'>{body}</body></html>"
     )

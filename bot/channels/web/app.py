@@ -30,7 +30,7 @@ from bot.channels.web.articles import Article, article_title, render_article
 from bot.channels.web.chat import WidgetApi, language_hint
 from bot.channels.web.deps import WebDeps
 from bot.channels.web.sections import article_href
-from bot.channels.web.security import Guard
+from bot.channels.web.security import FAVICON_LINK, FAVICON_PATH, FAVICON_SVG, Guard
 from bot.kb.loaders import is_supported
 
 log = logging.getLogger("bot.channels.web")
@@ -76,7 +76,7 @@ def _page(title: str, body: str, language: str) -> str:
     return (
         f'<!doctype html><html lang="{html.escape(language, quote=True)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title>"
+        f"<title>{html.escape(title)}</title>{FAVICON_LINK}"
         '<link rel="stylesheet" href="/static/site.css"></head>'
         f"<body>{body}</body></html>"
     )
@@ -298,6 +298,11 @@ async def _widget_js(request: Request) -> Response:
     return response
 
 
+async def _favicon(request: Request) -> Response:
+    """The pages' icon, for a browser that asks for it where no page of ours names it (a PDF, an error)."""
+    return Response(FAVICON_SVG, media_type="image/svg+xml")
+
+
 def build_app(deps: WebDeps) -> Starlette:
     """The whole web app behind its guard; the admin console only when an admin token is set."""
     widget = WidgetApi(deps)
@@ -306,6 +311,7 @@ def build_app(deps: WebDeps) -> Starlette:
         Route("/", help_center.home, methods=["GET"]),
         Route("/help/{path:path}", help_center.article, methods=["GET"]),
         Route("/widget.js", _widget_js, methods=["GET"]),
+        Route(FAVICON_PATH, _favicon, methods=["GET"]),
         Mount("/static", app=_STATIC_FILES, name="static"),
         *widget.routes(),
     ]

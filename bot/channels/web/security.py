@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import Headers
@@ -29,6 +29,14 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+# Every page's icon, inline (`img-src data:` above): a page without one makes the browser ask for
+# /favicon.ico, which the app serves too for what is not a page of ours (a PDF, a JSON error).
+FAVICON_SVG = (
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><path fill='#1f6feb' d='M3 1h10a2 2 0 0 1 "
+    "2 2v7a2 2 0 0 1-2 2H8l-4 3v-3H3a2 2 0 0 1-2-2V3a2 2 0 0 1 2-2z'/></svg>"
+)
+FAVICON_PATH = "/favicon.ico"
+FAVICON_LINK = f'<link rel="icon" type="image/svg+xml" href="data:image/svg+xml,{quote(FAVICON_SVG)}">'
 CSRF_HEADER = "x-csrf-token"
 # What another site's page may load or call: the widget's files and its API.
 EMBEDDABLE_PREFIXES = ("/api/", "/widget.js", "/static/widget.")
@@ -36,9 +44,9 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 ADMIN_FORM_LIMIT = 256 * 1024
 ADDRESS_WINDOW_S = 60  # the per-address limit counts this long; a refused address waits as long (Retry-After)
-# Files a page needs to show at all (the widget's script, the stylesheets): not counted by the per-address
-# limit, or a visitor who has browsed a while would get pages without the widget or their style.
-STATIC_PREFIXES = ("/static/", "/widget.js")
+# Files a page needs to show at all (the widget's script, the stylesheets, the icon): not counted by the
+# per-address limit, or a visitor who has browsed a while would get pages without the widget or their style.
+STATIC_PREFIXES = ("/static/", "/widget.js", FAVICON_PATH)
 # How long a browser (or a proxy) may keep them without asking again. Sites embed `/widget.js` by a URL
 # without a version, which no deploy can change: a short lifetime, so a fix reaches every visitor within
 # minutes, and after it a revalidation (ETag / Last-Modified) costs a 304, not the file.
@@ -300,7 +308,7 @@ async def _limited_page(send: Send, language: str, *, head: bool) -> None:
     body = (
         f'<!doctype html><html lang="{html.escape(shown, quote=True)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{title}</title><link rel="stylesheet" href="/static/site.css"></head>'
+        f'<title>{title}</title>{FAVICON_LINK}<link rel="stylesheet" href="/static/site.css"></head>'
         f"<body><main><p role='alert'>{text}</p></main></body></html>"
     ).encode()
     headers = [
