@@ -372,6 +372,13 @@ class RAGSettings(BaseModel):
         description="Refuse a question that names a product, command or place (a capitalised, mixed-case "
         "or Latin-in-CJK word) the knowledge base never mentions.",
     )
+    translate_questions: bool = Field(
+        default=True,
+        description="Search a question in a language the help center is not written in through a bilingual "
+        "dictionary into the help center's language (Chinese into English: CC-CEDICT), and quote the passage "
+        "found, saying what language it is in; off: such a question is refused with a note naming the help "
+        "center's languages.",
+    )
     foreign_answer: Literal["auto", "extract", "generate"] = Field(
         default="auto",
         description="A question not in English: `extract` quotes the best passage in its language, "

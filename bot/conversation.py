@@ -650,6 +650,8 @@ class ConversationService:
         # off, their re-ask only went to the operators (the texts contradicted each other). It offers the
         # person with the button instead.
         ask_again = refused and bool(answer.kb_languages)
+        # A quote found through a translation of the question is in the help center's language: said first.
+        crossed = answer.outcome == "extracted" and bool(answer.kb_languages)
         # No person to offer: the fixed texts leave out their offer. A refusal never asks "Would you like me
         # to connect you…?": with operators it hands off at once (or shows the button when it cannot or
         # should not), and the question would contradict the notice that follows it.
@@ -658,6 +660,8 @@ class ConversationService:
         shown = texts.localize_answer_text(english, language, quoted=quoted)
         if ask_again:
             shown = f"{shown}\n\n{texts.kb_language_hint(answer.kb_languages, language)}"
+        elif crossed:
+            shown = f"{texts.quoted_in_kb_language(answer.kb_languages, language)}\n\n{shown}"
         if shown != answer.text:
             answer = replace(answer, text=shown)
         # Write order: the answer is committed before it is shown; unlogged, it is not shown.

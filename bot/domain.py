@@ -154,7 +154,8 @@ class Answer:
     # answer so a customer whose article was second or third still finds it (see `Pipeline._see_also`).
     see_also: tuple[Source, ...] = ()
     # On a refusal of a question in a language the help center is not written in: the languages it is
-    # written in (the customer is told, `texts.kb_language_hint`).
+    # written in (the customer is told, `texts.kb_language_hint`). On a quote found through a translation of
+    # the question (`bot.kb.crosslingual`): the language quoted, which the customer is told it is in.
     kb_languages: tuple[str, ...] = ()
     # The gate let the passages through without confidence (`RAGSettings.confident_relevance`): the text
     # opens by saying it may not be exactly what was asked.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.channels.web.deps import ExportFilters, WebDeps
     from bot.conversation import AnswerStream, ConversationService
     from bot.kb.base import Embedder, EmbedderUsers, KnowledgeBase
+    from bot.kb.crosslingual import QueryTranslator
     from bot.kb.embedded import EmbeddedKB
     from bot.kb.sources import DocumentSource
     from bot.llm.base import Generator
@@ -32,12 +33,25 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.services")
 
 
+def build_translator(settings: Settings) -> QueryTranslator | None:
+    """The dictionary that searches questions in the help center's language (BOT_RAG__TRANSLATE_QUESTIONS)."""
+    from bot.kb.crosslingual import ChineseEnglishDictionary
+
+    return ChineseEnglishDictionary() if settings.rag.translate_questions else None
+
+
 def build_pipeline(settings: Settings, kb: KnowledgeBase, generator: Generator) -> Pipeline:
     """The answer pipeline over a given knowledge base and model, with its settings sections."""
     from bot.rag.pipeline import Pipeline
 
     return Pipeline(
-        kb, generator, settings.rag, settings.llm, top_k=settings.kb.top_k, fusion=settings.kb.fusion
+        kb,
+        generator,
+        settings.rag,
+        settings.llm,
+        top_k=settings.kb.top_k,
+        fusion=settings.kb.fusion,
+        translator=build_translator(settings),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 from functools import cache
 from pathlib import Path
 
@@ -120,6 +121,13 @@ def without_unsure_lead(text: str) -> str:
     return text[len(lead) :]
 
 
+def without_leads(text: str) -> str:
+    """A logged answer's text without the fixed lines the bot opens it with, in any shipped language: the
+    note that the quote is in the help center's language (`QUOTED_IN_KB_LANGUAGE`), then the unsure lead.
+    What the model or the quote said is what its history and the training export learn from."""
+    return without_unsure_lead(_quoted_note().sub("", text, count=1))
+
+
 # The pipeline's fixed outcome texts. bot/rag/pipeline.py owns them; they are repeated here, marked, so that
 # extraction puts them into the catalogs, and tests/core/test_i18n.py fails as soon as the two differ.
 # The conversation service shows them in the customer's language (`localize_answer_text`).
@@ -182,6 +190,11 @@ ASK_IN_KB_LANGUAGES = N_(
     "Our help center is written in {languages}. If you can, ask me in one of these languages and I'll look "
     "again."
 )
+# Opens a quote found through a translation of the question (`bot.kb.crosslingual`): the passage is in the
+# help center's language, which the customer did not write in.
+QUOTED_IN_KB_LANGUAGE = N_(
+    "Our help center is written in {languages}. This is what it says about your question:"
+)
 # The names of the shipped languages, in the customer's (others are named in English).
 SHOWN_LANGUAGE_NAMES = {
     "en": N_("English"),
@@ -196,15 +209,33 @@ SHOWN_LANGUAGE_NAMES = {
 
 def kb_language_hint(kb_languages: tuple[str, ...], language: str) -> str:
     """`ASK_IN_KB_LANGUAGE` in `language`, naming the help center's languages in it."""
+    shown = _language_names(kb_languages, language)
+    text = ASK_IN_KB_LANGUAGES if len(shown) > 1 else ASK_IN_KB_LANGUAGE
+    return translate(text, language).format(languages=" / ".join(shown))
+
+
+def quoted_in_kb_language(kb_languages: tuple[str, ...], language: str) -> str:
+    """`QUOTED_IN_KB_LANGUAGE` in `language`, naming the language quoted in it."""
+    shown = _language_names(kb_languages, language)
+    return translate(QUOTED_IN_KB_LANGUAGE, language).format(languages=" / ".join(shown))
+
+
+@cache
+def _quoted_note() -> re.Pattern[str]:
+    # Any shipped translation of the note, any language named in it, and the blank line after it.
+    notes = dict.fromkeys(translate(QUOTED_IN_KB_LANGUAGE, language) for language in LANGUAGES)
+    shapes = (re.escape(note).replace(re.escape("{languages}"), "[^\n]{1,80}?") for note in notes)
+    return re.compile(rf"\A(?:{'|'.join(shapes)})\n\n")
+
+
+def _language_names(kb_languages: tuple[str, ...], language: str) -> list[str]:
     names = [
         translate(SHOWN_LANGUAGE_NAMES[code], language)
         if code in SHOWN_LANGUAGE_NAMES
         else LANGUAGE_NAMES.get(code, code)
         for code in (normalize(lang) for lang in kb_languages)
     ]
-    shown = list(dict.fromkeys(names))
-    text = ASK_IN_KB_LANGUAGES if len(shown) > 1 else ASK_IN_KB_LANGUAGE
-    return translate(text, language).format(languages=" / ".join(shown))
+    return list(dict.fromkeys(names))
 
 
 def localize_answer_text(text: str, language: str, *, quoted: bool = False) -> str:

@@ -209,13 +209,17 @@ def eval_relevance(
             fail(f"--compare {compare}: {exc}")
 
     async def _run() -> tuple[list[Signals], list[int], Calibration, KBStats]:
-        from bot.services import Services
+        from bot.services import Services, build_translator
 
         async with Services(base) as services, evaluated_kb(services, source) as kb:
             if source is not None:
                 await kb.reload(source)
             collected, labels = await collect_signals(
-                kb, items, base.kb.top_k, unknown_names=base.rag.refuse_unknown_names
+                kb,
+                items,
+                base.kb.top_k,
+                unknown_names=base.rag.refuse_unknown_names,
+                translator=build_translator(base),
             )
             return collected, labels, await kb.calibration(), await kb.stats()
 

@@ -394,7 +394,7 @@ def eval_retrieval(
 
     async def run() -> tuple[ReloadReport, RetrievalEval]:
         from bot.evaluation.retrieval import evaluate_retrieval
-        from bot.services import Services
+        from bot.services import Services, build_translator
 
         async with Services(settings) as services, services.scratch_kb() as kb:
             printer = _ProgressPrinter()
@@ -402,7 +402,9 @@ def eval_retrieval(
                 report = await kb.reload(source, printer)
             finally:
                 printer.done()
-            return report, await evaluate_retrieval(kb, services.embedder(), records, k)
+            return report, await evaluate_retrieval(
+                kb, services.embedder(), records, k, translator=build_translator(settings)
+            )
 
     with _friendly_errors():
         report, result = run_async(run)
@@ -424,6 +426,7 @@ def eval_retrieval(
         },
         "misses": {mode: [asdict(miss) for miss in s.misses] for mode, s in result.modes.items()},
         "search_ms_p50": round(result.search_ms_p50, 2),
+        "translated": result.translated,
     }
     if json_out:
         print_json(payload)
@@ -433,6 +436,12 @@ def eval_retrieval(
         f"from {report.files} files built in {report.seconds:.1f} s",
         highlight=False,
     )
+    if result.translated:
+        console.print(
+            f"{result.translated} answerable questions searched in translation (a language the documents "
+            "are not written in; BOT_RAG__TRANSLATE_QUESTIONS)",
+            highlight=False,
+        )
     console.print(f"{'mode':<8} {'hit@1':>6} {'hit@5':>6} {'MRR':>6}")
     for mode, s in result.modes.items():
         console.print(f"{mode:<8} {s.hit1:>6.3f} {s.hit5:>6.3f} {s.mrr:>6.3f}", highlight=False)

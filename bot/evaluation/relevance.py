@@ -15,6 +15,7 @@ from bot.kb.names import unknown_names as names_missing
 
 if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase
+    from bot.kb.crosslingual import QueryTranslator
 
 
 @dataclass(frozen=True)
@@ -219,21 +220,33 @@ class RelevanceFit:
 
 
 async def collect_signals(
-    kb: KnowledgeBase, questions: Sequence[Question], top_k: int, *, unknown_names: bool = True
+    kb: KnowledgeBase,
+    questions: Sequence[Question],
+    top_k: int,
+    *,
+    unknown_names: bool = True,
+    translator: QueryTranslator | None = None,
 ) -> tuple[list[Signals], list[int]]:
     """The retrieval signals of each question's search, and its label (1 answerable, 0 should refuse);
     with `unknown_names` (`BOT_RAG__REFUSE_UNKNOWN_NAMES`) the names the knowledge base lacks, as in
-    answers."""
+    answers. A question in a language the knowledge base is not written in is searched and judged in
+    translation (`translator`), its names looked up as written, as the answer pipeline does."""
+    from bot.kb.crosslingual import crosslingual_query
+
     collected: list[Signals] = []
     labels: list[int] = []
     for item in questions:
-        hits = await kb.search(item.question, k=top_k)
+        language = item.lang or question_language(item.question)
+        crossed = await crosslingual_query(kb, translator, item.question, language)
+        searched = crossed.text if crossed is not None else item.question
+        hits = await kb.search(searched, k=top_k)
         unknown = (
             list(await names_missing(kb, item.question, question_language(item.question)))
             if unknown_names and hits
             else []
         )
-        collected.append(signals(item.question, hits, unknown_names=unknown))
+        judged_in = crossed.target if crossed is not None else None
+        collected.append(signals(searched, hits, judged_in, unknown_names=unknown))
         labels.append(1 if item.answerable else 0)
     return collected, labels
 

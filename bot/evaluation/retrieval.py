@@ -15,6 +15,7 @@ from bot.metrics import percentile
 
 if TYPE_CHECKING:
     from bot.kb.base import Embedder, SearchMode, VectorSearchKB
+    from bot.kb.crosslingual import QueryTranslator
 
 MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
 
@@ -47,6 +48,8 @@ class RetrievalEval:
     search_ms_p50: float
     # The same per language of the questions (label, else detected), most answerable questions first.
     languages: dict[str, dict[str, ModeScores]] = field(default_factory=dict)
+    # Answerable questions searched in translation: their language is not one the documents are written in.
+    translated: int = 0
 
 
 def _scores(ranks: Sequence[int | None], misses: Sequence[Miss]) -> ModeScores:
@@ -60,21 +63,30 @@ def _scores(ranks: Sequence[int | None], misses: Sequence[Miss]) -> ModeScores:
 
 
 async def evaluate_retrieval(
-    kb: VectorSearchKB, embedder: Embedder, questions: Sequence[Question], k: int = 10
+    kb: VectorSearchKB,
+    embedder: Embedder,
+    questions: Sequence[Question],
+    k: int = 10,
+    translator: QueryTranslator | None = None,
 ) -> RetrievalEval:
     """hit@1, hit@5 and MRR@k of each mode over the answerable questions, overall and per language;
     misses listed per mode.
 
     Each question is embedded once and searched with that vector in every mode, so the modes differ only
     in how they rank. The backend detects each question's language as it does in production; the report
-    groups by the question's `lang` label (detected when it has none).
+    groups by the question's `lang` label (detected when it has none). A question in a language the
+    documents are not written in is searched through `translator`, as the answer pipeline searches it.
     """
     from bot.kb.analysis import question_language
+    from bot.kb.crosslingual import crosslingual_query
 
     answerable = [q for q in questions if q.answerable]
-    texts = [q.question for q in answerable]
-    vectors = await asyncio.to_thread(embedder.embed_queries, texts) if answerable else None
     langs = [q.lang if q.lang else await asyncio.to_thread(question_language, q.question) for q in answerable]
+    texts = []
+    for q, lang in zip(answerable, langs, strict=True):
+        crossed = await crosslingual_query(kb, translator, q.question, lang)
+        texts.append(crossed.text if crossed is not None else q.question)
+    vectors = await asyncio.to_thread(embedder.embed_queries, texts) if answerable else None
     modes: dict[str, ModeScores] = {}
     by_language: dict[str, dict[str, ModeScores]] = {}
     timings: list[float] = []
@@ -83,7 +95,7 @@ async def evaluate_retrieval(
         misses = []
         for row, q in enumerate(answerable):
             started = time.perf_counter()
-            hits = await kb.search_vector(q.question, vectors[row] if vectors is not None else None, k, mode)
+            hits = await kb.search_vector(texts[row], vectors[row] if vectors is not None else None, k, mode)
             timings.append((time.perf_counter() - started) * 1000)
             rank = gold_rank(hits, q)
             ranks.append(rank)
@@ -108,4 +120,5 @@ async def evaluate_retrieval(
         modes=modes,
         search_ms_p50=percentile(timings, 50) or 0.0,
         languages=by_language,
+        translated=sum(text != q.question for text, q in zip(texts, answerable, strict=True)),
     )

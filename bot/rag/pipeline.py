@@ -18,6 +18,7 @@ from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings
 from bot.kb.analysis import analyzer, question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals
+from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
 from bot.language import UNDETERMINED, answer_language, normalize
@@ -38,7 +39,7 @@ from bot.rag.prompting import (
     trim_passage,
 )
 from bot.rag.refusal import opens_with_refusal
-from bot.texts import unsure_lead, without_unsure_lead
+from bot.texts import unsure_lead, without_leads
 
 log = logging.getLogger("bot.rag")
 T = TypeVar("T")
@@ -458,9 +459,12 @@ class Pipeline:
         *,
         top_k: int,
         fusion: FusionMethod = DEFAULT_FUSION,
+        translator: QueryTranslator | None = None,
     ) -> None:
         self._kb = kb
         self._generator = generator
+        # Searches a question in the help center's language where it holds none in the question's.
+        self._translator = translator
         self._rag = rag
         self._llm = llm
         self._top_k = top_k  # passages searched (BOT_KB__TOP_K); the prompt takes rag.prompt_passages of them
@@ -540,15 +544,27 @@ class Pipeline:
         history = tuple(t for t in history if t.text.strip())[-keep:] if keep else ()
         # An earlier answer's doubt is the customer's to read, not the model's to copy.
         history = tuple(
-            replace(t, text=without_unsure_lead(t.text)) if t.role == "assistant" else t for t in history
+            replace(t, text=without_leads(t.text)) if t.role == "assistant" else t for t in history
         )
 
         standalone = condense(question, history, language) if self._rag.condense else question
         condense_ms = (time.perf_counter() - started) * 1000
         t_search = time.perf_counter()
         try:
+            crossed = await crosslingual_query(self._kb, self._translator, standalone, language)
+            if crossed is not None:
+                log.info(
+                    "searching a translation",
+                    extra={
+                        "source": crossed.source,
+                        "target": crossed.target,
+                        "words": len(crossed.text.split()),
+                    },
+                )
+            # Searched, judged and quoted in the help center's language when it was translated into it.
+            searched = crossed.text if crossed is not None else standalone
             # The customer's own data and the references they quote are searched for nowhere.
-            hits = await self._kb.search(searched_text(standalone), k=self._top_k)
+            hits = await self._kb.search(searched_text(searched), k=self._top_k)
         except (KBUnavailableError, TimeoutError) as exc:
             log.warning("knowledge base unavailable", extra={"error": str(exc)})
             yield self._fixed("kb_unavailable", KB_UNAVAILABLE_TEXT, started, question=standalone)
@@ -572,12 +588,12 @@ class Pipeline:
         unknown = await self._unknown_names(standalone, language) if check_names else ()
         # Judged in the language its words are analysed in, the knowledge base's languages the prior for a
         # short question ("Backports installieren?" was analysed as English for a German help center).
-        written_lang = question_language(standalone, prior)
+        written_lang = crossed.target if crossed is not None else question_language(standalone, prior)
         # The words the best passage holds are counted only for a gate that reads them (`LEXICAL_GATE`).
         held = "held" in gate.for_language(written_lang).features
         score = gate.probability(
             signals(
-                standalone,
+                searched,
                 hits,
                 written_lang,
                 coverage="coverage" in gate.features,
@@ -600,7 +616,7 @@ class Pipeline:
         unsure = (
             score < self._rag.confident_relevance
             and not _titled_with_its_codes(standalone, hits)
-            and not _asks_its_title(standalone, hits, written_lang)
+            and not _asks_its_title(searched, hits, written_lang)
         )
         if answerable and unsure:
             log.info("answering without confidence", extra={"relevance": round(score, 3)})
@@ -629,6 +645,19 @@ class Pipeline:
         # prompts do (`answer_language`); passages match the language.
         rule, language = answer_language(language), normalize(language)
         foreign = bool(rule)
+        if crossed is not None:
+            # The passage is in another language than the question, and no check can tell whether a model's
+            # translation of it says what it says: the passage is quoted as written, and said to be.
+            yield self._quote_for(
+                language,
+                standalone,
+                prepared,
+                started,
+                retrieval_ms=retrieval_ms,
+                condense_ms=condense_ms,
+                searched=crossed,
+            )
+            return
         if foreign and self._extracts_foreign():
             # The model would write English prose about the passage: quote it instead, in its own words.
             yield self._quote_for(
@@ -979,12 +1008,15 @@ class Pipeline:
         *,
         retrieval_ms: float,
         condense_ms: float,
+        searched: CrossLingualQuery | None = None,
     ) -> Answer:
-        """The extract of the best passage in the question's language (else the best passage), cited."""
+        """The extract of the best passage in the question's language (else the best passage), cited; for
+        a question `searched` in translation, the sentences that hold the translation's words, and the
+        answer names the language it is quoted in (`Answer.kb_languages`)."""
         pairs = list(zip(prepared.hits, prepared.passages, strict=False))
         same = [pair for pair in pairs if pair[0].chunk.lang == language]
         hit, passage = (same or pairs)[0]
-        quote = self._extract(question, [passage])
+        quote = self._extract(searched.text if searched is not None else question, [passage])
         if not quote:
             # Every sentence of it is a label (a caption, a lead-in whose list or table is not in it): there
             # is nothing to quote, and the model would write another language.
@@ -1004,6 +1036,7 @@ class Pipeline:
             hits=(hit,),
             citations=(1,),
             see_also=self._see_also(prepared, (source,)),
+            kb_languages=(searched.target,) if searched is not None else (),
         )
 
     @staticmethod

@@ -25,7 +25,7 @@ from bot.store.formats import FORMATS, ExportFormat, get_format
 from bot.store.models import Conversation, Correction, Feedback, Message, Retrieval
 from bot.store.redact import Redacted, Redactor
 from bot.store.repo import SqlConversationLog
-from bot.texts import without_unsure_lead
+from bot.texts import without_leads
 
 MinRating = Literal["any", "unrated", "up"]
 MIN_RATINGS: tuple[MinRating, ...] = ("any", "unrated", "up")
@@ -336,9 +336,9 @@ class _SampleMaker:
                 continue
             corrected = conv.corrections.get(message.id)
             rating = conv.ratings.get(message.id)
-            # What the answer teaches: the correction, else its text without the doubt an unconfident answer
-            # opened with.
-            taught = corrected if corrected is not None else without_unsure_lead(message.text)
+            # What the answer teaches: the correction, else its text without the note on the quote's language
+            # or the doubt an unconfident answer opened with.
+            taught = corrected if corrected is not None else without_leads(message.text)
             question = by_id.get(message.reply_to_id) if message.reply_to_id is not None else None
             if question is not None and question.role == "user" and self._in_range(question.created_at):
                 self.stats.answers_seen += 1

