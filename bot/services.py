@@ -413,6 +413,11 @@ class Services:
                 store,
                 approved=build_approved(store, self.embedder, self.kb()),
             )
+            from bot.kb.breaker import BreakerKB
+
+            kb = self.kb()
+            if isinstance(kb, BreakerKB):
+                await kb.warm_up()
         return self._conversations
 
     async def admin(self) -> Admin:

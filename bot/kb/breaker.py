@@ -31,6 +31,11 @@ BreakerState = Literal["closed", "open", "half_open"]
 STATS_TIMEOUT_S = 10.0
 
 
+# The longest the warm-up search may take (`BreakerKB.warm_up`): a backend that is down is reported by the
+# first search, not waited for.
+WARM_UP_S = 30.0
+
+
 class BreakerKB:
     """Wraps a `KnowledgeBase`: every search has a deadline; repeated failures open the circuit.
 
@@ -109,6 +114,24 @@ class BreakerKB:
                     extra={"backend": self.name, "failures": self._failures, "error": self.last_error},
                 )
             self._opened_at = self._clock()
+
+    async def warm_up(self, limit_s: float = WARM_UP_S) -> None:
+        """One search without the per-search deadline, before the first customer's: it opens the index (its
+        vectors, the vocabulary bridge) and runs the embedder once. Counted in a customer's 3 s, that work
+        timed out the first question of a process on a busy machine ("I can't look that up right now").
+        A failure only logs (the first search reports it as usual) and leaves the circuit as it was."""
+        started = self._clock()
+        try:
+            async with asyncio.timeout(limit_s):
+                await self.inner.search("warm-up", 1)
+        except (TimeoutError, KBUnavailableError) as exc:
+            log.info(
+                "knowledge base not warmed up", extra={"backend": self.name, "error": str(exc) or "timeout"}
+            )
+        except Exception:
+            log.exception("knowledge base warm-up failed", extra={"backend": self.name})
+        else:
+            log.info("knowledge base warmed up", extra={"seconds": round(self._clock() - started, 2)})
 
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
         probe = self._admit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -211,3 +212,47 @@ async def test_slow_stats_are_kb_unavailable_so_stats_pages_say_so_and_the_circu
         check_upload=lambda name, data: name,
     )
     assert "Knowledge base: unavailable" in await admin.stats()
+
+
+class SlowFirstKB(FlakyKB):
+    """Its first search opens the index: slower than the per-search deadline; later ones are fast."""
+
+    async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        if self.calls == 0:
+            await asyncio.sleep(0.2)
+        return await super().search(query, k, mode)
+
+
+async def test_the_warm_up_opens_the_index_without_the_customers_deadline() -> None:
+    # The first question of a process on a busy machine was refused with "I can't look that up right now":
+    # opening the index counted in its 3 s.
+    cold = _breaker(SlowFirstKB(), Clock(), timeout_s=0.1)
+    with pytest.raises(KBUnavailableError):
+        await cold.search("refunds")
+    warmed = _breaker(SlowFirstKB(), Clock(), timeout_s=0.1)
+    await warmed.warm_up()
+    assert (await warmed.search("refunds"))[0].chunk.heading == "Refunds"
+    assert warmed.state == "closed"
+
+
+async def test_a_failed_warm_up_only_logs_and_leaves_the_circuit_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.kb")
+    down = FlakyKB()
+    down.down = True
+    kb = _breaker(down, Clock())
+    await kb.warm_up()
+    hanging = FlakyKB()
+    hanging.hang = True
+    await _breaker(hanging, Clock()).warm_up(limit_s=0.05)
+    crashing = FlakyKB()
+    crashing.crash = True
+    await _breaker(crashing, Clock()).warm_up()
+    assert kb.state == "closed"
+    assert kb.consecutive_failures == 0
+    assert [r.message for r in caplog.records] == [
+        "knowledge base not warmed up",
+        "knowledge base not warmed up",
+        "knowledge base warm-up failed",
+    ]
