@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+from dotenv.parser import Original, parse_stream
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.sources import ENV_FILE_SENTINEL
 
 ENV_PREFIX = "BOT_"
 NESTED_DELIMITER = "__"
@@ -692,6 +696,7 @@ def describe_validation_error(exc: ValidationError) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Build `Settings` from the environment and `.env`; raise `SettingsError` with actionable lines."""
     try:
+        _check_env_file_syntax(overrides)
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
@@ -707,10 +712,7 @@ def _undecodable_env_file(exc: UnicodeDecodeError, overrides: dict[str, Any]) ->
     encoding = (
         overrides.get("_env_file_encoding") or Settings.model_config.get("env_file_encoding") or "utf-8"
     )
-    given = overrides.get("_env_file", Settings.model_config.get("env_file"))
-    candidates = [given] if isinstance(given, str | Path) else list(given or ())
-    for candidate in candidates:
-        path = Path(candidate).expanduser()
+    for path in _env_files(overrides):
         try:
             data = path.read_bytes()
             data.decode(encoding)
@@ -723,6 +725,65 @@ def _undecodable_env_file(exc: UnicodeDecodeError, overrides: dict[str, Any]) ->
         except OSError:
             continue
     return f"a settings file is not {encoding.upper()} text ({exc.reason}): save .env as {encoding.upper()}"
+
+
+def _env_files(overrides: dict[str, Any]) -> list[Path]:
+    """The settings files `Settings(**overrides)` reads, found as pydantic-settings finds them: `_env_file`
+    (left out or `Path("")`: the configured `.env`), each searched up `env_file_depth` parent folders."""
+    given = overrides.get("_env_file", ENV_FILE_SENTINEL)
+    if given == ENV_FILE_SENTINEL:
+        given = Settings.model_config.get("env_file")
+    depth = overrides.get("_env_file_depth")
+    if depth is None:
+        depth = Settings.model_config.get("env_file_depth") or 0
+    candidates = [given] if isinstance(given, str | os.PathLike) else list(given or ())
+    found: list[Path] = []
+    for candidate in candidates:
+        path = Path(candidate).expanduser()
+        if not path.is_file() and not path.is_absolute():
+            path = next((p / path for p in islice(Path.cwd().parents, depth) if (p / path).is_file()), path)
+        if path.is_file():
+            found.append(path)
+    return found
+
+
+_ENV_LINE_NAME = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=")
+
+
+def _check_env_file_syntax(overrides: dict[str, Any]) -> None:
+    """Refuse a settings file with a line python-dotenv cannot parse (an unclosed quote, say): it would skip
+    that line with a log warning, and the setting on it would silently keep its default."""
+    encoding = (
+        overrides.get("_env_file_encoding") or Settings.model_config.get("env_file_encoding") or "utf-8"
+    )
+    for path in _env_files(overrides):
+        try:
+            with path.open(encoding=encoding) as stream:
+                broken = [_statement(binding.original) for binding in parse_stream(stream) if binding.error]
+        except OSError as exc:
+            # pydantic-settings would raise it from deep inside (a PermissionError traceback).
+            raise SettingsError(
+                f"{path.resolve()} cannot be read ({exc.strerror or exc.__class__.__name__}): let the bot's "
+                "user read it, or remove it"
+            ) from None
+        if not broken:
+            continue
+        (line, text), *others = broken
+        name = _ENV_LINE_NAME.match(text)
+        named = f" ({name.group(1)})" if name else ""  # the value is not shown: it may be a secret
+        more = f" (and line{'s' if len(others) > 1 else ''} {', '.join(str(n) for n, _ in others)})"
+        raise SettingsError(
+            f"{path.resolve()} line {line}{named}{more if others else ''} cannot be parsed: close its "
+            "quotes, keep the name free of spaces and put nothing after a quoted value (or comment it out "
+            "with #)"
+        )
+
+
+def _statement(original: Original) -> tuple[int, str]:
+    """The line a statement python-dotenv could not parse starts on, and its text: python-dotenv's own
+    text and line number include the blank lines before it."""
+    text = original.string.lstrip()
+    return original.line + original.string.count("\n", 0, len(original.string) - len(text)), text
 
 
 def unknown_settings(names: Iterable[str]) -> list[tuple[str, str | None]]:
