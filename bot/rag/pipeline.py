@@ -613,15 +613,16 @@ class Pipeline:
                     "unknown_names": [user_text(name) for name in unknown],
                 },
             )
-        unsure = (
-            score < self._rag.confident_relevance
-            and not _titled_with_its_codes(standalone, hits)
-            and not _asks_its_title(searched, hits, written_lang)
-        )
+        # The question asks for the best section by its title or its codes: that section is what it asks
+        # about, whatever the gate's cosines say.
+        titled = _titled_with_its_codes(standalone, hits) or _asks_its_title(searched, hits, written_lang)
+        unsure = score < self._rag.confident_relevance and not titled
         if answerable and unsure:
             log.info("answering without confidence", extra={"relevance": round(score, 3)})
             yield _Unsure()
-        prepared = self._prepare(user_key, hits, has_history=bool(history)) if answerable else None
+        prepared = (
+            self._prepare(user_key, hits, has_history=bool(history), only_best=titled) if answerable else None
+        )
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
         if prepared is None or not prepared.passages:
             asked_in = normalize(language)
@@ -805,8 +806,14 @@ class Pipeline:
             language=language,
         )
 
-    def _prepare(self, user_key: str, hits: Sequence[Hit], *, has_history: bool) -> _Prepared:
-        """Choose the passages for the prompt; quarantine poisoned ones."""
+    def _prepare(
+        self, user_key: str, hits: Sequence[Hit], *, has_history: bool, only_best: bool = False
+    ) -> _Prepared:
+        """Choose the passages for the prompt; quarantine poisoned ones. `only_best`: the question asks for
+        the best section by its title, and the model is given that one alone (given the next section too,
+        the shipped model answered "how long is the warranty" from "What does the warranty not cover?",
+        cited [2]); the others are still offered under "see also"."""
+        limit = 1 if only_best else self._rag.prompt_passages
         chosen = tuple(hits)
         previous = self._sticky.get(user_key)
         if has_history and previous and hits and hits[0].chunk.id in {h.chunk.id for h in previous}:
@@ -821,7 +828,7 @@ class Pipeline:
         passages: list[Passage] = []
         quarantined: list[Passage] = []
         for hit in chosen:
-            if len(clean) >= self._rag.prompt_passages:
+            if len(clean) >= limit:
                 break
             passage = passage_of(hit)
             if looks_like_injection(passage.heading + "\n" + passage.text):

@@ -172,3 +172,36 @@ async def test_a_question_asking_for_a_section_by_its_title_has_no_lead(settings
     for question in ("password?", "How do I reset my password by phone?"):
         _, other = await run(pipeline, question=question)
         assert other.unsure, question
+
+
+async def test_a_question_asking_for_a_section_by_its_title_gives_the_model_that_section_alone(
+    settings: Settings,
+) -> None:
+    # "how long is the warranty" was answered from "What does the warranty not cover?", cited [2]: the shipped
+    # model was given both sections. The title's section alone is given; the other is still offered to read.
+    from tests.fakes import make_chunk
+
+    warranty = [
+        make_chunk(
+            "warranty.md", "How long is the warranty?", "The warranty lasts two years from purchase.", 0
+        ),
+        make_chunk(
+            "warranty.md",
+            "What does the warranty not cover?",
+            "The warranty does not cover damage from dropping the toaster, which is how long it lasts.",
+            1,
+        ),
+    ]
+    model = FakeGenerator("The warranty lasts two years from purchase [1].")
+    pipeline = build_pipeline(settings, FakeKB(warranty), model)
+    _, answer = await run(pipeline, question="How long is the warranty?")
+    assert answer.outcome == "answered"
+    assert [s.heading for s in answer.sources] == ["How long is the warranty?"]
+    (prompt,) = model.prompts
+    given = "\n".join(message.content for message in prompt)
+    assert "two years" in given
+    assert "dropping the toaster" not in given
+    assert [s.heading for s in answer.see_also] == ["What does the warranty not cover?"]
+    # A question that does not name the section by its title gets both.
+    await run(pipeline, question="Does the warranty cover a dropped toaster?")
+    assert "dropping the toaster" in "\n".join(message.content for message in model.prompts[-1])
