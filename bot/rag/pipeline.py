@@ -813,7 +813,6 @@ class Pipeline:
         the best section by its title, and the model is given that one alone (given the next section too,
         the shipped model answered "how long is the warranty" from "What does the warranty not cover?",
         cited [2]); the others are still offered under "see also"."""
-        limit = 1 if only_best else self._rag.prompt_passages
         chosen = tuple(hits)
         previous = self._sticky.get(user_key)
         if has_history and previous and hits and hits[0].chunk.id in {h.chunk.id for h in previous}:
@@ -828,7 +827,7 @@ class Pipeline:
         passages: list[Passage] = []
         quarantined: list[Passage] = []
         for hit in chosen:
-            if len(clean) >= limit:
+            if len(clean) >= self._rag.prompt_passages:
                 break
             passage = passage_of(hit)
             if looks_like_injection(passage.heading + "\n" + passage.text):
@@ -839,10 +838,14 @@ class Pipeline:
             else:
                 clean.append(hit)
                 passages.append(passage)
+        # What a follow-up keeps is what the search found for this question, also where the model was given
+        # only its best section.
         self._sticky[user_key] = tuple(clean)
         self._sticky.move_to_end(user_key)
         while len(self._sticky) > STICKY_USERS:
             self._sticky.popitem(last=False)
+        if only_best:
+            clean, passages = clean[:1], passages[:1]
         # A section any of whose hits looks like an injection is left out whole: it is listed by section.
         poisoned = {
             (hit.chunk.source, hit.chunk.heading)
