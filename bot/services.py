@@ -418,6 +418,13 @@ class Services:
             kb = self.kb()
             if isinstance(kb, BreakerKB):
                 await kb.warm_up()
+            approved = self._conversations.approved
+            if approved is not None:
+                from bot.rag.approved import first_fit
+
+                problem = await first_fit(approved)
+                if problem:
+                    log.warning(problem)
         return self._conversations
 
     async def admin(self) -> Admin:

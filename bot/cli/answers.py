@@ -219,7 +219,10 @@ def _row(answer: ApprovedAnswer) -> dict[str, Any]:
 
 def _show(answer: ApprovedAnswer, verb: str) -> None:
     where = f", citing {answer.source}" if answer.source else ""
-    console.print(f"Approved answer #{answer.id} {verb} ({answer.status}{where}).", highlight=False)
+    # markup off: a question or a path may hold brackets.
+    console.print(
+        f"Approved answer #{answer.id} {verb} ({answer.status}{where}).", highlight=False, markup=False
+    )
 
 
 async def _store(services: Services) -> ApprovedAnswerStore:
@@ -377,7 +380,12 @@ def approve(
             return made, False
 
     answer, replaced = _run(run)
-    _show(answer, "replaced: its question was already approved, the text is new" if replaced else "approved")
+    # Worded otherwise ("Sundays" for "Sundays?"): the admin sees which approved question it is.
+    worded = f' (as "{answer.question}")' if question is not None and answer.question != question else ""
+    _show(
+        answer,
+        f"replaced: its question was already approved{worded}, the text is new" if replaced else "approved",
+    )
     _note_placeholders(answer)
 
 

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain import Hit, same_words
+from bot.domain import Hit
 from bot.kb.analysis import analyzer, named_words, question_language
 from bot.kb.base import Embedder, EmbedderUsers
 from bot.kb.calibration import off_topic_for, pseudo_questions
@@ -150,18 +150,27 @@ class ApprovedFit:
     fitted: float = 0.0  # the cut-off the fit found, before the floor
     floor: float = 0.0  # the least threshold, whatever the fit finds (`heading_floor`)
     floor_from: str = ""  # how the floor was found
+    # Active answers not served: a later approved one asks the same question (`one_per_question`).
+    repeated: tuple[int, ...] = ()
 
     def describe(self) -> str:
         if self.threshold > self.fitted:
             how = f"threshold {self.threshold:.3f} (the floor; the fit alone found {self.fitted:.3f})"
         else:
             how = f"threshold {self.threshold:.3f} (fitted; above the floor {self.floor:.3f})"
-        return (
+        described = (
             f"{how}, margin {self.margin:.3f}, fitted on {self.positives} "
             f"paraphrases and {self.negatives} negatives: serves {self.recall:.0%} of the paraphrases, "
             f"{self.false_accepts:.1%} of the negatives ({self.seconds:.1f} s); floor {self.floor:.3f}: "
             f"{self.floor_from}"
         )
+        if self.repeated:
+            ids = ", ".join(f"#{approved_id}" for approved_id in self.repeated)
+            described += (
+                f"; not served: {ids} (a later approved answer asks the same question, punctuation, case "
+                "and spacing aside; retire it)"
+            )
+        return described
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,12 +533,20 @@ class ApprovedMatcher:
     async def _build(self, revision: str, active: list[ApprovedAnswer]) -> _Index:
         if not active:
             return _Index(revision, [], np.zeros((0, 1), dtype=np.float32), None)
+        served, repeated = one_per_question(active)
+        if repeated:
+            log.info(
+                "approved answers: some ask the question of a later approved one, which alone serves",
+                extra={"approved_ids": [answer.id for answer in repeated]},
+            )
         embedder, cache = await self._embedding()
         with self._users.hold(embedder):
-            kb_questions, headings = await self._kb_negatives(active, cache)
-            index = await asyncio.to_thread(_fit, revision, active, kb_questions, embedder, cache, headings)
+            kb_questions, headings = await self._kb_negatives(served, cache)
+            index = await asyncio.to_thread(
+                _fit, revision, served, kb_questions, embedder, cache, headings, tuple(a.id for a in repeated)
+            )
         if index.fit is not None:
-            log.info("approved answers refitted", extra={"answers": len(active), "fit": index.fit.describe()})
+            log.info("approved answers refitted", extra={"answers": len(served), "fit": index.fit.describe()})
         return index
 
     async def _kb_negatives(self, active: list[ApprovedAnswer], cache: _Cache) -> tuple[list[str], list[str]]:
@@ -638,9 +655,74 @@ class ApprovedMatcher:
         return row
 
 
+# How long the first question of a process waits for the approved answers' first fit (`first_fit`): the
+# first fit of 44 answers took 12-14 s on 2 shared cores.
+FIRST_FIT_S = 120.0
+# Punctuation that names something: "C#" and "C", "10%" and "10" ask different things.
+_MEANINGFUL_PUNCTUATION = frozenset("#%&@‰")
+# Spaces beside a character of a script written without them (Chinese, Japanese; not Korean, which spaces
+# its words) separate no words: "用 PayPal 付款" is "用PayPal付款".
+_UNSPACED = re.compile(r"\s+(?=[\u2e80-\u9fff\uf900-\ufaff])|(?<=[\u2e80-\u9fff\uf900-\ufaff])\s+")
+
+
+def question_key(question: str) -> str:
+    """`question` as approved questions are told apart: width (NFKC: "？" is "?"), case, punctuation and
+    spacing aside. "Do you deliver on Sundays" is "Do you deliver on Sundays?", and "can i pay with paypal ?"
+    is "Can I pay with PayPal?". Punctuation becomes a space rather than nothing, so "3.5 kg" stays apart
+    from "35 kg"."""
+    text = unicodedata.normalize("NFKC", question).casefold()
+    text = "".join(
+        " " if unicodedata.category(ch).startswith("P") and ch not in _MEANINGFUL_PUNCTUATION else ch
+        for ch in text
+    )
+    return _UNSPACED.sub("", " ".join(text.split()))
+
+
+async def first_fit(matcher: ApprovedMatcher, timeout_s: float = FIRST_FIT_S) -> str | None:
+    """Fit the approved answers before the first question of a process (`Services.conversations`), in a
+    worker thread; what went wrong, in a line for the admin, or None when they are ready. A question
+    waits only `REFIT_WAIT_S` for a fit and the first has none to fall back on: `ask` went to the pipeline
+    whenever loading the embedder and fitting took longer (5 of 6 on a busy machine). Either way the
+    questions go on."""
+    try:
+        await asyncio.wait_for(matcher.refresh(), timeout_s)
+    except TimeoutError:
+        # The fit goes on (`refresh` shields it): a question waits a few seconds more for it.
+        return (
+            f"the approved answers were not ready after {timeout_s:g} s (their first fit, embedding them in "
+            "a worker thread, is still running; `answers fit` shows how long it takes): questions are "
+            "answered from the knowledge base until it is done"
+        )
+    except Exception as exc:  # matching would fail the same way: the pipeline answers
+        return (
+            f"the approved answers cannot be matched ({type(exc).__name__}: {exc}): questions are answered "
+            "from the knowledge base"
+        )
+    return None
+
+
 def same_question(a: str, b: str) -> bool:
-    """Two approved questions are one when they are equal word for word (case and spacing aside)."""
-    return same_words(a, b)
+    """Two approved questions are one when they are equal word for word (`question_key`)."""
+    return question_key(a) == question_key(b)
+
+
+def one_per_question(answers: Sequence[ApprovedAnswer]) -> tuple[list[ApprovedAnswer], list[ApprovedAnswer]]:
+    """`answers` with one per question (`same_question`), in their order, and the ones left out. Of several
+    to one question the latest approved is kept: approving a question again replaces the first answer's
+    text, but duplicates stored before (when "Sundays" and "Sundays?" were two questions) or written to
+    the store directly remain, and served together they contest each other (both score alike, so the
+    margin rule served neither)."""
+    latest: dict[str, ApprovedAnswer] = {}
+    for answer in answers:
+        key = question_key(answer.question)
+        kept = latest.get(key)
+        if kept is None or (answer.approved_at, answer.id) > (kept.approved_at, kept.id):
+            latest[key] = answer
+    kept_ids = {answer.id for answer in latest.values()}
+    return (
+        [answer for answer in answers if answer.id in kept_ids],
+        [answer for answer in answers if answer.id not in kept_ids],
+    )
 
 
 def served_answer_to_replace(
@@ -733,8 +815,10 @@ def _fit(
     embedder: Embedder,
     cache: _Cache,
     headings: Sequence[str] = (),
+    repeated: tuple[int, ...] = (),
 ) -> _Index:
-    """Embed the set and fit threshold and margin (runs in a worker thread)."""
+    """Embed the set (one answer per question: `one_per_question`; `repeated`: the ids left out) and fit
+    threshold and margin (runs in a worker thread)."""
     started = time.perf_counter()
     # Distinct texts: one heading shared by two documents is one question, not a pair of different ones.
     heading_texts = list({" ".join(h.split()).casefold(): h for h in headings}.values())
@@ -798,6 +882,7 @@ def _fit(
         fitted=fitted,
         floor=floor,
         floor_from=floor_from,
+        repeated=repeated,
     )
     return _Index(revision, list(active), matrix, fit, heading_vectors, embedder)
 
@@ -818,7 +903,10 @@ __all__ = [
     "fit_threshold",
     "heading_floor",
     "keeps_the_meaning",
+    "one_per_question",
     "paraphrases",
+    "question_key",
+    "same_question",
     "swapped_word",
     "swapped_words",
     "without_word",
