@@ -6,9 +6,6 @@ unclosed quote on `BOT_KB__SOURCE` made the bot index `knowledge/`)."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,6 +14,7 @@ import pytest
 from bot.cli import app
 from bot.config import SettingsError, load_settings
 from tests.cli import cli_runner
+from tests.core.test_cli_errors import run_bot
 
 FIX = (
     "cannot be parsed: close its quotes, keep the name free of spaces and put nothing after a quoted value "
@@ -114,17 +112,7 @@ def test_an_env_file_not_in_utf8_is_still_named_as_such(tmp_path: Path) -> None:
 
 def test_the_cli_stops_with_the_one_line_and_no_dotenv_warnings(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text('BOT_KB__SOURCE="unterminated\nBOT_KB__TOP_K=3\n', encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    result = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bot", "config"],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_bot(["config"], tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""  # not `BOT_KB__SOURCE=knowledge`
     assert result.stderr.splitlines() == [
