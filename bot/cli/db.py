@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 
 from bot.cli.app import console, db_app, fail, get_settings, run_async
@@ -85,9 +87,17 @@ def downgrade(
     if not yes:
         if revision == "base":
             fail("downgrading to base deletes every table and all logged conversations; add --yes to confirm")
+        # "-1" is Alembic's word for it, not the admin's: "downgrading to -1" read as a revision named -1.
+        steps = re.fullmatch(r"-(\d+)", revision)
+        if steps is None:
+            target = f"downgrading to {revision}"
+        elif steps.group(1) == "1":
+            target = "going one revision back"
+        else:
+            target = f"going {steps.group(1)} revisions back"
         fail(
-            f"downgrading to {revision} deletes the tables and columns newer revisions added, with their "
-            "rows (approved answers, feedback comments, …); back the database up, then add --yes to confirm"
+            f"{target} deletes the tables and columns newer revisions added, with their rows (approved "
+            "answers, feedback comments, …); back the database up, then add --yes to confirm"
         )
     try:
         # Read first: on a database never upgraded Alembic fails with "Relative revision -1 didn't produce

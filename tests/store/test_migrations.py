@@ -478,7 +478,10 @@ def test_cli_upgrade_current_downgrade(tmp_path: Path, monkeypatch: pytest.Monke
     assert "--yes" in result.output
     result = runner.invoke(app, ["db", "downgrade"])
     assert result.exit_code == 2  # any downgrade can delete rows: it asks for --yes
+    assert "going one revision back deletes" in " ".join(result.output.split())
     assert "--yes" in result.output
+    result = runner.invoke(app, ["db", "downgrade", "--", "-2"])
+    assert "going 2 revisions back deletes" in " ".join(result.output.split())
     result = runner.invoke(app, ["db", "downgrade", "--yes"])
     assert result.exit_code == 0
     assert "is at 0008" in result.output  # one step below the head
