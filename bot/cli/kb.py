@@ -174,8 +174,16 @@ def _reload_command(folder: Path | None, extra: list[str], json_out: bool) -> No
                 "needs_review": await review_after_reload(services, folders, report),
             }
 
-    with _friendly_errors():
-        result = run_async(run)
+    try:
+        with _friendly_errors():
+            result = run_async(run)
+    except KeyboardInterrupt:
+        # Ctrl-C ended the command without a word (exit 130): say where the knowledge base stands.
+        fail(
+            "reload interrupted: the knowledge base serves the index it served before, unless the new one "
+            "was already swapped in (`kb stats` says which)",
+            code=130,
+        )
     unlisted = [name for name in extra if name not in settings.kb.source_list()]
     if unlisted:
         err_console.print(

@@ -250,3 +250,20 @@ def test_a_failed_search_is_reported_for_its_question_and_the_batch_goes_on(
     assert "a slow\n   search failed: knowledge base search timed out after 0.2 s\n" in result.stdout
     assert "Parcel size limits" in result.stdout
     assert result.exit_code == 1
+
+
+def test_an_interrupted_reload_says_where_the_knowledge_base_stands(
+    cli: CliRunner, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C ended `kb reload` with exit 130 and not a word.
+    import bot.cli.kb
+
+    def interrupted(factory: Any) -> Any:
+        factory().close()  # the coroutine is never run
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bot.cli.kb, "run_async", interrupted)
+    result = cli.invoke(app, ["kb", "reload", "--source", str(corpus)])
+    assert result.exit_code == 130
+    said = " ".join(result.output.split())
+    assert "reload interrupted: the knowledge base serves the index it served before" in said
