@@ -31,7 +31,10 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"GIF8", "a GIF image"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document"),
     (b"SQLite format 3\x00", "an SQLite database"),
+    (b"GGUF", "a GGUF model file"),
 )
+# The byte-order marks of UTF-16 and UTF-32 text, whose characters hold NUL bytes.
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {f"lpt{i}" for i in range(1, 10)}
 )
@@ -86,6 +89,10 @@ def check_content(suffix: str, data: bytes) -> None:
             raise UnsafeFileError(
                 f"the content is {_a(other.name)}, not {kind.name}; rename it to {other.suffixes[0]}"
             )
+    if b"\x00" in data[:65536] and not data.startswith(_WIDE_BOMS):
+        # Before decoding: a binary file's first byte that is no UTF-8 was reported as a text to re-save
+        # ("not valid UTF-8 (byte 0x80 at offset 136)" for a model file renamed .md).
+        raise UnsafeFileError(f"binary content (NUL bytes), not {kind.name}")
     text = decode_text(data, declares_charset=kind.declares_charset)
     _check_text_is_text(text, kind.name)
 

@@ -216,7 +216,7 @@ async def test_a_message_without_words_never_gets_an_approved_answer(
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
-        ("binary.md", b"\x00\x01\x02binary\xff\xfe", "not valid UTF-8"),
+        ("binary.md", b"\x00\x01\x02binary\xff\xfe", "binary content (NUL bytes)"),
         ("empty.md", b"", "file is empty"),
         ("blank.md", b"   \n\n", "no text found"),
         ("notes.bin", b"plain words", "unsupported file type"),

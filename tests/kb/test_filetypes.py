@@ -44,3 +44,13 @@ def test_the_registry_refuses_ambiguous_or_malformed_entries() -> None:
         BinaryType("PDF", (".pdf",), parse_pdf, magic=b"")
     with pytest.raises(ValueError, match=r"\.txt is claimed by both plain text and Notes"):
         filetypes._index((*FILE_TYPES, TextType("Notes", (".txt",), parse_text)))
+
+
+def test_a_binary_file_renamed_as_text_is_called_binary_not_badly_encoded() -> None:
+    # A model file renamed .md was refused as "not valid UTF-8 (byte 0x80 at offset 136); save it as UTF-8".
+    with pytest.raises(UnsafeFileError, match="the content is a GGUF model file, not Markdown"):
+        check_content(".md", b"GGUF\x03\x00\x00\x00" + bytes(range(256)))
+    with pytest.raises(UnsafeFileError, match=r"binary content \(NUL bytes\), not plain text"):
+        check_content(".txt", b"\x01\x02\x00\x00\x80\x81 data")
+    # UTF-16 text holds NUL bytes and is text.
+    check_content(".txt", "\ufeffhello world".encode("utf-16-le"))
