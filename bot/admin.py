@@ -208,13 +208,19 @@ async def review_approved(
 ) -> list[ApprovedAnswer]:
     """After a reload of `folders` (and sites): flag `needs_review` every active approved answer whose
     cited article changed (a file's sha256 differs from the one approved; a page's text changed in this
-    reload) or is gone (deleted, skipped or left the site). Returns those flagged."""
+    reload) or is gone (deleted, skipped or left the site). Returns those flagged. An answer already waiting
+    for review gets its reason brought up to date: a file that came back as it was approved is no longer
+    "no longer in the knowledge base" (it stays flagged: only an admin serves it again)."""
     roots = [folders] if isinstance(folders, Path) else list(folders)
     skipped = {s.path for s in report.skipped}
     changes = report.changes
     flagged: list[ApprovedAnswer] = []
-    for approved in await db_call(store.list_approved(["active"])):
+    for approved in await db_call(store.list_approved(["active", "needs_review"])):
         if not approved.source:
+            continue
+        if approved.status == "needs_review":
+            if not is_site(approved.source):
+                await _refresh_review_reason(store, approved, roots, skipped)
             continue
         # A page has no file to hash: only the replaced index says whether it changed. With none to read,
         # the answer is reviewed rather than trusted.
@@ -240,6 +246,23 @@ async def review_approved(
         )
         log.info("approved answer needs review", extra={"approved_id": approved.id, "reason": reason})
     return flagged
+
+
+async def _refresh_review_reason(
+    store: ApprovedAnswerStore, approved: ApprovedAnswer, roots: Sequence[Path], skipped: set[str]
+) -> None:
+    """The reason of a file's answer waiting for review, as the folder stands now (see `review_approved`)."""
+    if approved.source is None:
+        return
+    current = await asyncio.to_thread(_folder_hash, roots, approved.source)
+    if current is None or approved.source in skipped:
+        reason = f"{approved.source} is no longer in the knowledge base"
+    elif approved.source_hash is not None and current != approved.source_hash:
+        reason = f"{approved.source} changed"
+    else:
+        reason = f"{approved.source} was missing from a reload and is back as it was approved"
+    if reason != approved.review_reason:
+        await db_call(store.update_approved(approved.id, review_reason=reason))
 
 
 def describe_review(flagged: list[ApprovedAnswer]) -> str:

@@ -254,3 +254,26 @@ def test_correcting_a_served_answer_under_another_question_leaves_the_served_one
         (1, QUESTION, FIX),
         (2, other, "Use the link."),
     ]
+
+
+def test_an_article_back_as_it_was_approved_says_so_in_the_review_reason(
+    cli: CliRunner, knowledge: Path
+) -> None:
+    # It still said "no longer in the knowledge base" after the file came back unchanged.
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    approve = ["answers", "approve", "--question", "How do I reset my password?", "--text", "Use the link."]
+    assert cli.invoke(app, [*approve, "--source", str(knowledge / "account.md")]).exit_code == 0
+    article = (knowledge / "account.md").read_bytes()
+    (knowledge / "account.md").unlink()
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    listed = " ".join(cli.invoke(app, ["answers", "list"]).stdout.split())
+    assert "account.md is no longer in the knowledge base" in listed
+    (knowledge / "account.md").write_bytes(article)
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    listed = " ".join(cli.invoke(app, ["answers", "list"]).stdout.split())
+    assert "account.md was missing from a reload and is back as it was approved" in listed
+    assert "no longer in the knowledge base" not in listed
+    assert ask(cli, "How do I reset my password?")["outcome"] != "approved", "still waits for an admin"
+    (knowledge / "account.md").write_bytes(article + b"\nNew paragraph.\n")
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    assert "account.md changed" in " ".join(cli.invoke(app, ["answers", "list"]).stdout.split())
