@@ -279,6 +279,7 @@ class Services:
                     self.settings.elasticsearch,
                     self.embedder(),
                     embed_batch=self.settings.embeddings.batch_size,
+                    translator=build_translator(self.settings),
                 )
             else:
                 from bot.kb.embedded import EmbeddedKB
@@ -288,6 +289,7 @@ class Services:
                     self.settings.index_dir,
                     self.embedder(),
                     embed_batch=self.settings.embeddings.batch_size,
+                    translator=build_translator(self.settings),
                 )
             from bot.kb.breaker import BreakerKB
 
@@ -313,7 +315,11 @@ class Services:
         embedder = await asyncio.to_thread(self.embedder)
         with tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
             kb = EmbeddedKB(
-                self.settings.kb, Path(tmp), embedder, embed_batch=self.settings.embeddings.batch_size
+                self.settings.kb,
+                Path(tmp),
+                embedder,
+                embed_batch=self.settings.embeddings.batch_size,
+                translator=build_translator(self.settings),
             )
             try:
                 yield kb

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.evaluation.questions import Question
 from bot.kb.analysis import question_language
-from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals
+from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals, translated_gate_key
 from bot.kb.names import unknown_names as names_missing
 
 if TYPE_CHECKING:
@@ -245,9 +245,15 @@ async def collect_signals(
             if unknown_names and hits
             else []
         )
-        judged_in = crossed.target if crossed is not None else None
-        collected.append(signals(searched, hits, judged_in, unknown_names=unknown))
         labels.append(1 if item.answerable else 0)
+        if crossed is None:
+            collected.append(signals(searched, hits, unknown_names=unknown))
+            continue
+        # Judged as the pipeline judges it: by the gate fitted for translations, where the reload fitted one.
+        found = signals(searched, hits, crossed.target, unknown_names=unknown)
+        key = translated_gate_key(crossed.source, crossed.target)
+        gates = (await kb.calibration()).gate.languages
+        collected.append(replace(found, lang=key) if key in gates else found)
     return collected, labels
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,9 @@ from bot.kb.base import Embedder, SearchMode
 from bot.kb.fusion import DENSE_WEIGHT
 from bot.kb.vocabulary import MIN_SIMILARITY, valid_vocabulary, vocabulary_words
 from bot.language import UNDETERMINED, language_tag, normalize, prior_languages
+
+if TYPE_CHECKING:
+    from bot.kb.crosslingual import QueryTranslator
 
 log = logging.getLogger("bot.kb")
 
@@ -445,6 +448,14 @@ class Calibration:
                 f"{counts} words; a question word not among them is also searched as its nearest one "
                 f"(cosine ≥ {MIN_SIMILARITY})"
             )
+        for key, translated in sorted(self.gate.languages.items()):
+            source, _, target = key.partition(">")
+            if target:
+                out[f"translated {source} → {target}"] = (
+                    f"questions in {source} searched in {target} through a dictionary: own gate "
+                    + ", ".join(f"{w:+.2f}" for w in translated.weights)
+                    + " (fitted on its pseudo-questions sent into the other language and back)"
+                )
         for fit in self.languages:
             gate = self.gate.languages.get(fit.lang)
             if gate is not None and fit.lexical:
@@ -610,7 +621,14 @@ def dense_weight(lang: str, mrr_dense: float, mrr_bm25: float, reference: float 
     return round(DENSE_WEIGHT * relative, 2)
 
 
-async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: SearchFn) -> Calibration:
+def translated_gate_key(source: str, target: str) -> str:
+    """The key in `Gate.languages` of the gate for questions in `source` searched translated into `target`."""
+    return f"{source}>{target}"
+
+
+async def fit_calibration(
+    chunks: Sequence[Chunk], embedder: Embedder, search: SearchFn, translator: QueryTranslator | None = None
+) -> Calibration:
     """Fit the refusal gate and the fusion weights of a freshly built index from its own chunks.
 
     Answerable examples: pseudo-questions searched as they are. Unanswerable ones: the same questions
@@ -624,7 +642,8 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
     `LEXICAL_GATE`, and so is one with fewer pseudo-questions, in a knowledge base of several, unless
     `_cosines_carry_over` says the knowledge base's gate may judge it, and any other but English whose
     words tell its off-topic questions from its pseudo-questions better than the cosines (`_fit_gates`).
-    Too few sections keep the default gate.
+    Too few sections keep the default gate. With a `translator`, each language of the knowledge base that
+    questions in others are translated into gets a gate for those too (`_translated_gates`).
     """
     started = time.perf_counter()
     # Analysing every section's sentences and the fits below are pure CPU (tens of milliseconds on the
@@ -683,6 +702,9 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
     gate, report, fits = await asyncio.to_thread(
         _fit_gates, examples, off_topic, mrr, counts, weights, started
     )
+    translated = await _translated_gates(chunks, questions, embedder, search, weights, translator, started)
+    if translated:
+        gate = replace(gate, languages={**gate.languages, **translated})
     report = replace(report, seconds=round(time.perf_counter() - started, 2))
     log.info(
         "gate calibrated",
@@ -700,6 +722,82 @@ async def fit_calibration(chunks: Sequence[Chunk], embedder: Embedder, search: S
         fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         languages=tuple(fits),
     )
+
+
+async def _translated_gates(
+    chunks: Sequence[Chunk],
+    questions: Sequence[PseudoQuestion],
+    embedder: Embedder,
+    search: SearchFn,
+    weights: Mapping[str, float],
+    translator: QueryTranslator | None,
+    started: float,
+) -> dict[str, Gate]:
+    """Gates for questions searched in translation (`bot.kb.crosslingual`), keyed `translated_gate_key`.
+
+    A translation is a bag of dictionary senses, not a fluent question: it scores lower cosines, and the
+    knowledge base's gate refused 38% of the answerable Chinese questions to the English Debian Reference.
+    So each language of the knowledge base that questions in another are translated into gets a gate fitted
+    on its own pseudo-questions as a translation reads them (sent word by word into the other language and
+    back, `QueryTranslator.round_trip`), against the same searched without their section and the other
+    language's off-topic questions, translated.
+    """
+    if translator is None:
+        return {}
+    written = {language_key(q.lang) for q in questions}
+    gates: dict[str, Gate] = {}
+    for target in sorted(written):
+        mine = [q for q in questions if language_key(q.lang) == target]
+        sources = (
+            [s for s in translator.sources(target) if s not in written] if len(mine) >= MIN_QUESTIONS else []
+        )
+        for source in sources:
+            texts, off = await asyncio.to_thread(_translations, translator, chunks, mine, source, target)
+            kept = [(q, text) for q, text in zip(mine, texts, strict=True) if text.strip()]
+            if len(kept) < MIN_QUESTIONS:
+                continue
+            vectors = await asyncio.to_thread(embedder.embed_queries, [text for _, text in kept])
+            weight = weights.get(target, DENSE_WEIGHT)
+            rows: list[tuple[float, ...]] = []
+            labels: list[int] = []
+            for (question, text), vector in zip(kept, vectors, strict=True):
+                hits = await search(text, vector, CALIBRATION_K, "hybrid", target, weight)
+                rows.append(_gate_row(text, hits[: CALIBRATION_K - 1], target))
+                labels.append(1)
+                if weight > 0.0:  # as for its own questions: no in-domain negatives where dense collapsed
+                    deep = await search(text, vector, LEFT_OUT_DEPTH, "hybrid", target, weight)
+                    rows.append(_gate_row(text, _left_out(deep, question.section), target))
+                    labels.append(0)
+            off_rows: list[tuple[float, ...]] = []
+            if off:
+                off_vectors = await asyncio.to_thread(embedder.embed_queries, off)
+                for text, vector in zip(off, off_vectors, strict=True):
+                    hits = await search(text, vector, CALIBRATION_K - 1, "hybrid", target, weight)
+                    off_rows.append(_gate_row(text, hits, target))
+            gate, report = await asyncio.to_thread(_fit_gate, rows, labels, off_rows, started)
+            key = translated_gate_key(source, target)
+            gates[key] = gate
+            log.info(
+                "gate calibrated for translated questions",
+                extra={"languages": key, "weights": [round(w, 3) for w in gate.weights], **asdict(report)},
+            )
+    return gates
+
+
+def _translations(
+    translator: QueryTranslator,
+    chunks: Sequence[Chunk],
+    questions: Sequence[PseudoQuestion],
+    source: str,
+    target: str,
+) -> tuple[list[str], list[str]]:
+    """`questions` (in `target`) as their translation from `source` would read, and `source`'s off-topic
+    questions translated into `target` (the empty ones left out). Dictionary and segmenter: run in a worker
+    thread."""
+    vocabulary = vocabulary_words(chunks, [target]).get(target, ())
+    texts = [translator.round_trip(q.text, source, target, vocabulary) for q in questions]
+    off = [translator.translate(text, source, target, vocabulary) for text in off_topic_questions(source)]
+    return texts, [text for text in off if text.strip()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,6 +134,15 @@ class QueryTranslator(Protocol):
         most frequent surface forms), which decide between a word's senses. "" when nothing translates."""
         ...
 
+    def sources(self, target: str) -> tuple[str, ...]:
+        """The languages whose questions it searches in `target` (cheap: reads no dictionary)."""
+        ...
+
+    def round_trip(self, text: str, source: str, target: str, vocabulary: Collection[str]) -> str:
+        """`text` (in `target`) sent word by word into `source` and translated back: what a question in
+        `source` about it reads like once translated, for fitting the gate (`bot.kb.calibration`)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class CrossLingualQuery:
@@ -218,10 +227,45 @@ class ChineseEnglishDictionary:
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._entries: dict[str, list[_Sense]] | None = None
+        self._english: dict[str, str] | None = None
         self._lock = threading.Lock()
 
     def translates(self, source: str, target: str) -> bool:
         return source == "zh" and target == "en" and bool(self._load())
+
+    def sources(self, target: str) -> tuple[str, ...]:
+        available = self._path is not None or cedict_path() is not None
+        return ("zh",) if target == "en" and available else ()
+
+    def round_trip(self, text: str, source: str, target: str, vocabulary: Collection[str]) -> str:
+        if not self.translates(source, target):
+            return ""
+        english = self._english_index()
+        chinese = " ".join(english.get(word.lower(), word) for word in text.split())
+        return self.translate(chinese, source, target, vocabulary)
+
+    def _english_index(self) -> dict[str, str]:
+        """English word → the Chinese word that has it as a sense of its own, earliest among its senses (its
+        main meaning), two characters long where there is a choice (most Chinese words are)."""
+        with self._lock:
+            if self._english is None:
+                stop = STOPWORDS["en"]
+                best: dict[str, tuple[int, int, str]] = {}
+                for word, senses in self._entries_or_empty().items():
+                    if not _HAN.fullmatch(word[:1]) or not all(_HAN.match(ch) for ch in word):
+                        continue
+                    for rank, sense in enumerate(senses):
+                        content = [w.lower() for w in sense.words if w.lower() not in stop]
+                        if len(content) != 1:
+                            continue
+                        key = (rank, abs(len(word) - 2), word)
+                        if content[0] not in best or key < best[content[0]]:
+                            best[content[0]] = key
+                self._english = {english: key[2] for english, key in best.items()}
+            return self._english
+
+    def _entries_or_empty(self) -> dict[str, list[_Sense]]:
+        return self._entries or {}
 
     def _load(self) -> dict[str, list[_Sense]]:
         with self._lock:

@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from elastic_transport import AsyncTransport
     from elasticsearch import AsyncElasticsearch
 
+    from bot.kb.crosslingual import QueryTranslator
+
 log = logging.getLogger("bot.kb")
 
 # The heading field's weight beside the text field. Each field scores with its own BM25 statistics here, so
@@ -370,9 +372,12 @@ class ElasticKB:
         embedder: Embedder,
         *,
         embed_batch: int = EMBED_BATCH,
+        translator: QueryTranslator | None = None,
     ) -> None:
-        """`elasticsearch` says where the cluster and alias are; `embed_batch` is texts per embedder call."""
+        """`elasticsearch` says where the cluster and alias are; `embed_batch` is texts per embedder call;
+        `translator` as for `EmbeddedKB`."""
         self._settings = settings
+        self._translator = translator
         self._es_settings = elasticsearch
         self._embedder = embedder
         # Searches and reloads hold the embedder they started with: `use_embedder` waits for them.
@@ -860,7 +865,7 @@ class ElasticKB:
         kb_languages = list(languages_of([chunk.lang for chunk in corpus.chunks]))
 
         try:
-            return await fit_calibration(corpus.chunks, embedder, search)
+            return await fit_calibration(corpus.chunks, embedder, search, self._translator)
         except (
             ValueError,
             ArithmeticError,

@@ -18,6 +18,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +65,9 @@ from bot.kb.reload import (
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 from bot.language import prior_languages
+
+if TYPE_CHECKING:
+    from bot.kb.crosslingual import QueryTranslator
 
 if sys.platform != "win32":
     # Windows has no fcntl (the README's setups are Linux and Docker only). There reloads are serialised
@@ -438,10 +442,19 @@ class EmbeddedKB:
     name = "embedded"
 
     def __init__(
-        self, settings: KBSettings, index_dir: Path, embedder: Embedder, *, embed_batch: int = EMBED_BATCH
+        self,
+        settings: KBSettings,
+        index_dir: Path,
+        embedder: Embedder,
+        *,
+        embed_batch: int = EMBED_BATCH,
+        translator: QueryTranslator | None = None,
     ) -> None:
-        """`index_dir` holds the index files and their pointer; `embed_batch` is texts per embedder call."""
+        """`index_dir` holds the index files and their pointer; `embed_batch` is texts per embedder call;
+        `translator` the dictionary questions in other languages are searched through, for whose translations
+        the reload fits a gate too (`bot.kb.calibration`)."""
         self._settings = settings
+        self._translator = translator
         self._embedder = embedder
         # Searches and reloads hold the embedder they started with: `use_embedder` waits for them.
         self._users = EmbedderUsers()
@@ -849,7 +862,7 @@ class EmbeddedKB:
             )
 
         try:
-            return await fit_calibration(corpus.chunks, embedder, search)
+            return await fit_calibration(corpus.chunks, embedder, search, self._translator)
         except (ValueError, ArithmeticError, sqlite3.Error, RuntimeError) as exc:
             log.warning("gate calibration failed; the default gate serves", exc_info=True)
             return Calibration(reason=f"default gate: calibration failed ({exc.__class__.__name__}: {exc})")

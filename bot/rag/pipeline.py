@@ -17,7 +17,7 @@ from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
 from bot.kb.analysis import analyzer, question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
-from bot.kb.calibration import DEFAULT_GATE, signals
+from bot.kb.calibration import DEFAULT_GATE, signals, translated_gate_key
 from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
@@ -589,18 +589,24 @@ class Pipeline:
         # Judged in the language its words are analysed in, the knowledge base's languages the prior for a
         # short question ("Backports installieren?" was analysed as English for a German help center).
         written_lang = crossed.target if crossed is not None else question_language(standalone, prior)
+        # A translation is judged by the gate the reload fitted for translations, where there is one.
+        judged_by = written_lang
+        if (
+            crossed is not None
+            and (key := translated_gate_key(crossed.source, crossed.target)) in gate.languages
+        ):
+            judged_by = key
         # The words the best passage holds are counted only for a gate that reads them (`LEXICAL_GATE`).
-        held = "held" in gate.for_language(written_lang).features
-        score = gate.probability(
-            signals(
-                searched,
-                hits,
-                written_lang,
-                coverage="coverage" in gate.features,
-                unknown_names=unknown,
-                held=held,
-            )
+        held = "held" in gate.for_language(judged_by).features
+        found = signals(
+            searched,
+            hits,
+            written_lang,
+            coverage="coverage" in gate.features,
+            unknown_names=unknown,
+            held=held,
         )
+        score = gate.probability(replace(found, lang=judged_by))
         # A named thing the knowledge base never mentions is refused at any threshold (see `signals`).
         answerable = not unknown and score >= self._rag.min_relevance
         if not answerable:

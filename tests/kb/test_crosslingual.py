@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.kb.calibration import Calibration, LanguageFit
+from bot.config import Settings
+from bot.kb.calibration import Calibration, Gate, LanguageFit
 from bot.kb.crosslingual import ChineseEnglishDictionary, cedict_path, crosslingual_query
-from tests.fakes import FakeKB
+from bot.kb.embedded import EmbeddedKB
+from tests.conftest import KNOWLEDGE
+from tests.fakes import FakeEmbedder, FakeKB
+from tests.kb.conftest import make_settings
 
 # The format of CC-CEDICT: traditional simplified [pinyin] /sense/sense/.
 CEDICT = """\
@@ -118,3 +123,49 @@ async def test_no_translation_where_none_is_needed_or_possible(dictionary: Chine
         )
     )
     assert await crosslingual_query(chinese_too, dictionary, "包裹", "zh") is None
+
+
+async def test_the_reload_fits_a_gate_for_translated_questions(
+    tmp_path: Path, dictionary: ChineseEnglishDictionary
+) -> None:
+    # The English gate, fitted on fluent pseudo-questions, refused 38% of the answerable Chinese questions to
+    # the English Debian Reference: a bag of dictionary senses scores lower cosines.
+    settings = make_settings(tmp_path)
+    kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder(dim=256), translator=dictionary)
+    plain = EmbeddedKB(settings.kb, tmp_path / "plain", FakeEmbedder(dim=256))
+    try:
+        await kb.reload(KNOWLEDGE)
+        calibration = await kb.calibration()
+        assert calibration.fitted, calibration.reason
+        assert set(calibration.gate.languages) == {"zh>en"}
+        assert "translated zh → en" in (await kb.stats()).extra
+        await plain.reload(KNOWLEDGE)
+        assert (await plain.calibration()).gate.languages == {}
+    finally:
+        await kb.close()
+        await plain.close()
+
+
+async def test_a_translated_question_is_judged_by_the_gate_fitted_for_translations(
+    settings: Settings,
+) -> None:
+    from bot.services import build_pipeline
+    from tests.fakes import HELP_CENTER, FakeGenerator
+
+    refuses = Gate(("dense_top",), (-50.0, 0.0))
+    kb = FakeKB(HELP_CENTER)
+    kb.gate = Calibration(
+        gate=replace(refuses, languages={"zh>en": Gate(("dense_top",), (50.0, 0.0))}),
+        languages=(LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),),
+        vocabulary={"en": ("reset", "password")},
+    )
+    pipeline = build_pipeline(
+        settings, kb, FakeGenerator("To reset your password open the sign in page [1].")
+    )
+    chinese = await pipeline.answer("怎么重置密码？", user_key="u1", language="zh")
+    assert (chinese.outcome, chinese.kb_languages) == ("extracted", ("en",))
+    english = await pipeline.answer("How do I reset my password?", user_key="u2", language="en")
+    assert english.outcome == "refused"
+    # Without a gate for translations, the knowledge base's judges it.
+    kb.gate = replace(kb.gate, gate=refuses)
+    assert (await pipeline.answer("怎么重置密码？", user_key="u3", language="zh")).outcome == "refused"
