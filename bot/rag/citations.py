@@ -1069,7 +1069,7 @@ def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int,
     """The matching items of the list that holds `best`, after the line that leads into the list; a table's
     rows after the title of its caption when no line leads into the table."""
     before = _lead_in(units, best)
-    lines = [units[before].text] if before is not None else []
+    lines = [_paragraph_lead(units, before, max_chars // 2)] if before is not None else []
     title = _table_title(units, best) if before is None and units[best].kind == "row" else None
     lines += [title] if title else []
     used = sum(len(line) + 1 for line in lines)
@@ -1078,6 +1078,24 @@ def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int,
         # One item alone is a sentence: "- If it still fails, type the code" reads as a fragment.
         return _clip(_LIST_MARKER.sub("", items[0], count=1), max_chars)
     return _clip("\n".join([*lines, *items]), max_chars)
+
+
+def _paragraph_lead(units: Sequence[PassageUnit], before: int, budget: int) -> str:
+    """The line before a list, with the sentences of its paragraph before it when it does not lead into the
+    list itself (no colon) and they fit in `budget`: "We remind you 24 hours before the window ends." ends
+    the paragraph that opens "You have 72 hours …", the answer to "how long is my parcel kept?"."""
+    text = units[before].text
+    if text.endswith((":", "：")):
+        return text
+    start = before
+    while start > 0 and units[start - 1].block == units[before].block and not units[start - 1].label:
+        start -= 1
+    joined = units[start].text
+    for unit in units[start + 1 : before + 1]:
+        # No space between CJK sentences, as in `_quote_sentences`.
+        joint = " " if not _SPACE_IN_CJK.search(f"{joined[-1:]} {unit.text[:1]}") else ""
+        joined += joint + unit.text
+    return joined if len(joined) <= budget else text
 
 
 def _lead_in(units: Sequence[PassageUnit], item: int) -> int | None:

@@ -10,6 +10,7 @@ from bot.domain import Passage
 from bot.kb.chunking import Chunker, ChunkingConfig
 from bot.kb.loaders import load_bytes
 from bot.rag.citations import extract_answer, passage_units
+from tests.conftest import KNOWLEDGE
 
 
 def _words(text: str) -> int:
@@ -286,3 +287,16 @@ def test_a_list_run_into_one_line_is_quoted_one_item_a_line() -> None:
         "- Ausgehende Nachrichten können nur über den Message Submission Port (587) versandt werden.",
         "- Zur E-Mail-Filterung werden Anti-Spam-Techniken wie DKIM und SPF eingesetzt.",
     ]
+
+
+def test_a_list_quote_keeps_the_paragraph_that_leads_into_it() -> None:
+    # "How long is my parcel kept in the locker?" quoted "We remind you 24 hours before the window ends." and
+    # the extension items: the line before the list, without the sentence before it that answers (72 hours).
+    heading = "How long is my parcel kept? (pickup window)"
+    article = (KNOWLEDGE / "receiving" / "picking-up-a-parcel.md").read_text(encoding="utf-8")
+    section = article.split(f"## {heading}")[1].split("\n## ")[0].strip()
+    passage = Passage("receiving/picking-up-a-parcel.md", heading, section)
+    for question in ("How long is my parcel kept in the locker?", "can my friend extend the pickup time?"):
+        quote = extract_answer(question, passage)
+        assert quote.startswith("You have 72 hours from the"), question
+        assert "We remind you 24 hours before the window ends.\n- Free extension:" in quote
