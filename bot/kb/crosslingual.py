@@ -193,6 +193,7 @@ async def crosslingual_query(
 @dataclass(frozen=True, slots=True)
 class _Sense:
     words: tuple[str, ...]  # the sense's content words, as written ("parcel", "wrap", "up")
+    verb: bool = False  # the dictionary gives it as a verb ("to wrap up")
 
 
 def _senses(raw: str) -> list[_Sense]:
@@ -206,7 +207,7 @@ def _senses(raw: str) -> list[_Sense]:
         # A capitalised sense names a place, a person or a species ("Salix multinervis"): no customer's word.
         if not words or any(word[0].isupper() for word in words if len(word) > 1 and word != "I"):
             continue
-        out.append(_Sense(tuple(words)))
+        out.append(_Sense(tuple(words), verb=sense.startswith("to ")))
     return out
 
 
@@ -292,11 +293,15 @@ class ChineseEnglishDictionary:
         known = {english.stem(word.lower()) for word in vocabulary}
         stop = STOPWORDS["en"]
         out: list[str] = []
-        for word in _chinese_words(to_simplified(text), entries):
+        for word, owned in _chinese_words(to_simplified(text), entries):
             if not _HAN.search(word):
                 out.append(word)  # a name, a command or a number, searched as written
                 continue
-            out.extend(_chosen(entries.get(word, ()), known, stop))
+            senses = entries.get(word, ())
+            if owned:
+                # After 的 a word is a thing someone has (我的包裹: my parcel), not what they do (to wrap up).
+                senses = [sense for sense in senses if not sense.verb] or senses
+            out.extend(_chosen(senses, known, stop))
         return " ".join(dict.fromkeys(out))
 
 
@@ -317,18 +322,21 @@ def _read_cedict(path: Path) -> dict[str, list[_Sense]]:
     return entries
 
 
-def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[str]:
-    """The words of `text` (jieba), stop words out; a word the dictionary lacks cut into its longest
-    dictionary words from the left ("快递柜" → "快递", "柜")."""
+def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[tuple[str, bool]]:
+    """The words of `text` (jieba), stop words out, each with whether it follows 的 (a possession: a
+    noun); a word the dictionary lacks cut into its longest dictionary words from the left ("快递柜" → "快递",
+    "柜")."""
     import rjieba  # the segmenter the index uses for Chinese
 
     stop = STOPWORDS["zh"] | EXTRA_CHINESE_STOPWORDS
+    owned = False
     for raw in rjieba.cut(text):
         word = raw.strip()
+        after_de, owned = owned, word.endswith("的")
         if not word or word in stop or not re.search(r"\w", word):
             continue
         if not _HAN.search(word) or word in entries:
-            yield word
+            yield word, after_de
             continue
         start = 0
         while start < len(word):
@@ -337,7 +345,7 @@ def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[str]
                 end -= 1
             piece = word[start:end]
             if piece not in stop:
-                yield piece
+                yield piece, after_de and start == 0
             start = end
 
 

@@ -49,6 +49,14 @@ def test_the_knowledge_base_picks_the_senses_it_uses(dictionary: ChineseEnglishD
     ]
 
 
+def test_a_word_after_de_is_a_thing_not_an_action(dictionary: ChineseEnglishDictionary) -> None:
+    # "我的包裹丢了" was searched as "wrap parcel package lost" where the help center also says "wrap": the
+    # packaging guide came first. After 的 (my parcel) the dictionary's verb senses ("to wrap up") are out.
+    wrapping = (*PARCELS, "wrap")
+    assert dictionary.translate("我的包裹丢了", "zh", "en", wrapping).split() == ["parcel", "package", "lost"]
+    assert dictionary.translate("包裹丢了", "zh", "en", wrapping).split()[:3] == ["wrap", "parcel", "package"]
+
+
 def test_a_word_whose_senses_the_knowledge_base_never_uses_keeps_its_first(
     dictionary: ChineseEnglishDictionary,
 ) -> None:
