@@ -63,6 +63,15 @@ def needs_context(question: str, lang: str | None = None) -> bool:
     return topic < MIN_TOPIC_WORDS
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _written_in_cjk(text: str) -> bool:
+    """Whether most of `text`'s letters are Chinese, Japanese or Korean characters."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(1 for ch in letters if _CJK.match(ch)) * 2 > len(letters)
+
+
 def condense(question: str, history: Sequence[Turn], lang: str | None = None) -> str:
     """The query to search for.
 
@@ -74,6 +83,8 @@ def condense(question: str, history: Sequence[Turn], lang: str | None = None) ->
     if not history or not needs_context(question, lang):
         return question
     previous = next((t.text.strip() for t in reversed(history) if t.role == "user" and t.text.strip()), "")
-    if not previous:
+    if not previous or _written_in_cjk(previous) != _written_in_cjk(question):
+        # A question in another script asks afresh: "Can I send a powerbank on its own?" after a Chinese
+        # question was searched with it, and its "powerbank" read as a Latin name in Chinese text (refused).
         return question
     return f"{previous} {question}"

@@ -6,6 +6,7 @@ from bot.domain import Turn
 from bot.rag.condense import condense, needs_context
 
 HISTORY = [Turn("user", "How do I reset my password?"), Turn("assistant", "Use the link [1].")]
+CHINESE_HISTORY = [Turn("user", "怎么重置密码？"), Turn("assistant", "Use the link [1].")]
 
 
 def test_no_history_means_no_change() -> None:
@@ -53,7 +54,9 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         ("这个多少钱？", "zh"),
     ]:
         assert needs_context(question, lang), question
-        assert condense(question, HISTORY, lang) == f"How do I reset my password? {question}"
+        # A follow-up carries over the topic of a question in its own script (`test_a_question_in_another…`).
+        history = CHINESE_HISTORY if lang == "zh" else HISTORY
+        assert condense(question, history, lang) == f"{history[0].text} {question}"
 
 
 def test_the_language_is_detected_when_not_given() -> None:
@@ -79,3 +82,17 @@ def test_a_pronoun_in_a_question_that_names_its_own_topic_points_nowhere() -> No
     for question in ("can I get a refund for it?", "how do I delete my account and all data on it?"):
         assert needs_context(question, "en"), question
         assert condense(question, locker, "en") == f"{locker[0].text} {question}"
+
+
+def test_a_question_in_another_script_asks_afresh() -> None:
+    # "Can I send a powerbank on its own?" after "我的包裹丢了怎么办？" was searched joined to it, and its
+    # "powerbank" read as a Latin name in Chinese text: refused as naming something unknown.
+    chinese = [Turn("user", "我的包裹丢了怎么办？"), Turn("assistant", "A parcel is considered lost… [1]")]
+    assert needs_context("Can I send a powerbank on its own?", "en")
+    assert (
+        condense("Can I send a powerbank on its own?", chinese, "en") == "Can I send a powerbank on its own?"
+    )
+    assert condense("那退款呢？", HISTORY, "zh") == "那退款呢？"
+    # The same script still carries the topic over, whatever the language.
+    assert condense("那退款呢？", chinese, "zh") == "我的包裹丢了怎么办？ 那退款呢？"
+    assert condense("Und wie lange?", HISTORY, "de") == "How do I reset my password? Und wie lange?"
