@@ -348,10 +348,27 @@ class EmbeddingSettings(BaseModel):
         description="Put before every knowledge-base passage, e.g. `passage: ` for e5 models.",
     )
 
+    gloss_chinese: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Embed Chinese text (passages and questions) as its English dictionary gloss, for an "
+        "English embedder; `auto` = on for the shipped all-MiniLM-L6-v2 and its fine-tunes, off with a "
+        "`model_path` of your own. Changing it asks for `kb reload` on a knowledge base with Chinese.",
+    )
+
     @field_validator("model_path", mode="before")
     @classmethod
     def _no_model_file(cls, value: Any) -> Any:
         return _empty_path_is_unset(value)
+
+    def glosses_chinese(self) -> bool:
+        """Whether `gloss_chinese` is on: `auto` trusts only an embedder of one's own to read Chinese."""
+        return self.gloss_chinese == "on" or (self.gloss_chinese == "auto" and self.model_path is None)
+
+    def with_model(self, path: Path) -> EmbeddingSettings:
+        """These settings naming the file `path` (the resolved shipped model, a fine-tune being scored), the
+        gloss decided as it was: naming the shipped model's file does not make it one of one's own."""
+        gloss: Literal["on", "off"] = "on" if self.glosses_chinese() else "off"
+        return self.model_copy(update={"model_path": path, "gloss_chinese": gloss})
 
 
 class RAGSettings(BaseModel):

@@ -71,6 +71,8 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
             )
             # From the GGUF header alone (no load): dimension, pooling and prefixes, which the index records.
             details = await asyncio.to_thread(describe_embedder, path, settings.embeddings)
+            if settings.embeddings.glosses_chinese():
+                details += ", Chinese read as its English gloss"
             return f"{describe_file(path)}: {details}"
 
         async def database() -> str:
@@ -91,7 +93,7 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
             path = await asyncio.to_thread(
                 services.models().resolve_embedder_path, settings.embeddings, prepare=False
             )
-            embeddings = settings.embeddings.model_copy(update={"model_path": path})
+            embeddings = settings.embeddings.with_model(path)
             async with Services(settings.model_copy(update={"embeddings": embeddings})) as probe:
                 kb = await asyncio.to_thread(probe.kb)
                 await kb.ping()

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from bot.config import Settings
+from bot.config import EmbeddingSettings, Settings
 
 if TYPE_CHECKING:
     from bot.admin import Admin, ExportRunner, ServerLines
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.kb.base import Embedder, EmbedderUsers, KnowledgeBase
     from bot.kb.crosslingual import QueryTranslator
     from bot.kb.embedded import EmbeddedKB
+    from bot.kb.glossing import Glosser
     from bot.kb.sources import DocumentSource
     from bot.llm.base import Generator
     from bot.llm.registry import ModelRegistry
@@ -31,6 +32,27 @@ if TYPE_CHECKING:
     from bot.store.shared import SharedState
 
 log = logging.getLogger("bot.services")
+
+
+def chinese_glosser(settings: EmbeddingSettings) -> Glosser | None:
+    """What the embedder reads Chinese through (`bot.kb.glossing`): the dictionary, when the settings ask for
+    it and it is installed; else None."""
+    from bot.kb.crosslingual import ChineseEnglishDictionary, cedict_path
+
+    if not settings.glosses_chinese():
+        return None
+    if cedict_path() is None:
+        log.warning("no Chinese-English dictionary: Chinese text is embedded as written")
+        return None
+    return ChineseEnglishDictionary()
+
+
+def glossed(embedder: Embedder, settings: EmbeddingSettings) -> Embedder:
+    """`embedder`, reading Chinese through `chinese_glosser` when there is one."""
+    from bot.kb.glossing import GlossingEmbedder
+
+    glosser = chinese_glosser(settings)
+    return embedder if glosser is None else GlossingEmbedder(embedder, glosser)
 
 
 def build_translator(settings: Settings) -> QueryTranslator | None:
@@ -194,7 +216,7 @@ class Services:
         from bot.llm.embedder import LlamaEmbedder
 
         cfg = self.settings.embeddings
-        return LlamaEmbedder(
+        embedder = LlamaEmbedder(
             path,
             n_threads=cfg.n_threads,
             batch_size=cfg.batch_size,
@@ -202,6 +224,7 @@ class Services:
             query_prefix=cfg.query_prefix,
             passage_prefix=cfg.passage_prefix,
         )
+        return glossed(embedder, cfg)
 
     async def reload_embedder(self) -> bool:
         """Serve with the embedder the settings and active.json name now, when it is not the loaded one: after

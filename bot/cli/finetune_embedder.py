@@ -19,9 +19,7 @@ if TYPE_CHECKING:
 def _with_embedder(settings: Settings, model: Path | None) -> Settings:
     if model is None:
         return settings
-    return settings.model_copy(
-        update={"embeddings": settings.embeddings.model_copy(update={"model_path": model})}
-    )
+    return settings.model_copy(update={"embeddings": settings.embeddings.with_model(model)})
 
 
 class HeldOutRetrieval:
@@ -298,8 +296,9 @@ def finetune_embedder(
     sets = {path.stem: load_questions(path) for path in heldout}
     from bot.llm.base import ModelError
     from bot.llm.provision import EMBEDDER_NAME, shipped_embedder_zip
+    from bot.services import chinese_glosser
     from bot.train.embedder import EmbedderTrainConfig, EmbedderTrainError, run_embedder_finetune
-    from bot.train.retrieval_pairs import PairStats, drop_heldout, kb_pairs, log_pairs
+    from bot.train.retrieval_pairs import PairStats, drop_heldout, kb_pairs, log_pairs, read_as
 
     def status(message: str) -> None:
         err_console.print(f"[dim]{message}[/]", highlight=False)
@@ -316,6 +315,11 @@ def finetune_embedder(
             refit = pairs
             pairs, sets, message = _own_guard(refit, source, seed, stats)
             status(message)
+        glosser = chinese_glosser(settings.embeddings)
+        if glosser is not None:
+            # Trained on what the served embedder reads; the guard's questions stay as customers write.
+            pairs = read_as(pairs, glosser.gloss)
+            refit = None if refit is None else read_as(refit, glosser.gloss)
         status(
             f"{len(pairs)} pairs from {len(chunks)} chunks and the log: "
             + ", ".join(f"{n} {origin}" for origin, n in sorted(stats.built.items()))

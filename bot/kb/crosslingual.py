@@ -119,6 +119,13 @@ _NOT_A_SENSE = re.compile(
 )
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
+# A stretch of Chinese as glossed: Han characters with the punctuation and digits between them.
+_HAN_RUN = re.compile(
+    r"[\u3400-\u9fff\uf900-\ufaff][\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff01-\uff0f\uff1a-\uff20\d]*"
+)
+_SPACES = re.compile(r"[ \t]+")
+_LINE_BREAK = re.compile(r" ?\n ?")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
@@ -260,6 +267,34 @@ class ChineseEnglishDictionary:
                 senses = [sense for sense in senses if not sense.verb] or senses
             out.extend(_chosen(senses, known, stop))
         return " ".join(dict.fromkeys(out))
+
+    @property
+    def gloss_name(self) -> str:
+        """Names `gloss`'s rewriting for `bot.kb.glossing`: the languages and the dictionary."""
+        return "zh>en:cc-cedict"
+
+    def gloss(self, text: str) -> str:
+        """`text` with each run of Chinese replaced by the English of its words, each word's first sense
+        (the dictionary's most common); the rest as written. Japanese (any kana) is left as written: its
+        kanji words are not Chinese words. Unchanged without a dictionary."""
+        if not _HAN.search(text) or _KANA.search(text):
+            return text
+        data = self._data()
+        if not data.entries:
+            return text
+        stop = STOPWORDS["en"]
+        none: frozenset[str] = frozenset()
+
+        def run(match: re.Match[str]) -> str:
+            out: list[str] = []
+            for word, owned in _chinese_words(to_simplified(match.group()), data.entries):
+                senses = data.entries.get(word, ())
+                if owned:
+                    senses = [sense for sense in senses if not sense.verb] or senses
+                out.extend(_chosen(senses, none, stop) if _HAN.search(word) else [word])
+            return f" {' '.join(out)} "
+
+        return _LINE_BREAK.sub("\n", _SPACES.sub(" ", _HAN_RUN.sub(run, text))).strip()
 
     def _data(self) -> _Cedict:
         return _cedict(self._path or cedict_path())

@@ -933,18 +933,6 @@ class ElasticKB:
             # Once per index and process (the mapping is re-read every CALIBRATION_TTL_S), not per search.
             self._warned_outdated = index
             log.warning("index " + outdated, extra={"index": index})
-        if index == self._alias:
-            # A concrete index holds the alias's name: a reload is refused until it goes, so it never serves.
-            self._stale = self._alias_taken()
-        elif isinstance(built_by, str) and not same_embedder(built_by, current):
-            # Same dimension, other space (another model, pooling or prefix): its cosines would be noise. An
-            # index from before this was recorded is taken as it is.
-            self._stale = (
-                f"the index {index} was built with the embedder {built_by}, the configured one is {current}: "
-                "run `python -m bot kb reload`"
-            )
-        else:
-            self._stale = None
         if cached is not None and cached[0] == index:
             calibration = cached[1]
         elif isinstance(stored, str):
@@ -956,6 +944,21 @@ class ElasticKB:
             )
         else:
             calibration = Calibration()
+        # Chinese is analysed by `cjk` (with Japanese and Korean: an index of those is treated as holding it).
+        properties = (body.get("mappings") or {}).get("properties") or {}
+        holds_chinese = TEXT_FIELD + es_analyzer("zh") in properties
+        if index == self._alias:
+            # A concrete index holds the alias's name: a reload is refused until it goes, so it never serves.
+            self._stale = self._alias_taken()
+        elif isinstance(built_by, str) and not same_embedder(built_by, current, holds_chinese=holds_chinese):
+            # Same dimension, other space (another model, pooling or prefix): its cosines would be noise. An
+            # index from before this was recorded is taken as it is.
+            self._stale = (
+                f"the index {index} was built with the embedder {built_by}, the configured one is {current}: "
+                "run `python -m bot kb reload`"
+            )
+        else:
+            self._stale = None
         self._calibration = (index, calibration, time.monotonic())
         return calibration
 

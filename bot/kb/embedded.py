@@ -30,6 +30,7 @@ from bot.kb.analysis import (
     MAX_QUERY_LANGUAGES,
     analyzer,
     describe_languages,
+    language_key,
     languages_of,
     query_terms,
     question_language,
@@ -171,6 +172,7 @@ class _Snapshot:
         self.documents = len(self.sources)
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
         self.languages = languages_of([c.lang for c in self.chunks])
+        self.holds_chinese = any(language_key(lang) == "zh" for lang in self.languages)
         # The languages its customers likely write in: a short question's language leans on them.
         self.prior = prior_languages(self.languages)
         self._users = 0
@@ -431,7 +433,7 @@ def _other_space(snapshot: _Snapshot, embedder: Embedder) -> str | None:
             f"has {embedder.dim}"
         )
     stored, current = snapshot.meta.get("embedder", ""), embedder_id(embedder)
-    if stored and not same_embedder(stored, current):
+    if stored and not same_embedder(stored, current, holds_chinese=snapshot.holds_chinese):
         return f"the index was built with the embedder {stored}, the configured one is {current}"
     return None
 

@@ -29,6 +29,7 @@ from bot.kb.base import (
 )
 from bot.kb.chunking import Chunker, ChunkingConfig, embedding_text
 from bot.kb.filetypes import supported_list
+from bot.kb.glossing import GLOSS_MARK, GlossingEmbedder
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
 from bot.kb.sources import DocumentSource, SourceError, folder_source
 from bot.kb.validate import UnsafeFileError
@@ -112,18 +113,27 @@ def describe_changes(changes: ReloadChanges) -> str:
 
 def embedder_id(embedder: Embedder) -> str:
     """Identifies the embedding space, so vectors are only reused, and searched, by the same model."""
+    if isinstance(embedder, GlossingEmbedder):
+        return f"{embedder_id(embedder.inner)}{GLOSS_MARK}{embedder.glosser.gloss_name}"
     space = f"{type(embedder).__name__}:{embedder.dim}"
     return f"{space}:{embedder.model_id}" if embedder.model_id else space
 
 
-def same_embedder(stored: str, current: str) -> bool:
+def same_embedder(stored: str, current: str, *, holds_chinese: bool = True) -> bool:
     """Whether an index's vectors (`stored`, its `embedder_id`) are in the configured embedder's space.
 
     Indexes built before prefixes and pooling were configurable named the model file by its whole path; the
-    file name is what counts, so they stay valid for the same model with no prefix.
+    file name is what counts, so they stay valid for the same model with no prefix. An index without Chinese
+    (`holds_chinese` false) has the same vectors with the Chinese gloss as without (`bot.kb.glossing`):
+    turning it on, or upgrading to the version that brought it, does not stop an English help center until
+    its next reload.
     """
     if stored == current:
         return True
+    if not holds_chinese:
+        stored, current = stored.split(GLOSS_MARK)[0], current.split(GLOSS_MARK)[0]
+        if stored == current:
+            return True
     kind, _, rest = stored.partition(":")
     dim, _, model = rest.partition(":")
     folders = _FOLDERS.split(model)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from bot.domain import Chunk
@@ -306,6 +306,20 @@ def log_pairs(signals: LogSignals, chunks: Sequence[Chunk], *, stats: PairStats 
             pairs.append(pair)
             stats.add("approved")
     return pairs
+
+
+def read_as(pairs: Sequence[Pair], rewrite: Callable[[str], str]) -> list[Pair]:
+    """`pairs` with every text as the serving embedder reads it (`bot.kb.glossing`: Chinese glossed into
+    English), so that training and search see the same words."""
+    return [
+        replace(
+            pair,
+            query=rewrite(pair.query),
+            positive=rewrite(pair.positive),
+            negative=None if pair.negative is None else rewrite(pair.negative),
+        )
+        for pair in pairs
+    ]
 
 
 def drop_heldout(pairs: Iterable[Pair], heldout: Iterable[str], stats: PairStats | None = None) -> list[Pair]:
