@@ -364,7 +364,10 @@ def _cedict(path: Path | None) -> _Cedict:
 
 
 def _read_cedict(path: Path) -> dict[str, list[_Sense]]:
-    entries: dict[str, list[_Sense]] = {}
+    """Each simplified word's senses, its readings' entries joined, the entry with the most senses first:
+    the main reading of a character has the most (后 "back / behind / after / later …" before "empress /
+    queen", 打 "to beat / to strike …" before "dozen"), and the first sense is what a gloss takes."""
+    readings: dict[str, list[list[_Sense]]] = {}
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             match = _ENTRY.match(line)
@@ -376,8 +379,11 @@ def _read_cedict(path: Path) -> dict[str, list[_Sense]]:
                 continue
             senses = _senses(raw)
             if senses:
-                entries.setdefault(simplified, []).extend(senses)
-    return entries
+                readings.setdefault(simplified, []).append(senses)
+    return {
+        word: [sense for senses in sorted(found, key=len, reverse=True) for sense in senses]
+        for word, found in readings.items()
+    }
 
 
 def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[tuple[str, bool]]:

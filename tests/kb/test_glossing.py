@@ -135,3 +135,20 @@ def test_embedder_training_reads_what_the_served_embedder_reads(dictionary: Chin
     (out,) = read_as([pair], dictionary.gloss)
     assert (out.query, out.positive, out.negative) == ("wrap lose", "# express delivery\nwrap lose", None)
     assert out.section == pair.section
+
+
+def test_a_characters_main_reading_comes_first(tmp_path: Path) -> None:
+    """后 is "empress" in one entry and "back / after / later …" in the entry of 後: the gloss read every 以后
+    ("afterwards") in a help center as "empress". The reading with the most senses is the main one."""
+    path = tmp_path / "cedict.txt"
+    path.write_text(
+        "后 后 [hou4] /empress/queen/surname Hou/\n"
+        "後 后 [hou4] /back/behind/rear/afterwards/after/later/post-/\n"
+        "打 打 [da2] /dozen (loanword)/\n"
+        "打 打 [da3] /to beat/to strike/to hit/to break/\n",
+        encoding="utf-8",
+    )
+    dictionary = ChineseEnglishDictionary(path)
+    assert dictionary.gloss("后") == "back"
+    assert dictionary.gloss("打") == "beat"
+    assert dictionary.translate("后", "zh", "en", ("queen", "later")).split() == ["later", "queen"]
