@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -119,12 +120,16 @@ class ConsoleChannel:
         """The interactive loop: streamed answers, `/new` starts over, `/quit` or Ctrl-D leaves."""
         await self.start()
         out.print("[bold]Support chat[/] - ask a question; /new starts over, /quit leaves.")
+        # Questions piped in are not echoed by a terminal: without this the transcript read "you> bot> …".
+        echo = not sys.stdin.isatty()
         while True:
             try:
                 line = await asyncio.to_thread(out.input, "[bold cyan]you>[/] ")
             except (EOFError, KeyboardInterrupt):
                 out.print()
                 return
+            if echo:
+                out.print(line.rstrip("\n"), markup=False, highlight=False)
             text = line.strip()
             if not text:
                 continue

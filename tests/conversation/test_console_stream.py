@@ -104,3 +104,26 @@ def test_sources_are_listed_by_the_numbers_the_answer_cites_them_with() -> None:
     assert merged.source_labels == ("•",)
     approved = Answer("An approved text.", (refunds,), True, Timings(), outcome="approved")
     assert approved.source_labels == ("•",)
+
+
+async def test_questions_piped_in_show_after_their_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`printf 'q\\n' | python -m bot chat`: no terminal echoes the question, so the transcript read
+    "you> bot> …" with the question nowhere."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path / "data", rag={"min_relevance": 0.0, "confident_relevance": 0.0}
+    )
+    pipeline = build_pipeline(settings, FakeKB(HELP_CENTER), FakeGenerator(SUPPORTED))
+    service = ConversationService(pipeline, MemoryConversationLog(), history_turns=settings.rag.history_turns)
+    monkeypatch.setattr(console_module, "Live", RecordingLive)
+    monkeypatch.setattr("sys.stdin", io.StringIO("How long do refunds take?\n/quit\n"))
+    out = Console(file=io.StringIO(), width=400, color_system=None)
+    await ConsoleChannel(service, user="ada").chat(out)
+    file = out.file
+    assert isinstance(file, io.StringIO)
+    lines = file.getvalue().splitlines()
+    assert lines[1] == "you> How long do refunds take?"
+    assert lines[2].startswith("bot> ")
+    assert "Refunds are paid back" in lines[2]
+    assert lines[-1] == "you> /quit"
