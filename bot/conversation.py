@@ -534,7 +534,9 @@ class ConversationService:
         sample = question[:MAX_DETECT_CHARS]
         await self._read_kb_languages()
         if not question or len(question) > MAX_QUESTION_CHARS:
-            language = self.language_of_text(sample, customer)
+            # A notice about the message itself: where its text tells no language (a paste of junk), the
+            # customer's app language does, as for a command.
+            language = self._or_hint(self.language_of_text(sample, customer), customer.language_hint)
             notice = TOO_LONG_TEXT if question else EMPTY_TEXT
             yield Reply("notice", texts.translate(notice, language), language=language)
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -726,3 +727,16 @@ async def test_a_longer_unsure_question_does_not_keep_the_conversations_language
     _, hello = await collect(svc, ALICE, "你好")
     _, ok = await collect(svc, ALICE, "ok")
     assert (hello.language, ok.language) == ("zh", "zh")
+
+
+async def test_a_long_paste_of_junk_is_told_in_the_customers_app_language(settings: Settings) -> None:
+    """Random letters tell no language: the notice was English for a customer whose Telegram is German."""
+    import random
+
+    letters = random.Random(1)  # noqa: S311 - a fixed paste of junk
+    junk = "".join(letters.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(MAX_QUESTION_CHARS + 1))
+    german = replace(ALICE, language_hint="de")
+    _, reply = await collect(service(settings, MemoryConversationLog()), german, junk)
+    assert reply.kind == "notice"
+    assert reply.text == texts.translate(TOO_LONG_TEXT, "de") != TOO_LONG_TEXT
+    assert reply.language == "de"
