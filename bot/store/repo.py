@@ -632,7 +632,8 @@ class SqlConversationLog:
                         question.c.text.label("question"),
                     )
                     .outerjoin(question, question.c.id == Message.reply_to_id)
-                    .where(Message.role == "assistant")
+                    # Answers an admin can correct: a greeting's reply or a handoff notice is no answer.
+                    .where(Message.role == "assistant", looked_up())
                     .order_by(Message.id.desc())
                     .limit(RECENT_ANSWERS)
                 )

@@ -94,8 +94,9 @@ def test_approving_a_logged_answer_to_an_emoji_question_needs_a_question(
     cli: CliRunner, tmp_path: Path
 ) -> None:
     assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
-    assert cli.invoke(app, ["ask", "👍", "--json"]).exit_code == 0
-    answer_id = with_log(tmp_path, lambda log: log.stats()).recent_answers[0].id
+    asked = cli.invoke(app, ["ask", "👍", "--json"])
+    assert asked.exit_code == 0, asked.output
+    answer_id = json.loads(asked.stdout)["answer_id"]
     corrections = rows(tmp_path, "corrections")
 
     result = cli.invoke(app, ["answers", "approve", "--answer-id", str(answer_id), "--text", TEXT])

@@ -219,6 +219,16 @@ async def test_stats_count_approved_answers_and_list_recent_answer_ids(log: SqlC
     ]
 
 
+async def test_the_latest_answers_leave_out_replies_that_looked_nothing_up(log: SqlConversationLog) -> None:
+    """`/stats` lists answers to correct by id: "You're welcome!" or the notice that a person was asked are
+    no answers, and filled the list (a web customer's "talk to a human" did)."""
+    conversation_id, answer_id = await _asked(log, "Where is my parcel?")
+    for text, outcome in (("thanks", "small_talk"), ("a person please", "person_asked")):
+        q = await log.log_user_message(conversation_id, text)
+        await log.log_answer(conversation_id, q, Answer("…", (), False, Timings(), outcome=outcome))
+    assert [r.id for r in (await log.stats()).recent_answers] == [answer_id]
+
+
 async def test_purging_the_corrected_answer_keeps_the_approved_answer(log: SqlConversationLog) -> None:
     _, answer_id = await _asked(log)
     added = await log.add_approved(question="q?", text="t", approved_by="1", corrects_answer_id=answer_id)
