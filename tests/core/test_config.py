@@ -99,6 +99,7 @@ INVALID = [
     ("BOT_EMBEDDINGS__BATCH_SIZE", "0", "BOT_EMBEDDINGS__BATCH_SIZE", "greater than or equal to 1"),
     ("BOT_EMBEDDINGS__N_THREADS", "x", "BOT_EMBEDDINGS__N_THREADS", "integer"),
     ("BOT_EMBEDDINGS__POOLING", "none", "BOT_EMBEDDINGS__POOLING", "'auto', 'mean', 'cls' or 'last'"),
+    ("BOT_EMBEDDINGS__GLOSS_CHINESE", "yes", "BOT_EMBEDDINGS__GLOSS_CHINESE", "'auto', 'on' or 'off'"),
     ("BOT_EMBEDDINGS__QUERY_PREFIX", "q" * 201, "BOT_EMBEDDINGS__QUERY_PREFIX", "at most 200 characters"),
     ("BOT_EMBEDDINGS__PASSAGE_PREFIX", "p" * 201, "BOT_EMBEDDINGS__PASSAGE_PREFIX", "at most 200 characters"),
     ("BOT_RAG__MIN_RELEVANCE", "1.5", "BOT_RAG__MIN_RELEVANCE", "less than or equal to 1"),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bot.config import Settings
+from bot.kb.glossing import GlossingEmbedder
 from bot.llm.embedder import LlamaEmbedder
 from bot.llm.gguf_file import inspect_gguf
 from bot.services import Services
@@ -116,7 +117,10 @@ async def test_services_build_the_embedder_from_the_settings(prepared_models: Pr
         embeddings={"query_prefix": "query: ", "passage_prefix": "passage: ", "pooling": "cls"},
     )
     async with Services(settings) as services:
-        embedder = services.embedder()
+        glossed = services.embedder()
+        # The shipped English model reads Chinese through the dictionary (`bot.kb.glossing`).
+        assert isinstance(glossed, GlossingEmbedder)
+        embedder = glossed.inner
         assert isinstance(embedder, LlamaEmbedder)
         assert (embedder.pooling.name, embedder.query_prefix, embedder.passage_prefix) == (
             "cls",
