@@ -124,3 +124,31 @@ async def test_an_index_an_older_version_built_is_a_warning_and_an_unreachable_c
         f"cannot connect to http://127.0.0.1:{port} (ConnectionError): check BOT_ELASTICSEARCH__URL"
         in kb.detail
     )
+
+
+async def test_a_chinese_index_the_shipped_embedder_glossed_is_healthy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """health checks the index with the resolved shipped file named as BOT_EMBEDDINGS__MODEL_PATH; that must
+    not turn the Chinese gloss off (`auto` is off for a model of one's own), or every glossed index of a
+    Chinese help center was reported as built by another embedder."""
+    from bot.kb.glossing import GlossingEmbedder
+    from bot.services import Services
+    from tests.kb.test_glossing import CHINESE_MD
+
+    model = write_gguf(tmp_path / "embedder.gguf", arch="bert", name="stand-in")
+    monkeypatch.setattr("bot.llm.embedder.LlamaEmbedder", lambda path, **kwargs: FakeEmbedder())
+    monkeypatch.setattr(
+        "bot.llm.registry.ModelRegistry.resolve_embedder_path", lambda self, settings, prepare=True: model
+    )
+    folder = tmp_path / "zh"
+    folder.mkdir()
+    (folder / "help.md").write_text(CHINESE_MD, encoding="utf-8")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", kb={"source": folder})  # type: ignore[call-arg]
+    async with Services(settings) as services:
+        assert isinstance(services.embedder(), GlossingEmbedder)
+        await services.kb().reload(folder)
+
+    kb = _by_name(await run_checks(settings, timeout_s=30))["knowledge base"]
+    assert kb.ok, kb.detail
+    assert kb.detail.endswith("1 documents, 2 chunks"), kb.detail
