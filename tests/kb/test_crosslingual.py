@@ -15,28 +15,7 @@ from tests.conftest import KNOWLEDGE
 from tests.fakes import FakeEmbedder, FakeKB
 from tests.kb.conftest import make_settings
 
-# The format of CC-CEDICT: traditional simplified [pinyin] /sense/sense/.
-CEDICT = """\
-# CC-CEDICT test excerpt
-包裹 包裹 [bao1 guo3] /to wrap up/to bind up/bundle/parcel/package/CL:個|个[ge4]/
-丟 丢 [diu1] /to lose/to put aside/to throw/
-忘記 忘记 [wang4 ji4] /to forget/
-密碼 密码 [mi4 ma3] /secret code/ciphertext/password/PIN/
-退款 退款 [tui4 kuan3] /to refund/refund/
-快遞 快递 [kuai4 di4] /express delivery/
-櫃 柜 [gui4] /cupboard/cabinet/wardrobe/
-柳 柳 [liu3] /willow/surname Liu/
-北京 北京 [Bei3 jing1] /Beijing, capital of the People's Republic of China/
-打 打 [da3] /to beat/to strike/to hit/
-"""
 PARCELS = ("parcel", "package", "lost", "refund", "password", "locker", "claim")
-
-
-@pytest.fixture
-def dictionary(tmp_path: Path) -> ChineseEnglishDictionary:
-    path = tmp_path / "cedict.txt"
-    path.write_text(CEDICT, encoding="utf-8")
-    return ChineseEnglishDictionary(path)
 
 
 def test_the_knowledge_base_picks_the_senses_it_uses(dictionary: ChineseEnglishDictionary) -> None:

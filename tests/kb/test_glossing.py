@@ -15,7 +15,6 @@ from bot.services import glossed
 from bot.train.retrieval_pairs import Pair, read_as
 from tests.fakes import FakeEmbedder
 from tests.kb.conftest import KBFactory
-from tests.kb.test_crosslingual import CEDICT
 
 # A Chinese help-center page: 包裹 / 丢 / 快递 / 退款 are in the test dictionary, the rest is not.
 CHINESE_MD = """\
@@ -27,13 +26,6 @@ CHINESE_MD = """\
 
 快递柜的门打不开时，请按绿色按钮，然后重新扫描取件码。快递柜全天开放。
 """
-
-
-@pytest.fixture
-def dictionary(tmp_path: Path) -> ChineseEnglishDictionary:
-    path = tmp_path / "cedict.txt"
-    path.write_text(CEDICT, encoding="utf-8")
-    return ChineseEnglishDictionary(path)
 
 
 def test_chinese_runs_become_english_words_and_the_rest_stays(dictionary: ChineseEnglishDictionary) -> None:
