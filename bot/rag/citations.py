@@ -1186,6 +1186,11 @@ def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int,
     return lines
 
 
+# A sentence whose first words point back at the one before ("It expires …", "You get it from …", "These
+# are …"): quoted alone, the pronoun names nothing. "That" is left out: mostly a conjunction ("Check that …").
+_POINTS_BACK = re.compile(r"^(?:\S+\s+){0,3}(?:it|its|this|these|those|they|them|their)\b", re.IGNORECASE)
+
+
 def _quote_sentences(
     units: Sequence[PassageUnit],
     score: Sequence[float],
@@ -1239,6 +1244,16 @@ def _quote_sentences(
             used += cost
             covered |= new
     chosen.sort()
+    first = chosen[0]
+    if (
+        _POINTS_BACK.match(units[first].text)
+        and quotable(first - 1)
+        and units[first - 1].block == units[first].block
+        and used + len(units[first - 1].text) + 1 <= max_chars
+    ):
+        # "You get it from refunds …" quoted alone for "Do you sell gift vouchers?" left "it" pointing at
+        # nothing: the sentence before says what it is ("Parcelly Credit is balance on your account.").
+        chosen.insert(0, first - 1)
     # A sentence that ends in a colon leads into what follows ("We reply within:"): quote that too, with
     # the lines it introduces ("1 business day for Free accounts;").
     while units[chosen[-1]].text.endswith((":", ";")) and quotable(chosen[-1] + 1):

@@ -300,3 +300,22 @@ def test_a_list_quote_keeps_the_paragraph_that_leads_into_it() -> None:
         quote = extract_answer(question, passage)
         assert quote.startswith("You have 72 hours from the"), question
         assert "We remind you 24 hours before the window ends.\n- Free extension:" in quote
+
+
+CREDIT = (
+    "Parcelly Credit is balance on your account. You get it from refunds you choose to receive as credit, "
+    "from gift cards and from referrals. Credit is used automatically before your card when you buy a label. "
+    "They expire after two years.\n\nMake sure that the code is typed exactly. It is printed on the card."
+)
+
+
+def test_a_sentence_that_points_back_is_quoted_with_the_one_it_points_to() -> None:
+    passage = Passage("billing/payments-and-invoices.md", "Parcelly Credit", CREDIT)
+    # Alone, "You get it from refunds …" answered "Do you sell gift vouchers?" with an "it" naming nothing.
+    assert extract_answer("do you sell gift vouchers?", passage).startswith(
+        "Parcelly Credit is balance on your account. You get it from refunds"
+    )
+    # Only within its paragraph, and only a pronoun: "Make sure that …" opens a paragraph of its own.
+    assert extract_answer("is the voucher code case sensitive when typed?", passage).startswith(
+        "Make sure that the code is typed exactly."
+    )
