@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
-from bot.kb.analysis import analyzer, question_language, searched_text
+from bot.kb.analysis import analyzer, language_key, question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import DEFAULT_GATE, signals, translated_gate_key
 from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
@@ -131,6 +131,14 @@ class _Prepared:
     # The sections of this search's hits (not only those given to the model) nearly as close as the best
     # (`_near_best`), quarantined ones left out, best first: what "see also" is chosen from.
     sections: tuple[Source, ...] = ()
+
+
+def _quoted_in(hit: Hit, language: str) -> tuple[str, ...]:
+    """The language a quote of `hit` is in, when it is not the question's (both known): the customer is told
+    so (`texts.QUOTED_IN_KB_LANGUAGE`). A Chinese help center's passage found for an English question (its
+    gloss reads as English to the embedder) was quoted with no word of why it is in Chinese."""
+    quoted, asked = language_key(hit.chunk.lang), language_key(language)
+    return (quoted,) if UNDETERMINED not in (quoted, asked) and quoted != asked else ()
 
 
 # The answer to a yes/no question, which may otherwise only say the question back.
@@ -790,7 +798,15 @@ class Pipeline:
             first_visible_ms=first_visible_ms if first_visible_ms is not None else total_ms,
         )
         yield self._finish(
-            release, budget.passages, prepared, given_hits, standalone, timings, info.name, info.version
+            release,
+            budget.passages,
+            prepared,
+            given_hits,
+            standalone,
+            timings,
+            info.name,
+            info.version,
+            language=language,
         )
 
     # -- steps --------------------------------------------------------------------------------------
@@ -895,6 +911,8 @@ class Pipeline:
         timings: Timings,
         model: str,
         version: str,
+        *,
+        language: str = UNDETERMINED,
     ) -> Answer:
         def fixed(outcome: Outcome, text: str) -> Answer:
             return Answer(
@@ -921,6 +939,7 @@ class Pipeline:
                 )
             )
 
+        quoted_in: tuple[str, ...] = ()
         text = release.released
         cited: tuple[int, ...] = ()
         inferred = False
@@ -952,6 +971,7 @@ class Pipeline:
         ):
             text, cited, outcome, grounded = quote, (1,), "extracted", True
             hits = (*prepared.hits[:1], *hits[1:]) if prepared.hits else hits
+            quoted_in = _quoted_in(hits[0], language) if hits else ()
         elif self._rag.ungrounded == "refuse" or self._rag.ungrounded == "extract":
             log.info("ungrounded answer replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
@@ -991,6 +1011,7 @@ class Pipeline:
             citations=cited,
             citations_inferred=inferred,
             see_also=self._see_also(prepared, sources) if grounded else (),
+            kb_languages=quoted_in,
         )
 
     def _copy_checked(self) -> bool:
@@ -1052,7 +1073,7 @@ class Pipeline:
             hits=(hit,),
             citations=(1,),
             see_also=self._see_also(prepared, (source,)),
-            kb_languages=(searched.target,) if searched is not None else (),
+            kb_languages=(searched.target,) if searched is not None else _quoted_in(hit, language),
         )
 
     @staticmethod

@@ -19,7 +19,7 @@ from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.services import build_pipeline
 from bot.small_talk import small_talk
 from bot.store.base import ReplyPrompt, StoreUnavailableError
-from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB, make_chunk
 from tests.fakes_log import MemoryConversationLog
 
 SUPPORTED = "Refunds are paid back to the original card within five business days. [1]"
@@ -740,3 +740,30 @@ async def test_a_long_paste_of_junk_is_told_in_the_customers_app_language(settin
     assert reply.kind == "notice"
     assert reply.text == texts.translate(TOO_LONG_TEXT, "de") != TOO_LONG_TEXT
     assert reply.language == "de"
+
+
+async def test_a_quote_in_another_language_than_the_question_says_so(settings: Settings) -> None:
+    """An English question found a Chinese help center's passage (the embedder reads it as its English gloss):
+    the Chinese quote came with no word of why it is in Chinese."""
+    chinese = replace(
+        make_chunk("billing/refunds.md", "退款 Refunds", "Refunds 退款会在五个工作日内退回您的原卡。"),
+        lang="zh",
+    )
+    svc = ConversationService(
+        build_pipeline(settings, FakeKB([chinese]), FakeGenerator(SUPPORTED)),
+        MemoryConversationLog(),
+        history_turns=2,
+    )
+    _, reply = await collect(svc, ALICE, "How long do refunds take?")
+    assert reply.answer is not None
+    assert (reply.answer.outcome, reply.answer.kb_languages) == ("extracted", ("zh",))
+    lead = texts.quoted_in_kb_language(("zh",), "en")
+    assert lead == "Our help center is written in Chinese. This is what it says about your question:"
+    assert reply.text.startswith(f"{lead}\n\n")
+    assert "退款会在五个工作日内" in reply.text
+
+    # A quote in the question's own language has no such line.
+    _, same = await collect(svc, ALICE, "Refunds 退款多久？")
+    assert same.answer is not None
+    assert same.answer.kb_languages == ()
+    assert not same.text.startswith(lead)
