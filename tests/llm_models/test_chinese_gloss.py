@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from bot.config import Settings
 from bot.kb.base import Embedder
 from bot.kb.crosslingual import ChineseEnglishDictionary, cedict_path
 from bot.kb.glossing import GlossingEmbedder
 from bot.llm.embedder import LlamaEmbedder
+from bot.services import Services
 
 pytestmark = [
     pytest.mark.integration,
@@ -51,3 +55,23 @@ def test_chinese_read_as_its_gloss_finds_the_section_a_customer_means(embedder: 
     # Measured: 3 of 8 as written (near chance among texts the model cannot read), 7 of 8 glossed.
     assert as_written <= 4
     assert glossed >= 6
+
+
+async def test_the_dictionary_is_read_before_the_first_question_of_a_chinese_help_center(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first Chinese question of a process waited about a second for the dictionary, inside its search
+    deadline (`kb_unavailable` with BOT_KB__SEARCH_TIMEOUT_S=1)."""
+    from bot.kb import crosslingual
+
+    folder = tmp_path / "zh"
+    folder.mkdir()
+    for n, section in enumerate(SECTIONS * 2):
+        (folder / f"topic{n}.md").write_text(f"# 第{n}节\n\n{section}\n", encoding="utf-8")
+    settings = Settings(_env_file=None, kb={"source": folder})  # type: ignore[call-arg]
+    async with Services(settings) as services:
+        await services.kb().reload(folder)
+    monkeypatch.setattr(crosslingual, "_files", {})  # as in a process that has not read it yet
+    async with Services(settings) as services:
+        await services.conversations()
+        assert crosslingual._files, "read before any question"
