@@ -54,6 +54,7 @@ from bot.kb.reload import (
     build_corpus,
     describe_changes,
     embedder_id,
+    other_space,
     report_progress,
     same_embedder,
 )
@@ -953,10 +954,8 @@ class ElasticKB:
         elif isinstance(built_by, str) and not same_embedder(built_by, current, holds_chinese=holds_chinese):
             # Same dimension, other space (another model, pooling or prefix): its cosines would be noise. An
             # index from before this was recorded is taken as it is.
-            self._stale = (
-                f"the index {index} was built with the embedder {built_by}, the configured one is {current}: "
-                "run `python -m bot kb reload`"
-            )
+            why = other_space(built_by, current).removeprefix("the index ")
+            self._stale = f"the index {index} {why}: run `python -m bot kb reload`"
         else:
             self._stale = None
         self._calibration = (index, calibration, time.monotonic())

@@ -61,6 +61,7 @@ from bot.kb.reload import (
     describe_changes,
     embedder_id,
     folder_report,
+    other_space,
     report_progress,
     same_embedder,
 )
@@ -434,7 +435,7 @@ def _other_space(snapshot: _Snapshot, embedder: Embedder) -> str | None:
         )
     stored, current = snapshot.meta.get("embedder", ""), embedder_id(embedder)
     if stored and not same_embedder(stored, current, holds_chinese=snapshot.holds_chinese):
-        return f"the index was built with the embedder {stored}, the configured one is {current}"
+        return other_space(stored, current)
     return None
 
 

@@ -140,6 +140,20 @@ def same_embedder(stored: str, current: str, *, holds_chinese: bool = True) -> b
     return len(folders) > 1 and f"{kind}:{dim}:{folders[-1]}" == current
 
 
+def other_space(stored: str, current: str) -> str:
+    """Why an index whose vectors are in `stored`'s space cannot serve `current`'s (both `embedder_id`s), in
+    the words an admin acts on: a gloss turned on or off is a setting to set back, not another model."""
+    stored_model, glossed_then, _ = stored.partition(GLOSS_MARK)
+    current_model, glossed_now, _ = current.partition(GLOSS_MARK)
+    if bool(glossed_then) != bool(glossed_now) and same_embedder(stored_model, current_model):
+        then, now = ("on", "off") if glossed_then else ("off", "on")
+        return (
+            f"the index was built with the Chinese gloss {then} and BOT_EMBEDDINGS__GLOSS_CHINESE now turns "
+            f"it {now} (or set it back)"
+        )
+    return f"the index was built with the embedder {stored}, the configured one is {current}"
+
+
 def describe_skips(skipped: Sequence[SkippedFile]) -> str:
     shown = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:10])
     return shown + (f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else "")

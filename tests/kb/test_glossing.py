@@ -93,7 +93,12 @@ async def test_a_chinese_index_is_glossed_at_reload_and_searched_glossed(
     await kb_factory(FakeEmbedder()).reload(folder)
     inner = FakeEmbedder()
     kb = kb_factory(GlossingEmbedder(inner, dictionary))
-    with pytest.raises(KBUnavailableError, match=r"built with the embedder .*kb reload"):
+    # The setting to set back is named: the two spaces differ by nothing else.
+    with pytest.raises(
+        KBUnavailableError,
+        match=r"built with the Chinese gloss off and BOT_EMBEDDINGS__GLOSS_CHINESE now turns it on "
+        r"\(or set it back\): run `python -m bot kb reload`",
+    ):
         await kb.search("包裹丢了", k=3)
     await kb.reload(folder)
     assert inner.passages
