@@ -72,7 +72,11 @@ async def run_checks(settings: Settings, *, timeout_s: float = 10.0) -> list[Che
             # From the GGUF header alone (no load): dimension, pooling and prefixes, which the index records.
             details = await asyncio.to_thread(describe_embedder, path, settings.embeddings)
             if settings.embeddings.glosses_chinese():
-                details += ", Chinese read as its English gloss"
+                from bot.kb.crosslingual import cedict_path
+
+                # As `bot.services.chinese_glosser` decides: without the dictionary nothing is glossed.
+                found = cedict_path() is not None
+                details += ", Chinese read as its English gloss" if found else ", no dictionary for Chinese"
             return f"{describe_file(path)}: {details}"
 
         async def database() -> str:

@@ -152,3 +152,19 @@ async def test_a_chinese_index_the_shipped_embedder_glossed_is_healthy(
     kb = _by_name(await run_checks(settings, timeout_s=30))["knowledge base"]
     assert kb.ok, kb.detail
     assert kb.detail.endswith("1 documents, 2 chunks"), kb.detail
+
+
+async def test_the_embedder_line_says_whether_chinese_is_glossed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = write_gguf(tmp_path / "embedder.gguf", arch="bert", name="stand-in")
+    monkeypatch.setattr(
+        "bot.llm.registry.ModelRegistry.resolve_embedder_path", lambda self, settings, prepare=True: model
+    )
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    line = _by_name(await run_checks(settings, timeout_s=30))["embedding model"].detail
+    assert line.endswith(", Chinese read as its English gloss")
+    # Without the dictionary nothing is glossed, whatever the setting says (it said "read as its gloss").
+    monkeypatch.setattr("bot.kb.crosslingual.cedict_path", lambda: None)
+    line = _by_name(await run_checks(settings, timeout_s=30))["embedding model"].detail
+    assert line.endswith(", no dictionary for Chinese")
