@@ -359,6 +359,11 @@ _MARKUP = re.compile(r"<[^<>]*>")
 NOUN_CAPITALISING = frozenset(["de", "lb"])
 # Longer words in capitals are emphasis ("IMPORTANT", "SYSTEM"), not acronyms ("GDM", "HTTPS").
 MAX_ACRONYM = 5
+# A lower-case English word at least this common (wordfreq's zipf: 3.5 is about once in 300,000 words) is no
+# name inside Chinese, Japanese or Korean text: "SwiftBox App 里怎么 reset password？" asks about resetting a
+# password, and was refused for "reset" and "password", which a Chinese help center never writes in English.
+# Rarer words ("iptables", "fstab", "tmux") and any with capitals or digits ("WireGuard", "E-102") stay names.
+COMMON_ENGLISH_ZIPF = 3.5
 
 
 # A reference the customer quotes (an order, tracking, ticket or invoice number: "PX4821937560", "LUM-20931")
@@ -482,6 +487,13 @@ def word_parts(word: str) -> list[str]:
     return [match.group() for match in _TOKEN.finditer(word)]
 
 
+@cache
+def _common_english(word: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    return bool(zipf_frequency(word, "en") >= COMMON_ENGLISH_ZIPF)
+
+
 def named_words(question: str, lang: str | None = None) -> list[str]:
     """The words of a question that name a thing: a product, a command, a place, a company.
 
@@ -515,7 +527,8 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
         if _REFERENCE_DIGITS.search(word) or any(a <= match.start() < b for a, b in personal):
             continue
         if cjk:
-            out.append(word)
+            if not (word.islower() and _common_english(word)):
+                out.append(word)
             continue
         running = capitals_mark_names and _RUNNING_TEXT.search(question[: match.start()]) is not None
         for name in _hyphen_names(word, running=running, capitals_mark_names=capitals_mark_names):

@@ -120,6 +120,9 @@ def test_query_terms_count_each_word_and_keep_identifiers_as_phrases() -> None:
         ("undefined symbol: PyUnicodeUCS2_AsUTF8String", []),
         ("想在 Debian 上搭个 WireGuard，怎么配？", ["Debian", "WireGuard"]),
         ("U 盘用什么文件系统？", []),
+        # Common English words inside Chinese are words, not names; rare ones and capitalised ones stay names.
+        ("SwiftBox App 里怎么 reset password？", ["SwiftBox", "App"]),
+        ("tmux 怎么分屏，iptables 怎么配？", ["tmux", "iptables"]),
         # German capitalises every noun; the capital of a word says nothing there.
         ("Wie lange dauert bei Ihnen eine Rückerstattung mit PayPal?", ["PayPal"]),
         # A line, a quotation or markup starts afresh; capitals for emphasis and links are not names.
