@@ -283,7 +283,6 @@ class ChineseEnglishDictionary:
         if not data.entries:
             return text
         stop = STOPWORDS["en"]
-        none: frozenset[str] = frozenset()
 
         def run(match: re.Match[str]) -> str:
             out: list[str] = []
@@ -291,7 +290,7 @@ class ChineseEnglishDictionary:
                 senses = data.entries.get(word, ())
                 if owned:
                     senses = [sense for sense in senses if not sense.verb] or senses
-                out.extend(_chosen(senses, none, stop) if _HAN.search(word) else [word])
+                out.extend(_first_sense(senses, stop) if _HAN.search(word) else [word])
             return f" {' '.join(out)} "
 
         return _LINE_BREAK.sub("\n", _SPACES.sub(" ", _HAN_RUN.sub(run, text))).strip()
@@ -419,9 +418,6 @@ def _chosen(senses: Sequence[_Sense], known: Collection[str], stop: Collection[s
     embedder to read the meaning."""
     english = analyzer("en")
 
-    def content(sense: _Sense) -> list[str]:
-        return [w.lower() for w in sense.words if w.lower() not in stop]
-
     def forms(word: str) -> list[str]:
         # The word as the knowledge base writes it: itself, else a form of it ("lose" → "lost"); one form
         # only, or BM25 would count the word twice.
@@ -429,9 +425,18 @@ def _chosen(senses: Sequence[_Sense], known: Collection[str], stop: Collection[s
 
     used = [
         found
-        for words in (content(sense) for sense in senses)
+        for words in (_content_words(sense, stop) for sense in senses)
         if words and all(found := [forms(w) for w in words])
     ][:MAX_SENSES]
     if used:
         return [form for found in used for word_forms in found for form in word_forms]
-    return next((words for words in (content(sense) for sense in senses) if words), [])
+    return _first_sense(senses, stop)
+
+
+def _content_words(sense: _Sense, stop: Collection[str]) -> list[str]:
+    return [w.lower() for w in sense.words if w.lower() not in stop]
+
+
+def _first_sense(senses: Sequence[_Sense], stop: Collection[str]) -> list[str]:
+    """The content words of the first sense that has any: the dictionary's most common meaning."""
+    return next((words for words in (_content_words(sense, stop) for sense in senses) if words), [])
