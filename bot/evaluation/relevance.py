@@ -14,8 +14,9 @@ from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals, translated_
 from bot.kb.names import unknown_names as names_missing
 
 if TYPE_CHECKING:
+    from bot.domain import Hit
     from bot.kb.base import KnowledgeBase
-    from bot.kb.crosslingual import QueryTranslator
+    from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator
 
 
 @dataclass(frozen=True)
@@ -246,15 +247,47 @@ async def collect_signals(
             else []
         )
         labels.append(1 if item.answerable else 0)
-        if crossed is None:
-            collected.append(signals(searched, hits, unknown_names=unknown))
-            continue
-        # Judged as the pipeline judges it: by the gate fitted for translations, where the reload fitted one.
-        found = signals(searched, hits, crossed.target, unknown_names=unknown)
-        key = translated_gate_key(crossed.source, crossed.target)
-        gates = (await kb.calibration()).gate.languages
-        collected.append(replace(found, lang=key) if key in gates else found)
+        found = await _judged(kb, searched, hits, crossed, unknown)
+        if crossed is not None and crossed.alongside:
+            # Searched as written too, as the pipeline does: the likelier answer of the two is judged.
+            own = await _judged(kb, item.question, await kb.search(item.question, k=top_k), None, unknown)
+            gate = (await kb.calibration()).gate
+            found = own if gate.probability(own) >= gate.probability(found) else found
+        collected.append(found)
     return collected, labels
+
+
+async def chosen_search(
+    kb: KnowledgeBase, question: str, crossed: CrossLingualQuery | None, top_k: int = 5
+) -> str:
+    """What the answer pipeline searches for `question`: its translation (`crossed`), or the question as
+    written where it is not translated, or where it is also searched as written (`alongside`) and the gate
+    finds that search likelier to answer."""
+    if crossed is None:
+        return question
+    if not crossed.alongside:
+        return crossed.text
+    gate = (await kb.calibration()).gate
+    translated = await _judged(kb, crossed.text, await kb.search(crossed.text, k=top_k), crossed, [])
+    own = await _judged(kb, question, await kb.search(question, k=top_k), None, [])
+    return question if gate.probability(own) >= gate.probability(translated) else crossed.text
+
+
+async def _judged(
+    kb: KnowledgeBase,
+    searched: str,
+    hits: Sequence[Hit],
+    crossed: CrossLingualQuery | None,
+    unknown: Sequence[str],
+) -> Signals:
+    """The gate's signals of one search: a translation's judged by the gate the reload fitted for
+    translations, where it fitted one (as the pipeline judges it)."""
+    if crossed is None:
+        return signals(searched, hits, unknown_names=unknown)
+    found = signals(searched, hits, crossed.target, unknown_names=unknown)
+    key = translated_gate_key(crossed.source, crossed.target)
+    gates = (await kb.calibration()).gate.languages
+    return replace(found, lang=key) if key in gates else found
 
 
 def fit_relevance(

@@ -77,6 +77,7 @@ async def evaluate_retrieval(
     groups by the question's `lang` label (detected when it has none). A question in a language the
     documents are not written in is searched through `translator`, as the answer pipeline searches it.
     """
+    from bot.evaluation.relevance import chosen_search
     from bot.kb.analysis import question_language
     from bot.kb.crosslingual import crosslingual_query
 
@@ -85,7 +86,7 @@ async def evaluate_retrieval(
     texts = []
     for q, lang in zip(answerable, langs, strict=True):
         crossed = await crosslingual_query(kb, translator, q.question, lang)
-        texts.append(crossed.text if crossed is not None else q.question)
+        texts.append(await chosen_search(kb, q.question, crossed))
     vectors = await asyncio.to_thread(embedder.embed_queries, texts) if answerable else None
     modes: dict[str, ModeScores] = {}
     by_language: dict[str, dict[str, ModeScores]] = {}

@@ -9,6 +9,7 @@ import math
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -745,11 +746,13 @@ async def _translated_gates(
     if translator is None:
         return {}
     written = {language_key(q.lang) for q in questions}
+    # A language with a few sections only is translated too (`crosslingual_query`'s `alongside`).
+    main = {language_key(lang) for lang in prior_languages(Counter(q.lang for q in questions))}
     gates: dict[str, Gate] = {}
     for target in sorted(written):
         mine = [q for q in questions if language_key(q.lang) == target]
         sources = (
-            [s for s in translator.sources(target) if s not in written] if len(mine) >= MIN_QUESTIONS else []
+            [s for s in translator.sources(target) if s not in main] if len(mine) >= MIN_QUESTIONS else []
         )
         for source in sources:
             texts, off = await asyncio.to_thread(_translations, translator, chunks, mine, source, target)

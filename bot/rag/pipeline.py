@@ -17,7 +17,7 @@ from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
 from bot.kb.analysis import analyzer, language_key, question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
-from bot.kb.calibration import DEFAULT_GATE, signals, translated_gate_key
+from bot.kb.calibration import DEFAULT_GATE, Gate, signals, translated_gate_key
 from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
@@ -537,6 +537,38 @@ class Pipeline:
                     # answer opens with its own, stronger caveat.
                     yield event
 
+    def _judged(
+        self,
+        searched: str,
+        hits: Sequence[Hit],
+        crossed: CrossLingualQuery | None,
+        gate: Gate,
+        prior: Sequence[str],
+        unknown: Sequence[str],
+    ) -> tuple[str, float]:
+        """The language `searched` is analysed in, and the gate's probability that `hits` answer it."""
+        # Judged in the language its words are analysed in, the knowledge base's languages the prior for a
+        # short question ("Backports installieren?" was analysed as English for a German help center).
+        written_lang = crossed.target if crossed is not None else question_language(searched, prior)
+        # A translation is judged by the gate the reload fitted for translations, where there is one.
+        judged_by = written_lang
+        if (
+            crossed is not None
+            and (key := translated_gate_key(crossed.source, crossed.target)) in gate.languages
+        ):
+            judged_by = key
+        # The words the best passage holds are counted only for a gate that reads them (`LEXICAL_GATE`).
+        held = "held" in gate.for_language(judged_by).features
+        found = signals(
+            searched,
+            hits,
+            written_lang,
+            coverage="coverage" in gate.features,
+            unknown_names=unknown,
+            held=held,
+        )
+        return written_lang, gate.probability(replace(found, lang=judged_by))
+
     async def _stream(
         self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = UNDETERMINED
     ) -> AsyncGenerator[Delta | Answer | _Unsure, None]:
@@ -573,6 +605,12 @@ class Pipeline:
             searched = crossed.text if crossed is not None else standalone
             # The customer's own data and the references they quote are searched for nowhere.
             hits = await self._kb.search(searched_text(searched), k=self._top_k)
+            # A language the help center holds a little of: its pages are searched too, as written.
+            as_written = (
+                await self._kb.search(searched_text(standalone), k=self._top_k)
+                if crossed is not None and crossed.alongside
+                else None
+            )
         except (KBUnavailableError, TimeoutError) as exc:
             log.warning("knowledge base unavailable", extra={"error": str(exc)})
             yield self._fixed("kb_unavailable", KB_UNAVAILABLE_TEXT, started, question=standalone)
@@ -592,29 +630,15 @@ class Pipeline:
         except KBUnavailableError:
             gate = DEFAULT_GATE  # the index changed under the search; its hits are still judged
             written_in, prior = set(), ()
-        check_names = hits and self._rag.refuse_unknown_names
+        check_names = (hits or as_written) and self._rag.refuse_unknown_names
         unknown = await self._unknown_names(standalone, language) if check_names else ()
-        # Judged in the language its words are analysed in, the knowledge base's languages the prior for a
-        # short question ("Backports installieren?" was analysed as English for a German help center).
-        written_lang = crossed.target if crossed is not None else question_language(standalone, prior)
-        # A translation is judged by the gate the reload fitted for translations, where there is one.
-        judged_by = written_lang
-        if (
-            crossed is not None
-            and (key := translated_gate_key(crossed.source, crossed.target)) in gate.languages
-        ):
-            judged_by = key
-        # The words the best passage holds are counted only for a gate that reads them (`LEXICAL_GATE`).
-        held = "held" in gate.for_language(judged_by).features
-        found = signals(
-            searched,
-            hits,
-            written_lang,
-            coverage="coverage" in gate.features,
-            unknown_names=unknown,
-            held=held,
-        )
-        score = gate.probability(replace(found, lang=judged_by))
+        written_lang, score = self._judged(searched, hits, crossed, gate, prior, unknown)
+        if as_written is not None:
+            own_lang, own_score = self._judged(standalone, as_written, None, gate, prior, unknown)
+            # Both searches are judged by the gates fitted for them: the likelier answer is the one given.
+            if own_score >= score:
+                crossed, searched, hits = None, standalone, as_written
+                written_lang, score = own_lang, own_score
         # A named thing the knowledge base never mentions is refused at any threshold (see `signals`).
         answerable = not unknown and score >= self._rag.min_relevance
         if not answerable:

