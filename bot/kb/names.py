@@ -118,7 +118,9 @@ async def unknown_names(kb: KnowledgeBase, question: str, lang: str | None) -> t
 
     One `missing_words` call asks for all of them (the first `MAX_NAMES` names and `MAX_UNCOMMON` uncommon
     words); it raises what the knowledge base raises."""
-    names = named_words(question, lang)[:MAX_NAMES]
+    # Off the event loop: the first Latin word of a CJK question reads wordfreq's English list (about a
+    # second, `named_words`), which stalled every other chat while it loaded.
+    names = (await asyncio.to_thread(named_words, question, lang))[:MAX_NAMES]
     rare = [w for w in await asyncio.to_thread(uncommon_words, question, lang) if w not in names]
     rare = rare[:MAX_UNCOMMON]
     if not names and not rare:

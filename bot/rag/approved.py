@@ -626,7 +626,8 @@ class ApprovedMatcher:
         """Whether `question` (`score`: its cosine to `approved`) replaces the content word `dropped` of
         `approved` by words of its own (`added`) that do not say what it said (`another_thing`,
         `keeps_the_meaning`)."""
-        kind = another_thing(question, approved, dropped, added)
+        # Off the event loop: the first name looked up reads wordfreq's English list (about a second).
+        kind = await asyncio.to_thread(another_thing, question, approved, dropped, added)
         if kind is not None:
             return kind
         left_out = without_word(approved, dropped)
