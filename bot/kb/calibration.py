@@ -652,16 +652,12 @@ async def fit_calibration(
     # loop keeps answering customers while a reload or the scheduled refresh calibrates; the searches,
     # which need it, stay on it.
     questions = await asyncio.to_thread(pseudo_questions, chunks)
-    if len(questions) < MIN_QUESTIONS:
-        return Calibration(
-            reason=f"default gate: {len(questions)} sections with enough text to calibrate on, "
-            f"{MIN_QUESTIONS} needed"
-        )
     # The embedder is synchronous and CPU-bound: a worker thread keeps the event loop free.
-    vectors = await asyncio.to_thread(embedder.embed_queries, [q.text for q in questions])
-    # Off-topic questions in English and in each language the knowledge base is written in.
-    asked = off_topic_for(sorted({q.lang for q in questions}))
-    off_vectors = await asyncio.to_thread(embedder.embed_queries, [text for _, text in asked])
+    vectors = (
+        await asyncio.to_thread(embedder.embed_queries, [q.text for q in questions])
+        if questions
+        else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
     # 1. How far each side alone finds the section a pseudo-question came from, per language.
     reciprocal: dict[str, list[tuple[float, float]]] = {}
     for question, vector in zip(questions, vectors, strict=True):
@@ -675,6 +671,23 @@ async def fit_calibration(
         lang: (sum(d for d, _ in rows) / len(rows), sum(b for _, b in rows) / len(rows))
         for lang, rows in reciprocal.items()
     }
+    if len(questions) < MIN_QUESTIONS:
+        # Nothing is fitted, but the languages are known: a small help center's customers get its language
+        # as the prior, a question in another one is translated where a dictionary covers it, and a refusal
+        # names the language it is written in. Without them a ten-section English help center refused
+        # every Chinese question with no word of why, and a Chinese one read its dictionary at the first
+        # customer's search (two seconds of a three-second deadline).
+        return Calibration(
+            reason=f"default gate: {len(questions)} sections with enough text to calibrate on, "
+            f"{MIN_QUESTIONS} needed",
+            languages=tuple(
+                LanguageFit(lang, len(reciprocal[lang]), d, b, DENSE_WEIGHT, gate=False)
+                for lang, (d, b) in sorted(mrr.items(), key=lambda item: (-len(reciprocal[item[0]]), item[0]))
+            ),
+        )
+    # Off-topic questions in English and in each language the knowledge base is written in.
+    asked = off_topic_for(sorted({q.lang for q in questions}))
+    off_vectors = await asyncio.to_thread(embedder.embed_queries, [text for _, text in asked])
     reference = None
     if "en" in mrr and len(reciprocal["en"]) >= MIN_QUESTIONS and mrr["en"][1] > 0:
         reference = mrr["en"][0] / mrr["en"][1]

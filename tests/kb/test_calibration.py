@@ -235,6 +235,31 @@ async def test_a_small_knowledge_base_keeps_the_default_gate_and_says_why(
     assert calibration.gate == DEFAULT_GATE
     assert f"{MIN_QUESTIONS} needed" in calibration.reason
     assert (await kb.stats()).extra["gate"].startswith("default: intercept")
+    # Its sections' language is known all the same, measured but not fitted (its made-up words are of none).
+    assert [(fit.lang, fit.questions, fit.gate) for fit in calibration.languages] == [
+        ("und", MIN_QUESTIONS - 2, False)
+    ]
+    assert calibration.languages[0].dense_weight == DENSE_WEIGHT
+
+
+async def test_a_small_help_center_knows_its_language(kb_factory: KBFactory, tmp_path: Path) -> None:
+    # A ten-section English help center recorded no language: a Chinese question to it was never translated
+    # and its refusal did not say the help center is written in English.
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "help.md").write_text(
+        "# Help\n\n## Refunds\n\nRefunds are paid back to the original card within five business days "
+        "after we receive the returned item.\n\n## Passwords\n\nTo reset your password, open the sign-in "
+        "page, choose forgot password and follow the link we email to you.\n",
+        encoding="utf-8",
+    )
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(folder)
+    calibration = await kb.calibration()
+    assert not calibration.fitted
+    assert [(fit.lang, fit.gate) for fit in calibration.languages] == [("en", False)]
+    assert calibration.prior_languages() == ("en",)
+    assert "language en" in (await kb.stats()).extra
 
 
 async def test_the_gate_is_stored_in_the_index_file_and_read_by_another_process(tmp_path: Path) -> None:
