@@ -394,8 +394,8 @@ def _read_cedict(path: Path) -> dict[str, list[_Sense]]:
 
 def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[tuple[str, bool]]:
     """The words of `text` (jieba), stop words out, each with whether it follows 的 (a possession: a
-    noun); a word the dictionary lacks cut into its longest dictionary words from the left ("快递柜" → "快递",
-    "柜")."""
+    noun); a word the dictionary lacks cut into its longest dictionary words (`_dictionary_words`: "快递柜"
+    → "快递", "柜")."""
     import rjieba  # the segmenter the index uses for Chinese
 
     stop = STOPWORDS["zh"] | EXTRA_CHINESE_STOPWORDS
@@ -408,15 +408,43 @@ def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[tupl
         if not _HAN.search(word) or word in entries:
             yield word, after_de
             continue
-        start = 0
+        for i, piece in enumerate(_dictionary_words(word, entries)):
+            if piece not in stop:
+                yield piece, after_de and i == 0
+
+
+def _dictionary_words(word: str, entries: Collection[str]) -> list[str]:
+    """`word` cut into dictionary words, longest first: matched from the left and from the right, the cut
+    with fewer pieces, then fewer single characters, else the one from the right (bidirectional maximum
+    matching; from the right errs less in Chinese). From the left alone, 开发票 ("to issue an invoice") was
+    开发 + 票, "develop" and "ticket"; from the right it is 开 + 发票, "open" and "invoice"."""
+
+    def forward() -> list[str]:
+        out, start = [], 0
         while start < len(word):
             end = len(word)
             while end > start + 1 and word[start:end] not in entries:
                 end -= 1
-            piece = word[start:end]
-            if piece not in stop:
-                yield piece, after_de and start == 0
+            out.append(word[start:end])
             start = end
+        return out
+
+    def backward() -> list[str]:
+        out, end = [], len(word)
+        while end > 0:
+            start = 0
+            while start < end - 1 and word[start:end] not in entries:
+                start += 1
+            out.append(word[start:end])
+            end = start
+        return out[::-1]
+
+    left, right = forward(), backward()
+
+    def cost(pieces: list[str]) -> tuple[int, int]:
+        return len(pieces), sum(1 for piece in pieces if len(piece) == 1)
+
+    return left if cost(left) < cost(right) else right
 
 
 def _chosen(senses: Sequence[_Sense], known: Collection[str], stop: Collection[str]) -> list[str]:

@@ -278,6 +278,10 @@ CEDICT = """\
 柳 柳 [liu3] /willow/surname Liu/
 北京 北京 [Bei3 jing1] /Beijing, capital of the People's Republic of China/
 打 打 [da3] /to beat/to strike/to hit/
+開發 开发 [kai1 fa1] /to exploit (a resource)/to develop/
+開 开 [kai1] /to open/to write out (a prescription, check, invoice etc)/
+發票 发票 [fa1 piao4] /invoice/receipt or bill for purchase/
+票 票 [piao4] /ticket/ballot/
 """
 
 

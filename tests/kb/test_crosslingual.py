@@ -48,10 +48,13 @@ def test_a_word_whose_senses_the_knowledge_base_never_uses_keeps_its_first(
 def test_an_unknown_word_is_cut_into_dictionary_words_and_latin_words_stay(
     dictionary: ChineseEnglishDictionary,
 ) -> None:
-    # "快递柜" (a parcel locker) is no entry: its longest entries from the left are.
+    # "快递柜" (a parcel locker) is no entry: its longest entries are.
     words = dictionary.translate("快递柜 PX-102 打不开", "zh", "en", PARCELS).split()
     assert words[:3] == ["express", "delivery", "cupboard"]
     assert "PX-102" in words
+    # Cut from the left, "开发票" (to issue an invoice) was 开发 + 票, "exploit" and "ticket"; from the right
+    # it is 开 + 发票, as many pieces and as many single characters: the cut from the right is taken.
+    assert dictionary.gloss("怎么开发票？") == "open invoice"
 
 
 def test_traditional_chinese_is_looked_up_in_simplified(dictionary: ChineseEnglishDictionary) -> None:
