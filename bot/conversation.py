@@ -663,7 +663,7 @@ class ConversationService:
         if ask_again:
             shown = f"{shown}\n\n{texts.kb_language_hint(answer.kb_languages, language)}"
         elif crossed:
-            shown = f"{texts.quoted_in_kb_language(answer.kb_languages, language)}\n\n{shown}"
+            shown = texts.with_quoted_note(shown, answer.kb_languages, language)
         if shown != answer.text:
             answer = replace(answer, text=shown)
         # Write order: the answer is committed before it is shown; unlogged, it is not shown.

@@ -195,6 +195,13 @@ ASK_IN_KB_LANGUAGES = N_(
 QUOTED_IN_KB_LANGUAGE = N_(
     "Our help center is written in {languages}. This is what it says about your question:"
 )
+# The same note for a quote the gate was not confident about, in place of both it and `UNSURE_LEAD`: the two
+# stacked read as two preambles saying the same ("…this is what it says about your question: / This may not be
+# exactly what you asked…").
+QUOTED_IN_KB_LANGUAGE_UNSURE = N_(
+    "Our help center is written in {languages}. This may not be exactly what you asked, but it is the "
+    "closest it has:"
+)
 # The names of the shipped languages, in the customer's (others are named in English).
 SHOWN_LANGUAGE_NAMES = {
     "en": N_("English"),
@@ -214,16 +221,31 @@ def kb_language_hint(kb_languages: tuple[str, ...], language: str) -> str:
     return translate(text, language).format(languages=" / ".join(shown))
 
 
-def quoted_in_kb_language(kb_languages: tuple[str, ...], language: str) -> str:
-    """`QUOTED_IN_KB_LANGUAGE` in `language`, naming the language quoted in it."""
+def quoted_in_kb_language(kb_languages: tuple[str, ...], language: str, *, unsure: bool = False) -> str:
+    """`QUOTED_IN_KB_LANGUAGE` in `language`, naming the language quoted in it; `unsure`, the note that
+    replaces both it and `UNSURE_LEAD` (`QUOTED_IN_KB_LANGUAGE_UNSURE`)."""
     shown = _language_names(kb_languages, language)
-    return translate(QUOTED_IN_KB_LANGUAGE, language).format(languages=" / ".join(shown))
+    note = QUOTED_IN_KB_LANGUAGE_UNSURE if unsure else QUOTED_IN_KB_LANGUAGE
+    return translate(note, language).format(languages=" / ".join(shown))
+
+
+def with_quoted_note(text: str, kb_languages: tuple[str, ...], language: str) -> str:
+    """`text`, a quote found through a translation, opened by the note that it is in the help center's
+    language; a text opening with the unsure lead gets the one note that says both."""
+    lead = unsure_lead(language)
+    if text.startswith(lead):
+        return f"{quoted_in_kb_language(kb_languages, language, unsure=True)}\n\n{text[len(lead) :]}"
+    return f"{quoted_in_kb_language(kb_languages, language)}\n\n{text}"
 
 
 @cache
 def _quoted_note() -> re.Pattern[str]:
-    # Any shipped translation of the note, any language named in it, and the blank line after it.
-    notes = dict.fromkeys(translate(QUOTED_IN_KB_LANGUAGE, language) for language in LANGUAGES)
+    # Any shipped translation of either note, any language named in it, and the blank line after it.
+    notes = dict.fromkeys(
+        translate(note, language)
+        for note in (QUOTED_IN_KB_LANGUAGE, QUOTED_IN_KB_LANGUAGE_UNSURE)
+        for language in LANGUAGES
+    )
     shapes = (re.escape(note).replace(re.escape("{languages}"), "[^\n]{1,80}?") for note in notes)
     return re.compile(rf"\A(?:{'|'.join(shapes)})\n\n")
 

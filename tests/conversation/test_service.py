@@ -617,6 +617,23 @@ async def test_a_chinese_question_to_an_english_help_center_gets_the_english_pas
     # The log keeps exactly what was shown.
     assert [m.text for m in log.messages.values() if m.role == "assistant"] == [reply.text]
 
+    # Unsure of its passages, one note says both things: the two stacked read as two preambles.
+    doubting = settings.model_copy(
+        update={"rag": settings.rag.model_copy(update={"confident_relevance": 0.999})}
+    )
+    svc = ConversationService(
+        build_pipeline(doubting, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
+    )
+    _, unsure = await collect(svc, ALICE, "我的密码呢？")
+    assert unsure.answer is not None
+    assert unsure.answer.unsure
+    note = texts.quoted_in_kb_language(("en",), "zh", unsure=True)
+    assert note == "我们的帮助中心是用英语写的。这可能不完全是您问的问题，但这是其中最接近的内容："
+    assert unsure.text.startswith(f"{note}\n\nTo reset your password open the sign in page")
+    assert texts.translate(texts.UNSURE_LEAD, "zh") not in unsure.text
+    # What the model's history and the training export learn from is the quote alone.
+    assert texts.without_leads(unsure.text).startswith("To reset your password")
+
     # Off, the same question is refused with the note on the help center's language, as before.
     off = settings.model_copy(update={"rag": settings.rag.model_copy(update={"translate_questions": False})})
     svc = ConversationService(
