@@ -253,6 +253,9 @@ class Analyzer:
                 (w, w if _is_cjk(w[0]) else self._stem(w))
                 for w in self._tokens(word, bigrams=True, also_stop=also_stop, fold=False)
             )
+            # A code typed without its hyphen ("PX110", "E203") is also searched as the parts the index
+            # holds for it as written ("PX-110" is indexed as px + 110).
+            out.extend((part, part) for part in code_parts(word))
         return out
 
     def stem(self, word: str) -> str:
@@ -479,6 +482,20 @@ def searched_text(question: str) -> str:
     kept.append(question[last:])
     left = " ".join("".join(kept).split())
     return left if any(c.isalnum() for c in left) else question
+
+
+# Letters then digits, as a code typed without its hyphen or space: "px110", "e203", "x86_64" not (an
+# identifier), nor "ext4", "mp3" or "python3" (one digit: a version or a name of its own).
+_JOINED_CODE = re.compile(r"([a-z]{1,4})([0-9]{2,6})")
+
+
+def code_parts(word: str) -> list[str]:
+    """The letters and the digits of a code typed joined ("PX110" → px, 110), lower-cased; [] for any other
+    word. Help centers write codes with a hyphen or a space ("PX-110", "E 203"), which their index holds as
+    two words, and customers often type them joined: "what does PX110 mean" was refused for a name the help
+    center never mentions."""
+    match = _JOINED_CODE.fullmatch(word.lower())
+    return [match.group(1), match.group(2)] if match else []
 
 
 def word_parts(word: str) -> list[str]:

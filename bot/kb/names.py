@@ -7,7 +7,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING
 
-from bot.kb.analysis import CJK_LANGUAGES, NOUN_CAPITALISING, language_key, named_words
+from bot.kb.analysis import CJK_LANGUAGES, NOUN_CAPITALISING, code_parts, language_key, named_words
 from bot.language import STOPWORDS
 
 if TYPE_CHECKING:
@@ -126,8 +126,23 @@ async def unknown_names(kb: KnowledgeBase, question: str, lang: str | None) -> t
     if not names and not rare:
         return ()
     variants = {word: typo_variants(word) for word in rare}
-    asked = list(dict.fromkeys([*names, *rare, *(v for vs in variants.values() for v in vs)]))
+    # A code typed joined ("PX110") is known when the help center holds its parts ("PX-110").
+    parts = {name: code_parts(name) for name in names}
+    asked = list(
+        dict.fromkeys(
+            [
+                *names,
+                *rare,
+                *(v for vs in variants.values() for v in vs),
+                *(p for ps in parts.values() for p in ps),
+            ]
+        )
+    )
     missing = await kb.missing_words(asked)
-    unknown = [name for name in names if name in missing]
+    unknown = [
+        name
+        for name in names
+        if name in missing and not (parts[name] and all(part not in missing for part in parts[name]))
+    ]
     unknown += [w for w in rare if w in missing and all(v in missing for v in variants[w])]
     return tuple(unknown)

@@ -439,6 +439,17 @@ def _titled_with_its_codes(question: str, hits: Sequence[Hit]) -> bool:
     return bool(named and hits) and named <= codes(hits[0].chunk.heading)
 
 
+# An error or model code has a number of two digits or more ("PX-110", "E203"); "ext4", "mp3" or "python3"
+# name a thing, which a heading naming it does not make the answer to any question about it.
+_ERROR_CODE_NUMBER = re.compile(r"[0-9]{2,}")
+
+
+def _headed_by_its_error_codes(question: str, hits: Sequence[Hit]) -> bool:
+    """`_titled_with_its_codes`, for codes with a number of two digits or more only."""
+    named = codes(question)
+    return _titled_with_its_codes(question, hits) and all(_ERROR_CODE_NUMBER.search(code) for code in named)
+
+
 def _asks_its_title(question: str, hits: Sequence[Hit], lang: str) -> bool:
     """Whether every word of the question (two at least; stop words aside, stemmed) is in the best section's
     heading: the customer asked for that section by its title ("How long does delivery take?" opened its
@@ -639,8 +650,11 @@ class Pipeline:
             if own_score >= score:
                 crossed, searched, hits = None, standalone, as_written
                 written_lang, score = own_lang, own_score
-        # A named thing the knowledge base never mentions is refused at any threshold (see `signals`).
-        answerable = not unknown and score >= self._rag.min_relevance
+        # A named thing the knowledge base never mentions is refused at any threshold (see `signals`). An
+        # error code the best section is headed by is what the question asks about at any score: "what does
+        # PX110 mean" (typed without the hyphen of its "PX-110" heading) scored 0.46 and was refused.
+        by_code = _headed_by_its_error_codes(standalone, hits)
+        answerable = not unknown and (score >= self._rag.min_relevance or by_code)
         if not answerable:
             log.info(
                 "refused: passages do not answer",

@@ -9,12 +9,14 @@ from bot.kb.analysis import (
     CJK_LANGUAGES,
     ES_LANGUAGE_ANALYZERS,
     analyzer,
+    code_parts,
     describe_languages,
     es_analyzer,
     indexed_text,
     languages_of,
     named_words,
     query_terms,
+    query_words,
     question_language,
 )
 from tests.kb.fake_es import BUILTIN_ANALYZERS
@@ -192,3 +194,14 @@ def test_elasticsearch_searches_the_embedded_backends_words() -> None:
     assert text("软件包", "zh") == {"软件 件包"}
     assert text("apt 軟體包", "en", ("zh",)) == {"apt 軟體 體包 软件 件包"}
     assert text("設定を変更", "ja") == {"設定 定を を変 変更"}
+
+
+def test_a_code_typed_joined_is_also_searched_as_the_parts_its_hyphenated_form_is_indexed_as() -> None:
+    # "PX-110" is indexed as px + 110; customers type "PX110".
+    assert query_terms("what does PX110 mean") == ["px110", "px", "110", "mean"]
+    assert query_terms("E203 是什么意思", ["zh"])[:3] == ["e203", "e", "203"]
+    assert query_words("PX110") == ["px110", "px", "110"]
+    assert code_parts("PX110") == ["px", "110"]
+    # One digit is a version or a name of its own, and an identifier or a word is no code.
+    for word in ("ext4", "mp3", "python3", "ipv6", "x86_64", "parcel", "110", "abcde12"):
+        assert code_parts(word) == [], word

@@ -158,6 +158,38 @@ async def test_a_code_the_best_heading_names_is_answered_without_the_lead(settin
     assert other.unsure
 
 
+async def test_an_error_code_typed_without_its_hyphen_is_answered_by_the_section_it_heads(
+    settings: Settings,
+) -> None:
+    # "what does PX110 mean" was refused twice over: "PX110" is no word of the help center (it writes
+    # "PX-110"), and the gate's cosine for it was 0.46. The code's parts are in the index, and the section
+    # the question's error code heads is what it asks about, whatever the cosine.
+    from tests.fakes import make_chunk
+
+    chunks = [
+        make_chunk(
+            "troubleshooting/error-codes.md",
+            "PX-110: App update required",
+            "PX-110 means your app version is no longer supported. Update the app from your store.",
+        ),
+        make_chunk(
+            "apps/versions.md", "App versions", "The ext4 build of the app is no longer supported.", 1
+        ),
+    ]
+    strict = with_rag(settings, min_relevance=0.999)  # the gate refuses every passage of the fake
+    pipeline = build_pipeline(strict, FakeKB(chunks), FakeGenerator("PX-110 means the app is too old [1]."))
+    # (The fake searches by shared words: "update required" finds the section, the names check its code.)
+    for question in ("PX110 update required?", "px110 required"):
+        _, answer = await run(pipeline, question=question)
+        assert answer.outcome in ("answered", "extracted"), question
+        assert [s.source for s in answer.sources] == ["troubleshooting/error-codes.md"], question
+    # A code the heading does not name, a code of one digit (a name: "ext4"), or no code are judged by
+    # the gate alone.
+    for question in ("PX111 update required?", "is ext4 supported", "which app versions are supported"):
+        _, refused = await run(pipeline, question=question)
+        assert refused.outcome == "refused", question
+
+
 async def test_a_question_asking_for_a_section_by_its_title_has_no_lead(settings: Settings) -> None:
     # "How long does delivery take?" opened its own FAQ entry with the lead: the other delivery sections kept
     # the gate's margin, and so its confidence, low. Every word of the question in the best section's title
