@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from bot.store.shared import SharedState
 
 log = logging.getLogger("bot.services")
+
+# A Chinese character: a query with one is embedded glossed (`bot.kb.glossing`), so the dictionary is read.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def chinese_glosser(settings: EmbeddingSettings) -> Glosser | None:
@@ -442,12 +446,7 @@ class Services:
                 store,
                 approved=build_approved(store, self.embedder, self.kb()),
             )
-            from bot.kb.breaker import BreakerKB
-
-            kb = self.kb()
-            if isinstance(kb, BreakerKB):
-                await kb.warm_up()
-            await self._warm_gloss(kb)
+            await self.warmed_kb()
             approved = self._conversations.approved
             if approved is not None:
                 from bot.rag.approved import first_fit
@@ -457,7 +456,20 @@ class Services:
                     log.warning(problem)
         return self._conversations
 
-    async def _warm_gloss(self, kb: KnowledgeBase) -> None:
+    async def warmed_kb(self, queries: Sequence[str] = ()) -> KnowledgeBase:
+        """`kb()`, its index opened and its embedder run once (`BreakerKB.warm_up`) and the gloss dictionary
+        read where it will be needed (the knowledge base holds Chinese, or one of `queries` is), outside any
+        search's deadline: before a channel's first customer, and before `kb search` (its first Chinese
+        search timed out reading the dictionary on a busy machine)."""
+        from bot.kb.breaker import BreakerKB
+
+        kb = self.kb()
+        if isinstance(kb, BreakerKB):
+            await kb.warm_up()
+        await self._warm_gloss(kb, chinese_query=any(_HAN.search(query) for query in queries))
+        return kb
+
+    async def _warm_gloss(self, kb: KnowledgeBase, *, chinese_query: bool = False) -> None:
         """Read the dictionary before the first customer's question when the knowledge base holds Chinese and
         the embedder reads it glossed (`bot.kb.glossing`): about a second, which counted against the first
         Chinese question's search deadline. Not otherwise: it holds about 115 MB."""
@@ -472,7 +484,7 @@ class Services:
             calibration = await kb.calibration()
         except KBUnavailableError:
             return
-        if any(language_key(fit.lang) == "zh" for fit in calibration.languages):
+        if chinese_query or any(language_key(fit.lang) == "zh" for fit in calibration.languages):
             await asyncio.to_thread(embedder.glosser.gloss, "中文")
 
     async def admin(self) -> Admin:

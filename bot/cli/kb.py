@@ -263,7 +263,10 @@ def kb_search(
 
         errors = 0
         async with Services(settings) as services:
-            kb = services.kb()
+            asked = (
+                [query] if query is not None else [i.question for i in batch if not isinstance(i, BadLine)]
+            )
+            kb = await services.warmed_kb(asked)
             if queries is None:
                 assert query is not None  # noqa: S101 - checked above
                 hits = await kb.search(query, k, search_mode)
