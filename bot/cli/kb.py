@@ -367,6 +367,8 @@ def kb_stats(json_out: bool = typer.Option(False, "--json", help="Print one JSON
     console.print(f"chunks     {result['chunks']}", highlight=False)
     console.print(f"built at   {result['built_at'] or '-'}", highlight=False)
     for key, value in result["extra"].items():
+        if key == "source" and source_lines:
+            continue  # the lines below name each source, with what its last reload gave
         console.print(f"{key:<10} {value}", highlight=False, markup=False)
     for line in source_lines:
         console.print(f"{'source':<10} {line}", highlight=False, markup=False, soft_wrap=True)

@@ -85,6 +85,8 @@ def test_kb_sync_indexes_a_site_beside_the_folder_and_a_second_sync_embeds_nothi
     stats = cli.invoke(app, ["kb", "stats"])
     assert stats.exit_code == 0, stats.output
     assert f"source     {url} (site): 4 pages" in stats.stdout
+    # One line per source (the folder and the site): the bare list of their names was printed above them too.
+    assert sum(line.startswith("source ") for line in stats.stdout.splitlines()) == 2
 
     hits = _json(cli.invoke(app, ["kb", "search", "customs declaration abroad", "--json"]).stdout)["hits"]
     assert isinstance(hits, list)
