@@ -7,8 +7,15 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING
 
-from bot.kb.analysis import CJK_LANGUAGES, NOUN_CAPITALISING, code_parts, language_key, named_words
-from bot.language import STOPWORDS
+from bot.kb.analysis import (
+    CJK_LANGUAGES,
+    NOUN_CAPITALISING,
+    code_parts,
+    language_key,
+    named_words,
+)
+from bot.kb.base import KBUnavailableError
+from bot.language import STOPWORDS, UNDETERMINED
 
 if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase
@@ -29,6 +36,9 @@ MAX_FOREIGN_ZIPF = 3.0
 # From this length a typing slip may also drop a letter ("segfaul"); in shorter words a dropped letter
 # is too often another word ("kdump" → "dump").
 MIN_DELETION_LETTERS = 6
+# And a letter left out only in a word of five letters or more: a shorter one is a short word of its own more
+# often than another's slip.
+MIN_MISSING_LETTER_LETTERS = 5
 
 
 @cache
@@ -106,10 +116,30 @@ def uncommon_words(question: str, lang: str | None) -> list[str]:
 def typo_variants(word: str) -> list[str]:
     """The words one typing slip away that `word` may have meant: two neighbouring letters swapped
     ("pyhton" → "python", "lsit" → "list") and, in longer words, one letter too many."""
-    swapped = [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
-    long_enough = len(word) >= MIN_DELETION_LETTERS
-    dropped = [word[:i] + word[i + 1 :] for i in range(len(word))] if long_enough else []
-    return [v for v in dict.fromkeys([*swapped, *dropped]) if v != word]
+    return [v for v in dict.fromkeys([*swapped_variants(word), *dropped_variants(word)]) if v != word]
+
+
+def swapped_variants(word: str) -> list[str]:
+    """`word` with two neighbouring letters swapped, at each place ("pyhton" → "python" among them)."""
+    return [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
+
+
+def dropped_variants(word: str) -> list[str]:
+    """`word` with one letter dropped, at each place, from `MIN_DELETION_LETTERS` letters on."""
+    return [word[:i] + word[i + 1 :] for i in range(len(word))] if len(word) >= MIN_DELETION_LETTERS else []
+
+
+def missing_letter_variants(word: str) -> list[str]:
+    """The words `word` is with one letter left out ("pasword" → "password", "ariving" → "arriving"), the
+    commonest typing slip: 26 letters at every place, so looked up among the knowledge base's own words
+    (`Calibration.vocabulary`), never asked of the index one by one. None for a word shorter than
+    `MIN_MISSING_LETTER_LETTERS`."""
+    if len(word) < MIN_MISSING_LETTER_LETTERS:
+        return []
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return list(
+        dict.fromkeys(word[:i] + letter + word[i:] for i in range(len(word) + 1) for letter in letters)
+    )
 
 
 async def unknown_names(kb: KnowledgeBase, question: str, lang: str | None) -> tuple[str, ...]:
@@ -144,5 +174,20 @@ async def unknown_names(kb: KnowledgeBase, question: str, lang: str | None) -> t
         for name in names
         if name in missing and not (parts[name] and all(part not in missing for part in parts[name]))
     ]
-    unknown += [w for w in rare if w in missing and all(v in missing for v in variants[w])]
-    return tuple(unknown)
+    lost = [w for w in rare if w in missing and all(v in missing for v in variants[w])]
+    if lost:
+        # A letter left out ("pasword", "refnd") is the commonest slip, and its variants are too many to ask
+        # the index about (26 letters at every place): they are looked up among the knowledge base's own
+        # words, which the reload stores (`Calibration.vocabulary`), as the search corrects them.
+        from bot.kb.vocabulary import corrected
+
+        try:
+            vocabulary = (await kb.calibration()).vocabulary
+        except KBUnavailableError:
+            vocabulary = {}
+        if vocabulary:
+            spelled = await asyncio.to_thread(
+                lambda: {w: corrected(w, vocabulary, lang or UNDETERMINED) for w in lost}
+            )
+            lost = [w for w in lost if spelled[w] == w]
+    return tuple([*unknown, *lost])

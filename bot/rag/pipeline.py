@@ -21,6 +21,7 @@ from bot.kb.calibration import DEFAULT_GATE, Gate, signals, translated_gate_key
 from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
+from bot.kb.vocabulary import corrected
 from bot.language import UNDETERMINED, answer_language, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
@@ -556,6 +557,17 @@ class Pipeline:
                     # answer opens with its own, stronger caveat.
                     yield event
 
+    async def _spelled(self, question: str, language: str) -> str:
+        """`question` with the typing slips of the knowledge base's own words corrected (`corrected`), where
+        its calibration stored a vocabulary for the question's language."""
+        try:
+            vocabulary = (await self._kb.calibration()).vocabulary
+        except KBUnavailableError:
+            return question
+        if not vocabulary:
+            return question
+        return await asyncio.to_thread(corrected, question, vocabulary, language)
+
     def _judged(
         self,
         searched: str,
@@ -620,8 +632,9 @@ class Pipeline:
                         "words": len(crossed.text.split()),
                     },
                 )
-            # Searched, judged and quoted in the help center's language when it was translated into it.
-            searched = crossed.text if crossed is not None else standalone
+            # Searched, judged and quoted in the help center's language when it was translated into it; else
+            # with its typing slips of the help center's words corrected ("pasword").
+            searched = crossed.text if crossed is not None else await self._spelled(standalone, language)
             # The customer's own data and the references they quote are searched for nowhere.
             hits = await self._kb.search(searched_text(searched), k=self._top_k)
             # A language the help center holds a little of: its pages are searched too, as written.

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from bot.kb.calibration import Calibration
 from bot.kb.names import typo_variants, uncommon_words, unknown_names
 from tests.fakes import FakeKB, make_chunk
 
@@ -71,6 +72,13 @@ async def test_unknown_names_leave_out_typos_of_the_knowledge_base_words() -> No
     assert await unknown_names(kb, question, "en") == ("Podman", "kdump")
     assert len(kb.asked) == 1  # one call asks the names, the uncommon words and their variants
     assert {"python", "list", "kdump", "Podman"} <= set(kb.asked[0])
+    # Nor is a letter left out ("pasword"), found among the knowledge base's stored words (asking the index
+    # about 26 letters at every place would be hundreds of words): without them, it is a name it lacks.
+    kb = _CountingKB("Reset your password from the sign-in page.")
+    kb.gate = Calibration(vocabulary={"en": ("reset", "password", "sign")})
+    assert await unknown_names(kb, "forgot pasword", "en") == ()
+    kb.gate = Calibration()
+    assert await unknown_names(kb, "forgot pasword", "en") == ("pasword",)
     # A lower-case name the knowledge base has is no reason to refuse.
     assert await unknown_names(_CountingKB("Configure kdump in /etc/default."), "set up kdump", "en") == ()
     # Nothing to ask: no call at all.

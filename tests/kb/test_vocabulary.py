@@ -27,6 +27,7 @@ from bot.kb.vocabulary import (
     BridgeStoppedError,
     VocabularyBridge,
     build_vocabulary_bridge,
+    corrected,
     vocabulary_bridge,
     vocabulary_words,
 )
@@ -139,6 +140,36 @@ def test_a_run_together_word_is_searched_as_the_two_words_the_knowledge_base_wri
     assert bridge.bridge_words("mailbox", ["en"]) == ["mail", "box"]
     assert bridge.bridge_words("powerplant", ["en"]) == []
     assert embedder.embedded == ["powerplant"]
+
+
+def test_a_typing_slip_of_a_knowledge_base_word_is_searched_as_that_word() -> None:
+    # "forgot pasword" found nothing in BM25, and the typo's embedding was too far from "password".
+    embedder = SynonymEmbedder({})
+    words = ("password", "parcels", "arriving", "received", "passport", "forgot", "never")
+    bridge = VocabularyBridge({"en": words}, embedder)
+    embedder.embedded.clear()
+    assert bridge.bridge_words("forgot pasword", ["en"]) == ["password"]  # a letter left out
+    assert bridge.bridge_words("parcel not ariving", ["en"]) == ["arriving"]
+    assert bridge.bridge_words("never recieved it", ["en"]) == ["received"]  # two letters swapped
+    assert bridge.bridge_words("my passwordd", ["en"]) == ["password"]  # a letter too many
+    assert embedder.embedded == []
+    # A short word is no slip of a longer one; a word two slips away is embedded as before.
+    assert bridge.bridge_words("pass", ["en"]) == []
+    assert bridge.bridge_words("paswrd", ["en"]) == []
+    assert embedder.embedded == ["pass", "paswrd"]
+
+
+def test_a_question_is_searched_with_its_typing_slips_corrected() -> None:
+    # Its embedding too: "forgot pasword" found the password section first once BM25 searched "password",
+    # but the typo's embedding kept the gate's cosine low and it was refused.
+    words = {"en": ("refunds", "password", "simple", "forgot", "parcels")}
+    assert corrected("Forgot pasword?", words, "en") == "Forgot password?"
+    assert corrected("how long does a refnd take", words, "en") == "how long does a refunds take"
+    assert corrected("forgot pasword", words, "und") == "forgot password"  # no known language: English
+    # A word the knowledge base uses, an inflection of one ("simplest" less a letter is "simples", whose stem
+    # is "simple"'s), a stop word and another language's question stay as written.
+    for text in ("my parcels", "the simplest way", "their", "mot de pasword"):
+        assert corrected(text, words, "fr" if text.startswith("mot") else "en") == text, text
 
 
 def test_a_long_question_embeds_a_bounded_number_of_words() -> None:

@@ -578,3 +578,22 @@ async def test_an_answer_broken_off_after_shown_text_keeps_that_text(kb: FakeKB,
     assert "".join(deltas) == answer.text
     assert answer.text.endswith("within five business days [1].")
     assert len(generator.prompts) == 1, "what was shown stays; nothing is generated again"
+
+
+async def test_a_question_is_searched_with_its_typing_slips_of_the_help_centers_words_corrected(
+    settings: Settings,
+) -> None:
+    # "forgot pasword" was refused: its embedding, typo and all, was far from the password section's.
+    kb = FakeKB(HELP_CENTER)
+    kb.gate = Calibration(vocabulary={"en": ("password", "refunds", "reset", "forgot")})
+    pipeline = build_pipeline(
+        settings, kb, FakeGenerator("To reset your password open the sign in page [1].")
+    )
+    _, answer = await run(pipeline, "how do I reset my pasword?")
+    assert kb.searches == ["how do I reset my password?"]
+    assert answer.outcome in ("answered", "extracted")
+    assert [s.source for s in answer.sources] == ["account/password.md"]
+    # Without a stored vocabulary (an index from before, a language without one) the question is as asked.
+    kb.gate, kb.searches = Calibration(), []
+    await run(pipeline, "how do I reset my pasword?")
+    assert kb.searches == ["how do I reset my pasword?"]
