@@ -233,7 +233,7 @@ async def collect_signals(
     answers. A question in a language the knowledge base is not written in is searched and judged in
     translation (`translator`), its names looked up as written, as the answer pipeline does."""
     from bot.kb.crosslingual import crosslingual_query
-    from bot.kb.vocabulary import corrected
+    from bot.kb.vocabulary import spelled
 
     collected: list[Signals] = []
     labels: list[int] = []
@@ -241,8 +241,7 @@ async def collect_signals(
         language = item.lang or question_language(item.question)
         crossed = await crosslingual_query(kb, translator, item.question, language)
         # Typing slips corrected as the answer pipeline corrects them (`corrected`).
-        vocabulary = (await kb.calibration()).vocabulary
-        searched = crossed.text if crossed is not None else corrected(item.question, vocabulary, language)
+        searched = crossed.text if crossed is not None else await spelled(kb, item.question, language)
         hits = await kb.search(searched, k=top_k)
         unknown = (
             list(await names_missing(kb, item.question, question_language(item.question)))

@@ -80,17 +80,16 @@ async def evaluate_retrieval(
     from bot.evaluation.relevance import chosen_search
     from bot.kb.analysis import question_language
     from bot.kb.crosslingual import crosslingual_query
-    from bot.kb.vocabulary import corrected
+    from bot.kb.vocabulary import spelled
 
     answerable = [q for q in questions if q.answerable]
     langs = [q.lang if q.lang else await asyncio.to_thread(question_language, q.question) for q in answerable]
     texts = []
-    vocabulary = (await kb.calibration()).vocabulary
     for q, lang in zip(answerable, langs, strict=True):
         crossed = await crosslingual_query(kb, translator, q.question, lang)
         searched = await chosen_search(kb, q.question, crossed)
         # Typing slips corrected as the answer pipeline corrects them, where it searches the question itself.
-        texts.append(corrected(searched, vocabulary, lang) if searched == q.question else searched)
+        texts.append(await spelled(kb, searched, lang) if searched == q.question else searched)
     vectors = await asyncio.to_thread(embedder.embed_queries, texts) if answerable else None
     modes: dict[str, ModeScores] = {}
     by_language: dict[str, dict[str, ModeScores]] = {}

@@ -17,11 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key
+from bot.kb.base import KBUnavailableError
 from bot.language import STOPWORDS, UNDETERMINED
 
 if TYPE_CHECKING:
     from bot.domain import Chunk
-    from bot.kb.base import Embedder
+    from bot.kb.base import Embedder, KnowledgeBase
 
 log = logging.getLogger("bot.kb")
 
@@ -230,32 +231,57 @@ def _spelling(key: str, words: tuple[str, ...]) -> _Spelling:
     return _Spelling(key, words)
 
 
+async def spelled(kb: KnowledgeBase, text: str, lang: str) -> str:
+    """`corrected(text, …)` with the knowledge base's stored vocabulary, a word replaced only where the index
+    lacks it too (`missing_words`: the stored words are its 20,000 most frequent, and a rare word it does use
+    must not be read as a frequent one); `text` unchanged without a vocabulary or when the index fails."""
+    try:
+        vocabulary = (await kb.calibration()).vocabulary
+    except KBUnavailableError:
+        return text
+    if not vocabulary:
+        return text
+    fixes = await asyncio.to_thread(slips, text, vocabulary, lang)
+    if not fixes:
+        return text
+    try:
+        missing = await kb.missing_words(list(fixes))
+    except KBUnavailableError:
+        return text
+    return _WORD.sub(lambda m: fixes[m.group()] if m.group() in missing else m.group(), text)
+
+
 def corrected(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> str:
-    """`text` with each word the knowledge base never uses that is one typing slip of a word it does use
-    replaced by that word (`_slip_of`), for a language with a stored vocabulary; else `text` unchanged.
+    """`text` with its `slips` replaced (see `spelled`, which also asks the index)."""
+    fixes = slips(text, vocabulary, lang)
+    return _WORD.sub(lambda m: fixes.get(m.group(), m.group()), text) if fixes else text
+
+
+def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict[str, str]:
+    """Each word of `text` the knowledge base never uses that is one typing slip of a word it does use, with
+    that word (`_slip_of`), for a language with a stored vocabulary; {} otherwise.
 
     The question is searched and embedded corrected: "forgot pasword" found the password section first
     once BM25 searched "password" too (`bridge_words`), but its embedding, far from the section's, kept the
     gate's cosine low and the customer was refused."""
     key = language_key(lang)
     # A question of no known language is read in English, as the pipeline reads it.
-    words = vocabulary.get("en" if key == UNDETERMINED else key)
-    if not words:
-        return text
     key = "en" if key == UNDETERMINED else key
+    words = vocabulary.get(key)
+    if not words:
+        return {}
     spelling = _spelling(key, tuple(words))
     stem = analyzer(key).stem
     stop = STOPWORDS.get(key, frozenset())
-
-    def fix(match: re.Match[str]) -> str:
-        word = match.group()
+    out: dict[str, str] = {}
+    for word in dict.fromkeys(_WORD.findall(text)):
         lower = word.lower()
         if lower in stop or stem(lower) in spelling.terms:
-            return word
+            continue
         slip = _slip_of(lower, spelling.rank, spelling.surfaces, stem)
-        return slip[0] if slip else word
-
-    return _WORD.sub(fix, text)
+        if slip:
+            out[word] = slip[0]
+    return out
 
 
 def _slip_of(

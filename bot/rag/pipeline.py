@@ -21,7 +21,7 @@ from bot.kb.calibration import DEFAULT_GATE, Gate, signals, translated_gate_key
 from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
-from bot.kb.vocabulary import corrected
+from bot.kb.vocabulary import spelled
 from bot.language import UNDETERMINED, answer_language, normalize
 from bot.llm.base import Generator, GeneratorBusyError, GeneratorError, GeneratorTimeoutError
 from bot.logs import user_text
@@ -560,13 +560,7 @@ class Pipeline:
     async def _spelled(self, question: str, language: str) -> str:
         """`question` with the typing slips of the knowledge base's own words corrected (`corrected`), where
         its calibration stored a vocabulary for the question's language."""
-        try:
-            vocabulary = (await self._kb.calibration()).vocabulary
-        except KBUnavailableError:
-            return question
-        if not vocabulary:
-            return question
-        return await asyncio.to_thread(corrected, question, vocabulary, language)
+        return await spelled(self._kb, question, language)
 
     def _judged(
         self,

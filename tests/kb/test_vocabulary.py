@@ -28,6 +28,7 @@ from bot.kb.vocabulary import (
     VocabularyBridge,
     build_vocabulary_bridge,
     corrected,
+    spelled,
     vocabulary_bridge,
     vocabulary_words,
 )
@@ -345,3 +346,18 @@ async def test_elasticsearch_serving_process_builds_the_bridge_in_the_background
     finally:
         await builder.close()
         await serving.close()
+
+
+async def test_a_word_the_index_holds_beyond_the_stored_vocabulary_is_not_corrected() -> None:
+    # The stored words are the knowledge base's 20,000 most frequent: a rarer one it does use ("simplex",
+    # a letter more than "simple") is the customer's word, not a slip.
+    from bot.kb.calibration import Calibration
+    from tests.fakes import FakeKB, make_chunk
+
+    kb = FakeKB([make_chunk("modes.md", "Modes", "Half duplex and simplex links. A simple setup.")])
+    kb.gate = Calibration(vocabulary={"en": ("simple", "setup", "password")})
+    assert corrected("is simplex supported", kb.gate.vocabulary, "en") == "is simple supported"
+    assert await spelled(kb, "is simplex supported", "en") == "is simplex supported"
+    assert await spelled(kb, "forgot pasword", "en") == "forgot password"
+    kb.gate = Calibration()
+    assert await spelled(kb, "forgot pasword", "en") == "forgot pasword"
