@@ -557,11 +557,6 @@ class Pipeline:
                     # answer opens with its own, stronger caveat.
                     yield event
 
-    async def _spelled(self, question: str, language: str) -> str:
-        """`question` with the typing slips of the knowledge base's own words corrected (`corrected`), where
-        its calibration stored a vocabulary for the question's language."""
-        return await spelled(self._kb, question, language)
-
     def _judged(
         self,
         searched: str,
@@ -628,7 +623,7 @@ class Pipeline:
                 )
             # Searched, judged and quoted in the help center's language when it was translated into it; else
             # with its typing slips of the help center's words corrected ("pasword").
-            searched = crossed.text if crossed is not None else await self._spelled(standalone, language)
+            searched = crossed.text if crossed is not None else await spelled(self._kb, standalone, language)
             # The customer's own data and the references they quote are searched for nowhere.
             hits = await self._kb.search(searched_text(searched), k=self._top_k)
             # A language the help center holds a little of: its pages are searched too, as written.
