@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key
 from bot.kb.base import KBUnavailableError
+from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
 from bot.language import STOPWORDS, UNDETERMINED
 
 if TYPE_CHECKING:
@@ -92,18 +93,25 @@ def vocabulary_words(chunks: Iterable[Chunk], languages: Iterable[str]) -> dict[
     return {key: tuple(words) for key, words in sorted(out.items())}
 
 
-class _Language:
-    def __init__(self, key: str, words: Sequence[str], matrix: npt.NDArray[np.float32]) -> None:
+class _Spelling:
+    """A language's stored words as the knowledge base writes them: each index term's surface form and
+    each word's place, the most frequent first (`words` is in that order)."""
+
+    def __init__(self, key: str, words: Sequence[str]) -> None:
         self.key = key
         self.words = tuple(words)
         stem = analyzer(key).stem
-        # Each index term's surface form, the most frequent first (`words` is in that order).
         self.surfaces: dict[str, str] = {}
         for word in words:
             self.surfaces.setdefault(stem(word), word)
         self.terms = frozenset(self.surfaces)
-        # Each word's place, the most frequent first: a typing slip is read as the most frequent it can be.
+        # A typing slip is read as the most frequent word it can be.
         self.rank = {word: i for i, word in reversed(list(enumerate(words)))}
+
+
+class _Language(_Spelling):
+    def __init__(self, key: str, words: Sequence[str], matrix: npt.NDArray[np.float32]) -> None:
+        super().__init__(key, words)
         self.matrix = matrix
         # A word in another script ("مرحبا" in an English question) has no meaningful neighbour among these.
         self.scripts = frozenset(_script(word) for word in words)
@@ -183,7 +191,7 @@ class VocabularyBridge:
         # A typing slip of one of its words ("pasword", "recieve", "adresss") is that word; else two of its
         # words run together; else the nearest in meaning.
         split = {
-            word: _slip_of(word, language.rank, language.surfaces, lang_analyzer.stem)
+            word: _slip_of(word, language, lang_analyzer.stem)
             or _compound_parts(word, language, lang_analyzer.stem)
             for word in absent
         }
@@ -212,18 +220,6 @@ class VocabularyBridge:
                 ]
             )
         )
-
-
-class _Spelling:
-    """A language's words for `corrected`: their stems (a word the knowledge base uses) and their places."""
-
-    def __init__(self, key: str, words: Sequence[str]) -> None:
-        stem = analyzer(key).stem
-        self.rank = {word: i for i, word in reversed(list(enumerate(words)))}
-        self.surfaces: dict[str, str] = {}
-        for word in words:
-            self.surfaces.setdefault(stem(word), word)
-        self.terms = frozenset(self.surfaces)
 
 
 @lru_cache(maxsize=4)
@@ -278,26 +274,23 @@ def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict
         lower = word.lower()
         if lower in stop or stem(lower) in spelling.terms:
             continue
-        slip = _slip_of(lower, spelling.rank, spelling.surfaces, stem)
+        slip = _slip_of(lower, spelling, stem)
         if slip:
             out[word] = slip[0]
     return out
 
 
-def _slip_of(
-    word: str, rank: Mapping[str, int], surfaces: Mapping[str, str], stem: Callable[[str], str]
-) -> tuple[str, ...]:
+def _slip_of(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tuple[str, ...]:
     """The knowledge base's most frequent word that `word` is one typing slip of (`bot.kb.names`), as a
     1-tuple; () when none is. Two neighbouring letters swapped or one left out are compared by stem
     ("refnd" is "refund", which the help center writes "refunds"); a letter too many only with one of its
     words as written: by stem, "simplest" less its "t" read as "simple", a word of its own (Python FAQ
     hybrid hit@1 0.917 → 0.900). "forgot pasword" found nothing in BM25, and its embedding was too far from
     "password" to be bridged."""
-    from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
-
+    rank = spelling.rank
     found = [variant for variant in dropped_variants(word) if variant in rank]
     for variant in (*swapped_variants(word), *missing_letter_variants(word)):
-        surface = surfaces.get(stem(variant))
+        surface = spelling.surfaces.get(stem(variant))
         if surface is not None:
             found.append(surface)
     return (min(found, key=lambda surface: rank.get(surface, len(rank))),) if found else ()
