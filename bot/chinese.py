@@ -39,6 +39,11 @@ def _convert(config: str, text: str) -> str:
     return str(_opencc(config).convert(_clean(text)))
 
 
+def has_han(text: str) -> bool:
+    """Whether `text` holds a Chinese character (a kanji in Japanese text counts too)."""
+    return _HAN.search(text) is not None
+
+
 def is_traditional(text: str) -> bool:
     """Whether `text` holds Chinese characters only Traditional script uses (一 or 好的 are in both)."""
     if _HAN.search(text) is None:

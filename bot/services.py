@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
     from bot.store.shared import SharedState
 
 log = logging.getLogger("bot.services")
-
-# A Chinese character: a query with one is embedded glossed (`bot.kb.glossing`), so the dictionary is read.
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def chinese_glosser(settings: EmbeddingSettings) -> Glosser | None:
@@ -461,12 +457,14 @@ class Services:
         read where it will be needed (the knowledge base holds Chinese, or one of `queries` is), outside any
         search's deadline: before a channel's first customer, and before `kb search` (its first Chinese
         search timed out reading the dictionary on a busy machine)."""
+        from bot.chinese import has_han
         from bot.kb.breaker import BreakerKB
 
         kb = self.kb()
         if isinstance(kb, BreakerKB):
             await kb.warm_up()
-        await self._warm_gloss(kb, chinese_query=any(_HAN.search(query) for query in queries))
+        # A query with a Chinese character is embedded glossed (`bot.kb.glossing`): the dictionary is read.
+        await self._warm_gloss(kb, chinese_query=any(has_han(query) for query in queries))
         return kb
 
     async def _warm_gloss(self, kb: KnowledgeBase, *, chinese_query: bool = False) -> None:
