@@ -240,7 +240,7 @@ async def collect_signals(
     for item in questions:
         language = item.lang or question_language(item.question)
         crossed = await crosslingual_query(kb, translator, item.question, language)
-        # Typing slips corrected as the answer pipeline corrects them (`corrected`).
+        # Typing slips corrected as the answer pipeline corrects them (`spelled`).
         searched = crossed.text if crossed is not None else await spelled(kb, item.question, language)
         hits = await kb.search(searched, k=top_k)
         unknown = (
@@ -249,12 +249,7 @@ async def collect_signals(
             else []
         )
         labels.append(1 if item.answerable else 0)
-        found = await _judged(kb, searched, hits, crossed, unknown)
-        if crossed is not None and crossed.alongside:
-            # Searched as written too, as the pipeline does: the likelier answer of the two is judged.
-            own = await _judged(kb, item.question, await kb.search(item.question, k=top_k), None, unknown)
-            gate = (await kb.calibration()).gate
-            found = own if gate.probability(own) >= gate.probability(found) else found
+        _, found = await _likelier(kb, item.question, searched, crossed, hits, unknown, top_k)
         collected.append(found)
     return collected, labels
 
@@ -269,10 +264,29 @@ async def chosen_search(
         return question
     if not crossed.alongside:
         return crossed.text
+    hits = await kb.search(crossed.text, k=top_k)
+    chosen, _ = await _likelier(kb, question, crossed.text, crossed, hits, [], top_k)
+    return chosen
+
+
+async def _likelier(
+    kb: KnowledgeBase,
+    question: str,
+    searched: str,
+    crossed: CrossLingualQuery | None,
+    hits: Sequence[Hit],
+    unknown: Sequence[str],
+    top_k: int,
+) -> tuple[str, Signals]:
+    """The searched text and the signals the pipeline judges: `hits`, of `searched` (the translation when
+    `crossed`), and where a translated question is also searched as written (`alongside`), the search of
+    the two the gate finds likelier to answer."""
+    found = await _judged(kb, searched, hits, crossed, unknown)
+    if crossed is None or not crossed.alongside:
+        return searched, found
+    own = await _judged(kb, question, await kb.search(question, k=top_k), None, unknown)
     gate = (await kb.calibration()).gate
-    translated = await _judged(kb, crossed.text, await kb.search(crossed.text, k=top_k), crossed, [])
-    own = await _judged(kb, question, await kb.search(question, k=top_k), None, [])
-    return question if gate.probability(own) >= gate.probability(translated) else crossed.text
+    return (question, own) if gate.probability(own) >= gate.probability(found) else (searched, found)
 
 
 async def _judged(
