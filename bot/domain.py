@@ -11,7 +11,9 @@ Role = Literal["system", "user", "assistant"]
 # Model outcomes carry text the model (or a quote of a passage) produced; system outcomes are fixed replies,
 # kept in the log but left out of the model's history and of training data.
 # "approved" is an admin's approved answer served instead of the pipeline's: a real answer (rated, kept in the
-# history) that no model wrote.
+# history) that no model wrote. "outlined": the best passage opens an article and says nothing of its own
+# ("This article explains…"), and the reply lists the article's parts to choose from; an answer, but not
+# one to train on (the model is given two passages, not the whole article).
 ModelOutcome = Literal["answered", "extracted", "ungrounded"]
 # small_talk: a greeting, thanks, goodbye or "ok" answered by the conversation service, nothing looked up;
 # person_asked: the message asked for a person, and the reply is the handoff's notice (or that nobody can
@@ -19,12 +21,12 @@ ModelOutcome = Literal["answered", "extracted", "ungrounded"]
 SystemOutcome = Literal[
     "kb_unavailable", "busy", "model_error", "empty", "too_long", "small_talk", "person_asked"
 ]
-Outcome = Literal[ModelOutcome, "approved", "refused", SystemOutcome]
+Outcome = Literal[ModelOutcome, "approved", "outlined", "refused", SystemOutcome]
 MODEL_OUTCOMES: tuple[ModelOutcome, ...] = get_args(ModelOutcome)
 SYSTEM_OUTCOMES: tuple[SystemOutcome, ...] = get_args(SystemOutcome)
 # Outcomes that answer the question (the rest refuse or fail).
-ANSWER_OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "approved")
-OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "approved", "refused", *SYSTEM_OUTCOMES)
+ANSWER_OUTCOMES: tuple[Outcome, ...] = (*MODEL_OUTCOMES, "approved", "outlined")
+OUTCOMES: tuple[Outcome, ...] = (*ANSWER_OUTCOMES, "refused", *SYSTEM_OUTCOMES)
 # Replies made without looking anything up (a greeting's reply, the notice that a person was asked, an empty
 # or too-long message's): not answers in the figures, and their near-zero time is not answering time.
 NOT_LOOKED_UP: tuple[Outcome, ...] = ("small_talk", "person_asked", "empty", "too_long")

@@ -153,6 +153,8 @@ PIPELINE_TEXTS: dict[str, str] = {
     "ungrounded_caveat": N_(
         "Note: I could not tie this answer to a specific help-center article, so please double-check it."
     ),
+    # Opens the list of an article's parts (outcome "outlined"), which follow it one a line as written.
+    "outline_lead": N_("Which of these is your question about?"),
 }
 
 
@@ -276,7 +278,8 @@ def localize_answer_text(text: str, language: str, *, quoted: bool = False) -> s
     translated = translate(text, language)
     if translated != text:
         return translated
-    caveat = PIPELINE_TEXTS["ungrounded_caveat"]
-    if text.startswith(caveat):
-        return translate(caveat, language) + text[len(caveat) :]
+    # A fixed line over words of the model or of the help center: the line alone is translated.
+    for lead in (PIPELINE_TEXTS["ungrounded_caveat"], PIPELINE_TEXTS["outline_lead"]):
+        if text.startswith(lead):
+            return translate(lead, language) + text[len(lead) :]
     return text

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.domain import ChatMessage, Chunk, Hit
-from bot.kb.base import KBStats, KBUnavailableError, ProgressCallback, ReloadReport, SearchMode
+from bot.kb.base import KBStats, KBUnavailableError, ProgressCallback, ReloadReport, SearchMode, outline_of
 from bot.kb.calibration import Calibration
 from bot.kb.reload import Sources
 from bot.llm.base import GeneratorError, ModelInfo
@@ -188,6 +188,11 @@ class FakeKB:
     async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
         text = " ".join((c.heading + " " + c.text).lower() for c in self.chunks)
         return frozenset(w for w in words if w.lower() not in set(_WORD.findall(text)))
+
+    async def outline(self, source: str) -> tuple[Chunk, ...]:
+        if self.down:
+            raise KBUnavailableError("fake KB is down")
+        return outline_of(c for c in self.chunks if c.source == source)
 
     async def ping(self) -> None:
         if self.down:

@@ -71,7 +71,8 @@ def print_reply(out: Console, reply: Reply) -> None:
     for label, source in zip(answer.source_labels, answer.sources, strict=True):
         url = f" <{source.url}>" if source.url else ""
         out.print(f"  {label} {source.display_name}{url}", markup=False, highlight=False)
-    for source in answer.see_also:
+    # An outline's parts are its text already; Telegram and the web offer them as buttons.
+    for source in () if answer.outcome == "outlined" else answer.see_also:
         url = f" <{source.url}>" if source.url else ""
         out.print(f"  see also: {source.display_name}{url}", markup=False, highlight=False)
     first = "-" if answer.timings.ttft_ms is None else f"{answer.timings.ttft_ms:.0f} ms"

@@ -228,6 +228,9 @@ class GivenPassages:
     async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
         return frozenset()
 
+    async def outline(self, source: str) -> tuple[Chunk, ...]:
+        return ()
+
     async def ping(self) -> None:
         return None
 

@@ -33,7 +33,7 @@ from bot.channels.telegram.render import STREAM_CURSOR
 from bot.config import Settings
 from bot.conversation import WAIT_MARK, AnswerStream, ConversationService
 from bot.devtools.fake_telegram import DEFAULT_TOKEN, ApiCall, FakeTelegram, FakeTelegramServer, user
-from bot.domain import Answer, Delta, Hit, Source, Timings, Turn
+from bot.domain import Answer, Chunk, Delta, Hit, Source, Timings, Turn
 from bot.kb.base import KBStats, KBUnavailableError, KnowledgeBase, ProgressCallback, ReloadReport, SearchMode
 from bot.kb.calibration import Calibration
 from bot.kb.reload import Sources
@@ -276,6 +276,9 @@ class NoKnowledgeBase:
 
     async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
         return frozenset()
+
+    async def outline(self, source: str) -> tuple[Chunk, ...]:
+        return ()
 
     async def ping(self) -> None:
         raise KBUnavailableError("bench telegram runs without a knowledge base")

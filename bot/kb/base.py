@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, get_args, runtime_checkable
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain import Hit
+from bot.domain import Chunk, Hit
 
 if TYPE_CHECKING:
     from bot.kb.calibration import Calibration
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 SearchMode = Literal["hybrid", "bm25", "dense"]
 SourceKind = Literal["folder", "site"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+# The most chunks of one document `KnowledgeBase.outline` reads: a manual's chapter of hundreds of chunks is
+# outlined by its first sections, and a customer offered more than a screenful would not read them anyway.
+OUTLINE_CHUNKS = 200
 # The steps of a reload, in order, as reported to progress displays.
 ReloadStage = Literal["loading", "embedding", "indexing", "verifying", "swapping"]
 
@@ -268,6 +271,12 @@ class KnowledgeBase(Protocol):
         """The refusal gate fitted for the index that serves now (the default gate when there is none)."""
         ...
 
+    async def outline(self, source: str) -> tuple[Chunk, ...]:
+        """The first chunk of each section of the document `source`, in the document's order (at most
+        `OUTLINE_CHUNKS` chunks of it are read): what a customer is offered when its opening answers
+        nothing. Empty for a document the serving index does not hold."""
+        ...
+
     async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
         """The words of `words` that no indexed chunk contains, analysed as search analyses them (every
         part of a joined word like "cloud-init" must be somewhere); the gate refuses questions naming them."""
@@ -294,6 +303,18 @@ class VectorSearchKB(KnowledgeBase, Protocol):
         """Like `search`, with `vector` the embedded query; it may be None only in bm25 mode. `lang` is the
         query's language (None: detected)."""
         ...
+
+
+def outline_of(chunks: Iterable[Chunk]) -> tuple[Chunk, ...]:
+    """The first chunk of each section among one document's `chunks` (its first `OUTLINE_CHUNKS` by
+    position), in order: a section cut into several chunks is one entry."""
+    seen: set[tuple[str, ...]] = set()
+    first: list[Chunk] = []
+    for chunk in sorted(chunks, key=lambda c: c.position)[:OUTLINE_CHUNKS]:
+        if chunk.heading_path not in seen:
+            seen.add(chunk.heading_path)
+            first.append(chunk)
+    return tuple(first)
 
 
 def check_search_mode(mode: str) -> None:

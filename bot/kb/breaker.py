@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Literal
 
-from bot.domain import Hit
+from bot.domain import Chunk, Hit
 from bot.kb.base import (
     Embedder,
     KBStats,
@@ -218,6 +218,16 @@ class BreakerKB:
         except (TimeoutError, KBUnavailableError) as exc:
             log.warning("vocabulary check unavailable", extra={"backend": self.name, "error": str(exc)})
             return frozenset()
+
+    async def outline(self, source: str) -> tuple[Chunk, ...]:
+        # Read after a search that succeeded, to offer a document's sections: a failure offers none (the
+        # caller falls back to what it did before) and never counts against the circuit.
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self.inner.outline(source)
+        except (TimeoutError, KBUnavailableError) as exc:
+            log.warning("outline unavailable", extra={"backend": self.name, "error": str(exc)})
+            return ()
 
     async def stats(self) -> KBStats:
         # A slow backend is an unavailable one, as for a search: every caller (/stats, the console's pages)

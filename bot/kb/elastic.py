@@ -31,6 +31,7 @@ from bot.kb.analysis import (
     word_parts,
 )
 from bot.kb.base import (
+    OUTLINE_CHUNKS,
     Embedder,
     EmbedderUsers,
     KBStats,
@@ -40,6 +41,7 @@ from bot.kb.base import (
     ReloadReport,
     SearchMode,
     check_search_mode,
+    outline_of,
     reports_from_json,
     reports_to_json,
 )
@@ -1341,6 +1343,25 @@ class ElasticKB:
             raise await self._missing_alias() from exc
         except (ApiError, TransportError) as exc:
             raise self._unavailable("listing the documents", exc) from exc
+
+    async def outline(self, source: str) -> tuple[Chunk, ...]:
+        """The document's chunks by `position` (a term query on the keyword `source`), bodies left out."""
+        from elasticsearch import ApiError, NotFoundError, TransportError
+
+        fields = ["chunk_id", "source", "heading", "heading_path", "position", "url", "lang"]
+        try:
+            response = await self._es().search(
+                index=self._alias,
+                query={"term": {"source": source}},
+                sort=[{"position": "asc"}],
+                size=OUTLINE_CHUNKS,
+                source={"includes": fields},
+            )
+        except NotFoundError as exc:
+            raise await self._missing_alias() from exc
+        except (ApiError, TransportError) as exc:
+            raise self._unavailable("outline", exc) from exc
+        return outline_of(_chunk_from_source(hit.get("_source") or {}) for hit in response["hits"]["hits"])
 
     async def ping(self) -> None:
         from elasticsearch import ApiError, TransportError

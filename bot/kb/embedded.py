@@ -46,6 +46,7 @@ from bot.kb.base import (
     ReloadRunningError,
     SearchMode,
     check_search_mode,
+    outline_of,
     reports_from_json,
     reports_to_json,
 )
@@ -1009,6 +1010,10 @@ class EmbeddedKB:
     async def calibration(self) -> Calibration:
         snapshot = await asyncio.to_thread(self._current)
         return snapshot.calibration
+
+    async def outline(self, source: str) -> tuple[Chunk, ...]:
+        snapshot = await asyncio.to_thread(self._current)
+        return outline_of(c for c in snapshot.chunks if c.source == source)
 
     async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
         if not words:

@@ -631,6 +631,18 @@ _ABOUT_THE_ARTICLE = re.compile(
     r"(?:article|page|section|guide|document|chapter|faq|help article)\b",
     re.I,
 )
+# A sentence that only sends the reader to another article ("For lost or damaged parcels, see "Lost or
+# damaged parcels".", "See also: Returns"): quoted alone, it was the whole answer to "How do I get a refund?".
+_POINTS_ELSEWHERE = re.compile(
+    r"(?:(?:for|about|on|if|pour|si|für|bei|wenn|para|sobre)\b[^.;:!?]{1,80},\s*)?(?:please\s+)?(?:see|read|siehe|voir|véase|consulta)"
+    r"(?:\s+(?:also|auch|aussi|también))?\s*[:\"“«‘'„]",
+    re.I,
+)
+
+
+def _says_nothing_itself(text: str) -> bool:
+    """A sentence about the article itself, or one that only points to another article."""
+    return bool(_ABOUT_THE_ARTICLE.match(text) or _POINTS_ELSEWHERE.match(text))
 
 
 def _is_label(text: str) -> bool:
@@ -919,7 +931,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     # A sentence about the article itself ("This article explains when you get your money back…") shares the
     # question's words and answers nothing: it is never quoted. Nor is a lead-in whose list or table is in
     # the next chunk ("Here are the packages:" over "Table 4.5."): it stops just before the answer.
-    units = [replace(u, label=True) if _ABOUT_THE_ARTICLE.match(u.text) else u for u in units]
+    units = [replace(u, label=True) if _says_nothing_itself(u.text) else u for u in units]
     units = [replace(u, label=True) if _leads_nowhere(units, i) else u for i, u in enumerate(units)]
     # Steps whose list began in the chunk before ("6. …") are quoted only when the passage has nothing else:
     # a quote from the middle of a procedure, without what leads into it, is no answer.
@@ -928,7 +940,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
         units = [replace(u, label=True) if i < steps else u for i, u in enumerate(units)]
     unit_stems = [set() if u.label else stems(u.text) for u in units]
     lead = next((i for i, u in enumerate(units) if not u.label), None)
-    if lead is None and phrase is not None and not _ABOUT_THE_ARTICLE.match(units[phrase].text):
+    if lead is None and phrase is not None and not _says_nothing_itself(units[phrase].text):
         units[phrase] = replace(units[phrase], label=False)
         unit_stems[phrase] = stems(units[phrase].text)
         lead = phrase

@@ -70,6 +70,11 @@ TOO_LONG_TEXT = (
 UNGROUNDED_CAVEAT = (
     "Note: I could not tie this answer to a specific help-center article, so please double-check it."
 )
+# Opens an "outlined" reply: the parts of the article whose opening the search found best follow it.
+OUTLINE_LEAD = "Which of these is your question about?"
+# The most parts of an article an outline lists (Telegram shows each as a button): a manual's chapter of
+# forty sections is offered by its first ones, as a help-center article's table of contents would be.
+OUTLINE_PARTS = 8
 
 # A question longer than this many characters is refused before anything is tokenized or embedded.
 MAX_QUESTION_CHARS = 8000
@@ -132,6 +137,9 @@ class _Prepared:
     # The sections of this search's hits (not only those given to the model) nearly as close as the best
     # (`_near_best`), quarantined ones left out, best first: what "see also" is chosen from.
     sections: tuple[Source, ...] = ()
+    # The parts of the best passage's article, when that passage opens the article and has nothing of its
+    # own to quote (`Pipeline._outlined`): offered in place of a quote.
+    outline: tuple[Source, ...] = ()
 
 
 def _quoted_in(hit: Hit, language: str) -> tuple[str, ...]:
@@ -685,6 +693,8 @@ class Pipeline:
         prepared = (
             self._prepare(user_key, hits, has_history=bool(history), only_best=titled) if answerable else None
         )
+        if prepared is not None and prepared.passages:
+            prepared = await self._outlined(prepared, crossed.text if crossed is not None else standalone)
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
         if prepared is None or not prepared.passages:
             asked_in = normalize(language)
@@ -949,6 +959,54 @@ class Pipeline:
             listed.append(section)
         return tuple(listed[:SEE_ALSO])
 
+    async def _outlined(self, prepared: _Prepared, question: str) -> _Prepared:
+        """`prepared` with the parts of its best passage's article, when that passage is the article's
+        opening (headed by its title) and holds nothing to quote for `question` but words about the article
+        itself or a pointer elsewhere: "How do I get a refund?" found the opening of "Refunds" ("This article
+        explains when you get your money back… For lost or damaged parcels, see…"), and its quote was the
+        pointer. At least two parts, or nothing: one part is the answer a search finds by itself."""
+        best = prepared.hits[0].chunk
+        if len(best.heading_path) != 1 or citations.extract_answer(question, prepared.passages[0]):
+            return prepared
+        parts = [
+            Source.of(chunk)
+            for chunk in await self._kb.outline(best.source)
+            if len(chunk.heading_path) == 2 and chunk.heading_path[0] == best.heading_path[0]
+        ]
+        if len(parts) < 2:
+            return prepared
+        log.info("the best passage opens its article: its parts are offered", extra={"parts": len(parts)})
+        return replace(prepared, outline=tuple(parts[:OUTLINE_PARTS]))
+
+    @staticmethod
+    def _outline_answer(
+        prepared: _Prepared,
+        hit: Hit,
+        question: str,
+        timings: Timings,
+        *,
+        model: str = "",
+        model_version: str = "",
+        prompt_version: str = "",
+    ) -> Answer:
+        """The parts of `hit`'s article (`prepared.outline`) to choose from, one a line under
+        `OUTLINE_LEAD`, each also offered as a "see also" section (a button in Telegram); the article's
+        opening is the source."""
+        log.info("answered", extra={"outcome": "outlined", "parts": len(prepared.outline)})
+        return Answer(
+            text="\n".join([OUTLINE_LEAD, *(f"• {part.heading}" for part in prepared.outline)]),
+            sources=(Source.of(hit.chunk),),
+            grounded=True,
+            timings=timings,
+            outcome="outlined",
+            question=question,
+            hits=(hit,),
+            see_also=prepared.outline,
+            model=model,
+            model_version=model_version,
+            prompt_version=prompt_version,
+        )
+
     def _finish(
         self,
         release: _CheckedRelease,
@@ -1020,6 +1078,16 @@ class Pipeline:
             text, cited, outcome, grounded = quote, (1,), "extracted", True
             hits = (*prepared.hits[:1], *hits[1:]) if prepared.hits else hits
             quoted_in = _quoted_in(hits[0], language) if hits else ()
+        elif self._rag.ungrounded == "extract" and prepared.outline:
+            return self._outline_answer(
+                prepared,
+                prepared.hits[0],
+                question,
+                timings,
+                model=model,
+                model_version=version,
+                prompt_version=PROMPT_VERSION,
+            )
         elif self._rag.ungrounded == "refuse" or self._rag.ungrounded == "extract":
             log.info("ungrounded answer replaced by the refusal")
             return fixed("refused", REFUSAL_TEXT)
@@ -1102,6 +1170,10 @@ class Pipeline:
         same = [pair for pair in pairs if pair[0].chunk.lang == language]
         hit, passage = (same or pairs)[0]
         quote = self._extract(searched.text if searched is not None else question, [passage])
+        if not quote and prepared.outline and hit == prepared.hits[0]:
+            return self._outline_answer(
+                prepared, hit, question, _timings_without_model(started, retrieval_ms, condense_ms)
+            )
         if not quote:
             # Every sentence of it is a label (a caption, a lead-in whose list or table is not in it): there
             # is nothing to quote, and the model would write another language.

@@ -126,6 +126,7 @@ def test_pipeline_texts_are_the_pipelines() -> None:
         "empty": pipeline.EMPTY_TEXT,
         "too_long": pipeline.TOO_LONG_TEXT,
         "ungrounded_caveat": pipeline.UNGROUNDED_CAVEAT,
+        "outline_lead": pipeline.OUTLINE_LEAD,
     }
 
 
@@ -159,6 +160,12 @@ def test_answer_texts_are_localised_only_where_fixed() -> None:
     assert shown.endswith("\n\nThe locker opens with the code.")
     assert texts.localize_answer_text("A model's answer [1].", "ru") == "A model's answer [1]."
     assert texts.localize_answer_text(ungrounded, "en") == ungrounded
+    # An article's parts stay as the help center names them; only the line over them is translated.
+    outline = f"{texts.PIPELINE_TEXTS['outline_lead']}\n• Refund window\n• Late delivery"
+    assert (
+        texts.localize_answer_text(outline, "zh")
+        == "您的问题是关于以下哪一项？\n• Refund window\n• Late delivery"
+    )
 
 
 def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:

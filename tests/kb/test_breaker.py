@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Hit
+from bot.domain import Chunk, Hit
 from bot.kb.base import KBStats, KBUnavailableError, ReloadReport, SearchMode
 from bot.kb.breaker import BreakerKB
 from tests.fakes import FakeKB, make_chunk
@@ -184,6 +184,23 @@ async def test_a_failed_vocabulary_check_finds_nothing_missing_and_keeps_the_cir
     assert kb.state == "closed"
     healthy = _breaker(FlakyKB(), Clock())
     assert await healthy.missing_words(["Refunds", "WireGuard"]) == frozenset({"WireGuard"})
+
+
+async def test_a_failed_outline_offers_nothing_and_keeps_the_circuit() -> None:
+    class NoOutline(FlakyKB):
+        async def outline(self, source: str) -> tuple[Chunk, ...]:
+            if self.hang:
+                await asyncio.sleep(30)
+            raise KBUnavailableError("outline failed")
+
+    inner = NoOutline()
+    kb = _breaker(inner, Clock())
+    assert await kb.outline("a.md") == ()
+    inner.hang = True
+    assert await kb.outline("a.md") == ()
+    assert kb.state == "closed"
+    healthy = _breaker(FlakyKB(), Clock())
+    assert [c.heading for c in await healthy.outline("a.md")] == ["Refunds"]
 
 
 async def test_slow_stats_are_kb_unavailable_so_stats_pages_say_so_and_the_circuit_is_kept(

@@ -220,6 +220,36 @@ async def test_indexed_sources_pages_past_one_request(
     assert await kb.indexed_sources() == names
 
 
+async def test_outline_lists_a_documents_sections_in_order_once_each(
+    kb_factory: KBFactory, tmp_path: Path
+) -> None:
+    """What an article's opening offers when it says nothing itself: each section once (a long one is cut into
+    several chunks), in the document's order; nothing for a document the index does not hold."""
+    folder = tmp_path / "outlined"
+    folder.mkdir()
+    long_body = " ".join(f"Sentence {i} about late parcels and what happens to them." for i in range(120))
+    (folder / "refunds.md").write_text(
+        "# Refunds\n\nThis article explains refunds.\n\n## Cancelling a label\n\nCancel it in the app.\n\n"
+        f"## Late delivery\n\n{long_body}\n\n### Exceptions\n\nOutages.\n\n## Refund window\n\n30 days.\n",
+        encoding="utf-8",
+    )
+    (folder / "other.md").write_text("# Other\n\nSomething else entirely.\n", encoding="utf-8")
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(folder)
+    outline = await kb.outline("refunds.md")
+    assert [c.heading_path for c in outline] == [
+        ("Refunds",),
+        ("Refunds", "Cancelling a label"),
+        ("Refunds", "Late delivery"),
+        ("Refunds", "Late delivery", "Exceptions"),
+        ("Refunds", "Refund window"),
+    ]
+    assert {c.source for c in outline} == {"refunds.md"}
+    assert (await kb.stats()).chunks > len(outline) + 1  # "Late delivery" is cut into several chunks
+    assert [c.position for c in outline] == sorted(c.position for c in outline)
+    assert await kb.outline("missing.md") == ()
+
+
 async def test_empty_reload_keeps_the_old_kb(kb_factory: KBFactory, corpus: Path, tmp_path: Path) -> None:
     kb = kb_factory(FakeEmbedder())
     first = await kb.reload(corpus)

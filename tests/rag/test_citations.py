@@ -577,6 +577,26 @@ def test_a_sentence_about_the_article_itself_is_never_the_quote() -> None:
     assert extract_answer("how do refunds work?", only) == "Refunds take 5 days."
 
 
+def test_a_sentence_that_only_points_to_another_article_is_never_the_quote() -> None:
+    # The opening of "Refunds" quoted for "How do I get a refund?" was its pointer to the claims article.
+    pointer = 'For lost or damaged parcels, see "Lost or damaged parcels".'
+    intro = Passage("billing/refunds.md", "Refunds", f"This article explains refunds. {pointer}")
+    assert extract_answer("How do I get a refund?", intro) == ""
+    both = Passage("a.md", "Refunds", f"{pointer} Refunds go back to the card you paid with.")
+    assert extract_answer("How do I get a refund?", both) == "Refunds go back to the card you paid with."
+    for other in (
+        "See also: Returns.",
+        "Siehe auch „Rücksendungen“.",
+        "Pour les colis perdus, voir « Colis perdus ».",
+    ):
+        assert extract_answer("refund", Passage("a.md", "Refunds", f"{other} Refunds take 5 days.")) == (
+            "Refunds take 5 days."
+        )
+    # A sentence that goes on to say something is not a pointer.
+    said = Passage("a.md", "Returns", "See the label for the return address. It is on the box.")
+    assert extract_answer("where is the return address", said).startswith("See the label")
+
+
 def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences() -> None:
     """The answer opens the section, often in words the question does not use ("We decide within 10 business
     days"): word overlap alone picked a later sentence that repeats "claim"."""

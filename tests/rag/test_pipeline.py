@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
 from bot.config import Settings
-from bot.domain import Answer, Delta, Hit, Source, Turn
+from bot.domain import Answer, Chunk, Delta, Hit, Source, Turn
 from bot.kb.base import SearchMode
 from bot.kb.calibration import Calibration, Gate
 from bot.llm.base import GeneratorError
@@ -18,6 +19,7 @@ from bot.rag.pipeline import (
     EMPTY_TEXT,
     KB_UNAVAILABLE_TEXT,
     MODEL_ERROR_TEXT,
+    OUTLINE_LEAD,
     REFUSAL_TEXT,
     TOO_LONG_TEXT,
     UNGROUNDED_CAVEAT,
@@ -259,6 +261,56 @@ async def test_an_answer_lists_the_searchs_other_sections_under_see_also(setting
     )
     assert refused.refused
     assert refused.see_also == ()
+
+
+def _section(source: str, path: tuple[str, ...], text: str, position: int) -> Chunk:
+    return replace(make_chunk(source, path[-1], text, position), heading_path=path)
+
+
+async def test_an_articles_opening_with_nothing_to_quote_offers_the_articles_parts(
+    settings: Settings,
+) -> None:
+    """ "How do I get a refund?" found the opening of "Refunds", which only says what the article is about and
+    where lost parcels are: its quote was the pointer. The customer is offered the article's parts instead
+    (those under its title, in order), each also a "see also" section to tap."""
+    opening = (
+        "This article explains how you get refunds and how long they take. "
+        'For lost parcels, see "Lost parcels".'
+    )
+    chunks = [
+        _section("billing/refunds.md", ("Refunds",), opening, 0),
+        _section(
+            "billing/refunds.md", ("Refunds", "Cancelling a label"), "Cancel an unused label in the app.", 1
+        ),
+        _section(
+            "billing/refunds.md", ("Refunds", "Late delivery"), "Late parcels are refunded on request.", 2
+        ),
+        _section("billing/refunds.md", ("Refunds", "Late delivery", "Exceptions"), "Not in outages.", 3),
+        _section("claims/lost.md", ("Lost parcels",), "A lost parcel is paid after a claim.", 4),
+    ]
+    question = "How do I get refunds?"
+    unsupported = FakeGenerator("It depends on the weather in Ohio.")
+    _, answer = await run(build_pipeline(settings, FakeKB(chunks), unsupported), question)
+    assert answer.outcome == "outlined"
+    assert answer.text == f"{OUTLINE_LEAD}\n• Cancelling a label\n• Late delivery"
+    assert "Ohio" not in answer.text
+    assert "Lost parcels" not in answer.text
+    assert answer.sources == (Source("billing/refunds.md", "Refunds"),)
+    assert answer.see_also == (
+        Source("billing/refunds.md", "Cancelling a label", title="Refunds"),
+        Source("billing/refunds.md", "Late delivery", title="Refunds"),
+    )
+    assert [s.title for s in answer.see_also] == ["Refunds", "Refunds"]
+    assert answer.model == "fake-model"  # the model was asked first
+
+    # An opening that says something is quoted, as before.
+    said = [replace(chunks[0], text="Refunds are paid to how you get paid, within five days."), *chunks[1:]]
+    _, quoted = await run(build_pipeline(settings, FakeKB(said), unsupported), question)
+    assert quoted.outcome == "extracted"
+    assert quoted.text == "Refunds are paid to how you get paid, within five days. [1]"
+    # One part is no choice: nothing to quote is refused, as before.
+    _, refused = await run(build_pipeline(settings, FakeKB([*chunks[:2], chunks[4]]), unsupported), question)
+    assert refused.outcome == "refused"
 
 
 async def test_see_also_never_offers_a_section_titled_like_a_cited_one(settings: Settings) -> None:

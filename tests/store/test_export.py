@@ -506,6 +506,26 @@ async def test_small_talk_is_logged_but_never_a_training_answer(
     assert dict(stats.dropped) == {"not_model_answer:small_talk": 1}
 
 
+async def test_an_articles_outline_is_an_answer_in_the_history_but_never_a_target(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    # The model was given two passages, not the article: listing its parts from them would be made up.
+    conv = await sqlite_log.open_conversation(channel="console", external_user_id="ada", external_chat_id="c")
+    parts = "Which of these is your question about?\n• Refund window\n• Late delivery"
+    await _turn(sqlite_log, conv.id, "How do I get a refund?", _answer(parts, outcome="outlined"))
+    await _turn(sqlite_log, conv.id, "Refund window", _answer("Within 30 days [1]."))
+    out = tmp_path / "o.jsonl"
+    stats = await run_export(sqlite_log, ExportOptions(out=out))
+    (record,) = _read(out)
+    assert [m["content"] for m in record["messages"]][-4:] == [
+        "How do I get a refund?",
+        parts,
+        "Refund window",
+        "Within 30 days [1].",
+    ]
+    assert dict(stats.dropped) == {"not_model_answer:outlined": 1}
+
+
 async def test_an_unsure_answers_lead_is_no_part_of_what_it_teaches(
     sqlite_log: SqlConversationLog, tmp_path: Path
 ) -> None:
