@@ -20,6 +20,7 @@ from bot.kb.calibration import (
     DEFAULT_GATE,
     IN_DOMAIN_SHARE,
     LEXICAL_GATE,
+    MIN_FIT_QUESTIONS,
     MIN_QUESTIONS,
     Calibration,
     FitReport,
@@ -240,6 +241,49 @@ async def test_a_small_knowledge_base_keeps_the_default_gate_and_says_why(
         ("und", MIN_QUESTIONS - 2, False)
     ]
     assert calibration.languages[0].dense_weight == DENSE_WEIGHT
+
+
+async def test_a_gate_fitted_on_too_few_sections_gives_way_to_the_default_except_in_cjk(
+    kb_factory: KBFactory, tmp_path: Path
+) -> None:
+    """Twenty sections are enough to measure the knowledge base's languages and dense weights, not to fit a
+    cosine gate that transfers to customers' questions: the default gate judges, and `kb stats` says why.
+    A help center written in Chinese keeps its fit: the default gate's cut-off is an English cosine."""
+    sections = (MIN_QUESTIONS + MIN_FIT_QUESTIONS) // 2
+    kb = kb_factory(FakeEmbedder(dim=256))
+    await kb.reload(write_topics(tmp_path / "kb", sections))
+    calibration = await kb.calibration()
+    assert calibration.fitted
+    assert (calibration.gate.features, calibration.gate.weights) == (
+        DEFAULT_GATE.features,
+        DEFAULT_GATE.weights,
+    )
+    assert calibration.report is not None
+    assert calibration.report.answerable == sections
+    assert f"{MIN_FIT_QUESTIONS} needed" in calibration.reason
+    stats = (await kb.stats()).extra
+    assert stats["gate"].startswith("default: intercept")
+    assert stats["gate fit"].endswith(
+        f"the default cosine gate: {sections} answerable pseudo-questions, "
+        f"{MIN_FIT_QUESTIONS} needed to fit one"
+    )
+
+    chinese = tmp_path / "zh"
+    chinese.mkdir()
+    characters = "退款运费发票包裹快递门店营业时间保修自行车配送周末会员积分优惠"
+    lines = ["# 帮助中心", ""]
+    for n in range(sections):
+        words = [
+            characters[(n * 7 + k * 3) % len(characters)] + characters[(n + k) % len(characters)]
+            for k in range(8)
+        ]
+        lines += [f"## 第{n}节 {words[0]}", "", "，".join(words) + f"，编号{n}。", ""]
+    (chinese / "help.md").write_text("\n".join(lines), encoding="utf-8")
+    await kb.reload(chinese)
+    fitted = await kb.calibration()
+    assert [fit.lang for fit in fitted.languages] == ["zh"]
+    assert fitted.reason == ""
+    assert (await kb.stats()).extra["gate"].startswith("fitted at reload: intercept")
 
 
 async def test_a_small_help_center_knows_its_language(kb_factory: KBFactory, tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from bot.chinese import to_traditional
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import question_language
 from bot.kb.calibration import (
+    DEFAULT_GATE,
     LEXICAL_GATE,
+    MIN_FIT_QUESTIONS,
     MIN_QUESTIONS,
     OFF_TOPIC_FILE,
     SearchFn,
@@ -153,7 +155,7 @@ async def test_a_language_whose_cosines_let_its_off_topic_questions_through_is_j
     # Dense search is weaker than in English but has not collapsed (dense weight between 0 and the
     # default), and the off-topic questions written in the language are as close to every section as its
     # own questions are: a gate on cosines lets them through, their words are nowhere.
-    chunks = sections(lang)
+    chunks = sections(lang, MIN_FIT_QUESTIONS)
     search = weak_embedder_search(chunks, 0.6, [])
     calibration = await fit_calibration(chunks, FakeEmbedder(), search)
     (fit,) = calibration.languages
@@ -168,6 +170,21 @@ async def test_a_language_whose_cosines_let_its_off_topic_questions_through_is_j
         assert calibration.gate.probability(signals(question, hits, lang)) < 0.5, question
     hits = await search("gamma3 kappa3", np.zeros(1), 5, "hybrid", lang, fit.dense_weight)
     assert calibration.gate.probability(signals("gamma3 kappa3", hits, lang)) >= 0.5
+
+
+async def test_a_help_center_too_small_to_fit_a_gate_keeps_the_default_one_not_its_words() -> None:
+    # Its pseudo-questions copy their sections' words, so the words let through all of them and always won
+    # the comparison: a 12-section Spanish shop then answered questions about bikes for rent and group rides.
+    chunks = sections("fr")
+    assert len(chunks) < MIN_FIT_QUESTIONS
+    calibration = await fit_calibration(chunks, FakeEmbedder(), weak_embedder_search(chunks, 0.6, []))
+    (fit,) = calibration.languages
+    assert not fit.lexical
+    assert calibration.gate.for_language("fr") == calibration.gate
+    assert (calibration.gate.features, calibration.gate.weights) == (
+        DEFAULT_GATE.features,
+        DEFAULT_GATE.weights,
+    )
 
 
 async def test_cosines_that_refuse_the_off_topic_questions_keep_their_gate_and_english_always_does() -> None:
