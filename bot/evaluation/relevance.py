@@ -243,11 +243,9 @@ async def collect_signals(
         # Typing slips corrected as the answer pipeline corrects them (`spelled`).
         searched = crossed.text if crossed is not None else await spelled(kb, item.question, language)
         hits = await kb.search(searched, k=top_k)
-        unknown = (
-            list(await names_missing(kb, item.question, question_language(item.question)))
-            if unknown_names and hits
-            else []
-        )
+        # In the language it is searched in, as the pipeline checks names in the language it answers: detected
+        # alone, "kiero devolver unas zapatillas" read as Portuguese, whose word list lacks both words.
+        unknown = list(await names_missing(kb, item.question, language)) if unknown_names and hits else []
         labels.append(1 if item.answerable else 0)
         _, found = await _likelier(kb, item.question, searched, crossed, hits, unknown, top_k)
         collected.append(found)

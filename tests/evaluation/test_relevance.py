@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.evaluation.questions import Question
@@ -158,3 +160,20 @@ def test_a_set_without_two_of_each_class_judges_only_the_gate_in_use(labels: lis
     fit = fit_relevance(collected, labels, 0.5, GATE)
     assert fit.subsets == ()
     assert fit.questions == len(labels)
+
+
+async def test_names_are_checked_in_the_language_the_question_is_labelled_and_searched_in() -> None:
+    """As the answer pipeline checks names in the language it answers in: detected alone, the informal Spanish
+    of "kiero devolver unas zapatillas" reads as Portuguese, whose word list lacks both words, and a help
+    center that never says "zapatillas" refused it for two unknown names."""
+    from bot.evaluation.relevance import collect_signals
+    from tests.fakes import FakeKB, make_chunk
+
+    kb = FakeKB([make_chunk("devoluciones.md", "Devoluciones", "Tienes 30 días para devolver un producto.")])
+    asked = "kiero devolver unas zapatillas q no me valen"
+    spanish = Question("es-1", asked, "devoluciones.md", "Devoluciones", lang="es")
+    collected, labels = await collect_signals(kb, [spanish], top_k=5)
+    assert labels == [1]
+    assert collected[0].unknown_names == ()
+    unlabelled, _ = await collect_signals(kb, [replace(spanish, lang=None)], top_k=5)
+    assert unlabelled[0].unknown_names  # what the question's own detection makes of it
