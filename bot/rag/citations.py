@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import unicodedata
 from collections import Counter
 from collections.abc import Container, Iterable, Sequence, Set
 from dataclasses import dataclass, replace
@@ -899,11 +900,22 @@ def asks(sentence: str) -> bool:
     return bool(_QUESTION_END.search(strip_citation_marks(sentence).rstrip(" \t\n.")))
 
 
+def _without_accents(word: str) -> str:
+    """`word` with its letters' accents left off: customers often type "sabado" for "sábado", "creer" for
+    "créer", and a sentence that holds the word must still match it (both sides are folded)."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
 def stems(text: str) -> set[str]:
     """Crude stems of the content words, in any alphabet; CJK runs (no spaces to split words at) as their
     character pairs, which match a question to a sentence about as well as words do."""
     lowered = _CJK_RUN.sub(" ", text.lower())
-    found = {_stem(w) for w in _UNICODE_WORD.findall(lowered) if w not in STOPWORDS and len(w) > 1}
+    found = {
+        _stem(_without_accents(w))
+        for w in _UNICODE_WORD.findall(lowered)
+        if w not in STOPWORDS and len(w) > 1
+    }
     # Traditional characters as Simplified (character by character, so a question and a sentence agree
     # whatever their neighbours): a question in one script picks sentences of a passage in the other.
     for run in _CJK_RUN.findall(to_simplified(text, words=False)):

@@ -597,6 +597,19 @@ def test_a_sentence_that_only_points_to_another_article_is_never_the_quote() -> 
     assert extract_answer("where is the return address", said).startswith("See the label")
 
 
+def test_a_word_typed_without_its_accents_still_picks_the_sentence_that_holds_it() -> None:
+    # "sabado" for "sábados": the quote was the shop's address alone, which says nothing of Saturdays.
+    hours = Passage(
+        "horario.md",
+        "Horario",
+        "La tienda está en la calle Mayor 12. Los sábados abrimos de 10:00 a 14:00.\n\n"
+        "El teléfono atiende de lunes a viernes.",
+    )
+    for question in ("a que hora abre la tienda el sabado", "¿A qué hora abre la tienda el sábado?"):
+        assert "Los sábados abrimos de 10:00 a 14:00." in extract_answer(question, hours)
+    assert extract_answer("abris los sabados?", hours) == "Los sábados abrimos de 10:00 a 14:00."
+
+
 def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences() -> None:
     """The answer opens the section, often in words the question does not use ("We decide within 10 business
     days"): word overlap alone picked a later sentence that repeats "claim"."""
