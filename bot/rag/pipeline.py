@@ -968,9 +968,15 @@ class Pipeline:
         best = prepared.hits[0].chunk
         if len(best.heading_path) != 1 or citations.extract_answer(question, prepared.passages[0]):
             return prepared
+        try:
+            outline = await self._kb.outline(best.source)
+        except (KBUnavailableError, TimeoutError) as exc:
+            # Offered nothing: the opening is handled as before (a quote, or the refusal).
+            log.warning("outline unavailable", extra={"error": str(exc)})
+            return prepared
         parts = [
             Source.of(chunk)
-            for chunk in await self._kb.outline(best.source)
+            for chunk in outline
             if len(chunk.heading_path) == 2 and chunk.heading_path[0] == best.heading_path[0]
         ]
         if len(parts) < 2:

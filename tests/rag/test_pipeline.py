@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.domain import Answer, Chunk, Delta, Hit, Source, Turn
-from bot.kb.base import SearchMode
+from bot.kb.base import KBUnavailableError, SearchMode
 from bot.kb.calibration import Calibration, Gate
 from bot.llm.base import GeneratorError
 from bot.rag import pipeline as pipeline_module
@@ -308,6 +308,13 @@ async def test_an_articles_opening_with_nothing_to_quote_offers_the_articles_par
     _, quoted = await run(build_pipeline(settings, FakeKB(said), unsupported), question)
     assert quoted.outcome == "extracted"
     assert quoted.text == "Refunds are paid to how you get paid, within five days. [1]"
+    # An outline that cannot be read offers nothing: nothing to quote is refused, as before.
+    class NoOutline(FakeKB):
+        async def outline(self, source: str) -> tuple[Chunk, ...]:
+            raise KBUnavailableError("outline failed")
+
+    _, unread = await run(build_pipeline(settings, NoOutline(chunks), unsupported), question)
+    assert unread.outcome == "refused"
     # One part is no choice: nothing to quote is refused, as before.
     _, refused = await run(build_pipeline(settings, FakeKB([*chunks[:2], chunks[4]]), unsupported), question)
     assert refused.outcome == "refused"
