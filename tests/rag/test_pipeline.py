@@ -308,6 +308,7 @@ async def test_an_articles_opening_with_nothing_to_quote_offers_the_articles_par
     _, quoted = await run(build_pipeline(settings, FakeKB(said), unsupported), question)
     assert quoted.outcome == "extracted"
     assert quoted.text == "Refunds are paid to how you get paid, within five days. [1]"
+
     # An outline that cannot be read offers nothing: nothing to quote is refused, as before.
     class NoOutline(FakeKB):
         async def outline(self, source: str) -> tuple[Chunk, ...]:
