@@ -235,7 +235,7 @@ def eval_relevance(
         except ValueError as exc:
             fail(f"--compare {compare}: {exc}")
     gate = calibration.gate
-    origin = "fitted by the reload" if calibration.fitted and not calibration.reason else calibration.reason
+    origin = "fitted by the reload" if calibration.gate_fitted else calibration.reason
     if as_json:
 
         def rate(value: float) -> float | None:

@@ -404,6 +404,12 @@ class Calibration:
     # Per language: the knowledge base's words, for the vocabulary bridge (`bot.kb.vocabulary`).
     vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
+    @property
+    def gate_fitted(self) -> bool:
+        """Whether the reload fitted the cosine gate itself; a fitted calibration with a `reason` kept the
+        default one (`MIN_FIT_QUESTIONS`)."""
+        return self.fitted and not self.reason
+
     def prior_languages(self) -> tuple[str, ...]:
         """The languages the knowledge base's customers likely write in, main first (`bot.language.
         prior_languages` of the sections sampled per language): the prior of a short question's language."""
@@ -449,10 +455,7 @@ class Calibration:
             f"{name} {w:+.2f}"
             for name, w in zip(("intercept", *self.gate.features), self.gate.weights, strict=True)
         )
-        # A calibration with a reason kept the default cosine gate (`MIN_FIT_QUESTIONS`).
-        out = {
-            "gate": ("fitted at reload" if self.fitted and not self.reason else "default") + f": {weights}"
-        }
+        out = {"gate": ("fitted at reload" if self.gate_fitted else "default") + f": {weights}"}
         if self.report is not None:
             r = self.report
             out["gate fit"] = (
@@ -749,7 +752,6 @@ async def fit_calibration(
         },
     )
     answerable = sum(e.label for e in examples)
-    kept = (gate.features, gate.weights) == (DEFAULT_GATE.features, DEFAULT_GATE.weights)
     return Calibration(
         gate=gate,
         fitted=True,
@@ -758,7 +760,7 @@ async def fit_calibration(
             f"the default cosine gate: {answerable} answerable pseudo-questions, "
             f"{MIN_FIT_QUESTIONS} needed to fit one"
         )
-        if kept
+        if _keeps_default_gate(examples)
         else "",
         report=report,
         fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -854,6 +856,14 @@ class _Example:
     label: int
 
 
+def _keeps_default_gate(examples: Sequence[_Example]) -> bool:
+    """Whether the knowledge base's cosine gate stays the default one: fewer answerable pseudo-questions than
+    `MIN_FIT_QUESTIONS`, most of them not in Chinese, Japanese or Korean."""
+    own = [e for e in examples if e.label]
+    cjk = sum(language_key(e.lang) in CJK_LANGUAGES for e in own)
+    return len(own) < MIN_FIT_QUESTIONS and cjk * 2 <= len(own)
+
+
 def _fit_gates(
     examples: Sequence[_Example],
     off_topic: Sequence[_Example],
@@ -871,11 +881,12 @@ def _fit_gates(
     rows = [_gate_row(e.question, e.hits, e.lang) for e in examples]
     labels = [e.label for e in examples]
     off_rows = [_gate_row(e.question, e.hits, e.lang) for e in off_topic]
-    gate, report = _fit_gate(rows, labels, off_rows, started)
-    own_questions = [e for e in examples if e.label]
-    cjk = sum(language_key(e.lang) in CJK_LANGUAGES for e in own_questions)
-    if len(own_questions) < MIN_FIT_QUESTIONS and cjk * 2 <= len(own_questions):
-        gate, report = _fit_gate(rows, labels, off_rows, started, DEFAULT_GATE)
+    default_kept = _keeps_default_gate(examples)
+    gate, report = (
+        _fit_gate(rows, labels, off_rows, started, DEFAULT_GATE)
+        if default_kept
+        else _fit_gate(rows, labels, off_rows, started)
+    )
     fits: list[LanguageFit] = []
     own: dict[str, Gate] = {}
     for lang, (d, b) in sorted(mrr.items(), key=lambda item: -counts[item[0]]):
@@ -913,7 +924,7 @@ def _fit_gates(
         # copy their section's words, so the words let through all of them, and on a few the words always
         # won. The 12-section Spanish shop (24 answerable, 6 unanswerable questions): with the words 2 false
         # refusals and 2 refused, with the default gate 1 and 3.
-        if lang != OFF_TOPIC_ALWAYS and written_in and judge is not DEFAULT_GATE:
+        if lang != OFF_TOPIC_ALWAYS and written_in and not (default_kept and judge is gate):
             # The cosines of an embedder weaker in this language than in English may still not tell
             # its off-topic questions from its own (Traditional Chinese Debian Reference with the English
             # MiniLM, dense weight 0.42: the gate let through 29 of the 48 Chinese off-topic questions,
