@@ -66,6 +66,7 @@ class Passage:
     heading: str
     text: str
     url: str = ""
+    lang: str = "und"  # its document's language, which the quote's words are matched in
 
 
 @dataclass(frozen=True, slots=True)

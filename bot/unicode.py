@@ -1,9 +1,10 @@
-"""Text from outside: made encodable (lone UTF-16 surrogates replaced) and storable (no NUL), and whether it
-says anything."""
+"""Text from outside: made encodable (lone UTF-16 surrogates replaced) and storable (no NUL), whether it
+says anything, and its letters without their accents."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # A str can hold surrogate code points that UTF-8 cannot encode: the log, the language detector and every
 # channel's output would fail on them. JSON decoding pairs valid surrogate escapes, so any left are lone.
@@ -30,3 +31,10 @@ def has_words(text: str) -> bool:
     """Whether text an admin writes as an answer says anything: a letter or digit, not only emoji or symbols
     ("😀" approved would be served as the whole answer to everyone who asks that question)."""
     return any(ch.isalnum() for ch in text)
+
+
+def without_accents(text: str) -> str:
+    """`text` with its letters' accents left off ("sábado" → "sabado", "Rückgabe" → "Ruckgabe"): customers
+    often type them so."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import textwrap
-import unicodedata
 from collections import Counter
-from collections.abc import Container, Iterable, Sequence, Set
+from collections.abc import Callable, Container, Iterable, Sequence, Set
 from dataclasses import dataclass, replace
+from functools import cache
 
 from bot.chinese import to_simplified
+from bot.kb.analysis import SNOWBALL, analyzer, language_key
 from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
+from bot.language import STOPWORDS as LANGUAGE_STOPWORDS
 from bot.rag.prompting import Passage
+from bot.unicode import without_accents
 
 # "[1]", "[1, 2]", "[1][3]", "[Passage 2]", "[source 2]": small models vary the form; keep the meaning.
 _CITATION_GROUP = re.compile(
@@ -900,21 +903,22 @@ def asks(sentence: str) -> bool:
     return bool(_QUESTION_END.search(strip_citation_marks(sentence).rstrip(" \t\n.")))
 
 
-def _without_accents(word: str) -> str:
-    """`word` with its letters' accents left off: customers often type "sabado" for "sábado", "creer" for
-    "créer", and a sentence that holds the word must still match it (both sides are folded)."""
-    decomposed = unicodedata.normalize("NFKD", word)
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+def stems(text: str, lang: str | None = None) -> set[str]:
+    """Stems of the content words, in any alphabet; CJK runs (no spaces to split words at) as their
+    character pairs, which match a question to a sentence about as well as words do.
 
-
-def stems(text: str) -> set[str]:
-    """Crude stems of the content words, in any alphabet; CJK runs (no spaces to split words at) as their
-    character pairs, which match a question to a sentence about as well as words do."""
+    Words are stemmed for `lang` (a passage's language) by its Snowball stemmer, its stop words left out,
+    where it has one and is not English; otherwise crudely (`_stem`), which knows English suffixes only and
+    cut "borro" and "borrar" (Spanish "I delete", "to delete") to different stems: "¿cómo borro mi cuenta?"
+    quoted the password sentence, not the one on deleting the account. Accents are left off first, on both
+    sides, so a word typed without them still matches.
+    """
+    stem, stop = _word_stemmer(lang)
     lowered = _CJK_RUN.sub(" ", text.lower())
     found = {
-        _stem(_without_accents(w))
+        stem(without_accents(w))
         for w in _UNICODE_WORD.findall(lowered)
-        if w not in STOPWORDS and len(w) > 1
+        if w not in STOPWORDS and w not in stop and len(w) > 1
     }
     # Traditional characters as Simplified (character by character, so a question and a sentence agree
     # whatever their neighbours): a question in one script picks sentences of a passage in the other.
@@ -922,6 +926,19 @@ def stems(text: str) -> set[str]:
         chars = [ch for ch in run if ch.isalnum()]
         found.update(a + b for a, b in zip(chars, chars[1:], strict=False))
     return found
+
+
+@cache
+def _word_stemmer(lang: str | None) -> tuple[Callable[[str], str], frozenset[str]]:
+    """How `stems` stems a word of `lang`, and that language's stop words (beyond the English ones)."""
+    key = language_key(lang)
+    if key == "en" or key not in SNOWBALL:
+        # English keeps the crude stem: its quotes were chosen and measured with it, and Porter would join
+        # words it keeps apart for no measured gain.
+        return _stem, frozenset()
+    stop = LANGUAGE_STOPWORDS.get(key, frozenset())
+    # "como" typed for "cómo" is as much a stop word.
+    return analyzer(key).stem, stop | frozenset(without_accents(w) for w in stop)
 
 
 def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_chars: int = 600) -> str:
@@ -939,7 +956,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     # Short lines read as labels ("Live chat"); when the passage has nothing else, they are what it says (a
     # run of Chinese text without a full stop reads as one), as headings, captions and lead-ins are not.
     phrase = next((i for i, u in enumerate(units) if not u.kind and not u.text.endswith((":", "："))), None)
-    wanted = stems(question)
+    wanted = stems(question, passage.lang)
     # A sentence about the article itself ("This article explains when you get your money back…") shares the
     # question's words and answers nothing: it is never quoted. Nor is a lead-in whose list or table is in
     # the next chunk ("Here are the packages:" over "Table 4.5."): it stops just before the answer.
@@ -950,18 +967,18 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     steps = _continued_steps(units)
     if any(not u.label for u in units[steps:]):
         units = [replace(u, label=True) if i < steps else u for i, u in enumerate(units)]
-    unit_stems = [set() if u.label else stems(u.text) for u in units]
+    unit_stems = [set() if u.label else stems(u.text, passage.lang) for u in units]
     lead = next((i for i, u in enumerate(units) if not u.label), None)
     if lead is None and phrase is not None and not _says_nothing_itself(units[phrase].text):
         units[phrase] = replace(units[phrase], label=False)
-        unit_stems[phrase] = stems(units[phrase].text)
+        unit_stems[phrase] = stems(units[phrase].text, passage.lang)
         lead = phrase
     if lead is None:
         return ""  # headings, captions and lead-ins only: a quote of them answers nothing
     # A passage that opens with code opens in the middle of its section (a chunk's cut): its first words
     # lead it, the code where there are none.
     lead = next((i for i, u in enumerate(units) if not u.label and u.kind != "code"), lead)
-    if wanted and _titled_with(wanted, passage.heading, unit_stems):
+    if wanted and _titled_with(wanted, passage.heading, stems(passage.heading, passage.lang), unit_stems):
         # The section is titled with the question ("How long does a claim take?"): a help center answers it
         # first, often in words the question does not use ("We decide within 10 business days"), which
         # word overlap would pass over for a later sentence that repeats "claim". A section that opens with
@@ -986,7 +1003,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     after = _follows(units, best)
     if units[best].text.endswith(":") and after is not None and units[after].item:
         return _quote_list(units, score, after, max_chars)  # the sentence that leads into a list or table
-    return _quote_sentences(units, score, best, wanted, max_sentences, max_chars)
+    return _quote_sentences(units, score, best, wanted, max_sentences, max_chars, passage.lang)
 
 
 # A heading that asks a question (an FAQ entry, "How long do I have to collect my parcel?") is the customer's
@@ -997,11 +1014,10 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
 TITLED_QUESTION_SHARE = 0.5
 
 
-def _titled_with(wanted: set[str], heading: str, unit_stems: Sequence[set[str]]) -> bool:
-    """Whether a section titled `heading` is titled with the question whose content stems are `wanted`: it
-    holds all of them, or it is itself a question holding `TITLED_QUESTION_SHARE` of them while the passage
-    (`unit_stems`, its sentences' stems) holds none of the rest."""
-    titled = stems(heading)
+def _titled_with(wanted: set[str], heading: str, titled: set[str], unit_stems: Sequence[set[str]]) -> bool:
+    """Whether a section titled `heading` (whose stems are `titled`) is titled with the question whose content
+    stems are `wanted`: it holds all of them, or it is itself a question holding `TITLED_QUESTION_SHARE` of
+    them while the passage (`unit_stems`, its sentences' stems) holds none of the rest."""
     rest = wanted - titled
     if not rest:
         return True
@@ -1222,6 +1238,7 @@ def _quote_sentences(
     wanted: set[str],
     max_sentences: int,
     max_chars: int,
+    lang: str,
 ) -> str:
     def quotable(i: int) -> bool:
         """A sentence: no label, no list item or table row, no code (quoted whole, where it fits, below)."""
@@ -1229,7 +1246,7 @@ def _quote_sentences(
 
     chosen = [best]
     used = len(units[best].text)
-    covered = wanted & stems(units[best].text)
+    covered = wanted & stems(units[best].text, lang)
     # Grow into the neighbouring sentences of the same paragraph that also speak to the question.
     while len(chosen) < max_sentences:
         low, high = min(chosen) - 1, max(chosen) + 1
@@ -1247,14 +1264,14 @@ def _quote_sentences(
         pick = max(options, key=lambda i: score[i])
         chosen.append(pick)
         used += len(units[pick].text) + 1
-        covered |= wanted & stems(units[pick].text)
+        covered |= wanted & stems(units[pick].text, lang)
     # Then a sentence elsewhere in the passage, if it answers a part of the question the others do not; or a
     # list item, with the line that leads into its list: "Can I pay with PayPal or via SEPA?" is answered by
     # the SEPA sentence and by the "PayPal" item of the methods listed above it, which was left out before.
     for i in sorted(range(len(units)), key=lambda i: (-score[i], i)):
         if sum(units[j].kind != "header" for j in chosen) >= max_sentences:
             break
-        new = (wanted & stems(units[i].text)) - covered
+        new = (wanted & stems(units[i].text, lang)) - covered
         if not new or i in chosen or not (quotable(i) or units[i].item or units[i].kind == "code"):
             continue
         lead = _lead_in(units, i) if units[i].item else None

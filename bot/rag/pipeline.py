@@ -429,7 +429,9 @@ def _heading_key(heading: str) -> str:
 
 def passage_of(hit: Hit) -> Passage:
     chunk = hit.chunk
-    return Passage(source=chunk.source, heading=chunk.heading, text=chunk.text, url=chunk.url)
+    return Passage(
+        source=chunk.source, heading=chunk.heading, text=chunk.text, url=chunk.url, lang=chunk.lang
+    )
 
 
 def _timings_without_model(started: float, retrieval_ms: float, condense_ms: float) -> Timings:

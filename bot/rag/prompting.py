@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from string import Template
@@ -307,7 +307,7 @@ def trim_passage(passage: Passage, max_tokens: int, count_tokens: Callable[[str]
         # One "word" longer than the budget: a run of CJK text, which has no spaces. Cut by characters, or
         # the model would get only "…" and the customer a quote of it.
         kept = text[: _longest_fit(len(text), lambda n: text[:n], count_tokens, budget)]
-    return Passage(source=passage.source, heading=passage.heading, text=kept + ELLIPSIS, url=passage.url)
+    return replace(passage, text=kept + ELLIPSIS)
 
 
 def _longest_fit(

@@ -610,6 +610,22 @@ def test_a_word_typed_without_its_accents_still_picks_the_sentence_that_holds_it
     assert extract_answer("abris los sabados?", hours) == "Los sábados abrimos de 10:00 a 14:00."
 
 
+def test_words_are_matched_by_their_stem_in_the_passages_language() -> None:
+    """ "borro" (I delete) and "borrar" (to delete) are one Spanish word: the English-only crude stem cut them
+    apart, and "¿Cómo borro mi cuenta?" quoted the password sentence for the one word "cuenta"."""
+    text = (
+        "Puede cambiar la contraseña de su cuenta en Ajustes.\n\n"
+        "Para borrar la cuenta, escriba a soporte desde el correo con el que se registró."
+    )
+    account = Passage("cuenta.md", "Su cuenta", text, lang="es")
+    assert extract_answer("como borro mi cuenta", account) == (
+        "Para borrar la cuenta, escriba a soporte desde el correo con el que se registró."
+    )
+    # Without the document's language the words are cut as English ones, and "borro" matches nothing.
+    unknown = Passage("cuenta.md", "Su cuenta", text)
+    assert extract_answer("como borro mi cuenta", unknown).startswith("Puede cambiar la contraseña")
+
+
 def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences() -> None:
     """The answer opens the section, often in words the question does not use ("We decide within 10 business
     days"): word overlap alone picked a later sentence that repeats "claim"."""
