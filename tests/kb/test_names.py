@@ -39,6 +39,13 @@ from tests.fakes import FakeKB, make_chunk
         ("Wie starte ich einen systemd-Dienst neu?", "de", ["systemd"]),
         ("Laufen die Tools auf dem Server, oder muss ich die Netzwerkeinstellung ändern?", "de", []),
         ("How do I connect Redis to a systemd-based server?", "en", []),
+        # A word typed without its accents, or with German's umlauts spelled out, is still a word: "ruckgabe
+        # kostenlos?" was refused as naming something the help center never mentions.
+        ("ruckgabe kostenlos?", "de", []),
+        ("wie lange dauert die rueckgabe", "de", []),
+        ("comment creer un compte ?", "fr", []),
+        ("cual es el telefono de atencion al cliente", "es", []),
+        ("wie richte ich kdump ein", "de", ["kdump"]),
         # CJK text: every Latin word is a name already; a language without a word list is not judged.
         ("怎么配置 wireguard", "zh", []),
         ("kdump", "und", []),
