@@ -394,6 +394,22 @@ def _detect_message_language(
     backed = next(
         (lang for lang in guesses if lang != UNDETERMINED and (lang == hinted or lang in prior)), None
     )
+    default = kb_default_language(prior)
+    if (
+        default != UNDETERMINED
+        and hinted == UNDETERMINED
+        and went_on in (UNDETERMINED, default)
+        and detection.confidence < HINT_WINS_BELOW
+        and _names_only(text, detection.language)
+        and latin_text == (default not in NON_LATIN_SCRIPT)
+    ):
+        # A name or a word or two and no function word ("paypal?" English 0.57, "garantie" Dutch 0.79, "abo
+        # kundigen" Dutch 0.79) tells the detector little: names and loanwords score as English or Dutch.
+        # Unhinted, such text to a help center written in one language other than English is in the help
+        # center's language the detector lists, else its main one, as text nothing tells is: a German shop's
+        # customer got the English lead over a German quote. ("shipping costs" is German there too: its quote
+        # is German whatever the lead's language.)
+        return backed or default
     if detection.sure:
         if detection.confidence < HINT_WINS_BELOW:
             if hinted == UNDETERMINED and (not prior or "en" in prior) and "en" in detection.candidates:
@@ -433,7 +449,6 @@ def _detect_message_language(
         return backed
     if fits_hint and hinted in prior:
         return hinted
-    default = kb_default_language(prior)
     if not letters or latin_text == (default not in NON_LATIN_SCRIPT):
         return default
     return UNDETERMINED
@@ -469,6 +484,17 @@ def _function_words(text: str, language: str) -> int:
     """How many of `text`'s words are `language`'s function words (0 for a language without a list)."""
     function = STOPWORDS.get(language, frozenset())
     return sum(1 for word in _WORD_WITH_APOSTROPHE.findall(text.casefold()) if word in function)
+
+
+# Text of at most this many words and none of its detected language's function words is too little for a
+# detector's doubtful score (`_names_only`).
+NAMES_ONLY_MAX_WORDS = 2
+
+
+def _names_only(text: str, language: str) -> bool:
+    """Whether `text` is a word or two (`NAMES_ONLY_MAX_WORDS`) with none of `language`'s function words."""
+    words = _WORD_WITH_APOSTROPHE.findall(text.casefold())
+    return 0 < len(words) <= NAMES_ONLY_MAX_WORDS and _function_words(text, language) == 0
 
 
 def _written_in(text: str, language: str) -> bool:
