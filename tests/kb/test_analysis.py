@@ -10,6 +10,7 @@ from bot.kb.analysis import (
     ES_LANGUAGE_ANALYZERS,
     analyzer,
     code_parts,
+    compound_parts,
     describe_languages,
     es_analyzer,
     indexed_text,
@@ -79,6 +80,38 @@ def test_japanese_and_korean_are_bigrams() -> None:
 def test_other_languages_are_stemmed_without_their_stop_words(lang: str, text: str, terms: list[str]) -> None:
     assert analyzer(lang).terms(text) == terms
     assert analyzer(lang).name == f"{lang}-snowball"
+
+
+@pytest.mark.parametrize(
+    ("word", "parts"),
+    [
+        ("herstellergarantie", ("hersteller", "garantie")),
+        ("versandkosten", ("versand", "kosten")),
+        ("monatsraten", ("monat", "raten")),  # the linking "s" left off
+        # Words that only look like two, and words more frequent than their rarer part, stay whole.
+        ("bestellung", ()),
+        ("österreich", ()),
+        ("innerhalb", ()),
+        ("abo", ()),
+    ],
+)
+def test_german_compounds_are_cut_into_the_two_words_they_are_made_of(
+    word: str, parts: tuple[str, ...]
+) -> None:
+    assert compound_parts(word, "de") == parts
+
+
+def test_compounds_are_indexed_and_searched_with_their_parts_in_german_only() -> None:
+    german = analyzer("de")
+    assert german.text("Die Herstellergarantie gilt drei Jahre.").split() == [
+        *("die", "herstellergaranti", "herstell", "garanti", "gilt", "drei", "jahr"),
+    ]
+    # A question's compound finds the words apart, and its parts are searched after it.
+    assert query_terms("Was kosten Versandkosten?", ["de"]) == ["kost", "versandkost", "versand"]
+    assert query_words("Versandkosten", ["de"]) == ["versandkosten", "versand", "kosten"]
+    # English writes its compounds apart, and a German-looking word in English text is not cut.
+    assert analyzer("en").text("Herstellergarantie") == "herstellergaranti"
+    assert compound_parts("herstellergarantie", "en") == ()
 
 
 def test_languages_without_a_stemmer_are_lower_cased_only() -> None:

@@ -287,3 +287,29 @@ async def test_an_identifier_in_a_question_is_searched_as_a_phrase(tmp_path: Pat
         assert [hit.chunk.source for hit in hits] == ["sorting.md"]
     finally:
         await kb.close()
+
+
+async def test_a_word_inside_a_german_compound_finds_it(tmp_path: Path) -> None:
+    """ "Wie lange Garantie habe ich?" found the section that repeats the question's other words, not the one
+    on the "Herstellergarantie": the index held the compound whole."""
+    from bot.kb.embedded import EmbeddedKB
+    from tests.fakes import FakeEmbedder
+    from tests.kb.conftest import make_settings
+
+    docs = tmp_path / "kb"
+    docs.mkdir()
+    (docs / "garantie.md").write_text(
+        "# Reparatur\n\n## Gewährleistung\n\nAuf Kaffeemaschinen der Eigenmarke geben wir eine "
+        "Herstellergarantie von drei Jahren ab Kaufdatum.\n\n## Defekt melden\n\nIst Ihre Maschine "
+        "defekt, melden Sie den Schaden über das Formular. Halten Sie die Bestellnummer der Maschine "
+        "bereit.\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path)
+    kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder(dim=64))
+    try:
+        await kb.reload(docs)
+        hits = await kb.search("Wie lange habe ich Garantie auf meine Maschine?", k=2, mode="bm25")
+        assert hits[0].chunk.heading == "Gewährleistung"
+    finally:
+        await kb.close()
