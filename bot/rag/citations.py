@@ -582,6 +582,9 @@ _PROSE_SENTENCE_END = re.compile(
 # A space left before punctuation where lines or markup were joined ("Debian , p. ej.", "the app ."), and
 # only there: a dot that begins a path, a name or an argument ("cd ./source", "find . -print0") stays.
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])(?=$|[\"'”’»)\]]|\s+[^\s\-/.|&<>])")
+# French puts a space before ":", ";", "?" and "!" ("la commande : vous", "oublié ?"): in a French passage
+# only the one before a comma, a full stop or a closing bracket is left over from joining.
+_SPACE_BEFORE_PUNCT_FRENCH = re.compile(r"\s+([,.)])(?=$|[\"'”’»)\]]|\s+[^\s\-/.|&<>])")
 # Chinese, Japanese and Korean characters and their punctuation: text in them is written without spaces.
 _CJK_CHAR = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
 # Korean puts spaces between words: only Chinese and Japanese text (and CJK punctuation) joins without one.
@@ -622,11 +625,13 @@ def plain_text(text: str) -> str:
     return _EMPHASIS.sub(r"\1", text)
 
 
-def _unwrap(lines: Sequence[str]) -> str:
-    """Lines of one paragraph or list item as one line: the source file's wrapping is not a break."""
+def _unwrap(lines: Sequence[str], lang: str | None = None) -> str:
+    """Lines of one paragraph or list item (of a passage in `lang`) as one line: the source file's wrapping is
+    not a break."""
     joined = " ".join(line.strip() for line in lines if line.strip())
     joined = _SPACE_IN_CJK.sub("", joined)  # a line wrapped inside CJK text gets no space
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"\s{2,}", " ", joined)).strip()
+    before = _SPACE_BEFORE_PUNCT_FRENCH if language_key(lang) == "fr" else _SPACE_BEFORE_PUNCT
+    return before.sub(r"\1", re.sub(r"\s{2,}", " ", joined)).strip()
 
 
 # A sentence that describes the document it is in rather than answering anything.
@@ -785,9 +790,10 @@ def _inline_items(marker: str, text: str) -> list[tuple[str, str]]:
     return [(m, piece) for m, piece in out if piece]
 
 
-def passage_units(text: str) -> list[PassageUnit]:
-    """A passage as sentences, list items, table rows and code blocks, in order; wrapped lines joined, markup
-    removed, code as written. A table row a chunk's start or end cut in two is left out: a quote never starts
+def passage_units(text: str, lang: str | None = None) -> list[PassageUnit]:
+    """A passage (in `lang`, its document's language) as sentences, list items, table rows and code blocks, in
+    order; wrapped lines joined, markup removed (the language's spacing before punctuation kept), code as
+    written. A table row a chunk's start or end cut in two is left out: a quote never starts
     in the middle of a row."""
     units: list[PassageUnit] = []
     block = -1
@@ -821,7 +827,7 @@ def passage_units(text: str) -> list[PassageUnit]:
                         else " / ".join(filter(None, _table_cells(lines[0])))
                     )
                 else:
-                    joined = _unwrap(lines)
+                    joined = _unwrap(lines, lang)
                 if not joined:
                     continue
                 if not (kind in ("item", "row") and last == kind):
@@ -952,7 +958,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     Code is quoted line by line as written. Wrapped lines are joined and markup is removed. This is the
     extractive fallback for a generated answer the passages do not support.
     """
-    units = passage_units(passage.text)
+    units = passage_units(passage.text, passage.lang)
     # Short lines read as labels ("Live chat"); when the passage has nothing else, they are what it says (a
     # run of Chinese text without a full stop reads as one), as headings, captions and lead-ins are not.
     phrase = next((i for i, u in enumerate(units) if not u.kind and not u.text.endswith((":", "："))), None)

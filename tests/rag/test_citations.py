@@ -626,6 +626,27 @@ def test_words_are_matched_by_their_stem_in_the_passages_language() -> None:
     assert extract_answer("como borro mi cuenta", unknown).startswith("Puede cambiar la contraseña")
 
 
+def test_a_french_passage_keeps_its_space_before_colons_and_question_marks() -> None:
+    """French typography puts a space before ":", ";", "?" and "!": quotes read "la commande: vous" and
+    "oublié?" while the help center's own titles kept it."""
+    text = (
+        "Choisissez **PayPal** à la dernière étape de la commande : vous êtes redirigé vers PayPal.\n\n"
+        "Sur la page de connexion, cliquez sur **Mot de passe oublié ?** et saisissez votre e-mail ,\n"
+        "puis validez."
+    )
+    french = Passage("paiement.md", "Paiement", text, lang="fr")
+    assert extract_answer("paypal", french) == (
+        "Choisissez PayPal à la dernière étape de la commande : vous êtes redirigé vers PayPal."
+    )
+    # The space a joined line leaves before a comma still goes.
+    assert extract_answer("mot de passe oublie", french) == (
+        "Sur la page de connexion, cliquez sur Mot de passe oublié ? et saisissez votre e-mail, puis validez."
+    )
+    # Other languages lose a space before any of them, which there is left over from joining lines or markup.
+    other = Passage("payment.md", "Payment", "Choose **PayPal** at checkout : you are redirected.")
+    assert extract_answer("paypal", other) == "Choose PayPal at checkout: you are redirected."
+
+
 def test_a_section_titled_with_the_question_is_quoted_from_its_first_sentences() -> None:
     """The answer opens the section, often in words the question does not use ("We decide within 10 business
     days"): word overlap alone picked a later sentence that repeats "claim"."""
