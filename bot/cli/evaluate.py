@@ -85,8 +85,10 @@ def eval_answers(
     check_source(source)
 
     async def _run() -> dict[str, Any]:
+        from dataclasses import replace
+
         from bot.evaluation.answers import answers_report
-        from bot.language import detect_message_language
+        from bot.language import detect_message_language, normalize
         from bot.services import Services, build_pipeline
 
         async with Services(base) as services, evaluated_kb(services, source) as kb:
@@ -105,7 +107,8 @@ def eval_answers(
                 # knowledge base's languages the prior for a short question.
                 language = detect_message_language(item.question, kb_languages=kb_languages)
                 answer = await pipeline.answer(item.question, user_key=f"eval:{item.qid}", language=language)
-                rows.append((item, answer))
+                # Reported under its label, else the language it was answered in (not "und").
+                rows.append((item if item.lang else replace(item, lang=normalize(language)), answer))
                 err_console.print(
                     f"[dim]{n}/{len(items)} {item.qid} {answer.outcome} {answer.timings.total_ms:.0f} ms[/]",
                     highlight=False,

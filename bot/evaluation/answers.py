@@ -25,7 +25,8 @@ def answers_report(rows: Sequence[tuple[Question, Answer]]) -> dict[str, Any]:
 
     A question without a gold section should be refused. Citation accuracy counts answered, answerable
     questions whose gold section is among the cited sources (see `cites_gold`). `languages` holds the
-    quality figures again for each language label of the questions ("und" when unlabelled).
+    quality figures again for each language label of the questions ("und" when unlabelled; `eval answers`
+    labels an unlabelled question with the language it was answered in).
     """
     report = _quality(rows)
     by_language: dict[str, list[tuple[Question, Answer]]] = {}

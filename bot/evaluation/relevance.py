@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.evaluation.questions import Question
+from bot.evaluation.scoring import kb_prior_languages
 from bot.kb.analysis import question_language
 from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals, translated_gate_key
 from bot.kb.names import unknown_names as names_missing
@@ -237,8 +238,9 @@ async def collect_signals(
 
     collected: list[Signals] = []
     labels: list[int] = []
+    prior = await kb_prior_languages(kb)
     for item in questions:
-        language = item.lang or question_language(item.question)
+        language = item.lang or question_language(item.question, prior)
         crossed = await crosslingual_query(kb, translator, item.question, language)
         # Typing slips corrected as the answer pipeline corrects them (`spelled`).
         searched = crossed.text if crossed is not None else await spelled(kb, item.question, language)

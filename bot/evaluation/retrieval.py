@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.evaluation.questions import Question
-from bot.evaluation.scoring import gold_rank
+from bot.evaluation.scoring import gold_rank, kb_prior_languages
 from bot.metrics import percentile
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ async def evaluate_retrieval(
 
     Each question is embedded once and searched with that vector in every mode, so the modes differ only
     in how they rank. The backend detects each question's language as it does in production; the report
-    groups by the question's `lang` label (detected when it has none). A question in a language the
+    groups by the question's `lang` label (detected when it has none, the knowledge base's languages the prior
+    as in production). A question in a language the
     documents are not written in is searched through `translator`, as the answer pipeline searches it.
     """
     from bot.evaluation.relevance import chosen_search
@@ -83,7 +84,11 @@ async def evaluate_retrieval(
     from bot.kb.vocabulary import spelled
 
     answerable = [q for q in questions if q.answerable]
-    langs = [q.lang if q.lang else await asyncio.to_thread(question_language, q.question) for q in answerable]
+    prior = await kb_prior_languages(kb)
+    langs = [
+        q.lang if q.lang else await asyncio.to_thread(question_language, q.question, prior)
+        for q in answerable
+    ]
     texts = []
     for q, lang in zip(answerable, langs, strict=True):
         crossed = await crosslingual_query(kb, translator, q.question, lang)

@@ -91,3 +91,28 @@ async def test_search_judges_a_short_question_with_the_knowledge_bases_languages
     hits = await kb.search("Backports installieren?", k=1)
     assert hits
     assert judged == ["de"]
+
+
+async def test_eval_reports_an_unlabelled_short_question_in_the_knowledge_bases_language(
+    kb_factory: KBFactory, tmp_path: Path
+) -> None:
+    """`eval retrieval` filed "paypal ?" to a French help center under English, where chat answers it in
+    French: it detected the question's language without the knowledge base's as the prior."""
+    from bot.evaluation.questions import Question
+    from bot.evaluation.retrieval import evaluate_retrieval
+
+    folder = tmp_path / "hilfe"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    for n, (heading, text) in enumerate(TOPICS):
+        (folder / f"thema{n}.md").write_text(f"# {heading}\n\n{text}\n", encoding="utf-8")
+    embedder = FakeEmbedder()
+    kb = kb_factory(embedder)
+    await kb.reload(folder)
+    asked = [
+        Question("q1", "Backports installieren?", file="backports.md", heading="Backports installieren"),
+        Question("q2", "How do I install backports on my server?", file="backports.md", heading="Backports"),
+    ]
+    report = await evaluate_retrieval(kb, embedder, asked, k=5)
+    assert sorted(report.languages) == ["de", "en"]
