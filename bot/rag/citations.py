@@ -1237,6 +1237,11 @@ def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int,
 _POINTS_BACK = re.compile(r"^(?:\S+\s+){0,3}(?:it|its|this|these|those|they|them|their)\b", re.IGNORECASE)
 
 
+# A quote of one sentence this short that leaves words of the question unanswered takes the next one of its
+# paragraph too (`_quote_sentences`).
+SHORT_SENTENCE_CHARS = 100
+
+
 def _quote_sentences(
     units: Sequence[PassageUnit],
     score: Sequence[float],
@@ -1290,6 +1295,21 @@ def _quote_sentences(
             chosen.extend(added)
             used += cost
             covered |= new
+    # One short sentence, and nothing found elsewhere, often stops just before the answer: "Der Kauf auf
+    # Rechnung wird über Klarna abgewickelt." for "kann ich auf Rechnung bestellen", whose next sentence is
+    # "Sie bezahlen innerhalb von 30 Tagen nach Versand."; a pharmacy's address for "horaires de la
+    # pharmacie", without "Ouverte du lundi au samedi de 8 h 30 à 19 h 30.". Where it leaves words of the
+    # question unanswered, the paragraph's next sentence goes with it, whatever its own words.
+    after = best + 1
+    if (
+        len(chosen) == 1
+        and covered != wanted
+        and len(units[best].text) <= SHORT_SENTENCE_CHARS
+        and quotable(after)
+        and units[after].block == units[best].block
+        and used + len(units[after].text) + 1 <= max_chars
+    ):
+        chosen.append(after)
     chosen.sort()
     first = chosen[0]
     if (

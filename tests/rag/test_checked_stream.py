@@ -568,8 +568,10 @@ async def test_a_first_sentence_that_asks_or_only_announces_falls_back_to_a_quot
     deltas, answer = await run(pipeline, NEVER_ARRIVED)
     assert deltas == []
     assert answer.outcome == "extracted"
+    # The quote's short first sentence leaves the question's words unanswered: the next one comes with it.
     assert answer.text.endswith(
-        "The parcel moves to the nearest Parcelly Point and is kept there for 7 days. [1]"
+        "The parcel moves to the nearest Parcelly Point and is kept there for 7 days. Collect it with your "
+        "pickup code and a photo ID. [1]"
     ), answer.text
     assert "?" not in answer.text
 

@@ -626,6 +626,24 @@ def test_words_are_matched_by_their_stem_in_the_passages_language() -> None:
     assert extract_answer("como borro mi cuenta", unknown).startswith("Puede cambiar la contraseña")
 
 
+def test_a_short_sentence_that_leaves_the_question_open_brings_the_next_one() -> None:
+    """ "Der Kauf auf Rechnung wird über Klarna abgewickelt." alone never said yes, nor the 30 days."""
+    invoice = Passage(
+        "zahlung.md",
+        "Kauf auf Rechnung",
+        "Der Kauf auf Rechnung wird über Klarna abgewickelt. Sie bezahlen innerhalb von 30 Tagen nach "
+        "Versand. Die Rechnung ist ab einem Bestellwert von 10 € möglich.\n\n"
+        "SEPA-Lastschrift ist ebenfalls möglich.",
+        lang="de",
+    )
+    assert extract_answer("kann ich auf rechnung bestellen", invoice) == (
+        "Der Kauf auf Rechnung wird über Klarna abgewickelt. Sie bezahlen innerhalb von 30 Tagen nach "
+        "Versand."
+    )
+    # A sentence that answers every word of the question is the whole answer.
+    assert extract_answer("rechnung klarna", invoice) == "Der Kauf auf Rechnung wird über Klarna abgewickelt."
+
+
 def test_a_french_passage_keeps_its_space_before_colons_and_question_marks() -> None:
     """French typography puts a space before ":", ";", "?" and "!": quotes read "la commande: vous" and
     "oublié?" while the help center's own titles kept it."""
