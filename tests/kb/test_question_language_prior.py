@@ -62,6 +62,17 @@ TOPICS = (
 )
 
 
+def _help_center(tmp_path: Path) -> Path:
+    """A German help center of the articles and topics above, written under `tmp_path`."""
+    folder = tmp_path / "hilfe"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    for n, (heading, text) in enumerate(TOPICS):
+        (folder / f"thema{n}.md").write_text(f"# {heading}\n\n{text}\n", encoding="utf-8")
+    return folder
+
+
 def test_question_language_takes_the_prior_for_an_unsure_short_question() -> None:
     assert question_language("Backports installieren?") == "en"  # unsure: English stands in
     assert question_language("Backports installieren?", ("de",)) == "de"
@@ -72,12 +83,7 @@ def test_question_language_takes_the_prior_for_an_unsure_short_question() -> Non
 async def test_search_judges_a_short_question_with_the_knowledge_bases_languages(
     kb_factory: KBFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "hilfe"
-    folder.mkdir()
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    for n, (heading, text) in enumerate(TOPICS):
-        (folder / f"thema{n}.md").write_text(f"# {heading}\n\n{text}\n", encoding="utf-8")
+    folder = _help_center(tmp_path)
     kb = kb_factory(FakeEmbedder())
     await kb.reload(folder)
     judged: list[str] = []
@@ -101,12 +107,7 @@ async def test_eval_reports_an_unlabelled_short_question_in_the_knowledge_bases_
     from bot.evaluation.questions import Question
     from bot.evaluation.retrieval import evaluate_retrieval
 
-    folder = tmp_path / "hilfe"
-    folder.mkdir()
-    for name, text in ARTICLES.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    for n, (heading, text) in enumerate(TOPICS):
-        (folder / f"thema{n}.md").write_text(f"# {heading}\n\n{text}\n", encoding="utf-8")
+    folder = _help_center(tmp_path)
     embedder = FakeEmbedder()
     kb = kb_factory(embedder)
     await kb.reload(folder)
