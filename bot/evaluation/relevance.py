@@ -9,9 +9,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.evaluation.questions import Question
-from bot.evaluation.scoring import kb_prior_languages
 from bot.kb.analysis import question_language
-from bot.kb.calibration import SIGNAL_NAMES, Gate, Signals, signals, translated_gate_key
+from bot.kb.calibration import (
+    SIGNAL_NAMES,
+    Gate,
+    Signals,
+    kb_prior_languages,
+    signals,
+    translated_gate_key,
+)
 from bot.kb.names import unknown_names as names_missing
 
 if TYPE_CHECKING:

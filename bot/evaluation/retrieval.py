@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.evaluation.questions import Question
-from bot.evaluation.scoring import gold_rank, kb_prior_languages
+from bot.evaluation.scoring import gold_rank
+from bot.kb.calibration import kb_prior_languages
 from bot.metrics import percentile
 
 if TYPE_CHECKING:

@@ -15,14 +15,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from bot.domain import Chunk, Hit, Passage, Source
 from bot.evaluation.questions import Question
-from bot.kb.base import KBUnavailableError
-
-if TYPE_CHECKING:
-    from bot.kb.base import KnowledgeBase
 
 # A leading section number: `9.6.3.`, `9.6.3`, `12.`, `A.1.`, `A.` — dotted, so `2024 prices` keeps its year.
 # A letter counts only with its dot (`A. Appendix`, `A.1.`), never the article in `A quick start`; and the
@@ -133,12 +128,3 @@ def gold_match(section: Section, question: Question) -> bool:
 def gold_rank(hits: Iterable[Hit], question: Question) -> int | None:
     """The rank of the first hit that matches the gold section, None when none does."""
     return next((h.rank for h in hits if gold_match(h.chunk, question)), None)
-
-
-async def kb_prior_languages(kb: KnowledgeBase) -> tuple[str, ...]:
-    """The knowledge base's languages as the prior of an unlabelled question's, as the answer pipeline reads
-    them (`Pipeline.kb_languages`): "paypal ?" to a French help center is French, as in chat; () unknown."""
-    try:
-        return (await kb.calibration()).prior_languages()
-    except KBUnavailableError:
-        return ()

@@ -23,12 +23,13 @@ import numpy.typing as npt
 from bot.chinese import TRADITIONAL, to_traditional
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key, question_language
-from bot.kb.base import Embedder, SearchMode
+from bot.kb.base import Embedder, KBUnavailableError, SearchMode
 from bot.kb.fusion import DENSE_WEIGHT
 from bot.kb.vocabulary import MIN_SIMILARITY, valid_vocabulary, vocabulary_words
 from bot.language import UNDETERMINED, language_tag, normalize, prior_languages
 
 if TYPE_CHECKING:
+    from bot.kb.base import KnowledgeBase
     from bot.kb.crosslingual import QueryTranslator
 
 log = logging.getLogger("bot.kb")
@@ -643,6 +644,15 @@ def dense_weight(lang: str, mrr_dense: float, mrr_bm25: float, reference: float 
     if relative < COLLAPSED_RELATIVE:
         return 0.0
     return round(DENSE_WEIGHT * relative, 2)
+
+
+async def kb_prior_languages(kb: KnowledgeBase) -> tuple[str, ...]:
+    """The languages `kb`'s customers likely write in, its main one first (`Calibration.prior_languages` of
+    the calibration stored with the index, no search); () when not known (no index, or not calibrated)."""
+    try:
+        return (await kb.calibration()).prior_languages()
+    except KBUnavailableError:
+        return ()
 
 
 def translated_gate_key(source: str, target: str) -> str:

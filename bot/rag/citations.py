@@ -581,10 +581,11 @@ _PROSE_SENTENCE_END = re.compile(
 )
 # A space left before punctuation where lines or markup were joined ("Debian , p. ej.", "the app ."), and
 # only there: a dot that begins a path, a name or an argument ("cd ./source", "find . -print0") stays.
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])(?=$|[\"'”’»)\]]|\s+[^\s\-/.|&<>])")
+_BEFORE_WORD_OR_END = r"(?=$|[\"'”’»)\]]|\s+[^\s\-/.|&<>])"
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)])" + _BEFORE_WORD_OR_END)
 # French puts a space before ":", ";", "?" and "!" ("la commande : vous", "oublié ?"): in a French passage
 # only the one before a comma, a full stop or a closing bracket is left over from joining.
-_SPACE_BEFORE_PUNCT_FRENCH = re.compile(r"\s+([,.)])(?=$|[\"'”’»)\]]|\s+[^\s\-/.|&<>])")
+_SPACE_BEFORE_PUNCT_FRENCH = re.compile(r"\s+([,.)])" + _BEFORE_WORD_OR_END)
 # Chinese, Japanese and Korean characters and their punctuation: text in them is written without spaces.
 _CJK_CHAR = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
 # Korean puts spaces between words: only Chinese and Japanese text (and CJK punctuation) joins without one.

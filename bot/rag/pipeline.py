@@ -17,7 +17,7 @@ from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
 from bot.kb.analysis import analyzer, language_key, question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
-from bot.kb.calibration import DEFAULT_GATE, Gate, signals, translated_gate_key
+from bot.kb.calibration import DEFAULT_GATE, Gate, kb_prior_languages, signals, translated_gate_key
 from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
@@ -522,10 +522,7 @@ class Pipeline:
         (`bot.language.prior_languages` of the sections its calibration sampled), for
         `bot.language.detect_message_language`; () when not known (no index, or not calibrated). No search:
         the calibration is stored with the index and read as each question's gate is."""
-        try:
-            return (await self._kb.calibration()).prior_languages()
-        except KBUnavailableError:
-            return ()
+        return await kb_prior_languages(self._kb)
 
     async def answer(
         self, question: str, history: Sequence[Turn] = (), *, user_key: str, language: str = UNDETERMINED
