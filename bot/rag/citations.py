@@ -11,6 +11,7 @@ from functools import cache
 
 from bot.chinese import to_simplified
 from bot.kb.analysis import SNOWBALL, analyzer, language_key
+from bot.kb.calibration import question_words
 from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
 from bot.language import STOPWORDS as LANGUAGE_STOPWORDS
 from bot.rag.prompting import Passage
@@ -592,6 +593,7 @@ _CJK_CHAR = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u
 _UNSPACED_CHAR = _CJK_CHAR.replace("\uac00-\ud7af", "")
 _SPACE_IN_CJK = re.compile(rf"(?<=[{_UNSPACED_CHAR}])\s+(?=[{_UNSPACED_CHAR}])")
 _CJK_RUN = re.compile(rf"[{_CJK_CHAR}]+")
+_UNSPACED_RUN = re.compile(rf"[{_UNSPACED_CHAR}]+")
 # CJK letters only (Han, kana, Hangul), without their punctuation: what a CJK word is made of.
 _CJK_LETTERS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 _UNICODE_WORD = re.compile(r"[^\W_]+")
@@ -656,9 +658,15 @@ def _says_nothing_itself(text: str) -> bool:
 
 
 def _is_label(text: str) -> bool:
-    """A label, not a statement: "Talk to a human", "Live chat". ("Saturday: 09:00–17:00" says something;
-    a line ending in a colon leads into the next one and is quoted with it.)"""
-    return ":" not in text and not re.search(r"[.!?…;。！？；]\W*$", text) and len(text.split()) <= 4
+    """A label, not a statement: "Talk to a human", "Live chat", "在线客服". ("Saturday: 09:00–17:00" and
+    "人工客服热线：400-820-5588" say something; a line ending in a colon leads into the next one and is
+    quoted with it.) Chinese and Japanese, written without spaces, count a word per two characters: counted
+    by spaces, "人工客服热线：400-820-5588" was one word, a label, and "客服电话是多少" quoted the line
+    after the number instead."""
+    if ":" in text or "：" in text or re.search(r"[.!?…;。！？；]\W*$", text):
+        return False
+    unspaced = sum(len(run) for run in _UNSPACED_RUN.findall(text))
+    return len(_UNSPACED_RUN.sub(" ", text).split()) + (unspaced + 1) // 2 <= 4
 
 
 def _caption_title(text: str) -> str | None:
@@ -686,9 +694,11 @@ def _table_cells(line: str) -> list[str]:
 
 def _table_row(line: str) -> str:
     """A row as what it is about and its values: "Small: €3.95; 25 kg" (the cells as written: they often hold
-    a command, "find . -print0", whose spaces are not tidied)."""
+    a command, "find . -print0", whose spaces are not tidied); "不满 59 元：8 元；20 元" with the full-width
+    marks of a row in Chinese or Japanese."""
     first, *rest = [cell for cell in _table_cells(line) if cell] or [""]
-    return f"{first}: {'; '.join(rest)}" if rest else first
+    colon, semicolon = ("：", "；") if _UNSPACED_RUN.search(line) else (": ", "; ")
+    return f"{first}{colon}{semicolon.join(rest)}" if rest else first
 
 
 def _code_and_text(text: str) -> list[tuple[bool, str]]:
@@ -985,7 +995,12 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     # A passage that opens with code opens in the middle of its section (a chunk's cut): its first words
     # lead it, the code where there are none.
     lead = next((i for i, u in enumerate(units) if not u.label and u.kind != "code"), lead)
-    if wanted and _titled_with(wanted, passage.heading, stems(passage.heading, passage.lang), unit_stems):
+    if wanted and _titled_with(
+        _topic_stems(question, passage.lang, wanted),
+        passage.heading,
+        stems(passage.heading, passage.lang),
+        unit_stems,
+    ):
         # The section is titled with the question ("How long does a claim take?"): a help center answers it
         # first, often in words the question does not use ("We decide within 10 business days"), which
         # word overlap would pass over for a later sentence that repeats "claim". A section that opens with
@@ -1008,7 +1023,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     if units[best].kind == "code":
         return _quote_code(units, best, max_chars)
     after = _follows(units, best)
-    if units[best].text.endswith(":") and after is not None and units[after].item:
+    if units[best].text.endswith((":", "：")) and after is not None and units[after].item:
         return _quote_list(units, score, after, max_chars)  # the sentence that leads into a list or table
     return _quote_sentences(units, score, best, wanted, max_sentences, max_chars, passage.lang)
 
@@ -1019,6 +1034,16 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
 # for pickup message."). A word of the question the passage does have ("card" in "How long does a refund to
 # my card take?") asks for that part of it.
 TITLED_QUESTION_SHARE = 0.5
+
+
+def _topic_stems(question: str, lang: str | None, wanted: set[str]) -> set[str]:
+    """What a heading must hold to be titled with `question` (`wanted`, its stems): in Chinese or Japanese,
+    whose stems are character pairs, those of its words less the question words ("怎么", "多少"), and
+    none across two words ("么申" of "怎么申请退货", which "如何申请退货" does not hold), or the steps of
+    "如何申请退货" were quoted from the first one holding "退货" on, not from step 1."""
+    if not _UNSPACED_RUN.search(question):
+        return wanted
+    return stems(" ".join(question_words(question, lang or "und")), lang) or wanted
 
 
 def _titled_with(wanted: set[str], heading: str, titled: set[str], unit_stems: Sequence[set[str]]) -> bool:
@@ -1180,15 +1205,11 @@ def _table_title(units: Sequence[PassageUnit], row: int) -> str | None:
     return _caption_title(units[before].text) if before >= 0 and units[before].kind == "caption" else None
 
 
-# At most this many rows of a table are quoted; a header longer than this many characters is left out.
-MAX_QUOTED_ROWS = 8
-SMALL_HEADER_CHARS = 80
-
-
-def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int, room: int) -> list[str]:
-    """The items of the list holding `best` that answer the question, each with its marker; a table's rows
-    (at most `MAX_QUOTED_ROWS`) after its header when that is short and the rows need it (more than one, or
-    more than two columns)."""
+def _matching_items(units: Sequence[PassageUnit], score: Sequence[float], best: int) -> list[int]:
+    """The items of the list holding `best` that answer the question (by `score`), in order: all of them when
+    none matches (the list as a whole answers what leads into it), numbered steps from the first to the last
+    that matches, other items that match at least half as well as the best one; and the items under an item
+    that leads into them."""
     members = [i for i, u in enumerate(units) if u.block == units[best].block and u.item and not u.label]
     if best not in members:
         return []
@@ -1210,7 +1231,21 @@ def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int,
                 if units[j].marker[:1].isdigit() == numbered:
                     break
                 matching.append(j)
-    matching = sorted(set(matching))
+    return sorted(set(matching))
+
+
+# At most this many rows of a table are quoted; a header longer than this many characters is left out.
+MAX_QUOTED_ROWS = 8
+SMALL_HEADER_CHARS = 80
+
+
+def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int, room: int) -> list[str]:
+    """The items of the list holding `best` that answer the question, each with its marker; a table's rows
+    (at most `MAX_QUOTED_ROWS`) after its header when that is short and the rows need it (more than one, or
+    more than two columns)."""
+    matching = _matching_items(units, score, best)
+    if not matching:
+        return []
     rows = units[best].kind == "row"
     at = _header_at(units, best) if rows else None
     header = units[at].text if at is not None else None
@@ -1290,7 +1325,12 @@ def _quote_sentences(
         # A table's row with more than two columns needs its header to be read ("V:6, I:113; 93").
         header = _header_at(units, i) if units[i].kind == "row" else None
         header = header if header is not None and _columns(units[header].text) > 2 else None
-        added = [j for j in (lead, header, i) if j is not None and j not in chosen]
+        # An item brings the items of its list that answer as well: "退款几天到账" took the WeChat Pay
+        # line ("1 到 3 个工作日到账") and left out the bank card's ("3 到 7 个工作日到账") under it.
+        items = [j for j in _matching_items(units, score, i) if j != i] if units[i].item else []
+        added = [j for j in (lead, header, *sorted({i, *items})) if j is not None and j not in chosen]
+        if used + sum(len(units[j].line) + 1 for j in added) > max_chars:
+            added = [j for j in (lead, header, i) if j is not None and j not in chosen]
         cost = sum(len(units[j].line) + 1 for j in added)
         if used + cost <= max_chars:
             chosen.extend(added)
@@ -1324,7 +1364,7 @@ def _quote_sentences(
         chosen.insert(0, first - 1)
     # A sentence that ends in a colon leads into what follows ("We reply within:"): quote that too, with
     # the lines it introduces ("1 business day for Free accounts;").
-    while units[chosen[-1]].text.endswith((":", ";")) and quotable(chosen[-1] + 1):
+    while units[chosen[-1]].text.endswith((":", ";", "：", "；")) and quotable(chosen[-1] + 1):
         chosen.append(chosen[-1] + 1)
         if len(chosen) > max_sentences + 2:
             break

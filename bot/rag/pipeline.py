@@ -403,7 +403,7 @@ class _CheckedRelease:
 def _leads_in(sentence: str) -> bool:
     """Whether `sentence` ends with a colon: it introduces what follows (a list, a step) and means
     nothing shown alone."""
-    return citations.strip_citation_marks(sentence).rstrip().endswith(":")
+    return citations.strip_citation_marks(sentence).rstrip().endswith((":", "："))
 
 
 def _capitalised(text: str) -> str:

@@ -98,3 +98,55 @@ def test_a_sentence_keeps_the_brackets_and_quotes_that_close_it() -> None:
         'He said "stop."',
         "Then he left.",
     ]
+
+
+def test_a_chinese_line_with_a_full_width_colon_says_something() -> None:
+    # Counted by spaces, "人工客服热线：400-820-5588" was one word and so a label, and the number was
+    # never quoted for "客服电话是多少".
+    text = "人工客服热线：400-820-5588\n\n拨通后按 1 查询订单，按 2 办理售后，按 0 转人工。"
+    units = passage_units(text, "zh")
+    assert [u.label for u in units] == [False, False]
+    passage = Passage("contact.md", "客服电话", text, lang="zh")
+    assert extract_answer("客服电话是多少", passage) == "人工客服热线：400-820-5588"
+    # A short run of Chinese without a full stop still reads as a label, as "Live chat" does.
+    assert [u.label for u in passage_units("在线客服", "zh")] == [True]
+    assert [u.label for u in passage_units("高峰期可能需要排队请耐心等待", "zh")] == [False]
+
+
+def test_a_chinese_question_titled_by_the_heading_gets_every_step() -> None:
+    # "怎么" and the character pair across it ("么申") are no topic a heading must hold: the section is
+    # titled with the question, and its procedure is quoted from step 1, not from the first step that
+    # repeats "退货".
+    text = (
+        "1. 打开 App，进入“我的订单”；\n2. 找到要退的商品，点击“申请售后”，选择“退货退款”；\n"
+        "3. 填写退货原因并上传照片；\n4. 审核通过后，按页面上的地址寄回商品，并填写快递单号。"
+    )
+    passage = Passage("returns.md", "如何申请退货", text, lang="zh")
+    quoted = extract_answer("怎么申请退货", passage)
+    assert quoted.splitlines()[0].startswith("1. 打开 App")
+    assert quoted.splitlines()[-1].startswith("4. 审核通过后")
+
+
+def test_the_items_of_a_list_that_answer_alike_are_quoted_together() -> None:
+    # The WeChat Pay line was quoted and the bank card's, which answers the same, left out: a card payer
+    # read "1 到 3 个工作日". The line ending in "；" no longer stops the list either.
+    text = (
+        "仓库收到退货并检查无误后，会在 1 个工作日内为您办理退款。退款原路返回：\n\n"
+        "- 微信支付、支付宝：1 到 3 个工作日到账；\n- 银行卡：3 到 7 个工作日到账，具体以银行为准；\n"
+        "- 积分和优惠券按下单时的使用情况退回账户。"
+    )
+    passage = Passage("returns.md", "退款到账时间", text, lang="zh")
+    quoted = extract_answer("退款几天到账", passage)
+    assert "- 微信支付、支付宝：1 到 3 个工作日到账；" in quoted
+    assert "- 银行卡：3 到 7 个工作日到账，具体以银行为准；" in quoted
+    assert "积分" not in quoted
+
+
+def test_a_chinese_table_row_reads_with_full_width_marks() -> None:
+    text = (
+        "| 订单实付金额 | 普通地区运费 | 偏远地区运费 |\n| --- | --- | --- |\n| 不满 59 元 | 8 元 | 20 元 |"
+    )
+    rows = [u.text for u in passage_units(text, "zh") if u.kind == "row"]
+    assert rows == ["不满 59 元：8 元；20 元"]
+    english = "| Size | Price | Weight |\n| --- | --- | --- |\n| Small | €3.95 | 25 kg |"
+    assert [u.text for u in passage_units(english) if u.kind == "row"] == ["Small: €3.95; 25 kg"]
