@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from bot import texts
 from bot.conversation import ConversationService, Customer, Reply, Waiting
 from bot.domain import Answer, Delta
+from bot.language import UNDETERMINED, normalize
 
 
 def console_user() -> str:
@@ -72,9 +74,10 @@ def print_reply(out: Console, reply: Reply) -> None:
         url = f" <{source.url}>" if source.url else ""
         out.print(f"  {label} {source.display_name}{url}", markup=False, highlight=False)
     # An outline's parts are its text already; Telegram and the web offer them as buttons.
+    see_also = _see_also_label(reply.language)
     for source in () if answer.outcome == "outlined" else answer.see_also:
         url = f" <{source.url}>" if source.url else ""
-        out.print(f"  see also: {source.display_name}{url}", markup=False, highlight=False)
+        out.print(f"  {see_also}{source.display_name}{url}", markup=False, highlight=False)
     first = "-" if answer.timings.ttft_ms is None else f"{answer.timings.ttft_ms:.0f} ms"
     conv = f", conversation {reply.conversation_id}" if reply.conversation_id is not None else ""
     out.print(
@@ -82,6 +85,15 @@ def print_reply(out: Console, reply: Reply) -> None:
         f"total {answer.timings.total_ms:.0f} ms{conv}[/]",
         highlight=False,
     )
+
+
+def _see_also_label(language: str) -> str:
+    """The label of a "see also" line in the customer's language where a catalog translates it: under a
+    Chinese answer "另请参阅：", else "see also: "."""
+    translated = texts.translate(texts.SEE_ALSO, language)
+    if translated == texts.SEE_ALSO:
+        return "see also: "
+    return translated + ("：" if normalize(language) in ("zh", "ja") else ": ")
 
 
 class ConsoleChannel:
@@ -92,6 +104,7 @@ class ConsoleChannel:
         name = user or console_user()
         self.customer = Customer("console", name, f"console:{name}", name=name, about=f"{name} (console)")
         self.conversation_id: int | None = None
+        self.language = UNDETERMINED  # the language of the last reply: `/new` answers in it
 
     async def start(self, conversation_id: int | None = None) -> int:
         """Continue a logged conversation, or start a new one; raises LookupError for an unknown id."""
@@ -138,7 +151,7 @@ class ConsoleChannel:
                 return
             if text == "/new":
                 await self.start()
-                out.print("[dim]new conversation[/]")
+                out.print(texts.translate(texts.NEW_CONVERSATION, self.language), markup=False)
                 continue
             streamed = ""
             reply: Reply | None = None
@@ -152,5 +165,6 @@ class ConsoleChannel:
                     else:
                         reply = event
             if reply is not None:
+                self.language = reply.language
                 out.print("[bold green]bot>[/] ", end="")
                 print_reply(out, reply)

@@ -110,3 +110,14 @@ def test_the_console_lists_sources_and_see_also_by_their_titles() -> None:
     assert "  [1] Lost or damaged parcels › Filing a claim <https://help.example/claims>" in printed
     assert "  see also: Lost or damaged parcels › Claim deadlines" in printed
     assert CLAIMS not in printed
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [("zh", "  另请参阅：Lost or damaged parcels"), ("de", "  Siehe auch: Lost"), ("en", "  see also: Lost")],
+)
+def test_the_console_names_see_also_in_the_customers_language(language: str, label: str) -> None:
+    answer = titled_answer()
+    out = Console(file=io.StringIO(), width=200, color_system=None)
+    console_module.print_reply(out, Reply("answer", answer.text, answer=answer, language=language))
+    assert label in out.file.getvalue()  # type: ignore[attr-defined]
