@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.channels.console import ConsoleChannel
     from bot.conversation import ConversationService, Reply, Waiting
     from bot.domain import Delta, Outcome
+    from bot.services import Services
 
 # ConsoleChannel.start's line for an unknown conversation: a number no row can have says the same.
 NO_CONVERSATION = "conversation {id} not found"
@@ -69,6 +70,7 @@ def ask(
 
         not_answered = 0
         async with Services(settings) as services:
+            await require_built_kb(services)
             channel = ConsoleChannel(await services.conversations())
             items = batch if batch is not None else [Question(qid="", question=question or "")]
             for item in items:
@@ -110,9 +112,24 @@ def chat() -> None:
         from bot.services import Services
 
         async with Services(settings) as services:
+            await require_built_kb(services)
             await chat_channel(await services.conversations()).chat(console)
 
     run_async(_run)
+
+
+async def require_built_kb(services: Services) -> None:
+    """Stop before anything is asked or logged when no knowledge base was ever built: the admin is told to
+    run `kb reload`, not, as a customer is, to try again in a few minutes. A knowledge base that is down is
+    answered as in production (the reply says so, and `ask` exits `NOT_ANSWERED_EXIT`)."""
+    from bot.kb.base import KBNotBuiltError, KBUnavailableError
+
+    try:
+        await services.kb().stats()
+    except KBNotBuiltError as exc:
+        fail(str(exc))
+    except KBUnavailableError:
+        return
 
 
 def unknown_command(text: str) -> str | None:

@@ -151,6 +151,10 @@ class KBUnavailableError(Exception):
     """The knowledge base cannot answer right now (down, slow, circuit open, or never built)."""
 
 
+class KBNotBuiltError(KBUnavailableError):
+    """No index has been built yet: nothing serves until `kb reload` builds one (waiting will not help)."""
+
+
 class ReloadError(Exception):
     """A reload was refused or failed; the previous index keeps serving."""
 

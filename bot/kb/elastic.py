@@ -34,6 +34,7 @@ from bot.kb.base import (
     OUTLINE_CHUNKS,
     Embedder,
     EmbedderUsers,
+    KBNotBuiltError,
     KBStats,
     KBUnavailableError,
     ProgressCallback,
@@ -1116,7 +1117,7 @@ class ElasticKB:
             taken = False
         if taken:
             return KBUnavailableError(self._alias_taken())
-        return KBUnavailableError(f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`")
+        return KBNotBuiltError(f"no index behind the alias {self._alias!r}: run `python -m bot kb reload`")
 
     async def _swap_alias(self, es: AsyncElasticsearch, index: str) -> list[str]:
         """Point the alias at `index` alone, in one atomic `_aliases` request; returns the indices it left.

@@ -38,6 +38,7 @@ from bot.kb.analysis import (
 from bot.kb.base import (
     Embedder,
     EmbedderUsers,
+    KBNotBuiltError,
     KBStats,
     KBUnavailableError,
     ProgressCallback,
@@ -503,7 +504,7 @@ class EmbeddedKB:
             if pointed is None:
                 if self._snapshot is not None:
                     return self._snapshot
-                raise KBUnavailableError(
+                raise KBNotBuiltError(
                     "the knowledge base has not been built yet: run `python -m bot kb reload`"
                 )
             path, mtime = pointed

@@ -40,8 +40,28 @@ def test_an_answer_exits_0(cli: CliRunner) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_a_knowledge_base_that_cannot_be_searched_exits_3(cli: CliRunner) -> None:
-    # No `kb reload`: there is no index to search.
+def break_index(cli: CliRunner, tmp_path: Path) -> None:
+    """Build the index, then take its file away: the knowledge base is there but cannot be searched."""
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    for index in (tmp_path / "data").rglob("kb-*.sqlite"):
+        index.unlink()
+
+
+def test_a_knowledge_base_never_built_is_an_error_that_says_to_reload(cli: CliRunner) -> None:
+    # An admin's first `ask` before `kb reload`: told what to run, not "try again in a few minutes", and no
+    # conversation is logged for it.
+    for command in (["ask", "How long do refunds take?"], ["chat"]):
+        result = cli.invoke(app, command, input="How long do refunds take?\n")
+        assert result.exit_code == 2, result.output
+        assert "has not been built yet: run `python -m bot kb reload`" in result.output
+        assert "try again" not in result.output.lower()
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    first = cli.invoke(app, ["ask", "How long do refunds take?", "--json"]).stdout.splitlines()[-1]
+    assert json.loads(first)["conversation_id"] == 1  # the refused asks logged nothing
+
+
+def test_a_knowledge_base_that_cannot_be_searched_exits_3(cli: CliRunner, tmp_path: Path) -> None:
+    break_index(cli, tmp_path)
     result = cli.invoke(app, ["ask", "How long do refunds take?", "--json"])
     assert outcomes(result.stdout) == ["kb_unavailable"]
     assert result.exit_code == 3, result.output
@@ -61,6 +81,7 @@ def test_a_failing_model_exits_3(cli: CliRunner, generator: FakeGenerator) -> No
 def test_a_batch_answers_every_question_and_exits_3_when_one_was_not_answered(
     cli: CliRunner, tmp_path: Path
 ) -> None:
+    break_index(cli, tmp_path)
     questions = tmp_path / "q.jsonl"
     questions.write_text(
         '{"qid": "a", "question": "How long do refunds take?"}\n{"qid": "b", "question": "Refund time?"}\n',
