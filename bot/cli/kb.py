@@ -440,6 +440,7 @@ def eval_retrieval(
         "misses": {mode: [asdict(miss) for miss in s.misses] for mode, s in result.modes.items()},
         "search_ms_p50": round(result.search_ms_p50, 2),
         "translated": result.translated,
+        "corrected": result.corrected,
     }
     if json_out:
         print_json(payload)
@@ -453,6 +454,12 @@ def eval_retrieval(
         console.print(
             f"{result.translated} answerable questions searched in translation (a language the documents "
             "are not written in; BOT_RAG__TRANSLATE_QUESTIONS)",
+            highlight=False,
+        )
+    if result.corrected:
+        console.print(
+            f"{result.corrected} answerable questions searched with a typing slip corrected (a word the "
+            "knowledge base never uses that is one slip from one it does)",
             highlight=False,
         )
     console.print(f"{'mode':<8} {'hit@1':>6} {'hit@5':>6} {'MRR':>6}")

@@ -51,6 +51,8 @@ class RetrievalEval:
     languages: dict[str, dict[str, ModeScores]] = field(default_factory=dict)
     # Answerable questions searched in translation: their language is not one the documents are written in.
     translated: int = 0
+    # Answerable questions searched with a typing slip corrected (`bot.kb.vocabulary.spelled`).
+    corrected: int = 0
 
 
 def _scores(ranks: Sequence[int | None], misses: Sequence[Miss]) -> ModeScores:
@@ -91,11 +93,15 @@ async def evaluate_retrieval(
         for q in answerable
     ]
     texts = []
+    translated = corrected = 0
     for q, lang in zip(answerable, langs, strict=True):
         crossed = await crosslingual_query(kb, translator, q.question, lang)
         searched = await chosen_search(kb, q.question, crossed)
         # Typing slips corrected as the answer pipeline corrects them, where it searches the question itself.
-        texts.append(await spelled(kb, searched, lang) if searched == q.question else searched)
+        text = await spelled(kb, searched, lang) if searched == q.question else searched
+        translated += searched != q.question
+        corrected += searched == q.question and text != searched
+        texts.append(text)
     vectors = await asyncio.to_thread(embedder.embed_queries, texts) if answerable else None
     modes: dict[str, ModeScores] = {}
     by_language: dict[str, dict[str, ModeScores]] = {}
@@ -130,5 +136,6 @@ async def evaluate_retrieval(
         modes=modes,
         search_ms_p50=percentile(timings, 50) or 0.0,
         languages=by_language,
-        translated=sum(text != q.question for text, q in zip(texts, answerable, strict=True)),
+        translated=translated,
+        corrected=corrected,
     )
