@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,9 +20,11 @@ from bot.cli.app import (
     load_questions,
     print_json,
     run_async,
+    warn,
 )
 
 if TYPE_CHECKING:
+    from bot.evaluation.questions import Question
     from bot.kb.base import KBStats, KnowledgeBase
     from bot.kb.calibration import Calibration, Signals
     from bot.services import Services
@@ -66,6 +68,17 @@ async def evaluated_kb(services: Services, source: Path | None) -> AsyncIterator
         yield BreakerKB(kb, timeout_s=services.settings.kb.search_timeout_s)
 
 
+def warn_if_unlabelled(path: Path, items: Sequence[Question]) -> None:
+    """A file none of whose questions names its gold section is most likely one written for `ask
+    --questions`: each question is scored as one to refuse, which a set of off-topic questions means, but
+    a set of answerable ones scored that way reads as a broken bot."""
+    if items and not any(q.answerable for q in items):
+        warn(
+            f"{path} has no answerable question (none names a file and heading, or an anchor): every "
+            "question is scored as one the bot should refuse"
+        )
+
+
 @eval_app.command("answers")
 def eval_answers(
     questions: QuestionsOption,
@@ -81,6 +94,7 @@ def eval_answers(
     items = load_questions(questions)
     if limit:
         items = items[:limit]
+    warn_if_unlabelled(questions, items)
     base = get_settings()
     check_source(source)
 
@@ -193,6 +207,7 @@ def eval_relevance(
     threshold; `--json` adds that gate's decision on every question.
     """
     items = load_questions(questions)
+    warn_if_unlabelled(questions, items)
     base = get_settings()
     check_source(source)
     from bot.evaluation.relevance import (

@@ -172,3 +172,19 @@ def test_compare_refuses_a_file_that_is_not_a_report(
     )
     assert result.exit_code == 2
     assert "no `questions` list of decisions" in " ".join(result.output.split())
+
+
+def test_a_file_with_no_labelled_question_is_warned_about(
+    cli: CliRunner, inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # One written for `ask --questions`: every question would be scored as one to refuse, silently.
+    source, _ = inputs
+    unlabelled = tmp_path / "ask.jsonl"
+    unlabelled.write_text(json.dumps({"qid": "a", "question": "How do I reset my password?"}) + "\n")
+    args = ["eval", "relevance", "--questions", str(unlabelled), "--source", str(source)]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "has no answerable question" in result.stderr
+    _, labelled = inputs
+    result = cli.invoke(app, [*args[:3], str(labelled), *args[4:]])
+    assert "has no answerable question" not in result.stderr
