@@ -499,10 +499,22 @@ def _name_end(text: str, pos: int) -> int:
     return end
 
 
+# The word right before a piece of personal data that says what it is: "IBAN NL91…", "email: a@b.example",
+# "my IBAN is NL91…".
+_DATA_LABEL = re.compile(r"([^\W\d_]{2,12})(?:\s*[:：#=]|\s+(?:is|ist|est|es))?\s*$", re.IGNORECASE)
+
+
+def _labelled_from(question: str, start: int) -> int:
+    """Where the personal data starting at `start` begins with the word that labels it, if one does."""
+    found = _DATA_LABEL.search(question, 0, start)
+    return found.start() if found is not None else start
+
+
 def personal_spans(question: str) -> list[tuple[int, int]]:
     """Where `question` holds the customer's own data rather than a topic: an email address or an IBAN
-    (as the redactor finds them), and a person's name in a greeting, an introduction or a sign-off."""
-    out = pii.spans(question)
+    (as the redactor finds them) with the word that labels it ("IBAN" of "refund to IBAN NL91…", which the
+    help center need not mention), and a person's name in a greeting, an introduction or a sign-off."""
+    out = [(_labelled_from(question, start), end) for start, end in pii.spans(question)]
     for pattern, then in _NAME_POSITIONS:
         for match in pattern.finditer(question):
             end = _name_end(question, match.end())

@@ -87,6 +87,11 @@ async def test_unknown_topics_are_still_unknown(
         # A name is the customer's only in its position: the same word elsewhere is a name.
         ("Hi, I'm Peter. Does it work with Peter?", ["Peter"]),
         ("I use Debian. Regards, Anna", ["Debian"]),
+        # The word that labels the customer's own data is theirs too: "IBAN" before their account number
+        # was a name the help center never mentions, and the refund question was refused.
+        ("Please refund to IBAN NL91ABNA0417164300, how long does a refund take?", []),
+        ("My IBAN is NL91ABNA0417164300, when is the money there?", []),
+        ("Can I pay by IBAN transfer?", ["IBAN"]),
     ],
 )
 def test_named_words_leave_out_only_the_customers_own_data(question: str, names: list[str]) -> None:
@@ -97,5 +102,5 @@ def test_personal_spans_cover_the_name_the_email_and_the_iban() -> None:
     question = "Hi, I'm John Smith, mail John.Smith@example.com, IBAN GB82 WEST 1234 5698 7654 32"
     found = [question[a:b] for a, b in personal_spans(question)]
     assert "John Smith" in found
-    assert "John.Smith@example.com" in found
-    assert "GB82 WEST 1234 5698 7654 32" in found
+    assert "mail John.Smith@example.com" in found
+    assert "IBAN GB82 WEST 1234 5698 7654 32" in found
