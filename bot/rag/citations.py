@@ -290,6 +290,34 @@ def figures_bound(sentence: str, passage_text: str, given: Set[str] = frozenset(
     return all(any(figure in found for found in closest) for figure in wanted)
 
 
+# An amount written with a currency sign before or after it: "€29", "29 €", "£4.99".
+_CURRENCY_SIGNS = "€$£¥₹₽₩"
+_AMOUNT = re.compile(rf"([{_CURRENCY_SIGNS}])\s?(\d+(?:[.,]\d+)*)|(\d+(?:[.,]\d+)*)\s?([{_CURRENCY_SIGNS}])")
+
+
+def amounts(text: str) -> set[tuple[str, str]]:
+    """The amounts of `text` written with a currency sign, as (sign, figure) pairs, figures as `figures`
+    writes them ("€1,500" and "1500 €" are one)."""
+    found = set()
+    for match in _AMOUNT.finditer(text):
+        sign = match.group(1) or match.group(4)
+        number = match.group(2) or match.group(3)
+        found.add((sign, re.sub(r"[.,]", "", number)))
+    return found
+
+
+def currencies_bound(sentence: str, passage_text: str, question: str = "") -> bool:
+    """Whether each amount `sentence` writes with a currency sign keeps the sign the passage (or the
+    question) writes that figure with, where it writes it with one: "Parcelly Business is £29 per month"
+    from "€29 per month" passes the figure check (29 is in the passage) and is still made up."""
+    stated = amounts(passage_text) | amounts(question)
+    for sign, figure in amounts(strip_citation_marks(sentence)):
+        signs = {written for written, number in stated if number == figure}
+        if signs and sign not in signs:
+            return False
+    return True
+
+
 # A word written like a name or a code: capitals inside it ("iDEAL", "PayPal", "iOS") or two and more
 # capitals and digits ("FBA", "PX-102", "E42"). A small model copying a passage misspells these ("iDEAD",
 # "iDEADLEREAD") or makes them up ("(FBA)"), and word overlap cannot see it: the rest of the sentence is the

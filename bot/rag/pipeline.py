@@ -303,6 +303,7 @@ class _CheckedRelease:
         return (
             citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures
             and citations.figures_bound(words, f"{passage.heading}\n{passage.text}", self._question_figures)
+            and citations.currencies_bound(words, f"{passage.heading}\n{passage.text}", self._question)
             and citations.names_only_from(words, passage.heading, passage.text, self._question)
         )
 

@@ -331,6 +331,29 @@ async def test_a_figure_from_the_neighbouring_statement_is_never_shown(settings:
     assert answer.outcome == "answered"
 
 
+PRICES = [
+    make_chunk(
+        "faq/business.md",
+        "How much does Parcelly Business cost?",
+        "Parcelly Business costs €29 per month with 3 team seats included; each extra seat is €5 per month.",
+    )
+]
+
+
+async def test_an_amount_in_another_currency_is_never_shown(settings: Settings) -> None:
+    # Found in a trial: "£29" passes the figure check (29 is the passage's), but the passage says euros.
+    question = "How much does Parcelly Business cost?"
+    wrong = "Parcelly Business is £29 per month [1]."
+    deltas, answer = await run(build_pipeline(settings, FakeKB(PRICES), FakeGenerator(wrong)), question)
+    assert deltas == []
+    assert answer.outcome == "extracted"
+    assert "€29" in answer.text
+    for right in ("Parcelly Business is €29 per month [1].", "Parcelly Business is 29 € per month [1]."):
+        deltas, answer = await run(build_pipeline(settings, FakeKB(PRICES), FakeGenerator(right)), question)
+        assert deltas == [f"{PREFILL} {right}"]
+        assert answer.outcome == "answered"
+
+
 PAYMENTS = [
     make_chunk(
         "billing/payments.md",
