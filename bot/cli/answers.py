@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 # What an unknown id says, whether no row has it or no row can (see `id_parser`).
 NO_APPROVED = "there is no approved answer {id} (see `answers list --all`)"
-NO_LOGGED = "there is no bot answer {id} in the log (ids are in /stats)"
+NO_LOGGED = (
+    "there is no bot answer {id} in the log (`ask` prints each answer's id as `answer N`; /stats in Telegram "
+    "and the admin console list them)"
+)
 NO_CANDIDATE = "there is no candidate {id} (see `answers list --candidates`)"
 # Why a question must have words: it is matched by embedding, and texts of only emoji or symbols embed close
 # together, so "😀😀" approved was served to "👍", "🙏🙏🙏" and every other such message.
