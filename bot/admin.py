@@ -259,6 +259,8 @@ async def _refresh_review_reason(
         reason = f"{approved.source} is no longer in the knowledge base"
     elif approved.source_hash is not None and current != approved.source_hash:
         reason = f"{approved.source} changed"
+    elif approved.review_reason == f"{approved.source} changed":
+        reason = f"{approved.source} changed and is back as it was approved"
     else:
         reason = f"{approved.source} was missing from a reload and is back as it was approved"
     if reason != approved.review_reason:

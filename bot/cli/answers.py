@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -112,6 +113,26 @@ async def check_indexed(services: Services, source: str, what: str, otherwise: s
             f"(BOT_KB__SOURCES), so no reload indexes it; add that folder there and reload{otherwise}"
         )
     raise ValueError(f"{what}: {not_reloaded(source)}{otherwise}")
+
+
+async def served_digest(services: Services, source: str, digest: str) -> str:
+    """The sha256 the next reload's review compares `source` with: the file in the folder the serving index
+    was built from, where that is known and holds it (`kb reload --source X` serves X's articles), else
+    `digest` (the file in BOT_KB__SOURCE). With BOT_KB__SOURCE's hash, an answer edited after a reload from
+    another folder was flagged as changed again by the next reload of that same folder."""
+    from bot.admin import source_hash
+    from bot.kb.base import KBUnavailableError
+
+    try:
+        reports = (await services.kb().stats()).sources
+    except KBUnavailableError:
+        return digest
+    for report in reports:
+        if report.kind == "folder":
+            found = await asyncio.to_thread(source_hash, Path(report.name), source)
+            if found is not None:
+                return found
+    return digest
 
 
 def resolve_source(folder: Path, given: str, max_file_mb: float) -> tuple[str, str]:
@@ -304,8 +325,10 @@ def approve(
         from bot.services import Services
 
         async with Services(settings) as services:
-            if cited is not None:
-                await check_indexed(services, cited[0], f"--source {source}")
+            article = cited
+            if article is not None:
+                await check_indexed(services, article[0], f"--source {source}")
+                article = (article[0], await served_digest(services, *article))
             store = await _store(services)
             served = await store.list_approved(SERVED_STATUSES)
 
@@ -314,8 +337,8 @@ def approve(
                 return await store.update_approved(
                     approved_id,
                     text=new_text,
-                    source=cited[0] if cited else None,
-                    source_hash=cited[1] if cited else None,
+                    source=article[0] if article else None,
+                    source_hash=article[1] if article else None,
                     status="active",
                     approved_by=by,
                     keep_personal_data=allow_personal_data,
@@ -375,8 +398,8 @@ def approve(
                 question=question_text,
                 text=text,
                 approved_by=by,
-                source=cited[0] if cited else None,
-                source_hash=cited[1] if cited else None,
+                source=article[0] if article else None,
+                source_hash=article[1] if article else None,
                 corrects_answer_id=answer_id,
                 keep_personal_data=allow_personal_data,
             )
@@ -506,6 +529,8 @@ def edit(
                     ", or give --source or --no-source",
                 )
                 cited = (found.source, digest)
+            if cited is not None:
+                cited = (cited[0], await served_digest(services, *cited))
             return await store.update_approved(
                 approved_id,
                 question=question,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -277,3 +278,29 @@ def test_an_article_back_as_it_was_approved_says_so_in_the_review_reason(
     (knowledge / "account.md").write_bytes(article + b"\nNew paragraph.\n")
     assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
     assert "account.md changed" in " ".join(cli.invoke(app, ["answers", "list"]).stdout.split())
+    (knowledge / "account.md").write_bytes(article)
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    listed = " ".join(cli.invoke(app, ["answers", "list"]).stdout.split())
+    # It changed, it was never missing.
+    assert "account.md changed and is back as it was approved" in listed
+
+
+def test_an_answer_edited_after_a_reload_from_another_folder_is_not_flagged_again(
+    cli: CliRunner, knowledge: Path, tmp_path: Path
+) -> None:
+    # Found in a trial: `edit` took the article's hash from BOT_KB__SOURCE while the index served the copy
+    # `kb reload --source` read, so every reload of that copy flagged the reviewed answer as changed again.
+    assert cli.invoke(app, ["kb", "reload"]).exit_code == 0
+    approve = ["answers", "approve", "--question", "How do I reset my password?", "--text", "Use the link."]
+    assert cli.invoke(app, [*approve, "--source", "account.md"]).exit_code == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(knowledge, copy)
+    (copy / "account.md").write_text((copy / "account.md").read_text() + "\nNew paragraph.\n")
+    result = cli.invoke(app, ["kb", "reload", "--source", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert "account.md changed" in " ".join(cli.invoke(app, ["answers", "list"]).stdout.split())
+    assert cli.invoke(app, ["answers", "edit", "1", "--text", "Use the new link."]).exit_code == 0
+    result = cli.invoke(app, ["kb", "reload", "--source", str(copy)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in cli.invoke(app, ["answers", "list", "--json"]).stdout.splitlines()]
+    assert [(row["id"], row["status"]) for row in rows] == [(1, "active")]
