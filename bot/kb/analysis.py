@@ -501,7 +501,9 @@ def _name_end(text: str, pos: int) -> int:
 
 # The word right before a piece of personal data that says what it is: "IBAN NL91…", "email: a@b.example",
 # "my IBAN is NL91…".
-_DATA_LABEL = re.compile(r"([^\W\d_]{2,12})(?:\s*[:：#=]|\s+(?:is|ist|est|es))?\s*$", re.IGNORECASE)
+_DATA_LABEL = re.compile(
+    rf"([^\W\d_{_CJK_CLASS}]{{2,12}})(?:\s*[:：#=]|\s+(?:is|ist|est|es))?\s*$", re.IGNORECASE
+)
 
 
 def _labelled_from(question: str, start: int) -> int:
@@ -510,11 +512,12 @@ def _labelled_from(question: str, start: int) -> int:
     return found.start() if found is not None else start
 
 
-def personal_spans(question: str) -> list[tuple[int, int]]:
+def personal_spans(question: str, *, labels: bool = False) -> list[tuple[int, int]]:
     """Where `question` holds the customer's own data rather than a topic: an email address or an IBAN
-    (as the redactor finds them) with the word that labels it ("IBAN" of "refund to IBAN NL91…", which the
-    help center need not mention), and a person's name in a greeting, an introduction or a sign-off."""
-    out = [(_labelled_from(question, start), end) for start, end in pii.spans(question)]
+    (as the redactor finds them), with `labels` the word that labels it ("IBAN" of "refund to IBAN NL91…",
+    which the help center need not mention), and a person's name in a greeting, an introduction or a
+    sign-off."""
+    out = [(_labelled_from(question, start) if labels else start, end) for start, end in pii.spans(question)]
     for pattern, then in _NAME_POSITIONS:
         for match in pattern.finditer(question):
             end = _name_end(question, match.end())
@@ -595,7 +598,7 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     address or IBAN, and a person's name in a greeting, introduction or sign-off (`personal_spans`).
     """
     question = _MARKUP.sub(" ", question)
-    personal = personal_spans(question)
+    personal = personal_spans(question, labels=True)
     cjk = _CJK_CHAR.search(question) is not None
     capitals_mark_names = not cjk and normalize(lang or question_language(question)) not in NOUN_CAPITALISING
     stop = STOPWORDS["en"]

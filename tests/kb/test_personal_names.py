@@ -102,5 +102,8 @@ def test_personal_spans_cover_the_name_the_email_and_the_iban() -> None:
     question = "Hi, I'm John Smith, mail John.Smith@example.com, IBAN GB82 WEST 1234 5698 7654 32"
     found = [question[a:b] for a, b in personal_spans(question)]
     assert "John Smith" in found
-    assert "mail John.Smith@example.com" in found
-    assert "IBAN GB82 WEST 1234 5698 7654 32" in found
+    assert "John.Smith@example.com" in found
+    assert "GB82 WEST 1234 5698 7654 32" in found
+    labelled = [question[a:b] for a, b in personal_spans(question, labels=True)]
+    assert "mail John.Smith@example.com" in labelled
+    assert "IBAN GB82 WEST 1234 5698 7654 32" in labelled
