@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from bot.chinese import to_simplified
-from bot.kb.analysis import SNOWBALL, analyzer, language_key
+from bot.kb.analysis import SNOWBALL, analyzer, language_key, named_words
 from bot.kb.calibration import question_words
 from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
 from bot.language import STOPWORDS as LANGUAGE_STOPWORDS
@@ -288,6 +288,40 @@ def figures_bound(sentence: str, passage_text: str, given: Set[str] = frozenset(
     if not any(closest):
         return True
     return all(any(figure in found for found in closest) for figure in wanted)
+
+
+def _figure_pieces(passage_text: str) -> list[str]:
+    """The passage's statements cut at commas too, a piece without figures joined to the next: "iDEAL and
+    Bancontact take 3 to 5 business days", "and cards, PayPal, Apple Pay and Google Pay take 5 to 10 business
+    days" (the items a figure is stated for stay with it)."""
+    pieces: list[str] = []
+    for statement in _CLAUSE_END.split(passage_text):
+        pending = ""
+        for part in re.split(r"[,，、]", statement):
+            pending = f"{pending},{part}" if pending else part
+            if figures(part):
+                pieces.append(pending)
+                pending = ""
+        if pending.strip():
+            pieces.append(pending)
+    return pieces
+
+
+def figures_of_named(sentence: str, passage_text: str, question: str, given: Set[str] = frozenset()) -> bool:
+    """Whether the figures of `sentence` (the question's, `given`, aside) are those the passage states for
+    what the question names, where one piece of the passage (`_figure_pieces`) names it and states figures:
+    "How long does a PayPal refund take?" answered "the refund takes 3 to 5 business days" from "…iDEAL and
+    Bancontact take 3 to 5 business days, and cards, PayPal, Apple Pay and Google Pay take 5 to 10 business
+    days." Every figure is the passage's, in the same sentence, and the sentence never says PayPal."""
+    wanted = figures(strip_citation_marks(sentence)) - given
+    if not wanted:
+        return True
+    pieces = _figure_pieces(passage_text)
+    for name in named_words(question):
+        holding = [piece for piece in pieces if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", piece, re.I)]
+        if len(holding) == 1 and figures(holding[0]) and not wanted <= figures(holding[0]):
+            return False
+    return True
 
 
 # An amount written with a currency sign before or after it: "€29", "29 €", "£4.99".

@@ -304,6 +304,9 @@ class _CheckedRelease:
             citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures
             and citations.figures_bound(words, f"{passage.heading}\n{passage.text}", self._question_figures)
             and citations.currencies_bound(words, f"{passage.heading}\n{passage.text}", self._question)
+            and citations.figures_of_named(
+                words, f"{passage.heading}\n{passage.text}", self._question, self._question_figures
+            )
             and citations.names_only_from(words, passage.heading, passage.text, self._question)
         )
 

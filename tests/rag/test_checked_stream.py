@@ -354,6 +354,37 @@ async def test_an_amount_in_another_currency_is_never_shown(settings: Settings) 
         assert answer.outcome == "answered"
 
 
+REFUND_TIMES = [
+    make_chunk(
+        "faq/faq.csv",
+        "How long does a refund take?",
+        "Refunds to Parcelly Credit are immediate, iDEAL and Bancontact take 3 to 5 business days, "
+        "and cards, PayPal, Apple Pay and Google Pay take 5 to 10 business days.",
+    )
+]
+
+
+async def test_a_figure_stated_for_another_item_than_the_one_asked_about_is_never_shown(
+    settings: Settings,
+) -> None:
+    # Found in a trial: every figure is the passage's and in one sentence of it, but 3 to 5 days is iDEAL's,
+    # and the answer never says PayPal.
+    question = "How long does a PayPal refund take?"
+    wrong = "According to [1], the refund takes 3 to 5 business days."
+    deltas, answer = await run(build_pipeline(settings, FakeKB(REFUND_TIMES), FakeGenerator(wrong)), question)
+    assert deltas == []
+    assert answer.outcome == "extracted"
+    right = "PayPal refunds take 5 to 10 business days [1]."
+    deltas, answer = await run(build_pipeline(settings, FakeKB(REFUND_TIMES), FakeGenerator(right)), question)
+    assert deltas == [f"{PREFILL} {right}"]
+    assert answer.outcome == "answered"
+    # A question that names none of the items is not judged by this.
+    generic = "Refunds take 3 to 5 business days [1]."
+    pipeline = build_pipeline(settings, FakeKB(REFUND_TIMES), FakeGenerator(generic))
+    _, answer = await run(pipeline, "How long does a refund take?")
+    assert answer.outcome == "answered"
+
+
 PAYMENTS = [
     make_chunk(
         "billing/payments.md",
