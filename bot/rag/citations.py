@@ -1390,6 +1390,7 @@ def _quote_sentences(
         # An item brings the items of its list that answer as well: "退款几天到账" took the WeChat Pay
         # line ("1 到 3 个工作日到账") and left out the bank card's ("3 到 7 个工作日到账") under it.
         items = [j for j in _matching_items(units, score, i) if j != i] if units[i].item else []
+        items = items[: MAX_QUOTED_ROWS - 1] if units[i].kind == "row" else items
         added = [j for j in (lead, header, *sorted({i, *items})) if j is not None and j not in chosen]
         if used + sum(len(units[j].line) + 1 for j in added) > max_chars:
             added = [j for j in (lead, header, i) if j is not None and j not in chosen]
