@@ -13,11 +13,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
+from bot.chinese import to_simplified
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
-from bot.kb.analysis import analyzer, language_key, question_language, searched_text
+from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key, question_language, searched_text
 from bot.kb.base import KBUnavailableError, KnowledgeBase
-from bot.kb.calibration import DEFAULT_GATE, Gate, kb_prior_languages, signals, translated_gate_key
+from bot.kb.calibration import (
+    DEFAULT_GATE,
+    Gate,
+    kb_prior_languages,
+    question_words,
+    signals,
+    translated_gate_key,
+)
 from bot.kb.crosslingual import CrossLingualQuery, QueryTranslator, crosslingual_query
 from bot.kb.fusion import DEFAULT_FUSION, FusionMethod
 from bot.kb.names import unknown_names
@@ -476,12 +484,22 @@ def _headed_by_its_error_codes(question: str, hits: Sequence[Hit]) -> bool:
 def _asks_its_title(question: str, hits: Sequence[Hit], lang: str) -> bool:
     """Whether every word of the question (two at least; stop words aside, stemmed) is in the best section's
     heading: the customer asked for that section by its title ("How long does delivery take?" opened its
-    own FAQ entry with the unsure lead, the gate's margin lowered by the other delivery sections)."""
+    own FAQ entry with the unsure lead, the gate's margin lowered by the other delivery sections). Chinese and
+    Japanese by their words less the question words (`question_words`), each written in the heading: their
+    index terms are character pairs, and "你们门店地址" held "你们" and "们门", which the heading
+    "自提门店地址" does not."""
     if not hits:
         return False
+    heading = hits[0].chunk.heading
+    if language_key(lang) in CJK_LANGUAGES and language_key(lang) != "ko":
+        words = question_words(question, lang)
+        simplified = to_simplified(heading, words=False)
+        return len(words) >= MIN_TITLE_WORDS and all(
+            to_simplified(word, words=False) in simplified for word in words
+        )
     text = analyzer(lang)
-    words = set(text.terms(question))
-    return len(words) >= MIN_TITLE_WORDS and words <= set(text.terms(hits[0].chunk.heading))
+    terms = set(text.terms(question))
+    return len(terms) >= MIN_TITLE_WORDS and terms <= set(text.terms(heading))
 
 
 @dataclass(frozen=True, slots=True)
@@ -675,7 +693,10 @@ class Pipeline:
         # error code the best section is headed by is what the question asks about at any score: "what does
         # PX110 mean" (typed without the hyphen of its "PX-110" heading) scored 0.46 and was refused.
         by_code = _headed_by_its_error_codes(standalone, hits)
-        answerable = not unknown and (score >= self._rag.min_relevance or by_code)
+        # So is the section the question names by its title: "你们门店地址" (the gate's 0.45) for the
+        # section headed "自提门店地址".
+        titled = _titled_with_its_codes(standalone, hits) or _asks_its_title(searched, hits, written_lang)
+        answerable = not unknown and (score >= self._rag.min_relevance or by_code or titled)
         if not answerable:
             log.info(
                 "refused: passages do not answer",
@@ -688,7 +709,6 @@ class Pipeline:
             )
         # The question asks for the best section by its title or its codes: that section is what it asks
         # about, whatever the gate's cosines say.
-        titled = _titled_with_its_codes(standalone, hits) or _asks_its_title(searched, hits, written_lang)
         unsure = score < self._rag.confident_relevance and not titled
         if answerable and unsure:
             log.info("answering without confidence", extra={"relevance": round(score, 3)})

@@ -237,3 +237,37 @@ async def test_a_question_asking_for_a_section_by_its_title_gives_the_model_that
     # A question that does not name the section by its title gets both.
     await run(pipeline, question="Does the warranty cover a dropped toaster?")
     assert "dropping the toaster" in "\n".join(message.content for message in model.prompts[-1])
+
+
+async def test_a_question_asking_for_a_section_by_its_title_is_answered_whatever_the_gate_says(
+    settings: Settings,
+) -> None:
+    # "你们门店地址" was refused at the gate's 0.45 while the search put "自提门店地址" first: a question
+    # every word of which (two at least) the best section's heading holds asks for that section.
+    pipeline = build_pipeline(
+        with_rag(settings, min_relevance=0.999), FakeKB(HELP_CENTER), FakeGenerator(UNSUPPORTED)
+    )
+    _, answer = await run(pipeline, question="How do I reset my password?")
+    assert answer.outcome == "extracted"
+    assert [s.heading for s in answer.sources] == ["Reset your password"]
+    # One word of the title, or a word it lacks, is judged by the gate.
+    for question in ("password?", "How do I reset my password by phone?"):
+        _, refused = await run(pipeline, question=question)
+        assert refused.outcome == "refused", question
+
+
+def test_a_chinese_question_names_its_section_by_the_words_of_its_title() -> None:
+    # Its words are jieba's less the question words: the character pairs "你们" and "们门" are no topic.
+    from bot.domain import Hit
+    from bot.rag.pipeline import _asks_its_title
+    from tests.fakes import make_chunk
+
+    def best(heading: str) -> list[Hit]:
+        return [
+            Hit(chunk=make_chunk("pickup.md", heading, "上海徐汇店：漕溪北路 88 号。"), score=1.0, rank=1)
+        ]
+
+    assert _asks_its_title("你们门店地址", best("自提门店地址"), "zh")
+    assert _asks_its_title("發票抬頭怎麼改", best("发票抬头修改"), "zh-Hant")
+    assert not _asks_its_title("门店", best("自提门店地址"), "zh")  # one word is a topic
+    assert not _asks_its_title("门店营业时间", best("自提门店地址"), "zh")
