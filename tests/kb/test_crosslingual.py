@@ -167,10 +167,12 @@ async def test_a_translated_question_is_judged_by_the_gate_fitted_for_translatio
     pipeline = build_pipeline(
         settings, kb, FakeGenerator("To reset your password open the sign in page [1].")
     )
-    chinese = await pipeline.answer("怎么重置密码？", user_key="u1", language="zh")
+    chinese = await pipeline.answer("在应用里怎么重置密码？", user_key="u1", language="zh")
     assert (chinese.outcome, chinese.kb_languages) == ("extracted", ("en",))
-    english = await pipeline.answer("How do I reset my password?", user_key="u2", language="en")
+    # (Questions that do not name the section by its title, which is answered whatever the gate says.)
+    english = await pipeline.answer("How do I reset my password in the app?", user_key="u2", language="en")
     assert english.outcome == "refused"
     # Without a gate for translations, the knowledge base's judges it.
     kb.gate = replace(kb.gate, gate=refuses)
-    assert (await pipeline.answer("怎么重置密码？", user_key="u3", language="zh")).outcome == "refused"
+    again = await pipeline.answer("在应用里怎么重置密码？", user_key="u3", language="zh")
+    assert again.outcome == "refused"
