@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from bot.chinese import to_simplified
-from bot.kb.analysis import SNOWBALL, analyzer, language_key, named_words
+from bot.kb.analysis import SNOWBALL, analyzer, language_key
 from bot.kb.calibration import question_words
 from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
 from bot.language import STOPWORDS as LANGUAGE_STOPWORDS
@@ -307,9 +307,12 @@ def _figure_pieces(passage_text: str) -> list[str]:
     return pieces
 
 
-def figures_of_named(sentence: str, passage_text: str, question: str, given: Set[str] = frozenset()) -> bool:
+def figures_of_named(
+    sentence: str, passage_text: str, names: Sequence[str], given: Set[str] = frozenset()
+) -> bool:
     """Whether the figures of `sentence` (the question's, `given`, aside) are those the passage states for
-    what the question names, where one piece of the passage (`_figure_pieces`) names it and states figures:
+    what the question names (`names`, its `named_words`), where one piece of the passage (`_figure_pieces`)
+    names it and states figures:
     "How long does a PayPal refund take?" answered "the refund takes 3 to 5 business days" from "…iDEAL and
     Bancontact take 3 to 5 business days, and cards, PayPal, Apple Pay and Google Pay take 5 to 10 business
     days." Every figure is the passage's, in the same sentence, and the sentence never says PayPal."""
@@ -317,7 +320,7 @@ def figures_of_named(sentence: str, passage_text: str, question: str, given: Set
     if not wanted:
         return True
     pieces = _figure_pieces(passage_text)
-    for name in named_words(question):
+    for name in names:
         holding = [piece for piece in pieces if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", piece, re.I)]
         if len(holding) == 1 and figures(holding[0]) and not wanted <= figures(holding[0]):
             return False

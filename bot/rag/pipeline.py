@@ -16,7 +16,14 @@ from typing import Literal, TypeVar
 from bot.chinese import to_simplified
 from bot.config import LLMSettings, RAGSettings
 from bot.domain import Answer, ChatMessage, Delta, Hit, Outcome, Source, Timings, Turn
-from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key, question_language, searched_text
+from bot.kb.analysis import (
+    CJK_LANGUAGES,
+    analyzer,
+    language_key,
+    named_words,
+    question_language,
+    searched_text,
+)
 from bot.kb.base import KBUnavailableError, KnowledgeBase
 from bot.kb.calibration import (
     DEFAULT_GATE,
@@ -222,6 +229,8 @@ class _CheckedRelease:
         self._passages = passages
         self._question_figures = citations.figures(question)
         self._question = question
+        # The names the question asks about, read once: every sentence's figures are checked against them.
+        self._question_names = named_words(question)
         # What an answer may not merely repeat: the question, and the headings it was given.
         said = citations.stems(" ".join([question, *(p.heading for p in passages)]))
         self._said = said | citations.FILLER_STEMS
@@ -308,13 +317,12 @@ class _CheckedRelease:
     def _states_only_what_passage_says(self, words: str, n: int) -> bool:
         """No figure, name or code that passage `n` (or the question) does not write."""
         passage = self._passages[n - 1]
+        written = f"{passage.heading}\n{passage.text}"
         return (
             citations.figures(words) <= self._passage_figures[n - 1] | self._question_figures
-            and citations.figures_bound(words, f"{passage.heading}\n{passage.text}", self._question_figures)
-            and citations.currencies_bound(words, f"{passage.heading}\n{passage.text}", self._question)
-            and citations.figures_of_named(
-                words, f"{passage.heading}\n{passage.text}", self._question, self._question_figures
-            )
+            and citations.figures_bound(words, written, self._question_figures)
+            and citations.currencies_bound(words, written, self._question)
+            and citations.figures_of_named(words, written, self._question_names, self._question_figures)
             and citations.names_only_from(words, passage.heading, passage.text, self._question)
         )
 
