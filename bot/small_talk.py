@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 from bot.chinese import to_simplified
@@ -102,38 +103,90 @@ def _kinds(units: list[str], *, cjk: bool) -> set[SmallTalk] | None:
 
 # -- asking for a person ---------------------------------------------------------------------------------
 
-# "I want to talk to a person", "human", "can I speak to an agent?": the customer wants what the "Talk to a
-# human" button does, and looked up the message was refused as a question the help center does not answer
-# (before the handoff that followed). English as a pattern (lead words, a verb, whom), the other shipped
-# languages as whole phrases; all only as the whole message, so "how do I tell the courier to wait?" stays a
-# question.
+# "I want to talk to a person", "human", "can I speak to an agent?", "me pasas con un agente?": the customer
+# wants what the "Talk to a human" button does, and looked up the message was refused as a question the help
+# center does not answer (before the handoff that followed), or answered with a section that happened to say
+# "agente". Each shipped language as a pattern (lead words in any order, a verb, whom, polite tails), matched
+# only against the whole message, so "how do I tell the courier to wait?" stays a question. Patterns and
+# message are compared without accents: customers leave them out ("pasame con un operador").
 _WHOM = (
     r"(?:a\s+|an\s+|some\s+|your\s+|the\s+)?(?:real\s+|live\s+|actual\s+)?"
     r"(?:human|humans|person|agent|operator|somebody|someone|representative|rep|staff|employee"
     r"|support agent|customer service|customer support|support team)(?:\s+being)?"
 )
-_PERSON_EN = re.compile(
+_PERSON_EN = (
     r"(?:(?:hi|hello|hey|please|pls|plz|ok|so|can|could|may|i|we|want|wanna|would|like|to|need|let|me|how"
-    r"|do|you|just|i'd|id|i'm|im)\s+)*"
+    r"|do|you|just|i'd|id|i'm|im|this|that|it|is|isn't|isnt|doesn't|doesnt|not|no|help|helping|useful"
+    r"|don't|dont|chat|with|a|bot|the|stop|rather)\s+)*"
     rf"(?:(?:talk|speak|chat|connect|get|put|transfer)\s+(?:me\s+)?(?:to\s+|with\s+|through\s+to\s+)?{_WHOM}"
     r"|(?:a\s+|real\s+|live\s+)*(?:human|agent|operator|real person|live agent|representative))"
     r"(?:\s+(?:please|pls|plz|now|asap|thanks|thank you|instead|not a bot|not the bot))*"
 )
+_PERSON_ES = (
+    r"(?:(?:hola|buenas|buenos|dias|tardes|oye|por|favor|porfa|porfavor|no|me|te|sirve|ayuda|ayudas|esto|eso"
+    r"|pero|y|ya|yo|puedo|se|puedes|puede|podrias|podria|pueden|quiero|quisiera|necesito|gustaria|deseo|prefiero"
+    r"|mejor|solo)\s+)*"
+    r"(?:(?:hablar|comunicarme|contactar|pasar|pasarme|pasame|pasas|pasa|pasan|ponerme|ponme|pones"
+    r"|transferir|transfiereme|chatear|conversar)\s+(?:me\s+)?(?:con\s+|a\s+)?"
+    r"(?:un\s+|una\s+|algun\s+|alguna\s+)?(?:persona real|persona|humano|agente|operador|operadora|asesor"
+    r"|asesora|alguien|representante|empleado|empleada|atencion al cliente|servicio al cliente|soporte)"
+    r"(?:\s+(?:real|humano|de atencion al cliente|del servicio al cliente|de soporte|de verdad))?"
+    r"|(?:un\s+|una\s+)?(?:humano|agente|operador|operadora|asesor|persona real|agente humano))"
+    r"(?:\s+(?:por favor|porfa|ya|ahora|ahora mismo|gracias|no un bot|no un robot|no una maquina))*"
+)
+_PERSON_FR = (
+    r"(?:(?:bonjour|salut|svp|stp|s'il|vous|te|plait|plaît|je|j'aimerais|j'voudrais|veux|voudrais|aimerais"
+    r"|souhaite|souhaiterais|peux|pouvez|pourriez|puis|est|ce|que|qu'on|on|me|moi|ca|ne|aide|m'aide|m'aidez"
+    r"|pas|sert|a|rien|merci|je|prefere|plutot|juste)\s+)*"
+    r"(?:(?:parler|discuter|echanger|passer|me passer|joindre|contacter|avoir|mettre en relation"
+    r"|me mettre en relation|etre mis en relation|etre mise en relation)\s+"
+    r"(?:a\s+|avec\s+|en relation avec\s+)?(?:un\s+|une\s+|un vrai\s+|une vraie\s+|le\s+|la\s+)?"
+    r"(?:humain|personne|conseiller|conseillere|agent|operateur|operatrice|quelqu'un|service client"
+    r"|vraie personne|etre humain|personne reelle)"
+    r"|(?:un\s+|une\s+)?(?:humain|conseiller|conseillere|operateur|vraie personne|agent humain))"
+    r"(?:\s+(?:svp|stp|s'il vous plait|s'il te plait|merci|maintenant|pas un robot|pas un bot))*"
+)
+_PERSON_DE = (
+    r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
+    r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
+    r"(?:mit\s+|zu\s+)?"
+    r"(?:einem\s+|einer\s+|einen\s+|echten\s+|echtem\s+|dem\s+|der\s+)?(?:echten\s+|richtigen\s+)?"
+    r"(?:mensch|menschen|mitarbeiter|mitarbeiterin|berater|beraterin|kundenservice|kundendienst|support"
+    r"|person|jemandem|agent|operator)"
+    r"(?:\s+(?:sprechen|reden|chatten|verbinden|verbunden werden|bitte|danke|jetzt|kein bot|keinen bot))*"
+)
+_PERSON_RU = (
+    r"(?:(?:здравствуите|привет|пожалуиста|можно|могу|хочу|хотел|хотела|бы|мне|нужно|нужен|нужна|даите"
+    r"|позовите|позови|соедините|соедини|переключите|переключи|свяжите|свяжи|меня|я|не|помогает|это)\s+)*"
+    r"(?:(?:поговорить|говорить|связаться|пообщаться|общаться|соединить|переключить)\s+)?(?:с\s+|на\s+)?"
+    r"(?:живым\s+|живого\s+|живои\s+|реальным\s+|настоящим\s+)?"
+    r"(?:человеком|человека|человек|оператором|оператора|оператор|специалистом|специалиста|менеджером"
+    r"|менеджера|сотрудником|сотрудника|консультантом|консультанта)"
+    r"(?:\s+(?:пожалуиста|срочно|сеичас|спасибо|а не ботом|не бот))*"
+)
+_PERSON_ZH = (
+    r"(?:我|我要|我想|想|请|请帮我|帮我|给我|麻烦|能不能|可以|你好|您好)*"
+    r"(?:转|转接|找|接|联系|和|跟|要)?(?:人工客服|真人客服|人工服务|人工|真人|客服|活人)"
+    r"(?:说话|聊|聊聊|谈谈|沟通|服务)?(?:谢谢|吧|啊|呀)?"
+)
 _PERSON_TEXT = (
-    "mensch|einen menschen|echter mensch|mit einem menschen sprechen|ich möchte mit einem menschen sprechen"
-    "|mitarbeiter|mit einem mitarbeiter sprechen|ich möchte mit einem mitarbeiter sprechen"
-    "|humain|un humain|une vraie personne|parler à un humain|je veux parler à un humain"
-    "|parler à quelqu'un|je veux parler à quelqu'un|un conseiller|parler à un conseiller"
-    "|je veux parler à un conseiller|humano|un humano|persona real|hablar con una persona"
-    "|quiero hablar con una persona|hablar con un humano|quiero hablar con un humano|un agente"
-    "|hablar con un agente|quiero hablar con un agente|оператор|оператора|позовите оператора"
-    "|живой человек|соедините с оператором|поговорить с человеком|хочу поговорить с человеком"
-    "|人工|转人工|人工客服|真人|找人工|我要人工|人工服务|我要找人工|转人工客服|找真人|我要真人"
-    "|我想和真人说话|オペレーター|人と話したい|担当者|オペレーターと話したい|担当者と話したい|人間と話したい"
+    "人工|转人工|オペレーター|人と話したい|担当者|オペレーターと話したい|担当者と話したい|人間と話したい"  # noqa: E501 - CJK characters count double
+)
+
+
+def _folded(text: str) -> str:
+    """`text` without accents and other combining marks, as the patterns are written."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+_PERSON_PATTERNS = tuple(
+    re.compile(_folded(pattern))
+    for pattern in (_PERSON_EN, _PERSON_ES, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
 )
 # Compared as Simplified Chinese characters, as the message is (Japanese 話 too: 话).
-_PERSON_PHRASES = frozenset(to_simplified(phrase, words=False) for phrase in _PERSON_TEXT.split("|"))
-_PERSON_TAIL = re.compile(r"(?:\s+(?:bitte|s'il vous plaît|svp|por favor|пожалуйста|请|谢谢|お願いします))+$")
+_PERSON_PHRASES = frozenset(_folded(to_simplified(phrase, words=False)) for phrase in _PERSON_TEXT.split("|"))
+_PERSON_TAIL = re.compile(_folded(r"(?:\s*(?:请|谢谢|お願いします))+$"))
 
 
 def asks_for_person(text: str) -> bool:
@@ -141,7 +194,7 @@ def asks_for_person(text: str) -> bool:
     if len(text) > MAX_CHARS or not has_words(text):
         return False
     text = to_simplified(text, words=False)
-    normalized = " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'"))))
-    if _PERSON_EN.fullmatch(normalized):
+    normalized = _folded(" ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'")))))
+    if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS):
         return True
     return _PERSON_TAIL.sub("", normalized).removeprefix("请").strip() in _PERSON_PHRASES
