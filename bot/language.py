@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -80,7 +81,11 @@ _STOPWORDS_TEXT = {
     "es": """a al algo como con cual cuando de del desde donde el ella ellos en entre era es esa ese eso
         esta este esto estoy fue ha hay la las le les lo los me mi mis muy más no nos o os para pero por que
         qué quien se si sin sobre su sus también te ti tu tus un una uno y ya yo cómo dónde cuándo puedo
-        puede hola gracias""",
+        puede hola gracias ante antes contra durante ellas eres estaba estamos están estar estas estos fui
+        fueron han hasta mucho muchos nada ni nosotros otra otro otros poco porque quién quiénes
+        ser siempre somos soy tanto tengo tenemos tienes tiene tienen todo todos unos vosotros vuestro
+        cuál cuánto cuánta cuántos cuántas quiero quisiera necesito hacéis hacen hago q xq pq porfa favor
+        buenas buenos""",
     "it": """a ad al alla alle anche che chi ci come con cosa da dal dalla dei del della delle di dove e è
         gli ha hanno i il in io la le lei lo loro lui ma mi mio nel nella no non o per perché più quale quando
         se si sono su sua suo ti tu un una uno vi voi come posso ciao grazie""",
@@ -100,8 +105,19 @@ _STOPWORDS_TEXT = {
         如何 为什么 为何 多少 几 能 能不能 可以 可不可以 会 要 想 需要 应该 该 有 没有 有没有 一下 一个 个
         些 里 上 下 中 时 时候 请问 请 谢谢 您好 你好 呢 么 得 地 着 过 吗 嗯 哦 自己 一些 之 其 所 以""",
 }
+# Customers writing these languages often leave the accents out ("cuanto", "ca", "voce"): each stop word
+# counts without its accents too. (German is left alone: "über" typed without its umlaut is "ueber".)
+_UNACCENTED_TOO = frozenset({"es", "fr", "it", "pt"})
+
+
+def _unaccented(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 STOPWORDS: dict[str, frozenset[str]] = {
-    lang: frozenset(text.split()) for lang, text in _STOPWORDS_TEXT.items()
+    lang: frozenset([*text.split(), *(_unaccented(word) for word in text.split() if lang in _UNACCENTED_TOO)])
+    for lang, text in _STOPWORDS_TEXT.items()
 }
 # A longer text of fewer distinct letters than this is a repeated key or a laugh, in no language.
 MIN_DISTINCT_LETTERS = 4
