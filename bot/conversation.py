@@ -28,6 +28,7 @@ from bot.language import (
 from bot.logs import user_text
 from bot.metrics import percentile
 from bot.rag.approved import SERVED_STATUSES, ApprovedMatch, ApprovedMatcher, served_answer_to_replace
+from bot.rag.condense import condense
 from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
 from bot.small_talk import asks_for_person, small_talk
 from bot.store.base import (
@@ -453,9 +454,13 @@ class ConversationService:
         wait_update_s: float = WAIT_UPDATE_S,
         line: WaitingLine | None = None,
         redaction: RedactionSettings | None = None,
+        condense_followups: bool = True,
     ) -> None:
         """`redaction`: the deployment's rules (phone regions, extra patterns) for the personal data kept out
-        of an approved answer's question taken from a customer's message; the defaults when None."""
+        of an approved answer's question taken from a customer's message; the defaults when None.
+        `condense_followups` (`BOT_RAG__CONDENSE`): a follow-up is matched against the approved answers as
+        the pipeline searches it, with the question it follows."""
+        self._condense = condense_followups
         self.pipeline = pipeline
         self.log = log
         self.desk = desk
@@ -625,7 +630,9 @@ class ConversationService:
         answer = (
             answer
             or _small_talk_answer(question, language)
-            or await self._approved_answer(question, language)
+            or await self._approved_answer(
+                condense(question, history, language) if self._condense else question, language
+            )
         )
         if answer is None:
             # Closed at once when the channel stops listening (a console chat interrupted): the answer stops
@@ -947,7 +954,9 @@ class ConversationService:
         # One customer wrote it ("refund to my IBAN DE89 …"), and an approved question is matched against
         # every later customer's and listed to admins: their details go, what it asks stays. In a thread:
         # the phone matcher is slow on long texts.
-        question = (await asyncio.to_thread(self._redactor.redact, logged.question)).text
+        # A follow-up is approved as the standalone question that was searched: "and what if I paid by
+        # PayPal?" alone was served the refund correction to a new visitor asking about paying for a label.
+        question = (await asyncio.to_thread(self._redactor.redact, logged.standalone)).text
         if not has_words(question):
             # The correction is kept for training, but a question of only emoji or symbols would match every
             # other such message ("👍", "🙏"), so it is never approved as a question.

@@ -95,6 +95,7 @@ def build_conversations(
         wait_notice_s=settings.llm.wait_notice_s,
         wait_update_s=settings.llm.wait_update_s,
         redaction=settings.redaction,
+        condense_followups=settings.rag.condense,
     )
 
 

@@ -372,7 +372,7 @@ def approve(
                 logged = await store.logged_answer(answer_id)
                 if logged is None:
                     raise LookupError(NO_LOGGED.format(id=answer_id))
-                question_text = question or _without_personal_data(logged.question, answer_id)
+                question_text = question or _without_personal_data(logged.standalone, answer_id)
                 if not has_words(question_text):
                     # Refused before the correction is stored: nothing is kept from a refused command.
                     raise ValueError(

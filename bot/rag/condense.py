@@ -29,9 +29,23 @@ _CJK_ANAPHORA = ("这", "那", "它", "それ", "これ", "あれ", "その", "�
 # "What about Belgium?", "and for business accounts?" ask the previous question again about something else,
 # whatever they name. "And", "but", "so" alone only join: "and how do I file a claim?" names its own topic
 # (searched with the previous question, "Is my parcel insured?", it was answered from the insurance FAQ).
+# "And what if I paid by PayPal?" after "How long does a refund take?" asks it again for another case.
 _ASKS_AGAIN = (
     *("what about", "how about", "and what about", "and how about"),
     *("and for ", "and in ", "and on ", "and to ", "and with ", "or for ", "or in "),
+    *("and what if ", "but what if ", "and if ", "but if "),
+    *(
+        "et si ",
+        "et pour ",
+        "mais si ",
+        "y si ",
+        "y para ",
+        "¿y si ",
+        "¿y para ",
+        "pero si ",
+        "¿y qué pasa si ",
+    ),
+    *("und wenn ", "und für ", "aber wenn ", "а если ", "а для ", "и если "),
 )
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is

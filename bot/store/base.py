@@ -115,6 +115,17 @@ class LoggedAnswer:
     outcome: str
     sources: tuple[str, ...]  # the retrieved passages' sources, best first, without repeats
     approved_id: int | None = None  # the approved answer it served (outcome "approved")
+    # The standalone question searched: a follow-up ("and what if I paid by PayPal?") with the question
+    # it follows; the customer's question otherwise, and "" where none was logged.
+    searched: str = ""
+
+    @property
+    def standalone(self) -> str:
+        """The question as it was searched where that was a follow-up with the question it follows (it ends
+        with the customer's words), else the customer's question."""
+        asked = self.question.strip()
+        searched = self.searched.strip()
+        return searched if asked and searched != asked and searched.endswith(asked) else self.question
 
 
 class ApprovedAnswerStore(Protocol):

@@ -1251,6 +1251,7 @@ async def _logged_answer(conn: AsyncConnection, answer_id: int) -> LoggedAnswer 
                 Message.outcome,
                 Message.reply_to_id,
                 Message.approved_answer_id,
+                Message.question,
             ).where(Message.id == answer_id, Message.role == "assistant")
         )
     ).first()
@@ -1272,6 +1273,7 @@ async def _logged_answer(conn: AsyncConnection, answer_id: int) -> LoggedAnswer 
         outcome=str(row.outcome or ""),
         sources=tuple(dict.fromkeys(str(s) for s in sources)),
         approved_id=row.approved_answer_id,
+        searched=str(row.question or ""),
     )
 
 

@@ -30,3 +30,23 @@ async def test_a_correction_with_an_email_address_is_stored_and_served_as_typed(
     replaced = await svc.correct(served.answer_id, "admin-2", again)
     assert replaced is not None
     assert (replaced.id, replaced.text) == (approved.id, again)
+
+
+async def test_a_corrected_follow_up_is_approved_with_the_question_it_follows(
+    settings: Settings, store: SqlConversationLog
+) -> None:
+    # Found in a web trial: "and what if I paid by PayPal?" was approved alone, and the refund correction
+    # was then served to a new visitor asking it about paying for a label.
+    svc, _ = make_service(settings, store)
+    await ask(svc, ALICE, "How long does a refund take?")
+    follow_up = await ask(svc, ALICE, "and what if I paid by PayPal?")
+    assert follow_up.answer_id is not None
+    correction = "PayPal refunds take 5 to 10 business days."
+    approved = await svc.correct(follow_up.answer_id, "admin-1", correction)
+    assert approved is not None
+    assert approved.question == "How long does a refund take? and what if I paid by PayPal?"
+    # Matched as it is searched: after the same question.
+    await ask(svc, BOB, "How long does a refund take?")
+    again = await ask(svc, BOB, "and what if I paid by PayPal?")
+    assert again.answer is not None
+    assert (again.answer.outcome, again.answer.text) == ("approved", correction)

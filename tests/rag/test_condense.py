@@ -20,7 +20,15 @@ def test_self_contained_question_is_searched_as_is() -> None:
 
 
 def test_dependent_follow_up_gets_the_previous_question() -> None:
-    for follow_up in ("and for admins?", "what if it does not arrive?", "why?"):
+    for follow_up in (
+        "and for admins?",
+        "what if it does not arrive?",
+        "why?",
+        # It names a topic of its own, but asks the previous question again for another case.
+        "and what if I paid by PayPal?",
+        "¿y si pagué con PayPal?",
+        "et si j'ai payé par PayPal ?",
+    ):
         assert needs_context(follow_up)
         assert condense(follow_up, HISTORY) == f"How do I reset my password? {follow_up}"
 
