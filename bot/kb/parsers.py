@@ -354,8 +354,9 @@ _CHROME_NAMES = frozenset(
         "avatar", "related_articles", "intercom-reaction-picker",
     }
 )  # fmt: skip
-# Chrome whatever prefix or CSS-module hash surrounds the name ("theme-doc-breadcrumbs", "breadcrumbsBox_Z").
-_CHROME_FRAGMENTS = ("breadcrumb", "cookiebot", "onetrust")
+# Chrome whatever prefix or CSS-module hash surrounds the name ("theme-doc-breadcrumbs", "breadcrumbsBox_Z"),
+# or BEM element of it: an author line ("avatar__info": "Written by Priya Updated over a week ago").
+_CHROME_FRAGMENTS = ("breadcrumb", "cookiebot", "onetrust", "avatar", "byline")
 # An <aside> is chrome unless it is one of these boxes inside the text (Sphinx and docutils footnotes, notes).
 _CONTENT_ASIDES = frozenset(
     {

@@ -423,6 +423,17 @@ def test_chrome_by_element_role_and_class() -> None:
     assert doc.sections[0].text == "Body.\n\nKept note.\n\nHow long do refunds take?\nFive days."
 
 
+def test_an_author_line_is_chrome_whatever_block_holds_it() -> None:
+    # An Intercom export without the "avatar" wrapper: "Written by Priya Updated over a week ago" was a
+    # section of its own, first in search for "who writes your allergy info?".
+    doc = load_html(
+        "<body><h1>Allergens</h1><div class='avatar__info'><span>Written by Priya</span><br>Updated over a "
+        "week ago</div><p class='post-byline'>By Sam, 3 May</p><h2>Nuts</h2><p>Every box may hold nuts.</p>"
+        "</body>"
+    )
+    assert [s.text for s in doc.sections] == ["Every box may hold nuts."]
+
+
 def test_thousands_of_unclosed_items_load() -> None:
     # html.parser nests each unclosed <li> in the one before: the tree is as deep as the list is long.
     doc = load_html("<h1>Lockers</h1><ul>" + "<li>locker" * 3000 + "</ul>")
