@@ -47,8 +47,10 @@ _BY_WORDS = {tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"
 _FILLERS = frozenset(_FILLERS_TEXT.split())
-# When several kinds meet ("ok thanks bye"), the reply answers the strongest.
-_PRIORITY: tuple[SmallTalk, ...] = ("thanks", "goodbye", "greeting", "ok")
+# When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
+# ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
+# to stay.
+_PRIORITY: tuple[SmallTalk, ...] = ("goodbye", "thanks", "greeting", "ok")
 _PUNCTUATION = re.compile(r"[^\w\s']+", re.UNICODE)
 _CJK_CHARS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _CJK = re.compile(f"[{_CJK_CHARS}]")
