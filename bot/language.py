@@ -428,6 +428,13 @@ def _detect_message_language(
         return backed or default
     if detection.sure:
         if detection.confidence < HINT_WINS_BELOW:
+            if _written_in(text, expected) and _function_words(text, expected) > _function_words(
+                text, detection.language
+            ):
+                # Made of the expected language's function words, and more of them than the guess's: "what if
+                # i dont pick my meals" (French 0.83, English not among the guesses) is English, to an
+                # English help center and an English hint alike.
+                return expected
             if hinted == UNDETERMINED and (not prior or "en" in prior) and "en" in detection.candidates:
                 # English stands in for the missing hint where the help center is English too.
                 return "en"

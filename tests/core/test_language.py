@@ -84,6 +84,10 @@ def test_parcelly_customer_questions_are_english() -> None:
         # Dutch at 0.50, English second ("door", "open" are Dutch words too): unhinted, English is the hint.
         ("my locker door wont open", None, "en"),
         ("Wie lange dauert das?", None, "de"),  # English not among the candidates: the detection stands
+        # French at 0.83, English not among the candidates, but four of its seven words are English
+        # function words and none French: a trial's English customer got the French lead.
+        ("what if i dont pick my meals", None, "en"),
+        ("what if i dont pick my meals", "en", "en"),
         ("Где код для получения?", "de", "ru"),
         # Chinese keeps its script: Traditional characters decide, a Traditional hint only where the
         # text is written alike in both.
