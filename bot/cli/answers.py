@@ -135,27 +135,43 @@ async def served_digest(services: Services, source: str, digest: str) -> str:
     return digest
 
 
-def resolve_source(folder: Path, given: str, max_file_mb: float) -> tuple[str, str]:
-    """(source path relative to the knowledge folder, the file's sha256) for `--source`; a clear error
-    when it is not a document in the folder, or one the reload skips (binary, empty, …): an approved
-    answer must never cite an article customers cannot find. Relative to the folder, or any path inside it."""
+async def knowledge_folders(services: Services, configured: Path) -> list[Path]:
+    """The folders `--source` names a file of: those the serving index was built from (`kb reload --source
+    X` serves X's articles), then BOT_KB__SOURCE. With BOT_KB__SOURCE alone, a file of the help center
+    being served was "not a document in the knowledge folder knowledge"."""
+    from bot.kb.base import KBUnavailableError
+
+    try:
+        reports = (await services.kb().stats()).sources
+    except KBUnavailableError:
+        reports = ()
+    served = [Path(report.name) for report in reports if report.kind == "folder"]
+    return list(dict.fromkeys([*served, configured]))
+
+
+def resolve_source(folders: Sequence[Path], given: str, max_file_mb: float) -> tuple[str, str]:
+    """(source path relative to its knowledge folder, the file's sha256) for `--source`, from the first of
+    `folders` that holds it; a clear error when none does, or when it is one the reload skips (binary,
+    empty, …): an approved answer must never cite an article customers cannot find. Relative to a folder,
+    or any path inside one."""
     from bot.admin import source_hash
 
-    root = folder.resolve()
-    candidates = [root / given, Path(given).resolve()]
-    for path in candidates:
-        resolved = path.resolve()
-        if resolved.is_relative_to(root) and resolved.is_file():
-            source = resolved.relative_to(root).as_posix()
-            reason = skip_reason(root, source, max_file_mb)
-            if reason is not None:
-                fail(f"--source {given}: {not_indexed(source, reason)}")
-            digest = source_hash(root, source)
-            if digest is not None:
-                return source, digest
+    for folder in folders:
+        root = folder.resolve()
+        for path in (root / given, Path(given).resolve()):
+            resolved = path.resolve()
+            if resolved.is_relative_to(root) and resolved.is_file():
+                source = resolved.relative_to(root).as_posix()
+                reason = skip_reason(root, source, max_file_mb)
+                if reason is not None:
+                    fail(f"--source {given}: {not_indexed(source, reason)}")
+                digest = source_hash(root, source)
+                if digest is not None:
+                    return source, digest
+    named = " or ".join(str(folder) for folder in folders)
     return fail(
-        f"--source {given}: not a document in the knowledge folder {folder} (BOT_KB__SOURCE); give its "
-        "path relative to that folder, as `kb search` shows it"
+        f"--source {given}: not a document in the knowledge folder {named} (the served index's, then "
+        "BOT_KB__SOURCE); give its path relative to that folder, as `kb search` shows it"
     )
 
 
@@ -314,9 +330,6 @@ def approve(
         fail("--text is required: the approved answer")
     if candidate is None and answer_id is None and question is None:
         fail("--question is required (or --answer-id to take it from the log)")
-    cited = (
-        resolve_source(settings.kb.source, source, settings.kb.max_file_mb) if source is not None else None
-    )
     by = approver()
 
     async def run() -> tuple[ApprovedAnswer, bool]:
@@ -325,7 +338,13 @@ def approve(
         from bot.services import Services
 
         async with Services(settings) as services:
-            article = cited
+            article = (
+                resolve_source(
+                    await knowledge_folders(services, settings.kb.source), source, settings.kb.max_file_mb
+                )
+                if source is not None
+                else None
+            )
             if article is not None:
                 await check_indexed(services, article[0], f"--source {source}")
                 article = (article[0], await served_digest(services, *article))
@@ -486,9 +505,6 @@ def edit(
     if source is not None and no_source:
         fail("give --source or --no-source, not both")
     question, text = _text(question, "question"), _text(text, "text")
-    given = (
-        resolve_source(settings.kb.source, source, settings.kb.max_file_mb) if source is not None else None
-    )
     by = approver()
 
     async def run() -> ApprovedAnswer:
@@ -496,6 +512,13 @@ def edit(
         from bot.services import Services
 
         async with Services(settings) as services:
+            given = (
+                resolve_source(
+                    await knowledge_folders(services, settings.kb.source), source, settings.kb.max_file_mb
+                )
+                if source is not None
+                else None
+            )
             if given is not None:
                 await check_indexed(services, given[0], f"--source {source}")
             store = await _store(services)

@@ -304,3 +304,25 @@ def test_an_answer_edited_after_a_reload_from_another_folder_is_not_flagged_agai
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in cli.invoke(app, ["answers", "list", "--json"]).stdout.splitlines()]
     assert [(row["id"], row["status"]) for row in rows] == [(1, "active")]
+
+
+def test_a_source_is_found_in_the_folder_the_served_index_was_built_from(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    # Found in a trial: after `kb reload --source OTHER`, `--source` named as `kb search` shows it was
+    # "not a document in the knowledge folder knowledge (BOT_KB__SOURCE)".
+    other = tmp_path / "freshcrate"
+    (other / "billing").mkdir(parents=True)
+    (other / "billing" / "credits.md").write_text(
+        "# Credits\n\nA missed delivery is refunded as account credit within two days.\n", encoding="utf-8"
+    )
+    result = cli.invoke(app, ["kb", "reload", "--source", str(other)])
+    assert result.exit_code == 0, result.output
+    approve = ["answers", "approve", "--question", "Do I get credit for a missed box?", "--text", "Yes."]
+    result = cli.invoke(app, [*approve, "--source", "billing/credits.md"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in cli.invoke(app, ["answers", "list", "--json"]).stdout.splitlines()]
+    assert [row["source"] for row in rows] == ["billing/credits.md"]
+    result = cli.invoke(app, ["answers", "edit", "1", "--source", "billing/nope.md"])
+    assert result.exit_code == 2
+    assert "not a document in the knowledge folder" in result.output
