@@ -232,10 +232,29 @@ async def test_upload_uses_the_same_validation_as_telegram(make_web: WebFactory,
         files={"file": ("evil.exe", b"MZ\x90\x00binary", "application/octet-stream")},
         headers={"origin": BASE},
     )
-    assert bad.status_code == 303
-    page = (await web.client.get("/admin/kb")).text
-    assert "evil.exe was not added" in page
+    assert bad.status_code == 400
+    assert "evil.exe was not added" in bad.text
     assert not (tmp_path / "knowledge" / "evil.exe").exists()
+
+
+async def test_an_upload_during_a_reload_is_refused_on_the_page(make_web: WebFactory, tmp_path: Path) -> None:
+    # Found in a trial: the "reload is running" notice was the reload's report, which the running reload
+    # then overwrote, so the file was dropped without a word.
+    web = await make_web()
+    await web.admin_login()
+    csrf = csrf_of((await web.client.get("/admin/kb")).text)
+    async with web.deps.admin._reload_lock:  # a reload running (from the CLI, Telegram or this console)
+        busy = await web.client.post(
+            "/admin/kb/upload",
+            data={"csrf": csrf},
+            files={"file": ("mars.md", b"# Mars\n\nWe do not ship to Mars.\n", "text/markdown")},
+            headers={"origin": BASE},
+        )
+    assert busy.status_code == 409
+    assert alert_of(busy) == (
+        "mars.md was not added: a reload is running. Upload it again when the reload has finished."
+    )
+    assert not (tmp_path / "knowledge" / "mars.md").exists()
 
 
 async def test_export_downloads_with_the_cli_filters(make_web: WebFactory) -> None:

@@ -728,15 +728,19 @@ class AdminConsole:
             name, data = upload.filename, await upload.read()
         finally:
             await form.close()  # the spooled temporary file
+        # Refusals are told on the page itself: the reload's report (`job.result`) is overwritten by the
+        # reload that runs, and a file refused during one was dropped with no word.
         try:
             safe = self.admin.check_upload(name, data)
         except UnsafeFileError as exc:
-            self.job.result, self.job.ok, self.job.flagged = f"❌ {name} was not added: {exc}", False, ()
-            return RedirectResponse("/admin/kb", status_code=303)
+            return await self.kb(request, f"{name} was not added: {exc}", 400)
         if self.job.running or self.admin.reloading:
-            self.job.result = "A reload is running; upload the file again when it has finished."
-        else:
-            self._start(lambda: self.admin.add_document(safe, data, self.job.on_progress))
+            return await self.kb(
+                request,
+                f"{name} was not added: a reload is running. Upload it again when the reload has finished.",
+                409,
+            )
+        self._start(lambda: self.admin.add_document(safe, data, self.job.on_progress))
         return RedirectResponse("/admin/kb", status_code=303)
 
     async def export_form(self, request: Request, problem: str = "", status_code: int = 200) -> Response:
