@@ -228,6 +228,22 @@ def test_a_refused_question_is_told_in_the_visitors_language(server: str, browse
     context.close()
 
 
+def test_the_widgets_labels_follow_the_language_the_visitor_writes(server: str, browser: Any) -> None:
+    # Found in a trial: an English browser's visitor who wrote Chinese got a Chinese answer under "Sources"
+    # and beside "Send" until the page was reloaded.
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US", extra_http_headers={"Accept-Language": "en-US"})
+    page = context.new_page()
+    page.goto(server + "/")
+    page.get_by_role("textbox", name="Message").fill("我的包裹丢了怎么办？")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("button", name="发送")).to_be_visible(timeout=120_000)
+    expect(page.locator(".sbw")).to_have_attribute("lang", "zh")
+    expect(page.get_by_role("textbox", name="消息")).to_be_visible()
+    context.close()
+
+
 def test_console_refuses_a_wrong_token_and_a_missing_session(server: str, browser: Any) -> None:
     from playwright.sync_api import expect
 

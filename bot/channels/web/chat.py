@@ -24,6 +24,7 @@ from bot.channels.web.security import CSRF_HEADER, Signer, is_https
 from bot.conversation import RATEABLE, Customer, Reply, Waiting
 from bot.domain import Delta, Source
 from bot.ids import parse_id
+from bot.language import UNDETERMINED
 from bot.store.base import ConversationRef, StoreUnavailableError
 from bot.store.insights import TranscriptMessage
 from bot.unicode import encodable
@@ -96,6 +97,13 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "offer_human": reply.offer_human,
         "handed_off": reply.handed_off,
         "outcome": answer.outcome if answer else None,
+        # The widget's labels follow the answer's language (`applyLabels` in widget.js); a message of no
+        # language ("👍") leaves them as they are.
+        **(
+            {"language": texts.shown_language(reply.language), "labels": web_texts.labels(reply.language)}
+            if reply.language != UNDETERMINED
+            else {}
+        ),
     }
 
 

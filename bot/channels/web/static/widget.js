@@ -10,7 +10,7 @@
   var openAtStart = script.getAttribute("data-open") === "true";
   var POLL_MS = 4000;
   // `heldUntil`: until then (Date.now() ms) the server refuses this address (a 429's Retry-After).
-  var state = { csrf: "", labels: {}, lastId: 0, handoff: "none", busy: false, poller: null, heldUntil: 0 };
+  var state = { csrf: "", labels: {}, language: "", lastId: 0, handoff: "none", busy: false, poller: null, heldUntil: 0 };
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -252,6 +252,7 @@
     if (name === "reply") {
       item.removeAttribute("aria-busy");
       if (payload.kind === "answer") {
+        applyLabels(payload);
         renderAnswer(item, payload);
         if (payload.handed_off) setHandoff("requested");
       } else if (payload.kind === "new_conversation") {
@@ -381,6 +382,23 @@
     focus(input);
   });
 
+  // The widget's own words in `body.language` (the session's, then each answer's: a visitor whose browser
+  // says English and who writes Chinese reads "来源" and "发送" from that answer on, not after a reload).
+  function applyLabels(body) {
+    if (!body.labels || (state.language && body.language === state.language)) return;
+    state.labels = body.labels;
+    state.language = body.language || "";
+    title.textContent = label("title", "Support");
+    newButton.textContent = label("new", "New conversation");
+    launcher.textContent = "💬 " + label("open", "Chat with us");
+    closeButton.setAttribute("aria-label", label("close", "Close chat"));
+    log.setAttribute("aria-label", label("title", "Support"));
+    // Screen readers pronounce the widget in the visitor's language, whatever the host page's.
+    if (body.language) root.setAttribute("lang", body.language);
+    input.setAttribute("aria-label", label("message", "Message"));
+    send.textContent = label("send", "Send");
+  }
+
   async function start() {
     var response = await api("/api/session");
     if (!response.ok) {
@@ -391,16 +409,7 @@
     }
     var body = await response.json();
     state.csrf = body.csrf;
-    state.labels = body.labels || {};
-    title.textContent = label("title", "Support");
-    newButton.textContent = label("new", "New conversation");
-    launcher.textContent = "💬 " + label("open", "Chat with us");
-    closeButton.setAttribute("aria-label", label("close", "Close chat"));
-    log.setAttribute("aria-label", label("title", "Support"));
-    // Screen readers pronounce the widget in the visitor's language, whatever the host page's.
-    if (body.language) root.setAttribute("lang", body.language);
-    input.setAttribute("aria-label", label("message", "Message"));
-    send.textContent = label("send", "Send");
+    applyLabels(body);
     if (!body.messages.length) addMessage("notice", label("greeting", "Hi! Ask me a question."));
     body.messages.forEach(function (m) {
       var item = addMessage(m.role === "operator" ? "operator" : m.role, m.text);
