@@ -116,3 +116,54 @@ def test_fuse_hits_single_modes_ignore_the_fusion_and_bad_fusion_is_refused() ->
         assert [(h.chunk.source, h.score) for h in dense_hits] == [("a.md", 0.7)]
     with pytest.raises(ValueError, match="unknown fusion"):
         fuse_hits(chunks, bm25, dense, 5, "hybrid", fusion="sum")  # type: ignore[arg-type]
+
+
+def _article(source: str, *paths: tuple[str, ...]) -> list[Chunk]:
+    return [
+        Chunk(
+            id=f"{source}#{i}",
+            source=source,
+            heading=path[-1] if path else "",
+            heading_path=path,
+            position=i,
+            text=f"text {i}",
+            content_hash=f"{source}{i}",
+        )
+        for i, path in enumerate(paths)
+    ]
+
+
+def test_an_article_introduction_follows_its_own_section_it_outranked() -> None:
+    # Found in trials: "怎么退货" and "quiero devolver una mesa, cuantos dias tengo?" quoted the returns
+    # article's introduction ("…按下面的规则申请退货退款。", "Te explicamos cómo.") above its sections.
+    returns = ("Returns",)
+    chunks = [
+        *_article("returns.md", returns, (*returns, "How to return"), (*returns, "Refund times")),
+        *_article("faq.md", ("FAQ", "Shipping costs")),
+    ]
+    dense = [(0, 0.8), (3, 0.6), (1, 0.5), (2, 0.4)]
+    hits = fuse_hits(chunks, [], dense, 3, "hybrid")
+    assert [h.chunk.heading_path for h in hits] == [
+        (*returns, "How to return"),
+        returns,
+        ("FAQ", "Shipping costs"),
+    ]
+    # The section takes the introduction's place and score, so scores still fall.
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].score == hits[1].score
+    assert hits[0].dense_score == 0.5
+
+
+def test_only_an_introduction_gives_way_and_only_to_a_near_section_of_its_own() -> None:
+    chapter, section = ("Chapter 3",), ("Chapter 3", "3.1 Boot")
+    chunks = [
+        *_article("ch03.html", chapter, section, (*section, "3.1.1 BIOS")),
+        *_article("other.md", *[("Other", f"S{i}") for i in range(6)]),
+    ]
+    # A numbered section above its subsection is an answer of its own: it stays first.
+    assert fuse_hits(chunks, [], [(1, 0.9), (2, 0.8)], 2, "hybrid")[0].chunk.heading_path == section
+    # An introduction's section further down than INTRODUCTION_WINDOW hits does not move up.
+    far = [(0, 0.9), *((3 + i, 0.8 - i / 100) for i in range(6)), (1, 0.5)]
+    assert fuse_hits(chunks, [], far, 3, "hybrid")[0].chunk.heading_path == chapter
+    # Another article's section does not take an introduction's place.
+    assert fuse_hits(chunks, [], [(0, 0.9), (3, 0.8)], 2, "hybrid")[0].chunk.heading_path == chapter
