@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import statistics
 import time
 from collections import deque
@@ -283,6 +284,13 @@ def changed_enough(shown: Waiting, now: Waiting) -> bool:
     if shown.estimate_s is None or now.estimate_s is None:
         return now.estimate_s is not None
     return abs(now.estimate_s - shown.estimate_s) >= max(10.0, shown.estimate_s / 5)
+
+
+# A phone number in a help center's contact section, in any country's format ("910 123 456", "400-820-5588",
+# "+44 20 7946 0958"): seven digits or more, with the separators people write. The redactor recognises only
+# the deployment's regions' numbers (a Spanish shop's hotline was none of them), which is right for what it
+# removes, not for what a help center publishes.
+_PHONE_LIKE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){6,}")
 
 
 class AnswerStream(Protocol):
@@ -627,6 +635,24 @@ class ConversationService:
                 outcome="person_asked",
                 question=question,
             )
+            if notice == texts.HANDOFF_UNAVAILABLE:
+                # Nobody to take over here: "try again later" alone left the customer nowhere to go. The
+                # help center's own way to reach a person (its contact section) goes under it.
+                contact: Answer | None = None
+                async for looked_up in self._contact_details(customer, language):
+                    if isinstance(looked_up, Waiting):
+                        yield looked_up
+                    else:
+                        contact = looked_up
+                if contact is not None:
+                    lead = texts.translate(texts.CONTACT_LEAD, language)
+                    answer = replace(
+                        contact,
+                        text=f"{answer.text}\n\n{lead}\n{contact.text}",
+                        outcome="person_asked",
+                        question=question,
+                        see_also=(),
+                    )
         answer = (
             answer
             or _small_talk_answer(question, language)
@@ -784,6 +810,32 @@ class ConversationService:
     def waiting_figures(self) -> WaitFigures:
         """The waiting line now, for /stats."""
         return self.line.figures()
+
+    async def _contact_details(self, customer: Customer, language: str) -> AsyncIterator[Waiting | Answer]:
+        """The help center's answer to how to reach the support team (`texts.CONTACT_QUESTION`, then
+        `texts.CONTACT_PHONE_QUESTION`, asked in the customer's language), yielded last: the first that is
+        sure and gives an email address or a handle (as the redactor finds them) or a phone number
+        (`_PHONE_LIKE`), since a section that gives none is not how to reach anyone. `Waiting` notices
+        while it waits for the model; nothing more when no lookup finds one, or one fails."""
+        for question in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION):
+            asked = texts.translate(question, language)
+            found: Answer | None = None
+            try:
+                async with contextlib.aclosing(self._generate(customer, asked, (), language)) as events:
+                    async for item in events:
+                        if isinstance(item, Waiting):
+                            yield item
+                        elif isinstance(item, Answer):
+                            found = item
+            except Exception as exc:  # noqa: BLE001 - the customer is still told nobody is available
+                log.warning("contact details not looked up", extra={"error": f"{type(exc).__name__}: {exc}"})
+                return
+            if found is None or found.outcome not in ("answered", "extracted") or found.unsure:
+                continue
+            counts = (await asyncio.to_thread(self._redactor.redact, found.text)).counts
+            if counts["EMAIL"] or counts["HANDLE"] or _PHONE_LIKE.search(found.text):
+                yield found
+                return
 
     async def _approved_answer(self, question: str, language: str) -> Answer | None:
         """The approved answer that matches `question` closely, as an Answer; None: the pipeline answers.

@@ -71,6 +71,13 @@ HANDOFF_ALREADY = N_("A person from our support team has already been asked and 
 HANDOFF_UNAVAILABLE = N_(
     "Sorry, nobody from our team is available in this chat right now. Please try again later."
 )
+# With nobody to hand over to, the help center's own way to reach a person is searched for with these
+# questions in turn (in the customer's language) and shown under `HANDOFF_UNAVAILABLE`, after `CONTACT_LEAD`.
+# The second for help centers whose contact page leads with a chat: a Chinese shop's "在线客服" section came
+# first for the first question, its "客服电话" (the hotline) for the second.
+CONTACT_QUESTION = N_("How can I contact customer support by phone or email?")
+CONTACT_PHONE_QUESTION = N_("What is your customer service phone number?")
+CONTACT_LEAD = N_("This is how to reach our support team:")
 HANDOFF_ENDED_USER = N_("The support agent has closed this chat. I'm back — ask me anything.")
 OPERATOR_PREFIX = N_("👤 Support: ")
 

@@ -461,12 +461,44 @@ async def test_asking_for_a_person_with_nobody_to_ask_says_so_at_once(
     assert not reply.handed_off
     assert not reply.offer_human
     assert not reply.rateable
-    assert generator.prompts == [], "nothing looked up, no model"
+    # Only how to reach the team was looked up (this help center gives no contact details), never the message.
+    asked = [
+        next(m.content for m in reversed(messages) if m.role == "user") for messages in generator.prompts
+    ]
+    assert set(asked) <= {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
     assert roles(log) == ["user", "assistant"]
     assert [m.text for m in log.messages.values()] == [text, texts.HANDOFF_UNAVAILABLE], "logged as shown"
     conversation = await log.get_conversation(reply.conversation_id or 0)
     assert conversation is not None
     assert conversation.handoff == "none", "no handoff claimed, none counted"
+
+
+async def test_with_nobody_to_ask_the_help_centers_contact_details_follow(settings: Settings) -> None:
+    # Found in two trials: "Sorry, nobody … is available. Please try again later." was a dead end, though
+    # the help center gave its phone number and email address.
+    contact = "Email help@shop.example or call +44 20 7946 0958, Monday to Friday."
+    kb = FakeKB([*HELP_CENTER, make_chunk("help/contact.md", "Contact customer support", contact, 3)])
+    generator = FakeGenerator(f"{contact} [1]")
+    log = MemoryConversationLog()
+    svc = ConversationService(build_pipeline(settings, kb, generator), log, history_turns=2)
+    _, reply = await collect(svc, ALICE, "I want to talk to a person")
+    assert reply.answer is not None
+    assert reply.answer.outcome == "person_asked"
+    assert reply.text.startswith(f"{texts.HANDOFF_UNAVAILABLE}\n\n{texts.CONTACT_LEAD}\n")
+    assert reply.text.endswith(f"{contact} [1]")
+    assert [s.source for s in reply.answer.sources] == ["help/contact.md"]
+    assert not reply.handed_off
+    # The model was asked how to reach support, never given the customer's message.
+    (prompt,) = ["\n".join(m.content for m in messages) for messages in generator.prompts]
+    assert texts.CONTACT_QUESTION in prompt
+    assert "talk to a person" not in prompt
+    assert [m.text for m in log.messages.values()] == ["I want to talk to a person", reply.text]
+    # A section without a way to reach anyone is no contact detail: the notice stands alone.
+    plain = FakeGenerator("Orders ship within two days from our Berlin warehouse. [1]")
+    kb = FakeKB([*HELP_CENTER, make_chunk("help/contact.md", "Contact customer support", "We ship fast.", 3)])
+    svc = ConversationService(build_pipeline(settings, kb, plain), MemoryConversationLog(), history_turns=2)
+    _, reply = await collect(svc, ALICE, "I want to talk to a person")
+    assert reply.text == texts.HANDOFF_UNAVAILABLE
 
 
 @pytest.mark.parametrize(
