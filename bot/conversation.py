@@ -1053,12 +1053,29 @@ class ConversationService:
 
     async def request_handoff(self, customer: Customer, reason: str, *, language: str | None = None) -> str:
         """Bring in a human for the customer's open conversation; returns the notice to show them, in
-        `language` (by default the conversation's: `language_of`)."""
+        `language` (by default the conversation's: `language_of`). With nobody to hand over to, the help
+        center's contact details follow it as plain text (`_contact_details`, its sources listed under it), as
+        under a message asking for a person."""
         conversation = await self.conversation(customer)
         if language is None:
             language = await self.conversation_language(conversation.id, customer.language_hint)
         notice = await self._start_handoff(conversation, customer, reason, language)
-        return texts.translate(notice, language)
+        shown = texts.translate(notice, language)
+        if notice != texts.HANDOFF_UNAVAILABLE:
+            return shown
+        contact: Answer | None = None
+        async for looked_up in self._contact_details(customer, language):
+            if isinstance(looked_up, Answer):
+                contact = looked_up
+        if contact is None:
+            return shown
+        # Its sources listed under it as the console lists them: "[1] Contact us › Phone https://…".
+        listed = [
+            " ".join(part for part in (label, source.display_name, source.url) if part)
+            for label, source in zip(contact.source_labels, contact.sources, strict=True)
+        ]
+        lead = texts.translate(texts.CONTACT_LEAD, language)
+        return "\n".join([f"{shown}\n\n{lead}\n{contact.text}", *listed])
 
     async def _start_handoff(
         self, conversation: ConversationRef, customer: Customer, reason: str, language: str

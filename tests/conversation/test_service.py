@@ -493,6 +493,10 @@ async def test_with_nobody_to_ask_the_help_centers_contact_details_follow(settin
     assert texts.CONTACT_QUESTION in prompt
     assert "talk to a person" not in prompt
     assert [m.text for m in log.messages.values()] == ["I want to talk to a person", reply.text]
+    # Telegram's /human and its button (`request_handoff`) get them too, as plain text naming the source.
+    told = await svc.request_handoff(ALICE, "the user asked for a human (/human)")
+    assert told.startswith(f"{texts.HANDOFF_UNAVAILABLE}\n\n{texts.CONTACT_LEAD}\n")
+    assert told.endswith(f"{contact} [1]\n[1] Contact customer support")
     # A section without a way to reach anyone is no contact detail: the notice stands alone.
     plain = FakeGenerator("Orders ship within two days from our Berlin warehouse. [1]")
     kb = FakeKB([*HELP_CENTER, make_chunk("help/contact.md", "Contact customer support", "We ship fast.", 3)])
