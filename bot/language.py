@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
-from bot.unicode import encodable
+from bot.unicode import encodable, without_accents
 
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
@@ -110,13 +109,10 @@ _STOPWORDS_TEXT = {
 _UNACCENTED_TOO = frozenset({"es", "fr", "it", "pt"})
 
 
-def _unaccented(word: str) -> str:
-    decomposed = unicodedata.normalize("NFD", word)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
 STOPWORDS: dict[str, frozenset[str]] = {
-    lang: frozenset([*text.split(), *(_unaccented(word) for word in text.split() if lang in _UNACCENTED_TOO)])
+    lang: frozenset(
+        [*text.split(), *(without_accents(word) for word in text.split() if lang in _UNACCENTED_TOO)]
+    )
     for lang, text in _STOPWORDS_TEXT.items()
 }
 # A longer text of fewer distinct letters than this is a repeated key or a laugh, in no language.

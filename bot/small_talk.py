@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Literal
 
 from bot.chinese import to_simplified
-from bot.unicode import has_words
+from bot.unicode import has_words, without_accents
 
 SmallTalk = Literal["greeting", "thanks", "goodbye", "ok"]
 
@@ -176,19 +175,15 @@ _PERSON_TEXT = (
 )
 
 
-def _folded(text: str) -> str:
-    """`text` without accents and other combining marks, as the patterns are written."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
 _PERSON_PATTERNS = tuple(
-    re.compile(_folded(pattern))
+    re.compile(without_accents(pattern))
     for pattern in (_PERSON_EN, _PERSON_ES, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
 )
 # Compared as Simplified Chinese characters, as the message is (Japanese 話 too: 话).
-_PERSON_PHRASES = frozenset(_folded(to_simplified(phrase, words=False)) for phrase in _PERSON_TEXT.split("|"))
-_PERSON_TAIL = re.compile(_folded(r"(?:\s*(?:请|谢谢|お願いします))+$"))
+_PERSON_PHRASES = frozenset(
+    without_accents(to_simplified(phrase, words=False)) for phrase in _PERSON_TEXT.split("|")
+)
+_PERSON_TAIL = re.compile(without_accents(r"(?:\s*(?:请|谢谢|お願いします))+$"))
 
 
 def asks_for_person(text: str) -> bool:
@@ -196,7 +191,9 @@ def asks_for_person(text: str) -> bool:
     if len(text) > MAX_CHARS or not has_words(text):
         return False
     text = to_simplified(text, words=False)
-    normalized = _folded(" ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'")))))
+    normalized = without_accents(
+        " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'"))))
+    )
     if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS):
         return True
     return _PERSON_TAIL.sub("", normalized).removeprefix("请").strip() in _PERSON_PHRASES

@@ -115,26 +115,6 @@ async def check_indexed(services: Services, source: str, what: str, otherwise: s
     raise ValueError(f"{what}: {not_reloaded(source)}{otherwise}")
 
 
-async def served_digest(services: Services, source: str, digest: str) -> str:
-    """The sha256 the next reload's review compares `source` with: the file in the folder the serving index
-    was built from, where that is known and holds it (`kb reload --source X` serves X's articles), else
-    `digest` (the file in BOT_KB__SOURCE). With BOT_KB__SOURCE's hash, an answer edited after a reload from
-    another folder was flagged as changed again by the next reload of that same folder."""
-    from bot.admin import source_hash
-    from bot.kb.base import KBUnavailableError
-
-    try:
-        reports = (await services.kb().stats()).sources
-    except KBUnavailableError:
-        return digest
-    for report in reports:
-        if report.kind == "folder":
-            found = await asyncio.to_thread(source_hash, Path(report.name), source)
-            if found is not None:
-                return found
-    return digest
-
-
 async def knowledge_folders(services: Services, configured: Path) -> list[Path]:
     """The folders `--source` names a file of: those the serving index was built from (`kb reload --source
     X` serves X's articles), then BOT_KB__SOURCE. With BOT_KB__SOURCE alone, a file of the help center
@@ -149,13 +129,25 @@ async def knowledge_folders(services: Services, configured: Path) -> list[Path]:
     return list(dict.fromkeys([*served, configured]))
 
 
-def resolve_source(folders: Sequence[Path], given: str, max_file_mb: float) -> tuple[str, str]:
-    """(source path relative to its knowledge folder, the file's sha256) for `--source`, from the first of
-    `folders` that holds it; a clear error when none does, or when it is one the reload skips (binary,
-    empty, …): an approved answer must never cite an article customers cannot find. Relative to a folder,
-    or any path inside one."""
+def held_by(folders: Sequence[Path], source: str) -> tuple[Path, str] | None:
+    """The first of `folders` that holds `source` (a path relative to a knowledge folder) and the file's
+    sha256 there: the hash the next reload's review compares with is the served folder's (`kb reload
+    --source X` serves X's articles; with BOT_KB__SOURCE's, an answer edited after a reload from another
+    folder was flagged as changed again by the next reload of that same folder). None when none holds it."""
     from bot.admin import source_hash
 
+    for folder in folders:
+        digest = source_hash(folder, source)
+        if digest is not None:
+            return folder, digest
+    return None
+
+
+def resolve_source(folders: Sequence[Path], given: str, max_file_mb: float) -> tuple[str, str]:
+    """(source path relative to its knowledge folder, the sha256 `held_by` gives) for `--source`, from the
+    first of `folders` where it names a file; a clear error when none does, or when it is one the reload
+    skips (binary, empty, …): an approved answer must never cite an article customers cannot find. Relative
+    to a folder, or any path inside one."""
     for folder in folders:
         root = folder.resolve()
         for path in (root / given, Path(given).resolve()):
@@ -165,9 +157,9 @@ def resolve_source(folders: Sequence[Path], given: str, max_file_mb: float) -> t
                 reason = skip_reason(root, source, max_file_mb)
                 if reason is not None:
                     fail(f"--source {given}: {not_indexed(source, reason)}")
-                digest = source_hash(root, source)
-                if digest is not None:
-                    return source, digest
+                held = held_by(folders, source)
+                if held is not None:
+                    return source, held[1]
     named = " or ".join(str(folder) for folder in folders)
     return fail(
         f"--source {given}: not a document in the knowledge folder {named} (the served index's, then "
@@ -266,7 +258,6 @@ def _show(answer: ApprovedAnswer, verb: str) -> None:
 
 
 async def _store(services: Services) -> ApprovedAnswerStore:
-    import asyncio
 
     # A fresh data folder: the embedded log is created (and migrated) on first use, as `ask` does.
     await asyncio.to_thread(services.settings.data_dir.mkdir, parents=True, exist_ok=True)
@@ -347,7 +338,6 @@ def approve(
             )
             if article is not None:
                 await check_indexed(services, article[0], f"--source {source}")
-                article = (article[0], await served_digest(services, *article))
             store = await _store(services)
             served = await store.list_approved(SERVED_STATUSES)
 
@@ -508,17 +498,11 @@ def edit(
     by = approver()
 
     async def run() -> ApprovedAnswer:
-        from bot.admin import source_hash
         from bot.services import Services
 
         async with Services(settings) as services:
-            given = (
-                resolve_source(
-                    await knowledge_folders(services, settings.kb.source), source, settings.kb.max_file_mb
-                )
-                if source is not None
-                else None
-            )
+            folders = await knowledge_folders(services, settings.kb.source)
+            given = resolve_source(folders, source, settings.kb.max_file_mb) if source is not None else None
             if given is not None:
                 await check_indexed(services, given[0], f"--source {source}")
             store = await _store(services)
@@ -537,12 +521,13 @@ def edit(
             cited = given
             if cited is None and not no_source and found.source:
                 # Reviewed against the article as it is now: its current hash is the one approved.
-                digest = source_hash(settings.kb.source, found.source)
-                if digest is None:
+                held = held_by(folders, found.source)
+                if held is None:
                     raise ValueError(
                         f"{found.source} is no longer in the knowledge folder; give --source or --no-source"
                     )
-                reason = skip_reason(settings.kb.source, found.source, settings.kb.max_file_mb)
+                root, digest = held
+                reason = skip_reason(root, found.source, settings.kb.max_file_mb)
                 if reason is not None:
                     raise ValueError(f"{not_indexed(found.source, reason)}; give --source or --no-source")
                 await check_indexed(
@@ -552,8 +537,6 @@ def edit(
                     ", or give --source or --no-source",
                 )
                 cited = (found.source, digest)
-            if cited is not None:
-                cited = (cited[0], await served_digest(services, *cited))
             return await store.update_approved(
                 approved_id,
                 question=question,
