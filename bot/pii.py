@@ -1,4 +1,4 @@
-"""Patterns of personal data shared by the redactor and the names check: emails and IBANs, full-width too."""
+"""Patterns of personal data shared by the redactor and the names check: emails, IBANs, national IDs."""
 
 from __future__ import annotations
 
@@ -59,6 +59,92 @@ def iban_span(candidate: str) -> int:
     return 0
 
 
+# National identity numbers customers type into a support chat, each with its check digits so that an order
+# number of the same length is not one: Brazil's CPF ("123.456.789-09") and CNPJ, China's resident identity
+# number (18 characters, the last a check digit or X), Spain's DNI and NIE, and the US Social Security number
+# written with its dashes (it has no check digit). A Brazilian trial's CPF reached the training export.
+ID_NUMBER = re.compile(
+    "(?<![.\\-/])(?<!" + _W + ")(?:"
+    "\\d{3}\\.\\d{3}\\.\\d{3}-\\d{2}|\\d{11}"  # CPF
+    "|\\d{2}\\.\\d{3}\\.\\d{3}/\\d{4}-\\d{2}|\\d{14}"  # CNPJ
+    "|\\d{17}[\\dXx]"  # China
+    "|\\d{8}-?[A-Za-z]|[XYZxyz]-?\\d{7}-?[A-Za-z]"  # Spain
+    "|\\d{3}-\\d{2}-\\d{4}"  # US
+    ")(?![.\\-/]?" + _W + ")"
+)
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def _mod11_digits(digits: list[int], weights: range) -> int:
+    total = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if total < 2 else 11 - total
+
+
+def id_number_valid(candidate: str) -> bool:
+    """Whether `candidate` (an `_ID_NUMBER` match) passes its kind's check digits."""
+    compact = "".join(ch for ch in candidate if ch.isalnum()).upper()
+    if len(compact) == 11 and compact.isdigit():  # CPF
+        d = [int(c) for c in compact]
+        if len(set(d)) == 1:
+            return False
+        return (
+            _mod11_digits(d[:9], range(10, 1, -1)) == d[9]
+            and _mod11_digits(d[:10], range(11, 1, -1)) == d[10]
+        )
+    if len(compact) == 14 and compact.isdigit():  # CNPJ
+        d = [int(c) for c in compact]
+        if len(set(d)) == 1:
+            return False
+        first = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
+        total = sum(a * b for a, b in zip(d[:12], first, strict=True)) % 11
+        check1 = 0 if total < 2 else 11 - total
+        total = sum(a * b for a, b in zip(d[:13], [6, *first], strict=True)) % 11
+        check2 = 0 if total < 2 else 11 - total
+        return check1 == d[12] and check2 == d[13]
+    if len(compact) == 18 and compact[:17].isdigit():  # China, ISO 7064 MOD 11-2
+        total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(compact[:17]))
+        return "10X98765432"[total % 11] == compact[17]
+    if len(compact) == 9 and compact[-1].isalpha():  # Spain
+        body = compact[:-1]
+        if body[0] in "XYZ":
+            body = str("XYZ".index(body[0])) + body[1:]
+        return body.isdigit() and _DNI_LETTERS[int(body) % 23] == compact[-1]
+    if len(compact) == 9 and compact.isdigit() and candidate.count("-") == 2:  # US SSN
+        area, group, serial = compact[:3], compact[3:5], compact[5:]
+        return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+    return False
+
+
+def id_number_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` (already `fold`ed) holds a national identity number (`_ID_NUMBER`)."""
+    return [match.span() for match in ID_NUMBER.finditer(text) if id_number_valid(match.group())]
+
+
+# A phone number as customers write one into a question ("(11) 98765-4321", "+55 11 98765-4321",
+# "13812345678"): digit groups joined by spaces, dashes or brackets, 8 to 15 digits, or a bare run of 10 to 15.
+# Only for leaving the customer's number out of a search (`bot.kb.analysis.personal_spans`); the redactor
+# judges numbers with `phonenumbers` and each region's rules.
+_PHONE_LIKE = re.compile(
+    "(?<![.,+\\-/])(?<!"
+    + _W
+    + ")(?:\\+\\s?)?(?:\\(\\d{2,4}\\)|\\d{2,5})(?:[\\s-]{1,2}\\d{2,5}){1,4}(?![.,\\-/]?"
+    + _W
+    + ")"
+    "|(?<![.,+\\-/])(?<!" + _W + ")\\d{10,15}(?![.,\\-/]?" + _W + ")"
+)
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
+
+
+def phone_like_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` (already `fold`ed) holds what is written as a phone number (`_PHONE_LIKE`), dates aside."""
+    out = []
+    for match in _PHONE_LIKE.finditer(text):
+        digits = sum(ch.isdigit() for ch in match.group())
+        if 8 <= digits <= 15 and not _DATE.fullmatch(match.group()):
+            out.append(match.span())
+    return out
+
+
 class _Folding(dict[int, int]):
     """The `str.translate` table of `fold`, filled as characters are met."""
 
@@ -88,9 +174,11 @@ def fold(text: str) -> str:
 
 
 def spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` holds an email address or an IBAN, as the redactor finds them (full-width too)."""
+    """Where `text` holds an email address, an IBAN or a national identity number, as the redactor finds
+    them (full-width too)."""
     text = fold(text)
     out = [match.span() for match in EMAIL.finditer(text)]
+    out += id_number_spans(text)
     pos = 0
     while (match := IBAN.search(text, pos)) is not None:
         length = iban_span(match.group())
@@ -102,4 +190,15 @@ def spans(text: str) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-__all__ = ["EMAIL", "IBAN", "WORD_CHAR", "fold", "iban_span", "iban_valid", "spans"]
+__all__ = [
+    "EMAIL",
+    "IBAN",
+    "ID_NUMBER",
+    "WORD_CHAR",
+    "fold",
+    "iban_span",
+    "iban_valid",
+    "id_number_spans",
+    "id_number_valid",
+    "spans",
+]

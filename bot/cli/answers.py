@@ -44,6 +44,7 @@ PERSONAL_DATA = {
     "PHONE": ("a phone number", "phone numbers"),
     "CARD": ("a card number", "card numbers"),
     "IBAN": ("an IBAN", "IBANs"),
+    "ID_NUMBER": ("a national ID number", "national ID numbers"),
     "HANDLE": ("a Telegram handle", "Telegram handles"),
     "USER_ID": ("a user id", "user ids"),
     "CUSTOM": ("a match of BOT_REDACTION__EXTRA_PATTERNS", "matches of BOT_REDACTION__EXTRA_PATTERNS"),

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from bot.config import RedactionSettings
 from bot.pii import EMAIL as _EMAIL
 from bot.pii import IBAN as _IBAN
+from bot.pii import ID_NUMBER as _ID_NUMBER
 from bot.pii import WORD_CHAR as _W
-from bot.pii import fold, iban_span, iban_valid
+from bot.pii import fold, iban_span, iban_valid, id_number_valid
 
-PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "HANDLE", "USER_ID", "CUSTOM")
+PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
 PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
@@ -136,12 +137,17 @@ def _card_issuer_plausible(digits: str) -> bool:
     return False
 
 
+def _id_number_span(candidate: str) -> int:
+    return len(candidate) if id_number_valid(candidate) else 0
+
+
 def _handle_span(candidate: str) -> int:
     return 0 if candidate[1:].lower() in _DECORATORS else len(candidate)
 
 
 class Redactor:
-    """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<HANDLE>`, `<USER_ID>`, `<CUSTOM>`."""
+    """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<ID_NUMBER>`, `<HANDLE>`, `<USER_ID>`,
+    `<CUSTOM>`."""
 
     def __init__(self, settings: RedactionSettings | None = None, known_user_ids: Iterable[str] = ()) -> None:
         settings = settings or RedactionSettings()
@@ -170,6 +176,8 @@ class Redactor:
             text = self._sub_checked(text, _DIGIT_RUN, "USER_ID", counts, self._known_id_span)
         text = self._sub_group(text, _USER_ID_CONTEXT, "USER_ID", counts)
         text = self._sub_checked(text, _IBAN, "IBAN", counts, iban_span)
+        # Before cards and phones: an 11-digit CPF is also a valid Brazilian phone number's length.
+        text = self._sub_checked(text, _ID_NUMBER, "ID_NUMBER", counts, _id_number_span)
         text = self._sub_checked(text, _CARD, "CARD", counts, self._card_span)
         text = self._phones(text, counts)
         text = self._sub_checked(text, _HANDLE, "HANDLE", counts, _handle_span)

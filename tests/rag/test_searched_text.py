@@ -27,7 +27,13 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         # As CJK keyboards type them: a full-width email and IBAN are the customer's data too.
         ("我的邮箱是 ｗａｎｇ＠ｑｑ．ｃｏｍ，退款多久到账？", "我的邮箱是 ，退款多久到账？"),
         ("退款请打到 ＤＥ８９ ３７０４ ００４４ ０５３２ ０１３０ ００ 可以吗？", "退款请打到 可以吗？"),
-        # Codes the help center may explain, and plain numbers, stay.
+        # A Brazilian shop's trial: with the CPF or the phone number in front, the question was refused.
+        ("meu cpf é 123.456.789-09, pq meu cartao foi bloqueado?", "meu cpf é , pq meu cartao foi bloqueado?"),
+        ("(11) 98765-4321 pq meu cartao foi bloqueado?", "pq meu cartao foi bloqueado?"),
+        ("我的手机是13812345678，怎么改绑定手机？", "我的手机是，怎么改绑定手机？"),
+        # Codes the help center may explain, and plain numbers, dates and amounts, stay.
+        ("what happened to order 20231108 on 2024-05-01?", "what happened to order 20231108 on 2024-05-01?"),
+        ("limite de R$ 10.000,00 por dia?", "limite de R$ 10.000,00 por dia?"),
         ("What does PX-102 mean?", "What does PX-102 mean?"),
         ("why does 1.2 - 1.0 print 0.19999999999999996?", "why does 1.2 - 1.0 print 0.19999999999999996?"),
         # Nothing else left: the question as it is.

@@ -166,8 +166,8 @@ async def test_forgetting_takes_only_their_details_out_of_a_correction_of_an_ans
 async def test_a_log_given_the_deployments_rules_keeps_what_they_match_out_of_served_answers(
     migrated_url: str,
 ) -> None:
-    # A Chinese mobile number is no number in the default regions, and order references are the
-    # deployment's own pattern.
+    # Order references are the deployment's own pattern (a Chinese mobile number is one in the default
+    # regions since a Chinese shop's customers wrote theirs).
     text = "Hi Li, we will call 13812345678 about ORD-123456."
     redacted = "Hi Li, we will call <PHONE> about <CUSTOM>."
     configured = SqlConversationLog(
@@ -189,6 +189,7 @@ async def test_a_log_given_the_deployments_rules_keeps_what_they_match_out_of_se
     default = SqlConversationLog(migrated_url)
     try:
         kept = await default.add_approved(question="And you?", text=text, approved_by="telegram:1")
-        assert kept.text == text  # without the settings, the defaults: which is why the bot passes them
+        # Without the settings, the defaults: which is why the bot passes them.
+        assert kept.text == "Hi Li, we will call <PHONE> about ORD-123456."
     finally:
         await default.close()

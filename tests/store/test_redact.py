@@ -195,3 +195,39 @@ def test_other_digit_runs_are_left_alone(text: str) -> None:
 )
 def test_pii_written_against_cjk_text_is_redacted(text: str, redacted: str) -> None:
     assert Redactor(RedactionSettings()).redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Found in a Brazilian shop's trial: the CPF reached the training export as written.
+        ("meu cpf é 123.456.789-09, como faço pra cadastrar minha chave pix", "meu cpf é <ID_NUMBER>, como"),
+        ("cpf 12345678909", "cpf <ID_NUMBER>"),
+        ("CNPJ 11.222.333/0001-81", "CNPJ <ID_NUMBER>"),
+        ("我的身份证号是11010519491231002X，怎么实名认证？", "我的身份证号是<ID_NUMBER>，怎么实名认证？"),
+        ("mi DNI es 12345678Z", "mi DNI es <ID_NUMBER>"),
+        ("NIE X1234567L", "NIE <ID_NUMBER>"),
+        ("SSN 078-05-1120", "SSN <ID_NUMBER>"),
+        # Chinese and Brazilian mobile numbers, in the default regions.
+        ("我的手机是13812345678，订单号20231108", "我的手机是<PHONE>，订单号20231108"),
+        ("meu numero é (11) 98765-4321", "meu numero é <PHONE>"),
+    ],
+)
+def test_national_id_numbers_and_phones_where_our_customers_write_from(text: str, redacted: str) -> None:
+    assert Redactor().redact(text).text.startswith(redacted)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cpf 123.456.789-08",  # a check digit off
+        "CNPJ 11.222.333/0001-82",
+        "身份证号 110105194912310021",
+        "DNI 12345678A",
+        "order 11111111111 shipped",  # eleven equal digits pass the CPF's arithmetic
+        "SSN 000-12-3456",
+        "ISBN 978-3-16-148410-0",
+    ],
+)
+def test_numbers_failing_their_id_check_digits_are_no_id_numbers(text: str) -> None:
+    assert "<ID_NUMBER>" not in Redactor().redact(text).text
