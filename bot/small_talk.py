@@ -21,13 +21,16 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|bonjour|salut|bonsoir|coucou|hola|buenos días|buenos dias|buenas tardes|buenas noches"
     "|buenas|привет|здравствуйте|здравствуй|добрый день|доброе утро|добрый вечер"
     "|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在么"
-    "|こんにちは|こんばんは|おはよう|おはようございます",
+    "|こんにちは|こんばんは|おはよう|おはようございます"
+    "|oi|oie|olá|ola|opa|bom dia|boa tarde|boa noite|tudo bem|tudo bom|e aí|e ai|eai|como vai|alô|alo",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
     "|muchas gracias|mil gracias|спасибо|большое спасибо|спс"
     "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
-    "|ありがとう|ありがとうございます|ありがとうございました|どうも",
+    "|ありがとう|ありがとうございます|ありがとうございました|どうも"
+    "|obrigado|obrigada|muito obrigado|muito obrigada|obg|brigado|brigada|valeu|vlw|agradeço|agradeco"
+    "|grato|grata",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -35,16 +38,21 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|пока|до свидания|再见|拜拜|さようなら|またね"
     "|no thanks|no thank you|no thx|nope thanks|that's all|that is all|that's it|nothing else|i'm good"
     "|im good|all good|nein danke|nichts weiter|non merci|c'est tout|no gracias|eso es todo|нет спасибо"
-    "|больше ничего|不用了|不用|没有了|没事了|大丈夫です|結構です",
+    "|больше ничего|不用了|不用|没有了|没事了|大丈夫です|結構です"
+    "|tchau|tchauzinho|até logo|ate logo|até mais|ate mais|falou|flw|adeus|não obrigado|nao obrigado"
+    "|não obrigada|nao obrigada|só isso|so isso|é só isso|e so isso|era só isso|era so isso",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
-    "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました",
+    "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました"
+    "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|show|ótimo|otimo|perfeito"
+    "|combinado|joia|jóia",
 }
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",).
 _BY_WORDS = {tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p in text.split("|")}
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"
+_FILLERS_TEXT += " sim então entao pessoal gente viu"
 _FILLERS = frozenset(_FILLERS_TEXT.split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -147,6 +155,17 @@ _PERSON_FR = (
     r"|(?:un\s+|une\s+)?(?:humain|conseiller|conseillere|operateur|vraie personne|agent humain))"
     r"(?:\s+(?:svp|stp|s'il vous plait|s'il te plait|merci|maintenant|pas un robot|pas un bot))*"
 )
+_PERSON_PT = (
+    r"(?:(?:oi|ola|bom|boa|dia|tarde|noite|por|favor|pfv|pf|eu|quero|queria|gostaria|preciso|posso|pode|podes"
+    r"|voce|vc|me|isso|nao|ta|esta|ajudando|ajuda|adianta|resolve|resolveu|so|mas|ja|entao|robo|bot|de)\s+)*"
+    r"(?:(?:falar|conversar|chamar|contatar|contactar|passar|passa|me passa|transferir|transfere|transfira"
+    r"|me transfere|me transfira|ser atendido|ser atendida)\s+(?:com\s+|pra\s+|para\s+|por\s+|a\s+)?"
+    r"(?:um\s+|uma\s+|algum\s+|alguma\s+|o\s+|a\s+)?(?:atendente|pessoa|humano|ser humano|operador"
+    r"|operadora|agente|alguem|consultor|consultora|suporte|sac|atendimento humano|atendimento)"
+    r"|(?:um\s+|uma\s+)?(?:atendente|humano|atendimento humano|pessoa de verdade|pessoa real|operador))"
+    r"(?:\s+(?:de verdade|real|humano|humana|por favor|pfv|agora|urgente|obrigado|obrigada|nao um robo"
+    r"|nao robo|nao um bot|nao bot))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -177,7 +196,7 @@ _PERSON_TEXT = (
 
 _PERSON_PATTERNS = tuple(
     re.compile(without_accents(pattern))
-    for pattern in (_PERSON_EN, _PERSON_ES, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
+    for pattern in (_PERSON_EN, _PERSON_ES, _PERSON_PT, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
 )
 # Compared as Simplified Chinese characters, as the message is (Japanese 話 too: 话).
 _PERSON_PHRASES = frozenset(

@@ -19,7 +19,7 @@ _ANAPHORA_LINES = (
     "das dies diese dieser dieses dort dafür damit davon darauf",
     "ça cela ceci celui celle ceux celles",
     "eso esto ese esa ello allí",
-    "isso isto esse essa",
+    "isso isto esse essa nisso disso desse dessa nesse nessa lá",
     "questo quello quella",
     "это этот эта эти то тот та там он она они его её их",
 )
@@ -46,6 +46,8 @@ _ASKS_AGAIN = (
         "¿y qué pasa si ",
     ),
     *("und wenn ", "und für ", "aber wenn ", "а если ", "а для ", "и если "),
+    # Portuguese: "e se for no fim de semana?" after a question on the Pix limit at night.
+    *("e se ", "mas e se ", "mas se ", "e para ", "e pra ", "e no ", "e na ", "e nos ", "e nas ", "e em "),
 )
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is

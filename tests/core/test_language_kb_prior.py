@@ -179,3 +179,43 @@ def test_the_default_language_is_a_help_centers_main_one_unless_it_is_english_to
     assert kb_default_language(("es", "fr")) == "es"
     assert kb_default_language(("ja", "en")) == UNDETERMINED
     assert kb_default_language(()) == UNDETERMINED
+
+
+# Found in a Brazilian shop's trial (a help center written in Portuguese only): each was answered with the
+# English or German lead, or refused in English, over a Portuguese quote.
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("me roubaram no pix", ""),  # French 0.30: Portuguese and English function words alike
+        ("vcs sao uns ladroes", ""),  # German 0.69: three Portuguese function words, none German
+        ("pix nao caiu", "en"),  # Portuguese 0.42, English second: after one English question
+        ("comprei num site gringo e cobraram iof", "en"),  # English 0.29, Portuguese third
+    ],
+)
+def test_a_brazilian_customers_message_is_portuguese_for_a_portuguese_help_center(
+    text: str, previous: str
+) -> None:
+    assert detect_message_language(text, previous=previous) != "pt"
+    assert detect_message_language(text, previous=previous, kb_languages=("pt",)) == "pt"
+
+
+def test_the_help_centers_language_beats_a_conversations_only_where_the_text_speaks_for_it() -> None:
+    # Ranked first by the detector, or with more of its function words than of the conversation's.
+    detector = stub("pt", 0.42, "en")
+    assert (
+        detect_message_language("pix nao caiu", None, detector, previous="en", kb_languages=("pt",)) == "pt"
+    )
+    # A conversation in one of the help center's languages keeps it.
+    bilingual = ("pt", "en")
+    assert (
+        detect_message_language("pix nao caiu", None, detector, previous="en", kb_languages=bilingual) == "en"
+    )
+    # Too few letters to read ("ok", "valeu") keep the conversation's language.
+    assert (
+        detect_message_language("valeu", None, stub("pt", 0.4, "en"), previous="en", kb_languages=("pt",))
+        == "en"
+    )
+    # English the detector ranks first, with none of the help center's function words, stays English.
+    english = stub("en", 0.6, "pt")
+    text = "where is my transfer"
+    assert detect_message_language(text, None, english, previous="en", kb_languages=("pt",)) == "en"

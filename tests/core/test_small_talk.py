@@ -50,6 +50,17 @@ from bot.small_talk import asks_for_person, small_talk
         ("👍👍", "ok"),
         ("😀😀🙏", "ok"),
         ("???", "ok"),
+        # Found in a Brazilian shop's trial: each was refused as a question the help center does not answer.
+        ("oi", "greeting"),
+        ("bom dia!", "greeting"),
+        ("e aí, tudo bem?", "greeting"),
+        ("valeu", "thanks"),
+        ("obrigada!", "thanks"),
+        ("beleza, valeu", "thanks"),
+        ("tchau", "goodbye"),
+        ("não, obrigado", "goodbye"),
+        ("era só isso, obrigado", "goodbye"),
+        ("tá bom então", "ok"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -113,6 +124,13 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "我要找人工客服",
         "麻烦转人工",
         "我想和真人说话",
+        # Found in a Brazilian shop's trial: one quoted the e-mail section, the other a scam warning.
+        "quero falar com um atendente",
+        "quero falar com uma pessoa de verdade",
+        "isso não ajuda, quero falar com um humano",
+        "me passa pra um atendente por favor",
+        "Gostaria de falar com um atendente",
+        "atendente",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -136,6 +154,10 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "Wie erreiche ich den Kundenservice?",
         "оператор не отвечает",
         "客服电话是多少",
+        "oi, meu pix não caiu",
+        "o atendente foi grosseiro",
+        "como falo com o suporte por e-mail?",
+        "quero falar com o gerente sobre meu empréstimo",
         "🙂",
         "",
     ],

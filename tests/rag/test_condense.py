@@ -28,6 +28,7 @@ def test_dependent_follow_up_gets_the_previous_question() -> None:
         "and what if I paid by PayPal?",
         "¿y si pagué con PayPal?",
         "et si j'ai payé par PayPal ?",
+        "e se eu paguei com PayPal?",
     ):
         assert needs_context(follow_up)
         assert condense(follow_up, HISTORY) == f"How do I reset my password? {follow_up}"
@@ -43,6 +44,7 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
         ("Comment changer la langue ?", "fr"),
         ("and how do I file a claim?", "en"),  # joined, it was answered from the previous question's FAQ
         ("¿Qué es Parcelly Plus?", "es"),
+        ("qnto é o limite do pix à noite?", "pt"),
     ]:
         assert not needs_context(question, lang), question
         assert condense(question, HISTORY, lang) == question
@@ -60,6 +62,9 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         ("Et pour la Belgique ?", "fr"),
         ("那退款呢？", "zh"),
         ("这个多少钱？", "zh"),
+        # A Brazilian shop's trial: searched alone, both quoted the contact article's introduction.
+        ("e se for no fim de semana?", "pt"),
+        ("e quanto custa?", "pt"),
     ]:
         assert needs_context(question, lang), question
         # A follow-up carries over the topic of a question in its own script (`test_a_question_in_another…`).
