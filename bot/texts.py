@@ -21,7 +21,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction 
 # translates every text.
 SOURCE_LANGUAGE = "en"
 # Chinese in Traditional script ("zh-Hant", `bot.language.language_tag`) has its own catalog.
-LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "de", "fr", "es", "ru")
+LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "de", "fr", "es", "pt", "ru")
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
     "zh-Hant": "zh_Hant",
@@ -29,6 +29,7 @@ CATALOGS: dict[str, str] = {
     "de": "de",
     "fr": "fr",
     "es": "es",
+    "pt": "pt",
     "ru": "ru",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
@@ -217,6 +218,7 @@ SHOWN_LANGUAGE_NAMES = {
     "de": N_("German"),
     "fr": N_("French"),
     "es": N_("Spanish"),
+    "pt": N_("Portuguese"),
     "ru": N_("Russian"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),

@@ -17,6 +17,7 @@ HANS = {**user(2102, "Hans"), "language_code": "de"}
 ANNA = {**user(2103, "Anna"), "language_code": "en"}
 MEI = {**user(2104, "Mei"), "language_code": "zh-hant"}
 YUKI = user(2105, "Yuki")
+JOAO = {**user(2106, "João"), "language_code": "pt-br"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -107,6 +108,19 @@ async def test_a_japanese_passage_is_quoted_as_written_to_a_chinese_customer(
     assert "會員" not in final.data["text"]
 
 
+async def test_portuguese_question_gets_portuguese_fixed_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # A Brazilian shop's trial: every refusal, lead and button was English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(JOAO, "Quanto tempo demora o reembolso de vocês?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "pt")
+    assert final.data["text"].startswith("Não consigo consultar isso agora")
+    assert button_labels(final.data) == ["Falar com uma pessoa"]
+    h.fake.inject(h.fake.callback_update(JOAO, JOAO["id"], final.message_id, "human:pt"))
+    told = await h.reply_after(JOAO["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "pt")
+    assert told.data["text"].startswith("Pedi para uma pessoa")
+
+
 async def test_japanese_question_gets_japanese_fixed_texts(make_harness: HarnessFactory) -> None:
     h = await make_harness(operator_chat_id=None)
     final = await h.ask(YUKI, "荷物が届かない場合はどうすればいいですか？")
@@ -162,7 +176,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
     async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
         await set_command_menus(bot)
         menus = server.fake.command_menus
-        assert sorted(menus) == ["", "de", "es", "fr", "ja", "ru", "zh"]
+        assert sorted(menus) == ["", "de", "es", "fr", "ja", "pt", "ru", "zh"]
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
         assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"
