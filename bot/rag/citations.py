@@ -1272,19 +1272,27 @@ def _table_title(units: Sequence[PassageUnit], row: int) -> str | None:
 
 def _matching_items(units: Sequence[PassageUnit], score: Sequence[float], best: int) -> list[int]:
     """The items of the list holding `best` that answer the question (by `score`), in order: all of them when
-    none matches (the list as a whole answers what leads into it), numbered steps from the first to the last
-    that matches, other items that match at least half as well as the best one; and the items under an item
-    that leads into them."""
+    none matches or the line leading into the list with a colon matches better than the best one (the list
+    as a whole answers what leads into it), numbered steps from the first to the last that matches (to the
+    end when the first is the procedure's first), other items that match at least half as well as the best
+    one; and the items under an item that leads into them."""
     members = [i for i, u in enumerate(units) if u.block == units[best].block and u.item and not u.label]
     if best not in members:
         return []
     top = max(score[i] for i in members)
-    if top == 0:
-        matching = members  # the list as a whole answers what leads into it
+    lead = _lead_in(units, best)
+    if top == 0 or (lead is not None and score[lead] > top and units[lead].text.endswith((":", "："))):
+        # The list as a whole answers what leads into it: so it does when the line leading into it speaks
+        # to the question better than any item ("Para encerrar a conta, você precisa:" over four
+        # conditions, of which one repeated "conta" and was quoted alone, a misleading answer).
+        matching = members
     elif units[members[0]].marker[:1].isdigit():
-        # Numbered steps are one procedure: from the first to the last step that speaks to the question.
+        # Numbered steps are one procedure: from the first to the last step that speaks to the question,
+        # and to its end when that is its first step (the question asks for the procedure: a Brazilian
+        # trial's "cadastrar chave pix" got 3 of the 4 steps, without the one that confirms).
         steps = [i for i in members if score[i] > 0]
-        matching = [i for i in members if steps[0] <= i <= steps[-1]]
+        last = members[-1] if steps[0] == members[0] else steps[-1]
+        matching = [i for i in members if steps[0] <= i <= last]
     else:
         matching = [i for i in members if score[i] > 0 and score[i] >= top / 2]
     # An item that leads into the items under it ("- Remove (apt remove …):" over its numbered steps) brings

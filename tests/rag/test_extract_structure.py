@@ -319,3 +319,33 @@ def test_a_sentence_that_points_back_is_quoted_with_the_one_it_points_to() -> No
     assert extract_answer("is the voucher code case sensitive when typed?", passage).startswith(
         "Make sure that the code is typed exactly."
     )
+
+
+def test_a_procedure_asked_for_from_its_first_step_is_quoted_to_its_end() -> None:
+    # A Brazilian trial: "cadastrar chave pix" got 3 of the 4 steps, without the one that confirms.
+    text = (
+        "1. Abra o app e toque em Pix.\n2. Toque em Minhas chaves e escolha Cadastrar chave.\n"
+        "3. Escolha o tipo de chave: CPF, e-mail, telefone ou aleatória.\n"
+        "4. Confirme com o código que enviamos por SMS."
+    )
+    quote = extract_answer("como cadastro minha chave pix", Passage("pix.md", "Chaves Pix", text, lang="pt"))
+    assert quote.split("\n") == text.split("\n")
+
+
+def test_a_list_its_lead_in_asks_for_is_quoted_whole() -> None:
+    # The same trial: "quero encerrar minha conta" quoted the one condition that repeats "conta" of four.
+    text = (
+        "Para encerrar a conta, ela precisa estar com:\n\n"
+        "- saldo zerado (transfira o dinheiro para outra conta por Pix);\n"
+        "- fatura do cartão de crédito paga e sem parcelas a vencer;\n"
+        "- nenhum Pix agendado ou débito automático ativo;\n- caixinhas resgatadas."
+    )
+    quote = extract_answer(
+        "quero encerrar minha conta", Passage("conta.md", "Antes de encerrar", text, lang="pt")
+    )
+    assert quote.split("\n") == [line for line in text.split("\n") if line]
+    # A list whose items each answer another case keeps the ones asked about.
+    methods = "You can pay with:\n\n- Card (Visa, Mastercard).\n- PayPal, in the app only.\n- Bank transfer."
+    quote = extract_answer("can I pay with paypal?", Passage("pay.md", "Payment", methods))
+    assert "PayPal" in quote
+    assert "Card" not in quote
