@@ -33,7 +33,13 @@ from bot.kb.glossing import GLOSS_MARK, GlossingEmbedder
 from bot.kb.loaders import Document, LoadError, is_supported, iter_files, load_file, relative_source
 from bot.kb.sources import DocumentSource, SourceError, folder_source
 from bot.kb.validate import UnsafeFileError
-from bot.language import DOCUMENT_SAMPLE_CHARS, UNDETERMINED, detect_document_language, normalize
+from bot.language import (
+    DOCUMENT_SAMPLE_CHARS,
+    NON_LATIN_SCRIPT,
+    UNDETERMINED,
+    detect_document_language,
+    normalize,
+)
 
 log = logging.getLogger("bot.kb")
 
@@ -329,19 +335,37 @@ def document_language(pieces: Sequence[Chunk]) -> list[Chunk]:
 def chunk_languages(pieces: Sequence[Chunk]) -> list[Chunk]:
     """The chunks of one document labelled for search: with the document's language (`document_language`),
     but a chunk the detector is sure is Chinese, Japanese or Korean with that language where the document's
-    is written in another script. A partly translated chapter can be more English than Japanese (chapter 7
-    of the Japanese Debian Reference): its translated passages are then still quoted for a question in
-    their language (`bot.rag.pipeline.Pipeline._quote_for`). A CJK document's chunks keep its language,
-    its commands, tables and untranslated notes as much as a Chinese passage quoting a few kana: they belong
-    to its sections, and the detector's guess on code is no language."""
+    is written in another script, and a chunk written mostly in another non-Latin script (Cyrillic, Greek,
+    …) with its language where the document's is written in the Latin script. A partly translated chapter
+    can be more English than Japanese (chapter 7 of the Japanese Debian Reference): its translated passages
+    are then still quoted for a question in their language (`bot.rag.pipeline.Pipeline._quote_for`). A CJK
+    document's chunks keep its language, its commands, tables and untranslated notes as much as a Chinese
+    passage quoting a few kana: they belong to its sections, and the detector's guess on code is no
+    language."""
     labelled = document_language(pieces)
     if not labelled or normalize(labelled[0].lang) in CJK_LANGUAGES:
         return labelled
+    latin_document = normalize(labelled[0].lang) not in NON_LATIN_SCRIPT
     out: list[Chunk] = []
     for piece in labelled:
-        found = detect_document_language(piece.text) if _CJK_SCRIPT.search(piece.text) else UNDETERMINED
-        out.append(replace(piece, lang=found) if found in CJK_LANGUAGES else piece)
+        if _CJK_SCRIPT.search(piece.text):
+            found = detect_document_language(piece.text)
+            out.append(replace(piece, lang=found) if found in CJK_LANGUAGES else piece)
+        elif latin_document and _mostly_other_script(piece.text):
+            # The same for another script: two chapters of the Russian Debian FAQ, more English (commands,
+            # untranslated notes) than Russian, had their Russian sections searched without Russian stemming,
+            # and their quotes opened with "Our help center is written in English".
+            found = detect_document_language(piece.text)
+            out.append(replace(piece, lang=found) if found in NON_LATIN_SCRIPT else piece)
+        else:
+            out.append(piece)
     return out
+
+
+def _mostly_other_script(text: str) -> bool:
+    """Whether most of `text`'s letters are outside the Latin script (Cyrillic, Greek, Arabic, …)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(1 for ch in letters if ord(ch) >= 0x250) * 2 > len(letters)
 
 
 def folder_report(source: Path, corpus: Corpus) -> SourceReport:

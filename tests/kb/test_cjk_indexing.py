@@ -86,6 +86,27 @@ async def test_the_translated_sections_of_a_mostly_english_chapter_are_labelled_
     }
 
 
+async def test_the_russian_sections_of_a_mostly_english_chapter_are_labelled_russian(tmp_path: Path) -> None:
+    # Two chapters of the Russian Debian FAQ, more English (commands, untranslated notes) than Russian, were
+    # English as a whole: their Russian sections were searched without Russian stemming.
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    english = [f"## Note {i}\n\n{ENGLISH}\n" for i in range(5)]
+    russian = "Чтобы удалить старое ядро, выполните команду apt purge и перезагрузите компьютер после этого."
+    sections = [f"## Ядро {i}\n\n{russian}\n" for i in range(2)]
+    (folder / "kernel.md").write_text("\n".join([*english[:3], *sections, *english[3:]]), encoding="utf-8")
+    # A Russian document's English note keeps the document's language, as a Chinese one's does.
+    (folder / "ru.md").write_text(f"## Ядро\n\n{russian}\n" * 6 + f"## Note\n\n{ENGLISH}\n", encoding="utf-8")
+    corpus = await build_corpus(folder, make_settings(tmp_path).kb, FakeEmbedder())
+    labels = {(chunk.source, chunk.heading.split()[0]): chunk.lang for chunk in corpus.chunks}
+    assert labels == {
+        ("kernel.md", "Note"): "en",
+        ("kernel.md", "Ядро"): "ru",
+        ("ru.md", "Ядро"): "ru",
+        ("ru.md", "Note"): "ru",
+    }
+
+
 def _tokens(text: str) -> int:
     # As a BERT tokenizer counts them: each CJK character one token, Latin words and punctuation one each.
     return len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff]|[^\W\u3040-\u30ff\u3400-\u9fff]+|[^\w\s]", text))
