@@ -97,6 +97,10 @@ def _foreign(word: str, lang: str) -> bool:
     return own < MAX_FOREIGN_ZIPF and zipf_frequency(folded, "en") > own
 
 
+# The first code point past the Latin script's letters (Latin Extended-B ends at U+024F).
+_OTHER_SCRIPT = 0x250
+
+
 def uncommon_words(question: str, lang: str | None) -> list[str]:
     """Words of a question that name a thing although `named_words` cannot tell them from other words by
     their shape: lower-case words in no word list of its language nor of English ("kdump", "hostapd",
@@ -107,7 +111,8 @@ def uncommon_words(question: str, lang: str | None) -> list[str]:
     Only for a language with a word list (an unknown language would make every word uncommon) and not
     for CJK text (every Latin word in it is a name already); stop words, short words, words with digits,
     joiners or markup ("ext4", "node.js", paths: names or code) and words in capitals or mixed case
-    (`named_words`' names) are not asked, nor capitalised ones where capitals mark names. Word lists:
+    (`named_words`' names) are not asked, nor capitalised ones where capitals mark names, nor words in
+    another script than the Latin one. Word lists:
     wordfreq's (its data inside the package; English and the question's language are loaded once, about
     40 MB each).
     """
@@ -127,6 +132,10 @@ def uncommon_words(question: str, lang: str | None) -> list[str]:
                 or not (part.isalpha() and part[1:].islower())
                 or part.lower() in stop
                 or part in out
+                # Names of software and products are written in Latin letters; a Cyrillic (Greek, …) word
+                # missing from the word list is slang, a rare form or a spelling: a Russian trial's
+                # "видюха", "сетевуха", "доустановить" and "дебьян" had their questions refused.
+                or any(ord(ch) >= _OTHER_SCRIPT for ch in part)
             ):
                 continue
             lower = part[0].islower()
