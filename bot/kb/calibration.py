@@ -342,7 +342,11 @@ DEFAULT_GATE = Gate(DEFAULT_FEATURES, DEFAULT_WEIGHTS)
 # bear: the best passage of the 40 answerable questions of the Chinese Debian Reference holds 1-7 of their
 # words but only 12-71% of them, and a cut at half would have refused 33 of 40 (one word held: none).
 LEXICAL_CUT = 0.5
-LEXICAL_SLOPE = 10.0
+# One word held is little to go on: its answer opens with the unsure lead (probability 0.65, under
+# `RAGSettings.confident_relevance`), two or more are told plainly (0.86, 0.94, …). At a slope of 10 one
+# word was 0.993: a Korean and a Russian trial of the Debian FAQ got 21 wrong sections and 9 answers to
+# questions the FAQ does not answer with no doubt said, on one common word ("설치", "install"; "ssh").
+LEXICAL_SLOPE = 1.2
 LEXICAL_GATE = Gate(("held",), (-LEXICAL_SLOPE * LEXICAL_CUT, LEXICAL_SLOPE))
 
 
@@ -723,7 +727,10 @@ async def fit_calibration(
     off_vectors = await asyncio.to_thread(embedder.embed_queries, [text for _, text in asked])
     reference = None
     if "en" in mrr and len(reciprocal["en"]) >= MIN_QUESTIONS and mrr["en"][1] > 0:
-        reference = mrr["en"][0] / mrr["en"][1]
+        # Never below the yardstick: a few untranslated English sections (commands, notes) can make dense
+        # search look weak in English too, and then as good in Russian (the Russian Debian FAQ's 21 English
+        # sections, ratio 0.47: Russian at 0.31 kept dense weight 0.46, and hybrid search ranked below BM25).
+        reference = max(REFERENCE_RATIO, mrr["en"][0] / mrr["en"][1])
     weights = {lang: dense_weight(lang, d, b, reference) for lang, (d, b) in mrr.items()}
     # 2. The gate's examples, searched as questions of their language are; their signals are read later.
     examples: list[_Example] = []

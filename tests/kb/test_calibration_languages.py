@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bot.chinese import to_traditional
+from bot.config import RAGSettings
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import question_language
 from bot.kb.calibration import (
@@ -21,6 +22,7 @@ from bot.kb.calibration import (
     MIN_QUESTIONS,
     OFF_TOPIC_FILE,
     SearchFn,
+    Signals,
     fit_calibration,
     held_words,
     off_topic_for,
@@ -233,3 +235,15 @@ async def test_a_language_gate_learns_from_the_off_topic_questions_in_english_an
     # The knowledge base's gate on all; each language's on English and its own, not the other's.
     assert fitted_on[0] == english + french + german
     assert sorted(fitted_on[1:]) == sorted([english + french, english + german])
+
+
+def test_the_lexical_gate_answers_one_word_held_with_doubt_and_more_plainly() -> None:
+    # A Korean and a Russian trial: one common word held ("설치", "ssh") was told at 0.993, without doubt.
+    rag = RAGSettings()
+
+    def probability(held: int) -> float:
+        return LEXICAL_GATE.probability(Signals(0.0, 0.0, 0.0, 0.0, "ko", (), float(held)))
+
+    assert probability(0) < rag.min_relevance
+    assert rag.min_relevance <= probability(1) < rag.confident_relevance
+    assert rag.confident_relevance <= probability(2) < probability(3)
