@@ -22,7 +22,8 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|buenas|привет|здравствуйте|здравствуй|добрый день|доброе утро|добрый вечер"
     "|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在么"
     "|こんにちは|こんばんは|おはよう|おはようございます"
-    "|oi|oie|olá|ola|opa|bom dia|boa tarde|boa noite|tudo bem|tudo bom|e aí|e ai|eai|como vai|alô|alo",
+    "|oi|oie|olá|ola|opa|bom dia|boa tarde|boa noite|tudo bem|tudo bom|e aí|e ai|eai|como vai|alô|alo"
+    "|안녕하세요|안녕|안녕하십니까",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -30,7 +31,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
     "|ありがとう|ありがとうございます|ありがとうございました|どうも"
     "|obrigado|obrigada|muito obrigado|muito obrigada|obg|brigado|brigada|valeu|vlw|agradeço|agradeco"
-    "|grato|grata",
+    "|grato|grata|감사합니다|고맙습니다|감사해요|고마워요|고마워|감사",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -40,12 +41,14 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|im good|all good|nein danke|nichts weiter|non merci|c'est tout|no gracias|eso es todo|нет спасибо"
     "|больше ничего|不用了|不用|没有了|没事了|大丈夫です|結構です"
     "|tchau|tchauzinho|até logo|ate logo|até mais|ate mais|falou|flw|adeus|não obrigado|nao obrigado"
-    "|não obrigada|nao obrigada|só isso|so isso|é só isso|e so isso|era só isso|era so isso",
+    "|não obrigada|nao obrigada|só isso|so isso|é só isso|e so isso|era só isso|era so isso"
+    "|안녕히 계세요|안녕히 가세요|수고하세요|됐어요|괜찮아요",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました"
     "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|show|ótimo|otimo|perfeito"
-    "|combinado|joia|jóia",
+    "|combinado|joia|jóia|понятно|ясно|всё понятно|все понятно|всё ясно|все ясно|отлично"
+    "|네|알겠습니다|알겠어요|좋아요",
 }
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",).
 _BY_WORDS = {tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p in text.split("|")}
@@ -191,6 +194,8 @@ _PERSON_ZH = (
 )
 _PERSON_TEXT = (
     "人工|转人工|オペレーター|人と話したい|担当者|オペレーターと話したい|担当者と話したい|人間と話したい"  # noqa: E501 - CJK characters count double
+    "|상담원|상담원 연결|상담원 연결해 주세요|상담원 연결해주세요|상담사 연결|상담원이랑 통화하고 싶어요"  # noqa: E501 - CJK characters count double
+    "|사람이랑 얘기하고 싶어요|사람과 대화하고 싶어요"
 )
 
 

@@ -61,6 +61,11 @@ from bot.small_talk import asks_for_person, small_talk
         ("não, obrigado", "goodbye"),
         ("era só isso, obrigado", "goodbye"),
         ("tá bom então", "ok"),
+        # A Korean and a Russian trial: looked up, "감사합니다" quoted the authors' thanks to contributors.
+        ("안녕하세요", "greeting"),
+        ("감사합니다!", "thanks"),
+        ("네 알겠습니다", "ok"),
+        ("спасибо, всё понятно", "thanks"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -131,6 +136,7 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "me passa pra um atendente por favor",
         "Gostaria de falar com um atendente",
         "atendente",
+        "상담원 연결해 주세요",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -156,6 +162,7 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "客服电话是多少",
         "oi, meu pix não caiu",
         "o atendente foi grosseiro",
+        "상담원 전화번호 알려주세요",
         "como falo com o suporte por e-mail?",
         "quero falar com o gerente sobre meu empréstimo",
         "🙂",
