@@ -121,7 +121,7 @@ def id_number_spans(text: str) -> list[tuple[int, int]]:
 
 
 # A phone number as customers write one into a question ("(11) 98765-4321", "+55 11 98765-4321",
-# "13812345678"): digit groups joined by spaces, dashes or brackets, 8 to 15 digits, or a bare run of 10 to 15.
+# "13812345678"): digit groups joined by spaces, dashes or brackets, 8 to 15 digits, or a bare run of 10-15.
 # Only for leaving the customer's number out of a search (`bot.kb.analysis.personal_spans`); the redactor
 # judges numbers with `phonenumbers` and each region's rules.
 _PHONE_LIKE = re.compile(
@@ -136,7 +136,7 @@ _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
 
 
 def phone_like_spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` (already `fold`ed) holds what is written as a phone number (`_PHONE_LIKE`), dates aside."""
+    """Where `text` (already `fold`ed) holds what is written as a phone number (`_PHONE_LIKE`), not dates."""
     out = []
     for match in _PHONE_LIKE.finditer(text):
         digits = sum(ch.isdigit() for ch in match.group())

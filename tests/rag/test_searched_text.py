@@ -28,7 +28,10 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         ("我的邮箱是 ｗａｎｇ＠ｑｑ．ｃｏｍ，退款多久到账？", "我的邮箱是 ，退款多久到账？"),
         ("退款请打到 ＤＥ８９ ３７０４ ００４４ ０５３２ ０１３０ ００ 可以吗？", "退款请打到 可以吗？"),
         # A Brazilian shop's trial: with the CPF or the phone number in front, the question was refused.
-        ("meu cpf é 123.456.789-09, pq meu cartao foi bloqueado?", "meu cpf é , pq meu cartao foi bloqueado?"),
+        (
+            "meu cpf é 123.456.789-09, pq meu cartao foi bloqueado?",
+            "meu cpf é , pq meu cartao foi bloqueado?",
+        ),
         ("(11) 98765-4321 pq meu cartao foi bloqueado?", "pq meu cartao foi bloqueado?"),
         ("我的手机是13812345678，怎么改绑定手机？", "我的手机是，怎么改绑定手机？"),
         # Codes the help center may explain, and plain numbers, dates and amounts, stay.

@@ -108,7 +108,7 @@ async def test_a_japanese_passage_is_quoted_as_written_to_a_chinese_customer(
     assert "會員" not in final.data["text"]
 
 
-async def test_portuguese_question_gets_portuguese_fixed_texts_and_buttons(make_harness: HarnessFactory) -> None:
+async def test_portuguese_question_gets_portuguese_texts_and_buttons(make_harness: HarnessFactory) -> None:
     # A Brazilian shop's trial: every refusal, lead and button was English.
     h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
     final = await h.ask(JOAO, "Quanto tempo demora o reembolso de vocês?")
