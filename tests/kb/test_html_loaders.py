@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from bot.kb.loaders import Document, load_bytes
+from bot.kb.parsers import parse_html
 
 PAGES = Path(__file__).resolve().parents[1] / "data" / "html"
 HELP_CENTER = Path(__file__).resolve().parents[2] / "knowledge" / "help"
@@ -438,3 +439,30 @@ def test_thousands_of_unclosed_items_load() -> None:
     # html.parser nests each unclosed <li> in the one before: the tree is as deep as the list is long.
     doc = load_html("<h1>Lockers</h1><ul>" + "<li>locker" * 3000 + "</ul>")
     assert doc.sections[0].text.splitlines() == ["- locker"] * 3000
+
+
+def test_a_footnote_goes_with_the_section_that_refers_to_it() -> None:
+    # The Debian FAQ (DocBook): a chapter's footnotes come after its last section, which quoted "[1] The Linux
+    # Standard Base…" for a question the footnote has nothing to do with.
+    page = """<html><body><div class="chapter">
+    <h2>4.3. How compatible is Debian with other distributions?</h2>
+    <p>Debian developers maintain binary compatibility.<a href="#ftn.idm476" class="footnote" id="idm476">
+    <sup class="footnote">[1]</sup></a> Most commercial products run as well under Debian.</p>
+    <h2>4.6. How can I install a non-Debian program?</h2>
+    <p>Files under /usr/local/ are not managed by the package system.</p>
+    <div class="footnotes"><br /><hr /><div id="ftn.idm476" class="footnote"><p><a href="#idm476"
+    class="para"><sup class="para">[1] </sup></a> The Linux Standard Base is a specification.</p></div></div>
+    </div></body></html>"""
+    _, sections, _ = parse_html(page, "compatibility")
+    by_heading = {section.heading: section.text for section in sections}
+    assert "The Linux Standard Base" in by_heading["4.3. How compatible is Debian with other distributions?"]
+    assert "Standard Base" not in by_heading["4.6. How can I install a non-Debian program?"]
+    # Pandoc and Python-Markdown: list items "fn1", "fn:1" under a footnotes block.
+    page = """<html><body><h2>Returns</h2><p>Send it back within 30 days<sup><a href="#fn1"
+    class="footnote-ref" id="fnref1">1</a></sup>.</p><h2>Refunds</h2><p>Refunds take five days.</p>
+    <section class="footnotes"><ol><li id="fn1"><p>Thirty calendar days from delivery.</p></li></ol></section>
+    </body></html>"""
+    _, sections, _ = parse_html(page, "help")
+    by_heading = {section.heading: section.text for section in sections}
+    assert "Thirty calendar days" in by_heading["Returns"]
+    assert "Thirty" not in by_heading["Refunds"]
