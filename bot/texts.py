@@ -21,11 +21,12 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction 
 # translates every text.
 SOURCE_LANGUAGE = "en"
 # Chinese in Traditional script ("zh-Hant", `bot.language.language_tag`) has its own catalog.
-LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "de", "fr", "es", "pt", "ru")
+LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "ko", "de", "fr", "es", "pt", "ru")
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
     "zh-Hant": "zh_Hant",
     "ja": "ja",
+    "ko": "ko",
     "de": "de",
     "fr": "fr",
     "es": "es",
@@ -222,6 +223,7 @@ SHOWN_LANGUAGE_NAMES = {
     "ru": N_("Russian"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
+    "ko": N_("Korean"),
 }
 
 

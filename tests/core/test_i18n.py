@@ -146,7 +146,8 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "zh-Hans") == texts.translate(refusal, "zh-CN") == simplified
     assert texts.translate(refusal, "en") == refusal
     assert texts.translate(refusal, "ja").startswith("申し訳ありません")
-    assert texts.translate(refusal, "ko") == refusal  # no catalog: English
+    assert texts.translate(refusal, "ko").startswith("죄송합니다")
+    assert texts.translate(refusal, "vi") == refusal  # no catalog: English
     assert texts.translate(refusal, "und") == refusal
     assert texts.translate("not a marked text", "de") == "not a marked text"
     assert texts.translate(tg_texts.START, "de").format(name="Anna").startswith("Hallo Anna!")

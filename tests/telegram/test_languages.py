@@ -121,6 +121,14 @@ async def test_portuguese_question_gets_portuguese_texts_and_buttons(make_harnes
     assert told.data["text"].startswith("Pedi para uma pessoa")
 
 
+async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
+    # A Korean trial of the Debian FAQ: every refusal was English.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2107, "Minji"), "택배가 안 오면 어떻게 해야 하나요?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "ko")
+    assert final.data["text"].startswith("죄송합니다")
+
+
 async def test_japanese_question_gets_japanese_fixed_texts(make_harness: HarnessFactory) -> None:
     h = await make_harness(operator_chat_id=None)
     final = await h.ask(YUKI, "荷物が届かない場合はどうすればいいですか？")
@@ -176,7 +184,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
     async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
         await set_command_menus(bot)
         menus = server.fake.command_menus
-        assert sorted(menus) == ["", "de", "es", "fr", "ja", "pt", "ru", "zh"]
+        assert sorted(menus) == ["", "de", "es", "fr", "ja", "ko", "pt", "ru", "zh"]
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
         assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"
