@@ -388,10 +388,8 @@ def _query_word_terms(
     # has no other terms: its particles and endings matched any heading with the same ones ("どうして GNU の
     # su は…" came first for three questions). Japanese Debian Reference, 30 questions, 2026-12-05: BM25
     # hit@1/hit@5/MRR 0.533/0.833/0.647 → 0.567/0.933/0.719. A pair with a kanji or katakana holds a word's
-    # stem and stays (dropping every pair with hiragana lost, see README); the index keeps them all. A Korean
-    # one leaves out the pairs of its words' particles and endings (`korean_stem`), likewise.
+    # stem and stays (dropping every pair with hiragana lost, see README); the index keeps them all.
     skip = _HIRAGANA if keys[:1] == ["ja"] and not particles else None
-    korean = keys[:1] == ["ko"] and not particles
     # Every analysis leaves out the stop words of all of them: the question's own language may be
     # misdetected ("how do i track my parcel" reads as French at 0.54), and English "how", "do", "my"
     # would then be French content words matching every English passage.
@@ -403,37 +401,15 @@ def _query_word_terms(
     for fold in (True, False) if folded != query else (True,):
         for lang in keys:
             text = folded if fold and lang == "zh" else query
-            if korean:
-                text = _HANGUL_WORD.sub(lambda found: korean_stem(found.group()), text)
             for word, term in analyzer(lang).word_terms(text, stop):
                 if (word, term) in seen or (skip is not None and skip.fullmatch(term)):
                     continue
                 seen[(word, term)] = None
                 if len(seen) >= MAX_QUERY_TERMS:
                     return list(seen)
-    if (skip is not None or korean) and not seen:
+    if skip is not None and not seen:
         return _query_word_terms(query, languages, particles=True)
     return list(seen)
-
-
-_HANGUL_WORD = re.compile(r"[\uac00-\ud7af]+")
-# Korean particles and verb endings, longest first: they follow the stem ("패키지를", "설치하려면",
-# "가능한가요"), and as character pairs they matched any heading with the same ending.
-_KOREAN_ENDINGS_TEXT = (
-    "하려면 할려면 하나요 한가요 인가요 있나요 없나요 되나요 할까요 하세요 합니다 습니다 입니다 됩니까 합니까 "  # noqa: E501 - Hangul counts double
-    "해야 해요 하면 하는 하고 되는 되면 에서 으로 에게 까지 부터 이나 는데 은데 나요 가요 까요 세요 니다 려면 "  # noqa: E501 - Hangul counts double
-    "는지 은지 을까 를 을 가 이 는 은 에 도 의 로 와 과 요 고 면 한 할 된 될"
-)
-_KOREAN_ENDINGS = tuple(sorted(_KOREAN_ENDINGS_TEXT.split(), key=len, reverse=True))
-
-
-def korean_stem(word: str) -> str:
-    """A Korean word without its particle or ending (`_KOREAN_ENDINGS`), where two syllables or more are left:
-    "가능한가요" is "가능", "패키지를" "패키지"; a word it would leave shorter ("사이") is kept whole."""
-    for ending in _KOREAN_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 2:
-            return word[: -len(ending)]
-    return word
 
 
 # A Latin-script word, not inside another token, with inner hyphens, dots or pluses kept ("node.js", "B2",

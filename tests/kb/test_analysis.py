@@ -112,15 +112,6 @@ def test_text_in_a_language_customers_write_without_accents_is_searched_without_
     assert indexed_text("Rückgabe", "de") == "Rückgabe"  # German's umlauts are spelled out, not left off
 
 
-def test_a_korean_questions_particles_and_endings_are_not_searched() -> None:
-    # A Korean trial: the ending of "usb 스틱으로 설치 가능한가요" matched heading 5.1's same ending.
-    assert query_terms("usb 스틱으로 설치 가능한가요", ["ko"]) == ["usb", "스틱", "설치", "가능"]
-    assert query_terms("패키지를 설치하려면", ["ko"]) == ["패키", "키지", "설치"]
-    # A word the stripping would leave one syllable of is searched whole; the index keeps every pair.
-    assert query_terms("사이", ["ko"]) == ["사이"]
-    assert analyzer("ko").terms("가능한가요") == ["가능", "능한", "한가", "가요"]
-
-
 @pytest.mark.parametrize(
     ("lang", "text", "terms"),
     [
