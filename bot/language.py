@@ -111,8 +111,8 @@ _STOPWORDS_TEXT = {
         些 里 上 下 中 时 时候 请问 请 谢谢 您好 你好 呢 么 得 地 着 过 吗 嗯 哦 自己 一些 之 其 所 以""",
 }
 # Customers writing these languages often leave the accents out ("cuanto", "ca", "voce", "cartao"): each
-# stop word counts without its accents too, and lexical search reads their text without accents
-# (`bot.kb.analysis`). (German is left alone: "über" typed without its umlaut is "ueber".)
+# stop word counts without its accents too, and their index terms are compared without accents
+# (`bot.kb.analysis.Analyzer`). (German is left alone: "über" typed without its umlaut is "ueber".)
 ACCENTS_LEFT_OUT = frozenset({"es", "fr", "it", "pt"})
 
 

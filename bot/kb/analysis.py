@@ -183,18 +183,13 @@ def _jieba() -> Any:
 
 def indexed_text(text: str, lang: str | None) -> str:
     """`text` of a document in `lang` as lexical search reads it: Traditional Chinese folded into Simplified
-    when the document is Chinese (Japanese kanji are not Traditional Chinese), and without accents in the
-    languages whose customers leave them out (`ACCENTS_LEFT_OUT`).
+    when the document is Chinese (Japanese kanji are not Traditional Chinese).
 
     A text is folded whole (`bot.chinese.to_simplified`): one with any Traditional character is Traditional
     throughout, so its 文件 is Taiwan's "document" (文档). Deciding each run of Han characters on its own
     measured worse on the Traditional Debian Reference with its Traditional questions (hybrid MRR 0.611
     against 0.623)."""
-    key = language_key(lang)
-    if key == "zh":
-        return to_simplified(text)
-    # Accents left off as the embedded analysis leaves them (`Analyzer._tokens`), and as questions come.
-    return without_accents(text) if key in ACCENTS_LEFT_OUT else text
+    return to_simplified(text) if language_key(lang) == "zh" else text
 
 
 def _bigrams(run: str) -> list[str]:
@@ -257,10 +252,17 @@ class Analyzer:
                     if word not in cjk_stop:
                         out.append(word)
             elif token not in latin_stop:
-                # Without accents where customers leave them out: "cartao", "codigo" and "numero" matched
-                # no "cartão", "código" or "numéro" (Portuguese and French Snowball keep accents).
-                out.append(without_accents(token) if self.lang in ACCENTS_LEFT_OUT else token)
+                out.append(token)
         return out
+
+    def _unaccented(self, stem: str) -> str:
+        """`stem` without accents where customers leave them out (`ACCENTS_LEFT_OUT`), as FTS5 reads index
+        terms (`remove_diacritics`). Compared in Python (a question's words against a heading or a passage),
+        "cai" and "caí" were two words, and a Brazilian trial's "cai num golpe oq eu faço" was refused with
+        the section "Caí em um golpe, o que fazer?" first. Stemmed first, then unaccented: Snowball reads
+        French participles by their accents ("imprimée"); unaccented first, four of the French Debian
+        Reference questions lost rank."""
+        return without_accents(stem) if self.lang in ACCENTS_LEFT_OUT else stem
 
     def _cjk_words(self, run: str) -> list[str]:
         if self.lang == "zh" and _HAN_RUN.fullmatch(run):
@@ -284,9 +286,9 @@ class Analyzer:
         if compounds and self.lang in DECOMPOUNDED:
             words = [term for word in words for term in (word, *self._parts(word))]
         if algorithm is None:
-            return words
+            return [self._unaccented(w) for w in words]
         stemmer = _stemmer(algorithm)
-        return [w if _is_cjk(w[0]) else stemmer.stemWord(w) for w in words]
+        return [w if _is_cjk(w[0]) else self._unaccented(stemmer.stemWord(w)) for w in words]
 
     def word_terms(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
         """Each index term of `text` (as `terms`, stop words out, but Chinese not folded: `query_terms` folds
@@ -318,7 +320,7 @@ class Analyzer:
 
     def _stem(self, word: str) -> str:
         algorithm = SNOWBALL.get("en" if self.lang in CJK_LANGUAGES else self.lang)
-        return word if algorithm is None else str(_stemmer(algorithm).stemWord(word))
+        return self._unaccented(word if algorithm is None else str(_stemmer(algorithm).stemWord(word)))
 
     def _parts(self, word: str, also_stop: frozenset[str] = frozenset()) -> tuple[str, ...]:
         """A compound's parts (`compound_parts`) where compounds are one word, stop words left out."""

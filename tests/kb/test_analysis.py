@@ -84,32 +84,23 @@ def test_customers_stop_words_count_without_their_accents(text: str, lang: str, 
 @pytest.mark.parametrize(
     ("lang", "accented", "typed"),
     [
-        # A Brazilian trial: "cartao", "codigo" and "cai" matched no "cartão", "código" or "Caí em um golpe";
-        # Portuguese, French and Italian Snowball keep accents (Spanish mostly drops them).
-        (
-            "pt",
-            "Caí em um golpe: cartão, código e transferência",
-            "cai em um golpe: cartao, codigo e transferencia",
-        ),
-        (
-            "fr",
-            "Le numéro du prélèvement, télécharger le reçu",
-            "le numero du prelevement, telecharger le recu",
-        ),
+        # A Brazilian trial: "cai num golpe oq eu faço" was refused with "Caí em um golpe, o que fazer?"
+        # first, the title check reading "cai" and "caí" as two words (FTS5 folds accents; Python did not).
+        ("pt", "Caí em um golpe: cartão e código", "cai em um golpe: cartao e codigo"),
+        ("fr", "Le numéro du prélèvement", "le numero du prelevement"),
         ("it", "Perché la spedizione in città costa di più", "perche la spedizione in citta costa di piu"),
         ("es", "También envían información", "tambien envian informacion"),
     ],
 )
-def test_text_in_a_language_customers_write_without_accents_is_searched_without_them(
+def test_terms_in_a_language_customers_write_without_accents_are_compared_without_them(
     lang: str, accented: str, typed: str
 ) -> None:
     assert analyzer(lang).terms(accented) == analyzer(lang).terms(typed)
     assert query_terms(accented, [lang]) == query_terms(typed, [lang])
-    # Elasticsearch gets the words and the documents without accents, for its built-in analyzers alike.
-    assert query_words(accented, [lang]) == query_words(typed, [lang])
-    assert indexed_text(accented, lang).lower() == indexed_text(typed, lang)
-    assert "ã" not in indexed_text("cartão", "pt")
-    assert indexed_text("Rückgabe", "de") == "Rückgabe"  # German's umlauts are spelled out, not left off
+    # Stemmed before the accents go: Snowball reads French participles by them ("imprimée" as "imprim").
+    assert analyzer("fr").terms("imprimée imprimer") == ["imprim", "imprim"]
+    # Elasticsearch gets the words as typed, for its own analyzers.
+    assert query_words("Caí em um golpe", ["pt"]) == ["caí", "golpe"]
 
 
 @pytest.mark.parametrize(
