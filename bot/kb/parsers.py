@@ -456,7 +456,8 @@ def _drop_chrome(root: Tag) -> None:
 # Footnotes by their generators' markup: DocBook's `div.footnote` (id "ftn.…"), Sphinx's `footnote`
 # classes, Python-Markdown's and pandoc's `li` ids "fn:1", "fn1" under a `footnote(s)` block.
 _FOOTNOTE_ID = re.compile(r"^(?:ftn\.|fn[:\-]?\d)")
-_BLOCK_TAGS = ("p", "li", "dd", "dt", "td", "th", "blockquote", "pre", "div", "section", "article")
+# The block a footnote is placed after: the nearest of these around the link to it.
+_REFERRING_BLOCKS = ("p", "li", "dd", "dt", "td", "th", "blockquote", "pre", "div", "section", "article")
 # What a footnote is written as (the reference to it is a link, often with the same class).
 _FOOTNOTE_TAGS = ("div", "li", "aside", "dd", "p", "table", "section")
 
@@ -480,7 +481,7 @@ def _place_footnotes(root: Tag) -> None:
         ref = root.find("a", href=f"#{note_id}")
         if not isinstance(ref, Tag) or ref in note.descendants:
             continue
-        block = ref.find_parent(_BLOCK_TAGS)
+        block = ref.find_parent(_REFERRING_BLOCKS)
         if block is None or block is note or note in block.parents or block in note.parents:
             continue
         block.insert_after(note.extract())
