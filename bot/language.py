@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
-from bot.unicode import encodable, without_accents
+from bot.unicode import encodable, latin, without_accents
 
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
@@ -403,7 +403,7 @@ def _detect_message_language(
         if written is not None:
             return written
     letters = "".join(_WORD.findall(text))
-    latin_text = all(ord(ch) < 0x250 for ch in letters)
+    latin_text = all(latin(ch) for ch in letters)
     fits_hint = hinted != UNDETERMINED and (not letters or latin_text == (hinted not in NON_LATIN_SCRIPT))
     if fits_hint and len(letters) <= KEEP_MAX_LETTERS and detection.confidence < HINT_WINS_ANYWAY_BELOW:
         # Ten letters are too few to trust an unsure guess over the hint ("my parcel" French 0.54): the

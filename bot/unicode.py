@@ -1,5 +1,5 @@
 """Text from outside: made encodable (lone UTF-16 surrogates replaced) and storable (no NUL), whether it
-says anything, and its letters without their accents."""
+says anything, its letters without their accents, and whether they are Latin."""
 
 from __future__ import annotations
 
@@ -38,3 +38,12 @@ def without_accents(text: str) -> str:
     often type them so."""
     decomposed = unicodedata.normalize("NFKD", text)
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+# The first code point past the Latin script's letters (Latin Extended-B ends at U+024F).
+_LATIN_END = 0x250
+
+
+def latin(char: str) -> bool:
+    """Whether `char` is in the Latin script's blocks (ASCII to Latin Extended-B): "é" is, "д" is not."""
+    return ord(char) < _LATIN_END

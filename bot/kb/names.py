@@ -16,7 +16,7 @@ from bot.kb.analysis import (
 )
 from bot.kb.base import KBUnavailableError
 from bot.language import STOPWORDS, UNDETERMINED
-from bot.unicode import without_accents
+from bot.unicode import latin, without_accents
 
 if TYPE_CHECKING:
     from bot.kb.base import KnowledgeBase
@@ -97,10 +97,6 @@ def _foreign(word: str, lang: str) -> bool:
     return own < MAX_FOREIGN_ZIPF and zipf_frequency(folded, "en") > own
 
 
-# The first code point past the Latin script's letters (Latin Extended-B ends at U+024F).
-_OTHER_SCRIPT = 0x250
-
-
 def uncommon_words(question: str, lang: str | None) -> list[str]:
     """Words of a question that name a thing although `named_words` cannot tell them from other words by
     their shape: lower-case words in no word list of its language nor of English ("kdump", "hostapd",
@@ -135,7 +131,7 @@ def uncommon_words(question: str, lang: str | None) -> list[str]:
                 # Names of software and products are written in Latin letters; a Cyrillic (Greek, …) word
                 # missing from the word list is slang, a rare form or a spelling: a Russian trial's
                 # "видюха", "сетевуха", "доустановить" and "дебьян" had their questions refused.
-                or any(ord(ch) >= _OTHER_SCRIPT for ch in part)
+                or not all(latin(ch) for ch in part)
             ):
                 continue
             lower = part[0].islower()

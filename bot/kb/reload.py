@@ -40,6 +40,7 @@ from bot.language import (
     detect_document_language,
     normalize,
 )
+from bot.unicode import latin
 
 log = logging.getLogger("bot.kb")
 
@@ -365,7 +366,7 @@ def chunk_languages(pieces: Sequence[Chunk]) -> list[Chunk]:
 def _mostly_other_script(text: str) -> bool:
     """Whether most of `text`'s letters are outside the Latin script (Cyrillic, Greek, Arabic, …)."""
     letters = [ch for ch in text if ch.isalpha()]
-    return bool(letters) and sum(1 for ch in letters if ord(ch) >= 0x250) * 2 > len(letters)
+    return bool(letters) and sum(1 for ch in letters if not latin(ch)) * 2 > len(letters)
 
 
 def folder_report(source: Path, corpus: Corpus) -> SourceReport:
