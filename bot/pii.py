@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 # CJK scripts write no spaces: "我的卡号是4111…" puts a card number right after a Han character, which `\w`
 # counts as a word character. Boundaries are judged with `WORD_CHAR`, a word character of any other script.
@@ -75,32 +76,33 @@ ID_NUMBER = re.compile(
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 
-def _mod11_digits(digits: list[int], weights: range) -> int:
+def _mod11_digit(digits: Sequence[int], weights: Sequence[int]) -> int:
+    """The check digit of Brazil's CPF and CNPJ over `digits` with `weights`."""
     total = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
     return 0 if total < 2 else 11 - total
 
 
+_CNPJ_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
 def id_number_valid(candidate: str) -> bool:
-    """Whether `candidate` (an `_ID_NUMBER` match) passes its kind's check digits."""
+    """Whether `candidate` (an `ID_NUMBER` match) passes its kind's check digits."""
     compact = "".join(ch for ch in candidate if ch.isalnum()).upper()
     if len(compact) == 11 and compact.isdigit():  # CPF
         d = [int(c) for c in compact]
         if len(set(d)) == 1:
             return False
         return (
-            _mod11_digits(d[:9], range(10, 1, -1)) == d[9]
-            and _mod11_digits(d[:10], range(11, 1, -1)) == d[10]
+            _mod11_digit(d[:9], range(10, 1, -1)) == d[9] and _mod11_digit(d[:10], range(11, 1, -1)) == d[10]
         )
     if len(compact) == 14 and compact.isdigit():  # CNPJ
         d = [int(c) for c in compact]
         if len(set(d)) == 1:
             return False
-        first = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-        total = sum(a * b for a, b in zip(d[:12], first, strict=True)) % 11
-        check1 = 0 if total < 2 else 11 - total
-        total = sum(a * b for a, b in zip(d[:13], [6, *first], strict=True)) % 11
-        check2 = 0 if total < 2 else 11 - total
-        return check1 == d[12] and check2 == d[13]
+        return (
+            _mod11_digit(d[:12], _CNPJ_WEIGHTS) == d[12]
+            and _mod11_digit(d[:13], (6, *_CNPJ_WEIGHTS)) == d[13]
+        )
     if len(compact) == 18 and compact[:17].isdigit():  # China, ISO 7064 MOD 11-2
         total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(compact[:17]))
         return "10X98765432"[total % 11] == compact[17]
@@ -116,7 +118,7 @@ def id_number_valid(candidate: str) -> bool:
 
 
 def id_number_spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` (already `fold`ed) holds a national identity number (`_ID_NUMBER`)."""
+    """Where `text` (already `fold`ed) holds a national identity number (`ID_NUMBER`)."""
     return [match.span() for match in ID_NUMBER.finditer(text) if id_number_valid(match.group())]
 
 
@@ -200,5 +202,6 @@ __all__ = [
     "iban_valid",
     "id_number_spans",
     "id_number_valid",
+    "phone_like_spans",
     "spans",
 ]
