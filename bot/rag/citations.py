@@ -711,8 +711,15 @@ _ABOUT_THE_ARTICLE = re.compile(
 # A sentence that only sends the reader to another article ("For lost or damaged parcels, see "Lost or
 # damaged parcels".", "See also: Returns"): quoted alone, it was the whole answer to "How do I get a refund?".
 _POINTS_ELSEWHERE = re.compile(
-    r"(?:(?:for|about|on|if|pour|si|für|bei|wenn|para|sobre)\b[^.;:!?]{1,80},\s*)?(?:please\s+)?(?:see|read|siehe|voir|véase|consulta)"
-    r"(?:\s+(?:also|auch|aussi|también))?\s*[:\"“«‘'„]",
+    r"(?:(?:for|about|on|if|pour|si|für|bei|wenn|para|sobre)\b[^.;:!?]{1,80},\s*)?(?:please\s+)?(?:see|read|siehe|voir|véase|consulta|veja|consulte)"
+    r"(?:\s+(?:also|auch|aussi|también|também))?\s*[:\"“«‘'„]"
+    # Or to an article by name, without quotes: "Veja os prazos no artigo sobre Pix." (a Brazilian trial's
+    # whole answer to a scam report).
+    r"|(?:please\s+)?(?:see|read|siehe|voir|véase|veja|consulte)\b[^.;:!?]{0,60}\b(?:article|artigo|artículo"
+    r"|artikel|section|seção|secção|sección|abschnitt|page|página|seite)\b[^.;:!?]{0,60}[.!]?$"
+    # A quoted title and "see" in Korean, Japanese or Chinese: "“…되나요?” 참조." was a Korean trial's quote.
+    r"|[“\"「『《][^”\"」』》]{1,120}[”\"」』》]\s*(?:을|를|を)?\s*(?:참조|참고|参照)"
+    r"|(?:请)?(?:参见|参阅|参考|详见)\s*[“\"「『《]",
     re.I,
 )
 

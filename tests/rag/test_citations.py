@@ -588,6 +588,8 @@ def test_a_sentence_that_only_points_to_another_article_is_never_the_quote() -> 
         "See also: Returns.",
         "Siehe auch „Rücksendungen“.",
         "Pour les colis perdus, voir « Colis perdus ».",
+        # A Brazilian trial's whole answer to a scam report.
+        "Veja os prazos no artigo sobre Pix.",
     ):
         assert extract_answer("refund", Passage("a.md", "Refunds", f"{other} Refunds take 5 days.")) == (
             "Refunds take 5 days."
@@ -595,6 +597,16 @@ def test_a_sentence_that_only_points_to_another_article_is_never_the_quote() -> 
     # A sentence that goes on to say something is not a pointer.
     said = Passage("a.md", "Returns", "See the label for the return address. It is on the box.")
     assert extract_answer("where is the return address", said).startswith("See the label")
+    # A quoted title and "see" in Korean (a Korean trial quoted one of the Debian FAQ) and Chinese.
+    text = "데비안은 리눅스 배포판입니다. “소스 코드 호환이 되나요?”를 참조하세요."
+    quote = extract_answer("소스 코드 호환", Passage("basic-defs.ko.html", "1.3", text, lang="ko"))
+    assert quote == "데비안은 리눅스 배포판입니다."
+    quote = extract_answer(
+        "退货政策", Passage("r.md", "退款", "退款五个工作日内到账。请参见「退货政策」。", lang="zh")
+    )
+    assert quote == "退款五个工作日内到账。"
+    said = Passage("pix.md", "Pix", "Veja que o limite noturno é menor. Ele vale das 20h às 6h.")
+    assert extract_answer("limite noturno", said).startswith("Veja que o limite noturno é menor.")
 
 
 def test_a_word_typed_without_its_accents_still_picks_the_sentence_that_holds_it() -> None:
