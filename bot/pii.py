@@ -123,7 +123,8 @@ def id_number_spans(text: str) -> list[tuple[int, int]]:
 
 
 # A phone number as customers write one into a question ("(11) 98765-4321", "+55 11 98765-4321",
-# "13812345678"): digit groups joined by spaces, dashes or brackets, 8 to 15 digits, or a bare run of 10-15.
+# "13812345678"): digit groups joined by spaces, dashes or brackets (`phone_like_spans` counts the digits), or
+# a bare run of 10-15.
 # Only for leaving the customer's number out of a search (`bot.kb.analysis.personal_spans`); the redactor
 # judges numbers with `phonenumbers` and each region's rules.
 _PHONE_LIKE = re.compile(
@@ -137,12 +138,19 @@ _PHONE_LIKE = re.compile(
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
 
 
+_YEARS = re.compile(r"(?:19|20)\d\d(?:[\s-]+(?:19|20)\d\d)+")
+
+
 def phone_like_spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` (already `fold`ed) holds what is written as a phone number (`_PHONE_LIKE`), not dates."""
+    """Where `text` (already `fold`ed) holds what is written as a phone number (`_PHONE_LIKE`): 9 to 15
+    digits, or 8 with a country code or an area code in brackets; not dates, nor years ("2024-2025"), nor
+    two port numbers ("8080 8443")."""
     out = []
     for match in _PHONE_LIKE.finditer(text):
-        digits = sum(ch.isdigit() for ch in match.group())
-        if 8 <= digits <= 15 and not _DATE.fullmatch(match.group()):
+        found = match.group()
+        digits = sum(ch.isdigit() for ch in found)
+        enough = digits >= 9 or (digits == 8 and ("+" in found or "(" in found))
+        if enough and digits <= 15 and not _DATE.fullmatch(found) and not _YEARS.fullmatch(found):
             out.append(match.span())
     return out
 

@@ -46,7 +46,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました"
-    "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|show|ótimo|otimo|perfeito"
+    "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|ótimo|otimo|perfeito"
     "|combinado|joia|jóia|понятно|ясно|всё понятно|все понятно|всё ясно|все ясно|отлично"
     "|네|알겠습니다|알겠어요|좋아요",
 }
@@ -161,10 +161,14 @@ _PERSON_FR = (
 _PERSON_PT = (
     r"(?:(?:oi|ola|bom|boa|dia|tarde|noite|por|favor|pfv|pf|eu|quero|queria|gostaria|preciso|posso|pode|podes"
     r"|voce|vc|me|isso|nao|ta|esta|ajudando|ajuda|adianta|resolve|resolveu|so|mas|ja|entao|robo|bot|de)\s+)*"
-    r"(?:(?:falar|conversar|chamar|contatar|contactar|passar|passa|me passa|transferir|transfere|transfira"
-    r"|me transfere|me transfira|ser atendido|ser atendida)\s+(?:com\s+|pra\s+|para\s+|por\s+|a\s+)?"
+    r"(?:(?:falar|conversar|chamar|contatar|contactar|ser atendido|ser atendida)\s+"
+    r"(?:com\s+|pra\s+|para\s+|por\s+|a\s+)?"
     r"(?:um\s+|uma\s+|algum\s+|alguma\s+|o\s+|a\s+)?(?:atendente|pessoa|humano|ser humano|operador"
     r"|operadora|agente|alguem|consultor|consultora|suporte|sac|atendimento humano|atendimento)"
+    # Passing on or transferring only to support: "quero transferir para uma pessoa" sends money.
+    r"|(?:passar|passa|me passa|transferir|transfere|transfira|me transfere|me transfira)\s+"
+    r"(?:com\s+|pra\s+|pro\s+|para\s+|a\s+)?(?:um\s+|uma\s+|o\s+|a\s+)?"
+    r"(?:atendente|humano|ser humano|operador|operadora|suporte|sac|atendimento humano|atendimento)"
     r"|(?:um\s+|uma\s+)?(?:atendente|humano|atendimento humano|pessoa de verdade|pessoa real|operador))"
     r"(?:\s+(?:de verdade|real|humano|humana|por favor|pfv|agora|urgente|obrigado|obrigada|nao um robo"
     r"|nao robo|nao um bot|nao bot))*"

@@ -532,12 +532,13 @@ def personal_spans(question: str, *, labels: bool = False) -> list[tuple[int, in
     it ("IBAN" of "refund to IBAN NL91…", which the help center need not mention), and a person's name in a
     greeting, an introduction or a sign-off."""
     found = pii.spans(question)
-    # A phone number: "pq meu cartao foi bloqueado?" was answered, and refused with the customer's number in
-    # front (its digits drew the question's vector away from every section).
-    found += [
+    out = [(_labelled_from(question, start) if labels else start, end) for start, end in found]
+    # A phone number, without the word before it (a product's name may come just before a number): "pq meu
+    # cartao foi bloqueado?" was answered, and refused with the customer's number in front (its digits drew
+    # the question's vector away from every section).
+    out += [
         span for span in pii.phone_like_spans(pii.fold(question)) if not any(_overlap(span, f) for f in found)
     ]
-    out = [(_labelled_from(question, start) if labels else start, end) for start, end in found]
     for pattern, then in _NAME_POSITIONS:
         for match in pattern.finditer(question):
             end = _name_end(question, match.end())

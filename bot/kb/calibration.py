@@ -329,8 +329,8 @@ class Gate:
 DEFAULT_GATE = Gate(DEFAULT_FEATURES, DEFAULT_WEIGHTS)
 # The gate of a language whose cosines cannot be trusted (dense search collapsed in it, or too few sections
 # for a gate of its own, or its words refuse more of its off-topic questions): the best passage must hold
-# one of the question's words (`held_words`; the cut lies half-way). Not fitted: the pseudo-questions copy
-# their section's words (the best passage holds all of them for the median one, against 43% of a real
+# one of the question's words (`held_words`; the cut lies just under one). Not fitted: the pseudo-questions
+# copy their section's words (the best passage holds all of them for the median one, against 43% of a real
 # answerable question's words in the Japanese Debian Reference and 30% in the Traditional Chinese one), so
 # cuts fitted on them lie above what real questions hold: fitted against the off-topic questions on the
 # count, the cut refused 3 of the 30 answerable Traditional Chinese questions (this one none), on the share
@@ -341,12 +341,13 @@ DEFAULT_GATE = Gate(DEFAULT_FEATURES, DEFAULT_WEIGHTS)
 # a word the page holds). A share of the question's words would have been stricter than real questions
 # bear: the best passage of the 40 answerable questions of the Chinese Debian Reference holds 1-7 of their
 # words but only 12-71% of them, and a cut at half would have refused 33 of 40 (one word held: none).
-LEXICAL_CUT = 0.5
-# One word held is little to go on: its answer opens with the unsure lead (probability 0.65, under
-# `RAGSettings.confident_relevance`), two or more are told plainly (0.86, 0.94, …). At a slope of 10 one
-# word was 0.993: a Korean and a Russian trial of the Debian FAQ got 21 wrong sections and 9 answers to
-# questions the FAQ does not answer with no doubt said, on one common word ("설치", "install"; "ssh").
-LEXICAL_SLOPE = 1.2
+# One word held is little to go on: its answer opens with the unsure lead (probability 0.55, under
+# `RAGSettings.confident_relevance`), two or more are told plainly (0.90, 0.98, …), none is refused (0.14). At
+# a cut of 0.5 and a slope of 10 one word was 0.993: a Korean and a Russian trial of the Debian FAQ got 21
+# wrong sections and 9 answers to questions the FAQ does not answer with no doubt said, on one common word
+# ("설치", "install"; "ssh").
+LEXICAL_CUT = 0.9
+LEXICAL_SLOPE = 2.0
 LEXICAL_GATE = Gate(("held",), (-LEXICAL_SLOPE * LEXICAL_CUT, LEXICAL_SLOPE))
 
 

@@ -458,6 +458,7 @@ def _drop_chrome(root: Tag) -> None:
 _FOOTNOTE_ID = re.compile(r"^(?:ftn\.|fn[:\-]?\d)")
 # The block a footnote is placed after: the nearest of these around the link to it.
 _REFERRING_BLOCKS = ("p", "li", "dd", "dt", "td", "th", "blockquote", "pre", "div", "section", "article")
+_INSIDE_A_LIST_OR_TABLE = frozenset({"li", "dd", "dt", "td", "th"})
 # What a footnote is written as (the reference to it is a link, often with the same class).
 _FOOTNOTE_TAGS = ("div", "li", "aside", "dd", "p", "table", "section")
 
@@ -468,6 +469,7 @@ def _place_footnotes(root: Tag) -> None:
     a chapter and section 6.3 ended in a "[2]" explained nowhere near."""
     from bs4.element import Tag
 
+    placed: dict[int, Tag] = {}  # id(block) -> the last note placed after it
     for note in root.find_all(_FOOTNOTE_TAGS, id=True):
         note_id = str(note.get("id", ""))
         classes = " ".join(
@@ -482,9 +484,15 @@ def _place_footnotes(root: Tag) -> None:
         if not isinstance(ref, Tag) or ref in note.descendants:
             continue
         block = ref.find_parent(_REFERRING_BLOCKS)
+        if block is not None and block.name in _INSIDE_A_LIST_OR_TABLE:
+            # After the whole list or table: a note inside a row or between items would break them.
+            block = block.find_parent(("table", "ul", "ol", "dl")) or block
         if block is None or block is note or note in block.parents or block in note.parents:
             continue
-        block.insert_after(note.extract())
+        # After the notes already placed there, so that they keep their order.
+        anchor = placed.get(id(block), block)
+        anchor.insert_after(note.extract())
+        placed[id(block)] = note
 
 
 # A run of non-space holding a letter or digit: in "Home | Docs » Guide" the separators are not words, or

@@ -715,8 +715,10 @@ _POINTS_ELSEWHERE = re.compile(
     r"(?:\s+(?:also|auch|aussi|también|também))?\s*[:\"“«‘'„]"
     # Or to an article by name, without quotes: "Veja os prazos no artigo sobre Pix." (a Brazilian trial's
     # whole answer to a scam report).
-    r"|(?:please\s+)?(?:see|read|siehe|voir|véase|veja|consulte)\b[^.;:!?]{0,60}\b(?:article|artigo|artículo"
-    r"|artikel|section|seção|secção|sección|abschnitt|page|página|seite)\b[^.;:!?]{0,60}[.!]?$"
+    r"|(?:please\s+)?(?:see|siehe|voir|véase|veja|consulte)\b[^.;:!?]{0,60}"
+    r"\b(?:in the|on the|the|no|na|em|im|dans|l'|en el|en la|sobre o|sobre a)\s+"
+    r"(?:article|artigo|artículo|artikel|section|seção|secção|sección"
+    r"|abschnitt)\b[^.;:!?]{0,60}[.!]?$"
     # A quoted title and "see" in Korean, Japanese or Chinese: "“…되나요?” 참조." was a Korean trial's quote.
     r"|[“\"「『《][^”\"」』》]{1,120}[”\"」』》]\s*(?:을|를|を)?\s*(?:참조|참고|参照)"
     r"|(?:请)?(?:参见|参阅|参考|详见)\s*[“\"「『《]",

@@ -88,6 +88,7 @@ def test_small_talk(text: str, kind: str) -> None:
         "",
         "hi " * 30,
         "hi, how are you? where is my parcel",
+        "show all",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
@@ -165,6 +166,9 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "상담원 전화번호 알려주세요",
         "como falo com o suporte por e-mail?",
         "quero falar com o gerente sobre meu empréstimo",
+        # Sending money to a person is no request for one.
+        "quero transferir para uma pessoa",
+        "posso transferir para alguem?",
         "🙂",
         "",
     ],

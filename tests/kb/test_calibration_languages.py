@@ -244,6 +244,6 @@ def test_the_lexical_gate_answers_one_word_held_with_doubt_and_more_plainly() ->
     def probability(held: int) -> float:
         return LEXICAL_GATE.probability(Signals(0.0, 0.0, 0.0, 0.0, "ko", (), float(held)))
 
-    assert probability(0) < rag.min_relevance
+    assert probability(0) < 0.2 < rag.min_relevance
     assert rag.min_relevance <= probability(1) < rag.confident_relevance
     assert rag.confident_relevance <= probability(2) < probability(3)

@@ -466,3 +466,24 @@ def test_a_footnote_goes_with_the_section_that_refers_to_it() -> None:
     by_heading = {section.heading: section.text for section in sections}
     assert "Thirty calendar days" in by_heading["Returns"]
     assert "Thirty" not in by_heading["Refunds"]
+    # Notes referred to from a list or a table row follow the list or the table, in their order.
+    page = """<html><body><h2>Fees</h2><p>Card<a href="#fn1">1</a> and Pix<a href="#fn2">2</a>.</p>
+    <ul><li>Boleto<a href="#fn3">3</a></li><li>TED</li></ul><table><tr><td>DOC<a href="#fn4">4</a></td>
+    <td>R$ 5</td></tr></table><h2>Limits</h2><p>Ask us.</p><div class="footnotes"><ol><li id="fn1">One.</li>
+    <li id="fn2">Two.</li><li id="fn3">Three.</li><li id="fn4">Four.</li></ol></div></body></html>"""
+    _, sections, _ = parse_html(page, "fees")
+    assert sections[0].text.split("\n") == [
+        "Card1 and Pix2.",
+        "",
+        "- One.",
+        "- Two.",
+        "",
+        "- Boleto3",
+        "- TED",
+        "",
+        "- Three.",
+        "",
+        "| DOC4 | R$ 5 |",
+        "",
+        "- Four.",
+    ]

@@ -605,6 +605,8 @@ def test_a_sentence_that_only_points_to_another_article_is_never_the_quote() -> 
         "退货政策", Passage("r.md", "退款", "退款五个工作日内到账。请参见「退货政策」。", lang="zh")
     )
     assert quote == "退款五个工作日内到账。"
+    said = Passage("pay.md", "Paying", "Read the instructions on the payment page carefully before paying.")
+    assert extract_answer("how do I pay", said).startswith("Read the instructions")
     said = Passage("pix.md", "Pix", "Veja que o limite noturno é menor. Ele vale das 20h às 6h.")
     assert extract_answer("limite noturno", said).startswith("Veja que o limite noturno é menor.")
 

@@ -37,6 +37,8 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         # Codes the help center may explain, and plain numbers, dates and amounts, stay.
         ("what happened to order 20231108 on 2024-05-01?", "what happened to order 20231108 on 2024-05-01?"),
         ("limite de R$ 10.000,00 por dia?", "limite de R$ 10.000,00 por dia?"),
+        ("tarifas 2024-2025?", "tarifas 2024-2025?"),
+        ("How do I open port 8080 8443 on Nextcloud?", "How do I open port 8080 8443 on Nextcloud?"),
         ("What does PX-102 mean?", "What does PX-102 mean?"),
         ("why does 1.2 - 1.0 print 0.19999999999999996?", "why does 1.2 - 1.0 print 0.19999999999999996?"),
         # Nothing else left: the question as it is.
