@@ -813,15 +813,21 @@ class ConversationService:
 
     async def _contact_details(self, customer: Customer, language: str) -> AsyncIterator[Waiting | Answer]:
         """The help center's answer to how to reach the support team (`texts.CONTACT_QUESTION`, then
-        `texts.CONTACT_PHONE_QUESTION`, asked in the customer's language), yielded last: the first that is
-        sure and gives an email address or a handle (as the redactor finds them) or a phone number
-        (`_PHONE_LIKE`), since a section that gives none is not how to reach anyone. `Waiting` notices
-        while it waits for the model; nothing more when no lookup finds one, or one fails."""
-        for question in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION):
-            asked = texts.translate(question, language)
+        `texts.CONTACT_PHONE_QUESTION`, asked in the customer's language, then in the help center's main one),
+        yielded last: the first that is sure and gives an email address or a handle (as the redactor finds
+        them) or a phone number (`_PHONE_LIKE`), since a section that gives none is not how to reach anyone.
+        `Waiting` notices while it waits for the model; nothing more when no lookup finds one, or one fails."""
+        asks = [(question, language) for question in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION)]
+        main = self._kb_languages[0] if self._kb_languages else texts.SOURCE_LANGUAGE
+        if texts.shown_language(main) != texts.shown_language(language):
+            # Then in the help center's main language: a Chinese customer of an English help center asked in
+            # Chinese, and found nothing; an address or a phone number reads the same in any language.
+            asks += [(question, main) for question in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION)]
+        for question, asked_in in asks:
+            asked = texts.translate(question, asked_in)
             found: Answer | None = None
             try:
-                async with contextlib.aclosing(self._generate(customer, asked, (), language)) as events:
+                async with contextlib.aclosing(self._generate(customer, asked, (), asked_in)) as events:
                     async for item in events:
                         if isinstance(item, Waiting):
                             yield item

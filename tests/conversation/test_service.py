@@ -24,6 +24,7 @@ from tests.fakes_log import MemoryConversationLog
 
 SUPPORTED = "Refunds are paid back to the original card within five business days. [1]"
 ALICE = Customer("telegram", "2001", "2001", name="Alice", about="Alice @alice (id 2001)")
+BOB = Customer("telegram", "2002", "2002", name="Bob", about="Bob @bob (id 2002)")
 
 
 class RecordingDesk:
@@ -497,6 +498,12 @@ async def test_with_nobody_to_ask_the_help_centers_contact_details_follow(settin
     told = await svc.request_handoff(ALICE, "the user asked for a human (/human)")
     assert told.startswith(f"{texts.HANDOFF_UNAVAILABLE}\n\n{texts.CONTACT_LEAD}\n")
     assert told.endswith(f"{contact} [1]\n[1] Contact customer support")
+    # A Chinese customer of this English help center: asked in Chinese, nothing was found; then in English.
+    _, reply = await collect(svc, BOB, "我要人工")
+    assert reply.text.startswith(
+        f"{texts.translate(texts.HANDOFF_UNAVAILABLE, 'zh')}\n\n{texts.translate(texts.CONTACT_LEAD, 'zh')}\n"
+    )
+    assert reply.text.endswith(f"{contact} [1]")
     # A section without a way to reach anyone is no contact detail: the notice stands alone.
     plain = FakeGenerator("Orders ship within two days from our Berlin warehouse. [1]")
     kb = FakeKB([*HELP_CENTER, make_chunk("help/contact.md", "Contact customer support", "We ship fast.", 3)])
