@@ -816,7 +816,7 @@ class ConversationService:
         `texts.CONTACT_PHONE_QUESTION`, asked in the customer's language, then in the help center's main one),
         yielded last: the first that is sure and gives an email address or a handle (as the redactor finds
         them) or a phone number (`_PHONE_LIKE`), since a section that gives none is not how to reach anyone.
-        `Waiting` notices while it waits for the model; nothing more when no lookup finds one, or one fails."""
+        `Waiting` notices while it waits for the model; nothing more when no lookup finds one or one fails."""
         asks = [(question, language) for question in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION)]
         main = self._kb_languages[0] if self._kb_languages else texts.SOURCE_LANGUAGE
         if texts.shown_language(main) != texts.shown_language(language):
