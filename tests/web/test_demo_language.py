@@ -100,7 +100,7 @@ async def test_an_article_that_is_not_there_is_told_in_the_browsers_language(
 
 
 @pytest.mark.usefixtures("marked_german")
-@pytest.mark.parametrize("language", [None, "pt-BR,pt;q=0.9", "*"])
+@pytest.mark.parametrize("language", [None, "it-IT,it;q=0.9", "*"])
 async def test_a_browser_without_a_shipped_language_reads_english(
     make_web: WebFactory, language: str | None
 ) -> None:
