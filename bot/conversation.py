@@ -817,12 +817,15 @@ class ConversationService:
         yielded last: the first that is sure and gives an email address or a handle (as the redactor finds
         them) or a phone number (`_PHONE_LIKE`), since a section that gives none is not how to reach anyone.
         `Waiting` notices while it waits for the model; nothing more when no lookup finds one or one fails."""
-        asks = [(question, language) for question in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION)]
         main = self._kb_languages[0] if self._kb_languages else texts.SOURCE_LANGUAGE
-        if texts.shown_language(main) != texts.shown_language(language):
-            # Then in the help center's main language: a Chinese customer of an English help center asked in
-            # Chinese, and found nothing; an address or a phone number reads the same in any language.
-            asks += [(question, main) for question in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION)]
+        # Then in the help center's main language: a Chinese customer of an English help center asked in
+        # Chinese, and found nothing; an address or a phone number reads the same in any language.
+        languages = (
+            [language] if texts.shown_language(main) == texts.shown_language(language) else [language, main]
+        )
+        asks = [
+            (q, lang) for lang in languages for q in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION)
+        ]
         for question, asked_in in asks:
             asked = texts.translate(question, asked_in)
             found: Answer | None = None

@@ -522,23 +522,16 @@ def _labelled_from(question: str, start: int) -> int:
     return found.start() if found is not None else start
 
 
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
 def personal_spans(question: str, *, labels: bool = False) -> list[tuple[int, int]]:
     """Where `question` holds the customer's own data rather than a topic: an email address, an IBAN or a
     national ID number (as the redactor finds them) and a phone number, with `labels` the word that labels
     it ("IBAN" of "refund to IBAN NL91…", which the help center need not mention), and a person's name in a
     greeting, an introduction or a sign-off."""
-    found = pii.spans(question)
-    out = [(_labelled_from(question, start) if labels else start, end) for start, end in found]
+    out = [(_labelled_from(question, start) if labels else start, end) for start, end in pii.spans(question)]
     # A phone number, without the word before it (a product's name may come just before a number): "pq meu
     # cartao foi bloqueado?" was answered, and refused with the customer's number in front (its digits drew
-    # the question's vector away from every section).
-    out += [
-        span for span in pii.phone_like_spans(pii.fold(question)) if not any(_overlap(span, f) for f in found)
-    ]
+    # the question's vector away from every section). Spans may overlap: both callers read their union.
+    out += pii.phone_like_spans(pii.fold(question))
     for pattern, then in _NAME_POSITIONS:
         for match in pattern.finditer(question):
             end = _name_end(question, match.end())

@@ -469,6 +469,10 @@ def _place_footnotes(root: Tag) -> None:
     a chapter and section 6.3 ended in a "[2]" explained nowhere near."""
     from bs4.element import Tag
 
+    # The first link to each in-page address, found in one pass (not one search of the page per note).
+    refs: dict[str, Tag] = {}
+    for link in root.find_all("a", href=True):
+        refs.setdefault(str(link["href"]), link)
     placed: dict[int, Tag] = {}  # id(block) -> the last note placed after it
     for note in root.find_all(_FOOTNOTE_TAGS, id=True):
         note_id = str(note.get("id", ""))
@@ -480,7 +484,7 @@ def _place_footnotes(root: Tag) -> None:
         )
         if not (_FOOTNOTE_ID.match(note_id) or "footnote" in classes.lower()):
             continue
-        ref = root.find("a", href=f"#{note_id}")
+        ref = refs.get(f"#{note_id}")
         if not isinstance(ref, Tag) or ref in note.descendants:
             continue
         block = ref.find_parent(_REFERRING_BLOCKS)

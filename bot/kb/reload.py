@@ -349,17 +349,18 @@ def chunk_languages(pieces: Sequence[Chunk]) -> list[Chunk]:
     latin_document = normalize(labelled[0].lang) not in NON_LATIN_SCRIPT
     out: list[Chunk] = []
     for piece in labelled:
+        # The same for another script: two chapters of the Russian Debian FAQ, more English (commands,
+        # untranslated notes) than Russian, had their Russian sections searched without Russian stemming, and
+        # their quotes opened with "Our help center is written in English".
         if _CJK_SCRIPT.search(piece.text):
-            found = detect_document_language(piece.text)
-            out.append(replace(piece, lang=found) if found in CJK_LANGUAGES else piece)
+            allowed = CJK_LANGUAGES
         elif latin_document and _mostly_other_script(piece.text):
-            # The same for another script: two chapters of the Russian Debian FAQ, more English (commands,
-            # untranslated notes) than Russian, had their Russian sections searched without Russian stemming,
-            # and their quotes opened with "Our help center is written in English".
-            found = detect_document_language(piece.text)
-            out.append(replace(piece, lang=found) if found in NON_LATIN_SCRIPT else piece)
+            allowed = NON_LATIN_SCRIPT
         else:
             out.append(piece)
+            continue
+        found = detect_document_language(piece.text)
+        out.append(replace(piece, lang=found) if found in allowed else piece)
     return out
 
 
