@@ -726,6 +726,40 @@ _POINTS_ELSEWHERE = re.compile(
 )
 
 
+# The quoted title a sentence sends the reader to: "For lost parcels, see "Lost or damaged parcels"."
+_POINTED_TITLE = re.compile(
+    r"\b(?:see|read|siehe|voir|véase|consulta|veja|consulte)(?:\s+(?:also|auch|aussi|también|também))?"
+    r"\s*[\"“«‘'„]([^\"”»’'“„\n]{2,120})[\"”»’'“]",
+    re.I,
+)
+
+
+def pointed_titles(question: str, passage: Passage) -> tuple[str, ...]:
+    """The titles `passage`'s pointers send the reader to for `question`: each quoted title after "see" whose
+    sentence holds a word of the question that the rest of the passage and its heading lack, so that the
+    pointer is what the passage matched the question by ("my parcel is lost, can I get my money back?" and
+    "This article explains when you get your money back… For lost or damaged parcels, see "Lost or damaged
+    parcels"."). A question the passage answers in its own words sends nowhere ("How do I get a refund?")."""
+    wanted = stems(question, passage.lang)
+    if not wanted:
+        return ()
+    units = passage_units(passage.text, passage.lang)
+    pointed: list[tuple[int, str, set[str]]] = []
+    for i, unit in enumerate(units):
+        for match in _POINTED_TITLE.finditer(unit.text):
+            title = match.group(1).strip()
+            # What the sentence says around the title is when to follow it.
+            said = stems(unit.text[: match.start()] + " " + unit.text[match.end() :], passage.lang)
+            pointed.append((i, title, said))
+    if not pointed:
+        return ()
+    pointing = {i for i, _, _ in pointed}
+    elsewhere = stems(passage.heading, passage.lang).union(
+        *(stems(unit.text, passage.lang) for i, unit in enumerate(units) if i not in pointing)
+    )
+    return tuple(dict.fromkeys(title for _, title, said in pointed if (wanted & said) - elsewhere))
+
+
 def _says_nothing_itself(text: str) -> bool:
     """A sentence about the article itself, or one that only points to another article."""
     return bool(_ABOUT_THE_ARTICLE.match(text) or _POINTS_ELSEWHERE.match(text))

@@ -741,7 +741,9 @@ class Pipeline:
             self._prepare(user_key, hits, has_history=bool(history), only_best=titled) if answerable else None
         )
         if prepared is not None and prepared.passages:
-            prepared = await self._outlined(prepared, crossed.text if crossed is not None else standalone)
+            read = crossed.text if crossed is not None else standalone
+            prepared = self._followed(prepared, hits, read, user_key, has_history=bool(history))
+            prepared = await self._outlined(prepared, read)
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
         if prepared is None or not prepared.passages:
             asked_in = normalize(language)
@@ -1005,6 +1007,36 @@ class Pipeline:
                 seen.add(key)
             listed.append(section)
         return tuple(listed[:SEE_ALSO])
+
+    def _followed(
+        self, prepared: _Prepared, hits: Sequence[Hit], question: str, user_key: str, *, has_history: bool
+    ) -> _Prepared:
+        """`prepared` led by a section of the article its best passage sends the reader to, when that passage
+        has nothing of its own to quote for `question` and matched it by a pointer's words
+        (`citations.pointed_titles`): "my parcel is lost, can I get my money back?" found the opening of
+        "Refunds" ("… For lost or damaged parcels, see "Lost or damaged parcels".") and was offered the
+        refund article's parts, none of them about lost parcels. The pointed article's best hit of this
+        search leads; none among the hits, `prepared` is kept."""
+        best = prepared.hits[0].chunk
+        if citations.extract_answer(question, prepared.passages[0]):
+            return prepared
+        for title in citations.pointed_titles(question, prepared.passages[0]):
+            key = _heading_key(title)
+            target = next(
+                (
+                    hit
+                    for hit in hits
+                    if hit.chunk.source != best.source
+                    and hit.chunk.heading_path
+                    and _heading_key(hit.chunk.heading_path[0]) == key
+                ),
+                None,
+            )
+            if target is not None:
+                log.info("the best passage points elsewhere: its pointer is followed")
+                rest = [hit for hit in hits if hit is not target]
+                return self._prepare(user_key, [target, *rest], has_history=has_history)
+        return prepared
 
     async def _outlined(self, prepared: _Prepared, question: str) -> _Prepared:
         """`prepared` with the parts of its best passage's article, when that passage is the article's

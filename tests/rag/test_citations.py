@@ -22,6 +22,7 @@ from bot.rag.citations import (
     names_only_from,
     passage_units,
     plain_text,
+    pointed_titles,
     secret_like_tokens,
     sentence_end,
     stems,
@@ -838,3 +839,24 @@ def test_a_lead_that_announces_the_answer_adds_no_word_to_the_heading(sentence: 
 def test_an_answer_that_names_answers_still_says_something() -> None:
     novel = stems("Our support team answers every question within 24 hours.") - FILLER_STEMS
     assert {"suppo", "team", "24", "hour"} <= novel - stems("How fast do you answer a question?")
+
+
+def test_a_pointer_is_followed_for_the_question_words_only_it_holds() -> None:
+    opening = Passage(
+        "billing/refunds.md",
+        "Refunds",
+        "This article explains when you get your money back and how long it takes. For lost or\n"
+        'damaged parcels, see "Lost or damaged parcels". See also "Card refunds" for cards.',
+        lang="en",
+    )
+    lost = "my parcel is lost, can I get my money back?"
+    assert pointed_titles(lost, opening) == ("Lost or damaged parcels",)
+    assert pointed_titles("can I get my money back on my card?", opening) == ("Card refunds",)
+    # Words the passage holds elsewhere, or in its heading, send nowhere.
+    assert pointed_titles("how long until I get my money back?", opening) == ()
+    assert pointed_titles("refunds", opening) == ()
+    assert pointed_titles("my parcel is lost", Passage("a.md", "Refunds", "Lost parcels are paid.")) == ()
+    german = Passage(
+        "de/erstattung.md", "Erstattungen", 'Für verlorene Pakete siehe "Verlorene Pakete".', lang="de"
+    )
+    assert pointed_titles("Mein Paket ist verloren", german) == ("Verlorene Pakete",)

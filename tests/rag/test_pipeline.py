@@ -321,6 +321,45 @@ async def test_an_articles_opening_with_nothing_to_quote_offers_the_articles_par
     assert refused.outcome == "refused"
 
 
+async def test_an_opening_that_matched_by_its_pointer_sends_the_customer_where_it_points(
+    settings: Settings,
+) -> None:
+    """ "my parcel is lost, can I get my money back?" found the opening of "Refunds" by its pointer's words
+    ("For lost or damaged parcels, see …") and was offered the refund article's parts, none of them about lost
+    parcels. The article it points to answers, the opening under "see also"."""
+    opening = (
+        "This article explains when you get your money back and how long it takes. "
+        'For lost or damaged parcels, see "Lost or damaged parcels".'
+    )
+    chunks = [
+        _section("billing/refunds.md", ("Refunds",), opening, 0),
+        _section("billing/refunds.md", ("Refunds", "Card refunds"), "Card refunds take five days.", 1),
+        _section("billing/refunds.md", ("Refunds", "Late delivery"), "Late delivery is refunded.", 2),
+        _section(
+            "claims/lost.md",
+            ("Lost or damaged parcels", "Filing a claim"),
+            "The sender files a claim for a lost parcel in the app, and we pay its value.",
+            3,
+        ),
+    ]
+    unsupported = FakeGenerator("It depends on the weather in Ohio.")
+    kb = FakeKB(chunks)
+    question = "my parcel is lost, can I get my money back?"
+    assert (await kb.search(question))[0].chunk == chunks[0]
+    _, answer = await run(build_pipeline(settings, kb, unsupported), question)
+    assert answer.outcome == "extracted"
+    assert answer.sources == (Source("claims/lost.md", "Filing a claim", title="Lost or damaged parcels"),)
+    assert answer.text.startswith("The sender files a claim for a lost parcel")
+    assert Source("billing/refunds.md", "Refunds") in answer.see_also
+
+    # A question the opening matched by its own words is offered the article's parts, as before.
+    _, outlined = await run(build_pipeline(settings, kb, unsupported), "how long until I get my money back?")
+    assert outlined.outcome == "outlined"
+    # Nor is a pointer followed to an article the search did not find.
+    _, alone = await run(build_pipeline(settings, FakeKB(chunks[:3]), unsupported), question)
+    assert alone.outcome == "outlined"
+
+
 async def test_see_also_never_offers_a_section_titled_like_a_cited_one(settings: Settings) -> None:
     # An FAQ entry with the cited section's title would read as the answer offered again.
     chunks = [
