@@ -712,6 +712,10 @@ class _HtmlText:
     def _label(self, text: str) -> None:
         """An admonition's title ("Note") leads its first line, so the two stay together in a chunk."""
         self._blank()
+        if text.islower():
+            # Docusaurus writes its titles in lower case and its stylesheet shows them in capitals: quoted as
+            # written, "informação: Compras…" read as a slip.
+            text = text[0].upper() + text[1:]
         if text:
             self._prefix = text + (" " if text.endswith(":") else ": ")
 

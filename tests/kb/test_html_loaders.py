@@ -148,7 +148,7 @@ CASES = [
             "shop does not have to poll the tracking API.",
             "In the business portal, open Developers > Webhooks and click Add endpoint. The URL must use "
             "HTTPS and answer within 10 seconds with any 2xx status.",
-            "warning: Endpoints that fail for 3 days in a row are switched off and the account owner gets an "
+            "Warning: Endpoints that fail for 3 days in a row are switched off and the account owner gets an "
             "email.",
             "def is_valid(body, header, secret):",
             '    return hmac.compare_digest(hmac.new(secret, body, "sha256").hexdigest(), header)',
