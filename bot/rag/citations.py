@@ -965,9 +965,30 @@ def passage_units(text: str, lang: str | None = None) -> list[PassageUnit]:
                         if found:
                             units.append(PassageUnit(piece, block, marker=found))
                         else:
-                            sentences = (part.strip() for part in _PROSE_SENTENCE_END.split(piece))
-                            units.extend(PassageUnit(s, block, label=_is_label(s)) for s in sentences if s)
+                            sentences = _prose_sentences(piece)
+                            units.extend(PassageUnit(s, block, label=_is_label(s)) for s in sentences)
     return units
+
+
+# A reference to a numbered section that a quoted title follows: "See Section 4.4. “How compatible…” for
+# details.", "4.4절. “…”을 보세요" (DocBook's cross-references). Its full stop ends no sentence.
+_SECTION_NUMBER_END = re.compile(r"\b\d+(?:\.\d+)+(?:절|장|項|节|章)?\.$|\b\d+(?:절|장|項|节|章)\.$")
+_OPENING_QUOTE = re.compile(r"^[“「『«]")
+
+
+def _prose_sentences(text: str) -> list[str]:
+    """The sentences of a line of prose (`_PROSE_SENTENCE_END`), a section number's full stop before a quoted
+    title left inside its sentence."""
+    sentences: list[str] = []
+    for part in _PROSE_SENTENCE_END.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        if sentences and _OPENING_QUOTE.match(part) and _SECTION_NUMBER_END.search(sentences[-1]):
+            sentences[-1] += " " + part
+        else:
+            sentences.append(part)
+    return sentences
 
 
 def _without_cut_rows(text: str) -> str:

@@ -860,3 +860,26 @@ def test_a_pointer_is_followed_for_the_question_words_only_it_holds() -> None:
         "de/erstattung.md", "Erstattungen", 'Für verlorene Pakete siehe "Verlorene Pakete".', lang="de"
     )
     assert pointed_titles("Mein Paket ist verloren", german) == ("Verlorene Pakete",)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "first"),
+    [
+        (
+            "자세한 내용은 4.4절. “데비안과 다른 유닉스 시스템은 어떻게 호환이 되나요?”을 보세요. 다음 문장.",
+            "ko",
+            "자세한 내용은 4.4절. “데비안과 다른 유닉스 시스템은 어떻게 호환이 되나요?”을 보세요.",
+        ),
+        (
+            "See Section 4.4. “How compatible is Debian?” for details. Next.",
+            "en",
+            "See Section 4.4. “How compatible is Debian?” for details.",
+        ),
+        ('Version 1.2. "Beta" follows.', "en", "Version 1.2."),
+        ("We moved in 2019. “Fast” is our motto.", "en", "We moved in 2019."),
+    ],
+)
+def test_a_section_numbers_full_stop_before_a_quoted_title_ends_no_sentence(
+    text: str, lang: str, first: str
+) -> None:
+    assert passage_units(text, lang)[0].text == first
