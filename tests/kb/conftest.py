@@ -282,6 +282,12 @@ CEDICT = """\
 開 开 [kai1] /to open/to write out (a prescription, check, invoice etc)/
 發票 发票 [fa1 piao4] /invoice/receipt or bill for purchase/
 票 票 [piao4] /ticket/ballot/
+安卓 安卓 [An1 zhuo2] /Android (operating system for mobile devices)/
+安 安 [an1] /content/calm/
+卓 卓 [zhuo1] /outstanding/
+網絡 网络 [Wang3 luo4] /Internet/
+網絡 网络 [wang3 luo4] /network (computing, telecommunications, transport etc)/
+微信 微信 [Wei1 xin4] /Weixin or WeChat (mobile text and voice messaging service)/
 """
 
 

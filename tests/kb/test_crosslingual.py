@@ -57,6 +57,21 @@ def test_an_unknown_word_is_cut_into_dictionary_words_and_latin_words_stay(
     assert dictionary.gloss("怎么开发票？") == "open invoice"
 
 
+def test_a_name_the_knowledge_base_uses_is_its_word(dictionary: ChineseEnglishDictionary) -> None:
+    # 安卓 is "Android" alone, a name, and was cut into 安 + 卓 ("content outstanding"): "那安卓呢？" ("and on
+    # Android?") after an iPhone question found the iPhone section again.
+    apps = (*PARCELS, "android", "internet", "network", "wechat", "beijing")
+    assert dictionary.translate("那安卓呢？", "zh", "en", apps) == "android"
+    assert dictionary.translate("那安卓呢？", "zh", "en", PARCELS) == "content outstanding"
+    # A name comes before the senses the knowledge base uses; of a name in two forms, the one it writes.
+    assert dictionary.translate("网络", "zh", "en", apps) == "internet network"
+    assert dictionary.translate("微信", "zh", "en", apps) == "wechat"
+    assert dictionary.translate("北京", "zh", "en", apps) == "beijing"
+    # Names are never a gloss's sense, nor a fallback where the knowledge base uses none.
+    assert dictionary.translate("网络", "zh", "en", PARCELS) == "network"
+    assert dictionary.gloss("安卓") == "content outstanding"
+
+
 def test_traditional_chinese_is_looked_up_in_simplified(dictionary: ChineseEnglishDictionary) -> None:
     assert dictionary.translate("忘記密碼了", "zh", "en", PARCELS).split() == ["forget", "password"]
 
