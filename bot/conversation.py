@@ -28,9 +28,10 @@ from bot.language import (
 )
 from bot.logs import user_text
 from bot.metrics import percentile
+from bot.rag import citations
 from bot.rag.approved import SERVED_STATUSES, ApprovedMatch, ApprovedMatcher, served_answer_to_replace
 from bot.rag.condense import condense
-from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT
+from bot.rag.pipeline import EMPTY_TEXT, MAX_QUESTION_CHARS, TOO_LONG_TEXT, passage_of
 from bot.small_talk import asks_for_person, small_talk
 from bot.store.base import (
     ApprovedAnswer,
@@ -291,6 +292,26 @@ def changed_enough(shown: Waiting, now: Waiting) -> bool:
 # the deployment's regions' numbers (a Spanish shop's hotline was none of them), which is right for what it
 # removes, not for what a help center publishes.
 _PHONE_LIKE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){6,}")
+
+
+def _contact_quote(question: str, found: Answer, reaches_someone: Callable[[str], bool]) -> Answer | None:
+    """A quote of the first of `found`'s passages (those given to the model, or those a refusal found) that
+    gives a way to reach someone (`citations.quote_holding`), as an extracted answer citing it; None when
+    none does."""
+    for hit in found.hits:
+        quote = citations.quote_holding(question, passage_of(hit), reaches_someone)
+        if quote:
+            return Answer(
+                text=f"{quote} [1]",
+                sources=(Source.of(hit.chunk),),
+                grounded=True,
+                timings=found.timings,
+                outcome="extracted",
+                question=question,
+                hits=(hit,),
+                citations=(1,),
+            )
+    return None
 
 
 class AnswerStream(Protocol):
@@ -839,12 +860,25 @@ class ConversationService:
             except Exception as exc:  # noqa: BLE001 - the customer is still told nobody is available
                 log.warning("contact details not looked up", extra={"error": f"{type(exc).__name__}: {exc}"})
                 return
-            if found is None or found.outcome not in ("answered", "extracted") or found.unsure:
+            if found is None:
                 continue
-            counts = (await asyncio.to_thread(self._redactor.redact, found.text)).counts
-            if counts["EMAIL"] or counts["HANDLE"] or _PHONE_LIKE.search(found.text):
+            sure = found.outcome in ("answered", "extracted") and not found.unsure
+            if sure and await asyncio.to_thread(self._reaches_someone, found.text):
                 yield found
                 return
+            # The bot's own question, so the gate's doubt says nothing of the customer's: the sections the
+            # search found that give a way to reach someone are quoted where they give it. A trial's help
+            # center opened its contact article with "here is how to reach our support team", its email two
+            # lines below; that opening was quoted, unsure, the email address never shown.
+            quoted = await asyncio.to_thread(_contact_quote, asked, found, self._reaches_someone)
+            if quoted is not None:
+                yield quoted
+                return
+
+    def _reaches_someone(self, text: str) -> bool:
+        """Whether `text` gives an email address, a handle (as the redactor finds them) or a phone number."""
+        counts = self._redactor.redact(text).counts
+        return bool(counts["EMAIL"] or counts["HANDLE"] or _PHONE_LIKE.search(text))
 
     async def _approved_answer(self, question: str, language: str) -> Answer | None:
         """The approved answer that matches `question` closely, as an Answer; None: the pipeline answers.

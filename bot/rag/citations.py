@@ -1165,6 +1165,23 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
 TITLED_QUESTION_SHARE = 0.5
 
 
+def quote_holding(
+    question: str, passage: Passage, holds: Callable[[str], bool], max_units: int = 3, max_chars: int = 600
+) -> str:
+    """A quote of `passage` that `holds` accepts: its `extract_answer` where that does, else the lines that
+    hold it (up to `max_units`, list items and table rows with their markers, one a line), "" where none
+    does. How to reach the support team is a section's email address or phone number, which its best-matching
+    sentence for "How can I contact customer support?" need not hold: "When you need a person, here is how
+    to reach our support team." was quoted, and the email two lines below it never shown."""
+    quote = extract_answer(question, passage, max_chars=max_chars)
+    if quote and holds(quote):
+        return quote
+    lines = [
+        unit.line for unit in passage_units(passage.text, passage.lang) if not unit.label and holds(unit.text)
+    ]
+    return _clip("\n".join(lines[:max_units]), max_chars) if lines else ""
+
+
 def _topic_stems(question: str, lang: str | None, wanted: set[str]) -> set[str]:
     """What a heading must hold to be titled with `question` (`wanted`, its stems): in Chinese or Japanese,
     whose stems are character pairs, those of its words less the question words ("怎么", "多少"), and

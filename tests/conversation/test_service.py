@@ -512,6 +512,40 @@ async def test_with_nobody_to_ask_the_help_centers_contact_details_follow(settin
     assert reply.text == texts.HANDOFF_UNAVAILABLE
 
 
+async def test_contact_details_are_quoted_from_the_section_that_gives_them(settings: Settings) -> None:
+    # A trial's help center opened its contact article with "here is how to reach our support team", its
+    # email two lines below: the opening was quoted (unsure), then the phone question refused, and the
+    # customer asking for a person got "nobody is available" alone.
+    opening = "Most questions are answered here. When you need a person, here is how to reach our team."
+    email = "- Chat: tap Help in the app.\n- Email: write to help@shop.example, we reply within a day."
+    kb = FakeKB(
+        [
+            *HELP_CENTER,
+            make_chunk("help/contact.md", "Contact customer support", opening, 3),
+            make_chunk("help/contact.md", "Email and chat", email, 4),
+        ]
+    )
+    svc = ConversationService(
+        build_pipeline(settings, kb, FakeGenerator("It depends. [1]")),
+        MemoryConversationLog(),
+        history_turns=2,
+    )
+    _, reply = await collect(svc, ALICE, "I want to talk to a person")
+    assert reply.text == (
+        f"{texts.HANDOFF_UNAVAILABLE}\n\n{texts.CONTACT_LEAD}\n"
+        "Email: write to help@shop.example, we reply within a day. [1]"
+    )
+    assert reply.answer is not None
+    assert [(s.source, s.heading) for s in reply.answer.sources] == [("help/contact.md", "Email and chat")]
+    # The gate refusing the bot's own question changes nothing: its hits are looked at all the same.
+    strict = settings.model_copy(update={"rag": settings.rag.model_copy(update={"min_relevance": 1.0})})
+    svc = ConversationService(
+        build_pipeline(strict, kb, FakeGenerator("It depends. [1]")), MemoryConversationLog(), history_turns=2
+    )
+    _, reply = await collect(svc, ALICE, "I want to talk to a person")
+    assert reply.text.endswith("Email: write to help@shop.example, we reply within a day. [1]")
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [

@@ -23,6 +23,7 @@ from bot.rag.citations import (
     passage_units,
     plain_text,
     pointed_titles,
+    quote_holding,
     secret_like_tokens,
     sentence_end,
     stems,
@@ -883,3 +884,20 @@ def test_a_section_numbers_full_stop_before_a_quoted_title_ends_no_sentence(
     text: str, lang: str, first: str
 ) -> None:
     assert passage_units(text, lang)[0].text == first
+
+
+def test_a_quote_holding_what_is_asked_for_takes_the_lines_that_hold_it() -> None:
+    def emails(text: str) -> bool:
+        return "@" in text
+
+    passage = Passage(
+        "help/contact.md",
+        "Email and chat",
+        "We answer every message.\n\n- Chat: tap Help in the app.\n- Email: write to help@shop.example.",
+    )
+    assert quote_holding("How can I contact customer support?", passage, emails) == (
+        "- Email: write to help@shop.example."
+    )
+    # Its own best sentence, where that holds it; nothing where no line does.
+    assert quote_holding("What is the email address?", passage, emails).endswith("help@shop.example.")
+    assert quote_holding("How can I contact support?", passage, lambda text: "+44" in text) == ""
