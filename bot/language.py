@@ -133,6 +133,9 @@ _KANA = re.compile(r"[\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _CJK = re.compile(f"{_HAN.pattern}|{_KANA.pattern}|{_HANGUL.pattern}")
 _WORD = re.compile(r"[^\W\d_]+")
+# Chinese grammar Japanese kanji words do not hold: particles, pronouns, question words ("我的包裹丢了怎么办",
+# "取件码在哪里", "如何重置密码"). Han text without them and without kana may be either language.
+_CHINESE_GRAMMAR = re.compile(r"[的了吗嗎呢么麼怎这這们們吧哪谁誰还還没沒给給让讓啊嘛呀我你她咋啥]|如何")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
@@ -381,6 +384,15 @@ def _detect_message_language(
 ) -> str:
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
+    if (
+        detection.language == "zh"
+        and _HAN.search(text)
+        and not _KANA.search(text)
+        and not _CHINESE_GRAMMAR.search(text)
+    ):
+        # Kanji words alone are Japanese as much as Chinese: 「返品」「送料」 to a Japanese help center were
+        # refused in Chinese. The hint, else the conversation's language, else the help center's decide.
+        return _han_only_language(hinted, normalize(kept), prior)
     if prior and detection.language not in (*prior, UNDETERMINED):
         # A help center's language is a prior only where the text's function words do not speak for the
         # guess more than for it: "the little door keeps popping back open and wont shut" (English 0.81,
@@ -499,6 +511,16 @@ def _detect_message_language(
     if not letters or latin_text == (default not in NON_LATIN_SCRIPT):
         return default
     return UNDETERMINED
+
+
+def _han_only_language(hinted: str, kept: str, prior: Sequence[str]) -> str:
+    """The language of text written in Han characters alone: Chinese, unless the hint, else the conversation's
+    language, else the help center's (Japanese before Chinese among them) says Japanese."""
+    for said in (hinted, kept):
+        if said in ("zh", "ja"):
+            return said
+    cjk = [lang for lang in prior if lang in ("zh", "ja")]
+    return cjk[0] if cjk else "zh"
 
 
 def kb_default_language(kb_languages: Sequence[str]) -> str:

@@ -219,3 +219,30 @@ def test_the_help_centers_language_beats_a_conversations_only_where_the_text_spe
     english = stub("en", 0.6, "pt")
     text = "where is my transfer"
     assert detect_message_language(text, None, english, previous="en", kb_languages=("pt",)) == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "previous", "kb", "expected"),
+    [
+        # 「返品」「送料」 to a Japanese help center were refused in Chinese: kanji alone is Japanese there.
+        ("返品", None, "", ("ja",), "ja"),
+        ("送料 SOFA-200", None, "", ("ja", "en"), "ja"),
+        ("保証期間", None, "ja", ("en",), "ja"),
+        ("保証期間", "ja", "", ("en",), "ja"),
+        # The hint, else the conversation, says Chinese before the help center's languages do.
+        ("返品", "zh", "", ("ja",), "zh"),
+        ("返品", None, "zh", ("ja",), "zh"),
+        ("退款", None, "", ("en",), "zh"),
+        ("退款", None, "", ("zh", "ja"), "zh"),
+        ("退貨", None, "", ("en",), "zh-Hant"),
+        # Chinese grammar says Chinese, to a Japanese help center too.
+        ("取件码在哪里", None, "", ("ja",), "zh"),
+        ("如何重置密码", None, "", ("ja",), "zh"),
+        # Kana is Japanese whatever the help center.
+        ("返品したい", None, "", ("zh",), "ja"),
+    ],
+)
+def test_kanji_alone_is_japanese_where_the_hint_conversation_or_help_center_say_so(
+    text: str, hint: str | None, previous: str, kb: tuple[str, ...], expected: str
+) -> None:
+    assert detect_message_language(text, hint, previous=previous, kb_languages=kb) == expected
