@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from bot.chinese import to_simplified
-from bot.kb.analysis import SNOWBALL, analyzer, language_key
+from bot.kb.analysis import SNOWBALL, analyzer, language_key, width_folded
 from bot.kb.calibration import question_words
 from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
 from bot.language import STOPWORDS as LANGUAGE_STOPWORDS
@@ -1060,6 +1060,7 @@ def stems(text: str, lang: str | None = None) -> set[str]:
     sides, so a word typed without them still matches.
     """
     stem, stop = _word_stemmer(lang)
+    text = width_folded(text)  # "ｺﾝﾋﾞﾆ" is the passage's コンビニ
     lowered = _CJK_RUN.sub(" ", text.lower())
     found = {
         stem(without_accents(w))

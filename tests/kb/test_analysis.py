@@ -274,3 +274,19 @@ def test_a_code_typed_joined_is_also_searched_as_the_parts_its_hyphenated_form_i
     # One digit is a version or a name of its own, and an identifier or a word is no code.
     for word in ("ext4", "mp3", "python3", "ipv6", "x86_64", "parcel", "110", "abcde12"):
         assert code_parts(word) == [], word
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("ｺﾝﾋﾞﾆ払い", "コンビニ払い"),
+        ("ＳＯＦＡ－２００の保証", "SOFA-200の保証"),
+        ("５５，０００円", "55,000円"),
+    ],
+)
+def test_width_forms_are_the_words_they_stand_for(typed: str, written: str) -> None:
+    # A Japanese trial's customers typed half-width katakana and full-width letters and digits: "ｺﾝﾋﾞﾆ"
+    # found nothing, "ＳＯＦＡ－２００" the shipping fees.
+    assert query_terms(typed, ["ja"]) == query_terms(written, ["ja"])
+    assert analyzer("ja").text(typed) == analyzer("ja").text(written)
+    assert indexed_text(typed, "ja") == indexed_text(written, "ja")

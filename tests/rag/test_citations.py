@@ -901,3 +901,13 @@ def test_a_quote_holding_what_is_asked_for_takes_the_lines_that_hold_it() -> Non
     # Its own best sentence, where that holds it; nothing where no line does.
     assert quote_holding("What is the email address?", passage, emails).endswith("help@shop.example.")
     assert quote_holding("How can I contact support?", passage, lambda text: "+44" in text) == ""
+
+
+def test_a_question_typed_in_half_width_katakana_picks_the_sentence_in_full_width() -> None:
+    passage = Passage(
+        "shiharai.md",
+        "お支払い方法",
+        "クレジットカードがご利用いただけます。コンビニ払いは注文から３日以内です。",
+        lang="ja",
+    )
+    assert extract_answer("ｺﾝﾋﾞﾆは？", passage).startswith("コンビニ払い")
