@@ -1153,7 +1153,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     if units[best].kind == "code":
         return _quote_code(units, best, max_chars)
     after = _follows(units, best)
-    if units[best].text.endswith((":", "：")) and after is not None and units[after].item:
+    if _leads_on(units[best].text) and after is not None and units[after].item:
         return _quote_list(units, score, after, max_chars)  # the sentence that leads into a list or table
     return _quote_sentences(units, score, best, wanted, max_sentences, max_chars, passage.lang)
 
@@ -1226,6 +1226,18 @@ def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max
     return _clip(_with_its_list(text, units, last, [0.0] * len(units), max_chars), max_chars)
 
 
+# A Japanese or Chinese sentence that leads into what follows it, as an English one does with a colon:
+# 「代引手数料は次のとおりです。」 over its table was quoted alone, and
+# 「時間帯は、次の３つからお選びいただけます。」 without its three slots.
+_CJK_LEAD_IN = re.compile(r"(?:次|以下|下記)の|如下|下列|以下[几幾]")
+
+
+def _leads_on(text: str) -> bool:
+    """Whether a sentence leads into the list, table or code after it: it ends with a colon, or it is a
+    Japanese or Chinese one that says so (`_CJK_LEAD_IN`). Asked only where one follows."""
+    return text.endswith((":", "：")) or bool(_CJK_LEAD_IN.search(text))
+
+
 def _follows(units: Sequence[PassageUnit], i: int) -> int | None:
     """The unit after `i`, past a table's caption and header: what a line ending at `i` leads into."""
     after = i + 1
@@ -1249,7 +1261,7 @@ def _with_its_list(
     """`text`, a quote ending with unit `last`, followed by the items (`_list_lines` by `score`) of the list
     or table, or by the code, that unit leads into with a colon; `text` alone when it leads into none."""
     after = _follows(units, last)
-    if not units[last].text.endswith((":", "：")) or after is None:
+    if not _leads_on(units[last].text) or after is None:
         return text
     room = max_chars - len(text) - 1
     if units[after].kind == "code":
@@ -1278,7 +1290,7 @@ def _quote_code(units: Sequence[PassageUnit], best: int, max_chars: int) -> str:
     before = best - 1
     lines = []
     lead = before >= 0 and not (units[before].label or units[before].kind)
-    if lead and units[before].text.endswith((":", "：")):
+    if lead and _leads_on(units[before].text):
         lines.append(units[before].line)
     room = max_chars - sum(len(line) + 1 for line in lines)
     return _clip("\n".join([*lines, *_code_lines(units[best], room)]), max_chars)
@@ -1304,7 +1316,7 @@ def _paragraph_lead(units: Sequence[PassageUnit], before: int, budget: int) -> s
     list itself (no colon) and they fit in `budget`: "We remind you 24 hours before the window ends." ends
     the paragraph that opens "You have 72 hours …", the answer to "how long is my parcel kept?"."""
     text = units[before].text
-    if text.endswith((":", "：")):
+    if _leads_on(text):
         return text
     start = before
     while start > 0 and units[start - 1].block == units[before].block and not units[start - 1].label:
@@ -1325,7 +1337,7 @@ def _lead_in(units: Sequence[PassageUnit], item: int) -> int | None:
         before -= 1
     if before < 0 or units[before].item or units[before].kind == "code":
         return None
-    colon = units[before].text.endswith((":", "："))
+    colon = _leads_on(units[before].text)
     if (not units[before].label or colon) and (colon or units[item].kind != "row"):
         return before
     return None

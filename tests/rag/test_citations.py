@@ -911,3 +911,30 @@ def test_a_question_typed_in_half_width_katakana_picks_the_sentence_in_full_widt
         lang="ja",
     )
     assert extract_answer("ｺﾝﾋﾞﾆは？", passage).startswith("コンビニ払い")
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "quote"),
+    [
+        (
+            "代引の手数料は？",
+            "代引手数料は次のとおりです。\n\n- 1万円未満：330円\n- 1万円以上：440円\n\n現金のみです。",
+            "代引手数料は次のとおりです。\n- 1万円未満：330円\n- 1万円以上：440円",
+        ),
+        (
+            "配達の時間帯は？",
+            "時間帯は、次の３つからお選びいただけます。\n\n1. 9:00〜12:00\n2. 12:00〜15:00\n3. 15:00〜18:00",
+            "時間帯は、次の３つからお選びいただけます。\n1. 9:00〜12:00\n2. 12:00〜15:00\n3. 15:00〜18:00",
+        ),
+        (
+            "手续费是多少？",
+            "手续费如下。\n\n- 银行卡：免费\n- 信用卡：1%",
+            "手续费如下。\n- 银行卡：免费\n- 信用卡：1%",
+        ),
+    ],
+)
+def test_a_japanese_or_chinese_sentence_that_leads_into_a_list_is_quoted_with_it(
+    question: str, text: str, quote: str
+) -> None:
+    lang = "zh" if "如下" in text else "ja"
+    assert extract_answer(question, Passage("fees.md", "手数料", text, lang=lang)) == quote
