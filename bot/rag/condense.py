@@ -80,12 +80,16 @@ def needs_context(question: str, lang: str | None = None) -> bool:
 
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_OTHER_WORD = re.compile(r"[^\W\d_]+")
 
 
 def _written_in_cjk(text: str) -> bool:
-    """Whether most of `text`'s letters are Chinese, Japanese or Korean characters."""
-    letters = [ch for ch in text if ch.isalpha()]
-    return bool(letters) and sum(1 for ch in letters if _CJK.match(ch)) * 2 > len(letters)
+    """Whether `text` is mostly Chinese, Japanese or Korean: its CJK characters outnumber its other words. A
+    word of letters counts once, as a CJK character does: counted by letters, "那 Android 呢？" ("and on
+    Android?") after a Chinese question read as a question in another script, asked afresh and refused."""
+    cjk = len(_CJK.findall(text))
+    others = len(_OTHER_WORD.findall(_CJK.sub(" ", text)))
+    return cjk > 0 and cjk > others
 
 
 def condense(question: str, history: Sequence[Turn], lang: str | None = None) -> str:

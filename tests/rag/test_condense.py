@@ -109,3 +109,7 @@ def test_a_question_in_another_script_asks_afresh() -> None:
     # The same script still carries the topic over, whatever the language.
     assert condense("那退款呢？", chinese, "zh") == "我的包裹丢了怎么办？ 那退款呢？"
     assert condense("Und wie lange?", HISTORY, "de") == "How do I reset my password? Und wie lange?"
+    # A product's Latin name in a Chinese follow-up keeps it Chinese: "那 Android 呢？" after an iPhone
+    # question was asked afresh, and refused.
+    iphone = [Turn("user", "iPhone 上 app 一关掉就不自动备份了"), Turn("assistant", "Open Settings… [1]")]
+    assert condense("那 Android 呢？", iphone, "zh") == "iPhone 上 app 一关掉就不自动备份了 那 Android 呢？"
