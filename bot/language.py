@@ -104,11 +104,13 @@ _STOPWORDS_TEXT = {
         ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по
         при с так также то тоже ты у уже что чтобы эта эти это я можно почему
         какой какая как здравствуйте спасибо""",
-    # Chinese function words and question words; words, since the text is segmented first.
+    # Chinese function words and question words; words, since the text is segmented first. The colloquial
+    # ones too: "同步一直卡在 99%，咋办" was translated "… loud noise manage handle gone" (咋 + 办).
     "zh": """的 了 吗 呢 吧 啊 呀 嘛 是 在 和 与 及 或 或者 就 都 也 还 又 而 但 但是 把 被 给 让 对 从 向
         我 你 他 她 它 我们 你们 他们 这 那 这个 那个 这些 那些 这样 那样 哪 哪些 哪个 什么 怎么 怎样 怎么样
         如何 为什么 为何 多少 几 能 能不能 可以 可不可以 会 要 想 需要 应该 该 有 没有 有没有 一下 一个 个
-        些 里 上 下 中 时 时候 请问 请 谢谢 您好 你好 呢 么 得 地 着 过 吗 嗯 哦 自己 一些 之 其 所 以""",
+        些 里 上 下 中 时 时候 请问 请 谢谢 您好 你好 呢 么 得 地 着 过 吗 嗯 哦 自己 一些 之 其 所 以
+        咋 咋办 咋整 咋样 啥 为啥 干啥 怎么办""",
 }
 # Customers writing these languages often leave the accents out ("cuanto", "ca", "voce", "cartao"): each
 # stop word counts without its accents too, and their index terms are compared without accents

@@ -287,6 +287,7 @@ CEDICT = """\
 卓 卓 [zhuo1] /outstanding/
 網絡 网络 [Wang3 luo4] /Internet/
 網絡 网络 [wang3 luo4] /network (computing, telecommunications, transport etc)/
+咋 咋 [za2] /loud noise/
 微信 微信 [Wei1 xin4] /Weixin or WeChat (mobile text and voice messaging service)/
 """
 

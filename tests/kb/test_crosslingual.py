@@ -72,6 +72,12 @@ def test_a_name_the_knowledge_base_uses_is_its_word(dictionary: ChineseEnglishDi
     assert dictionary.gloss("安卓") == "content outstanding"
 
 
+def test_colloquial_question_words_are_not_searched(dictionary: ChineseEnglishDictionary) -> None:
+    # "同步一直卡在 99%，咋办" ("stuck at 99%, what now?") searched "loud noise" (咋) among its words.
+    assert dictionary.translate("包裹丢了咋办", "zh", "en", PARCELS).split() == ["parcel", "package", "lost"]
+    assert dictionary.translate("为啥包裹丢了", "zh", "en", PARCELS).split() == ["parcel", "package", "lost"]
+
+
 def test_traditional_chinese_is_looked_up_in_simplified(dictionary: ChineseEnglishDictionary) -> None:
     assert dictionary.translate("忘記密碼了", "zh", "en", PARCELS).split() == ["forget", "password"]
 
