@@ -156,6 +156,10 @@ class _Prepared:
     # The parts of the best passage's article, when that passage opens the article and has nothing of its
     # own to quote (`Pipeline._outlined`): offered in place of a quote.
     outline: tuple[Source, ...] = ()
+    # A follow-up searched with the question before it: its own words, and the answer the customer was just
+    # given, which its quote is not to repeat (`Pipeline._extract`).
+    followup: str = ""
+    said: str = ""
 
 
 def _quoted_in(hit: Hit, language: str) -> tuple[str, ...]:
@@ -441,6 +445,15 @@ async def _closing(stream: AsyncIterator[T]) -> AsyncGenerator[AsyncIterator[T],
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _repeats(quote: str, said: str) -> bool:
+    """Whether `quote` is what the answer `said` already quoted (citation marks and spacing aside)."""
+
+    def bare(text: str) -> str:
+        return " ".join(citations.strip_citation_marks(text).split())
+
+    return bool(said) and bare(quote) in bare(said)
 
 
 def _heading_key(heading: str) -> str:
@@ -744,6 +757,9 @@ class Pipeline:
             read = crossed.text if crossed is not None else standalone
             prepared = self._followed(prepared, hits, read, user_key, has_history=bool(history))
             prepared = await self._outlined(prepared, read)
+            if standalone != question:
+                said = next((t.text for t in reversed(history) if t.role == "assistant"), "")
+                prepared = replace(prepared, followup=question, said=said)
         # No passage left once instruction-like ones are quarantined is the same honest refusal.
         if prepared is None or not prepared.passages:
             asked_in = normalize(language)
@@ -1158,7 +1174,7 @@ class Pipeline:
         # sentence that answers may lie past the cut. The log then holds that whole passage as the first hit,
         # so the quote is in the passage it is logged (and exported) with.
         elif self._rag.ungrounded == "extract" and (
-            quote := self._extract(question, prepared.passages[:1] or passages)
+            quote := self._extract(question, prepared.passages[:1] or passages, prepared)
         ):
             text, cited, outcome, grounded = quote, (1,), "extracted", True
             hits = (*prepared.hits[:1], *hits[1:]) if prepared.hits else hits
@@ -1254,7 +1270,7 @@ class Pipeline:
         pairs = list(zip(prepared.hits, prepared.passages, strict=False))
         same = [pair for pair in pairs if pair[0].chunk.lang == language]
         hit, passage = (same or pairs)[0]
-        quote = self._extract(searched.text if searched is not None else question, [passage])
+        quote = self._extract(searched.text if searched is not None else question, [passage], prepared)
         if not quote and prepared.outline and hit == prepared.hits[0]:
             return self._outline_answer(
                 prepared, hit, question, _timings_without_model(started, retrieval_ms, condense_ms)
@@ -1284,15 +1300,23 @@ class Pipeline:
         )
 
     @staticmethod
-    def _extract(question: str, passages: Sequence[Passage]) -> str:
+    def _extract(question: str, passages: Sequence[Passage], prepared: _Prepared | None = None) -> str:
         """Quote the best-ranked passage when the model's own words are not supported by any passage.
 
         The quote reads as the answer; its passage is the answer's one source (`[1]`), which the channels
-        show with its heading.
+        show with its heading. A follow-up's quote that would repeat the answer just given is taken by the
+        follow-up's own words where they pick another part of the passage: 「それって張地も同じ？」 ("the
+        upholstery too?") after the frame's warranty was answered with the frame's five years again.
         """
         if not passages:
             return ""
-        quote = citations.extract_answer(question, passages[0])
+        best = passages[0]
+        quote = citations.extract_answer(question, best)
+        if quote and prepared is not None and prepared.followup and _repeats(quote, prepared.said):
+            again = citations.extract_answer(prepared.followup, best)
+            own = citations.stems(prepared.followup, best.lang)
+            if again and not _repeats(again, prepared.said) and own & citations.stems(again, best.lang):
+                quote = again
         return f"{quote} [1]" if quote else ""
 
     def _leaks_hidden(self, text: str, passages: Sequence[Passage], quarantined: Sequence[Passage]) -> bool:

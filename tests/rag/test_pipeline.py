@@ -696,3 +696,30 @@ async def test_a_question_is_searched_with_its_typing_slips_of_the_help_centers_
     kb.gate, kb.searches = Calibration(), []
     await run(pipeline, "how do I reset my pasword?")
     assert kb.searches == ["how do I reset my pasword?"]
+
+
+async def test_a_follow_ups_quote_does_not_repeat_the_answer_just_given(settings: Settings) -> None:
+    """「SOFA-200のフレームって何年保証ある？」 then 「それって張地も同じ？」 ("the upholstery too?") was
+    answered with the frame's five years again: searched with the question before it, the follow-up's quote
+    went by that question's words. Where it would repeat the answer just given, its own words pick."""
+    frame = "ソファ（「SOFA-200」シリーズのフレーム）：５年"
+    text = f"- {frame}\n- ソファ（張地・クッション）：１年\n- テーブル：２年"
+    chunk = replace(make_chunk("hosho.md", "保証期間", text, 0), lang="ja")
+
+    class Found(FakeKB):
+        async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+            return [Hit(chunk, 1.0, 1, 1, 1, 0.9)]
+
+        async def missing_words(self, words: Sequence[str]) -> frozenset[str]:
+            return frozenset()
+
+    pipeline = build_pipeline(settings, Found([chunk]), FakeGenerator("It depends on the weather in Ohio."))
+    first = "SOFA-200のフレームって何年保証ある？"
+    _, answer = await run(pipeline, first)
+    assert answer.text == f"{frame} [1]"
+    history = [Turn("user", first), Turn("assistant", answer.text)]
+    _, again = await run(pipeline, "それって張地も同じ？", history)
+    assert again.text == "ソファ（張地・クッション）：１年 [1]"
+    # A question that is no follow-up is quoted by its own words, as before, repeat or not.
+    _, same = await run(pipeline, first, history)
+    assert same.text == answer.text
