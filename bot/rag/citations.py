@@ -1164,6 +1164,8 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
 # for pickup message."). A word of the question the passage does have ("card" in "How long does a refund to
 # my card take?") asks for that part of it.
 TITLED_QUESTION_SHARE = 0.5
+# A heading that is no question titles the question with at least two of its words and this share of them.
+TITLED_TASK_SHARE = 2 / 3
 
 
 def quote_holding(
@@ -1195,14 +1197,21 @@ def _topic_stems(question: str, lang: str | None, wanted: set[str]) -> set[str]:
 
 def _titled_with(wanted: set[str], heading: str, titled: set[str], unit_stems: Sequence[set[str]]) -> bool:
     """Whether a section titled `heading` (whose stems are `titled`) is titled with the question whose content
-    stems are `wanted`: it holds all of them, or it is itself a question holding `TITLED_QUESTION_SHARE` of
-    them while the passage (`unit_stems`, its sentences' stems) holds none of the rest."""
+    stems are `wanted`: it holds all of them, or, while the passage (`unit_stems`, its sentences' stems) holds
+    none of the rest, it is itself a question holding `TITLED_QUESTION_SHARE` of them, or another heading
+    holding `TITLED_TASK_SHARE` of them and at least two."""
     rest = wanted - titled
     if not rest:
         return True
-    asks = heading.rstrip().endswith(("?", "？"))
     in_text = set().union(*unit_stems) if unit_stems else set()
-    return asks and len(wanted & titled) >= TITLED_QUESTION_SHARE * len(wanted) and not rest & in_text
+    if rest & in_text:
+        return False
+    if heading.rstrip().endswith(("?", "？")):
+        return len(wanted & titled) >= TITLED_QUESTION_SHARE * len(wanted)
+    # A task's title ("Restore deleted files") holding all but the words the passage never uses ("how do I
+    # restore a deleted photo"): its steps were passed over for the later sentence that repeats "restored"
+    # and "deleted", and the customer got "Restored files go back to the folder…" without the steps.
+    return len(wanted & titled) >= max(2, TITLED_TASK_SHARE * len(wanted))
 
 
 def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max_chars: int) -> str:

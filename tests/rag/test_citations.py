@@ -938,3 +938,20 @@ def test_a_japanese_or_chinese_sentence_that_leads_into_a_list_is_quoted_with_it
 ) -> None:
     lang = "zh" if "如下" in text else "ja"
     assert extract_answer(question, Passage("fees.md", "手数料", text, lang=lang)) == quote
+
+
+def test_a_task_titled_with_the_question_is_answered_by_its_steps() -> None:
+    # "how do I restore a deleted photo" got "Restored files go back to the folder…", the later sentence
+    # repeating "restored" and "deleted", without the steps of the section "Restore deleted files".
+    text = (
+        "1. Open Trash in the side menu.\n2. Select the files you want back.\n3. Tap Restore.\n\n"
+        "Restored files go back to the folder they were deleted from."
+    )
+    passage = Passage("files/trash.md", "Restore deleted files", text)
+    assert extract_answer("how do I restore a deleted photo", passage) == (
+        "1. Open Trash in the side menu.\n2. Select the files you want back.\n3. Tap Restore."
+    )
+    # One word of the heading is no title: the sentence that holds the question's words answers.
+    assert extract_answer("where do restored photos go?", passage) == (
+        "Restored files go back to the folder they were deleted from."
+    )
