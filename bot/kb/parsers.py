@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.ids import parse_number
+from bot.unicode import without_accents
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
@@ -925,18 +927,47 @@ def _pdf_outline(reader: PdfReader) -> list[tuple[int, int, str]]:
 
 # ----------------------------------------------------------------------------------------------- FAQ
 
-_Q_KEYS = ("question", "q", "title", "query")
-_A_KEYS = ("answer", "a", "response", "body")
-_CATEGORY_KEYS = ("category", "section", "topic")
-_URL_KEYS = ("url", "link")
+# The names of an FAQ's columns (CSV) and keys (JSONL, YAML), in the languages the bot serves: a help center
+# names them in its own language, and an Italian sheet headed "domanda, risposta" was skipped whole ("the CSV
+# needs 'question' and 'answer' columns"). Compared as `_key_name` reads them: "Réponse", "reponse" and
+# " RÉPONSE" are one name. Each tuple in order of preference, English first (a record with two of them
+# takes the first); a word two languages share is listed once (French "question", 答案 in both Chinese
+# scripts).
+_Q_KEYS = (
+    "question", "q", "title", "query",
+    "domanda", "pregunta", "frage", "pergunta", "вопрос", "问题", "問題", "質問", "질문", "vraag", "pytanie",
+)  # fmt: skip
+_A_KEYS = (
+    "answer", "a", "response", "body",
+    "risposta", "respuesta", "réponse", "antwort", "resposta", "ответ", "答案", "回答", "答え", "답변",
+    "antwoord", "odpowiedź",
+)  # fmt: skip
+_CATEGORY_KEYS = (
+    "category", "section", "topic",
+    "categoria", "categoría", "catégorie", "kategorie", "категория", "分类", "分類", "カテゴリ", "카테고리",
+    "categorie", "kategoria",
+)  # fmt: skip
+_URL_KEYS = ("url", "link", "enlace", "lien", "collegamento", "ссылка", "链接", "連結", "リンク", "링크")
+
+
+def _key_name(key: Any) -> str:
+    """A column's or key's name as it is compared: without case, accents, surrounding spaces or a byte-order
+    mark (a spreadsheet saved twice as UTF-8 heads its first column with one)."""
+    return without_accents(str(key).replace("\ufeff", "").strip()).casefold()
+
+
+@functools.cache
+def _key_names(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """`keys` as `_key_name` reads them (one of the tuples above: a handful, read once)."""
+    return tuple(map(_key_name, keys))
 
 
 def picked_key(record: dict[Any, Any], keys: tuple[str, ...]) -> Any:
     """The record's key (as the file spells it) of the first of `keys` it has with a value, or None."""
-    lowered = {str(key).strip().lower(): key for key in record}
-    for key in keys:
-        if key in lowered and record[lowered[key]] is not None:
-            return lowered[key]
+    named = {_key_name(key): key for key in record}
+    for name in _key_names(keys):
+        if name in named and record[named[name]] is not None:
+            return named[name]
     return None
 
 
@@ -945,8 +976,14 @@ def _pick(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None if key is None else record[key]
 
 
-def _has_key(record: dict[str, Any], keys: tuple[str, ...]) -> bool:
-    return any(str(k).strip().lower() in keys for k in record)
+def _has_key(names: Iterable[Any], keys: tuple[str, ...]) -> bool:
+    wanted = _key_names(keys)
+    return any(_key_name(name) in wanted for name in names)
+
+
+def _accepted_names() -> str:
+    """The names an FAQ's question and answer may have, for a refusal that finds neither."""
+    return f"accepted for the question: {', '.join(_Q_KEYS)}; for the answer: {', '.join(_A_KEYS)}"
 
 
 def _is_blank(value: Any) -> bool:
@@ -959,7 +996,9 @@ def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[in
     for index, record in enumerate(records):
         if not _has_key(record, _Q_KEYS) or not _has_key(record, _A_KEYS):
             found = ", ".join(map(str, record)) or "none"
-            raise LoadError(f"{where(index)}: needs 'question' and 'answer' (found: {found})")
+            raise LoadError(
+                f"{where(index)}: needs 'question' and 'answer' (found: {found}); {_accepted_names()}"
+            )
         question, answer = _pick(record, _Q_KEYS), _pick(record, _A_KEYS)
         if _is_blank(question) and _is_blank(answer):
             continue  # a blank spreadsheet row
@@ -1003,10 +1042,11 @@ def parse_faq_csv(text: str, default_title: str) -> Parsed:
     dialect = faq_csv_dialect(text)
     try:
         reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-        fields = [str(f).strip().lower() for f in (reader.fieldnames or [])]
-        if not any(k in fields for k in _Q_KEYS) or not any(k in fields for k in _A_KEYS):
+        fields = [str(f).replace("\ufeff", "").strip().lower() for f in (reader.fieldnames or [])]
+        if not _has_key(fields, _Q_KEYS) or not _has_key(fields, _A_KEYS):
             raise LoadError(
-                f"the CSV needs 'question' and 'answer' columns (found: {', '.join(fields) or 'none'})"
+                f"the CSV needs 'question' and 'answer' columns (found: {', '.join(fields) or 'none'}); "
+                f"{_accepted_names()}"
             )
         records = [dict(row) for row in reader]
     except csv.Error as exc:

@@ -356,6 +356,14 @@ def test_a_faq_question_is_anchored_in_its_own_cell() -> None:
     }
 
 
+def test_a_faq_question_is_anchored_under_a_header_in_the_help_centers_language() -> None:
+    # "domanda, risposta": the file was skipped as having no question column, so its page had no anchors.
+    csv_faq = "Domanda;Risposta\nCome cambio indirizzo?;Dall'app.\n"
+    assert _ids("f.csv", csv_faq) == {"come-cambio-indirizzo": "Come cambio indirizzo?"}
+    jsonl = '{"respuesta": "Dos días.", "pregunta": "¿Cuánto tarda?"}\n'
+    assert _ids("f.jsonl", jsonl) == {"cuánto-tarda": "¿Cuánto tarda?"}
+
+
 def test_html_ids_go_to_the_headings_the_knowledge_base_keeps() -> None:
     # A menu before the content (outside <main>, and a sidebar inside it) repeats a heading; a note's own
     # heading labels the note and is no section.

@@ -1,0 +1,80 @@
+"""An FAQ's columns (CSV) and keys (JSONL, YAML) may be named in the help center's own language."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.kb.loaders import load_bytes
+from bot.kb.parsers import LoadError
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("domanda", "risposta"),  # it: the trial's sheet, skipped whole
+        ("pregunta", "respuesta"),  # es
+        ("question", "réponse"),  # fr
+        ("Frage", "Antwort"),  # de
+        ("pergunta", "resposta"),  # pt
+        ("вопрос", "ответ"),  # ru
+        ("问题", "答案"),  # zh-Hans
+        ("問題", "答案"),  # zh-Hant
+        ("質問", "回答"),  # ja
+        ("질문", "답변"),  # ko
+        ("vraag", "antwoord"),  # nl
+        ("pytanie", "odpowiedź"),  # pl
+    ],
+)
+def test_a_csv_header_in_the_help_centers_language_is_read(question: str, answer: str) -> None:
+    data = f"{question},{answer}\nHow long does delivery take?,Two days.\n".encode()
+    doc = load_bytes("faq.csv", ".csv", data)
+    assert [(s.heading, s.text) for s in doc.sections] == [("How long does delivery take?", "Two days.")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "DOMANDA;Risposta",
+        " Domanda ; RISPOSTA ",
+        "question;reponse",  # the accent left off
+        "QUESTION;RÉPONSE",
+        "pytanie;odpowiedz",
+        # A second byte-order mark (a sheet saved twice as UTF-8): the file's first one is its encoding's.
+        "\ufeffdomanda;risposta",
+    ],
+)
+def test_column_names_are_read_without_case_accents_spaces_or_a_byte_order_mark(header: str) -> None:
+    data = ("\ufeff" + header + "\nCome cambio indirizzo?;Dall'app.\n").encode()
+    doc = load_bytes("faq.csv", ".csv", data)
+    assert [(s.heading, s.text) for s in doc.sections] == [("Come cambio indirizzo?", "Dall'app.")]
+
+
+def test_the_category_and_link_columns_are_read_in_the_same_languages() -> None:
+    data = b"Frage,Antwort,Kategorie,Link\nWie lange dauert der Versand?,Zwei Tage.,Versand,https://h.example/v\n"
+    [section] = load_bytes("faq.csv", ".csv", data).sections
+    assert section.heading_path == ("Versand", "Wie lange dauert der Versand?")
+    assert section.url == "https://h.example/v"
+
+
+def test_jsonl_and_yaml_keys_are_read_in_the_same_languages() -> None:
+    line = {"pregunta": "¿Cuánto tarda el envío?", "respuesta": "Dos días.", "categoría": "Envíos"}
+    doc = load_bytes("faq.jsonl", ".jsonl", (json.dumps(line, ensure_ascii=False) + "\n").encode())
+    [section] = doc.sections
+    assert (section.heading_path, section.text) == (("Envíos", "¿Cuánto tarda el envío?"), "Dos días.")
+    yaml = "- Вопрос: Сколько идёт посылка?\n  Ответ: Два дня.\n".encode()
+    doc = load_bytes("faq.yaml", ".yaml", yaml)
+    assert [(s.heading, s.text) for s in doc.sections] == [("Сколько идёт посылка?", "Два дня.")]
+
+
+def test_an_unknown_header_is_refused_with_the_names_it_may_have() -> None:
+    with pytest.raises(LoadError) as excinfo:
+        load_bytes("faq.csv", ".csv", "domande,risposte\nCome?,Così.\n".encode())
+    message = str(excinfo.value)
+    assert message.startswith("the CSV needs 'question' and 'answer' columns (found: domande, risposte); ")
+    for name in ("question", "domanda", "질문", "pytanie", "answer", "risposta", "réponse", "odpowiedź"):
+        assert name in message
+    found = r"^line 1: needs 'question' and 'answer' \(found: q2, a2\); accepted for the question: .*domanda"
+    with pytest.raises(LoadError, match=found):
+        load_bytes("faq.jsonl", ".jsonl", b'{"q2": "x", "a2": "y"}\n')
