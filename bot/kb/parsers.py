@@ -769,6 +769,63 @@ def _is_real_preamble(line: _Line, page_title: str) -> bool:
     return not line.text or line.text.lower() not in " ".join(page_title.split()).lower()
 
 
+# A page's <title> names the site after the page: "Installazione fibra | Ondaveloce Help Center" (Intercom,
+# Docusaurus), "… – Parcelly Help Center" (Zendesk, WordPress), "… - Parcelly Help" (MkDocs), "… · Site",
+# "… — Parcelly documentation" (Sphinx). The last separator with spaces around it starts the site's name.
+_SITE_NAME_SEPARATOR = re.compile(r"\s+(?:\||·|-|–|—)\s+")
+# Longer than any page title: a heading outside the content this long is text set in large type.
+_MAX_TITLE_CHARS = 200
+
+
+def _without_site_name(title: str) -> str:
+    """The page's <title> without the site's name after it. What follows a dash is a name only where it
+    starts as a name does, not in lower case: "Errore 404 - pagina non trovata" is one title, "… - 帮助中心"
+    (uncased) and "… — Parcelly documentation" name the site."""
+    title = " ".join(title.split())
+    separators = list(_SITE_NAME_SEPARATOR.finditer(title))
+    if not separators:
+        return title
+    last = separators[-1]
+    page, site = title[: last.start()], title[last.end() :]
+    if not page or (last.group().strip() in "-–—" and site[0].islower()):
+        return title
+    return page
+
+
+def _plausible_title(heading: Tag) -> bool:
+    """Whether an <h1> outside the content root can be the page's title: it has words of its own (a logo's
+    link is the site's name) and is in no chrome, the site's banner included (Intercom's "header__headline",
+    "Consigli e risposte dal team Ondaveloce", is an <h1> in the page's <header>)."""
+    text = " ".join(heading.get_text().split())
+    linked = " ".join(" ".join(link.get_text() for link in heading.find_all("a")).split())
+    if not text or len(text) > _MAX_TITLE_CHARS or linked == text:
+        return False
+    for tag in (heading, *heading.parents):
+        if tag.name in _NON_TEXT_TAGS or _is_chrome(tag):
+            return False
+        if tag.name == "header" and tag.find_parent(("article", "main", "section")) is None:
+            return False
+    return True
+
+
+def _title_outside(soup: BeautifulSoup, root: Tag) -> str:
+    """The page's title where its content root holds none: the one plausible <h1> before the root, else the
+    <title> without the site's name; "" without either."""
+    headings: list[str] = []
+    for tag in soup.find_all(True):
+        if tag is root:
+            break
+        if tag.name == "h1" and _plausible_title(tag):
+            headings.append(" ".join(tag.get_text().split()))
+    if len(headings) == 1:
+        return headings[0]
+    return _without_site_name(soup.title.get_text(" ", strip=True)) if soup.title else ""
+
+
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
 def parse_html(text: str, default_title: str) -> Parsed:
     from bs4 import BeautifulSoup, Tag
 
@@ -777,13 +834,22 @@ def parse_html(text: str, default_title: str) -> Parsed:
     canonical = soup.find("link", rel="canonical")
     doc_url = str(canonical.get("href", "")) if isinstance(canonical, Tag) else ""
     root = _content_root(soup)
+    outside = _title_outside(soup, root)  # before the chrome goes: a title is known by what is around it
     _drop_chrome(root)
     _drop_link_blocks(root)
     _place_footnotes(root)
     builder = _SectionBuilder(_squeeze_blank_lines)
     title = doc_title
+    lines = _HtmlText().render(root)
+    first = next((line.text for line in lines if line.level), "")
+    if outside and not any(line.level == 1 for line in lines) and not _same_words(outside, first):
+        # Intercom's article page has its <h1 class="t__h1"> outside the <article> that holds the text: its
+        # sections were headed by their own headings alone, and customers read the file's path
+        # ("fibra/installazione-fibra.html › Attivare la linea") where the article's name belongs.
+        builder.heading(0, outside)
+        title = outside
     in_preamble = True  # before the first heading: only real content is kept
-    for line in _HtmlText().render(root):
+    for line in lines:
         if line.level:
             in_preamble = False
             builder.heading(line.level, line.text)

@@ -65,7 +65,8 @@ def test_a_pdf_without_a_title_heads_its_pages_with_the_file_name_as_a_title() -
         ("faq/shipping-faq.md", b"# delivery times\n\nTwo days.\n", "delivery times"),
         ("faq/shipping-faq.md", b"---\ntitle: shipping\n---\nTwo days.\n", "shipping"),
         ("faq/shipping-faq.txt", b"shipping faq\n\nTwo days.\n", "shipping faq"),
-        ("faq/shipping-faq.html", b"<title>shipping | Help</title><p>Two days.</p>", "shipping | Help"),
+        # Without the site's name after it (and as written).
+        ("faq/shipping-faq.html", b"<title>shipping | Help</title><p>Two days.</p>", "shipping"),
         ("faq/shipping-faq.rst", b"shipping faq\n============\n\nTwo days.\n", "shipping faq"),
     ],
 )

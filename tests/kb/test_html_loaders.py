@@ -225,7 +225,12 @@ CASES = [
     ),
     Page(
         "intercom.html",
-        [(), ("Where to find your code",), ("If the code does not work",)],
+        # The title is in a <header> outside the <article>: the <title> without the site's name heads it.
+        [
+            ("Locker pickup codes",),
+            ("Locker pickup codes", "Where to find your code"),
+            ("Locker pickup codes", "If the code does not work"),
+        ],
         [
             "Every parcel delivered to a locker gets a six-digit pickup code that opens one compartment.",
             "The code is in the app under Parcels > Ready for pickup and in the SMS we send when the parcel "
@@ -241,7 +246,6 @@ CASES = [
             "All Collections",
             "Lockers",
             "Picking up",
-            "Locker pickup codes",
             "Written by",
             "Updated over a week ago",
             "Table of contents",
@@ -251,6 +255,40 @@ CASES = [
             "Facebook",
             "LinkedIn",
             "We run on Intercom",
+        ],
+    ),
+    Page(
+        "intercom-classic.html",
+        # The title's <h1 class="t__h1"> is outside the <article>, beside the site's banner <h1>.
+        [
+            ("Come installare la fibra",),
+            ("Come installare la fibra", "Prima di iniziare"),
+            ("Come installare la fibra", "Collegare il modem"),
+            ("Come installare la fibra", "Se la spia resta rossa"),
+        ],
+        [
+            "Nella confezione trovi il modem Onda Box, il suo alimentatore e un cavo di rete giallo. "
+            "L'installazione richiede circa 15 minuti.",
+            "1. Collega il cavo in fibra dalla presa ottica alla porta FIBRA del modem.",
+            "3. Aspetta che la spia Internet diventi verde fissa: possono volerci 10 minuti.",
+            "Spegni il modem per 30 secondi e riaccendilo. Se dopo 20 minuti la spia è ancora rossa, "
+            "chiamaci al 800 123 456 con il codice cliente a portata di mano.",
+        ],
+        [
+            "Ondaveloce Help Center",
+            "Vai a ondaveloce.example",
+            "Italiano",
+            "English",
+            "Consigli e risposte dal team Ondaveloce",
+            "Cerca articoli",
+            "Tutte le raccolte",
+            "Fibra e modem",
+            "Giulia",
+            "Scritto da",
+            "Aggiornato più di una settimana fa",
+            "Hai ottenuto la risposta alla tua domanda?",
+            "Disappointed",
+            "Utilizziamo Intercom",
         ],
     ),
 ]
@@ -274,6 +312,76 @@ def test_generator_page_drops_the_navigation(page: Page) -> None:
 
 def test_every_generator_has_a_page() -> None:
     assert {p.name for p in PAGES.glob("*.html")} == {page.file for page in CASES}
+
+
+def test_a_title_outside_the_content_heads_its_sections() -> None:
+    # An Intercom article export: customers read "fibra/installazione-fibra.html › Collegare il modem".
+    doc = load_bytes(
+        "fibra/installazione-fibra.html", ".html", (PAGES / "intercom-classic.html").read_bytes()
+    )
+    assert doc.title == "Come installare la fibra"
+    assert {s.heading_path[0] for s in doc.sections} == {"Come installare la fibra"}
+    # Only once: no body line repeats it (the breadcrumb's last part, the banner around it).
+    assert "Come installare la fibra" not in lines(doc)
+    page = load_page("intercom.html")
+    assert page.title == "Locker pickup codes"
+    assert "Locker pickup codes" not in lines(page)
+
+
+ARTICLE = "<article><p>Spegni il modem.</p><h2>Se la spia resta rossa</h2><p>Chiamaci.</p></article>"
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [
+        # The one <h1> before the content, whatever the <title> says.
+        (
+            "<title>Fibra | Ondaveloce</title><div class='article__meta'><h1 class='t__h1'>Riavviare il modem"
+            "</h1></div>" + ARTICLE,
+            "Riavviare il modem",
+        ),
+        # The site's banner <h1> (in its <header>), a logo's <h1> and one in a sidebar are no title: the
+        # <title> without the site's name is.
+        (
+            "<title>Riavviare il modem | Ondaveloce Help Center</title><header class='header'><h1>Consigli e "
+            "risposte dal team Ondaveloce</h1></header><div id='logo'><h1><a href='/'>Ondaveloce</a></h1>"
+            "</div><div class='sidebar'><nav><h1>Fibra</h1></nav></div>" + ARTICLE,
+            "Riavviare il modem",
+        ),
+        # Two that could be: neither is trusted.
+        (
+            "<title>Riavviare il modem – Ondaveloce</title><div><h1>Fibra</h1></div>"
+            "<div><h1>Riavvio</h1></div>" + ARTICLE,
+            "Riavviare il modem",
+        ),
+        ("<title>Riavviare il modem - Ondaveloce Help</title>" + ARTICLE, "Riavviare il modem"),
+        ("<title>Riavviare il modem · Ondaveloce</title>" + ARTICLE, "Riavviare il modem"),
+        ("<title>Riavviare il modem — Ondaveloce documentation</title>" + ARTICLE, "Riavviare il modem"),
+        ("<title>重启调制解调器 - 帮助中心</title>" + ARTICLE, "重启调制解调器"),
+        # Only the last part is the site's; a dash before words in lower case is the title's own.
+        ("<title>Modem - guida rapida | Ondaveloce</title>" + ARTICLE, "Modem - guida rapida"),
+        ("<title>Errore 404 - pagina non trovata</title>" + ARTICLE, "Errore 404 - pagina non trovata"),
+        ("<title>Riavviare il modem</title>" + ARTICLE, "Riavviare il modem"),
+    ],
+)
+def test_a_page_whose_content_has_no_title_is_headed_by_the_one_outside(page: str, title: str) -> None:
+    doc = load_html(f"<html><body>{page}</body></html>")
+    assert doc.title == title
+    assert [s.heading_path for s in doc.sections] == [(title,), (title, "Se la spia resta rossa")]
+
+
+def test_a_title_the_content_has_already_is_not_added() -> None:
+    # The content's own <h1>, or its first heading reading as the title (a chapter's <h2> on some pages).
+    own = load_html(
+        "<title>Returns | Help</title><h1 class='site'>Parcelly</h1><main><h1>Returns</h1><p>B.</p>"
+    )
+    assert [s.heading_path for s in own.sections] == [("Returns",)]
+    first = load_html("<title>Returns | Help</title><main><h2>Returns</h2><p>Body.</p><h3>Fees</h3><p>F.</p>")
+    assert [s.heading_path for s in first.sections] == [("Returns",), ("Returns", "Fees")]
+    # Without a <title> or an <h1> outside, the sections are as they were.
+    bare = load_html("<article><p>Intro.</p><h2>Fees</h2><p>F.</p></article>")
+    assert [s.heading_path for s in bare.sections] == [(), ("Fees",)]
+    assert bare.title == "Fees"
 
 
 def test_pages_keep_their_title_and_canonical_url() -> None:
