@@ -60,7 +60,8 @@ FileType = TextType | BinaryType
 
 # Every supported type. Adding one here makes it loadable, uploadable and listed in messages.
 FILE_TYPES: tuple[FileType, ...] = (
-    TextType("Markdown", (".md", ".markdown"), parse_markdown),
+    # .mdx: Docusaurus writes MDX, read as Markdown with its markup left out (`parsers._mdx_markup`).
+    TextType("Markdown", (".md", ".markdown", ".mdx"), parse_markdown),
     TextType("reStructuredText", (".rst",), parse_rst),
     TextType("plain text", (".txt",), parse_text),
     TextType("HTML", (".html", ".htm"), parse_html, declares_charset=True),

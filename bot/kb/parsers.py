@@ -116,7 +116,192 @@ _MD_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
 _MD_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
+# MDX, as Docusaurus writes its .mdx files and reads its .md ones too: ESM statements, admonitions fenced by
+# ":::" and JSX components. A Docusaurus trial indexed "import Tabs from '@theme/Tabs';" and quoted it to a
+# customer, and kept ":::note", ":::tip Save space" and ":::" in the text. An ESM block is a paragraph that
+# starts, unindented and outside any admonition or component, with an import or export statement.
+_MDX_ESM_START = re.compile(r"""^(?:import|export)(?=[\s{*'"])""")
+# "import './x.css';", or bindings ("Tabs", "{a, b}", "* as c") imported from a module.
+_MDX_IMPORT_MODULE = re.compile(r"""^import\s*['"]""")
+_MDX_IMPORT = re.compile(r"""^import\s*[\w$*{]""")
+_MDX_IMPORT_FROM = re.compile(r"""\bfrom\s*['"]""")
+_MDX_EXPORT = re.compile(
+    r"^export\s+(?:const|let|var|function|class|default|async|type|interface)\b|^export\s*[{*]"
+)
+# ":::note", ":::tip Save space", ":::tip[Save space]", "::::info" around a nested one; colons alone end it.
+_MD_ADMONITION = re.compile(
+    r"^ {0,3}(:{3,})[ \t]*([A-Za-z][\w-]*)(?:\[(.*)\]|[ \t]+(.*?))?(?:[ \t]*\{[^{}]*\})?[ \t]*$"
+)
+_MD_ADMONITION_END = re.compile(r"^ {0,3}(:{3,})[ \t]*$")
+# A JSX component: capitalised (HTML's own elements are not), its attributes strings, {expressions} (one
+# level of braces inside: Docusaurus 2's values={[{label: 'iOS', value: 'ios'}]}) or bare ("default").
+_JSX_ATTRIBUTE = r"""\s+[\w:.-]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|\{(?:[^{}]|\{[^{}]*\})*\}))?"""
+_JSX_TAG = re.compile(rf"<(/?)([A-Z][\w.]*)((?:{_JSX_ATTRIBUTE})*)\s*(/?)>")
+_JSX_LABEL = re.compile(r"""\s(label|value)\s*=\s*\{?\s*(?:"([^"]*)"|'([^']*)')""")
+# A tag that its line does not close ("<TabItem" with its attributes on the lines below) is read this far.
+_JSX_MAX_LINES = 20
+# Lines a title cannot lead without changing what they are: a list item, a table row, a quote.
+_MD_BLOCK_START = re.compile(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s|\||>)")
+
+
+def _jsx_label(name: str, attributes: str) -> str:
+    """What a component's tab shows: its label, else a tab's value (Docusaurus shows that)."""
+    found = {m.group(1): m.group(2) or m.group(3) or "" for m in _JSX_LABEL.finditer(attributes)}
+    label = found.get("label") or (found.get("value", "") if name.endswith("TabItem") else "")
+    return " ".join(label.split())
+
+
+@dataclass(frozen=True, slots=True)
+class _JsxLine:
+    """A line that starts with JSX components' tags: the tags before its text, the text, the tags after it."""
+
+    end: int  # the index of the line after it (an opening tag may run on several lines)
+    before: list[re.Match[str]]
+    text: str
+    after: list[re.Match[str]]
+
+
+def _after_spaces(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
+
+
+def _jsx_line(lines: list[str], at: int) -> _JsxLine | None:
+    """Line `at` read as JSX tags around text (either may be missing), or None when it does not start with a
+    component's tag."""
+    if not re.match(r"\s*</?[A-Z]", lines[at]):
+        return None
+    end = at
+    while ">" not in lines[end] and end + 1 < min(len(lines), at + _JSX_MAX_LINES):
+        end += 1
+    joined = " ".join(lines[at : end + 1]) if end > at else lines[at]
+    before: list[re.Match[str]] = []
+    position = _after_spaces(joined, 0)
+    while tag := _JSX_TAG.match(joined, position):
+        before.append(tag)
+        position = _after_spaces(joined, tag.end())
+    if not before:
+        return None
+    if end > at and position < len(joined):
+        return None  # text after a tag that ran on several lines: not what was thought
+    # Closing tags after the text, read from the line's end back (a search forward for them is quadratic).
+    after: list[re.Match[str]] = []
+    stop = len(joined)
+    while True:
+        while stop > position and joined[stop - 1].isspace():
+            stop -= 1
+        start = joined.rfind("</", position, stop) if stop > position and joined[stop - 1] == ">" else -1
+        closing = _JSX_TAG.fullmatch(joined, start, stop) if start >= 0 else None
+        if closing is None or not closing.group(1):
+            break
+        after.append(closing)
+        stop = start
+    return _JsxLine(end + 1, before, joined[position:stop], after[::-1])
+
+
+def _is_esm(statement: str) -> bool:
+    """Whether a paragraph that starts with "import" or "export" is an ESM statement, not a sentence."""
+    if _MDX_IMPORT_MODULE.match(statement) or _MDX_EXPORT.match(statement):
+        return True
+    return bool(_MDX_IMPORT.match(statement) and _MDX_IMPORT_FROM.search(statement))
+
+
+def _mdx_markup(text: str) -> str:
+    """`text` (a section of a Markdown file) without MDX's markup, and what the markup says kept: an
+    admonition's title leads its first line as an HTML page's does ("Note: …", "Save space: …"), a tab's
+    label its tab's ("iOS: …"), a component's text stays. Code fences are left as they are."""
+    lines = text.split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    lead = ""  # the title for the next line of text
+    admonitions: list[int] = []  # the colons of each open admonition
+    components = 0  # the JSX components open around the line
+    paragraph = True  # the line starts a paragraph
+
+    def lead_alone() -> None:
+        nonlocal lead
+        if lead:
+            out.append(lead if lead.endswith(":") else lead + ":")
+            lead = ""
+
+    def component(tag: re.Match[str]) -> None:
+        nonlocal components, lead
+        if tag.group(1):  # a closing tag: a tab that ended without text leads nothing
+            components = max(0, components - 1)
+            lead = ""
+        elif not tag.group(4):
+            components += 1
+            label = _jsx_label(tag.group(2), tag.group(3))
+            if label:
+                lead_alone()
+                lead = label
+
+    def text_line(line: str) -> None:
+        nonlocal lead
+        if lead and line.strip():
+            if _MD_BLOCK_START.match(line):
+                lead_alone()
+            else:
+                indent = len(line) - len(line.lstrip())
+                line = line[:indent] + lead + (" " if lead.endswith(":") else ": ") + line[indent:]
+                lead = ""
+        out.append(line)
+
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        at += 1
+        if fence is not None:
+            out.append(line)
+            if line.strip().startswith(fence):
+                fence = None
+            continue
+        if paragraph and not admonitions and not components and _MDX_ESM_START.match(line):
+            end = at
+            while end < len(lines) and lines[end].strip():
+                end += 1
+            if _is_esm("\n".join(lines[at - 1 : end])):
+                at = end
+                continue
+        paragraph = not line.strip()
+        fence_match = _MD_FENCE.match(line)
+        admonition = _MD_ADMONITION.match(line)
+        closing = _MD_ADMONITION_END.match(line)
+        jsx = _jsx_line(lines, at - 1)
+        if fence_match:
+            fence = fence_match.group(1)
+            lead_alone()
+            out.append(line)
+        elif admonition:
+            lead_alone()
+            admonitions.append(len(admonition.group(1)))
+            written = admonition.group(3) or admonition.group(4) or ""
+            title = " ".join(written.split()) or admonition.group(2)
+            # Capitalised as the page shows it (`_HtmlText._label`): ":::note" is "Note".
+            lead = title[0].upper() + title[1:] if title.islower() else title
+            paragraph = True
+        elif closing:
+            if admonitions and len(closing.group(1)) >= admonitions[-1]:
+                admonitions.pop()
+            lead = ""  # an empty admonition leads nothing
+            paragraph = True
+        elif jsx is not None:
+            at = jsx.end
+            for tag in jsx.before:
+                component(tag)
+            if jsx.text:
+                text_line(jsx.text)
+            for tag in jsx.after:
+                component(tag)
+            paragraph = not jsx.text
+        else:
+            text_line(line)
+    return "\n".join(out)
+
+
 def _clean_markdown(text: str) -> str:
+    text = _mdx_markup(text)
     text = _MD_HTML_COMMENT.sub("", text)
     text = _MD_IMAGE.sub(lambda m: m.group(1), text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)

@@ -305,6 +305,15 @@ def test_only_heading_lines_get_an_id_not_a_line_that_reads_the_same() -> None:
     assert (anchor.start, txt[anchor.start : anchor.end]) == (2, "Getting started")
 
 
+def test_an_mdx_file_is_anchored_as_markdown() -> None:
+    # A Docusaurus .mdx file: its headings are Markdown's, its imports, admonitions and tabs none.
+    mdx = (
+        "import Tabs from '@theme/Tabs';\n\n# Installing\n\n:::note\nFirst.\n:::\n\n<Tabs>\n"
+        '<TabItem value="ios" label="iOS">\n\n## On an iPhone\n\nOpen the App Store.\n\n</TabItem>\n</Tabs>\n'
+    )
+    assert _ids("install.mdx", mdx) == {"installing": "# Installing", "on-an-iphone": "## On an iPhone"}
+
+
 def test_a_byte_order_mark_does_not_hide_the_first_heading() -> None:
     for name, content, wrapped in (
         ("d.md", "\ufeff# Title\n\nText.\n\n## Next\n\nMore.\n", "# Title"),

@@ -49,7 +49,7 @@ EMPTY_SLUG = "section"
 # located by the record's place in the file, not as heading lines.
 FAQ_SUFFIXES = frozenset({".csv", ".jsonl", ".yaml", ".yml"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
-MD_SUFFIXES = frozenset({".md", ".markdown"})
+MD_SUFFIXES = frozenset({".md", ".markdown", ".mdx"})
 
 
 def slug(heading: str) -> str:
