@@ -223,10 +223,29 @@ def _senses(raw: str, names: list[str] | None = None) -> list[_Sense]:
         # no sense a customer's word has, but may be the name a help center uses (`_Cedict.named`).
         if not words or any(word[0].isupper() for word in words if len(word) > 1 and word != "I"):
             if names is not None:
-                names.extend(word for word in words if word[0].isupper() and len(word) > 1)
+                names.extend(_name_of(sense))
             continue
         out.append(_Sense(tuple(words), verb=sense.startswith("to ")))
     return out
+
+
+# A sense that is a name: capitalised words (joined by "or", "and", "of"), before any comma that describes it
+# ("Alipay, online payment platform", "Weixin or WeChat (mobile … service)"). Not "Taiwan pr. [duo2] when it
+# means "how"", nor "Taiwanese term for 網絡|网络": 多 was searched as "taiwan".
+_NAME_JOINERS = frozenset({"or", "and", "of", "the"})
+_MAX_NAME_WORDS = 4
+
+
+def _name_of(sense: str) -> list[str]:
+    """The capitalised words of `sense` when it is a name (`_NAME_JOINERS`), else []."""
+    if not sense or _NOT_A_SENSE.match(sense):
+        return []
+    words = _WORD.findall(_PARENTHESES.sub(" ", sense.split(",", 1)[0]))
+    if not words or len(words) > _MAX_NAME_WORDS or not words[0][0].isupper():
+        return []
+    if any(not (word[0].isupper() or word in _NAME_JOINERS) for word in words):
+        return []
+    return [word for word in words if word[0].isupper() and len(word) > 1]
 
 
 def cedict_path() -> Path | None:
@@ -414,7 +433,7 @@ def _read_cedict(path: Path) -> tuple[dict[str, list[_Sense]], dict[str, tuple[s
             senses = _senses(raw, found_names)
             # Capitalised pinyin is a proper name (a place, a person, a brand): its senses are names alone.
             if pinyin[:1].isupper():
-                found_names.extend(w for s in senses for w in s.words if w[0].isupper() and len(w) > 1)
+                found_names.extend(n for sense in raw.split("/") for n in _name_of(sense.strip()))
                 senses = []
             if found_names:
                 names.setdefault(simplified, []).extend(found_names)

@@ -288,6 +288,8 @@ CEDICT = """\
 網絡 网络 [Wang3 luo4] /Internet/
 網絡 网络 [wang3 luo4] /network (computing, telecommunications, transport etc)/
 咋 咋 [za2] /loud noise/
+多 多 [duo1] /many/much/Taiwan pr. [duo2] when it means "how"/
+支付寶 支付宝 [Zhi1 fu4 bao3] /Alipay, online payment platform/
 微信 微信 [Wei1 xin4] /Weixin or WeChat (mobile text and voice messaging service)/
 """
 

@@ -67,6 +67,10 @@ def test_a_name_the_knowledge_base_uses_is_its_word(dictionary: ChineseEnglishDi
     assert dictionary.translate("网络", "zh", "en", apps) == "internet network"
     assert dictionary.translate("微信", "zh", "en", apps) == "wechat"
     assert dictionary.translate("北京", "zh", "en", apps) == "beijing"
+    # A name is a sense made of capitalised words, before any comma that describes it; no remark on a word's
+    # reading ("Taiwan pr. [duo2] …": 多 was searched as "taiwan").
+    assert dictionary.translate("支付宝", "zh", "en", (*apps, "alipay", "online")) == "alipay"
+    assert dictionary.translate("多", "zh", "en", (*apps, "taiwan", "many")) == "many"
     # Names are never a gloss's sense, nor a fallback where the knowledge base uses none.
     assert dictionary.translate("网络", "zh", "en", PARCELS) == "network"
     assert dictionary.gloss("安卓") == "content outstanding"
