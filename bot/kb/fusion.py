@@ -253,8 +253,11 @@ def fuse_hits(
     def key_of(row: int) -> SectionKey:
         return chunks[row].source, chunks[row].heading_path
 
+    # A section both sides found is shown by the chunk the side that weighs more preferred: in a language
+    # the embedder reads poorly (Japanese with the English MiniLM, dense weight 0.39) its choice was about
+    # random, and 「会員ランクってなに？」 quoted a points chunk of the section BM25 found by its rank table.
     representative: dict[SectionKey, int] = {}
-    for row, _ in [*dense, *bm25]:
+    for row, _ in [*dense, *bm25] if dense_weight >= 0.5 or fusion == "rrf" else [*bm25, *dense]:
         representative.setdefault(key_of(row), row)
     bm25_keyed = [(key_of(row), score) for row, score in bm25]
     dense_keyed = [(key_of(row), score) for row, score in dense]

@@ -167,3 +167,18 @@ def test_only_an_introduction_gives_way_and_only_to_a_near_section_of_its_own() 
     assert fuse_hits(chunks, [], far, 3, "hybrid")[0].chunk.heading_path == chapter
     # Another article's section does not take an introduction's place.
     assert fuse_hits(chunks, [], [(0, 0.9), (3, 0.8)], 2, "hybrid")[0].chunk.heading_path == chapter
+
+
+def test_a_section_is_shown_by_the_chunk_the_heavier_side_preferred() -> None:
+    # Japanese with the English MiniLM (dense weight 0.39): its pick among a section's chunks was about
+    # random, and 「会員ランクってなに？」 was refused on a points chunk of the section BM25 found by
+    # its table.
+    points = make_chunk("points.md", "Ranks", "Points are added 14 days after shipping.", 0)
+    table = make_chunk("points.md", "Ranks", "| Rank | Rate |\n| Gold | 3% |", 1)
+    chunks = [points, table]
+    bm25, dense = [(1, 9.0)], [(0, 0.5), (1, 0.4)]
+    weak = fuse_hits(chunks, bm25, dense, 5, "hybrid", dense_weight=0.39)
+    assert [hit.chunk for hit in weak] == [table]
+    strong = fuse_hits(chunks, bm25, dense, 5, "hybrid", dense_weight=0.7)
+    assert [hit.chunk for hit in strong] == [points]
+    assert [hit.chunk for hit in fuse_hits(chunks, bm25, dense, 5, "hybrid", fusion="rrf")] == [points]
