@@ -62,8 +62,14 @@ def iban_span(candidate: str) -> int:
 
 # National identity numbers customers type into a support chat, each with its check digits so that an order
 # number of the same length is not one: Brazil's CPF ("123.456.789-09") and CNPJ, China's resident identity
-# number (18 characters, the last a check digit or X), Spain's DNI and NIE, and the US Social Security number
-# written with its dashes (it has no check digit). A Brazilian trial's CPF reached the training export.
+# number (18 characters, the last a check digit or X), Spain's DNI and NIE, Italy's codice fiscale, and the US
+# Social Security number written with its dashes (it has no check digit). A Brazilian trial's CPF reached the
+# training export, and so did an Italian trial's codice fiscale ("RSSMRA85T10A562S", also written lower-case).
+# The codice fiscale: surname and name letters, the year, a month letter, the day (plus 40 for women), the
+# birthplace's code and a check letter; where two people would share one, its digits become letters of
+# LMNPQRSTUV from the right ("omocodia").
+_CF_DIGIT = "[0-9LMNPQRSTUV]"
+_CODICE_FISCALE = f"(?i:[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z])"
 ID_NUMBER = re.compile(
     "(?<![.\\-/])(?<!" + _W + ")(?:"
     "\\d{3}\\.\\d{3}\\.\\d{3}-\\d{2}|\\d{11}"  # CPF
@@ -71,9 +77,21 @@ ID_NUMBER = re.compile(
     "|\\d{17}[\\dXx]"  # China
     "|\\d{8}-?[A-Za-z]|[XYZxyz]-?\\d{7}-?[A-Za-z]"  # Spain
     "|\\d{3}-\\d{2}-\\d{4}"  # US
-    ")(?![.\\-/]?" + _W + ")"
+    "|" + _CODICE_FISCALE + ")"  # Italy
+    "(?![.\\-/]?" + _W + ")"
 )
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+# The codice fiscale's check letter: the value of each character in an odd position (the first, third, …)
+# by the official table, in an even one its place in 0-9 or A-Z; their sum modulo 26 as a letter.
+_CF_ODD = dict(
+    zip(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        (1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 1, 0, 5, 7, 9, 13, 15, 17, 19, 21,
+         2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23),
+        strict=True,
+    )
+)  # fmt: skip
+_CF_OMOCODIA = str.maketrans("LMNPQRSTUV", "0123456789")
 
 
 def _mod11_digit(digits: Sequence[int], weights: Sequence[int]) -> int:
@@ -111,15 +129,63 @@ def id_number_valid(candidate: str) -> bool:
         if body[0] in "XYZ":
             body = str("XYZ".index(body[0])) + body[1:]
         return body.isdigit() and _DNI_LETTERS[int(body) % 23] == compact[-1]
+    if len(compact) == 16 and re.fullmatch(_CODICE_FISCALE, compact):  # Italy
+        return _codice_fiscale_valid(compact)
     if len(compact) == 9 and compact.isdigit() and candidate.count("-") == 2:  # US SSN
         area, group, serial = compact[:3], compact[3:5], compact[5:]
         return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
     return False
 
 
+def _cf_even(char: str) -> int:
+    return int(char) if char.isdigit() else ord(char) - ord("A")
+
+
+def _codice_fiscale_valid(compact: str) -> bool:
+    """Whether an upper-case codice fiscale has its check letter and a day of the month (plus 40)."""
+    day = int(compact[9:11].translate(_CF_OMOCODIA))
+    if not (1 <= day <= 31 or 41 <= day <= 71):
+        return False
+    total = sum(_CF_ODD[ch] if i % 2 == 0 else _cf_even(ch) for i, ch in enumerate(compact[:15]))
+    return chr(ord("A") + total % 26) == compact[15]
+
+
+# Italy's Partita IVA, the tax number of a business: it names the person behind a sole trader's business (a
+# customer asking about an invoice), and a company's codice fiscale is the same number; but it is 11 digits
+# whose check digit is Luhn's, which one number in ten passes, so an order number would pass too. Only after
+# its label then ("P.IVA 00743110157", "partita IVA: IT00743110157"), as no order number is written, and
+# redacted as an ID number.
+PARTITA_IVA = re.compile(
+    "(?i)(?<!" + _W + ")(?:p\\.?\\s?i\\.?v\\.?a\\.?|partita\\s+i\\.?v\\.?a\\.?)"
+    "(?:\\s*(?:[:=]|n\\.|nr\\.?|n°|è|is))?\\s*((?:IT)?\\d{11})(?![.,/-]?" + _W + ")"
+)
+
+
+def partita_iva_valid(digits: str) -> bool:
+    """Whether 11 digits are a Partita IVA: its Luhn check digit and a tax office's code (001-100, 120, 121,
+    888, 999) in the 8th-10th."""
+    if len(digits) != 11 or not digits.isdigit():
+        return False
+    office = int(digits[7:10])
+    if not (1 <= office <= 100 or office in (120, 121, 888, 999)):
+        return False
+    total = 0
+    for position, char in enumerate(digits):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def partita_iva_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` (already `fold`ed) holds a Partita IVA after its label: the number, without the label."""
+    return [match.span(1) for match in PARTITA_IVA.finditer(text) if partita_iva_valid(match.group(1)[-11:])]
+
+
 def id_number_spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` (already `fold`ed) holds a national identity number (`ID_NUMBER`)."""
-    return [match.span() for match in ID_NUMBER.finditer(text) if id_number_valid(match.group())]
+    """Where `text` (already `fold`ed) holds a national identity number (`ID_NUMBER`) or, after its label, a
+    Partita IVA (`PARTITA_IVA`)."""
+    out = [match.span() for match in ID_NUMBER.finditer(text) if id_number_valid(match.group())]
+    return sorted(out + partita_iva_spans(text))
 
 
 # A phone number as customers write one into a question ("(11) 98765-4321", "+55 11 98765-4321",
@@ -204,12 +270,15 @@ __all__ = [
     "EMAIL",
     "IBAN",
     "ID_NUMBER",
+    "PARTITA_IVA",
     "WORD_CHAR",
     "fold",
     "iban_span",
     "iban_valid",
     "id_number_spans",
     "id_number_valid",
+    "partita_iva_spans",
+    "partita_iva_valid",
     "phone_like_spans",
     "spans",
 ]

@@ -12,7 +12,7 @@ from bot.pii import EMAIL as _EMAIL
 from bot.pii import IBAN as _IBAN
 from bot.pii import ID_NUMBER as _ID_NUMBER
 from bot.pii import WORD_CHAR as _W
-from bot.pii import fold, iban_span, iban_valid, id_number_valid
+from bot.pii import fold, iban_span, iban_valid, id_number_valid, partita_iva_spans
 
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
@@ -176,7 +176,9 @@ class Redactor:
             text = self._sub_checked(text, _DIGIT_RUN, "USER_ID", counts, self._known_id_span)
         text = self._sub_group(text, _USER_ID_CONTEXT, "USER_ID", counts)
         text = self._sub_checked(text, _IBAN, "IBAN", counts, iban_span)
-        # Before cards and phones: an 11-digit CPF is also a valid Brazilian phone number's length.
+        # Before cards and phones: an 11-digit CPF is also a valid Brazilian phone number's length, and so is
+        # a Partita IVA an Italian one's ("partita iva 07643520567" was redacted as a phone number).
+        text = self._sub_found(text, "ID_NUMBER", counts, partita_iva_spans)
         text = self._sub_checked(text, _ID_NUMBER, "ID_NUMBER", counts, _id_number_span)
         text = self._sub_checked(text, _CARD, "CARD", counts, self._card_span)
         text = self._phones(text, counts)
@@ -210,6 +212,19 @@ class Redactor:
     def _sub_group(self, text: str, pattern: re.Pattern[str], kind: str, counts: Counter[str]) -> str:
         def one(segment: str) -> str:
             spans = [match.span(1) for match in pattern.finditer(fold(segment))]
+            if spans:
+                counts[kind] += len(spans)
+            return _replaced(segment, spans, kind)
+
+        return self._segments(text, one)
+
+    def _sub_found(
+        self, text: str, kind: str, counts: Counter[str], find: Callable[[str], list[tuple[int, int]]]
+    ) -> str:
+        """Like `_sub`, with the spans `find` finds in each segment's `fold`."""
+
+        def one(segment: str) -> str:
+            spans = find(fold(segment))
             if spans:
                 counts[kind] += len(spans)
             return _replaced(segment, spans, kind)

@@ -1021,10 +1021,13 @@ def _redacted_spans(
 
 def _one_item(kind: str, text: str, start: int, end: int, scrub: Callable[[str], str]) -> bool:
     """Whether text[start:end] is one whole value of this kind. A user id is one by its context ("user id:
-    …"), not by itself: a whole run of digits."""
+    …"), not by itself: a whole run of digits. So is a value redacted only after its label ("P.IVA
+    00743110157"): one after the text before it."""
     if kind == "USER_ID":
         return text[start:end].isdigit() and not text[end : end + 1].isdigit()
-    return scrub(text[start:end]) == f"<{kind}>"
+    if scrub(text[start:end]) == f"<{kind}>":
+        return True
+    return scrub(text[:end]) == scrub(text[:start]) + f"<{kind}>"
 
 
 def _value_key(kind: str, value: str) -> str:

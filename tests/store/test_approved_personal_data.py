@@ -107,6 +107,24 @@ async def test_forgetting_a_user_redacts_the_served_answer_built_on_their_questi
     assert rows[other.id].text == SUPPORT  # nothing of theirs: left alone
 
 
+async def test_forgetting_takes_out_a_value_redacted_only_after_its_label(log: SqlConversationLog) -> None:
+    # A Partita IVA is one only after "P.IVA", and by itself "00743110157" is none: the values of a text
+    # holding one could not be told apart, and the support address was redacted with the customer's data.
+    conversation_id, answer_id = await _asked(log, "2301")
+    await log.log_user_message(conversation_id, "Fattura alla P.IVA 00743110157, mail mario@example.it")
+    served = await log.add_approved(
+        question=QUESTION,
+        text="Invoice for P.IVA 00743110157 sent to mario@example.it; questions: support@shop.example.",
+        approved_by="console:admin",
+        corrects_answer_id=answer_id,
+        keep_personal_data=True,
+    )
+    await forget(log, "2301", Redactor(known_user_ids=["2301"]))
+    row = await log.get_approved(served.id)
+    assert row is not None
+    assert row.text == "Invoice for P.IVA <ID_NUMBER> sent to <EMAIL>; questions: support@shop.example."
+
+
 PUBLIC = "Write to support@shop.example or call +1 212 555 0100."
 
 

@@ -227,7 +227,33 @@ def test_national_id_numbers_and_phones_where_our_customers_write_from(text: str
         "order 11111111111 shipped",  # eleven equal digits pass the CPF's arithmetic
         "SSN 000-12-3456",
         "ISBN 978-3-16-148410-0",
+        "codice fiscale RSSMRA85T10A562T",  # the check letter off
+        "codice fiscale RSSMRA85T35A562G",  # its check letter right, but born on the 35th
+        "P.IVA 00743110158",  # the check digit off
+        "ordine 00743110157 spedito",  # a Partita IVA's digits without its label: an order number
     ],
 )
 def test_numbers_failing_their_id_check_digits_are_no_id_numbers(text: str) -> None:
     assert "<ID_NUMBER>" not in Redactor().redact(text).text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Found in an Italian shop's trial: the codice fiscale reached the training export as written.
+        (
+            "il mio codice fiscale è RSSMRA85T10A562S, posso cambiare l'indirizzo?",
+            "il mio codice fiscale è <ID_NUMBER>, posso cambiare l'indirizzo?",
+        ),
+        ("cf rssmra85t10a562s grazie", "cf <ID_NUMBER> grazie"),
+        ("CF: BNCGNN80A41H501X", "CF: <ID_NUMBER>"),  # a woman's: her day of birth plus 40
+        ("CF: RSSMRA85T10A56NH", "CF: <ID_NUMBER>"),  # "omocodia": its last digit written as a letter
+        # A Partita IVA after its label (without one it is any 11-digit number).
+        ("fattura alla P.IVA 00743110157, grazie", "fattura alla P.IVA <ID_NUMBER>, grazie"),
+        ("Partita IVA: IT07643520567", "Partita IVA: <ID_NUMBER>"),
+    ],
+)
+def test_italian_codice_fiscale_and_labelled_partita_iva(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"ID_NUMBER": 1}
