@@ -190,16 +190,25 @@ def id_number_spans(text: str) -> list[tuple[int, int]]:
 
 # A phone number as customers write one into a question ("(11) 98765-4321", "+55 11 98765-4321",
 # "13812345678"): digit groups joined by spaces, dashes or brackets (`phone_like_spans` counts the digits), or
-# a bare run of 10-15.
+# a bare run of 10-15. Italians write a prefix and the rest in one group ("333 1234567", "06 12345678", "+39
+# 333 1234567"), longer than the groups of five that other numbers are read in: an Italian trial's number was
+# searched, and pulled an unrelated section to rank 1. Tried first: groups of five would take "+39 333" alone.
 # Only for leaving the customer's number out of a search (`bot.kb.analysis.personal_spans`); the redactor
 # judges numbers with `phonenumbers` and each region's rules.
+_PHONE_START = "(?<![.,+\\-/])(?<!" + _W + ")"
+_PHONE_END = "(?![.,\\-/]?" + _W + ")"
 _PHONE_LIKE = re.compile(
-    "(?<![.,+\\-/])(?<!"
-    + _W
-    + ")(?:\\+\\s?)?(?:\\(\\d{2,4}\\)|\\d{2,5})(?:[\\s-]{1,2}\\d{2,5}){1,4}(?![.,\\-/]?"
-    + _W
-    + ")"
-    "|(?<![.,+\\-/])(?<!" + _W + ")\\d{10,15}(?![.,\\-/]?" + _W + ")"
+    _PHONE_START
+    + "(?:(?:\\+\\s?\\d{1,3}[\\s-]{1,2})?\\d{2,4}[\\s-]{1,2}\\d{6,8}|\\+\\s?\\d{1,3}[\\s-]{1,2}\\d{6,12})"
+    + _PHONE_END
+    + "|"
+    + _PHONE_START
+    + "(?:\\+\\s?)?(?:\\(\\d{2,4}\\)|\\d{2,5})(?:[\\s-]{1,2}\\d{2,5}){1,4}"
+    + _PHONE_END
+    + "|"
+    + _PHONE_START
+    + "\\d{10,15}"
+    + _PHONE_END
 )
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
 

@@ -78,12 +78,16 @@ _DATE_LIKE = re.compile(
 )
 # "555-123-4567", "(555) 123 4567", "555.123.4567": the North American way of writing a phone number.
 _GROUPED_3_3_4 = re.compile(r"\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}")
-# A number introduced by one of these words is an identifier, not a phone number.
+# A number introduced by one of these words is an identifier, not a phone number. In Italian too: with IT's
+# formats, "ordine n. 3401234567" is a mobile number's shape.
 _ID_WORD_BEFORE = re.compile(
     r"\b(?:order|invoice|ticket|tracking|ref|reference|case|sku|item|transaction|txn|build|version|isbn|"
-    r"serial|issue|pr|commit|port)\s*(?:no\.?|number|id)?\s*[:#]?\s*$",
+    r"serial|issue|pr|commit|port|ordine|fattura|pratica|spedizione)\s*(?:no\.?|n\.|nr\.?|n°|number|numero|id)?"
+    r"\s*[:#]?\s*$",
     re.IGNORECASE,
 )
+# A decimal number: with IT's formats, "0.17266028" is a mobile number's digits.
+_DECIMAL = re.compile(r"\d+[.,]\d+")
 _MAX_PASSES = 4
 
 
@@ -314,7 +318,7 @@ class Redactor:
         after = segment[end : end + 3]
         if before.endswith("`") or after.startswith("`"):
             return False  # a literal in code markup (a hash value, a constant)
-        if _DATE_LIKE.fullmatch(raw.strip("()")):
+        if _DATE_LIKE.fullmatch(raw.strip("()")) or _DECIMAL.fullmatch(raw):
             return False
         if re.search(r"(?:#|№|\bno\.?\s*|[A-Za-z]{2,}[-_/]|[$€£¥₹₽]\s?)$", before, re.IGNORECASE):
             return False  # order/invoice id or price

@@ -34,6 +34,15 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         ),
         ("(11) 98765-4321 pq meu cartao foi bloqueado?", "pq meu cartao foi bloqueado?"),
         ("我的手机是13812345678，怎么改绑定手机？", "我的手机是，怎么改绑定手机？"),
+        # An Italian shop's trial: its customers' numbers pulled an unrelated section to rank 1.
+        ("+39 333 1234567 come cambio la password?", "come cambio la password?"),
+        ("chiamatemi al 333 1234567, come cambio la password?", "chiamatemi al , come cambio la password?"),
+        ("06 12345678 come cambio la password?", "come cambio la password?"),
+        ("+39 3331234567 come cambio la password?", "come cambio la password?"),
+        (
+            "spedizione in 2 business days, ordine 20231108?",
+            "spedizione in 2 business days, ordine 20231108?",
+        ),
         # An Italian shop's trial: the codice fiscale is the customer's, whatever its case.
         (
             "il mio codice fiscale è rssmra85t10a562s, come cambio l'indirizzo?",

@@ -257,3 +257,35 @@ def test_italian_codice_fiscale_and_labelled_partita_iva(text: str, redacted: st
     result = Redactor().redact(text)
     assert result.text == redacted
     assert result.counts == {"ID_NUMBER": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # An Italian trial's customers wrote their numbers so; those of IT's formats alone went to the export.
+        ("il mio cellulare è 339 1234567, grazie", "il mio cellulare è <PHONE>, grazie"),
+        ("chiamami al 3405178128", "chiamami al <PHONE>"),
+        ("tel. 011 19536405", "tel. <PHONE>"),
+        ("+39 333 1234567", "<PHONE>"),
+        ("333 1234567", "<PHONE>"),
+        ("06 12345678", "<PHONE>"),
+        ("+39 02 9999 0192", "<PHONE>"),
+    ],
+)
+def test_italian_phone_numbers(text: str, redacted: str) -> None:
+    assert Redactor().redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Il rimborso arriva in 2 giorni lavorativi (2 business days).",
+        # IT's formats fit these digits: a decimal and an order number are no phone numbers.
+        "tasso di cambio 0.17266028",
+        "coordinate 34.8014146, 12.4335171",
+        "ordine n. 3401234567 spedito",
+        "Fattura nr. 3387218518 del 01/02/2024: € 1.299,00, errore PX-102, versione 3.11.7",
+    ],
+)
+def test_italian_look_alikes_are_no_phone_numbers(text: str) -> None:
+    assert Redactor().redact(text).text == text
