@@ -219,7 +219,8 @@ _YEARS = re.compile(r"(?:19|20)\d\d(?:[\s-]+(?:19|20)\d\d)+")
 def phone_like_spans(text: str) -> list[tuple[int, int]]:
     """Where `text` (already `fold`ed) holds what is written as a phone number (`_PHONE_LIKE`): 9 to 15
     digits, or 8 with a country code or an area code in brackets; not dates, nor years ("2024-2025"), nor
-    two port numbers ("8080 8443")."""
+    two port numbers ("8080 8443"). A dash between digits is read as a hyphen (`phone_fold`)."""
+    text = _hyphenated(text)
     out = []
     for match in _PHONE_LIKE.finditer(text):
         found = match.group()
@@ -258,6 +259,25 @@ def fold(text: str) -> str:
     return text if text.isascii() else text.translate(_FOLDING)
 
 
+# What customers type between a phone number's digits in place of a hyphen: the katakana long-vowel mark,
+# which a Japanese IME gives for "-" in kana mode (「090ー1234ー5678」 and 「０８０ー１２３４ー５６７８」
+# reached a Japanese trial's export, where "090-1234-5678" did not), its half-width form, the hyphens and
+# dashes of U+2010-2015 (which editors and phone keyboards put in) and the minus sign some input methods
+# give. `fold` makes the full-width hyphen-minus (U+FF0D) one already. Only between two digits: "ラーメン"
+# keeps its mark.
+_DIGIT_DASH = re.compile("(?<=\\d)[\u2010-\u2015\u2212\u30fc\uff70](?=\\d)")
+
+
+def _hyphenated(text: str) -> str:
+    return text if text.isascii() else _DIGIT_DASH.sub("-", text)
+
+
+def phone_fold(text: str) -> str:
+    """`text` as the phone matchers read it: `fold`ed, and a dash between two digits a hyphen
+    ("０８０ー１２３４ー５６７８" is "080-1234-5678"). One character for one, as `fold`."""
+    return _hyphenated(fold(text))
+
+
 def spans(text: str) -> list[tuple[int, int]]:
     """Where `text` holds an email address, an IBAN or a national identity number, as the redactor finds
     them (full-width too)."""
@@ -288,6 +308,7 @@ __all__ = [
     "id_number_valid",
     "partita_iva_spans",
     "partita_iva_valid",
+    "phone_fold",
     "phone_like_spans",
     "spans",
 ]

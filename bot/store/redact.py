@@ -12,7 +12,7 @@ from bot.pii import EMAIL as _EMAIL
 from bot.pii import IBAN as _IBAN
 from bot.pii import ID_NUMBER as _ID_NUMBER
 from bot.pii import WORD_CHAR as _W
-from bot.pii import fold, iban_span, iban_valid, id_number_valid, partita_iva_spans
+from bot.pii import fold, iban_span, iban_valid, id_number_valid, partita_iva_spans, phone_fold
 
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
@@ -277,7 +277,7 @@ class Redactor:
         import phonenumbers
 
         def one(segment: str) -> str:
-            folded = fold(segment)
+            folded = phone_fold(segment)
             if not _PHONE_CANDIDATE.search(folded):
                 return segment  # the matcher is slow; most text has no run of digits long enough
             spans: list[tuple[int, int]] = []

@@ -34,6 +34,10 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         ),
         ("(11) 98765-4321 pq meu cartao foi bloqueado?", "pq meu cartao foi bloqueado?"),
         ("我的手机是13812345678，怎么改绑定手机？", "我的手机是，怎么改绑定手机？"),
+        # A Japanese trial: a number typed with the IME's long-vowel mark is the customer's too.
+        ("電話番号は０８０ー１２３４ー５６７８です。解約するには？", "電話番号はです。解約するには？"),
+        ("「090ー1234ー5678」に折り返して", "「」に折り返して"),
+        ("2024ー01ー15に注文した商品は？", "2024ー01ー15に注文した商品は？"),
         # An Italian shop's trial: its customers' numbers pulled an unrelated section to rank 1.
         ("+39 333 1234567 come cambio la password?", "come cambio la password?"),
         ("chiamatemi al 333 1234567, come cambio la password?", "chiamatemi al , come cambio la password?"),

@@ -81,6 +81,35 @@ def test_japanese_number_with_full_width_dashes() -> None:
     assert Redactor(RedactionSettings(phone_regions=["JP"])).redact(text).text == "連絡先は <PHONE> です"
 
 
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A Japanese trial: typed with the IME's long-vowel mark, the number reached the export as written.
+        ("電話番号は「０８０ー１２３４ー５６７８」です", "電話番号は「<PHONE>」です"),
+        ("「090ー1234ー5678」に折り返してください", "「<PHONE>」に折り返してください"),
+        ("携帯 090ｰ1234ｰ5678 まで", "携帯 <PHONE> まで"),  # the mark's half-width form
+        # The hyphens and dashes of U+2010-2015, and the minus sign.
+        ("tel 090‐1234‐5678", "tel <PHONE>"),
+        ("tel 090‑1234‑5678", "tel <PHONE>"),
+        ("tel 090–1234–5678", "tel <PHONE>"),
+        ("tel 090—1234—5678", "tel <PHONE>"),
+        ("tel 090―1234―5678", "tel <PHONE>"),
+        ("tel 090−1234−5678", "tel <PHONE>"),
+        # Only the number goes: the marks of the words around it stay as written.
+        ("コーヒーの件は「090ー1234ー5678」へ。ラーメン", "コーヒーの件は「<PHONE>」へ。ラーメン"),
+    ],
+)
+def test_dashes_between_a_phone_numbers_digits_are_hyphens(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"PHONE": 1}
+
+
+@pytest.mark.parametrize("text", ["2024ー01ー15に注文", "2023–2024年度", "3–5営業日", "pages 10–20"])
+def test_dates_and_ranges_written_with_dashes_stay(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
 @pytest.mark.parametrize("kind", ["CARD", "EMAIL", "IBAN", "HANDLE", "PHONE"])
 def test_full_width_spelling_is_redacted_as_the_ascii_one(kind: str) -> None:
     generate = {
