@@ -188,6 +188,40 @@ def id_number_spans(text: str) -> list[tuple[int, int]]:
     return sorted(out + partita_iva_spans(text))
 
 
+# Chinese chat IDs, after their label: a QQ number (5-11 digits, never a leading 0) and a WeChat ID (6-20
+# letters, digits, "_" or "-", a letter first; or the "wxid_…" the app gives). A Chinese trial's customers
+# wrote "QQ号 123456789", "我的QQ是123456789", "qq: 12345678", "我的微信是 zhangwei_1990",
+# "微信号：wxid_abc123" and "WeChat: zhang_wei88", and the export kept them. Only after the label, as the
+# value alone is any number or word; a label joined to a word is a product ("微信支付", "QQ音乐"). A Latin
+# label ends at a word's end ("QQ123456" is a code); a CJK one may have the value at once ("QQ号123456789").
+_CHAT_SEP = "[ \t]*(?:(?:是|为|:|=)[ \t]*)?"
+_QQ_LABEL = f"(?:(?<!{_W})(?i:qq)(?:号码?|(?:[ \t]*(?i:number|no\\.|id))?(?!{_W}))|扣扣(?:号码?)?)"
+QQ_NUMBER = re.compile(_QQ_LABEL + _CHAT_SEP + "([1-9]\\d{4,10})(?!" + _W + "|[.,]\\d)")
+_WECHAT_LABEL = (
+    f"(?:微信(?:号|(?i:id)(?!{_W}))?|(?<!{_W})(?:(?i:wechat|weixin)(?:[ \t]*(?i:id))?|(?i:vx))(?!{_W}))"
+)
+_WECHAT_VALUE = "(wxid_[A-Za-z0-9_-]{1,30}|[A-Za-z][A-Za-z0-9_-]{5,19})"
+WECHAT_ID = re.compile(_WECHAT_LABEL + "(" + _CHAT_SEP + ")" + _WECHAT_VALUE + "(?!" + _W + "|-)")
+
+
+def _wechat_id_taken(separator: str, value: str) -> bool:
+    """Whether `value`, after a WeChat label and `separator`, is an ID: one with a digit or an underscore
+    (most are: "zhangwei_1990", "wxid_abc123"), or of lower-case letters after "是", "为" or a colon
+    ("我的微信是 zhangwei"). Words of a sentence follow the label in other ways: "WeChat Official
+    Accounts", "微信 account 被封了", "WeChat: Settings"."""
+    if any(ch.isdigit() or ch == "_" for ch in value):
+        return True
+    return value.isalpha() and value.islower() and bool(separator.strip())
+
+
+def chat_id_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` (already `fold`ed) holds a QQ number or a WeChat ID after its label: the value, without
+    the label."""
+    out = [match.span(1) for match in QQ_NUMBER.finditer(text)]
+    out += [m.span(2) for m in WECHAT_ID.finditer(text) if _wechat_id_taken(m.group(1), m.group(2))]
+    return sorted(out)
+
+
 # A phone number as customers write one into a question ("(11) 98765-4321", "+55 11 98765-4321",
 # "13812345678"): digit groups joined by spaces, dashes or brackets (`phone_like_spans` counts the digits), or
 # a bare run of 10-15. Italians write a prefix and the rest in one group ("333 1234567", "06 12345678", "+39
@@ -279,11 +313,12 @@ def phone_fold(text: str) -> str:
 
 
 def spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` holds an email address, an IBAN or a national identity number, as the redactor finds
-    them (full-width too)."""
+    """Where `text` holds an email address, an IBAN, a national identity number or a QQ number or WeChat ID
+    after its label, as the redactor finds them (full-width too)."""
     text = fold(text)
     out = [match.span() for match in EMAIL.finditer(text)]
     out += id_number_spans(text)
+    out += chat_id_spans(text)
     pos = 0
     while (match := IBAN.search(text, pos)) is not None:
         length = iban_span(match.group())
@@ -300,7 +335,10 @@ __all__ = [
     "IBAN",
     "ID_NUMBER",
     "PARTITA_IVA",
+    "QQ_NUMBER",
+    "WECHAT_ID",
     "WORD_CHAR",
+    "chat_id_spans",
     "fold",
     "iban_span",
     "iban_valid",

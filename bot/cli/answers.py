@@ -45,7 +45,7 @@ PERSONAL_DATA = {
     "CARD": ("a card number", "card numbers"),
     "IBAN": ("an IBAN", "IBANs"),
     "ID_NUMBER": ("a national ID number", "national ID numbers"),
-    "HANDLE": ("a Telegram handle", "Telegram handles"),
+    "HANDLE": ("a chat handle (Telegram, QQ or WeChat)", "chat handles (Telegram, QQ or WeChat)"),
     "USER_ID": ("a user id", "user ids"),
     "CUSTOM": ("a match of BOT_REDACTION__EXTRA_PATTERNS", "matches of BOT_REDACTION__EXTRA_PATTERNS"),
 }

@@ -535,10 +535,10 @@ def _labelled_from(question: str, start: int) -> int:
 
 
 def personal_spans(question: str, *, labels: bool = False) -> list[tuple[int, int]]:
-    """Where `question` holds the customer's own data rather than a topic: an email address, an IBAN or a
-    national ID number (as the redactor finds them) and a phone number, with `labels` the word that labels
-    it ("IBAN" of "refund to IBAN NL91…", which the help center need not mention), and a person's name in a
-    greeting, an introduction or a sign-off."""
+    """Where `question` holds the customer's own data rather than a topic: an email address, an IBAN, a
+    national ID number or a QQ number or WeChat ID after its label (as the redactor finds them) and a phone
+    number, with `labels` the word that labels it ("IBAN" of "refund to IBAN NL91…", which the help center
+    need not mention), and a person's name in a greeting, an introduction or a sign-off."""
     out = [(_labelled_from(question, start) if labels else start, end) for start, end in pii.spans(question)]
     # A phone number, without the word before it (a product's name may come just before a number): "pq meu
     # cartao foi bloqueado?" was answered, and refused with the customer's number in front (its digits drew

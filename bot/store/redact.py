@@ -12,7 +12,15 @@ from bot.pii import EMAIL as _EMAIL
 from bot.pii import IBAN as _IBAN
 from bot.pii import ID_NUMBER as _ID_NUMBER
 from bot.pii import WORD_CHAR as _W
-from bot.pii import fold, iban_span, iban_valid, id_number_valid, partita_iva_spans, phone_fold
+from bot.pii import (
+    chat_id_spans,
+    fold,
+    iban_span,
+    iban_valid,
+    id_number_valid,
+    partita_iva_spans,
+    phone_fold,
+)
 
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
@@ -150,8 +158,8 @@ def _handle_span(candidate: str) -> int:
 
 
 class Redactor:
-    """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<ID_NUMBER>`, `<HANDLE>`, `<USER_ID>`,
-    `<CUSTOM>`."""
+    """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<ID_NUMBER>`, `<HANDLE>` (a Telegram
+    @handle, or a QQ number or WeChat ID after its label), `<USER_ID>`, `<CUSTOM>`."""
 
     def __init__(self, settings: RedactionSettings | None = None, known_user_ids: Iterable[str] = ()) -> None:
         settings = settings or RedactionSettings()
@@ -179,6 +187,9 @@ class Redactor:
         if self._known_ids:  # exact ids of real users win over the phone/card heuristics
             text = self._sub_checked(text, _DIGIT_RUN, "USER_ID", counts, self._known_id_span)
         text = self._sub_group(text, _USER_ID_CONTEXT, "USER_ID", counts)
+        # A QQ number or WeChat ID after its label is a chat handle, like a Telegram one; before phones and
+        # cards, which would read "QQ号 13812345678" by its digits alone.
+        text = self._sub_found(text, "HANDLE", counts, chat_id_spans)
         text = self._sub_checked(text, _IBAN, "IBAN", counts, iban_span)
         # Before cards and phones: an 11-digit CPF is also a valid Brazilian phone number's length, and so is
         # a Partita IVA an Italian one's ("partita iva 07643520567" was redacted as a phone number).

@@ -160,7 +160,8 @@ def test_the_admin_is_told_what_personal_data_a_text_holds_in_english(
         "Pay to DE89 3704 0044 0532 0130 00.": "an IBAN",
         "Pay to DE89 3704 0044 0532 0130 00 or GB82 WEST 1234 5698 7654 32.": "2 IBANs",
         "Your user id: 99887766.": "a user id",
-        "Ask @shop_helper or @shop_orders.": "2 Telegram handles",
+        "Ask @shop_helper or @shop_orders.": "2 chat handles (Telegram, QQ or WeChat)",
+        "加微信号：shop_helper01": "a chat handle (Telegram, QQ or WeChat)",
         "See ORD-123456.": "a match of BOT_REDACTION__EXTRA_PATTERNS",
         "See ORD-123456 and ORD-654321, or a@example.com.": (
             "an email address and 2 matches of BOT_REDACTION__EXTRA_PATTERNS"

@@ -34,6 +34,10 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         ),
         ("(11) 98765-4321 pq meu cartao foi bloqueado?", "pq meu cartao foi bloqueado?"),
         ("我的手机是13812345678，怎么改绑定手机？", "我的手机是，怎么改绑定手机？"),
+        # A Chinese trial: the customer's QQ number and WeChat ID, after their labels.
+        ("我的QQ是123456789，怎么找回密码？", "我的QQ是，怎么找回密码？"),
+        ("微信号：wxid_abc123 怎么解绑？", "微信号： 怎么解绑？"),
+        ("微信支付怎么退款？", "微信支付怎么退款？"),
         # A Japanese trial: a number typed with the IME's long-vowel mark is the customer's too.
         ("電話番号は０８０ー１２３４ー５６７８です。解約するには？", "電話番号はです。解約するには？"),
         ("「090ー1234ー5678」に折り返して", "「」に折り返して"),

@@ -125,6 +125,22 @@ async def test_forgetting_takes_out_a_value_redacted_only_after_its_label(log: S
     assert row.text == "Invoice for P.IVA <ID_NUMBER> sent to <EMAIL>; questions: support@shop.example."
 
 
+async def test_forgetting_takes_their_wechat_id_out_and_leaves_the_shops(log: SqlConversationLog) -> None:
+    conversation_id, answer_id = await _asked(log, "2301")
+    await log.log_user_message(conversation_id, "我的微信是 zhangwei_1990，邮箱 zw@example.com")
+    served = await log.add_approved(
+        question=QUESTION,
+        text="已加微信 zhangwei_1990，标签发到 zw@example.com；客服微信号：shop_service01",
+        approved_by="console:admin",
+        corrects_answer_id=answer_id,
+        keep_personal_data=True,
+    )
+    await forget(log, "2301", Redactor(known_user_ids=["2301"]))
+    row = await log.get_approved(served.id)
+    assert row is not None
+    assert row.text == "已加微信 <HANDLE>，标签发到 <EMAIL>；客服微信号：shop_service01"
+
+
 PUBLIC = "Write to support@shop.example or call +1 212 555 0100."
 
 

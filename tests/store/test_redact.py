@@ -289,3 +289,48 @@ def test_italian_phone_numbers(text: str, redacted: str) -> None:
 )
 def test_italian_look_alikes_are_no_phone_numbers(text: str) -> None:
     assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A Chinese trial's customers wrote their QQ numbers and WeChat IDs so, and the export kept them.
+        ("QQ号 123456789", "QQ号 <HANDLE>"),
+        ("我的QQ是123456789，怎么找回密码？", "我的QQ是<HANDLE>，怎么找回密码？"),
+        ("qq: 12345678", "qq: <HANDLE>"),
+        ("我的微信是 zhangwei_1990", "我的微信是 <HANDLE>"),
+        ("微信号：wxid_abc123", "微信号：<HANDLE>"),
+        ("WeChat: zhang_wei88", "WeChat: <HANDLE>"),
+        # The other labels, a value right after a CJK one, and full-width forms.
+        ("扣扣号 10001", "扣扣号 <HANDLE>"),
+        ("QQ号123456789", "QQ号<HANDLE>"),
+        ("加我VX zhangwei1990", "加我VX <HANDLE>"),
+        ("wechat id: zhang-wei_88", "wechat id: <HANDLE>"),
+        ("ＱＱ：１２３４５６７８９", "ＱＱ：<HANDLE>"),
+        # Lower-case letters alone, after "是" or a colon.
+        ("我的微信是 zhangwei，谢谢", "我的微信是 <HANDLE>，谢谢"),
+        ("QQ号 13812345678", "QQ号 <HANDLE>"),  # a QQ number by its label, though a mobile number's digits
+    ],
+)
+def test_qq_numbers_and_wechat_ids_after_their_label_are_handles(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"HANDLE": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "微信支付怎么退款？",
+        "QQ音乐会员怎么取消？",
+        "QQ音乐 12345678",  # the label is a product's name
+        "QQ 0123456",  # no QQ number starts with 0
+        "QQ 1234 and QQ 9.7.1",  # too short; a version
+        "QQ123456789",  # a code: a Latin label ends at a word's end
+        "Log in with WeChat account or WeChat Official Accounts",  # words of a sentence
+        "微信 account 被封了怎么办",
+        "WeChat ID is required. WeChat: Settings",
+    ],
+)
+def test_chat_app_names_without_an_id_stay(text: str) -> None:
+    assert Redactor().redact(text).text == text
