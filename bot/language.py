@@ -499,6 +499,11 @@ def _detect_message_language(
         short = len(letters) <= KEEP_MAX_LETTERS
         if (latin_text and short) or normalize(kept) in (detection.language, *detection.candidates):
             return kept
+    if hinted == UNDETERMINED and unreadable and _only_function_words_of(text, expected, detection.language):
+        # Too short to trust and made only of English words, none the guess's: unhinted "Hi!" (Italian 0.67)
+        # and "Hello?" (Italian 0.77) were answered in Italian once Italian had a catalog. "grazie" (Italian
+        # 0.93) and "gracias" are their own language's words, and keep the guess below.
+        return expected
     if detection.language != UNDETERMINED and detection.confidence >= MIN_CONFIDENCE:
         return detection.language
     # Unsure, with nothing above to decide: a help center's language the detector lists is the likeliest
@@ -566,6 +571,13 @@ def _names_only(text: str, language: str) -> bool:
     """Whether `text` is a word or two (`NAMES_ONLY_MAX_WORDS`) with none of `language`'s function words."""
     words = _WORD_WITH_APOSTROPHE.findall(text.casefold())
     return 0 < len(words) <= NAMES_ONLY_MAX_WORDS and _function_words(text, language) == 0
+
+
+def _only_function_words_of(text: str, language: str, other: str) -> bool:
+    """Whether every word of `text` is one of `language`'s function words and none is `other`'s."""
+    words = _WORD_WITH_APOSTROPHE.findall(text.casefold())
+    function, others = STOPWORDS.get(language, frozenset()), STOPWORDS.get(other, frozenset())
+    return bool(words) and all(word in function and word not in others for word in words)
 
 
 def _written_in(text: str, language: str) -> bool:

@@ -21,7 +21,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction 
 # translates every text.
 SOURCE_LANGUAGE = "en"
 # Chinese in Traditional script ("zh-Hant", `bot.language.language_tag`) has its own catalog.
-LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "ko", "de", "fr", "es", "pt", "ru")
+LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "ko", "de", "fr", "es", "it", "pt", "ru")
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
     "zh-Hant": "zh_Hant",
@@ -30,6 +30,7 @@ CATALOGS: dict[str, str] = {
     "de": "de",
     "fr": "fr",
     "es": "es",
+    "it": "it",
     "pt": "pt",
     "ru": "ru",
 }
@@ -219,6 +220,7 @@ SHOWN_LANGUAGE_NAMES = {
     "de": N_("German"),
     "fr": N_("French"),
     "es": N_("Spanish"),
+    "it": N_("Italian"),
     "pt": N_("Portuguese"),
     "ru": N_("Russian"),
     "zh": N_("Chinese"),

@@ -62,13 +62,14 @@ def test_no_catalog_holds_another_languages_text() -> None:
             if message.id and any(ch.isalpha() for ch in str(message.string)):
                 by_text.setdefault(str(message.string), []).append(code)
     # Except the two scripts of Chinese where a text is written alike in both ("客服"), and a single word
-    # Spanish and Portuguese write alike ("Enviar", "Útil").
+    # Romance languages write alike ("Enviar" in Spanish and Portuguese, "Utile" in French and Italian,
+    # "italiano" in Spanish, Italian and Portuguese).
     shared = {
         text: codes
         for text, codes in by_text.items()
         if len(codes) > 1
         and not (sorted(codes) == ["zh", "zh-Hant"] and to_traditional(text) == text)
-        and not (sorted(codes) == ["es", "pt"] and len(text.split()) == 1)
+        and not (set(codes) <= {"es", "fr", "it", "pt"} and len(text.split()) == 1)
     }
     assert shared == {}
 
@@ -153,7 +154,10 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(tg_texts.START, "de").format(name="Anna").startswith("Hallo Anna!")
     assert texts.shown_language("pt-BR") == "pt"
     assert texts.translate(refusal, "pt-BR").startswith("Desculpe")
-    assert texts.shown_language("it") == "en"
+    # An Italian trial read every refusal, lead and button in English.
+    assert texts.shown_language("it-IT") == "it"
+    assert texts.translate(refusal, "it").startswith("Mi dispiace")
+    assert texts.shown_language("nl") == "en"
     assert texts.shown_language("RU") == "ru"
 
 

@@ -265,6 +265,22 @@ def test_a_lone_surrogate_is_read_not_a_crash() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Italian 0.67 and 0.77: answered in Italian once Italian had a catalog.
+        ("Hi!", "en"),
+        ("Hello?", "en"),
+        # Their own language's words keep a likely guess.
+        ("grazie", "it"),
+        ("Ciao!", "it"),
+        ("gracias", "es"),
+    ],
+)
+def test_unhinted_a_short_text_of_english_words_only_is_english(text: str, expected: str) -> None:
+    assert detect_message_language(text) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "previous", "expected"),
     [
         ("my parcel", "en", "en"),  # French 0.54: unhinted, the conversation's English is the hint

@@ -18,6 +18,7 @@ ANNA = {**user(2103, "Anna"), "language_code": "en"}
 MEI = {**user(2104, "Mei"), "language_code": "zh-hant"}
 YUKI = user(2105, "Yuki")
 JOAO = {**user(2106, "João"), "language_code": "pt-br"}
+GIULIA = {**user(2108, "Giulia"), "language_code": "it"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -121,6 +122,19 @@ async def test_portuguese_question_gets_portuguese_texts_and_buttons(make_harnes
     assert told.data["text"].startswith("Pedi para uma pessoa")
 
 
+async def test_italian_question_gets_italian_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # An Italian trial: every refusal, lead, handoff notice and button was English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(GIULIA, "Quanto tempo ci vuole per ricevere il rimborso?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "it")
+    assert final.data["text"].startswith("In questo momento non riesco")
+    assert button_labels(final.data) == ["Parla con una persona"]
+    h.fake.inject(h.fake.callback_update(GIULIA, GIULIA["id"], final.message_id, "human:it"))
+    told = await h.reply_after(GIULIA["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "it")
+    assert told.data["text"].startswith("Ho chiesto a una persona")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -184,7 +198,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
     async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
         await set_command_menus(bot)
         menus = server.fake.command_menus
-        assert sorted(menus) == ["", "de", "es", "fr", "ja", "ko", "pt", "ru", "zh"]
+        assert sorted(menus) == ["", "de", "es", "fr", "it", "ja", "ko", "pt", "ru", "zh"]
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
         assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"
