@@ -23,7 +23,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在么"
     "|こんにちは|こんばんは|おはよう|おはようございます"
     "|oi|oie|olá|ola|opa|bom dia|boa tarde|boa noite|tudo bem|tudo bom|e aí|e ai|eai|como vai|alô|alo"
-    "|안녕하세요|안녕|안녕하십니까",
+    "|안녕하세요|안녕|안녕하십니까"
+    "|buongiorno|buon giorno|buonasera|buona sera|buon pomeriggio|salve|ehi|ehilà|ehila|come stai|come sta"
+    "|come va|tutto bene",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -31,31 +33,49 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
     "|ありがとう|ありがとうございます|ありがとうございました|どうも"
     "|obrigado|obrigada|muito obrigado|muito obrigada|obg|brigado|brigada|valeu|vlw|agradeço|agradeco"
-    "|grato|grata|감사합니다|고맙습니다|감사해요|고마워요|고마워|감사",
+    "|grato|grata|감사합니다|고맙습니다|감사해요|고마워요|고마워|감사"
+    "|grazie|grazie mille|mille grazie|grazie tante|grazie tanto|grazie infinite|grazie ancora|grz"
+    "|ti ringrazio|la ringrazio|vi ringrazio|grazie per l'aiuto|grazie dell'aiuto|grazie di tutto"
+    "|gentilissimo|gentilissima",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
-    "|auf wiedersehen|ciao|au revoir|bonne journée|bonne journee|adiós|adios|hasta luego"
+    "|auf wiedersehen|au revoir|bonne journée|bonne journee|adiós|adios|hasta luego"
     "|пока|до свидания|再见|拜拜|さようなら|またね"
     "|no thanks|no thank you|no thx|nope thanks|that's all|that is all|that's it|nothing else|i'm good"
     "|im good|all good|nein danke|nichts weiter|non merci|c'est tout|no gracias|eso es todo|нет спасибо"
     "|больше ничего|不用了|不用|没有了|没事了|大丈夫です|結構です"
     "|tchau|tchauzinho|até logo|ate logo|até mais|ate mais|falou|flw|adeus|não obrigado|nao obrigado"
     "|não obrigada|nao obrigada|só isso|so isso|é só isso|e so isso|era só isso|era so isso"
-    "|안녕히 계세요|안녕히 가세요|수고하세요|됐어요|괜찮아요",
+    "|안녕히 계세요|안녕히 가세요|수고하세요|됐어요|괜찮아요"
+    "|ciao ciao|arrivederci|arrivederla|a presto|alla prossima|a dopo|ci vediamo|buona giornata|buona serata"
+    "|buonanotte|buona notte|no grazie|è tutto|e tutto|per ora è tutto|per ora e tutto|nient'altro"
+    "|niente altro|basta così|basta cosi|sono a posto",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました"
     "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|ótimo|otimo|perfeito"
     "|combinado|joia|jóia|понятно|ясно|всё понятно|все понятно|всё ясно|все ясно|отлично"
-    "|네|알겠습니다|알겠어요|좋아요",
+    "|네|알겠습니다|알겠어요|좋아요"
+    "|va bene|perfetto|ottimo|benissimo|bene|capito|ho capito|chiaro|tutto chiaro|chiarissimo|d'accordo"
+    "|tutto ok|tutto a posto|a posto|ricevuto|risolto|ho risolto",
 }
+# "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
+# Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
+# customer is not harmed by "Hello! What can I help you with?"). With thanks, an ok or a goodbye ("grazie,
+# ciao", "ok ciao") the customer is leaving: a goodbye.
+_HELLO_OR_BYE_TEXT = "ciao"
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",).
-_BY_WORDS = {tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p in text.split("|")}
+_Kind = SmallTalk | Literal["hello_or_bye"]
+_BY_WORDS: dict[tuple[str, ...], _Kind] = {
+    tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p in text.split("|")
+}
+_BY_WORDS |= {tuple(p.split()): "hello_or_bye" for p in _HELLO_OR_BYE_TEXT.split("|")}
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"
 _FILLERS_TEXT += " sim então entao pessoal gente viu"
+_FILLERS_TEXT += " allora davvero ragazzi"
 _FILLERS = frozenset(_FILLERS_TEXT.split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -85,13 +105,15 @@ def small_talk(text: str) -> SmallTalk | None:
     # Emoji and punctuation go ("Thanks!! 🙏").
     tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'")))
     found = _kinds(tokens, cjk=False) if tokens else None
+    if found and "hello_or_bye" in found:
+        found.add("goodbye" if found & {"thanks", "ok", "goodbye"} else "greeting")
     return next((kind for kind in _PRIORITY if kind in found), None) if found else None
 
 
-def _kinds(units: list[str], *, cjk: bool) -> set[SmallTalk] | None:
+def _kinds(units: list[str], *, cjk: bool) -> set[_Kind] | None:
     """The kinds of small talk `units` are made of, longest phrases first, fillers allowed; None when
     something else is in them. Units are words or, inside a CJK run (`cjk`), its characters."""
-    found: set[SmallTalk] = set()
+    found: set[_Kind] = set()
     i = 0
     while i < len(units):
         for size in range(min(_LONGEST_CJK if cjk else _LONGEST_WORDS, len(units) - i), 0, -1):

@@ -297,6 +297,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         ("Thanks a lot! 🙏", texts.SMALL_TALK_REPLIES["thanks"], "en"),  # its function words are English
         ("谢谢！", "不客气！还有什么可以帮您的吗？", "zh"),
         ("Vielen Dank", "Gern geschehen! Kann ich Ihnen sonst noch helfen?", "de"),
+        # An Italian trial: refused as a question the help center does not answer.
+        ("grazie mille", "Prego! Posso aiutarti in qualcos'altro?", "it"),
+        ("buongiorno", "Ciao! Come posso aiutarti? Chiedimi pure qualsiasi cosa sul nostro servizio.", "it"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

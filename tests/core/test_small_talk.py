@@ -66,6 +66,30 @@ from bot.small_talk import asks_for_person, small_talk
         ("감사합니다!", "thanks"),
         ("네 알겠습니다", "ok"),
         ("спасибо, всё понятно", "thanks"),
+        # An Italian trial: "ciao" was answered "Goodbye, and thanks for getting in touch!" as a first
+        # message, and the others were refused or read as follow-ups.
+        ("ciao", "greeting"),
+        ("Ciao!", "greeting"),
+        ("buongiorno", "greeting"),
+        ("Buonasera", "greeting"),
+        ("salve", "greeting"),
+        ("ciao, buongiorno", "greeting"),
+        ("grazie", "thanks"),
+        ("grazie mille!", "thanks"),
+        ("ok grazie", "thanks"),
+        ("perfetto grazie", "thanks"),
+        ("grazie davvero, gentilissima", "thanks"),
+        ("tutto chiaro", "ok"),
+        ("va bene", "ok"),
+        ("arrivederci", "goodbye"),
+        ("a presto", "goodbye"),
+        ("no grazie", "goodbye"),
+        ("grazie, buona giornata", "goodbye"),
+        # "ciao" with thanks or an ok takes leave, in any language that borrows it.
+        ("grazie, ciao", "goodbye"),
+        ("ok ciao", "goodbye"),
+        ("ciao ciao", "goodbye"),
+        ("danke, ciao", "goodbye"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -89,6 +113,11 @@ def test_small_talk(text: str, kind: str) -> None:
         "hi " * 30,
         "hi, how are you? where is my parcel",
         "show all",
+        "ciao, il mio pacco non è arrivato",
+        "grazie ma non funziona",
+        "buongiorno, come faccio il reso?",
+        "a presto arriverà?",
+        "come va il reso",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:

@@ -135,6 +135,16 @@ async def test_italian_question_gets_italian_texts_and_buttons(make_harness: Har
     assert told.data["text"].startswith("Ho chiesto a una persona")
 
 
+async def test_an_italian_ciao_is_greeted_and_a_grazie_thanked(make_harness: HarnessFactory) -> None:
+    # An Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!".
+    h = await make_harness()
+    hello = await h.ask(GIULIA, "ciao")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "it")
+    assert hello.data["text"].startswith("Ciao! Come posso aiutarti?")
+    thanks = await h.ask(GIULIA, "perfetto grazie")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "it")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
