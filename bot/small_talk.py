@@ -195,6 +195,29 @@ _PERSON_PT = (
     r"(?:\s+(?:de verdade|real|humano|humana|por favor|pfv|agora|urgente|obrigado|obrigada|nao um robo"
     r"|nao robo|nao um bot|nao bot))*"
 )
+# Italian: an Italian trial's "voglio parlare con un operatore", "mi passi un operatore?" and "operatore" were
+# refused. Passing on or transferring only to support, as in Portuguese: "posso trasferire il credito a
+# un'altra persona?" sends money. No "contattare": "come contattare l'assistenza clienti?" asks for the
+# contact details, as "Wie erreiche ich den Kundenservice?" does.
+_PERSON_IT = (
+    r"(?:(?:ciao|salve|buongiorno|buonasera|per|favore|perfavore|piacere|io|voglio|vorrei|volevo|preferisco"
+    r"|preferirei|posso|potrei|puoi|potresti|puo|potrebbe|potete|mi|ci|non|serve|servi|aiuta|aiuti|questo"
+    r"|cosi|ma|allora|solo|ok|grazie|come|faccio|si|a|e)\s+)*"
+    r"(?:(?:parlare|chattare|scrivere|parlo|sentire|avere|essere messo|essere messa"
+    r"|mettermi in contatto|essere messo in contatto|essere messa in contatto)\s+"
+    r"(?:con\s+|a\s+)?(?:un\s+|una\s+|un'|l'|lo\s+|la\s+|qualche\s+)?"
+    r"(?:operatore|operatrice|persona|umano|essere umano|addetto|addetta|consulente|assistente|qualcuno"
+    r"|agente|assistenza clienti|servizio clienti|customer care|supporto)"
+    r"|(?:passare|passarmi|passi|passa|passami|passate|passatemi|trasferire|trasferirmi|trasferisci"
+    r"|trasferisca|trasferiscimi|trasferitemi|mettere|mettermi|metti|mette|mettimi)\s+"
+    r"(?:in contatto\s+)?(?:con\s+|a\s+)?(?:un\s+|una\s+|un'|l'|lo\s+|la\s+|all'|al\s+)?"
+    r"(?:operatore|operatrice|umano|essere umano|addetto|addetta|consulente|assistenza clienti"
+    r"|servizio clienti|customer care|supporto|assistenza|persona vera|persona reale)"
+    r"|(?:un\s+|una\s+|un'|l')?(?:operatore|operatrice|umano|essere umano|persona vera|persona reale))"
+    r"(?:\s+(?:umano|umana|vera|vero|reale|in carne e ossa|dell'assistenza clienti|dell'assistenza"
+    r"|del servizio clienti|del supporto|per favore|perfavore|per piacere|grazie|subito|adesso|ora"
+    r"|non un bot|non un robot|non con un bot|non con il bot|non una macchina))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -226,8 +249,8 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(pattern))
-    for pattern in (_PERSON_EN, _PERSON_ES, _PERSON_PT, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
+    re.compile(without_accents(p))
+    for p in (_PERSON_EN, _PERSON_ES, _PERSON_PT, _PERSON_IT, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
 )
 # Compared as Simplified Chinese characters, as the message is (Japanese 話 too: 话).
 _PERSON_PHRASES = frozenset(

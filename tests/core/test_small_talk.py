@@ -167,6 +167,17 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "Gostaria de falar com um atendente",
         "atendente",
         "상담원 연결해 주세요",
+        # Found in an Italian trial: each was refused as a question the help center does not answer.
+        "voglio parlare con un operatore",
+        "mi passi un operatore?",
+        "mi passi un umano?",
+        "posso parlare con una persona vera?",
+        "parlare con un operatore umano",
+        "operatore",
+        "non mi aiuta, vorrei parlare con un operatore per favore",
+        "mi può passare l'assistenza clienti?",
+        "vorrei parlare con qualcuno dell'assistenza clienti",
+        "voglio parlare con una persona, non con un bot",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -198,6 +209,14 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         # Sending money to a person is no request for one.
         "quero transferir para uma pessoa",
         "posso transferir para alguem?",
+        "posso trasferire il credito a un'altra persona?",
+        "posso trasferire a qualcuno?",
+        "posso parlare con un operatore riguardo al mio ordine?",
+        "l'operatore è stato scortese",
+        "qual è il numero dell'assistenza clienti?",
+        "come contattare l'assistenza clienti?",
+        "come cambio operatore telefonico?",
+        "sei un umano?",
         "🙂",
         "",
     ],
