@@ -32,6 +32,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|muchas gracias|mil gracias|спасибо|большое спасибо|спс"
     "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
     "|ありがとう|ありがとうございます|ありがとうございました|どうも"
+    # A Japanese trial's "ありがとうございます、助かりました" and "よろしくお願いします" were refused as
+    # questions.
+    "|ありがと|どうもありがとう|助かりました|助かります|よろしくお願いします|よろしくお願いいたします"
     "|obrigado|obrigada|muito obrigado|muito obrigada|obg|brigado|brigada|valeu|vlw|agradeço|agradeco"
     "|grato|grata|감사합니다|고맙습니다|감사해요|고마워요|고마워|감사"
     "|grazie|grazie mille|mille grazie|grazie tante|grazie tanto|grazie infinite|grazie ancora|grz"
@@ -54,6 +57,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました"
+    "|了解しました|承知しました|かしこまりました|わかった|分かった"
     "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|ótimo|otimo|perfeito"
     "|combinado|joia|jóia|понятно|ясно|всё понятно|все понятно|всё ясно|все ясно|отлично"
     "|네|알겠습니다|알겠어요|좋아요"
@@ -65,10 +69,14 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
 # customer is not harmed by "Hello! What can I help you with?"). With thanks, an ok or a goodbye ("grazie,
 # ciao", "ok ciao") the customer is leaving: a goodbye.
 _HELLO_OR_BYE_TEXT = "ciao"
-# Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",).
+# Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
+# as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
+# "よろしくお愿いします", and written as is it was never found (nor "結構です").
 _Kind = SmallTalk | Literal["hello_or_bye"]
 _BY_WORDS: dict[tuple[str, ...], _Kind] = {
-    tuple(p.split()): kind for kind, text in _PHRASE_TEXT.items() for p in text.split("|")
+    tuple(to_simplified(p, words=False).split()): kind
+    for kind, text in _PHRASE_TEXT.items()
+    for p in text.split("|")
 }
 _BY_WORDS |= {tuple(p.split()): "hello_or_bye" for p in _HELLO_OR_BYE_TEXT.split("|")}
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
@@ -241,8 +249,13 @@ _PERSON_ZH = (
     r"(?:转|转接|找|接|联系|和|跟|要)?(?:人工客服|真人客服|人工服务|人工|真人|客服|活人)"
     r"(?:说话|聊|聊聊|谈谈|沟通|服务)?(?:谢谢|吧|啊|呀)?"
 )
+# Japanese and Korean as phrases, less a polite tail (`_PERSON_TAIL`): a Japanese trial's
+# "人と話せますか", "担当者につないでください", "スタッフと話したい" and "有人対応" were refused.
 _PERSON_TEXT = (
     "人工|转人工|オペレーター|人と話したい|担当者|オペレーターと話したい|担当者と話したい|人間と話したい"  # noqa: E501 - CJK characters count double
+    "|スタッフと話したい|人と話せますか|人間と話せますか|オペレーターと話せますか|担当者と話せますか"  # noqa: E501 - CJK characters count double
+    "|人につないで|担当者につないで|オペレーターにつないで|担当者に繋いで|オペレーターに繋いで"  # noqa: E501 - CJK characters count double
+    "|有人対応|有人チャット"
     "|상담원|상담원 연결|상담원 연결해 주세요|상담원 연결해주세요|상담사 연결|상담원이랑 통화하고 싶어요"  # noqa: E501 - CJK characters count double
     "|사람이랑 얘기하고 싶어요|사람과 대화하고 싶어요"
 )
@@ -252,11 +265,29 @@ _PERSON_PATTERNS = tuple(
     re.compile(without_accents(p))
     for p in (_PERSON_EN, _PERSON_ES, _PERSON_PT, _PERSON_IT, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
 )
-# Compared as Simplified Chinese characters, as the message is (Japanese 話 too: 话).
-_PERSON_PHRASES = frozenset(
-    without_accents(to_simplified(phrase, words=False)) for phrase in _PERSON_TEXT.split("|")
+
+
+def _as_compared(text: str) -> str:
+    """`text` as a message is compared: in Simplified Chinese characters (Japanese 話 too: 话; 願: 愿) and
+    without accents (which takes the voicing marks off kana: で is て)."""
+    return without_accents(to_simplified(text, words=False))
+
+
+_PERSON_PHRASES = frozenset(_as_compared(phrase) for phrase in _PERSON_TEXT.split("|"))
+
+
+def _either(*words: str) -> str:
+    return "|".join(re.escape(_as_compared(word)) for word in words)
+
+
+# What may open or close a phrase without changing it: "请", "すみません", "お願いします", "ください", and
+# "です" after a wish ("オペレーターと話したいです"). Compared as the message is: written as is, the tail
+# "お願いします" was never found in "オペレーターお願いします", read as "…お愿いします".
+_PERSON_LEAD = re.compile(rf"^(?:{_either('请', 'すみません', 'すいません')})\s*")
+_PERSON_TAIL = re.compile(
+    rf"(?:\s*(?:{_either('请', '谢谢', 'お願いします', 'お願いいたします', 'ください')})"
+    rf"|(?<={_either('たい')})(?:{_either('です', 'のですが', 'んですが')}))+$"
 )
-_PERSON_TAIL = re.compile(without_accents(r"(?:\s*(?:请|谢谢|お願いします))+$"))
 
 
 def asks_for_person(text: str) -> bool:
@@ -269,4 +300,4 @@ def asks_for_person(text: str) -> bool:
     )
     if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS):
         return True
-    return _PERSON_TAIL.sub("", normalized).removeprefix("请").strip() in _PERSON_PHRASES
+    return _PERSON_TAIL.sub("", _PERSON_LEAD.sub("", normalized)).strip() in _PERSON_PHRASES

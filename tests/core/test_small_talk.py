@@ -90,6 +90,14 @@ from bot.small_talk import asks_for_person, small_talk
         ("ok ciao", "goodbye"),
         ("ciao ciao", "goodbye"),
         ("danke, ciao", "goodbye"),
+        # A Japanese trial: refused as questions. The phrases are compared in Simplified characters, as the
+        # message is ("お願い" reads "お愿い", "結構" "结构").
+        ("ありがとうございます、助かりました", "thanks"),
+        ("ありがと", "thanks"),
+        ("よろしくお願いします", "thanks"),
+        ("了解しました", "ok"),
+        ("わかりました、ありがとう", "thanks"),
+        ("結構です", "goodbye"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -118,6 +126,8 @@ def test_small_talk(text: str, kind: str) -> None:
         "buongiorno, come faccio il reso?",
         "a presto arriverà?",
         "come va il reso",
+        "ありがとうございます、でも届いていません",
+        "よろしくお願いします、返品したいです",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
@@ -178,6 +188,15 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "mi può passare l'assistenza clienti?",
         "vorrei parlare con qualcuno dell'assistenza clienti",
         "voglio parlare con una persona, non con un bot",
+        # A Japanese trial: "お願いします" was looked for after the message had become "…お愿いします".
+        "オペレーターお願いします",
+        "人と話せますか",
+        "オペレーターと話したいです",
+        "人間と話したいです",
+        "担当者につないでください",
+        "スタッフと話したい",
+        "有人対応",
+        "すみません、オペレーターと話したいのですが",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -217,6 +236,10 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "come contattare l'assistenza clienti?",
         "come cambio operatore telefonico?",
         "sei un umano?",
+        "オペレーターですか？",
+        "オペレーターの営業時間は？",
+        "担当者の電話番号を教えてください",
+        "スタッフの対応が悪い",
         "🙂",
         "",
     ],
