@@ -58,6 +58,8 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました"
     "|了解しました|承知しました|かしこまりました|わかった|分かった"
+    # "It's solved": a Chinese trial's "谢谢，解决了" and "搞定了" were searched as questions.
+    "|解决了|已解决|已经解决了|问题解决了|没问题|搞定|可以了"
     "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|ótimo|otimo|perfeito"
     "|combinado|joia|jóia|понятно|ясно|всё понятно|все понятно|всё ясно|все ясно|отлично"
     "|네|알겠습니다|알겠어요|좋아요"
@@ -244,10 +246,17 @@ _PERSON_RU = (
     r"|менеджера|сотрудником|сотрудника|консультантом|консультанта)"
     r"(?:\s+(?:пожалуиста|срочно|сеичас|спасибо|а не ботом|не бот))*"
 )
+# A Chinese trial's "有没有真人" and "我要投诉" were not handed to a person. "有没有真人" asks for one, unlike
+# "Is there a human?": it is how Chinese customers ask to be put through ("有人工吗"). "我要投诉" too: in
+# Chinese customer service a complaint is taken by a person (人工客服, a complaints desk), which no article
+# of the help center can do. Asking how or where to complain ("怎么投诉", "投诉电话是多少") stays a question,
+# as "人工客服几点上班？" does: only the whole message is matched.
 _PERSON_ZH = (
     r"(?:我|我要|我想|想|请|请帮我|帮我|给我|麻烦|能不能|可以|你好|您好)*"
-    r"(?:转|转接|找|接|联系|和|跟|要)?(?:人工客服|真人客服|人工服务|人工|真人|客服|活人)"
-    r"(?:说话|聊|聊聊|谈谈|沟通|服务)?(?:谢谢|吧|啊|呀)?"
+    r"(?:(?:转|转接|找|接|联系|和|跟|要|有没有|有)?(?:人工客服|真人客服|人工服务|人工|真人|客服|活人)"
+    r"(?:说话|聊|聊聊|谈谈|沟通|服务)?"
+    r"|投诉(?:你们|一下)?)"
+    r"(?:谢谢|吧|啊|呀|吗)?"
 )
 # Japanese and Korean as phrases, less a polite tail (`_PERSON_TAIL`): a Japanese trial's
 # "人と話せますか", "担当者につないでください", "スタッフと話したい" and "有人対応" were refused.

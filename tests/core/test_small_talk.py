@@ -98,6 +98,12 @@ from bot.small_talk import asks_for_person, small_talk
         ("了解しました", "ok"),
         ("わかりました、ありがとう", "thanks"),
         ("結構です", "goodbye"),
+        # A Chinese trial: the customer saying it is solved was searched as a question.
+        ("谢谢，解决了", "thanks"),
+        ("解决了，谢谢", "thanks"),
+        ("没问题了，谢谢", "thanks"),
+        ("搞定了", "ok"),
+        ("謝謝，解決了", "thanks"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -128,6 +134,10 @@ def test_small_talk(text: str, kind: str) -> None:
         "come va il reso",
         "ありがとうございます、でも届いていません",
         "よろしくお願いします、返品したいです",
+        "解决不了",
+        "还是没解决",
+        "谢谢，但是没解决",
+        "没问题吗？",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
@@ -197,6 +207,13 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "スタッフと話したい",
         "有人対応",
         "すみません、オペレーターと話したいのですが",
+        # A Chinese trial: neither was handed to a person. A complaint is taken by a person in Chinese
+        # customer service.
+        "有没有真人",
+        "有没有人工客服？",
+        "有人工吗",
+        "我要投诉",
+        "我想投诉",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -237,6 +254,10 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "come cambio operatore telefonico?",
         "sei un umano?",
         "オペレーターですか？",
+        "人工客服几点上班？",
+        "怎么投诉",
+        "投诉电话是多少",
+        "有没有客服电话",
         "オペレーターの営業時間は？",
         "担当者の電話番号を教えてください",
         "スタッフの対応が悪い",
