@@ -48,6 +48,9 @@ _ASKS_AGAIN = (
     *("und wenn ", "und für ", "aber wenn ", "а если ", "а для ", "и если "),
     # Portuguese: "e se for no fim de semana?" after a question on the Pix limit at night.
     *("e se ", "mas e se ", "mas se ", "e para ", "e pra ", "e no ", "e na ", "e nos ", "e nas ", "e em "),
+    # Italian ("e se " above too): "e per i resi internazionali?" after a question on the returns window was
+    # searched alone.
+    *("e per ", "ma se ", "e invece ", "e nel ", "e nella ", "e nei ", "e nelle ", "e in ", "e con "),
 )
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is

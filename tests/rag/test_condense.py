@@ -65,6 +65,8 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         # A Brazilian shop's trial: searched alone, both quoted the contact article's introduction.
         ("e se for no fim de semana?", "pt"),
         ("e quanto custa?", "pt"),
+        ("e per i resi internazionali?", "it"),
+        ("ma se pago con carta di credito?", "it"),
     ]:
         assert needs_context(question, lang), question
         # A follow-up carries over the topic of a question in its own script (`test_a_question_in_another…`).
