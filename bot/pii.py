@@ -204,14 +204,23 @@ _WECHAT_VALUE = "(wxid_[A-Za-z0-9_-]{1,30}|[A-Za-z][A-Za-z0-9_-]{5,19})"
 WECHAT_ID = re.compile(_WECHAT_LABEL + "(" + _CHAT_SEP + ")" + _WECHAT_VALUE + "(?!" + _W + "|-)")
 
 
+_PLATFORM = re.compile(
+    r"(?i:android|ios|iphone|ipad|ipados|macos|mac|windows|win|harmonyos|huawei|xiaomi|pc)\d"
+)
+
+
 def _wechat_id_taken(separator: str, value: str) -> bool:
     """Whether `value`, after a WeChat label and `separator`, is an ID: one with a digit or an underscore
-    (most are: "zhangwei_1990", "wxid_abc123"), or of lower-case letters after "是", "为" or a colon
-    ("我的微信是 zhangwei"). Words of a sentence follow the label in other ways: "WeChat Official
-    Accounts", "微信 account 被封了", "WeChat: Settings"."""
-    if any(ch.isdigit() or ch == "_" for ch in value):
-        return True
-    return value.isalpha() and value.islower() and bool(separator.strip())
+    (most are: "zhangwei_1990", "wxid_abc123"). Words follow the label too: "WeChat Official Accounts",
+    "微信 account 被封了", "我用的微信是 android 版的"; an ID of letters alone ("我的微信是 zhangwei") is
+    left as written."""
+    # Letters alone are no ID even after "是": "我用的微信是 android 版的" lost "android" to <HANDLE>. Nor is
+    # a platform's name and version ("微信 iPhone15 闪退", "WeChat android14 crash").
+    if _PLATFORM.match(value):
+        return False
+    if not separator.strip() and any(ch.isupper() for ch in value):
+        return False
+    return any(ch.isdigit() or ch == "_" for ch in value)
 
 
 def chat_id_spans(text: str) -> list[tuple[int, int]]:
@@ -227,13 +236,16 @@ def chat_id_spans(text: str) -> list[tuple[int, int]]:
 # a bare run of 10-15. Italians write a prefix and the rest in one group ("333 1234567", "06 12345678", "+39
 # 333 1234567"), longer than the groups of five that other numbers are read in: an Italian trial's number was
 # searched, and pulled an unrelated section to rank 1. Tried first: groups of five would take "+39 333" alone.
+# Only an Italian prefix (a landline's 0…, a mobile's 3..) starts that shape: "fattura 2024 1234567" and
+# "build 1234 567890" are no phone numbers.
 # Only for leaving the customer's number out of a search (`bot.kb.analysis.personal_spans`); the redactor
 # judges numbers with `phonenumbers` and each region's rules.
 _PHONE_START = "(?<![.,+\\-/])(?<!" + _W + ")"
 _PHONE_END = "(?![.,\\-/]?" + _W + ")"
 _PHONE_LIKE = re.compile(
     _PHONE_START
-    + "(?:(?:\\+\\s?\\d{1,3}[\\s-]{1,2})?\\d{2,4}[\\s-]{1,2}\\d{6,8}|\\+\\s?\\d{1,3}[\\s-]{1,2}\\d{6,12})"
+    + "(?:(?:\\+\\s?\\d{1,3}[\\s-]{1,2})?(?:0\\d{1,3}|3\\d{2})[\\s-]{1,2}\\d{6,8}"
+    + "|\\+\\s?\\d{1,3}[\\s-]{1,2}\\d{6,12})"
     + _PHONE_END
     + "|"
     + _PHONE_START

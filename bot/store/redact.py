@@ -94,8 +94,10 @@ _ID_WORD_BEFORE = re.compile(
     r"\s*[:#]?\s*$",
     re.IGNORECASE,
 )
-# A decimal number: with IT's formats, "0.17266028" is a mobile number's digits.
-_DECIMAL = re.compile(r"\d+[.,]\d+")
+# A decimal number: with IT's formats, "0.17266028" is a mobile number's digits, and so is a coordinate
+# ("34.8014146"). One or two digits before the point, a leading zero alone: "02.12345678" and "333.1234567"
+# are phone numbers written with a dot, and were redacted before IT.
+_DECIMAL = re.compile(r"0[.,]\d+|[1-9]\d?[.,]\d{5,}")
 _MAX_PASSES = 4
 
 

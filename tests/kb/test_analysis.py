@@ -16,6 +16,7 @@ from bot.kb.analysis import (
     indexed_text,
     languages_of,
     named_words,
+    personal_spans,
     query_terms,
     query_words,
     question_language,
@@ -290,3 +291,8 @@ def test_width_forms_are_the_words_they_stand_for(typed: str, written: str) -> N
     assert query_terms(typed, ["ja"]) == query_terms(written, ["ja"])
     assert analyzer("ja").text(typed) == analyzer("ja").text(written)
     assert indexed_text(typed, "ja") == indexed_text(written, "ja")
+
+
+@pytest.mark.parametrize("text", ["fattura 2024 1234567", "build 1234 567890", "line 12 3456789"])
+def test_numbers_that_are_no_italian_phone_numbers_stay_searched(text: str) -> None:
+    assert personal_spans(text) == []

@@ -270,6 +270,9 @@ def test_italian_codice_fiscale_and_labelled_partita_iva(text: str, redacted: st
         ("333 1234567", "<PHONE>"),
         ("06 12345678", "<PHONE>"),
         ("+39 02 9999 0192", "<PHONE>"),
+        # Written with a dot: redacted before IT was a default region, and still (no decimal starts so).
+        ("tel. 02.12345678", "tel. <PHONE>"),
+        ("333.1234567", "<PHONE>"),
     ],
 )
 def test_italian_phone_numbers(text: str, redacted: str) -> None:
@@ -307,8 +310,6 @@ def test_italian_look_alikes_are_no_phone_numbers(text: str) -> None:
         ("加我VX zhangwei1990", "加我VX <HANDLE>"),
         ("wechat id: zhang-wei_88", "wechat id: <HANDLE>"),
         ("ＱＱ：１２３４５６７８９", "ＱＱ：<HANDLE>"),
-        # Lower-case letters alone, after "是" or a colon.
-        ("我的微信是 zhangwei，谢谢", "我的微信是 <HANDLE>，谢谢"),
         ("QQ号 13812345678", "QQ号 <HANDLE>"),  # a QQ number by its label, though a mobile number's digits
     ],
 )
@@ -330,6 +331,10 @@ def test_qq_numbers_and_wechat_ids_after_their_label_are_handles(text: str, reda
         "Log in with WeChat account or WeChat Official Accounts",  # words of a sentence
         "微信 account 被封了怎么办",
         "WeChat ID is required. WeChat: Settings",
+        # Letters alone, or a platform's name and version: words, not IDs.
+        "我用的微信是 android 版的",
+        "微信 iPhone15 闪退",
+        "WeChat android14 crash",
     ],
 )
 def test_chat_app_names_without_an_id_stay(text: str) -> None:
