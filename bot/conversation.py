@@ -847,6 +847,7 @@ class ConversationService:
         asks = [
             (q, lang) for lang in languages for q in (texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION)
         ]
+        looked_up: list[tuple[str, Answer]] = []
         for question, asked_in in asks:
             asked = texts.translate(question, asked_in)
             found: Answer | None = None
@@ -866,11 +867,14 @@ class ConversationService:
             if sure and await asyncio.to_thread(self._reaches_someone, found.text):
                 yield found
                 return
-            # The bot's own question, so the gate's doubt says nothing of the customer's: the sections the
-            # search found that give a way to reach someone are quoted where they give it. A trial's help
-            # center opened its contact article with "here is how to reach our support team", its email two
-            # lines below; that opening was quoted, unsure, the email address never shown.
-            quoted = await asyncio.to_thread(_contact_quote, asked, found, self._reaches_someone)
+            looked_up.append((asked, found))
+        # No sure answer gave one. The questions are the bot's own, so the gate's doubt says nothing of the
+        # customer's: the sections their searches found that give an email address, a handle or a phone number
+        # (as the redactor finds them: no date or amount) are quoted where they give it. A trial's help center
+        # opened its contact article with "here is how to reach our support team", the email address two
+        # lines below: that opening was quoted, unsure, and the address never shown.
+        for asked, found in looked_up:
+            quoted = await asyncio.to_thread(_contact_quote, asked, found, self._gives_contact)
             if quoted is not None:
                 yield quoted
                 return
@@ -879,6 +883,11 @@ class ConversationService:
         """Whether `text` gives an email address, a handle (as the redactor finds them) or a phone number."""
         counts = self._redactor.redact(text).counts
         return bool(counts["EMAIL"] or counts["HANDLE"] or _PHONE_LIKE.search(text))
+
+    def _gives_contact(self, text: str) -> bool:
+        """Whether `text` gives an email address, a handle or a phone number, as the redactor finds them."""
+        counts = self._redactor.redact(text).counts
+        return bool(counts["EMAIL"] or counts["HANDLE"] or counts["PHONE"])
 
     async def _approved_answer(self, question: str, language: str) -> Answer | None:
         """The approved answer that matches `question` closely, as an Answer; None: the pipeline answers.

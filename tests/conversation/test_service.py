@@ -547,6 +547,14 @@ async def test_contact_details_are_quoted_from_the_section_that_gives_them(setti
     )
     _, reply = await collect(svc, ALICE, "I want to talk to a person")
     assert reply.text.endswith("Email: write to help@shop.example, we reply within a day. [1]")
+    # A date or an amount reaches nobody: the notice stands alone.
+    dated = "Orders placed before 2024-01-15 follow the old policy. The fee is 1.299.000 VND."
+    kb = FakeKB([*HELP_CENTER, make_chunk("help/contact.md", "Contact customer support", dated, 3)])
+    svc = ConversationService(
+        build_pipeline(strict, kb, FakeGenerator("It depends. [1]")), MemoryConversationLog(), history_turns=2
+    )
+    _, reply = await collect(svc, ALICE, "I want to talk to a person")
+    assert reply.text == texts.HANDOFF_UNAVAILABLE
 
 
 @pytest.mark.parametrize(
