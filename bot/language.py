@@ -391,6 +391,7 @@ def _detect_message_language(
         and _HAN.search(text)
         and not _KANA.search(text)
         and not _CHINESE_GRAMMAR.search(text)
+        and _japanese_kanji(text)
     ):
         # Kanji words alone are Japanese as much as Chinese: 「返品」「送料」 to a Japanese help center were
         # refused in Chinese. The hint, else the conversation's language, else the help center's decide.
@@ -518,6 +519,16 @@ def _detect_message_language(
     if not letters or latin_text == (default not in NON_LATIN_SCRIPT):
         return default
     return UNDETERMINED
+
+
+def _japanese_kanji(text: str) -> bool:
+    """Whether every Han character of `text` is one Japanese writes (Shift-JIS holds it): 请, 长, 间 and 码
+    are Simplified Chinese alone, and "申请退款需要多长时间" after a Japanese question was Japanese."""
+    try:
+        "".join(_HAN.findall(text)).encode("cp932")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _han_only_language(hinted: str, kept: str, prior: Sequence[str]) -> str:

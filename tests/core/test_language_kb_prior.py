@@ -238,6 +238,9 @@ def test_the_help_centers_language_beats_a_conversations_only_where_the_text_spe
         # Chinese grammar says Chinese, to a Japanese help center too.
         ("取件码在哪里", None, "", ("ja",), "zh"),
         ("如何重置密码", None, "", ("ja",), "zh"),
+        # Characters only Simplified Chinese writes say Chinese (Shift-JIS lacks 请, 长, 间, 码).
+        ("申请退款需要多长时间", None, "ja", ("en",), "zh"),
+        ("修改密码", None, "", ("ja", "zh"), "zh"),
         # Kana is Japanese whatever the help center.
         ("返品したい", None, "", ("zh",), "ja"),
     ],
