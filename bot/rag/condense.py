@@ -83,14 +83,16 @@ def needs_context(question: str, lang: str | None = None) -> bool:
 
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_CJK_RUN = re.compile(f"(?:{_CJK.pattern})+")
 _OTHER_WORD = re.compile(r"[^\W\d_]+")
 
 
 def _written_in_cjk(text: str) -> bool:
-    """Whether `text` is mostly Chinese, Japanese or Korean: its CJK characters outnumber its other words. A
-    word of letters counts once, as a CJK character does: counted by letters, "那 Android 呢？" ("and on
-    Android?") after a Chinese question read as a question in another script, asked afresh and refused."""
-    cjk = len(_CJK.findall(text))
+    """Whether `text` is mostly Chinese, Japanese or Korean: its CJK words (a run of CJK characters counts as
+    one per two characters, a word's usual length) outnumber its other words. Counted by letters, "那 Android
+    呢？" ("and on Android?") after a Chinese question read as a question in another script, asked afresh and
+    refused; counted by characters, "what about 微信支付?" read as Chinese."""
+    cjk = sum((len(run) + 1) // 2 for run in _CJK_RUN.findall(text))
     others = len(_OTHER_WORD.findall(_CJK.sub(" ", text)))
     return cjk > 0 and cjk > others
 

@@ -115,3 +115,6 @@ def test_a_question_in_another_script_asks_afresh() -> None:
     # question was asked afresh, and refused.
     iphone = [Turn("user", "iPhone 上 app 一关掉就不自动备份了"), Turn("assistant", "Open Settings… [1]")]
     assert condense("那 Android 呢？", iphone, "zh") == "iPhone 上 app 一关掉就不自动备份了 那 Android 呢？"
+    # And a Chinese name in an English follow-up keeps it English.
+    paying = [Turn("user", "How do I pay for my order?"), Turn("assistant", "By card or PayPal. [1]")]
+    assert condense("what about 微信支付?", paying, "en") == "How do I pay for my order? what about 微信支付?"
