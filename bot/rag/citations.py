@@ -1238,7 +1238,12 @@ def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max
 # A Japanese or Chinese sentence that leads into what follows it, as an English one does with a colon:
 # 「代引手数料は次のとおりです。」 over its table was quoted alone, and
 # 「時間帯は、次の３つからお選びいただけます。」 without its three slots.
-_CJK_LEAD_IN = re.compile(r"(?:次|以下|下記)の|如下|下列|以下[几幾]")
+# Only what announces what follows: not 「次の営業日」 ("the next business day"), 「1万円以下の」 ("up to").
+_CJK_LEAD_IN = re.compile(
+    r"(?<![0-9０-９万千百円個件歳])(?:次|以下|下記)の"
+    r"(?:とおり|通り|[0-9０-９一二三四五六七八九十]+(?:つ|点|種類|項目|件)|場合|もの|方法|手順|条件|項目|内容)"
+    r"|如下|下列|以下[几幾]"
+)
 
 
 def _leads_on(text: str) -> bool:

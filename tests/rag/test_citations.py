@@ -955,3 +955,16 @@ def test_a_task_titled_with_the_question_is_answered_by_its_steps() -> None:
     assert extract_answer("where do restored photos go?", passage) == (
         "Restored files go back to the folder they were deleted from."
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("発送はいつですか", "ご注文は次の営業日に発送します。"),
+        ("送料はかかりますか", "1万円以下のご注文には送料がかかります。"),
+    ],
+)
+def test_next_and_up_to_lead_into_nothing(question: str, sentence: str) -> None:
+    # 「次の営業日」 is "the next business day", 「1万円以下の」 "up to 10,000 yen": no lead-in.
+    passage = Passage("fees.md", "送料", f"{sentence}\n\n- 北海道：1,100円\n- 沖縄：1,650円", lang="ja")
+    assert extract_answer(question, passage) == sentence
