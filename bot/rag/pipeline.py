@@ -750,12 +750,15 @@ class Pipeline:
         if answerable and unsure:
             log.info("answering without confidence", extra={"relevance": round(score, 3)})
             yield _Unsure()
+        earlier = self._sticky.get(user_key)  # what the previous answer was given, before this search's
         prepared = (
             self._prepare(user_key, hits, has_history=bool(history), only_best=titled) if answerable else None
         )
         if prepared is not None and prepared.passages:
             read = crossed.text if crossed is not None else standalone
-            prepared = self._followed(prepared, hits, read, user_key, has_history=bool(history))
+            prepared = self._followed(
+                prepared, hits, read, user_key, earlier, has_history=bool(history), only_best=bool(titled)
+            )
             prepared = await self._outlined(prepared, read)
             if standalone != question:
                 said = next((t.text for t in reversed(history) if t.role == "assistant"), "")
@@ -1025,7 +1028,15 @@ class Pipeline:
         return tuple(listed[:SEE_ALSO])
 
     def _followed(
-        self, prepared: _Prepared, hits: Sequence[Hit], question: str, user_key: str, *, has_history: bool
+        self,
+        prepared: _Prepared,
+        hits: Sequence[Hit],
+        question: str,
+        user_key: str,
+        earlier: tuple[Hit, ...] | None,
+        *,
+        has_history: bool,
+        only_best: bool,
     ) -> _Prepared:
         """`prepared` led by a section of the article its best passage sends the reader to, when that passage
         has nothing of its own to quote for `question` and matched it by a pointer's words
@@ -1050,8 +1061,14 @@ class Pipeline:
             )
             if target is not None:
                 log.info("the best passage points elsewhere: its pointer is followed")
+                # Prepared again as the first time was: after the previous answer's passages (`earlier`,
+                # which the first preparation replaced), the model given the best alone where it was.
+                if earlier is None:
+                    self._sticky.pop(user_key, None)
+                else:
+                    self._sticky[user_key] = earlier
                 rest = [hit for hit in hits if hit is not target]
-                return self._prepare(user_key, [target, *rest], has_history=has_history)
+                return self._prepare(user_key, [target, *rest], has_history=has_history, only_best=only_best)
         return prepared
 
     async def _outlined(self, prepared: _Prepared, question: str) -> _Prepared:
