@@ -237,7 +237,9 @@ _MAX_NAME_WORDS = 4
 
 
 def _name_of(sense: str) -> list[str]:
-    """The capitalised words of `sense` when it is a name (`_NAME_JOINERS`), else []."""
+    """The names `sense` gives when it is one (`_NAME_JOINERS`), else []: each of its alternatives ("Weixin",
+    "WeChat"), a name of several words as one ("United Kingdom": the knowledge base must use all of them, or
+    英 was "united"), and none of two letters or fewer ("OK" made 行, "to walk / OK", a name)."""
     if not sense or _NOT_A_SENSE.match(sense):
         return []
     words = _WORD.findall(_PARENTHESES.sub(" ", sense.split(",", 1)[0]))
@@ -245,7 +247,12 @@ def _name_of(sense: str) -> list[str]:
         return []
     if any(not (word[0].isupper() or word in _NAME_JOINERS) for word in words):
         return []
-    return [word for word in words if word[0].isupper() and len(word) > 1]
+    names: list[str] = []
+    for alternative in " ".join(words).split(" or "):
+        name = [word for word in alternative.split() if word not in _NAME_JOINERS]
+        if name and any(len(word) > 2 for word in name):
+            names.append(" ".join(name))
+    return names
 
 
 def cedict_path() -> Path | None:
@@ -355,7 +362,14 @@ class _Cedict:
                 english = analyzer("en")
                 found: dict[str, tuple[str, ...]] = {}
                 for word, names in self.names.items():
-                    used = tuple(dict.fromkeys(n.lower() for n in names if english.stem(n.lower()) in known))
+                    used = tuple(
+                        dict.fromkeys(
+                            part
+                            for name in names
+                            if all(english.stem(part) in known for part in name.lower().split())
+                            for part in name.lower().split()
+                        )
+                    )
                     if used:
                         found[word] = used
                 self._named = (vocabulary, found)

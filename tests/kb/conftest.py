@@ -290,6 +290,8 @@ CEDICT = """\
 咋 咋 [za2] /loud noise/
 多 多 [duo1] /many/much/Taiwan pr. [duo2] when it means "how"/
 支付寶 支付宝 [Zhi1 fu4 bao3] /Alipay, online payment platform/
+行 行 [xing2] /to walk/OK/
+英國 英国 [Ying1 guo2] /United Kingdom/
 微信 微信 [Wei1 xin4] /Weixin or WeChat (mobile text and voice messaging service)/
 """
 

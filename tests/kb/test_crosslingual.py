@@ -71,6 +71,10 @@ def test_a_name_the_knowledge_base_uses_is_its_word(dictionary: ChineseEnglishDi
     # reading ("Taiwan pr. [duo2] …": 多 was searched as "taiwan").
     assert dictionary.translate("支付宝", "zh", "en", (*apps, "alipay", "online")) == "alipay"
     assert dictionary.translate("多", "zh", "en", (*apps, "taiwan", "many")) == "many"
+    # Two letters are no name ("OK"), and a name of several words is used whole or not at all.
+    assert dictionary.translate("行", "zh", "en", (*apps, "ok", "walk")) == "walk"
+    assert dictionary.translate("英国", "zh", "en", (*apps, "united", "kingdom")) == "united kingdom"
+    assert "united" not in dictionary.translate("英国", "zh", "en", (*apps, "united")).split()
     # Names are never a gloss's sense, nor a fallback where the knowledge base uses none.
     assert dictionary.translate("网络", "zh", "en", PARCELS) == "network"
     assert dictionary.gloss("安卓") == "content outstanding"
