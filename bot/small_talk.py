@@ -213,7 +213,9 @@ _PERSON_IT = (
     r"(?:(?:ciao|salve|buongiorno|buonasera|per|favore|perfavore|piacere|io|voglio|vorrei|volevo|preferisco"
     r"|preferirei|posso|potrei|puoi|potresti|puo|potrebbe|potete|mi|ci|non|serve|servi|aiuta|aiuti|questo"
     r"|cosi|ma|allora|solo|ok|grazie|come|faccio|si|a|e)\s+)*"
-    r"(?:(?:parlare|chattare|scrivere|parlo|sentire|avere|essere messo|essere messa"
+    # "avere" only with a person: "posso avere supporto?" asks for help, not for someone.
+    r"(?:avere\s+(?:un\s+|una\s+|un'|l')?(?:operatore|operatrice|persona|umano|addetto|addetta|consulente|agente)"
+    r"|(?:parlare|chattare|scrivere|parlo|sentire|essere messo|essere messa"
     r"|mettermi in contatto|essere messo in contatto|essere messa in contatto)\s+"
     r"(?:con\s+|a\s+)?(?:un\s+|una\s+|un'|l'|lo\s+|la\s+|qualche\s+)?"
     r"(?:operatore|operatrice|persona|umano|essere umano|addetto|addetta|consulente|assistente|qualcuno"

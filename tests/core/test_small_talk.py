@@ -246,6 +246,7 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "quero transferir para uma pessoa",
         "posso transferir para alguem?",
         "posso trasferire il credito a un'altra persona?",
+        "posso avere supporto per la fibra?",  # help, not someone
         "posso trasferire a qualcuno?",
         "posso parlare con un operatore riguardo al mio ordine?",
         "l'operatore è stato scortese",
