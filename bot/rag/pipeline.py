@@ -750,7 +750,8 @@ class Pipeline:
         if answerable and unsure:
             log.info("answering without confidence", extra={"relevance": round(score, 3)})
             yield _Unsure()
-        earlier = self._sticky.get(user_key)  # what the previous answer was given, before this search's
+        # The previous answer's passages, before this search's replace them (`_followed` prepares again).
+        earlier = self._sticky.get(user_key)
         prepared = (
             self._prepare(user_key, hits, has_history=bool(history), only_best=titled) if answerable else None
         )
