@@ -874,20 +874,20 @@ class ConversationService:
         # opened its contact article with "here is how to reach our support team", the email address two
         # lines below: that opening was quoted, unsure, and the address never shown.
         for asked, found in looked_up:
-            quoted = await asyncio.to_thread(_contact_quote, asked, found, self._gives_contact)
+            quoted = await asyncio.to_thread(_contact_quote, asked, found, self._gives_contact_details)
             if quoted is not None:
                 yield quoted
                 return
 
-    def _reaches_someone(self, text: str) -> bool:
-        """Whether `text` gives an email address, a handle (as the redactor finds them) or a phone number."""
+    def _reaches_someone(self, text: str, *, phone_shaped: bool = True) -> bool:
+        """Whether `text` gives an email address or a handle (as the redactor finds them) or a phone number:
+        as written (`_PHONE_LIKE`), or, not `phone_shaped`, as the redactor finds one too."""
         counts = self._redactor.redact(text).counts
-        return bool(counts["EMAIL"] or counts["HANDLE"] or _PHONE_LIKE.search(text))
+        phone = _PHONE_LIKE.search(text) if phone_shaped else counts["PHONE"]
+        return bool(counts["EMAIL"] or counts["HANDLE"] or phone)
 
-    def _gives_contact(self, text: str) -> bool:
-        """Whether `text` gives an email address, a handle or a phone number, as the redactor finds them."""
-        counts = self._redactor.redact(text).counts
-        return bool(counts["EMAIL"] or counts["HANDLE"] or counts["PHONE"])
+    def _gives_contact_details(self, text: str) -> bool:
+        return self._reaches_someone(text, phone_shaped=False)
 
     async def _approved_answer(self, question: str, language: str) -> Answer | None:
         """The approved answer that matches `question` closely, as an Answer; None: the pipeline answers.

@@ -248,9 +248,11 @@ class Analyzer:
         if not stop:
             latin_stop = frozenset()
         cjk_stop = STOPWORDS.get("zh", frozenset())
-        # Half-width katakana and full-width letters and digits are the same words ("ｺﾝﾋﾞﾆ" コンビニ,
-        # "ＳＯＦＡ－２００" SOFA-200): a Japanese trial's questions typed so found nothing.
-        text = width_folded(text)
+        if fold:
+            # Half-width katakana and full-width letters and digits are the same words ("ｺﾝﾋﾞﾆ" コンビニ,
+            # "ＳＯＦＡ－２００" SOFA-200): a Japanese trial's questions typed so found nothing. (Not `fold`:
+            # the caller has folded the whole text, `word_terms`.)
+            text = width_folded(text)
         # Chinese only: kanji in Japanese text are not Traditional Chinese (and a Japanese question and
         # passage are both read unfolded).
         folded = to_simplified(text) if fold and self.lang == "zh" else text

@@ -445,9 +445,9 @@ def _read_cedict(path: Path) -> tuple[dict[str, list[_Sense]], dict[str, tuple[s
             _traditional, simplified, pinyin, raw = match.groups()
             found_names: list[str] = []
             senses = _senses(raw, found_names)
-            # Capitalised pinyin is a proper name (a place, a person, a brand): its senses are names alone.
+            # Capitalised pinyin is a proper name (a place, a person, a brand): its senses are names alone
+            # (`_senses` has collected those that are names).
             if pinyin[:1].isupper():
-                found_names.extend(n for sense in raw.split("/") for n in _name_of(sense.strip()))
                 senses = []
             if found_names:
                 names.setdefault(simplified, []).extend(found_names)

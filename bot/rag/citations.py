@@ -708,11 +708,14 @@ _ABOUT_THE_ARTICLE = re.compile(
     r"(?:article|page|section|guide|document|chapter|faq|help article)\b",
     re.I,
 )
+# "See" (also) in the languages of the help centers tried: what sends the reader to another article.
+_SEE = r"(?:see|read|siehe|voir|véase|consulta|veja|consulte)(?:\s+(?:also|auch|aussi|también|também))?"
 # A sentence that only sends the reader to another article ("For lost or damaged parcels, see "Lost or
 # damaged parcels".", "See also: Returns"): quoted alone, it was the whole answer to "How do I get a refund?".
 _POINTS_ELSEWHERE = re.compile(
-    r"(?:(?:for|about|on|if|pour|si|für|bei|wenn|para|sobre)\b[^.;:!?]{1,80},\s*)?(?:please\s+)?(?:see|read|siehe|voir|véase|consulta|veja|consulte)"
-    r"(?:\s+(?:also|auch|aussi|también|também))?\s*[:\"“«‘'„]"
+    r"(?:(?:for|about|on|if|pour|si|für|bei|wenn|para|sobre)\b[^.;:!?]{1,80},\s*)?(?:please\s+)?"
+    + _SEE
+    + r"\s*[:\"“«‘'„]"
     # Or to an article by name, without quotes: "Veja os prazos no artigo sobre Pix." (a Brazilian trial's
     # whole answer to a scam report).
     r"|(?:please\s+)?(?:see|siehe|voir|véase|veja|consulte)\b[^.;:!?]{0,60}"
@@ -727,11 +730,7 @@ _POINTS_ELSEWHERE = re.compile(
 
 
 # The quoted title a sentence sends the reader to: "For lost parcels, see "Lost or damaged parcels"."
-_POINTED_TITLE = re.compile(
-    r"\b(?:see|read|siehe|voir|véase|consulta|veja|consulte)(?:\s+(?:also|auch|aussi|también|também))?"
-    r"\s*[\"“«‘'„]([^\"”»’'“„\n]{2,120})[\"”»’'“]",
-    re.I,
-)
+_POINTED_TITLE = re.compile(r"\b" + _SEE + r"\s*[\"“«‘'„]([^\"”»’'“„\n]{2,120})[\"”»’'“]", re.I)
 
 
 def pointed_titles(question: str, passage: Passage) -> tuple[str, ...]:

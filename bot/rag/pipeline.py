@@ -757,10 +757,14 @@ class Pipeline:
         )
         if prepared is not None and prepared.passages:
             read = crossed.text if crossed is not None else standalone
-            prepared = self._followed(
-                prepared, hits, read, user_key, earlier, has_history=bool(history), only_best=bool(titled)
-            )
-            prepared = await self._outlined(prepared, read)
+            if not citations.extract_answer(read, prepared.passages[0]):
+                # The best passage has nothing of its own to quote: it may point elsewhere, or open an article
+                # whose parts are offered instead.
+                followed = self._followed(
+                    prepared, hits, read, user_key, earlier, has_history=bool(history), only_best=bool(titled)
+                )
+                quotable = None if followed is not prepared else False  # a new best passage: not known yet
+                prepared = await self._outlined(followed, read, quotable=quotable)
             if standalone != question:
                 said = next((t.text for t in reversed(history) if t.role == "assistant"), "")
                 prepared = replace(prepared, followup=question, said=said)
@@ -1040,14 +1044,12 @@ class Pipeline:
         only_best: bool,
     ) -> _Prepared:
         """`prepared` led by a section of the article its best passage sends the reader to, when that passage
-        has nothing of its own to quote for `question` and matched it by a pointer's words
+        (which has nothing of its own to quote for `question`) matched it by a pointer's words
         (`citations.pointed_titles`): "my parcel is lost, can I get my money back?" found the opening of
         "Refunds" ("… For lost or damaged parcels, see "Lost or damaged parcels".") and was offered the
         refund article's parts, none of them about lost parcels. The pointed article's best hit of this
         search leads; none among the hits, `prepared` is kept."""
         best = prepared.hits[0].chunk
-        if citations.extract_answer(question, prepared.passages[0]):
-            return prepared
         for title in citations.pointed_titles(question, prepared.passages[0]):
             key = _heading_key(title)
             target = next(
@@ -1072,14 +1074,21 @@ class Pipeline:
                 return self._prepare(user_key, [target, *rest], has_history=has_history, only_best=only_best)
         return prepared
 
-    async def _outlined(self, prepared: _Prepared, question: str) -> _Prepared:
+    async def _outlined(
+        self, prepared: _Prepared, question: str, *, quotable: bool | None = None
+    ) -> _Prepared:
         """`prepared` with the parts of its best passage's article, when that passage is the article's
         opening (headed by its title) and holds nothing to quote for `question` but words about the article
         itself or a pointer elsewhere: "How do I get a refund?" found the opening of "Refunds" ("This article
         explains when you get your money back… For lost or damaged parcels, see…"), and its quote was the
-        pointer. At least two parts, or nothing: one part is the answer a search finds by itself."""
+        pointer. At least two parts, or nothing: one part is the answer a search finds by itself. `quotable`:
+        whether the best passage has a quote for `question`, where the caller knows (None: found out here)."""
         best = prepared.hits[0].chunk
-        if len(best.heading_path) != 1 or citations.extract_answer(question, prepared.passages[0]):
+        if len(best.heading_path) != 1:
+            return prepared
+        if quotable is None:
+            quotable = bool(citations.extract_answer(question, prepared.passages[0]))
+        if quotable:
             return prepared
         try:
             outline = await self._kb.outline(best.source)
