@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import html
 import io
 import json
 import logging
@@ -300,9 +301,185 @@ def _mdx_markup(text: str) -> str:
     return "\n".join(out)
 
 
+# Raw HTML, which Markdown passes through to the page: a help center written in Markdown uses <kbd>, <br>,
+# <details> and HTML tables, and help desks export FAQ answers as HTML bodies ("<p>…</p><ul><li>…"). Kept as
+# written, customers read "Press <kbd>Ctrl</kbd>" and "<br>" in quotes, and BM25 indexed "kbd" and "span".
+_HTML_TAG = re.compile(
+    r"""<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?)*)"""
+    r"""\s*(/?)>"""
+)
+# CommonMark's HTML blocks: a line that starts with one of these tags starts a block that runs to a blank line
+# (rendered as an HTML page's text), or to its closing tag for the raw ones.
+_HTML_BLOCK_NAMES = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "caption", "center", "col", "colgroup", "dd",
+        "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+        "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "legend", "li", "main", "menu", "nav",
+        "ol", "optgroup", "option", "p", "search", "section", "summary", "table", "tbody", "td", "tfoot",
+        "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+_HTML_RAW_BLOCK_NAMES = frozenset({"pre", "script", "style", "textarea"})
+_HTML_BLOCK_START = re.compile(r" {0,3}<(/?)([A-Za-z][A-Za-z0-9]*)(?=[\s/>]|$)")
+# Elements that only hold their text within a line (an unknown name, "<username>" or "<Enter>", is a
+# placeholder or a key the author meant to show, and stays).
+_HTML_INLINE_NAMES = frozenset(
+    {
+        "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins",
+        "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time",
+        "tt", "u", "var",
+    }
+)  # fmt: skip
+_HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_HTML_ALT = re.compile(r"""\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
+# MDX's comments, which the page does not show.
+_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
+# "Shown. <!-- hidden --> Too.": a comment between words goes with the space before it.
+_SPACED_COMMENT = re.compile(
+    rf"(?<=\S)[ \t]+(?:{_MD_HTML_COMMENT.pattern}|{_MDX_COMMENT.pattern})(?=[ \t])", re.DOTALL
+)
+# A code span, whose text is shown as written: "`<div>`" is not markup.
+_MD_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
+
+
+def _html_fragment_text(fragment: str) -> str:
+    """An HTML fragment's text as an HTML page's is rendered (`_HtmlText`): blocks on lines of their own, list
+    items marked, table rows as "| cell |" lines, scripts and media left out."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    for tag in soup.find_all(_NON_TEXT_TAGS):
+        tag.decompose()
+    return "\n".join(line.text for line in _HtmlText().render(soup))
+
+
+def _inline_html(line: str, components: frozenset[str]) -> str:
+    """`line` without inline HTML's tags (their text kept, a line break for <br>, an image's alt text for it)
+    and with entities decoded, outside code spans. A capitalised tag is a JSX component when `components`
+    (the names the section both opens and closes, or closes itself) holds it."""
+
+    def tag(match: re.Match[str]) -> str:
+        name = match.group(2)
+        key = name.lower()
+        if name[0].isupper() and name not in components and not match.group(4):
+            return match.group(0)  # "<Enter>": a key, not a component
+        if key in ("br", "wbr"):
+            return "\n" if key == "br" else ""
+        if key == "img":
+            alt = _HTML_ALT.search(match.group(3))
+            return next((g for g in alt.groups() if g), "") if alt else ""
+        if name[0].isupper() or key in _HTML_INLINE_NAMES:
+            return ""
+        if key in _HTML_BLOCK_NAMES or key in _HTML_RAW_BLOCK_NAMES:
+            return "\n"
+        return match.group(0)
+
+    def text(part: str) -> str:
+        tagged = _HTML_TAG.sub(tag, part)
+        if tagged != part:  # "Plans: <Badge /> only": the spaces around a tag left out are one
+            tagged = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", tagged)
+        # A no-break space is a space, as in an HTML page's text (`_HtmlText`).
+        return _HTML_ENTITY.sub(lambda m: html.unescape(m.group(0)).replace("\xa0", " "), tagged)
+
+    out: list[str] = []
+    at = 0
+    for code in _MD_CODE_SPAN.finditer(line):
+        out += [text(line[at : code.start()]), code.group(0)]
+        at = code.end()
+    out.append(text(line[at:]))
+    # "…toolbar.<br>" at a line's end breaks the line it ends anyway: not a blank line, a paragraph's end.
+    return "".join(out).rstrip("\n") if line.strip() else "".join(out)
+
+
+def _jsx_components(text: str) -> frozenset[str]:
+    """The capitalised tag names `text` closes (a pair, or a tag closing itself): its JSX components."""
+    found: set[str] = set()
+    opened: set[str] = set()
+    for match in _HTML_TAG.finditer(text):
+        name = match.group(2)
+        if not name[0].isupper():
+            continue
+        if match.group(1):
+            if name in opened:
+                found.add(name)
+        elif match.group(4):
+            found.add(name)
+        else:
+            opened.add(name)
+    return frozenset(found)
+
+
+def _markdown_html(text: str) -> str:
+    """`text` (a section of a Markdown file, MDX's own markup gone) with its raw HTML rendered as the page
+    shows it: HTML blocks as an HTML page's text, inline tags by their text, comments left out; code fences
+    and code spans as written."""
+    lines = text.split("\n")
+    components = _jsx_components(text)
+    out: list[str] = []
+    fence: str | None = None
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        at += 1
+        if fence is not None:
+            out.append(line)
+            if line.strip().startswith(fence):
+                fence = None
+            continue
+        fence_match = _MD_FENCE.match(line)
+        block = _HTML_BLOCK_START.match(line)
+        key, closing_tag = (block.group(2).lower(), bool(block.group(1))) if block else ("", False)
+        if fence_match:
+            fence = fence_match.group(1)
+            out.append(line)
+        elif key in _HTML_RAW_BLOCK_NAMES and not closing_tag:
+            end = at - 1
+            closing = f"</{key}>"
+            while end < len(lines) and closing not in lines[end].lower():
+                end += 1
+            end = min(end + 1, len(lines))
+            out.extend(_html_fragment_text("\n".join(lines[at - 1 : end])).split("\n"))
+            at = end
+        elif key in _HTML_BLOCK_NAMES:
+            end = at
+            while end < len(lines) and lines[end].strip():
+                end += 1
+            out.extend(["", *_html_fragment_text("\n".join(lines[at - 1 : end])).split("\n"), ""])
+            at = end
+        else:
+            out.append(_inline_html(line, components))
+    return "\n".join(out)
+
+
+def _uncommented(text: str) -> str:
+    text = _SPACED_COMMENT.sub("", text)
+    return _MDX_COMMENT.sub("", _MD_HTML_COMMENT.sub("", text))
+
+
+def _without_comments(text: str) -> str:
+    """`text` (Markdown) without HTML and MDX comments, outside code fences."""
+    out: list[str] = []
+    segment: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        if fence is None and (fence_match := _MD_FENCE.match(line)):
+            joined = _uncommented("\n".join(segment))
+            out += [*joined.split("\n"), line] if segment else [line]
+            segment, fence = [], fence_match.group(1)
+        elif fence is not None:
+            out.append(line)
+            if line.strip().startswith(fence):
+                fence = None
+        else:
+            segment.append(line)
+    if segment:
+        out += _uncommented("\n".join(segment)).split("\n")
+    return "\n".join(out)
+
+
 def _clean_markdown(text: str) -> str:
-    text = _mdx_markup(text)
-    text = _MD_HTML_COMMENT.sub("", text)
+    text = _mdx_markup(_without_comments(text))
+    text = _markdown_html(text)
     text = _MD_IMAGE.sub(lambda m: m.group(1), text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)
     text = _MD_AUTOLINK.sub(lambda m: m.group(1), text)
@@ -1242,6 +1419,15 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _faq_answer_text(answer: str) -> str:
+    """An FAQ answer's text: a help desk's HTML body ("<p>…</p><ul><li>…") rendered as an HTML page's text,
+    inline tags and entities in plain text as Markdown's (`_inline_html`), anything else as written."""
+    blocks = _HTML_BLOCK_NAMES | _HTML_RAW_BLOCK_NAMES
+    if any(tag.group(2).lower() in blocks for tag in _HTML_TAG.finditer(answer)):
+        return _html_fragment_text(answer)
+    return "\n".join(_inline_html(line, frozenset()) for line in answer.split("\n"))
+
+
 def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[int], str]) -> list[Section]:
     sections: list[Section] = []
     for index, record in enumerate(records):
@@ -1262,7 +1448,8 @@ def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[in
             raise LoadError(f"{where(index)}: 'question' and 'answer' must be text")
         category = _pick(record, _CATEGORY_KEYS)
         url = _pick(record, _URL_KEYS)
-        question_text, answer_text = " ".join(str(question).split()), _squeeze_blank_lines(str(answer))
+        question_text = " ".join(_inline_html(str(question), frozenset()).split())
+        answer_text = _squeeze_blank_lines(_faq_answer_text(str(answer)))
         path = tuple(
             part
             for part in (title, str(category).strip() if isinstance(category, str) else "", question_text)

@@ -1,0 +1,76 @@
+"""Raw HTML in Markdown and in FAQ answers is indexed as the page shows it: text, not tags."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.kb.parsers import parse_faq_csv, parse_faq_jsonl, parse_markdown
+
+
+def _text(markdown: str) -> str:
+    _, sections, _ = parse_markdown("# Help\n\n" + markdown + "\n", "help")
+    assert len(sections) == 1
+    return sections[0].text
+
+
+@pytest.mark.parametrize(
+    ("markdown", "text"),
+    [
+        # Inline elements hold their text.
+        ("Press <kbd>Ctrl</kbd>+<kbd>S</kbd> to save.", "Press Ctrl+S to save."),
+        ('Text in <span style="color:red">red</span> and <b>bold</b>.', "Text in red and bold."),
+        ('See <a href="https://x.example/fees">the fees</a>.', "See the fees."),
+        # A line break breaks the line; at a line's end it is that line's end, not a paragraph's.
+        ("Open the app.<br>Tap Send.", "Open the app.\nTap Send."),
+        ("Open the app.<br/>\nTap Send.", "Open the app.\nTap Send."),
+        # An image says its alt text, as a Markdown image does.
+        ('Tap the <img src="gear.png" alt="gear"> icon.', "Tap the gear icon."),
+        # Entities are the characters they stand for (a no-break space a space, as in HTML pages' text);
+        # "&para=2" (no semicolon) is no entity.
+        ("AT&amp;T&nbsp;customers pay &euro;5.", "AT&T customers pay €5."),
+        ("Open ?a=1&para=2 in the app.", "Open ?a=1&para=2 in the app."),
+        # Placeholders and keys the author meant to show are not HTML's elements, and stay.
+        ("Run ssh <username>@host, then press <Enter>.", "Run ssh <username>@host, then press <Enter>."),
+        ("Parcels under 5 kg < 10 kg > 2 kg.", "Parcels under 5 kg < 10 kg > 2 kg."),
+        # Code is shown as written.
+        ("Use `<div>` and `&amp;` in templates.", "Use `<div>` and `&amp;` in templates."),
+        *[(code, code) for code in ["```html\n<p>kept</p> <!-- kept --> {/* kept */}\n```"]],
+        # HTML blocks are rendered as an HTML page's text: rows of a table, items of a list.
+        (
+            "<table>\n<tr><th>Plan</th><th>Price</th></tr>\n<tr><td>Plus</td><td>&euro;4.99</td></tr>\n</table>",
+            "| Plan | Price |\n| --- | --- |\n| Plus | €4.99 |",
+        ),
+        ("<ul>\n<li>Small</li>\n<li>Large</li>\n</ul>", "- Small\n- Large"),
+        ('<div align="center">\n<p>Centred text.</p>\n</div>', "Centred text."),
+        ("Before.\n\n<script>\ntrack();\n\nmore();\n</script>\n\nAfter.", "Before.\n\nAfter."),
+        # Comments, HTML's and MDX's, are not shown.
+        ("Shown. <!-- hidden --> {/* TODO: screenshots */} Too.", "Shown. Too."),
+        ("Shown.\n\n{/*\n  a note for writers\n*/}\n\nToo.", "Shown.\n\nToo."),
+        # A component in a line holds its text; one that closes itself shows nothing.
+        ('Click <Button variant="primary">Save</Button> now.', "Click Save now."),
+        ('Plans: <Badge text="Pro" /> only.', "Plans: only."),
+    ],
+)
+def test_raw_html_in_markdown_reads_as_the_page_shows_it(markdown: str, text: str) -> None:
+    assert _text(markdown) == text
+
+
+def test_a_help_desk_faq_exported_with_html_answers_is_indexed_as_text() -> None:
+    csv_text = (
+        "question,answer\n"
+        '"How do I <b>reset</b> my PIN?","<p>Open <strong>Settings</strong>.</p><ul><li>Tap Reset</li>'
+        '<li>Confirm</li></ul><p>Done &amp; dusted.</p>"\n'
+        '"Can I call?","Yes.<br>Call us on weekdays."\n'
+        '"How heavy?","Up to 5 kg < 10 kg."\n'
+    )
+    _, sections, _ = parse_faq_csv(csv_text, "faq")
+    assert [(s.heading, s.text) for s in sections] == [
+        ("How do I reset my PIN?", "Open Settings.\n\n- Tap Reset\n- Confirm\n\nDone & dusted."),
+        ("Can I call?", "Yes.\nCall us on weekdays."),
+        ("How heavy?", "Up to 5 kg < 10 kg."),
+    ]
+    jsonl = json.dumps({"question": "Fees?", "answer": "<p>Free&nbsp;under 2&nbsp;kg.</p>"}) + "\n"
+    _, sections, _ = parse_faq_jsonl(jsonl, "faq")
+    assert [s.text for s in sections] == ["Free under 2 kg."]
