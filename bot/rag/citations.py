@@ -776,6 +776,15 @@ def _is_label(text: str) -> bool:
     return len(_UNSPACED_RUN.sub(" ", text).split()) + (unspaced + 1) // 2 <= 4
 
 
+def _labels(sentence: str, before: Sequence[PassageUnit]) -> bool:
+    """Whether a line of prose after the units `before` is a label (`_is_label`). What a sentence ending in a
+    colon leads into is what it says, however short: "call our 24-hour hotline:" over "0800-018-119" was
+    quoted without the number ("We answer within a minute." instead), "計算方式為：" without its
+    formula."""
+    leads_in = bool(before) and not before[-1].kind and before[-1].text.endswith((":", "："))
+    return not leads_in and _is_label(sentence)
+
+
 def _caption_title(text: str) -> str | None:
     """The title of a table's or figure's caption ("" for a caption that is only its number), None for a line
     that is no caption: a word and a number ("Tabelle 6.8.", "表6.1"), then a title that is no statement
@@ -964,8 +973,8 @@ def passage_units(text: str, lang: str | None = None) -> list[PassageUnit]:
                         if found:
                             units.append(PassageUnit(piece, block, marker=found))
                         else:
-                            sentences = _prose_sentences(piece)
-                            units.extend(PassageUnit(s, block, label=_is_label(s)) for s in sentences)
+                            for sentence in _prose_sentences(piece):
+                                units.append(PassageUnit(sentence, block, label=_labels(sentence, units)))
     return units
 
 
@@ -1280,7 +1289,14 @@ def _with_its_list(
     if units[after].kind == "code":
         return "\n".join([text, *_code_lines(units[after], room)])
     if not units[after].item:
-        return text
+        # A colon leads into a line of its own as well: "計算方式為：" over its formula, quoted without it.
+        line = units[after]
+        colon = units[last].text.endswith((":", "："))
+        return (
+            text + "\n" + line.text
+            if colon and not (line.label or line.kind) and len(line.text) <= room
+            else text
+        )
     return "\n".join([text, *_list_lines(units, score, after, room)])
 
 

@@ -349,3 +349,31 @@ def test_a_list_its_lead_in_asks_for_is_quoted_whole() -> None:
     quote = extract_answer("can I pay with paypal?", Passage("pay.md", "Payment", methods))
     assert "PayPal" in quote
     assert "Card" not in quote
+
+
+def test_a_line_a_colon_leads_into_is_quoted_with_it_however_short() -> None:
+    # Was "We answer within a minute.": the number, a short line without a full stop, read as a label.
+    hotline = Passage(
+        "help/lost-phone.md",
+        "Lost phone",
+        "If you lose your phone, call our 24-hour hotline:\n\n0800-018-119\n\nWe answer within a minute.",
+        lang="en",
+    )
+    assert extract_answer("what number do I call if I lose my phone?", hotline).startswith(
+        "If you lose your phone, call our 24-hour hotline:\n0800-018-119"
+    )
+    # Was "合約期內解約需支付「專案補貼款」。計算方式為：" alone: the section is titled with the question, and
+    # its opening stopped at the colon before the formula (a Taiwanese carrier's trial).
+    fee = Passage(
+        "plans/contract-termination.md",
+        "提前解約的違約金怎麼算",
+        "合約期內解約需支付「專案補貼款」。計算方式為：\n\n補貼款 × （剩餘合約天數 ÷ 合約總天數）\n\n"
+        "例如：購機補貼 NT$12,000、24 個月合約已使用 10 個月，應付 NT$7,000。",
+        lang="zh-Hant",
+    )
+    assert extract_answer("提前解約違約金怎麼算", fee) == (
+        "合約期內解約需支付「專案補貼款」。計算方式為：\n補貼款 × （剩餘合約天數 ÷ 合約總天數）"
+    )
+    # A short line after a full stop is still a label, never quoted alone.
+    labelled = Passage("a.md", "Contact", "Live chat\n\nOpen the app and tap Help.", lang="en")
+    assert extract_answer("how do I chat with you?", labelled) == "Open the app and tap Help."
