@@ -203,6 +203,16 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
+class PreparesSearch(Protocol):
+    """A knowledge base whose first question of a kind needs work done once per process (the embedder's
+    dictionary read), which `BreakerKB` does before the search's deadline starts."""
+
+    async def prepare_search(self, query: str) -> None:
+        """Do what searching `query` needs done once; quick when it is done already."""
+        ...
+
+
+@runtime_checkable
 class SwapsEmbedder(Protocol):
     """A component that embeds with an embedder it can change while it serves (the knowledge-base backends,
     the approved-answer matcher): SIGHUP after `models use --embedder` hands each the new one."""

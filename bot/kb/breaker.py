@@ -15,6 +15,7 @@ from bot.kb.base import (
     KBStats,
     KBUnavailableError,
     KnowledgeBase,
+    PreparesSearch,
     ProgressCallback,
     ReloadReport,
     SearchMode,
@@ -133,9 +134,23 @@ class BreakerKB:
         else:
             log.info("knowledge base warmed up", extra={"seconds": round(self._clock() - started, 2)})
 
+    async def _prepare(self, query: str) -> None:
+        """The once-per-process work `query` needs (`PreparesSearch`), outside the search's deadline. A
+        failure only logs: the search after it reports what is wrong."""
+        if not isinstance(self.inner, PreparesSearch):
+            return
+        try:
+            async with asyncio.timeout(WARM_UP_S):
+                await self.inner.prepare_search(query)
+        except (TimeoutError, KBUnavailableError) as exc:
+            log.info("search not prepared", extra={"backend": self.name, "error": str(exc) or "timeout"})
+        except Exception:
+            log.exception("preparing a search failed", extra={"backend": self.name})
+
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
         probe = self._admit()
         try:
+            await self._prepare(query)
             async with asyncio.timeout(self.timeout_s):
                 hits = await self.inner.search(query, k, mode)
         except TimeoutError as exc:

@@ -49,6 +49,7 @@ from bot.kb.base import (
 from bot.kb.calibration import Calibration, fit_calibration, stored_calibration, with_vocabulary
 from bot.kb.chunking import heading_text
 from bot.kb.fusion import DENSE_WEIGHT, FUSION_DEPTH, FusionMethod, collapse_sections, fuse_hits
+from bot.kb.glossing import prepare_embedding
 from bot.kb.reload import (
     EMBED_BATCH,
     NOT_RECORDED,
@@ -489,6 +490,9 @@ class ElasticKB:
         self._bridge = None
         await self._stop_bridge()
         await self._users.released(previous)
+
+    async def prepare_search(self, query: str) -> None:
+        await prepare_embedding(self._embedder, query)
 
     async def search(
         self, query: str, k: int = 5, mode: SearchMode = "hybrid", lang: str | None = None

@@ -11,6 +11,7 @@ answers keep the text as written. A multilingual embedder of one's own needs non
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -71,3 +72,11 @@ class GlossingEmbedder:
 
     def close(self) -> None:
         self.inner.close()
+
+
+async def prepare_embedding(embedder: Embedder, query: str) -> None:
+    """Read what `embedder` needs to embed `query` (a glosser's dictionary, on the first Chinese question),
+    in a thread: a help center with no Chinese reads it only then, and counted in the search's 3 s the read
+    (1–3 s on a busy machine) answered a trial's first Chinese question "I can't look that up right now"."""
+    if isinstance(embedder, GlossingEmbedder):
+        await asyncio.to_thread(embedder.glosser.gloss, query)

@@ -273,3 +273,35 @@ async def test_a_failed_warm_up_only_logs_and_leaves_the_circuit_closed(
         "knowledge base not warmed up",
         "knowledge base warm-up failed",
     ]
+
+
+class PreparingKB(FlakyKB):
+    """A FakeKB with once-per-process work before a search (`PreparesSearch`), slow or failing."""
+
+    def __init__(self, seconds: float = 0.0, fail: bool = False) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.fail = fail
+        self.prepared: list[str] = []
+
+    async def prepare_search(self, query: str) -> None:
+        self.prepared.append(query)
+        if self.fail:
+            raise OSError("dictionary unreadable")
+        await asyncio.sleep(self.seconds)
+
+
+async def test_the_work_a_search_needs_once_is_done_before_its_deadline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slow = PreparingKB(seconds=0.2)
+    kb = _breaker(slow, Clock(), timeout_s=0.1)
+    assert (await kb.search("refunds"))[0].chunk.heading == "Refunds"
+    assert slow.prepared == ["refunds"]
+    assert kb.state == "closed"
+    # Preparing that fails only logs: the search goes on and reports what is wrong itself.
+    caplog.set_level(logging.INFO, logger="bot.kb")
+    failing = _breaker(PreparingKB(fail=True), Clock())
+    assert (await failing.search("refunds"))[0].chunk.heading == "Refunds"
+    assert [r.message for r in caplog.records] == ["preparing a search failed"]
+    assert failing.consecutive_failures == 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.config import EmbeddingSettings
-from bot.kb.base import KBUnavailableError
+from bot.kb.base import KBUnavailableError, PreparesSearch
+from bot.kb.breaker import BreakerKB
 from bot.kb.crosslingual import ChineseEnglishDictionary
 from bot.kb.glossing import GLOSS_MARK, GlossingEmbedder
 from bot.kb.reload import embedder_id, same_embedder
@@ -149,3 +151,36 @@ def test_a_characters_main_reading_comes_first(tmp_path: Path) -> None:
     assert dictionary.gloss("后") == "back"
     assert dictionary.gloss("打") == "beat"
     assert dictionary.translate("后", "zh", "en", ("queen", "later")).split() == ["later", "queen"]
+
+
+class SlowFirstGlosser:
+    """A glosser whose first Chinese text takes `seconds` (a dictionary read on a busy machine)."""
+
+    gloss_name = "slow-first"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.read = False
+
+    def gloss(self, text: str) -> str:
+        if not self.read and any("\u4e00" <= ch <= "\u9fff" for ch in text):
+            time.sleep(self.seconds)
+            self.read = True
+        return text
+
+
+async def test_the_first_chinese_question_reads_the_dictionary_outside_the_search_deadline(
+    kb_factory: KBFactory, corpus: Path
+) -> None:
+    """A Korean help center's first Chinese question was "I can't look that up right now": the dictionary,
+    read on that question only (the help center holds no Chinese), counted in the search's 3 s."""
+    glosser = SlowFirstGlosser(seconds=1.5)
+    kb = kb_factory(GlossingEmbedder(FakeEmbedder(), glosser))
+    await kb.reload(corpus)
+    assert not glosser.read, "an English help center's reload reads no dictionary"
+    guarded = BreakerKB(kb, timeout_s=1.0)
+    assert isinstance(kb, PreparesSearch)
+    assert await guarded.search("包裹 delivery", k=3)
+    assert glosser.read
+    assert guarded.state == "closed"
+    assert guarded.consecutive_failures == 0
