@@ -984,15 +984,50 @@ _SECTION_NUMBER_END = re.compile(r"\b\d+(?:\.\d+)+(?:절|장|項|节|章)?\.$|\b
 _OPENING_QUOTE = re.compile(r"^[“「『«]")
 
 
+# Abbreviations whose full stop ends no sentence, in the languages served (lower case, without their last
+# full stop; a single letter, "г." or "z.", is one in any script). "125009, г. Москва, ул. Электрозаводская,
+# д. 21" was cut into four "sentences" and quoted to its "ул." for "what is the address for claims?".
+_ABBREVIATIONS = frozenset(
+    {
+        "mr", "mrs", "ms", "dr", "prof", "st", "vs", "approx", "e.g", "i.e", "ca", "cf", "fig", "pp", "ext",
+        "tel", "apt", "bzw", "ggf", "inkl", "evtl", "zzgl", "vgl", "sog", "u.a", "str", "ex", "env", "mme",
+        "mlle", "av", "bd", "ej", "sr", "sra", "srta", "dra", "ud", "uds", "núm", "pág", "sig", "dott", "pag",
+        "ул", "кв", "корп", "стр", "обл", "пер", "просп", "наб", "пос", "руб", "коп", "тыс", "млн", "млрд",
+        "тел", "доб", "им", "см", "напр", "вул", "грн", "тис",
+    }
+)  # fmt: skip
+# ... and those that abbreviate only before a number: "No. 5", "Nr. 12", "p. 3" (a letter anyway).
+_NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "nr", "nº", "núm", "art", "abs"})
+_ABBREVIATION_END = re.compile(r"(?:^|[\s(«“\"'])([^\W\d_](?:[^\W\d_]|\.)*)\.$")
+
+
+def _abbreviated(sentence: str, following: str) -> bool:
+    """Whether `sentence` ends with an abbreviation's full stop, not its own, before `following`; or
+    `following` starts with a lower-case letter, which begins no sentence in any alphabet ("и т. д. по
+    вашему выбору")."""
+    if following[:1].islower():
+        return True
+    last = _ABBREVIATION_END.search(sentence)
+    if last is None:
+        return False
+    word = last.group(1).lower()
+    if len(word) == 1 or word in _ABBREVIATIONS:
+        return True
+    return word in _NUMBER_ABBREVIATIONS and following[:1].isdigit()
+
+
 def _prose_sentences(text: str) -> list[str]:
     """The sentences of a line of prose (`_PROSE_SENTENCE_END`), a section number's full stop before a quoted
-    title left inside its sentence."""
+    title and an abbreviation's (`_abbreviated`) left inside their sentence."""
     sentences: list[str] = []
     for part in _PROSE_SENTENCE_END.split(text):
         part = part.strip()
         if not part:
             continue
-        if sentences and _OPENING_QUOTE.match(part) and _SECTION_NUMBER_END.search(sentences[-1]):
+        if sentences and (
+            (_OPENING_QUOTE.match(part) and _SECTION_NUMBER_END.search(sentences[-1]))
+            or (sentences[-1].endswith(".") and _abbreviated(sentences[-1], part))
+        ):
             sentences[-1] += " " + part
         else:
             sentences.append(part)

@@ -377,3 +377,29 @@ def test_a_line_a_colon_leads_into_is_quoted_with_it_however_short() -> None:
     # A short line after a full stop is still a label, never quoted alone.
     labelled = Passage("a.md", "Contact", "Live chat\n\nOpen the app and tap Help.", lang="en")
     assert extract_answer("how do I chat with you?", labelled) == "Open the app and tap Help."
+
+
+def test_an_abbreviations_full_stop_ends_no_sentence() -> None:
+    # Was "Письменную претензию отправляйте на claims@… или почтой: 125009, г. Москва, ул." for "what is the
+    # address for claims by post?": "г." and "ул." ended "sentences" (a Russian marketplace's trial).
+    claims = Passage(
+        "returns/claims.md",
+        "Претензии",
+        "Письменную претензию отправляйте на claims@shop.example или почтой: 125009, г. Москва, "
+        "ул. Электрозаводская, д. 21. Ответ придёт в течение 10 дней.",
+        lang="ru",
+    )
+    assert [u.text for u in passage_units(claims.text, "ru")] == [
+        "Письменную претензию отправляйте на claims@shop.example или почтой: 125009, г. Москва, "
+        "ул. Электрозаводская, д. 21.",
+        "Ответ придёт в течение 10 дней.",
+    ]
+    assert extract_answer("какой адрес для претензии почтой?", claims).endswith("д. 21.")
+    cases = {
+        "Оплата картой, СБП и т. д. по вашему выбору. Чек придёт на почту.": 2,  # a lower-case word goes on
+        "Use e.g. Apple Pay at the St. Louis office. Ask Mr. Smith.": 2,
+        "Siehe z. B. Abschnitt 3. Danach geht es weiter.": 2,
+        "See No. 5 below. No. That one is older.": 3,  # "No." abbreviates before a number only
+        "Refunds take 5 days. Cards take longer.": 2,
+    }
+    assert {text: len(passage_units(text, "und")) for text in cases} == cases
