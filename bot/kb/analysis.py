@@ -393,12 +393,60 @@ def query_words(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
 # A run of hiragana alone: in a Japanese question, its pairs are particles and endings (って, ない, どう).
 _HIRAGANA = re.compile(r"[\u3041-\u309f]+")
 
+HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
+# The endings and particles a Korean question's words end in, longest first. As character pairs they matched
+# any passage or FAQ heading with the same ones: "배송비 얼마에요" (how much is delivery?) found "에요" in
+# "1년이에요" and was refused, "견적은 어떻게 받아요?" found FAQ headings holding "어떻게" (a Korean grocery's
+# trial). An ending of two syllables or more leaves a stem of one (받아요 → 받); a one-syllable one, and a
+# particle, only a stem of two (필요 and 추가 stay themselves).
+_KOREAN_ENDINGS = tuple(
+    sorted(
+        {
+            "되나요", "되나여", "될까요", "됐어요", "됐는데", "되는데", "되나", "되요", "돼요",
+            "되면", "되는", "하나요", "할까요", "했는데", "했어요", "하려면", "해주세요", "해줘요",
+            "해줘", "합니다", "하는데", "하고", "하면", "해요", "해야", "해서", "하는",
+            "하기", "해여", "했", "있나요", "있어요", "있는데", "있나", "없나요", "없어요",
+            "없는데", "싶어요", "싶은데", "싶은", "인가요", "인데요", "이에요", "이예요", "입니다",
+            "인데", "예요", "에요", "이죠", "습니까", "습니다", "는데요", "은데요", "으려면",
+            "나요", "나여", "가요", "까요", "세요", "어요", "아요", "여요", "데요",
+            "는데", "은데", "니다", "니까", "네요", "래요", "대요", "려면", "으면",
+            "지요", "고요", "는지", "은지", "인지", "어서", "아서", "에서는", "으로는",
+            "에서", "에게", "한테", "으로", "까지", "부터", "이랑", "이나", "보다",
+            "처럼", "에는",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+_KOREAN_SHORT_ENDINGS = tuple("요면죠은는이가을를에로와과도만의랑엔")
+
+
+def _korean_stem(word: str) -> str:
+    """A Hangul word of a question without its ending or particle (`_KOREAN_ENDINGS`); "" for a word that is
+    an ending alone ("해요", "되나요"). Question words stay (어떻게, 얼마): a help center's FAQ headings ask
+    them too ("…어떻게 되나요?"), and left out they lost more than they gained on a Korean FAQ."""
+    for ending in _KOREAN_ENDINGS:
+        if word.endswith(ending):
+            return word[: -len(ending)]
+    for ending in _KOREAN_SHORT_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 2:
+            return word[: -len(ending)]
+    return word
+
+
+def korean_query(text: str) -> str:
+    """`text` (a Korean question) with each Hangul word cut to its stem (`_korean_stem`): what is searched for
+    it, as character pairs of the stems. The index keeps every pair of the words as written, which hold the
+    stems' pairs."""
+    return HANGUL_WORD.sub(lambda m: _korean_stem(m.group(0)), text)
+
 
 def _query_word_terms(
     query: str, languages: Iterable[str | None], *, particles: bool = False
 ) -> list[tuple[str, str]]:
     """(surface word, index term) of `query` for `query_terms` and `query_words`, capped in number."""
     seen: dict[tuple[str, str], None] = {}
+    original = query
     keys = list(dict.fromkeys(language_key(code) for code in languages))
     # A Japanese question (its own language comes first) leaves out the pairs of hiragana alone, unless it
     # has no other terms: its particles and endings matched any heading with the same ones ("どうして GNU の
@@ -413,6 +461,9 @@ def _query_word_terms(
     # Traditional Chinese is searched folded into Simplified, as indexes are written, and then as typed too,
     # for an index written before folding (its Traditional passages hold the unfolded terms).
     # The question is folded whole, as passages are (one Traditional character makes all of it Traditional).
+    if keys[:1] == ["ko"] and not particles:
+        # Asked again as written when its stems leave nothing to search.
+        query = korean_query(query)
     folded = to_simplified(query)
     for fold in (True, False) if folded != query else (True,):
         for lang in keys:
@@ -423,8 +474,8 @@ def _query_word_terms(
                 seen[(word, term)] = None
                 if len(seen) >= MAX_QUERY_TERMS:
                     return list(seen)
-    if skip is not None and not seen:
-        return _query_word_terms(query, languages, particles=True)
+    if (skip is not None or keys[:1] == ["ko"]) and not seen and not particles:
+        return _query_word_terms(original, languages, particles=True)
     return list(seen)
 
 

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from bot.chinese import TRADITIONAL, to_traditional
 from bot.domain import Chunk, Hit
-from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key, question_language
+from bot.kb.analysis import CJK_LANGUAGES, HANGUL_WORD, analyzer, language_key, question_language
 from bot.kb.base import Embedder, KBUnavailableError, SearchMode
 from bot.kb.fusion import DENSE_WEIGHT
 from bot.kb.vocabulary import MIN_SIMILARITY, valid_vocabulary, vocabulary_words
@@ -118,7 +118,6 @@ QUESTION_WORDS = frozenset(
 
 # Japanese words as `question_words` reads them: runs of kanji, and of katakana (loanwords: バッテリー).
 _JAPANESE_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆ヶ]{2,}|[\u30a1-\u30fa\u30fc]{2,}")
-_HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 # A token of a script the analysis reads as character bigrams: kana, Han, Hangul.
 _UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3]")
 # Korean question words, by how they begin (어떻게, 무엇을, 어디서, 얼마나…): the question's, not its topic.
@@ -253,7 +252,7 @@ def question_words(question: str, lang: str) -> list[str]:
 def _korean_words(question: str) -> list[str]:
     """The first two syllables of each Hangul word of `question` that is no question word: particles and
     endings follow the stem (패키지를, 설치하나요), and most Korean nouns are two syllables long."""
-    return [word[:2] for word in _HANGUL_WORD.findall(question) if not word.startswith(KOREAN_QUESTION_WORDS)]
+    return [word[:2] for word in HANGUL_WORD.findall(question) if not word.startswith(KOREAN_QUESTION_WORDS)]
 
 
 def _gate_row(question: str, hits: Sequence[Hit], lang: str) -> tuple[float, ...]:

@@ -12,7 +12,7 @@ from bot.kb.chunking import Chunker, ChunkingConfig
 from bot.kb.loaders import Section
 from bot.kb.reload import build_corpus, document_language
 from tests.fakes import FakeEmbedder
-from tests.kb.conftest import make_settings
+from tests.kb.conftest import KBFactory, make_settings
 
 _HIRAGANA_ONLY = re.compile(r"[\u3041-\u309f]+")
 
@@ -163,3 +163,34 @@ def test_hiragana_pairs_stay_where_nothing_else_is_left_or_the_question_is_not_j
     assert "どう" in query_terms("どうすればいいの", ("ja", "en"))
     # Only a Japanese question's own analysis leaves them out (a question read as English keeps them).
     assert "どう" in query_terms(QUESTION, ("en", "ja"))
+
+
+def test_a_korean_question_is_searched_by_its_words_stems() -> None:
+    # "배송비 얼마에요" (how much is delivery?) matched "에요" of "1년이에요" and was refused (a trial).
+    assert query_words("배송비 얼마에요", ("ko", "en")) == ["배송", "송비", "얼마"]
+    assert query_words("이미 결제했는데 우유 하나 추가하고 싶어요", ("ko",)) == [
+        "이미", "결제", "우유", "하나", "추가",
+    ]  # fmt: skip
+    # A one-syllable particle leaves a stem of two at least: 필요 and 추가 are words, not 필 + 요.
+    assert "필요" in query_words("필요 서류", ("ko",))
+    assert "추가" in query_words("추가", ("ko",))
+    # An ending alone is searched as written rather than not at all; a question read as English keeps all.
+    assert query_words("해요", ("ko",)) == ["해요"]
+    assert "에요" in query_words("배송비 얼마에요", ("en", "ko"))
+
+
+async def test_a_korean_questions_endings_find_no_section_by_their_own(
+    kb_factory: KBFactory, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "delivery.md").write_text(
+        "# 새벽배송\n\n## 배송비\n\n4만원 이상 주문하면 배송비는 무료입니다. 그 외에는 3,000원입니다.\n\n"
+        "## 적립금\n\n적립금의 유효기간은 적립일로부터 1년이에요. 기간이 지나면 사라져요.\n",
+        encoding="utf-8",
+    )
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(folder)
+    hits = await kb.search("배송비 얼마에요", k=2, mode="bm25")
+    assert hits[0].chunk.heading == "배송비"
+    assert hits[0].score > 2 * hits[1].score, "the other section shares the title's 배송 only"
