@@ -371,8 +371,11 @@ def detect_message_language(
     if language != "zh":
         return language
     # Chinese keeps its script: Traditional characters say so; text both scripts write alike ("好的")
-    # follows a Traditional hint, or a Traditional conversation.
-    if is_traditional(text) or (is_traditional_tag(hint or kept) and to_traditional(text) == text):
+    # follows a Traditional hint, or a Traditional conversation, or, with neither, a help center written in
+    # Traditional (`kb_languages` "zh-Hant").
+    conversation = "" if kept == UNDETERMINED else kept
+    script = hint or conversation or next((tag for tag in kb_languages if normalize(tag) == "zh"), "")
+    if is_traditional(text) or (is_traditional_tag(script) and to_traditional(text) == text):
         return TRADITIONAL
     return language
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.chinese import TRADITIONAL, to_traditional
+from bot.chinese import TRADITIONAL, is_traditional, to_traditional
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import CJK_LANGUAGES, HANGUL_WORD, analyzer, language_key, question_language
 from bot.kb.base import Embedder, KBUnavailableError, SearchMode
@@ -125,6 +125,9 @@ KOREAN_QUESTION_WORDS = (
     *("어떻", "어떤", "무엇", "무슨", "뭐", "언제"),
     *("어디", "누구", "누가", "얼마", "어느", "어때"),
 )
+
+# The script subtag of Chinese written in Traditional characters (`LanguageFit.script`).
+HANT = "Hant"
 
 # Questions no help center answers, one list per language (`off_topic.json`, shared with `bot.train.synth`):
 # the gate learns where "unrelated" lies for this knowledge base, in each language it is written in.
@@ -393,6 +396,9 @@ class LanguageFit:
     # Dense search collapsed in it, or too few sections for a gate of its own and cosines that mean nothing
     # in it: `LEXICAL_GATE` judges (`refused`: the off-topic questions written in it).
     lexical: bool = False
+    # Chinese written mostly in Traditional script ("Hant"): its customers' "你好", which both scripts write
+    # alike, is answered in Traditional (`prior_languages`).
+    script: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,8 +423,11 @@ class Calibration:
 
     def prior_languages(self) -> tuple[str, ...]:
         """The languages the knowledge base's customers likely write in, main first (`bot.language.
-        prior_languages` of the sections sampled per language): the prior of a short question's language."""
-        return prior_languages({fit.lang: fit.questions for fit in self.languages})
+        prior_languages` of the sections sampled per language): the prior of a short question's language.
+        Chinese written in Traditional script is "zh-Hant" (`language_tag`)."""
+        tags = {normalize(fit.lang): TRADITIONAL for fit in self.languages if fit.script == HANT}
+        found = prior_languages({fit.lang: fit.questions for fit in self.languages})
+        return tuple(tags.get(lang, lang) for lang in found)
 
     def dense_weight_for(self, lang: str) -> float:
         """The dense share of hybrid fusion for a question in `lang` (the default for other languages)."""
@@ -510,6 +519,7 @@ class Calibration:
             out[f"language {fit.lang}"] = (
                 f"{fit.questions} pseudo-questions, MRR dense {fit.mrr_dense:.2f} / BM25 {fit.mrr_bm25:.2f}; "
                 f"dense weight {fit.dense_weight:.2f}; {judged}"
+                + ("; written in Traditional script" if fit.script == HANT else "")
             )
         return out
 
@@ -717,9 +727,14 @@ async def fit_calibration(
         return Calibration(
             reason=f"default gate: {len(questions)} sections with enough text to calibrate on, "
             f"{MIN_QUESTIONS} needed",
-            languages=tuple(
-                LanguageFit(lang, len(reciprocal[lang]), d, b, DENSE_WEIGHT, gate=False)
-                for lang, (d, b) in sorted(mrr.items(), key=lambda item: (-len(reciprocal[item[0]]), item[0]))
+            languages=_with_scripts(
+                [
+                    LanguageFit(lang, len(reciprocal[lang]), d, b, DENSE_WEIGHT, gate=False)
+                    for lang, (d, b) in sorted(
+                        mrr.items(), key=lambda item: (-len(reciprocal[item[0]]), item[0])
+                    )
+                ],
+                chunks,
             ),
         )
     # Off-topic questions in English and in each language the knowledge base is written in.
@@ -781,7 +796,17 @@ async def fit_calibration(
         else "",
         report=report,
         fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        languages=tuple(fits),
+        languages=_with_scripts(fits, chunks),
+    )
+
+
+def _with_scripts(fits: Sequence[LanguageFit], chunks: Sequence[Chunk]) -> tuple[LanguageFit, ...]:
+    """`fits`, Chinese marked `HANT` when most of the knowledge base's Chinese chunks hold Traditional
+    characters: a Taiwanese carrier's customers were greeted in Simplified ("你好" is both scripts')."""
+    chinese = [chunk.text for chunk in chunks if normalize(chunk.lang) == "zh"]
+    traditional = sum(map(is_traditional, chinese)) * 2 > len(chinese)
+    return tuple(
+        replace(fit, script=HANT) if traditional and normalize(fit.lang) == "zh" else fit for fit in fits
     )
 
 

@@ -249,3 +249,14 @@ def test_kanji_alone_is_japanese_where_the_hint_conversation_or_help_center_say_
     text: str, hint: str | None, previous: str, kb: tuple[str, ...], expected: str
 ) -> None:
     assert detect_message_language(text, hint, previous=previous, kb_languages=kb) == expected
+
+
+def test_chinese_both_scripts_write_alike_follows_a_traditional_help_center() -> None:
+    # A Taiwanese carrier's customers were greeted in Simplified: "你好" is both scripts'.
+    assert detect_message_language("你好", kb_languages=("zh-Hant",)) == "zh-Hant"
+    assert detect_message_language("你好", kb_languages=("en", "zh-Hant")) == "zh-Hant"
+    assert detect_message_language("你好", kb_languages=("zh",)) == "zh"
+    # The customer's own script, a hint and the conversation say more than the documents.
+    assert detect_message_language("学生有优惠方案吗", kb_languages=("zh-Hant",)) == "zh"
+    assert detect_message_language("你好", "zh-CN", kb_languages=("zh-Hant",)) == "zh"
+    assert detect_message_language("好的", previous="zh", kb_languages=("zh-Hant",)) == "zh"

@@ -306,6 +306,25 @@ async def test_a_small_help_center_knows_its_language(kb_factory: KBFactory, tmp
     assert "language en" in (await kb.stats()).extra
 
 
+async def test_a_help_center_written_in_traditional_chinese_is_zh_hant_to_its_customers(
+    kb_factory: KBFactory, tmp_path: Path
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "sim.md").write_text(
+        "# 手機遺失\n\n## 掛失停話\n\n手機或 SIM 卡遺失時，請立即撥打客服專線掛失停話，避免被盜用。\n\n"
+        "## 補發 SIM 卡\n\n補發 SIM 卡需本人攜帶身分證正本到任一直營門市辦理，補卡費新臺幣兩百元。\n",
+        encoding="utf-8",
+    )
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(folder)
+    calibration = await kb.calibration()
+    assert [(fit.lang, fit.script) for fit in calibration.languages] == [("zh", "Hant")]
+    assert calibration.prior_languages() == ("zh-Hant",)
+    assert Calibration.from_json(calibration.to_json()) == calibration
+    assert (await kb.stats()).extra["language zh"].endswith("; written in Traditional script")
+
+
 async def test_the_gate_is_stored_in_the_index_file_and_read_by_another_process(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     builder = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder(dim=256))
