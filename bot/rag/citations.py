@@ -1016,6 +1016,18 @@ def _abbreviated(sentence: str, following: str) -> bool:
     return word in _NUMBER_ABBREVIATIONS and following[:1].isdigit()
 
 
+# A CJK sentence or clause mark: what follows it is written without a space, a Latin word too.
+_CJK_MARK_END = re.compile(r"[。！？；：，、][」』”’）)]*$")
+
+
+def _joint(before: str, after: str) -> str:
+    """What joins two sentences of a quote: a space, none between Chinese or Japanese text, and none after a
+    CJK full stop or comma ("…每次 NT$300。 iPhone 換…" had one before the Latin word)."""
+    if _CJK_MARK_END.search(before) or _SPACE_IN_CJK.search(f"{before[-1:]} {after[:1]}"):
+        return ""
+    return " "
+
+
 def _prose_sentences(text: str) -> list[str]:
     """The sentences of a line of prose (`_PROSE_SENTENCE_END`), a section number's full stop before a quoted
     title and an abbreviation's (`_abbreviated`) left inside their sentence."""
@@ -1271,7 +1283,7 @@ def _quote_lead(units: Sequence[PassageUnit], lead: int, max_sentences: int, max
         ):
             break
         # No space between CJK sentences, as in `_quote_sentences`.
-        joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {unit.text[:1]}") else ""
+        joint = _joint(text, unit.text)
         text += joint + unit.text
         last = i
     # A quote that stops at the colon stops just before the answer: the whole list it leads into follows.
@@ -1388,7 +1400,7 @@ def _paragraph_lead(units: Sequence[PassageUnit], before: int, budget: int) -> s
     joined = units[start].text
     for unit in units[start + 1 : before + 1]:
         # No space between CJK sentences, as in `_quote_sentences`.
-        joint = " " if not _SPACE_IN_CJK.search(f"{joined[-1:]} {unit.text[:1]}") else ""
+        joint = _joint(joined, unit.text)
         joined += joint + unit.text
     return joined if len(joined) <= budget else text
 
@@ -1604,7 +1616,7 @@ def _quote_sentences(
     for previous, i in zip(chosen, chosen[1:], strict=False):
         # A list item is a line of its own, with its marker; so is a sentence of another paragraph.
         same_line = units[i].block == units[previous].block and not (units[i].item or units[previous].item)
-        joint = " " if not _SPACE_IN_CJK.search(f"{text[-1:]} {units[i].text[:1]}") else ""
+        joint = _joint(text, units[i].text)
         text += (joint if same_line else "\n") + units[i].line
     return _clip(_with_its_list(text, units, chosen[-1], score, max_chars), max_chars)
 

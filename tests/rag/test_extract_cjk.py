@@ -150,3 +150,16 @@ def test_a_chinese_table_row_reads_with_full_width_marks() -> None:
     assert rows == ["不满 59 元：8 元；20 元"]
     english = "| Size | Price | Weight |\n| --- | --- | --- |\n| Small | €3.95 | 25 kg |"
     assert [u.text for u in passage_units(english) if u.kind == "row"] == ["Small: €3.95; 25 kg"]
+
+
+def test_no_space_after_a_chinese_full_stop_before_a_latin_word() -> None:
+    # Was "…每次 NT$300。 iPhone 換 iPhone…" (a Taiwanese carrier's trial).
+    passage = Passage(
+        "esim.md",
+        "轉移 eSIM",
+        "換機時可線上轉移 eSIM，每次 NT$300。iPhone 換 iPhone 可用快速轉移，不收費。",
+        lang="zh-Hant",
+    )
+    assert extract_answer("換手機 eSIM 轉移要錢嗎", passage) == (
+        "換機時可線上轉移 eSIM，每次 NT$300。iPhone 換 iPhone 可用快速轉移，不收費。"
+    )
