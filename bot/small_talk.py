@@ -24,6 +24,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|こんにちは|こんばんは|おはよう|おはようございます"
     "|oi|oie|olá|ola|opa|bom dia|boa tarde|boa noite|tudo bem|tudo bom|e aí|e ai|eai|como vai|alô|alo"
     "|안녕하세요|안녕|안녕하십니까"
+    # A Korean trial: each of these was refused as a question. Customers chat in abbreviations and cute
+    # endings ("ㅇㅋ" for ok, "ㄱㅅ" for thanks, "…당", "…여" for "…다", "…요").
+    "|안녕하세여|안녕하세용|안뇽|하이|하이요|ㅎㅇ|헬로|여보세요|저기요"
     "|buongiorno|buon giorno|buonasera|buona sera|buon pomeriggio|salve|ehi|ehilà|ehila|come stai|come sta"
     "|come va|tutto bene",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
@@ -37,6 +40,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|ありがと|どうもありがとう|助かりました|助かります|よろしくお願いします|よろしくお願いいたします"
     "|obrigado|obrigada|muito obrigado|muito obrigada|obg|brigado|brigada|valeu|vlw|agradeço|agradeco"
     "|grato|grata|감사합니다|고맙습니다|감사해요|고마워요|고마워|감사"
+    "|감사합니당|감사해용|감사해여|감사요|감사드려요|감사드립니다|고맙습니당|땡큐|땡스|ㄱㅅ|ㄳ|ㄱㅅㄱㅅ"
     "|grazie|grazie mille|mille grazie|grazie tante|grazie tanto|grazie infinite|grazie ancora|grz"
     "|ti ringrazio|la ringrazio|vi ringrazio|grazie per l'aiuto|grazie dell'aiuto|grazie di tutto"
     "|gentilissimo|gentilissima",
@@ -51,6 +55,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|tchau|tchauzinho|até logo|ate logo|até mais|ate mais|falou|flw|adeus|não obrigado|nao obrigado"
     "|não obrigada|nao obrigada|só isso|so isso|é só isso|e so isso|era só isso|era so isso"
     "|안녕히 계세요|안녕히 가세요|수고하세요|됐어요|괜찮아요"
+    "|안녕히계세요|안녕히가세요|수고하세여|수고하셨습니다|수고하셨어요|수고요|바이|바이바이|빠이"
     "|ciao ciao|arrivederci|arrivederla|a presto|alla prossima|a dopo|ci vediamo|buona giornata|buona serata"
     "|buonanotte|buona notte|no grazie|è tutto|e tutto|per ora è tutto|per ora e tutto|nient'altro"
     "|niente altro|basta così|basta cosi|sono a posto",
@@ -63,6 +68,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|ótimo|otimo|perfeito"
     "|combinado|joia|jóia|понятно|ясно|всё понятно|все понятно|всё ясно|все ясно|отлично"
     "|네|알겠습니다|알겠어요|좋아요"
+    "|넵|넹|네네|넵넵|예|옙|ㅇㅋ|ㅇㅇ|오키|오케이|알겠습니당|알았어요|알겠어여|확인했습니다|확인했어요|그렇군요|아하"
     "|va bene|perfetto|ottimo|benissimo|bene|capito|ho capito|chiaro|tutto chiaro|chiarissimo|d'accordo"
     "|tutto ok|tutto a posto|a posto|ricevuto|risolto|ho risolto",
 }
@@ -86,11 +92,17 @@ _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh 
 _FILLERS_TEXT += " 啊 呀 的 了"
 _FILLERS_TEXT += " sim então entao pessoal gente viu"
 _FILLERS_TEXT += " allora davvero ragazzi"
+_FILLERS_TEXT += " 아 정말 진짜 너무 대단히"
 _FILLERS = frozenset(_FILLERS_TEXT.split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
 # to stay.
 _PRIORITY: tuple[SmallTalk, ...] = ("goodbye", "thanks", "greeting", "ok")
+# Korean emoticons typed as letters: ㅋㅋ and ㅎㅎ laugh, ㅠㅠ and ㅜㅜ cry, ㅡㅡ frowns. Hangul letters that
+# stand alone, outside a syllable, say what an emoji says: with small talk they change nothing
+# ("감사합니다ㅎㅎ"), and alone they are an "ok", as "👍" is (a Korean trial's "ㅠㅠ" after an answer was
+# looked up and refused).
+_KOREAN_EMOTICON = re.compile("[ㅋㅎㅠㅜㅡ]+")
 _PUNCTUATION = re.compile(r"[^\w\s']+", re.UNICODE)
 _CJK_CHARS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _CJK = re.compile(f"[{_CJK_CHARS}]")
@@ -105,8 +117,8 @@ def small_talk(text: str) -> SmallTalk | None:
     """What `text` is when it holds nothing to look up (a greeting, thanks, goodbye or "ok"), else None.
 
     A message of emoji or symbols only ("👍", "🙏🙏", "😀😀🙏") is an "ok": looked up, it was refused and
-    handed the customer to a person."""
-    if text.strip() and not has_words(text):
+    handed the customer to a person. So is a message of Korean emoticons only ("ㅠㅠ", "ㅋㅋㅋ")."""
+    if text.strip() and not has_words(_KOREAN_EMOTICON.sub("", text)):
         return "ok"
     if len(text) > MAX_CHARS:
         return None
@@ -139,7 +151,7 @@ def _kinds(units: list[str], *, cjk: bool) -> set[_Kind] | None:
             inner = _kinds(list(unit), cjk=True) if not cjk and _CJK.match(unit) else None
             if inner:
                 found |= inner
-            elif unit not in _FILLERS:
+            elif unit not in _FILLERS and not _KOREAN_EMOTICON.fullmatch(unit):
                 return None
             i += 1
     return found

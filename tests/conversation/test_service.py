@@ -300,6 +300,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # An Italian trial: refused as a question the help center does not answer.
         ("grazie mille", "Prego! Posso aiutarti in qualcos'altro?", "it"),
         ("buongiorno", "Ciao! Come posso aiutarti? Chiedimi pure qualsiasi cosa sul nostro servizio.", "it"),
+        # A Korean trial: both were refused as questions the help center does not answer.
+        ("감사합니당", "천만에요! 더 도와드릴 일이 있을까요?", "ko"),
+        ("ㅇㅋ", "더 도와드릴 일이 있을까요?", "ko"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

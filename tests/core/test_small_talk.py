@@ -104,6 +104,21 @@ from bot.small_talk import asks_for_person, small_talk
         ("没问题了，谢谢", "thanks"),
         ("搞定了", "ok"),
         ("謝謝，解決了", "thanks"),
+        # A Korean trial: refused as questions. Abbreviations, cute endings and emoticons as Koreans chat.
+        ("ㅇㅋ", "ok"),
+        ("넵", "ok"),
+        ("넵 알겠습니다~", "ok"),
+        ("감사합니당", "thanks"),
+        ("ㄱㅅ", "thanks"),
+        ("땡큐!", "thanks"),
+        ("감사합니다ㅎㅎ", "thanks"),
+        ("정말 감사합니다", "thanks"),
+        ("하이", "greeting"),
+        ("안녕하세여", "greeting"),
+        ("수고하셨습니다", "goodbye"),
+        # Korean emoticons alone say what an emoji says: "ㅠㅠ" after an answer was looked up and refused.
+        ("ㅠㅠ", "ok"),
+        ("ㅋㅋㅋ", "ok"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -138,6 +153,10 @@ def test_small_talk(text: str, kind: str) -> None:
         "还是没解决",
         "谢谢，但是没解决",
         "没问题吗？",
+        "ㅠㅠ 배송이 안 와요",
+        "ㅇㅋ 근데 환불은요?",
+        "감사합니다 근데 쿠폰은 어디서 받아요?",
+        "하이 배송비 얼마예요",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
