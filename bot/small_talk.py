@@ -272,21 +272,58 @@ _PERSON_ZH = (
     r"|投诉(?:你们|一下)?)"
     r"(?:谢谢|吧|啊|呀|吗)?"
 )
-# Japanese and Korean as phrases, less a polite tail (`_PERSON_TAIL`): a Japanese trial's
+# Korean: a Korean trial's "상담사 연결해주세요" quoted the help center's section on its "상담사 연결"
+# button, and "상담원연결", "상담원 연결해줘", "직원 연결해 주세요" and "사람이랑 얘기하고 싶다고요"
+# were refused: only a few phrases were known. Whom (상담사, 상담원, 직원, 사람, 매니저) with its particle,
+# then connecting (연결), switching (바꿔) or talking (얘기, 대화, 통화) with a request's or a wish's
+# ending, polite or plain, spaced or not. Only the whole message: "상담사 연결은 몇 시까지 돼요?" asks when
+# agents answer.
+_KO_REQUEST = (
+    r"(?:주세요|주세여|주세용|줘요|줘|주십시오|주실래요|주시겠어요|주실\s*수\s*있나요|주실\s*수\s*있을까요"
+    r"|줄래요|줄래|주라|달라고요|달라구요|달라니까요)"
+)
+_KO_WISH = (
+    r"(?:(?:하|받)고\s*싶(?:어요|어여|어|습니다|다고요|다구요|다니까요|은데요|은데|다|네요)|할래요|할래|할게요"
+    rf"|하게\s*해\s*{_KO_REQUEST}|할\s*수\s*(?:있어요|있나요|있을까요|있습니까)"
+    r"|(?:하는\s*거\s*)?가능(?:한가요|해요|할까요|합니까|하나요)?|되나요|돼요|될까요|원해요|원합니다)"
+)
+_PERSON_KO = (
+    r"(?:(?:안녕하세요|저기요|저기|저|그냥|제발|빨리|지금|좀|아니|아니요|됐고|됐어요|챗봇\s*말고|봇\s*말고"
+    r"|로봇\s*말고|기계\s*말고|도움이\s*안\s*돼요|도움이\s*안\s*되네요|도움\s*안\s*돼요|답답해요|답답하네요"
+    r"|진짜|그럼|그러면)\s*)*"
+    r"(?:(?:진짜\s*|실제\s*)?(?:상담사|상담원|상담\s*직원|직원|사람|매니저|담당자)(?:님|분)?"
+    r"(?:이랑|랑|하고|과|와|한테|에게|께|으로|로|을|를|이|가)?\s*(?:좀\s*)?"
+    rf"(?:연결\s*(?:좀\s*)?(?:(?:(?:해|시켜)\s*)?{_KO_REQUEST}|{_KO_WISH}|부탁(?:드려요|드립니다|해요|합니다)"
+    r"|해요|요|이요)?"
+    rf"|바꿔\s*{_KO_REQUEST}?"
+    rf"|(?:얘기|이야기|대화|통화|말|상담|채팅)\s*(?:좀\s*)?{_KO_WISH})"
+    # Whom alone is a request only for the support team's own agents: "상담원", not "사람".
+    r"|(?:상담사|상담원)(?:님|분)?(?:요|이요)?)"
+    r"(?:\s*(?:부탁드려요|부탁드립니다|부탁해요|부탁합니다|제발|빨리|지금|좀|감사합니다|[ㅠㅜ]+))*"
+)
+# Japanese as phrases, less a polite tail (`_PERSON_TAIL`): a Japanese trial's
 # "人と話せますか", "担当者につないでください", "スタッフと話したい" and "有人対応" were refused.
 _PERSON_TEXT = (
     "人工|转人工|オペレーター|人と話したい|担当者|オペレーターと話したい|担当者と話したい|人間と話したい"  # noqa: E501 - CJK characters count double
     "|スタッフと話したい|人と話せますか|人間と話せますか|オペレーターと話せますか|担当者と話せますか"  # noqa: E501 - CJK characters count double
     "|人につないで|担当者につないで|オペレーターにつないで|担当者に繋いで|オペレーターに繋いで"  # noqa: E501 - CJK characters count double
     "|有人対応|有人チャット"
-    "|상담원|상담원 연결|상담원 연결해 주세요|상담원 연결해주세요|상담사 연결|상담원이랑 통화하고 싶어요"  # noqa: E501 - CJK characters count double
-    "|사람이랑 얘기하고 싶어요|사람과 대화하고 싶어요"
 )
 
 
 _PERSON_PATTERNS = tuple(
     re.compile(without_accents(p))
-    for p in (_PERSON_EN, _PERSON_ES, _PERSON_PT, _PERSON_IT, _PERSON_FR, _PERSON_DE, _PERSON_RU, _PERSON_ZH)
+    for p in (
+        _PERSON_EN,
+        _PERSON_ES,
+        _PERSON_PT,
+        _PERSON_IT,
+        _PERSON_FR,
+        _PERSON_DE,
+        _PERSON_RU,
+        _PERSON_ZH,
+        _PERSON_KO,
+    )
 )
 
 

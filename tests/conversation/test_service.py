@@ -567,6 +567,8 @@ async def test_contact_details_are_quoted_from_the_section_that_gives_them(setti
         ("Ich möchte mit einem Menschen sprechen", "de"),
         ("我要人工", "zh"),
         ("オペレーターと話したい", "ja"),
+        # A Korean trial: looked up, it quoted the help center's section on its "상담사 연결" button.
+        ("상담사 연결해주세요", "ko"),
     ],
 )
 async def test_asking_for_a_person_with_nobody_to_ask_is_answered_in_the_customers_language(

@@ -233,6 +233,20 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "有人工吗",
         "我要投诉",
         "我想投诉",
+        # A Korean trial: only a few phrases were known, so these were refused or quoted a section.
+        "상담사 연결해주세요",
+        "사람이랑 얘기하고 싶다고요",
+        "상담원연결",
+        "상담원 연결해줘",
+        "직원 연결해 주세요",
+        "상담원 바꿔주세요",
+        "매니저 바꿔 주세요",
+        "챗봇 말고 상담원 연결해 주세요",
+        "상담원한테 연결 좀 해주세요",
+        "상담원이랑 통화할 수 있나요?",
+        "진짜 사람이랑 대화하고 싶어요 ㅠㅠ",
+        "상담원 연결 부탁드립니다",
+        "상담사",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -259,6 +273,12 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "oi, meu pix não caiu",
         "o atendente foi grosseiro",
         "상담원 전화번호 알려주세요",
+        "상담사 연결은 몇 시까지 돼요?",  # the agents' hours
+        "상담원 연결이 안 돼요",
+        "직원이 불친절해요",
+        "직원 할인 있어요?",
+        "사람",
+        "통화하고 싶어요",
         "como falo com o suporte por e-mail?",
         "quero falar com o gerente sobre meu empréstimo",
         # Sending money to a person is no request for one.
