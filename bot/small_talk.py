@@ -21,6 +21,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|bonjour|salut|bonsoir|coucou|hola|buenos días|buenos dias|buenas tardes|buenas noches"
     "|buenas|привет|здравствуйте|здравствуй|добрый день|доброе утро|добрый вечер"
     "|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在么"
+    # Taiwan's and Hong Kong's forms (written as Taiwan writes them; compared in Simplified characters):
+    # a Taiwanese trial's "哈囉", "感恩", "謝啦", "3Q" and "掰掰" were refused, and "掰掰" after an answer
+    # read as a follow-up and answered again. 安安 greets, 晚安 takes leave at night.
+    "|哈囉|哈羅|嗨嗨|安安|早安|午安"
     "|こんにちは|こんばんは|おはよう|おはようございます"
     "|oi|oie|olá|ola|opa|bom dia|boa tarde|boa noite|tudo bem|tudo bom|e aí|e ai|eai|como vai|alô|alo"
     "|안녕하세요|안녕|안녕하십니까"
@@ -34,6 +38,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
     "|muchas gracias|mil gracias|спасибо|большое спасибо|спс"
     "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
+    "|感恩|謝啦|3q|感謝您|感謝你|謝謝你們|多謝你|萬分感謝"
     "|ありがとう|ありがとうございます|ありがとうございました|どうも"
     # A Japanese trial's "ありがとうございます、助かりました" and "よろしくお願いします" were refused as
     # questions.
@@ -52,6 +57,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|no thanks|no thank you|no thx|nope thanks|that's all|that is all|that's it|nothing else|i'm good"
     "|im good|all good|nein danke|nichts weiter|non merci|c'est tout|no gracias|eso es todo|нет спасибо"
     "|больше ничего|不用了|不用|没有了|没事了|大丈夫です|結構です"
+    "|掰掰|掰|拜|晚安|再會|下次見|先這樣|就這樣"
     "|tchau|tchauzinho|até logo|ate logo|até mais|ate mais|falou|flw|adeus|não obrigado|nao obrigado"
     "|não obrigada|nao obrigada|só isso|so isso|é só isso|e so isso|era só isso|era so isso"
     "|안녕히 계세요|안녕히 가세요|수고하세요|됐어요|괜찮아요"
@@ -65,6 +71,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|了解しました|承知しました|かしこまりました|わかった|分かった"
     # "It's solved": a Chinese trial's "谢谢，解决了" and "搞定了" were searched as questions.
     "|解决了|已解决|已经解决了|问题解决了|没问题|搞定|可以了"
+    "|收到|懂了|了解了"
     "|beleza|blz|certo|entendi|tá|ta|tá bom|ta bom|tá certo|ta certo|ótimo|otimo|perfeito"
     "|combinado|joia|jóia|понятно|ясно|всё понятно|все понятно|всё ясно|все ясно|отлично"
     "|네|알겠습니다|알겠어요|좋아요"
@@ -90,6 +97,9 @@ _BY_WORDS |= {tuple(p.split()): "hello_or_bye" for p in _HELLO_OR_BYE_TEXT.split
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"
+# Taiwan's sentence-final particles ("謝謝啦", "好喔", "拜拜囉"), compared in Simplified characters
+# (囉 is 啰).
+_FILLERS_TEXT += " 啦 喔 哦 啰 欸 唷"
 _FILLERS_TEXT += " sim então entao pessoal gente viu"
 _FILLERS_TEXT += " allora davvero ragazzi"
 _FILLERS_TEXT += " 아 정말 진짜 너무 대단히"

@@ -119,6 +119,23 @@ from bot.small_talk import asks_for_person, small_talk
         # Korean emoticons alone say what an emoji says: "ㅠㅠ" after an answer was looked up and refused.
         ("ㅠㅠ", "ok"),
         ("ㅋㅋㅋ", "ok"),
+        # A Taiwanese trial: the phrases were the mainland's only, and each of these was refused.
+        ("哈囉", "greeting"),
+        ("安安", "greeting"),
+        ("午安", "greeting"),
+        ("感恩", "thanks"),
+        ("謝啦", "thanks"),
+        ("謝謝啦", "thanks"),
+        ("3Q", "thanks"),
+        ("謝謝你", "thanks"),
+        ("感謝", "thanks"),
+        ("多謝", "thanks"),
+        ("好喔 感恩", "thanks"),
+        ("掰掰", "goodbye"),
+        ("掰", "goodbye"),
+        ("拜拜囉", "goodbye"),
+        ("晚安", "goodbye"),
+        ("收到", "ok"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -157,6 +174,9 @@ def test_small_talk(text: str, kind: str) -> None:
         "ㅇㅋ 근데 환불은요?",
         "감사합니다 근데 쿠폰은 어디서 받아요?",
         "하이 배송비 얼마예요",
+        "哈囉 請問門市幾點開",
+        "謝啦 但是還是不能上網",
+        "拜託幫我查一下",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:

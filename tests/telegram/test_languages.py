@@ -99,6 +99,22 @@ async def test_a_simplified_passage_is_quoted_in_traditional_characters(make_har
     assert thanked["text"] == texts.translate(texts.FEEDBACK_THANKS, "zh-Hant")
 
 
+async def test_taiwanese_small_talk_is_answered_and_a_goodbye_is_no_follow_up(
+    make_harness: HarnessFactory,
+) -> None:
+    # A Taiwanese trial: "哈囉" and "謝啦" were refused, and "掰掰" after an answer was read as a follow-up
+    # and answered with the previous quote again.
+    h = await make_harness(kb=FakeKB([ZH_RETURNS]))
+    hello = await h.ask(MEI, "哈囉")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "zh-Hant")
+    answered = await h.ask(MEI, "Parcelly 退款 要等幾天？")
+    assert "倉庫收到退貨後五個工作日內退款" in answered.data["text"]
+    bye = await h.ask(MEI, "掰掰")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "zh-Hant")
+    thanks = await h.ask(MEI, "謝啦")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "zh-Hant")
+
+
 async def test_a_japanese_passage_is_quoted_as_written_to_a_chinese_customer(
     make_harness: HarnessFactory,
 ) -> None:
