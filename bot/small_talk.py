@@ -121,6 +121,29 @@ _TOKEN = re.compile(f"[{_CJK_CHARS}]+|[^\\s{_CJK_CHARS}]+")
 MAX_CHARS = 60
 _LONGEST_WORDS = max(len(words) for words in _BY_WORDS)
 _LONGEST_CJK = max(len(words[0]) for words in _BY_WORDS if _CJK.match(words[0]))
+# Who the customer is, closing a greeting ("Hi, I'm John", "您好，我是大陆游客"): nothing to look up yet, the
+# question comes next. A Taiwanese trial's "您好，我是大陆游客" (hello, I'm a mainland visitor) was searched,
+# and quoted the roaming rates for mainland China. Who is a name, capitalised where the script has capitals
+# ("Hi, I'm stuck", "hi, this is urgent" stay questions), or after "my name is", "меня зовут", "我叫" any
+# word; in Chinese "我是" a short description that ends in a person (游客, 用户, 学生, 客户: "我是在台湾买的"
+# and "我是不是新用户" stay questions); in Korean "저는 …입니다".
+_NAME = r"[^\W\d_][\w'’-]*"
+_NAMES = rf"{_NAME}(?:\s+{_NAME})?"
+_FROM = r"(?:\s+(?i:from)(?:\s+[\w'’&.-]+){1,3})?"
+_INTRODUCTIONS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rf"(?<![\w'’])(?i:i'm|i’m|im|i am|this is)\s+(?P<name>{_NAMES}){_FROM}",
+        rf"(?<![\w'’])(?i:my name is|my name's|my name’s)\s+{_NAMES}",
+        rf"(?<![\w'’])(?P<name>{_NAMES})\s+(?i:here)",
+        rf"(?<!\w)(?i:я|это)\s+(?P<name>{_NAMES})",
+        rf"(?<!\w)(?i:меня зовут)\s+{_NAMES}",
+        r"(?:我叫|我姓)[\u4e00-\u9fff]{1,4}",
+        r"我是(?:(?![不没吗呢么])[\u4e00-\u9fff]){0,5}[客户者生士姐哥友员人师长族民]",
+        r"(?:저는|제\s*이름은)\s*[가-힣]{1,6}?(?:입니다|이에요|예요|이라고\s*합니다|라고\s*합니다)",
+    )
+)
+_CLOSING = re.compile(r"[\s\W_]*$")
 
 
 def small_talk(text: str) -> SmallTalk | None:
@@ -134,12 +157,32 @@ def small_talk(text: str) -> SmallTalk | None:
         return None
     # Traditional characters as Simplified: 謝謝 is 谢谢 (the phrases are written once).
     text = to_simplified(text, words=False)
+    kind = _phrases(text)
+    return "greeting" if kind is None and _greets_then_introduces(text) else kind
+
+
+def _phrases(text: str) -> SmallTalk | None:
+    """What `text` (in Simplified characters) is when its words are all small talk, else None."""
     # Emoji and punctuation go ("Thanks!! 🙏").
     tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'")))
     found = _kinds(tokens, cjk=False) if tokens else None
     if found and "hello_or_bye" in found:
         found.add("goodbye" if found & {"thanks", "ok", "goodbye"} else "greeting")
     return next((kind for kind in _PRIORITY if kind in found), None) if found else None
+
+
+def _greets_then_introduces(text: str) -> bool:
+    """Whether `text` is a greeting followed by who the customer is (`_INTRODUCTIONS`), and nothing else."""
+    body = _CLOSING.sub("", text)
+    for start in range(1, len(body)):
+        for pattern in _INTRODUCTIONS:
+            match = pattern.fullmatch(body, start)
+            if match is None:
+                continue
+            name = match.groupdict().get("name") or ""
+            if all(word[0].isupper() for word in name.split()) and _phrases(body[:start]) == "greeting":
+                return True
+    return False
 
 
 def _kinds(units: list[str], *, cjk: bool) -> set[_Kind] | None:

@@ -136,6 +136,18 @@ from bot.small_talk import asks_for_person, small_talk
         ("拜拜囉", "goodbye"),
         ("晚安", "goodbye"),
         ("收到", "ok"),
+        # A greeting, then who the customer is: the question comes next. A Taiwanese trial's
+        # "您好，我是大陆游客" quoted the roaming rates for mainland China.
+        ("您好，我是大陆游客", "greeting"),
+        ("您好，我是大陸遊客", "greeting"),
+        ("你好，我是你们的老客户", "greeting"),
+        ("你好，我叫小王", "greeting"),
+        ("Hi, I'm John", "greeting"),
+        ("Hello, this is Anna from Acme!", "greeting"),
+        ("hi, my name is john", "greeting"),
+        ("Здравствуйте, меня зовут Иван", "greeting"),
+        ("Привет, я Иван", "greeting"),
+        ("안녕하세요, 저는 김민수입니다", "greeting"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -177,6 +189,16 @@ def test_small_talk(text: str, kind: str) -> None:
         "哈囉 請問門市幾點開",
         "謝啦 但是還是不能上網",
         "拜託幫我查一下",
+        "Hi, I'm stuck",
+        "hi, this is urgent",
+        "hi im locked out",
+        "Hi, I'm John, where is my parcel?",
+        "I'm John",  # no greeting: whatever follows is the customer's to say
+        "你好，我是来退货的",
+        "你好，我是不是新用户",
+        "你好，我是在台湾买的",
+        "привет, я не могу войти",
+        "안녕하세요 배송 문의입니다",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
