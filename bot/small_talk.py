@@ -325,6 +325,10 @@ _PERSON_ZH = (
     r"|投诉(?:你们|一下)?)"
     r"(?:谢谢|吧|啊|呀|吗)?"
 )
+# The same demand closing a message: a Taiwanese trial's "你們服務很爛欸 我要投訴" (your service is awful, I
+# want to complain) quoted the agents' hours. What comes before it says why; the demand is what the customer
+# wants done. "我要投诉怎么办" and "我不要投诉" end otherwise.
+_COMPLAINT_ZH = re.compile(r"我(?:要|想|想要|必须|一定要|要求)投诉(?:你们|一下)?(?:吧|啊|啦|了)?$")
 # Korean: a Korean trial's "상담사 연결해주세요" quoted the help center's section on its "상담사 연결"
 # button, and "상담원연결", "상담원 연결해줘", "직원 연결해 주세요" and "사람이랑 얘기하고 싶다고요"
 # were refused: only a few phrases were known. Whom (상담사, 상담원, 직원, 사람, 매니저) with its particle,
@@ -404,13 +408,14 @@ _PERSON_TAIL = re.compile(
 
 
 def asks_for_person(text: str) -> bool:
-    """Whether the whole message asks for a person from the support team (see `_PERSON_EN`)."""
+    """Whether the whole message asks for a person from the support team (see `_PERSON_EN`), or ends by
+    demanding to complain in Chinese (`_COMPLAINT_ZH`)."""
     if len(text) > MAX_CHARS or not has_words(text):
         return False
     text = to_simplified(text, words=False)
     normalized = without_accents(
         " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'"))))
     )
-    if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS):
+    if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS) or _COMPLAINT_ZH.search(normalized):
         return True
     return _PERSON_TAIL.sub("", _PERSON_LEAD.sub("", normalized)).strip() in _PERSON_PHRASES

@@ -571,6 +571,8 @@ async def test_contact_details_are_quoted_from_the_section_that_gives_them(setti
         ("オペレーターと話したい", "ja"),
         # A Korean trial: looked up, it quoted the help center's section on its "상담사 연결" button.
         ("상담사 연결해주세요", "ko"),
+        # A Taiwanese trial: a complaint demand after what went wrong quoted the agents' hours.
+        ("你們服務很爛欸 我要投訴", "zh-Hant"),
     ],
 )
 async def test_asking_for_a_person_with_nobody_to_ask_is_answered_in_the_customers_language(

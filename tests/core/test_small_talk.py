@@ -289,6 +289,10 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "진짜 사람이랑 대화하고 싶어요 ㅠㅠ",
         "상담원 연결 부탁드립니다",
         "상담사",
+        # A Taiwanese trial: a complaint demand after what went wrong quoted the agents' hours.
+        "你們服務很爛欸 我要投訴",
+        "包裹摔坏了，我要投诉你们！",
+        "快递员态度很差 我想投诉一下",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -340,6 +344,10 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "怎么投诉",
         "投诉电话是多少",
         "有没有客服电话",
+        "我要投诉怎么办",
+        "我不要投诉",
+        "这个我要投诉吗？",
+        "我上次投诉了",
         "オペレーターの営業時間は？",
         "担当者の電話番号を教えてください",
         "スタッフの対応が悪い",
