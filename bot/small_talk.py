@@ -20,6 +20,8 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|morning|evening|yo|hallo|guten morgen|guten tag|guten abend|servus|moin|grüß gott|grüezi"
     "|bonjour|salut|bonsoir|coucou|hola|buenos días|buenos dias|buenas tardes|buenas noches"
     "|buenas|привет|здравствуйте|здравствуй|добрый день|доброе утро|добрый вечер"
+    # A Russian trial's "ку" (hi, as Russians chat) was refused as a question.
+    "|ку|здрасте|здрасьте|приветик|приветствую|доброго дня|доброго времени суток|алло"
     "|你好|您好|嗨|哈喽|早上好|下午好|晚上好|早|在吗|在么"
     # Taiwan's and Hong Kong's forms (written as Taiwan writes them; compared in Simplified characters):
     # a Taiwanese trial's "哈囉", "感恩", "謝啦", "3Q" and "掰掰" were refused, and "掰掰" after an answer
@@ -37,6 +39,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
     "|muchas gracias|mil gracias|спасибо|большое спасибо|спс"
+    "|спасибо большое|спасибо огромное|огромное спасибо|спасибки|спасибочки|пасиб|благодарю"
     "|谢谢|谢谢你|谢谢您|多谢|感谢|非常感谢|谢了"
     "|感恩|謝啦|3q|感謝您|感謝你|謝謝你們|多謝你|萬分感謝"
     "|ありがとう|ありがとうございます|ありがとうございました|どうも"
@@ -54,6 +57,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
     "|auf wiedersehen|au revoir|bonne journée|bonne journee|adiós|adios|hasta luego"
     "|пока|до свидания|再见|拜拜|さようなら|またね"
+    "|всего доброго|всего хорошего|до встречи"
     "|no thanks|no thank you|no thx|nope thanks|that's all|that is all|that's it|nothing else|i'm good"
     "|im good|all good|nein danke|nichts weiter|non merci|c'est tout|no gracias|eso es todo|нет спасибо"
     "|больше ничего|不用了|不用|没有了|没事了|大丈夫です|結構です"
@@ -67,6 +71,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|niente altro|basta così|basta cosi|sono a posto",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
+    "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
     "|好的|好|明白|知道了|嗯|行|はい|了解|了解です|わかりました|分かりました"
     "|了解しました|承知しました|かしこまりました|わかった|分かった"
     # "It's solved": a Chinese trial's "谢谢，解决了" and "搞定了" were searched as questions.

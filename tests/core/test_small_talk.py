@@ -148,6 +148,13 @@ from bot.small_talk import asks_for_person, small_talk
         ("Здравствуйте, меня зовут Иван", "greeting"),
         ("Привет, я Иван", "greeting"),
         ("안녕하세요, 저는 김민수입니다", "greeting"),
+        # A Russian trial: refused as questions.
+        ("ку", "greeting"),
+        ("здрасте", "greeting"),
+        ("спасибо большое!", "thanks"),
+        ("понял", "ok"),
+        ("понял, спасибо", "thanks"),
+        ("всего доброго", "goodbye"),
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -198,6 +205,8 @@ def test_small_talk(text: str, kind: str) -> None:
         "你好，我是不是新用户",
         "你好，我是在台湾买的",
         "привет, я не могу войти",
+        "ку, где мой заказ?",
+        "понял, а как вернуть?",
         "안녕하세요 배송 문의입니다",
     ],
 )

@@ -19,6 +19,7 @@ MEI = {**user(2104, "Mei"), "language_code": "zh-hant"}
 YUKI = user(2105, "Yuki")
 JOAO = {**user(2106, "João"), "language_code": "pt-br"}
 GIULIA = {**user(2108, "Giulia"), "language_code": "it"}
+IVAN = {**user(2109, "Ivan"), "language_code": "ru"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -159,6 +160,16 @@ async def test_an_italian_ciao_is_greeted_and_a_grazie_thanked(make_harness: Har
     assert hello.data["text"].startswith("Ciao! Come posso aiutarti?")
     thanks = await h.ask(GIULIA, "perfetto grazie")
     assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "it")
+
+
+async def test_russian_small_talk_as_russians_chat_is_answered(make_harness: HarnessFactory) -> None:
+    # A Russian trial's "ку" (hi) was refused as a question the help center does not answer.
+    h = await make_harness()
+    hello = await h.ask(IVAN, "ку")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "ru")
+    assert hello.data["text"].startswith("Здравствуйте")
+    thanks = await h.ask(IVAN, "понял, спасибо большое")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "ru")
 
 
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
