@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from bot.domain import Turn
 from bot.kb.analysis import analyzer, question_language
+from bot.kb.calibration import KOREAN_QUESTION_WORDS
 from bot.language import UNDETERMINED
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
@@ -24,8 +25,37 @@ _ANAPHORA_LINES = (
     "это этот эта эти то тот та там он она они его её их",
 )
 _ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
-# Chinese and Japanese pointing words, at the start of the question ("这个多少钱？", "那退款呢？").
-_CJK_ANAPHORA = ("这", "那", "它", "それ", "これ", "あれ", "その", "この")
+# Chinese, Japanese and Korean pointing words, at the start of the question ("这个多少钱？", "那退款呢？",
+# "이거 환불 받을수 있어요?", "그럼 환불은요?"): a Korean trial's "이거 환불 받을수 있어요?" after a complaint
+# was searched alone, and quoted the coupon rules.
+_CJK_ANAPHORA = (
+    *("这", "那", "它", "それ", "これ", "あれ", "その", "この"),
+    *("그럼", "그러면", "이거", "그거", "저거", "이건", "그건", "저건", "이것", "그것", "저것", "거기"),
+)
+# Korean "and X?" ("택배배송은요?" after a question on the dawn delivery's fee): a word that ends in the topic
+# particle with 요, or alone before a question mark, asks the previous question again about X.
+_KOREAN_ASKS_AGAIN = re.compile(r"[가-힣](?:[은는]요|[은는](?=\s*[?？]))[\W_]*$")
+# Korean writes a noun with its particles and a verb with its endings as one word ("해지는", "신고해야",
+# "되나요"): counted as jamo pairs, every Korean question had two topic words or more, and none was a
+# follow-up ("해지는 어떻게 해요?" after a question on the membership's free month was refused). A word
+# counts as its stem does, without an ending or a particle (`_KOREAN_ENDINGS`), one word per two syllables
+# (a compound such as 무통장입금 is several); question words (`KOREAN_QUESTION_WORDS`) and words that are
+# only an ending (해요, 되나요, 있어요) count none.
+_KOREAN_QUESTION = (*KOREAN_QUESTION_WORDS, "왜", "몇", "며칠")
+_KOREAN_ENDINGS_TEXT = (
+    # Verbs and adjectives that carry no topic, as English "do", "can" and "is" carry none: 하다 (신고해야),
+    # 되다 (되나요), 있다 and 없다, 가능, the copula (이에요).
+    "하려면 하면요 하면 해야돼요 해야되나요 해야하나요 해야해요 해야 해도 해요 하나요 할까요 합니까 합니다"
+    " 했는데 했어요 하고 하는 할 해 하 되나요 돼요 되요 될까요 됩니까 되는지 됐어요 돼 되"
+    " 있어요 있나요 있을까요 있습니까 있는지 없어요 없나요 없는지"
+    " 가능한가요 가능해요 가능할까요 가능 인가요 인데요 이에요 예요 에요 입니다 인지 이죠 죠"
+    # Particles.
+    " 이랑 에서 으로 까지 부터 은 는 이 가 을 를 도 만 에 로 랑 와 과 의 요"
+)
+_KOREAN_ENDING = re.compile(
+    "(?:{})$".format("|".join(sorted(_KOREAN_ENDINGS_TEXT.split(), key=len, reverse=True)))
+)
+_HANGUL_WORD = re.compile(r"[가-힣]+")
 # "What about Belgium?", "and for business accounts?" ask the previous question again about something else,
 # whatever they name. "And", "but", "so" alone only join: "and how do I file a claim?" names its own topic
 # (searched with the previous question, "Is my parcel insured?", it was answered from the insurance FAQ).
@@ -73,13 +103,34 @@ def needs_context(question: str, lang: str | None = None) -> bool:
         return False
     if text.startswith(_ASKS_AGAIN):
         return True
-    if text.startswith(_CJK_ANAPHORA):
+    if text.startswith(_CJK_ANAPHORA) or _KOREAN_ASKS_AGAIN.search(text):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
-    topic = len(analyzer(language).words(question))
+    topic = _topic_words(question, language)
     if any(word in _ANAPHORA for word in words):
         return topic <= MAX_POINTING_WORDS
     return topic < MIN_TOPIC_WORDS
+
+
+def _topic_words(question: str, language: str) -> int:
+    """How many content words `question` names in `language`, stop words aside (Korean: `_korean_words`)."""
+    words = analyzer(language).words(question)
+    if analyzer(language).lang != "ko":
+        return len(words)
+    return _korean_words(question) + sum(1 for word in words if not _HANGUL_WORD.match(word))
+
+
+def _korean_words(question: str) -> int:
+    """The topic words of `question`'s Korean words: one per two syllables of each word's stem, without
+    its ending or particle (at most two: "택배배송은요" is 택배배송); question words count none."""
+    count = 0
+    for word in _HANGUL_WORD.findall(question):
+        if word.startswith(_KOREAN_QUESTION):
+            continue
+        for _ in range(2):
+            word = _KOREAN_ENDING.sub("", word)
+        count += (len(word) + 1) // 2
+    return count
 
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")

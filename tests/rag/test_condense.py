@@ -74,6 +74,38 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         assert condense(question, history, lang) == f"{history[0].text} {question}"
 
 
+def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
+    # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
+    # none of these was read with the question before it ("해지는 어떻게 해요?" was refused, "이거 환불 받을수
+    # 있어요?" quoted the coupon rules).
+    for previous, question in [
+        ("새벽배송 배송비 얼마에요?", "택배배송은요?"),  # "and for parcel delivery?"
+        ("새벽배송 배송비 얼마에요?", "택배는?"),
+        ("바구니패스 첫달 무료에요?", "해지는 어떻게 해요?"),  # "and how do I cancel?"
+        ("어제 시킨 딸기 다 물러서 왔어요", "이거 환불 받을수 있어요?"),  # "can I get a refund for this?"
+        ("강아지 사료도 팔아요?", "그럼 고양이 간식은요?"),
+        ("우유가 안 왔어요", "언제까지 신고해야 돼요?"),
+        ("배송이 아직 안 왔어요", "어디서 문의해요?"),
+    ]:
+        history = [Turn("user", previous), Turn("assistant", "답변 [1]")]
+        assert needs_context(question, "ko"), question
+        assert condense(question, history, "ko") == f"{previous} {question}"
+
+
+def test_a_korean_question_that_names_its_topic_stands_on_its_own() -> None:
+    korean = [Turn("user", "새벽배송 배송비 얼마에요?"), Turn("assistant", "답변 [1]")]
+    for question in (
+        "무통장입금 되나요?",  # a compound: 무통장입금 counts as the words it is made of
+        "강아지 사료도 팔아요?",
+        "세금계산서는 언제 나와요?",
+        "탈퇴하고 싶은데 어떻게 해요",
+        "쿠폰 두장 같이 쓸수있나요",
+        "주문취소 몇시까지 가능??",
+    ):
+        assert not needs_context(question, "ko"), question
+        assert condense(question, korean, "ko") == question
+
+
 def test_the_language_is_detected_when_not_given() -> None:
     assert not needs_context("what is parcelly plus")
     assert needs_context("那退款呢？")
