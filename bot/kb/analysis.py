@@ -615,10 +615,7 @@ def searched_text(question: str) -> str:
     digits), which no article is about. Dense search put "Where is my parcel PX4821937560?" nearest the
     error codes (PX-301) instead of the parcel-tracking section. The question itself when nothing is left.
     """
-    cut = personal_spans(question)
-    # A Latin word starts with a letter: one with the digit run is a reference.
-    found = _LATIN_WORD.finditer(question)
-    cut += [(m.start(), m.end()) for m in found if _REFERENCE_DIGITS.search(m.group())]
+    cut = personal_spans(question) + [(m.start(), m.end()) for m in _references(question)]
     if not cut:
         return question
     kept, last = [], 0
@@ -631,6 +628,17 @@ def searched_text(question: str) -> str:
     kept.append(question[last:])
     left = " ".join("".join(kept).split())
     return left if any(c.isalnum() for c in left) else question
+
+
+def references(question: str) -> list[str]:
+    """The references `question` quotes: an order, tracking, ticket or invoice number ("PX4821937560",
+    "VM-10293847"; `MIN_REFERENCE_DIGITS`)."""
+    return [match.group() for match in _references(question)]
+
+
+def _references(question: str) -> list[re.Match[str]]:
+    # A Latin word starts with a letter: one with the digit run is a reference.
+    return [m for m in _LATIN_WORD.finditer(question) if _REFERENCE_DIGITS.search(m.group())]
 
 
 # Letters then digits, as a code typed without its hyphen or space: "px110", "e203", "x86_64" not (an

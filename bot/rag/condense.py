@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from bot.domain import Turn
-from bot.kb.analysis import analyzer, question_language
+from bot.kb.analysis import analyzer, question_language, references
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
 from bot.language import UNDETERMINED
 
@@ -25,6 +25,20 @@ _ANAPHORA_LINES = (
     "это этот эта эти то тот та там он она они его её их",
 )
 _ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
+# Personal pronouns may stand for what the message itself names: a reference it quotes ("заказ VM-10293847 где
+# он?": a Russian trial's question on its order was searched with the previous one, on a login code, and
+# answered from it), or words of an earlier clause ("как отменить заказ если он уже в пути", "my parcel is
+# late, where is it?"). A clause begins after a punctuation mark or with one of `_CLAUSE_OPENERS`; "and"
+# joins words as often as clauses ("my account and all data on it" still points back).
+_PERSONAL_TEXT = "it its it's they them their he she him her он она они его её их"
+_PERSONAL = frozenset(_PERSONAL_TEXT.split())
+_CLAUSE_OPENERS_TEXT = (
+    "if when where why how what which who because since unless until while but"
+    " если когда где куда откуда как почему зачем сколько что чтобы потому хотя пока но а"
+)
+_CLAUSE_OPENERS = frozenset(_CLAUSE_OPENERS_TEXT.split())
+_CLAUSE_MARKS = ",;:.!?？，。！；"
+_CLAUSE_TOKEN = re.compile(f"[\\w']+|[{_CLAUSE_MARKS}]")
 # Chinese, Japanese and Korean pointing words, at the start of the question ("这个多少钱？", "那退款呢？",
 # "이거 환불 받을수 있어요?", "그럼 환불은요?"): a Korean trial's "이거 환불 받을수 있어요?" after a complaint
 # was searched alone, and quoted the coupon rules.
@@ -95,8 +109,8 @@ MAX_POINTING_WORDS = 3
 
 def needs_context(question: str, lang: str | None = None) -> bool:
     """A follow-up that cannot be searched on its own: asks the previous question again ("what about…"),
-    points back with a pronoun and names at most `MAX_POINTING_WORDS` content words, or has fewer than
-    `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected)."""
+    points back with a pronoun (`_points_back`) and names at most `MAX_POINTING_WORDS` content words, or has
+    fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected)."""
     text = question.strip().lower()
     words = _WORD.findall(text)
     if not words:
@@ -107,9 +121,26 @@ def needs_context(question: str, lang: str | None = None) -> bool:
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     topic = _topic_words(question, language)
-    if any(word in _ANAPHORA for word in words):
+    content = analyzer(language).words(question)
+    if _points_back(text, frozenset(content), quotes_reference=bool(references(question))):
         return topic <= MAX_POINTING_WORDS
     return topic < MIN_TOPIC_WORDS
+
+
+def _points_back(text: str, content: frozenset[str], *, quotes_reference: bool) -> bool:
+    """Whether lower-cased `text` holds a pointing word (`_ANAPHORA`) that stands for something said before:
+    any but a personal pronoun that follows `content` words of an earlier clause or comes with a quoted
+    reference (`_PERSONAL`)."""
+    earlier = here = False
+    for token in _CLAUSE_TOKEN.findall(text):
+        if token in _CLAUSE_MARKS or token in _CLAUSE_OPENERS:
+            earlier, here = earlier or here, False
+        elif token in _ANAPHORA:
+            if token not in _PERSONAL or not (earlier or quotes_reference):
+                return True
+        elif token in content:
+            here = True
+    return False
 
 
 def _topic_words(question: str, language: str) -> int:

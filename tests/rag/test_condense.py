@@ -131,6 +131,30 @@ def test_a_pronoun_in_a_question_that_names_its_own_topic_points_nowhere() -> No
         assert condense(question, locker, "en") == f"{locker[0].text} {question}"
 
 
+def test_a_personal_pronoun_may_stand_for_what_the_message_names() -> None:
+    # A Russian trial: "заказ VM-10293847 где он?" (my order …, where is it?) was searched with the previous
+    # question, on a login code, and answered from it: its "он" is the order.
+    login = [Turn("user", "не могу войти в акк, смс не приходит"), Turn("assistant", "Проверьте номер. [1]")]
+    for question, lang in [
+        ("заказ VM-10293847 где он?", "ru"),  # a reference the message quotes
+        ("как отменить заказ если он уже в пути", "ru"),  # the order, in the clause before
+        ("товар не подошел, можно его вернуть?", "ru"),
+        ("my parcel is late, where is it?", "en"),
+        ("how do I cancel an order if it has shipped?", "en"),
+    ]:
+        assert not needs_context(question, lang), question
+        assert condense(question, login, lang) == question
+    for question, lang in [
+        ("сколько он стоит?", "ru"),
+        ("а он где?", "ru"),
+        ("можно его вернуть?", "ru"),
+        ("долго он будет идти?", "ru"),
+        ("can I return it if it's broken?", "en"),
+    ]:
+        assert needs_context(question, lang), question
+        assert condense(question, login, lang) == f"{login[0].text} {question}"
+
+
 def test_a_question_in_another_script_asks_afresh() -> None:
     # "Can I send a powerbank on its own?" after "我的包裹丢了怎么办？" was searched joined to it, and its
     # "powerbank" read as a Latin name in Chinese text: refused as naming something unknown.
