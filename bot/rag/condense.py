@@ -9,6 +9,7 @@ from bot.domain import Turn
 from bot.kb.analysis import analyzer, question_language, references
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
 from bot.language import UNDETERMINED
+from bot.texts import without_leads
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 # Words that point back at something said before: "how do I install it", "what about that one", "Wie lange
@@ -100,6 +101,11 @@ _ASKS_AGAIN = (
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
 MIN_TOPIC_WORDS = 2
+# A message of one content word the previous question and its answer do not hold is a new question, typed as
+# a search box takes it: a Russian trial's "гарантия" (warranty) after a question on parcel lockers was
+# searched with it and got the lockers' answer again. One they hold asks about what was said ("продлить?",
+# extend it?), and one with other words is read as before ("and Belgium?", "in Belgium?").
+ONE_WORD = 1
 # A question that points back with a pronoun but names more content words than this has a topic of its own:
 # "how much does it cost to send a small parcel?" (its "it" is no reference) was searched together with the
 # previous question about a locker door, and answered with how to close it. "Can I get a refund for it?"
@@ -107,10 +113,11 @@ MIN_TOPIC_WORDS = 2
 MAX_POINTING_WORDS = 3
 
 
-def needs_context(question: str, lang: str | None = None) -> bool:
+def needs_context(question: str, lang: str | None = None, said: str = "") -> bool:
     """A follow-up that cannot be searched on its own: asks the previous question again ("what about…"),
     points back with a pronoun (`_points_back`) and names at most `MAX_POINTING_WORDS` content words, or has
-    fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected)."""
+    fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected), unless it is one
+    word that `said` (the previous question and its answer, where known) does not hold (`ONE_WORD`)."""
     text = question.strip().lower()
     words = _WORD.findall(text)
     if not words:
@@ -124,6 +131,8 @@ def needs_context(question: str, lang: str | None = None) -> bool:
     content = analyzer(language).words(question)
     if _points_back(text, frozenset(content), quotes_reference=bool(references(question))):
         return topic <= MAX_POINTING_WORDS
+    if said and topic == ONE_WORD and content == words:
+        return set(analyzer(language).terms(question)) <= set(analyzer(language).terms(said))
     return topic < MIN_TOPIC_WORDS
 
 
@@ -187,9 +196,14 @@ def condense(question: str, history: Sequence[Turn], lang: str | None = None) ->
     searched together with the user's previous question, which names the topic the pronoun points to.
     """
     question = question.strip()
-    if not history or not needs_context(question, lang):
+    if not history:
         return question
     previous = next((t.text.strip() for t in reversed(history) if t.role == "user" and t.text.strip()), "")
+    # The answer's own words: its lead ("This may not be exactly what you asked…") says nothing of the topic,
+    # and the conversation service's history still has it where the pipeline's does not.
+    answer = without_leads(next((t.text for t in reversed(history) if t.role == "assistant"), ""))
+    if not needs_context(question, lang, said=f"{previous}\n{answer}"):
+        return question
     if not previous or _written_in_cjk(previous) != _written_in_cjk(question):
         # A question in another script asks afresh: "Can I send a powerbank on its own?" after a Chinese
         # question was searched with it, and its "powerbank" read as a Latin name in Chinese text (refused).

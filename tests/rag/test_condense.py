@@ -155,6 +155,40 @@ def test_a_personal_pronoun_may_stand_for_what_the_message_names() -> None:
         assert condense(question, login, lang) == f"{login[0].text} {question}"
 
 
+def test_one_word_the_previous_exchange_does_not_hold_is_a_new_question() -> None:
+    # A Russian trial: "гарантия" (warranty) after a question on parcel lockers was searched with it, and got
+    # the lockers' answer again.
+    lockers = [
+        Turn("user", "сколько хранится заказ в постамате"),
+        Turn("assistant", "В постамате заказ хранится 3 дня, продлить нельзя. [1]"),
+    ]
+    assert not needs_context("гарантия", "ru", said="сколько хранится заказ в постамате")
+    assert condense("гарантия", lockers, "ru") == "гарантия"
+    assert condense("промокод?", lockers, "ru") == "промокод?"
+    # One the answer holds asks about it; words besides it ask the previous question again, as before.
+    assert condense("продлить?", lockers, "ru") == "сколько хранится заказ в постамате продлить?"
+    assert (
+        condense("а продлить можно?", lockers, "ru") == "сколько хранится заказ в постамате а продлить можно?"
+    )
+    shipping = [
+        Turn("user", "How much is shipping to France?"),
+        Turn("assistant", "Shipping to France and Belgium costs 5 euros. [1]"),
+    ]
+    assert condense("Belgium?", shipping, "en") == "How much is shipping to France? Belgium?"
+    assert condense("refunds", shipping, "en") == "refunds"
+    for follow_up in ("and Germany?", "in Germany?", "how long?"):
+        assert condense(follow_up, shipping, "en") == f"How much is shipping to France? {follow_up}"
+    # Korean and Chinese alike: "환불" (refund) after the delivery fee was searched with it.
+    fee = [Turn("user", "배송비"), Turn("assistant", "40,000원 이상 주문하시면 새벽배송비가 무료입니다. [1]")]
+    assert condense("환불", fee, "ko") == "환불"
+    assert condense("무료?", fee, "ko") == "배송비 무료?"
+    refund = [Turn("user", "怎么退款？"), Turn("assistant", "退款会在五个工作日内退回原付款方式。[1]")]
+    assert condense("发票", refund, "zh") == "发票"
+    assert condense("那发票呢？", refund, "zh") == "怎么退款？ 那发票呢？"
+    # Without the previous answer's words (a caller that has none), one word is a follow-up as before.
+    assert needs_context("гарантия", "ru")
+
+
 def test_a_question_in_another_script_asks_afresh() -> None:
     # "Can I send a powerbank on its own?" after "我的包裹丢了怎么办？" was searched joined to it, and its
     # "powerbank" read as a Latin name in Chinese text: refused as naming something unknown.
