@@ -1224,25 +1224,196 @@ def parse_html(text: str, default_title: str) -> Parsed:
 
 # ------------------------------------------------------------------------------------------ plain text
 
+# A plain text's headings are what a reader takes for one: a Markdown-like "## " line or a line underlined
+# with ===/--- (written as headings), or a short line that stands apart from the paragraphs, as help-desk
+# "plain text" exports and copied Word documents write them ("Условия возврата", "補發 SIM 卡", "2) Returns").
+# Read as body text, such a line ran into the end of the chunk before it and every citation named the file's
+# title only. The signals hold in any script: where the line stands, its length, its last character, what
+# follows it; never a list of words.
+_TEXT_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*$")
+# Three characters at least: "--" alone is an e-mail signature's separator.
+_TEXT_UNDERLINE = re.compile(r"^ {0,3}(=|-)\1{2,}[ \t]*$")
+# A bullet, a quote or a table row: a list's item or a line of a block, never a heading.
+_TEXT_BULLET = re.compile(r"^\s*(?:[-*+•·◦▪‣●○■□◆◇►▶→✓✔※・>|]|[–—](?=\s))")
+# A numbered line ("1. ", "2) ", "(3) ", "2.1 ", "b) ", "①"): a list item, or a numbered heading.
+_TEXT_NUMBER = re.compile(
+    r"^\s*(?:\(?(\d{1,3}(?:\.\d{1,3})*)[.)](?=\s)|(\d{1,3}(?:\.\d{1,3})+)(?=\s)|\(?[a-zA-Z][.)](?=\s)|[\u2460-\u2473])"
+)
+# Characters a heading does not end with: a sentence's end, a lead-in's colon, a clause's comma or semicolon
+# (ASCII, full-width and ideographic); closing quotes and brackets after them do not count.
+_TEXT_ENDS = frozenset(".。．｡!！?？:：;；,，、…‥")
+_TEXT_CLOSERS = "\"'”’»)）」』]】〕〉》"
+# A sentence ends in the text: a full stop, "!" or "?" before a space, a closer or the end of the line.
+_TEXT_SENTENCE_END = re.compile(r"[.。．｡!！?？](?=[\s\"'”’»)）」』\]】]|$)")
+# Chinese and Japanese write no spaces: their characters are counted instead of words.
+_TEXT_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Contact details and values, not a title: an address, a link, a phone number (five digits or more).
+_TEXT_VALUE = re.compile(r"@|://|\bwww\.|(?:\d\D{0,3}){5}")
+# A label and its value ("Call us: anytime", "대표번호: 1666-0420"): a colon inside, not between digits.
+_TEXT_LABEL_COLON = re.compile(r"(?<!\d)[:：](?!\d)")
+_TEXT_MAX_CHARS = 80
+_TEXT_MAX_WORDS = 12
+_TEXT_MAX_UNSPACED = 20
+_TEXT_MIN_CAPITALS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TextHeading:
+    """A heading of a plain text: its first line's index, the lines it takes (2 with its underline), its
+    text and its level (0 the document's title)."""
+
+    line: int
+    size: int
+    text: str
+    level: int
+
+
+def _text_heading_like(line: str) -> bool:
+    """Whether a line reads as a heading on its own: short, ending in no punctuation, not a list item, not a
+    label with its value, not a sentence in CJK (a full-width comma or full stop inside)."""
+    text = line.strip()
+    if not text or len(text) > _TEXT_MAX_CHARS or len(text.split()) > _TEXT_MAX_WORDS:
+        return False
+    if len(_TEXT_UNSPACED.findall(text)) > _TEXT_MAX_UNSPACED or any(c in text for c in "，。；"):
+        return False
+    if text.rstrip(_TEXT_CLOSERS)[-1:] in _TEXT_ENDS or _TEXT_BULLET.match(line) or _TEXT_VALUE.search(text):
+        return False
+    letters = [c for c in text if c.isalpha()]
+    # A cased script's heading starts with a capital ("iPhone", "eSIM" with the next one); a lower-case
+    # start is a sentence's fragment or a wrapped line's continuation.
+    if not letters or "".join(letters[:2]).islower():
+        return False
+    label = _TEXT_LABEL_COLON.search(text)
+    # "Step 1: Create your account" is a heading; "Note: lockers close early" a label and its text.
+    return label is None or any(c.isdigit() for c in text[: label.start()])
+
+
+def _text_style(line: str) -> tuple[str, int]:
+    """The kind of heading a line is, for its level: numbered (by its depth), in capitals, or plain.
+
+    Capitals are a word's letters, all of them, and more than an acronym: "FAQ" and "補發 SIM 卡" are plain
+    headings, which a capitals' level would have put under the heading before them."""
+    number = _TEXT_NUMBER.match(line)
+    if number:
+        return "number", (number.group(1) or number.group(2) or "1").count(".") + 1
+    letters = [c for c in line if c.isalpha()]
+    capitals = len(letters) >= _TEXT_MIN_CAPITALS and all(c.isupper() for c in letters)
+    return ("capitals", 0) if capitals else ("plain", 0)
+
+
+def _text_is_body(block: Sequence[str]) -> bool:
+    """Whether a block reads as what a heading stands over: a list or paragraph of several lines, or a line
+    with a sentence in it ("Five days."); not a line that reads as a heading, nor a name under a greeting."""
+    return len(block) > 1 or (not _text_heading_like(block[0]) and bool(_TEXT_SENTENCE_END.search(block[0])))
+
+
+def text_headings(lines: Sequence[str]) -> list[TextHeading]:
+    """The headings of a plain text, as `parse_text` reads them from its lines (`str.splitlines`).
+
+    The title: the first line, short and ending in no full stop, with a blank line or an underline after it
+    (or written "# Title"). Then, at the start of a paragraph (after a blank line):
+    - a "#"-led line, or a line underlined with ===/--- (three or more), as written;
+    - a line alone between blank lines that reads as a heading (`_text_heading_like`), where the paragraph
+      before it does not lead into it with a colon and the one after it is body text (`_text_is_body`): never
+      the text's last line (a signature), nor a numbered line over the next item of its list;
+    - a paragraph's first line that reads as a heading over lines that do not all do (an address or a
+      signature does), not over a list and not numbered, where the text heads two paragraphs or more that way
+      ("운영 시간" over the hours, "전화번호와 이메일" over the numbers): once, it is as likely a label.
+    Levels follow the kinds of heading in the order they first appear (as reStructuredText's do)."""
+    blocks: list[tuple[int, int]] = []  # [start, end) line indexes of each paragraph
+    start: int | None = None
+    for index, line in enumerate([*lines, ""]):
+        if line.strip() and start is None:
+            start = index
+        elif not line.strip() and start is not None:
+            blocks.append((start, index))
+            start = None
+    found: list[tuple[int, int, str, tuple[str, int]]] = []  # line, size, text, style
+    tight: list[tuple[int, int, str, tuple[str, int]]] = []
+    if blocks:
+        first, end = blocks[0]
+        line = lines[first]
+        atx = _TEXT_ATX.match(line)
+        underlined = (
+            end - first >= 2
+            and _TEXT_UNDERLINE.match(lines[first + 1]) is not None
+            and not _TEXT_UNDERLINE.match(line)
+        )
+        text = atx.group(2).strip() if atx else line.strip()
+        size = 2 if underlined else 1
+        # A text of one line ("hi", "OK") is its own body: taken for a title, nothing would be left to index.
+        followed = len(blocks) > 1 or end - first > size
+        if (
+            (atx or underlined or end - first == 1)
+            and followed
+            and len(text) <= 100
+            and not text.endswith(".")
+        ):
+            found.append((first, size, text, ("title", 0)))
+    # The first paragraph is the title or the text's beginning, never a section's heading.
+    for number, (first, end) in enumerate(blocks[1:], start=1):
+        line = lines[first]
+        before = lines[blocks[number - 1][1] - 1].strip()
+        after = [lines[i] for i in range(*blocks[number + 1])] if number + 1 < len(blocks) else []
+        atx = _TEXT_ATX.match(line)
+        if atx:
+            found.append((first, 1, atx.group(2).strip(), ("atx", len(atx.group(1)))))
+        elif (
+            end - first >= 2
+            and _TEXT_UNDERLINE.match(lines[first + 1])
+            and not _TEXT_UNDERLINE.match(line)
+            and not _TEXT_BULLET.match(line)
+        ):
+            found.append((first, 2, line.strip(), ("underline", ord(lines[first + 1].strip()[0]))))
+        elif not _text_heading_like(line) or before.rstrip(_TEXT_CLOSERS)[-1:] in (":", "："):
+            continue
+        elif end - first == 1:
+            numbered = _TEXT_NUMBER.match(line) is not None
+            if (
+                after
+                and _text_is_body(after)
+                and not (numbered and (_TEXT_NUMBER.match(after[0]) or _TEXT_BULLET.match(after[0])))
+            ):
+                found.append((first, 1, line.strip(), _text_style(line)))
+        elif (
+            not _TEXT_NUMBER.match(line)
+            and not _TEXT_BULLET.match(lines[first + 1])
+            and not _TEXT_NUMBER.match(lines[first + 1])
+            and len(lines[first + 1]) - len(lines[first + 1].lstrip()) <= len(line) - len(line.lstrip())
+            and not all(_text_heading_like(lines[i]) for i in range(first + 1, end))
+        ):
+            tight.append((first, 1, line.strip(), _text_style(line)))
+    if len(tight) >= 2:
+        found = sorted(found + tight)
+    styles: list[tuple[str, int]] = []
+    headings: list[TextHeading] = []
+    for line_index, size, text, style in found:
+        if style[0] == "title":
+            headings.append(TextHeading(line_index, size, text, 0))
+            continue
+        if style not in styles:
+            styles.append(style)
+        headings.append(TextHeading(line_index, size, text, styles.index(style) + 1))
+    return headings
+
 
 def parse_text(text: str, default_title: str) -> Parsed:
-    stripped = text.strip("\n")
-    first, _, rest = stripped.partition("\n")
-    # A short first line followed by a blank line reads as the document's title.
-    if first.strip() and len(first) <= 100 and rest.startswith("\n") and not first.rstrip().endswith("."):
-        title = first.strip()
-        body = rest
-    else:
-        title, body = "", stripped
-    body = _squeeze_blank_lines(body)
-    if not body:
-        return title or default_title, [], ""
-    path = (title,) if title else ()
-    return (
-        title or default_title,
-        [Section(heading=title, heading_path=path, text=body)],
-        "",
-    )
+    lines = text.splitlines()
+    builder = _SectionBuilder(_squeeze_blank_lines)
+    headings = {heading.line: heading for heading in text_headings(lines)}
+    title = ""
+    index = 0
+    while index < len(lines):
+        heading = headings.get(index)
+        if heading is None:
+            builder.line(lines[index])
+            index += 1
+            continue
+        builder.heading(heading.level, heading.text)
+        title = heading.text if heading.level == 0 else title
+        index += heading.size
+    builder.flush()
+    return title or default_title, builder.sections, ""
 
 
 # ----------------------------------------------------------------------------------------------- PDF

@@ -191,13 +191,41 @@ def test_a_text_file_is_paragraphs_under_its_title() -> None:
         "  or Android.\n- A card.\n",
     )
     assert rendered.title == "Getting started"
-    assert _outline(rendered) == [("h1", "getting-started", "Getting started"), ("h2", "", "What you need")]
+    assert _outline(rendered) == [
+        ("h1", "getting-started", "Getting started"),
+        ("h2", "what-you-need", "What you need"),
+    ]
     paragraphs = [str(p) for p in _article(rendered).find_all("p")]
     # The author's wrapping flows; a list item starts a line.
     assert paragraphs == [
         "<p>First steps, wrapped.</p>",
         "<p>- A phone with iOS or Android.<br/>- A card.</p>",
     ]
+
+
+def test_a_text_file_shows_the_headings_the_knowledge_base_reads() -> None:
+    # Each as the knowledge base reads it: a "##" line by its words, a heading alone between paragraphs, the
+    # first line of a paragraph over its lines where the text heads two that way; no underline shown.
+    rendered = _render(
+        "contact.txt",
+        "Contact\n\nIntro.\n\n## Phone ##\n\nCall us.\n\nOpening hours\nMon–Fri 9–17.\n\n"
+        "Chat & e-mail\nAny time.\n\nReturns\n=======\n\nFree.\n",
+    )
+    assert _outline(rendered) == [
+        ("h1", "contact", "Contact"),
+        ("h2", "phone", "Phone"),
+        ("h2", "opening-hours", "Opening hours"),
+        ("h2", "chat-e-mail", "Chat & e-mail"),
+        ("h2", "returns", "Returns"),
+    ]
+    assert [p.get_text() for p in _article(rendered).find_all("p")] == [
+        "Intro.",
+        "Call us.",
+        "Mon–Fri 9–17.",
+        "Any time.",
+        "Free.",
+    ]
+    assert "=" not in _article(rendered).get_text()
 
 
 def test_a_heading_the_renderer_does_not_see_shows_the_file_as_text_with_every_anchor() -> None:

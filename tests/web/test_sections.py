@@ -137,8 +137,11 @@ def _heading_written(path: str, text: str, start: int, end: int) -> str:
         assert _RST_ADORNMENT.fullmatch(next_line), (path, "an underlined title", wrapped)
         return wrapped.strip()
     if suffix == ".txt":
-        assert not text[:start].strip(), (path, "the title is the first line", wrapped)
-        return wrapped.strip()
+        # The title is the first line; a heading starts a paragraph (underlined, "#"-led or standing alone).
+        before = text[:line_start]
+        assert not before.strip() or before.endswith("\n\n"), (path, "a paragraph's first line", wrapped)
+        atx = re.fullmatch(r" {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*", wrapped)
+        return atx.group(1).strip() if atx else wrapped.strip()
     if suffix in (".html", ".htm"):
         assert re.fullmatch(r"<(h[1-6])\b.*</\1\s*>", wrapped, re.DOTALL | re.IGNORECASE), (path, wrapped)
         return " ".join(html.unescape(re.sub(r"<[^>]*>", "", wrapped)).split())
@@ -299,10 +302,15 @@ def test_only_heading_lines_get_an_id_not_a_line_that_reads_the_same() -> None:
     assert found == {"roles": "Roles", "owner": "Owner"}
     roles = sections._anchors("d.rst", ".rst", rst.encode(), rst)[0]
     assert rst[roles.start - 7 : roles.start] == "\n=====\n"
-    # A text file: its title line only, not a body line that repeats it.
+    # A text file: its title line, not a body line that repeats it.
     txt = "\n\nGetting started\n\nFirst steps.\n\nGetting started\n"
     (anchor,) = sections._anchors("n.txt", ".txt", txt.encode(), txt)
     assert (anchor.start, txt[anchor.start : anchor.end]) == (2, "Getting started")
+    # Its headings' lines: underlined, "#"-led or alone between paragraphs, not a line that reads the same.
+    txt = "Guide\n\nSee Fees and Returns below.\nFees\n\nFees\n----\n\nNone.\n\n## Returns\n\nFree.\n"
+    assert _ids("n.txt", txt) == {"guide": "Guide", "fees": "Fees", "returns": "## Returns"}
+    fees = sections._anchors("n.txt", ".txt", txt.encode(), txt)[1]
+    assert txt[fees.end : fees.end + 6] == "\n----\n"
 
 
 def test_an_mdx_file_is_anchored_as_markdown() -> None:

@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote
 from bot.channels.web import sections
 from bot.channels.web.sections import FAQ_SUFFIXES, HTML_SUFFIXES, MD_SUFFIXES, Anchor
 from bot.kb.loaders import Document, LoadError, UnsafeFileError, load_bytes
+from bot.kb.parsers import _TEXT_UNDERLINE as _KB_UNDERLINE
 from bot.kb.parsers import _front_matter
 
 if TYPE_CHECKING:
@@ -312,12 +313,15 @@ def _paragraphs(text: str) -> str:
 
 
 def _plain_text(text: str, bom: int, anchors: Sequence[Anchor]) -> tuple[Tag, list[Tag | None]]:
-    """Paragraphs; the title line the knowledge base reads a heading, and an underlined line one too."""
+    """Paragraphs under the headings the knowledge base reads (`text_headings`), each shown as it reads it
+    ("## Returns" as "Returns", its underline left out; `_finish` makes the title the page's <h1>). An
+    underlined line it does not read as a heading is still shown as one."""
     nonce = secrets.token_hex(8)
     lines = text[bom:].split("\n")
-    titles = {_line_of(text, anchor.start): index for index, anchor in enumerate(anchors)}
+    headings = {_line_of(text, anchor.start): index for index, anchor in enumerate(anchors)}
     out: list[str] = []
     block: list[str] = []
+    underline = -1  # the line under the heading just written, if it underlines it
 
     def flush() -> None:
         if len(block) == 2 and block[0].strip() and _TEXT_UNDERLINE.fullmatch(block[1]):
@@ -327,9 +331,14 @@ def _plain_text(text: str, bom: int, anchors: Sequence[Anchor]) -> tuple[Tag, li
         block.clear()
 
     for number, line in enumerate(lines):
-        if number in titles:
+        if number in headings:
             flush()
-            out.append(f'<h1 class="{nonce}-{titles[number]}">{html.escape(line.strip())}</h1>')
+            index = headings[number]
+            out.append(f'<h2 class="{nonce}-{index}">{html.escape(anchors[index].heading)}</h2>')
+            if number + 1 < len(lines) and _KB_UNDERLINE.match(lines[number + 1]):
+                underline = number + 1  # the knowledge base reads it as part of the heading
+        elif number == underline:
+            continue
         elif line.strip():
             block.append(line)
         else:

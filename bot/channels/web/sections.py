@@ -32,6 +32,7 @@ from bot.kb.parsers import (
     faq_csv_dialect,
     picked_key,
     rst_heading_at,
+    text_headings,
 )
 from bot.kb.validate import UnsafeFileError
 
@@ -223,11 +224,9 @@ def _heading_lines(suffix: str, text: str) -> list[tuple[int, int, str]]:
         return _markdown_heading_lines(text)
     if suffix == ".rst":
         return _rst_heading_lines(text)
-    # A text file's one heading is its title: the first line, after blank ones (`parse_text`).
-    first = len(text) - len(text.lstrip("\n"))
-    end = text.find("\n", first)
-    end = len(text) if end < 0 else end
-    return [(first, end, text[first:end].strip())]
+    # A text file's title line and its headings' lines, as `parse_text` reads them (`text_headings`).
+    lines, starts = _lines(text)
+    return [(starts[h.line], starts[h.line] + len(lines[h.line]), h.text) for h in text_headings(lines)]
 
 
 def _lines(text: str) -> tuple[list[str], list[int]]:
