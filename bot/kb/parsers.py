@@ -501,6 +501,10 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
     return meta, rest.split("\n", 1)[1] if "\n" in rest else ""
 
 
+def _same_spacing(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
 def parse_markdown(text: str, default_title: str) -> Parsed:
     meta, text = _front_matter(text)
     builder = _SectionBuilder(_clean_markdown)
@@ -510,11 +514,22 @@ def parse_markdown(text: str, default_title: str) -> Parsed:
         builder.heading(0, title)
     fence: str | None = None
     pending: list[str] = []  # paragraph lines that a setext underline could turn into a heading
+    h1_seen = False
 
     def emit_pending() -> None:
         for held in pending:
             builder.line(held)
         pending.clear()
+
+    def add_heading(level: int, heading: str) -> None:
+        nonlocal h1_seen
+        if level == 1 and not h1_seen and meta.get("title") and _same_spacing(heading, meta["title"]):
+            # The page's first H1 repeats its front matter's title: one heading, the title, over what follows;
+            # pushed under it, every section's path read "새벽배송 이용 안내 > 새벽배송 이용 안내 > …".
+            builder.heading(0, meta["title"])
+        else:
+            builder.heading(level, heading)
+        h1_seen = h1_seen or level == 1
 
     for line in lines:
         if fence is not None:
@@ -533,13 +548,13 @@ def parse_markdown(text: str, default_title: str) -> Parsed:
             emit_pending()
             heading = (atx.group(2) or "").strip()
             if heading:
-                builder.heading(len(atx.group(1)), heading)
+                add_heading(len(atx.group(1)), heading)
                 title = title or heading
             continue
         setext = _MD_SETEXT.match(line)
         if setext and len(pending) == 1 and pending[0].strip() and not line.startswith("    "):
             heading = pending.pop().strip()
-            builder.heading(1 if setext.group(1)[0] == "=" else 2, heading)
+            add_heading(1 if setext.group(1)[0] == "=" else 2, heading)
             title = title or heading
             continue
         if not line.strip():

@@ -103,6 +103,34 @@ Longest side 120 cm.
     assert doc.sections[0].url == "https://help.example.com/shipping"
 
 
+def test_a_first_h1_that_repeats_the_front_matter_title_is_one_heading() -> None:
+    text = (
+        "---\ntitle: 새벽배송 이용 안내\n---\n\n#  새벽배송  이용 안내\n\n전날 밤에 주문하세요.\n\n"
+        "## 주문 마감 시간\n\n밤 11시까지.\n\n# 배송비\n\n3,500원.\n\n# 새벽배송 이용 안내\n\n다시.\n"
+    )
+    doc = load_bytes("dawn-delivery.md", ".md", text.encode())
+    assert doc.title == "새벽배송 이용 안내"
+    # Compared with its spacing evened out; a later H1 that reads the same is a heading of its own.
+    assert [(s.heading_path, s.text) for s in doc.sections] == [
+        (("새벽배송 이용 안내",), "전날 밤에 주문하세요."),
+        (("새벽배송 이용 안내", "주문 마감 시간"), "밤 11시까지."),
+        (("새벽배송 이용 안내", "배송비"), "3,500원."),
+        (("새벽배송 이용 안내", "새벽배송 이용 안내"), "다시."),
+    ]
+    # As an underlined H1 too, after an introduction: the text under it goes on under the title.
+    setext = "---\ntitle: Returns\n---\nIntro.\n\nReturns\n=======\n\nFree.\n\n## Fees\n\nNone.\n"
+    assert _headings(load_bytes("r.md", ".md", setext.encode())) == [
+        ("Returns",),
+        ("Returns",),
+        ("Returns", "Fees"),
+    ]
+    # An H2 that reads as the title, or an H1 without front matter, stays as it was.
+    assert _headings(load_bytes("r.md", ".md", b"---\ntitle: Fees\n---\n## Fees\n\nNone.\n")) == [
+        ("Fees", "Fees")
+    ]
+    assert _headings(load_bytes("r.md", ".md", b"# Fees\n\nNone.\n")) == [("Fees",)]
+
+
 def test_html_headings_skip_scripts_and_navigation() -> None:
     html = (
         "<html><head><title>Help</title><style>h1{}</style></head><body><nav>menu</nav>"
