@@ -708,6 +708,23 @@ _ABOUT_THE_ARTICLE = re.compile(
     r"(?:article|page|section|guide|document|chapter|faq|help article)\b",
     re.I,
 )
+# The same in the other languages served, and "below you will find" (not a lead-in ending in a colon,
+# which is quoted with what it leads into): "아래에서 주문 마감 시간, 배송비… 확인하세요." ("see below for the
+# cut-off time, the fee…") was a Korean grocery's whole answer to "by what time must I order?";
+# "以下說明費用、支援機型與安裝步驟。" and "Ниже — как оформить заказ…" were quoted the same way.
+_ABOUT_WHAT_FOLLOWS = re.compile(
+    r"below,?\s+(?:you(?:'ll|\s+will|\s+can)\s+find|we\s+(?:explain|describe|cover|show))"
+    r"|(?:in\s+)?(?:diesem|dieser)\s+(?:artikel|beitrag|abschnitt|seite)\b|im\s+folgenden\s+(?:erfahren|erklären|finden)"
+    r"|(?:dans\s+)?cet(?:te)?\s+(?:article|page|section)\b|ci-dessous,?\s+(?:vous|nous)"
+    r"|(?:en\s+)?este\s+artículo\b|a\s+continuación\s+(?:te\s+|le\s+|les\s+)?(?:explicamos|mostramos|encontrar)"
+    r"|(?:in\s+)?questo\s+articolo\b|di\s+seguito\s+(?:trovi|spieghiamo|ti\s+spieghiamo)"
+    r"|(?:n)?este\s+artigo\b|a\s+seguir,?\s+(?:explicamos|mostramos|veja)"
+    r"|(?:в\s+)?(?:этой|данной)\s+статье\b|эта\s+статья\b|ниже\s*[—–:-]?\s*(?:как|описан|расскаж|вы\s+найд|привед)"
+    r"|本文|本篇|以下(?:說明|说明|介紹|介绍|將|将)|下面(?:介紹|介绍|說明|说明|將|将)"
+    r"|(?:この|本)(?:記事|ページ)では|以下では"
+    r"|이\s*(?:글|문서|페이지|안내)에서는|아래에서\s.*확인하(?:세요|십시오)",
+    re.I,
+)
 # "See" (also) in the languages of the help centers tried: what sends the reader to another article.
 _SEE = r"(?:see|read|siehe|voir|véase|consulta|veja|consulte)(?:\s+(?:also|auch|aussi|también|também))?"
 # A sentence that only sends the reader to another article ("For lost or damaged parcels, see "Lost or
@@ -761,6 +778,8 @@ def pointed_titles(question: str, passage: Passage) -> tuple[str, ...]:
 
 def _says_nothing_itself(text: str) -> bool:
     """A sentence about the article itself, or one that only points to another article."""
+    if _ABOUT_WHAT_FOLLOWS.match(text) and not text.endswith((":", "：")):
+        return True
     return bool(_ABOUT_THE_ARTICLE.match(text) or _POINTS_ELSEWHERE.match(text))
 
 

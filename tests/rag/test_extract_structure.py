@@ -403,3 +403,26 @@ def test_an_abbreviations_full_stop_ends_no_sentence() -> None:
         "Refunds take 5 days. Cards take longer.": 2,
     }
     assert {text: len(passage_units(text, "und")) for text in cases} == cases
+
+
+def test_a_sentence_about_what_the_article_says_below_is_never_the_quote() -> None:
+    # Was "…아래에서 주문 마감 시간, 배송비, 공동현관 출입 방법을 확인하세요." for "by what time must I order
+    # for the next morning?" (a Korean grocery's trial): the cut-off time is in the article's next section.
+    dawn = Passage(
+        "delivery/dawn-delivery.md",
+        "새벽배송 이용 안내",
+        "새벽배송은 전날 밤에 주문하면 다음 날 아침 7시 전에 문 앞으로 배달해 드리는 서비스입니다. "
+        "아래에서 주문 마감 시간, 배송비, 공동현관 출입 방법을 확인하세요.",
+        lang="ko",
+    )
+    assert "아래에서" not in extract_answer("새벽배송 몇시까지 주문해야 낼 아침에 와요?", dawn)
+    esim = Passage(
+        "esim.html",
+        "eSIM",
+        "eSIM 是內建在手機裡的數位 SIM 卡。以下說明費用、支援機型與安裝步驟。",
+        lang="zh-Hant",
+    )
+    assert extract_answer("esim 費用", esim) == "eSIM 是內建在手機裡的數位 SIM 卡。"
+    # A lead-in that ends in a colon still brings what it leads into.
+    fees = Passage("fees.md", "Fees", "Below is our price list:\n\n- Small: €3\n- Large: €6", lang="en")
+    assert extract_answer("how much is a large parcel?", fees).startswith("Below is our price list:\n")
