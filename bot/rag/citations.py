@@ -1218,6 +1218,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     # A question word found in many sentences of the passage says little about which one answers.
     spread = Counter(stem for found in unit_stems for stem in found & wanted)
     score = [sum(1 / spread[stem] for stem in found & wanted) for found in unit_stems]
+    score = _with_what_is_asked(question, units, score)
     best = max(range(len(units)), key=lambda i: (score[i], -i))
     if score[best] == 0:
         # Nothing matches the question words: help-center passages lead with the answer.
@@ -1230,6 +1231,54 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     if _leads_on(units[best].text) and after is not None and units[after].item:
         return _quote_list(units, score, after, max_chars)  # the sentence that leads into a list or table
     return _quote_sentences(units, score, best, wanted, max_sentences, max_chars, passage.lang)
+
+
+# What a question asks for, and what a sentence that gives it holds: a price ("how much", "多少錢",
+# "сколько стоит") an amount, a time ("how long", "几天", "며칠") a number of days, hours or minutes.
+# "補sim卡要多少錢" was quoted "補卡後原 SIM 卡立即失效…", the sentence after "補卡費 NT$200", which shares
+# as many of its words (a Taiwanese carrier's trial).
+_ASKS_PRICE = re.compile(
+    r"how\s+much|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharges?\b"
+    r"|多少[钱錢]|几[块塊]|幾[块塊]|[费費]用|[价價]格|收[费費]|要[钱錢]|いくら|料金|얼마|비용|요금"
+    r"|сколько\s+стоит|стоимост|цен[аыу]\b|сколько\s+плат|wie\s*viel|kostet|preis|gebühr"
+    r"|combien|\bprix\b|tarif|co[uû]te?\b|cu[aá]nto|precio|cuesta|quanto|prezzo|costa\b|custa|pre[cç]o|\btaxa\b",
+    re.I,
+)
+_PRICE = re.compile(
+    rf"[{_CURRENCY_SIGNS}]\s?\d|\d\s?[{_CURRENCY_SIGNS}]|(?:NT|R|US|HK|A|C)\$\s?\d"
+    r"|\d[\d.,]*\s?(?:원|元|円|[块塊]|руб|р\.|грн|eur\b|euros?\b|usd\b|dollars?\b|reais\b|zł|chf\b|kr\b)",
+    re.I,
+)
+_ASKS_TIME = re.compile(
+    r"how\s+long|how\s+many\s+(?:days|hours|weeks)|when\s+will"
+    r"|多久|多长时间|多長時間|[几幾][天日]|[几幾]个?[小工]|何日|どのくらい|いつ"
+    r"|며칠|얼마나\s*걸|언제|сколько\s+(?:дней|времени|ждать|идет|идёт)|как\s+долго|когда|wie\s+lange|wann"
+    r"|combien\s+de\s+temps|quand|cu[aá]nto\s+tiempo|cu[aá]ndo|quanto\s+tempo|quando",
+    re.I,
+)
+_DURATION = re.compile(
+    r"\d[\d.,]*\s?(?:[-–~到至]\s?\d+\s?)?(?:business\s+)?(?:days?|hours?|minutes?|weeks?|months?|working\s+days?"
+    r"|[个個]?工作[天日]|天|日|小[时時]|分[钟鐘]|[个個]?月|週間|時間|営業日|일|시간|분|주|개월|дн|час|мин|недел|месяц|суток"
+    r"|tage?n?\b|stunden?|minuten?|wochen?|werktage?n?|jours?|heures?|semaines?|mois\b|d[ií]as?|horas?|minutos?|semanas?"
+    r"|meses|giorni|ore\b|minuti|settimane|mesi\b|dias\b)",
+    re.I,
+)
+
+
+def _with_what_is_asked(question: str, units: Sequence[PassageUnit], score: Sequence[float]) -> list[float]:
+    """`score` with half the best score added to each sentence that gives what `question` asks for (a price,
+    a time: `_ASKS_PRICE`, `_ASKS_TIME`), where any sentence matched its words: of sentences that share
+    the question's words alike, the one with the figure answers."""
+    best = max(score, default=0.0)
+    wanted = [
+        given for asks, given in ((_ASKS_PRICE, _PRICE), (_ASKS_TIME, _DURATION)) if asks.search(question)
+    ]
+    if best <= 0 or not wanted:
+        return list(score)
+    return [
+        s + best / 2 if not u.label and any(g.search(u.text) for g in wanted) else s
+        for s, u in zip(score, units, strict=True)
+    ]
 
 
 # A heading that asks a question (an FAQ entry, "How long do I have to collect my parcel?") is the customer's

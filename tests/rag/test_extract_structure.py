@@ -426,3 +426,32 @@ def test_a_sentence_about_what_the_article_says_below_is_never_the_quote() -> No
     # A lead-in that ends in a colon still brings what it leads into.
     fees = Passage("fees.md", "Fees", "Below is our price list:\n\n- Small: €3\n- Large: €6", lang="en")
     assert extract_answer("how much is a large parcel?", fees).startswith("Below is our price list:\n")
+
+
+def test_of_sentences_that_match_alike_the_one_with_the_price_or_the_time_asked_for_is_quoted() -> None:
+    # Was "補卡後原 SIM 卡立即失效。…", the sentence after the fee (a Taiwanese carrier's trial).
+    sim = Passage(
+        "support/lost-sim.txt",
+        "手機或 SIM 卡遺失怎麼辦",
+        "本人攜帶身分證正本到門市即可補卡，補卡費 NT$200。補卡後原 SIM 卡立即失效。"
+        "若無法親自前往，可使用 App 線上補卡。",
+        lang="zh-Hant",
+    )
+    assert "NT$200" in extract_answer("補sim卡要多少錢", sim)
+    repair = Passage(
+        "warranty.md",
+        "Warranty",
+        "Hand the device in at any pickup point. The device then goes to our repair partner. "
+        "The repair partner returns the device within 20 days.",
+        lang="en",
+    )
+    assert "20 days" in extract_answer("how long does the repair partner keep my device?", repair)
+    fine = Passage(
+        "installments.md",
+        "Рассрочка",
+        "Платёж по рассрочке списывается каждый месяц. За пропущенный платёж по рассрочке штраф 299 ₽.",
+        lang="ru",
+    )
+    assert "299 ₽" in extract_answer("сколько стоит пропущенный платёж по рассрочке", fine)
+    # Without a question about one, a figure counts for nothing.
+    assert extract_answer("how do I hand in my device for repair?", repair).startswith("Hand the device in")
