@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
@@ -299,6 +300,42 @@ def _prefilled(message: _Row, corrected: str | None, question: _Row) -> bool:
     return normalize(question.language) in ("en", UNDETERMINED)
 
 
+# What a help center publishes to be reached by: an email address, a phone number (seven digits or more).
+_PUBLISHED_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PUBLISHED_PHONE = re.compile(r"\+?\d[\d \-().]{5,}\d")
+# Private-use characters that stand in for a kept detail while the rest is redacted: no pattern reads them.
+_MASK = "\ue000"
+
+
+def _published_details(passages: Sequence[Passage]) -> list[str]:
+    """The email addresses and phone numbers the passages (the help center's published text) hold, longest
+    first. They are nobody's personal data: a Taiwanese carrier's trial exported its own hotline as "<PHONE>"
+    in every answer quoting it, and a model fine-tuned on that answers "call <PHONE>"."""
+    found: set[str] = set()
+    for passage in passages:
+        found.update(_PUBLISHED_EMAIL.findall(passage.text))
+        found.update(
+            m.strip() for m in _PUBLISHED_PHONE.findall(passage.text) if sum(c.isdigit() for c in m) >= 7
+        )
+    return sorted(found, key=len, reverse=True)
+
+
+def _masked(text: str, public: Sequence[str]) -> tuple[str, list[str]]:
+    """`text` with each of `public` it holds replaced by a mask, and the masked strings in mask order."""
+    kept: list[str] = []
+    for detail in public:
+        if detail in text:
+            text = text.replace(detail, f"{_MASK}{chr(0xE001 + len(kept))}{_MASK}")
+            kept.append(detail)
+    return text, kept
+
+
+def _unmasked(text: str, kept: Sequence[str]) -> str:
+    for n, detail in enumerate(kept):
+        text = text.replace(f"{_MASK}{chr(0xE001 + n)}{_MASK}", detail)
+    return text
+
+
 class _SampleMaker:
     def __init__(
         self,
@@ -395,15 +432,17 @@ class _SampleMaker:
             return "ungrounded"
         return ""
 
-    def _redact(self, text: str) -> str:
+    def _redact(self, text: str, public: Sequence[str] = ()) -> str:
+        """`text` redacted, the help center's own contact details (`public`, `_published_details`) kept."""
+        masked, kept = _masked(text, public)
         # Passages and the system prompt repeat across samples; redact each distinct text once.
-        result = self._memo.get(text)
+        result = self._memo.get(masked)
         if result is None:
-            result = self.redactor.redact(text)
+            result = self.redactor.redact(masked)
             if len(self._memo) < _MEMO_SIZE:
-                self._memo[text] = result
+                self._memo[masked] = result
         self.stats.redactions.update(result.counts)
-        return result.text
+        return _unmasked(result.text, kept)
 
     def _prompt(
         self, question: _Row, history: list[Turn], passages: list[Passage] | None
@@ -424,10 +463,12 @@ class _SampleMaker:
         history: list[Turn],
         passages: list[Passage] | None,
     ) -> str:
+        public = _published_details(passages or ())
         prompt = [
-            ChatMessage(m.role, self._redact(m.content)) for m in self._prompt(question, history, passages)
+            ChatMessage(m.role, self._redact(m.content, public))
+            for m in self._prompt(question, history, passages)
         ]
-        record = self.write_sample(prompt, self._redact(answer), self.options.include_context)
+        record = self.write_sample(prompt, self._redact(answer, public), self.options.include_context)
         return json.dumps(record, ensure_ascii=False)
 
 

@@ -715,3 +715,38 @@ def test_export_warnings_say_why_a_file_is_empty() -> None:
     )
     assert split.startswith("the eval file has no samples")
     assert export_warnings(stats(samples_written=1, train_samples=1), dated=False, split=False) == []
+
+
+async def test_the_help_centers_own_contact_details_are_kept_and_the_customers_redacted(
+    sqlite_log: SqlConversationLog, tmp_path: Path
+) -> None:
+    # A Taiwanese carrier's hotline was exported as "<PHONE>" in every answer quoting it: a model fine-tuned
+    # on that answers "call <PHONE>". The help center publishes it; the customer's own number is theirs.
+    hit = Hit(
+        make_chunk(
+            "support/lost-sim.txt",
+            "掛失",
+            "請立刻撥打 24 小時掛失專線 0800-018-119，或寫信到 help@carrier.example。",
+        ),
+        0.9,
+        1,
+    )
+    answer = Answer(
+        "請立刻撥打 24 小時掛失專線 0800-018-119 [1]。",
+        (),
+        True,
+        Timings(total_ms=1.0),
+        hits=(hit,),
+        model="m",
+    )
+    conv = await sqlite_log.open_conversation(channel="telegram", external_user_id="7", external_chat_id="7")
+    await _turn(sqlite_log, conv.id, "手機掉了 我的號碼 0912-345-678 怎麼辦", answer)
+    out = tmp_path / "t.jsonl"
+    await run_export(sqlite_log, ExportOptions(out=out, include_context=True))
+    text = out.read_text(encoding="utf-8")
+    assert "0912-345-678" not in text
+    assert "0800-018-119" in text
+    assert "<PHONE>" in text  # the customer's number
+    record = _read(out)[0]
+    assert record["messages"][-1]["content"].startswith("請立刻撥打 24 小時掛失專線 0800-018-119")
+    assert "help@carrier.example" in record["messages"][0]["content"] + record["messages"][1]["content"]
