@@ -21,7 +21,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction 
 # translates every text.
 SOURCE_LANGUAGE = "en"
 # Chinese in Traditional script ("zh-Hant", `bot.language.language_tag`) has its own catalog.
-LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "ko", "de", "fr", "es", "it", "pt", "ru")
+LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "ko", "de", "fr", "es", "it", "nl", "pt", "ru")
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
     "zh-Hant": "zh_Hant",
@@ -31,6 +31,7 @@ CATALOGS: dict[str, str] = {
     "fr": "fr",
     "es": "es",
     "it": "it",
+    "nl": "nl",
     "pt": "pt",
     "ru": "ru",
 }
@@ -221,6 +222,7 @@ SHOWN_LANGUAGE_NAMES = {
     "fr": N_("French"),
     "es": N_("Spanish"),
     "it": N_("Italian"),
+    "nl": N_("Dutch"),
     "pt": N_("Portuguese"),
     "ru": N_("Russian"),
     "zh": N_("Chinese"),

@@ -63,13 +63,14 @@ def test_no_catalog_holds_another_languages_text() -> None:
                 by_text.setdefault(str(message.string), []).append(code)
     # Except the two scripts of Chinese where a text is written alike in both ("客服"), and a single word
     # Romance languages write alike ("Enviar" in Spanish and Portuguese, "Utile" in French and Italian,
-    # "italiano" in Spanish, Italian and Portuguese).
+    # "italiano" in Spanish, Italian and Portuguese), or German and Dutch ("Russisch").
     shared = {
         text: codes
         for text, codes in by_text.items()
         if len(codes) > 1
         and not (sorted(codes) == ["zh", "zh-Hant"] and to_traditional(text) == text)
         and not (set(codes) <= {"es", "fr", "it", "pt"} and len(text.split()) == 1)
+        and not (sorted(codes) == ["de", "nl"] and len(text.split()) == 1)
     }
     assert shared == {}
 
@@ -157,7 +158,11 @@ def test_translate_and_fallbacks() -> None:
     # An Italian trial read every refusal, lead and button in English.
     assert texts.shown_language("it-IT") == "it"
     assert texts.translate(refusal, "it").startswith("Mi dispiace")
-    assert texts.shown_language("nl") == "en"
+    # Dutch customers (the Netherlands and Flanders) read every fixed text in English; addressed as "je".
+    assert texts.shown_language("nl-BE") == "nl"
+    assert texts.translate(refusal, "nl").startswith("Het spijt me")
+    assert texts.translate(tg_texts.START, "nl").format(name="Sanne").startswith("Hoi Sanne!")
+    assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
 
@@ -187,6 +192,9 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
         languages="Englisch / Chinesisch"
     )
     assert "in dieser Sprache," not in several
+    # Dutch names the language with its article, as Dutch writes it ("in het Engels").
+    assert texts.kb_language_hint(("en",), "nl").startswith("Ons helpcentrum is geschreven in het Engels.")
+    assert texts.kb_language_hint(("nl",), "de").startswith("Unser Hilfe-Center ist auf Niederländisch")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

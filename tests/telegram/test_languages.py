@@ -20,6 +20,7 @@ YUKI = user(2105, "Yuki")
 JOAO = {**user(2106, "João"), "language_code": "pt-br"}
 GIULIA = {**user(2108, "Giulia"), "language_code": "it"}
 IVAN = {**user(2109, "Ivan"), "language_code": "ru"}
+SANNE = {**user(2111, "Sanne"), "language_code": "nl"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -172,6 +173,27 @@ async def test_russian_small_talk_as_russians_chat_is_answered(make_harness: Har
     assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "ru")
 
 
+async def test_dutch_question_gets_dutch_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Dutch customers (the Netherlands and Flanders) read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(SANNE, "Hoe lang duurt het voordat ik mijn geld terug krijg?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "nl")
+    assert final.data["text"].startswith("Ik kan dat nu niet opzoeken")
+    assert button_labels(final.data) == ["Praat met een medewerker"]
+    h.fake.inject(h.fake.callback_update(SANNE, SANNE["id"], final.message_id, "human:nl"))
+    told = await h.reply_after(SANNE["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "nl")
+    assert told.data["text"].startswith("Ik heb een medewerker")
+
+
+async def test_a_dutch_question_without_a_hint_is_refused_in_dutch(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2110, "Bram"), "Mijn pakket is niet aangekomen, wat moet ik doen?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "nl")
+    assert final.data["text"].startswith("Het spijt me")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -235,7 +257,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
     async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
         await set_command_menus(bot)
         menus = server.fake.command_menus
-        assert sorted(menus) == ["", "de", "es", "fr", "it", "ja", "ko", "pt", "ru", "zh"]
+        assert sorted(menus) == ["", "de", "es", "fr", "it", "ja", "ko", "nl", "pt", "ru", "zh"]
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
         assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"

@@ -100,7 +100,7 @@ async def test_an_article_that_is_not_there_is_told_in_the_browsers_language(
 
 
 @pytest.mark.usefixtures("marked_german")
-@pytest.mark.parametrize("language", [None, "nl-NL,nl;q=0.9", "*"])
+@pytest.mark.parametrize("language", [None, "pl-PL,pl;q=0.9", "*"])
 async def test_a_browser_without_a_shipped_language_reads_english(
     make_web: WebFactory, language: str | None
 ) -> None:
@@ -121,6 +121,8 @@ SHIPPED_HELP_CENTER = {
     "fr-FR,fr;q=0.9": ("fr", "Centre d'aide"),
     # An Italian trial read every fixed text in English.
     "it-IT,it;q=0.9": ("it", "Centro assistenza"),
+    # Dutch customers (the Netherlands and Flanders) read every fixed text in English.
+    "nl-BE,nl;q=0.9": ("nl", "Helpcentrum"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
