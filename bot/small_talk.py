@@ -34,7 +34,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # endings ("ㅇㅋ" for ok, "ㄱㅅ" for thanks, "…당", "…여" for "…다", "…요").
     "|안녕하세여|안녕하세용|안뇽|하이|하이요|ㅎㅇ|헬로|여보세요|저기요"
     "|buongiorno|buon giorno|buonasera|buona sera|buon pomeriggio|salve|ehi|ehilà|ehila|come stai|come sta"
-    "|come va|tutto bene",
+    "|come va|tutto bene"
+    "|hoi|hoii|hee|goedemorgen|goedemiddag|goedenavond|goedendag|goeiemorgen|goeiemiddag|goeienavond"
+    "|goeiedag|hoe gaat het|hoe gaat het met je|hoe is het|hoe is het met je",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -51,7 +53,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|감사합니당|감사해용|감사해여|감사요|감사드려요|감사드립니다|고맙습니당|땡큐|땡스|ㄱㅅ|ㄳ|ㄱㅅㄱㅅ"
     "|grazie|grazie mille|mille grazie|grazie tante|grazie tanto|grazie infinite|grazie ancora|grz"
     "|ti ringrazio|la ringrazio|vi ringrazio|grazie per l'aiuto|grazie dell'aiuto|grazie di tutto"
-    "|gentilissimo|gentilissima",
+    "|gentilissimo|gentilissima"
+    "|dank je|dank je wel|dankje|dankjewel|dank u|dank u wel|dankuwel|bedankt"
+    "|hartelijk dank|hartelijk bedankt|hartstikke bedankt|super bedankt|alvast bedankt|thanks voor je hulp"
+    "|bedankt voor je hulp|bedankt voor de hulp|bedankt voor het antwoord|dank voor je hulp",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -68,7 +73,11 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|안녕히계세요|안녕히가세요|수고하세여|수고하셨습니다|수고하셨어요|수고요|바이|바이바이|빠이"
     "|ciao ciao|arrivederci|arrivederla|a presto|alla prossima|a dopo|ci vediamo|buona giornata|buona serata"
     "|buonanotte|buona notte|no grazie|è tutto|e tutto|per ora è tutto|per ora e tutto|nient'altro"
-    "|niente altro|basta così|basta cosi|sono a posto",
+    "|niente altro|basta così|basta cosi|sono a posto"
+    "|doei|doeg|daag|dag dag|tot ziens|tot later|tot snel|tot de volgende keer|fijne dag|fijne avond"
+    "|fijn weekend|prettige dag|nog een fijne dag|fijne dag nog|nee dank je|nee dank je wel|nee bedankt"
+    "|nee dank u|nee hoor|nee meer niet|nee verder niets|nee verder niks|dat was het|dat was alles"
+    "|verder niets|verder niks|meer niet",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -82,13 +91,16 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|네|알겠습니다|알겠어요|좋아요"
     "|넵|넹|네네|넵넵|예|옙|ㅇㅋ|ㅇㅇ|오키|오케이|알겠습니당|알았어요|알겠어여|확인했습니다|확인했어요|그렇군요|아하"
     "|va bene|perfetto|ottimo|benissimo|bene|capito|ho capito|chiaro|tutto chiaro|chiarissimo|d'accordo"
-    "|tutto ok|tutto a posto|a posto|ricevuto|risolto|ho risolto",
+    "|tutto ok|tutto a posto|a posto|ricevuto|risolto|ho risolto"
+    "|oké|oke|okee|okido|prima|top|helder|duidelijk|alles duidelijk|goed|is goed|goed zo|mooi|mooi zo|fijn"
+    "|begrepen|ik snap het|snap het|in orde|geen probleem|gelukt|het is gelukt|opgelost",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
 # customer is not harmed by "Hello! What can I help you with?"). With thanks, an ok or a goodbye ("grazie,
-# ciao", "ok ciao") the customer is leaving: a goodbye.
-_HELLO_OR_BYE_TEXT = "ciao"
+# ciao", "ok ciao") the customer is leaving: a goodbye. Dutch "dag" is the same ("dag!" greets in Flanders,
+# "bedankt, dag" leaves).
+_HELLO_OR_BYE_TEXT = "ciao|dag"
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
 # as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
 # "よろしくお愿いします", and written as is it was never found (nor "結構です").
@@ -108,6 +120,8 @@ _FILLERS_TEXT += " 啦 喔 哦 啰 欸 唷"
 _FILLERS_TEXT += " sim então entao pessoal gente viu"
 _FILLERS_TEXT += " allora davvero ragazzi"
 _FILLERS_TEXT += " 아 정말 진짜 너무 대단히"
+# Dutch: "dank je hoor", "nou, bedankt", "oké dan", "echt heel erg bedankt", "fijne dag nog".
+_FILLERS_TEXT += " hoor nou dan echt heel erg nog allemaal"
 _FILLERS = frozenset(_FILLERS_TEXT.split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them

@@ -305,6 +305,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         ("ㅇㅋ", "더 도와드릴 일이 있을까요?", "ko"),
         # A Taiwanese trial: a greeting and who the customer is, looked up, quoted the roaming rates.
         ("您好，我是大陆游客", "您好！有什么可以帮您？关于我们的服务，尽管问我。", "zh"),
+        # Dutch: looked up as questions the help center does not answer.
+        ("goedemorgen", "Hallo! Waarmee kan ik je helpen? Stel gerust al je vragen over onze service.", "nl"),
+        ("bedankt voor je hulp", "Graag gedaan! Kan ik je ergens anders mee helpen?", "nl"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -186,6 +186,18 @@ async def test_dutch_question_gets_dutch_texts_and_buttons(make_harness: Harness
     assert told.data["text"].startswith("Ik heb een medewerker")
 
 
+async def test_a_dutch_dag_is_greeted_and_a_dank_je_thanked(make_harness: HarnessFactory) -> None:
+    # Looked up, each was a question the help center does not answer.
+    h = await make_harness()
+    hello = await h.ask(SANNE, "dag")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "nl")
+    assert hello.data["text"].startswith("Hallo! Waarmee kan ik je helpen?")
+    thanks = await h.ask(SANNE, "top, dank je")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "nl")
+    bye = await h.ask(SANNE, "doei")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "nl")
+
+
 async def test_a_dutch_question_without_a_hint_is_refused_in_dutch(make_harness: HarnessFactory) -> None:
     # No language_code: the detected language alone decides.
     h = await make_harness(operator_chat_id=None)
