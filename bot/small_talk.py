@@ -314,6 +314,28 @@ _PERSON_IT = (
     r"|del servizio clienti|del supporto|per favore|perfavore|per piacere|grazie|subito|adesso|ora"
     r"|non un bot|non un robot|non con un bot|non con il bot|non una macchina))*"
 )
+# Dutch (the Netherlands and Flanders): "ik wil een medewerker spreken", "mag ik een mens?", "kan ik iemand
+# bellen?" and "klantenservice graag" were looked up as questions. Dutch puts the verb last ("… een medewerker
+# spreken") or first ("verbind me door met …"), so verbs are lead words and tails alike. Phoning is asked of
+# people only: "hoe kan ik de klantenservice bellen?" asks for the number, and "hoe neem ik contact op met de
+# klantenservice?" and "hoe bereik ik de klantendienst?" for the contact details, as "Wie erreiche ich den
+# Kundenservice?" does.
+_NL_TAIL = (
+    r"spreken|te spreken|praten|chatten|hebben|krijgen|graag|alsjeblieft|alstublieft|aub|a u b|svp|please|pls"
+    r"|nu|nu meteen|meteen|zsm|asap|dank je|dank je wel|bedankt|kan dat|geen bot|geen robot|geen chatbot"
+    r"|niet de bot|niet met de bot|niet met een bot|in plaats van de bot|in plaats van een bot"
+    r"|van de klantenservice|van de klantendienst|van het team|van jullie|van jullie klantenservice"
+)
+_PERSON_NL = (
+    r"(?:(?:hoi|hallo|hee|hey|goedemorgen|goedemiddag|goedenavond|dag|hoe|ik|wil|wou|zou|graag|kan|kun|kunt"
+    r"|kunnen|mag|je|jij|jullie|u|me|mij|even|nou|gewoon|liever|toch|nu|alsjeblieft|alstublieft|aub|oke|ok"
+    r"|dit|dat|het|helpt|werkt|niet|nee|maar|geen|bot|chatbot|verbind|verbinden|doorverbinden|door|geef"
+    r"|krijg|krijgen|spreken|praten|chatten)\s+)*"
+    r"(?:met\s+|naar\s+)?(?:een\s+|de\s+|het\s+|jullie\s+)?(?:echte?\s+|levende?\s+|menselijke?\s+)?"
+    rf"(?:(?:medewerker|medewerkster|mens|persoon|iemand|agent|operator)(?:\s+(?:{_NL_TAIL}|bellen"
+    r"|aan de lijn|aan de telefoon))*"
+    rf"|(?:klantenservice|klantendienst)(?:\s+(?:{_NL_TAIL}))*)"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -396,6 +418,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_IT,
         _PERSON_FR,
         _PERSON_DE,
+        _PERSON_NL,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

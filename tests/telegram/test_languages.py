@@ -198,6 +198,13 @@ async def test_a_dutch_dag_is_greeted_and_a_dank_je_thanked(make_harness: Harnes
     assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "nl")
 
 
+async def test_a_dutch_request_for_a_person_is_handed_off_at_once(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    asked = await h.ask(SANNE, "ik wil een medewerker spreken")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "nl")
+    assert "Language: Dutch (nl)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_a_dutch_question_without_a_hint_is_refused_in_dutch(make_harness: HarnessFactory) -> None:
     # No language_code: the detected language alone decides.
     h = await make_harness(operator_chat_id=None)
