@@ -96,6 +96,10 @@ _ASKS_AGAIN = (
     # Italian ("e se " above too): "e per i resi internazionali?" after a question on the returns window was
     # searched alone.
     *("e per ", "ma se ", "e invece ", "e nel ", "e nella ", "e nei ", "e nelle ", "e in ", "e con "),
+    # Dutch: "en als ik niet thuis ben?" and "maar wat als ik met Bancontact betaal?" name words of their own,
+    # and were searched alone, without the delivery or refund they ask about. ("en " alone only joins.)
+    *("en voor ", "en als ", "maar als ", "en wat als ", "maar wat als ", "en wat met "),
+    *("en hoe zit het met ", "en in ", "en naar ", "en met ", "en bij ", "en op ", "of voor "),
 )
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is

@@ -45,6 +45,7 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
         ("and how do I file a claim?", "en"),  # joined, it was answered from the previous question's FAQ
         ("¿Qué es Parcelly Plus?", "es"),
         ("qnto é o limite do pix à noite?", "pt"),
+        ("en hoe vraag ik een vergoeding aan?", "nl"),  # "en" alone joins, as "and" does
     ]:
         assert not needs_context(question, lang), question
         assert condense(question, HISTORY, lang) == question
@@ -67,6 +68,10 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         ("e quanto custa?", "pt"),
         ("e per i resi internazionali?", "it"),
         ("ma se pago con carta di credito?", "it"),
+        ("en voor België?", "nl"),
+        ("en als ik niet thuis ben?", "nl"),
+        ("maar wat als ik met Bancontact betaal?", "nl"),
+        ("en wat als het pakket beschadigd is?", "nl"),
     ]:
         assert needs_context(question, lang), question
         # A follow-up carries over the topic of a question in its own script (`test_a_question_in_another…`).
