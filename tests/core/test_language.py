@@ -194,7 +194,8 @@ def test_any_detector_fits_the_protocol() -> None:
         ("annuler ma commande ?", "zh", UNDETERMINED),
         ("le code promo invalide ?", "zh", UNDETERMINED),  # French 0.44
         ("le tracking indique livré mais rien", "ru", UNDETERMINED),  # Portuguese 0.46, French second
-        ("mi codigo no sirve", "zh", UNDETERMINED),  # Spanish 0.42
+        # Spanish 0.42: not kept, and its "mi" and "no" bear the guess out (it was "und", read as English).
+        ("mi codigo no sirve", "zh", "es"),
         ("спасибо", "de", "ru"),  # another script: kept only where the detector agrees
         ("Comment suivre mon colis ?", "zh", "fr"),  # a sure detection always wins
     ],
@@ -278,6 +279,30 @@ def test_a_lone_surrogate_is_read_not_a_crash() -> None:
 )
 def test_unhinted_a_short_text_of_english_words_only_is_english(text: str, expected: str) -> None:
     assert detect_message_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Dutch customers' questions, each sure.
+        ("mijn pakket is niet aangekomen", "nl"),
+        ("kan ik met ideal betalen", "nl"),
+        ("hoe lang duurt het voordat ik mijn geld terug krijg?", "nl"),
+        # Dutch 0.90, English second: English stood in for the missing hint, though "mijn" and "is" are
+        # Dutch and only "is" English.
+        ("mijn pakket is beschadigd", "nl"),
+        # Dutch 0.26, English and French next: nothing else told, and "und" reads as English. "hoe" and "de"
+        # are Dutch, no word English.
+        ("hoe lang duurt de levering?", "nl"),
+        # Function words that do not speak for the guess keep English standing in ("door" is Dutch too).
+        ("my locker door wont open", "en"),
+        ("door code", "en"),
+        ("open the door", "en"),
+    ],
+)
+def test_unhinted_text_whose_function_words_bear_out_the_guess_keeps_it(text: str, expected: str) -> None:
+    assert detect_message_language(text) == expected
+    assert detect_message_language(text, kb_languages=("en",)) == expected
 
 
 @pytest.mark.parametrize(

@@ -164,13 +164,15 @@ def test_a_set_without_two_of_each_class_judges_only_the_gate_in_use(labels: lis
 
 async def test_names_are_checked_in_the_language_the_question_is_labelled_and_searched_in() -> None:
     """As the answer pipeline checks names in the language it answers in: detected alone, the informal Spanish
-    of "kiero devolver unas zapatillas" reads as Portuguese, whose word list lacks both words, and a help
-    center that never says "zapatillas" refused it for two unknown names."""
+    of "kiero devolver unas zapatillas" read as Portuguese (now as English: Spanish 0.41, unsure, and none of
+    its words a Spanish function word), whose word list lacks both words, and a help center that never says
+    "zapatillas" refused it for two unknown names. ("… q no me valen" is Spanish since its "q", "no" and
+    "me" bear the unsure guess out.)"""
     from bot.evaluation.relevance import collect_signals
     from tests.fakes import FakeKB, make_chunk
 
     kb = FakeKB([make_chunk("devoluciones.md", "Devoluciones", "Tienes 30 días para devolver un producto.")])
-    asked = "kiero devolver unas zapatillas q no me valen"
+    asked = "kiero devolver unas zapatillas"
     spanish = Question("es-1", asked, "devoluciones.md", "Devoluciones", lang="es")
     collected, labels = await collect_signals(kb, [spanish], top_k=5)
     assert labels == [1]
