@@ -64,10 +64,14 @@ def iban_span(candidate: str) -> int:
 # number of the same length is not one: Brazil's CPF ("123.456.789-09") and CNPJ, China's resident identity
 # number (18 characters, the last a check digit or X), Spain's DNI and NIE, Italy's codice fiscale, and the US
 # Social Security number written with its dashes (it has no check digit). A Brazilian trial's CPF reached the
-# training export, and so did an Italian trial's codice fiscale ("RSSMRA85T10A562S", also written lower-case).
+# training export, and so did an Italian trial's codice fiscale ("RSSMRA85T10A562S", also written lower-case)
+# and a Taiwanese trial's national ID ("身分證A123456789").
 # The codice fiscale: surname and name letters, the year, a month letter, the day (plus 40 for women), the
 # birthplace's code and a check letter; where two people would share one, its digits become letters of
 # LMNPQRSTUV from the right ("omocodia").
+# Taiwan's national ID (身分證字號): the letter of the place of first registration, 1 or 2 (the sex), seven
+# digits and a check digit; a resident certificate (居留證) issued since 2021 has 8 or 9 in place of the sex,
+# and the same check. Customers type the letter in either case.
 _CF_DIGIT = "[0-9LMNPQRSTUV]"
 _CODICE_FISCALE = f"(?i:[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z])"
 ID_NUMBER = re.compile(
@@ -77,6 +81,7 @@ ID_NUMBER = re.compile(
     "|\\d{17}[\\dXx]"  # China
     "|\\d{8}-?[A-Za-z]|[XYZxyz]-?\\d{7}-?[A-Za-z]"  # Spain
     "|\\d{3}-\\d{2}-\\d{4}"  # US
+    "|[A-Za-z][1289]\\d{8}"  # Taiwan
     "|" + _CODICE_FISCALE + ")"  # Italy
     "(?![.\\-/]?" + _W + ")"
 )
@@ -92,6 +97,9 @@ _CF_ODD = dict(
     )
 )  # fmt: skip
 _CF_OMOCODIA = str.maketrans("LMNPQRSTUV", "0123456789")
+# A Taiwanese ID's letter counts as its place here plus 10 (A 10, H 17, J 18, W 32, Z 33, I 34, O 35): not the
+# alphabet's order.
+_TW_LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
 
 
 def _mod11_digit(digits: Sequence[int], weights: Sequence[int]) -> int:
@@ -131,6 +139,8 @@ def id_number_valid(candidate: str) -> bool:
         return body.isdigit() and _DNI_LETTERS[int(body) % 23] == compact[-1]
     if len(compact) == 16 and re.fullmatch(_CODICE_FISCALE, compact):  # Italy
         return _codice_fiscale_valid(compact)
+    if len(compact) == 10 and compact[0].isalpha() and compact[1:].isdigit():  # Taiwan
+        return _taiwan_id_valid(compact)
     if len(compact) == 9 and compact.isdigit() and candidate.count("-") == 2:  # US SSN
         area, group, serial = compact[:3], compact[3:5], compact[5:]
         return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
@@ -148,6 +158,17 @@ def _codice_fiscale_valid(compact: str) -> bool:
         return False
     total = sum(_CF_ODD[ch] if i % 2 == 0 else _cf_even(ch) for i, ch in enumerate(compact[:15]))
     return chr(ord("A") + total % 26) == compact[15]
+
+
+def _taiwan_id_valid(compact: str) -> bool:
+    """Whether an upper-case Taiwanese ID has its check digit: the letter's value's tens, its units times 9
+    and the digits times 8, 7, …, 1, 1 add up to a multiple of 10."""
+    if compact[0] not in _TW_LETTERS:
+        return False
+    tens, units = divmod(_TW_LETTERS.index(compact[0]) + 10, 10)
+    weights = (8, 7, 6, 5, 4, 3, 2, 1, 1)
+    total = tens + units * 9 + sum(int(d) * w for d, w in zip(compact[1:], weights, strict=True))
+    return total % 10 == 0
 
 
 # Italy's Partita IVA, the tax number of a business: it names the person behind a sole trader's business (a

@@ -56,6 +56,8 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
             "il mio codice fiscale è rssmra85t10a562s, come cambio l'indirizzo?",
             "il mio codice fiscale è , come cambio l'indirizzo?",
         ),
+        # A Taiwanese operator's trial: the national ID is the customer's, whatever the letter's case.
+        ("身分證a123456789 忘記密碼怎麼辦", "身分證 忘記密碼怎麼辦"),
         # Codes the help center may explain, and plain numbers, dates and amounts, stay.
         ("what happened to order 20231108 on 2024-05-01?", "what happened to order 20231108 on 2024-05-01?"),
         ("limite de R$ 10.000,00 por dia?", "limite de R$ 10.000,00 por dia?"),

@@ -231,6 +231,9 @@ def test_national_id_numbers_and_phones_where_our_customers_write_from(text: str
         "codice fiscale RSSMRA85T35A562G",  # its check letter right, but born on the 35th
         "P.IVA 00743110158",  # the check digit off
         "ordine 00743110157 spedito",  # a Partita IVA's digits without its label: an order number
+        "身分證 A123456788",  # the check digit off, after its label too (as China's above)
+        "型號 A323456789",  # a Taiwanese ID's second digit is 1, 2, 8 or 9
+        "掛號 EA123456789TW，預約編號R-482913",  # a parcel's tracking number holds a valid ID's shape
     ],
 )
 def test_numbers_failing_their_id_check_digits_are_no_id_numbers(text: str) -> None:
@@ -257,6 +260,26 @@ def test_italian_codice_fiscale_and_labelled_partita_iva(text: str, redacted: st
     result = Redactor().redact(text)
     assert result.text == redacted
     assert result.counts == {"ID_NUMBER": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Found in a Taiwanese operator's trial: the national ID reached the training export as written.
+        (
+            "我的門號是0912345678，身分證A123456789，想改預約時間",
+            "我的門號是<PHONE>，身分證<ID_NUMBER>，想改預約時間",
+        ),
+        ("身分證字號 a123456789", "身分證字號 <ID_NUMBER>"),  # the letter typed lower-case
+        ("身份证 F131104093 可以吗", "身份证 <ID_NUMBER> 可以吗"),
+        ("居留證號碼：A800000014", "居留證號碼：<ID_NUMBER>"),  # a resident certificate's, issued since 2021
+        ("ＩＤ：Ａ１２３４５６７８９", "ＩＤ：<ID_NUMBER>"),
+    ],
+)
+def test_taiwanese_national_id_by_its_check_digit(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts["ID_NUMBER"] == 1
 
 
 @pytest.mark.parametrize(
