@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from datetime import date
 
 # CJK scripts write no spaces: "我的卡号是4111…" puts a card number right after a Han character, which `\w`
 # counts as a word character. Boundaries are judged with `WORD_CHAR`, a word character of any other script.
@@ -64,14 +65,17 @@ def iban_span(candidate: str) -> int:
 # number of the same length is not one: Brazil's CPF ("123.456.789-09") and CNPJ, China's resident identity
 # number (18 characters, the last a check digit or X), Spain's DNI and NIE, Italy's codice fiscale, and the US
 # Social Security number written with its dashes (it has no check digit). A Brazilian trial's CPF reached the
-# training export, and so did an Italian trial's codice fiscale ("RSSMRA85T10A562S", also written lower-case)
-# and a Taiwanese trial's national ID ("身分證A123456789").
+# training export, and so did an Italian trial's codice fiscale ("RSSMRA85T10A562S", also written lower-case),
+# a Taiwanese trial's national ID ("身分證A123456789") and a Korean trial's resident registration number.
 # The codice fiscale: surname and name letters, the year, a month letter, the day (plus 40 for women), the
 # birthplace's code and a check letter; where two people would share one, its digits become letters of
 # LMNPQRSTUV from the right ("omocodia").
 # Taiwan's national ID (身分證字號): the letter of the place of first registration, 1 or 2 (the sex), seven
 # digits and a check digit; a resident certificate (居留證) issued since 2021 has 8 or 9 in place of the sex,
 # and the same check. Customers type the letter in either case.
+# Korea's resident registration number (주민등록번호, "900101-1234568"): the date of birth, a digit for the
+# century and the sex (5-8 on a foreigner's registration number, 외국인등록번호), five more and a check digit.
+# Only with its hyphen, as the SSN: an order number of 13 digits may start with a date.
 _CF_DIGIT = "[0-9LMNPQRSTUV]"
 _CODICE_FISCALE = f"(?i:[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z])"
 ID_NUMBER = re.compile(
@@ -81,6 +85,7 @@ ID_NUMBER = re.compile(
     "|\\d{17}[\\dXx]"  # China
     "|\\d{8}-?[A-Za-z]|[XYZxyz]-?\\d{7}-?[A-Za-z]"  # Spain
     "|\\d{3}-\\d{2}-\\d{4}"  # US
+    "|\\d{6}-[1-8]\\d{6}"  # Korea
     "|[A-Za-z][1289]\\d{8}"  # Taiwan
     "|" + _CODICE_FISCALE + ")"  # Italy
     "(?![.\\-/]?" + _W + ")"
@@ -141,6 +146,8 @@ def id_number_valid(candidate: str) -> bool:
         return _codice_fiscale_valid(compact)
     if len(compact) == 10 and compact[0].isalpha() and compact[1:].isdigit():  # Taiwan
         return _taiwan_id_valid(compact)
+    if len(compact) == 13 and compact.isdigit() and candidate[6:7] == "-":  # Korea
+        return korean_rrn_valid(compact)
     if len(compact) == 9 and compact.isdigit() and candidate.count("-") == 2:  # US SSN
         area, group, serial = compact[:3], compact[3:5], compact[5:]
         return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
@@ -169,6 +176,26 @@ def _taiwan_id_valid(compact: str) -> bool:
     weights = (8, 7, 6, 5, 4, 3, 2, 1, 1)
     total = tens + units * 9 + sum(int(d) * w for d, w in zip(compact[1:], weights, strict=True))
     return total % 10 == 0
+
+
+_KR_RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+
+
+def korean_rrn_valid(digits: str, *, check: bool = True) -> bool:
+    """Whether 13 digits are a Korean resident (or foreigner) registration number: a date of birth in the
+    century its 7th digit (1-8) says, and with `check` its check digit (11 less the weighted sum modulo 11; 13
+    less it on a foreigner's)."""
+    if len(digits) != 13 or not digits.isdigit() or digits[6] not in "12345678":
+        return False
+    century = 1900 if digits[6] in "1256" else 2000
+    try:
+        date(century + int(digits[:2]), int(digits[2:4]), int(digits[4:6]))
+    except ValueError:
+        return False
+    if not check:
+        return True
+    total = sum(int(d) * w for d, w in zip(digits[:12], _KR_RRN_WEIGHTS, strict=True))
+    return ((13 if digits[6] in "5678" else 11) - total % 11) % 10 == int(digits[12])
 
 
 # Italy's Partita IVA, the tax number of a business: it names the person behind a sole trader's business (a
@@ -202,11 +229,32 @@ def partita_iva_spans(text: str) -> list[tuple[int, int]]:
     return [match.span(1) for match in PARTITA_IVA.finditer(text) if partita_iva_valid(match.group(1)[-11:])]
 
 
+# A Korean resident (or foreigner) registration number after its label ("주민번호 900101-1234568",
+# "외국인등록번호: 9001015234561"), with or without its hyphen. Numbers issued since October 2020 end in
+# random digits, which pass the check one time in ten: there only the date of birth and the 7th digit count.
+KOREAN_RRN = re.compile(
+    "(?:주민\\s?(?:등록\\s?)?번호|외국인\\s?(?:등록\\s?)?번호)[ \t]*(?:(?:은|는|이|가|:|=)[ \t]*)?"
+    "(\\d{6}[- ]?[1-8]\\d{6})(?![.,-]?" + _W + ")"
+)
+
+
+def labelled_id_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` (already `fold`ed) holds an ID number that counts as one only after its label: a Partita
+    IVA, a Korean registration number failing its check digit. The number, without the label."""
+    out = partita_iva_spans(text)
+    out += [
+        match.span(1)
+        for match in KOREAN_RRN.finditer(text)
+        if korean_rrn_valid(match.group(1).replace("-", "").replace(" ", ""), check=False)
+    ]
+    return sorted(out)
+
+
 def id_number_spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` (already `fold`ed) holds a national identity number (`ID_NUMBER`) or, after its label, a
-    Partita IVA (`PARTITA_IVA`)."""
+    """Where `text` (already `fold`ed) holds a national identity number (`ID_NUMBER`) or one after its label
+    (`labelled_id_spans`)."""
     out = [match.span() for match in ID_NUMBER.finditer(text) if id_number_valid(match.group())]
-    return sorted(out + partita_iva_spans(text))
+    return sorted(out + labelled_id_spans(text))
 
 
 # Chinese chat IDs, after their label: a QQ number (5-11 digits, never a leading 0) and a WeChat ID (6-20
@@ -367,6 +415,7 @@ __all__ = [
     "EMAIL",
     "IBAN",
     "ID_NUMBER",
+    "KOREAN_RRN",
     "PARTITA_IVA",
     "QQ_NUMBER",
     "WECHAT_ID",
@@ -377,6 +426,8 @@ __all__ = [
     "iban_valid",
     "id_number_spans",
     "id_number_valid",
+    "korean_rrn_valid",
+    "labelled_id_spans",
     "partita_iva_spans",
     "partita_iva_valid",
     "phone_fold",

@@ -18,7 +18,7 @@ from bot.pii import (
     iban_span,
     iban_valid,
     id_number_valid,
-    partita_iva_spans,
+    labelled_id_spans,
     phone_fold,
 )
 
@@ -195,7 +195,7 @@ class Redactor:
         text = self._sub_checked(text, _IBAN, "IBAN", counts, iban_span)
         # Before cards and phones: an 11-digit CPF is also a valid Brazilian phone number's length, and so is
         # a Partita IVA an Italian one's ("partita iva 07643520567" was redacted as a phone number).
-        text = self._sub_found(text, "ID_NUMBER", counts, partita_iva_spans)
+        text = self._sub_found(text, "ID_NUMBER", counts, labelled_id_spans)
         text = self._sub_checked(text, _ID_NUMBER, "ID_NUMBER", counts, _id_number_span)
         text = self._sub_checked(text, _CARD, "CARD", counts, self._card_span)
         text = self._phones(text, counts)

@@ -234,6 +234,10 @@ def test_national_id_numbers_and_phones_where_our_customers_write_from(text: str
         "身分證 A123456788",  # the check digit off, after its label too (as China's above)
         "型號 A323456789",  # a Taiwanese ID's second digit is 1, 2, 8 or 9
         "掛號 EA123456789TW，預約編號R-482913",  # a parcel's tracking number holds a valid ID's shape
+        "900101-1234567",  # a Korean number's check digit off, without its label
+        "주문번호 9001011234568",  # a valid one's digits without the hyphen: an order number may start so
+        "주민번호 991332-1234567",  # after its label, but born on no day
+        "주민번호 900101-9234567 앞자리 900101",  # a 7th digit of none of 1-8; the date of birth alone
     ],
 )
 def test_numbers_failing_their_id_check_digits_are_no_id_numbers(text: str) -> None:
@@ -280,6 +284,26 @@ def test_taiwanese_national_id_by_its_check_digit(text: str, redacted: str) -> N
     result = Redactor().redact(text)
     assert result.text == redacted
     assert result.counts["ID_NUMBER"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Found in a Korean shop's trial: the resident registration number reached the training export.
+        ("주민번호 900101-1234568 입니다", "주민번호 <ID_NUMBER> 입니다"),
+        ("900101-1234568", "<ID_NUMBER>"),  # by its check digit, with its hyphen
+        ("외국인등록번호 900101-5234561", "외국인등록번호 <ID_NUMBER>"),  # a foreigner's: 13 less the sum
+        ("900101-5234561로 가입했어요", "<ID_NUMBER>로 가입했어요"),
+        # Issued since October 2020, the last digits are random: after its label the date of birth decides.
+        ("아이 주민등록번호는 201205-3123456이에요", "아이 주민등록번호는 <ID_NUMBER>이에요"),
+        ("주민번호: 9001011234567", "주민번호: <ID_NUMBER>"),
+        ("외국인 등록번호 850101 5234567", "외국인 등록번호 <ID_NUMBER>"),
+    ],
+)
+def test_korean_registration_numbers(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"ID_NUMBER": 1}
 
 
 @pytest.mark.parametrize(
