@@ -257,6 +257,31 @@ def id_number_spans(text: str) -> list[tuple[int, int]]:
     return sorted(out + labelled_id_spans(text))
 
 
+# A Korean bank account number after the bank's name or a label ("국민은행 123456-01-234567 으로
+# 환불해주세요", "환불 계좌: 신한 110-123-456789", "계좌번호 3333012345678"): a Korean trial's customer gave
+# one for a refund, and the export kept it. Korea has no IBAN, and each bank numbers accounts its own way
+# (10-14 digits, in groups or not) with no check digit that all share; without the bank or the label the
+# digits are any number. A bank's name ends in 은행 or 뱅크, or is one of the short names customers write;
+# not 우리, 하나 or 기업 alone ("we", "one", "company").
+_KR_BANK = "(?:[가-힣]{0,6}(?:은행|뱅크)|국민|신한|농협|우체국|새마을금고|신협|수협|축협|카뱅|케뱅)"
+_KR_ACCOUNT_LABEL = "(?:계좌|통장)(?:[ \t]?번호)?"
+_KR_ACCOUNT_WORD = "(?:" + _KR_BANK + "|" + _KR_ACCOUNT_LABEL + ")"
+KOREAN_BANK_ACCOUNT = re.compile(
+    _KR_ACCOUNT_WORD + "(?:[ \t]*" + _KR_ACCOUNT_WORD + ")*[ \t]*(?:(?:은|는|이|가|:|=)[ \t]*)?"
+    "(\\d{2,6}(?:[- ]\\d{2,8}){1,3}|\\d{10,14})(?![.,-]?" + _W + ")"
+)
+
+
+def bank_account_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` (already `fold`ed) holds a Korean bank account number (10-14 digits) after the bank's name
+    or a label (`KOREAN_BANK_ACCOUNT`): the number, without the name or the label."""
+    out = []
+    for match in KOREAN_BANK_ACCOUNT.finditer(text):
+        if 10 <= sum(ch.isdigit() for ch in match.group(1)) <= 14:
+            out.append(match.span(1))
+    return out
+
+
 # Chinese chat IDs, after their label: a QQ number (5-11 digits, never a leading 0) and a WeChat ID (6-20
 # letters, digits, "_" or "-", a letter first; or the "wxid_…" the app gives). A Chinese trial's customers
 # wrote "QQ号 123456789", "我的QQ是123456789", "qq: 12345678", "我的微信是 zhangwei_1990",
@@ -394,11 +419,13 @@ def phone_fold(text: str) -> str:
 
 
 def spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` holds an email address, an IBAN, a national identity number or a QQ number or WeChat ID
-    after its label, as the redactor finds them (full-width too)."""
+    """Where `text` holds an email address, an IBAN, a national identity number, a bank account number after
+    the bank's name or a label, or a QQ number or WeChat ID after its label, as the redactor finds them
+    (full-width too)."""
     text = fold(text)
     out = [match.span() for match in EMAIL.finditer(text)]
     out += id_number_spans(text)
+    out += bank_account_spans(text)
     out += chat_id_spans(text)
     pos = 0
     while (match := IBAN.search(text, pos)) is not None:
@@ -415,11 +442,13 @@ __all__ = [
     "EMAIL",
     "IBAN",
     "ID_NUMBER",
+    "KOREAN_BANK_ACCOUNT",
     "KOREAN_RRN",
     "PARTITA_IVA",
     "QQ_NUMBER",
     "WECHAT_ID",
     "WORD_CHAR",
+    "bank_account_spans",
     "chat_id_spans",
     "fold",
     "iban_span",

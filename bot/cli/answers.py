@@ -44,6 +44,7 @@ PERSONAL_DATA = {
     "PHONE": ("a phone number", "phone numbers"),
     "CARD": ("a card number", "card numbers"),
     "IBAN": ("an IBAN", "IBANs"),
+    "BANK_ACCOUNT": ("a bank account number", "bank account numbers"),
     "ID_NUMBER": ("a national ID number", "national ID numbers"),
     "HANDLE": ("a chat handle (Telegram, QQ or WeChat)", "chat handles (Telegram, QQ or WeChat)"),
     "USER_ID": ("a user id", "user ids"),

@@ -13,6 +13,7 @@ from bot.pii import IBAN as _IBAN
 from bot.pii import ID_NUMBER as _ID_NUMBER
 from bot.pii import WORD_CHAR as _W
 from bot.pii import (
+    bank_account_spans,
     chat_id_spans,
     fold,
     iban_span,
@@ -22,7 +23,7 @@ from bot.pii import (
     phone_fold,
 )
 
-PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
+PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "BANK_ACCOUNT", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
 PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
@@ -160,8 +161,9 @@ def _handle_span(candidate: str) -> int:
 
 
 class Redactor:
-    """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<ID_NUMBER>`, `<HANDLE>` (a Telegram
-    @handle, or a QQ number or WeChat ID after its label), `<USER_ID>`, `<CUSTOM>`."""
+    """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<BANK_ACCOUNT>` (an account number with no
+    IBAN, after the bank's name or a label), `<ID_NUMBER>`, `<HANDLE>` (a Telegram @handle, or a QQ number or
+    WeChat ID after its label), `<USER_ID>`, `<CUSTOM>`."""
 
     def __init__(self, settings: RedactionSettings | None = None, known_user_ids: Iterable[str] = ()) -> None:
         settings = settings or RedactionSettings()
@@ -193,6 +195,9 @@ class Redactor:
         # cards, which would read "QQ号 13812345678" by its digits alone.
         text = self._sub_found(text, "HANDLE", counts, chat_id_spans)
         text = self._sub_checked(text, _IBAN, "IBAN", counts, iban_span)
+        # An account number with no IBAN (Korea's) is one only after the bank's name or a label; before
+        # phones, as some banks take a mobile number for one ("카카오뱅크 010-1234-5678").
+        text = self._sub_found(text, "BANK_ACCOUNT", counts, bank_account_spans)
         # Before cards and phones: an 11-digit CPF is also a valid Brazilian phone number's length, and so is
         # a Partita IVA an Italian one's ("partita iva 07643520567" was redacted as a phone number).
         text = self._sub_found(text, "ID_NUMBER", counts, labelled_id_spans)

@@ -159,6 +159,7 @@ def test_the_admin_is_told_what_personal_data_a_text_holds_in_english(
         "Mail a@example.com or b@example.org.": "2 email addresses",
         "Pay to DE89 3704 0044 0532 0130 00.": "an IBAN",
         "Pay to DE89 3704 0044 0532 0130 00 or GB82 WEST 1234 5698 7654 32.": "2 IBANs",
+        "입금 계좌: 국민은행 123456-01-234567": "a bank account number",
         "Your user id: 99887766.": "a user id",
         "Ask @shop_helper or @shop_orders.": "2 chat handles (Telegram, QQ or WeChat)",
         "加微信号：shop_helper01": "a chat handle (Telegram, QQ or WeChat)",

@@ -141,6 +141,25 @@ async def test_forgetting_takes_their_wechat_id_out_and_leaves_the_shops(log: Sq
     assert row.text == "已加微信 <HANDLE>，标签发到 <EMAIL>；客服微信号：shop_service01"
 
 
+async def test_forgetting_takes_out_an_account_number_given_after_the_banks_name(
+    log: SqlConversationLog,
+) -> None:
+    # A Korean account number is one only after its bank or a label, as a Partita IVA only after its own.
+    conversation_id, answer_id = await _asked(log, "2302")
+    await log.log_user_message(conversation_id, "국민은행 123456-01-234567 으로 환불해주세요")
+    served = await log.add_approved(
+        question=QUESTION,
+        text="국민은행 123456-01-234567 으로 환불했습니다. 회사 계좌: 신한 110-123-456789",
+        approved_by="console:admin",
+        corrects_answer_id=answer_id,
+        keep_personal_data=True,
+    )
+    await forget(log, "2302", Redactor(known_user_ids=["2302"]))
+    row = await log.get_approved(served.id)
+    assert row is not None
+    assert row.text == "국민은행 <BANK_ACCOUNT> 으로 환불했습니다. 회사 계좌: 신한 110-123-456789"
+
+
 PUBLIC = "Write to support@shop.example or call +1 212 555 0100."
 
 

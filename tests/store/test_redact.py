@@ -309,6 +309,39 @@ def test_korean_registration_numbers(text: str, redacted: str) -> None:
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
+        # Found in a Korean shop's trial: the account number for a refund reached the training export.
+        ("국민은행 123456-01-234567 으로 환불해주세요", "국민은행 <BANK_ACCOUNT> 으로 환불해주세요"),
+        ("환불 계좌: 신한 110-123-456789", "환불 계좌: 신한 <BANK_ACCOUNT>"),
+        ("계좌번호는 3333012345678입니다", "계좌번호는 <BANK_ACCOUNT>입니다"),
+        ("KB국민은행123456-01-234567로 부탁드려요", "KB국민은행<BANK_ACCOUNT>로 부탁드려요"),
+        ("농협 302-1234-5678-91 예금주 김민수", "농협 <BANK_ACCOUNT> 예금주 김민수"),
+        ("카카오뱅크 계좌 3333 01 2345678", "카카오뱅크 계좌 <BANK_ACCOUNT>"),
+    ],
+)
+def test_korean_bank_account_numbers_after_the_bank_or_a_label(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"BANK_ACCOUNT": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The Korean shop's help center: amounts, dates and its own words about accounts stay.
+        "계좌로 50,000원 환불됩니다",
+        "무통장입금(가상계좌)은 지원하지 않습니다. 환불 계좌로 영업일 기준 2일 안에 입금됩니다.",
+        "법인카드 결제 또는 계좌이체(후불, 월말 정산)를 고를 수 있습니다. 3회 이상 거래한 기업에만",
+        "은행 점검 시간 23:30~00:30, 계좌 2026-10-02 입금분",
+        "주문번호 SB2026110598765 환불, 상품 하나 2026110598765 취소",  # 하나 alone is "one", no bank
+    ],
+)
+def test_numbers_near_korean_account_words_are_no_account_numbers(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
         # An Italian trial's customers wrote their numbers so; those of IT's formats alone went to the export.
         ("il mio cellulare è 339 1234567, grazie", "il mio cellulare è <PHONE>, grazie"),
         ("chiamami al 3405178128", "chiamami al <PHONE>"),
