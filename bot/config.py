@@ -545,8 +545,10 @@ class RedactionSettings(BaseModel):
         # ("(11) 98765-4321") reached the training export with the first five alone. An Italian trial's
         # "333 1234567" fits another region's format by chance, "339 1234567" and "011 19536405" only IT's.
         # Each region is one more pass of the matcher, and IT's formats also fit decimals ("0.17266028") and
-        # order numbers ("ordine n. 3401234567"), which the redactor tells apart.
-        default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN", "BR", "ES", "RU", "JP", "IT"],
+        # order numbers ("ordine n. 3401234567"), which the redactor tells apart. A Korean trial's mobile
+        # numbers fit CN's and IT's formats by chance, Incheon's "032 8128 6570" only KR's; KR's also fit the
+        # help center's own nationwide number ("1666-0420"), which the redactor leaves.
+        default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN", "BR", "ES", "RU", "JP", "IT", "KR"],
         description="Regions whose national phone formats are recognised.",
     )
     extra_patterns: Annotated[list[str], NoDecode] = Field(

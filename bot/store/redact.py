@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.config import RedactionSettings
 from bot.pii import EMAIL as _EMAIL
@@ -22,6 +23,9 @@ from bot.pii import (
     labelled_id_spans,
     phone_fold,
 )
+
+if TYPE_CHECKING:
+    import phonenumbers
 
 PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "BANK_ACCOUNT", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
@@ -88,11 +92,13 @@ _DATE_LIKE = re.compile(
 # "555-123-4567", "(555) 123 4567", "555.123.4567": the North American way of writing a phone number.
 _GROUPED_3_3_4 = re.compile(r"\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}")
 # A number introduced by one of these words is an identifier, not a phone number. In Italian too: with IT's
-# formats, "ordine n. 3401234567" is a mobile number's shape.
+# formats, "ordine n. 3401234567" is a mobile number's shape. In Korean: order, waybill, booking and receipt
+# numbers (주문번호, 송장번호, 예약번호, 접수번호) and a business's registration number (사업자등록번호
+# "123-45-67890") take the shapes of phone numbers.
 _ID_WORD_BEFORE = re.compile(
     r"\b(?:order|invoice|ticket|tracking|ref|reference|case|sku|item|transaction|txn|build|version|isbn|"
-    r"serial|issue|pr|commit|port|ordine|fattura|pratica|spedizione)\s*(?:no\.?|n\.|nr\.?|n°|number|numero|id)?"
-    r"\s*[:#]?\s*$",
+    r"serial|issue|pr|commit|port|ordine|fattura|pratica|spedizione|주문|송장|운송장|예약|접수|사업자(?:등록)?)"
+    r"\s*(?:no\.?|n\.|nr\.?|n°|number|numero|id|번호)?\s*[:#]?\s*$",
     re.IGNORECASE,
 )
 # A decimal number: with IT's formats, "0.17266028" is a mobile number's digits, and so is a coordinate
@@ -303,7 +309,7 @@ class Redactor:
                 for match in phonenumbers.PhoneNumberMatcher(
                     folded, region, leniency=phonenumbers.Leniency.VALID
                 ):
-                    if self._looks_like_phone(folded, match.start, match.end):
+                    if self._looks_like_phone(folded, match.start, match.end) and self._personal(match):
                         spans.append((match.start, match.end))
                 # A number in a range the library holds unassigned or reserved ("+44 7700 900123",
                 # "555-123-4567") is not VALID, yet still somebody's number in a log when it is written as
@@ -313,7 +319,11 @@ class Redactor:
                 ):
                     raw = match.raw_string
                     written_as_phone = raw.startswith("+") or _GROUPED_3_3_4.fullmatch(raw) is not None
-                    if written_as_phone and self._looks_like_phone(folded, match.start, match.end):
+                    if (
+                        written_as_phone
+                        and self._looks_like_phone(folded, match.start, match.end)
+                        and self._personal(match)
+                    ):
                         spans.append((match.start, match.end))
             if not spans:
                 return segment
@@ -327,6 +337,23 @@ class Redactor:
             return _replaced(segment, merged, "PHONE")
 
         return self._segments(text, one)
+
+    @staticmethod
+    def _personal(match: phonenumbers.PhoneNumberMatch) -> bool:
+        """Whether a matched number can be a person's: not one of Korea's nationwide numbers (15xx, 16xx,
+        18xx), which only businesses rent and every Korean help center prints ("대표번호: 1666-0420"); nor a
+        short number read with a country code written without its plus (with KR, "총 8254-130개" was +82
+        54-130)."""
+        import phonenumbers
+
+        number = match.number
+        if number.country_code == 82 and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.UAN:
+            return False
+        national = len(str(number.national_number))
+        written = sum(ch.isdigit() for ch in match.raw_string)
+        # One digit more than the national number is its trunk prefix ("010-…", "8 916 …"); more is a country
+        # code, and a whole number after one has 8 digits or more.
+        return match.raw_string.startswith("+") or written <= national + 1 or national >= 8
 
     @staticmethod
     def _looks_like_phone(segment: str, start: int, end: int) -> bool:

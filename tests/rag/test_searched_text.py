@@ -62,6 +62,9 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         ("주민번호 900101-1234567 인데 본인인증이 안돼요", "주민번호 인데 본인인증이 안돼요"),
         # The account number a Korean customer gave for a refund is theirs; the bank's name is a topic.
         ("국민은행 123456-01-234567 으로 환불해주세요", "국민은행 으로 환불해주세요"),
+        # A Korean customer's number is theirs; the help center's nationwide number is a topic.
+        ("제 번호 010-2345-6789 인데 로그인이 안돼요", "제 번호 인데 로그인이 안돼요"),
+        ("대표번호 1666-0420 맞나요?", "대표번호 1666-0420 맞나요?"),
         # Codes the help center may explain, and plain numbers, dates and amounts, stay.
         ("what happened to order 20231108 on 2024-05-01?", "what happened to order 20231108 on 2024-05-01?"),
         ("limite de R$ 10.000,00 por dia?", "limite de R$ 10.000,00 por dia?"),

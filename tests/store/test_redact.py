@@ -377,6 +377,46 @@ def test_italian_look_alikes_are_no_phone_numbers(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
+        # A Korean trial's customers wrote their numbers so; CN's and IT's formats fit mobile ones by chance.
+        ("제 번호 010-2345-6789 에요", "제 번호 <PHONE> 에요"),
+        ("01012345678로 연락주세요", "<PHONE>로 연락주세요"),
+        ("+82 10 1234 5678", "<PHONE>"),
+        ("02-123-4567", "<PHONE>"),
+        # Only KR's formats fit these: an Incheon number grouped 3-4-4, the country code without its plus.
+        ("인천 032 8128 6570 으로 전화주세요", "인천 <PHONE> 으로 전화주세요"),
+        ("82 10 1234 5678", "<PHONE>"),
+    ],
+)
+def test_korean_phone_numbers(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"PHONE": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The Korean shop's help center: its own nationwide number (only businesses rent 15xx, 16xx, 18xx),
+        # amounts, dates and codes.
+        "대표번호: 1666-0420 (평일 09:00~18:00), 고객센터 1588-1234 또는 +82 1588 1234",
+        "한 번에 40,000원 이상 주문하시면 무료, 미만은 배송비 3,500원; 적립금 5,000원, 4,900원/월",
+        "설 연휴(2027년 2월 6일~2월 9일), 2026.10.02, 2026-10-02 배송, 오전 7시 전에, 23:30",
+        "주문번호 SB2026110598765, 오류 E-1021, 우편번호 04790",
+        # KR's formats fit these digits: order, waybill and business registration numbers are no phones.
+        "주문번호 0212345678, 송장번호 6012-3456-7890, 주문번호: 010-1234-5678",
+        "사업자등록번호 123-45-67890",
+        # A short number read with a country code written without its plus.
+        "총 8254-130개",
+        "total 4930-1234 items",
+    ],
+)
+def test_korean_look_alikes_are_no_phone_numbers(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
         # A Chinese trial's customers wrote their QQ numbers and WeChat IDs so, and the export kept them.
         ("QQ号 123456789", "QQ号 <HANDLE>"),
         ("我的QQ是123456789，怎么找回密码？", "我的QQ是<HANDLE>，怎么找回密码？"),
