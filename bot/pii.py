@@ -76,6 +76,9 @@ def iban_span(candidate: str) -> int:
 # Korea's resident registration number (주민등록번호, "900101-1234568"): the date of birth, a digit for the
 # century and the sex (5-8 on a foreigner's registration number, 외국인등록번호), five more and a check digit.
 # Only with its hyphen, as the SSN: an order number of 13 digits may start with a date.
+# Russia's SNILS (СНИЛС, the insurance number every employee and pensioner has, "112-233-445 95"): nine digits
+# and two check digits, written in its groups; bare, its 11 digits are read as a CPF.
+_SNILS = "\\d{3}[- ]\\d{3}[- ]\\d{3}[- ]\\d{2}"
 _CF_DIGIT = "[0-9LMNPQRSTUV]"
 _CODICE_FISCALE = f"(?i:[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z])"
 ID_NUMBER = re.compile(
@@ -87,7 +90,7 @@ ID_NUMBER = re.compile(
     "|\\d{3}-\\d{2}-\\d{4}"  # US
     "|\\d{6}-[1-8]\\d{6}"  # Korea
     "|[A-Za-z][1289]\\d{8}"  # Taiwan
-    "|" + _CODICE_FISCALE + ")"  # Italy
+    "|" + _SNILS + "|" + _CODICE_FISCALE + ")"  # Russia, Italy
     "(?![.\\-/]?" + _W + ")"
 )
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
@@ -119,6 +122,8 @@ _CNPJ_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 def id_number_valid(candidate: str) -> bool:
     """Whether `candidate` (an `ID_NUMBER` match) passes its kind's check digits."""
     compact = "".join(ch for ch in candidate if ch.isalnum()).upper()
+    if re.fullmatch(_SNILS, candidate):  # Russia, before the CPF of the same digits
+        return snils_valid(compact)
     if len(compact) == 11 and compact.isdigit():  # CPF
         d = [int(c) for c in compact]
         if len(set(d)) == 1:
@@ -198,6 +203,15 @@ def korean_rrn_valid(digits: str, *, check: bool = True) -> bool:
     return ((13 if digits[6] in "5678" else 11) - total % 11) % 10 == int(digits[12])
 
 
+def snils_valid(digits: str) -> bool:
+    """Whether 11 digits are a SNILS: the first nine, weighted 9 down to 1, add up to its last two modulo 101
+    (100 and 101 give 00). Numbers up to 001-001-998 were never issued, and have no check."""
+    if len(digits) != 11 or not digits.isdigit() or int(digits[:9]) <= 1001998:
+        return False
+    total = sum(int(d) * (9 - i) for i, d in enumerate(digits[:9])) % 101
+    return (0 if total == 100 else total) == int(digits[9:])
+
+
 # Italy's Partita IVA, the tax number of a business: it names the person behind a sole trader's business (a
 # customer asking about an invoice), and a company's codice fiscale is the same number; but it is 11 digits
 # whose check digit is Luhn's, which one number in ten passes, so an order number would pass too. Only after
@@ -238,15 +252,24 @@ KOREAN_RRN = re.compile(
 )
 
 
+# A SNILS after its label ("снилс 112-233-445 95", "СНИЛС: 11223344595"), in any grouping and whatever its
+# check digits: a Russian trial's customers wrote theirs so, and the label says what the digits are.
+SNILS = re.compile(
+    "(?i)(?<!" + _W + ")(?:снилс|snils)(?:[ \t]*(?:№|номер|n\\.|no\\.))?[ \t]*(?:[:=—–-][ \t]*)?"
+    "(\\d{3}[- ]?\\d{3}[- ]?\\d{3}[- ]?\\d{2})(?![.,-]?" + _W + ")"
+)
+
+
 def labelled_id_spans(text: str) -> list[tuple[int, int]]:
     """Where `text` (already `fold`ed) holds an ID number that counts as one only after its label: a Partita
-    IVA, a Korean registration number failing its check digit. The number, without the label."""
+    IVA, a Korean registration number or a SNILS failing its check digits. The number, without the label."""
     out = partita_iva_spans(text)
     out += [
         match.span(1)
         for match in KOREAN_RRN.finditer(text)
         if korean_rrn_valid(match.group(1).replace("-", "").replace(" ", ""), check=False)
     ]
+    out += [match.span(1) for match in SNILS.finditer(text)]
     return sorted(out)
 
 
@@ -446,6 +469,7 @@ __all__ = [
     "KOREAN_RRN",
     "PARTITA_IVA",
     "QQ_NUMBER",
+    "SNILS",
     "WECHAT_ID",
     "WORD_CHAR",
     "bank_account_spans",
@@ -461,5 +485,6 @@ __all__ = [
     "partita_iva_valid",
     "phone_fold",
     "phone_like_spans",
+    "snils_valid",
     "spans",
 ]

@@ -238,6 +238,8 @@ def test_national_id_numbers_and_phones_where_our_customers_write_from(text: str
         "주문번호 9001011234568",  # a valid one's digits without the hyphen: an order number may start so
         "주민번호 991332-1234567",  # after its label, but born on no day
         "주민번호 900101-9234567 앞자리 900101",  # a 7th digit of none of 1-8; the date of birth alone
+        "номер 112-233-445 96",  # a SNILS's check digits off, without its label
+        "код 001-001-998 00",  # below the first SNILS issued
     ],
 )
 def test_numbers_failing_their_id_check_digits_are_no_id_numbers(text: str) -> None:
@@ -411,6 +413,38 @@ def test_korean_phone_numbers(text: str, redacted: str) -> None:
     ],
 )
 def test_korean_look_alikes_are_no_phone_numbers(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Found in a Russian shop's trial: the SNILS passed through unredacted.
+        ("снилс 112-233-445 95", "снилс <ID_NUMBER>"),
+        ("112-233-445 95, не могу войти", "<ID_NUMBER>, не могу войти"),  # by its check digits, in its groups
+        ("СНИЛС: 11223344595", "СНИЛС: <ID_NUMBER>"),
+        # After its label, whatever its check digits.
+        ("мой СНИЛС 123-456-789 00, не могу войти", "мой СНИЛС <ID_NUMBER>, не могу войти"),
+        ("СНИЛС — 123 456 789 00", "СНИЛС — <ID_NUMBER>"),
+    ],
+)
+def test_russian_snils(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"ID_NUMBER": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The Russian shop's help center: order numbers, postcodes, amounts, and its own phone numbers' digits
+        # grouped otherwise than a SNILS's.
+        "заказ VM-10293847 где он? VM-55512345",
+        "почтой: 125009, г. Москва, ул. Электрозаводская, д. 27, стр. 4",
+        "Доставка 3 000 ₽, бесплатно от 10 000 ₽; код получения 123456; 2025-03-11 09:20",
+    ],
+)
+def test_russian_look_alikes_are_no_id_numbers(text: str) -> None:
     assert Redactor().redact(text).text == text
 
 
