@@ -260,9 +260,33 @@ SNILS = re.compile(
 )
 
 
+# A passport number after its label. A Russian trial's "паспорт 4512 345678" (the series, then the number)
+# was redacted as a phone number, and one written otherwise ("серия и номер 45 12 345678", "загранпаспорт 75
+# 1234567") or in another language ("passport no. 533380006", "护照号 E12345678") went through. Passport
+# numbers have no check digit one can rely on, and their shapes are any code's: only after the label, and
+# only as Russia's series and number or 6-9 letters and digits, five of them digits ("passport photo 35x45"
+# stays).
+_PASSPORT_LABEL = (
+    "(?:(?:загран)?паспорт(?:а|ные[ \t]+данные|[ \t]+рф)?(?:[ \t]+серия(?:[ \t]+и[ \t]+номер)?)?"
+    "|серия[ \t]+и[ \t]+номер(?:[ \t]+паспорта)?"
+    "|passport|reisepass|passnummer|pass-nr\\.?|passeport|pasaporte|passaporto|passaporte|paspoort"
+    "|护照|護照|パスポート|旅券|여권)"
+)
+_PASSPORT_NUMBER_WORD = (
+    "(?:№|#|no\\.?|nr\\.?|n[°º]|number|nummer|numéro|numero|número|номер|号码|號碼|号|號|番号|번호)"
+)
+PASSPORT = re.compile(
+    "(?i)(?<!" + _W + ")" + _PASSPORT_LABEL + "(?:[ \t]*" + _PASSPORT_NUMBER_WORD + ")?"
+    "[ \t]*(?:(?::|=|—|–|-|is|ist|est|es|é|è|是|は|는|은)[ \t]*)?"
+    "(\\d{2}[ \t]?\\d{2}[ \t]*(?:(?:номер|№)[ \t]*)?\\d{6}|\\d{2}[ \t]?\\d{7}"
+    "|(?=(?:[A-Za-z]*\\d){5})[A-Za-z0-9]{6,9})(?![.,-]?" + _W + ")"
+)
+
+
 def labelled_id_spans(text: str) -> list[tuple[int, int]]:
     """Where `text` (already `fold`ed) holds an ID number that counts as one only after its label: a Partita
-    IVA, a Korean registration number or a SNILS failing its check digits. The number, without the label."""
+    IVA, a Korean registration number or a SNILS failing its check digits, a passport number. The number,
+    without the label."""
     out = partita_iva_spans(text)
     out += [
         match.span(1)
@@ -270,6 +294,7 @@ def labelled_id_spans(text: str) -> list[tuple[int, int]]:
         if korean_rrn_valid(match.group(1).replace("-", "").replace(" ", ""), check=False)
     ]
     out += [match.span(1) for match in SNILS.finditer(text)]
+    out += [match.span(1) for match in PASSPORT.finditer(text)]
     return sorted(out)
 
 
@@ -468,6 +493,7 @@ __all__ = [
     "KOREAN_BANK_ACCOUNT",
     "KOREAN_RRN",
     "PARTITA_IVA",
+    "PASSPORT",
     "QQ_NUMBER",
     "SNILS",
     "WECHAT_ID",

@@ -65,8 +65,9 @@ from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
         # A Korean customer's number is theirs; the help center's nationwide number is a topic.
         ("제 번호 010-2345-6789 인데 로그인이 안돼요", "제 번호 인데 로그인이 안돼요"),
         ("대표번호 1666-0420 맞나요?", "대표번호 1666-0420 맞나요?"),
-        # A Russian shop's trial: the SNILS is the customer's.
+        # A Russian shop's trial: the SNILS and the passport are the customer's.
         ("снилс 112-233-445 95, как войти в акк?", "снилс , как войти в акк?"),
+        ("паспорт 4512 345678, можно забрать заказ за мужа?", "паспорт , можно забрать заказ за мужа?"),
         # Codes the help center may explain, and plain numbers, dates and amounts, stay.
         ("what happened to order 20231108 on 2024-05-01?", "what happened to order 20231108 on 2024-05-01?"),
         ("limite de R$ 10.000,00 por dia?", "limite de R$ 10.000,00 por dia?"),

@@ -435,6 +435,44 @@ def test_russian_snils(text: str, redacted: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Found in a Russian shop's trial: the passport was redacted, but as a phone number.
+        ("паспорт 4512 345678", "паспорт <ID_NUMBER>"),
+        ("серия и номер 45 12 345678", "серия и номер <ID_NUMBER>"),
+        ("Паспорт РФ: 4512345678, не могу получить заказ", "Паспорт РФ: <ID_NUMBER>, не могу получить заказ"),
+        ("паспорт серия 4512 номер 345678", "паспорт серия <ID_NUMBER>"),
+        ("загранпаспорт 75 1234567", "загранпаспорт <ID_NUMBER>"),
+        # Other languages' labels, and their numbers' shapes: 6-9 letters and digits, five of them digits.
+        ("My passport number is 533380006.", "My passport number is <ID_NUMBER>."),
+        ("Reisepassnummer: C01X00T47", "Reisepassnummer: <ID_NUMBER>"),
+        ("passeport n° 12AB34567", "passeport n° <ID_NUMBER>"),
+        ("mi pasaporte es PAA123456", "mi pasaporte es <ID_NUMBER>"),
+        ("护照号 E12345678", "护照号 <ID_NUMBER>"),
+        ("パスポート番号はTK1234567です", "パスポート番号は<ID_NUMBER>です"),
+        ("여권번호 M12345678", "여권번호 <ID_NUMBER>"),
+    ],
+)
+def test_passport_numbers_after_their_label(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"ID_NUMBER": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The Russian shop's help center on passports, and a passport's other numbers.
+        "Паспорт нужен только для заказов дороже 50 000 ₽, спросят паспорт, и его ФИО должно совпадать.",
+        "Решение банк принимает за 2–5 минут онлайн, понадобится паспорт. Гражданин РФ от 18 лет с паспортом",
+        "passport photo 35x45mm, passport 2024 renewal, 护照有效期 6个月",
+    ],
+)
+def test_passport_words_without_a_number_stay(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # The Russian shop's help center: order numbers, postcodes, amounts, and its own phone numbers' digits
