@@ -240,6 +240,8 @@ def test_national_id_numbers_and_phones_where_our_customers_write_from(text: str
         "주민번호 900101-9234567 앞자리 900101",  # a 7th digit of none of 1-8; the date of birth alone
         "номер 112-233-445 96",  # a SNILS's check digits off, without its label
         "код 001-001-998 00",  # below the first SNILS issued
+        "ИНН 500100732258",  # an INN's check digit off
+        "заказ 500100732259 оплачен",  # an INN's digits without its label: an order number
     ],
 )
 def test_numbers_failing_their_id_check_digits_are_no_id_numbers(text: str) -> None:
@@ -454,6 +456,21 @@ def test_russian_snils(text: str, redacted: str) -> None:
     ],
 )
 def test_passport_numbers_after_their_label(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"ID_NUMBER": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # After a Russian trial: a company's INN was redacted as a phone number, a person's went through.
+        ("мой ИНН: 500100732259", "мой ИНН: <ID_NUMBER>"),
+        ("ИНН 7707083893", "ИНН <ID_NUMBER>"),
+        ("ИНН/КПП 7707083893/773601001", "ИНН/КПП <ID_NUMBER>/773601001"),
+    ],
+)
+def test_russian_inn_after_its_label(text: str, redacted: str) -> None:
     result = Redactor().redact(text)
     assert result.text == redacted
     assert result.counts == {"ID_NUMBER": 1}
