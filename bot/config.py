@@ -537,6 +537,9 @@ class WebSettings(BaseModel):
         return value
 
 
+_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "CN", "BR", "ES", "RU", "JP", "IT", "KR", "TW")
+
+
 class RedactionSettings(BaseModel):
     """PII redaction applied to exports and to logged user text."""
 
@@ -547,8 +550,9 @@ class RedactionSettings(BaseModel):
         # Each region is one more pass of the matcher, and IT's formats also fit decimals ("0.17266028") and
         # order numbers ("ordine n. 3401234567"), which the redactor tells apart. A Korean trial's mobile
         # numbers fit CN's and IT's formats by chance, Incheon's "032 8128 6570" only KR's; KR's also fit the
-        # help center's own nationwide number ("1666-0420"), which the redactor leaves.
-        default_factory=lambda: ["US", "GB", "DE", "FR", "IN", "CN", "BR", "ES", "RU", "JP", "IT", "KR"],
+        # help center's own nationwide number ("1666-0420"), which the redactor leaves. A Taiwanese trial's
+        # mobile numbers ("0912-345-678") fit DE's, FR's and IT's; a landline grouped "03 253 5345" only TW's.
+        default_factory=lambda: list(_PHONE_REGIONS),
         description="Regions whose national phone formats are recognised.",
     )
     extra_patterns: Annotated[list[str], NoDecode] = Field(

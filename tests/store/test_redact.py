@@ -421,6 +421,39 @@ def test_korean_look_alikes_are_no_phone_numbers(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
+        # A Taiwanese trial's customers wrote their numbers so; DE's, FR's and IT's formats fit by chance.
+        ("我的門號是0912345678，想改預約時間", "我的門號是<PHONE>，想改預約時間"),
+        ("my number 0987-654-321", "my number <PHONE>"),
+        ("+886 912 345 678", "<PHONE>"),
+        # Only TW's formats fit these: a landline in groups, the country code without its plus.
+        ("市話 03 253 5345", "市話 <PHONE>"),
+        ("886 912 345 678", "<PHONE>"),
+    ],
+)
+def test_taiwanese_phone_numbers(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"PHONE": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The Taiwanese operator's help center: amounts, ROC and Gregorian dates, codes, its short numbers.
+        "日租費率 NT$399，NT$1,399，儲值100塊，I got charged NT$3000",
+        "民國114年3月2日，114/03/02，114.03.02，2025/03/02，每日 08:00–22:00",
+        "預約編號R-482913，錯誤代碼 E-415、KYC-33，發票號碼 AB-12345678",
+        "郵遞區號 10617，客服專線 1818，165 反詐騙專線",
+        "https://help.lingyun-mobile.example.tw/hc/zh-tw/articles/360001234501",
+    ],
+)
+def test_taiwanese_look_alikes_are_no_phone_numbers(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
         # Found in a Russian shop's trial: the SNILS passed through unredacted.
         ("снилс 112-233-445 95", "снилс <ID_NUMBER>"),
         ("112-233-445 95, не могу войти", "<ID_NUMBER>, не могу войти"),  # by its check digits, in its groups
