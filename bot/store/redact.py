@@ -94,11 +94,14 @@ _GROUPED_3_3_4 = re.compile(r"\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}")
 # A number introduced by one of these words is an identifier, not a phone number. In Italian too: with IT's
 # formats, "ordine n. 3401234567" is a mobile number's shape. In Korean: order, waybill, booking and receipt
 # numbers (주문번호, 송장번호, 예약번호, 접수번호) and a business's registration number (사업자등록번호
-# "123-45-67890") take the shapes of phone numbers.
+# "123-45-67890") take the shapes of phone numbers. So do Chinese order, waybill, booking and invoice
+# numbers ("訂單編號 0912345678", "我的订单号是13812345678") and Russian order and waybill numbers ("заказ
+# 3600123456", "номер заказа …", "трек-номер …"); a CJK word has no `\b` before it, as the text runs on.
 _ID_WORD_BEFORE = re.compile(
-    r"\b(?:order|invoice|ticket|tracking|ref|reference|case|sku|item|transaction|txn|build|version|isbn|"
-    r"serial|issue|pr|commit|port|ordine|fattura|pratica|spedizione|주문|송장|운송장|예약|접수|사업자(?:등록)?)"
-    r"\s*(?:no\.?|n\.|nr\.?|n°|number|numero|id|번호)?\s*[:#]?\s*$",
+    r"(?:\b(?:order|invoice|ticket|tracking|ref|reference|case|sku|item|transaction|txn|build|version|isbn|"
+    r"serial|issue|pr|commit|port|ordine|fattura|pratica|spedizione|주문|송장|운송장|예약|접수|사업자(?:등록)?|"
+    r"заказ[а-я]*|накладн[а-я]*|трек(?:-?номер)?)|订单|訂單|运单|運單|快递单|快遞單|预约|預約|发票|發票)"
+    r"\s*(?:no\.?|n\.|nr\.?|n°|number|numero|id|번호|номер|№|号码?|號碼?|编号|編號)?\s*(?:是|为|為)?\s*[:#]?\s*$",
     re.IGNORECASE,
 )
 # A decimal number: with IT's formats, "0.17266028" is a mobile number's digits, and so is a coordinate

@@ -454,6 +454,27 @@ def test_taiwanese_look_alikes_are_no_phone_numbers(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
+        # Order, waybill and booking numbers after their Chinese or Russian label: phone numbers' shapes.
+        ("訂單編號 0912345678 還沒到", "訂單編號 0912345678 還沒到"),
+        ("我的订单号是13812345678", "我的订单号是13812345678"),
+        ("預約編號：0223456789，運單號 0912345678", "預約編號：0223456789，運單號 0912345678"),
+        (
+            "заказ 3600123456 где он? номер заказа 4012345678",
+            "заказ 3600123456 где он? номер заказа 4012345678",
+        ),
+        ("трек-номер 4012345678, накладная 4012345678", "трек-номер 4012345678, накладная 4012345678"),
+        # A phone number near those words is still one.
+        ("我的手机号 13812345678，订单号 2023110812", "我的手机号 <PHONE>，订单号 2023110812"),
+        ("заказ на номер 89161234567", "заказ на номер <PHONE>"),
+    ],
+)
+def test_chinese_and_russian_order_numbers_are_no_phone_numbers(text: str, redacted: str) -> None:
+    assert Redactor().redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
         # Found in a Russian shop's trial: the SNILS passed through unredacted.
         ("снилс 112-233-445 95", "снилс <ID_NUMBER>"),
         ("112-233-445 95, не могу войти", "<ID_NUMBER>, не могу войти"),  # by its check digits, in its groups
