@@ -321,11 +321,13 @@ def _published_details(passages: Sequence[Passage]) -> list[str]:
 
 
 def _masked(text: str, public: Sequence[str]) -> tuple[str, list[str]]:
-    """`text` with each of `public` it holds replaced by a mask, and the masked strings in mask order."""
+    """`text` with each of `public` it holds, standing alone (not inside a longer address or number),
+    replaced by a mask, and the masked strings in mask order."""
     kept: list[str] = []
     for detail in public:
-        if detail in text:
-            text = text.replace(detail, f"{_MASK}{chr(0xE001 + len(kept))}{_MASK}")
+        alone = re.compile(rf"(?<![\w.+@-]){re.escape(detail)}(?![\w@-]|[.]\w|[ \-().]?\d)")
+        if alone.search(text):
+            text = alone.sub(f"{_MASK}{chr(0xE001 + len(kept))}{_MASK}", text)
             kept.append(detail)
     return text, kept
 
@@ -463,9 +465,11 @@ class _SampleMaker:
         history: list[Turn],
         passages: list[Passage] | None,
     ) -> str:
+        # Kept only in what the help center and the bot wrote: a customer's own address that holds the
+        # published one ("jane.support@acme.com" with "support@acme.com") is theirs.
         public = _published_details(passages or ())
         prompt = [
-            ChatMessage(m.role, self._redact(m.content, public))
+            ChatMessage(m.role, self._redact(m.content, public if m.role != "user" else ()))
             for m in self._prompt(question, history, passages)
         ]
         record = self.write_sample(prompt, self._redact(answer, public), self.options.include_context)

@@ -741,6 +741,9 @@ async def test_the_help_centers_own_contact_details_are_kept_and_the_customers_r
     )
     conv = await sqlite_log.open_conversation(channel="telegram", external_user_id="7", external_chat_id="7")
     await _turn(sqlite_log, conv.id, "手機掉了 我的號碼 0912-345-678 怎麼辦", answer)
+    # A customer's own address and number that hold the published ones, and the published ones the customer
+    # types, are the customer's: only what the help center and the bot wrote keeps them.
+    await _turn(sqlite_log, conv.id, "我是 jane.help@carrier.example 電話 02-0800-018-1190", answer)
     out = tmp_path / "t.jsonl"
     await run_export(sqlite_log, ExportOptions(out=out, include_context=True))
     text = out.read_text(encoding="utf-8")
@@ -750,3 +753,5 @@ async def test_the_help_centers_own_contact_details_are_kept_and_the_customers_r
     record = _read(out)[0]
     assert record["messages"][-1]["content"].startswith("請立刻撥打 24 小時掛失專線 0800-018-119")
     assert "help@carrier.example" in record["messages"][0]["content"] + record["messages"][1]["content"]
+    assert "jane.help" not in text
+    assert "0800-018-1190" not in text
