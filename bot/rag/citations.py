@@ -714,11 +714,18 @@ _ABOUT_THE_ARTICLE = re.compile(
 # "以下說明費用、支援機型與安裝步驟。" and "Ниже — как оформить заказ…" were quoted the same way.
 _ABOUT_WHAT_FOLLOWS = re.compile(
     r"below,?\s+(?:you(?:'ll|\s+will|\s+can)\s+find|we\s+(?:explain|describe|cover|show))"
-    r"|(?:in\s+)?(?:diesem|dieser)\s+(?:artikel|beitrag|abschnitt|seite)\b|im\s+folgenden\s+(?:erfahren|erklären|finden)"
-    r"|(?:dans\s+)?cet(?:te)?\s+(?:article|page|section)\b|ci-dessous,?\s+(?:vous|nous)"
-    r"|(?:en\s+)?este\s+artículo\b|a\s+continuación\s+(?:te\s+|le\s+|les\s+)?(?:explicamos|mostramos|encontrar)"
-    r"|(?:in\s+)?questo\s+articolo\b|di\s+seguito\s+(?:trovi|spieghiamo|ti\s+spieghiamo)"
-    r"|(?:n)?este\s+artigo\b|a\s+seguir,?\s+(?:explicamos|mostramos|veja)"
+    # "Dieser Artikel", "cet article", "este artículo" are also the product bought ("Dieser Artikel ist vom
+    # Umtausch ausgeschlossen."): only with a verb of telling.
+    r"|in\s+(?:diesem|dieser)\s+(?:artikel|beitrag|abschnitt)\s+(?:erfahren|erklären|zeigen|finden|lesen)"
+    r"|im\s+folgenden\s+(?:erfahren|erklären|finden)"
+    r"|(?:dans\s+)?cet(?:te)?\s+(?:article|page|section),?\s+(?:nous|vous|explique|présente|décrit)"
+    r"|ci-dessous,?\s+(?:vous|nous)"
+    r"|(?:en\s+)?este\s+artículo,?\s+(?:te\s+|le\s+|les\s+)?(?:explica|explicamos|encontrar|mostramos|describe)"
+    r"|a\s+continuación\s+(?:te\s+|le\s+|les\s+)?(?:explicamos|mostramos|encontrar)"
+    r"|(?:in\s+)?questo\s+articolo,?\s+(?:ti\s+)?(?:spieg|trov|descriv|vedrai|scopri)"
+    r"|di\s+seguito\s+(?:trovi|spieghiamo|ti\s+spieghiamo)"
+    r"|(?:n)?este\s+artigo,?\s+(?:explica|explicamos|você\s+vai|mostramos|descreve)"
+    r"|a\s+seguir,?\s+(?:explicamos|mostramos|veja)"
     r"|(?:в\s+)?(?:этой|данной)\s+статье\b|эта\s+статья\b|ниже\s*[—–:-]?\s*(?:как|описан|расскаж|вы\s+найд|привед)"
     r"|本文|本篇|以下(?:說明|说明|介紹|介绍|將|将)|下面(?:介紹|介绍|說明|说明|將|将)"
     r"|(?:この|本)(?:記事|ページ)では|以下では"
@@ -1239,9 +1246,10 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
 # as many of its words (a Taiwanese carrier's trial).
 _ASKS_PRICE = re.compile(
     r"how\s+much|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharges?\b"
-    r"|多少[钱錢]|几[块塊]|幾[块塊]|[费費]用|[价價]格|收[费費]|要[钱錢]|いくら|料金|얼마|비용|요금"
-    r"|сколько\s+стоит|стоимост|цен[аыу]\b|сколько\s+плат|wie\s*viel|kostet|preis|gebühr"
-    r"|combien|\bprix\b|tarif|co[uû]te?\b|cu[aá]nto|precio|cuesta|quanto|prezzo|costa\b|custa|pre[cç]o|\btaxa\b",
+    r"|多少[钱錢]|几[块塊]|幾[块塊]|[费費]用|[价價]格|收[费費]|要[钱錢]|いくら|料金|얼마(?!나)|비용|요금"
+    r"|сколько\s+стоит|стоимост|цен[аыу]\b|сколько\s+плат|wie\s*viel(?!\s+zeit)|kostet|preis|gebühr"
+    r"|combien(?!\s+de\s+temps)|\bprix\b|tarif|co[uû]te?\b|cu[aá]nto(?!\s+(?:tarda|tiempo|dura))|precio|cuesta"
+    r"|quanto(?!\s+(?:tempo|dura|ci\s+vuole))|prezzo|costa\b|custa|pre[cç]o|\btaxa\b",
     re.I,
 )
 _PRICE = re.compile(
@@ -1251,14 +1259,16 @@ _PRICE = re.compile(
 )
 _ASKS_TIME = re.compile(
     r"how\s+long|how\s+many\s+(?:days|hours|weeks)|when\s+will"
-    r"|多久|多长时间|多長時間|[几幾][天日]|[几幾]个?[小工]|何日|どのくらい|いつ"
-    r"|며칠|얼마나\s*걸|언제|сколько\s+(?:дней|времени|ждать|идет|идёт)|как\s+долго|когда|wie\s+lange|wann"
+    r"|多久|多长时间|多長時間|[几幾][天日]|[几幾]个?[小工]|何日|どのくらい|いつ(?!も)"
+    r"|며칠|얼마나\s*걸|언제|сколько\s+(?:дней|времени|ждать|идет|идёт)|как\s+долго|когда|wie\s+lange|\bwann\b"
     r"|combien\s+de\s+temps|quand|cu[aá]nto\s+tiempo|cu[aá]ndo|quanto\s+tempo|quando",
     re.I,
 )
 _DURATION = re.compile(
     r"\d[\d.,]*\s?(?:[-–~到至]\s?\d+\s?)?(?:business\s+)?(?:days?|hours?|minutes?|weeks?|months?|working\s+days?"
-    r"|[个個]?工作[天日]|天|日|小[时時]|分[钟鐘]|[个個]?月|週間|時間|営業日|일|시간|분|주|개월|дн|час|мин|недел|месяц|суток"
+    # Not a date: "3月1日", "3월 1일" (a day of a month) are no durations.
+    r"|[个個]?工作[天日]|(?<![月월]\d)(?<![月월]\s\d)(?<![月월]\d\d)(?<![月월]\s\d\d)(?:天|日|일)|小[时時]|分[钟鐘]|[个個]月|週間|時間|営業日"
+    r"|시간|분|주|개월|дн|час|мин|недел|месяц|суток"
     r"|tage?n?\b|stunden?|minuten?|wochen?|werktage?n?|jours?|heures?|semaines?|mois\b|d[ií]as?|horas?|minutos?|semanas?"
     r"|meses|giorni|ore\b|minuti|settimane|mesi\b|dias\b)",
     re.I,

@@ -455,3 +455,39 @@ def test_of_sentences_that_match_alike_the_one_with_the_price_or_the_time_asked_
     assert "299 ₽" in extract_answer("сколько стоит пропущенный платёж по рассрочке", fine)
     # Without a question about one, a figure counts for nothing.
     assert extract_answer("how do I hand in my device for repair?", repair).startswith("Hand the device in")
+
+
+def test_a_how_long_question_is_not_asking_a_price_and_a_date_is_no_duration() -> None:
+    arrival = "새벽배송은 밤 11시까지 주문하면 다음날 아침에 도착해요."
+    fee = Passage("dawn.md", "새벽배송", f"{arrival} 새벽배송 요금은 3,000원이에요.", lang="ko")
+    assert extract_answer("새벽배송 얼마나 걸려요?", fee, max_sentences=1).startswith(arrival)
+    since = Passage(
+        "dawn.md",
+        "새벽배송",
+        "새벽배송은 다음날 아침 7시 전에 와요. 새벽배송은 2024년 3월 1일부터 시작했어요.",
+        lang="ko",
+    )
+    assert extract_answer("새벽배송은 언제 와요?", since, max_sentences=1).startswith(
+        "새벽배송은 다음날 아침 7시"
+    )
+    express = Passage(
+        "ship.md", "Envío", "El envío exprés llega al día siguiente. El envío exprés cuesta 5 €.", lang="es"
+    )
+    assert extract_answer("¿Cuánto tarda el envío exprés?", express, max_sentences=1).startswith(
+        "El envío exprés llega"
+    )
+
+
+def test_this_article_as_the_product_bought_is_quoted() -> None:
+    # "Dieser Artikel" is the product too: the exclusion was left out and "Andere Artikel können Sie …
+    # zurückgeben" quoted, the opposite answer.
+    excluded = Passage(
+        "returns.md",
+        "Rückgabe",
+        "Dieser Artikel ist vom Umtausch ausgeschlossen. "
+        "Andere Artikel können Sie innerhalb von 30 Tagen zurückgeben.",
+        lang="de",
+    )
+    assert extract_answer("Kann ich diesen Artikel zurückgeben?", excluded).startswith(
+        "Dieser Artikel ist vom"
+    )
