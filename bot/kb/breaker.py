@@ -148,9 +148,11 @@ class BreakerKB:
             log.exception("preparing a search failed", extra={"backend": self.name})
 
     async def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        if mode != "bm25":
+            # Before the circuit is asked: a half-open probe waiting on it would turn other searches away.
+            await self._prepare(query)
         probe = self._admit()
         try:
-            await self._prepare(query)
             async with asyncio.timeout(self.timeout_s):
                 hits = await self.inner.search(query, k, mode)
         except TimeoutError as exc:
