@@ -108,8 +108,11 @@ MIN_TOPIC_WORDS = 2
 # A message of one content word the previous question and its answer do not hold is a new question, typed as
 # a search box takes it: a Russian trial's "гарантия" (warranty) after a question on parcel lockers was
 # searched with it and got the lockers' answer again. One they hold asks about what was said ("продлить?",
-# extend it?), and one with other words is read as before ("and Belgium?", "in Belgium?").
+# extend it?), and one with other words is read as before ("and Belgium?", "in Belgium?"). One with a
+# question mark asks the previous question again ("Belgium?", "Saturday?", "顺丰？" after an answer that
+# names none of them were searched alone): only a bare word is a search box's (`_ASKED`).
 ONE_WORD = 1
+_ASKED = ("?", "？")
 # A question that points back with a pronoun but names more content words than this has a topic of its own:
 # "how much does it cost to send a small parcel?" (its "it" is no reference) was searched together with the
 # previous question about a locker door, and answered with how to close it. "Can I get a refund for it?"
@@ -121,7 +124,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     """A follow-up that cannot be searched on its own: asks the previous question again ("what about…"),
     points back with a pronoun (`_points_back`) and names at most `MAX_POINTING_WORDS` content words, or has
     fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected), unless it is one
-    word that `said` (the previous question and its answer, where known) does not hold (`ONE_WORD`)."""
+    word without a question mark that `said` (the previous question and its answer, where known) does not
+    hold (`ONE_WORD`)."""
     text = question.strip().lower()
     words = _WORD.findall(text)
     if not words:
@@ -135,7 +139,7 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     content = analyzer(language).words(question)
     if _points_back(text, frozenset(content), quotes_reference=bool(references(question))):
         return topic <= MAX_POINTING_WORDS
-    if said and topic == ONE_WORD and content == words:
+    if said and topic == ONE_WORD and content == words and not text.endswith(_ASKED):
         return set(analyzer(language).terms(question)) <= set(analyzer(language).terms(said))
     return topic < MIN_TOPIC_WORDS
 

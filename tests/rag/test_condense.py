@@ -169,7 +169,7 @@ def test_one_word_the_previous_exchange_does_not_hold_is_a_new_question() -> Non
     ]
     assert not needs_context("гарантия", "ru", said="сколько хранится заказ в постамате")
     assert condense("гарантия", lockers, "ru") == "гарантия"
-    assert condense("промокод?", lockers, "ru") == "промокод?"
+    assert condense("промокод", lockers, "ru") == "промокод"
     # One the answer holds asks about it; words besides it ask the previous question again, as before.
     assert condense("продлить?", lockers, "ru") == "сколько хранится заказ в постамате продлить?"
     assert (
@@ -192,6 +192,28 @@ def test_one_word_the_previous_exchange_does_not_hold_is_a_new_question() -> Non
     assert condense("那发票呢？", refund, "zh") == "怎么退款？ 那发票呢？"
     # Without the previous answer's words (a caller that has none), one word is a follow-up as before.
     assert needs_context("гарантия", "ru")
+
+
+def test_one_word_with_a_question_mark_asks_the_previous_question_again() -> None:
+    # A bare word is typed as into a search box; with a question mark it is the classic one-word follow-up,
+    # which was searched alone after an answer that did not name it.
+    for previous, answer, question, lang in [
+        ("How much is shipping to France?", "Shipping to France costs 5 euros. [1]", "Belgium?", "en"),
+        ("How much is shipping to France?", "Shipping to France costs 5 euros. [1]", "express?", "en"),
+        ("When do you deliver?", "We deliver on weekdays. [1]", "Saturday?", "en"),
+        ("Liefert ihr nach Deutschland?", "Ja, innerhalb von 2 Tagen. [1]", "Österreich?", "de"),
+        ("Livrez-vous en France ?", "Oui, en 2 jours. [1]", "Belgique ?", "fr"),
+        ("Bezorgen jullie in Nederland?", "Ja, binnen 2 dagen. [1]", "België?", "nl"),
+        ("你们用什么快递？", "我们默认使用中通快递。[1]", "顺丰？", "zh"),
+        ("Доставляете в Россию?", "Да, за 3 дня. [1]", "Казахстан?", "ru"),
+    ]:
+        history = [Turn("user", previous), Turn("assistant", answer)]
+        assert condense(question, history, lang) == f"{previous} {question}", question
+    lockers = [Turn("user", "сколько хранится заказ в постамате"), Turn("assistant", "3 дня. [1]")]
+    assert condense("гарантия?", lockers, "ru") == "сколько хранится заказ в постамате гарантия?"
+    fee = [Turn("user", "배송비"), Turn("assistant", "40,000원 이상 무료입니다. [1]")]
+    assert condense("환불", fee, "ko") == "환불"
+    assert condense("환불?", fee, "ko") == "배송비 환불?"
 
 
 def test_a_question_in_another_script_asks_afresh() -> None:
