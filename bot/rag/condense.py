@@ -71,6 +71,13 @@ _KOREAN_ENDING = re.compile(
     "(?:{})$".format("|".join(sorted(_KOREAN_ENDINGS_TEXT.split(), key=len, reverse=True)))
 )
 _HANGUL_WORD = re.compile(r"[가-힣]+")
+# Of those, a noun's: particles and the copula ("무료에요?", is it free?, asks about a word). Any other is a
+# verb's or an adjective's (`_korean_asks_on_its_own`).
+_KOREAN_NOUN_ENDINGS_TEXT = (
+    "인가요 인데요 이에요 예요 에요 입니다 인지 이죠 죠"
+    " 이랑 에서 으로 까지 부터 은 는 이 가 을 를 도 만 에 로 랑 와 과 의 요"
+)
+_KOREAN_NOUN_ENDINGS = frozenset(_KOREAN_NOUN_ENDINGS_TEXT.split())
 # "What about Belgium?", "and for business accounts?" ask the previous question again about something else,
 # whatever they name. "And", "but", "so" alone only join: "and how do I file a claim?" names its own topic
 # (searched with the previous question, "Is my parcel insured?", it was answered from the insurance FAQ).
@@ -139,6 +146,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     content = analyzer(language).words(question)
     if _points_back(text, frozenset(content), quotes_reference=bool(references(question))):
         return topic <= MAX_POINTING_WORDS
+    if topic and _korean_asks_on_its_own(question, language):
+        return False
     if said and topic == ONE_WORD and content == words and not text.endswith(_ASKED):
         return set(analyzer(language).terms(question)) <= set(analyzer(language).terms(said))
     return topic < MIN_TOPIC_WORDS
@@ -166,6 +175,24 @@ def _topic_words(question: str, language: str) -> int:
     if analyzer(language).lang != "ko":
         return len(words)
     return _korean_words(question) + sum(1 for word in words if not _HANGUL_WORD.match(word))
+
+
+def _korean_asks_on_its_own(question: str, language: str) -> bool:
+    """Whether Korean `question` asks with a question word or a verb of its own ("환불은 어떻게
+    하나요?", "환불 가능한가요?"): with a topic word, it is a question as "How do I get a refund?" is,
+    and stands alone. After "새벽배송 배송비 얼마예요?" both were searched together with it. A new
+    aspect of what was said ("해지는 어떻게 해요?" after a question on a membership) reads the same,
+    and stands alone too: only "X은요?" and pointing words (그럼, 이거) ask the previous question
+    again."""
+    if analyzer(language).lang != "ko":
+        return False
+    for word in _HANGUL_WORD.findall(question):
+        if word.startswith(_KOREAN_QUESTION):
+            return True
+        ending = _KOREAN_ENDING.search(word)
+        if ending and ending.group(0) not in _KOREAN_NOUN_ENDINGS:
+            return True
+    return False
 
 
 def _korean_words(question: str) -> int:

