@@ -145,10 +145,21 @@ _LONGEST_CJK = max(len(words[0]) for words in _BY_WORDS if _CJK.match(words[0]))
 # and quoted the roaming rates for mainland China. Who is a name, capitalised where the script has capitals
 # ("Hi, I'm stuck", "hi, this is urgent" stay questions), or after "my name is", "меня зовут", "我叫" any
 # word; in Chinese "我是" a short description that ends in a person (游客, 用户, 学生, 客户: "我是在台湾买的"
-# and "我是不是新用户" stay questions); in Korean "저는 …입니다".
+# and "我是不是新用户" stay questions; one with 被 or 的 is a clause, what befell them:
+# "您好，我是被盗刷的客户", a card-fraud victim, and "我是被骗的人" ask for help, though
+# "我是你们的老客户" is who they are); in Korean
+# "저는 …입니다". A capitalised word may be no name: "Hi, I am Locked Out", "Hello, this is Urgent" and "Hi,
+# Refund Please here" ask for help (`_NOT_NAMES`; wordfreq cannot tell them apart, "john" is as common as
+# "locked", and bot.kb's lists are above this module's layer).
 _NAME = r"[^\W\d_][\w'’-]*"
 _NAMES = rf"{_NAME}(?:\s+{_NAME})?"
 _FROM = r"(?:\s+(?i:from)(?:\s+[\w'’&.-]+){1,3})?"
+_NOT_NAMES_TEXT = (
+    "locked out urgent refund please help stuck here lost new back again still just not unable trying"
+    " waiting confused sorry desperate angry upset annoyed frustrated worried charged blocked hacked"
+    " scammed banned unhappy disappointed calling writing contacting asking emailing texting"
+)
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 _INTRODUCTIONS = tuple(
     re.compile(pattern)
     for pattern in (
@@ -158,7 +169,7 @@ _INTRODUCTIONS = tuple(
         rf"(?<!\w)(?i:я|это)\s+(?P<name>{_NAMES})",
         rf"(?<!\w)(?i:меня зовут)\s+{_NAMES}",
         r"(?:我叫|我姓)[\u4e00-\u9fff]{1,4}",
-        r"我是(?:(?![不没吗呢么])[\u4e00-\u9fff]){0,5}[客户者生士姐哥友员人师长族民]",
+        r"我是(?:你们的|您们的|贵公司的|贵司的)?(?:(?![不没吗呢么被的])[\u4e00-\u9fff]){0,5}[客户者生士姐哥友员人师长族民]",
         r"(?:저는|제\s*이름은)\s*[가-힣]{1,6}?(?:입니다|이에요|예요|이라고\s*합니다|라고\s*합니다)",
     )
 )
@@ -199,7 +210,11 @@ def _greets_then_introduces(text: str) -> bool:
             if match is None:
                 continue
             name = match.groupdict().get("name") or ""
-            if all(word[0].isupper() for word in name.split()) and _phrases(body[:start]) == "greeting":
+            words = name.split()
+            if (
+                all(word[0].isupper() and word.lower() not in _NOT_NAMES for word in words)
+                and _phrases(body[:start]) == "greeting"
+            ):
                 return True
     return False
 

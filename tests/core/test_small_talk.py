@@ -231,6 +231,12 @@ def test_small_talk(text: str, kind: str) -> None:
         "Hi, I'm stuck",
         "hi, this is urgent",
         "hi im locked out",
+        # Capitalised, they are still no names; with 被 or 的, what befell the customer (a card-fraud victim).
+        "Hi, I am Locked Out",
+        "Hello, this is Urgent",
+        "Hi, Refund Please here",
+        "您好，我是被盗刷的客户",
+        "您好，我是被骗的人",
         "Hi, I'm John, where is my parcel?",
         "I'm John",  # no greeting: whatever follows is the customer's to say
         "你好，我是来退货的",
