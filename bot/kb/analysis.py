@@ -413,18 +413,27 @@ _KOREAN_ENDINGS = tuple(
             "지요", "고요", "는지", "은지", "인지", "어서", "아서", "에서는", "으로는",
             "에서", "에게", "한테", "으로", "까지", "부터", "이랑", "이나", "보다",
             "처럼", "에는",
+            # Verbs that carry no topic, as English "do" and "can" carry none (condense counts a question's
+            # topic words by these stems too, `bot.rag.condense`): 가능한가요 was 가능한 + 가요 here.
+            "가능한가요", "가능할까요", "가능해요", "가능", "해야되나요", "해야하나요", "해야돼요",
+            "해야해요", "하면요", "해도", "합니까", "됩니까", "되는지", "있습니까", "있을까요", "있는지",
+            "없는지",
         },
         key=len,
         reverse=True,
     )
 )  # fmt: skip
-_KOREAN_SHORT_ENDINGS = tuple("요면죠은는이가을를에로와과도만의랑엔")
+_KOREAN_SHORT_ENDINGS = tuple("요면죠은는이가을를에로와과도만의랑엔해돼할")
+# A verb of one syllable, alone a word ("할 수 있나요", "돼?"): an ending with no stem.
+_KOREAN_VERBS_ALONE = frozenset("하해할되돼")
 
 
-def _korean_stem(word: str) -> str:
+def korean_stem(word: str) -> str:
     """A Hangul word of a question without its ending or particle (`_KOREAN_ENDINGS`); "" for a word that is
     an ending alone ("해요", "되나요"). Question words stay (어떻게, 얼마): a help center's FAQ headings ask
     them too ("…어떻게 되나요?"), and left out they lost more than they gained on a Korean FAQ."""
+    if word in _KOREAN_VERBS_ALONE:
+        return ""
     for ending in _KOREAN_ENDINGS:
         if word.endswith(ending):
             return word[: -len(ending)]
@@ -435,10 +444,10 @@ def _korean_stem(word: str) -> str:
 
 
 def korean_query(text: str) -> str:
-    """`text` (a Korean question) with each Hangul word cut to its stem (`_korean_stem`): what is searched for
+    """`text` (a Korean question) with each Hangul word cut to its stem (`korean_stem`): what is searched for
     it, as character pairs of the stems. The index keeps every pair of the words as written, which hold the
     stems' pairs."""
-    return HANGUL_WORD.sub(lambda m: _korean_stem(m.group(0)), text)
+    return HANGUL_WORD.sub(lambda m: korean_stem(m.group(0)), text)
 
 
 def _query_word_terms(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from bot.domain import Turn
-from bot.kb.analysis import analyzer, question_language, references
+from bot.kb.analysis import analyzer, korean_stem, question_language, references
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
 from bot.language import UNDETERMINED
 from bot.texts import without_leads
@@ -52,24 +52,10 @@ _CJK_ANAPHORA = (
 _KOREAN_ASKS_AGAIN = re.compile(r"[가-힣](?:[은는]요|[은는](?=\s*[?？]))[\W_]*$")
 # Korean writes a noun with its particles and a verb with its endings as one word ("해지는", "신고해야",
 # "되나요"): counted as jamo pairs, every Korean question had two topic words or more, and none was a
-# follow-up ("해지는 어떻게 해요?" after a question on the membership's free month was refused). A word
-# counts as its stem does, without an ending or a particle (`_KOREAN_ENDINGS`), one word per two syllables
-# (a compound such as 무통장입금 is several); question words (`KOREAN_QUESTION_WORDS`) and words that are
-# only an ending (해요, 되나요, 있어요) count none.
+# follow-up. A word counts as its stem does, without an ending or a particle (`korean_stem`, as it is
+# searched), one word per two syllables (a compound such as 무통장입금 is several); question words
+# (`KOREAN_QUESTION_WORDS`) and words that are only an ending (해요, 되나요, 있어요) count none.
 _KOREAN_QUESTION = (*KOREAN_QUESTION_WORDS, "왜", "몇", "며칠")
-_KOREAN_ENDINGS_TEXT = (
-    # Verbs and adjectives that carry no topic, as English "do", "can" and "is" carry none: 하다 (신고해야),
-    # 되다 (되나요), 있다 and 없다, 가능, the copula (이에요).
-    "하려면 하면요 하면 해야돼요 해야되나요 해야하나요 해야해요 해야 해도 해요 하나요 할까요 합니까 합니다"
-    " 했는데 했어요 하고 하는 할 해 하 되나요 돼요 되요 될까요 됩니까 되는지 됐어요 돼 되"
-    " 있어요 있나요 있을까요 있습니까 있는지 없어요 없나요 없는지"
-    " 가능한가요 가능해요 가능할까요 가능 인가요 인데요 이에요 예요 에요 입니다 인지 이죠 죠"
-    # Particles.
-    " 이랑 에서 으로 까지 부터 은 는 이 가 을 를 도 만 에 로 랑 와 과 의 요"
-)
-_KOREAN_ENDING = re.compile(
-    "(?:{})$".format("|".join(sorted(_KOREAN_ENDINGS_TEXT.split(), key=len, reverse=True)))
-)
 _HANGUL_WORD = re.compile(r"[가-힣]+")
 # Of those, a noun's: particles and the copula ("무료에요?", is it free?, asks about a word). Any other is a
 # verb's or an adjective's (`_korean_asks_on_its_own`).
@@ -189,22 +175,20 @@ def _korean_asks_on_its_own(question: str, language: str) -> bool:
     for word in _HANGUL_WORD.findall(question):
         if word.startswith(_KOREAN_QUESTION):
             return True
-        ending = _KOREAN_ENDING.search(word)
-        if ending and ending.group(0) not in _KOREAN_NOUN_ENDINGS:
+        ending = word[len(korean_stem(word)) :]
+        if ending and ending not in _KOREAN_NOUN_ENDINGS:
             return True
     return False
 
 
 def _korean_words(question: str) -> int:
     """The topic words of `question`'s Korean words: one per two syllables of each word's stem, without
-    its ending or particle (at most two: "택배배송은요" is 택배배송); question words count none."""
+    its ending or particle (`korean_stem`); question words count none."""
     count = 0
     for word in _HANGUL_WORD.findall(question):
         if word.startswith(_KOREAN_QUESTION):
             continue
-        for _ in range(2):
-            word = _KOREAN_ENDING.sub("", word)
-        count += (len(word) + 1) // 2
+        count += (len(korean_stem(word)) + 1) // 2
     return count
 
 

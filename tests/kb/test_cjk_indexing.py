@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from bot.domain import Chunk
-from bot.kb.analysis import query_terms, query_words
+from bot.kb.analysis import korean_query, korean_stem, query_terms, query_words
 from bot.kb.chunking import Chunker, ChunkingConfig
 from bot.kb.loaders import Section
 from bot.kb.reload import build_corpus, document_language
@@ -177,6 +177,15 @@ def test_a_korean_question_is_searched_by_its_words_stems() -> None:
     # An ending alone is searched as written rather than not at all; a question read as English keeps all.
     assert query_words("해요", ("ko",)) == ["해요"]
     assert "에요" in query_words("배송비 얼마에요", ("en", "ko"))
+
+
+def test_korean_stems_are_the_same_for_search_and_for_follow_ups() -> None:
+    # Condense counted a question's topic words with endings of its own: "가능한가요" was no topic there, and
+    # 가능한 + 가요 here.
+    assert korean_stem("가능한가요") == ""
+    assert korean_stem("신고해야") == "신고"
+    assert korean_stem("할") == ""
+    assert korean_query("환불 가능한가요") == "환불 "
 
 
 async def test_a_korean_questions_endings_find_no_section_by_their_own(

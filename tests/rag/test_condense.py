@@ -91,6 +91,7 @@ def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
         ("바구니패스 첫달 무료에요?", "그럼 해지는 어떻게 해요?"),  # "then how do I cancel?"
         ("새벽배송 배송비 얼마에요?", "무료에요?"),  # "is it free?": the copula is no verb of its own
         ("우유가 안 왔어요", "어떻게 해요?"),
+        ("우유가 안 왔어요", "가능한가요?"),  # an ending alone, as it is searched (`korean_stem`)
     ]:
         history = [Turn("user", previous), Turn("assistant", "답변 [1]")]
         assert needs_context(question, "ko"), question
