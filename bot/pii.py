@@ -335,8 +335,9 @@ def id_number_spans(text: str) -> list[tuple[int, int]]:
 # one for a refund, and the export kept it. Korea has no IBAN, and each bank numbers accounts its own way
 # (10-14 digits, in groups or not) with no check digit that all share; without the bank or the label the
 # digits are any number. A bank's name ends in 은행 or 뱅크, or is one of the short names customers write;
-# not 우리, 하나 or 기업 alone ("we", "one", "company").
-_KR_BANK = "(?:[가-힣]{0,6}(?:은행|뱅크)|국민|신한|농협|우체국|새마을금고|신협|수협|축협|카뱅|케뱅)"
+# not 우리, 하나 or 기업 alone ("we", "one", "company"), nor 우체국, the post office, whose parcels' tracking
+# numbers are written after it ("우체국 6070-1234-5678"; its account is "우체국 계좌").
+_KR_BANK = "(?:[가-힣]{0,6}(?:은행|뱅크)|국민|신한|농협|새마을금고|신협|수협|축협|카뱅|케뱅)"
 _KR_ACCOUNT_LABEL = "(?:계좌|통장)(?:[ \t]?번호)?"
 _KR_ACCOUNT_WORD = "(?:" + _KR_BANK + "|" + _KR_ACCOUNT_LABEL + ")"
 KOREAN_BANK_ACCOUNT = re.compile(

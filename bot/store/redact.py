@@ -210,7 +210,9 @@ class Redactor:
         # Before cards and phones: an 11-digit CPF is also a valid Brazilian phone number's length, and so is
         # a Partita IVA an Italian one's ("partita iva 07643520567" was redacted as a phone number).
         text = self._sub_found(text, "ID_NUMBER", counts, labelled_id_spans)
-        text = self._sub_checked(text, _ID_NUMBER, "ID_NUMBER", counts, _id_number_span)
+        # An order, waybill or SKU code can pass an ID's check digit too ("Order A123456789", "운송장
+        # 240115-2000000"): not after their label.
+        text = self._sub_checked(text, _ID_NUMBER, "ID_NUMBER", counts, _id_number_span, _ID_WORD_BEFORE)
         text = self._sub_checked(text, _CARD, "CARD", counts, self._card_span)
         text = self._phones(text, counts)
         text = self._sub_checked(text, _HANDLE, "HANDLE", counts, _handle_span)
@@ -269,15 +271,20 @@ class Redactor:
         kind: str,
         counts: Counter[str],
         check: Callable[[str], int],
+        unless_after: re.Pattern[str] | None = None,
     ) -> str:
-        """Like `_sub`, but `check(candidate)` says how many leading characters really are PII (0: none)."""
+        """Like `_sub`, but `check(candidate)` says how many leading characters really are PII (0: none); none
+        is where `unless_after` matches the text before the candidate."""
 
         def one(segment: str) -> str:
             folded = fold(segment)
             spans: list[tuple[int, int]] = []
             pos = 0
             while (match := pattern.search(folded, pos)) is not None:
-                length = check(match.group())
+                labelled = unless_after is not None and unless_after.search(
+                    folded[max(0, match.start() - 40) : match.start()]
+                )
+                length = 0 if labelled else check(match.group())
                 if length:
                     spans.append((match.start(), match.start() + length))
                     pos = match.start() + length

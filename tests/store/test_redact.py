@@ -602,3 +602,18 @@ def test_qq_numbers_and_wechat_ids_after_their_label_are_handles(text: str, reda
 )
 def test_chat_app_names_without_an_id_stay(text: str) -> None:
     assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Codes that pass an ID's check digit, after the label that says what they are.
+        "Order A123456789",
+        "SKU B199999990",
+        "운송장 240115-2000000",
+        # The post office's parcels are tracked by numbers written after its name.
+        "우체국 6070-1234-5678",
+    ],
+)
+def test_an_order_or_waybill_code_after_its_label_is_no_id_or_account(text: str) -> None:
+    assert Redactor().redact(text).text == text
