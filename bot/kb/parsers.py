@@ -114,7 +114,6 @@ _MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _MD_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
-_MD_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 # MDX, as Docusaurus writes its .mdx files and reads its .md ones too: ESM statements, admonitions fenced by
@@ -332,12 +331,9 @@ _HTML_INLINE_NAMES = frozenset(
 )  # fmt: skip
 _HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _HTML_ALT = re.compile(r"""\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
-# MDX's comments, which the page does not show.
-_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
-# "Shown. <!-- hidden --> Too.": a comment between words goes with the space before it.
-_SPACED_COMMENT = re.compile(
-    rf"(?<=\S)[ \t]+(?:{_MD_HTML_COMMENT.pattern}|{_MDX_COMMENT.pattern})(?=[ \t])", re.DOTALL
-)
+# HTML's and MDX's comments, which the page does not show: an opener, then a comment to its closer.
+_COMMENT_OPEN = re.compile(r"<!--|\{/\*")
+_COMMENT_AT = re.compile(r"<!--.*?-->|\{/\*.*?\*/\}", re.DOTALL)
 # A code span, whose text is shown as written: "`<div>`" is not markup.
 _MD_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
 
@@ -451,30 +447,64 @@ def _markdown_html(text: str) -> str:
     return "\n".join(out)
 
 
-def _uncommented(text: str) -> str:
-    text = _SPACED_COMMENT.sub("", text)
-    return _MDX_COMMENT.sub("", _MD_HTML_COMMENT.sub("", text))
+def _comment_spans(text: str) -> list[tuple[int, int]]:
+    """The [start, end) spans of `text`'s HTML and MDX comments outside code fences, in order. A comment is
+    found over the whole text, not fence by fence: a fence that opens inside a comment is commented out with
+    it ("<!-- TODO … ``` curl -H 'Authorization: …' ``` -->"), and cut at the fence its closer ran on past."""
+    spans: list[tuple[int, int]] = []
+    fence: str | None = None
+    resume = 0  # the end of the last comment: a line that starts before it starts inside that comment
+    line_start = 0
+    while line_start <= len(text):
+        line_end = text.find("\n", line_start)
+        line_end = len(text) if line_end == -1 else line_end
+        line = text[line_start:line_end]
+        if resume <= line_start:
+            if fence is not None:
+                if line.strip().startswith(fence):
+                    fence = None
+                line_start = line_end + 1
+                continue
+            if fence_match := _MD_FENCE.match(line):
+                fence = fence_match.group(1)
+                line_start = line_end + 1
+                continue
+        at = max(resume, line_start)
+        while at < line_end:
+            match = _COMMENT_OPEN.search(text, at, line_end)
+            if match is None:
+                break
+            closed = _COMMENT_AT.match(text, match.start())
+            if closed is None:
+                at = match.start() + 1
+                continue
+            start, end = closed.span()
+            # "Shown. <!-- hidden --> Too.": a comment between words goes with the space before it.
+            before = start
+            while before > 0 and text[before - 1] in " \t":
+                before -= 1
+            if (
+                before < start
+                and before > 0
+                and not text[before - 1].isspace()
+                and text[end : end + 1] in (" ", "\t")
+            ):
+                start = before
+            spans.append((start, end))
+            at = resume = end
+        line_start = line_end + 1
+    return spans
 
 
 def _without_comments(text: str) -> str:
     """`text` (Markdown) without HTML and MDX comments, outside code fences."""
     out: list[str] = []
-    segment: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        if fence is None and (fence_match := _MD_FENCE.match(line)):
-            joined = _uncommented("\n".join(segment))
-            out += [*joined.split("\n"), line] if segment else [line]
-            segment, fence = [], fence_match.group(1)
-        elif fence is not None:
-            out.append(line)
-            if line.strip().startswith(fence):
-                fence = None
-        else:
-            segment.append(line)
-    if segment:
-        out += _uncommented("\n".join(segment)).split("\n")
-    return "\n".join(out)
+    at = 0
+    for start, end in _comment_spans(text):
+        out.append(text[at:start])
+        at = end
+    out.append(text[at:])
+    return "".join(out)
 
 
 def _clean_markdown(text: str) -> str:

@@ -74,3 +74,16 @@ def test_a_help_desk_faq_exported_with_html_answers_is_indexed_as_text() -> None
     jsonl = json.dumps({"question": "Fees?", "answer": "<p>Free&nbsp;under 2&nbsp;kg.</p>"}) + "\n"
     _, sections, _ = parse_faq_jsonl(jsonl, "faq")
     assert [s.text for s in sections] == ["Free under 2 kg."]
+
+
+def test_a_comment_over_a_code_fence_is_left_out_with_the_fence() -> None:
+    # A fence that opens inside a comment is commented out with it: the key in it is never indexed.
+    markdown = (
+        "Refunds take 5 days.\n\n<!-- TODO internal: check with billing\n```\n"
+        "curl -H 'Authorization: Bearer sk_live_123' https://api.example/refunds\n```\n"
+        "Do not publish -->\n\nContact us."
+    )
+    assert _text(markdown) == "Refunds take 5 days.\n\nContact us."
+    # A comment in a fence is code, shown as written, and does not hide the text after the fence.
+    code = "```\n<!-- kept\n```\nShown."
+    assert _text(code) == code
