@@ -87,3 +87,11 @@ def test_a_comment_over_a_code_fence_is_left_out_with_the_fence() -> None:
     # A comment in a fence is code, shown as written, and does not hide the text after the fence.
     code = "```\n<!-- kept\n```\nShown."
     assert _text(code) == code
+
+
+@pytest.mark.parametrize("opener", ["{/*", "<!--", "x {/* "])
+def test_unclosed_comment_openers_are_text_and_parse_in_linear_time(opener: str) -> None:
+    # 200 KB of openers with no closer: each one used to be tried to the text's end (minutes for this).
+    # No closer is left, so nothing is a comment and all of it is kept.
+    markdown = opener * (200_000 // len(opener))
+    assert _text(markdown) == markdown.strip()
