@@ -352,7 +352,18 @@ def _html_fragment_text(fragment: str) -> str:
 def _inline_html(line: str, components: frozenset[str]) -> str:
     """`line` without inline HTML's tags (their text kept, a line break for <br>, an image's alt text for it)
     and with entities decoded, outside code spans. A capitalised tag is a JSX component when `components`
-    (the names the section both opens and closes, or closes itself) holds it."""
+    (the names the section both opens and closes, or closes itself) holds it. An inline element's tags go
+    only where the line both opens and closes it: "text YES <code> to 12345" and "<date>_<time>.csv" are
+    placeholders named like elements, and stay."""
+    paired: set[str] = set()
+    opened: set[str] = set()
+    for found in _HTML_TAG.finditer(_MD_CODE_SPAN.sub("", line)):
+        key = found.group(2).lower()
+        if found.group(1):
+            if key in opened:
+                paired.add(key)
+        elif not found.group(4):
+            opened.add(key)
 
     def tag(match: re.Match[str]) -> str:
         name = match.group(2)
@@ -364,8 +375,10 @@ def _inline_html(line: str, components: frozenset[str]) -> str:
         if key == "img":
             alt = _HTML_ALT.search(match.group(3))
             return next((g for g in alt.groups() if g), "") if alt else ""
-        if name[0].isupper() or key in _HTML_INLINE_NAMES:
+        if name[0].isupper() or (key in _HTML_INLINE_NAMES and key in paired):
             return ""
+        if key in _HTML_INLINE_NAMES:
+            return match.group(0)
         if key in _HTML_BLOCK_NAMES or key in _HTML_RAW_BLOCK_NAMES:
             return "\n"
         return match.group(0)

@@ -34,6 +34,13 @@ def _text(markdown: str) -> str:
         # Placeholders and keys the author meant to show are not HTML's elements, and stay.
         ("Run ssh <username>@host, then press <Enter>.", "Run ssh <username>@host, then press <Enter>."),
         ("Parcels under 5 kg < 10 kg > 2 kg.", "Parcels under 5 kg < 10 kg > 2 kg."),
+        # Named like an inline element, but not opened and closed in the line: a placeholder, as written.
+        ("Text YES <code> to 12345.", "Text YES <code> to 12345."),
+        (
+            "Export <date>_<time>.csv, then type PAY <amount> <var>.",
+            "Export <date>_<time>.csv, then type PAY <amount> <var>.",
+        ),
+        ("Press <kbd>Ctrl</kbd> and enter <code>.", "Press Ctrl and enter <code>."),
         # Code is shown as written.
         ("Use `<div>` and `&amp;` in templates.", "Use `<div>` and `&amp;` in templates."),
         *[(code, code) for code in ["```html\n<p>kept</p> <!-- kept --> {/* kept */}\n```"]],
