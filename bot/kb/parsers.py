@@ -334,6 +334,8 @@ _HTML_ALT = re.compile(r"""\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"""
 # HTML's and MDX's comments, which the page does not show: each opener with its closer. Found by str.find,
 # not by a regex: "<!--.*?-->" tries every unclosed opener to the text's end, and 16,000 "{/*" took 15 s.
 _COMMENT_MARKS = {"<!--": "-->", "{/*": "*/}"}
+_MD_INDENTED_CODE = re.compile(r"^(?: {4}| {0,3}\t)")
+_MD_LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 # A code span, whose text is shown as written: "`<div>`" is not markup.
 _MD_CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
 
@@ -426,6 +428,8 @@ def _markdown_html(text: str) -> str:
     components = _jsx_components(text)
     out: list[str] = []
     fence: str | None = None
+    code = False  # in an indented code block
+    in_list = False  # in a list: an indented line is an item's continuation, not code
     at = 0
     while at < len(lines):
         line = lines[at]
@@ -435,6 +439,19 @@ def _markdown_html(text: str) -> str:
             if line.strip().startswith(fence):
                 fence = None
             continue
+        # An indented code block (CommonMark: 4 spaces or a tab, after a blank line or in such a block; not a
+        # list item's continuation) is code, as written: "    echo '<b>hi</b>'" is no markup.
+        blank_before = at < 2 or not lines[at - 2].strip()
+        if line.strip() and _MD_INDENTED_CODE.match(line) and (code or (blank_before and not in_list)):
+            code = True
+            out.append(line)
+            continue
+        if line.strip():
+            code = False
+            if _MD_LIST_ITEM.match(line):
+                in_list = True
+            elif blank_before and not _MD_INDENTED_CODE.match(line):
+                in_list = False
         fence_match = _MD_FENCE.match(line)
         block = _HTML_BLOCK_START.match(line)
         key, closing_tag = (block.group(2).lower(), bool(block.group(1))) if block else ("", False)

@@ -102,3 +102,11 @@ def test_unclosed_comment_openers_are_text_and_parse_in_linear_time(opener: str)
     # No closer is left, so nothing is a comment and all of it is kept.
     markdown = opener * (200_000 // len(opener))
     assert _text(markdown) == markdown.strip()
+
+
+def test_an_indented_code_block_is_shown_as_written() -> None:
+    # CommonMark's indented code: 4 spaces after a blank line (or under another such line) is code.
+    code = "Run this:\n\n    <div>code</div>\n    echo '<b>hi</b>'\n\nThen <b>save</b>."
+    assert _text(code) == "Run this:\n\n    <div>code</div>\n    echo '<b>hi</b>'\n\nThen save."
+    # A list item's continuation, indented under it, is the item's text, not code.
+    assert _text("1. Open <b>Settings</b>\n\n    Tap <b>Reset</b>.") == "1. Open Settings\n\n    Tap Reset."
