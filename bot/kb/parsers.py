@@ -1675,11 +1675,15 @@ def _is_blank(value: Any) -> bool:
 
 def _faq_answer_text(answer: str) -> str:
     """An FAQ answer's text: a help desk's HTML body ("<p>…</p><ul><li>…") rendered as an HTML page's text,
-    inline tags and entities in plain text as Markdown's (`_inline_html`), anything else as written."""
+    anything else as Markdown's text (comments left out, its HTML as `_markdown_html` reads it)."""
     blocks = _HTML_BLOCK_NAMES | _HTML_RAW_BLOCK_NAMES
-    if any(tag.group(2).lower() in blocks for tag in _HTML_TAG.finditer(answer)):
+    # HTML as a whole: it starts with a tag, or its only line breaks are inside tags. One "<p>Questions?</p>"
+    # under a plain-text answer's numbered steps would have run the steps into one line.
+    whole = _HTML_TAG.match(answer.lstrip()) is not None or "\n" not in _HTML_TAG.sub("", answer).strip()
+    if whole and any(tag.group(2).lower() in blocks for tag in _HTML_TAG.finditer(answer)):
         return _html_fragment_text(answer)
-    return "\n".join(_inline_html(line, frozenset()) for line in answer.split("\n"))
+    # Stripped: "<!-- internal note --> Visible answer" leaves the space after the comment.
+    return _markdown_html(_without_comments(answer)).strip()
 
 
 def _faq_sections(records: list[dict[str, Any]], title: str, where: Callable[[int], str]) -> list[Section]:

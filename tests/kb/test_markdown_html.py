@@ -110,3 +110,19 @@ def test_an_indented_code_block_is_shown_as_written() -> None:
     assert _text(code) == "Run this:\n\n    <div>code</div>\n    echo '<b>hi</b>'\n\nThen save."
     # A list item's continuation, indented under it, is the item's text, not code.
     assert _text("1. Open <b>Settings</b>\n\n    Tap <b>Reset</b>.") == "1. Open Settings\n\n    Tap Reset."
+
+
+def test_a_plain_text_faq_answer_keeps_its_lines_and_loses_its_comments() -> None:
+    # One HTML block under plain-text steps: the answer is Markdown's text, its lines kept.
+    answers = [
+        "To return an item:\n1. Open your orders\n2. Tap Return\n\n<p>Questions?</p>",
+        "<!-- internal note --> Visible answer",
+        "Call us.\n<!-- the number changes in May -->",
+    ]
+    jsonl = "".join(json.dumps({"question": f"Q{i}?", "answer": a}) + "\n" for i, a in enumerate(answers))
+    _, sections, _ = parse_faq_jsonl(jsonl, "faq")
+    assert [s.text for s in sections] == [
+        "To return an item:\n1. Open your orders\n2. Tap Return\n\nQuestions?",
+        "Visible answer",
+        "Call us.",
+    ]
