@@ -1361,6 +1361,10 @@ def _text_heading_like(line: str) -> bool:
         return False
     if text.rstrip(_TEXT_CLOSERS)[-1:] in _TEXT_ENDS or _TEXT_BULLET.match(line) or _TEXT_VALUE.search(text):
         return False
+    # A sentence ends inside it ("Returns are free within 30 days. Pack the item in"): a paragraph's line.
+    number = _TEXT_NUMBER.match(text)
+    if _TEXT_SENTENCE_END.search(text, number.end() if number else 0):
+        return False
     letters = [c for c in text if c.isalpha()]
     # A cased script's heading starts with a capital ("iPhone", "eSIM" with the next one); a lower-case
     # start is a sentence's fragment or a wrapped line's continuation.
@@ -1382,6 +1386,36 @@ def _text_style(line: str) -> tuple[str, int]:
     letters = [c for c in line if c.isalpha()]
     capitals = len(letters) >= _TEXT_MIN_CAPITALS and all(c.isupper() for c in letters)
     return ("capitals", 0) if capitals else ("plain", 0)
+
+
+def _text_continues(line: str, after: str) -> bool:
+    """Whether `after`, the line under `line` in a paragraph, goes on with the sentence `line` leaves open
+    (a hard-wrapped paragraph), rather than start one under a heading. Conservative: a lower-case start
+    ("…shipped the\nsame day."), or in a script without case a line no longer than `line`, no label and value
+    ("商品到貨後七天內可以申請退貨\n退貨時請附上發票。"); a heading is shorter than the text it heads, or
+    heads labels ("운영 시간\n전화 상담: …")."""
+    text = after.strip()
+    letters = [c for c in text if c.isalpha()]
+    if letters and letters[0].islower():
+        return True
+    # Without case (Chinese, Korean) the length tells: a cased script's capital starts a sentence or a name,
+    # and "Chat & e-mail\nAny time." is a heading over a short line.
+    uncased = bool(letters) and not letters[0].isupper()
+    return uncased and len(text) <= len(line.strip()) and _TEXT_LABEL_COLON.search(text) is None
+
+
+def _text_next_item(line: str, before: str) -> bool:
+    """Whether numbered `line` is the item after `before`'s, in one list ("2. Wait\n\n3. Choose Reset")."""
+    number, previous = _TEXT_NUMBER.match(line), _TEXT_NUMBER.match(before)
+    if number is None or previous is None:
+        return False
+    if number.group(1) and previous.group(1):
+        *head, last = number.group(1).split(".")
+        *previous_head, previous_last = previous.group(1).split(".")
+        return head == previous_head and int(last) == int(previous_last) + 1
+    return bool(number.group(1)) == bool(previous.group(1)) and bool(number.group(2)) == bool(
+        previous.group(2)
+    )
 
 
 def _text_is_body(block: Sequence[str]) -> bool:
@@ -1456,6 +1490,7 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
                 after
                 and _text_is_body(after)
                 and not (numbered and (_TEXT_NUMBER.match(after[0]) or _TEXT_BULLET.match(after[0])))
+                and not (numbered and _text_next_item(line, lines[blocks[number - 1][0]]))
             ):
                 found.append((first, 1, line.strip(), _text_style(line)))
         elif (
@@ -1464,6 +1499,7 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
             and not _TEXT_NUMBER.match(lines[first + 1])
             and len(lines[first + 1]) - len(lines[first + 1].lstrip()) <= len(line) - len(line.lstrip())
             and not all(_text_heading_like(lines[i]) for i in range(first + 1, end))
+            and not _text_continues(line, lines[first + 1])
         ):
             tight.append((first, 1, line.strip(), _text_style(line)))
     if len(tight) >= 2:

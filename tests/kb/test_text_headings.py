@@ -224,3 +224,27 @@ def test_a_text_without_a_title_line_heads_its_sections_by_their_headings_alone(
     assert [(s.heading, s.heading_path) for s in sections] == [("", ()), ("Returns", ("Returns",))]
     # A text of one line is its own body, not a title over nothing.
     assert parse_text("OK\n", "Lockers") == ("Lockers", [Section("", (), "OK")], "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # English hard-wrapped at 60 columns: a first line runs on into the next, or has a sentence end in it.
+        "Shipping\n\nOrders placed before 3 pm on a working day are shipped the\nsame day. Orders placed "
+        "later are shipped the next working\nday.\n\n"
+        "Parcels go by courier to the address in your order, and the\n"
+        "courier calls before coming. If you are out, the parcel goes\nto a locker near you.\n\n"
+        "Returns are free within 30 days of delivery. Pack the item in\nits box and drop it at any locker.\n",
+        # Chinese wrapped inside a sentence: the next line, no longer than the first, goes on with it.
+        "退貨說明\n\n商品到貨後七天內可以申請退貨\n退貨時請附上發票。\n\n退款會在收到商品後五個工作天內\n"
+        "退回原付款方式。\n\n運費由本公司負擔\n請勿自行寄回。\n",
+        # A list with blank lines between its items: the last step heads nothing.
+        "Reset your router\n\n1. Unplug the router\n\n2. Wait ten seconds\n\n3. Choose Reset\n\n"
+        "The lights blink while the router restarts. It takes about a minute.\n\n"
+        "If it still fails, call us.\n",
+    ],
+    ids=["english-wrapped", "chinese-wrapped", "spaced-list"],
+)
+def test_a_wrapped_paragraph_or_a_spaced_list_gives_no_heading(text: str) -> None:
+    title, _, rest = text.partition("\n\n")
+    assert _sections(text) == [((title,), rest.strip())]
