@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from bot.domain import Turn
-from bot.kb.analysis import analyzer, korean_stem, question_language, references
+from bot.kb.analysis import HANGUL_WORD, analyzer, korean_stem, question_language, references
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
 from bot.language import UNDETERMINED
 from bot.texts import without_leads
@@ -56,7 +56,6 @@ _KOREAN_ASKS_AGAIN = re.compile(r"[가-힣](?:[은는]요|[은는](?=\s*[?？]))
 # searched), one word per two syllables (a compound such as 무통장입금 is several); question words
 # (`KOREAN_QUESTION_WORDS`) and words that are only an ending (해요, 되나요, 있어요) count none.
 _KOREAN_QUESTION = (*KOREAN_QUESTION_WORDS, "왜", "몇", "며칠")
-_HANGUL_WORD = re.compile(r"[가-힣]+")
 # Of those, a noun's: particles and the copula ("무료에요?", is it free?, asks about a word). Any other is a
 # verb's or an adjective's (`_korean_asks_on_its_own`).
 _KOREAN_NOUN_ENDINGS_TEXT = (
@@ -160,7 +159,7 @@ def _topic_words(question: str, language: str) -> int:
     words = analyzer(language).words(question)
     if analyzer(language).lang != "ko":
         return len(words)
-    return _korean_words(question) + sum(1 for word in words if not _HANGUL_WORD.match(word))
+    return _korean_words(question) + sum(1 for word in words if not HANGUL_WORD.match(word))
 
 
 def _korean_asks_on_its_own(question: str, language: str) -> bool:
@@ -172,7 +171,7 @@ def _korean_asks_on_its_own(question: str, language: str) -> bool:
     again."""
     if analyzer(language).lang != "ko":
         return False
-    for word in _HANGUL_WORD.findall(question):
+    for word in HANGUL_WORD.findall(question):
         if word.startswith(_KOREAN_QUESTION):
             return True
         ending = word[len(korean_stem(word)) :]
@@ -185,7 +184,7 @@ def _korean_words(question: str) -> int:
     """The topic words of `question`'s Korean words: one per two syllables of each word's stem, without
     its ending or particle (`korean_stem`); question words count none."""
     count = 0
-    for word in _HANGUL_WORD.findall(question):
+    for word in HANGUL_WORD.findall(question):
         if word.startswith(_KOREAN_QUESTION):
             continue
         count += (len(korean_stem(word)) + 1) // 2
