@@ -313,6 +313,13 @@ class ChineseEnglishDictionary:
         """Names `gloss`'s rewriting for `bot.kb.glossing`: the languages and the dictionary."""
         return "zh>en:cc-cedict"
 
+    def ready(self, text: str) -> bool:
+        """Whether `gloss(text)` reads no dictionary first: it holds no Chinese, or the file is read."""
+        if not _HAN.search(text) or _KANA.search(text):
+            return True
+        with _files_lock:
+            return (self._path or cedict_path()) in _files
+
     def gloss(self, text: str) -> str:
         """`text` with each run of Chinese replaced by the English of its words, each word's first sense
         (the dictionary's most common); the rest as written. Japanese (any kana) is left as written: its

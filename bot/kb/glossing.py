@@ -36,6 +36,10 @@ class Glosser(Protocol):
         """`text` as the embedder should read it; unchanged when nothing in it needs rewriting."""
         ...
 
+    def ready(self, text: str) -> bool:
+        """Whether `gloss(text)` reads nothing first (no dictionary to load for it): cheap."""
+        ...
+
 
 class GlossingEmbedder:
     """An `Embedder` that embeds `glosser.gloss(text)` in place of each text, questions and passages alike.
@@ -78,5 +82,5 @@ async def prepare_embedding(embedder: Embedder, query: str) -> None:
     """Read what `embedder` needs to embed `query` (a glosser's dictionary, on the first Chinese question),
     in a thread: a help center with no Chinese reads it only then, and counted in the search's 3 s the read
     (1–3 s on a busy machine) answered a trial's first Chinese question "I can't look that up right now"."""
-    if isinstance(embedder, GlossingEmbedder):
+    if isinstance(embedder, GlossingEmbedder) and not embedder.glosser.ready(query):
         await asyncio.to_thread(embedder.glosser.gloss, query)

@@ -162,8 +162,11 @@ class SlowFirstGlosser:
         self.seconds = seconds
         self.read = False
 
+    def ready(self, text: str) -> bool:
+        return self.read or not any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
     def gloss(self, text: str) -> str:
-        if not self.read and any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        if not self.ready(text):
             time.sleep(self.seconds)
             self.read = True
         return text
