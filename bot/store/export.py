@@ -307,25 +307,28 @@ _PUBLISHED_PHONE = re.compile(r"\+?\d[\d \-().]{5,}\d")
 _MASK = "\ue000"
 
 
-def _published_details(passages: Sequence[Passage]) -> list[str]:
+def _published_details(passages: Sequence[Passage]) -> list[tuple[str, re.Pattern[str]]]:
     """The email addresses and phone numbers the passages (the help center's published text) hold, longest
-    first. They are nobody's personal data: a Taiwanese carrier's trial exported its own hotline as "<PHONE>"
-    in every answer quoting it, and a model fine-tuned on that answers "call <PHONE>"."""
+    first, each with the pattern that finds it standing alone (not inside a longer address or number). They
+    are nobody's personal data: a Taiwanese carrier's trial exported its own hotline as "<PHONE>" in every
+    answer quoting it, and a model fine-tuned on that answers "call <PHONE>"."""
     found: set[str] = set()
     for passage in passages:
         found.update(_PUBLISHED_EMAIL.findall(passage.text))
         found.update(
             m.strip() for m in _PUBLISHED_PHONE.findall(passage.text) if sum(c.isdigit() for c in m) >= 7
         )
-    return sorted(found, key=len, reverse=True)
+    return [
+        (detail, re.compile(rf"(?<![\w.+@-]){re.escape(detail)}(?![\w@-]|[.]\w|[ \-().]?\d)"))
+        for detail in sorted(found, key=len, reverse=True)
+    ]
 
 
-def _masked(text: str, public: Sequence[str]) -> tuple[str, list[str]]:
-    """`text` with each of `public` it holds, standing alone (not inside a longer address or number),
-    replaced by a mask, and the masked strings in mask order."""
+def _masked(text: str, public: Sequence[tuple[str, re.Pattern[str]]]) -> tuple[str, list[str]]:
+    """`text` with each of `public` it holds standing alone replaced by a mask, and the masked strings in
+    mask order."""
     kept: list[str] = []
-    for detail in public:
-        alone = re.compile(rf"(?<![\w.+@-]){re.escape(detail)}(?![\w@-]|[.]\w|[ \-().]?\d)")
+    for detail, alone in public:
         if alone.search(text):
             text = alone.sub(f"{_MASK}{chr(0xE001 + len(kept))}{_MASK}", text)
             kept.append(detail)
@@ -434,7 +437,7 @@ class _SampleMaker:
             return "ungrounded"
         return ""
 
-    def _redact(self, text: str, public: Sequence[str] = ()) -> str:
+    def _redact(self, text: str, public: Sequence[tuple[str, re.Pattern[str]]] = ()) -> str:
         """`text` redacted, the help center's own contact details (`public`, `_published_details`) kept."""
         masked, kept = _masked(text, public)
         # Passages and the system prompt repeat across samples; redact each distinct text once.
