@@ -480,7 +480,7 @@ def _markdown_html(text: str) -> str:
 def _comment_spans(text: str) -> list[tuple[int, int]]:
     """The [start, end) spans of `text`'s HTML and MDX comments outside code fences, in order. A comment is
     found over the whole text, not fence by fence: a fence that opens inside a comment is commented out with
-    it ("<!-- TODO … ``` curl -H 'Authorization: …' ``` -->"), and cut at the fence its closer ran on past."""
+    it ("<!-- internal … ``` curl -H 'Authorization: …' ``` -->"), and cut at the fence its closer ran on past."""
     spans: list[tuple[int, int]] = []
     openers = list(_COMMENT_MARKS)
     fence: str | None = None
