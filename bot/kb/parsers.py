@@ -111,6 +111,17 @@ class _SectionBuilder:
 _MD_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _MD_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _fenced(line: str, fence: str | None) -> tuple[bool, str | None]:
+    """Whether `line` is code (a fence's own line or one inside it) when `fence` is open before it, and the
+    fence open after it."""
+    if fence is not None:
+        return True, None if line.strip().startswith(fence) else fence
+    opened = _MD_FENCE.match(line)
+    return (True, opened.group(1)) if opened else (False, None)
+
+
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _MD_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
@@ -252,10 +263,13 @@ def _mdx_markup(text: str) -> str:
     while at < len(lines):
         line = lines[at]
         at += 1
-        if fence is not None:
+        opens = fence is None
+        code, fence = _fenced(line, fence)
+        if code:
+            if opens:
+                lead_alone()
+                paragraph = False
             out.append(line)
-            if line.strip().startswith(fence):
-                fence = None
             continue
         if paragraph and not admonitions and not components and _MDX_ESM_START.match(line):
             end = at
@@ -265,15 +279,10 @@ def _mdx_markup(text: str) -> str:
                 at = end
                 continue
         paragraph = not line.strip()
-        fence_match = _MD_FENCE.match(line)
         admonition = _MD_ADMONITION.match(line)
         closing = _MD_ADMONITION_END.match(line)
         jsx = _jsx_line(lines, at - 1)
-        if fence_match:
-            fence = fence_match.group(1)
-            lead_alone()
-            out.append(line)
-        elif admonition:
+        if admonition:
             lead_alone()
             admonitions.append(len(admonition.group(1)))
             written = admonition.group(3) or admonition.group(4) or ""
@@ -436,8 +445,7 @@ def _markdown_html(text: str) -> str:
         at += 1
         if fence is not None:
             out.append(line)
-            if line.strip().startswith(fence):
-                fence = None
+            _, fence = _fenced(line, fence)
             continue
         # An indented code block (CommonMark: 4 spaces or a tab, after a blank line or in such a block; not a
         # list item's continuation) is code, as written: "    echo '<b>hi</b>'" is no markup.
@@ -480,7 +488,8 @@ def _markdown_html(text: str) -> str:
 def _comment_spans(text: str) -> list[tuple[int, int]]:
     """The [start, end) spans of `text`'s HTML and MDX comments outside code fences, in order. A comment is
     found over the whole text, not fence by fence: a fence that opens inside a comment is commented out with
-    it ("<!-- internal … ``` curl -H 'Authorization: …' ``` -->"), and cut at the fence its closer ran on past."""
+    it ("<!-- draft … ``` curl -H 'Authorization: …' ``` -->"), and cut at the fence its closer ran on
+    past."""
     spans: list[tuple[int, int]] = []
     openers = list(_COMMENT_MARKS)
     fence: str | None = None
@@ -491,13 +500,8 @@ def _comment_spans(text: str) -> list[tuple[int, int]]:
         line_end = len(text) if line_end == -1 else line_end
         line = text[line_start:line_end]
         if resume <= line_start:
-            if fence is not None:
-                if line.strip().startswith(fence):
-                    fence = None
-                line_start = line_end + 1
-                continue
-            if fence_match := _MD_FENCE.match(line):
-                fence = fence_match.group(1)
+            code, fence = _fenced(line, fence)
+            if code:
                 line_start = line_end + 1
                 continue
         at = max(resume, line_start)
@@ -600,15 +604,11 @@ def parse_markdown(text: str, default_title: str) -> Parsed:
         h1_seen = h1_seen or level == 1
 
     for line in lines:
-        if fence is not None:
-            builder.line(line)
-            if line.strip().startswith(fence):
-                fence = None
-            continue
-        fence_match = _MD_FENCE.match(line)
-        if fence_match:
-            emit_pending()
-            fence = fence_match.group(1)
+        opens = fence is None
+        code, fence = _fenced(line, fence)
+        if code:
+            if opens:
+                emit_pending()
             builder.line(line)
             continue
         atx = _MD_ATX.match(line)
