@@ -78,6 +78,10 @@ def iban_span(candidate: str) -> int:
 # Only with its hyphen, as the SSN: an order number of 13 digits may start with a date.
 # Russia's SNILS (СНИЛС, the insurance number every employee and pensioner has, "112-233-445 95"): nine digits
 # and two check digits, written in its groups; bare, its 11 digits are read as a CPF.
+# Indonesia's NIK (Nomor Induk Kependudukan, on the KTP): the province, regency and district codes, the date
+# of birth as DDMMYY (plus 40 on the day for women) and a serial of four digits; no check digit, so a bare run
+# of 16 digits is one only where the province and the date are (`nik_valid`), and any 16 digits after its
+# label (`NIK`). An Indonesian trial's "NIK 3174012501900003" reached the training export as written.
 _SNILS = "\\d{3}[- ]\\d{3}[- ]\\d{3}[- ]\\d{2}"
 _CF_DIGIT = "[0-9LMNPQRSTUV]"
 _CODICE_FISCALE = f"(?i:[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z])"
@@ -90,6 +94,7 @@ ID_NUMBER = re.compile(
     "|\\d{3}-\\d{2}-\\d{4}"  # US
     "|\\d{6}-[1-8]\\d{6}"  # Korea
     "|[A-Za-z][1289]\\d{8}"  # Taiwan
+    "|\\d{16}"  # Indonesia
     "|" + _SNILS + "|" + _CODICE_FISCALE + ")"  # Russia, Italy
     "(?![.\\-/]?" + _W + ")"
 )
@@ -147,6 +152,8 @@ def id_number_valid(candidate: str) -> bool:
         if body[0] in "XYZ":
             body = str("XYZ".index(body[0])) + body[1:]
         return body.isdigit() and _DNI_LETTERS[int(body) % 23] == compact[-1]
+    if len(compact) == 16 and compact.isdigit():  # Indonesia
+        return nik_valid(compact)
     if len(compact) == 16 and re.fullmatch(_CODICE_FISCALE, compact):  # Italy
         return _codice_fiscale_valid(compact)
     if len(compact) == 10 and compact[0].isalpha() and compact[1:].isdigit():  # Taiwan
@@ -157,6 +164,30 @@ def id_number_valid(candidate: str) -> bool:
         area, group, serial = compact[:3], compact[3:5], compact[5:]
         return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
     return False
+
+
+# The provinces' codes a NIK starts with (BPS): Sumatra 11-19 and 21, Java and Bali 31-36 and 51, Nusa
+# Tenggara 52-53, Kalimantan 61-65, Sulawesi 71-76, Maluku 81-82, Papua 91-96.
+_NIK_PROVINCES = frozenset(
+    [*range(11, 20), 21, *range(31, 37), *range(51, 54), *range(61, 66), *range(71, 77), 81, 82]
+    + list(range(91, 97))
+)
+
+
+def nik_valid(digits: str) -> bool:
+    """Whether 16 digits read as an Indonesian NIK: a province's code, regency and district codes other than
+    00, a day of birth 1-31 (41-71 for a woman) and a month 1-12, and a serial other than 0000."""
+    if len(digits) != 16 or not digits.isdigit():
+        return False
+    day, month = int(digits[6:8]), int(digits[8:10])
+    return (
+        int(digits[:2]) in _NIK_PROVINCES
+        and digits[2:4] != "00"
+        and digits[4:6] != "00"
+        and (1 <= day <= 31 or 41 <= day <= 71)
+        and 1 <= month <= 12
+        and digits[12:] != "0000"
+    )
 
 
 def _cf_even(char: str) -> int:
@@ -307,10 +338,19 @@ PASSPORT = re.compile(
 )
 
 
+# A NIK after its label ("NIK 3174012501900003", "no KTP saya: 3174 0125 0190 0003"), in any grouping: the
+# label says what the digits are.
+NIK = re.compile(
+    "(?i)(?<!" + _W + ")(?:nik|(?:no\\.?|nomor|nomer|nmr)?[ \t]*e?-?ktp|nomor[ \t]+induk[ \t]+kependudukan)"
+    "(?:[ \t]+(?:saya|aku|ku|gw|gue|sy|anda|kamu|nya))?[ \t]*(?:(?::|=|-|adalah)[ \t]*)?"
+    "(\\d{4}(?:[ .-]?\\d{4}){3}|\\d{6}[ .-]\\d{6}[ .-]\\d{4})(?![.,-]?" + _W + ")"
+)
+
+
 def labelled_id_spans(text: str) -> list[tuple[int, int]]:
     """Where `text` (already `fold`ed) holds an ID number that counts as one only after its label: a Partita
-    IVA or an INN, a Korean registration number or a SNILS failing its check digits, a passport number. The
-    number, without the label."""
+    IVA or an INN, a Korean registration number or a SNILS failing its check digits, a passport number, an
+    Indonesian NIK. The number, without the label."""
     out = partita_iva_spans(text)
     out += [
         match.span(1)
@@ -319,6 +359,7 @@ def labelled_id_spans(text: str) -> list[tuple[int, int]]:
     ]
     out += [match.span(1) for match in SNILS.finditer(text)]
     out += [match.span(1) for match in PASSPORT.finditer(text)]
+    out += [match.span(1) for match in NIK.finditer(text)]
     out += [match.span(1) for match in INN.finditer(text) if inn_valid(match.group(1))]
     return sorted(out)
 
@@ -519,6 +560,7 @@ __all__ = [
     "INN",
     "KOREAN_BANK_ACCOUNT",
     "KOREAN_RRN",
+    "NIK",
     "PARTITA_IVA",
     "PASSPORT",
     "QQ_NUMBER",
@@ -535,6 +577,7 @@ __all__ = [
     "inn_valid",
     "korean_rrn_valid",
     "labelled_id_spans",
+    "nik_valid",
     "partita_iva_spans",
     "partita_iva_valid",
     "phone_fold",

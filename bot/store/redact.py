@@ -97,9 +97,11 @@ _GROUPED_3_3_4 = re.compile(r"\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}")
 # "123-45-67890") take the shapes of phone numbers. So do Chinese order, waybill, booking and invoice
 # numbers ("訂單編號 0912345678", "我的订单号是13812345678") and Russian order and waybill numbers ("заказ
 # 3600123456", "номер заказа …", "трек-номер …"); a CJK word has no `\b` before it, as the text runs on.
+# Indonesian order, transaction, waybill and bill numbers ("pesanan 3174012501900003", "no resi …") take a
+# NIK's 16 digits and a mobile number's shape.
 _ID_WORD_BEFORE = re.compile(
     r"(?:\b(?:order|invoice|ticket|tracking|ref|reference|case|sku|item|transaction|txn|build|version|isbn|"
-    r"serial|issue|pr|commit|port|ordine|fattura|pratica|spedizione|주문|송장|운송장|예약|접수|사업자(?:등록)?|"
+    r"serial|issue|pr|commit|port|ordine|fattura|pratica|spedizione|pesanan|transaksi|resi|tagihan|주문|송장|운송장|예약|접수|사업자(?:등록)?|"
     r"заказ[а-я]*|накладн[а-я]*|трек(?:-?номер)?)|订单|訂單|运单|運單|快递单|快遞單|预约|預約|发票|發票)"
     r"\s*(?:no\.?|n\.|nr\.?|n°|number|numero|id|번호|номер|№|号码?|號碼?|编号|編號)?\s*(?:是|为|為)?\s*[:#]?\s*$",
     re.IGNORECASE,
@@ -162,6 +164,10 @@ def _card_issuer_plausible(digits: str) -> bool:
 
 
 def _id_number_span(candidate: str) -> int:
+    # A NIK has no check digit: 16 digits that are a card's (Luhn, an issuer's prefix) are left to the cards.
+    digits = len(candidate) == 16 and candidate.isdigit()
+    if digits and _card_issuer_plausible(candidate) and luhn_valid(candidate):
+        return 0
     return len(candidate) if id_number_valid(candidate) else 0
 
 

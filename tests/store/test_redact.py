@@ -293,6 +293,42 @@ def test_taiwanese_national_id_by_its_check_digit(text: str, redacted: str) -> N
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
+        # Found in an Indonesian e-wallet's trial: the NIK (the KTP's number) reached the training export.
+        (
+            "nomor hp saya 081234567890, NIK 3174012501900003 tolong cek kenapa verifikasi ktp ditolak",
+            "nomor hp saya <PHONE>, NIK <ID_NUMBER> tolong cek kenapa verifikasi ktp ditolak",
+        ),
+        ("NIK saya 3174012501900003", "NIK saya <ID_NUMBER>"),
+        ("no ktp: 3174 0125 0190 0003", "no ktp: <ID_NUMBER>"),  # grouped, after its label
+        ("e-KTP 317401-250190-0003 ya", "e-KTP <ID_NUMBER> ya"),
+        ("NIK 1234567890123456", "NIK <ID_NUMBER>"),  # after its label, whatever its digits
+        ("3274016708950002 kok ditolak", "<ID_NUMBER> kok ditolak"),  # a woman's: her day of birth plus 40
+    ],
+)
+def test_indonesian_nik(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts["ID_NUMBER"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("3174012513900003 kenapa", None),  # born in no month: no NIK
+        ("9974012501900003", None),  # no province's code
+        ("pesanan 3174012501900003", None),  # an order number of a NIK's shape, after its label
+        ("kartu 5171012501900002", "CARD"),  # a card's (Luhn, a Mastercard prefix) of a NIK's shape
+    ],
+)
+def test_indonesian_nik_look_alikes(text: str, kind: str | None) -> None:
+    counts = Redactor().redact(text).counts
+    assert "ID_NUMBER" not in counts
+    assert (kind in counts) if kind else not counts
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
         # Found in a Korean shop's trial: the resident registration number reached the training export.
         ("주민번호 900101-1234568 입니다", "주민번호 <ID_NUMBER> 입니다"),
         ("900101-1234568", "<ID_NUMBER>"),  # by its check digit, with its hyphen
