@@ -677,6 +677,13 @@ def _common_english(word: str) -> bool:
     return bool(zipf_frequency(word, "en") >= COMMON_ENGLISH_ZIPF)
 
 
+# Indonesian and Malay write a word said twice (a plural, a repeated act) with a "2" in chat: "masuk2"
+# (masuk-masuk), "gara2" (gara-gara), "hati2". An Indonesian trial's "kode otp gak masuk2" and "saldo ilang
+# gara2 pesanan gagal" were refused as naming codes the help center lacks.
+REDUPLICATING_WITH_TWO = frozenset(["id", "ms"])
+_REDUPLICATED = re.compile(r"[a-z]{2,}2")
+
+
 def named_words(question: str, lang: str | None = None) -> list[str]:
     """The words of a question that name a thing: a product, a command, a place, a company.
 
@@ -686,17 +693,20 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     (detected when None) capitalises every noun, as German does. Of a hyphenated word only the parts that
     are names by these rules are ("RAM" of "RAM-Auslastung", "Debian" of "Debian-based"; "Wi-Fi" and
     "PX-102" whole). Stop words, words of one letter ("a3", "x86"), abbreviations ("e.g"), code (words
-    with underscores), parts of links and addresses, markup (`<img src=…>`) and long words in capitals
-    (emphasis) never are; nor are lower-case names in Latin text ("kdump"), capitalised ones in German
-    ("Redis") or compounds ("time-based"): they look like any other word (`bot.kb.names.uncommon_words`
-    finds the first two by word lists). Nor is the customer's own data: a reference with a long run of digits
+    with underscores), parts of links and addresses, markup (`<img src=…>`), long words in capitals
+    (emphasis) and, in Indonesian and Malay, a word written twice as itself and a "2" ("masuk2") never
+    are; nor are lower-case names in Latin text ("kdump"), capitalised ones in German ("Redis") or
+    compounds ("time-based"): they look like any other word (`bot.kb.names.uncommon_words` finds the first
+    two by word lists). Nor is the customer's own data: a reference with a long run of digits
     (an order or tracking number: "PX4821937560", "LUM-20931"; "PX-102", "E42" stay names), an email
     address or IBAN, and a person's name in a greeting, introduction or sign-off (`personal_spans`).
     """
     question = _MARKUP.sub(" ", question)
     personal = personal_spans(question, labels=True)
     cjk = _CJK_CHAR.search(question) is not None
-    capitals_mark_names = not cjk and normalize(lang or question_language(question)) not in NOUN_CAPITALISING
+    language = normalize(lang or question_language(question))
+    capitals_mark_names = not cjk and language not in NOUN_CAPITALISING
+    reduplicating = language in REDUPLICATING_WITH_TWO
     stop = STOPWORDS["en"]
     out: list[str] = []
     for match in _LATIN_WORD.finditer(question):
@@ -708,6 +718,8 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
         if word.isupper() and letters > MAX_ACRONYM:
             continue
         if _REFERENCE_DIGITS.search(word) or any(a <= match.start() < b for a, b in personal):
+            continue
+        if reduplicating and _REDUPLICATED.fullmatch(word):
             continue
         if cjk:
             if not (word.islower() and _common_english(word)):

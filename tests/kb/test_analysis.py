@@ -227,6 +227,23 @@ def test_named_words_of_a_hyphenated_word_are_its_name_parts(
     assert named_words(question, lang) == names
 
 
+@pytest.mark.parametrize(
+    ("question", "lang", "names"),
+    [
+        # Found in an Indonesian e-wallet's trial: refused as naming codes its help center lacks.
+        ("kode otp gak masuk2 udah 3x kirim ulang", "id", []),
+        ("saldo ilang gara2 pesanan gagal, hati2 ya", "id", []),
+        ("anak2 saya mau daftar", "ms", []),
+        # A code is still one: capitals, or a digit other than a closing 2; and in other languages as before.
+        ("kode PX2 muncul terus", "id", ["PX2"]),
+        ("error ab3 pas login", "id", ["ab3"]),
+        ("error ab2 on login", "en", ["ab2"]),
+    ],
+)
+def test_an_indonesian_word_written_twice_with_a_2_is_no_name(question: str, lang: str, names: list[str]) -> None:
+    assert named_words(question, lang) == names
+
+
 def test_question_language_falls_back_to_english_when_unsure() -> None:
     assert question_language("退款要多久？") == "zh"
     assert question_language("Comment puis-je retourner un colis que j'ai reçu endommagé ?") == "fr"
