@@ -309,6 +309,53 @@ def _mdx_markup(text: str) -> str:
     return "\n".join(out)
 
 
+# MkDocs' admonitions (Python-Markdown's `admonition`, pymdownx's collapsible `details`): a "!!! type" or
+# "??? type" / "???+ type" line, an optional "title" in double quotes, over a body indented by four spaces or
+# a tab. Left as written, a MkDocs trial quoted '!!! tip "Send invoices to your accountant" You can add…' to a
+# customer, and an admonition's second paragraph read as an indented code block.
+_MKDOCS_ADMONITION = re.compile(r'^ {0,3}(?:!!!|\?{3}\+?) ?([\w-]+(?: +[\w-]+)*?)?(?: *"(.*?)")? *$')
+_MKDOCS_BODY = re.compile(r"^(?: {4}|\t)")
+
+
+def _mkdocs_admonitions(text: str) -> str:
+    """`text` (a section of a Markdown file) with MkDocs' admonitions written as Docusaurus writes them
+    (":::note[Title]" … ":::"), their bodies no longer indented, for `_mdx_markup` to read as it reads those:
+    the title ("Note" for "!!! note", the quoted one where there is one) leads the first line; an empty title
+    ('!!! note ""') leads nothing. A "!!!" line with no indented body under it stays as written."""
+    lines = text.split("\n")
+    out: list[str] = []
+    fence: str | None = None
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        at += 1
+        code, fence = _fenced(line, fence)
+        opened = None if code else _MKDOCS_ADMONITION.match(line)
+        if opened is None or (opened.group(1) is None and opened.group(2) is None):
+            out.append(line)
+            continue
+        end = at
+        while end < len(lines) and (not lines[end].strip() or _MKDOCS_BODY.match(lines[end])):
+            end += 1
+        while end > at and not lines[end - 1].strip():
+            end -= 1
+        if end == at:
+            out.append(line)  # no body: not an admonition as MkDocs reads one
+            continue
+        body = _mkdocs_admonitions(
+            "\n".join(_MKDOCS_BODY.sub("", body_line, count=1) for body_line in lines[at:end])
+        )
+        written = opened.group(2)  # none: the type's name, as MkDocs shows it ("!!! note" is "Note")
+        title = " ".join(written.split()) if written is not None else opened.group(1).split()[0].capitalize()
+        if title:
+            colons = ":" * max([3, *(len(run) + 1 for run in re.findall(r"(?m)^ {0,3}(:{3,})", body))])
+            out.extend(["", f"{colons}note[{title}]", body, colons, ""])
+        else:
+            out.extend(["", body, ""])
+        at = end
+    return "\n".join(out)
+
+
 # Raw HTML, which Markdown passes through to the page: a help center written in Markdown uses <kbd>, <br>,
 # <details> and HTML tables, and help desks export FAQ answers as HTML bodies ("<p>…</p><ul><li>…"). Kept as
 # written, customers read "Press <kbd>Ctrl</kbd>" and "<br>" in quotes, and BM25 indexed "kbd" and "span".
@@ -550,7 +597,7 @@ def _without_comments(text: str) -> str:
 
 
 def _clean_markdown(text: str) -> str:
-    text = _mdx_markup(_without_comments(text))
+    text = _mdx_markup(_mkdocs_admonitions(_without_comments(text)))
     text = _markdown_html(text)
     text = _MD_IMAGE.sub(lambda m: m.group(1), text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)

@@ -180,3 +180,53 @@ def test_long_lines_of_tags_load_in_linear_time() -> None:
     # Each line is read once: a tail of closing tags searched from every position was quadratic.
     _, sections, _ = parse_markdown("<A>x" + "</A>" * 100_000 + "\n\n" + "<A>" * 100_000, "tags")
     assert [s.text for s in sections] == ["x"]
+
+
+# An MkDocs Material page as its authors write them: admonitions with and without a title, one with an empty
+# title, a collapsible one ("???+") holding a second paragraph and code, and a code block that shows the
+# markup and keeps it.
+MKDOCS_MD = """\
+# Invoices
+
+Invoices are issued on your billing date.
+
+!!! tip "Send invoices to your accountant"
+    Add up to 3 extra email addresses under **Billing contacts**.
+
+!!! warning
+    Issued invoices cannot be edited.
+
+???+ note "Corrections"
+    Contact support within 60 days.
+
+    We issue a credit note:
+
+    ```bash
+    curl https://api.example.com/v1/credit_notes
+    ```
+
+!!! info ""
+    Credit notes are numbered CN-1 onwards.
+
+!!!
+
+```markdown
+!!! note
+    kept as written
+```
+"""
+
+
+def test_mkdocs_admonitions_are_read_as_the_page_shows_them() -> None:
+    doc = load_mdx(MKDOCS_MD, "invoices.md")
+    assert [s.text for s in doc.sections] == [
+        "Invoices are issued on your billing date.\n\n"
+        "Send invoices to your accountant: Add up to 3 extra email addresses under **Billing contacts**.\n\n"
+        "Warning: Issued invoices cannot be edited.\n\n"
+        "Corrections: Contact support within 60 days.\n\n"
+        "We issue a credit note:\n\n"
+        "```bash\ncurl https://api.example.com/v1/credit_notes\n```\n\n"
+        "Credit notes are numbered CN-1 onwards.\n\n"
+        "!!!\n\n"
+        "```markdown\n!!! note\n    kept as written\n```"
+    ]
