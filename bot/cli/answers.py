@@ -48,6 +48,7 @@ PERSONAL_DATA = {
     "ID_NUMBER": ("a national ID number", "national ID numbers"),
     "HANDLE": ("a chat handle (Telegram, QQ or WeChat)", "chat handles (Telegram, QQ or WeChat)"),
     "USER_ID": ("a user id", "user ids"),
+    "SECRET": ("an API key or token", "API keys or tokens"),
     "CUSTOM": ("a match of BOT_REDACTION__EXTRA_PATTERNS", "matches of BOT_REDACTION__EXTRA_PATTERNS"),
 }
 ALLOW_PERSONAL_DATA = typer.Option(

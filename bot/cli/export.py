@@ -65,8 +65,8 @@ def export_command(
     force: bool = typer.Option(False, "--force", help="Replace output files that already exist."),
 ) -> None:
     """Export logged answers as fine-tuning data: corrections replace answers, 👎 answers and exact
-    duplicates are dropped, and PII (emails, phones, cards, IBANs, @handles, user ids, extra patterns)
-    is redacted before anything is written. Prints the stats at the end."""
+    duplicates are dropped, and PII (emails, phones, cards, IBANs, @handles, user ids, API keys, extra
+    patterns) is redacted before anything is written. Prints the stats at the end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bot.services import Services

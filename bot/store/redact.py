@@ -27,10 +27,29 @@ from bot.pii import (
 if TYPE_CHECKING:
     import phonenumbers
 
-PLACEHOLDERS = ("EMAIL", "PHONE", "CARD", "IBAN", "BANK_ACCOUNT", "ID_NUMBER", "HANDLE", "USER_ID", "CUSTOM")
+PLACEHOLDERS = (
+    "EMAIL", "PHONE", "CARD", "IBAN", "BANK_ACCOUNT", "ID_NUMBER", "HANDLE", "USER_ID", "SECRET", "CUSTOM",
+)  # fmt: skip
 # A placeholder the redactor wrote; its kind is the group (what `forget_user` lines a redacted text up by).
 PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
+# A credential a customer pastes ("I put our key sk_live_51Hx… in a ticket"), by the prefix its issuer gives
+# it and a digit in its random part, so that no word or identifier ("unit_test_helpers") is taken for one:
+# Stripe's and others' "sk_live_…", "rk_test_…", "whsec_…"; GitHub's "ghp_…" and "github_pat_…"; Slack's
+# "xoxb-…"; Google's "AIza…"; AWS's access key ids; OpenAI's and Anthropic's "sk-…"; a JSON Web Token; and
+# what follows "Bearer". An invoicing trial's export kept "sk_live_51Hx9aQ2eZvKYlo2C8dQpR7tLmN" as typed.
+_SECRET = re.compile(
+    r"(?<![\w-])(?:"
+    r"[a-z]{2,10}_(?:live|test|prod)_(?=[A-Za-z]*\d)[A-Za-z0-9]{12,}|whsec_[A-Za-z0-9+/=]{16,}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}"
+    r"|xox[abeoprs]-[A-Za-z0-9-]{10,}"
+    r"|AIza[0-9A-Za-z_-]{35}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|sk-(?:[a-z]{2,8}-)*(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}"
+    r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|(?<=Bearer )[A-Za-z0-9._~+/-]{16,}=*"
+    r")(?![\w-])"
+)
 # 12-19 digits, optionally grouped by single spaces or dashes; Luhn and the issuer prefix decide.
 _CARD = re.compile("(?<![.,/+-])(?<!" + _W + ")\\d(?:[ -]?\\d){11,18}(?!" + _W + "|[/-]|[.,]\\d)")
 # Telegram usernames: 5-32 characters, a letter first. Not followed by `(` or `.name`, and not a
@@ -178,7 +197,7 @@ def _handle_span(candidate: str) -> int:
 class Redactor:
     """Replaces PII with `<EMAIL>`, `<PHONE>`, `<CARD>`, `<IBAN>`, `<BANK_ACCOUNT>` (an account number with no
     IBAN, after the bank's name or a label), `<ID_NUMBER>`, `<HANDLE>` (a Telegram @handle, or a QQ number or
-    WeChat ID after its label), `<USER_ID>`, `<CUSTOM>`."""
+    WeChat ID after its label), `<USER_ID>`, `<SECRET>` (an API key or token, `_SECRET`), `<CUSTOM>`."""
 
     def __init__(self, settings: RedactionSettings | None = None, known_user_ids: Iterable[str] = ()) -> None:
         settings = settings or RedactionSettings()
@@ -202,6 +221,8 @@ class Redactor:
         return Redacted(text, counts)
 
     def _pass(self, text: str, counts: Counter[str]) -> str:
+        # First: a key's digits and letters are no phone, card or ID number, and it is redacted whole.
+        text = self._sub(text, _SECRET, "SECRET", counts)
         text = self._sub(text, _EMAIL, "EMAIL", counts)
         if self._known_ids:  # exact ids of real users win over the phone/card heuristics
             text = self._sub_checked(text, _DIGIT_RUN, "USER_ID", counts, self._known_id_span)

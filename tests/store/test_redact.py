@@ -653,3 +653,45 @@ def test_chat_app_names_without_an_id_stay(text: str) -> None:
 )
 def test_an_order_or_waybill_code_after_its_label_is_no_id_or_account(text: str) -> None:
     assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # An invoicing trial's customer pasted a live key; the export kept it for a model to learn.
+        (
+            "I accidentally pasted our key sk_live_51Hx9aQ2eZvKYlo2C8dQpR7tLmN in a ticket, what now?",
+            "I accidentally pasted our key <SECRET> in a ticket, what now?",
+        ),
+        (
+            'curl -H "Authorization: Bearer sk_test_4eC39HqLyjWDarjtT1zdp7dc"',
+            'curl -H "Authorization: Bearer <SECRET>"',
+        ),
+        ("signing secret whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH", "signing secret <SECRET>"),
+        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789 leaked", "token <SECRET> leaked"),
+        ("AKIAIOSFODNN7EXAMPLE and xoxb-123456789012-abcdefABCDEF", "<SECRET> and <SECRET>"),
+        ("my key is sk-proj-abcdefghij1234567890XYZ", "my key is <SECRET>"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFU",
+            "jwt <SECRET>",
+        ),
+    ],
+)
+def test_api_keys_and_tokens_are_redacted(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert set(result.counts) == {"SECRET"}
+    assert Redactor().redact(result.text).text == redacted  # idempotent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Use sk_live_... keys in production and the sk_test_ prefix in tests.",
+        "Run unit_test_helpersformodels first.",
+        "pip install sk-learn-compatibility-wrapper",
+        "Authorization: Bearer <token>",
+    ],
+)
+def test_key_prefixes_without_a_key_are_left_alone(text: str) -> None:
+    assert Redactor().redact(text).text == text
