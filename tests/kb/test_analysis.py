@@ -240,7 +240,9 @@ def test_named_words_of_a_hyphenated_word_are_its_name_parts(
         ("error ab2 on login", "en", ["ab2"]),
     ],
 )
-def test_an_indonesian_word_written_twice_with_a_2_is_no_name(question: str, lang: str, names: list[str]) -> None:
+def test_an_indonesian_word_written_twice_with_a_2_is_no_name(
+    question: str, lang: str, names: list[str]
+) -> None:
     assert named_words(question, lang) == names
 
 
