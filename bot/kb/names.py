@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.kb.analysis import (
     CJK_LANGUAGES,
     NOUN_CAPITALISING,
+    analyzer,
     code_parts,
     language_key,
     named_words,
@@ -27,7 +28,7 @@ MIN_UNCOMMON_LETTERS = 4
 _EDGE = "\"'“”‘’«»„‚()[]{}<>,.;:!?¿¡…*_~"
 _MARKUP = re.compile(r"<[^<>]*>|`[^`]*`")
 # At most this many names and uncommon words are asked per question: on Elasticsearch each is a search (an
-# uncommon word ~10-20 with its variants), and a pasted log or gibberish must not fan out into thousands.
+# uncommon word ~10-30 with its variants), and a pasted log or gibberish must not fan out into thousands.
 MAX_NAMES = 16
 MAX_UNCOMMON = 4
 # Words rarer than this (zipf: 3 is once per million words, where the Zipf scale's low-frequency words end)
@@ -37,6 +38,9 @@ MAX_FOREIGN_ZIPF = 3.0
 # From this length a typing slip may also drop a letter ("segfaul"); in shorter words a dropped letter
 # is too often another word ("kdump" → "dump").
 MIN_DELETION_LETTERS = 6
+# From this length a vowel written otherwise is the same word (`respelled_variants`).
+MIN_RESPELLED_LETTERS = 6
+_VOWELS = "aeiou"
 # And a letter left out only in a word of five letters or more: a shorter one is a short word of its own more
 # often than another's slip.
 MIN_MISSING_LETTER_LETTERS = 5
@@ -68,7 +72,16 @@ def _known(word: str, lang: str) -> bool:
     lowered = [form.lower() for form in forms]
     if lang == "de":
         lowered += [_UMLAUT_SPELLED.sub(lambda m: m.group()[0], form) for form in lowered]
-    return any(form in plain for form in lowered)
+    if any(form in plain for form in lowered):
+        return True
+    # A listed word with affixes the list lacks is a form of it: chat Indonesian's "balikinnya", "dibalikin"
+    # and "kepotong" (balik, potong) had their questions refused as naming things the help center lacks.
+    # Not in English, whose Porter stems are often other words ("preseed" → "prese"), nor stems too short to
+    # be more than a syllable.
+    if lang == "en":
+        return False
+    stem = analyzer(lang).stem(word.lower())
+    return stem != word.lower() and len(stem) >= MIN_UNCOMMON_LETTERS and zipf_frequency(stem, lang) > 0
 
 
 # German's umlauts as they are typed without them: "ue" for "ü" ("rueckgabe"), "ae", "oe".
@@ -149,6 +162,22 @@ def typo_variants(word: str) -> list[str]:
     return [v for v in dict.fromkeys([*swapped_variants(word), *dropped_variants(word)]) if v != word]
 
 
+def respelled_variants(word: str) -> list[str]:
+    """`word` with one vowel written as another, from `MIN_RESPELLED_LETTERS` letters on: chat writes words
+    as they are said ("pesenan" for Indonesian "pesanan" was refused as a name the help center lacks). Not
+    a typing slip, which `typo_variants` covers; in shorter words another vowel too often makes another
+    word ("cost", "cast")."""
+    if len(word) < MIN_RESPELLED_LETTERS:
+        return []
+    return [
+        word[:i] + vowel + word[i + 1 :]
+        for i, letter in enumerate(word)
+        if letter in _VOWELS
+        for vowel in _VOWELS
+        if vowel != letter
+    ]
+
+
 def swapped_variants(word: str) -> list[str]:
     """`word` with two neighbouring letters swapped, at each place ("pyhton" → "python" among them)."""
     return [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
@@ -174,7 +203,8 @@ def missing_letter_variants(word: str) -> list[str]:
 
 async def unknown_names(kb: KnowledgeBase, question: str, lang: str | None) -> tuple[str, ...]:
     """The names in `question` the knowledge base never mentions: `named_words`, and `uncommon_words`
-    unless the knowledge base has a word one typing slip away (then the customer mistyped that word).
+    unless the knowledge base has a word one typing slip or one vowel away (the customer mistyped that
+    word, or wrote it as it is said).
 
     One `missing_words` call asks for all of them (the first `MAX_NAMES` names and `MAX_UNCOMMON` uncommon
     words); it raises what the knowledge base raises."""
@@ -185,7 +215,7 @@ async def unknown_names(kb: KnowledgeBase, question: str, lang: str | None) -> t
     rare = rare[:MAX_UNCOMMON]
     if not names and not rare:
         return ()
-    variants = {word: typo_variants(word) for word in rare}
+    variants = {word: [*typo_variants(word), *respelled_variants(word)] for word in rare}
     # A code typed joined ("PX110") is known when the help center holds its parts ("PX-110").
     parts = {name: code_parts(name) for name in names}
     asked = list(

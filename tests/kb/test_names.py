@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.kb.calibration import Calibration
-from bot.kb.names import typo_variants, uncommon_words, unknown_names
+from bot.kb.names import respelled_variants, typo_variants, uncommon_words, unknown_names
 from tests.fakes import FakeKB, make_chunk
 
 
@@ -51,6 +51,12 @@ from tests.fakes import FakeKB, make_chunk
         ("у меня новая видюха и сетевуха не определяются", "ru", []),
         ("как доустановить пакеты", "ru", []),
         ("как настроить kdump", "ru", ["kdump"]),
+        # A listed word with affixes the list lacks is a form of it (chat Indonesian's "balikinnya",
+        # "dibalikin", "kepotong": balik, potong); a name is not, whatever the language around it.
+        ("gimana balikinnya saldo yang kepotong", "id", []),
+        ("saldo dibalikin kapan", "id", []),
+        ("cara pakai kdump di server", "id", ["kdump"]),
+        ("como configurar o certbot", "pt", ["certbot"]),
         # CJK text: every Latin word is a name already; a language without a word list is not judged.
         ("怎么配置 wireguard", "zh", []),
         ("kdump", "und", []),
@@ -66,6 +72,8 @@ def test_typo_variants_are_one_slip_away() -> None:
     assert "segfault" in typo_variants("segfaults")  # a longer word may carry one letter too many
     assert "dump" not in typo_variants("kdump")  # in a short word that letter is the name
     assert "kdump" not in typo_variants("kdump")
+    assert "pesanan" in respelled_variants("pesenan")  # a vowel as it is said
+    assert respelled_variants("kdump") == []  # in a short word another vowel makes another word
 
 
 class _CountingKB(FakeKB):
@@ -91,6 +99,11 @@ async def test_unknown_names_leave_out_typos_of_the_knowledge_base_words() -> No
     assert await unknown_names(kb, "forgot pasword", "en") == ()
     kb.gate = Calibration()
     assert await unknown_names(kb, "forgot pasword", "en") == ("pasword",)
+    # Nor is a word the knowledge base writes with one vowel otherwise, as chat writes words as they are said
+    # ("pesenan" for "pesanan"), from six letters on.
+    kb = _CountingKB("Pesanan makanan yang kurang bisa dilaporkan dari riwayat pesanan.")
+    assert await unknown_names(kb, "pesenan makanan aku kurang", "id") == ()
+    assert await unknown_names(kb, "pesxnan makanan aku kurang", "id") == ("pesxnan",)
     # A lower-case name the knowledge base has is no reason to refuse.
     assert await unknown_names(_CountingKB("Configure kdump in /etc/default."), "set up kdump", "en") == ()
     # Nothing to ask: no call at all.
@@ -117,4 +130,5 @@ async def test_a_flood_of_names_or_gibberish_asks_a_bounded_number_of_words() ->
     unknown = await unknown_names(kb, f"compare {names} and {gibberish}", "en")
     assert len(unknown) == MAX_NAMES + MAX_UNCOMMON
     assert len(kb.asked) == 1
-    assert len(kb.asked[0]) <= MAX_NAMES + MAX_UNCOMMON * 12
+    # A six-letter word: 5 swaps, 6 letters dropped, up to 4 × 3 vowels written otherwise.
+    assert len(kb.asked[0]) <= MAX_NAMES + MAX_UNCOMMON * 24
