@@ -527,17 +527,20 @@ MAX_NAME_WORDS = 3
 _GREETINGS = (
     r"hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|liebe|lieber|guten (?:morgen|tag)|"
     r"bonjour|salut|cher|chère|hola|buen[oa]s (?:días|tardes)|querid[oa]|ciao|salve|buongiorno|olá|oi|"
-    r"bom dia|hoi|beste"
+    r"bom dia|hoi|beste|halo|hai|selamat (?:pagi|siang|sore|malam)"
 )
 _GREETING = re.compile(rf"(?im)^[ \t]*(?:{_GREETINGS})[ \t]+")
 _INTRODUCTION = re.compile(
     r"(?i)(?:\b(?:my name is|my name's|mein name ist|ich hei(?:ß|ss)e|je m['’]appelle|mon nom est|me llamo|"
-    r"mi nombre es|mi chiamo|il mio nome è|me chamo|chamo-me|meu nome é|mijn naam is|ik heet)|"
+    r"mi nombre es|mi chiamo|il mio nome è|me chamo|chamo-me|meu nome é|mijn naam is|ik heet|nama saya|"
+    # Whose name an account or a transfer is in: "refund to BCA 1234567890 atas nama Budi Santoso".
+    r"in the name of|account holder|au nom de|a nombre de|auf den namen?|intestat[oa] a|em nome de|"
+    r"op naam van|atas nama)|\ba\.n\.|"
     r"我叫|我的名字(?:是|叫)|私の名前は)[ \t]*"
 )
 _CLAUSE_INTRODUCTION = re.compile(
     rf"(?i)(?:^|[.!?,;:\n。！？，；：]|\b(?:{_GREETINGS})\b)[ \t]*"
-    r"(?:\b(?:i['’]m|i am|this is|ich bin|hier ist|je suis|soy|sono|sou|ik ben)\b|我是|私は)[ \t]*"
+    r"(?:\b(?:i['’]m|i am|this is|ich bin|hier ist|je suis|soy|sono|sou|ik ben|saya)\b|我是|私は)[ \t]*"
 )
 _CLAUSE_END = re.compile(
     r"[ \t]*(?:$|[,.;:!?)\n，。！？、；：]|です|(?:and|und|et|y|e|en|from|aus|de|da|here|hier|ici)\b)"
@@ -548,7 +551,7 @@ _SIGN_OFF = re.compile(
     r"(?:viele |liebe |beste )?gr(?:ü|ue|u)(?:ß|ss)e|mit freundlichen gr(?:ü|ue|u)(?:ß|ss)en|gruß|"
     r"merci(?: beaucoup)?|cordialement|bien à vous|gracias|muchas gracias|saludos|un saludo|atentamente|"
     r"grazie(?: mille)?|(?:cordiali )?saluti|obrigad[oa]|atenciosamente|bedankt|groeten|"
-    r"met vriendelijke groet|谢谢|多谢|感谢)[ \t]*[,!.:\-–—，！。]*\s*"
+    r"met vriendelijke groet|terima kasih|makasih|salam|谢谢|多谢|感谢)[ \t]*[,!.:\-–—，！。]*\s*"
 )
 # Each position, and what must follow the name there (None: anything).
 _NAME_POSITIONS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...] = (

@@ -45,6 +45,12 @@ def help_center() -> FakeKB:
         "Je m'appelle Zoé Lefèvre, comment réinitialiser mon mot de passe ? Merci, Zoé",
         "Hola, soy Juan. ¿Dónde está mi paquete? Saludos, María",
         "Hallo, ich bin Peter. Wo ist mein Paket? Viele Grüße, Anna",
+        # Whose name an account is in, and Indonesian greetings, introductions and sign-offs: an Indonesian
+        # trial's "… atas nama Budi Santoso" was refused for two names the help center lacks.
+        "refund ke rekening 1234567890 atas nama Budi Santoso kapan masuk",
+        "Can you refund to the account in the name of Maria Rossi?",
+        "Halo, saya Budi. Refund kapan masuk? Terima kasih, Budi",
+        "Selamat pagi Rina, nama saya Dewi Lestari, refund kapan masuk?",
         # Chinese: a Han name and digits are no Latin words; a Latin name after 我是/我叫 is none either.
         "我是王小明，我的订单号是 123456789，怎么退款？",
         "我是 Peter，我的订单号是 LUM-20931，怎么退款？",
