@@ -517,6 +517,15 @@ def _detect_message_language(
         # and "Hello?" (Italian 0.77) were answered in Italian once Italian had a catalog. "grazie" (Italian
         # 0.93) and "gracias" are their own language's words, and keep the guess below.
         return expected
+    if (
+        backed is not None
+        and backed != detection.language
+        and _function_words(text, backed) >= _function_words(text, detection.language)
+    ):
+        # Unsure, and the text's function words speak no more for the guess than for a language of the help
+        # center (or the hint) the detector lists too: that language. Unhinted "the door" (Dutch 0.68, English
+        # second) to an English help center was answered in Dutch.
+        return backed
     if detection.language != UNDETERMINED and detection.confidence >= MIN_CONFIDENCE:
         return detection.language
     # Unsure, with nothing above to decide: a help center's language the detector lists is the likeliest

@@ -110,6 +110,16 @@ def test_unsure_a_help_centers_language_the_detector_lists_wins() -> None:
     assert detect_message_language("Backports installieren?", detector=detector, kb_languages=("de",)) == "de"
 
 
+def test_an_unsure_guess_gives_way_to_a_help_centers_language_its_function_words_speak_for() -> None:
+    """Unhinted "the door" (Dutch 0.68, English second) to an English help center was answered in Dutch."""
+    # The shipped detector calls text this short unsure whatever its score.
+    detector = StubDetector(Detection("nl", 0.68, False, ("en",)))
+    assert detect_message_language("the door", detector=detector, kb_languages=("en",)) == "en"
+    # Not where the text's function words speak for the guess: "door" is Dutch's "through".
+    door = StubDetector(Detection("nl", 0.84, False, ("en",)))
+    assert detect_message_language("door", detector=door, kb_languages=("en",)) == "nl"
+
+
 def test_a_doubtful_guess_gives_way_to_a_help_centers_language_it_lists() -> None:
     detector = stub("sv", 0.80, "de")
     assert detect_message_language("Passwort ändern", detector=detector) == "sv"
