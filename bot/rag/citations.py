@@ -1097,7 +1097,13 @@ def _continued_steps(units: Sequence[PassageUnit]) -> int:
 
 def _stem(word: str) -> str:
     """A crude stem for matching a question to sentences: "notifications" ~ "notification", "opening" ~
-    "open", "shipping" ~ "ships"."""
+    "open", "shipping" ~ "ships", "yearly" ~ "year"."""
+    if word.endswith("ly") and len(word) >= 6 and word[-3] not in "eilp":
+        # An adjective or adverb made of a word with "-ly" ("yearly", "weekly", "hourly", "costly") is about
+        # that word: cut to five letters, "yearl" matched no "$490/year". Not "-ily" ("family", "easily"),
+        # "-ply" ("apply", "supply", "simply"), "-ely" ("likely", "timely", "lately") nor "-lly" ("really"),
+        # whose "-ly" is no suffix or makes another word of it ("like sqlite" matched "isn't likely").
+        word = word[:-2]
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
@@ -1225,6 +1231,7 @@ def extract_answer(question: str, passage: Passage, max_sentences: int = 3, max_
     # A question word found in many sentences of the passage says little about which one answers.
     spread = Counter(stem for found in unit_stems for stem in found & wanted)
     score = [sum(1 / spread[stem] for stem in found & wanted) for found in unit_stems]
+    score = _with_their_introductions(units, unit_stems, wanted, spread, score, passage.lang)
     score = _with_what_is_asked(question, units, score)
     best = max(range(len(units)), key=lambda i: (score[i], -i))
     if score[best] == 0:
@@ -1455,6 +1462,10 @@ def _quote_list(units: Sequence[PassageUnit], score: Sequence[float], best: int,
     rows after the title of its caption when no line leads into the table."""
     before = _lead_in(units, best)
     lines = [_paragraph_lead(units, before, max_chars // 2)] if before is not None else []
+    # Where the passage holds more than one list or table, the heading or label that introduces this one
+    # tells it from the others ("Billed annually" over the yearly prices).
+    intro = _introduction(units, best) if before is None and len(_lists(units)) > 1 else None
+    lines += [units[intro].text] if intro is not None else []
     title = _table_title(units, best) if before is None and units[best].kind == "row" else None
     lines += [title] if title else []
     used = sum(len(line) + 1 for line in lines)
@@ -1495,6 +1506,53 @@ def _lead_in(units: Sequence[PassageUnit], item: int) -> int | None:
     if (not units[before].label or colon) and (colon or units[item].kind != "row"):
         return before
     return None
+
+
+def _introduction(units: Sequence[PassageUnit], item: int) -> int | None:
+    """The line that introduces the list or table holding `item`: the line that leads into it with a colon
+    (`_lead_in`, `_leads_on`; not a paragraph that merely comes before it), or else a heading or a label right
+    above it (past a table's caption and header)."""
+    lead = _lead_in(units, item)
+    if lead is not None:
+        return lead if _leads_on(units[lead].text) else None
+    before = min(i for i, u in enumerate(units) if u.block == units[item].block) - 1
+    while before >= 0 and units[before].kind in ("caption", "header"):
+        before -= 1
+    if before < 0 or not units[before].label or units[before].item:
+        return None
+    unit = units[before]
+    return before if unit.kind == "heading" or (not unit.kind and _is_label(unit.text)) else None
+
+
+def _lists(units: Sequence[PassageUnit]) -> set[int]:
+    """The blocks of the passage's lists and tables."""
+    return {u.block for u in units if u.item}
+
+
+def _with_their_introductions(
+    units: Sequence[PassageUnit],
+    unit_stems: Sequence[set[str]],
+    wanted: set[str],
+    spread: Counter[str],
+    score: Sequence[float],
+    lang: str | None,
+) -> list[float]:
+    """`score` with each list item or table row of a passage that holds more than one list or table also
+    scored by the words of the line that introduces its list (`_introduction`) it lacks itself: a row never
+    carries them. "Billed monthly:" and "Billed annually:" over two tables of the same plans: "growth
+    billed annually" matched both Growth rows alike, and the first, the monthly one, was quoted."""
+    if len(_lists(units)) < 2:
+        return list(score)
+    out = list(score)
+    for i, unit in enumerate(units):
+        if not unit.item or unit.label:
+            continue
+        intro = _introduction(units, i)
+        if intro is None:
+            continue
+        extra = (stems(units[intro].text, lang) & wanted) - unit_stems[i]
+        out[i] += sum(1 / max(spread[stem], 1) for stem in extra)
+    return out
 
 
 def _header_at(units: Sequence[PassageUnit], row: int) -> int | None:
