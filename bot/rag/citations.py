@@ -1557,10 +1557,15 @@ def _with_their_introductions(
 
 def _header_at(units: Sequence[PassageUnit], row: int) -> int | None:
     """Where the header of the table holding `row` is ("Size / Price"), if the passage holds it and it is no
-    longer than `SMALL_HEADER_CHARS`."""
+    longer than `SMALL_HEADER_CHARS`, or, for a table of more than two columns, than `WIDE_HEADER_CHARS`:
+    such a row cannot be read without its columns' names ("Accountant: Yes; Drafts only; Yes; No; No" was
+    quoted without "Role / Uses a seat / Create and send invoices / …", 87 characters)."""
     before = min(i for i, u in enumerate(units) if u.block == units[row].block) - 1
-    short = before >= 0 and units[before].kind == "header" and len(units[before].text) <= SMALL_HEADER_CHARS
-    return before if short else None
+    if before < 0 or units[before].kind != "header":
+        return None
+    header = units[before].text
+    limit = WIDE_HEADER_CHARS if _columns(header) > 2 else SMALL_HEADER_CHARS
+    return before if len(header) <= limit else None
 
 
 def _columns(header: str) -> int:
@@ -1613,9 +1618,11 @@ def _matching_items(units: Sequence[PassageUnit], score: Sequence[float], best: 
     return sorted(set(matching))
 
 
-# At most this many rows of a table are quoted; a header longer than this many characters is left out.
+# At most this many rows of a table are quoted; a two-column table's header longer than `SMALL_HEADER_CHARS`
+# is left out (its rows read as "what: value" without it), a wider table's only past `WIDE_HEADER_CHARS`.
 MAX_QUOTED_ROWS = 8
 SMALL_HEADER_CHARS = 80
+WIDE_HEADER_CHARS = 240
 
 
 def _list_lines(units: Sequence[PassageUnit], score: Sequence[float], best: int, room: int) -> list[str]:

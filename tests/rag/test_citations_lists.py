@@ -3,7 +3,7 @@ that leads into a list quoted only with it."""
 
 from __future__ import annotations
 
-from bot.rag.citations import extract_answer, stems
+from bot.rag.citations import extract_answer, passage_units, stems
 from bot.rag.prompting import Passage
 
 PRICES = (
@@ -55,3 +55,43 @@ def test_a_word_made_with_ly_matches_the_word_it_is_made_of() -> None:
     quote = extract_answer("how much is growth if i pay yearly", Passage("pricing.md", "Plan prices", PRICES))
     assert "- Growth: $490/year; 5; $100/year" in quote, quote
     assert "$49/month" not in quote
+
+
+ROLES = (
+    "| Role | Uses a seat | Create and send invoices | See reports | Manage team | Billing and plan |\n"
+    "|------|:-:|:-:|:-:|:-:|:-:|\n"
+    "| Owner | Yes | Yes | Yes | Yes | Yes |\n"
+    "| Admin | Yes | Yes | Yes | Yes | No |\n"
+    "| Accountant | Yes | Drafts only | Yes | No | No |\n"
+    "| Viewer | No | No | Yes | No | No |\n\n"
+    "Each workspace has exactly one Owner."
+)
+
+
+def test_a_rule_of_one_hyphen_a_cell_is_a_table_s_rule() -> None:
+    # "|:-:|" is a centred column: the header was read as a row, the rule as another ("------: :-:; :-:").
+    units = passage_units(ROLES.replace("|------|", "|-|"))
+    assert units[0].kind == "header"
+    assert [u.text for u in units if u.kind == "row"][0] == "Owner: Yes; Yes; Yes; Yes; Yes"
+
+
+def test_a_row_of_more_than_two_columns_is_quoted_under_its_long_header() -> None:
+    # Was "- Admin: Yes; Yes; Yes; Yes; No" and the Accountant's row without their columns' names: the header
+    # (87 characters) was longer than a short one.
+    quote = extract_answer(
+        "whats the difference between admin and accountant", Passage("roles.md", "Roles", ROLES)
+    )
+    assert quote.split("\n") == [
+        "Role / Uses a seat / Create and send invoices / See reports / Manage team / Billing and plan",
+        "- Admin: Yes; Yes; Yes; Yes; No",
+        "- Accountant: Yes; Drafts only; Yes; No; No",
+    ]
+
+
+def test_a_two_column_table_s_long_header_is_still_left_out() -> None:
+    text = (
+        "| The name of the plan as it appears on your invoice | What you pay each month, tax excluded |\n"
+        "|---|---|\n| Starter | $19 |\n| Growth | $49 |"
+    )
+    quote = extract_answer("what does growth cost per month", Passage("plans.md", "Plans", text))
+    assert quote == "Growth: $49"
