@@ -1701,11 +1701,29 @@ def _quote_sentences(
     # Then a sentence elsewhere in the passage, if it answers a part of the question the others do not; or a
     # list item, with the line that leads into its list: "Can I pay with PayPal or via SEPA?" is answered by
     # the SEPA sentence and by the "PayPal" item of the methods listed above it, which was left out before.
+    # The lines a chosen sentence that leads into a list, table or code brings (`_introduced`).
+    brought: dict[int, list[str]] = {}
+    brought_blocks: set[int] = set()
     for i in sorted(range(len(units)), key=lambda i: (-score[i], i)):
         if sum(units[j].kind != "header" for j in chosen) >= max_sentences:
             break
         new = (wanted & stems(units[i].text, lang)) - covered
         if not new or i in chosen or not (quotable(i) or units[i].item or units[i].kind == "code"):
+            continue
+        if units[i].block in brought_blocks:
+            continue  # an item of a list quoted whole after the line that leads into it
+        led = _introduced(units, i) if quotable(i) else None
+        if led is not None:
+            # A line that leads into a list ("Under Settings → Data → Export you can export:") is quoted with
+            # it or not at all: it was quoted over the unrelated sentence that matched best.
+            lines = _introduced_lines(units, i, max_chars - used - len(units[i].line) - 1)
+            cost = len(units[i].line) + 1 + sum(len(line) + 1 for line in lines)
+            if used + cost <= max_chars:
+                chosen.append(i)
+                brought[i] = lines
+                used += cost
+                covered |= new
+                brought_blocks.add(units[led].block)
             continue
         lead = _lead_in(units, i) if units[i].item else None
         # A table's row with more than two columns needs its header to be read ("V:6, I:113; 93").
@@ -1739,6 +1757,19 @@ def _quote_sentences(
     ):
         chosen.append(after)
     chosen.sort()
+    # A line leading into a list that another sentence follows in the quote (a neighbour, the best one) brings
+    # its list where it fits, and is left out where it does not (the best sentence is never left out).
+    for i in chosen[:-1]:
+        led = _introduced(units, i)
+        if i in brought or led is None or any(units[j].block == units[led].block for j in chosen):
+            continue
+        lines = _introduced_lines(units, i, max_chars - used)
+        if used + sum(len(line) + 1 for line in lines) <= max_chars:
+            brought[i] = lines
+            used += sum(len(line) + 1 for line in lines)
+        elif i != best:
+            chosen.remove(i)
+            used -= len(units[i].text) + 1
     first = chosen[0]
     if (
         _POINTS_BACK.match(units[first].text)
@@ -1755,13 +1786,35 @@ def _quote_sentences(
         chosen.append(chosen[-1] + 1)
         if len(chosen) > max_sentences + 2:
             break
-    text = units[chosen[0]].line
+    text = "\n".join([units[chosen[0]].line, *brought.get(chosen[0], [])])
     for previous, i in zip(chosen, chosen[1:], strict=False):
         # A list item is a line of its own, with its marker; so is a sentence of another paragraph.
         same_line = units[i].block == units[previous].block and not (units[i].item or units[previous].item)
         joint = _joint(text, units[i].text)
         text += (joint if same_line else "\n") + units[i].line
+        if i in brought:
+            text += "\n" + "\n".join(brought[i])
     return _clip(_with_its_list(text, units, chosen[-1], score, max_chars), max_chars)
+
+
+def _introduced(units: Sequence[PassageUnit], i: int) -> int | None:
+    """The first item, row or code that unit `i`, a sentence ending with a colon (`_leads_on`), leads into."""
+    if units[i].label or units[i].item or units[i].kind or not _leads_on(units[i].text):
+        return None
+    after = _follows(units, i)
+    return after if after is not None and (units[after].item or units[after].kind == "code") else None
+
+
+def _introduced_lines(units: Sequence[PassageUnit], i: int, room: int) -> list[str]:
+    """The lines of the list, table or code that unit `i` leads into (`_introduced`), the list whole (as far
+    as `room` and `MAX_QUOTED_ROWS` allow): what leads into it with a colon, it answers as a whole ("…come
+    from your billing profile:" over its three steps, of which one repeated "address")."""
+    after = _introduced(units, i)
+    if after is None:
+        return []
+    if units[after].kind == "code":
+        return _code_lines(units[after], room)
+    return _list_lines(units, [0.0] * len(units), after, room)
 
 
 # Where a text without spaces (Chinese, Japanese) may be cut: after a clause or sentence mark.

@@ -95,3 +95,34 @@ def test_a_two_column_table_s_long_header_is_still_left_out() -> None:
     )
     quote = extract_answer("what does growth cost per month", Passage("plans.md", "Plans", text))
     assert quote == "Growth: $49"
+
+
+EXPORT = (
+    "From the Reports page you can download:\n\n"
+    "- Sales by month\n- Sales by customer\n- Open balances\n\n"
+    "Note: the files are saved as UTF-8. If a spreadsheet shows garbled letters, import the file as UTF-8."
+)
+
+
+def test_a_line_that_leads_into_a_list_is_quoted_with_it() -> None:
+    # Was "…you can download:" followed by the note's sentence, its list left out.
+    quote = extract_answer(
+        "my spreadsheet shows garbled letters when i open the download",
+        Passage("reports.md", "Reports", EXPORT),
+    )
+    assert quote.split("\n") == [
+        "From the Reports page you can download:",
+        "- Sales by month",
+        "- Sales by customer",
+        "- Open balances",
+        "If a spreadsheet shows garbled letters, import the file as UTF-8.",
+    ]
+
+
+def test_a_line_that_leads_into_a_list_that_does_not_fit_is_left_out() -> None:
+    quote = extract_answer(
+        "my spreadsheet shows garbled letters when i open the download",
+        Passage("reports.md", "Reports", EXPORT),
+        max_chars=100,
+    )
+    assert quote == "If a spreadsheet shows garbled letters, import the file as UTF-8."
