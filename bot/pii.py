@@ -274,6 +274,73 @@ def partita_iva_spans(text: str) -> list[tuple[int, int]]:
     return [match.span(1) for match in PARTITA_IVA.finditer(text) if partita_iva_valid(match.group(1)[-11:])]
 
 
+# An EU VAT identification number after its label ("our VAT ID is DE287654321", "USt-IdNr.: DE 287 654 321",
+# "BTW NL123456789B01", "n° TVA FR40303265045"): a sole trader's names the person, and an invoicing trial's
+# customer typed one that reached the export as written. Its country prefix, then the digits (and letters)
+# VIES gives that country, spaces or dots between the digits allowed; only after the label, as a Partita IVA,
+# whatever its check digits: a bare "DE287654321" could be any reference, and no order number has the label.
+# GB and XI (Northern Ireland) have the same form. Redacted as an ID number.
+_VAT_LABEL = (
+    r"(?:vat(?:[ \t-]*(?:id|identification|reg(?:istration|\.)?))?(?:[ \t-]*(?:number|num\.?|no\.?|nr\.?|#))?"
+    r"|tax[ \t-]*id(?:entification)?(?:[ \t-]*(?:number|no\.?))?"
+    r"|ust[ \t.-]*id(?:[ \t.-]*nr)?\.?|umsatzsteuer[ \t-]*identifikationsnummer"
+    r"|uid(?:[ \t-]*(?:nummer|nr\.?))?"
+    r"|tva(?:[ \t]+intracommunautaire)?|nif(?:[ \t]*/[ \t]*cif)?(?:[ \t-]*iva)?|cif"
+    r"|btw(?:[ \t-]*(?:id|nummer|nr\.?))?|p\.?[ \t]?i\.?v\.?a\.?|partita[ \t]+i\.?v\.?a\.?|iva)"
+)
+
+
+def _digits(low: int, high: int | None = None) -> str:
+    """`low` to `high` digits, a space or a dot between two of them ("287 654 321", "0123.456.789")."""
+    count = f"{low - 1}" if high is None else f"{low - 1},{high - 1}"
+    return "\\d(?:[ .]?\\d){" + count + "}"
+
+
+_VAT_NUMBERS = {
+    "AT": "U" + _digits(8),
+    "BE": "[01]" + _digits(9),
+    "BG": _digits(9, 10),
+    "CY": _digits(8) + "[A-Z]",
+    "CZ": _digits(8, 10),
+    "DE": _digits(9),
+    "DK": _digits(8),
+    "EE": _digits(9),
+    "EL": _digits(9),
+    "GR": _digits(9),
+    "ES": "[A-Z0-9]" + _digits(7) + "[A-Z0-9]",
+    "FI": _digits(8),
+    "FR": "[A-HJ-NP-Z0-9]{2}[ .]?" + _digits(9),
+    "HR": _digits(11),
+    "HU": _digits(8),
+    "IE": "(?:\\d{7}[A-W][A-I]?|\\d[A-Z+*]\\d{5}[A-W])",
+    "IT": _digits(11),
+    "LT": "(?:" + _digits(12) + "|" + _digits(9) + ")",
+    "LU": _digits(8),
+    "LV": _digits(11),
+    "MT": _digits(8),
+    "NL": _digits(9) + "[ .]?B[ .]?\\d{2}",
+    "PL": _digits(10),
+    "PT": _digits(9),
+    "RO": _digits(2, 10),
+    "SE": _digits(12),
+    "SI": _digits(8),
+    "SK": _digits(10),
+    "GB": "(?:" + _digits(12) + "|" + _digits(9) + "|GD\\d{3}|HA\\d{3})",
+    "XI": "(?:" + _digits(12) + "|" + _digits(9) + "|GD\\d{3}|HA\\d{3})",
+}
+EU_VAT_ID = re.compile(
+    "(?i)(?<!" + _W + ")" + _VAT_LABEL + "(?:[ \t]*(?:[:=#]|is|ist|est|es|è|n°|no\\.|nr\\.))?[ \t]*"
+    "((?:" + "|".join(f"{country}[ ]?{number}" for country, number in _VAT_NUMBERS.items()) + "))"
+    "(?![.,/-]?" + _W + ")"
+)
+
+
+def eu_vat_id_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` (already `fold`ed) holds an EU VAT identification number after its label: the number,
+    without the label."""
+    return [match.span(1) for match in EU_VAT_ID.finditer(text)]
+
+
 # Russia's taxpayer number (ИНН) after its label ("ИНН 500100732259", "ИНН/КПП 7707083893/773601001"): a
 # person's (a sole trader's too) has 12 digits and two check digits, a company's 10 and one. Checked after a
 # Russian trial: "ИНН 7707083893" was redacted as a phone number, and a 12-digit one went through. Only after
@@ -349,9 +416,11 @@ NIK = re.compile(
 
 def labelled_id_spans(text: str) -> list[tuple[int, int]]:
     """Where `text` (already `fold`ed) holds an ID number that counts as one only after its label: a Partita
-    IVA or an INN, a Korean registration number or a SNILS failing its check digits, a passport number, an
-    Indonesian NIK. The number, without the label."""
+    IVA, an EU VAT ID or an INN, a Korean registration number or a SNILS failing its check digits, a passport
+    number, an Indonesian NIK. The number, without the label."""
     out = partita_iva_spans(text)
+    # "P.IVA IT00743110157" is both a Partita IVA and a VAT ID: one span.
+    out += [span for span in eu_vat_id_spans(text) if span not in out]
     out += [
         match.span(1)
         for match in KOREAN_RRN.finditer(text)
@@ -562,6 +631,7 @@ __all__ = [
     "KOREAN_RRN",
     "NIK",
     "PARTITA_IVA",
+    "EU_VAT_ID",
     "PASSPORT",
     "QQ_NUMBER",
     "SNILS",
@@ -579,6 +649,7 @@ __all__ = [
     "labelled_id_spans",
     "nik_valid",
     "partita_iva_spans",
+    "eu_vat_id_spans",
     "partita_iva_valid",
     "phone_fold",
     "phone_like_spans",

@@ -695,3 +695,38 @@ def test_api_keys_and_tokens_are_redacted(text: str, redacted: str) -> None:
 )
 def test_key_prefixes_without_a_key_are_left_alone(text: str) -> None:
     assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # An invoicing trial's customer typed the VAT ID: it reached the export as written.
+        ("our VAT ID is DE287654321", "our VAT ID is <ID_NUMBER>"),
+        ("VAT number: FR40303265045, thanks", "VAT number: <ID_NUMBER>, thanks"),
+        ("USt-IdNr. DE 287 654 321", "USt-IdNr. <ID_NUMBER>"),
+        ("BTW-nummer NL123456789B01", "BTW-nummer <ID_NUMBER>"),
+        ("n° TVA FR 40 303 265 045, merci", "n° TVA <ID_NUMBER>, merci"),
+        ("NIF/CIF: ESB12345678", "NIF/CIF: <ID_NUMBER>"),
+        ("UID ATU12345678.", "UID <ID_NUMBER>."),
+        ("P.IVA IT00743110157", "P.IVA <ID_NUMBER>"),  # a Partita IVA and a VAT ID: once
+        ("VAT reg. no. GB123456789", "VAT reg. no. <ID_NUMBER>"),
+    ],
+)
+def test_eu_vat_ids_after_their_label(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"ID_NUMBER": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order DE287654321 shipped",  # a VAT ID's shape without its label: any reference
+        "VAT 19% on order DE287654321",
+        "VAT number for order 12345678",  # no country prefix
+        "VAT ID DE2876543210",  # ten digits: no German VAT ID
+        "VAT is charged at 20% on invoice 2024-00815",
+    ],
+)
+def test_what_is_no_eu_vat_id_stays(text: str) -> None:
+    assert Redactor().redact(text).text == text
