@@ -200,6 +200,7 @@ LANGUAGE_NAMES = {
     "it": "Italian",
     "pt": "Portuguese",
     "nl": "Dutch",
+    "id": "Indonesian",
     "pl": "Polish",
     "uk": "Ukrainian",
     "tr": "Turkish",

@@ -21,7 +21,21 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker name extraction 
 # translates every text.
 SOURCE_LANGUAGE = "en"
 # Chinese in Traditional script ("zh-Hant", `bot.language.language_tag`) has its own catalog.
-LANGUAGES: tuple[str, ...] = ("en", "zh", "zh-Hant", "ja", "ko", "de", "fr", "es", "it", "nl", "pt", "ru")
+LANGUAGES: tuple[str, ...] = (
+    "en",
+    "zh",
+    "zh-Hant",
+    "ja",
+    "ko",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "nl",
+    "pt",
+    "ru",
+    "id",
+)
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
     "zh-Hant": "zh_Hant",
@@ -34,6 +48,7 @@ CATALOGS: dict[str, str] = {
     "nl": "nl",
     "pt": "pt",
     "ru": "ru",
+    "id": "id",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -225,6 +240,7 @@ SHOWN_LANGUAGE_NAMES = {
     "nl": N_("Dutch"),
     "pt": N_("Portuguese"),
     "ru": N_("Russian"),
+    "id": N_("Indonesian"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

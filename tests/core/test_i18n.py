@@ -162,6 +162,14 @@ def test_translate_and_fallbacks() -> None:
     assert texts.shown_language("nl-BE") == "nl"
     assert texts.translate(refusal, "nl").startswith("Het spijt me")
     assert texts.translate(tg_texts.START, "nl").format(name="Sanne").startswith("Hoi Sanne!")
+    # An Indonesian trial (an e-wallet's help center) read every refusal, lead and button in English;
+    # addressed as "Anda", as Indonesian apps' customer service does.
+    assert texts.shown_language("id-ID") == "id"
+    assert texts.shown_language("in") == "id"  # Java's and old Android's code for Indonesian
+    assert texts.translate(refusal, "id").startswith("Mohon maaf, saya tidak menemukan")
+    assert texts.translate(texts.UNSURE_LEAD, "id").startswith("Ini mungkin tidak persis")
+    assert texts.translate(tg_texts.START, "id").format(name="Budi").startswith("Halo Budi!")
+    assert texts.shown_language("ms") == "en"  # Malay has no catalog
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -195,6 +203,10 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     # Dutch names the language with its article, as Dutch writes it ("in het Engels").
     assert texts.kb_language_hint(("en",), "nl").startswith("Ons helpcentrum is geschreven in het Engels.")
     assert texts.kb_language_hint(("nl",), "de").startswith("Unser Hilfe-Center ist auf Niederländisch")
+    # Indonesian names a language with "bahasa", as Indonesian writes it ("dalam bahasa Inggris").
+    hint = texts.kb_language_hint(("en",), "id")
+    assert hint.startswith("Pusat bantuan kami ditulis dalam bahasa Inggris.")
+    assert texts.kb_language_hint(("id",), "de").startswith("Unser Hilfe-Center ist auf Indonesisch")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

@@ -21,6 +21,7 @@ JOAO = {**user(2106, "João"), "language_code": "pt-br"}
 GIULIA = {**user(2108, "Giulia"), "language_code": "it"}
 IVAN = {**user(2109, "Ivan"), "language_code": "ru"}
 SANNE = {**user(2111, "Sanne"), "language_code": "nl"}
+BUDI = {**user(2112, "Budi"), "language_code": "id"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -213,6 +214,29 @@ async def test_a_dutch_question_without_a_hint_is_refused_in_dutch(make_harness:
     assert final.data["text"].startswith("Het spijt me")
 
 
+async def test_indonesian_question_gets_indonesian_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # An Indonesian trial (an e-wallet's help center) read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(BUDI, "berapa lama uang saya dikembalikan kalau paket saya hilang?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "id")
+    assert final.data["text"].startswith("Saat ini saya tidak bisa mencarinya")
+    assert button_labels(final.data) == ["Bicara dengan petugas"]
+    h.fake.inject(h.fake.callback_update(BUDI, BUDI["id"], final.message_id, "human:id"))
+    told = await h.reply_after(BUDI["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "id")
+    assert told.data["text"].startswith("Saya sudah meminta petugas")
+
+
+async def test_an_indonesian_question_without_a_hint_is_refused_in_indonesian(
+    make_harness: HarnessFactory,
+) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2113, "Sari"), "paket saya belum sampai, apa yang harus saya lakukan?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "id")
+    assert final.data["text"].startswith("Mohon maaf")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -276,7 +300,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
     async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
         await set_command_menus(bot)
         menus = server.fake.command_menus
-        assert sorted(menus) == ["", "de", "es", "fr", "it", "ja", "ko", "nl", "pt", "ru", "zh"]
+        assert sorted(menus) == ["", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "zh"]
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
         assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"

@@ -123,6 +123,8 @@ SHIPPED_HELP_CENTER = {
     "it-IT,it;q=0.9": ("it", "Centro assistenza"),
     # Dutch customers (the Netherlands and Flanders) read every fixed text in English.
     "nl-BE,nl;q=0.9": ("nl", "Helpcentrum"),
+    # An Indonesian trial read every fixed text in English.
+    "id-ID,id;q=0.9,en;q=0.8": ("id", "Pusat bantuan"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
