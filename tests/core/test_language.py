@@ -306,6 +306,59 @@ def test_unhinted_text_whose_function_words_bear_out_the_guess_keeps_it(text: st
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An Indonesian e-wallet's trial: each sure, and Indonesian.
+        ("saya tidak bisa login", "id"),
+        ("paket saya belum sampai, apa yang harus saya lakukan?", "id"),
+        # Indonesian 0.57-0.66 with English among the candidates: English stood in for the missing hint,
+        # though every function word is Indonesian ("bisa", "ga", "kalo"; "terima kasih").
+        ("saldo lintaspay bisa hangus ga kalo lama ga dipake", "id"),
+        ("udah transfer ke VA tapi saldo blm masuk udah 2 jam", "id"),
+        ("terima kasih", "id"),
+        # Malay 0.55-0.66, Indonesian second, without a word only Malay writes: Malay has no catalog.
+        ("tolong bantu saya", "id"),
+        ("saya ditipu", "id"),
+        # Unsure, Indonesian third or not among the guesses at all (Italian 0.30, Basque 0.18, Galician 0.27),
+        # and made of Indonesian function words: "und", read as English.
+        ("kalo lewat bank?", "id"),
+        ("nomer hp lama udah hangus gimana cara ganti nomor", "id"),
+        ("gimana cara top up", "id"),
+        ("mau ngomong sama CS", "id"),
+        # Malay, with words Indonesian does not write ("mahu", "akaun", "nak", "kata laluan"), stays Malay.
+        ("saya mahu tanya tentang akaun saya", "ms"),
+        ("boleh saya tahu bagaimana nak tukar kata laluan", "ms"),
+        # English stays English.
+        ("how do I top up", "en"),
+        ("my locker door wont open", "en"),
+    ],
+)
+def test_unhinted_indonesian_is_told_from_malay_and_english(text: str, expected: str) -> None:
+    assert detect_message_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An Indonesian help center: "hai" is Italian 1.00 in three letters, and was greeted in Italian.
+        ("hai", "id"),
+        ("halo", "id"),
+        ("makasih", "id"),
+        ("mantap", "id"),  # Turkish 0.63
+        # A Malay guess with a Malay-only word is Indonesian there too: the help center's language decides.
+        ("saya mahu tanya tentang akaun saya", "id"),
+    ],
+)
+def test_an_indonesian_help_centers_short_messages_are_indonesian(text: str, expected: str) -> None:
+    assert detect_message_language(text, kb_languages=("id",)) == expected
+
+
+def test_a_malay_hint_keeps_malay() -> None:
+    # A Malaysian app says so: its customer's Malay is not read as Indonesian.
+    assert detect_message_language("tolong bantu saya", hint="ms") == "ms"
+
+
+@pytest.mark.parametrize(
     ("text", "previous", "expected"),
     [
         ("my parcel", "en", "en"),  # French 0.54: unhinted, the conversation's English is the hint

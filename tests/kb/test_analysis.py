@@ -76,6 +76,15 @@ def test_japanese_and_korean_are_bigrams() -> None:
         ("cuanto tarda en llegar un sofa q esta en stock?", "es", ["tard", "lleg", "sof", "stock"]),
         ("quiero devolver una mesa, cuantos dias tengo?", "es", ["devolv", "mes", "dias"]),
         ("ca marche pas, ou est mon colis", "fr", ["march", "colis"]),
+        # An Indonesian trial: "udah", "gimana", "cara", "gw", "tp", "blm", "dong" were searched as content
+        # words.
+        (
+            "nomer hp lama udah hangus gimana cara ganti nomor",
+            "id",
+            ["nomer", "hp", "lama", "hangus", "ganti", "nomor"],
+        ),
+        ("gw udah transfer tp saldonya blm masuk dong", "id", ["transfer", "saldo", "masuk"]),
+        ("kalo yang lewat bank gimana sih?", "id", ["bank"]),
     ],
 )
 def test_customers_stop_words_count_without_their_accents(text: str, lang: str, terms: list[str]) -> None:
