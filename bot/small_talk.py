@@ -36,7 +36,11 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|buongiorno|buon giorno|buonasera|buona sera|buon pomeriggio|salve|ehi|ehilà|ehila|come stai|come sta"
     "|come va|tutto bene"
     "|hoi|hoii|hee|goedemorgen|goedemiddag|goedenavond|goedendag|goeiemorgen|goeiemiddag|goeienavond"
-    "|goeiedag|hoe gaat het|hoe gaat het met je|hoe is het|hoe is het met je",
+    "|goeiedag|hoe gaat het|hoe gaat het met je|hoe is het|hoe is het met je"
+    # Indonesian: an Indonesian e-wallet's trial's "halo" was refused as a question, and handed to a person.
+    "|halo|helo|haloo|hai|haii|hay|hei|pagi|siang|sore|malam|selamat pagi|selamat siang|selamat sore"
+    "|selamat malam|met pagi|met siang|met sore|met malam|permisi|apa kabar|assalamualaikum"
+    "|assalamu'alaikum|asalamualaikum|assalamualaikum wr wb|salam",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -56,7 +60,12 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|gentilissimo|gentilissima"
     "|dank je|dank je wel|dankje|dankjewel|dank u|dank u wel|dankuwel|bedankt"
     "|hartelijk dank|hartelijk bedankt|hartstikke bedankt|super bedankt|alvast bedankt|thanks voor je hulp"
-    "|bedankt voor je hulp|bedankt voor de hulp|bedankt voor het antwoord|dank voor je hulp",
+    "|bedankt voor je hulp|bedankt voor de hulp|bedankt voor het antwoord|dank voor je hulp"
+    "|makasih|makasi|makasii|makasih banyak|terima kasih|terimakasih|trima kasih|trimakasih"
+    "|terima kasih banyak|mksh|mks|tq|tengkyu|thank you ya|makasih atas bantuannya|makasih bantuannya"
+    "|terima kasih atas bantuannya"
+    "|terima kasih atas bantuan anda|makasih infonya|terima kasih infonya|terima kasih atas informasinya"
+    "|makasih informasinya|matur nuwun|hatur nuhun",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -77,7 +86,12 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|doei|doeg|daag|dag dag|tot ziens|tot later|tot snel|tot de volgende keer|fijne dag|fijne avond"
     "|fijn weekend|prettige dag|nog een fijne dag|fijne dag nog|nee dank je|nee dank je wel|nee bedankt"
     "|nee dank u|nee hoor|nee meer niet|nee verder niets|nee verder niks|dat was het|dat was alles"
-    "|verder niets|verder niks|meer niet",
+    "|verder niets|verder niks|meer niet"
+    "|dadah|dada|daah|dah|sampai jumpa|sampai jumpa lagi|sampai ketemu|selamat tinggal|tidak terima kasih"
+    "|gak makasih|ga makasih|nggak makasih|tidak makasih|gak ada lagi|ga ada lagi|nggak ada lagi"
+    "|tidak ada lagi"
+    "|itu aja|itu saja|udah itu aja|sudah itu saja|segitu aja|segitu dulu|cukup|udah cukup|sudah cukup"
+    "|ga usah|gak usah|nggak usah|tidak usah|tidak perlu",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -93,7 +107,12 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|va bene|perfetto|ottimo|benissimo|bene|capito|ho capito|chiaro|tutto chiaro|chiarissimo|d'accordo"
     "|tutto ok|tutto a posto|a posto|ricevuto|risolto|ho risolto"
     "|oké|oke|okee|okido|prima|top|helder|duidelijk|alles duidelijk|goed|is goed|goed zo|mooi|mooi zo|fijn"
-    "|begrepen|ik snap het|snap het|in orde|geen probleem|gelukt|het is gelukt|opgelost",
+    "|begrepen|ik snap het|snap het|in orde|geen probleem|gelukt|het is gelukt|opgelost"
+    # Indonesian: "sip", "siap", "mantap" and "oke" close a chat as "ok" does; "ya" and "iya" as "네" does.
+    "|okey|okeh|oce|sip|sipp|siip|siap|siapp|mantap|mantab|mantul|baik|baiklah|ya|iya|iyaa|yaudah|ya udah"
+    "|noted|paham|mengerti|saya mengerti|saya paham|oh gitu|oh begitu|gitu|begitu|jelas|sudah jelas"
+    "|udah jelas"
+    "|beres|udah beres|sudah beres|berhasil|udah berhasil|sudah berhasil|udah bisa|sudah bisa|sdh bisa",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
@@ -122,6 +141,10 @@ _FILLERS_TEXT += " allora davvero ragazzi"
 _FILLERS_TEXT += " 아 정말 진짜 너무 대단히"
 # Dutch: "dank je hoor", "nou, bedankt", "oké dan", "echt heel erg bedankt", "fijne dag nog".
 _FILLERS_TEXT += " hoor nou dan echt heel erg nog allemaal"
+# Indonesian: whom the customer addresses ("makasih kak", "siap min", "oke gan") and particles ("oke deh",
+# "makasih ya", "sip dong"), "makasih banyak ya kak", "terima kasih banget".
+_FILLERS_TEXT += " kak kakak ka min admin gan sis bro bang mas mbak pak bu deh dong nih sih lah yah ya yaa"
+_FILLERS_TEXT += " banyak banget bgt sekali semuanya oh wah"
 _FILLERS = frozenset(_FILLERS_TEXT.split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -168,6 +191,7 @@ _INTRODUCTIONS = tuple(
         rf"(?<![\w'’])(?P<name>{_NAMES})\s+(?i:here)",
         rf"(?<!\w)(?i:я|это)\s+(?P<name>{_NAMES})",
         rf"(?<!\w)(?i:меня зовут)\s+{_NAMES}",
+        rf"(?<![\w'’])(?i:saya|aku|nama saya|nama aku)\s+(?P<name>{_NAMES})",
         r"(?:我叫|我姓)[\u4e00-\u9fff]{1,4}",
         r"我是(?:你们的|您们的|贵公司的|贵司的)?(?:(?![不没吗呢么被的])[\u4e00-\u9fff]){0,5}[客户者生士姐哥友员人师长族民]",
         r"(?:저는|제\s*이름은)\s*[가-힣]{1,6}?(?:입니다|이에요|예요|이라고\s*합니다|라고\s*합니다)",
@@ -351,6 +375,35 @@ _PERSON_NL = (
     r"|aan de lijn|aan de telefoon))*"
     rf"|(?:klantenservice|klantendienst)(?:\s+(?:{_NL_TAIL}))*)"
 )
+# Indonesian: an Indonesian e-wallet's trial's "mau ngomong sama CS" was refused as a question the help
+# center does not answer. A verb (talk, chat, connect, pass on) and whom ("CS", "agen", "petugas", "manusia"),
+# or whom alone after a wish ("minta CS dong"); "orang" (a person) only after a verb. How to reach the service
+# is a question for the help center ("gimana cara menghubungi customer service?", "nomor cs berapa?", "cs
+# buka jam brp"), as "hoe neem ik contact op met de klantenservice?" is; so is an "agen" who tops up a wallet
+# ("cara daftar jadi agen", "agen terdekat di mana").
+_ID_WHOM = (
+    r"(?:tim\s+)?(?:cs|customer service|customer care|customer support|layanan pelanggan"
+    r"|agen|agent|live agent|petugas|operator|admin|manusia|staf|staff|support|human)"
+    r"(?:\s+(?:nya|manusia|asli|beneran|yang asli|lintas|langsung))*"
+)
+_ID_TAIL = (
+    r"dong|donk|please|pls|plis|tolong|segera|sekarang|skrg|aja|saja|ya|yah|min|kak|gan|sis|langsung"
+    r"|bukan bot|bukan robot|bukan mesin|jangan bot|bukan sama bot|jangan sama bot|terima kasih|makasih|thx"
+    r"|bisa|bisa gak|bisa ga|bisa nggak|bisa tidak|gak|ga|nggak|tidak|bisakah"
+)
+_PERSON_ID = (
+    r"(?:(?:halo|hai|pagi|siang|sore|malam|min|kak|gan|tolong|mohon|bisa|bisakah|boleh|saya|aku|gw|gue|sy"
+    r"|mau|ingin|pengen|pingin|pgn|minta|dong|please|pls|langsung|aja|saja|tapi|udah|sudah|ini|bot|nya"
+    r"|gak|ga|nggak|tidak|membantu|bantu|ngebantu|jawabannya|jawaban|percuma|males|capek|ya|kok|cepat"
+    r"|cepetan)\s+)*"
+    r"(?:(?:ngomong|bicara|berbicara|ngobrol|mengobrol|chat|chatting|terhubung|dihubungkan|disambungkan"
+    r"|sambungkan|sambungin|hubungkan|hubungin|hubungi|konek|connect|dialihkan|alihkan|dioper|oper"
+    r"|diteruskan|teruskan|lanjut|lanjutkan)(?:\s+(?:saya|aku|gw|gue|sy))?"
+    r"(?:\s+(?:sama|dengan|dgn|ke|kepada|sm|ama|ma))?\s+"
+    rf"(?:{_ID_WHOM}|orang(?:\s+(?:asli|beneran|cs))?)"
+    rf"|{_ID_WHOM})"
+    rf"(?:\s+(?:{_ID_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -434,6 +487,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_FR,
         _PERSON_DE,
         _PERSON_NL,
+        _PERSON_ID,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -308,6 +308,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Dutch: looked up as questions the help center does not answer.
         ("goedemorgen", "Hallo! Waarmee kan ik je helpen? Stel gerust al je vragen over onze service.", "nl"),
         ("bedankt voor je hulp", "Graag gedaan! Kan ik je ergens anders mee helpen?", "nl"),
+        # Indonesian: an Indonesian e-wallet's trial refused both, and handed the customer to a person.
+        ("makasih banyak kak", "Sama-sama! Ada lagi yang bisa saya bantu?", "id"),
+        ("terima kasih", "Sama-sama! Ada lagi yang bisa saya bantu?", "id"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -227,6 +227,25 @@ async def test_indonesian_question_gets_indonesian_texts_and_buttons(make_harnes
     assert told.data["text"].startswith("Saya sudah meminta petugas")
 
 
+async def test_an_indonesian_halo_is_greeted_and_a_makasih_thanked(make_harness: HarnessFactory) -> None:
+    # An Indonesian e-wallet's trial: each was refused as a question and handed to a person.
+    h = await make_harness()
+    hello = await h.ask(BUDI, "halo")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "id")
+    assert hello.data["text"].startswith("Halo! Ada yang bisa saya bantu?")
+    thanks = await h.ask(BUDI, "makasih kak")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "id")
+    bye = await h.ask(BUDI, "dadah")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "id")
+
+
+async def test_an_indonesian_request_for_a_person_is_handed_off_at_once(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    asked = await h.ask(BUDI, "mau ngomong sama CS")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "id")
+    assert "Language: Indonesian (id)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_an_indonesian_question_without_a_hint_is_refused_in_indonesian(
     make_harness: HarnessFactory,
 ) -> None:
