@@ -24,6 +24,9 @@ _ANAPHORA_LINES = (
     "isso isto esse essa nisso disso desse dessa nesse nessa lá",
     "questo quello quella",
     "это этот эта эти то тот та там он она они его её их",
+    # Indonesian "tersebut" (the said …) only points back; "itu" also marks a topic ("apa itu LintasPay
+    # Premium?").
+    "tersebut",
 )
 _ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
 # Personal pronouns may stand for what the message itself names: a reference it quotes ("заказ VM-10293847 где
@@ -92,6 +95,14 @@ _ASKS_AGAIN = (
     # and were searched alone, without the delivery or refund they ask about. ("en " alone only joins.)
     *("en voor ", "en als ", "maar als ", "en wat als ", "maar wat als ", "en wat met "),
     *("en hoe zit het met ", "en in ", "en naar ", "en met ", "en bij ", "en op ", "of voor "),
+    # Indonesian: "kalau yang pakai kartu kredit gimana?" and "terus kalau saldonya belum masuk juga?" after a
+    # question on top-ups name words of their own, and were searched alone. ("kalau " alone is "if": "kalau
+    # lupa PIN gimana?" stands on its own.)
+    *("kalau yang ", "kalo yang ", "klo yang ", "kalau untuk ", "kalo untuk ", "kalau buat ", "kalo buat "),
+    *("kalau lewat ", "kalo lewat ", "kalau pakai ", "kalau pake ", "kalo pakai ", "kalo pake "),
+    *("kalau via ", "kalo via ", "terus kalau ", "terus kalo ", "trus kalau ", "trus kalo ", "lalu kalau "),
+    *("tapi kalau ", "tapi kalo ", "bagaimana dengan ", "gimana dengan ", "terus gimana ", "trus gimana "),
+    *("yang itu ", "yg itu "),
 )
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is

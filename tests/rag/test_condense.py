@@ -46,6 +46,9 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
         ("¿Qué es Parcelly Plus?", "es"),
         ("qnto é o limite do pix à noite?", "pt"),
         ("en hoe vraag ik een vergoeding aan?", "nl"),  # "en" alone joins, as "and" does
+        ("kalau lupa PIN gimana?", "id"),  # "kalau" alone is "if"
+        ("apa itu LintasPay Premium?", "id"),  # "itu" also marks a topic
+        ("cara hapus akun lintas gimana", "id"),
     ]:
         assert not needs_context(question, lang), question
         assert condense(question, HISTORY, lang) == question
@@ -72,6 +75,17 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         ("en als ik niet thuis ben?", "nl"),
         ("maar wat als ik met Bancontact betaal?", "nl"),
         ("en wat als het pakket beschadigd is?", "nl"),
+        # An Indonesian e-wallet's trial: "kalau yang lewat bank?" after a question on transfers, and with the
+        # stop words "terus?", "kalo lewat bank?" and "yang itu gimana" name no topic of their own.
+        ("kalau yang lewat bank?", "id"),
+        ("terus?", "id"),
+        ("kalo lewat bank?", "id"),
+        ("yang itu gimana", "id"),
+        ("kalau yang pakai kartu kredit gimana?", "id"),
+        ("terus kalau saldonya belum masuk juga?", "id"),
+        ("bagaimana dengan transfer antar bank?", "id"),
+        ("tapi kalo top up lewat alfamart?", "id"),
+        ("akun tersebut bisa dihapus?", "id"),
     ]:
         assert needs_context(question, lang), question
         # A follow-up carries over the topic of a question in its own script (`test_a_question_in_another…`).
