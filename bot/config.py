@@ -537,7 +537,7 @@ class WebSettings(BaseModel):
         return value
 
 
-_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "CN", "BR", "ES", "RU", "JP", "IT", "KR", "TW")
+_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "CN", "BR", "ES", "RU", "JP", "IT", "KR", "TW", "ID")
 
 
 class RedactionSettings(BaseModel):
@@ -552,6 +552,8 @@ class RedactionSettings(BaseModel):
         # numbers fit CN's and IT's formats by chance, Incheon's "032 8128 6570" only KR's; KR's also fit the
         # help center's own nationwide number ("1666-0420"), which the redactor leaves. A Taiwanese trial's
         # mobile numbers ("0912-345-678") fit DE's, FR's and IT's; a landline grouped "03 253 5345" only TW's.
+        # An Indonesian trial's "wa 6281234567890" (the country code without its plus, as WhatsApp links
+        # write it) fits only ID's, which reads the 62 as Indonesia's code.
         default_factory=lambda: list(_PHONE_REGIONS),
         description="Regions whose national phone formats are recognised.",
     )

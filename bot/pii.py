@@ -456,14 +456,36 @@ KOREAN_BANK_ACCOUNT = re.compile(
 )
 
 
+# An Indonesian bank account number after the bank's name or a label ("refund ke rekening BCA 1234567890",
+# "no rek BRI 0123-01-012345-50-1", "norek mandiri saya 1230001234567"): an Indonesian e-wallet's trial's
+# customer gave one for a refund, and the export kept it. Indonesia has no IBAN either, and its banks number
+# accounts their own way (BCA and BNI 10 digits, Mandiri 13, BRI 15 in groups of 4-2-6-2-1). A bank is one of
+# the names customers write (alone or after "bank"), or "bank" and a word ("bank jatim"); a label is "rek",
+# "rekening", "norek", "no rek", "nomor rekening" or "account number". Not the amount that follows ("rekening
+# BCA Rp1.000.000"), nor an order's or a transaction's number, which has its own label.
+_ID_BANK = (
+    "(?:bank[ \t]+)?(?:bca|bri|bni|mandiri|bsi|btn|btpn|cimb(?:[ \t]+niaga)?|permata|danamon|jenius|seabank"
+    "|ocbc(?:[ \t]+nisp)?|maybank|panin|muamalat|bjb|jago)|bank[ \t]+[a-z]+"
+)
+_ID_ACCOUNT_LABEL = "(?:no\\.?|nomor|nomer|nmr)?[ \t]*rek(?:ening)?\\.?|norek|account[ \t]+(?:number|no\\.?)"
+_ID_ACCOUNT_WORD = "(?:" + _ID_BANK + "|" + _ID_ACCOUNT_LABEL + ")"
+INDONESIAN_BANK_ACCOUNT = re.compile(
+    "(?i)(?<!" + _W + ")" + _ID_ACCOUNT_WORD + "(?:[ \t]+" + _ID_ACCOUNT_WORD + ")*"
+    "(?:[ \t]+(?:saya|aku|ku|gw|gue|sy|anda|kamu|nya|tujuan|penerima))?[ \t]*(?:(?::|=|adalah)[ \t]*)?"
+    "(\\d{2,6}(?:[- ]\\d{1,8}){1,4}|\\d{10,16})(?![.,-]?" + _W + ")"
+)
+
+
 def bank_account_spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` (already `fold`ed) holds a Korean bank account number (10-14 digits) after the bank's name
-    or a label (`KOREAN_BANK_ACCOUNT`): the number, without the name or the label."""
+    """Where `text` (already `fold`ed) holds a Korean (10-14 digits) or an Indonesian (10-16 digits) bank
+    account number after the bank's name or a label (`KOREAN_BANK_ACCOUNT`, `INDONESIAN_BANK_ACCOUNT`): the
+    number, without the name or the label."""
     out = []
-    for match in KOREAN_BANK_ACCOUNT.finditer(text):
-        if 10 <= sum(ch.isdigit() for ch in match.group(1)) <= 14:
-            out.append(match.span(1))
-    return out
+    for pattern, most in ((KOREAN_BANK_ACCOUNT, 14), (INDONESIAN_BANK_ACCOUNT, 16)):
+        for match in pattern.finditer(text):
+            if 10 <= sum(ch.isdigit() for ch in match.group(1)) <= most:
+                out.append(match.span(1))
+    return sorted(out)
 
 
 # Chinese chat IDs, after their label: a QQ number (5-11 digits, never a leading 0) and a WeChat ID (6-20
@@ -627,6 +649,7 @@ __all__ = [
     "IBAN",
     "ID_NUMBER",
     "INN",
+    "INDONESIAN_BANK_ACCOUNT",
     "KOREAN_BANK_ACCOUNT",
     "KOREAN_RRN",
     "NIK",

@@ -382,6 +382,64 @@ def test_numbers_near_korean_account_words_are_no_account_numbers(text: str) -> 
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
+        # Found in an Indonesian e-wallet's trial: the account number for a refund reached the export.
+        (
+            "refund ke rekening BCA 1234567890 atas nama Budi Santoso kapan masuk",
+            "refund ke rekening BCA <BANK_ACCOUNT> atas nama Budi Santoso kapan masuk",
+        ),
+        ("no rek BRI 0123-01-012345-50-1", "no rek BRI <BANK_ACCOUNT>"),  # BRI's 15 digits in their groups
+        ("norek mandiri saya 1230001234567", "norek mandiri saya <BANK_ACCOUNT>"),
+        ("transfer ke rek BNI: 0123456789 ya", "transfer ke rek BNI: <BANK_ACCOUNT> ya"),
+        ("nomor rekening saya 1234 5678 90", "nomor rekening saya <BANK_ACCOUNT>"),
+        ("Bank Jatim 0011223344", "Bank Jatim <BANK_ACCOUNT>"),
+        ("BCA 1234567890", "BCA <BANK_ACCOUNT>"),
+    ],
+)
+def test_indonesian_bank_account_numbers_after_the_bank_or_a_label(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"BANK_ACCOUNT": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The e-wallet's help center and its customers: amounts, fees, and order, transaction, waybill and
+        # bill numbers after their labels stay.
+        "rekening BCA Rp1.000.000 sudah masuk",
+        "Biaya admin: BCA, BNI, BRI, Mandiri, dan Permata Rp1.000 per transaksi",
+        "bri 2 jam lalu saya transfer 150000",
+        "pesanan 081234567890 belum sampai",
+        "transaksi 6281234567890 gagal",
+        "no resi JP1234567890",
+        "tagihan 081234567890",
+        "invoice 081234567890",
+        "ID transaksi 1234567890123",
+    ],
+)
+def test_numbers_near_indonesian_account_words_are_no_account_numbers(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # Found in an Indonesian e-wallet's trial: "wa 6281234567890" (62 without its plus, as WhatsApp links
+        # write it) reached the training export.
+        ("wa 6281234567890", "wa <PHONE>"),
+        ("hubungi saya di wa 62 812-3456-7890", "hubungi saya di wa <PHONE>"),
+        ("no hp 081234567890", "no hp <PHONE>"),
+        ("0812-3456-7890 ya kak", "<PHONE> ya kak"),
+        ("+62 812-3456-7890", "<PHONE>"),
+    ],
+)
+def test_indonesian_phone_numbers(text: str, redacted: str) -> None:
+    assert Redactor().redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
         # An Italian trial's customers wrote their numbers so; those of IT's formats alone went to the export.
         ("il mio cellulare è 339 1234567, grazie", "il mio cellulare è <PHONE>, grazie"),
         ("chiamami al 3405178128", "chiamami al <PHONE>"),
