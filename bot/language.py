@@ -107,7 +107,8 @@ _STOPWORDS_TEXT = {
         vc vcs pq oq oque qnto qto tb tbm pfv favor""",
     "nl": """aan al als bij dan dat de der deze die dit doch door een en er had heb hebben heeft hem het hij
         hoe hun ik in is je kan kunnen maar me met mij mijn na naar niet nog nu of om ook op over te tot u uit
-        van voor waar wat wanneer waarom was we wel wij zal ze zich zij zijn zo hallo bedankt""",
+        van voor waar wat wanneer waarom was we wel wij zal ze zich zij zijn zo hallo bedankt
+        hoeveel welke welk kun kunt wil""",
     # Indonesian, as its customers chat: an Indonesian trial's "gimana", "cara", "jadi", "yang", "kalau",
     # "gak", "udah", "aku", "gw", "dong", "sih", "nya" were searched as content words, and "kalo lewat bank?"
     # after a question on transfers named two words of its own. The abbreviations ("yg", "udh", "blm", "gmn",

@@ -121,6 +121,8 @@ def test_terms_in_a_language_customers_write_without_accents_are_compared_withou
         ("de", "Wie installiere ich die Pakete?", ["installi", "pak"]),
         ("es", "¿Cómo instalo los paquetes?", ["instal", "paquet"]),
         ("ru", "Как установить пакеты?", ["установ", "пакет"]),
+        # Dutch question words ("hoeveel", "welke", "kun") ask, they name no topic.
+        ("nl", "Hoeveel kost de verzending, welke opties kun je kiezen?", ["kost", "vers", "optie", "kies"]),
     ],
 )
 def test_other_languages_are_stemmed_without_their_stop_words(lang: str, text: str, terms: list[str]) -> None:
