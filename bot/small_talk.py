@@ -87,7 +87,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|fijn weekend|prettige dag|nog een fijne dag|fijne dag nog|nee dank je|nee dank je wel|nee bedankt"
     "|nee dank u|nee hoor|nee meer niet|nee verder niets|nee verder niks|dat was het|dat was alles"
     "|verder niets|verder niks|meer niet"
-    "|dadah|dada|daah|dah|sampai jumpa|sampai jumpa lagi|sampai ketemu|selamat tinggal|tidak terima kasih"
+    "|dadah|dada|daah|sampai jumpa|sampai jumpa lagi|sampai ketemu|selamat tinggal|tidak terima kasih"
     "|gak makasih|ga makasih|nggak makasih|tidak makasih|gak ada lagi|ga ada lagi|nggak ada lagi"
     "|tidak ada lagi"
     "|itu aja|itu saja|udah itu aja|sudah itu saja|segitu aja|segitu dulu|cukup|udah cukup|sudah cukup"
@@ -386,6 +386,8 @@ _ID_WHOM = (
     r"|agen|agent|live agent|petugas|operator|admin|manusia|staf|staff|support|human)"
     r"(?:\s+(?:nya|manusia|asli|beneran|yang asli|lintas|langsung))*"
 )
+# What may come between a wish and whom: "mau sama CS", "minta tolong ke admin", "mau ke agen aja".
+_ID_WISH_FILLER = r"sama|dengan|dgn|ke|kepada|sm|ama|ma|tolong|dong|aja|saja|ke\s+tim"
 _ID_TAIL = (
     r"dong|donk|please|pls|plis|tolong|segera|sekarang|skrg|aja|saja|ya|yah|min|kak|gan|sis|langsung"
     r"|bukan bot|bukan robot|bukan mesin|jangan bot|bukan sama bot|jangan sama bot|terima kasih|makasih|thx"
@@ -401,7 +403,11 @@ _PERSON_ID = (
     r"|diteruskan|teruskan|lanjut|lanjutkan)(?:\s+(?:saya|aku|gw|gue|sy))?"
     r"(?:\s+(?:sama|dengan|dgn|ke|kepada|sm|ama|ma))?\s+"
     rf"(?:{_ID_WHOM}|orang(?:\s+(?:asli|beneran|cs))?)"
-    rf"|{_ID_WHOM})"
+    # Whom alone only after an Indonesian wish ("minta CS dong", "mau agen") or in Indonesian words ("CS",
+    # "petugas"): alone, "admin", "staff" or "customer service" is an English help center's topic (admin
+    # accounts, staff seats), no request.
+    rf"|(?:minta|mau|ingin|pengen|pingin|pgn|tolong|mohon)\s+(?:(?:{_ID_WISH_FILLER})\s+)*{_ID_WHOM}"
+    r"|(?:tim\s+)?(?:cs|petugas|layanan pelanggan|manusia)(?:\s+(?:nya|asli|beneran|yang asli|langsung))*)"
     rf"(?:\s+(?:{_ID_TAIL}))*"
 )
 _PERSON_DE = (
