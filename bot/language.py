@@ -122,10 +122,10 @@ _STOPWORDS_TEXT = {
         saat saja sama saya sebelum sedang sehingga sekarang selama seperti setelah siapa sudah supaya tapi
         telah tentang terhadap tersebut tetapi tidak untuk yang ya harus ingin dimana sini situ sana semua
         kalo klo kl gimana gmn gmana bgmn gimna gak ga gk nggak ngga enggak engga tdk tak bkn udah udh
-        sdh dah blm belom aja sih dong deh nih tuh kok kan lho loh yah yaa iya lah pun kah nah yg dgn utk dr
+        sdh dah blm belom aja sih dong deh nih tuh kok lho loh yah yaa iya lah pun kah nah yg dgn utk dr
         sy gw gue gua ane aq km kmu lu elu knp napa brp kpn bs bsa dpt mo pengen pingin pgn minta tolong mohon
         tanya nanya trs trus terus jg sm lg msh hrs krn soalnya biar gitu gini begitu banget bgt sekali
-        kak ka kakak min gan sis bro mbak bang pak bu via lewat jd tp tpi halo hai terima kasih makasih
+        kak ka kakak min gan sis bro mbak bang pak bu lewat jd tp tpi halo hai terima kasih makasih
         mksh""",
     "ru": """а без бы был была были было в вам вас во вот все всё вы где да для до его ее её если есть
         ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по
@@ -425,7 +425,7 @@ def _detect_message_language(
 ) -> str:
     detection = (detector or default_detector()).detect(text)
     hinted = normalize(hint) if hint else UNDETERMINED
-    if hinted != "ms" and _indonesian_read_as_malay(text, detection):
+    if hinted != "ms" and "ms" not in prior and _indonesian_read_as_malay(text, detection):
         # "tolong bantu saya" (Malay 0.55, Indonesian second) was answered in English: Malay has no catalog.
         others = tuple(lang for lang in detection.candidates if lang != "id")
         detection = replace(detection, language="id", candidates=("ms", *others))
@@ -566,7 +566,7 @@ def _detect_message_language(
     if (
         backed is not None
         and backed != detection.language
-        and _function_words(text, backed) >= _function_words(text, detection.language)
+        and 0 < _function_words(text, backed) >= _function_words(text, detection.language)
     ):
         # Unsure, and the text's function words speak no more for the guess than for a language of the help
         # center (or the hint) the detector lists too: that language. Unhinted "the door" (Dutch 0.68, English

@@ -356,6 +356,33 @@ def test_an_indonesian_help_centers_short_messages_are_indonesian(text: str, exp
 def test_a_malay_hint_keeps_malay() -> None:
     # A Malaysian app says so: its customer's Malay is not read as Indonesian.
     assert detect_message_language("tolong bantu saya", hint="ms") == "ms"
+    # So does a Malay help center.
+    assert detect_message_language("tolong bantu saya", kb_languages=("ms",)) == "ms"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "via" and "kan" are English's and Swedish's too: no reason to read these as Indonesian.
+        ("refund via bank transfer", "en"),
+        ("pay via paypal", "en"),
+        ("Kan man betala med klarna", "sv"),
+    ],
+)
+def test_words_indonesian_shares_with_other_languages_do_not_make_text_indonesian(
+    text: str, expected: str
+) -> None:
+    assert detect_message_language(text, kb_languages=("id",)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kb", "expected"), [("bom dia", ("en",), "pt"), ("bonsoir", ("en", "de"), "fr")]
+)
+def test_text_without_a_help_center_languages_function_words_keeps_the_guess(
+    text: str, kb: tuple[str, ...], expected: str
+) -> None:
+    # An unsure guess gives way to a help center's language only where the text holds its function words.
+    assert detect_message_language(text, kb_languages=kb) == expected
 
 
 @pytest.mark.parametrize(
