@@ -330,7 +330,8 @@ _VAT_NUMBERS = {
 }
 EU_VAT_ID = re.compile(
     "(?i)(?<!" + _W + ")" + _VAT_LABEL + "(?:[ \t]*(?:[:=#]|is|ist|est|es|è|n°|no\\.|nr\\.))?[ \t]*"
-    "((?:" + "|".join(f"{country}[ ]?{number}" for country, number in _VAT_NUMBERS.items()) + "))"
+    # The country prefix in capitals: "IVA de 100.000.000" is an amount, not Germany's number.
+    "((?:" + "|".join(f"(?-i:{country})[ ]?{number}" for country, number in _VAT_NUMBERS.items()) + "))"
     "(?![.,/-]?" + _W + ")"
 )
 

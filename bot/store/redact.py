@@ -34,20 +34,21 @@ PLACEHOLDERS = (
 PLACEHOLDER = re.compile(r"<(" + "|".join(PLACEHOLDERS) + r")>")
 
 # A credential a customer pastes ("I put our key sk_live_51Hx… in a ticket"), by the prefix its issuer gives
-# it and a digit in its random part, so that no word or identifier ("unit_test_helpers") is taken for one:
+# it and a digit (and, where the issuer mixes case, a capital; AWS's are base32) in its random part, so that
+# no word or identifier ("unit_test_helpers", "run_test_case1234567890", "ASIAPACIFICREGION123") is one:
 # Stripe's and others' "sk_live_…", "rk_test_…", "whsec_…"; GitHub's "ghp_…" and "github_pat_…"; Slack's
 # "xoxb-…"; Google's "AIza…"; AWS's access key ids; OpenAI's and Anthropic's "sk-…"; a JSON Web Token; and
 # what follows "Bearer". An invoicing trial's export kept "sk_live_51Hx9aQ2eZvKYlo2C8dQpR7tLmN" as typed.
 _SECRET = re.compile(
     r"(?<![\w-])(?:"
-    r"[a-z]{2,10}_(?:live|test|prod)_(?=[A-Za-z]*\d)[A-Za-z0-9]{12,}|whsec_[A-Za-z0-9+/=]{16,}"
+    r"[a-z]{2,10}_(?:live|test|prod)_(?=[a-z0-9]*[A-Z])(?=[A-Za-z]*\d)[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{16,}"
     r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}"
     r"|xox[abeoprs]-[A-Za-z0-9-]{10,}"
     r"|AIza[0-9A-Za-z_-]{35}"
-    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
-    r"|sk-(?:[a-z]{2,8}-)*(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}"
+    r"|(?:AKIA|ASIA)(?=[A-Z]*[2-7])[A-Z2-7]{16}"
+    r"|sk-(?:[a-z]{2,8}-)*(?=[a-z0-9_-]*[A-Z])(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{20,}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
-    r"|(?<=Bearer )[A-Za-z0-9._~+/-]{16,}=*"
+    r"|(?<=Bearer )(?=[A-Za-z._~+/-]*\d)[A-Za-z0-9._~+/-]{16,}=*"
     r")(?![\w-])"
 )
 # 12-19 digits, optionally grouped by single spaces or dashes; Luhn and the issuer prefix decide.

@@ -749,6 +749,12 @@ def test_api_keys_and_tokens_are_redacted(text: str, redacted: str) -> None:
         "Run unit_test_helpersformodels first.",
         "pip install sk-learn-compatibility-wrapper",
         "Authorization: Bearer <token>",
+        # Identifiers shaped like keys, without a key's mixed case, base32 or digits.
+        "api_test_environment1 fails",
+        "run_test_case1234567890",
+        "Bearer authentication-header missing",
+        "ASIAPACIFICREGION123 server",
+        "the sk-learn-pipeline-version-2 lib",
     ],
 )
 def test_key_prefixes_without_a_key_are_left_alone(text: str) -> None:
@@ -784,6 +790,9 @@ def test_eu_vat_ids_after_their_label(text: str, redacted: str) -> None:
         "VAT number for order 12345678",  # no country prefix
         "VAT ID DE2876543210",  # ten digits: no German VAT ID
         "VAT is charged at 20% on invoice 2024-00815",
+        # A Spanish article before an amount is no country prefix.
+        "factura con IVA de 100.000.000 pesos",
+        "IVA el 123456789",
     ],
 )
 def test_what_is_no_eu_vat_id_stays(text: str) -> None:
