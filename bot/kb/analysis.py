@@ -534,7 +534,7 @@ _INTRODUCTION = re.compile(
     r"(?i)(?:\b(?:my name is|my name's|mein name ist|ich hei(?:ß|ss)e|je m['’]appelle|mon nom est|me llamo|"
     r"mi nombre es|mi chiamo|il mio nome è|me chamo|chamo-me|meu nome é|mijn naam is|ik heet|nama saya|"
     # Whose name an account or a transfer is in: "refund to BCA 1234567890 atas nama Budi Santoso".
-    r"in the name of|account holder|au nom de|a nombre de|auf den namen?|intestat[oa] a|em nome de|"
+    r"in the name of|au nom de|a nombre de|auf den namen?|intestat[oa] a|em nome de|"
     r"op naam van|atas nama)|\ba\.n\.|"
     r"我叫|我的名字(?:是|叫)|私の名前は)[ \t]*"
 )
