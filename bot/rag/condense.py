@@ -116,6 +116,18 @@ MIN_TOPIC_WORDS = 2
 # names none of them were searched alone): only a bare word is a search box's (`_ASKED`).
 ONE_WORD = 1
 _ASKED = ("?", "？")
+# Articles and possessives a search box's word may come with: "the door", "my refund" after a question on
+# changing an address named a topic of its own, and was searched with that question and answered with its
+# answer again. Words such as "and", "in" or "what about" still ask the previous question again.
+_DETERMINERS = frozenset(
+    [
+        *("the", "a", "an", "my", "your", "our"),
+        *("der", "die", "das", "den", "dem", "ein", "eine", "einen", "mein", "meine"),
+        *("le", "la", "les", "un", "une", "mon", "ma", "mes", "el", "los", "las", "una", "mi", "mis"),
+        *("de", "het", "een", "mijn", "o", "os", "um", "uma", "meu", "minha"),
+        *("il", "lo", "gli", "uno", "mio", "mia"),
+    ]
+)
 # A question that points back with a pronoun but names more content words than this has a topic of its own:
 # "how much does it cost to send a small parcel?" (its "it" is no reference) was searched together with the
 # previous question about a locker door, and answered with how to close it. "Can I get a refund for it?"
@@ -127,8 +139,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     """A follow-up that cannot be searched on its own: asks the previous question again ("what about…"),
     points back with a pronoun (`_points_back`) and names at most `MAX_POINTING_WORDS` content words, or has
     fewer than `MIN_TOPIC_WORDS` content words in its language (`lang`; None: detected), unless it is one
-    word without a question mark that `said` (the previous question and its answer, where known) does not
-    hold (`ONE_WORD`)."""
+    word (with an article or a possessive at most) without a question mark that `said` (the previous
+    question and its answer, where known) does not hold (`ONE_WORD`)."""
     text = question.strip().lower()
     words = _WORD.findall(text)
     if not words:
@@ -144,7 +156,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
         return topic <= MAX_POINTING_WORDS
     if topic and _korean_asks_on_its_own(question, language):
         return False
-    if said and topic == ONE_WORD and content == words and not text.endswith(_ASKED):
+    bare = [word for word in words if word not in _DETERMINERS]
+    if said and topic == ONE_WORD and content == bare and not text.endswith(_ASKED):
         return set(analyzer(language).terms(question)) <= set(analyzer(language).terms(said))
     return topic < MIN_TOPIC_WORDS
 

@@ -214,6 +214,10 @@ def test_one_word_the_previous_exchange_does_not_hold_is_a_new_question() -> Non
     ]
     assert condense("Belgium?", shipping, "en") == "How much is shipping to France? Belgium?"
     assert condense("refunds", shipping, "en") == "refunds"
+    # With an article or a possessive, as typed in a search box: "the door" after changing an address.
+    assert condense("the door", shipping, "en") == "the door"
+    assert condense("my refund", shipping, "en") == "my refund"
+    assert condense("the door?", shipping, "en") == "How much is shipping to France? the door?"
     for follow_up in ("and Germany?", "in Germany?", "how long?"):
         assert condense(follow_up, shipping, "en") == f"How much is shipping to France? {follow_up}"
     # Korean and Chinese alike: "환불" (refund) after the delivery fee was searched with it.
