@@ -296,6 +296,7 @@ def _digits(low: int, high: int | None = None) -> str:
     return "\\d(?:[ .]?\\d){" + count + "}"
 
 
+_UK_VAT = "(?:" + _digits(12) + "|" + _digits(9) + "|GD\\d{3}|HA\\d{3})"
 _VAT_NUMBERS = {
     "AT": "U" + _digits(8),
     "BE": "[01]" + _digits(9),
@@ -325,8 +326,8 @@ _VAT_NUMBERS = {
     "SE": _digits(12),
     "SI": _digits(8),
     "SK": _digits(10),
-    "GB": "(?:" + _digits(12) + "|" + _digits(9) + "|GD\\d{3}|HA\\d{3})",
-    "XI": "(?:" + _digits(12) + "|" + _digits(9) + "|GD\\d{3}|HA\\d{3})",
+    "GB": _UK_VAT,
+    "XI": _UK_VAT,  # Northern Ireland's, in the United Kingdom's format
 }
 EU_VAT_ID = re.compile(
     "(?i)(?<!" + _W + ")" + _VAT_LABEL + "(?:[ \t]*(?:[:=#]|is|ist|est|es|è|n°|no\\.|nr\\.))?[ \t]*"
@@ -406,11 +407,13 @@ PASSPORT = re.compile(
 )
 
 
+# Whose a number is, written between an Indonesian label and the number ("no KTP saya: …", "rek BCA gw …").
+_ID_WHOSE = "(?:saya|aku|ku|gw|gue|sy|anda|kamu|nya)"
 # A NIK after its label ("NIK 3174012501900003", "no KTP saya: 3174 0125 0190 0003"), in any grouping: the
 # label says what the digits are.
 NIK = re.compile(
     "(?i)(?<!" + _W + ")(?:nik|(?:no\\.?|nomor|nomer|nmr)?[ \t]*e?-?ktp|nomor[ \t]+induk[ \t]+kependudukan)"
-    "(?:[ \t]+(?:saya|aku|ku|gw|gue|sy|anda|kamu|nya))?[ \t]*(?:(?::|=|-|adalah)[ \t]*)?"
+    "(?:[ \t]+" + _ID_WHOSE + ")?[ \t]*(?:(?::|=|-|adalah)[ \t]*)?"
     "(\\d{4}(?:[ .-]?\\d{4}){3}|\\d{6}[ .-]\\d{6}[ .-]\\d{4})(?![.,-]?" + _W + ")"
 )
 
@@ -472,7 +475,7 @@ _ID_ACCOUNT_LABEL = "(?:no\\.?|nomor|nomer|nmr)?[ \t]*rek(?:ening)?\\.?|norek|ac
 _ID_ACCOUNT_WORD = "(?:" + _ID_BANK + "|" + _ID_ACCOUNT_LABEL + ")"
 INDONESIAN_BANK_ACCOUNT = re.compile(
     "(?i)(?<!" + _W + ")" + _ID_ACCOUNT_WORD + "(?:[ \t]+" + _ID_ACCOUNT_WORD + ")*"
-    "(?:[ \t]+(?:saya|aku|ku|gw|gue|sy|anda|kamu|nya|tujuan|penerima))?[ \t]*(?:(?::|=|adalah)[ \t]*)?"
+    "(?:[ \t]+(?:" + _ID_WHOSE + "|tujuan|penerima))?[ \t]*(?:(?::|=|adalah)[ \t]*)?"
     "(\\d{2,6}(?:[- ]\\d{1,8}){1,4}|\\d{10,16})(?![.,-]?" + _W + ")"
 )
 
