@@ -386,8 +386,10 @@ _ID_WHOM = (
     r"|agen|agent|live agent|petugas|operator|admin|manusia|staf|staff|support|human)"
     r"(?:\s+(?:nya|manusia|asli|beneran|yang asli|lintas|langsung))*"
 )
+# "with" or "to" before whom: "ngomong sama CS", "sambungkan ke agen".
+_ID_TO = r"sama|dengan|dgn|ke|kepada|sm|ama|ma"
 # What may come between a wish and whom: "mau sama CS", "minta tolong ke admin", "mau ke agen aja".
-_ID_WISH_FILLER = r"sama|dengan|dgn|ke|kepada|sm|ama|ma|tolong|dong|aja|saja|ke\s+tim"
+_ID_WISH_FILLER = rf"{_ID_TO}|tolong|dong|aja|saja|ke\s+tim"
 _ID_TAIL = (
     r"dong|donk|please|pls|plis|tolong|segera|sekarang|skrg|aja|saja|ya|yah|min|kak|gan|sis|langsung"
     r"|bukan bot|bukan robot|bukan mesin|jangan bot|bukan sama bot|jangan sama bot|terima kasih|makasih|thx"
@@ -401,7 +403,7 @@ _PERSON_ID = (
     r"(?:(?:ngomong|bicara|berbicara|ngobrol|mengobrol|chat|chatting|terhubung|dihubungkan|disambungkan"
     r"|sambungkan|sambungin|hubungkan|hubungin|hubungi|konek|connect|dialihkan|alihkan|dioper|oper"
     r"|diteruskan|teruskan|lanjut|lanjutkan)(?:\s+(?:saya|aku|gw|gue|sy))?"
-    r"(?:\s+(?:sama|dengan|dgn|ke|kepada|sm|ama|ma))?\s+"
+    rf"(?:\s+(?:{_ID_TO}))?\s+"
     rf"(?:{_ID_WHOM}|orang(?:\s+(?:asli|beneran|cs))?)"
     # Whom alone only after an Indonesian wish ("minta CS dong", "mau agen") or in Indonesian words ("CS",
     # "petugas"): alone, "admin", "staff" or "customer service" is an English help center's topic (admin
