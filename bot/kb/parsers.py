@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.ids import parse_number
@@ -104,6 +104,87 @@ class _SectionBuilder:
         path = tuple(text for _, text in self._stack)
         heading = path[-1] if path else ""
         self.sections.append(Section(heading=heading, heading_path=path, text=body))
+
+    def done(self) -> list[Section]:
+        """The document's sections, the page's closing feedback widget left out (`_page_feedback_start`)."""
+        self.flush()
+        if not self.sections:
+            return self.sections
+        last = self.sections[-1]
+        lines = last.text.split("\n")
+        start = _page_feedback_start(lines)
+        if start < len(lines):
+            body = self._clean("\n".join(lines[:start]))
+            self.sections[-1:] = [replace(last, text=body)] if body.strip() else []
+        return self.sections
+
+
+# A page's feedback widget and its "updated … ago" stamp, exported with its text: ReadMe pages close with
+# "Updated 3 months ago", "Did this page help you?", "Yes", "No", and a trial quoted them as an answer's
+# last lines. Help centers whose chrome is known by its classes lose them with it (Zendesk's
+# "article-votes"); these are the words, for pages whose classes are not known and for Markdown and text
+# exports. Zendesk's own translations of its prompt are listed for the languages the bot has catalogs in.
+_FEEDBACK_PROMPT = re.compile(
+    r"(?:(?:was|is|did)\s+(?:this|the)\s+(?:article|page|answer|doc|document|documentation|guide|post|information"
+    r"|content|section|topic|reply)\s+(?:helpful|useful|help(?:\s+you)?|answer\s+your\s+question)"
+    r"|(?:was|is)\s+this\s+(?:helpful|useful)|did\s+this\s+(?:help(?:\s+you)?|answer\s+your\s+question)"
+    r"|did\s+you\s+find\s+this(?:\s+(?:article|page))?\s+(?:helpful|useful)"
+    r"|how\s+(?:helpful|useful)\s+was\s+this(?:\s+(?:article|page))?"
+    r"|war\s+dieser\s+(?:artikel|beitrag)\s+hilfreich|cet\s+article\s+vous\s+a-t-il\s+été\s+utile"
+    r"|¿?(?:le|te)\s+ha\s+(?:sido|resultado)\s+útil\s+este\s+artículo|¿?fue\s+útil\s+este\s+artículo"
+    r"|este\s+artigo\s+foi\s+útil|questo\s+articolo\s+è\s+stato\s+utile|was\s+dit\s+artikel\s+nuttig"
+    r"|была\s+ли\s+эта\s+статья\s+полезной|apakah\s+artikel\s+ini\s+membantu"
+    r"|这篇文章(?:对您)?有(?:帮助|用)吗|此文章(?:是否)?有(?:帮助|用)|這篇文章(?:對您)?有(?:幫助|用)嗎"
+    r"|この記事は(?:お)?役に立ちましたか|이\s*(?:문서|글|도움말)(?:가|이)\s*도움이\s*(?:되었습니까|되었나요))"
+    r"\s*[?？]?",
+    re.IGNORECASE,
+)
+# The widget's buttons, where they are text: the answers and ReadMe's "Copy Page".
+_FEEDBACK_CONTROLS = frozenset(
+    {
+        "yes", "no", "ja", "nein", "oui", "non", "sí", "si", "sim", "não", "да", "нет", "nee", "ya", "tidak",
+        "是", "否", "有帮助", "没有帮助", "有幫助", "沒有幫助", "はい", "いいえ", "예", "아니요", "아니오",
+        "👍", "👎", "copy page",
+    }
+)  # fmt: skip
+# "Updated 3 months ago", "Updated8 months ago", "Updated over a week ago", "Last updated about 1 month ago":
+# relative, so out of date in any index; a date ("Last updated: 2024-03-01") is the page's and stays.
+_UPDATED_AGO = re.compile(
+    r"(?:last\s+)?updated\s*(?:about|over|almost|less\s+than)?\s*(?:a|an|\d+)\s+"
+    r"(?:second|minute|hour|day|week|month|year)s?\s+ago\.?",
+    re.IGNORECASE,
+)
+# What a Markdown export puts around the widget: rules, and emphasis around its lines.
+_FEEDBACK_RULE = re.compile(r"(?:[-*_]\s*){3,}")
+
+
+def _page_feedback_start(lines: Sequence[str]) -> int:
+    """Where the page's closing feedback lines start in its last section's `lines` (`len(lines)` if none).
+
+    The closing run of prompts, buttons, stamps, rules and blank lines goes when it holds a prompt; without
+    one only its trailing stamps go, so a last answer of "No" stays."""
+    kinds: list[str] = []  # of the closing run, last line first
+    for raw in reversed(lines):
+        line = raw.strip().strip("*_").strip()
+        if not line or _FEEDBACK_RULE.fullmatch(line):
+            kinds.append("blank")
+        elif _FEEDBACK_PROMPT.fullmatch(line):
+            kinds.append("prompt")
+        elif _UPDATED_AGO.fullmatch(line):
+            kinds.append("stamp")
+        elif line.casefold() in _FEEDBACK_CONTROLS:
+            kinds.append("control")
+        else:
+            break
+    if "prompt" in kinds:
+        return len(lines) - len(kinds)
+    stamps = 0
+    for taken, kind in enumerate(kinds, start=1):
+        if kind == "control":
+            break
+        if kind == "stamp":
+            stamps = taken
+    return len(lines) - stamps
 
 
 # ------------------------------------------------------------------------------------------ Markdown
@@ -678,8 +759,7 @@ def parse_markdown(text: str, default_title: str) -> Parsed:
         else:
             pending.append(line)
     emit_pending()
-    builder.flush()
-    return title or default_title, builder.sections, meta.get("url", "")
+    return title or default_title, builder.done(), meta.get("url", "")
 
 
 # ----------------------------------------------------------------------------------- reStructuredText
@@ -795,8 +875,7 @@ def parse_rst(text: str, default_title: str) -> Parsed:
         line = lines[i]
         builder.line(line)
         i += 1
-    builder.flush()
-    return title or default_title, builder.sections, ""
+    return title or default_title, builder.done(), ""
 
 
 # ---------------------------------------------------------------------------------------------- HTML
@@ -846,6 +925,8 @@ _CHROME_NAMES = frozenset(
         "recent-articles", "article-comments",
         # Intercom
         "avatar", "related_articles", "intercom-reaction-picker",
+        # ReadMe: a callout's emoji, drawn before its title
+        "callout-icon",
     }
 )  # fmt: skip
 # Chrome whatever prefix or CSS-module hash surrounds the name ("theme-doc-breadcrumbs", "breadcrumbsBox_Z"),
@@ -855,13 +936,18 @@ _CHROME_FRAGMENTS = ("breadcrumb", "cookiebot", "onetrust", "avatar", "byline")
 _CONTENT_ASIDES = frozenset(
     {
         "footnote", "footnote-list", "admonition", "note", "tip", "warning", "caution", "important", "topic",
-        "sidebar",
+        "sidebar", "callout",
     }
 )  # fmt: skip
 # Boxes whose own heading ("Note", "Tip") labels the box; the text around it stays in the enclosing section.
-_ADMONITIONS = frozenset({"admonition", "note", "tip", "warning", "caution", "important", "hint", "danger"})
-# The title line of a note in Sphinx and MkDocs (a paragraph) and Docusaurus (a div, CSS-module suffixed).
-_ADMONITION_TITLES = ("admonition-title", "admonitionheading")
+# ReadMe and Bootstrap call theirs a callout, titled by an <h2>/<h3 class="callout-heading">: read as a
+# heading, "🚧Keep your keys secret" became a section of its own under the one it sits in.
+_ADMONITIONS = frozenset(
+    {"admonition", "note", "tip", "warning", "caution", "important", "hint", "danger", "callout"}
+)
+# The title line of a note in Sphinx and MkDocs (a paragraph), Docusaurus (a div, CSS-module suffixed) and
+# ReadMe and Bootstrap (a heading).
+_ADMONITION_TITLES = ("admonition-title", "admonitionheading", "callout-heading")
 # Where a generator puts the page's own content, most preferred first, as (element, attribute, value) with ""
 # for any: <main>, ARIA's main role, a lone <article>, Sphinx, MkDocs Material, Docusaurus, Read the Docs,
 # Zendesk, Intercom, then common ids. The first that holds text is the content root.
@@ -1348,8 +1434,7 @@ def parse_html(text: str, default_title: str) -> Parsed:
             title = title or line.text
         elif not in_preamble or _is_real_preamble(line, doc_title):
             builder.line(line.text)
-    builder.flush()
-    return title or default_title, builder.sections, doc_url
+    return title or default_title, builder.done(), doc_url
 
 
 # ------------------------------------------------------------------------------------------ plain text
@@ -1578,8 +1663,7 @@ def parse_text(text: str, default_title: str) -> Parsed:
         builder.heading(heading.level, heading.text)
         title = heading.text if heading.level == 0 else title
         index += heading.size
-    builder.flush()
-    return title or default_title, builder.sections, ""
+    return title or default_title, builder.done(), ""
 
 
 # ----------------------------------------------------------------------------------------------- PDF

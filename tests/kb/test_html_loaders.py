@@ -511,6 +511,54 @@ def test_an_admonition_title_is_not_a_section() -> None:
     ]
 
 
+def test_a_readme_callout_title_labels_its_text_in_the_section_around_it() -> None:
+    # ReadMe's callout markup: its <h3> made "🚧Keep your keys secret" a section of its own (invoicing trial).
+    doc = load_html(
+        "<h1>API keys</h1><h2>Creating an API key</h2><p>Owners create keys.</p>"
+        "<blockquote class='callout callout_warn' theme='🚧'><h3 class='callout-heading'>"
+        "<span class='callout-icon'>🚧</span><p>Keep your keys secret</p></h3>"
+        "<p>A secret key is shown only once.</p></blockquote><h2>Rate limits</h2><p>60 a minute.</p>"
+    )
+    assert [(s.heading_path, s.text) for s in doc.sections] == [
+        (
+            ("API keys", "Creating an API key"),
+            "Owners create keys.\n\nKeep your keys secret: A secret key is shown only once.",
+        ),
+        (("API keys", "Rate limits"), "60 a minute."),
+    ]
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        # ReadMe's page end, in an invoicing trial (its classes are not known chrome).
+        "<div class='rm-Article-footer'><div class='DocsFeedback'>Did this page help you? "
+        "<button>Yes</button><button>No</button></div><p class='UpdatedAt'>Updated 3 months ago</p></div>",
+        "<p>Updated about 1 month ago</p><hr><p>Did this page help you?</p><p>Yes</p><p>No</p>",
+        "<p>Was this article helpful?</p><p>👍</p><p>👎</p>",
+        "<p>War dieser Artikel hilfreich?</p>",
+        "<p>这篇文章有帮助吗？</p><p>是</p><p>否</p>",
+        "<p>Updated8 months ago</p>",
+    ],
+    ids=["readme", "stamp-first", "thumbs", "german", "chinese", "stamp-alone"],
+)
+def test_a_closing_feedback_widget_is_left_out(closing: str) -> None:
+    doc = load_html(f"<h1>Rate limits</h1><h2>When you hit the limit</h2><p>Wait and retry.</p>{closing}")
+    assert [s.text for s in doc.sections] == ["Wait and retry."]
+
+
+def test_a_last_answer_of_no_and_a_dated_stamp_stay() -> None:
+    doc = load_html(
+        "<h1>FAQ</h1><h2>Can I pay cash?</h2><p>No</p><h2>Terms</h2><p>Read them.</p>"
+        "<p>Last updated: 2024-03-01</p><p>Was this page useful? Tell us at help@example.com.</p>"
+    )
+    assert [s.text for s in doc.sections] == [
+        "No",
+        "Read them.\n\nLast updated: 2024-03-01\n\nWas this page useful? Tell us at help@example.com.",
+    ]
+    assert [s.text for s in load_html("<h1>FAQ</h1><h2>Can I pay cash?</h2><p>No</p>").sections] == ["No"]
+
+
 def test_the_main_container_wins_over_the_page_around_it() -> None:
     doc = load_html(
         "<body><div class='site'><h1>Parcelly</h1><p>Fast parcels.</p></div>"

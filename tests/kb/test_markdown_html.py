@@ -126,3 +126,11 @@ def test_a_plain_text_faq_answer_keeps_its_lines_and_loses_its_comments() -> Non
         "Visible answer",
         "Call us.",
     ]
+
+
+def test_a_readme_markdown_export_loses_its_closing_feedback_lines() -> None:
+    # How ReadMe pages read when exported as Markdown: the stamp, a rule, the prompt and its buttons.
+    text = "Wait and retry.\n\nUpdated 11 days ago\n\n---\n\nDid this page help you?\n\nYes\n\nNo\n\n"
+    text += "Copy Page"
+    assert _text(text) == "Wait and retry."
+    assert _text("Can I pay cash?\n\nNo") == "Can I pay cash?\n\nNo"
