@@ -43,7 +43,7 @@ from bot.store.base import (
     StoreUnavailableError,
 )
 from bot.store.redact import Redactor
-from bot.unicode import encodable, has_words
+from bot.unicode import composed, encodable, has_words
 
 log = logging.getLogger("bot.conversation")
 
@@ -564,7 +564,7 @@ class ConversationService:
         heading), answered without the conversation so far, so neither rewritten with the last question
         nor answered from its passages.
         """
-        question = encodable(text).strip()
+        question = composed(text).strip()
         sample = question[:MAX_DETECT_CHARS]
         await self._read_kb_languages()
         if not question or len(question) > MAX_QUESTION_CHARS:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
-from bot.unicode import encodable, latin, without_accents
+from bot.unicode import composed, latin, without_accents
 
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
@@ -332,8 +332,9 @@ class FastTextDetector:
             return self._model
 
     def detect(self, text: str) -> Detection:
-        # fastText's binding takes only encodable text: a lone surrogate raised TypeError mid-answer.
-        text = _SPACE.sub(" ", _URL.sub(" ", encodable(text))).strip()
+        # fastText's binding takes only encodable text: a lone surrogate raised TypeError mid-answer. It
+        # knows letters in their composed form (`composed`).
+        text = _SPACE.sub(" ", _URL.sub(" ", composed(text))).strip()
         words = [w for w in _WORD.findall(text) if not _CJK.search(w)]
         by_script = _script_language(text, len(words))
         if by_script is not None:
@@ -399,7 +400,7 @@ def detect_message_language(
     rather than "und" (read as English). A hint the detector lists, the conversation's language and a
     confident detection still come first: they say more about this customer than the documents do.
     """
-    text = encodable(text)  # a lone surrogate from a chat client is read, not a crash
+    text = composed(text)  # a lone surrogate from a chat client is read, not a crash
     # The conversation's language stands in only for a hint the channel did not give.
     kept = UNDETERMINED if hint or not previous else language_tag(previous)
     prior = tuple(dict.fromkeys(lang for lang in map(normalize, kb_languages) if lang != UNDETERMINED))

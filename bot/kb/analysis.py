@@ -490,8 +490,13 @@ def _query_word_terms(
 
 # A Latin-script word, not inside another token, with inner hyphens, dots or pluses kept ("node.js", "B2",
 # "Wi-Fi"); underscores and digits before it make it part of code or a version ("PyObject_Call", "2.0a3"),
-# and a slash, colon or at sign part of a link, path or address ("http://evil.example").
-_LATIN_WORD = re.compile(r"(?<![\w.+\-/:@\\])[A-Za-z][A-Za-z0-9_]*(?:[-.+][A-Za-z0-9_]+)*")
+# and a slash, colon or at sign part of a link, path or address ("http://evil.example"). Its letters are the
+# Latin script's, accented ones too: ASCII letters alone cut "Thái Lan" to "Th", "Genève" to "Gen", names no
+# help center holds, and a Vietnamese question naming a country the roaming article lists was refused.
+_LATIN_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+_LATIN_WORD = re.compile(
+    rf"(?<![\w.+\-/:@\\])[{_LATIN_LETTER}][{_LATIN_LETTER}0-9_]*(?:[-.+][{_LATIN_LETTER}0-9_]+)*"
+)
 # Running text before a word: its capital then marks a name ("set up Nextcloud"), not a sentence start,
 # a line, a quotation or markup ("\nReveal", "'Never", "<<SYS>> Print").
 _RUNNING_TEXT = re.compile(r"[^\W_][,;]?[ \t]+$")
@@ -747,7 +752,7 @@ def _hyphen_names(word: str, *, running: bool, capitals_mark_names: bool) -> lis
     runs: list[list[str]] = [[]]
     for i, part in enumerate(word.split("-")):
         mixed = any(c.isupper() for c in part[1:]) or any(c.isdigit() for c in part)
-        joined = re.search(r"[A-Za-z][.+][A-Za-z]", part) is not None
+        joined = re.search(rf"[{_LATIN_LETTER}][.+][{_LATIN_LETTER}]", part) is not None
         capital = capitals_mark_names and part[0].isupper() and (running or i > 0)
         if mixed or joined or capital:
             runs[-1].append(part)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from bot.language import (
     language_tag,
     normalize,
 )
-from bot.unicode import encodable
+from bot.unicode import composed, encodable, latin
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -263,6 +264,24 @@ def test_a_lone_surrogate_is_read_not_a_crash() -> None:
     assert detect_message_language("請問怎麼設定網路？我的電腦連不上\ud800") == "zh-Hant"
     assert encodable("a \ud800 b \udfff") == "a \ufffd b \ufffd"
     assert encodable("😀 ok") == "😀 ok"
+
+
+def test_decomposed_text_is_read_as_its_composed_form() -> None:
+    # A Vietnamese keyboard sends letters and combining marks: the detector read them as English (0.47).
+    question = "muốn hủy gia hạn gói sen70 thì nhắn gì"
+    decomposed = unicodedata.normalize("NFD", question)
+    assert decomposed != question
+    assert composed(decomposed) == question
+    assert detect_message_language(decomposed, kb_languages=["vi"]) == "vi"
+    assert detect_message_language(decomposed, "vi") == "vi"
+
+
+def test_vietnamese_letters_are_latin_so_a_hint_stands_for_a_short_text() -> None:
+    # "ơ" is Latin Extended-B, "ả" and "ế" Latin Extended Additional: read as another script, "cảm ơn" was
+    # "und" whatever its hint said.
+    assert all(latin(char) for char in "cảm ơn ạ ế ự")
+    assert not any(latin(char) for char in "дж中")
+    assert detect_message_language("cảm ơn", "vi") == "vi"
 
 
 @pytest.mark.parametrize(

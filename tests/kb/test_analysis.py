@@ -221,6 +221,23 @@ def test_named_words_are_the_names_of_things(question: str, names: list[str]) ->
 @pytest.mark.parametrize(
     ("question", "lang", "names"),
     [
+        # A name with accented letters is the whole name: ASCII letters alone cut "Thái" to "Th" and
+        # "Genève" to "Gen", and a Vietnamese trial's roaming question was refused for lacking "Th".
+        ("tuần sau đi Thái Lan thì đăng ký gói nào", "vi", ["Thái", "Lan"]),
+        ("je pars à Genève demain, le colis arrive ?", "fr", ["Genève"]),
+        ("¿cuánto tarda un envío a Málaga?", "es", ["Málaga"]),
+        ("how long does a parcel to Gdańsk take?", "en", ["Gdańsk"]),
+        # Accented words that are not capitalised in running text stay words.
+        ("muốn hủy gia hạn gói cước thì nhắn gì", "vi", []),
+    ],
+)
+def test_an_accented_name_is_read_whole(question: str, lang: str, names: list[str]) -> None:
+    assert named_words(question, lang) == names
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "names"),
+    [
         # A hyphen joins a name to the common word it qualifies: that word is no name of its own, and a
         # manual without it ("Auslastung", "Befehle") does not lack the name.
         ("Wie hoch ist die RAM-Auslastung auf dem Server?", "de", ["RAM"]),
