@@ -305,6 +305,25 @@ def test_plain_text_removes_markup_and_keeps_links() -> None:
     assert text == "See Account and code, this, the form (https://x.example/f) or docs (https://d.example)."
 
 
+def test_a_backslash_escape_is_shown_as_its_character_outside_code() -> None:
+    # A Vietnamese telecom trial told customers to dial "\\*100\\*mã thẻ#": Markdown escapes its USSD codes.
+    assert plain_text(r"Bấm \*100\*mã thẻ# rồi bấm gọi, or \*101# for *balance*.") == (
+        "Bấm *100*mã thẻ# rồi bấm gọi, or *101# for balance."
+    )
+    assert plain_text(r"Step 1\. is no list; `C:\\Temp\*` and C:\Users stay") == (
+        r"Step 1. is no list; C:\\Temp\* and C:\Users stay"
+    )
+    assert plain_text(r"| Plan \| price | 70.000đ |") == r"| Plan \| price | 70.000đ |"
+    topup = Passage(
+        "nap-tien.md",
+        "Nạp tiền bằng thẻ cào",
+        r"Cào lớp bạc, rồi bấm \*100\*mã thẻ# và phím gọi. Tiền vào tài khoản ngay.",
+    )
+    assert extract_answer("nạp tiền bằng thẻ cào bấm gì", topup).startswith(
+        "Cào lớp bạc, rồi bấm *100*mã thẻ# và phím gọi."
+    )
+
+
 def test_passage_units_mark_labels() -> None:
     units = passage_units("Live chat\n\nSaturday: 09:00–17:00\n\nWe reply within:\n\n- 1 business day;")
     assert [(u.text, u.label, u.marker) for u in units] == [
