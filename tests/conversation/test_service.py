@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -334,6 +335,17 @@ async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(
     _, question = await collect(svc, ALICE, "hi, how long do refunds take?")
     assert question.answer is not None
     assert question.answer.outcome == "answered"
+
+
+async def test_a_decomposed_message_is_read_and_logged_composed(settings: Settings) -> None:
+    # A Vietnamese keyboard sends letters and combining marks ("muốn hủy" as u + U+0302 + U+0301 …):
+    # word lists, patterns and the language detector know the composed letters only.
+    log = MemoryConversationLog()
+    svc = service(settings, log, FakeGenerator(SUPPORTED), RecordingDesk())
+    text = "Vielen Dank für die schnelle Hilfe"
+    _, reply = await collect(svc, ALICE, unicodedata.normalize("NFD", text))
+    assert reply.language == "de"
+    assert [m.text for m in log.messages.values() if m.role == "user"] == [text]
 
 
 async def test_starting_over_during_a_handoff_tells_the_desk_once(settings: Settings) -> None:
