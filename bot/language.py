@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
-from bot.unicode import composed, latin, without_accents
+from bot.unicode import composed, latin, turkish_lowered, without_accents
 
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
@@ -127,6 +127,18 @@ _STOPWORDS_TEXT = {
         tanya nanya trs trus terus jg sm lg msh hrs krn soalnya biar gitu gini begitu banget bgt sekali
         kak ka kakak min gan sis bro mbak bang pak bu lewat jd tp tpi halo hai terima kasih makasih
         mksh""",
+    # Turkish, as its customers chat: a marketplace trial's "istiyorum", "hangi", "nasıl", "ne", "var mı"
+    # were searched as content words ("hangi" found a privacy section, "istiyorum" the account closure's
+    # "Hesabımı kapatmak istiyorum"). The question particles (mı, mi, mu, mü and their persons) are written
+    # apart; chat's "nerde", "nerden", "nası", "bişey". Left out: "yok", "olur" and "yap-", which answer or
+    # name what a question asks.
+    "tr": """acaba ama ancak artık aslında az bana bazen bazı belki ben beni benim bende benden bir biraz
+        birkaç biri bişey bişi biz bize bizi bizim bu buna bunu bunun bunlar burada böyle çok çünkü da de
+        daha diye en gibi göre hangi hangisi hani hem hep hepsi her hiç için ile ise işte kadar kaç kendi ki
+        kim mi mı mu mü misin mısın musun müsün miyim mıyım muyum müyüm midir mıdır mudur müdür misiniz
+        mısınız musunuz müsünüz nasıl nası ne neden nerede nerde nereden nerden nereye niye niçin o olarak ona
+        onu onun onlar öyle sadece sen sana seni siz size sizi sizin şey şu şunu şuna ve veya ya yani yine
+        zaten var lütfen istiyorum istiyoruz isterim merhaba selam teşekkürler rica""",
     "ru": """а без бы был была были было в вам вас во вот все всё вы где да для до его ее её если есть
         ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по
         при с так также то тоже ты у уже что чтобы эта эти это я можно почему
@@ -150,7 +162,9 @@ _MALAY_ONLY = frozenset(_MALAY_ONLY_TEXT.split())
 # Customers writing these languages often leave the accents out ("cuanto", "ca", "voce", "cartao"): each
 # stop word counts without its accents too, and their index terms are compared without accents
 # (`bot.kb.analysis.Analyzer`). (German is left alone: "über" typed without its umlaut is "ueber".)
-ACCENTS_LEFT_OUT = frozenset({"es", "fr", "it", "pt"})
+# Turkish customers type "kapida odeme" for "kapıda ödeme" and "sifremi" for "şifremi": the trial's ASCII
+# questions cited other sections than the same questions with their letters.
+ACCENTS_LEFT_OUT = frozenset({"es", "fr", "it", "pt", "tr"})
 
 
 STOPWORDS: dict[str, frozenset[str]] = {
@@ -345,6 +359,11 @@ class FastTextDetector:
         if letters >= self.min_letters and len(set("".join(words).casefold())) < MIN_DISTINCT_LETTERS:
             # "éééééééé", "hahahaha": no language, though the model calls the first French at 0.80.
             return Detection(UNDETERMINED, 0.0, False)
+        if "İ" in text or "ı" in text:
+            # Letters only Turkish and Azerbaijani write: the model lower-cases "FATURAMI NERDEN İNDİRİCEM"
+            # as English does ("i" and a combining dot, "I" as "i"), Latin 0.58; lower-cased as Turkish
+            # writes it, Turkish 0.86.
+            text = turkish_lowered(text)
         found = self._detector().detect(text, model="lite", k=3)
         ranked = [(normalize(str(r["lang"])), float(r["score"])) for r in found]
         if not ranked:

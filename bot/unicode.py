@@ -42,10 +42,31 @@ def has_words(text: str) -> bool:
 
 
 def without_accents(text: str) -> str:
-    """`text` with its letters' accents left off ("sábado" → "sabado", "Rückgabe" → "Ruckgabe"): customers
-    often type them so."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """`text` with its letters' accents left off ("sábado" → "sabado", "Rückgabe" → "Ruckgabe", Turkish
+    "kapıda" → "kapida"): customers often type them so."""
+    decomposed = unicodedata.normalize("NFKD", text).translate(_UNDOTTED)
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+# Turkish's dotless "ı" has no decomposition, yet an "i" is how it is typed on any other keyboard.
+_UNDOTTED = str.maketrans({"ı": "i"})
+
+
+def lowered(text: str, lang: str) -> str:
+    """`text` in lower case as `lang` writes it (Turkish and Azerbaijani: `turkish_lowered`). Elsewhere too
+    "İ" is "i": `str.lower` makes it "i" and a combining dot, and the dot split "İade" into "i" and "ade"."""
+    if lang in DOTTED_I_LANGUAGES:
+        return turkish_lowered(text)
+    return text.replace("İ", "i").lower()
+
+
+# The languages whose "I" is the capital of dotless "ı", and "İ" that of "i".
+DOTTED_I_LANGUAGES = frozenset({"tr", "az"})
+
+
+def turkish_lowered(text: str) -> str:
+    """`text` in lower case as Turkish writes it: "FATURAMI" is "faturamı", "İADE" is "iade"."""
+    return text.replace("I", "ı").replace("İ", "i").lower()
 
 
 # The first code point past the Latin script's letters (Latin Extended-B ends at U+024F).

@@ -29,7 +29,7 @@ from typing import Any
 from bot import pii
 from bot.chinese import to_simplified
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
-from bot.unicode import without_accents
+from bot.unicode import DOTTED_I_LANGUAGES, lowered, without_accents
 
 CJK_LANGUAGES = frozenset(["zh", "ja", "ko"])
 # Snowball stemmers (PyStemmer) by language code.
@@ -122,6 +122,8 @@ _TOKEN = re.compile(rf"[{_CJK_CLASS}]+|[^\W_{_CJK_CLASS}]+", re.UNICODE)
 # A query word with its underscores kept (`sorted_list`), or a run of CJK characters.
 _IDENTIFIER = re.compile(rf"[{_CJK_CLASS}]+|[^\W{_CJK_CLASS}]+", re.UNICODE)
 _HAN_RUN = re.compile(rf"[{_HAN}]+")
+# A Turkish name's suffixes, after its apostrophe ("Pazaryolu'nda", "iPhone’u").
+_TURKISH_SUFFIX = re.compile(r"(?<=\w)['’]\w+")
 _CJK_CHAR = re.compile(rf"[{_CJK_CLASS}]")
 # Chinese questions of one sentence or two come to 30-50 bigrams, and their key words are often last
 # ("…用什么命令？"): 32 cut them off (Chinese Debian Reference BM25 hit@5 0.800 at 32, 0.825 at 64).
@@ -256,7 +258,11 @@ class Analyzer:
         # Chinese only: kanji in Japanese text are not Traditional Chinese (and a Japanese question and
         # passage are both read unfolded).
         folded = to_simplified(text) if fold and self.lang == "zh" else text
-        for match in _TOKEN.finditer(folded.lower()):
+        if self.lang in DOTTED_I_LANGUAGES:
+            # "Pazaryolu'nda", "Papara'ya": the suffixes of a name after its apostrophe are no words (as
+            # Elasticsearch's Turkish analyzer reads them): "nda" was a term of 10 of a trial's 81 chunks.
+            folded = _TURKISH_SUFFIX.sub("", folded)
+        for match in _TOKEN.finditer(lowered(folded, self.lang)):
             token = match.group()
             if _is_cjk(token[0]):
                 if bigrams:
@@ -313,7 +319,9 @@ class Analyzer:
         identifier means it, not its parts anywhere in a passage (FTS5's tokenizer used to do the same).
         """
         out: list[tuple[str, str]] = []
-        for match in _IDENTIFIER.finditer(width_folded(text).lower()):
+        if self.lang in DOTTED_I_LANGUAGES:
+            text = _TURKISH_SUFFIX.sub("", text)  # as `_tokens` reads it
+        for match in _IDENTIFIER.finditer(lowered(width_folded(text), self.lang)):
             word = match.group()
             if "_" in word and not _is_cjk(word[0]):
                 parts = [self._stem(part) for part in word.split("_") if part]
@@ -712,6 +720,7 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     question = _MARKUP.sub(" ", question)
     personal = personal_spans(question, labels=True)
     cjk = _CJK_CHAR.search(question) is not None
+    shouted = not cjk and _shouted(question)
     language = normalize(lang or question_language(question))
     capitals_mark_names = not cjk and language not in NOUN_CAPITALISING
     reduplicating = language in REDUPLICATING_WITH_TWO
@@ -725,6 +734,8 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
             continue
         if word.isupper() and letters > MAX_ACRONYM:
             continue
+        if shouted and not any(c.isdigit() for c in word) and _JOINED.search(word) is None:
+            continue  # its capitals are the whole text's, no name's
         if _REFERENCE_DIGITS.search(word) or any(a <= match.start() < b for a, b in personal):
             continue
         if reduplicating and _REDUPLICATED.fullmatch(word):
@@ -743,6 +754,21 @@ def named_words(question: str, lang: str | None = None) -> list[str]:
     return out
 
 
+# A text written in capitals says nothing by them: "I CANT SIGN IN TO MY ACCOUNT" and "WHAT DOES ERROR PX-110
+# MEAN" were refused as naming "CANT" and "MEAN" (short words in capitals read as acronyms the help center
+# lacks), and a Turkish trial's "İADE KODU NASIL ALINIR" for "NASIL". From this many words with case, all in
+# capitals, only digits and joiners make a name ("PX-110", "NODE.JS").
+MIN_SHOUTED_WORDS = 3
+_CASED_WORD = re.compile(r"[^\W\d_]{2,}")
+_JOINED = re.compile(rf"[{_LATIN_LETTER}][.+][{_LATIN_LETTER}]")
+
+
+def _shouted(text: str) -> bool:
+    """Whether `text` is written in capitals: `MIN_SHOUTED_WORDS` words with case or more, none lower-case."""
+    cased = [word for word in _CASED_WORD.findall(text) if word.lower() != word.upper()]
+    return len(cased) >= MIN_SHOUTED_WORDS and all(word.isupper() for word in cased)
+
+
 def _hyphen_names(word: str, *, running: bool, capitals_mark_names: bool) -> list[str]:
     """The names in `word`: each run of its hyphen-joined parts that look like names, kept together ("Wi-Fi",
     "PX-102"). A hyphen joins a name to the common word it qualifies ("RAM-Auslastung", "Debian-based"):
@@ -752,7 +778,7 @@ def _hyphen_names(word: str, *, running: bool, capitals_mark_names: bool) -> lis
     runs: list[list[str]] = [[]]
     for i, part in enumerate(word.split("-")):
         mixed = any(c.isupper() for c in part[1:]) or any(c.isdigit() for c in part)
-        joined = re.search(rf"[{_LATIN_LETTER}][.+][{_LATIN_LETTER}]", part) is not None
+        joined = _JOINED.search(part) is not None
         capital = capitals_mark_names and part[0].isupper() and (running or i > 0)
         if mixed or joined or capital:
             runs[-1].append(part)

@@ -276,6 +276,12 @@ def test_decomposed_text_is_read_as_its_composed_form() -> None:
     assert detect_message_language(decomposed, "vi") == "vi"
 
 
+def test_turkish_in_capitals_is_turkish() -> None:
+    # Lower-cased as English writes it ("i" and a combining dot, "I" as "i"), Latin 0.58.
+    assert detect_message_language("FATURAMI NERDEN İNDİRİCEM") == "tr"
+    assert detect_message_language("faturamı nerden indiricem") == "tr"
+
+
 def test_vietnamese_letters_are_latin_so_a_hint_stands_for_a_short_text() -> None:
     # "ơ" is Latin Extended-B, "ả" and "ế" Latin Extended Additional: read as another script, "cảm ơn" was
     # "und" whatever its hint said.

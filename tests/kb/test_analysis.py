@@ -238,6 +238,51 @@ def test_an_accented_name_is_read_whole(question: str, lang: str, names: list[st
 @pytest.mark.parametrize(
     ("question", "lang", "names"),
     [
+        ("I CANT SIGN IN TO MY ACCOUNT", "en", []),
+        ("WHAT DOES ERROR PX-110 MEAN", "en", ["PX-110"]),
+        ("İADE KODU NASIL ALINIR", "tr", []),
+        # Two words are too few to call shouting: "GDM" and "RAM" stay acronyms.
+        ("GDM crashes", "en", ["GDM"]),
+        ("RAM USAGE", "en", ["RAM", "USAGE"]),
+    ],
+)
+def test_a_text_in_capitals_names_only_codes(question: str, lang: str, names: list[str]) -> None:
+    assert named_words(question, lang) == names
+
+
+def test_turkish_is_lower_cased_as_turkish_writes_it() -> None:
+    turkish = analyzer("tr")
+    # "İ" lower-cased by str.lower is "i" and a combining dot, which split "İade" into "i" and "ade"; and
+    # "FATURAMI" is "faturamı", not "faturami".
+    assert turkish.terms("İADE") == turkish.terms("iade") == turkish.terms("İade")
+    assert turkish.terms("FATURAMI") == turkish.terms("faturamı") == ["fatura"]
+    assert [word for word, _ in turkish.word_terms("İade kodunu")] == ["iade", "kodunu"]
+    assert analyzer("en").terms("İstanbul") == analyzer("en").terms("istanbul")
+
+
+def test_turkish_typed_without_its_letters_finds_the_same_terms() -> None:
+    turkish = analyzer("tr")
+    assert turkish.terms("kapida odeme") == turkish.terms("kapıda ödeme") == ["kapi", "ode"]
+    assert turkish.terms("sifremi unuttum") == turkish.terms("şifremi unuttum")
+
+
+def test_a_turkish_names_suffixes_after_its_apostrophe_are_no_words() -> None:
+    turkish = analyzer("tr")
+    assert turkish.terms("Pazaryolu'nda ödeme") == turkish.terms("Pazaryolu ödeme")
+    assert [word for word, _ in turkish.word_terms("Papara’ya para")] == ["papara", "para"]
+    # Elsewhere an apostrophe is the language's own ("l'adresse", "don't").
+    assert "adress" in analyzer("fr").terms("l'adresse")
+
+
+def test_turkish_question_words_are_stop_words() -> None:
+    assert analyzer("tr").terms("hangi kargo firması ile gönderiyorsunuz, nasıl takip edebilirim?") == (
+        analyzer("tr").terms("kargo firması gönderiyorsunuz, takip edebilirim?")
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "names"),
+    [
         # A hyphen joins a name to the common word it qualifies: that word is no name of its own, and a
         # manual without it ("Auslastung", "Befehle") does not lack the name.
         ("Wie hoch ist die RAM-Auslastung auf dem Server?", "de", ["RAM"]),

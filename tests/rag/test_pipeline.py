@@ -614,6 +614,18 @@ async def test_a_question_naming_what_the_help_center_never_mentions_is_refused(
     assert answer.outcome == "answered"
 
 
+async def test_a_question_in_capitals_names_nothing_by_its_capitals(kb: FakeKB, settings: Settings) -> None:
+    # Short words in capitals read as acronyms the help center lacks: "HOW LONG DO REFUNDS TAKE" was
+    # refused for "LONG" and "TAKE", as "I CANT SIGN IN TO MY ACCOUNT" was on the sample help center.
+    pipeline = build_pipeline(settings, kb, FakeGenerator("Five business days [1]."))
+    _, answer = await run(pipeline, "HOW LONG DO REFUNDS TAKE")
+    assert answer.outcome == "answered"
+    _, answer = await run(pipeline, "HOW LONG DO REFUNDS TO MY REVOLUT CARD TAKE")
+    assert answer.outcome == "answered", "in capitals, a capital tells no name from a word"
+    _, answer = await run(pipeline, "HOW LONG DO REFUNDS FOR PX-999 TAKE")
+    assert answer.outcome == "refused", "a code is still a name"
+
+
 async def test_the_names_a_refusal_is_logged_with_are_redacted_as_user_text(
     kb: FakeKB, settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
