@@ -165,8 +165,10 @@ class _Prepared:
 def _quoted_in(hit: Hit, language: str) -> tuple[str, ...]:
     """The language a quote of `hit` is in, when it is not the question's (both known): the customer is told
     so (`texts.QUOTED_IN_KB_LANGUAGE`). A Chinese help center's passage found for an English question (its
-    gloss reads as English to the embedder) was quoted with no word of why it is in Chinese."""
-    quoted, asked = language_key(hit.chunk.lang), language_key(language)
+    gloss reads as English to the embedder) was quoted with no word of why it is in Chinese. Languages are
+    compared by their codes, not their analyses: Vietnamese and Ukrainian have none of their own ("und"),
+    and a Vietnamese passage quoted to an English question was not said to be Vietnamese."""
+    quoted, asked = normalize(hit.chunk.lang), normalize(language)
     return (quoted,) if UNDETERMINED not in (quoted, asked) and quoted != asked else ()
 
 
@@ -174,8 +176,8 @@ def _same_language(hit: Hit, language: str) -> bool:
     """Whether `hit` is written in `language` (both known): a translated question's search can still find a
     passage in the question's own language, where the help center holds some (its embedder reads them
     glossed), which no note may then call the help center's other language."""
-    quoted = language_key(hit.chunk.lang)
-    return quoted != UNDETERMINED and quoted == language_key(language)
+    quoted = normalize(hit.chunk.lang)
+    return quoted != UNDETERMINED and quoted == normalize(language)
 
 
 # The answer to a yes/no question, which may otherwise only say the question back.

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot import texts
 from bot.config import Settings
 from bot.kb.base import KBUnavailableError
 from bot.kb.calibration import Calibration, LanguageFit, signals
@@ -55,3 +56,23 @@ async def test_the_gate_reads_a_short_question_in_the_help_centers_language(
         "Farben bei ls", user_key="u1"
     )
     assert seen == [judged_in]
+
+
+async def test_a_quote_in_a_language_without_a_stemmer_says_which_it_is(settings: Settings) -> None:
+    # Ukrainian and Vietnamese have no Snowball stemmer or stop list here, so their analysis key is "und",
+    # and a Vietnamese trial's English question was quoted a Vietnamese passage with no word of why.
+    update = replace(
+        make_chunk("uk/kody.md", "PX-110", "PX-110: оновіть застосунок до останньої версії.", 1), lang="uk"
+    )
+    # The fake's word overlap is no calibrated score, nor its word list the index's ("PX-110" is two words
+    # to it): the passage is taken whatever it scores.
+    rag = {"min_relevance": 0.0, "confident_relevance": 0.0, "refuse_unknown_names": False}
+    lenient = settings.model_copy(update={"rag": settings.rag.model_copy(update=rag)})
+    # The model's sentence is not the passage's: the passage is quoted.
+    pipeline = build_pipeline(lenient, FakeKB([update]), FakeGenerator("Bananas are yellow [1]."))
+    answer = await pipeline.answer("what does PX-110 mean", user_key="u", language="en")
+    assert answer.outcome == "extracted"
+    assert answer.kb_languages == ("uk",), "the conversation opens the quote with the note that says so"
+    assert texts.quoted_in_kb_language(answer.kb_languages, "en").startswith(
+        "Our help center is written in Ukrainian."
+    )
