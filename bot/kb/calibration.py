@@ -414,8 +414,20 @@ class Calibration:
     fitted_at: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
     languages: tuple[LanguageFit, ...] = ()
-    # Per language: the knowledge base's words, for the vocabulary bridge (`bot.kb.vocabulary`).
+    # Per language: the knowledge base's words, for typing slips (`bot.kb.vocabulary.spelled`, the names
+    # check) and, in the `bridged` languages, the vocabulary bridge (`bot.kb.vocabulary`).
     vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The languages whose words the bridge searches by meaning (None: all of `vocabulary`'s, as stored
+    # before 2026-12-07, when only those had words).
+    bridged: tuple[str, ...] | None = None
+
+    def bridge_vocabulary(self) -> dict[str, tuple[str, ...]]:
+        """The words of the `bridged` languages: those the embedder is as strong in as in English."""
+        return {
+            key: words
+            for key, words in self.vocabulary.items()
+            if self.bridged is None or key in self.bridged
+        }
 
     @property
     def gate_fitted(self) -> bool:
@@ -461,6 +473,7 @@ class Calibration:
                 extra={str(k): str(v) for k, v in dict(data.get("extra") or {}).items()},
                 languages=languages,
                 vocabulary=valid_vocabulary(data.get("vocabulary")),
+                bridged=_bridged(data.get("bridged")),
             )
         except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable calibration ({exc.__class__.__name__}: {exc})") from exc
@@ -484,9 +497,11 @@ class Calibration:
             out["gate fit"] += f"; {self.reason}"
         if self.vocabulary:
             counts = ", ".join(f"{key} {len(words):,}" for key, words in self.vocabulary.items())
+            bridged = ", ".join(self.bridge_vocabulary()) or "none"
             out["vocabulary"] = (
-                f"{counts} words; a question word not among them is also searched as its nearest one "
-                f"(cosine ≥ {MIN_SIMILARITY})"
+                f"{counts} words; a question word one typing slip from one of them is searched as it, and "
+                f"in {bridged} a question word not among them also as its nearest one (cosine ≥ "
+                f"{MIN_SIMILARITY})"
             )
         for key, translated in sorted(self.gate.languages.items()):
             source, _, target = key.partition(">")
@@ -539,21 +554,24 @@ DEFAULT_CALIBRATION = Calibration()
 
 
 def with_vocabulary(calibration: Calibration, chunks: Sequence[Chunk]) -> Calibration:
-    """`calibration` with the knowledge base's words in each language the embedder is as strong in as in
-    English (the full dense weight): elsewhere its nearest words are noise (French Debian Reference with the
-    English MiniLM, dense weight 0.53: hybrid MRR 0.741 → 0.738 with a French vocabulary)."""
+    """`calibration` with the knowledge base's words in each language of known analysis, for typing slips,
+    bridged by meaning only in the languages the embedder is as strong in as in English (the full dense
+    weight): elsewhere its nearest words are noise (French Debian Reference with the English MiniLM, dense
+    weight 0.53: hybrid MRR 0.741 → 0.738 with a French bridge). Until 2026-12-07 the other languages had
+    no words at all, so their customers' slips ("gelmiyo" for "gelmiyor") were never read as the word."""
     fitted = {fit.lang: fit.dense_weight for fit in calibration.languages}
+    known = sorted({key for chunk in chunks if (key := language_key(chunk.lang)) != UNDETERMINED})
     # English is the reference; another language needs a fit that gave it the full weight (no fit, as when
-    # calibration failed, says nothing), and text of no known language gets none.
-    trusted = sorted(
-        {
-            language_key(chunk.lang)
-            for chunk in chunks
-            if language_key(chunk.lang) != UNDETERMINED
-            and (chunk.lang == "en" or fitted.get(chunk.lang, 0.0) >= DENSE_WEIGHT)
-        }
-    )
-    return replace(calibration, vocabulary=vocabulary_words(chunks, trusted))
+    # calibration failed, says nothing).
+    trusted = tuple(key for key in known if key == "en" or fitted.get(key, 0.0) >= DENSE_WEIGHT)
+    return replace(calibration, vocabulary=vocabulary_words(chunks, known), bridged=trusted)
+
+
+def _bridged(value: object) -> tuple[str, ...] | None:
+    """The stored `Calibration.bridged`: None when absent (stored before it existed) or unreadable."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return None
+    return tuple(value)
 
 
 # search(question, its vector, k, mode, the question's language, the dense weight of hybrid fusion)

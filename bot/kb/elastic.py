@@ -550,7 +550,11 @@ class ElasticKB:
         if mode != "dense" and self._calibration is not None:
             bridge = await self._bridge_for(self._calibration[0], calibration)
             if bridge is not None:
-                languages = [language, *(fit.lang for fit in calibration.languages), *calibration.vocabulary]
+                languages = [
+                    language,
+                    *(fit.lang for fit in calibration.languages),
+                    *calibration.bridge_vocabulary(),
+                ]
                 written_in = [fit.lang for fit in calibration.languages]
                 bridged = await asyncio.to_thread(bridge.bridge_words, query, languages, written_in)
         # Analysed for the question's language and the knowledge base's most frequent ones, as embedded.
@@ -578,7 +582,7 @@ class ElasticKB:
             if self._calibration is not None and self._calibration[0] == index:
                 self._bridge = (index, bridge)
             return bridge
-        words = calibration.vocabulary
+        words = calibration.bridge_vocabulary()
         self._bridge_task = (
             index,
             asyncio.create_task(build_vocabulary_bridge(words, self._embedder, index)),
@@ -775,7 +779,7 @@ class ElasticKB:
                     with_vocabulary, await self._calibrate(index, corpus, embedder), corpus.chunks
                 )
                 # Embedded before the swap, so the first searches on the new index do not wait for it.
-                bridge = await build_vocabulary_bridge(calibration.vocabulary, embedder, index)
+                bridge = await build_vocabulary_bridge(calibration.bridge_vocabulary(), embedder, index)
                 stage = f"storing the gate in {index}"
                 # The gate travels in the index's own mapping, so the alias swap switches both at once.
                 await es.options(request_timeout=ADMIN_TIMEOUT_S).indices.put_mapping(

@@ -192,7 +192,7 @@ class _Snapshot:
             if not self._bridge_built:
                 self._bridge_built = True
                 self._bridge = vocabulary_bridge(
-                    self.calibration.vocabulary, embedder, self.path.name, self._stored_vectors()
+                    self.calibration.bridge_vocabulary(), embedder, self.path.name, self._stored_vectors()
                 )
             return self._bridge
 

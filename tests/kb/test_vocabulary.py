@@ -84,7 +84,7 @@ def test_the_vocabulary_is_capped_at_the_most_frequent_words(monkeypatch: pytest
     assert vocabulary_words(chunks, ["en"]) == {"en": ("locker", "parcel")}
 
 
-def test_only_languages_the_embedder_is_as_strong_in_as_english_get_a_vocabulary() -> None:
+def test_only_languages_the_embedder_is_as_strong_in_as_english_are_bridged() -> None:
     chunks = [
         chunk("a.md", "Parcels", "parcel locker"),
         chunk("b.md", "Colis", "colis casier", "fr"),
@@ -94,13 +94,31 @@ def test_only_languages_the_embedder_is_as_strong_in_as_english_get_a_vocabulary
         LanguageFit("fr", 12, 0.4, 0.6, 0.53, gate=False),
     )
     calibration = with_vocabulary(Calibration(languages=fits), chunks)
-    assert set(calibration.vocabulary) == {"en"}
+    # Every language's words are kept for typing slips; only English's are bridged by meaning.
+    assert set(calibration.vocabulary) == {"en", "fr"}
+    assert calibration.bridge_vocabulary() == {"en": calibration.vocabulary["en"]}
     # Stored with the gate and read back, and shown in `kb stats`.
     assert Calibration.from_json(calibration.to_json()) == calibration
-    assert "en 2 words" in calibration.describe()["vocabulary"]
-    # A calibration stored before the bridge existed has no vocabulary, and no stats line.
+    assert "en 2, fr 2 words" in calibration.describe()["vocabulary"]
+    assert "in en a question word" in calibration.describe()["vocabulary"]
+    # A calibration stored before the bridge existed has no vocabulary, and no stats line; one stored before
+    # the bridged languages were kept bridges all of its words (only the trusted ones had any).
     assert Calibration.from_json(Calibration().to_json()).vocabulary == {}
     assert "vocabulary" not in Calibration().describe()
+    older = json.loads(calibration.to_json())
+    del older["bridged"]
+    assert Calibration.from_json(json.dumps(older)).bridge_vocabulary() == dict(calibration.vocabulary)
+
+
+def test_a_slip_is_read_as_the_word_in_a_language_the_embedder_is_weak_in() -> None:
+    # A Turkish trial's "gelmiyo" (gelmiyor, chat's dropped "r") had no vocabulary to be read against: the
+    # embedder's Turkish got dense weight 0.47, and words were kept only where it had the full weight.
+    chunks = [chunk("a.md", "Kargo", "Kargonuz gelmiyor mu? Takip numarasını kontrol edin.", "tr")]
+    calibration = with_vocabulary(
+        Calibration(languages=(LanguageFit("tr", 12, 0.4, 0.6, 0.47, gate=False),)), chunks
+    )
+    assert calibration.bridge_vocabulary() == {}
+    assert corrected("kargom gelmiyo", calibration.vocabulary, "tr") == "kargom gelmiyor"
 
 
 def test_a_word_the_knowledge_base_never_uses_is_bridged_to_its_nearest_word() -> None:
