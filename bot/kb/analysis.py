@@ -11,6 +11,9 @@ package); Japanese and Korean words are bigrams there too. Other languages are s
 stemmer (PyStemmer) when one exists, after their stop words are dropped; the rest are only lower-cased.
 German compounds are indexed and searched as themselves and as their two parts (`compound_parts`, from
 wordfreq's word list), embedded backend only: Elasticsearch's built-in `german` analyzer does not split them.
+Vietnamese keeps its tones (`TONED`): each marked word is indexed with its marks (`toned_term`, ASCII, so
+FTS5's `remove_diacritics` leaves gói and gọi apart) and without them (`toneless_term`), beside each pair of
+adjacent words; a question's marked word is searched with its marks, an unmarked one without.
 Latin-script words inside CJK text (commands, product names) are analysed as English. Traditional Chinese is
 folded into Simplified (OpenCC) on both sides, index and query, so a customer writing either script finds
 passages written in either.
@@ -143,6 +146,53 @@ MIN_PART_ZIPF = 2.5
 
 _jieba_lock = threading.Lock()
 
+# Languages whose index keeps each word's tone and vowel marks: Vietnamese, where FTS5's `remove_diacritics`
+# made one term of gói and gọi ("package", "call"), tiền and tiện, thẻ and thế (124 such terms in a telecom's
+# help center), and the merged ones, in more than `MAX_DF_FRACTION` of its passages, were left out of every
+# search. Each marked word is indexed twice, with its marks (`toned_term`) and without them (`toneless_term`),
+# and each pair of adjacent words once more, joined and unmarked ("nạp tiền" → "naptien": most Vietnamese
+# words are two syllables, and "gói cước" is a package where "gói" alone may be a call). A question's word
+# typed with marks is searched with them, one typed without (as customers chat: "nap tien", "goi cuoc")
+# without them, and each pair of its adjacent words but particles (`VIETNAMESE_PARTICLES`) unmarked.
+TONED = frozenset(["vi"])
+# A mark as the digit VNI keyboards type it with (tones: sắc 1, huyền 2, hỏi 3, ngã 4, nặng 5; vowels: â ê ô
+# 6, ơ ư 7, ă 8); đ is d9. Another language's marks in a Vietnamese passage (ü, ç) are 0.
+_VNI_MARKS = {
+    "\u0301": "1",
+    "\u0300": "2",
+    "\u0309": "3",
+    "\u0303": "4",
+    "\u0323": "5",
+    "\u0302": "6",
+    "\u031b": "7",
+    "\u0306": "8",
+}
+_VNI_TONES = frozenset("\u0301\u0300\u0309\u0303\u0323")
+# What a Vietnamese question says besides its topic, left out of its search (not of the index): particles,
+# question words and their chat spellings (ạ, ơi, nhé, vậy, thì, mà, gì, sao, nào, đâu; "ko", "dc" are
+# expanded first, `VIETNAMESE_CHAT_WORDS`). Syllables that are also halves of content words stay: có (có thể),
+# không (không dây), được, làm (làm lại), muốn; a list with them lost (hybrid MRR 0.682 → 0.633).
+_PARTICLES_TEXT = """ạ à ơi ư ừ hả hở nhé nhá nha nhỉ vậy thì mà gì sao nào đâu rồi ak ah ad
+    a vay thi ma gi nao dau roi r nhe nhen hen"""
+VIETNAMESE_PARTICLES = frozenset(_PARTICLES_TEXT.split())
+# Chat abbreviations of Vietnamese customers, searched as the words they stand for ("sdt" → "số điện thoại").
+VIETNAMESE_CHAT_WORDS = {
+    "ko": "không",
+    "k": "không",
+    "kh": "không",
+    "dc": "được",
+    "đc": "được",
+    "sdt": "số điện thoại",
+    "sđt": "số điện thoại",
+    "dt": "điện thoại",
+    "đt": "điện thoại",
+    "tk": "tài khoản",
+    "mk": "mật khẩu",
+    "cskh": "chăm sóc khách hàng",
+    "dk": "đăng ký",
+    "đk": "đăng ký",
+}
+
 
 @cache
 def _stemmer(algorithm: str) -> Any:
@@ -187,20 +237,49 @@ def _jieba() -> Any:
 def indexed_text(text: str, lang: str | None) -> str:
     """`text` of a document in `lang` as lexical search reads it: its width forms folded (`width_folded`), and
     Traditional Chinese folded into Simplified when the document is Chinese (Japanese kanji are not
-    Traditional Chinese).
+    Traditional Chinese); a `TONED` language's text as its index terms, which Elasticsearch's `standard`
+    analyzer keeps as they are.
 
     A text is folded whole (`bot.chinese.to_simplified`): one with any Traditional character is Traditional
     throughout, so its 文件 is Taiwan's "document" (文档). Deciding each run of Han characters on its own
     measured worse on the Traditional Debian Reference with its Traditional questions (hybrid MRR 0.611
     against 0.623)."""
+    key = language_key(lang)
+    if key in TONED:
+        # Its index terms (`Analyzer.text`): no built-in analyzer keeps a word's marks and drops them too.
+        return analyzer(key).text(text)
     text = width_folded(text)
-    return to_simplified(text) if language_key(lang) == "zh" else text
+    return to_simplified(text) if key == "zh" else text
 
 
 def width_folded(text: str) -> str:
     """`text` with its compatibility forms as their plain characters (NFKC): half-width katakana, full-width
     Latin letters, digits and punctuation, as Elasticsearch's `cjk_width` reads them."""
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def toneless_term(word: str) -> str:
+    """A lower-case word without its marks, đ as d, as a Vietnamese customer types it without them ("được" →
+    "duoc"; FTS5's `remove_diacritics` leaves đ as it is)."""
+    return without_accents(word).replace("đ", "d")
+
+
+def toned_term(word: str) -> str:
+    """A lower-case word with its marks as digits (`_VNI_MARKS`): a vowel's after its letter, the tone's last,
+    wherever it sits ("gói" → "goi1", "gọi" → "goi5", "được" → "d9u7o7c5"; "khoá" and "khóa", "huỷ" and "hủy",
+    both placements in use, are one term). ASCII, so FTS5's `remove_diacritics` and Elasticsearch's
+    `standard` analyzer keep it one term of its own."""
+    out, tone = [], ""
+    for char in unicodedata.normalize("NFD", word):
+        if char == "đ":
+            out.append("d9")
+        elif char in _VNI_TONES:
+            tone = _VNI_MARKS[char]
+        elif unicodedata.combining(char):
+            out.append(_VNI_MARKS.get(char, "0"))
+        else:
+            out.append(char)
+    return "".join(out) + tone
 
 
 def _bigrams(run: str) -> list[str]:
@@ -210,9 +289,10 @@ def _bigrams(run: str) -> list[str]:
 
 
 def language_key(lang: str | None) -> str:
-    """The analysis a language gets: its code when it has a stemmer, stop list or is CJK, else "und"."""
+    """The analysis a language gets: its code when it has a stemmer or stop list, is CJK or `TONED`, else
+    "und"."""
     code = normalize(lang) if lang else UNDETERMINED
-    if code in CJK_LANGUAGES or code in SNOWBALL or code in STOPWORDS:
+    if code in CJK_LANGUAGES or code in SNOWBALL or code in STOPWORDS or code in TONED:
         return code
     return UNDETERMINED
 
@@ -229,6 +309,8 @@ class Analyzer:
             return f"{self.lang}-bigram"
         if self.lang in SNOWBALL:
             return f"{self.lang}-snowball"
+        if self.lang in TONED:
+            return f"{self.lang}-toned"
         return "simple"
 
     def words(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[str]:
@@ -281,7 +363,10 @@ class Analyzer:
         "cai" and "caí" were two words, and a Brazilian trial's "cai num golpe oq eu faço" was refused with
         the section "Caí em um golpe, o que fazer?" first. Stemmed first, then unaccented: Snowball reads
         French participles by their accents ("imprimée"); unaccented first, four of the French Debian
-        Reference questions lost rank."""
+        Reference questions lost rank. A `TONED` language's words without their marks and đ as d, as its
+        index holds each word too (`toneless_term`)."""
+        if self.lang in TONED:
+            return toneless_term(stem)
         return without_accents(stem) if self.lang in ACCENTS_LEFT_OUT else stem
 
     def _cjk_words(self, run: str) -> list[str]:
@@ -318,6 +403,8 @@ class Analyzer:
         ("sort list"), stop words kept, as the index keeps every word in order: a question naming an
         identifier means it, not its parts anywhere in a passage (FTS5's tokenizer used to do the same).
         """
+        if self.lang in TONED:
+            return self._toned_word_terms(text, also_stop)
         out: list[tuple[str, str]] = []
         if self.lang in DOTTED_I_LANGUAGES:
             text = _TURKISH_SUFFIX.sub("", text)  # as `_tokens` reads it
@@ -359,7 +446,69 @@ class Analyzer:
         Stop words stay in the index (queries leave them out): they keep BM25's passage lengths what they
         were with FTS5's own tokenizer, which measured better on the English sets (Parcelly hybrid hit@1
         0.705 against 0.682 without them)."""
+        if self.lang in TONED:
+            return " ".join(self._toned_terms(text))
         return " ".join(self.terms(text, stop=False, compounds=True))
+
+    def _toned_terms(self, text: str) -> list[str]:
+        """A `TONED` text's index terms: each word with its marks and without them (once when it has none),
+        and each pair of adjacent words (a space apart, letters only) joined without them."""
+        out: list[str] = []
+        text = width_folded(text).lower()
+        previous: tuple[int, str] | None = None  # where the word before ended, and its unmarked form
+        for match in _TOKEN.finditer(text):
+            word = match.group()
+            if _is_cjk(word[0]):
+                out.extend(_bigrams(word))
+                previous = None
+                continue
+            plain, toned = toneless_term(word), toned_term(word)
+            out.extend([toned, plain] if toned != plain else [plain])
+            if not word.isalpha():
+                previous = None
+                continue
+            if previous is not None and text[previous[0] : match.start()].isspace():
+                out.append(previous[1] + plain)
+            previous = (match.end(), plain)
+        return out
+
+    def _toned_word_terms(self, text: str, also_stop: frozenset[str]) -> list[tuple[str, str]]:
+        """A `TONED` question's (term, term) pairs (`word_terms`; Elasticsearch is given the terms, as its
+        index holds them): each word typed with marks with them, one typed without without them, and each
+        pair of adjacent words (letters only) without them; chat abbreviations as the words they stand for
+        (`VIETNAMESE_CHAT_WORDS`), particles (`VIETNAMESE_PARTICLES`) and `also_stop` left out, pairs too."""
+        text = width_folded(text).lower()
+        words: list[tuple[int, int, str]] = []  # where each word starts and ends, and the word
+        for match in _TOKEN.finditer(text):
+            word = match.group()
+            if word in VIETNAMESE_CHAT_WORDS:
+                parts = VIETNAMESE_CHAT_WORDS[word].split()
+                # The parts of an abbreviation are adjacent: "sdt" gives the pairs of "số điện thoại".
+                words.extend(
+                    (match.start() if i == 0 else match.end(), match.end(), p) for i, p in enumerate(parts)
+                )
+            else:
+                words.append((match.start(), match.end(), word))
+        stop = VIETNAMESE_PARTICLES | also_stop
+        out: list[tuple[str, str]] = []
+        previous: tuple[int, str] | None = None
+        for start, end, word in words:
+            if _is_cjk(word[0]):
+                out.extend((pair, pair) for pair in _bigrams(word))
+                previous = None
+                continue
+            if word in stop:
+                previous = None
+                continue
+            plain, toned = toneless_term(word), toned_term(word)
+            out.append((toned, toned) if toned != plain else (plain, plain))
+            if not word.isalpha():
+                previous = None
+                continue
+            if previous is not None and (previous[0] == start or text[previous[0] : start].isspace()):
+                out.append((previous[1] + plain, previous[1] + plain))
+            previous = (end, plain)
+        return out
 
 
 def _is_cjk(char: str) -> bool:
@@ -375,7 +524,7 @@ def _analyzer(key: str) -> Analyzer:
     return Analyzer(key)
 
 
-def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[str]:
+def query_terms(query: str, languages: Iterable[str | None] = ("en",), *, toned: bool = True) -> list[str]:
     """Index terms of a user query analysed for each of `languages` in turn, capped in number.
 
     Both backends search these as plain terms; no user text is ever parsed as query syntax. A query
@@ -386,16 +535,22 @@ def query_terms(query: str, languages: Iterable[str | None] = ("en",)) -> list[s
     A term comes once per distinct word of the query that analyses to it ("sorted … sort" gives `sort`
     twice), as Elasticsearch's `match` query and FTS5's own tokenizer count it: the words a question
     repeats in other forms are its subject (Python FAQ BM25 MRR 0.805 with one of each, 0.825 with this).
+
+    Without `toned`, a `TONED` language is analysed as before it kept its marks ("und"), for an index written
+    before (its FTS5 rows hold the words as written, which FTS5 reads without marks).
     """
-    return [term for _, term in _query_word_terms(query, languages)]
+    return [term for _, term in _query_word_terms(query, languages, toned=toned)]
 
 
-def query_words(query: str, languages: Iterable[str | None] = ("en",)) -> list[str]:
+def query_words(query: str, languages: Iterable[str | None] = ("en",), *, toned: bool = True) -> list[str]:
     """The words of a user query that `query_terms` comes from, each once, as the analyses read them (lower
     case; CJK text as its character pairs): what Elasticsearch's own analyzers are given, so both backends
     search the same words and leave out the same stop words (the built-in `english` analyzer would keep
-    "how", "can", "my" and match them in every passage)."""
-    return list(dict.fromkeys(word for word, _ in _query_word_terms(query, languages)))
+    "how", "can", "my" and match them in every passage). A `TONED` language's are its index terms
+    (`toned_term`, …), which its Elasticsearch fields hold (`indexed_text`); without `toned`, its words as
+    typed.
+    """
+    return list(dict.fromkeys(word for word, _ in _query_word_terms(query, languages, toned=toned)))
 
 
 # A run of hiragana alone: in a Japanese question, its pairs are particles and endings (って, ない, どう).
@@ -459,12 +614,14 @@ def korean_query(text: str) -> str:
 
 
 def _query_word_terms(
-    query: str, languages: Iterable[str | None], *, particles: bool = False
+    query: str, languages: Iterable[str | None], *, particles: bool = False, toned: bool = True
 ) -> list[tuple[str, str]]:
     """(surface word, index term) of `query` for `query_terms` and `query_words`, capped in number."""
     seen: dict[tuple[str, str], None] = {}
     original = query
     keys = list(dict.fromkeys(language_key(code) for code in languages))
+    if not toned:
+        keys = list(dict.fromkeys(UNDETERMINED if key in TONED else key for key in keys))
     # A Japanese question (its own language comes first) leaves out the pairs of hiragana alone, unless it
     # has no other terms: its particles and endings matched any heading with the same ones ("どうして GNU の
     # su は…" came first for three questions). Japanese Debian Reference, 30 questions, 2026-12-05: BM25
@@ -492,7 +649,7 @@ def _query_word_terms(
                 if len(seen) >= MAX_QUERY_TERMS:
                     return list(seen)
     if (skip is not None or keys[:1] == ["ko"]) and not seen and not particles:
-        return _query_word_terms(original, languages, particles=True)
+        return _query_word_terms(original, languages, particles=True, toned=toned)
     return list(seen)
 
 

@@ -300,7 +300,10 @@ def bm25_query(
     "my"), and their words, matched in every passage, put "Can I send a parcel…?" FAQ entries first for any
     question that starts so (with `HEADING_BOOST`, measured on a real node 2026-12-05: README, "Elasticsearch
     in production").
-    multi_match analyses the words as plain text; query_string would parse user text as syntax.
+    multi_match analyses the words as plain text; query_string would parse user text as syntax. Vietnamese
+    words come as the embedded index's terms (`toned_term`, …), which its fields hold (`indexed_text`) and
+    `standard` keeps as they are: an index written before 2026-12-07 finds only the words typed without marks
+    until `kb reload`.
     """
     fields = [f"{TEXT_FIELD}*", f"{HEADING_FIELD}*^{HEADING_BOOST}"]
     # The standard tokenizer keeps "heading:customs" one word (a colon between letters does not break a

@@ -28,6 +28,7 @@ from bot.domain import Chunk, Hit
 from bot.kb.analysis import (
     FALLBACK_QUESTION_LANGUAGE,
     MAX_QUERY_LANGUAGES,
+    TONED,
     analyzer,
     describe_languages,
     language_key,
@@ -84,6 +85,9 @@ log = logging.getLogger("bot.kb")
 
 # 2: chunks carry their document's language; FTS5 holds terms analysed for it (bot.kb.analysis).
 SCHEMA_VERSION = "2"
+# The meta key of an index whose Vietnamese (`TONED`) rows hold their words with and without their marks
+# (since 2026-12-07); one written before holds them as written, and is searched as it was until `kb reload`.
+TONED_META = "toned"
 POINTER = "current.json"
 # Held (flock) by the reload that writes the folder: another one's `_drop_old` would delete the file this one
 # builds, or swap the pointer to a file that one then deletes. It names the holder's pid.
@@ -170,6 +174,7 @@ class _Snapshot:
             self._conn.close()
             raise
         self._df_cache: dict[str, int] = {}
+        self.toned = meta.get(TONED_META) == ",".join(sorted(TONED))
         stored = meta.get("calibration")
         self.calibration = Calibration() if stored is None else stored_calibration(stored, path.name)
         self.sources = frozenset(c.source for c in self.chunks)
@@ -237,10 +242,11 @@ class _Snapshot:
         self, query: str, depth: int, lang: str = "en", bridged: Sequence[str] = ()
     ) -> list[tuple[int, float]]:
         languages = self.query_languages(lang)
-        terms = query_terms(query, languages)
+        terms = query_terms(query, languages, toned=self.toned)
         if bridged:
             # After the query's own terms, so the cap on those never cuts a bridged word.
-            terms = list(dict.fromkeys([*terms, *query_terms(" ".join(bridged), languages)]))
+            bridged_terms = query_terms(" ".join(bridged), languages, toned=self.toned)
+            terms = list(dict.fromkeys([*terms, *bridged_terms]))
         terms = self.selective_terms(terms)
         if not terms:
             return []
@@ -375,7 +381,10 @@ def write_index(
             "INSERT INTO matrix(data) VALUES (?)",
             (np.ascontiguousarray(vectors, dtype=np.float32).tobytes(),),
         )
-        conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted({**meta, "schema": SCHEMA_VERSION}.items()))
+        conn.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            sorted({**meta, "schema": SCHEMA_VERSION, TONED_META: ",".join(sorted(TONED))}.items()),
+        )
         conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
         conn.commit()
     finally:
