@@ -35,6 +35,7 @@ LANGUAGES: tuple[str, ...] = (
     "pt",
     "ru",
     "id",
+    "tr",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -49,6 +50,7 @@ CATALOGS: dict[str, str] = {
     "pt": "pt",
     "ru": "ru",
     "id": "id",
+    "tr": "tr",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -241,6 +243,7 @@ SHOWN_LANGUAGE_NAMES = {
     "pt": N_("Portuguese"),
     "ru": N_("Russian"),
     "id": N_("Indonesian"),
+    "tr": N_("Turkish"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

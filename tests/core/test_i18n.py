@@ -170,6 +170,12 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(texts.UNSURE_LEAD, "id").startswith("Ini mungkin tidak persis")
     assert texts.translate(tg_texts.START, "id").format(name="Budi").startswith("Halo Budi!")
     assert texts.shown_language("ms") == "en"  # Malay has no catalog
+    # A Turkish marketplace's trial read every refusal, lead and button in English; addressed as "siz", as
+    # Turkish customer service does.
+    assert texts.shown_language("tr-TR") == "tr"
+    assert texts.translate(refusal, "tr").startswith("Üzgünüm, bu konuyu yardım merkezimizde bulamadım")
+    assert texts.translate(texts.UNSURE_LEAD, "tr").startswith("Tam olarak sorduğunuz bu olmayabilir")
+    assert texts.translate(tg_texts.START, "tr").format(name="Ayşe").startswith("Merhaba Ayşe!")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -207,6 +213,10 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     hint = texts.kb_language_hint(("en",), "id")
     assert hint.startswith("Pusat bantuan kami ditulis dalam bahasa Inggris.")
     assert texts.kb_language_hint(("id",), "de").startswith("Unser Hilfe-Center ist auf Indonesisch")
+    # Turkish names a language by its adverb, without "dilinde" ("İngilizce hazırlanmıştır").
+    hint = texts.kb_language_hint(("en",), "tr")
+    assert hint.startswith("Yardım merkezimiz İngilizce hazırlanmıştır.")
+    assert texts.kb_language_hint(("tr",), "de").startswith("Unser Hilfe-Center ist auf Türkisch")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

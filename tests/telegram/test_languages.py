@@ -22,6 +22,7 @@ GIULIA = {**user(2108, "Giulia"), "language_code": "it"}
 IVAN = {**user(2109, "Ivan"), "language_code": "ru"}
 SANNE = {**user(2111, "Sanne"), "language_code": "nl"}
 BUDI = {**user(2112, "Budi"), "language_code": "id"}
+AYSE = {**user(2114, "Ayşe"), "language_code": "tr"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -256,6 +257,28 @@ async def test_an_indonesian_question_without_a_hint_is_refused_in_indonesian(
     assert final.data["text"].startswith("Mohon maaf")
 
 
+async def test_turkish_question_gets_turkish_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # A Turkish marketplace's trial read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(AYSE, "iade ettiğim ürünün parası ne zaman hesabıma geçer?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "tr")
+    assert final.data["text"].startswith("Şu anda bunu araştıramıyorum")
+    assert button_labels(final.data) == ["Temsilciyle görüş"]
+    h.fake.inject(h.fake.callback_update(AYSE, AYSE["id"], final.message_id, "human:tr"))
+    told = await h.reply_after(AYSE["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "tr")
+    assert told.data["text"].startswith("Destek ekibimizden bir temsilcinin")
+    assert "Language: Turkish (tr)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_turkish_question_without_a_hint_is_refused_in_turkish(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2115, "Mehmet"), "kargom hala gelmedi, ne yapmam gerekiyor?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "tr")
+    assert final.data["text"].startswith("Üzgünüm")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -319,7 +342,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
     async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
         await set_command_menus(bot)
         menus = server.fake.command_menus
-        assert sorted(menus) == ["", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "zh"]
+        assert sorted(menus) == ["", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "tr", "zh"]
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
         assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"
