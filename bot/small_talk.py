@@ -40,7 +40,12 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # Indonesian: an Indonesian e-wallet's trial's "halo" was refused as a question, and handed to a person.
     "|halo|helo|haloo|hai|haii|hay|hei|pagi|siang|sore|malam|selamat pagi|selamat siang|selamat sore"
     "|selamat malam|met pagi|met siang|met sore|met malam|permisi|apa kabar|assalamualaikum"
-    "|assalamu'alaikum|asalamualaikum|assalamualaikum wr wb|salam",
+    "|assalamu'alaikum|asalamualaikum|assalamualaikum wr wb|salam"
+    # Turkish: a Turkish marketplace's trial's "merhaba" got the English refusal. Compared with Turkish
+    # letters folded (`_fold`), so "günaydın" is "gunaydin" too; "sa" is how Turkish chat writes "selamün
+    # aleyküm".
+    "|merhaba|merhabalar|meraba|mrb|mrhb|mrblar|selam|selamlar|slm|sa|selamün aleyküm|selamun aleykum"
+    "|selamünaleyküm|günaydın|tünaydın|hayırlı günler|nasılsınız|nasılsın|naber|ne haber",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -65,7 +70,14 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|terima kasih banyak|mksh|mks|tq|tengkyu|thank you ya|makasih atas bantuannya|makasih bantuannya"
     "|terima kasih atas bantuannya"
     "|terima kasih atas bantuan anda|makasih infonya|terima kasih infonya|terima kasih atas informasinya"
-    "|makasih informasinya|matur nuwun|hatur nuhun",
+    "|makasih informasinya|matur nuwun|hatur nuhun"
+    # Turkish: the trial's "teşekkürler" and "sağol" got the English refusal; "tşk" and "tesekkurler" are
+    # how customers type it in a hurry or without Turkish letters.
+    "|teşekkürler|teşekkür ederim|teşekkür ederiz|teşekkürler ederim|teşekkür|tşk|tşk ederim|tşkler|tşkrler"
+    "|tşkr|tşkl"
+    "|sağol|sağ ol|sağolun|sağ olun|saol|saolun|sağolasın|eyvallah|eyv|mersi|eline sağlık|elinize sağlık"
+    "|emeğinize sağlık|yardımınız için teşekkürler|yardımınız için teşekkür ederim|ilginiz için teşekkürler"
+    "|ilginiz için teşekkür ederim|bilgi için teşekkürler|bilgilendirme için teşekkürler",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -91,7 +103,12 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|gak makasih|ga makasih|nggak makasih|tidak makasih|gak ada lagi|ga ada lagi|nggak ada lagi"
     "|tidak ada lagi"
     "|itu aja|itu saja|udah itu aja|sudah itu saja|segitu aja|segitu dulu|cukup|udah cukup|sudah cukup"
-    "|ga usah|gak usah|nggak usah|tidak usah|tidak perlu",
+    "|ga usah|gak usah|nggak usah|tidak usah|tidak perlu"
+    # Turkish: the trial's "görüşürüz" got the English refusal.
+    "|görüşürüz|görüşmek üzere|hoşça kal|hoşçakal|hoşça kalın|hoşçakalın|güle güle|bay bay|baybay"
+    "|iyi geceler|yok teşekkürler|yok teşekkür ederim|hayır teşekkürler|hayır teşekkür ederim|yok sağol"
+    "|yok sağ olun|başka sorum yok|başka bir sorum yok|başka bir şey yok|bu kadar|şimdilik bu kadar"
+    "|hepsi bu|gerek yok|yok gerek yok",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -112,24 +129,43 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|okey|okeh|oce|sip|sipp|siip|siap|siapp|mantap|mantab|mantul|baik|baiklah|ya|iya|iyaa|yaudah|ya udah"
     "|noted|paham|mengerti|saya mengerti|saya paham|oh gitu|oh begitu|gitu|begitu|jelas|sudah jelas"
     "|udah jelas"
-    "|beres|udah beres|sudah beres|berhasil|udah berhasil|sudah berhasil|udah bisa|sudah bisa|sdh bisa",
+    "|beres|udah beres|sudah beres|berhasil|udah berhasil|sudah berhasil|udah bisa|sudah bisa|sdh bisa"
+    # Turkish: the trial's "tamam" got the English refusal. "evet" is an ok, as "ya" and "네" are.
+    "|tamam|tamamdır|tmm|tamam anladım|anladım|anlaşıldı|peki|tamam o zaman|peki o zaman|okey|oki|olur"
+    "|oldu|tamam oldu|süper|harika|güzel|mükemmel|evet|hallettim|halloldu|çözüldü|sorun çözüldü"
+    "|sorunum çözüldü",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
 # customer is not harmed by "Hello! What can I help you with?"). With thanks, an ok or a goodbye ("grazie,
 # ciao", "ok ciao") the customer is leaving: a goodbye. Dutch "dag" is the same ("dag!" greets in Flanders,
 # "bedankt, dag" leaves).
-_HELLO_OR_BYE_TEXT = "ciao|dag"
+# Turkish "iyi günler", "iyi akşamlar", "iyi çalışmalar" and "kolay gelsin" are the same: "İyi akşamlar"
+# opens a Turkish chat as often as it closes one, and "teşekkürler, iyi akşamlar" leaves.
+_HELLO_OR_BYE_TEXT = "ciao|dag|iyi günler|iyi akşamlar|iyi çalışmalar|kolay gelsin|hayırlı akşamlar"
+# Turkish letters as customers type them without a Turkish keyboard ("tesekkurler", "gorusuruz", "sagol"), and
+# Turkish capitals, which Python lower-cases the English way: "İ" into "i" and a combining dot ("İYİ GÜNLER"
+# read "i̇yi̇ günler", the dot then taken for punctuation), "I" into "i" ("HOŞÇA KALIN" read "hoşça kalin").
+# Phrases and messages are compared with these letters folded to ASCII, whatever their language: "tschüss"
+# is "tschuss" on both sides.
+_TURKISH_ASCII = str.maketrans({"ç": "c", "ğ": "g", "ı": "i", "ş": "s", "ö": "o", "ü": "u", "\u0307": ""})
+
+
+def _fold(text: str) -> str:
+    """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`)."""
+    return text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)
+
+
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
 # as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
 # "よろしくお愿いします", and written as is it was never found (nor "結構です").
 _Kind = SmallTalk | Literal["hello_or_bye"]
 _BY_WORDS: dict[tuple[str, ...], _Kind] = {
-    tuple(to_simplified(p, words=False).split()): kind
+    tuple(_fold(to_simplified(p, words=False)).split()): kind
     for kind, text in _PHRASE_TEXT.items()
     for p in text.split("|")
 }
-_BY_WORDS |= {tuple(p.split()): "hello_or_bye" for p in _HELLO_OR_BYE_TEXT.split("|")}
+_BY_WORDS |= {tuple(_fold(p).split()): "hello_or_bye" for p in _HELLO_OR_BYE_TEXT.split("|")}
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"
@@ -145,7 +181,9 @@ _FILLERS_TEXT += " hoor nou dan echt heel erg nog allemaal"
 # "makasih ya", "sip dong"), "makasih banyak ya kak", "terima kasih banget".
 _FILLERS_TEXT += " kak kakak ka min admin gan sis bro bang mas mbak pak bu deh dong nih sih lah yah ya yaa"
 _FILLERS_TEXT += " banyak banget bgt sekali semuanya oh wah"
-_FILLERS = frozenset(_FILLERS_TEXT.split())
+# Turkish: "çok teşekkürler", "teşekkürler hocam", "sağol abi", "size de iyi günler", "tamam ya".
+_FILLERS_TEXT += " çok size sizlere sana hocam abi abla kardeşim efendim yine gerçekten de da yaa valla"
+_FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
 # to stay.
@@ -218,7 +256,7 @@ def small_talk(text: str) -> SmallTalk | None:
 def _phrases(text: str) -> SmallTalk | None:
     """What `text` (in Simplified characters) is when its words are all small talk, else None."""
     # Emoji and punctuation go ("Thanks!! 🙏").
-    tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'")))
+    tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", _fold(text).replace("’", "'")))
     found = _kinds(tokens, cjk=False) if tokens else None
     if found and "hello_or_bye" in found:
         found.add("goodbye" if found & {"thanks", "ok", "goodbye"} else "greeting")

@@ -312,6 +312,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Indonesian: an Indonesian e-wallet's trial refused both, and handed the customer to a person.
         ("makasih banyak kak", "Sama-sama! Ada lagi yang bisa saya bantu?", "id"),
         ("terima kasih", "Sama-sama! Ada lagi yang bisa saya bantu?", "id"),
+        # Turkish: a Turkish marketplace's trial gave both the English refusal.
+        ("merhaba", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "tr"), "tr"),
+        ("teşekkür ederim", "Rica ederim! Size yardımcı olabileceğim başka bir konu var mı?", "tr"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -271,6 +271,22 @@ async def test_turkish_question_gets_turkish_texts_and_buttons(make_harness: Har
     assert "Language: Turkish (tr)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
+async def test_a_turkish_merhaba_is_greeted_and_a_tesekkurler_thanked(make_harness: HarnessFactory) -> None:
+    # A Turkish marketplace's trial: "merhaba", "teşekkürler", "tamam" and "görüşürüz" got the English
+    # refusal.
+    h = await make_harness()
+    hello = await h.ask(AYSE, "merhaba")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "tr")
+    assert hello.data["text"].startswith("Merhaba! Size nasıl yardımcı olabilirim?")
+    thanks = await h.ask(AYSE, "tesekkurler")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "tr")
+    ok = await h.ask(AYSE, "tamam")
+    assert ok.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["ok"], "tr")
+    bye = await h.ask(AYSE, "görüşürüz")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "tr")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+
+
 async def test_a_turkish_question_without_a_hint_is_refused_in_turkish(make_harness: HarnessFactory) -> None:
     # No language_code: the detected language alone decides.
     h = await make_harness(operator_chat_id=None)
