@@ -450,6 +450,62 @@ _PERSON_ID = (
     r"|(?:tim\s+)?(?:cs|petugas|layanan pelanggan|manusia)(?:\s+(?:nya|asli|beneran|yang asli|langsung))*)"
     rf"(?:\s+(?:{_ID_TAIL}))*"
 )
+# Turkish: a Turkish marketplace's trial's "müşteri temsilcisiyle görüşmek istiyorum", "canlı destek",
+# "temsilciye bağlar mısın" and "insanla konuşmak istiyorum" were looked up (one quoted the account-closure
+# section). Turkish puts whom first, with its case ending, and the verb last: whom ("müşteri temsilcisi",
+# "canlı destek", "yetkili", "operatör", "insan", or "biri" after a verb) then talking, connecting or
+# passing on (görüşmek istiyorum, konuşabilir miyim, bağlar mısınız, bağla, aktarın), or a wish (istiyorum,
+# lazım). Written as Turkish writes it; compared, as the message is, with its letters folded to ASCII
+# (`_as_compared`), so "canli destege baglanmak istiyorum" is the same request. Whom alone is a request in
+# Turkish words, as "CS" and "layanan pelanggan" are in Indonesian, "有人チャット" in Japanese and "人工客服"
+# in Chinese: "canlı destek" is also the name of the trial's help-center section on the chat, but a
+# customer who types only it wants what it names, and where nobody can be brought in the handoff shows the
+# help center's contact details anyway (`CONTACT_QUESTION`); English "live chat" and "customer service" alone
+# stay an English help center's topics. How or when to reach them is a question for the help center
+# ("müşteri hizmetleri telefon numarası ne", "canlı destek saat kaçta açık", "canlı desteğe nasıl
+# bağlanırım"), and the call center is only ever phoned, so "çağrı merkezi" asks for its number; a seller
+# ("satıcıyla görüşmek istiyorum") is no one from the support team.
+_TR_WHOM = (
+    r"(?:bir\s+)?(?:gerçek\s+|canlı\s+)?(?:bir\s+)?"
+    r"(?:(?:müşteri\s+)?temsilci(?:si(?:yle|ne|ni)?|niz(?:le|e|i)?|yle|ye|ler(?:inizden\s+biri(?:yle|ne)?"
+    r"|inizle|inize|le|e)?)?"
+    # "Canlı Destek'e": the name of the app's button, with its case ending after an apostrophe.
+    r"|canlı\s+(?:destek(?:'?(?:e|le|i|ten)|\s+hattı(?:na)?|\s+ekibi(?:yle|ne|niz(?:le|e)?)?)?|desteğe|desteği"
+    r"|sohbet(?:e|i)?|temsilci(?:ye|yle)?)"
+    r"|müşteri\s+hizmetleri(?:ne|yle|niz(?:le|e)?|nden\s+biri(?:yle|ne)?)?"
+    r"|destek\s+ekibi(?:yle|ne|niz(?:le|e)?)?"
+    r"|yetkili(?:\s+(?:biri|kişi)(?:yle|ne|ye)?|yle|ye|niz(?:le|e)|si(?:yle|ne))?"
+    r"|operatör(?:le|e|ü)?|insan(?:la|a)?|gerçek\s+(?:biri(?:yle|ne|siyle|sine)?|kişi(?:yle|ye)?))"
+    r"(?:\s+ile)?"
+)
+_TR_ME = r"beni|bana|benim"
+_TR_VERB = (
+    r"(?:(?:görüş|konuş|yazış|bağlan|iletişime\s+geç)(?:mek|mak|mem|mam)(?:\s+(?:istiyorum|istiyoruz|isterim"
+    r"|istiyordum|lazım|gerek|gerekiyor))?"
+    r"|(?:görüş|konuş|yazış|bağlan|iletişime\s+geç)(?:ebilir|abilir)\s*mi(?:yim|yiz)"
+    r"|görüşeyim|konuşayım|bağlanayım"
+    r"|(?:bağla|aktar|yönlendir)(?:\s*(?:yın|ın|in|yınız|ınız|iniz|sana|r\s*mı(?:sın|sınız)|ır\s*mı(?:sın|sınız)"
+    r"|ir\s*mi(?:sin|siniz)|yabilir\s*mi(?:sin|siniz)|abilir\s*mi(?:sin|siniz)|ebilir\s*mi(?:sin|siniz)))?"
+    r"|istiyorum|istiyoruz|isterim|lazım|rica\s+ediyorum)"
+)
+_TR_LEAD = (
+    r"merhaba|merhabalar|selam|mrb|slm|iyi|günler|akşamlar|lütfen|ben|beni|bana|acaba|artık|yeter|hayır"
+    r"|tamam|hemen|acil|bot|botla|robotla|değil|bu|işe|yaramıyor|yardımcı|olmuyor|olmadı|sen|siz|ama|ya"
+)
+_TR_TAIL = (
+    r"lütfen|acil|acilen|hemen|şimdi|artık|rica\s+ediyorum|teşekkürler|bot\s+değil|botla\s+değil"
+    r"|robot\s+değil|robotla\s+değil|ya|abi|hocam|efendim|yok\s+mu|var\s+mı"
+)
+_PERSON_TR = (
+    rf"(?:(?:{_TR_LEAD})\s+)*"
+    rf"(?:(?:(?:{_TR_ME})\s+)?{_TR_WHOM}\s+(?:(?:{_TR_ME})\s+)?{_TR_VERB}"
+    rf"|{_TR_VERB}\s+(?:(?:{_TR_ME})\s+)?{_TR_WHOM}"
+    r"|(?:biri|birisi)(?:yle|ne)\s+(?:görüş|konuş)(?:mek|mak)\s+(?:istiyorum|lazım)"
+    # Whom alone, in its own case only: "canlı destek", "müşteri temsilcisi", "operatör".
+    r"|(?:bir\s+)?(?:canlı\s+destek|(?:müşteri\s+)?temsilci(?:si)?|müşteri\s+hizmetleri|yetkili|operatör"
+    r"|canlı\s+temsilci|gerçek\s+insan|insan))"
+    rf"(?:\s+(?:{_TR_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -524,7 +580,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(p))
+    re.compile(without_accents(p).translate(_TURKISH_ASCII))
     for p in (
         _PERSON_EN,
         _PERSON_ES,
@@ -534,6 +590,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_DE,
         _PERSON_NL,
         _PERSON_ID,
+        _PERSON_TR,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,
@@ -571,7 +628,7 @@ def asks_for_person(text: str) -> bool:
         return False
     text = to_simplified(text, words=False)
     normalized = without_accents(
-        " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", text.casefold().replace("’", "'"))))
+        " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", _fold(text).replace("’", "'"))))
     )
     if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS) or _COMPLAINT_ZH.search(normalized):
         return True

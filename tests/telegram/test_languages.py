@@ -287,6 +287,16 @@ async def test_a_turkish_merhaba_is_greeted_and_a_tesekkurler_thanked(make_harne
     assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
 
 
+async def test_a_turkish_request_for_a_person_is_handed_off_at_once(make_harness: HarnessFactory) -> None:
+    # The trial's "müşteri temsilcisiyle görüşmek istiyorum" was looked up; "canlı destek" alone too.
+    h = await make_harness()
+    asked = await h.ask(AYSE, "müşteri temsilcisiyle görüşmek istiyorum")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "tr")
+    assert "Language: Turkish (tr)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+    live = await h.ask({**user(2116, "Can"), "language_code": "tr"}, "canlı destek")
+    assert live.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "tr")
+
+
 async def test_a_turkish_question_without_a_hint_is_refused_in_turkish(make_harness: HarnessFactory) -> None:
     # No language_code: the detected language alone decides.
     h = await make_harness(operator_chat_id=None)
