@@ -27,6 +27,11 @@ _ANAPHORA_LINES = (
     # Indonesian "tersebut" (the said …) only points back; "itu" also marks a topic ("apa itu LintasPay
     # Premium?").
     "tersebut",
+    # Turkish "bu", "bunu", "onu", "şunu" and their cases: a Turkish marketplace's trial's "bu ne kadar sürer"
+    # after a refund question was answered from the shipping section. Not "o", the Portuguese article ("qual
+    # o prazo?"), nor "şu" typed "su", the Spanish possessive ("¿cuál es su horario?").
+    "bu bunu bunun buna bunda bundan bunlar bunları şu şunu şunun şuna sunu onu onun ona onda ondan onlar"
+    " onları onlara",
 )
 _ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
 # Personal pronouns may stand for what the message itself names: a reference it quotes ("заказ VM-10293847 где
@@ -104,6 +109,15 @@ _ASKS_AGAIN = (
     *("tapi kalau ", "tapi kalo ", "bagaimana dengan ", "gimana dengan ", "terus gimana ", "trus gimana "),
     *("yang itu ", "yg itu "),
 )
+# Turkish asks the previous question again with "ya …" (and if …: "ya taksitli alırsam?") and "o zaman …"
+# (then …: "o zaman kargo ücreti?"), after "peki" (well) or not, and points back with its opening word
+# ("bu ne kadar sürer", "peki bunu nasıl iptal ederim", "şu sipariş"), as "这个多少钱？" does: each names
+# words of its own, and was searched alone. Only in Turkish: Spanish "ya" is "already" ("ya pagué y no
+# llegó"), and "su" its possessive.
+_TURKISH_ASKS_AGAIN = re.compile(
+    r"(?:(?:peki|ama|e|iyi de|tamam da)\s+)?"
+    r"(?:ya\s|o\s+zaman\b|(?:bu|bunu|bunun|buna|bundan|bunlar|şu|su|şunu|sunu|şunun|onu|onun|ona|ondan)\b)"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -150,6 +164,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     if text.startswith(_CJK_ANAPHORA) or _KOREAN_ASKS_AGAIN.search(text):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
+    if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):
+        return True
     topic = _topic_words(question, language)
     content = analyzer(language).words(question)
     if _points_back(text, frozenset(content), quotes_reference=bool(references(question))):

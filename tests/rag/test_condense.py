@@ -49,6 +49,13 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
         ("kalau lupa PIN gimana?", "id"),  # "kalau" alone is "if"
         ("apa itu LintasPay Premium?", "id"),  # "itu" also marks a topic
         ("cara hapus akun lintas gimana", "id"),
+        ("siparişimi nasıl iptal ederim", "tr"),
+        ("peki iade nasıl yapılır", "tr"),  # "peki" (well) alone only joins, as "and" does
+        # Turkish openers only in Turkish: Spanish "ya" is "already", "su" its possessive, Portuguese "o" an
+        # article.
+        ("ya pagué y no llegó mi pedido", "es"),
+        ("¿cuál es su horario de atención?", "es"),
+        ("qual o prazo de entrega?", "pt"),
     ]:
         assert not needs_context(question, lang), question
         assert condense(question, HISTORY, lang) == question
@@ -91,6 +98,27 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         # A follow-up carries over the topic of a question in its own script (`test_a_question_in_another…`).
         history = CHINESE_HISTORY if lang == "zh" else HISTORY
         assert condense(question, history, lang) == f"{history[0].text} {question}"
+
+
+def test_turkish_follow_ups_are_read_with_the_question_before_them() -> None:
+    # A Turkish marketplace's trial: "bu ne kadar sürer" after a refund question was answered from the
+    # shipping section. Each names words of its own, and none was read with the question before it.
+    previous = "iade ettiğim ürünün parası ne zaman hesabıma geçer?"
+    history = [Turn("user", previous), Turn("assistant", "5 iş günü içinde [1].")]
+    for question in (
+        "bu ne kadar sürer",
+        "peki bunu nasıl iptal ederim",
+        "o zaman kargo ücreti?",
+        "ya taksitli alırsam?",
+        "peki ya kapıda ödeme?",
+        "şu sipariş",
+        "su siparis",
+        "bunun",
+        "onu",
+        "bunun iadesi ne kadar sürer",
+    ):
+        assert needs_context(question, "tr"), question
+        assert condense(question, history, "tr") == f"{previous} {question}"
 
 
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
