@@ -1781,22 +1781,27 @@ def _pdf_outline(reader: PdfReader) -> list[tuple[int, int, str]]:
 # needs 'question' and 'answer' columns"). Compared as `_key_name` reads them: "Réponse", "reponse" and
 # " RÉPONSE" are one name. Each tuple in order of preference, English first (a record with two of them
 # takes the first); a word two languages share is listed once (French "question", 答案 in both Chinese
-# scripts).
+# scripts). Turkish "ı" has no accent to leave off: "yanıt" and "bağlantı" are listed as typed without
+# Turkish letters too ("YANIT" reads "yanit"), as Turkish sheets are often headed.
 _Q_KEYS = (
     "question", "q", "title", "query",
     "domanda", "pregunta", "frage", "pergunta", "вопрос", "问题", "問題", "質問", "질문", "vraag", "pytanie",
+    "soru", "sorular",
 )  # fmt: skip
 _A_KEYS = (
     "answer", "a", "response", "body",
     "risposta", "respuesta", "réponse", "antwort", "resposta", "ответ", "答案", "回答", "答え", "답변",
-    "antwoord", "odpowiedź",
+    "antwoord", "odpowiedź", "cevap", "yanıt", "yanit",
 )  # fmt: skip
 _CATEGORY_KEYS = (
     "category", "section", "topic",
     "categoria", "categoría", "catégorie", "kategorie", "категория", "分类", "分類", "カテゴリ", "카테고리",
-    "categorie", "kategoria",
+    "categorie", "kategoria", "kategori",
 )  # fmt: skip
-_URL_KEYS = ("url", "link", "enlace", "lien", "collegamento", "ссылка", "链接", "連結", "リンク", "링크")
+_URL_KEYS = (
+    "url", "link", "enlace", "lien", "collegamento", "ссылка", "链接", "連結", "リンク", "링크", "bağlantı",
+    "baglanti",
+)  # fmt: skip
 
 
 def _key_name(key: Any) -> str:

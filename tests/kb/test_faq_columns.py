@@ -25,6 +25,11 @@ from bot.kb.parsers import LoadError
         ("질문", "답변"),  # ko
         ("vraag", "antwoord"),  # nl
         ("pytanie", "odpowiedź"),  # pl
+        # tr: a Turkish marketplace's help center; "ı" has no accent to leave off, so both spellings.
+        ("soru", "cevap"),
+        ("Sorular", "Yanıt"),
+        ("SORU", "YANIT"),
+        ("soru", "yanit"),
     ],
 )
 def test_a_csv_header_in_the_help_centers_language_is_read(question: str, answer: str) -> None:
@@ -56,6 +61,26 @@ def test_the_category_and_link_columns_are_read_in_the_same_languages() -> None:
     [section] = load_bytes("faq.csv", ".csv", data).sections
     assert section.heading_path == ("Versand", "Wie lange dauert der Versand?")
     assert section.url == "https://h.example/v"
+    data = (
+        "Soru,Cevap,Kategori,Bağlantı\nKargo kaç günde gelir?,İki günde.,Kargo,https://h.example/k\n".encode()
+    )
+    [section] = load_bytes("faq.csv", ".csv", data).sections
+    assert section.heading_path == ("Kargo", "Kargo kaç günde gelir?")
+    assert section.url == "https://h.example/k"
+    line = {
+        "soru": "İade kaç gün sürer?",
+        "yanit": "Beş iş günü.",
+        "KATEGORİ": "İade",
+        "BAGLANTI": "https://h.example/i",
+    }
+    [section] = load_bytes(
+        "faq.jsonl", ".jsonl", (json.dumps(line, ensure_ascii=False) + "\n").encode()
+    ).sections
+    assert (section.heading_path, section.text, section.url) == (
+        ("İade", "İade kaç gün sürer?"),
+        "Beş iş günü.",
+        "https://h.example/i",
+    )
 
 
 def test_jsonl_and_yaml_keys_are_read_in_the_same_languages() -> None:
