@@ -134,6 +134,12 @@ _FEEDBACK_PROMPT = re.compile(
     r"|¿?(?:le|te)\s+ha\s+(?:sido|resultado)\s+útil\s+este\s+artículo|¿?fue\s+útil\s+este\s+artículo"
     r"|este\s+artigo\s+foi\s+útil|questo\s+articolo\s+è\s+stato\s+utile|was\s+dit\s+artikel\s+nuttig"
     r"|была\s+ли\s+эта\s+статья\s+полезной|apakah\s+artikel\s+ini\s+membantu"
+    # Turkish, Zendesk's "Bu makale yararlı mıydı?" (a Turkish marketplace's help center) and the other
+    # help desks' wordings; case-insensitive matching takes "ı" for "I" and "i" ("MIYDI", "miydi").
+    r"|bu\s+(?:makale|yazı|içerik|yanıt|cevap|sayfa|bilgi)\s+(?:yararlı|faydalı|yardımcı)\s+(?:mıydı|oldu\s+mu)"
+    r"|bu\s+(?:makale|yazı|içerik|yanıt|cevap|sayfa|bilgi)\s+işinize\s+yaradı\s+mı"
+    r"|bu\s+(?:makale|yazı|içerik|yanıt|cevap)\s+sorunuzu\s+(?:çözdü\s+mü|yanıtladı\s+mı|cevapladı\s+mı)"
+    r"|bu\s+(?:makaleyi|yazıyı|içeriği|yanıtı|sayfayı)\s+(?:yararlı|faydalı)\s+buldunuz\s+mu"
     r"|这篇文章(?:对您)?有(?:帮助|用)吗|此文章(?:是否)?有(?:帮助|用)|這篇文章(?:對您)?有(?:幫助|用)嗎"
     r"|この記事は(?:お)?役に立ちましたか|이\s*(?:문서|글|도움말)(?:가|이)\s*도움이\s*(?:되었습니까|되었나요))"
     r"\s*[?？]?",
@@ -143,6 +149,7 @@ _FEEDBACK_PROMPT = re.compile(
 _FEEDBACK_CONTROLS = frozenset(
     {
         "yes", "no", "ja", "nein", "oui", "non", "sí", "si", "sim", "não", "да", "нет", "nee", "ya", "tidak",
+        "evet", "hayır", "hayir",
         "是", "否", "有帮助", "没有帮助", "有幫助", "沒有幫助", "はい", "いいえ", "예", "아니요", "아니오",
         "👍", "👎", "copy page",
     }

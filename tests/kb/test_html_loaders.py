@@ -539,8 +539,26 @@ def test_a_readme_callout_title_labels_its_text_in_the_section_around_it() -> No
         "<p>War dieser Artikel hilfreich?</p>",
         "<p>这篇文章有帮助吗？</p><p>是</p><p>否</p>",
         "<p>Updated8 months ago</p>",
+        # A Turkish marketplace's help center: Zendesk's prompt and buttons, and other help desks' wordings.
+        "<p>Bu makale yararlı mıydı?</p><p>Evet</p><p>Hayır</p>",
+        "<p>BU MAKALE YARARLI MIYDI?</p><p>EVET</p><p>HAYIR</p>",
+        "<p>Bu makale işinize yaradı mı?</p><p>👍</p><p>👎</p>",
+        "<p>Bu yanıt sorunuzu çözdü mü?</p><p>Evet</p><p>Hayır</p>",
+        "<p>Bu içerik yardımcı oldu mu?</p>",
     ],
-    ids=["readme", "stamp-first", "thumbs", "german", "chinese", "stamp-alone"],
+    ids=[
+        "readme",
+        "stamp-first",
+        "thumbs",
+        "german",
+        "chinese",
+        "stamp-alone",
+        "turkish",
+        "turkish-capitals",
+        "turkish-yaradi",
+        "turkish-cozdu",
+        "turkish-icerik",
+    ],
 )
 def test_a_closing_feedback_widget_is_left_out(closing: str) -> None:
     doc = load_html(f"<h1>Rate limits</h1><h2>When you hit the limit</h2><p>Wait and retry.</p>{closing}")
@@ -557,6 +575,10 @@ def test_a_last_answer_of_no_and_a_dated_stamp_stay() -> None:
         "Read them.\n\nLast updated: 2024-03-01\n\nWas this page useful? Tell us at help@example.com.",
     ]
     assert [s.text for s in load_html("<h1>FAQ</h1><h2>Can I pay cash?</h2><p>No</p>").sections] == ["No"]
+    # A Turkish FAQ's last answer "Hayır" (no) stays too.
+    assert [
+        s.text for s in load_html("<h1>SSS</h1><h2>Nakit ödeyebilir miyim?</h2><p>Hayır</p>").sections
+    ] == ["Hayır"]
 
 
 def test_the_main_container_wins_over_the_page_around_it() -> None:
