@@ -250,6 +250,7 @@ LANGUAGE_NAMES = {
     "pt": "Portuguese",
     "nl": "Dutch",
     "id": "Indonesian",
+    "vi": "Vietnamese",
     "pl": "Polish",
     "uk": "Ukrainian",
     "tr": "Turkish",

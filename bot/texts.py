@@ -36,6 +36,7 @@ LANGUAGES: tuple[str, ...] = (
     "ru",
     "id",
     "tr",
+    "vi",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -51,6 +52,7 @@ CATALOGS: dict[str, str] = {
     "ru": "ru",
     "id": "id",
     "tr": "tr",
+    "vi": "vi",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -244,6 +246,7 @@ SHOWN_LANGUAGE_NAMES = {
     "ru": N_("Russian"),
     "id": N_("Indonesian"),
     "tr": N_("Turkish"),
+    "vi": N_("Vietnamese"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

@@ -149,7 +149,7 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "en") == refusal
     assert texts.translate(refusal, "ja").startswith("申し訳ありません")
     assert texts.translate(refusal, "ko").startswith("죄송합니다")
-    assert texts.translate(refusal, "vi") == refusal  # no catalog: English
+    assert texts.translate(refusal, "th") == refusal  # no catalog: English
     assert texts.translate(refusal, "und") == refusal
     assert texts.translate("not a marked text", "de") == "not a marked text"
     assert texts.translate(tg_texts.START, "de").format(name="Anna").startswith("Hallo Anna!")
@@ -176,6 +176,12 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "tr").startswith("Üzgünüm, bu konuyu yardım merkezimizde bulamadım")
     assert texts.translate(texts.UNSURE_LEAD, "tr").startswith("Tam olarak sorduğunuz bu olmayabilir")
     assert texts.translate(tg_texts.START, "tr").format(name="Ayşe").startswith("Merhaba Ayşe!")
+    # A Vietnamese trial (a telecom's help center) read every refusal, lead and button in English;
+    # addressed as "bạn", as Vietnamese apps' support chat does.
+    assert texts.shown_language("vi-VN") == "vi"
+    assert texts.translate(refusal, "vi").startswith("Rất tiếc, mình không tìm thấy")
+    assert texts.translate(texts.UNSURE_LEAD, "vi").startswith("Có thể đây chưa đúng hẳn")
+    assert texts.translate(tg_texts.START, "vi").format(name="Lan").startswith("Chào Lan!")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -217,6 +223,12 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     hint = texts.kb_language_hint(("en",), "tr")
     assert hint.startswith("Yardım merkezimiz İngilizce hazırlanmıştır.")
     assert texts.kb_language_hint(("tr",), "de").startswith("Unser Hilfe-Center ist auf Türkisch")
+    # Vietnamese names a language with "tiếng" ("bằng tiếng Anh"); an English customer of the Vietnamese
+    # trial's help center read "written in vi".
+    hint = texts.kb_language_hint(("en",), "vi")
+    assert hint.startswith("Trung tâm trợ giúp của chúng tôi được viết bằng tiếng Anh.")
+    assert texts.kb_language_hint(("vi",), "en").startswith("Our help center is written in Vietnamese.")
+    assert texts.kb_language_hint(("vi",), "id").startswith("Pusat bantuan kami ditulis dalam bahasa Vietnam")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

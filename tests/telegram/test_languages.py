@@ -23,6 +23,7 @@ IVAN = {**user(2109, "Ivan"), "language_code": "ru"}
 SANNE = {**user(2111, "Sanne"), "language_code": "nl"}
 BUDI = {**user(2112, "Budi"), "language_code": "id"}
 AYSE = {**user(2114, "Ayşe"), "language_code": "tr"}
+LAN = {**user(2117, "Lan"), "language_code": "vi"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -305,6 +306,30 @@ async def test_a_turkish_question_without_a_hint_is_refused_in_turkish(make_harn
     assert final.data["text"].startswith("Üzgünüm")
 
 
+async def test_vietnamese_question_gets_vietnamese_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # A Vietnamese trial (a telecom's help center) read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(LAN, "gói hàng của tôi bị mất thì bao lâu được hoàn tiền?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "vi")
+    assert final.data["text"].startswith("Hiện tại mình chưa tra cứu được")
+    assert button_labels(final.data) == ["Gặp nhân viên hỗ trợ"]
+    h.fake.inject(h.fake.callback_update(LAN, LAN["id"], final.message_id, "human:vi"))
+    told = await h.reply_after(LAN["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "vi")
+    assert told.data["text"].startswith("Mình đã mời nhân viên hỗ trợ")
+    assert "Language: Vietnamese (vi)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_vietnamese_question_without_a_hint_is_refused_in_vietnamese(
+    make_harness: HarnessFactory,
+) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2118, "Minh"), "gói hàng của tôi chưa tới, tôi phải làm gì?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "vi")
+    assert final.data["text"].startswith("Rất tiếc")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -368,7 +393,9 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
     async with FakeTelegramServer() as server, Bot(DEFAULT_TOKEN, base_url=server.base_url) as bot:
         await set_command_menus(bot)
         menus = server.fake.command_menus
-        assert sorted(menus) == ["", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "tr", "zh"]
+        assert sorted(menus) == [
+            "", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "tr", "vi", "zh"
+        ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
         assert menus["de"][3]["description"] == "Mit einer Person aus unserem Team sprechen"
