@@ -141,8 +141,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
 # ciao", "ok ciao") the customer is leaving: a goodbye. Dutch "dag" is the same ("dag!" greets in Flanders,
 # "bedankt, dag" leaves).
 # Turkish "iyi günler", "iyi akşamlar", "iyi çalışmalar" and "kolay gelsin" are the same: "İyi akşamlar"
-# opens a Turkish chat as often as it closes one, and "teşekkürler, iyi akşamlar" leaves.
-_HELLO_OR_BYE_TEXT = "ciao|dag|iyi günler|iyi akşamlar|iyi çalışmalar|kolay gelsin|hayırlı akşamlar"
+# opens a Turkish chat as often as it closes one, and "teşekkürler, iyi akşamlar" leaves. Vietnamese "chào"
+# too ("chào bạn" greets, "cảm ơn, chào nhé" leaves).
+_HELLO_OR_BYE_TEXT = "ciao|dag|iyi günler|iyi akşamlar|iyi çalışmalar|kolay gelsin|hayırlı akşamlar|chào|chao"
 # Turkish letters as customers type them without a Turkish keyboard ("tesekkurler", "gorusuruz", "sagol"), and
 # Turkish capitals, which Python lower-cases the English way: "İ" into "i" and a combining dot ("İYİ GÜNLER"
 # read "i̇yi̇ günler", the dot then taken for punctuation), "I" into "i" ("HOŞÇA KALIN" read "hoşça kalin").
@@ -156,6 +157,28 @@ def _fold(text: str) -> str:
     return text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)
 
 
+# Vietnamese, written with its marks; each phrase counts without them too (`_unmarked`: "cam on", "xin chao",
+# "tam biet"), as Vietnamese customers very often type. A Vietnamese telecom's trial's "xin chào" and "cảm ơn
+# ad" were refused as questions the help center does not answer.
+_VI_PHRASE_TEXT: dict[SmallTalk, str] = {
+    "greeting": "xin chào|alo|alô|a lô|hello ad|hi ad|chào buổi sáng|chào buổi chiều|chào buổi tối",
+    "thanks": "cảm ơn|cám ơn|cảm ơn nhiều|cám ơn nhiều|camon|cmon ad|tks|thanks ad|thank ad|thank you ad"
+    "|cảm ơn đã hỗ trợ|cảm ơn vì đã hỗ trợ|cảm ơn đã giúp|cảm ơn thông tin|cảm ơn đã tư vấn|cám ơn đã hỗ trợ"
+    "|xin cảm ơn|tks ad|thanks nhiều|thank nhiều",
+    # "Không, cảm ơn" declines more help, as "No, thanks" does.
+    "goodbye": "tạm biệt|bai|bái bai|bb|pp|hẹn gặp lại|không cảm ơn|không cần nữa|ko cần nữa|k cần nữa"
+    "|không còn gì nữa|hết rồi|vậy thôi|thế thôi|vậy là được rồi|thôi cảm ơn|không có gì nữa",
+    # "Dạ" and "vâng" say yes politely, as "네" does; "ok ạ" with its polite particle.
+    "ok": "dạ|vâng|dạ vâng|vâng ạ|ừ|ừm|ờ|oki|okie|okela|okê|được rồi|được|đc rồi|dc r|đã hiểu|hiểu rồi"
+    "|rõ rồi|ok rồi|xong rồi|đã xong|ổn rồi|làm được rồi|dạ được|dạ rồi|dạ ok|dạ oke",
+}
+
+
+def _unmarked(phrase: str) -> str:
+    """A Vietnamese phrase as typed without its marks ("cảm ơn" → "cam on")."""
+    return without_accents(phrase)
+
+
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
 # as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
 # "よろしくお愿いします", and written as is it was never found (nor "結構です").
@@ -166,6 +189,14 @@ _BY_WORDS: dict[tuple[str, ...], _Kind] = {
     for p in text.split("|")
 }
 _BY_WORDS |= {tuple(_fold(p).split()): "hello_or_bye" for p in _HELLO_OR_BYE_TEXT.split("|")}
+# A plain form of one letter is left out: "ừ" (yeah) is "u", which says nothing in other languages either.
+_BY_WORDS |= {
+    tuple(_fold(form).split()): kind
+    for kind, text in _VI_PHRASE_TEXT.items()
+    for p in text.split("|")
+    for form in (p, _unmarked(p))
+    if len(form) > 1 or form == p
+}
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"
@@ -183,6 +214,12 @@ _FILLERS_TEXT += " kak kakak ka min admin gan sis bro bang mas mbak pak bu deh d
 _FILLERS_TEXT += " banyak banget bgt sekali semuanya oh wah"
 # Turkish: "çok teşekkürler", "teşekkürler hocam", "sağol abi", "size de iyi günler", "tamam ya".
 _FILLERS_TEXT += " çok size sizlere sana hocam abi abla kardeşim efendim yine gerçekten de da yaa valla"
+# Vietnamese: whom the customer addresses ("chào ad", "cảm ơn shop", "thanks bạn", "dạ em") and the polite
+# and softening particles ("ok ạ", "cảm ơn nhiều nha", "vâng ạ"), with and without marks.
+_FILLERS_TEXT += (
+    " ad shop bạn ban em e anh chị chi mình minh ạ nha nhé nhe nhá nhen hen nè ne ơi oi luôn luon"
+)
+_FILLERS_TEXT += " nhiều nhieu nhìu lắm lam rất rat ạ"
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them

@@ -43,13 +43,15 @@ def has_words(text: str) -> bool:
 
 def without_accents(text: str) -> str:
     """`text` with its letters' accents left off ("sábado" → "sabado", "Rückgabe" → "Ruckgabe", Turkish
-    "kapıda" → "kapida"): customers often type them so."""
-    decomposed = unicodedata.normalize("NFKD", text).translate(_UNDOTTED)
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    "kapıda" → "kapida", Vietnamese "đài" → "dai"): customers often type them so."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", plain.translate(_UNDECOMPOSED))
 
 
-# Turkish's dotless "ı" has no decomposition, yet an "i" is how it is typed on any other keyboard.
-_UNDOTTED = str.maketrans({"ı": "i"})
+# Letters with no decomposition, typed as a plain letter on other keyboards: Turkish's dotless "ı" is "i",
+# Vietnamese "đ" (its stroke is no combining mark) "d": "tổng đài" is "tong dai".
+_UNDECOMPOSED = str.maketrans({"ı": "i", "đ": "d", "Đ": "D"})
 
 
 def lowered(text: str, lang: str) -> str:

@@ -315,6 +315,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Turkish: a Turkish marketplace's trial gave both the English refusal.
         ("merhaba", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "tr"), "tr"),
         ("teşekkür ederim", "Rica ederim! Size yardımcı olabileceğim başka bir konu var mı?", "tr"),
+        # Vietnamese: a Vietnamese telecom's trial refused both as questions the help center does not answer.
+        ("cảm ơn nhiều ạ", "Không có gì ạ! Bạn còn cần mình hỗ trợ gì thêm không?", "vi"),
+        ("xin chào", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "vi"), "vi"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.small_talk import asks_for_person, small_talk
+from bot.unicode import without_accents
 
 
 @pytest.mark.parametrize(
@@ -241,6 +242,33 @@ from bot.small_talk import asks_for_person, small_talk
         ("teşekkürler, iyi akşamlar", "goodbye"),
         ("yok teşekkürler", "goodbye"),
         ("başka sorum yok, sağolun", "goodbye"),
+        # Vietnamese customers, with and without marks: a Vietnamese telecom's trial's "xin chào" and "cảm
+        # ơn ad" were refused as questions the help center does not answer.
+        ("xin chào", "greeting"),
+        ("xin chao", "greeting"),
+        ("chào bạn", "greeting"),
+        ("Chào ad!", "greeting"),
+        ("chao shop", "greeting"),
+        ("alo", "greeting"),
+        ("cảm ơn", "thanks"),
+        ("cám ơn", "thanks"),
+        ("cảm ơn nhiều ạ", "thanks"),
+        ("cam on ban nhieu nha", "thanks"),
+        ("thanks ad", "thanks"),
+        ("tks", "thanks"),
+        ("camon", "thanks"),
+        ("ok ạ", "ok"),
+        ("dạ", "ok"),
+        ("vâng", "ok"),
+        ("oke ạ", "ok"),
+        ("dạ vâng", "ok"),
+        ("da vang", "ok"),
+        ("duoc roi", "ok"),
+        ("tạm biệt", "goodbye"),
+        ("tam biet", "goodbye"),
+        ("bye ad", "goodbye"),
+        ("không, cảm ơn", "goodbye"),
+        ("cảm ơn, chào nhé", "goodbye"),  # "chào" with thanks takes leave
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -324,6 +352,12 @@ def test_small_talk(text: str, kind: str) -> None:
         "ку, где мой заказ?",
         "понял, а как вернуть?",
         "안녕하세요 배송 문의입니다",
+        "cảm ơn, nhưng vẫn chưa được cộng tiền",
+        "chào ad, sim em bị khóa",
+        "xin chao, goi sen70 gia bao nhieu",
+        "dạ nhưng hủy thế nào",
+        "ok vậy hủy gói đó sao",
+        "được không",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
@@ -570,3 +604,9 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
 )
 def test_a_question_that_mentions_people_is_no_request_for_one(text: str) -> None:
     assert not asks_for_person(text)
+
+
+def test_a_vietnamese_d_with_stroke_is_a_d_without_marks() -> None:
+    # Unicode gives "đ" no decomposition; customers without marks type "tong dai" for "tổng đài".
+    assert without_accents("Tổng đài viên") == "Tong dai vien"
+    assert without_accents("ĐĂNG KÝ") == "DANG KY"

@@ -320,6 +320,18 @@ async def test_vietnamese_question_gets_vietnamese_texts_and_buttons(make_harnes
     assert "Language: Vietnamese (vi)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
+async def test_a_vietnamese_xin_chao_is_greeted_and_a_cam_on_thanked(make_harness: HarnessFactory) -> None:
+    # A Vietnamese telecom's trial: each was refused as a question; customers often type without marks.
+    h = await make_harness()
+    hello = await h.ask(LAN, "xin chao ad")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "vi")
+    assert hello.data["text"].startswith("Xin chào! Mình có thể giúp gì cho bạn?")
+    thanks = await h.ask(LAN, "cảm ơn nhiều ạ")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "vi")
+    bye = await h.ask(LAN, "tạm biệt")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "vi")
+
+
 async def test_a_vietnamese_question_without_a_hint_is_refused_in_vietnamese(
     make_harness: HarnessFactory,
 ) -> None:
