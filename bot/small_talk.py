@@ -543,6 +543,40 @@ _PERSON_TR = (
     r"|canlı\s+temsilci|gerçek\s+insan|insan))"
     rf"(?:\s+(?:{_TR_TAIL}))*"
 )
+# Vietnamese (compared without marks, as customers often type: "cho em gap nhan vien"): a Vietnamese
+# telecom's trial's "cho em gặp nhân viên" and "muốn nói chuyện với CSKH" were refused as questions the help
+# center does not answer. A verb (gặp, nói chuyện, kết nối, chuyển máy) and whom (nhân viên, tổng đài viên,
+# tư vấn viên, CSKH, or "người" after a verb), or whom alone in words only support staff are called (an
+# English help center's "admin", "agent", "staff" are its topics, 1d24c72), or after a wish ("cần nhân viên
+# hỗ trợ"). How to reach them is a question for the help center ("số tổng đài cskh là gì", "tong dai cskh so
+# may", "cửa hàng gần nhất ở đâu"): "tổng đài" (the hotline) alone, a number or a place never asks.
+_VI_STAFF = (
+    r"(?:nhân viên|nv|tổng đài viên|tư vấn viên|hỗ trợ viên|chăm sóc viên|điện thoại viên|cskh|cs"
+    r"|chăm sóc khách hàng|bộ phận cskh|bộ phận chăm sóc khách hàng|bộ phận hỗ trợ|người hỗ trợ)"
+    r"(?:\s+(?:hỗ trợ|tư vấn|cskh|chăm sóc khách hàng|tổng đài|trực|thật|thực|của shop|bên shop|ạ))*"
+)
+_VI_WHOM = (
+    rf"(?:{_VI_STAFF}|tổng đài|tư vấn|admin|ad|shop|người thật|người thực|con người|người"
+    r"|operator|agent|staff|support)(?:\s+(?:thật|thực|hỗ trợ|tư vấn|trực|ạ))*"
+)
+_VI_TAIL = (
+    r"ạ|a|với|vs|nha|nhé|nhe|đi|ngay|luôn|gấp|giúp|giùm|dùm|em|mình|tôi|được không|được ko|được k|dc ko"
+    r"|đc ko|dc k|đc k|được chứ|với ạ|được không ạ|ad|shop|ơi|nè|không phải bot|ko phải bot"
+    r"|chứ không phải bot|đừng bot|không muốn nói với bot|cảm ơn|thanks"
+)
+_PERSON_VI = (
+    r"(?:(?:alo|chào|xin chào|ad|shop|ơi|cho|xin|em|e|mình|tôi|tui|t|anh|chị|muốn|mún|cần|làm ơn|vui lòng"
+    r"|hãy|có thể|được|đc|dc|bot|không|ko|k|giúp|giùm|trả lời|hiểu|vô dụng|chán|thôi|cho hỏi|xin được"
+    r"|mình muốn|cho mình|cho em|cho tôi)\s+)*"
+    # Not "gọi" (call) nor "liên hệ" (contact): "gọi tổng đài" wants the number the help center gives.
+    r"(?:(?:gặp|nói chuyện|nc|trò chuyện|chat|trao đổi|kết nối|nối máy|chuyển máy|chuyển"
+    r"|được gặp|được nói chuyện|được kết nối)(?:\s+(?:trực tiếp|với|vs|cho|sang|qua|tới|đến|lên))*"
+    rf"\s+{_VI_WHOM}"
+    rf"|(?:muốn|cần|xin|cho)\s+(?:(?:em|mình|tôi|gặp|được)\s+)*{_VI_STAFF}"
+    r"|(?:nhân viên|tổng đài viên|tư vấn viên|nhân viên hỗ trợ|nhân viên tư vấn|nhân viên cskh"
+    r"|người thật)(?:\s+(?:hỗ trợ|tư vấn|cskh|ơi|đâu))?)"
+    rf"(?:\s+(?:{_VI_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -628,6 +662,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_NL,
         _PERSON_ID,
         _PERSON_TR,
+        _PERSON_VI,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -500,6 +500,23 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "bot işe yaramıyor, müşteri temsilcisi istiyorum",
         "merhaba canlı desteğe bağlar mısınız",
         "canlı destek lütfen",
+        # Vietnamese, with and without marks: a Vietnamese telecom's trial's "cho em gặp nhân viên" and "muốn
+        # nói chuyện với CSKH" were refused as questions.
+        "cho em gặp nhân viên",
+        "cho em gap nhan vien",
+        "tổng đài viên",
+        "tong dai vien",
+        "cho mình nói chuyện với người thật",
+        "cho minh noi chuyen voi nguoi that",
+        "gặp tư vấn viên",
+        "kết nối nhân viên hỗ trợ",
+        "ket noi nhan vien ho tro",
+        "muốn nói chuyện với CSKH",
+        "muon noi chuyen voi cskh",
+        "ad ơi cho em gặp nhân viên với ạ",
+        "bot không hiểu, cho mình gặp người thật",
+        "chuyển máy cho tổng đài viên giúp em",
+        "tôi cần nhân viên hỗ trợ",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -598,6 +615,19 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "オペレーターの営業時間は？",
         "担当者の電話番号を教えてください",
         "スタッフの対応が悪い",
+        # How to reach the support team is the help center's to answer, in Vietnamese as in the others.
+        "số tổng đài cskh là gì",
+        "tong dai cskh so may",
+        "cửa hàng gần nhất ở đâu",
+        "gặp nhân viên ở đâu",
+        "gọi tổng đài có mất phí không",
+        "gọi tổng đài",
+        "nhân viên thái độ kém",
+        "chuyển tiền cho người thân",
+        "kết nối wifi",
+        # Whom alone in English stays an English help center's topic beside the Vietnamese words (1d24c72).
+        "shop",
+        "support team",
         "🙂",
         "",
     ],

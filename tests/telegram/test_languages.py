@@ -332,6 +332,13 @@ async def test_a_vietnamese_xin_chao_is_greeted_and_a_cam_on_thanked(make_harnes
     assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "vi")
 
 
+async def test_a_vietnamese_request_for_a_person_is_handed_off_at_once(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    asked = await h.ask(LAN, "cho em gap nhan vien")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "vi")
+    assert "Language: Vietnamese (vi)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_a_vietnamese_question_without_a_hint_is_refused_in_vietnamese(
     make_harness: HarnessFactory,
 ) -> None:
