@@ -118,6 +118,19 @@ _TURKISH_ASKS_AGAIN = re.compile(
     r"(?:(?:peki|ama|e|iyi de|tamam da)\s+)?"
     r"(?:ya\s|o\s+zaman\b|(?:bu|bunu|bunun|buna|bundan|bunlar|şu|su|şunu|sunu|şunun|onu|onun|ona|ondan)\b)"
 )
+# Vietnamese has no stop words here, so every syllable counts as a content word, and its follow-ups are read
+# by their form: "còn … thì sao?" (and what about …?), "vậy còn …?", and a thing with "đó", "này", "ấy"
+# (that, this) after its classifier ("gói đó", "cái này"). A Vietnamese telecom's trial's "còn gói 5G thì
+# sao?" and "vậy hủy gói đó thế nào" after a question on a data package were searched alone. "còn" alone is
+# also "left" ("còn bao nhiêu GB?" asks on its own), and "nay" without its mark is "hôm nay" (today).
+_VIETNAMESE_ASKS_AGAIN = re.compile(
+    r"^(?:(?:vậy|vay|thế|the)\s+)?(?:còn|con)\s+\S.*?\s(?:thì|thi)\s+(?:sao|thế nào|the nao|ra sao"
+    r"|như thế nào|nhu the nao)(?:\s+(?:ạ|a|ad|vậy|vay|nhỉ|nhi|nhé))*[\s?!.]*$"
+    # Not "the con …" without marks: English.
+    r"|^(?:vậy|vay|thế)\s+(?:còn|con)\s"
+    r"|(?:^|\s)(?:cái|gói|vụ|dịch vụ|chương trình|mã|thẻ|khoản|phí|sim|số|app|ứng dụng)"
+    r"\s+(?:đó|đấy|ấy|này|kia)(?=$|[\s?!.,])"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -162,6 +175,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     if text.startswith(_ASKS_AGAIN):
         return True
     if text.startswith(_CJK_ANAPHORA) or _KOREAN_ASKS_AGAIN.search(text):
+        return True
+    if _VIETNAMESE_ASKS_AGAIN.search(text):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):

@@ -56,6 +56,12 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
         ("ya pagué y no llegó mi pedido", "es"),
         ("¿cuál es su horario de atención?", "es"),
         ("qual o prazo de entrega?", "pt"),
+        # "còn" alone is also "left", and "nay" without its mark "today": these ask on their own.
+        ("còn bao nhiêu GB data vậy", "vi"),
+        ("hôm nay nạp thẻ được không", "vi"),
+        ("muốn hủy gia hạn gói sen70 thì nhắn gì", "vi"),
+        ("gói SEN90 giá bao nhiêu 1 tháng", "vi"),
+        ("the con artist took my parcel", "en"),
     ]:
         assert not needs_context(question, lang), question
         assert condense(question, HISTORY, lang) == question
@@ -93,6 +99,14 @@ def test_a_question_without_a_topic_or_pointing_back_is_a_follow_up() -> None:
         ("bagaimana dengan transfer antar bank?", "id"),
         ("tapi kalo top up lewat alfamart?", "id"),
         ("akun tersebut bisa dihapus?", "id"),
+        # A Vietnamese telecom's trial: "còn gói 5G thì sao?" and "vậy hủy gói đó thế nào" after a question on
+        # a data package were searched alone (every syllable counts as a content word).
+        ("còn gói 5G thì sao?", "vi"),
+        ("con goi 5G thi sao", "vi"),
+        ("vậy còn gói tháng?", "vi"),
+        ("vậy hủy gói đó thế nào", "vi"),
+        ("cái đó", "vi"),
+        ("gói này giá bao nhiêu", "vi"),
     ]:
         assert needs_context(question, lang), question
         # A follow-up carries over the topic of a question in its own script (`test_a_question_in_another…`).
