@@ -1794,20 +1794,24 @@ _Q_KEYS = (
     "question", "q", "title", "query",
     "domanda", "pregunta", "frage", "pergunta", "вопрос", "问题", "問題", "質問", "질문", "vraag", "pytanie",
     "soru", "sorular",
+    # Vietnamese, with a space or as an identifier ("cau_hoi"; its marks are left off as any accent is).
+    "câu hỏi", "cau_hoi",
 )  # fmt: skip
 _A_KEYS = (
     "answer", "a", "response", "body",
     "risposta", "respuesta", "réponse", "antwort", "resposta", "ответ", "答案", "回答", "答え", "답변",
-    "antwoord", "odpowiedź", "cevap", "yanıt", "yanit",
+    "antwoord", "odpowiedź", "cevap", "yanıt", "trả lời", "câu trả lời", "tra_loi", "cau_tra_loi",
 )  # fmt: skip
 _CATEGORY_KEYS = (
     "category", "section", "topic",
     "categoria", "categoría", "catégorie", "kategorie", "категория", "分类", "分類", "カテゴリ", "카테고리",
-    "categorie", "kategoria", "kategori",
+    "categorie", "kategoria", "kategori", "danh mục", "chuyên mục", "danh_muc", "chuyen_muc",
 )  # fmt: skip
 _URL_KEYS = (
     "url", "link", "enlace", "lien", "collegamento", "ссылка", "链接", "連結", "リンク", "링크", "bağlantı",
-    "baglanti",
+    # Vietnamese "đường dẫn" and Turkish "bağlantı" are "duong dan" and "baglanti" without their marks:
+    # `without_accents` reads "đ" as "d" and "ı" as "i".
+    "liên kết", "đường dẫn", "lien_ket", "duong_dan",
 )  # fmt: skip
 
 

@@ -30,6 +30,11 @@ from bot.kb.parsers import LoadError
         ("Sorular", "Yanıt"),
         ("SORU", "YANIT"),
         ("soru", "yanit"),
+        # vi: a Vietnamese help center heads its sheet in Vietnamese, with or without marks.
+        ("câu hỏi", "trả lời"),
+        ("Câu hỏi", "Câu trả lời"),
+        ("cau_hoi", "tra_loi"),
+        ("cau hoi", "cau tra loi"),
     ],
 )
 def test_a_csv_header_in_the_help_centers_language_is_read(question: str, answer: str) -> None:
@@ -81,6 +86,28 @@ def test_the_category_and_link_columns_are_read_in_the_same_languages() -> None:
         "Beş iş günü.",
         "https://h.example/i",
     )
+
+
+def test_vietnamese_category_and_link_columns_are_read_with_or_without_marks() -> None:
+    data = "câu hỏi,trả lời,danh mục,đường dẫn\nNạp thẻ thế nào?,Bấm *100*mã#.,Nạp tiền,https://h.example/n\n"
+    [section] = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert section.heading_path == ("Nạp tiền", "Nạp thẻ thế nào?")
+    assert section.url == "https://h.example/n"
+    line = {
+        "cau_hoi": "Nạp thẻ thế nào?",
+        "tra_loi": "Bấm *100*mã#.",
+        "chuyen muc": "Nạp tiền",
+        "duong dan": "/n",
+    }
+    [section] = load_bytes(
+        "faq.jsonl", ".jsonl", (json.dumps(line, ensure_ascii=False) + "\n").encode()
+    ).sections
+    assert (section.heading_path, section.url) == (("Nạp tiền", "Nạp thẻ thế nào?"), "/n")
+    data = (
+        "Câu hỏi,Câu trả lời,Chuyên mục,Liên kết\nHủy gói thế nào?,Soạn HUY.,Gói cước,https://h.example/h\n"
+    )
+    [section] = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert (section.heading_path, section.url) == (("Gói cước", "Hủy gói thế nào?"), "https://h.example/h")
 
 
 def test_jsonl_and_yaml_keys_are_read_in_the_same_languages() -> None:
