@@ -327,8 +327,8 @@ def figures_of_named(
     return True
 
 
-# An amount written with a currency sign before or after it: "€29", "29 €", "£4.99".
-_CURRENCY_SIGNS = "€$£¥₹₽₩"
+# An amount written with a currency sign before or after it: "€29", "29 €", "£4.99", "70.000 ₫".
+_CURRENCY_SIGNS = "€$£¥₹₽₩₫"
 _AMOUNT = re.compile(rf"([{_CURRENCY_SIGNS}])\s?(\d+(?:[.,]\d+)*)|(\d+(?:[.,]\d+)*)\s?([{_CURRENCY_SIGNS}])")
 
 
@@ -1284,19 +1284,26 @@ _ASKS_PRICE = re.compile(
     r"|多少[钱錢]|几[块塊]|幾[块塊]|[费費]用|[价價]格|收[费費]|要[钱錢]|いくら|料金|얼마(?!나)|비용|요금"
     r"|сколько\s+стоит|стоимост|цен[аыу]\b|сколько\s+плат|wie\s*viel(?!\s+zeit)|kostet|preis|gebühr"
     r"|combien(?!\s+de\s+temps)|\bprix\b|tarif|co[uû]te?\b|cu[aá]nto(?!\s+(?:tarda|tiempo|dura))|precio|cuesta"
-    r"|quanto(?!\s+(?:tempo|dura|ci\s+vuole))|prezzo|costa\b|custa|pre[cç]o|\btaxa\b",
+    r"|quanto(?!\s+(?:tempo|dura|ci\s+vuole))|prezzo|costa\b|custa|pre[cç]o|\btaxa\b"
+    # Vietnamese, with or without marks ("goi SEN90 gia bao nhieu 1 thang", a Vietnamese telecom's trial);
+    # without them "gia" is also "gia hạn" (renew), and "cuoc" "cuộc gọi" (a call).
+    r"|bao\s+nhi[eê]u\s+ti[eề]n|m[aấ]y\s+ti[eề]n|\bgiá\b|\bgia\b(?!\s+h[aạ]n)|\bphí\b|m[aấ]t\s+phi\b"
+    r"|t[oố]n\s+phi\b|\bcước\b|\bcuoc\b(?!\s+g[oọ]i)",
     re.I,
 )
 _PRICE = re.compile(
     rf"[{_CURRENCY_SIGNS}]\s?\d|\d\s?[{_CURRENCY_SIGNS}]|(?:NT|R|US|HK|A|C)\$\s?\d"
-    r"|\d[\d.,]*\s?(?:원|元|円|[块塊]|руб|р\.|грн|eur\b|euros?\b|usd\b|dollars?\b|reais\b|zł|chf\b|kr\b)",
+    r"|\d[\d.,]*\s?(?:원|元|円|[块塊]|руб|р\.|грн|eur\b|euros?\b|usd\b|dollars?\b|reais\b|zł|chf\b|kr\b"
+    # Vietnamese đồng: "70.000đ", "70.000 VND", "70k" (thousands, as prices are chatted and posted).
+    r"|đ(?!\w)|vnđ\b|vnd\b|đồng\b|k\b)",
     re.I,
 )
 _ASKS_TIME = re.compile(
     r"how\s+long|how\s+many\s+(?:days|hours|weeks)|when\s+will"
     r"|多久|多长时间|多長時間|[几幾][天日]|[几幾]个?[小工]|何日|どのくらい|いつ(?!も)"
     r"|며칠|얼마나\s*걸|언제|сколько\s+(?:дней|времени|ждать|идет|идёт)|как\s+долго|когда|wie\s+lange|\bwann\b"
-    r"|combien\s+de\s+temps|quand|cu[aá]nto\s+tiempo|cu[aá]ndo|quanto\s+tempo|quando",
+    r"|combien\s+de\s+temps|quand|cu[aá]nto\s+tiempo|cu[aá]ndo|quanto\s+tempo|quando"
+    r"|bao\s+l[aâ]u|m[aấ]y\s+(?:ng[aà]y|ti[eế]ng|tu[aầ]n|th[aá]ng)|khi\s+n[aà]o|bao\s+gi[oờ]|l[uú]c\s+n[aà]o",
     re.I,
 )
 _DURATION = re.compile(
@@ -1305,7 +1312,9 @@ _DURATION = re.compile(
     r"|[个個]?工作[天日]|(?<![月월]\d)(?<![月월]\s\d)(?<![月월]\d\d)(?<![月월]\s\d\d)(?:天|日|일)|小[时時]|分[钟鐘]|[个個]月|週間|時間|営業日"
     r"|시간|분|주|개월|дн|час|мин|недел|месяц|суток"
     r"|tage?n?\b|stunden?|minuten?|wochen?|werktage?n?|jours?|heures?|semaines?|mois\b|d[ií]as?|horas?|minutos?|semanas?"
-    r"|meses|giorni|ore\b|minuti|settimane|mesi\b|dias\b)",
+    r"|meses|giorni|ore\b|minuti|settimane|mesi\b|dias\b"
+    # Vietnamese, with or without marks: "30 ngày", "24 giờ", "2 tiếng", "5 phút", "3 tháng".
+    r"|ng[aà]y\b|gi[oờ]\b|ti[eế]ng\b|ph[uú]t\b|tu[aầ]n\b|th[aá]ng\b)",
     re.I,
 )
 

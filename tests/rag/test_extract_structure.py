@@ -9,7 +9,7 @@ import re
 from bot.domain import Passage
 from bot.kb.chunking import Chunker, ChunkingConfig
 from bot.kb.loaders import load_bytes
-from bot.rag.citations import extract_answer, passage_units
+from bot.rag.citations import amounts, extract_answer, passage_units
 from tests.conftest import KNOWLEDGE
 
 
@@ -455,6 +455,40 @@ def test_of_sentences_that_match_alike_the_one_with_the_price_or_the_time_asked_
     assert "299 ₽" in extract_answer("сколько стоит пропущенный платёж по рассрочке", fine)
     # Without a question about one, a figure counts for nothing.
     assert extract_answer("how do I hand in my device for repair?", repair).startswith("Hand the device in")
+
+
+def test_a_vietnamese_price_or_time_question_quotes_the_sentence_with_the_figure() -> None:
+    # A Vietnamese telecom's trial asks prices and times in Vietnamese, often without marks ("goi SEN90 gia
+    # bao nhieu 1 thang"); its help center writes amounts as "70.000đ", "70.000 ₫", "70k" or "70.000 VND".
+    for amount in ("70.000đ", "70.000 ₫", "70k", "70.000 VND"):
+        plan = Passage(
+            "goi-cuoc/sen70.md",
+            "Gói SEN70",
+            f"Gói SEN70 có 2GB data tốc độ cao mỗi ngày. Gói SEN70 có phí {amount}. "
+            "Gói SEN70 tự động gia hạn.",
+            lang="vi",
+        )
+        quote = extract_answer("gói SEN70 bao nhiêu tiền", plan, max_sentences=1)
+        assert quote.startswith(f"Gói SEN70 có phí {amount}."), amount
+    esim = Passage(
+        "esim/esim.md",
+        "Đổi eSIM",
+        "Yêu cầu đổi eSIM được gửi qua ứng dụng My Sen. Yêu cầu đổi eSIM được xử lý trong 24 giờ. "
+        "Yêu cầu đổi eSIM cần CCCD.",
+        lang="vi",
+    )
+    for question in (
+        "yêu cầu đổi esim mất mấy ngày",
+        "yêu cầu đổi esim bao lâu",
+        "yeu cau doi esim khi nao xong",
+    ):
+        quote = extract_answer(question, esim, max_sentences=1)
+        assert quote.startswith("Yêu cầu đổi eSIM được xử lý trong 24 giờ."), question
+    # "gia hạn" (renew) is no price asked without marks.
+    assert extract_answer("muốn gia hạn gói SEN70", plan, max_sentences=1).startswith(
+        "Gói SEN70 tự động gia hạn"
+    )
+    assert amounts("Gói SEN70 có phí 70.000 ₫.") == {("₫", "70000")}
 
 
 def test_a_how_long_question_is_not_asking_a_price_and_a_date_is_no_duration() -> None:
