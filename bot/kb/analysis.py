@@ -260,8 +260,8 @@ def width_folded(text: str) -> str:
 
 def toneless_term(word: str) -> str:
     """A lower-case word without its marks, đ as d, as a Vietnamese customer types it without them ("được" →
-    "duoc"; FTS5's `remove_diacritics` leaves đ as it is)."""
-    return without_accents(word).replace("đ", "d")
+    "duoc"; FTS5's `remove_diacritics` leaves đ as it is, `without_accents` does not)."""
+    return without_accents(word)
 
 
 def toned_term(word: str) -> str:
