@@ -131,13 +131,13 @@ _STOPWORDS_TEXT = {
     # were searched as content words ("hangi" found a privacy section, "istiyorum" the account closure's
     # "Hesabımı kapatmak istiyorum"). The question particles (mı, mi, mu, mü and their persons) are written
     # apart; chat's "nerde", "nerden", "nası", "bişey". Left out: "yok", "olur" and "yap-", which answer or
-    # name what a question asks.
+    # name what a question asks, and "şu" (that), which typed without its letter is "su", water.
     "tr": """acaba ama ancak artık aslında az bana bazen bazı belki ben beni benim bende benden bir biraz
         birkaç biri bişey bişi biz bize bizi bizim bu buna bunu bunun bunlar burada böyle çok çünkü da de
         daha diye en gibi göre hangi hangisi hani hem hep hepsi her hiç için ile ise işte kadar kaç kendi ki
         kim mi mı mu mü misin mısın musun müsün miyim mıyım muyum müyüm midir mıdır mudur müdür misiniz
         mısınız musunuz müsünüz nasıl nası ne neden nerede nerde nereden nerden nereye niye niçin o olarak ona
-        onu onun onlar öyle sadece sen sana seni siz size sizi sizin şey şu şunu şuna ve veya ya yani yine
+        onu onun onlar öyle sadece sen sana seni siz size sizi sizin şey ve veya ya yani yine
         zaten var lütfen istiyorum istiyoruz isterim merhaba selam teşekkürler rica""",
     "ru": """а без бы был была были было в вам вас во вот все всё вы где да для до его ее её если есть
         ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по

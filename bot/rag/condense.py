@@ -27,13 +27,17 @@ _ANAPHORA_LINES = (
     # Indonesian "tersebut" (the said …) only points back; "itu" also marks a topic ("apa itu LintasPay
     # Premium?").
     "tersebut",
-    # Turkish "bu", "bunu", "onu", "şunu" and their cases: a Turkish marketplace's trial's "bu ne kadar sürer"
-    # after a refund question was answered from the shipping section. Not "o", the Portuguese article ("qual
-    # o prazo?"), nor "şu" typed "su", the Spanish possessive ("¿cuál es su horario?").
-    "bu bunu bunun buna bunda bundan bunlar bunları şu şunu şunun şuna sunu onu onun ona onda ondan onlar"
-    " onları onlara",
 )
 _ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
+# Turkish "bu", "bunu", "onu", "şunu" and their cases: a Turkish marketplace's trial's "bu ne kadar sürer"
+# after a refund question was answered from the shipping section. In Turkish only: Indonesian "bu" addresses
+# a woman ("Halo bu, paket saya belum datang"), Spanish "onda" is a wave, Polish "ona" "she". Not "o", the
+# Portuguese article ("qual o prazo?"), nor "şu" typed "su", which is "water" ("su ısıtıcısı").
+_TURKISH_ANAPHORA_TEXT = (
+    "bu bunu bunun buna bunda bundan bunlar bunları şu şunu şunun şuna onu onun ona onda ondan onlar"
+    " onları onlara"
+)
+_TURKISH_ANAPHORA = frozenset(_TURKISH_ANAPHORA_TEXT.split())
 # Personal pronouns may stand for what the message itself names: a reference it quotes ("заказ VM-10293847 где
 # он?": a Russian trial's question on its order was searched with the previous one, on a login code, and
 # answered from it), or words of an earlier clause ("как отменить заказ если он уже в пути", "my parcel is
@@ -110,14 +114,10 @@ _ASKS_AGAIN = (
     *("yang itu ", "yg itu "),
 )
 # Turkish asks the previous question again with "ya …" (and if …: "ya taksitli alırsam?") and "o zaman …"
-# (then …: "o zaman kargo ücreti?"), after "peki" (well) or not, and points back with its opening word
-# ("bu ne kadar sürer", "peki bunu nasıl iptal ederim", "şu sipariş"), as "这个多少钱？" does: each names
-# words of its own, and was searched alone. Only in Turkish: Spanish "ya" is "already" ("ya pagué y no
-# llegó"), and "su" its possessive.
-_TURKISH_ASKS_AGAIN = re.compile(
-    r"(?:(?:peki|ama|e|iyi de|tamam da)\s+)?"
-    r"(?:ya\s|o\s+zaman\b|(?:bu|bunu|bunun|buna|bundan|bunlar|şu|su|şunu|sunu|şunun|onu|onun|ona|ondan)\b)"
-)
+# (then …: "o zaman kargo ücreti?"), after "peki" (well) or not: each names words of its own, and was
+# searched alone. Only in Turkish: Spanish "ya" is "already" ("ya pagué y no llegó"). Its pointing words
+# ("bu ne kadar sürer", "şu sipariş") are `_TURKISH_ANAPHORA`.
+_TURKISH_ASKS_AGAIN = re.compile(r"(?:(?:peki|ama|e|iyi de|tamam da)\s+)?(?:ya\s|o\s+zaman\b)")
 # Vietnamese has no stop words here, so every syllable counts as a content word, and its follow-ups are read
 # by their form: "còn … thì sao?" (and what about …?), "vậy còn …?", and a thing with "đó", "này", "ấy"
 # (that, this) after its classifier ("gói đó", "cái này"). A Vietnamese telecom's trial's "còn gói 5G thì
@@ -183,7 +183,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
         return True
     topic = _topic_words(question, language)
     content = analyzer(language).words(question)
-    if _points_back(text, frozenset(content), quotes_reference=bool(references(question))):
+    pointing = _ANAPHORA | _TURKISH_ANAPHORA if analyzer(language).lang == "tr" else _ANAPHORA
+    if _points_back(text, frozenset(content), pointing, quotes_reference=bool(references(question))):
         return topic <= MAX_POINTING_WORDS
     if topic and _korean_asks_on_its_own(question, language):
         return False
@@ -193,15 +194,17 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     return topic < MIN_TOPIC_WORDS
 
 
-def _points_back(text: str, content: frozenset[str], *, quotes_reference: bool) -> bool:
-    """Whether lower-cased `text` holds a pointing word (`_ANAPHORA`) that stands for something said before:
-    any but a personal pronoun that follows `content` words of an earlier clause or comes with a quoted
-    reference (`_PERSONAL`)."""
+def _points_back(
+    text: str, content: frozenset[str], pointing: frozenset[str], *, quotes_reference: bool
+) -> bool:
+    """Whether lower-cased `text` holds a `pointing` word (`_ANAPHORA`, and `_TURKISH_ANAPHORA` in Turkish)
+    that stands for something said before: any but a personal pronoun that follows `content` words of an
+    earlier clause or comes with a quoted reference (`_PERSONAL`)."""
     earlier = here = False
     for token in _CLAUSE_TOKEN.findall(text):
         if token in _CLAUSE_MARKS or token in _CLAUSE_OPENERS:
             earlier, here = earlier or here, False
-        elif token in _ANAPHORA:
+        elif token in pointing:
             if token not in _PERSONAL or not (earlier or quotes_reference):
                 return True
         elif token in content:

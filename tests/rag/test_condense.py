@@ -62,6 +62,13 @@ def test_a_short_question_that_names_its_topic_stands_on_its_own() -> None:
         ("muốn hủy gia hạn gói sen70 thì nhắn gì", "vi"),
         ("gói SEN90 giá bao nhiêu 1 tháng", "vi"),
         ("the con artist took my parcel", "en"),
+        # Turkish pointing words point back in Turkish only, and in a question of few words: Indonesian "bu"
+        # addresses a woman, Spanish "onda" is a wave, Polish "ona" "she"; "su" is water.
+        ("Halo bu, paket saya belum datang", "id"),
+        ("la onda de mi router no llega", "es"),
+        ("ona zamówiła kuriera wczoraj", "pl"),
+        ("bu ürünü otuz gün sonra orijinal faturayla iade edebilir miyim", "tr"),
+        ("su ısıtıcısı garantisi kaç yıl", "tr"),
     ]:
         assert not needs_context(question, lang), question
         assert condense(question, HISTORY, lang) == question
@@ -125,8 +132,7 @@ def test_turkish_follow_ups_are_read_with_the_question_before_them() -> None:
         "o zaman kargo ücreti?",
         "ya taksitli alırsam?",
         "peki ya kapıda ödeme?",
-        "şu sipariş",
-        "su siparis",
+        "şu sipariş",  # typed "su siparis" it is no follow-up: "su" is also water
         "bunun",
         "onu",
         "bunun iadesi ne kadar sürer",
