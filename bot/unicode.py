@@ -67,8 +67,16 @@ DOTTED_I_LANGUAGES = frozenset({"tr", "az"})
 
 
 def turkish_lowered(text: str) -> str:
-    """`text` in lower case as Turkish writes it: "FATURAMI" is "faturamı", "İADE" is "iade"."""
+    """`text` in lower case as Turkish writes it: "FATURAMI" is "faturamı", "İADE" is "iade". A word of at
+    most four capitals is an acronym read in Latin letters ("API", "SIM", "IBAN"): as "apı" Snowball cut it
+    to "ap", which the "api" a customer types never matched."""
+    text = _ACRONYM.sub(lambda match: match.group().replace("I", "i"), text)
     return text.replace("I", "ı").replace("İ", "i").lower()
+
+
+# A word of two to four capitals (and digits) with no "İ" of its own: Turkish words in capitals are rarely so
+# short ("MI" is the particle "mı", which reads the same folded).
+_ACRONYM = re.compile(r"\b(?=[A-Z0-9]*[A-Z][A-Z0-9]*\b)[A-Z0-9]{2,4}\b")
 
 
 # The first code point past the Latin script's letters (Latin Extended-B ends at U+024F).

@@ -71,6 +71,7 @@ from bot.kb.reload import (
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 from bot.language import prior_languages
+from bot.unicode import DOTTED_I_LANGUAGES
 
 if TYPE_CHECKING:
     from bot.kb.crosslingual import QueryTranslator
@@ -88,6 +89,11 @@ SCHEMA_VERSION = "2"
 # The meta key of an index whose Vietnamese (`TONED`) rows hold their words with and without their marks
 # (since 2026-12-07); one written before holds them as written, and is searched as it was until `kb reload`.
 TONED_META = "toned"
+# The meta key of an index whose Turkish rows are lower-cased and folded as questions are since 2026-12-07
+# ("İade" as "iade", "ı" as "i"): one written before holds "kapı" where a question now searches "kapi", so
+# `kb stats` and `health` warn until `kb reload`.
+TURKISH_META = "turkish"
+TURKISH_ANALYSIS = "2026-12-07"
 POINTER = "current.json"
 # Held (flock) by the reload that writes the folder: another one's `_drop_old` would delete the file this one
 # builds, or swap the pointer to a file that one then deletes. It names the holder's pid.
@@ -182,6 +188,13 @@ class _Snapshot:
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
         self.languages = languages_of([c.lang for c in self.chunks])
         self.holds_chinese = any(language_key(lang) == "zh" for lang in self.languages)
+        self.outdated = (
+            "its Turkish text was indexed before Turkish was lower-cased and folded as questions are "
+            "(2026-12-07): run `kb reload`"
+            if meta.get(TURKISH_META) != TURKISH_ANALYSIS
+            and any(language_key(lang) in DOTTED_I_LANGUAGES for lang in self.languages)
+            else None
+        )
         # The languages its customers likely write in: a short question's language leans on them.
         self.prior = prior_languages(self.languages)
         self._users = 0
@@ -383,7 +396,14 @@ def write_index(
         )
         conn.executemany(
             "INSERT INTO meta VALUES (?, ?)",
-            sorted({**meta, "schema": SCHEMA_VERSION, TONED_META: ",".join(sorted(TONED))}.items()),
+            sorted(
+                {
+                    **meta,
+                    "schema": SCHEMA_VERSION,
+                    TONED_META: ",".join(sorted(TONED)),
+                    TURKISH_META: TURKISH_ANALYSIS,
+                }.items()
+            ),
         )
         conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
         conn.commit()
@@ -1013,6 +1033,8 @@ class EmbeddedKB:
                 "languages": describe_languages(snapshot.languages),
                 "last reload": snapshot.meta.get("changes", NOT_RECORDED),
                 **snapshot.calibration.describe(),
+                # `health` reports a knowledge base that serves with a warning as degraded.
+                **({"warning": snapshot.outdated} if snapshot.outdated is not None else {}),
             },
             sources=reports_from_json(snapshot.meta.get("sources")),
         )
