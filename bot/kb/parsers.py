@@ -168,8 +168,9 @@ _FEEDBACK_RULE = re.compile(r"(?:[-*_]\s*){3,}")
 def _page_feedback_start(lines: Sequence[str]) -> int:
     """Where the page's closing feedback lines start in its last section's `lines` (`len(lines)` if none).
 
-    The closing run of prompts, buttons, stamps, rules and blank lines goes when it holds a prompt; without
-    one only its trailing stamps go, so a last answer of "No" stays."""
+    The closing run of prompts, buttons, stamps, rules and blank lines goes from its first prompt on, and the
+    stamps, rules and blank lines before that prompt; without a prompt only its trailing stamps go. A button's
+    word before the prompt is a last answer ("No") and stays."""
     kinds: list[str] = []  # of the closing run, last line first
     for raw in reversed(lines):
         line = raw.strip().strip("*_").strip()
@@ -184,7 +185,10 @@ def _page_feedback_start(lines: Sequence[str]) -> int:
         else:
             break
     if "prompt" in kinds:
-        return len(lines) - len(kinds)
+        first = len(kinds) - 1 - kinds[::-1].index("prompt")  # the run's first prompt, counted from the end
+        while first + 1 < len(kinds) and kinds[first + 1] in ("blank", "stamp"):
+            first += 1
+        return len(lines) - 1 - first
     stamps = 0
     for taken, kind in enumerate(kinds, start=1):
         if kind == "control":
@@ -495,6 +499,13 @@ def _html_fragment_text(fragment: str) -> str:
     return "\n".join(line.text for line in _HtmlText().render(soup))
 
 
+# A backslash escape outside code shows its character alone ("\\*100\\*" for a USSD code, "1\\." for a
+# number that starts no list, "\\#"): a Vietnamese telecom trial told customers to dial "\\*100\\*mã thẻ#".
+# Not "\\|", a "|" in a table's cell, which tables keep escaped (`bot.kb.markup`). Read here, where code spans
+# are known: an HTML page's code is no longer marked in its text, and "C:\\Tools\\*.exe" there is as written.
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{}~])")
+
+
 def _inline_html(line: str, components: frozenset[str]) -> str:
     """`line` without inline HTML's tags (their text kept, a line break for <br>, an image's alt text for it)
     and with entities decoded, outside code spans. A capitalised tag is a JSX component when `components`
@@ -530,6 +541,7 @@ def _inline_html(line: str, components: frozenset[str]) -> str:
         return match.group(0)
 
     def text(part: str) -> str:
+        part = _MD_ESCAPE.sub(r"\1", part)
         tagged = _HTML_TAG.sub(tag, part)
         if tagged != part:  # "Plans: <Badge /> only": the spaces around a tag left out are one
             tagged = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", tagged)

@@ -686,39 +686,11 @@ class PassageUnit:
 
 
 def plain_text(text: str) -> str:
-    """Text without Markdown/RST markup: emphasis, code marks, link syntax (the link itself is kept), and
-    backslash escapes shown as their character (`_ESCAPE`)."""
+    """Text without Markdown/RST markup: emphasis, code marks, link syntax (the link itself is kept)."""
     text = _MARKDOWN_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     text = _RST_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
-    text = _held_escapes(text)
     text = _MARKUP.sub("", text)
-    return _EMPHASIS.sub(r"\1", text).translate(_RELEASED)
-
-
-# A backslash escape of Markdown and RST ("\\*100\\*" for a USSD code, "1\\." for a number that starts no
-# list) shows its character alone: a Vietnamese telecom trial told customers to dial "\\*100\\*mã thẻ#".
-# Held as a private-use character while markup goes, so an escaped "*" is no emphasis; outside code spans
-# only, where a backslash is as written. "\\|" stays: the loaders' escape of a "|" in a table cell
-# (`_CELL_SEPARATOR`), unescaped as its row is quoted.
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_CODE_SPAN = re.compile(r"(`+)[^`\n]+?\1")
-_HELD_BASE = 0xF0000  # Supplementary Private Use Area-A: no text holds these
-_RELEASED = {_HELD_BASE + code: chr(code) for code in range(0x21, 0x7F)} | {_HELD_BASE + ord("|"): "\\|"}
-
-
-def _held_escapes(text: str) -> str:
-    """`text` with each backslash escape outside code spans held as a private-use character."""
-
-    def hold(part: str) -> str:
-        return _ESCAPE.sub(lambda m: chr(_HELD_BASE + ord(m.group(1))), part)
-
-    out: list[str] = []
-    at = 0
-    for span in _CODE_SPAN.finditer(text):
-        out += [hold(text[at : span.start()]), span.group(0)]
-        at = span.end()
-    out.append(hold(text[at:]))
-    return "".join(out)
+    return _EMPHASIS.sub(r"\1", text)
 
 
 def _unwrap(lines: Sequence[str], lang: str | None = None) -> str:
@@ -1286,8 +1258,11 @@ _ASKS_PRICE = re.compile(
     r"|combien(?!\s+de\s+temps)|\bprix\b|tarif|co[uû]te?\b|cu[aá]nto(?!\s+(?:tarda|tiempo|dura))|precio|cuesta"
     r"|quanto(?!\s+(?:tempo|dura|ci\s+vuole))|prezzo|costa\b|custa|pre[cç]o|\btaxa\b"
     # Vietnamese, with or without marks ("goi SEN90 gia bao nhieu 1 thang", a Vietnamese telecom's trial);
-    # without them "gia" is also "gia hạn" (renew), and "cuoc" "cuộc gọi" (a call).
-    r"|bao\s+nhi[eê]u\s+ti[eề]n|m[aấ]y\s+ti[eề]n|\bgiá\b|\bgia\b(?!\s+h[aạ]n)|\bphí\b|m[aấ]t\s+phi\b"
+    # "gia" without its mark only before "bao nhiêu" or after a package's name, as it is also a syllable of
+    # "gia hạn" (renew), "tham gia" (join), "quốc gia" (country), "gia đình" (family) and Italian's "già"
+    # typed plain; "cuoc" is also "cuộc gọi" (a call).
+    r"|bao\s+nhi[eê]u\s+ti[eề]n|m[aấ]y\s+ti[eề]n|\bgiá\b|\bgia\s+(?:bao\s+nhi[eê]u|m[aấ]y)\b"
+    r"|\b(?:g[oó]i|goi)\s+\S+\s+gia\b(?!\s+(?:h[aạ]n|đình|dinh))|\bphí\b|m[aấ]t\s+phi\b"
     r"|t[oố]n\s+phi\b|\bcước\b|\bcuoc\b(?!\s+g[oọ]i)",
     re.I,
 )

@@ -134,3 +134,23 @@ def test_a_readme_markdown_export_loses_its_closing_feedback_lines() -> None:
     text += "Copy Page"
     assert _text(text) == "Wait and retry."
     assert _text("Can I pay cash?\n\nNo") == "Can I pay cash?\n\nNo"
+    # A last answer before the prompt is the page's: only the prompt and what follows it go.
+    assert _text("Can I return opened items?\n\nNo\n\nWas this article helpful?\n\nYes\nNo") == (
+        "Can I return opened items?\n\nNo"
+    )
+
+
+@pytest.mark.parametrize(
+    ("markdown", "text"),
+    [
+        # A backslash escape shows its character: a Vietnamese telecom trial quoted "\\*100\\*mã thẻ#".
+        (r"Bấm \*100\*mã thẻ# rồi gọi.", "Bấm *100*mã thẻ# rồi gọi."),
+        (r"Step 1\. is no list, \# no heading, \[no link\].", "Step 1. is no list, # no heading, [no link]."),
+        (r"A folder: C:\\Temp", r"A folder: C:\Temp"),
+        # In code, and a table cell's "|", it stays as written.
+        (r"Type `\*.pdf` in the filter.", r"Type `\*.pdf` in the filter."),
+        ("| Plan | Note |\n|---|---|\n| Pro | a \\| b |", "| Plan | Note |\n|---|---|\n| Pro | a \\| b |"),
+    ],
+)
+def test_a_backslash_escape_reads_as_its_character_outside_code(markdown: str, text: str) -> None:
+    assert _text(markdown) == text

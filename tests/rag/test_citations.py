@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.kb.loaders import load_bytes
+from bot.kb.parsers import parse_markdown
 from bot.rag.citations import (
     FILLER_STEMS,
     LeakDetector,
@@ -305,23 +306,19 @@ def test_plain_text_removes_markup_and_keeps_links() -> None:
     assert text == "See Account and code, this, the form (https://x.example/f) or docs (https://d.example)."
 
 
-def test_a_backslash_escape_is_shown_as_its_character_outside_code() -> None:
-    # A Vietnamese telecom trial told customers to dial "\\*100\\*mã thẻ#": Markdown escapes its USSD codes.
-    assert plain_text(r"Bấm \*100\*mã thẻ# rồi bấm gọi, or \*101# for *balance*.") == (
-        "Bấm *100*mã thẻ# rồi bấm gọi, or *101# for balance."
+def test_a_markdown_escape_is_quoted_as_its_character_and_an_html_backslash_as_written() -> None:
+    # A Vietnamese telecom trial told customers to dial "\\*100\\*mã thẻ#": its Markdown escaped the code.
+    _, sections, _ = parse_markdown(
+        r"# Nạp tiền" + "\n\n" + r"Cào lớp bạc, rồi bấm \*100\*mã thẻ# và phím gọi.", "x"
     )
-    assert plain_text(r"Step 1\. is no list; `C:\\Temp\*` and C:\Users stay") == (
-        r"Step 1. is no list; C:\\Temp\* and C:\Users stay"
+    topup = Passage("nap-tien.md", "Nạp tiền", sections[0].text)
+    assert (
+        extract_answer("nạp tiền bằng thẻ cào bấm gì", topup)
+        == "Cào lớp bạc, rồi bấm *100*mã thẻ# và phím gọi."
     )
-    assert plain_text(r"| Plan \| price | 70.000đ |") == r"| Plan \| price | 70.000đ |"
-    topup = Passage(
-        "nap-tien.md",
-        "Nạp tiền bằng thẻ cào",
-        r"Cào lớp bạc, rồi bấm \*100\*mã thẻ# và phím gọi. Tiền vào tài khoản ngay.",
-    )
-    assert extract_answer("nạp tiền bằng thẻ cào bấm gì", topup).startswith(
-        "Cào lớp bạc, rồi bấm *100*mã thẻ# và phím gọi."
-    )
+    # An HTML page's code is no longer marked in its text: its backslashes are as written.
+    html = Passage("paths.html", "Paths", r"Run C:\Tools\*.exe, or type \[a-z]+\.txt in the filter.")
+    assert r"C:\Tools\*.exe" in extract_answer("how do I run the tools exe", html)
 
 
 def test_passage_units_mark_labels() -> None:
