@@ -489,6 +489,17 @@ def test_a_vietnamese_price_or_time_question_quotes_the_sentence_with_the_figure
         "Gói SEN70 tự động gia hạn"
     )
     assert amounts("Gói SEN70 có phí 70.000 ₫.") == {("₫", "70000")}
+    # Nor is "gia" in "tham gia" (join): the sentence with the fee was quoted before the one that answers.
+    club = Passage(
+        "uu-dai/sen-club.md",
+        "Sen Club",
+        "Sen Club tính phí 20.000đ mỗi tháng. Bạn tham gia bằng cách soạn DK CLUB gửi 999.",
+        lang="vi",
+    )
+    assert extract_answer("tham gia sen club the nao", club, max_sentences=1) == (
+        "Bạn tham gia bằng cách soạn DK CLUB gửi 999."
+    )
+    assert extract_answer("sen club gia bao nhieu", club, max_sentences=1).startswith("Sen Club tính phí")
 
 
 def test_a_how_long_question_is_not_asking_a_price_and_a_date_is_no_duration() -> None:
