@@ -157,9 +157,9 @@ def _fold(text: str) -> str:
     return text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)
 
 
-# Vietnamese, written with its marks; each phrase counts without them too (`_unmarked`: "cam on", "xin chao",
-# "tam biet"), as Vietnamese customers very often type. A Vietnamese telecom's trial's "xin chào" and "cảm ơn
-# ad" were refused as questions the help center does not answer.
+# Vietnamese, written with its marks; each phrase counts without them too (`without_accents`: "cam on",
+# "xin chao", "tam biet"), as Vietnamese customers very often type. A Vietnamese telecom's trial's "xin chào"
+# and "cảm ơn ad" were refused as questions the help center does not answer.
 _VI_PHRASE_TEXT: dict[SmallTalk, str] = {
     "greeting": "xin chào|alo|alô|a lô|hello ad|hi ad|chào buổi sáng|chào buổi chiều|chào buổi tối",
     "thanks": "cảm ơn|cám ơn|cảm ơn nhiều|cám ơn nhiều|camon|cmon ad|tks|thanks ad|thank ad|thank you ad"
@@ -172,11 +172,6 @@ _VI_PHRASE_TEXT: dict[SmallTalk, str] = {
     "ok": "dạ|vâng|dạ vâng|vâng ạ|ừ|ừm|ờ|oki|okie|okela|okê|được rồi|được|đc rồi|dc r|đã hiểu|hiểu rồi"
     "|rõ rồi|ok rồi|xong rồi|đã xong|ổn rồi|làm được rồi|dạ được|dạ rồi|dạ ok|dạ oke",
 }
-
-
-def _unmarked(phrase: str) -> str:
-    """A Vietnamese phrase as typed without its marks ("cảm ơn" → "cam on")."""
-    return without_accents(phrase)
 
 
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
@@ -194,7 +189,7 @@ _BY_WORDS |= {
     tuple(_fold(form).split()): kind
     for kind, text in _VI_PHRASE_TEXT.items()
     for p in text.split("|")
-    for form in (p, _unmarked(p))
+    for form in (p, without_accents(p))
     if len(form) > 1 or form == p
 }
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
@@ -651,7 +646,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(p).translate(_TURKISH_ASCII))
+    re.compile(without_accents(p))
     for p in (
         _PERSON_EN,
         _PERSON_ES,

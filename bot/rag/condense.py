@@ -29,7 +29,8 @@ _ANAPHORA_LINES = (
     "tersebut",
 )
 _ANAPHORA = frozenset(word for line in _ANAPHORA_LINES for word in line.split())
-# Turkish "bu", "bunu", "onu", "şunu" and their cases: a Turkish marketplace's trial's "bu ne kadar sürer"
+# A Turkish question's pointing words: the others and Turkish "bu", "bunu", "onu", "şunu" and their cases: a
+# Turkish marketplace's trial's "bu ne kadar sürer"
 # after a refund question was answered from the shipping section. In Turkish only: Indonesian "bu" addresses
 # a woman ("Halo bu, paket saya belum datang"), Spanish "onda" is a wave, Polish "ona" "she". Not "o", the
 # Portuguese article ("qual o prazo?"), nor "şu" typed "su", which is "water" ("su ısıtıcısı").
@@ -37,7 +38,7 @@ _TURKISH_ANAPHORA_TEXT = (
     "bu bunu bunun buna bunda bundan bunlar bunları şu şunu şunun şuna onu onun ona onda ondan onlar"
     " onları onlara"
 )
-_TURKISH_ANAPHORA = frozenset(_TURKISH_ANAPHORA_TEXT.split())
+_TURKISH_ANAPHORA = _ANAPHORA | frozenset(_TURKISH_ANAPHORA_TEXT.split())
 # Personal pronouns may stand for what the message itself names: a reference it quotes ("заказ VM-10293847 где
 # он?": a Russian trial's question on its order was searched with the previous one, on a login code, and
 # answered from it), or words of an earlier clause ("как отменить заказ если он уже в пути", "my parcel is
@@ -183,7 +184,7 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
         return True
     topic = _topic_words(question, language)
     content = analyzer(language).words(question)
-    pointing = _ANAPHORA | _TURKISH_ANAPHORA if analyzer(language).lang == "tr" else _ANAPHORA
+    pointing = _TURKISH_ANAPHORA if analyzer(language).lang == "tr" else _ANAPHORA
     if _points_back(text, frozenset(content), pointing, quotes_reference=bool(references(question))):
         return topic <= MAX_POINTING_WORDS
     if topic and _korean_asks_on_its_own(question, language):
@@ -197,7 +198,7 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
 def _points_back(
     text: str, content: frozenset[str], pointing: frozenset[str], *, quotes_reference: bool
 ) -> bool:
-    """Whether lower-cased `text` holds a `pointing` word (`_ANAPHORA`, and `_TURKISH_ANAPHORA` in Turkish)
+    """Whether lower-cased `text` holds a `pointing` word (`_ANAPHORA`; `_TURKISH_ANAPHORA` in Turkish)
     that stands for something said before: any but a personal pronoun that follows `content` words of an
     earlier clause or comes with a quoted reference (`_PERSONAL`)."""
     earlier = here = False

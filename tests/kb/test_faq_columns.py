@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.kb.loaders import load_bytes
-from bot.kb.parsers import LoadError
+from bot.kb.parsers import LoadError, Section
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,12 @@ def test_column_names_are_read_without_case_accents_spaces_or_a_byte_order_mark(
     assert [(s.heading, s.text) for s in doc.sections] == [("Come cambio indirizzo?", "Dall'app.")]
 
 
+def _jsonl_sections(record: dict[str, str]) -> list[Section]:
+    """The sections of a JSONL FAQ of `record` alone."""
+    data = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+    return list(load_bytes("faq.jsonl", ".jsonl", data).sections)
+
+
 def test_the_category_and_link_columns_are_read_in_the_same_languages() -> None:
     data = b"Frage,Antwort,Kategorie,Link\nWie lange dauert der Versand?,Zwei Tage.,Versand,https://h.example/v\n"
     [section] = load_bytes("faq.csv", ".csv", data).sections
@@ -78,9 +84,7 @@ def test_the_category_and_link_columns_are_read_in_the_same_languages() -> None:
         "KATEGORİ": "İade",
         "BAGLANTI": "https://h.example/i",
     }
-    [section] = load_bytes(
-        "faq.jsonl", ".jsonl", (json.dumps(line, ensure_ascii=False) + "\n").encode()
-    ).sections
+    [section] = _jsonl_sections(line)
     assert (section.heading_path, section.text, section.url) == (
         ("İade", "İade kaç gün sürer?"),
         "Beş iş günü.",
@@ -99,9 +103,7 @@ def test_vietnamese_category_and_link_columns_are_read_with_or_without_marks() -
         "chuyen muc": "Nạp tiền",
         "duong dan": "/n",
     }
-    [section] = load_bytes(
-        "faq.jsonl", ".jsonl", (json.dumps(line, ensure_ascii=False) + "\n").encode()
-    ).sections
+    [section] = _jsonl_sections(line)
     assert (section.heading_path, section.url) == (("Nạp tiền", "Nạp thẻ thế nào?"), "/n")
     data = (
         "Câu hỏi,Câu trả lời,Chuyên mục,Liên kết\nHủy gói thế nào?,Soạn HUY.,Gói cước,https://h.example/h\n"
