@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
-from bot.unicode import composed, latin, turkish_lowered, without_accents
+from bot.unicode import MARKS, composed, latin, turkish_lowered, without_accents
 
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
@@ -143,6 +143,15 @@ _STOPWORDS_TEXT = {
         ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по
         при с так также то тоже ты у уже что чтобы эта эти это я можно почему
         какой какая как здравствуйте спасибо""",
+    # Hindi's postpositions, auxiliaries, pronouns, question words and the light verbs of a request ("ब्लॉक
+    # करें", "बदलना है"): as content words they matched every passage, and a made-up Hindi sentence shared
+    # "के", "लिए" and "है" with any passage it cited.
+    "hi": """का के की को में से पर तक है हैं था थे थी हो होता होती होते हूं हूँ और या भी तो ही यह वह ये वे
+        इस उस इन उन इसे उसे एक लिए लिये जो कि क्या कैसे क्यों कब कहाँ कहां कौन कितना कितने कितनी मैं मैंने
+        मेरा मेरे मेरी मुझे मुझको हम हमें हमारा हमारे हमारी आप आपका आपके आपकी आपको अपना अपने अपनी ने नहीं न
+        जी कर करें करे करना करनी करने करूं करूँ करू करता करते करती रहा रही रहे गया गई गए गयी जा जाता जाती
+        जाते जाए सकता सकती सकते सकूं सकूँ चाहिए चाहता चाहती बताइए बताएं बताओ बताये प्लीज़ प्लीज अब कोई कुछ
+        सब वाला वाले वाली होगा होगी होंगे नमस्ते धन्यवाद""",
     # Chinese function words and question words; words, since the text is segmented first. The colloquial
     # ones too: "同步一直卡在 99%，咋办" was translated "… loud noise manage handle gone" (咋 + 办).
     "zh": """的 了 吗 呢 吧 啊 呀 嘛 是 在 和 与 及 或 或者 就 都 也 还 又 而 但 但是 把 被 给 让 对 从 向
@@ -183,7 +192,8 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1
 _KANA = re.compile(r"[\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _CJK = re.compile(f"{_HAN.pattern}|{_KANA.pattern}|{_HANGUL.pattern}")
-_WORD = re.compile(r"[^\W\d_]+")
+# A word's letters, with the marks written on them (Devanagari's vowel signs, Thai's vowels and tones count).
+_WORD = re.compile(rf"(?:[^\W\d_]|[{MARKS}])+")
 # Chinese grammar Japanese kanji words do not hold: particles, pronouns, question words ("我的包裹丢了怎么办",
 # "取件码在哪里", "如何重置密码"). Han text without them and without kana may be either language.
 _CHINESE_GRAMMAR = re.compile(r"[的了吗嗎呢么麼怎这這们們吧哪谁誰还還没沒给給让讓啊嘛呀我你她咋啥]|如何")

@@ -8,12 +8,13 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -71,7 +72,7 @@ from bot.kb.reload import (
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 from bot.language import prior_languages
-from bot.unicode import DOTTED_I_LANGUAGES
+from bot.unicode import DOTTED_I_LANGUAGES, MARKS
 
 if TYPE_CHECKING:
     from bot.kb.crosslingual import QueryTranslator
@@ -94,6 +95,14 @@ TONED_META = "toned"
 # `kb stats` and `health` warn until `kb reload`.
 TURKISH_META = "turkish"
 TURKISH_ANALYSIS = "2026-12-07"
+# The meta key of an index whose words keep the marks written on their letters (Devanagari's vowel signs,
+# Thai's vowels and tones) and whose Thai is cut into words, since 2026-12-08; one written before holds
+# "पासवर्ड" as three pieces where a question now searches one word, so `kb stats` and `health` warn until
+# `kb reload`.
+WORDS_META = "words"
+WORDS_ANALYSIS = "2026-12-08"
+# Text whose index terms that change made different: a mark on a letter, or Thai.
+_MARKED_TEXT = re.compile(rf"[{MARKS}\u0e01-\u0e4e]")
 POINTER = "current.json"
 # Held (flock) by the reload that writes the folder: another one's `_drop_old` would delete the file this one
 # builds, or swap the pointer to a file that one then deletes. It names the holder's pid.
@@ -109,6 +118,25 @@ TOKENIZER = "unicode61 remove_diacritics 2"
 # Query terms in more than this share of chunks are left out of BM25 (see `selective_terms`).
 MAX_DF_FRACTION = 0.35
 MIN_QUERY_TERMS = 2
+
+
+def _outdated(meta: Mapping[str, str], chunks: Sequence[Chunk], languages: Iterable[str]) -> str | None:
+    """Why an index must be reloaded before questions find what it holds (written before an analysis its
+    queries now use), or None."""
+    if meta.get(TURKISH_META) != TURKISH_ANALYSIS and any(
+        language_key(lang) in DOTTED_I_LANGUAGES for lang in languages
+    ):
+        return (
+            "its Turkish text was indexed before Turkish was lower-cased and folded as questions are "
+            "(2026-12-07): run `kb reload`"
+        )
+    # Only an index written before scans its text: a current one says so in its meta.
+    if meta.get(WORDS_META) != WORDS_ANALYSIS and any(_MARKED_TEXT.search(c.text) for c in chunks):
+        return (
+            "its text was indexed before words kept the marks written on their letters and Thai was cut into "
+            "words (2026-12-08): questions in Hindi, Thai and other such scripts miss it; run `kb reload`"
+        )
+    return None
 
 
 def _fts_query(terms: Sequence[str]) -> str:
@@ -188,13 +216,7 @@ class _Snapshot:
         self.sections = [(c.source, c.heading_path) for c in self.chunks]
         self.languages = languages_of([c.lang for c in self.chunks])
         self.holds_chinese = any(language_key(lang) == "zh" for lang in self.languages)
-        self.outdated = (
-            "its Turkish text was indexed before Turkish was lower-cased and folded as questions are "
-            "(2026-12-07): run `kb reload`"
-            if meta.get(TURKISH_META) != TURKISH_ANALYSIS
-            and any(language_key(lang) in DOTTED_I_LANGUAGES for lang in self.languages)
-            else None
-        )
+        self.outdated = _outdated(meta, self.chunks, self.languages)
         # The languages its customers likely write in: a short question's language leans on them.
         self.prior = prior_languages(self.languages)
         self._users = 0
@@ -402,6 +424,7 @@ def write_index(
                     "schema": SCHEMA_VERSION,
                     TONED_META: ",".join(sorted(TONED)),
                     TURKISH_META: TURKISH_ANALYSIS,
+                    WORDS_META: WORDS_ANALYSIS,
                 }.items()
             ),
         )

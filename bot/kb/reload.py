@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from bot.config import KBSettings
 from bot.domain import Chunk
-from bot.kb.analysis import CJK_LANGUAGES
+from bot.kb.analysis import CJK_LANGUAGES, THAI_RUN, thai_words
 from bot.kb.base import (
     ChangeCounts,
     Embedder,
@@ -40,7 +40,7 @@ from bot.language import (
     detect_document_language,
     normalize,
 )
-from bot.unicode import latin
+from bot.unicode import MARKS, latin
 
 log = logging.getLogger("bot.kb")
 
@@ -305,7 +305,8 @@ LANGUAGE_SAMPLES = 8
 _SPACELESS = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]"
 )
-_LETTERS = re.compile(r"[^\W\d_]+")
+# A word's letters with the marks written on them (Devanagari's vowel signs would cut "पासवर्ड" in three).
+_LETTERS = re.compile(rf"(?:[^\W\d_]|[{MARKS}])+")
 _CJK_SCRIPT = re.compile(rf"{_SPACELESS.pattern}|[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 # Han or kana characters that say as much as one word of a spaced script: the Debian Reference's chapters
 # take 2.9 Japanese and 1.8 Chinese characters per word of the English original.
@@ -317,7 +318,10 @@ def _content(text: str) -> float:
     Chinese for the same content, and weighed by characters a Japanese chapter's samples of commands and
     untranslated notes outvoted its Japanese ones (the Japanese Debian Reference's chapter 9 was English)."""
     spaceless = len(_SPACELESS.findall(text))
-    return len(_LETTERS.findall(_SPACELESS.sub(" ", text))) + spaceless / SPACELESS_CHARACTERS_PER_WORD
+    # Thai, written without spaces too, by its words (`thai_words`): a run of it is a phrase or a sentence.
+    thai = sum(len(thai_words(run)) for run in THAI_RUN.findall(text))
+    rest = THAI_RUN.sub(" ", _SPACELESS.sub(" ", text))
+    return len(_LETTERS.findall(rest)) + thai + spaceless / SPACELESS_CHARACTERS_PER_WORD
 
 
 def document_language(pieces: Sequence[Chunk]) -> list[Chunk]:

@@ -20,6 +20,7 @@ from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key
 from bot.kb.base import KBUnavailableError
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
 from bot.language import STOPWORDS, UNDETERMINED
+from bot.unicode import MARKS
 
 if TYPE_CHECKING:
     from bot.domain import Chunk
@@ -44,7 +45,7 @@ MIN_PART = 3
 # wanted stops within one call instead of embedding all `MAX_WORDS`.
 EMBED_BATCH = 1024
 # Letters only, three or more: numbers, codes and two-letter words are not vocabulary.
-_WORD = re.compile(r"[^\W\d_]{3,}")
+_WORD = re.compile(rf"(?:[^\W\d_]|[{MARKS}]){{3,}}")
 
 
 def valid_vocabulary(value: object) -> dict[str, tuple[str, ...]]:

@@ -10,8 +10,10 @@ from bot.kb.analysis import HANGUL_WORD, analyzer, korean_stem, question_languag
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
 from bot.language import UNDETERMINED
 from bot.texts import without_leads
+from bot.unicode import MARKS
 
-_WORD = re.compile(r"[\w']+", re.UNICODE)
+# A word, with the marks written on its letters ("बदलूं" is one word, not three).
+_WORD = re.compile(rf"(?:[\w']|[{MARKS}])+", re.UNICODE)
 # Words that point back at something said before: "how do I install it", "what about that one", "Wie lange
 # dauert das?", "Combien ça coûte ?", "那个多少钱？". Only words that are nothing else: French "le", "la",
 # "en", "y" are also articles and prepositions, and German "es" is Spanish "is" ("Comment changer la

@@ -18,12 +18,16 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.kb.analysis import THAI_RUN, thai_words
+from bot.unicode import MARKS
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # The standard tokenizer (Unicode word breaks, UAX #29): runs of letters and digits, each CJK character a
 # token of its own; a colon between letters ("heading:customs"), a full stop or apostrophe between letters or
 # digits ("e.g", "don't", "1.5") and a comma between digits ("1,000") do not break a word.
-_ALNUM = rf"[^\W_{_CJK}]+"
+# Marks written on letters belong to their word there too ("पासवर्ड" is one token).
+_ALNUM = rf"(?:[^\W_{_CJK}]|[{MARKS}])+"
 _STANDARD = re.compile(
     rf"[{_CJK}]|{_ALNUM}(?:(?:[.'’]|(?<=[^\W\d_]):(?=[^\W\d_])|(?<=\d)[,;](?=\d)){_ALNUM})*", re.UNICODE
 )
@@ -305,6 +309,9 @@ def analyze(text: str, analyzer: str = "english") -> list[str]:
         tokens = [re.sub(r"['’]s$", "", t) for t in tokens]  # english_possessive_stemmer
     if analyzer == "cjk":
         tokens = _cjk_bigrams(tokens)
+    if analyzer == "thai":
+        # The `thai` tokenizer cuts Thai text into words by its dictionary (PyThaiNLP's stands in for it).
+        tokens = [w for t in tokens for w in (thai_words(t) if THAI_RUN.fullmatch(t) else (t,))]
     stop = _STOPS.get(analyzer, frozenset())
     tokens = [t for t in tokens if t not in stop]
     algorithm = _SNOWBALL.get(analyzer)

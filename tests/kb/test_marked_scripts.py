@@ -1,0 +1,116 @@
+"""Scripts whose words carry marks (Devanagari's vowel signs, Thai's vowels and tones) and Thai, written
+without spaces between words: read whole, segmented, indexed so, and an older index said to need a reload."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.kb.analysis import analyzer, query_terms, query_words, thai_trigrams, thai_words
+from bot.kb.embedded import WORDS_META, _Snapshot, write_index
+from tests.fakes import make_chunk
+
+CHUNKS = [
+    replace(
+        make_chunk("upi.md", "UPI पिन रीसेट करें", "अपना UPI पिन बदलने के लिए डेबिट कार्ड का विवरण डालें।", 0),
+        lang="hi",
+    ),
+    replace(
+        make_chunk("card.md", "कार्ड ब्लॉक करें", "खोया हुआ कार्ड ऐप में तुरंत ब्लॉक करें।", 1),
+        lang="hi",
+    ),
+    replace(
+        make_chunk("pin.md", "ลืมรหัส PIN", "หากลืมรหัสผ่านให้กดลืมรหัสที่หน้าเข้าสู่ระบบ แล้วยืนยันด้วย OTP", 2),
+        lang="th",
+    ),
+    replace(
+        make_chunk("refund.md", "การคืนเงิน", "เงินคืนจะเข้ากระเป๋าเงินภายในสามวันทำการ", 3),
+        lang="th",
+    ),
+]
+
+
+def _index(tmp_path: Path) -> _Snapshot:
+    path = tmp_path / "kb-test.sqlite"
+    write_index(path, CHUNKS, np.ones((len(CHUNKS), 3), dtype=np.float32), {"dim": "3"})
+    return _Snapshot(path)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "words"),
+    [
+        # Each vowel sign and virama is part of its word: "पासवर्ड" was "प", "सवर" and "ड" (and "मैं", "अपना",
+        # "कैसे" are stop words).
+        ("hi", "मैं अपना पासवर्ड कैसे बदलूं", ["पासवर्ड", "बदलूं"]),
+        ("ta", "கடவுச்சொல்லை மாற்றுவது எப்படி", ["கடவுச்சொல்லை", "மாற்றுவது", "எப்படி"]),
+        ("und", "ຂ້ອຍລືມ", ["ຂ້ອຍລືມ"]),  # Lao: one run (no segmenter), not cut at its marks
+    ],
+)
+def test_a_word_keeps_the_marks_written_on_its_letters(lang: str, text: str, words: list[str]) -> None:
+    assert analyzer(lang).words(text) == words
+
+
+def test_thai_is_cut_into_words_and_indexed_as_its_trigrams() -> None:
+    assert thai_words("ลืมรหัสผ่าน") == ("ลืม", "รหัสผ่าน")
+    # Its words (for the gate, the vocabulary, the support check) in any analysis language, as CJK runs are
+    # read; "ไม่", "ได้", "ครับ" are stop words.
+    for lang in ("th", "und", "en"):
+        assert analyzer(lang).words("ลืมรหัสผ่านเข้าระบบไม่ได้ครับ") == ["ลืม", "รหัสผ่าน", "เข้า", "ระบบ"]
+    # Its index terms are its trigrams, marks counted, in any analysis language, none stemmed or unaccented.
+    assert thai_trigrams("ลืมรหัส") == ["ลืม", "ืมร", "มรห", "รหั", "หัส"]
+    assert thai_trigrams("ไป") == ["ไป"]
+    for lang in ("th", "es", "en"):
+        assert analyzer(lang).terms("ลืมรหัส") == thai_trigrams("ลืมรหัส")
+    # A Latin word beside Thai letters is a word of its own; Elasticsearch is given each Thai run as typed.
+    assert query_terms("รหัสOTPไม่มา", ["th"]) == ["รหั", "หัส", "otp", *thai_trigrams("ไม่มา")]
+    assert query_words("รหัสOTPไม่มา", ["th"]) == ["รหัส", "otp", "ไม่มา"]
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "heading"),
+    [
+        ("UPI पिन भूल गया, नया कैसे बनाऊं?", "hi", "UPI पिन रीसेट करें"),
+        ("मेरा कार्ड खो गया", "hi", "कार्ड ब्लॉक करें"),
+        ("ลืมรหัสผ่านครับ", "th", "ลืมรหัส PIN"),
+        ("เงินคืนเข้าเมื่อไหร่คะ", "th", "การคืนเงิน"),
+    ],
+)
+def test_questions_in_hindi_and_thai_find_their_passage(
+    tmp_path: Path, question: str, lang: str, heading: str
+) -> None:
+    snapshot = _index(tmp_path)
+    try:
+        assert snapshot.outdated is None
+        rows = snapshot.bm25(question, 5, lang)
+        assert rows, question
+        assert snapshot.chunks[rows[0][0]].heading == heading
+    finally:
+        snapshot.retire()
+
+
+def test_an_index_written_before_words_kept_their_marks_warns_until_reloaded(tmp_path: Path) -> None:
+    path = _index(tmp_path).path
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DELETE FROM meta WHERE key = ?", (WORDS_META,))
+    old = _Snapshot(path)
+    try:
+        assert old.outdated is not None
+        assert "kb reload" in old.outdated
+    finally:
+        old.retire()
+    # An older index of Latin text alone reads as it did: nothing to reload.
+    latin = tmp_path / "latin.sqlite"
+    chunk = replace(make_chunk("a.md", "Refunds", "Refunds take three days.", 0), lang="en")
+    write_index(latin, [chunk], np.ones((1, 3), dtype=np.float32), {"dim": "3"})
+    with contextlib.closing(sqlite3.connect(latin)) as conn, conn:
+        conn.execute("DELETE FROM meta WHERE key = ?", (WORDS_META,))
+    plain = _Snapshot(latin)
+    try:
+        assert plain.outdated is None
+    finally:
+        plain.retire()
