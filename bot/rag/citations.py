@@ -10,12 +10,20 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from bot.chinese import to_simplified
-from bot.kb.analysis import SNOWBALL, analyzer, language_key, width_folded
+from bot.kb.analysis import (
+    SNOWBALL,
+    THAI_RUN,
+    THAI_STOPWORDS,
+    analyzer,
+    language_key,
+    thai_words,
+    width_folded,
+)
 from bot.kb.calibration import question_words
 from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
 from bot.language import STOPWORDS as LANGUAGE_STOPWORDS
 from bot.rag.prompting import Passage
-from bot.unicode import without_accents
+from bot.unicode import MARKS, without_accents
 
 # "[1]", "[1, 2]", "[1][3]", "[Passage 2]", "[source 2]": small models vary the form; keep the meaning.
 _CITATION_GROUP = re.compile(
@@ -219,11 +227,20 @@ def strip_foreign_urls(text: str, allowed: set[str]) -> tuple[str, int]:
 
 
 def content_words(text: str) -> list[str]:
-    """The words an answer's support is judged by: English content words, and the character pairs of CJK
-    text (no spaces mark its words; pairs match about as words do). Without the pairs a Chinese sentence
-    was judged by its Latin words alone: "Parcelly 会立即全额退款" was "supported" by any passage that
-    names Parcelly."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+    """The words an answer's support is judged by: English content words, the words of other alphabets
+    (Cyrillic, Greek, Arabic, Devanagari with its vowel signs, Thai as its segmenter cuts it), and the
+    character pairs of CJK text (no spaces mark its words; pairs match about as words do). Without the
+    pairs a Chinese sentence was judged by its Latin words alone: "Parcelly 会立即全额退款" was "supported"
+    by any passage that names Parcelly; without the other alphabets a Hindi or Russian sentence was too."""
+    lowered = text.lower()
+    words = [w for w in _WORD.findall(lowered) if w not in STOPWORDS and len(w) > 1]
+    for run in THAI_RUN.findall(lowered):
+        words.extend(w for w in thai_words(run) if w not in THAI_STOPWORDS)
+    words.extend(
+        w
+        for w in _OTHER_ALPHABET_WORD.findall(THAI_RUN.sub(" ", lowered))
+        if len(w) > 1 and w not in _OTHER_ALPHABET_STOPWORDS
+    )
     for run in _CJK_LETTERS.findall(to_simplified(text, words=False)):
         words.extend(a + b for a, b in zip(run, run[1:], strict=False))
     return words
@@ -435,7 +452,10 @@ def _copy_tokens(text: str) -> list[str]:
     """Lower-cased words, and each CJK character on its own (no spaces mark CJK words)."""
     out: list[str] = []
     for word in _UNICODE_WORD.findall(text.lower()):
-        out.extend(word if _CJK_RUN.fullmatch(word) else (word,))
+        if THAI_RUN.fullmatch(word):
+            out.extend(thai_words(word))  # Thai writes no spaces between its words either
+        else:
+            out.extend(word if _CJK_RUN.fullmatch(word) else (word,))
     return out
 
 
@@ -661,7 +681,16 @@ _CJK_RUN = re.compile(rf"[{_CJK_CHAR}]+")
 _UNSPACED_RUN = re.compile(rf"[{_UNSPACED_CHAR}]+")
 # CJK letters only (Han, kana, Hangul), without their punctuation: what a CJK word is made of.
 _CJK_LETTERS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
-_UNICODE_WORD = re.compile(r"[^\W_]+")
+# A word in any script, with the marks written on its letters ("पासवर्ड" is one word, not three).
+_UNICODE_WORD = re.compile(rf"(?:[^\W_]|[{MARKS}])+")
+# The function words of every language with a list (only those of other alphabets than Latin and CJK meet
+# `_OTHER_ALPHABET_WORD`: Russian's, Hindi's, …).
+_OTHER_ALPHABET_STOPWORDS = frozenset().union(*LANGUAGE_STOPWORDS.values())
+# A word of an alphabet other than Latin and CJK (Thai runs are taken out first: they are segmented).
+_OTHER_ALPHABET_WORD = re.compile(
+    rf"(?:[^\W\d_\x00-\u024f\u1e00-\u1eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+    rf"|[{MARKS}])+"
+)
 
 
 @dataclass(frozen=True)
@@ -1151,9 +1180,12 @@ def stems(text: str, lang: str | None = None) -> set[str]:
     lowered = _CJK_RUN.sub(" ", text.lower())
     found = {
         stem(without_accents(w))
-        for w in _UNICODE_WORD.findall(lowered)
+        for w in _UNICODE_WORD.findall(THAI_RUN.sub(" ", lowered))
         if w not in STOPWORDS and w not in stop and len(w) > 1
     }
+    # Thai words as its segmenter cuts them, marks kept: a Thai vowel or tone is no accent.
+    for run in THAI_RUN.findall(lowered):
+        found.update(w for w in thai_words(run) if w not in THAI_STOPWORDS)
     # Traditional characters as Simplified (character by character, so a question and a sentence agree
     # whatever their neighbours): a question in one script picks sentences of a passage in the other.
     for run in _CJK_RUN.findall(to_simplified(text, words=False)):

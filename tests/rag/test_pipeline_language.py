@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.config import Settings
-from bot.domain import Answer
+from bot.domain import Answer, Chunk
 from bot.llm.base import ModelInfo
 from bot.services import build_pipeline
 from tests.fakes import FakeGenerator, FakeKB, make_chunk
@@ -198,3 +198,47 @@ async def test_a_chinese_answer_is_checked_by_its_own_words(
         assert len(deltas) >= 2, "released sentence by sentence, as English is"
     else:
         assert "优惠券" not in answer.text
+
+
+HINDI = replace(
+    make_chunk(
+        "hi/upi.md",
+        "UPI पिन रीसेट करें",
+        "PaiseSetu ऐप में प्रोफ़ाइल खोलें और UPI पिन रीसेट चुनें। नया पिन डेबिट कार्ड के विवरण से बनता है।",
+        5,
+    ),
+    lang="hi",
+)
+THAI = replace(
+    make_chunk(
+        "th/pin.md",
+        "ลืมรหัส PIN",
+        "เปิดแอป SongWai แล้วกดลืมรหัสที่หน้าเข้าสู่ระบบ ระบบจะส่ง OTP ไปที่เบอร์ของคุณ",
+        6,
+    ),
+    lang="th",
+)
+
+
+@pytest.mark.parametrize(
+    ("chunk", "question", "lang", "reply", "outcome"),
+    [
+        # Copied from the passage: shown. Made up around the names it shares with the passage: quoted instead.
+        (HINDI, "UPI पिन कैसे बदलें?", "hi", "प्रोफ़ाइल खोलें और UPI पिन रीसेट चुनें। [1]", "answered"),
+        (HINDI, "UPI पिन कैसे बदलें?", "hi", "PaiseSetu हर नए ग्राहक को मुफ़्त बीमा और कैशबैक देता है। [1]", "extracted"),
+        (THAI, "ลืมรหัส PIN ทำยังไง", "th", "กดลืมรหัสที่หน้าเข้าสู่ระบบ แล้วรอ OTP [1]", "answered"),
+        (THAI, "ลืมรหัส PIN ทำยังไง", "th", "SongWai จะโทรหาคุณเพื่อตั้ง PIN ใหม่ให้ฟรี [1]", "extracted"),
+    ],
+)
+async def test_an_answer_in_an_alphabet_with_marks_is_checked_by_its_own_words(
+    settings: Settings, chunk: Chunk, question: str, lang: str, reply: str, outcome: str
+) -> None:
+    # Judged by its Latin words alone, a made-up Hindi or Thai sentence was "supported" by any passage that
+    # names the product.
+    generator = FakeGenerator(reply=reply)
+    pipeline = build_pipeline(with_rag(settings, foreign_answer="generate"), FakeKB([chunk]), generator)
+    answer = await pipeline.answer(question, user_key="u1", language=lang)
+    assert answer.outcome == outcome, answer.text
+    if outcome == "extracted":
+        assert "कैशबैक" not in answer.text
+        assert "ฟรี" not in answer.text
