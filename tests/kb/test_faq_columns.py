@@ -35,6 +35,9 @@ from bot.kb.parsers import LoadError, Section
         ("Câu hỏi", "Câu trả lời"),
         ("cau_hoi", "tra_loi"),
         ("cau hoi", "cau tra loi"),
+        ("คำถาม", "คำตอบ"),  # th
+        ("प्रश्न", "उत्तर"),  # hi
+        ("सवाल", "जवाब"),
     ],
 )
 def test_a_csv_header_in_the_help_centers_language_is_read(question: str, answer: str) -> None:
@@ -132,3 +135,15 @@ def test_an_unknown_header_is_refused_with_the_names_it_may_have() -> None:
     found = r"^line 1: needs 'question' and 'answer' \(found: q2, a2\); accepted for the question: .*domanda"
     with pytest.raises(LoadError, match=found):
         load_bytes("faq.jsonl", ".jsonl", b'{"q2": "x", "a2": "y"}\n')
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["คำถาม,คำตอบ,หมวดหมู่,ลิงก์", "प्रश्न,उत्तर,श्रेणी,लिंक"],
+)
+def test_thai_and_hindi_category_and_link_columns_are_read(header: str) -> None:
+    # Trial help centers headed their sheets so, and the whole FAQ was skipped.
+    data = f"{header}\nQ?,A.,Cat,https://h.example/q\n"
+    [section] = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert section.heading_path == ("Cat", "Q?")
+    assert section.url == "https://h.example/q"
