@@ -261,6 +261,7 @@ LANGUAGE_NAMES = {
     "nl": "Dutch",
     "id": "Indonesian",
     "vi": "Vietnamese",
+    "th": "Thai",
     "pl": "Polish",
     "uk": "Ukrainian",
     "tr": "Turkish",

@@ -37,6 +37,7 @@ LANGUAGES: tuple[str, ...] = (
     "id",
     "tr",
     "vi",
+    "th",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -53,6 +54,7 @@ CATALOGS: dict[str, str] = {
     "id": "id",
     "tr": "tr",
     "vi": "vi",
+    "th": "th",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -247,6 +249,7 @@ SHOWN_LANGUAGE_NAMES = {
     "id": N_("Indonesian"),
     "tr": N_("Turkish"),
     "vi": N_("Vietnamese"),
+    "th": N_("Thai"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 import string
 import tomllib
 from pathlib import Path
@@ -81,6 +82,16 @@ def test_traditional_chinese_catalog_is_written_in_traditional_characters() -> N
     assert is_traditional(str(next(m for m in _po("zh-Hant") if m.id == texts.NO_ANSWER).string))
 
 
+def test_thai_catalog_says_nothing_of_the_speakers_gender_and_ends_no_sentence_with_a_full_stop() -> None:
+    """Thai polite particles and pronouns tell the speaker's gender (ครับ, ค่ะ, ผม, ดิฉัน): the bot speaks as
+    "เรา" without them. Thai writes no full stop at a sentence's end; a space parts sentences."""
+    for message in _po("th"):
+        if message.id:
+            text = str(message.string)
+            assert not re.search("ครับ|ค่ะ|ดิฉัน|ผม", text), message.id
+            assert not re.search(r"\.(?:\s|$)", text), message.id
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -149,7 +160,7 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "en") == refusal
     assert texts.translate(refusal, "ja").startswith("申し訳ありません")
     assert texts.translate(refusal, "ko").startswith("죄송합니다")
-    assert texts.translate(refusal, "th") == refusal  # no catalog: English
+    assert texts.translate(refusal, "pl") == refusal  # no catalog: English
     assert texts.translate(refusal, "und") == refusal
     assert texts.translate("not a marked text", "de") == "not a marked text"
     assert texts.translate(tg_texts.START, "de").format(name="Anna").startswith("Hallo Anna!")
@@ -182,6 +193,13 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "vi").startswith("Rất tiếc, mình không tìm thấy")
     assert texts.translate(texts.UNSURE_LEAD, "vi").startswith("Có thể đây chưa đúng hẳn")
     assert texts.translate(tg_texts.START, "vi").format(name="Lan").startswith("Chào Lan!")
+    # Thai customers read every refusal, lead and button in English; addressed as "คุณ", the bot speaking
+    # as "เรา", with none of the particles that tell the speaker's gender (ครับ, ค่ะ), as Thai apps' support
+    # chat does.
+    assert texts.shown_language("th-TH") == "th"
+    assert texts.translate(refusal, "th").startswith("ขออภัย เราไม่พบข้อมูลนี้ในศูนย์ช่วยเหลือ")
+    assert texts.translate(texts.UNSURE_LEAD, "th").startswith("ข้อมูลนี้อาจไม่ตรงกับที่คุณถาม")
+    assert texts.translate(tg_texts.START, "th").format(name="Somchai").startswith("สวัสดีคุณ Somchai")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -229,6 +247,11 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert hint.startswith("Trung tâm trợ giúp của chúng tôi được viết bằng tiếng Anh.")
     assert texts.kb_language_hint(("vi",), "en").startswith("Our help center is written in Vietnamese.")
     assert texts.kb_language_hint(("vi",), "id").startswith("Pusat bantuan kami ditulis dalam bahasa Vietnam")
+    # Thai names a language with "ภาษา", written on from "เป็น" without a space ("เขียนเป็นภาษาอังกฤษ").
+    hint = texts.kb_language_hint(("en",), "th")
+    assert hint.startswith("ศูนย์ช่วยเหลือของเราเขียนเป็นภาษาอังกฤษ หากสะดวก")
+    assert texts.kb_language_hint(("th",), "en").startswith("Our help center is written in Thai.")
+    assert texts.kb_language_hint(("th",), "de").startswith("Unser Hilfe-Center ist auf Thailändisch")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

@@ -24,6 +24,7 @@ SANNE = {**user(2111, "Sanne"), "language_code": "nl"}
 BUDI = {**user(2112, "Budi"), "language_code": "id"}
 AYSE = {**user(2114, "Ayşe"), "language_code": "tr"}
 LAN = {**user(2117, "Lan"), "language_code": "vi"}
+SOMCHAI = {**user(2119, "Somchai"), "language_code": "th"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -349,6 +350,28 @@ async def test_a_vietnamese_question_without_a_hint_is_refused_in_vietnamese(
     assert final.data["text"].startswith("Rất tiếc")
 
 
+async def test_thai_question_gets_thai_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Thai customers read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(SOMCHAI, "พัสดุของฉันหายไป จะได้เงินคืนภายในกี่วัน")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "th")
+    assert final.data["text"].startswith("ขณะนี้เรายังค้นหาข้อมูลให้ไม่ได้")
+    assert button_labels(final.data) == ["คุยกับเจ้าหน้าที่"]
+    h.fake.inject(h.fake.callback_update(SOMCHAI, SOMCHAI["id"], final.message_id, "human:th"))
+    told = await h.reply_after(SOMCHAI["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "th")
+    assert told.data["text"].startswith("เราขอให้เจ้าหน้าที่ฝ่ายบริการลูกค้าเข้ามาในแชทแล้ว")
+    assert "Language: Thai (th)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_thai_question_without_a_hint_is_refused_in_thai(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2120, "Malee"), "พัสดุของฉันยังไม่มาถึง ต้องทำอย่างไร")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "th")
+    assert final.data["text"].startswith("ขออภัย")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -413,7 +436,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "tr", "vi", "zh"
+            "", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr", "vi", "zh"
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

@@ -129,6 +129,8 @@ SHIPPED_HELP_CENTER = {
     "tr-TR,tr;q=0.9,en-US;q=0.8": ("tr", "Yardım merkezi"),
     # A Vietnamese trial read every fixed text in English.
     "vi-VN,vi;q=0.9,en;q=0.8": ("vi", "Trung tâm trợ giúp"),
+    # Thai customers read every fixed text in English.
+    "th-TH,th;q=0.9,en;q=0.8": ("th", "ศูนย์ช่วยเหลือ"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
