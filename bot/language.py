@@ -262,6 +262,7 @@ LANGUAGE_NAMES = {
     "id": "Indonesian",
     "vi": "Vietnamese",
     "th": "Thai",
+    "hi": "Hindi",
     "pl": "Polish",
     "uk": "Ukrainian",
     "tr": "Turkish",

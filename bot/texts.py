@@ -38,6 +38,7 @@ LANGUAGES: tuple[str, ...] = (
     "tr",
     "vi",
     "th",
+    "hi",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -55,6 +56,7 @@ CATALOGS: dict[str, str] = {
     "tr": "tr",
     "vi": "vi",
     "th": "th",
+    "hi": "hi",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -250,6 +252,7 @@ SHOWN_LANGUAGE_NAMES = {
     "tr": N_("Turkish"),
     "vi": N_("Vietnamese"),
     "th": N_("Thai"),
+    "hi": N_("Hindi"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

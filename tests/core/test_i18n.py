@@ -200,6 +200,12 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "th").startswith("ขออภัย เราไม่พบข้อมูลนี้ในศูนย์ช่วยเหลือ")
     assert texts.translate(texts.UNSURE_LEAD, "th").startswith("ข้อมูลนี้อาจไม่ตรงกับที่คุณถาม")
     assert texts.translate(tg_texts.START, "th").format(name="Somchai").startswith("สวัสดีคุณ Somchai")
+    # Hindi customers read every refusal, lead and button in English; addressed as "आप", the bot speaking as
+    # "हम", with the loanwords Indian apps write (मैसेज, हेल्प सेंटर, सपोर्ट टीम).
+    assert texts.shown_language("hi-IN") == "hi"
+    assert texts.translate(refusal, "hi").startswith("माफ़ कीजिए, यह जानकारी हमारे हेल्प सेंटर में नहीं मिली")
+    assert texts.translate(texts.UNSURE_LEAD, "hi").startswith("हो सकता है यह ठीक वही न हो")
+    assert texts.translate(tg_texts.START, "hi").format(name="Priya").startswith("नमस्ते Priya!")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -252,6 +258,11 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert hint.startswith("ศูนย์ช่วยเหลือของเราเขียนเป็นภาษาอังกฤษ หากสะดวก")
     assert texts.kb_language_hint(("th",), "en").startswith("Our help center is written in Thai.")
     assert texts.kb_language_hint(("th",), "de").startswith("Unser Hilfe-Center ist auf Thailändisch")
+    # Hindi names a language as it is ("अंग्रेज़ी में लिखा गया है").
+    hint = texts.kb_language_hint(("en",), "hi")
+    assert hint.startswith("हमारा हेल्प सेंटर अंग्रेज़ी में लिखा गया है।")
+    assert texts.kb_language_hint(("hi",), "en").startswith("Our help center is written in Hindi.")
+    assert texts.kb_language_hint(("hi",), "th").startswith("ศูนย์ช่วยเหลือของเราเขียนเป็นภาษาฮินดี")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

@@ -25,6 +25,7 @@ BUDI = {**user(2112, "Budi"), "language_code": "id"}
 AYSE = {**user(2114, "Ayşe"), "language_code": "tr"}
 LAN = {**user(2117, "Lan"), "language_code": "vi"}
 SOMCHAI = {**user(2119, "Somchai"), "language_code": "th"}
+PRIYA = {**user(2121, "Priya"), "language_code": "hi"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -372,6 +373,28 @@ async def test_a_thai_question_without_a_hint_is_refused_in_thai(make_harness: H
     assert final.data["text"].startswith("ขออภัย")
 
 
+async def test_hindi_question_gets_hindi_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Hindi customers read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(PRIYA, "मेरा पार्सल खो गया है, रिफंड कितने दिन में मिलेगा?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "hi")
+    assert final.data["text"].startswith("अभी हम यह जानकारी नहीं ढूँढ पा रहे हैं।")
+    assert button_labels(final.data) == ["एजेंट से बात करें"]
+    h.fake.inject(h.fake.callback_update(PRIYA, PRIYA["id"], final.message_id, "human:hi"))
+    told = await h.reply_after(PRIYA["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "hi")
+    assert told.data["text"].startswith("हमने अपनी सपोर्ट टीम के एक सदस्य को")
+    assert "Language: Hindi (hi)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_hindi_question_without_a_hint_is_refused_in_hindi(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2122, "Rahul"), "मेरा पार्सल अभी तक नहीं आया, मुझे क्या करना चाहिए?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "hi")
+    assert final.data["text"].startswith("माफ़ कीजिए")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -436,7 +459,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "de", "es", "fr", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr", "vi", "zh"
+            "", "de", "es", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr", "vi", "zh"
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

@@ -131,6 +131,8 @@ SHIPPED_HELP_CENTER = {
     "vi-VN,vi;q=0.9,en;q=0.8": ("vi", "Trung tâm trợ giúp"),
     # Thai customers read every fixed text in English.
     "th-TH,th;q=0.9,en;q=0.8": ("th", "ศูนย์ช่วยเหลือ"),
+    # Hindi customers read every fixed text in English.
+    "hi-IN,hi;q=0.9,en-IN;q=0.8,en;q=0.7": ("hi", "हेल्प सेंटर"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
