@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 from bot.chinese import to_simplified
@@ -45,7 +46,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # letters folded (`_fold`), so "günaydın" is "gunaydin" too; "sa" is how Turkish chat writes "selamün
     # aleyküm".
     "|merhaba|merhabalar|meraba|mrb|mrhb|mrblar|selam|selamlar|slm|sa|selamün aleyküm|selamun aleykum"
-    "|selamünaleyküm|günaydın|tünaydın|hayırlı günler|nasılsınız|nasılsın|naber|ne haber",
+    "|selamünaleyküm|günaydın|tünaydın|hayırlı günler|nasılsınız|nasılsın|naber|ne haber"
+    # Thai, written without spaces: a phrase and the particles after it are one run ("หวัดดีค่ะ", "ขอบคุณมาก
+    # ครับ"), read phrase by phrase (`_kinds`); the polite particles are fillers (`_FILLERS_TEXT`).
+    "|หวัดดี|ดีครับ|ดีค่ะ|ดีจ้า|ฮัลโหล|ฮาโหล|อรุณสวัสดิ์|สวัสดีตอนเช้า|สบายดีไหม|สบายดีมั้ย|เป็นไงบ้าง",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -77,7 +81,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|tşkr|tşkl"
     "|sağol|sağ ol|sağolun|sağ olun|saol|saolun|sağolasın|eyvallah|eyv|mersi|eline sağlık|elinize sağlık"
     "|emeğinize sağlık|yardımınız için teşekkürler|yardımınız için teşekkür ederim|ilginiz için teşekkürler"
-    "|ilginiz için teşekkür ederim|bilgi için teşekkürler|bilgilendirme için teşekkürler",
+    "|ilginiz için teşekkür ederim|bilgi için teşekkürler|bilgilendirme için teşekkürler"
+    "|ขอบคุณ|ขอบใจ|ขอบพระคุณ|แต๊งกิ้ว|แต๊งกิว|แต้งกิ้ว|ขอบคุณที่ช่วย|ขอบคุณที่ช่วยเหลือ|ขอบคุณสำหรับข้อมูล"
+    "|ขอบคุณสำหรับคำตอบ|ขอบคุณสำหรับความช่วยเหลือ|ขอบคุณที่ให้ข้อมูล|ขอบคุณข้อมูล",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -108,7 +114,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|görüşürüz|görüşmek üzere|hoşça kal|hoşçakal|hoşça kalın|hoşçakalın|güle güle|bay bay|baybay"
     "|iyi geceler|yok teşekkürler|yok teşekkür ederim|hayır teşekkürler|hayır teşekkür ederim|yok sağol"
     "|yok sağ olun|başka sorum yok|başka bir sorum yok|başka bir şey yok|bu kadar|şimdilik bu kadar"
-    "|hepsi bu|gerek yok|yok gerek yok",
+    "|hepsi bu|gerek yok|yok gerek yok"
+    # Thai "ไม่เป็นไร" (never mind) and "แค่นี้" (that's all) decline more help.
+    "|ลาก่อน|บาย|บายบาย|บ๊ายบาย|แล้วพบกันใหม่|ไว้เจอกันใหม่|เจอกันใหม่|ราตรีสวัสดิ์|ไม่เป็นไร|แค่นี้|แค่นี้ก่อน"
+    "|แค่นี้แหละ|ไม่มีแล้ว|ไม่มีอะไรแล้ว|ไม่มีคำถามแล้ว",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -133,7 +142,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # Turkish: the trial's "tamam" got the English refusal. "evet" is an ok, as "ya" and "네" are.
     "|tamam|tamamdır|tmm|tamam anladım|anladım|anlaşıldı|peki|tamam o zaman|peki o zaman|okey|oki|olur"
     "|oldu|tamam oldu|süper|harika|güzel|mükemmel|evet|hallettim|halloldu|çözüldü|sorun çözüldü"
-    "|sorunum çözüldü",
+    "|sorunum çözüldü"
+    "|โอเค|โอเคร|เค|ได้|ได้เลย|ตกลง|เข้าใจแล้ว|รับทราบ|ทราบแล้ว|อ๋อ|เรียบร้อย|เรียบร้อยแล้ว|ได้แล้ว|ใช้ได้แล้ว"
+    "|ดีมาก|เยี่ยม|เยี่ยมเลย",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
@@ -142,8 +153,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
 # "bedankt, dag" leaves).
 # Turkish "iyi günler", "iyi akşamlar", "iyi çalışmalar" and "kolay gelsin" are the same: "İyi akşamlar"
 # opens a Turkish chat as often as it closes one, and "teşekkürler, iyi akşamlar" leaves. Vietnamese "chào"
-# too ("chào bạn" greets, "cảm ơn, chào nhé" leaves).
+# too ("chào bạn" greets, "cảm ơn, chào nhé" leaves), and Thai "สวัสดี" ("สวัสดีครับ" greets, "ขอบคุณค่ะ สวัสดีค่ะ"
+# leaves).
 _HELLO_OR_BYE_TEXT = "ciao|dag|iyi günler|iyi akşamlar|iyi çalışmalar|kolay gelsin|hayırlı akşamlar|chào|chao"
+_HELLO_OR_BYE_TEXT += "|สวัสดี"
 # Turkish letters as customers type them without a Turkish keyboard ("tesekkurler", "gorusuruz", "sagol"), and
 # Turkish capitals, which Python lower-cases the English way: "İ" into "i" and a combining dot ("İYİ GÜNLER"
 # read "i̇yi̇ günler", the dot then taken for punctuation), "I" into "i" ("HOŞÇA KALIN" read "hoşça kalin").
@@ -215,6 +228,9 @@ _FILLERS_TEXT += (
     " ad shop bạn ban em e anh chị chi mình minh ạ nha nhé nhe nhá nhen hen nè ne ơi oi luôn luon"
 )
 _FILLERS_TEXT += " nhiều nhieu nhìu lắm lam rất rat ạ"
+# Thai: the polite particles, which tell the speaker's gender and follow nearly every phrase ("ขอบคุณครับ",
+# "ได้เลยค่ะ", "โอเคนะคะ"), "very" ("ขอบคุณมากๆ") and whom the customer addresses ("ขอบคุณแอดมิน").
+_FILLERS_TEXT += " ครับ ค่ะ คะ คับ ค่า ค้าบ คร้าบ ครับผม จ้า จ้ะ จ๊ะ นะ น้า ฮะ งับ มาก มากๆ เลย แอดมิน แอด น้อง"
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -226,9 +242,31 @@ _PRIORITY: tuple[SmallTalk, ...] = ("goodbye", "thanks", "greeting", "ok")
 # looked up and refused).
 _KOREAN_EMOTICON = re.compile("[ㅋㅎㅠㅜㅡ]+")
 _PUNCTUATION = re.compile(r"[^\w\s']+", re.UNICODE)
-_CJK_CHARS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+
+
+def _unpunctuated(text: str) -> str:
+    """`text` with its punctuation, symbols and emoji as spaces ("Thanks!! 🙏"), but not the combining marks
+    of its words. Thai and Devanagari write vowels, tones and viramas as combining marks, which regular
+    expressions count as no word character: taken for punctuation, "สวัสดี" fell into "ส ว สด" and "धन्यवाद" into
+    "धन यव द", and neither met a phrase. A mark is kept only right after a letter or another mark, so the
+    variation selector of an emoji ("👍️") goes with it."""
+    return _PUNCTUATION.sub(_spaced, text)
+
+
+def _spaced(match: re.Match[str]) -> str:
+    run, start = match.group(), match.start()
+    marks = 0
+    if start and (match.string[start - 1].isalnum() or match.string[start - 1] == "_"):
+        while marks < len(run) and unicodedata.category(run[marks]).startswith("M"):
+            marks += 1
+    return run[:marks] if marks == len(run) else f"{run[:marks]} "
+
+
+# The scripts whose runs are read character by character (`_kinds`): CJK, and Thai, which writes no spaces
+# between words either ("ขอบคุณครับ" is "ขอบคุณ" and "ครับ").
+_CJK_CHARS = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f"
 _CJK = re.compile(f"[{_CJK_CHARS}]")
-# Runs of CJK characters and other words, apart: "ok谢谢" is "ok", "谢谢".
+# Runs of CJK (or Thai) characters and other words, apart: "ok谢谢" is "ok", "谢谢".
 _TOKEN = re.compile(f"[{_CJK_CHARS}]+|[^\\s{_CJK_CHARS}]+")
 MAX_CHARS = 60
 _LONGEST_WORDS = max(len(words) for words in _BY_WORDS)
@@ -288,7 +326,7 @@ def small_talk(text: str) -> SmallTalk | None:
 def _phrases(text: str) -> SmallTalk | None:
     """What `text` (in Simplified characters) is when its words are all small talk, else None."""
     # Emoji and punctuation go ("Thanks!! 🙏").
-    tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", _fold(text).replace("’", "'")))
+    tokens = _TOKEN.findall(_unpunctuated(_fold(text).replace("’", "'")))
     found = _kinds(tokens, cjk=False) if tokens else None
     if found and "hello_or_bye" in found:
         found.add("goodbye" if found & {"thanks", "ok", "goodbye"} else "greeting")
@@ -315,7 +353,7 @@ def _greets_then_introduces(text: str) -> bool:
 
 def _kinds(units: list[str], *, cjk: bool) -> set[_Kind] | None:
     """The kinds of small talk `units` are made of, longest phrases first, fillers allowed; None when
-    something else is in them. Units are words or, inside a CJK run (`cjk`), its characters."""
+    something else is in them. Units are words or, inside a CJK or Thai run (`cjk`), its characters."""
     found: set[_Kind] = set()
     i = 0
     while i < len(units):
@@ -324,6 +362,10 @@ def _kinds(units: list[str], *, cjk: bool) -> set[_Kind] | None:
             kind = _BY_WORDS.get(("".join(piece),) if cjk else tuple(piece))
             if kind is not None:
                 found.add(kind)
+                i += size
+                break
+            # Inside a run a filler may be a word of several characters: Thai "ครับ", "มากๆ".
+            if cjk and size > 1 and "".join(piece) in _FILLERS:
                 i += size
                 break
         else:
@@ -572,6 +614,30 @@ _PERSON_VI = (
     r"|người thật)(?:\s+(?:hỗ trợ|tư vấn|cskh|ơi|đâu))?)"
     rf"(?:\s+(?:{_VI_TAIL}))*"
 )
+# Thai, written without spaces (spaces a customer types are allowed between the parts): a verb (คุย, พูด,
+# ติดต่อ, ต่อสาย, โอนสาย, ขอสาย) with or without "กับ" and whom (เจ้าหน้าที่, พนักงาน, แอดมิน, ฝ่ายบริการลูกค้า,
+# or "คน" after a verb), a wish (ขอ, ต้องการ, อยากได้) and staff, or the staff alone (เจ้าหน้าที่, พนักงาน),
+# with the polite particles and tails ("ได้ไหม", "หน่อย", "ด้วย"). "ติดต่อเจ้าหน้าที่" is what Thai chat menus
+# call the handoff. How or when to reach them is a question for the help center ("ติดต่อเจ้าหน้าที่ได้อย่างไร",
+# "เบอร์โทรเจ้าหน้าที่", "เจ้าหน้าที่ทำงานกี่โมง"), and so is passing money on ("โอนเงินให้พนักงาน": "โอน" alone is
+# no "โอนสาย").
+_TH_PARTICLES = r"ครับ|ค่ะ|คะ|คับ|ค่า|จ้า|จ้ะ|นะ|น้า|ฮะ|งับ|ครับผม|ค้าบ|คร้าบ"
+_TH_STAFF = r"(?:เจ้าหน้าที่|พนักงาน)(?:\s*(?:ฝ่ายบริการลูกค้า|บริการลูกค้า|ฝ่ายดูแลลูกค้า|ตัวจริง|ที่เป็นคน))*"
+_TH_WHOM = (
+    rf"(?:{_TH_STAFF}|แอดมิน|แอด|ทีมงาน|ฝ่ายบริการลูกค้า|ฝ่ายลูกค้าสัมพันธ์|คอลเซ็นเตอร์|call\s*center|คนจริงๆ"
+    r"|คนจริง|คน|มนุษย์|admin|agent|staff)(?:\s*(?:ตัวจริง|จริงๆ|ที่เป็นคน))*"
+)
+_PERSON_TH = (
+    rf"(?:(?:สวัสดี|หวัดดี|{_TH_PARTICLES}|แอดมิน|แอด|น้อง|พี่|ผม|ฉัน|หนู|เรา|ดิฉัน|ขอ|อยาก|อยากจะ|ต้องการ|รบกวน"
+    r"|ช่วย|กรุณา|โปรด|บอท|ไม่เข้าใจ|ไม่ช่วย|ช่วยไม่ได้|ตอบไม่ตรง|ไม่ตรง|ไม่เอาบอท|ไม่คุยกับบอท|เลย|please"
+    r"|pls)\s*)*"
+    r"(?:(?:คุย|พูด|พูดคุย|ติดต่อ|ต่อสาย|โอนสาย|ขอสาย|แชท|แชต|สนทนา|ปรึกษา)\s*(?:กับ|หา|ถึง|ไปที่|ไปหา|ให้)?"
+    rf"\s*{_TH_WHOM}"
+    rf"|(?:ขอ|ต้องการ|อยากได้|เรียก)\s*{_TH_STAFF}"
+    rf"|{_TH_STAFF})"
+    rf"(?:\s*(?:{_TH_PARTICLES}|หน่อย|ด้วย|ที|ได้ไหม|ได้มั้ย|ได้มั๊ย|ได้ป่าว|ได้ปะ|ได้หรือไม่|ได้รึเปล่า"
+    r"|เลย|ด่วน|ตอนนี้|ทันที|please|pls|ไม่เอาบอท|ไม่ใช่บอท|แทนบอท|ขอบคุณ))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -658,6 +724,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_ID,
         _PERSON_TR,
         _PERSON_VI,
+        _PERSON_TH,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,
@@ -694,9 +761,7 @@ def asks_for_person(text: str) -> bool:
     if len(text) > MAX_CHARS or not has_words(text):
         return False
     text = to_simplified(text, words=False)
-    normalized = without_accents(
-        " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", _fold(text).replace("’", "'"))))
-    )
+    normalized = without_accents(" ".join(_TOKEN.findall(_unpunctuated(_fold(text).replace("’", "'")))))
     if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS) or _COMPLAINT_ZH.search(normalized):
         return True
     return _PERSON_TAIL.sub("", _PERSON_LEAD.sub("", normalized)).strip() in _PERSON_PHRASES

@@ -318,6 +318,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Vietnamese: a Vietnamese telecom's trial refused both as questions the help center does not answer.
         ("cảm ơn nhiều ạ", "Không có gì ạ! Bạn còn cần mình hỗ trợ gì thêm không?", "vi"),
         ("xin chào", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "vi"), "vi"),
+        # Thai, written without spaces and with its polite particle.
+        ("ขอบคุณครับ", "ยินดีให้บริการ มีอะไรให้เราช่วยเพิ่มเติมอีกไหม", "th"),
+        ("สวัสดีค่ะ", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "th"), "th"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

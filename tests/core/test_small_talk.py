@@ -50,6 +50,7 @@ from bot.unicode import without_accents
         ("🙏", "ok"),
         ("👍👍", "ok"),
         ("😀😀🙏", "ok"),
+        ("thanks 👍️", "thanks"),  # the emoji's variation selector is a combining mark, and goes with it
         ("???", "ok"),
         # Found in a Brazilian shop's trial: each was refused as a question the help center does not answer.
         ("oi", "greeting"),
@@ -269,6 +270,31 @@ from bot.unicode import without_accents
         ("bye ad", "goodbye"),
         ("không, cảm ơn", "goodbye"),
         ("cảm ơn, chào nhé", "goodbye"),  # "chào" with thanks takes leave
+        # Thai, written without spaces, with its polite particles (which tell the speaker's gender) or
+        # without; its vowels and tones are combining marks, which were taken for punctuation.
+        ("สวัสดี", "greeting"),
+        ("สวัสดีครับ", "greeting"),
+        ("สวัสดีค่ะ", "greeting"),
+        ("หวัดดีจ้า", "greeting"),
+        ("อรุณสวัสดิ์ค่ะ", "greeting"),
+        ("ขอบคุณ", "thanks"),
+        ("ขอบคุณครับ", "thanks"),
+        ("ขอบคุณค่ะ!", "thanks"),
+        ("ขอบคุณมากๆค่ะ", "thanks"),
+        ("ขอบคุณมาก ครับ", "thanks"),
+        ("ขอบคุณนะคะ", "thanks"),
+        ("ขอบคุณที่ช่วยเหลือค่ะ", "thanks"),
+        ("แต๊งกิ้วค่ะ", "thanks"),
+        ("โอเคครับ", "ok"),
+        ("ok ครับ", "ok"),
+        ("ได้เลยค่ะ", "ok"),
+        ("เข้าใจแล้วครับ", "ok"),
+        ("รับทราบค่ะ", "ok"),
+        ("ลาก่อน", "goodbye"),
+        ("บายค่ะ", "goodbye"),
+        ("ไม่เป็นไรค่ะ ขอบคุณ", "goodbye"),
+        ("แค่นี้ครับ ขอบคุณครับ", "goodbye"),
+        ("ขอบคุณค่ะ สวัสดีค่ะ", "goodbye"),  # "สวัสดี" with thanks takes leave
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -358,6 +384,14 @@ def test_small_talk(text: str, kind: str) -> None:
         "dạ nhưng hủy thế nào",
         "ok vậy hủy gói đó sao",
         "được không",
+        "สวัสดีครับ พัสดุของฉันหาย",
+        "สวัสดีค่ะ สอบถามเรื่องคืนเงิน",
+        "ขอบคุณครับ แต่ยังไม่ได้เงินคืน",
+        "ได้ไหม",
+        "ได้รับเงินแล้วหรือยัง",
+        "ครับ",
+        "คะแนนสะสมหมดอายุเมื่อไร",
+        "สบายดีไหม ทำไมยังไม่ได้ของ",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
@@ -517,6 +551,21 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "bot không hiểu, cho mình gặp người thật",
         "chuyển máy cho tổng đài viên giúp em",
         "tôi cần nhân viên hỗ trợ",
+        # Thai, without spaces or with, with its polite particles; "ติดต่อเจ้าหน้าที่" is what Thai chat menus call
+        # the handoff.
+        "ติดต่อเจ้าหน้าที่",
+        "ขอคุยกับพนักงาน",
+        "ขอคุยกับเจ้าหน้าที่ครับ",
+        "ขอคุยกับเจ้าหน้าที่ได้ไหมคะ",
+        "ต้องการคุยกับเจ้าหน้าที่",
+        "อยากคุยกับคนจริงๆ",
+        "ขอสายเจ้าหน้าที่หน่อยค่ะ",
+        "โอนสายให้เจ้าหน้าที่ด้วย",
+        "เจ้าหน้าที่",
+        "ขอเจ้าหน้าที่ค่ะ",
+        "คุยกับแอดมิน",
+        "บอทไม่ช่วยเลย ขอคุยกับคน",
+        "แอดมินคะ ขอคุยกับเจ้าหน้าที่หน่อย",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -628,6 +677,17 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         # Whom alone in English stays an English help center's topic beside the Vietnamese words (1d24c72).
         "shop",
         "support team",
+        # Thai: how or when to reach them, staff who did something, and money passed on to someone.
+        "ติดต่อเจ้าหน้าที่ได้อย่างไร",
+        "เบอร์โทรเจ้าหน้าที่",
+        "ขอเบอร์เจ้าหน้าที่",
+        "เจ้าหน้าที่ทำงานกี่โมง",
+        "เจ้าหน้าที่พูดจาไม่สุภาพ",
+        "พนักงานส่งของไม่มา",
+        "โอนเงินให้พนักงาน",
+        "โอนให้พนักงาน",
+        "คุยกับบอท",
+        "แอดมิน",
         "🙂",
         "",
     ],

@@ -365,6 +365,26 @@ async def test_thai_question_gets_thai_texts_and_buttons(make_harness: HarnessFa
     assert "Language: Thai (th)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
+async def test_a_thai_sawasdee_is_greeted_and_a_khob_khun_thanked(make_harness: HarnessFactory) -> None:
+    # Thai writes no spaces, and its vowels and tones are combining marks: each was looked up as a question.
+    h = await make_harness()
+    hello = await h.ask(SOMCHAI, "สวัสดีครับ")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "th")
+    assert hello.data["text"].startswith("สวัสดี มีอะไรให้เราช่วยไหม")
+    thanks = await h.ask(SOMCHAI, "ขอบคุณมากครับ")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "th")
+    bye = await h.ask(SOMCHAI, "ขอบคุณครับ สวัสดีครับ")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "th")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+
+
+async def test_a_thai_request_for_a_person_is_handed_off_at_once(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    asked = await h.ask(SOMCHAI, "ขอคุยกับเจ้าหน้าที่ครับ")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "th")
+    assert "Language: Thai (th)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_a_thai_question_without_a_hint_is_refused_in_thai(make_harness: HarnessFactory) -> None:
     # No language_code: the detected language alone decides.
     h = await make_harness(operator_chat_id=None)
