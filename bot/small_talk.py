@@ -49,7 +49,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|selamünaleyküm|günaydın|tünaydın|hayırlı günler|nasılsınız|nasılsın|naber|ne haber"
     # Thai, written without spaces: a phrase and the particles after it are one run ("หวัดดีค่ะ", "ขอบคุณมาก
     # ครับ"), read phrase by phrase (`_kinds`); the polite particles are fillers (`_FILLERS_TEXT`).
-    "|หวัดดี|ดีครับ|ดีค่ะ|ดีจ้า|ฮัลโหล|ฮาโหล|อรุณสวัสดิ์|สวัสดีตอนเช้า|สบายดีไหม|สบายดีมั้ย|เป็นไงบ้าง",
+    "|หวัดดี|ดีครับ|ดีค่ะ|ดีจ้า|ฮัลโหล|ฮาโหล|อรุณสวัสดิ์|สวัสดีตอนเช้า|สบายดีไหม|สบายดีมั้ย|เป็นไงบ้าง"
+    # Hindi, in Devanagari, and in Latin letters as many Indian customers type it ("dhanyavad", "theek hai").
+    "|हेलो|हैलो|हलो|हाय|प्रणाम|सुप्रभात|शुभ प्रभात|गुड मॉर्निंग|शुभ संध्या|आप कैसे हैं|कैसे हैं|क्या हाल है"
+    "|kaise ho|kaise hain|kya haal hai",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -83,7 +86,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|emeğinize sağlık|yardımınız için teşekkürler|yardımınız için teşekkür ederim|ilginiz için teşekkürler"
     "|ilginiz için teşekkür ederim|bilgi için teşekkürler|bilgilendirme için teşekkürler"
     "|ขอบคุณ|ขอบใจ|ขอบพระคุณ|แต๊งกิ้ว|แต๊งกิว|แต้งกิ้ว|ขอบคุณที่ช่วย|ขอบคุณที่ช่วยเหลือ|ขอบคุณสำหรับข้อมูล"
-    "|ขอบคุณสำหรับคำตอบ|ขอบคุณสำหรับความช่วยเหลือ|ขอบคุณที่ให้ข้อมูล|ขอบคุณข้อมูล",
+    "|ขอบคุณสำหรับคำตอบ|ขอบคุณสำหรับความช่วยเหลือ|ขอบคุณที่ให้ข้อมูล|ขอบคุณข้อมูล"
+    "|धन्यवाद|शुक्रिया|थैंक यू|थैंक्यू|थैंक्स|आभार|मदद के लिए धन्यवाद|मदद के लिए शुक्रिया|जानकारी के लिए धन्यवाद"
+    "|जानकारी के लिए शुक्रिया|जवाब के लिए धन्यवाद|dhanyavad|dhanyavaad|dhanyawad|dhanyawaad|shukriya|sukriya"
+    "|thanku|thank u",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -117,7 +123,10 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|hepsi bu|gerek yok|yok gerek yok"
     # Thai "ไม่เป็นไร" (never mind) and "แค่นี้" (that's all) decline more help.
     "|ลาก่อน|บาย|บายบาย|บ๊ายบาย|แล้วพบกันใหม่|ไว้เจอกันใหม่|เจอกันใหม่|ราตรีสวัสดิ์|ไม่เป็นไร|แค่นี้|แค่นี้ก่อน"
-    "|แค่นี้แหละ|ไม่มีแล้ว|ไม่มีอะไรแล้ว|ไม่มีคำถามแล้ว",
+    "|แค่นี้แหละ|ไม่มีแล้ว|ไม่มีอะไรแล้ว|ไม่มีคำถามแล้ว"
+    "|अलविदा|फिर मिलेंगे|फिर मिलते हैं|बाय|बाय बाय|शुभ रात्रि|गुड नाइट|नहीं धन्यवाद|नहीं शुक्रिया|नहीं जी धन्यवाद"
+    "|बस इतना ही|बस इतना|और कुछ नहीं|और कुछ नहीं चाहिए|कुछ नहीं चाहिए|alvida|phir milenge|bas itna hi"
+    "|aur kuch nahi",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -144,7 +153,11 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|oldu|tamam oldu|süper|harika|güzel|mükemmel|evet|hallettim|halloldu|çözüldü|sorun çözüldü"
     "|sorunum çözüldü"
     "|โอเค|โอเคร|เค|ได้|ได้เลย|ตกลง|เข้าใจแล้ว|รับทราบ|ทราบแล้ว|อ๋อ|เรียบร้อย|เรียบร้อยแล้ว|ได้แล้ว|ใช้ได้แล้ว"
-    "|ดีมาก|เยี่ยม|เยี่ยมเลย",
+    "|ดีมาก|เยี่ยม|เยี่ยมเลย"
+    # Hindi "जी" is a filler, not an "ok": "जी नमस्ते" greets.
+    "|ठीक है|ठीक|ठीक हैं|हाँ|हां|ओके|अच्छा|समझ गया|समझ गई|समझ गयी|समझ गए|समझ आ गया|हो गया|काम हो गया|सही है"
+    "|बढ़िया|बिल्कुल|बिलकुल|theek hai|thik hai|theek h|thik h|theek|thik|accha|acha|achha|samajh gaya|samajh gayi"
+    "|samajh gaye|ho gaya|haan",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
@@ -154,9 +167,9 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
 # Turkish "iyi günler", "iyi akşamlar", "iyi çalışmalar" and "kolay gelsin" are the same: "İyi akşamlar"
 # opens a Turkish chat as often as it closes one, and "teşekkürler, iyi akşamlar" leaves. Vietnamese "chào"
 # too ("chào bạn" greets, "cảm ơn, chào nhé" leaves), and Thai "สวัสดี" ("สวัสดีครับ" greets, "ขอบคุณค่ะ สวัสดีค่ะ"
-# leaves).
+# leaves), and Hindi "नमस्ते" and "नमस्कार" ("धन्यवाद, नमस्ते" leaves).
 _HELLO_OR_BYE_TEXT = "ciao|dag|iyi günler|iyi akşamlar|iyi çalışmalar|kolay gelsin|hayırlı akşamlar|chào|chao"
-_HELLO_OR_BYE_TEXT += "|สวัสดี"
+_HELLO_OR_BYE_TEXT += "|สวัสดี|नमस्ते|नमस्कार|namaste|namaskar"
 # Turkish letters as customers type them without a Turkish keyboard ("tesekkurler", "gorusuruz", "sagol"), and
 # Turkish capitals, which Python lower-cases the English way: "İ" into "i" and a combining dot ("İYİ GÜNLER"
 # read "i̇yi̇ günler", the dot then taken for punctuation), "I" into "i" ("HOŞÇA KALIN" read "hoşça kalin").
@@ -231,6 +244,9 @@ _FILLERS_TEXT += " nhiều nhieu nhìu lắm lam rất rat ạ"
 # Thai: the polite particles, which tell the speaker's gender and follow nearly every phrase ("ขอบคุณครับ",
 # "ได้เลยค่ะ", "โอเคนะคะ"), "very" ("ขอบคุณมากๆ") and whom the customer addresses ("ขอบคุณแอดมิน").
 _FILLERS_TEXT += " ครับ ค่ะ คะ คับ ค่า ค้าบ คร้าบ ครับผม จ้า จ้ะ จ๊ะ นะ น้า ฮะ งับ มาก มากๆ เลย แอดมิน แอด น้อง"
+# Hindi: the respectful "जी" ("धन्यवाद जी", "हाँ जी"), "very" ("बहुत बहुत धन्यवाद"), "your" ("आपका धन्यवाद") and
+# whom the customer addresses ("thank you sir", "ठीक है भैया").
+_FILLERS_TEXT += " जी बहुत आपका आपको आपकी सर मैडम भाई भैया दीदी ji bahut aapka sir madam bhai bhaiya"
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -638,6 +654,48 @@ _PERSON_TH = (
     rf"(?:\s*(?:{_TH_PARTICLES}|หน่อย|ด้วย|ที|ได้ไหม|ได้มั้ย|ได้มั๊ย|ได้ป่าว|ได้ปะ|ได้หรือไม่|ได้รึเปล่า"
     r"|เลย|ด่วน|ตอนนี้|ทันที|please|pls|ไม่เอาบอท|ไม่ใช่บอท|แทนบอท|ขอบคุณ))*"
 )
+# Hindi, in Devanagari or in Latin letters: whom (एजेंट, कस्टमर केयर, सपोर्ट टीम, ग्राहक सेवा, "किसी इंसान")
+# with "से" and talking (बात करनी है, बात करना चाहता हूँ, बात कराइए, बात करवा दो) or connecting (जोड़ दो,
+# कनेक्ट कीजिए), or whom and a wish ("मुझे एजेंट चाहिए"). Whom alone stays a question, as an "agen" does in
+# Indonesian: Indian help centers have agents who sell or pay out. How or when to reach them is a question
+# for the help center ("कस्टमर केयर का नंबर क्या है", "एजेंट से बात कैसे करें"), and so is anything else done
+# with an agent ("एजेंट से पैसे कैसे निकालें", "मुझे एजेंट बनना है").
+_HI_WHOM = (
+    r"(?:किसी\s+|कोई\s+|एक\s+|kisi\s+|koi\s+)?(?:असली\s+|रियल\s+|asli\s+|real\s+)?"
+    r"(?:एजेंट|कस्टमर\s+केयर(?:\s+एजेंट)?|कस्टमर\s+सपोर्ट|कस्टमर\s+सर्विस|सपोर्ट\s+टीम|सपोर्ट\s+एजेंट"
+    r"|ग्राहक\s+सेवा(?:\s+प्रतिनिधि)?|प्रतिनिधि|इंसान|इन्सान|व्यक्ति|आदमी|ऑपरेटर|एग्जीक्यूटिव|एक्जीक्यूटिव"
+    r"|agent|customer\s+care(?:\s+agent)?|customer\s+support|customer\s+service|support\s+team|insaan|insan"
+    r"|operator|executive)"
+)
+_HI_AM = r"(?:हूँ|हूं|hu|hoon|hun)"
+_HI_TALK = (
+    r"(?:बात|baat|bat)(?:\s+(?:करनी\s+है|करना\s+है|करनी\s+हैं|करना\s+(?:चाहता|चाहती)\s+"
+    rf"{_HI_AM}|करना\s+चाहते\s+हैं|करना\s+चाहूँगा|करना\s+चाहूँगी|कर\s+(?:सकता|सकती)\s+{_HI_AM}"
+    r"|कर\s+सकते\s+हैं|करें|करूँ|करूं|(?:करा|करवा)\s+(?:दो|दीजिए|दीजिये|दें|दे)|कराओ|कराइए|कराइये|कराएँ|कराएं"
+    r"|करवाओ|करवाइए|करवाइये|करवाएँ|करवाएं|(?:karni|karna|krni|krna)\s+(?:hai|h|he)"
+    rf"|(?:karna|krna)\s+(?:chahta|chahti)\s+{_HI_AM}|kar\s+(?:sakta|sakti)\s+{_HI_AM}|karao|karwao|krao|krwao"
+    r"|(?:kara|karwa)\s+(?:do|dijiye|de)|karaiye|karwaiye))?"
+)
+_HI_CONNECT = (
+    r"(?:जोड़\s+(?:दो|दीजिए|दीजिये|दें)|जोड़ो|जोड़िए|जोड़िये|जोड़ें|कनेक्ट\s+(?:करो|करें|कीजिए|कीजिये|करिए"
+    r"|कर\s+दो|कर\s+दीजिए|करा\s+दो|करवा\s+दो|करवाइए)|(?:connect|jod)\s+(?:karo|kar\s+do|kijiye|karwa\s+do"
+    r"|karao|karwao|do|dijiye)|jodo)"
+)
+_HI_LEAD = (
+    r"नमस्ते|नमस्कार|हेलो|हैलो|प्लीज़|प्लीज|कृपया|मुझे|मुझको|मैं|हमें|क्या|आप|भाई|भैया|सर|जी|सुनिए|बॉट|यह|ये"
+    r"|मदद|नहीं|हो|रही|रहा|है|से|अभी|please|plz|pls|mujhe|muje|mujhko|main|mai|kya|aap|bhai|sir|ji|hello"
+    r"|namaste|bot|nahi|madad|ho|rahi|raha|hai|abhi"
+)
+_HI_TAIL = (
+    r"प्लीज़|प्लीज|कृपया|please|plz|pls|जी|ji|अभी|abhi|जल्दी|jaldi|तुरंत|turant|धन्यवाद|शुक्रिया|dhanyavad"
+    r"|thanks|भाई|bhai|सर|sir|बॉट\s+नहीं|bot\s+nahi"
+)
+_PERSON_HI = (
+    rf"(?:(?:{_HI_LEAD})\s+)*"
+    rf"(?:{_HI_WHOM}\s+(?:से|se)\s+(?:{_HI_TALK}|{_HI_CONNECT})"
+    rf"|{_HI_WHOM}\s+(?:चाहिए|चाहिये|chahiye|chaiye|chahie))"
+    rf"(?:\s+(?:{_HI_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -725,6 +783,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_TR,
         _PERSON_VI,
         _PERSON_TH,
+        _PERSON_HI,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -321,6 +321,8 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Thai, written without spaces and with its polite particle.
         ("ขอบคุณครับ", "ยินดีให้บริการ มีอะไรให้เราช่วยเพิ่มเติมอีกไหม", "th"),
         ("สวัสดีค่ะ", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "th"), "th"),
+        # Hindi in Devanagari.
+        ("शुक्रिया", "आपकी मदद करके खुशी हुई! क्या हम किसी और चीज़ में आपकी मदद कर सकते हैं?", "hi"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

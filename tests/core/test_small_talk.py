@@ -295,6 +295,33 @@ from bot.unicode import without_accents
         ("ไม่เป็นไรค่ะ ขอบคุณ", "goodbye"),
         ("แค่นี้ครับ ขอบคุณครับ", "goodbye"),
         ("ขอบคุณค่ะ สวัสดีค่ะ", "goodbye"),  # "สวัสดี" with thanks takes leave
+        # Hindi, in Devanagari (its vowel signs and viramas are combining marks too) and in Latin letters.
+        ("नमस्ते", "greeting"),
+        ("नमस्ते जी", "greeting"),
+        ("जी नमस्ते", "greeting"),  # "जी" is respect, no "ok"
+        ("हेलो", "greeting"),
+        ("आप कैसे हैं?", "greeting"),
+        ("धन्यवाद", "thanks"),
+        ("धन्यवाद।", "thanks"),
+        ("शुक्रिया", "thanks"),
+        ("बहुत बहुत धन्यवाद", "thanks"),
+        ("बहुत-बहुत शुक्रिया", "thanks"),
+        ("आपका धन्यवाद", "thanks"),
+        ("मदद के लिए धन्यवाद", "thanks"),
+        ("थैंक यू सर", "thanks"),
+        ("dhanyavad", "thanks"),
+        ("shukriya bhai", "thanks"),
+        ("ठीक है", "ok"),
+        ("ठीक है जी", "ok"),
+        ("हाँ", "ok"),
+        ("बहुत बढ़िया", "ok"),
+        ("theek hai", "ok"),
+        ("समझ गया, धन्यवाद", "thanks"),
+        ("अलविदा", "goodbye"),
+        ("फिर मिलेंगे", "goodbye"),
+        ("नहीं धन्यवाद", "goodbye"),
+        ("बस इतना ही, शुक्रिया", "goodbye"),
+        ("धन्यवाद, नमस्ते", "goodbye"),  # "नमस्ते" with thanks takes leave
     ],
 )
 def test_small_talk(text: str, kind: str) -> None:
@@ -392,6 +419,12 @@ def test_small_talk(text: str, kind: str) -> None:
         "ครับ",
         "คะแนนสะสมหมดอายุเมื่อไร",
         "สบายดีไหม ทำไมยังไม่ได้ของ",
+        "नमस्ते, मेरा पार्सल कहाँ है?",
+        "धन्यवाद लेकिन रिफंड नहीं आया",
+        "ठीक है पर पैसे कब मिलेंगे",
+        "हाय मेरा ऑर्डर",
+        "जी",
+        "नहीं",
     ],
 )
 def test_anything_with_a_question_in_it_is_not(text: str) -> None:
@@ -566,6 +599,19 @@ def test_anything_with_a_question_in_it_is_not(text: str) -> None:
         "คุยกับแอดมิน",
         "บอทไม่ช่วยเลย ขอคุยกับคน",
         "แอดมินคะ ขอคุยกับเจ้าหน้าที่หน่อย",
+        # Hindi, in Devanagari and in Latin letters.
+        "एजेंट से बात करनी है",
+        "मुझे किसी इंसान से बात करनी है",
+        "कस्टमर केयर से बात कराओ",
+        "एजेंट से बात करवाइए प्लीज़",
+        "क्या मैं कस्टमर केयर एजेंट से बात कर सकता हूँ?",
+        "असली इंसान से बात करना चाहती हूं",
+        "मुझे एजेंट चाहिए",
+        "मुझे एजेंट से कनेक्ट करो",
+        "बॉट से मदद नहीं हो रही है, एजेंट से बात करनी है",
+        "agent se baat karni hai",
+        "customer care se baat karao",
+        "kisi insaan se baat karni hai",
     ],
 )
 def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
@@ -688,6 +734,16 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "โอนให้พนักงาน",
         "คุยกับบอท",
         "แอดมิน",
+        # Hindi: how or when to reach them, an agent who did something or pays out, and whom alone.
+        "कस्टमर केयर का नंबर क्या है",
+        "एजेंट से बात कैसे करें?",
+        "कस्टमर केयर कब खुलता है",
+        "एजेंट ने बदतमीज़ी की",
+        "एजेंट से पैसे कैसे निकालें",
+        "मुझे एजेंट बनना है",
+        "मुझे एजेंट से बात नहीं करनी है",
+        "एजेंट",
+        "कस्टमर केयर",
         "🙂",
         "",
     ],

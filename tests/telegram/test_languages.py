@@ -407,6 +407,26 @@ async def test_hindi_question_gets_hindi_texts_and_buttons(make_harness: Harness
     assert "Language: Hindi (hi)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
+async def test_a_hindi_namaste_is_greeted_and_a_dhanyavad_thanked(make_harness: HarnessFactory) -> None:
+    # Devanagari's vowel signs and viramas are combining marks: each was looked up as a question.
+    h = await make_harness()
+    hello = await h.ask(PRIYA, "नमस्ते जी")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "hi")
+    assert hello.data["text"].startswith("नमस्ते! बताइए, हम आपकी क्या मदद कर सकते हैं?")
+    thanks = await h.ask(PRIYA, "बहुत बहुत धन्यवाद")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "hi")
+    bye = await h.ask(PRIYA, "धन्यवाद, नमस्ते")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "hi")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+
+
+async def test_a_hindi_request_for_a_person_is_handed_off_at_once(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    asked = await h.ask(PRIYA, "एजेंट से बात करनी है")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "hi")
+    assert "Language: Hindi (hi)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_a_hindi_question_without_a_hint_is_refused_in_hindi(make_harness: HarnessFactory) -> None:
     # No language_code: the detected language alone decides.
     h = await make_harness(operator_chat_id=None)
