@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Literal
 
 from bot.chinese import to_simplified
-from bot.unicode import has_words, without_accents
+from bot.unicode import MARKS, has_words, without_accents
 
 SmallTalk = Literal["greeting", "thanks", "goodbye", "ok"]
 
@@ -257,25 +256,10 @@ _PRIORITY: tuple[SmallTalk, ...] = ("goodbye", "thanks", "greeting", "ok")
 # ("감사합니다ㅎㅎ"), and alone they are an "ok", as "👍" is (a Korean trial's "ㅠㅠ" after an answer was
 # looked up and refused).
 _KOREAN_EMOTICON = re.compile("[ㅋㅎㅠㅜㅡ]+")
-_PUNCTUATION = re.compile(r"[^\w\s']+", re.UNICODE)
-
-
-def _unpunctuated(text: str) -> str:
-    """`text` with its punctuation, symbols and emoji as spaces ("Thanks!! 🙏"), but not the combining marks
-    of its words. Thai and Devanagari write vowels, tones and viramas as combining marks, which regular
-    expressions count as no word character: taken for punctuation, "สวัสดี" fell into "ส ว สด" and "धन्यवाद" into
-    "धन यव द", and neither met a phrase. A mark is kept only right after a letter or another mark, so the
-    variation selector of an emoji ("👍️") goes with it."""
-    return _PUNCTUATION.sub(_spaced, text)
-
-
-def _spaced(match: re.Match[str]) -> str:
-    run, start = match.group(), match.start()
-    marks = 0
-    if start and (match.string[start - 1].isalnum() or match.string[start - 1] == "_"):
-        while marks < len(run) and unicodedata.category(run[marks]).startswith("M"):
-            marks += 1
-    return run[:marks] if marks == len(run) else f"{run[:marks]} "
+# Punctuation, symbols and emoji ("Thanks!! 🙏"), but not the marks written on letters (`MARKS`): Thai and
+# Devanagari write vowels, tones and viramas as combining marks, which `\w` leaves out; taken for punctuation,
+# "สวัสดี" fell into "ส ว สด" and "धन्यवाद" into "धन यव द", and neither met a phrase.
+_PUNCTUATION = re.compile(rf"[^\w\s'{MARKS}]+", re.UNICODE)
 
 
 # The scripts whose runs are read character by character (`_kinds`): CJK, and Thai, which writes no spaces
@@ -342,7 +326,7 @@ def small_talk(text: str) -> SmallTalk | None:
 def _phrases(text: str) -> SmallTalk | None:
     """What `text` (in Simplified characters) is when its words are all small talk, else None."""
     # Emoji and punctuation go ("Thanks!! 🙏").
-    tokens = _TOKEN.findall(_unpunctuated(_fold(text).replace("’", "'")))
+    tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", _fold(text).replace("’", "'")))
     found = _kinds(tokens, cjk=False) if tokens else None
     if found and "hello_or_bye" in found:
         found.add("goodbye" if found & {"thanks", "ok", "goodbye"} else "greeting")
@@ -820,7 +804,9 @@ def asks_for_person(text: str) -> bool:
     if len(text) > MAX_CHARS or not has_words(text):
         return False
     text = to_simplified(text, words=False)
-    normalized = without_accents(" ".join(_TOKEN.findall(_unpunctuated(_fold(text).replace("’", "'")))))
+    normalized = without_accents(
+        " ".join(_TOKEN.findall(_PUNCTUATION.sub(" ", _fold(text).replace("’", "'"))))
+    )
     if any(pattern.fullmatch(normalized) for pattern in _PERSON_PATTERNS) or _COMPLAINT_ZH.search(normalized):
         return True
     return _PERSON_TAIL.sub("", _PERSON_LEAD.sub("", normalized)).strip() in _PERSON_PHRASES
