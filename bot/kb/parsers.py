@@ -140,6 +140,10 @@ _FEEDBACK_PROMPT = re.compile(
     r"|bu\s+(?:makale|yazı|içerik|yanıt|cevap|sayfa|bilgi)\s+işinize\s+yaradı\s+mı"
     r"|bu\s+(?:makale|yazı|içerik|yanıt|cevap)\s+sorunuzu\s+(?:çözdü\s+mü|yanıtladı\s+mı|cevapladı\s+mı)"
     r"|bu\s+(?:makaleyi|yazıyı|içeriği|yanıtı|sayfayı)\s+(?:yararlı|faydalı)\s+buldunuz\s+mu"
+    # Vietnamese, Thai and Hindi help desks' prompts (trial help centers' Intercom and Freshdesk pages).
+    r"|bài\s+viết\s+này\s+có\s+(?:hữu\s+ích|giúp\s+ích)(?:\s+cho\s+bạn)?\s+không"
+    r"|บทความนี้(?:มี|เป็น)ประโยชน์(?:กับคุณ|สำหรับคุณ)?(?:หรือไม่|ไหม|มั้ย)|บทความนี้ช่วย(?:คุณ)?ได้(?:หรือไม่|ไหม)"
+    r"|क्या\s+यह\s+(?:लेख|जानकारी|उत्तर|जवाब)\s+(?:मददगार|उपयोगी|सहायक)\s+(?:था|थी|रहा|रही)"
     r"|这篇文章(?:对您)?有(?:帮助|用)吗|此文章(?:是否)?有(?:帮助|用)|這篇文章(?:對您)?有(?:幫助|用)嗎"
     r"|この記事は(?:お)?役に立ちましたか|이\s*(?:문서|글|도움말)(?:가|이)\s*도움이\s*(?:되었습니까|되었나요))"
     r"\s*[?？]?",
@@ -149,7 +153,7 @@ _FEEDBACK_PROMPT = re.compile(
 _FEEDBACK_CONTROLS = frozenset(
     {
         "yes", "no", "ja", "nein", "oui", "non", "sí", "si", "sim", "não", "да", "нет", "nee", "ya", "tidak",
-        "evet", "hayır", "hayir",
+        "evet", "hayır", "hayir", "có", "không", "ใช่", "ไม่ใช่", "ไม่", "हाँ", "हां", "नहीं",
         "是", "否", "有帮助", "没有帮助", "有幫助", "沒有幫助", "はい", "いいえ", "예", "아니요", "아니오",
         "👍", "👎", "copy page",
     }

@@ -545,6 +545,10 @@ def test_a_readme_callout_title_labels_its_text_in_the_section_around_it() -> No
         "<p>Bu makale işinize yaradı mı?</p><p>👍</p><p>👎</p>",
         "<p>Bu yanıt sorunuzu çözdü mü?</p><p>Evet</p><p>Hayır</p>",
         "<p>Bu içerik yardımcı oldu mu?</p>",
+        # Vietnamese, Thai and Hindi help centers' prompts and buttons (trial Intercom and Freshdesk pages).
+        "<p>Bài viết này có hữu ích không?</p><p>Có</p><p>Không</p>",
+        "<p>บทความนี้มีประโยชน์หรือไม่</p><p>ใช่</p><p>ไม่</p>",
+        "<p><strong>क्या यह लेख मददगार था?</strong></p><p>हाँ</p><p>नहीं</p>",
     ],
     ids=[
         "readme",
@@ -558,6 +562,9 @@ def test_a_readme_callout_title_labels_its_text_in_the_section_around_it() -> No
         "turkish-yaradi",
         "turkish-cozdu",
         "turkish-icerik",
+        "vietnamese",
+        "thai",
+        "hindi",
     ],
 )
 def test_a_closing_feedback_widget_is_left_out(closing: str) -> None:
