@@ -569,6 +569,27 @@ def thai_trigrams(run: str) -> list[str]:
 
 
 _thai_lock = threading.Lock()
+# The segmenters loaded in this process ("zh": jieba's dictionary, "th": newmm's), each 1–2 s the first time.
+_SEGMENTERS_LOADED: set[str] = set()
+
+
+def segmenters_needed(text: str) -> bool:
+    """Whether reading `text`'s words would first load a segmenter's dictionary (`load_segmenters`)."""
+    return ("th" not in _SEGMENTERS_LOADED and THAI_RUN.search(text) is not None) or (
+        "zh" not in _SEGMENTERS_LOADED and _HAN_RUN.search(text) is not None
+    )
+
+
+def load_segmenters(text: str) -> None:
+    """Load the segmenters `text`'s words need (newmm for Thai, jieba for Chinese), once per process. Blocking
+    (1–2 s each, more on a busy machine): a search prepares it in a thread (`prepare_search`), as the gate
+    reads the question's words on the event loop."""
+    if THAI_RUN.search(text) is not None:
+        thai_words("\u0e01")
+        _SEGMENTERS_LOADED.add("th")
+    if _HAN_RUN.search(text) is not None:
+        _jieba().cut("\u4e2d")
+        _SEGMENTERS_LOADED.add("zh")
 
 
 @lru_cache(maxsize=65_536)

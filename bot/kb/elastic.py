@@ -26,8 +26,10 @@ from bot.kb.analysis import (
     es_analyzer,
     indexed_text,
     languages_of,
+    load_segmenters,
     query_words,
     question_language,
+    segmenters_needed,
     word_parts,
 )
 from bot.kb.base import (
@@ -495,6 +497,8 @@ class ElasticKB:
         await self._users.released(previous)
 
     async def prepare_search(self, query: str) -> None:
+        if segmenters_needed(query):
+            await asyncio.to_thread(load_segmenters, query)
         await prepare_embedding(self._embedder, query)
 
     async def search(

@@ -34,8 +34,10 @@ from bot.kb.analysis import (
     describe_languages,
     language_key,
     languages_of,
+    load_segmenters,
     query_terms,
     question_language,
+    segmenters_needed,
 )
 from bot.kb.base import (
     Embedder,
@@ -604,6 +606,8 @@ class EmbeddedKB:
     # ------------------------------------------------------------------------------------------ search
 
     async def prepare_search(self, query: str) -> None:
+        if segmenters_needed(query):
+            await asyncio.to_thread(load_segmenters, query)
         await prepare_embedding(self._embedder, query)
 
     async def search(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,3 +115,34 @@ def test_an_index_written_before_words_kept_their_marks_warns_until_reloaded(tmp
         assert plain.outdated is None
     finally:
         plain.retire()
+
+
+@pytest.mark.parametrize("question", ["ลืมรหัสผ่าน", "密码忘了"])
+async def test_a_search_loads_the_segmenter_its_question_needs_in_a_thread_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, question: str
+) -> None:
+    # The gate reads the question's words on the event loop: the dictionary's first load (1–2 s) must
+    # already be done, off the loop, before the search's deadline starts.
+    from bot.kb import analysis, embedded
+    from bot.kb.embedded import EmbeddedKB
+    from tests.fakes import FakeEmbedder
+    from tests.kb.conftest import make_settings
+
+    loaded_in: list[int] = []
+
+    def spy(text: str) -> None:
+        loaded_in.append(threading.get_ident())
+        analysis.load_segmenters(text)
+
+    monkeypatch.setattr(analysis, "_SEGMENTERS_LOADED", set())
+    monkeypatch.setattr(embedded, "load_segmenters", spy)
+    settings = make_settings(tmp_path)
+    kb = EmbeddedKB(settings.kb, settings.index_dir, FakeEmbedder())
+    assert analysis.segmenters_needed(question)
+    await kb.prepare_search(question)
+    assert loaded_in
+    assert loaded_in[0] != threading.get_ident()
+    assert not analysis.segmenters_needed(question)
+    await kb.prepare_search(question)
+    assert len(loaded_in) == 1, "once per process"
+    assert not analysis.segmenters_needed("how do I reset my password")
