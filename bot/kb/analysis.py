@@ -458,6 +458,8 @@ class Analyzer:
             # A code typed without its hyphen ("PX110", "E203") is also searched as the parts the index
             # holds for it as written ("PX-110" is indexed as px + 110).
             out.extend((part, part) for part in code_parts(word))
+            if (acronym := spelled_acronym(word)) is not None:
+                out.append((acronym, self._stem(acronym)))
         return out
 
     def stem(self, word: str) -> str:
@@ -550,6 +552,41 @@ class Analyzer:
 
 def _is_cjk(char: str) -> bool:
     return _CJK_CHAR.match(char) is not None
+
+
+# The English letters' names as Hindi (and Marathi, Nepali) writes them, with which it spells an acronym:
+# "एटीएम" is ATM, "केवाईसी" KYC, "ओटीपी" OTP. Indian help centers write the acronym in Latin letters and their
+# customers either way: a trial bank's "दूसरे बैंक के एटीएम से पैसे निकालूँ" found nothing of its "ATM शुल्क".
+_DEVANAGARI_LETTER_NAMES = {
+    unicodedata.normalize("NFC", name): letter
+    for letter, names in {
+        "a": "ए", "b": "बी", "c": "सी", "d": "डी", "e": "ई", "f": "एफ", "g": "जी", "h": "एच", "i": "आई",
+        "j": "जे", "k": "के", "l": "एल", "m": "एम", "n": "एन", "o": "ओ", "p": "पी", "q": "क्यू", "r": "आर",
+        "s": "एस", "t": "टी", "u": "यू", "v": "वी", "w": "डब्ल्यू डबल्यू", "x": "एक्स", "y": "वाई",
+        "z": "ज़ेड जेड",
+    }.items()
+    for name in names.split()
+}  # fmt: skip
+_LONGEST_LETTER_NAME = max(map(len, _DEVANAGARI_LETTER_NAMES))
+_DEVANAGARI_WORD = re.compile(r"[\u0900-\u097f]+")
+
+
+@lru_cache(maxsize=65_536)
+def spelled_acronym(word: str) -> str | None:
+    """The lower-case Latin acronym a Devanagari word spells with the English letters' names (at least two:
+    "एटीएम" → "atm", "केवाईसी" → "kyc"), or None ("पासवर्ड", and "के", a postposition as much as a "K")."""
+    if not _DEVANAGARI_WORD.fullmatch(word):
+        return None
+    # spelled[i]: the letters of a reading of word[:i] as letter names, or None where it has none.
+    spelled: list[str | None] = [""] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - _LONGEST_LETTER_NAME), end):
+            letter = _DEVANAGARI_LETTER_NAMES.get(word[start:end])
+            if letter is not None and (before := spelled[start]) is not None:
+                spelled[end] = before + letter
+                break
+    found = spelled[-1]
+    return found if found is not None and len(found) >= 2 else None
 
 
 def _kept_whole(term: str) -> bool:

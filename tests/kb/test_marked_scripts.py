@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.kb.analysis import analyzer, query_terms, query_words, thai_trigrams, thai_words
+from bot.kb.analysis import analyzer, query_terms, query_words, spelled_acronym, thai_trigrams, thai_words
 from bot.kb.embedded import WORDS_META, _Snapshot, write_index
 from tests.fakes import make_chunk
 
@@ -23,6 +23,10 @@ CHUNKS = [
     ),
     replace(
         make_chunk("card.md", "कार्ड ब्लॉक करें", "खोया हुआ कार्ड ऐप में तुरंत ब्लॉक करें।", 1),
+        lang="hi",
+    ),
+    replace(
+        make_chunk("charges.txt", "ATM शुल्क", "हर महीने 5 ATM ट्रांज़ैक्शन मुफ़्त हैं, उसके बाद ₹21 लगते हैं।", 4),
         lang="hi",
     ),
     replace(
@@ -77,6 +81,8 @@ def test_thai_is_cut_into_words_and_indexed_as_its_trigrams() -> None:
     [
         ("UPI पिन भूल गया, नया कैसे बनाऊं?", "hi", "UPI पिन रीसेट करें"),
         ("मेरा कार्ड खो गया", "hi", "कार्ड ब्लॉक करें"),
+        # An acronym spelled in Devanagari finds it written in Latin letters.
+        ("दूसरे बैंक के एटीएम से पैसे निकालूँ तो कितना कटेगा?", "hi", "ATM शुल्क"),
         ("ลืมรหัสผ่านครับ", "th", "ลืมรหัส PIN"),
         ("เงินคืนเข้าเมื่อไหร่คะ", "th", "การคืนเงิน"),
     ],
@@ -146,3 +152,21 @@ async def test_a_search_loads_the_segmenter_its_question_needs_in_a_thread_first
     await kb.prepare_search(question)
     assert len(loaded_in) == 1, "once per process"
     assert not analysis.segmenters_needed("how do I reset my password")
+
+
+@pytest.mark.parametrize(
+    ("word", "acronym"),
+    [
+        ("एटीएम", "atm"),
+        ("केवाईसी", "kyc"),
+        ("यूपीआई", "upi"),
+        ("डब्ल्यूएचओ", "who"),
+        ("ज़ेडपी", "zp"),
+        ("पासवर्ड", None),  # a word, not letters
+        ("के", None),  # one letter's name is a postposition as much
+        ("बीमा", None),
+        ("ATM", None),
+    ],
+)
+def test_an_acronym_spelled_in_devanagari_is_read_in_latin_letters(word: str, acronym: str | None) -> None:
+    assert spelled_acronym(word) == acronym
