@@ -302,3 +302,20 @@ def dictionary(tmp_path: Path) -> ChineseEnglishDictionary:
     path = tmp_path / "cedict.txt"
     path.write_text(CEDICT, encoding="utf-8")
     return ChineseEnglishDictionary(path)
+
+
+def outdated_without_meta(path: Path, key: str) -> str | None:
+    """What an embedded index at `path` says needs a reload (`_Snapshot.outdated`) once its meta `key` is
+    deleted, as an index written before that key was does."""
+    import contextlib
+    import sqlite3
+
+    from bot.kb.embedded import _Snapshot
+
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+    snapshot = _Snapshot(path)
+    try:
+        return snapshot.outdated
+    finally:
+        snapshot.retire()

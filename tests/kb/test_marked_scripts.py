@@ -3,8 +3,6 @@ without spaces between words: read whole, segmented, indexed so, and an older in
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from bot.kb.analysis import analyzer, query_terms, query_words, spelled_acronym, thai_trigrams, thai_words
 from bot.kb.embedded import WORDS_META, _Snapshot, write_index
 from tests.fakes import make_chunk
+from tests.kb.conftest import make_settings, outdated_without_meta
 
 CHUNKS = [
     replace(
@@ -102,25 +101,14 @@ def test_questions_in_hindi_and_thai_find_their_passage(
 
 def test_an_index_written_before_words_kept_their_marks_warns_until_reloaded(tmp_path: Path) -> None:
     path = _index(tmp_path).path
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("DELETE FROM meta WHERE key = ?", (WORDS_META,))
-    old = _Snapshot(path)
-    try:
-        assert old.outdated is not None
-        assert "kb reload" in old.outdated
-    finally:
-        old.retire()
+    outdated = outdated_without_meta(path, WORDS_META)
+    assert outdated is not None
+    assert "kb reload" in outdated
     # An older index of Latin text alone reads as it did: nothing to reload.
     latin = tmp_path / "latin.sqlite"
     chunk = replace(make_chunk("a.md", "Refunds", "Refunds take three days.", 0), lang="en")
     write_index(latin, [chunk], np.ones((1, 3), dtype=np.float32), {"dim": "3"})
-    with contextlib.closing(sqlite3.connect(latin)) as conn, conn:
-        conn.execute("DELETE FROM meta WHERE key = ?", (WORDS_META,))
-    plain = _Snapshot(latin)
-    try:
-        assert plain.outdated is None
-    finally:
-        plain.retire()
+    assert outdated_without_meta(latin, WORDS_META) is None
 
 
 @pytest.mark.parametrize("question", ["ลืมรหัสผ่าน", "密码忘了"])
@@ -132,7 +120,6 @@ async def test_a_search_loads_the_segmenter_its_question_needs_in_a_thread_first
     from bot.kb import analysis, embedded
     from bot.kb.embedded import EmbeddedKB
     from tests.fakes import FakeEmbedder
-    from tests.kb.conftest import make_settings
 
     loaded_in: list[int] = []
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import numpy as np
 from bot.kb.analysis import analyzer
 from bot.kb.embedded import TURKISH_META, _Snapshot, write_index
 from tests.fakes import make_chunk
+from tests.kb.conftest import outdated_without_meta
 
 CHUNKS = [
     replace(make_chunk("odeme.md", "Kapıda ödeme", "Kapıda ödeme nakit veya kartla yapılır.", 0), lang="tr"),
@@ -44,12 +43,6 @@ def test_turkish_questions_in_any_case_and_without_turkish_letters_find_their_pa
 
 
 def test_an_index_written_before_turkish_was_folded_warns_until_reloaded(tmp_path: Path) -> None:
-    path = _index(tmp_path).path
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("DELETE FROM meta WHERE key = ?", (TURKISH_META,))
-    old = _Snapshot(path)
-    try:
-        assert old.outdated is not None
-        assert "kb reload" in old.outdated
-    finally:
-        old.retire()
+    outdated = outdated_without_meta(_index(tmp_path).path, TURKISH_META)
+    assert outdated is not None
+    assert "kb reload" in outdated
