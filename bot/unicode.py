@@ -93,33 +93,38 @@ def latin(char: str) -> bool:
     return code < _LATIN_END or code in _LATIN_ADDITIONAL
 
 
-def _mark_ranges(*blocks: tuple[int, int]) -> str:
-    """The combining marks (categories Mn, Mc, Me) in `blocks`, as the body of a regex character class."""
+def _marks(*blocks: tuple[int, int]) -> str:
+    """The combining marks (categories Mn, Mc, Me) in `blocks`, each once, in order."""
+    return "".join(
+        chr(code)
+        for first, last in blocks
+        for code in range(first, last + 1)
+        if unicodedata.category(chr(code)).startswith("M")
+    )
+
+
+def _character_class(characters: str) -> str:
+    """`characters` (in code point order) as the body of a regex character class, runs as ranges."""
     ranges: list[tuple[int, int]] = []
-    for first, last in blocks:
-        for code in range(first, last + 1):
-            if unicodedata.category(chr(code)).startswith("M"):
-                if ranges and ranges[-1][1] == code - 1:
-                    ranges[-1] = (ranges[-1][0], code)
-                else:
-                    ranges.append((code, code))
+    for code in map(ord, characters):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
     return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
 
 
-# The combining marks that are part of a word: Devanagari's and every Indic script's vowel signs and viramas,
-# Thai, Lao, Tibetan, Myanmar and Khmer vowels and tones, Arabic and Hebrew vowel points, and the Latin
-# combining accents of decomposed text, as the body of a regex character class. Python's `\w` counts none of
-# them ("पासवर्ड" was read as three words, "प", "सवर" and "ड", and a Thai sentence fell into pieces at each
-# vowel above or below its consonant): each pattern that reads words adds them (`(?:[^\W_]|[{MARKS}])+`).
-MARKS = _mark_ranges(
-    (0x0300, 0x036F),
-    (0x0483, 0x0489),
-    (0x0591, 0x05C7),
-    (0x0610, 0x06ED),
-    (0x0900, 0x0DFF),
-    (0x0E00, 0x0FFF),
-    (0x1000, 0x109F),
-    (0x1780, 0x17FF),
-    (0x1AB0, 0x1AFF),
-    (0x1DC0, 0x1DFF),
-)
+# The combining marks of the Latin letters' blocks: decomposed text's accents ("e\u0301"), which NFC and
+# NFKC put back on their letters.
+LATIN_COMBINING_MARKS = _marks((0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF))
+# The combining marks other scripts write inside their words: Devanagari's and every Indic script's vowel
+# signs and viramas, Thai, Lao, Tibetan, Myanmar and Khmer vowels and tones, Cyrillic titlos, Arabic and
+# Hebrew vowel points.
+SCRIPT_MARKS = _marks(
+    (0x0483, 0x0489), (0x0591, 0x05C7), (0x0610, 0x06ED), (0x0900, 0x0DFF), (0x0E00, 0x0FFF),
+    (0x1000, 0x109F), (0x1780, 0x17FF),
+)  # fmt: skip
+# All of them as the body of a regex character class. Python's `\w` counts none of them ("पासवर्ड" was read
+# as three words, "प", "सवर" and "ड", and a Thai sentence fell into pieces at each vowel above or below its
+# consonant): each pattern that reads words adds them (`(?:[^\W_]|[{MARKS}])+`).
+MARKS = _character_class("".join(sorted(LATIN_COMBINING_MARKS + SCRIPT_MARKS)))

@@ -74,7 +74,7 @@ from bot.kb.reload import (
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 from bot.language import prior_languages
-from bot.unicode import DOTTED_I_LANGUAGES, MARKS
+from bot.unicode import DOTTED_I_LANGUAGES, LATIN_COMBINING_MARKS, SCRIPT_MARKS
 
 if TYPE_CHECKING:
     from bot.kb.crosslingual import QueryTranslator
@@ -103,8 +103,9 @@ TURKISH_ANALYSIS = "2026-12-07"
 # `kb reload`.
 WORDS_META = "words"
 WORDS_ANALYSIS = "2026-12-08"
-# Text whose index terms that change made different: a mark on a letter, or Thai.
-_MARKED_TEXT = re.compile(rf"[{MARKS}\u0e01-\u0e4e]")
+# Text whose index terms that change made different: a mark another script writes on a letter, or Thai
+# (the Latin accents of decomposed text were composed before indexing, then as now).
+_MARKED_TEXT = re.compile(f"[{SCRIPT_MARKS}\u0e01-\u0e4e]")
 POINTER = "current.json"
 # Held (flock) by the reload that writes the folder: another one's `_drop_old` would delete the file this one
 # builds, or swap the pointer to a file that one then deletes. It names the holder's pid.
@@ -115,8 +116,12 @@ HEADING_WEIGHT = 2.0
 TEXT_WEIGHT = 1.0
 POINTER_CHECK_S = 1.0
 # The text is analysed before FTS5 sees it (segmented, stop words out, stemmed for its language): FTS5
-# only splits the terms on spaces and folds case and diacritics.
-TOKENIZER = "unicode61 remove_diacritics 2"
+# only splits the terms on spaces and folds case and diacritics. The marks written on letters are part of
+# their word there too (`tokenchars`; quoted for the SQL string the tokenizer is given in): unicode61 splits
+# at them, "पासवर्ड" into "प", "सवर" and "ड", and a word's frequency was its commonest letter's.
+TOKENIZER = "unicode61 remove_diacritics 2 tokenchars ''" + SCRIPT_MARKS + LATIN_COMBINING_MARKS + "''"
+# The tokenizer of an index written before (`WORDS_META`), which its scratch tables must split as it did.
+TOKENIZER_BEFORE_WORDS = "unicode61 remove_diacritics 2"
 # Query terms in more than this share of chunks are left out of BM25 (see `selective_terms`).
 MAX_DF_FRACTION = 0.35
 MIN_QUERY_TERMS = 2
@@ -194,10 +199,11 @@ class _Snapshot:
             if self.matrix.shape[0] != len(self.chunks):
                 raise KBUnavailableError(f"index {path.name} is inconsistent; run `kb reload`")
             # Scratch tables in the connection's own temp schema (the index file stays read-only).
+            tokenizer = TOKENIZER if meta.get(WORDS_META) == WORDS_ANALYSIS else TOKENIZER_BEFORE_WORDS
             self._conn.executescript(
                 f"""
                 CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, fts, row);
-                CREATE VIRTUAL TABLE temp.probe USING fts5(x, tokenize='{TOKENIZER}');
+                CREATE VIRTUAL TABLE temp.probe USING fts5(x, tokenize='{tokenizer}');
                 CREATE VIRTUAL TABLE temp.probe_vocab USING fts5vocab(temp, probe, row);
                 """
             )
