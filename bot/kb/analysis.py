@@ -26,11 +26,12 @@ passages written in either.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -147,6 +148,9 @@ _CJK_CHAR = re.compile(rf"[{_CJK_CLASS}]")
 # Chinese questions of one sentence or two come to 30-50 bigrams, and their key words are often last
 # ("…用什么命令？"): 32 cut them off (Chinese Debian Reference BM25 hit@5 0.800 at 32, 0.825 at 64).
 MAX_QUERY_TERMS = 64
+# Thai's trigrams count apart (`thai_trigrams`: one per character), so a Thai paragraph's last sentence is
+# searched too: 64 in all cut a question after about 66 characters.
+MAX_THAI_QUERY_TERMS = 256
 # A query is analysed for its own language and for up to this many of the knowledge base's languages in all.
 MAX_QUERY_LANGUAGES = 3
 
@@ -281,8 +285,13 @@ def indexed_text(text: str, lang: str | None) -> str:
 
 def width_folded(text: str) -> str:
     """`text` with its compatibility forms as their plain characters (NFKC): half-width katakana, full-width
-    Latin letters, digits and punctuation, as Elasticsearch's `cjk_width` reads them."""
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+    Latin letters, digits and punctuation, as Elasticsearch's `cjk_width` reads them. Thai and Lao "am"
+    (ำ, ຳ) stay one letter: NFKC writes them as a nikhahit and an "aa", which no dictionary word holds
+    ("ทำไม" segmented otherwise, and was no stop word)."""
+    if text.isascii():
+        return text
+    folded = unicodedata.normalize("NFKC", text)
+    return folded.replace("\u0e4d\u0e32", "\u0e33").replace("\u0ecd\u0eb2", "\u0eb3")
 
 
 def toneless_term(word: str) -> str:
@@ -629,23 +638,49 @@ def load_segmenters(text: str) -> None:
         _SEGMENTERS_LOADED.add("zh")
 
 
-@lru_cache(maxsize=65_536)
+# Runs up to this long are remembered (`thai_words`): a question's, a heading's, a sentence's. A longer one is
+# segmented each time (5,000 characters take 13 ms), so customers' pasted text cannot fill the memory.
+THAI_CACHED_RUN = 64
+
+
 def thai_words(run: str) -> tuple[str, ...]:
     """The words of a run of Thai letters, which Thai writes without spaces between them ("ลืมรหัสผ่าน" →
     "ลืม", "รหัสผ่าน"): PyThaiNLP's `newmm` (maximal matching over its own dictionary, inside the package, and
     Thai character clusters, so no word is cut inside a syllable), as Elasticsearch's `thai` analyzer cuts
-    them by its dictionary. The first call loads the dictionary (about 1.5 s)."""
+    them by its dictionary. The first call loads the dictionary (about 1.5 s; `load_segmenters`)."""
+    return _thai_words_cached(run) if len(run) <= THAI_CACHED_RUN else _thai_words(run)
+
+
+@lru_cache(maxsize=65_536)
+def _thai_words_cached(run: str) -> tuple[str, ...]:
+    return _thai_words(run)
+
+
+def _thai_words(run: str) -> tuple[str, ...]:
     return tuple(word for word in _newmm()(run) if word.strip())
 
 
-def _newmm() -> Any:
-    with _thai_lock:
-        # Read-only: PyThaiNLP creates ~/pythainlp-data on import otherwise (a read-only home failed the
-        # import), and would download corpora on demand; newmm needs neither, its dictionary ships with it.
-        os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
-        from pythainlp.tokenize.newmm import segment
+_newmm_segment: Callable[[str], list[str]] | None = None
 
-        return segment
+
+def _newmm() -> Callable[[str], list[str]]:
+    """newmm with its dictionary's trie, built once per process under a lock (each thread that came first
+    built one of its own: eight took 12 s and 530 MiB)."""
+    global _newmm_segment
+    if _newmm_segment is not None:
+        return _newmm_segment
+    with _thai_lock:
+        if _newmm_segment is None:
+            # Read-only: PyThaiNLP creates ~/pythainlp-data on import otherwise (a read-only home failed
+            # the import), and would download corpora on demand; newmm needs neither, its dictionary ships
+            # with it. Not where the operator set the older switch: both set, PyThaiNLP refuses to run.
+            if "PYTHAINLP_READ_MODE" not in os.environ:
+                os.environ.setdefault("PYTHAINLP_READ_ONLY", "1")
+            from pythainlp.tokenize import word_dict_trie
+            from pythainlp.tokenize.newmm import segment
+
+            _newmm_segment = functools.partial(segment, custom_dict=word_dict_trie())
+        return _newmm_segment
 
 
 def analyzer(lang: str | None) -> Analyzer:
@@ -772,15 +807,18 @@ def _query_word_terms(
         # Asked again as written when its stems leave nothing to search.
         query = korean_query(query)
     folded = to_simplified(query)
+    counted = {False: 0, True: 0}  # other terms, Thai trigrams
     for fold in (True, False) if folded != query else (True,):
         for lang in keys:
             text = folded if fold and lang == "zh" else query
             for word, term in analyzer(lang).word_terms(text, stop):
                 if (word, term) in seen or (skip is not None and skip.fullmatch(term)):
                     continue
+                thai = THAI_RUN.fullmatch(word) is not None
+                if counted[thai] >= (MAX_THAI_QUERY_TERMS if thai else MAX_QUERY_TERMS):
+                    continue
+                counted[thai] += 1
                 seen[(word, term)] = None
-                if len(seen) >= MAX_QUERY_TERMS:
-                    return list(seen)
     if (skip is not None or keys[:1] == ["ko"]) and not seen and not particles:
         return _query_word_terms(original, languages, particles=True, toned=toned)
     return list(seen)

@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.kb.analysis import analyzer, query_terms, query_words, spelled_acronym, thai_trigrams, thai_words
+from bot.kb.analysis import (
+    analyzer,
+    query_terms,
+    query_words,
+    spelled_acronym,
+    thai_trigrams,
+    thai_words,
+    width_folded,
+)
 from bot.kb.embedded import WORDS_META, _Snapshot, write_index
 from tests.fakes import make_chunk
 from tests.kb.conftest import make_settings, outdated_without_meta
@@ -157,3 +165,54 @@ async def test_a_search_loads_the_segmenter_its_question_needs_in_a_thread_first
 )
 def test_an_acronym_spelled_in_devanagari_is_read_in_latin_letters(word: str, acronym: str | None) -> None:
     assert spelled_acronym(word) == acronym
+
+
+_HINDI_SECTIONS = [
+    ("पासवर्ड बदलें", "ऐप में सेटिंग खोलें और पासवर्ड बदलें पर टैप करें।"),
+    ("पता बदलें", "नया पता प्रोफ़ाइल में डालें।"),
+    ("कार्ड ब्लॉक करें", "खोया हुआ कार्ड ऐप में तुरंत ब्लॉक करें।"),
+    ("रिफंड", "रिफंड सात दिनों में आपके खाते में आ जाएगा।"),
+    ("यूपीआई पिन", "यूपीआई पिन बदलने के लिए डेबिट कार्ड का विवरण डालें।"),
+    ("लेनदेन विफल", "विफल लेनदेन की राशि तीन दिनों में वापस आती है।"),
+    ("खाता बंद करें", "खाता बंद करने के लिए सहायता टीम से संपर्क करें।"),
+    ("मोबाइल नंबर बदलें", "नया मोबाइल नंबर जोड़ने के लिए ओटीपी से पुष्टि करें।"),
+    ("ईमेल अपडेट", "प्रोफ़ाइल में जाकर ईमेल पता अपडेट करें।"),
+    ("शुल्क", "हर महीने कोई रखरखाव शुल्क नहीं लिया जाता।"),
+    ("पैसे भेजें", "पैसे भेजने के लिए पिन डालें।"),
+    ("डेबिट कार्ड", "डेबिट कार्ड पाने के लिए पता डालें।"),
+    ("पेमेंट", "पेमेंट पूरा होने पर रसीद मिलेगी।"),
+    ("डाउनलोड", "ऐप डाउनलोड करें।"),
+]
+
+
+def test_a_marked_words_frequency_is_its_own_not_its_commonest_letters(tmp_path: Path) -> None:
+    # FTS5's unicode61 split "पासवर्ड" at its marks into "प", "सवर", "ड": its frequency read as its commonest
+    # piece's, it was left out as too common, and "पता बदलें" (change address) came first.
+    chunks = [replace(make_chunk(f"h{i}.md", h, t, i), lang="hi") for i, (h, t) in enumerate(_HINDI_SECTIONS)]
+    path = tmp_path / "kb-test.sqlite"
+    write_index(path, chunks, np.ones((len(chunks), 3), dtype=np.float32), {"dim": "3"})
+    snapshot = _Snapshot(path)
+    try:
+        assert snapshot.document_frequency("पासवर्ड") == 1
+        assert snapshot.document_frequency("ผ่า") == 0
+        rows = snapshot.bm25("मेरा पासवर्ड कैसे बदलें", 3, "hi")
+        assert snapshot.chunks[rows[0][0]].heading == "पासवर्ड बदलें"
+    finally:
+        snapshot.retire()
+
+
+def test_a_long_thai_question_is_searched_to_its_end() -> None:
+    # Its trigrams (one per character) once filled the 64 terms a question is searched by.
+    question = (
+        "สวัสดีค่ะ รบกวนสอบถามหน่อยนะคะ พอดีเมื่อวานโอนเงินผ่านแอปไปแล้วแต่ปลายทางยังไม่ได้รับเงินเลยค่ะ "
+        "ต้องทำอย่างไรคะ ขอเลขอ้างอิงรายการได้ที่ไหน"
+    )
+    assert "อ้า" in query_terms(question, ["th", "en"])
+    assert query_words(question, ["th", "en"])[-1] == "ขอเลขอ้างอิงรายการได้ที่ไหน"
+
+
+def test_thai_am_stays_one_letter_through_width_folding() -> None:
+    # NFKC writes "ำ" as "ํ" and "า", which no dictionary word holds: "ทำไม" was cut otherwise, no stop word.
+    assert width_folded("ทำไม") == "ทำไม"
+    assert analyzer("th").words("ทำไมโอนเงินไม่ได้") == ["โอน", "เงิน"]
+    assert thai_words("ก" * 5000)  # a long run is segmented, not cached
