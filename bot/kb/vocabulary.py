@@ -39,6 +39,10 @@ MIN_SIMILARITY = 0.6
 MAX_WORDS = 20_000
 # Query words bridged per question, so a pasted paragraph costs one small embedding call, not hundreds.
 MAX_BRIDGED = 8
+# The longest word a typing slip is looked for in: a longer one is a run of a script written without spaces
+# (Thai, Lao, Khmer), and its variants are quadratic in its length (a 7,000-character Thai message took 44 s
+# and 2.9 GB).
+MAX_SLIP_WORD = 40
 # The shortest part a run-together word is cut into ("box" of "mailbox").
 MIN_PART = 3
 # Words embedded per call while a bridge is built (under a second with the shipped MiniLM): a bridge no longer
@@ -288,6 +292,8 @@ def _slip_of(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tupl
     words as written: by stem, "simplest" less its "t" read as "simple", a word of its own (Python FAQ
     hybrid hit@1 0.917 → 0.900). "forgot pasword" found nothing in BM25, and its embedding was too far from
     "password" to be bridged."""
+    if len(word) > MAX_SLIP_WORD:
+        return ()
     rank = spelling.rank
     found = [variant for variant in dropped_variants(word) if variant in rank]
     for variant in (*swapped_variants(word), *missing_letter_variants(word)):

@@ -381,3 +381,12 @@ async def test_a_word_the_index_holds_beyond_the_stored_vocabulary_is_not_correc
     assert await spelled(kb, "forgot pasword", "en") == "forgot password"
     kb.gate = Calibration()
     assert await spelled(kb, "forgot pasword", "en") == "forgot pasword"
+
+
+def test_a_run_too_long_for_a_word_is_no_slip_of_one() -> None:
+    # A Thai, Lao or Khmer message is one run without spaces: its slip variants were quadratic in its length
+    # (a 7,000-character message took 44 s and 2.9 GB). One letter too many, a word would be corrected.
+    word = "ก" * vocabulary.MAX_SLIP_WORD
+    assert vocabulary.slips(word + "ก", {"th": (word,), "und": (word,), "en": (word,)}, "en") == {}
+    short = "ก" * 8
+    assert vocabulary.slips(short + "ก", {"en": (short,)}, "en") == {short + "ก": short}
