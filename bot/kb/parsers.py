@@ -1825,14 +1825,14 @@ _CATEGORY_KEYS = (
     "category", "section", "topic",
     "categoria", "categoría", "catégorie", "kategorie", "категория", "分类", "分類", "カテゴリ", "카테고리",
     "categorie", "kategoria", "kategori", "danh mục", "chuyên mục", "danh_muc", "chuyen_muc",
-    "หมวดหมู่", "หมวด", "श्रेणी", "विषय",
+    "หมวดหมู่", "หมวด", "श्रेणी", "विषय", "कैटेगरी",
 )  # fmt: skip
 _URL_KEYS = (
     "url", "link", "enlace", "lien", "collegamento", "ссылка", "链接", "連結", "リンク", "링크", "bağlantı",
     # Vietnamese "đường dẫn" and Turkish "bağlantı" are "duong dan" and "baglanti" without their marks:
     # `without_accents` reads "đ" as "d" and "ı" as "i".
     "liên kết", "đường dẫn", "lien_ket", "duong_dan",
-    "ลิงก์", "लिंक",
+    "ลิงก์", "ลิงค์", "लिंक",
 )  # fmt: skip
 
 
