@@ -139,6 +139,7 @@ _IDENTIFIER = re.compile(
     rf"[{_CJK_CLASS}]+|[{_THAI_CLASS}]+|(?:[^\W{_CJK_CLASS}{_THAI_CLASS}]|[{MARKS}])+", re.UNICODE
 )
 _THAI_CHAR = re.compile(rf"[{_THAI_CLASS}]")
+_LEADING_MARKS = re.compile(f"^[{MARKS}]+")
 # A run of Thai letters, for `thai_words`.
 THAI_RUN = re.compile(rf"[{_THAI_CLASS}]+")
 _HAN_RUN = re.compile(rf"[{_HAN}]+")
@@ -381,7 +382,10 @@ class Analyzer:
             # Elasticsearch's Turkish analyzer reads them): "nda" was a term of 10 of a trial's 81 chunks.
             folded = _TURKISH_SUFFIX.sub("", folded)
         for match in _TOKEN.finditer(lowered(folded, self.lang)):
-            token = match.group()
+            # A mark with no letter before it ("a \u0301 b") is no word: without its accents, it was "".
+            token = _LEADING_MARKS.sub("", match.group())
+            if not token:
+                continue
             if _is_cjk(token[0]):
                 if bigrams:
                     out.extend(_bigrams(token))

@@ -216,3 +216,9 @@ def test_thai_am_stays_one_letter_through_width_folding() -> None:
     assert width_folded("ทำไม") == "ทำไม"
     assert analyzer("th").words("ทำไมโอนเงินไม่ได้") == ["โอน", "เงิน"]
     assert thai_words("ก" * 5000)  # a long run is segmented, not cached
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "en", "hi", "th"])
+def test_a_mark_with_no_letter_before_it_is_no_term(lang: str) -> None:
+    assert "" not in query_terms("a \u0301 b", [lang])
+    assert "" not in analyzer(lang).terms("\u0301\u0301 x")
