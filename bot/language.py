@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
-from bot.unicode import MARKS, composed, latin, turkish_lowered, without_accents
+from bot.unicode import LETTER, composed, latin, turkish_lowered, without_accents
 
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
@@ -193,7 +193,7 @@ _KANA = re.compile(r"[\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _CJK = re.compile(f"{_HAN.pattern}|{_KANA.pattern}|{_HANGUL.pattern}")
 # A word's letters, with the marks written on them (Devanagari's vowel signs, Thai's vowels and tones count).
-_WORD = re.compile(rf"(?:[^\W\d_]|[{MARKS}])+")
+_WORD = re.compile(rf"{LETTER}+")
 # Chinese grammar Japanese kanji words do not hold: particles, pronouns, question words ("我的包裹丢了怎么办",
 # "取件码在哪里", "如何重置密码"). Han text without them and without kana may be either language.
 _CHINESE_GRAMMAR = re.compile(r"[的了吗嗎呢么麼怎这這们們吧哪谁誰还還没沒给給让讓啊嘛呀我你她咋啥]|如何")

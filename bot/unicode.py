@@ -126,5 +126,9 @@ SCRIPT_MARKS = _marks(
 )  # fmt: skip
 # All of them as the body of a regex character class. Python's `\w` counts none of them ("पासवर्ड" was read
 # as three words, "प", "सवर" and "ड", and a Thai sentence fell into pieces at each vowel above or below its
-# consonant): each pattern that reads words adds them (`(?:[^\W_]|[{MARKS}])+`).
+# consonant): each pattern that reads words adds them (`LETTER`, `WORD_CHARACTER`).
 MARKS = _character_class("".join(sorted(LATIN_COMBINING_MARKS + SCRIPT_MARKS)))
+# A letter with the marks written on it: `rf"{LETTER}+"` is a word's letters.
+LETTER = rf"(?:[^\W\d_]|[{MARKS}])"
+# A letter or a digit with its marks: `rf"{WORD_CHARACTER}+"` is a word.
+WORD_CHARACTER = rf"(?:[^\W_]|[{MARKS}])"

@@ -29,6 +29,7 @@ from bot.domain import Chunk, Hit
 from bot.kb.analysis import (
     FALLBACK_QUESTION_LANGUAGE,
     MAX_QUERY_LANGUAGES,
+    THAI_RUN,
     TONED,
     analyzer,
     describe_languages,
@@ -105,7 +106,7 @@ WORDS_META = "words"
 WORDS_ANALYSIS = "2026-12-08"
 # Text whose index terms that change made different: a mark another script writes on a letter, or Thai
 # (the Latin accents of decomposed text were composed before indexing, then as now).
-_MARKED_TEXT = re.compile(f"[{SCRIPT_MARKS}\u0e01-\u0e4e]")
+_MARKED_TEXT = re.compile(f"[{SCRIPT_MARKS}]|{THAI_RUN.pattern}")
 POINTER = "current.json"
 # Held (flock) by the reload that writes the folder: another one's `_drop_old` would delete the file this one
 # builds, or swap the pointer to a file that one then deletes. It names the holder's pid.

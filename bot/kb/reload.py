@@ -40,7 +40,7 @@ from bot.language import (
     detect_document_language,
     normalize,
 )
-from bot.unicode import MARKS, latin
+from bot.unicode import LETTER, latin
 
 log = logging.getLogger("bot.kb")
 
@@ -306,7 +306,7 @@ _SPACELESS = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d]"
 )
 # A word's letters with the marks written on them (Devanagari's vowel signs would cut "पासवर्ड" in three).
-_LETTERS = re.compile(rf"(?:[^\W\d_]|[{MARKS}])+")
+_LETTERS = re.compile(rf"{LETTER}+")
 _CJK_SCRIPT = re.compile(rf"{_SPACELESS.pattern}|[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 # Han or kana characters that say as much as one word of a spaced script: the Debian Reference's chapters
 # take 2.9 Japanese and 1.8 Chinese characters per word of the English original.

@@ -20,7 +20,7 @@ from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key
 from bot.kb.base import KBUnavailableError
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
 from bot.language import STOPWORDS, UNDETERMINED
-from bot.unicode import MARKS
+from bot.unicode import LETTER
 
 if TYPE_CHECKING:
     from bot.domain import Chunk
@@ -49,7 +49,7 @@ MIN_PART = 3
 # wanted stops within one call instead of embedding all `MAX_WORDS`.
 EMBED_BATCH = 1024
 # Letters only, three or more: numbers, codes and two-letter words are not vocabulary.
-_WORD = re.compile(rf"(?:[^\W\d_]|[{MARKS}]){{3,}}")
+_WORD = re.compile(rf"{LETTER}{{3,}}")
 
 
 def valid_vocabulary(value: object) -> dict[str, tuple[str, ...]]:

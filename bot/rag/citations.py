@@ -23,7 +23,7 @@ from bot.kb.calibration import question_words
 from bot.kb.markup import FENCE, TABLE_ROW, TABLE_RULE, is_table_rule
 from bot.language import STOPWORDS as LANGUAGE_STOPWORDS
 from bot.rag.prompting import Passage
-from bot.unicode import MARKS, without_accents
+from bot.unicode import MARKS, WORD_CHARACTER, without_accents
 
 # "[1]", "[1, 2]", "[1][3]", "[Passage 2]", "[source 2]": small models vary the form; keep the meaning.
 _CITATION_GROUP = re.compile(
@@ -682,7 +682,7 @@ _UNSPACED_RUN = re.compile(rf"[{_UNSPACED_CHAR}]+")
 # CJK letters only (Han, kana, Hangul), without their punctuation: what a CJK word is made of.
 _CJK_LETTERS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 # A word in any script, with the marks written on its letters ("पासवर्ड" is one word, not three).
-_UNICODE_WORD = re.compile(rf"(?:[^\W_]|[{MARKS}])+")
+_UNICODE_WORD = re.compile(rf"{WORD_CHARACTER}+")
 # The function words of every language with a list (only those of other alphabets than Latin and CJK meet
 # `_OTHER_ALPHABET_WORD`: Russian's, Hindi's, …).
 _OTHER_ALPHABET_STOPWORDS = frozenset().union(*LANGUAGE_STOPWORDS.values())
