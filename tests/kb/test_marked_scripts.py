@@ -23,27 +23,16 @@ from bot.kb.embedded import WORDS_META, _Snapshot, write_index
 from tests.fakes import make_chunk
 from tests.kb.conftest import make_settings, outdated_without_meta
 
+_SECTIONS = [
+    ("hi", "upi.md", "UPI पिन रीसेट करें", "अपना UPI पिन बदलने के लिए डेबिट कार्ड का विवरण डालें।"),
+    ("hi", "card.md", "कार्ड ब्लॉक करें", "खोया हुआ कार्ड ऐप में तुरंत ब्लॉक करें।"),
+    ("hi", "charges.txt", "ATM शुल्क", "हर महीने 5 ATM ट्रांज़ैक्शन मुफ़्त हैं, उसके बाद ₹21 लगते हैं।"),
+    ("th", "pin.md", "ลืมรหัส PIN", "หากลืมรหัสผ่านให้กดลืมรหัสที่หน้าเข้าสู่ระบบ แล้วยืนยันด้วย OTP"),
+    ("th", "refund.md", "การคืนเงิน", "เงินคืนจะเข้ากระเป๋าเงินภายในสามวันทำการ"),
+]
 CHUNKS = [
-    replace(
-        make_chunk("upi.md", "UPI पिन रीसेट करें", "अपना UPI पिन बदलने के लिए डेबिट कार्ड का विवरण डालें।", 0),
-        lang="hi",
-    ),
-    replace(
-        make_chunk("card.md", "कार्ड ब्लॉक करें", "खोया हुआ कार्ड ऐप में तुरंत ब्लॉक करें।", 1),
-        lang="hi",
-    ),
-    replace(
-        make_chunk("charges.txt", "ATM शुल्क", "हर महीने 5 ATM ट्रांज़ैक्शन मुफ़्त हैं, उसके बाद ₹21 लगते हैं।", 4),
-        lang="hi",
-    ),
-    replace(
-        make_chunk("pin.md", "ลืมรหัส PIN", "หากลืมรหัสผ่านให้กดลืมรหัสที่หน้าเข้าสู่ระบบ แล้วยืนยันด้วย OTP", 2),
-        lang="th",
-    ),
-    replace(
-        make_chunk("refund.md", "การคืนเงิน", "เงินคืนจะเข้ากระเป๋าเงินภายในสามวันทำการ", 3),
-        lang="th",
-    ),
+    replace(make_chunk(source, heading, text, n), lang=lang)
+    for n, (lang, source, heading, text) in enumerate(_SECTIONS)
 ]
 
 
