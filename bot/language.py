@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from bot.arabic import arabic_folded
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
 from bot.unicode import LETTER, composed, latin, turkish_lowered, without_accents
 
@@ -143,6 +144,18 @@ _STOPWORDS_TEXT = {
         ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по
         при с так также то тоже ты у уже что чтобы эта эти это я можно почему
         какой какая как здравствуйте спасибо""",
+    # Polish, as its customers chat, with and without its letters' marks ("moge", "zeby", "sie" for "mogę",
+    # "żeby", "się"): prepositions, pronouns and their cases, conjunctions, question words and the verbs of a
+    # request ("chcę", "chciałbym", "mogę", "da się"). A mobile operator's trial searched "jak", "czy", "mi",
+    # "się" and "nie" as content words.
+    "pl": """a aby ale albo ani bo by był była było byłem byłam być co czy czemu dla do dlaczego gdy gdzie go
+        i ich ile im ja jak jaka jaki jakie jakiś jakoś jednak jego jej jest jestem jeszcze jeśli jeżeli już
+        ją każdy kiedy kto która które który ma mam mamy macie mają mi mnie mną moja moje mój moim mojego
+        mojej moją może można mu my na nad nam nas nasz nawet nic nie niż no o od on ona one oni ono oraz
+        po pod ponieważ przez przy się sobie są ta tak także tam te tego tej ten też to tu tutaj ty tylko
+        tym swój swoja swoje swoim swojego swojej swoją u w we więc wam was wy właśnie z za ze że żeby coś
+        czyli bardzo chcę chce chciałbym chciałabym mogę moge możecie muszę trzeba da dzień dobry dziękuję
+        dzięki proszę hej witam""",
     # Hindi's postpositions, auxiliaries, pronouns, question words and the light verbs of a request ("ब्लॉक
     # करें", "बदलना है"): as content words they matched every passage, and a made-up Hindi sentence shared
     # "के", "लिए" and "है" with any passage it cited.
@@ -152,6 +165,20 @@ _STOPWORDS_TEXT = {
         जी कर करें करे करना करनी करने करूं करूँ करू करता करते करती रहा रही रहे गया गई गए गयी जा जाता जाती
         जाते जाए सकता सकती सकते सकूं सकूँ चाहिए चाहता चाहती बताइए बताएं बताओ बताये प्लीज़ प्लीज अब कोई कुछ
         सब वाला वाले वाली होगा होगी होंगे नमस्ते धन्यवाद""",
+    # Arabic, as customers write it: Modern Standard Arabic's prepositions, pronouns, demonstratives, question
+    # words and particles (with and without a conjunction written on), and the Gulf, Egyptian and Levantine
+    # chat words for where, why, what, want and can ("وين", "فين", "ليش", "ليه", "وش", "ايش", "ابي", "عايز",
+    # "بدي", "اقدر", "ينفع"): an Arabic marketplace trial searched "وين", "ما", "في" and "ابي" as content
+    # words. Each is also kept as `bot.arabic.arabic_folded` spells it ("إلى" as "الي").
+    "ar": """في من إلى الى على عن مع ثم أو او أم ام لا ما لم لن إن ان أن قد هل كيف متى أين اين لماذا ماذا لما
+        كم أي اي التي الذي الذين اللي الي هذا هذه هذي هاذا ذا ذلك تلك هؤلاء هنا هناك هو هي هم هن هما أنا انا
+        نحن احنا إحنا أنت انت انتي أنتم انتم انتو كان كانت يكون تكون كانوا ليس ليست لكن ولكن بل حتى إذا اذا
+        لو كل بعض بين عند عندي عندك عندكم عندنا عندما لدي لدى لقد أيضا ايضا فقط كما مثل حيث إما اما عليه
+        عليها له لها لهم لي لك لكم به بها منه منها فيه فيها إليه اليه عنه عنها معه معها يا و وهو وهي وقد ولا
+        وما ومن وفي وعلى وأنا وانا فهل يمكن يمكنني يمكنك أستطيع استطيع أريد اريد أرغب ارغب أود اود
+        وين فين ليش ليه إيش ايش وش شو شنو إيه ايه ازاي إزاي امتى إمتى ابي أبي ابغى ابغي أبغى ابا عايز عاوز
+        عايزة عايزه بدي مو مب مش مافي بس يعني طيب والله عشان علشان لسه لسا كذا كده كدا دا دي ده هاد هيك
+        شي شيء اشي ممكن اقدر أقدر نقدر تقدر تقدرون ينفع لازم سمحت فضلك مرحبا شكرا""",
     # Chinese function words and question words; words, since the text is segmented first. The colloquial
     # ones too: "同步一直卡在 99%，咋办" was translated "… loud noise manage handle gone" (咋 + 办).
     "zh": """的 了 吗 呢 吧 啊 呀 嘛 是 在 和 与 及 或 或者 就 都 也 还 又 而 但 但是 把 被 给 让 对 从 向
@@ -172,13 +199,18 @@ _MALAY_ONLY = frozenset(_MALAY_ONLY_TEXT.split())
 # stop word counts without its accents too, and their index terms are compared without accents
 # (`bot.kb.analysis.Analyzer`). (German is left alone: "über" typed without its umlaut is "ueber".)
 # Turkish customers type "kapida odeme" for "kapıda ödeme" and "sifremi" for "şifremi": the trial's ASCII
-# questions cited other sections than the same questions with their letters.
-ACCENTS_LEFT_OUT = frozenset({"es", "fr", "it", "pt", "tr"})
+# questions cited other sections than the same questions with their letters. Polish ones "zgubilem karte"
+# for "zgubiłem kartę" (half a mobile operator trial's questions).
+ACCENTS_LEFT_OUT = frozenset({"es", "fr", "it", "pl", "pt", "tr"})
 
 
 STOPWORDS: dict[str, frozenset[str]] = {
     lang: frozenset(
-        [*text.split(), *(without_accents(word) for word in text.split() if lang in ACCENTS_LEFT_OUT)]
+        [
+            *text.split(),
+            *(without_accents(word) for word in text.split() if lang in ACCENTS_LEFT_OUT),
+            *(arabic_folded(word) for word in text.split() if lang == "ar"),
+        ]
     )
     for lang, text in _STOPWORDS_TEXT.items()
 }

@@ -50,8 +50,9 @@ def without_accents(text: str) -> str:
 
 
 # Letters with no decomposition, typed as a plain letter on other keyboards: Turkish's dotless "ı" is "i",
-# Vietnamese "đ" (its stroke is no combining mark) "d": "tổng đài" is "tong dai".
-_UNDECOMPOSED = str.maketrans({"ı": "i", "đ": "d", "Đ": "D"})
+# Vietnamese "đ" (its stroke is no combining mark) "d": "tổng đài" is "tong dai"; Polish "ł" is "l"
+# ("zgubiłem" typed "zgubilem").
+_UNDECOMPOSED = str.maketrans({"ı": "i", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L"})
 
 
 def lowered(text: str, lang: str) -> str:

@@ -37,6 +37,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from bot import pii
+from bot.arabic import arabic_folded, arabic_stem, is_arabic
 from bot.chinese import to_simplified
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
 from bot.unicode import DOTTED_I_LANGUAGES, MARKS, lowered, without_accents
@@ -44,7 +45,6 @@ from bot.unicode import DOTTED_I_LANGUAGES, MARKS, lowered, without_accents
 CJK_LANGUAGES = frozenset(["zh", "ja", "ko"])
 # Snowball stemmers (PyStemmer) by language code.
 SNOWBALL = {
-    "ar": "arabic",
     "ca": "catalan",
     "cs": "czech",
     "da": "danish",
@@ -342,6 +342,8 @@ class Analyzer:
 
     @property
     def name(self) -> str:
+        if self.lang == "ar":
+            return "ar-light"
         if self.lang in CJK_LANGUAGES:
             return f"{self.lang}-bigram"
         if self.lang in SNOWBALL:
@@ -384,6 +386,9 @@ class Analyzer:
         for match in _TOKEN.finditer(lowered(folded, self.lang)):
             # A mark with no letter before it ("a \u0301 b") is no word: without its accents, it was "".
             token = _LEADING_MARKS.sub("", match.group())
+            if self.lang == "ar":
+                # Spelled as Elasticsearch's `arabic` analyzer folds it, before its stop words are looked up.
+                token = arabic_folded(token)
             if not token:
                 continue
             if _is_cjk(token[0]):
@@ -430,15 +435,10 @@ class Analyzer:
         """Index terms of `text`, every occurrence, in order: CJK runs as character bigrams (in any
         language), other words stemmed for this language without its stop words (nor `also_stop`); with
         `compounds`, each compound followed by its parts (`DECOMPOUNDED`)."""
-        stem_lang = "en" if self.lang in CJK_LANGUAGES else self.lang
-        algorithm = SNOWBALL.get(stem_lang)
         words = self._tokens(text, bigrams=True, also_stop=also_stop, stop=stop)
         if compounds and self.lang in DECOMPOUNDED:
             words = [term for word in words for term in (word, *self._parts(word))]
-        if algorithm is None:
-            return [w if _kept_whole(w) else self._unaccented(w) for w in words]
-        stemmer = _stemmer(algorithm)
-        return [w if _kept_whole(w) else self._unaccented(stemmer.stemWord(w)) for w in words]
+        return [w if _kept_whole(w) else self._stem(w) for w in words]
 
     def word_terms(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
         """Each index term of `text` (as `terms`, stop words out, but Chinese not folded: `query_terms` folds
@@ -480,6 +480,10 @@ class Analyzer:
         return self._stem(word)
 
     def _stem(self, word: str) -> str:
+        if self.lang == "ar":
+            # Lucene's light stemmer, as Elasticsearch's `arabic` analyzer (`bot.arabic`); Latin words of an
+            # Arabic text (product names, "OTP") as they are.
+            return arabic_stem(arabic_folded(word)) if is_arabic(word) else word
         algorithm = SNOWBALL.get("en" if self.lang in CJK_LANGUAGES else self.lang)
         return self._unaccented(word if algorithm is None else str(_stemmer(algorithm).stemWord(word)))
 

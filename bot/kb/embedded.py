@@ -104,6 +104,12 @@ TURKISH_ANALYSIS = "2026-12-07"
 # `kb reload`.
 WORDS_META = "words"
 WORDS_ANALYSIS = "2026-12-08"
+# The meta key of an index whose Arabic is folded and light-stemmed as Elasticsearch's `arabic` analyzer reads
+# it (`bot.arabic`), and whose Polish is compared without its letters' marks, since 2026-12-09; one written
+# before holds Snowball's Arabic stems ("صول" for "وصول") and Polish "ł" where a question now searches "l".
+FOLDED_META = "folded"
+FOLDED_ANALYSIS = "2026-12-09"
+FOLDED_LANGUAGES = frozenset({"ar", "pl"})
 # Text whose index terms that change made different: a mark another script writes on a letter, or Thai
 # (the Latin accents of decomposed text were composed before indexing, then as now).
 _MARKED_TEXT = re.compile(f"[{SCRIPT_MARKS}]|{THAI_RUN.pattern}")
@@ -137,6 +143,13 @@ def _outdated(meta: Mapping[str, str], chunks: Sequence[Chunk], languages: Itera
         return (
             "its Turkish text was indexed before Turkish was lower-cased and folded as questions are "
             "(2026-12-07): run `kb reload`"
+        )
+    if meta.get(FOLDED_META) != FOLDED_ANALYSIS and any(
+        language_key(lang) in FOLDED_LANGUAGES for lang in languages
+    ):
+        return (
+            "its Arabic or Polish text was indexed before Arabic was folded and light-stemmed and Polish "
+            "read without its letters' marks (2026-12-09): run `kb reload`"
         )
     # Only an index written before scans its text: a current one says so in its meta.
     if meta.get(WORDS_META) != WORDS_ANALYSIS and any(_MARKED_TEXT.search(c.text) for c in chunks):
@@ -433,6 +446,7 @@ def write_index(
                     "schema": SCHEMA_VERSION,
                     TONED_META: ",".join(sorted(TONED)),
                     TURKISH_META: TURKISH_ANALYSIS,
+                    FOLDED_META: FOLDED_ANALYSIS,
                     WORDS_META: WORDS_ANALYSIS,
                 }.items()
             ),

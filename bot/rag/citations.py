@@ -1198,7 +1198,7 @@ def stems(text: str, lang: str | None = None) -> set[str]:
 def _word_stemmer(lang: str | None) -> tuple[Callable[[str], str], frozenset[str]]:
     """How `stems` stems a word of `lang`, and that language's stop words (beyond the English ones)."""
     key = language_key(lang)
-    if key == "en" or key not in SNOWBALL:
+    if key == "en" or (key not in SNOWBALL and key != "ar"):
         # English keeps the crude stem: its quotes were chosen and measured with it, and Porter would join
         # words it keeps apart for no measured gain.
         return _stem, frozenset()

@@ -1,0 +1,61 @@
+"""Arabic words as search compares them: their spelling folded and their affixes stripped, as Elasticsearch's
+`arabic` analyzer reads them (Lucene's normalization and light stemmer)."""
+
+from __future__ import annotations
+
+import re
+
+# Vowel points (harakat, tanwin, shadda, sukun, the dagger alef) and the tatweel that stretches a word: a
+# writer adds them or leaves them out ("التحقُّق", "تفعيـل"), the word is the same.
+_UNWRITTEN = re.compile("[\u064b-\u065f\u0670\u0640]")
+# Customers leave the hamza off an alef ("ارجاع" for "إرجاع"), write the final "ى" with dots and "ة" as "ه"
+# ("الفاتوره", "مستشفي"); Arabic-Indic digits are the digits ("٥ ايام" is "5 أيام").
+_SPELLING = str.maketrans(
+    {
+        "\u0622": "\u0627",  # آ
+        "\u0623": "\u0627",  # أ
+        "\u0625": "\u0627",  # إ
+        "\u0671": "\u0627",  # ٱ
+        "\u0649": "\u064a",  # ى → ي
+        "\u0629": "\u0647",  # ة → ه
+        **{chr(0x0660 + digit): str(digit) for digit in range(10)},
+        **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
+    }
+)
+_ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+
+# Lucene's light stemmer (Larkey, Ballesteros and Connell's "light10"), on folded words: the article and the
+# conjunctions written onto a word, then the suffixes of plurals, duals and attached pronouns, each cut only
+# where at least two letters stay. The same rules as Elasticsearch's `arabic` analyzer, so both backends read
+# a word alike. Snowball's Arabic stemmer, used before, cut any initial "و", "ب" or "ف" as a particle:
+# "وصول" (arrival) was "صول", "بطاقة" (card) "طاق" while "بطاقه" stayed "بطاقه", and "فلوسي" (my money) "لوس".
+_PREFIXES = ("ال", "وال", "بال", "كال", "فال", "لل", "و")
+_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
+# A word keeps at least this many letters after a prefix or suffix is cut (a lone "و" needs a word of four).
+_MIN_STEM = 2
+_MIN_WAW_WORD = 4
+
+
+def is_arabic(word: str) -> bool:
+    """Whether `word` holds an Arabic letter."""
+    return _ARABIC_LETTER.search(word) is not None
+
+
+def arabic_folded(text: str) -> str:
+    """`text` with its Arabic spelling folded as Lucene's `arabic_normalization` does: vowel points and
+    tatweel left out, "أ إ آ ٱ" as "ا", "ى" as "ي", "ة" as "ه", Arabic-Indic digits as "0"–"9"."""
+    return _UNWRITTEN.sub("", text).translate(_SPELLING)
+
+
+def arabic_stem(word: str) -> str:
+    """The light stem of one folded Arabic word (`arabic_folded`): one prefix of `_PREFIXES` cut, then each
+    suffix of `_SUFFIXES` in turn ("والطلبات" → "طلب", "فلوسي" → "فلوس", "بطاقتي" → "بطاقت")."""
+    for prefix in _PREFIXES:
+        shortest = _MIN_WAW_WORD if len(prefix) == 1 else len(prefix) + _MIN_STEM
+        if len(word) >= shortest and word.startswith(prefix):
+            word = word[len(prefix) :]
+            break
+    for suffix in _SUFFIXES:
+        if len(word) >= len(suffix) + _MIN_STEM and word.endswith(suffix):
+            word = word[: -len(suffix)]
+    return word

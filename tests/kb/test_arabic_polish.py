@@ -1,0 +1,117 @@
+"""Arabic and Polish help centers: Arabic folded and light-stemmed as Elasticsearch's `arabic` analyzer reads
+it, Polish found whether its marks are typed or not, and an older index said to need a reload."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.arabic import arabic_folded, arabic_stem
+from bot.kb.analysis import analyzer
+from bot.kb.embedded import FOLDED_META, _Snapshot, write_index
+from bot.language import STOPWORDS
+from bot.unicode import without_accents
+from tests.fakes import make_chunk
+from tests.kb.conftest import outdated_without_meta
+
+_SECTIONS = [
+    ("ar", "orders.md", "تأخر وصول الطلب", "إذا تأخّر وصول طلبك عن الموعد المتوقع، تواصل مع خدمة العملاء."),
+    ("ar", "gift.md", "تفعيـل بطاقة الهدية", "أدخِل رمز البطاقة في صفحة المحفظة لتفعيلها."),
+    ("ar", "refunds.md", "استرداد المبلغ", "يعود المبلغ إلى بطاقتك خلال ٥ أيام عمل."),
+    ("pl", "sim.md", "Zgubienie karty SIM", "Zablokować kartę SIM możesz w aplikacji Moje Konto."),
+    ("pl", "roaming.md", "Roaming w UE", "W krajach Unii Europejskiej płacisz jak w Polsce."),
+]
+CHUNKS = [
+    replace(make_chunk(source, heading, text, n), lang=lang)
+    for n, (lang, source, heading, text) in enumerate(_SECTIONS)
+]
+
+
+def _index(tmp_path: Path) -> _Snapshot:
+    path = tmp_path / "kb-test.sqlite"
+    write_index(path, CHUNKS, np.ones((len(CHUNKS), 3), dtype=np.float32), {"dim": "3"})
+    return _Snapshot(path)
+
+
+@pytest.mark.parametrize(
+    ("written", "folded"),
+    [
+        ("إرجاع", "ارجاع"),  # the hamza under the alef left off
+        ("الفاتورة", "الفاتوره"),  # ta marbuta typed as ha
+        ("مستشفى", "مستشفي"),  # alef maqsura typed with dots
+        ("التحقُّق", "التحقق"),  # vowel points
+        ("تفعيـل", "تفعيل"),  # tatweel
+        ("٥ أيام", "5 ايام"),  # Arabic-Indic digits
+    ],
+)
+def test_arabic_is_folded_as_customers_type_it(written: str, folded: str) -> None:
+    assert arabic_folded(written) == folded
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("والطلبات", "طلب"),  # conjunction and article, then the plural
+        ("بالطلب", "طلب"),
+        ("فلوسي", "فلوس"),  # an initial "ف" of the word itself stays: Snowball read "لوس"
+        ("بطاقه", "بطاق"),  # as "بطاقة" is folded; Snowball kept "بطاقه" and cut "بطاقة" to "طاق"
+        ("وصل", "وصل"),  # a three-letter word keeps its "و"
+        ("لي", "لي"),  # nothing is cut to fewer than two letters
+    ],
+)
+def test_arabic_light_stems_as_lucene_does(word: str, stem: str) -> None:
+    assert arabic_stem(word) == stem
+
+
+def test_arabic_analysis_folds_then_stems_and_leaves_out_function_and_chat_words() -> None:
+    arabic = analyzer("ar")
+    assert arabic.name == "ar-light"
+    # "وين", "ما", "في", "ابي" (where, not, in, I want) are no content words; "بطاقة" and "بطاقه" are one.
+    assert arabic.terms("وين الطلب ما وصل في الموعد؟ ابي بطاقة") == ["طلب", "وصل", "موعد", "بطاق"]
+    assert arabic.terms("بطاقه") == arabic.terms("بطاقة") == arabic.terms("البطاقة")
+    # Latin words of an Arabic text are kept as they are.
+    assert arabic.terms("رمز OTP") == ["رمز", "otp"]
+    assert {"ما", "في", "الي", "وين", "ابي"} <= STOPWORDS["ar"]
+
+
+def test_polish_stop_words_count_with_and_without_their_marks() -> None:
+    assert {"się", "sie", "mogę", "moge", "żeby", "zeby", "jak", "czy"} <= STOPWORDS["pl"]
+    assert without_accents("Zgubiłem ŁADOWARKĘ") == "Zgubilem LADOWARKE"  # "ł" is typed "l"
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "heading"),
+    [
+        ("وين طلبي؟ تأخر كثير", "ar", "تأخر وصول الطلب"),
+        ("جاتني بطاقه هديه ابي افعلها", "ar", "تفعيـل بطاقة الهدية"),
+        ("متى يرجع المبلغ للبطاقه", "ar", "استرداد المبلغ"),
+        ("zgubilem karte sim co robic", "pl", "Zgubienie karty SIM"),
+        ("ZGUBIŁEM KARTĘ SIM", "pl", "Zgubienie karty SIM"),
+        ("ile place za roaming w unii", "pl", "Roaming w UE"),
+    ],
+)
+def test_arabic_and_polish_questions_as_customers_type_them_find_their_passage(
+    tmp_path: Path, question: str, lang: str, heading: str
+) -> None:
+    snapshot = _index(tmp_path)
+    try:
+        assert snapshot.outdated is None
+        rows = snapshot.bm25(question, 5, lang)
+        assert rows, question
+        assert snapshot.chunks[rows[0][0]].heading == heading, question
+    finally:
+        snapshot.retire()
+
+
+def test_an_index_written_before_arabic_and_polish_were_folded_warns_until_reloaded(tmp_path: Path) -> None:
+    outdated = outdated_without_meta(_index(tmp_path).path, FOLDED_META)
+    assert outdated is not None
+    assert "kb reload" in outdated
+    # An older index of English text alone reads as it did.
+    latin = tmp_path / "latin.sqlite"
+    chunk = replace(make_chunk("a.md", "Refunds", "Refunds take three days.", 0), lang="en")
+    write_index(latin, [chunk], np.ones((1, 3), dtype=np.float32), {"dim": "3"})
+    assert outdated_without_meta(latin, FOLDED_META) is None
