@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from bot.kb.analysis import CJK_LANGUAGES, analyzer, language_key
+from bot.kb.analysis import CJK_LANGUAGES, TONED, analyzer, language_key
 from bot.kb.base import KBUnavailableError
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
 from bot.language import STOPWORDS, UNDETERMINED
-from bot.unicode import LETTER
+from bot.unicode import LETTER, without_accents
 
 if TYPE_CHECKING:
     from bot.domain import Chunk
@@ -43,6 +43,8 @@ MAX_BRIDGED = 8
 # (Thai, Lao, Khmer), and its variants are quadratic in its length (a 7,000-character Thai message took 44 s
 # and 2.9 GB).
 MAX_SLIP_WORD = 40
+# The shortest stem a slip is compared by (`_slip_of`).
+MIN_SLIP_STEM = 4
 # The shortest part a run-together word is cut into ("box" of "mailbox").
 MIN_PART = 3
 # Words embedded per call while a bridge is built (under a second with the shipped MiniLM): a bridge no longer
@@ -112,6 +114,14 @@ class _Spelling:
         self.terms = frozenset(self.surfaces)
         # A typing slip is read as the most frequent word it can be.
         self.rank = {word: i for i, word in reversed(list(enumerate(words)))}
+        # Each word with marks on its letters by its letters without them, the most frequent first:
+        # "zablokowac" is "zablokować". Not for a `TONED` language, whose index holds every word without its
+        # marks too, and where one unmarked word stands for several ("ban" for "bán", "bạn", "bàn").
+        self.marked: dict[str, str] = {}
+        for word in () if key in TONED else words:
+            plain = without_accents(word)
+            if plain != word:
+                self.marked.setdefault(plain, word)
 
 
 class _Language(_Spelling):
@@ -294,10 +304,19 @@ def _slip_of(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tupl
     "password" to be bridged."""
     if len(word) > MAX_SLIP_WORD:
         return ()
+    # Typed without its marks, it is the word that has them, before any slip: a Polish customer's
+    # "zablokowac" ("zablokować") was read as the slip it was not, and Polish's stemmer, which reads a word's
+    # ending by its marks, cut it otherwise than the help center's word.
+    marked = spelling.marked.get(without_accents(word))
+    if marked is not None and marked != word:
+        return (marked,)
     rank = spelling.rank
     found = [variant for variant in dropped_variants(word) if variant in rank]
     for variant in (*swapped_variants(word), *missing_letter_variants(word)):
-        surface = spelling.surfaces.get(stem(variant))
+        term = stem(variant)
+        # A stem of a few letters is shared by unrelated words where the stemmer cuts deep: Polish read
+        # "pisze" (writes) with an "n" put in as "pinsze", whose stem "pin" is the help center's PIN.
+        surface = spelling.surfaces.get(term) if len(term) >= MIN_SLIP_STEM else None
         if surface is not None:
             found.append(surface)
     return (min(found, key=lambda surface: rank.get(surface, len(rank))),) if found else ()

@@ -12,6 +12,7 @@ import pytest
 from bot.arabic import arabic_folded, arabic_stem
 from bot.kb.analysis import analyzer
 from bot.kb.embedded import FOLDED_META, _Snapshot, write_index
+from bot.kb.vocabulary import corrected, vocabulary_words
 from bot.language import STOPWORDS
 from bot.unicode import without_accents
 from tests.fakes import make_chunk
@@ -104,6 +105,19 @@ def test_arabic_and_polish_questions_as_customers_type_them_find_their_passage(
         assert snapshot.chunks[rows[0][0]].heading == heading, question
     finally:
         snapshot.retire()
+
+
+def test_a_word_typed_without_its_marks_is_the_help_centers_word_not_a_slip() -> None:
+    vocabulary = vocabulary_words(CHUNKS, ["pl"])
+    # "zablokowac" is "zablokować", whose stem Polish's stemmer reads by its marks.
+    assert corrected("jak zablokowac karte", vocabulary, "pl") == "jak zablokować karte"  # "karte" and "kartę" stem alike
+
+
+def test_a_slip_is_not_read_by_a_stem_of_three_letters() -> None:
+    chunk = replace(make_chunk("pin.md", "Kod PIN", "Kod PIN zmienisz w aplikacji.", 0), lang="pl")
+    vocabulary = vocabulary_words([chunk], ["pl"])
+    # "pisze" (writes) with an "n" put in is "pinsze", which Polish's stemmer cuts to "pin".
+    assert corrected("ktoś pisze do mnie", vocabulary, "pl") == "ktoś pisze do mnie"
 
 
 def test_an_index_written_before_arabic_and_polish_were_folded_warns_until_reloaded(tmp_path: Path) -> None:
