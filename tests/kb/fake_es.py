@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.arabic import arabic_folded, arabic_stem
 from bot.kb.analysis import THAI_RUN, thai_words
 from bot.unicode import MARKS
 
@@ -314,6 +315,9 @@ def analyze(text: str, analyzer: str = "english") -> list[str]:
         tokens = [w for t in tokens for w in (thai_words(t) if THAI_RUN.fullmatch(t) else (t,))]
     stop = _STOPS.get(analyzer, frozenset())
     tokens = [t for t in tokens if t not in stop]
+    if analyzer == "arabic":
+        # arabic_normalization, then Lucene's light stemmer (light10), which `bot.arabic` follows.
+        return [arabic_stem(arabic_folded(t)) for t in tokens]
     algorithm = _SNOWBALL.get(analyzer)
     if algorithm is not None:
         import Stemmer
