@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
 
     from bot.admin import Admin
-    from bot.kb.embedded import EmbeddedKB
+    from bot.domain import Chunk
+    from bot.kb.embedded import EmbeddedKB, _Snapshot
     from tests.fakes_log import ApprovedAnswersToReview
 
 SHIPPING_MD = """\
@@ -317,5 +318,40 @@ def outdated_without_meta(path: Path, key: str) -> str | None:
     snapshot = _Snapshot(path)
     try:
         return snapshot.outdated
+    finally:
+        snapshot.retire()
+
+
+def language_chunks(sections: list[tuple[str, str, str, str]]) -> list[Chunk]:
+    """One chunk per (language, source, heading, text) section, numbered in order."""
+    from dataclasses import replace
+
+    from tests.fakes import make_chunk
+
+    return [
+        replace(make_chunk(source, heading, text, n), lang=lang)
+        for n, (lang, source, heading, text) in enumerate(sections)
+    ]
+
+
+def index_snapshot(tmp_path: Path, chunks: list[Chunk]) -> _Snapshot:
+    """An embedded index of `chunks` (unit vectors of three dimensions) written in `tmp_path`, opened."""
+    import numpy as np
+
+    from bot.kb.embedded import _Snapshot, write_index
+
+    path = tmp_path / "kb-test.sqlite"
+    write_index(path, chunks, np.ones((len(chunks), 3), dtype=np.float32), {"dim": "3"})
+    return _Snapshot(path)
+
+
+def first_heading(tmp_path: Path, chunks: list[Chunk], question: str, lang: str) -> str:
+    """The heading BM25 ranks first for `question` (in `lang`) in a current index of `chunks`."""
+    snapshot = index_snapshot(tmp_path, chunks)
+    try:
+        assert snapshot.outdated is None
+        rows = snapshot.bm25(question, 5, lang)
+        assert rows, question
+        return snapshot.chunks[rows[0][0]].heading
     finally:
         snapshot.retire()

@@ -21,7 +21,13 @@ from bot.kb.analysis import (
 )
 from bot.kb.embedded import WORDS_META, _Snapshot, write_index
 from tests.fakes import make_chunk
-from tests.kb.conftest import make_settings, outdated_without_meta
+from tests.kb.conftest import (
+    first_heading,
+    index_snapshot,
+    language_chunks,
+    make_settings,
+    outdated_without_meta,
+)
 
 _SECTIONS = [
     ("hi", "upi.md", "UPI पिन रीसेट करें", "अपना UPI पिन बदलने के लिए डेबिट कार्ड का विवरण डालें।"),
@@ -30,16 +36,11 @@ _SECTIONS = [
     ("th", "pin.md", "ลืมรหัส PIN", "หากลืมรหัสผ่านให้กดลืมรหัสที่หน้าเข้าสู่ระบบ แล้วยืนยันด้วย OTP"),
     ("th", "refund.md", "การคืนเงิน", "เงินคืนจะเข้ากระเป๋าเงินภายในสามวันทำการ"),
 ]
-CHUNKS = [
-    replace(make_chunk(source, heading, text, n), lang=lang)
-    for n, (lang, source, heading, text) in enumerate(_SECTIONS)
-]
+CHUNKS = language_chunks(_SECTIONS)
 
 
 def _index(tmp_path: Path) -> _Snapshot:
-    path = tmp_path / "kb-test.sqlite"
-    write_index(path, CHUNKS, np.ones((len(CHUNKS), 3), dtype=np.float32), {"dim": "3"})
-    return _Snapshot(path)
+    return index_snapshot(tmp_path, CHUNKS)
 
 
 @pytest.mark.parametrize(
@@ -86,14 +87,7 @@ def test_thai_is_cut_into_words_and_indexed_as_its_trigrams() -> None:
 def test_questions_in_hindi_and_thai_find_their_passage(
     tmp_path: Path, question: str, lang: str, heading: str
 ) -> None:
-    snapshot = _index(tmp_path)
-    try:
-        assert snapshot.outdated is None
-        rows = snapshot.bm25(question, 5, lang)
-        assert rows, question
-        assert snapshot.chunks[rows[0][0]].heading == heading
-    finally:
-        snapshot.retire()
+    assert first_heading(tmp_path, CHUNKS, question, lang) == heading
 
 
 def test_an_index_written_before_words_kept_their_marks_warns_until_reloaded(tmp_path: Path) -> None:
