@@ -39,6 +39,7 @@ LANGUAGES: tuple[str, ...] = (
     "vi",
     "th",
     "hi",
+    "ar",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -57,6 +58,7 @@ CATALOGS: dict[str, str] = {
     "vi": "vi",
     "th": "th",
     "hi": "hi",
+    "ar": "ar",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -253,6 +255,7 @@ SHOWN_LANGUAGE_NAMES = {
     "vi": N_("Vietnamese"),
     "th": N_("Thai"),
     "hi": N_("Hindi"),
+    "ar": N_("Arabic"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

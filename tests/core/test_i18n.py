@@ -92,6 +92,35 @@ def test_thai_catalog_says_nothing_of_the_speakers_gender_and_ends_no_sentence_w
             assert not re.search(r"\.(?:\s|$)", text), message.id
 
 
+# Verbs and words that tell the customer's gender in written Arabic: "أنت", imperatives ("اكتب", "أرسل"),
+# second-person present verbs ("تريد", "تستطيع") and "عزيزي"; and the bot's own ("آسف", "آسفة").
+_ARABIC_GENDERED = re.compile(
+    r"(?<!\w)(?:أنتَ?|أنتِ|آسفة?|عزيزي|عزيزتي|اكتبي?|أرسلي?|اسألي?|حاولي?|انتظري?|اختاري?|اضغطي?|تريدين|تريد"
+    r"|ترغبين|ترغب|تستطيعين|تستطيع|تودين|تود|تفضلين|تفضل|تحتاجين|تحتاج)(?!\w)"
+)
+
+
+def test_arabic_catalog_says_nothing_of_the_customers_gender_and_writes_arabic_punctuation() -> None:
+    """Written Arabic tells the gender of whom a verb addresses (اكتب / اكتبي, تريد / تريدين): the customer is
+    asked with "يُرجى" or "يمكنك" and a verbal noun ("يُرجى كتابة سؤالك") and addressed by the pronoun suffix
+    "ـك", which reads the same for both unvoweled; the bot speaks as "we" ("نعتذر", not "آسف" or "آسفة").
+    Arabic writes its own comma, semicolon and question mark ("،", "؛", "؟"), and Western digits as the source
+    does. A command ("/new") has a left-to-right mark before it, so right-to-left text keeps its slash on its
+    word ("new/" otherwise), and no line starts with one, which would turn the line left-to-right."""
+    for message in _po("ar"):
+        if message.id:
+            text = str(message.string)
+            assert not _ARABIC_GENDERED.search(text), message.id
+            assert not re.search(r"[\u0600-\u06ff][ ]?[,;?]", text), message.id
+            assert "?" not in text, message.id
+            assert not re.search("[\u0660-\u0669\u06f0-\u06f9]", text), message.id
+            commands = re.findall(r"(.?)(?<![\w/])/[a-z]+", text)
+            assert all(before == "\u200e" for before in commands), message.id
+            assert not re.search("(?m)^\u200e", text), message.id
+    # Arabic counts six plural forms (CLDR): the header babel writes for "ar".
+    assert _po("ar").num_plurals == 6
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -206,6 +235,14 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "hi").startswith("माफ़ कीजिए, यह जानकारी हमारे हेल्प सेंटर में नहीं मिली")
     assert texts.translate(texts.UNSURE_LEAD, "hi").startswith("हो सकता है यह ठीक वही न हो")
     assert texts.translate(tg_texts.START, "hi").format(name="Priya").startswith("नमस्ते Priya!")
+    # Arabic customers (the Gulf, Egypt, the Levant) read every refusal, lead and button in English; Modern
+    # Standard Arabic, the bot speaking as "we", the customer addressed by no verb that tells their gender.
+    assert texts.shown_language("ar-SA") == "ar"
+    assert texts.shown_language("ar_EG") == "ar"
+    assert texts.translate(refusal, "ar").startswith("عذرًا، لم نجد هذه المعلومة في مركز المساعدة لدينا")
+    assert texts.translate(texts.UNSURE_LEAD, "ar").startswith("قد لا يطابق هذا سؤالك تمامًا")
+    start = texts.translate(tg_texts.START, "ar").format(name="Ahmed")
+    assert start.startswith("مرحبًا Ahmed! معك مساعد الدعم")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -263,6 +300,13 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert hint.startswith("हमारा हेल्प सेंटर अंग्रेज़ी में लिखा गया है।")
     assert texts.kb_language_hint(("hi",), "en").startswith("Our help center is written in Hindi.")
     assert texts.kb_language_hint(("hi",), "th").startswith("ศูนย์ช่วยเหลือของเราเขียนเป็นภาษาฮินดี")
+    # Arabic names a language as "اللغة" and its adjective ("مكتوب باللغة الإنجليزية"), several as "اللغات".
+    hint = texts.kb_language_hint(("en",), "ar")
+    assert hint.startswith("مركز المساعدة لدينا مكتوب باللغة الإنجليزية. إن أمكن،")
+    several = texts.kb_language_hint(("en", "ar"), "ar")
+    assert several.startswith("مركز المساعدة لدينا مكتوب باللغات الإنجليزية / العربية.")
+    assert texts.kb_language_hint(("ar",), "en").startswith("Our help center is written in Arabic.")
+    assert texts.kb_language_hint(("ar",), "de").startswith("Unser Hilfe-Center ist auf Arabisch")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

@@ -26,6 +26,7 @@ AYSE = {**user(2114, "Ayşe"), "language_code": "tr"}
 LAN = {**user(2117, "Lan"), "language_code": "vi"}
 SOMCHAI = {**user(2119, "Somchai"), "language_code": "th"}
 PRIYA = {**user(2121, "Priya"), "language_code": "hi"}
+AHMED = {**user(2123, "Ahmed"), "language_code": "ar"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -435,6 +436,28 @@ async def test_a_hindi_question_without_a_hint_is_refused_in_hindi(make_harness:
     assert final.data["text"].startswith("माफ़ कीजिए")
 
 
+async def test_arabic_question_gets_arabic_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Arabic customers read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(AHMED, "فقدت طردي، متى أسترد أموالي؟")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "ar")
+    assert final.data["text"].startswith("لا يمكننا البحث عن ذلك الآن.")
+    assert button_labels(final.data) == ["التحدث مع موظف"]
+    h.fake.inject(h.fake.callback_update(AHMED, AHMED["id"], final.message_id, "human:ar"))
+    told = await h.reply_after(AHMED["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "ar")
+    assert told.data["text"].startswith("طلبنا من أحد موظفي فريق الدعم الانضمام إلى المحادثة")
+    assert "Language: Arabic (ar)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_an_arabic_question_without_a_hint_is_refused_in_arabic(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2124, "Mona"), "طردي لم يصل بعد، ماذا أفعل؟")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "ar")
+    assert final.data["text"].startswith("عذرًا")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -499,7 +522,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "de", "es", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr", "vi", "zh"
+            "", "ar", "de", "es", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr", "vi", "zh"
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

@@ -133,6 +133,9 @@ SHIPPED_HELP_CENTER = {
     "th-TH,th;q=0.9,en;q=0.8": ("th", "ศูนย์ช่วยเหลือ"),
     # Hindi customers read every fixed text in English.
     "hi-IN,hi;q=0.9,en-IN;q=0.8,en;q=0.7": ("hi", "हेल्प सेंटर"),
+    # Arabic customers (the Gulf, Egypt, the Levant) read every fixed text in English.
+    "ar-SA,ar;q=0.9,en-US;q=0.8,en;q=0.7": ("ar", "مركز المساعدة"),
+    "ar-EG,ar;q=0.9": ("ar", "مركز المساعدة"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
