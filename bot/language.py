@@ -232,8 +232,9 @@ _CHINESE_GRAMMAR = re.compile(r"[的了吗嗎呢么麼怎这這们們吧哪谁�
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
-# Model labels that name a variety of a language the bot treats as one (BCP-47 macrolanguage first).
-_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "nb": "no", "nn": "no"}
+# Model labels that name a variety of a language the bot treats as one (BCP-47 macrolanguage first). fastText
+# names Egyptian Arabic "arz": "ازيك عامل ايه" (arz 0.59) was answered in English, Arabic having a catalog.
+_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "nb": "no", "nn": "no", "arz": "ar"}
 # Languages not written in the Latin script: a hint from one of them does not fit a Latin-only text.
 NON_LATIN_SCRIPT = frozenset(
     [
@@ -410,7 +411,12 @@ class FastTextDetector:
             # writes it, Turkish 0.86.
             text = turkish_lowered(text)
         found = self._detector().detect(text, model="lite", k=3)
-        ranked = [(normalize(str(r["lang"])), float(r["score"])) for r in found]
+        # Best first; two labels of one language (`_ALIASES`: "arz" and "ar") count once, as the better one.
+        ranked: list[tuple[str, float]] = []
+        for result in found:
+            code = normalize(str(result["lang"]))
+            if all(code != known for known, _ in ranked):
+                ranked.append((code, float(result["score"])))
         if not ranked:
             return Detection(UNDETERMINED, 0.0, False)
         best, score = ranked[0]

@@ -49,6 +49,15 @@ QUESTIONS = [
 ]
 
 
+def test_egyptian_arabic_is_arabic() -> None:
+    # fastText names Egyptian Arabic "arz", which has no catalog: Egyptian customers read English texts.
+    detection = default_detector().detect("ازيك عامل ايه")
+    assert (detection.language, detection.candidates) == ("ar", ())  # "arz" first, "ar" second: one language
+    assert detect_message_language("ازيك عامل ايه") == "ar"
+    assert detect_message_language("عامل ايه") == "ar"
+    assert detect_message_language("الموظف مردش عليا") == "ar"
+
+
 @pytest.mark.parametrize(("expected", "text"), QUESTIONS)
 def test_short_questions(expected: str, text: str) -> None:
     assert detect_message_language(text) == expected
@@ -230,6 +239,7 @@ def test_normalize_and_names() -> None:
     assert normalize("pt_BR") == "pt"
     assert normalize("DE") == "de"
     assert normalize("iw") == "he"
+    assert normalize("arz") == "ar"  # fastText's Egyptian Arabic
     assert normalize("") == UNDETERMINED
     assert normalize("x") == UNDETERMINED
     assert normalize("中文") == UNDETERMINED
