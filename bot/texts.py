@@ -70,6 +70,17 @@ def shown_language(language: str) -> str:
     return code if code in LANGUAGES else SOURCE_LANGUAGE
 
 
+# The shipped languages written right to left: a page or a widget whose own texts are in one is laid out
+# right to left (`direction`).
+RIGHT_TO_LEFT = frozenset({"ar"})
+
+
+def direction(language: str) -> str:
+    """The direction fixed texts in `language` are laid out in: "rtl" for Arabic (`RIGHT_TO_LEFT`), else
+    "ltr" (English stands in for a language without a catalog, Hebrew or Persian among them)."""
+    return "rtl" if shown_language(language) in RIGHT_TO_LEFT else "ltr"
+
+
 @cache
 def translation(language: str) -> gettext.NullTranslations:
     """The compiled catalog of a shipped language (English and anything unknown: the texts as written)."""

@@ -133,3 +133,22 @@ MARKS = _character_class("".join(sorted(LATIN_COMBINING_MARKS + SCRIPT_MARKS)))
 LETTER = rf"(?:[^\W\d_]|[{MARKS}])"
 # A letter or a digit with its marks: `rf"{WORD_CHARACTER}+"` is a word.
 WORD_CHARACTER = rf"(?:[^\W_]|[{MARKS}])"
+
+
+# The letters of the scripts written right to left: Hebrew, Arabic and its supplements, Syriac, Thaana, N'Ko,
+# Samaritan and Mandaic, and Hebrew's and Arabic's presentation forms.
+_RIGHT_TO_LEFT_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_LETTER_WORD = re.compile(rf"[^\W\d_]{LETTER}*")
+
+
+def right_to_left(text: str) -> bool:
+    """Whether `text` reads right to left: three words in ten or more, links aside, are in a right-to-left
+    script (Arabic, Hebrew). Not its first letter, as HTML's `dir="auto"` goes by: an Arabic sentence that
+    opens with a Latin product name ("Parcelly تعيد المبلغ…") is right to left, and laid out left to right it
+    put the name at the sentence's end; an Arabic sentence names products in Latin letters more often than an
+    English one writes Arabic ("Apple Pay و STC Pay متاحة" is right to left). The web widget decides the same
+    way (`direction` in widget.js)."""
+    words = _LETTER_WORD.findall(_LINK.sub(" ", text))
+    rtl = sum(1 for word in words if _RIGHT_TO_LEFT_LETTER.match(word))
+    return bool(words) and rtl * 10 >= len(words) * 3

@@ -238,6 +238,7 @@ def test_translate_and_fallbacks() -> None:
     # Arabic customers (the Gulf, Egypt, the Levant) read every refusal, lead and button in English; Modern
     # Standard Arabic, the bot speaking as "we", the customer addressed by no verb that tells their gender.
     assert texts.shown_language("ar-SA") == "ar"
+    assert (texts.direction("ar-SA"), texts.direction("en"), texts.direction("he")) == ("rtl", "ltr", "ltr")
     assert texts.shown_language("ar_EG") == "ar"
     assert texts.translate(refusal, "ar").startswith("عذرًا، لم نجد هذه المعلومة في مركز المساعدة لدينا")
     assert texts.translate(texts.UNSURE_LEAD, "ar").startswith("قد لا يطابق هذا سؤالك تمامًا")

@@ -20,7 +20,7 @@ from bot.language import (
     language_tag,
     normalize,
 )
-from bot.unicode import composed, encodable, latin
+from bot.unicode import composed, encodable, latin, right_to_left
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -433,3 +433,22 @@ def test_unhinted_a_short_unsure_text_keeps_the_conversations_language(
     text: str, previous: str, expected: str
 ) -> None:
     assert detect_message_language(text, previous=previous) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "rtl"),
+    [
+        ("طردي لم يصل بعد، ماذا أفعل؟", True),
+        ("שלום, איפה החבילה שלי?", True),
+        # By most of its words, not its first letter: a Latin product name opens many an Arabic sentence.
+        ("Parcelly تعيد المبلغ خلال 5 أيام.", True),
+        ("Apple Pay و STC Pay متاحة", True),
+        ("التفاصيل هنا: https://example.com/help/refunds/policy", True),  # a link's words are not counted
+        ("Refunds are paid within five days.", False),
+        ("Order #123 for محمد was shipped to Dubai yesterday", False),
+        ("👍", False),
+        ("", False),
+    ],
+)
+def test_right_to_left_text_is_told_by_most_of_its_words(text: str, rtl: bool) -> None:
+    assert right_to_left(text) is rtl

@@ -222,6 +222,26 @@ async def test_transcript_shows_passages_outcome_and_model_and_takes_a_correctio
     assert "Correction: Five business days" in (await web.client.get("/admin/conversations/1")).text
 
 
+async def test_arabic_words_are_shown_right_to_left_on_the_english_pages(make_web: WebFactory) -> None:
+    # An Arabic question was laid out left to right: its "؟" at its start, a Latin product name at its end.
+    web = await make_web()
+    arabic = "Parcelly لم يرسل طردي، ماذا أفعل؟"
+    await ask(web, arabic)
+    await ask(web, "How long do refunds take?")
+    await web.admin_login()
+    listing = (await web.client.get("/admin/conversations")).text
+    assert f"<td dir='rtl'>{html.escape(arabic)}</td>" in listing
+    transcript = (await web.client.get("/admin/conversations/1")).text
+    assert f"<p class='text' dir='rtl'>{html.escape(arabic)}</p>" in transcript
+    # The bot's Arabic reply too; English words and the page's own stay as they are.
+    assert transcript.count("<p class='text' dir='rtl'>") == 2
+    assert "<p class='text'>How long do refunds take?</p>" in transcript
+    gaps = (await web.client.get("/admin/gaps")).text
+    assert f"<bdi dir='rtl'>{html.escape(arabic)}</bdi>" in gaps
+    overview = (await web.client.get("/admin")).text
+    assert f"<bdi dir='rtl'>{html.escape(arabic)}</bdi>" in overview
+
+
 async def test_upload_uses_the_same_validation_as_telegram(make_web: WebFactory, tmp_path: Path) -> None:
     web = await make_web()
     await web.admin_login()

@@ -647,8 +647,10 @@ def test_nothing_is_wider_than_a_phone(tmp_path: Path, browser: Any) -> None:
 
         # The title in French ("Assistance", beside "Nouvelle conversation") once broke as "Assistanc/e";
         # the other shipped languages' labels are checked the same way.
+        # Arabic's, right to left, too.
         for locale, title in (("fr-FR", "Assistance"), ("de-DE", "Support"), ("es-ES", "Soporte"),
-                              ("ru-RU", "Поддержка"), ("ja-JP", "サポート"), ("zh-CN", "客服")):  # fmt: skip
+                              ("ru-RU", "Поддержка"), ("ja-JP", "サポート"), ("zh-CN", "客服"),
+                              ("ar-SA", "الدعم")):  # fmt: skip
             localized = browser.new_context(
                 viewport=PHONE, locale=locale, extra_http_headers={"Accept-Language": locale}
             ).new_page()
@@ -827,3 +829,106 @@ def test_a_question_refused_by_a_limit_stays_in_the_box(tmp_path: Path, browser:
             expect(message).to_be_focused()
         assert page.locator(".sbw-notice").count() == 3
         context.close()
+
+
+# The x of `word` (its first occurrence) in the text of the element `selector` matches last.
+WORD_X = """([selector, word]) => {
+  const nodes = document.querySelectorAll(selector);
+  const walker = document.createTreeWalker(nodes[nodes.length - 1], NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(word);
+    if (at === -1) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + word.length);
+    return range.getBoundingClientRect().x;
+  }
+  return null;
+}"""
+
+
+def test_an_arabic_visitor_reads_the_widget_and_its_answers_right_to_left(
+    tmp_path: Path, browser: Any
+) -> None:
+    # Arabic answers and fixed texts were laid out left to right: a sentence that opens with a Latin product
+    # name showed the name at its end, and "؟" and "." at its start.
+    from playwright.sync_api import expect
+
+    from tests.fakes import FakeGenerator, FakeKB, make_chunk
+
+    arabic = "Parcelly تعيد المبلغ إلى بطاقتك خلال 5 أيام عمل من استلام المرتجع."
+    english = "Refunds go back to the original card."
+    chunk = replace(make_chunk("ar/refunds.md", "استرداد المبلغ", f"{arabic} {english}"), lang="ar")
+    reply = f"{arabic} [1]\n{english} [1]"
+    generator = FakeGenerator(reply)
+    with _serve_in_thread(tmp_path, FakeKB([chunk]), generator, source=KNOWLEDGE) as (base, _):
+        arabic_browser = {"Accept-Language": "ar-SA,ar;q=0.9"}
+        context = browser.new_context(locale="ar-SA", extra_http_headers=arabic_browser)
+        page = context.new_page()
+        page.goto(base + "/")
+        # The demo page and the widget's own words, right to left.
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.locator(".sbw")).to_have_attribute("dir", "rtl")
+        expect(page.locator(".sbw")).to_have_attribute("lang", "ar")
+        expect(page.locator(".sbw-notice")).to_have_attribute("dir", "rtl")
+        # At the end of the page's lines, bottom left, as it sits bottom right on a left-to-right page: there
+        # it hid the start of the help center's lines.
+        launcher = page.locator(".sbw-launcher").bounding_box()
+        assert launcher is not None
+        assert launcher["x"] < 100
+        # The help center's English article titles keep their own direction on the Arabic page.
+        expect(page.locator(".folders")).to_have_attribute("dir", "auto")
+        assert page.locator(".folders").evaluate("e => getComputedStyle(e).direction") == "ltr"
+        page.get_by_role("textbox", name="الرسالة").fill("كم يستغرق استرداد المبلغ؟")
+        page.get_by_role("button", name="إرسال", exact=True).click()
+        answer = page.locator(".sbw-assistant").last
+        expect(answer).not_to_have_attribute("aria-busy", "true")
+        expect(answer).to_have_attribute("dir", "rtl")
+        # "Parcelly" opens the sentence: at its right, before the Arabic words, and the full stop at its left.
+        rtl = ".sbw-assistant .sbw-text span[dir='rtl']"
+        expect(answer.locator("span[dir='rtl']")).to_have_count(1)
+        assert page.evaluate(WORD_X, [rtl, "Parcelly"]) > page.evaluate(WORD_X, [rtl, "تعيد"])
+        assert page.evaluate(WORD_X, [rtl, "."]) < page.evaluate(WORD_X, [rtl, "المرتجع"])
+        # The English line under it keeps its own direction, its full stop at its end.
+        ltr = ".sbw-assistant .sbw-text span[dir='ltr']"
+        expect(answer.locator("span[dir='ltr']")).to_have_text(f"{english} [1]")
+        assert page.evaluate(WORD_X, [ltr, "card"]) < page.evaluate(WORD_X, [ltr, "."])
+        # The text is the answer's, as it was written.
+        assert answer.locator(".sbw-text").evaluate("e => e.textContent") == reply
+        expect(answer.locator(".sbw-sources-title")).to_have_text("المصادر")
+        # The visitor's own message on the left, as Arabic chat apps put one's own, the answer on the right.
+        log = page.locator(".sbw-log").bounding_box()
+        question = page.locator(".sbw-user").bounding_box()
+        shown = answer.bounding_box()
+        assert log is not None
+        assert question is not None
+        assert shown is not None
+        assert question["x"] - log["x"] < 20
+        assert log["x"] + log["width"] - (shown["x"] + shown["width"]) < 20
+        context.close()
+
+
+def test_a_command_in_an_arabic_fixed_text_keeps_its_slash_in_front(browser: Any) -> None:
+    # Right to left, the slash of "/new" took the line's direction and showed as "new/": the Arabic catalog
+    # puts a left-to-right mark before each command.
+    from bot.channels.telegram import texts as tg_texts
+
+    page = browser.new_page()
+    for message in (texts.HANDOFF_REQUESTED, tg_texts.START, tg_texts.HELP, tg_texts.UNKNOWN_COMMAND):
+        text = texts.translate(message, "ar")
+        page.set_content("<p dir='rtl' style='white-space: pre-wrap; width: 30em'></p>")
+        page.locator("p").evaluate("(e, text) => { e.textContent = text; }", text)
+        for command in re.findall(r"/[a-z]+", text):
+            slash, first = page.evaluate(
+                """([command]) => {
+                  const node = document.querySelector('p').firstChild;
+                  const at = node.data.indexOf(command);
+                  const range = document.createRange();
+                  const x = (i) => { range.setStart(node, i); range.setEnd(node, i + 1);
+                                     return range.getBoundingClientRect().x; };
+                  return [x(at), x(at + 1)];
+                }""",
+                [command],
+            )
+            assert slash < first, (command, message)
+    page.close()

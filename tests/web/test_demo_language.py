@@ -86,6 +86,34 @@ async def test_an_article_page_keeps_the_article_and_translates_the_way_back(mak
     assert "Paid back in five days." in main.get_text()
 
 
+async def test_an_arabic_browser_reads_the_pages_right_to_left(make_web: WebFactory) -> None:
+    # The Arabic pages were laid out left to right, the way back pointing away from the line's start.
+    web = await make_web()
+    arabic = {"accept": "text/html", "accept-language": "ar-EG,ar;q=0.9"}
+    home = BeautifulSoup((await web.client.get("/", headers=arabic)).text, "html.parser")
+    assert home.html is not None
+    assert (home.html["lang"], home.html["dir"]) == ("ar", "rtl")
+    # The help center's own titles read in their own direction (an English one stays left to right).
+    folders = home.select_one(".folders")
+    assert folders is not None
+    assert folders["dir"] == "auto"
+    assert {a["dir"] for a in folders.find_all("a")} == {"auto"}
+    article = BeautifulSoup((await web.client.get("/help/refunds.md", headers=arabic)).text, "html.parser")
+    back = article.select_one("header a")
+    assert back is not None
+    assert back.get_text() == "→ مركز المساعدة"
+    main = article.find("main")
+    assert main is not None
+    assert main["dir"] == "auto"
+    # Left to right in every other language.
+    german = BeautifulSoup((await web.client.get("/help/refunds.md", headers=_german())).text, "html.parser")
+    assert german.html is not None
+    assert german.html["dir"] == "ltr"
+    back = german.select_one("header a")
+    assert back is not None
+    assert back.get_text().startswith("← ")
+
+
 @pytest.mark.usefixtures("marked_german")
 async def test_an_article_that_is_not_there_is_told_in_the_browsers_language(
     make_web: WebFactory, tmp_path: Path

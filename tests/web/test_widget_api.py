@@ -420,6 +420,10 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     assert labels["flood"] == texts.translate(web_texts.FLOOD, "de") != web_texts.FLOOD
     assert labels["dbDown"] == texts.translate(texts.DB_DOWN, "de") != texts.DB_DOWN
     assert response.json()["language"] == "de"  # the widget's `lang`, for screen readers
+    assert response.json()["dir"] == "ltr"  # and its `dir`
+    # An Arabic browser's widget is laid out right to left.
+    arabic = (await web.client.get("/api/session", headers={"accept-language": "ar-SA,ar;q=0.9"})).json()
+    assert (arabic["language"], arabic["dir"], arabic["labels"]["send"]) == ("ar", "rtl", "إرسال")
     english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]
     assert (english["message"], english["send"]) == ("Message", "Send")
     # A browser in Taiwan's Chinese gets Traditional characters, one in mainland Chinese Simplified.
@@ -608,3 +612,18 @@ def test_an_approved_answer_read_again_links_its_article_as_it_did_live() -> Non
     assert source["href"] == "/help/billing/refunds.md", (
         "no #approved-answer: the article has no such section"
     )
+
+
+async def test_an_arabic_answer_lays_the_widget_out_right_to_left(make_web: WebFactory) -> None:
+    # Its labels follow the answer's language, and so does their direction (`dir` on the widget).
+    web = await make_web()
+    session = await web.session()
+    assert session["dir"] == "ltr"
+
+    async def ask(text: str) -> dict[str, Any]:
+        return events((await web.post("/api/ask", {"text": text}, session["csrf"])).text)[-1][1]
+
+    arabic = await ask("طردي لم يصل بعد، ماذا أفعل؟")
+    assert (arabic["language"], arabic["dir"], arabic["labels"]["sources"]) == ("ar", "rtl", "المصادر")
+    english = await ask("How long do refunds take?")
+    assert (english["language"], english["dir"]) == ("en", "ltr")

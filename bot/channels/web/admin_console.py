@@ -35,7 +35,7 @@ from bot.ids import parse_id, storable_id
 from bot.kb.base import KBUnavailableError, ReloadProgress
 from bot.kb.validate import UnsafeFileError
 from bot.store.base import ApprovedAnswer, RecentAnswer, StoreUnavailableError
-from bot.unicode import has_words
+from bot.unicode import has_words, right_to_left
 
 log = logging.getLogger("bot.channels.web.admin")
 
@@ -82,6 +82,18 @@ def esc(value: object) -> str:
 def wants_html(request: Request) -> bool:
     """A browser's navigation or form submission (the console's own script fetches JSON)."""
     return "text/html" in request.headers.get("accept", "")
+
+
+def dir_of(text: str) -> str:
+    """The `dir` attribute (with its space) of an element that shows a customer's, the bot's or an operator's
+    words on these English pages: right to left for Arabic or Hebrew (`unicode.right_to_left`), so an Arabic
+    question keeps its "؟" at its end and a Latin product name at its start; none for other text."""
+    return " dir='rtl'" if right_to_left(text) else ""
+
+
+def said(text: str) -> str:
+    """`text` (someone's words) escaped, and isolated inline where it reads right to left (`dir_of`)."""
+    return f"<bdi dir='rtl'>{esc(text)}</bdi>" if right_to_left(text) else esc(text)
 
 
 def alert(problem: str) -> str:
@@ -349,7 +361,8 @@ class AdminConsole:
     def _latest(self, latest: Sequence[RecentAnswer]) -> str:
         """The latest answers, each a link to it in its transcript, where it is corrected."""
         items = "".join(
-            f"<li>{_answer_link(a)} {esc(a.outcome or '?')} — {esc(snippet(a.question))}</li>" for a in latest
+            f"<li>{_answer_link(a)} {esc(a.outcome or '?')} — {said(snippet(a.question))}</li>"
+            for a in latest
         )
         served = (
             ", which is then served as the approved answer to that question and its rewordings"
@@ -391,23 +404,23 @@ class AdminConsole:
         items = []
         for group in groups:
             asked = "".join(
-                f"<li><a href='/admin/conversations/{q.conversation_id}'>{esc(q.question)}</a>"
+                f"<li><a href='/admin/conversations/{q.conversation_id}'>{said(q.question)}</a>"
                 f" <span class='meta'>{esc(q.outcome)}{' · 👎' if q.rating == 'down' else ''}"
                 f" · {q.asked_at:%Y-%m-%d %H:%M}</span></li>"
                 for q in group.questions
             )
             articles = ", ".join(f"{esc(a)} ({n})" for a, n in group.articles) or "nothing retrieved"
-            comments = "".join(f"<li>{esc(c)}</li>" for c in group.comments)
+            comments = "".join(f"<li>{said(c)}</li>" for c in group.comments)
             heading = shortened(group.title, GAP_TITLE_CHARS)
             whole = (
                 f"<details class='whole'><summary>Whole question ({len(group.title)} characters)</summary>"
-                f"<p class='text'>{esc(group.title)}</p></details>"
+                f"<p class='text'{dir_of(group.title)}>{esc(group.title)}</p></details>"
                 if heading != " ".join(group.title.split())
                 else ""
             )
             items.append(
                 "<section class='gap'>"
-                f"<h2>{esc(heading)}</h2>{whole}"
+                f"<h2{dir_of(heading)}>{esc(heading)}</h2>{whole}"
                 f"<p class='meta'>{group.count} question{'' if group.count == 1 else 's'} · "
                 f"{group.refused} refused · "
                 f"{group.thumbs_down} 👎</p>"
@@ -434,13 +447,14 @@ class AdminConsole:
         rows = "".join(
             f"<tr><td><a href='/admin/conversations/{c.id}'>#{c.id}</a></td><td>{esc(c.channel)}</td>"
             f"<td>{c.last_message_at:%Y-%m-%d %H:%M}</td><td>{c.messages}</td><td>{esc(c.handoff)}</td>"
-            f"<td>{esc(c.first_question[:120])}</td></tr>"
+            f"<td{dir_of(c.first_question)}>{esc(c.first_question[:120])}</td></tr>"
             for c in found
         )
         form = (
             "<form method='get' action='/admin/conversations' role='search'>"
             "<label for='q'>Search messages</label>"
-            f"<input id='q' name='q' value='{esc(query)}'><button type='submit'>Search</button></form>"
+            f"<input id='q' name='q' value='{esc(query)}' dir='auto'>"
+            "<button type='submit'>Search</button></form>"
         )
         table = (
             "<table><thead><tr><th>#</th><th>Channel</th><th>Last message</th><th>Messages</th>"
@@ -506,18 +520,19 @@ class AdminConsole:
                     # Labelled and set apart: unlabelled, the customer's words read as part of the answer.
                     extra += (
                         "<p class='comment'><span class='label'>Customer's feedback comment:</span> "
-                        f"{esc(m.comment)}</p>"
+                        f"{said(m.comment)}</p>"
                         if m.comment
                         else ""
                     )
                 if m.correction:
-                    extra += f"<p class='correction'>Correction: {esc(m.correction)}</p>"
+                    extra += f"<p class='correction'>Correction: {said(m.correction)}</p>"
                     if saved is not None and saved[0] == m.id:
                         extra += self._saved_notice(saved[1], m.outcome)
                 passages = "".join(
-                    f"<li><strong>[{p.rank}] {esc(p.source)}{' › ' + esc(p.heading) if p.heading else ''}"
+                    f"<li><strong>[{p.rank}] {esc(p.source)}{' › ' + said(p.heading) if p.heading else ''}"
                     f"</strong> <span class='meta'>score {p.score:.3f}"
-                    f"{' · cited' if p.rank in m.citations else ''}</span><pre>{esc(p.text)}</pre></li>"
+                    f"{' · cited' if p.rank in m.citations else ''}</span>"
+                    f"<pre{dir_of(p.text)}>{esc(p.text)}</pre></li>"
                     for p in m.passages
                 )
                 if passages:
@@ -526,7 +541,7 @@ class AdminConsole:
                     # What the customer was offered besides the sources: a wrong answer whose right section
                     # sat here is a retrieval miss by one rank, not a missing article.
                     listed = ", ".join(
-                        esc(s.source) + (" › " + esc(s.heading) if s.heading else "") for s in m.see_also
+                        esc(s.source) + (" › " + said(s.heading) if s.heading else "") for s in m.see_also
                     )
                     extra += f"<p class='meta see-also'>See also: {listed}</p>"
                 unsaved = draft[1] if draft is not None and draft[0] == m.id else None
@@ -546,12 +561,13 @@ class AdminConsole:
                     f"<input type='hidden' name='csrf' value='{csrf}'>"
                     f"<input type='hidden' name='cid' value='{cid}'>"
                     f"<label for='fix{m.id}'>Corrected answer</label>"
-                    f"<textarea id='fix{m.id}' name='text' rows='4' required>{esc(unsaved or '')}</textarea>"
+                    f"<textarea id='fix{m.id}' name='text' rows='4' dir='auto' required>{esc(unsaved or '')}"
+                    "</textarea>"
                     "<button type='submit'>Save correction</button></form></details>"
                 )
             items.append(
                 f"<li class='msg {esc(m.role)}' id='m{m.id}'><p class='meta'>{esc(m.role)} · {meta}</p>"
-                f"<p class='text'>{esc(m.text)}</p>{extra}</li>"
+                f"<p class='text'{dir_of(m.text)}>{esc(m.text)}</p>{extra}</li>"
             )
         body = f"{alert(problem)}<ol class='transcript'>{''.join(items)}</ol>"
         return self._layout(request, title, body, status_code=status)
@@ -870,9 +886,11 @@ def _approved_row(answer: ApprovedAnswer) -> str:
         else ""
     )
     return (
-        f"<tr id='a{answer.id}'><td>#{answer.id}</td><td>{status}</td><td>{esc(answer.question)}</td>"
-        f"<td><details><summary>{esc(snippet(answer.text, 80))}</summary><p class='text'>{esc(answer.text)}"
-        f"</p></details></td><td>{esc(answer.source or 'none')}</td>"
+        f"<tr id='a{answer.id}'><td>#{answer.id}</td><td>{status}</td>"
+        f"<td{dir_of(answer.question)}>{esc(answer.question)}</td>"
+        f"<td><details><summary>{said(snippet(answer.text, 80))}</summary>"
+        f"<p class='text'{dir_of(answer.text)}>{esc(answer.text)}</p></details></td>"
+        f"<td>{esc(answer.source or 'none')}</td>"
         f"<td>{esc(answer.approved_by)}<br><span class='meta'>{answer.updated_at:%Y-%m-%d %H:%M}</span>"
         f"{corrects}</td></tr>"
     )

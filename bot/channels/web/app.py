@@ -73,8 +73,10 @@ def load_or_create_secret(data_dir: Path) -> str:
 
 
 def _page(title: str, body: str, language: str) -> str:
+    # Arabic pages read right to left (`texts.direction`).
     return (
-        f'<!doctype html><html lang="{html.escape(language, quote=True)}"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{html.escape(language, quote=True)}" dir="{texts.direction(language)}">'
+        '<head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>{FAVICON_LINK}"
         '<link rel="stylesheet" href="/static/site.css"></head>'
@@ -127,7 +129,8 @@ class HelpCenter:
         groups = []
         for folder, articles in folders:
             items = "".join(
-                f'<li><a href="{html.escape(article_href(name), quote=True)}">{html.escape(title)}</a>'
+                f'<li><a href="{html.escape(article_href(name), quote=True)}" dir="auto">'
+                f"{html.escape(title)}</a>"
                 f' <small class="path">{html.escape(name)}</small></li>'
                 for title, name in articles
             )
@@ -138,8 +141,9 @@ class HelpCenter:
             f"<p>{_t(web_texts.HELP_CENTER_INTRO, language)}</p></header>"
             f"<main><h2>{_t(web_texts.ARTICLES, language)}</h2>"
             # The articles' titles and folders are the help center's, in the language it is written in,
-            # which the page does not know: "" says so, rather than the visitor's language.
-            f"<div class='folders' lang=''>{''.join(groups)}</div></main>"
+            # which the page does not know: "" says so, rather than the visitor's language; the list and
+            # each title read in their own direction (an English help center's list on an Arabic page).
+            f"<div class='folders' lang='' dir='auto'>{''.join(groups)}</div></main>"
             '<script src="/widget.js" data-open="true" defer></script>'
         )
         return _demo_page(texts.translate(web_texts.HELP_CENTER, language), body, language)
@@ -155,10 +159,13 @@ class HelpCenter:
         if found.suffix.lower() == ".pdf":
             return FileResponse(found, media_type="application/pdf")
         article = await asyncio.to_thread(self.pages.get, found, name)
+        # Back points to where a line starts: left, and right on a right-to-left page.
+        back = "→" if texts.direction(language) == "rtl" else "←"
         body = (
-            f"<header><p><a href='/'>← {_t(web_texts.HELP_CENTER, language)}</a></p></header>"
-            # The article as written, in its own language (see `home`); the page's title is its title.
-            f"<main lang=''>{article.html}</main>"
+            f"<header><p><a href='/'>{back} {_t(web_texts.HELP_CENTER, language)}</a></p></header>"
+            # The article as written, in its own language and direction (see `home`); the page's title is its
+            # title.
+            f"<main lang='' dir='auto'>{article.html}</main>"
             '<script src="/widget.js" defer></script>'
         )
         return _demo_page(article.title, body, language)

@@ -100,7 +100,11 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         # The widget's labels follow the answer's language (`applyLabels` in widget.js); a message of no
         # language ("👍") leaves them as they are.
         **(
-            {"language": texts.shown_language(reply.language), "labels": web_texts.labels(reply.language)}
+            {
+                "language": texts.shown_language(reply.language),
+                "dir": texts.direction(reply.language),
+                "labels": web_texts.labels(reply.language),
+            }
             if reply.language != UNDETERMINED
             else {}
         ),
@@ -311,6 +315,7 @@ class WidgetApi:
         body = {
             "csrf": self.signer.csrf(visitor),
             "language": texts.shown_language(language),  # what the labels are in: the widget's `lang`
+            "dir": texts.direction(language),  # and the direction they are laid out in: the widget's `dir`
             "labels": web_texts.labels(language),
             "handoff": handoff,
             "messages": history,

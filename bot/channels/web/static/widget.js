@@ -20,10 +20,40 @@
   }
   function label(key, fallback) { return state.labels[key] || fallback; }
 
+  // Right-to-left text (Arabic, Hebrew), as `bot.unicode.right_to_left` tells it: three words in ten or more,
+  // links aside, in a right-to-left script. An Arabic sentence that opens with a Latin product name
+  // ("Parcelly تعيد المبلغ…") is right to left, where its first letter (`dir="auto"`) made it left to right
+  // and put the name at its end; an English passage quoted under an Arabic note stays left to right. "" for
+  // a line without words ("👍", "…").
+  var RTL_WORD = /^[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]/;
+  var LINK = /(?:https?:\/\/|www\.)\S+/gi;
+  function direction(text) {
+    var words = text.replace(LINK, " ").match(/\p{L}[\p{L}\p{M}]*/gu) || [];
+    if (!words.length) return "";
+    var rtl = words.filter(function (word) { return RTL_WORD.test(word); }).length;
+    return rtl * 10 >= words.length * 3 ? "rtl" : "ltr";
+  }
+  // A message's text, each line isolated in its own direction; the message takes its whole text's, which
+  // places its lines, sources and buttons. The text itself is unchanged (`textContent`).
+  function setText(item, text) {
+    var node = item.querySelector(".sbw-text");
+    node.replaceChildren();
+    text.split("\n").forEach(function (line, i) {
+      if (i) node.appendChild(document.createTextNode("\n"));
+      var dir = direction(line);
+      node.appendChild(dir ? el("span", { dir: dir }, line) : document.createTextNode(line));
+    });
+    var whole = direction(text);
+    if (whole) item.setAttribute("dir", whole); else item.removeAttribute("dir");
+  }
+
   var css = el("link", { rel: "stylesheet", href: base + "/static/widget.css" });
   document.head.appendChild(css);
 
-  var root = el("div", { class: "sbw" });
+  // On a page written right to left (an Arabic site) the widget sits in the bottom left corner, at the end of
+  // its lines, as it sits at their end on the right of a left-to-right page; it stays there whatever language
+  // the visitor writes in.
+  var root = el("div", { class: getComputedStyle(document.documentElement).direction === "rtl" ? "sbw sbw-left" : "sbw" });
   var launcher = el("button", { type: "button", class: "sbw-launcher", "aria-expanded": "false",
     "aria-controls": "sbw-panel" }, "💬 Chat with us");
   var panel = el("section", { class: "sbw-panel", id: "sbw-panel", "aria-labelledby": "sbw-title" });
@@ -38,7 +68,7 @@
   var form = el("form", { class: "sbw-form" });
   // No maxlength: a paste over the limit would be cut silently, losing the question at its end; the server
   // answers an over-long message with a notice that says so.
-  var input = el("textarea", { class: "sbw-input", "aria-label": "Message", rows: "2" });
+  var input = el("textarea", { class: "sbw-input", "aria-label": "Message", rows: "2", dir: "auto" });
   var send = el("button", { type: "submit", class: "sbw-send" }, "Send");
   form.append(input, send);
   panel.append(header, log, form);
@@ -72,7 +102,8 @@
 
   function addMessage(role, text) {
     var item = el("div", { class: "sbw-msg sbw-" + role });
-    item.appendChild(el("p", { class: "sbw-text" }, text));
+    item.appendChild(el("p", { class: "sbw-text" }));
+    setText(item, text);
     log.appendChild(item);
     scrollDown();
     return item;
@@ -145,7 +176,7 @@
   function addComment(item, answerId, status) {
     if (item.querySelector(".sbw-comment")) return;
     var box = el("form", { class: "sbw-comment" });
-    var text = el("textarea", { rows: "2", maxlength: "2000", "aria-label": label("comment", "What was wrong? (optional)"),
+    var text = el("textarea", { rows: "2", maxlength: "2000", dir: "auto", "aria-label": label("comment", "What was wrong? (optional)"),
       placeholder: label("comment", "What was wrong? (optional)") });
     var submit = el("button", { type: "submit" }, label("commentSend", "Send comment"));
     box.append(text, submit);
@@ -187,9 +218,11 @@
       var li = el("li");
       // The mark the answer's text cites this source by ("[2]"), so the two can be matched.
       if (source.label) li.appendChild(el("span", { class: "sbw-source-label" }, source.label + " "));
+      // Named in the help center's language, which may read the other way.
+      var dir = direction(source.title) || "auto";
       li.appendChild(source.href
-        ? el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer" }, source.title)
-        : el("span", {}, source.title));
+        ? el("a", { href: safeHref(source.href), target: "_blank", rel: "noopener noreferrer", dir: dir }, source.title)
+        : el("span", { dir: dir }, source.title));
       list.appendChild(li);
     });
     wrap.appendChild(list);
@@ -197,7 +230,7 @@
   }
 
   function renderAnswer(item, data) {
-    item.querySelector(".sbw-text").textContent = data.text;
+    setText(item, data.text);
     renderSources(item, label("sources", "Sources"), data.sources, "");
     // Other sections the search found: the article the visitor meant may be one of them.
     renderSources(item, label("seeAlso", "See also"), data.see_also, "sbw-see-also");
@@ -237,15 +270,14 @@
     });
     if (!data) return streamed;
     var payload = JSON.parse(data);
-    var text = item.querySelector(".sbw-text");
     if (name === "waiting") {
       // The place in line, shown where the answer will stream; the first delta replaces it.
-      if (!streamed) { text.textContent = payload.text; scrollDown(); }
+      if (!streamed) { setText(item, payload.text); scrollDown(); }
       return streamed;
     }
     if (name === "delta") {
       streamed += payload.text;
-      text.textContent = streamed;
+      setText(item, streamed);
       scrollDown();
       return streamed;
     }
@@ -259,11 +291,11 @@
         startedOver(payload.text);  // a typed /new: what the "New conversation" button does
       } else if (payload.kind === "forwarded") {
         item.className = "sbw-msg sbw-notice";
-        text.textContent = label("forwarded", "Your message was passed on to a person from our support team.");
+        setText(item, label("forwarded", "Your message was passed on to a person from our support team."));
         setHandoff(state.handoff === "none" ? "requested" : state.handoff);
       } else {
         item.className = "sbw-msg sbw-notice";
-        text.textContent = payload.text;
+        setText(item, payload.text);
         if (payload.refused) item.setAttribute("data-refused", "true");
       }
     }
@@ -287,7 +319,7 @@
     if (!response.ok || !response.body) {
       item.removeAttribute("aria-busy");
       item.className = "sbw-msg sbw-notice";
-      item.querySelector(".sbw-text").textContent = await errorText(response);
+      setText(item, await errorText(response));
       return response.status === 429;
     }
     var reader = response.body.getReader();
@@ -308,7 +340,7 @@
       // The stream ended without its final reply: say so rather than leave "…" (or half an answer).
       item.removeAttribute("aria-busy");
       item.className = "sbw-msg sbw-notice";
-      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong. Please try again in a moment.");
+      setText(item, label("error", "Sorry, something went wrong. Please try again in a moment."));
     }
     return isFloodNotice(item);
   }
@@ -328,7 +360,7 @@
       response = await api("/api/ask", { method: "POST", body: JSON.stringify({ text: text }) });
     } catch (e) {
       item.removeAttribute("aria-busy");
-      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong.");
+      setText(item, label("error", "Sorry, something went wrong."));
       return false;
     }
     return follow(response, item);
@@ -342,7 +374,7 @@
     try { response = await api("/api/resume"); } catch (e) { response = null; }
     if (!response) {
       item.removeAttribute("aria-busy");
-      item.querySelector(".sbw-text").textContent = label("error", "Sorry, something went wrong.");
+      setText(item, label("error", "Sorry, something went wrong."));
       return;
     }
     await follow(response, item);
@@ -393,8 +425,10 @@
     launcher.textContent = "💬 " + label("open", "Chat with us");
     closeButton.setAttribute("aria-label", label("close", "Close chat"));
     log.setAttribute("aria-label", label("title", "Support"));
-    // Screen readers pronounce the widget in the visitor's language, whatever the host page's.
+    // Screen readers pronounce the widget in the visitor's language, whatever the host page's; its header,
+    // launcher and buttons are laid out in that language's direction (Arabic's right to left).
     if (body.language) root.setAttribute("lang", body.language);
+    root.setAttribute("dir", body.dir || "ltr");
     input.setAttribute("aria-label", label("message", "Message"));
     send.textContent = label("send", "Send");
   }
