@@ -51,7 +51,15 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|หวัดดี|ดีครับ|ดีค่ะ|ดีจ้า|ฮัลโหล|ฮาโหล|อรุณสวัสดิ์|สวัสดีตอนเช้า|สบายดีไหม|สบายดีมั้ย|เป็นไงบ้าง"
     # Hindi, in Devanagari, and in Latin letters as many Indian customers type it ("dhanyavad", "theek hai").
     "|हेलो|हैलो|हलो|हाय|प्रणाम|सुप्रभात|शुभ प्रभात|गुड मॉर्निंग|शुभ संध्या|आप कैसे हैं|कैसे हैं|क्या हाल है"
-    "|kaise ho|kaise hain|kya haal hai",
+    "|kaise ho|kaise hain|kya haal hai"
+    # Arabic (the Gulf, Egypt, the Levant), compared folded (`_arabic_folded`: "أهلاً" is "اهلا"), and in Latin
+    # letters as many write it ("marhaba", "ahlan"; "salam" is above).
+    "|السلام عليكم|سلام عليكم|السلام عليكم ورحمة الله|السلام عليكم ورحمة الله وبركاته|وعليكم السلام|مرحبا"
+    "|مرحبتين|مراحب|اهلا|اهلين|اهلا وسهلا|اهلا بك|هلا|هلا والله|هلا وغلا|هلو|هاي|صباح الخير|صباح النور"
+    "|مساء الخير|مساء النور|كيف الحال|كيف حالك|كيفك|كيفكم|شلونك|شلونكم|ازيك|ازيكم|عامل ايه|اخبارك ايه|اخبارك"
+    "|شو الاخبار|تحياتي|salam alaikum|salamu alaikum|assalamu alaikum|as salamu alaikum|marhaba|marhaban"
+    "|ahlan|ahlen|ahlain|hala|hala wallah|sabah el kheir|sabah al khair|sabah elkheir|masa el kheir"
+    "|masa al khair|kifak|shlonak|ezayak|izzayak",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -88,7 +96,14 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|ขอบคุณสำหรับคำตอบ|ขอบคุณสำหรับความช่วยเหลือ|ขอบคุณที่ให้ข้อมูล|ขอบคุณข้อมูล"
     "|धन्यवाद|शुक्रिया|थैंक यू|थैंक्यू|थैंक्स|आभार|मदद के लिए धन्यवाद|मदद के लिए शुक्रिया|जानकारी के लिए धन्यवाद"
     "|जानकारी के लिए शुक्रिया|जवाब के लिए धन्यवाद|dhanyavad|dhanyavaad|dhanyawad|dhanyawaad|shukriya|sukriya"
-    "|thanku|thank u",
+    "|thanku|thank u"
+    "|شكرا|وشكرا|شكرا جزيلا|شكرا على المساعدة|شكرا على المعلومات|شكرا على المعلومة|شكرا على الرد"
+    "|شكرا للمساعدة|شكرا ع المساعدة|الف شكر|مشكور|مشكورة|مشكورين|يعطيك العافية|يعطيكم العافية"
+    "|الله يعطيك العافية|الله يعطيكم العافية|تسلم|تسلمي|تسلمين|تسلمو|تسلموا|يسلمو|يسلموا|تسلم ايدك"
+    "|تسلم يدك|متشكر|متشكرة|متشكرين|ميرسي|مرسي|جزاك الله خير|جزاك الله خيرا|جزاكم الله خير"
+    "|جزاكم الله خيرا|بارك الله فيك|بارك الله فيكم"
+    "|ثانكس|ثانكيو|ثانك يو|shukran|shokran|shukran jazeelan|shokran gazeelan|mashkoor|mashkour|mashkur|tislam"
+    "|teslam|yislamo|ya3tik el3afye|ya3tik al3afia|yaatik al afia",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -125,7 +140,13 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|แค่นี้แหละ|ไม่มีแล้ว|ไม่มีอะไรแล้ว|ไม่มีคำถามแล้ว"
     "|अलविदा|फिर मिलेंगे|फिर मिलते हैं|बाय|बाय बाय|शुभ रात्रि|गुड नाइट|नहीं धन्यवाद|नहीं शुक्रिया|नहीं जी धन्यवाद"
     "|बस इतना ही|बस इतना|और कुछ नहीं|और कुछ नहीं चाहिए|कुछ नहीं चाहिए|alvida|phir milenge|bas itna hi"
-    "|aur kuch nahi",
+    "|aur kuch nahi"
+    # Arabic "لا شكرا" (no, thanks) and "بس كذا" (that's all, as the Gulf says it; "بس كده" in Egypt, "بس هيك"
+    # in the Levant) decline more help.
+    "|مع السلامة|ومع السلامة|في امان الله|الله معك|باي|باي باي|الى اللقاء|نشوفك|نشوفك على خير|تصبح على خير"
+    "|تصبحون على خير|لا شكرا|لا شكرا لك|لا شكرا جزيلا|خلاص شكرا|بس كذا|بس كده|بس هيك|هذا كل شي|هذا كل شيء"
+    "|ما في شي|مافي شي|ما ابي شي|ma3 salama|ma3a salama|maa salama|ma salama|ma'a salama|fi aman allah"
+    "|fe aman allah",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -156,7 +177,11 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # Hindi "जी" is a filler, not an "ok": "जी नमस्ते" greets.
     "|ठीक है|ठीक|ठीक हैं|हाँ|हां|ओके|अच्छा|समझ गया|समझ गई|समझ गयी|समझ गए|समझ आ गया|हो गया|काम हो गया|सही है"
     "|बढ़िया|बिल्कुल|बिलकुल|theek hai|thik hai|theek h|thik h|theek|thik|accha|acha|achha|samajh gaya|samajh gayi"
-    "|samajh gaye|ho gaya|haan",
+    "|samajh gaye|ho gaya|haan"
+    # Arabic: "ماشي" is Egypt's ok, "حاضر" a willing one. Not "نعم" nor "ايوه" (yes): the refusal asks whether
+    # to bring in a person, and a yes to it is no "ok".
+    "|تمام|تمام التمام|اوكي|اوك|اوكيه|اوكاي|طيب|ماشي|حاضر|فهمت|فهمت عليك|واضح|تم|ممتاز|حلو|جميل|رائع"
+    "|mashi|mashy|tayeb|tayyib|tayb|7ader|hader",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
@@ -169,6 +194,8 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
 # leaves), and Hindi "नमस्ते" and "नमस्कार" ("धन्यवाद, नमस्ते" leaves).
 _HELLO_OR_BYE_TEXT = "ciao|dag|iyi günler|iyi akşamlar|iyi çalışmalar|kolay gelsin|hayırlı akşamlar|chào|chao"
 _HELLO_OR_BYE_TEXT += "|สวัสดี|नमस्ते|नमस्कार|namaste|namaskar"
+# Arabic "سلام" alone greets, and takes leave in Egypt and the Levant: "شكرا، سلام" leaves.
+_HELLO_OR_BYE_TEXT += "|سلام"
 # Turkish letters as customers type them without a Turkish keyboard ("tesekkurler", "gorusuruz", "sagol"), and
 # Turkish capitals, which Python lower-cases the English way: "İ" into "i" and a combining dot ("İYİ GÜNLER"
 # read "i̇yi̇ günler", the dot then taken for punctuation), "I" into "i" ("HOŞÇA KALIN" read "hoşça kalin").
@@ -177,9 +204,31 @@ _HELLO_OR_BYE_TEXT += "|สวัสดี|नमस्ते|नमस्का
 _TURKISH_ASCII = str.maketrans({"ç": "c", "ğ": "g", "ı": "i", "ş": "s", "ö": "o", "ü": "u", "\u0307": ""})
 
 
+# Arabic as customers type it: with or without the hamza on alef (أ, إ, آ) and on waw and ya (ؤ, ئ), a
+# word's end as ة or ه and as ى or ي, with or without the short vowels and tanween ("شكرًا"), the tatweel that
+# stretches a word ("شكــرا") and a letter typed again and again ("شكراااا", "هلاا"), on a Persian keyboard
+# too (ی, ک). Phrases, patterns and messages are compared with these folded: "مع السلامة" is "مع السلامه".
+_ARABIC_LETTERS = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ؤ": "و", "ئ": "ي", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك"}
+    | {"ـ": None}
+    | {chr(mark): None for mark in (*range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0670)}
+    | {chr(mark): None for mark in range(0x06D6, 0x06EE)}
+)
+_ARABIC_STRETCHED = re.compile(r"([\u0621-\u064a])\1{2,}|(ا)\2+")
+
+
+def _arabic_folded(text: str) -> str:
+    """`text` with its Arabic letters folded as `_ARABIC_LETTERS` says, a letter typed three times or more (an
+    alef twice or more) once: no Arabic word writes a letter three times, nor two alefs."""
+    if not any("\u0600" <= ch <= "\u06ff" for ch in text):
+        return text
+    return _ARABIC_STRETCHED.sub(lambda match: match.group(1) or "ا", text.translate(_ARABIC_LETTERS))
+
+
 def _fold(text: str) -> str:
-    """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`)."""
-    return text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)
+    """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`) and Arabic folded
+    (`_arabic_folded`)."""
+    return _arabic_folded(text.replace("İ", "i").casefold().translate(_TURKISH_ASCII))
 
 
 # Vietnamese, written with its marks; each phrase counts without them too (`without_accents`: "cam on",
@@ -246,6 +295,10 @@ _FILLERS_TEXT += " ครับ ค่ะ คะ คับ ค่า ค้า�
 # Hindi: the respectful "जी" ("धन्यवाद जी", "हाँ जी"), "very" ("बहुत बहुत धन्यवाद"), "your" ("आपका धन्यवाद") and
 # whom the customer addresses ("thank you sir", "ठीक है भैया").
 _FILLERS_TEXT += " जी बहुत आपका आपको आपकी सर मैडम भाई भैया दीदी ji bahut aapka sir madam bhai bhaiya"
+# Arabic: whom the customer addresses ("شكرا اخي", "تمام يا غالي"), "very" ("شكرا كثير", "شكرا جدا", Gulf
+# "وايد" and "مره", Egypt's "اوي"), "to you" ("شكرا لك"), "by God" ("والله") and "and" written apart.
+_FILLERS_TEXT += " يا اخي اخوي اخويا اختي حبيبي عزيزي استاذ غالي الغالي جزيلا كثير كتير جدا وايد مره اوي"
+_FILLERS_TEXT += " لك ليك لكم ليكم والله و habibi akhi jazeelan kteer ktir"
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -680,6 +733,68 @@ _PERSON_HI = (
     rf"|{_HI_WHOM}\s+(?:चाहिए|चाहिये|chahiye|chaiye|chahie))"
     rf"(?:\s+(?:{_HI_TAIL}))*"
 )
+# Arabic (the Gulf, Egypt, the Levant; compared folded, `_arabic_folded`, so "أريد" is "اريد" and "خدمة" is
+# "خدمه"), and in Latin letters as many write it ("abi akalem mowazaf"): a wish (ابي, ابغى, اريد, بدي, عايز,
+# ممكن), talking (اكلم, اتكلم, اتحدث, احكي, التحدث, التواصل) and whom (موظف, خدمة العملاء, الدعم, "حد" or
+# "انسان" after a verb), asking to be put through (حولني, وصلني, كلمني) and whom, a wish and staff ("ممكن
+# موظف"), or staff alone ("موظف", "خدمة العملاء", and the button's own "التحدث مع موظف"). How or when to
+# reach them is a question for the help center ("كيف اكلم موظف؟", "رقم خدمة العملاء", "متى يرد الموظف"), and
+# so is the courier ("ابي اكلم المندوب": a delivery man, no one from the support team) and money passed on
+# ("ابي احول فلوس لموظف"); a negation is no lead word ("ما ابي اكلم موظف", "مش عايز اكلم حد"), though a
+# complaint about the bot is ("البوت ما يفهم، ابي موظف").
+_AR_WISH = (
+    r"(?:انا\s+)?(?:ابي|ابغي|ابغا|ابا|بغيت|نبي|نبغي|اريد|نريد|بدي|بدنا|عايز|عاوز|عايزه|عاوزه|حاب|حابب|حابه|ودي"
+    r"|محتاج|محتاجه|احتاج|اود|ارغب|ممكن|هل\s+ممكن|يمكنني|هل\s+يمكنني|ممكن\s+اني|اقدر|هل\s+اقدر|ينفع|بقدر"
+    r"|(?:ana\s+)?(?:abi|abgha|abga|bidi|baddi|biddi|3ayez|3awez|3ayz|ayez|awez|areed|oreed)|mumkin|momken|mmkn)"
+)
+_AR_TALK = (
+    r"(?:اكلم|اتكلم|اتحدث|احكي|احچي|اتواصل|اسولف|اشات|التحدث|التكلم|الكلام|الحديث|التواصل|المحادثه|محادثه"
+    r"|الدردشه|akalem|akallem|akalim|atkalam|atkallam|at7adath|atwasal|a7ki|ahki)"
+)
+_AR_PUT_THROUGH = (
+    r"(?:حولني|حولوني|تحولني|تحولوني|حوليني|وصلني|وصلوني|توصلني|اوصلني|كلمني|كلموني|خليني\s+اكلم|خلني\s+اكلم"
+    r"|خليني\s+اتكلم|7awelni|7awilni|hawelni|wasselni|waselni|kalemni|kallemni|kalimni)"
+)
+# With "ال", "لل", "ل", "ب" or "بال" written on (حولني لموظف, وصلني بخدمة العملاء).
+_AR_ON = r"(?:ال|لل|ل|ب|بال)?"
+# Staff in Arabic words, which ask alone too; in English words ("customer service", "support") only after a
+# verb or a wish: alone they are an English help center's topics.
+_AR_STAFF_ALONE = (
+    rf"(?:{_AR_ON}(?:موظف|موظفه|موظفين|مسوول|ممثل\s+خدمه\s+العملاء)(?:\s+(?:خدمه\s+(?:ال)?عملاء|الدعم"
+    r"(?:\s+الفني)?|حقيقي|بشري|من\s+فريق\s+الدعم|من\s+خدمه\s+العملاء))?"
+    rf"|{_AR_ON}(?:خدمه\s+(?:ال)?عملاء|خدمه\s+الزباين|خدمه\s+الزبائن|دعم\s+فني|الدعم\s+الفني|الدعم|فريق\s+الدعم"
+    r"|كول\s+سنتر|الكول\s+سنتر)"
+    r"|mowazaf|mowazzaf|muwazaf|muwazzaf|mwazaf)"
+)
+_AR_STAFF = rf"(?:{_AR_STAFF_ALONE}|customer\s+service|customer\s+support|support|agent)"
+# "حد" and "احد" (someone), "انسان" (a human) and "شخص" (a person) only after a verb: "ممكن حد" asks for
+# nothing.
+_AR_WHOM = (
+    rf"(?:{_AR_STAFF}|{_AR_ON}(?:انسان|بشر|شخص\s+حقيقي|شخص)|(?:احد|حد|واحد)(?:\s+(?:من\s+)?{_AR_STAFF})?"
+    r"|ensan|insan|insaan|7ad|a7ad|ahad)(?:\s+(?:من\s+)?(?:عندكم|الشركه|men\s+customer\s+service))?"
+)
+_AR_TO = r"(?:مع|الي|علي|عند|ma3|m3|3ala|3la|ala|la|bi)"
+_AR_LEAD = (
+    r"السلام\s+عليكم|سلام|مرحبا|هلا|اهلا|لو\s+سمحت|لو\s+سمحتي|لو\s+سمحتم|من\s+فضلك|رجاء|ارجوك|ارجوكم|يا|اخي"
+    r"|اخوي|بس|طيب|خلاص|يعني|الحين|البوت|بوت|يا\s+بوت|salam|hi|hello|please|plz|pls"
+    # A complaint about the bot: "البوت ما يفهم", "مو مفيد", "انت ما تفهمني".
+    r"|(?:(?:البوت|بوت|انت|هذا)\s+)?(?:ما|مو|مش|لا)\s+(?:يفهم|فهم|فهمت|فهمني|تفهم|تفهمني|يفيد|يفيدني|مفيد|ساعدني"
+    r"|يساعد|يساعدني|تساعدني|نافع|نفعني|ينفع|فادني|مفهوم)"
+)
+_AR_TAIL = (
+    r"لو\s+سمحت|لو\s+سمحتي|لو\s+سمحتم|من\s+فضلك|رجاء|اذا\s+ممكن|لو\s+ممكن|اذا\s+سمحت|لو\s+تكرمت|بسرعه|الحين"
+    r"|الان|حالا|ضروري|مو\s+بوت|مش\s+بوت|مو\s+البوت|مش\s+البوت|بدل\s+البوت|مو\s+انت|مش\s+انت|شكرا|يا\s+ليت"
+    r"|بليز|please|plz|pls"
+)
+_PERSON_AR = (
+    rf"(?:(?:{_AR_LEAD})\s+)*"
+    rf"(?:(?:{_AR_WISH}\s+)*{_AR_TALK}\s+(?:{_AR_TO}\s+)?{_AR_WHOM}"
+    rf"|{_AR_PUT_THROUGH}\s+(?:{_AR_TO}\s+)?{_AR_WHOM}"
+    rf"|(?:{_AR_WISH}\s+)+(?:{_AR_STAFF}|(?:احد|حد|شخص|انسان)\s+(?:يكلمني|يرد\s+علي|يرد\s+عليا|يتواصل\s+معي"
+    r"|يساعدني|يتصل\s+بي|يتصل\s+فيني))"
+    rf"|{_AR_STAFF_ALONE})"
+    rf"(?:\s+(?:{_AR_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -754,7 +869,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(p))
+    re.compile(without_accents(p.translate(_ARABIC_LETTERS)))
     for p in (
         _PERSON_EN,
         _PERSON_ES,
@@ -768,6 +883,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_VI,
         _PERSON_TH,
         _PERSON_HI,
+        _PERSON_AR,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -323,6 +323,9 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         ("สวัสดีค่ะ", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "th"), "th"),
         # Hindi in Devanagari.
         ("शुक्रिया", "आपकी मदद करके खुशी हुई! क्या हम किसी और चीज़ में आपकी मदद कर सकते हैं?", "hi"),
+        # Arabic, with its tanween.
+        ("شكرًا جزيلًا", "العفو! هل يمكننا مساعدتك في شيء آخر؟", "ar"),
+        ("السلام عليكم", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "ar"), "ar"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

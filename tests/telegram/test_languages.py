@@ -450,6 +450,29 @@ async def test_arabic_question_gets_arabic_texts_and_buttons(make_harness: Harne
     assert "Language: Arabic (ar)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
+async def test_an_arabic_greeting_is_greeted_and_a_thanks_thanked(make_harness: HarnessFactory) -> None:
+    # Each was looked up as a question, and refused.
+    h = await make_harness()
+    hello = await h.ask(AHMED, "السلام عليكم")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "ar")
+    assert hello.data["text"].startswith("مرحبًا! كيف يمكننا مساعدتك؟")
+    thanks = await h.ask(AHMED, "شكرًا جزيلًا")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "ar")
+    bye = await h.ask(AHMED, "تمام، مع السلامة")
+    assert bye.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "ar")
+    # An Egyptian greeting without a hint: the model's Egyptian Arabic ("arz") is Arabic.
+    egypt = await h.ask(user(2125, "Omar"), "ازيك عامل ايه")
+    assert egypt.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "ar")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+
+
+async def test_an_arabic_request_for_a_person_is_handed_off_at_once(make_harness: HarnessFactory) -> None:
+    h = await make_harness()
+    asked = await h.ask(AHMED, "ابي اكلم موظف")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "ar")
+    assert "Language: Arabic (ar)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_an_arabic_question_without_a_hint_is_refused_in_arabic(make_harness: HarnessFactory) -> None:
     # No language_code: the detected language alone decides.
     h = await make_harness(operator_chat_id=None)
