@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from bot.arabic import arabic_folded
 from bot.chinese import to_simplified
 from bot.unicode import MARKS, has_words, without_accents
 
@@ -204,25 +205,25 @@ _HELLO_OR_BYE_TEXT += "|سلام"
 _TURKISH_ASCII = str.maketrans({"ç": "c", "ğ": "g", "ı": "i", "ş": "s", "ö": "o", "ü": "u", "\u0307": ""})
 
 
-# Arabic as customers type it: with or without the hamza on alef (أ, إ, آ) and on waw and ya (ؤ, ئ), a
-# word's end as ة or ه and as ى or ي, with or without the short vowels and tanween ("شكرًا"), the tatweel that
-# stretches a word ("شكــرا") and a letter typed again and again ("شكراااا", "هلاا"), on a Persian keyboard
-# too (ی, ک). Phrases, patterns and messages are compared with these folded: "مع السلامة" is "مع السلامه".
-_ARABIC_LETTERS = str.maketrans(
-    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ؤ": "و", "ئ": "ي", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك"}
-    | {"ـ": None}
-    | {chr(mark): None for mark in (*range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0670)}
-    | {chr(mark): None for mark in range(0x06D6, 0x06EE)}
+# Arabic as customers type it (`bot.arabic.arabic_folded`: with or without the hamza on alef, a word's end as
+# ة or ه and as ى or ي, with or without the short vowels and tanween, "شكرًا", and the tatweel that stretches a
+# word, "شكــرا"), and further: the hamza on waw and ya (ؤ, ئ), Quranic marks, a Persian keyboard's ی and ک,
+# and a letter typed again and again ("شكراااا", "هلاا"). Phrases, patterns and messages are compared with
+# these folded: "مع السلامة" is "مع السلامه".
+_ARABIC_KEYBOARD = str.maketrans(
+    {"ؤ": "و", "ئ": "ي", "ی": "ي", "ک": "ك"}
+    | {chr(mark): None for mark in (*range(0x0610, 0x061B), *range(0x06D6, 0x06EE))}
 )
 _ARABIC_STRETCHED = re.compile(r"([\u0621-\u064a])\1{2,}|(ا)\2+")
 
 
 def _arabic_folded(text: str) -> str:
-    """`text` with its Arabic letters folded as `_ARABIC_LETTERS` says, a letter typed three times or more (an
-    alef twice or more) once: no Arabic word writes a letter three times, nor two alefs."""
+    """`text` with its Arabic letters folded (`_ARABIC_KEYBOARD`), a letter typed three times or more (an alef
+    twice or more) once: no Arabic word writes a letter three times, nor two alefs."""
     if not any("\u0600" <= ch <= "\u06ff" for ch in text):
         return text
-    return _ARABIC_STRETCHED.sub(lambda match: match.group(1) or "ا", text.translate(_ARABIC_LETTERS))
+    folded = arabic_folded(text).translate(_ARABIC_KEYBOARD)
+    return _ARABIC_STRETCHED.sub(lambda match: match.group(1) or "ا", folded)
 
 
 def _fold(text: str) -> str:
@@ -869,7 +870,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(p.translate(_ARABIC_LETTERS)))
+    re.compile(without_accents(arabic_folded(p).translate(_ARABIC_KEYBOARD)))
     for p in (
         _PERSON_EN,
         _PERSON_ES,
