@@ -59,3 +59,55 @@ def arabic_stem(word: str) -> str:
         if len(word) >= len(suffix) + _MIN_STEM and word.endswith(suffix):
             word = word[: -len(suffix)]
     return word
+
+
+# Where a light stem is not the help center's ("بترجعون" is "بترجع", the page's "استرجاع" is "استرجاع"), its
+# letter pairs still share the root's ("رج", "جع"): an Arabic stem of three letters or more is indexed and
+# searched with its pairs beside it, in the embedded index (`bot.kb.analysis.Analyzer.text`).
+MIN_PAIRED_STEM = 3
+
+
+def arabic_pairs(stem: str) -> list[str]:
+    """The letter pairs of an Arabic light stem of at least `MIN_PAIRED_STEM` letters ("ترجع" → "تر", "رج",
+    "جع"); [] for a shorter one or a word of another script."""
+    if len(stem) < MIN_PAIRED_STEM or not is_arabic(stem):
+        return []
+    return [stem[i : i + 2] for i in range(len(stem) - 1)]
+
+
+# Everyday words of Arab customers (loanwords written in Arabic letters, dialect words) beside the words help
+# centers write for the same thing, one meaning a line: a question with one is also searched for the others.
+_SAME_MEANING = """
+فلوس مصاري مبلغ اموال
+كاش نقدا نقدي نقد
+كود رمز
+باسورد باسوورد مرور
+اكاونت اكونت حساب
+ابلكيشن ابليكيشن تطبيق
+اوردر طلب
+كارت بطاقه
+فيزا بطاقه
+لينك رابط
+ايميل اميل بريد
+مسج رساله
+كنسل كنسلت الغاء
+ريفند استرداد
+ديليفري دليفري توصيل
+موبايل جوال هاتف تلفون تليفون
+ترانسفير تحويل
+بلوك حظر
+"""
+
+
+def _same_meaning() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for line in _SAME_MEANING.strip().splitlines():
+        stems = [arabic_stem(arabic_folded(word)) for word in line.split()]
+        for stem in stems:
+            others = out.setdefault(stem, [])
+            others.extend(other for other in stems if other != stem and other not in others)
+    return {stem: tuple(others) for stem, others in out.items()}
+
+
+# Light stem → the light stems of the words of the same meaning.
+SAME_MEANING = _same_meaning()

@@ -37,7 +37,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from bot import pii
-from bot.arabic import arabic_folded, arabic_stem, is_arabic
+from bot.arabic import SAME_MEANING, arabic_folded, arabic_pairs, arabic_stem, is_arabic
 from bot.chinese import to_simplified
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
 from bot.unicode import DOTTED_I_LANGUAGES, MARKS, lowered, without_accents
@@ -149,9 +149,10 @@ _CJK_CHAR = re.compile(rf"[{_CJK_CLASS}]")
 # Chinese questions of one sentence or two come to 30-50 bigrams, and their key words are often last
 # ("…用什么命令？"): 32 cut them off (Chinese Debian Reference BM25 hit@5 0.800 at 32, 0.825 at 64).
 MAX_QUERY_TERMS = 64
-# Thai's trigrams count apart (`thai_trigrams`: one per character), so a Thai paragraph's last sentence is
-# searched too: 64 in all cut a question after about 66 characters.
-MAX_THAI_QUERY_TERMS = 256
+# Thai's trigrams and Arabic's letter pairs count apart (about one per letter: `thai_trigrams`,
+# `bot.arabic.arabic_pairs`), so a Thai or Arabic paragraph's last sentence is searched too: 64 in all cut a
+# Thai question after about 66 characters.
+MAX_GRAM_QUERY_TERMS = 256
 # A query is analysed for its own language and for up to this many of the knowledge base's languages in all.
 MAX_QUERY_LANGUAGES = 3
 
@@ -466,7 +467,13 @@ class Analyzer:
                     out.append((word, " ".join(parts)))
                     continue
             for w in self._tokens(word, bigrams=True, also_stop=also_stop, fold=False):
-                out.append((w, w if _kept_whole(w) else self._stem(w)))
+                term = w if _kept_whole(w) else self._stem(w)
+                out.append((w, term))
+                if self.lang == "ar":
+                    # Its letter pairs, as the index holds them (`text`), and the help center's words for a
+                    # customer's everyday one ("فلوس" is also searched as "مبلغ").
+                    out.extend((w, pair) for pair in arabic_pairs(term))
+                    out.extend((other, other) for other in SAME_MEANING.get(term, ()))
                 out.extend((part, self._stem(part)) for part in self._parts(w, also_stop))
             # A code typed without its hyphen ("PX110", "E203") is also searched as the parts the index
             # holds for it as written ("PX-110" is indexed as px + 110).
@@ -504,7 +511,11 @@ class Analyzer:
         0.705 against 0.682 without them)."""
         if self.lang in TONED:
             return " ".join(self._toned_terms(text))
-        return " ".join(self.terms(text, stop=False, compounds=True))
+        terms = self.terms(text, stop=False, compounds=True)
+        if self.lang == "ar":
+            # Each Arabic stem followed by its letter pairs (`bot.arabic.arabic_pairs`).
+            terms = [term for stem in terms for term in (stem, *arabic_pairs(stem))]
+        return " ".join(terms)
 
     def _toned_terms(self, text: str) -> list[str]:
         """A `TONED` text's index terms: each word with its marks and without them (once when it has none),
@@ -816,17 +827,19 @@ def _query_word_terms(
         # Asked again as written when its stems leave nothing to search.
         query = korean_query(query)
     folded = to_simplified(query)
-    counted = {False: 0, True: 0}  # other terms, Thai trigrams
+    counted = {False: 0, True: 0}  # other terms, Thai trigrams and Arabic pairs
     for fold in (True, False) if folded != query else (True,):
         for lang in keys:
             text = folded if fold and lang == "zh" else query
             for word, term in analyzer(lang).word_terms(text, stop):
                 if (word, term) in seen or (skip is not None and skip.fullmatch(term)):
                     continue
-                thai = THAI_RUN.fullmatch(word) is not None
-                if counted[thai] >= (MAX_THAI_QUERY_TERMS if thai else MAX_QUERY_TERMS):
+                # Thai trigrams and Arabic letter pairs are counted apart: a question's other words are
+                # searched to its end whatever their number.
+                grams = THAI_RUN.fullmatch(word) is not None or _is_pair(word, term)
+                if counted[grams] >= (MAX_GRAM_QUERY_TERMS if grams else MAX_QUERY_TERMS):
                     continue
-                counted[thai] += 1
+                counted[grams] += 1
                 seen[(word, term)] = None
     if (skip is not None or keys[:1] == ["ko"]) and not seen and not particles:
         return _query_word_terms(original, languages, particles=True, toned=toned)
@@ -1156,3 +1169,9 @@ def question_language(text: str, kb_languages: Sequence[str] = ()) -> str:
 def describe_languages(counts: Mapping[str, int]) -> str:
     """Chunks per language for `kb stats`: "zh 1271 chunks, en 12 chunks"."""
     return ", ".join(f"{lang} {n} chunks" for lang, n in counts.items()) or "none"
+
+
+def _is_pair(word: str, term: str) -> bool:
+    """Whether `term` is one of the letter pairs an Arabic `word` is searched by (`arabic_pairs`), not its
+    stem."""
+    return len(term) == 2 and term != word and is_arabic(term)

@@ -105,8 +105,9 @@ TURKISH_ANALYSIS = "2026-12-07"
 WORDS_META = "words"
 WORDS_ANALYSIS = "2026-12-08"
 # The meta key of an index whose Arabic is folded and light-stemmed as Elasticsearch's `arabic` analyzer reads
-# it (`bot.arabic`), and whose Polish is compared without its letters' marks, since 2026-12-09; one written
-# before holds Snowball's Arabic stems ("صول" for "وصول") and Polish "ł" where a question now searches "l".
+# it, each stem beside its letter pairs (`bot.arabic`), and whose Polish is compared without its letters'
+# marks, since 2026-12-09; one written before holds Snowball's Arabic stems ("صول" for "وصول") and no pairs,
+# and Polish "ł" where a question now searches "l".
 FOLDED_META = "folded"
 FOLDED_ANALYSIS = "2026-12-09"
 FOLDED_LANGUAGES = frozenset({"ar", "pl"})

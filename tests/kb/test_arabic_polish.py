@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.arabic import arabic_folded, arabic_stem
-from bot.kb.analysis import analyzer
+from bot.arabic import arabic_folded, arabic_pairs, arabic_stem
+from bot.kb.analysis import analyzer, query_terms
 from bot.kb.embedded import FOLDED_META, _Snapshot, write_index
 from bot.kb.vocabulary import corrected, vocabulary_words
 from bot.language import STOPWORDS
@@ -22,6 +22,7 @@ _SECTIONS = [
     ("ar", "orders.md", "تأخر وصول الطلب", "إذا تأخّر وصول طلبك عن الموعد المتوقع، تواصل مع خدمة العملاء."),
     ("ar", "gift.md", "تفعيـل بطاقة الهدية", "أدخِل رمز البطاقة في صفحة المحفظة لتفعيلها."),
     ("ar", "refunds.md", "استرداد المبلغ", "يعود المبلغ إلى بطاقتك خلال ٥ أيام عمل."),
+    ("ar", "returns.md", "سياسة الاسترجاع", "يمكنك استرجاع المنتج خلال ١٤ يوما من الاستلام."),
     ("pl", "sim.md", "Zgubienie karty SIM", "Zablokować kartę SIM możesz w aplikacji Moje Konto."),
     ("pl", "roaming.md", "Roaming w UE", "W krajach Unii Europejskiej płacisz jak w Polsce."),
 ]
@@ -73,6 +74,15 @@ def test_arabic_analysis_folds_then_stems_and_leaves_out_function_and_chat_words
     assert {"ما", "في", "الي", "وين", "ابي"} <= STOPWORDS["ar"]
 
 
+def test_arabic_stems_are_indexed_and_searched_with_their_letter_pairs() -> None:
+    assert arabic_pairs("ترجع") == ["تر", "رج", "جع"]
+    assert arabic_pairs("لي") == arabic_pairs("otp") == []
+    assert analyzer("ar").text("فلوسي OTP") == "فلوس فل لو وس otp"
+    # The pairs count apart from the question's other terms: a long question is searched to its end.
+    words = " ".join(f"كلمه{chr(0x0628 + n // 20)}{chr(0x0628 + n % 20)}" for n in range(40))
+    assert "استرجاع" in query_terms(f"{words} الاسترجاع", ["ar"])
+
+
 def test_polish_stop_words_count_with_and_without_their_marks() -> None:
     assert {"się", "sie", "mogę", "moge", "żeby", "zeby", "jak", "czy"} <= STOPWORDS["pl"]
     assert without_accents("Zgubiłem ŁADOWARKĘ") == "Zgubilem LADOWARKE"  # "ł" is typed "l"
@@ -84,6 +94,10 @@ def test_polish_stop_words_count_with_and_without_their_marks() -> None:
         ("وين طلبي؟ تأخر كثير", "ar", "تأخر وصول الطلب"),
         ("جاتني بطاقه هديه ابي افعلها", "ar", "تفعيـل بطاقة الهدية"),
         ("متى يرجع المبلغ للبطاقه", "ar", "استرداد المبلغ"),
+        # The customer's everyday word is searched as the help center's too ("فلوس" as "مبلغ"), and a stem
+        # that is not the page's by its letter pairs ("ارجع" shares "رج", "جع" with "استرجاع").
+        ("ابي فلوسي", "ar", "استرداد المبلغ"),
+        ("ابي ارجع الجزمه", "ar", "سياسة الاسترجاع"),
         ("zgubilem karte sim co robic", "pl", "Zgubienie karty SIM"),
         ("ZGUBIŁEM KARTĘ SIM", "pl", "Zgubienie karty SIM"),
         ("ile place za roaming w unii", "pl", "Roaming w UE"),
