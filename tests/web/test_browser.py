@@ -758,6 +758,40 @@ def test_a_widget_refused_its_session_asks_again_once_the_wait_is_over(tmp_path:
         context.close()
 
 
+def test_a_question_sent_before_the_session_is_ready_waits_for_it(tmp_path: Path, browser: Any) -> None:
+    # A visitor who types and sends while /api/session is still on its way: the question had no CSRF token
+    # yet, was refused, and read "Sorry, something went wrong". It now waits for the session, then is sent.
+    from playwright.sync_api import expect
+
+    from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+
+    generator = FakeGenerator("Refunds are paid back to the original card within five business days. [1]")
+    held: list[Any] = []
+    with _serve_in_thread(tmp_path, FakeKB(HELP_CENTER), generator) as (base, _):
+        context = browser.new_context()
+        page = context.new_page()
+
+        def hold(route: Any) -> None:
+            held.append(route)
+
+        page.route("**/api/session", hold)
+        page.goto(base + "/")
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("How long do refunds take?")
+        box.press("Enter")
+        for _ in range(100):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the widget never asked for its session"
+        page.wait_for_timeout(300)  # the question, sent, waits meanwhile
+        held[0].continue_()
+        answer = page.locator(".sbw-assistant").last
+        expect(answer.locator(".sbw-text")).to_contain_text("five business days")
+        expect(page.locator(".sbw-user")).to_have_text(["How long do refunds take?"])
+        context.close()
+
+
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["1280", "375"])
 def test_the_help_center_stays_at_its_top_when_the_widget_opens_itself(
     tmp_path: Path, browser: Any, viewport: dict[str, int]

@@ -390,6 +390,12 @@
     event.preventDefault();
     var text = input.value.trim();
     if (!text || state.busy || held()) return;
+    if (!state.csrf) {
+      // Sent before the session came back: it waits for it (without its CSRF token the ask is refused, and
+      // the visitor read "something went wrong"); without one (refused for a while), it stays in the box.
+      await busyWhile(function () { return session; });
+      if (!state.csrf) return;
+    }
     input.value = "";
     var refused = false;
     await busyWhile(async function () { refused = await ask(text); });
@@ -438,7 +444,7 @@
     if (!response.ok) {
       addMessage("notice", await errorText(response));
       // Refused for a while (429): without a session nothing can be sent, so ask for one again after it.
-      if (response.status === 429 && held()) afterHold(start);
+      if (response.status === 429 && held()) afterHold(function () { session = start(); });
       return;
     }
     var body = await response.json();
@@ -454,6 +460,6 @@
     if (body.pending) await busyWhile(resume);
   }
 
-  start();
+  var session = start();
   if (openAtStart) setOpen(true, false);
 })();
