@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.arabic import arabic_folded
 from bot.domain import Turn
 from bot.kb.analysis import HANGUL_WORD, analyzer, korean_stem, question_language, references
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
@@ -134,6 +135,14 @@ _VIETNAMESE_ASKS_AGAIN = re.compile(
     r"|(?:^|\s)(?:cái|gói|vụ|dịch vụ|chương trình|mã|thẻ|khoản|phí|sim|số|app|ứng dụng)"
     r"\s+(?:đó|đấy|ấy|này|kia)(?=$|[\s?!.,])"
 )
+# Arabic asks the previous question again with "and what about …", "and if …", "as for …" ("وماذا عن",
+# "واذا", "ولو", "وبالنسبة ل", Gulf "ووش عن", Levantine "وشو عن", Egyptian "وايه عن"), after "well" ("طيب",
+# "طب") or not; compared folded (`arabic_folded`: "وإذا" is "واذا"). "If" alone ("لو", "اذا") stands on its
+# own.
+_ARABIC_ASKS_AGAIN = re.compile(
+    r"^(?:(?:طيب|طب|تمام|اوكي)\s+)?"
+    r"(?:(?:و?ماذا\s+(?:عن|لو)|واذا|ولو|وان|وعن|و(?:شو|وش|ايش|ايه)\s+عن)(?=\s|$)|و?بالنسبه\s+ل)"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -179,7 +188,7 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
         return True
     if text.startswith(_CJK_ANAPHORA) or _KOREAN_ASKS_AGAIN.search(text):
         return True
-    if _VIETNAMESE_ASKS_AGAIN.search(text):
+    if _VIETNAMESE_ASKS_AGAIN.search(text) or _ARABIC_ASKS_AGAIN.match(arabic_folded(text)):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):

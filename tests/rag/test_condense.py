@@ -141,6 +141,25 @@ def test_turkish_follow_ups_are_read_with_the_question_before_them() -> None:
         assert condense(question, history, "tr") == f"{previous} {question}"
 
 
+def test_arabic_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and what about …", "and if …", "well, and if …", "as for …", with or without the hamza: each names
+    # words of its own, and was searched alone, without the refund it asks about.
+    previous = "كم يوم ياخذ استرداد المبلغ بعد الارجاع؟"
+    history = [Turn("user", previous), Turn("assistant", "خلال ٥ أيام عمل [1].")]
+    for question in (
+        "وماذا عن الطلبات المدفوعة كاش؟",
+        "طيب وإذا دفعت بتابي؟",
+        "طب ولو الطلب اتلغى قبل الشحن؟",
+        "وبالنسبة للإمارات؟",
+        "ووش عن البطاقات الائتمانية؟",
+    ):
+        assert needs_context(question, "ar"), question
+        assert condense(question, history, "ar") == f"{previous} {question}"
+    # "if" alone, and a question of its own, stand alone.
+    for question in ("لو نسيت كلمة المرور كيف اغيرها؟", "كيف اغير عنوان التوصيل بعد الطلب؟"):
+        assert not needs_context(question, "ar"), question
+
+
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
     # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).
