@@ -1805,8 +1805,10 @@ def _pdf_outline(reader: PdfReader) -> list[tuple[int, int, str]]:
 # " RÉPONSE" are one name. Each tuple in order of preference, English first (a record with two of them
 # takes the first); a word two languages share is listed once (French "question", 答案 in both Chinese
 # scripts). Turkish "ı" has no accent to leave off: "yanıt" and "bağlantı" are listed as typed without
-# Turkish letters too ("YANIT" reads "yanit"), as Turkish sheets are often headed. Thai and Hindi (2026-12-07:
-# trial help centers headed "คำถาม,คำตอบ,หมวดหมู่" and "प्रश्न,उत्तर,श्रेणी" had their FAQ skipped).
+# Turkish letters too ("YANIT" reads "yanit"), as Turkish sheets are often headed. Thai, Hindi and Arabic
+# (2026-12-07: trial help centers headed "คำถาม,คำตอบ,หมวดหมู่", "प्रश्न,उत्तर,श्रेणी" and
+# "السؤال,الإجابة,الفئة,الرابط" had their FAQ skipped); an Arabic name is compared without the hamza on its
+# alef ("الاجابة"), as `without_accents` reads it, and is listed with its final "ة" written "ه" too.
 _Q_KEYS = (
     "question", "q", "title", "query",
     "domanda", "pregunta", "frage", "pergunta", "вопрос", "问题", "問題", "質問", "질문", "vraag", "pytanie",
@@ -1814,18 +1816,21 @@ _Q_KEYS = (
     # Vietnamese, with a space or as an identifier ("cau_hoi"; its marks are left off as any accent is).
     "câu hỏi", "cau_hoi",
     "คำถาม", "प्रश्न", "सवाल",
+    "السؤال", "سؤال",
 )  # fmt: skip
 _A_KEYS = (
     "answer", "a", "response", "body",
     "risposta", "respuesta", "réponse", "antwort", "resposta", "ответ", "答案", "回答", "答え", "답변",
     "antwoord", "odpowiedź", "cevap", "yanıt", "trả lời", "câu trả lời", "tra_loi", "cau_tra_loi",
     "คำตอบ", "उत्तर", "जवाब",
+    "الإجابة", "إجابة", "الإجابه", "الجواب", "جواب", "الرد",
 )  # fmt: skip
 _CATEGORY_KEYS = (
     "category", "section", "topic",
     "categoria", "categoría", "catégorie", "kategorie", "категория", "分类", "分類", "カテゴリ", "카테고리",
     "categorie", "kategoria", "kategori", "danh mục", "chuyên mục", "danh_muc", "chuyen_muc",
     "หมวดหมู่", "หมวด", "श्रेणी", "विषय", "कैटेगरी",
+    "الفئة", "الفئه", "فئة", "التصنيف", "القسم", "الموضوع",
 )  # fmt: skip
 _URL_KEYS = (
     "url", "link", "enlace", "lien", "collegamento", "ссылка", "链接", "連結", "リンク", "링크", "bağlantı",
@@ -1833,6 +1838,7 @@ _URL_KEYS = (
     # `without_accents` reads "đ" as "d" and "ı" as "i".
     "liên kết", "đường dẫn", "lien_ket", "duong_dan",
     "ลิงก์", "ลิงค์", "लिंक",
+    "الرابط", "رابط",
 )  # fmt: skip
 
 

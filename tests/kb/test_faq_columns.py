@@ -139,9 +139,16 @@ def test_an_unknown_header_is_refused_with_the_names_it_may_have() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["คำถาม,คำตอบ,หมวดหมู่,ลิงก์", "คำถาม,คำตอบ,หมวด,ลิงค์", "प्रश्न,उत्तर,श्रेणी,लिंक", "सवाल,जवाब,कैटेगरी,लिंक"],
+    [
+        "คำถาม,คำตอบ,หมวดหมู่,ลิงก์",
+        "คำถาม,คำตอบ,หมวด,ลิงค์",
+        "प्रश्न,उत्तर,श्रेणी,लिंक",
+        "सवाल,जवाब,कैटेगरी,लिंक",
+        "السؤال,الإجابة,الفئة,الرابط",
+        "سؤال,الاجابه,التصنيف,رابط",
+    ],
 )
-def test_thai_and_hindi_category_and_link_columns_are_read(header: str) -> None:
+def test_thai_hindi_and_arabic_category_and_link_columns_are_read(header: str) -> None:
     # Trial help centers headed their sheets so, and the whole FAQ was skipped.
     data = f"{header}\nQ?,A.,Cat,https://h.example/q\n"
     [section] = load_bytes("faq.csv", ".csv", data.encode()).sections
