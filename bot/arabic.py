@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 
 # Vowel points (harakat, tanwin, shadda, sukun, the dagger alef) and the tatweel that stretches a word: a
-# writer adds them or leaves them out ("التحقُّق", "تفعيـل"), the word is the same.
+# writer adds them or leaves them out ("التحقُّق", "تفعيـل"), the word is the same. (Lucene's normalizer
+# leaves out U+064B–U+0652 and the tatweel: the other marks here and the alef wasla "ٱ" are folded on this
+# side only, and a word written with them can differ between the embedded index and Elasticsearch.)
 _UNWRITTEN = re.compile("[\u064b-\u065f\u0670\u0640]")
 # Customers leave the hamza off an alef ("ارجاع" for "إرجاع"), write the final "ى" with dots and "ة" as "ه"
-# ("الفاتوره", "مستشفي"); Arabic-Indic digits are the digits ("٥ ايام" is "5 أيام").
+# ("الفاتوره", "مستشفي"), and type "ی" and "ک" on a Persian keyboard; Arabic-Indic digits are the digits
+# ("٥ ايام" is "5 أيام").
 _SPELLING = str.maketrans(
     {
         "\u0622": "\u0627",  # آ
@@ -18,6 +21,8 @@ _SPELLING = str.maketrans(
         "\u0671": "\u0627",  # ٱ
         "\u0649": "\u064a",  # ى → ي
         "\u0629": "\u0647",  # ة → ه
+        "\u06cc": "\u064a",  # Persian ی → ي
+        "\u06a9": "\u0643",  # Persian ک → ك
         **{chr(0x0660 + digit): str(digit) for digit in range(10)},
         **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
     }
@@ -27,8 +32,9 @@ _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 # Lucene's light stemmer (Larkey, Ballesteros and Connell's "light10"), on folded words: the article and the
 # conjunctions written onto a word, then the suffixes of plurals, duals and attached pronouns, each cut only
 # where at least two letters stay. The same rules as Elasticsearch's `arabic` analyzer, so both backends read
-# a word alike. Snowball's Arabic stemmer, used before, cut any initial "و", "ب" or "ف" as a particle:
-# "وصول" (arrival) was "صول", "بطاقة" (card) "طاق" while "بطاقه" stayed "بطاقه", and "فلوسي" (my money) "لوس".
+# a word alike. Snowball's Arabic stemmer, used before, cut any initial "ب" or "ف" as a particle: "بطاقة"
+# (card) was "طاق" while "بطاقه" stayed "بطاقه", and "فلوسي" (my money) "لوس". (Both cut an initial "و" from a
+# word of four letters or more: "وصول" is "صول", as Elasticsearch reads it too.)
 _PREFIXES = ("ال", "وال", "بال", "كال", "فال", "لل", "و")
 _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
 # A word keeps at least this many letters after a prefix or suffix is cut (a lone "و" needs a word of four).
@@ -77,6 +83,8 @@ def arabic_pairs(stem: str) -> list[str]:
 
 # Everyday words of Arab customers (loanwords written in Arabic letters, dialect words) beside the words help
 # centers write for the same thing, one meaning a line: a question with one is also searched for the others.
+# Only words of one meaning, whose light stems are no other word's: "تلفون" (phone) stems to "تلف" (damage),
+# "فيزا" is also a travel visa, "بلوك" also an address's block.
 _SAME_MEANING = """
 فلوس مصاري مبلغ اموال
 كاش نقدا نقدي نقد
@@ -86,16 +94,14 @@ _SAME_MEANING = """
 ابلكيشن ابليكيشن تطبيق
 اوردر طلب
 كارت بطاقه
-فيزا بطاقه
 لينك رابط
 ايميل اميل بريد
 مسج رساله
 كنسل كنسلت الغاء
 ريفند استرداد
 ديليفري دليفري توصيل
-موبايل جوال هاتف تلفون تليفون
+موبايل جوال هاتف
 ترانسفير تحويل
-بلوك حظر
 """
 
 

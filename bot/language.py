@@ -154,8 +154,8 @@ _STOPWORDS_TEXT = {
         mojej moją może można mu my na nad nam nas nasz nawet nic nie niż no o od on ona one oni ono oraz
         po pod ponieważ przez przy się sobie są ta tak także tam te tego tej ten też to tu tutaj ty tylko
         tym swój swoja swoje swoim swojego swojej swoją u w we więc wam was wy właśnie z za ze że żeby coś
-        czyli bardzo chcę chce chciałbym chciałabym mogę moge możecie muszę trzeba da dzień dobry dziękuję
-        dzięki proszę hej witam""",
+        czyli bardzo chcę chce chciałbym chciałabym mogę moge możecie muszę trzeba da dziękuję dzięki
+        proszę hej witam""",
     # Hindi's postpositions, auxiliaries, pronouns, question words and the light verbs of a request ("ब्लॉक
     # करें", "बदलना है"): as content words they matched every passage, and a made-up Hindi sentence shared
     # "के", "लिए" and "है" with any passage it cited.
@@ -169,9 +169,11 @@ _STOPWORDS_TEXT = {
     # words and particles (with and without a conjunction written on), and the Gulf, Egyptian and Levantine
     # chat words for where, why, what, want and can ("وين", "فين", "ليش", "ليه", "وش", "ايش", "ابي", "عايز",
     # "بدي", "اقدر", "ينفع"): an Arabic marketplace trial searched "وين", "ما", "في" and "ابي" as content
-    # words. Each is also kept as `bot.arabic.arabic_folded` spells it ("إلى" as "الي").
-    "ar": """في من إلى الى على عن مع ثم أو او أم ام لا ما لم لن إن ان أن قد هل كيف متى أين اين لماذا ماذا لما
-        كم أي اي التي الذي الذين اللي الي هذا هذه هذي هاذا ذا ذلك تلك هؤلاء هنا هناك هو هي هم هن هما أنا انا
+    # words. Each is also kept as `bot.arabic.arabic_folded` spells it ("أنا" as "انا"), and counts with
+    # "و" (and) written on it ("وكيف", `bot.kb.analysis`). Not "إلى" (to): folded, it is "الي", as "آلي"
+    # (automatic, "صراف آلي" an ATM) is.
+    "ar": """في من على عن مع ثم أو او أم ام لا ما لم لن إن ان أن قد هل كيف متى أين اين لماذا ماذا لما
+        كم أي اي التي الذي الذين اللي هذا هذه هذي هاذا ذا ذلك تلك هؤلاء هنا هناك هو هي هم هن هما أنا انا
         نحن احنا إحنا أنت انت انتي أنتم انتم انتو كان كانت يكون تكون كانوا ليس ليست لكن ولكن بل حتى إذا اذا
         لو كل بعض بين عند عندي عندك عندكم عندنا عندما لدي لدى لقد أيضا ايضا فقط كما مثل حيث إما اما عليه
         عليها له لها لهم لي لك لكم به بها منه منها فيه فيها إليه اليه عنه عنها معه معها يا و وهو وهي وقد ولا

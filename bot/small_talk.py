@@ -207,12 +207,11 @@ _TURKISH_ASCII = str.maketrans({"ç": "c", "ğ": "g", "ı": "i", "ş": "s", "ö"
 
 # Arabic as customers type it (`bot.arabic.arabic_folded`: with or without the hamza on alef, a word's end as
 # ة or ه and as ى or ي, with or without the short vowels and tanween, "شكرًا", and the tatweel that stretches a
-# word, "شكــرا"), and further: the hamza on waw and ya (ؤ, ئ), Quranic marks, a Persian keyboard's ی and ک,
-# and a letter typed again and again ("شكراااا", "هلاا"). Phrases, patterns and messages are compared with
-# these folded: "مع السلامة" is "مع السلامه".
+# word, "شكــرا", and a Persian keyboard's ی and ک), and further: the hamza on waw and ya (ؤ, ئ), Quranic
+# marks, and a letter typed again and again ("شكراااا", "هلاا"). Phrases, patterns and messages are compared
+# with these folded: "مع السلامة" is "مع السلامه".
 _ARABIC_KEYBOARD = str.maketrans(
-    {"ؤ": "و", "ئ": "ي", "ی": "ي", "ک": "ك"}
-    | {chr(mark): None for mark in (*range(0x0610, 0x061B), *range(0x06D6, 0x06EE))}
+    {"ؤ": "و", "ئ": "ي"} | {chr(mark): None for mark in (*range(0x0610, 0x061B), *range(0x06D6, 0x06EE))}
 )
 _ARABIC_STRETCHED = re.compile(r"([\u0621-\u064a])\1{2,}|(ا)\2+")
 

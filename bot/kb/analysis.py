@@ -404,7 +404,7 @@ class Analyzer:
                     out.extend(thai_trigrams(token))
                     continue
                 out.extend(w for w in thai_words(token) if not stop or w not in THAI_STOPWORDS)
-            elif token not in latin_stop:
+            elif token not in latin_stop and not _conjoined_stop_word(token, self.lang, latin_stop):
                 out.append(token)
         return out
 
@@ -461,7 +461,9 @@ class Analyzer:
                 # into words itself (`query_words`).
                 out.extend((word, gram) for gram in thai_trigrams(word))
                 continue
-            if "_" in word and not _is_cjk(word[0]):
+            # Not in Arabic: its index holds each stem followed by its letter pairs, so a phrase of stems is
+            # never found (each word is searched instead).
+            if "_" in word and not _is_cjk(word[0]) and self.lang != "ar":
                 parts = [self._stem(part) for part in word.split("_") if part]
                 if len(parts) > 1:
                     out.append((word, " ".join(parts)))
@@ -1175,3 +1177,9 @@ def _is_pair(word: str, term: str) -> bool:
     """Whether `term` is one of the letter pairs an Arabic `word` is searched by (`arabic_pairs`), not its
     stem."""
     return len(term) == 2 and term != word and is_arabic(term)
+
+
+def _conjoined_stop_word(token: str, lang: str, stop: frozenset[str]) -> bool:
+    """Whether `token` is an Arabic stop word with "و" (and) written on it ("وكيف", "وهل", "ولماذا"): the
+    light stemmer would cut the "و" and leave the stop word to be searched."""
+    return lang == "ar" and len(token) > 2 and token.startswith("و") and token[1:] in stop

@@ -74,7 +74,7 @@ from bot.kb.reload import (
     same_embedder,
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
-from bot.language import prior_languages
+from bot.language import ACCENTS_LEFT_OUT, prior_languages
 from bot.unicode import DOTTED_I_LANGUAGES, LATIN_COMBINING_MARKS, SCRIPT_MARKS
 
 if TYPE_CHECKING:
@@ -106,10 +106,11 @@ WORDS_META = "words"
 WORDS_ANALYSIS = "2026-12-08"
 # The meta key of an index whose Arabic is folded and light-stemmed as Elasticsearch's `arabic` analyzer reads
 # it, each stem beside its letter pairs (`bot.arabic`), and whose Polish is compared without its letters'
-# marks, since 2026-12-09; one written before holds Snowball's Arabic stems ("صول" for "وصول") and no pairs,
-# and Polish "ł" where a question now searches "l".
+# marks ("ł" as "l" in every language compared without accents), since 2026-12-10; one written before holds
+# Snowball's Arabic stems ("طاق" for "بطاقة"), or stems without their pairs, and "ł" where a question now
+# searches "l".
 FOLDED_META = "folded"
-FOLDED_ANALYSIS = "2026-12-09"
+FOLDED_ANALYSIS = "2026-12-10"
 FOLDED_LANGUAGES = frozenset({"ar", "pl"})
 # Text whose index terms that change made different: a mark another script writes on a letter, or Thai
 # (the Latin accents of decomposed text were composed before indexing, then as now).
@@ -145,12 +146,13 @@ def _outdated(meta: Mapping[str, str], chunks: Sequence[Chunk], languages: Itera
             "its Turkish text was indexed before Turkish was lower-cased and folded as questions are "
             "(2026-12-07): run `kb reload`"
         )
-    if meta.get(FOLDED_META) != FOLDED_ANALYSIS and any(
-        language_key(lang) in FOLDED_LANGUAGES for lang in languages
+    if meta.get(FOLDED_META) != FOLDED_ANALYSIS and (
+        any(language_key(lang) in FOLDED_LANGUAGES for lang in languages)
+        or any("ł" in c.text.lower() and language_key(c.lang) in ACCENTS_LEFT_OUT for c in chunks)
     ):
         return (
-            "its Arabic or Polish text was indexed before Arabic was folded and light-stemmed and Polish "
-            "read without its letters' marks (2026-12-09): run `kb reload`"
+            "its Arabic or Polish text was indexed before Arabic was folded and light-stemmed beside its "
+            "letter pairs and Polish read without its letters' marks (2026-12-10): run `kb reload`"
         )
     # Only an index written before scans its text: a current one says so in its meta.
     if meta.get(WORDS_META) != WORDS_ANALYSIS and any(_MARKED_TEXT.search(c.text) for c in chunks):

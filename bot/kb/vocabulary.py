@@ -20,7 +20,7 @@ from bot.kb.analysis import CJK_LANGUAGES, TONED, analyzer, language_key
 from bot.kb.base import KBUnavailableError
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
 from bot.language import STOPWORDS, UNDETERMINED
-from bot.unicode import LETTER, without_accents
+from bot.unicode import LETTER, latin, without_accents
 
 if TYPE_CHECKING:
     from bot.domain import Chunk
@@ -114,13 +114,14 @@ class _Spelling:
         self.terms = frozenset(self.surfaces)
         # A typing slip is read as the most frequent word it can be.
         self.rank = {word: i for i, word in reversed(list(enumerate(words)))}
-        # Each word with marks on its letters by its letters without them, the most frequent first:
-        # "zablokowac" is "zablokować". Not for a `TONED` language, whose index holds every word without its
-        # marks too, and where one unmarked word stands for several ("ban" for "bán", "bạn", "bàn").
+        # Each Latin word with accents by its letters without them, the most frequent first: "zablokowac" is
+        # "zablokować". Not for a `TONED` language, whose index holds every word without its marks too, and
+        # where one unmarked word stands for several ("ban" for "bán", "bạn", "bàn"); nor in scripts whose
+        # marks are letters of their own (Thai "ข่าว", news, and "ขาว", white).
         self.marked: dict[str, str] = {}
         for word in () if key in TONED else words:
             plain = without_accents(word)
-            if plain != word:
+            if plain != word and all(map(latin, word)):
                 self.marked.setdefault(plain, word)
 
 
@@ -307,8 +308,9 @@ def _slip_of(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tupl
     # Typed without its marks, it is the word that has them, before any slip: a Polish customer's
     # "zablokowac" ("zablokować") was read as the slip it was not, and Polish's stemmer, which reads a word's
     # ending by its marks, cut it otherwise than the help center's word.
-    marked = spelling.marked.get(without_accents(word))
-    if marked is not None and marked != word:
+    # Only a word typed without any: one typed with other accents is a word of its own, or a slip.
+    marked = spelling.marked.get(word) if without_accents(word) == word else None
+    if marked is not None:
         return (marked,)
     rank = spelling.rank
     found = [variant for variant in dropped_variants(word) if variant in rank]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.arabic import arabic_folded, arabic_pairs, arabic_stem
+from bot.arabic import SAME_MEANING, arabic_folded, arabic_pairs, arabic_stem
 from bot.kb.analysis import analyzer, query_terms
 from bot.kb.embedded import FOLDED_META, _Snapshot, write_index
 from bot.kb.vocabulary import corrected, vocabulary_words
@@ -71,7 +71,7 @@ def test_arabic_analysis_folds_then_stems_and_leaves_out_function_and_chat_words
     assert arabic.terms("بطاقه") == arabic.terms("بطاقة") == arabic.terms("البطاقة")
     # Latin words of an Arabic text are kept as they are.
     assert arabic.terms("رمز OTP") == ["رمز", "otp"]
-    assert {"ما", "في", "الي", "وين", "ابي"} <= STOPWORDS["ar"]
+    assert {"ما", "في", "انا", "وين", "ابي"} <= STOPWORDS["ar"]
 
 
 def test_arabic_stems_are_indexed_and_searched_with_their_letter_pairs() -> None:
@@ -81,6 +81,29 @@ def test_arabic_stems_are_indexed_and_searched_with_their_letter_pairs() -> None
     # The pairs count apart from the question's other terms: a long question is searched to its end.
     words = " ".join(f"كلمه{chr(0x0628 + n // 20)}{chr(0x0628 + n % 20)}" for n in range(40))
     assert "استرجاع" in query_terms(f"{words} الاسترجاع", ["ar"])
+
+
+def test_a_stop_word_with_and_written_on_it_is_no_term_and_automatic_is_no_stop_word() -> None:
+    terms = query_terms("وكيف اغير الرقم وهل يمكنني الدفع ولماذا لم يصل", ["ar"])
+    assert not {"كيف", "هل", "لماذا", "لم"} & set(terms)
+    assert {"رقم", "دفع", "يصل"} <= set(terms)
+    # "إلى" (to) folded is "الي", as "آلي" (automatic) is: an ATM is "صراف آلي".
+    assert len(analyzer("ar").terms("صراف آلي")) == 2
+
+
+def test_same_meaning_words_are_of_one_meaning() -> None:
+    # "تلفون" (phone) stems to "تلف" (damage), "فيزا" is also a visa, "بلوك" also an address's block.
+    assert not {"تلف", "فيز", "بلوك"} & set(SAME_MEANING)
+    assert "مبلغ" in SAME_MEANING["فلوس"]
+
+
+def test_arabic_words_joined_by_an_underscore_are_found(tmp_path: Path) -> None:
+    chunks = language_chunks([("ar", "order.md", "رقم الطلب", "تجد رقم_الطلب في رسالة التأكيد.")])
+    snapshot = index_snapshot(tmp_path, chunks)
+    try:
+        assert snapshot.bm25("رقم_الطلب", 5, "ar")
+    finally:
+        snapshot.retire()
 
 
 def test_polish_stop_words_count_with_and_without_their_marks() -> None:
@@ -116,6 +139,18 @@ def test_a_word_typed_without_its_marks_is_the_help_centers_word_not_a_slip() ->
     assert corrected("jak zablokowac karte", vocabulary, "pl") == "jak zablokować karte"
 
 
+def test_only_a_latin_word_typed_without_any_marks_is_given_the_help_centers_marks() -> None:
+    from bot.kb.vocabulary import _slip_of, _Spelling
+
+    thai = _Spelling("th", ("ข่าว", "ข้อมูล"))
+    # Thai "ข้าว" (rice) and "ขาว" (white) are no "ข่าว" (news) typed without its tone mark.
+    assert _slip_of("ข้าว", thai, analyzer("th").stem) == _slip_of("ขาว", thai, analyzer("th").stem) == ()
+    spanish = _Spelling("es", ("año", "envío"))
+    assert _slip_of("ano", spanish, analyzer("es").stem) == ("año",)
+    # Typed with other accents, a word is its own (or a slip), not the help center's by its letters.
+    assert _slip_of("anõ", spanish, analyzer("es").stem) != ("año",)
+
+
 def test_a_slip_is_not_read_by_a_stem_of_three_letters() -> None:
     chunk = replace(make_chunk("pin.md", "Kod PIN", "Kod PIN zmienisz w aplikacji.", 0), lang="pl")
     vocabulary = vocabulary_words([chunk], ["pl"])
@@ -132,3 +167,8 @@ def test_an_index_written_before_arabic_and_polish_were_folded_warns_until_reloa
     chunk = replace(make_chunk("a.md", "Refunds", "Refunds take three days.", 0), lang="en")
     write_index(latin, [chunk], np.ones((1, 3), dtype=np.float32), {"dim": "3"})
     assert outdated_without_meta(latin, FOLDED_META) is None
+    # A Spanish index holding "ł" ("Wrocław"), which questions now search as "l".
+    spanish = tmp_path / "spanish.sqlite"
+    chunk = replace(make_chunk("a.md", "Envíos", "Enviamos a Wrocław en dos días.", 0), lang="es")
+    write_index(spanish, [chunk], np.ones((1, 3), dtype=np.float32), {"dim": "3"})
+    assert outdated_without_meta(spanish, FOLDED_META) is not None
