@@ -792,6 +792,37 @@ def test_a_question_sent_before_the_session_is_ready_waits_for_it(tmp_path: Path
         context.close()
 
 
+def test_a_question_sent_after_the_session_failed_asks_for_one_again(tmp_path: Path, browser: Any) -> None:
+    # The database was down when the page opened (503, not a wait of 429): Enter did nothing, silently,
+    # until the page was reloaded. The send asks for a session again and goes with it.
+    from playwright.sync_api import expect
+
+    from tests.fakes import HELP_CENTER, FakeGenerator, FakeKB
+
+    generator = FakeGenerator("Refunds are paid back to the original card within five business days. [1]")
+    failed: list[bool] = []
+
+    def fail_once(route: Any) -> None:
+        if failed:
+            route.continue_()
+            return
+        failed.append(True)
+        route.fulfill(status=503, content_type="application/json", body='{"error": "database unavailable"}')
+
+    with _serve_in_thread(tmp_path, FakeKB(HELP_CENTER), generator) as (base, _):
+        context = browser.new_context()
+        page = context.new_page()
+        page.route("**/api/session", fail_once)
+        page.goto(base + "/")
+        expect(page.locator(".sbw-notice")).to_have_count(1)
+        box = page.get_by_role("textbox", name="Message")
+        box.fill("How long do refunds take?")
+        box.press("Enter")
+        answer = page.locator(".sbw-assistant").last
+        expect(answer.locator(".sbw-text")).to_contain_text("five business days")
+        context.close()
+
+
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["1280", "375"])
 def test_the_help_center_stays_at_its_top_when_the_widget_opens_itself(
     tmp_path: Path, browser: Any, viewport: dict[str, int]

@@ -394,6 +394,9 @@
       // Sent before the session came back: it waits for it (without its CSRF token the ask is refused, and
       // the visitor read "something went wrong"); without one (refused for a while), it stays in the box.
       await busyWhile(function () { return session; });
+      // Refused otherwise (the database down, a network error): asked for again, once per send; its notice
+      // says why, and the question stays in the box.
+      if (!state.csrf && !held()) await busyWhile(function () { return (session = start()); });
       if (!state.csrf) return;
     }
     input.value = "";
@@ -440,7 +443,13 @@
   }
 
   async function start() {
-    var response = await api("/api/session");
+    var response;
+    try {
+      response = await api("/api/session");
+    } catch (e) {
+      addMessage("notice", label("error", "Sorry, something went wrong."));
+      return;
+    }
     if (!response.ok) {
       addMessage("notice", await errorText(response));
       // Refused for a while (429): without a session nothing can be sent, so ask for one again after it.
