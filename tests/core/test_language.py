@@ -58,6 +58,23 @@ def test_egyptian_arabic_is_arabic() -> None:
     assert detect_message_language("الموظف مردش عليا") == "ar"
 
 
+def test_two_labels_of_one_language_add_up() -> None:
+    # Split between Egyptian and Modern Standard Arabic, neither alone is sure; together they are.
+    class Split:
+        def detect(self, text: str, model: str, k: int) -> list[dict[str, object]]:
+            return [
+                {"lang": "arz", "score": 0.45},
+                {"lang": "ar", "score": 0.44},
+                {"lang": "fa", "score": 0.08},
+            ]
+
+    detector = FastTextDetector()
+    detector._model = Split()
+    detection = detector.detect("الطلب بتاعي اتأخر ليه يا جماعة")
+    assert (detection.language, detection.sure, detection.candidates) == ("ar", True, ("fa",))
+    assert detection.confidence == pytest.approx(0.89)
+
+
 @pytest.mark.parametrize(("expected", "text"), QUESTIONS)
 def test_short_questions(expected: str, text: str) -> None:
     assert detect_message_language(text) == expected
