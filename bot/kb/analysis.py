@@ -80,6 +80,8 @@ SNOWBALL = {
     "tr": "turkish",
     "yi": "yiddish",
 }
+# The languages whose words are stemmed: Snowball's, and Arabic by Lucene's light stemmer (`bot.arabic`).
+STEMMED = frozenset({*SNOWBALL, "ar"})
 # Elasticsearch's built-in language analyzers (default distribution, no plugins) by language code; every
 # other language gets `standard`. Chinese, Japanese and Korean share `cjk` (bigrams).
 ES_LANGUAGE_ANALYZERS = {

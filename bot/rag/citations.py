@@ -11,7 +11,7 @@ from functools import cache
 
 from bot.chinese import to_simplified
 from bot.kb.analysis import (
-    SNOWBALL,
+    STEMMED,
     THAI_RUN,
     THAI_STOPWORDS,
     analyzer,
@@ -1169,7 +1169,7 @@ def stems(text: str, lang: str | None = None) -> set[str]:
     """Stems of the content words, in any alphabet; CJK runs (no spaces to split words at) as their
     character pairs, which match a question to a sentence about as well as words do.
 
-    Words are stemmed for `lang` (a passage's language) by its Snowball stemmer, its stop words left out,
+    Words are stemmed for `lang` (a passage's language) by its stemmer (`STEMMED`), its stop words left out,
     where it has one and is not English; otherwise crudely (`_stem`), which knows English suffixes only and
     cut "borro" and "borrar" (Spanish "I delete", "to delete") to different stems: "¿cómo borro mi cuenta?"
     quoted the password sentence, not the one on deleting the account. Accents are left off first, on both
@@ -1198,7 +1198,7 @@ def stems(text: str, lang: str | None = None) -> set[str]:
 def _word_stemmer(lang: str | None) -> tuple[Callable[[str], str], frozenset[str]]:
     """How `stems` stems a word of `lang`, and that language's stop words (beyond the English ones)."""
     key = language_key(lang)
-    if key == "en" or (key not in SNOWBALL and key != "ar"):
+    if key == "en" or key not in STEMMED:
         # English keeps the crude stem: its quotes were chosen and measured with it, and Porter would join
         # words it keeps apart for no measured gain.
         return _stem, frozenset()
