@@ -869,7 +869,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(arabic_folded(p).translate(_ARABIC_KEYBOARD)))
+    re.compile(without_accents(_arabic_folded(p)))
     for p in (
         _PERSON_EN,
         _PERSON_ES,
