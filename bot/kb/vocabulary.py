@@ -305,10 +305,10 @@ def _slip_of(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tupl
     "password" to be bridged."""
     if len(word) > MAX_SLIP_WORD:
         return ()
-    # Typed without its marks, it is the word that has them, before any slip: a Polish customer's
+    # Typed without any marks, it is the word that has them, before any slip: a Polish customer's
     # "zablokowac" ("zablokować") was read as the slip it was not, and Polish's stemmer, which reads a word's
-    # ending by its marks, cut it otherwise than the help center's word.
-    # Only a word typed without any: one typed with other accents is a word of its own, or a slip.
+    # ending by its marks, cut it otherwise than the help center's word. (Typed with other accents, a word is
+    # its own, or a slip.)
     marked = spelling.marked.get(word) if without_accents(word) == word else None
     if marked is not None:
         return (marked,)
