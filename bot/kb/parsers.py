@@ -1817,6 +1817,9 @@ _Q_KEYS = (
     "câu hỏi", "cau_hoi",
     "คำถาม", "प्रश्न", "सवाल",
     "السؤال", "سؤال",
+    # Persian (a ride-hailing trial's sheet, 2026-12-07, was headed "پرسش,پاسخ,دسته,پیوند"), Greek, Hebrew,
+    # Ukrainian, Czech. A sheet headed in a language not listed is read by its cells (`columns_by_content`).
+    "پرسش", "سوال", "ερώτηση", "שאלה", "питання", "otázka",
 )  # fmt: skip
 _A_KEYS = (
     "answer", "a", "response", "body",
@@ -1824,6 +1827,7 @@ _A_KEYS = (
     "antwoord", "odpowiedź", "cevap", "yanıt", "trả lời", "câu trả lời", "tra_loi", "cau_tra_loi",
     "คำตอบ", "उत्तर", "जवाब",
     "الإجابة", "إجابة", "الإجابه", "الجواب", "جواب", "الرد",
+    "پاسخ", "απάντηση", "תשובה", "відповідь", "odpověď",
 )  # fmt: skip
 _CATEGORY_KEYS = (
     "category", "section", "topic",
@@ -1831,6 +1835,7 @@ _CATEGORY_KEYS = (
     "categorie", "kategoria", "kategori", "danh mục", "chuyên mục", "danh_muc", "chuyen_muc",
     "หมวดหมู่", "หมวด", "श्रेणी", "विषय", "कैटेगरी",
     "الفئة", "الفئه", "فئة", "التصنيف", "القسم", "الموضوع",
+    "دسته", "دسته‌بندی", "دسته بندی", "κατηγορία", "קטגוריה", "категорія",
 )  # fmt: skip
 _URL_KEYS = (
     "url", "link", "enlace", "lien", "collegamento", "ссылка", "链接", "連結", "リンク", "링크", "bağlantı",
@@ -1839,6 +1844,7 @@ _URL_KEYS = (
     "liên kết", "đường dẫn", "lien_ket", "duong_dan",
     "ลิงก์", "ลิงค์", "लिंक",
     "الرابط", "رابط",
+    "پیوند", "لینک", "σύνδεσμος", "קישור", "посилання", "odkaz",
 )  # fmt: skip
 
 
@@ -1944,20 +1950,122 @@ def faq_csv_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
+# Marks that end a question, in any script: Latin "?", Arabic-script "؟", full-width "？", Greek's question
+# mark (U+037E; the semicolon Greek keyboards type for it counts after Greek text only), Armenian "՞",
+# Ethiopic "፧".
+_QUESTION_ENDS = ("?", "؟", "？", "\u037e", "՞", "፧")
+_GREEK = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
+# Closing quotes and brackets after a question's mark ("…“Shipped”?)", "(is it free?)").
+_CLOSERS = "\"'”’»)]）」』"
+_URL_CELL = re.compile(r"(?:https?://|/)\S*", re.IGNORECASE)
+
+
+def _asks(cell: str) -> bool:
+    text = cell.strip().rstrip(_CLOSERS)
+    return text.endswith(_QUESTION_ENDS) or (text.endswith(";") and _GREEK.search(text) is not None)
+
+
+@dataclass(frozen=True)
+class ContentColumns:
+    """A sheet's question and answer columns (by index) as its cells tell them, and whether its first row
+    is a header (else it is already a question and its answer)."""
+
+    question: int
+    answer: int
+    header: bool
+
+
+def columns_by_content(rows: Sequence[Sequence[str]]) -> ContentColumns | None:
+    """The question and answer columns of a sheet whose header names neither in a language listed above
+    (a Greek sheet headed "Ερώτηση,Απάντηση", or no header at all): the column whose cells end with a question
+    mark in at least half of the rows, the only one that does, and of the others the one of the longest
+    text that is not a column of links. None when the cells do not tell (no such column, or two)."""
+    if len(rows) < 2:
+        return None
+    body = rows[1:]
+    width = max(map(len, rows))
+
+    def cells(index: int, of: Sequence[Sequence[str]]) -> list[str]:
+        return [row[index].strip() for row in of if index < len(row) and row[index].strip()]
+
+    asking = [
+        index
+        for index in range(width)
+        if (column := cells(index, body)) and sum(map(_asks, column)) * 2 >= len(body)
+    ]
+    if len(asking) != 1:
+        return None
+    question = asking[0]
+    others = [
+        (sum(map(len, column)) / len(column), index)
+        for index in range(width)
+        if index != question
+        and (column := cells(index, body))
+        and not all(_URL_CELL.fullmatch(cell) for cell in column)
+    ]
+    if not others:
+        return None
+    answer = max(others)[1]
+    first = rows[0]
+    # A sheet saved without a header row starts with a question and its answer: both are kept.
+    headless = (
+        question < len(first)
+        and answer < len(first)
+        and _asks(first[question])
+        and bool(first[answer].strip())
+        and not _has_key(first, _Q_KEYS + _A_KEYS)
+    )
+    return ContentColumns(question, answer, header=not headless)
+
+
+def _records_by_content(rows: list[list[str]], columns: ContentColumns) -> list[dict[str, Any]]:
+    """The sheet's rows as records keyed as `_faq_sections` reads them: the question and answer columns by
+    those names, a column of links as "url", any other column by its header's name (a category named in a
+    listed language is still one)."""
+    header = rows[0] if columns.header else []
+    body = rows[1:] if columns.header else rows
+    names: dict[int, str] = {columns.question: "question", columns.answer: "answer"}
+    width = max(map(len, rows))
+    for index in range(width):
+        if index in names:
+            continue
+        column = [row[index].strip() for row in body if index < len(row) and row[index].strip()]
+        if column and all(_URL_CELL.fullmatch(cell) for cell in column):
+            names[index] = "url"
+        elif index < len(header) and not _has_key([header[index]], _Q_KEYS + _A_KEYS + _URL_KEYS):
+            names[index] = header[index]
+    return [
+        {name: row[index] if index < len(row) else None for index, name in names.items()}
+        for row in body
+        if row  # as DictReader, which skips an empty line
+    ]
+
+
 def parse_faq_csv(text: str, default_title: str) -> Parsed:
     dialect = faq_csv_dialect(text)
     try:
         reader = csv.DictReader(io.StringIO(text), dialect=dialect)
         fields = [str(f).replace("\ufeff", "").strip().lower() for f in (reader.fieldnames or [])]
-        if not _has_key(fields, _Q_KEYS) or not _has_key(fields, _A_KEYS):
-            raise LoadError(
-                f"the CSV needs 'question' and 'answer' columns (found: {', '.join(fields) or 'none'}); "
-                f"{_accepted_names()}"
-            )
-        records = [dict(row) for row in reader]
+        if _has_key(fields, _Q_KEYS) and _has_key(fields, _A_KEYS):
+            records = [dict(row) for row in reader]
+            first_row = 2
+        else:
+            rows = [
+                [cell.replace("\ufeff", "") for cell in row]
+                for row in csv.reader(io.StringIO(text), dialect=dialect)
+            ]
+            columns = columns_by_content(rows)
+            if columns is None:
+                raise LoadError(
+                    f"the CSV needs 'question' and 'answer' columns (found: {', '.join(fields) or 'none'}), "
+                    "or one column of questions that end with a question mark; "
+                    f"{_accepted_names()}"
+                )
+            records = _records_by_content(rows, columns)
+            first_row = 2 if columns.header else 1
     except csv.Error as exc:
         raise LoadError(f"invalid CSV: {exc}") from None
-    return default_title, _faq_sections(records, "", lambda i: f"row {i + 2}"), ""
+    return default_title, _faq_sections(records, "", lambda i: f"row {i + first_row}"), ""
 
 
 def parse_faq_jsonl(text: str, default_title: str) -> Parsed:

@@ -38,6 +38,11 @@ from bot.kb.parsers import LoadError, Section
         ("คำถาม", "คำตอบ"),  # th
         ("प्रश्न", "उत्तर"),  # hi
         ("सवाल", "जवाब"),
+        ("پرسش", "پاسخ"),  # fa: a ride-hailing trial's sheet
+        ("Ερώτηση", "Απάντηση"),  # el
+        ("שאלה", "תשובה"),  # he
+        ("Питання", "Відповідь"),  # uk
+        ("Otázka", "Odpověď"),  # cs
     ],
 )
 def test_a_csv_header_in_the_help_centers_language_is_read(question: str, answer: str) -> None:
@@ -126,10 +131,14 @@ def test_jsonl_and_yaml_keys_are_read_in_the_same_languages() -> None:
 
 
 def test_an_unknown_header_is_refused_with_the_names_it_may_have() -> None:
+    # No column of questions either: nothing tells which cell is asked.
     with pytest.raises(LoadError) as excinfo:
-        load_bytes("faq.csv", ".csv", "domande,risposte\nCome?,Così.\n".encode())
+        load_bytes("faq.csv", ".csv", "domande,risposte\nCome cambio indirizzo,Così.\n".encode())
     message = str(excinfo.value)
-    assert message.startswith("the CSV needs 'question' and 'answer' columns (found: domande, risposte); ")
+    assert message.startswith(
+        "the CSV needs 'question' and 'answer' columns (found: domande, risposte), or one column of questions "
+        "that end with a question mark; "
+    )
     for name in ("question", "domanda", "질문", "pytanie", "answer", "risposta", "réponse", "odpowiedź"):
         assert name in message
     found = r"^line 1: needs 'question' and 'answer' \(found: q2, a2\); accepted for the question: .*domanda"
@@ -154,3 +163,71 @@ def test_thai_hindi_and_arabic_category_and_link_columns_are_read(header: str) -
     [section] = load_bytes("faq.csv", ".csv", data.encode()).sections
     assert section.heading_path == ("Cat", "Q?")
     assert section.url == "https://h.example/q"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["پرسش,پاسخ,دسته,پیوند", "پرسش,پاسخ,دسته‌بندی,لینک", "Ερώτηση,Απάντηση,Κατηγορία,Σύνδεσμος"],
+)
+def test_persian_and_greek_category_and_link_columns_are_read(header: str) -> None:
+    data = f"{header}\nQ?,A.,Cat,https://h.example/q\n"
+    [section] = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert section.heading_path == ("Cat", "Q?")
+    assert section.url == "https://h.example/q"
+
+
+def test_a_sheet_headed_in_a_language_not_listed_is_read_by_its_cells() -> None:
+    # Hungarian, listed nowhere: the column of questions is the one whose cells end with "?", the answer the
+    # longest other one; links are links whatever their column's name, a category keeps its column's name.
+    data = (
+        "Kérdés,Hivatkozás,Témakör,Válasz\n"
+        "Mennyi ideig tart a szállítás?,https://h.example/sz,Szállítás,Két munkanap az automatáig.\n"
+        "Hogyan mondom le a rendelést?,/lemondas,Rendelés,A Rendeléseim oldalon a Lemondás gombbal.\n"
+    )
+    sections = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert [(s.heading, s.text, s.url, s.heading_path) for s in sections] == [
+        (
+            "Mennyi ideig tart a szállítás?",
+            "Két munkanap az automatáig.",
+            "https://h.example/sz",
+            ("Mennyi ideig tart a szállítás?",),
+        ),
+        (
+            "Hogyan mondom le a rendelést?",
+            "A Rendeléseim oldalon a Lemondás gombbal.",
+            "/lemondas",
+            ("Hogyan mondom le a rendelést?",),
+        ),
+    ]
+    # Greek asks with ";" (its question mark, or the semicolon its keyboards type); Persian with "؟".
+    greek = "Ερώτημα,Λύση\nΠότε έρχεται η παραγγελία;,Σε δύο εργάσιμες.\nΠόσο κοστίζει;,Τρία ευρώ.\n"
+    sections = load_bytes("faq.csv", ".csv", greek.encode()).sections
+    assert [s.heading for s in sections] == ["Πότε έρχεται η παραγγελία;", "Πόσο κοστίζει;"]
+    persian = "سؤالات متداول,توضیح\nکیف پول چطور شارژ میشه؟,از صفحه کیف پول گزینه افزایش اعتبار.\n"
+    [section] = load_bytes("faq.csv", ".csv", persian.encode()).sections
+    assert (section.heading, section.text) == ("کیف پول چطور شارژ میشه؟", "از صفحه کیف پول گزینه افزایش اعتبار.")
+
+
+def test_a_sheet_without_a_header_row_keeps_its_first_question() -> None:
+    data = "How long does delivery take?,Two days.\nIs it free?,No.\n"
+    sections = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert [(s.heading, s.text) for s in sections] == [
+        ("How long does delivery take?", "Two days."),
+        ("Is it free?", "No."),
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Two columns ask: which one is answered is not told.
+        "a,b\nWhy?,Why not?\nHow?,Who?\n",
+        # Semicolons end code, not questions, outside Greek.
+        "x,y\nlet a = 1;,Declares a.\nlet b = 2;,Declares b.\n",
+        # Fewer than half of the rows ask.
+        "x,y\nDelivery,Two days.\nReturns,Free.\nCost?,Three euros.\n",
+    ],
+)
+def test_a_sheet_whose_cells_do_not_tell_is_still_refused(data: str) -> None:
+    with pytest.raises(LoadError, match="or one column of questions that end with a question mark"):
+        load_bytes("faq.csv", ".csv", data.encode())

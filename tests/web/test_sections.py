@@ -381,6 +381,22 @@ def test_a_faq_question_is_anchored_under_a_header_in_the_help_centers_language(
     assert _ids("f.jsonl", jsonl) == {"cuánto-tarda": "¿Cuánto tarda?"}
 
 
+def test_a_faq_question_is_anchored_in_a_sheet_read_by_its_cells() -> None:
+    # A header in a language the loader does not list: the knowledge base reads the column of questions, and
+    # its page anchors that column's cells, not the answers that say the same words first.
+    csv_faq = "Válasz,Kérdés\nA szállítás két nap.,Mennyi a szállítás?\nIngyenes.,Mennyibe kerül?\n"
+    assert _ids("f.csv", csv_faq) == {
+        "mennyi-a-szállítás": "Mennyi a szállítás?",
+        "mennyibe-kerül": "Mennyibe kerül?",
+    }
+    # No header row: the first row is a question too.
+    headless = "How long is delivery?,Two days.\nIs it free?,No.\n"
+    assert _ids("f.csv", headless) == {
+        "how-long-is-delivery": "How long is delivery?",
+        "is-it-free": "Is it free?",
+    }
+
+
 def test_html_ids_go_to_the_headings_the_knowledge_base_keeps() -> None:
     # A menu before the content (outside <main>, and a sidebar inside it) repeats a heading; a note's own
     # heading labels the note and is no section.

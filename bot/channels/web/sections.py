@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from bot.kb.loaders import load_bytes
 from bot.kb.parsers import (
+    _A_KEYS,
     _MD_ATX,
     _MD_FENCE,
     _MD_SETEXT,
@@ -28,7 +29,9 @@ from bot.kb.parsers import (
     _drop_chrome,
     _drop_link_blocks,
     _front_matter,
+    _has_key,
     _HtmlText,
+    columns_by_content,
     faq_csv_dialect,
     picked_key,
     rst_heading_at,
@@ -349,31 +352,50 @@ def _csv_questions(text: str) -> list[tuple[int, int, Any]]:
     # Lines as the reader gets them from a StringIO (at "\n" only), for its line numbers.
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     reader = csv.reader(io.StringIO(text), dialect=dialect)
-    columns: dict[str, int] | None = None
-    found: list[tuple[int, int, Any]] = []
+    # Each row with the lines it spans: [first, last).
+    rows: list[tuple[int, int, list[str]]] = []
     line = 0
     for row in reader:
         first, line = line, reader.line_num
-        if columns is None:
-            # DictReader's record: a name that comes twice holds the later cell, at the earlier one's place.
-            by_name: dict[str, int] = {}
-            for index, name in enumerate(row):
-                by_name[name] = index
-            columns = by_name
-            continue
+        rows.append((first, line, row))
+    if not rows:
+        return []
+    header = rows[0][2]
+    # DictReader's record: a name that comes twice holds the later cell, at the earlier one's place.
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        columns[name] = index
+    question: int | None = None
+    data = rows[1:]
+    if not (_has_key(header, _Q_KEYS) and _has_key(header, _A_KEYS)):
+        # A sheet `parse_faq_csv` reads by its cells: that column, and its first row when it has no header.
+        by_content = columns_by_content([[cell.replace("\ufeff", "") for cell in row] for _, _, row in rows])
+        if by_content is None:
+            return []
+        question = by_content.question
+        data = rows[1:] if by_content.header else rows
+    found: list[tuple[int, int, Any]] = []
+    for first, line, row in data:
         if not row:
             continue  # DictReader skips an empty line
-        record = {name: row[index] if index < len(row) else None for name, index in columns.items()}
-        key = picked_key(record, _Q_KEYS)
-        if key is None:
+        if question is None:
+            record = {name: row[index] if index < len(row) else None for name, index in columns.items()}
+            key = picked_key(record, _Q_KEYS)
+            if key is None:
+                continue
+            index = columns[key]
+        else:
+            index = question
+        if index >= len(row):
             continue
         start = starts[first]
         end = starts[line] - 1 if line < len(starts) else len(text)
         cells = _csv_cells(text[start:end], dialect)
-        index = columns[key]
         if index < len(cells):
             cell_start, cell_end, value = cells[index]
-            if value == row[index]:  # the cell as the reader read it: else the scan went wrong, no anchor
+            # The cell as the reader read it (a first column less its byte-order mark): else the scan went
+            # wrong, no anchor.
+            if value == row[index]:
                 found.append((start + cell_start, start + cell_end, row[index]))
     return found
 
