@@ -23,6 +23,10 @@ _SPELLING = str.maketrans(
         "\u0629": "\u0647",  # ة → ه
         "\u06cc": "\u064a",  # Persian ی → ي
         "\u06a9": "\u0643",  # Persian ک → ك
+        # Persian's heh with yeh ("خانهٔ", "ۀ"), and the heh forms Lucene's Persian normalizer folds as "ه".
+        "\u06c0": "\u0647",
+        "\u06c1": "\u0647",
+        "\u06d5": "\u0647",
         **{chr(0x0660 + digit): str(digit) for digit in range(10)},
         **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
     }
@@ -40,6 +44,12 @@ _SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة",
 # A word keeps at least this many letters after a prefix or suffix is cut (a lone "و" needs a word of four).
 _MIN_STEM = 2
 _MIN_WAW_WORD = 4
+
+
+# The languages whose words are folded so (`arabic_folded`) before their stop words are looked up and they
+# are stemmed: Arabic, and Persian, which Lucene's `persian` analyzer folds with Arabic's normalization and
+# its own (a Persian customer on an Arabic keyboard types "ي" and "ك" for "ی" and "ک").
+ARABIC_SCRIPT_FOLDED = frozenset({"ar", "fa"})
 
 
 def is_arabic(word: str) -> bool:

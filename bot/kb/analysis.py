@@ -37,9 +37,10 @@ from functools import cache, lru_cache
 from typing import Any
 
 from bot import pii
-from bot.arabic import SAME_MEANING, arabic_folded, arabic_pairs, arabic_stem, is_arabic
+from bot.arabic import ARABIC_SCRIPT_FOLDED, SAME_MEANING, arabic_folded, arabic_pairs, arabic_stem, is_arabic
 from bot.chinese import to_simplified
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
+from bot.persian import SAME_MEANING_LINES
 from bot.unicode import DOTTED_I_LANGUAGES, MARKS, lowered, without_accents
 
 CJK_LANGUAGES = frozenset(["zh", "ja", "ko"])
@@ -389,8 +390,9 @@ class Analyzer:
         for match in _TOKEN.finditer(lowered(folded, self.lang)):
             # A mark with no letter before it ("a \u0301 b") is no word: without its accents, it was "".
             token = _LEADING_MARKS.sub("", match.group())
-            if self.lang == "ar":
-                # Spelled as Elasticsearch's `arabic` analyzer folds it, before its stop words are looked up.
+            if self.lang in ARABIC_SCRIPT_FOLDED:
+                # Spelled as Elasticsearch's `arabic` (or `persian`) analyzer folds it, before its stop words
+                # are looked up.
                 token = arabic_folded(token)
             if not token:
                 continue
@@ -474,10 +476,11 @@ class Analyzer:
                 term = w if _kept_whole(w) else self._stem(w)
                 out.append((w, term))
                 if self.lang == "ar":
-                    # Its letter pairs, as the index holds them (`text`), and the help center's words for a
-                    # customer's everyday one ("فلوس" is also searched as "مبلغ").
+                    # Its letter pairs, as the index holds them (`text`).
                     out.extend((w, pair) for pair in arabic_pairs(term))
-                    out.extend((other, other) for other in SAME_MEANING.get(term, ()))
+                # The help center's words for a customer's everyday one ("فلوس" is also searched as "مبلغ",
+                # "کنسل" as "لغو").
+                out.extend((other, other) for other in same_meaning(self.lang).get(term, ()))
                 out.extend((part, self._stem(part)) for part in self._parts(w, also_stop))
             # A code typed without its hyphen ("PX110", "E203") is also searched as the parts the index
             # holds for it as written ("PX-110" is indexed as px + 110).
@@ -496,6 +499,13 @@ class Analyzer:
             # Arabic text (product names, "OTP") as they are.
             return arabic_stem(arabic_folded(word)) if is_arabic(word) else word
         algorithm = SNOWBALL.get("en" if self.lang in CJK_LANGUAGES else self.lang)
+        if self.lang == "fa":
+            # As `_tokens` folds it: a word stemmed on its own (`stem`) may come straight from a question.
+            word = arabic_folded(word)
+        elif self.lang == "el":
+            # Unaccented before Snowball's Greek stemmer, which reads "ϊ" as "η": "προϊόντα" (products) was
+            # "προηοντ", and "προιοντα", as customers type it without its marks, "προιοντ".
+            word = without_accents(word)
         return self._unaccented(word if algorithm is None else str(_stemmer(algorithm).stemWord(word)))
 
     def _parts(self, word: str, also_stop: frozenset[str] = frozenset()) -> tuple[str, ...]:
@@ -714,6 +724,24 @@ def analyzer(lang: str | None) -> Analyzer:
 @cache
 def _analyzer(key: str) -> Analyzer:
     return Analyzer(key)
+
+
+@functools.cache
+def same_meaning(lang: str) -> dict[str, tuple[str, ...]]:
+    """Index term → the terms of the words of the same meaning, for a language with such a list: Arabic's
+    (`bot.arabic.SAME_MEANING`) and Persian's (`bot.persian.SAME_MEANING_LINES`, stemmed as its index is)."""
+    if lang == "ar":
+        return SAME_MEANING
+    if lang != "fa":
+        return {}
+    stem = analyzer("fa").stem
+    out: dict[str, list[str]] = {}
+    for line in SAME_MEANING_LINES.strip().splitlines():
+        terms = list(dict.fromkeys(stem(word) for word in line.split()))
+        for term in terms:
+            others = out.setdefault(term, [])
+            others.extend(other for other in terms if other != term and other not in others)
+    return {term: tuple(others) for term, others in out.items()}
 
 
 def query_terms(query: str, languages: Iterable[str | None] = ("en",), *, toned: bool = True) -> list[str]:

@@ -112,6 +112,13 @@ WORDS_ANALYSIS = "2026-12-08"
 FOLDED_META = "folded"
 FOLDED_ANALYSIS = "2026-12-10"
 FOLDED_LANGUAGES = frozenset({"ar", "pl"})
+# The meta key of an index whose Greek is stemmed without its accents (Snowball's Greek stemmer read "ϊ" as
+# "η") and whose Persian is folded as Elasticsearch's `persian` analyzer folds it (Arabic's normalization,
+# Persian and Arabic-Indic digits as "0"–"9"), since 2026-12-11; one written before holds "προηοντ" where a
+# question now searches "προιοντ", and "۲۰۰" where it searches "200".
+GREEK_PERSIAN_META = "greek_persian"
+GREEK_PERSIAN_ANALYSIS = "2026-12-11"
+GREEK_PERSIAN_LANGUAGES = frozenset({"el", "fa"})
 # Text whose index terms that change made different: a mark another script writes on a letter, or Thai
 # (the Latin accents of decomposed text were composed before indexing, then as now).
 _MARKED_TEXT = re.compile(f"[{SCRIPT_MARKS}]|{THAI_RUN.pattern}")
@@ -153,6 +160,13 @@ def _outdated(meta: Mapping[str, str], chunks: Sequence[Chunk], languages: Itera
         return (
             "its Arabic or Polish text was indexed before Arabic was folded and light-stemmed beside its "
             "letter pairs and Polish read without its letters' marks (2026-12-10): run `kb reload`"
+        )
+    if meta.get(GREEK_PERSIAN_META) != GREEK_PERSIAN_ANALYSIS and any(
+        language_key(lang) in GREEK_PERSIAN_LANGUAGES for lang in languages
+    ):
+        return (
+            "its Greek or Persian text was indexed before Greek was stemmed without its accents and Persian "
+            "folded as Elasticsearch's `persian` analyzer reads it (2026-12-11): run `kb reload`"
         )
     # Only an index written before scans its text: a current one says so in its meta.
     if meta.get(WORDS_META) != WORDS_ANALYSIS and any(_MARKED_TEXT.search(c.text) for c in chunks):
@@ -450,6 +464,7 @@ def write_index(
                     TONED_META: ",".join(sorted(TONED)),
                     TURKISH_META: TURKISH_ANALYSIS,
                     FOLDED_META: FOLDED_ANALYSIS,
+                    GREEK_PERSIAN_META: GREEK_PERSIAN_ANALYSIS,
                     WORDS_META: WORDS_ANALYSIS,
                 }.items()
             ),

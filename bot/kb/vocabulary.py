@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from bot.arabic import arabic_folded
 from bot.kb.analysis import CJK_LANGUAGES, TONED, analyzer, language_key
 from bot.kb.base import KBUnavailableError
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
@@ -291,9 +292,52 @@ def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict
         if lower in stop or stem(lower) in spelling.terms:
             continue
         slip = _slip_of(lower, spelling, stem)
+        if not slip and key == "fa":
+            slip = _without_persian_clitics(lower, spelling, stem)
         if slip:
             out[word] = slip[0]
     return out
+
+
+# What Persian chat writes onto a word, as Arabic's normalization spells it (`arabic_folded`): the object
+# marker "و" (spoken "را": "سفرو", "پولمو"), the attached pronouns ("م", "ت", "ش", "مون", "تون", "شون",
+# after a vowel "يم", "يت", "يش"), the plural "ها" written on, with its ezafe or a pronoun ("هاي", "هام"),
+# the "ي" of "the money that" ("پولي كه") and the spoken "is" ("نامعتبره"), and the verb's "مي"/"نمي"
+# written on without its non-joiner. Cut only from a word the knowledge base never uses, and only where what
+# stays is one of its words: a ride-hailing trial's "كيفمو" (my bag, as object) and "رفيقمو" (my friend)
+# found nothing.
+_PERSIAN_SUFFIXES = (
+    "هامو", "هاشو", "هاتو", "مونو", "تونو", "شونو", "هاي", "هام", "هات", "هاش", "مون", "تون", "شون",
+    "ها", "مو", "تو", "شو", "يم", "يت", "يش", "رو", "م", "ت", "ش", "و", "ي", "ه",
+)  # fmt: skip
+_PERSIAN_PREFIXES = ("نمي", "مي")
+# The fewest letters a word keeps once its clitics are cut.
+_MIN_PERSIAN_STEM = 3
+
+
+def _without_persian_clitics(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tuple[str, ...]:
+    """The knowledge base's word, or two of its words run together (`_compound_parts`: "سيمكارت", a compound
+    it writes with a non-joiner), that `word` is less what Persian chat writes onto it (`_PERSIAN_SUFFIXES`,
+    `_PERSIAN_PREFIXES`), as a 1-tuple; () when no cut gives one. Of several, the one that cuts the fewest
+    letters, then one word before two, then the most frequent."""
+    folded = arabic_folded(word)
+    heads = [folded, *(folded[len(p) :] for p in _PERSIAN_PREFIXES if folded.startswith(p))]
+    found: list[tuple[int, int, int, str]] = []
+    for head in heads:
+        # Two layers at most: a pronoun and the object marker after it ("كيف" + "م" + "و").
+        for once in ("", *(x for x in _PERSIAN_SUFFIXES if head.endswith(x))):
+            first = head[: len(head) - len(once)]
+            for twice in ("", *(x for x in _PERSIAN_SUFFIXES if once and first.endswith(x))):
+                left = first[: len(first) - len(twice)]
+                if len(left) < _MIN_PERSIAN_STEM:
+                    continue
+                cut = len(folded) - len(left)
+                surface = spelling.surfaces.get(stem(left)) if cut else None
+                if surface is not None:
+                    found.append((cut, 1, spelling.rank.get(surface, len(spelling.rank)), surface))
+                elif parts := _compound_parts(left, spelling, stem):
+                    found.append((cut, 2, 0, " ".join(parts)))
+    return (min(found)[3],) if found else ()
 
 
 def _slip_of(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tuple[str, ...]:
@@ -324,7 +368,7 @@ def _slip_of(word: str, spelling: _Spelling, stem: Callable[[str], str]) -> tupl
     return (min(found, key=lambda surface: rank.get(surface, len(rank))),) if found else ()
 
 
-def _compound_parts(word: str, language: _Language, stem: Callable[[str], str]) -> tuple[str, ...]:
+def _compound_parts(word: str, language: _Spelling, stem: Callable[[str], str]) -> tuple[str, ...]:
     """Two words of the knowledge base that `word` is written as, run together ("powerbank" where the help
     center says "power banks", "giftcard", "Paketstation"); () when no cut gives two.
 
