@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from bot.arabic import ARABIC_SCRIPT_FOLDED, arabic_folded
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
+from bot.greeklish import latin_keys, sound_key
 from bot.unicode import LETTER, composed, latin, turkish_lowered, without_accents
 
 UNDETERMINED = "und"
@@ -537,6 +538,11 @@ def _detect_message_language(
         # "tolong bantu saya" (Malay 0.55, Indonesian second) was answered in English: Malay has no catalog.
         others = tuple(lang for lang in detection.candidates if lang != "id")
         detection = replace(detection, language="id", candidates=("ms", *others))
+    greek_expected = hinted == "el" or "el" in prior
+    if greek_expected and detection.language != "el" and _greeklish(text, detection.language):
+        # Greek in Latin letters ("pou mporw na vrw tin apodeiksi"), to a Greek help center or from a Greek
+        # app: the detector guesses Portuguese, French or Tagalog at 0.2-0.6.
+        return "el"
     if hinted != "ar" and _persian_read_as_arabic(text, detection):
         others = tuple(lang for lang in detection.candidates if lang != "fa")
         detection = replace(detection, language="fa", candidates=("ar", *others))
@@ -826,6 +832,31 @@ def _persian_read_as_arabic(text: str, detection: Detection) -> bool:
     if not (_PERSIAN_LETTERS.search(text) or "fa" in detection.candidates):
         return False
     return _function_words(text, "fa") > _function_words(text, "ar")
+
+
+# Greek's function words as Greeklish spells them (`bot.greeklish.sound_key`): "na", "tin", "mou", "pou".
+GREEKLISH_FUNCTION_KEYS = frozenset(sound_key(word) for word in STOPWORDS["el"])
+# A text of fewer of them is no Greeklish: English "to", "me" and "I" sound like "το", "με" and "η".
+MIN_GREEKLISH_WORDS = 2
+
+
+def greeklish_function_word(word: str) -> bool:
+    """Whether a Latin `word` may spell one of Greek's function words ("tin" for "την", "mporw" for
+    "μπορώ")."""
+    return any(key in GREEKLISH_FUNCTION_KEYS for key in latin_keys(word))
+
+
+def _greeklish(text: str, guess: str) -> bool:
+    """Whether `text`, in Latin letters, is Greek: it holds at least `MIN_GREEKLISH_WORDS` words that spell
+    Greek's function words, more than it holds of the detector's guess's and of English's."""
+    letters = "".join(_WORD.findall(text))
+    if not letters or not all(latin(ch) for ch in letters):
+        return False
+    words = _WORD_WITH_APOSTROPHE.findall(text.casefold())
+    greek = sum(1 for word in words if greeklish_function_word(word))
+    return greek >= MIN_GREEKLISH_WORDS and greek > max(
+        _function_words(text, guess), _function_words(text, "en")
+    )
 
 
 def _written_in(text: str, language: str) -> bool:

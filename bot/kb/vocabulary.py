@@ -17,10 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.arabic import arabic_folded
+from bot.greeklish import GreekWords
 from bot.kb.analysis import CJK_LANGUAGES, TONED, analyzer, language_key
 from bot.kb.base import KBUnavailableError
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
-from bot.language import STOPWORDS, UNDETERMINED
+from bot.language import STOPWORDS, UNDETERMINED, greeklish_function_word
 from bot.unicode import LETTER, latin, without_accents
 
 if TYPE_CHECKING:
@@ -286,6 +287,10 @@ def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict
     spelling = _spelling(key, tuple(words))
     stem = analyzer(key).stem
     stop = STOPWORDS.get(key, frozenset())
+    # A Greek question typed all in Latin letters (`bot.greeklish`): each word is the help center's Greek
+    # word it spells. Not a Latin word in a question written in Greek ("Xiaomi"), which is a name.
+    letters = "".join(_WORD.findall(text))
+    greek = _greek_words(tuple(words)) if key == "el" and letters and all(map(latin, letters)) else None
     out: dict[str, str] = {}
     for word in dict.fromkeys(_WORD.findall(text)):
         lower = word.lower()
@@ -294,9 +299,17 @@ def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict
         slip = _slip_of(lower, spelling, stem)
         if not slip and key == "fa":
             slip = _without_persian_clitics(lower, spelling, stem)
+        if not slip and greek is not None and not greeklish_function_word(lower):
+            spelled_word = greek.word_for(lower)
+            slip = (spelled_word,) if spelled_word else ()
         if slip:
             out[word] = slip[0]
     return out
+
+
+@lru_cache(maxsize=2)
+def _greek_words(words: tuple[str, ...]) -> GreekWords:
+    return GreekWords(words, analyzer("el").stem)
 
 
 # What Persian chat writes onto a word, as Arabic's normalization spells it (`arabic_folded`): the object

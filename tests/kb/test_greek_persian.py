@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.greeklish import GreekWords, latin_keys, sound_key
 from bot.kb.analysis import analyzer, query_terms, same_meaning
 from bot.kb.embedded import GREEK_PERSIAN_META, write_index
 from bot.kb.vocabulary import corrected, slips, vocabulary_words
@@ -126,6 +127,49 @@ def test_persian_typed_on_an_arabic_keyboard_is_persian(text: str) -> None:
 def test_arabic_written_with_a_persian_letter_stays_arabic(text: str) -> None:
     # Iraqi and Gulf Arabic write "چ" and "گ": their function words are Arabic's.
     assert detect_message_language(text) == "ar"
+
+
+@pytest.mark.parametrize(
+    ("latin", "greek"),
+    [
+        ("paraggelia", "παραγγελία"),
+        ("apodeiksi", "απόδειξη"),
+        ("proigoumeni", "προηγούμενη"),  # "oi" is "ο" and "η" here, not "οι"
+        ("akyrwsh", "ακύρωση"),  # "h" for "η", "y" for "υ", "w" for "ω"
+        ("thelw", "θέλω"),
+        ("euxaristw", "ευχαριστώ"),
+        ("xronia", "χρόνια"),  # "x" for "χ"
+    ],
+)
+def test_greeklish_spells_the_greek_words_sounds(latin: str, greek: str) -> None:
+    assert sound_key(greek) in latin_keys(latin)
+
+
+def test_a_greeklish_word_is_the_help_centers_greek_word_it_spells_whatever_its_ending() -> None:
+    words = GreekWords(
+        ("παραγγελία", "απόδειξη", "πόντων", "κατεβάσετε", "ποσό", "πόλης"), analyzer("el").stem
+    )
+    assert words.word_for("paraggelia") == "παραγγελία"
+    assert words.word_for("katevasw") == "κατεβάσετε"  # another ending
+    assert words.word_for("pontous") == "πόντων"  # by the stem "ποντ"
+    assert words.word_for("xiaomi") is None
+    assert words.word_for("delivery") is None
+
+
+def test_a_greeklish_question_is_greek_to_a_greek_help_center_and_searched_in_greek(tmp_path: Path) -> None:
+    question = "pote tha erthoun ta pagwta pou ekana paraggelia? irthan liwmena"
+    assert detect_message_language(question, kb_languages=("el",)) == "el"
+    # English stays English: its "to", "me" and "I" sound like Greek's "το", "με", "η", but fewer of them.
+    assert detect_message_language("I want to send it to me", kb_languages=("el",)) == "en"
+    assert detect_message_language(question, kb_languages=("en",)) != "el"
+    vocabulary = vocabulary_words(CHUNKS, ["el"])
+    searched = corrected(question, vocabulary, "el")
+    # Its words the help center writes are searched in Greek; its function words ("pote", "pou") stay.
+    assert "παγωτά" in searched
+    assert "pote" in searched
+    assert first_heading(tmp_path, CHUNKS, searched, "el") == "Λιωμένα παγωτά"
+    # A Latin name in a question written in Greek is a name, not Greeklish.
+    assert corrected("Το Xiaomi κολλάει", vocabulary, "el") == "Το Xiaomi κολλάει"
 
 
 def test_an_index_written_before_greek_and_persian_were_refolded_warns_until_reloaded(tmp_path: Path) -> None:
