@@ -337,6 +337,7 @@ LANGUAGE_NAMES = {
     "uk": "Ukrainian",
     "tr": "Turkish",
     "ar": "Arabic",
+    "fa": "Persian",
     UNDETERMINED: "unknown",
 }
 

@@ -40,6 +40,7 @@ LANGUAGES: tuple[str, ...] = (
     "th",
     "hi",
     "ar",
+    "fa",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -59,6 +60,7 @@ CATALOGS: dict[str, str] = {
     "th": "th",
     "hi": "hi",
     "ar": "ar",
+    "fa": "fa",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -72,12 +74,13 @@ def shown_language(language: str) -> str:
 
 # The shipped languages written right to left: a page or a widget whose own texts are in one is laid out
 # right to left (`direction`).
-RIGHT_TO_LEFT = frozenset({"ar"})
+RIGHT_TO_LEFT = frozenset({"ar", "fa"})
 
 
 def direction(language: str) -> str:
-    """The direction fixed texts in `language` are laid out in: "rtl" for Arabic (`RIGHT_TO_LEFT`), else
-    "ltr" (English stands in for a language without a catalog, Hebrew or Persian among them)."""
+    """The direction fixed texts in `language` are laid out in: "rtl" for Arabic and Persian
+    (`RIGHT_TO_LEFT`), else "ltr" (English stands in for a language without a catalog, Hebrew or Urdu among
+    them)."""
     return "rtl" if shown_language(language) in RIGHT_TO_LEFT else "ltr"
 
 
@@ -267,6 +270,7 @@ SHOWN_LANGUAGE_NAMES = {
     "th": N_("Thai"),
     "hi": N_("Hindi"),
     "ar": N_("Arabic"),
+    "fa": N_("Persian"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

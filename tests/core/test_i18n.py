@@ -121,6 +121,40 @@ def test_arabic_catalog_says_nothing_of_the_customers_gender_and_writes_arabic_p
     assert _po("ar").num_plurals == 6
 
 
+# The bot speaks as "ما" and addresses the customer as "شما": no "من" or "تو", and none of the first-person
+# singular forms the texts would call for ("متأسفم", "می‌توانم", "هستم").
+_PERSIAN_SINGULAR = re.compile(
+    "(?<![\\w\u200c])(?:من|تو|متأسفم|هستم|می\u200cتوانم|نمی\u200cتوانم|می\u200cکنم|می\u200cدهم|کردم|ندارم)"
+    "(?![\\w\u200c])"
+)
+
+
+def test_persian_catalog_speaks_as_we_and_writes_persian_letters_and_punctuation() -> None:
+    """Iranian apps' support chat speaks as "ما" ("متأسفیم", "می‌توانیم") to a customer addressed as "شما"
+    ("می‌توانید", "بفرستید"). Persian writes its own letters, "ی" and "ک", not Arabic's "ي" and "ك" (nor "ى"
+    or "ة"); its own comma, semicolon and question mark ("،", "؛", "؟") and «» quotes; Western digits as the
+    source does; and the zero-width non-joiner between the parts of a word ("می‌توانید", "پیام‌ها"), which a
+    space or nothing would split or run together. A command ("/new") has a left-to-right mark before it and no
+    line starts with one, as in Arabic (`test_arabic_catalog_…`)."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}  # the customer's words, searched for
+    for message in _po("fa"):
+        if message.id:
+            text = str(message.string)
+            if message.id not in asked:
+                assert not _PERSIAN_SINGULAR.search(text), message.id
+            assert not re.search("[\u064a\u0643\u0649\u0629]", text), message.id
+            assert not re.search(r"[\u0600-\u06ff][ ]?[,;?]", text), message.id
+            assert "?" not in text, message.id
+            assert '"' not in text, message.id
+            assert not re.search("[\u0660-\u0669\u06f0-\u06f9]", text), message.id
+            assert not re.search("(?<![^\\W\\d_])\u200c|\u200c(?![^\\W\\d_])", text), message.id
+            assert not re.search(r"(?<!\w)ن?می (?=\w)|(?<=\w) ها(?:ی|یی)?(?!\w)", text), message.id
+            commands = re.findall(r"(.?)(?<![\w/])/[a-z]+", text)
+            assert all(before == "\u200e" for before in commands), message.id
+            assert not re.search("(?m)^\u200e", text), message.id
+    assert "\u200c" in texts.translate(texts.PIPELINE_TEXTS["refused"], "fa")  # "می‌دهیم"
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -244,6 +278,15 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(texts.UNSURE_LEAD, "ar").startswith("قد لا يطابق هذا سؤالك تمامًا")
     start = texts.translate(tg_texts.START, "ar").format(name="Ahmed")
     assert start.startswith("مرحبًا Ahmed! معك مساعد الدعم")
+    # Persian customers read every refusal, lead and button in English; addressed as "شما", the bot speaking
+    # as "ما", as Iranian apps' support chat does; laid out right to left, as Arabic is.
+    assert texts.shown_language("fa-IR") == "fa"
+    assert (texts.direction("fa-IR"), texts.direction("fa")) == ("rtl", "rtl")
+    refused = texts.translate(refusal, "fa")
+    assert refused.startswith("متأسفیم، پاسخ این سؤال را در مرکز راهنمایی پیدا نکردیم")
+    assert texts.translate(texts.UNSURE_LEAD, "fa").startswith("شاید این دقیقاً همان چیزی نباشد که پرسیدید")
+    start = texts.translate(tg_texts.START, "fa").format(name="Maryam")
+    assert start.startswith("سلام Maryam! دستیار پشتیبانی در خدمت شماست.")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -308,6 +351,14 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert several.startswith("مركز المساعدة لدينا مكتوب باللغات الإنجليزية / العربية.")
     assert texts.kb_language_hint(("ar",), "en").startswith("Our help center is written in Arabic.")
     assert texts.kb_language_hint(("ar",), "de").startswith("Unser Hilfe-Center ist auf Arabisch")
+    # Persian names a language with "زبان" ("به زبان انگلیسی نوشته شده است"), several with "زبان‌های".
+    hint = texts.kb_language_hint(("en",), "fa")
+    assert hint.startswith("مرکز راهنمایی ما به زبان انگلیسی نوشته شده است. اگر برایتان ممکن است،")
+    several = texts.kb_language_hint(("en", "fa"), "fa")
+    assert several.startswith("مرکز راهنمایی ما به زبان\u200cهای انگلیسی / فارسی نوشته شده است.")
+    assert texts.kb_language_hint(("fa",), "en").startswith("Our help center is written in Persian.")
+    assert texts.kb_language_hint(("fa",), "de").startswith("Unser Hilfe-Center ist auf Persisch")
+    assert texts.kb_language_hint(("fa",), "ar").startswith("مركز المساعدة لدينا مكتوب باللغة الفارسية.")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

@@ -27,6 +27,7 @@ LAN = {**user(2117, "Lan"), "language_code": "vi"}
 SOMCHAI = {**user(2119, "Somchai"), "language_code": "th"}
 PRIYA = {**user(2121, "Priya"), "language_code": "hi"}
 AHMED = {**user(2123, "Ahmed"), "language_code": "ar"}
+MARYAM = {**user(2126, "Maryam"), "language_code": "fa"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -481,6 +482,28 @@ async def test_an_arabic_question_without_a_hint_is_refused_in_arabic(make_harne
     assert final.data["text"].startswith("عذرًا")
 
 
+async def test_persian_question_gets_persian_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Persian customers read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(MARYAM, "بسته‌ام گم شده، پولم را کی پس می‌گیرم؟")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "fa")
+    assert final.data["text"].startswith("در حال حاضر نمی‌توانیم این را جست‌وجو کنیم.")
+    assert button_labels(final.data) == ["گفت‌وگو با کارشناس"]
+    h.fake.inject(h.fake.callback_update(MARYAM, MARYAM["id"], final.message_id, "human:fa"))
+    told = await h.reply_after(MARYAM["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "fa")
+    assert told.data["text"].startswith("از یکی از کارشناسان پشتیبانی خواستیم به گفت‌وگو بپیوندد")
+    assert "Language: Persian (fa)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_persian_question_without_a_hint_is_refused_in_persian(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2127, "Reza"), "سفارشم هنوز نرسیده، باید چه کار کنم؟")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "fa")
+    assert final.data["text"].startswith("متأسفیم")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -545,7 +568,8 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "ar", "de", "es", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr", "vi", "zh"
+            "", "ar", "de", "es", "fa", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr",
+            "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

@@ -105,6 +105,14 @@ async def test_an_arabic_browser_reads_the_pages_right_to_left(make_web: WebFact
     main = article.find("main")
     assert main is not None
     assert main["dir"] == "auto"
+    # Persian pages too.
+    persian = {"accept": "text/html", "accept-language": "fa-IR,fa;q=0.9"}
+    page = BeautifulSoup((await web.client.get("/help/refunds.md", headers=persian)).text, "html.parser")
+    assert page.html is not None
+    assert (page.html["lang"], page.html["dir"]) == ("fa", "rtl")
+    back = page.select_one("header a")
+    assert back is not None
+    assert back.get_text() == "→ مرکز راهنمایی"
     # Left to right in every other language.
     german = BeautifulSoup((await web.client.get("/help/refunds.md", headers=_german())).text, "html.parser")
     assert german.html is not None
@@ -164,6 +172,8 @@ SHIPPED_HELP_CENTER = {
     # Arabic customers (the Gulf, Egypt, the Levant) read every fixed text in English.
     "ar-SA,ar;q=0.9,en-US;q=0.8,en;q=0.7": ("ar", "مركز المساعدة"),
     "ar-EG,ar;q=0.9": ("ar", "مركز المساعدة"),
+    # Persian customers read every fixed text in English.
+    "fa-IR,fa;q=0.9,en-US;q=0.8,en;q=0.7": ("fa", "مرکز راهنمایی"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }

@@ -424,6 +424,9 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     # An Arabic browser's widget is laid out right to left.
     arabic = (await web.client.get("/api/session", headers={"accept-language": "ar-SA,ar;q=0.9"})).json()
     assert (arabic["language"], arabic["dir"], arabic["labels"]["send"]) == ("ar", "rtl", "إرسال")
+    # So is a Persian browser's.
+    persian = (await web.client.get("/api/session", headers={"accept-language": "fa-IR,fa;q=0.9"})).json()
+    assert (persian["language"], persian["dir"], persian["labels"]["send"]) == ("fa", "rtl", "ارسال")
     english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]
     assert (english["message"], english["send"]) == ("Message", "Send")
     # A browser in Taiwan's Chinese gets Traditional characters, one in mainland Chinese Simplified.
@@ -625,5 +628,7 @@ async def test_an_arabic_answer_lays_the_widget_out_right_to_left(make_web: WebF
 
     arabic = await ask("طردي لم يصل بعد، ماذا أفعل؟")
     assert (arabic["language"], arabic["dir"], arabic["labels"]["sources"]) == ("ar", "rtl", "المصادر")
+    persian = await ask("سفارشم هنوز نرسیده، باید چه کار کنم؟")
+    assert (persian["language"], persian["dir"], persian["labels"]["sources"]) == ("fa", "rtl", "منابع")
     english = await ask("How long do refunds take?")
     assert (english["language"], english["dir"]) == ("en", "ltr")

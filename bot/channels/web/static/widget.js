@@ -20,8 +20,8 @@
   }
   function label(key, fallback) { return state.labels[key] || fallback; }
 
-  // Right-to-left text (Arabic, Hebrew), as `bot.unicode.right_to_left` tells it: three words in ten or more,
-  // links aside, in a right-to-left script. An Arabic sentence that opens with a Latin product name
+  // Right-to-left text (Arabic, Persian, Hebrew), as `bot.unicode.right_to_left` tells it: three words in ten
+  // or more, links aside, in a right-to-left script. An Arabic sentence that opens with a Latin product name
   // ("Parcelly تعيد المبلغ…") is right to left, where its first letter (`dir="auto"`) made it left to right
   // and put the name at its end; an English passage quoted under an Arabic note stays left to right. "" for
   // a line without words ("👍", "…").
@@ -435,7 +435,7 @@
     closeButton.setAttribute("aria-label", label("close", "Close chat"));
     log.setAttribute("aria-label", label("title", "Support"));
     // Screen readers pronounce the widget in the visitor's language, whatever the host page's; its header,
-    // launcher and buttons are laid out in that language's direction (Arabic's right to left).
+    // launcher and buttons are laid out in that language's direction (Arabic's and Persian's right to left).
     if (body.language) root.setAttribute("lang", body.language);
     root.setAttribute("dir", body.dir || "ltr");
     input.setAttribute("aria-label", label("message", "Message"));
