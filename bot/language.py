@@ -338,6 +338,7 @@ LANGUAGE_NAMES = {
     "tr": "Turkish",
     "ar": "Arabic",
     "fa": "Persian",
+    "el": "Greek",
     UNDETERMINED: "unknown",
 }
 

@@ -41,6 +41,7 @@ LANGUAGES: tuple[str, ...] = (
     "hi",
     "ar",
     "fa",
+    "el",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -61,6 +62,7 @@ CATALOGS: dict[str, str] = {
     "hi": "hi",
     "ar": "ar",
     "fa": "fa",
+    "el": "el",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -271,6 +273,7 @@ SHOWN_LANGUAGE_NAMES = {
     "hi": N_("Hindi"),
     "ar": N_("Arabic"),
     "fa": N_("Persian"),
+    "el": N_("Greek"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

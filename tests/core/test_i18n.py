@@ -7,6 +7,7 @@ import io
 import re
 import string
 import tomllib
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,50 @@ def test_persian_catalog_speaks_as_we_and_writes_persian_letters_and_punctuation
     assert "\u200c" in texts.translate(texts.PIPELINE_TEXTS["refused"], "fa")  # "می‌دهیم"
 
 
+# The customer addressed in the singular ("εσύ", "σου") or the bot speaking as "I" ("εγώ", "μου", "λυπάμαι").
+_GREEK_SINGULAR = re.compile(
+    r"(?<!\w)(?:εσύ|εσένα|σου|εγώ|εμένα|μου|λυπάμαι|μπορώ|βρήκα|ξέρω)(?!\w)", re.IGNORECASE
+)
+_GREEK_WORD = re.compile("[α-ωάέήίόύώϊϋΐΰςΑ-ΩΆΈΉΊΌΎΏΪΫ]+")
+# A syllable's vowel: the digraphs read as one vowel first ("αι", "ου", "ευ"), then any single one.
+_GREEK_SYLLABLE = re.compile("α[ιί]|ε[ιί]|ο[ιί]|ο[υύ]|υ[ιί]|[αεη][υύ]|[αεηιουωάέήίόύώϊϋΐΰ]")
+_GREEK_TONOS = re.compile("[άέήίόύώΐΰ]")
+# Words read as one syllable (synizesis) and written without a tonos; the monosyllables written with one ("ή"
+# or, "πώς" and "πού" asking, the "ό" of "ό,τι"); the enclitics after which a word takes a second tonos.
+_GREEK_SYNIZESIS = frozenset({"για", "γεια", "μια", "πια", "πιο", "ποιο", "ποια"})
+_GREEK_ACCENTED_MONOSYLLABLES = frozenset({"ή", "πώς", "πού", "ό"})
+_GREEK_ENCLITIC = re.compile(r" (?:μας|σας|του|της|τους)(?!\w)")
+
+
+def test_greek_catalog_says_you_in_the_plural_and_writes_greek_accents_and_question_marks() -> None:
+    """Greek apps' support chat addresses the customer in the polite plural ("μπορείτε", "στείλτε", "σας")
+    and speaks as "εμείς" ("Λυπούμαστε", "δεν βρήκαμε"): no "εσύ", "σου", "εγώ", "μου" or "λυπάμαι", except in
+    the contact questions, which are the customer's words searched for. Greek's question mark is ";" (U+037E,
+    which NFC makes ";"): a text asks as many questions as its source, and no ";" stands for a semicolon,
+    which would read as a question. Every word of two or more syllables carries one tonos, and a second only
+    before an enclitic ("βοήθειάς μας"); a monosyllable carries none but "ή", "πώς", "πού" and the "ό" of
+    "ό,τι"; a word ends in "ς", never in "σ"."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
+    for message in _po("el"):
+        if not message.id:
+            continue
+        text = str(message.string)
+        assert unicodedata.normalize("NFC", text) == text, message.id
+        assert "?" not in text, message.id
+        assert text.count(";") == str(message.id).count("?"), message.id
+        if message.id not in asked:
+            assert not _GREEK_SINGULAR.search(text), message.id
+        assert not re.search("σ(?![α-ωάέήίόύώϊϋΐΰ])|ς(?=[α-ωάέήίόύώϊϋΐΰ])", text), message.id
+        for match in _GREEK_WORD.finditer(text):
+            word = match.group().lower()
+            tonos = len(_GREEK_TONOS.findall(word))
+            if word in _GREEK_SYNIZESIS or len(_GREEK_SYLLABLE.findall(word)) == 1:
+                assert tonos == (word in _GREEK_ACCENTED_MONOSYLLABLES), (word, message.id)
+            elif tonos != 1:
+                assert tonos == 2, (word, message.id)
+                assert _GREEK_ENCLITIC.match(text, match.end()), (word, message.id)
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -287,6 +332,15 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(texts.UNSURE_LEAD, "fa").startswith("شاید این دقیقاً همان چیزی نباشد که پرسیدید")
     start = texts.translate(tg_texts.START, "fa").format(name="Maryam")
     assert start.startswith("سلام Maryam! دستیار پشتیبانی در خدمت شماست.")
+    # Greek customers read every refusal, lead and button in English; addressed in the polite plural, the bot
+    # speaking as "εμείς", as Greek apps' support chat does.
+    assert texts.shown_language("el-GR") == "el"
+    assert texts.direction("el") == "ltr"
+    refused = texts.translate(refusal, "el")
+    assert refused.startswith("Λυπούμαστε, δεν βρήκαμε αυτή την πληροφορία στο κέντρο βοήθειάς μας")
+    assert texts.translate(texts.UNSURE_LEAD, "el").startswith("Ίσως δεν είναι ακριβώς αυτό που ρωτήσατε")
+    start = texts.translate(tg_texts.START, "el").format(name="Eleni")
+    assert start.startswith("Γεια σας, Eleni! Εδώ ο βοηθός υποστήριξης.")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -359,6 +413,14 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert texts.kb_language_hint(("fa",), "en").startswith("Our help center is written in Persian.")
     assert texts.kb_language_hint(("fa",), "de").startswith("Unser Hilfe-Center ist auf Persisch")
     assert texts.kb_language_hint(("fa",), "ar").startswith("مركز المساعدة لدينا مكتوب باللغة الفارسية.")
+    # Greek names a language with its article, lower-cased as Greek writes it mid-sentence ("στα αγγλικά").
+    hint = texts.kb_language_hint(("en",), "el")
+    assert hint.startswith("Το κέντρο βοήθειάς μας είναι γραμμένο στα αγγλικά. Αν μπορείτε,")
+    several = texts.kb_language_hint(("en", "el"), "el")
+    assert several.startswith("Το κέντρο βοήθειάς μας είναι γραμμένο στα αγγλικά / ελληνικά.")
+    assert texts.kb_language_hint(("el",), "en").startswith("Our help center is written in Greek.")
+    assert texts.kb_language_hint(("el",), "de").startswith("Unser Hilfe-Center ist auf Griechisch")
+    assert texts.kb_language_hint(("el",), "fa").startswith("مرکز راهنمایی ما به زبان یونانی نوشته شده است.")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

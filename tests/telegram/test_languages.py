@@ -28,6 +28,7 @@ SOMCHAI = {**user(2119, "Somchai"), "language_code": "th"}
 PRIYA = {**user(2121, "Priya"), "language_code": "hi"}
 AHMED = {**user(2123, "Ahmed"), "language_code": "ar"}
 MARYAM = {**user(2126, "Maryam"), "language_code": "fa"}
+ELENI = {**user(2128, "Eleni"), "language_code": "el"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -504,6 +505,28 @@ async def test_a_persian_question_without_a_hint_is_refused_in_persian(make_harn
     assert final.data["text"].startswith("متأسفیم")
 
 
+async def test_greek_question_gets_greek_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Greek customers read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(ELENI, "Το δέμα μου χάθηκε, πότε θα πάρω πίσω τα χρήματά μου;")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "el")
+    assert final.data["text"].startswith("Δεν μπορούμε να το αναζητήσουμε αυτή τη στιγμή.")
+    assert button_labels(final.data) == ["Συνομιλία με εκπρόσωπο"]
+    h.fake.inject(h.fake.callback_update(ELENI, ELENI["id"], final.message_id, "human:el"))
+    told = await h.reply_after(ELENI["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "el")
+    assert told.data["text"].startswith("Ζητήσαμε από έναν εκπρόσωπο της ομάδας υποστήριξης να συνδεθεί.")
+    assert "Language: Greek (el)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_greek_question_without_a_hint_is_refused_in_greek(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2129, "Giorgos"), "Το δέμα μου δεν έχει φτάσει ακόμα, τι να κάνω;")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "el")
+    assert final.data["text"].startswith("Λυπούμαστε")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -568,8 +591,8 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "ar", "de", "es", "fa", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th", "tr",
-            "vi", "zh",
+            "", "ar", "de", "el", "es", "fa", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th",
+            "tr", "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

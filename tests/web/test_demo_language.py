@@ -174,6 +174,8 @@ SHIPPED_HELP_CENTER = {
     "ar-EG,ar;q=0.9": ("ar", "مركز المساعدة"),
     # Persian customers read every fixed text in English.
     "fa-IR,fa;q=0.9,en-US;q=0.8,en;q=0.7": ("fa", "مرکز راهنمایی"),
+    # Greek customers read every fixed text in English.
+    "el-GR,el;q=0.9,en;q=0.8": ("el", "Κέντρο βοήθειας"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
