@@ -117,6 +117,11 @@ def _foreign(word: str, lang: str) -> bool:
     return own < MAX_FOREIGN_ZIPF and zipf_frequency(folded, "en") > own
 
 
+# Languages of another script whose customers type them in Latin letters, where the language detection says
+# so (`bot.language`: Greek's Greeklish).
+LATIN_TYPED = frozenset({"el"})
+
+
 def uncommon_words(question: str, lang: str | None) -> list[str]:
     """Words of a question that name a thing although `named_words` cannot tell them from other words by
     their shape: lower-case words in no word list of its language nor of English ("kdump", "hostapd",
@@ -133,6 +138,10 @@ def uncommon_words(question: str, lang: str | None) -> list[str]:
     """
     key = language_key(lang)
     if key in CJK_LANGUAGES or key in SUFFIXING or key not in _wordlist_languages():
+        return []
+    if key in LATIN_TYPED and all(latin(ch) for ch in question if ch.isalpha()):
+        # Greek typed in Latin letters (`bot.greeklish`): every word is in neither list, names or not
+        # ("thelw", "mporw", "erthei"), and a Greeklish question was refused for naming them.
         return []
     stop = STOPWORDS.get(key, frozenset()) | STOPWORDS["en"]
     capitals = key in NOUN_CAPITALISING

@@ -12,6 +12,7 @@ import pytest
 from bot.greeklish import GreekWords, latin_keys, sound_key
 from bot.kb.analysis import analyzer, query_terms, same_meaning
 from bot.kb.embedded import GREEK_PERSIAN_META, write_index
+from bot.kb.names import uncommon_words
 from bot.kb.vocabulary import corrected, slips, vocabulary_words
 from bot.language import STOPWORDS, detect_message_language
 from tests.fakes import make_chunk
@@ -170,6 +171,14 @@ def test_a_greeklish_question_is_greek_to_a_greek_help_center_and_searched_in_gr
     assert first_heading(tmp_path, CHUNKS, searched, "el") == "Λιωμένα παγωτά"
     # A Latin name in a question written in Greek is a name, not Greeklish.
     assert corrected("Το Xiaomi κολλάει", vocabulary, "el") == "Το Xiaomi κολλάει"
+
+
+def test_greeklish_words_are_no_names_the_help_center_lacks() -> None:
+    # Every word of Greek in Latin letters is in neither Greek's word list nor English's: a Greeklish
+    # question was refused for naming "mporw" and "thelw" (I can, I want).
+    assert uncommon_words("pou mporw na vrw tin apodeiksi? thelw na tin katevasw", "el") == []
+    # A Latin word in a question written in Greek still is one.
+    assert uncommon_words("Το kdump δεν δουλεύει στον server", "el") == ["kdump"]
 
 
 def test_an_index_written_before_greek_and_persian_were_refolded_warns_until_reloaded(tmp_path: Path) -> None:
