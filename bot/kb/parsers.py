@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.arabic import arabic_folded
 from bot.ids import parse_number
 from bot.unicode import without_accents
 
@@ -1851,7 +1852,9 @@ _URL_KEYS = (
 def _key_name(key: Any) -> str:
     """A column's or key's name as it is compared: without case, accents, surrounding spaces or a byte-order
     mark (a spreadsheet saved twice as UTF-8 heads its first column with one)."""
-    return without_accents(str(key).replace("\ufeff", "").strip()).casefold()
+    # Arabic's and Persian's spelling folded too: a Persian sheet typed on an Arabic keyboard heads its
+    # columns "پيوند" and "دسته‌بندي" for "پیوند" and "دسته‌بندی".
+    return arabic_folded(without_accents(str(key).replace("\ufeff", "").strip()).casefold())
 
 
 @functools.cache
@@ -1980,9 +1983,10 @@ def columns_by_content(rows: Sequence[Sequence[str]]) -> ContentColumns | None:
     (a Greek sheet headed "Ερώτηση,Απάντηση", or no header at all): the column whose cells end with a question
     mark in at least half of the rows, the only one that does, and of the others the one of the longest
     text that is not a column of links. None when the cells do not tell (no such column, or two)."""
-    if len(rows) < 2:
+    # Rows of empty cells (a spreadsheet's trailing ",,,") are no rows that do not ask.
+    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    if not body:
         return None
-    body = rows[1:]
     width = max(map(len, rows))
 
     def cells(index: int, of: Sequence[Sequence[str]]) -> list[str]:
@@ -2007,15 +2011,26 @@ def columns_by_content(rows: Sequence[Sequence[str]]) -> ContentColumns | None:
         return None
     answer = max(others)[1]
     first = rows[0]
-    # A sheet saved without a header row starts with a question and its answer: both are kept.
+    # A sheet saved without a header row starts with a question and its answer: both are kept. Its first
+    # question may not ask ("Shipping costs"), but its answer is a sentence, as no column's name is.
     headless = (
         question < len(first)
         and answer < len(first)
-        and _asks(first[question])
         and bool(first[answer].strip())
+        and (_asks(first[question]) or _is_sentence(first[answer]))
         and not _has_key(first, _Q_KEYS + _A_KEYS)
     )
     return ContentColumns(question, answer, header=not headless)
+
+
+# A cell longer than this, or ending as a sentence does, is text, not a column's name.
+_LONGEST_COLUMN_NAME = 40
+_SENTENCE_ENDS = (".", "!", "…", "。", "！", "।", "۔")
+
+
+def _is_sentence(cell: str) -> bool:
+    text = cell.strip()
+    return len(text) > _LONGEST_COLUMN_NAME or text.endswith(_SENTENCE_ENDS)
 
 
 def _records_by_content(rows: list[list[str]], columns: ContentColumns) -> list[dict[str, Any]]:
@@ -2041,6 +2056,12 @@ def _records_by_content(rows: list[list[str]], columns: ContentColumns) -> list[
     ]
 
 
+def _column_name(header: Sequence[str], index: int) -> str:
+    """A column as a person names it: its header's name, else its place ("column 2")."""
+    name = header[index].strip() if index < len(header) else ""
+    return name or f"column {index + 1}"
+
+
 def parse_faq_csv(text: str, default_title: str) -> Parsed:
     dialect = faq_csv_dialect(text)
     try:
@@ -2063,6 +2084,16 @@ def parse_faq_csv(text: str, default_title: str) -> Parsed:
                 )
             records = _records_by_content(rows, columns)
             first_row = 2 if columns.header else 1
+            header = rows[0] if columns.header else []
+            # In the reload's log: a sheet refused before is served now, by columns a person can check.
+            log.info(
+                "FAQ sheet read by its cells",
+                extra={
+                    "question_column": _column_name(header, columns.question),
+                    "answer_column": _column_name(header, columns.answer),
+                    "rows": len(records),
+                },
+            )
     except csv.Error as exc:
         raise LoadError(f"invalid CSV: {exc}") from None
     return default_title, _faq_sections(records, "", lambda i: f"row {i + first_row}"), ""

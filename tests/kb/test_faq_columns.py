@@ -216,6 +216,23 @@ def test_a_sheet_without_a_header_row_keeps_its_first_question() -> None:
         ("How long does delivery take?", "Two days."),
         ("Is it free?", "No."),
     ]
+    # A first question that does not ask: its answer is a sentence, which no column's name is.
+    data = "Shipping costs,Shipping is free from 50 euros.\nIs it fast?,Two days.\nCan I return?,Yes.\n"
+    sections = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert [s.heading for s in sections] == ["Shipping costs", "Is it fast?", "Can I return?"]
+
+
+def test_a_sheet_read_by_its_cells_ignores_its_empty_rows() -> None:
+    # A spreadsheet's export ends in rows of empty cells: they are no rows that do not ask.
+    data = "Fråga,Svar\nHur lång tid tar leveransen?,Två dagar.\nÄr det gratis?,Nej.\n,,\n,,\n,,\n"
+    sections = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert [s.heading for s in sections] == ["Hur lång tid tar leveransen?", "Är det gratis?"]
+
+
+def test_persian_column_names_typed_on_an_arabic_keyboard_are_read() -> None:
+    data = "پرسش,پاسخ,دسته‌بندي,پيوند\nQ?,A.,Cat,https://h.example/q\n"
+    [section] = load_bytes("faq.csv", ".csv", data.encode()).sections
+    assert (section.heading_path, section.url) == (("Cat", "Q?"), "https://h.example/q")
 
 
 @pytest.mark.parametrize(
