@@ -55,9 +55,10 @@ _GREEK_LETTERS = str.maketrans(
     }
 )
 # Each Latin letter or pair with the sounds it may stand for: "oi" is "οι" ("i") or "ο" and "ι" ("oi":
-# "proigoumeni" is "προηγούμενη"), "h" is "χ" ("hronia") or "η" ("akyrwsh"). Longest first.
+# "proigoumeni" is "προηγούμενη"), "h" is "χ" ("hronia") or "η" ("akyrwsh"), "th" "θ" or "τη" ("thn" is
+# "την"). Longest first.
 _LATIN_SOUNDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("th", ("8",)),
+    ("th", ("8", "ti")),
     ("ch", ("h",)),
     ("kh", ("h",)),
     ("ou", ("U",)),
@@ -111,58 +112,6 @@ def latin_keys(word: str) -> tuple[str, ...]:
         sounds = _LATIN_SOUND_MAP.get(match.group(), (match.group(),))
         keys = [key + sound for key in keys for sound in sounds][:MAX_KEYS]
     return tuple(dict.fromkeys(_DOUBLED.sub(r"\1", key) for key in keys))
-
-
-# One Greek spelling of each Latin letter or pair, longest first: the stemmer reads the ending, and the sound
-# key (`sound_key`) forgives the vowels it guessed wrong ("i" is written "ι" here, "η" in the help center).
-_TO_GREEK = (
-    ("th", "θ"),
-    ("ch", "χ"),
-    ("kh", "χ"),
-    ("ks", "ξ"),
-    ("ps", "ψ"),
-    ("ou", "ου"),
-    ("mp", "μπ"),
-    ("a", "α"),
-    ("b", "μπ"),
-    ("v", "β"),
-    ("g", "γ"),
-    ("d", "δ"),
-    ("e", "ε"),
-    ("z", "ζ"),
-    ("i", "ι"),
-    ("y", "υ"),
-    ("k", "κ"),
-    ("c", "κ"),
-    ("l", "λ"),
-    ("m", "μ"),
-    ("n", "ν"),
-    ("x", "χ"),
-    ("o", "ο"),
-    ("w", "ω"),
-    ("p", "π"),
-    ("r", "ρ"),
-    ("s", "σ"),
-    ("t", "τ"),
-    ("f", "φ"),
-    ("h", "χ"),
-    ("u", "υ"),
-    ("j", "τζ"),
-    ("8", "θ"),
-    ("3", "ε"),
-)
-_TO_GREEK_PATTERN = re.compile("|".join(re.escape(latin) for latin, _ in _TO_GREEK))
-_TO_GREEK_MAP = dict(_TO_GREEK)
-
-
-def greek_spelling(word: str) -> str:
-    """A Greek spelling of a Greeklish word, for Greek's stemmer and stop words to read ("paraggelia" →
-    "παραγγελια", "thelw" → "θελω"); "" for a word that is not Latin letters (and the digits 3 and 8)."""
-    lower = word.lower()
-    if not _LATIN_WORD.fullmatch(lower) or lower.isdigit():
-        return ""
-    greek = _TO_GREEK_PATTERN.sub(lambda match: _TO_GREEK_MAP[match.group()], lower)
-    return greek[:-1] + "ς" if greek.endswith("σ") else greek
 
 
 # A Greeklish word and a Greek one are the same word when their sound keys agree on a start of at least this

@@ -202,7 +202,7 @@ _STOPWORDS_TEXT = {
     # and so is a word typed on an Arabic keyboard. A ride-hailing trial searched "که", "رو", "تو" and
     # "چطور" as content words, and one FAQ entry ("چطور سفارش غذا را لغو کنم؟") came first for a third of its
     # questions.
-    "fa": """و یا با به از در بر برای برا واسه تا که چون اگر اگه ولی اما پس هم نیز را رو یه یک این آن اون
+    "fa": """و یا با به از در بر برای برا واسه تا که چون اگر اگه ولی اما هم نیز را رو یه یک این آن اون
         اینجا آنجا اونجا همین همان همون من تو او ما شما آنها اونا خودم خودت خودش خودمون خودتون منو اونو
         چی چه چرا چطور چطوری چجوری چگونه کجا کجاست کی کدوم کدام چند چقدر چقد چقدره چیه چیکار آیا مگه
         است هست هستم هستن هستش نیست بود بودم شد شده شود شه میشه نمیشه باید نباید میخوام میخواهم خواهم خوام
@@ -234,17 +234,26 @@ _MALAY_ONLY = frozenset(_MALAY_ONLY_TEXT.split())
 ACCENTS_LEFT_OUT = frozenset({"el", "es", "fr", "it", "pl", "pt", "tr"})
 
 
+# Stop words whose letters without accents spell a content word: Greek "πόσο", "πόσα" (how much, how many)
+# are "ποσό", "ποσά" (amount, amounts), which customers type "ποσο".
+_ACCENTED_ONLY = frozenset({"πόσο", "πόσα"})
+
+
 STOPWORDS: dict[str, frozenset[str]] = {
     lang: frozenset(
         [
             *text.split(),
-            *(without_accents(word) for word in text.split() if lang in ACCENTS_LEFT_OUT),
+            *(
+                without_accents(word)
+                for word in text.split()
+                if lang in ACCENTS_LEFT_OUT and word not in _ACCENTED_ONLY
+            ),
             *(arabic_folded(word) for word in text.split() if lang in ARABIC_SCRIPT_FOLDED),
             # Greek with the final sigma typed as the other one ("πώσ", as one question of a Greek trial).
             *(
                 form.replace("ς", "σ")
                 for word in text.split()
-                for form in (word, without_accents(word))
+                for form in (word, *(() if word in _ACCENTED_ONLY else (without_accents(word),)))
                 if lang == "el"
             ),
         ]
@@ -541,7 +550,7 @@ def _detect_message_language(
         others = tuple(lang for lang in detection.candidates if lang != "id")
         detection = replace(detection, language="id", candidates=("ms", *others))
     greek_expected = hinted == "el" or "el" in prior
-    if greek_expected and detection.language != "el" and _greeklish(text, detection.language):
+    if greek_expected and detection.language != "el" and _greeklish(text, detection, hinted, prior):
         # Greek in Latin letters ("pou mporw na vrw tin apodeiksi"), to a Greek help center or from a Greek
         # app: the detector guesses Portuguese, French or Tagalog at 0.2-0.6.
         return "el"
@@ -824,6 +833,17 @@ def _indonesian_read_as_malay(text: str, detection: Detection) -> bool:
 _PERSIAN_LETTERS = re.compile("[\u067e\u0686\u0698\u06af]")
 
 
+# Persian's function words Arabic does not write (as `arabic_folded` spells both): "من", "ما", "یا", "این" are
+# Arabic's too, and Arab customers write "الان", "مرسي", "لطفا", "ممنون", "كلا": a Gulf Arabic "الطلب ما وصل
+# لحد الان، شلون اگدر الغيه؟" (with an Iraqi "گ") would have been Persian.
+_SHARED_WITH_ARABIC = """الان سلام مرسی لطفا لطفاً ممنون اصلا اصلاً کلا کلاً بله کی شد حتی فقط یعنی"""
+_PERSIAN_ONLY_FUNCTION = frozenset(
+    {arabic_folded(word) for word in STOPWORDS.get("fa", frozenset())}
+    - {arabic_folded(word) for word in STOPWORDS.get("ar", frozenset())}
+    - {arabic_folded(word) for word in _SHARED_WITH_ARABIC.split()}
+)
+
+
 def _persian_read_as_arabic(text: str, detection: Detection) -> bool:
     """Whether the detector's Arabic is Persian typed on an Arabic keyboard ("ي" and "ك" for "ی" and "ک"): the
     text holds more of Persian's function words than of Arabic's, and a letter only Persian writes or a
@@ -833,7 +853,9 @@ def _persian_read_as_arabic(text: str, detection: Detection) -> bool:
         return False
     if not (_PERSIAN_LETTERS.search(text) or "fa" in detection.candidates):
         return False
-    return _function_words(text, "fa") > _function_words(text, "ar")
+    words = [arabic_folded(word) for word in _WORD_WITH_APOSTROPHE.findall(text.casefold())]
+    persian = sum(1 for word in words if word in _PERSIAN_ONLY_FUNCTION)
+    return persian > 0 and persian > _function_words(text, "ar")
 
 
 # Greek's function words as Greeklish spells them (`bot.greeklish.sound_key`): "na", "tin", "mou", "pou".
@@ -848,17 +870,30 @@ def greeklish_function_word(word: str) -> bool:
     return any(key in GREEKLISH_FUNCTION_KEYS for key in latin_keys(word))
 
 
-def _greeklish(text: str, guess: str) -> bool:
-    """Whether `text`, in Latin letters, is Greek: it holds at least `MIN_GREEKLISH_WORDS` words that spell
-    Greek's function words, more than it holds of the detector's guess's and of English's."""
-    letters = "".join(_WORD.findall(text))
-    if not letters or not all(latin(ch) for ch in letters):
+def _greeklish(text: str, detection: Detection, hinted: str, prior: Sequence[str]) -> bool:
+    """Whether `text` is Greek in Latin letters: unhinted (or hinted Greek), plain ASCII, guessed unsure
+    (below `HINT_WINS_ANYWAY_BELOW`) as a language the help center is not written in, and holding at least
+    `MIN_GREEKLISH_WORDS` words that spell Greek's function words and are no other language's ("tin", "mou",
+    "mporw"; not "to", "mi", "se", "de", which English, Czech, Spanish and French write, nor English's "anti"
+    and "mono"): a Czech "Kdy mi přijde objednávka?" (Czech 0.96) and an English "mono to stereo adapter"
+    were read as Greek."""
+    if hinted not in (UNDETERMINED, "el") or not text.isascii():
+        return False
+    if detection.confidence >= HINT_WINS_ANYWAY_BELOW or detection.language in prior:
         return False
     words = _WORD_WITH_APOSTROPHE.findall(text.casefold())
-    greek = sum(1 for word in words if greeklish_function_word(word))
-    return greek >= MIN_GREEKLISH_WORDS and greek > max(
-        _function_words(text, guess), _function_words(text, "en")
-    )
+    greek = sum(1 for word in words if word not in _LATIN_FUNCTION_WORDS and greeklish_function_word(word))
+    return greek >= MIN_GREEKLISH_WORDS
+
+
+# Every Latin-script language's function words, which Greeklish's cannot be told from, and the Greek ones
+# English writes as words of its own.
+_LATIN_FUNCTION_WORDS = frozenset(
+    [
+        *(word for words in STOPWORDS.values() for word in words if word.isascii() and word.isalpha()),
+        *["anti", "mono", "meta", "para", "kata"],
+    ]
+)
 
 
 def _written_in(text: str, language: str) -> bool:

@@ -124,7 +124,17 @@ def test_persian_typed_on_an_arabic_keyboard_is_persian(text: str) -> None:
     assert detect_message_language(text) == "fa"
 
 
-@pytest.mark.parametrize("text", ["شلونك شكو ماكو چان زين", "گلت له ما اريد", "وين طلبي؟ ابي اعرف"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "شلونك شكو ماكو چان زين",
+        "گلت له ما اريد",
+        "وين طلبي؟ ابي اعرف",
+        # Words Persian and Arabic both write ("الان", "يا", "ما") are no Persian ones here.
+        "الطلب ما وصل لحد الان، شلون اگدر الغيه؟",
+        "يا جماعة الطلب ما وصل الان، چيف اسوي؟",
+    ],
+)
 def test_arabic_written_with_a_persian_letter_stays_arabic(text: str) -> None:
     # Iraqi and Gulf Arabic write "چ" and "گ": their function words are Arabic's.
     assert detect_message_language(text) == "ar"
@@ -171,6 +181,40 @@ def test_a_greeklish_question_is_greek_to_a_greek_help_center_and_searched_in_gr
     assert first_heading(tmp_path, CHUNKS, searched, "el") == "Λιωμένα παγωτά"
     # A Latin name in a question written in Greek is a name, not Greeklish.
     assert corrected("Το Xiaomi κολλάει", vocabulary, "el") == "Το Xiaomi κολλάει"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kdy mi přijde objednávka? Zaplatil jsem to na kartu",  # Czech, 0.96
+        "Jak se mi to vrati na ucet?",
+        "Da li mi se novac vraca na karticu?",
+        "Nu mi-a ajuns comanda de o saptamana",
+        "mono to stereo adapter",
+        "anti virus mono license",
+    ],
+)
+def test_latin_text_of_other_languages_is_no_greeklish(text: str) -> None:
+    # Their "mi", "se", "to", "na", "de" sound like Greek function words, and are their own.
+    assert detect_message_language(text, kb_languages=("el",)) != "el"
+    assert detect_message_language(text, "cs", kb_languages=("el", "cs")) != "el"
+
+
+def test_common_persian_words_are_not_cut_to_another_word_of_the_help_center() -> None:
+    chunks = language_chunks([("fa", "work.md", "ساعت کار", "ساعت کار پشتیبانی و نقش کارشناس و حساب کاربری")])
+    vocabulary = vocabulary_words(chunks, ["fa"])
+    # "کارت" (card) is no "کار" (work) with "ت" (your), "نقشه" (map) no "نقش", "حسابی" (really) no "حساب";
+    # "کارتم" (my card) is no "کار" with two endings.
+    for text in ("کارت بانکی", "نقشه", "حسابی اذیت شدم", "کارتم گم شده"):
+        assert corrected(text, vocabulary, "fa") == text, text
+    assert corrected("حسابمو ببندم", vocabulary, "fa") == "حساب ببندم"
+
+
+def test_a_stop_word_whose_letters_spell_a_content_word_is_kept_as_typed() -> None:
+    # "ποσο" (amount, typed without its accent) is no "πόσο" (how much); "پس" is "back" in "پس دادن".
+    assert query_terms("ποσο επιστροφης", ["el"]) == ["ποσ", "επιστροφ"]
+    assert query_terms("πόσο επιστροφής", ["el"]) == ["επιστροφ"]
+    assert "پس" in query_terms("چطور کالا رو پس بدم؟", ["fa"])
 
 
 def test_greeklish_words_are_no_names_the_help_center_lacks() -> None:
