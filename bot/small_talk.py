@@ -60,7 +60,19 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|مساء الخير|مساء النور|كيف الحال|كيف حالك|كيفك|كيفكم|شلونك|شلونكم|ازيك|ازيكم|عامل ايه|اخبارك ايه|اخبارك"
     "|شو الاخبار|تحياتي|salam alaikum|salamu alaikum|assalamu alaikum|as salamu alaikum|marhaba|marhaban"
     "|ahlan|ahlen|ahlain|hala|hala wallah|sabah el kheir|sabah al khair|sabah elkheir|masa el kheir"
-    "|masa al khair|kifak|shlonak|ezayak|izzayak",
+    "|masa al khair|kifak|shlonak|ezayak|izzayak"
+    # Greek, compared without its accents and with a word's final "ς" as "σ" (`_greek_folded`: "ΚΑΛΗΜΕΡΑ",
+    # "καλημερα" and "καλημέρα" are one), and in Greeklish as many Greek customers type it ("kalimera",
+    # "kalispera"). "γεια" and "γεια σας" greet alone and take leave with thanks (`_HELLO_OR_BYE_TEXT`). A
+    # Greek trial's "γεια σας" was refused as a question, and "kalispera" quoted an unrelated passage.
+    "|καλημέρα|καλησπέρα|χαίρετε|χαίρεται|τι κάνετε|τι κάνεις|τι γίνεται|πώς είστε|πώς είσαι|καλώς σας βρήκα"
+    "|kalimera|kalhmera|kalispera|kalhspera|xairete|xerete|herete|ti kanete|ti kaneis|ti kanis|ti ginetai"
+    # Persian, compared folded as Arabic is (`_arabic_folded`: a Persian keyboard's "ی" and "ک" are an
+    # Arabic one's "ي" and "ك", and a zero-width non-joiner is a space), and in Latin letters as many Iranians
+    # type it ("salam" is above, "dorood"). "سلام" greets as in Arabic; "خسته نباشید" and "وقت بخیر" greet
+    # alone and take leave with thanks (`_HELLO_OR_BYE_TEXT`).
+    "|درود|درود بر شما|صبح بخیر|صبح به خیر|صبحتون بخیر|ظهر بخیر|عصر بخیر|عصرتون بخیر|حالتون خوبه|خوب هستید"
+    "|خوبید|چطورید|چطوری|حال شما چطوره|dorood|dorud|sobh bekheir|sobh bekheyr|sobh bekhair|asr bekheir",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -104,7 +116,26 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|تسلم يدك|متشكر|متشكرة|متشكرين|ميرسي|مرسي|جزاك الله خير|جزاك الله خيرا|جزاكم الله خير"
     "|جزاكم الله خيرا|بارك الله فيك|بارك الله فيكم"
     "|ثانكس|ثانكيو|ثانك يو|shukran|shokran|shukran jazeelan|shokran gazeelan|mashkoor|mashkour|mashkur|tislam"
-    "|teslam|yislamo|ya3tik el3afye|ya3tik al3afia|yaatik al afia",
+    "|teslam|yislamo|ya3tik el3afye|ya3tik al3afia|yaatik al afia"
+    # Greek: the trial's "ευχαριστώ πολύ!" was refused as a question. "Να 'στε καλά" (bless you) thanks, as
+    # "يعطيك العافية" does.
+    "|ευχαριστώ|ευχαριστούμε|σας ευχαριστώ|σε ευχαριστώ|σ' ευχαριστώ|σ'ευχαριστώ|χίλια ευχαριστώ"
+    "|ευχαριστώ για τη βοήθεια|ευχαριστώ για την βοήθεια|ευχαριστώ για την ενημέρωση"
+    "|ευχαριστώ για την απάντηση|ευχαριστώ για τις πληροφορίες|ευχαριστώ εκ των προτέρων|να 'στε καλά"
+    "|να'στε καλά|να στε καλά|νάστε καλά|να είστε καλά|να 'σαι καλά|να'σαι καλά|να σαι καλά|νάσαι καλά|μερσί"
+    "|efxaristw|efxaristo|eyxaristw|eyxaristo|euxaristw|euxaristo|efharistw|efharisto|eyharistw|eyharisto"
+    "|euharistw|euharisto|eucharisto|efcharisto|eycharisto|efxaristoume|eyxaristoume|euxaristoume"
+    "|efharistoume|eyxaristoyme|euxaristoyme|efxaristoyme|na ste kala|naste kala|na'ste kala|na sai kala"
+    "|nasai kala|na se kala|nase kala"
+    # Persian: "دستتون درد نکنه" (may your hands not hurt) and "دمت گرم" thank, as "تسلم ايدك" does; "مرسی" is
+    # Arabic's "مرسي" above, folded.
+    "|ممنون|ممنونم|ممنونیم|متشکرم|متشکر|متشکریم|مچکرم|مچکر|تشکر|با تشکر|سپاس|سپاسگزارم|سپاس‌گزارم"
+    "|دستتون درد نکنه|دست‌تون درد نکنه|دستت درد نکنه|دست شما درد نکنه|دستتون درد نکند|لطف کردید|لطف کردین"
+    "|لطف دارید|دمت گرم|دمتون گرم|قربونت|قربون شما|ممنون از شما|ممنونم از شما|مرسی از شما|ممنون از راهنمایی"
+    "|ممنون از راهنماییتون|ممنون از راهنمایی‌تون|ممنون بابت راهنمایی|مرسی از راهنمایی|مرسی بابت راهنمایی"
+    "|ممنون از پاسخ|ممنون از پاسختون|ممنون از کمکتون|ممنون از کمک‌تون"
+    "|mamnoon|mamnun|mamnoonam|mamnunam|motshakeram|moteshakeram|mochakeram|sepas|sepasgozaram"
+    "|dastetun dard nakone|dasteton dard nakone|dastet dard nakone|lotf kardid|damet garm",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -147,7 +178,22 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|مع السلامة|ومع السلامة|في امان الله|الله معك|باي|باي باي|الى اللقاء|نشوفك|نشوفك على خير|تصبح على خير"
     "|تصبحون على خير|لا شكرا|لا شكرا لك|لا شكرا جزيلا|خلاص شكرا|بس كذا|بس كده|بس هيك|هذا كل شي|هذا كل شيء"
     "|ما في شي|مافي شي|ما ابي شي|ma3 salama|ma3a salama|maa salama|ma salama|ma'a salama|fi aman allah"
-    "|fe aman allah",
+    "|fe aman allah"
+    # Greek "όχι, ευχαριστώ" (no, thanks), "αυτά" (that's all) and "δεν χρειάζεται" (no need) decline more
+    # help.
+    "|αντίο|καληνύχτα|τα λέμε|τα ξαναλέμε|τα λέμε αργότερα|καλή συνέχεια|καλό βράδυ|καλή σας μέρα"
+    "|καλή σας ημέρα|καλό σαββατοκύριακο|εις το επανιδείν|όχι ευχαριστώ|όχι ευχαριστούμε|όχι τίποτα άλλο"
+    "|τίποτα άλλο|αυτά|αυτά ήταν|αυτό ήταν|μόνο αυτό|δεν χρειάζεται|δε χρειάζεται|δεν χρειάζεται κάτι άλλο"
+    "|δεν έχω άλλη ερώτηση|antio|kalinixta|kalinyxta|kalinuxta|kalinihta|kalinichta|ta leme|ta ksanaleme"
+    "|ta xanaleme|kali synexeia|kali sinexeia|kalo vrady|kalo vradi|oxi efxaristw|oxi eyxaristw|oxi euxaristw"
+    "|oxi efxaristo|oxi euxaristo|ohi efharisto|afta"
+    # Persian "نه، ممنون" (no, thanks) and "همین بود" (that was all) decline more help; "فعلا" (for now) takes
+    # leave, and "شب بخیر" at night.
+    "|خداحافظ|خدا حافظ|خدافظ|خدانگهدار|خدا نگهدار|بدرود|به امید دیدار|فعلا|فعلا خداحافظ|فعلا بای|شب بخیر"
+    "|شب به خیر|شبتون بخیر|شب‌تون بخیر|شب خوش|روز خوش|روزتون خوش|روز خوبی داشته باشید|نه ممنون|نه ممنونم"
+    "|نه مرسی|نه متشکرم|نه سپاس|همین بود|فقط همین|سوال دیگه ای ندارم|سوال دیگری ندارم|دیگه سوالی ندارم"
+    "|سوالی ندارم|نیازی نیست|لازم نیست|khodahafez|khoda hafez|khodafez|khodanegahdar|bedrood|felan"
+    "|felan khodahafez|felan bye|shab bekheir|shab bekheyr|na mamnoon|na mamnun|na merci|na mersi",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -182,7 +228,16 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # Arabic: "ماشي" is Egypt's ok, "حاضر" a willing one. Not "نعم" nor "ايوه" (yes): the refusal asks whether
     # to bring in a person, and a yes to it is no "ok".
     "|تمام|تمام التمام|اوكي|اوك|اوكيه|اوكاي|طيب|ماشي|حاضر|فهمت|فهمت عليك|واضح|تم|ممتاز|حلو|جميل|رائع"
-    "|mashi|mashy|tayeb|tayyib|tayb|7ader|hader",
+    "|mashi|mashy|tayeb|tayyib|tayb|7ader|hader"
+    # Greek: not "ναι" (yes), as not "نعم".
+    "|εντάξει|οκ|οκέι|οκει|καλά|καλώς|τέλεια|τέλειο|ωραία|ωραίο|άψογα|κατάλαβα|το κατάλαβα|κατανοητό|έγινε"
+    "|σωστά|όλα καλά|όλα εντάξει|λύθηκε|το βρήκα|το έλυσα|entaksei|entaxei|entajei|entaksi|entaxi|endaksei"
+    "|kala|kalws|kalos|teleia|telia|wraia|oraia|katalava|egine|ola kala|swsta|sosta"
+    # Persian: "چشم" is a willing ok, as "حاضر" is; "اوکی" is Arabic's "اوكي" above, folded. Not "بله" nor
+    # "آره" (yes), as not "نعم".
+    "|باشه|باشد|اوکیه|حله|خوبه|عالیه|عالی|خب|خوب|فهمیدم|متوجه شدم|درسته|آهان|اهان|چشم|حتما|حل شد|مشکل حل شد"
+    "|درست شد|اوکی شد|روشن شد|ایول|bashe|baashe|hale|halle|khube|khobe|aalie|fahmidam|motevajeh shodam"
+    "|motevajjeh shodam|chashm|hal shod|dorost shod",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
@@ -197,6 +252,15 @@ _HELLO_OR_BYE_TEXT = "ciao|dag|iyi günler|iyi akşamlar|iyi çalışmalar|kolay
 _HELLO_OR_BYE_TEXT += "|สวัสดี|नमस्ते|नमस्कार|namaste|namaskar"
 # Arabic "سلام" alone greets, and takes leave in Egypt and the Levant: "شكرا، سلام" leaves.
 _HELLO_OR_BYE_TEXT += "|سلام"
+# Greek "γεια" (health) greets alone and takes leave: "ευχαριστώ, γεια σας" leaves; and "καλό απόγευμα" (a
+# good afternoon) as "iyi günler" does.
+_HELLO_OR_BYE_TEXT += "|γεια|γεια σας|γεια σου|γεια χαρά|καλό απόγευμα|geia|geia sas|geia sou|geia xara"
+_HELLO_OR_BYE_TEXT += "|gia sas|gia sou|ya sas|yia sas|kalo apogevma|kalo apogeuma"
+# Persian "خسته نباشید" (may you not be tired) and "وقت بخیر" (a good time to you) greet alone, and take leave
+# with thanks: "ممنون، خسته نباشید" leaves.
+_HELLO_OR_BYE_TEXT += "|خسته نباشید|خسته نباشین|خسته نباشی|وقت بخیر|وقت به خیر|وقتتون بخیر|وقت‌تون بخیر"
+_HELLO_OR_BYE_TEXT += "|وقت شما بخیر|روز بخیر|روزتون بخیر|khaste nabashid|khaste nabashin|vaght bekheir"
+_HELLO_OR_BYE_TEXT += "|vaght bekheyr|vaqt bekheir"
 # Turkish letters as customers type them without a Turkish keyboard ("tesekkurler", "gorusuruz", "sagol"), and
 # Turkish capitals, which Python lower-cases the English way: "İ" into "i" and a combining dot ("İYİ GÜNLER"
 # read "i̇yi̇ günler", the dot then taken for punctuation), "I" into "i" ("HOŞÇA KALIN" read "hoşça kalin").
@@ -209,9 +273,11 @@ _TURKISH_ASCII = str.maketrans({"ç": "c", "ğ": "g", "ı": "i", "ş": "s", "ö"
 # ة or ه and as ى or ي, with or without the short vowels and tanween, "شكرًا", and the tatweel that stretches a
 # word, "شكــرا", and a Persian keyboard's ی and ک), and further: the hamza on waw and ya (ؤ, ئ), Quranic
 # marks, and a letter typed again and again ("شكراااا", "هلاا"). Phrases, patterns and messages are compared
-# with these folded: "مع السلامة" is "مع السلامه".
+# with these folded: "مع السلامة" is "مع السلامه". Persian's zero-width non-joiner is a space, as a message's
+# was already (`_PUNCTUATION`) and as search cuts words there: "سپاس‌گزارم" is "سپاس گزارم" on both sides.
 _ARABIC_KEYBOARD = str.maketrans(
-    {"ؤ": "و", "ئ": "ي"} | {chr(mark): None for mark in (*range(0x0610, 0x061B), *range(0x06D6, 0x06EE))}
+    {"ؤ": "و", "ئ": "ي", "\u200c": " "}
+    | {chr(mark): None for mark in (*range(0x0610, 0x061B), *range(0x06D6, 0x06EE))}
 )
 _ARABIC_STRETCHED = re.compile(r"([\u0621-\u064a])\1{2,}|(ا)\2+")
 
@@ -225,10 +291,22 @@ def _arabic_folded(text: str) -> str:
     return _ARABIC_STRETCHED.sub(lambda match: match.group(1) or "ا", folded)
 
 
+# Greek as customers type it: with or without its accents and diaeresis, in capitals without them
+# ("ΕΥΧΑΡΙΣΤΩ"), and a word's final "ς" as the "σ" that `str.casefold` makes of it. Phrases, patterns and
+# messages are compared with these folded: "ευχαριστώ", "ευχαριστω" and "ΕΥΧΑΡΙΣΤΩ" are one. (A Greek letter
+# and the marks after it; the rest is left as it is: Vietnamese phrases keep their marks.)
+_GREEK_RUN = re.compile("[\u0370-\u03ff\u1f00-\u1fff][\u0370-\u03ff\u1f00-\u1fff\u0300-\u036f]*")
+
+
+def _greek_folded(text: str) -> str:
+    """`text` with its Greek words without accents and with "ς" as "σ" (`_GREEK_RUN`)."""
+    return _GREEK_RUN.sub(lambda match: without_accents(match.group()).replace("ς", "σ"), text)
+
+
 def _fold(text: str) -> str:
-    """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`) and Arabic folded
-    (`_arabic_folded`)."""
-    return _arabic_folded(text.replace("İ", "i").casefold().translate(_TURKISH_ASCII))
+    """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`), Greek folded
+    (`_greek_folded`) and Arabic folded (`_arabic_folded`)."""
+    return _arabic_folded(_greek_folded(text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)))
 
 
 # Vietnamese, written with its marks; each phrase counts without them too (`without_accents`: "cam on",
@@ -299,6 +377,12 @@ _FILLERS_TEXT += " जी बहुत आपका आपको आपकी �
 # "وايد" and "مره", Egypt's "اوي"), "to you" ("شكرا لك"), "by God" ("والله") and "and" written apart.
 _FILLERS_TEXT += " يا اخي اخوي اخويا اختي حبيبي عزيزي استاذ غالي الغالي جزيلا كثير كتير جدا وايد مره اوي"
 _FILLERS_TEXT += " لك ليك لكم ليكم والله و habibi akhi jazeelan kteer ktir"
+# Greek: "very" ("ευχαριστώ πολύ", "πάρα πολύ", "ευχαριστώ θερμά"), "you" ("καλημέρα σας"), "and", "so"
+# ("εντάξει λοιπόν") and whom the customer addresses ("γεια σου φίλε"); in Greeklish too ("eyxaristw poly").
+_FILLERS_TEXT += " πολύ πάρα πολλά θερμά σας σου και κι λοιπόν φίλε ρε poli poly polu para polla sas kai"
+# Persian: "very" ("خیلی ممنون", "بسیار سپاسگزارم"), "really" and whom the customer addresses ("مرسی عزیزم");
+# in Latin letters too ("kheili mamnoon").
+_FILLERS_TEXT += " خیلی بسیار واقعا عزیزم عزیز جان kheili kheyli khyli kheli azizam"
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -795,6 +879,125 @@ _PERSON_AR = (
     rf"|{_AR_STAFF_ALONE})"
     rf"(?:\s+(?:{_AR_TAIL}))*"
 )
+# Greek (compared without accents and with a word's final "ς" as "σ", `_greek_folded`, so "μιλήσω" is
+# "μιλησω"), and in Greeklish as many Greek customers type it ("thelw na milisw me anthrwpo"): a wish (θέλω,
+# θα ήθελα, μπορώ, μπορείτε, γίνεται), talking (να μιλήσω, να επικοινωνήσω, να συνομιλήσω) with whom (άνθρωπο,
+# υπάλληλο, εκπρόσωπο, την εξυπηρέτηση πελατών, or "κάποιον" after a verb), asking to be put through
+# (συνδέστε με, να με συνδέσετε, μεταφέρετέ με, δώστε μου) to whom, a wish and staff ("θέλω έναν εκπρόσωπο"),
+# or staff alone ("εκπρόσωπο", "εκπρόσωπο παρακαλώ", and the button's own "Συνομιλία με εκπρόσωπο"). A Greek
+# trial's "θέλω να μιλήσω με έναν άνθρωπο" quoted the support hours. How or when to reach them is a question
+# for the help center ("πώς επικοινωνώ με την εξυπηρέτηση;", "τηλέφωνο εξυπηρέτησης πελατών"), and so is a
+# negation ("δεν θέλω να μιλήσω με άνθρωπο"), though a complaint about the bot is a lead ("δεν με βοηθάτε").
+_EL_PERSON = (
+    r"(?:(?:ένας|έναν|ένα|μια|μία|τον|το|κάποιον|κάποιο|enan|ena|kapoion|kapoio|kapion|kapio)\s+)?"
+    r"(?:πραγματικό\s+|αληθινό\s+|ζωντανό\s+|pragmatiko\s+|alithino\s+)?"
+    r"(?:εκπρόσωπο(?:ς)?|υπάλληλο(?:ς)?|άνθρωπο(?:ς)?|ekpros[wo]po(?:s)?|[yui]pal{1,2}[ih]lo(?:s)?"
+    r"|an(?:th|8)r[wo]po(?:s)?)"
+)
+# Staff in the support team's words, which ask alone too; a technician (τεχνικό), an operator (χειριστή) or
+# customer service (εξυπηρέτηση πελατών) only after a verb or a wish, and support alone (υποστήριξη) only
+# after a verb: "χρειάζομαι υποστήριξη" asks for help, not for someone.
+_EL_STAFF_ALONE = (
+    rf"{_EL_PERSON}(?:\s+(?:της\s+|από\s+την\s+|του\s+τμήματος\s+)?(?:εξυπηρέτησης|εξυπηρέτηση|υποστήριξης"
+    r"|υποστήριξη)(?:\s+πελατών)?)?"
+)
+_EL_STAFF = (
+    rf"(?:{_EL_STAFF_ALONE}|(?:έναν\s+|ένα\s+|τον\s+)?(?:τεχνικό|χειριστή|συνεργάτη|συνάδελφο)"
+    r"|(?:την\s+)?(?:εξυπηρέτηση|υποστήριξη)\s+πελατών|(?:το\s+)?τμήμα\s+(?:εξυπηρέτησης|υποστήριξης)"
+    r"(?:\s+πελατών)?|operator|agent)"
+)
+_EL_WHOM = (
+    rf"(?:{_EL_STAFF}|την\s+(?:εξυπηρέτηση|υποστήριξη)|(?:κάποιον|κάποια|ένα\s+άτομο|kapoion|kapoio|kapion|kapio)"
+    r"(?:\s+από\s+(?:την\s+)?(?:εξυπηρέτηση|υποστήριξη)(?:\s+πελατών)?)?)"
+)
+_EL_WISH = (
+    r"(?:θέλω|θέλουμε|θα\s+ήθελα|ήθελα|μπορώ|μπορούμε|θα\s+μπορούσα|μπορείτε|μπορείς|θα\s+μπορούσατε|γίνεται"
+    r"|είναι\s+δυνατόν|χρειάζομαι|προτιμώ|(?:th|8)el[wo]|tha\s+ithela|tha\s+hthela|mpor[wo]|mporeite"
+    r"|ginetai|ginete)"
+)
+_EL_TALK = (
+    r"(?:μιλήσω|μιλάω|μιλήσουμε|συνομιλήσω|επικοινωνήσω|έρθω\s+σε\s+επαφή|μπω\s+σε\s+επαφή|συνδεθώ"
+    r"|mil[ih]s[wo]|milaw|milao|mil[ih]soume|epikoin[wo]n[ih]s[wo]|s[yiu]ndeth[wo])"
+)
+_EL_PUT_THROUGH = (
+    r"(?:με\s+|me\s+)?(?:συνδέστε|συνδέσετε|συνδέετε|συνδέεις|συνδέσεις|συνδέσε|μεταφέρετε|μεταφέρεις"
+    r"|περάστε|περάσετε|δώστε|δώσετε|s[yiu]ndeste|s[yiu]ndesete)(?:\s+(?:με|μου|me|mou))?"
+)
+_EL_LEAD = (
+    r"γεια|γεια\s+σας|γεια\s+σου|καλημέρα|καλησπέρα|χαίρετε|παρακαλώ|σας\s+παρακαλώ|ρε|φίλε|εντάξει|οκ|ok"
+    r"|απλά|απλώς|εγώ|λοιπόν|geia|geia\s+sas|kalimera|kalispera|parakal[wo]"
+    # A complaint about the bot: "δεν με βοηθάτε", "το bot δεν καταλαβαίνει", "αυτό δεν βοηθάει".
+    r"|(?:(?:το\s+)?(?:bot|μποτ|ρομπότ|αυτό)\s+)?(?:δεν|δε)\s+(?:με\s+)?(?:βοηθάει|βοηθάς|βοηθάτε|βοήθησε"
+    r"|καταλαβαίνει|καταλαβαίνεις|καταλαβαίνετε|κατάλαβες|καταλάβατε)"
+)
+_EL_TAIL = (
+    r"παρακαλώ|σας\s+παρακαλώ|ευχαριστώ|ευχαριστώ\s+πολύ|τώρα|άμεσα|αμέσως|γρήγορα|αν\s+γίνεται"
+    r"|(?:και\s+)?όχι\s+(?:με\s+)?(?:το\s+|ένα\s+)?(?:bot|μποτ|ρομπότ)|please|pls|parakal[wo]|t[wo]ra"
+)
+_PERSON_EL = (
+    rf"(?:(?:{_EL_LEAD})\s+)*"
+    rf"(?:(?:{_EL_WISH}\s+)*(?:να\s+|na\s+)?{_EL_TALK}\s+(?:με|me)\s+{_EL_WHOM}"
+    rf"|(?:{_EL_WISH}\s+)*(?:να\s+|na\s+)?{_EL_PUT_THROUGH}\s+(?:(?:με|σε|στον|στην|στο|me|se)\s+)?{_EL_WHOM}"
+    rf"|(?:{_EL_WISH}\s+)+{_EL_STAFF}"
+    rf"|συνομιλία\s+με\s+{_EL_STAFF}"
+    rf"|{_EL_STAFF_ALONE})"
+    rf"(?:\s+(?:{_EL_TAIL}))*"
+)
+# Persian (compared folded as its small talk is, `_arabic_folded`: "ی" is "ي", "ک" is "ك", "آ" is "ا", and a
+# zero-width non-joiner is a space, so "می‌خوام", "می خوام" and "میخوام" are each `می\s?خوام`), and in Latin
+# letters ("mikham ba operator harf bezanam"). Persian puts the verb last: a wish (میخوام, میشه, می‌تونم),
+# then with whom (با کارشناس, با یه آدم, با پشتیبانی, با اپراتور) and talking (حرف بزنم, صحبت کنم, چت کنم),
+# or talking first as chat has it ("میخوام صحبت کنم با کارشناس"); being put through (وصلم کنید, منو وصل کنید)
+# to whom (به اپراتور), before it or after; staff and a wish ("کارشناس میخوام"); or staff alone ("کارشناس",
+# "اپراتور", "کارشناس لطفا", and the button's own "گفت‌وگو با کارشناس"). How or when to reach them is a
+# question for the help center ("شماره پشتیبانی چنده؟", "چطور با پشتیبانی صحبت کنم؟"), and so is a negation
+# ("نمیخوام با اپراتور حرف بزنم"); "پشتیبان" alone is also a backup, and "پشتیبانی" alone the help center's
+# topic.
+_FA_STAFF_ALONE = (
+    r"(?:یه\s+|یک\s+)?(?:کارشناس(?:\s+پشتیبانی)?|اپراتور|اوپراتور|karshenas|operator)"
+    r"(?:\s+(?:واقعی|انسانی|vaghei))?"
+)
+_FA_STAFF = (
+    rf"(?:{_FA_STAFF_ALONE}|(?:یه\s+|یک\s+|یکی\s+از\s+)?(?:کارشناس(?:ان|ا|\s?ها)|پشتیبان|پشتیبانی"
+    r"|همکار(?:ان|ا|\s?ها)?(?:\s?تون|\s?تان)?|مسئول|مسول|نماینده|ادمین|آدم|انسان|شخص|نفر|poshtiban|poshtibani"
+    r"|adam|ensan|nafar)(?:\s+(?:واقعی|پشتیبانی|انسانی|vaghei))?)"
+)
+_FA_WHOM = rf"(?:{_FA_STAFF}|یکی|کسی|یکی\s+از\s+شما|yeki|kasi)"
+_FA_WISH = (
+    r"(?:من\s+)?(?:می\s?خوام|می\s?خواهم|می\s?خواستم|خواستم|می\s?شه|ممکنه|امکانش\s+هست|امکان\s+داره"
+    r"|می\s?تونم|می\s?توانم|لطفا|خواهشا|(?:man\s+)?(?:mikham|mikhastam)|mishe|mitunam|mitoonam|lotfan)"
+)
+_FA_TALK = (
+    r"(?:حرف\s+بزنم|حرف\s+بزنیم|صحبت\s+کنم|صحبت\s+کنیم|گفتگو\s+کنم|گفت\s?و\s?گو\s+کنم|چت\s+کنم"
+    r"|ارتباط\s+بگیرم|در\s+ارتباط\s+باشم|harf\s+bezanam|harf\s+bezanim|sohbat\s+konam|sohbat\s+konim"
+    r"|chat\s+konam)"
+)
+_FA_PUT_THROUGH = (
+    r"(?:(?:منو|من\s+را|من\s+رو|mano)\s+)?(?:وصلم|متصلم|منتقلم|وصل|متصل|منتقل|vaslam|vasl)"
+    r"\s+(?:کنید|کنین|کن|بکنید|بکنین|بشم|شم|konid|konin|kon|besham|sham)"
+)
+_FA_LEAD = (
+    r"سلام|درود|ببخشید|لطفا|خواهشا|خواهش\s+می\s?کنم|من|آقا|salam|babakhshid|lotfan"
+    # A complaint about the bot: "ربات کمکی نمیکنه", "این ربات متوجه نمیشه".
+    r"|(?:(?:این\s+)?(?:ربات|بات)\s+)?(?:کمکی\s+نمی\s?کنه|کمک\s+نمی\s?کنه|به\s+درد\s+نمی\s?خوره"
+    r"|متوجه\s+نمی\s?شه|نمی\s?فهمه|جواب\s+نمی\s?ده)"
+)
+_FA_TAIL = (
+    r"لطفا|خواهشا|ممنون|مرسی|ممنون\s+می\s?شم|سریع|همین\s+الان|الان|فوری|نه\s+ربات|نه\s+بات|اگه\s+می\s?شه"
+    r"|اگر\s+ممکنه|lotfan|mamnoon|merci|mersi"
+)
+_PERSON_FA = (
+    rf"(?:(?:{_FA_LEAD})\s+)*"
+    rf"(?:(?:{_FA_WISH}\s+)*(?:با|ba)\s+{_FA_WHOM}\s+{_FA_TALK}"
+    rf"|(?:{_FA_WISH}\s+)*{_FA_TALK}\s+(?:با|ba)\s+{_FA_WHOM}"
+    rf"|(?:{_FA_WISH}\s+)*{_FA_PUT_THROUGH}\s+(?:به|be)\s+{_FA_WHOM}"
+    rf"|(?:{_FA_WISH}\s+)*(?:(?:منو|mano)\s+)?(?:به|be)\s+{_FA_WHOM}\s+{_FA_PUT_THROUGH}"
+    rf"|{_FA_STAFF}\s+(?:می\s?خوام|می\s?خواهم|لازم\s+دارم|mikham)"
+    rf"|(?:{_FA_WISH}\s+)+{_FA_STAFF}"
+    rf"|(?:گفتگو|گفت\s?و\s?گو|چت)\s+با\s+{_FA_STAFF}"
+    rf"|{_FA_STAFF_ALONE})"
+    rf"(?:\s+(?:{_FA_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -869,7 +1072,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(_arabic_folded(p)))
+    re.compile(without_accents(_greek_folded(_arabic_folded(p))))
     for p in (
         _PERSON_EN,
         _PERSON_ES,
@@ -884,6 +1087,8 @@ _PERSON_PATTERNS = tuple(
         _PERSON_TH,
         _PERSON_HI,
         _PERSON_AR,
+        _PERSON_EL,
+        _PERSON_FA,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -11,7 +11,7 @@ from bot.kb.analysis import HANGUL_WORD, analyzer, korean_stem, question_languag
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
 from bot.language import UNDETERMINED
 from bot.texts import without_leads
-from bot.unicode import MARKS
+from bot.unicode import MARKS, without_accents
 
 # A word, with the marks written on its letters ("बदलूं" is one word, not three).
 _WORD = re.compile(rf"(?:[\w']|[{MARKS}])+", re.UNICODE)
@@ -143,6 +143,27 @@ _ARABIC_ASKS_AGAIN = re.compile(
     r"^(?:(?:طيب|طب|تمام|اوكي)\s+)?"
     r"(?:(?:و?ماذا\s+(?:عن|لو)|واذا|ولو|وان|وعن|و(?:شو|وش|ايش|ايه)\s+عن)(?=\s|$)|و?بالنسبه\s+ل)"
 )
+# Greek asks the previous question again with "and if …" ("και αν", "κι αν", "και εάν", "αλλά αν"), "and for
+# …" ("και για") and "and what about …" ("και τι γίνεται με", "… αν", "… για"), and in Greeklish ("kai an",
+# "ki an", "kai gia", "kai ti ginetai me"); compared without accents (`without_accents`: "και εάν" is "και
+# εαν"). "If" alone ("αν") stands on its own, and so does "τι γίνεται με …" without "και": "τι γίνεται με την
+# παραγγελία μου;" asks what became of an order.
+_GREEK_ASKS_AGAIN = re.compile(
+    r"^(?:(?:και|κι)\s+(?:αν|εαν|για|τι\s+γινεται\s+(?:με|αν|για))|αλλα\s+(?:αν|εαν)"
+    r"|(?:kai|ki)\s+an|kai\s+(?:gia|ti\s+ginetai\s+me|ti\s+ginete\s+me))(?=\s|$)"
+)
+# Persian asks the previous question again with "and if …" ("و اگه", "و اگر", "ولی اگه"), and with "… چی؟"
+# (what about …?) after "if", "about", "for", "then" or "and" ("اگه با کارت پرداخت کنم چی؟", "در مورد ارسال به
+# شهرستان چی؟", "پس هزینه ارسال چی؟"); compared folded, as Arabic is (`arabic_folded`: "چی" is "چي" whether
+# typed on a Persian or an Arabic keyboard). "If" alone ("اگه", "اگر") stands on its own ("اگه رمزم یادم بره
+# چیکار کنم؟"), and so does "what happens if" ("اگه سفارش رو لغو کنم چی میشه؟").
+_PERSIAN_ASKS_AGAIN = re.compile(
+    arabic_folded(
+        r"^(?:و|ولی|اما)\s+(?:اگه|اگر)(?=\s|$)"
+        r"|^(?:و|پس|(?:(?:و|پس)\s+)?(?:اگه|اگر|در\s+مورد|درباره|راجع\s+به|راجب|برای|واسه))[\s\u200c]+\S.*"
+        r"\s(?:چی|چطور)[\s؟?!.]*$"
+    )
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -189,6 +210,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     if text.startswith(_CJK_ANAPHORA) or _KOREAN_ASKS_AGAIN.search(text):
         return True
     if _VIETNAMESE_ASKS_AGAIN.search(text) or _ARABIC_ASKS_AGAIN.match(arabic_folded(text)):
+        return True
+    if _GREEK_ASKS_AGAIN.match(without_accents(text)) or _PERSIAN_ASKS_AGAIN.match(arabic_folded(text)):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):

@@ -326,6 +326,12 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Arabic, with its tanween.
         ("شكرًا جزيلًا", "العفو! هل يمكننا مساعدتك في شيء آخر؟", "ar"),
         ("السلام عليكم", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "ar"), "ar"),
+        # Greek: a Greek trial's console chat refused both as questions the help center does not answer.
+        ("γεια σας", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "el"), "el"),
+        ("ευχαριστώ πολύ!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "el"), "el"),
+        # Persian: refused as questions too.
+        ("سلام خسته نباشید", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "fa"), "fa"),
+        ("خیلی ممنون", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "fa"), "fa"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

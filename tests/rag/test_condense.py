@@ -160,6 +160,60 @@ def test_arabic_follow_ups_are_read_with_the_question_before_them() -> None:
         assert not needs_context(question, "ar"), question
 
 
+def test_greek_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and if …", "and for …", "and what about …", "but if …", with or without accents, in capitals and in
+    # Greeklish: each names words of its own, and was searched alone, without the delivery it asks about.
+    previous = "Πόσο καιρό κάνει η παράδοση στην Κρήτη;"
+    history = [Turn("user", previous), Turn("assistant", "Έως 4 εργάσιμες ημέρες [1].")]
+    for question in (
+        "Κι αν πληρώσω με αντικαταβολή;",
+        "και για τις διεθνείς παραγγελίες;",
+        "και τι γίνεται με τις επιστροφές από το εξωτερικό;",
+        "και εαν η παραγγελια ειναι πανω απο 30 κιλα;",
+        "ΚΑΙ ΑΝ ΠΛΗΡΩΣΩ ΜΕ ΑΝΤΙΚΑΤΑΒΟΛΗ;",
+        "αλλά αν έχει ανοιχτεί η συσκευασία;",
+        "kai an plirwsw me antikatavoli?",
+    ):
+        assert needs_context(question, "el"), question
+        assert condense(question, history, "el") == f"{previous} {question}"
+    # "if" alone, "what about" without "and", a word that starts as "αν" does, and a question of its own,
+    # stand alone.
+    for question in (
+        "αν ξεχάσω τον κωδικό πρόσβασης πώς τον αλλάζω;",
+        "τι γίνεται με την επιστροφή χρημάτων της παραγγελίας μου;",
+        "και ανοίγει το δέμα ο κούριερ μπροστά μου;",
+        "πώς αλλάζω τη διεύθυνση αποστολής;",
+    ):
+        assert not needs_context(question, "el"), question
+
+
+def test_persian_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and if …", "what if … ?", "what about … ?", "then what about … ?", typed on a Persian keyboard or an
+    # Arabic one, with the zero-width non-joiner or without: each names words of its own, and was searched
+    # alone, without the refund it asks about.
+    previous = "بازگشت پول بعد از لغو سفارش چند روز طول می‌کشد؟"
+    history = [Turn("user", previous), Turn("assistant", "حداکثر ۵ روز کاری [1].")]
+    for question in (
+        "و اگه با کارت اعتباری پرداخت کرده باشم؟",
+        "ولی اگر سفارش ارسال شده باشه؟",
+        "اگه با کیف پول پرداخت کنم چی؟",
+        "در مورد سفارش‌های خارجی چی؟",
+        "درباره سفارشهای خارجي چي؟",
+        "پس هزینه ارسال چی؟",
+        "و برای کارت‌های هدیه چطور؟",
+    ):
+        assert needs_context(question, "fa"), question
+        assert condense(question, history, "fa") == f"{previous} {question}"
+    # "if" alone, "what happens if", and a question of its own, stand alone.
+    for question in (
+        "اگه رمزم یادم بره چیکار کنم؟",
+        "اگه سفارش رو لغو کنم چی میشه؟",
+        "چطور سفارشم را لغو کنم؟",
+        "هزینه ارسال به شهرستان چقدره؟",
+    ):
+        assert not needs_context(question, "fa"), question
+
+
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
     # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).

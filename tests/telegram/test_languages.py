@@ -505,6 +505,21 @@ async def test_a_persian_question_without_a_hint_is_refused_in_persian(make_harn
     assert final.data["text"].startswith("متأسفیم")
 
 
+async def test_a_persian_greeting_is_greeted_and_a_request_for_a_person_handed_off(
+    make_harness: HarnessFactory,
+) -> None:
+    # Each was looked up as a question: the greeting and the thanks were refused, the request answered.
+    h = await make_harness()
+    hello = await h.ask(MARYAM, "سلام خسته نباشید")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "fa")
+    thanks = await h.ask(MARYAM, "خیلی ممنون")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "fa")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+    asked = await h.ask(MARYAM, "میخوام با یه آدم حرف بزنم")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "fa")
+    assert "Language: Persian (fa)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_greek_question_gets_greek_texts_and_buttons(make_harness: HarnessFactory) -> None:
     # Greek customers read every refusal, lead and button in English.
     h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
@@ -525,6 +540,22 @@ async def test_a_greek_question_without_a_hint_is_refused_in_greek(make_harness:
     final = await h.ask(user(2129, "Giorgos"), "Το δέμα μου δεν έχει φτάσει ακόμα, τι να κάνω;")
     assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "el")
     assert final.data["text"].startswith("Λυπούμαστε")
+
+
+async def test_a_greek_greeting_is_greeted_and_a_request_for_a_person_handed_off(
+    make_harness: HarnessFactory,
+) -> None:
+    # A Greek trial: "γεια σας" and "ευχαριστώ πολύ!" were refused, and "θέλω να μιλήσω με έναν άνθρωπο"
+    # quoted the support hours.
+    h = await make_harness()
+    hello = await h.ask(ELENI, "γεια σας")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "el")
+    thanks = await h.ask(ELENI, "ευχαριστώ πολύ!")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "el")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+    asked = await h.ask(ELENI, "θέλω να μιλήσω με έναν άνθρωπο")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "el")
+    assert "Language: Greek (el)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
