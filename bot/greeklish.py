@@ -87,7 +87,6 @@ _LATIN_SOUND_MAP = dict(_LATIN_SOUNDS)
 MAX_KEYS = 16
 _DOUBLED = re.compile(r"(.)\1+")
 _GREEK = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
-_LATIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def is_greek(word: str) -> bool:

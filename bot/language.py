@@ -860,7 +860,7 @@ def _persian_read_as_arabic(text: str, detection: Detection) -> bool:
 
 # Greek's function words as Greeklish spells them (`bot.greeklish.sound_key`): "na", "tin", "mou", "pou".
 GREEKLISH_FUNCTION_KEYS = frozenset(sound_key(word) for word in STOPWORDS["el"])
-# A text of fewer of them is no Greeklish: English "to", "me" and "I" sound like "το", "με" and "η".
+# A text of fewer of them is no Greeklish: one is chance ("tin" and "pou" are English and French words too).
 MIN_GREEKLISH_WORDS = 2
 
 
