@@ -1978,6 +1978,16 @@ class ContentColumns:
     header: bool
 
 
+def _cells(rows: Sequence[Sequence[str]], index: int) -> list[str]:
+    """The non-empty cells of column `index` of `rows`, stripped."""
+    return [row[index].strip() for row in rows if index < len(row) and row[index].strip()]
+
+
+def _links(column: list[str]) -> bool:
+    """Whether a column's non-empty cells (`_cells`) are all links (and there is one)."""
+    return bool(column) and all(_URL_CELL.fullmatch(cell) for cell in column)
+
+
 def columns_by_content(rows: Sequence[Sequence[str]]) -> ContentColumns | None:
     """The question and answer columns of a sheet whose header names neither in a language listed above
     (a Greek sheet headed "Ερώτηση,Απάντηση", or no header at all): the column whose cells end with a question
@@ -1988,14 +1998,10 @@ def columns_by_content(rows: Sequence[Sequence[str]]) -> ContentColumns | None:
     if not body:
         return None
     width = max(map(len, rows))
-
-    def cells(index: int, of: Sequence[Sequence[str]]) -> list[str]:
-        return [row[index].strip() for row in of if index < len(row) and row[index].strip()]
-
     asking = [
         index
         for index in range(width)
-        if (column := cells(index, body)) and sum(map(_asks, column)) * 2 >= len(body)
+        if (column := _cells(body, index)) and sum(map(_asks, column)) * 2 >= len(body)
     ]
     if len(asking) != 1:
         return None
@@ -2003,9 +2009,7 @@ def columns_by_content(rows: Sequence[Sequence[str]]) -> ContentColumns | None:
     others = [
         (sum(map(len, column)) / len(column), index)
         for index in range(width)
-        if index != question
-        and (column := cells(index, body))
-        and not all(_URL_CELL.fullmatch(cell) for cell in column)
+        if index != question and (column := _cells(body, index)) and not _links(column)
     ]
     if not others:
         return None
@@ -2044,8 +2048,7 @@ def _records_by_content(rows: list[list[str]], columns: ContentColumns) -> list[
     for index in range(width):
         if index in names:
             continue
-        column = [row[index].strip() for row in body if index < len(row) and row[index].strip()]
-        if column and all(_URL_CELL.fullmatch(cell) for cell in column):
+        if _links(_cells(body, index)):
             names[index] = "url"
         elif index < len(header) and not _has_key([header[index]], _Q_KEYS + _A_KEYS + _URL_KEYS):
             names[index] = header[index]
