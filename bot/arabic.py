@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Vowel points (harakat, tanwin, shadda, sukun, the dagger alef) and the tatweel that stretches a word: a
 # writer adds them or leaves them out ("التحقُّق", "تفعيـل"), the word is the same. (Lucene's normalizer
@@ -115,15 +116,16 @@ _SAME_MEANING = """
 """
 
 
-def _same_meaning() -> dict[str, tuple[str, ...]]:
+def meaning_groups(lines: str, stem: Callable[[str], str]) -> dict[str, tuple[str, ...]]:
+    """Each word's stem → the stems of the other words of its line (one meaning a line, `_SAME_MEANING`)."""
     out: dict[str, list[str]] = {}
-    for line in _SAME_MEANING.strip().splitlines():
-        stems = [arabic_stem(arabic_folded(word)) for word in line.split()]
-        for stem in stems:
-            others = out.setdefault(stem, [])
-            others.extend(other for other in stems if other != stem and other not in others)
-    return {stem: tuple(others) for stem, others in out.items()}
+    for line in lines.strip().splitlines():
+        stems = list(dict.fromkeys(stem(word) for word in line.split()))
+        for one in stems:
+            others = out.setdefault(one, [])
+            others.extend(other for other in stems if other != one and other not in others)
+    return {one: tuple(others) for one, others in out.items()}
 
 
 # Light stem → the light stems of the words of the same meaning.
-SAME_MEANING = _same_meaning()
+SAME_MEANING = meaning_groups(_SAME_MEANING, lambda word: arabic_stem(arabic_folded(word)))

@@ -37,7 +37,15 @@ from functools import cache, lru_cache
 from typing import Any
 
 from bot import pii
-from bot.arabic import ARABIC_SCRIPT_FOLDED, SAME_MEANING, arabic_folded, arabic_pairs, arabic_stem, is_arabic
+from bot.arabic import (
+    ARABIC_SCRIPT_FOLDED,
+    SAME_MEANING,
+    arabic_folded,
+    arabic_pairs,
+    arabic_stem,
+    is_arabic,
+    meaning_groups,
+)
 from bot.chinese import to_simplified
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
 from bot.persian import SAME_MEANING_LINES
@@ -732,16 +740,7 @@ def same_meaning(lang: str) -> dict[str, tuple[str, ...]]:
     (`bot.arabic.SAME_MEANING`) and Persian's (`bot.persian.SAME_MEANING_LINES`, stemmed as its index is)."""
     if lang == "ar":
         return SAME_MEANING
-    if lang != "fa":
-        return {}
-    stem = analyzer("fa").stem
-    out: dict[str, list[str]] = {}
-    for line in SAME_MEANING_LINES.strip().splitlines():
-        terms = list(dict.fromkeys(stem(word) for word in line.split()))
-        for term in terms:
-            others = out.setdefault(term, [])
-            others.extend(other for other in terms if other != term and other not in others)
-    return {term: tuple(others) for term, others in out.items()}
+    return meaning_groups(SAME_MEANING_LINES, analyzer("fa").stem) if lang == "fa" else {}
 
 
 def query_terms(query: str, languages: Iterable[str | None] = ("en",), *, toned: bool = True) -> list[str]:
