@@ -49,6 +49,7 @@ from bot.arabic import (
 from bot.chinese import to_simplified
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
 from bot.persian import SAME_MEANING_LINES
+from bot.stemmers import OWN_STEMMERS, dictionaries_needed, joined_apostrophes, load_dictionaries, own_stem
 from bot.unicode import DOTTED_I_LANGUAGES, MARKS, lowered, without_accents
 
 CJK_LANGUAGES = frozenset(["zh", "ja", "ko"])
@@ -89,8 +90,9 @@ SNOWBALL = {
     "tr": "turkish",
     "yi": "yiddish",
 }
-# The languages whose words are stemmed: Snowball's, and Arabic by Lucene's light stemmer (`bot.arabic`).
-STEMMED = frozenset({*SNOWBALL, "ar"})
+# The languages whose words are stemmed: Snowball's, Arabic by Lucene's light stemmer (`bot.arabic`), and
+# Ukrainian and Hebrew by `bot.stemmers`.
+STEMMED = frozenset({*SNOWBALL, "ar", *OWN_STEMMERS})
 # Elasticsearch's built-in language analyzers (default distribution, no plugins) by language code; every
 # other language gets `standard`. Chinese, Japanese and Korean share `cjk` (bigrams).
 ES_LANGUAGE_ANALYZERS = {
@@ -289,8 +291,9 @@ def indexed_text(text: str, lang: str | None) -> str:
     measured worse on the Traditional Debian Reference with its Traditional questions (hybrid MRR 0.611
     against 0.623)."""
     key = language_key(lang)
-    if key in TONED:
-        # Its index terms (`Analyzer.text`): no built-in analyzer keeps a word's marks and drops them too.
+    if key in TONED or key in OWN_STEMMERS:
+        # Its index terms (`Analyzer.text`): no built-in analyzer keeps a word's marks and drops them too, nor
+        # stems Ukrainian or Hebrew.
         return analyzer(key).text(text)
     text = width_folded(text)
     return to_simplified(text) if key == "zh" else text
@@ -341,7 +344,9 @@ def language_key(lang: str | None) -> str:
     """The analysis a language gets: its code when it has a stemmer or stop list, is CJK or `TONED`, else
     "und"."""
     code = normalize(lang) if lang else UNDETERMINED
-    if code in CJK_LANGUAGES or code in SNOWBALL or code in STOPWORDS or code in TONED:
+    if code in CJK_LANGUAGES or code in SNOWBALL or code in OWN_STEMMERS or code in STOPWORDS:
+        return code
+    if code in TONED:
         return code
     return UNDETERMINED
 
@@ -362,6 +367,8 @@ class Analyzer:
             return f"{self.lang}-snowball"
         if self.lang in TONED:
             return f"{self.lang}-toned"
+        if self.lang in OWN_STEMMERS:
+            return f"{self.lang}-own"
         return "simple"
 
     def words(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[str]:
@@ -395,6 +402,9 @@ class Analyzer:
             # "Pazaryolu'nda", "Papara'ya": the suffixes of a name after its apostrophe are no words (as
             # Elasticsearch's Turkish analyzer reads them): "nda" was a term of 10 of a trial's 81 chunks.
             folded = _TURKISH_SUFFIX.sub("", folded)
+        elif self.lang in OWN_STEMMERS:
+            # "п’ять" is one word, as "пять" typed without its apostrophe.
+            folded = joined_apostrophes(folded)
         for match in _TOKEN.finditer(lowered(folded, self.lang)):
             # A mark with no letter before it ("a \u0301 b") is no word: without its accents, it was "".
             token = _LEADING_MARKS.sub("", match.group())
@@ -466,6 +476,8 @@ class Analyzer:
         out: list[tuple[str, str]] = []
         if self.lang in DOTTED_I_LANGUAGES:
             text = _TURKISH_SUFFIX.sub("", text)  # as `_tokens` reads it
+        elif self.lang in OWN_STEMMERS:
+            text = joined_apostrophes(text)
         for match in _IDENTIFIER.finditer(lowered(width_folded(text), self.lang)):
             word = match.group()
             if THAI_RUN.fullmatch(word):
@@ -482,7 +494,9 @@ class Analyzer:
                     continue
             for w in self._tokens(word, bigrams=True, also_stop=also_stop, fold=False):
                 term = w if _kept_whole(w) else self._stem(w)
-                out.append((w, term))
+                # A word stemmed here is given to Elasticsearch as its term, as its index holds it
+                # (`indexed_text`): its `standard` analyzer does not stem.
+                out.append((term if self.lang in OWN_STEMMERS else w, term))
                 if self.lang == "ar":
                     # Its letter pairs, as the index holds them (`text`).
                     out.extend((w, pair) for pair in arabic_pairs(term))
@@ -506,6 +520,8 @@ class Analyzer:
             # Lucene's light stemmer, as Elasticsearch's `arabic` analyzer (`bot.arabic`); Latin words of an
             # Arabic text (product names, "OTP") as they are.
             return arabic_stem(arabic_folded(word)) if is_arabic(word) else word
+        if self.lang in OWN_STEMMERS:
+            return own_stem(word, self.lang)
         algorithm = SNOWBALL.get("en" if self.lang in CJK_LANGUAGES else self.lang)
         if self.lang == "fa":
             # As `_tokens` folds it: a word stemmed on its own (`stem`) may come straight from a question.
@@ -663,15 +679,23 @@ _SEGMENTERS_LOADED: set[str] = set()
 
 def segmenters_needed(text: str) -> bool:
     """Whether reading `text`'s words would first load a segmenter's dictionary (`load_segmenters`)."""
-    return ("th" not in _SEGMENTERS_LOADED and THAI_RUN.search(text) is not None) or (
-        "zh" not in _SEGMENTERS_LOADED and _HAN_RUN.search(text) is not None
+    return (
+        ("th" not in _SEGMENTERS_LOADED and THAI_RUN.search(text) is not None)
+        or ("zh" not in _SEGMENTERS_LOADED and _HAN_RUN.search(text) is not None)
+        or (_HEBREW_LETTER.search(text) is not None and dictionaries_needed(frozenset({"he"})))
     )
 
 
+# Hebrew's letters: text with them is read by Hebrew's dictionary (`bot.stemmers`).
+_HEBREW_LETTER = re.compile("[\u05d0-\u05ea]")
+
+
 def load_segmenters(text: str) -> None:
-    """Load the segmenters `text`'s words need (newmm for Thai, jieba for Chinese), once per process. Blocking
-    (1–2 s each, more on a busy machine): a search prepares it in a thread (`prepare_search`), as the gate
-    reads the question's words on the event loop."""
+    """Load the segmenters `text`'s words need (newmm for Thai, jieba for Chinese, Hebrew's dictionary), once
+    per process. Blocking (1–2 s each, more on a busy machine): a search prepares it in a thread
+    (`prepare_search`), as the gate reads the question's words on the event loop."""
+    if _HEBREW_LETTER.search(text) is not None:
+        load_dictionaries(frozenset({"he"}))
     if THAI_RUN.search(text) is not None:
         thai_words("\u0e01")
         _SEGMENTERS_LOADED.add("th")

@@ -75,6 +75,7 @@ from bot.kb.reload import (
 )
 from bot.kb.vocabulary import VocabularyBridge, vocabulary_bridge
 from bot.language import ACCENTS_LEFT_OUT, prior_languages
+from bot.stemmers import OWN_STEMMERS
 from bot.unicode import DOTTED_I_LANGUAGES, LATIN_COMBINING_MARKS, SCRIPT_MARKS
 
 if TYPE_CHECKING:
@@ -119,6 +120,11 @@ FOLDED_LANGUAGES = frozenset({"ar", "pl"})
 GREEK_PERSIAN_META = "greek_persian"
 GREEK_PERSIAN_ANALYSIS = "2026-12-11"
 GREEK_PERSIAN_LANGUAGES = frozenset({"el", "fa"})
+# The meta key of an index whose Ukrainian and Hebrew words are stemmed (`bot.stemmers`) since 2026-12-12; one
+# written before holds them as written ("замовленням", "בחשבון") where a question now searches "замовл" and
+# "חשבון".
+STEMMED_META = "own_stemmers"
+STEMMED_ANALYSIS = "2026-12-12"
 # Text whose index terms that change made different: a mark another script writes on a letter, or Thai
 # (the Latin accents of decomposed text were composed before indexing, then as now).
 _MARKED_TEXT = re.compile(f"[{SCRIPT_MARKS}]|{THAI_RUN.pattern}")
@@ -167,6 +173,13 @@ def _outdated(meta: Mapping[str, str], chunks: Sequence[Chunk], languages: Itera
         return (
             "its Greek or Persian text was indexed before Greek was stemmed without its accents and Persian "
             "folded as Elasticsearch's `persian` analyzer reads it (2026-12-11): run `kb reload`"
+        )
+    if meta.get(STEMMED_META) != STEMMED_ANALYSIS and any(
+        language_key(lang) in OWN_STEMMERS for lang in languages
+    ):
+        return (
+            "its Ukrainian or Hebrew text was indexed before its words were stemmed (2026-12-12): run "
+            "`kb reload`"
         )
     # Only an index written before scans its text: a current one says so in its meta.
     if meta.get(WORDS_META) != WORDS_ANALYSIS and any(_MARKED_TEXT.search(c.text) for c in chunks):
@@ -465,6 +478,7 @@ def write_index(
                     TURKISH_META: TURKISH_ANALYSIS,
                     FOLDED_META: FOLDED_ANALYSIS,
                     GREEK_PERSIAN_META: GREEK_PERSIAN_ANALYSIS,
+                    STEMMED_META: STEMMED_ANALYSIS,
                     WORDS_META: WORDS_ANALYSIS,
                 }.items()
             ),

@@ -1,0 +1,171 @@
+"""Stemmers for languages Snowball lacks: Ukrainian's endings cut, Hebrew read by its dictionary forms."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+
+# The languages stemmed here: Snowball has no stemmer for either, and without one "замовлення", "замовленням"
+# and "замовлень" (an order) were three words, "בחשבון" (in the account) and "חשבון" two.
+OWN_STEMMERS = frozenset({"uk", "he"})
+# The languages whose words are read by their dictionary forms (simplemma's dictionaries, inside its package).
+DICTIONARIES = frozenset({"he"})
+
+_lock = threading.Lock()
+# The languages whose dictionaries this process has read (`load_dictionaries`): 0.2 s and 13 MB for Hebrew.
+_LOADED: set[str] = set()
+
+# Apostrophes inside a Ukrainian word ("п’ять", "зв'язатися", "сім'я"): customers leave them out ("пять")
+# or type another one, so a word is read without its own.
+_APOSTROPHES = re.compile("['\u2019\u02bc\u2018`\u00b4]")
+_CYRILLIC_APOSTROPHE = re.compile("(?<=[\u0400-\u04ff])['\u2019\u02bc\u2018`\u00b4](?=[\u0400-\u04ff])")
+
+# Ukrainian inflectional endings, longest first (nouns, adjectives, participles, verbs; after Porter's
+# Russian algorithm, with Ukrainian's і, ї, є): a word loses the longest one that leaves a stem with a vowel
+# and at least `_MIN_STEM` letters, and the stem is then cut to `_UKRAINIAN_STEM` letters.
+_ENDINGS = tuple(
+    sorted(
+        {
+            # adjectives and participles
+            "ими", "іми", "ого", "ому", "ьому", "ього", "ій", "ий", "ої", "ою", "ею", "єю", "им", "ім",
+            "их", "іх", "ая", "яя", "ее", "еє", "ую", "юю", "ові", "еві", "єві",
+            # nouns
+            "ами", "ями", "ах", "ях", "ам", "ям", "ів", "їв", "ей", "ом", "ем", "єм",
+            "а", "я", "о", "е", "є", "у", "ю", "і", "ї", "и", "ь", "й",
+            # verbs
+            "ити", "ати", "яти", "іти", "ути", "ти", "ть", "вши", "ши", "ючи", "учи", "ячи", "ачи",
+            "ємо", "имо", "емо", "ете", "єте", "ите", "іть", "ить", "ють", "ять", "уть", "ать",
+            "ла", "ли", "ло", "ув", "ав", "ив", "ме", "му", "мо",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+# Reflexive verbs' endings, left off first ("зареєструватися", "зареєструвався").
+_REFLEXIVE = ("ся", "сь")
+_VOWELS = frozenset("аеиоуюяіїє")
+_RUSSIAN_KEYS = str.maketrans("ыэъ", "ієї")
+_MIN_STEM = 3
+# A Ukrainian stem keeps at most this many letters: a verb and the noun made of it end otherwise
+# ("повернути" and "повернення", "зберігається" and "зберігання": to return, to store), as words of the same
+# stem in any language of many endings, where cutting every word to its first letters finds as much as a
+# stemmer (McNamee and Mayfield, 2004-2009). Measured 2026-12-07 on a trial Ukrainian electronics shop (25
+# questions, hybrid hit@1 / hit@5 / MRR): endings cut 0.240 / 0.640 / 0.426, then 5 letters kept 0.240 /
+# 0.640 / 0.443, 6 letters 0.280 / 0.640 / 0.465; simplemma's dictionary forms (64 MB) before the endings
+# 0.200 / 0.640 / 0.406, alone 0.200 / 0.640 / 0.376.
+_UKRAINIAN_STEM = 6
+
+# Hebrew's one-letter prefixes (and, the, in, to, from, that, as) and their usual runs ("וה", "שב", "כשה"),
+# longest first: a word no dictionary holds is read without one where what is left is a word Hebrew writes
+# more often than the word as typed ("בחשבון" … "חשבון"; "משלוח", a shipment, is no "שלוח").
+_HEBREW_PREFIXES = tuple(
+    sorted(
+        {
+            "ו", "ה", "ב", "ל", "מ", "ש", "כ", "וה", "וב", "ול", "ומ", "וש", "וכ", "שה", "שב", "של",
+            "שמ", "בה", "לה", "מה", "כה", "כש", "כשה", "ושה", "וכש", "מש", "לכ",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+_HEBREW_LETTER = re.compile("[\u05d0-\u05ea]")
+# What is left of a Hebrew word without its prefix has at least this many letters.
+_MIN_HEBREW_REST = 2
+
+
+def load_dictionaries(languages: set[str] | frozenset[str]) -> None:
+    """Read the dictionaries of `languages` (those in `DICTIONARIES`) once per process. Blocking (0.2 s for
+    Hebrew, more on a busy machine): a search prepares it in a thread (`bot.kb.analysis.load_segmenters`)."""
+    for lang in sorted(set(languages) & DICTIONARIES - _LOADED):
+        with _lock:
+            if lang in _LOADED:
+                continue
+            import simplemma
+
+            simplemma.lemmatize("a", lang=lang)
+            _LOADED.add(lang)
+
+
+def joined_apostrophes(text: str) -> str:
+    """`text` without the apostrophes inside its Cyrillic words ("п’ять" → "пять"), which would cut a word in
+    two."""
+    return text if text.isascii() else _CYRILLIC_APOSTROPHE.sub("", text)
+
+
+def dictionaries_needed(languages: set[str] | frozenset[str]) -> bool:
+    """Whether reading words of `languages` would first read a dictionary (`load_dictionaries`)."""
+    return bool(set(languages) & DICTIONARIES - _LOADED)
+
+
+@lru_cache(maxsize=65_536)
+def own_stem(word: str, lang: str) -> str:
+    """The index term of a lower-cased word of `lang` (one of `OWN_STEMMERS`): Ukrainian without its ending
+    (`ukrainian_stem`), Hebrew by its dictionary form (or without its prefix, `_hebrew_rest`)."""
+    if lang == "uk":
+        # Typed on a Russian keyboard, Ukrainian's і, є and ї are the keys' ы, э and ъ ("скыльки дныв").
+        return ukrainian_stem(_APOSTROPHES.sub("", word.translate(_RUSSIAN_KEYS)))
+    if lang == "he" and _HEBREW_LETTER.match(word):
+        if not _is_known(word, "he") and (rest := _hebrew_rest(word)) is not None:
+            word = rest
+        return _lemma(word, "he")
+    return word
+
+
+def _lemma(word: str, lang: str) -> str:
+    import simplemma
+
+    load_dictionaries(frozenset({lang}))
+    return str(simplemma.lemmatize(word, lang=lang)).lower()
+
+
+def _is_known(word: str, lang: str) -> bool:
+    import simplemma
+
+    load_dictionaries(frozenset({lang}))
+    return bool(simplemma.is_known(word, lang=lang))
+
+
+def _hebrew_rest(word: str) -> str | None:
+    """`word`, which the dictionary lacks, without its prefixes (the longest first) where what is left is a
+    word the dictionary holds or Hebrew writes more often than `word` itself (wordfreq's list): "הראוטר" (the
+    router) is "ראוטר". None when no prefix leaves one.
+
+    Measured and not kept (2026-12-07, a trial Israeli operator's 25 questions): plurals the dictionary lacks
+    read as a singular Hebrew writes ("חשבוניות", invoices, as "חשבונית"), hybrid hit@1 / hit@5 / MRR 0.440 /
+    0.680 / 0.556 → 0.480 / 0.600 / 0.553 ("שירותים", services, came out "שירה", a poem, where "-ות" was read
+    as a plural too)."""
+    from wordfreq import zipf_frequency
+
+    whole = zipf_frequency(word, "he")
+    for prefix in _HEBREW_PREFIXES:
+        rest = word[len(prefix) :]
+        if (
+            word.startswith(prefix)
+            and len(rest) >= _MIN_HEBREW_REST
+            and (_is_known(rest, "he") or zipf_frequency(rest, "he") > whole)
+        ):
+            return rest
+    return None
+
+
+def ukrainian_stem(word: str) -> str:
+    """A lower-case Ukrainian word without its inflectional ending (`_ENDINGS`), "нн" as "н", and at most its
+    first `_UKRAINIAN_STEM` letters ("повернення", "повернути", "повернуть" → "поверн")."""
+    if not word.isalpha():
+        return word
+    for ending in _REFLEXIVE:
+        if word.endswith(ending) and _stem_ok(word[: -len(ending)]):
+            word = word[: -len(ending)]
+            break
+    for ending in _ENDINGS:
+        if word.endswith(ending) and _stem_ok(word[: -len(ending)]):
+            word = word[: -len(ending)]
+            break
+    if word.endswith("нн"):
+        word = word[:-1]
+    return word[:_UKRAINIAN_STEM]
+
+
+def _stem_ok(stem: str) -> bool:
+    return len(stem) >= _MIN_STEM and any(ch in _VOWELS for ch in stem)

@@ -1,0 +1,117 @@
+"""Ukrainian and Hebrew help centers, which Snowball has no stemmer for: a question finds its passage whatever
+form its words take (Ukrainian endings, Hebrew's prefixes), typed as customers type it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.kb.analysis import analyzer, indexed_text, language_key, query_terms, query_words
+from bot.kb.elastic import bm25_query
+from bot.kb.embedded import STEMMED_META
+from bot.language import STOPWORDS
+from bot.stemmers import own_stem, ukrainian_stem
+from tests.kb.conftest import first_heading, index_snapshot, language_chunks, outdated_without_meta
+
+_SECTIONS = [
+    (
+        "uk",
+        "returns.md",
+        "Повернення коштів",
+        "Кошти за повернений товар ми зараховуємо на картку протягом 3 банківських днів.",
+    ),
+    (
+        "uk",
+        "lockers.md",
+        "Термін зберігання",
+        "Посилка зберігається в поштоматі 5 днів, після чого повертається на склад.",
+    ),
+    (
+        "uk",
+        "orders.md",
+        "Скасування замовлення",
+        "Замовлення можна скасувати в застосунку, доки його не передано службі доставки.",
+    ),
+    ("he", "router.md", "החזרת ציוד", "לאחר ביטול המנוי יש להחזיר את הראוטר לאחד ממוקדי השירות."),
+    ("he", "invoices.md", "חשבונית מס", 'החשבונית נשלחת לכתובת הדוא"ל שבחשבון בתחילת כל חודש.'),
+    ("he", "porting.md", "ניוד מספר", "ניוד המספר שלכם מחברה אחרת נמשך עד יום עסקים אחד."),
+]
+CHUNKS = language_chunks(_SECTIONS)
+
+
+def test_ukrainian_forms_of_one_word_are_one_term() -> None:
+    # Nouns in their cases, and the verb a noun is made of ("повернути", "повернення"): to return.
+    assert {ukrainian_stem(w) for w in ("замовлення", "замовленням", "замовлень")} == {"замовл"}
+    assert {ukrainian_stem(w) for w in ("повернення", "повернути", "повернуть")} == {"поверн"}
+    assert {ukrainian_stem(w) for w in ("зберігається", "зберігання")} == {"зберіг"}
+    # A stem keeps a vowel and three letters: "кіт" and "дім" are no endings.
+    assert ukrainian_stem("кіт") == "кіт"
+
+
+def test_ukrainian_is_read_without_its_apostrophe_and_as_typed_on_a_russian_keyboard() -> None:
+    ukrainian = analyzer("uk")
+    assert ukrainian.terms("п’ять") == ukrainian.terms("п'ять") == ukrainian.terms("пять") == ["пят"]
+    # The Russian layout's "ы", "э" and "ъ" are the Ukrainian one's "і", "є" and "ї".
+    assert ukrainian.terms("скыльки дныв зберыгаэться") == ukrainian.terms("скільки днів зберігається")
+
+
+def test_ukrainian_and_hebrew_function_words_are_no_terms() -> None:
+    assert query_terms("а що мені робити з моїм замовленням?", ["uk"]) == ["замовл"]
+    cancel, subscription = own_stem("מבטל", "he"), own_stem("מנוי", "he")
+    assert query_terms("איך אני מבטל את המנוי שלי?", ["he"]) == [cancel, subscription]
+    assert {"що", "як", "мені", "можна", "шо"} <= STOPWORDS["uk"]
+    assert {"של", "את", "איך", "שלי", "אפשר", "ומה"} <= STOPWORDS["he"]
+
+
+def test_hebrew_prefixes_are_read_off_a_word_of_the_dictionary() -> None:
+    # "in the account", "the account"; "and the parcel", "the parcels".
+    assert own_stem("בחשבון", "he") == own_stem("החשבון", "he") == own_stem("חשבון", "he")
+    assert own_stem("והחבילה", "he") == own_stem("החבילות", "he") == own_stem("חבילה", "he")
+    # A word beginning with a prefix's letter is no prefixed word: "משלוח" (a shipment) is no "שלוח".
+    assert own_stem("משלוח", "he") == own_stem("המשלוח", "he") != own_stem("שלוח", "he")
+    # An English word keeps its letters ("לiPhone" is cut at the script).
+    assert own_stem("iphone", "he") == "iphone"
+
+
+def test_a_loanword_the_dictionary_lacks_loses_its_prefix_where_hebrew_writes_it_without() -> None:
+    # "the router", "to the router": wordfreq's Hebrew writes "ראוטר" more often than either.
+    assert own_stem("הראוטר", "he") == own_stem("לראוטר", "he") == own_stem("ראוטר", "he")
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "heading"),
+    [
+        ("коли гроші повернуть на карту після повернення?", "uk", "Повернення коштів"),
+        ("скыльки дныв зберыгаэться посилка в поштоматы?", "uk", "Термін зберігання"),
+        ("хочу скасувати замовленя", "uk", "Скасування замовлення"),
+        ("ביטלתי את המנוי, מה עושים עם הראוטר?", "he", "החזרת ציוד"),
+        ("איפה אני רואה את החשבונית שלי", "he", "חשבונית מס"),
+        ("כמה זמן לוקח לנייד את המספר", "he", "ניוד מספר"),
+    ],
+)
+def test_ukrainian_and_hebrew_questions_as_customers_type_them_find_their_passage(
+    tmp_path: Path, question: str, lang: str, heading: str
+) -> None:
+    assert first_heading(tmp_path, CHUNKS, question, lang) == heading
+
+
+def test_elasticsearch_holds_and_is_asked_the_stemmed_terms(tmp_path: Path) -> None:
+    # Its `standard` analyzer stems neither language: the index's text is the terms, as the embedded
+    # index's, and so are the query's words.
+    heading = "Повернення коштів"
+    assert indexed_text(heading, "uk") == analyzer("uk").text(heading) == "поверн кошт"
+    assert query_words("коли гроші повернуть?", ["uk"]) == query_terms("коли гроші повернуть?", ["uk"])
+    words = bm25_query("коли гроші повернуть?", "uk")["bool"]["should"][0]["multi_match"]["query"]
+    assert words.split() == ["грош", "поверн"]
+    assert language_key("uk") == "uk"
+    assert language_key("he-IL") == "he"
+
+
+def test_an_index_written_before_ukrainian_and_hebrew_were_stemmed_asks_for_a_reload(tmp_path: Path) -> None:
+    snapshot = index_snapshot(tmp_path, CHUNKS)
+    assert snapshot.outdated is None
+    snapshot.retire()
+    reason = outdated_without_meta(tmp_path / "kb-test.sqlite", STEMMED_META)
+    assert reason is not None
+    assert "Ukrainian or Hebrew" in reason
