@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 from bot.arabic import arabic_folded
@@ -72,7 +73,16 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # type it ("salam" is above, "dorood"). "سلام" greets as in Arabic; "خسته نباشید" and "وقت بخیر" greet
     # alone and take leave with thanks (`_HELLO_OR_BYE_TEXT`).
     "|درود|درود بر شما|صبح بخیر|صبح به خیر|صبحتون بخیر|ظهر بخیر|عصر بخیر|عصرتون بخیر|حالتون خوبه|خوب هستید"
-    "|خوبید|چطورید|چطوری|حال شما چطوره|dorood|dorud|sobh bekheir|sobh bekheyr|sobh bekhair|asr bekheir",
+    "|خوبید|چطورید|چطوری|حال شما چطوره|dorood|dorud|sobh bekheir|sobh bekheyr|sobh bekhair|asr bekheir"
+    # Ukrainian, with or without the apostrophe and with a Latin "i" for "і" as a Russian keyboard types it
+    # (`_ukrainian_folded`: "привiт" is "привіт"). "Доброго дня" greets as in Russian, above.
+    "|привіт|привітик|привітики|вітаю|вітання|добрий день|добридень|доброго ранку|добрий ранок"
+    "|доброго вечора|добрий вечір|здрастуйте|здрастуй|здоровенькі були|як справи|як ся маєте"
+    # Hebrew, with its final letters or without (`_hebrew_folded`: "שלומ" is "שלום"), and in Latin letters as
+    # many Israelis type it ("shalom" is below, "ma nishma"). "שלום", "ערב טוב", "יום טוב", "שבוע טוב", "שבת
+    # שלום" and "חג שמח" greet alone and take leave with thanks (`_HELLO_OR_BYE_TEXT`).
+    "|היי|הייי|הי|הלו|אהלן|בוקר טוב|בוקר אור|מה נשמע|מה קורה|מה שלומך|מה שלומכם|מה המצב|מה העניינים"
+    "|מה איתך|ma nishma|ma kore|boker tov",
     "thanks": "thanks|thank you|thx|ty|cheers|many thanks|thanks a lot|thank you very much"
     "|thank you so much|thanks so much|much appreciated|appreciated|danke|danke schön"
     "|dankeschön|vielen dank|danke sehr|merci|merci beaucoup|merci bien|gracias"
@@ -135,7 +145,17 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|ممنون از راهنماییتون|ممنون از راهنمایی‌تون|ممنون بابت راهنمایی|مرسی از راهنمایی|مرسی بابت راهنمایی"
     "|ممنون از پاسخ|ممنون از پاسختون|ممنون از کمکتون|ممنون از کمک‌تون"
     "|mamnoon|mamnun|mamnoonam|mamnunam|motshakeram|moteshakeram|mochakeram|sepas|sepasgozaram"
-    "|dastetun dard nakone|dasteton dard nakone|dastet dard nakone|lotf kardid|damet garm",
+    "|dastetun dard nakone|dasteton dard nakone|dastet dard nakone|lotf kardid|damet garm"
+    # Ukrainian: "дуже дякую", "щиро дякую" and "дякую вам" with their fillers; "спасибі" as many Ukrainians
+    # say it, "дякс" as they chat.
+    "|дякую|дякуємо|дякс|дяки|дякі|спасибі|красно дякую|ще раз дякую|заздалегідь дякую|наперед дякую"
+    "|дякую за допомогу|дякую за відповідь|дякую за інформацію|дякую за інфо|дякую за консультацію"
+    "|дякую за роз'яснення|вдячний|вдячна|мерсі"
+    # Hebrew: "תודה רבה אחי" with its filler; "תנקס" as Israelis chat, "יישר כוח" (more strength) thanks as
+    # "يعطيك العافية" does.
+    "|תודה|ותודה|תודה רבה|תודות|אלף תודות|תודה ענקית|תודה מראש|תודה על העזרה|תודה על המידע|תודה על התשובה"
+    "|תודה על הסבלנות|מודה לך|מודה לכם|תנקס|תנקיו|סנקיו|יישר כוח|ישר כוח|ישר כח|toda|toda raba|toda rabba"
+    "|todah|todah rabah|todah raba",
     # Declining more help ("No, thanks", the answer to "anything else?") ends the chat as a goodbye does; a
     # bare "no" is left out, since it may mean "no, that did not help".
     "goodbye": "bye|goodbye|bye bye|see you|see ya|have a nice day|tschüss|tschüs"
@@ -193,7 +213,19 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|شب به خیر|شبتون بخیر|شب‌تون بخیر|شب خوش|روز خوش|روزتون خوش|روز خوبی داشته باشید|نه ممنون|نه ممنونم"
     "|نه مرسی|نه متشکرم|نه سپاس|همین بود|فقط همین|سوال دیگه ای ندارم|سوال دیگری ندارم|دیگه سوالی ندارم"
     "|سوالی ندارم|نیازی نیست|لازم نیست|khodahafez|khoda hafez|khodafez|khodanegahdar|bedrood|felan"
-    "|felan khodahafez|felan bye|shab bekheir|shab bekheyr|na mamnoon|na mamnun|na merci|na mersi",
+    "|felan khodahafez|felan bye|shab bekheir|shab bekheyr|na mamnoon|na mamnun|na merci|na mersi"
+    # Ukrainian "ні, дякую" (no, thanks), "це все" (that's all) and "більше нічого" (nothing more) decline
+    # more help.
+    "|до побачення|бувайте|бувай|бувай здоров|па па|гарного дня|гарного вам дня|гарного вечора"
+    "|гарних вихідних|гарного тижня|вдалого дня|на все добре|на все найкраще|всього доброго"
+    "|всього найкращого|до зустрічі|до завтра|на добраніч|добраніч|надобраніч|ні дякую|ні спасибі"
+    "|більше нічого|більше нічого не треба|більше питань немає|питань більше немає|це все|на цьому все"
+    "|не треба|вже не треба|не потрібно"
+    # Hebrew "לא תודה" (no, thanks), "זהו" and "זה הכל" (that's all) and "אין צורך" (no need) decline more
+    # help.
+    "|להתראות|ולהתראות|ביי|ביי ביי|ביביי|יאללה ביי|לילה טוב|יום נעים|המשך יום טוב|המשך יום נעים|ערב נעים"
+    "|המשך ערב נעים|המשך ערב טוב|סוף שבוע נעים|סופש נעים|לא תודה|זהו|זהו זה|זה הכל|זה כל מה שרציתי"
+    "|אין צורך|לא צריך|אין לי עוד שאלות|אין עוד שאלות|lehitraot|lehitra'ot|laila tov|layla tov|lo toda",
     "ok": "ok|okay|k|alright|all right|got it|i see|great|perfect|cool|nice|good|d'accord"
     "|dacord|genau|gut|super|vale|bien|bueno|понятно|хорошо|ок"
     "|понял|поняла|окей|ладно|договорились|принято|ага|угу|супер"
@@ -237,7 +269,20 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     # "آره" (yes), as not "نعم".
     "|باشه|باشد|اوکیه|حله|خوبه|عالیه|عالی|خب|خوب|فهمیدم|متوجه شدم|درسته|آهان|اهان|چشم|حتما|حل شد|مشکل حل شد"
     "|درست شد|اوکی شد|روشن شد|ایول|bashe|baashe|hale|halle|khube|khobe|aalie|fahmidam|motevajeh shodam"
-    "|motevajjeh shodam|chashm|hal shod|dorost shod",
+    "|motevajjeh shodam|chashm|hal shod|dorost shod"
+    # Ukrainian, "it's solved" ("вирішено", "все працює", "розібрався") among them. Not "так" (yes), as not
+    # "نعم"; and Russian "так" is "so", which opens a question ("так где мой заказ?"). Not Russian "добро"
+    # either: only Ukrainian "добре".
+    "|добре|гаразд|зрозуміло|зрозумів|зрозуміла|зрозуміли|все зрозуміло|тепер зрозуміло|окай|чудово"
+    "|відмінно|прекрасно|класно|клас|домовились|домовилися|згода|прийнято|все добре|все гаразд|все ок"
+    "|вирішено|питання вирішено|проблему вирішено|проблема вирішена|все працює|вже працює|тепер працює"
+    "|запрацювало|все запрацювало|розібрався|розібралася|розібралась|розібралися|розібрались|все вийшло"
+    "|вийшло|вдалося|все вдалося"
+    # Hebrew: "עובד עכשיו" and "נפתר" (it works now, it's solved); "אחלה" and "סבבה" as Israelis chat. Not
+    # "כן" (yes), as not "نعم".
+    "|אחלה|סבבה|מעולה|בסדר|בסדר גמור|אוקיי|אוקי|הבנתי|מובן|ברור|טוב|יופי|מצוין|מצויין|מושלם|נהדר|מגניב"
+    "|סגור|קיבלתי|נפתר|נפתרה|זה נפתר|הבעיה נפתרה|עובד עכשיו|עכשיו עובד|זה עובד|עכשיו זה עובד|הכל עובד"
+    "|הכל בסדר|הסתדרתי|זה הסתדר|sababa|beseder|achla|akhla|metzuyan|mitzuyan|yofi",
 }
 # "ciao" both greets and takes leave. Alone it opens a conversation far more often than it ends one: an
 # Italian trial's first message "ciao" was answered "Goodbye, and thanks for getting in touch!" (a departing
@@ -261,6 +306,11 @@ _HELLO_OR_BYE_TEXT += "|gia sas|gia sou|ya sas|yia sas|kalo apogevma|kalo apogeu
 _HELLO_OR_BYE_TEXT += "|خسته نباشید|خسته نباشین|خسته نباشی|وقت بخیر|وقت به خیر|وقتتون بخیر|وقت‌تون بخیر"
 _HELLO_OR_BYE_TEXT += "|وقت شما بخیر|روز بخیر|روزتون بخیر|khaste nabashid|khaste nabashin|vaght bekheir"
 _HELLO_OR_BYE_TEXT += "|vaght bekheyr|vaqt bekheir"
+# Hebrew "שלום" (peace) greets alone and takes leave, as "سلام" does: "תודה, שלום" leaves; and so do a good
+# evening, day, week, Sabbath and holiday ("שבוע טוב" opens an Israeli chat on Sunday as often as it closes
+# one, and "תודה, שבת שלום" leaves).
+_HELLO_OR_BYE_TEXT += "|שלום|ערב טוב|צהריים טובים|יום טוב|שבוע טוב|שבת שלום|חג שמח|shalom|erev tov|shavua tov"
+_HELLO_OR_BYE_TEXT += "|shabbat shalom|shabat shalom|chag sameach|hag sameach"
 # Turkish letters as customers type them without a Turkish keyboard ("tesekkurler", "gorusuruz", "sagol"), and
 # Turkish capitals, which Python lower-cases the English way: "İ" into "i" and a combining dot ("İYİ GÜNLER"
 # read "i̇yi̇ günler", the dot then taken for punctuation), "I" into "i" ("HOŞÇA KALIN" read "hoşça kalin").
@@ -303,10 +353,49 @@ def _greek_folded(text: str) -> str:
     return _GREEK_RUN.sub(lambda match: without_accents(match.group()).replace("ς", "σ"), text)
 
 
+# Ukrainian as customers type it: with its apostrophe as "'", "’" or "ʼ" (the one Ukrainian spelling
+# prefers, which is a letter to `\w`, so "з'єднайте" typed with it was one word no phrase held), or without
+# it ("пять"), and on a Russian keyboard, which has no "і" nor "ї": many type a Latin "i" ("привiт",
+# "вiтаю"). Phrases, patterns and messages are compared with the apostrophe left out of a Cyrillic word and
+# a Latin "i" in one as "і": "з'єднайте", "зʼєднайте" and "зєднайте" are one, and "привiт" is "привіт".
+_CYRILLIC = "а-яёіїєґ"
+_UKRAINIAN_LATIN_I = re.compile(f"(?<=[{_CYRILLIC}])[iï]|[iï](?=[{_CYRILLIC}])")
+_UKRAINIAN_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['’ʼ`‘](?=[{_CYRILLIC}])")
+
+
+def _ukrainian_folded(text: str) -> str:
+    """Lower-cased `text` with its Cyrillic words' Latin "i" as "і" and their apostrophes left out
+    (`_UKRAINIAN_APOSTROPHE`)."""
+    if not any("\u0400" <= ch <= "\u04ff" for ch in text):
+        return text
+    text = _UKRAINIAN_LATIN_I.sub(lambda match: "ї" if match.group() == "ï" else "і", text)
+    return _UKRAINIAN_APOSTROPHE.sub("", text)
+
+
+# Hebrew as customers type it: with or without its final letters ("שלומ" for "שלום", as a keyboard without
+# them or a hurried thumb types it), and without the vowel points a pasted text may carry ("שָׁלוֹם").
+# Phrases, patterns and messages are compared with each final letter as its plain form and no points:
+# "שלום", "שלומ" and "שָׁלוֹם" are one. Yiddish, written in the same letters, still meets no phrase of these:
+# its words are its own ("װוּ איז", "אַ דאַנק"), pointed or not.
+_HEBREW_KEYBOARD = str.maketrans(
+    {"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"}
+    | {chr(code): None for code in range(0x0591, 0x05C8) if unicodedata.category(chr(code)).startswith("M")}
+)
+
+
+def _hebrew_folded(text: str) -> str:
+    """`text` with its Hebrew final letters as their plain forms and without vowel points
+    (`_HEBREW_KEYBOARD`)."""
+    if not any("\u0590" <= ch <= "\u05ff" for ch in text):
+        return text
+    return text.translate(_HEBREW_KEYBOARD)
+
+
 def _fold(text: str) -> str:
-    """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`), Greek folded
-    (`_greek_folded`) and Arabic folded (`_arabic_folded`)."""
-    return _arabic_folded(_greek_folded(text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)))
+    """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`), and Greek, Arabic, Ukrainian
+    and Hebrew folded (`_greek_folded`, `_arabic_folded`, `_ukrainian_folded`, `_hebrew_folded`)."""
+    lowered = text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)
+    return _hebrew_folded(_ukrainian_folded(_arabic_folded(_greek_folded(lowered))))
 
 
 # Vietnamese, written with its marks; each phrase counts without them too (`without_accents`: "cam on",
@@ -383,6 +472,13 @@ _FILLERS_TEXT += " πολύ πάρα πολλά θερμά σας σου και 
 # Persian: "very" ("خیلی ممنون", "بسیار سپاسگزارم"), "really" and whom the customer addresses ("مرسی عزیزم");
 # in Latin letters too ("kheili mamnoon").
 _FILLERS_TEXT += " خیلی بسیار واقعا عزیزم عزیز جان kheili kheyli khyli kheli azizam"
+# Ukrainian: "very" ("дуже дякую", "велике дякую" as surzhyk has it), "sincerely" ("щиро дякую"), "you"
+# ("дякую вам", "вітаю вас"), "and", "well" ("ну добре"), "then" ("добре тоді") and whom the customer
+# addresses ("дякую, друже").
+_FILLERS_TEXT += " дуже щиро велике величезне вам вас тобі і й та ну тоді друже"
+# Hebrew: "very" ("תודה רבה רבה", "תודה ממש"), "really", "you" ("תודה לך", "שבוע טוב גם לכם"), "again",
+# "also", and whom the customer addresses ("תודה רבה אחי", "סבבה נשמה"); in Latin letters too ("toda achi").
+_FILLERS_TEXT += " רבה ממש באמת מאוד לך לכם שוב גם אחי אחותי נשמה גבר achi ahi"
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -998,6 +1094,107 @@ _PERSON_FA = (
     rf"|{_FA_STAFF_ALONE})"
     rf"(?:\s+(?:{_FA_TAIL}))*"
 )
+# Ukrainian (compared as its small talk is, `_ukrainian_folded`: "з'єднайте", "зʼєднайте" and "зєднайте" are
+# one, as are "ї" and "і", "й" and "и" without their marks), and the surzhyk many Ukrainians write ("можна
+# оператора", "оператора пліз"): a wish (хочу, хотів би, можна, чи можу я, мені потрібен), talking
+# (поговорити, поспілкуватися, зв'язатися) with whom (з людиною, з оператором, з менеджером, з
+# консультантом, with a living or real one, or "з кимось", "з підтримкою" after a verb), being put through
+# (з'єднайте, переключіть, переведіть, покличте, on a Russian keyboard "зъеднайте") to whom, a wish and staff
+# ("можна консультанта?", "дайте оператора"), or staff alone ("оператора будь ласка", "жива людина"). How to
+# reach them is a question for the help center ("як зв'язатися з оператором?"), and so is a negation ("не
+# хочу говорити з людиною"), a person alone ("людина") and who the customer is ("я менеджер"), though a
+# complaint about the bot is a lead ("бот не допомагає"). Russian has its own (`_PERSON_RU`).
+_UK_LIVING = (
+    r"(?:живою|живу|жива|живим|живого|живий|справжньою|справжню|справжня|справжнім|справжнього|справжній"
+    r"|реальною|реальну|реальна|реальним|реального|реальний)"
+)
+_UK_STAFF_ALONE = (
+    rf"(?:(?:{_UK_LIVING}\s+)?(?:оператором|оператора|оператор|операторкою|операторку|операторка|менеджером"
+    r"|менеджера|менеджер|консультантом|консультанта|консультант|спеціалістом|спеціаліста|спеціаліст"
+    r"|фахівцем|фахівця|фахівець)"
+    rf"|{_UK_LIVING}\s+(?:людиною|людину|людина))"
+)
+_UK_WHOM = (
+    rf"(?:{_UK_STAFF_ALONE}|(?:{_UK_LIVING}\s+)?(?:людиною|людину|людина|працівником|працівника|співробітником"
+    r"|співробітника|представником|представника)|кимось|когось|кимсь|підтримкою|службою\s+підтримки)"
+    r"(?:\s+(?:з|із|зі)\s+підтримки)?"
+)
+_UK_WISH = (
+    r"(?:я\s+)?(?:хочу|хотів\s+би|хотіла\s+б|хотів|хотіла|хотілося\s+б|можна|можу|чи\s+можна|чи\s+можу(?:\s+я)?"
+    r"|можете|чи\s+можете|(?:мені\s+)?(?:потрібно|треба|потрібен|потрібна)|прошу|дайте|дай|давайте)"
+)
+_UK_TALK = (
+    r"(?:поговорити|говорити|розмовляти|порозмовляти|поспілкуватися|поспілкуватись|спілкуватися"
+    r"|звъ?язатися|звъ?язатись|пообщатися|пообщатись|переписуватися|списатися)"
+)
+_UK_PUT_THROUGH = (
+    r"(?:зъ?[єе]днайте|зъ?[єе]днай|зъ?[єе]днати|переключіть|переключи|переключити|переведіть|переведи"
+    r"|перевести|покличте|поклич|покликати|позвіть|позовіть|підключіть|підключи|підключити|передайте"
+    r"|передай)(?:\s+(?:мене|мені))?"
+)
+_UK_LEAD = (
+    r"привіт|вітаю|добрий\s+день|доброго\s+дня|здрастуйте|будь\s+ласка|ну|слухайте|ок|добре"
+    # A complaint about the bot: "бот не допомагає", "ви мене не розумієте".
+    r"|(?:(?:бот|ти|ви|це)\s+)?(?:мені\s+|мене\s+)?не\s+(?:допомагає|допомагаєте|допомагаєш|допоміг|допомогли"
+    r"|розуміє|розумієш|розумієте|зрозумів)"
+)
+_UK_TAIL = (
+    r"будь\s+ласка|пліз|плз|плиз|please|pls|терміново|зараз|швидше|дякую|(?:а\s+)?не\s+(?:з\s+)?(?:ботом|бот"
+    r"|роботом|робот)"
+)
+_PERSON_UK = (
+    rf"(?:(?:{_UK_LEAD})\s+)*"
+    rf"(?:(?:{_UK_WISH}\s+)*{_UK_TALK}\s+(?:з|із|зі|зо)\s+{_UK_WHOM}"
+    rf"|(?:{_UK_WISH}\s+)*{_UK_PUT_THROUGH}\s+(?:(?:з|із|зі|на|до)\s+)?{_UK_WHOM}"
+    rf"|(?:{_UK_WISH}\s+)+(?:{_UK_STAFF_ALONE}|(?:{_UK_LIVING}\s+)?(?:людину|людина))"
+    rf"|{_UK_STAFF_ALONE})"
+    rf"(?:\s+(?:{_UK_TAIL}))*"
+)
+# Hebrew (compared as its small talk is, `_hebrew_folded`: with its final letters or without, and without
+# vowel points), which writes "to" and "the" on the word ("לנציג", "לבן אדם", "למישהו"): a wish (אני רוצה,
+# אפשר, אשמח, צריך), talking (לדבר, לשוחח) with whom (עם נציג, עם בן אדם, עם מישהו, עם שירות לקוחות),
+# being put through (תעביר אותי, תחבר אותי, להעביר, לעבור) to whom ("לנציג"), a wish and staff ("אפשר נציג
+# אנושי?", "רוצה נציג"), or staff alone ("נציג", "נציג בבקשה", "בן אדם אמיתי", "מענה אנושי" as Israeli
+# phone lines offer it). How or when to reach them is a question for the help center ("איך מדברים עם
+# נציג?", "מה הטלפון של שירות הלקוחות?"), and so is a negation ("אני לא רוצה לדבר עם נציג"), someone or a
+# person alone ("מישהו", "בן אדם") and who the customer is ("אני נציג"), though a complaint about the bot is
+# a lead ("הבוט לא עוזר").
+_HE_STAFF_ALONE = (
+    r"(?:(?:ה)?(?:נציג|נציגה|נציגת)(?:\s+(?:ה)?שירות)?(?:\s+(?:אנושי|אנושית|אמיתי|אמיתית|חי|חיה))?"
+    r"|(?:ה)?(?:מוקדן|מוקדנית)(?:\s+(?:אנושי|אנושית|אמיתי|אמיתית))?"
+    r"|(?:בן\s+אדם|בנאדם|אדם|מישהו|מישהי)\s+(?:אמיתי|אמיתית|אנושי|חי)|מענה\s+אנושי|שירות\s+אנושי)"
+)
+_HE_WHOM = (
+    rf"(?:{_HE_STAFF_ALONE}|(?:ה)?(?:בן\s+אדם|בנאדם|מישהו|מישהי|מנהל|מנהלת|אחראי|אחראית)"
+    r"(?:\s+(?:מהשירות|משירות\s+הלקוחות|מהתמיכה|מהצוות))?|שירות\s+(?:ה)?לקוחות|(?:ה)?תמיכה|(?:ה)?מוקד)"
+)
+_HE_WISH = (
+    r"(?:(?:אני\s+)?(?:רוצה|צריך|צריכה|מבקש|מבקשת|מעדיף|מעדיפה|חייב|חייבת|אשמח|יכול|יכולה)|הייתי\s+רוצה"
+    r"|אפשר|אפשרי|ניתן|יש\s+אפשרות|בא\s+לי|תן\s+לי|תני\s+לי|תנו\s+לי|בבקשה|רק|פשוט|לקבל)"
+)
+_HE_TALK = r"(?:לדבר|לשוחח|להתכתב)"
+_HE_PUT_THROUGH = (
+    r"(?:(?:תעביר|תעבירי|תעבירו|העבר|העבירו|להעביר|תחבר|תחברי|תחברו|חבר|חברו|לחבר|תפנה|תפנו)(?:\s+אותי)?"
+    r"|לעבור|להתחבר|להגיע)"
+)
+_HE_LEAD = (
+    r"שלום|היי|הי|בוקר\s+טוב|ערב\s+טוב|סליחה|אחי|נו|די|טוב|אוקיי|אוקי|בסדר|ok"
+    # A complaint about the bot: "הבוט לא עוזר", "אתה לא מבין אותי".
+    r"|(?:(?:הבוט|בוט|זה|אתה|את)\s+)?(?:ממש\s+)?לא\s+(?:עוזר|עוזרת|עזר|עזרת|מבין|מבינה|הבנת|עונה)"
+    r"(?:\s+(?:לי|אותי))?"
+)
+_HE_TAIL = (
+    r"בבקשה|תודה|תודה\s+רבה|עכשיו|דחוף|מהר|כבר|אם\s+אפשר|(?:ו)?לא\s+(?:עם\s+)?(?:ה)?(?:בוט|רובוט)|please"
+    r"|pls|פליז|אחי"
+)
+_PERSON_HE = (
+    rf"(?:(?:{_HE_LEAD})\s+)*"
+    rf"(?:(?:{_HE_WISH}\s+)*{_HE_TALK}\s+(?:עם\s+|אל\s+|ל)?{_HE_WHOM}"
+    rf"|(?:{_HE_WISH}\s+)*{_HE_PUT_THROUGH}\s+(?:אל\s+|ל)?{_HE_WHOM}"
+    rf"|(?:{_HE_WISH}\s+)+(?:{_HE_STAFF_ALONE}|(?:ה)?(?:בן\s+אדם|בנאדם))"
+    rf"|{_HE_STAFF_ALONE})"
+    rf"(?:\s+(?:{_HE_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -1072,7 +1269,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(_greek_folded(_arabic_folded(p))))
+    re.compile(without_accents(_hebrew_folded(_ukrainian_folded(_greek_folded(_arabic_folded(p))))))
     for p in (
         _PERSON_EN,
         _PERSON_ES,
@@ -1089,6 +1286,8 @@ _PERSON_PATTERNS = tuple(
         _PERSON_AR,
         _PERSON_EL,
         _PERSON_FA,
+        _PERSON_UK,
+        _PERSON_HE,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

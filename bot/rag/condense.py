@@ -164,6 +164,25 @@ _PERSIAN_ASKS_AGAIN = re.compile(
         r"\s(?:چی|چطور)[\s؟?!.]*$"
     )
 )
+# Ukrainian asks the previous question again with "and if …" ("а якщо", "і якщо", "а що як", "але якщо"),
+# "and what about …" ("а як щодо", "а щодо", "а що з", "а що із", "а що зі"), "and in case …" ("а у разі")
+# and "and also …" ("і ще", with a Latin "i" as a Russian keyboard types it); "а для" is Russian's, above.
+# "If" alone ("якщо") stands on its own, and so does "що з …" without "а": "що з моїм замовленням?" asks
+# what became of an order; "і ще одне питання: …" opens a question of its own.
+_UKRAINIAN_ASKS_AGAIN = re.compile(
+    r"^(?:(?:ну|добре|гаразд|ок)\s+)?(?:(?:а|і|i|й|та|але)\s+(?:якщо|що\s+як|у\s+разі|в\s+разі)"
+    r"|а\s+(?:як\s+)?щодо|а\s+що\s+(?:з|із|зі))(?=\s|$)"
+    r"|^(?:і|i|й|и)\s+ще\s+(?!(?:одне|одна|одного|одну|питання|запитання|таке|момент)(?:\s|$|[,:?!.]))"
+)
+# Hebrew asks the previous question again with "and if …" ("ואם", "ומה אם", "אבל אם"), "and what about …"
+# ("ומה לגבי", "ולגבי", "ומה עם", "ומה בנוגע", "ובנוגע") and "and also …" ("וגם"), its "and" written on the
+# word; with a word's final letter or without ("ואמ"). "If" alone ("אם") stands on its own, and so does
+# "מה עם …" without "ו": "מה עם ההזמנה שלי?" asks what became of an order; and a word that only starts as
+# one of these does ("ואמא שלי יכולה לאסוף?").
+_HEBREW_ASKS_AGAIN = re.compile(
+    r"^(?:(?:אוקיי|אוקי|טוב|בסדר|סבבה)\s+)?(?:וא[םמ]|ומה\s+א[םמ]|אבל\s+א[םמ]|ומה\s+(?:לגבי|ע[םמ]|בנוגע)|ולגבי"
+    r"|ובנוגע|וגם)(?=\s|$)"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -212,6 +231,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     if _VIETNAMESE_ASKS_AGAIN.search(text) or _ARABIC_ASKS_AGAIN.match(arabic_folded(text)):
         return True
     if _GREEK_ASKS_AGAIN.match(without_accents(text)) or _PERSIAN_ASKS_AGAIN.match(arabic_folded(text)):
+        return True
+    if _UKRAINIAN_ASKS_AGAIN.match(text) or _HEBREW_ASKS_AGAIN.match(text):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):

@@ -332,6 +332,11 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Persian: refused as questions too.
         ("سلام خسته نباشید", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "fa"), "fa"),
         ("خیلی ممنون", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "fa"), "fa"),
+        # Ukrainian and Hebrew: refused as questions too (each answered in English, neither having a catalog).
+        ("привіт", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "uk"), "uk"),
+        ("дуже дякую!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "uk"), "uk"),
+        ("שלום", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "he"), "he"),
+        ("תודה רבה!!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "he"), "he"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -214,6 +214,64 @@ def test_persian_follow_ups_are_read_with_the_question_before_them() -> None:
         assert not needs_context(question, "fa"), question
 
 
+def test_ukrainian_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and if …", "and what about …", "and also …", "but if …", in capitals, and with a Latin "i" as a
+    # Russian keyboard types it: each names words of its own, and was searched alone, without the delivery
+    # it asks about. ("а для …" is Russian's too, and was read so already.)
+    previous = "Скільки часу займає доставка до Львова?"
+    history = [Turn("user", previous), Turn("assistant", "До 3 робочих днів [1].")]
+    for question in (
+        "А якщо я оплачу карткою при отриманні?",
+        "а як щодо міжнародних замовлень?",
+        "а що з поверненням з-за кордону?",
+        "і ще для юридичних осіб?",
+        "i ще доставка до Польщі?",
+        "а для юридичних осіб?",
+        "але якщо посилку вже відкрили?",
+        "А ЯКЩО ПОСИЛКА ВАЖЧА ЗА 30 КГ?",
+    ):
+        assert needs_context(question, "uk"), question
+        assert condense(question, history, "uk") == f"{previous} {question}"
+    # "if" alone, "what about" without "а", a word that starts as "як" does, another question opened with
+    # "і ще", and a question of its own, stand alone.
+    for question in (
+        "якщо я забув пароль, як його змінити?",
+        "що з моїм замовленням на сайті?",
+        "а якість товару гарантована?",
+        "і ще одне питання: як змінити пароль від акаунта?",
+        "як змінити адресу доставки?",
+    ):
+        assert not needs_context(question, "uk"), question
+
+
+def test_hebrew_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and if …", "and what if …", "and what about …", "and also …", "but if …", with a word's final letter
+    # or without: each names words of its own, and was searched alone, without the delivery it asks about.
+    previous = "כמה זמן לוקח משלוח לאילת?"
+    history = [Turn("user", previous), Turn("assistant", "עד 4 ימי עסקים [1].")]
+    for question in (
+        "ואם אני משלם בכרטיס אשראי בתשלומים?",
+        "ומה אם החבילה כבר נפתחה?",
+        'ומה לגבי הזמנות מחו"ל?',
+        "ולגבי משלוח לחיפה?",
+        "ומה עם החזרות מחוץ לארץ?",
+        "וגם למשלוחים בינלאומיים?",
+        "אבל אם ההזמנה כבר נשלחה?",
+        "ואמ אני משלם במזומן?",
+    ):
+        assert needs_context(question, "he"), question
+        assert condense(question, history, "he") == f"{previous} {question}"
+    # "if" alone, "what about" without "ו", a word that starts as "ואם" does, and a question of its own,
+    # stand alone.
+    for question in (
+        "אם שכחתי את הסיסמה איך מאפסים אותה?",
+        "מה עם ההזמנה שלי מהשבוע שעבר?",
+        "ואמא שלי יכולה לאסוף את החבילה מהסניף?",
+        "איך משנים את כתובת המשלוח?",
+    ):
+        assert not needs_context(question, "he"), question
+
+
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
     # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).

@@ -29,6 +29,8 @@ PRIYA = {**user(2121, "Priya"), "language_code": "hi"}
 AHMED = {**user(2123, "Ahmed"), "language_code": "ar"}
 MARYAM = {**user(2126, "Maryam"), "language_code": "fa"}
 ELENI = {**user(2128, "Eleni"), "language_code": "el"}
+OKSANA = {**user(2130, "Oksana"), "language_code": "uk"}
+NOA = {**user(2131, "Noa"), "language_code": "he"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -556,6 +558,36 @@ async def test_a_greek_greeting_is_greeted_and_a_request_for_a_person_handed_off
     asked = await h.ask(ELENI, "θέλω να μιλήσω με έναν άνθρωπο")
     assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "el")
     assert "Language: Greek (el)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_ukrainian_greeting_is_greeted_and_a_request_for_a_person_handed_off(
+    make_harness: HarnessFactory,
+) -> None:
+    # Each was looked up as a question: the greeting and the thanks were refused, the request answered.
+    h = await make_harness()
+    hello = await h.ask(OKSANA, "Добрий день!")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "uk")
+    thanks = await h.ask(OKSANA, "щиро дякую")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "uk")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+    asked = await h.ask(OKSANA, "зʼєднайте мене з оператором, будь ласка")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "uk")
+    assert "Language: Ukrainian (uk)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_hebrew_greeting_is_greeted_and_a_request_for_a_person_handed_off(
+    make_harness: HarnessFactory,
+) -> None:
+    # Each was looked up as a question: the greeting and the thanks were refused, the request answered.
+    h = await make_harness()
+    hello = await h.ask(NOA, "שלום")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "he")
+    thanks = await h.ask(NOA, "תודה רבה אחי")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "he")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+    asked = await h.ask(NOA, "אני רוצה לדבר עם נציג")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "he")
+    assert "Language: he" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
