@@ -49,7 +49,14 @@ from bot.arabic import (
 from bot.chinese import to_simplified
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
 from bot.persian import SAME_MEANING_LINES
-from bot.stemmers import OWN_STEMMERS, dictionaries_needed, joined_apostrophes, load_dictionaries, own_stem
+from bot.stemmers import (
+    DICTIONARIES,
+    OWN_STEMMERS,
+    dictionaries_needed,
+    joined_apostrophes,
+    load_dictionaries,
+    own_stem,
+)
 from bot.unicode import DOTTED_I_LANGUAGES, MARKS, lowered, without_accents
 
 CJK_LANGUAGES = frozenset(["zh", "ja", "ko"])
@@ -368,7 +375,7 @@ class Analyzer:
         if self.lang in TONED:
             return f"{self.lang}-toned"
         if self.lang in OWN_STEMMERS:
-            return f"{self.lang}-own"
+            return f"{self.lang}-{'dictionary' if self.lang in DICTIONARIES else 'light'}"
         return "simple"
 
     def words(self, text: str, also_stop: frozenset[str] = frozenset()) -> list[str]:

@@ -104,6 +104,7 @@ def test_elasticsearch_holds_and_is_asked_the_stemmed_terms(tmp_path: Path) -> N
     assert query_words("коли гроші повернуть?", ["uk"]) == query_terms("коли гроші повернуть?", ["uk"])
     words = bm25_query("коли гроші повернуть?", "uk")["bool"]["should"][0]["multi_match"]["query"]
     assert words.split() == ["грош", "поверн"]
+    assert (analyzer("uk").name, analyzer("he").name) == ("uk-light", "he-dictionary")
     assert language_key("uk") == "uk"
     assert language_key("he-IL") == "he"
 
