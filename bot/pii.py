@@ -367,6 +367,27 @@ def inn_valid(digits: str) -> bool:
     )
 
 
+# Ukraine's taxpayer number (РНОКПП, which customers still call ІПН, "ідентифікаційний код"): ten digits, the
+# first five the date of birth as days since 1900, and a check digit; a phone number has ten digits too, so
+# only after its label ("мій ІПН 3012345678", "РНОКПП: 3012345678"), where it was redacted as a phone number.
+UKRAINIAN_TAX_NUMBER = re.compile(
+    "(?i)(?<!" + _W + ")(?:іпн|інн|рнокпп|ідентифікаційн(?:ий|ого)[ \t]+(?:код|номер)"
+    "|податков(?:ий|ого)[ \t]+(?:код|номер))(?:[ \t]*(?:№|номер))?[ \t]*(?:[:=—–-][ \t]*)?"
+    "(\\d{10})(?![.,-]?" + _W + ")"
+)
+
+
+# Israel's identity number (מספר זהות, on the תעודת זהות): nine digits, the leading zeros often left out,
+# whose last is a check digit (Luhn's) that one number in ten passes; an Israeli operator's trial's customers
+# give it to be identified ("ת"ז 039337423"), and it went through. Only after its label, in Hebrew (with
+# gershayim, a quote or a dot, or none: "ת״ז", "ת\"ז", "ת.ז.", "תז") or in Latin letters.
+ISRAELI_ID = re.compile(
+    "(?i)(?<!" + _W + ")(?:ת[\"'״׳.]?[ \t]?ז\\.?|(?:תעודת|מספר|מס['׳.]?)[ \t]*(?:ה)?זהות"
+    "|teudat[ \t]+zehut|t\\.z\\.?)(?:[ \t]+(?:שלי|שלו|שלה|שלנו|של(?:[ \t]+[\u05d0-\u05ea]+){1,2}))?"
+    "[ \t]*(?:(?::|=|-|–|היא|הוא|זה)[ \t]*)?(\\d{5,9})(?![.,-]?" + _W + ")"
+)
+
+
 # A Korean resident (or foreigner) registration number after its label ("주민번호 900101-1234568",
 # "외국인등록번호: 9001015234561"), with or without its hyphen. Numbers issued since October 2020 end in
 # random digits, which pass the check one time in ten: there only the date of birth and the 7th digit count.
@@ -391,10 +412,11 @@ SNILS = re.compile(
 # only as Russia's series and number or 6-9 letters and digits, five of them digits ("passport photo 35x45"
 # stays).
 _PASSPORT_LABEL = (
-    "(?:(?:загран)?паспорт(?:а|ные[ \t]+данные|[ \t]+рф)?(?:[ \t]+серия(?:[ \t]+и[ \t]+номер)?)?"
+    "(?:(?:загран)?паспорт(?:а|ные[ \t]+данные|[ \t]+рф)?(?:[ \t]+сер[иі]я(?:[ \t]+[иі][ \t]+номер)?)?"
     "|серия[ \t]+и[ \t]+номер(?:[ \t]+паспорта)?"
+    "|закордонн(?:ий|ого)[ \t]+паспорт(?:а)?|id[- \t]?карт(?:к)?(?:а|и|у)"
     "|passport|reisepass|passnummer|pass-nr\\.?|passeport|pasaporte|passaporto|passaporte|paspoort"
-    "|护照|護照|パスポート|旅券|여권)"
+    "|护照|護照|パスポート|旅券|여권|(?:מספר[ \t]+)?דרכון)"
 )
 _PASSPORT_NUMBER_WORD = (
     "(?:№|#|no\\.?|nr\\.?|n[°º]|number|nummer|numéro|numero|número|номер|号码|號碼|号|號|番号|번호)"
@@ -403,6 +425,7 @@ PASSPORT = re.compile(
     "(?i)(?<!" + _W + ")" + _PASSPORT_LABEL + "(?:[ \t]*" + _PASSPORT_NUMBER_WORD + ")?"
     "[ \t]*(?:(?::|=|—|–|-|is|ist|est|es|é|è|是|は|는|은)[ \t]*)?"
     "(\\d{2}[ \t]?\\d{2}[ \t]*(?:(?:номер|№)[ \t]*)?\\d{6}|\\d{2}[ \t]?\\d{7}"
+    "|[а-яґєії]{2}[ \t]?\\d{6}"
     "|(?=(?:[A-Za-z]*\\d){5})[A-Za-z0-9]{6,9})(?![.,-]?" + _W + ")"
 )
 
@@ -434,6 +457,8 @@ def labelled_id_spans(text: str) -> list[tuple[int, int]]:
     out += [match.span(1) for match in PASSPORT.finditer(text)]
     out += [match.span(1) for match in NIK.finditer(text)]
     out += [match.span(1) for match in INN.finditer(text) if inn_valid(match.group(1))]
+    out += [match.span(1) for match in UKRAINIAN_TAX_NUMBER.finditer(text)]
+    out += [match.span(1) for match in ISRAELI_ID.finditer(text)]
     return sorted(out)
 
 

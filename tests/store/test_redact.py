@@ -625,6 +625,48 @@ def test_russian_inn_after_its_label(text: str, redacted: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # A Ukrainian shop's customers give their taxpayer number for an invoice: it was redacted as a phone
+        # number, by its ten digits.
+        ("мій ІПН 3012345678", "мій ІПН <ID_NUMBER>"),
+        ("РНОКПП: 3012345678, будь ласка", "РНОКПП: <ID_NUMBER>, будь ласка"),
+        ("ідентифікаційний код 3012345678", "ідентифікаційний код <ID_NUMBER>"),
+        # Passports: the old booklet's two Cyrillic letters and six digits, the ID card's nine digits.
+        ("паспорт НК 123456", "паспорт <ID_NUMBER>"),
+        ("паспорт серія НК 123456", "паспорт серія <ID_NUMBER>"),
+        ("мій номер ID-картки 001234567", "мій номер ID-картки <ID_NUMBER>"),
+        ("закордонний паспорт FX123456", "закордонний паспорт <ID_NUMBER>"),
+        # An Israeli operator's customers identify themselves by their identity number; it went through.
+        ("ת.ז. 039337423 בבקשה", "ת.ז. <ID_NUMBER> בבקשה"),
+        ('ת"ז 039337423', 'ת"ז <ID_NUMBER>'),
+        ("ת״ז שלי: 39337423", "ת״ז שלי: <ID_NUMBER>"),
+        ("מספר הזהות של אבא שלי הוא 123456782", "מספר הזהות של אבא שלי הוא <ID_NUMBER>"),
+        ("teudat zehut 039337423", "teudat zehut <ID_NUMBER>"),
+        ("מספר דרכון 23456789", "מספר דרכון <ID_NUMBER>"),
+    ],
+)
+def test_ukrainian_and_israeli_id_numbers_after_their_label(text: str, redacted: str) -> None:
+    result = Redactor().redact(text)
+    assert result.text == redacted
+    assert result.counts == {"ID_NUMBER": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Order numbers and reminders in the same languages: no label of an ID.
+        "הזמנה 123456789 עוד לא הגיעה",
+        "התזמון 123456",
+        "ІПН вказується в рахунку-фактурі, код отримання 123456",
+        "паспорт потрібен для кредиту, ІПН теж",
+    ],
+)
+def test_ukrainian_and_hebrew_look_alikes_are_no_id_numbers(text: str) -> None:
+    assert Redactor().redact(text).text == text
+
+
+@pytest.mark.parametrize(
     "text",
     [
         # The Russian shop's help center on passports, and a passport's other numbers.
