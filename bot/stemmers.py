@@ -13,7 +13,7 @@ OWN_STEMMERS = frozenset({"uk", "he"})
 DICTIONARIES = frozenset({"he"})
 
 _lock = threading.Lock()
-# The languages whose dictionaries this process has read (`load_dictionaries`): 0.2 s and 13 MB for Hebrew.
+# The languages whose dictionaries this process has read (`load_dictionaries`).
 _LOADED: set[str] = set()
 
 # Apostrophes inside a Ukrainian word ("п’ять", "зв'язатися", "сім'я"): customers leave them out ("пять")
@@ -75,15 +75,20 @@ _MIN_HEBREW_REST = 2
 
 
 def load_dictionaries(languages: set[str] | frozenset[str]) -> None:
-    """Read the dictionaries of `languages` (those in `DICTIONARIES`) once per process. Blocking (0.2 s for
-    Hebrew, more on a busy machine): a search prepares it in a thread (`bot.kb.analysis.load_segmenters`)."""
+    """Read the dictionaries of `languages` (those in `DICTIONARIES`) once per process: simplemma's, and
+    wordfreq's word list of the language (`_hebrew_rest`). Blocking (about 8 s for Hebrew on 2 cores, 6 of
+    them wordfreq's large list): a search prepares it in a thread (`bot.kb.analysis.load_segmenters`), and
+    a serving process for a knowledge base in the language before its first customer
+    (`bot.services.Services.warmed_kb`)."""
     for lang in sorted(set(languages) & DICTIONARIES - _LOADED):
         with _lock:
             if lang in _LOADED:
                 continue
             import simplemma
+            from wordfreq import zipf_frequency
 
             simplemma.lemmatize("a", lang=lang)
+            zipf_frequency("a", lang)
             _LOADED.add(lang)
 
 

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.analysis import analyzer, indexed_text, language_key, query_terms, query_words
+from bot import stemmers
+from bot.kb.analysis import analyzer, indexed_text, language_key, query_terms, query_words, segmenters_needed
+from bot.kb.calibration import Calibration, LanguageFit
 from bot.kb.elastic import bm25_query
 from bot.kb.embedded import STEMMED_META
 from bot.language import STOPWORDS
+from bot.services import Services
 from bot.stemmers import own_stem, ukrainian_stem
 from tests.kb.conftest import first_heading, index_snapshot, language_chunks, outdated_without_meta
 
@@ -116,3 +119,33 @@ def test_an_index_written_before_ukrainian_and_hebrew_were_stemmed_asks_for_a_re
     reason = outdated_without_meta(tmp_path / "kb-test.sqlite", STEMMED_META)
     assert reason is not None
     assert "Ukrainian or Hebrew" in reason
+
+
+class _HebrewKB:
+    """A knowledge base whose calibration found Hebrew sections (all `Services._warm_dictionaries` reads)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    async def calibration(self) -> Calibration:
+        return Calibration(languages=(LanguageFit(self.lang, 20, 0.1, 0.5, 0.0, gate=False),))
+
+
+@pytest.mark.parametrize(("lang", "read"), [("he", True), ("uk", False), ("en", False)])
+async def test_a_hebrew_help_centers_dictionaries_are_read_before_its_first_customer(
+    monkeypatch: pytest.MonkeyPatch, lang: str, read: bool
+) -> None:
+    # About 8 s on 2 cores (wordfreq's large Hebrew list, then simplemma's): the first Hebrew question of a
+    # process waited that long ("retrieval 8931 ms" in `chat`).
+    loaded: list[frozenset[str]] = []
+    monkeypatch.setattr(stemmers, "_LOADED", set())
+    monkeypatch.setattr(stemmers, "load_dictionaries", loaded.append)
+    await Services._warm_dictionaries(_HebrewKB(lang))  # type: ignore[arg-type]
+    assert loaded == ([frozenset({"he"})] if read else [])
+
+
+def test_hebrew_text_is_prepared_outside_the_search_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stemmers, "_LOADED", set())
+    assert segmenters_needed("כמה עולה חבילת גלישה?")
+    assert not segmenters_needed("скільки коштує доставка?")  # Ukrainian reads no dictionary
+    assert not segmenters_needed("how much is shipping?")
