@@ -42,6 +42,7 @@ LANGUAGES: tuple[str, ...] = (
     "ar",
     "fa",
     "el",
+    "uk",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -63,6 +64,7 @@ CATALOGS: dict[str, str] = {
     "ar": "ar",
     "fa": "fa",
     "el": "el",
+    "uk": "uk",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -274,6 +276,7 @@ SHOWN_LANGUAGE_NAMES = {
     "ar": N_("Arabic"),
     "fa": N_("Persian"),
     "el": N_("Greek"),
+    "uk": N_("Ukrainian"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

@@ -200,6 +200,59 @@ def test_greek_catalog_says_you_in_the_plural_and_writes_greek_accents_and_quest
                 assert _GREEK_ENCLITIC.match(text, match.end()), (word, message.id)
 
 
+# The customer addressed as "ви" and never as "ти"; the bot speaking as "ми", never as "я".
+_UKRAINIAN_SINGULAR = re.compile(
+    r"(?<![\w’])(?:я|мене|мені|мною|мій|моя|моє|мої|ти|тебе|тобі|тобою|твій|твоя|твоє|твої)(?![\w’])",
+    re.IGNORECASE,
+)
+_UKRAINIAN_YOU = re.compile(r"(?<![\w’])(?:ви|вас|вам|вами|ваш[а-яіїєґ]*)(?![\w’])", re.IGNORECASE)
+# Letters Ukrainian lacks; Russian words, and calques of Russian, where Ukrainian has its own words ("будь
+# ласка", "перепрошуємо", "дякуємо", "вітаємо", "натисніть", "протягом", "наступний", "є").
+_RUSSIAN_ONLY_LETTERS = re.compile("[ыэъёЫЭЪЁ]")
+_RUSSIANISMS = re.compile(
+    r"(?<![\w’])(?:пожалуйста|извините|спасибо|здравствуйте|вибачаюсь|нажміть|являєтьс\w*|слідуюч\w*"
+    r"|на протязі|приймати участь|співпада\w*)(?![\w’])",
+    re.IGNORECASE,
+)
+
+
+def test_ukrainian_catalog_says_you_lower_cased_speaks_as_we_and_writes_ukrainian_spelling() -> None:
+    """Ukrainian companies' support chat addresses the customer as "ви", lower-cased inside a sentence
+    ("щоб ми з’єднали вас"), and speaks as "ми" ("Перепрошуємо, ми не знайшли"): no "ти", "тобі", "я", "мені"
+    or "мій", except in the contact questions, which are the customer's words searched for. Modern standard
+    Ukrainian: none of Russian's letters ("ы", "э", "ъ", "ё") nor its words ("пожалуйста", "извините") or
+    calques ("на протязі", "являється"). The apostrophe is the typographic "’" between two letters, never "'"
+    or "ʼ", and it parts a labial from "я", "ю", "є", "ї" ("зв’язатися", "в’єтнамською"); quotes are «».
+    A text asks as many questions as its source; the minutes and seconds of the place in line are "хв" and
+    "с", as Ukrainian apps abbreviate them."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
+    for message in _po("uk"):
+        if not message.id:
+            continue
+        text = str(message.string)
+        if message.id not in asked:
+            assert not _UKRAINIAN_SINGULAR.search(text), message.id
+        for you in _UKRAINIAN_YOU.finditer(text):
+            before = text[: you.start()].rstrip(" ")
+            starts_a_sentence = not before or before.endswith((".", "!", "?", "\n", "•"))
+            assert you.group()[0].isupper() == starts_a_sentence, (you.group(), message.id)
+        assert not _RUSSIAN_ONLY_LETTERS.search(text), message.id
+        assert not _RUSSIANISMS.search(text), message.id
+        assert not re.search("['\u02bc]", text), message.id
+        assert not re.search("(?<![^\\W\\d_])’|’(?![^\\W\\d_])", text), message.id
+        assert not re.search("[бпвмф][яюєї]", text, re.IGNORECASE), message.id
+        assert '"' not in text, message.id
+        assert text.count("?") == str(message.id).count("?"), message.id
+    help_text = texts.translate(tg_texts.HELP, "uk")
+    assert "«Зв’язатися з оператором»" in help_text
+    wait = texts.translate(texts.WAIT_MINUTES, "uk").format(position=3, minutes=2)
+    assert wait == "Ваш номер у черзі: 3. Відповідь почне з’являтися приблизно через 2 хв."
+    assert texts.translate(texts.WAIT_SECONDS, "uk").format(position=1, seconds=40).endswith(" через 40 с.")
+    # Ukrainian counts three plural forms (one, few, many): the header babel writes for "uk".
+    assert _po("uk").plural_forms == Catalog(locale="uk").plural_forms
+    assert _po("uk").num_plurals == 3
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -341,6 +394,15 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(texts.UNSURE_LEAD, "el").startswith("Ίσως δεν είναι ακριβώς αυτό που ρωτήσατε")
     start = texts.translate(tg_texts.START, "el").format(name="Eleni")
     assert start.startswith("Γεια σας, Eleni! Εδώ ο βοηθός υποστήριξης.")
+    # Ukrainian customers read every refusal, lead and button in English; addressed as "ви", the bot speaking
+    # as "ми", as Ukrainian companies' support chat does.
+    assert texts.shown_language("uk-UA") == "uk"
+    assert texts.direction("uk") == "ltr"
+    refused = texts.translate(refusal, "uk")
+    assert refused.startswith("Перепрошуємо, ми не знайшли цієї інформації в нашому довідковому центрі")
+    assert texts.translate(texts.UNSURE_LEAD, "uk").startswith("Можливо, це не зовсім те, про що ви питали")
+    start = texts.translate(tg_texts.START, "uk").format(name="Oksana")
+    assert start.startswith("Вітаємо, Oksana! На зв’язку асистент служби підтримки.")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -421,6 +483,17 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert texts.kb_language_hint(("el",), "en").startswith("Our help center is written in Greek.")
     assert texts.kb_language_hint(("el",), "de").startswith("Unser Hilfe-Center ist auf Griechisch")
     assert texts.kb_language_hint(("el",), "fa").startswith("مرکز راهنمایی ما به زبان یونانی نوشته شده است.")
+    # Ukrainian names a language in the instrumental, without "мовою", as Ukrainian writes it ("написано
+    # англійською"), and several alike ("англійською / українською").
+    hint = texts.kb_language_hint(("en",), "uk")
+    assert hint.startswith("Статті нашого довідкового центру написано англійською. Якщо можете,")
+    several = texts.kb_language_hint(("en", "uk"), "uk")
+    assert several.startswith("Статті нашого довідкового центру написано англійською / українською.")
+    assert texts.kb_language_hint(("uk",), "en").startswith("Our help center is written in Ukrainian.")
+    assert texts.kb_language_hint(("uk",), "de").startswith("Unser Hilfe-Center ist auf Ukrainisch")
+    assert texts.kb_language_hint(("uk",), "ru").startswith(
+        "Наш справочный центр написан на языке: украинский."
+    )
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

@@ -590,6 +590,30 @@ async def test_a_hebrew_greeting_is_greeted_and_a_request_for_a_person_handed_of
     assert "Language: he" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
+async def test_ukrainian_question_gets_ukrainian_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Ukrainian customers read every refusal, lead and button in English.
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(OKSANA, "Моя посилка загубилася, коли мені повернуть гроші?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "uk")
+    assert final.data["text"].startswith("Зараз ми не можемо виконати пошук.")
+    assert button_labels(final.data) == ["Зв’язатися з оператором"]
+    h.fake.inject(h.fake.callback_update(OKSANA, OKSANA["id"], final.message_id, "human:uk"))
+    told = await h.reply_after(OKSANA["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "uk")
+    assert told.data["text"].startswith("Ми попросили оператора служби підтримки приєднатися до чату.")
+    assert "Language: Ukrainian (uk)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_ukrainian_question_without_a_hint_is_refused_in_ukrainian(
+    make_harness: HarnessFactory,
+) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2132, "Taras"), "Моє замовлення досі не прийшло, що мені робити?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "uk")
+    assert final.data["text"].startswith("Перепрошуємо, ми не знайшли")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -655,7 +679,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         menus = server.fake.command_menus
         assert sorted(menus) == [
             "", "ar", "de", "el", "es", "fa", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th",
-            "tr", "vi", "zh",
+            "tr", "uk", "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

@@ -176,6 +176,8 @@ SHIPPED_HELP_CENTER = {
     "fa-IR,fa;q=0.9,en-US;q=0.8,en;q=0.7": ("fa", "مرکز راهنمایی"),
     # Greek customers read every fixed text in English.
     "el-GR,el;q=0.9,en;q=0.8": ("el", "Κέντρο βοήθειας"),
+    # Ukrainian customers read every fixed text in English.
+    "uk-UA,uk;q=0.9,en-US;q=0.8,en;q=0.7": ("uk", "Довідковий центр"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
