@@ -368,6 +368,7 @@ LANGUAGE_NAMES = {
     "ar": "Arabic",
     "fa": "Persian",
     "el": "Greek",
+    "he": "Hebrew",
     UNDETERMINED: "unknown",
 }
 

@@ -43,6 +43,7 @@ LANGUAGES: tuple[str, ...] = (
     "fa",
     "el",
     "uk",
+    "he",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -65,6 +66,7 @@ CATALOGS: dict[str, str] = {
     "fa": "fa",
     "el": "el",
     "uk": "uk",
+    "he": "he",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -78,13 +80,12 @@ def shown_language(language: str) -> str:
 
 # The shipped languages written right to left: a page or a widget whose own texts are in one is laid out
 # right to left (`direction`).
-RIGHT_TO_LEFT = frozenset({"ar", "fa"})
+RIGHT_TO_LEFT = frozenset({"ar", "fa", "he"})
 
 
 def direction(language: str) -> str:
-    """The direction fixed texts in `language` are laid out in: "rtl" for Arabic and Persian
-    (`RIGHT_TO_LEFT`), else "ltr" (English stands in for a language without a catalog, Hebrew or Urdu among
-    them)."""
+    """The direction fixed texts in `language` are laid out in: "rtl" for Arabic, Persian and Hebrew
+    (`RIGHT_TO_LEFT`), else "ltr" (English stands in for a language without a catalog, Urdu among them)."""
     return "rtl" if shown_language(language) in RIGHT_TO_LEFT else "ltr"
 
 
@@ -277,6 +278,7 @@ SHOWN_LANGUAGE_NAMES = {
     "fa": N_("Persian"),
     "el": N_("Greek"),
     "uk": N_("Ukrainian"),
+    "he": N_("Hebrew"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

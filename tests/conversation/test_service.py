@@ -332,7 +332,7 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         # Persian: refused as questions too.
         ("سلام خسته نباشید", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "fa"), "fa"),
         ("خیلی ممنون", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "fa"), "fa"),
-        # Ukrainian and Hebrew: refused as questions too (Hebrew answered in English, having no catalog).
+        # Ukrainian and Hebrew: refused as questions too.
         ("привіт", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "uk"), "uk"),
         ("дуже дякую!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "uk"), "uk"),
         ("שלום", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "he"), "he"),

@@ -253,6 +253,56 @@ def test_ukrainian_catalog_says_you_lower_cased_speaks_as_we_and_writes_ukrainia
     assert _po("uk").num_plurals == 3
 
 
+# Words that tell the customer's gender in unpointed Hebrew: "אתה", second-person verbs ("תוכל" / "תוכלי",
+# "תרצה" / "תרצי"), imperatives ("נסה" / "נסי", "שלח" / "שלחי", "לחץ" / "לחצי"), adjectives ("יכול" / "יכולה",
+# "מעוניין" / "מעוניינת") and the suffixes spelled apart ("עליך" / "עלייך"); and the bot's own first-person
+# singular ("אני", "שלי", "מצטער" / "מצטערת").
+_HEBREW_GENDERED = re.compile(
+    "(?<![\u05d0-\u05ea])(?:אתה|תוכלי?|תרצה|תרצי|נסה|נסי|שלחי?|כתבי|הקלד|הקלידי|לחצי?|בחרי?|המתן|המתיני"
+    "|חכה|חכי|יכולה?|מעוניינת?|בטוחה?|עליך|עלייך|אליך|אלייך|אני|שלי|אותי|מצטערת?|מצאתי|יכולתי)"
+    "(?![\u05d0-\u05ea])"
+)
+
+
+def test_hebrew_catalog_says_nothing_of_the_customers_gender_and_reads_right_to_left() -> None:
+    """Israeli apps' support chat speaks as "אנחנו" ("מצטערים", "לא מצאנו", "נחפש") and asks the customer in
+    forms that do not tell their gender: "אפשר" or "ניתן" and an infinitive ("אפשר לנסות שוב"), "יש ל…", the
+    impersonal present ("פשוט כותבים את השאלה"), and the suffix "ך" ("שלך", "לך", "תורך"), spelled alike for
+    a man and a woman unpointed; never "אתה", a gendered verb ("תוכל", "נסה", "שלחי") or the slash that writes
+    both ("תוכל/י"), except in the contact questions, the customer's words searched for. Modern Hebrew has no
+    niqqud; geresh and gershayim are typed as Israeli sites type them, "'" and '"' ("צ'אט", "דק'"), not
+    U+05F3 and U+05F4, and a '"' that stands between no two letters opens or closes a quote. No punctuation
+    opens a line or follows a space, as text typed in visual order would have it; each text asks as many
+    questions as its source. A command ("/new") has a left-to-right mark before it and no line starts with
+    one, as in Arabic (`test_arabic_catalog_…`). Hebrew is laid out right to left."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
+    for message in _po("he"):
+        if not message.id:
+            continue
+        text = str(message.string)
+        assert re.search("[\u05d0-\u05ea]", text) or not any(ch.isalpha() for ch in text), message.id
+        if message.id not in asked:
+            assert not _HEBREW_GENDERED.search(text), message.id
+        assert not re.search("[\u05d0-\u05ea]/[\u05d0-\u05ea]", text), message.id
+        assert not re.search("[\u0591-\u05c7\u05f3\u05f4]", text), message.id
+        assert not re.search("(?<![\u05d0-\u05ea])'", text), message.id
+        quotes = re.sub('(?<=[\u05d0-\u05ea])"(?=[\u05d0-\u05ea])', "", text)
+        assert quotes.count('"') % 2 == 0, message.id
+        assert not re.search(r"(?m)^[ \u200e]*[.,:;!?]| [.,:;!?]", text), message.id
+        assert text.count("?") == str(message.id).count("?"), message.id
+        commands = re.findall(r"(.?)(?<![\w/])/[a-z]+", text)
+        assert all(before == "\u200e" for before in commands), message.id
+        assert not re.search("(?m)^\u200e", text), message.id
+    assert "צ'אט" in texts.translate("Close chat", "he")
+    assert texts.translate(tg_texts.HELP, "he").endswith('והכפתור "שיחה עם נציג" מצרף נציג לשיחה.')
+    wait = texts.translate(texts.WAIT_MINUTES, "he").format(position=3, minutes=2)
+    assert wait == "המקום שלך בתור: 3. התשובה צפויה להתחיל בעוד כ-2 דק'."
+    assert (texts.direction("he"), texts.direction("he-IL"), texts.direction("iw")) == ("rtl", "rtl", "rtl")
+    # Hebrew counts three plural forms (one, two, other): the header babel writes for "he".
+    assert _po("he").plural_forms == Catalog(locale="he").plural_forms
+    assert _po("he").num_plurals == 3
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -370,7 +420,7 @@ def test_translate_and_fallbacks() -> None:
     # Arabic customers (the Gulf, Egypt, the Levant) read every refusal, lead and button in English; Modern
     # Standard Arabic, the bot speaking as "we", the customer addressed by no verb that tells their gender.
     assert texts.shown_language("ar-SA") == "ar"
-    assert (texts.direction("ar-SA"), texts.direction("en"), texts.direction("he")) == ("rtl", "ltr", "ltr")
+    assert (texts.direction("ar-SA"), texts.direction("en"), texts.direction("ur")) == ("rtl", "ltr", "ltr")
     assert texts.shown_language("ar_EG") == "ar"
     assert texts.translate(refusal, "ar").startswith("عذرًا، لم نجد هذه المعلومة في مركز المساعدة لدينا")
     assert texts.translate(texts.UNSURE_LEAD, "ar").startswith("قد لا يطابق هذا سؤالك تمامًا")
@@ -403,6 +453,18 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(texts.UNSURE_LEAD, "uk").startswith("Можливо, це не зовсім те, про що ви питали")
     start = texts.translate(tg_texts.START, "uk").format(name="Oksana")
     assert start.startswith("Вітаємо, Oksana! На зв’язку асистент служби підтримки.")
+    # Hebrew customers read every refusal, lead and button in English; the bot speaking as "אנחנו", the
+    # customer asked in forms that do not tell their gender, as Israeli apps' support chat does; laid out
+    # right to left, as Arabic and Persian are.
+    assert texts.shown_language("he-IL") == "he"
+    assert texts.shown_language("iw") == "he"  # Java's and old Android's code for Hebrew
+    assert (texts.direction("he-IL"), texts.direction("he")) == ("rtl", "rtl")
+    refused = texts.translate(refusal, "he")
+    assert refused.startswith("מצטערים, לא מצאנו את המידע הזה במרכז העזרה שלנו, ולכן נעדיף לא לנחש.")
+    assert refused.endswith("לחבר אותך לנציג מצוות התמיכה שלנו?")
+    assert texts.translate(texts.UNSURE_LEAD, "he").startswith("ייתכן שזה לא בדיוק מה ששאלת")
+    start = texts.translate(tg_texts.START, "he").format(name="Noa")
+    assert start.startswith("שלום Noa! כאן העוזר הווירטואלי של התמיכה.")
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -493,6 +555,16 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert texts.kb_language_hint(("uk",), "de").startswith("Unser Hilfe-Center ist auf Ukrainisch")
     assert texts.kb_language_hint(("uk",), "ru").startswith(
         "Наш справочный центр написан на языке: украинский."
+    )
+    # Hebrew names a language after the prefix "ב" ("כתוב באנגלית"), several alike ("באנגלית / עברית").
+    hint = texts.kb_language_hint(("en",), "he")
+    assert hint.startswith("מרכז העזרה שלנו כתוב באנגלית. אם אפשר,")
+    several = texts.kb_language_hint(("en", "he"), "he")
+    assert several.startswith("מרכז העזרה שלנו כתוב באנגלית / עברית.")
+    assert texts.kb_language_hint(("he",), "en").startswith("Our help center is written in Hebrew.")
+    assert texts.kb_language_hint(("he",), "de").startswith("Unser Hilfe-Center ist auf Hebräisch")
+    assert texts.kb_language_hint(("he",), "uk").startswith(
+        "Статті нашого довідкового центру написано івритом."
     )
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"

@@ -587,7 +587,7 @@ async def test_a_hebrew_greeting_is_greeted_and_a_request_for_a_person_handed_of
     assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
     asked = await h.ask(NOA, "אני רוצה לדבר עם נציג")
     assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "he")
-    assert "Language: he" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+    assert "Language: Hebrew (he)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
 async def test_ukrainian_question_gets_ukrainian_texts_and_buttons(make_harness: HarnessFactory) -> None:
@@ -612,6 +612,29 @@ async def test_a_ukrainian_question_without_a_hint_is_refused_in_ukrainian(
     final = await h.ask(user(2132, "Taras"), "Моє замовлення досі не прийшло, що мені робити?")
     assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "uk")
     assert final.data["text"].startswith("Перепрошуємо, ми не знайшли")
+
+
+async def test_hebrew_question_gets_hebrew_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Hebrew customers read every refusal, lead and button in English, and operators read "he".
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(NOA, "החבילה שלי אבדה, מתי אקבל את הכסף בחזרה?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "he")
+    assert final.data["text"].startswith("כרגע לא ניתן לחפש את המידע. אפשר לנסות שוב בעוד כמה דקות")
+    assert button_labels(final.data) == ["שיחה עם נציג"]
+    h.fake.inject(h.fake.callback_update(NOA, NOA["id"], final.message_id, "human:he"))
+    told = await h.reply_after(NOA["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "he")
+    assert told.data["text"].startswith("ביקשנו מנציג מצוות התמיכה להצטרף לשיחה.")
+    assert told.data["text"].endswith("אפשר לשלוח \u200e/new.")
+    assert "Language: Hebrew (he)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_hebrew_question_without_a_hint_is_refused_in_hebrew(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2133, "Yossi"), "ההזמנה שלי עדיין לא הגיעה, מה עושים?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "he")
+    assert final.data["text"].startswith("מצטערים")
 
 
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
@@ -678,8 +701,8 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "ar", "de", "el", "es", "fa", "fr", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru", "th",
-            "tr", "uk", "vi", "zh",
+            "", "ar", "de", "el", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru",
+            "th", "tr", "uk", "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

@@ -113,6 +113,16 @@ async def test_an_arabic_browser_reads_the_pages_right_to_left(make_web: WebFact
     back = page.select_one("header a")
     assert back is not None
     assert back.get_text() == "→ مرکز راهنمایی"
+    # And Hebrew ones, whose intro puts the assistant bottom left, where it sits on a right-to-left page.
+    hebrew = {"accept": "text/html", "accept-language": "he-IL,he;q=0.9"}
+    page = BeautifulSoup((await web.client.get("/help/refunds.md", headers=hebrew)).text, "html.parser")
+    assert page.html is not None
+    assert (page.html["lang"], page.html["dir"]) == ("he", "rtl")
+    back = page.select_one("header a")
+    assert back is not None
+    assert back.get_text() == "→ מרכז העזרה"
+    home = BeautifulSoup((await web.client.get("/", headers=hebrew)).text, "html.parser")
+    assert "(בפינה השמאלית התחתונה)" in home.get_text()
     # Left to right in every other language.
     german = BeautifulSoup((await web.client.get("/help/refunds.md", headers=_german())).text, "html.parser")
     assert german.html is not None
@@ -178,6 +188,8 @@ SHIPPED_HELP_CENTER = {
     "el-GR,el;q=0.9,en;q=0.8": ("el", "Κέντρο βοήθειας"),
     # Ukrainian customers read every fixed text in English.
     "uk-UA,uk;q=0.9,en-US;q=0.8,en;q=0.7": ("uk", "Довідковий центр"),
+    # Hebrew customers read every fixed text in English.
+    "he-IL,he;q=0.9,en-US;q=0.8,en;q=0.7": ("he", "מרכז העזרה"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }

@@ -427,6 +427,9 @@ async def test_labels_follow_the_browser_language(make_web: WebFactory) -> None:
     # So is a Persian browser's.
     persian = (await web.client.get("/api/session", headers={"accept-language": "fa-IR,fa;q=0.9"})).json()
     assert (persian["language"], persian["dir"], persian["labels"]["send"]) == ("fa", "rtl", "ارسال")
+    # And a Hebrew browser's.
+    hebrew = (await web.client.get("/api/session", headers={"accept-language": "he-IL,he;q=0.9"})).json()
+    assert (hebrew["language"], hebrew["dir"], hebrew["labels"]["send"]) == ("he", "rtl", "שליחה")
     english = (await web.client.get("/api/session", headers={"accept-language": "en-GB"})).json()["labels"]
     assert (english["message"], english["send"]) == ("Message", "Send")
     # A browser in Taiwan's Chinese gets Traditional characters, one in mainland Chinese Simplified.
@@ -630,5 +633,7 @@ async def test_an_arabic_answer_lays_the_widget_out_right_to_left(make_web: WebF
     assert (arabic["language"], arabic["dir"], arabic["labels"]["sources"]) == ("ar", "rtl", "المصادر")
     persian = await ask("سفارشم هنوز نرسیده، باید چه کار کنم؟")
     assert (persian["language"], persian["dir"], persian["labels"]["sources"]) == ("fa", "rtl", "منابع")
+    hebrew = await ask("ההזמנה שלי עדיין לא הגיעה, מה עושים?")
+    assert (hebrew["language"], hebrew["dir"], hebrew["labels"]["sources"]) == ("he", "rtl", "מקורות")
     english = await ask("How long do refunds take?")
     assert (english["language"], english["dir"]) == ("en", "ltr")

@@ -73,7 +73,7 @@ def load_or_create_secret(data_dir: Path) -> str:
 
 
 def _page(title: str, body: str, language: str) -> str:
-    # Arabic and Persian pages read right to left (`texts.direction`).
+    # Arabic, Persian and Hebrew pages read right to left (`texts.direction`).
     return (
         f'<!doctype html><html lang="{html.escape(language, quote=True)}" dir="{texts.direction(language)}">'
         '<head><meta charset="utf-8">'

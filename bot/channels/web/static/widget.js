@@ -435,7 +435,8 @@
     closeButton.setAttribute("aria-label", label("close", "Close chat"));
     log.setAttribute("aria-label", label("title", "Support"));
     // Screen readers pronounce the widget in the visitor's language, whatever the host page's; its header,
-    // launcher and buttons are laid out in that language's direction (Arabic's and Persian's right to left).
+    // launcher and buttons are laid out in that language's direction (Arabic's, Persian's and Hebrew's right
+    // to left).
     if (body.language) root.setAttribute("lang", body.language);
     root.setAttribute("dir", body.dir || "ltr");
     input.setAttribute("aria-label", label("message", "Message"));
