@@ -15,6 +15,8 @@ from bot.kb.parsers import Document, Section
 SPECIAL_TOKENS = 0
 HEADING_SEPARATOR = " > "
 _SENTENCE = re.compile(r"(?<=[.!?;:])\s+(?=\S)")
+# The word a full stop ends, where it may be an abbreviation's: a single letter ("м. Київ", "z. B.").
+_LAST_WORD = re.compile(r"(?:^|[\s(«“\"'])([^\W\d_])\.$")
 # Han, kana and Hangul: Chinese and Japanese end a sentence or a clause with no space after it.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3041-\u30ff\u31f0-\u31ff\uff66-\uff9d\uac00-\ud7af"
 # Closing brackets and quotes that stay with the sentence they end (「…。」); ASCII quotes open as often.
@@ -81,6 +83,24 @@ def _introduces(text: str) -> bool:
     extract of the one is a label (never quoted), and the other has lost what it is about."""
     last = text.rstrip().rsplit("\n", 1)[-1].strip()
     return last.endswith((":", "：")) or ("\n" not in text.strip() and _CAPTION.match(last) is not None)
+
+
+def _sentence_pieces(paragraph: str) -> list[str]:
+    """`paragraph` cut after each sentence's (or clause's) end, but not after an abbreviation's full stop: one
+    followed by a lower-case letter, which begins no sentence in any alphabet ("… окремі тарифи (див. розділ
+    нижче).", "e.g. the"), or that ends a single letter ("м. Київ"). A Ukrainian help center's long paragraph
+    was cut after "див." (see), and its chunk opened with "розділ нижче).", quoted as the answer's first
+    words."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE.finditer(paragraph):
+        before, after = paragraph[start : match.start()], paragraph[match.end() :]
+        if before.endswith(".") and (after[:1].islower() or _LAST_WORD.search(before)):
+            continue
+        pieces.append(before)
+        start = match.end()
+    pieces.append(paragraph[start:])
+    return pieces
 
 
 def _cut_after(text: str, ends: re.Pattern[str], joiner: str) -> list[tuple[str, str]]:
@@ -175,7 +195,7 @@ class Chunker:
                 else:
                     out.extend((words, " ") for words in self._words(line, budget))
             return out
-        pieces = _SENTENCE.split(paragraph)
+        pieces = _sentence_pieces(paragraph)
         if len(pieces) == 1 and "\n" in paragraph:
             pieces = paragraph.split("\n")  # code or lists: lines are the natural unit
         for piece in pieces:

@@ -223,6 +223,20 @@ def test_chunks_fit_the_budget_keep_headings_and_overlap() -> None:
     assert sum(c.text.count("x") for c in body) >= 500
 
 
+def test_a_long_paragraph_is_not_cut_after_an_abbreviations_full_stop() -> None:
+    # A Ukrainian help center's chunk opened with "розділ нижче).": its paragraph was cut after "див." (see),
+    # and that chunk was quoted from its first words.
+    filler = " ".join(f"Речення номер {i} пояснює крок {i} доставки." for i in range(12))
+    middle = "Для неї діють окремі тарифи (див. розділ нижче). Магазин у м. Київ працює щодня."
+    text = f"{filler} {middle} {filler}"
+    chunker = Chunker(ChunkingConfig(chunk_tokens=20, overlap_tokens=0, max_tokens=200), _words)
+    bodies = chunker.split_section(Section("Доставка", ("Доставка",), text))
+    assert len(bodies) > 3
+    assert not any(body.startswith(("розділ", "Київ")) for body in bodies)
+    assert any("(див. розділ нижче)." in body for body in bodies)
+    assert any("у м. Київ працює" in body for body in bodies)
+
+
 def test_fences_and_table_rules_take_no_room_in_a_chunk() -> None:
     # The HTML loader fences <pre> and writes tables as Markdown rows under a rule: that markup moved where
     # pages were cut (French hit@1 0.667 -> 0.600 on the Debian Reference), though no word had changed.
