@@ -21,9 +21,11 @@ _LOADED: set[str] = set()
 _APOSTROPHES = re.compile("['\u2019\u02bc\u2018`\u00b4]")
 _CYRILLIC_APOSTROPHE = re.compile("(?<=[\u0400-\u04ff])['\u2019\u02bc\u2018`\u00b4](?=[\u0400-\u04ff])")
 
-# Ukrainian inflectional endings, longest first (nouns, adjectives, participles, verbs; after Porter's
-# Russian algorithm, with Ukrainian's і, ї, є): a word loses the longest one that leaves a stem with a vowel
-# and at least `_MIN_STEM` letters, and the stem is then cut to `_UKRAINIAN_STEM` letters.
+# Ukrainian inflectional endings, longest first (nouns, adjectives, participles; after Porter's Russian
+# algorithm, with Ukrainian's і, ї, є): a word loses the longest one that leaves a stem with a vowel and at
+# least `_MIN_STEM` letters, and the stem is then cut to `_UKRAINIAN_STEM` letters. Of the verbs' endings only
+# the infinitive's "-ити": the others are nouns' too ("оплати", of a payment, is no "опл" + "ати"; "файли" no
+# "фай" + "ли"), and the six letters kept join a long verb's forms anyway ("отримали", "отримати").
 _ENDINGS = tuple(
     sorted(
         {
@@ -33,10 +35,8 @@ _ENDINGS = tuple(
             # nouns
             "ами", "ями", "ах", "ях", "ам", "ям", "ів", "їв", "ей", "ом", "ем", "єм",
             "а", "я", "о", "е", "є", "у", "ю", "і", "ї", "и", "ь", "й",
-            # verbs
-            "ити", "ати", "яти", "іти", "ути", "ти", "ть", "вши", "ши", "ючи", "учи", "ячи", "ачи",
-            "ємо", "имо", "емо", "ете", "єте", "ите", "іть", "ить", "ють", "ять", "уть", "ать",
-            "ла", "ли", "ло", "ув", "ав", "ив", "ме", "му", "мо",
+            # the infinitive
+            "ити",
         },
         key=len,
         reverse=True,
@@ -45,6 +45,9 @@ _ENDINGS = tuple(
 # Reflexive verbs' endings, left off first ("зареєструватися", "зареєструвався").
 _REFLEXIVE = ("ся", "сь")
 _VOWELS = frozenset("аеиоуюяіїє")
+_CYRILLIC_WORD = re.compile("[\u0400-\u04ff]+")
+# A Latin "i" typed for "і" inside a Cyrillic word ("днiв", a keyboard without "і").
+_LATIN_I = re.compile("(?<=[\u0400-\u04ff])i|i(?=[\u0400-\u04ff])")
 _RUSSIAN_KEYS = str.maketrans("ыэъ", "ієї")
 _MIN_STEM = 3
 # A Ukrainian stem keeps at most this many letters: a verb and the noun made of it end otherwise
@@ -57,8 +60,8 @@ _MIN_STEM = 3
 _UKRAINIAN_STEM = 6
 
 # Hebrew's one-letter prefixes (and, the, in, to, from, that, as) and their usual runs ("וה", "שב", "כשה"),
-# longest first: a word no dictionary holds is read without one where what is left is a word Hebrew writes
-# more often than the word as typed ("בחשבון" … "חשבון"; "משלוח", a shipment, is no "שלוח").
+# longest first: a word no dictionary holds is read without one (`_hebrew_rest`, which tries them shortest
+# first).
 _HEBREW_PREFIXES = tuple(
     sorted(
         {
@@ -109,7 +112,7 @@ def own_stem(word: str, lang: str) -> str:
     (`ukrainian_stem`), Hebrew by its dictionary form (or without its prefix, `_hebrew_rest`)."""
     if lang == "uk":
         # Typed on a Russian keyboard, Ukrainian's і, є and ї are the keys' ы, э and ъ ("скыльки дныв").
-        return ukrainian_stem(_APOSTROPHES.sub("", word.translate(_RUSSIAN_KEYS)))
+        return ukrainian_stem(_LATIN_I.sub("і", _APOSTROPHES.sub("", word.translate(_RUSSIAN_KEYS))))
     if lang == "he" and _HEBREW_LETTER.match(word):
         if not _is_known(word, "he") and (rest := _hebrew_rest(word)) is not None:
             word = rest
@@ -132,9 +135,10 @@ def _is_known(word: str, lang: str) -> bool:
 
 
 def _hebrew_rest(word: str) -> str | None:
-    """`word`, which the dictionary lacks, without its prefixes (the longest first) where what is left is a
-    word the dictionary holds or Hebrew writes more often than `word` itself (wordfreq's list): "הראוטר" (the
-    router) is "ראוטר". None when no prefix leaves one.
+    """`word`, which the dictionary lacks, without its prefixes: the shortest prefix that leaves a word the
+    dictionary holds ("ומספר", and the number, is "מספר", not "ספר", a book), else the one that leaves the
+    word Hebrew writes most often (wordfreq's list) if that is more often than `word` itself: "הראוטר" (the
+    router) and "והראוטר" are "ראוטר". None when no prefix leaves one.
 
     Measured and not kept (2026-12-07, a trial Israeli operator's 25 questions): plurals the dictionary lacks
     read as a singular Hebrew writes ("חשבוניות", invoices, as "חשבונית"), hybrid hit@1 / hit@5 / MRR 0.440 /
@@ -142,22 +146,23 @@ def _hebrew_rest(word: str) -> str | None:
     as a plural too)."""
     from wordfreq import zipf_frequency
 
-    whole = zipf_frequency(word, "he")
-    for prefix in _HEBREW_PREFIXES:
+    best, best_frequency = None, zipf_frequency(word, "he")
+    for prefix in reversed(_HEBREW_PREFIXES):
         rest = word[len(prefix) :]
-        if (
-            word.startswith(prefix)
-            and len(rest) >= _MIN_HEBREW_REST
-            and (_is_known(rest, "he") or zipf_frequency(rest, "he") > whole)
-        ):
+        if not word.startswith(prefix) or len(rest) < _MIN_HEBREW_REST:
+            continue
+        if _is_known(rest, "he"):
             return rest
-    return None
+        if (frequency := zipf_frequency(rest, "he")) > best_frequency:
+            best, best_frequency = rest, frequency
+    return best
 
 
 def ukrainian_stem(word: str) -> str:
     """A lower-case Ukrainian word without its inflectional ending (`_ENDINGS`), "нн" as "н", and at most its
     first `_UKRAINIAN_STEM` letters ("повернення", "повернути", "повернуть" → "поверн")."""
-    if not word.isalpha():
+    if not _CYRILLIC_WORD.fullmatch(word):
+        # A Latin name in Ukrainian text ("Samsung", "Chromebook") keeps its letters.
         return word
     for ending in _REFLEXIVE:
         if word.endswith(ending) and _stem_ok(word[: -len(ending)]):

@@ -22,6 +22,7 @@ from bot.kb.analysis import CJK_LANGUAGES, TONED, analyzer, language_key
 from bot.kb.base import KBUnavailableError
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
 from bot.language import STOPWORDS, UNDETERMINED, greeklish_function_word
+from bot.stemmers import OWN_STEMMERS
 from bot.unicode import LETTER, latin, without_accents
 
 if TYPE_CHECKING:
@@ -282,7 +283,9 @@ def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict
     # A question of no known language is read in English, as the pipeline reads it.
     key = "en" if key == UNDETERMINED else key
     words = vocabulary.get(key)
-    if not words:
+    if not words or key in OWN_STEMMERS:
+        # Not where a slip is judged by a stem cut to a few letters or a dictionary form (`bot.stemmers`):
+        # "виведення коштів" (withdrawal) read "введення" (entry), "להשלים" (complete) "לשלם" (pay).
         return {}
     spelling = _spelling(key, tuple(words))
     stem = analyzer(key).stem

@@ -12,6 +12,7 @@ from bot.kb.analysis import analyzer, indexed_text, language_key, query_terms, q
 from bot.kb.calibration import Calibration, LanguageFit
 from bot.kb.elastic import bm25_query
 from bot.kb.embedded import STEMMED_META
+from bot.kb.vocabulary import corrected, vocabulary_words
 from bot.language import STOPWORDS
 from bot.services import Services
 from bot.stemmers import own_stem, ukrainian_stem
@@ -50,6 +51,17 @@ def test_ukrainian_forms_of_one_word_are_one_term() -> None:
     assert {ukrainian_stem(w) for w in ("зберігається", "зберігання")} == {"зберіг"}
     # A stem keeps a vowel and three letters: "кіт" and "дім" are no endings.
     assert ukrainian_stem("кіт") == "кіт"
+    # A noun's ending is no verb's: "оплати" (of a payment) is no "опл" + "ати", "файли" no "фай" + "ли".
+    for forms in (
+        ("оплата", "оплати", "оплатити"),
+        ("файл", "файли"),
+        ("система", "систему"),
+        ("кошти", "коштів"),
+    ):
+        assert len({ukrainian_stem(w) for w in forms}) == 1, forms
+    # A Latin name keeps its letters: "Chromebook" and "Chromecast" are no "chrome".
+    assert own_stem("chromebook", "uk") == "chromebook"
+    assert own_stem("днiв", "uk") == own_stem("днів", "uk")  # a Latin "i" for "і"
 
 
 def test_ukrainian_is_read_without_its_apostrophe_and_as_typed_on_a_russian_keyboard() -> None:
@@ -71,6 +83,9 @@ def test_hebrew_prefixes_are_read_off_a_word_of_the_dictionary() -> None:
     # "in the account", "the account"; "and the parcel", "the parcels".
     assert own_stem("בחשבון", "he") == own_stem("החשבון", "he") == own_stem("חשבון", "he")
     assert own_stem("והחבילה", "he") == own_stem("החבילות", "he") == own_stem("חבילה", "he")
+    # "And" before a word that begins with a prefix's letter: "ומספר" (and the number) is no "ספר" (a book).
+    assert own_stem("ומספר", "he") == own_stem("מספר", "he")
+    assert own_stem("ומערכת", "he") == own_stem("מערכת", "he")
     # A word beginning with a prefix's letter is no prefixed word: "משלוח" (a shipment) is no "שלוח".
     assert own_stem("משלוח", "he") == own_stem("המשלוח", "he") != own_stem("שלוח", "he")
     # An English word keeps its letters ("לiPhone" is cut at the script).
@@ -149,3 +164,17 @@ def test_hebrew_text_is_prepared_outside_the_search_deadline(monkeypatch: pytest
     assert segmenters_needed("כמה עולה חבילת גלישה?")
     assert not segmenters_needed("скільки коштує доставка?")  # Ukrainian reads no dictionary
     assert not segmenters_needed("how much is shipping?")
+
+
+def test_no_typing_slips_are_read_in_ukrainian_or_hebrew() -> None:
+    # A slip is judged by its stem, six letters or a dictionary form here: "виведення" (withdrawal) read as
+    # "введення" (entry), "להשלים" (complete) as "לשלם" (pay).
+    chunks = language_chunks(
+        [
+            ("uk", "a.md", "Введення коштів", "Введення коштів на рахунок займає 5 хвилин."),
+            ("he", "b.md", "תשלום", "אפשר לשלם בכרטיס אשראי."),
+        ]
+    )
+    vocabulary = vocabulary_words(chunks, ["uk", "he"])
+    assert corrected("як зробити виведення коштів?", vocabulary, "uk") == "як зробити виведення коштів?"
+    assert corrected("איך להשלים את ההרשמה?", vocabulary, "he") == "איך להשלים את ההרשמה?"
