@@ -497,7 +497,9 @@ class Analyzer:
             if "_" in word and not _is_cjk(word[0]) and self.lang != "ar":
                 parts = [self._stem(part) for part in word.split("_") if part]
                 if len(parts) > 1:
-                    out.append((word, " ".join(parts)))
+                    phrase = " ".join(parts)
+                    # Elasticsearch is given the stems where its fields hold them (`indexed_text`).
+                    out.append((phrase if self.lang in OWN_STEMMERS else word, phrase))
                     continue
             for w in self._tokens(word, bigrams=True, also_stop=also_stop, fold=False):
                 term = w if _kept_whole(w) else self._stem(w)

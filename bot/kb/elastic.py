@@ -22,6 +22,7 @@ from bot.config import ElasticsearchSettings, KBSettings
 from bot.domain import Chunk, Hit
 from bot.kb.analysis import (
     MAX_QUERY_LANGUAGES,
+    analyzer,
     describe_languages,
     es_analyzer,
     indexed_text,
@@ -65,6 +66,7 @@ from bot.kb.reload import (
     same_embedder,
 )
 from bot.kb.vocabulary import VocabularyBridge, build_vocabulary_bridge
+from bot.stemmers import OWN_STEMMERS
 
 if TYPE_CHECKING:
     from elastic_transport import AsyncTransport
@@ -336,6 +338,12 @@ def bm25_query(
             ]
         }
     }
+
+
+def _own_stems(word: str) -> set[str]:
+    """The stems `word` has in the languages stemmed by `bot.stemmers`, where they differ from it."""
+    lower = word.lower()
+    return {stem for lang in sorted(OWN_STEMMERS) if (stem := analyzer(lang).stem(lower)) != lower}
 
 
 def outdated_mapping(index: dict[str, Any]) -> str | None:
@@ -910,7 +918,14 @@ class ElasticKB:
         # and "mylist" and "join" apart where chunks do.
         folded = {word: to_simplified(word) for word in words}
         parts = {word: word_parts(folded[word]) or [folded[word]] for word in words}
-        unique = sorted({part for split in parts.values() for part in split} | set(folded.values()))
+        # Ukrainian and Hebrew fields hold their words' stems (`indexed_text`), which `standard` is given as
+        # they are: a word is found by its stem there too ("Приватбанк" is "приват").
+        stems = {word: _own_stems(folded[word]) for word in words}
+        unique = sorted(
+            {part for split in parts.values() for part in split}
+            | set(folded.values())
+            | {stem for found in stems.values() for stem in found}
+        )
 
         async def found(part: str) -> bool:
             query = {
@@ -926,7 +941,9 @@ class ElasticKB:
         return frozenset(
             word
             for word, split in parts.items()
-            if not present[folded[word]] and not all(present[p] for p in split)
+            if not present[folded[word]]
+            and not all(present[p] for p in split)
+            and not any(present[stem] for stem in stems[word])
         )
 
     async def calibration(self) -> Calibration:

@@ -37,3 +37,33 @@ async def test_lower_case_names_and_typos_on_every_backend(kb_factory: KBFactory
     question = "how do I configure kdump, or read the logs with dmseg?"
     assert await unknown_names(kb, question, "en") == ("kdump",)
     assert await unknown_names(kb, "where does dmesg write?", "en") == ()
+
+
+async def test_names_and_identifiers_of_ukrainian_and_hebrew_help_centers_on_every_backend(
+    kb_factory: KBFactory, corpus: Path
+) -> None:
+    """Their fields hold their words' stems (`bot.stemmers`), which Elasticsearch is given as they are: a name
+    written in one ("Приватбанк", "Samsung") was reported missing there, and an identifier asked about
+    ("max_connections") matched nothing."""
+    from bot.kb.names import unknown_names
+
+    ukrainian = (
+        "# Оплата\n\n## Способи оплати\n\nОплатити замовлення можна карткою Приватбанку або Монобанку, "
+        "а також через Apple Pay. Гарантія на смартфони Samsung становить 12 місяців. Параметр "
+        "max_connections змінюють у файлі конфігурації сервера.\n"
+    )
+    hebrew = (
+        "# חשבון\n\n## חשבונית\n\nהחשבונית נשלחת לכתובת הדואל שבחשבון בתחילת כל חודש, ואפשר להוריד "
+        "אותה באפליקציה.\n"
+    )
+    folder = corpus.parent / "uk-he"
+    folder.mkdir()
+    (folder / "oplata.md").write_text(ukrainian, encoding="utf-8")
+    (folder / "heshbon.md").write_text(hebrew, encoding="utf-8")
+    kb = kb_factory(FakeEmbedder())
+    await kb.reload(folder)
+    assert await kb.missing_words(["Приватбанку", "Samsung", "חשבונית", "Huawei"]) == frozenset({"Huawei"})
+    assert await unknown_names(kb, "Яка гарантія на Samsung?", "uk") == ()
+    hits = await kb.search("як змінити max_connections?", 3, "bm25")
+    assert hits
+    assert hits[0].chunk.heading == "Способи оплати"
