@@ -382,9 +382,9 @@ UKRAINIAN_TAX_NUMBER = re.compile(
 # give it to be identified ("ת"ז 039337423"), and it went through. Only after its label, in Hebrew (with
 # gershayim, a quote or a dot, or none: "ת״ז", "ת\"ז", "ת.ז.", "תז") or in Latin letters.
 ISRAELI_ID = re.compile(
-    "(?i)(?<!" + _W + ")(?:ת[\"'״׳.]?[ \t]?ז\\.?|(?:תעודת|מספר|מס['׳.]?)[ \t]*(?:ה)?זהות"
+    "(?i)(?<!" + _W + ")(?:[ובלה]{1,2})?(?:ת[\"'״׳.]?[ \t]?ז\\.?|(?:תעודת|מספר|מס['׳.]?)[ \t]*(?:ה)?זהות"
     "|teudat[ \t]+zehut|t\\.z\\.?)(?:[ \t]+(?:שלי|שלו|שלה|שלנו|של(?:[ \t]+[\u05d0-\u05ea]+){1,2}))?"
-    "[ \t]*(?:(?::|=|-|–|היא|הוא|זה)[ \t]*)?(\\d{5,9})(?![.,-]?" + _W + ")"
+    "[ \t]*(?:(?:היא|הוא|זה)[ \t]*)?(?:(?::|=|-|–)[ \t]*)?(\\d{5,9})(?![.,-]?" + _W + ")"
 )
 
 
@@ -412,7 +412,8 @@ SNILS = re.compile(
 # only as Russia's series and number or 6-9 letters and digits, five of them digits ("passport photo 35x45"
 # stays).
 _PASSPORT_LABEL = (
-    "(?:(?:загран)?паспорт(?:а|ные[ \t]+данные|[ \t]+рф)?(?:[ \t]+сер[иі]я(?:[ \t]+[иі][ \t]+номер)?)?"
+    "(?:(?:загран)?паспорт(?:а|ные[ \t]+данные|ні[ \t]+дані|[ \t]+рф)?"
+    "(?:[ \t]+сер(?:[иі]я|ії)(?:[ \t]+[иі][ \t]+номер)?)?"
     "|серия[ \t]+и[ \t]+номер(?:[ \t]+паспорта)?"
     "|закордонн(?:ий|ого)[ \t]+паспорт(?:а)?|id[- \t]?карт(?:к)?(?:а|и|у)"
     "|passport|reisepass|passnummer|pass-nr\\.?|passeport|pasaporte|passaporto|passaporte|paspoort"
@@ -425,7 +426,7 @@ PASSPORT = re.compile(
     "(?i)(?<!" + _W + ")" + _PASSPORT_LABEL + "(?:[ \t]*" + _PASSPORT_NUMBER_WORD + ")?"
     "[ \t]*(?:(?::|=|—|–|-|is|ist|est|es|é|è|是|は|는|은)[ \t]*)?"
     "(\\d{2}[ \t]?\\d{2}[ \t]*(?:(?:номер|№)[ \t]*)?\\d{6}|\\d{2}[ \t]?\\d{7}"
-    "|[а-яґєії]{2}[ \t]?\\d{6}"
+    "|(?-i:[А-ЯҐЄІЇ]{2}|[A-Z]{2})[ \t]*(?:№[ \t]*)?\\d{6}"
     "|(?=(?:[A-Za-z]*\\d){5})[A-Za-z0-9]{6,9})(?![.,-]?" + _W + ")"
 )
 

@@ -643,6 +643,14 @@ def test_russian_inn_after_its_label(text: str, redacted: str) -> None:
         ("ת״ז שלי: 39337423", "ת״ז שלי: <ID_NUMBER>"),
         ("מספר הזהות של אבא שלי הוא 123456782", "מספר הזהות של אבא שלי הוא <ID_NUMBER>"),
         ("teudat zehut 039337423", "teudat zehut <ID_NUMBER>"),
+        # The label with the article or a preposition on it, and "is:" after it.
+        ('הת"ז שלי 039337423', 'הת"ז שלי <ID_NUMBER>'),
+        ("בת.ז 039337423", "בת.ז <ID_NUMBER>"),
+        ("מספר הזהות שלי הוא: 039337423", "מספר הזהות שלי הוא: <ID_NUMBER>"),
+        ("паспорт серії НК 123456", "паспорт серії <ID_NUMBER>"),
+        ("паспорт НК №123456", "паспорт <ID_NUMBER>"),
+        ("паспортні дані: НК 123456", "паспортні дані: <ID_NUMBER>"),
+        ("закордонний паспорт FA 123456", "закордонний паспорт <ID_NUMBER>"),
         ("מספר דרכון 23456789", "מספר דרכון <ID_NUMBER>"),
     ],
 )
@@ -660,6 +668,8 @@ def test_ukrainian_and_israeli_id_numbers_after_their_label(text: str, redacted:
         "התזמון 123456",
         "ІПН вказується в рахунку-фактурі, код отримання 123456",
         "паспорт потрібен для кредиту, ІПН теж",
+        # Two lower-case letters are a word, not a passport's series.
+        "паспорт та 123456",
     ],
 )
 def test_ukrainian_and_hebrew_look_alikes_are_no_id_numbers(text: str) -> None:
