@@ -166,13 +166,14 @@ _PERSIAN_ASKS_AGAIN = re.compile(
 )
 # Ukrainian asks the previous question again with "and if …" ("а якщо", "і якщо", "а що як", "але якщо"),
 # "and what about …" ("а як щодо", "а щодо", "а що з", "а що із", "а що зі"), "and in case …" ("а у разі")
-# and "and also …" ("і ще", with a Latin "i" as a Russian keyboard types it); "а для" is Russian's, above.
+# and "and also …" ("і ще", with a Latin "i" as a Russian keyboard types it; not "и ще", Bulgarian's "and
+# will …"); "а для" is Russian's, above.
 # "If" alone ("якщо") stands on its own, and so does "що з …" without "а": "що з моїм замовленням?" asks
 # what became of an order; "і ще одне питання: …" opens a question of its own.
 _UKRAINIAN_ASKS_AGAIN = re.compile(
     r"^(?:(?:ну|добре|гаразд|ок)\s+)?(?:(?:а|і|i|й|та|але)\s+(?:якщо|що\s+як|у\s+разі|в\s+разі)"
     r"|а\s+(?:як\s+)?щодо|а\s+що\s+(?:з|із|зі))(?=\s|$)"
-    r"|^(?:і|i|й|и)\s+ще\s+(?!(?:одне|одна|одного|одну|питання|запитання|таке|момент)(?:\s|$|[,:?!.]))"
+    r"|^(?:і|i|й)\s+ще\s+(?!(?:одне|одна|одного|одну|питання|запитання|таке|момент)(?:\s|$|[,:?!.]))"
 )
 # Hebrew asks the previous question again with "and if …" ("ואם", "ומה אם", "אבל אם"), "and what about …"
 # ("ומה לגבי", "ולגבי", "ומה עם", "ומה בנוגע", "ובנוגע") and "and also …" ("וגם"), its "and" written on the

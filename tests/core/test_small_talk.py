@@ -1148,6 +1148,9 @@ def test_a_message_that_only_asks_for_a_person_is_recognised(text: str) -> None:
         "בן אדם",
         "אני נציג",
         "שירות לקוחות",
+        # Going to a service center, which the help center asks of customers returning a router.
+        "צריך להגיע למוקד?",
+        "אפשר להגיע למוקד?",
         "🙂",
         "",
     ],

@@ -242,6 +242,8 @@ def test_ukrainian_follow_ups_are_read_with_the_question_before_them() -> None:
         "як змінити адресу доставки?",
     ):
         assert not needs_context(question, "uk"), question
+    # Bulgarian "и ще" is "and will …": a question of its own.
+    assert not needs_context("и ще получа ли парите си обратно до петък?", "bg")
 
 
 def test_hebrew_follow_ups_are_read_with_the_question_before_them() -> None:
