@@ -19,7 +19,12 @@ _LOADED: set[str] = set()
 # Apostrophes inside a Ukrainian word ("п’ять", "зв'язатися", "сім'я"): customers leave them out ("пять")
 # or type another one, so a word is read without its own.
 _APOSTROPHES = re.compile("['\u2019\u02bc\u2018`\u00b4]")
-_CYRILLIC_APOSTROPHE = re.compile("(?<=[\u0400-\u04ff])['\u2019\u02bc\u2018`\u00b4](?=[\u0400-\u04ff])")
+# ... and Hebrew's geresh and gershayim inside a word ("צ'אט", "חו\"ל", "מע\"מ"), which customers leave out
+# ("חול", "מעמ"), typed as quotes or as their own marks.
+_INNER_MARK = re.compile(
+    "(?<=[\u0400-\u04ff])['\u2019\u02bc\u2018`\u00b4](?=[\u0400-\u04ff])"
+    "|(?<=[\u05d0-\u05ea])['\"\u2019\u05f3\u05f4](?=[\u05d0-\u05ea])"
+)
 
 # Ukrainian inflectional endings, longest first (nouns, adjectives, participles; after Porter's Russian
 # algorithm, with Ukrainian's і, ї, є): a word loses the longest one that leaves a stem with a vowel and at
@@ -54,14 +59,14 @@ _MIN_STEM = 3
 # ("повернути" and "повернення", "зберігається" and "зберігання": to return, to store), as words of the same
 # stem in any language of many endings, where cutting every word to its first letters finds as much as a
 # stemmer (McNamee and Mayfield, 2004-2009). Measured 2026-12-07 on a trial Ukrainian electronics shop (25
-# questions, hybrid hit@1 / hit@5 / MRR): endings cut 0.240 / 0.640 / 0.426, then 5 letters kept 0.240 /
-# 0.640 / 0.443, 6 letters 0.280 / 0.640 / 0.465; simplemma's dictionary forms (64 MB) before the endings
-# 0.200 / 0.640 / 0.406, alone 0.200 / 0.640 / 0.376.
+# questions, hybrid hit@1 / hit@5 / MRR), with a first list of endings that cut the verbs' too: endings cut
+# 0.240 / 0.640 / 0.426, then 5 letters kept 0.240 / 0.640 / 0.443, 6 letters 0.280 / 0.640 / 0.465;
+# simplemma's dictionary forms (64 MB) before the endings 0.200 / 0.640 / 0.406, alone 0.200 / 0.640 / 0.376.
+# With this list and 6 letters, 0.320 / 0.680 / 0.481.
 _UKRAINIAN_STEM = 6
 
 # Hebrew's one-letter prefixes (and, the, in, to, from, that, as) and their usual runs ("וה", "שב", "כשה"),
-# longest first: a word no dictionary holds is read without one (`_hebrew_rest`, which tries them shortest
-# first).
+# shortest first: a word no dictionary holds is read without one (`_hebrew_rest`).
 _HEBREW_PREFIXES = tuple(
     sorted(
         {
@@ -69,7 +74,6 @@ _HEBREW_PREFIXES = tuple(
             "שמ", "בה", "לה", "מה", "כה", "כש", "כשה", "ושה", "וכש", "מש", "לכ",
         },
         key=len,
-        reverse=True,
     )
 )  # fmt: skip
 _HEBREW_LETTER = re.compile("[\u05d0-\u05ea]")
@@ -96,9 +100,9 @@ def load_dictionaries(languages: set[str] | frozenset[str]) -> None:
 
 
 def joined_apostrophes(text: str) -> str:
-    """`text` without the apostrophes inside its Cyrillic words ("п’ять" → "пять"), which would cut a word in
-    two."""
-    return text if text.isascii() else _CYRILLIC_APOSTROPHE.sub("", text)
+    """`text` without the apostrophes inside its Cyrillic words ("п’ять" → "пять") and the geresh and
+    gershayim inside its Hebrew ones ("חו\"ל" → "חול"), which would cut a word in two."""
+    return text if text.isascii() else _INNER_MARK.sub("", text)
 
 
 def dictionaries_needed(languages: set[str] | frozenset[str]) -> bool:
@@ -147,7 +151,7 @@ def _hebrew_rest(word: str) -> str | None:
     from wordfreq import zipf_frequency
 
     best, best_frequency = None, zipf_frequency(word, "he")
-    for prefix in reversed(_HEBREW_PREFIXES):
+    for prefix in _HEBREW_PREFIXES:
         rest = word[len(prefix) :]
         if not word.startswith(prefix) or len(rest) < _MIN_HEBREW_REST:
             continue

@@ -88,6 +88,9 @@ def test_hebrew_prefixes_are_read_off_a_word_of_the_dictionary() -> None:
     assert own_stem("ומערכת", "he") == own_stem("מערכת", "he")
     # A word beginning with a prefix's letter is no prefixed word: "משלוח" (a shipment) is no "שלוח".
     assert own_stem("משלוח", "he") == own_stem("המשלוח", "he") != own_stem("שלוח", "he")
+    # A geresh or gershayim inside a word, typed or left out ("חו"ל", abroad; "מע"מ", VAT; "צ'אט").
+    assert query_terms('גלישה בחו"ל, מע"מ, צ\'אט', ["he"]) == query_terms("גלישה בחול, מעמ, צאט", ["he"])
+    assert len(query_terms('גלישה בחו"ל', ["he"])) == 2
     # An English word keeps its letters ("לiPhone" is cut at the script).
     assert own_stem("iphone", "he") == "iphone"
 
