@@ -464,44 +464,44 @@ class Services:
         kb = self.kb()
         if isinstance(kb, BreakerKB):
             await kb.warm_up()
+        languages = await self._kb_languages(kb)
         # A query with a Chinese character is embedded glossed (`bot.kb.glossing`): the dictionary is read.
-        await self._warm_gloss(kb, chinese_query=any(has_han(query) for query in queries))
-        await self._warm_dictionaries(kb)
+        await self._warm_gloss(chinese="zh" in languages or any(has_han(query) for query in queries))
+        await self._warm_dictionaries(languages)
         return kb
 
     @staticmethod
-    async def _warm_dictionaries(kb: KnowledgeBase) -> None:
-        """Read the dictionaries a knowledge base's language is stemmed by (`bot.stemmers.DICTIONARIES`:
-        Hebrew's, about 8 s on 2 cores) before the first customer's question, which waited for them (outside
-        its search's deadline, `PreparesSearch`, but waited)."""
+    async def _kb_languages(kb: KnowledgeBase) -> frozenset[str]:
+        """The analyses of the languages the knowledge base's calibration found (`language_key`); none when
+        it cannot be read."""
         from bot.kb.analysis import language_key
         from bot.kb.base import KBUnavailableError
-        from bot.stemmers import DICTIONARIES, dictionaries_needed, load_dictionaries
 
         try:
             calibration = await kb.calibration()
         except KBUnavailableError:
-            return
-        needed = frozenset(language_key(fit.lang) for fit in calibration.languages) & DICTIONARIES
+            return frozenset()
+        return frozenset(language_key(fit.lang) for fit in calibration.languages)
+
+    @staticmethod
+    async def _warm_dictionaries(languages: frozenset[str]) -> None:
+        """Read the dictionaries the knowledge base's `languages` are stemmed by (`bot.stemmers.DICTIONARIES`:
+        Hebrew's, about 8 s on 2 cores) before the first customer's question, which waited for them (outside
+        its search's deadline, `PreparesSearch`, but waited)."""
+        from bot.stemmers import DICTIONARIES, dictionaries_needed, load_dictionaries
+
+        needed = languages & DICTIONARIES
         if dictionaries_needed(needed):
             await asyncio.to_thread(load_dictionaries, needed)
 
-    async def _warm_gloss(self, kb: KnowledgeBase, *, chinese_query: bool = False) -> None:
-        """Read the dictionary before the first customer's question when the knowledge base holds Chinese and
-        the embedder reads it glossed (`bot.kb.glossing`): about a second, which counted against the first
-        Chinese question's search deadline. Not otherwise: it holds about 115 MB."""
-        from bot.kb.analysis import language_key
-        from bot.kb.base import KBUnavailableError
+    async def _warm_gloss(self, *, chinese: bool) -> None:
+        """Read the dictionary before the first customer's question when the knowledge base holds Chinese (or
+        a query is, `chinese`) and the embedder reads it glossed (`bot.kb.glossing`): about a second, which
+        counted against the first Chinese question's search deadline. Not otherwise: it holds about 115 MB."""
         from bot.kb.glossing import GlossingEmbedder
 
         embedder = self._embedder
-        if not isinstance(embedder, GlossingEmbedder):
-            return
-        try:
-            calibration = await kb.calibration()
-        except KBUnavailableError:
-            return
-        if chinese_query or any(language_key(fit.lang) == "zh" for fit in calibration.languages):
+        if chinese and isinstance(embedder, GlossingEmbedder):
             await asyncio.to_thread(embedder.glosser.gloss, "中文")
 
     async def admin(self) -> Admin:

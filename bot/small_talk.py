@@ -8,7 +8,7 @@ from typing import Literal
 
 from bot.arabic import arabic_folded
 from bot.chinese import to_simplified
-from bot.unicode import MARKS, has_words, without_accents
+from bot.unicode import MARKS, has_words, ukrainian_typed, without_accents
 
 SmallTalk = Literal["greeting", "thanks", "goodbye", "ok"]
 
@@ -75,7 +75,7 @@ _PHRASE_TEXT: dict[SmallTalk, str] = {
     "|درود|درود بر شما|صبح بخیر|صبح به خیر|صبحتون بخیر|ظهر بخیر|عصر بخیر|عصرتون بخیر|حالتون خوبه|خوب هستید"
     "|خوبید|چطورید|چطوری|حال شما چطوره|dorood|dorud|sobh bekheir|sobh bekheyr|sobh bekhair|asr bekheir"
     # Ukrainian, with or without the apostrophe and with a Latin "i" for "і" as a Russian keyboard types it
-    # (`_ukrainian_folded`: "привiт" is "привіт"). "Доброго дня" greets as in Russian, above.
+    # (`ukrainian_typed`: "привiт" is "привіт"). "Доброго дня" greets as in Russian, above.
     "|привіт|привітик|привітики|вітаю|вітання|добрий день|добридень|доброго ранку|добрий ранок"
     "|доброго вечора|добрий вечір|здрастуйте|здрастуй|здоровенькі були|як справи|як ся маєте"
     # Hebrew, with its final letters or without (`_hebrew_folded`: "שלומ" is "שלום"), and in Latin letters as
@@ -353,23 +353,9 @@ def _greek_folded(text: str) -> str:
     return _GREEK_RUN.sub(lambda match: without_accents(match.group()).replace("ς", "σ"), text)
 
 
-# Ukrainian as customers type it: with its apostrophe as "'", "’" or "ʼ" (the one Ukrainian spelling
-# prefers, which is a letter to `\w`, so "з'єднайте" typed with it was one word no phrase held), or without
-# it ("пять"), and on a Russian keyboard, which has no "і" nor "ї": many type a Latin "i" ("привiт",
-# "вiтаю"). Phrases, patterns and messages are compared with the apostrophe left out of a Cyrillic word and
-# a Latin "i" in one as "і": "з'єднайте", "зʼєднайте" and "зєднайте" are one, and "привiт" is "привіт".
-_CYRILLIC = "а-яёіїєґ"
-_UKRAINIAN_LATIN_I = re.compile(f"(?<=[{_CYRILLIC}])[iï]|[iï](?=[{_CYRILLIC}])")
-_UKRAINIAN_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['’ʼ`‘](?=[{_CYRILLIC}])")
-
-
-def _ukrainian_folded(text: str) -> str:
-    """Lower-cased `text` with its Cyrillic words' Latin "i" as "і" and their apostrophes left out
-    (`_UKRAINIAN_APOSTROPHE`)."""
-    if not any("\u0400" <= ch <= "\u04ff" for ch in text):
-        return text
-    text = _UKRAINIAN_LATIN_I.sub(lambda match: "ї" if match.group() == "ï" else "і", text)
-    return _UKRAINIAN_APOSTROPHE.sub("", text)
+# Ukrainian as customers type it (`bot.unicode.ukrainian_typed`): phrases, patterns and messages are compared
+# with the apostrophe left out of a Cyrillic word and a Latin "i" in one as "і": "з'єднайте", "зʼєднайте" and
+# "зєднайте" are one, and "привiт" is "привіт".
 
 
 # Hebrew as customers type it: with or without its final letters ("שלומ" for "שלום", as a keyboard without
@@ -393,9 +379,9 @@ def _hebrew_folded(text: str) -> str:
 
 def _fold(text: str) -> str:
     """`text` lower-cased, with the Turkish letters as ASCII (`_TURKISH_ASCII`), and Greek, Arabic, Ukrainian
-    and Hebrew folded (`_greek_folded`, `_arabic_folded`, `_ukrainian_folded`, `_hebrew_folded`)."""
+    and Hebrew folded (`_greek_folded`, `_arabic_folded`, `ukrainian_typed`, `_hebrew_folded`)."""
     lowered = text.replace("İ", "i").casefold().translate(_TURKISH_ASCII)
-    return _hebrew_folded(_ukrainian_folded(_arabic_folded(_greek_folded(lowered))))
+    return _hebrew_folded(ukrainian_typed(_arabic_folded(_greek_folded(lowered))))
 
 
 # Vietnamese, written with its marks; each phrase counts without them too (`without_accents`: "cam on",
@@ -1094,10 +1080,10 @@ _PERSON_FA = (
     rf"|{_FA_STAFF_ALONE})"
     rf"(?:\s+(?:{_FA_TAIL}))*"
 )
-# Ukrainian (compared as its small talk is, `_ukrainian_folded`: "з'єднайте", "зʼєднайте" and "зєднайте" are
-# one, as are "ї" and "і", "й" and "и" without their marks), and the surzhyk many Ukrainians write ("можна
-# оператора", "оператора пліз"): a wish (хочу, хотів би, можна, чи можу я, мені потрібен), talking
-# (поговорити, поспілкуватися, зв'язатися) with whom (з людиною, з оператором, з менеджером, з
+# Ukrainian (compared as its small talk is, `bot.unicode.ukrainian_typed`: "з'єднайте", "зʼєднайте" and
+# "зєднайте" are one, as are "ї" and "і", "й" and "и" without their marks), and the surzhyk many Ukrainians
+# write ("можна оператора", "оператора пліз"): a wish (хочу, хотів би, можна, чи можу я, мені потрібен),
+# talking (поговорити, поспілкуватися, зв'язатися) with whom (з людиною, з оператором, з менеджером, з
 # консультантом, with a living or real one, or "з кимось", "з підтримкою" after a verb), being put through
 # (з'єднайте, переключіть, переведіть, покличте, on a Russian keyboard "зъеднайте") to whom, a wish and staff
 # ("можна консультанта?", "дайте оператора"), or staff alone ("оператора будь ласка", "жива людина"). How to
@@ -1272,7 +1258,7 @@ _PERSON_TEXT = (
 
 
 _PERSON_PATTERNS = tuple(
-    re.compile(without_accents(_hebrew_folded(_ukrainian_folded(_greek_folded(_arabic_folded(p))))))
+    re.compile(without_accents(_hebrew_folded(ukrainian_typed(_greek_folded(_arabic_folded(p))))))
     for p in (
         _PERSON_EN,
         _PERSON_ES,

@@ -6,6 +6,8 @@ import re
 import threading
 from functools import lru_cache
 
+from bot.unicode import cyrillic_apostrophes_left_out, ukrainian_typed
+
 # The languages stemmed here: Snowball has no stemmer for either, and without one "замовлення", "замовленням"
 # and "замовлень" (an order) were three words, "בחשבון" (in the account) and "חשבון" two.
 OWN_STEMMERS = frozenset({"uk", "he"})
@@ -16,15 +18,9 @@ _lock = threading.Lock()
 # The languages whose dictionaries this process has read (`load_dictionaries`).
 _LOADED: set[str] = set()
 
-# Apostrophes inside a Ukrainian word ("п’ять", "зв'язатися", "сім'я"): customers leave them out ("пять")
-# or type another one, so a word is read without its own.
-_APOSTROPHES = re.compile("['\u2019\u02bc\u2018`\u00b4]")
-# ... and Hebrew's geresh and gershayim inside a word ("צ'אט", "חו\"ל", "מע\"מ"), which customers leave out
-# ("חול", "מעמ"), typed as quotes or as their own marks.
-_INNER_MARK = re.compile(
-    "(?<=[\u0400-\u04ff])['\u2019\u02bc\u2018`\u00b4](?=[\u0400-\u04ff])"
-    "|(?<=[\u05d0-\u05ea])['\"\u2019\u05f3\u05f4](?=[\u05d0-\u05ea])"
-)
+# Hebrew's geresh and gershayim inside a word ("צ'אט", "חו"ל", "מע"מ"), which customers leave out ("חול",
+# "מעמ"), typed as quotes or as their own marks.
+_HEBREW_INNER_MARK = re.compile("(?<=[\u05d0-\u05ea])['\"\u2019\u05f3\u05f4](?=[\u05d0-\u05ea])")
 
 # Ukrainian inflectional endings, longest first (nouns, adjectives, participles; after Porter's Russian
 # algorithm, with Ukrainian's і, ї, є): a word loses the longest one that leaves a stem with a vowel and at
@@ -51,8 +47,6 @@ _ENDINGS = tuple(
 _REFLEXIVE = ("ся", "сь")
 _VOWELS = frozenset("аеиоуюяіїє")
 _CYRILLIC_WORD = re.compile("[\u0400-\u04ff]+")
-# A Latin "i" typed for "і" inside a Cyrillic word ("днiв", a keyboard without "і").
-_LATIN_I = re.compile("(?<=[\u0400-\u04ff])i|i(?=[\u0400-\u04ff])")
 _RUSSIAN_KEYS = str.maketrans("ыэъ", "ієї")
 _MIN_STEM = 3
 # A Ukrainian stem keeps at most this many letters: a verb and the noun made of it end otherwise
@@ -102,7 +96,12 @@ def load_dictionaries(languages: set[str] | frozenset[str]) -> None:
 def joined_apostrophes(text: str) -> str:
     """`text` without the apostrophes inside its Cyrillic words ("п’ять" → "пять") and the geresh and
     gershayim inside its Hebrew ones ("חו\"ל" → "חול"), which would cut a word in two."""
-    return text if text.isascii() else _INNER_MARK.sub("", text)
+    return text if text.isascii() else _HEBREW_INNER_MARK.sub("", cyrillic_apostrophes_left_out(text))
+
+
+def dictionaries_for(text: str) -> frozenset[str]:
+    """The `DICTIONARIES` languages whose letters `text` holds (Hebrew's): reading its words may need them."""
+    return frozenset({"he"}) if _HEBREW_LETTER.search(text) is not None else frozenset()
 
 
 def dictionaries_needed(languages: set[str] | frozenset[str]) -> bool:
@@ -115,8 +114,9 @@ def own_stem(word: str, lang: str) -> str:
     """The index term of a lower-cased word of `lang` (one of `OWN_STEMMERS`): Ukrainian without its ending
     (`ukrainian_stem`), Hebrew by its dictionary form (or without its prefix, `_hebrew_rest`)."""
     if lang == "uk":
-        # Typed on a Russian keyboard, Ukrainian's і, є and ї are the keys' ы, э and ъ ("скыльки дныв").
-        return ukrainian_stem(_LATIN_I.sub("і", _APOSTROPHES.sub("", word.translate(_RUSSIAN_KEYS))))
+        # Typed on a Russian keyboard, Ukrainian's і, є and ї are the keys' ы, э and ъ ("скыльки дныв"), or a
+        # Latin "i" (`ukrainian_typed`).
+        return ukrainian_stem(ukrainian_typed(word.translate(_RUSSIAN_KEYS)))
     if lang == "he" and _HEBREW_LETTER.match(word):
         if not _is_known(word, "he") and (rest := _hebrew_rest(word)) is not None:
             word = rest

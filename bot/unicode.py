@@ -135,6 +135,29 @@ LETTER = rf"(?:[^\W\d_]|[{MARKS}])"
 WORD_CHARACTER = rf"(?:[^\W_]|[{MARKS}])"
 
 
+# Ukrainian as customers type it: its apostrophe as "'", "’", "ʼ" (the one Ukrainian spelling prefers, a
+# letter to `\w`), "‘", "`" or "´", or left out ("пять" for "п’ять"); and on a Russian keyboard, which has no
+# "і" nor "ї", with a Latin "i" or "ï" ("привiт").
+_CYRILLIC = "\u0400-\u04ff"
+_CYRILLIC_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['\u2019\u02bc\u2018`\u00b4](?=[{_CYRILLIC}])")
+_LATIN_I_IN_CYRILLIC = re.compile(f"(?<=[{_CYRILLIC}])[iï]|[iï](?=[{_CYRILLIC}])")
+
+
+def cyrillic_apostrophes_left_out(text: str) -> str:
+    """`text` without the apostrophes inside its Cyrillic words: "з'єднайте", "зʼєднайте" and "зєднайте" are
+    one word."""
+    return text if text.isascii() else _CYRILLIC_APOSTROPHE.sub("", text)
+
+
+def ukrainian_typed(text: str) -> str:
+    """`text` (lower case) as Ukrainian is compared however it was typed: without the apostrophes inside its
+    Cyrillic words, and a Latin "i" or "ï" in one as "і" or "ї" ("привiт" is "привіт")."""
+    if text.isascii():
+        return text
+    text = _LATIN_I_IN_CYRILLIC.sub(lambda match: "ї" if match.group() == "ï" else "і", text)
+    return cyrillic_apostrophes_left_out(text)
+
+
 # The letters of the scripts written right to left: Hebrew, Arabic and its supplements, Syriac, Thaana, N'Ko,
 # Samaritan and Mandaic, and Hebrew's and Arabic's presentation forms.
 _RIGHT_TO_LEFT_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")

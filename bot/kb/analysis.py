@@ -52,6 +52,7 @@ from bot.persian import SAME_MEANING_LINES
 from bot.stemmers import (
     DICTIONARIES,
     OWN_STEMMERS,
+    dictionaries_for,
     dictionaries_needed,
     joined_apostrophes,
     load_dictionaries,
@@ -691,20 +692,15 @@ def segmenters_needed(text: str) -> bool:
     return (
         ("th" not in _SEGMENTERS_LOADED and THAI_RUN.search(text) is not None)
         or ("zh" not in _SEGMENTERS_LOADED and _HAN_RUN.search(text) is not None)
-        or (_HEBREW_LETTER.search(text) is not None and dictionaries_needed(frozenset({"he"})))
+        or dictionaries_needed(dictionaries_for(text))
     )
-
-
-# Hebrew's letters: text with them is read by Hebrew's dictionary (`bot.stemmers`).
-_HEBREW_LETTER = re.compile("[\u05d0-\u05ea]")
 
 
 def load_segmenters(text: str) -> None:
     """Load the segmenters `text`'s words need (newmm for Thai, jieba for Chinese, Hebrew's dictionary), once
     per process. Blocking (1–2 s each, more on a busy machine): a search prepares it in a thread
     (`prepare_search`), as the gate reads the question's words on the event loop."""
-    if _HEBREW_LETTER.search(text) is not None:
-        load_dictionaries(frozenset({"he"}))
+    load_dictionaries(dictionaries_for(text))
     if THAI_RUN.search(text) is not None:
         thai_words("\u0e01")
         _SEGMENTERS_LOADED.add("th")

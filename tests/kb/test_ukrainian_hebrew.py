@@ -9,7 +9,6 @@ import pytest
 
 from bot import stemmers
 from bot.kb.analysis import analyzer, indexed_text, language_key, query_terms, query_words, segmenters_needed
-from bot.kb.calibration import Calibration, LanguageFit
 from bot.kb.elastic import bm25_query
 from bot.kb.embedded import STEMMED_META
 from bot.kb.vocabulary import corrected, vocabulary_words
@@ -139,16 +138,6 @@ def test_an_index_written_before_ukrainian_and_hebrew_were_stemmed_asks_for_a_re
     assert "Ukrainian or Hebrew" in reason
 
 
-class _HebrewKB:
-    """A knowledge base whose calibration found Hebrew sections (all `Services._warm_dictionaries` reads)."""
-
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
-
-    async def calibration(self) -> Calibration:
-        return Calibration(languages=(LanguageFit(self.lang, 20, 0.1, 0.5, 0.0, gate=False),))
-
-
 @pytest.mark.parametrize(("lang", "read"), [("he", True), ("uk", False), ("en", False)])
 async def test_a_hebrew_help_centers_dictionaries_are_read_before_its_first_customer(
     monkeypatch: pytest.MonkeyPatch, lang: str, read: bool
@@ -158,7 +147,7 @@ async def test_a_hebrew_help_centers_dictionaries_are_read_before_its_first_cust
     loaded: list[frozenset[str]] = []
     monkeypatch.setattr(stemmers, "_LOADED", set())
     monkeypatch.setattr(stemmers, "load_dictionaries", loaded.append)
-    await Services._warm_dictionaries(_HebrewKB(lang))  # type: ignore[arg-type]
+    await Services._warm_dictionaries(frozenset({lang}))
     assert loaded == ([frozenset({"he"})] if read else [])
 
 
