@@ -144,7 +144,7 @@ _STOPWORDS_TEXT = {
     "ru": """а без бы был была были было в вам вас во вот все всё вы где да для до его ее её если есть
         ещё же за и из или им их к как ко когда кто ли мне мы на не нет ни но ну о об он она они оно от по
         при с так также то тоже ты у уже что чтобы эта эти это я можно почему
-        какой какая как здравствуйте спасибо""",
+        какой какая как здравствуйте спасибо сколько""",
     # Polish, as its customers chat, with and without its letters' marks ("moge", "zeby", "sie" for "mogę",
     # "żeby", "się"): prepositions, pronouns and their cases, conjunctions, question words and the verbs of a
     # request ("chcę", "chciałbym", "mogę", "da się"). A mobile operator's trial searched "jak", "czy", "mi",
@@ -210,8 +210,9 @@ _STOPWORDS_TEXT = {
         الان هنوز خیلی لطفا لطفاً ممنون مرسی سلام ببخشید یعنی خب آره بله اصلا اصلاً کلا کلاً فقط حتی دیگه
         می نمی ها های ای""",
     # Ukrainian, as its customers chat (and the surzhyk forms "шо", "нада", "щас"): pronouns and their cases,
-    # prepositions, conjunctions, particles, question words and the verbs of a request ("підкажіть",
-    # "можна", "хочу"), each also without its apostrophe, as the index reads words (`bot.stemmers`).
+    # prepositions, conjunctions, particles, question words ("скільки", how much, as in Greek and Persian) and
+    # the verbs of a request ("підкажіть", "можна", "хочу"), each also without its apostrophe, as the index
+    # reads words (`bot.stemmers`).
     "uk": """а аби або адже але б без би був була були було бути в вам вас ваш ваша ваше ваші вами вже
         ви від він все всі вона вони воно де для до є ж же з за зі і із й його її їй їх їм їхній к коли
         куди лише ми мене мені мій мою моя моє мої моєї мого моїй мною на навіть нам нас наш наша наше
@@ -220,15 +221,22 @@ _STOPWORDS_TEXT = {
         тільки ще може можна можу можете хочу хотів хотіла треба нада потрібно будь ласка підкажіть
         скажіть допоможіть щас зараз вже ось цим цьому буде будуть буду будемо робити робить зробити
         моїм моєму моїми моїх твій твоє твоя твої вашого вашому вашої вашим ваших нашого нашому нашої
-        нашим наших свого своєму своїм своїх чому""",
-    # Hebrew: prepositions with their pronoun endings ("לי", "שלי", "אותי"), pronouns, particles, question
-    # words and the verbs of a request ("אפשר", "רוצה", "צריך"), and the usual ones with "ו" (and), "ש"
-    # (that) or "כש" (when) written on ("ומה", "שאני", "וזה").
+        нашим наших свого своєму своїм своїх чому скільки через після тому щось шось нема немає
+        взагалі дуже поки навіщо звідки котрий котра котре котрі котрої котрого""",
+    # Hebrew: prepositions with their pronoun endings ("לי", "שלי", "אותי", "איתנו"), pronouns, particles,
+    # question words ("כמה", how much: a trial's "כמה עולה…" ranked first FAQ rows asking "כמה…" about
+    # something else), degree words, the verbs of a request ("אפשר", "רוצה", "צריך"), and the usual ones
+    # with "ו" (and), "ש" (that) or "כש" (when) written on ("ומה", "שאני", "וזה"); and those prefixes
+    # alone, as they stand before a hyphen ("ב-eSIM", "ה-5G").
     "he": """של את על עם אל זה זו זאת אלה מה איך למה מתי איפה מי אני אתה את אתם אתן אנחנו הוא היא הם הן
         יש אין לא כן גם או אם כי רק עוד כל אבל אז כמו לי לך לו לה לנו לכם להם שלי שלך שלו שלה שלנו
         שלכם שלהם אותי אותך אותו אותה אותנו אותם אצל בבקשה אפשר צריך צריכה רוצה רציתי יכול יכולה
         יכולים ממש פה האם כיצד מדוע היה היתה הייתה להיות היי שלום אחי כבר עכשיו ומה ואם וזה ואני
-        שאני שזה כשאני בזה לזה מזה איזה איזו אילו כך ככה עושים עושה לעשות""",
+        שאני שזה כשאני בזה לזה מזה איזה איזו אילו כך ככה עושים עושה לעשות כמה עד בלי לפני אחרי תוך בתוך
+        מאז עדיין כאן הזה הזאת הזו האלה האלו כדי בשביל לגבי בגלל למרות אלא יותר פחות מאוד הרבה קצת בערך
+        כמעט בכלל איתי איתך איתו איתה איתנו איתכם איתם אצלי אצלך אצלו אצלה אצלנו אצלכם אצלם אליי אליך
+        אליו אליה אלינו אליכם אליהם ממני ממך ממנו ממנה מכם מהם עליי עליך עליו עליה עלינו עליכם עליהם
+        באותו באותה לאותו לאותה ו ה ב ל מ ש כ""",
     # Chinese function words and question words; words, since the text is segmented first. The colloquial
     # ones too: "同步一直卡在 99%，咋办" was translated "… loud noise manage handle gone" (咋 + 办).
     "zh": """的 了 吗 呢 吧 啊 呀 嘛 是 在 和 与 及 或 或者 就 都 也 还 又 而 但 但是 把 被 给 让 对 从 向
@@ -257,6 +265,8 @@ ACCENTS_LEFT_OUT = frozenset({"el", "es", "fr", "it", "pl", "pt", "tr"})
 # Stop words whose letters without accents spell a content word: Greek "πόσο", "πόσα" (how much, how many)
 # are "ποσό", "ποσά" (amount, amounts), which customers type "ποσο".
 _ACCENTED_ONLY = frozenset({"πόσο", "πόσα"})
+# The Russian keyboard's keys where the Ukrainian one has і, є and ї.
+_RUSSIAN_KEYS_FOR_UKRAINIAN = str.maketrans("ієї", "ыэъ")
 
 
 STOPWORDS: dict[str, frozenset[str]] = {
@@ -269,6 +279,8 @@ STOPWORDS: dict[str, frozenset[str]] = {
                 if lang in ACCENTS_LEFT_OUT and word not in _ACCENTED_ONLY
             ),
             *(arabic_folded(word) for word in text.split() if lang in ARABIC_SCRIPT_FOLDED),
+            # Ukrainian typed on a Russian keyboard ("скыльки" for "скільки"), as its index reads it.
+            *(word.translate(_RUSSIAN_KEYS_FOR_UKRAINIAN) for word in text.split() if lang == "uk"),
             # Greek with the final sigma typed as the other one ("πώσ", as one question of a Greek trial).
             *(
                 form.replace("ς", "σ")

@@ -76,6 +76,14 @@ def test_ukrainian_and_hebrew_function_words_are_no_terms() -> None:
     assert query_terms("איך אני מבטל את המנוי שלי?", ["he"]) == [cancel, subscription]
     assert {"що", "як", "мені", "можна", "шо"} <= STOPWORDS["uk"]
     assert {"של", "את", "איך", "שלי", "אפשר", "ומה"} <= STOPWORDS["he"]
+    # "How much" too, as in Greek and Persian: a trial's "כמה עולה…" and "скільки…" questions ranked first
+    # the FAQ rows whose headings ask "כמה…" or "Скільки…" about something else. Typed on a Russian
+    # keyboard as well ("скыльки").
+    cost, move = own_stem("עולה", "he"), own_stem("להעביר", "he")
+    assert query_terms("כמה עולה להעביר את ה-eSIM?", ["he"]) == [cost, move, "esim"]
+    assert query_terms("скільки коштує доставка?", ["uk"]) == query_terms("скыльки коштує доставка?", ["uk"])
+    assert "скільк" not in query_terms("скільки коштує доставка?", ["uk"])
+    assert "сколько" in STOPWORDS["ru"]
 
 
 def test_hebrew_prefixes_are_read_off_a_word_of_the_dictionary() -> None:
