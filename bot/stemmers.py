@@ -116,12 +116,18 @@ def own_stem(word: str, lang: str) -> str:
     if lang == "uk":
         # Typed on a Russian keyboard, Ukrainian's і, є and ї are the keys' ы, э and ъ ("скыльки дныв"), or a
         # Latin "i" (`ukrainian_typed`).
-        return ukrainian_stem(ukrainian_typed(word.translate(_RUSSIAN_KEYS)))
+        return ukrainian_stem(ukrainian_keyed(word))
     if lang == "he" and _HEBREW_LETTER.match(word):
         if not _is_known(word, "he") and (rest := _hebrew_rest(word)) is not None:
             word = rest
         return _lemma(word, "he")
     return word
+
+
+def ukrainian_keyed(word: str) -> str:
+    """A lower-case Ukrainian word with the Russian keyboard's ы, э and ъ, and a Latin "i", as the і, є and ї
+    they stand for, its apostrophes left out (`ukrainian_typed`)."""
+    return ukrainian_typed(word.translate(_RUSSIAN_KEYS))
 
 
 def _lemma(word: str, lang: str) -> str:
@@ -165,8 +171,15 @@ def _hebrew_rest(word: str) -> str | None:
 def ukrainian_stem(word: str) -> str:
     """A lower-case Ukrainian word without its inflectional ending (`_ENDINGS`), "нн" as "н", and at most its
     first `_UKRAINIAN_STEM` letters ("повернення", "повернути", "повернуть" → "поверн")."""
+    root = ukrainian_root(word)
+    # A Latin name in Ukrainian text ("Samsung", "Chromebook") keeps its letters.
+    return root[:_UKRAINIAN_STEM] if _CYRILLIC_WORD.fullmatch(root) else root
+
+
+def ukrainian_root(word: str) -> str:
+    """A lower-case Ukrainian word without its inflectional ending (`_ENDINGS`) and with "нн" as "н", whole:
+    `ukrainian_stem` before its cut ("телевізорами" → "телевізор")."""
     if not _CYRILLIC_WORD.fullmatch(word):
-        # A Latin name in Ukrainian text ("Samsung", "Chromebook") keeps its letters.
         return word
     for ending in _REFLEXIVE:
         if word.endswith(ending) and _stem_ok(word[: -len(ending)]):
@@ -178,7 +191,7 @@ def ukrainian_stem(word: str) -> str:
             break
     if word.endswith("нн"):
         word = word[:-1]
-    return word[:_UKRAINIAN_STEM]
+    return word
 
 
 def _stem_ok(stem: str) -> bool:

@@ -20,6 +20,7 @@ from bot.arabic import arabic_folded
 from bot.greeklish import GreekWords
 from bot.kb.analysis import CJK_LANGUAGES, TONED, analyzer, language_key
 from bot.kb.base import KBUnavailableError
+from bot.kb.cognates import NEIGHBOURS, cognates
 from bot.kb.names import dropped_variants, missing_letter_variants, swapped_variants
 from bot.language import STOPWORDS, UNDETERMINED, greeklish_function_word
 from bot.stemmers import OWN_STEMMERS
@@ -274,7 +275,9 @@ def corrected(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> 
 
 def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict[str, str]:
     """Each word of `text` the knowledge base never uses that is one typing slip of a word it does use, with
-    that word (`_slip_of`), for a language with a stored vocabulary; {} otherwise.
+    that word (`_slip_of`), for a language with a stored vocabulary; {} otherwise. A Russian question to a
+    help center written in Ukrainian, or the other way round, has its words of one root with the help
+    center's instead (`bot.kb.cognates`).
 
     The question is searched and embedded corrected: "forgot pasword" found the password section first
     once BM25 searched "password" too (`bridge_words`), but its embedding, far from the section's, kept the
@@ -283,6 +286,9 @@ def slips(text: str, vocabulary: Mapping[str, Sequence[str]], lang: str) -> dict
     # A question of no known language is read in English, as the pipeline reads it.
     key = "en" if key == UNDETERMINED else key
     words = vocabulary.get(key)
+    if not words and key in NEIGHBOURS:
+        # A Russian question to a Ukrainian help center, or the other way round (`bot.kb.cognates`).
+        return cognates(list(dict.fromkeys(_WORD.findall(text))), key, vocabulary)
     if not words or key in OWN_STEMMERS:
         # Not where a slip is judged by a stem cut to a few letters or a dictionary form (`bot.stemmers`):
         # "виведення коштів" (withdrawal) read "введення" (entry), "להשלים" (complete) "לשלם" (pay).
