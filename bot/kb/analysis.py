@@ -47,6 +47,7 @@ from bot.arabic import (
     meaning_groups,
 )
 from bot.chinese import to_simplified
+from bot.everyday import HEBREW_SAME_MEANING_LINES, UKRAINIAN_SAME_MEANING_LINES
 from bot.language import ACCENTS_LEFT_OUT, STOPWORDS, UNDETERMINED, detect_message_language, normalize
 from bot.persian import SAME_MEANING_LINES
 from bot.stemmers import (
@@ -766,10 +767,23 @@ def _analyzer(key: str) -> Analyzer:
 @functools.cache
 def same_meaning(lang: str) -> dict[str, tuple[str, ...]]:
     """Index term → the terms of the words of the same meaning, for a language with such a list: Arabic's
-    (`bot.arabic.SAME_MEANING`) and Persian's (`bot.persian.SAME_MEANING_LINES`, stemmed as its index is)."""
+    (`bot.arabic.SAME_MEANING`), and Persian's, Ukrainian's and Hebrew's (`bot.persian`, `bot.everyday`),
+    stemmed as its index is."""
     if lang == "ar":
         return SAME_MEANING
-    return meaning_groups(SAME_MEANING_LINES, analyzer("fa").stem) if lang == "fa" else {}
+    return _meaning_groups(lang) if lang in _SAME_MEANING_LINES else {}
+
+
+_SAME_MEANING_LINES = {
+    "fa": SAME_MEANING_LINES,
+    "uk": UKRAINIAN_SAME_MEANING_LINES,
+    "he": HEBREW_SAME_MEANING_LINES,
+}
+
+
+@cache
+def _meaning_groups(lang: str) -> dict[str, tuple[str, ...]]:
+    return meaning_groups(_SAME_MEANING_LINES[lang], analyzer(lang).stem)
 
 
 def query_terms(query: str, languages: Iterable[str | None] = ("en",), *, toned: bool = True) -> list[str]:

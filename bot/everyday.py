@@ -1,0 +1,38 @@
+"""Ukrainian and Hebrew words as customers chat them: everyday words and loanwords beside help centers'."""
+
+from __future__ import annotations
+
+# One meaning a line: a question with one word of a line is also searched for the others (`bot.kb.analysis`,
+# by their stems; a word whose stem its other forms do not share is there in each: "додаток", "додатку"). Only
+# words of one meaning in a help center's questions: not "програма" (an app, and a loyalty programme), nor
+# "телефон" (a handset, and a number to call).
+UKRAINIAN_SAME_MEANING_LINES = """
+гроші кошти
+картка карта карточка
+застосунок додаток додатку
+знижка скидка
+акаунт аккаунт обліковий
+обміняти поміняти
+повернути вернути
+ноутбук ноут
+телевізор телек
+айфон iphone
+андроїд android
+"""
+
+# Israeli customers' words: slang and English loanwords in Hebrew letters. Not "סים" (a SIM, and the start of
+# other words once a prefix is read off), nor "כרטיס" (a SIM card, and a credit card), nor "וויפי", whose
+# "ו" is read off as "and" ("יופי", beauty).
+HEBREW_SAME_MEANING_LINES = """
+פלאפון טלפון
+אפליקציה אפליקצייה יישומון
+ראוטר נתב
+מייל אימייל דואל
+איסים האיסים esim
+סמס מסרון sms
+קנסל ביטול
+אייפון iphone
+גלקסי galaxy
+אנדרואיד android
+וייפיי wifi
+"""
