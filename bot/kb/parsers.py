@@ -1491,6 +1491,12 @@ _TEXT_VALUE = re.compile(r"@|://|\bwww\.|(?:\d\D{0,3}){5}")
 # A label and its value ("Call us: anytime", "대표번호: 1666-0420"): a colon inside, not between digits.
 _TEXT_LABEL_COLON = re.compile(r"(?<!\d)[:：](?!\d)")
 _TEXT_MAX_CHARS = 80
+# A heading written with a colon after it is a few words; a longer line so ended leads into its text ("If the
+# parcel does not arrive within five days, you can:").
+_TEXT_MAX_COLON_WORDS = 8
+# A line under a title that gives the date it was last updated: a year, in a short line.
+_TEXT_DATE_LINE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_TEXT_MAX_DATE_WORDS = 8
 _TEXT_MAX_WORDS = 12
 _TEXT_MAX_UNSPACED = 20
 _TEXT_MIN_CAPITALS = 4
@@ -1574,6 +1580,20 @@ def _text_next_item(line: str, before: str) -> bool:
     )
 
 
+def _text_colon_heading(line: str) -> str | None:
+    """The heading a paragraph's first line is when it names its section with a colon after ("Jak poukaz
+    koupit:", "Shipping times:"): short, and a heading but for the colon; None otherwise. A lead-in to a list
+    ("You can pay:") is told by what follows it, and one such line alone by its text's other lines
+    (`text_headings`)."""
+    text = line.strip()
+    if text[-1:] not in (":", "：") or _TEXT_NUMBER.match(text) or _TEXT_BULLET.match(line):
+        return None
+    heading = text[:-1].rstrip()
+    if len(heading.split()) > _TEXT_MAX_COLON_WORDS or not _text_heading_like(heading):
+        return None
+    return heading
+
+
 def _text_is_body(block: Sequence[str]) -> bool:
     """Whether a block reads as what a heading stands over: a list or paragraph of several lines, or a line
     with a sentence in it ("Five days."); not a line that reads as a heading, nor a name under a greeting."""
@@ -1603,6 +1623,7 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
             start = None
     found: list[tuple[int, int, str, tuple[str, int]]] = []  # line, size, text, style
     tight: list[tuple[int, int, str, tuple[str, int]]] = []
+    colon: list[tuple[int, int, str, tuple[str, int]]] = []
     if blocks:
         first, end = blocks[0]
         line = lines[first]
@@ -1616,8 +1637,17 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
         size = 2 if underlined else 1
         # A text of one line ("hi", "OK") is its own body: taken for a title, nothing would be left to index.
         followed = len(blocks) > 1 or end - first > size
+        # A title over the date it was last updated ("Poslední aktualizace: 3. 2. 2025", "Оновлено 20 січня
+        # 2025 р."), as help-desk exports write them: the title stands, the date goes with the text.
+        dated = (
+            end - first == 2
+            and len(blocks) > 1
+            and _text_heading_like(line)
+            and _TEXT_DATE_LINE.search(lines[first + 1]) is not None
+            and len(lines[first + 1].split()) <= _TEXT_MAX_DATE_WORDS
+        )
         if (
-            (atx or underlined or end - first == 1)
+            (atx or underlined or end - first == 1 or dated)
             and followed
             and len(text) <= 100
             and not text.endswith(".")
@@ -1638,6 +1668,11 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
             and not _TEXT_BULLET.match(line)
         ):
             found.append((first, 2, line.strip(), ("underline", ord(lines[first + 1].strip()[0]))))
+        elif (heading := _text_colon_heading(line)) is not None and before[-1:] not in (":", "："):
+            body = [lines[i] for i in range(first + 1, end)] or after
+            listed = bool(body) and bool(_TEXT_BULLET.match(body[0]) or _TEXT_NUMBER.match(body[0]))
+            if body and not listed and _text_is_body(body):
+                colon.append((first, 1, heading, ("colon", 0)))
         elif not _text_heading_like(line) or before.rstrip(_TEXT_CLOSERS)[-1:] in (":", "："):
             continue
         elif end - first == 1:
@@ -1660,6 +1695,8 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
             tight.append((first, 1, line.strip(), _text_style(line)))
     if len(tight) >= 2:
         found = sorted(found + tight)
+    if len(colon) >= 2:
+        found = sorted(found + colon)
     styles: list[tuple[str, int]] = []
     headings: list[TextHeading] = []
     for line_index, size, text, style in found:

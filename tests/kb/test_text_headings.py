@@ -248,3 +248,44 @@ def test_a_text_without_a_title_line_heads_its_sections_by_their_headings_alone(
 def test_a_wrapped_paragraph_or_a_spaced_list_gives_no_heading(text: str) -> None:
     title, _, rest = text.partition("\n\n")
     assert _sections(text) == [((title,), rest.strip())]
+
+
+# As a Czech trial's pasted documents wrote them: a title over the date it was updated, and each section named
+# by a line ending with a colon, its text right under it.
+CZECH = """\
+Dárkové poukazy
+Poslední aktualizace: 3. 2. 2025
+
+Poukaz potěší každého, kdo si rád vybírá sám.
+
+Jak poukaz koupit:
+Poukazy prodáváme v hodnotách 500 a 1 000 Kč. Elektronický poukaz přijde e-mailem.
+
+Ztracený poukaz:
+Elektronický poukaz vám pošleme znovu. Fyzický poukaz zablokujeme podle čísla z účtenky.
+"""
+
+
+def test_a_line_ending_with_a_colon_over_its_text_names_a_section_where_the_text_names_them_so() -> None:
+    title, sections, _ = parse_text(CZECH, "Default")
+    assert title == "Dárkové poukazy"
+    assert [s.heading for s in sections] == ["Dárkové poukazy", "Jak poukaz koupit", "Ztracený poukaz"]
+    assert sections[0].text.startswith("Poslední aktualizace: 3. 2. 2025")
+    assert sections[2].text.startswith("Elektronický poukaz vám pošleme znovu.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Once in a text, it is as likely a lead-in.
+        "Poukazy\n\nPoukaz potěší každého.\n\nJak poukaz koupit:\nNa e-shopu nebo na prodejně.\n\nKonec.\n",
+        # Over a list, a lead-in to it.
+        "Payments\n\nWe take cards.\n\nYou can pay:\n- by card\n- by transfer\n\nRefunds:\n- to the card\n",
+        # A sentence leading into the next paragraph.
+        "Lockers\n\nIntro text.\n\nIf the parcel does not arrive within five days, you can:\n"
+        "Call us. Or write.\n\nIf the locker is full, we will:\nSend it to the next one. Then tell you.\n",
+    ],
+)
+def test_a_lead_in_ending_with_a_colon_is_no_heading(text: str) -> None:
+    _, sections, _ = parse_text(text, "Default")
+    assert len(sections) == 1, [s.heading for s in sections]
