@@ -381,6 +381,7 @@ LANGUAGE_NAMES = {
     "fa": "Persian",
     "el": "Greek",
     "he": "Hebrew",
+    "cs": "Czech",
     UNDETERMINED: "unknown",
 }
 

@@ -44,6 +44,7 @@ LANGUAGES: tuple[str, ...] = (
     "el",
     "uk",
     "he",
+    "cs",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -67,6 +68,7 @@ CATALOGS: dict[str, str] = {
     "el": "el",
     "uk": "uk",
     "he": "he",
+    "cs": "cs",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -279,6 +281,7 @@ SHOWN_LANGUAGE_NAMES = {
     "el": N_("Greek"),
     "uk": N_("Ukrainian"),
     "he": N_("Hebrew"),
+    "cs": N_("Czech"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

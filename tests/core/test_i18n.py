@@ -303,6 +303,46 @@ def test_hebrew_catalog_says_nothing_of_the_customers_gender_and_reads_right_to_
     assert _po("he").num_plurals == 3
 
 
+# The customer addressed as "Vy" and never as "ty" (left out of the list: "ty" is also "those", "odkáže na
+# ty, ze kterých…"); the bot speaking as "my", never as "já"; and no "jste" or "byste", whose participle
+# would tell the customer's gender ("jste se ptal" / "ptala").
+_CZECH_SINGULAR = re.compile(
+    r"(?<!\w)(?:já|mě|mne|mně|mi|mnou|můj|moje|mého|mému|mým|mých|jsem|bych|mohu|můžu|tebe|tobě|tě|tebou"
+    r"|tvůj|tvoje|tvá|tvé|tvého|tvých|jsi|bys|jste|byste)(?!\w)",
+    re.IGNORECASE,
+)
+_CZECH_YOU = re.compile(r"(?<!\w)(?:vy|vás|vám|vámi|váš|vaš\w*)(?!\w)", re.IGNORECASE)
+
+
+def test_czech_catalog_says_you_with_a_capital_and_speaks_as_we() -> None:
+    """Czech companies' support chat addresses one customer with the capitalised "Vy" ("Vám", "Váš", "Vaši"),
+    in every position, and speaks as "my" ("Omlouváme se, tuto informaci jsme … nenašli", "S čím Vám můžeme
+    pomoci?"): no "ty", "tobě", "já", "mi" or "můj", except in the contact questions, which are the
+    customer's words searched for; and no "jste" or "byste", whose past participle tells the customer's
+    gender, so "what you asked" is "na co se ptáte". Quotes are Czech „…“, never '"'; a text asks as many
+    questions as its source; the minutes and seconds of the place in line are "min" and "s"."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
+    for message in _po("cs"):
+        if not message.id:
+            continue
+        text = str(message.string)
+        if message.id not in asked:
+            assert not _CZECH_SINGULAR.search(text), message.id
+        for you in _CZECH_YOU.finditer(text):
+            assert you.group()[0].isupper(), (you.group(), message.id)
+        assert '"' not in text, message.id
+        assert text.count("„") == text.count("“"), message.id
+        assert text.count("?") == str(message.id).count("?"), message.id
+    help_text = texts.translate(tg_texts.HELP, "cs")
+    assert "„Spojit s operátorem“" in help_text
+    wait = texts.translate(texts.WAIT_MINUTES, "cs").format(position=3, minutes=2)
+    assert wait == "Vaše pořadí ve frontě: 3. Odpověď by se měla začít zobrazovat přibližně za 2 min."
+    assert texts.translate(texts.WAIT_SECONDS, "cs").format(position=1, seconds=40).endswith(" za 40 s.")
+    # Czech counts three plural forms (one, few, many): the header babel writes for "cs".
+    assert _po("cs").plural_forms == Catalog(locale="cs").plural_forms
+    assert _po("cs").num_plurals == 3
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -465,6 +505,17 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(texts.UNSURE_LEAD, "he").startswith("ייתכן שזה לא בדיוק מה ששאלת")
     start = texts.translate(tg_texts.START, "he").format(name="Noa")
     assert start.startswith("שלום Noa! כאן העוזר הווירטואלי של התמיכה.")
+    # Czech customers read every refusal, lead and button in English; addressed as "Vy", capitalised, the bot
+    # speaking as "my", as Czech companies' support chat does. Slovak has no catalog: English.
+    assert texts.shown_language("cs-CZ") == "cs"
+    assert texts.direction("cs") == "ltr"
+    refused = texts.translate(refusal, "cs")
+    assert refused.startswith("Omlouváme se, tuto informaci jsme v našem centru nápovědy nenašli")
+    assert refused.endswith("Chcete, abychom Vás spojili s operátorem zákaznické podpory?")
+    assert texts.translate(texts.UNSURE_LEAD, "cs").startswith("Možná to není přesně to, na co se ptáte")
+    start = texts.translate(tg_texts.START, "cs").format(name="Jiří")
+    assert start.startswith("Dobrý den, Jiří! Píše Vám asistent zákaznické podpory.")
+    assert texts.shown_language("sk") == "en"
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -565,6 +616,18 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert texts.kb_language_hint(("he",), "de").startswith("Unser Hilfe-Center ist auf Hebräisch")
     assert texts.kb_language_hint(("he",), "uk").startswith(
         "Статті нашого довідкового центру написано івритом."
+    )
+    # Czech names a language by its adverb, lower-cased, without "v jazyce" ("je napsané anglicky"), and
+    # several alike ("anglicky / česky").
+    hint = texts.kb_language_hint(("en",), "cs")
+    assert hint.startswith("Naše centrum nápovědy je napsané anglicky. Pokud můžete,")
+    several = texts.kb_language_hint(("en", "cs"), "cs")
+    assert several.startswith("Naše centrum nápovědy je napsané anglicky / česky.")
+    assert "v jednom z těchto jazyků" in several
+    assert texts.kb_language_hint(("cs",), "en").startswith("Our help center is written in Czech.")
+    assert texts.kb_language_hint(("cs",), "de").startswith("Unser Hilfe-Center ist auf Tschechisch")
+    assert texts.kb_language_hint(("cs",), "uk").startswith(
+        "Статті нашого довідкового центру написано чеською."
     )
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"

@@ -31,6 +31,7 @@ MARYAM = {**user(2126, "Maryam"), "language_code": "fa"}
 ELENI = {**user(2128, "Eleni"), "language_code": "el"}
 OKSANA = {**user(2130, "Oksana"), "language_code": "uk"}
 NOA = {**user(2131, "Noa"), "language_code": "he"}
+TEREZA = {**user(2134, "Tereza"), "language_code": "cs"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -637,6 +638,28 @@ async def test_a_hebrew_question_without_a_hint_is_refused_in_hebrew(make_harnes
     assert final.data["text"].startswith("מצטערים")
 
 
+async def test_czech_question_gets_czech_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Czech customers read every refusal, lead and button in English, and operators read "cs".
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(TEREZA, "Moje zásilka se ztratila, kdy mi vrátíte peníze?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "cs")
+    assert final.data["text"].startswith("Teď to bohužel nemůžeme vyhledat.")
+    assert button_labels(final.data) == ["Spojit s operátorem"]
+    h.fake.inject(h.fake.callback_update(TEREZA, TEREZA["id"], final.message_id, "human:cs"))
+    told = await h.reply_after(TEREZA["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "cs")
+    assert told.data["text"].startswith("Požádali jsme operátora zákaznické podpory, aby se připojil.")
+    assert "Language: Czech (cs)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_czech_question_without_a_hint_is_refused_in_czech(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2135, "Petr"), "Moje objednávka ještě nedorazila, co mám dělat?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "cs")
+    assert final.data["text"].startswith("Omlouváme se, tuto informaci jsme")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -701,8 +724,8 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "ar", "de", "el", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "nl", "pt", "ru",
-            "th", "tr", "uk", "vi", "zh",
+            "", "ar", "cs", "de", "el", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "nl", "pt",
+            "ru", "th", "tr", "uk", "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
