@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import product
 from typing import Literal
 
 from bot.arabic import arabic_folded
@@ -384,6 +385,9 @@ def _fold(text: str) -> str:
     return _hebrew_folded(ukrainian_typed(_arabic_folded(_greek_folded(lowered))))
 
 
+_Kind = SmallTalk | Literal["hello_or_bye"]
+
+
 # Vietnamese, written with its marks; each phrase counts without them too (`without_accents`: "cam on",
 # "xin chao", "tam biet"), as Vietnamese customers very often type. A Vietnamese telecom's trial's "xin chào"
 # and "cảm ơn ad" were refused as questions the help center does not answer.
@@ -399,12 +403,40 @@ _VI_PHRASE_TEXT: dict[SmallTalk, str] = {
     "ok": "dạ|vâng|dạ vâng|vâng ạ|ừ|ừm|ờ|oki|okie|okela|okê|được rồi|được|đc rồi|dc r|đã hiểu|hiểu rồi"
     "|rõ rồi|ok rồi|xong rồi|đã xong|ổn rồi|làm được rồi|dạ được|dạ rồi|dạ ok|dạ oke",
 }
+# Czech, and Slovak beside it (detected as Slovak, answered in English: there is no Slovak catalog), written
+# with their marks; each word of a phrase counts without them too ("dekuji", "dekuji za odpověď", "dakujem"),
+# as Czech and Slovak customers very often type. "Moc", "mockrát", "pěkně", "vám" and "přeji" are fillers
+# ("děkuji moc", "přeji Vám hezký den"). "Ahoj", "čau", "zdravím" and "hezký den" greet alone and take leave
+# with thanks, as "ciao" does ("díky, ahoj" leaves); "ne, děkuji" and "to je vše" decline more help. Not
+# "ano", "jo" nor "áno" (yes), as not "نعم": they may answer the refusal's offer of a person.
+_CS_PHRASE_TEXT: dict[_Kind, str] = {
+    "greeting": "dobrý den|dobrej den|dobré ráno|dobré dopoledne|dobré odpoledne|dobrý večer|zdravíčko|haló"
+    "|jak se máte|jak se máš|jak se vede|dobrý deň|dobré popoludnie|ako sa máte|ako sa máš",
+    "thanks": "děkuji|děkuju|děkujeme|díky|dík|díkes|díkec|děkuji za pomoc|díky za pomoc|děkuji za odpověď"
+    "|díky za odpověď|děkuji za informaci|děkuji za informace|díky za info|díky za informaci|děkuji za radu"
+    "|díky za radu|děkuji za vysvětlení|děkuji za ochotu|díky za ochotu|děkuji za rychlou odpověď"
+    "|ďakujem|ďakujeme|vďaka|ďakujem za pomoc|ďakujem za odpoveď|ďakujem za informáciu|ďakujem za info",
+    "goodbye": "na shledanou|nashledanou|na shle|nashle|na viděnou|mějte se|mějte se hezky|mějte se pěkně"
+    "|měj se|měj se hezky|sbohem|s pozdravem|hezký víkend|pěkný víkend|krásný víkend|hezký zbytek dne"
+    "|pěkný zbytek dne|dobrou noc|zatím|ne děkuji|ne děkuju|ne díky|to je vše|to je všechno|to je zatím vše"
+    "|zatím vše|to bude vše|to by bylo vše|to by bylo všechno|to je ode mě vše|už nic|nic dalšího|nic víc"
+    "|už nic nepotřebuji|už nic nepotřebuju|není třeba|není potřeba|už není potřeba|to stačí|dovidenia"
+    "|do videnia|majte sa|majte sa pekne|maj sa|zbohom|dobrú noc|pekný víkend|nie ďakujem|nie vďaka"
+    "|to je všetko|už nič|nič viac|netreba",
+    "ok": "dobře|dobrá|dobrá tedy|v pořádku|vše v pořádku|jasně|jasný|rozumím|už rozumím|chápu|už chápu"
+    "|aha|výborně|skvěle|skvělé|perfektní|perfektně|paráda|fajn|bezva|oukej|okej|v pohodě|domluveno"
+    "|beru na vědomí|vyřešeno|je to vyřešené|problém vyřešen|funguje to|už to funguje|už funguje|už to jde"
+    "|už jde|povedlo se|už se to povedlo|podařilo se|už se to podařilo|vyřešil jsem to|vyřešila jsem to"
+    "|našel jsem to|našla jsem to|už jsem to našel|už jsem to našla|dobre|v poriadku|rozumiem|chápem"
+    "|jasné|výborne|vyriešené|podarilo sa|už to ide",
+    "hello_or_bye": "ahoj|ahojky|čau|čauky|čaues|nazdar|zdar|zdravím|hezký den|pěkný den|krásný den"
+    "|hezký večer|pěkný večer|pekný deň|pekný večer",
+}
 
 
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
 # as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
 # "よろしくお愿いします", and written as is it was never found (nor "結構です").
-_Kind = SmallTalk | Literal["hello_or_bye"]
 _BY_WORDS: dict[tuple[str, ...], _Kind] = {
     tuple(_fold(to_simplified(p, words=False)).split()): kind
     for kind, text in _PHRASE_TEXT.items()
@@ -418,6 +450,13 @@ _BY_WORDS |= {
     for p in text.split("|")
     for form in (p, without_accents(p))
     if len(form) > 1 or form == p
+}
+# Czech and Slovak: each word with its marks or without ("děkuji za odpoved").
+_BY_WORDS |= {
+    form: kind
+    for kind, text in _CS_PHRASE_TEXT.items()
+    for p in text.split("|")
+    for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
 }
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
@@ -465,6 +504,15 @@ _FILLERS_TEXT += " дуже щиро велике величезне вам ва
 # Hebrew: "very" ("תודה רבה רבה", "תודה ממש"), "really", "you" ("תודה לך", "שבוע טוב גם לכם"), "again",
 # "also", and whom the customer addresses ("תודה רבה אחי", "סבבה נשמה"); in Latin letters too ("toda achi").
 _FILLERS_TEXT += " רבה ממש באמת מאוד לך לכם שוב גם אחי אחותי נשמה גבר achi ahi"
+# Czech and Slovak: "very" ("děkuji moc", "díky mockrát", "ďakujem veľmi pekne"), "warmly", "in advance"
+# ("předem děkuji"), "you" ("děkuji Vám", "zdravím Vás"), "I wish" ("přeji Vám hezký den"), "again" ("ještě
+# jednou díky"), "too" ("Vám taky hezký den"; not "také", which is English "take" without its mark) and
+# "so", "then" ("tak díky", "díky teda"); without their marks too.
+_CS_FILLERS_TEXT = (
+    " moc mockrát mnohokrát velice velmi veľmi pěkně pekne vřele srdečně předem vopred vám vás přeji prajem"
+    " ještě ešte jednou raz taky též tiež tak teda tedy"
+)
+_FILLERS_TEXT += _CS_FILLERS_TEXT + without_accents(_CS_FILLERS_TEXT)
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -1184,6 +1232,95 @@ _PERSON_HE = (
     rf"|{_HE_STAFF_ALONE})"
     rf"(?:\s+(?:{_HE_TAIL}))*"
 )
+# Czech, and Slovak beside it (compared without accents, as every pattern is: "chci mluvit s clovekem"): a
+# wish (chci, chtěl bych, potřebuji, můžu, šlo by, prosím), talking (mluvit, promluvit si, spojit se) with
+# whom (s člověkem, s operátorem, s pracovníkem, se zaměstnancem, s někým z podpory, with a living or real
+# one), being put through (spojte mě, přepojte mě, předejte mě, zavolejte) to whom (s operátorem, na
+# operátora, k operátorovi), a wish and staff ("chci operátora", "potřebuji živého člověka"), staff alone
+# ("operátor", "operátora prosím", "živý člověk") or "je tam někdo živý?". How or when to reach them is a
+# question for the help center ("jak se spojím s operátorem?", "kdy můžu mluvit s operátorem?"), and so is a
+# negation ("nechci mluvit s člověkem"), a person alone ("člověk"), a mobile operator changed or down ("chci
+# změnit operátora", "operátor nefunguje") and whom the help center's pages name for an errand, who are not
+# the support team: a courier, a branch, a technician, a driver ("chci mluvit s kurýrem", "spojte mě s
+# pobočkou"); a complaint about the bot is a lead ("bot mi nepomáhá").
+_CS_LIVING = (
+    r"(?:živým|živého|živý|živou|živá|skutečným|skutečného|skutečný|skutečnou|skutečná|opravdovým"
+    r"|opravdového|opravdový|opravdovou|opravdová|reálným|reálného|reálný|normálním|normálního|normální"
+    r"|skutočným|skutočného|skutočný|ozajstným|ozajstného|ozajstný)"
+)
+_CS_OPERATOR = (
+    r"(?:operátorem|operátorovi|operátora|operátor|operátorkou|operátorce|operátorku|operátorka|operátorom)"
+)
+_CS_STAFF = (
+    rf"(?:{_CS_LIVING}\s+)?(?:{_CS_OPERATOR}|konzultantem|konzultantovi|konzultanta|konzultant|konzultantom"
+    r"|poradcem|poradci|poradce|poradkyní|poradkyně|poradcom|specialistou|specialistovi|specialisty"
+    r"|specialista|špecialistom|špecialistu)"
+)
+# Alone, only an operator or a living person: "specialista" and "poradce" alone are as likely a question
+# about one ("finanční poradce").
+_CS_STAFF_ALONE = (
+    rf"(?:(?:{_CS_LIVING}\s+)?{_CS_OPERATOR}"
+    rf"|{_CS_LIVING}\s+(?:člověkem|člověka|člověk|člověku|osobou|osobu|osoba|človekom|človeka|človek))"
+)
+# "Z podpory" after whom: "s někým z podpory", "s pracovníkem zákaznické podpory".
+_CS_FROM = (
+    r"(?:\s+(?:z|ze|zo)\s+(?:vaší\s+|vašej\s+|zákaznické\s+|zákazníckej\s+)?(?:podpory|týmu|firmy|linky"
+    r"|zákaznického\s+servisu|zákazníckeho\s+servisu)"
+    r"|\s+(?:zákaznické\s+|zákazníckej\s+)?(?:podpory|linky))?"
+)
+_CS_WHOM = (
+    rf"(?:{_CS_STAFF}|{_CS_STAFF_ALONE}|(?:{_CS_LIVING}\s+)?(?:člověkem|člověka|člověku|osobou|osobu|pracovníkem"
+    r"|pracovníkovi|pracovníka|pracovnicí|pracovnici|zaměstnancem|zaměstnanci|zaměstnance|vedoucím"
+    r"|vedoucího|človekom|človeka|pracovníkom|zamestnancom)"
+    r"|někým|někoho|někomu|niekým|niekoho|podporou|podporu|podpoře|zákaznickou\s+podporou"
+    rf"|zákaznickou\s+podporu|zákazníckou\s+podporou|zákaznickým\s+servisem|zákazníckym\s+servisom){_CS_FROM}"
+)
+_CS_WISH = (
+    r"(?:já\s+|ja\s+)?(?:chci|chtěl\s+bych|chtěla\s+bych|bych\s+chtěl|bych\s+chtěla|chtěl|chtěla|rád\s+bych"
+    r"|ráda\s+bych|potřebuji|potřebuju|potřeboval\s+bych|potřebovala\s+bych|můžu|mohu|mohl\s+bych"
+    r"|mohla\s+bych|můžete|mohli\s+byste|šlo\s+by|jde|dá\s+se|je\s+možné|bylo\s+by\s+možné|prosím|prosil"
+    r"\s+bych|prosila\s+bych|dejte\s+mi|dejte|dáte\s+mi|chcem|chcel\s+by\s+som|chcela\s+by\s+som"
+    r"|potrebujem|môžem|môžete|dá\s+sa|prosím\s+vás)"
+    r"(?:\s+(?:si|se|sa|mi|mě|ma|prosím|vás))*"
+)
+_CS_TALK = (
+    r"(?:mluvit|promluvit|hovořit|pohovořit|bavit\s+se|pobavit\s+se|komunikovat|chatovat|psát|spojit\s+se"
+    # After "rád bych": "rád bych mluvil s operátorem".
+    r"|mluvil|mluvila|promluvil|promluvila|hovořil|hovořila"
+    r"|hovoriť|porozprávať\s+sa|rozprávať\s+sa|rozprávať|komunikovať|spojiť\s+sa)(?:\s+si)?"
+)
+_CS_PUT_THROUGH = (
+    r"(?:(?:mě|mne|ma)\s+)?(?:spojte|spoj|spojit|spojíte|přepojte|přepoj|přepojit|přepojíte|předejte|předat"
+    r"|přepněte|přepnout|zavolejte|zavolat|pošlete|poslat|prepojte|prepojiť|spojiť|zavolajte)"
+    r"(?:\s+(?:mě|mne|mi|ma|prosím|to))*"
+)
+# A complaint about the bot, before the request ("bot mi nepomáhá", "vůbec mi nerozumíte") or after it, where
+# it names the bot or the customer's "you": "operátor nefunguje" after the operator is a mobile network down.
+_CS_COMPLAINT_SUBJECT = r"bot|ty|vy|to|tohle|tenhle\s+bot|ten\s+bot"
+_CS_COMPLAINT = (
+    r"(?:mi\s+|mě\s+)?(?:vůbec\s+|vôbec\s+)?(?:mi\s+|mě\s+)?"
+    r"(?:nepomáhá|nepomáháte|nepomáháš|nepomohl|nepomohlo|nepomohla|nerozumí|nerozumíte|nerozumíš|nefunguje"
+    r"|nepomáha|nerozumie|nerozumiete)"
+)
+_CS_LEAD = (
+    r"dobrý\s+den|dobry\s+den|dobrý\s+deň|ahoj|čau|zdravím|haló|prosím|prosím\s+vás|hele|no|tak|ok|dobře"
+    rf"|dobre|promiňte|prepáčte|(?:(?:{_CS_COMPLAINT_SUBJECT})\s+)?{_CS_COMPLAINT}"
+)
+_CS_TAIL = (
+    r"prosím|prosím\s+vás|prosim\s+vas|hned|ihned|rychle|teď|urgentně|naléhavě|děkuji|díky|ďakujem|please"
+    r"|pls|plz|(?:a\s+)?ne\s+(?:s\s+)?(?:botem|bota|bot|robotem|robota|robot|počítačem)|místo\s+bota"
+    rf"|(?:{_CS_COMPLAINT_SUBJECT})\s+{_CS_COMPLAINT}"
+)
+_PERSON_CS = (
+    rf"(?:(?:{_CS_LEAD})\s+)*"
+    rf"(?:(?:{_CS_WISH}\s+)*{_CS_TALK}\s+(?:s|se|so)\s+{_CS_WHOM}"
+    rf"|(?:{_CS_WISH}\s+)*{_CS_PUT_THROUGH}\s+(?:(?:s|se|so|na|k|ke|ku)\s+)?{_CS_WHOM}"
+    rf"|(?:{_CS_WISH}\s+)+(?:{_CS_STAFF}|(?:{_CS_LIVING}\s+)?(?:člověka|osobu|človeka)|někoho{_CS_FROM})"
+    rf"|{_CS_STAFF_ALONE}"
+    # "Je tam někdo živý?" (is anyone alive there?), as Czech customers ask for a person in a chat.
+    r"|(?:je\s+(?:tam|tu|tady)\s+)?(?:někdo|nějaký)\s+živý(?:\s+člověk)?(?:\s+(?:tam|tu|tady)(?:\s+je)?)?)"
+    rf"(?:\s+(?:{_CS_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -1277,6 +1414,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_FA,
         _PERSON_UK,
         _PERSON_HE,
+        _PERSON_CS,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -184,6 +184,22 @@ _HEBREW_ASKS_AGAIN = re.compile(
     r"^(?:(?:אוקיי|אוקי|טוב|בסדר|סבבה)\s+)?(?:וא[םמ]|ומה\s+א[םמ]|אבל\s+א[םמ]|ומה\s+(?:לגבי|ע[םמ]|בנוגע)|ולגבי"
     r"|ובנוגע|וגם)(?=\s|$)"
 )
+# Czech asks the previous question again with "and if …" ("a co když", "a když", "a pokud", "a kdyby", "ale co
+# když", "ale pokud"), "and what about …" ("a co zásilky do zahraničí?", "a co s", "a co třeba", "a jak je to
+# s", "a jak to bude u") and "and for / in / to / with …" ("a pro", "a u", "a v případě", "a do", "a na", "a
+# s", "a při"), after "ok", "dobře", "jasně" or not; Slovak with "a čo ak", "a ak", "ale ak", "a čo …", "a
+# pre", "a v prípade"; compared without accents (`without_accents`: "a co kdyz" is "a co když"), as Czech and
+# Slovak customers very often type. "A co …" asks again only when short, five words at most after it and no
+# clause of its own: "a co se stane, když zruším objednávku?" asks on its own. "If" alone ("když",
+# "pokud"), "co když …" and "jak je to s …" without "a", "a jak …" that asks how to do something ("a jak
+# změním heslo?"), and a word that only starts as one ("a produkty?", "a kdyžtak") stand on their own.
+_CZECH_ASKS_AGAIN = re.compile(
+    r"^(?:(?:ok|okej|dobre|dobra|jasne|aha|tak|no)\s*,?\s+)?"
+    r"(?:(?:(?:a|ale)\s+(?:co\s+)?(?:kdyz|pokud|kdyby|ak)"
+    r"|a\s+jak\s+(?:je\s+to|to\s+je|to\s+bude|to\s+funguje)\s+(?:s|se|u|pro|pre|v|ve|na|do|pri)"
+    r"|a\s+co\s+(?:trebas?|v\s+pripade)|a\s+v\s+pripade|a\s+(?:pro|pre|u|do|na|s|se|pri))(?=\s|$)"
+    r"|a\s+co(?:\s+[^\s?!.,]+){1,5}[\s?!.]*$)"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -234,6 +250,8 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     if _GREEK_ASKS_AGAIN.match(without_accents(text)) or _PERSIAN_ASKS_AGAIN.match(arabic_folded(text)):
         return True
     if _UKRAINIAN_ASKS_AGAIN.match(text) or _HEBREW_ASKS_AGAIN.match(text):
+        return True
+    if _CZECH_ASKS_AGAIN.match(without_accents(text)):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):

@@ -337,6 +337,14 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         ("дуже дякую!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "uk"), "uk"),
         ("שלום", texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "he"), "he"),
         ("תודה רבה!!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "he"), "he"),
+        # Czech: refused as questions too.
+        (
+            "Dobrý den!",
+            "Dobrý den! S čím Vám můžeme pomoci? Zeptejte se nás na cokoli o našich službách.",
+            "cs",
+        ),
+        ("Děkuji mockrát", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "cs"), "cs"),
+        ("To je vše, děkuji", texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "cs"), "cs"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -274,6 +274,46 @@ def test_hebrew_follow_ups_are_read_with_the_question_before_them() -> None:
         assert not needs_context(question, "he"), question
 
 
+def test_czech_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and what if …", "and if …", "and what about …", "and for …", "and in case …", with their marks or
+    # without, in capitals, after an "ok", and in Slovak: each names words of its own, and was searched
+    # alone, without the delivery it asks about.
+    previous = "Jak dlouho trvá doručení do Brna?"
+    history = [Turn("user", previous), Turn("assistant", "Do 2 pracovních dnů [1].")]
+    for question in (
+        "A co když zaplatím kartou při převzetí?",
+        "a co kdyz zaplatim kartou pri prevzeti?",
+        "a když nebudu doma?",
+        "A pokud je balík těžší než 30 kg?",
+        "ale co když už byl balík otevřený?",
+        "a co zásilky do zahraničí?",
+        "a jak je to s dobírkou?",
+        "a jak je to u firemních zákazníků?",
+        "a pro firemni zakazniky?",
+        "a v případě poškozené zásilky?",
+        "a do Německa?",
+        "dobře, a co když nebudu doma?",
+        "A CO KDYŽ ZÁSILKA NEDORAZÍ?",
+        "a čo ak zaplatím kartou?",
+        "a pre firmy?",
+    ):
+        assert needs_context(question, "cs"), question
+        assert condense(question, history, "cs") == f"{previous} {question}"
+    # "if" alone, "what if" and "how is it with" without "a", "and how do I …", a long "a co …" with a clause
+    # of its own, a word that starts as one does, and a question of its own, stand alone.
+    for question in (
+        "když zapomenu heslo, jak ho změním?",
+        "co když mi nepřijde SMS kód z banky?",
+        "jak je to s vrácením peněz u zrušené objednávky?",
+        "a jak změním adresu doručení v účtu?",
+        "a co se stane, když zruším objednávku?",
+        "a produkty z výprodeje se dají vrátit?",
+        "a kdyžtak mi pošlete fakturu na email?",
+        "jak dlouho trvá doručení do Ostravy?",
+    ):
+        assert not needs_context(question, "cs"), question
+
+
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
     # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).
