@@ -1589,9 +1589,10 @@ def _text_colon_heading(line: str) -> str | None:
     if text[-1:] not in (":", "：") or _TEXT_NUMBER.match(text) or _TEXT_BULLET.match(line):
         return None
     heading = text[:-1].rstrip()
-    if len(heading.split()) > _TEXT_MAX_COLON_WORDS or not _text_heading_like(heading):
+    # A clause before a comma leads into what follows ("If the locker is full, we will:").
+    if len(heading.split()) > _TEXT_MAX_COLON_WORDS or "," in heading or "，" in heading:
         return None
-    return heading
+    return heading if _text_heading_like(heading) else None
 
 
 def _text_is_body(block: Sequence[str]) -> bool:
@@ -1643,6 +1644,7 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
             end - first == 2
             and len(blocks) > 1
             and _text_heading_like(line)
+            and not _text_continues(line, lines[first + 1])
             and _TEXT_DATE_LINE.search(lines[first + 1]) is not None
             and len(lines[first + 1].split()) <= _TEXT_MAX_DATE_WORDS
         )
@@ -1695,7 +1697,9 @@ def text_headings(lines: Sequence[str]) -> list[TextHeading]:
             tight.append((first, 1, line.strip(), _text_style(line)))
     if len(tight) >= 2:
         found = sorted(found + tight)
-    if len(colon) >= 2:
+    # Only a text that names its sections no other way: where it has headings, its colon lines are callouts
+    # ("Please note:", "Important:") under them, never their parents.
+    if len(colon) >= 2 and all(style[0] == "title" for *_, style in found):
         found = sorted(found + colon)
     styles: list[tuple[str, int]] = []
     headings: list[TextHeading] = []

@@ -282,10 +282,35 @@ def test_a_line_ending_with_a_colon_over_its_text_names_a_section_where_the_text
         # Over a list, a lead-in to it.
         "Payments\n\nWe take cards.\n\nYou can pay:\n- by card\n- by transfer\n\nRefunds:\n- to the card\n",
         # A sentence leading into the next paragraph.
-        "Lockers\n\nIntro text.\n\nIf the parcel does not arrive within five days, you can:\n"
-        "Call us. Or write.\n\nIf the locker is full, we will:\nSend it to the next one. Then tell you.\n",
+        "Lockers\n\nIntro text.\n\nIf the parcel is late, you can:\nCall us. Or write.\n\n"
+        "If the locker is full, we will:\nSend it to the next one. Then tell you.\n",
     ],
 )
 def test_a_lead_in_ending_with_a_colon_is_no_heading(text: str) -> None:
     _, sections, _ = parse_text(text, "Default")
     assert len(sections) == 1, [s.heading for s in sections]
+
+
+def test_callouts_with_a_colon_stay_text_under_a_texts_own_headings() -> None:
+    text = (
+        "Returns policy\n\nYou can return any item within 30 days of delivery.\n\n"
+        "Please note:\nItems must be unused and in their original packaging. We check every parcel.\n\n"
+        "Refunds\n\nWe refund to the card you paid with within 5 days.\n\n"
+        "Important:\nSale items cannot be returned. Gift cards are not refunded either.\n\n"
+        "Exchanges\n\nYou can exchange an item for another size in any store.\n"
+    )
+    _, sections, _ = parse_text(text, "Default")
+    assert [s.heading_path for s in sections] == [
+        ("Returns policy",),
+        ("Returns policy", "Refunds"),
+        ("Returns policy", "Exchanges"),
+    ]
+    assert "Please note:" in sections[0].text
+
+
+def test_a_wrapped_first_sentence_with_a_year_in_it_is_no_title() -> None:
+    text = (
+        "Our shop has been selling phones across Ukraine\nsince 2015 and delivers to every city.\n\n"
+        "We accept returns within 14 days.\n"
+    )
+    assert parse_text(text, "Default")[0] == "Default"
