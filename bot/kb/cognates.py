@@ -20,8 +20,13 @@ from bot.stemmers import ukrainian_keyed, ukrainian_root
 NEIGHBOURS = {"ru": "uk", "uk": "ru"}
 _FRONT_VOWELS = frozenset("еєиіїэы")
 _VOWELS = frozenset("аеєиіїоуыэюяё")
-# The shortest root compared: shorter ones meet by chance ("код" is no "кід").
-MIN_ROOT = 4
+# The shortest root compared: shorter ones meet by chance ("код" is no "кід"; at four letters "место", a
+# place, was "місто", a city, "платье", a dress, "платити", to pay, "редкий", rare, "рідкий", liquid).
+MIN_ROOT = 5
+# Roots of five letters or more that the two languages share with other meanings: Ukrainian "питання" (a
+# question) is Russian "питание" (food), "неділя" (Sunday) Russian "неделя" (a week), "вміст" (contents)
+# Russian "вместо", "вместе" (instead, together).
+_FALSE_FRIENDS = frozenset({"питан", "неділ", "недел", "вміст", "вмест"})
 
 
 def root(word: str, lang: str) -> str:
@@ -41,6 +46,8 @@ _SIGNS_LEFT_OUT = str.maketrans({"ь": None, "ъ": None, "'": None, "\u2019": No
 def same_root(russian: str, ukrainian: str) -> bool:
     """Whether a Russian root and a Ukrainian one (`root`) are one root written by each language."""
     if len(russian) != len(ukrainian) or len(russian) < MIN_ROOT:
+        return False
+    if russian in _FALSE_FRIENDS or ukrainian in _FALSE_FRIENDS:
         return False
     return all(
         r == u or (r in _FRONT_VOWELS and u in _FRONT_VOWELS) or (r == "о" and u == "і")

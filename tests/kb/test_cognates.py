@@ -47,6 +47,15 @@ def test_russian_and_ukrainian_roots_meet_by_their_letters_vowels_compared_acros
     assert not same_root(root("равно", "ru"), root("рівні", "uk"))  # "equally" is no "levels": а is no і
     assert not same_root(root("приедет", "ru"), root("продають", "uk"))
     assert not same_root("код", "кід")  # too short to tell
+    # False friends: food is no question, a week no Sunday, a dress no paying, a place no city.
+    for russian, ukrainian in [
+        ("питания", "питання"),
+        ("неделю", "неділю"),
+        ("вместо", "вміст"),
+        ("платье", "платити"),
+        ("место", "місту"),
+    ]:
+        assert not same_root(root(russian, "ru"), root(ukrainian, "uk")), (russian, ukrainian)
 
 
 def test_a_russian_question_is_searched_with_the_ukrainian_help_centers_words(tmp_path: Path) -> None:
