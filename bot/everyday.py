@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 # One meaning a line: a question with one word of a line is also searched for the others (`bot.kb.analysis`,
-# by their stems; a word whose stem its other forms do not share is there in each: "додаток", "додатку"). Only
-# words of one meaning in a help center's questions: not "програма" (an app, and a loyalty programme), nor
-# "телефон" (a handset, and a number to call).
+# by their stems). Only words of one meaning in a help center's questions: not "програма" (an app, and a
+# loyalty programme), nor "телефон" (a handset, and a number to call), nor "додатку" (of an app), whose six
+# letters are "додатковий"'s too (additional).
 UKRAINIAN_SAME_MEANING_LINES = """
 гроші кошти
 картка карта карточка
-застосунок додаток додатку
+застосунок додаток
 знижка скидка
 акаунт аккаунт обліковий
 обміняти поміняти
@@ -21,8 +21,8 @@ UKRAINIAN_SAME_MEANING_LINES = """
 """
 
 # Israeli customers' words: slang and English loanwords in Hebrew letters. Not "סים" (a SIM, and the start of
-# other words once a prefix is read off), nor "כרטיס" (a SIM card, and a credit card), nor "וויפי", whose
-# "ו" is read off as "and" ("יופי", beauty).
+# other words once a prefix is read off), nor "כרטיס" (a SIM card, and a credit card); nor "וייפיי" (Wi-Fi),
+# which help centers write "Wi-Fi", two words to the index.
 HEBREW_SAME_MEANING_LINES = """
 פלאפון טלפון
 אפליקציה אפליקצייה יישומון
@@ -34,5 +34,4 @@ HEBREW_SAME_MEANING_LINES = """
 אייפון iphone
 גלקסי galaxy
 אנדרואיד android
-וייפיי wifi
 """

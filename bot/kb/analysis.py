@@ -771,7 +771,11 @@ def same_meaning(lang: str) -> dict[str, tuple[str, ...]]:
     stemmed as its index is."""
     if lang == "ar":
         return SAME_MEANING
-    return _meaning_groups(lang) if lang in _SAME_MEANING_LINES else {}
+    if lang not in _SAME_MEANING_LINES or dictionaries_needed({lang}):
+        # Hebrew's lines are stemmed by its dictionary, read once outside a search's deadline (its words
+        # need it first): text without Hebrew letters must not wait for it, nor the event loop.
+        return {}
+    return _meaning_groups(lang)
 
 
 _SAME_MEANING_LINES = {

@@ -185,7 +185,7 @@ def test_no_typing_slips_are_read_in_ukrainian_or_hebrew() -> None:
     ("question", "lang", "heading"),
     [
         ("гроші на карту коли прийдуть?", "uk", "Повернення коштів"),
-        ("де в додатку змінити пароль", "uk", "Пароль у застосунку"),
+        ("додаток не пускає, як змінити пароль", "uk", "Пароль у застосунку"),
         ("גנבו לי את הפלאפון, מה עושים?", "he", "טלפון שנגנב"),
         ("איך מעבירים את האיסים?", "he", "העברת eSIM"),
     ],
@@ -206,3 +206,15 @@ def test_customers_everyday_words_find_the_help_centers_words(
         ]
     )
     assert first_heading(tmp_path, chunks, question, lang) == heading
+
+
+def test_an_everyday_words_line_holds_no_stem_of_another_meaning(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "додатку" (of an app) is six letters of "додаткова" (additional): an extra fee is no app.
+    assert "застос" not in query_terms("чи є додаткова плата за доставку?", ["uk"])
+    # Hebrew's lines wait for its dictionary, read outside a search's deadline: a question with no Hebrew
+    # letters reads none.
+    monkeypatch.setattr(stemmers, "_LOADED", set())
+    loaded: list[frozenset[str]] = []
+    monkeypatch.setattr(stemmers, "load_dictionaries", loaded.append)
+    assert query_terms("eSIM price", ["en", "he"])
+    assert loaded == []
