@@ -764,7 +764,6 @@ def _analyzer(key: str) -> Analyzer:
     return Analyzer(key)
 
 
-@functools.cache
 def same_meaning(lang: str) -> dict[str, tuple[str, ...]]:
     """Index term → the terms of the words of the same meaning, for a language with such a list: Arabic's
     (`bot.arabic.SAME_MEANING`), and Persian's, Ukrainian's and Hebrew's (`bot.persian`, `bot.everyday`),
@@ -773,7 +772,8 @@ def same_meaning(lang: str) -> dict[str, tuple[str, ...]]:
         return SAME_MEANING
     if lang not in _SAME_MEANING_LINES or dictionaries_needed({lang}):
         # Hebrew's lines are stemmed by its dictionary, read once outside a search's deadline (its words
-        # need it first): text without Hebrew letters must not wait for it, nor the event loop.
+        # need it first): text without Hebrew letters must not wait for it, nor the event loop. Not cached
+        # here: {} until then, the lines once it is read (`_meaning_groups` is).
         return {}
     return _meaning_groups(lang)
 
