@@ -11,7 +11,15 @@ from typing import Any, Protocol
 from bot.arabic import ARABIC_SCRIPT_FOLDED, arabic_folded
 from bot.chinese import TRADITIONAL, is_traditional, is_traditional_tag, to_traditional
 from bot.greeklish import latin_keys, sound_key
-from bot.unicode import LETTER, composed, latin, turkish_lowered, without_accents
+from bot.unicode import (
+    LETTER,
+    RUSSIAN_KEYS,
+    UKRAINIAN_KEYS,
+    composed,
+    latin,
+    turkish_lowered,
+    without_accents,
+)
 
 UNDETERMINED = "und"
 # A detection is trusted at this model probability; below it the text is "unsure" and a hint may decide.
@@ -265,8 +273,7 @@ ACCENTS_LEFT_OUT = frozenset({"el", "es", "fr", "it", "pl", "pt", "tr"})
 # Stop words whose letters without accents spell a content word: Greek "πόσο", "πόσα" (how much, how many)
 # are "ποσό", "ποσά" (amount, amounts), which customers type "ποσο".
 _ACCENTED_ONLY = frozenset({"πόσο", "πόσα"})
-# The Russian keyboard's keys where the Ukrainian one has і, є and ї.
-_RUSSIAN_KEYS_FOR_UKRAINIAN = str.maketrans("ієї", "ыэъ")
+_RUSSIAN_KEYS_FOR_UKRAINIAN = str.maketrans(UKRAINIAN_KEYS, RUSSIAN_KEYS)
 
 
 STOPWORDS: dict[str, frozenset[str]] = {

@@ -6,7 +6,7 @@ import re
 import threading
 from functools import lru_cache
 
-from bot.unicode import cyrillic_apostrophes_left_out, ukrainian_typed
+from bot.unicode import RUSSIAN_KEYS, UKRAINIAN_KEYS, cyrillic_apostrophes_left_out, ukrainian_typed
 
 # The languages stemmed here: Snowball has no stemmer for either, and without one "замовлення", "замовленням"
 # and "замовлень" (an order) were three words, "בחשבון" (in the account) and "חשבון" two.
@@ -47,7 +47,7 @@ _ENDINGS = tuple(
 _REFLEXIVE = ("ся", "сь")
 _VOWELS = frozenset("аеиоуюяіїє")
 _CYRILLIC_WORD = re.compile("[\u0400-\u04ff]+")
-_RUSSIAN_KEYS = str.maketrans("ыэъ", "ієї")
+_RUSSIAN_KEYS = str.maketrans(RUSSIAN_KEYS, UKRAINIAN_KEYS)
 _MIN_STEM = 3
 # A Ukrainian stem keeps at most this many letters: a verb and the noun made of it end otherwise
 # ("повернути" and "повернення", "зберігається" and "зберігання": to return, to store), as words of the same

@@ -139,6 +139,8 @@ WORD_CHARACTER = rf"(?:[^\W_]|[{MARKS}])"
 # letter to `\w`), "‘", "`" or "´", or left out ("пять" for "п’ять"); and on a Russian keyboard, which has no
 # "і" nor "ї", with a Latin "i" or "ï" ("привiт").
 _CYRILLIC = "\u0400-\u04ff"
+# The Russian keyboard's keys where the Ukrainian one has і, є and ї ("скыльки дныв" for "скільки днів").
+RUSSIAN_KEYS, UKRAINIAN_KEYS = "ыэъ", "ієї"
 _CYRILLIC_APOSTROPHE = re.compile(f"(?<=[{_CYRILLIC}])['\u2019\u02bc\u2018`\u00b4](?=[{_CYRILLIC}])")
 _LATIN_I_IN_CYRILLIC = re.compile(f"(?<=[{_CYRILLIC}])[iï]|[iï](?=[{_CYRILLIC}])")
 

@@ -31,7 +31,8 @@ _FALSE_FRIENDS = frozenset({"питан", "неділ", "недел", "вміс�
 
 def root(word: str, lang: str) -> str:
     """`word`'s root as it is compared across Russian and Ukrainian: Russian by Snowball's stem, Ukrainian
-    without its ending (`ukrainian_root`), the soft and hard signs and apostrophes left out, ґ as г."""
+    without its ending (`ukrainian_root`, its apostrophes left out by `ukrainian_keyed`), the soft and hard
+    signs left out, ґ as г."""
     lower = word.lower()
     if lang == "uk":
         stem = ukrainian_root(ukrainian_keyed(lower))
@@ -40,7 +41,7 @@ def root(word: str, lang: str) -> str:
     return stem.translate(_SIGNS_LEFT_OUT)
 
 
-_SIGNS_LEFT_OUT = str.maketrans({"ь": None, "ъ": None, "'": None, "\u2019": None, "ʼ": None, "ґ": "г"})
+_SIGNS_LEFT_OUT = str.maketrans({"ь": None, "ъ": None, "ґ": "г"})
 
 
 def same_root(russian: str, ukrainian: str) -> bool:
