@@ -84,11 +84,20 @@ _STOPWORDS_TEXT = {
         same she should so some such than that the their theirs them themselves then there these they this
         those through to too under until up very was we were what when where which while who whom why with
         would you your yours yourself yourselves hi hello hey thanks please just ok okay s t m d ll re ve""",
+    # French: Snowball's list, with the words of Lucene's classic French list a customer writes around a
+    # question ("leurs", "tous", "après", "plus", "comme"), and chat's ("stp", "jsp", "truc"). Not "dont",
+    # "bien", "non", "si": English chat's "dont", Spanish's "bien" and Italian's "non" and "si" would read
+    # as French (`_told_by_function_words`).
     "fr": """au aux avec ce ces dans de des du elle en et eux il ils je la le les leur lui ma mais me même
         mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un
         une vos votre vous c d j l à m n s t y été être avoir ai as avons avez ont est sont suis es êtes fait
         faire comment quoi quel quelle quels quelles où quand pourquoi cela ça ceci peut peux puis-je
-        dois doit faut il y a bonjour merci svp veux voudrais""",
+        dois doit faut il y a bonjour merci svp veux voudrais
+        leurs tous tout toute toutes cet cette celui celle ceux celles chaque aucun aucune quelque quelques
+        plusieurs autre autres après avant depuis pendant jusqu jusque chez sans sous vers selon comme donc
+        alors aussi encore déjà toujours très trop peu plus moins juste vraiment lorsque puisque parce
+        était avait sera serait aurait pouvez pourrais pourriez aimerais souhaite voici voilà
+        presque stp slt salut coucou bonsoir pk pcq jsp bref truc trucs""",
     "de": """aber alle als also am an auch auf aus bei bin bis bist da damit dann das dass dein deine
         dem den der des die doch dort du durch ein eine einem einen einer eines er es für hab habe haben hat
         hatte hier ich ihr im in ist ja jede kann kein keine man mein meine mich mir mit muss nach nicht
