@@ -254,6 +254,16 @@ _STOPWORDS_TEXT = {
         כמעט בכלל איתי איתך איתו איתה איתנו איתכם איתם אצלי אצלך אצלו אצלה אצלנו אצלכם אצלם אליי אליך
         אליו אליה אלינו אליכם אליהם ממני ממך ממנו ממנה מכם מהם עליי עליך עליו עליה עלינו עליכם עליהם
         באותו באותה לאותו לאותה ו ה ב ל מ ש כ""",
+    # Swedish: Snowball's list, and the words of a request and chat's fillers ("vill", "ska", "undrar",
+    # "finns det", "typ", "iaf", "mvh").
+    "sv": """och det att i en jag hon som han på den med var sig för så till är men ett om hade de av icke
+        mig du henne då sin nu har inte hans honom skulle hennes där min man ej vid kunde något från ut när
+        efter upp vi dem vara vad över än dig kan sina här ha mot alla under någon eller allt mycket sedan
+        ju denna själv detta åt utan varit hur ingen mitt ni bli blev oss din dessa några deras blir mina
+        samma vilken er sådan vår blivit dess inom mellan sådant varför varje vilka ditt vem vilket sådana
+        vart dina vars vårt våra ert era vilkas vill ska måste undrar finns bara också redan fortfarande
+        kanske lite nån nåt ngn ngt typ liksom alltså asså iaf pga mvh hej hejsan tjena tja hallå
+        tack okej ok ja nej""",
     # Chinese function words and question words; words, since the text is segmented first. The colloquial
     # ones too: "同步一直卡在 99%，咋办" was translated "… loud noise manage handle gone" (咋 + 办).
     "zh": """的 了 吗 呢 吧 啊 呀 嘛 是 在 和 与 及 或 或者 就 都 也 还 又 而 但 但是 把 被 给 让 对 从 向

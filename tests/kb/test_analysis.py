@@ -126,6 +126,8 @@ def test_terms_in_a_language_customers_write_without_accents_are_compared_withou
         ("ru", "Как установить пакеты?", ["установ", "пакет"]),
         # Dutch question words ("hoeveel", "welke", "kun") ask, they name no topic.
         ("nl", "Hoeveel kost de verzending, welke opties kun je kiezen?", ["kost", "vers", "optie", "kies"]),
+        # A meal-kit trial's Swedish customers: "jag", "vill", "och", "det" were searched as content words.
+        ("sv", "Hej, jag vill pausa min leverans och det är bråttom", ["paus", "leveran", "bråttom"]),
     ],
 )
 def test_other_languages_are_stemmed_without_their_stop_words(lang: str, text: str, terms: list[str]) -> None:
