@@ -61,6 +61,10 @@ from tests.fakes import FakeKB, make_chunk
         # "kesilsin", "yollattım", "gelmiyo" had their questions refused. Its lower-case words are not asked.
         ("kargom hala gelmiyo, ücret kesilsin mi", "tr", []),
         ("iadeyi yollattım ama para yatmadı", "tr", []),
+        # So does Hungarian: a Hungarian provider's trial had most of its questions refused.
+        ("mennyit kell fizetnem ha kilepek a husegidobol? a routeremet visszaviszem", "hu", []),
+        # Finnish's forms pass by their stems ("laskustani", from my bill; "toimitusmaksun", a delivery fee).
+        ("milloin toimitusmaksun palautus näkyy laskustani", "fi", []),
         # CJK text: every Latin word is a name already; a language without a word list is not judged.
         ("怎么配置 wireguard", "zh", []),
         ("kdump", "und", []),
