@@ -65,6 +65,10 @@ from tests.fakes import FakeKB, make_chunk
         ("mennyit kell fizetnem ha kilepek a husegidobol? a routeremet visszaviszem", "hu", []),
         # Finnish's forms pass by their stems ("laskustani", from my bill; "toimitusmaksun", a delivery fee).
         ("milloin toimitusmaksun palautus näkyy laskustani", "fi", []),
+        # A Swedish help center's Norwegian and Danish questions are read in Swedish: their words are words.
+        ("hei, når trekkes pengene fra kortet?", "sv", []),
+        ("kan der være spor af jordnødder", "sv", []),
+        ("hur startar jag om kdump", "sv", ["kdump"]),
         # CJK text: every Latin word is a name already; a language without a word list is not judged.
         ("怎么配置 wireguard", "zh", []),
         ("kdump", "und", []),
