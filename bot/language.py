@@ -85,19 +85,20 @@ _STOPWORDS_TEXT = {
         those through to too under until up very was we were what when where which while who whom why with
         would you your yours yourself yourselves hi hello hey thanks please just ok okay s t m d ll re ve""",
     # French: Snowball's list, with the words of Lucene's classic French list a customer writes around a
-    # question ("leurs", "tous", "après", "plus", "comme"), and chat's ("stp", "jsp", "truc"). Not "dont",
-    # "bien", "non", "si": English chat's "dont", Spanish's "bien" and Italian's "non" and "si" would read
-    # as French (`_told_by_function_words`).
+    # question ("leurs", "après", "toujours", "comme"), and chat's ("stp", "jsp", "truc"). Not words other
+    # languages write: "dont", "bien", "non", "si", "sera", "très" and "déjà" (typed "tres", "deja"), which
+    # would tell English, Spanish, Portuguese or Italian text French (`_told_by_function_words`); "tous",
+    # Greeklish's "τους" (`_greeklish`); nor those that name a plan or a thing ("plus", "pendant", "vers").
     "fr": """au aux avec ce ces dans de des du elle en et eux il ils je la le les leur lui ma mais me même
         mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un
         une vos votre vous c d j l à m n s t y été être avoir ai as avons avez ont est sont suis es êtes fait
         faire comment quoi quel quelle quels quelles où quand pourquoi cela ça ceci peut peux puis-je
         dois doit faut il y a bonjour merci svp veux voudrais
-        leurs tous tout toute toutes cet cette celui celle ceux celles chaque aucun aucune quelque quelques
-        plusieurs autre autres après avant depuis pendant jusqu jusque chez sans sous vers selon comme donc
-        alors aussi encore déjà toujours très trop peu plus moins juste vraiment lorsque puisque parce
-        était avait sera serait aurait pouvez pourrais pourriez aimerais souhaite voici voilà
-        presque stp slt salut coucou bonsoir pk pcq jsp bref truc trucs""",
+        leurs tout toute toutes cet cette celui celle ceux celles chaque aucun aucune quelque quelques
+        plusieurs autre autres après avant depuis jusqu jusque chez sans sous selon comme donc alors aussi
+        encore toujours trop peu moins juste vraiment lorsque puisque parce était avait serait aurait
+        pouvez pourrais pourriez aimerais souhaite voici voilà presque stp slt salut coucou bonsoir pk pcq
+        jsp bref truc trucs""",
     "de": """aber alle als also am an auch auf aus bei bin bis bist da damit dann das dass dein deine
         dem den der des die doch dort du durch ein eine einem einen einer eines er es für hab habe haben hat
         hatte hier ich ihr im in ist ja jede kann kein keine man mein meine mich mir mit muss nach nicht
@@ -254,16 +255,17 @@ _STOPWORDS_TEXT = {
         כמעט בכלל איתי איתך איתו איתה איתנו איתכם איתם אצלי אצלך אצלו אצלה אצלנו אצלכם אצלם אליי אליך
         אליו אליה אלינו אליכם אליהם ממני ממך ממנו ממנה מכם מהם עליי עליך עליו עליה עלינו עליכם עליהם
         באותו באותה לאותו לאותה ו ה ב ל מ ש כ""",
-    # Swedish: Snowball's list, and the words of a request and chat's fillers ("vill", "ska", "undrar",
-    # "finns det", "typ", "iaf", "mvh").
+    # Swedish: Snowball's list less "vara" (to be, and an item a shop sells), and the words of a request and
+    # chat's fillers ("vill", "ska", "undrar", "finns det", "iaf", "mvh"); not "typ" (like, and a type) nor
+    # "lite" (a little, and a plan's name).
     "sv": """och det att i en jag hon som han på den med var sig för så till är men ett om hade de av icke
         mig du henne då sin nu har inte hans honom skulle hennes där min man ej vid kunde något från ut när
-        efter upp vi dem vara vad över än dig kan sina här ha mot alla under någon eller allt mycket sedan
+        efter upp vi dem vad över än dig kan sina här ha mot alla under någon eller allt mycket sedan
         ju denna själv detta åt utan varit hur ingen mitt ni bli blev oss din dessa några deras blir mina
         samma vilken er sådan vår blivit dess inom mellan sådant varför varje vilka ditt vem vilket sådana
         vart dina vars vårt våra ert era vilkas vill ska måste undrar finns bara också redan fortfarande
-        kanske lite nån nåt ngn ngt typ liksom alltså asså iaf pga mvh hej hejsan tjena tja hallå
-        tack okej ok ja nej""",
+        kanske nån nåt ngn ngt liksom alltså asså iaf pga mvh hej hejsan tjena tja hallå tack okej ok ja
+        nej""",
     # Chinese function words and question words; words, since the text is segmented first. The colloquial
     # ones too: "同步一直卡在 99%，咋办" was translated "… loud noise manage handle gone" (咋 + 办).
     "zh": """的 了 吗 呢 吧 啊 呀 嘛 是 在 和 与 及 或 或者 就 都 也 还 又 而 但 但是 把 被 给 让 对 从 向

@@ -56,10 +56,10 @@ MIN_MISSING_LETTER_LETTERS = 5
 SUFFIXING = frozenset({"hu", "tr"})
 
 # Neighbours whose customers write to a help center in their own language, and whose questions are read in
-# the help center's (`bot.language.prior_languages`): a word in the neighbour's word list is a word, not a
-# name. A Swedish help center's Norwegian and Danish questions ("når trekkes pengene", "jordnødder") were
-# refused for naming what it never mentions. (Asked after the question's language and English, so a
-# neighbour's list, about 40 MB, is read only for a word in neither.)
+# the help center's (`bot.language.prior_languages`): a question read as Swedish may be Norwegian or Danish,
+# and a word in their word lists is a word, not a name. A Swedish help center's Norwegian and Danish questions
+# ("når trekkes pengene", "jordnødder") were refused for naming what it never mentions. (Asked after the
+# question's language and English, so a neighbour's list, about 40 MB, is read only for a word in neither.)
 KINDRED = {"sv": ("nb", "da"), "da": ("nb", "sv"), "cs": ("sk",)}
 
 

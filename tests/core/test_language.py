@@ -469,3 +469,21 @@ def test_unhinted_a_short_unsure_text_keeps_the_conversations_language(
 )
 def test_right_to_left_text_is_told_by_most_of_its_words(text: str, rtl: bool) -> None:
     assert right_to_left(text) is rtl
+
+
+@pytest.mark.parametrize(
+    ("text", "hint", "kb_languages", "expected"),
+    [
+        # French's stop words leave out what Greeklish writes ("tous", τους) and what Spanish, Portuguese and
+        # Italian write ("sera", "très" typed "tres"): none of these texts is French.
+        ("den exw lavei tous kwdikous", "el", (), "el"),
+        ("exete tous kwdikous", None, ("el",), "el"),
+        ("pague tres veces", None, ("fr",), "es"),
+        ("ho ordinato ieri sera ma niente", None, ("fr",), "it"),
+        ("sera que llega mañana?", None, ("fr",), "es"),
+    ],
+)
+def test_a_languages_stop_words_do_not_claim_its_neighbours_text(
+    text: str, hint: str | None, kb_languages: tuple[str, ...], expected: str
+) -> None:
+    assert detect_message_language(text, hint, kb_languages=kb_languages) == expected

@@ -85,8 +85,8 @@ def test_japanese_and_korean_are_bigrams() -> None:
         ),
         ("gw udah transfer tp saldonya blm masuk dong", "id", ["transfer", "saldo", "masuk"]),
         ("kalo yang lewat bank gimana sih?", "id", ["bank"]),
-        # The French Debian Reference's questions searched "après", "leurs", "tous", "plus" as content words.
-        ("apres la mise a jour, tous leurs fichiers sont toujours la", "fr", ["mis", "jour", "fichi"]),
+        # The French Debian Reference's questions searched "après", "leurs", "toujours" as content words.
+        ("apres la mise a jour, leurs fichiers sont toujours la", "fr", ["mis", "jour", "fichi"]),
         ("stp juste un truc: comment vider le cache sans tout casser", "fr", ["vid", "cach", "cass"]),
     ],
 )

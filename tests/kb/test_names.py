@@ -69,6 +69,8 @@ from tests.fakes import FakeKB, make_chunk
         ("hei, når trekkes pengene fra kortet?", "sv", []),
         ("kan der være spor af jordnødder", "sv", []),
         ("hur startar jag om kdump", "sv", ["kdump"]),
+        # A Slovak question to a Czech help center is read in Czech.
+        ("mozem vratit tovar po dvoch tyzdnoch", "cs", []),
         # CJK text: every Latin word is a name already; a language without a word list is not judged.
         ("怎么配置 wireguard", "zh", []),
         ("kdump", "und", []),
