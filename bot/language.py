@@ -410,6 +410,7 @@ LANGUAGE_NAMES = {
     "el": "Greek",
     "he": "Hebrew",
     "cs": "Czech",
+    "sv": "Swedish",
     UNDETERMINED: "unknown",
 }
 

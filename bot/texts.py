@@ -45,6 +45,7 @@ LANGUAGES: tuple[str, ...] = (
     "uk",
     "he",
     "cs",
+    "sv",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -69,6 +70,7 @@ CATALOGS: dict[str, str] = {
     "uk": "uk",
     "he": "he",
     "cs": "cs",
+    "sv": "sv",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -282,6 +284,7 @@ SHOWN_LANGUAGE_NAMES = {
     "uk": N_("Ukrainian"),
     "he": N_("Hebrew"),
     "cs": N_("Czech"),
+    "sv": N_("Swedish"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

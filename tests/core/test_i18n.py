@@ -65,13 +65,15 @@ def test_no_catalog_holds_another_languages_text() -> None:
                 by_text.setdefault(str(message.string), []).append(code)
     # Except the two scripts of Chinese where a text is written alike in both ("客服"), and a single word
     # Romance languages write alike ("Enviar" in Spanish and Portuguese, "Utile" in French and Italian,
-    # "italiano" in Spanish, Italian and Portuguese), or German and Dutch ("Russisch").
+    # "italiano" in Spanish, Italian and Portuguese), or German and Dutch ("Russisch"); and the name "hindi",
+    # which Swedish writes as they do.
     shared = {
         text: codes
         for text, codes in by_text.items()
         if len(codes) > 1
         and not (sorted(codes) == ["zh", "zh-Hant"] and to_traditional(text) == text)
         and not (set(codes) <= {"es", "fr", "it", "pt"} and len(text.split()) == 1)
+        and text != "hindi"
         and not (sorted(codes) == ["de", "nl"] and len(text.split()) == 1)
     }
     assert shared == {}
@@ -343,6 +345,48 @@ def test_czech_catalog_says_you_with_a_capital_and_speaks_as_we() -> None:
     assert _po("cs").num_plurals == 3
 
 
+# The customer addressed as "du" and never as "ni" (or "er", "ert", "era"); the bot speaking as "vi", never as
+# "jag" ("min", "my", is left out of the list: it is also the minutes of the place in line, "2 min").
+_SWEDISH_SINGULAR = re.compile(
+    r"(?<!\w)(?:jag|mig|mej|mitt|mina|ni|er|ert|era|eder)(?!\w)",
+    re.IGNORECASE,
+)
+_SWEDISH_YOU = re.compile(r"(?<!\w)(?:du|dig|din|ditt|dina)(?!\w)", re.IGNORECASE)
+
+
+def test_swedish_catalog_says_du_lower_cased_and_speaks_as_we() -> None:
+    """Swedish companies' support chat addresses one customer as "du", lower-cased inside a sentence ("Vill
+    du att vi kopplar dig till …"), and speaks as "vi" ("Tyvärr hittade vi inte det här", "Vad kan vi hjälpa
+    dig med?"): no "ni", "er", "jag", "mig" or "mitt", except in the contact questions, which are the
+    customer's words searched for. Quotes are Swedish ”…” (the same mark on both sides), never '"'; a text
+    asks as many questions as its source; the minutes and seconds of the place in line are "min" and "sek",
+    as Swedish apps abbreviate them."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
+    for message in _po("sv"):
+        if not message.id:
+            continue
+        text = str(message.string)
+        if message.id not in asked:
+            assert not _SWEDISH_SINGULAR.search(text), message.id
+        for you in _SWEDISH_YOU.finditer(text):
+            before = text[: you.start()].rstrip(" ")
+            starts_a_sentence = not before or before.endswith((".", "!", "?", "\n", "•"))
+            assert you.group()[0].isupper() == starts_a_sentence, (you.group(), message.id)
+        assert '"' not in text, message.id
+        assert not re.search("[“„]", text), message.id
+        assert text.count("”") % 2 == 0, message.id
+        assert text.count("?") == str(message.id).count("?"), message.id
+    help_text = texts.translate(tg_texts.HELP, "sv")
+    assert "”Prata med en medarbetare”" in help_text
+    wait = texts.translate(texts.WAIT_MINUTES, "sv").format(position=3, minutes=2)
+    assert wait == "Du är nummer 3 i kön. Ditt svar bör börja visas om cirka 2 min."
+    seconds = texts.translate(texts.WAIT_SECONDS, "sv").format(position=1, seconds=40)
+    assert seconds.endswith(" om cirka 40 sek.")
+    # Swedish counts two plural forms (one, other): the header babel writes for "sv".
+    assert _po("sv").plural_forms == Catalog(locale="sv").plural_forms
+    assert _po("sv").num_plurals == 2
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -516,6 +560,18 @@ def test_translate_and_fallbacks() -> None:
     start = texts.translate(tg_texts.START, "cs").format(name="Jiří")
     assert start.startswith("Dobrý den, Jiří! Píše Vám asistent zákaznické podpory.")
     assert texts.shown_language("sk") == "en"
+    # Swedish customers read every refusal, lead and button in English; addressed as "du", the bot speaking as
+    # "vi", as Swedish companies' support chat does. Norwegian and Danish have no catalog: English.
+    assert texts.shown_language("sv-SE") == "sv"
+    assert texts.shown_language("sv-FI") == "sv"
+    assert texts.direction("sv") == "ltr"
+    refused = texts.translate(refusal, "sv")
+    assert refused.startswith("Tyvärr hittade vi inte det här i vårt hjälpcenter")
+    assert refused.endswith("Vill du att vi kopplar dig till en medarbetare på kundtjänst?")
+    assert texts.translate(texts.UNSURE_LEAD, "sv").startswith("Det här är kanske inte exakt det du frågade")
+    start = texts.translate(tg_texts.START, "sv").format(name="Astrid")
+    assert start.startswith("Hej Astrid! Du chattar med kundtjänstens digitala assistent.")
+    assert (texts.shown_language("nb"), texts.shown_language("no"), texts.shown_language("da")) == ("en",) * 3
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -629,6 +685,16 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert texts.kb_language_hint(("cs",), "uk").startswith(
         "Статті нашого довідкового центру написано чеською."
     )
+    # Swedish names a language lower-cased after "på" ("skrivet på engelska"), and several alike ("på engelska
+    # / svenska").
+    hint = texts.kb_language_hint(("en",), "sv")
+    assert hint.startswith("Vårt hjälpcenter är skrivet på engelska. Ställ gärna frågan på det språket")
+    several = texts.kb_language_hint(("en", "sv"), "sv")
+    assert several.startswith("Vårt hjälpcenter är skrivet på engelska / svenska.")
+    assert "på något av de språken" in several
+    assert texts.kb_language_hint(("sv",), "en").startswith("Our help center is written in Swedish.")
+    assert texts.kb_language_hint(("sv",), "de").startswith("Unser Hilfe-Center ist auf Schwedisch")
+    assert texts.kb_language_hint(("sv",), "cs").startswith("Naše centrum nápovědy je napsané švédsky.")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

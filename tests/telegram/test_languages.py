@@ -32,6 +32,7 @@ ELENI = {**user(2128, "Eleni"), "language_code": "el"}
 OKSANA = {**user(2130, "Oksana"), "language_code": "uk"}
 NOA = {**user(2131, "Noa"), "language_code": "he"}
 TEREZA = {**user(2134, "Tereza"), "language_code": "cs"}
+ASTRID = {**user(2136, "Astrid"), "language_code": "sv"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -675,6 +676,28 @@ async def test_a_czech_question_without_a_hint_is_refused_in_czech(make_harness:
     assert final.data["text"].startswith("Omlouváme se, tuto informaci jsme")
 
 
+async def test_swedish_question_gets_swedish_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Swedish customers read every refusal, lead and button in English, and operators read "sv".
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(ASTRID, "Mitt paket har försvunnit, när får jag tillbaka pengarna?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "sv")
+    assert final.data["text"].startswith("Vi kan tyvärr inte söka efter det just nu.")
+    assert button_labels(final.data) == ["Prata med en medarbetare"]
+    h.fake.inject(h.fake.callback_update(ASTRID, ASTRID["id"], final.message_id, "human:sv"))
+    told = await h.reply_after(ASTRID["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "sv")
+    assert told.data["text"].startswith("Vi har bett en medarbetare på kundtjänst att ansluta.")
+    assert "Language: Swedish (sv)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_swedish_question_without_a_hint_is_refused_in_swedish(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2137, "Erik"), "Min beställning har inte kommit fram, vad ska jag göra?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "sv")
+    assert final.data["text"].startswith("Tyvärr hittade vi inte det här")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -740,7 +763,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         menus = server.fake.command_menus
         assert sorted(menus) == [
             "", "ar", "cs", "de", "el", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "nl", "pt",
-            "ru", "th", "tr", "uk", "vi", "zh",
+            "ru", "sv", "th", "tr", "uk", "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"
