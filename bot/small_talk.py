@@ -385,7 +385,9 @@ def _fold(text: str) -> str:
     return _hebrew_folded(ukrainian_typed(_arabic_folded(_greek_folded(lowered))))
 
 
-_Kind = SmallTalk | Literal["hello_or_bye"]
+# "yes_please": a yes with thanks ("ja tack", Swedish "yes please"), which answers the refusal's offer of a
+# person; its "ja" is otherwise a filler ("ja danke"), and the message was read as thanks.
+_Kind = SmallTalk | Literal["hello_or_bye", "yes_please"]
 
 
 # Vietnamese, written with its marks; each phrase counts without them too (`without_accents`: "cam on",
@@ -433,6 +435,38 @@ _CS_PHRASE_TEXT: dict[_Kind, str] = {
     "|hezký večer|pěkný večer|pekný deň|pekný večer",
 }
 
+# Swedish, written with its letters; each word of a phrase counts without their marks too ("tack sa
+# mycket", "hej da", "tack for hjalpen"), as Swedish customers type on a keyboard or a phone without them.
+# "Hej" and "hejsan" greet alone and take leave with thanks, as "ciao" does ("tack, hej!" leaves); "nej
+# tack" and "det var allt" decline more help; "det funkar nu" and "det löste sig" close the question. Not
+# "ja", "japp", "jo" nor "visst" (yes), as not "نعم": they may answer the refusal's offer of a person.
+# Norwegian and Danish thanks and goodbyes beside them ("takk", "tusen takk", "mange tak", "ha det", "nei
+# takk"), answered in English (no catalog); not Danish "tak" alone, which is Polish "yes".
+_SV_PHRASE_TEXT: dict[_Kind, str] = {
+    "greeting": "tjena|tjenare|tjenixen|hallå|god morgon|godmorgon|god middag|god eftermiddag|god kväll"
+    "|god dag|goddag|hur mår du|hur mår ni|hur är läget|läget|god morgen|god aften",
+    "thanks": "tack|tackar|tack tack|tack så mycket|tack så hemskt mycket|tackar så mycket|tusen tack"
+    "|stort tack|varmt tack|tack ska du ha|tack ska ni ha|tack för hjälpen|tack för svaret"
+    "|tack för snabbt svar|tack för det snabba svaret|tack för informationen|tack för infon|tack för det"
+    "|tack för det här|stort tack för hjälpen|tusen tack för hjälpen|tack så mycket för hjälpen"
+    "|tack så mycket för svaret|stort tack för svaret|tusen tack för svaret"
+    "|tack snälla|tack detsamma|takk|tusen takk|takk skal du ha|takk for hjelpen|mange takk|mange tak"
+    "|tusind tak|tak for hjælpen",
+    "goodbye": "hej då|hejdå|adjö|ajö|ha det|ha det bra|ha det gott|ha en bra dag|ha en fin dag"
+    "|ha en trevlig dag|ha en skön dag|ha en bra kväll|ha en trevlig kväll|ha en trevlig helg|ha en bra helg"
+    "|trevlig helg|trevlig kväll|vi hörs|vi ses|god natt|godnatt|nej tack|nä tack|nej det var allt"
+    "|det var allt|det var bara det|det var det hela|det är bra så|det var bra så|inget mer|ingenting mer"
+    "|det räcker|det räcker så|behövs inte|det behövs inte|nei takk|det var alt|farvel|nej tak",
+    "ok": "okej|okey|okidoki|bra|vad bra|mycket bra|jättebra|toppen|perfekt|utmärkt|kanon|kanonbra|grymt"
+    "|schysst|schyst|fint|vad fint|härligt|jaha|aha|jag förstår|förstår|förstått|uppfattat|då förstår jag"
+    "|det funkar nu|nu funkar det|det funkar|funkar nu|det fungerar nu|nu fungerar det|det fungerar"
+    "|fungerar nu|det löste sig|nu löste det sig|löst|det är löst|problemet är löst|problemet löste sig|fixat"
+    "|det är fixat|nu är det fixat|jag löste det|jag fixade det|jag hittade det|hittade det|nu gick det"
+    "|det gick bra|greit|flott|supert",
+    "hello_or_bye": "hej|hejsan|hej hej|hejhej|hejsan svejsan",
+    "yes_please": "ja tack|jo tack|ja gärna|ja tack gärna|gärna|ja takk|ja tak",
+}
+
 
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
 # as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
@@ -455,6 +489,13 @@ _BY_WORDS |= {
 _BY_WORDS |= {
     form: kind
     for kind, text in _CS_PHRASE_TEXT.items()
+    for p in text.split("|")
+    for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
+}
+# Swedish (and Norwegian and Danish): each word with its letters or without ("tack sa mycket", "hej da").
+_BY_WORDS |= {
+    form: kind
+    for kind, text in _SV_PHRASE_TEXT.items()
     for p in text.split("|")
     for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
 }
@@ -513,6 +554,13 @@ _CS_FILLERS_TEXT = (
     " ještě ešte jednou raz taky též tiež tak teda tedy"
 )
 _FILLERS_TEXT += _CS_FILLERS_TEXT + without_accents(_CS_FILLERS_TEXT)
+# Swedish: "very" ("tack jättemycket"), "again" ("tack igen"), "really", "please", "then" ("okej då"), "and"
+# ("hej då och tack"), whom the customer addresses ("tack du", "hej alla", "hej allihop") and "the same to
+# you" ("tack, detsamma"); without their marks too. Not "så", whose plain "sa" greets in Turkish.
+_SV_FILLERS_TEXT = (
+    " jättemycket jätte igen verkligen snälla då och du dig ni alla allihop allihopa hörni detsamma"
+)
+_FILLERS_TEXT += _SV_FILLERS_TEXT + without_accents(_SV_FILLERS_TEXT)
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -595,6 +643,8 @@ def _phrases(text: str) -> SmallTalk | None:
     # Emoji and punctuation go ("Thanks!! 🙏").
     tokens = _TOKEN.findall(_PUNCTUATION.sub(" ", _fold(text).replace("’", "'")))
     found = _kinds(tokens, cjk=False) if tokens else None
+    if found and "yes_please" in found:
+        return None
     if found and "hello_or_bye" in found:
         found.add("goodbye" if found & {"thanks", "ok", "goodbye"} else "greeting")
     return next((kind for kind in _PRIORITY if kind in found), None) if found else None
@@ -1321,6 +1371,76 @@ _PERSON_CS = (
     r"|(?:je\s+(?:tam|tu|tady)\s+)?(?:někdo|nějaký)\s+živý(?:\s+člověk)?(?:\s+(?:tam|tu|tady)(?:\s+je)?)?)"
     rf"(?:\s+(?:{_CS_TAIL}))*"
 )
+# Swedish (compared without accents, as every pattern is: "jag vill prata med en manniska"): a wish (vill,
+# skulle vilja, behöver, kan jag få, går det att), talking (prata, tala, chatta, få kontakt, bli kopplad) with
+# whom (en människa, en person, en handläggare, en medarbetare, kundtjänst, someone from support, a real or
+# living one), being put through ("koppla mig vidare till en handläggare", "skicka mig vidare till
+# kundtjänst"), a wish and staff ("jag vill ha en handläggare", "kan jag få en människa?"), a case officer
+# or a human alone ("handläggare", "en riktig människa"), the support team with a "please" ("kundtjänst
+# tack") or "finns det någon människa där?". How or when to reach them is a question for the help center
+# ("hur pratar jag med en handläggare?", "när kan jag prata med kundtjänst?"), and so is a negation ("jag
+# vill inte prata med en människa"), the support team alone ("kundtjänst", which asks for its contact
+# details), a person alone, a mobile operator changed ("jag vill byta operatör"), who the customer is ("jag
+# är handläggare") and whom an errand is for, who are not the support team ("jag vill prata med budet",
+# "koppla mig till banken").
+_SV_LIVING = r"(?:riktig|riktiga|verklig|verkliga|levande|mänsklig|äkta|fysisk)"
+_SV_STAFF = (
+    r"(?:handläggare|handläggaren|handläggarna|kundtjänstmedarbetare|kundtjänstmedarbetaren|medarbetare"
+    r"|medarbetaren|kundrådgivare|rådgivare|rådgivaren|agent|agenten|operatör|operatören|personal|personalen)"
+)
+_SV_TEAM = r"(?:kundtjänst|kundtjänsten|kundservice|kundservicen|support|supporten|kundsupport|kundsupporten)"
+_SV_HUMAN = r"(?:människa|människan|person|personen|levande\s+person)"
+_SV_FROM = (
+    r"(?:\s+(?:från|på|i|hos|inom)\s+(?:er\s+|eran\s+|din\s+)?(?:kundtjänst|kundtjänsten|kundservice"
+    r"|supporten|support|teamet|företaget))?"
+)
+_SV_WHOM = (
+    rf"(?:(?:en|ett|någon|er|eran|din)\s+)?(?:{_SV_LIVING}\s+)?(?:{_SV_STAFF}|{_SV_HUMAN}|{_SV_TEAM}|någon)"
+    rf"{_SV_FROM}"
+)
+_SV_WISH = (
+    r"(?:(?:jag\s+)?(?:vill|skulle\s+vilja|hade\s+velat|önskar|behöver|måste)"
+    r"|(?:kan|får|skulle|kunde)\s+jag|går\s+det\s+att|kan\s+(?:ni|du)|skulle\s+(?:ni|du)\s+kunna|snälla)"
+    r"(?:\s+(?:få|kunna|bara|gärna|snälla))*"
+)
+_SV_TALK = (
+    r"(?:prata|tala|snacka|chatta|skriva|komma\s+i\s+kontakt|få\s+kontakt|ha\s+kontakt|bli\s+kopplad"
+    r"|bli\s+kopplat|kopplas|bli\s+överkopplad|komma\s+fram)"
+)
+_SV_PUT_THROUGH = (
+    r"(?:koppla|kopplar|koppla\s+över)(?:\s+(?:mig|mej))?(?:\s+vidare)?"
+    r"|(?:skicka|slussa|överför|skickar|slussar)\s+(?:mig|mej)(?:\s+vidare)?"
+)
+# A complaint about the bot, before the request ("boten hjälper inte", "du förstår inte") or after it.
+_SV_COMPLAINT = (
+    r"(?:du|boten|botten|den\s+här\s+boten|det\s+här|detta|det|chatboten|roboten)\s+"
+    r"(?:hjälper|förstår|fungerar|funkar|svarar)\s+(?:mig\s+)?inte(?:\s+alls)?"
+    r"|(?:du|boten|det\s+här)\s+är\s+(?:värdelös|värdelöst|oanvändbar|dålig|kass)"
+)
+_SV_LEAD = (
+    r"hej|hejsan|hallå|tjena|god\s+morgon|god\s+dag|god\s+kväll|snälla|ursäkta|okej|ok|nej|men|alltså"
+    rf"|{_SV_COMPLAINT}"
+)
+_SV_TAIL = (
+    r"tack|tack\s+på\s+förhand|snälla|nu|direkt|omgående|så\s+fort\s+som\s+möjligt|asap|please|pls|plz"
+    r"|i\s+stället|istället|istället\s+för\s+boten|i\s+stället\s+för\s+boten|inte\s+(?:en\s+|med\s+)?"
+    rf"(?:bot|boten|robot|roboten|chatbot|chatboten)|{_SV_COMPLAINT}"
+)
+_PERSON_SV = (
+    rf"(?:(?:{_SV_LEAD})\s+)*"
+    rf"(?:(?:{_SV_WISH}\s+)*{_SV_TALK}\s+(?:med|till)\s+{_SV_WHOM}"
+    rf"|(?:{_SV_WISH}\s+)*(?:{_SV_PUT_THROUGH})\s+(?:till|med)\s+{_SV_WHOM}"
+    rf"|(?:{_SV_WISH}\s+)+(?:ha\s+)?(?:(?:en|någon)\s+)?(?:{_SV_LIVING}\s+)?(?:{_SV_STAFF}|{_SV_HUMAN}|{_SV_TEAM})"
+    rf"{_SV_FROM}"
+    # Alone: a case officer or a human ("handläggare", "en riktig människa"), the support team only with a
+    # tail ("kundtjänst tack"), and "finns det någon människa där?".
+    rf"|(?:en\s+)?(?:{_SV_LIVING}\s+)?(?:handläggare|kundtjänstmedarbetare|människa)"
+    rf"|(?:en\s+)?{_SV_LIVING}\s+(?:person|medarbetare)"
+    rf"|(?:{_SV_TEAM}|medarbetare|personal)(?=\s+(?:tack|snälla|please|pls|plz|nu|direkt))"
+    rf"|(?:finns\s+det|är\s+det)\s+(?:någon|en)\s+(?:{_SV_LIVING}\s+)?(?:människa|person|medarbetare"
+    r"|handläggare)\s+(?:där|här))"
+    rf"(?:\s+(?:{_SV_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -1415,6 +1535,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_UK,
         _PERSON_HE,
         _PERSON_CS,
+        _PERSON_SV,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -200,6 +200,20 @@ _CZECH_ASKS_AGAIN = re.compile(
     r"|a\s+co\s+(?:trebas?|v\s+pripade)|a\s+v\s+pripade|a\s+(?:pro|pre|u|do|na|s|se|pri))(?=\s|$)"
     r"|a\s+co(?:\s+[^\s?!.,]+){1,5}[\s?!.]*$)"
 )
+# Swedish asks the previous question again with "and if …" ("och om", "och ifall", "men om", "men ifall"),
+# "and what about …" ("och hur är det med", "och hur blir det med", "och vad gäller", "och när det gäller",
+# "och vad sägs om") and "and for / to / in / with …" ("och för företag?", "och till Norge?", "och i appen?",
+# "och med Swish?", "och vid retur?"), after "ok", "okej", "bra", "jaha" or not; compared without accents
+# (`without_accents`: "och nar det galler" is "och när det gäller"), as Swedish customers often type. "If"
+# alone ("om", "ifall"), "hur är det med …" without "och", "och hur …" asking how to do something ("och hur
+# ändrar jag adressen?"), "och vad händer om …" and a word that only starts as one ("och förseningar…") stand
+# on their own.
+_SWEDISH_ASKS_AGAIN = re.compile(
+    r"^(?:(?:ok|okej|okey|bra|jaha|aha|toppen|tack)\s*,?\s+)?"
+    r"(?:(?:och|men)\s+(?:om|ifall|hur\s+(?:ar|blir)\s+det\s+(?:med|for|vid|i|pa)|vad\s+galler"
+    r"|nar\s+det\s+galler|vad\s+sags\s+om)"
+    r"|och\s+(?:for|till|i|pa|med|vid|fran|hos|inom|utan|via))(?=\s|$)"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -251,7 +265,7 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
         return True
     if _UKRAINIAN_ASKS_AGAIN.match(text) or _HEBREW_ASKS_AGAIN.match(text):
         return True
-    if _CZECH_ASKS_AGAIN.match(without_accents(text)):
+    if _CZECH_ASKS_AGAIN.match(without_accents(text)) or _SWEDISH_ASKS_AGAIN.match(without_accents(text)):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):

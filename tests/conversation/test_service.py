@@ -345,6 +345,14 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         ),
         ("Děkuji mockrát", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "cs"), "cs"),
         ("To je vše, děkuji", texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "cs"), "cs"),
+        # Swedish: refused as questions too.
+        (
+            "Hejsan, hur är läget?",
+            "Hej! Vad kan vi hjälpa dig med? Fråga oss gärna om allt som gäller våra tjänster.",
+            "sv",
+        ),
+        ("Tusen tack för hjälpen!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "sv"), "sv"),
+        ("Hej då och tack för hjälpen", texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "sv"), "sv"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -314,6 +314,40 @@ def test_czech_follow_ups_are_read_with_the_question_before_them() -> None:
         assert not needs_context(question, "cs"), question
 
 
+def test_swedish_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and if …", "but if …", "and what about …", "and for / to / with …", with their letters or without, in
+    # capitals and after an "okej": each names words of its own, and was searched alone, without the delivery
+    # it asks about.
+    previous = "Hur lång är leveranstiden till Göteborg?"
+    history = [Turn("user", previous), Turn("assistant", "Inom 2 arbetsdagar [1].")]
+    for question in (
+        "Och om jag betalar med kort?",
+        "Men om paketet är skadat?",
+        "och ifall jag inte hämtar ut det i tid?",
+        "Och för företagskunder?",
+        "och hur är det med returer?",
+        "och vad gäller expressleverans?",
+        "och när det gäller stora paket?",
+        "och nar det galler foretag?",
+        "okej, och om jag inte är hemma?",
+        "OCH OM PAKETET INTE KOMMER?",
+        "och till Norge?",
+    ):
+        assert needs_context(question, "sv"), question
+        assert condense(question, history, "sv") == f"{previous} {question}"
+    # "if" alone, "how is it with" without "och", "and how do I …", "and what happens if …", a word that
+    # starts as one does, and a question of its own, stand alone.
+    for question in (
+        "om jag glömmer lösenordet, hur byter jag det?",
+        "hur är det med returrätten för reavaror?",
+        "och hur ändrar jag leveransadressen i appen?",
+        "och vad händer om jag avbryter beställningen?",
+        "och förseningar ger rätt till ersättning?",
+        "hur lång är leveranstiden till Malmö?",
+    ):
+        assert not needs_context(question, "sv"), question
+
+
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
     # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).
