@@ -411,6 +411,7 @@ LANGUAGE_NAMES = {
     "he": "Hebrew",
     "cs": "Czech",
     "sv": "Swedish",
+    "hu": "Hungarian",
     UNDETERMINED: "unknown",
 }
 

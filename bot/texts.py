@@ -46,6 +46,7 @@ LANGUAGES: tuple[str, ...] = (
     "he",
     "cs",
     "sv",
+    "hu",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -71,6 +72,7 @@ CATALOGS: dict[str, str] = {
     "he": "he",
     "cs": "cs",
     "sv": "sv",
+    "hu": "hu",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -285,6 +287,7 @@ SHOWN_LANGUAGE_NAMES = {
     "he": N_("Hebrew"),
     "cs": N_("Czech"),
     "sv": N_("Swedish"),
+    "hu": N_("Hungarian"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

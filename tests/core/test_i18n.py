@@ -66,7 +66,7 @@ def test_no_catalog_holds_another_languages_text() -> None:
     # Except the two scripts of Chinese where a text is written alike in both ("客服"), and a single word
     # Romance languages write alike ("Enviar" in Spanish and Portuguese, "Utile" in French and Italian,
     # "italiano" in Spanish, Italian and Portuguese), or German and Dutch ("Russisch"); and the name "hindi",
-    # which Swedish writes as they do.
+    # which Swedish and Hungarian write as they do.
     shared = {
         text: codes
         for text, codes in by_text.items()
@@ -387,6 +387,48 @@ def test_swedish_catalog_says_du_lower_cased_and_speaks_as_we() -> None:
     assert _po("sv").num_plurals == 2
 
 
+# The customer addressed as "Ön" and never as "te" (nor in the informal imperative, "írd", "kérdezz"); the bot
+# speaking as "mi", never as "én" ("vagyok", "sajnálom").
+_HUNGARIAN_SINGULAR = re.compile(
+    r"(?<!\w)(?:én|engem|nekem|velem|tőlem|rólam|nálam|enyém|vagyok|tudok|találtam|sajnálom|segíthetek|te"
+    r"|téged|neked|veled|tőled|rólad|nálad|hozzád|tiéd|írd|írj|küldd|küldj|próbáld|próbálj|kérdezz|várj"
+    r"|válaszolj|szeretnél|akarsz|tudsz)(?!\w)",
+    re.IGNORECASE,
+)
+_HUNGARIAN_YOU = re.compile(r"(?<!\w)(?:ön|önnek|önt|önnel|öntől|önhöz|önről|önök\w*)(?!\w)", re.IGNORECASE)
+
+
+def test_hungarian_catalog_says_on_with_a_capital_and_speaks_as_we() -> None:
+    """Hungarian companies' support chat addresses the customer formally, as "Ön", capitalised in every
+    position ("Szeretné, ha összekapcsolnánk Önt …", "az Ön kérdésével kapcsolatban"), with the formal
+    imperative ("írja be", "próbálja újra"), and speaks as "mi" ("Sajnáljuk, ezt nem találtuk meg", "Miben
+    segíthetünk?"): no "te", "neked", "írd", "én" or "sajnálom", except in the contact questions, which are
+    the customer's words searched for. Quotes are Hungarian „…”, never '"'; a text asks as many questions as
+    its source; the place in line is "Az Ön helye a sorban: 3", which fits every number, and a number is
+    followed by a singular noun, "2 perc", "40 másodperc"."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
+    for message in _po("hu"):
+        if not message.id:
+            continue
+        text = str(message.string)
+        if message.id not in asked:
+            assert not _HUNGARIAN_SINGULAR.search(text), message.id
+        for you in _HUNGARIAN_YOU.finditer(text):
+            assert you.group()[0].isupper(), (you.group(), message.id)
+        assert '"' not in text, message.id
+        assert text.count("„") == text.count("”"), message.id
+        assert text.count("?") == str(message.id).count("?"), message.id
+    help_text = texts.translate(tg_texts.HELP, "hu")
+    assert "„Beszélgetés ügyintézővel”" in help_text
+    wait = texts.translate(texts.WAIT_MINUTES, "hu").format(position=3, minutes=2)
+    assert wait == "Az Ön helye a sorban: 3. A válasz körülbelül 2 perc múlva kezd megjelenni."
+    seconds = texts.translate(texts.WAIT_SECONDS, "hu").format(position=1, seconds=40)
+    assert seconds.endswith(" körülbelül 40 másodperc múlva kezd megjelenni.")
+    # Hungarian counts two plural forms (one, other) in babel's header for "hu".
+    assert _po("hu").plural_forms == Catalog(locale="hu").plural_forms
+    assert _po("hu").num_plurals == 2
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -572,6 +614,20 @@ def test_translate_and_fallbacks() -> None:
     start = texts.translate(tg_texts.START, "sv").format(name="Astrid")
     assert start.startswith("Hej Astrid! Du chattar med kundtjänstens digitala assistent.")
     assert (texts.shown_language("nb"), texts.shown_language("no"), texts.shown_language("da")) == ("en",) * 3
+    # Hungarian customers read every refusal, lead and button in English; addressed as "Ön", capitalised, the
+    # bot speaking as "mi", as Hungarian companies' support chat does.
+    assert texts.shown_language("hu-HU") == "hu"
+    assert texts.direction("hu") == "ltr"
+    refused = texts.translate(refusal, "hu")
+    assert refused.startswith("Sajnáljuk, ezt nem találtuk meg súgóközpontunkban")
+    assert refused.endswith("Szeretné, ha összekapcsolnánk Önt ügyfélszolgálatunk egyik ügyintézőjével?")
+    assert texts.translate(texts.UNSURE_LEAD, "hu").startswith(
+        "Lehet, hogy nem pontosan ez az, amit kérdezett"
+    )
+    start = texts.translate(tg_texts.START, "hu").format(name="Zsófia")
+    assert start.startswith(
+        "Jó napot kívánunk, Zsófia! Az ügyfélszolgálat virtuális asszisztense üdvözli Önt."
+    )
     assert texts.shown_language("pl") == "en"
     assert texts.shown_language("RU") == "ru"
 
@@ -695,6 +751,16 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert texts.kb_language_hint(("sv",), "en").startswith("Our help center is written in Swedish.")
     assert texts.kb_language_hint(("sv",), "de").startswith("Unser Hilfe-Center ist auf Schwedisch")
     assert texts.kb_language_hint(("sv",), "cs").startswith("Naše centrum nápovědy je napsané švédsky.")
+    # Hungarian names a language by its adjective, lower-cased, before "nyelven" ("angol nyelven készült"),
+    # and several alike ("angol / magyar nyelven").
+    hint = texts.kb_language_hint(("en",), "hu")
+    assert hint.startswith("Súgóközpontunk angol nyelven készült. Ha teheti,")
+    several = texts.kb_language_hint(("en", "hu"), "hu")
+    assert several.startswith("Súgóközpontunk angol / magyar nyelven készült.")
+    assert "ezen nyelvek egyikén" in several
+    assert texts.kb_language_hint(("hu",), "en").startswith("Our help center is written in Hungarian.")
+    assert texts.kb_language_hint(("hu",), "de").startswith("Unser Hilfe-Center ist auf Ungarisch")
+    assert texts.kb_language_hint(("hu",), "sv").startswith("Vårt hjälpcenter är skrivet på ungerska.")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

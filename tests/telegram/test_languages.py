@@ -33,6 +33,7 @@ OKSANA = {**user(2130, "Oksana"), "language_code": "uk"}
 NOA = {**user(2131, "Noa"), "language_code": "he"}
 TEREZA = {**user(2134, "Tereza"), "language_code": "cs"}
 ASTRID = {**user(2136, "Astrid"), "language_code": "sv"}
+ZSOFIA = {**user(2138, "Zsófia"), "language_code": "hu"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -713,6 +714,30 @@ async def test_a_swedish_question_without_a_hint_is_refused_in_swedish(make_harn
     assert final.data["text"].startswith("Tyvärr hittade vi inte det här")
 
 
+async def test_hungarian_question_gets_hungarian_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Hungarian customers read every refusal, lead and button in English, and operators read "hu".
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(ZSOFIA, "Elveszett a csomagom, mikor kapom vissza a pénzemet?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "hu")
+    assert final.data["text"].startswith("Ezt most sajnos nem tudjuk megkeresni.")
+    assert button_labels(final.data) == ["Beszélgetés ügyintézővel"]
+    h.fake.inject(h.fake.callback_update(ZSOFIA, ZSOFIA["id"], final.message_id, "human:hu"))
+    told = await h.reply_after(ZSOFIA["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "hu")
+    assert told.data["text"].startswith("Megkértük ügyfélszolgálatunk egyik ügyintézőjét, hogy csatlakozzon.")
+    assert "Language: Hungarian (hu)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_hungarian_question_without_a_hint_is_refused_in_hungarian(
+    make_harness: HarnessFactory,
+) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2139, "Bence"), "A rendelésem még nem érkezett meg, mit tegyek?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "hu")
+    assert final.data["text"].startswith("Sajnáljuk, ezt nem találtuk meg")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -777,8 +802,8 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         await set_command_menus(bot)
         menus = server.fake.command_menus
         assert sorted(menus) == [
-            "", "ar", "cs", "de", "el", "es", "fa", "fr", "he", "hi", "id", "it", "ja", "ko", "nl", "pt",
-            "ru", "sv", "th", "tr", "uk", "vi", "zh",
+            "", "ar", "cs", "de", "el", "es", "fa", "fr", "he", "hi", "hu", "id", "it", "ja", "ko", "nl",
+            "pt", "ru", "sv", "th", "tr", "uk", "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

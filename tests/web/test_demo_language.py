@@ -194,6 +194,8 @@ SHIPPED_HELP_CENTER = {
     "cs-CZ,cs;q=0.9,en;q=0.8": ("cs", "Centrum nápovědy"),
     # Swedish customers read every fixed text in English.
     "sv-SE,sv;q=0.9,en-US;q=0.8,en;q=0.7": ("sv", "Hjälpcenter"),
+    # Hungarian customers read every fixed text in English.
+    "hu-HU,hu;q=0.9,en-US;q=0.8,en;q=0.7": ("hu", "Súgóközpont"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
