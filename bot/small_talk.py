@@ -467,6 +467,35 @@ _SV_PHRASE_TEXT: dict[_Kind, str] = {
     "yes_please": "ja tack|jo tack|ja gärna|ja tack gärna|gärna|ja takk|ja tak",
 }
 
+# Hungarian, written with its marks; each word of a phrase counts without them too ("koszonom", "jo napot
+# kivanok", "viszlat"), and with "ő" and "ű" typed as "ö" and "ü", or as "õ" and "û" on a Latin-1 keyboard
+# ("müködik", "mûködik"), as Hungarian customers type them. "Szia", "sziasztok", "szevasz" and "szép napot"
+# greet alone and take leave with thanks, as "ciao" does ("köszi, szia!" leaves); "nem, köszönöm" and "ennyi
+# volt" decline more help; "már működik" and "sikerült" close the question. Not "igen" (yes), as not "نعم",
+# nor "igen, köszönöm": they may answer the refusal's offer of a person.
+_HU_PHRASE_TEXT: dict[_Kind, str] = {
+    "greeting": "jó napot|jó napot kívánok|jó napot kívánunk|jó reggelt|jó reggelt kívánok|jó estét"
+    "|jó estét kívánok|üdvözlöm|üdvözlet|üdv|helló|halló|halihó|csókolom|kezit csókolom|hogy van|hogy vagy"
+    "|mi újság",
+    "thanks": "köszönöm|köszönjük|köszi|kösz|köszike|köszcsi|köszönet|ezer köszönet|hálás köszönet"
+    "|köszönöm szépen|köszi szépen|nagyon köszönöm|köszönök mindent|köszönöm a segítséget"
+    "|köszi a segítséget|köszönöm a választ|köszi a választ|köszönöm a gyors választ|köszönöm az információt"
+    "|köszönöm az infót|köszi az infót|köszönöm a tájékoztatást",
+    "goodbye": "viszontlátásra|viszont látásra|viszlát|viszláát|további szép napot|további jó napot"
+    "|további szép estét|szép estét|szép hétvégét|jó hétvégét|jó éjt|jó éjszakát|további jó munkát|jó munkát"
+    "|pá|pápá|nem köszönöm|köszönöm nem|nem kösz|nem köszi|ennyi volt|ennyi lenne|ez minden|ez lenne minden"
+    "|más nincs|mást nem|nincs más kérdésem|nincs több kérdésem|nincs több|nem kell|már nem kell"
+    "|nem szükséges",
+    "ok": "rendben|rendben van|minden rendben|oké|okés|okké|okéka|jó|jól van|akkor jó|már jó|értem|értettem"
+    "|megértettem|világos|érthető|szuper|szupi|tökéletes|remek|nagyszerű|kiváló|király|klassz|megvan"
+    "|sikerült|már sikerült|megoldódott|megoldva|már működik|működik|most már működik|már megy|most már megy"
+    "|megoldottam|megtaláltam|tudomásul vettem",
+    "hello_or_bye": "szia|sziasztok|szió|sziuszka|szevasz|szevasztok|hali|csá|csáó|szép napot"
+    "|szép napot kívánok",
+    # "Igen, köszönöm" (yes, thank you), whose "igen" is Swedish "again", a filler ("tack igen").
+    "yes_please": "igen köszönöm|igen köszi|igen kösz|igen kérem|igen kérném|igen szeretném|igen légyszi",
+}
+
 
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
 # as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
@@ -498,6 +527,30 @@ _BY_WORDS |= {
     for kind, text in _SV_PHRASE_TEXT.items()
     for p in text.split("|")
     for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
+}
+# Hungarian: each word with its marks or without, and with "ő", "ű" as "ö", "ü" (which `_fold` reads as "o",
+# "u") or "õ", "û" ("tökéletes", "nagyszerü", "mûködik"). Not "jo" for "jó" alone, which is Czech "yes", nor
+# "papa" for "pápá".
+_HU_WITHOUT_MARKS_ALONE_NOT = frozenset({("jo",), ("papa",)})
+
+
+def _hungarian_typed(word: str) -> set[str]:
+    """`word` (folded) as Hungarian customers type it: with its marks, without, and with "ő", "ű" as the
+    letters other keyboards put in their place."""
+    return {
+        word,
+        without_accents(word),
+        word.replace("ő", "o").replace("ű", "u"),
+        word.replace("ő", "õ").replace("ű", "û"),
+    }
+
+
+_BY_WORDS |= {
+    form: kind
+    for kind, text in _HU_PHRASE_TEXT.items()
+    for p in text.split("|")
+    for form in product(*(_hungarian_typed(word) for word in _fold(p).split()))
+    if form not in _HU_WITHOUT_MARKS_ALONE_NOT
 }
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
@@ -561,6 +614,13 @@ _SV_FILLERS_TEXT = (
     " jättemycket jätte igen verkligen snälla då och du dig ni alla allihop allihopa hörni detsamma"
 )
 _FILLERS_TEXT += _SV_FILLERS_TEXT + without_accents(_SV_FILLERS_TEXT)
+# Hungarian: "very" ("nagyon szépen köszönöm"), "nicely" ("köszönöm szépen"), "again" ("még egyszer
+# köszönöm"), "in advance" ("előre is köszönöm"), "too" and "to you" ("Önnek is szép napot"), "really",
+# "then", "and", "well" ("hát akkor köszi"); without their marks too.
+_HU_FILLERS_TEXT = (
+    " nagyon szépen még egyszer előre is önnek önöknek neked nektek tényleg igazán akkor és hát"
+)
+_FILLERS_TEXT += _HU_FILLERS_TEXT + without_accents(_HU_FILLERS_TEXT)
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -1441,6 +1501,72 @@ _PERSON_SV = (
     r"|handläggare)\s+(?:där|här))"
     rf"(?:\s+(?:{_SV_TAIL}))*"
 )
+# Hungarian (compared without accents, as every pattern is: "ugyintezovel szeretnek beszelni"), in either
+# word order: whom "with" ("ügyintézővel", "egy élő emberrel", "munkatárssal", "az ügyfélszolgálattal") and a
+# wish to talk (szeretnék beszélni, akarok beszélni, beszélhetnék, lehetne beszélni), a request for whom
+# ("ügyintézőt kérek", "élő ügyfélszolgálatot kérek", "kérnék egy ügyintézőt"), being put through ("kapcsoljon
+# egy ügyintézőt", "kapcsoljon át egy ügyintézőhöz", "kapcsoljanak össze egy munkatárssal"), a case officer or
+# a living person alone ("ügyintéző", "élő ember"), with a complaint about the bot before or after it ("a bot
+# nem segít", "nem a bottal"). How or when to reach them is a question for the help center ("hogyan
+# beszélhetek egy ügyintézővel?", "mikor lehet ügyintézővel beszélni?"), and so is a negation ("nem akarok
+# ügyintézővel beszélni"), the support team alone ("ügyfélszolgálat"), a person alone ("ember"), who the
+# customer is ("ügyintéző vagyok"), a mobile operator changed ("operátort szeretnék váltani") and whom an
+# errand is for, who are not the support team ("a futárral szeretnék beszélni", "kapcsoljon a bankhoz").
+_HU_LIVING = r"(?:élő|valódi|igazi|hús-vér|hús\s+vér|emberi)"
+_HU_WHOM_WITH = (
+    rf"(?:(?:egy|az|a)\s+)?(?:{_HU_LIVING}\s+)?(?:ügyintézővel|ügyintézőjükkel|emberrel|munkatárssal"
+    r"|munkatársukkal|kollégával|kollégájukkal|operátorral|ügyfélszolgálatossal|ügyfélszolgálattal"
+    r"|ügyfélszolgálatukkal|tanácsadóval|személlyel|valakivel|személyesen)"
+    r"(?:\s+(?:az\s+)?ügyfélszolgálatról)?"
+)
+_HU_WHOM_ACC = (
+    rf"(?:(?:egy|az|a)\s+)?(?:{_HU_LIVING}\s+)?(?:ügyintézőt|embert|munkatársat|kollégát|operátort"
+    r"|ügyfélszolgálatot|ügyfélszolgálatost|tanácsadót|személyt|valakit)"
+)
+_HU_WHOM_TO = (
+    rf"(?:(?:egy|az|a)\s+)?(?:{_HU_LIVING}\s+)?(?:ügyintézőhöz|emberhez|munkatárshoz|kollégához|operátorhoz"
+    r"|ügyfélszolgálathoz|ügyfélszolgálatoshoz|tanácsadóhoz|valakihez)"
+)
+_HU_WISH = (
+    r"(?:szeretnék|szeretnénk|akarok|akarnék|akarunk|kellene|kéne|kell|lehetne|lehet|tudnék|tudok"
+    r"|muszáj|most|inkább|már|azonnal|valahogy|kérem|kérném|kérnék|legyen\s+szíves|légyszi|légy\s+szíves)"
+)
+_HU_TALK = (
+    r"(?:beszélni|beszélnék|beszélhetnék|beszélhetek|beszélgetni|beszélgetnék|csevegni|chatelni|chatelnék"
+    r"|írni|írnék|kapcsolatba\s+lépni|kapcsolatba\s+kerülni|kommunikálni|érintkezni)"
+)
+_HU_PUT_THROUGH = (
+    r"(?:kapcsoljon|kapcsoljanak|kapcsolna|kapcsolnának|kapcsolj|kapcsoljatok|kapcsoljátok|kapcsolhatna"
+    r"|kapcsolnátok|irányítson|irányítsanak|adjon|adjanak|adj|adjatok|tegyen|tegyenek)"
+    r"(?:\s+(?:át|össze|tovább|be|engem|kérem|légyszi))*"
+)
+# A complaint about the bot, before the request ("a bot nem segít", "nem értesz") or after it ("nem a
+# bottal").
+_HU_COMPLAINT = (
+    r"(?:(?:a|ez\s+a|ez)\s+)?(?:bot|robot|gép|chatbot)?\s*(?:egyáltalán\s+)?nem\s+(?:segít|segítesz|segítenek"
+    r"|ért|értesz|érti|értitek|működik|használ)(?:\s+(?:nekem|semmit))?"
+)
+_HU_LEAD = (
+    r"jó\s+napot(?:\s+kívánok)?|szia|sziasztok|helló|hello|üdvözlöm|kérem|légyszi|legyen\s+szíves|ok|oké"
+    rf"|akkor|de|inkább|{_HU_COMPLAINT}"
+)
+_HU_TAIL = (
+    r"kérem|kérném|légyszi|legyen\s+szíves|köszönöm|köszi|most|azonnal|sürgősen|gyorsan|mielőbb|please|pls"
+    r"|(?:és\s+)?nem\s+(?:a\s+)?(?:bottal|robottal|géppel|chatbottal)|a\s+bot\s+helyett|bot\s+helyett"
+    rf"|{_HU_COMPLAINT}"
+)
+_PERSON_HU = (
+    rf"(?:(?:{_HU_LEAD})\s+)*"
+    rf"(?:(?:(?:{_HU_WISH})\s+)*{_HU_WHOM_WITH}\s+(?:(?:{_HU_WISH})\s+)*{_HU_TALK}(?:\s+(?:{_HU_WISH}))*"
+    rf"|(?:(?:{_HU_WISH})\s+)*{_HU_TALK}\s+(?:(?:{_HU_WISH})\s+)*{_HU_WHOM_WITH}"
+    rf"|{_HU_WHOM_ACC}\s+(?:kérek|kérnék|kérnénk|kérünk|kérném|szeretnék|akarok)"
+    rf"|(?:kérek|kérnék|kérnénk|kérünk|szeretnék|akarok)\s+{_HU_WHOM_ACC}"
+    rf"|(?:(?:{_HU_WISH})\s+)*{_HU_PUT_THROUGH}\s+(?:{_HU_WHOM_ACC}|{_HU_WHOM_TO}|{_HU_WHOM_WITH})"
+    # Alone: a case officer or a living person ("ügyintéző", "élő ember", "élő ügyfélszolgálat").
+    rf"|(?:egy\s+)?(?:{_HU_LIVING}\s+)?ügyintéző|(?:egy\s+)?{_HU_LIVING}\s+(?:ember|munkatárs|ügyfélszolgálat"
+    r"|személy))"
+    rf"(?:\s+(?:{_HU_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -1536,6 +1662,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_HE,
         _PERSON_CS,
         _PERSON_SV,
+        _PERSON_HU,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -214,6 +214,24 @@ _SWEDISH_ASKS_AGAIN = re.compile(
     r"|nar\s+det\s+galler|vad\s+sags\s+om)"
     r"|och\s+(?:for|till|i|pa|med|vid|fran|hos|inom|utan|via))(?=\s|$)"
 )
+# Hungarian asks the previous question again with "and if …" ("és ha", "de ha", "és akkor ha", "és abban az
+# esetben, ha"), "and what about …" ("és mi van, ha", "és mi van a(z)", "és mi a helyzet a(z)", "és mi a
+# helyzet, ha") and "and the …?" ("és a külföldi szállítás?", "és az expressz?"), after "ok", "oké",
+# "rendben", "értem" or not; compared without accents (`without_accents`: "es mi van ha" is "és mi van, ha"),
+# as Hungarian customers often type. "És a(z) …" asks again only when short, five words at most after it,
+# with no question word or verb of a question of its own: "és a jelszavamat hogyan tudom megváltoztatni?"
+# asks on its own. "If" alone ("ha"), "mi van, ha …" without "és", "és mi történik, ha …" and a word that only
+# starts as one ("és habár…") stand on their own.
+_HUNGARIAN_QUESTION_WORDS = (
+    r"hogyan|hogy|hol|honnan|hova|mikor|miert|mennyi|mennyibe|mennyit|mit|mi|ki|kit|melyik|milyen|hany"
+    r"|tudom|tudok|tudnam|lehet|lehetseges|kell|kellene|szabad"
+)
+_HUNGARIAN_ASKS_AGAIN = re.compile(
+    r"^(?:(?:ok|oke|okes|rendben|ertem|aha|jo|koszi)\s*,?\s+)?"
+    r"(?:(?:(?:es|de)\s+(?:akkor\s+)?ha|es\s+abban\s+az\s+esetben\s*,?\s+ha"
+    r"|es\s+mi\s+(?:van|a\s+helyzet)\s*,?\s+(?:ha|az?|azzal|ezzel))(?=\s|$|,)"
+    rf"|es\s+az?(?:\s+(?!(?:{_HUNGARIAN_QUESTION_WORDS})(?:[\s?!.]|$))[^\s?!.,]+){{1,5}}[\s?!.]*$)"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -265,7 +283,12 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
         return True
     if _UKRAINIAN_ASKS_AGAIN.match(text) or _HEBREW_ASKS_AGAIN.match(text):
         return True
-    if _CZECH_ASKS_AGAIN.match(without_accents(text)) or _SWEDISH_ASKS_AGAIN.match(without_accents(text)):
+    plain = without_accents(text)
+    if (
+        _CZECH_ASKS_AGAIN.match(plain)
+        or _SWEDISH_ASKS_AGAIN.match(plain)
+        or _HUNGARIAN_ASKS_AGAIN.match(plain)
+    ):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):

@@ -353,6 +353,14 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         ),
         ("Tusen tack för hjälpen!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "sv"), "sv"),
         ("Hej då och tack för hjälpen", texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "sv"), "sv"),
+        # Hungarian: refused as questions too.
+        (
+            "Jó napot kívánok!",
+            "Jó napot kívánunk! Miben segíthetünk? Kérdezzen bátran bármit szolgáltatásainkkal kapcsolatban.",
+            "hu",
+        ),
+        ("Nagyon szépen köszönöm!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "hu"), "hu"),
+        ("Viszontlátásra, és köszönöm!", texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "hu"), "hu"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -348,6 +348,38 @@ def test_swedish_follow_ups_are_read_with_the_question_before_them() -> None:
         assert not needs_context(question, "sv"), question
 
 
+def test_hungarian_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and if …", "but if …", "and what about …", "and the …?", with their marks or without, in capitals and
+    # after an "oké": each names words of its own, and was searched alone, without the delivery it asks about.
+    previous = "Mennyi ideig tart a szállítás Budapestre?"
+    history = [Turn("user", previous), Turn("assistant", "2 munkanapon belül [1].")]
+    for question in (
+        "És ha kártyával fizetek átvételkor?",
+        "es ha nem vagyok otthon?",
+        "De ha a csomag sérült?",
+        "és mi van, ha nem veszem át időben?",
+        "és mi van a külföldi szállítással?",
+        "és mi a helyzet a céges ügyfelekkel?",
+        "és a külföldi szállítás?",
+        "és az expressz szállítás?",
+        "oké, és ha nem vagyok otthon?",
+        "ÉS HA NEM ÉRKEZIK MEG?",
+    ):
+        assert needs_context(question, "hu"), question
+        assert condense(question, history, "hu") == f"{previous} {question}"
+    # "if" alone, "what if" without "és", "and what happens if …", "and the …" with a question of its own, a
+    # word that starts as one does, and a question of its own, stand alone.
+    for question in (
+        "ha elfelejtem a jelszavamat, hogyan változtatom meg?",
+        "mi van, ha nem kapok SMS-kódot a banktól?",
+        "és mi történik, ha lemondom a rendelést?",
+        "és a jelszavamat hogyan tudom megváltoztatni?",
+        "és habár kifizettem, mégsem jött visszaigazolás?",
+        "mennyi ideig tart a szállítás Debrecenbe?",
+    ):
+        assert not needs_context(question, "hu"), question
+
+
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
     # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).
