@@ -47,6 +47,7 @@ LANGUAGES: tuple[str, ...] = (
     "cs",
     "sv",
     "hu",
+    "pl",
 )
 CATALOGS: dict[str, str] = {
     "zh": "zh_Hans",
@@ -73,6 +74,7 @@ CATALOGS: dict[str, str] = {
     "cs": "cs",
     "sv": "sv",
     "hu": "hu",
+    "pl": "pl",
 }
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "messages"
@@ -288,6 +290,7 @@ SHOWN_LANGUAGE_NAMES = {
     "cs": N_("Czech"),
     "sv": N_("Swedish"),
     "hu": N_("Hungarian"),
+    "pl": N_("Polish"),
     "zh": N_("Chinese"),
     "ja": N_("Japanese"),
     "ko": N_("Korean"),

@@ -66,7 +66,7 @@ def test_no_catalog_holds_another_languages_text() -> None:
     # Except the two scripts of Chinese where a text is written alike in both ("客服"), and a single word
     # Romance languages write alike ("Enviar" in Spanish and Portuguese, "Utile" in French and Italian,
     # "italiano" in Spanish, Italian and Portuguese), or German and Dutch ("Russisch"); and the name "hindi",
-    # which Swedish and Hungarian write as they do.
+    # which Swedish, Hungarian and Polish write as they do.
     shared = {
         text: codes
         for text, codes in by_text.items()
@@ -429,6 +429,58 @@ def test_hungarian_catalog_says_on_with_a_capital_and_speaks_as_we() -> None:
     assert _po("hu").num_plurals == 2
 
 
+# The bot speaking as "my", never as "ja"; the customer addressed as "Ty" and never as "Pan", "Pani" or
+# "Państwo", which tell (or guess) the customer's gender and number, nor in the plural "Wy".
+_POLISH_SINGULAR = re.compile(
+    r"(?<!\w)(?:ja|mnie|mną|mój|moja|moje|mojego|mojej|mogę|jestem|przepraszam|wiem|sprawdzę|pan|pani|panu"
+    r"|panią|pana|państwo|państwa|państwu|państwem|wy|wam|was|wasz\w*)(?!\w)",
+    re.IGNORECASE,
+)
+# A past tense, a conditional or an adjective that tells the customer's gender ("pytałeś" / "pytałaś",
+# "chciałbyś" / "chciałabyś", "gotowy" / "gotowa").
+_POLISH_GENDERED = re.compile(
+    r"\w(?:łeś|łaś|łbyś|łabyś)(?!\w)|(?<!\w)(?:gotowy|gotowa|pewien|pewna|pewny|zalogowany|zalogowana"
+    r"|zainteresowany|zainteresowana|sam|sama)(?!\w)",
+    re.IGNORECASE,
+)
+_POLISH_YOU = re.compile(
+    r"(?<!\w)(?:ty|ciebie|cię|ci|tobie|tobą|twój|twoja|twoje|twojego|twojej|twojemu|twoim|twoją|twoich"
+    r"|twoimi)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def test_polish_catalog_says_ty_with_a_capital_and_nothing_of_the_customers_gender() -> None:
+    """Polish support chat bots (Allegro's, InPost's, the banks') address the customer as "Ty", capitalised
+    in every position ("W czym możemy Ci pomóc?", "Twoje pytanie"), and speak as "my" ("Przepraszamy, nie
+    znaleźliśmy…"): no "ja", "mogę" or "przepraszam", except in the contact questions, which are the
+    customer's words searched for; and no "Pan", "Pani" or "Państwo", nor a past tense, a conditional or an
+    adjective of the customer's, which would tell their gender ("pytałeś" / "pytałaś"): "what you asked" is
+    "o co pytasz", in the present. Quotes are Polish „…”, never '"'; a text asks as many questions as its
+    source; the minutes and seconds of the place in line are "min" and "s"."""
+    asked = {texts.CONTACT_QUESTION, texts.CONTACT_PHONE_QUESTION}
+    for message in _po("pl"):
+        if not message.id:
+            continue
+        text = str(message.string)
+        if message.id not in asked:
+            assert not _POLISH_SINGULAR.search(text), message.id
+        assert not _POLISH_GENDERED.search(text), message.id
+        for you in _POLISH_YOU.finditer(text):
+            assert you.group()[0].isupper(), (you.group(), message.id)
+        assert '"' not in text, message.id
+        assert text.count("„") == text.count("”"), message.id
+        assert text.count("?") == str(message.id).count("?"), message.id
+    help_text = texts.translate(tg_texts.HELP, "pl")
+    assert "„Porozmawiaj z konsultantem”" in help_text
+    wait = texts.translate(texts.WAIT_MINUTES, "pl").format(position=3, minutes=2)
+    assert wait == "Twoje miejsce w kolejce: 3. Odpowiedź powinna zacząć się pojawiać za ok. 2 min."
+    assert texts.translate(texts.WAIT_SECONDS, "pl").format(position=1, seconds=40).endswith(" za ok. 40 s.")
+    # Polish counts three plural forms (one, few, many): the header babel writes for "pl".
+    assert _po("pl").plural_forms == Catalog(locale="pl").plural_forms
+    assert _po("pl").num_plurals == 3
+
+
 def test_template_is_up_to_date() -> None:
     with (LOCALES / f"{texts.DOMAIN}.pot").open("rb") as handle:
         template = read_po(handle)
@@ -497,7 +549,7 @@ def test_translate_and_fallbacks() -> None:
     assert texts.translate(refusal, "en") == refusal
     assert texts.translate(refusal, "ja").startswith("申し訳ありません")
     assert texts.translate(refusal, "ko").startswith("죄송합니다")
-    assert texts.translate(refusal, "pl") == refusal  # no catalog: English
+    assert texts.translate(refusal, "fi") == refusal  # no catalog: English
     assert texts.translate(refusal, "und") == refusal
     assert texts.translate("not a marked text", "de") == "not a marked text"
     assert texts.translate(tg_texts.START, "de").format(name="Anna").startswith("Hallo Anna!")
@@ -628,7 +680,19 @@ def test_translate_and_fallbacks() -> None:
     assert start.startswith(
         "Jó napot kívánunk, Zsófia! Az ügyfélszolgálat virtuális asszisztense üdvözli Önt."
     )
-    assert texts.shown_language("pl") == "en"
+    # Polish customers read every refusal, lead and button in English; addressed as "Ty", capitalised, the bot
+    # speaking as "my", as Polish support chat bots do, in no form that tells the customer's gender.
+    assert texts.shown_language("pl-PL") == "pl"
+    assert texts.direction("pl") == "ltr"
+    refused = texts.translate(refusal, "pl")
+    assert refused.startswith("Przepraszamy, nie znaleźliśmy tej informacji w naszym centrum pomocy")
+    assert refused.endswith(
+        "Czy chcesz, abyśmy połączyli Cię z konsultantem z naszego zespołu obsługi klienta?"
+    )
+    assert texts.translate(texts.UNSURE_LEAD, "pl").startswith("Może to nie być dokładnie to, o co pytasz")
+    start = texts.translate(tg_texts.START, "pl").format(name="Kasia")
+    assert start.startswith("Dzień dobry, Kasia! Tu asystent obsługi klienta.")
+    assert texts.shown_language("fi") == "en"
     assert texts.shown_language("RU") == "ru"
 
 
@@ -761,6 +825,17 @@ def test_the_help_centers_languages_are_named_as_one_or_as_several() -> None:
     assert texts.kb_language_hint(("hu",), "en").startswith("Our help center is written in Hungarian.")
     assert texts.kb_language_hint(("hu",), "de").startswith("Unser Hilfe-Center ist auf Ungarisch")
     assert texts.kb_language_hint(("hu",), "sv").startswith("Vårt hjälpcenter är skrivet på ungerska.")
+    # Polish names a language in the locative after "w języku" ("dostępne w języku angielskim"), and several
+    # alike ("w języku angielskim / polskim").
+    hint = texts.kb_language_hint(("en",), "pl")
+    assert hint.startswith("Nasze centrum pomocy jest dostępne w języku angielskim. Jeśli możesz,")
+    several = texts.kb_language_hint(("en", "pl"), "pl")
+    assert several.startswith("Nasze centrum pomocy jest dostępne w języku angielskim / polskim.")
+    assert "w jednym z tych języków" in several
+    assert texts.kb_language_hint(("pl",), "en").startswith("Our help center is written in Polish.")
+    assert texts.kb_language_hint(("pl",), "de").startswith("Unser Hilfe-Center ist auf Polnisch")
+    assert texts.kb_language_hint(("pl",), "cs").startswith("Naše centrum nápovědy je napsané polsky.")
+    assert texts.kb_language_hint(("pl",), "hu").startswith("Súgóközpontunk lengyel nyelven készült.")
     assert texts.kb_language_hint(("en", "en-GB"), "en") == texts.ASK_IN_KB_LANGUAGE.format(
         languages="English"
     )

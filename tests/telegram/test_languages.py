@@ -34,6 +34,7 @@ NOA = {**user(2131, "Noa"), "language_code": "he"}
 TEREZA = {**user(2134, "Tereza"), "language_code": "cs"}
 ASTRID = {**user(2136, "Astrid"), "language_code": "sv"}
 ZSOFIA = {**user(2138, "Zsófia"), "language_code": "hu"}
+KASIA = {**user(2140, "Kasia"), "language_code": "pl"}
 JA_RETURNS = replace(
     make_chunk("ja/returns.md", "返金", "Parcelly 退款 会員の返金は五営業日以内に行われます。", 1), lang="ja"
 )
@@ -753,6 +754,28 @@ async def test_a_hungarian_question_without_a_hint_is_refused_in_hungarian(
     assert final.data["text"].startswith("Sajnáljuk, ezt nem találtuk meg")
 
 
+async def test_polish_question_gets_polish_texts_and_buttons(make_harness: HarnessFactory) -> None:
+    # Polish customers read every refusal, lead and button in English, and operators read "pl".
+    h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
+    final = await h.ask(KASIA, "Moja paczka zaginęła, kiedy dostanę zwrot pieniędzy?")
+    assert final.data["text"] == texts.translate(KB_UNAVAILABLE_TEXT, "pl")
+    assert final.data["text"].startswith("Nie możemy teraz tego wyszukać.")
+    assert button_labels(final.data) == ["Porozmawiaj z konsultantem"]
+    h.fake.inject(h.fake.callback_update(KASIA, KASIA["id"], final.message_id, "human:pl"))
+    told = await h.reply_after(KASIA["id"], final.message_id)
+    assert told.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "pl")
+    assert told.data["text"].startswith("Poprosiliśmy konsultanta z naszego zespołu obsługi klienta")
+    assert "Language: Polish (pl)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
+async def test_a_polish_question_without_a_hint_is_refused_in_polish(make_harness: HarnessFactory) -> None:
+    # No language_code: the detected language alone decides.
+    h = await make_harness(operator_chat_id=None)
+    final = await h.ask(user(2141, "Marek"), "Moje zamówienie jeszcze nie dotarło, co mam zrobić?")
+    assert final.data["text"] == texts.translate(texts.WITHOUT_OPERATORS[REFUSAL_TEXT], "pl")
+    assert final.data["text"].startswith("Przepraszamy, nie znaleźliśmy")
+
+
 async def test_korean_question_gets_korean_fixed_texts(make_harness: HarnessFactory) -> None:
     # A Korean trial of the Debian FAQ: every refusal was English.
     h = await make_harness(operator_chat_id=None)
@@ -818,7 +841,7 @@ async def test_the_command_menu_is_registered_in_every_shipped_language() -> Non
         menus = server.fake.command_menus
         assert sorted(menus) == [
             "", "ar", "cs", "de", "el", "es", "fa", "fr", "he", "hi", "hu", "id", "it", "ja", "ko", "nl",
-            "pt", "ru", "sv", "th", "tr", "uk", "vi", "zh",
+            "pl", "pt", "ru", "sv", "th", "tr", "uk", "vi", "zh",
         ]  # fmt: skip
         assert [c["command"] for c in menus["de"]] == ["start", "help", "new", "human"]
         assert menus[""][3]["description"] == "Talk to a person from our team"

@@ -146,7 +146,7 @@ async def test_an_article_that_is_not_there_is_told_in_the_browsers_language(
 
 
 @pytest.mark.usefixtures("marked_german")
-@pytest.mark.parametrize("language", [None, "pl-PL,pl;q=0.9", "*"])
+@pytest.mark.parametrize("language", [None, "fi-FI,fi;q=0.9", "*"])
 async def test_a_browser_without_a_shipped_language_reads_english(
     make_web: WebFactory, language: str | None
 ) -> None:
@@ -196,6 +196,8 @@ SHIPPED_HELP_CENTER = {
     "sv-SE,sv;q=0.9,en-US;q=0.8,en;q=0.7": ("sv", "Hjälpcenter"),
     # Hungarian customers read every fixed text in English.
     "hu-HU,hu;q=0.9,en-US;q=0.8,en;q=0.7": ("hu", "Súgóközpont"),
+    # Polish customers read every fixed text in English.
+    "pl-PL,pl;q=0.9,en-US;q=0.8,en;q=0.7": ("pl", "Centrum pomocy"),
     "zh-Hans-CN,zh;q=0.9": ("zh", "帮助中心"),
     "zh-TW,zh;q=0.9": ("zh-Hant", "幫助中心"),
 }
