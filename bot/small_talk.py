@@ -496,6 +496,35 @@ _HU_PHRASE_TEXT: dict[_Kind, str] = {
     "yes_please": "igen köszönöm|igen köszi|igen kösz|igen kérem|igen kérném|igen szeretném|igen légyszi",
 }
 
+# Polish, written with its letters; each word of a phrase counts without their marks too ("dziekuje", "dzien
+# dobry", "do widzenia", "ł" as "l": "juz dziala"), as Polish customers often type, and "dziękuje" with the
+# last mark left off, as often. "Cześć", "hej", "hejka" and "siema" greet alone and take leave with thanks, as
+# "ciao" does ("dzięki, cześć!" leaves); "nie, dziękuję" and "to wszystko" decline more help; "już działa" and
+# "udało się" close the question. Not "tak" (yes), as not "نعم", nor "tak, dziękuję" or "poproszę": they may
+# answer the refusal's offer of a person ("tak" is a Czech filler, "tak díky").
+_PL_PHRASE_TEXT: dict[_Kind, str] = {
+    "greeting": "dzień dobry|dobry wieczór|witam|witam serdecznie|witam państwa|witaj|witajcie|halo"
+    "|jak się masz|co słychać|uszanowanie",
+    "thanks": "dziękuję|dziękuje|dziękujemy|dzięki|dzięks|dziękówka|wielkie dzięki|dzięki wielkie"
+    "|bardzo dziękuję|dziękuję bardzo|serdecznie dziękuję|dziękuję serdecznie|z góry dziękuję"
+    "|dziękuję za pomoc|dzięki za pomoc|dziękuję za odpowiedź|dzięki za odpowiedź|dziękuję za informację"
+    "|dziękuję za informacje|dzięki za info|dziękuję za szybką odpowiedź|dziękuję za wyjaśnienie"
+    "|dzięki za wyjaśnienie|bóg zapłać|dziękuję bardzo za pomoc|bardzo dziękuję za pomoc"
+    "|wielkie dzięki za pomoc|dzięki wielkie za pomoc|dziękuję bardzo za odpowiedź"
+    "|bardzo dziękuję za odpowiedź",
+    "goodbye": "do widzenia|do zobaczenia|do usłyszenia|pa|pa pa|na razie|narka|nara|żegnam|dobranoc"
+    "|miłego dnia|miłego wieczoru|miłego weekendu|życzę miłego dnia|pozdrawiam|pozdrawiam serdecznie"
+    "|nie dziękuję|nie dzięki|to wszystko|to by było wszystko|to już wszystko|to wszystko dziękuję|nic więcej"
+    "|już nic|nie trzeba|nie potrzeba|już nie trzeba|już nie potrzeba|nie mam więcej pytań",
+    "ok": "okej|oki|okey|okejka|dobrze|dobra|no dobra|w porządku|wszystko w porządku|jasne|rozumiem"
+    "|już rozumiem|zrozumiałem|zrozumiałam|spoko|git|super|świetnie|ekstra|idealnie|doskonale|fajnie"
+    "|przyjąłem|przyjęłam|przyjęte|już działa|działa|teraz działa|wszystko działa|już wszystko działa"
+    "|udało się|już się udało|problem rozwiązany|rozwiązane|załatwione|znalazłem|znalazłam|już znalazłem"
+    "|już znalazłam",
+    "hello_or_bye": "cześć|hej|hejka|hejo|siema|siemka|siemano|elo",
+    "yes_please": "tak dziękuję|tak dzięki|tak proszę|tak poproszę|poproszę|tak chętnie|chętnie",
+}
+
 
 # Each phrase as its words: "thank you" is ("thank", "you"); a CJK phrase is one word ("谢谢",). Compared
 # as Simplified Chinese characters, as the message is: Japanese "よろしくお願いします" is read as
@@ -551,6 +580,13 @@ _BY_WORDS |= {
     for p in text.split("|")
     for form in product(*(_hungarian_typed(word) for word in _fold(p).split()))
     if form not in _HU_WITHOUT_MARKS_ALONE_NOT
+}
+# Polish: each word with its letters or without ("dziekuje za pomoc", "juz dziala").
+_BY_WORDS |= {
+    form: kind
+    for kind, text in _PL_PHRASE_TEXT.items()
+    for p in text.split("|")
+    for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
 }
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
@@ -621,6 +657,15 @@ _HU_FILLERS_TEXT = (
     " nagyon szépen még egyszer előre is önnek önöknek neked nektek tényleg igazán akkor és hát"
 )
 _FILLERS_TEXT += _HU_FILLERS_TEXT + without_accents(_HU_FILLERS_TEXT)
+# Polish: "very" ("dziękuję bardzo", "wielkie dzięki"), "warmly", "once more" ("jeszcze raz dziękuję"),
+# "really", "kindly", "you" ("dziękuję Ci", "dziękuję Wam", "dziękuję Państwu", "dziękuję Pani"), "too"
+# ("Tobie też miłego dnia"), "likewise" ("dziękuję, wzajemnie") and "already"; without their marks too. Not
+# "no" (well), English's "no".
+_PL_FILLERS_TEXT = (
+    " bardzo serdecznie wielkie ogromne jeszcze raz naprawdę uprzejmie ci tobie wam państwu pani panu też"
+    " również wzajemnie już"
+)
+_FILLERS_TEXT += _PL_FILLERS_TEXT + without_accents(_PL_FILLERS_TEXT)
 _FILLERS = frozenset(_fold(_FILLERS_TEXT).split())
 # When several kinds meet, the reply answers the strongest: a customer who says goodbye with their thanks
 # ("thanks bye", "不用了，谢谢") is leaving, and "Is there anything else I can help you with?" asked them
@@ -1567,6 +1612,75 @@ _PERSON_HU = (
     r"|személy))"
     rf"(?:\s+(?:{_HU_TAIL}))*"
 )
+# Polish (compared without accents, as every pattern is: "chce rozmawiac z konsultantem", "polacz mnie z
+# czlowiekiem"): a wish (chcę, chciałbym, chciałabym, potrzebuję, mogę, czy można, proszę o), talking
+# (rozmawiać, porozmawiać, pogadać, skontaktować się, połączyć się) with whom (z konsultantem, z człowiekiem,
+# z pracownikiem, z kimś z obsługi klienta, a living or real one), being put through ("połącz mnie z
+# konsultantem", "przełączcie mnie na konsultanta"), a wish and staff ("poproszę konsultanta", "chcę
+# konsultanta", "potrzebuję żywego człowieka"), a consultant or a living person alone ("konsultant proszę",
+# "żywy człowiek") or "jest tam ktoś żywy?", with a complaint about the bot before or after it ("bot nie
+# pomaga", "a nie z botem"). How or when to reach them is a question for the help center ("jak porozmawiać z
+# konsultantem?", "kiedy mogę porozmawiać z konsultantem?"), and so is a negation ("nie chcę rozmawiać z
+# konsultantem"), a person alone ("człowiek"), who the customer is ("jestem konsultantem"), a mobile operator
+# changed ("chcę zmienić operatora") and whom an errand is for, who are not the support team ("chcę rozmawiać
+# z kurierem", "połącz mnie z oddziałem").
+_PL_LIVING = (
+    r"(?:żywym|żywego|żywy|żywą|żywa|prawdziwym|prawdziwego|prawdziwy|prawdziwą|prawdziwa|realnym|realnego)"
+)
+_PL_STAFF = (
+    r"(?:konsultantem|konsultantką|konsultanta|konsultantkę|konsultantce|konsultantowi|konsultant|konsultantka"
+    r"|doradcą|doradcę|doradca|agentem|agenta|pracownikiem|pracownika|pracowniczką|operatorem|operatora)"
+)
+_PL_HUMAN = r"(?:człowiekiem|człowieka|człowiek|osobą|osobę|kimś|kogoś)"
+_PL_FROM = (
+    r"(?:\s+(?:z\s+)?(?:waszej\s+|wasze\s+)?(?:obsługi(?:\s+klienta)?|biura\s+obsługi(?:\s+klienta)?"
+    r"|działu\s+obsługi(?:\s+klienta)?|infolinii|zespołu|supportu|wsparcia))?"
+)
+_PL_WHOM = (
+    rf"(?:(?:jakimś|jakiegoś|waszym|waszego)\s+)?(?:{_PL_LIVING}\s+)?(?:{_PL_STAFF}|{_PL_HUMAN}){_PL_FROM}"
+    r"|obsługą(?:\s+klienta)?|biurem\s+obsługi(?:\s+klienta)?|działem\s+obsługi(?:\s+klienta)?|infolinią"
+)
+_PL_WISH = (
+    r"(?:ja\s+)?(?:chcę|chce|chcemy|chciałbym|chciałabym|chciałbym|chciałem|chciałam|muszę|potrzebuję"
+    r"|potrzebuje|mogę|moge|możemy|czy\s+mogę|czy\s+moge|czy\s+można|można|czy\s+da\s+się|da\s+się"
+    r"|proszę|poproszę|prosiłbym|prosiłabym|wolę|wolałbym|wolałabym|czy|jest\s+możliwość|jest\s+szansa)"
+    r"(?:\s+(?:się|sie|teraz|jednak|po\s+prostu|tylko))*"
+)
+_PL_TALK = (
+    r"(?:rozmawiać|porozmawiać|pogadać|gadać|pisać|popisać|skontaktować\s+się|kontaktować\s+się"
+    r"|połączyć\s+się|czatować|mówić|rozmowę|rozmowy|kontakt|połączenie)"
+)
+_PL_PUT_THROUGH = (
+    r"(?:połącz|połączcie|połączy|połączyć|przełącz|przełączcie|przełączyć|przekieruj|przekierujcie"
+    r"|przekierować|przekaż|przekażcie|przekazać|daj|dajcie|dać)(?:\s+(?:mnie|mi|mię|proszę|szybko))*"
+)
+# A complaint about the bot, before the request ("bot nie pomaga", "nic nie rozumiesz") or after it.
+_PL_COMPLAINT = (
+    r"(?:(?:ten\s+)?(?:bot|czatbot|chatbot|robot|to)\s+)?(?:mi\s+)?(?:w\s+ogóle\s+|nic\s+)?nie\s+"
+    r"(?:pomaga|pomagasz|pomógł|pomogło|rozumie|rozumiesz|działa|ogarnia|ogarniasz)(?:\s+mi)?"
+)
+_PL_LEAD = (
+    r"dzień\s+dobry|witam|cześć|hej|halo|proszę|ok|okej|dobra|no|to|a|przepraszam|słuchaj|słuchajcie"
+    rf"|{_PL_COMPLAINT}"
+)
+_PL_TAIL = (
+    r"proszę|poproszę|teraz|natychmiast|pilnie|szybko|od\s+razu|dziękuję|dzięki|please|pls|plz"
+    r"|(?:a\s+)?nie\s+(?:z\s+)?(?:botem|bota|bot|robotem|czatbotem|chatbotem|maszyną)|zamiast\s+bota"
+    rf"|{_PL_COMPLAINT}"
+)
+_PERSON_PL = (
+    rf"(?:(?:{_PL_LEAD})\s+)*"
+    rf"(?:(?:{_PL_WISH}\s+)*(?:o\s+)?{_PL_TALK}\s+(?:z|ze)\s+(?:{_PL_WHOM})"
+    rf"|(?:{_PL_WISH}\s+)*{_PL_PUT_THROUGH}\s+(?:(?:z|ze|na|do)\s+)?(?:{_PL_WHOM})"
+    rf"|(?:{_PL_WISH}\s+)+(?:o\s+)?(?:pomoc\s+|pomocy\s+)?(?:(?:jakiegoś|waszego)\s+)?(?:{_PL_LIVING}\s+)?(?:{_PL_STAFF}"
+    rf"|człowieka|osobę|kogoś){_PL_FROM}"
+    # Alone: a consultant or a living person ("konsultant", "żywy człowiek", "z konsultantem proszę").
+    rf"|(?:(?:z|ze)\s+)?(?:{_PL_LIVING}\s+)?(?:konsultantem|konsultant|konsultanta|konsultantka)"
+    rf"|(?:(?:z|ze)\s+)?{_PL_LIVING}\s+(?:człowiekiem|człowiek|człowieka|osobą|osoba|konsultantem)"
+    # "Jest tam ktoś żywy?" (is anyone alive there?), as Polish customers ask for a person in a chat.
+    r"|(?:czy\s+)?(?:jest\s+(?:tam|tu|tutaj)\s+)?ktoś\s+żywy(?:\s+(?:tam|tu|tutaj))?)"
+    rf"(?:\s+(?:{_PL_TAIL}))*"
+)
 _PERSON_DE = (
     r"(?:(?:hallo|hi|guten|tag|bitte|ich|mochte|will|wurde|wurde gern|gerne|gern|kann|konnen|konnten|sie"
     r"|ihr|mich|mir|das|hilft|nicht|nein|jetzt|lieber|doch|einfach|verbinden|verbinde|verbindet)\s+)*"
@@ -1663,6 +1777,7 @@ _PERSON_PATTERNS = tuple(
         _PERSON_CS,
         _PERSON_SV,
         _PERSON_HU,
+        _PERSON_PL,
         _PERSON_RU,
         _PERSON_ZH,
         _PERSON_KO,

@@ -232,6 +232,22 @@ _HUNGARIAN_ASKS_AGAIN = re.compile(
     r"|es\s+mi\s+(?:van|a\s+helyzet)\s*,?\s+(?:ha|az?|azzal|ezzel))(?=\s|$|,)"
     rf"|es\s+az?(?:\s+(?!(?:{_HUNGARIAN_QUESTION_WORDS})(?:[\s?!.]|$))[^\s?!.,]+){{1,5}}[\s?!.]*$)"
 )
+# Polish asks the previous question again with "and if …" ("a jeśli", "a jeżeli", "a gdyby", "a co jeśli",
+# "a co gdyby", "ale jeśli", "ale co jeśli"), "and what about …" ("a co z", "a jak jest z", "a jak to jest
+# z", "a jak to wygląda z", "a co …" when short) and "and for / to / in …" ("a dla firm?", "a do Niemiec?",
+# "a w przypadku", "a na", "a przy", "a za granicę?"), after "ok", "dobrze", "dobra", "jasne", "aha" or not;
+# compared without accents (`without_accents`: "a jesli" is "a jeśli", "ł" as "l"), as Polish customers
+# often type. "A co …" asks again only when short, five words at most after it and no clause of its own:
+# "a co się stanie, jeśli anuluję zamówienie?" asks on its own. "If" alone ("jeśli"), "co jeśli …" and "jak
+# jest z …" without "a", "a jak …" asking how to do something ("a jak zmienić adres dostawy?") and a word
+# that only starts as one ("a dlaczego…", "a dokumenty…") stand on their own.
+_POLISH_ASKS_AGAIN = re.compile(
+    r"^(?:(?:ok|okej|dobrze|dobra|jasne|aha|no|dzieki|rozumiem)\s*,?\s+)?"
+    r"(?:(?:(?:a|ale)\s+(?:co\s+)?(?:jesli|jezeli|gdyby|gdy)"
+    r"|a\s+jak\s+(?:jest|to\s+jest|to\s+wyglada|wyglada\s+sprawa|to\s+bedzie)\s+(?:z|ze|w|dla|przy|na)"
+    r"|a\s+co\s+(?:z|ze|w\s+przypadku)|a\s+w\s+przypadku|a\s+(?:dla|do|na|przy|w|we|z|ze|za|u|od|po))(?=\s|$)"
+    r"|a\s+co(?:\s+[^\s?!.,]+){1,5}[\s?!.]*$)"
+)
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -288,6 +304,7 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
         _CZECH_ASKS_AGAIN.match(plain)
         or _SWEDISH_ASKS_AGAIN.match(plain)
         or _HUNGARIAN_ASKS_AGAIN.match(plain)
+        or _POLISH_ASKS_AGAIN.match(plain)
     ):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)

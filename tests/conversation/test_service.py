@@ -361,6 +361,14 @@ async def test_a_reply_prompt_outlives_the_process_that_asked(settings: Settings
         ),
         ("Nagyon szépen köszönöm!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "hu"), "hu"),
         ("Viszontlátásra, és köszönöm!", texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "hu"), "hu"),
+        # Polish: refused as questions too.
+        (
+            "Dzień dobry, witam!",
+            "Dzień dobry! W czym możemy Ci pomóc? Zapytaj nas o wszystko, co dotyczy naszych usług.",
+            "pl",
+        ),
+        ("Dziękuję bardzo za pomoc!", texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "pl"), "pl"),
+        ("Nie, dziękuję, to wszystko", texts.translate(texts.SMALL_TALK_REPLIES["goodbye"], "pl"), "pl"),
     ],
 )
 async def test_small_talk_gets_a_friendly_reply_not_a_refusal_or_a_handoff(

@@ -380,6 +380,43 @@ def test_hungarian_follow_ups_are_read_with_the_question_before_them() -> None:
         assert not needs_context(question, "hu"), question
 
 
+def test_polish_follow_ups_are_read_with_the_question_before_them() -> None:
+    # "and if …", "and what if …", "and what about …", "and for / to / in case of …", with their letters or
+    # without, in capitals and after an "ok": each names words of its own, and was searched alone, without the
+    # delivery it asks about.
+    previous = "Ile trwa dostawa do Warszawy?"
+    history = [Turn("user", previous), Turn("assistant", "Do 2 dni roboczych [1].")]
+    for question in (
+        "A jeśli zapłacę kartą przy odbiorze?",
+        "a jesli nie bede w domu?",
+        "A jeżeli paczka jest uszkodzona?",
+        "a gdyby kurier nie przyszedł?",
+        "ale co jeśli paczka zaginie?",
+        "a co z przesyłkami za granicę?",
+        "a jak jest z płatnością za pobraniem?",
+        "a jak to wygląda w przypadku firm?",
+        "a w przypadku uszkodzonej przesyłki?",
+        "a dla firm?",
+        "ok, a jeśli nie będę w domu?",
+        "A JEŚLI PACZKA NIE DOTRZE?",
+    ):
+        assert needs_context(question, "pl"), question
+        assert condense(question, history, "pl") == f"{previous} {question}"
+    # "if" alone, "what if" and "how is it with" without "a", "and how do I …", "and what happens, if …", a
+    # word that starts as one does, and a question of its own, stand alone.
+    for question in (
+        "jeśli zapomnę hasła, jak je zmienić?",
+        "co jeśli nie dostanę kodu SMS z banku?",
+        "jak jest z reklamacją towaru kupionego na wyprzedaży?",
+        "a jak zmienić adres dostawy na koncie?",
+        "a co się stanie, jeśli anuluję zamówienie?",
+        "a dlaczego moja paczka stoi w sortowni od tygodnia?",
+        "a dokumenty do reklamacji gdzie wysłać?",
+        "ile trwa dostawa do Krakowa?",
+    ):
+        assert not needs_context(question, "pl"), question
+
+
 def test_korean_follow_ups_are_read_with_the_question_before_them() -> None:
     # A Korean trial: counted as pairs of syllables, every Korean question named a topic of its own, and
     # none of these was read with the question before it ("이거 환불 받을수 있어요?" quoted the coupon rules).

@@ -639,6 +639,21 @@ async def test_a_hungarian_greeting_is_greeted_and_a_request_for_a_person_handed
     assert "Language: Hungarian (hu)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
 
 
+async def test_a_polish_greeting_is_greeted_and_a_request_for_a_person_handed_off(
+    make_harness: HarnessFactory,
+) -> None:
+    # Each was looked up as a question: the greeting and the thanks were refused, the request answered.
+    h = await make_harness()
+    hello = await h.ask(KASIA, "Dzień dobry!")
+    assert hello.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["greeting"], "pl")
+    thanks = await h.ask(KASIA, "dziekuje bardzo")
+    assert thanks.data["text"] == texts.translate(texts.SMALL_TALK_REPLIES["thanks"], "pl")
+    assert h.fake.bot_messages(OPERATOR_CHAT["id"]) == [], "no person called in for small talk"
+    asked = await h.ask(KASIA, "polacz mnie z czlowiekiem")
+    assert asked.data["text"] == texts.translate(texts.HANDOFF_REQUESTED, "pl")
+    assert "Language: Polish (pl)" in h.fake.bot_messages(OPERATOR_CHAT["id"])[0].data["text"]
+
+
 async def test_ukrainian_question_gets_ukrainian_texts_and_buttons(make_harness: HarnessFactory) -> None:
     # Ukrainian customers read every refusal, lead and button in English.
     h = await make_harness(kb=FakeKB(HELP_CENTER, down=True))
