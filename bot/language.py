@@ -672,11 +672,16 @@ def _detect_message_language(
         and went_on not in prior
         and not unreadable
         and backed is not None
-        and (backed == detection.language or _function_words(text, backed) > _function_words(text, went_on))
+        and (
+            (backed == detection.language and _function_words(text, backed) >= _function_words(text, went_on))
+            or _function_words(text, backed) > _function_words(text, went_on)
+        )
     ):
         # A help center's language the detector ranks first, or whose function words the text holds more of,
         # beats a conversation's language the help center is not written in: after one English question to a
-        # Brazilian shop, "pix nao caiu" (Portuguese 0.42, English second) was answered in English.
+        # Brazilian shop, "pix nao caiu" (Portuguese 0.42, English second) was answered in English. Not a
+        # guess the text's words speak against: after Swedish questions to an English help center, "Tusen
+        # tack!" (English 0.12, "tack" a Swedish function word) was thanked in English.
         return backed
     if fits_kept and len(letters) <= KEEP_MAX_LETTERS and detection.confidence < HINT_WINS_ANYWAY_BELOW:
         # Unhinted (the console, an API client), the conversation's language is the hint for as short a text:

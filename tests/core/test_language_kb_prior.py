@@ -229,6 +229,10 @@ def test_the_help_centers_language_beats_a_conversations_only_where_the_text_spe
     english = stub("en", 0.6, "pt")
     text = "where is my transfer"
     assert detect_message_language(text, None, english, previous="en", kb_languages=("pt",)) == "en"
+    # Nor where the text holds more of the conversation's function words: after Swedish questions to an
+    # English help center, "Tusen tack!" (English 0.12, "tack" Swedish's) was thanked in English.
+    unsure = stub("en", 0.12, "nl", "no")
+    assert detect_message_language("Tusen tack!", None, unsure, previous="sv", kb_languages=("en",)) == "sv"
 
 
 @pytest.mark.parametrize(
