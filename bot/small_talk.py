@@ -459,8 +459,8 @@ _SV_PHRASE_TEXT: dict[_Kind, str] = {
     "|det räcker|det räcker så|behövs inte|det behövs inte|nei takk|det var alt|farvel|nej tak",
     "ok": "okej|okey|okidoki|bra|vad bra|mycket bra|jättebra|toppen|perfekt|utmärkt|kanon|kanonbra|grymt"
     "|schysst|schyst|fint|vad fint|härligt|jaha|aha|jag förstår|förstår|förstått|uppfattat|då förstår jag"
-    "|det funkar nu|nu funkar det|det funkar|funkar nu|det fungerar nu|nu fungerar det|det fungerar"
-    "|fungerar nu|det löste sig|nu löste det sig|löst|det är löst|problemet är löst|problemet löste sig|fixat"
+    "|det funkar nu|nu funkar det|funkar nu|det fungerar nu|nu fungerar det"
+    "|fungerar nu|det löste sig|nu löste det sig|det är löst|problemet är löst|problemet löste sig|fixat"
     "|det är fixat|nu är det fixat|jag löste det|jag fixade det|jag hittade det|hittade det|nu gick det"
     "|det gick bra|greit|flott|supert",
     "hello_or_bye": "hej|hejsan|hej hej|hejhej|hejsan svejsan",
@@ -480,15 +480,16 @@ _HU_PHRASE_TEXT: dict[_Kind, str] = {
     "thanks": "köszönöm|köszönjük|köszi|kösz|köszike|köszcsi|köszönet|ezer köszönet|hálás köszönet"
     "|köszönöm szépen|köszi szépen|nagyon köszönöm|köszönök mindent|köszönöm a segítséget"
     "|köszi a segítséget|köszönöm a választ|köszi a választ|köszönöm a gyors választ|köszönöm az információt"
-    "|köszönöm az infót|köszi az infót|köszönöm a tájékoztatást",
+    "|köszönöm az infót|köszi az infót|köszönöm a tájékoztatást|előre is köszönöm|köszönöm előre is",
     "goodbye": "viszontlátásra|viszont látásra|viszlát|viszláát|további szép napot|további jó napot"
     "|további szép estét|szép estét|szép hétvégét|jó hétvégét|jó éjt|jó éjszakát|további jó munkát|jó munkát"
-    "|pá|pápá|nem köszönöm|köszönöm nem|nem kösz|nem köszi|ennyi volt|ennyi lenne|ez minden|ez lenne minden"
+    "|önnek is szép napot|önnek is további szép napot|neked is szép napot|pá|pápá|nem köszönöm"
+    "|köszönöm nem|nem kösz|nem köszi|ennyi volt|ennyi lenne|ez minden|ez lenne minden"
     "|más nincs|mást nem|nincs más kérdésem|nincs több kérdésem|nincs több|nem kell|már nem kell"
     "|nem szükséges",
     "ok": "rendben|rendben van|minden rendben|oké|okés|okké|okéka|jó|jól van|akkor jó|már jó|értem|értettem"
     "|megértettem|világos|érthető|szuper|szupi|tökéletes|remek|nagyszerű|kiváló|király|klassz|megvan"
-    "|sikerült|már sikerült|megoldódott|megoldva|már működik|működik|most már működik|már megy|most már megy"
+    "|sikerült|már sikerült|megoldódott|megoldva|már működik|most már működik|már megy|most már megy"
     "|megoldottam|megtaláltam|tudomásul vettem",
     "hello_or_bye": "szia|sziasztok|szió|sziuszka|szevasz|szevasztok|hali|csá|csáó|szép napot"
     "|szép napot kívánok",
@@ -512,16 +513,16 @@ _PL_PHRASE_TEXT: dict[_Kind, str] = {
     "|dzięki za wyjaśnienie|bóg zapłać|dziękuję bardzo za pomoc|bardzo dziękuję za pomoc"
     "|wielkie dzięki za pomoc|dzięki wielkie za pomoc|dziękuję bardzo za odpowiedź"
     "|bardzo dziękuję za odpowiedź",
-    "goodbye": "do widzenia|do zobaczenia|do usłyszenia|pa|pa pa|na razie|narka|nara|żegnam|dobranoc"
+    "goodbye": "do widzenia|do zobaczenia|do usłyszenia|pa|pa pa|na razie|narka|żegnam|dobranoc"
     "|miłego dnia|miłego wieczoru|miłego weekendu|życzę miłego dnia|pozdrawiam|pozdrawiam serdecznie"
     "|nie dziękuję|nie dzięki|to wszystko|to by było wszystko|to już wszystko|to wszystko dziękuję|nic więcej"
     "|już nic|nie trzeba|nie potrzeba|już nie trzeba|już nie potrzeba|nie mam więcej pytań",
     "ok": "okej|oki|okey|okejka|dobrze|dobra|no dobra|w porządku|wszystko w porządku|jasne|rozumiem"
-    "|już rozumiem|zrozumiałem|zrozumiałam|spoko|git|super|świetnie|ekstra|idealnie|doskonale|fajnie"
-    "|przyjąłem|przyjęłam|przyjęte|już działa|działa|teraz działa|wszystko działa|już wszystko działa"
+    "|już rozumiem|zrozumiałem|zrozumiałam|spoko|super|świetnie|ekstra|idealnie|doskonale|fajnie"
+    "|przyjąłem|przyjęłam|przyjęte|już działa|teraz działa|wszystko działa|już wszystko działa"
     "|udało się|już się udało|problem rozwiązany|rozwiązane|załatwione|znalazłem|znalazłam|już znalazłem"
     "|już znalazłam",
-    "hello_or_bye": "cześć|hej|hejka|hejo|siema|siemka|siemano|elo",
+    "hello_or_bye": "cześć|hej|hejka|hejo|siema|siemka|siemano",
     "yes_please": "tak dziękuję|tak dzięki|tak proszę|tak poproszę|poproszę|tak chętnie|chętnie",
 }
 
@@ -653,10 +654,10 @@ _FILLERS_TEXT += _SV_FILLERS_TEXT + without_accents(_SV_FILLERS_TEXT)
 # Hungarian: "very" ("nagyon szépen köszönöm"), "nicely" ("köszönöm szépen"), "again" ("még egyszer
 # köszönöm"), "in advance" ("előre is köszönöm"), "too" and "to you" ("Önnek is szép napot"), "really",
 # "then", "and", "well" ("hát akkor köszi"); without their marks too.
-_HU_FILLERS_TEXT = (
-    " nagyon szépen még egyszer előre is önnek önöknek neked nektek tényleg igazán akkor és hát"
-)
-_FILLERS_TEXT += _HU_FILLERS_TEXT + without_accents(_HU_FILLERS_TEXT)
+# Not "is" (előre is, in advance) nor "és" typed "es": "is ok?" and "es ok?" are English and Spanish
+# questions ("előre is" is in the phrases).
+_HU_FILLERS_TEXT = " nagyon szépen még egyszer előre önnek önöknek neked nektek tényleg igazán akkor hát"
+_FILLERS_TEXT += _HU_FILLERS_TEXT + without_accents(_HU_FILLERS_TEXT) + " és"
 # Polish: "very" ("dziękuję bardzo", "wielkie dzięki"), "warmly", "once more" ("jeszcze raz dziękuję"),
 # "really", "kindly", "you" ("dziękuję Ci", "dziękuję Wam", "dziękuję Państwu", "dziękuję Pani"), "too"
 # ("Tobie też miłego dnia"), "likewise" ("dziękuję, wzajemnie") and "already"; without their marks too. Not

@@ -1473,3 +1473,41 @@ def test_a_vietnamese_d_with_stroke_is_a_d_without_marks() -> None:
     # Unicode gives "đ" no decomposition; customers without marks type "tong dai" for "tổng đài".
     assert without_accents("Tổng đài viên") == "Tong dai vien"
     assert without_accents("ĐĂNG KÝ") == "DANG KY"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Swedish "löst" (solved) typed without its mark is English "lost"; Hungarian "is" (too) and "és"
+        # (and) typed "es" are English and Spanish words; Polish chat's "git", "nara", "elo" are words
+        # elsewhere; a bare "works?" asks.
+        "lost",
+        "lost again?",
+        "is ok?",
+        "es ok?",
+        "es gut?",
+        "git?",
+        "nara",
+        "elo",
+        "działa?",
+        "működik?",
+        "det fungerar?",
+    ],
+)
+def test_words_other_languages_write_are_no_small_talk(text: str) -> None:
+    assert small_talk(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("köszönöm előre is", "thanks"),
+        ("Előre is köszönöm!", "thanks"),
+        ("Önnek is szép napot!", "goodbye"),
+        ("Viszontlátásra, és köszönöm!", "goodbye"),
+        ("problemet är löst, tack", "thanks"),
+        ("już działa, dzięki", "thanks"),
+    ],
+)
+def test_hungarian_swedish_and_polish_small_talk_stays_small_talk(text: str, kind: str) -> None:
+    assert small_talk(text) == kind
