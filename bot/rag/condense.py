@@ -9,7 +9,7 @@ from bot.arabic import arabic_folded
 from bot.domain import Turn
 from bot.kb.analysis import HANGUL_WORD, analyzer, korean_stem, question_language, references
 from bot.kb.calibration import KOREAN_QUESTION_WORDS
-from bot.language import UNDETERMINED
+from bot.language import UNDETERMINED, normalize
 from bot.texts import without_leads
 from bot.unicode import MARKS, without_accents
 
@@ -202,17 +202,21 @@ _CZECH_ASKS_AGAIN = re.compile(
 )
 # Swedish asks the previous question again with "and if …" ("och om", "och ifall", "men om", "men ifall"),
 # "and what about …" ("och hur är det med", "och hur blir det med", "och vad gäller", "och när det gäller",
-# "och vad sägs om") and "and for / to / in / with …" ("och för företag?", "och till Norge?", "och i appen?",
-# "och med Swish?", "och vid retur?"), after "ok", "okej", "bra", "jaha" or not; compared without accents
-# (`without_accents`: "och nar det galler" is "och när det gäller"), as Swedish customers often type. "If"
+# "och vad sägs om") and "and for / to / in / with …" when short, four words at most and no question word
+# after it ("och för företag?", "och till Norge?", "och i appen?", "och med Swish?", "och vid retur?"; not
+# "och i vilken butik kan jag hämta mitt paket?"), after "ok", "okej", "bra", "jaha" or not; compared
+# without accents (`without_accents`: "och nar det galler" is "och när det gäller"), as Swedish customers
+# often type. "If"
 # alone ("om", "ifall"), "hur är det med …" without "och", "och hur …" asking how to do something ("och hur
 # ändrar jag adressen?"), "och vad händer om …" and a word that only starts as one ("och förseningar…") stand
 # on their own.
+_SWEDISH_QUESTION_WORDS = r"vilken|vilket|vilka|hur|vad|var|nar|vem|varfor|kan|far|maste|ska|bor"
 _SWEDISH_ASKS_AGAIN = re.compile(
     r"^(?:(?:ok|okej|okey|bra|jaha|aha|toppen|tack)\s*,?\s+)?"
     r"(?:(?:och|men)\s+(?:om|ifall|hur\s+(?:ar|blir)\s+det\s+(?:med|for|vid|i|pa)|vad\s+galler"
-    r"|nar\s+det\s+galler|vad\s+sags\s+om)"
-    r"|och\s+(?:for|till|i|pa|med|vid|fran|hos|inom|utan|via))(?=\s|$)"
+    r"|nar\s+det\s+galler|vad\s+sags\s+om)(?=\s|$)"
+    r"|och\s+(?:for|till|i|pa|med|vid|fran|hos|inom|utan|via)"
+    rf"(?:\s+(?!(?:{_SWEDISH_QUESTION_WORDS})(?:[\s?!.]|$))[^\s?!.,]+){{1,4}}[\s?!.]*$)"
 )
 # Hungarian asks the previous question again with "and if …" ("és ha", "de ha", "és akkor ha", "és abban az
 # esetben, ha"), "and what about …" ("és mi van, ha", "és mi van a(z)", "és mi a helyzet a(z)", "és mi a
@@ -234,20 +238,27 @@ _HUNGARIAN_ASKS_AGAIN = re.compile(
 )
 # Polish asks the previous question again with "and if …" ("a jeśli", "a jeżeli", "a gdyby", "a co jeśli",
 # "a co gdyby", "ale jeśli", "ale co jeśli"), "and what about …" ("a co z", "a jak jest z", "a jak to jest
-# z", "a jak to wygląda z", "a co …" when short) and "and for / to / in …" ("a dla firm?", "a do Niemiec?",
-# "a w przypadku", "a na", "a przy", "a za granicę?"), after "ok", "dobrze", "dobra", "jasne", "aha" or not;
+# z", "a jak to wygląda z", "a co …" when short) and "and for / to / in …" ("a w przypadku", and when short,
+# four words at most and no question word after it: "a dla firm?", "a do Niemiec?", "a za granicę?"; not "a w
+# jakich godzinach pracuje infolinia?"), after "ok", "dobrze", "dobra", "jasne", "aha" or not;
 # compared without accents (`without_accents`: "a jesli" is "a jeśli", "ł" as "l"), as Polish customers
 # often type. "A co …" asks again only when short, five words at most after it and no clause of its own:
 # "a co się stanie, jeśli anuluję zamówienie?" asks on its own. "If" alone ("jeśli"), "co jeśli …" and "jak
 # jest z …" without "a", "a jak …" asking how to do something ("a jak zmienić adres dostawy?") and a word
 # that only starts as one ("a dlaczego…", "a dokumenty…") stand on their own.
+_POLISH_QUESTION_WORDS = (
+    r"jak\w*|jaki\w*|jaka|jakie\w*|ktor\w*|ile|czym|kim|kogo|czego|kiedy|gdzie|dlaczego|czy|mozna|moge"
+)
 _POLISH_ASKS_AGAIN = re.compile(
     r"^(?:(?:ok|okej|dobrze|dobra|jasne|aha|no|dzieki|rozumiem)\s*,?\s+)?"
     r"(?:(?:(?:a|ale)\s+(?:co\s+)?(?:jesli|jezeli|gdyby|gdy)"
     r"|a\s+jak\s+(?:jest|to\s+jest|to\s+wyglada|wyglada\s+sprawa|to\s+bedzie)\s+(?:z|ze|w|dla|przy|na)"
-    r"|a\s+co\s+(?:z|ze|w\s+przypadku)|a\s+w\s+przypadku|a\s+(?:dla|do|na|przy|w|we|z|ze|za|u|od|po))(?=\s|$)"
+    r"|a\s+co\s+(?:z|ze|w\s+przypadku)|a\s+w\s+przypadku)(?=\s|$)"
+    r"|a\s+(?:dla|do|na|przy|w|we|z|ze|za|u|od|po)"
+    rf"(?:\s+(?!(?:{_POLISH_QUESTION_WORDS})(?:[\s?!.]|$))[^\s?!.,]+){{1,4}}[\s?!.]*$"
     r"|a\s+co(?:\s+[^\s?!.,]+){1,5}[\s?!.]*$)"
 )
+_ASKS_AGAIN_IN = {"sv": _SWEDISH_ASKS_AGAIN, "hu": _HUNGARIAN_ASKS_AGAIN, "pl": _POLISH_ASKS_AGAIN}
 # A question with fewer content words than this (stop words aside) names no topic of its own: "how long?",
 # "in Belgium?", "那退款呢？". Counting all words instead (four or fewer meant a follow-up) took "what is
 # Parcelly Plus" for one, and every Chinese question written without spaces.
@@ -300,14 +311,14 @@ def needs_context(question: str, lang: str | None = None, said: str = "") -> boo
     if _UKRAINIAN_ASKS_AGAIN.match(text) or _HEBREW_ASKS_AGAIN.match(text):
         return True
     plain = without_accents(text)
-    if (
-        _CZECH_ASKS_AGAIN.match(plain)
-        or _SWEDISH_ASKS_AGAIN.match(plain)
-        or _HUNGARIAN_ASKS_AGAIN.match(plain)
-        or _POLISH_ASKS_AGAIN.match(plain)
-    ):
+    if _CZECH_ASKS_AGAIN.match(plain):
         return True
     language = lang if lang and lang != UNDETERMINED else question_language(question)
+    # Only in their language: Hungarian's "és a …" typed without its accent is Spanish's "es a …" ("es a
+    # domicilio el envío?"), Swedish's "och i …" and Polish's "a w …" open questions of other languages too.
+    asks_again = _ASKS_AGAIN_IN.get(normalize(language))
+    if asks_again is not None and asks_again.match(plain):
+        return True
     if analyzer(language).lang == "tr" and _TURKISH_ASKS_AGAIN.match(text):
         return True
     topic = _topic_words(question, language)

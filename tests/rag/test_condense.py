@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.domain import Turn
 from bot.rag.condense import condense, needs_context
 
@@ -596,3 +598,24 @@ def test_a_question_in_another_script_asks_afresh() -> None:
     # And a Chinese name in an English follow-up keeps it English.
     paying = [Turn("user", "How do I pay for my order?"), Turn("assistant", "By card or PayPal. [1]")]
     assert condense("what about 微信支付?", paying, "en") == "How do I pay for my order? what about 微信支付?"
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        # "and in / with / to …" opening a question of its own, with a question word after it: each was read
+        # with the question before it, and searched mixed with the old topic.
+        ("a w jakich godzinach pracuje infolinia?", "pl"),
+        ("a z jakiego powodu moja paczka została zwrócona do nadawcy?", "pl"),
+        ("a po jakim czasie mogę złożyć reklamację?", "pl"),
+        ("och i vilken butik kan jag hämta mitt paket?", "sv"),
+        ("och på vilket sätt kan jag byta leveransadress?", "sv"),
+        # Hungarian's "és a …" typed without its accent is Spanish's "es a …".
+        ("es a domicilio el envío?", "es"),
+        ("es a partir de mañana?", "es"),
+    ],
+)
+def test_an_opening_of_a_follow_up_before_a_question_of_its_own_or_in_another_language_stands_alone(
+    question: str, lang: str
+) -> None:
+    assert not needs_context(question, lang)
