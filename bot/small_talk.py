@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from itertools import product
 from typing import Literal
 
@@ -544,51 +545,49 @@ _BY_WORDS |= {
     for form in (p, without_accents(p))
     if len(form) > 1 or form == p
 }
-# Czech and Slovak: each word with its marks or without ("děkuji za odpoved").
-_BY_WORDS |= {
-    form: kind
-    for kind, text in _CS_PHRASE_TEXT.items()
-    for p in text.split("|")
-    for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
-}
-# Swedish (and Norwegian and Danish): each word with its letters or without ("tack sa mycket", "hej da").
-_BY_WORDS |= {
-    form: kind
-    for kind, text in _SV_PHRASE_TEXT.items()
-    for p in text.split("|")
-    for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
-}
-# Hungarian: each word with its marks or without, and with "ő", "ű" as "ö", "ü" (which `_fold` reads as "o",
-# "u") or "õ", "û" ("tökéletes", "nagyszerü", "mûködik"). Not "jo" for "jó" alone, which is Czech "yes", nor
-# "papa" for "pápá".
-_HU_WITHOUT_MARKS_ALONE_NOT = frozenset({("jo",), ("papa",)})
+
+
+def _with_or_without_marks(word: str) -> set[str]:
+    """`word` (folded) with its marks and without them, as customers type it."""
+    return {word, without_accents(word)}
 
 
 def _hungarian_typed(word: str) -> set[str]:
     """`word` (folded) as Hungarian customers type it: with its marks, without, and with "ő", "ű" as the
     letters other keyboards put in their place."""
     return {
-        word,
-        without_accents(word),
+        *_with_or_without_marks(word),
         word.replace("ő", "o").replace("ű", "u"),
         word.replace("ő", "õ").replace("ű", "û"),
     }
 
 
-_BY_WORDS |= {
-    form: kind
-    for kind, text in _HU_PHRASE_TEXT.items()
-    for p in text.split("|")
-    for form in product(*(_hungarian_typed(word) for word in _fold(p).split()))
-    if form not in _HU_WITHOUT_MARKS_ALONE_NOT
-}
+def _typed_phrases(
+    phrases: dict[_Kind, str],
+    typed: Callable[[str], set[str]] = _with_or_without_marks,
+    left_out: frozenset[tuple[str, ...]] = frozenset(),
+) -> dict[tuple[str, ...], _Kind]:
+    """Each phrase of `phrases` as its words, in every combination of the forms `typed` gives each word, less
+    the forms `left_out`."""
+    return {
+        form: kind
+        for kind, text in phrases.items()
+        for p in text.split("|")
+        for form in product(*(typed(word) for word in _fold(p).split()))
+        if form not in left_out
+    }
+
+
+# Czech and Slovak: each word with its marks or without ("děkuji za odpoved").
+_BY_WORDS |= _typed_phrases(_CS_PHRASE_TEXT)
+# Swedish (and Norwegian and Danish): each word with its letters or without ("tack sa mycket", "hej da").
+_BY_WORDS |= _typed_phrases(_SV_PHRASE_TEXT)
+# Hungarian: each word with its marks or without, and with "ő", "ű" as "ö", "ü" (which `_fold` reads as "o",
+# "u") or "õ", "û" ("tökéletes", "nagyszerü", "mûködik"). Not "jo" for "jó" alone, which is Czech "yes", nor
+# "papa" for "pápá".
+_BY_WORDS |= _typed_phrases(_HU_PHRASE_TEXT, _hungarian_typed, frozenset({("jo",), ("papa",)}))
 # Polish: each word with its letters or without ("dziekuje za pomoc", "juz dziala").
-_BY_WORDS |= {
-    form: kind
-    for kind, text in _PL_PHRASE_TEXT.items()
-    for p in text.split("|")
-    for form in product(*({word, without_accents(word)} for word in _fold(p).split()))
-}
+_BY_WORDS |= _typed_phrases(_PL_PHRASE_TEXT)
 # Words that may come along without changing what the message is ("thanks again", "hi there", "ok bot").
 _FILLERS_TEXT = "a again all bot guys team there so much very you lot really oh ah and then ja oui si sí да"
 _FILLERS_TEXT += " 啊 呀 的 了"

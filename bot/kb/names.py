@@ -155,6 +155,8 @@ def uncommon_words(question: str, lang: str | None) -> list[str]:
         return []
     stop = STOPWORDS.get(key, frozenset()) | STOPWORDS["en"]
     capitals = key in NOUN_CAPITALISING
+    # The word lists a lower-case word is looked up in, in order (a neighbour's read only when needed).
+    lists = dict.fromkeys([key, "en", *KINDRED.get(key, ())])
     out: list[str] = []
     for token in _MARKUP.sub(" ", question).split():
         word = token.strip(_EDGE)
@@ -173,7 +175,6 @@ def uncommon_words(question: str, lang: str | None) -> list[str]:
             ):
                 continue
             lower = part[0].islower()
-            lists = dict.fromkeys([key, "en", *KINDRED.get(key, ())])
             unlisted = lower and not any(_known(part, code) for code in lists)
             # A lower-case word alone is a verb or an adjective there; one before a hyphen qualifies a noun
             # as a name does ("systemd-Dienst").

@@ -210,13 +210,21 @@ _CZECH_ASKS_AGAIN = re.compile(
 # alone ("om", "ifall"), "hur är det med …" without "och", "och hur …" asking how to do something ("och hur
 # ändrar jag adressen?"), "och vad händer om …" and a word that only starts as one ("och förseningar…") stand
 # on their own.
+
+
+def _short_without(question_words: str, most: int) -> str:
+    """A pattern for one to `most` more words to the end of the text, the first of them none of
+    `question_words` (an alternation): "a dla firm?" asks again, "a w jakich godzinach …?" asks on its own."""
+    return rf"(?:\s+(?!(?:{question_words})(?:[\s?!.]|$))[^\s?!.,]+){{1,{most}}}[\s?!.]*$"
+
+
 _SWEDISH_QUESTION_WORDS = r"vilken|vilket|vilka|hur|vad|var|nar|vem|varfor|kan|far|maste|ska|bor"
 _SWEDISH_ASKS_AGAIN = re.compile(
     r"^(?:(?:ok|okej|okey|bra|jaha|aha|toppen|tack)\s*,?\s+)?"
     r"(?:(?:och|men)\s+(?:om|ifall|hur\s+(?:ar|blir)\s+det\s+(?:med|for|vid|i|pa)|vad\s+galler"
     r"|nar\s+det\s+galler|vad\s+sags\s+om)(?=\s|$)"
     r"|och\s+(?:for|till|i|pa|med|vid|fran|hos|inom|utan|via)"
-    rf"(?:\s+(?!(?:{_SWEDISH_QUESTION_WORDS})(?:[\s?!.]|$))[^\s?!.,]+){{1,4}}[\s?!.]*$)"
+    rf"{_short_without(_SWEDISH_QUESTION_WORDS, 4)})"
 )
 # Hungarian asks the previous question again with "and if …" ("és ha", "de ha", "és akkor ha", "és abban az
 # esetben, ha"), "and what about …" ("és mi van, ha", "és mi van a(z)", "és mi a helyzet a(z)", "és mi a
@@ -234,7 +242,7 @@ _HUNGARIAN_ASKS_AGAIN = re.compile(
     r"^(?:(?:ok|oke|okes|rendben|ertem|aha|jo|koszi)\s*,?\s+)?"
     r"(?:(?:(?:es|de)\s+(?:akkor\s+)?ha|es\s+abban\s+az\s+esetben\s*,?\s+ha"
     r"|es\s+mi\s+(?:van|a\s+helyzet)\s*,?\s+(?:ha|az?|azzal|ezzel))(?=\s|$|,)"
-    rf"|es\s+az?(?:\s+(?!(?:{_HUNGARIAN_QUESTION_WORDS})(?:[\s?!.]|$))[^\s?!.,]+){{1,5}}[\s?!.]*$)"
+    rf"|es\s+az?{_short_without(_HUNGARIAN_QUESTION_WORDS, 5)})"
 )
 # Polish asks the previous question again with "and if …" ("a jeśli", "a jeżeli", "a gdyby", "a co jeśli",
 # "a co gdyby", "ale jeśli", "ale co jeśli"), "and what about …" ("a co z", "a jak jest z", "a jak to jest
@@ -255,7 +263,7 @@ _POLISH_ASKS_AGAIN = re.compile(
     r"|a\s+jak\s+(?:jest|to\s+jest|to\s+wyglada|wyglada\s+sprawa|to\s+bedzie)\s+(?:z|ze|w|dla|przy|na)"
     r"|a\s+co\s+(?:z|ze|w\s+przypadku)|a\s+w\s+przypadku)(?=\s|$)"
     r"|a\s+(?:dla|do|na|przy|w|we|z|ze|za|u|od|po)"
-    rf"(?:\s+(?!(?:{_POLISH_QUESTION_WORDS})(?:[\s?!.]|$))[^\s?!.,]+){{1,4}}[\s?!.]*$"
+    rf"{_short_without(_POLISH_QUESTION_WORDS, 4)}"
     r"|a\s+co(?:\s+[^\s?!.,]+){1,5}[\s?!.]*$)"
 )
 _ASKS_AGAIN_IN = {"sv": _SWEDISH_ASKS_AGAIN, "hu": _HUNGARIAN_ASKS_AGAIN, "pl": _POLISH_ASKS_AGAIN}
